@@ -40,7 +40,7 @@ def op_add(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = sv + other
         except (ArithmeticError, ValueError):
@@ -69,7 +69,7 @@ def op_add(self, other):
                 tape.grow()
             tape.op[n] = 3
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -161,7 +161,7 @@ def op_add(self, other):
         tape.op[n] = 3
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -183,7 +183,7 @@ def op_radd(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = other + sv
         except (ArithmeticError, ValueError):
@@ -213,7 +213,7 @@ def op_radd(self, other):
             tape.op[n] = 3
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -305,7 +305,7 @@ def op_radd(self, other):
         tape.op[n] = 3
         tape.ia[n] = o
         tape.ib[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -327,7 +327,7 @@ def op_sub(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = sv - other
         except (ArithmeticError, ValueError):
@@ -356,7 +356,7 @@ def op_sub(self, other):
                 tape.grow()
             tape.op[n] = 4
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -448,7 +448,7 @@ def op_sub(self, other):
         tape.op[n] = 4
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -470,7 +470,7 @@ def op_rsub(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = other - sv
         except (ArithmeticError, ValueError):
@@ -500,7 +500,7 @@ def op_rsub(self, other):
             tape.op[n] = 4
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -592,7 +592,7 @@ def op_rsub(self, other):
         tape.op[n] = 4
         tape.ia[n] = o
         tape.ib[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -614,7 +614,7 @@ def op_mul(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = sv * other
         except (ArithmeticError, ValueError):
@@ -643,7 +643,7 @@ def op_mul(self, other):
                 tape.grow()
             tape.op[n] = 5
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -735,7 +735,7 @@ def op_mul(self, other):
         tape.op[n] = 5
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -757,7 +757,7 @@ def op_rmul(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = other * sv
         except (ArithmeticError, ValueError):
@@ -787,7 +787,7 @@ def op_rmul(self, other):
             tape.op[n] = 5
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -879,7 +879,7 @@ def op_rmul(self, other):
         tape.op[n] = 5
         tape.ia[n] = o
         tape.ib[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -901,7 +901,7 @@ def op_div(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = sv / other
         except (ArithmeticError, ValueError):
@@ -930,7 +930,7 @@ def op_div(self, other):
                 tape.grow()
             tape.op[n] = 6
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1022,7 +1022,7 @@ def op_div(self, other):
         tape.op[n] = 6
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1044,7 +1044,7 @@ def op_pow(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = sv ** other
         except (ArithmeticError, ValueError):
@@ -1075,7 +1075,7 @@ def op_pow(self, other):
                 tape.grow()
             tape.op[n] = 7
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1169,7 +1169,7 @@ def op_pow(self, other):
         tape.op[n] = 7
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1191,7 +1191,7 @@ def op_rpow(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = other ** sv
         except (ArithmeticError, ValueError):
@@ -1223,7 +1223,7 @@ def op_rpow(self, other):
             tape.op[n] = 7
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1317,7 +1317,7 @@ def op_rpow(self, other):
         tape.op[n] = 7
         tape.ia[n] = o
         tape.ib[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1339,7 +1339,7 @@ def op_atan2(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = atan2(sv, other)
         except (ArithmeticError, ValueError):
@@ -1370,7 +1370,7 @@ def op_atan2(self, other):
                 tape.grow()
             tape.op[n] = 76
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1464,7 +1464,7 @@ def op_atan2(self, other):
         tape.op[n] = 76
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1486,7 +1486,7 @@ def op_hypot(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = hypot(sv, other)
         except (ArithmeticError, ValueError):
@@ -1517,7 +1517,7 @@ def op_hypot(self, other):
                 tape.grow()
             tape.op[n] = 77
             tape.ia[n] = s
-            tape.cst[n] = other
+            tape.imm[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1611,7 +1611,7 @@ def op_hypot(self, other):
         tape.op[n] = 77
         tape.ia[n] = s
         tape.ib[n] = o
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2117,7 +2117,7 @@ def op_pow_scalar(self, c):
             tape.grow()
         tape.op[n] = 18
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2306,7 +2306,7 @@ def op_fill(self, c):
             tape.grow()
         tape.op[n] = 61
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3456,7 +3456,7 @@ def op_round_decimals(self, c):
             tape.grow()
         tape.op[n] = 108
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3598,7 +3598,7 @@ def op_leaky_relu(self, c):
             tape.grow()
         tape.op[n] = 173
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3646,7 +3646,7 @@ def op_elu(self, c):
             tape.grow()
         tape.op[n] = 174
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3694,7 +3694,7 @@ def op_gelu(self, c):
             tape.grow()
         tape.op[n] = 175
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3789,7 +3789,7 @@ def op_softplus(self, c):
             tape.grow()
         tape.op[n] = 177
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4025,7 +4025,7 @@ def op_logit(self, c):
             tape.grow()
         tape.op[n] = 206
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4214,7 +4214,7 @@ def op_celu(self, c):
             tape.grow()
         tape.op[n] = 214
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4685,7 +4685,7 @@ def op_hardtanh_min(self, c):
             tape.grow()
         tape.op[n] = 332
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4733,7 +4733,7 @@ def op_hardtanh_max(self, c):
             tape.grow()
         tape.op[n] = 333
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4781,7 +4781,7 @@ def op_smooth_l1(self, c):
             tape.grow()
         tape.op[n] = 334
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4829,7 +4829,7 @@ def op_huber(self, c):
             tape.grow()
         tape.op[n] = 335
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4877,7 +4877,7 @@ def op_to_int(self, c):
             tape.grow()
         tape.op[n] = 338
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4925,7 +4925,7 @@ def op_to_int_wrap(self, c):
             tape.grow()
         tape.op[n] = 339
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4973,7 +4973,7 @@ def op_to_uint8(self, c):
             tape.grow()
         tape.op[n] = 340
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -5021,7 +5021,7 @@ def op_int_wrap(self, c):
             tape.grow()
         tape.op[n] = 341
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -5069,7 +5069,7 @@ def op_int_to_uint8(self, c):
             tape.grow()
         tape.op[n] = 342
         tape.ia[n] = s
-        tape.cst[n] = c
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape

@@ -33,7 +33,7 @@ OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 # each opcode's slot in the reverse sweep and in the forward kernels (-1: none); OP_LISTED: 1
 # for kinds whose pieces also take the operand lists (cat, where)
 PIECES = ('sweep_reduce', 'sweep_reshape', 'sweep_strided', 'sweep_gather', 'sweep_scatter', 'sweep_scatter_idx', 'sweep_matmul', 'sweep_cat', 'sweep_split', 'sweep_scan', 'forward_reduce', 'forward_reshape', 'forward_strided', 'forward_reshape', 'forward_gather', 'forward_scatter', 'forward_scatter_idx', 'forward_matmul', 'forward_cat', 'forward_split', 'forward_shift', 'forward_scan', 'sweep_binary_rows', 'forward_binary_rows', 'sweep_unary_rows', 'forward_unary_rows', 'forward_compare_rows', 'sweep_where_rows', 'forward_where_rows')
-PIECE_ARGS = (('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals'))
+PIECE_ARGS = (('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'imm', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'imm', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'imm', 'vals'))
 OP_SWEEP_PIECE = np.array([-1, -1, -1, 22, 22, 22, 22, 22, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 1, 24, -1, -1, -1, -1, -1, -1, 27, -1, -1, -1, 24, -1, 4, 5, 1, 6, 6, 6, 6, 6, 24, 24, 22, 22, 27, 27, 7, 7, 3, 3, 8, 8, 8, 8, 8, 2, -1, -1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 5, 27, 27, 27, 27, 27, 27, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int16)
 OP_FORWARD_PIECE = np.array([-1, -1, -1, 23, 23, 23, 23, 23, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 14, 11, 25, 26, 26, 26, 26, 26, 26, 28, -1, -1, 13, 25, 26, 15, 16, 11, 17, 17, 17, 17, 17, 25, 25, 23, 23, 28, 28, 18, 18, 14, 14, 19, 19, 19, 19, 19, 12, -1, -1, 20, -1, -1, -1, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 26, 26, -1, -1, -1, -1, -1, -1, -1, -1, 21, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 16, 28, 28, 28, 28, 28, 28, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int16)
 OP_LISTED = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
@@ -80,7 +80,7 @@ def same_value(x, y, itemsize):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
@@ -133,7 +133,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
-        c = cst[e]
+        c = imm[e]
         if False:
             pass
         elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
@@ -157,8 +157,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
                 if a >= 0:
                     adj[oa + ka] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
                 if b >= 0:
@@ -169,8 +169,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
                 out_v = vals[out_off + k]
                 if a >= 0:
                     adj[oa + ka] += g * a_v / out_v
@@ -179,7 +179,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif OP_EW[o] == 1:  # outlined unary ops
             sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
-            sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
+            sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals, adj)
         elif OP_SWEEP_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_SWEEP_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
@@ -190,21 +190,21 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, arg_ptr, arg, cst, vals, adj))
+                                   params, arg_ptr, arg, imm, vals, adj))
                 else:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, cst, vals, adj))
+                                   params, imm, vals, adj))
             elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
-                               arg, cst, vals, adj))
+                               arg, imm, vals, adj))
             else:
-                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, imm,
                                vals, adj))
     return -1
 
 
 @njit(cache=True, error_model="numpy")
-def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def sweep_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.
 
@@ -257,7 +257,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
-        c = cst[e]
+        c = imm[e]
         if False:
             pass
         elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
@@ -285,15 +285,15 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, arg_ptr, arg, cst, vals, adj))
+                                   params, arg_ptr, arg, imm, vals, adj))
                 else:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, cst, vals, adj))
+                                   params, imm, vals, adj))
             elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
-                               arg, cst, vals, adj))
+                               arg, imm, vals, adj))
             else:
-                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, imm,
                                vals, adj))
         elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
@@ -301,7 +301,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
 
 
 @njit(cache=True, error_model="numpy")
-def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
+def forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
     the first guard entry whose check failed, -2 - e for a host entry e: Python writes its
     value and resumes from e + 1, or -2 - 2 * len(op) - e for an entry e whose kind's piece
@@ -337,7 +337,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
-        c = cst[e]
+        c = imm[e]
         if False:
             pass
         elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
@@ -350,20 +350,20 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
                 vals[out_off + k] = atan2(a_v, b_v)
         elif o == 77:  # hypot
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
                 vals[out_off + k] = hypot(a_v, b_v)
         elif OP_EW[o] == 1:  # outlined unary ops
             forward_ew_unary(o, out_off, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
-            forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
+            forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals)
         elif OP_FORWARD_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_FORWARD_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
@@ -373,23 +373,23 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, arg_ptr, arg, cst, vals))
+                                   params, arg_ptr, arg, imm, vals))
                 else:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, cst, vals))
+                                   params, imm, vals))
             elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
-                               arg, cst, vals))
+                               arg, imm, vals))
             else:
-                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, imm,
                                vals))
         elif o == 47:  # guard_bool: bool() of a one-element value
-            if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
+            if (vals[off[a]] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:  # guard_value: float()/item()/tolist() baked this value in
             oa = off[a]
             if size[a] == 1:
-                if not same_value(vals[oa], cst[e], vals.itemsize):
+                if not same_value(vals[oa], imm[e], vals.itemsize):
                     return e
             else:
                 for k in range(n):
@@ -399,7 +399,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 
 
 @njit(cache=True, error_model="numpy")
-def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
+def forward_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """`forward_from` for the ops of tier 0 (codegen.tier), from `start` on.  Returns -1 when done,
     the first guard entry whose check failed, -2 - e for a host entry e: Python writes its
     value and resumes from e + 1, or -2 - 2 * len(op) - e for an entry e whose kind's piece
@@ -435,7 +435,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
-        c = cst[e]
+        c = imm[e]
         if False:
             pass
         elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
@@ -453,23 +453,23 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, arg_ptr, arg, cst, vals))
+                                   params, arg_ptr, arg, imm, vals))
                 else:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, cst, vals))
+                                   params, imm, vals))
             elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
-                               arg, cst, vals))
+                               arg, imm, vals))
             else:
-                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, imm,
                                vals))
         elif o == 47:  # guard_bool: bool() of a one-element value
-            if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
+            if (vals[off[a]] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:  # guard_value: float()/item()/tolist() baked this value in
             oa = off[a]
             if size[a] == 1:
-                if not same_value(vals[oa], cst[e], vals.itemsize):
+                if not same_value(vals[oa], imm[e], vals.itemsize):
                     return e
             else:
                 for k in range(n):
@@ -481,7 +481,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 
 
 @njit(cache=True, error_model="numpy")
-def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
+def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element."""
     for e in range(op.shape[0]):
         o = op[e]
@@ -490,8 +490,8 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         if False:
             pass
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
             elif o == 3:  # add
@@ -534,7 +534,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             elif OP_EW[o] == 2:  # outlined binary ops
                 vals[e] = ew_binary_fwd(o, a_v, b_v)
         elif OP_KIND[o] == 3:  # unary rows
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             if False:
                 pass
@@ -571,22 +571,22 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             elif OP_EW[o] == 1:  # outlined unary ops
                 vals[e] = ew_unary_fwd(o, a_v, c)
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
-        elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
-            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif OP_IN_MATMUL[o] != 0:
             vals[e] = vals[a] * vals[b]
         elif o == 47:
-            if (vals[a] != 0.0) != (cst[e] != 0.0):
+            if (vals[a] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[a], cst[e], vals.itemsize):
+            if not same_value(vals[a], imm[e], vals.itemsize):
                 return e
     return -1
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
+def backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach`."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -609,74 +609,74 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[b] += -g
         elif o == 5:  # mul
             if a >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g * b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 adj[b] += g * a_v
         elif o == 6:  # div
             if a >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g / b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
                 a_v = vals[a]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
-            c = cst[e]
+            c = imm[e]
             adj[a] += -g
         elif o == 9:  # exp
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * out_v
         elif o == 10:  # log
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g / a_v
         elif o == 11:  # sqrt
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g / (2.0 * out_v)
         elif o == 12:  # sin
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g * cos(a_v)
         elif o == 13:  # cos
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += -g * sin(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += threshold_backward(g, out_v)
         elif o == 17:  # abs
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g * sign(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
         elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
@@ -686,7 +686,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
         elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
-            c = cst[e]
+            c = imm[e]
             adj[a] += 0.0
         elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
@@ -696,10 +696,10 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
         elif o == 76:  # atan2
             if a >= 0:
                 a_v = vals[a]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
@@ -712,38 +712,38 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_EW[o] == 1:  # outlined unary ops
-            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], cst[e])
+            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], imm[e])
         elif OP_EW[o] == 2:  # outlined binary ops
-            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else cst[e],
-                                    vals[b] if b >= 0 else cst[e], vals[e])
+            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else imm[e],
+                                    vals[b] if b >= 0 else imm[e], vals[e])
             if a >= 0:
                 adj[a] += ga
             if b >= 0:
                 adj[b] += gb
         elif OP_IN_COPY_BACKWARD[o] != 0:
-            adj[a] += g * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            adj[a] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif OP_IN_MATMUL[o] != 0:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
 
 
 @njit(cache=True, error_model="numpy")
-def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+def replay_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
     Calls `forward_scalar` and `backward_scalar` (`reach`: the static reach of `out`).  Not
     one function as `replay_scalar_core` is: with the outlined rows inlined that ran ~12%
     slower here than these calls (a tape of log1p, sin, mul, add entries, cached kernels)."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
     if bad >= 0:
         return bad
     adj[:] = 0.0
     adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 
 
 @njit(cache=True, error_model="numpy")
-def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
+def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element and none of the outlined rows (OP_EW)."""
     for e in range(op.shape[0]):
         o = op[e]
@@ -752,8 +752,8 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         if False:
             pass
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
             elif o == 3:  # add
@@ -794,7 +794,7 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             elif o == 121:  # logical_xor
                 vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
         elif OP_KIND[o] == 3:  # unary rows
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             if False:
                 pass
@@ -829,22 +829,22 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             elif o == 61:  # fill
                 vals[e] = c
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
-        elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
-            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif OP_IN_MATMUL[o] != 0:
             vals[e] = vals[a] * vals[b]
         elif o == 47:
-            if (vals[a] != 0.0) != (cst[e] != 0.0):
+            if (vals[a] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[a], cst[e], vals.itemsize):
+            if not same_value(vals[a], imm[e], vals.itemsize):
                 return e
     return -1
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
+def backward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach` and none of the outlined rows (OP_EW)."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -867,74 +867,74 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 adj[b] += -g
         elif o == 5:  # mul
             if a >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g * b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 adj[b] += g * a_v
         elif o == 6:  # div
             if a >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g / b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
                 a_v = vals[a]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
-            c = cst[e]
+            c = imm[e]
             adj[a] += -g
         elif o == 9:  # exp
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * out_v
         elif o == 10:  # log
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g / a_v
         elif o == 11:  # sqrt
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g / (2.0 * out_v)
         elif o == 12:  # sin
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g * cos(a_v)
         elif o == 13:  # cos
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += -g * sin(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += threshold_backward(g, out_v)
         elif o == 17:  # abs
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g * sign(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
         elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
@@ -944,7 +944,7 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
         elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
-            c = cst[e]
+            c = imm[e]
             adj[a] += 0.0
         elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
@@ -954,10 +954,10 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
         elif o == 76:  # atan2
             if a >= 0:
                 a_v = vals[a]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
@@ -970,14 +970,14 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_IN_COPY_BACKWARD[o] != 0:
-            adj[a] += g * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            adj[a] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif OP_IN_MATMUL[o] != 0:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
 
 
 @njit(cache=True, error_model="numpy")
-def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
+def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
     The two sweeps of `forward_scalar_core` and `backward_scalar_core` in one function,
     not calls of them: a kernel's callees are linked into its cached object at whatever offset
@@ -992,8 +992,8 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
         if False:
             pass
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
             elif o == 3:  # add
@@ -1034,7 +1034,7 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             elif o == 121:  # logical_xor
                 vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
         elif OP_KIND[o] == 3:  # unary rows
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             if False:
                 pass
@@ -1069,16 +1069,16 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             elif o == 61:  # fill
                 vals[e] = c
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
-        elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
-            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif OP_IN_MATMUL[o] != 0:
             vals[e] = vals[a] * vals[b]
         elif o == 47:
-            if (vals[a] != 0.0) != (cst[e] != 0.0):
+            if (vals[a] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[a], cst[e], vals.itemsize):
+            if not same_value(vals[a], imm[e], vals.itemsize):
                 return e
     adj[:] = 0.0
     adj[out] = 1.0
@@ -1101,74 +1101,74 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
                 adj[b] += -g
         elif o == 5:  # mul
             if a >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g * b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 adj[b] += g * a_v
         elif o == 6:  # div
             if a >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g / b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
                 a_v = vals[a]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
-            c = cst[e]
+            c = imm[e]
             adj[a] += -g
         elif o == 9:  # exp
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * out_v
         elif o == 10:  # log
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g / a_v
         elif o == 11:  # sqrt
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g / (2.0 * out_v)
         elif o == 12:  # sin
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g * cos(a_v)
         elif o == 13:  # cos
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += -g * sin(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += threshold_backward(g, out_v)
         elif o == 17:  # abs
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += g * sign(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
-            c = cst[e]
+            c = imm[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
         elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
@@ -1178,7 +1178,7 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
         elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
-            c = cst[e]
+            c = imm[e]
             adj[a] += 0.0
         elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
@@ -1188,10 +1188,10 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
         elif o == 76:  # atan2
             if a >= 0:
                 a_v = vals[a]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else imm[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a] if a >= 0 else imm[e]
                 b_v = vals[b]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
@@ -1204,7 +1204,7 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_IN_COPY_BACKWARD[o] != 0:
-            adj[a] += g * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            adj[a] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif OP_IN_MATMUL[o] != 0:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
@@ -1759,13 +1759,13 @@ def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
+def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
         ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
         kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
-        b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
+        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else imm[e]
+        b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else imm[e]
         out_v = vals[out_off + k] if sv & 4 else 0.0
         ga, gb = ew_binary_grad(o, adj[out_off + k], a_v, b_v, out_v)
         if a >= 0:
@@ -1781,12 +1781,12 @@ def forward_ew_unary(o, out_off, n, oa, c, vals):
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals):
     for k in range(n):
         ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
         kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-        a_v = vals[oa + ka] if a >= 0 else cst[e]
-        b_v = vals[ob + kb] if b >= 0 else cst[e]
+        a_v = vals[oa + ka] if a >= 0 else imm[e]
+        b_v = vals[ob + kb] if b >= 0 else imm[e]
         vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
 
 
@@ -2133,7 +2133,7 @@ def giles_erfinv(w):
 
 # from tapegrad/drivers.py
 @njit(cache=True, inline="always")
-def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -2141,14 +2141,14 @@ def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    if sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
+    if sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
              OP_SAVES, no_host) < -1:
         raise RuntimeError(PIECE_MISSING)
 
 
 # from tapegrad/drivers.py (backward_only, sweep_core for sweep)
 @njit(cache=True, inline="always")
-def backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -2156,14 +2156,14 @@ def backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, sh
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    if sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
+    if sweep_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
              OP_SAVES, no_host) < -1:
         raise RuntimeError(PIECE_MISSING)
 
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -2177,7 +2177,7 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad < -1:
             raise RuntimeError(PIECE_MISSING)
@@ -2194,7 +2194,7 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
 
 # from tapegrad/drivers.py (sweep_rows, sweep_core for sweep)
 @njit(cache=True)
-def sweep_rows_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -2208,7 +2208,7 @@ def sweep_rows_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, 
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad < -1:
             raise RuntimeError(PIECE_MISSING)
@@ -2225,7 +2225,7 @@ def sweep_rows_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, 
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated.  adj, reach and no_host are the caller's scratch (vals'
@@ -2233,14 +2233,14 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
     wrapper kernel, which would compile this one and its callees into itself once more."""
     # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
     # Literal[int](0), beside the int64 start that Python's calls pass)
-    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
+    bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
                        no_host)
     if bad < -1:
         raise RuntimeError(PIECE_MISSING)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -2252,7 +2252,7 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
 
 # from tapegrad/drivers.py (jacobian_at, forward_core for forward_from, backward_only_core for backward_only)
 @njit(cache=True)
-def jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated.  adj, reach and no_host are the caller's scratch (vals'
@@ -2260,14 +2260,14 @@ def jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
     wrapper kernel, which would compile this one and its callees into itself once more."""
     # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
     # Literal[int](0), beside the int64 start that Python's calls pass)
-    bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
+    bad = forward_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
                        no_host)
     if bad < -1:
         raise RuntimeError(PIECE_MISSING)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -2326,7 +2326,7 @@ def chunk_starts(B, chunk, line, threads):
 
 # from tapegrad/drivers.py (replay_batch, scalar = True, forward_scalar_core for forward_scalar, backward_scalar_core for backward_scalar)
 @njit(cache=True, nogil=True, error_model="numpy")
-def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
+def replay_batch_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
@@ -2366,19 +2366,19 @@ def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, si
         for p in range(starts[c], starts[c + 1]):
             load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
             if scalar:
-                bad = forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                bad = forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+                    backward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
             else:
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
                 if bad < -1:
                     raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
             status[p] = bad
             if bad >= 0 and p < first:
@@ -2397,7 +2397,7 @@ def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, si
 
 # from tapegrad/drivers.py (replay_batch, scalar = True)
 @njit(cache=True, nogil=True, error_model="numpy")
-def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
+def replay_batch_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
@@ -2437,19 +2437,19 @@ def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, s
         for p in range(starts[c], starts[c + 1]):
             load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
             else:
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
                 if bad < -1:
                     raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
             status[p] = bad
             if bad >= 0 and p < first:
@@ -2468,7 +2468,7 @@ def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, s
 
 # from tapegrad/drivers.py (replay_batch, scalar = False, forward_core for forward_from, backward_only_core for backward_only)
 @njit(cache=True, nogil=True, error_model="numpy")
-def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
+def replay_batch_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
@@ -2508,19 +2508,19 @@ def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
         for p in range(starts[c], starts[c + 1]):
             load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
             else:
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                bad = forward_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
                 if bad < -1:
                     raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
-                    backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                    backward_only_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
             status[p] = bad
             if bad >= 0 and p < first:
@@ -2539,7 +2539,7 @@ def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
 
 # from tapegrad/drivers.py (replay_batch, scalar = False)
 @njit(cache=True, nogil=True, error_model="numpy")
-def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
+def replay_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
@@ -2579,19 +2579,19 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         for p in range(starts[c], starts[c + 1]):
             load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
             else:
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
                 if bad < -1:
                     raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
             status[p] = bad
             if bad >= 0 and p < first:
@@ -2610,7 +2610,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 
 # from tapegrad/drivers.py
 @njit(cache=True, nogil=True, error_model="numpy")
-def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):
     """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
@@ -2628,7 +2628,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
             break
         for p in range(c * chunk, min(B, (c + 1) * chunk)):
             load_point(vals, XT, p, in_offs, in_sizes)
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+            status[p] = jacobian_at(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                     out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
@@ -2637,7 +2637,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
 
 # from tapegrad/drivers.py (jacobian_batch, jacobian_at_core for jacobian_at)
 @njit(cache=True, nogil=True, error_model="numpy")
-def jacobian_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):
     """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
@@ -2655,7 +2655,7 @@ def jacobian_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, s
             break
         for p in range(c * chunk, min(B, (c + 1) * chunk)):
             load_point(vals, XT, p, in_offs, in_sizes)
-            status[p] = jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+            status[p] = jacobian_at_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                     out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
@@ -3036,8 +3036,8 @@ def order_marked(mark, out, r):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar, params,
-                   slot, host, freed, val, l_op, l_ia, l_ib, l_cst, l_arg_ptr, l_arg, l_int,
+def gather_reached(order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar, params,
+                   slot, host, freed, val, l_op, l_ia, l_ib, l_imm, l_arg_ptr, l_arg, l_int,
                    l_shp, l_params, l_flags, l_val):
     """The local streams of the entries listed in `order` (see reach_list): operands (ia, ib
     and the operand lists, as local CSR l_arg_ptr/l_arg) renumbered to local indices (`loc`:
@@ -3052,7 +3052,7 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
         l_op[i] = op[e]
         l_ia[i] = loc[ia[e]] if ia[e] >= 0 else -1
         l_ib[i] = loc[ib[e]] if ib[e] >= 0 else -1
-        l_cst[i] = cst[e]
+        l_imm[i] = imm[e]
         l_val[i] = val[e]
         l_arg_ptr[i] = q
         for j in range(arg_ptr[e], arg_ptr[e + 1]):
@@ -3079,18 +3079,18 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
+def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
                   params, slot, host, freed, val, direct_ok, runs, roots, l_op, l_ia, l_ib,
                   l_f64, l_arg_ptr, l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
-    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, the layout's
+    l_f64 rows imm, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, the layout's
     marks, used (zeros), runs.  `runs` (uint8 per tape entry, or empty: every entry runs):
     arena_layout's, gathered; with it the layout starts from the `roots` (tape nodes) only,
     as the walk listed what every entry reaches, not only those that run; without it every
     listed entry is marked.  counts[3:7] = [start of the saved block, arena size, saved
     nodes, lowest entry with operands]."""
-    gather_reached(order[:r], loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
+    gather_reached(order[:r], loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
                    params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
     l_u8[3, :r] = 0
@@ -3163,14 +3163,14 @@ def any_freed_listed(entries, op, op_saves, freed):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def reset_streams(ib, cst, freed, n, ints, shp, nsaved, host, m):
+def reset_streams(ib, imm, freed, n, ints, shp, nsaved, host, m):
     """A dead tape's pooled arrays back to a new tape's state, in one call (leaf20): cells
-    [0, n) of ib, cst (protocol.DEFAULTS) and the freed flags; the first m rows of the n-d
+    [0, n) of ib, imm (protocol.DEFAULTS) and the freed flags; the first m rows of the n-d
     streams (NdStreams._INT_FILL: size 1, nd 0, par -1, npar 0, slot -1, arg_ptr 0; shape rows
     of ones; no savers; no host flag).  Eight numpy fills cost 2.5x this call."""
     for i in range(n):
         ib[i] = -1
-        cst[i] = 0.0
+        imm[i] = 0.0
         freed[i] = 0
     for i in range(m):
         ints[0, i] = 1
@@ -3339,9 +3339,9 @@ def running_sum(buf, src, dst, outer, m, inner, reverse, add):
 
 # from tapegrad/kinds/reduce.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
-    scale = cst[e]
+    scale = imm[e]
     if n == 1:
         acc = 0.0
         for k in range(size[a]):
@@ -3375,7 +3375,7 @@ def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     for k in range(n):
         vals[out_off + k] = vals[oa + k]
@@ -3383,7 +3383,7 @@ def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
@@ -3412,7 +3412,7 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
@@ -3421,7 +3421,7 @@ def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
@@ -3432,7 +3432,7 @@ def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
@@ -3443,7 +3443,7 @@ def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cs
 
 # from tapegrad/kinds/matmul.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
@@ -3503,7 +3503,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, imm, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -3526,11 +3526,11 @@ def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, a
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
-    nblk = int(cst[e])
+    nblk = int(imm[e])
     total = 0
     for k in range(nblk):
         total += params[p + 2 + k]
@@ -3549,7 +3549,7 @@ def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 # from tapegrad/kinds/shift.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     for k in range(n):
         vals[out_off + k] = -math.inf
@@ -3565,7 +3565,7 @@ def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
             v = vals[oa + k]
             if vals[j] == vals[j] and (v > vals[j] or v != v):
                 vals[j] = v
-    if cst[e] != 0.0:
+    if imm[e] != 0.0:
         for k in range(n):
             if abs(vals[out_off + k]) == math.inf:
                 vals[out_off + k] = 0.0
@@ -3573,7 +3573,7 @@ def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 # from tapegrad/kinds/scan.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     p = par[e]
     if p < 0:   # one element: a copy
         vals[out_off] = vals[off[a]]
@@ -3584,10 +3584,10 @@ def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 # from tapegrad/kinds/reduce.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
-    scale = cst[e]
+    scale = imm[e]
     if size[a] == 1:
         adj[oa] += scale * adj[out_off]
     elif n == 1:  # a full reduction: every element gets the same gradient
@@ -3621,7 +3621,7 @@ def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     oa = off[a]
     for k in range(n):
         adj[oa + k] += adj[out_off + k]
@@ -3629,7 +3629,7 @@ def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
     p = par[e]
@@ -3659,7 +3659,7 @@ def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
     p = par[e]
@@ -3669,7 +3669,7 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
     p = par[e]
@@ -3679,7 +3679,7 @@ def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     oa = off[a]
     p = par[e]
     for k in range(size[a]):
@@ -3688,7 +3688,7 @@ def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst,
 
 # from tapegrad/kinds/matmul.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
@@ -3736,7 +3736,7 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, imm, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -3759,11 +3759,11 @@ def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
-    nblk = int(cst[e])
+    nblk = int(imm[e])
     total = 0
     for k in range(nblk):
         total += params[p + 2 + k]
@@ -3782,7 +3782,7 @@ def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals,
 
 # from tapegrad/kinds/scan.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     p = par[e]
     if p < 0:
         adj[off[a]] += adj[out_off]
@@ -3793,7 +3793,7 @@ def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, 
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """The n-d reverse sweep of the binary rows (codegen.OP_PIECE): add, sub, mul, div, pow, copy, fill_tensor."""
     if a >= 0:
         oa = off[a]
@@ -3815,7 +3815,7 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
     rows_a = sa == n or fa == 1
     if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
@@ -3850,8 +3850,8 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
         gbs = adj[pb:pb + n]
         vas = vals[pa:pa + n]
         vbs = vals[pb:pb + n]
-        a1 = vals[oa] if a >= 0 else cst[e]
-        b1 = vals[ob] if b >= 0 else cst[e]
+        a1 = vals[oa] if a >= 0 else imm[e]
+        b1 = vals[ob] if b >= 0 else imm[e]
         ta = adj[oa] if a >= 0 else 0.0
         tb = adj[ob] if b >= 0 else 0.0
         for k in range(n):
@@ -3881,8 +3881,8 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
             g = adj[out_off + k]
             ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-            a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
-            b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+            a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else imm[e]
+            b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else imm[e]
             out_v = vals[out_off + k] if sv & 4 else g
             ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
             if a >= 0:
@@ -3892,7 +3892,7 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     """The n-d forward of the binary rows (codegen.OP_PIECE): add, sub, mul, div, pow, copy, fill_tensor."""
     if a >= 0:
         oa = off[a]
@@ -3914,7 +3914,7 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
     rows_a = sa == n or fa == 1
     if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif o == 3:  # add
@@ -3933,23 +3933,23 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
                 vals[out_off + k] = a_v + b_v
     elif OP_CORE[o] != 0:  # the core binary rows: one loop
         for k in range(n):
             ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-            a_v = vals[oa + ka] if a >= 0 else cst[e]
-            b_v = vals[ob + kb] if b >= 0 else cst[e]
+            a_v = vals[oa + ka] if a >= 0 else imm[e]
+            b_v = vals[ob + kb] if b >= 0 else imm[e]
             vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """The n-d reverse sweep of the unary rows (codegen.OP_PIECE): neg, exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, pow_scalar, reciprocal, sign, zero, fill."""
     oa = off[a]
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
@@ -3964,10 +3964,10 @@ def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cs
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     """The n-d forward of the unary rows (codegen.OP_PIECE): neg, exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, pow_scalar, reciprocal, sign, zero, fill."""
     oa = off[a]
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
@@ -3982,7 +3982,7 @@ def forward_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     """The n-d forward of the compare rows (codegen.OP_PIECE): lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor."""
     if a >= 0:
         oa = off[a]
@@ -4004,15 +4004,15 @@ def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params
     rows_a = sa == n or fa == 1
     if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
         for k in range(n):
             ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-            a_v = vals[oa + ka] if a >= 0 else cst[e]
-            b_v = vals[ob + kb] if b >= 0 else cst[e]
+            a_v = vals[oa + ka] if a >= 0 else imm[e]
+            b_v = vals[ob + kb] if b >= 0 else imm[e]
             if o == 40:  # lt
                 r = a_v < b_v
             elif o == 41:  # le
@@ -4037,7 +4037,7 @@ def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, imm, vals, adj):
     """The n-d reverse sweep of the where rows (codegen.OP_PIECE): where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill."""
     if a >= 0:
         oa = off[a]
@@ -4059,7 +4059,7 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
     rows_a = sa == n or fa == 1
     if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
@@ -4079,7 +4079,7 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, imm, vals):
     """The n-d forward of the where rows (codegen.OP_PIECE): where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill."""
     if a >= 0:
         oa = off[a]
@@ -4101,7 +4101,7 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
     rows_a = sa == n or fa == 1
     if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
-    c = cst[e]
+    c = imm[e]
     if False:
         pass
     elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
@@ -4113,8 +4113,8 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
             kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
             cond_v = vals[ocn + kc] != 0.0
-            a_v = vals[oa + ka] if a >= 0 else cst[e]
-            b_v = vals[ob + kb] if b >= 0 else cst[e]
+            a_v = vals[oa + ka] if a >= 0 else imm[e]
+            b_v = vals[ob + kb] if b >= 0 else imm[e]
             vals[out_off + k] = where(cond_v, a_v, b_v)
 
 
@@ -4134,7 +4134,7 @@ VJP_RESULT = np.array([-1, -1, -1, -1, -1, -1, 0, 0, 0, 6, 6, 6, 6, 9, 11, 12, 6
 VJP_REGISTERS = 21
 
 @njit(cache=True)
-def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
+def emit_bin(code, x, y, c, v, op, ia, ib, imm, val, cnt):
     """Append entry `code` on triples x, y with value v (the caller evaluates the op's
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
@@ -4143,28 +4143,28 @@ def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
     op[k] = code
     ia[k] = x[1] if x[0] else -1
     ib[k] = y[1] if y[0] else -1
-    cst[k] = c if (x[0] and y[0]) else (y[2] if x[0] else x[2])
+    imm[k] = c if (x[0] and y[0]) else (y[2] if x[0] else x[2])
     val[k] = v
     cnt[0] = k + 1
     return (True, np.int64(k), v)
 
 
 @njit(cache=True)
-def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
+def emit_un(code, x, c, v, op, ia, ib, imm, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
     op[k] = code
     ia[k] = x[1]
     ib[k] = -1
-    cst[k] = c
+    imm[k] = c
     val[k] = v
     cnt[0] = k + 1
     return (True, np.int64(k), v)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
+def emit_where(cond, x, y, op, ia, ib, imm, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
     if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
@@ -4172,7 +4172,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
         op[k] = 2
         ia[k] = -1
         ib[k] = -1
-        cst[k] = 0.0
+        imm[k] = 0.0
         val[k] = y[2]
         cnt[0] = k + 1
         y = (np.bool_(True), np.int64(k), y[2])
@@ -4181,7 +4181,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     op[k] = 46
     ia[k] = x[1] if x[0] else -1
     ib[k] = y[1] if y[0] else -1
-    cst[k] = y[2] if x[0] else x[2]
+    imm[k] = y[2] if x[0] else x[2]
     val[k] = v
     cnt[0] = k + 1
     w = cnt[1]
@@ -4237,7 +4237,7 @@ def emitted_value(code, x, y):
 
 
 @njit(cache=True, error_model="numpy")
-def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
+def record_backward(op, ia, ib, imm, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
                     cnt, wheres, rn, ri, rv):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
     cnt[0] on): the gradients come out as nodes (or folded constants) that can be
@@ -4265,10 +4265,10 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         # registers 0-5 (codegen.VJP_FIXED): g, a, b, out, c, cond; an operand of -1 is the
         # entry's constant
         rn[0], ri[0], rv[0] = adj_n[e] != 0, adj_i[e], adj_v[e]
-        rn[1], ri[1], rv[1] = a >= 0, a, val[a] if a >= 0 else cst[e]
-        rn[2], ri[2], rv[2] = b >= 0, b, val[b] if b >= 0 else cst[e]
+        rn[1], ri[1], rv[1] = a >= 0, a, val[a] if a >= 0 else imm[e]
+        rn[2], ri[2], rv[2] = b >= 0, b, val[b] if b >= 0 else imm[e]
         rn[3], ri[3], rv[3] = True, e, val[e]
-        rn[4], ri[4], rv[4] = False, -1, cst[e]
+        rn[4], ri[4], rv[4] = False, -1, imm[e]
         rn[5], ri[5], rv[5] = cn >= 0, cn, val[cn] if cn >= 0 else 0.0
         for role in range(2):   # its program for each operand: a, then b
             x = a if role == 0 else b
@@ -4292,15 +4292,15 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 if kind == 0:  # bin
                     code = np.int64(VJP_CODE[pc, 1])
                     t = emit_bin(code, (rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]), 0.0,
-                                 emitted_value(code, rv[p], rv[q]), op, ia, ib, cst, val, cnt)
+                                 emitted_value(code, rv[p], rv[q]), op, ia, ib, imm, val, cnt)
                 elif kind == 1:  # un
                     code = np.int64(VJP_CODE[pc, 1])
                     t = emit_un(code, (rn[p], ri[p], rv[p]), 0.0,
-                                emitted_value(code, rv[p], 0.0), op, ia, ib, cst, val, cnt)
+                                emitted_value(code, rv[p], 0.0), op, ia, ib, imm, val, cnt)
                 elif kind == 2:  # where
                     z = VJP_CODE[pc, 4]
                     t = emit_where((rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]),
-                                   (rn[z], ri[z], rv[z]), op, ia, ib, cst, val, cnt, wheres)
+                                   (rn[z], ri[z], rv[z]), op, ia, ib, imm, val, cnt, wheres)
                 else:  # move: a conditional expression's result
                     t = (rn[p], ri[p], rv[p])
                 rn[d], ri[d], rv[d] = t[0], t[1], t[2]
@@ -4308,17 +4308,17 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             r = VJP_RESULT[o, role]
             if cnt[0] + 1 > op.shape[0]:
                 return -2
-            accumulate(x, (rn[r], ri[r], rv[r]), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(x, (rn[r], ri[r], rv[r]), has, adj_n, adj_i, adj_v, op, ia, ib, imm, val, cnt)
     return -1
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
+def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, imm, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
         r = emit_bin(np.int64(3), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, adj_v[x] + r[2],
-                     op, ia, ib, cst, val, cnt)
+                     op, ia, ib, imm, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]

@@ -46,7 +46,7 @@ for _dt, _table in TABLES.items():
 _INDEX_ARGS = ("o", "e", "a", "b", "out_off", "n")   # (o: an elementwise kind's row)
 _STREAMS = {"off": (types.int64, 1), "size": (types.int64, 1), "shp": (types.int64, 2),
             "nd": (types.int64, 1), "par": (types.int64, 1), "params": (types.int64, 1),
-            "arg_ptr": (types.int64, 1), "arg": (types.int64, 1), "cst": (types.float64, 1)}
+            "arg_ptr": (types.int64, 1), "arg": (types.int64, 1), "imm": (types.float64, 1)}
 _ARENAS = ("vals", "adj")
 
 
@@ -96,7 +96,7 @@ def piece_at(typingctx, slot, vals):
 
 # the parameters of a piece by face and whether its kind has operand lists (codegen checks
 # every piece's against these and PIECE_CALL passes them in this order)
-_SWEEP_ARGS = _INDEX_ARGS[1:] + ("off", "size", "shp", "nd", "par", "params", "cst", "vals",
+_SWEEP_ARGS = _INDEX_ARGS[1:] + ("off", "size", "shp", "nd", "par", "params", "imm", "vals",
                                  "adj")
 PARAMS = {(face, listed): args[:11] + (("arg_ptr", "arg") if listed else ()) + args[11:]
           for face, args in (("sweep", _SWEEP_ARGS), ("forward", _SWEEP_ARGS[:-1]))

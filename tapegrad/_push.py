@@ -12,7 +12,7 @@ def push(self, op, a, b, c, v, shape=None):
         self.op[n] = op
         self.ia[n] = a
         self.ib[n] = b
-        self.cst[n] = c
+        self.imm[n] = c
         self.val[n] = v
     except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
         self.clear_cells(n, n + 1)
@@ -45,7 +45,7 @@ def push_nd(self, op, a, b, c, shape, size):
         self.op[n] = op
         self.ia[n] = a
         self.ib[n] = b
-        self.cst[n] = c
+        self.imm[n] = c
         self.val[n] = 0.0
     except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
         self.clear_cells(n, n + 1)

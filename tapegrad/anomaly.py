@@ -221,7 +221,7 @@ def reported(tape, err):
     return RuntimeError(str(err).replace(_PLAIN_HINT, VERSION_HINT))
 
 
-def check_nan(tape, n, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+def check_nan(tape, n, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
               adj, reach, freed, placed):
     """After a sweep: raise torch's anomaly-mode error if a VJP produced nan (module text).
     `placed`: nonzero at the nodes given arena space (SweepArrays.marks), or None for all;
@@ -241,14 +241,14 @@ def check_nan(tape, n, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, sh
     cand = np.flatnonzero((reach[:n] != 0) & ~bad & into & _DIFFERENTIABLE[ops])
     host = np.ones(n, np.uint8)
     for e in cand[::-1].tolist():                       # the sweep's order: newest first
-        k = _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
+        k = _own_nan(tape, e, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
                      vals, adj, freed, host)
         if k is not None:
             name = _warn(tape, e)
             raise RuntimeError(NAN_ERROR.format(name=name, k=k))
 
 
-def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+def _own_nan(tape, e, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
              adj, freed, host):
     """Which output (operand position) of entry e's VJP alone, fed e's final adjoint, holds a
     nan; None if none does.  The sweep kernel runs from e and pauses at the next entry it
@@ -262,7 +262,7 @@ def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
     own = tape.host_flags(n)[e]
     host[e] = own
     try:
-        r = tiers.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj2,
+        r = tiers.sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj2,
                     e, reach2, freed, _SAVES, host[:n])
     finally:
         host[e] = 1
@@ -275,7 +275,7 @@ def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
                            tape.saved_array(b) if b >= 0 else None, tape.saved_array(e))
         else:
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj2, needs,
-                           tape.saved_array(a), tape.saved_array(b), c=float(cst[e]), size=size)
+                           tape.saved_array(a), tape.saved_array(b), c=float(imm[e]), size=size)
     k = 0
     for src in (int(ia[e]), int(ib[e])):
         if src < 0:

@@ -134,13 +134,13 @@ _BACKWARD_SCALAR_BODY = '''\
 '''
 SCALAR = '''\
 @njit(cache=True, error_model="numpy")
-def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
+def forward_scalar%(suffix)s(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element%(which)s."""
 ''' + _FORWARD_SCALAR_LOOP + '''    return -1
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
+def backward_scalar%(suffix)s(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach`%(which)s."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -149,7 +149,7 @@ def backward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals, 
 ''' + _BACKWARD_SCALAR_BODY
 REPLAY_FUSED = '''\
 @njit(cache=True, error_model="numpy")
-def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
+def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
     The two sweeps of `forward_scalar_core` and `backward_scalar_core` in one function,
     not calls of them: a kernel's callees are linked into its cached object at whatever offset
@@ -165,24 +165,24 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
 '''
 REPLAY_CALLS = '''\
 @njit(cache=True, error_model="numpy")
-def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+def replay_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
     Calls `forward_scalar` and `backward_scalar` (`reach`: the static reach of `out`).  Not
     one function as `replay_scalar_core` is: with the outlined rows inlined that ran ~12%%
     slower here than these calls (a tape of log1p, sin, mul, add entries, cached kernels)."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
     if bad >= 0:
         return bad
     adj[:] = 0.0
     adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 '''
 SCALAR_WHICH = {"": "", "_core": " and none of the outlined rows (OP_EW)"}
 # --- the n-d kernels' templates, generated once per tier (see TIERED) --------------------------
 SWEEP = '''\
 @njit(cache=True, error_model="numpy")
-def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def %(name)s(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """%(title)s
 
@@ -215,7 +215,7 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         if OP_PAIR[o] != 0:
 %(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
-        c = cst[e]
+        c = imm[e]
         if False:
             pass
 %(backward)s
@@ -225,7 +225,7 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
 '''
 FORWARD = '''\
 @njit(cache=True, error_model="numpy")
-def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
+def %(name)s(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """%(title)s  Returns -1 when done,
     the first guard entry whose check failed, -2 - e for a host entry e: Python writes its
     value and resumes from e + 1, or -2 - 2 * len(op) - e for an entry e whose kind's piece
@@ -241,7 +241,7 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         if OP_PAIR[o] != 0:
 %(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
-        c = cst[e]
+        c = imm[e]
         if False:
             pass
 %(forward)s
@@ -359,8 +359,8 @@ F_UNARY_SLICES = """\
                 dst[k] = %(fwd)s
 """
 F_READS = """\
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
 """
 F_BINARY_LOOP = """\
             for k in range(n):
@@ -399,12 +399,12 @@ F_COMPARE = """\
 """
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
-            if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
+            if (vals[off[a]] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == %(value)d:  # guard_value: float()/item()/tolist() baked this value in
             oa = off[a]
             if size[a] == 1:
-                if not same_value(vals[oa], cst[e], vals.itemsize):
+                if not same_value(vals[oa], imm[e], vals.itemsize):
                     return e
             else:
                 for k in range(n):
@@ -421,13 +421,13 @@ F_GUARDS = """\
 # loads and selects a row does not use.)
 SF_GROUPS = """\
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
 %(pair)s
         elif OP_KIND[o] == %(unary)d:  # unary rows
-            c = cst[e]
+            c = imm[e]
             a_v = vals[a]
             if False:
                 pass
@@ -445,21 +445,21 @@ SF_WHERE = """\
 """
 SF_STRUCT = """\
         elif %(copy)s:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if %(scaled)s else 1.0)
-        elif %(shift)s:  # the max of one element (an infinite one is 0 when cst says so)
-            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = vals[a] * (imm[e] if %(scaled)s else 1.0)
+        elif %(shift)s:  # the max of one element (an infinite one is 0 when imm says so)
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif %(matmul)s:
             vals[e] = vals[a] * vals[b]
         elif o == %(bool)d:
-            if (vals[a] != 0.0) != (cst[e] != 0.0):
+            if (vals[a] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == %(value)d:
-            if not same_value(vals[a], cst[e], vals.itemsize):
+            if not same_value(vals[a], imm[e], vals.itemsize):
                 return e
 """
 SB_UNARY = """\
         elif o == %(code)d:  # %(name)s
-            c = cst[e]
+            c = imm[e]
 %(reads)s            adj[a] += %(ga)s
 """
 SB_BINARY = """\
@@ -479,7 +479,7 @@ SB_WHERE = """\
 """
 SB_STRUCT = """\
         elif %(copy)s:
-            adj[a] += g * (cst[e] if %(scaled)s else 1.0)
+            adj[a] += g * (imm[e] if %(scaled)s else 1.0)
         elif %(matmul)s:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
@@ -493,14 +493,14 @@ def _reads(exprs, binary, scalar=False, depth=12, node=""):
     text = " ".join(exprs)
     lines = []
     if scalar:
-        a_read = ("a_v = vals[a] if a >= 0 else cst[e]" if binary and node != "a" else
+        a_read = ("a_v = vals[a] if a >= 0 else imm[e]" if binary and node != "a" else
                   "a_v = vals[a]")
-        b_read = "b_v = vals[b]" if node == "b" else "b_v = vals[b] if b >= 0 else cst[e]"
+        b_read = "b_v = vals[b]" if node == "b" else "b_v = vals[b] if b >= 0 else imm[e]"
         reads = {"a": a_read, "b": b_read, "out": "out_v = vals[e]"}
         ind = " " * depth
     else:
-        a_read = "a_v = vals[oa + ka] if a >= 0 else cst[e]" if binary else "a_v = vals[oa + k]"
-        reads = {"a": a_read, "b": "b_v = vals[ob + kb] if b >= 0 else cst[e]",
+        a_read = "a_v = vals[oa + ka] if a >= 0 else imm[e]" if binary else "a_v = vals[oa + k]"
+        reads = {"a": a_read, "b": "b_v = vals[ob + kb] if b >= 0 else imm[e]",
                  "out": "out_v = vals[out_off + k]"}
         ind = " " * 16
     for name, line in reads.items():
@@ -597,15 +597,15 @@ PIECE_CALL = """\
 %(reach)s            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, arg_ptr, arg, cst, %(arenas)s))
+                                   params, arg_ptr, arg, imm, %(arenas)s))
                 else:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
-                                   params, cst, %(arenas)s))
+                                   params, imm, %(arenas)s))
             elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
-                               arg, cst, %(arenas)s))
+                               arg, imm, %(arenas)s))
             else:
-                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, imm,
                                %(arenas)s))
 """
 # what PIECE_CALL differs by per face: the sweep marks a listed kind's operands reached
@@ -800,11 +800,11 @@ def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
 
 
 @njit(%(options)s, error_model="numpy")
-def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
+def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
-%(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
-        b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
+%(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else imm[e]
+        b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else imm[e]
         out_v = vals[out_off + k] if sv & 4 else 0.0
         ga, gb = ew_binary_grad(o, adj[out_off + k], a_v, b_v, out_v)
         if a >= 0:
@@ -820,10 +820,10 @@ def forward_ew_unary(o, out_off, n, oa, c, vals):
 
 
 @njit(%(options)s, error_model="numpy")
-def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals):
     for k in range(n):
-%(bcast)s        a_v = vals[oa + ka] if a >= 0 else cst[e]
-        b_v = vals[ob + kb] if b >= 0 else cst[e]
+%(bcast)s        a_v = vals[oa + ka] if a >= 0 else imm[e]
+        b_v = vals[ob + kb] if b >= 0 else imm[e]
         vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
 """
 # each kernel's branches that hand an outlined op to its callee
@@ -832,13 +832,13 @@ EW_CALLS = {
         elif OP_EW[o] == 1:  # outlined unary ops
             sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
-            sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
+            sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals, adj)
 """,
     "forward": """\
         elif OP_EW[o] == 1:  # outlined unary ops
             forward_ew_unary(o, out_off, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
-            forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
+            forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, imm, vals)
 """,
     # (unary, binary: the last branch of each group of the one-element forward, SF_GROUPS)
     "forward_scalar": ("""\
@@ -850,10 +850,10 @@ EW_CALLS = {
 """),
     "backward_scalar": """\
         elif OP_EW[o] == 1:  # outlined unary ops
-            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], cst[e])
+            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], imm[e])
         elif OP_EW[o] == 2:  # outlined binary ops
-            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else cst[e],
-                                    vals[b] if b >= 0 else cst[e], vals[e])
+            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else imm[e],
+                                    vals[b] if b >= 0 else imm[e], vals[e])
             if a >= 0:
                 adj[a] += ga
             if b >= 0:
@@ -951,8 +951,8 @@ B_CORE = """\
             gbs = adj[pb:pb + n]
             vas = vals[pa:pa + n]
             vbs = vals[pb:pb + n]
-            a1 = vals[oa] if a >= 0 else cst[e]
-            b1 = vals[ob] if b >= 0 else cst[e]
+            a1 = vals[oa] if a >= 0 else imm[e]
+            b1 = vals[ob] if b >= 0 else imm[e]
             ta = adj[oa] if a >= 0 else 0.0
             tb = adj[ob] if b >= 0 else 0.0
             for k in range(n):
@@ -981,8 +981,8 @@ B_CORE = """\
             for k in range(n):
                 g = adj[out_off + k]
 """ + BCAST.replace("%%", "%") + """\
-                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
-                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else imm[e]
+                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else imm[e]
                 out_v = vals[out_off + k] if sv & 4 else g
                 ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
                 if a >= 0:
@@ -1027,7 +1027,7 @@ OP_PIECE = '''
 @njit(%(options)s)
 def %(fn)s(%(params)s):
     """%(title)s"""
-%(preamble)s    c = cst[e]
+%(preamble)s    c = imm[e]
     if False:
         pass
 %(branches)s
@@ -1351,7 +1351,7 @@ VJP_RESULT = np.array(%(result)s, dtype=np.int32).reshape(-1, 2)
 VJP_REGISTERS = %(registers)d
 
 @njit(cache=True)
-def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
+def emit_bin(code, x, y, c, v, op, ia, ib, imm, val, cnt):
     """Append entry `code` on triples x, y with value v (the caller evaluates the op's
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
@@ -1361,7 +1361,7 @@ def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
 
 
 @njit(cache=True)
-def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
+def emit_un(code, x, c, v, op, ia, ib, imm, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
 %(push_un)s
@@ -1369,7 +1369,7 @@ def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
 
 
 @njit(%(callee)s)
-def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
+def emit_where(cond, x, y, op, ia, ib, imm, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
     if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
@@ -1395,7 +1395,7 @@ def emitted_value(code, x, y):
 
 
 @njit(cache=True, error_model="numpy")
-def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
+def record_backward(op, ia, ib, imm, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
                     cnt, wheres, rn, ri, rv):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
     cnt[0] on): the gradients come out as nodes (or folded constants) that can be
@@ -1423,10 +1423,10 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         # registers 0-5 (codegen.VJP_FIXED): g, a, b, out, c, cond; an operand of -1 is the
         # entry's constant
         rn[0], ri[0], rv[0] = adj_n[e] != 0, adj_i[e], adj_v[e]
-        rn[1], ri[1], rv[1] = a >= 0, a, val[a] if a >= 0 else cst[e]
-        rn[2], ri[2], rv[2] = b >= 0, b, val[b] if b >= 0 else cst[e]
+        rn[1], ri[1], rv[1] = a >= 0, a, val[a] if a >= 0 else imm[e]
+        rn[2], ri[2], rv[2] = b >= 0, b, val[b] if b >= 0 else imm[e]
         rn[3], ri[3], rv[3] = True, e, val[e]
-        rn[4], ri[4], rv[4] = False, -1, cst[e]
+        rn[4], ri[4], rv[4] = False, -1, imm[e]
         rn[5], ri[5], rv[5] = cn >= 0, cn, val[cn] if cn >= 0 else 0.0
         for role in range(2):   # its program for each operand: a, then b
             x = a if role == 0 else b
@@ -1450,15 +1450,15 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 if kind == %(k_bin)d:  # bin
                     code = np.int64(VJP_CODE[pc, 1])
                     t = emit_bin(code, (rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]), 0.0,
-                                 emitted_value(code, rv[p], rv[q]), op, ia, ib, cst, val, cnt)
+                                 emitted_value(code, rv[p], rv[q]), op, ia, ib, imm, val, cnt)
                 elif kind == %(k_un)d:  # un
                     code = np.int64(VJP_CODE[pc, 1])
                     t = emit_un(code, (rn[p], ri[p], rv[p]), 0.0,
-                                emitted_value(code, rv[p], 0.0), op, ia, ib, cst, val, cnt)
+                                emitted_value(code, rv[p], 0.0), op, ia, ib, imm, val, cnt)
                 elif kind == %(k_where)d:  # where
                     z = VJP_CODE[pc, 4]
                     t = emit_where((rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]),
-                                   (rn[z], ri[z], rv[z]), op, ia, ib, cst, val, cnt, wheres)
+                                   (rn[z], ri[z], rv[z]), op, ia, ib, imm, val, cnt, wheres)
                 else:  # move: a conditional expression's result
                     t = (rn[p], ri[p], rv[p])
                 rn[d], ri[d], rv[d] = t[0], t[1], t[2]
@@ -1471,12 +1471,12 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
 
 
 @njit(%(callee)s)
-def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
+def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, imm, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
         r = emit_bin(np.int64(%(add)d), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, adj_v[x] + r[2],
-                     op, ia, ib, cst, val, cnt)
+                     op, ia, ib, imm, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]
@@ -1486,7 +1486,7 @@ _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.
            ast.BitAnd: "logical_and"}
 _CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 _CALLS = vocab.RECORDED   # formula calls that create_graph records as ops of their own
-_ARRAYS = "op, ia, ib, cst, val, cnt"
+_ARRAYS = "op, ia, ib, imm, val, cnt"
 
 
 def _value(name, *xs):
@@ -1650,12 +1650,12 @@ def generate_emit():
     push = protocol.numba_push
     pushes = dict(
         push_bin=push(dict(op="code", ia="x[1] if x[0] else -1", ib="y[1] if y[0] else -1",
-                           cst="c if (x[0] and y[0]) else (y[2] if x[0] else x[2])", val="v"),
+                           imm="c if (x[0] and y[0]) else (y[2] if x[0] else x[2])", val="v"),
                       " " * 4),
-        push_un=push(dict(op="code", ia="x[1]", ib=-1, cst="c", val="v"), " " * 4),
-        push_const=push(dict(op=OPS["const"].code, ia=-1, ib=-1, cst="0.0", val="y[2]"), " " * 8),
+        push_un=push(dict(op="code", ia="x[1]", ib=-1, imm="c", val="v"), " " * 4),
+        push_const=push(dict(op=OPS["const"].code, ia=-1, ib=-1, imm="0.0", val="y[2]"), " " * 8),
         push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
-                             ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
+                             ib="y[1] if y[0] else -1", imm="y[2] if x[0] else x[2]", val="v"),
                         " " * 4))
     # the values of what the rows' programs emit, and of every operator a formula may use
     # (a function's only when a row's program calls it: some faces are large compiles)
@@ -1713,7 +1713,7 @@ def op_%(fname)s(self, other):
                 return NotImplemented
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is float or to is int:   # a Python number: folded into the entry (cst)
+    if to is float or to is int:   # a Python number: folded into the entry (imm)
         try:
             v = %(expr_num)s
         except (ArithmeticError, ValueError):
@@ -1912,13 +1912,13 @@ def generate_fastpath():
         a, b = ("ov", "sv") if refl else ("sv", "ov")
         x, y = ("other", "self") if refl else ("self", "other")
         push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
-                                         ib="s" if refl else "o", cst="c", val="v"), " " * 8)
+                                         ib="s" if refl else "o", imm="c", val="v"), " " * 8)
         push_num = protocol.python_push(dict(op=op.code, ia="-1" if refl else "s",
-                                             ib="s" if refl else "-1", cst="other", val="v"),
+                                             ib="s" if refl else "-1", imm="other", val="v"),
                                         " " * 12, lean=True)
-        # both operands recorded: no constant, so the cst store is skipped (protocol.DEFAULTS)
+        # both operands recorded: no constant, so the imm store is skipped (protocol.DEFAULTS)
         push_tt = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
-                                            ib="s" if refl else "o", cst="0.0", val="v"),
+                                            ib="s" if refl else "o", imm="0.0", val="v"),
                                        " " * 16, lean=True)
         check = "" if opname in _FLOAT_CLOSED else \
             "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y)
@@ -1931,7 +1931,7 @@ def generate_fastpath():
         if op.kind != "unary":
             continue
         has_c = mentions(op.fwd, "c")
-        push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, cst="c" if has_c else "0.0",
+        push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, imm="c" if has_c else "0.0",
                                          val="v"), " " * 8, lean=True)
         expr = _fast_expr(op.fwd, "sv", "b")
         parts.append(FAST_UNARY % dict(
@@ -2009,9 +2009,9 @@ def push_nd(self, op, a, b, c, shape, size):
 
 
 def generate_push():
-    lines = protocol.python_push(dict(op="op", ia="a", ib="b", cst="c", val="v"), "",
+    lines = protocol.python_push(dict(op="op", ia="a", ib="b", imm="c", val="v"), "",
                                  tape="self")
-    nd = protocol.python_push(dict(op="op", ia="a", ib="b", cst="c", val="0.0"), "",
+    nd = protocol.python_push(dict(op="op", ia="a", ib="b", imm="c", val="0.0"), "",
                               tape="self")   # (push_nd: an n-d node's val cell holds 0.0)
     return PUSH_SOURCE % dict(reserve=textwrap.indent("\n".join(lines[:3]), " " * 4),
                               stores=textwrap.indent("\n".join(lines[3:-1]), " " * 8),

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # defined in tapegrad/_kernels.py, where these functions are 
                            sweep)
 
 
-def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -46,12 +46,12 @@ def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    if sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
+    if sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
              OP_SAVES, no_host) < -1:
         raise RuntimeError(PIECE_MISSING)
 
 
-def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -65,7 +65,7 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad < -1:
             raise RuntimeError(PIECE_MISSING)
@@ -80,7 +80,7 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
     return -1
 
 
-def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated.  adj, reach and no_host are the caller's scratch (vals'
@@ -88,14 +88,14 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
     wrapper kernel, which would compile this one and its callees into itself once more."""
     # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
     # Literal[int](0), beside the int64 start that Python's calls pass)
-    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
+    bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
                        no_host)
     if bad < -1:
         raise RuntimeError(PIECE_MISSING)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -146,7 +146,7 @@ def chunk_starts(B, chunk, line, threads):
     return starts[:n + 1]
 
 
-def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
+def replay_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
@@ -185,19 +185,19 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         for p in range(starts[c], starts[c + 1]):
             load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
             else:
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
                 if bad < -1:
                     raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
             status[p] = bad
             if bad >= 0 and p < first:
@@ -214,7 +214,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
     return first if first < B else -1
 
 
-def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):
     """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
@@ -232,7 +232,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
             break
         for p in range(c * chunk, min(B, (c + 1) * chunk)):
             load_point(vals, XT, p, in_offs, in_sizes)
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+            status[p] = jacobian_at(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                     out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]

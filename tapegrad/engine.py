@@ -186,12 +186,12 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
         if hooked is None and start >= s.low and not s.host[start]:
             # the usual first segment, called here: _run_sweep only once the kernel pauses
             # (at a host entry e, returned as -2 - e; _run_sweep resumes there)
-            bad = tiers.sweep(s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr, s.arg, off,
+            bad = tiers.sweep(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, off,
                               size, s.shp, s.nd, s.vals, adj, start, reach, freed, _SAVES,
                               s.host)
             start = -2 - bad
         if start >= 0:
-            bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.cst, s.par, s.params,
+            bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.imm, s.par, s.params,
                              s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
                              freed, side, host=s.host, leads=leads, hooked=hooked, low=s.low,
                              marks=marks)
@@ -204,7 +204,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
         if anomaly_on:
             anomaly.check_versions(tape, n, ran)
             if ANOMALY[1]:
-                anomaly.check_nan(tape, n, s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr,
+                anomaly.check_nan(tape, n, s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr,
                                   s.arg, off, size, s.shp, s.nd, s.vals, adj, ran, freed,
                                   s.marks)
         else:
@@ -301,7 +301,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1, marks=None)
             reach[i] |= 1
         side = _Side()
         side.tape, side.nodes = tape, sub.order
-        bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
+        bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.imm, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
                          nodes=sub.order, leads=leads, hooked=hooked, low=low, marks=marks)
@@ -351,7 +351,7 @@ class _Side(dict):
         return np.float64 if leaf is None else leaf._dtype.np
 
 
-def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
+def _run_sweep(tape, n, start, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
                vals, adj, reach, freed, side, host=None, nodes=None, leads=None, hooked=None,
                low=0, marks=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
@@ -390,7 +390,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
             if ib[e] >= 0:
                 reach[ib[e]] |= 1
         else:
-            r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+            r = sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                       adj, start, reach, freed, _SAVES, flags)
             if r >= -1:
                 return r
@@ -421,14 +421,14 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         if DIRECT.get(kind, 0) & 3 == 2:   # a direct VJP that reads no operand value
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs, None, None, side,
-                           c=float(cst[e]), size=size)
+                           c=float(imm[e]), size=size)
             start = e - 1
             continue
         # the operands as saved (their own dtype), where the tape holds them by reference
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
         if kind in DIRECT:
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
-                           tape.saved_array(sa), tape.saved_array(sb), side, c=float(cst[e]),
+                           tape.saved_array(sa), tape.saved_array(sb), side, c=float(imm[e]),
                            size=size)
         else:   # linalg: its output as saved too, and no second operand but solve's
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
@@ -474,7 +474,7 @@ def jacobian_rows(outputs, inputs):
         # kernel returns past an entry it lacks; nor can it stop for a piece not compiled)
         rows = K.sweep_rows if K.OP_TIER[s.op].max(initial=0) > 0 else K.sweep_rows_core
         K.fill_pieces(K, s.op, s.vals.dtype, size=s.size)
-        bad = rows(s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr, s.arg, s.off, s.size,
+        bad = rows(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, s.off, s.size,
                    s.shp, s.nd, s.vals, np.array(roots, np.int64), np.array(root_k, np.int64),
                    s.freed, targets, tsizes, out)
     finally:
@@ -994,11 +994,11 @@ def _input_grads(tape, e, g):
     shape_a = tape.shape.get(a) if a >= 0 else None
     if kind in ("unary", "binary", "where"):
         need = _READS[op.code]
-        cst = float(tape.cst[e])
+        imm = float(tape.imm[e])
 
         def value(node, name):
             if node < 0:
-                return cst
+                return imm
             return _handle(tape, node, g) if name in need else None
         av = value(a, "a")
         bv = value(b, "b") if kind != "unary" else None
@@ -1009,7 +1009,7 @@ def _input_grads(tape, e, g):
         res = []
         for i, node in enumerate((a, b) if kind != "unary" else (a,)):
             if node >= 0:
-                gi = _formula(op.code, i)(g, av, bv, out, cst, cond)
+                gi = _formula(op.code, i)(g, av, bv, out, imm, cond)
                 if not hasattr(gi, "shape"):  # a constant gradient (zeros): no history
                     gi = Tensor._wrap(np.full(g.shape, float(gi), g._dtype.np), g._dtype)
                 res.append((node, _sum_to(gi, tape.shape.get(node))))
@@ -1025,7 +1025,7 @@ def _input_grads(tape, e, g):
     # (a tape of one-element nodes has no n-d streams: no params)
     params = tape.params_of(e) if tape.nds is not None else np.zeros(0, np.int64)
     grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
-                tape.shape.get(b) if b >= 0 else None, params, float(tape.cst[e]))
+                tape.shape.get(b) if b >= 0 else None, params, float(tape.imm[e]))
     return [(nodes[i], gi) for i, gi in grads]
 
 

@@ -297,7 +297,7 @@ def _swapped(tape, n, op):
 
 def folded(tape, n, i):
     """Whether operand i (a: 0, b: 1) of entry n is a one-element constant tensor folded into
-    the entry's cst (Tape.watch_folded; the list is in entry order)."""
+    the entry's imm (Tape.watch_folded; the list is in entry order)."""
     return bool(tape.folded) and folded_record(tape, n, i) is not None
 
 
@@ -329,8 +329,8 @@ def name_entry(tape, n, name):
 
 
 def output_nr(tape, n):
-    """Which output of its grad_fn node n is (an `output` entry's cst; 0 elsewhere)."""
-    return int(tape.cst[n]) if tape.op[n] == OUTPUT_CODE else 0
+    """Which output of its grad_fn node n is (an `output` entry's imm; 0 elsewhere)."""
+    return int(tape.imm[n]) if tape.op[n] == OUTPUT_CODE else 0
 
 
 def node_for(tape, n):
@@ -429,11 +429,11 @@ def saved_fields(fn):
         if not bits & bit:
             out.append(Field(name, role, None))
         elif node < 0:
-            out.append(Field(name, role, Saved(name, None, float(tape.cst[n]), alive, -1)))
+            out.append(Field(name, role, Saved(name, None, float(tape.imm[n]), alive, -1)))
         else:
             out.append(Field(name, role, Saved(name, _shape(tape, node), None, alive, node)))
     if op.saved_c:   # the entry's parameter (pow's exponent), saved by torch too
-        out.append(Field(op.saved_c, "c", Saved(op.saved_c, None, float(tape.cst[n]), alive,
+        out.append(Field(op.saved_c, "c", Saved(op.saved_c, None, float(tape.imm[n]), alive,
                                                 -1)))
     out.extend(Field(name, "c", Saved(name, None, value, alive, -1))
                for name, value in op.saved_consts)
@@ -455,7 +455,7 @@ def _group_saved(tape, n):
         out.append(("a", Saved("self", _shape(tape, ins[0]), None, alive, ins[0])))
     if "out" in op.saves:
         out.append(("out", Saved("result", _shape(tape, n), None, alive, n)))
-    out.extend(("c", Saved(name, None, float(tape.cst[m]), alive, -1))
+    out.extend(("c", Saved(name, None, float(tape.imm[m]), alive, -1))
                for name, m in zip(op.member_cs, groups.members(tape, n)))
     return out
 

@@ -473,7 +473,7 @@ def split_outputs(tape, n, like):
     """[(node, shape)] of the pieces of split entry n (split, chunk, unbind): the `output`
     entries right after it.  A one-element piece's shape is not on the tape: all its dims are
     1, as many as its operand's (unbind: one fewer), or as the piece's shape `like` shows."""
-    k = int(tape.cst[n])
+    k = int(tape.imm[n])
     nodes = list(range(n + 1, n + 1 + k))
     x_shape = tape.shape.get(int(tape.ia[n]))
     if x_shape is not None:

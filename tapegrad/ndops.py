@@ -227,7 +227,7 @@ def _binary(code, x, y):
     # the operands' nodes (-2: another tape's or a one-element constant: _binary_entry's
     # path; -3: an n-d constant tensor (data, targets), -4: a leaf not yet on this tape: their
     # entries are made below, once neither operand can raise; a Python number is -1, its
-    # value in the entry's cst)
+    # value in the entry's imm)
     c = 0.0
     if rx:
         src = x._tape
@@ -284,7 +284,7 @@ def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
     if sb and yt and not ry:
         refuse_inference_save(y)
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
-    if a < 0 and xt:    # a one-element constant tensor folded into cst
+    if a < 0 and xt:    # a one-element constant tensor folded into imm
         tape.watch_folded(t._node, x, 1)
     elif b < 0 and yt:
         tape.watch_folded(t._node, y, 2)
@@ -370,7 +370,7 @@ def _binary_general(code, x, y):
     t = _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
     if not dt.is_floating_point:
         t._flags = NODIFF      # a traced integer value (a count of a mask): no gradient
-    if a < 0 and isinstance(x, Tensor):    # a one-element constant tensor folded into cst
+    if a < 0 and isinstance(x, Tensor):    # a one-element constant tensor folded into imm
         tape.watch_folded(t._node, x, 1)
     elif b < 0 and isinstance(y, Tensor):
         tape.watch_folded(t._node, y, 2)
@@ -1312,7 +1312,7 @@ def _one_sum_entries(x, xa, dt, dims, keepdim, zero_inf, kshape):
     """The entries softmax / log_softmax / logsumexp bodies start with where the sum of the
     shifted exponentials has one element (a 1-d x; logsumexp over every element), on x's
     tape: x - shift with the one-element shift (infinite maxima 0 when `zero_inf`, as
-    logsumexp's) folded into the entry's cst and watched, as _binary_entry folds it; exp,
+    logsumexp's) folded into the entry's imm and watched, as _binary_entry folds it; exp,
     saving its value; the one-element sum (params `kshape`).  Returns (tape, start, the
     shift tensor, the tensors of x - shift, exp and the sum), or None without a tape or
     while recording for replay (the body then)."""

@@ -289,10 +289,10 @@ def _elementwise_grads(tape, n, op, roles, g):
     gradient; None for the others."""
     needed = [r for r, node in roles if node >= 0 and _differentiable(tape, node)]
     reads = {v for r in needed for v in ("a", "b", "out", "cond") if mentions(op.grads[r], v)}
-    cst = float(tape.cst[n])
+    imm = float(tape.imm[n])
     nodes = {"a": int(tape.ia[n]), "b": int(tape.ib[n]), "out": n,
              "cond": int(tape.args_of(n)[0]) if op.kind == "where" else -1}
-    vals = {v: (cst if k < 0 else _saved_tensor(tape, n, k, v)) if v in reads else None
+    vals = {v: (imm if k < 0 else _saved_tensor(tape, n, k, v)) if v in reads else None
             for v, k in nodes.items()}
     cond = vals["cond"]
     if cond is not None and cond._dtype is not D.bool_:
@@ -301,7 +301,7 @@ def _elementwise_grads(tape, n, op, roles, g):
     for r, _ in roles:
         gi = None
         if r in needed:
-            gi = _formula(op.code, r)(g, vals["a"], vals["b"], vals["out"], cst, cond)
+            gi = _formula(op.code, r)(g, vals["a"], vals["b"], vals["out"], imm, cond)
             if not isinstance(gi, Tensor):   # a constant gradient (zeros): no history
                 gi = Tensor._wrap(np.full(g._shape, float(gi), g._dtype.np), g._dtype)
         out.append(gi)

@@ -187,7 +187,7 @@ _DECLS = [
     Op("ne", "compare", fwd="a != b"),
     Op("where", "where", "WhereBackward0", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saved_names=(("mask", "condition"),)),
-    # --- replay guards: cst holds the expected value (one element) or the guard node's own
+    # --- replay guards: imm holds the expected value (one element) or the guard node's own
     # saved value holds it (n-d) ------------------------------------------------------------
     Op("guard_bool", "guard"),
     Op("guard_value", "guard"),
@@ -224,7 +224,7 @@ _DECLS = [
     Op("max_dim", "gather", "MaxBackward0"),
     Op("min_dim", "gather", "MinBackward0"),
     # --- several outputs: one split entry holds them packed, one `output` entry per output
-    # (a strided view of its block, cst = output_nr) shows the split entry as its grad_fn
+    # (a strided view of its block, imm = output_nr) shows the split entry as its grad_fn
     Op("split", "split", "SplitBackward0", saves=()),
     Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
     Op("unbind", "split", "UnbindBackward0", saves=()),
@@ -316,7 +316,7 @@ _DECLS = [
        ("where(a >= b, g, where(b != b, g, 0.0))", "where(a >= b, 0.0, where(b != b, 0.0, g))")),
     Op("fmin", "binary", "FminBackward0", "where(a <= b, a, where(b != b, a, b))",
        ("where(a <= b, g, where(b != b, g, 0.0))", "where(a <= b, 0.0, where(b != b, 0.0, g))")),
-    # polygamma(n, x): n is always a constant (the entry's cst), no gradient
+    # polygamma(n, x): n is always a constant (the entry's imm), no gradient
     Op("polygamma", "binary", "PolygammaBackward0", "polygamma(a, b)",
        ("0.0", "g * polygamma(a + 1.0, b)"), grad_fn_scalar_a="PolygammaBackward0",
        saved_names=(("self", "n"), ("other", "self"))),
@@ -866,7 +866,7 @@ KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "str
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
          "split", "shift", "decomp", "pyfunc", "linalg", "scan")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
-# An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
+# An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code
 
 

@@ -2,7 +2,7 @@
 StdMeanBackward0) and aminmax (AminmaxBackward0).
 
 The body (both reductions of x) is recorded as one decomposition group whose output is the
-two results stacked; each result is then an `output` entry (a strided view of its block, cst =
+two results stacked; each result is then an `output` entry (a strided view of its block, imm =
 its output_nr), the layout of split's several outputs: both tensors show the one node as
 their grad_fn, with output_nr 0 and 1, and a consumer of the second lists (VarMeanBackward0,
 1), as torch.  Gradients, replay and create_graph are the primitives' (stack's VJP hands each

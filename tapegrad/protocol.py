@@ -26,7 +26,10 @@ STREAMS = (
     ("op", "opcode"),
     ("ia", "first input node, -1: a constant operand"),
     ("ib", "second input node, -1: a constant operand"),
-    ("cst", "the constant operand or the op's scalar parameter"),
+    # (an immediate, as an instruction's: a number held in the entry, which its op reads as
+    # the constant operand of `x * 0.999`, the parameter of `x ** 2.5`, a mean's 1/count, a
+    # count (cat's pieces, a pyfunc's outputs) or an `output` entry's output_nr)
+    ("imm", "the entry's immediate: a number its op defines the meaning of"),
     ("val", "the node's value when it has one element"),
 )
 NAMES = tuple(name for name, _ in STREAMS)
@@ -36,7 +39,7 @@ NAMES = tuple(name for name, _ in STREAMS)
 # that stores past the count without publishing puts the defaults back), so an append whose
 # value for such a stream is the default may skip that store.  The scalar fast path does (a
 # store costs ~15 ns, a fifth of an op's tape work).
-DEFAULTS = {"ib": "-1", "cst": "0.0"}
+DEFAULTS = {"ib": "-1", "imm": "0.0"}
 
 
 def python_push(values, indent, tape="tape", n="n", lean=False):

@@ -5,13 +5,13 @@ records ONE entry of kind `pyfunc` (a host entry: the sweep pauses there and Pyt
 `MyFn.backward`), then one `output` entry per differentiable tensor output, as split does:
 
 * the pyfunc entry e: `ia = ib = -1`, its operand list (`arg`) the nodes of the tensor
-  arguments that require grad, in argument order; `cst` = number of outputs.  Its node holds
+  arguments that require grad, in argument order; `imm` = number of outputs.  Its node holds
   the differentiable outputs packed one after the other (only its adjoint is ever used: the
   outputs' values live in the output tensors).  The operands are not in ia/ib because the
   kernel marks ia/ib reached when it pauses; an input whose gradient `backward` returns as
   None must stay unreached (its `.grad` stays None, `autograd.grad` reports it unused).
 * one `output` entry per differentiable output: a strided view of its block of e's node,
-  `cst` = its output_nr (its position among all outputs, as torch counts).
+  `imm` = its output_nr (its position among all outputs, as torch counts).
 
 The ctx object is the grad_fn (`MyFnBackward`, a `BackwardCFunction`, as in torch); the tape
 holds its class and its state (the ctx's `__dict__`) as `tape.fn_data[e]` and the object

@@ -26,7 +26,7 @@ class Reached:
     valid; the arrays are longer).  `mark`: uint8 per tape entry, 1 on the reached ones (zero
     past them while the workspace is free); `loc`: entry -> local index, where `mark` is set."""
     __slots__ = ("cap", "pcap", "acap", "r", "na", "n", "order", "loc", "mark", "op", "ia",
-                 "ib", "f64", "cst", "val", "arg_ptr", "arg", "ints", "size", "nd", "par",
+                 "ib", "f64", "imm", "val", "arg_ptr", "arg", "ints", "size", "nd", "par",
                  "slot", "shp", "params", "u8", "host", "freed", "off", "saved", "counts")
 
     def __init__(self, cap, pcap, acap):
@@ -38,7 +38,7 @@ class Reached:
         self.ia = np.empty(cap, np.int32)
         self.ib = np.empty(cap, np.int32)
         self.f64 = np.empty((2, cap))
-        self.cst, self.val = self.f64
+        self.imm, self.val = self.f64
         self.arg_ptr = np.empty(cap + 1, np.int64)
         self.arg = np.empty(acap, np.int64)
         self.ints = np.empty((4, cap), np.int64)

@@ -57,7 +57,7 @@ def _tape_of(x):
 
 def _operand_node(tape, x, arr):
     """Node for operand x on tape: its own node, or -1 (Python-number/one-element constant,
-    value in the entry's cst), or a const entry holding an n-d value."""
+    value in the entry's imm), or a const entry holding an n-d value."""
     if isinstance(x, Tensor):
         if x._recorded:
             return input_node(tape, x), 0.0

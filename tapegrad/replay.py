@@ -167,7 +167,7 @@ def _compile(tape, inputs, outputs, single, inputs_first=False):
     op = tape._arrays[0][:n].copy()
     ia = tape._arrays[1][:n].astype(np.int64)
     ib = tape._arrays[2][:n].astype(np.int64)
-    cst = tape._arrays[3][:n].copy()
+    imm = tape._arrays[3][:n].copy()
     val = tape._arrays[4][:n].copy()
     _, _, arg_ptr, arg = tape.dependencies(n)
 
@@ -188,7 +188,7 @@ def _compile(tape, inputs, outputs, single, inputs_first=False):
     def remap(x):
         return np.where(x >= 0, new[np.maximum(x, 0)], -1)
 
-    prog = {"op": op[keep], "ia": remap(ia[keep]), "ib": remap(ib[keep]), "cst": cst[keep]}
+    prog = {"op": op[keep], "ia": remap(ia[keep]), "ib": remap(ib[keep]), "imm": imm[keep]}
     par = np.full(len(keep), -1, np.int64)
     params = []
     nds = tape.nds
@@ -368,7 +368,7 @@ class Recorded:
         # file's int64): the sweeps a replay and an eager backward both call are then one
         # specialization each, not two (sweep_core ~5 s, sweep ~10 s of a cold compile)
         index = np.int32 if n < 2 ** 31 else np.int64
-        self._kargs = (prog["op"], prog["ia"].astype(index), prog["ib"].astype(index), prog["cst"],
+        self._kargs = (prog["op"], prog["ia"].astype(index), prog["ib"].astype(index), prog["imm"],
                        prog["par"], prog["params"], prog["arg_ptr"], prog["arg"])
         # the per-call fast path of value_and_grad: Python numbers in, numpy scalars out
         one = len(self.outputs) == 1 and int(size[self.outputs[0][0]]) == 1
@@ -540,9 +540,9 @@ class Recorded:
         """Outputs at new inputs (numpy arrays, or tensors when tensors came in)."""
         vals, _ = self._arena()
         as_tensor = self._load(args, vals)
-        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
+        op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         if self.scalar:
-            status = self._scalar_kernels()[1](op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+            status = self._scalar_kernels()[1](op, ia, ib, imm, par, params, arg_ptr, arg, vals)
         else:
             status = self._forward_paused(vals)
         self._check(status)
@@ -554,10 +554,10 @@ class Recorded:
     def _forward_paused(self, vals):
         """The forward re-evaluation in segments: host entries' values are computed by numpy
         in between.  Returns -1 or a failed guard."""
-        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
+        op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         e = 0
         while True:
-            r = tiers.forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
+            r = tiers.forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, self.off, self.size, self.shp,
                                self.nd, vals, e, self.host, tier=self._kernel_tier())
             if r >= -1:
                 return r
@@ -567,7 +567,7 @@ class Recorded:
 
     def _backward_paused(self, vals, adj, out):
         """The reverse sweep from output `out` in segments, host VJPs in between."""
-        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
+        op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         adj[:] = 0.0
         adj[self.off[out]] = 1.0
         reach = np.zeros(len(op), np.uint8)
@@ -655,9 +655,9 @@ class Recorded:
         out = self._scalar_output()
         vals, adj = self._arena()
         as_tensor = self._load(args, vals)
-        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
+        op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         if self.scalar:
-            status = self._scalar_kernels()[0](op, ia, ib, cst, par, params, arg_ptr, arg,
+            status = self._scalar_kernels()[0](op, ia, ib, imm, par, params, arg_ptr, arg,
                                                self._skip(out), vals, adj, out)
         else:
             # NOTE: the two big kernels called from here, not through one kernel calling both:
@@ -1171,8 +1171,8 @@ def run_eager(rec, inputs):
     """Evaluate the recorded program `rec` on tensors `inputs` with ordinary (recorded) tensor
     ops: a differentiable re-run, which is how a tape gets its own derivatives (Recorded.hvp)."""
     p = rec.prog
-    op, ia, ib, cst, par, params, arg_ptr, arg = (
-        p[k] for k in ("op", "ia", "ib", "cst", "par", "params", "arg_ptr", "arg"))
+    op, ia, ib, imm, par, params, arg_ptr, arg = (
+        p[k] for k in ("op", "ia", "ib", "imm", "par", "params", "arg_ptr", "arg"))
     shapes = {int(k): tuple(v) for k, v in rec.meta["shapes"].items()}
     input_of = {node: i for i, (node, _, _) in enumerate(rec.inputs)}
     vals = {}
@@ -1181,29 +1181,29 @@ def run_eager(rec, inputs):
         kind = _KIND[code]
         a, b = int(ia[e]), int(ib[e])
         shape = shapes.get(e, ())
-        x = vals.get(a) if a >= 0 else float(cst[e])
-        y = vals.get(b) if b >= 0 else float(cst[e])
+        x = vals.get(a) if a >= 0 else float(imm[e])
+        y = vals.get(b) if b >= 0 else float(imm[e])
         if kind == "leaf":
             r = inputs[input_of[e]]
         elif kind == "const":
             o = rec.off[e]
             r = Tensor._wrap(np.array(rec._vals0[o:o + rec.size[e]]).reshape(shape), _dtype(rec.meta["dtype"]))
         elif kind in ("unary", "binary", "compare"):
-            r = _eager_fwd(code)(x, y, float(cst[e]), None)
+            r = _eager_fwd(code)(x, y, float(imm[e]), None)
         elif kind == "where":
-            r = _eager_fwd(code)(x, y, float(cst[e]), vals[int(arg[arg_ptr[e]])] != 0.0)
+            r = _eager_fwd(code)(x, y, float(imm[e]), vals[int(arg[arg_ptr[e]])] != 0.0)
         elif kind in LIST_KINDS:   # the whole operand list: ia, ib, then the entry's arg list
             xs = [vals[int(v)] for v in [a, b][:1 + (b >= 0)] + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist()]
             r = tensor_forward(kind)(KIND_OPS, xs, shape, params[par[e]:])
         elif kind in KIND_MODULES:
-            r = tensor_forward(kind)(KIND_OPS, x, y, shape, params[par[e]:], float(cst[e]))
+            r = tensor_forward(kind)(KIND_OPS, x, y, shape, params[par[e]:], float(imm[e]))
         elif kind == "guard":
             if BY_CODE[code].name == "guard_bool":
                 seen = bool(x != 0.0)
-                ok = seen == (cst[e] != 0.0)
+                ok = seen == (imm[e] != 0.0)
             else:
                 o = rec.off[e]
-                expect = rec._vals0[o:o + rec.size[e]] if a in shapes else [cst[e]]
+                expect = rec._vals0[o:o + rec.size[e]] if a in shapes else [imm[e]]
                 got = np.asarray(x.tolist(), dtype=np.float64).reshape(-1)
                 ok = bool(np.array_equal(got, np.asarray(expect, np.float64), equal_nan=True))
             if not ok:

@@ -5,7 +5,7 @@ memoryviews (a memoryview store costs what a list append does, and the sweep the
 arrays with no conversion):
 
     op[i]   opcode (tapegrad.ops)              ia[i], ib[i]  input nodes, -1 = constant operand
-    cst[i]  constant operand / scalar param    val[i]        the value when the node has one element
+    imm[i]  constant operand / scalar param    val[i]        the value when the node has one element
 
 A tape that holds any n-d node also has per-node n-d streams (`NdStreams`: size, ndim,
 shape rows, params offset and length, operands beyond ia/ib as a CSR list (`arg_ptr`/`arg`:
@@ -170,7 +170,7 @@ def _pool_take(pool, fits):
 class _Streams(tuple):
     """A tape's six stream arrays, with `views`: memoryviews of the first five, pooled with
     them (making five memoryviews was a fifth of a new tape's cost), and `clean`: cells below
-    it of ib and cst hold protocol.DEFAULTS (the freed flags are all 0 in a set from the pool
+    it of ib and imm hold protocol.DEFAULTS (the freed flags are all 0 in a set from the pool
     or new), so a new tape on a pooled set fills nothing before its first append."""
 
 
@@ -193,14 +193,14 @@ def _take_streams(cap):
     return arrs
 
 
-# Cells [n, lim) of a tape's ib and cst streams hold protocol.DEFAULTS (the fast path does not
+# Cells [n, lim) of a tape's ib and imm streams hold protocol.DEFAULTS (the fast path does not
 # store those values); Tape.grow fills them this many entries ahead, so the defaults touch
 # no memory the graph does not reach (filling whole new arrays cost ~10 B/op of RSS).
 _CLEAN_AHEAD = 1024
 
 
 def clear_cells(arrs, lo, hi):
-    """Put protocol.DEFAULTS back into cells lo..hi-1 of the ib and cst streams `arrs` (a
+    """Put protocol.DEFAULTS back into cells lo..hi-1 of the ib and imm streams `arrs` (a
     tape's _arrays): for a writer that stored entries there and does not publish them."""
     arrs[2][lo:hi] = -1
     arrs[3][lo:hi] = 0.0
@@ -220,7 +220,7 @@ def _give_streams(arrs, n=0, lim=0):
 
 
 class Tape:
-    __slots__ = ("n", "cap", "lim", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
+    __slots__ = ("n", "cap", "lim", "op", "ia", "ib", "imm", "val", "_arrays", "shape", "nds",
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
@@ -241,10 +241,10 @@ class Tape:
         self.edge_nodes = None  # {group output: its torch input nodes, -1: (None, 0)}, or None
         self.likes = None       # (dtype, shape) of the tensor last seen with a node as grad_fn
         self.const_arrays = None
-        # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
+        # (_resize from nothing, inline): cells [n, lim) of ib and imm hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)
-        self.op, self.ia, self.ib, self.cst, self.val = arrs.views
+        self.op, self.ia, self.ib, self.imm, self.val = arrs.views
         self.lim, self.cap, self._arrays = arrs.clean, cap, arrs
         self.shape = {}
         self.saved_bytes = 0
@@ -282,7 +282,7 @@ class Tape:
         # node read as the old value by a recorded in-place op -> (first entry recorded for
         # that op, the op's own entry): see check_versions
         self.superseded = {}
-        # one-element constant tensors folded into an entry's cst (no node of their own):
+        # one-element constant tensors folded into an entry's imm (no node of their own):
         # (entry, operand bit 1 = a / 2 = b, counter, version, dtype, shape), checked as nodes
         self.folded = []
         # one-element values whose memory others may write unseen (.data, detach(), numpy()):
@@ -291,7 +291,7 @@ class Tape:
         # tensor reads), while the counter has not moved
         self.shared = None
         # the tensors of `folded` by (id, version then): (tensor, [entries]); refresh_shared
-        # copies one whose memory was handed out into those entries' cst, as `shared` into
+        # copies one whose memory was handed out into those entries' imm, as `shared` into
         # val; folded_seen: SHARED_ARRAYS[0] when none was, -1 while one is
         self.folded_consts = None
         self.folded_seen = 0
@@ -326,7 +326,7 @@ class Tape:
         # (lim: the new arrays hold the defaults past n up to their `clean` mark, else only
         # once grow fills them)
         lim, old_lim = max(n, new.clean), self.lim
-        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap, self.lim = \
+        self.op, self.ia, self.ib, self.imm, self.val, self._arrays, self.cap, self.lim = \
             views + (new, cap, lim)
         if old is not None:
             _give_streams(old, n, old_lim)
@@ -696,13 +696,13 @@ class Tape:
         if self.folded_consts and self.folded_seen != SHARED_ARRAYS[0]:
             # (per folded constant tensor, not per entry: one numpy store for its entries)
             seen = SHARED_ARRAYS[0]
-            cst = self._arrays[3]   # (the array under the memoryview self.cst)
+            imm = self._arrays[3]   # (the array under the memoryview self.imm)
             for (_, ver), (t, entries) in self.folded_consts.items():
                 arr = t._v
                 if type(arr) is not float:
                     seen = -1
                     if version_counter(t)[0] == ver:
-                        cst[np.array(entries, np.int64)] = arr.item()
+                        imm[np.array(entries, np.int64)] = arr.item()
             self.folded_seen = seen
 
     def _share_leaves(self):
@@ -746,7 +746,7 @@ class Tape:
 
     def watch_folded(self, e, t, bit):
         """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
-        into its cst as operand a (bit 1) or b (bit 2): a later in-place change of t is an
+        into its imm as operand a (bit 1) or b (bit 2): a later in-place change of t is an
         error at backward if the entry saves that operand, as torch."""
         c = version_counter(t)
         self.folded.append((e, bit, c, c[0], t._dtype, t._shape))
@@ -927,7 +927,7 @@ class Tape:
 
     # -- numpy views for the sweep ------------------------------------------------------------
     def streams(self, n):
-        """(op, ia, ib, cst, freed) for the first n entries: views, no copy."""
+        """(op, ia, ib, imm, freed) for the first n entries: views, no copy."""
         a = self._arrays
         return a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
 
@@ -945,7 +945,7 @@ class Tape:
         a = self._arrays
         s = SweepArrays()
         s.streams = a
-        s.op, s.ia, s.ib, s.cst, s.freed = a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
+        s.op, s.ia, s.ib, s.imm, s.freed = a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
         nds = self.nds
         if nds is None:  # all one-element nodes: node i sits at offset i, valued in `val`
             s.off, s.size, s.shp, s.nd = _const_range(n), _const_fill(n, 1), _NO_SHAPES, \
@@ -1285,13 +1285,13 @@ class NdStreams:
 
 
 class SweepArrays:
-    """Tape.sweep_arrays' result: the streams of the first n entries (`op`, `ia`, `ib`, `cst`,
+    """Tape.sweep_arrays' result: the streams of the first n entries (`op`, `ia`, `ib`, `imm`,
     `freed`, `par`, `params`, `arg_ptr`, `arg`, `size`, `shp`, `nd`, `host`: views), the
     arena layout (`off`, `low`: the lowest reached entry with operands; `marks`: nonzero at
     the entries it placed, None on a tape without n-d streams, where every entry is placed), the value and
     adjoint arenas (`vals`, `adj` zeroed, in the scratch buffers `bufs`) and the sweep's reach
     flags (`reach`, zeros); `streams`: the tape's stream arrays the views are of."""
-    __slots__ = ("op", "ia", "ib", "cst", "freed", "par", "params", "arg_ptr", "arg", "off",
+    __slots__ = ("op", "ia", "ib", "imm", "freed", "par", "params", "arg_ptr", "arg", "off",
                  "size", "shp", "nd", "host", "vals", "adj", "reach", "low", "bufs", "streams",
                  "marks")
 

@@ -34,17 +34,18 @@ from .ops import BY_CODE, KIND_CODE, OPS
 from .tape import OPCODE
 
 FORMAT = "tapegrad-tape"
-VERSION = 2   # 2: operands beyond ia/ib in `arg_ptr`/`arg` (where's condition left params)
+VERSION = 3   # 2: operands beyond ia/ib in `arg_ptr`/`arg` (where's condition left params);
+              # 3: the stream `cst` renamed `imm` (the entry's immediate)
 MAX_ENTRIES = 1_000_000     # default limits of load_tape (the caller can raise them)
 MAX_ELEMENTS = 10_000_000
 MAX_WORK = 1_000_000_000    # element operations of one forward replay (about a second)
 MAX_NDIM = 8                # the kernels' shape rows (Recorded.shp) have 8 columns
 
 # name -> dtype of every array member besides the JSON header ("meta")
-STREAMS = {"op": OPCODE, "ia": np.int64, "ib": np.int64, "cst": np.float64, "val": np.float64,
+STREAMS = {"op": OPCODE, "ia": np.int64, "ib": np.int64, "imm": np.float64, "val": np.float64,
            "par": np.int64, "host": np.uint8, "params": np.int64, "saved_nodes": np.int64,
            "saved_data": np.float64, "arg_ptr": np.int64, "arg": np.int64}
-PER_ENTRY = ("ia", "ib", "cst", "val", "par", "host")
+PER_ENTRY = ("ia", "ib", "imm", "val", "par", "host")
 META_KEYS = ("inputs", "outputs", "single", "dtype", "guards", "shapes")
 FORMAT_KEYS = ("format", "version", "op_table", "digest")
 INPUT_DTYPES = ("float32", "float64")
@@ -466,10 +467,10 @@ def check_program(prog, meta, limits):
     # fill params, as Recorded's compaction writes them; so none lies outside params or
     # overlaps another (the checks below then read each params value once)
     nops = np.where(cat, (ia >= 0).astype(np.int64) + (ib >= 0) + narg, 0)
-    # split: cst = its number of pieces K (params [outer, inner, d_0, ..., d_{K-1}])
+    # split: imm = its number of pieces K (params [outer, inner, d_0, ..., d_{K-1}])
     split = kind == _K["split"]
-    cst = prog["cst"]
-    pieces = np.where(split, cst, 0.0)
+    imm = prog["imm"]
+    pieces = np.where(split, imm, 0.0)
     _first(split & ~((pieces >= 0) & (pieces <= len(params)) & (pieces == np.floor(pieces))),
            "split's piece count is not a whole number of params")
     nops = np.where(split, pieces.astype(np.int64), nops)

@@ -618,7 +618,7 @@ class Tensor(metaclass=_TensorMeta):
         tape = self._tape
         if tape is None or tape.op[self._node] != OUTPUT_CODE:
             return 0
-        return int(tape.cst[self._node])
+        return int(tape.imm[self._node])
 
     # ---- two-argument elementwise functions -----------------------------------------------
     def atan2(self, other):

@@ -81,14 +81,14 @@ def _load_tiers():
     return _OP_TIERS
 
 
-def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
+def sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
           reach, freed, op_saves, host, tier=0):
     """K.sweep(...), through the lowest tier that has the entries swept (at least `tier`, and
     the tier of the entry it starts from)."""
     if start >= 0:
         tier = max(tier, (_OP_TIERS or _load_tiers())[op[start]])
     return _tiered("sweep", SWEEPS, _SWEEP_START,
-                   (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                   (op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                     start, reach, freed, op_saves, host), tier)
 
 
@@ -112,13 +112,13 @@ def expect_sweep(op):
             _level["sweep"] = level
 
 
-def sweep_ahead(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+def sweep_ahead(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                 start, reach, freed, op_saves, host, tier=0):
     """Have the kernel that `sweep` with these arguments will call first compiled in a child
     process, if it is not compiled yet (tapegrad._ahead): for a caller that compiles another
     kernel before that call."""
     tier = max(tier, _level["sweep"], (_OP_TIERS or _load_tiers())[op[start]])
-    _ahead.start(SWEEPS[tier], (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
+    _ahead.start(SWEEPS[tier], (op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
                                 vals, adj, start, reach, freed, op_saves, host))
 
 
@@ -137,7 +137,7 @@ def sweep_ahead_of_tape(tape, n, root, op_saves):
         return
     s = tape.sweep_arrays(n, (root,))
     try:
-        sweep_ahead(s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr, s.arg, s.off, s.size,
+        sweep_ahead(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, s.off, s.size,
                     s.shp, s.nd, s.vals, s.adj, root, s.reach, s.freed, op_saves, s.host)
     finally:
         scratch.give(s.bufs)

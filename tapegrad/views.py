@@ -715,7 +715,7 @@ def _join(name, tensors, dt, out, shapes, d):
 def _split(x, sections, dim, name=None, unsafe=False):
     """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
     split entry whose node holds the pieces packed, then one `output` entry per piece (a
-    strided view of its block, cst = its output_nr): every piece shows the one split entry as
+    strided view of its block, imm = its output_nr): every piece shows the one split entry as
     its grad_fn, as torch's.  `unsafe`: torch's unsafe_split(_with_sizes), whose pieces are
     not views to autograd (an in-place change of one is not seen by x)."""
     if not x._shape:

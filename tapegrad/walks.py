@@ -367,8 +367,8 @@ def reach_list(ia, ib, arg_ptr, arg, npar, roots, limit, mark, out, counts):
     counts[2] = q
 
 
-def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar, params,
-                   slot, host, freed, val, l_op, l_ia, l_ib, l_cst, l_arg_ptr, l_arg, l_int,
+def gather_reached(order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar, params,
+                   slot, host, freed, val, l_op, l_ia, l_ib, l_imm, l_arg_ptr, l_arg, l_int,
                    l_shp, l_params, l_flags, l_val):
     """The local streams of the entries listed in `order` (see reach_list): operands (ia, ib
     and the operand lists, as local CSR l_arg_ptr/l_arg) renumbered to local indices (`loc`:
@@ -383,7 +383,7 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
         l_op[i] = op[e]
         l_ia[i] = loc[ia[e]] if ia[e] >= 0 else -1
         l_ib[i] = loc[ib[e]] if ib[e] >= 0 else -1
-        l_cst[i] = cst[e]
+        l_imm[i] = imm[e]
         l_val[i] = val[e]
         l_arg_ptr[i] = q
         for j in range(arg_ptr[e], arg_ptr[e + 1]):
@@ -408,18 +408,18 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
     l_arg_ptr[order.shape[0]] = q
 
 
-def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
+def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
                   params, slot, host, freed, val, direct_ok, runs, roots, l_op, l_ia, l_ib,
                   l_f64, l_arg_ptr, l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
-    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, the layout's
+    l_f64 rows imm, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, the layout's
     marks, used (zeros), runs.  `runs` (uint8 per tape entry, or empty: every entry runs):
     arena_layout's, gathered; with it the layout starts from the `roots` (tape nodes) only,
     as the walk listed what every entry reaches, not only those that run; without it every
     listed entry is marked.  counts[3:7] = [start of the saved block, arena size, saved
     nodes, lowest entry with operands]."""
-    gather_reached(order[:r], loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
+    gather_reached(order[:r], loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
                    params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
     l_u8[3, :r] = 0
@@ -484,14 +484,14 @@ def any_freed_listed(entries, op, op_saves, freed):
     return False
 
 
-def reset_streams(ib, cst, freed, n, ints, shp, nsaved, host, m):
+def reset_streams(ib, imm, freed, n, ints, shp, nsaved, host, m):
     """A dead tape's pooled arrays back to a new tape's state, in one call (leaf20): cells
-    [0, n) of ib, cst (protocol.DEFAULTS) and the freed flags; the first m rows of the n-d
+    [0, n) of ib, imm (protocol.DEFAULTS) and the freed flags; the first m rows of the n-d
     streams (NdStreams._INT_FILL: size 1, nd 0, par -1, npar 0, slot -1, arg_ptr 0; shape rows
     of ones; no savers; no host flag).  Eight numpy fills cost 2.5x this call."""
     for i in range(n):
         ib[i] = -1
-        cst[i] = 0.0
+        imm[i] = 0.0
         freed[i] = 0
     for i in range(m):
         ints[0, i] = 1

@@ -75,7 +75,7 @@ def test_create_graph_emits_two_argument_calls_as_binary_entries():
     assert g.item() == 3.0
     appended = tape.op[n0:tape.n].tolist()
     assert appended == [code, OPS["mul"].code]          # relu's, then h = x * 2.0's
-    assert tape.ib[n0] == h._node + 1 and tape.cst[n0] == 1.5   # on (the folded 1.5, out)
+    assert tape.ib[n0] == h._node + 1 and tape.imm[n0] == 1.5   # on (the folded 1.5, out)
     assert tape.val[n0] == 1.5
 
 

@@ -389,7 +389,7 @@ def test_split_is_one_entry_with_one_output_entry_per_piece():
     parent = int(tape.ia[pieces[0]._node])
     assert {int(tape.ia[p._node]) for p in pieces} == {parent}
     assert ops.BY_CODE[tape.op[parent]].name == "split"
-    assert tape.params_of(parent).tolist() == [4, 1, 2, 2, 2] and tape.cst[parent] == 3
+    assert tape.params_of(parent).tolist() == [4, 1, 2, 2, 2] and tape.imm[parent] == 3
 
 
 def test_max_and_split_gradcheck_create_graph_and_replay():

@@ -148,7 +148,7 @@ def test_every_copy_is_rendered_from_the_description(monkeypatch):
 
 
 def _cells(tape, n):
-    return (int(tape.op[n]), int(tape.ia[n]), int(tape.ib[n]), float(tape.cst[n]),
+    return (int(tape.op[n]), int(tape.ia[n]), int(tape.ib[n]), float(tape.imm[n]),
             float(tape.val[n]))
 
 
@@ -216,7 +216,7 @@ def _defaults_past_count(tape):
     a = tape._arrays
     assert tape.n <= tape.lim <= tape.cap
     return bool((a[2][tape.n:tape.lim] == int(protocol.DEFAULTS["ib"])).all()
-                and (a[3][tape.n:tape.lim] == float(protocol.DEFAULTS["cst"])).all())
+                and (a[3][tape.n:tape.lim] == float(protocol.DEFAULTS["imm"])).all())
 
 
 @pytest.mark.parametrize("kernel", [True, False])
@@ -233,7 +233,7 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape, monkeypatch, kernel)
     x = tg.tensor(0.5, requires_grad=True)
     w = tg.tensor(2.0, requires_grad=True)
     y = x
-    for _ in range(3000):   # binary entries with ib >= 0 and cst != 0 in most cells; grows
+    for _ in range(3000):   # binary entries with ib >= 0 and imm != 0 in most cells; grows
         y = y * w + 1.5
     tape = y._tape
     assert tape.cap > 1024 and _defaults_past_count(tape)
@@ -255,7 +255,7 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape, monkeypatch, kernel)
         assert _cells(t, n)[1:4] == (n - 1, -1, 0.0)
     del t
     STATE.tape = CLOSED
-    z = x.sin()            # lean stores on a fresh tape: ib and cst come from the defaults
+    z = x.sin()            # lean stores on a fresh tape: ib and imm come from the defaults
     s = x * 3.0
     u = z + s
     tape = u._tape
@@ -293,7 +293,7 @@ def test_dropped_create_graph_entries_leave_the_defaults(fresh_tape, monkeypatch
 
 
 def test_a_failing_push_leaves_the_defaults(fresh_tape):
-    """Tape.push stores every stream; a value that does not convert fails after ib and cst
+    """Tape.push stores every stream; a value that does not convert fails after ib and imm
     were stored, and the cells hold the defaults again (a lean append may follow)."""
     x = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
     y = x * 2.0

@@ -382,11 +382,11 @@ def test_a_piece_called_with_other_types_does_not_compile():
     from tapegrad import _kindcall
 
     @njit
-    def run(vals, cst):
+    def run(vals, imm):
         z = np.zeros(1, np.int64)
         _kindcall.call_piece(0, (0, 0, -1, 0, 1, z, z + 1, np.zeros((1, 1), np.int64), z, z - 1, z,
-                                 cst, vals))
+                                 imm, vals))
     with pytest.raises((TypeError, TypingError), match="tapegrad: a kind piece is called with"):
-        run(np.arange(4.0), np.zeros(1, np.float32))      # cst must be float64
+        run(np.arange(4.0), np.zeros(1, np.float32))      # imm must be float64
     with pytest.raises((TypeError, TypingError), match="tapegrad: a kind piece is called with"):
         run(np.arange(4, dtype=np.int64), np.zeros(1))    # an integer arena

@@ -69,8 +69,8 @@ def edge_tensor(edge):
     tape, n = node._tape, node._node
     like = seen_like(tape, n)                # (dtype, shape) of the tensor it was taken from
     if BY_CODE[tape.op[n]].kind == "split":  # each piece is an output entry after it
-        op, ia, _, cst, _ = tape.streams(tape.n)
-        hits = np.flatnonzero((op == OUTPUT_CODE) & (ia == n) & (cst == k))
+        op, ia, _, imm, _ = tape.streams(tape.n)
+        hits = np.flatnonzero((op == OUTPUT_CODE) & (ia == n) & (imm == k))
         if not len(hits):
             raise RuntimeError(f"GradientEdge: {node.name()} has no output {k}")
         n = int(hits[0])

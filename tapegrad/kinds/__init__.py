@@ -28,12 +28,12 @@ MODULE_OF = {kind: mod for mod in MODULES for kind in mod.KINDS}
 
 
 def tensor_forward(kind):
-    """The kind's forward as tensor ops: f(T, x, y, shape, params, cst)."""
+    """The kind's forward as tensor ops: f(T, x, y, shape, params, imm)."""
     return getattr(MODULE_OF[kind], "tensor_forward_" + kind)
 
 
 def tensor_vjp(kind):
-    """The kind's VJP as tensor ops: f(T, g, operand, a_shape, b_shape, params, cst) ->
+    """The kind's VJP as tensor ops: f(T, g, operand, a_shape, b_shape, params, imm) ->
     [(operand index, gradient)]; None for kinds that pass no gradient."""
     return getattr(MODULE_OF[kind], "tensor_vjp_" + kind, None)
 

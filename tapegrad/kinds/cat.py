@@ -16,8 +16,8 @@ take the CSR operand streams (`arg_ptr`, `arg`) besides the two-operand pieces' 
 split kind (split, chunk, unbind): the adjoint layout of cat, one entry with several
 outputs.  Its one operand x is seen as (outer, total, inner); the entry's node holds the K
 outputs packed, block k = x[:, start_k:start_k + d_k, :] row-major, one after the other
-(params [outer, inner, d_0, ..., d_{K-1}], cst = K).  Each output tensor is an `output` entry
-(a strided view of the packed node: its block, cst = its output_nr) that shows the split
+(params [outer, inner, d_0, ..., d_{K-1}], imm = K).  Each output tensor is an `output` entry
+(a strided view of the packed node: its block, imm = its output_nr) that shows the split
 entry as its grad_fn with that output_nr, as torch's outputs share one SplitBackward0.
 """
 import numpy as np
@@ -75,7 +75,7 @@ def host_vjp_cat(params, p, nodes, e, off, adj, needs, side):
         start += w
 
 
-def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, imm, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -96,7 +96,7 @@ def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, a
         start += params[p + 2 + k]
 
 
-def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, imm, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -117,11 +117,11 @@ def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg
         start += params[p + 2 + k]
 
 
-def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
-    nblk = int(cst[e])
+    nblk = int(imm[e])
     total = 0
     for k in range(nblk):
         total += params[p + 2 + k]
@@ -138,11 +138,11 @@ def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
         start += params[p + 2 + k]
 
 
-def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
-    nblk = int(cst[e])
+    nblk = int(imm[e])
     total = 0
     for k in range(nblk):
         total += params[p + 2 + k]
@@ -194,10 +194,10 @@ def tensor_vjp_cat(T, g, shapes, params):
     return out
 
 
-def tensor_forward_split(T, x, y, shape, params, cst):
+def tensor_forward_split(T, x, y, shape, params, imm):
     """The packed outputs (1-d) of x's blocks."""
     outer, inner = int(params[0]), int(params[1])
-    ds = [int(d) for d in params[2:2 + int(cst)]]
+    ds = [int(d) for d in params[2:2 + int(imm)]]
     X = x.reshape(outer, sum(ds), inner)
     parts, start = [], 0
     for d in ds:
@@ -206,10 +206,10 @@ def tensor_forward_split(T, x, y, shape, params, cst):
     return T.cat(parts, 0).reshape(shape)
 
 
-def tensor_vjp_split(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_split(T, g, operand, a_shape, b_shape, params, imm):
     """g (the packed outputs' gradient) put back in x's layout: a cat of its blocks."""
     outer, inner = int(params[0]), int(params[1])
-    ds = [int(d) for d in params[2:2 + int(cst)]]
+    ds = [int(d) for d in params[2:2 + int(imm)]]
     flat = g.reshape(-1)
     parts, start = [], 0
     for d in ds:

@@ -12,14 +12,14 @@ from .index import strided_index
 KINDS = ("gather", "scatter", "scatter_idx")
 
 
-def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
         vals[out_off + k] = vals[oa + params[p + k]]
 
 
-def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
     p = par[e]
@@ -27,7 +27,7 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
         adj[oa + params[p + k]] += adj[out_off + k]
 
 
-def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
@@ -36,7 +36,7 @@ def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
         vals[out_off + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
 
 
-def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
     p = par[e]
@@ -44,7 +44,7 @@ def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
         adj[oa + k] += adj[out_off + strided_index(k, shp[a], nd[a], params, p)]
 
 
-def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
@@ -53,7 +53,7 @@ def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cs
         vals[out_off + params[p + k]] += vals[oa + k]
 
 
-def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     oa = off[a]
     p = par[e]
     for k in range(size[a]):
@@ -63,22 +63,22 @@ def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst,
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
-def tensor_forward_gather(T, x, y, shape, params, cst):
+def tensor_forward_gather(T, x, y, shape, params, imm):
     k = math.prod(shape)
     return x.reshape(-1)[[int(v) for v in params[:k]]].reshape(shape)
 
 
-def tensor_vjp_gather(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_gather(T, g, operand, a_shape, b_shape, params, imm):
     if a_shape is None:
         return [(0, g.sum())]
     return [(0, T.index_scatter(g, a_shape, params[:g.numel()]))]
 
 
-def tensor_forward_scatter(T, x, y, shape, params, cst):
+def tensor_forward_scatter(T, x, y, shape, params, imm):
     return T.strided_scatter(x, shape, [int(v) for v in params[:1 + x.dim()]])
 
 
-def tensor_vjp_scatter(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_scatter(T, g, operand, a_shape, b_shape, params, imm):
     flat = g.reshape(-1)
     if a_shape is None:  # a one-element input sits at its offset
         return [(0, flat[int(params[0])])]
@@ -86,11 +86,11 @@ def tensor_vjp_scatter(T, g, operand, a_shape, b_shape, params, cst):
     return [(0, flat[idx.tolist()].reshape(a_shape))]
 
 
-def tensor_forward_scatter_idx(T, x, y, shape, params, cst):
+def tensor_forward_scatter_idx(T, x, y, shape, params, imm):
     return T.index_scatter(x, shape, params[:x.numel()])
 
 
-def tensor_vjp_scatter_idx(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_scatter_idx(T, g, operand, a_shape, b_shape, params, imm):
     flat = g.reshape(-1)
     if a_shape is None:
         return [(0, flat[int(params[0])])]

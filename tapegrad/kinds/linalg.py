@@ -440,14 +440,14 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, out=None
 
 
 # ---- tensor faces (create_graph, replay's tensor re-run) -------------------------------------------
-def tensor_forward_linalg(T, x, y, shape, params, cst):
+def tensor_forward_linalg(T, x, y, shape, params, imm):
     which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
     ash, bsh, _ = _shapes(which, nb, n, k, flag)
     yb = y.reshape(bsh) if which in SOLVES else None
     return T.lapack(which, x.reshape(ash), yb, flag).reshape(shape)
 
 
-def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, imm):
     which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
     ash, bsh, osh = _shapes(which, nb, n, k, flag)
     # operand(2) is the entry's output, as saved (torch's VJPs read `result` too), so the

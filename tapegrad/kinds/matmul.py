@@ -70,7 +70,7 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
                 gb += A.swapaxes(-1, -2) @ g
 
 
-def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
@@ -128,7 +128,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
                 out[j] = acc[j]
 
 
-def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
@@ -177,7 +177,7 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
-def tensor_forward_matmul(T, x, y, shape, params, cst):
+def tensor_forward_matmul(T, x, y, shape, params, imm):
     nb, m, k, n, bb = (int(v) for v in params[:5])
     if nb == 1 and not bb and x.shape == (m, k) and y.shape == (k, n) and shape == (m, n):
         return x @ y   # (mm of matrices: no views around it)
@@ -186,7 +186,7 @@ def tensor_forward_matmul(T, x, y, shape, params, cst):
     return (x.reshape(nb * m, k) @ y.reshape(k, n)).reshape(shape)
 
 
-def tensor_vjp_matmul(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_matmul(T, g, operand, a_shape, b_shape, params, imm):
     nb, m, k, n, bb = (int(v) for v in params[:5])
     if nb == 1 and not bb and a_shape == (m, k) and b_shape == (k, n) and g.shape == (m, n):
         # mm of matrices: torch's mm backward, g B^T and A^T g, no views around them

@@ -1,6 +1,6 @@
 """reduce kind (sum, mean; over all dims or some): out = c * sum of a over the reduced dims.
 
-Params: the keepdim shape of the output (nd[a] entries); cst: the scale (1/count for mean).
+Params: the keepdim shape of the output (nd[a] entries); imm: the scale (1/count for mean).
 The kernel pieces are plain Python that codegen compiles into tapegrad/_kernels.py, called as
 `forward_reduce(e, a, b, ...)` / `sweep_reduce(e, a, b, ...)` from the opcode dispatch.
 """
@@ -42,9 +42,9 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
         side.add(a, bc)
 
 
-def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
-    scale = cst[e]
+    scale = imm[e]
     if n == 1:
         acc = 0.0
         for k in range(size[a]):
@@ -76,10 +76,10 @@ def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
             vals[out_off + k] *= scale
 
 
-def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
-    scale = cst[e]
+    scale = imm[e]
     if size[a] == 1:
         adj[oa] += scale * adj[out_off]
     elif n == 1:  # a full reduction: every element gets the same gradient
@@ -114,16 +114,16 @@ def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
-def tensor_forward_reduce(T, x, y, shape, params, cst):
+def tensor_forward_reduce(T, x, y, shape, params, imm):
     if x.numel() == 1:   # a one-element input has no params (0-d to the tape)
-        return x.reshape(shape) * cst
+        return x.reshape(shape) * imm
     xs = tuple(x.shape)
     dims = tuple(d for d in range(len(xs)) if params[d] == 1 and xs[d] != 1)
-    return (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * cst
+    return (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * imm
 
 
-def tensor_vjp_reduce(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_reduce(T, g, operand, a_shape, b_shape, params, imm):
     if a_shape is None:
-        return [(0, g * cst)]
+        return [(0, g * imm)]
     keep = tuple(int(v) for v in params[:len(a_shape)])
-    return [(0, g.reshape(keep).expand(*a_shape) * cst)]
+    return [(0, g.reshape(keep).expand(*a_shape) * imm)]

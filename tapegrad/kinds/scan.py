@@ -85,7 +85,7 @@ def running_sum(buf, src, dst, outer, m, inner, reverse, add):
                     out[j] = row[j]
 
 
-def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     p = par[e]
     if p < 0:   # one element: a copy
         vals[out_off] = vals[off[a]]
@@ -94,7 +94,7 @@ def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
                 False)
 
 
-def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     p = par[e]
     if p < 0:
         adj[off[a]] += adj[out_off]
@@ -106,11 +106,11 @@ def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
 # (forward).  `T` is `tensor.KIND_OPS`, `params` the entry's params (none for one element).
-def tensor_forward_scan(T, x, y, shape, params, cst):
+def tensor_forward_scan(T, x, y, shape, params, imm):
     return T.scan(x, params[:NPARAMS] if x.numel() != 1 else None).reshape(shape)
 
 
-def tensor_vjp_scan(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_scan(T, g, operand, a_shape, b_shape, params, imm):
     if a_shape is None:   # one element: the gradient passes
         return [(0, g)]
     outer, m, inner, reverse = (int(v) for v in params[:NPARAMS])

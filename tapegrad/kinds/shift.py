@@ -1,5 +1,5 @@
 """shift kind (max_shift): the shift of a numerically stable softmax / logsumexp, the maximum
-of a over the reduced dims, kept as the keepdim shape (params, as reduce's).  With cst == 1.0
+of a over the reduced dims, kept as the keepdim shape (params, as reduce's).  With imm == 1.0
 an infinite maximum becomes 0 (torch's logsumexp: a row of -inf gives -inf, not nan).  NaN
 propagates, as torch's amax.
 
@@ -18,7 +18,7 @@ from .index import bcast_index
 KINDS = ("shift",)
 
 
-def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     for k in range(n):
         vals[out_off + k] = -math.inf
@@ -34,7 +34,7 @@ def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
             v = vals[oa + k]
             if vals[j] == vals[j] and (v > vals[j] or v != v):
                 vals[j] = v
-    if cst[e] != 0.0:
+    if imm[e] != 0.0:
         for k in range(n):
             if abs(vals[out_off + k]) == math.inf:
                 vals[out_off + k] = 0.0
@@ -42,7 +42,7 @@ def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 # ---- tensor face: what replay's tensor re-run records (no VJP: it passes no gradient).
 # `T` is `tensor.KIND_OPS`; params: the keepdim shape.
-def tensor_forward_shift(T, x, y, shape, params, cst):
+def tensor_forward_shift(T, x, y, shape, params, imm):
     keep = [int(v) for v in params[:len(x.shape)]]
     return T.max_shift(x, tuple(d for d, k in enumerate(keep) if k == 1 and x.shape[d] != 1),
-                       cst != 0.0)
+                       imm != 0.0)

@@ -10,19 +10,19 @@ from .index import strided_index
 KINDS = ("reshape", "strided", "stopgrad")
 
 
-def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     for k in range(n):
         vals[out_off + k] = vals[oa + k]
 
 
-def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     oa = off[a]
     for k in range(n):
         adj[oa + k] += adj[out_off + k]
 
 
-def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
@@ -49,7 +49,7 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
             vals[dst + j] = vals[src + j * step]
 
 
-def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
     p = par[e]
@@ -83,24 +83,24 @@ forward_stopgrad = forward_reshape
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
-def tensor_forward_reshape(T, x, y, shape, params, cst):
+def tensor_forward_reshape(T, x, y, shape, params, imm):
     return x.reshape(shape)
 
 
-def tensor_vjp_reshape(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_reshape(T, g, operand, a_shape, b_shape, params, imm):
     return [(0, g.reshape(a_shape) if a_shape is not None else g)]
 
 
-def tensor_forward_strided(T, x, y, shape, params, cst):
+def tensor_forward_strided(T, x, y, shape, params, imm):
     pos = T.strided_positions(shape, [int(v) for v in params[:1 + len(shape)]])
     return x.reshape(-1)[pos.tolist()].reshape(shape)
 
 
-def tensor_vjp_strided(T, g, operand, a_shape, b_shape, params, cst):
+def tensor_vjp_strided(T, g, operand, a_shape, b_shape, params, imm):
     if a_shape is None:  # a one-element input: every element of g came from it (expand)
         return [(0, g if g.numel() == 1 else g.sum())]
     return [(0, T.strided_scatter(g, a_shape, [int(v) for v in params[:1 + g.dim()]]))]
 
 
-def tensor_forward_stopgrad(T, x, y, shape, params, cst):
+def tensor_forward_stopgrad(T, x, y, shape, params, imm):
     return x.detach()

@@ -11,7 +11,7 @@ from tapegrad import tape as T
 
 def _arrays_of(t):
     """Every array a tape writes or reads its streams through."""
-    return list(t._arrays) + [np.asarray(v) for v in (t.op, t.ia, t.ib, t.cst, t.val)]
+    return list(t._arrays) + [np.asarray(v) for v in (t.op, t.ia, t.ib, t.imm, t.val)]
 
 
 def _shares(xs, ys):
@@ -57,7 +57,7 @@ def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
         mine = _arrays_of(t)
         # the tape is on one consistent set of arrays ...
         assert all(np.shares_memory(np.asarray(v), a)
-                   for v, a in zip((t.op, t.ia, t.ib, t.cst, t.val), t._arrays)), k
+                   for v, a in zip((t.op, t.ia, t.ib, t.imm, t.val), t._arrays)), k
         assert len(t._arrays[0]) == t.cap, k
         # ... that neither the pool nor the next tapes hold
         assert not _shares(mine, [a for arrs in T._POOL for a in arrs]), k

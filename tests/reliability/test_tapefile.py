@@ -107,7 +107,7 @@ def test_a_file_written_before_format_versions_is_refused(corpus, tmp_path):
 
 def test_changed_content_without_a_new_digest_is_refused(corpus):
     def edit(h, a):
-        a["cst"][a["cst"] != 0] *= 2
+        a["imm"][a["imm"] != 0] *= 2
     with pytest.raises(tg.TapeFormatError, match="does not match the digest"):
         crafted(corpus, "scalar64", edit, reseal=False)
 
@@ -276,7 +276,7 @@ def test_header_fields(corpus, edit, message):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda h, a: a.update(ia=a["ia"].astype(np.int32)), "stream 'ia' has dtype <i4"),
-    (lambda h, a: a.update(cst=a["cst"].astype(">f8")), "stream 'cst' has dtype >f8"),
+    (lambda h, a: a.update(imm=a["imm"].astype(">f8")), "stream 'imm' has dtype >f8"),
     (lambda h, a: a.update(val=a["val"][:-1]), "stream 'val' has .* elements, expected"),
     (lambda h, a: a.update(op=a["op"].reshape(-1, 1)), "expected one dimension"),
     (lambda h, a: a.pop("par"), "members"),
@@ -339,12 +339,12 @@ def test_deeply_nested_header_is_refused(corpus):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda a, e: a["cst"].__setitem__(e, 2.5), "split's piece count is not a whole number"),
-    (lambda a, e: a["cst"].__setitem__(e, 1e18), "split's piece count is not a whole number"),
-    (lambda a, e: a["cst"].__setitem__(e, np.nan), "split's piece count is not a whole number"),
+    (lambda a, e: a["imm"].__setitem__(e, 2.5), "split's piece count is not a whole number"),
+    (lambda a, e: a["imm"].__setitem__(e, 1e18), "split's piece count is not a whole number"),
+    (lambda a, e: a["imm"].__setitem__(e, np.nan), "split's piece count is not a whole number"),
     (lambda a, e: a["params"].__setitem__(a["par"][e] + 2, 3), "split params do not match"),
     (lambda a, e: a["params"].__setitem__(a["par"][e], -2), "split params are negative"),
-    (lambda a, e: a["cst"].__setitem__(e, 1.0), "params slice|params holds"),
+    (lambda a, e: a["imm"].__setitem__(e, 1.0), "params slice|params holds"),
 ])
 def test_split_entries_are_checked(corpus, edit, message):
     def go(h, a):
