@@ -1,5 +1,6 @@
 """tapegrad.optim against torch.optim (issue #12): the optimizer update of all parameters,
-the eager training step, and the step recorded once and replayed with the update inside.
+the eager training step, the step recorded once and replayed with the update inside, and
+Adam written by hand with in-place ops (information).
 
     python benchmarks/compare_optim.py [--quick]
 
@@ -93,6 +94,15 @@ def main():
     if torch is not None:
         rows.append(("nn MLP step (Linear+Tanh+MSELoss+SGD), eager <= torch",
                      best["tapegrad nn step"] / best["torch nn step"], 1.0, "<="))
+    # Adam written by hand with in-place ops (no target: information, against torch)
+    fns = {}
+    for lib, mod in libs.items():
+        fns[f"{lib} handwritten Adam"] = (lambda m, s: lambda: W.handwritten_adam(m, *s))(
+            mod, W.handwritten_state(mod))
+    best, _ = W.interleaved(fns, REPS, max(NUMBER // 10, 5), prime=1)
+    print("\nMLP 2-16-16-1, Adam written by hand with in-place ops (lerp_, mul_, addcmul_, "
+          "addcdiv_, add_ with alpha): " + ", ".join(f"{k} {v * 1e6:.1f} us"
+                                                   for k, v in best.items()))
     # the micrograd step: the no_grad loop of `p -= lr * p.grad` against one fused update
     layers, xs, ys = W.micro_mlp(tg)
     params = W.micro_params(layers)

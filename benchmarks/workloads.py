@@ -913,6 +913,27 @@ def mlp_optim_step(mod, params, X, Y, opt):
     return loss.item()
 
 
+def handwritten_state(mod):
+    """(params, state): `mlp(mod)`'s parameters with a gradient each, and Adam's two moment
+    buffers per parameter, for handwritten_adam."""
+    params, X, Y = mlp(mod)
+    mlp_loss(params, X, Y).backward()
+    return params, [(mod.zeros_like(p), mod.zeros_like(p)) for p in params]
+
+
+def handwritten_adam(mod, params, state, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam's update written by hand with in-place tensor ops under no_grad, as people write
+    their own optimizers (and torch.optim's single-tensor loop does): lerp_, mul_, addcmul_,
+    sqrt, add_, addcdiv_ per parameter (no bias correction: the ops are what is measured)."""
+    with mod.no_grad():
+        for p, (m, v) in zip(params, state):
+            g = p.grad
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.addcdiv_(m, v.sqrt().add_(eps), value=-lr)
+            p.add_(g, alpha=-lr * 0.01)   # (a decoupled decay-like term: add_ with alpha)
+
+
 def mlp_replayed(mod, name="SGD", **kw):
     """(step, X, Y): the same training step recorded once, `step(X, Y)` replays it with the
     optimizer's fused update inside (tapegrad only)."""

@@ -272,10 +272,28 @@ def clamp(T, x, lo, hi):
 
 def lerp(T, x, end, weight):
     """torch's two-sided lerp: x + w (end - x) for |w| < 0.5, else end - (end - x)(1 - w)."""
-    diff = end - x
     if isinstance(weight, Tensor):
+        diff = end - x
         return where(weight.abs() < 0.5, x + weight * diff, end - diff * (1 - weight))
+    return lerp_number(x, end, weight)
+
+
+# The formulas below take tensors or, for inplace._update_arrays (an update with no history),
+# numpy arrays of one dtype: one formula, computed op for op the same way on either.
+def lerp_number(x, end, weight):
+    """lerp with a Python number weight."""
+    diff = end - x
     return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+
+
+def addcmul_common(x, t1, t2, value):
+    """addcmul of operands in one dtype."""
+    return x + (t1 if value == 1 else t1 * value) * t2
+
+
+def addcdiv_common(x, t1, t2, value):
+    """addcdiv of operands in one dtype."""
+    return x + (t1 if value == 1 else t1 * value) / t2
 
 
 def _common(*tensors):
@@ -286,11 +304,9 @@ def _common(*tensors):
 
 
 def addcmul(T, x, t1, t2, value):
-    x, t1, t2 = _common(x, t1, t2)
-    return x + (t1 if value == 1 else t1 * value) * t2
+    return addcmul_common(*_common(x, t1, t2), value)
 
 
 def addcdiv(T, x, t1, t2, value):
-    x, t1, t2 = _common(x, t1, t2)
-    return x + (t1 if value == 1 else t1 * value) / t2
+    return addcdiv_common(*_common(x, t1, t2), value)
 

@@ -10,6 +10,7 @@ import numpy as np
 from . import dtypes as D, errors
 from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
+from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
@@ -241,7 +242,12 @@ class _InplaceMethods:
             other, alpha = alpha_first("add_", other, alpha)
         if alpha == 1:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
-        return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
+        scaled = lambda a, b: a + alpha * b   # (arrays: the result as numpy computes it)
+        if type(alpha) is float or type(alpha) is int:
+            done = _update_arrays(self, scaled, other)
+            if done is not None:
+                return done
+        return self._inplace_alpha(scaled, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
         if not self._dtype.is_floating_point:
@@ -258,7 +264,12 @@ class _InplaceMethods:
         check_sub(self, other)
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
-        return self._inplace_alpha(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
+        scaled = lambda a, b: a - alpha * b   # (arrays: the result as numpy computes it)
+        if type(alpha) is float or type(alpha) is int:
+            done = _update_arrays(self, scaled, other)
+            if done is not None:
+                return done
+        return self._inplace_alpha(scaled, other, lambda x, y: x - y * alpha)
 
     def _inplace_alpha(self, fn, other, method):
         """add_/sub_ with alpha: recorded as x +- other * alpha, shown as torch's one node
@@ -599,6 +610,48 @@ def _update_scalar(t, other, fn):
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
     c[0] += 1
     BUMPS[0] += 1
+    return t
+
+
+def _update_arrays(t, compute, *operands):
+    """t = compute(t's array, *operands) written into t's memory, for a float32/float64 tensor
+    t that needs no history here and operands that are tensors of t's dtype and shape or
+    Python numbers: the updates of hand-written optimizers (`p.add_(g, alpha=-lr)`,
+    `v.addcmul_(g, g, value=1 - b2)`, `ema.lerp_(p, 0.01)`), by `compute`'s numpy arithmetic
+    (the general path's, op for op), without that path's tensor per intermediate (it took
+    10-80 us a call).  None where the general path must decide: history, casts,
+    broadcasting, memory it cannot write."""
+    dt = t._dtype
+    if dt is not D.float32 and dt is not D.float64:
+        return None
+    values = []
+    for o in operands:
+        to = type(o)
+        if to is float or to is int and -_EXACT_INT <= o <= _EXACT_INT:
+            values.append(o)
+        elif isinstance(o, Tensor) and o._dtype is dt and o._shape == t._shape:
+            if STATE.enabled and o._recorded:
+                return None
+            values.append(o._array())
+        else:
+            return None
+    if STATE.enabled and (t._recorded or _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD
+                          or view_base(t) is not None):
+        return None
+    sv = t._v
+    if type(sv) is np.ndarray and not sv.flags.writeable:
+        return None   # (the general path's errors: an expand's view, read-only memory)
+    token = ERR_SET(QUIET)
+    try:
+        new = compute(t._array(), *values)
+    finally:
+        ERR_RESET(token)
+    t._lserial = 0   # a later use records the new value (tape.leaf_node)
+    bump_version(t)  # (before the write: see _assign)
+    if type(sv) is float:
+        t._v = new.item()
+    else:
+        sv[...] = new
     return t
 
 

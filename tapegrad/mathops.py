@@ -14,6 +14,7 @@ import numpy as np
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, return_types
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
+from .inplace import _update_arrays
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _binary, _BIN_FAST, check_grad_dtype, _compare, _FAST_SUM_MIN,
@@ -192,6 +193,29 @@ _ADDCDIV_INTEGER = (
 
 def _floating_or_complex(t):
     return t._dtype.is_floating_point or t._dtype.is_complex if isinstance(t, Tensor) else True
+
+
+def _lerp_operands(x, end, weight):
+    """lerp's checks; returns weight (a numpy number as a Python one).  torch's lerp takes
+    no promotion, in place or not: end (and a weight with dims) in x's dtype."""
+    _tensor_operand("lerp", end, 1, "end")
+    weight = D.py_number(weight)
+    tw = isinstance(weight, Tensor)
+    for name, v in (("end", end), ("weight", weight if tw and weight.dim() else None)):
+        if v is not None and v._dtype is not x._dtype:
+            raise RuntimeError(f"expected dtype {errors._C_TYPE[x._dtype.name]} for "
+                               f"`{name}` but got dtype {errors._C_TYPE[v._dtype.name]}")
+    return weight
+
+
+def _array_update(t, number, *tensors):
+    """Whether lerp_/addcmul_/addcdiv_ of t with the Python number `number` and `tensors` may
+    take inplace._update_arrays: t held in an array of more than one element, where the
+    decomposition's arithmetic is numpy's in t's dtype (one-element tensors compute in
+    double: docs/semantics.md), and tensors all tensors (else torch's errors)."""
+    v = t._v
+    return (type(number) is float or type(number) is int) and type(v) is np.ndarray \
+        and v.size > 1 and all(isinstance(x, Tensor) for x in tensors)
 
 
 def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
@@ -385,14 +409,8 @@ class _MathMethods:
 
     def lerp(self, end, weight):
         """self + weight * (end - self) (LerpBackward0 / LerpBackward1 for a tensor weight)."""
-        _tensor_operand("lerp", end, 1, "end")
-        weight = D.py_number(weight)
+        weight = _lerp_operands(self, end, weight)
         tw = isinstance(weight, Tensor)
-        # torch's lerp takes no promotion: end (and a weight with dims) in self's dtype
-        for name, v in (("end", end), ("weight", weight if tw and weight.dim() else None)):
-            if v is not None and v._dtype is not self._dtype:
-                raise RuntimeError(f"expected dtype {errors._C_TYPE[self._dtype.name]} for "
-                                   f"`{name}` but got dtype {errors._C_TYPE[v._dtype.name]}")
         if not self._dtype.is_floating_point:
             raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tw else 'scalar'}\" not "
                                       f"implemented for '{self._dtype.legacy}'")
@@ -424,17 +442,32 @@ class _MathMethods:
                        edges=(self, tensor1, tensor2))
 
     def lerp_(self, end, weight):
+        weight = _lerp_operands(self, end, weight)   # (before _inplace_decomp's casts)
+        if _array_update(self, weight, end):
+            done = _update_arrays(self, lambda x, e: DM.lerp_number(x, e, weight), end)
+            if done is not None:
+                return done
         return _inplace_decomp(self, Tensor.lerp, end, weight, _inputs=(end, weight))
 
     def addcmul_(self, tensor1, tensor2, *legacy, value=1):
         if legacy:
             tensor1, tensor2, value = _value_first("addcmul_", tensor1, tensor2, legacy)
+        if _array_update(self, value, tensor1, tensor2):
+            done = _update_arrays(self, lambda *xs: DM.addcmul_common(*xs, value), tensor1,
+                                  tensor2)
+            if done is not None:
+                return done
         return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value,
                                _inputs=(tensor1, tensor2))
 
     def addcdiv_(self, tensor1, tensor2, *legacy, value=1):
         if legacy:
             tensor1, tensor2, value = _value_first("addcdiv_", tensor1, tensor2, legacy)
+        if _array_update(self, value, tensor1, tensor2):
+            done = _update_arrays(self, lambda *xs: DM.addcdiv_common(*xs, value), tensor1,
+                                  tensor2)
+            if done is not None:
+                return done
         return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value,
                                _inputs=(tensor1, tensor2))
 

@@ -95,3 +95,19 @@ class TapegradMicroReplayed(LibBench):
 
     def time_step(self):
         self.step()
+
+
+class TapegradHandwrittenAdam(LibBench):
+    """Adam's update written by hand with in-place ops (lerp_, mul_, addcmul_, addcdiv_,
+    add_ with alpha) over the MLP 2-16-16-1's parameters (workloads.handwritten_adam)."""
+
+    def setup(self):
+        super().setup()
+        self.params_, self.state = W.handwritten_state(self.mod)
+
+    def time_update(self):
+        W.handwritten_adam(self.mod, self.params_, self.state)
+
+
+class TorchHandwrittenAdam(TapegradHandwrittenAdam):
+    lib = "torch"

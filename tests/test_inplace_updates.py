@@ -1,0 +1,111 @@
+"""The in-place updates of hand-written optimizers (`p.add_(g, alpha=-lr)`, `m.lerp_(g, w)`,
+`v.addcmul_(g, g, value=c)`, `p.addcdiv_(m, d, value=-lr)`) on tensors that need no history
+take inplace._update_arrays: numpy's arithmetic written into the tensor's memory.  It must
+give the general path's result bit for bit (and its version count), torch's values, and
+leave every error to the general path."""
+import itertools
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import inplace, mathops
+
+OPS = ("add_", "sub_", "addcmul_", "addcdiv_", "lerp_")
+NUMBERS = (1, -0.05, 0.3, 0.7, 2, -1.5)
+
+
+def _apply(mod, op, p, a, b, number):
+    if op == "add_":
+        p.add_(a, alpha=number)
+    elif op == "sub_":
+        p.sub_(a, alpha=number)
+    elif op == "addcmul_":
+        p.addcmul_(a, b, value=number)
+    elif op == "addcdiv_":
+        p.addcdiv_(a, b, value=number)
+    else:
+        p.lerp_(a, number)
+
+
+def _operands(mod, dtype, shape, seed, requires_grad=False):
+    rng = np.random.default_rng(seed)
+    draw = [rng.standard_normal(shape) * 3 for _ in range(3)]
+    draw[2] = np.abs(draw[2]) + 0.1
+    return [mod.tensor(x, dtype=dtype, requires_grad=requires_grad and i == 0)
+            for i, x in enumerate(draw)]
+
+
+def _update(op, dtype, shape, number, fast, monkeypatch, grad_mode=False):
+    if not fast:
+        monkeypatch.setattr(inplace, "_update_arrays", lambda *args: None)
+        monkeypatch.setattr(mathops, "_update_arrays", lambda *args: None)
+    p, a, b = _operands(tg, dtype, shape, hash((op, shape, number)) % 2**32,
+                        requires_grad=not grad_mode)
+    with tg.set_grad_enabled(grad_mode):
+        _apply(tg, op, p, a, b, number)
+    monkeypatch.undo()
+    return p.detach().numpy().copy(), p._version
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_fast_path_equals_the_general_path_bit_for_bit(op, dtype, monkeypatch):
+    for shape, number, grad_mode in itertools.product(((), (1,), (7,), (3, 5)), NUMBERS,
+                                                      (False, True)):
+        fast = _update(op, dtype, shape, number, True, monkeypatch, grad_mode)
+        general = _update(op, dtype, shape, number, False, monkeypatch, grad_mode)
+        assert fast[0].dtype == general[0].dtype and fast[1] == general[1]
+        np.testing.assert_array_equal(fast[0], general[0], err_msg=f"{op} {shape} {number}")
+
+
+def test_fast_path_is_taken(monkeypatch):
+    """An n-d update under no_grad makes no tensor for its intermediates (the general path
+    made one per op of the decomposition)."""
+    calls = []
+    real = inplace._update_arrays
+
+    def counting(*args):
+        calls.append(1)
+        return real(*args)
+    monkeypatch.setattr(inplace, "_update_arrays", counting)
+    monkeypatch.setattr(mathops, "_update_arrays", counting)
+    for op in OPS:
+        p, a, b = _operands(tg, tg.float32, (4, 3), 0, requires_grad=True)
+        with tg.no_grad():
+            _apply(tg, op, p, a, b, 0.3)
+    assert len(calls) == len(OPS)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_updates_match_torch(op, torch_ref):
+    for dtype, shape, number in itertools.product(("float32", "float64"), ((), (7,), (3, 5)),
+                                                  NUMBERS):
+        ours = _operands(tg, getattr(tg, dtype), shape, 1, requires_grad=True)
+        theirs = _operands(torch_ref, getattr(torch_ref, dtype), shape, 1, requires_grad=True)
+        with tg.no_grad():
+            _apply(tg, op, *ours, number)
+        with torch_ref.no_grad():
+            _apply(torch_ref, op, *theirs, number)
+        rtol = 1e-6 if dtype == "float32" else 1e-14
+        np.testing.assert_allclose(ours[0].detach().numpy(), theirs[0].detach().numpy(),
+                                   rtol=rtol, atol=rtol, err_msg=f"{op} {dtype} {shape}")
+        assert ours[0]._version == theirs[0]._version
+
+
+def test_errors_stay_the_general_paths(torch_ref):
+    """What the fast path does not take raises as before: a leaf that requires grad in grad
+    mode, a number where a tensor is expected, another dtype, a broadcast shape."""
+    for mod in (tg, torch_ref):
+        p = mod.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            p.add_(mod.ones(3), alpha=2.0)
+        with pytest.raises(TypeError):
+            mod.ones(3).addcmul_(2.0, mod.ones(3), value=0.5)
+        with pytest.raises(RuntimeError, match="expected dtype"):
+            mod.ones(3).lerp_(mod.ones(3, dtype=mod.float64), 0.3)
+        q = mod.ones(3)
+        q.add_(mod.ones(1), alpha=2.0)        # broadcast: the general path
+        np.testing.assert_array_equal(q.numpy(), [3.0, 3.0, 3.0])
+        with pytest.raises(RuntimeError):
+            mod.ones(3).expand(2, 3).add_(mod.ones(2, 3), alpha=2.0)
