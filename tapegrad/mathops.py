@@ -155,15 +155,18 @@ def _inplace_unary(name):
         if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
             bounds = dict(zip(("min", "max"), args), **kwargs)
             inputs = (bounds.get("min"), bounds.get("max"))
+        def value(arr, _):
+            return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
+                      **kwargs)._array()
+        if not inputs:   # (no history here: the value written in place, no tensor per step)
+            done = _update_arrays(self, lambda arr: value(arr, None))
+            if done is not None:
+                return done
         if name in _DECOMP_INPLACE:
             return _inplace_decomp(self, fn, *args, _inputs=inputs, **kwargs)
         if inputs and self._dtype.is_floating_point:   # (in self's dtype: _inplace_decomp)
             args = tuple(a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not
                          self._dtype and a._dtype.is_floating_point else a for a in args)
-
-        def value(arr, _):
-            return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
-                      **kwargs)._array()
         other = next((t for t in inputs if t._recorded), None)
         return self._inplace(value, other, lambda x, _: fn(x, *args, **kwargs))
     method.__name__ = name + "_"

@@ -75,6 +75,10 @@ def test_fast_path_is_taken(monkeypatch):
         with tg.no_grad():
             _apply(tg, op, p, a, b, 0.3)
     assert len(calls) == len(OPS)
+    with tg.no_grad():
+        p.sqrt_()
+        p.clamp_(-0.5, 0.5)
+    assert len(calls) == len(OPS) + 2
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -109,3 +113,29 @@ def test_errors_stay_the_general_paths(torch_ref):
         np.testing.assert_array_equal(q.numpy(), [3.0, 3.0, 3.0])
         with pytest.raises(RuntimeError):
             mod.ones(3).expand(2, 3).add_(mod.ones(2, 3), alpha=2.0)
+
+
+UNARY = ("sqrt_", "abs_", "neg_", "exp_", "tanh_", "sigmoid_", "relu_", "floor_", "round_",
+         "reciprocal_", "square_", "sin_", "log_")
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_unary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
+    """In-place unary ops (and clamp_ with number bounds) with no history write the
+    out-of-place op's value: the same bits and version counts as the general path."""
+    calls = [(name, ()) for name in UNARY] + [("clamp_", (-0.5, 0.7)), ("clamp_", (None, 0.2)),
+                                              ("nan_to_num_", ())]
+
+    def run(name, args, shape, fast):
+        if not fast:
+            monkeypatch.setattr(mathops, "_update_arrays", lambda *a: None)
+        rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
+        x = tg.tensor(rng.standard_normal(shape) * 2, dtype=dtype, requires_grad=True)
+        with tg.no_grad():
+            getattr(x, name)(*args)
+        monkeypatch.undo()
+        return x.detach().numpy().copy(), x._version
+    for (name, args), shape in itertools.product(calls, ((), (1,), (6,), (2, 3))):
+        fast, general = run(name, args, shape, True), run(name, args, shape, False)
+        assert fast[1] == general[1]
+        np.testing.assert_array_equal(fast[0], general[0], err_msg=f"{name} {shape}")
