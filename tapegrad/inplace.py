@@ -334,8 +334,11 @@ class _InplaceMethods:
                                    f"broadcast shape {list(wide)}")
         if not self._dtype.is_floating_point:
             src = _copied_as(src, self._dtype)
-        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
-                             lambda x, s: _binary(OPS["copy"].code, x, s))
+        copied = lambda a, b: np.broadcast_to(b, a.shape)   # noqa: E731
+        done = _update_arrays(self, copied, src)   # (no history: a write, as numpy's)
+        if done is not None:
+            return done
+        return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def fill_(self, value):
         _check_overlap(self, None if isinstance(value, Tensor) else "fill_")
@@ -353,7 +356,11 @@ class _InplaceMethods:
         else:
             value = _fill_number(value, self._dtype)
             recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
-        return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
+        filled = lambda a, b: np.full(a.shape, b)   # noqa: E731
+        done = _update_arrays(self, filled, value)   # (no history: a write, as numpy's)
+        if done is not None:
+            return done
+        return self._inplace(filled, value, recorded)
 
     def zero_(self):
         _check_overlap(self, "zero_")

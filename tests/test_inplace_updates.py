@@ -139,3 +139,32 @@ def test_unary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
         fast, general = run(name, args, shape, True), run(name, args, shape, False)
         assert fast[1] == general[1]
         np.testing.assert_array_equal(fast[0], general[0], err_msg=f"{name} {shape}")
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_copy_and_fill_fast_path_equals_the_general_path(dtype, monkeypatch):
+    calls = []
+    real = inplace._update_arrays
+
+    def counting(*args):
+        calls.append(1)
+        return real(*args)
+
+    def run(shape, fast):
+        monkeypatch.setattr(inplace, "_update_arrays", counting if fast else lambda *a: None)
+        rng = np.random.default_rng(len(shape))
+        x = tg.tensor(rng.standard_normal(shape), dtype=dtype, requires_grad=True)
+        y = tg.tensor(rng.standard_normal(shape), dtype=dtype)
+        with tg.no_grad():
+            x.copy_(y)
+            before = x.detach().numpy().copy()
+            x.fill_(0.1)
+            x.copy_(x.flip(0) if shape else x * 2)   # (a source that reads x itself)
+        monkeypatch.undo()
+        return before, x.detach().numpy().copy(), x._version
+    for shape in ((), (1,), (6,), (2, 3)):
+        n = len(calls)
+        fast, general = run(shape, True), run(shape, False)
+        assert len(calls) == n + 3 and fast[2] == general[2]
+        for a, b in zip(fast[:2], general[:2]):
+            np.testing.assert_array_equal(a, b)
