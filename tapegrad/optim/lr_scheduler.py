@@ -15,6 +15,7 @@ from collections import Counter
 from functools import partial, wraps
 from weakref import ref
 
+from .._signals import COMMIT
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -57,6 +58,51 @@ def _set(group, key, value):
         group[key].fill_(float(value))
     else:
         group[key] = value
+
+
+def _changed_by_step(scheduler):
+    """What a step may change: the attributes of the scheduler and of the ones it chains, and
+    each parameter group's hyperparameters (a tensor one's value, which _set fills)."""
+    scheds, todo = [], [scheduler]
+    while todo:
+        s = todo.pop()
+        scheds.append((s, dict(s.__dict__)))
+        todo.extend(s.__dict__.get("_schedulers", ()))
+    groups = [(group, {k: (v, v.clone() if isinstance(v, Tensor) else None)
+                       for k, v in group.items() if k != "params"})
+              for group in scheduler.optimizer.param_groups]
+    return scheds, groups
+
+
+def _put_back(saved):
+    scheds, groups = saved
+    for s, attrs in scheds:
+        s.__dict__.clear()
+        s.__dict__.update(attrs)
+    for group, values in groups:
+        for k in [k for k in group if k != "params" and k not in values]:
+            del group[k]
+        for k, (v, value) in values.items():
+            if value is not None and not v.equal(value):
+                v.copy_(value)
+            group[k] = v
+
+
+def _all_or_nothing(step):
+    """A step that raises (a lambda's error, OneCycleLR past its total steps, a group without
+    an lr, a Ctrl-C) leaves the scheduler, the ones it chains and every group's lr and
+    momentum as they were.  torch counts the epoch first and sets group after group, so its
+    first groups are stepped; its retry then skips an epoch."""
+    @wraps(step)
+    def wrapper(self, *args, **kwargs):
+        saved = _changed_by_step(self)
+        try:
+            return step(self, *args, **kwargs)
+        except BaseException:
+            with COMMIT:    # (a Ctrl-C must not stop the restoring half-way)
+                _put_back(saved)
+            raise
+    return wrapper
 
 
 def _warn_get_lr_called_within_step(scheduler):
@@ -149,6 +195,7 @@ class LRScheduler:
         """The learning rates of the current epoch (called by step())."""
         raise NotImplementedError
 
+    @_all_or_nothing
     def step(self, epoch=None):
         """Advance one epoch (or, deprecated, to `epoch` by the closed form)."""
         if self._step_count == 1:
@@ -168,17 +215,10 @@ class LRScheduler:
                     "schedule. See more details at "
                     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
                     UserWarning, stacklevel=2)
-        count, last = self._step_count, self.last_epoch
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        try:
-            self._update_lr(epoch)
-        except BaseException:
-            # a get_lr that raises (OneCycleLR past its total steps, a lambda's error): the
-            # epoch is not counted (torch's is, so a retry there skips one)
-            self._step_count, self.last_epoch = count, last
-            raise
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
         self._get_lr_called_within_step = True
@@ -421,6 +461,7 @@ class SequentialLR(LRScheduler):
         elif hasattr(scheds, "last_epoch"):
             scheds.last_epoch -= 1
 
+    @_all_or_nothing
     def step(self):
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
@@ -502,6 +543,7 @@ class ChainedScheduler(LRScheduler):
         self.optimizer = optimizer
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
+    @_all_or_nothing
     def step(self):
         for scheduler in self._schedulers:
             scheduler.step()
@@ -545,6 +587,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
+    @_all_or_nothing
     def step(self, metrics, epoch=None):
         current = float(metrics)        # (a 0-d tensor too)
         if epoch is None:
@@ -757,6 +800,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]
 
+    @_all_or_nothing
     def step(self, epoch=None):
         """Advance one epoch, or (fractional epochs allowed) to `epoch`."""
         if epoch is None and self.last_epoch < 0:

@@ -311,3 +311,40 @@ def test_sigint_never_splits_an_inplace_view_op(kind, alarm_sends_sigint):
             t.sum().backward()
             assert tg.equal(x.grad, tg.ones_like(x))
         assert time.monotonic() < deadline + 20, interrupted
+
+
+SCHEDULERS = {
+    "LambdaLR": lambda m, o: m.optim.lr_scheduler.LambdaLR(o, [lambda e: 0.9 ** e,
+                                                                lambda e: 0.5 ** e]),
+    "OneCycleLR": lambda m, o: m.optim.lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=20),
+    "CyclicLR": lambda m, o: m.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=2),
+    "ReduceLROnPlateau": lambda m, o: m.optim.lr_scheduler.ReduceLROnPlateau(o, patience=0),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_scheduler_step_failing_in_a_later_group_changes_nothing(name, torch_ref):
+    """The second group lost its lr: step() raises KeyError after setting the first group's
+    lr (and, OneCycleLR and CyclicLR, every group's momentum; ReduceLROnPlateau its
+    counters).  Nothing may change: with the lr put back, the next steps give torch's values
+    of a run without the failure (tapegrad's first group was stepped twice)."""
+    def run(m, fail):
+        p, q = m.ones(2, requires_grad=True), m.ones(3, requires_grad=True)
+        opt = m.optim.SGD([{"params": [p]}, {"params": [q], "lr": 0.2}], lr=0.1, momentum=0.9)
+        sch = SCHEDULERS[name](m, opt)
+        step = (lambda: sch.step(2.0)) if name == "ReduceLROnPlateau" else sch.step
+        p.grad, q.grad = m.ones(2), m.ones(3)
+        opt.step()
+        step()
+        if fail:
+            groups = [dict(g) for g in opt.param_groups]
+            lr = opt.param_groups[1].pop("lr")
+            with pytest.raises(KeyError):
+                step()
+            opt.param_groups[1]["lr"] = lr
+            assert [dict(g) for g in opt.param_groups] == groups
+        for _ in range(3):
+            opt.step()
+            step()
+        return [g["lr"] for g in opt.param_groups] + p.tolist() + q.tolist()
+    np.testing.assert_allclose(run(tg, True), run(torch_ref, False), rtol=1e-6)
