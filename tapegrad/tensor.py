@@ -354,17 +354,21 @@ class Tensor(metaclass=_TensorMeta):
 
     @data.setter
     def data(self, value):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
-        if self.requires_grad and not value._dtype.is_floating_point:
-            raise RuntimeError("data set to a tensor that requires gradients must be floating "
-                               "point or complex dtype")
+        self._check_data(value)
         if value._recorded:   # (while recording: the value is a constant of the tape)
             _bake(value, "guard_value")
         self._v = value._materialize() if type(value._v) is not float else value._v
         self._dtype = value._dtype
         self._shape = value._shape
         self._lserial = 0  # a later use records the new value (tape.leaf_node)
+
+    def _check_data(self, value):
+        """The errors of `self.data = value`, raised before anything changes."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self.requires_grad and not value._dtype.is_floating_point:
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
 
     @staticmethod
     def _share(src, arr):

@@ -348,3 +348,34 @@ def test_scheduler_step_failing_in_a_later_group_changes_nothing(name, torch_ref
             step()
         return [g["lr"] for g in opt.param_groups] + p.tolist() + q.tolist()
     np.testing.assert_allclose(run(tg, True), run(torch_ref, False), rtol=1e-6)
+
+
+def _module_state(net):
+    return [(n, str(t.dtype), t.tolist(), None if getattr(t, "grad", None) is None
+             else (str(t.grad.dtype), t.grad.tolist()))
+            for n, t in list(net.named_parameters()) + list(net.named_buffers())]
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_module_conversion_failing_half_way_changes_nothing(exc, monkeypatch):
+    """`net.double()` whose fifth tensor conversion fails (out of memory, a Ctrl-C): torch
+    converts module after module, so its first layer is float64 and the rest float32.  Every
+    parameter, gradient and buffer keeps its dtype and value; a retry converts them all."""
+    net = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.BatchNorm1d(4), tg.nn.Linear(4, 2))
+    (net(tg.ones(2, 3)) ** 2).sum().backward()
+    before = _module_state(net)
+    real, calls = tg.Tensor.double, [0]
+
+    def double(t):
+        calls[0] += 1
+        if calls[0] == 5:
+            raise exc
+        return real(t)
+    monkeypatch.setattr(tg.Tensor, "double", double)
+    with pytest.raises(exc):
+        net.double()
+    assert _module_state(net) == before
+    net.double()
+    assert {str(p.dtype) for p in net.parameters()} == {"tapegrad.float64"}
+    assert {str(p.grad.dtype) for p in net.parameters()} == {"tapegrad.float64"}
+    assert net(tg.ones(2, 3, dtype=tg.float64)).dtype == tg.float64

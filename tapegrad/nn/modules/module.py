@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ... import compile_options, devices as _device
+from ..._signals import COMMIT
 from ...grad_mode import no_grad
 from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
@@ -997,24 +998,43 @@ class Module:
 
     # ---- conversion --------------------------------------------------------------------------
     def _apply(self, fn, recurse=True):
+        # every conversion first, then all the assignments in one COMMIT: a conversion that
+        # raises, or a Ctrl-C, leaves every parameter, gradient and buffer as it was (torch
+        # converts module after module, so a failure leaves it half converted)
+        data, grads, buffers = {}, {}, []
+        with no_grad():
+            self._conversions(fn, recurse, data, grads, buffers)
+            with COMMIT:
+                for p, new in data.values():
+                    p.data = new
+                for p, g in grads.values():
+                    p.grad = g
+                for table, k, b in buffers:
+                    table[k] = b
+        return self
+
+    def _conversions(self, fn, recurse, data, grads, buffers):
+        """_apply's new values, children first, in torch's order: `data` and `grads` map a
+        parameter's id to (parameter, its new data / gradient); a parameter shared by several
+        modules is converted again from its new value, as torch's in-place conversion does."""
         if recurse:
             for m in self.children():
-                m._apply(fn)
-        with no_grad():
-            for p in self._parameters.values():
-                if p is None:
-                    continue
-                new = fn(p)
-                if new is not p:
-                    p.data = new
-                    # (not `.grad`: a compiled step's trace refuses a read the user made)
-                    grad = getattr(p, "_grad", None)
-                    if grad is not None:
-                        p.grad = fn(grad)
-            for k, b in self._buffers.items():
-                if b is not None:
-                    self._buffers[k] = fn(b)
-        return self
+                m._conversions(fn, True, data, grads, buffers)
+        for p in self._parameters.values():
+            if p is None:
+                continue
+            cur = data[id(p)][1] if id(p) in data else p
+            new = fn(p if cur is p else cur)
+            if new is not cur:
+                p._check_data(new)
+                data[id(p)] = (p, new)
+                # (not `.grad`: a compiled step's trace refuses a read the user made)
+                grad = grads[id(p)][1] if id(p) in grads else getattr(p, "_grad", None)
+                if grad is not None:
+                    grads[id(p)] = (p, fn(grad))
+        for k, b in self._buffers.items():
+            if b is not None:
+                buffers.append((self._buffers, k, fn(b)))
 
     def apply(self, fn):
         """fn(module) for every submodule (children first) and then self; returns self."""
