@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from .. import dtypes as D, errors, layouts, nodiff, _fastpath
+from .._signals import COMMIT
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..grad_mode import no_grad
@@ -972,9 +973,10 @@ def _update_running_stats(running_mean, running_var, xa, dims, m):
         mean = np.add.reduce(v, axis=dims, keepdims=True) / n   # (np.mean's and np.var's steps)
         var = None if running_var is None else \
             np.add.reduce(np.square(v - mean), axis=dims) / (n - 1)
-    for t, stat in ((running_mean, mean), (running_var, var)):
-        if t is not None:
-            new = stat.reshape(-1) * m + np.float64(1.0 - m) * t._array()
+    news = [(t, stat.reshape(-1) * m + np.float64(1.0 - m) * t._array())
+            for t, stat in ((running_mean, mean), (running_var, var)) if t is not None]
+    with COMMIT:    # (a Ctrl-C never updates the mean without the variance)
+        for t, new in news:
             if type(t._v) is np.ndarray:
                 t._v[...] = new
             else:

@@ -439,8 +439,9 @@ class Optimizer(OptimizerHooks):
         trace = TRACE.current
         if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
             return trace.optimizer_zero_grad(self, set_to_none)
-        for group in self.param_groups:
-            zero_grads(group["params"], set_to_none)
+        with COMMIT:    # (a Ctrl-C never leaves some groups reset and others not)
+            for group in self.param_groups:
+                zero_grads(group["params"], set_to_none)
 
     def step(self, closure=None):
         """One optimization step; `closure` re-evaluates the model and returns the loss."""

@@ -22,3 +22,67 @@ def run_with_sigint(fn, delay):
             return got
         except KeyboardInterrupt:
             got = True
+
+
+def lines_interrupted(make, op, runs=60):
+    """op(make()) once for each of about `runs` k spread over the lines op runs inside
+    tapegrad, with a KeyboardInterrupt raised at the k-th of them, as a Ctrl-C's handler
+    would raise it between statements: held back while a `COMMIT` is open (as the real
+    handler is) and never inside grad_mode.py's switches (Python's own window at a context
+    manager's __exit__, see docs/reliability.md).  Yields (what make() gave, whether the
+    interrupt came) after each run."""
+    import dis
+    import os
+    import sys
+
+    import tapegrad
+    from tapegrad import _signals
+
+    pkg = os.path.dirname(tapegrad.__file__) + os.sep
+    after_enter = {}
+
+    def skipped(frame):
+        # 3.11 reports a `with` line again right after __enter__ returns and at its normal
+        # __exit__ call; no signal handler can run at either (no eval-breaker check there)
+        code = frame.f_code
+        offs = after_enter.get(code)
+        if offs is None:
+            ins = list(dis.get_instructions(code))
+            offs = after_enter[code] = {
+                x.offset for i, x in enumerate(ins)
+                if i and ins[i - 1].opname == "BEFORE_WITH"
+                or [y.opname for y in ins[i:i + 4]] == ["LOAD_CONST"] * 3 + ["PRECALL"]
+                and all(y.argval is None for y in ins[i:i + 3])}
+        return frame.f_lasti in offs
+
+    def run(k, ns):
+        state = {"count": 0, "due": False, "fired": False}
+
+        def local(frame, event, arg):
+            if event == "line" and not skipped(frame):
+                state["count"] += 1
+                if (state["count"] == k or state["due"]) and not state["fired"]:
+                    if _signals._depth:
+                        state["due"] = True
+                    else:
+                        state["fired"] = True
+                        raise KeyboardInterrupt
+            return local
+
+        def glob(frame, event, arg):
+            name = frame.f_code.co_filename
+            return local if name.startswith(pkg) and not name.endswith("grad_mode.py") else None
+        outer = sys.gettrace()
+        sys.settrace(glob)
+        try:
+            op(ns)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(outer)
+        return state["count"], state["fired"]
+
+    total, _ = run(0, make())
+    for k in range(1, total + 1, max(1, total // runs)):
+        ns = make()
+        yield ns, run(k, ns)[1]

@@ -11,7 +11,7 @@ import pytest
 
 import tapegrad as tg
 
-from .sigint import run_with_sigint
+from .sigint import lines_interrupted, run_with_sigint
 
 OPTIMIZERS = {
     "SGD": lambda m, groups: m.optim.SGD(groups, lr=0.1, momentum=0.9),
@@ -379,3 +379,51 @@ def test_module_conversion_failing_half_way_changes_nothing(exc, monkeypatch):
     assert {str(p.dtype) for p in net.parameters()} == {"tapegrad.float64"}
     assert {str(p.grad.dtype) for p in net.parameters()} == {"tapegrad.float64"}
     assert net(tg.ones(2, 3, dtype=tg.float64)).dtype == tg.float64
+
+
+def _trained_net():
+    tg.manual_seed(0)
+    net = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.BatchNorm1d(4), tg.nn.Linear(4, 2))
+    (net(tg.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])) ** 2).sum().backward()
+    return net
+
+
+def _rg_state(net):
+    return [p.requires_grad for p in net.parameters()] + _module_state(net)
+
+
+MODULE_CHANGES = {
+    "zero_grad": (lambda net: net.zero_grad(), _module_state),
+    "zero_grad_to_zeros": (lambda net: net.zero_grad(set_to_none=False), _module_state),
+    "optimizer_zero_grad": (lambda net: tg.optim.SGD([{"params": net[0].parameters()}, {
+        "params": net[2].parameters()}], lr=0.1).zero_grad(), _module_state),
+    "requires_grad_": (lambda net: net.requires_grad_(False), _rg_state),
+    "clip_grad_norm_": (lambda net: tg.nn.utils.clip_grad_norm_(net.parameters(), 0.1),
+                        _module_state),
+    "clip_grad_value_": (lambda net: tg.nn.utils.clip_grad_value_(net.parameters(), 0.01),
+                         _module_state),
+    "vector_to_parameters": (lambda net: tg.nn.utils.vector_to_parameters(
+        tg.arange(36.0), net.parameters()), _module_state),
+    "batch_norm_statistics": (lambda net: net(tg.ones(2, 3) * tg.tensor([[1.0], [2.0]])),
+                              _module_state),
+}
+
+
+@pytest.mark.parametrize("name", list(MODULE_CHANGES))
+def test_interrupted_module_change_is_all_or_nothing(name):
+    """A Ctrl-C at any line of a change of several tensors (each parameter's .grad or
+    requires_grad, the gradients scaled or clipped, the parameters written from one vector,
+    a BatchNorm's mean, variance and batch count) leaves all of them changed or none (they
+    were changed one after another: a Ctrl-C between two left some changed)."""
+    change, state = MODULE_CHANGES[name]
+    before = state(_trained_net())
+    net = _trained_net()
+    change(net)
+    after = state(net)
+    assert after != before
+    interrupted = 0
+    for net, fired in lines_interrupted(_trained_net, change):
+        interrupted += fired
+        assert state(net) in (before, after)
+        assert tg.is_grad_enabled()
+    assert interrupted >= 10

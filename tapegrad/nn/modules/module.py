@@ -553,8 +553,9 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
-        for p in self.parameters():
-            p.requires_grad_(requires_grad)
+        with COMMIT:    # (a Ctrl-C never leaves some parameters switched and others not)
+            for p in self.parameters():
+                p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none=True):
@@ -562,7 +563,8 @@ class Module:
         trace = TRACE.current
         if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
             return trace.zero_grad(self.parameters(), set_to_none)
-        zero_grads(self.parameters(), set_to_none)
+        with COMMIT:    # (a Ctrl-C never leaves some gradients reset and others not)
+            zero_grads(self.parameters(), set_to_none)
 
     def compile(self, *args, **kwargs):
         """torch's Module.compile: its arguments checked as tapegrad.compile checks them; the

@@ -3,10 +3,12 @@ torch's buffers: running_mean, running_var, num_batches_tracked), SyncBatchNorm 
 process's batch: tapegrad has no process groups), InstanceNorm1d/2d/3d, GroupNorm, RMSNorm
 LocalResponseNorm and the legacy CrossMapLRN2d."""
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 
 from ... import devices as _device, dtypes as D
+from ..._signals import COMMIT
 from ...creation import empty, ones, tensor, zeros
 from ...grad_mode import no_grad
 from ...pyfunc import Function
@@ -100,12 +102,15 @@ class _BatchNorm(Module):
                 factor = 1.0 / (float(self.num_batches_tracked) + 1)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
-        out = F.batch_norm(input, self.running_mean if keep else None,
-                           self.running_var if keep else None, self.weight, self.bias,
-                           bn_training, factor, self.eps)
-        if count:   # (torch counts before the call: a call that fails changes nothing here)
-            with no_grad():
-                self.num_batches_tracked.add_(1)
+        # (torch counts before the call: a call that fails changes nothing here; a Ctrl-C
+        # never updates the statistics without the count)
+        with COMMIT if count else nullcontext():
+            out = F.batch_norm(input, self.running_mean if keep else None,
+                               self.running_var if keep else None, self.weight, self.bias,
+                               bn_training, factor, self.eps)
+            if count:
+                with no_grad():
+                    self.num_batches_tracked.add_(1)
         return out
 
     def extra_repr(self):

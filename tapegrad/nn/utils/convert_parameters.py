@@ -1,5 +1,6 @@
 """`parameters_to_vector` / `vector_to_parameters`: all parameters as one flat vector and
 back (as torch's: the vector is differentiable; writing back replaces each `.data`)."""
+from ..._signals import COMMIT
 from ...namespace import typename
 from ...tensor import Tensor
 from ...views import cat
@@ -27,8 +28,9 @@ def vector_to_parameters(vec, parameters):
         n = p.numel()
         slices.append((p, vec[k:k + n].view_as(p).data))
         k += n
-    for p, data in slices:
-        p.data = data
+    with COMMIT:    # (nor does a Ctrl-C)
+        for p, data in slices:
+            p.data = data
 
 
 def _check_param_device(param):
