@@ -27,6 +27,7 @@ from enum import Enum
 import numpy as np
 
 from . import dtypes as D
+from ._signals import COMMIT
 from .creation import full
 from .devices import device as _device
 from .grad_mode import no_grad
@@ -433,9 +434,12 @@ class GradScaler:
         # the reciprocal in float64, rounded to float32 (torch's)
         inv_scale = self._scale.double().reciprocal().float()
         found_inf = full((), 0.0, dtype=D.float32, device=self._scale.device)
-        optimizer_state["found_inf_per_device"] = self._unscale_grads_(
-            optimizer, inv_scale, found_inf, False)
-        optimizer_state["stage"] = OptState.UNSCALED
+        # (a Ctrl-C never leaves some gradients divided, or all of them without the stage
+        # that keeps step() from dividing them again)
+        with COMMIT:
+            optimizer_state["found_inf_per_device"] = self._unscale_grads_(
+                optimizer, inv_scale, found_inf, False)
+            optimizer_state["stage"] = OptState.UNSCALED
 
     def _maybe_opt_step(self, optimizer, optimizer_state, *args, **kwargs):
         retval = None
@@ -461,8 +465,11 @@ class GradScaler:
             self.unscale_(optimizer)
         if len(optimizer_state["found_inf_per_device"]) == 0:
             raise AssertionError("No inf checks were recorded for this optimizer.")
-        retval = self._maybe_opt_step(optimizer, optimizer_state, *args, **kwargs)
-        optimizer_state["stage"] = OptState.STEPPED
+        # (a Ctrl-C never leaves the parameters stepped without the stage that refuses a
+        # second step before update())
+        with COMMIT:
+            retval = self._maybe_opt_step(optimizer, optimizer_state, *args, **kwargs)
+            optimizer_state["stage"] = OptState.STEPPED
         return retval
 
     def _step_amp_aware(self, optimizer, optimizer_state, args, kwargs):

@@ -427,3 +427,41 @@ def test_interrupted_module_change_is_all_or_nothing(name):
         assert state(net) in (before, after)
         assert tg.is_grad_enabled()
     assert interrupted >= 10
+
+
+def _scaled_step():
+    tg.manual_seed(0)
+    net = tg.nn.Linear(3, 2)
+    opt = tg.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    scaler = tg.amp.GradScaler("cpu", init_scale=4.0)
+    scaler.scale((net(tg.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])) ** 2).sum()).backward()
+    return net, opt, scaler
+
+
+def _finish_step(ns):
+    """scaler.step() again (refused after a step that took effect), then update(): the
+    parameters."""
+    net, opt, scaler = ns
+    try:
+        scaler.step(opt)
+    except RuntimeError as e:
+        assert "already been called" in str(e)
+    scaler.update()
+    return [p.tolist() for p in net.parameters()]
+
+
+@pytest.mark.parametrize("call", ["unscale_", "step"])
+def test_interrupted_grad_scaler_never_unscales_or_steps_twice(call):
+    """A Ctrl-C at any line of scaler.unscale_(opt) or scaler.step(opt): the gradients are
+    divided by the scale once or not at all, with the stage that says so, and finishing the
+    step gives one uninterrupted step's parameters (a Ctrl-C after the division but before
+    the stage was noted made step() divide them again; one after opt.step() but before
+    its stage let a retry step twice)."""
+    ns = _scaled_step()
+    getattr(ns[2], call)(ns[1])
+    want = _finish_step(ns)
+    interrupted = 0
+    for ns, fired in lines_interrupted(_scaled_step, lambda ns: getattr(ns[2], call)(ns[1])):
+        interrupted += fired
+        assert _finish_step(ns) == want
+    assert interrupted >= 10
