@@ -465,3 +465,25 @@ def test_interrupted_grad_scaler_never_unscales_or_steps_twice(call):
         interrupted += fired
         assert _finish_step(ns) == want
     assert interrupted >= 10
+
+
+@pytest.mark.parametrize("at", [3, 5])
+def test_functional_call_interrupted_while_swapping_restores_the_module(at, monkeypatch):
+    """A KeyboardInterrupt at the `at`-th tensor swapped into the module (from a setattr
+    hook, or a Ctrl-C): the swapped ones used to stay in the module for good (the undo
+    caught Exception only, and the caller's restore had no record of them)."""
+    from tapegrad.nn.utils import _named_member_accessor as A
+    net = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.BatchNorm1d(4), tg.nn.Linear(4, 2))
+    params = {k: v.detach() * 2 for k, v in net.state_dict().items()}
+    before = [(n, id(t), t.tolist()) for n, t in net.state_dict(keep_vars=True).items()]
+    real, calls = A.swap_tensor, [0]
+
+    def swap(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == at:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(A, "swap_tensor", swap)
+    with pytest.raises(KeyboardInterrupt):
+        tg.func.functional_call(net, params, (tg.ones(2, 3),))
+    assert [(n, id(t), t.tolist()) for n, t in net.state_dict(keep_vars=True).items()] == before

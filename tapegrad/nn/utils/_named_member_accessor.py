@@ -72,7 +72,7 @@ class NamedMemberAccessor:
 
     def swap_tensors_dict(self, named_tensors, allow_missing=False):
         """Swap every name of the dict in; returns ({name: what was there}, missing names).
-        An error part way swaps the ones done back."""
+        An error part way (a KeyboardInterrupt too) swaps the ones done back."""
         orig_named_tensors = {}
         missing_keys = []
         try:
@@ -81,7 +81,7 @@ class NamedMemberAccessor:
                 if orig is _MISSING:
                     missing_keys.append(name)
                 orig_named_tensors[name] = orig
-        except Exception:
+        except BaseException:
             for name, orig in orig_named_tensors.items():
                 self.swap_tensor(name, orig, allow_missing=True)
             raise

@@ -3,6 +3,7 @@
 builds on nn)."""
 import warnings
 
+from ..._signals import COMMIT
 from ..parallel import DataParallel
 from ._named_member_accessor import NamedMemberAccessor
 
@@ -75,8 +76,12 @@ def _functional_call(module, parameters_and_buffers, args=None, kwargs=None, *,
                 module._get_name(), "\n\t".join(msgs)))
     orig = {}
     try:
-        orig, _ = accessor.swap_tensors_dict(untied, allow_missing=True)
+        # (a Ctrl-C during a swap is held back until it is whole and `orig` is bound: the
+        # module never keeps some of the given tensors after the call)
+        with COMMIT:
+            orig, _ = accessor.swap_tensors_dict(untied, allow_missing=True)
         return module(*args, **kwargs)
     finally:
-        new, _ = accessor.swap_tensors_dict(orig, allow_missing=True)
+        with COMMIT:
+            new, _ = accessor.swap_tensors_dict(orig, allow_missing=True)
         parameters_and_buffers.update({k: new[k] for k in parameters_and_buffers if k in new})
