@@ -111,6 +111,11 @@ def _inplace_view_recorded(self, view, name):
     root = view_base(self)
     root = self if root is None else root
     if root._tape is not None:
+        if root is not self:
+            # the base's value is unchanged, only the count it shares with its views went
+            # up: ops recorded from now on read its node at the new count (torch saves it
+            # then), earlier ones that saved it are refused, as torch's are
+            root._tape.superseded[root._node] = (root._tape.n, -1)
         regenerate_views(root, self)
     return self
 

@@ -152,6 +152,28 @@ def _(t):
     z.sum().backward()
 
 
+@case("view's t_ then the base used")
+def _(t):
+    # the base's count goes up with its view's; uses of the base recorded after it
+    # differentiate (they raised: its node was watched at the old count)
+    a = _leaf(t)
+    b = a * 1
+    v = b.t()
+    v.t_()
+    w = b[0]
+    w.unsqueeze_(0)
+    return b, v, w, _grads(t, b * b + v * 2 + w, a)
+
+
+@case("view's t_ after a use that saved the base")
+def _(t):
+    a = _leaf(t)
+    b = a.exp()
+    z = b * b
+    b.t().t_()
+    z.sum().backward()
+
+
 @case("squeeze_ after save")
 def _(t):
     a = _leaf(t)
