@@ -450,10 +450,19 @@ class _InplaceMethods:
         bump_version(self)  # (before the write: see _assign)
         assign(arr, key, value)
 
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = _inplace_div
+    # (a foreign operand: NotImplemented, so Python's TypeError names the operator, as
+    # torch's; an ndarray is then numpy's to combine)
+    def __iadd__(self, other):
+        return self.add_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
+
+    def __isub__(self, other):
+        return self.sub_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
+
+    def __imul__(self, other):
+        return self.mul_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
+
+    def __itruediv__(self, other):
+        return self._inplace_div(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
     def __ipow__(self, exponent):   # (without it, x **= 2 rebinds x: torch changes x)
         if not isinstance(exponent, OPERAND_TYPES):
             return NotImplemented
