@@ -23,7 +23,7 @@ from itertools import chain
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes as D, errors
 from .._jit import kernel_module
 from .._signals import COMMIT
 from ..grad_mode import enable_grad, no_grad
@@ -540,8 +540,7 @@ class Optimizer(OptimizerHooks):
         if grads is None:
             for p in params:
                 if p._grad._shape != p._shape:   # (the grad setter checks; .data may not)
-                    raise RuntimeError(f"a gradient of shape {list(p._grad._shape)} for "
-                                       f"a parameter of shape {list(p._shape)}")
+                    raise self._grad_shape_error(p._shape, p._grad._shape)
         items = []
         for pack in self._packs_of(index, group, params, undo):
             if grads is None:
@@ -551,6 +550,26 @@ class Optimizer(OptimizerHooks):
                 G, goff = grads(pack)
                 items.append((group, pack, goff, G))
         return items
+
+    # which operand of torch's first in-place op on a parameter's gradient is the parameter's
+    # (its state's) shape: tensor a (Rprop's first op is the gradient's)
+    _grad_is_operand_a = False
+
+    def _grad_shape_error(self, shape, gshape):
+        """torch's error from the first in-place op of a step on a gradient of another shape
+        than its parameter: the sizes that do not broadcast, else the broadcast shape that
+        is not the parameter's."""
+        pair = (gshape, shape) if self._grad_is_operand_a else (shape, gshape)
+        msg = errors.broadcast_mismatch(*pair)
+        if msg is not None:
+            return RuntimeError(msg)
+        both = np.broadcast_shapes(shape, gshape)
+        if both != tuple(shape):
+            return errors._inplace_shape_error(shape, both)
+        return NotImplementedError(
+            f"tapegrad: a gradient of shape {list(gshape)} for a parameter of shape "
+            f"{list(shape)}: torch broadcasts it in the update (its state then takes the "
+            f"gradient's shape or the parameter's, by optimizer); tapegrad's steps do not")
 
     def _undo_state(self, undo):
         """Put back the state entries _packs_of changed (a step that failed before its

@@ -13,6 +13,8 @@ class Rprop(Optimizer):
     per element, a step size grown by etas[1] while the gradient keeps its sign and shrunk by
     etas[0] when it flips, within step_sizes; the step is -sign(grad) * step size."""
 
+    _grad_is_operand_a = True
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         check_lr(lr)

@@ -115,6 +115,15 @@ CASES = {
     "lt_shape": "x < torch.ones(2)",
     "add_str": "x + 'a'",
     "iadd_str": "c += 'a'",
+    # -- optimizers: a gradient of another shape than its parameter (set through .data) ----------
+    "sgd_grad_shape": "o = torch.optim.SGD([x], lr=0.1, momentum=0.9)\nx.grad = torch.ones(3)\n"
+                      "x.grad.data = torch.ones(5)\no.step()",
+    "adam_grad_2d_shape": "o = torch.optim.Adam([m], lr=0.1)\nm.grad = torch.ones(2, 3)\n"
+                          "m.grad.data = torch.ones(4, 3)\no.step()",
+    "rprop_grad_shape": "o = torch.optim.Rprop([x])\nx.grad = torch.ones(3)\n"
+                        "x.grad.data = torch.ones(5)\no.step()",
+    "adagrad_grad_broadcast_shape": "o = torch.optim.Adagrad([x])\nx.grad = torch.ones(3)\n"
+                                    "x.grad.data = torch.ones(2, 3)\no.step()",
     "isub_list": "c -= [1.0, 2.0, 3.0]",
     "imul_none": "c *= None",
     "itruediv_tuple": "c /= (1, 2, 3)",
