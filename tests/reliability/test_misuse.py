@@ -115,6 +115,9 @@ CASES = {
     "lt_shape": "x < torch.ones(2)",
     "add_str": "x + 'a'",
     "iadd_str": "c += 'a'",
+    # -- nn.Module lookups ---------------------------------------------------------------------
+    "get_parameter_missing": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('foo')",
+    "get_parameter_not_one": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('training')",
     # -- optimizers: a gradient of another shape than its parameter (set through .data) ----------
     "sgd_grad_shape": "o = torch.optim.SGD([x], lr=0.1, momentum=0.9)\nx.grad = torch.ones(3)\n"
                       "x.grad.data = torch.ones(5)\no.step()",

@@ -508,8 +508,10 @@ class Module:
     def get_parameter(self, target):
         mod, _, name = target.rpartition(".")
         m = self.get_submodule(mod)
+        if not hasattr(m, name):     # (torch's two errors, as get_buffer's)
+            raise AttributeError(f"{m._get_name()} has no attribute `{name}`")
         if name not in m._parameters:
-            raise AttributeError(f"{m._get_name()} has no parameter `{name}`")
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
         return m._parameters[name]
 
     def get_buffer(self, target):
