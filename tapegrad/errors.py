@@ -271,6 +271,28 @@ def arg_type_name(v):
     return f"{'torch' if top == 'tapegrad' else top}.{tp.__name__}"
 
 
+def parser_arg_desc(v):
+    """An argument as torch's parser describes it in its "invalid types" line: a list or
+    tuple with its elements' types ("list of [int, str]", "tuple of (float, int)")."""
+    if type(v) is list:
+        return f"list of [{', '.join(arg_type_name(x) for x in v)}]"
+    if type(v) is tuple:
+        return f"tuple of ({', '.join(arg_type_name(x) for x in v)})"
+    return arg_type_name(v)
+
+
+def mask_value_args(fname, value, function=False):
+    """torch's TypeError of masked_fill(_) given a value that is no tensor or number (the
+    method's, or with `function` torch.masked_fill's, which lists the input too)."""
+    lead, arg = ("Tensor, ", "Tensor input, ") if function else ("", "")
+    why = (f"      didn't match because some of the arguments have invalid types: "
+           f"({lead}Tensor, !{parser_arg_desc(value)}!)\n")
+    return TypeError(f"{fname}() received an invalid combination of arguments - got ({lead}"
+                     f"Tensor, {arg_type_name(value)}), but expected one of:\n"
+                     f" * ({arg}Tensor mask, Tensor value)\n{why}"
+                     f" * ({arg}Tensor mask, Number value)\n{why}")
+
+
 def _tname_legacy(t):
     return f"tapegrad.{t._dtype.legacy}Tensor"
 

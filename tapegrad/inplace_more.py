@@ -724,7 +724,8 @@ def _other_for_map(self, other, name):
     if other._dtype is not self._dtype:
         raise TypeError(f"{name}: expected {_type_name(self)} for 'other' (got "
                         f"{_type_name(other)})")
-    if np.broadcast_shapes(other._shape, self._shape) != self._shape or \
+    if not _broadcasts(other._shape, self._shape) or \
+            np.broadcast_shapes(other._shape, self._shape) != self._shape or \
             other.dim() > self.dim():
         other.expand(*self._shape)        # (torch's expand error)
     return other

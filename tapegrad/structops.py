@@ -757,9 +757,17 @@ def _fill_dtype_check(input, value):
         raise RuntimeError(f"Autograd not support dtype: {input._dtype.legacy}")
 
 
+def _mask_value_checked(fname, value, function=False):
+    """torch's argument parser: a tensor or a number (a str or None used to be filled as
+    nan, or raise numpy's ValueError)."""
+    if not isinstance(value, (Tensor, bool, int, float, complex, np.number)):
+        raise errors.mask_value_args(fname, value, function)
+
+
 def masked_fill(input, mask, value):
     """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
     0-d tensor value, which gets the sum of the filled positions' gradients)."""
+    _mask_value_checked("masked_fill", value, function=True)
     if isinstance(mask, Tensor) and mask._shape != input._shape:
         try:
             shape = np.broadcast_shapes(input._shape, mask._shape)
@@ -1214,9 +1222,11 @@ class _StructMethods:
         return _inplace_via(self, lambda x: triu(x, diagonal))
 
     def masked_fill(self, mask, value):
+        _mask_value_checked("masked_fill", value)
         return masked_fill(self, mask, value)
 
     def masked_fill_(self, mask, value):
+        _mask_value_checked("masked_fill_", value)
         return _inplace_via(self, lambda x: _masked_fill(x, mask, value, inplace=True),
                             value if isinstance(value, Tensor) else None)
 

@@ -115,6 +115,12 @@ CASES = {
     "lt_shape": "x < torch.ones(2)",
     "add_str": "x + 'a'",
     "iadd_str": "c += 'a'",
+    # -- values of the wrong kind -------------------------------------------------------------
+    "masked_fill__str": "c.masked_fill_(c > 4.0, 'x')",
+    "masked_fill__none": "c.masked_fill_(c > 4.0, None)",
+    "masked_fill_list": "c.masked_fill(c > 4.0, [1.0, 2])",
+    "torch_masked_fill_none": "torch.masked_fill(c, c > 4.0, None)",
+    "map__shape": "c.map_(torch.ones(2), lambda u, v: u)",
     # -- nn.Module lookups ---------------------------------------------------------------------
     "get_parameter_missing": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('foo')",
     "get_parameter_not_one": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('training')",
