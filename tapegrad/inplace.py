@@ -423,9 +423,11 @@ class _InplaceMethods:
             target = np.shape(index_with(arr, key))
         except IndexError as e:
             msg = str(e)
-            if msg.startswith("too many indices") or msg.startswith("boolean index did not match"):
-                raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
-            raise IndexError(msg.replace(" for axis ", " for dimension ")) from None
+            if msg.startswith("too many indices") and not self._shape and type(given) is int \
+                    and given != 0:   # (x[k] = v of a 0-d x, k != 0: as a dim of size 0)
+                raise IndexError(f"index {given} is out of bounds for dimension 0 with size "
+                                 f"0") from None
+            raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
         value = np.asarray(value)
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
         if err is not None:

@@ -290,7 +290,34 @@ def _index_message(x, key, msg):
                             for s in shapes))
     if re.match(r"index -?\d+ is out of bounds for axis \d+ with size 0$", msg):
         return "index is out of bounds for dimension with size 0"   # (torch's, of an empty dim)
+    bound = re.match(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)$", msg)
+    if bound:
+        d = _advanced_dim(x, key, int(bound[2]))
+        if d is not None:
+            return f"index {bound[1]} is out of bounds for dimension {d} with size {bound[3]}"
     return msg.replace(" for axis ", " for dimension ")
+
+
+def _advanced_dim(x, key, axis):
+    """The dimension torch's index kernel names for an index tensor out of bounds at numpy's
+    `axis` of x: its place among the indexed dims of the advanced indices alone (a mask
+    counts its dims; ints, slices and None none), or None where `axis` is no index tensor's."""
+    keys = key if isinstance(key, tuple) else (key,)
+    masks = [getattr(k, "dtype", None) in (D.bool_, D.uint8, np.bool_) for k in keys]
+    ndims = [np.ndim(k) if m else 0 if k is None else 1 for k, m in zip(keys, masks)]
+    rest = x.dim() - sum(n for k, n in zip(keys, ndims) if k is not Ellipsis)
+    d = advanced = 0
+    for k, n, mask in zip(keys, ndims, masks):
+        if k is Ellipsis:
+            d += rest
+            continue
+        tensor_like = isinstance(k, (Tensor, list, np.ndarray))
+        if d == axis and tensor_like and not mask:
+            return advanced
+        if tensor_like:
+            advanced += n
+        d += n
+    return None
 
 
 _INDEX_INTS = (D.int64, D.int32, D.int16, D.int8)   # a 0-d one indexes as its int

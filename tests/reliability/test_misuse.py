@@ -115,6 +115,12 @@ CASES = {
     "lt_shape": "x < torch.ones(2)",
     "add_str": "x + 'a'",
     "iadd_str": "c += 'a'",
+    # -- an index tensor out of range: torch names its place among the index tensors ------------
+    "getitem_index_tensor_oob": "m[:, torch.tensor([0, 3])]",
+    "getitem_index_after_mask_oob": "m[torch.ones(2, dtype=torch.bool), torch.tensor([7])]",
+    "setitem_index_tensors_oob": "c2 = torch.ones(2, 3, 4)\nc2[torch.tensor([0]), :, torch.tensor([7])] = 2.0",
+    "setitem_0d_int": "t0 = torch.tensor(1.0)\nt0[7] = 1.0",
+    "setitem_0d_zero": "t0 = torch.tensor(1.0)\nt0[0] = 1.0",
     # -- values of the wrong kind -------------------------------------------------------------
     "masked_fill__str": "c.masked_fill_(c > 4.0, 'x')",
     "masked_fill__none": "c.masked_fill_(c > 4.0, None)",
