@@ -44,6 +44,13 @@ def _inplace_row(x, name, body, *args):
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as torch)."""
+    if isinstance(weight, Tensor) and weight.dim() == 1 and isinstance(input, Tensor) \
+            and input.dim():
+        # torch: a 1-d weight is matmul's vector (its size errors); with a bias, an addmm
+        # on the flattened input, which refuses it
+        if bias is not None:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        return input.matmul(weight)
     if bias is not None:   # a layer in training: its entries in one pass (_onepass.py)
         out = _onepass.linear(input, weight, bias)
         if out is not None:

@@ -121,6 +121,9 @@ CASES = {
     "setitem_index_tensors_oob": "c2 = torch.ones(2, 3, 4)\nc2[torch.tensor([0]), :, torch.tensor([7])] = 2.0",
     "setitem_0d_int": "t0 = torch.tensor(1.0)\nt0[7] = 1.0",
     "setitem_0d_zero": "t0 = torch.tensor(1.0)\nt0[0] = 1.0",
+    # -- F.linear with a 1-d weight: matmul's vector, or with a bias an addmm's refusal ---------
+    "linear_vector_weight_size": "torch.nn.functional.linear(m, torch.ones(12))",
+    "linear_vector_weight_bias": "torch.nn.functional.linear(m, c, torch.ones(1))",
     # -- save to what cannot be written -------------------------------------------------------
     "save_to_int": "torch.save({'x': x}, 3)",
     "save_to_bytes": "torch.save({'x': x}, b'x.pt')",
