@@ -98,11 +98,12 @@ def tensor_scalar_state(opt, keys):
 _is = operator.is_
 
 
-def _addressable(pstate, key, dt, size):
+def _addressable(pstate, key, dt, size, shape=None, grad_first=False):
     """The array of state tensor pstate[key] as a kernel may address it: contiguous, of dtype
     dt and `size` elements.  A loaded state of another dtype (or a float step count) is
     converted, as torch casts state to its parameter's dtype; another size raises, as the
-    in-place op reading it would in torch."""
+    in-place op reading it would in torch: with its message where the state's shape and the
+    gradient's (`shape`; `grad_first`: the gradient is that op's tensor a) do not broadcast."""
     t = pstate[key]
     if not isinstance(t, Tensor):     # e.g. an int step from an old state dict
         t = pstate[key] = state_tensor(np.array(t, dt.np), dt)
@@ -111,8 +112,10 @@ def _addressable(pstate, key, dt, size):
         arr = np.array(arr, dt.np, order="C")   # (a copy, 0-d kept: not ascontiguousarray)
         t._v, t._dtype = arr, dt
     if arr.size != size:
-        raise RuntimeError(f"optimizer state '{key}' has {arr.size} elements where its "
-                           f"parameter has {size}")
+        msg = None if shape is None else errors.broadcast_mismatch(
+            *((shape, t._shape) if grad_first else (t._shape, shape)))
+        raise RuntimeError(msg or f"optimizer state '{key}' has {arr.size} elements where its "
+                                  f"parameter has {size}")
     return arr
 
 
@@ -124,7 +127,7 @@ class _Pack:
                  "staged_arrays", "zeros8", "mixed", "runs", "arrays", "arrays_held", "floats",
                  "keys", "outer", "dicts", "state_arrays")
 
-    def __init__(self, params, dt, state_keys, state, scalars=("step",)):
+    def __init__(self, params, dt, state_keys, state, scalars=("step",), grad_first=False):
         self.params = params
         self.dt = dt
         npdt = dt.np
@@ -174,7 +177,8 @@ class _Pack:
                 self.slike[key] = np.zeros(0, want.np)
             else:
                 want = dt
-            arrs = [_addressable(state[p], key, want, 1 if key in scalars else p.numel())
+            arrs = [_addressable(state[p], key, want, 1, None) if key in scalars else
+                    _addressable(state[p], key, want, p.numel(), p._shape, grad_first)
                     for p in params]
             self.keep.append(arrs)
             self.state[key] = np.array([a.ctypes.data for a in arrs], np.int64)
@@ -497,7 +501,8 @@ class Optimizer(OptimizerHooks):
         for p in params:
             by_dtype.setdefault(p._dtype, []).append(p)
         keys = self._state_keys(group)
-        packs = [_Pack(ps, dt, keys, state, self._scalar_state) for dt, ps in by_dtype.items()]
+        packs = [_Pack(ps, dt, keys, state, self._scalar_state, self._grad_is_operand_a)
+                 for dt, ps in by_dtype.items()]
         if not created:
             self._packs[index] = (params, packs, len(state))
         else:

@@ -133,6 +133,12 @@ CASES = {
     "masked_fill_list": "c.masked_fill(c > 4.0, [1.0, 2])",
     "torch_masked_fill_none": "torch.masked_fill(c, c > 4.0, None)",
     "map__shape": "c.map_(torch.ones(2), lambda u, v: u)",
+    "sgd_state_shape": "o = torch.optim.SGD([m], lr=0.1, momentum=0.9)\nm.grad = torch.ones(2, 3)\n"
+                       "o.step()\no.state[m]['momentum_buffer'] = torch.ones(9)\no.step()",
+    "adam_state_shape": "o = torch.optim.Adam([x], lr=0.1)\nx.grad = torch.ones(3)\no.step()\n"
+                        "o.state[x]['exp_avg'] = torch.ones(7)\no.step()",
+    "rprop_state_shape": "o = torch.optim.Rprop([m])\nm.grad = torch.ones(2, 3)\no.step()\n"
+                         "o.state[m]['prev'] = torch.ones(9)\no.step()",
     # -- nn.Module lookups ---------------------------------------------------------------------
     "get_parameter_missing": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('foo')",
     "get_parameter_not_one": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('training')",
