@@ -189,6 +189,9 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_seria
         parent = os.path.dirname(os.fspath(f))
         if parent and not os.path.isdir(parent):   # (torch's file writer checks it first)
             raise RuntimeError(f"Parent directory {parent} does not exist.")
+        if os.path.isdir(f):                        # (torch's file writer's error)
+            raise RuntimeError("[enforce fail at inline_container.cc:747] . open file failed "
+                               "with strerror: Is a directory")
     elif not hasattr(f, "write"):
         raise AttributeError("expected 'f' to be string, path, or a file-like object with a "
                              "'write' attribute")
@@ -382,6 +385,16 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         if isinstance(f, (str, os.PathLike)):
             f = stack.enter_context(open(f, "rb"))
         if not zipfile.is_zipfile(f):
+            f.seek(0)
+            if f.read(4) == b"PK\x03\x04":   # a zip archive cut short: torch's reader's error
+                short = f.seek(0, 2) < 22        # (no room for miniz's end record)
+                raise RuntimeError(
+                    "PytorchStreamReader failed reading zip archive: "
+                    f"{'not a ZIP archive' if short else 'failed finding central directory'}"
+                    ". This is an internal miniz error. If you are seeing this error, "
+                    "there is a high likelihood that your checkpoint file is corrupted. This "
+                    "can happen if the checkpoint was not saved properly, was transferred "
+                    "incorrectly, or the file was modified after saving.")
             if mmap:
                 raise RuntimeError(
                     "mmap can only be used with files saved with `torch.save("

@@ -393,3 +393,30 @@ def test_detached_tensors_pickle_and_copy(value):
         dup.add_(1.0)
         np.testing.assert_array_equal(src.detach().numpy(), np.asarray(value))
         assert src._version == 0
+
+
+@pytest.mark.parametrize("keep", ["half", 4, "all_but_end_record"])
+def test_cut_short_archive_raises_torchs_reader_error(tmp_path, keep):
+    """A file torch.save wrote, cut short (a copy interrupted, a disk full): torch's zip
+    reader's RuntimeError (tapegrad said the file was no zip archive, NotImplementedError)."""
+    path = tmp_path / "m.pt"
+    torch.save({"w": torch.ones(3)}, path)
+    data = path.read_bytes()
+    n = {"half": len(data) // 2, "all_but_end_record": len(data) - 22}.get(keep, keep)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[:n])
+    errors = []
+    for m in (torch, tapegrad):
+        with pytest.raises(RuntimeError) as e:
+            m.load(cut)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+
+
+def test_save_to_a_directory_raises_torchs_writer_error(tmp_path):
+    errors = []
+    for m in (torch, tapegrad):
+        with pytest.raises(RuntimeError) as e:
+            m.save({"w": m.ones(2)}, tmp_path)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
