@@ -281,6 +281,25 @@ def parser_arg_desc(v):
     return arg_type_name(v)
 
 
+_TO_SIGNATURES = "".join(
+    f" * ({first}bool non_blocking = False, bool copy = False, *, torch.memory_format "
+    f"memory_format = None)\n" for first in (
+        "torch.device device = None, torch.dtype dtype = None, ", "torch.dtype dtype, ",
+        "Tensor tensor, "))
+
+
+def to_args(args, kwargs):
+    """torch's TypeError of Tensor.to / Module.to given arguments none of its signatures
+    takes (a dtype= that is no dtype, a non_blocking= or copy= that is no bool); torch lists
+    the keywords last given first."""
+    got = ", ".join(arg_type_name(a) for a in args)
+    kw = [f"{k}={arg_type_name(v)}" for k, v in reversed(list(kwargs.items()))]
+    if kw:
+        got = f"{got}, {', '.join(kw)}" if got else "".join(f"{k}, " for k in kw)
+    return TypeError(f"to() received an invalid combination of arguments - got ({got}), but "
+                     f"expected one of:\n{_TO_SIGNATURES}")
+
+
 def mask_value_args(fname, value, function=False):
     """torch's TypeError of masked_fill(_) given a value that is no tensor or number (the
     method's, or with `function` torch.masked_fill's, which lists the input too)."""

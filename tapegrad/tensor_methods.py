@@ -76,6 +76,13 @@ class _OpMethods:
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
            memory_format=None):
+        if dtype is not None and not isinstance(D.as_dtype(dtype), DType) or \
+                type(non_blocking) is not bool or type(copy) is not bool:
+            given = {k: v for k, v, default in (
+                ("dtype", dtype, None), ("device", device, None), ("non_blocking", non_blocking,
+                False), ("copy", copy, False), ("memory_format", memory_format, None))
+                if v is not default}
+            raise errors.to_args(args, given)
         _device.check(device)
         layouts.check("to", len(self._shape), None, memory_format)
         if dtype is not None:

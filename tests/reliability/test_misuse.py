@@ -139,6 +139,10 @@ CASES = {
                         "o.state[x]['exp_avg'] = torch.ones(7)\no.step()",
     "rprop_state_shape": "o = torch.optim.Rprop([m])\nm.grad = torch.ones(2, 3)\no.step()\n"
                          "o.state[m]['prev'] = torch.ones(9)\no.step()",
+    "to_dtype_str": "c.to(dtype='float64')",
+    "to_non_blocking_int": "c.to(torch.float64, non_blocking=3)",
+    "module_to_dtype_str": "net = torch.nn.Linear(2, 2)\nnet.to(dtype='float64')",
+    "module_to_non_blocking_int": "net = torch.nn.Linear(2, 2)\nnet.to(torch.float64, non_blocking=3)",
     # -- nn.Module lookups ---------------------------------------------------------------------
     "get_parameter_missing": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('foo')",
     "get_parameter_not_one": "net = torch.nn.Linear(2, 2)\nnet.get_parameter('training')",

@@ -11,6 +11,8 @@ import numpy as np
 
 from ... import compile_options, devices as _device
 from ..._signals import COMMIT
+from ...dtypes import dtype as _DType
+from ...errors import to_args
 from ...grad_mode import no_grad
 from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
@@ -1050,6 +1052,9 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating-point parameters and buffers to a dtype (`to(tapegrad.float64)`);
         a CPU device changes nothing, others raise."""
+        if kwargs.get("dtype") is not None and not isinstance(kwargs["dtype"], _DType) or any(
+                type(kwargs.get(k, False)) is not bool for k in ("non_blocking", "copy")):
+            raise to_args(args, kwargs)     # (torch's parser refuses them before anything)
         dtype = kwargs.pop("dtype", None)
         _device.check(kwargs.pop("device", None))
         kwargs.pop("non_blocking", None)
