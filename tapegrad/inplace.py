@@ -465,6 +465,7 @@ class _InplaceMethods:
 
     def __itruediv__(self, other):
         return self._inplace_div(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
+
     def __ipow__(self, exponent):   # (without it, x **= 2 rebinds x: torch changes x)
         if not isinstance(exponent, OPERAND_TYPES):
             return NotImplemented
