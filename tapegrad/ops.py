@@ -403,9 +403,10 @@ _DECLS = [
     Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1),
        saved_names=(("self", "mat1"),)),
     # the elementwise activations as unary rows (c: the parameter), torch's formulas:
-    # NOTE: leaky_relu's gradient at 0 is the slope (torch's self > 0 ? grad : grad * slope)
+    # NOTE: leaky_relu's gradient at 0 is the slope (torch's self > 0 ? grad : grad * slope);
+    # it depends_on a, as torch's leaky_relu_backward (a second derivative is zeros)
     Op("leaky_relu", "unary", "LeakyReluBackward0", "where(a > 0.0, a, a * c)",
-       ("where(a > 0.0, g, g * c)",), saved_c="negative_slope"),
+       ("where(a > 0.0, depends_on(g, a), g * c)",), saved_c="negative_slope"),
     # elu, alpha c (scale and input_scale 1), torch's expm1 (exact near 0): it reads min(a, 0),
     # so the unused branch cannot overflow; NOTE: the gradient at 0 is alpha (torch's x <= 0
     # branch), at nan nan (torch's vectorized loop); celu and selu likewise.  NOTE: the second
@@ -785,11 +786,12 @@ _DECLS = [
        saved_consts=(("alpha", 1.6732632423543772), ("scale", 1.0507009873554805),
                      ("input_scale", 1.0))),
     # hardtanh's two clips, its group's entries (c the bound), torch's clamp: nan and -0.0
-    # stay; NOTE: the gradient passes strictly inside the bounds only, not at nan
+    # stay; NOTE: the gradient passes strictly inside the bounds only, not at nan.  It
+    # depends_on a: torch's hardtanh_backward is a function of the input (unlike clamp's)
     Op("hardtanh_min", "unary", "HardtanhBackward0", "where(a < c, c, a)",
-       ("where(a > c, g, 0.0)",)),
+       ("where(a > c, depends_on(g, a), 0.0)",)),
     Op("hardtanh_max", "unary", "HardtanhBackward0", "where(a > c, c, a)",
-       ("where(a < c, g, 0.0)",)),
+       ("where(a < c, depends_on(g, a), 0.0)",)),
     # smooth_l1_loss's and huber_loss's elementwise loss of d = input - target (their groups'
     # middle entries; c: beta, delta), torch's formulas; NOTE: the gradient at |d| = c is the
     # linear piece's (continuous there), nan at nan
@@ -841,6 +843,10 @@ _DECLS = [
     # vocab.straight_through as create_graph records it: b's value, a's gradient (only
     # prelu's gradient at its kink reads it: torch's PreluKernelBackwardBackward0 there)
     Op("straight_through", "binary", "PreluKernelBackwardBackward0", "b", ("g", "0.0")),
+    # vocab.depends_on as create_graph records it: a's value and gradient, b (the input a
+    # gradient formula reads, as torch's backward kernel does) an edge of zero gradient; a's
+    # gradient depends on b in turn, as torch's double backward (leaky_relu_backward(g, x))
+    Op("depends_on", "binary", "DependsOnBackward0", "a", ("depends_on(g, b)", "0.0")),
 ]
 
 def mentions(expr, name):

@@ -101,6 +101,14 @@ def straight_through(u, v):
     return v
 
 
+# NOTE: depends_on(x, a) is x, with gradient 1 to x and 0 to a: a gradient formula wraps its
+# result in it where torch's backward is a kernel of the input (leaky_relu_backward,
+# hardtanh_backward), so that under create_graph the gradient depends on the input as
+# torch's does: it requires grad, and differentiates to zeros instead of "not used"
+def depends_on(x, a):
+    return x
+
+
 atan2 = math.atan2     # IEEE-754 already: signed zeros, infinities and nan as C's atan2
 hypot = math.hypot
 
@@ -252,6 +260,7 @@ FUNCS = {f.name: f for f in (
        "threshold_backward", arity=2),
     Fn("straight_through", straight_through, straight_through, "header", "straight_through",
        arity=2),
+    Fn("depends_on", depends_on, depends_on, "header", "depends_on", arity=2),
     # ---- opsmath (#11) ----
     Fn("floor", floor, np.floor, "copied", "floor", kernel=special.k_floor),
     Fn("ceil", ceil, np.ceil, "copied", "ceil", kernel=special.k_ceil),

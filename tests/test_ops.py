@@ -156,6 +156,13 @@ CASES = {
     "straight_through": [("prelu", lambda m, a, w: m.autograd.grad(
         (F_(m).prelu(a, w) * a).sum(), (a, w), create_graph=True)[0], [(2, 3), (3,)], ANY,
         dict(names=False))],
+    # leaky_relu's and hardtanh's gradients, likewise
+    "depends_on": [("leaky_relu", lambda m, a: m.autograd.grad(
+        (F_(m).leaky_relu(a, 0.2) * a).sum(), a, create_graph=True)[0], [(2, 3)], ANY,
+        dict(names=False)),
+        ("hardtanh", lambda m, a: m.autograd.grad(
+            (F_(m).hardtanh(a, -0.5, 1.5) * a).sum(), a, create_graph=True)[0], [(2, 3)], ANY,
+            dict(names=False))],
     "bmm": [("bmm", lambda m, a, b: a.bmm(b), [(2, 2, 3), (2, 3, 4)], ANY),
             ("fn", lambda m, a, b: m.bmm(a, b), [(1, 3, 3), (1, 3, 1)], ANY),
             # matmul of batches that broadcast, or of a constant matrix or vector and a batch:

@@ -555,6 +555,8 @@ def _apply(op, a, b):
              "threshold_backward": lambda: FORMULA_NS["threshold_backward"](x, y),
              # prelu's gradient at its kink, likewise
              "straight_through": lambda: FORMULA_NS["straight_through"](x, y),
+             # leaky_relu's and hardtanh's gradients, likewise
+             "depends_on": lambda: FORMULA_NS["depends_on"](x, y),
              # the activations that are unary rows (nn.functional only, as in torch)
              "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
              "elu": lambda: tg.nn.functional.elu(-x), "silu": lambda: tg.nn.functional.silu(x),
