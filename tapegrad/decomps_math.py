@@ -38,9 +38,11 @@ def _fresh(out, x):
 # is 1 / count at the hits.  `nan_hits`:
 # max()/min() count nan as the extreme (torch gives it the gradient), amax/amin do not: in a
 # slice holding a nan nothing equals the (nan) result, and torch's grad / count * mask is
-# 0 / 0, nan at every element of the slice.  The term atan(x) * (0 / count) gives that: 0
-# with its gradient 0 where count >= 1 (atan is finite at +-inf, and so is its derivative),
-# nan with a nan gradient where count is 0 (where the result is nan anyway); taken where
+# 0 / 0, nan at every element of the slice.  The term tanh(x) * (0 / count) gives that: 0
+# with its gradient 0 where count >= 1 (tanh is finite at +-inf, and so are its derivatives
+# of every order, read from tanh(x); atan's second, -2x / (1 + x^2)^2, is nan at -inf and
+# made a create_graph second derivative nan there), nan with a nan gradient where count is
+# 0 (where the result is nan anyway); taken where
 # nothing hits, so that an infinite incoming gradient still gives inf / count at the hits and
 # nan elsewhere, as torch's mask product.
 def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
@@ -56,7 +58,7 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
     picked = where(hit, m0 - x, 0.0) / count
     if not nan_hits:
-        picked = picked - where(hit, 0.0, x.atan()) * (0.0 / count)
+        picked = picked - where(hit, 0.0, x.tanh()) * (0.0 / count)
     s = picked.sum(dims, keepdim=keepdim)
     return (m0 if keepdim else m0.reshape(s.shape)) - s
 

@@ -267,3 +267,27 @@ def test_second_derivative_of_a_piecewise_linear_mlp_is_zeros(act, torch_ref):
         got.append([du.requires_grad, d2.tolist(), g.requires_grad, g.item(), hs.item(),
                     hv.item(), hv.requires_grad])
     assert got[0] == got[1]
+
+
+def test_tied_extremes_beside_minus_inf_differentiate_to_any_order(torch_ref):
+    """amax/amin with ties take the tie-splitting body, whose no-hit term read atan(x): its
+    second derivative is nan at -inf, so a second derivative was nan where an element was -inf
+    (a masked score, or scatter_reduce's -inf padding of uneven buckets) and a third nan
+    everywhere; torch's are 0."""
+    inf = float("inf")
+    cases = [lambda m, x: x.amax(1) ** 2, lambda m, x: (-x).amin(1) ** 3,
+             lambda m, x: m.zeros(3, dtype=x.dtype).scatter_reduce(
+                 0, m.tensor([0, 0, 1, 2, 2, 2]), x.reshape(-1), "amax") ** 2]
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for f in cases:
+            x = m.tensor([[1.0, -inf, 1.0], [2.0, -inf, 0.5]], dtype=m.float64,
+                         requires_grad=True)
+            g, = m.autograd.grad(f(m, x).sum(), x, create_graph=True)
+            h, = m.autograd.grad((g * x.detach().clamp(min=-3.0)).sum(), x, create_graph=True)
+            t, = m.autograd.grad(h.sum(), x)
+            out += [g.tolist(), h.tolist(), t.tolist()]
+        got.append(out)
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=1e-14)   # (nan at the same places)
