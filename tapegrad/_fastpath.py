@@ -5079,3 +5079,50 @@ def op_int_to_uint8(self, c):
         r._tape = None
         r._recorded = False
     return r
+
+
+def op_norm_sqrt(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(345, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv == 0.0, 0.0, sqrt_c(sv))
+    except (ArithmeticError, ValueError):
+        return _unary(345, self, 0.0)
+    if type(v) is not float:
+        return _unary(345, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 345
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r

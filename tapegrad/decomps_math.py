@@ -18,6 +18,7 @@ from .views import cat
 
 
 _SQRT0 = OPS["sqrt0"].code
+_NORM_SQRT = OPS["norm_sqrt"].code
 
 
 def _at(d, start, stop):
@@ -239,8 +240,8 @@ def vector_norm(T, x, ord, dims, keepdim):
     if ord == 2:
         sq = x * x
         if len(dims) == len(x.shape) and not keepdim:   # (over everything: sum's fast path)
-            return _sqrt0(sq.sum())
-        return _sqrt0(sq.sum(dims, keepdim=keepdim))
+            return _unary(_NORM_SQRT, sq.sum())
+        return _unary(_NORM_SQRT, sq.sum(dims, keepdim=keepdim))
     ax = x.abs()
     if ord == 1:
         return ax.sum(dims, keepdim=keepdim)

@@ -772,8 +772,8 @@ _DECLS = [
     Op("bce_with_logits", "binary", "BinaryCrossEntropyWithLogitsBackward0",
        "(1.0 - b) * a - (where(a < 0.0, a, 0.0) - log1p(exp(-abs(a))))",
        ("(sigmoid(a) - b) * g", "-a * g")),
-    # NOTE: the square root of the 2-norms, std, cdist: gradient 0 where the value is 0 (torch's
-    # masked formulas), not g / 0; the value at +-0.0 is 0.0
+    # NOTE: the square root of std, cdist (the 2-norms': norm_sqrt): gradient 0 where the value
+    # is 0 (torch's masked formulas), not g / 0; the value at +-0.0 is 0.0
     Op("sqrt0", "unary", "SqrtBackward0", "where(a == 0.0, 0.0, sqrt(a))",
        ("where(out == 0.0, 0.0, g / (2.0 * out))",)),
     # selu: elu with torch's alpha and scale (scale * alpha = 1.7580993408473766; torch's
@@ -843,6 +843,13 @@ _DECLS = [
     # vocab.straight_through as create_graph records it: b's value, a's gradient (only
     # prelu's gradient at its kink reads it: torch's PreluKernelBackwardBackward0 there)
     Op("straight_through", "binary", "PreluKernelBackwardBackward0", "b", ("g", "0.0")),
+    # the square root of linalg.vector_norm's 2-norm: sqrt0 with torch's gradient grad *
+    # (x / norm).masked_fill_(norm == 0, 0): NOTE: the gradient's factor, 0.5 / out, is masked
+    # (not the quotient by out), so that under create_graph its derivative in g is 0 where out
+    # is 0 (a jvp of the norm at 0 is 0, as torch's), its derivative in a nan (0 * inf, as
+    # torch's); std's masks the quotient, as torch's std_backward (sqrt0)
+    Op("norm_sqrt", "unary", "SqrtBackward0", "where(a == 0.0, 0.0, sqrt(a))",
+       ("g * where(out == 0.0, 0.0, 0.5 / out)",)),
     # vocab.depends_on as create_graph records it: a's value and gradient, b (the input a
     # gradient formula reads, as torch's backward kernel does) an edge of zero gradient; a's
     # gradient depends on b in turn, as torch's double backward (leaky_relu_backward(g, x))

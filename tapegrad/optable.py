@@ -117,7 +117,8 @@ TORCH_NAMES = {
     "bce_with_logits": "`F.binary_cross_entropy_with_logits` without weights, before the "
                        "reduction",
     "bce": "`F.binary_cross_entropy` (`nn.BCELoss`), before the weight and the reduction",
-    "sqrt0": "the square root of `norm`, `std`, `cdist` (gradient 0 at 0)",
+    "sqrt0": "the square root of `std`, `cdist` (gradient 0 at 0)",
+    "norm_sqrt": "the square root of a 2-norm (gradient 0 at 0)",
     "selu": "`F.selu` (`nn.SELU`)",
     "hardtanh_min": "the lower clip of `F.hardtanh`, `F.relu6`",
     "hardtanh_max": "the upper clip of `F.hardtanh`, `F.relu6`",

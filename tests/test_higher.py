@@ -291,3 +291,27 @@ def test_tied_extremes_beside_minus_inf_differentiate_to_any_order(torch_ref):
         got.append(out)
     for a, b in zip(*got):
         np.testing.assert_allclose(a, b, rtol=1e-14)   # (nan at the same places)
+
+
+def test_two_norm_at_zero_second_derivatives_as_torch(torch_ref):
+    """torch's 2-norm gradient is grad * (x / norm) masked where norm == 0: its derivative in
+    grad is 0 there (a jvp of the norm at 0 is 0; cosine_similarity / normalize of a zero
+    vector differentiate to finite values), in x nan.  The masked quotient g / (2 norm) gave
+    the reverse: 0 / 0 = nan through grad, 0 through x."""
+    got = []
+    for m in (tg, torch_ref):
+        F = m.nn.functional
+        out = []
+        for f in (lambda a, b: a.norm() * b.sum(), lambda a, b: m.linalg.vector_norm(
+                a.view(1, 3), dim=1) * b, lambda a, b: F.cosine_similarity(a, b, dim=0),
+                lambda a, b: (F.normalize(a, dim=0) * b).sum(), lambda a, b: a.dist(b * 0.0)):
+            a = m.zeros(3, dtype=m.float64, requires_grad=True)
+            b = m.tensor([1.0, 0.5, -2.0], dtype=m.float64, requires_grad=True)
+            ga, gb = m.autograd.grad(f(a, b).sum(), [a, b], create_graph=True)
+            h = m.autograd.grad((ga * m.tensor([0.3, -1.0, 2.0], dtype=m.float64)).sum()
+                                + gb.sum(), [a, b], allow_unused=True)
+            out.append([None if t is None else t.tolist() for t in h])
+        out.append(m.autograd.functional.jvp(lambda x: x.norm(), m.zeros(3), m.ones(3))[1].item())
+        got.append(out)
+    for a, b in zip(*got):
+        np.testing.assert_allclose(np.array(a, dtype=float), np.array(b, dtype=float), rtol=1e-12)

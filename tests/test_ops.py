@@ -287,8 +287,10 @@ CASES.update({
         a * 4, b.sigmoid()), [(2, 3), (2, 3)], ANY),
                         ("none", lambda m, a, b: F_(m).binary_cross_entropy_with_logits(
                             a, b.sigmoid(), reduction="none"), [(2, 3), (2, 3)], ANY)],
-    "sqrt0": [("norm", lambda m, a: a.norm(dim=1), [(2, 3)], ANY),
-              ("std", lambda m, a: (a * 2).std(), [(2, 3)], ANY)],
+    "sqrt0": [("std", lambda m, a: (a * 2).std(), [(2, 3)], ANY),
+              ("std_dim", lambda m, a: a.std(1), [(2, 3)], ANY)],
+    "norm_sqrt": [("norm", lambda m, a: a.norm(dim=1), [(2, 3)], ANY),
+                  ("all", lambda m, a: m.linalg.vector_norm(a), [(2, 3)], ANY)],
     "binary_cross_entropy_with_logits": [("pos_weight", lambda m, a, b: F_(
         m).binary_cross_entropy_with_logits(a, b.sigmoid(), pos_weight=m.tensor(
             [1.0, 2.0, 0.5], dtype=a.dtype)), [(2, 3), (2, 3)], ANY)],

@@ -566,7 +566,7 @@ def _apply(op, a, b):
                  x, y, reduction="none"),
              "bce": lambda: tg.nn.functional.binary_cross_entropy(
                  x.sigmoid(), y.sigmoid(), reduction="none"),
-             "sqrt0": lambda: x.norm(),
+             "sqrt0": lambda: x.std(), "norm_sqrt": lambda: x.norm(),
              "hardswish": lambda: tg.nn.functional.hardswish(x),
              "hardsigmoid": lambda: tg.nn.functional.hardsigmoid(x),
              "mish": lambda: tg.nn.functional.mish(x), "selu": lambda: tg.nn.functional.selu(-x),
