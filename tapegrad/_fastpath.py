@@ -3949,7 +3949,7 @@ def op_log_ndtr(self):
             return _unary(205, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, log1p_c(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log_c(-sv) - 0.9189385332046727 + log1p_c(-1.0 / (sv * sv) + 3.0 / (sv * sv * sv * sv) - 15.0 / (sv * sv * sv * sv * sv * sv) + 105.0 / (sv * sv * sv * sv * sv * sv * sv * sv)), log_c(0.5 * erfc(-sv * 0.7071067811865476))))
+        v = where(sv > 0.0, log1p_c(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log_c(-sv) - 0.9189385332046727 + log1p_c(-(1.0 / (sv * sv)) * (1.0 - 3.0 / (sv * sv) * (1.0 - 5.0 / (sv * sv) * (1.0 - 7.0 / (sv * sv) * (1.0 - 9.0 / (sv * sv) * (1.0 - 11.0 / (sv * sv) * (1.0 - 13.0 / (sv * sv) * (1.0 - 15.0 / (sv * sv))))))))), log_c(0.5 * erfc(-sv * 0.7071067811865476))))
     except (ArithmeticError, ValueError):
         return _unary(205, self, 0.0)
     if type(v) is not float:

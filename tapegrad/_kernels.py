@@ -1515,7 +1515,7 @@ def ew_unary_fwd(o, a_v, c):
     elif o == 204:  # ndtri
         return ndtri(a_v)
     elif o == 205:  # log_ndtr
-        return where(a_v > 0.0, log1p(-0.5 * erfc(a_v * 0.7071067811865476)), where(a_v < -20.0, -0.5 * a_v * a_v - log(-a_v) - 0.9189385332046727 + log1p(-1.0 / (a_v * a_v) + 3.0 / (a_v * a_v * a_v * a_v) - 15.0 / (a_v * a_v * a_v * a_v * a_v * a_v) + 105.0 / (a_v * a_v * a_v * a_v * a_v * a_v * a_v * a_v)), log(0.5 * erfc(-a_v * 0.7071067811865476))))
+        return where(a_v > 0.0, log1p(-0.5 * erfc(a_v * 0.7071067811865476)), where(a_v < -20.0, -0.5 * a_v * a_v - log(-a_v) - 0.9189385332046727 + log1p(-(1.0 / (a_v * a_v)) * (1.0 - 3.0 / (a_v * a_v) * (1.0 - 5.0 / (a_v * a_v) * (1.0 - 7.0 / (a_v * a_v) * (1.0 - 9.0 / (a_v * a_v) * (1.0 - 11.0 / (a_v * a_v) * (1.0 - 13.0 / (a_v * a_v) * (1.0 - 15.0 / (a_v * a_v))))))))), log(0.5 * erfc(-a_v * 0.7071067811865476))))
     elif o == 206:  # logit
         return log(a_v / (1.0 - a_v)) if c < 0.0 else log(where(a_v < c, c, where(a_v > 1.0 - c, 1.0 - c, a_v)) / (1.0 - where(a_v < c, c, where(a_v > 1.0 - c, 1.0 - c, a_v))))
     elif o == 211:  # hardswish
