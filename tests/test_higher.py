@@ -247,22 +247,28 @@ def test_derivatives_at_kinks_as_torch(name):
             np.testing.assert_allclose(ours, theirs, **tol, err_msg=f"{dtype} {x0}")
 
 
-@pytest.mark.parametrize("act", ["LeakyReLU", "ReLU6", "Hardtanh", "ReLU"])
+_PIECEWISE = {"Threshold": (0.1, -0.5), "Hardshrink": (0.2,), "Softshrink": (0.2,)}
+
+
+@pytest.mark.parametrize("act", ["LeakyReLU", "ReLU6", "Hardtanh", "ReLU", "Threshold",
+                                 "Hardshrink", "Softshrink", "RReLU"])
 def test_second_derivative_of_a_piecewise_linear_mlp_is_zeros(act, torch_ref):
-    """torch's leaky_relu_backward / hardtanh_backward are functions of the input, so under
-    create_graph an MLP's input gradient depends on the input: its derivative is zeros (and
-    d/dv of the gradient requires grad), not "appears to not have been used" (n-d and 0-d)."""
+    """torch's leaky_relu_backward / hardtanh_backward / threshold_backward & co are functions
+    of the input, so under create_graph an MLP's input gradient depends on the input: its
+    derivative is zeros (and d/dv of the gradient requires grad), not "appears to not have
+    been used" (n-d and 0-d; RReLU as a module: training, its slopes drawn)."""
     got = []
     for m in (tg, torch_ref):
         m.manual_seed(0)
-        net = m.nn.Sequential(m.nn.Linear(2, 4), getattr(m.nn, act)(),
+        net = m.nn.Sequential(m.nn.Linear(2, 4), getattr(m.nn, act)(*_PIECEWISE.get(act, ())),
                               m.nn.Linear(4, 1)).double()
         x = m.tensor([[0.3, -0.2], [1.0, 0.5]], dtype=m.float64, requires_grad=True)
         du, = m.autograd.grad(net(x).sum(), x, create_graph=True)
         d2, = m.autograd.grad(du.sum(), x)
         s = m.tensor(0.3, dtype=m.float64, requires_grad=True)
         v = m.tensor(1.5, dtype=m.float64, requires_grad=True)
-        g, = m.autograd.grad(getattr(m.nn, act)()(s * 2.0), s, v, create_graph=True)
+        g, = m.autograd.grad(getattr(m.nn, act)(*_PIECEWISE.get(act, ()))(s * 2.0), s, v,
+                             create_graph=True)
         hs, hv = m.autograd.grad(g * 0.7, [s, v], create_graph=True)
         got.append([du.requires_grad, d2.tolist(), g.requires_grad, g.item(), hs.item(),
                     hv.item(), hv.requires_grad])

@@ -373,9 +373,8 @@ _NO_INPUT_HISTORY = pytest.mark.xfail(
     "history of its input (docs/semantics.md, Known differences)")
 
 
-# (leaky_relu's and hardtanh's gradients depend_on their input, as torch's)
-@pytest.mark.parametrize("act", ["leaky_relu", "hardtanh",
-                                 pytest.param("threshold", marks=_NO_INPUT_HISTORY),
+# (leaky_relu's, hardtanh's and threshold's gradients depend_on their input, as torch's)
+@pytest.mark.parametrize("act", ["leaky_relu", "hardtanh", "threshold",
                                  pytest.param("max_pool1d", marks=_NO_INPUT_HISTORY)])
 def test_second_derivative_graph_of_piecewise_linear_activations(act):
     def run(m):

@@ -28,8 +28,9 @@ def linear(T, x, weight_t, bias):
 
 
 def leaky_relu(T, x, slope):
-    """x where x > 0, else slope * x (torch's gradient at 0: the slope)."""
-    return where(x > 0.0, x, x * slope)
+    """x where x > 0, else slope * x (torch's gradient at 0: the slope): the leaky_relu row,
+    whose gradient depends on x under create_graph as torch's (rrelu's eval mode)."""
+    return _fastpath.op_leaky_relu(x, slope)
 
 
 def log1p(u):

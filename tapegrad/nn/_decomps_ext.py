@@ -4,10 +4,20 @@ in-place leaky_relu_ / elu_ / celu_ / threshold_ torch names ...Backward1) and b
 norm.  As in nn/_decomps.py, each is a function of tensor ops recorded as one group with
 torch's grad_fn name; masks are tensor comparisons, so a replay recomputes them."""
 from .. import _fastpath
-from ..ndops import where
+from ..ndops import _binary, where
+from ..ops import OPS
+
+_DEPENDS_ON = OPS["depends_on"].code
 
 # NOTE: the gradients are the primitives'.  At the kinks they follow torch's kernels: hardtanh
 # passes no gradient at its bounds (its rows' NOTE), leaky_relu as nn/_decomps.py.
+
+
+def reads_input(x):
+    """x, with a gradient that depends on x under create_graph (depends_on(x, x)): torch's
+    threshold_backward, softshrink_backward, ... read the input, so their create_graph
+    gradient requires grad and differentiates to zeros, where masks of g alone would not."""
+    return _binary(_DEPENDS_ON, x, x)
 
 
 def hardtanh(T, x, lo, hi):
@@ -34,8 +44,9 @@ def celu(T, x, alpha):
 
 
 def leaky_relu(T, x, slope):
-    """x where x > 0, else slope * x (the in-place form: LeakyReluBackward1)."""
-    return where(x > 0.0, x, x * slope)
+    """x where x > 0, else slope * x (the in-place form: LeakyReluBackward1): the leaky_relu
+    row, whose gradient depends on x under create_graph as torch's."""
+    return _fastpath.op_leaky_relu(x, slope)
 
 
 def batch_norm(T, x, dims, mean, var, weight, bias, eps, shape):
@@ -73,7 +84,7 @@ def group_norm(T, x, groups, weight, bias, eps, shape):
 
 def threshold(T, x, th, value):
     """x where x > th, else value."""
-    return where(x > th, x, value)
+    return where(x > th, reads_input(x), value)
 
 
 def glu(T, x, dim):
@@ -84,9 +95,11 @@ def glu(T, x, dim):
 
 def softshrink(T, x, lambd):
     """x - lambd above lambd, x + lambd below -lambd, 0 between."""
-    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
+    r = reads_input(x)
+    return where(x > lambd, r - lambd, where(x < -lambd, r + lambd, 0.0))
 
 
 def hardshrink(T, x, lambd):
     """x where |x| > lambd, else 0."""
-    return where(x > lambd, x, where(x < -lambd, x, 0.0))
+    r = reads_input(x)
+    return where(x > lambd, r, where(x < -lambd, r, 0.0))

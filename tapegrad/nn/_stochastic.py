@@ -11,7 +11,7 @@ import warnings
 from ..creation import empty_like, zeros_like, tensor as _tensor_of
 from ..discrete_draws import rrelu_noise
 from ..random import generator_of
-from . import _decomps as B
+from . import _decomps as B, _decomps_ext as X
 from ._basic import _inplace_row, _record, _tensor
 
 __all__ = ["rrelu", "rrelu_", "gumbel_softmax"]
@@ -20,7 +20,7 @@ __all__ = ["rrelu", "rrelu_", "gumbel_softmax"]
 def _rrelu(T, x, noise, slope):
     """x * noise while training (noise given), else leaky_relu(x, slope)."""
     if noise is not None:
-        return x * noise
+        return X.reads_input(x) * noise
     return B.leaky_relu(T, x, slope)
 
 
