@@ -331,3 +331,34 @@ def test_log_ndtr_third_derivative_in_its_asymptotic_range(torch_ref):
         ours = _derivatives(tg, tg.special.log_ndtr, x0, tg.float64)
         theirs = _derivatives(torch_ref, torch_ref.special.log_ndtr, x0, torch_ref.float64)
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, err_msg=str(x0))
+
+
+def test_det_differentiates_twice_at_singular_matrices(torch_ref):
+    """Under create_graph torch's det gradient is the cofactor matrix by the SVD where
+    |det| < 100 eps (g det A^-T elsewhere): second derivatives at a singular matrix are finite
+    (rank n - 1; nan at rank n - 2 and below, as torch's), where the inverse raised
+    LinAlgError; a batch mixes both.  A 3 x 3 det is cubic: its third derivative, a constant,
+    is torch's at a regular matrix (torch's own through the SVD at the singular one is not)."""
+    mats = [[[[1.0, 2.0], [2.0, 4.0]], [[2.0, 0.5], [1.0, 3.0]]],
+            [[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]], [[0.0, 0.0], [0.0, 0.0]]]
+    for dtype, tol in (("float64", dict(rtol=1e-9, atol=1e-12)),
+                       ("float32", dict(rtol=1e-3, atol=1e-4))):
+        got = []
+        for m in (tg, torch_ref):
+            out = []
+            for A in mats:
+                x = m.tensor(A, dtype=getattr(m, dtype), requires_grad=True)
+                w = m.linspace(-1.0, 2.0, x.numel(), dtype=x.dtype).reshape(x.shape)
+                g, = m.autograd.grad(m.linalg.det(x).sum(), x, create_graph=True)
+                h, = m.autograd.grad((g * w).sum(), x, create_graph=True)
+                out += [g.tolist(), h.tolist()]
+                if x.shape[-1] == 3:
+                    if m is not tg:   # (torch's at a regular matrix)
+                        x = (x.detach() + m.diag(m.tensor([0.5, 0.3, 0.2], dtype=x.dtype))
+                             ).requires_grad_()
+                        g, = m.autograd.grad(m.linalg.det(x).sum(), x, create_graph=True)
+                        h, = m.autograd.grad((g * w).sum(), x, create_graph=True)
+                    out.append(m.autograd.grad((h * w * w).sum(), x)[0].tolist())
+            got.append(out)
+        for a, b in zip(*got):
+            np.testing.assert_allclose(a, b, **tol, err_msg=dtype)

@@ -447,6 +447,38 @@ def tensor_forward_linalg(T, x, y, shape, params, imm):
     return T.lapack(which, x.reshape(ash), yb, flag).reshape(shape)
 
 
+def _near_singular(det):
+    """torch's bound of det's singular formula: 100 eps of the dtype."""
+    return 100.0 * float(np.finfo(np.float32 if det.dtype.itemsize == 4 else np.float64).eps)
+
+
+def _any_near_singular(det):
+    return bool((np.abs(det.detach().numpy()) < _near_singular(det)).any())
+
+
+# NOTE: torch's linalg_det_backward under create_graph takes g times the cofactor matrix by
+# the SVD where |det| < 100 eps, (U diag(the products of the other singular values) Vh)
+# det(U) det(Vh) (prod_safe_zeros_backward: right at a zero singular value), and g det A^-T
+# elsewhere: a second derivative of det at a singular matrix is then finite (rank n - 1), not
+# the inverse's LinAlgError.  (Its first derivative there, without create_graph, is torch's
+# zeros: an LU solve of det * I.)
+def _det_vjp_near_singular(T, G, A, det):
+    nb, n = A.shape[0], A.shape[-1]
+    U, S, Vh = T.svd(A)
+    alpha = T.lapack(DET, U, None, 0) * T.lapack(DET, Vh, None, 0)
+    ones = S.new_ones((nb, 1))
+    before = T.cat([ones, S.narrow(-1, 0, n - 1)], -1).cumprod(-1)
+    after = T.cat([ones, S.narrow(-1, 1, n - 1).flip(-1)], -1).cumprod(-1).flip(-1)
+    D = (G * alpha).reshape(nb, 1) * (before * after)
+    cof = (U * D.unsqueeze(-2)) @ Vh
+    small = (det.abs() < _near_singular(det)).reshape(nb, 1, 1)
+    if bool(small.all()):
+        return cof
+    safe = A.where(~small, A.new_tensor(np.eye(n)))
+    regular = (G * det).reshape(nb, 1, 1) * T.lapack(INV, safe, None, 0).mT
+    return cof.where(small, regular)
+
+
 def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, imm):
     which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
     ash, bsh, osh = _shapes(which, nb, n, k, flag)
@@ -456,6 +488,9 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, imm):
     res = []
     if which == SIGNDET:
         res.append((0, G.new_zeros(ash)))
+    elif which == DET and _any_near_singular(operand(2)):
+        res.append((0, _det_vjp_near_singular(T, G, operand(0).reshape(ash),
+                                              operand(2).reshape(osh))))
     elif which in (DET, LOGDET):
         A = operand(0).reshape(ash)
         Ainv_t = T.lapack(INV, A, None, 0).mT
