@@ -14,6 +14,7 @@ from . import dtypes as D
 from .ndops import _unary, where
 from .ops import OPS
 from .tensor import Tensor
+from .tracing import _tracing
 from .views import cat
 
 
@@ -110,16 +111,32 @@ def scan(T, x, d, mul):
 # NOTE: logcumsumexp as the same scan with logaddexp: each step combines disjoint ranges, so
 # no element is shifted by a far larger one and lost (log(cumsum(exp(x - max))) underflows to
 # -inf before the maximum); the first s positions are kept as they are (no -inf padding, whose
-# create_graph derivatives are nan).  Its gradient is logaddexp's.
+# create_graph derivatives are nan).  Its gradient is logaddexp's, except where one operand
+# dominates (the other is -inf, or it is +inf and the other is not): the sum is then that
+# operand (derivatives 1 and 0, as logaddexp's), and logaddexp reads 0s there, since its own
+# second derivative at an infinity is nan (torch's too), which spread to every later
+# position (torch's logcumsumexp is nan only at the infinity).  Without an infinity (and not
+# while tracing, where a replay's values are not known) the plain logaddexp: the same values
+def _logaddexp_finite(u, v):
+    """logaddexp(u, v), differentiable to any order where one operand dominates."""
+    u_wins = ((v == -math.inf) & (u != -math.inf)) | ((u == math.inf) & (v != math.inf))
+    v_wins = ((u == -math.inf) & (v != -math.inf)) | ((v == math.inf) & (u != math.inf))
+    either = u_wins | v_wins
+    both = where(either, 0.0, u).logaddexp(where(either, 0.0, v))
+    return where(u_wins, u, where(v_wins, v, both))
+
+
 def logcumsumexp(T, x, d):
     """log(cumsum(exp(x))) along dim d."""
     if not x.shape:
         return x.clone()
     n = x.shape[d]
+    add = _logaddexp_finite if _tracing(x) is not None or np.isinf(x._array()).any() \
+        else Tensor.logaddexp
     y = x
     s = 1
     while s < n:
-        y = cat([y[_at(d, 0, s)], y[_at(d, s, n)].logaddexp(y[_at(d, 0, n - s)])], d)
+        y = cat([y[_at(d, 0, s)], add(y[_at(d, s, n)], y[_at(d, 0, n - s)])], d)
         s *= 2
     return _fresh(y, x)
 

@@ -362,3 +362,22 @@ def test_det_differentiates_twice_at_singular_matrices(torch_ref):
             got.append(out)
         for a, b in zip(*got):
             np.testing.assert_allclose(a, b, **tol, err_msg=dtype)
+
+
+def test_logcumsumexp_second_derivative_beside_infinities(torch_ref):
+    """logcumsumexp's scan of logaddexp: logaddexp's own second derivative at an infinite
+    operand is nan (torch's too), which spread to every later position of the scan; torch's
+    logcumsumexp is nan only at the infinity (whose first derivative it makes nan as well)."""
+    inf = float("inf")
+    for xs in ([-inf, -1.0, 2.0, 0.5], [0.5, -1.0, inf, 0.5], [0.3, -inf, 2.0, -inf]):
+        got = []
+        for m in (tg, torch_ref):
+            x = m.tensor(xs, dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad((x.logcumsumexp(0) * m.tensor([1.0, 0.5, -1.0, 2.0],
+                                 dtype=m.float64)).sum(), x, create_graph=True)
+            h, = m.autograd.grad((g * m.tensor([0.3, 0.5, -1.0, 2.0], dtype=m.float64)).sum(), x)
+            got.append((g.detach().numpy(), h.numpy()))
+        finite = np.isfinite(xs)
+        for ours, theirs in zip(*got):
+            assert np.isfinite(ours).all(), xs
+            np.testing.assert_allclose(ours[finite], theirs[finite], rtol=1e-12, atol=1e-15)
