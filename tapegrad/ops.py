@@ -557,9 +557,10 @@ _DECLS = [
     # prelu, b the weight viewed to broadcast: where(a > 0, a, a * b), torch's gradients
     # (weight * g at 0).  NOTE: its double backward masks by a >= 0 (derivatives.yaml's
     # _prelu_kernel_backward): at a == 0 the gradients' own derivatives are those of the
-    # a > 0 side, which straight_through gives them without changing their value
+    # a > 0 side, which straight_through gives them without changing their value; the input's
+    # depends_on a (torch's _prelu_kernel_backward reads it), also where the weight needs none
     Op("prelu", "binary", "PreluKernelBackward0", "where(a > 0.0, a, a * b)",
-       ("where(a > 0.0, g, where(a == 0.0, straight_through(g, g * b), g * b))",
+       ("where(a > 0.0, depends_on(g, a), where(a == 0.0, straight_through(g, g * b), g * b))",
         "where(a > 0.0, 0.0, where(a == 0.0, straight_through(0.0, g * a), g * a))"),
        saved_names=(("other", "weight"),)),
     Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),

@@ -251,7 +251,7 @@ _PIECEWISE = {"Threshold": (0.1, -0.5), "Hardshrink": (0.2,), "Softshrink": (0.2
 
 
 @pytest.mark.parametrize("act", ["LeakyReLU", "ReLU6", "Hardtanh", "ReLU", "Threshold",
-                                 "Hardshrink", "Softshrink", "RReLU"])
+                                 "Hardshrink", "Softshrink", "RReLU", "PReLU"])
 def test_second_derivative_of_a_piecewise_linear_mlp_is_zeros(act, torch_ref):
     """torch's leaky_relu_backward / hardtanh_backward / threshold_backward & co are functions
     of the input, so under create_graph an MLP's input gradient depends on the input: its
@@ -267,8 +267,8 @@ def test_second_derivative_of_a_piecewise_linear_mlp_is_zeros(act, torch_ref):
         d2, = m.autograd.grad(du.sum(), x)
         s = m.tensor(0.3, dtype=m.float64, requires_grad=True)
         v = m.tensor(1.5, dtype=m.float64, requires_grad=True)
-        g, = m.autograd.grad(getattr(m.nn, act)(*_PIECEWISE.get(act, ()))(s * 2.0), s, v,
-                             create_graph=True)
+        g, = m.autograd.grad(getattr(m.nn, act)(*_PIECEWISE.get(act, ())).double()(s * 2.0),
+                             s, v, create_graph=True)
         hs, hv = m.autograd.grad(g * 0.7, [s, v], create_graph=True)
         got.append([du.requires_grad, d2.tolist(), g.requires_grad, g.item(), hs.item(),
                     hv.item(), hv.requires_grad])
