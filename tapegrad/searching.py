@@ -56,6 +56,25 @@ def _warn_contiguous(name, t):
                          f"tensor if possible. This message will only appear once per program.")
 
 
+def _bisect(rows_b, rows_v, right):
+    """torch's binary search of each row of rows_v in the same row of rows_b, all at once:
+    the first place whose boundary is not below (right: not at or below) the value.  Its
+    comparisons, not numpy's sort order, decide where nan goes (nan is neither below nor
+    above anything), and an unsorted row answers as torch's search does."""
+    start = np.zeros(rows_v.shape, np.int64)
+    end = np.full(rows_v.shape, rows_b.shape[-1], np.int64)
+    rows = np.arange(rows_b.shape[0])[:, None]
+    while True:
+        active = start < end
+        if not active.any():
+            return start
+        mid = start + ((end - start) >> 1)
+        mid_val = rows_b[rows, np.minimum(mid, rows_b.shape[-1] - 1)]
+        after = ~(mid_val > rows_v) if right else ~(mid_val >= rows_v)
+        start = np.where(active & after, mid + 1, start)
+        end = np.where(active & ~after, mid, end)
+
+
 def _search(boundaries, values, right, sorter, out_int32):
     """Insertion points of `values` in each sorted row of `boundaries` (via `sorter`, its
     sorting permutation, if given)."""
@@ -66,14 +85,9 @@ def _search(boundaries, values, right, sorter, out_int32):
     if sorter is not None:
         b = np.take_along_axis(b, sorter.numpy(), -1)
     v = _values(values, dt)
-    side = "right" if right else "left"
-    if b.ndim == 1:
-        out = np.searchsorted(b, v, side=side)
-    else:
-        rows_b = b.reshape(-1, b.shape[-1])
-        rows_v = v.reshape(rows_b.shape[0], -1)
-        out = np.stack([np.searchsorted(p, q, side=side) for p, q in zip(rows_b, rows_v)])
-        out = out.reshape(v.shape)
+    rows_b = b.reshape(math.prod(b.shape[:-1]), b.shape[-1])
+    rows_v = v.reshape(1, -1) if b.ndim == 1 else v.reshape(rows_b.shape[0], v.shape[-1])
+    out = _bisect(rows_b, rows_v, right).reshape(v.shape)
     return _wrap(out, D.int32 if out_int32 else D.int64)
 
 
