@@ -355,7 +355,7 @@ class _OpMethods:
             if not (hasattr(shape[0], "__index__") or isinstance(shape[0], (tuple, list, DType))):
                 raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
             if isinstance(shape[0], DType):
-                raise NotImplementedError("view(dtype) is not implemented")
+                return self._view_dtype(shape[0])
         v = self._v
         shape = _infer_shape(_size_args(shape), self.numel())
         if type(v) is float or v.flags.c_contiguous:
@@ -370,6 +370,38 @@ class _OpMethods:
                                "(at least one dimension spans across two contiguous subspaces). "
                                "Use .reshape(...) instead.") from None
         return _reshape_op("view", self, shape, out)
+
+    def _view_dtype(self, dt):
+        """The same memory read as dtype dt: torch's view(dtype), an alias outside autograd
+        (as detach(), it shares the version counter); a different element size rescales the
+        last dimension, which must then be dense."""
+        if _tracing(self) is not None:
+            raise NotImplementedError("view(dtype) reinterprets memory, which a recorded tape "
+                                      "cannot replay")
+        old, new = self._dtype.itemsize, dt.itemsize
+        if old != new:
+            what = (f"to view {self._dtype.legacy} as {dt.legacy} (different element sizes)")
+            if not self._shape:
+                raise RuntimeError(f"self.dim() cannot be 0 {what}")
+            if self.stride(-1) != 1:
+                raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got "
+                                   f"{self.stride(-1)}")
+            if new > old:
+                ratio = new // old
+                checks = [("self.size(-1)", self._shape[-1]),
+                          ("self.storage_offset()", self.storage_offset())]
+                checks += [(f"self.stride({i})", st) for i, st in enumerate(self.stride()[:-1])]
+                for name, n in checks:
+                    if n % ratio:
+                        raise RuntimeError(f"{name} must be divisible by {ratio} {what}, but "
+                                           f"got {n}")
+        t = Tensor._share(self, self._materialize().view(dt.np))
+        t._dtype = dt
+        t._shape = t._v.shape
+        share_counter(t, self)
+        if self._tape is not None:
+            self._tape.watch(self._node, self)
+        return t
 
     def view_as(self, other):
         return self.view(other.shape)

@@ -26,3 +26,39 @@ def test_searchsorted_places_nan_and_unsorted_rows_as_torch(torch_ref):
     want = torch_ref.searchsorted(torch_ref.tensor(rows), torch_ref.tensor([[nan, 5.0], [4.0, 9.0]]),
                                   side="right")
     assert got.tolist() == want.tolist()
+
+
+def _outcome(f):
+    try:
+        r = f()
+    except Exception as e:   # noqa: BLE001 - the error is the outcome compared
+        return type(e).__name__, str(e).replace("tapegrad", "torch")
+    return str(r.dtype).replace("tapegrad", "torch"), r.tolist(), tuple(r.shape), r.stride()
+
+
+def _view_dtype_cases(m):
+    return [lambda: m.tensor([1.0, 2.0]).view(m.int32),
+            lambda: m.tensor([1.5]).view(m.int32),
+            lambda: m.arange(4, dtype=m.int32).view(m.int64),
+            lambda: m.arange(4, dtype=m.int32).reshape(2, 2).view(m.uint8),
+            lambda: m.arange(6.0).reshape(2, 3)[:, :2].view(m.int32),
+            lambda: m.tensor([True, False]).view(m.uint8),
+            lambda: m.tensor([-1], dtype=m.int8).view(m.uint8),
+            lambda: m.arange(6.0).reshape(2, 3).t().view(m.float64),
+            lambda: m.arange(3.0).view(m.float64),
+            lambda: m.tensor(1.0).view(m.float64),
+            lambda: m.arange(8, dtype=m.int32).reshape(2, 4)[:, 1:3].view(m.int64),
+            lambda: m.arange(6, dtype=m.int32).reshape(2, 3)[:, :2].view(m.int64),
+            lambda: (m.ones(2, requires_grad=True) * 2).view(m.float64)]
+
+
+def test_view_as_another_dtype_reinterprets_memory_as_torch(torch_ref):
+    for got, want in zip(_view_dtype_cases(tg), _view_dtype_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
+    a = tg.zeros(2)
+    b = a.view(tg.int32)
+    b[0] = 1065353216      # float32 1.0's bits
+    b.add_(1)
+    assert a.tolist()[0] == np.float32(1.0000001) and a._version == b._version == 2
+    w = tg.ones(2, requires_grad=True)
+    assert not w.view(tg.int32).requires_grad and not w.view(tg.float32).requires_grad
