@@ -404,6 +404,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
                            f"as input. Got {A._dtype.legacy}")
     if dtype is not None:
         A = A.to(dtype)
+    if isinstance(dim, int) or len(dim) != 2:
+        got = " ".join(str(d) for d in ([dim] if isinstance(dim, int) else dim))
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {got}")
     nd = A.dim()
     d0, d1 = (int(d) % nd for d in dim)
     if d0 == d1:
@@ -425,6 +428,10 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         across -= 1
     s = vector_norm(A, 1, over, keepdim)
     return s.amax(across, keepdim) if ord > 0 else s.amin(across, keepdim)
+
+
+# Tensor.norm's matrix norms (tapegrad/mathops.py)
+KIND_OPS.matrix_norm = matrix_norm
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):

@@ -622,15 +622,16 @@ class _MathMethods:
         return _moment(self, "std", dim, unbiased, keepdim, correction)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
-        """The vector p-norm over dim (all elements for None): linalg.vector_norm."""
+        """The vector p-norm over dim (all elements for None): linalg.vector_norm; 'fro' over
+        more than two dims and 'nuc' are linalg.matrix_norm's (as torch.functional.norm)."""
         if dtype is not None:
             dtype = D.as_dtype(dtype)
-        if p == "fro" or p is None:
-            p = 2
-        if isinstance(p, str):
-            raise NotImplementedError(f"tapegrad: norm(p={p!r}) (matrix norms) is not "
-                                      f"implemented")
-        return vector_norm(self, p, dim, keepdim, dtype=dtype)
+        if isinstance(p, str) and not (p == "fro" and (dim is None or isinstance(dim, int)
+                                                       or len(dim) <= 2)):
+            dims = list(range(self.dim())) if dim is None else [dim] if isinstance(dim, int) \
+                else dim
+            return KIND_OPS.matrix_norm(self, p, dims, keepdim, dtype=dtype)
+        return vector_norm(self, 2 if p is None or p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # ---- logical and tests -----------------------------------------------------------------
     def logical_or(self, other):

@@ -62,3 +62,28 @@ def test_view_as_another_dtype_reinterprets_memory_as_torch(torch_ref):
     assert a.tolist()[0] == np.float32(1.0000001) and a._version == b._version == 2
     w = tg.ones(2, requires_grad=True)
     assert not w.view(tg.int32).requires_grad and not w.view(tg.float32).requires_grad
+
+
+def _norm_cases(m):
+    x = m.tensor([[1.0, 4.0, 2.0, 8.0], [3.0, 3.0, 9.0, 0.5], [7.0, 1.0, 2.0, 6.0]])
+    return [lambda: x.norm("nuc"),
+            lambda: x.norm(p="nuc", dim=(0, 1), keepdim=True),
+            lambda: m.norm(m.ones(2, 3, 3), "nuc", dim=(2, 0), keepdim=True),
+            lambda: m.norm(x, "nuc", dtype=m.float64),
+            lambda: m.ones(2, 3, 4).norm("nuc"),
+            lambda: m.ones(2, 3, 3).norm("fro", dim=(0, 1, 2)),
+            lambda: m.ones(2, 3, 3).norm("nuc", dim=1),
+            lambda: m.ones(3, 3).norm("abc")]
+
+
+def test_tensor_norm_takes_torchs_matrix_norms(torch_ref):
+    for got, want in zip(_norm_cases(tg), _norm_cases(torch_ref)):
+        a, b = _outcome(got), _outcome(want)
+        assert a[0] == b[0] and a[2:] == b[2:]
+        assert np.allclose(a[1], b[1], rtol=1e-5) if a[0] != "RuntimeError" else a == b
+    grads = []
+    for m in (tg, torch_ref):
+        x = m.tensor([[1.0, 4.0, 2.0], [3.0, 3.0, 9.0]], requires_grad=True)
+        x.norm("nuc").backward()
+        grads.append(x.grad.tolist())
+    assert np.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6)
