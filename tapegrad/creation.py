@@ -138,6 +138,8 @@ def copy_of(data, dtype=None, requires_grad=False):
         arr = np.array(data._array(), copy=True)
         dt = dtype or data._dtype
     else:
+        if isinstance(data, np.ndarray):
+            _check_numpy_layout(data)
         if isinstance(data, (list, tuple)) and \
                 any(isinstance(d, (Tensor, np.ndarray)) for d in data):
             data = _as_items(data)
@@ -273,11 +275,10 @@ def from_numpy(arr):
     negative stride; a read-only one with torch's warning, once)."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {errors.type_name(arr)})")
-    dt = D.from_numpy_dtype(arr.dtype)
-    if any(st < 0 for st in arr.strides):
-        raise ValueError(_NEGATIVE_STRIDES)
     if not arr.flags.writeable:
         errors.warn_once(_NUMPY_NOT_WRITABLE)
+    _check_numpy_layout(arr)
+    dt = D.from_numpy_dtype(arr.dtype)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, None, False
     return t
@@ -710,6 +711,22 @@ _NEGATIVE_STRIDES = (
     "At least one stride in the given numpy array is negative, and tensors with negative "
     "strides are not currently supported. (You can probably work around this by making a copy "
     "of your array  with array.copy().) ")
+_BYTE_ORDER = ("given numpy array has byte order different from the native byte order. "
+               "Conversion between byte orders is currently not supported.")
+
+
+def _check_numpy_layout(arr):
+    """torch's checks of the memory of a numpy array it reads (torch.tensor, as_tensor and
+    from_numpy alike), made before those of its dtype."""
+    if arr.itemsize and any(st % arr.itemsize for st in arr.strides):
+        raise ValueError("given numpy array strides not a multiple of the element byte size. "
+                         "Copy the numpy array to reallocate the memory.")
+    if any(st < 0 for st in arr.strides):
+        raise ValueError(_NEGATIVE_STRIDES)
+    if not arr.dtype.isnative:
+        raise ValueError(_BYTE_ORDER)
+
+
 _NUMPY_NOT_WRITABLE = (
     "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
     "This means writing to this tensor will result in undefined behavior. You may want to copy "

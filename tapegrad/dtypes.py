@@ -61,7 +61,8 @@ def set_default_dtype(d):
 def from_numpy_dtype(npdt):
     d = BY_NP.get(np.dtype(npdt))
     if d is None:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(npdt).name}. The only "
+        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(npdt).type.__name__}. "
+                        "The only "
                         "supported types are: float64, float32, int64, int32, int16, int8, "
                         "uint8, and bool.")
     return d

@@ -87,3 +87,24 @@ def test_tensor_norm_takes_torchs_matrix_norms(torch_ref):
         x.norm("nuc").backward()
         grads.append(x.grad.tolist())
     assert np.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6)
+
+
+def _numpy_memory_cases(m):
+    reversed_ = np.arange(4.0)[::-1]
+    big_endian = np.arange(3, dtype=">f4")
+    packed = np.zeros(3, dtype=[("a", "f4"), ("b", "u1")])["a"]
+    return [lambda: m.tensor(reversed_), lambda: m.as_tensor(reversed_),
+            lambda: m.from_numpy(reversed_), lambda: m.tensor(big_endian),
+            lambda: m.tensor(big_endian, dtype=m.float64), lambda: m.as_tensor(big_endian),
+            lambda: m.from_numpy(big_endian), lambda: m.asarray(big_endian),
+            lambda: m.from_numpy(packed), lambda: m.tensor(packed),
+            lambda: m.from_numpy(np.array(["a"])), lambda: m.from_numpy(np.array([None]))]
+
+
+def test_numpy_memory_torch_cannot_read_raises_as_torch(torch_ref):
+    for got, want in zip(_numpy_memory_cases(tg), _numpy_memory_cases(torch_ref)):
+        a, b = _outcome(got), _outcome(want)
+        if a[0] == "TypeError":   # (the supported dtypes torch lists are more than tapegrad's)
+            assert a[1].split(". The only")[0] == b[1].split(". The only")[0]
+        else:
+            assert a == b
