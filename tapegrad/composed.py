@@ -198,6 +198,9 @@ def take_along_dim(input, indices, dim=None):
     flat positions `indices` with dim=None (GatherBackward0)."""
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
+    if indices.dtype is not D.int64:   # (gather's int32 too, but not here)
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{indices.dtype.legacy}")
     nd = input.dim()
     if not nd:   # (torch: the range check, then the wrapped dim's error)
         raise IndexError(f"Dimension specified as {_dim(dim, 0)} but tensor has no dimensions")
@@ -219,11 +222,23 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     """The n-th forward difference along dim (after prepending / appending), as torch's
     diff_helper: input.narrow(1, L - 1) - input.narrow(0, L - 1), n times (at most L; xor
     for bool); n = 0 is a copy of input, prepend and append left out."""
-    if n < 0:
-        raise RuntimeError(f"order must be non-negative but got {n}")
     if input.dim() == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
     d = _dim(dim, input.dim())
+    for other in (prepend, append):
+        if other is None:
+            continue
+        if other.dim() != input.dim():
+            raise RuntimeError("diff expects prepend or append to be the same dimension as "
+                               "input")
+        for i, (a, b) in enumerate(zip(input.shape, other.shape)):
+            if i != d and a != b:
+                raise RuntimeError(f"diff expects the shape of tensor to prepend or append to "
+                                   f"match that of input except along the differencing "
+                                   f"dimension; input.size({i}) = {a}, but got "
+                                   f"tensor.size({i}) = {b}")
     if n == 0:
         out = input.new_zeros(tuple(input.shape))
         return out.copy_(input)
@@ -626,6 +641,10 @@ def _gradient_dims(input, spacing, dim):
                            f"spacing and dim arguments to have the same length, but got a "
                            f"spacing argument of length {len(spacing)} and a dim argument of "
                            f"length {len(dims)}.")
+    for h in spacing:
+        if isinstance(h, Tensor) and h.dim() != 1:
+            raise RuntimeError(f"torch.gradient expected each element of spacing to have one "
+                               f"dimension, but got an element with {h.dim()} dimensions!")
     return dims, spacing
 
 

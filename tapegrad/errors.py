@@ -386,8 +386,14 @@ def _setitem_shape_error(value, target, dt, advanced):
     return None
 
 
+def bad_slice_step(step):
+    """torch's error for a slice step it does not index with (a zero or negative one)."""
+    return ValueError("slice step cannot be zero" if step == 0 else
+                      "step must be greater than zero")
+
+
 def _tname(dt):
-    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
             "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
             "bool": "bool"}[dt.name]
 

@@ -416,8 +416,9 @@ class _InplaceMethods:
             raise RuntimeError(f"Index put requires the source and destination dtypes match, "
                                f"got {self._dtype.legacy} for the destination and "
                                f"{kind.legacy} for the source.")
-        if any(type(k) is slice and k.step is not None and k.step <= 0 for k in key):
-            raise ValueError("step must be greater than zero")
+        for k in key:
+            if type(k) is slice and k.step is not None and k.step <= 0:
+                raise errors.bad_slice_step(k.step)
         arr = self._materialize()
         try:
             target = np.shape(index_with(arr, key))

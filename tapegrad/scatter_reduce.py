@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, structops as S
+from . import decomps, dtypes as D, errors, structops as S
 from .creation import tensor
 from .grad_mode import is_grad_enabled
 from .pyfunc import Function
@@ -141,6 +141,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
+    errors.warn_once("index_reduce() is in beta and the API may change at any time.")
     idx, d = S._checked_index("index_reduce", input, dim, index, True)
     out_pos = S._index_grid(input._shape, d, idx).reshape(-1)
     if source.numel() != out_pos.size:

@@ -492,11 +492,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     d = 0 if dim is None else _dim(dim, x.dim())
     if not x.dim():   # (torch unsqueezes after dim: out of a 0-d tensor's range)
         _dim(d + 1, 0)
+    if isinstance(repeats, Tensor) and repeats.dim() > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     if isinstance(repeats, Tensor) and repeats.numel() != 1:
         r = repeats._array().astype(np.int64).reshape(-1)
         n = x._shape[d] if x.dim() else 1
         if len(r) != n:
-            raise RuntimeError("repeats must have the same size as input along dim")
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                               f"repeats.size(0) = {len(r)} and input.size(0) = {n}")
         if (r < 0).any():
             raise RuntimeError("repeats can not be negative")
         idx = np.repeat(np.arange(n), r)
@@ -1099,6 +1102,10 @@ def movedim(input, source, destination):
         for d in src + dst:
             _dim(d, nd)
         return input[...]
+    wrapped = [_dim(d, nd) for d in src], [_dim(d, nd) for d in dst]   # (range first)
+    for name, dims, w in zip(("source", "destination"), (src, dst), wrapped):
+        if len(set(w)) != len(w):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
     out = [None] * nd
     for s, d in zip(src, dst):
         out[_dim(d, nd)] = _dim(s, nd)
@@ -1113,14 +1120,17 @@ def unflatten(input, dim, sizes):
         raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as "
                            f"{_dim(dim, 0)} but tensor has no dimensions")   # (range first)
     d = _dim(dim, input.dim())
-    sizes = tuple(int(s) for s in sizes)
+    given = tuple(int(s) for s in sizes)
+    if not given:
+        raise RuntimeError("unflatten: sizes must be non-empty")
     n = input._shape[d]
-    if sizes.count(-1) == 1:
-        known = int(math.prod(s for s in sizes if s != -1))
-        sizes = tuple(n // known if s == -1 else s for s in sizes)
+    sizes = given
+    if given.count(-1) == 1:
+        known = int(math.prod(s for s in given if s != -1))
+        sizes = tuple((n // known if known else -1) if s == -1 else s for s in given)
     if int(math.prod(sizes)) != n:
-        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
-                           f"size of dim {dim} ({n}) in the input tensor")
+        raise RuntimeError(f"unflatten: Provided sizes {list(given)} don't multiply up to the "
+                           f"size of dim {d} ({n}) in the input tensor")
     return input.reshape(input._shape[:d] + sizes + input._shape[d + 1:])
 
 

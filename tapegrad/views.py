@@ -449,7 +449,7 @@ def _index_numpy(x, key):
     if not advanced:
         for k in key:
             if isinstance(k, slice) and k.step is not None and k.step <= 0:
-                raise ValueError("step must be greater than zero")
+                raise errors.bad_slice_step(k.step)
         if Ellipsis not in key:
             key = key + (Ellipsis,)  # numpy then returns a 0-d view, not a scalar copy
         try:

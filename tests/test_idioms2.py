@@ -108,3 +108,57 @@ def test_numpy_memory_torch_cannot_read_raises_as_torch(torch_ref):
             assert a[1].split(". The only")[0] == b[1].split(". The only")[0]
         else:
             assert a == b
+
+
+def _shape_error_cases(m):
+    x = m.arange(12.0)
+    return [lambda: x.unflatten(0, (5, -1)), lambda: x.unflatten(0, (0, -1)),
+            lambda: x.unflatten(0, ()), lambda: m.zeros(2, 12).unflatten(-1, (5, 2)),
+            lambda: m.zeros(2, 3, 4).movedim((0, -3), (0, 1)),
+            lambda: m.zeros(2, 3, 4).movedim((0, 1), (-2, 1)),
+            lambda: m.zeros(2, 3, 4).movedim((0, 0), (0, 7)),
+            lambda: m.repeat_interleave(m.tensor([1, 2]), m.tensor([1, 2, 3]), dim=0),
+            lambda: m.repeat_interleave(m.tensor([1, 2]), m.tensor([[1]]), dim=0),
+            lambda: m.diff(m.ones(2, 3), prepend=m.ones(3, 1)),
+            lambda: m.diff(m.ones(2, 3), dim=0, append=m.ones(1, 4)),
+            lambda: m.diff(m.ones(2, 3), prepend=m.tensor(0.0)),
+            lambda: m.diff(m.ones(2, 3), n=0, append=m.ones(2, 1, 1)),
+            lambda: m.gradient(m.tensor([1.0, 4.0, 9.0]), spacing=(m.tensor(2.0),))]
+
+
+def test_shape_ops_raise_torchs_errors(torch_ref):
+    for got, want in zip(_shape_error_cases(tg), _shape_error_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
+
+
+def _index_error_cases(m):
+    x = m.zeros(5)
+    return [lambda: x[::0], lambda: x.__setitem__(slice(None, None, 0), 1.0),
+            lambda: x[::-1], lambda: x.__setitem__(slice(None, None, -2), 1.0),
+            lambda: m.take_along_dim(m.ones(2, 3), m.tensor([[0]]).float(), dim=1),
+            lambda: m.take_along_dim(m.ones(2, 3), m.tensor([[0]], dtype=m.int32), dim=1),
+            lambda: m.take_along_dim(m.ones(2, 3), m.tensor([0], dtype=m.int32)),
+            lambda: m.ones(2, 2) @ m.ones(2, 2, dtype=m.int64),
+            lambda: m.ones(2, 2, dtype=m.int16) @ m.ones(2, 2),
+            lambda: m.baddbmm(m.ones(1, 2, 2), m.ones(1, 2, 2, dtype=m.int64), m.ones(1, 2, 2))]
+
+
+def test_indexing_and_products_raise_torchs_errors(torch_ref):
+    for got, want in zip(_index_error_cases(tg), _index_error_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
+
+
+def test_index_reduce_warns_it_is_beta_as_torch(torch_ref):
+    import warnings
+    messages = []
+    for m in (tg, torch_ref):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            m.set_warn_always(True)
+            try:
+                m.ones(3).index_reduce(0, m.tensor([0]), m.tensor([2.0]), "prod")
+            finally:
+                m.set_warn_always(False)
+        messages.append([str(w.message).split(" (Triggered")[0] for w in seen])
+    assert messages[0] == messages[1] == ["index_reduce() is in beta and the API may change "
+                                          "at any time."]
