@@ -485,6 +485,11 @@ def _compare(name, x, y):
         dt = D.torch_result_type(x, y)
         if dt.itemsize < 8 and not dt.is_floating_point and dt is not D.bool_:
             xa, ya = D.as_array(xa, dt), D.as_array(ya, dt)
+    elif type(y) is float and not x._dtype.is_floating_point:
+        # an integer or bool tensor against a float compares in the default dtype, as torch:
+        # int64 2 == 2.0000001 holds in float32
+        dt = D.get_default_dtype()
+        xa, ya = np.asarray(xa).astype(dt.np), _quiet(dt.np.type, ya)
     try:
         if type(ya) is float and not -_F32_MAX <= ya <= _F32_MAX:
             # (a float32 tensor against a number past float32's range: numpy's cast of the
@@ -500,7 +505,8 @@ def _compare(name, x, y):
         return Tensor._wrap(out, D.bool_)
     a, ca = _operand_node(tape, x, xa)
     b, cb = _operand_node(tape, y, ya)
-    if b < 0 and x._dtype is D.float32 and not isinstance(y, Tensor):
+    if b < 0 and not isinstance(y, Tensor) and (x._dtype is D.float32 or type(y) is float and
+                                                 D.get_default_dtype() is D.float32):
         # (numpy compared with the number cast to float32, as torch: so does the replay)
         cb = float(_quiet(np.float32, cb))
     t = _result(out, D.bool_, tape, OPS[name].code, a, b, ca if a < 0 else cb)

@@ -162,3 +162,23 @@ def test_index_reduce_warns_it_is_beta_as_torch(torch_ref):
         messages.append([str(w.message).split(" (Triggered")[0] for w in seen])
     assert messages[0] == messages[1] == ["index_reduce() is in beta and the API may change "
                                           "at any time."]
+
+
+def _int_float_comparisons(m):
+    out = []
+    for x in (m.tensor([1, 2, 16777217]), m.tensor([1, 2], dtype=m.int8),
+              m.tensor([True, False])):
+        for y in (2.0000001, 16777216.0, 0.5, 1e39, math.nan):
+            out.append([(x == y).tolist(), (x < y).tolist(), x.ge(y).tolist(),
+                        (y > x).tolist()])
+    return out
+
+
+def test_int_tensor_against_a_float_compares_in_the_default_dtype(torch_ref):
+    assert _int_float_comparisons(tg) == _int_float_comparisons(torch_ref)
+
+    def f(x):
+        return tg.where(x.long() == 2.0000001, x, x * 3).sum()
+    tape = tg.record(f, tg.tensor([2.0, 3.0]))
+    value, (grad,) = tape.value_and_grad(np.array([2.0, 5.0], np.float32))
+    assert value == 17.0 and grad.tolist() == [1.0, 3.0]
