@@ -292,27 +292,47 @@ def _filled(size, value, dtype, requires_grad, fn=None):
                  requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+def _factory_options(fn, layout, pin_memory, memory_format=None, ndim=None):
+    """torch's checks of a factory function's layout=, pin_memory= and memory_format=
+    arguments (tapegrad's tensors are strided, in C order: tapegrad/layouts.py)."""
+    layouts.check(fn, ndim, layout, memory_format)
+    if memory_format is layouts.preserve_format:
+        raise RuntimeError("unsupported memory format Preserve")
+    if pin_memory:
+        raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no "
+                           "pinned memory allocator is available on this system.")
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False):
     """A tensor of the given size filled with 0."""
     _device.check(device)
+    _factory_options("zeros", layout, pin_memory)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+         pin_memory=False):
     """A tensor of the given size filled with 1."""
     _device.check(device)
+    _factory_options("ones", layout, pin_memory)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False, memory_format=None):
     """A tensor of the given size (tapegrad fills it with 0)."""
     _device.check(device)
+    ndim = None if memory_format is None else len(_size_args(size, "empty"))
+    _factory_options("empty", layout, pin_memory, memory_format, ndim)
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
+         pin_memory=False):
     """A tensor of `size` filled with `fill_value`."""
     _device.check(device)
+    _factory_options("full", layout, pin_memory)
     fill_value = _number_arg("full", "fill_value", 2, fill_value)
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
@@ -366,8 +386,10 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, *
     return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, *,
+           layout=None, pin_memory=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
+    _factory_options("arange", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     given = [start] + ([end] if end is not None else []) + \
@@ -480,8 +502,10 @@ def _fma_exact_product(a, b, c):
     return np.multiply(a, b, dtype=np.float64) + c
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, *, layout=None,
+             pin_memory=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
+    _factory_options("linspace", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
@@ -519,8 +543,10 @@ def _linspace(start, end, steps, np_dtype):
     return out.astype(dt) if floating else np.trunc(out).astype(dt)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, layout=None,
+        pin_memory=False):
     """A 2-d tensor with ones on the diagonal."""
+    _factory_options("eye", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)

@@ -441,7 +441,9 @@ class _OpMethods:
 
     def clone(self, memory_format=None):
         layouts.check("clone", len(self._shape), None, memory_format)
-        return _reshape_op("clone", self, self._shape, np.array(self._array(), copy=True))
+        keep = memory_format is None or memory_format is layouts.preserve_format
+        return _reshape_op("clone", self, self._shape,
+                           np.array(self._array(), copy=True, order="K" if keep else "C"))
 
     def transpose(self, dim0, dim1):
         nd = self.dim()

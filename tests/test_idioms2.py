@@ -182,3 +182,27 @@ def test_int_tensor_against_a_float_compares_in_the_default_dtype(torch_ref):
     tape = tg.record(f, tg.tensor([2.0, 3.0]))
     value, (grad,) = tape.value_and_grad(np.array([2.0, 5.0], np.float32))
     assert value == 17.0 and grad.tolist() == [1.0, 3.0]
+
+
+def _factory_option_cases(m):
+    return [lambda: m.empty(2, layout=m.strided), lambda: m.zeros(2, layout=m.strided),
+            lambda: m.ones(2, pin_memory=False), lambda: m.full((2,), 1.0, layout=m.strided),
+            lambda: m.arange(3, layout=m.strided), lambda: m.eye(2, layout=m.strided),
+            lambda: m.linspace(0, 1, 3, layout=m.strided),
+            lambda: m.empty(2, 3, 4, 5, memory_format=m.channels_last),
+            lambda: m.empty(2, memory_format=m.contiguous_format),
+            lambda: m.empty(2, memory_format=m.channels_last),
+            lambda: m.empty((2, 3), memory_format=m.preserve_format),
+            lambda: m.ones(2, pin_memory=True), lambda: m.zeros(2, layout="strided"),
+            lambda: m.ones(2, 3).t().clone(memory_format=m.contiguous_format),
+            lambda: m.ones(2, 3).t().clone(memory_format=m.preserve_format),
+            lambda: m.ones(2, 3).t().clone()]
+
+
+def test_factory_functions_take_torchs_layout_options(torch_ref):
+    for got, want in zip(_factory_option_cases(tg), _factory_option_cases(torch_ref)):
+        a, b = _outcome(got), _outcome(want)
+        if len(b) == 4:   # (empty's values are torch's garbage; channels_last is C order here)
+            a, b = (a[0], a[2], a[3] if len(b[2]) < 4 else None), \
+                (b[0], b[2], b[3] if len(b[2]) < 4 else None)
+        assert a == b
