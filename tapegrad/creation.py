@@ -171,7 +171,12 @@ def _as_items(data):
             raise ValueError("only one element tensors can be converted to Python scalars")
         return data._array().reshape(-1)[0]
     if isinstance(data, np.ndarray):
-        return data[()] if data.ndim == 0 else [_as_items(a) for a in data]
+        if data.ndim == 0:
+            return data[()]
+        errors.warn_once("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
+                         "Please consider converting the list to a single numpy.ndarray with "
+                         "numpy.array() before converting to a tensor.")
+        return [_as_items(a) for a in data]
     if isinstance(data, (list, tuple)):
         return [_as_items(d) for d in data]
     return data

@@ -206,3 +206,20 @@ def test_factory_functions_take_torchs_layout_options(torch_ref):
             a, b = (a[0], a[2], a[3] if len(b[2]) < 4 else None), \
                 (b[0], b[2], b[3] if len(b[2]) < 4 else None)
         assert a == b
+
+
+def test_tensor_of_a_list_of_ndarrays_warns_as_torch(torch_ref):
+    import warnings
+    arr = np.ones(2)
+    for data in ([arr, arr], [[1.0, 2.0], arr], [np.float64(1.0), 2.0]):
+        seen = []
+        for m in (tg, torch_ref):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                m.set_warn_always(True)
+                try:
+                    m.tensor(data)
+                finally:
+                    m.set_warn_always(False)
+            seen.append([str(w.message).split(" (Triggered")[0] for w in caught])
+        assert seen[0] == seen[1]
