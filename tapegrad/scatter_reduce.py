@@ -176,6 +176,10 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     idx = S._checked_index("scatter", input, dim, index, False)[0]
     s = _src_tensor(input, idx, src, value)
     out_pos, src_pos = _scatter_positions("scatter", input, dim, index, s)
+    if isinstance(src, Tensor):
+        errors.warn_once("The reduce argument of torch.scatter with Tensor src is deprecated "
+                         "and will be removed in a future PyTorch release. Use "
+                         "torch.scatter_reduce instead for more reduction options.")
     red = "sum" if reduce == "add" else "prod"
     plain = _reduce_at("scatter_reduce", input.detach(), s.detach(), out_pos, src_pos, red, True)
     if (input._recorded or s._recorded) and is_grad_enabled():

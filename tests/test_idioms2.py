@@ -223,3 +223,24 @@ def test_tensor_of_a_list_of_ndarrays_warns_as_torch(torch_ref):
                     m.set_warn_always(False)
             seen.append([str(w.message).split(" (Triggered")[0] for w in caught])
         assert seen[0] == seen[1]
+
+
+def _warnings_of(m, f):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m.set_warn_always(True)
+        try:
+            f(m)
+        finally:
+            m.set_warn_always(False)
+    return [str(w.message).split(" (Triggered")[0] for w in caught]
+
+
+def test_scatter_with_reduce_and_a_tensor_src_warns_as_torch(torch_ref):
+    cases = [lambda m: m.ones(3).scatter(0, m.tensor([0]), m.tensor([2.0]), reduce="add"),
+             lambda m: m.ones(3).scatter_(0, m.tensor([0, 0]), m.tensor([2.0, 3.0]),
+                                          reduce="multiply"),
+             lambda m: m.ones(3).scatter_(0, m.tensor([0]), 2.0, reduce="multiply")]
+    for f in cases:
+        assert _warnings_of(tg, f) == _warnings_of(torch_ref, f)
