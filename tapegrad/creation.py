@@ -663,8 +663,19 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=No
         i = np.arange(steps)
         half = steps // 2
         exps = np.where(i < half, float(lo) + step * i, float(hi) - step * (steps - i - 1))
-    out = quiet(np.power, np.float64(base), exps)
+    # C's pow, as torch's kernel calls it (numpy's vectorized power is 1 ulp off at times)
+    out = np.array([_c_pow(float(base), x) for x in exps.tolist()], np.float64)
     return _leaf(quiet(out.astype, dt.np), dt, requires_grad)
+
+
+def _c_pow(base, x):
+    """C's pow(base, x), whose inf and nan math.pow raises for."""
+    try:
+        return math.pow(base, x)
+    except OverflowError:   # (a negative base to an odd power keeps its sign)
+        return -math.inf if base < 0 and x.is_integer() and x % 2 == 1 else math.inf
+    except ValueError:      # 0 to a negative power; a negative base to a fractional one
+        return math.inf if base == 0 else math.nan
 
 
 RANGE_DEPRECATED = ("torch.range is deprecated and will be removed in a future release because "

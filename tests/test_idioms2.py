@@ -244,3 +244,18 @@ def test_scatter_with_reduce_and_a_tensor_src_warns_as_torch(torch_ref):
              lambda m: m.ones(3).scatter_(0, m.tensor([0]), 2.0, reduce="multiply")]
     for f in cases:
         assert _warnings_of(tg, f) == _warnings_of(torch_ref, f)
+
+
+def test_float64_logspace_is_torchs_bit_for_bit(torch_ref):
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        start, end = rng.uniform(-10, 10, 2).tolist()
+        steps = int(rng.integers(2, 30))
+        base = float(rng.choice([10.0, 2.0, 3.0, 2.718281828, 0.5]))
+        got = tg.logspace(start, end, steps, base=base, dtype=tg.float64).numpy()
+        want = torch_ref.logspace(start, end, steps, base=base, dtype=torch_ref.float64).numpy()
+        assert np.array_equal(got, want)
+    for args in [(0, 400, 3, 10.0), (0, 401, 2, -10.0), (0, 1, 3, -2.0), (-3, 3, 7, 0.0)]:
+        got = tg.logspace(*args[:3], base=args[3], dtype=tg.float64).tolist()
+        want = torch_ref.logspace(*args[:3], base=args[3], dtype=torch_ref.float64).tolist()
+        assert str(got) == str(want)
