@@ -147,7 +147,21 @@ def copy_of(data, dtype=None, requires_grad=False):
         if dt is None:  # tensors deeper in the data
             data = _as_items(data)
             dt = _infer_dtype(data)
-        arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
+        try:
+            arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
+            deeper = isinstance(data, (list, tuple)) and arr.ndim > len(_first_sizes(data))
+        except ValueError:   # (ragged to numpy)
+            if not _holds_tensor(data):
+                if isinstance(data, (list, tuple)):
+                    _bad_data(data, list)   # (torch's error for ragged data)
+                raise
+            deeper = True
+        if deeper:
+            # a tensor deeper in the data that numpy read as a sequence: torch's shape stops
+            # at it (it is one item there)
+            data = _as_items(data)
+            dt = dtype or _infer_dtype(data)
+            arr = np.array(data)
         if arr.dtype.kind in "SU" and not isinstance(data, np.ndarray):
             _infer_dtype(data)   # (strings with a dtype given: torch's errors too)
         if not (dt.is_floating_point or dt is D.bool_ or isinstance(data, np.ndarray)):
@@ -159,11 +173,33 @@ def copy_of(data, dtype=None, requires_grad=False):
     return _leaf(arr, dt, requires_grad)
 
 
-def _as_items(data):
+def _holds_tensor(data):
+    return isinstance(data, Tensor) or isinstance(data, (list, tuple)) and \
+        any(_holds_tensor(d) for d in data)
+
+
+def _first_sizes(data):
+    """torch.tensor's shape of nested data: the lengths of the first elements' chain of
+    lists, tuples and numpy arrays (a tensor ends it: it is an item there)."""
+    sizes = []
+    while isinstance(data, (list, tuple)) or isinstance(data, np.ndarray) and data.ndim:
+        sizes.append(len(data))
+        if not sizes[-1]:
+            break
+        data = data[0]
+    return sizes
+
+
+def _as_items(data, sizes=None, dim=0):
     """Nested data with its tensors and numpy arrays as numpy scalars of their dtypes, as
     torch.tensor reads them: an array as a sequence of its items (a float64 array gives
-    float64), a tensor as one item (a one-element tensor of any shape: its value)."""
+    float64), a tensor as one item (a one-element tensor of any shape: its value) where the
+    shape (`sizes`, from the first elements) ends, else as the sequence of its rows."""
+    if sizes is None:
+        sizes = _first_sizes(data)
     if isinstance(data, Tensor):
+        if dim < len(sizes) and data.dim():
+            return [_as_items(row, sizes, dim + 1) for row in data]
         if data._recorded and STATE.enabled and data.requires_grad:
             errors.warn_once(errors.SCALAR_OF_GRAD)   # (torch reads each as a Python scalar)
         _bake(data, "guard_value")   # (a traced value copied out of the recorded tape)
@@ -176,9 +212,9 @@ def _as_items(data):
         errors.warn_once("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
                          "Please consider converting the list to a single numpy.ndarray with "
                          "numpy.array() before converting to a tensor.")
-        return [_as_items(a) for a in data]
+        return [_as_items(a, sizes, dim + 1) for a in data]
     if isinstance(data, (list, tuple)):
-        return [_as_items(d) for d in data]
+        return [_as_items(d, sizes, dim + 1) for d in data]
     return data
 
 

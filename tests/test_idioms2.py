@@ -259,3 +259,20 @@ def test_float64_logspace_is_torchs_bit_for_bit(torch_ref):
         got = tg.logspace(*args[:3], base=args[3], dtype=tg.float64).tolist()
         want = torch_ref.logspace(*args[:3], base=args[3], dtype=torch_ref.float64).tolist()
         assert str(got) == str(want)
+
+
+def _nested_tensor_data(m):
+    return [lambda: m.tensor([[m.tensor([7.5])]]),
+            lambda: m.tensor([[m.tensor([7.5])]], dtype=m.float64),
+            lambda: m.tensor([[1.0, 2.0], m.tensor([3.0, 4.0])]),
+            lambda: m.tensor([[22.5], [m.tensor([8])]], dtype=m.int64),
+            lambda: m.tensor([[31, m.tensor([-23])]]),
+            lambda: m.tensor([[m.tensor([8])], [22.5]]),
+            lambda: m.tensor([m.tensor([1.0, 2.0]), [3.0, 4.0]]),
+            lambda: m.tensor([m.tensor([[7.5]])]),
+            lambda: m.tensor([[1, 2], [3]], dtype=m.int64)]
+
+
+def test_tensors_nested_in_data_are_items_where_the_shape_ends(torch_ref):
+    for got, want in zip(_nested_tensor_data(tg), _nested_tensor_data(torch_ref)):
+        assert _outcome(got) == _outcome(want)
