@@ -87,8 +87,14 @@ def _search(boundaries, values, right, sorter, out_int32):
     v = _values(values, dt)
     rows_b = b.reshape(math.prod(b.shape[:-1]), b.shape[-1])
     rows_v = v.reshape(1, -1) if b.ndim == 1 else v.reshape(rows_b.shape[0], v.shape[-1])
-    out = _bisect(rows_b, rows_v, right).reshape(v.shape)
-    return _wrap(out, D.int32 if out_int32 else D.int64)
+    side = "right" if right else "left"
+    if rows_b.size and (rows_b[:, 1:] >= rows_b[:, :-1]).all() and \
+            not (dt.is_floating_point and np.isnan(rows_b).any()):
+        # sorted rows without nan: numpy's search finds the same places, faster
+        out = np.stack([np.searchsorted(p, q, side=side) for p, q in zip(rows_b, rows_v)])
+    else:
+        out = _bisect(rows_b, rows_v, right)
+    return _wrap(out.reshape(v.shape), D.int32 if out_int32 else D.int64)
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
