@@ -1065,6 +1065,8 @@ def narrow(input, dim, start, length):
     """The length-long slice from start along dim, a view (SliceBackward0)."""
     if not input.dim():
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = _dim(dim, input.dim())
     size = input._shape[d]
     start = int(start.item() if isinstance(start, Tensor) else start)

@@ -491,6 +491,8 @@ class _OpMethods:
         return self._transposed("tensor.mT", "mT")
 
     def expand(self, *sizes):
+        if not sizes:
+            raise TypeError('expand() missing 1 required positional arguments: "size"')
         sizes = _size_args(sizes)
         nd = len(sizes)
         if nd < self.dim():
@@ -499,17 +501,19 @@ class _OpMethods:
                                f"be greater or equal to the number of dimensions in the tensor "
                                f"({self.dim()})")
         lead = nd - self.dim()
-        for d, s in enumerate(sizes):
-            if s < 0 and (d < lead or s != -1):
+        old = (1,) * lead + self._shape
+        for d in range(nd - 1, -1, -1):   # (torch checks from the last dim)
+            s, o = sizes[d], old[d]
+            if s == -1 and d < lead:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                    f"leading, non-existing dimension {d}")
-        old = (1,) * lead + self._shape
-        for d, (s, o) in enumerate(zip(sizes, old)):
             if s != -1 and o != 1 and s != o:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) must match the "
                                    f"existing size ({o}) at non-singleton dimension {d}.  "
                                    f"Target sizes: {list(sizes)}.  Tensor sizes: "
                                    f"{list(self._shape)}")
+        if any(s < -1 for s in sizes):   # (torch's size arithmetic then overflows)
+            raise RuntimeError("numel: integer multiplication overflow")
         target = tuple(o if s == -1 else s for s, o in zip(sizes, old))
         return _strided("expand", self, lambda a: _expanded(a, target))
 

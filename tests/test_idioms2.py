@@ -276,3 +276,17 @@ def _nested_tensor_data(m):
 def test_tensors_nested_in_data_are_items_where_the_shape_ends(torch_ref):
     for got, want in zip(_nested_tensor_data(tg), _nested_tensor_data(torch_ref)):
         assert _outcome(got) == _outcome(want)
+
+
+def _expand_narrow_cases(m):
+    return [lambda: m.zeros(1, 3, 2).expand(1, 1, 3), lambda: m.zeros(3, 2).expand(1, 3),
+            lambda: m.zeros(2).expand(-1, -2), lambda: m.zeros(2).expand(-1, -1, 2),
+            lambda: m.zeros(1, 3).expand(-2, 3), lambda: m.zeros(2).expand(),
+            lambda: m.tensor(1.0).expand(()), lambda: m.zeros(3, 4).narrow(0, 5, -1),
+            lambda: m.zeros(3, 4).narrow(5, 0, -1), lambda: m.zeros(3, 4).narrow(0, 2, 5),
+            lambda: m.zeros(3, 4).narrow(0, -4, 2)]
+
+
+def test_expand_and_narrow_check_as_torch_does(torch_ref):
+    for got, want in zip(_expand_narrow_cases(tg), _expand_narrow_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
