@@ -658,6 +658,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     differences inside, one-sided (edge_order 1) or second-order (2) ones at the ends, with
     a uniform spacing per dim or the coordinates of each sample (a 1-d tensor per dim); a
     tuple with one tensor per dim, each the cat of its three parts (CatBackward0)."""
+    if input.dtype is D.uint8:   # (its differences would wrap around)
+        raise RuntimeError("torch.gradient does not support uint8 input.")
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     dims, steps = _gradient_dims(input, spacing, dim)

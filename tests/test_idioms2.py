@@ -290,3 +290,12 @@ def _expand_narrow_cases(m):
 def test_expand_and_narrow_check_as_torch_does(torch_ref):
     for got, want in zip(_expand_narrow_cases(tg), _expand_narrow_cases(torch_ref)):
         assert _outcome(got) == _outcome(want)
+
+
+def test_gradient_refuses_uint8_as_torch(torch_ref):
+    cases = [lambda m: m.gradient(m.tensor([1, 5, 2], dtype=m.uint8)),
+             lambda m: m.gradient(m.tensor([[1, 5], [2, 0]], dtype=m.uint8), dim=7),
+             lambda m: m.gradient(m.tensor([1, 5, 2], dtype=m.int8))]
+    for f in cases:
+        got, want = _outcome(lambda: f(tg)[0]), _outcome(lambda: f(torch_ref)[0])
+        assert got == want
