@@ -21,7 +21,8 @@ from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_sto
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
-                    index_scatter, index_with, one_ellipsis, sequence_key, setitem_view_name)
+                    index_scatter, index_with, one_ellipsis, oob_message, sequence_key,
+                    setitem_view_name)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
 _WRAPPING = (np.add, np.subtract, np.multiply)
@@ -428,7 +429,9 @@ class _InplaceMethods:
                     and given != 0:   # (x[k] = v of a 0-d x, k != 0: as a dim of size 0)
                 raise IndexError(f"index {given} is out of bounds for dimension 0 with size "
                                  f"0") from None
-            raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
+            if msg.startswith("too many indices") or msg.startswith("boolean index did not match"):
+                raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
+            raise IndexError(oob_message(msg, key, arr.shape)) from None
         value = np.asarray(value)
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
         if err is not None:

@@ -142,7 +142,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
     errors.warn_once("index_reduce() is in beta and the API may change at any time.")
-    idx, d = S._checked_index("index_reduce", input, dim, index, True)
+    idx, d = S._checked_index("index_reduce", input, dim, index, True, loop=True)
     out_pos = S._index_grid(input._shape, d, idx).reshape(-1)
     if source.numel() != out_pos.size:
         raise RuntimeError(f"index_reduce_(): Number of indices ({len(idx)}) should be equal to "

@@ -517,13 +517,13 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 def index_select(input, dim, index):
     """input's slices along dim at the 1-d index (IndexSelectBackward0; repeated indices
     accumulate their gradients)."""
+    nd = input.dim()
+    d = _dim(dim, nd)   # (before the index's checks, as torch)
     idx = _index_array("index_select", index)
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
-    nd = input.dim()
-    d = _dim(dim, nd)
     n = input._shape[d] if nd else 1
     idx = idx.reshape(-1)
     if not nd and idx.size != 1:
@@ -829,10 +829,15 @@ def _scatter_grid(shape, d, idx):
     return np.ravel_multi_index(tuple(grid), shape)
 
 
-def _checked_index(fn, input, dim, index, vector):
-    idx = _index_array(fn, index)
+def _checked_index(fn, input, dim, index, vector, loop=False):
+    """(index values, wrapped dim) with torch's checks; `loop`: the kernel checks the bounds
+    in its own loop (IndexError 'index out of range in self')."""
     nd = input.dim()
+    # torch wraps dim before it looks at the index's dtype, but for index_fill
+    idx = _index_array(fn, index) if fn == "index_fill" else None
     d = _dim(dim, nd)
+    if idx is None:
+        idx = _index_array(fn, index)
     n = input._shape[d] if nd else 1
     if vector and idx.ndim > 1:
         raise IndexError(f"{fn}(): Index is supposed to be a vector")
@@ -841,14 +846,13 @@ def _checked_index(fn, input, dim, index, vector):
                            "tensor")
     if not vector and not idx.ndim:
         idx = idx.reshape(1)
-    # torch's bounds and errors: index_fill alone takes negative indices; index_add checks
-    # a 1-d self in its fast loop, index_reduce always so (no index named); the scatters
-    # raise RuntimeError
+    # torch's bounds and errors: index_fill alone takes negative indices; the kernels with
+    # a loop of their own name no index; the scatters raise RuntimeError
     low = -n if fn == "index_fill" else 0
     bad = idx[(idx < low) | (idx >= n)]
     if bad.size:
         msg = f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} with size {n}"
-        if fn == "index_reduce" or fn == "index_add" and nd <= 1:
+        if loop:
             raise IndexError("index out of range in self")
         if fn == "index_copy":
             raise IndexError("index_copy_(): " + msg)
@@ -986,7 +990,10 @@ def scatter_add(input, dim, index, src):
 
 def index_add(input, dim, index, source, *, alpha=1):
     """input with alpha * source's slices added at index along dim (IndexAddBackward0)."""
-    idx, d = _checked_index("index_add", input, dim, index, True)
+    # (torch adds into a self of two or more dims with alpha 1 as a scatter_add, whose
+    # bounds error names the index; other cases in a loop of its own)
+    scatters = input.dim() > 1 and type(alpha) is not bool and alpha == 1
+    idx, d = _checked_index("index_add", input, dim, index, True, loop=not scatters)
     shape = input._shape
     # torch's checks, in its order: the count along dim, then the other dims' sizes
     along = source._shape[d] if d < source.dim() else 1

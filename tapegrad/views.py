@@ -249,6 +249,48 @@ def _index(x, key):
         raise IndexError(_index_message(x, key, str(e))) from None
 
 
+def _mask_shape(k):
+    """The shape of index `k` if it is a mask (a bool or uint8 tensor or array, a list of
+    bools), else None."""
+    if isinstance(k, Tensor):
+        return k._shape if k._dtype is D.bool_ or k._dtype is D.uint8 else None
+    if isinstance(k, (list, np.ndarray)):
+        a = np.asarray(k)
+        return a.shape if a.dtype == bool else None
+    return None
+
+
+def _mask_mismatch(shape, keys):
+    """torch's error for a mask whose shape differs from the dims it indexes: the dims of
+    the tensor after the key's ints select and its Nones insert (the mask's place among
+    them), named at the mask's first differing dim."""
+    def width(k):
+        m = _mask_shape(k)
+        return len(m) if m is not None else 0 if k is None or k is Ellipsis or \
+            type(k) is bool else 1
+    dims, at, masks = list(shape), 0, []
+    for k in keys:
+        if k is None or type(k) is bool:
+            dims.insert(at, 1)
+            at += 1
+        elif k is Ellipsis:
+            at += len(shape) - sum(width(kk) for kk in keys)
+        elif isinstance(k, (int, np.integer)) or isinstance(k, Tensor) and not k._shape and \
+                k._dtype in _INDEX_INTS:
+            dims.pop(at)
+        else:
+            m = _mask_shape(k)
+            if m is not None:
+                masks.append((at, m))
+            at += width(k)
+    for at, m in masks:
+        for j, n in enumerate(m):
+            if at + j >= len(dims) or dims[at + j] != n:
+                return (f"The shape of the mask {list(m)} at index {j} does not match the shape "
+                        f"of the indexed tensor {dims} at index {at + j}")
+    return None
+
+
 def _index_message(x, key, msg):
     """torch's text for numpy's indexing errors."""
     if msg.startswith("too many indices"):
@@ -260,18 +302,7 @@ def _index_message(x, key, msg):
             return "slice() cannot be applied to a 0-dim tensor."
         return f"too many indices for tensor of dimension {x.dim()}"
     if msg.startswith("boolean index did not match"):
-        keys = key if isinstance(key, tuple) else (key,)
-        k, mask = next((k, m) for k, m in enumerate(keys) if isinstance(m, Tensor))
-        shape = list(x._shape)
-        ints = [d for d, kk in enumerate(keys[:k]) if isinstance(kk, int)]
-        if len(ints) < k and all(isinstance(kk, (int, slice)) for kk in keys[:k]):
-            # torch selects the ints first: the mask's place among the dims they leave
-            shape = [n for d, n in enumerate(shape) if d not in ints]
-            k -= len(ints)
-        elif ints and len(ints) == k:
-            shape, k = shape[k:], 0
-        return (f"The shape of the mask {list(mask._shape)} at index {k} does not match the "
-                f"shape of the indexed tensor {shape} at index {k}")
+        return _mask_mismatch(x._shape, key if isinstance(key, tuple) else (key,)) or msg
     if msg.startswith("arrays used as indices must be"):
         return "tensors used as indices must be long, int, byte or bool tensors"
     if msg.startswith("only integers, slices"):
@@ -389,6 +420,41 @@ def split_key(key, ndim):
     return tuple(basic) + (() if Ellipsis in basic else (Ellipsis,)), tuple(advanced)
 
 
+def oob_message(msg, key, shape):
+    """numpy's error for an index array's value out of range, `msg`, in torch's words: torch
+    numbers the dim by the index tensor's place among the key's index tensors (a mask
+    counting one per dim), not by the indexed dim (x[:, :, [9]] names dimension 0).  `key`:
+    the key as numpy takes it, for an array of `shape`."""
+    m = re.match(r"index -?\d+ is out of bounds for axis (\d+) with size (\d+)$", msg)
+    if m and m.group(2) == "0":
+        return "index is out of bounds for dimension with size 0"   # (torch's, of an empty dim)
+    if not m or not any(_is_advanced(k) for k in key):
+        return msg.replace(" for axis ", " for dimension ")
+    basic, advanced = split_key(key, len(shape))
+    applied = key if advanced is None else advanced
+    try:
+        nd = len(shape) if advanced is None else np.broadcast_to(0, shape)[basic].ndim
+    except IndexError:   # (an int out of range: numpy's own axis is torch's)
+        return msg.replace(" for axis ", " for dimension ")
+
+    def width(k):
+        return np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else 1
+    fill = nd - sum(width(k) for k in applied if k is not None and k is not Ellipsis)
+    axis, at, count = int(m.group(1)), 0, 0
+    for k in applied:
+        if k is None:
+            continue
+        if k is Ellipsis:
+            at += fill
+            continue
+        if _is_advanced(k):
+            if at == axis and width(k) == 1:
+                return re.sub(r"for axis \d+", f"for dimension {count}", msg)
+            count += width(k)
+        at += width(k)
+    return msg.replace(" for axis ", " for dimension ")
+
+
 def _standard_layout(a):
     """a, or a row-major copy where its strides are not the standard ones: numpy may lay an
     advanced index's result out transposed (x[:, [1, 2]]: torch's is row-major, so .view()
@@ -463,7 +529,10 @@ def _index_numpy(x, key):
         # named UnsqueezeBackward0, row unsqueeze_strided)
         return _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
                         lambda a: a[key])
-    idx = index_with(np.arange(base.size).reshape(base.shape), key)
+    try:
+        idx = index_with(np.arange(base.size).reshape(base.shape), key)
+    except IndexError as e:
+        raise IndexError(oob_message(str(e), key, base.shape)) from None
     out = _standard_layout(index_with(base, key))
     tape = _record_start(x)
     if tape is None:

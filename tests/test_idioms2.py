@@ -299,3 +299,28 @@ def test_gradient_refuses_uint8_as_torch(torch_ref):
     for f in cases:
         got, want = _outcome(lambda: f(tg)[0]), _outcome(lambda: f(torch_ref)[0])
         assert got == want
+
+
+def _out_of_range_cases(m):
+    x = m.zeros(3, 4, 5)
+    ix = m.tensor
+    return [lambda: x[:, :, ix([7])], lambda: x[ix([0]), :, ix([7])], lambda: x[..., ix([5])],
+            lambda: x[1, :, ix([5])], lambda: x[None, :, ix([4])], lambda: x[:, :, [0, 9]],
+            lambda: x[:, ix([True, False, True])][:, ix([4])],
+            lambda: x.__setitem__((slice(None), ix([4])), 1.0),
+            lambda: m.zeros(3, 2).index_add(0, ix([3]), m.ones(1, 2)),
+            lambda: m.zeros(3, 2).index_add(0, ix([3]), m.ones(1, 2), alpha=2),
+            lambda: m.zeros(3, 2, dtype=m.int64).index_add(0, ix([3]), m.ones(1, 2).long()),
+            lambda: m.zeros(3).index_add(0, ix([3]), m.ones(1)),
+            lambda: m.zeros(3, 3).index_add(2, ix([[0]]).bool(), m.ones(3, 3)),
+            lambda: m.zeros(3, 3).scatter(2, ix([[0]]).float(), 1.0),
+            lambda: m.zeros(2).index_select(1, ix([0]).float()),
+            lambda: m.zeros(2).index_fill(1, ix([0]).float(), 1.0),
+            lambda: x[:, m.ones(4, 4, dtype=m.bool)], lambda: x[None, m.ones(4, dtype=m.bool)],
+            lambda: x[1, :, m.ones(4, dtype=m.bool)], lambda: x[..., [True] * 4],
+            lambda: x.__setitem__((m.ones(3, dtype=m.bool), m.ones(3, dtype=m.bool)), 1.0)]
+
+
+def test_index_errors_name_dims_as_torch(torch_ref):
+    for got, want in zip(_out_of_range_cases(tg), _out_of_range_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
