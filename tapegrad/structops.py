@@ -1133,13 +1133,24 @@ def unflatten(input, dim, sizes):
     if not given:
         raise RuntimeError("unflatten: sizes must be non-empty")
     n = input._shape[d]
-    sizes = given
-    if given.count(-1) == 1:
-        known = int(math.prod(s for s in given if s != -1))
-        sizes = tuple((n // known if known else -1) if s == -1 else s for s in given)
-    if int(math.prod(sizes)) != n:
+    # torch's infer_size: its errors other than a wrong product are 'unexpected' ones
+    unexpected = "unflatten got an unexpected error:\n"
+    if given.count(-1) > 1:
+        raise RuntimeError(unexpected + "only one dimension can be inferred")
+    for i, s in enumerate(given):
+        if s < -1:
+            raise RuntimeError(unexpected + f"invalid shape dimension {s} at index {i} of "
+                               f"shape {list(given)}")
+    known = int(math.prod(s for s in given if s != -1))
+    infer = -1 in given
+    if not (n == known or infer and known > 0 and n % known == 0):
         raise RuntimeError(f"unflatten: Provided sizes {list(given)} don't multiply up to the "
                            f"size of dim {d} ({n}) in the input tensor")
+    if infer and known == 0:
+        raise RuntimeError(unexpected + f"cannot reshape tensor of 0 elements into shape "
+                           f"{list(given)} because the unspecified dimension size -1 can be "
+                           f"any value and is ambiguous")
+    sizes = tuple(n // known if s == -1 else s for s in given)
     return input.reshape(input._shape[:d] + sizes + input._shape[d + 1:])
 
 
