@@ -492,21 +492,29 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     d = 0 if dim is None else _dim(dim, x.dim())
     if not x.dim():   # (torch unsqueezes after dim: out of a 0-d tensor's range)
         _dim(d + 1, 0)
-    if isinstance(repeats, Tensor) and repeats.dim() > 1:
-        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
-    if isinstance(repeats, Tensor) and repeats.numel() != 1:
-        r = repeats._array().astype(np.int64).reshape(-1)
-        n = x._shape[d] if x.dim() else 1
-        if len(r) != n:
+    n = x._shape[d] if x.dim() else 1
+    if isinstance(repeats, Tensor):   # (one repeat count too: index_select, as torch)
+        if repeats.dim() > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if repeats.numel() != 1 and repeats.numel() != n:
             raise RuntimeError(f"repeats must have the same size as input along dim, but got "
-                               f"repeats.size(0) = {len(r)} and input.size(0) = {n}")
+                               f"repeats.size(0) = {repeats.numel()} and input.size(0) = {n}")
+        if repeats._dtype is not D.int64 and repeats._dtype is not D.int32:
+            raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                      f"'{repeats._dtype.legacy}'")
+        r = np.broadcast_to(repeats._array().astype(np.int64).reshape(-1), (n,))
         if (r < 0).any():
             raise RuntimeError("repeats can not be negative")
+        if output_size is not None and output_size != r.sum():
+            raise RuntimeError("allocated size does not match required size")
         idx = np.repeat(np.arange(n), r)
         return index_select(x, d, Tensor._wrap(idx.astype(np.int64), D.int64))
-    r = int(repeats.item() if isinstance(repeats, Tensor) else repeats)
+    r = int(repeats)
     if r < 0:
-        raise RuntimeError("repeats can not be negative")
+        raise RuntimeError("Repeats must be non-negative")
+    if output_size is not None and output_size != r * n:
+        raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {r * n} but got "
+                           f"{output_size}")
     if not x.dim():
         x = x.reshape(1)
     shape = x._shape
@@ -1213,7 +1221,7 @@ class _StructMethods:
                             "got (), but expected one of:\n * (Tensor repeats, int dim = None, *, "
                             "int output_size = None)\n * (int repeats, int dim = None, *, int "
                             "output_size = None)\n")
-        return repeat_interleave(self, repeats, dim)
+        return repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def index_select(self, dim, index):
         return index_select(self, dim, index)

@@ -331,3 +331,23 @@ def _out_of_range_cases(m):
 def test_index_errors_name_dims_as_torch(torch_ref):
     for got, want in zip(_out_of_range_cases(tg), _out_of_range_cases(torch_ref)):
         assert _outcome(got) == _outcome(want)
+
+
+def _repeat_interleave_cases(m):
+    x = m.tensor([1, 2, 3])
+    return [lambda: m.repeat_interleave(x, m.tensor([1, 0, 2]), output_size=2),
+            lambda: x.repeat_interleave(2, output_size=5),
+            lambda: x.repeat_interleave(2, output_size=6),
+            lambda: m.repeat_interleave(m.tensor([2, 1]), output_size=2),
+            lambda: x.repeat_interleave(m.tensor([2.0, 1.0, 1.0])),
+            lambda: x.repeat_interleave(m.tensor([2, 1, 1], dtype=m.int32)),
+            lambda: x.repeat_interleave(m.tensor(2, dtype=m.int16)),
+            lambda: x.repeat_interleave(-1), lambda: x.repeat_interleave(m.tensor(-1)),
+            lambda: x.repeat_interleave(m.tensor(2), output_size=5)]
+
+
+def test_repeat_interleave_checks_counts_as_torch(torch_ref):
+    for got, want in zip(_repeat_interleave_cases(tg), _repeat_interleave_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert x.repeat_interleave(tg.tensor(2)).grad_fn.name() == "IndexSelectBackward0"
