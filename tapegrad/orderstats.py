@@ -73,7 +73,7 @@ def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan, method=Fals
     if not isinstance(q, Tensor):
         q = float(q)
         if not 0 <= q <= 1:
-            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q:g}")
         q = tensor(q, dtype=input.dtype)
     if interpolation not in _MODES:
         raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, "

@@ -351,3 +351,10 @@ def test_repeat_interleave_checks_counts_as_torch(torch_ref):
         assert _outcome(got) == _outcome(want)
     x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     assert x.repeat_interleave(tg.tensor(2)).grad_fn.name() == "IndexSelectBackward0"
+
+
+def test_quantile_names_a_bad_q_as_torch_prints_it(torch_ref):
+    for q in [1.0421134125509355, -0.011528682713703567, 1.0000001, -1e-7, 1e10, math.nan]:
+        got = _outcome(lambda: tg.quantile(tg.arange(3.0), q))
+        want = _outcome(lambda: torch_ref.quantile(torch_ref.arange(3.0), q))
+        assert got == want
