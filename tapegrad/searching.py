@@ -445,6 +445,9 @@ def _unique_dim(input, dim):
     if input.dim() == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _dim(dim, input.dim())
+    if input.numel() == 0 and list(input.shape).count(0) > 1:
+        raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot "
+                           "be applied ")
     if input.numel() == 0 and input.shape[d] != 0:
         raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
                            "cannot be applied")
@@ -472,11 +475,39 @@ def _unique_result(node, fn, input, out, inverse, counts, return_inverse, return
     return (values, *extra) if extra else values
 
 
+def _insertion_order(rows):
+    """The order torch's std::sort leaves at most 16 rows in (libstdc++ sorts so few by
+    insertion) under its comparison, the first element that is < or > decides: where a nan
+    makes rows neither, they keep their places, which numpy's nan-last order does not."""
+    def before(a, b):
+        for x, y in zip(rows[a].tolist(), rows[b].tolist()):
+            if x < y:
+                return True
+            if x > y:
+                return False
+        return False
+    order = []
+    for i in range(len(rows)):
+        if order and before(i, order[0]):
+            order.insert(0, i)
+            continue
+        at = len(order)
+        while at > 0 and before(i, order[at - 1]):
+            at -= 1
+        order.insert(at, i)
+    return np.array(order, dtype=np.int64)
+
+
 def _unique_rows(rows, consecutive):
     """(order of the rows, group of each ordered row, counts) for unique along a dimension:
     rows sorted lexicographically (unless consecutive), equal neighbours (==, so nan never
     and -0.0 with 0.0) one group."""
-    order = np.arange(len(rows)) if consecutive else np.lexsort(rows.T[::-1])
+    if consecutive:
+        order = np.arange(len(rows))
+    elif rows.dtype.kind == "f" and len(rows) <= 16 and np.isnan(rows).any():
+        order = _insertion_order(rows)
+    else:
+        order = np.lexsort(rows.T[::-1])
     ordered = rows[order]
     starts = np.ones(len(rows), dtype=bool)
     if len(rows) > 1:

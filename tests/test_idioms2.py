@@ -358,3 +358,17 @@ def test_quantile_names_a_bad_q_as_torch_prints_it(torch_ref):
         got = _outcome(lambda: tg.quantile(tg.arange(3.0), q))
         want = _outcome(lambda: torch_ref.quantile(torch_ref.arange(3.0), q))
         assert got == want
+
+
+def test_unique_along_a_dim_orders_nan_rows_as_torch(torch_ref):
+    nan = math.nan
+    cases = [([nan, 1.0], 0), ([[1.0, 2.0], [nan, 0.0], [1.0, 2.0]], 0),
+             ([[nan, 1.0, 2.0], [2.0, nan, nan]], 0), ([[1.0, 1.0, nan], [nan, 1.0, 2.0]], 1),
+             ([[[0.0, 2.0, nan]], [[nan, 2.0, 1.0]], [[0.0, 2.0, 0.0]]], 2)]
+    for data, dim in cases:
+        got = tg.unique(tg.tensor(data), dim=dim, return_inverse=True, return_counts=True)
+        want = torch_ref.unique(torch_ref.tensor(data), dim=dim, return_inverse=True,
+                                return_counts=True)
+        assert str([t.tolist() for t in got]) == str([t.tolist() for t in want])
+    a, b = (_outcome(lambda: m.unique(m.zeros(0, 0, 3), dim=1)) for m in (tg, torch_ref))
+    assert a == b
