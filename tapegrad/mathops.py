@@ -712,8 +712,12 @@ def _number_bounds(x, name, *bounds):
     dt = x._dtype
     if dt is D.bool_ and all(b is None or isinstance(b, bool) for b in bounds):
         raise NotImplementedError(f"\"{name}_scalar_cpu\" not implemented for 'Bool'")
+    # (a float bound of an integer tensor: in the default dtype, the result's)
     return tuple(D.checked(b, dt) if isinstance(b, int) and not dt.is_floating_point or
-                 isinstance(b, float) and dt is D.float32 else b for b in bounds)
+                 isinstance(b, float) and dt is D.float32 else
+                 D.checked(b, D.get_default_dtype()) if isinstance(b, float) and
+                 not dt.is_floating_point else b
+                 for b in bounds)
 
 
 def _logical(name, x, y):

@@ -813,6 +813,8 @@ def _masked_fill(input, mask, value, inplace=False):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.dim()} dimension(s).")
         name = "masked_fill_tensor"   # (needing no grad: torch's (None, 0) edge)
+        if not value._recorded:   # (torch fills with its item, converted as a number)
+            D.checked(value.item(), input._dtype)
     else:
         value = D.checked(value, input._dtype)
     keep = (mask == False) if _tracing(mask) is not None else ~mask._array()  # noqa: E712
@@ -884,6 +886,8 @@ def _index_fill(input, dim, index, value):
         if value.dim():
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.dim()} dimension(s).")
+        if not value._recorded:   # (torch fills with its item, converted as a number)
+            D.checked(value.item(), input._dtype)
     else:
         value = D.checked(value, input._dtype)
     keep = np.ones(input._shape, bool)

@@ -372,3 +372,25 @@ def test_unique_along_a_dim_orders_nan_rows_as_torch(torch_ref):
         assert str([t.tolist() for t in got]) == str([t.tolist() for t in want])
     a, b = (_outcome(lambda: m.unique(m.zeros(0, 0, 3), dim=1)) for m in (tg, torch_ref))
     assert a == b
+
+
+def _fill_overflow_cases(m):
+    big = m.tensor(1e40, dtype=m.float64)
+    cases = []
+    for dt in (m.uint8, m.int8, m.int32, m.int64, m.float32):
+        x = m.tensor([0, 1, 2], dtype=dt)
+        for v in (m.tensor(300.0), m.tensor(-0.5), m.tensor(math.nan), big):
+            cases.append(lambda x=x, v=v: x.masked_fill(x > 0, v))
+            cases.append(lambda x=x, v=v: x.index_fill(0, m.tensor([0]), v))
+        cases.append(lambda x=x: x.clamp(min=1e40))
+        cases.append(lambda x=x: x.clamp(max=2.5))
+    cases.append(lambda: m.tensor([0.0, 1.0], dtype=m.float64).clamp(min=1e40))
+    return cases
+
+
+def test_fills_and_bounds_convert_their_values_as_torch(torch_ref):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # (no numpy cast of a value past range)
+        for got, want in zip(_fill_overflow_cases(tg), _fill_overflow_cases(torch_ref)):
+            assert str(_outcome(got)) == str(_outcome(want))
