@@ -419,6 +419,8 @@ class _MathMethods:
                                       f"implemented for '{self._dtype.legacy}'")
         if end._shape != self._shape or tw:   # (torch's message: self, end, weight in order)
             errors._check_broadcast(self._shape, end._shape, *((weight._shape,) if tw else ()))
+        if not tw:   # (a number weight converts into self's dtype, checked)
+            D.checked(weight, self._dtype)
         return _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
                        edges=(self, end, weight) if tw else (self, end))
 

@@ -385,6 +385,9 @@ def _fill_overflow_cases(m):
         cases.append(lambda x=x: x.clamp(min=1e40))
         cases.append(lambda x=x: x.clamp(max=2.5))
     cases.append(lambda: m.tensor([0.0, 1.0], dtype=m.float64).clamp(min=1e40))
+    cases.append(lambda: m.zeros(2).lerp(m.ones(2), 1e40))
+    cases.append(lambda: m.zeros(2).lerp(m.ones(2), math.inf))
+    cases.append(lambda: m.zeros(2, dtype=m.float64).lerp(m.ones(2, dtype=m.float64), 1e40))
     return cases
 
 
