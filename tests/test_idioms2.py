@@ -1,9 +1,9 @@
 """Idioms of tensor creation, dtype promotion, indexing, shapes, statistics and sorting,
 compared with torch: the cases where tapegrad once answered differently."""
 import math
+import warnings
 
 import numpy as np
-import pytest
 
 import tapegrad as tg
 
@@ -156,7 +156,6 @@ def test_indexing_and_products_raise_torchs_errors(torch_ref):
 
 
 def test_index_reduce_warns_it_is_beta_as_torch(torch_ref):
-    import warnings
     messages = []
     for m in (tg, torch_ref):
         with warnings.catch_warnings(record=True) as seen:
@@ -216,7 +215,6 @@ def test_factory_functions_take_torchs_layout_options(torch_ref):
 
 
 def test_tensor_of_a_list_of_ndarrays_warns_as_torch(torch_ref):
-    import warnings
     arr = np.ones(2)
     for data in ([arr, arr], [[1.0, 2.0], arr], [np.float64(1.0), 2.0]):
         seen = []
@@ -233,7 +231,6 @@ def test_tensor_of_a_list_of_ndarrays_warns_as_torch(torch_ref):
 
 
 def _warnings_of(m, f):
-    import warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m.set_warn_always(True)
@@ -392,7 +389,6 @@ def _fill_overflow_cases(m):
 
 
 def test_fills_and_bounds_convert_their_values_as_torch(torch_ref):
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)   # (no numpy cast of a value past range)
         for got, want in zip(_fill_overflow_cases(tg), _fill_overflow_cases(torch_ref)):
