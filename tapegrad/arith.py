@@ -56,12 +56,16 @@ def _number_first(name, alpha, legacy):
 
 def _with_alpha(x, other, alpha, name):
     alpha = D.py_number(alpha)
+    if isinstance(alpha, int) and not -2 ** 63 <= alpha < 2 ** 63:
+        raise OverflowError("int too big to convert")   # (torch's parser: a long long)
     _check_alpha(x, other, alpha)
     if x._dtype.name == "bool" and (isinstance(other, bool) or isinstance(other, Tensor)
                                     and other._dtype.name == "bool") and name == "AddBackward0":
-        return (x.long() + other * int(alpha)) != 0     # bool results stay bool, as torch
+        # bool results stay bool, as torch: alpha as a bool too (-1 is True)
+        return (x.long() + other * int(bool(alpha))) != 0
     # the scaled operand in the pair's dtype first, as torch computes alpha * other in it
     dt = D.torch_result_type(x, other)
+    D.checked(alpha, dt)   # (alpha converts into that dtype, checked)
     y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else other
     if name == "RsubBackward0":     # rsub: other - alpha * x
         scaled = (x if x._dtype is dt else x.to(dt)) * alpha

@@ -393,3 +393,19 @@ def test_fills_and_bounds_convert_their_values_as_torch(torch_ref):
         warnings.simplefilter("error", RuntimeWarning)   # (no numpy cast of a value past range)
         for got, want in zip(_fill_overflow_cases(tg), _fill_overflow_cases(torch_ref)):
             assert str(_outcome(got)) == str(_outcome(want))
+
+
+def _alpha_cases(m):
+    cases = []
+    for dt in (m.float32, m.int8, m.uint8, m.bool):
+        for alpha in (1e40, 300, -1, 2 ** 70, 2):
+            cases.append(lambda dt=dt, a=alpha: m.ones(2, dtype=dt).add(m.ones(2, dtype=dt), alpha=a))
+            if dt is not m.bool:
+                cases.append(lambda dt=dt, a=alpha: m.ones(2, dtype=dt).sub(
+                    m.ones(2, dtype=dt).int(), alpha=a))
+    return cases
+
+
+def test_add_converts_alpha_into_the_result_dtype_as_torch(torch_ref):
+    for got, want in zip(_alpha_cases(tg), _alpha_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
