@@ -430,8 +430,11 @@ class _MathMethods:
             tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy)
         _tensor_operand("addcmul", tensor1, 1, "tensor1")
         _tensor_operand("addcmul", tensor2, 2, "tensor2")
-        if D.promoted(self, tensor1, tensor2) is D.bool_:
+        dt = D.promoted(self, tensor1, tensor2)
+        if dt is D.bool_:
             raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+        # value converts into the result's dtype, checked (2.5 is 2 for integers)
+        value = D.checked(value, dt)
         return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
                        edges=(self, tensor1, tensor2))
 
@@ -443,6 +446,7 @@ class _MathMethods:
         _tensor_operand("addcdiv", tensor2, 2, "tensor2")
         if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
             raise RuntimeError(_ADDCDIV_INTEGER)
+        D.checked(value, D.promoted(self, tensor1, tensor2))   # (as addcmul's)
         return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
                        edges=(self, tensor1, tensor2))
 

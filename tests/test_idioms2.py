@@ -409,3 +409,21 @@ def _alpha_cases(m):
 def test_add_converts_alpha_into_the_result_dtype_as_torch(torch_ref):
     for got, want in zip(_alpha_cases(tg), _alpha_cases(torch_ref)):
         assert _outcome(got) == _outcome(want)
+
+
+def _addc_cases(m):
+    cases = []
+    for dt in (m.float32, m.int64, m.uint8):
+        for value in (1e40, 300, 2.5, -1):
+            cases.append(lambda dt=dt, v=value: m.ones(2, dtype=dt).addcmul(
+                m.ones(2, dtype=dt), m.ones(2, dtype=dt), value=v))
+            cases.append(lambda dt=dt, v=value: m.ones(2, dtype=dt).clone().addcmul_(
+                m.ones(2, dtype=dt), m.ones(2, dtype=dt), value=v))
+            cases.append(lambda dt=dt, v=value: m.ones(2, dtype=dt).float().addcdiv(
+                m.ones(2), m.ones(2) * 2, value=v))
+    return cases
+
+
+def test_addcmul_value_converts_into_the_result_dtype_as_torch(torch_ref):
+    for got, want in zip(_addc_cases(tg), _addc_cases(torch_ref)):
+        assert _outcome(got) == _outcome(want)
