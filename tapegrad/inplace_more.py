@@ -463,6 +463,7 @@ class _InplacePositionsMethods:
             raise RuntimeError("all dimensions of input must be of equal length")
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
+        fill_value = D.checked(fill_value, self._dtype)   # (torch's checked conversion)
         h, w = shape[0], shape[1]
         size = min(shape)
         flat = np.ravel_multi_index((np.arange(size),) * nd, shape) if size else \

@@ -427,3 +427,12 @@ def _addc_cases(m):
 def test_addcmul_value_converts_into_the_result_dtype_as_torch(torch_ref):
     for got, want in zip(_addc_cases(tg), _addc_cases(torch_ref)):
         assert _outcome(got) == _outcome(want)
+
+
+def test_fill_diagonal_converts_its_value_as_torch(torch_ref):
+    for name in ("uint8", "int8", "float32", "int64", "bool"):
+        for v in (300, -1, 1e40, 2.7, math.nan):
+            got = _outcome(lambda: tg.zeros(2, 2, dtype=getattr(tg, name)).fill_diagonal_(v))
+            want = _outcome(lambda: torch_ref.zeros(2, 2, dtype=getattr(torch_ref, name))
+                            .fill_diagonal_(v))
+            assert str(got) == str(want)
