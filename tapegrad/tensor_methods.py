@@ -504,6 +504,8 @@ class _OpMethods:
         old = (1,) * lead + self._shape
         for d in range(nd - 1, -1, -1):   # (torch checks from the last dim)
             s, o = sizes[d], old[d]
+            if s == -1 and not self._shape:   # (torch expands a 0-d tensor by the sizes
+                raise RuntimeError("numel: integer multiplication overflow")   # as given)
             if s == -1 and d < lead:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                    f"leading, non-existing dimension {d}")

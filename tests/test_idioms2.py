@@ -286,7 +286,8 @@ def _expand_narrow_cases(m):
     return [lambda: m.zeros(1, 3, 2).expand(1, 1, 3), lambda: m.zeros(3, 2).expand(1, 3),
             lambda: m.zeros(2).expand(-1, -2), lambda: m.zeros(2).expand(-1, -1, 2),
             lambda: m.zeros(1, 3).expand(-2, 3), lambda: m.zeros(2).expand(),
-            lambda: m.tensor(1.0).expand(()), lambda: m.zeros(3, 4).narrow(0, 5, -1),
+            lambda: m.tensor(1.0).expand(()), lambda: m.tensor(1.0).expand(-1, 2),
+            lambda: m.tensor(1.0).expand(3), lambda: m.zeros(3, 4).narrow(0, 5, -1),
             lambda: m.zeros(3, 4).narrow(5, 0, -1), lambda: m.zeros(3, 4).narrow(0, 2, 5),
             lambda: m.zeros(3, 4).narrow(0, -4, 2)]
 
