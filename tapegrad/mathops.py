@@ -217,8 +217,11 @@ def _array_update(t, number, *tensors):
     decomposition's arithmetic is numpy's in t's dtype (one-element tensors compute in
     double: docs/semantics.md), and tensors all tensors (else torch's errors)."""
     v = t._v
-    return (type(number) is float or type(number) is int) and type(v) is np.ndarray \
-        and v.size > 1 and all(isinstance(x, Tensor) for x in tensors)
+    if (type(number) is float or type(number) is int) and type(v) is np.ndarray \
+            and v.size > 1 and all(isinstance(x, Tensor) for x in tensors):
+        D.checked(number, t._dtype)   # (the general path's conversion error: 1e40 for float32)
+        return True
+    return False
 
 
 def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):

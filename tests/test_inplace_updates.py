@@ -113,6 +113,13 @@ def test_errors_stay_the_general_paths(torch_ref):
         np.testing.assert_array_equal(q.numpy(), [3.0, 3.0, 3.0])
         with pytest.raises(RuntimeError):
             mod.ones(3).expand(2, 3).add_(mod.ones(2, 3), alpha=2.0)
+        for update in (lambda x: x.addcmul_(x * 1, x * 1, value=1e40),
+                       lambda x: x.addcdiv_(x * 1, x * 1, value=1e40),
+                       lambda x: x.lerp_(x * 1, 1e40)):
+            x = mod.ones(3)
+            with pytest.raises(RuntimeError, match="cannot be converted to type float"):
+                update(x)
+            assert x._version == 0 and (x == 1).all()
 
 
 UNARY = ("sqrt_", "abs_", "neg_", "exp_", "tanh_", "sigmoid_", "relu_", "floor_", "round_",
