@@ -672,7 +672,7 @@ def _update_arrays(t, compute, *operands):
     t._lserial = 0   # a later use records the new value (tape.leaf_node)
     bump_version(t)  # (before the write: see _assign)
     if type(sv) is float:
-        t._v = new.item()
+        t._v = float(new.reshape(-1)[0])   # (as _assign: a fill_ of an int gives an int array)
     else:
         sv[...] = new
     return t

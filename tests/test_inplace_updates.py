@@ -175,3 +175,15 @@ def test_copy_and_fill_fast_path_equals_the_general_path(dtype, monkeypatch):
         assert len(calls) == n + 3 and fast[2] == general[2]
         for a, b in zip(fast[:2], general[:2]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_float_held_tensor_stays_float_after_an_int_fill(torch_ref):
+    """fill_(1) of a one-element float tensor held as a Python float keeps a float: the
+    array fast path read the filled int64 array's item (an int), and .double() then failed."""
+    for mod in (tg, torch_ref):
+        x = mod.tensor(0.5)
+        with mod.no_grad():
+            x.fill_(1)
+            x.add_(mod.tensor(2.0), alpha=3)
+        assert type(x.item()) is float and x.item() == 7.0
+        assert x.double().dtype == mod.float64 and x.double().item() == 7.0
