@@ -627,6 +627,8 @@ def pad(input, pad, mode="constant", value=None):
                        0.0 if value is None else value, cat, full)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     k = len(pad) // 2
     if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
         raise NotImplementedError(
