@@ -24,3 +24,31 @@ def test_pad_value_only_with_constant_mode(torch_ref, mode):
     res = [lib.nn.functional.pad(lib.tensor(x), (1, 1), mode=mode, value=0).numpy()
            for lib in (torch_ref, tapegrad)]
     np.testing.assert_array_equal(res[1], res[0])
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("dilation", [0, -1, "last0"])
+@pytest.mark.parametrize("batch, dtype", [(1, "float32"), (2, "float64"), (2, "float32")])
+def test_conv_dilation_errors(torch_ref, transposed, dim, dilation, batch, dtype):
+    """A negative dilation fails torch's shape check; a zero one its kernel, which names the
+    dilations as a list (a 1-d convolution as 2-d), or by dim when transposed; oneDNN's (a
+    float32 batch of several) says 'non-positive' (its transposed form: oneDNN's words)."""
+    if dilation == "last0":
+        dilation = (1,) * (dim - 1) + (0,)
+    if transposed and batch > 1 and dtype == "float32" and dilation != -1:
+        pytest.skip("torch raises oneDNN's internal message")
+    name = f"conv_transpose{dim}d" if transposed else f"conv{dim}d"
+    x, w = np.ones((batch, 2) + (5,) * dim, dtype), np.ones((2, 2) + (3,) * dim, dtype)
+    _raises_as(torch_ref, lambda lib: getattr(lib.nn.functional, name)(
+        lib.tensor(x), lib.tensor(w), dilation=dilation))
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_conv_zero_dilation_on_empty_input(torch_ref, transposed):
+    """torch's kernel is not reached for an empty batch: no error, the kernel's extent 1."""
+    name = "conv_transpose2d" if transposed else "conv2d"
+    shapes = [tuple(getattr(lib.nn.functional, name)(lib.zeros(0, 2, 5, 5), lib.zeros(2, 2, 3, 3),
+                                                     dilation=0).shape)
+              for lib in (torch_ref, tapegrad)]
+    assert shapes[1] == shapes[0]

@@ -116,6 +116,7 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     padding = _expand("padding", padding, dim)
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
     _check_dtypes(x, weight, None)
+    _check_zero_dilation(x, dilation, False)
     out = _record("convolution", C.convolution, x, weight, bias, tuple(stride),
                   tuple(padding), tuple(dilation), int(groups))
     return out if batched else out.squeeze(0)
@@ -142,8 +143,8 @@ def _check_common(x, ws, stride, padding, dilation, groups, output_padding=()):
         raise RuntimeError("negative output_padding is not supported")
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError("non-positive dilation is not supported")
+    if any(d < 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
     if len(ws) != x.dim():
         raise RuntimeError(f"Expected {len(ws)}-dimensional input for {len(ws)}-dimensional "
                            f"weight {ws}, but got {x.dim()}-dimensional input of size "
@@ -154,6 +155,24 @@ def _check_common(x, ws, stride, padding, dilation, groups, output_padding=()):
     if ws[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
                            f"{groups} at dimension 0, but got weight of size [{ws}] instead")
+
+
+def _check_zero_dilation(x, dilation, transposed):
+    """A zero dilation passes torch's shape checks and fails in its CPU kernel (not reached
+    for empty input): oneDNN's for a float32 batch of several (whose transposed form fails
+    with oneDNN's own words: its plain form's message here), else the slow kernel, which
+    names the dilations (a 1-d convolution seen as 2-d)."""
+    if 0 not in dilation or x.numel() == 0:
+        return
+    if x.dtype is D.float32 and x.shape[0] > 1:
+        raise RuntimeError("non-positive dilation is not supported")
+    shown = [1] * (len(dilation) == 1) + list(dilation)
+    if transposed:
+        names = ("depth", "height", "width")[3 - len(shown):]
+        got = ", ".join(f"dilation_{n}: {v}" for n, v in zip(names, shown))
+    else:
+        got = str(shown)
+    raise RuntimeError(f"dilation should be greater than zero, but got {got}")
 
 
 def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
@@ -247,6 +266,7 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
                            f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
                            f"size per channel: ({' x '.join(map(str, out))}). Output size is "
                            f"too small")
+    _check_zero_dilation(x, dilation, True)
     y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
                 tuple(padding), tuple(output_padding), int(groups), tuple(dilation))
     return y if batched else y.squeeze(0)
