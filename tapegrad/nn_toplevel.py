@@ -423,8 +423,9 @@ def native_layer_norm(*args, **kwargs):
     not differentiable, as torch's (out: NativeLayerNormBackward0)."""
     x, shape, weight, bias, eps = bind("native_layer_norm", args, kwargs, (
         "input", "normalized_shape", "weight", "bias", "eps"))
+    shape = F._shape_arg("native_layer_norm", shape)
     out = F.layer_norm(x, shape, weight, bias, eps)
-    k = 1 if isinstance(shape, (int, np.integer)) else len(tuple(shape))
+    k = len(shape)
     dims = tuple(range(x.dim() - k, x.dim()))
     with no_grad():
         mean = x.mean(dims, keepdim=True)

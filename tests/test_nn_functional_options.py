@@ -52,3 +52,29 @@ def test_conv_zero_dilation_on_empty_input(torch_ref, transposed):
                                                      dilation=0).shape)
               for lib in (torch_ref, tapegrad)]
     assert shapes[1] == shapes[0]
+
+
+@pytest.mark.parametrize("shape", [4, 4.0, (4.0,), "a", None])
+@pytest.mark.parametrize("fn", ["F.layer_norm", "native_layer_norm"])
+def test_layer_norm_shape_is_a_sequence_of_ints(torch_ref, fn, shape):
+    """normalized_shape is torch's SymInt[]: a bare int is a TypeError (LayerNorm makes the
+    tuple itself)."""
+    x = np.ones((3, 4))
+
+    def call(lib):
+        if fn == "F.layer_norm":
+            return lib.nn.functional.layer_norm(lib.tensor(x), shape)
+        return lib.native_layer_norm(lib.tensor(x), shape, None, None, 1e-5)
+    _raises_as(torch_ref, call)
+
+
+@pytest.mark.parametrize("training, running", [(True, True), (True, False), (False, True)])
+def test_batch_norm_momentum_none_is_a_type_error(torch_ref, training, running):
+    """F.batch_norm's momentum is a float (BatchNorm's momentum=None is the module's)."""
+    x = np.arange(12.0).reshape(4, 3)
+
+    def call(lib):
+        stats = (lib.zeros(3), lib.ones(3)) if running else (None, None)
+        return lib.nn.functional.batch_norm(lib.tensor(x), *stats, training=training,
+                                            momentum=None)
+    _raises_as(torch_ref, call)

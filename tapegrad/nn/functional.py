@@ -23,7 +23,7 @@ from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..tape import refuse_inference_index
-from ..tensor import _dim, _row_major
+from ..tensor import Tensor, _dim, _row_major
 from ..tracing import refuse_state_update
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -668,10 +668,24 @@ def pad(input, pad, mode="constant", value=None):
     return _record(name, B.index_pad, input, index)
 
 
+def _shape_arg(fn, shape):
+    """torch's SymInt[] argument normalized_shape (position 2): a sequence of ints, not an
+    int (its modules make the tuple)."""
+    if isinstance(shape, Tensor) or not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not {errors.type_name(shape)}")
+    for i, v in enumerate(shape):
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple "
+                            f"of ints, but found element of type {errors.type_name(v)} at "
+                            f"pos {i}")
+    return tuple(int(v) for v in shape)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     """(input - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
     dims (NativeLayerNormBackward0)."""
-    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    ns = _shape_arg("layer_norm", normalized_shape)
     if not ns:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
                            "containing at least one element, but got normalized_shape = []")
@@ -924,6 +938,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training and c and input.numel() // c == 1:   # (torch: exactly one, not none)
         raise ValueError(f"Expected more than 1 value per channel when training, got "
                          f"input size {input.shape}")
+    if not hasattr(momentum, "__float__"):   # (the modules' momentum=None is theirs)
+        raise TypeError(f"batch_norm(): argument 'momentum' (position 7) must be float, not "
+                        f"{errors.type_name(momentum)}")
     if training and (running_mean is not None or running_var is not None):
         refuse_state_update("batch_norm in training mode (its running statistics)")
     if input.numel() == 0:   # (torch: a copy, scaled and shifted by the first weight and bias)
