@@ -78,3 +78,51 @@ def test_batch_norm_momentum_none_is_a_type_error(torch_ref, training, running):
         return lib.nn.functional.batch_norm(lib.tensor(x), *stats, training=training,
                                             momentum=None)
     _raises_as(torch_ref, call)
+
+
+_WEIGHTED = {
+    "nll_loss": lambda F, x, w: F.nll_loss(x, x.new_tensor([0, 3, 1]).long(), w),
+    "nll_loss2d": lambda F, x, w: F.nll_loss(x.reshape(1, 4, 3), x.new_tensor([[0, 3, 1]]).long(),
+                                             w),
+    "cross_entropy": lambda F, x, w: F.cross_entropy(x, x.new_tensor([0, 3, 1]).long(), w),
+    "cross_entropy_smoothed": lambda F, x, w: F.cross_entropy(
+        x.reshape(1, 4, 3), x.new_tensor([[0, 3, 1]]).long(), w, label_smoothing=0.1),
+    "binary_cross_entropy": lambda F, x, w: F.binary_cross_entropy(x.sigmoid(), x.sigmoid(),
+                                                                   w),
+    "bce_with_logits": lambda F, x, w: F.binary_cross_entropy_with_logits(x, x.sigmoid(), w),
+    "bce_with_logits_pos_weight": lambda F, x, w: F.binary_cross_entropy_with_logits(
+        x, x.sigmoid(), pos_weight=w),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_WEIGHTED))
+def test_loss_weights_requiring_grad_are_refused(torch_ref, case):
+    """torch's formulas ignore the class / element weights: a weight that requires grad is
+    refused (and accepted under no_grad)."""
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    w = np.linspace(0.5, 2.0, 4)
+
+    def call(lib):
+        return _WEIGHTED[case](lib.nn.functional, lib.tensor(x, requires_grad=True),
+                               lib.tensor(w, requires_grad=True))
+    _raises_as(torch_ref, call)
+    res = []
+    for lib in (torch_ref, tapegrad):
+        with lib.no_grad():
+            res.append(call(lib).numpy())
+    np.testing.assert_allclose(res[1], res[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("ignore_index", [-100, -1, 0, 2])
+def test_cross_entropy_probabilities_refuse_ignore_index(torch_ref, ignore_index):
+    """A class-probability target takes no ignore_index >= 0 (a negative one is unused)."""
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    p = np.full((3, 4), 0.25)
+
+    def call(lib):
+        return lib.nn.functional.cross_entropy(lib.tensor(x), lib.tensor(p),
+                                               ignore_index=ignore_index)
+    if ignore_index >= 0:
+        _raises_as(torch_ref, call)
+    else:
+        assert call(tapegrad).item() == pytest.approx(call(torch_ref).item(), rel=1e-12)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import decomps, dtypes as D, errors
 from ..creation import tensor as _tensor_of
 from ..discrete_draws import dropout_noise
+from ..grad_mode import is_grad_enabled
 from ..graph import forget_fn
 from ..random import arranged_like, generator_of
 from ..tensor import Tensor
@@ -24,6 +25,13 @@ def _tensor(fn, x, name="input", pos=1):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
                         f"{errors.type_name(x)}")
+
+
+def _not_differentiable(fn, arg, t):
+    """torch's autograd refuses a gradient-requiring argument that its formula ignores."""
+    if t is not None and t.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument "
+                           f"'{arg}'. This input cannot have requires_grad True.")
 
 
 def _inplace_row(x, name, body, *args):

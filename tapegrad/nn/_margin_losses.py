@@ -12,9 +12,8 @@ import numpy as np
 
 from .. import dtypes as D, _fastpath
 from ..creation import arange, zeros_like, tensor as _tensor_of
-from ..grad_mode import is_grad_enabled
 from ..ndops import where
-from ._basic import _record, _tensor
+from ._basic import _not_differentiable, _record, _tensor
 from ._decomps import _reduce
 from ._distance import pairwise_distance
 from ._reduction import reduction_of
@@ -26,13 +25,6 @@ __all__ = ["soft_margin_loss", "multilabel_soft_margin_loss", "cosine_embedding_
 # torch's EPSILON of cosine_embedding_loss (aten/src/ATen/native/Loss.cpp), added to the
 # squared norms so that a zero vector gives cos = 0, not nan
 _COS_EPS = 1e-12
-
-
-def _not_differentiable(fn, arg, t):
-    """torch's autograd refuses a gradient-requiring argument that its formula ignores."""
-    if t is not None and t.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument "
-                           f"'{arg}'. This input cannot have requires_grad True.")
 
 
 def _broadcast_shape(a, b):

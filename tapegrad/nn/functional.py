@@ -28,7 +28,8 @@ from ..tracing import refuse_state_update
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
-from ._basic import _record, _tensor, _inplace_row, linear, dropout  # noqa: F401
+from ._basic import (_record, _tensor, _inplace_row, _not_differentiable, linear,  # noqa: F401
+                     dropout)
 from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
                          _canonical_mask, _none_or_dtype)
 from ._attention import __all__ as _attention_all
@@ -385,6 +386,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         # (torch reports a 0-d target's batch size as 0)
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0] if target.dim() else 0}).")
+    _not_differentiable("nll_loss2d_forward" if input.dim() >= 3 else "nll_loss_forward",
+                        "weight", weight)
     _nll_target_shape(input, target, weight)
     if weight is None:   # (_onepass.py: F.nll_loss(F.log_softmax(...)) of a classifier)
         out = _onepass.nll_loss(input, target, reduction, ignore_index)
@@ -423,6 +426,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if not target.dtype.is_floating_point:
             raise RuntimeError(f"Expected floating point type for target with class "
                                f"probabilities, got {target.dtype.legacy}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         if weight is not None and (weight.dim() != 1 or weight.numel() != n_cls):
             raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all "
                                f"{n_cls} classes or no classes but got weight tensor of shape: "
@@ -533,6 +538,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     (BinaryCrossEntropyBackward0)."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy", warn=False)
+    _not_differentiable("binary_cross_entropy", "weight", weight)
     if target.dtype is not input.dtype:
         raise RuntimeError(f"Found dtype {target.dtype.legacy} but expected "
                            f"{input.dtype.legacy}")
@@ -555,6 +561,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
+    _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     if not target.dtype.is_floating_point and input.dtype.is_floating_point:
         # (torch's kernel writes its float result into a tensor of the target's dtype)
         raise RuntimeError(errors.SUB_TWO_BOOLS if target.dtype is D.bool_ else
