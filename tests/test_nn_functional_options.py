@@ -126,3 +126,14 @@ def test_cross_entropy_probabilities_refuse_ignore_index(torch_ref, ignore_index
         _raises_as(torch_ref, call)
     else:
         assert call(tapegrad).item() == pytest.approx(call(torch_ref).item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape, mode", [((1, 1, 1), "nearest"), ((1, 1, 1), "linear"),
+                                         ((1, 1, 1), "nearest-exact"), ((1, 1, 1, 3), "bilinear"),
+                                         ((1, 1, 1, 3, 3), "trilinear")])
+def test_interpolate_empty_output_message(torch_ref, shape, mode):
+    """UpSample.h words the 1-d check '... input (W: 1) and output (W: 0)', the others
+    without the 'and'."""
+    x = np.ones(shape)
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.interpolate(
+        lib.tensor(x), scale_factor=0.5, mode=mode))

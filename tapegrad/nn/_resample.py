@@ -205,7 +205,8 @@ def _upsample(name, x, sizes, mode, align_corners, scales):
         axes = _AXES[k]
         raise RuntimeError(
             "Input and output sizes should be greater than 0, but got input ("
-            + ", ".join(f"{a}: {s}" for a, s in zip(axes, ins)) + ") output ("
+            + ", ".join(f"{a}: {s}" for a, s in zip(axes, ins))
+            + (") and output (" if k == 1 else ") output (")   # (UpSample.h's words)
             + ", ".join(f"{a}: {s}" for a, s in zip(axes, sizes)) + ")")
     if not x.dtype.is_floating_point and not (mode.startswith("nearest")
                                               and x.dtype is D.uint8):
