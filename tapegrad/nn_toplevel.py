@@ -168,8 +168,9 @@ def embedding(*args, **kwargs):
     weight, indices, padding_idx, freq, sparse = bind(
         "embedding", args, kwargs, ("weight", "indices", "padding_idx", "scale_grad_by_freq",
                                     "sparse"), (-1, False, False))
-    return F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None,
-                       scale_grad_by_freq=freq, sparse=sparse)
+    # (a padding_idx past the rows matches no valid index: torch does not check it here)
+    return F.embedding(indices, weight, padding_idx if 0 <= padding_idx < weight.shape[0]
+                       else None, scale_grad_by_freq=freq, sparse=sparse)
 
 
 def constant_pad_nd(*args, **kwargs):

@@ -137,3 +137,32 @@ def test_interpolate_empty_output_message(torch_ref, shape, mode):
     x = np.ones(shape)
     _raises_as(torch_ref, lambda lib: lib.nn.functional.interpolate(
         lib.tensor(x), scale_factor=0.5, mode=mode))
+
+
+@pytest.mark.parametrize("padding_idx", [6, 7, -7, -6, 5, 0])
+def test_embedding_padding_idx_within_rows(torch_ref, padding_idx):
+    """nn.functional.embedding asserts -rows <= padding_idx < rows (torch.embedding, the
+    native form, does not check it)."""
+    w = np.arange(18.0).reshape(6, 3)
+
+    def call(lib):
+        return lib.nn.functional.embedding(lib.tensor([1, 5]), lib.tensor(w),
+                                           padding_idx=padding_idx).numpy()
+    if -6 <= padding_idx < 6:
+        np.testing.assert_array_equal(call(tapegrad), call(torch_ref))
+    else:
+        _raises_as(torch_ref, call)
+    native = [lib.embedding(lib.tensor(w), lib.tensor([1, 5]), padding_idx=abs(padding_idx))
+              for lib in (torch_ref, tapegrad)]
+    np.testing.assert_array_equal(native[1].numpy(), native[0].numpy())
+
+
+@pytest.mark.parametrize("num_classes", [-1, 0, 3])
+def test_one_hot_of_empty_tensor(torch_ref, num_classes):
+    """An empty tensor has no classes to infer: num_classes <= 0 is torch's error."""
+    def call(lib):
+        return lib.nn.functional.one_hot(lib.zeros(0, 2, dtype=lib.int64), num_classes)
+    if num_classes <= 0:
+        _raises_as(torch_ref, call)
+    else:
+        assert tuple(call(tapegrad).shape) == tuple(call(torch_ref).shape)

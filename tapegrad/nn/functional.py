@@ -607,8 +607,10 @@ def one_hot(tensor, num_classes=-1):
     if tensor.dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     v = tensor._array()
+    if not v.size and num_classes <= 0:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
-        num_classes = int(v.max()) + 1 if v.size else 0
+        num_classes = int(v.max()) + 1
     if v.size and v.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
     if v.size and v.max() >= num_classes:
@@ -759,6 +761,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     exceeds it are first scaled to it in place, under no_grad (torch's embedding_renorm_).
     With scale_grad_by_freq, each looked-up row's gradient is divided by the number of times
     its index occurs in `input`."""
+    if padding_idx is not None and not -weight.shape[0] <= padding_idx < max(weight.shape[0], 1):
+        raise AssertionError("Padding_idx must be within num_embeddings")   # (torch's assert)
     if sparse:
         raise NotImplementedError("tapegrad: embedding(sparse=True) is not implemented (tapegrad "
                                   "has no sparse tensors); use sparse=False: the dense "
