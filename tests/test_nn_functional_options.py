@@ -166,3 +166,13 @@ def test_one_hot_of_empty_tensor(torch_ref, num_classes):
         _raises_as(torch_ref, call)
     else:
         assert tuple(call(tapegrad).shape) == tuple(call(torch_ref).shape)
+
+
+@pytest.mark.parametrize("form", ["F.celu", "F.celu_inplace", "torch.celu", "nn.CELU"])
+def test_celu_alpha_zero_message(torch_ref, form):
+    """torch 2.13's message names the cause: 'ZeroDivisionError: alpha cannot be 0 for CELU'."""
+    calls = {"F.celu": lambda lib, x: lib.nn.functional.celu(x, alpha=0.0),
+             "F.celu_inplace": lambda lib, x: lib.nn.functional.celu(x, 0.0, inplace=True),
+             "torch.celu": lambda lib, x: lib.celu(x, 0.0),
+             "nn.CELU": lambda lib, x: lib.nn.CELU(0.0)(x)}
+    _raises_as(torch_ref, lambda lib: calls[form](lib, lib.tensor([-1.0, 2.0])))

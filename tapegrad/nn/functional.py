@@ -852,7 +852,7 @@ def celu(input, alpha=1.0, inplace=False):
     CeluBackward1)."""
     _tensor("celu", input)
     if alpha == 0:
-        raise RuntimeError("ZeroDivisionError")
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     alpha = float(alpha)
     if inplace:
         return _inplace_row(input, "celu_", X.celu, alpha)
