@@ -858,6 +858,9 @@ _DECLS = [
     # gradient formula reads, as torch's backward kernel does) an edge of zero gradient; a's
     # gradient depends on b in turn, as torch's double backward (leaky_relu_backward(g, x))
     Op("depends_on", "binary", "DependsOnBackward0", "a", ("depends_on(g, b)", "0.0")),
+    Op("upsample_bilinear2d_aa", "decomp", "UpsampleBilinear2DAaBackward0", saves=()),
+    Op("upsample_bicubic2d_aa", "decomp", "UpsampleBicubic2DAaBackward0", saves=()),
+    Op("upsample_lanczos2d_aa", "decomp", "UpsampleLanczos2DAaBackward0", saves=()),
 ]
 
 def mentions(expr, name):

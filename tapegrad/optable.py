@@ -102,6 +102,9 @@ TORCH_NAMES = {
     "upsample_bilinear2d": "`F.interpolate(mode='bilinear')`, `F.upsample_bilinear`, "
                            "`nn.UpsamplingBilinear2d`",
     "upsample_bicubic2d": "`F.interpolate(mode='bicubic')`",
+    "upsample_bilinear2d_aa": "`F.interpolate(mode='bilinear', antialias=True)`",
+    "upsample_bicubic2d_aa": "`F.interpolate(mode='bicubic', antialias=True)`",
+    "upsample_lanczos2d_aa": "`F.interpolate(mode='lanczos', antialias=True)`",
     "upsample_trilinear3d": "`F.interpolate(mode='trilinear')`",
     "embedding_bag": "`F.embedding_bag` (`nn.EmbeddingBag`)",
     "affine_grid_generator": "`F.affine_grid`",

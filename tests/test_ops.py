@@ -434,6 +434,12 @@ CASES.update({
                             [(1, 2, 3, 3)], ANY)],
     "upsample_trilinear3d": [("d", lambda m, a: _I(m, a, "trilinear", (3, 2, 4)),
                               [(1, 1, 2, 3, 2)], ANY)],
+    "upsample_bilinear2d_aa": [("d", lambda m, a: _I(m, a, "bilinear", (2, 5), antialias=True),
+                                [(1, 2, 5, 3)], ANY)],
+    "upsample_bicubic2d_aa": [("d", lambda m, a: _I(m, a, "bicubic", (4, 2), antialias=True,
+                                                   align_corners=True), [(1, 2, 3, 5)], ANY)],
+    "upsample_lanczos2d_aa": [("d", lambda m, a: _I(m, a, "lanczos", (2, 4), antialias=True),
+                               [(1, 2, 5, 3)], ANY)],
     "embedding_bag": [("sum", lambda m, w, p: F_(m).embedding_bag(
         m.tensor([0, 2, 2, 1, 3]), w, m.tensor([0, 2]), mode="sum", per_sample_weights=p),
         [(4, 2), (5,)], ANY, {"torch_hvp": False}),   # (torch: no double backward here)

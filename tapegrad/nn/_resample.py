@@ -10,7 +10,11 @@ the gathers' scatter-add.  The positions and weights are torch's
 (UpSampleKernel.cpp's `compute_indices_weights`, `area_pixel_compute_source_index`,
 `guard_index_and_lambda`, the cubic convolution coefficients with A = -0.75), computed in
 the input's dtype (torch's opmath: float32 for float32 input) with numpy scalars, including
-its `floorf` of the source index.  Area mode is adaptive average pooling, as in torch.
+its `floorf` of the source index.  With antialias (bilinear, bicubic, lanczos), per output
+position the inputs under torch's (PIL's) filter, stretched by the scale when downsampling,
+with the normalized weights of _compute_index_ranges_weights (UpsampleBilinear2DAaBackward0,
+...).
+Area mode is adaptive average pooling, as in torch.
 uint8 input: nearest modes gather; bilinear and bicubic are torch's integer kernel (int16
 weights at a precision, rounded and clamped per pass; no gradient), computed with numpy.
 """
@@ -112,6 +116,53 @@ def _cubic(ft, n_in, n_out, align_corners, scale):
             for j, c in enumerate(coeffs)]
 
 
+def _sinc(ft, x):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        px = (x * ft(np.pi)).astype(ft)
+        return np.where(x == 0, ft(1), (np.sin(px) / px).astype(ft)).astype(ft)
+
+
+def _aa_filter(ft, x, kind):
+    """torch's antialiasing filters in `ft`: the triangle (linear), cubic convolution with
+    A = -0.5, or Lanczos-3, sinc(x) sinc(x / 3) (PIL's); x already in `ft`."""
+    x = np.abs(x)
+    if kind == "linear":
+        return np.where(x < 1, (1.0 - x.astype(np.float64)).astype(ft), ft(0)).astype(ft)
+    if kind == "lanczos":
+        third = (x.astype(np.float64) / 3.0).astype(ft)
+        return np.where(x < 3, (_sinc(ft, x) * _sinc(ft, third)).astype(ft), ft(0)).astype(ft)
+    a = ft(-0.5)    # (here GCC fuses every step of cubic_convolution1/2)
+    conv1 = _fma(ft, (_fma(ft, a + ft(2), x, -(a + ft(3))) * x).astype(ft), x, ft(1))
+    conv2 = _fma(ft, _fma(ft, _fma(ft, a, x, -(ft(5) * a)), x, ft(8) * a), x, -(ft(4) * a))
+    return np.where(x < 1, conv1, np.where(x < 2, conv2, ft(0))).astype(ft)
+
+
+def _antialiased(ft, n_in, n_out, align_corners, scale, kind):
+    """torch's _compute_index_ranges_weights with antialias (PIL's bounds): per output
+    position the inputs xmin .. xmin + xsize - 1 under the filter stretched by the scale when
+    downsampling, normalized to sum 1, in `ft` (its C expressions' double temporaries as
+    float64); as max_interp_size terms, the unused ones weight 0 at xmin."""
+    s = ft(_scale(ft, n_in, n_out, align_corners, scale))
+    k = {"linear": 2, "cubic": 4, "lanczos": 6}[kind]
+    support = ft(k * 0.5 * float(s)) if s >= 1.0 else ft(k * 0.5)
+    size = int(math.ceil(support)) * 2 + 1
+    invscale = ft(1.0 / float(s)) if s >= 1.0 else ft(1)
+    center = (float(s) * (np.arange(n_out) + 0.5)).astype(ft)
+    xmin = np.maximum((center - support).astype(np.float64) + 0.5, 0).astype(np.int64)
+    xsize = np.minimum(((center + support).astype(np.float64) + 0.5).astype(np.int64), n_in)
+    xsize = np.clip(xsize - xmin, 0, size)
+    j = np.arange(size)[:, None]
+    pos = ((j + xmin).astype(ft) - center).astype(np.float64) + 0.5
+    w = _aa_filter(ft, (pos * float(invscale)).astype(ft), kind)
+    w = np.where(j < xsize, w, ft(0)).astype(ft)
+    total = np.zeros(n_out, ft)
+    for row in w:               # (total_w += w, in order)
+        total = (total + row).astype(ft)
+    w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w).astype(ft)
+    idx = np.where(j < xsize, np.minimum(j + xmin, n_in - 1), xmin)
+    return [(idx[i], w[i]) for i in range(size)]
+
+
 # ---- the body ---------------------------------------------------------------------------------
 # NOTE: torch's kernel sums a position's terms as GCC compiled it: p = t1 * w1, then
 # p = fma(t0, w0, p), p = fma(t2, w2, p), ... (its `t0 * w0 + t1 * w1 + ...` contracted).
@@ -151,7 +202,7 @@ def _weights(x, w, shape):
     return wt, (_tensor_of(w.astype(np.float64)) if x.dtype is D.float32 else wt)
 
 
-def _plan(x, sizes, mode, align_corners, scales):
+def _plan(x, sizes, mode, align_corners, scales, antialias=False):
     k = len(sizes)
     ft = np.float64 if x.dtype is D.float64 else np.float32
     per_dim = []
@@ -159,14 +210,23 @@ def _plan(x, sizes, mode, align_corners, scales):
         d = x.dim() - k + j
         n_in, n_out = x.shape[d], sizes[j]
         s = None if scales is None else scales[j]
-        if mode in ("nearest", "nearest-exact"):
+        if antialias:
+            if n_in == n_out:   # (torch's separable kernel skips a dim of unchanged size)
+                continue
+            terms = _antialiased(ft, n_in, n_out, align_corners, s,
+                                 {"bicubic": "cubic", "lanczos": "lanczos"}.get(mode, "linear"))
+            # NOTE: torch sums t0 * w0 + t1 * w1 + ... in order; resample starts with its
+            # second term, so the first two are swapped.  An unused term is 0 * x[xmin]
+            # (nan where x[xmin] is not finite, where torch skips it)
+            terms[0], terms[1] = terms[1], terms[0]
+        elif mode in ("nearest", "nearest-exact"):
             terms = _nearest(ft, n_in, n_out, s, mode == "nearest-exact")
         elif mode == "bicubic":
             terms = _cubic(ft, n_in, n_out, align_corners, s)
         else:
             terms = _linear(ft, n_in, n_out, align_corners, s)
         per_dim.append((d, n_in, n_out, terms))
-    if mode == "bilinear" and sizes[0] + sizes[1] <= 128:
+    if mode == "bilinear" and sizes[0] + sizes[1] <= 128 and not antialias:
         return _small_bilinear(x, per_dim)
     plan = []
     for d, n_in, n_out, terms in per_dim:
@@ -198,7 +258,7 @@ def _small_bilinear(x, per_dim):
     return [step]
 
 
-def _upsample(name, x, sizes, mode, align_corners, scales):
+def _upsample(name, x, sizes, mode, align_corners, scales, antialias=False):
     k = len(sizes)
     ins = tuple(x.shape[2:])
     if any(s <= 0 for s in ins) or any(s <= 0 for s in sizes):
@@ -210,6 +270,10 @@ def _upsample(name, x, sizes, mode, align_corners, scales):
             + ", ".join(f"{a}: {s}" for a, s in zip(axes, sizes)) + ")")
     if not x.dtype.is_floating_point and not (mode.startswith("nearest")
                                               and x.dtype is D.uint8):
+        if x.dtype is D.uint8 and antialias:
+            raise NotImplementedError("tapegrad: interpolate(antialias=True) of uint8 input is "
+                                      "not implemented (torch's int16 weights); use a float "
+                                      "input")
         if x.dtype is D.uint8 and mode in ("bilinear", "bicubic"):
             return _uint8_resample(x, sizes, mode == "bicubic", align_corners, scales)
         if k == 2 and mode in ("nearest", "nearest-exact", "bilinear"):
@@ -219,7 +283,7 @@ def _upsample(name, x, sizes, mode, align_corners, scales):
                                                    "nearest"}.get(mode, mode if mode ==
                                                                   "nearest" else "linear")
         raise NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype.legacy}\'')
-    return _record(name, resample, x, _plan(x, sizes, mode, align_corners, scales))
+    return _record(name, resample, x, _plan(x, sizes, mode, align_corners, scales, antialias))
 
 
 # ---- uint8 bilinear / bicubic: torch's int16 weights ------------------------------------------
@@ -360,10 +424,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
-    if antialias:
-        raise NotImplementedError("tapegrad: interpolate(antialias=True) is not implemented "
-                                  "(torch's _upsample_bilinear2d_aa / _upsample_bicubic2d_aa); "
-                                  "use antialias=False")
     if dim in (1, 2, 3) and mode in ("nearest", "nearest-exact"):
         sizes = output_size if output_size is not None else [
             math.floor(input.shape[i + 2] * scale_factors[i]) for i in range(dim)]
@@ -377,11 +437,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             math.floor(input.shape[i + 2] * scale_factors[i]) for i in range(dim)]
         name = {"linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d",
                 "trilinear": "upsample_trilinear3d", "bicubic": "upsample_bicubic2d"}[mode]
-        return _upsample(name, input, sizes, mode, bool(align_corners), scale_factors)
+        return _upsample(name + "_aa" * bool(antialias), input, sizes, mode,
+                         bool(align_corners), scale_factors, bool(antialias))
     if input.dim() == 4 and mode == "lanczos":
         if align_corners:
             raise ValueError("Lanczos mode does not support align_corners=True")
-        raise ValueError("Lanczos mode requires antialias=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+        sizes = output_size if output_size is not None else [
+            math.floor(input.shape[i + 2] * scale_factors[i]) for i in range(dim)]
+        return _upsample("upsample_lanczos2d_aa", input, sizes, mode, False, scale_factors,
+                         True)
     want = {"linear": 3, "bilinear": 4, "trilinear": 5}
     if mode in want and input.dim() in (3, 4, 5):
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
