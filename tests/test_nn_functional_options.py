@@ -176,3 +176,20 @@ def test_celu_alpha_zero_message(torch_ref, form):
              "torch.celu": lambda lib, x: lib.celu(x, 0.0),
              "nn.CELU": lambda lib, x: lib.nn.CELU(0.0)(x)}
     _raises_as(torch_ref, lambda lib: calls[form](lib, lib.tensor([-1.0, 2.0])))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4,), (3, 4, 2), (3, 4, 2, 2), (0, 4)])
+@pytest.mark.parametrize("dtypes", [("float64", "int64"), ("float32", "float64"),
+                                    ("float64", "float32")])
+@pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
+def test_class_weights_of_another_dtype(torch_ref, shape, dtypes, fn):
+    """nll_loss's kernel takes class weights of the input's dtype only (no promotion)."""
+    x = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
+    t = (np.arange(int(np.prod(shape))) % 4).reshape(shape)
+    t = t[0] if len(shape) == 1 else t.take(0, axis=1)
+
+    def call(lib):
+        return getattr(lib.nn.functional, fn)(
+            lib.tensor(x, dtype=getattr(lib, dtypes[0])), lib.tensor(t),
+            lib.ones(4, dtype=getattr(lib, dtypes[1])))
+    _raises_as(torch_ref, call)

@@ -312,6 +312,9 @@ def _class_masks(input, target, weight, ignore_index):
     if target.dtype is not D.int64:
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{target.dtype.legacy}")
+    if weight is not None and weight.dtype is not input.dtype:   # (the kernel's, no promotion)
+        raise RuntimeError(f"expected scalar type {input.dtype.legacy} but found "
+                           f"{weight.dtype.legacy}")
     cdim = 1 if input.dim() > 1 else 0
     n_cls = input.shape[cdim]
     tv = target._array()
