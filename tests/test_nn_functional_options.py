@@ -193,3 +193,10 @@ def test_class_weights_of_another_dtype(torch_ref, shape, dtypes, fn):
             lib.tensor(x, dtype=getattr(lib, dtypes[0])), lib.tensor(t),
             lib.ones(4, dtype=getattr(lib, dtypes[1])))
     _raises_as(torch_ref, call)
+
+
+@pytest.mark.parametrize("shapes", [((5, 2), (3, 3)), ((2, 3, 4), (5, 4)), ((4,), (3,))])
+def test_cosine_similarity_shapes_that_do_not_broadcast(torch_ref, shapes):
+    """torch's expand_outplace names the first dimension that does not broadcast."""
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.cosine_similarity(
+        lib.ones(*shapes[0]), lib.ones(*shapes[1]), dim=-1))

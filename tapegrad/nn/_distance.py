@@ -3,7 +3,7 @@ pairwise_distance, as torch's C++ compositions (their grad_fn names are those of
 torch calls); below `functional` so that the losses built on them can import them."""
 import numpy as np
 
-from .. import decomps_math as DM, dtypes as D
+from .. import decomps_math as DM, dtypes as D, errors
 from ..grad_mode import no_grad
 from ._basic import _record
 
@@ -28,6 +28,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     a = x1 if x1.dtype.is_floating_point else x1.to(common)
     b = x2 if x2.dtype.is_floating_point else x2.to(common)
     if tuple(x1.shape) != tuple(x2.shape):
+        bad = errors.broadcast_mismatch(x1.shape, x2.shape)
+        if bad:
+            raise RuntimeError(bad)
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
         a, b = a.expand(shape), b.expand(shape)
     return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
