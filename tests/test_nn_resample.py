@@ -421,3 +421,26 @@ def test_antialias_to_width_one_is_the_two_passes():
                         size=(4, 1), mode="bilinear", antialias=True)
     np.testing.assert_allclose(y.numpy(), two.numpy(), rtol=1e-14)
     assert not np.allclose(y.numpy()[:, :, 0], y.numpy()[:, :, 1])
+
+
+@pytest.mark.parametrize("scale", [(1.1, 1.1), (0.999, 1.001), (1.001, 1.5), (2.1, 1.1),
+                                   (2.1, 2.1), (1.2, 2.0)])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "uint8"])
+def test_nearest_2d_same_and_double_size_shortcuts(torch_ref, scale, dtype):
+    """torch's 2-d nearest kernel copies where a dim keeps its size and halves where it
+    doubles, whatever the scale factor (floor(i / 1.1) would repeat row 0): values and
+    gradients."""
+    a = np.arange(2 * 3 * 7 * 5).reshape(2, 3, 7, 5).astype(dtype)
+    res = []
+    for M in (torch_ref, tg):
+        x = M.tensor(a, requires_grad=dtype != "uint8")
+        y = M.nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+        if dtype == "uint8":
+            res.append((y.numpy(),))
+            continue
+        (g,) = M.autograd.grad(y, [x], M.tensor(np.cos(np.arange(y.numel())).reshape(
+            tuple(y.shape)), dtype=y.dtype))
+        res.append((y.detach().numpy(), g.numpy()))
+    np.testing.assert_array_equal(res[1][0], res[0][0])
+    if dtype != "uint8":    # (the adds of the scatter in another order)
+        np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6, atol=1e-6)

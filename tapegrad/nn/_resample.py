@@ -69,7 +69,11 @@ def _floorf(v):
     return np.floor(np.asarray(v).astype(np.float32)).astype(np.int64)
 
 
-def _nearest(ft, n_in, n_out, scale, exact):
+def _nearest(ft, n_in, n_out, scale, exact, two_d):
+    if two_d and not exact and n_out in (n_in, 2 * n_in):
+        # NOTE: torch's 2-d nearest kernel (nearest_idx) copies at the same size and halves
+        # at twice the size, whatever the scale factor says (the 1-d and 3-d forwards do not)
+        return [(np.arange(n_out) // (n_out // n_in), None)]
     s = _scale(ft, n_in, n_out, False, scale)
     if exact:
         src = _source(ft, s, n_out, False, False)
@@ -220,7 +224,7 @@ def _plan(x, sizes, mode, align_corners, scales, antialias=False):
             # (nan where x[xmin] is not finite, where torch skips it)
             terms[0], terms[1] = terms[1], terms[0]
         elif mode in ("nearest", "nearest-exact"):
-            terms = _nearest(ft, n_in, n_out, s, mode == "nearest-exact")
+            terms = _nearest(ft, n_in, n_out, s, mode == "nearest-exact", k == 2)
         elif mode == "bicubic":
             terms = _cubic(ft, n_in, n_out, align_corners, s)
         else:
