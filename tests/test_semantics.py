@@ -1093,6 +1093,12 @@ NEXT_FNS = {
     "upsample_bilinear2d": ["F.interpolate(a[None, None], size=(3, 4), mode='bilinear')",
                             "F.upsample_bilinear(b[None, None], scale_factor=2)"],
     "upsample_bicubic2d": ["F.interpolate(a[None, None], size=(4, 5), mode='bicubic')"],
+    "upsample_bilinear2d_aa": ["F.interpolate(a[None, None], size=(1, 2), mode='bilinear', "
+                               "antialias=True)"],
+    "upsample_bicubic2d_aa": ["F.interpolate(a[None, None], size=(4, 5), mode='bicubic', "
+                              "antialias=True)"],
+    "upsample_lanczos2d_aa": ["F.interpolate(a[None, None], size=(2, 1), mode='lanczos', "
+                              "antialias=True)"],
     "upsample_trilinear3d": ["F.interpolate(a[None, None, None], size=(2, 3, 4), "
                              "mode='trilinear')"],
     "embedding_bag": ["F.embedding_bag(m.tensor([1, 0, 1, 1]), a, m.tensor([0, 2]))",
