@@ -200,3 +200,28 @@ def test_cosine_similarity_shapes_that_do_not_broadcast(torch_ref, shapes):
     """torch's expand_outplace names the first dimension that does not broadcast."""
     _raises_as(torch_ref, lambda lib: lib.nn.functional.cosine_similarity(
         lib.ones(*shapes[0]), lib.ones(*shapes[1]), dim=-1))
+
+
+@pytest.mark.parametrize("form", ["softshrink", "hardshrink", "threshold", "threshold_",
+                                  "Softshrink", "Hardshrink", "Threshold"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_shrinks_and_threshold_keep_nan(torch_ref, form, dtype):
+    """torch's kernels test x <= threshold (|x| <= lambd): a nan fails the test and stays nan
+    (tapegrad gave value / 0); threshold's gradient passes at nan, as torch's (the shrinks'
+    there depends on torch's loop: 0 vectorized, g in its scalar tail)."""
+    k = np.array([np.nan, np.inf, -np.inf, 0.0, 0.5, -0.5, 0.3, -0.3, 6.0, -3.0, 3.0, 1.0],
+                 dtype)
+    res = []
+    for lib in (torch_ref, tapegrad):
+        F, x = lib.nn.functional, lib.tensor(k, requires_grad=True)
+        y = {"softshrink": lambda: F.softshrink(x), "hardshrink": lambda: F.hardshrink(x, 1.0),
+             "threshold": lambda: F.threshold(x, 0.5, -2.0),
+             "threshold_": lambda: F.threshold_(x * 1, 0.5, -2.0),
+             "Softshrink": lambda: lib.nn.Softshrink(0.3)(x),
+             "Hardshrink": lambda: lib.nn.Hardshrink()(x),
+             "Threshold": lambda: lib.nn.Threshold(1.0, 7.0)(x)}[form]()
+        (g,) = lib.autograd.grad(y.sum(), x)
+        res.append((y.detach().numpy(), g.numpy()))
+    np.testing.assert_array_equal(res[1][0], res[0][0])
+    first = 1 if "shrink" in form else 0
+    np.testing.assert_array_equal(res[1][1][first:], res[0][1][first:])

@@ -83,8 +83,8 @@ def group_norm(T, x, groups, weight, bias, eps, shape):
 
 
 def threshold(T, x, th, value):
-    """x where x > th, else value."""
-    return where(x > th, reads_input(x), value)
+    """value where x <= th, else x (torch's test: nan stays nan, its gradient passes)."""
+    return where(x <= th, value, reads_input(x))
 
 
 def glu(T, x, dim):
@@ -93,13 +93,15 @@ def glu(T, x, dim):
     return a * b.sigmoid()
 
 
+# NOTE: the shrinks' middle piece is x * 0 + 0: +0.0, but nan at nan (torch's vectorized
+# kernels), and its gradient 0 there (torch's vectorized backward; its scalar tail passes g)
 def softshrink(T, x, lambd):
     """x - lambd above lambd, x + lambd below -lambd, 0 between."""
     r = reads_input(x)
-    return where(x > lambd, r - lambd, where(x < -lambd, r + lambd, 0.0))
+    return where(x > lambd, r - lambd, where(x < -lambd, r + lambd, x * 0.0 + 0.0))
 
 
 def hardshrink(T, x, lambd):
     """x where |x| > lambd, else 0."""
     r = reads_input(x)
-    return where(x > lambd, r, where(x < -lambd, r, 0.0))
+    return where(x > lambd, r, where(x < -lambd, r, x * 0.0 + 0.0))
