@@ -225,3 +225,26 @@ def test_shrinks_and_threshold_keep_nan(torch_ref, form, dtype):
     np.testing.assert_array_equal(res[1][0], res[0][0])
     first = 1 if "shrink" in form else 0
     np.testing.assert_array_equal(res[1][1][first:], res[0][1][first:])
+
+
+@pytest.mark.parametrize("stats, use_input_stats", [("mean", True), ("var", True),
+                                                    ("mean", False), ("none", False)])
+def test_instance_norm_running_stats_both_or_neither(torch_ref, stats, use_input_stats):
+    """torch.instance_norm wants both running statistics or neither, and both without
+    use_input_stats."""
+    x = np.linspace(-1.0, 1.0, 24).reshape(2, 3, 4).astype("float32")
+
+    def call(lib):
+        kw = {"running_" + stats: lib.zeros(3)} if stats != "none" else {}
+        return lib.nn.functional.instance_norm(lib.tensor(x), use_input_stats=use_input_stats,
+                                               **kw)
+    _raises_as(torch_ref, call)
+
+
+@pytest.mark.parametrize("x_shape, ns, w_shape", [((2, 4), (4,), (3,)), ((2, 4), (4,), (1, 4)),
+                                                  ((2, 3, 4), (3, 4), (4,)),
+                                                  ((4,), (2, 4), (3,)), ((2, 4), (3,), (4,))])
+def test_rms_norm_weight_shape_checked_first(torch_ref, x_shape, ns, w_shape):
+    """torch.rms_norm checks the weight's shape against normalized_shape before the input."""
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.rms_norm(lib.ones(*x_shape), ns,
+                                                                 lib.ones(*w_shape)))

@@ -733,6 +733,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, not {type(normalized_shape).__name__}")
     ns = tuple(normalized_shape)
+    if weight is not None and tuple(weight.shape) != ns:   # (torch's first check)
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got "
+                           f"weight of shape {list(weight.shape)} and normalized_shape = "
+                           f"{list(ns)}")
     if len(ns) > input.dim():
         raise ValueError(f"Input tensor must have at least {len(ns)} dimensions, but got "
                            f"{input.dim()}")
@@ -1033,6 +1037,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if input.dim() < 2:
         raise ValueError(f"Expected more than 1 spatial element when training, got input "
                          f"size {input.shape}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither "
+                         "be None")
     n, c = input.shape[0], input.shape[1]
     shape = (1, n * c) + tuple(input.shape[2:])
     w = weight.repeat(n) if weight is not None else None
