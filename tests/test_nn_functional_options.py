@@ -248,3 +248,32 @@ def test_rms_norm_weight_shape_checked_first(torch_ref, x_shape, ns, w_shape):
     """torch.rms_norm checks the weight's shape against normalized_shape before the input."""
     _raises_as(torch_ref, lambda lib: lib.nn.functional.rms_norm(lib.ones(*x_shape), ns,
                                                                  lib.ones(*w_shape)))
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("length", [1, 4])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool_window_wholly_in_padding(torch_ref, dim, length, dtype):
+    """With dilation a window can miss every input element (kernel 2, dilation 2, padding 1:
+    positions -1 and 1 of a length-1 input): torch's value is -inf and its index the
+    window's first position moved by dilations to >= 0 (past the input here); tapegrad read
+    the previous plane's last element.  No gradient reaches the input from such a window
+    (torch's backward writes past the plane: not followed)."""
+    shape = (2, 3) + (1,) * (dim - 1) + (length,)
+    x = np.arange(np.prod(shape)).reshape(shape).astype(dtype) - 4.5
+    kernel, dilation, padding = (1,) * (dim - 1) + (2,), (1,) * (dim - 1) + (2,), \
+        (0,) * (dim - 1) + (1,)
+    res = []
+    for lib in (torch_ref, tapegrad):
+        pool = getattr(lib.nn.functional, f"max_pool{dim}d")
+        y, i = pool(lib.tensor(x), kernel, 2, padding, dilation, return_indices=True,
+                    ceil_mode=True)
+        res.append((y.numpy(), i.numpy()))
+    np.testing.assert_array_equal(res[1][0], res[0][0])
+    np.testing.assert_array_equal(res[1][1], res[0][1])
+    assert np.isneginf(res[0][0]).any() == (length == 1)
+    t = tapegrad.tensor(x, requires_grad=True)
+    y = getattr(tapegrad.nn.functional, f"max_pool{dim}d")(t, kernel, 2, padding, dilation,
+                                                           ceil_mode=True)
+    (y * y.isfinite()).sum().backward()
+    assert t.grad.sum().item() == np.isfinite(res[0][0]).sum()

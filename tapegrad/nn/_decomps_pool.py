@@ -25,11 +25,16 @@ from ._decomps_conv import _pad, windows
 # skipped): the first maximum on ties, the last nan of a window holding nans, the first
 # element of a window of -inf.  The front end finds those positions (`max_positions`); the
 # gather adds the gradients of overlapping windows that pick the same element.
-def max_pool(T, x, pos, guard):
+def max_pool(T, x, pos, guard, empty=None):
     """The elements of x at flat positions pos (the windows' maxima).  While recording for
     replay, `guard` = (kernel, stride, padding, dilation, extra, kidx): a guard checks that
-    each window's maximum is still where it was (else a replay raises BranchChanged)."""
+    each window's maximum is still where it was (else a replay raises BranchChanged).
+    `empty`: None, or the windows with no input element (all padding, which dilation allows),
+    whose maximum is torch's initial value, the lowest (no gradient)."""
     out = _gather("max_dim", x, pos)
+    if empty is not None:
+        low = -math.inf if x.dtype.is_floating_point else int(np.iinfo(x.dtype.np).min)
+        out = where(_tensor_of(empty), low, out)
     if guard is not None:
         kernel, stride, padding, dilation, extra, kidx = guard
         x4 = x if x.dim() == len(kernel) + 2 else x.unsqueeze(0)
@@ -66,7 +71,8 @@ def _pick(w, valid):
 def max_positions(arr, kernel, stride, padding, dilation, out):
     """The position torch's max pooling kernel picks in each window of arr (N, C, *spatial):
     (flat positions into arr, indices within each (n, c) plane, window index, the extra
-    right padding of ceil_mode), the first three of shape (N, C, *out)."""
+    right padding of ceil_mode, the mask of windows with no input element or None), the
+    first three of shape (N, C, *out)."""
     k = len(kernel)
     sizes = arr.shape[2:]
     extra = [max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
@@ -98,7 +104,22 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
     size = math.prod(sizes)
     base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
         arr.shape[:2] + (1,) * k) * size
-    return base + plane, plane, idx, extra
+    empty = None
+    if valid is not None and not valid.any(-1).all():
+        # NOTE: a window wholly in the padding: torch's kernel reports its first position
+        # moved by whole dilations to >= 0 (which can lie past the input: torch's index as it
+        # is), and its value the lowest; the gather reads the plane's first element instead,
+        # masked by max_pool (no gradient)
+        empty = ~valid.any(-1)
+        first = np.zeros(tuple(out), np.int64)
+        for i in range(k):
+            o = np.arange(out[i]).reshape([-1 if d == i else 1 for d in range(k)])
+            s = o * stride[i] - padding[i]
+            s = np.where(s < 0, s + (-s + dilation[i] - 1) // dilation[i] * dilation[i], s)
+            first = first * sizes[i] + s
+        plane = np.where(empty, first, plane)
+        return base + np.where(empty, 0, plane), plane, idx, extra, empty
+    return base + plane, plane, idx, extra, empty
 
 
 def avg_pool(T, x, kernel, stride, padding, extra, divisor):

@@ -144,14 +144,15 @@ def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
         fn, k, input, kernel_size, stride, padding, dilation, ceil_mode)
     arr = input._array()
     arr4 = arr if input.dim() == k + 2 else arr[None]
-    pos, plane, idx, extra = P.max_positions(arr4, kernel, stride, padding, dilation, out)
+    pos, plane, idx, extra, empty = P.max_positions(arr4, kernel, stride, padding, dilation,
+                                                    out)
     shape = tuple(input.shape[:input.dim() - k]) + tuple(out)
     guard = None
     # (a traced input: a recorded input too, whose _tape stays None until an op reads it)
     if _tracing(input) is not None:
         guard = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(extra),
                  idx[..., None])
-    values = _record(f"max_pool{k}d", P.max_pool, input, pos.reshape(shape), guard)
+    values = _record(f"max_pool{k}d", P.max_pool, input, pos.reshape(shape), guard, empty)
     return values, _tensor_of(plane.reshape(shape))
 
 
