@@ -277,3 +277,24 @@ def test_max_pool_window_wholly_in_padding(torch_ref, dim, length, dtype):
                                                            ceil_mode=True)
     (y * y.isfinite()).sum().backward()
     assert t.grad.sum().item() == np.isfinite(res[0][0]).sum()
+
+
+@pytest.mark.parametrize("pad", [(1.5, 1), [1, 2.0], (1, "a"), (1, None), "tensor"])
+def test_pad_argument_is_a_sequence_of_ints(torch_ref, pad):
+    """F.pad's pad is torch's int[] argument: its parser's messages for a float, str or
+    None element (first element or later) and for a tensor."""
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.pad(
+        lib.ones(3, 3), lib.tensor([1, 1]) if pad == "tensor" else pad))
+
+
+@pytest.mark.parametrize("w_shape", [(2, 2), (1, 1), (1, 4)])
+def test_prelu_weight_of_more_dims(torch_ref, w_shape):
+    """prelu's weight is a scalar or 1-d tensor, whatever its size."""
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.prelu(lib.ones(3, 4),
+                                                              lib.ones(*w_shape)))
+
+
+def test_grid_sample_dims_message(torch_ref):
+    """grid_sampler's message names the input's dimension count."""
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.grid_sample(
+        lib.ones(1, 1, 3, 3), lib.zeros(1, 2, 2, 2, 2), align_corners=False))

@@ -419,9 +419,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
                                f"{i} being empty")
     k = 2 if input.dim() == 4 else 3
     if input.dim() != k + 2 or grid.dim() != k + 2:
-        raise RuntimeError(f"grid_sampler(): expected {k}D input and grid with same number of "
-                           f"dimensions, but got input with sizes {_sizes(input)} and grid with "
-                           f"sizes {_sizes(grid)}")
+        raise RuntimeError(f"grid_sampler(): expected {input.dim()}D input and grid with same "
+                           f"number of dimensions, but got input with sizes {_sizes(input)} and "
+                           f"grid with sizes {_sizes(grid)}")
     if k == 3 and mode == "bicubic":
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if input.dtype is not grid.dtype:

@@ -45,7 +45,7 @@ from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indic
                        adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
                        adaptive_max_pool3d_with_indices)
 from ._pooling import __all__ as _pooling_all
-from ._unpooling import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
+from ._unpooling import _int_list, max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
 from ._unpooling import __all__ as _unpooling_all
 from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
 from ._resample import __all__ as _resample_all
@@ -624,6 +624,9 @@ def one_hot(tensor, num_classes=-1):
 def pad(input, pad, mode="constant", value=None):
     """`input` padded by `pad` (pairs for the last dims, last dim first): 'constant' (value;
     negative pads crop), 'reflect', 'replicate' or 'circular', with torch's grad_fn names."""
+    if isinstance(pad, Tensor):
+        raise TypeError("pad(): argument 'pad' (position 2) must be tuple of ints, not Tensor")
+    pad = _int_list("pad", "pad", 2, pad)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
@@ -1218,6 +1221,9 @@ def prelu(input, weight):
     if input.dtype is not weight.dtype:
         raise RuntimeError(f"prelu: Type promoting not supported. Got {input.dtype.legacy} and "
                            f"{weight.dtype.legacy}")
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.dim()}")
     n = weight.numel()
     if n != 1:
         if input.dim() == 0:
