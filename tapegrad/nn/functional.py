@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import dtypes as D, errors, layouts, nodiff, _fastpath
 from .._signals import COMMIT
+from ..composed import broadcast_shapes
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..grad_mode import no_grad
@@ -541,7 +542,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     (BinaryCrossEntropyBackward0)."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy", warn=False)
+    if weight is not None:   # (torch's weight.expand(broadcast_shapes(target, weight)))
+        wide = broadcast_shapes(target.shape, weight.shape)
     _not_differentiable("binary_cross_entropy", "weight", weight)
+    if weight is not None and tuple(wide) != tuple(input.shape):
+        raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast "
+                           f"shape {list(wide)}")
     if target.dtype is not input.dtype:
         raise RuntimeError(f"Found dtype {target.dtype.legacy} but expected "
                            f"{input.dtype.legacy}")
