@@ -317,3 +317,24 @@ def test_binary_cross_entropy_weight_broadcast(torch_ref, shape, w_shape):
         _raises_as(torch_ref, call)
         return
     np.testing.assert_allclose(call(tapegrad), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("w_shape", [(3, 1), (4, 3), (1, 3), (2,), (3,), ()])
+@pytest.mark.parametrize("which", ["weight", "pos_weight", "both"])
+def test_bce_with_logits_weights_keep_the_input_shape(torch_ref, w_shape, which):
+    """torch's kernel works in place on tensors of the input's shape: weights that widen it
+    are an error (tapegrad broadcast them into a bigger loss)."""
+    x = np.linspace(-1.0, 1.0, 3)
+    w = np.linspace(0.5, 1.5, int(np.prod(w_shape))).reshape(w_shape)
+
+    def call(lib):
+        t = lib.tensor(w)
+        kw = {"weight": t, "pos_weight": t} if which == "both" else {which: t}
+        return lib.nn.functional.binary_cross_entropy_with_logits(
+            lib.tensor(x), lib.tensor((x + 1) / 2), reduction="none", **kw).numpy()
+    try:
+        ref = call(torch_ref)
+    except RuntimeError:
+        _raises_as(torch_ref, call)
+        return
+    np.testing.assert_allclose(call(tapegrad), ref, rtol=1e-12)

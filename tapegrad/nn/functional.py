@@ -577,6 +577,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise RuntimeError(errors.SUB_TWO_BOOLS if target.dtype is D.bool_ else
                            f"result type {input.dtype.legacy} can't be cast to the desired "
                            f"output type {target.dtype.legacy}")
+    for extra in (pos_weight, weight):   # (torch's in-place ops keep the input's shape)
+        if extra is not None and errors.broadcast_mismatch(input.shape, extra.shape) is None:
+            wide = tuple(np.broadcast_shapes(tuple(input.shape), tuple(extra.shape)))
+            if wide != tuple(input.shape):
+                raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the "
+                                   f"broadcast shape {list(wide)}")
     return _record("binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits,
                    input, target, weight, pos_weight, reduction)
 
