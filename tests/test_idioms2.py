@@ -156,16 +156,9 @@ def test_indexing_and_products_raise_torchs_errors(torch_ref):
 
 
 def test_index_reduce_warns_it_is_beta_as_torch(torch_ref):
-    messages = []
-    for m in (tg, torch_ref):
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            m.set_warn_always(True)
-            try:
-                m.ones(3).index_reduce(0, m.tensor([0]), m.tensor([2.0]), "prod")
-            finally:
-                m.set_warn_always(False)
-        messages.append([str(w.message).split(" (Triggered")[0] for w in seen])
+    messages = [_warnings_of(m, lambda m: m.ones(3).index_reduce(0, m.tensor([0]),
+                                                                m.tensor([2.0]), "prod"))
+                for m in (tg, torch_ref)]
     assert messages[0] == messages[1] == ["index_reduce() is in beta and the API may change "
                                           "at any time."]
 
@@ -217,17 +210,8 @@ def test_factory_functions_take_torchs_layout_options(torch_ref):
 def test_tensor_of_a_list_of_ndarrays_warns_as_torch(torch_ref):
     arr = np.ones(2)
     for data in ([arr, arr], [[1.0, 2.0], arr], [np.float64(1.0), 2.0]):
-        seen = []
-        for m in (tg, torch_ref):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                m.set_warn_always(True)
-                try:
-                    m.tensor(data)
-                finally:
-                    m.set_warn_always(False)
-            seen.append([str(w.message).split(" (Triggered")[0] for w in caught])
-        assert seen[0] == seen[1]
+        assert _warnings_of(tg, lambda m: m.tensor(data)) == \
+            _warnings_of(torch_ref, lambda m: m.tensor(data))
 
 
 def _warnings_of(m, f):
