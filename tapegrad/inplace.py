@@ -10,7 +10,7 @@ import numpy as np
 from . import dtypes as D, errors
 from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
-from .fpstate import ERR_RESET, ERR_SET, QUIET
+from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
@@ -241,6 +241,9 @@ class _InplaceMethods:
         _check_operand("add_", other)
         if isinstance(alpha, Tensor):
             other, alpha = alpha_first("add_", other, alpha)
+        if type(alpha) is float and not -F32_MAX <= alpha <= F32_MAX and \
+                self._dtype.is_floating_point:
+            D.checked(alpha, self._dtype)   # (float32: torch's overflow error, before a write)
         if alpha == 1:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
         scaled = lambda a, b: a + alpha * b   # (arrays: the result as numpy computes it)
@@ -262,6 +265,9 @@ class _InplaceMethods:
         _check_operand("sub_", other)
         if isinstance(alpha, Tensor):
             other, alpha = alpha_first("sub_", other, alpha)
+        if type(alpha) is float and not -F32_MAX <= alpha <= F32_MAX and \
+                self._dtype.is_floating_point:
+            D.checked(alpha, self._dtype)   # (float32: torch's overflow error, before a write)
         check_sub(self, other)
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)

@@ -4,6 +4,7 @@ take inplace._update_arrays: numpy's arithmetic written into the tensor's memory
 give the general path's result bit for bit (and its version count), torch's values, and
 leave every error to the general path."""
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -187,3 +188,21 @@ def test_float_held_tensor_stays_float_after_an_int_fill(torch_ref):
             x.add_(mod.tensor(2.0), alpha=3)
         assert type(x.item()) is float and x.item() == 7.0
         assert x.double().dtype == mod.float64 and x.double().item() == 7.0
+
+
+def test_in_place_alpha_past_float32_range_raises_as_torch(torch_ref):
+    """add_/sub_ with an alpha float32 cannot hold raise torch's overflow error and change
+    nothing (they gave inf); float64 and an infinite alpha compute as torch's."""
+    for alpha in (1e40, -3.5e38, math.inf):
+        for dtype, shape in itertools.product(("float32", "float64"), ((), (2,))):
+            outs = []
+            for mod in (tg, torch_ref):
+                x = mod.zeros(shape, dtype=getattr(mod, dtype))
+                try:
+                    with mod.no_grad():
+                        x.add_(mod.ones(shape, dtype=getattr(mod, dtype)), alpha=alpha)
+                        x.sub_(mod.ones(shape, dtype=getattr(mod, dtype)), alpha=alpha / 2)
+                    outs.append(x.tolist())
+                except RuntimeError as e:
+                    outs.append((str(e), x.tolist(), x._version))
+            np.testing.assert_equal(outs[0], outs[1], err_msg=f"{alpha} {dtype} {shape}")
