@@ -647,9 +647,9 @@ def _update_arrays(t, compute, *operands):
     t that needs no history here and operands that are tensors of t's dtype and shape or
     Python numbers: the updates of hand-written optimizers (`p.add_(g, alpha=-lr)`,
     `v.addcmul_(g, g, value=1 - b2)`, `ema.lerp_(p, 0.01)`), by `compute`'s numpy arithmetic
-    (the general path's, op for op), without that path's tensor per intermediate (it took
-    10-80 us a call).  None where the general path must decide: history, casts,
-    broadcasting, memory it cannot write."""
+    (the general path's, op for op), without that path's checks and tensor per intermediate
+    (addcmul_ of 16x16 float32: 16.7 -> 4.4 us).  None where the general path must decide:
+    history, casts, broadcasting, memory it cannot write."""
     dt = t._dtype
     if dt is not D.float32 and dt is not D.float64:
         return None
