@@ -1,6 +1,7 @@
 """A real SIGINT sent to this process in the middle of a call, for the tests of what a
 Ctrl-C leaves behind (test_signals.py, test_atomicity.py; the fixture alarm_sends_sigint,
 which turns the alarm into a SIGINT, is in conftest.py)."""
+import random
 import signal
 import time
 
@@ -22,6 +23,25 @@ def run_with_sigint(fn, delay):
             return got
         except KeyboardInterrupt:
             got = True
+
+
+def sigint_sweep(make, op, snapshot, seed, seconds=1.5, at_least=10):
+    """op(case) for fresh cases of make(), each with a real SIGINT sent at a random moment
+    within 1.5 times op's own duration, for `seconds` and until `at_least` runs were
+    interrupted.  Yields (case, snapshot(case) taken before op ran) after each run."""
+    rng = random.Random(seed)
+    case = make()
+    t0 = time.perf_counter()
+    op(case)
+    dur = time.perf_counter() - t0
+    interrupted = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline or interrupted < at_least:
+        case = make()
+        before = snapshot(case)
+        interrupted += run_with_sigint(lambda: op(case), rng.uniform(1e-6, 1.5 * dur))
+        yield case, before
+        assert time.monotonic() < deadline + 20, interrupted
 
 
 def lines_interrupted(make, op, runs=60):
