@@ -2728,7 +2728,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
     """The layout of a sweep's arenas from the entries marked 1 in `reach` (the roots): marks
     what they reach (2), gives each reached node its offset `off` and writes counts = [start
     of the saved block, arena size, number of saved nodes, the lowest reached entry with
-    operands (n: none)]: below that entry a sweep has nothing left to do (input entries
+    operands (n: none), the prefix block's offset (below)]: below that entry a sweep has nothing left to do (input entries
     only).  Reached saved n-d nodes that a kernel entry uses (`used` bit 1; `used` is zeros
     on entry) make one block at the end, listed in `saved` in that order, so their arrays
     fill it with one concatenate; those only host entries use (flagged in `host`: BLAS reads
@@ -2757,15 +2757,23 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
     this pass, and the caller's objs lookup must agree with the layout).  `off` is written
     for every entry (0 where unreached), so the caller need not clear it.
     Entries below `plain` (NdStreams.plain: recorded before the tape's first n-d fact) have
-    size 1, no slot, no host flag and no operand list: their branch reads none of those
-    streams (a 40k-entry scalar graph behind one n-d op: 275 -> 160 us)."""
+    size 1, no slot, no host flag and no operand list.  Where a gradient reaches any of them
+    and no host entry reads one (the direct rule needs their consumers' bits), they are one
+    block: entry e at offset counts[4] + e, every one of them whether reached or not, as on a
+    tape without n-d streams; the caller copies their values (the `val` stream's first
+    `plain` cells) in one piece and the prefix is not walked here (a 40k-entry scalar graph
+    behind one n-d op: 115 -> 23 us, and no value-by-value fill).  Else counts[4] = -1 and
+    the prefix is laid out entry by entry, in a branch of its own that reads none of the
+    n-d streams."""
     n = reach.shape[0]
+    plain = min(plain, n)   # (its callers pass at most n: every index below stays in bounds)
     t = 0       # the unsaved nodes' block, from offset 0
     k = 0
     low = n
     lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no arg_ptr reads)
     every = runs.shape[0] == 0
-    for e in range(n - 1, -1, -1):
+    hosted = False   # a host entry reads a prefix entry
+    for e in range(n - 1, plain - 1, -1):
         r = reach[e]
         if r == 0:
             off[e] = 0
@@ -2775,32 +2783,6 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
             u |= 16   # a root: its seed goes into the arena
         a = ia[e]
         b = ib[e]
-        if e < plain:   # the rules below, for a one-element kernel entry or input entry
-            # (a branch of its own: guarding the reads below by `e < plain` instead
-            # measured 460-510 us against this branch's 220-240)
-            if a >= 0 or b >= 0:
-                if every or runs[e] != 0:
-                    low = e
-                    u = 1
-                    if a >= 0:
-                        used[a] = 1
-                        if reach[a] == 0:
-                            reach[a] = 2
-                    if b >= 0:
-                        used[b] = 1
-                        if reach[b] == 0:
-                            reach[b] = 2
-                used[e] = u
-                off[e] = t
-                t += 1
-            else:
-                used[e] = u
-                if (u & 15) == 4:   # the direct rule (bits 4, not 1, 2 or 8)
-                    off[e] = -1
-                else:
-                    off[e] = t
-                    t += 1
-            continue
         p0 = 0
         p1 = 0
         if lists:
@@ -2837,6 +2819,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
         else:   # a host entry: bit 2 (adds into the arena) or 4 (+8) (direct)
             d = direct_ok[op[e]] & 3
             h = 2 if d == 0 else (12 if d == 1 else 4)
+            if h != 2 and ((0 <= a < plain) or (0 <= b < plain)):
+                hosted = True   # (and below, for the operand list's)
             if a >= 0:
                 if used[a] != 1:
                     used[a] |= h
@@ -2853,6 +2837,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
                     used[x] |= h
                 if reach[x] == 0:
                     reach[x] = 2
+                if x < plain and h != 2:
+                    hosted = True
         used[e] = u
         sl = slot[e]   # (read once: see `saved`)
         if sl >= 0 and (u & 1) != 0:
@@ -2866,6 +2852,24 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
         else:
             off[e] = t
             t += size[e]
+    prefix = -1
+    if hosted:
+        t, low = layout_prefix(ia, ib, runs, reach, used, off, plain, t, low, every)
+    else:
+        for e in range(plain - 1, -1, -1):
+            if reach[e] != 0:
+                prefix = t
+                break
+        if prefix < 0:   # no gradient gets there
+            off[:plain] = 0
+        else:
+            for e in range(plain):
+                off[e] = prefix + e
+            t += plain
+            for e in range(plain):   # (the sweep runs down to the first entry with operands)
+                if ia[e] >= 0 or ib[e] >= 0:
+                    low = min(low, e)
+                    break
     counts[0] = t
     for j in range(k):
         e = saved[0, j]
@@ -2874,6 +2878,48 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
     counts[1] = t + 1   # +1: an empty last node's slot
     counts[2] = k
     counts[3] = low
+    counts[4] = prefix
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def layout_prefix(ia, ib, runs, reach, used, off, plain, t, low, every):
+    """arena_layout's rules for its entries below `plain` (one-element kernel or input
+    entries), one by one, newest first, from arena offset t: for a prefix a host entry reads,
+    whose direct rule needs each entry's `used` bits.  Returns (t, low) after them."""
+    for e in range(plain - 1, -1, -1):
+        r = reach[e]
+        if r == 0:
+            off[e] = 0
+            continue
+        u = used[e]
+        if r == 1 and u != 1:
+            u |= 16   # a root: its seed goes into the arena
+        a = ia[e]
+        b = ib[e]
+        if a >= 0 or b >= 0:
+            if every or runs[e] != 0:
+                low = e
+                u = 1
+                if a >= 0:
+                    used[a] = 1
+                    if reach[a] == 0:
+                        reach[a] = 2
+                if b >= 0:
+                    used[b] = 1
+                    if reach[b] == 0:
+                        reach[b] = 2
+            used[e] = u
+            off[e] = t
+            t += 1
+        else:
+            used[e] = u
+            if (u & 15) == 4:   # the direct rule (bits 4, not 1, 2 or 8)
+                off[e] = -1
+            else:
+                off[e] = t
+                t += 1
+    return t, low
 
 
 # from tapegrad/walks.py
@@ -3099,8 +3145,8 @@ def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, sh
     marks, used (zeros), runs.  `runs` (uint8 per tape entry, or empty: every entry runs):
     arena_layout's, gathered; with it the layout starts from the `roots` (tape nodes) only,
     as the walk listed what every entry reaches, not only those that run; without it every
-    listed entry is marked.  counts[3:7] = [start of the saved block, arena size, saved
-    nodes, lowest entry with operands]."""
+    listed entry is marked.  counts[3:8] = [start of the saved block, arena size, saved
+    nodes, lowest entry with operands, -1 (no prefix block)]."""
     gather_reached(order[:r], loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
                    params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
@@ -3116,7 +3162,7 @@ def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, sh
             l_u8[4, i] = runs[order[i]]
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
                  l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[4, :0] if every else l_u8[4, :r],
-                 l_u8[2, :r], l_u8[3, :r], off[:r], saved[:, :r], counts[3:7], 0)
+                 l_u8[2, :r], l_u8[3, :r], off[:r], saved[:, :r], counts[3:8], 0)
 
 
 # from tapegrad/walks.py

@@ -711,6 +711,7 @@ def _copied_source():
     change, and a stale copy fails test_codegen)."""
     fns = list(DRIVERS) + [
         walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
+        walks.layout_prefix,
         walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
         walks.order_marked, walks.gather_reached, walks.gather_layout,
         walks.fill_reached, walks.release_listed,

@@ -49,7 +49,7 @@ class Reached:
         self.host, self.freed = self.u8[0], self.u8[1]
         self.off = np.empty(cap, np.int64)
         self.saved = np.empty((2, cap), np.int64)   # nodes, their slots (arena_layout)
-        self.counts = np.empty(7, np.int64)
+        self.counts = np.empty(8, np.int64)
         self.r = self.na = self.n = 0
 
 

@@ -1245,21 +1245,22 @@ class NdStreams:
         # (two rows) and counts, which arena_layout writes in full, and the three flag rows:
         # fresh arrays, cleared, cost ~150 us of memory traffic and page faults in a 40k-entry
         # backward after a long recording; the slot stream is read in place (arena_layout)
-        work = scratch.take(3 * n + 4 + (3 * n + 7) // 8)
-        ints = work[:3 * n + 4].view(np.int64)
+        work = scratch.take(3 * n + 5 + (3 * n + 7) // 8)
+        ints = work[:3 * n + 5].view(np.int64)
         off, saved, counts = ints[:n], ints[n:3 * n].reshape(2, n), ints[3 * n:]
         s.off = off
-        flags = work[3 * n + 4:].view(np.uint8)[:3 * n]
+        flags = work[3 * n + 5:].view(np.uint8)[:3 * n]
         flags[:] = 0
         # marks: what the layout reaches; used: its scratch; reach: the sweep's
         marks, used, s.reach = flags[:n], flags[n:2 * n], flags[2 * n:]
         s.marks = marks
         for e in roots:   # (a few roots: item stores cost less than a fancy index)
             marks[e] = 1
+        plain = min(self.plain, n)   # (a backward from a root inside the prefix: n < plain)
         K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, self.slot[:n],
                        s.host if host else _const_zeros8(n), direct, runs, marks, used, off,
-                       saved, counts, self.plain)
-        s0, total, k, s.low = counts.tolist()
+                       saved, counts, plain)
+        s0, total, k, s.low, prefix = counts.tolist()
         if total <= scratch.PAIRED:   # one scratch buffer for both arenas
             buf = scratch.take(2 * total)
             s.bufs, s.vals, s.adj = [work, buf], buf[:total], buf[total:2 * total]
@@ -1268,7 +1269,12 @@ class NdStreams:
             s.vals, s.adj = s.bufs[1][:total], s.bufs[2][:total]
         s.adj[:] = 0.0
         vals = s.vals
-        K.fill_values(marks, nd, off, val, vals)
+        if prefix < 0:
+            K.fill_values(marks, nd, off, val, vals)
+        else:   # the prefix as one block (arena_layout), every entry of it placed
+            vals[prefix:prefix + plain] = val[:plain]
+            marks[:plain] = 1
+            K.fill_values(marks[plain:], nd[plain:], off[plain:], val[plain:], vals)
         if k:
             nodes = saved[0, :k]
             arrs = self.objs[saved[1, :k]].tolist()

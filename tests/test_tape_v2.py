@@ -849,38 +849,74 @@ def _root_in_prefix(x, y):
     return y, None
 
 
+def _stacked_by_a_host_cat(x, y):
+    # a cat of 2^14 elements is a host entry (kinds.cat), direct: it reads the prefix's y, x
+    return (tg.stack([y, x] * 8192) * tg.linspace(0, 1, 16384)).sum(), None
+
+
 # Graphs whose n-d streams start after a run of one-element entries (NdStreams.plain > 0):
 # (x, y) of _scalar_prefix -> (loss, inputs for autograd.grad or None for backward)
 PLAIN_PREFIX_CASES = {"n-d op after the scalars": _nd_after, "only some inputs run": _some_inputs,
                       "scalar leaf read by an n-d op": _scalar_leaf_in_nd,
                       "a Function on a scalar": _function_on_scalar,
-                      "root in the prefix": _root_in_prefix}
+                      "root in the prefix": _root_in_prefix,
+                      "read by a direct host entry": _stacked_by_a_host_cat}
 
 
 @pytest.mark.parametrize("case", list(PLAIN_PREFIX_CASES))
-def test_layout_of_the_one_element_prefix_reads_fewer_streams_same_result(monkeypatch, case):
-    """arena_layout's branch for entries below NdStreams.plain gives what its general rules
-    give: each call is checked against the same call with plain = 0."""
+def test_one_element_prefix_is_one_block_with_the_same_gradients(monkeypatch, case):
+    """arena_layout lays a tape's one-element prefix (below NdStreams.plain) out as one
+    block, entry e at counts[4] + e, unless a direct host entry reads it (then entry by
+    entry, counts[4] = -1): the gradients equal, bit for bit, those of the entry-by-entry
+    layout of every entry (plain = 0)."""
     real = tapemod.K.arena_layout
-    calls = []
 
-    def both(*args):
-        *rest, plain = args
-        fresh = [a.copy() if isinstance(a, np.ndarray) else a for a in rest]
-        real(*fresh, 0)
-        real(*args)
-        calls.append(plain)
-        for got, want in zip(args[10:15], fresh[10:15]):   # reach, used, off, saved, counts
-            np.testing.assert_array_equal(got, want)
-    monkeypatch.setattr(tapemod.K, "arena_layout", both)
-    x, y = _scalar_prefix()
-    loss, inputs = PLAIN_PREFIX_CASES[case](x, y)
-    assert loss._tape.nds.plain >= y._node   # the scalar prefix takes the branch
-    if inputs is None:
-        loss.backward()
-    else:
-        tg.autograd.grad(loss, inputs)
-    assert calls
+    def run(plain_as):
+        blocks = []
+
+        def layout(*args):
+            args = args[:-1] + ((args[-1] if plain_as is None else plain_as),)
+            real(*args)
+            blocks.append(int(args[14][4]))   # counts
+        monkeypatch.setattr(tapemod.K, "arena_layout", layout)
+        x, y = _scalar_prefix()
+        loss, inputs = PLAIN_PREFIX_CASES[case](x, y)
+        assert loss._tape.nds.plain >= y._node   # the scalar prefix is below plain
+        if inputs is None:
+            loss.backward()
+            grads = [x.grad]
+        else:
+            grads = tg.autograd.grad(loss, inputs)
+        return [g.numpy().copy() for g in grads], blocks
+    got, blocks = run(None)
+    want, general = run(0)
+    assert general and all(b == -1 for b in general)
+    assert blocks and (blocks[0] >= 0) == (case != "read by a direct host entry")
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_backward_from_a_root_deep_inside_the_one_element_prefix():
+    """A root far below NdStreams.plain sweeps a prefix shorter than plain (n < plain): the
+    layout stays within its n entries and the gradient is the scalar tape's."""
+    def steps(nd_streams):
+        x = tg.tensor(0.3, requires_grad=True)
+        y = tg.tensor(1.0)
+        ys = []
+        for _ in range(200):
+            y = y * 0.9 + x.sin()
+            ys.append(y)
+        if nd_streams:
+            tg.ones(2, requires_grad=True) * 3.0
+            assert y._tape.nds.plain >= y._node
+        return x, ys[5]
+    x, root = steps(True)
+    assert root._node < root._tape.nds.plain // 10
+    x2, root2 = steps(False)
+    want = tg.autograd.grad(root2, [x2])[0].item()
+    assert tg.autograd.grad(root, [x], retain_graph=True)[0].item() == want
+    root.backward()
+    assert x.grad.item() == want
 
 
 def test_plain_prefix_gradients_match_the_scalar_tape():
