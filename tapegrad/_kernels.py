@@ -3506,7 +3506,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
     m = params[p + 1]
     depth = params[p + 2]
     cols = params[p + 3]
-    bb = params[p + 4]
+    b_batched = params[p + 4]
     oa = off[a]
     ob = off[b]
     # NOTE: each element is one sum over q ascending, of the products A[i, q] B[q, j] in
@@ -3523,7 +3523,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
         acc = np.zeros(m)
         for t in range(nb):
             ao = oa + t * m * depth
-            bo = ob + (t * depth * cols if bb else 0)
+            bo = ob + (t * depth * cols if b_batched else 0)
             go = out_off + t * m * cols
             for i in range(m):
                 arow = vals[ao + i * depth:ao + i * depth + depth]
@@ -3543,7 +3543,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
     acc = np.zeros(cols)
     for t in range(nb):
         ao = oa + t * m * depth
-        bo = ob + (t * depth * cols if bb else 0)
+        bo = ob + (t * depth * cols if b_batched else 0)
         go = out_off + t * m * cols
         for i in range(m):
             acc[:] = 0.0
@@ -3751,7 +3751,7 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     m = params[p + 1]
     depth = params[p + 2]
     cols = params[p + 3]
-    bb = params[p + 4]
+    b_batched = params[p + 4]
     oa = off[a]
     ob = off[b]
     # NOTE: gA[i, q] = sum_j g[i, j] B[q, j], summed in float64 over j ascending and added
@@ -3765,9 +3765,9 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     acc = np.zeros(depth)
     for t in range(nb):
         ao = oa + t * m * depth
-        bo = ob + (t * depth * cols if bb else 0)
+        bo = ob + (t * depth * cols if b_batched else 0)
         go = out_off + t * m * cols
-        if t == 0 or bb:
+        if t == 0 or b_batched:
             for q in range(depth):
                 brow = vals[bo + q * cols:bo + q * cols + cols]
                 for j in range(cols):

@@ -579,10 +579,10 @@ def check_program(prog, meta, limits):
     rows = np.flatnonzero(mm)
     products = 0.0   # a matmul's output element sums k products
     if len(rows):
-        nb, m_dim, k_dim, n_dim, bb = (params[p[rows] + j] for j in range(5))
-        ok = ((nb >= 0) & (m_dim >= 0) & (k_dim >= 0) & (n_dim >= 0) & ((bb == 0) | (bb == 1)))
+        nb, m_dim, k_dim, n_dim, b_batched = (params[p[rows] + j] for j in range(5))
+        ok = ((nb >= 0) & (m_dim >= 0) & (k_dim >= 0) & (n_dim >= 0) & ((b_batched == 0) | (b_batched == 1)))
         ok &= _exact_prod(nb, m_dim, k_dim) == size[a[rows]]
-        ok &= _exact_prod(np.where(bb == 1, nb, 1), k_dim, n_dim) == size[b[rows]]
+        ok &= _exact_prod(np.where(b_batched == 1, nb, 1), k_dim, n_dim) == size[b[rows]]
         ok &= _exact_prod(nb, m_dim, n_dim) == size[rows]
         _first(np.isin(e, rows[~ok]), "matmul params do not match its operand sizes")
         products = float(_exact_prod(size[rows], k_dim).sum())

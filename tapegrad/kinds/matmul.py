@@ -25,12 +25,12 @@ def _operands(params, p, a, b, off, vals, A=None, B=None):
     """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
     else A (batch, m, k) and B (batch, k, n); from the arena unless given (arrays of any
     shape and dtype holding them)."""
-    nb, m, k, n, bb = params[p:p + 5]
+    nb, m, k, n, b_batched = params[p:p + 5]
     if A is None:
         A = vals[off[a]:off[a] + nb * m * k]
     if B is None:
-        B = vals[off[b]:off[b] + (nb if bb else 1) * k * n]
-    if bb:
+        B = vals[off[b]:off[b] + (nb if b_batched else 1) * k * n]
+    if b_batched:
         return A.reshape(nb, m, k), B.reshape(nb, k, n)
     return A.reshape(nb * m, k), B.reshape(k, n)
 
@@ -76,7 +76,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
     m = params[p + 1]
     depth = params[p + 2]
     cols = params[p + 3]
-    bb = params[p + 4]
+    b_batched = params[p + 4]
     oa = off[a]
     ob = off[b]
     # NOTE: each element is one sum over q ascending, of the products A[i, q] B[q, j] in
@@ -93,7 +93,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
         acc = np.zeros(m)
         for t in range(nb):
             ao = oa + t * m * depth
-            bo = ob + (t * depth * cols if bb else 0)
+            bo = ob + (t * depth * cols if b_batched else 0)
             go = out_off + t * m * cols
             for i in range(m):
                 arow = vals[ao + i * depth:ao + i * depth + depth]
@@ -113,7 +113,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
     acc = np.zeros(cols)
     for t in range(nb):
         ao = oa + t * m * depth
-        bo = ob + (t * depth * cols if bb else 0)
+        bo = ob + (t * depth * cols if b_batched else 0)
         go = out_off + t * m * cols
         for i in range(m):
             acc[:] = 0.0
@@ -134,7 +134,7 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     m = params[p + 1]
     depth = params[p + 2]
     cols = params[p + 3]
-    bb = params[p + 4]
+    b_batched = params[p + 4]
     oa = off[a]
     ob = off[b]
     # NOTE: gA[i, q] = sum_j g[i, j] B[q, j], summed in float64 over j ascending and added
@@ -148,9 +148,9 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     acc = np.zeros(depth)
     for t in range(nb):
         ao = oa + t * m * depth
-        bo = ob + (t * depth * cols if bb else 0)
+        bo = ob + (t * depth * cols if b_batched else 0)
         go = out_off + t * m * cols
-        if t == 0 or bb:
+        if t == 0 or b_batched:
             for q in range(depth):
                 brow = vals[bo + q * cols:bo + q * cols + cols]
                 for j in range(cols):
@@ -178,23 +178,24 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
 def tensor_forward_matmul(T, x, y, shape, params, imm):
-    nb, m, k, n, bb = (int(v) for v in params[:5])
-    if nb == 1 and not bb and x.shape == (m, k) and y.shape == (k, n) and shape == (m, n):
+    nb, m, k, n, b_batched = (int(v) for v in params[:5])
+    if nb == 1 and not b_batched and x.shape == (m, k) and y.shape == (k, n) and shape == (m, n):
         return x @ y   # (mm of matrices: no views around it)
-    if bb:
+    if b_batched:
         return (x.reshape(nb, m, k) @ y.reshape(nb, k, n)).reshape(shape)
     return (x.reshape(nb * m, k) @ y.reshape(k, n)).reshape(shape)
 
 
 def tensor_vjp_matmul(T, g, operand, a_shape, b_shape, params, imm):
-    nb, m, k, n, bb = (int(v) for v in params[:5])
-    if nb == 1 and not bb and a_shape == (m, k) and b_shape == (k, n) and g.shape == (m, n):
+    nb, m, k, n, b_batched = (int(v) for v in params[:5])
+    if nb == 1 and not b_batched and a_shape == (m, k) and b_shape == (k, n) and g.shape == (m, n):
         # mm of matrices: torch's mm backward, g B^T and A^T g, no views around them
         return [(0, g @ operand(1).t()), (1, operand(0).t() @ g)]
     A = operand(0).reshape(nb, m, k)
-    B = operand(1).reshape(nb if bb else 1, k, n)
+    B = operand(1).reshape(nb if b_batched else 1, k, n)
     G = g.reshape(nb, m, n)
-    ga = (G @ B.transpose(1, 2)) if bb else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
-    gb = (A.transpose(1, 2) @ G) if bb else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
+    ga = (G @ B.transpose(1, 2)) if b_batched else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
+    gb = (A.transpose(1, 2) @ G) if b_batched \
+        else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
     return [(0, ga.reshape(a_shape if a_shape is not None else ())),
             (1, gb.reshape(b_shape if b_shape is not None else ()))]
