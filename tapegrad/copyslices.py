@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import TracingError, _cast_error, _inplace_shape_error
 from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
-from .ndops import where
+from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
@@ -66,6 +66,23 @@ def _gather(name, x, flat, shape):
     t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, flat)
     return t
+
+
+# NOTE: where a position is written more than once (x[idx] = v, index_put_ with a repeated
+# index), torch's CPU kernel keeps the last write in index order (single-threaded; its split of
+# a large write across threads leaves it unspecified), yet gives every written element the
+# gradient of its position.  The written value is then straight_through(sum of all writes,
+# last write): the last's value, the sum's gradient.
+def scatter_written(values, shape, flat):
+    """`values` (flat, recorded) placed at flat positions `flat` of a tensor of `shape` (zeros
+    elsewhere), a repeated position holding its last write."""
+    scattered = index_scatter(values, shape, flat)
+    positions, from_end = np.unique(flat[::-1], return_index=True)
+    if positions.size == flat.size:
+        return scattered
+    last = flat.size - 1 - from_end
+    put = index_scatter(_gather("index", values, last, last.shape), shape, positions)
+    return _binary(OPS["straight_through"].code, scattered, put)
 
 
 class CopySlices(Node):

@@ -15,13 +15,14 @@ from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
 from ._signals import COMMIT
-from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
+from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
+    scatter_written
 from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_storage, STATE, Tape,
                    view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
-                    index_scatter, index_with, one_ellipsis, oob_message, sequence_key,
+                    index_with, one_ellipsis, oob_message, sequence_key,
                     setitem_view_name)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
@@ -690,17 +691,14 @@ def _put(base, key, value, advanced):
     written positions (a gather is the value's adjoint)."""
     arr = base._array()
     pos = index_with(np.arange(arr.size).reshape(arr.shape), key)
-    target, flat = np.shape(pos), np.asarray(pos).reshape(-1)
-    if len(np.unique(flat)) != len(flat):
-        raise NotImplementedError("x[index] = value with a repeated index on a tensor that "
-                                  "needs autograd history is not implemented yet")
+    target, flat = np.shape(pos), np.asarray(pos, np.int64).reshape(-1)
     keep = np.ones(arr.shape, bool)
     keep.reshape(-1)[flat] = False
     if isinstance(value, Tensor) and value._recorded:
         v = value if value._dtype is base._dtype else value.to(base._dtype)
         if v._shape != target:
             v = v.expand(*target)
-        scattered = index_scatter(v.reshape(-1), arr.shape, flat)
+        scattered = scatter_written(v.reshape(-1), arr.shape, flat)
     else:
         values = np.zeros(arr.shape, base._dtype.np)
         values.reshape(-1)[flat] = np.broadcast_to(

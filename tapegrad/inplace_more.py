@@ -24,7 +24,7 @@ import numpy as np
 from . import dtypes as D, errors
 from ._signals import COMMIT
 from .composed import float_power
-from .copyslices import CopySlices, edge_of, regenerate_views
+from .copyslices import CopySlices, edge_of, regenerate_views, scatter_written
 from .creation import zeros
 from .errors import _check_broadcast, _inplace_shape_error
 from .floordiv import rounded_div
@@ -357,18 +357,14 @@ as_native_node(_Nextafter, "NextafterBackward0")
 def _write_positions(x, flat, values, accumulate, op):
     """x with `values` (a flat tensor, one per position) written at (or, accumulate, added to)
     flat row-major positions `flat`, out of place and recorded: `values` scattered to the
-    positions (its gradient: a gather), chosen where written (where-kind entry `op`) or added
-    to x (x's gradient passes where not overwritten)."""
+    positions (its gradient: a gather; a repeated position keeps its last write), chosen where
+    written (where-kind entry `op`) or added to x (x's gradient passes where not overwritten)."""
     shape = x._shape
-    if not accumulate and len(np.unique(flat)) != len(flat):
-        # (torch writes one of them, and gives each its gradient at the position)
-        raise NotImplementedError("tapegrad: writing a repeated index (without accumulate) on a "
-                                  "tensor that needs autograd history is not implemented")
     if values._dtype is not x._dtype:
         values = values.to(x._dtype)
-    scattered = index_scatter(values, shape, flat)
     if accumulate:
-        return x + scattered
+        return x + index_scatter(values, shape, flat)
+    scattered = scatter_written(values, shape, flat)
     keep = np.ones(shape, bool)
     keep.reshape(-1)[flat] = False
     return where(Tensor._wrap(keep, D.bool_), x, scattered, _op=op)

@@ -7,13 +7,40 @@ import pytest
 import tapegrad as tg
 
 
-def test_setitem_with_a_repeated_index_is_refused():
-    x = tg.tensor([1.0, 2.0], requires_grad=True)
-    y = x * 2
-    with pytest.raises(NotImplementedError, match="repeated index"):
-        y[tg.tensor([0, 0])] = x
-    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 4.0])
-    assert y._version == 0
+def _repeated_index_put(lib, x, v):
+    y = x * x
+    y[lib.tensor([0, 2, 0])] = v * v
+    return y
+
+
+def test_setitem_with_a_repeated_index_as_torch(torch_ref):
+    """The last write survives; each write gets its position's gradient, to second order
+    (IndexPutBackward0's gradient is no derivative of its value there: torch's)."""
+    out = []
+    for lib in (tg, torch_ref):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+        v = lib.tensor([[7.0, 8.0], [9.0, 10.0], [11.0, 12.0]], requires_grad=True)
+        y = _repeated_index_put(lib, x, v)
+        gx, gv = lib.autograd.grad((y * lib.arange(1.0, 7.0).reshape(3, 2)).sum(), (x, v),
+                                   create_graph=True)
+        hx, hv = lib.autograd.grad((gx * gx).sum() + (gv ** 3).sum(), (x, v))
+        out.append([t.detach().numpy() for t in (y, gx, gv, hx, hv)] + [y.grad_fn.name()])
+    for got, want in zip(*out):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_setitem_with_a_repeated_index_replays():
+    tape = tg.record(lambda x, v: _repeated_index_put(tg, x, v).sum(), tg.ones(3, 2),
+                     tg.ones(3, 2))
+    x = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+    v = x + 1.0
+    value, (dx, dv) = tape.value_and_grad(x, v)
+    want_x, want_v = tg.tensor(x, requires_grad=True), tg.tensor(v, requires_grad=True)
+    eager = _repeated_index_put(tg, want_x, want_v).sum()
+    eager.backward()
+    assert value == eager.item()
+    np.testing.assert_array_equal(dx, want_x.grad.numpy())
+    np.testing.assert_array_equal(dv, want_v.grad.numpy())
 
 
 def test_failed_inplace_through_a_view_changes_nothing():
