@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import dtypes as D
-from .ndops import _unary, where
+from .ndops import _binary, _unary, where
 from .ops import OPS
 from .tensor import Tensor
 from .tracing import _tracing
@@ -20,6 +20,7 @@ from .views import cat
 
 _SQRT0 = OPS["sqrt0"].code
 _NORM_SQRT = OPS["norm_sqrt"].code
+_STRAIGHT_THROUGH = OPS["straight_through"].code
 
 
 def _at(d, start, stop):
@@ -229,11 +230,30 @@ def div_number(T, x, c):
     return x / c
 
 
-def var(T, x, dims, correction, keepdim):
+# NOTE: torch's var_backward is not the value's derivative where the value has no degrees of
+# freedom: the value divides by max(N - correction, 0) (inf or nan), the gradient is
+# 2 / (n - correction) * grad * (x - mean) (finite for a correction past n, ±inf or nan at n;
+# n is 1 for dim=[]), and over all elements (dim=None, a 0-d input) with n <= correction
+# grad * where(x == mean, nan, inf).  `slope` (mathops._moment) names that gradient: None, the
+# primitives' (the same, where they are defined); "whole"; else n - correction.  The value is
+# then straight_through(a sum carrying that gradient, the value).
+def var(T, x, dims, correction, keepdim, slope=None):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
-    dev = x - x.mean(dims, keepdim=True)
-    return (dev * dev).sum(dims, keepdim=keepdim) / max(count - correction, 0)
+    mean = x.mean(dims, keepdim=True)
+    dev = x - mean
+    squares = (dev * dev).sum(dims, keepdim=keepdim)
+    if slope is None:
+        return squares / max(count - correction, 0)
+    out = squares.detach() / max(count - correction, 0)   # (0 * (1 / 0) is no gradient)
+    if slope == "whole":
+        carrier = (x * where(x == mean, math.nan, math.inf)).sum(dims, keepdim=keepdim)
+    elif slope == 0:   # (2 / 0: the mean's path would add inf - inf)
+        dev = x - mean.detach()
+        carrier = (dev * dev).sum(dims, keepdim=keepdim) * math.inf
+    else:
+        carrier = squares / slope
+    return _binary(_STRAIGHT_THROUGH, carrier, out)
 
 
 def _sqrt0(s, p=None):
@@ -247,8 +267,8 @@ def _sqrt0(s, p=None):
 
 
 # NOTE: std and the norms: gradient 0 where the result is 0, as torch's masked formulas
-def std(T, x, dims, correction, keepdim):
-    return _sqrt0(var(T, x, dims, correction, keepdim))
+def std(T, x, dims, correction, keepdim, slope=None):
+    return _sqrt0(var(T, x, dims, correction, keepdim, slope))
 
 
 def vector_norm(T, x, ord, dims, keepdim):

@@ -624,11 +624,11 @@ class _MathMethods:
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance over dim with `correction` (default 1; `unbiased=False` is 0)
         (VarBackward0)."""
-        return _moment(self, "var", dim, unbiased, keepdim, correction)
+        return moment(self, "var", dim, unbiased, keepdim, correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Standard deviation over dim (StdBackward0); gradient 0 where it is 0, as torch."""
-        return _moment(self, "std", dim, unbiased, keepdim, correction)
+        return moment(self, "std", dim, unbiased, keepdim, correction)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The vector p-norm over dim (all elements for None): linalg.vector_norm; 'fro' over
@@ -1148,7 +1148,10 @@ def _moment_tail(s, name, divisor):
     return DM._sqrt0(q) if name == "std" else q
 
 
-def _moment(x, name, dim, unbiased, keepdim, correction):
+def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
+    """var or std (`name`) of x as torch's Tensor.var/std; `warn_as`: the function torch's
+    warning names (var_mean, std_mean)."""
+    warn_as = warn_as or name
     if isinstance(dim, bool):          # var(unbiased) / std(unbiased)
         dim, unbiased = None, dim
     if correction is not None and unbiased is not None:
@@ -1163,13 +1166,20 @@ def _moment(x, name, dim, unbiased, keepdim, correction):
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
     if count - corr <= 0:
         import warnings
-        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+        warnings.warn(f"{warn_as}(): degrees of freedom is <= 0. Correction should be strictly "
                       f"less than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=errors.user_stacklevel())
-    out = _moment_pass(x, name, dims, corr, keep)
-    if out is not None:
-        return out
-    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep)
+    # torch's gradient where it is not the primitives' (decomps_math.var)
+    if dim is None or not x.shape:
+        slope = "whole" if count - corr <= 0 else None
+    else:
+        n = 1 if isinstance(dim, (tuple, list)) and not dim else count
+        slope = n - corr if n - corr <= 0 or n != count else None
+    if slope is None:
+        out = _moment_pass(x, name, dims, corr, keep)
+        if out is not None:
+            return out
+    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep, slope)
 
 
 # ---- module functions ------------------------------------------------------------------------

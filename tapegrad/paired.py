@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from . import decomps, return_types
+from .mathops import moment
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
-from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
 
 
@@ -44,11 +45,10 @@ def _moment_mean(name, input, dim, unbiased, keepdim, correction):
     _tensor_operand(f"{name}_mean", input, 1, "input")
     if not input._dtype.is_floating_point:
         raise RuntimeError(f"{name}_mean only support floating point and complex dtypes")
-    stat = getattr(Tensor, name)
     mdim = () if dim is None or isinstance(dim, bool) else dim
 
     def body(T, x):
-        return stack([stat(x, dim, unbiased, keepdim, correction=correction),
+        return stack([moment(x, name, dim, unbiased, keepdim, correction, f"{name}_mean"),
                       x.mean(mdim, keepdim=bool(keepdim))])
 
     return _two_outputs(f"{name}_mean", body, input)

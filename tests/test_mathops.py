@@ -655,6 +655,44 @@ def test_fast_moment_writes_the_decompositions_entries(name, dtype, shape, dim, 
     assert fast[3] is slow[3]
 
 
+def _no_dof_moment(lib, name, dim, correction, replayed):
+    """name(x, dim, correction) weighted and summed: its value, gradient and warnings (a
+    replay of the recorded program for tapegrad with `replayed`)."""
+    data = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], np.float32)
+
+    def f(x):
+        r = getattr(lib, name)(x, dim=dim, correction=correction)
+        rs = r if isinstance(r, tuple) else (r,)
+        return sum((q * (lib.arange(1.0, 1.0 + q.numel()).reshape(q.shape) - 2.5)).sum()
+                   for q in rs)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        if replayed:
+            value, (grad,) = tg.record(f, tg.ones(2, 3)).value_and_grad(data)
+        else:
+            x = lib.tensor(data, requires_grad=True)
+            out = f(x)
+            grad, = lib.autograd.grad(out, x)
+            value, grad = out.item(), grad.numpy()
+    return value, grad, sorted({str(w.message)[:40] for w in seen})
+
+
+@pytest.mark.parametrize("name", ["var", "std", "var_mean", "std_mean"])
+@pytest.mark.parametrize("dim,correction", [(1, 3), (1, 4), (1, 3.5), (-1, 5), (0, 2), (None, 6),
+                                            (None, 7), ([], 0), ([], 1), ((0, 1), 7), (1, 2)])
+def test_moments_without_degrees_of_freedom_as_torch(torch_ref, name, dim, correction):
+    """With correction >= N torch's value divides by 0 (inf, nan) but its gradient is
+    var_backward's 2 / (N - correction) * grad * (x - mean) (finite past N), over all
+    elements grad * where(x == mean, nan, inf); dim=[] counts N as 1 there.  The warning
+    names the function called (var_mean(), ...)."""
+    want = _no_dof_moment(torch_ref, name, dim, correction, False)
+    for replayed in (False, True):
+        got = _no_dof_moment(tg, name, dim, correction, replayed)
+        assert got[2] == want[2]
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
+
+
 def test_fast_moment_is_taken_in_its_case_only(monkeypatch):
     from tapegrad import mathops
     taken = []
