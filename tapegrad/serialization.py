@@ -18,7 +18,8 @@ types, dtypes, Size, device, OrderedDict) and a few builtins to tapegrad's own: 
 weights-only unpickler refuses it (`add_safe_globals` allows more); `weights_only=False` loads
 arbitrary pickles (never do it with a file you do not trust).  tapegrad has eight dtypes
 (float32, float64, int64, int32, int16, int8, uint8, bool): a file holding another (float16,
-bfloat16, complex, ...) raises NotImplementedError, as does torch's legacy pre-1.6 format.
+bfloat16, complex, ...) raises NotImplementedError.  torch's legacy format (before torch 1.6,
+or `_use_new_zipfile_serialization=False`) loads too (`_load_legacy`).
 `mmap=True` maps the storages from the file copy-on-write, as torch."""
 import builtins
 import collections
@@ -28,6 +29,7 @@ import os
 import pickle
 import struct
 import sys
+import warnings
 import zipfile
 
 import numpy as np
@@ -293,44 +295,58 @@ def _qualified(obj):
     return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
 
 
+def _allowed(module, name):
+    """What global module.name loads as: tapegrad's own for a known torch global, an object
+    add_safe_globals allowed; None for others (torch's own unknown ones raise)."""
+    obj = _safe(module, name)
+    if obj is not None:
+        return obj
+    full = f"{module}.{name}"
+    for entry in _safe_globals:
+        o, n = entry if isinstance(entry, tuple) else (entry, _qualified(entry))
+        if n == full:
+            return o
+    if module == "torch" or module.startswith("torch."):
+        raise pickle.UnpicklingError(f"tapegrad.load: {full} is a torch object tapegrad "
+                                     "cannot rebuild")
+    return None
+
+
+def _refusal(module, name):
+    """The weights-only unpickler's error for a global it does not allow."""
+    shown = name if module in ("builtins", "__builtin__") else f"{module}.{name}"
+    return (f"Unsupported global: GLOBAL {shown} was not an allowed global by default. "
+            f"Please use `tapegrad.serialization.add_safe_globals([{shown}])` or the "
+            f"`tapegrad.serialization.safe_globals([{shown}])` context manager to allowlist "
+            "this global if you trust this class/function.")
+
+
 class _Unpickler(pickle.Unpickler):
     """Rebuild a torch file's objects with tapegrad's: the known torch globals mapped, other
     globals refused when weights_only, and storages read from the archive."""
 
-    def __init__(self, file, weights_only, load_storage):
+    def __init__(self, file, weights_only, load_storage, pid_len=5):
         super().__init__(file, encoding="utf-8")
         self._weights_only = weights_only
         self._load_storage = load_storage
+        self._pid_len = pid_len     # (6 in the legacy format: a view's metadata last)
 
     def find_class(self, module, name):
-        obj = _safe(module, name)
+        obj = _allowed(module, name)
         if obj is not None:
             return obj
-        full = f"{module}.{name}"
-        for entry in _safe_globals:
-            o, n = entry if isinstance(entry, tuple) else (entry, _qualified(entry))
-            if n == full:
-                return o
-        if module == "torch" or module.startswith("torch."):
-            raise pickle.UnpicklingError(f"tapegrad.load: {full} is a torch object tapegrad "
-                                         "cannot rebuild")
         if self._weights_only:
-            shown = name if module in ("builtins", "__builtin__") else full
-            raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(
-                f"Unsupported global: GLOBAL {shown} was not an allowed global by default. "
-                f"Please use `tapegrad.serialization.add_safe_globals([{shown}])` or the "
-                f"`tapegrad.serialization.safe_globals([{shown}])` context manager to allowlist "
-                "this global if you trust this class/function."))
+            raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(_refusal(module, name)))
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+        if not (isinstance(pid, tuple) and len(pid) == self._pid_len and pid[0] == "storage"
                 and isinstance(pid[1], _StorageType)):
             raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(
                 f"Unsupported persistent id: {pid!r}") if self._weights_only else
                 f"tapegrad.load: unsupported persistent id {pid!r}")
-        _, stype, key, location, numel = pid
-        return self._load_storage(stype.dtype, str(key), location, int(numel))
+        _, stype, key, location, numel, *view = pid
+        return self._load_storage(stype.dtype, str(key), location, int(numel), *view)
 
 
 def _map_location(map_location, storage, location):
@@ -400,9 +416,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                     "mmap can only be used with files saved with `torch.save("
                     f"{path}, _use_new_zipfile_serialization=True), please torch.save your "
                     "checkpoint with this option in order to use mmap.")
-            raise NotImplementedError("tapegrad.load reads torch's zip format (torch.save's "
-                                      "default since torch 1.6) only: this file is not a zip "
-                                      "archive (torch's legacy format, or not a torch file)")
+            f.seek(0)
+            if not weights_only:
+                return _load_legacy(f, map_location, False)
+            try:
+                return _load_legacy(f, map_location, True)
+            except _HeaderError as e:    # (torch's wrapping of its unpickler's errors)
+                raise pickle.UnpicklingError(_weights_only_message(str(e))) from None
         f.seek(0)
         zf = stack.enter_context(zipfile.ZipFile(f))
         pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
@@ -432,6 +452,164 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
         unpickler = _Unpickler(io.BytesIO(zf.read(pkl[0])), weights_only, load_storage)
         return unpickler.load()
+
+
+# ---- torch's legacy format --------------------------------------------------------------------
+_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_VERSION = 1001
+_UNSAFE = ("In PyTorch 2.6, we changed the default value of the `weights_only` argument in "
+           "`torch.load` from `False` to `True`. Re-running `torch.load` with `weights_only` set "
+           "to `False` will likely succeed, but it can result in arbitrary code execution. Do it "
+           "only if you got the file from a trusted source.")
+
+
+class _HeaderError(pickle.UnpicklingError):
+    """An error of the weights-only reading of a legacy file's small pickles."""
+
+
+def _weights_only_message(message):
+    """torch.load's message for its weights-only unpickler's error `message` (not a refused
+    global: those are _WEIGHTS_ONLY_MSG)."""
+    return (f"Weights only load failed. {_UNSAFE}\nPlease file an issue with the following so "
+            f"that we can make `weights_only=True` compatible with your use case: "
+            f"WeightsUnpickler error: \n\n{message}\n\nCheck the documentation of torch.load "
+            f"to learn more about types accepted by default with weights_only "
+            f"https://pytorch.org/docs/stable/generated/torch.load.html.")
+
+
+def _load_legacy(f, map_location, weights_only):
+    """torch's legacy format (torch.save(..., _use_new_zipfile_serialization=False), the default
+    before torch 1.6), as torch's _legacy_load reads it: the pickles of a magic number, the
+    format's version (1001) and the writer's type sizes, the object (storages as persistent ids
+    ('storage', type, key, location, numel, view)), the list of storage keys, then per key an
+    int64 count and the raw bytes.  A file that is no torch file fails where torch's does,
+    with its error: the first pickle's, or "Invalid magic number"."""
+    read = _read_small_pickle if weights_only else pickle.load
+    if read(f) != _MAGIC:
+        raise RuntimeError("Invalid magic number; corrupt file?")
+    version = read(f)
+    if version != _LEGACY_VERSION:
+        raise RuntimeError(f"Invalid protocol version: {version}")
+    read(f)    # (sizes of the writer's C types: tapegrad reads little-endian int64 counts)
+    roots = {}
+
+    def load_storage(dt, key, location, numel, view):
+        root = roots.get(key)
+        if root is None:
+            root = roots[key] = _map_location(map_location, np.zeros(numel, dt.np), location)
+        if view is None:
+            return root
+        _, offset, size = view
+        return root[int(offset):int(offset) + int(size)]
+
+    out = _Unpickler(f, weights_only, load_storage, pid_len=6).load()
+    for key in read(f):   # each storage's bytes, written in place under the tensors viewing it
+        root = roots[str(key)]
+        count = struct.unpack("<q", f.read(8))[0]
+        data = f.read(count * root.itemsize)
+        if count != root.size or len(data) != root.nbytes:
+            raise RuntimeError(f"tapegrad.load: storage {key} of this legacy file is cut short")
+        root[...] = np.frombuffer(data, root.dtype)
+    return out
+
+
+def _read_small_pickle(f):
+    """pickle.load of a legacy file's magic number, version, type sizes and storage keys as
+    torch's weights-only unpickler reads them: its opcodes only, its errors (EOFError at the
+    end of the file, "Unsupported operand N" for any other opcode, a KeyError for a memo
+    entry never stored; globals as the object's pickle allows them); NEWOBJ and BUILD, which
+    no legacy file has there, are refused as unsupported."""
+    read = f.read
+    stack, marks, memo = [], [], {}
+    while True:
+        key = read(1)
+        if not key:
+            raise EOFError
+        op = key[0]
+        if op == pickle.MARK[0]:
+            marks.append(stack)
+            stack = []
+        elif op in (pickle.TUPLE[0], pickle.APPENDS[0], pickle.SETITEMS[0]):
+            items, stack = stack, marks.pop()
+            if op == pickle.TUPLE[0]:
+                stack.append(tuple(items))
+            elif op == pickle.APPENDS[0]:
+                if type(stack[-1]) is not list:
+                    raise _HeaderError(f"Can only extend lists, but got {type(stack[-1])}")
+                stack[-1].extend(items)
+            else:
+                if type(stack[-1]) not in (dict, collections.OrderedDict, collections.Counter):
+                    raise _HeaderError(f"Can only SETITEMS for dict, collections.OrderedDict, "
+                                       f"collections.Counter, but got {type(stack[-1])}")
+                for i in range(0, len(items), 2):
+                    stack[-1][items[i]] = items[i + 1]
+        elif op == pickle.APPEND[0]:
+            item = stack.pop()
+            if type(stack[-1]) is not list:
+                raise _HeaderError(f"Can only append to lists, but got {type(stack[-1])}")
+            stack[-1].append(item)
+        elif op == pickle.SETITEM[0]:
+            v, k = stack.pop(), stack.pop()
+            if type(stack[-1]) not in (dict, collections.OrderedDict, collections.Counter):
+                raise _HeaderError(f"Can only SETITEM for dict, collections.OrderedDict, "
+                                   f"collections.Counter, but got {type(stack[-1])}")
+            stack[-1][k] = v
+        elif op in _SMALL_TUPLES:
+            n = _SMALL_TUPLES[op]
+            stack[-n:] = [tuple(stack[-n:])]
+        elif op in _CONSTANTS:
+            stack.append(_CONSTANTS[op]())
+        elif op in _NUMBERS:
+            fmt, size = _NUMBERS[op]
+            stack.append(struct.unpack(fmt, read(size))[0])
+        elif op == pickle.BININT1[0]:
+            stack.append(read(1)[0])
+        elif op == pickle.BINUNICODE[0]:
+            n = struct.unpack("<I", read(4))[0]
+            if n > sys.maxsize:
+                raise _HeaderError("String is too long")
+            stack.append(str(read(n), "utf-8", "surrogatepass"))
+        elif op == pickle.SHORT_BINSTRING[0]:
+            stack.append(read(read(1)[0]).decode("utf-8", "strict"))
+        elif op in (pickle.BINGET[0], pickle.LONG_BINGET[0]):
+            i = (read(1) if op == pickle.BINGET[0] else struct.unpack("<I", read(4)))[0]
+            stack.append(memo[i])
+        elif op in (pickle.BINPUT[0], pickle.LONG_BINPUT[0]):
+            i = (read(1) if op == pickle.BINPUT[0] else struct.unpack("<I", read(4)))[0]
+            memo[i] = stack[-1]
+        elif op == pickle.LONG1[0]:
+            stack.append(pickle.decode_long(read(read(1)[0])))
+        elif op == pickle.PROTO[0]:
+            proto = read(1)[0]
+            if proto != 2:
+                warnings.warn(f"Detected pickle protocol {proto} in the checkpoint, which was "
+                              "not the default pickle protocol used by `torch.load` (2). The "
+                              "weights_only Unpickler might not support all instructions "
+                              "implemented by this protocol, please file an issue for adding "
+                              "support if you encounter this.", stacklevel=2)
+        elif op == pickle.STOP[0]:
+            return stack.pop()
+        elif op == pickle.BINPERSID[0]:
+            raise _HeaderError("unsupported persistent id encountered")
+        elif op == pickle.GLOBAL[0]:
+            module, name = (f.readline()[:-1].decode("utf-8") for _ in range(2))
+            obj = _allowed(module, name)
+            if obj is None:
+                raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(_refusal(module, name)))
+            stack.append(obj)
+        elif op == pickle.REDUCE[0]:     # (of an allowed global only)
+            args = stack.pop()
+            stack[-1] = stack[-1](*args)
+        else:
+            raise _HeaderError(f"Unsupported operand {op}")
+
+
+_SMALL_TUPLES = {pickle.TUPLE1[0]: 1, pickle.TUPLE2[0]: 2, pickle.TUPLE3[0]: 3}
+_CONSTANTS = {pickle.NONE[0]: lambda: None, pickle.NEWFALSE[0]: lambda: False,
+              pickle.NEWTRUE[0]: lambda: True, pickle.EMPTY_TUPLE[0]: tuple,
+              pickle.EMPTY_LIST[0]: list, pickle.EMPTY_DICT[0]: dict, pickle.EMPTY_SET[0]: set}
+_NUMBERS = {pickle.BININT[0]: ("<i", 4), pickle.BININT2[0]: ("<H", 2),
+            pickle.BINFLOAT[0]: (">d", 8)}
 
 
 def _data_offset(f, info):

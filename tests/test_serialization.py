@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import struct
+import warnings
 import zipfile
 
 import numpy as np
@@ -321,8 +322,6 @@ def test_refusals(tmp_path):
         tapegrad.load(tmp_path / "h.pt")
     torch.save(torch.ones(2), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(NotImplementedError, match="legacy"):
-        tapegrad.load(tmp_path / "legacy.pt")
-    with pytest.raises(NotImplementedError, match="legacy"):
         tapegrad.save(tapegrad.ones(1), tmp_path / "x.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(RuntimeError, match="mmap can only be used with files saved with"):
         tapegrad.load(tmp_path / "legacy.pt", mmap=True)
@@ -411,6 +410,58 @@ def test_cut_short_archive_raises_torchs_reader_error(tmp_path, keep):
             m.load(cut)
         errors.append(str(e.value))
     assert errors[0] == errors[1]
+
+
+def _legacy_objects(lib):
+    x = lib.arange(12.0).reshape(3, 4)
+    lin = lib.nn.Linear(3, 2)
+    return {"x": x, "row": x[1], "t": x.t(), "p": lib.nn.Parameter(lib.ones(2)),
+            "ints": [lib.tensor([1, -2], dtype=d) for d in (lib.int64, lib.int8, lib.bool)],
+            "scalar": lib.tensor(2.5, dtype=lib.float64), "empty": lib.zeros(0, 3),
+            "sd": lin.state_dict(), "nested": ("a", 1, [2.5, None, {"k": lib.ones(1)}])}
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_torchs_legacy_format_loads(torch_ref, tmp_path, weights_only):
+    """torch.save(..., _use_new_zipfile_serialization=False) (torch's format before 1.6):
+    the same objects as torch.load gives, views still sharing their storage."""
+    path = tmp_path / "legacy.pt"
+    torch_ref.save(_legacy_objects(torch_ref), path, _use_new_zipfile_serialization=False)
+    want = torch_ref.load(path, weights_only=weights_only)
+    for src in (path, io.BytesIO(path.read_bytes())):
+        got = tapegrad.load(src, weights_only=weights_only)
+        assert repr(got).replace("tapegrad", "torch") == repr(want)
+        assert type(got["p"]) is tapegrad.nn.Parameter
+    got["x"][1, 0] = -1.0
+    assert got["row"][0].item() == -1.0 and got["t"][0, 1].item() == -1.0
+
+
+def _not_torch_files(tmp_path):
+    files = {"empty": b"", "text": b"hello world\n", "garbage": bytes(range(256)) * 2,
+             "pickle": pickle.dumps({"a": [1, 2]}), "pickle2": pickle.dumps({"a": 1}, protocol=2),
+             "global": pickle.dumps(ValueError("x"), protocol=2), "zip_head": b"PK\x03\x04abc"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return list(files)
+
+
+@pytest.mark.parametrize("weights_only", [None, True, False])
+def test_load_of_a_file_torch_did_not_write_raises_torchs_error(torch_ref, tmp_path,
+                                                                weights_only):
+    """A file that is no zip archive is read as torch's legacy format, so a plain pickle, a
+    text file, garbage or an empty file fail with torch's error: the pickle module's, its
+    weights-only unpickler's (wrapped in torch's message), or "Invalid magic number"."""
+    for name in _not_torch_files(tmp_path):
+        errors = []
+        for lib in (torch_ref, tapegrad):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                with pytest.raises(Exception) as e:
+                    lib.load(tmp_path / name, weights_only=weights_only)
+            errors.append((type(e.value), str(e.value).replace("torch.serialization",
+                                                               "tapegrad.serialization"),
+                           [str(w.message) for w in seen]))
+        assert errors[0] == errors[1], name
 
 
 def test_save_to_a_directory_raises_torchs_writer_error(tmp_path):
