@@ -28,7 +28,7 @@ from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
 from .nn.utils import stateless as _stateless
-from .pyfunc import transform_level
+from .pyfunc import TRANSFORMS
 from .views import stack
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
@@ -123,8 +123,12 @@ def _grad_level():
     under inference_mode as under no_grad (their results are ordinary tensors, with no graph
     unless grad mode was on outside).  linearize and autograd.functional do not: there
     torch's results are zeros.  (A transform level: pyfunc's check of Functions.)"""
-    with inference_mode(False), transform_level():
-        yield
+    with inference_mode(False):
+        TRANSFORMS.depth += 1
+        try:
+            yield
+        finally:   # (inline, see pyfunc.TRANSFORMS; an interrupted exit: the generator's close)
+            TRANSFORMS.depth -= 1
 
 
 _LEVELS = threading.local()    # .stack: the fresh-leaf id sets of the running transforms

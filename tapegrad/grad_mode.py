@@ -4,6 +4,7 @@
 The flag lives in `tape.STATE`, next to the tape this thread records into, so an op reads
 both from one thread-local object.
 """
+import contextlib
 import functools
 import inspect
 import sys
@@ -37,6 +38,28 @@ def _set(mode):
         st.parked, st.tape = st.tape, CLOSED
 
 
+@contextlib.contextmanager
+def switched_grad(mode):
+    """`with switched_grad(mode):` grad mode `mode` inside, switched back after, also when a
+    Ctrl-C lands on the way out: the switch back is _set's body inline in the generator's
+    `finally` (a signal is delivered at the entry of a call, before it restores anything), and
+    an exit interrupted before it resumed the generator closes it when the manager is dropped,
+    which runs that `finally` (a class's __exit__ interrupted at its entry restores nothing: a
+    custom Function's forward interrupted left grad mode off for good)."""
+    st = STATE
+    prev = st.enabled
+    _set(mode)
+    try:
+        yield
+    finally:
+        st.enabled = prev
+        if prev and not st.inference:
+            if st.tape is CLOSED:
+                st.tape, st.parked = st.parked, CLOSED
+        elif st.tape is not CLOSED:
+            st.parked, st.tape = st.tape, CLOSED
+
+
 def _sync(st):
     """Park the open tape, or reopen the parked one, as grad mode and inference mode say:
     ops record with grad mode on outside inference mode (torch's inference mode records
@@ -61,7 +84,7 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        factory = self.clone
+        factory = self._per_call
         if inspect.isclass(fn):   # (its construction runs in the mode, as torch's)
             warnings.warn("Decorating classes is deprecated and will be disabled in future "
                           "versions. You should only decorate functions or methods. To "
@@ -83,6 +106,10 @@ class _GradModeContext:
 
     def clone(self):
         return self.__class__()
+
+    def _per_call(self):
+        """The context a decorated function runs in, made per call."""
+        return self.clone()
 
 
 def _wrap_generator(factory, fn):
@@ -124,6 +151,9 @@ class _NoParamContext(_GradModeContext):
     def __init__(self, orig_func=None):
         pass
 
+    def _per_call(self):   # (a Ctrl-C on the way out cannot skip its switch back)
+        return switched_grad(self._target)
+
 
 class no_grad(_NoParamContext):
     """Context manager and decorator: operations inside are not recorded."""
@@ -159,6 +189,9 @@ class set_grad_enabled(_GradModeContext):
 
     def clone(self):
         return set_grad_enabled(self._target)
+
+    def _per_call(self):
+        return switched_grad(self._target)
 
 
 

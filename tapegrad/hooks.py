@@ -27,7 +27,7 @@ import weakref
 import numpy as np
 
 from . import dtypes as D
-from .grad_mode import set_grad_enabled
+from .grad_mode import switched_grad
 from .graph import AccumulateGrad, Node, seen_like, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
@@ -521,7 +521,7 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
     if p.outputs is not None:
         return _split_pause(tape, p, arr, vjp, reached, pre, post)
     captured = pauses.captured
-    with set_grad_enabled(False):
+    with switched_grad(False):
         if p.keep == "raw":
             captured[node] = arr.copy()
         g0 = _as_tensor(arr, h)
@@ -553,7 +553,7 @@ def _split_pause(tape, p, arr, vjp, reached, pre, post):
     if not (pre or post):
         return None
     spans = _piece_spans(p)
-    with set_grad_enabled(False):
+    with switched_grad(False):
         grads = tuple(Tensor._wrap(arr[a:b].astype(h.dtype.np).reshape(shape), h.dtype)
                       if got else None for (shape, a, b), got in zip(spans, reached))
         if pre:
@@ -601,7 +601,7 @@ def graph_pause(tape, p, g, vjp, reached=None):
     tensor hooks), [(operand node, gradient)] when post hooks ran the VJP, else None).  A
     split entry's: `reached`, whether each of its pieces got a gradient."""
     h, node = p.h, p.node
-    with set_grad_enabled(True):
+    with switched_grad(True):
         raw = g
         g = run_tensor_hooks(h.tensor, g)
         seen, retained = (raw if p.keep == "raw" else g), g
@@ -639,7 +639,7 @@ def leaf_grad(h, t, g, create_graph=False, accumulate=False):
     """One leaf's gradient after its tensor hooks, in the form it came in; with `accumulate`
     (its AccumulateGrad runs) then after that node's prehooks, and kept for its post hooks
     (`post_accumulate`)."""
-    with set_grad_enabled(create_graph):
+    with switched_grad(create_graph):
         if isinstance(g, Tensor):
             g = run_tensor_hooks(h.tensor, g)
             if accumulate:
@@ -678,7 +678,7 @@ def post_accumulate(leaves):
         if h is None or not (h.accumulate or h.post):
             continue
         given, h.given = h.given, None
-        with set_grad_enabled(False):
+        with switched_grad(False):
             for fn in list(h.accumulate.values()):
                 if fn(t) is not None:
                     raise RuntimeError("Tensor post accumulate grad hooks should return None.")

@@ -27,7 +27,7 @@ import numpy as np
 
 from .creation import tensor
 from .grad_mode import is_grad_enabled
-from .pyfunc import transform_level
+from .pyfunc import TRANSFORMS
 from .random import default_generator
 from .replay import record
 from .tape import STATE
@@ -226,9 +226,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     def wrapped(*args, **kwargs):
         _check_out_dims(out_dims, name)
         leaves, dims, rebuild, size = _in_dims(in_dims, args, name)
-        with transform_level():
+        TRANSFORMS.depth += 1
+        try:
             fast = _batched_grad(func, args, kwargs, leaves, dims, size, out_dims,
                                  randomness)
+        finally:
+            TRANSFORMS.depth -= 1
         if fast is not None:
             return fast
         outs, state = [], default_generator._snapshot()
@@ -238,8 +241,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 default_generator._restore(state)
             sample = [x if d is None else x[(slice(None),) * d + (i,)] if size else
                       _placeholder(x, d) for x, d in zip(leaves, dims)]
-            with transform_level():
+            TRANSFORMS.depth += 1
+            try:
                 outs.append(func(*rebuild(sample), **kwargs))
+            finally:
+                TRANSFORMS.depth -= 1
             if randomness == "error" and default_generator._fingerprint() != before:
                 default_generator._restore(state)
                 raise RuntimeError(RANDOM_IN_ERROR_MODE)

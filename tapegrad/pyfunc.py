@@ -37,7 +37,7 @@ import weakref
 import numpy as np
 
 from . import errors
-from .grad_mode import _set as _set_grad, set_grad_enabled as _grad_mode
+from .grad_mode import switched_grad
 from .hooks import run_node_posthooks, run_node_prehooks
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
 from .copyslices import rebase_on_view, view_flat_positions
@@ -258,7 +258,7 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         # then gets, and setup_context's `inputs` holds, every default: LinearFunction.apply(
         # x, w) of the Extending notes has inputs (x, w, None)), else for keywords only
         setup = _has_setup_context(cls)
-        if not setup and getattr(TRANSFORMS, "depth", 0) and \
+        if not setup and TRANSFORMS.depth and \
                 not cls.__module__.startswith("tapegrad."):   # (tapegrad's own: torch's ops)
             raise RuntimeError(
                 "In order to use an autograd.Function with functorch transforms (vmap, grad, "
@@ -274,22 +274,16 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         return _apply(cls, args)
 
 
+class _Transforms(threading.local):
+    depth = 0
+
+
 # The torch.func transforms running on this thread (`depth`: func.py's grad levels and
-# mapping.vmap count themselves in with `transform_level`): a Function applied under one
-# must have the setup_context form, as torch's
-TRANSFORMS = threading.local()
-
-
-class transform_level:
-    """A torch.func transform running its function (a context)."""
-
-    def __enter__(self):
-        TRANSFORMS.depth = getattr(TRANSFORMS, "depth", 0) + 1
-        return self
-
-    def __exit__(self, *exc):
-        TRANSFORMS.depth -= 1
-        return False
+# mapping.vmap count themselves in, `TRANSFORMS.depth += 1`, and out again in a `finally`, by
+# that statement inline: a Ctrl-C at the entry of a call or a context manager's __exit__ there
+# skipped it, and the count stayed raised): a Function applied under one must have the
+# setup_context form, as torch's
+TRANSFORMS = _Transforms()
 
 
 # forward's signature per Function class (inspect.signature costs ~10 us a call); weak, so a
@@ -316,11 +310,8 @@ def once_differentiable(fn):
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         prev = STATE.enabled
-        _set_grad(False)
-        try:
+        with switched_grad(False):
             outputs = fn(ctx, *args)
-        finally:
-            _set_grad(prev)
         if not prev:
             return outputs
         if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
@@ -384,21 +375,19 @@ as_native_node(DelayedError, "Error", "torch::autograd::Error")
 
 
 # ---- apply: forward with grad mode off, then one pyfunc entry and its output entries ----------
+
 def _apply(cls, args):
     needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     ctx = cls._backward_cls()
     ctx.needs_input_grad = needs
     ctx.materialize_grads = True
     prev = STATE.enabled
-    _set_grad(False)
-    try:
+    with switched_grad(False):
         if _has_setup_context(cls):
             out = cls.forward(*args)
             cls.setup_context(ctx, args, out)
         else:
             out = cls.forward(ctx, *args)
-    finally:
-        _set_grad(prev)
     single = not isinstance(out, tuple)
     outs = [out] if single else list(out)
     to_save = ctx.__dict__.pop("to_save", None) or ()
@@ -654,14 +643,12 @@ def _run_backward(ctx, grads, grad_mode, needed):
     """The Function's backward on `grads` with grad mode `grad_mode` (on under create_graph:
     what it computes is recorded), its result checked as torch does.  `needed`: per forward
     argument, whether this backward needs its gradient (should_compute_output)."""
-    prev = STATE.enabled
-    _set_grad(grad_mode)
     ctx._pf_needed = needed
     try:
-        return _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
+        with switched_grad(grad_mode):
+            return _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
     finally:
         del ctx._pf_needed   # (the ctx's state is kept on the tape: no stale answer in it)
-        _set_grad(prev)
 
 
 def _needed(ctx, operands, marks):
@@ -716,7 +703,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         n = math.prod(shape)
         return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
 
-    with _grad_mode(False):   # (the node's hooks too, as torch's engine runs them)
+    with switched_grad(False):   # (the node's hooks too, as torch's engine runs them)
         grads, given = _output_grads(ctx, block, reached, _zeros)
         res = _run_backward(ctx, grads, False,
                             _needed(ctx, None if marks is None else tape.args_of(te), marks))
@@ -756,7 +743,7 @@ def tensor_vjp(tape, e, g, reach, marks=None):
         return b if b._dtype is dt else b.to(dt)
 
     operands = tape.args_of(e).tolist()
-    with _grad_mode(True):
+    with switched_grad(True):
         grads, given = _output_grads(
             ctx, block, lambda node: node < len(reach) and reach[node] != 0, _zeros)
         res = _run_backward(ctx, grads, True, _needed(ctx, operands, marks))

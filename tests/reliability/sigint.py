@@ -106,3 +106,43 @@ def lines_interrupted(make, op, runs=60):
     for k in range(1, total + 1, max(1, total // runs)):
         ns = make()
         yield ns, run(k, ns)[1]
+
+
+def calls_interrupted(make, op):
+    """op(make()) once for each call op makes into tapegrad's Python functions, with a
+    KeyboardInterrupt raised at the entry of the k-th of them: where CPython runs a signal
+    handler on entering a function (its RESUME checks for pending signals), a cleanup call in
+    a `finally` or an `__exit__` included.  Held back while a `COMMIT` is open, as a real
+    SIGINT is.  Yields (what make() gave, whether the interrupt came) after each run."""
+    import os
+    import sys
+
+    import tapegrad
+    from tapegrad import _signals
+
+    pkg = os.path.dirname(tapegrad.__file__) + os.sep
+
+    def run(k, ns):
+        state = {"count": 0, "fired": False}
+
+        def glob(frame, event, arg):
+            if frame.f_code.co_filename.startswith(pkg) and not state["fired"]:
+                state["count"] += 1
+                if state["count"] >= k > 0 and not _signals._depth:
+                    state["fired"] = True
+                    raise KeyboardInterrupt
+            return None
+        outer = sys.gettrace()
+        sys.settrace(glob)
+        try:
+            op(ns)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(outer)
+        return state["count"], state["fired"]
+
+    total, _ = run(0, make())
+    for k in range(1, total + 1):
+        ns = make()
+        yield ns, run(k, ns)[1]

@@ -11,7 +11,7 @@ import pytest
 
 import tapegrad as tg
 
-from .sigint import lines_interrupted, run_with_sigint, sigint_sweep
+from .sigint import calls_interrupted, lines_interrupted, run_with_sigint, sigint_sweep
 
 OPTIMIZERS = {
     "SGD": lambda m, groups: m.optim.SGD(groups, lr=0.1, momentum=0.9),
@@ -469,3 +469,83 @@ def test_functional_call_interrupted_while_swapping_restores_the_module(at, monk
     with pytest.raises(KeyboardInterrupt):
         tg.func.functional_call(net, params, (tg.ones(2, 3),))
     assert [(n, id(t), t.tolist()) for n, t in net.state_dict(keep_vars=True).items()] == before
+
+
+class _Square(tg.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return x * x
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return 2 * g * x
+
+
+class _Triple(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 3
+
+    @staticmethod
+    @tg.autograd.function.once_differentiable
+    def backward(ctx, g):
+        return 3 * g
+
+
+@tg.no_grad()
+def _doubled(x):
+    return x * 2
+
+
+def _switched_state():
+    from tapegrad.pyfunc import TRANSFORMS
+    from tapegrad.tape import CLOSED, STATE
+    return STATE.enabled, STATE.inference, getattr(TRANSFORMS, "depth", 0), STATE.parked is CLOSED
+
+
+SWITCHING_CALLS = {
+    "function_forward": lambda x: _Square.apply(x),
+    "function_backward": lambda x: _Square.apply(x).sum().backward(),
+    "once_differentiable": lambda x: _Triple.apply(x).sum().backward(),
+    "create_graph": lambda x: tg.autograd.grad(_Square.apply(x).sum(), x, create_graph=True),
+    "tensor_hook": lambda x: (x * 1).register_hook(lambda g: g * 2) or None,
+    "hooked_backward": lambda x: [(y := x * 1).register_hook(lambda g: g * 2),
+                                  y.sum().backward()],
+    "no_grad_decorated": _doubled,
+    "vmap": lambda x: tg.func.vmap(lambda r: _Square.apply(r))(x.detach()),
+    "grad": lambda x: tg.func.grad(lambda r: _Square.apply(r).sum())(x.detach()),
+    "vmap_of_grad": lambda x: tg.func.vmap(tg.func.grad(lambda r: (r * r).sum()))(
+        x.detach().reshape(2, 1)),
+}
+
+
+@pytest.mark.parametrize("name", list(SWITCHING_CALLS))
+def test_interrupt_at_any_call_leaves_grad_mode_and_transform_depth(name):
+    """A KeyboardInterrupt delivered at the entry of each call the operation makes inside
+    tapegrad (where CPython runs a SIGINT's handler), also of the call that switches grad
+    mode back or counts a transform out: grad mode stays on, the transform depth 0 (a
+    custom Function's forward or backward interrupted left grad mode off for good, a vmap
+    or grad left its depth raised, so that later Functions without setup_context were
+    refused)."""
+    interrupted = 0
+    want = _switched_state()
+    for _, fired in calls_interrupted(
+            lambda: tg.tensor([1.0, 2.0], requires_grad=True), SWITCHING_CALLS[name]):
+        interrupted += fired
+        assert _switched_state() == want
+    assert interrupted >= 5
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_sigint_in_a_vmap_of_a_function_leaves_the_mode_and_depth(alarm_sends_sigint):
+    """Real SIGINTs at random moments of a vmap over a custom Function: grad mode and the
+    transform depth are as before each one."""
+    vmapped = tg.func.vmap(lambda r: _Square.apply(r))
+    want = _switched_state()
+    for _ in sigint_sweep(lambda: tg.ones(4, 2), vmapped, lambda x: None, seed=11):
+        assert _switched_state() == want
