@@ -23,7 +23,7 @@ from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_metho
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
                     index_with, one_ellipsis, oob_message, sequence_key,
-                    setitem_view_name)
+                    setitem_view_name, writes_through_a_view)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
 _WRAPPING = (np.add, np.subtract, np.multiply)
@@ -452,7 +452,8 @@ class _InplaceMethods:
                     self._inplace_recorded(lambda x, v: _binary(OPS["copy"].code, x, v), raw)
                 return
             old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
-            self._inplace_recorded(lambda x, v: _put(x, key, v, advanced), raw)
+            put = advanced and not writes_through_a_view(self._shape, key)
+            self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw)
             if view_base(self) is None:
                 edges_as_torch(self, old, raw)
             return
@@ -685,10 +686,10 @@ def _update_arrays(t, compute, *operands):
     return t
 
 
-def _put(base, key, value, advanced):
+def _put(base, key, value, index_put):
     """base with base[key] = value, out of place and recorded: one where-kind entry
-    (CopySlices / IndexPutBackward0) choosing between base and the value scattered to the
-    written positions (a gather is the value's adjoint)."""
+    (IndexPutBackward0 with `index_put`, else CopySlices) choosing between base and the value
+    scattered to the written positions (a gather is the value's adjoint)."""
     arr = base._array()
     pos = index_with(np.arange(arr.size).reshape(arr.shape), key)
     target, flat = np.shape(pos), np.asarray(pos, np.int64).reshape(-1)
@@ -705,4 +706,4 @@ def _put(base, key, value, advanced):
             np.asarray(value._array() if isinstance(value, Tensor) else value), target).reshape(-1)
         scattered = Tensor._wrap(values, base._dtype)
     return where(Tensor._wrap(keep, D.bool_), base, scattered,
-                 _op="index_put" if advanced else "copy_slices")
+                 _op="index_put" if index_put else "copy_slices")

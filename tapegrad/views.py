@@ -233,6 +233,36 @@ def setitem_view_name(shape, key):
     return OPS[name].grad_fn if name else None
 
 
+def writes_through_a_view(shape, key):
+    """Whether torch's `x[key] = v` with an advanced `key` (a tuple of ints, slices, None,
+    Ellipsis, bools and index arrays) indexes x's view by key's basic part first, then puts
+    into the view (x's grad_fn then CopySlices, not IndexPutBackward0): a part other than an
+    Ellipsis or a slice taking a whole dim (start 0, step 1, stop at least the size)."""
+    def dims(k):
+        if k is None or isinstance(k, (bool, np.bool_)):
+            return 0
+        return np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else 1
+    at = next((j for j, k in enumerate(key) if k is Ellipsis), len(key))
+    d = 0
+    placed = []
+    for k in key[:at]:
+        placed.append((k, d))
+        d += dims(k)
+    d = len(shape)
+    for k in reversed(key[at + 1:]):
+        d -= dims(k)
+        placed.append((k, d))
+    for k, d in placed:
+        if isinstance(k, slice):
+            if k.start not in (None, 0) or k.step not in (None, 1) or \
+                    k.stop is not None and not 0 <= d < len(shape) or \
+                    k.stop is not None and k.stop < shape[d]:
+                return True
+        elif not isinstance(k, (list, np.ndarray)) or np.ndim(k) == 0:
+            return True     # an int, None, a bool, a 0-d index: a view of x
+    return False
+
+
 def _index(x, key):
     if type(key) is list:
         key = sequence_key(key, 4)  # (its caller: Tensor.__getitem__)

@@ -43,6 +43,33 @@ def test_setitem_with_a_repeated_index_replays():
     np.testing.assert_array_equal(dv, want_v.grad.numpy())
 
 
+def _mixed_setitems(lib):
+    """x[key] = v for keys mixing an index tensor with basic parts: grad_fn, edges, values
+    and gradients."""
+    i = lib.tensor([2, 0, 2])
+    keys = [(i, slice(1, 3)), (1, i), (i, None), (None, i), (True, i), (i, slice(-5, None)),
+            (lib.tensor(1), i), (slice(0, 3, 2), i), (i, slice(0, 5)), (slice(None), i),
+            (Ellipsis, i), (i, slice(0, 100)), (lib.tensor([True, False, True, True]), 3)]
+    out = []
+    for key in keys:
+        x = lib.arange(20.0).reshape(4, 5).requires_grad_()
+        v = lib.tensor(7.0, requires_grad=True)
+        y = x * 1
+        y[key] = v * 2
+        fn = y.grad_fn
+        (y * lib.arange(20.0).reshape(4, 5)).sum().backward()
+        out.append((type(fn).__name__, [type(f).__name__ for f, _ in fn.next_functions],
+                    y.tolist(), x.grad.tolist(), v.grad.item()))
+    return out
+
+
+def test_setitem_mixing_index_tensors_and_views_as_torch(torch_ref):
+    """torch indexes a key's basic part (an int, None, a bool, a slice short of a whole dim)
+    as a view first and puts into it: the grad_fn is CopySlices (IndexPutBackward0 where
+    every basic part takes a whole dim); tapegrad named them all IndexPutBackward0."""
+    assert _mixed_setitems(tg) == _mixed_setitems(torch_ref)
+
+
 def test_failed_inplace_through_a_view_changes_nothing():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
