@@ -30,7 +30,7 @@ from . import dtypes as D
 from ._signals import COMMIT
 from .creation import full
 from .devices import device as _device
-from .grad_mode import no_grad
+from .grad_mode import switched_grad
 from .tensor import Tensor
 
 __all__ = ["autocast", "custom_bwd", "custom_fwd", "is_autocast_available", "GradScaler",
@@ -402,7 +402,7 @@ class GradScaler:
         per_device_inv_scale = _MultiDeviceReplicator(inv_scale)
         per_device_found_inf = _MultiDeviceReplicator(found_inf)
         grads = defaultdict(lambda: defaultdict(list))   # device -> dtype -> gradients
-        with no_grad():
+        with switched_grad(False):
             for group in optimizer.param_groups:
                 for param in group["params"]:
                     if not isinstance(param, Tensor):

@@ -23,7 +23,7 @@ import numpy as np
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled
+from .grad_mode import inference_mode, is_grad_enabled, switched_grad
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -536,7 +536,7 @@ def linearize(func, *primals):
             raise ValueError(f"Expected primal to be floating point or complex, but got: "
                              f"{p.dtype}")
     spec = _treespec(primals)
-    with enable_grad():
+    with switched_grad(True):
         leaves = _fresh([p.detach().requires_grad_() for p in flat_p])
         outs, rebuild = _flatten(func(*_flatten(primals)[1](leaves)))
         live = [k for k, o in enumerate(outs) if isinstance(o, Tensor)
@@ -558,7 +558,7 @@ def linearize(func, *primals):
                                        f"doesn't match the {what} {b} of the corresponding "
                                        f"primal.")
         keep = is_grad_enabled() and any(t.requires_grad for t in flat_t)
-        with enable_grad():
+        with switched_grad(True):
             js = _grads(uj, us, flat_t, keep, retain=True) if live else []
         res = [zeros_like(o) if isinstance(o, Tensor) else o for o in outs]
         for k, j in zip(live, js):

@@ -9,7 +9,7 @@ import numpy as np
 from . import creation, decomps, decomps_math as DM, dtypes as D, linalg
 from .discrete_draws import bernoulli_scalar
 from .errors import arg_type_name, warn_once
-from .grad_mode import is_grad_enabled, no_grad
+from .grad_mode import is_grad_enabled, switched_grad
 from .native_args import bind
 from .nn import functional as F
 from .nn._stochastic import rrelu_with_generator
@@ -428,7 +428,7 @@ def native_layer_norm(*args, **kwargs):
     out = F.layer_norm(x, shape, weight, bias, eps)
     k = len(shape)
     dims = tuple(range(x.dim() - k, x.dim()))
-    with no_grad():
+    with switched_grad(False):
         mean = x.mean(dims, keepdim=True)
         rstd = _rstd(x.var(dims, unbiased=False, keepdim=True), eps)
     return out, mean, rstd
@@ -448,7 +448,7 @@ def native_batch_norm(*args, **kwargs):
                            "in evaluation mode")
     if training:
         dims = (0,) + tuple(range(2, x.dim()))
-        with no_grad():
+        with switched_grad(False):
             mean = x.mean(dims)
             invstd = _rstd(x.var(dims, unbiased=False), eps)
     out = F.batch_norm(x, rm, rv, w, b, bool(training), momentum, eps)
@@ -494,7 +494,7 @@ def native_dropout(*args, **kwargs):
         # torch's derivative scales the gradient by 1 when train is None (not given as
         # True), whatever the forward multiplied by: the scale is applied outside the graph
         out = x * creation.tensor(mask.astype(dt), dtype=x.dtype)
-        with no_grad():
+        with switched_grad(False):
             out.mul_(creation.tensor(scale, dtype=x.dtype))
     else:
         out = x * creation.tensor(mask.astype(dt) * scale, dtype=x.dtype)

@@ -22,7 +22,7 @@ import warnings
 from . import errors, return_types
 from .dtypes import bool_, can_cast
 from .errors import _C_TYPE, _cast_error
-from .grad_mode import is_grad_enabled, no_grad
+from .grad_mode import is_grad_enabled, switched_grad
 from .numpy_names import rename, takes_numpy_names
 from .tensor import Tensor
 
@@ -216,7 +216,7 @@ def call(name, f, args, kwargs, out):
         err = _dtype_error(name, rule, r._dtype, o._dtype, k)
         if err is not None:
             raise err
-    with no_grad():
+    with switched_grad(False):
         for o, r in zip(outs, results):
             _write(o, r)
     if not several:

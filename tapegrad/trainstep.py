@@ -47,7 +47,7 @@ from ._jit import K
 from ._signals import COMMIT
 from .autograd.api import _publish, _stage
 from .errors import TracingError
-from .grad_mode import enable_grad
+from .grad_mode import switched_grad
 from .random import draw_state, drew_since
 from .tape import OP_LEAF, _SAVES
 from .tensor import Tensor, _new
@@ -150,7 +150,7 @@ class StepTrace:
         """opt.step(closure) inside the trace: the closure runs (traced), the update is noted."""
         loss = None
         if closure is not None:
-            with enable_grad():
+            with switched_grad(True):
                 loss = closure()
         self._seen(opt)
         self.events.append(("step", opt))

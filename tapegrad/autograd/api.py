@@ -9,7 +9,7 @@ from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
 from ..engine import graph_marks, release_swept, run_backward, run_backward_graph
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
-from ..grad_mode import enable_grad
+from ..grad_mode import switched_grad
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
@@ -183,7 +183,7 @@ def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
     if create_graph:
         # (torch's engine warns once per process, whether or not .grad then holds a graph)
         errors.warn_once(errors.CREATE_GRAPH_CYCLE)
-        with enable_grad():   # torch's engine records it with grad mode on, under no_grad too
+        with switched_grad(True):   # torch's engine records it with grad mode on, under no_grad too
             _backward_graph(outputs, inputs, seeds, retain)
         return
     if inputs is not None:
@@ -454,7 +454,7 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
                 raise RuntimeError(errors.UNUSED.format(i))
 
     if create_graph:
-        with enable_grad():   # torch's engine records it with grad mode on, under no_grad too
+        with switched_grad(True):   # torch's engine records it with grad mode on, under no_grad too
             return _grad_graph(outputs, inputs, seeds, retain, check_used, materialize_grads)
     # (inputs' .grad untouched; retained non-leaves the run reaches get theirs, as in torch)
     grads = run_backward(outputs, seeds, retain, inputs=hooks.GradInputs(inputs),

@@ -6,7 +6,7 @@ The checks, their order and their messages follow torch 2.13's `torch.autograd.f
 and their requires_grad/grad_fn are torch's.  Where torch uses forward-mode AD or vmap
 (`strategy="forward-mode"`, `vectorize=True`), the same values come from reverse mode,
 assembled so that the results' layout, dtype and graph flags are those torch returns."""
-from ..grad_mode import enable_grad, set_grad_enabled, is_grad_enabled
+from ..grad_mode import is_grad_enabled, switched_grad
 from ..tensor import Tensor, _new
 from ..creation import zeros, zeros_like
 from .api import grad
@@ -164,7 +164,7 @@ def _v_tuple(v, inputs, is_inputs_tuple, create_graph, name):
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J)."""
-    with enable_grad():
+    with switched_grad(True):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         is_outputs_tuple, outputs = _outputs(func, inputs, "vjp", strict)
@@ -175,7 +175,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         elif len(outputs) != 1 or outputs[0].nelement() != 1:
             raise RuntimeError("The vector v can only be None if the user-provided function "
                                "returns a single Tensor with a single element.")
-    with set_grad_enabled(create_graph or is_grad_enabled()):
+    with switched_grad(bool(create_graph or is_grad_enabled())):
         res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
         res = _fill_in_zeros(res, inputs, strict, create_graph, "back")
     return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
@@ -184,7 +184,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v), by the double-vjp trick (differentiate u -> u^T J w.r.t. u)."""
-    with enable_grad():
+    with switched_grad(True):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, "jvp")
@@ -193,7 +193,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         us = tuple(zeros_like(o, requires_grad=True) for o in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, us, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict)
-    with set_grad_enabled(create_graph or is_grad_enabled()):
+    with switched_grad(bool(create_graph or is_grad_enabled())):
         res = _autograd_grad(grad_inputs, us, v, create_graph=create_graph)
         res = _fill_in_zeros(res, outputs, strict, create_graph, "back_trick")
     return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
@@ -223,7 +223,7 @@ def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, forward_g
                 '"forward-mode"` are not supported together (yet). Please either set '
                 '`create_graph=False` or `strategy="reverse-mode"`.')
         return _jacfwd(func, inputs, strict, vectorize, forward_graph)
-    with enable_grad():
+    with switched_grad(True):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         is_outputs_tuple, outputs = _outputs(func, inputs, "jacobian", strict)
@@ -302,7 +302,7 @@ def _jacfwd(func, inputs, strict, vectorize, forward_graph):
         raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
                                   "Hessian isonly implemented for `vectorize=True`.")
     graph = forward_graph or any(x.requires_grad for x in inputs)
-    with enable_grad():
+    with switched_grad(True):
         inputs = _grad_preprocess(inputs, graph, need_graph=True)
         outputs = func(*inputs)
         # torch checks the outputs with no function name
@@ -408,7 +408,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def _hessian_product(func, inputs, v, create_graph, strict, name):
-    with enable_grad():
+    with switched_grad(True):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, name)
@@ -420,7 +420,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, name):
                                f"contain a single element")
         jac = _autograd_grad(outputs, inputs, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
-    with set_grad_enabled(create_graph or is_grad_enabled()):
+    with switched_grad(bool(create_graph or is_grad_enabled())):
         res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
         res = _fill_in_zeros(res, inputs, strict, create_graph,
                              "double_back" if name == "vhp" else "double_back_trick")

@@ -7,7 +7,7 @@ from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 from ..creation import arange
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..ndops import where
 from ..nn.functional import binary_cross_entropy_with_logits
 from ..random import rand
@@ -80,7 +80,7 @@ class Bernoulli(ExponentialFamily):
 
     def sample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        with no_grad():
+        with switched_grad(False):
             p = self.probs.expand(shape)
             return (rand(tuple(shape), dtype=p.dtype) < p).to(p.dtype)
 

@@ -6,7 +6,7 @@ from .distribution import Distribution
 from .utils import (count_and_odds, expand_count_and_odds, lazy_property, logits_to_probs,
                     probs_to_logits)
 from ..creation import arange
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..samplers import binomial
 from ..tensor import Size
 
@@ -70,7 +70,7 @@ class Binomial(Distribution):
 
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        with no_grad():
+        with switched_grad(False):
             return binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):

@@ -8,7 +8,7 @@ from .utils import _finfo, lazy_property, logits_to_probs, probs_to_logits
 from ..composed import broadcast_tensors
 from ..creation import arange, full, tensor
 from ..dtypes import int64
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..random import multinomial
 from ..tensor import Size
 
@@ -90,7 +90,7 @@ class Categorical(Distribution):
         n = 1
         for s in sample_shape:
             n *= s
-        with no_grad():
+        with switched_grad(False):
             # as torch: multinomial with replacement, n draws per row of probabilities
             probs_2d = self.probs.detach().reshape(-1, self._num_events)
             samples_2d = multinomial(probs_2d, n, True).numpy().T

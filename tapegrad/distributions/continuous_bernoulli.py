@@ -9,7 +9,7 @@ from .exp_family import ExponentialFamily
 from .utils import (broadcast_all, clamp_probs, lazy_property, logits_to_probs,
                     probs_to_logits)
 from ..creation import ones_like, zeros_like
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..ndops import where
 from ..nn.functional import binary_cross_entropy_with_logits
 from ..random import rand
@@ -119,7 +119,7 @@ class ContinuousBernoulli(ExponentialFamily):
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
         u = rand(shape, dtype=self.probs.dtype)
-        with no_grad():
+        with switched_grad(False):
             return self.icdf(u)
 
     def rsample(self, sample_shape=Size()):

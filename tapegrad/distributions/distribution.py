@@ -4,7 +4,7 @@ import warnings
 
 from . import constraints
 from .utils import lazy_property
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..tensor import Size, Tensor
 
 __all__ = ["Distribution"]
@@ -106,7 +106,7 @@ class Distribution:
 
     def sample(self, sample_shape=Size()):
         """A sample of shape sample_shape + batch_shape + event_shape, without gradient."""
-        with no_grad():
+        with switched_grad(False):
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape=Size()):

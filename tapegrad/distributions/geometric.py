@@ -6,7 +6,7 @@ from . import constraints
 from .distribution import Distribution
 from .utils import _finfo, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 from ..creation import zeros_like
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..ndops import where
 from ..nn.functional import binary_cross_entropy_with_logits
 from ..random import rand
@@ -81,7 +81,7 @@ class Geometric(Distribution):
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
         tiny = float(_finfo(self.probs.dtype).tiny)
-        with no_grad():
+        with switched_grad(False):
             u = rand(shape, dtype=self.probs.dtype) * (1 - tiny) + tiny   # uniform on [tiny, 1)
             return (u.log() / (-self.probs).log1p()).floor()
 

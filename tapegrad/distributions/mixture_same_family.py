@@ -4,7 +4,7 @@ Categorical."""
 from .categorical import Categorical
 from .constraints import dependent_property, MixtureSameFamilyConstraint
 from .distribution import Distribution
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..ndops import log_softmax, logsumexp
 from ..tensor import Size
 
@@ -107,7 +107,7 @@ class MixtureSameFamily(Distribution):
         return logsumexp(log_prob_x + log_mix_prob, -1)                  # [S, B]
 
     def sample(self, sample_shape=Size()):
-        with no_grad():
+        with switched_grad(False):
             sample_len = len(sample_shape)
             batch_len = len(self.batch_shape)
             gather_dim = sample_len + batch_len

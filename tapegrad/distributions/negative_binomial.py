@@ -6,7 +6,7 @@ from .distribution import Distribution
 from .utils import (count_and_odds, expand_count_and_odds, lazy_property, logits_to_probs,
                     probs_to_logits)
 from .gamma import Gamma
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..nn.functional import logsigmoid
 from ..samplers import poisson
 from ..tensor import Size
@@ -69,7 +69,7 @@ class NegativeBinomial(Distribution):
 
     def sample(self, sample_shape=Size()):
         # a Poisson draw whose rate is Gamma(total_count, rate=exp(-logits)), as torch
-        with no_grad():
+        with switched_grad(False):
             rate = self._gamma.sample(sample_shape=sample_shape)
             return poisson(rate)
 

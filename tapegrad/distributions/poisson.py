@@ -5,7 +5,7 @@ import numbers
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..samplers import poisson
 from ..tensor import Size
 
@@ -45,7 +45,7 @@ class Poisson(ExponentialFamily):
 
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        with no_grad():
+        with switched_grad(False):
             return poisson(self.rate.expand(shape))
 
     def log_prob(self, value):

@@ -5,7 +5,7 @@ from .distribution import Distribution
 from .independent import Independent
 from .transforms import ComposeTransform, Transform
 from .utils import _sum_rightmost
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..tensor import Size
 
 __all__ = ["TransformedDistribution"]
@@ -84,7 +84,7 @@ class TransformedDistribution(Distribution):
 
     def sample(self, sample_shape=Size()):
         """Samples from the base distribution, then applies every transform."""
-        with no_grad():
+        with switched_grad(False):
             x = self.base_dist.sample(sample_shape)
             for transform in self.transforms:
                 x = transform(x)

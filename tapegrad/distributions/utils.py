@@ -9,7 +9,7 @@ import numpy as np
 from ..composed import broadcast_tensors
 from ..creation import arange, tensor
 from ..dtypes import finfo, get_default_dtype
-from ..grad_mode import enable_grad
+from ..grad_mode import switched_grad
 from ..ndops import softmax
 from ..random import randn
 from ..tensor import Tensor
@@ -112,7 +112,7 @@ class lazy_property:
     def __get__(self, instance, obj_type=None):
         if instance is None:
             return self
-        with enable_grad():
+        with switched_grad(True):
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value

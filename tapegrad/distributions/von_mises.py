@@ -9,7 +9,7 @@ from .distribution import Distribution
 from .utils import broadcast_all, lazy_property
 from ..dtypes import bool_, float64
 from ..creation import zeros
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..ndops import where
 from ..random import rand
 from ..tensor import Size
@@ -102,7 +102,7 @@ class VonMises(Distribution):
     def sample(self, sample_shape=Size()):
         """Drawn in float64 (float32 hangs the sampler for concentrations near 1e-4, torch
         issue #88443), returned in loc's dtype."""
-        with no_grad():
+        with switched_grad(False):
             shape = self._extended_shape(sample_shape)
             x = zeros(shape, dtype=self._loc.dtype)
             return _rejection_sample(self._loc, self._concentration, self._proposal_r,

@@ -4,7 +4,7 @@ torch calls); below `functional` so that the losses built on them can import the
 import numpy as np
 
 from .. import decomps_math as DM, dtypes as D, errors
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ._basic import _record
 
 
@@ -12,7 +12,7 @@ def _clamped_norm(x, dim, eps):
     """||x||_2 over dim (kept), cloned and raised to eps where smaller by torch's clamp_min_
     under no_grad: the gradient is the norm's (CloneBackward0 <- LinalgVectorNormBackward0)."""
     n = x.norm(2, dim, keepdim=True).clone()
-    with no_grad():
+    with switched_grad(False):
         n.clamp_min_(eps)
     return n
 

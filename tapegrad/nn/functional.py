@@ -18,7 +18,7 @@ from .._signals import COMMIT
 from ..composed import broadcast_shapes
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 from ..ndops import _binary, where, softmax as _softmax, log_softmax as _log_softmax
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
@@ -295,7 +295,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         # torch's forward casts to the input's dtype, but its huber_loss_backward takes one
         # dtype: its node raises when a backward reaches it (the target's derivative, alone,
         # checks the other way round)
-        with no_grad():
+        with switched_grad(False):
             loss = _record("huber_loss", B.huber_loss, input, target, reduction, float(delta))
         found, expected = ((target, input) if input.requires_grad else (input, target))
         return nodiff.result("HuberLossBackward0", loss._array(), loss.dtype, (input, target),

@@ -5,7 +5,7 @@ does not depend on the placeholder's value, and it stays differentiable in the g
 when grad mode is on (as torch's `convolution_backward`)."""
 from ..autograd.api import grad as _grad
 from ..creation import zeros
-from ..grad_mode import enable_grad, is_grad_enabled
+from ..grad_mode import is_grad_enabled, switched_grad
 from ._conv import conv1d, conv2d, conv3d
 
 __all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "conv3d_input",
@@ -18,7 +18,7 @@ def _gradient(k, wrt_input, given, size, grad_output, stride, padding, dilation,
     """The gradient of conv{k}d at a zero input (`wrt_input`) or weight of shape `size`;
     `given` is the other argument."""
     create = is_grad_enabled() and (given.requires_grad or grad_output.requires_grad)
-    with enable_grad():
+    with switched_grad(True):
         at = zeros(tuple(size), dtype=grad_output.dtype, requires_grad=True)
         x, w = (at, given) if wrt_input else (given, at)
         out = _CONVS[k](x, w, None, stride, padding, dilation, groups)

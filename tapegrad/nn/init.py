@@ -11,7 +11,7 @@ import numpy as np
 from ..creation import empty_like as _empty_like, tensor as _tensor
 from ..ndops import where as _where
 from ..random import randperm as _randperm
-from ..grad_mode import no_grad
+from ..grad_mode import switched_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -19,7 +19,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 
 def _fill(t, values):
-    with no_grad():
+    with switched_grad(False):
         t.copy_(_tensor(np.asarray(values, dtype=t.dtype.np), dtype=t.dtype))
     return t
 
@@ -65,13 +65,13 @@ def _fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill `tensor` with samples of U(a, b)."""
-    with no_grad():
+    with switched_grad(False):
         return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill `tensor` with samples of N(mean, std^2)."""
-    with no_grad():
+    with switched_grad(False):
         return tensor.normal_(mean, std, generator=generator)
 
 
@@ -84,7 +84,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
-    with no_grad():
+    with switched_grad(False):
         p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
         if p > 0.3:
             # (the bounds rounded to the tensor's dtype: the mask agrees with its values)
@@ -203,7 +203,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    with no_grad():
+    with switched_grad(False):
         tensor.normal_(0, std, generator=generator)
         for col in range(cols):
             zero_rows = _randperm(rows)[:num_zeros]
@@ -221,7 +221,7 @@ def dirac_(tensor, groups=1):
     if sizes[0] % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
     per_group = sizes[0] // groups
-    with no_grad():
+    with switched_grad(False):
         tensor.zero_()
         for g in range(groups):
             for d in range(min(per_group, sizes[1])):

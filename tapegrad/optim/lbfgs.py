@@ -7,7 +7,7 @@ import numpy as np
 
 from .._signals import COMMIT
 from ..steptrace import TRACE
-from ..grad_mode import enable_grad, no_grad
+from ..grad_mode import switched_grad
 from ..tensor import Tensor
 from .hooks import check_lr
 from .optimizer import Optimizer, _dtype_named, _Pack, fused, state_tensor
@@ -217,7 +217,7 @@ class LBFGS(Optimizer):
         if TRACE.current is not None:
             TRACE.current.unsupported("LBFGS.step() (its closure runs a data-dependent number "
                                       "of times)")
-        with no_grad():
+        with switched_grad(False):
             # a closure that raises (or a Ctrl-C) mid-step: parameters and state as before
             # (torch keeps the moved parameters and half-updated state, and its next step
             # then fails on a missing prev_flat_grad)
@@ -238,7 +238,7 @@ class LBFGS(Optimizer):
 
     def _step(self, closure):
         def closure_grad():
-            with enable_grad():
+            with switched_grad(True):
                 return closure()
 
         group = self.param_groups[0]

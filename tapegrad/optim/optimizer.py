@@ -26,7 +26,7 @@ import numpy as np
 from .. import dtypes as D, errors
 from .._jit import kernel_module
 from .._signals import COMMIT
-from ..grad_mode import enable_grad, no_grad
+from ..grad_mode import switched_grad
 from ..steptrace import TRACE
 from ..tape import BUMPS, bump_version, version_counter
 from ..tensor import Tensor
@@ -455,9 +455,9 @@ class Optimizer(OptimizerHooks):
             return trace.optimizer_step(self, closure)
         loss = None
         if closure is not None:
-            with enable_grad():
+            with switched_grad(True):
                 loss = closure()
-        with no_grad():
+        with switched_grad(False):
             self._groups_step([(i, group, None, None)
                                for i, group in enumerate(self.param_groups)])
         return loss

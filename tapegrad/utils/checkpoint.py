@@ -21,7 +21,7 @@ import warnings
 from ..autograd.api import _is_checkpoint_valid, backward
 from ..autograd.function import Function
 from ..autograd.graph import register_multi_grad_hook
-from ..grad_mode import enable_grad, no_grad
+from ..grad_mode import switched_grad
 from ..nn import Sequential
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
@@ -125,7 +125,7 @@ class CheckpointFunction(Function):
             else:
                 ctx.inputs.append(arg)
         ctx.save_for_backward(*tensors)
-        with no_grad():
+        with switched_grad(False):
             return run_function(*args)
 
     @staticmethod
@@ -145,7 +145,7 @@ class CheckpointFunction(Function):
         try:
             if now is not None:
                 set_rng_state(ctx.fwd_rng_state)
-            with enable_grad():
+            with switched_grad(True):
                 outputs = ctx.run_function(*detached)
         finally:
             if now is not None:
@@ -203,7 +203,7 @@ def _rerun_in_backward(out, function, args, kwargs, context, rng_state):
         try:
             if rng_state is not None:
                 set_rng_state(rng_state)
-            with no_grad(), context:
+            with switched_grad(False), context:
                 function(*args, **kwargs)
         finally:
             if now is not None:

@@ -508,7 +508,17 @@ def _switched_state():
     return STATE.enabled, STATE.inference, getattr(TRANSFORMS, "depth", 0), STATE.parked is CLOSED
 
 
+def _training_step(x):
+    tg.manual_seed(0)
+    net = tg.nn.Sequential(tg.nn.Linear(2, 3), tg.nn.BatchNorm1d(3), tg.nn.Linear(3, 1))
+    opt = tg.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net(x.detach().reshape(1, 2).expand(4, 2) * tg.arange(4.0)[:, None]).sum().backward()
+    tg.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+    opt.step()
+
+
 SWITCHING_CALLS = {
+    "training_step": _training_step,
     "function_forward": lambda x: _Square.apply(x),
     "function_backward": lambda x: _Square.apply(x).sum().backward(),
     "once_differentiable": lambda x: _Triple.apply(x).sum().backward(),

@@ -2,7 +2,7 @@
 `EmbeddingBag`, `LayerNorm`."""
 from ... import devices as _device, dtypes as D
 from ...creation import empty
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from .. import functional as F, init
 from ..parameter import Parameter
 from .module import Module
@@ -204,7 +204,7 @@ class EmbeddingBag(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            with no_grad():
+            with switched_grad(False):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input, offsets=None, per_sample_weights=None):

@@ -9,7 +9,7 @@ Conv2d, ...).  A load_state_dict pre-hook materializes the placeholders a loaded
 gives shapes for."""
 import itertools
 
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ...creation import tensor as _tensor_of
 from ... import dtypes as D
 from .._uninitialized import UninitializedBuffer, UninitializedParameter, is_lazy
@@ -46,7 +46,7 @@ class LazyModuleMixin:
             if key in state_dict and param is not None:
                 input_param = state_dict[key]
                 if is_lazy(param) and not is_lazy(input_param):
-                    with no_grad():
+                    with switched_grad(False):
                         param.materialize(input_param.shape)
 
     def initialize_parameters(self, *args, **kwargs):
@@ -99,7 +99,7 @@ class LazyLinear(LazyModuleMixin, Linear):
     def initialize_parameters(self, input):
         """in_features from input.shape[-1]; the parameters materialized and initialized."""
         if self.has_uninitialized_params():
-            with no_grad():
+            with switched_grad(False):
                 self.in_features = input.shape[-1]
                 self.weight.materialize((self.out_features, self.in_features))
                 if self.bias is not None:

@@ -13,7 +13,7 @@ from ... import compile_options, devices as _device
 from ..._signals import COMMIT
 from ...dtypes import dtype as _DType
 from ...errors import to_args
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
 from ...steptrace import TRACE
@@ -919,7 +919,7 @@ class Module:
                                   f"model is {param.shape}.")
                 continue
             try:
-                with no_grad():
+                with switched_grad(False):
                     if assign:
                         if isinstance(param, Parameter):
                             if isinstance(src, Parameter):
@@ -1008,7 +1008,7 @@ class Module:
         # raises, or a Ctrl-C, leaves every parameter, gradient and buffer as it was (torch
         # converts module after module, so a failure leaves it half converted)
         data, grads, buffers = {}, {}, []
-        with no_grad():
+        with switched_grad(False):
             self._conversions(fn, recurse, data, grads, buffers)
             with COMMIT:
                 for p, new in data.values():

@@ -10,7 +10,7 @@ import numpy as np
 from ... import devices as _device, dtypes as D
 from ..._signals import COMMIT
 from ...creation import empty, ones, tensor, zeros
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ...pyfunc import Function
 from ...tracing import refuse_state_update
 from .. import functional as F, init
@@ -60,7 +60,7 @@ class _BatchNorm(Module):
     def reset_running_stats(self):
         """running_mean 0, running_var 1, num_batches_tracked 0."""
         if self.track_running_stats:
-            with no_grad():
+            with switched_grad(False):
                 self.running_mean.zero_()
                 self.running_var.fill_(1)
                 self.num_batches_tracked.zero_()
@@ -109,7 +109,7 @@ class _BatchNorm(Module):
                                self.running_var if keep else None, self.weight, self.bias,
                                bn_training, factor, self.eps)
             if count:
-                with no_grad():
+                with switched_grad(False):
                     self.num_batches_tracked.add_(1)
         return out
 
@@ -167,7 +167,7 @@ class SyncBatchNorm(_BatchNorm):
                                 module.track_running_stats, process_group,
                                 bias=module.bias is not None)
             if module.affine:
-                with no_grad():
+                with switched_grad(False):
                     out.weight = module.weight
                     out.bias = module.bias
             out.running_mean = module.running_mean

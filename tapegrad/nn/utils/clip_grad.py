@@ -8,7 +8,7 @@ import numpy as np
 
 from ..._signals import COMMIT
 from ...creation import tensor
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ...tensor import Tensor
 
 
@@ -53,7 +53,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     total = float(total_norm)
     coef = dt.np.type(max_norm) / (dt.np.type(total) + dt.np.type(1e-6))
     coef = min(float(coef), 1.0)
-    with no_grad(), COMMIT:     # (a Ctrl-C never leaves some gradients scaled, others not)
+    with switched_grad(False), COMMIT:     # (a Ctrl-C never leaves some gradients scaled, others not)
         for g in grads:
             g.mul_(coef)
 
@@ -88,6 +88,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     grads = _grads(parameters)
     clipped = [tensor(np.clip(g._array(), -clip_value, clip_value), dtype=g.dtype) for g in grads]
-    with no_grad(), COMMIT:     # (a Ctrl-C never leaves some gradients clipped, others not)
+    with switched_grad(False), COMMIT:     # (a Ctrl-C never leaves some gradients clipped, others not)
         for g, c in zip(grads, clipped):
             g.copy_(c)

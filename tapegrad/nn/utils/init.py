@@ -4,7 +4,7 @@ import inspect
 from ... import creation as C
 from ... import devices as _device
 from ... import random as _random
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ..modules.module import Module
 
 
@@ -20,7 +20,7 @@ def skip_init(module_cls, *args, **kwargs):
     _device.check(final_device)
     with _random.fork_rng():       # the initialization's draws leave no trace
         module = module_cls(*args, **kwargs)
-    with no_grad():
+    with switched_grad(False):
         for m in module.modules():
             for table in (m._parameters, m._buffers):
                 for t in table.values():

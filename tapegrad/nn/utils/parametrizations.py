@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import creation as C, linalg as LA, random as R
 from ...views import cat
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ...tensor import Tensor
 from .. import functional as F
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
@@ -129,7 +129,7 @@ class _Orthogonal(Module):
         return Q
 
     def right_inverse(self, Q):
-        with no_grad():
+        with switched_grad(False):
             if Q.shape != self.shape:
                 raise ValueError(f"Expected a matrix or batch of matrices of shape "
                                  f"{self.shape}. Got a tensor of shape {Q.shape}.")
@@ -252,7 +252,7 @@ class _SpectralNorm(Module):
     def _power_method(self, weight_mat, n_power_iterations):
         # u and v change in place (torch's normalize(..., out=)): the buffers stay the same
         # tensors
-        with no_grad():
+        with switched_grad(False):
             for _ in range(n_power_iterations):
                 self._u.copy_(F.normalize(weight_mat.mv(self._v), dim=0, eps=self.eps))
                 self._v.copy_(F.normalize(weight_mat.H.mv(self._u), dim=0, eps=self.eps))

@@ -11,7 +11,7 @@ import copyreg
 from contextlib import contextmanager
 from copy import deepcopy
 
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from ...tensor import Tensor
 from ..modules.container import ModuleDict, ModuleList
 from ..parameter import Parameter
@@ -62,7 +62,7 @@ class ParametrizationList(ModuleList):
         super().__init__(modules)
         self.unsafe = unsafe
         original_shape, original_dtype = original.shape, original.dtype
-        with no_grad():
+        with switched_grad(False):
             new = original
             for module in reversed(self):
                 if hasattr(module, "right_inverse"):
@@ -81,7 +81,7 @@ class ParametrizationList(ModuleList):
                     "When `right_inverse` outputs one tensor, it may not change the dtype.\n"
                     f"original.dtype: {original.dtype}\n"
                     f"right_inverse(original).dtype: {new.dtype}")
-            with no_grad():
+            with switched_grad(False):
                 _maybe_set(original, new)
             _register_parameter_or_buffer(self, "original", original)
         else:
@@ -116,7 +116,7 @@ class ParametrizationList(ModuleList):
     def right_inverse(self, value):
         """Run the parametrizations' right_inverse (last registered first) on `value` and
         store the result in `original` (or `original0`, ...)."""
-        with no_grad():
+        with switched_grad(False):
             for module in reversed(self):
                 if hasattr(module, "right_inverse"):
                     value = module.right_inverse(value)
@@ -297,7 +297,7 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
     if parametrizations.is_tensor:
         original = parametrizations.original
         if leave_parametrized:
-            with no_grad():
+            with switched_grad(False):
                 t = getattr(module, tensor_name)
                 _maybe_set(original, t)
     else:

@@ -2,7 +2,7 @@
 `<name>_orig` and power-iteration buffers `<name>_u`, `<name>_v`; a forward pre-hook
 recomputes `<name>` = W / sigma(W) before each call."""
 from ... import linalg as LA
-from ...grad_mode import no_grad
+from ...grad_mode import switched_grad
 from .. import functional as F
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..parameter import Parameter
@@ -36,7 +36,7 @@ class SpectralNorm:
         v = getattr(module, self.name + "_v")
         weight_mat = self.reshape_weight_to_matrix(weight)
         if do_power_iteration:
-            with no_grad():
+            with switched_grad(False):
                 # in place (torch's normalize(..., out=)): the buffers stay the same tensors
                 for _ in range(self.n_power_iterations):
                     v.copy_(F.normalize(weight_mat.t().mv(u), dim=0, eps=self.eps))
@@ -47,7 +47,7 @@ class SpectralNorm:
         return weight / sigma
 
     def remove(self, module):
-        with no_grad():
+        with switched_grad(False):
             weight = self.compute_weight(module, do_power_iteration=False)
         delattr(module, self.name)
         delattr(module, self.name + "_u")
@@ -74,7 +74,7 @@ class SpectralNorm:
         weight = module._parameters[name]
         if weight is None:
             raise ValueError(f"`SpectralNorm` cannot be applied as parameter `{name}` is None")
-        with no_grad():
+        with switched_grad(False):
             weight_mat = fn.reshape_weight_to_matrix(weight)
             h, w = weight_mat.size()
             u = F.normalize(weight.new_empty(h).normal_(0, 1), dim=0, eps=fn.eps)
@@ -116,7 +116,7 @@ class SpectralNormLoadStateDictPreHook:
                         missing_keys.append(key)
             if has_missing_keys:
                 return
-            with no_grad():
+            with switched_grad(False):
                 weight_orig = state_dict[weight_key + "_orig"]
                 weight = state_dict.pop(weight_key)
                 sigma = (weight_orig / weight).mean()
