@@ -510,7 +510,7 @@ def _switched_state():
 
 def _training_step(x):
     tg.manual_seed(0)
-    net = tg.nn.Sequential(tg.nn.Linear(2, 3), tg.nn.BatchNorm1d(3), tg.nn.Linear(3, 1))
+    net = tg.nn.Sequential(tg.nn.Linear(2, 2), tg.nn.BatchNorm1d(2))
     opt = tg.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     net(x.detach().reshape(1, 2).expand(4, 2) * tg.arange(4.0)[:, None]).sum().backward()
     tg.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
