@@ -19,7 +19,8 @@ weights-only unpickler refuses it (`add_safe_globals` allows more); `weights_onl
 arbitrary pickles (never do it with a file you do not trust).  tapegrad has eight dtypes
 (float32, float64, int64, int32, int16, int8, uint8, bool): a file holding another (float16,
 bfloat16, complex, ...) raises NotImplementedError.  torch's legacy format (before torch 1.6,
-or `_use_new_zipfile_serialization=False`) loads too (`_load_legacy`).
+or `_use_new_zipfile_serialization=False`) is read and written too (`_load_legacy`,
+`_save_legacy`).
 `mmap=True` maps the storages from the file copy-on-write, as torch."""
 import builtins
 import collections
@@ -80,8 +81,9 @@ class _Pickler(pickle._Pickler):
     """The pure-Python pickler, writing tensors, dtypes, Size and device under torch's
     names, and storages as torch's persistent ids."""
 
-    def __init__(self, file, protocol):
+    def __init__(self, file, protocol, legacy=False):
         super().__init__(file, protocol)
+        self._legacy = legacy   # (the legacy format's persistent ids end with a view: None)
         self._globals = {}      # (module, name) -> _Global (one object: pickle memoizes it)
         self._roots = {}        # (id(root array), dtype) -> (root, _StorageRef)
         self.storages = []      # [(ref, flat array)] in key order
@@ -108,7 +110,7 @@ class _Pickler(pickle._Pickler):
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
             return ("storage", self._global("torch", _STORAGE[obj.dtype]), obj.key, "cpu",
-                    obj.numel)
+                    obj.numel) + ((None,) if self._legacy else ())
         return None
 
     def reducer_override(self, obj):
@@ -184,9 +186,6 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_seria
     reads it.  Tensors viewing one array are saved over one storage."""
     if pickle_module is not pickle:
         raise NotImplementedError("tapegrad.save writes with the standard pickle module only")
-    if not _use_new_zipfile_serialization:
-        raise NotImplementedError("tapegrad.save writes torch's zip format only, not its legacy "
-                                  "(pre-1.6) format")
     if isinstance(f, (str, os.PathLike)):
         parent = os.path.dirname(os.fspath(f))
         if parent and not os.path.isdir(parent):   # (torch's file writer checks it first)
@@ -197,6 +196,12 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_seria
     elif not hasattr(f, "write"):
         raise AttributeError("expected 'f' to be string, path, or a file-like object with a "
                              "'write' attribute")
+    if not _use_new_zipfile_serialization:
+        with contextlib.ExitStack() as stack:
+            if isinstance(f, (str, os.PathLike)):
+                f = stack.enter_context(open(f, "wb"))
+            _save_legacy(obj, f, pickle_protocol)
+        return
     buf = io.BytesIO()
     pickler = _Pickler(buf, pickle_protocol)
     pickler.dump(obj)
@@ -215,6 +220,23 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_seria
             for ref, flat in pickler.storages:
                 record(f"data/{ref.key}", memoryview(np.ascontiguousarray(flat)).cast("B"))
             record("version", b"3\n")
+
+
+def _save_legacy(obj, f, protocol):
+    """torch's legacy format (`_use_new_zipfile_serialization=False`), as torch's _legacy_save
+    writes it: the pickles of the magic number, the format's version and the C type sizes,
+    the object, the sorted storage keys, then per storage an int64 count and its bytes."""
+    for head in (_MAGIC, _LEGACY_VERSION,
+                 {"protocol_version": _LEGACY_VERSION, "little_endian": sys.byteorder == "little",
+                  "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(head, f, protocol=protocol)
+    pickler = _Pickler(f, protocol, legacy=True)
+    pickler.dump(obj)
+    storages = sorted(pickler.storages, key=lambda s: s[0].key)
+    pickle.dump([ref.key for ref, _ in storages], f, protocol=protocol)
+    for ref, flat in storages:
+        f.write(struct.pack("<q", ref.numel))
+        f.write(memoryview(np.ascontiguousarray(flat)).cast("B"))
 
 
 # ---- load ----------------------------------------------------------------------------------

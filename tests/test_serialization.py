@@ -321,8 +321,6 @@ def test_refusals(tmp_path):
     with pytest.raises(NotImplementedError, match="torch.float16"):
         tapegrad.load(tmp_path / "h.pt")
     torch.save(torch.ones(2), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
-    with pytest.raises(NotImplementedError, match="legacy"):
-        tapegrad.save(tapegrad.ones(1), tmp_path / "x.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(RuntimeError, match="mmap can only be used with files saved with"):
         tapegrad.load(tmp_path / "legacy.pt", mmap=True)
     buf = io.BytesIO()
@@ -432,6 +430,20 @@ def test_torchs_legacy_format_loads(torch_ref, tmp_path, weights_only):
         got = tapegrad.load(src, weights_only=weights_only)
         assert repr(got).replace("tapegrad", "torch") == repr(want)
         assert type(got["p"]) is tapegrad.nn.Parameter
+    got["x"][1, 0] = -1.0
+    assert got["row"][0].item() == -1.0 and got["t"][0, 1].item() == -1.0
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_legacy_format_written_loads_in_torch(torch_ref, tmp_path, weights_only):
+    """tapegrad.save(..., _use_new_zipfile_serialization=False) writes torch's legacy format
+    (it raised NotImplementedError): torch.load gives the objects saved, views sharing their
+    storage."""
+    path = tmp_path / "legacy.pt"
+    objects = _legacy_objects(tapegrad)
+    tapegrad.save(objects, path, _use_new_zipfile_serialization=False)
+    got = torch_ref.load(path, weights_only=weights_only)
+    assert repr(got) == repr(objects).replace("tapegrad", "torch")
     got["x"][1, 0] = -1.0
     assert got["row"][0].item() == -1.0 and got["t"][0, 1].item() == -1.0
 
