@@ -422,8 +422,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         path = f
         if isinstance(f, (str, os.PathLike)):
             f = stack.enter_context(open(f, "rb"))
+        start = f.tell()   # (legacy files written one after another are read in turn)
         if not zipfile.is_zipfile(f):
-            f.seek(0)
+            f.seek(start)
             if f.read(4) == b"PK\x03\x04":   # a zip archive cut short: torch's reader's error
                 short = f.seek(0, 2) < 22        # (no room for miniz's end record)
                 raise RuntimeError(
@@ -438,7 +439,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                     "mmap can only be used with files saved with `torch.save("
                     f"{path}, _use_new_zipfile_serialization=True), please torch.save your "
                     "checkpoint with this option in order to use mmap.")
-            f.seek(0)
+            f.seek(start)
             if not weights_only:
                 return _load_legacy(f, map_location, False)
             try:

@@ -448,6 +448,20 @@ def test_legacy_format_written_loads_in_torch(torch_ref, tmp_path, weights_only)
     assert got["row"][0].item() == -1.0 and got["t"][0, 1].item() == -1.0
 
 
+def test_legacy_files_one_after_another_in_a_stream(torch_ref):
+    """Legacy saves written one after another into one stream load in turn, as torch's
+    (tapegrad read each from the stream's start)."""
+    for writer in (torch_ref, tapegrad):
+        buf = io.BytesIO()
+        writer.save(writer.ones(2), buf, _use_new_zipfile_serialization=False)
+        writer.save({"a": writer.zeros(3)}, buf, _use_new_zipfile_serialization=False)
+        loaded = []
+        for reader in (torch_ref, tapegrad):
+            buf.seek(0)
+            loaded.append(repr([reader.load(buf), reader.load(buf)]).replace("tapegrad", "torch"))
+        assert loaded[0] == loaded[1]
+
+
 def _not_torch_files(tmp_path):
     files = {"empty": b"", "text": b"hello world\n", "garbage": bytes(range(256)) * 2,
              "pickle": pickle.dumps({"a": [1, 2]}), "pickle2": pickle.dumps({"a": 1}, protocol=2),
