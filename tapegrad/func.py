@@ -142,20 +142,28 @@ class _Level:
     `grad(lambda w: jacrev(lambda x: w * x)(x).sum())`); on exit they go to the level that
     encloses it."""
 
-    def __enter__(self):
+    def __init__(self):
         self.fresh = set()
-        _LEVELS.__dict__.setdefault("stack", []).append(self.fresh)
-        return self
-
-    def __exit__(self, *exc):
-        stack = _LEVELS.stack
-        stack.pop()
-        if stack:
-            stack[-1] |= self.fresh
 
     def own(self, leaves):
         """The ids `_outer_graph` passes over: `leaves` (the transform's) and the fresh ones."""
         return {id(x) for x in leaves} | self.fresh
+
+
+@contextlib.contextmanager
+def _level():
+    """A _Level, on the thread's stack while the transform runs.  The way out has no call
+    (a Ctrl-C at a call's entry there left a stale level on the stack; an interrupted exit
+    closes the generator when the manager is dropped, which runs the `finally`)."""
+    level = _Level()
+    stack = _LEVELS.__dict__.setdefault("stack", [])
+    stack.append(level.fresh)
+    try:
+        yield level
+    finally:
+        del stack[-1]
+        if stack:
+            stack[-1] |= level.fresh
 
 
 def _fresh(leaves):
@@ -301,7 +309,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         for i, (f, rebuild) in zip(nums, flats):
             call[i] = rebuild(leaves[k:k + len(f)])
             k += len(f)
-        with _Level() as level, _grad_level():
+        with _level() as level, _grad_level():
             out = func(*call, **kwargs)
             aux = None
             if has_aux:
@@ -363,7 +371,7 @@ def vjp(func, *primals, has_aux=False):
     for f, rebuild in flats:
         call.append(rebuild(leaves[k:k + len(f)]))
         k += len(f)
-    with _Level() as level, _grad_level():
+    with _level() as level, _grad_level():
         out = func(*call)
     own_ids = level.own(leaves)
     aux = None
@@ -429,7 +437,7 @@ def _jacobian_of(func, argnums, has_aux, api):
             own = level.own(ys if nested else _fresh(ys))
             seen.append((own, rebuild))
             return _closed_over(tuple(outs), ys, own, enabled and not nested, empty=True)
-        with _Level() as level, _grad_level():
+        with _level() as level, _grad_level():
             try:
                 # (nested: through views of the inputs, as `_differentiable` says why)
                 J = AF.jacobian(f, tuple(_differentiable(xs)[0]) if nested else xs,
@@ -503,7 +511,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         own = level.own(ys if nested else _fresh(ys))
         seen.append((own, rebuild))
         return _closed_over(tuple(outs), ys, own, enabled and not (nested or outer))
-    with _Level() as level, _grad_level():
+    with _level() as level, _grad_level():
         try:
             out, tangent_out = AF.jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
                                       tuple(flat_t), create_graph=nested or outer,

@@ -503,9 +503,11 @@ def _doubled(x):
 
 
 def _switched_state():
+    from tapegrad.func import _LEVELS
     from tapegrad.pyfunc import TRANSFORMS
     from tapegrad.tape import CLOSED, STATE
-    return STATE.enabled, STATE.inference, getattr(TRANSFORMS, "depth", 0), STATE.parked is CLOSED
+    return (STATE.enabled, STATE.inference, getattr(TRANSFORMS, "depth", 0),
+            len(getattr(_LEVELS, "stack", ())), STATE.parked is CLOSED)
 
 
 def _training_step(x):
@@ -531,6 +533,8 @@ SWITCHING_CALLS = {
     "grad": lambda x: tg.func.grad(lambda r: _Square.apply(r).sum())(x.detach()),
     "vmap_of_grad": lambda x: tg.func.vmap(tg.func.grad(lambda r: (r * r).sum()))(
         x.detach().reshape(2, 1)),
+    "jacrev_of_grad": lambda x: tg.func.jacrev(tg.func.grad(lambda r: (r ** 3).sum()))(
+        x.detach()),
 }
 
 
@@ -538,10 +542,10 @@ SWITCHING_CALLS = {
 def test_interrupt_at_any_call_leaves_grad_mode_and_transform_depth(name):
     """A KeyboardInterrupt delivered at the entry of each call the operation makes inside
     tapegrad (where CPython runs a SIGINT's handler), also of the call that switches grad
-    mode back or counts a transform out: grad mode stays on, the transform depth 0 (a
-    custom Function's forward or backward interrupted left grad mode off for good, a vmap
-    or grad left its depth raised, so that later Functions without setup_context were
-    refused)."""
+    mode back or counts a transform out: grad mode stays on, the transform depth 0 and no
+    torch.func level left on the stack (a custom Function's forward or backward interrupted
+    left grad mode off for good, a vmap or grad left its depth raised, so that later
+    Functions without setup_context were refused, and grad a stale level)."""
     interrupted = 0
     want = _switched_state()
     for _, fired in calls_interrupted(
