@@ -422,6 +422,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         path = f
         if isinstance(f, (str, os.PathLike)):
             f = stack.enter_context(open(f, "rb"))
+        else:
+            _check_seekable(f)
         start = f.tell()   # (legacy files written one after another are read in turn)
         if not zipfile.is_zipfile(f):
             f.seek(start)
@@ -528,12 +530,32 @@ def _load_legacy(f, map_location, weights_only):
     out = _Unpickler(f, weights_only, load_storage, pid_len=6).load()
     for key in read(f):   # each storage's bytes, written in place under the tensors viewing it
         root = roots[str(key)]
-        count = struct.unpack("<q", f.read(8))[0]
-        data = f.read(count * root.itemsize)
-        if count != root.size or len(data) != root.nbytes:
-            raise RuntimeError(f"tapegrad.load: storage {key} of this legacy file is cut short")
-        root[...] = np.frombuffer(data, root.dtype)
+        count = struct.unpack("<q", _read_exactly(f, 8))[0]
+        if count != root.size:
+            raise RuntimeError(f"tapegrad.load: storage {key} of this legacy file holds {count} "
+                               f"elements where its tensors expect {root.size}")
+        root[...] = np.frombuffer(_read_exactly(f, root.nbytes), root.dtype)
     return out
+
+
+def _read_exactly(f, n):
+    data = f.read(n)
+    if len(data) < n:    # (torch's reader's error)
+        raise RuntimeError(f"unexpected EOF, expected {n - len(data)} more bytes. The file "
+                           f"might be corrupted.")
+    return data
+
+
+def _check_seekable(f):
+    """torch's check of a file object load reads: seekable, else its error."""
+    try:
+        f.seek(f.tell())
+    except (io.UnsupportedOperation, AttributeError) as e:
+        if "seek" in str(e) or "tell" in str(e):
+            raise type(e)(f"{e}. You can only torch.load from a file that is seekable. Please "
+                          f"pre-load the data into a buffer like io.BytesIO and try to load "
+                          f"from it instead.") from None
+        raise
 
 
 def _read_small_pickle(f):
@@ -548,6 +570,8 @@ def _read_small_pickle(f):
         key = read(1)
         if not key:
             raise EOFError
+        if not isinstance(key, bytes):
+            raise AssertionError(f"Expected bytes, got {type(key).__name__}")
         op = key[0]
         if op == pickle.MARK[0]:
             marks.append(stack)

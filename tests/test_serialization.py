@@ -462,6 +462,29 @@ def test_legacy_files_one_after_another_in_a_stream(torch_ref):
         assert loaded[0] == loaded[1]
 
 
+class _Unseekable:
+    def read(self, n=-1):
+        return b""
+
+
+def test_legacy_file_cut_short_and_unreadable_sources_raise_torchs_errors(torch_ref):
+    """A legacy file cut short in its storages' counts or bytes (torch's reader's "unexpected
+    EOF"), in its keys' pickle, and sources load cannot read (bytes, a text stream, an
+    object without seek): torch's errors."""
+    buf = io.BytesIO()
+    torch_ref.save(torch_ref.ones(2), buf, _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    sources = [lambda cut=cut: io.BytesIO(data[:-cut]) for cut in (3, 8, 12, 20)] + [
+        lambda: b"abc", lambda: io.StringIO("abc"), _Unseekable]
+    for source in sources:
+        errors = []
+        for lib in (torch_ref, tapegrad):
+            with pytest.raises(Exception) as e:
+                lib.load(source())
+            errors.append((type(e.value), str(e.value)))
+        assert errors[0] == errors[1]
+
+
 def _not_torch_files(tmp_path):
     files = {"empty": b"", "text": b"hello world\n", "garbage": bytes(range(256)) * 2,
              "pickle": pickle.dumps({"a": [1, 2]}), "pickle2": pickle.dumps({"a": 1}, protocol=2),
