@@ -852,9 +852,17 @@ class Tape:
         fn = None
         if saved_output:
             fn = node_for(self, node)
-        elif ref is not None and ref() is not None:
-            fn = ref().grad_fn
-            shape = ref()._shape   # torch's saved input is the tensor: its sizes now (t_())
+        else:
+            t = ref() if ref is not None else None
+            if t is not None:
+                fn = t.grad_fn
+                shape = t._shape   # torch's saved input is the tensor: its sizes now (t_())
+            if (t is None or fn is not None and t._tape is self and t._node == node) \
+                    and self._differentiable_view(node):
+                # a view (linear's w.t()) still on the entry that saw its old value: torch
+                # makes a view's grad_fn again (AsStridedBackward0) once the version of its
+                # memory moved on, under no_grad too (an optimizer's step)
+                fn = _REGENERATED_VIEW
         made = ""
         if fn is not None:
             # torch's spelling: MulBackward0 -> Mul, FillBackward2 -> Fill2
@@ -862,6 +870,15 @@ class Tape:
                 r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
                 fn.name()) + ","
         return version_message(dtype, shape, made, c[0], expected)
+
+    def _differentiable_view(self, node):
+        """Whether entry `node` is a view of a tensor that requires grad."""
+        if self.op[node] not in _VIEW_CODES:
+            return False
+        src = node
+        while self.op[src] in _VIEW_CODES and self.ia[src] >= 0:
+            src = int(self.ia[src])
+        return self.op[src] != OP_CONST
 
     # -- lifetimes ----------------------------------------------------------------------------
     def seal(self):
@@ -1597,6 +1614,16 @@ def bump_version(t):
                     STATE.parked = CLOSED
     c[0] += 1
     BUMPS[0] += 1
+
+
+class _RegeneratedView:
+    """The name of torch's grad_fn of a view whose memory changed since it was made."""
+    @staticmethod
+    def name():
+        return "AsStridedBackward0"
+
+
+_REGENERATED_VIEW = _RegeneratedView()
 
 
 VERSION_ERROR = (

@@ -438,3 +438,33 @@ def test_custom_function_nodes_are_not_callable():
     with pytest.raises(TypeError, match="'DoubleBackward' object is not callable"):
         y.grad_fn(tapegrad.ones(2))
     assert y.grad_fn.apply(tapegrad.ones(2)).tolist() == [2.0, 2.0]
+
+
+def _view_version_errors(m):
+    """The version errors of saved views of a weight that an optimizer's step (or a no_grad
+    update) changed: linear's w.t(), a select, an expand, a view the program keeps."""
+    F = m.nn.functional
+    out = []
+    for make in (lambda w, x: F.linear(x, w), lambda w, x: w[0] * x,
+                 lambda w, x: w.expand(4, 2, 3) * x[:, None],
+                 lambda w, x: kept.append(w.t()) or x @ kept[-1]):
+        kept = []
+        w = m.tensor(A, dtype=m.float32, requires_grad=True)
+        x = m.tensor(np.ones((4, 3)), dtype=m.float32, requires_grad=True)
+        loss = make(w, x).sum()
+        loss.backward(retain_graph=True)
+        m.optim.SGD([w], lr=0.1).step()
+        try:
+            loss.backward()
+            out.append("no error")
+        except RuntimeError as e:
+            out.append(str(e).replace("tapegrad.", "torch."))
+    return out
+
+
+def test_saved_view_of_a_stepped_weight_is_named_as_torch(torch_ref):
+    """torch makes a view's grad_fn again (AsStridedBackward0) once its memory changed, also
+    under no_grad: the error names it ("which is output 0 of AsStrided")."""
+    got = _view_version_errors(tapegrad)
+    assert all("which is output 0 of AsStrided," in e for e in got)
+    assert got == _view_version_errors(torch_ref)
