@@ -67,6 +67,7 @@ from .scans import cummax, cummin, logcumsumexp
 from .view_scatter import select_scatter, slice_scatter, diagonal_scatter
 from .integration import trapezoid, trapz, cumulative_trapezoid
 from .distances import cdist
+from .stft import stft, istft  # noqa: E402  (torch.stft: the real form; no complex dtypes)
 from . import linalg  # noqa: E402  (torch.linalg)
 from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noqa: E402
                        atleast_1d, atleast_2d, atleast_3d, broadcast_to,
