@@ -176,6 +176,34 @@ def test_errors_match_torch(make):
     assert out[0] == out[1]
 
 
+def _after_a_group_is_added(mod, make):
+    """The lrs a scheduler sets over four steps when the optimizer gains a group after the
+    scheduler was made (fine-tuning unfreezing a backbone), or the error of the step."""
+    opt, ps = _opt(mod)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = make(mod, opt)
+        try:
+            for k in range(4):
+                opt.step()
+                if k == 1:
+                    opt.add_param_group({"params": [mod.ones(3, requires_grad=True)],
+                                         "lr": 0.01})
+                sched.step()
+                seen.append([round(g["lr"], 9) for g in opt.param_groups])
+        except Exception as e:   # noqa: BLE001  (compared with torch's)
+            seen.append(f"{type(e).__name__}: {e}")
+    return seen
+
+
+@pytest.mark.parametrize("name,make", CASES, ids=[c[0] for c in CASES])
+def test_a_group_added_after_the_scheduler_as_torch(name, make):
+    """torch's schedulers pair groups and lrs with strict zips: those that keep one value per
+    group (LambdaLR, CyclicLR, SequentialLR's, ...) raise at the next step."""
+    assert _after_a_group_is_added(tg, make) == _after_a_group_is_added(torch, make)
+
+
 def test_one_cycle_raises_past_total_steps_and_rejects_an_optimizer_without_momentum():
     out = []
     for mod in (tg, torch):
