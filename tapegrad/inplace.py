@@ -46,10 +46,13 @@ class _InplaceMethods:
         # (torch's check of views made with grad mode off or by unbind & co comes first)
         if _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
             check_made_without_grad(self, other)
-        if self._recorded and self._tape is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
         base = view_base(self)
+        if self._recorded and self._tape is None:
+            # (torch asks first whether it is a view: a leaf made requires_grad_() after a
+            # reshape or a slice is "a view of a leaf")
+            raise RuntimeError(("a view of a leaf" if base is not None else "a leaf") +
+                               " Variable that requires grad is being used in an in-place "
+                               "operation.")
         if base is not None and base._recorded and base._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
@@ -168,8 +171,9 @@ class _InplaceMethods:
     def _inplace(self, fn, other, method=None, ufunc=None):
         if isinstance(other, np.generic):
             other = D.py_number(other)
+        record = self._check_inplace(other)   # (torch's autograd checks come first)
         _check_overlap(self)
-        if self._check_inplace(other):
+        if record:
             if method is not None:
                 return self._inplace_recorded(method, other)
             if not _traced_values_only(self, other):

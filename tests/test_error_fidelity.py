@@ -100,3 +100,21 @@ def test_copy_into_an_int_tensor_takes_no_gradient():
     t = tg.zeros(2, dtype=tg.int64).copy_(w)
     assert t.tolist() == [1, -2] and not t.requires_grad and t.grad_fn is None
     np.testing.assert_array_equal(t.numpy(), [1, -2])
+
+
+# a leaf that is a view (made requires_grad_() after a reshape, a slice, a transpose): torch
+# asks first whether it is a view, before the overlap check of an expanded one
+LEAF_VIEWS = [
+    "m.arange(6.).reshape(2, 3).requires_grad_().mul_(2)",
+    "m.linspace(0, 1, 4)[None].requires_grad_().add_(1)",
+    "m.ones(2, 3).t().requires_grad_().clamp_(0, 1)",
+    "m.ones(4)[1:3].requires_grad_().zero_()", "m.ones(3).view(3, 1).requires_grad_().t_()",
+    "m.ones(3).expand(2, 3).requires_grad_().mul_(2)",
+    "m.ones(3).clone().requires_grad_().mul_(2)", "m.ones(3).detach().requires_grad_().mul_(2)",
+    "(w * 1).expand(2, 3).mul_(2)", "w[:2].add_(1)",
+]
+
+
+@pytest.mark.parametrize("expr", LEAF_VIEWS)
+def test_inplace_on_a_leaf_view_as_torch(expr):
+    _check(expr)
