@@ -596,6 +596,10 @@ t(lambda: U.pad_sequence([x[:2, 0], x[:1, 1, :1]], batch_first=True))
 t(lambda: U.pad_sequence([torch.zeros(2, 3), torch.zeros(1, 2)], batch_first=True))
 t(lambda: U.pad_sequence([torch.zeros(2, 3, 2), torch.zeros(1, 3)]))
 t(lambda: U.PackedSequence(x))
+p = torch.tensor(np.arange(12.0).reshape(4, 3))
+print(U.unpad_sequence(p, torch.tensor([4, 2, 1])), p.shape, p._version)   # transposed in place
+t(lambda: U.unpad_sequence(p, torch.tensor([4, 2])))
+t(lambda: U.unpad_sequence(p, torch.tensor([4, 2, 1, 1, 1]), batch_first=True))
 """
 
 

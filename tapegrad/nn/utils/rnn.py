@@ -148,9 +148,9 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
     """The list of sequences padded_sequences holds, each cut to its length."""
     if not batch_first:
-        padded_sequences = padded_sequences.transpose(0, 1)
+        padded_sequences.transpose_(0, 1)   # (torch's: the caller's tensor is transposed)
     idx = arange(padded_sequences.shape[1])
-    return [seq[idx < length] for seq, length in zip(padded_sequences, lengths)]
+    return [seq[idx < length] for seq, length in zip(padded_sequences, lengths, strict=True)]
 
 
 def pack_sequence(sequences, enforce_sorted=True):
