@@ -2859,6 +2859,245 @@ def dist_draws(torch):
     return out
 
 
+def holt_winters(torch):
+    """Holt-Winters exponential smoothing, a Python loop over 0-d tensors (level, trend,
+    seasonal list), its one-step-ahead SSE fitted by LBFGS on logit-parameterised weights."""
+    torch.manual_seed(61)
+    n, m = 60, 6
+    t = torch.arange(n, dtype=torch.float64)
+    y = (
+        10
+        + 0.2 * t
+        + 2 * torch.sin(2 * math.pi * t / m)
+        + 0.3 * torch.randn(n, dtype=torch.float64)
+    )
+    raw = torch.tensor([0.0, -1.0, -1.0], dtype=torch.float64, requires_grad=True)
+    ys = [y[i] for i in range(n)]
+
+    def sse():
+        a, b, g = torch.sigmoid(raw)
+        level, trend = ys[0], ys[1] - ys[0]
+        season = [ys[i] - ys[:m][0] * 0 - sum(ys[:m]) / m for i in range(m)]
+        total = torch.zeros((), dtype=torch.float64)
+        for i in range(m, n):
+            s = season[i % m]
+            pred = level + trend + s
+            err = ys[i] - pred
+            total = total + err * err
+            new_level = a * (ys[i] - s) + (1 - a) * (level + trend)
+            trend = b * (new_level - level) + (1 - b) * trend
+            season[i % m] = g * (ys[i] - new_level) + (1 - g) * s
+            level = new_level
+        return total
+
+    opt = torch.optim.LBFGS([raw], lr=0.5, max_iter=15, line_search_fn="strong_wolfe")
+    trace = []
+
+    def closure():
+        opt.zero_grad()
+        l = sse()
+        l.backward()
+        trace.append(l.item())
+        return l
+
+    opt.step(closure)
+    return {"trace": trace, "w": torch.sigmoid(raw).tolist()}
+
+
+def scalar_mlp(torch):
+    """A micrograd-style network of 0-d tensors (neurons as Python lists of scalars), trained
+    by hand-written SGD on the .grad of each scalar parameter."""
+    torch.manual_seed(62)
+    X = [[torch.tensor(float(v)) for v in row] for row in torch.randn(12, 3).tolist()]
+    Y = [torch.tensor(1.0 if sum(r) > 0 else -1.0) for r in torch.randn(12, 3).tolist()]
+
+    def neuron(nin):
+        return [torch.empty(()).uniform_(-1, 1).requires_grad_() for _ in range(nin + 1)]
+
+    layers = [[neuron(3) for _ in range(4)], [neuron(4) for _ in range(4)], [neuron(4)]]
+    params = [p for layer in layers for n in layer for p in n]
+
+    def forward(x):
+        for k, layer in enumerate(layers):
+            out = []
+            for n in layer:
+                act = n[-1]
+                for w, xi in zip(n[:-1], x):
+                    act = act + w * xi
+                out.append(act.tanh() if k < 2 else act)
+            x = out
+        return x[0]
+
+    losses = []
+    for step in range(8):
+        total = torch.tensor(0.0)
+        for x, y in zip(X, Y):
+            total = total + (1 + -y * forward(x)).relu()
+        reg = sum((p * p for p in params), torch.tensor(0.0))
+        loss = total / len(X) + 1e-4 * reg
+        for p in params:
+            p.grad = None
+        loss.backward()
+        lr = 1.0 - 0.9 * step / 8
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        losses.append(loss.item())
+    return {"loss": losses, "p": [p.item() for p in params[:12]]}
+
+
+def scalar_newton_ode(torch):
+    """Scalar work loops: an implicit Euler ODE step solved by Newton with autograd.grad
+    (create_graph) at each of 40 steps, then the sensitivity of the end state to a parameter;
+    Black-Scholes prices and Greeks of 0-d tensors with erf."""
+    torch.manual_seed(63)
+    k = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(1.0, dtype=torch.float64)
+    dt = 0.05
+    iters = []
+    for step in range(40):
+        guess = y
+        for it in range(6):
+            r = guess - y - dt * (-k * guess**3 + torch.sin(guess))
+            (dr,) = (
+                torch.autograd.grad(r, guess, create_graph=True) if guess.requires_grad else (None,)
+            )
+            if dr is None:
+                dr = 1 - dt * (-3 * k * guess**2 + torch.cos(guess))
+            guess = guess - r / dr
+        iters.append(guess.item())
+        y = guess
+    (dk,) = torch.autograd.grad(y, k)
+
+    def bs(S, K, T, r, sig):
+        d1 = (torch.log(S / K) + (r + sig**2 / 2) * T) / (sig * torch.sqrt(T))
+        d2 = d1 - sig * torch.sqrt(T)
+        N = lambda v: 0.5 * (1 + torch.erf(v / math.sqrt(2)))
+        return S * N(d1) - K * torch.exp(-r * T) * N(d2)
+
+    S = torch.tensor(100.0, dtype=torch.float64, requires_grad=True)
+    sig = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    T = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    price = bs(
+        S, torch.tensor(95.0, dtype=torch.float64), T, torch.tensor(0.01, dtype=torch.float64), sig
+    )
+    delta, vega, theta = torch.autograd.grad(price, (S, sig, T), create_graph=True)
+    (gamma,) = torch.autograd.grad(delta, S)
+    return {
+        "y": iters,
+        "dk": dk.item(),
+        "greeks": [price.item(), delta.item(), vega.item(), theta.item(), gamma.item()],
+    }
+
+
+def indexing_assign(torch):
+    """Differentiable programs that write through indexing: masked assignment, advanced
+    indexing with broadcast index tensors, index_put_ with accumulate, slices with steps,
+    Ellipsis and None, boolean masks on two dims, in-place ops on slices of non-leaves."""
+    torch.manual_seed(64)
+    x = torch.randn(4, 5, requires_grad=True)
+    w = torch.randn(3, requires_grad=True)
+    y = x * 1
+    y[y < 0] = 0.0
+    y[:, ::2] *= 2
+    y[1:3, [0, 4]] = w[:2].unsqueeze(0).expand(2, 2) * 3
+    y[..., -1] += w[2]
+    rows = torch.tensor([[0], [3]])
+    cols = torch.tensor([1, 2, 3])
+    y[rows, cols] = y[rows, cols] ** 2
+    y[None, 2] = y[None, 2].flip(-1)
+    z = torch.zeros(6).index_put_(
+        (torch.tensor([0, 2, 2, 5]),), w[torch.tensor([0, 1, 2, 0])] * 2, accumulate=True
+    )
+    m = torch.zeros(4, 5, dtype=torch.bool)
+    m[1, 2] = m[3, 0] = True
+    sel = y[m]
+    q = y.clone()
+    q[torch.arange(4), torch.tensor([4, 3, 2, 1])] = torch.tensor(7.0)
+    q[:, 1].clamp_(max=0.5)
+    q.diagonal().mul_(10)
+    loss = (y**2).sum() + z.pow(3).sum() + sel.exp().sum() + q.tanh().sum()
+    loss.backward()
+    return {
+        "y": y.detach().flatten().tolist(),
+        "z": z.detach().tolist(),
+        "gx": x.grad.flatten().tolist(),
+        "gw": w.grad.tolist(),
+        "q": q.detach().flatten().tolist(),
+        "gfn": type(y.grad_fn).__name__ + type(q.grad_fn).__name__,
+    }
+
+
+def finetune_schedule(torch):
+    """Fine-tuning as scripts do it: a frozen backbone (requires_grad_(False), eval-mode
+    BatchNorm), the head trained alone, then the backbone unfrozen by add_param_group with a
+    smaller lr, warmup by LinearLR chained into CosineAnnealingWarmRestarts via SequentialLR,
+    an EMA copy by swa_utils.AveragedModel(get_ema_multi_avg_fn) and update_bn, maximize=True
+    on a negated loss, optimizer state_dict round trip mid-training."""
+    torch.manual_seed(65)
+    nn, F = torch.nn, torch.nn.functional
+    swa = torch.optim.swa_utils
+    backbone = nn.Sequential(
+        nn.Linear(6, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU()
+    )
+    head = nn.Linear(8, 3)
+    model = nn.Sequential(backbone, head)
+    ema = swa.AveragedModel(model, multi_avg_fn=swa.get_ema_multi_avg_fn(0.9))
+    X = torch.randn(60, 6)
+    y = torch.randint(0, 3, (60,))
+    backbone.requires_grad_(False)
+    opt = torch.optim.AdamW(head.parameters(), lr=1e-2, weight_decay=0.01, maximize=True)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=3)
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6, eta_min=1e-4)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[3])
+    hist, lrs = [], []
+    for ep in range(8):
+        if ep == 3:
+            backbone.requires_grad_(True)
+            opt.add_param_group({"params": backbone.parameters(), "lr": 1e-3, "weight_decay": 0.0})
+            sd = copy.deepcopy(opt.state_dict())
+            opt.load_state_dict(sd)
+        model.train()
+        if ep < 3:
+            backbone.eval()
+        for b in range(0, 60, 20):
+            loss = -F.cross_entropy(model(X[b : b + 20]), y[b : b + 20])
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(
+                [p for p in model.parameters() if p.grad is not None], 1.0, foreach=True
+            )
+            opt.step()
+            ema.update_parameters(model)
+            hist.append(loss.item())
+        sched.step()
+        lrs.append([g["lr"] for g in opt.param_groups])
+    lam_opt = torch.optim.SGD(head.parameters(), lr=0.1)
+    lam = torch.optim.lr_scheduler.LambdaLR(lam_opt, lambda e: 0.9**e)
+    lam_opt.add_param_group({"params": backbone.parameters()})
+    lam_opt.step()
+    try:
+        lam.step()
+        err = "none"
+    except ValueError as e:
+        err = str(e)
+    loader = [(X[i : i + 20],) for i in range(0, 60, 20)]
+    swa.update_bn(loader, ema)
+    with torch.no_grad():
+        ema.eval()
+        out = ema(X)
+    return {
+        "loss": hist,
+        "lrs": sum(lrs, []),
+        "ema": out[:5].flatten().tolist(),
+        "n_avg": ema.n_averaged.item(),
+        "rm": ema.module[0][1].running_mean.tolist(),
+        "groups": len(opt.param_groups),
+        "state": len(opt.state),
+        "err": err,
+    }
+
+
 PROGRAMS = {
     f.__name__: f
     for f in (
@@ -2921,6 +3160,11 @@ PROGRAMS = {
         stft_fit,
         module_zoo_reprs,
         dist_draws,
+        holt_winters,
+        scalar_mlp,
+        scalar_newton_ode,
+        indexing_assign,
+        finetune_schedule,
     )
 }
 # float64 programs: round-off only; float32 ones accumulate it over their steps
@@ -2939,6 +3183,8 @@ RTOL = dict.fromkeys(
         "spectral_embedding",
         "procrustes_rotation",
         "stft_fit",
+        "holt_winters",
+        "scalar_newton_ode",
     ),
     1e-9,
 )
