@@ -3098,6 +3098,314 @@ def finetune_schedule(torch):
     }
 
 
+def soft_dtw(torch):
+    """Soft-DTW between two series, the DP table filled element by element in place
+    (R[i, j] = ... on a tensor that needs history, as the reference implementations do),
+    its gradient w.r.t. the series; then a barycenter fitted by Adam."""
+    torch.manual_seed(66)
+    dd = torch.float64
+    x = torch.sin(torch.linspace(0, 3, 9, dtype=dd)).unsqueeze(1)
+    y = torch.sin(torch.linspace(0.4, 3.4, 7, dtype=dd)).unsqueeze(1) + 0.05 * torch.randn(
+        7, 1, dtype=dd
+    )
+    gamma = 0.1
+
+    def sdtw(a, b):
+        D = torch.cdist(a, b) ** 2
+        n, m = D.shape
+        R = torch.full((n + 1, m + 1), float("inf"), dtype=dd)
+        R[0, 0] = 0.0
+        for i in range(1, n + 1):
+            for j in range(1, m + 1):
+                prev = torch.stack([R[i - 1, j - 1], R[i - 1, j], R[i, j - 1]])
+                R[i, j] = D[i - 1, j - 1] - gamma * torch.logsumexp(-prev / gamma, 0)
+        return R[n, m]
+
+    xa = x.clone().requires_grad_()
+    val = sdtw(xa, y)
+    val.backward()
+    bary = torch.zeros(6, 1, dtype=dd, requires_grad=True)
+    opt = torch.optim.Adam([bary], lr=0.1)
+    hist = []
+    for it in range(5):
+        loss = sdtw(bary, x) + sdtw(bary, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        hist.append(loss.item())
+    return {
+        "val": val.item(),
+        "g": xa.grad.flatten().tolist(),
+        "hist": hist,
+        "bary": bary.detach().flatten().tolist(),
+    }
+
+
+def beam_search(torch):
+    """Beam search decoding of a small GRU language model: log_softmax scores accumulated,
+    topk over flattened beams, beam and token recovered by // and %, hidden states gathered by
+    index_select, finished hypotheses masked with masked_fill; a length penalty."""
+    torch.manual_seed(67)
+    nn, F = torch.nn, torch.nn.functional
+    V, H, K, L = 7, 12, 3, 6
+    emb = nn.Embedding(V, H)
+    cell = nn.GRUCell(H, H)
+    out = nn.Linear(H, V)
+    EOS = 0
+    with torch.no_grad():
+        h = torch.zeros(1, H)
+        tokens = torch.full((1, 1), 1, dtype=torch.long)
+        scores = torch.zeros(1)
+        done = torch.zeros(1, dtype=torch.bool)
+        for t in range(L):
+            h = cell(emb(tokens[:, -1]), h)
+            logp = F.log_softmax(out(h), -1)
+            logp = logp.masked_fill(done[:, None], float("-inf"))
+            logp[:, EOS] = torch.where(done, torch.zeros(len(done)), logp[:, EOS])
+            cand = (scores[:, None] + logp).flatten()
+            top, idx = cand.topk(K)
+            beam, tok = idx // V, idx % V
+            tokens = torch.cat([tokens[beam], tok[:, None]], 1)
+            h = h.index_select(0, beam)
+            done = done[beam] | (tok == EOS)
+            scores = top
+        lengths = (tokens != EOS).sum(1).float()
+        final = scores / lengths**0.7
+        best = final.argmax()
+    return {
+        "tokens": tokens.flatten().tolist(),
+        "scores": scores.tolist(),
+        "final": final.tolist(),
+        "best": best.item(),
+    }
+
+
+def pointnet_chamfer(torch):
+    """A PointNet autoencoder on point clouds: shared MLP by Conv1d(k=1), max pooling over
+    points (ties resolved as torch), a decoder, the Chamfer distance by cdist + min over both
+    directions; farthest point sampling by an argmax loop."""
+    torch.manual_seed(68)
+    nn = torch.nn
+    B, N = 3, 32
+    pts = torch.randn(B, N, 3)
+    pts = pts / pts.norm(dim=-1, keepdim=True)
+    enc = nn.Sequential(nn.Conv1d(3, 16, 1), nn.ReLU(), nn.Conv1d(16, 32, 1))
+    dec = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, N * 3))
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=3e-3)
+
+    def chamfer(a, b):
+        d = torch.cdist(a, b)
+        return d.min(2).values.pow(2).mean() + d.min(1).values.pow(2).mean()
+
+    losses = []
+    for it in range(8):
+        code = enc(pts.transpose(1, 2)).max(2).values
+        rec = dec(code).view(B, N, 3)
+        loss = chamfer(rec, pts)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    sel = [0]
+    dist = torch.full((N,), float("inf"))
+    for k in range(7):
+        dist = torch.minimum(dist, (pts[0] - pts[0, sel[-1]]).pow(2).sum(1))
+        sel.append(int(dist.argmax()))
+    return {"loss": losses, "fps": sel, "g": enc[0].weight.grad.flatten().tolist()}
+
+
+def floyd_warshall(torch):
+    """All-pairs shortest paths by min-plus Floyd-Warshall (torch.minimum with broadcasting),
+    then a soft version (-T logsumexp(-d/T)) differentiated w.r.t. edge weights."""
+    torch.manual_seed(69)
+    dd = torch.float64
+    n = 6
+    W = torch.rand(n, n, dtype=dd) * 5
+    W = W.masked_fill(torch.rand(n, n) < 0.4, float("inf"))
+    W.fill_diagonal_(0)
+    D = W.clone()
+    for k in range(n):
+        D = torch.minimum(D, D[:, k : k + 1] + D[k : k + 1, :])
+    Ws = torch.where(torch.isinf(W), torch.full_like(W, 50.0), W).requires_grad_()
+    S = Ws
+    T = 0.3
+    for k in range(n):
+        S = -T * torch.logsumexp(torch.stack([S, S[:, k : k + 1] + S[k : k + 1, :]]) / -T, 0)
+    S.sum().backward()
+    return {
+        "D": torch.nan_to_num(D, posinf=-1.0).flatten().tolist(),
+        "S": S.detach().flatten().tolist(),
+        "g": Ws.grad.flatten().tolist(),
+    }
+
+
+def advi_constraints(torch):
+    """Automatic differentiation VI: unconstrained Gaussians mapped to each parameter's support
+    by biject_to(constraint) (positive, unit interval, simplex, lower Cholesky of a
+    correlation), log-det-Jacobians added, the ELBO of a hierarchical model maximised by Adam;
+    transform_to, a custom Transform in a TransformedDistribution, KL errors torch raises."""
+    torch.manual_seed(70)
+    D = torch.distributions
+    C = D.constraints
+    dd = torch.float64
+    y = torch.tensor([2.1, 1.7, 2.9, 3.3, 2.4, 1.2, 2.8, 2.2], dtype=dd)
+    groups = torch.tensor([0, 0, 1, 1, 2, 2, 0, 1])
+    sites = {
+        "tau": (C.positive, ()),
+        "mu": (C.real, ()),
+        "theta": (C.real, (3,)),
+        "p": (C.unit_interval, ()),
+        "w": (C.simplex, (3,)),
+        "L": (C.corr_cholesky, (2, 2)),
+    }
+    q = {}
+    for name, (con, shape) in sites.items():
+        t = D.biject_to(con)
+        ushape = t.inverse_shape(torch.Size(shape)) if hasattr(t, "inverse_shape") else shape
+        q[name] = (
+            torch.zeros(ushape, dtype=dd, requires_grad=True),
+            torch.full(ushape, -1.0, dtype=dd, requires_grad=True),
+            t,
+        )
+    params = [p for loc, ls, _ in q.values() for p in (loc, ls)]
+    opt = torch.optim.Adam(params, lr=0.05)
+    hist = []
+    for it in range(20):
+        elbo = 0
+        z = {}
+        for name, (loc, log_s, t) in q.items():
+            base = D.Normal(loc, log_s.exp())
+            u = base.rsample()
+            z[name] = t(u)
+            elbo = elbo - base.log_prob(u).sum() + t.log_abs_det_jacobian(u, z[name]).sum()
+        elbo = (
+            elbo
+            + D.HalfCauchy(torch.tensor(1.0, dtype=dd)).log_prob(z["tau"])
+            + D.Normal(torch.tensor(0.0, dtype=dd), 5.0).log_prob(z["mu"])
+        )
+        elbo = elbo + D.Normal(z["mu"], z["tau"]).log_prob(z["theta"]).sum()
+        elbo = elbo + D.Normal(z["theta"][groups], 0.5).log_prob(y).sum()
+        elbo = (
+            elbo
+            + D.Beta(torch.tensor(2.0, dtype=dd), 2.0).log_prob(z["p"])
+            + D.Dirichlet(torch.ones(3, dtype=dd)).log_prob(z["w"])
+        )
+        elbo = elbo + D.LKJCholesky(2, torch.tensor(1.5, dtype=dd)).log_prob(z["L"])
+        opt.zero_grad()
+        (-elbo).backward()
+        opt.step()
+        hist.append(elbo.item())
+
+    class Cube(D.transforms.Transform):
+        domain = C.real
+        codomain = C.real
+        bijective = True
+
+        def __init__(self):
+            super().__init__(cache_size=1)
+
+        def _call(self, x):
+            return x**3 + x
+
+        def log_abs_det_jacobian(self, x, y):
+            return torch.log(3 * x**2 + 1)
+
+    td = D.TransformedDistribution(
+        D.Normal(torch.zeros(2, dtype=dd), 1.0), [D.transforms.AffineTransform(1.0, 2.0), Cube()]
+    )
+    s = td.rsample((3,))
+    errs = []
+    for a, b in [
+        (
+            D.MixtureSameFamily(
+                D.Categorical(torch.ones(2)), D.Normal(torch.zeros(2), torch.ones(2))
+            ),
+            D.Normal(0.0, 1.0),
+        ),
+        (D.Normal(0.0, 1.0), D.StudentT(3.0)),
+    ]:
+        try:
+            D.kl_divergence(a, b)
+            errs.append("none")
+        except NotImplementedError as e:
+            errs.append(type(e).__name__)
+    return {
+        "elbo": hist,
+        "loc": [v[0].detach().flatten().tolist() for v in q.values()][0],
+        "grads": sum((v[1].grad.flatten().tolist() for v in q.values()), []),
+        "td": s.detach().flatten().tolist(),
+        "lp": td.log_prob(s).detach().flatten().tolist(),
+        "errs": " ".join(errs),
+        "tr": repr(D.biject_to(C.simplex))
+        + repr(D.transform_to(C.positive))
+        + repr(D.biject_to(C.interval(0.0, 2.0))),
+    }
+
+
+def dataframe_stats(torch):
+    """Table statistics as a data scientist writes them in torch: group-by means by
+    scatter_reduce and bincount with weights, unique rows with inverse and counts, quantiles
+    with each interpolation, nanquantile, histc, weighted cov/corrcoef, searchsorted with a
+    sorter and right=True, diff with prepend, trapezoid integration, a rolling mean by
+    unfold, rank by double argsort, standardisation and winsorising by clamp with tensors."""
+    torch.manual_seed(71)
+    dd = torch.float64
+    n = 40
+    g = torch.randint(0, 4, (n,))
+    v = torch.randn(n, dtype=dd) * 2 + g.to(dd)
+    w = torch.rand(n, dtype=dd)
+    out = {}
+    cnt = torch.bincount(g, minlength=4).to(dd)
+    out["mean"] = (
+        torch.zeros(4, dtype=dd).scatter_reduce(0, g, v, "mean", include_self=False)
+    ).tolist()
+    out["wmean"] = (
+        torch.bincount(g, weights=w * v, minlength=4) / torch.bincount(g, weights=w, minlength=4)
+    ).tolist()
+    out["max"] = torch.full((4,), -1e9, dtype=dd).scatter_reduce(0, g, v, "amax").tolist()
+    out["cnt"] = cnt.tolist()
+    rows = torch.stack([g, (v > 1).long()], 1)
+    u, inv, c = torch.unique(rows, dim=0, return_inverse=True, return_counts=True)
+    out["urows"] = u.flatten().tolist() + inv.tolist() + c.tolist()
+    for how in ("linear", "lower", "higher", "midpoint", "nearest"):
+        out["q_" + how] = torch.quantile(
+            v, torch.tensor([0.1, 0.5, 0.9], dtype=dd), interpolation=how
+        ).tolist()
+    vn = v.clone()
+    vn[::7] = float("nan")
+    out["nanq"] = torch.nanquantile(vn, 0.3).item()
+    out["nanmean"] = vn.nanmean().item()
+    out["histc"] = torch.histc(v, bins=6, min=-3, max=6).tolist()
+    X = torch.stack([v, w, v * w + 0.1 * torch.randn(n, dtype=dd)])
+    out["cov"] = torch.cov(X, fweights=torch.randint(1, 3, (n,)), aweights=w).flatten().tolist()
+    out["corr"] = torch.corrcoef(X).flatten().tolist()
+    order = torch.argsort(v)
+    out["ss"] = torch.searchsorted(
+        v, torch.tensor([0.0, 1.5, 3.0], dtype=dd), sorter=order, right=True
+    ).tolist()
+    out["bucket"] = torch.bucketize(
+        torch.tensor([0.0, 1.0, 2.5]), torch.tensor([0.5, 1.0, 2.0]), right=True, out_int32=True
+    ).tolist()
+    out["diff"] = torch.diff(v[:6], prepend=torch.zeros(1, dtype=dd), append=v[:1]).tolist()
+    t = torch.linspace(0, 2, 21, dtype=dd)
+    out["trap"] = [
+        torch.trapezoid(torch.sin(t), t).item(),
+        torch.trapezoid(torch.sin(t), dx=0.1).item(),
+    ] + torch.cumulative_trapezoid(t**2, t)[-3:].tolist()
+    out["roll"] = v.unfold(0, 5, 5).mean(1).tolist()
+    out["rank"] = v.argsort().argsort().tolist()[:15]
+    z = (v - v.mean()) / v.std(unbiased=True)
+    lo, hi = torch.quantile(z, torch.tensor([0.05, 0.95], dtype=dd))
+    out["wins"] = z.clamp(min=lo, max=hi).tolist()[:10]
+    out["mode"] = torch.mode(g).values.item()
+    out["var"] = [
+        v.var(correction=0).item(),
+        v.std(dim=0, keepdim=True).item(),
+        torch.var_mean(v, correction=2)[0].item(),
+    ]
+    return out
+
+
 PROGRAMS = {
     f.__name__: f
     for f in (
@@ -3165,6 +3473,12 @@ PROGRAMS = {
         scalar_newton_ode,
         indexing_assign,
         finetune_schedule,
+        soft_dtw,
+        beam_search,
+        pointnet_chamfer,
+        floyd_warshall,
+        advi_constraints,
+        dataframe_stats,
     )
 }
 # float64 programs: round-off only; float32 ones accumulate it over their steps
@@ -3185,6 +3499,10 @@ RTOL = dict.fromkeys(
         "stft_fit",
         "holt_winters",
         "scalar_newton_ode",
+        "soft_dtw",
+        "floyd_warshall",
+        "advi_constraints",
+        "dataframe_stats",
     ),
     1e-9,
 )
