@@ -4,8 +4,8 @@ generator or `generator=`, with torch's checks and errors.
 
 Gradients as torch records them: `poisson` a zero gradient (PoissonBackward0, the op
 table's `draw` row: tapegrad/draw_nodes.py); `_standard_gamma` the implicit
-reparameterization gradient (StandardGammaBackward0, from the power series below, which Gamma,
-Dirichlet and the families built on them use); `binomial` and `_sample_dirichlet` torch's
+reparameterization gradient (StandardGammaBackward0, torch's approximation of it below, which
+Gamma and the families built on it use); `binomial` and `_sample_dirichlet` torch's
 NotImplemented node, whose backward raises "derivative for aten::... is not implemented"."""
 import warnings
 
@@ -68,26 +68,63 @@ def binomial(count, prob, generator=None):
 
 
 def _standard_gamma_grad(alpha, x):
-    """dx/dalpha for x a standard Gamma(alpha) draw at a fixed quantile.
-
-    P(alpha, x) = sum_n x^(alpha+n) e^-x / Gamma(alpha+n+1), so
-    dP/dalpha = sum_n [x^(alpha+n) e^-x / Gamma(alpha+n+1)] (log x - psi(alpha+n+1)); divided
-    by the density x^(alpha-1) e^-x / Gamma(alpha) the n-th bracket is
-    r_n = x^(n+1) / (alpha (alpha+1) ... (alpha+n)), a running product, and
-    psi(alpha+n+1) = psi(alpha) + sum_{k<=n} 1 / (alpha+k).  The sum runs until the terms are
-    negligible (past n = x - alpha by 12 sqrt(x) + 40)."""
+    """dx/dalpha for x a standard Gamma(alpha) draw at a fixed quantile, -(dP/dalpha) / p, as
+    torch computes it (standard_gamma_grad_one, ATen/native/Distributions.h, in float64 for
+    either dtype): a five-term Taylor series of P for x < 0.8, Rice's saddle-point expansion
+    for alpha > 8, else a bivariate rational approximation in log(x / alpha) and log(alpha).
+    (The exact derivative differs from it by up to ~1e-4 relative.)"""
     alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
-    if alpha.size == 0:
-        return np.zeros(alpha.shape)
-    logx = np.log(x)
-    psi = NUMPY["digamma"](alpha)    # (the op table's numpy face of digamma)
-    ratio = np.ones(alpha.shape)
-    total = np.zeros(alpha.shape)
-    for n in range(int(np.max(np.maximum(x - alpha, 0) + 12 * np.sqrt(x) + 40))):
-        ratio = ratio * x / (alpha + n)
-        psi = psi + 1 / (alpha + n)
-        total += ratio * (logx - psi)
-    return -total
+    out = np.empty(alpha.shape)
+    small = x < 0.8
+    rice = ~small & (alpha > 8.0)
+    rational = ~small & ~rice
+    with np.errstate(all="ignore"):
+        a, v = alpha[small], x[small]
+        numer, denom = np.ones(a.shape), a
+        series1, series2 = numer / denom, numer / (denom * denom)
+        for i in range(1, 6):
+            numer = numer * (-v / i)
+            denom = denom + 1
+            series1 = series1 + numer / denom
+            series2 = series2 + numer / (denom * denom)
+        pow_x_alpha = v ** a
+        pdf = v ** (a - 1) * np.exp(-v)
+        cdf_alpha = (np.log(v) - NUMPY["digamma"](a)) * (pow_x_alpha * series1) - \
+            pow_x_alpha * series2
+        result = -cdf_alpha / pdf
+        out[small] = np.where(np.isnan(result), 0.0, result)
+        a, v = alpha[rice], x[rice]
+        near = (0.9 * a <= v) & (v <= 1.1 * a)
+        numer_1 = 1 + 24 * a * (1 + 12 * a)
+        numer_2 = 1440 * (a * a) + 6 * v * (53 - 120 * v) - 65 * v * v / a + \
+            a * (107 + 3600 * v)
+        at_mean = numer_1 * numer_2 / (1244160 * (a * a) * (a * a))
+        denom = np.sqrt(8 * a)
+        term2 = denom / (a - v)
+        term3 = (v - a - a * np.log(v / a)) ** -1.5
+        term1 = np.log(v / a) * np.where(v < a, term2 - term3, term2 + term3) - \
+            np.sqrt(2 / a) * (a + v) / ((a - v) * (a - v))
+        stirling = 1 + 1 / (12 * a) * (1 + 1 / (24 * a))
+        out[rice] = np.where(near, at_mean, -stirling * (v * term1) / denom)
+        a, v = alpha[rational], x[rational]
+        u, lv = np.log(v / a), np.log(a)
+        c = [_GAMMA_GRAD_UV[0][k] + u * (_GAMMA_GRAD_UV[1][k] + u * _GAMMA_GRAD_UV[2][k])
+             for k in range(8)]
+        p = c[0] + lv * (c[1] + lv * (c[2] + lv * c[3]))
+        q = c[4] + lv * (c[5] + lv * (c[6] + lv * c[7]))
+        out[rational] = np.exp(p / q)
+    return out
+
+
+# standard_gamma_grad_one's coefficients of its rational approximation (torch's)
+_GAMMA_GRAD_UV = (
+    (0.16009398, -0.094634809, 0.025146376, -0.0030648343,
+     1, 0.32668115, 0.10406089, 0.0014179084),
+    (0.53487893, 0.1298071, 0.065735949, -0.0015649758,
+     0.16639465, 0.020070113, -0.0035938915, -0.00058392623),
+    (0.040121004, -0.0065914022, -0.0026286047, -0.0013441777,
+     0.017050642, -0.0021309326, 0.00085092367, -1.5247877e-07),
+)
 
 
 _TINY = 1e-300     # (Lentz's guard against a zero denominator)

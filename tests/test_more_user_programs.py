@@ -2793,7 +2793,7 @@ def module_zoo_reprs(torch):
 def dist_draws(torch):
     """Sampling-based estimators over many families: rejection samplers (VonMises, Binomial,
     Poisson with large rates), LKJCholesky and Wishart, and pathwise gradients of rsample
-    (the families not built on gamma draws: test_gamma_rsample_gradients_as_torch)."""
+    (but Beta's and Dirichlet's: test_beta_rsample_gradients_as_torch)."""
     torch.manual_seed(53)
     D = torch.distributions
     dd = torch.float64
@@ -2844,6 +2844,11 @@ def dist_draws(torch):
         "relaxed": lambda: D.RelaxedBernoulli(torch.tensor(0.5, dtype=dd), probs=b / 4),
         "relaxed_cat": lambda: D.RelaxedOneHotCategorical(torch.tensor(0.7, dtype=dd), logits=a),
         "cb": lambda: D.ContinuousBernoulli(probs=b / 4),
+        "gamma": lambda: D.Gamma(a, b),
+        "studentt": lambda: D.StudentT(a, b, b),
+        "chi2": lambda: D.Chi2(a),
+        "fisher": lambda: D.FisherSnedecor(a + 1, b + 1),
+        "invgamma": lambda: D.InverseGamma(a, b),
     }
     for name, mk in fams.items():
         a.grad = b.grad = None
@@ -3534,22 +3539,15 @@ def test_program_matches_torch(name, torch_ref):
     _compare(name, PROGRAMS[name](tapegrad), PROGRAMS[name](torch_ref), RTOL.get(name, 2e-4))
 
 
-def gamma_rsample_gradients(torch):
-    """Pathwise gradients of rsample for the families built on gamma draws."""
+def beta_rsample_gradients(torch):
+    """Pathwise gradients of rsample for the families differentiated through a Dirichlet
+    draw's Beta marginals."""
     torch.manual_seed(53)
     D = torch.distributions
     dd = torch.float64
     a = torch.tensor([0.5, 2.0, 7.0], dtype=dd, requires_grad=True)
     b = torch.tensor([1.5, 0.7, 3.0], dtype=dd, requires_grad=True)
-    fams = {
-        "gamma": lambda: D.Gamma(a, b),
-        "dirichlet": lambda: D.Dirichlet(a),
-        "studentt": lambda: D.StudentT(a, b, b),
-        "chi2": lambda: D.Chi2(a),
-        "beta": lambda: D.Beta(a, b),
-        "fisher": lambda: D.FisherSnedecor(a + 1, b + 1),
-        "invgamma": lambda: D.InverseGamma(a, b),
-    }
+    fams = {"dirichlet": lambda: D.Dirichlet(a), "beta": lambda: D.Beta(a, b)}
     out = {}
     for name, make in fams.items():
         a.grad = b.grad = None
@@ -3565,15 +3563,14 @@ def gamma_rsample_gradients(torch):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the implicit gradient of a gamma draw is computed "
-    "exactly (samplers._standard_gamma_grad, _dirichlet_grad) where torch uses "
-    "series, saddle-point and rational approximations: 1e-5 to 1e-3 apart "
-    "(docs/semantics.md); the draws themselves are torch's",
+    reason="the implicit gradient of a Dirichlet draw is computed exactly "
+    "(samplers._dirichlet_grad) where torch uses asymptotic and rational approximations: "
+    "1e-5 to 1e-3 apart (docs/semantics.md); the draws themselves are torch's",
 )
-def test_gamma_rsample_gradients_as_torch(torch_ref):
+def test_beta_rsample_gradients_as_torch(torch_ref):
     _compare(
-        "gamma_rsample_gradients",
-        gamma_rsample_gradients(tapegrad),
-        gamma_rsample_gradients(torch_ref),
+        "beta_rsample_gradients",
+        beta_rsample_gradients(tapegrad),
+        beta_rsample_gradients(torch_ref),
         1e-7,
     )
