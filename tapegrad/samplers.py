@@ -127,79 +127,161 @@ _GAMMA_GRAD_UV = (
 )
 
 
-_TINY = 1e-300     # (Lentz's guard against a zero denominator)
-
-
-def _beta_cf(p, q, y):
-    """The continued fraction of the regularized incomplete beta function,
-    I_y(p, q) = y^p (1-y)^q / (p B(p, q)) * cf (Numerical Recipes' betacf, Lentz's method),
-    with its derivatives in p and in q carried through every step (forward mode: exact to
-    rounding, no difference quotient).  Arrays of one shape; returns (cf, dcf/dp, dcf/dq).
-    It converges in O(sqrt(max(p, q))) steps where y < (p + 1) / (p + q + 2)."""
-    one = np.ones_like(y)
-    u = 1.0 - (p + q) * y / (p + 1.0)
-    u_p = -y * (1.0 - q) / (p + 1.0) ** 2
-    u_q = -y / (p + 1.0)
-    u = np.where(np.abs(u) < _TINY, _TINY, u)
-    d, c = 1.0 / u, one
-    d_p, d_q = -u_p * d * d, -u_q * d * d
-    c_p = c_q = np.zeros_like(y)
-    h, h_p, h_q = d, d_p, d_q
-    live = np.ones(y.shape, bool)
-    for m in range(1, 20000):
-        for odd in (False, True):
-            if not odd:   # m (q - m) y / ((p - 1 + 2m)(p + 2m))
-                aa = m * (q - m) * y / ((p - 1.0 + 2 * m) * (p + 2.0 * m))
-                aa_p = -aa * (1.0 / (p - 1.0 + 2 * m) + 1.0 / (p + 2.0 * m))
-                aa_q = m * y / ((p - 1.0 + 2 * m) * (p + 2.0 * m))
-            else:         # -(p + m)(p + q + m) y / ((p + 2m)(p + 1 + 2m))
-                aa = -(p + m) * (p + q + m) * y / ((p + 2.0 * m) * (p + 1.0 + 2 * m))
-                aa_p = aa * (1.0 / (p + m) + 1.0 / (p + q + m) - 1.0 / (p + 2.0 * m)
-                             - 1.0 / (p + 1.0 + 2 * m))
-                aa_q = aa / (p + q + m)
-            den = 1.0 + aa * d
-            den = np.where(np.abs(den) < _TINY, _TINY, den)
-            d_p, d_q = -(aa_p * d + aa * d_p) / den ** 2, -(aa_q * d + aa * d_q) / den ** 2
-            d = 1.0 / den
-            c_p, c_q = aa_p / c - aa * c_p / c ** 2, aa_q / c - aa * c_q / c ** 2
-            c = 1.0 + aa / c
-            c = np.where(np.abs(c) < _TINY, _TINY, c)
-            step = d * c
-            h_p = h_p * step + h * (d_p * c + d * c_p)
-            h_q = h_q * step + h * (d_q * c + d * c_q)
-            h = h * step
-        live &= ~(np.abs(step - 1.0) < 1e-16)
-        if not live.any():
-            break
-    return h, h_p, h_q
-
-
 def _dirichlet_grad(x, alpha, total):
     """torch._dirichlet_grad: for x_i of a Dirichlet draw, whose marginal is
-    Beta(a = alpha_i, b = total - alpha_i), D_i = (dx_i / dalpha_i) / (1 - x_i) with
-    dx_i / dalpha_i = -(dI_x(a, b) / da) / pdf (the implicit reparameterization gradient at
-    a fixed quantile); a Dirichlet draw's gradient is then D_j (delta_ij - x_i).  Exact
-    where torch uses asymptotic and rational approximations (they agree to ~1e-3).
-
-    With F = x^a (1-x)^b / B(a, b) and L = d log F / da = log x - psi(a) + psi(a + b):
-    below the mean, I = F cf(a, b, x) / a, so D = -x cf / a (L + cf_a / cf - 1 / a);
-    above it, 1 - I = F cf(b, a, 1 - x) / b, so D = x cf / b (L + cf_b / cf)."""
-    x, a, t = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (x, alpha, total)))
-    out = np.zeros(x.shape)
-    inside = (x > 0) & (x < 1)   # (a draw rounded to 0 or 1: no gradient)
-    if not inside.any():
-        return out
-    x, a = x[inside], a[inside]
-    b = t[inside] - a
-    digamma = NUMPY["digamma"]   # (the op table's numpy face)
+    Beta(alpha_i, total - alpha_i), D_i = (dx_i / dalpha_i) / (1 - x_i) at a fixed quantile
+    (a Dirichlet draw's gradient is then D_j (delta_ij - x_i)), as torch approximates it
+    (dirichlet_grad_one, ATen/native/Distributions.h), in the arrays' dtype where torch
+    computes in it: Taylor series near x = 0 and x = 1, a saddle-point expansion when both
+    parameters exceed 6, else a rational correction of an analytic approximation.  (The exact
+    derivative differs from it by up to ~1e-3 relative.)"""
+    x, alpha, total = np.broadcast_arrays(x, alpha, total)
+    S = np.float32 if x.dtype == np.float32 else np.float64   # torch's scalar_t
+    x, alpha, total = (np.asarray(v, S) for v in (x, alpha, total))
+    out = np.zeros(x.shape, S)
     with np.errstate(all="ignore"):
-        L = np.log(x) - digamma(a) + digamma(a + b)
-        low = x < (a + 1.0) / (a + b + 2.0)
-        p, q, y = np.where(low, a, b), np.where(low, b, a), np.where(low, x, 1.0 - x)
-        cf, cf_p, cf_q = _beta_cf(p, q, y)
-        out[inside] = np.where(low, -x * cf / a * (L + cf_p / cf - 1.0 / a),
-                               x * cf / b * (L + cf_q / cf))
+        beta = total - alpha
+        boundary = total * x * (S(1) - x)
+        near_0 = (x <= 0.5) & (boundary < 2.5)
+        near_1 = ~near_0 & (x >= 0.5) & (boundary < 0.75)
+        mid = ~near_0 & ~near_1 & (alpha > 6) & (beta > 6)
+        rest = ~(near_0 | near_1 | mid)
+        out[near_0] = _beta_grad_alpha_small(x[near_0], alpha[near_0], beta[near_0])
+        out[near_1] = -_beta_grad_beta_small(S(1) - x[near_1], beta[near_1], alpha[near_1])
+        x_, alpha_, total_ = (np.asarray(v, np.float64) for v in (x, alpha, total))
+        out[mid] = _beta_grad_alpha_mid(x_[mid], alpha_[mid], total_[mid] - alpha_[mid])
+        x_, alpha_, total_ = x_[rest], alpha_[rest], total_[rest]
+        u = np.log(x_)
+        a = np.log(alpha_) - u
+        b = np.log(total_) - a
+        p = q = 0.0
+        for i, pow_u in enumerate((1.0, u, u * u)):
+            for j, pow_a in enumerate((1.0, a, a * a)):
+                ua = pow_u * pow_a
+                cp, cq = _DIRICHLET_GRAD_C[0][i][j], _DIRICHLET_GRAD_C[1][i][j]
+                p = p + ua * (cp[0] + b * (cp[1] + b * (cp[2] + b * cp[3])))
+                q = q + ua * (cq[0] + b * (cq[1] + b * (cq[2] + b * cq[3])))
+        approx = x_ * (_digamma_one(total_, S) - _digamma_one(alpha_, S)).astype(np.float64) \
+            / (total_ - alpha_)
+        out[rest] = p / q * approx
     return out
+
+
+def _digamma_one(x, S):
+    """torch's digamma_one<scalar_t, double> (Distributions.h) of positive x taken as S:
+    Cephes' recurrence up to 10 and asymptotic series, its sums in float64, the rest in S."""
+    x = np.array(x, S)
+    result = np.zeros(x.shape)
+    low = x < 10
+    while low.any():
+        result[low] -= S(1) / x[low]
+        x[low] += S(1)
+        low = x < 10
+    z = 1.0 / (x * x).astype(np.float64)
+    series = _DIGAMMA_A[0]
+    for c in _DIGAMMA_A[1:]:
+        series = series * z + c
+    y = np.where(x < 1e17, z * series, 0.0)
+    tail = result + _log(x) - (S(0.5) / x) - y
+    return np.where(x == 10, result + 2.25175258906672110764, tail).astype(S)
+
+
+def _log(x):
+    """log in x's dtype, correctly rounded (as C's logf; numpy's float32 loops are not)."""
+    return np.log(x.astype(np.float64)).astype(x.dtype)
+
+
+def _pow(x, y):
+    """x ** y in x's dtype, correctly rounded (as C's powf)."""
+    return (x.astype(np.float64) ** np.asarray(y, np.float64)).astype(x.dtype)
+
+
+_DIGAMMA_A = (8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.57575757575757575758E-3,
+              -4.16666666666666666667E-3, 3.96825396825396825397E-3, -8.33333333333333333333E-3,
+              8.33333333333333333333E-2)
+
+
+def _beta_grad_alpha_small(x, alpha, beta):
+    """torch's Taylor expansion of Beta(alpha, beta)'s gradient in alpha near x = 0 (in x's
+    dtype)."""
+    S = x.dtype.type
+    factor = _digamma_one(alpha, S) - _digamma_one(alpha + beta, S) - _log(x)
+    numer = np.ones_like(x)
+    series = numer / alpha * (factor + S(1) / alpha)
+    for i in range(1, 11):
+        numer = numer * ((S(i) - beta) * x / S(i))
+        denom = alpha + S(i)
+        series = series + numer / denom * (factor + S(1) / denom)
+    result = x * _pow(S(1) - x, -beta) * series
+    return np.where(np.isnan(result), S(0), result)
+
+
+def _beta_grad_beta_small(x, alpha, beta):
+    """torch's Taylor expansion of Beta(alpha, beta)'s gradient in beta near x = 0."""
+    S = x.dtype.type
+    factor = _digamma_one(alpha + beta, S) - _digamma_one(beta, S)
+    numer, betas, dbetas = np.ones_like(x), np.ones_like(x), np.zeros_like(x)
+    series = factor / alpha
+    for i in range(1, 9):
+        numer = numer * (-x / S(i))
+        dbetas = dbetas * (beta - S(i)) + betas
+        betas = betas * (beta - S(i))
+        series = series + numer / (alpha + S(i)) * (dbetas + factor * betas)
+    result = -_pow(S(1) - x, S(1) - beta) * series
+    return np.where(np.isnan(result), S(0), result)
+
+
+def _beta_grad_alpha_mid(x, alpha, beta):
+    """torch's saddle-point expansion of Beta(alpha, beta)'s gradient in alpha when both are
+    large (float64)."""
+    total = alpha + beta
+    mean = alpha / total
+    std = np.sqrt(alpha * beta / (total + 1)) / total
+    poly = 47 * x * (beta * beta) * (beta * beta) + alpha * (
+        (43 + 20 * (16 + 27 * beta) * x) * (beta * beta) * beta + alpha * (
+            3 * (59 + 180 * beta - 90 * x) * (beta * beta) + alpha * (
+                (453 + 1620 * beta * (1 - x) - 455 * x) * beta + alpha * (
+                    8 * (1 - x) * (135 * beta - 11)))))
+    prefactor_num = (1 + 12 * alpha) * (1 + 12 * beta) / (total * total)
+    prefactor_den = 12960 * alpha * alpha * alpha * beta * beta * (1 + 12 * total)
+    at_mean = prefactor_num / (1 - x) * poly / prefactor_den
+    prefactor = -x / np.sqrt(2 * alpha * beta / total)
+    stirling = (1 + 1 / (12 * alpha) + 1 / (288 * alpha * alpha)) \
+        * (1 + 1 / (12 * beta) + 1 / (288 * beta * beta)) \
+        / (1 + 1 / (12 * total) + 1 / (288 * total * total))
+    term1_num = 2 * (alpha * alpha) * (x - 1) + alpha * beta * (x - 1) - x * (beta * beta)
+    axbx = alpha * (x - 1) + beta * x
+    term1_den = np.sqrt(2 * alpha / beta) * total ** 1.5 * axbx * axbx
+    term1 = term1_num / term1_den
+    term2 = 0.5 * np.log(alpha / (total * x))
+    term3 = np.sqrt(8 * alpha * beta / total) / (beta * x + alpha * (x - 1))
+    term4 = (beta * np.log(beta / (total * (1 - x))) + alpha * np.log(alpha / (total * x))) ** -1.5
+    term1234 = term1 + term2 * (term3 + np.where(x < mean, term4, -term4))
+    near = (mean - 0.1 * std <= x) & (x <= mean + 0.1 * std)
+    return np.where(near, at_mean, stirling * prefactor * term1234)
+
+
+# dirichlet_grad_one's coefficients of its rational correction (torch's): [p or q][u][a][b]
+_DIRICHLET_GRAD_C = (
+    (((1.003668233, -0.01061107488, -0.0657888334, 0.01201642863),
+      (0.6336835991, -0.3557432599, 0.05486251648, -0.001465281033),
+      (-0.03276231906, 0.004474107445, 0.002429354597, -0.0001557569013)),
+     ((0.221950385, -0.3187676331, 0.01799915743, 0.01074823814),
+      (-0.2951249643, 0.06219954479, 0.01535556598, 0.001550077057),
+      (0.02155310298, 0.004170831599, 0.001292462449, 6.976601077e-05)),
+     ((-0.05980841433, 0.008441916499, 0.01085618172, 0.002319392565),
+      (0.02911413504, 0.01400243777, -0.002721828457, 0.000751041181),
+      (0.005900514878, -0.001936558688, -9.495446725e-06, 5.385558597e-05))),
+    (((1, -0.02924021934, -0.04438342661, 0.007285809825),
+      (0.6357567472, -0.3473456711, 0.05454656494, -0.002407477521),
+      (-0.03301322327, 0.004845219414, 0.00231480583, -0.0002307248149)),
+     ((0.5925320577, -0.1757678135, 0.01505928619, 0.000564515273),
+      (0.1014815858, -0.06589186703, 0.01272886114, -0.0007316646956),
+      (-0.007258481865, 0.001096195486, 0.0003934994223, -4.12701925e-05)),
+     ((0.06469649321, -0.0236701437, 0.002902096474, -5.896963079e-05),
+      (0.001925008108, -0.002869809258, 0.0008000589141, -6.063713228e-05),
+      (-0.0003477407336, 6.959756487e-05, 1.097287507e-05, -1.650964693e-06))),
+)
 
 
 class _StandardGamma(Function):

@@ -2793,7 +2793,7 @@ def module_zoo_reprs(torch):
 def dist_draws(torch):
     """Sampling-based estimators over many families: rejection samplers (VonMises, Binomial,
     Poisson with large rates), LKJCholesky and Wishart, and pathwise gradients of rsample
-    (but Beta's and Dirichlet's: test_beta_rsample_gradients_as_torch)."""
+    (the implicit ones of the gamma family and of Dirichlet and Beta draws among them)."""
     torch.manual_seed(53)
     D = torch.distributions
     dd = torch.float64
@@ -2849,6 +2849,8 @@ def dist_draws(torch):
         "chi2": lambda: D.Chi2(a),
         "fisher": lambda: D.FisherSnedecor(a + 1, b + 1),
         "invgamma": lambda: D.InverseGamma(a, b),
+        "dirichlet": lambda: D.Dirichlet(a),
+        "beta": lambda: D.Beta(a, b),
     }
     for name, mk in fams.items():
         a.grad = b.grad = None
@@ -3537,40 +3539,3 @@ def _compare(name, got, want, rtol):
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_matches_torch(name, torch_ref):
     _compare(name, PROGRAMS[name](tapegrad), PROGRAMS[name](torch_ref), RTOL.get(name, 2e-4))
-
-
-def beta_rsample_gradients(torch):
-    """Pathwise gradients of rsample for the families differentiated through a Dirichlet
-    draw's Beta marginals."""
-    torch.manual_seed(53)
-    D = torch.distributions
-    dd = torch.float64
-    a = torch.tensor([0.5, 2.0, 7.0], dtype=dd, requires_grad=True)
-    b = torch.tensor([1.5, 0.7, 3.0], dtype=dd, requires_grad=True)
-    fams = {"dirichlet": lambda: D.Dirichlet(a), "beta": lambda: D.Beta(a, b)}
-    out = {}
-    for name, make in fams.items():
-        a.grad = b.grad = None
-        x = make().rsample((4,))
-        (x * torch.arange(1, x.shape[-1] + 1, dtype=dd)).sum().backward()
-        out[name] = (
-            x.detach().flatten().tolist()
-            + a.grad.tolist()
-            + (b.grad.tolist() if b.grad is not None else [])
-        )
-    return out
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the implicit gradient of a Dirichlet draw is computed exactly "
-    "(samplers._dirichlet_grad) where torch uses asymptotic and rational approximations: "
-    "1e-5 to 1e-3 apart (docs/semantics.md); the draws themselves are torch's",
-)
-def test_beta_rsample_gradients_as_torch(torch_ref):
-    _compare(
-        "beta_rsample_gradients",
-        beta_rsample_gradients(tapegrad),
-        beta_rsample_gradients(torch_ref),
-        1e-7,
-    )

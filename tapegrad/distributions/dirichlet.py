@@ -1,7 +1,7 @@
 """Dirichlet(concentration): distributions on the simplex.  rsample draws as torch's
 `_sample_dirichlet` (tapegrad/gamma_draws.py: torch's values for the same seed), which
 normalizes independent Gamma(concentration_i, 1) draws; its gradient is torch's implicit one
-(samplers._dirichlet_grad, exact where torch approximates: they agree to ~1e-3)."""
+(samplers._dirichlet_grad: torch's approximations of it)."""
 from . import constraints
 from .exp_family import ExponentialFamily
 from ..creation import tensor
