@@ -3413,6 +3413,50 @@ def dataframe_stats(torch):
     return out
 
 
+def dirichlet_vae(torch):
+    """A topic-model VAE (ProdLDA-like) with a Dirichlet posterior: an encoder giving
+    concentrations by softplus, Dirichlet rsample (implicit gradients), a KL to a Dirichlet
+    prior, Beta-distributed document weights by rsample, Adam over float32 counts."""
+    torch.manual_seed(72)
+    nn, F = torch.nn, torch.nn.functional
+    D = torch.distributions
+    V, K, N = 20, 3, 24
+    docs = torch.distributions.Multinomial(
+        30, probs=torch.softmax(torch.randn(N, V) * 2, -1)
+    ).sample()
+    enc = nn.Sequential(nn.Linear(V, 16), nn.Softplus(), nn.Linear(16, K))
+    beta_logits = nn.Parameter(torch.randn(K, V) * 0.1)
+    wenc = nn.Linear(V, 2)
+    opt = torch.optim.Adam(
+        list(enc.parameters()) + [beta_logits] + list(wenc.parameters()), lr=1e-2
+    )
+    prior = D.Dirichlet(torch.full((K,), 0.5))
+    losses = []
+    for it in range(10):
+        conc = F.softplus(enc(torch.log1p(docs))) + 1e-3
+        q = D.Dirichlet(conc)
+        theta = q.rsample()
+        ab = F.softplus(wenc(docs / 30)) + 0.5
+        w = D.Beta(ab[:, 0], ab[:, 1]).rsample()
+        probs = theta @ torch.softmax(beta_logits, -1)
+        probs = w[:, None] * probs + (1 - w[:, None]) / V
+        nll = -(docs * torch.log(probs)).sum(-1)
+        kl = D.kl_divergence(q, prior) + D.kl_divergence(
+            D.Beta(ab[:, 0], ab[:, 1]), D.Beta(torch.tensor(1.0), torch.tensor(1.0))
+        )
+        loss = (nll + kl).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return {
+        "loss": losses,
+        "g": enc[2].weight.grad.flatten().tolist(),
+        "gw": wenc.weight.grad.flatten()[:10].tolist(),
+        "theta": theta.detach()[:3].flatten().tolist(),
+    }
+
+
 PROGRAMS = {
     f.__name__: f
     for f in (
@@ -3486,6 +3530,7 @@ PROGRAMS = {
         floyd_warshall,
         advi_constraints,
         dataframe_stats,
+        dirichlet_vae,
     )
 }
 # float64 programs: round-off only; float32 ones accumulate it over their steps
