@@ -501,6 +501,34 @@ def test_encoder_nested_path_zeroes_padded_positions(norm):
     _close(yt, gm(xg.requires_grad_(), src_key_padding_mask=tg.tensor(k)), "float32")
 
 
+def test_encoder_nested_path_warns_as_torch(monkeypatch):
+    """torch's nested-tensor path warns (once per process; every time, for each nested
+    tensor it makes, under set_warn_always) that nested tensors are a prototype; the
+    ordinary path does not."""
+    monkeypatch.setattr(tg.errors, "_WARNED", set())
+    tm, gm = _encoder_pair("float32", {"batch_first": True}, norm=False)
+    tm.eval()
+    gm.eval()
+    xt, xg = _pair((2, 4, 8), "float32", grad=False)
+    k = np.array([[0, 0, 1, 1], [0, 0, 0, 0]], dtype=bool)
+    seen = []
+    torch.set_warn_always(True)
+    try:
+        for M, m, x in ((torch, tm, xt), (tg, gm, xg)):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                with M.no_grad():
+                    m(x, src_key_padding_mask=M.tensor(k))
+                    m(x, src_key_padding_mask=M.tensor(k))
+                m(x)     # (no padding mask: the ordinary path)
+            seen.append([str(a.message).split(" (Triggered internally")[0]
+                         .replace("tapegrad.", "torch.") for a in w])
+    finally:
+        torch.set_warn_always(False)
+    assert seen[0] and seen[0][0].startswith("The PyTorch API of nested tensors")
+    assert set(seen[1]) == set(seen[0]) and len(seen[1]) == 1   # (tapegrad's: once)
+
+
 def test_fastpath_switch_turns_the_nested_path_off():
     # torch.backends.mha.set_fastpath_enabled(False) keeps TransformerEncoder on its ordinary
     # path (padded positions not zeroed); tapegrad had no backends.mha

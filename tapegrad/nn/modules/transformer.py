@@ -11,6 +11,7 @@ import warnings
 from ... import dtypes as D
 from ...backends import mha
 from ...creation import full
+from ...errors import warn_once
 from ...grad_mode import is_grad_enabled
 from .. import functional as F, init
 from .activation import GELU, MultiheadAttention, ReLU
@@ -136,6 +137,13 @@ def _why_not_sparsity_fast_path(layer):
     return ""
 
 
+_NESTED_PROTOTYPE = (
+    "The PyTorch API of nested tensors is in prototype stage and will change in the near "
+    "future. We recommend specifying layout=tapegrad.jagged when constructing a nested tensor, "
+    "as this layout receives active development, has better operator coverage, and works with "
+    "tapegrad.compile.")
+
+
 class TransformerEncoder(Module):
     """num_layers deep copies of encoder_layer applied in turn (layers, a ModuleList), then
     the optional norm; a mask equal to the square subsequent mask is passed on with
@@ -169,6 +177,7 @@ class TransformerEncoder(Module):
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
         if padded is not None:
+            warn_once(_NESTED_PROTOTYPE)   # (torch's, as it builds the nested tensor)
             output = output.masked_fill(padded, 0.0)
         if self.norm is not None:
             output = self.norm(output)
