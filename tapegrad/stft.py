@@ -17,13 +17,13 @@ from .views import stack
 __all__ = ["stft", "istft"]
 
 _NO_WINDOW = ("A window was not provided. A rectangular window will be applied,which is known "
-              "to cause spectral leakage. Other windows such as torch.hann_window or "
-              "torch.hamming_window are recommended to reduce spectral leakage.To suppress "
+              "to cause spectral leakage. Other windows such as tapegrad.hann_window or "
+              "tapegrad.hamming_window are recommended to reduce spectral leakage.To suppress "
               "this warning and use a rectangular window, explicitly set "
-              "`window=torch.ones(n_fft, device=<device>)`.")
+              "`window=tapegrad.ones(n_fft, device=<device>)`.")
 _DEPRECATED = ("stft with return_complex=False is deprecated. In a future pytorch release, stft "
                "will return complex tensors for all inputs, and return_complex=False will raise "
-               "an error.\nNote: you can still call torch.view_as_real on the complex output "
+               "an error.\nNote: you can still call tapegrad.view_as_real on the complex output "
                "to recover the old return format.")
 
 
