@@ -3457,6 +3457,82 @@ def dirichlet_vae(torch):
     }
 
 
+def module_plumbing(torch):
+    """Model plumbing a library author writes: weight tying between an embedding and the output
+    layer, a non-persistent buffer, apply() initialisation, .double() conversion mid-way,
+    forward pre-hooks with kwargs, state_dict and load_state_dict post hooks, a parametrization
+    cached during a forward, deepcopy of a hooked model, named_parameters with and without
+    duplicates, requires_grad_ on a submodule, zero_grad(set_to_none=False)."""
+    torch.manual_seed(73)
+    nn, F = torch.nn, torch.nn.functional
+    P = nn.utils.parametrize
+
+    class Sym(nn.Module):
+        def forward(self, W):
+            return (W + W.T) / 2
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 6)
+            self.mix = nn.Linear(6, 6, bias=False)
+            self.out = nn.Linear(6, 10)
+            self.out.weight = self.emb.weight
+            self.register_buffer("scale", torch.tensor(0.5), persistent=False)
+            self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+        def forward(self, x, temperature=1.0):
+            self.count += 1
+            h = torch.tanh(self.mix(self.emb(x))) * self.scale
+            return self.out(h) / temperature
+
+    model = LM()
+    P.register_parametrization(model.mix, "weight", Sym())
+
+    def init(m):
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.constant_(m.bias, 0.1)
+
+    model.apply(init)
+    seen = []
+    model.register_forward_pre_hook(
+        lambda m, args, kwargs: (args, {**kwargs, "temperature": 2.0}), with_kwargs=True
+    )
+    model.register_forward_hook(lambda m, args, out: seen.append(out.abs().mean().item()))
+    x = torch.randint(0, 10, (4, 5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    losses = []
+    for it in range(4):
+        if it == 2:
+            model.double()
+            opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        with P.cached():
+            logits = model(x[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, 10), x[:, 1:].reshape(-1))
+        model.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    sd = model.state_dict()
+    clone = copy.deepcopy(model)
+    model.emb.requires_grad_(False)
+    names = [n for n, _ in model.named_parameters()]
+    names_dup = [n for n, _ in model.named_parameters(remove_duplicate=False)]
+    return {
+        "loss": losses,
+        "seen": seen,
+        "keys": " ".join(sd.keys()),
+        "dtype": str(sd["emb.weight"].dtype),
+        "count": model.count.item(),
+        "tied": str(model.out.weight is model.emb.weight),
+        "names": " ".join(names),
+        "dup": " ".join(names_dup),
+        "clone": clone(x[:1]).detach().flatten()[:5].tolist(),
+        "rg": str([p.requires_grad for p in model.parameters()]),
+        "g": model.mix.parametrizations.weight.original.grad.flatten().tolist(),
+    }
+
+
 PROGRAMS = {
     f.__name__: f
     for f in (
@@ -3531,6 +3607,7 @@ PROGRAMS = {
         advi_constraints,
         dataframe_stats,
         dirichlet_vae,
+        module_plumbing,
     )
 }
 # float64 programs: round-off only; float32 ones accumulate it over their steps
