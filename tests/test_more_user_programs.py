@@ -3533,6 +3533,98 @@ def module_plumbing(torch):
     }
 
 
+def custom_optimizer(torch):
+    """A research optimizer written against torch.optim.Optimizer: Lion with its defaults dict,
+    per-parameter state created lazily, a closure re-evaluating the loss, decorated with
+    torch.no_grad(), param groups with their own hyperparameters, step pre/post hooks,
+    state_dict and load_state_dict into a fresh instance that continues identically."""
+    torch.manual_seed(74)
+    nn, F = torch.nn, torch.nn.functional
+
+    class Lion(torch.optim.Optimizer):
+        def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+            if lr <= 0:
+                raise ValueError(f"Invalid learning rate: {lr}")
+            super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                b1, b2 = group["betas"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["exp_avg"] = torch.zeros_like(p)
+                        state["step"] = 0
+                    state["step"] += 1
+                    m = state["exp_avg"]
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
+                    update = m.mul(b1).add(p.grad, alpha=1 - b1).sign_()
+                    p.add_(update, alpha=-group["lr"])
+                    m.mul_(b2).add_(p.grad, alpha=1 - b2)
+            return loss
+
+    net = nn.Sequential(nn.Linear(4, 16), nn.GELU(), nn.Linear(16, 1))
+    opt = Lion(
+        [
+            {"params": net[0].parameters(), "weight_decay": 0.1},
+            {"params": net[2].parameters(), "lr": 3e-3},
+        ],
+        lr=1e-3,
+    )
+    calls = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: calls.append("pre"))
+    opt.register_step_post_hook(lambda o, args, kwargs: calls.append("post"))
+    X = torch.randn(32, 4)
+    y = torch.sin(X.sum(1, keepdim=True))
+    losses = []
+
+    def closure():
+        opt.zero_grad()
+        loss = F.mse_loss(net(X), y)
+        loss.backward()
+        return loss
+
+    for it in range(6):
+        losses.append(opt.step(closure).item())
+    sd = copy.deepcopy(opt.state_dict())
+    net2 = copy.deepcopy(net)
+    opt2 = Lion(
+        [
+            {"params": net2[0].parameters(), "weight_decay": 0.1},
+            {"params": net2[2].parameters(), "lr": 3e-3},
+        ],
+        lr=1e-3,
+    )
+    opt2.load_state_dict(sd)
+    for o, n in ((opt, net), (opt2, net2)):
+        o.zero_grad()
+        F.mse_loss(n(X), y).backward()
+        o.step()
+    same = all(bool(torch.equal(a, b)) for a, b in zip(net.parameters(), net2.parameters()))
+    try:
+        Lion(net.parameters(), lr=-1)
+        err = "none"
+    except ValueError as e:
+        err = str(e)
+    return {
+        "loss": losses,
+        "calls": " ".join(calls),
+        "same": str(same),
+        "err": err,
+        "steps": [s["step"] for s in opt.state.values()],
+        "keys": repr(sorted(sd["param_groups"][0].keys())),
+        "w": net[2].weight.detach().flatten().tolist(),
+        "repr": repr(opt).replace("\n", "|"),
+    }
+
+
 PROGRAMS = {
     f.__name__: f
     for f in (
@@ -3608,6 +3700,7 @@ PROGRAMS = {
         dataframe_stats,
         dirichlet_vae,
         module_plumbing,
+        custom_optimizer,
     )
 }
 # float64 programs: round-off only; float32 ones accumulate it over their steps
