@@ -306,6 +306,36 @@ def test_mean_without_numpys_python_layer_is_numpys_bit_for_bit(shape, axis, kee
         assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("values", ["normal", "subnormal", "huge", "nonfinite"])
+def test_mean_quotient_in_the_arrays_dtype_is_numpys_bit_for_bit(dtype, values):
+    """_np_mean divides by the count in the array's own dtype (numpy: in float64, then
+    rounded): the same bits for sums near the subnormal range and past float32's, with
+    infinities and nans, over every dim set of random shapes."""
+    rng = np.random.default_rng(11)
+    fi = np.finfo(dtype)
+    for _ in range(40):
+        shape = tuple(int(n) for n in rng.integers(1, 30, size=rng.integers(1, 4)))
+        a = rng.standard_normal(shape)
+        if values == "subnormal":
+            a = a * float(fi.tiny) * rng.uniform(0, 8, shape)
+        elif values == "huge":
+            a = a * (float(fi.max) / 4)
+        elif values == "nonfinite":
+            a.flat[rng.integers(0, a.size, 3)] = rng.choice([np.inf, -np.inf, np.nan], 3)
+        a = a.astype(dtype)
+        nd = len(shape)
+        for axis in [(d,) for d in range(nd)] + [tuple(range(1, nd)), tuple(range(nd))]:
+            if not axis:
+                continue
+            for keepdims in (False, True):
+                with np.errstate(all="ignore"):
+                    want = a.mean(axis=axis, keepdims=keepdims, dtype=dtype)
+                got = ndops._np_mean(a, axis, keepdims, np.dtype(dtype))
+                assert np.asarray(got).dtype == np.asarray(want).dtype
+                assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+
+
 def test_fast_linear_weight_sharing_a_counter_matches_torch():
     """A weight whose version counter is another tensor's (a detached view of a base, made a
     leaf): the writer's shared-counter branch.  Same values and AddmmBackward0 as torch, and
