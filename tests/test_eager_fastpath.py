@@ -373,6 +373,7 @@ def test_formula_functions_equal_the_formulas():
                     got = T._NP_FORMULA[op.fwd](x, c)
                     want = np.asarray(T._NP_FWD[op.code](x, None, c), np.float32)
                 np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))   # (-0.0)
                 assert got.dtype == want.dtype
 
 
