@@ -390,8 +390,10 @@ def _unary(code, x, c=0.0):
     row = _UN_ROW.get(code)
     xa = x._v
     dt = x._dtype
-    if row is not None and type(xa) is not float and dt.is_floating_point:
+    if row is not None and dt.is_floating_point:
         # (one frame to the result and its entry, as _binary's fast path)
+        if type(xa) is float:   # (a one-element value held as a number: a sum, a norm's)
+            xa = x._array()
         fwd, takes_c, flags, sa, so = row
         if flags:
             token = _ERR_SET(_QUIET)

@@ -120,6 +120,33 @@ def test_unary_matches_torch(name, dtype):
             _same(xa.grad, xb.grad, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unary_of_a_number_held_value_takes_the_array_path(dtype):
+    """ndops._unary of a one-element tensor held as a Python float (a sum's result, which a
+    norm's sqrt reads) computes as the array-held one: the row's formula's bits (eval'd:
+    _NP_FWD, the general path's), the same entry, the same gradient."""
+    from tapegrad.ops import BY_CODE
+    vals = [-2.5, -0.0, 0.0, 0.3, 1.7, np.nan, np.inf, -np.inf]
+    for code in T._UN_ROW:
+        for v in vals:
+            got = []
+            for held in ("number", "array"):
+                x = tapegrad.tensor(v, dtype=getattr(tapegrad, dtype), requires_grad=True)
+                if held == "array":
+                    x._materialize()
+                assert (type(x._v) is float) == (held == "number")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")     # (silent, as torch)
+                    out = T._unary(code, x, 0.5)
+                    out.backward()
+                got.append((np.asarray(out.detach().numpy()).tobytes(), out.dtype,
+                            out._tape.op[out._node], x.grad.numpy().tobytes()))
+            with np.errstate(all="ignore"):
+                want = np.asarray(T._NP_FWD[code](np.asarray(v, dtype), None, 0.5), dtype)
+            assert got[0] == got[1], (BY_CODE[code].name, v)
+            assert got[0][0] == want.tobytes(), (BY_CODE[code].name, v)
+
+
 def test_corner_cases_are_silent_and_leave_numpy_error_state_alone():
     """inf/nan as torch, no warning, whatever the caller's np.errstate; the caller's state
     is intact afterwards (the fast path switches warnings off for its own call only)."""
