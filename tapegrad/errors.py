@@ -318,8 +318,10 @@ def _tname_legacy(t):
 
 def _check_broadcast(*shapes):
     """Raise torch's error for operand shapes that do not broadcast (called where numpy
-    failed, so the success path pays nothing)."""
-    if len(set(shapes)) > 1:
+    failed, so the success path pays nothing; and where a Python number takes torch's order
+    of checks, shapes first: a 0-d shape broadcasts against any, so only two distinct other
+    shapes need broadcast_mismatch's fold, ~3 us of a where(c, x, 0.0))."""
+    if len({s for s in shapes if len(s)}) > 1:
         msg = broadcast_mismatch(*shapes)
         if msg:
             raise RuntimeError(msg)

@@ -530,6 +530,25 @@ def _dtype_checks(m):
     return [run(f) for f in cases]
 
 
+@pytest.mark.parametrize("shapes", [((3,), (), (4,)), ((2, 3), (), (2, 3)), ((), (), ()),
+                                    ((2, 1), (1, 3), ()), ((2, 3), (3, 2), ())])
+def test_broadcast_checks_skip_zero_dim_shapes_only(torch_ref, shapes):
+    """errors._check_broadcast folds only where two shapes other than () differ: where()
+    with a number (torch checks the shapes first) and broadcast_tensors raise torch's
+    message for those, and pass where a 0-d shape meets any other."""
+    def run(lib):
+        c, a, b = (lib.tensor(np.ones(s)) for s in shapes)
+        out = []
+        for f in (lambda: lib.where(c > 0, a, 0.0), lambda: lib.where(c > 0, 0.0, b),
+                  lambda: lib.broadcast_tensors(c, a, b)[0]):
+            try:
+                out.append(tuple(f().shape))
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    assert run(tg) == run(torch_ref)
+
+
 def test_dtype_checks_as_torch():
     got = _dtype_checks(tg)
     assert got[0] == ("RuntimeError", "scatter(): Expected self.dtype to be equal to src.dtype")
