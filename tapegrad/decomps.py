@@ -15,7 +15,7 @@ overflow; a replay recomputes the shift at its own point.
 from . import groups
 from .graph import show_edges, torch_edges
 from .ops import OPS
-from .tape import refuse_inference_save, STATE, Tape
+from .tape import INFERENCE_MADE, refuse_inference_save, STATE, Tape
 from .tensor import Tensor
 
 
@@ -26,19 +26,32 @@ def record(name, body, T, x, *args, edges=None):
     the node in torch's order (tensors, or None where torch has an empty edge), when its
     next_functions are not the group's inputs in first-use order (a repeated input, an input
     that needs no gradient)."""
-    tapes = (STATE.tape, x._tape) + tuple(getattr(v, "_tape", None) for v in args)
-    before = {id(tp): tp.n for tp in tapes if isinstance(tp, Tape)}
+    # the lengths of the tapes the body may append to before it runs: the open one's, and
+    # those of x's and the tensor arguments' other tapes (rare: one dict only then)
+    open_tape = STATE.tape
+    open_n = open_tape.n if isinstance(open_tape, Tape) else -1
+    others = None
+    for v in (x,) + args:
+        tp = v._tape if type(v) is Tensor else getattr(v, "_tape", None)
+        if tp is not None and tp is not open_tape and isinstance(tp, Tape):
+            if others is None:
+                others = {}
+            others[id(tp)] = tp.n
     out = body(T, x, *args)
     tape = out._tape
     if tape is not None and out._recorded:
-        start = before.get(id(tape), 0)   # a tape opened by the body holds only its entries
-        _refuse_saved_inference(OPS[name], x, args)
+        # a tape opened by the body holds only its entries
+        start = open_n if tape is open_tape and open_n >= 0 else \
+            others.get(id(tape), 0) if others is not None else 0
+        op = OPS[name]
+        if INFERENCE_MADE[0]:
+            _refuse_saved_inference(op, x, args)
         if out._node >= start:
-            groups.mark(tape, start, out._node, OPS[name].code)
+            groups.mark(tape, start, out._node, op.code)
             if edges is None:
                 edges = torch_edges(name, (x,) + args)
             if edges is not None:
-                show_edges(tape, out._node, edges)
+                show_edges(tape, out._node, edges, op.grad_fn)   # (the row's, as marked)
     return out
 
 

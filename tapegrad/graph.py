@@ -213,7 +213,7 @@ def show_edges(tape, n, inputs, name=None):
 
 def _edge_datum(tape, t):
     """edge_to(tape, t) as edge_data keeps it, made without a node object."""
-    if not getattr(t, "_recorded", False):
+    if t is None or not getattr(t, "_recorded", False):   # (None: no failed attribute lookup)
         return (None, 0)
     src = t._tape
     if src is tape:
