@@ -708,7 +708,11 @@ def _np_mean(arr, axis, keepdims, dtype):
         items *= arr.shape[d]
     if items == 0:   # nan, silently as torch (numpy's mean warns "Mean of empty slice")
         return _quiet(np.true_divide, np.add.reduce(arr, axis, dtype, None, keepdims), 0)
-    ret = _quiet(_add_reduce, arr, axis, dtype, None, keepdims)
+    token = _ERR_SET(_QUIET)   # (_quiet's, inline)
+    try:
+        ret = _add_reduce(arr, axis, dtype, None, keepdims)
+    finally:
+        _ERR_RESET(token)
     if type(ret) is np.ndarray:
         exact = _EXACT_COUNT.get(ret.dtype.type)
         if exact is not None and items <= exact:
