@@ -9,7 +9,7 @@ import functools
 import inspect
 import types
 
-_ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
+_ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
 
 
 def _params(fn):
@@ -44,7 +44,7 @@ def rename(fn, kwargs):
 def _with_aliases(fn):
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        if kwargs:
+        if kwargs and ("axis" in kwargs or "keepdims" in kwargs):   # (_ALIASES, inline)
             rename(fn, kwargs)
         return fn(*args, **kwargs)
     call._numpy_names = True
