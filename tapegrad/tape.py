@@ -471,7 +471,7 @@ class Tape:
 
     def set_cond(self, e, node):
         """where's condition of entry e: its operand 3 (the first of its `arg` list)."""
-        self.nd_streams().add_args(e, (node,))
+        self.nd_streams().add_arg(e, node)
 
     def params_of(self, e):
         """Entry e's params as an int64 array (a view)."""
@@ -1220,6 +1220,24 @@ class NdStreams:
         self.arg_ptr[self.argn + 1:e + 1] = p   # the entries between have none
         self.arg_ptr[e + 1] = p + k
         self.nargs = p + k
+        self.argn = e + 1
+
+    def add_arg(self, e, node):
+        """add_args(e, (node,)): one operand, stored as items, not through an array and
+        three slice stores (where's condition: once per where)."""
+        if e < self.argn:
+            raise RuntimeError("tapegrad: operands must be given to entries in order")
+        p = self.nargs
+        if p + 1 > len(self.arg):
+            new = np.zeros(max(2 * len(self.arg), p + 1), np.int64)
+            new[:p] = self.arg[:p]
+            self.arg = new
+        self.arg[p] = node
+        arg_ptr = self.arg_ptr
+        if e > self.argn:   # (the entries between have none)
+            arg_ptr[self.argn + 1:e + 1] = p
+        arg_ptr[e + 1] = p + 1
+        self.nargs = p + 1
         self.argn = e + 1
 
     def operands(self, n):

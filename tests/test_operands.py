@@ -40,6 +40,24 @@ def test_where_condition_is_the_third_operand():
     assert tape.saved_array(cond) is None                    # released with the entry
 
 
+def test_one_operand_add_arg_writes_what_add_args_writes():
+    """NdStreams.add_arg (where's condition) stores the CSR streams as add_args of a
+    one-element list: after entries without lists, right after another list, past the
+    `arg` array's growth, and refuses an entry before the last one given operands."""
+    from tapegrad.tape import NdStreams
+    one, many = NdStreams(64), NdStreams(64)
+    plan = [(0, 5), (3, 7), (4, 1), (9, 0)] + [(10 + k, k) for k in range(30)]
+    for e, node in plan:
+        one.add_arg(e, node)
+        many.add_args(e, (node,))
+        assert (one.nargs, one.argn) == (many.nargs, many.argn)
+        np.testing.assert_array_equal(one.arg[:one.nargs], many.arg[:many.nargs])
+        np.testing.assert_array_equal(one.arg_ptr[:one.argn + 1], many.arg_ptr[:many.argn + 1])
+    for add in (one.add_arg, lambda e, k: many.add_args(e, (k,))):
+        with pytest.raises(RuntimeError, match="in order"):
+            add(20, 1)
+
+
 def test_cat_operands_past_the_second_are_listed():
     a, b, c, d = (tg.full((2,), float(k), requires_grad=True) for k in range(4))
     out = tg.cat([a, b * 1.0, c, d])
