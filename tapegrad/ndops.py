@@ -540,7 +540,7 @@ def where(condition, input, other, _op="where"):
     elif cond._dtype is not D.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {cond._dtype.legacy}")
-    ca = cond._array().astype(bool)
+    ca = cond._array().astype(bool, copy=False)   # (read in this call only: no copy)
     xa, xd, xc = _operand(input)
     ya, yd, yc = _operand(other)
     dt = D.result_type((xd, xc), (yd, yc))
