@@ -32,6 +32,22 @@ def _compared(name, x, y):
     return r
 
 
+def _permutation(dims, nd):
+    """permute's dims (ints) as non-negative dims, checked in torch's order: their number,
+    then each dim's range and whether an earlier one was the same."""
+    if len(dims) != nd:
+        raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
+                           "not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
+    perm = []
+    for d in dims:
+        d = _dim(d, nd)
+        if d in perm:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        perm.append(d)
+    return tuple(perm)
+
+
 @tensor_methods
 class _OpMethods:
     """Tensor's methods that record n-d ops: dtype conversion, matrix products, comparisons,
@@ -466,15 +482,9 @@ class _OpMethods:
         return _strided("t", self, lambda a: a.T)
 
     def permute(self, *dims):
-        dims = _size_args(dims)
-        nd = len(self._shape)
-        perm = [_dim(d, nd) for d in dims]   # (each dim wrapped once, out-of-range first)
-        if len(dims) == nd and len(set(perm)) < nd:
-            raise RuntimeError("permute(): duplicate dims are not allowed.")
-        if sorted(perm) != list(range(nd)):
-            raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
-                               "not match the length of the desired ordering of dimensions i.e. "
-                               f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
+        if not dims:
+            raise TypeError('permute() missing 1 required positional arguments: "dims"')
+        perm = _permutation(_size_args(dims), len(self._shape))
         return _strided("permute", self, lambda a: a.transpose(perm))
 
     @property

@@ -253,3 +253,27 @@ def test_iteration_is_unbind():
     assert got[3:] == [[2.0, 4.0, 6.0], [[4.0, 5.0], 1, True], [5.0, 6.0]]
     torch = pytest.importorskip("torch")
     assert got == _iterated(torch)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4), (5,), ()])
+def test_permute_checks_in_torchs_order(torch_ref, shape):
+    """permute checks the number of dims first, then each dim's range and whether an earlier
+    one named the same dim, as torch: a wrong count is its sparse_coo message even with a dim
+    out of range, a duplicate before an out-of-range dim is the duplicate's; no dims at all
+    is its missing-argument TypeError."""
+    import numpy as np
+    spellings = [(1, 0), (0, 1), (-1, 0), (2, 0, 1), (-1, -2, -3), (0,), (-1,), (),
+                 ((1, 0),), ([2, 1, 0],), (np.int64(1), 0), (0, 0), (0, 5), (1, 0, 2, 3),
+                 (0, 0, 5), (0, 5, 0), (0, -3, 1), (5,)]
+
+    def run(lib):
+        x = lib.zeros(shape)
+        out = []
+        for dims in spellings:
+            try:
+                y = x.permute(*dims)
+                out.append((tuple(y.shape), y.stride()))
+            except (RuntimeError, IndexError, TypeError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    assert run(tapegrad) == run(torch_ref)
