@@ -48,6 +48,12 @@ def _permutation(dims, nd):
     return tuple(perm)
 
 
+# (permute's dims as given, all Python ints; the tensor's number of dims) -> the checked
+# permutation: the checks run once per spelling and number of dims
+_PERMS = {}
+_REVERSED = tuple(tuple(range(nd - 1, -1, -1)) for nd in range(9))   # (Tensor.T's dims)
+
+
 @tensor_methods
 class _OpMethods:
     """Tensor's methods that record n-d ops: dtype conversion, matrix products, comparisons,
@@ -482,19 +488,28 @@ class _OpMethods:
         return _strided("t", self, lambda a: a.T)
 
     def permute(self, *dims):
-        if not dims:
-            raise TypeError('permute() missing 1 required positional arguments: "dims"')
-        perm = _permutation(_size_args(dims), len(self._shape))
+        try:
+            perm = _PERMS.get((dims, len(self._shape)))
+        except TypeError:   # (a list among the dims: unhashable)
+            perm = None
+        if perm is None:
+            if not dims:
+                raise TypeError('permute() missing 1 required positional arguments: "dims"')
+            perm = _permutation(_size_args(dims), len(self._shape))
+            if all(type(d) is int for d in dims):
+                if len(_PERMS) > 1024:
+                    _PERMS.clear()
+                _PERMS[dims, len(self._shape)] = perm
         return _strided("permute", self, lambda a: a.transpose(perm))
 
     @property
     def T(self):
         """The dimensions reversed (PermuteBackward0); torch warns (once) for any but a
         matrix."""
-        nd = self.dim()
+        nd = len(self._shape)
         if nd != 2:
             errors.warn_once(errors.T_0D if nd == 0 else errors.T_NOT_2D)
-        return self.permute(*range(nd - 1, -1, -1))
+        return self.permute(*(_REVERSED[nd] if nd < len(_REVERSED) else range(nd - 1, -1, -1)))
 
     @property
     def mT(self):

@@ -277,3 +277,28 @@ def test_permute_checks_in_torchs_order(torch_ref, shape):
                 out.append((type(e).__name__, str(e)))
         return out
     assert run(tapegrad) == run(torch_ref)
+
+
+def test_permute_kept_permutations_give_first_calls_results(torch_ref):
+    """permute keeps each checked spelling of its dims (per number of dims): a repeated
+    call, of the same tensor or of one with another number of dims, and a bool or numpy int
+    equal to a kept int, give what a first call gives, as torch (errors included); .T too."""
+    import numpy as np
+    spellings = [(1, 0), (-1, 0), (2, 0, 1), (-1, -2, -3), (0,), (-1,), ((1, 0),),
+                 ([2, 1, 0],), (np.int64(1), 0), (0, 0), (0, 5), (5,), (1, 0, 2, 3)]
+
+    def run(lib):
+        out = []
+        for _ in range(2):
+            for shape in [(2, 3), (2, 3, 4), (5,), (), (2, 3)]:
+                x = lib.zeros(shape, requires_grad=True) * 1
+                for dims in spellings:
+                    try:
+                        y = x.permute(*dims)
+                        out.append((tuple(y.shape), y.stride(), type(y.grad_fn).__name__))
+                    except (RuntimeError, IndexError, TypeError) as e:
+                        out.append((type(e).__name__, str(e)))
+                if len(shape) == 2:   # (torch warns for .T of other dims: not compared)
+                    out.append((tuple(x.T.shape), x.T.stride()))
+        return out
+    assert run(tapegrad) == run(torch_ref)
