@@ -489,9 +489,11 @@ def _compare(name, x, y):
         # into a dimensioned one's dtype may wrap around (int16 -32768 as uint8 is 0)
         dt = D.torch_result_type(x, y)
         xa, ya = _quiet(D.as_array, xa, dt), _quiet(D.as_array, ya, dt)
-    elif name in _WRAPPED_CMP and x._dtype.itemsize < 8 and isinstance(y, int):
+    elif name in _WRAPPED_CMP and x._dtype.itemsize < 8 and isinstance(y, int) and \
+            not x._dtype.is_floating_point:
         # a small integer type compares in the promoted dtype, as torch: an int operand
-        # outside its range wraps around (uint8 < 300 is uint8 < 44)
+        # outside its range wraps around (uint8 < 300 is uint8 < 44; a float32 tensor's
+        # promoted dtype is its own)
         dt = D.torch_result_type(x, y)
         if dt.itemsize < 8 and not dt.is_floating_point and dt is not D.bool_:
             xa, ya = D.as_array(xa, dt), D.as_array(ya, dt)
