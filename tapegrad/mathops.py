@@ -719,6 +719,9 @@ def _number_bounds(x, name, *bounds):
     into x's dtype (int bounds of an integer tensor, float32's range: 300 for uint8 raises),
     none for a bool tensor with bool bounds (tensors and None as they are)."""
     dt = x._dtype
+    if dt is D.float64 or dt is D.float32 and all(
+            not isinstance(b, float) or -D.F32_MAX <= b <= D.F32_MAX for b in bounds):
+        return bounds   # (what the conversions below give: every bound as it is)
     if dt is D.bool_ and all(b is None or isinstance(b, bool) for b in bounds):
         raise NotImplementedError(f"\"{name}_scalar_cpu\" not implemented for 'Bool'")
     # (a float bound of an integer tensor: in the default dtype, the result's)

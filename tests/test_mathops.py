@@ -722,3 +722,30 @@ def test_lerp_broadcast_errors_name_self_first(call):
             call(m)
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool"])
+def test_clamp_number_bounds_as_torch(dtype):
+    """clamp's number bounds: taken as they are by a float tensor (float32 ones within its
+    range: _number_bounds' first return), converted or refused as torch's scalar checks
+    otherwise: the same values, dtypes and errors for each bound kind."""
+    bounds = [(-1, 1), (0.5, 2.5), (1e39, None), (None, -1e39), (np.float64(1e300), None),
+              (float("nan"), 1.0), (float("inf"), None), (True, False), (300, None),
+              (None, 2 ** 40), (np.float32(2), 5), (-3.4e38, 3.4e38)]
+
+    def run(lib):
+        x = lib.tensor(np.array([0, 1, 3, 100, 200]).astype(dtype))
+        out = []
+        for lo, hi in bounds:
+            calls = [lambda: x.clamp(lo, hi), lambda: x.clip(lo, hi)]
+            calls += [lambda: x.clamp_min(lo)] if lo is not None else []
+            calls += [lambda: x.clamp_max(hi)] if hi is not None else []
+            for f in calls:
+                try:
+                    r = f()
+                    out.append((str(r.dtype).split(".")[1], r.tolist()))
+                except (RuntimeError, TypeError, NotImplementedError) as e:
+                    out.append((type(e).__name__, str(e)))
+        return out
+    got, want = run(tg), run(torch)
+    assert [str(g) for g in got] == [str(w) for w in want]
