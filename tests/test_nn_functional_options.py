@@ -68,6 +68,32 @@ def test_layer_norm_shape_is_a_sequence_of_ints(torch_ref, fn, shape):
     _raises_as(torch_ref, call)
 
 
+@pytest.mark.parametrize("shape", [(4,), [4], (3, 4), (2, 3, 4), (5,), (4, 4), (True,),
+                                   (np.int64(4),), (3, 5), ()])
+@pytest.mark.parametrize("affine", [False, True])
+def test_layer_norm_shapes_as_torch(torch_ref, shape, affine):
+    """F.layer_norm's normalized_shape as a tuple of ints (taken as it is), a list, numpy
+    ints, a bool; shapes that fit the input's trailing dims and ones that do not: torch's
+    values, grad_fn and errors, with and without weight and bias."""
+    x = np.arange(24.0).reshape(2, 3, 4)   # (float32 as the parameters)
+
+    def call(lib):
+        ns = tuple(shape) if isinstance(shape, tuple) else shape
+        size = tuple(int(v) for v in ns)
+        wb = (lib.ones(size), lib.zeros(size)) if affine and ns != () else (None,) * 2
+        y = lib.nn.functional.layer_norm(lib.tensor(x, dtype=lib.float32, requires_grad=True),
+                                         ns, *wb)
+        return np.round(y.detach().numpy(), 5).tolist(), type(y.grad_fn).__name__
+    try:
+        want = call(torch_ref)
+    except (RuntimeError, TypeError) as e:
+        with pytest.raises(type(e)) as got:
+            call(tapegrad)
+        assert str(got.value) == str(e)
+        return
+    assert call(tapegrad) == want
+
+
 @pytest.mark.parametrize("training, running", [(True, True), (True, False), (False, True)])
 def test_batch_norm_momentum_none_is_a_type_error(torch_ref, training, running):
     """F.batch_norm's momentum is a float (BatchNorm's momentum=None is the module's)."""

@@ -699,6 +699,8 @@ def pad(input, pad, mode="constant", value=None):
 def _shape_arg(fn, shape):
     """torch's SymInt[] argument normalized_shape (position 2): a sequence of ints, not an
     int (its modules make the tuple)."""
+    if type(shape) is tuple and all(type(v) is int for v in shape):   # (what a module keeps)
+        return shape
     if isinstance(shape, Tensor) or not isinstance(shape, (tuple, list)):
         raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, not {errors.type_name(shape)}")
@@ -710,6 +712,10 @@ def _shape_arg(fn, shape):
     return tuple(int(v) for v in shape)
 
 
+# (ndim, k) -> the last k of ndim dims: layer_norm's normalized dims
+_TRAILING_DIMS = {(nd, k): tuple(range(nd - k, nd)) for nd in range(9) for k in range(1, nd + 1)}
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     """(input - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
     dims (NativeLayerNormBackward0)."""
@@ -717,18 +723,21 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     if not ns:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
                            "containing at least one element, but got normalized_shape = []")
-    if tuple(input.shape[input.dim() - len(ns):]) != ns or len(ns) > input.dim():
+    shape = tuple(input.shape)
+    nd = len(shape)
+    if shape[nd - len(ns):] != ns or len(ns) > nd:
         raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
                            f"[*, {', '.join(map(str, ns))}], but got input of size"
-                           f"{list(input.shape)}")
+                           f"{list(shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != ns:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(ns)}")
-    _check_norm_dtypes(input, weight, bias)
+    if weight is not None or bias is not None:
+        _check_norm_dtypes(input, weight, bias)
     _floating_only("LayerNormKernelImpl", input)
-    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    dims = _TRAILING_DIMS.get((nd, len(ns))) or tuple(range(nd - len(ns), nd))
     out = None
     if weight is not None and bias is not None:   # a layer in training: one pass
         out = _onepass.layer_norm(input, dims, weight, bias, float(eps))
