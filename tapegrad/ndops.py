@@ -547,7 +547,8 @@ def where(condition, input, other, _op="where"):
     ya, yd, yc = _operand(other)
     dt = D.result_type((xd, xc), (yd, yc))
     if xc == 0 or yc == 0:    # a Python number: torch's checked conversion (shapes first)
-        _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
+        # (a number's shape is (): np.shape would make an array of it, ~0.9 us)
+        _check_broadcast(ca.shape, xa.shape if xc else (), ya.shape if yc else ())
         xa, ya = (D.checked(v, dt) if c == 0 else v for v, c in ((xa, xc), (ya, yc)))
     try:
         out = np.asarray(np.where(ca, D.as_array(xa, dt), D.as_array(ya, dt)), dtype=dt.np)
