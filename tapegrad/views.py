@@ -713,7 +713,7 @@ def cat(tensors, dim=0):
     nd = len(first)
     # (one comparison per input on the common paths; the loops find what to report)
     if not nd or any(len(s) != nd for s in shapes):
-        _check_ranks(shapes, nd)
+        _check_ranks(shapes, nd, dim)
     d = _dim(dim, nd)
     _check_sizes(shapes, first, d)
     dt = _joined_dtype(tensors)
@@ -721,11 +721,15 @@ def cat(tensors, dim=0):
     return _join("cat", tensors, dt, out, shapes, d)
 
 
-def _check_ranks(shapes, nd, skip=()):
+def _check_ranks(shapes, nd, dim, skip=()):
+    """torch's checks of cat's inputs' ranks, in its order: no input 0-d, then `dim` in range
+    of the first's (the skipped legacy empties aside), then every rank that one's."""
     for k, s in enumerate(shapes):
         if not s:
             raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
                                f"concatenated")
+    _dim(dim, nd)
+    for k, s in enumerate(shapes):
         if len(s) != nd and k not in skip:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} "
                                f"and {len(s)}")
@@ -755,7 +759,7 @@ def _cat_skipping_empty(tensors, shapes, dim):
     else:
         first = shapes[valid]
         nd = len(first)
-        _check_ranks(shapes, nd, skip)
+        _check_ranks(shapes, nd, dim, skip)
         d = _dim(dim, nd)
         _check_sizes(shapes, first, d, skip)
         joined = [first[:d] + (0,) + first[d + 1:] if k in skip else s

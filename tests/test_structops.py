@@ -569,3 +569,29 @@ def test_scatter_with_repeated_indices_gives_every_source_its_gradient(torch_ref
     tape = tg.record(f, tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64))
     _, (g,) = tape.value_and_grad(np.array([4.0, 5.0, 6.0]))
     assert g.tolist() == [2.0, 2.0, 3.0]
+
+
+def test_cat_shape_checks_as_torch():
+    """cat's checks in torch's order (any 0-d input, then the dim against the first input's
+    rank, then the other ranks, then sizes off the joined dim; inputs of one shape skip the
+    per-input ones), legacy empty inputs: torch's values, shapes and errors, and the joined
+    gradient."""
+    cases = [[(2, 3), (2, 3)], [(2, 3), (4, 3)], [(2, 3), (2, 4)], [(2, 3), (2, 3, 1)],
+             [(), ()], [(2,), ()], [(0,), (2, 3)], [(2, 3), (0,)], [(0,), (0,)],
+             [(2, 3)] * 3, [(2, 3), (2, 3), (3, 3)], [(2, 3), (2,), ()], [(2, 3), (), (2,)],
+             [(2, 3), (2, 3), (2,)], [(0,), (2, 3), (2,)], [(0,), (2, 3), ()]]
+
+    def run(lib):
+        out = []
+        for shapes in cases:
+            for dim in (0, 1, -1, 2, -3, 5):
+                xs = [lib.arange(float(math.prod(s))).reshape(s).requires_grad_() for s in shapes]
+                try:
+                    y = lib.cat(xs, dim)
+                    (y * lib.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+                    out.append((tuple(y.shape), y.detach().tolist(),
+                                [x.grad.tolist() for x in xs]))
+                except (RuntimeError, IndexError) as e:
+                    out.append((type(e).__name__, str(e)))
+        return out
+    assert run(tg) == run(torch)
