@@ -711,11 +711,14 @@ def cat(tensors, dim=0):
         return _cat_skipping_empty(tensors, shapes, dim)
     first = shapes[0]
     nd = len(first)
-    # (one comparison per input on the common paths; the loops find what to report)
-    if not nd or any(len(s) != nd for s in shapes):
+    # (one comparison per input on the common paths, inputs of one shape the most common:
+    # one count in C; the loops find what to report)
+    same = shapes.count(first) == len(shapes)
+    if not nd or not same and any(len(s) != nd for s in shapes):
         _check_ranks(shapes, nd, dim)
     d = _dim(dim, nd)
-    _check_sizes(shapes, first, d)
+    if not same:
+        _check_sizes(shapes, first, d)
     dt = _joined_dtype(tensors)
     out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
     return _join("cat", tensors, dt, out, shapes, d)
