@@ -35,7 +35,7 @@ from .ops import OPS
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
-from .tape import bump_version, CLOSED, follow_retained, STATE, view_base
+from .tape import bump_version, CLOSED, follow_retained, let_go, STATE, view_base
 from .tensor import _dim, _size_args, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import index_scatter
@@ -297,7 +297,7 @@ def _values_only(self, other, compute):
     self._assign(new._array())
     base = view_base(self)
     if STATE.tape is not CLOSED and STATE.tape in (self._tape, getattr(base, "_tape", None)):
-        STATE.tape = CLOSED
+        let_go(STATE.tape)
     root = self if base is None else base
     if STATE.enabled and root._recorded:
         regenerate_views(root)      # torch: the views' grad_fn is now AsStridedBackward0

@@ -1612,7 +1612,7 @@ def bump_version(t):
         if STATE.parked is tape:
             # changed under no_grad: later ops must not save it under the node (and version)
             # it had, so they start a new tape and see it through an import entry
-            STATE.parked = CLOSED
+            let_go(tape)
     if type(t._ver) is tuple:
         for owner in _alias_owners(t):
             # a change through a view or a detach()ed alias: the leaf entry its base (or
@@ -1626,10 +1626,8 @@ def bump_version(t):
                 if src.recording:
                     _refuse_unrecorded_change(owner, src)
                 src.watch(owner._node, owner)
-                if STATE.tape is src:
-                    STATE.tape = CLOSED
-                if STATE.parked is src:
-                    STATE.parked = CLOSED
+                if STATE.tape is src or STATE.parked is src:
+                    let_go(src)
     c[0] += 1
     BUMPS[0] += 1
 
@@ -1680,6 +1678,21 @@ def _const_range(n):
 # tracing.guard_untraced (set there: tracing reads this module): the guards of traced values an
 # op reads while grad mode is off in a recording
 UNTRACED = [None]
+
+
+def let_go(tape):
+    """`tape` stops being the thread's open (or parked) tape before it is sealed: the next op
+    opens a new one, which reads tape's results through import entries.  As open_tape does
+    for a sealed tape it replaces, the import links of the older tapes `tape` reads that no
+    live graph can reach are dropped (import_links): a loop that changes a recorded result
+    in place under no_grad at each step (cosine_similarity's clamp_min_ of its norms) kept
+    every tape it opened, each holding the one before."""
+    if STATE.tape is tape:
+        STATE.tape = CLOSED
+    if STATE.parked is tape:
+        STATE.parked = CLOSED
+    if tape.imports:
+        release_dead_imports(tape)
 
 
 def open_tape(x=None, y=None):

@@ -395,6 +395,50 @@ def test_dropped_graphs_split_across_tapes_do_not_chain_them(shown):
     assert w2.grad.shape == (64,)
 
 
+@pytest.mark.parametrize("how", ["no_grad", "detach", "cosine_similarity"])
+def test_results_changed_in_place_outside_the_graph_do_not_chain_tapes(torch_ref, how):
+    # A recorded result changed in place under no_grad (or through a detach()ed alias) lets
+    # its tape go: the next op opens a new tape that imports the result.  That new tape stays
+    # open for the next step, whose own change lets it go in turn: each tape held the one
+    # before (every tape of a forward-only loop of F.cosine_similarity stayed alive, ~150 KB
+    # each) until the replaced tape's dead import links were dropped as open_tape drops them.
+    x = tg.tensor(np.linspace(-1.0, 1.0, 64).reshape(8, 8), requires_grad=True)
+    other = tg.tensor(np.linspace(0.5, 2.0, 64).reshape(8, 8))
+
+    def step():
+        if how == "cosine_similarity":
+            return tg.nn.functional.cosine_similarity(x, other).sum()
+        y = x * 2.0
+        if how == "no_grad":
+            with tg.no_grad():
+                y.clamp_min_(0.5)
+        else:
+            y.detach().clamp_min_(0.5)
+        return (y * 3.0).sum()
+    tapes = []
+    for _ in range(40):
+        loss = step()
+        assert loss._tape.imports          # (the step did go on from the tape it let go)
+        tapes.append(weakref.ref(loss._tape))
+    del loss
+    gc.collect()
+    assert sum(t() is not None for t in tapes) <= 3
+    loss = step()
+    loss.backward()                        # the last step still differentiates, as torch
+    xt = torch_ref.tensor(x.detach().numpy(), requires_grad=True)
+    ot = torch_ref.tensor(other.numpy())
+    if how == "cosine_similarity":
+        want = torch_ref.nn.functional.cosine_similarity(xt, ot).sum()
+    else:
+        yt = xt * 2.0
+        with torch_ref.no_grad():
+            yt.clamp_min_(0.5)
+        want = (yt * 3.0).sum()
+    want.backward()
+    np.testing.assert_allclose(loss.item(), want.item(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-12)
+
+
 def test_graph_spanning_many_sealed_tapes_keeps_every_link_it_needs():
     # One graph across many tapes, its intermediate tensors dropped: the tapes are held only
     # by the import entries of newer ones, and the links the graph runs through must stay.
