@@ -509,7 +509,10 @@ class _OpMethods:
         nd = len(self._shape)
         if nd != 2:
             errors.warn_once(errors.T_0D if nd == 0 else errors.T_NOT_2D)
-        return self.permute(*(_REVERSED[nd] if nd < len(_REVERSED) else range(nd - 1, -1, -1)))
+        perm = _REVERSED[nd] if nd < len(_REVERSED) else tuple(range(nd - 1, -1, -1))
+        # (permute's op on a permutation valid by construction; a 0-d tensor's is empty,
+        # which permute() would refuse as a missing argument)
+        return _strided("permute", self, lambda a: a.transpose(perm))
 
     @property
     def mT(self):
