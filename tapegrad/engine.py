@@ -9,11 +9,11 @@ import heapq
 
 import numpy as np
 
-from . import anomaly, errors, hooks, pyfunc, reached, scratch, tiers
+from . import anomaly, errors, groups, hooks, pyfunc, reached, scratch, tiers
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
-from .ops import BY_CODE, formula_reads, OUTPUT_CODE
+from .ops import BY_CODE, formula_reads, OPS, OUTPUT_CODE
 from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
@@ -22,7 +22,7 @@ from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import _SAVES, _DIFFERENTIABLE, HOST_ONLY_OPS, clear_cells
 from .tensor import Tensor, _new
 from .views import KIND_OPS
-from .ndops import FORMULA_NS
+from .ndops import FORMULA_NS, _binary
 
 
 class _Sweep:
@@ -899,6 +899,9 @@ def _collect(out, t, g):
 # out of the same table.  Structural kinds have their adjoints written with tensor ops.
 
 _formula_cache = {}
+# per decomposition opcode, whether its row's backward reads its input (a group's row stream
+# holds -1 at its other entries: the last slot, False)
+_READS_INPUT = np.array([op.backward_reads_input for op in BY_CODE] + [False])
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
 # per opcode, indexed by a stream of opcodes (np.isin costs ~50 us a call, this ~1 us)
 _NO_FAST = HOST_ONLY_OPS | np.array([op.kind in ("import", "pyfunc") for op in BY_CODE])
@@ -1053,6 +1056,10 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         return None
     if K.OP_EW[ops[reached]].any():   # outlined rows (codegen.OUTLINE_FROM): no emit branch
         return None
+    if tape.groups is not None:   # a group whose backward reads its input: _reading_inputs
+        rows = tape.groups.row
+        if _READS_INPUT[rows[reached[reached < len(rows)]]].any():
+            return None
     # with inputs, only what leads to them runs (is checked), as torch
     leads = None if inputs is None else _leads(tape, n, inputs)
     tape.check_versions(n, ran=reach if leads is None else reach & leads)
@@ -1213,6 +1220,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         freed = tape.freed
         root = _only_root(roots, tape)
         hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
+        reading = {}   # _reading_inputs: a group's first entry -> its inputs
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)
             if g is None:
@@ -1262,6 +1270,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 pairs = pyfunc.tensor_vjp(tape, e, g, reach, marks)
             else:
                 pairs = _input_grads(tape, e, g)
+            if tape.groups is not None:
+                pairs = _reading_inputs(tape, e, pairs, reading)
             for node, gi in pairs:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
@@ -1282,6 +1292,44 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         else:
             out.append(wanted.get((t._tape, t._node)))
     return (out, list(kept.values())), swept
+
+
+_INPUT_EDGE = OPS["input_edge"].code
+
+
+def _reading_inputs(tape, e, pairs, reading):
+    """`pairs` (entry e's input gradients), where e is a member of a group whose row's torch
+    backward reads its input (Op.backward_reads_input), with the gradients it hands to the
+    group's inputs as input_edge(gradient, input): torch's max_pool2d_with_indices_
+    backward(grad, self, ...) makes the input's gradient require grad, and its derivative in
+    the input zeros, where the primitives' (a scatter of grad) would not depend on it; its
+    derivative in grad stays the primitives' (the input_edge row passes it).  The
+    group's output entry comes first in the walk (newest first) and notes its inputs."""
+    first = tape.groups.first
+    if e >= len(first) or first[e] < 0:
+        return pairs
+    start = int(first[e])
+    if e not in reading and start not in reading:
+        code = groups.row_at(tape, e)
+        if code < 0 or not BY_CODE[code].backward_reads_input:
+            return pairs
+        reading[start] = frozenset(groups.inputs(tape, e))
+    ins = reading.get(start)
+    if not ins:
+        return pairs
+    return [(node, _binary(_INPUT_EDGE, gi, _edge_of(tape, node, gi)) if node in ins else gi)
+            for node, gi in pairs]
+
+
+def _edge_of(tape, node, like):
+    """A tensor on `node` for an edge to it only (input_edge's second operand, whose value
+    nothing reads): the node's own handle where its value is at hand, else zeros of its
+    shape (a group's primitives need not have saved their input's value)."""
+    if (node not in tape.shape or BY_CODE[tape.op[node]].kind in ("leaf", "import")
+            or tape.saved_array(node) is not None):
+        return _handle(tape, node, like)
+    shape = tape.shape[node]
+    return _handle_of(tape, node, np.zeros(shape, like._dtype.np), shape, like)
 
 
 def release_swept(swept):

@@ -14,10 +14,12 @@ Leaf and import entries recorded while the decomposition ran are not members: th
 its inputs.  Its constants (const entries, e.g. the shift of a stable softmax) are members.
 A group recorded inside another decomposition is absorbed by the outer one.
 
-The sweeps, replay, create_graph and the liveness walks never read these streams: the
-primitives are ordinary entries with ordinary gradients.  Only the inspection faces (grad_fn
-names, next_functions, saved buffers, viz, tape_summary: graph.py) read them, per
-inspected node, with numpy over the group's own entries.
+The sweeps, replay and the liveness walks never read these streams: the primitives are
+ordinary entries with ordinary gradients.  The inspection faces (grad_fn names,
+next_functions, saved buffers, viz, tape_summary: graph.py) read them, per inspected node,
+with numpy over the group's own entries; and create_graph's Python walk, for the groups of
+a row whose torch backward reads its input (`Op.backward_reads_input`: the gradient it
+hands each input then depends on that input, engine._reading_inputs).
 """
 import numpy as np
 

@@ -99,6 +99,12 @@ class Op:
     # a decomposition row's parameters torch's node saves, which are its members' c: torch's
     # names in member order (hardtanh's min_val, max_val); graph.saved_fields
     member_cs: tuple = ()
+    # a decomposition row whose torch backward is a kernel that reads its input
+    # (max_pool2d_with_indices_backward(grad, self, ...), nll_loss_backward(grad, self, ...)):
+    # under create_graph each input's gradient depends on that input, as torch's (it requires
+    # grad, and differentiates to zeros where the primitives' would be "not used");
+    # engine.run_backward_graph
+    backward_reads_input: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -439,8 +445,10 @@ _DECLS = [
     Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b"), edges=(0, 1)),
-    Op("nll_loss", "decomp", "NllLossBackward0", saves=("a",)),
-    Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",)),
+    Op("nll_loss", "decomp", "NllLossBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",),
+       backward_reads_input=True),
     Op("div_by_number", "decomp", "DivBackward1", saves=()),      # torch's div(Tensor, Scalar)
     Op("binary_cross_entropy", "decomp", "BinaryCrossEntropyBackward0", saves=("a", "b"),
        edges=(0, 1)),
@@ -450,12 +458,18 @@ _DECLS = [
        saved_names=(("self", "input"),)),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
     Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
-    Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",)),
-    Op("reflect_pad2d", "decomp", "ReflectionPad2DBackward0", saves=("a",)),
-    Op("reflect_pad3d", "decomp", "ReflectionPad3DBackward0", saves=("a",)),
-    Op("replicate_pad1d", "decomp", "ReplicationPad1DBackward0", saves=("a",)),
-    Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",)),
-    Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
+    Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("reflect_pad2d", "decomp", "ReflectionPad2DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("reflect_pad3d", "decomp", "ReflectionPad3DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("replicate_pad1d", "decomp", "ReplicationPad1DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",),
+       backward_reads_input=True),
     Op("circular_pad", "decomp", "CopySlices", saves=()),
     # --- engineer "linalg": more LAPACK host entries (tapegrad/kinds/linalg.py) -------------
     # slogdet's log|det| (its sign: slogdet_sign below), svdvals (the matrix norms 'nuc', 2, -2)
@@ -629,12 +643,18 @@ _DECLS = [
     # max pooling a gather of the maxima torch's kernel picks) ------------------------------
     Op("unfold", "strided", "UnfoldBackward0"),
     Op("convolution", "decomp", "ConvolutionBackward0", saves=("a", "b"), edges=(0, 1, 2)),
-    Op("max_pool2d", "decomp", "MaxPool2DWithIndicesBackward0", saves=("a",)),
-    Op("max_pool3d", "decomp", "MaxPool3DWithIndicesBackward0", saves=("a",)),
-    Op("avg_pool2d", "decomp", "AvgPool2DBackward0", saves=("a",)),
-    Op("avg_pool3d", "decomp", "AvgPool3DBackward0", saves=("a",)),
-    Op("adaptive_avg_pool2d", "decomp", "AdaptiveAvgPool2DBackward0", saves=("a",)),
-    Op("adaptive_avg_pool3d", "decomp", "AdaptiveAvgPool3DBackward0", saves=("a",)),
+    Op("max_pool2d", "decomp", "MaxPool2DWithIndicesBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("max_pool3d", "decomp", "MaxPool3DWithIndicesBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("avg_pool2d", "decomp", "AvgPool2DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("avg_pool3d", "decomp", "AvgPool3DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("adaptive_avg_pool2d", "decomp", "AdaptiveAvgPool2DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("adaptive_avg_pool3d", "decomp", "AdaptiveAvgPool3DBackward0", saves=("a",),
+       backward_reads_input=True),
     # F.pixel_shuffle / pixel_unshuffle (reshape, permute, reshape), F.unfold (im2col: the
     # convolution's windows) and F.fold (col2im: their adjoint, a strided scatter-add)
     Op("pixel_shuffle", "decomp", "PixelShuffleBackward0", saves=()),
@@ -642,8 +662,10 @@ _DECLS = [
     Op("im2col", "decomp", "Im2ColBackward0", saves=()),
     Op("col2im", "decomp", "Col2ImBackward0", saves=()),
     # adaptive max pooling: a gather of the maxima (torch's rule, as max_pool2d's)
-    Op("adaptive_max_pool2d", "decomp", "AdaptiveMaxPool2DBackward0", saves=("a",)),
-    Op("adaptive_max_pool3d", "decomp", "AdaptiveMaxPool3DBackward0", saves=("a",)),
+    Op("adaptive_max_pool2d", "decomp", "AdaptiveMaxPool2DBackward0", saves=("a",),
+       backward_reads_input=True),
+    Op("adaptive_max_pool3d", "decomp", "AdaptiveMaxPool3DBackward0", saves=("a",),
+       backward_reads_input=True),
     # --- linalg.solve_triangular: a LAPACK host entry (tapegrad/kinds/linalg.py) -------------
     # (B saved as solve's is, so that a replay of a constant B has its value)
     Op("solve_triangular", "linalg", "LinalgSolveTriangularBackward0", saves=("a", "b", "out"),
@@ -719,8 +741,10 @@ _DECLS = [
     # --- F.fractional_max_pool2d/3d (tapegrad/nn/_fractional.py): one gather of the element
     # torch's kernel picks in each pseudo-randomly placed window; torch's node saves the
     # indices only, which are no tape value
-    Op("fractional_max_pool2d", "decomp", "FractionalMaxPool2DBackward0", saves=()),
-    Op("fractional_max_pool3d", "decomp", "FractionalMaxPool3DBackward0", saves=()),
+    Op("fractional_max_pool2d", "decomp", "FractionalMaxPool2DBackward0", saves=(),
+       backward_reads_input=True),
+    Op("fractional_max_pool3d", "decomp", "FractionalMaxPool3DBackward0", saves=(),
+       backward_reads_input=True),
     # linalg.householder_product (torch.orgqr): the reflectors applied by matmuls
     # (tapegrad/linalg.py); edges input, tau
     Op("householder_product", "decomp", "LinalgHouseholderProductBackward0", saves=("a", "b"),
@@ -861,6 +885,11 @@ _DECLS = [
     Op("upsample_bilinear2d_aa", "decomp", "UpsampleBilinear2DAaBackward0", saves=()),
     Op("upsample_bicubic2d_aa", "decomp", "UpsampleBicubic2DAaBackward0", saves=()),
     Op("upsample_lanczos2d_aa", "decomp", "UpsampleLanczos2DAaBackward0", saves=()),
+    # a's value and gradient, b an edge of zero gradient: what create_graph records for the
+    # gradient a group of Op.backward_reads_input hands its input b (engine._reading_inputs):
+    # torch's max_pool2d_with_indices_backward(grad, self, ...) differentiates to zeros in
+    # self, and in grad to max_pool_double_backward(grad, indices), which reads no self
+    Op("input_edge", "binary", "InputEdgeBackward0", "a", ("g", "0.0"), saves=()),
 ]
 
 def mentions(expr, name):

@@ -381,3 +381,67 @@ def test_logcumsumexp_second_derivative_beside_infinities(torch_ref):
         for ours, theirs in zip(*got):
             assert np.isfinite(ours).all(), xs
             np.testing.assert_allclose(ours[finite], theirs[finite], rtol=1e-12, atol=1e-15)
+
+
+_READS_INPUT = {
+    "max_pool2d": lambda F, x: F.max_pool2d(x, 2, padding=1),
+    "max_pool3d": lambda F, x: F.max_pool3d(x.view(1, 1, 2, 2, 3), 2),
+    "avg_pool1d": lambda F, x: F.avg_pool1d(x.view(1, 4, 3), 2),
+    "avg_pool2d": lambda F, x: F.avg_pool2d(x, 2, padding=1),
+    "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x, 2),
+    "adaptive_max_pool2d": lambda F, x: F.adaptive_max_pool2d(x, 2),
+    "fractional_max_pool2d": lambda F, x: F.fractional_max_pool2d(
+        x, 1, output_size=(1, 2), _random_samples=x.new_tensor([[[0.3, 0.6], [0.5, 0.1]]])),
+    "reflect_pad": lambda F, x: F.pad(x, (2, 1, 1, 1), mode="reflect"),
+    "replicate_pad": lambda F, x: F.pad(x, (2, 1, 1, 1), mode="replicate"),
+    "nll_loss": lambda F, x: F.nll_loss(x.view(4, 3), x.new_tensor([0, 2, 1, 1]).long()),
+    "nll_loss_weight": lambda F, x: F.nll_loss(x.view(4, 3), x.new_tensor([0, 2, 1, 1]).long(),
+                                               weight=x.new_tensor([1.0, 2.0, 0.5])),
+    "nll_loss2d": lambda F, x: F.nll_loss(x.view(1, 2, 2, 3), x.new_tensor(
+        [[[0, 1, 1], [1, 0, 0]]]).long(), reduction="sum"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_READS_INPUT))
+def test_gradients_of_backward_kernels_that_read_the_input(name, torch_ref):
+    """torch's max_pool2d_with_indices_backward, avg_pool2d_backward, reflection_pad2d_backward,
+    nll_loss_backward & co take the input: under create_graph the input's gradient requires
+    grad (with a gradient seed that needs none) and differentiates to zeros, where the
+    primitives' (a scatter of the seed) was a constant: "does not require grad" on the second
+    grad, or "not used" (strict) instead of zeros."""
+    got = []
+    for m in (tg, torch_ref):
+        x = m.tensor(np.linspace(-1.0, 1.3, 12).reshape(1, 2, 2, 3) ** 3, dtype=m.float64,
+                     requires_grad=True)
+        y = _READS_INPUT[name](m.nn.functional, x)
+        v = m.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)), dtype=m.float64)
+        g, = m.autograd.grad(y, x, v, create_graph=True)
+        h, = m.autograd.grad((g * g.detach()).sum(), x)
+        # with a seed that needs grad, its derivative (torch's max_pool_double_backward(grad,
+        # indices), ...) reads no input: it needs no grad
+        v.requires_grad_()
+        gv, = m.autograd.grad(y, x, v, create_graph=True)
+        hx, hv = m.autograd.grad((gv * g.detach()).sum(), [x, v], create_graph=True)
+        got.append([g.requires_grad, h.requires_grad, hx.requires_grad, hv.requires_grad,
+                    g.tolist(), h.tolist(), hx.tolist(), hv.tolist()])
+    assert got[0][:4] == got[1][:4]
+    for a, b in zip(got[0][4:], got[1][4:]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_one_element_gradients_of_backward_kernels_that_read_the_input(torch_ref):
+    """The same with one-element tensors, which create_graph records in one Numba sweep
+    (engine._record_backward_fast): a group whose backward reads its input takes the path
+    that knows groups."""
+    got = []
+    for m in (tg, torch_ref):
+        F = m.nn.functional
+        out = []
+        for f in (lambda x: F.nll_loss(x, m.tensor([0])),
+                  lambda x: F.avg_pool1d(x, 1), lambda x: F.pad(x, (1, 1), mode="replicate")):
+            x = m.tensor([[0.7]], dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(f(x).sum(), x, create_graph=True)
+            h, = m.autograd.grad(g.sum(), x)
+            out.append([g.requires_grad, g.tolist(), h.tolist()])
+        got.append(out)
+    assert got[0] == got[1]

@@ -373,15 +373,17 @@ _NO_INPUT_HISTORY = pytest.mark.xfail(
     "history of its input (docs/semantics.md, Known differences)")
 
 
-# (leaky_relu's, hardtanh's and threshold's gradients depend_on their input, as torch's)
-@pytest.mark.parametrize("act", ["leaky_relu", "hardtanh", "threshold",
-                                 pytest.param("max_pool1d", marks=_NO_INPUT_HISTORY)])
+# (leaky_relu's, hardtanh's and threshold's gradients depend_on their input, as torch's;
+# max pooling's row says its backward reads the input: engine._reading_inputs)
+@pytest.mark.parametrize("act", ["leaky_relu", "hardtanh", "threshold", "max_pool1d",
+                                 pytest.param("hardsigmoid", marks=_NO_INPUT_HISTORY)])
 def test_second_derivative_graph_of_piecewise_linear_activations(act):
     def run(m):
         F = m.nn.functional
         fn = {"leaky_relu": lambda v: F.leaky_relu(v, 0.2), "hardtanh": F.hardtanh,
               "threshold": lambda v: F.threshold(v, 0.1, 20.0),
-              "max_pool1d": lambda v: F.max_pool1d(v.view(1, 1, -1), 2).view(-1)}[act]
+              "max_pool1d": lambda v: F.max_pool1d(v.view(1, 1, -1), 2).view(-1),
+              "hardsigmoid": F.hardsigmoid}[act]
         x = m.tensor([-1.0, 0.3, 2.0, -0.2], requires_grad=True)
         b = m.zeros(4, requires_grad=True)
         g, = m.autograd.grad(fn(x + b).sum(), x, create_graph=True)
@@ -1188,7 +1190,7 @@ INTERNAL = {
     "int_wrap": "integer casts while tracing (tests/test_replay.py)",
     "int_to_uint8": "integer casts while tracing (tests/test_replay.py)",
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
-    "threshold_backward": "", "straight_through": "", "depends_on": "",
+    "threshold_backward": "", "straight_through": "", "depends_on": "", "input_edge": "",
     "sqrt0": "the square root inside std/cdist groups (their cases above)",
     "norm_sqrt": "the square root inside norm groups (their cases above)",
     "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",

@@ -12,7 +12,7 @@ from tapegrad import _fastpath, codegen, engine, ops, reached, scratch, tiers
 from tapegrad import tape as tapemod
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
-from tapegrad.ndops import FORMULA_NS
+from tapegrad.ndops import _binary, FORMULA_NS
 from tapegrad.tape import OPCODE
 
 import test_ops
@@ -557,6 +557,8 @@ def _apply(op, a, b):
              "straight_through": lambda: FORMULA_NS["straight_through"](x, y),
              # leaky_relu's and hardtanh's gradients, likewise
              "depends_on": lambda: FORMULA_NS["depends_on"](x, y),
+             # a pooling's gradient as create_graph records it (engine._reading_inputs)
+             "input_edge": lambda: _binary(ops.OPS["input_edge"].code, x, y),
              # the activations that are unary rows (nn.functional only, as in torch)
              "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
              "elu": lambda: tg.nn.functional.elu(-x), "silu": lambda: tg.nn.functional.silu(x),
