@@ -814,12 +814,15 @@ _DECLS = [
        saved_consts=(("alpha", 1.6732632423543772), ("scale", 1.0507009873554805),
                      ("input_scale", 1.0))),
     # hardtanh's two clips, its group's entries (c the bound), torch's clamp: nan and -0.0
-    # stay; NOTE: the gradient passes strictly inside the bounds only, not at nan.  It
-    # depends_on a: torch's hardtanh_backward is a function of the input (unlike clamp's)
+    # stay; NOTE: the gradient passes strictly inside the bounds only, not at nan.  The
+    # lower clip's depends_on a: torch's hardtanh_backward is a function of the input (unlike
+    # clamp's); the upper clip, which reads the lower's output, does not add a second one:
+    # its zero gradient into that output would reach the input through the lower clip's
+    # depends_on and require grad, where torch's (one node) is zeros_like(grad)
     Op("hardtanh_min", "unary", "HardtanhBackward0", "where(a < c, c, a)",
        ("where(a > c, depends_on(g, a), 0.0)",)),
     Op("hardtanh_max", "unary", "HardtanhBackward0", "where(a > c, c, a)",
-       ("where(a < c, depends_on(g, a), 0.0)",)),
+       ("where(a < c, g, 0.0)",)),
     # smooth_l1_loss's and huber_loss's elementwise loss of d = input - target (their groups'
     # middle entries; c: beta, delta), torch's formulas; NOTE: the gradient at |d| = c is the
     # linear piece's (continuous there), nan at nan

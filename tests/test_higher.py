@@ -445,3 +445,26 @@ def test_one_element_gradients_of_backward_kernels_that_read_the_input(torch_ref
             out.append([g.requires_grad, g.tolist(), h.tolist()])
         got.append(out)
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3)])
+def test_hardtanh_second_derivative_in_the_input_needs_no_grad(shape, torch_ref):
+    """torch's hardtanh_backward(grad, self) differentiates to zeros_like(grad) in self: no
+    grad.  hardtanh is two clips here, and the upper one's zero gradient into the lower one's
+    output reached the input through the lower one's depends_on: it required grad."""
+    got = []
+    for m in (tg, torch_ref):
+        F = m.nn.functional
+        out = []
+        for f in (lambda x: F.hardtanh(x, -0.5, 1.0), F.relu6):
+            x = m.tensor(np.linspace(-1.0, 7.0, 6).reshape(shape) if shape else 0.3,
+                         dtype=m.float64, requires_grad=True)
+            for vreq in (False, True):
+                v = m.full(shape, 0.8, dtype=m.float64, requires_grad=vreq)
+                g, = m.autograd.grad(f(x), x, v, create_graph=True)
+                hs = m.autograd.grad((g * 1.3).sum(), [x, v] if vreq else [x],
+                                     create_graph=True)
+                out.append([g.requires_grad, g.tolist()] + [[h.requires_grad, h.tolist()]
+                                                            for h in hs])
+        got.append(out)
+    assert got[0] == got[1]
