@@ -47,7 +47,11 @@ def _fresh(out, x):
 # made a create_graph second derivative nan there), nan with a nan gradient where count is
 # 0 (where the result is nan anyway); taken where
 # nothing hits, so that an infinite incoming gradient still gives inf / count at the hits and
-# nan elsewhere, as torch's mask product.
+# nan elsewhere, as torch's mask product.  Where every element is finite (and not while
+# tracing, for a replay's values) the term is x * (0 / count) instead: the same values and
+# first derivatives, and create_graph derivatives that do not read x, as torch's
+# amax_backward (grad * mask / count): tanh's made a second derivative in x require grad
+# (zeros) where torch's is not used.
 def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     """max (is_max) or min of x over dims."""
     if is_max:
@@ -61,7 +65,8 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
     picked = where(hit, m0 - x, 0.0) / count
     if not nan_hits:
-        picked = picked - where(hit, 0.0, x.tanh()) * (0.0 / count)
+        finite = _tracing(x) is None and np.isfinite(x._array()).all()
+        picked = picked - where(hit, 0.0, x if finite else x.tanh()) * (0.0 / count)
     s = picked.sum(dims, keepdim=keepdim)
     return (m0 if keepdim else m0.reshape(s.shape)) - s
 

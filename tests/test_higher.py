@@ -468,3 +468,29 @@ def test_hardtanh_second_derivative_in_the_input_needs_no_grad(shape, torch_ref)
                                                             for h in hs])
         got.append(out)
     assert got[0] == got[1]
+
+
+def test_amax_and_inf_norm_second_derivatives_do_not_read_the_input(torch_ref):
+    """torch's amax_backward (grad * mask / count) reads the input only through the mask:
+    with a seed that needs grad, the second derivative in the input is not used and the one
+    in the seed needs no grad (the inf-norm's, x.sgn() times that, zeros without grad in the
+    input).  The tie-splitting body's nan term (tanh(x) * (0 / count)) read x: zeros that
+    required grad."""
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for f in (lambda x: m.stack([x, x, x * 0.5]).amax(0), lambda x: x.amin(1),
+                  lambda x: m.linalg.vector_norm(x, float("inf")),
+                  lambda x: m.dist(x, x.detach() * 3.0, float("inf"))):
+            x = m.tensor([[1.0, 3.0, 3.0], [-2.0, 0.5, -2.0]], dtype=m.float64,
+                         requires_grad=True)
+            y = f(x)
+            v = m.full(tuple(y.shape), 0.8, dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(y, x, v, create_graph=True)
+            hx, hv = m.autograd.grad((g * 1.3).sum(), [x, v], allow_unused=True,
+                                     create_graph=True)
+            out.append([g.tolist(), None if hx is None else (hx.requires_grad,
+                                                              hx.clone().tolist()),
+                        hv.requires_grad, hv.tolist()])
+        got.append(out)
+    assert got[0] == got[1]
