@@ -19,8 +19,9 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import node_for
 from .fpstate import ERR_RESET, ERR_SET, QUIET
-from .tape import _SAVES, _DIFFERENTIABLE, HOST_ONLY_OPS, clear_cells
-from .tensor import Tensor, _new
+from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, HOST_ONLY_OPS,
+                   clear_cells)
+from .tensor import NODIFF, Tensor, _new
 from .views import KIND_OPS
 from .ndops import FORMULA_NS, _binary
 
@@ -1108,6 +1109,8 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
             clear_cells(arr, n0, max(need, int(cnt[0])))
         raise
 
+    differentiable = _differentiable(tape, tape.n)
+
     def grad_tensor(node, like):
         if not has[node]:
             return None
@@ -1115,6 +1118,8 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         t._v, t._shape, t._dtype = float(adj_v[node]), tuple(like._shape), like._dtype
         if adj_n[node]:
             t._tape, t._node, t._recorded = tape, int(adj_i[node]), True
+            if not differentiable[t._node]:
+                t._flags = NODIFF
         else:
             t._tape, t._recorded = None, False
         return t
@@ -1153,6 +1158,24 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
             if g is not None:
                 found[id(t)] = (t, g)
     return found, [] if retain_graph else [(tape, reach)]
+
+
+def _differentiable(tape, n):
+    """uint8 per entry (first n of a one-element tape): 1 where it depends on a leaf or an
+    import through the entries' ia/ib, not through where's condition.  record_backward
+    appends a where of two constants under a mask of the input (a gradient formula's
+    where(a > 0, g, 0) with a constant seed) as an entry, so that a replay selects anew;
+    such a gradient depends on no leaf: it needs no grad, as torch's."""
+    marks = np.zeros(n, np.uint8)
+    for node in tape.leaves:
+        if node < n:
+            marks[node] = 1
+    for node in tape.imports:
+        if node < n:
+            marks[node] = 1
+    K.mark_leads(tape._arrays[1][:n], tape._arrays[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
+                 marks)
+    return marks
 
 
 def _anomaly_dry_run(roots, seeds, inputs):

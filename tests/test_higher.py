@@ -494,3 +494,28 @@ def test_amax_and_inf_norm_second_derivatives_do_not_read_the_input(torch_ref):
                         hv.requires_grad, hv.tolist()])
         got.append(out)
     assert got[0] == got[1]
+
+
+def test_a_where_of_constants_under_a_traced_mask_needs_no_grad(torch_ref):
+    """On one-element graphs (create_graph's Numba recording sweep) a gradient formula's
+    where(mask of the input, constant, constant) (where's, clamp's, hardswish's, smooth_l1's
+    backward with a constant seed) was appended as an entry that required grad: the
+    gradient required grad where torch's does not, and differentiating it raised "not
+    used".  It stays an entry (a replay selects anew), without gradient."""
+    got = []
+    for m in (tg, torch_ref):
+        F = m.nn.functional
+        out = []
+        for f in (lambda x: m.where(x > 0, x * 2.0, 0.0), lambda x: x.clamp(max=0.3) * 1.5,
+                  F.hardswish, lambda x: F.smooth_l1_loss(x, x.detach() * 0 + 0.2,
+                                                          reduction="none", beta=3.0)):
+            for value in (0.77, -0.4, [0.77, -0.4, 1.3]):
+                x = m.tensor(value, dtype=m.float64, requires_grad=True)
+                g, = m.autograd.grad(f(x).sum(), x, create_graph=True)
+                row = [g.requires_grad, g.tolist()]
+                if g.requires_grad:
+                    h, = m.autograd.grad(g.sum(), x, create_graph=True)
+                    row += [h.requires_grad, h.tolist()]
+                out.append(row)
+        got.append(out)
+    assert got[0] == got[1]
