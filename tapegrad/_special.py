@@ -40,6 +40,28 @@ def k_remainder(x, y):
     return r
 
 
+def k_div_floor(x, y):
+    """c10's div_floor_floating (torch.div(x, y, rounding_mode="floor")): the quotient from
+    fmod, exact where floor(x / y) rounds x / y up to an integer first."""
+    if y == 0.0:
+        return x / y
+    mod = np.fmod(x, y)
+    div = (x - mod) / y
+    if mod != 0.0 and (y < 0.0) != (mod < 0.0):
+        div -= 1.0
+    if div == 0.0:
+        return math.copysign(0.0, x / y)
+    q = np.floor(div)
+    if div - q > 0.5:
+        q += 1.0
+    return q
+
+
+def k_div_trunc(x, y):
+    """c10's div_trunc (torch.div(x, y, rounding_mode="trunc"))."""
+    return np.trunc(x / y)
+
+
 def k_exp2(x):
     return 2.0 ** x
 

@@ -298,9 +298,11 @@ _DECLS = [
     # (torch's SgnBackward0 saves self and result, so a second backward fails as there)
     Op("sgn", "unary", "SgnBackward0", "sign(a)", ("0.0",), saves=("a", "out")),
     # --- binary: remainders, bounds, extremes ---------------------------------------------------
-    Op("remainder", "binary", "RemainderBackward1", "remainder(a, b)", ("g", "-g * floor(a / b)"),
-       grad_fn_scalar_b="RemainderBackward0"),
-    Op("fmod", "binary", "FmodBackward1", "fmod(a, b)", ("g", "-g * trunc(a / b)"),
+    # (the divisor's gradient: torch's -grad * self.div(other, rounding_mode="floor"), c10's
+    # div_floor: floor(a / b) is one more where a / b rounds up to an integer)
+    Op("remainder", "binary", "RemainderBackward1", "remainder(a, b)",
+       ("g", "-g * div_floor(a, b)"), grad_fn_scalar_b="RemainderBackward0"),
+    Op("fmod", "binary", "FmodBackward1", "fmod(a, b)", ("g", "-g * div_trunc(a, b)"),
        grad_fn_scalar_b="FmodBackward0"),
     # NOTE: clamp's gradient is 1 at the bounds (>=, <=), as torch; a nan input or bound gives
     # nan and passes no gradient to the input
@@ -893,6 +895,11 @@ _DECLS = [
     # torch's max_pool2d_with_indices_backward(grad, self, ...) differentiates to zeros in
     # self, and in grad to max_pool_double_backward(grad, indices), which reads no self
     Op("input_edge", "binary", "InputEdgeBackward0", "a", ("g", "0.0"), saves=()),
+    # torch.div(a, b, rounding_mode="floor" / "trunc") (vocab.div_floor, div_trunc): what
+    # remainder's and fmod's gradients read, recorded by create_graph; no gradient, as
+    # torch's DivBackward2 (a second derivative through them needs no grad)
+    Op("div_floor", "binary", "DivBackward2", "div_floor(a, b)", ("0.0", "0.0"), saves=()),
+    Op("div_trunc", "binary", "DivBackward2", "div_trunc(a, b)", ("0.0", "0.0"), saves=()),
 ]
 
 def mentions(expr, name):

@@ -34,6 +34,8 @@ TORCH_NAMES = {
     "straight_through": "`prelu`'s gradient at 0 under `create_graph=True`",
     "depends_on": "piecewise-linear activations' gradients under `create_graph=True`",
     "input_edge": "pooling, padding and nll_loss gradients under `create_graph=True`",
+    "div_floor": "`remainder`'s gradient under `create_graph=True`",
+    "div_trunc": "`fmod`'s gradient under `create_graph=True`",
     "lt": "`<`, `torch.lt`", "le": "`<=`, `torch.le`", "gt": "`>`, `torch.gt`",
     "ge": "`>=`, `torch.ge`",
     "eq": "`==`, `torch.eq`", "ne": "`!=`, `torch.ne`", "where": "`torch.where(c, x, y)`",

@@ -199,6 +199,21 @@ def _remainder(x, y):
 
 
 remainder = _ieee(_remainder, _np_remainder)
+
+
+def _np_div_floor(x, y):
+    """special.k_div_floor on arrays (torch's floor division of floats)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mod = np.fmod(x, y)
+        div = (x - mod) / y
+        div = np.where((mod != 0) & ((y < 0) != (mod < 0)), div - 1, div)
+        q = np.floor(div)
+        q = np.where(div - q > 0.5, q + 1, q)
+        return np.where(y == 0, x / y, np.where(div == 0, np.copysign(0 * div, x / y), q))
+
+
+div_floor = _ieee(special.k_div_floor, _np_div_floor)
+div_trunc = _ieee(lambda x, y: trunc(x / y), lambda x, y: np.trunc(x / y))
 exp2 = _ieee(lambda x: 2.0 ** x, np.exp2)
 log1p = _ieee(math.log1p, np.log1p)
 expm1 = _ieee(math.expm1, np.expm1)
@@ -269,6 +284,10 @@ FUNCS = {f.name: f for f in (
     Fn("fmod", fmod, np.fmod, "copied", "fmod", arity=2, kernel=special.k_fmod),
     Fn("remainder", remainder, _np_remainder, "copied", "remainder", arity=2,
        kernel=special.k_remainder),
+    Fn("div_floor", div_floor, _np_div_floor, "copied", "div_floor", arity=2,
+       kernel=special.k_div_floor),
+    Fn("div_trunc", div_trunc, lambda x, y: np.trunc(x / y), "copied", "div_trunc", arity=2,
+       kernel=special.k_div_trunc),
     Fn("exp2", exp2, np.exp2, "copied", "exp2", kernel=special.k_exp2),
     Fn("log1p", log1p, np.log1p, "math", "log1p", fast=math.log1p),
     Fn("expm1", expm1, np.expm1, "math", "expm1", fast=math.expm1),

@@ -519,3 +519,25 @@ def test_a_where_of_constants_under_a_traced_mask_needs_no_grad(torch_ref):
                 out.append(row)
         got.append(out)
     assert got[0] == got[1]
+
+
+def test_remainder_gradient_in_the_divisor_is_torchs_floor_division(torch_ref):
+    """remainder's gradient in the divisor is -grad * a.div(b, rounding_mode="floor"), c10's
+    div_floor from fmod: floor(a / b) was one more where a / b rounds up to an integer
+    (a = k * b rounded: 0.3 * 18 / 0.3 is 18.0, the quotient 17), a wrong first derivative.
+    Under create_graph the quotient (remainder's and fmod's) needs no grad in a and b, as
+    torch's DivBackward2."""
+    b = np.array([0.3, 0.1, -0.88238147, 0.7, 2.5, -1.5])
+    a = b * np.array([18.0, 10.0, -3.0, 7.0, -2.96, 2.93])
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for f in (m.remainder, m.fmod):
+            x = m.tensor(a, dtype=m.float64, requires_grad=True)
+            y = m.tensor(b, dtype=m.float64, requires_grad=True)
+            gx, gy = m.autograd.grad(f(x, y).sum(), [x, y], create_graph=True)
+            hx, hy = m.autograd.grad((gy * y).sum(), [x, y], allow_unused=True)
+            out.append([gx.tolist(), gy.tolist(), gy.requires_grad,
+                        None if hx is None else hx.tolist(), hy.tolist()])
+        got.append(out)
+    assert got[0] == got[1]

@@ -163,6 +163,13 @@ CASES = {
         ("hardtanh", lambda m, a: m.autograd.grad(
             (F_(m).hardtanh(a, -0.5, 1.5) * a).sum(), a, create_graph=True)[0], [(2, 3)], ANY,
             dict(names=False))],
+    # remainder's and fmod's gradients in the divisor under create_graph, likewise
+    "div_floor": [("remainder", lambda m, a, b: m.autograd.grad(
+        (m.remainder(a * 3.0, b) * a).sum(), b, create_graph=True)[0], [(2, 3), (2, 3)], POS,
+        dict(names=False))],
+    "div_trunc": [("fmod", lambda m, a, b: m.autograd.grad(
+        (m.fmod(a * 3.0, b) * a).sum(), b, create_graph=True)[0], [(2, 3), (2, 3)], ANY,
+        dict(names=False))],
     # a pooling's gradient under create_graph (engine._reading_inputs), likewise
     "input_edge": [("avg_pool", lambda m, a: m.autograd.grad(
         (F_(m).avg_pool1d(a, 2) * a[..., 1::2]).sum(), a, create_graph=True)[0], [(1, 2, 4)],

@@ -1191,6 +1191,7 @@ INTERNAL = {
     "int_to_uint8": "integer casts while tracing (tests/test_replay.py)",
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
     "threshold_backward": "", "straight_through": "", "depends_on": "", "input_edge": "",
+    "div_floor": "", "div_trunc": "",
     "sqrt0": "the square root inside std/cdist groups (their cases above)",
     "norm_sqrt": "the square root inside norm groups (their cases above)",
     "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",

@@ -88,8 +88,9 @@ def _put(t, key, value):
 TRACED_ONLY = {"to_int", "to_int_wrap", "to_uint8", "int_wrap", "int_to_uint8"}
 # (straight_through: only prelu's create_graph gradient records it, among entries that save:
 # tests/test_nn_functional.py, test_prelu_double_backward_at_zero; depends_on likewise
-# leaky_relu's and hardtanh's, input_edge the pools': tests/test_higher.py)
-INSIDE_GRADIENTS = {"straight_through", "depends_on", "input_edge"}
+# leaky_relu's and hardtanh's, input_edge the pools', div_floor / div_trunc remainder's and
+# fmod's: tests/test_higher.py)
+INSIDE_GRADIENTS = {"straight_through", "depends_on", "input_edge", "div_floor", "div_trunc"}
 
 
 def test_every_elementwise_op_listed():

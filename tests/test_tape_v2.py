@@ -559,6 +559,9 @@ def _apply(op, a, b):
              "depends_on": lambda: FORMULA_NS["depends_on"](x, y),
              # a pooling's gradient as create_graph records it (engine._reading_inputs)
              "input_edge": lambda: _binary(ops.OPS["input_edge"].code, x, y),
+             # remainder's and fmod's gradients, likewise
+             "div_floor": lambda: _binary(ops.OPS["div_floor"].code, x, y),
+             "div_trunc": lambda: _binary(ops.OPS["div_trunc"].code, x, y),
              # the activations that are unary rows (nn.functional only, as in torch)
              "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
              "elu": lambda: tg.nn.functional.elu(-x), "silu": lambda: tg.nn.functional.silu(x),
