@@ -116,6 +116,11 @@ POW_SCALAR = ("a * a if c == 2.0 else (sqrt(a) if c == 0.5 else (1.0 / sqrt(a) i
 # cannot overflow), and at 0 the 0 of 0 * a, whose derivative is 0 (their NOTE), nan at nan
 ELU_NEG = "where(a > 0.0, 0.0, where(a < 0.0, a, 0.0 * a))"
 
+# 1 / float32(c), the float32 rounding by Veltkamp's split (c * (2^29 + 1) cuts the double's
+# 53-bit significand to 24: round to nearest, as a cast, for the normal range of float32);
+# celu's gradient reads it as torch's
+CELU_INV_F32 = "(1.0 / (c * 536870913.0 - (c * 536870913.0 - c)))"
+
 # Order matters only for the opcode numbers; append new ops at the end.
 _DECLS = [
     Op("leaf", "leaf", "AccumulateGrad"),
@@ -553,10 +558,13 @@ _DECLS = [
        ("g * (tanh(log1p(exp(a))) + a * sigmoid(a) * "
         "(1.0 - tanh(log1p(exp(a))) * tanh(log1p(exp(a)))))",)),
     # celu, alpha c: elu with input_scale 1 / alpha; NOTE: torch's gradient takes input_scale
-    # as 1 / float32(alpha) (derivatives.yaml's toFloat), a relative 1e-7 * |x| from this one
+    # as 1 / float32(alpha) (derivatives.yaml's `1.0 / alpha.toFloat()`), its forward as
+    # 1 / alpha: the gradient is that of torch's backward, not of its forward (a relative
+    # 1e-7 * |x| apart), CELU_INV_F32
     Op("celu", "unary", "CeluBackward0",
        "where(a > 0.0, a, expm1(where(a > 0.0, 0.0, a) * (1.0 / c)) * c)",
-       ("where(a > 0.0, g, g * (1.0 / c) * c * exp(" + ELU_NEG + " * (1.0 / c)))",),
+       ("where(a > 0.0, g, g * " + CELU_INV_F32 + " * c * exp(" + ELU_NEG + " * "
+        + CELU_INV_F32 + "))",),
        saved_c="alpha"),
     Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
     # log(sigmoid(x)) as torch: min(x, 0) - log1p(exp(-|x|)), no overflow; the gradient torch's

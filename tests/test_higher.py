@@ -541,3 +541,21 @@ def test_remainder_gradient_in_the_divisor_is_torchs_floor_division(torch_ref):
                         None if hx is None else hx.tolist(), hy.tolist()])
         got.append(out)
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("shape", [(), (5,)])
+def test_celu_gradients_take_torchs_float32_input_scale(shape, torch_ref):
+    """torch's celu backward is elu_backward with input_scale 1 / float32(alpha) (its forward
+    1 / alpha): its gradient is 1e-7 * |x| (relative) from the forward's derivative, which
+    tapegrad's was; first and second derivatives now agree with torch's to rounding."""
+    x0 = np.linspace(-2.1, 0.4, 5) if shape else -0.93
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for alpha in (1.3, 0.7, 2.0):
+            x = m.tensor(x0, dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(m.nn.functional.celu(x, alpha).sum(), x, create_graph=True)
+            h, = m.autograd.grad(g.sum(), x)
+            out.append([g.tolist(), h.tolist()])
+        got.append(out)
+    np.testing.assert_allclose(np.array(got[0]), np.array(got[1]), rtol=2e-16, atol=0)
