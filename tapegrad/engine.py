@@ -902,7 +902,8 @@ def _collect(out, t, g):
 _formula_cache = {}
 # per decomposition opcode, whether its row's backward reads its input (a group's row stream
 # holds -1 at its other entries: the last slot, False)
-_READS_INPUT = np.array([op.backward_reads_input for op in BY_CODE] + [False])
+_READS_INPUT = np.array([op.backward_reads_input or op.backward_is_one_node for op in BY_CODE]
+                        + [False])
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
 # per opcode, indexed by a stream of opcodes (np.isin costs ~50 us a call, this ~1 us)
 _NO_FAST = HOST_ONLY_OPS | np.array([op.kind in ("import", "pyfunc") for op in BY_CODE])
@@ -1326,22 +1327,64 @@ def _reading_inputs(tape, e, pairs, reading):
     group's inputs as input_edge(gradient, input): torch's max_pool2d_with_indices_
     backward(grad, self, ...) makes the input's gradient require grad, and its derivative in
     the input zeros, where the primitives' (a scatter of grad) would not depend on it; its
-    derivative in grad stays the primitives' (the input_edge row passes it).  The
-    group's output entry comes first in the walk (newest first) and notes its inputs."""
+    derivative in grad stays the primitives' (the input_edge row passes it).  A row whose
+    backward is one node (Op.backward_is_one_node): the gradients that need no grad become
+    that node's output (_BackwardNode).  The group's output entry comes first in the walk
+    (newest first) and notes its inputs."""
     first = tape.groups.first
     if e >= len(first) or first[e] < 0:
         return pairs
     start = int(first[e])
     if e not in reading and start not in reading:
         code = groups.row_at(tape, e)
-        if code < 0 or not BY_CODE[code].backward_reads_input:
+        row = BY_CODE[code] if code >= 0 else None
+        if row is not None and row.backward_reads_input:
+            reading[start] = (None, frozenset(groups.inputs(tape, e)))
+        elif row is not None and row.backward_is_one_node and not tape.recording:
+            reading[start] = (code, groups.inputs(tape, e))
+        else:
             return pairs
-        reading[start] = frozenset(groups.inputs(tape, e))
-    ins = reading.get(start)
+    code, ins = reading.get(start, (None, None))
     if not ins:
         return pairs
-    return [(node, _binary(_INPUT_EDGE, gi, _edge_of(tape, node, gi)) if node in ins else gi)
-            for node, gi in pairs]
+    if code is None:
+        return [(node, _binary(_INPUT_EDGE, gi, _edge_of(tape, node, gi)) if node in ins
+                 else gi) for node, gi in pairs]
+    # (a Function cannot be traced: tapegrad.record's create_graph keeps the primitives')
+    return [(node, _backward_node(code).apply(gi, *[_edge_of(tape, k, gi) for k in ins])
+             if node in ins and not gi.requires_grad else gi) for node, gi in pairs]
+
+
+class _BackwardNode(pyfunc.Function):
+    """torch's node of a decomposition row's backward (Op.backward_is_one_node), standing for
+    it where the primitives' gradient depends on the seed alone: its output is that gradient,
+    its inputs the row's inputs, to which it passes no gradient (None: "not used"), as
+    torch's double backward of convolution_backward & co for the bias's gradient."""
+
+    @staticmethod
+    def forward(g, *inputs):
+        return g
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.inputs = len(inputs) - 1
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,) + (None,) * ctx.inputs
+
+
+_BACKWARD_NODES = {}
+
+
+def _backward_node(code):
+    """The _BackwardNode of row `code`, shown as torch's (ConvolutionBackwardBackward0)."""
+    fn = _BACKWARD_NODES.get(code)
+    if fn is None:
+        name = BY_CODE[code].grad_fn.replace("Backward0", "BackwardBackward0")
+        fn = _BACKWARD_NODES[code] = type(name, (_BackwardNode,), {})
+        pyfunc.as_native_node(fn, name)
+    return fn
 
 
 def _edge_of(tape, node, like):

@@ -18,8 +18,9 @@ The sweeps, replay and the liveness walks never read these streams: the primitiv
 ordinary entries with ordinary gradients.  The inspection faces (grad_fn names,
 next_functions, saved buffers, viz, tape_summary: graph.py) read them, per inspected node,
 with numpy over the group's own entries; and create_graph's Python walk, for the groups of
-a row whose torch backward reads its input (`Op.backward_reads_input`: the gradient it
-hands each input then depends on that input, engine._reading_inputs).
+a row whose torch backward reads its input or is one node (`Op.backward_reads_input`,
+`backward_is_one_node`: the gradient it hands each input then depends on that input, or is
+that node's output, engine._reading_inputs).
 """
 import numpy as np
 

@@ -105,6 +105,13 @@ class Op:
     # grad, and differentiates to zeros where the primitives' would be "not used");
     # engine.run_backward_graph
     backward_reads_input: bool = False
+    # a decomposition row whose torch backward is one node taking the row's inputs
+    # (convolution_backward(grad, input, weight), native_layer_norm_backward(grad, input,
+    # ...)): under create_graph each gradient it hands an input is that node's output,
+    # requiring grad also where the primitives' depends on the seed alone (the bias's sum of
+    # grad), and differentiating to None there (torch's double backward leaves it undefined);
+    # engine._reading_inputs
+    backward_is_one_node: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -462,7 +469,7 @@ _DECLS = [
     Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
        saves=("a", "b"), edges=(0, 1)),
     Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3),
-       saved_names=(("self", "input"),)),
+       saved_names=(("self", "input"),), backward_is_one_node=True),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
     Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
     Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",),
@@ -575,7 +582,8 @@ _DECLS = [
        "where(a < 0.0, a, 0.0) - log1p(exp(-abs(a)))",
        ("g * (where(a < 0.0, 1.0, 0.0) - where(a < 0.0, 1.0, -1.0) * "
         "(exp(where(a < 0.0, a, -a)) / (1.0 + exp(where(a < 0.0, a, -a)))))",)),
-    Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5)),
+    Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5),
+       backward_is_one_node=True),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
        torch_outputs=2),
     # prelu, b the weight viewed to broadcast: where(a > 0, a, a * b), torch's gradients
@@ -652,7 +660,8 @@ _DECLS = [
     # and pooling rows (bodies in tapegrad/nn/_decomps_conv.py: windows, one batched matmul;
     # max pooling a gather of the maxima torch's kernel picks) ------------------------------
     Op("unfold", "strided", "UnfoldBackward0"),
-    Op("convolution", "decomp", "ConvolutionBackward0", saves=("a", "b"), edges=(0, 1, 2)),
+    Op("convolution", "decomp", "ConvolutionBackward0", saves=("a", "b"), edges=(0, 1, 2),
+       backward_is_one_node=True),
     Op("max_pool2d", "decomp", "MaxPool2DWithIndicesBackward0", saves=("a",),
        backward_reads_input=True),
     Op("max_pool3d", "decomp", "MaxPool3DWithIndicesBackward0", saves=("a",),

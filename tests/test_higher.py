@@ -559,3 +559,51 @@ def test_celu_gradients_take_torchs_float32_input_scale(shape, torch_ref):
             out.append([g.tolist(), h.tolist()])
         got.append(out)
     np.testing.assert_allclose(np.array(got[0]), np.array(got[1]), rtol=2e-16, atol=0)
+
+
+_ONE_NODE = {
+    "conv2d": lambda F, m, x, w, b: F.conv2d(x, w, b),
+    "conv2d_frozen_weight": lambda F, m, x, w, b: F.conv2d(x, w.detach(), b),
+    "conv_transpose2d": lambda F, m, x, w, b: F.conv_transpose2d(x, w.transpose(0, 1), b),
+    "batch_norm": lambda F, m, x, w, b: F.batch_norm(x, None, None, w[:, 0, 0, 0], b,
+                                                    training=True),
+    "layer_norm": lambda F, m, x, w, b: F.layer_norm(x, (3,), w[0, 0, 0], b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ONE_NODE))
+def test_bias_gradients_of_one_backward_node_require_grad_unused(name, torch_ref):
+    """torch's convolution_backward / native_batch_norm_backward / native_layer_norm_backward
+    are one node taking the input and weight: under create_graph the bias's gradient (the
+    seed's sum) requires grad, and its derivative in them is not used (None, or the strict
+    error), as is a frozen weight's input gradient.  tapegrad's were constants: "does not
+    require grad"."""
+    flags, values = [], []
+    for m in (tg, torch_ref):
+        F = m.nn.functional
+        x = m.tensor(np.linspace(-1.0, 1.3, 18).reshape(1, 3, 2, 3) ** 3, dtype=m.float64,
+                     requires_grad=True)
+        w = m.tensor(np.linspace(0.5, -0.7, 27).reshape(3, 3, 1, 3), dtype=m.float64,
+                     requires_grad=True)
+        b = m.tensor([0.1, -0.2, 0.3], dtype=m.float64, requires_grad=True)
+        y = _ONE_NODE[name](F, m, x, w, b)
+        v = m.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)), dtype=m.float64)
+        gs = m.autograd.grad(y, [x, w, b], v, create_graph=True, allow_unused=True)
+        flag = [None if g is None else g.requires_grad for g in gs]
+        value = [g.tolist() for g in gs if g is not None]
+        for g in gs:
+            if g is not None and g.requires_grad:
+                loss = (g * g.detach()).sum()
+                hs = m.autograd.grad(loss, [x, w, b], allow_unused=True, retain_graph=True)
+                flag.append([h is None for h in hs])
+                value += [h.tolist() for h in hs if h is not None]
+                try:
+                    m.autograd.grad(loss, [x, w, b], retain_graph=True)
+                    flag.append("used")
+                except RuntimeError as e:
+                    flag.append(str(e))
+        flags.append(flag)
+        values.append(value)
+    assert flags[0] == flags[1]
+    for a, c in zip(*values):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14)
