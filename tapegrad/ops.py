@@ -747,8 +747,10 @@ _DECLS = [
     # weights computed from the grid with tensor ops, so both gradients are the primitives');
     # edges theta; input, grid -----------------------------------------------------------
     Op("affine_grid_generator", "decomp", "AffineGridGeneratorBackward0", saves=(), edges=(0,)),
-    Op("grid_sampler_2d", "decomp", "GridSampler2DBackward0", saves=("a",), edges=(0, 1)),
-    Op("grid_sampler_3d", "decomp", "GridSampler3DBackward0", saves=("a",), edges=(0, 1)),
+    Op("grid_sampler_2d", "decomp", "GridSampler2DBackward0", saves=("a",), edges=(0, 1),
+       backward_is_one_node=True),
+    Op("grid_sampler_3d", "decomp", "GridSampler3DBackward0", saves=("a",), edges=(0, 1),
+       backward_is_one_node=True),
     # --- engineer "ctc": F.ctc_loss's own node, torch's _ctc_loss (front end and body in
     # tapegrad/nn/_ctc.py: the alpha recursion in log space, one step per time step); the
     # targets and lengths are not differentiable in torch, so one edge -----------------------

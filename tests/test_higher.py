@@ -607,3 +607,23 @@ def test_bias_gradients_of_one_backward_node_require_grad_unused(name, torch_ref
     assert flags[0] == flags[1]
     for a, c in zip(*values):
         np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14)
+
+
+def test_nearest_grid_sample_gradients_require_grad(torch_ref):
+    """grid_sampler_2d_backward(grad, input, grid) is one node: with mode='nearest' (the
+    gradients depend on the seed alone) both gradients still require grad under
+    create_graph, and the input's is not used by a second derivative in the input."""
+    got = []
+    for m in (tg, torch_ref):
+        x = m.tensor(np.arange(9.0).reshape(1, 1, 3, 3), dtype=m.float64, requires_grad=True)
+        grid = m.tensor([[[[-0.6, 0.2], [0.4, -0.9]], [[0.1, 0.7], [-0.3, 0.5]]]],
+                        dtype=m.float64, requires_grad=True)
+        y = m.nn.functional.grid_sample(x, grid, mode="nearest", align_corners=False)
+        gx, gg = m.autograd.grad(y, [x, grid], m.ones_like(y), create_graph=True)
+        try:
+            m.autograd.grad(gx.sum(), x)
+            err = None
+        except RuntimeError as e:
+            err = str(e)
+        got.append([gx.requires_grad, gg.requires_grad, gx.tolist(), gg.tolist(), err])
+    assert got[0] == got[1]
