@@ -919,6 +919,11 @@ _DECLS = [
     # torch's DivBackward2 (a second derivative through them needs no grad)
     Op("div_floor", "binary", "DivBackward2", "div_floor(a, b)", ("0.0", "0.0"), saves=()),
     Op("div_trunc", "binary", "DivBackward2", "div_trunc(a, b)", ("0.0", "0.0"), saves=()),
+    # leaky_relu in place (leaky_relu_'s and rrelu_'s eval group): torch's LeakyReluBackward1
+    # is leaky_relu_backward(grad, result, ...): its gradient depends_on the result, so a
+    # second derivative in the input requires grad (zeros), as torch's
+    Op("leaky_relu_result", "unary", "LeakyReluBackward1", "where(a > 0.0, a, a * c)",
+       ("where(out > 0.0, depends_on(g, out), g * c)",), saved_c="negative_slope"),
 ]
 
 def mentions(expr, name):

@@ -36,6 +36,7 @@ TORCH_NAMES = {
     "input_edge": "pooling, padding and nll_loss gradients under `create_graph=True`",
     "div_floor": "`remainder`'s gradient under `create_graph=True`",
     "div_trunc": "`fmod`'s gradient under `create_graph=True`",
+    "leaky_relu_result": "`F.leaky_relu_`, `F.rrelu_` (eval): its entry inside the group",
     "lt": "`<`, `torch.lt`", "le": "`<=`, `torch.le`", "gt": "`>`, `torch.gt`",
     "ge": "`>=`, `torch.ge`",
     "eq": "`==`, `torch.eq`", "ne": "`!=`, `torch.ne`", "where": "`torch.where(c, x, y)`",

@@ -627,3 +627,22 @@ def test_nearest_grid_sample_gradients_require_grad(torch_ref):
             err = str(e)
         got.append([gx.requires_grad, gg.requires_grad, gx.tolist(), gg.tolist(), err])
     assert got[0] == got[1]
+
+
+def test_in_place_leaky_relu_second_derivative_requires_grad(torch_ref):
+    """torch's in-place leaky_relu_ (and rrelu_ in eval mode) backward is
+    leaky_relu_backward(grad, result, ...): under create_graph the gradient depends on the
+    result, so its derivative in the input is zeros that require grad.  The gradient
+    depended on the input (the out-of-place row's), whose derivative here needs none."""
+    got = []
+    for m in (tg, torch_ref):
+        F = m.nn.functional
+        out = []
+        for f in (lambda t: F.leaky_relu_(t, 0.2), lambda t: F.rrelu_(t, 0.1, 0.3)):
+            x = m.tensor([[-1.5, 0.3, 2.0], [0.0, -0.2, 1.1]], dtype=m.float64,
+                         requires_grad=True)
+            g, = m.autograd.grad(f(x * 1.0).sum(), x, create_graph=True)
+            h, = m.autograd.grad((g * 1.3).sum(), x, create_graph=True)
+            out.append([g.requires_grad, g.tolist(), h.requires_grad, h.tolist()])
+        got.append(out)
+    assert got[0] == got[1]

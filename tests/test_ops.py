@@ -331,6 +331,10 @@ CASES.update({
 # non-leaf), batch / group norm (tests/test_nn_surface.py has modules, edges and errors) -----
 CASES.update({
     "leaky_relu_": [("d", lambda m, a: F_(m).leaky_relu_(a * 1.0, 0.2), [(2, 3)], ANY)],
+    # (the in-place leaky_relu's entry, inside its group: the same calls)
+    "leaky_relu_result": [("d", lambda m, a: F_(m).leaky_relu_(a * 1.0, 0.2), [(2, 3)], ANY),
+                          ("rrelu", lambda m, a: F_(m).rrelu_(a * 1.0, 0.1, 0.3), [(2, 3)],
+                           ANY)],
     "elu_": [("elu", lambda m, a: F_(m).elu_(a * 1.0, 1.3), [(2, 3)], ANY),
              ("selu", lambda m, a: F_(m).selu(a * 1.0, inplace=True), [(3,)], ANY)],
     # (torch's CeluBackward1 rounds 1 / alpha to float32: ~1e-8 from the exact gradient)

@@ -1192,6 +1192,7 @@ INTERNAL = {
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
     "threshold_backward": "", "straight_through": "", "depends_on": "", "input_edge": "",
     "div_floor": "", "div_trunc": "",
+    "leaky_relu_result": "the in-place leaky_relu's entry, inside its group (leaky_relu_ above)",
     "sqrt0": "the square root inside std/cdist groups (their cases above)",
     "norm_sqrt": "the square root inside norm groups (their cases above)",
     "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",

@@ -46,6 +46,7 @@ ELEMENTWISE = {
     "index_fill": lambda x: x.reshape(-1).index_fill(0, (x.reshape(-1)[:1] * 0).long(), 2.0),
     # the activations that are unary rows (nn.functional only, as in torch; torch's too)
     "leaky_relu": lambda x: _nnf(x).leaky_relu(x - 2.0, 0.2),
+    "leaky_relu_result": lambda x: _nnf(x).leaky_relu_(x - 2.0, 0.2),
     "elu": lambda x: _nnf(x).elu(x - 2.0, 0.5),
     "gelu": lambda x: _nnf(x).gelu(x - 2.0, approximate="tanh"),
     "silu": lambda x: _nnf(x).silu(x),

@@ -564,6 +564,7 @@ def _apply(op, a, b):
              "div_trunc": lambda: _binary(ops.OPS["div_trunc"].code, x, y),
              # the activations that are unary rows (nn.functional only, as in torch)
              "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
+             "leaky_relu_result": lambda: tg.nn.functional.leaky_relu_(-x, 0.2),
              "elu": lambda: tg.nn.functional.elu(-x), "silu": lambda: tg.nn.functional.silu(x),
              "gelu": lambda: tg.nn.functional.gelu(x, approximate="tanh"),
              "softplus": lambda: tg.nn.functional.softplus(x),

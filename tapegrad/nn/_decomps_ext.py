@@ -44,9 +44,10 @@ def celu(T, x, alpha):
 
 
 def leaky_relu(T, x, slope):
-    """x where x > 0, else slope * x (the in-place form: LeakyReluBackward1): the leaky_relu
-    row, whose gradient depends on x under create_graph as torch's."""
-    return _fastpath.op_leaky_relu(x, slope)
+    """x where x > 0, else slope * x (the in-place form: LeakyReluBackward1): the
+    leaky_relu_result row, whose gradient depends on the result under create_graph as
+    torch's."""
+    return _fastpath.op_leaky_relu_result(x, slope)
 
 
 def batch_norm(T, x, dims, mean, var, weight, bias, eps, shape):

@@ -24,6 +24,14 @@ def _rrelu(T, x, noise, slope):
     return B.leaky_relu(T, x, slope)
 
 
+def _rrelu_inplace(T, x, noise, slope):
+    """_rrelu in place: in eval mode leaky_relu on the result (RReluWithNoiseBackward1 reads
+    the result, as the in-place leaky_relu_)."""
+    if noise is not None:
+        return X.reads_input(x) * noise
+    return X.leaky_relu(T, x, slope)
+
+
 def _rrelu_args(input, lower, upper, training, generator=None):
     """(noise, slope): the slopes drawn for a training call (from `generator`, the default
     one if None), or the eval slope (lower + upper) / 2 (computed in double, as torch's)."""
@@ -60,7 +68,7 @@ def rrelu_with_generator(input, lower, upper, training, generator, inplace):
     _tensor("rrelu_" if inplace else "rrelu", input)
     noise, slope = _rrelu_args(input, lower, upper, training, generator)
     if inplace:
-        return _inplace_row(input, "rrelu_with_noise_", _rrelu, noise, slope)
+        return _inplace_row(input, "rrelu_with_noise_", _rrelu_inplace, noise, slope)
     return _record("rrelu_with_noise", _rrelu, input, noise, slope)
 
 
