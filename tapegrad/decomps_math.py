@@ -19,6 +19,7 @@ from .views import cat
 
 
 _SQRT0 = OPS["sqrt0"].code
+_DEPENDS_ON = OPS["depends_on"].code
 _NORM_SQRT = OPS["norm_sqrt"].code
 _STRAIGHT_THROUGH = OPS["straight_through"].code
 
@@ -73,7 +74,8 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
 
 # NOTE: prod multiplies halves in a tree (log2(n) levels of elementwise products), so its
 # gradient is the product rule's: right with one zero (the product of the others) and with
-# several (0), where torch's formula needs its zero cases.
+# several (0), where torch's formula needs its zero cases.  A single factor (a dim of
+# size 1) is read through depends_on(x, x): the gradient is g, and depends on x as torch's.
 def prod(T, x, dim, keepdim):
     """Product over dim (None: all elements)."""
     y = x.reshape(-1) if dim is None else x
@@ -83,6 +85,8 @@ def prod(T, x, dim, keepdim):
     n = y.shape[d]
     if n == 0:
         return y.sum(d, keepdim=keepdim) + 1
+    if n == 1 and x.dim():   # torch's prod_backward reads an n-d input (its gradient needs grad)
+        y = _binary(_DEPENDS_ON, y, y)
     while n > 1:
         h = n // 2
         z = y[_at(d, 0, h)] * y[_at(d, h, 2 * h)]

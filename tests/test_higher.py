@@ -646,3 +646,22 @@ def test_in_place_leaky_relu_second_derivative_requires_grad(torch_ref):
             out.append([g.requires_grad, g.tolist(), h.requires_grad, h.tolist()])
         got.append(out)
     assert got[0] == got[1]
+
+
+def test_prod_over_one_element_reads_the_input(torch_ref):
+    """torch's prod_backward reads an n-d input, also over a dim of size 1: the create_graph
+    gradient requires grad and differentiates to zeros (0-d inputs excepted: torch returns
+    the seed).  A product of one factor had no entry reading x."""
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for shape, f in (((2, 1), lambda a: a.prod(-1)), ((1,), lambda a: a.prod()),
+                         ((1, 1), lambda a: a.prod(0, keepdim=True)), ((), lambda a: a.prod())):
+            x = m.full(shape, 0.7, dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(f(x).sum(), x, create_graph=True)
+            row = [g.requires_grad, g.tolist()]
+            if g.requires_grad:
+                row.append(m.autograd.grad(g.sum(), x)[0].tolist())
+            out.append(row)
+        got.append(out)
+    assert got[0] == got[1]
