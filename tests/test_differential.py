@@ -2304,9 +2304,6 @@ def test_view_grad_fn_after_a_no_grad_change_of_its_base():
     like_torch(fn)
 
 
-@xfail("celu's gradient takes input_scale 1 / alpha; torch's 1 / float32(alpha) "
-       "(derivatives.yaml's alpha.toFloat()): a float64 gradient ~1e-8 apart for an alpha "
-       "float32 cannot hold")
 def test_celu_gradient_rounds_alpha_as_torch():
     def fn(m):
         x = m.tensor([-1.7, -0.5, 0.3], dtype=m.float64, requires_grad=True)
