@@ -99,7 +99,9 @@ def walk(tape, n, roots):
     s = free.pop() if free else None
     arg_ptr, arg = nds.operands(n)
     if s is None or s.cap < n or s.pcap < nds.nparams or s.acap < len(arg):
-        s = Reached(max(n, 1024), max(nds.nparams, 256), max(len(arg), 256))
+        # (room to grow: a loop that keeps recording on the tape it differentiates makes the
+        # next call a longer prefix, and a workspace made per call cost ~15 allocations)
+        s = Reached(max(2 * n, 1024), max(2 * nds.nparams, 256), max(2 * len(arg), 256))
     a = tape._arrays
     try:
         # whole streams, not [:n] slices: the walk starts at the roots (< n) and goes down

@@ -935,3 +935,26 @@ def test_plain_prefix_gradients_match_the_scalar_tape():
     assert loss._tape.nds is not None and loss._tape.nds.plain >= y2._node
     gx2, = tg.autograd.grad(loss, [x2])
     assert gx2.item() == gx.item()
+
+
+def test_a_growing_tape_reuses_its_walk_workspace(monkeypatch):
+    """autograd.grad(..., retain_graph=True) in a loop that records on the same open tape:
+    each call's prefix is longer, and the walk's workspace (reached.Reached) is made with
+    room to grow, not once per call (~15 allocations each)."""
+    made = []
+    real = reached.Reached.__init__
+
+    def counted(self, *args):
+        made.append(args[0])
+        real(self, *args)
+    monkeypatch.setattr(reached.Reached, "__init__", counted)
+    W = tg.randn(8, 8, requires_grad=True)
+    X = tg.randn(4, 8)
+    for i in range(1100):
+        y = (X * (i + 1.0) @ W).tanh().sum()
+        g, = tg.autograd.grad(y, W, retain_graph=True)
+    assert y._tape.n > 2 * reached.MIN_WALK   # the calls took the walk
+    want = (1.0 - (X * 1100.0 @ W).tanh() ** 2)
+    np.testing.assert_allclose(g.numpy(), (X * 1100.0).numpy().T @ want.detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert 1 <= len(made) <= 4, made
