@@ -2755,6 +2755,44 @@ def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
 
 # from tapegrad/walks.py
 @njit(cache=True)
+def mark_leads_listed(order, ia, ib, arg_ptr, arg, leads):
+    """mark_leads over the entries listed in `order` only (oldest first, closed under their
+    operands: a walk's reached entries, reached.walk): autograd.grad's inputs behind a long
+    prefix cost what the roots reach, not the prefix."""
+    lists = arg.shape[0] > 0
+    for i in range(order.shape[0]):
+        e = order[i]
+        if leads[e] == 0:
+            a = ia[e]
+            b = ib[e]
+            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0):
+                leads[e] = 1
+            elif lists:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    if leads[arg[j]] != 0:
+                        leads[e] = 1
+                        break
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def operand_leads_listed(order, ia, ib, arg_ptr, arg, leads, runs):
+    """operand_leads at the entries listed in `order` only (runs elsewhere untouched)."""
+    lists = arg.shape[0] > 0
+    for i in range(order.shape[0]):
+        e = order[i]
+        a = ia[e]
+        b = ib[e]
+        r = (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0)
+        if lists:
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                if leads[arg[j]] != 0:
+                    r = True
+        runs[e] = 1 if r else 0
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
 def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, reach, used,
                  off, saved, counts, plain):
     """The layout of a sweep's arenas from the entries marked 1 in `reach` (the roots): marks

@@ -88,22 +88,31 @@ class _Sweep:
         return self.tape.freed_since_entries(self.entries)
 
 
-def _leads(tape, n, inputs, memo=None):
+def _leads(tape, n, inputs, memo=None, listed=None):
     """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`.
     With `inputs` a backward runs only these entries: the gradient stops at an input.
-    `memo`: _marks' for the other tapes of the same backward."""
-    marks = _marks(tape, n, inputs, {} if memo is None else memo)
-    runs = np.empty(n, np.uint8)
-    K.operand_leads(*tape.dependencies(n), marks[:n], runs)
+    `memo`: _marks' for the other tapes of the same backward.  `listed`: the entries a walk
+    reached (reached.walk's order), or None: with it only those are marked (0 elsewhere),
+    in O(reached) instead of O(n)."""
+    marks = _marks(tape, n, inputs, {} if memo is None else memo, listed)
+    if listed is None:
+        runs = np.empty(n, np.uint8)
+        K.operand_leads(*tape.dependencies(n), marks[:n], runs)
+    else:
+        runs = np.zeros(n, np.uint8)
+        K.operand_leads_listed(listed, *tape.dependencies(n), marks[:n], runs)
     return runs
 
 
-def _marks(tape, n, inputs, memo):
+def _marks(tape, n, inputs, memo, listed=None):
     """uint8 per node (at least n of `tape`'s): 1 where the node is or depends on one of
     `inputs`, across tapes: an import node where its source node is (torch runs no node of a
     graph that leads to no input).  The tapes imports come from are older: they are marked
     first, each once per backward (`memo`: {id(tape): marks}; marks of more entries hold
-    those of fewer, the walk being oldest first)."""
+    those of fewer, the walk being oldest first).  `listed` (as _leads'): `tape`'s own marks
+    are set only at those entries, the rest of its prefix is not walked; every later reader
+    of them in the same backward reads reached entries only (imports followed, hooks'
+    node_executes, host VJPs)."""
     got = memo.get(id(tape))
     if got is not None and len(got) >= n:
         return got
@@ -136,7 +145,10 @@ def _marks(tape, n, inputs, memo):
         for node, (src, snode) in tp.imports.items():
             if node < k and memo[id(src)][snode]:
                 marks[node] = 1
-        K.mark_leads(*tp.dependencies(k), marks)
+        if listed is not None and tp is tape:
+            K.mark_leads_listed(listed, *tp.dependencies(k), marks)
+        else:
+            K.mark_leads(*tp.dependencies(k), marks)
         memo[id(tp)] = marks
     return memo[id(tape)]
 
@@ -151,15 +163,20 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     n = start + 1
     tape.refresh_shared()
     anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
-    leads = marks = runs = hooked = None
+    leads = marks = runs = hooked = sub = None
+    if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
+        sub = reached.walk(tape, n, roots)   # (None: not a small part of the prefix)
     if inputs is not None:
         memo = {} if memo is None else memo
-        leads = _leads(tape, n, inputs, memo)
+        try:
+            leads = _leads(tape, n, inputs, memo, None if sub is None else sub.order[:sub.r])
+        except BaseException:
+            if sub is not None:
+                reached.give(sub)
+            raise
         marks = memo[id(tape)]   # (the nodes that are or lead to the inputs: host_vjp's)
-    if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
-        sub = reached.walk(tape, n, roots)
-        if sub is not None:   # a small part of the prefix: sweep it as local streams
-            return _sweep_reached(tape, n, seeds, inputs, sub, leads, root, marks)
+    if sub is not None:   # a small part of the prefix: sweep it as local streams
+        return _sweep_reached(tape, n, seeds, inputs, sub, leads, root, marks)
     if tape.hooks:
         hooked = _hooked(tape, n, inputs, leads, root=root)
     if leads is not None:
