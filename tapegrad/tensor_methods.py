@@ -523,6 +523,12 @@ class _OpMethods:
             raise TypeError('expand() missing 1 required positional arguments: "size"')
         sizes = _size_args(sizes)
         nd = len(sizes)
+        shape = self._shape
+        lead = nd - len(shape)
+        # (the common case, no -1 and each size kept or a size 1 made longer, checked at once)
+        if lead >= 0 and all(s == o or o == 1 and s >= 0 for s, o in zip(sizes[lead:], shape)) \
+                and all(s >= 0 for s in sizes[:lead]):
+            return _strided("expand", self, lambda a: _expanded(a, sizes))
         if nd < self.dim():
             raise RuntimeError(f"expand({_tname_legacy(self)}{{{list(self._shape)}}}, "
                                f"size={list(sizes)}): the number of sizes provided ({nd}) must "
@@ -683,6 +689,16 @@ def _expanded(a, target):
     """Array `a` broadcast to `target`: numpy's read-only view where elements share memory
     (a size-1 dim made longer), else a writable one (the same sizes, or new leading dims
     of size 1), as torch's expand, whose in-place ops then write into `a`."""
+    if a.flags.c_contiguous and a.size:
+        # (the strides numpy's broadcast_to gives, over a's buffer: a tenth of its cost, and
+        # storage_offset() then finds a's root)
+        lead = len(target) - a.ndim
+        strides = (0,) * lead + tuple(st if n == m != 1 else 0 for n, m, st in
+                                      zip(a.shape, target[lead:], a.strides))
+        b = np.ndarray(target, a.dtype, a, 0, strides)
+        if b.size != a.size and any(m > 1 and not st for m, st in zip(target, strides)):
+            b.flags.writeable = False
+        return b
     b = np.broadcast_to(a, target)
     if a.flags.writeable and all(n <= 1 or st for n, st in zip(b.shape, b.strides)):
         return np.lib.stride_tricks.as_strided(a, b.shape, b.strides, writeable=True)

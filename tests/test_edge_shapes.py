@@ -219,6 +219,18 @@ def test_in_place_write_into_an_expanded_tensor(torch_ref, op):
         tg.ones(4).expand(3, 4).fill_(2.0)
 
 
+@pytest.mark.parametrize("expr", ["x[1:].expand(2, 4)", "x[1:].expand(1, 2, 4)",
+                                  "x[2:].expand(1, 4)", "x[2:].expand(3, 1, 4)",
+                                  "x[:, 1:2].expand(3, 5)", "x[1, 2:].expand(2, 2)"])
+def test_expand_keeps_the_storage_offset(torch_ref, expr):
+    # an expand to the same sizes or new leading 1s (a writable view) lost its base's offset
+    x = tg.arange(12.0).reshape(3, 4)
+    tx = torch_ref.arange(12.0).reshape(3, 4)
+    got, want = eval(expr, {"x": x}), eval(expr, {"x": tx})
+    assert got.storage_offset() == want.storage_offset()
+    assert got.tolist() == want.tolist()
+
+
 @pytest.mark.parametrize("view", ["x[:, 4:]", "x[3:]", "x.narrow(1, 2, 0)", "x.t()[4:]",
                                   "x[:0].reshape(0, 2)", "x[:, :0].t()"])
 def test_in_place_change_of_an_empty_view(torch_ref, view):
