@@ -209,6 +209,14 @@ def promoted(*operands):
     """torch's promotion of several operands (tensors or Python numbers), as its
     TensorIterator's common dtype: each category (dimensioned tensors, 0-d tensors, numbers)
     promoted within itself, a lower category then counting only by a higher kind."""
+    # (tensors of one dtype, the common case: that dtype whatever their categories)
+    first = getattr(operands[0], "dtype", None) if operands else None
+    if isinstance(first, dtype):
+        for v in operands:
+            if getattr(v, "dtype", None) is not first:
+                break
+        else:
+            return first
     best = {}
     for v in operands:
         d, c = _operand(v)

@@ -84,7 +84,9 @@ def test_composites_compute_in_the_promoted_dtype(torch_ref):
     exprs = []
     for x, y in (("u", "c"), ("c", "u"), ("b", "u"), ("u", "b"), ("c0", "s"), ("s", "c0"),
                  ("u", "f"), ("u", "f0"), ("c0", "f"), ("d", "f"), ("f", "d0"), ("b", "b"),
-                 ("i", "l"), ("l", "i")):
+                 ("i", "l"), ("l", "i"),
+                 # one dtype across categories (dtypes.promoted's shortcut)
+                 ("d", "d0"), ("d0", "d"), ("f0", "f0"), ("s", "s0"), ("b0", "b"), ("c0", "c0")):
         exprs += [f"T.addcmul({x}, {x}, {y}, value=2)", f"T.addcmul({y}, {x}, {y})",
                   f"T.addcdiv({x}, {x}, {y}, value=2)", f"T.add({x}, {y}, alpha=2)",
                   f"T.sub({x}, {y}, alpha=3)", f"T.rsub({x}, {y}, alpha=2)",
