@@ -37,7 +37,8 @@ from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
 from .tensor import _dim, _layout_dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
-from .views import _strided, cat, index_scatter, KIND_OPS, _tensor_list
+from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
+    _tensor_list
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -620,7 +621,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
             return np.ndarray(o.shape, a.dtype, buffer=a, offset=start, strides=o.strides)
         at = [slice(None)] * a.ndim     # (a strided a: from the diagonal's first element)
         at[d1], at[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
-        return np.lib.stride_tricks.as_strided(a[tuple(at)], o.shape, o.strides)
+        return strided_over(a[tuple(at)], o.shape, o.strides)
     return _strided("diagonal", input, view)
 
 
@@ -1097,6 +1098,11 @@ def narrow(input, dim, start, length):
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
     key = (slice(None),) * d + (slice(start, start + length),)
+    arr = input._v
+    if type(arr) is not float and arr.flags.c_contiguous:
+        # (its offset known: no address to read, as _strided would)
+        return _strided_view("slice", input, arr, arr[key],
+                             start * math.prod(input._shape[d + 1:]))
     return _strided("slice", input, lambda a: a[key])
 
 

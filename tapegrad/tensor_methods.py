@@ -20,7 +20,8 @@ from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, OPERAND_TYPES, _reduce_dims,
                      _size_args, Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
-from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided
+from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
+    strided_over
 
 
 def _compared(name, x, y):
@@ -573,10 +574,10 @@ class _OpMethods:
 
         def view(a):
             if not nd:
-                return np.lib.stride_tricks.as_strided(a, (size,), (a.itemsize,))
+                return strided_over(a, (size,), (a.itemsize,))
             shape, strides = list(a.shape), list(a.strides)
             shape[d], strides[d] = (shape[d] - size) // step + 1, strides[d] * step
-            return np.lib.stride_tricks.as_strided(a, shape + [size], strides + [a.strides[d]])
+            return strided_over(a, shape + [size], strides + [a.strides[d]])
         return _strided("unfold", self, view)
 
 
@@ -701,8 +702,9 @@ def _expanded(a, target):
         return b
     b = np.broadcast_to(a, target)
     if a.flags.writeable and all(n <= 1 or st for n, st in zip(b.shape, b.strides)):
-        return np.lib.stride_tricks.as_strided(a, b.shape, b.strides, writeable=True)
+        return strided_over(a, b.shape, b.strides)
     return b
+
 
 def _absent_dtype(method, name):
     return (f"tapegrad: Tensor.{method}() converts to {name}, a dtype tapegrad does not have "

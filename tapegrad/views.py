@@ -112,7 +112,7 @@ def _view_of(t, x, out, name=None, nr=0):
 
 # strided views that start where their base starts (offset 0): reading an array's address
 # (__array_interface__) costs ~2 us, most of a `w.t()` in nn.Linear
-_SAME_START = frozenset(("t", "transpose", "permute", "expand"))
+_SAME_START = frozenset(("t", "transpose", "permute", "expand", "unfold"))
 
 
 def _strided(name, x, fn):
@@ -139,6 +139,26 @@ def _strided(name, x, fn):
         tape.add_params(t._node, [offset, *[s // item for s in out.strides]])
     _as_view(t, x, real, name)
     return t
+
+
+def strided_over(a, shape, strides):
+    """numpy's as_strided(a, shape, strides) (byte strides from a's first element, writable
+    where a is), as an array over a's buffer, or its root's: as_strided's base is no array,
+    which hid the root from storage_offset() (0 for x[1:].unfold(...), where torch keeps
+    the offset), and reading a's address costs ~1 us, where a contiguous a needs none."""
+    if a.size:
+        if a.flags.c_contiguous:
+            return np.ndarray(shape, a.dtype, a, 0, strides)
+        root = a.base
+        while isinstance(root, np.ndarray) and isinstance(root.base, np.ndarray):
+            root = root.base
+        if isinstance(root, np.ndarray) and root.flags.c_contiguous:
+            at = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+            out = np.ndarray(shape, a.dtype, root, at, strides)
+            if not a.flags.writeable and out.flags.writeable:
+                out.flags.writeable = False
+            return out
+    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
 
 
 def _strided_view(name, x, arr, out, offset):

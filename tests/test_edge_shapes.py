@@ -221,9 +221,16 @@ def test_in_place_write_into_an_expanded_tensor(torch_ref, op):
 
 @pytest.mark.parametrize("expr", ["x[1:].expand(2, 4)", "x[1:].expand(1, 2, 4)",
                                   "x[2:].expand(1, 4)", "x[2:].expand(3, 1, 4)",
-                                  "x[:, 1:2].expand(3, 5)", "x[1, 2:].expand(2, 2)"])
-def test_expand_keeps_the_storage_offset(torch_ref, expr):
-    # an expand to the same sizes or new leading 1s (a writable view) lost its base's offset
+                                  "x[:, 1:2].expand(3, 5)", "x[1, 2:].expand(2, 2)",
+                                  "x[:, 1:].expand(3, 3)", "x[1:].unfold(1, 2, 1)",
+                                  "x[1].unfold(0, 2, 2)", "x[:, 1:].unfold(1, 2, 1)",
+                                  "x[1:, 1:].t().unfold(0, 2, 1)", "x[2, 3].unfold(0, 1, 1)",
+                                  "x[:, 1:].diagonal()", "x[1:, 1:].t().diagonal(1)",
+                                  "x[1:].narrow(1, 1, 2)", "x.t()[1:].narrow(0, 1, 2)"])
+def test_strided_views_keep_the_storage_offset(torch_ref, expr):
+    # an expand to the same sizes or new leading 1s (a writable view), unfold, and the
+    # diagonal of a strided tensor lost their base's offset (numpy's as_strided hid the
+    # root array)
     x = tg.arange(12.0).reshape(3, 4)
     tx = torch_ref.arange(12.0).reshape(3, 4)
     got, want = eval(expr, {"x": x}), eval(expr, {"x": tx})
