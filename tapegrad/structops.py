@@ -622,6 +622,13 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         at = [slice(None)] * a.ndim     # (a strided a: from the diagonal's first element)
         at[d1], at[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
         return strided_over(a[tuple(at)], o.shape, o.strides)
+    arr = input._v
+    if type(arr) is not float and arr.flags.c_contiguous:
+        o = np.diagonal(arr, offset, d1, d2)
+        if o.size:   # (its start known: no address to read, as _strided would)
+            start = max(-offset, 0) * arr.strides[d1] + max(offset, 0) * arr.strides[d2]
+            out = np.ndarray(o.shape, arr.dtype, arr, start, o.strides)
+            return _strided_view("diagonal", input, arr, out, start // arr.itemsize)
     return _strided("diagonal", input, view)
 
 

@@ -226,6 +226,7 @@ def test_in_place_write_into_an_expanded_tensor(torch_ref, op):
                                   "x[1].unfold(0, 2, 2)", "x[:, 1:].unfold(1, 2, 1)",
                                   "x[1:, 1:].t().unfold(0, 2, 1)", "x[2, 3].unfold(0, 1, 1)",
                                   "x[:, 1:].diagonal()", "x[1:, 1:].t().diagonal(1)",
+                                  "x[1:].diagonal(-1)", "x[1:].diagonal(2)",
                                   "x[1:].narrow(1, 1, 2)", "x.t()[1:].narrow(0, 1, 2)"])
 def test_strided_views_keep_the_storage_offset(torch_ref, expr):
     # an expand to the same sizes or new leading 1s (a writable view), unfold, and the
