@@ -1106,13 +1106,20 @@ def _as_strided(x, size, stride, offset, pos):
     else:
         # the view as a gather of x's own elements (the `as_strided` gather row): the position
         # in x of each storage location the view reads
-        nstore = flat.nbytes // item
-        labels = np.full(nstore, -1, np.int64)
-        labels[strided_positions(v.shape, [own, *[s // item for s in v.strides]])] = \
-            np.arange(v.size)
-        src = labels[strided_positions(tuple(size), [offset, *stride])] if need else \
-            np.zeros(0, np.int64)
-        if src.size and src.min() < 0:
+        if not need:
+            src = np.zeros(0, np.int64)
+            outside = False
+        elif v.flags.c_contiguous:   # (x's elements are storage positions own.. in order)
+            src = strided_positions(tuple(size), [offset, *stride]) - own
+            outside = bool(src.min() < 0 or src.max() >= v.size)
+        else:
+            nstore = flat.nbytes // item
+            labels = np.full(nstore, -1, np.int64)
+            labels[strided_positions(v.shape, [own, *[s // item for s in v.strides]])] = \
+                np.arange(v.size)
+            src = labels[strided_positions(tuple(size), [offset, *stride])]
+            outside = bool(src.size and src.min() < 0)
+        if outside:
             raise NotImplementedError(
                 "tapegrad: as_strided of a tensor that requires grad, reaching storage outside "
                 "that tensor's own elements, is not implemented (torch reads them and drops "

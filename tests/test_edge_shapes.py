@@ -446,3 +446,24 @@ def test_advanced_index_into_an_empty_dim(torch_ref, shape, expr):
                                   "T.trapezoid(x, dim=1)"])
 def test_trapezoid_of_a_0d_tensor(torch_ref, expr):
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((), "c")], raises=True)
+
+
+@pytest.mark.parametrize("layout", ["rows", "t"])
+@pytest.mark.parametrize("args", [((2, 2), (1, 2), 5), ((3,), (2,), None), ((2, 2), (0, 1), 6),
+                                  ((2, 3), (4, 1), 4)])
+def test_as_strided_of_a_view_reads_its_elements(torch_ref, layout, args):
+    # a contiguous x (rows of its base) finds its gather positions from its own offset,
+    # a transposed one by labelling the storage: the same values and gradients as torch's
+    def fn(T):
+        v = T.tensor(np.arange(16.0).reshape(4, 4) / 7, requires_grad=True)
+        y = (v * 1.0)[1:] if layout == "rows" else (v * 1.0).t()
+        u = y.as_strided(*args)
+        g, = T.autograd.grad((u * T.arange(float(u.numel())).reshape(u.shape)).sum(), v)
+        return u.tolist(), g.tolist(), u.storage_offset()
+    assert fn(tg) == fn(torch_ref)
+
+
+def test_as_strided_outside_a_views_elements_is_refused():
+    v = tg.tensor(np.arange(16.0).reshape(4, 4), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="outside"):
+        (v * 1.0)[1:].as_strided((2,), (1,), 0)
