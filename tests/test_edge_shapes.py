@@ -467,3 +467,19 @@ def test_as_strided_outside_a_views_elements_is_refused():
     v = tg.tensor(np.arange(16.0).reshape(4, 4), requires_grad=True)
     with pytest.raises(NotImplementedError, match="outside"):
         (v * 1.0)[1:].as_strided((2,), (1,), 0)
+
+
+def test_tril_triu_masks_kept_between_calls(torch_ref):
+    # the masks are kept per (op, rows, cols, diagonal): repeated calls, other shapes and an
+    # in-place tril_ in between give torch's values and gradients
+    def fn(T):
+        out = []
+        for shape, d in [((3, 4), 0), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), -1), ((4, 3), 0)]:
+            x = T.tensor(np.arange(float(np.prod(shape))).reshape(shape) + 1, requires_grad=True)
+            y = x * 1.0
+            y.tril_(d)
+            r = x.tril(d) * 2 + x.triu(d) * 3 + y
+            g, = T.autograd.grad((r * r).sum(), x)
+            out.append((r.tolist(), g.tolist()))
+        return out
+    assert fn(tg) == fn(torch_ref)
