@@ -1144,7 +1144,6 @@ def movedim(input, source, destination):
                            f"should contain the same number of dims as destination ({dst} "
                            f"dims)")
     nd = input.dim()
-    rest = [d for d in range(nd) if d not in [_dim(s, nd) for s in src]]
     if not nd:   # (0 and -1 are its dims, as for the reductions; torch's result: an alias)
         for d in src + dst:
             _dim(d, nd)
@@ -1153,9 +1152,10 @@ def movedim(input, source, destination):
     for name, dims, w in zip(("source", "destination"), (src, dst), wrapped):
         if len(set(w)) != len(w):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    rest = [d for d in range(nd) if d not in wrapped[0]]
     out = [None] * nd
-    for s, d in zip(src, dst):
-        out[_dim(d, nd)] = _dim(s, nd)
+    for s, d in zip(*wrapped):
+        out[d] = s
     it = iter(rest)
     out = [o if o is not None else next(it) for o in out]
     return input.permute(*out)
