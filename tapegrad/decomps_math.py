@@ -48,11 +48,12 @@ def _fresh(out, x):
 # made a create_graph second derivative nan there), nan with a nan gradient where count is
 # 0 (where the result is nan anyway); taken where
 # nothing hits, so that an infinite incoming gradient still gives inf / count at the hits and
-# nan elsewhere, as torch's mask product.  Where every element is finite (and not while
-# tracing, for a replay's values) the term is x * (0 / count) instead: the same values and
+# nan elsewhere, as torch's mask product.  Where no element is nan (and not while tracing,
+# for a replay's values) the term is x * (0 / count) instead, with the infinities that miss
+# (-inf for max: an infinity of the other sign is a hit) made 0 first: the same values and
 # first derivatives, and create_graph derivatives that do not read x, as torch's
 # amax_backward (grad * mask / count): tanh's made a second derivative in x require grad
-# (zeros) where torch's is not used.
+# (zeros) where torch's is not used (scatter_reduce's -inf padding).
 def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     """max (is_max) or min of x over dims."""
     if is_max:
@@ -66,8 +67,13 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
     picked = where(hit, m0 - x, 0.0) / count
     if not nan_hits:
-        finite = _tracing(x) is None and np.isfinite(x._array()).all()
-        picked = picked - where(hit, 0.0, x if finite else x.tanh()) * (0.0 / count)
+        if _tracing(x) is not None or np.isnan(x._array()).any():
+            other = x.tanh()
+        elif np.isfinite(x._array()).all():
+            other = x
+        else:   # (no nan: the infinities that miss are the far side's, -inf for max)
+            other = where(x == (-math.inf if is_max else math.inf), 0.0, x)
+        picked = picked - where(hit, 0.0, other) * (0.0 / count)
     s = picked.sum(dims, keepdim=keepdim)
     return (m0 if keepdim else m0.reshape(s.shape)) - s
 

@@ -496,6 +496,33 @@ def test_amax_and_inf_norm_second_derivatives_do_not_read_the_input(torch_ref):
     assert got[0] == got[1]
 
 
+def test_amax_beside_minus_inf_second_derivatives_do_not_read_the_input(torch_ref):
+    """An element at -inf (a masked score; scatter_reduce's and index_reduce's -inf
+    padding of uneven buckets) took the tie-splitting body's tanh(x) term, whose create_graph
+    gradient read x: a second derivative in x that required grad (zeros) where torch's
+    amax_backward leaves it unused."""
+    inf = float("inf")
+    cases = [lambda m, x: x.amax(1), lambda m, x: (-x).amin(0),
+             lambda m, x: m.full((3,), -inf, dtype=x.dtype).scatter_reduce(
+                 0, m.tensor([0, 0, 1, 1, 1, 2]), x.reshape(-1), "amax"),
+             lambda m, x: m.full((3, 3), -inf, dtype=x.dtype).index_reduce(
+                 0, m.tensor([0, 0]), x, "amax")]
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for f in cases:
+            x = m.tensor([[1.0, -inf, 3.0], [2.0, -inf, 0.5]], dtype=m.float64,
+                         requires_grad=True)
+            y = f(m, x)
+            v = m.full(tuple(y.shape), 0.8, dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(y, x, v, create_graph=True)
+            hx, hv = m.autograd.grad((g * 1.3).sum(), [x, v], allow_unused=True)
+            out.append([g.tolist(), g.requires_grad, None if hx is None else hx.tolist(),
+                        hv.tolist()])
+        got.append(out)
+    assert got[0] == got[1]
+
+
 def test_a_where_of_constants_under_a_traced_mask_needs_no_grad(torch_ref):
     """On one-element graphs (create_graph's Numba recording sweep) a gradient formula's
     where(mask of the input, constant, constant) (where's, clamp's, hardswish's, smooth_l1's
