@@ -692,3 +692,24 @@ def test_prod_over_one_element_reads_the_input(torch_ref):
             out.append(row)
         got.append(out)
     assert got[0] == got[1]
+
+
+def test_sum_gradient_under_create_graph_is_torchs_expand(torch_ref):
+    """torch's sum_backward is grad.expand(sizes) (ExpandBackward0); the reduce kind's
+    tensor VJP multiplied the expansion by the sum's scale 1 (MulBackward0, one product
+    more per sum in every create_graph backward)."""
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for f, shape in ((lambda x: x.sum(), (2, 3)), (lambda x: x.sum(0), (2, 3)),
+                         (lambda x: x.sum((0, 2), keepdim=True), (2, 1, 3)),
+                         (lambda x: x.sum(), ())):
+            x = m.arange(float(np.prod(shape)), dtype=m.float64).reshape(shape)
+            x.requires_grad_(True)
+            y = f(x)
+            v = m.full(tuple(y.shape), 0.5, dtype=m.float64, requires_grad=True)
+            g, = m.autograd.grad(y, x, v, create_graph=True)
+            hv, = m.autograd.grad((g * x).sum(), v)
+            out.append((type(g.grad_fn).__name__, g.tolist(), hv.tolist()))
+        got.append(out)
+    assert got[0] == got[1]

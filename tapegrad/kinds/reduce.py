@@ -123,7 +123,9 @@ def tensor_forward_reduce(T, x, y, shape, params, imm):
 
 
 def tensor_vjp_reduce(T, g, operand, a_shape, b_shape, params, imm):
+    # (a sum's gradient is the expansion itself, torch's ExpandBackward0: no product by 1)
     if a_shape is None:
-        return [(0, g * imm)]
+        return [(0, g.expand(g.shape) if imm == 1.0 else g * imm)]
     keep = tuple(int(v) for v in params[:len(a_shape)])
-    return [(0, g.reshape(keep).expand(*a_shape) * imm)]
+    spread = g.reshape(keep).expand(*a_shape)
+    return [(0, spread if imm == 1.0 else spread * imm)]
