@@ -16,6 +16,7 @@ from ._signals import COMMIT
 from .ops import BY_CODE, formula_reads, OPS, OUTPUT_CODE
 from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
+from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import node_for
 from .fpstate import ERR_RESET, ERR_SET, QUIET
@@ -1008,6 +1009,10 @@ def _sum_to(g, shape):
 _READS = tuple(frozenset(formula_reads(op)) for op in BY_CODE)
 
 
+_VIEWS_AS_TORCH = frozenset(("t", "transpose", "permute", "unsqueeze", "squeeze", "squeeze_dim",
+                             "squeeze_dims"))
+
+
 def _input_grads(tape, e, g):
     """[(node, gradient tensor)] for entry e given the gradient g of its output."""
     op = BY_CODE[tape.op[e]]
@@ -1036,6 +1041,11 @@ def _input_grads(tape, e, g):
                     gi = Tensor._wrap(np.full(g.shape, float(gi), g._dtype.np), g._dtype)
                 res.append((node, _sum_to(gi, tape.shape.get(node))))
         return res
+    if op.name in _VIEWS_AS_TORCH:   # (torch's inverse view, named as its node)
+        got = view_kind.tensor_vjp_as_torch(KIND_OPS, op.name, g, shape_a,
+                                            tape.params_of(e) if tape.nds is not None else ())
+        if got is not None:
+            return [(a, gi) for _, gi in got]
     vjp = tensor_vjp(kind) if kind in KIND_MODULES else None
     if vjp is None:
         return []  # compare, guard, stopgrad: no gradient

@@ -713,3 +713,30 @@ def test_sum_gradient_under_create_graph_is_torchs_expand(torch_ref):
             out.append((type(g.grad_fn).__name__, g.tolist(), hv.tolist()))
         got.append(out)
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("name", ["t", "transpose", "permute", "unsqueeze", "squeeze",
+                                  "squeeze_dim", "squeeze_dims"])
+def test_view_gradients_under_create_graph_are_torchs_inverse_views(name, torch_ref):
+    """torch's backward of t / transpose / permute is the inverse view (TBackward0,
+    TransposeBackward0, PermuteBackward0), of unsqueeze a squeeze (SqueezeBackward1), of
+    squeeze an unsqueeze per dropped dim (UnsqueezeBackward0); tapegrad's create_graph
+    gradients were the view kinds' scatter (AsStridedScatterBackward0) or reshape
+    (ViewBackward0).  The values, and those of a second backward, are unchanged."""
+    views = {"t": lambda x: x.t(), "transpose": lambda x: x.transpose(0, 2),
+             "permute": lambda x: x.permute(2, 0, 1, 3), "unsqueeze": lambda x: x.unsqueeze(2),
+             "squeeze": lambda x: x.squeeze(), "squeeze_dim": lambda x: x.squeeze(1),
+             "squeeze_dims": lambda x: x.squeeze((1, 3))}
+    got = []
+    for m in (tg, torch_ref):
+        out = []
+        for shape in ((2, 3), (3, 1)) if name == "t" else ((2, 1, 3, 1), (3, 1, 2, 1)):
+            x = m.arange(float(np.prod(shape)), dtype=m.float64).reshape(shape)
+            y = views[name](x.requires_grad_(True))
+            v = (m.arange(float(y.numel()), dtype=m.float64).reshape(y.shape) - 1.5)
+            v.requires_grad_(True)
+            g, = m.autograd.grad(y, x, v, create_graph=True)
+            hv, = m.autograd.grad((g * (x + 1.0)).sum(), v)
+            out.append((type(g.grad_fn).__name__, tuple(g.shape), g.tolist(), hv.tolist()))
+        got.append(out)
+    assert got[0] == got[1]

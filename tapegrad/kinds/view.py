@@ -102,5 +102,58 @@ def tensor_vjp_strided(T, g, operand, a_shape, b_shape, params, imm):
     return [(0, T.strided_scatter(g, a_shape, [int(v) for v in params[:1 + g.dim()]]))]
 
 
+def _permutation(out_shape, a_shape, strides):
+    """perm with out dim j = input dim perm[j], read from a permuting view's strides on the
+    input's row-major buffer (size-1 dims, whose strides say nothing, in order); None if
+    the view is no permutation."""
+    if len(out_shape) != len(a_shape) or sorted(out_shape) != sorted(a_shape):
+        return None
+    row = [1] * len(a_shape)
+    for i in range(len(a_shape) - 2, -1, -1):
+        row[i] = row[i + 1] * a_shape[i + 1]
+    perm, used = [], set()
+    for j, (n, s) in enumerate(zip(out_shape, strides)):
+        hit = [i for i in range(len(a_shape)) if i not in used and a_shape[i] == n
+               and (n == 1 or row[i] == s)]
+        if not hit:
+            return None
+        perm.append(hit[0])
+        used.add(hit[0])
+    return perm
+
+
+def tensor_vjp_as_torch(T, name, g, a_shape, params):
+    """The VJP of a view as torch's backward computes it, where that is another view (its
+    node's name): t, transpose and permute take the inverse view, unsqueeze a squeeze,
+    squeeze an unsqueeze per dim it dropped; None where the kind's own VJP stands."""
+    if a_shape is None or g.dim() == 0:
+        return None
+    if name in ("t", "transpose", "permute"):
+        perm = _permutation(tuple(g.shape), a_shape, [int(v) for v in params[1:1 + g.dim()]])
+        if perm is None or int(params[0]) != 0:
+            return None
+        if name == "t":
+            return [(0, g.t())]
+        if name == "transpose":
+            moved = [j for j, i in enumerate(perm) if i != j] or [0, 0]
+            return [(0, g.transpose(*moved))] if len(moved) == 2 else None
+        inverse = [0] * len(perm)
+        for j, i in enumerate(perm):
+            inverse[i] = j
+        return [(0, g.permute(*inverse))]
+    if name == "unsqueeze" and g.dim() == len(a_shape) + 1:
+        d = next((j for j in range(len(a_shape)) if g.shape[j] != a_shape[j]), len(a_shape))
+        return [(0, g.squeeze(d))]
+    if name in ("squeeze", "squeeze_dim", "squeeze_dims") and g.dim() < len(a_shape):
+        out, j = g, 0   # (the dropped dims: the input's size-1 dims g's shape skips)
+        for i, n in enumerate(a_shape):
+            if j < g.dim() and g.shape[j] == n:
+                j += 1
+            else:
+                out = out.unsqueeze(i)
+        return [(0, out)] if tuple(out.shape) == tuple(a_shape) else None
+    return None
+
+
 def tensor_forward_stopgrad(T, x, y, shape, params, imm):
     return x.detach()
