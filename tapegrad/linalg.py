@@ -136,9 +136,32 @@ def slogdet(A, *, out=None):
     a real matrix is a constant: its gradient is zero)."""
     _no_out("slogdet", out)
     _matrix_arg("slogdet", A)
-    sign = _lapack(K.SIGNDET, A) if A.numel() else \
-        Tensor._wrap(np.ones(A._shape[:-2], A._dtype.np), A._dtype)
+    if not A.numel():
+        sign = Tensor._wrap(np.ones(A._shape[:-2], A._dtype.np), A._dtype)
+    elif A._recorded and _tracing(A) is None:
+        sign = _sign_of(A)
+    else:   # (while tracing: A's node, so that a replay re-evaluates the sign)
+        sign = _lapack(K.SIGNDET, A)
     return _RT["linalg_slogdet"]((sign, _lapack(K.LOGDET, A)))
+
+
+def _sign_of(A):
+    """slogdet's sign of A (that requires grad): torch's slogdet backward takes no gradient
+    from the sign, so a backward from the sign alone does not reach A ("not used", None with
+    allow_unused).  The entry reads a constant of A's value; its node shows the edge to A."""
+    tape = _record_start(A)
+    Aa = A._array().reshape(-1, *A._shape[-2:])
+    a = _node(tape, A.detach(), Aa)
+    out = np.asarray(K.forward(K.SIGNDET, 0, Aa, None), A._dtype.np).reshape(A._shape[:-2])
+    row = OPS[_ROW[K.SIGNDET]]
+    t = _result(out, A._dtype, tape, row.code, a, -1, 0.0,
+                [("a", a, Aa)] if "a" in row.saves else [])
+    tape.add_params(t._node, [K.SIGNDET, Aa.shape[0], Aa.shape[1], Aa.shape[2], 0])
+    tape.set_host(t._node)
+    if tape.edge_nodes is None:
+        tape.edge_nodes = {}
+    tape.edge_nodes[t._node] = (input_node(tape, A),)
+    return t
 
 
 def torch_slogdet(A):

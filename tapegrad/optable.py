@@ -134,7 +134,7 @@ TORCH_NAMES = {
     "draw": "`torch.normal`, `torch.bernoulli`, `torch.poisson` with tensor parameters and "
             "the in-place fills (`normal_`, `uniform_`, `bernoulli_`, ...): zero gradients, "
             "shown as torch's NormalBackward0-3, BernoulliBackward0-2, PoissonBackward0, ...",
-    "slogdet_sign": "the sign of `torch.linalg.slogdet`, `torch.slogdet` (zero gradient)",
+    "slogdet_sign": "the sign of `torch.linalg.slogdet`, `torch.slogdet` (no gradient)",
     "to_int": "`.int()`, `.long()`, `.to(torch.int32 / int64)` of a float while "
               "`tapegrad.record` traces (no gradient)",
     "to_int_wrap": "`.to(torch.int8 / int16)` of a float while `tapegrad.record` traces "

@@ -740,3 +740,24 @@ def test_view_gradients_under_create_graph_are_torchs_inverse_views(name, torch_
             out.append((type(g.grad_fn).__name__, tuple(g.shape), g.tolist(), hv.tolist()))
         got.append(out)
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_slogdet_sign_alone_does_not_reach_the_matrix(create_graph, torch_ref):
+    """torch's slogdet backward takes no gradient from the sign: a backward from the sign
+    alone leaves A unused (RuntimeError; None with allow_unused), where tapegrad's zero
+    gradient reached A (zeros).  With logabsdet in the graph, the gradient is its."""
+    got = []
+    for m in (tg, torch_ref):
+        A = m.tensor([[[2.0, 1.0], [0.5, -3.0]], [[1.0, 0.2], [0.0, 1.5]]], dtype=m.float64,
+                     requires_grad=True)
+        sign, logabs = m.linalg.slogdet(A * 1.0)
+        out = [type(sign.grad_fn).__name__, sign.requires_grad,
+               m.autograd.grad(sign.sum(), A, allow_unused=True, retain_graph=True,
+                               create_graph=create_graph)]
+        with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+            m.autograd.grad(m.slogdet(A)[0].sum(), A, create_graph=create_graph)
+        g, = m.autograd.grad((sign * logabs).sum(), A, create_graph=create_graph)
+        out.append(g.tolist())
+        got.append(out)
+    assert got[0] == got[1]
