@@ -1010,7 +1010,7 @@ _READS = tuple(frozenset(formula_reads(op)) for op in BY_CODE)
 
 
 _VIEWS_AS_TORCH = frozenset(("t", "transpose", "permute", "unsqueeze", "squeeze", "squeeze_dim",
-                             "squeeze_dims"))
+                             "squeeze_dims", "expand"))
 
 
 def _input_grads(tape, e, g):

@@ -716,17 +716,20 @@ def test_sum_gradient_under_create_graph_is_torchs_expand(torch_ref):
 
 
 @pytest.mark.parametrize("name", ["t", "transpose", "permute", "unsqueeze", "squeeze",
-                                  "squeeze_dim", "squeeze_dims"])
+                                  "squeeze_dim", "squeeze_dims", "expand", "expand_same"])
 def test_view_gradients_under_create_graph_are_torchs_inverse_views(name, torch_ref):
     """torch's backward of t / transpose / permute is the inverse view (TBackward0,
     TransposeBackward0, PermuteBackward0), of unsqueeze a squeeze (SqueezeBackward1), of
-    squeeze an unsqueeze per dropped dim (UnsqueezeBackward0); tapegrad's create_graph
+    squeeze an unsqueeze per dropped dim (UnsqueezeBackward0), of expand torch's sum_to
+    (SumBackward1, then ViewBackward0 where expand added dims); tapegrad's create_graph
     gradients were the view kinds' scatter (AsStridedScatterBackward0) or reshape
     (ViewBackward0).  The values, and those of a second backward, are unchanged."""
     views = {"t": lambda x: x.t(), "transpose": lambda x: x.transpose(0, 2),
              "permute": lambda x: x.permute(2, 0, 1, 3), "unsqueeze": lambda x: x.unsqueeze(2),
              "squeeze": lambda x: x.squeeze(), "squeeze_dim": lambda x: x.squeeze(1),
-             "squeeze_dims": lambda x: x.squeeze((1, 3))}
+             "squeeze_dims": lambda x: x.squeeze((1, 3)),
+             "expand": lambda x: x.expand(2, x.shape[0], 4, x.shape[2], 2),
+             "expand_same": lambda x: x.expand(x.shape[0], 2, x.shape[2], 3)}
     got = []
     for m in (tg, torch_ref):
         out = []

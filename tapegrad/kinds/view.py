@@ -125,7 +125,8 @@ def _permutation(out_shape, a_shape, strides):
 def tensor_vjp_as_torch(T, name, g, a_shape, params):
     """The VJP of a view as torch's backward computes it, where that is another view (its
     node's name): t, transpose and permute take the inverse view, unsqueeze a squeeze,
-    squeeze an unsqueeze per dim it dropped; None where the kind's own VJP stands."""
+    squeeze an unsqueeze per dim it dropped, expand a sum over the expanded dims (a view
+    of it where expand added dims); None where the kind's own VJP stands."""
     if a_shape is None or g.dim() == 0:
         return None
     if name in ("t", "transpose", "permute"):
@@ -141,6 +142,14 @@ def tensor_vjp_as_torch(T, name, g, a_shape, params):
         for j, i in enumerate(perm):
             inverse[i] = j
         return [(0, g.permute(*inverse))]
+    if name == "expand":   # (torch's sum_to: one sum over the expanded dims, a view after)
+        lead = g.dim() - len(a_shape)
+        dims = list(range(lead)) + [i for i in range(lead, g.dim())
+                                    if a_shape[i - lead] == 1 and g.shape[i] != 1]
+        if not dims:
+            return None
+        out = g.sum(dims, keepdim=True)
+        return [(0, out.view(a_shape) if lead else out)]
     if name == "unsqueeze" and g.dim() == len(a_shape) + 1:
         d = next((j for j in range(len(a_shape)) if g.shape[j] != a_shape[j]), len(a_shape))
         return [(0, g.squeeze(d))]
