@@ -764,3 +764,21 @@ def test_slogdet_sign_alone_does_not_reach_the_matrix(create_graph, torch_ref):
         out.append(g.tolist())
         got.append(out)
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("split", [lambda x: x.split(2, 1), lambda x: x.chunk(2, 0),
+                                   lambda x: x.split([1, 3], 1)])
+def test_split_gradient_under_create_graph_is_torchs_cat(split, torch_ref):
+    """torch's split backward is a cat of the outputs' gradients along the split dim
+    (CatBackward0, in the input's shape); tapegrad's cat of (outer, d, inner) blocks was then
+    reshaped (ViewBackward0)."""
+    got = []
+    for m in (tg, torch_ref):
+        x = m.arange(8.0, dtype=m.float64).reshape(2, 4).requires_grad_(True)
+        parts = split(x)
+        vs = [m.full(tuple(p.shape), k + 0.5, dtype=m.float64, requires_grad=True)
+              for k, p in enumerate(parts)]
+        g, = m.autograd.grad(parts, x, vs, create_graph=True)
+        hv = m.autograd.grad((g * x).sum(), vs)
+        got.append((type(g.grad_fn).__name__, g.tolist(), [h.tolist() for h in hv]))
+    assert got[0] == got[1]

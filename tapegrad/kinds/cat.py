@@ -20,6 +20,8 @@ outputs packed, block k = x[:, start_k:start_k + d_k, :] row-major, one after th
 (a strided view of the packed node: its block, imm = its output_nr) that shows the split
 entry as its grad_fn with that output_nr, as torch's outputs share one SplitBackward0.
 """
+import math
+
 import numpy as np
 
 KINDS = ("cat", "split")
@@ -211,8 +213,27 @@ def tensor_vjp_split(T, g, operand, a_shape, b_shape, params, imm):
     outer, inner = int(params[0]), int(params[1])
     ds = [int(d) for d in params[2:2 + int(imm)]]
     flat = g.reshape(-1)
+    # (torch's split backward is a cat of the outputs' gradients along the split dim:
+    # CatBackward0 in x's shape, where one dim of x is the blocks' (outer, total, inner))
+    dim = _split_dim(a_shape, outer, sum(ds), inner)
     parts, start = [], 0
     for d in ds:
-        parts.append(flat[start:start + outer * d * inner].reshape(outer, d, inner))
+        block = flat[start:start + outer * d * inner]
+        parts.append(block.reshape(outer, d, inner) if dim is None
+                     else block.reshape(a_shape[:dim] + (d,) + a_shape[dim + 1:]))
         start += outer * d * inner
+    if dim is not None:
+        return [(0, T.cat(parts, dim))]
     return [(0, T.cat(parts, 1).reshape(a_shape if a_shape is not None else ()))]
+
+
+def _split_dim(shape, outer, total, inner):
+    """The dim of `shape` that is (outer, total, inner)'s middle one, or None."""
+    if shape is None:
+        return None
+    before = 1
+    for d, n in enumerate(shape):
+        if before == outer and n == total and before * n * inner == math.prod(shape):
+            return d
+        before *= n
+    return None
