@@ -656,6 +656,31 @@ def test_nearest_grid_sample_gradients_require_grad(torch_ref):
     assert got[0] == got[1]
 
 
+@pytest.mark.parametrize("dims", [2, 3])
+def test_nearest_grid_sample_second_derivatives_as_torch(dims, torch_ref):
+    """mode='nearest' with a seed that needs grad: torch's input gradient differentiates to
+    zeros in the grid (None in the input), its grid gradient (zeros) to None in the input,
+    grid and seed.  tapegrad's input gradient did not reach the grid (None)."""
+    got = []
+    for m in (tg, torch_ref):
+        shape = (1, 1, 3, 4) if dims == 2 else (1, 1, 2, 3, 2)
+        x = m.tensor(np.arange(float(np.prod(shape))).reshape(shape), dtype=m.float64,
+                     requires_grad=True)
+        pts = np.array([[-0.6, 0.2, 0.3], [0.4, -0.9, 0.8], [0.1, 0.7, -0.2]])[:, :dims]
+        grid = m.tensor(pts.reshape((1,) + (1,) * (dims - 1) + (3, dims)), dtype=m.float64,
+                        requires_grad=True)
+        y = m.nn.functional.grid_sample(x, grid, mode="nearest", align_corners=False)
+        v = m.full(tuple(y.shape), 0.5, dtype=m.float64, requires_grad=True)
+        gx, gg = m.autograd.grad(y, [x, grid], v, create_graph=True)
+        out = []
+        for t in (gx, gg):
+            h = m.autograd.grad((t * 1.5).sum(), [x, grid, v], allow_unused=True,
+                                retain_graph=True)
+            out.append([None if q is None else q.tolist() for q in h])
+        got.append([gx.tolist(), gg.tolist(), out])
+    assert got[0] == got[1]
+
+
 def test_in_place_leaky_relu_second_derivative_requires_grad(torch_ref):
     """torch's in-place leaky_relu_ (and rrelu_ in eval mode) backward is
     leaky_relu_backward(grad, result, ...): under create_graph the gradient depends on the

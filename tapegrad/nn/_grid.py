@@ -33,12 +33,15 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import _linspace, tensor as _tensor_of
-from ..ndops import where
+from ..ndops import _binary, where
+from ..ops import OPS
 from ..structops import _gather
 from ..tensor import Tensor
 from ..tracing import _bake
 from ..views import cat
 from ._basic import _record
+
+_DEPENDS_ON = OPS["depends_on"].code
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -349,8 +352,10 @@ def grid_sampler(T, x, grid, mode, padding, align_corners):
         _guard(*near)
         out = value([v._array() for v in near])
         if grid.requires_grad:   # (torch's grid gradient: zeros)
-            dep = where(_tensor_of(np.zeros((1,) * src[0].dim(), bool)), src[0], 0.0)
-            out = where(_tensor_of(np.ones((1,) * out.dim(), bool)), out, dep)
+            # NOTE: the values depend on the grid with a zero gradient (depends_on), so that
+            # under create_graph the input's gradient differentiates to zeros in the grid, as
+            # torch's grid_sampler_2d_backward, not to None
+            out = _binary(_DEPENDS_ON, out, src[0])
         return _channels_second(out)
     low = [v.floor() for v in src]
     _guard(*low)
