@@ -326,6 +326,8 @@ def from_numpy(arr):
 
 
 def _filled(size, value, dtype, requires_grad, fn=None):
+    if not size:
+        raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
     if dtype is not None:
         dtype = D.as_dtype(dtype, fn)
     dt = dtype or D.get_default_dtype()
@@ -377,7 +379,10 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, *, layo
     fill_value = _number_arg("full", "fill_value", 2, fill_value)
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
-    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
+    if not isinstance(size, (tuple, list)):   # (torch's size here is never spread ints)
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{errors.type_name(size)}")
+    return _filled((size,), fill_value, dtype, requires_grad, "full")
 
 
 def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):

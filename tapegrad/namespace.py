@@ -143,6 +143,8 @@ class _NamespaceMethods:
                                 "new_full")
 
     def _new_filled(self, size, value, dtype, device, requires_grad, fn):
+        if not size:
+            raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
         _device.check(device)
         dt = dtype or self._dtype
         t = tensor(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dtype=dt)

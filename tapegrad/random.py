@@ -227,7 +227,19 @@ def _sizes(size, kw, fn):
         if size:
             raise TypeError(f"{fn}() got multiple values for argument 'size'")
         size = (kw,)
+    if not size:
+        raise TypeError(_DRAW_ARGS.format(fn=fn))
     return _size_args(size, fn)
+
+
+# (rand and randn without a size: torch's parser has no form that matches)
+_DRAW_ARGS = (
+    "{fn}() received an invalid combination of arguments - got (), but expected one of:\n"
+    " * (tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype "
+    "dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
+    "False, bool requires_grad = False)\n * (tuple of ints size, *, Tensor out = None, "
+    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool "
+    "pin_memory = False, bool requires_grad = False)\n")
 
 
 def _float_dtype(dtype, fn):

@@ -35,7 +35,7 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
-from .tensor import _dim, _layout_dim, _size_args, Tensor, tensor_methods
+from .tensor import _dim, _int_list, _layout_dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
     _tensor_list
@@ -462,7 +462,7 @@ def roll(input, shifts, dims=None):
 
 def repeat(input, *sizes):
     """input tiled sizes times along each dim (RepeatBackward0)."""
-    sizes = tuple(int(s) for s in _size_args(sizes))
+    sizes = _int_list(sizes, "repeat", "repeats")
     if len(sizes) < input.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")

@@ -68,25 +68,57 @@ class Size(tuple):
         return Size(got) if isinstance(key, slice) else got
 
 
+def _is_int_arg(v, first):
+    """Whether torch's parser takes v as an element of a tuple of ints: an int, a numpy
+    integer or an integer tensor; a bool only after the first (where it decides whether the
+    ints are spread as varargs)."""
+    if isinstance(v, bool):
+        return not first
+    if isinstance(v, (int, np.integer)):
+        return True
+    return (isinstance(v, Tensor) and not v._shape and not v._dtype.is_floating_point
+            and not v._dtype.is_complex)
+
+
+def _int_list(args, fn, name):
+    """An `int[]` argument (sizes, dims) as torch's parser binds it: one int, one sequence, or
+    ints spread as positional arguments, with its messages for what it refuses."""
+    if len(args) == 1 and not isinstance(args[0], (tuple, list)):
+        if not _is_int_arg(args[0], True):
+            raise TypeError(f"{fn}(): argument '{name}' (position 1) must be tuple of ints, "
+                            f"not {errors.type_name(args[0])}")
+        return (int(args[0]),)
+    spread = len(args) != 1
+    items = args if spread else args[0]
+    for k, v in enumerate(items):
+        if _is_int_arg(v, k == 0):
+            continue
+        if k:
+            raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos "
+                            f"{k + 1} with error \"type must be tuple of ints,but got "
+                            f"{errors.type_name(v)}\"")
+        if spread:
+            raise TypeError(f"{fn}() takes 1 positional argument but {len(args)} were given")
+        raise TypeError(f"{fn}(): argument '{name}' (position 1) must be tuple of ints, but "
+                        f"found element of type {errors.type_name(v)} at pos 0")
+    return tuple(int(v) for v in items)
+
+
 def _size_args(size, fn=None):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    if fn is not None:  # creation functions: torch's argument and negative-size errors
-        for k, v in enumerate(size):
-            if not isinstance(v, (int, np.integer, Tensor)):
-                got = type(v).__name__
-                raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, "
-                                + (f"not {got}" if len(size) == 1 else
-                                   f"but found element of type {got} at pos {k}"))
-        size = tuple(int(s) for s in size)
-        for v in size:
-            if v < 0:
-                if fn == "zeros":
-                    raise RuntimeError("zeros: Dimension size must be non-negative.")
-                raise RuntimeError(errors.NEGATIVE_DIM.format(
-                    d=v, shape=", ".join(map(str, size))))
-        return size
-    return tuple(map(int, size))
+    """A size given as ints or one sequence of ints; named `fn` (a creation function),
+    torch's argument checks and negative-size errors."""
+    if fn is None:
+        if len(size) == 1 and isinstance(size[0], (tuple, list)):
+            size = tuple(size[0])
+        return tuple(map(int, size))
+    size = _int_list(size, fn, "size")
+    for v in size:
+        if v < 0:
+            if fn == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(errors.NEGATIVE_DIM.format(
+                d=v, shape=", ".join(map(str, size))))
+    return size
 
 
 class _TensorMeta(type):

@@ -17,7 +17,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
     where
 from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
-from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, OPERAND_TYPES, _reduce_dims,
+from .tensor import (_contiguous, _dim, _infer_shape, _int_list, NODIFF, OPERAND_TYPES, _reduce_dims,
                      _size_args, Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
@@ -367,7 +367,9 @@ class _OpMethods:
 
     # ---- shape -----------------------------------------------------------------------------
     def reshape(self, *shape):
-        shape = _infer_shape(_size_args(shape), self.numel())
+        if not shape:
+            raise TypeError('reshape() missing 1 required positional arguments: "shape"')
+        shape = _infer_shape(_int_list(shape, "reshape", "shape"), self.numel())
         v = self._v
         if type(v) is not float and not v.flags.c_contiguous:
             return _reshape_op("unsafe_view", self, shape, _contiguous(v).reshape(shape))
@@ -490,13 +492,14 @@ class _OpMethods:
 
     def permute(self, *dims):
         try:
-            perm = _PERMS.get((dims, len(self._shape)))
-        except TypeError:   # (a list among the dims: unhashable)
+            # (a bool equals an int as a key, but torch refuses one as the first dim)
+            perm = _PERMS.get((dims, len(self._shape))) if type(dims[0]) is int else None
+        except (IndexError, TypeError):   # (no dims; a list among the dims: unhashable)
             perm = None
         if perm is None:
             if not dims:
                 raise TypeError('permute() missing 1 required positional arguments: "dims"')
-            perm = _permutation(_size_args(dims), len(self._shape))
+            perm = _permutation(_int_list(dims, "permute", "dims"), len(self._shape))
             if all(type(d) is int for d in dims):
                 if len(_PERMS) > 1024:
                     _PERMS.clear()
@@ -522,7 +525,7 @@ class _OpMethods:
     def expand(self, *sizes):
         if not sizes:
             raise TypeError('expand() missing 1 required positional arguments: "size"')
-        sizes = _size_args(sizes)
+        sizes = _int_list(sizes, "expand", "size")
         nd = len(sizes)
         shape = self._shape
         lead = nd - len(shape)

@@ -118,3 +118,28 @@ LEAF_VIEWS = [
 @pytest.mark.parametrize("expr", LEAF_VIEWS)
 def test_inplace_on_a_leaf_view_as_torch(expr):
     _check(expr)
+
+
+# sizes and dims as torch's parser binds an int[] argument: a bool is refused as the first
+# int (as an element of a sequence, or spread as the first of several), accepted after it;
+# other types after the first are "failed to unpack"; a factory needs a size
+INT_LISTS = [
+    "m.zeros(2, 3).permute(True, False)", "m.zeros(2, 3).permute(1, 0).permute(True, False)",
+    "m.zeros(2, 3).permute((True, False))", "m.zeros(2, 3).permute(0, True)",
+    "m.zeros(2, 3).permute(0, 1.0)", "m.zeros(2, 3).permute(True)", "m.ones((True,))",
+    "m.ones(True)", "m.zeros(2, True)", "m.zeros((2, 2.5))", "m.zeros(2, None)",
+    "m.zeros(None, 2)", "m.zeros((2, 3), 4)", "m.randn(True)", "m.rand((True,))",
+    "m.zeros(2, 3).reshape(True, 6)", "m.zeros(2, 3).reshape((True, 6))",
+    "m.zeros(2, 3).reshape(6, True)", "m.zeros(2, 3).reshape(6.0)", "m.zeros(2, 3).reshape()",
+    "m.zeros(1, 3).expand(True, 3)", "m.zeros(1, 3).expand((True, 3))",
+    "m.zeros(2, 3).repeat(True, 1)", "m.zeros(2, 3).repeat((True, 1))",
+    "m.zeros(2, 3).repeat(1, True)", "m.full((True,), 1.0)", "m.full(2, 1.0)",
+    "m.full((2.5,), 1.0)", "m.ones(m.tensor([2, 3]))", "m.zeros(m.tensor(2), 3)",
+    "m.zeros(2, 3).new_zeros(True)", "m.zeros(2, 3).new_empty()", "m.zeros()", "m.ones()",
+    "m.empty()", "m.rand()", "m.randn()", "m.zeros([])",
+]
+
+
+@pytest.mark.parametrize("expr", INT_LISTS)
+def test_int_list_arguments_as_torch(expr):
+    _check(expr)
