@@ -15,7 +15,7 @@ from . import dtypes as D, errors
 from .creation import arange, empty, eye, full
 from .linalg import inv
 from .structops import hstack
-from .tensor import _dim, _layout_dim, Size, Tensor, tensor_methods
+from .tensor import _dim, _int_arg, _layout_dim, Size, Tensor, tensor_methods
 from .views import cat, stack
 
 __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
@@ -128,7 +128,8 @@ def select(input, dim, index):
     nd = input.dim()
     if not nd:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    d = _dim(dim, nd)
+    d = _dim(dim, nd, "select")
+    _int_arg(index, "select", "index", 2)
     size = input.shape[d]
     if not -size <= index < size:   # (torch names the dim wrapped)
         raise IndexError(f"select(): index {index} out of range for tensor of size "

@@ -24,7 +24,7 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
-from .tensor import _dim, _new, OPERAND_TYPES, _reduce_dims, Tensor, _tensor_operand, \
+from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, Tensor, _tensor_operand, \
     tensor_methods
 from .tracing import _bake, _tracing
 from .tape import input_node, view_base
@@ -846,6 +846,8 @@ def _numpy_extreme(x, dims, keepdim, is_max):
 def _argext(x, dim, keepdim, pick):
     if x._dtype is D.bool_:
         raise RuntimeError(f"{pick.__name__}(): does not support bool input")
+    if dim is not None:
+        _int_arg(dim, pick.__name__, "dim")
     if x.numel() == 0:
         if dim is None:
             raise IndexError(f"{pick.__name__}(): Expected reduction dim to be specified for "

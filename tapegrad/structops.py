@@ -35,7 +35,7 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
-from .tensor import _dim, _int_list, _layout_dim, _size_args, Tensor, tensor_methods
+from .tensor import _dim, _int_arg, _int_list, _layout_dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
     _tensor_list
@@ -198,6 +198,7 @@ def _no_bool(fn, x):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
     sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
+    k = _int_arg(k, "topk", "k")
     d = _dim_arg("topk", input, dim)
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 0 <= k <= n:
@@ -393,6 +394,7 @@ def tied_value(t, ties):
 
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
+    k = _int_arg(k, "kthvalue", "k")
     d = _dim_arg("kthvalue", input, dim)
     n = input._shape[d] if input.dim() else 1
     if n == 0:
@@ -527,7 +529,7 @@ def index_select(input, dim, index):
     """input's slices along dim at the 1-d index (IndexSelectBackward0; repeated indices
     accumulate their gradients)."""
     nd = input.dim()
-    d = _dim(dim, nd)   # (before the index's checks, as torch)
+    d = _dim(dim, nd, "index_select")   # (before the index's checks, as torch)
     idx = _index_array("index_select", index)
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -556,7 +558,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     idx = _index_array("gather", index)
     refuse_inference_index(input, index)
     nd = input.dim()
-    d = _dim(dim, nd)
+    d = _dim(dim, nd, "gather")
     if max(idx.ndim, 1) != max(nd, 1):   # (torch counts a 0-d tensor as 1-d here)
         raise RuntimeError("Index tensor must have the same number of dimensions as input "
                            "tensor")
@@ -1165,8 +1167,8 @@ def unflatten(input, dim, sizes):
     """dim split into sizes (one may be -1), a view (ViewBackward0)."""
     if not input.dim():
         raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as "
-                           f"{_dim(dim, 0)} but tensor has no dimensions")   # (range first)
-    d = _dim(dim, input.dim())
+                           f"{_dim(dim, 0, 'unflatten')} but tensor has no dimensions")  # (range first)
+    d = _dim(dim, input.dim(), "unflatten")
     given = tuple(int(s) for s in sizes)
     if not given:
         raise RuntimeError("unflatten: sizes must be non-empty")

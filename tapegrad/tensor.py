@@ -701,7 +701,20 @@ def _row_major(t):
     return t
 
 
-def _dim(d, nd):
+def _int_arg(v, fn, name, pos=1):
+    """v, an int argument (`fn`'s `name` at `pos`: for torch's message if it is not one, as
+    a bool or a float is not)."""
+    if v.__class__ is not int and (isinstance(v, bool) or not hasattr(v, "__index__")):
+        raise TypeError((f"{fn}(): argument '{name}' (position {pos}) " if fn else
+                         f"argument '{name}' ") + f"must be int, not {errors.type_name(v)}")
+    return v
+
+
+def _dim(d, nd, fn=None, name="dim", pos=1):
+    """d wrapped into [0, nd) (a 0-d tensor takes -1 and 0), refused as torch's parser
+    refuses a non-int (named as `fn`'s argument `name` at `pos`)."""
+    if d.__class__ is not int:
+        _int_arg(d, fn, name, pos)
     if not -max(nd, 1) <= d < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})")

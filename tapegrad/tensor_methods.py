@@ -307,9 +307,9 @@ class _OpMethods:
     def unbind(self, dim=0):
         """The slices along dim, that dim removed (UnbindBackward0)."""
         if not self._shape:   # (torch: its range error first, then the wrapped dim's)
-            raise IndexError(f"Dimension specified as {_dim(dim, 0)} but tensor has no "
-                             f"dimensions")
-        d = _dim(dim, len(self._shape))
+            raise IndexError(f"Dimension specified as {_dim(dim, 0, 'unbind')} but tensor has "
+                             f"no dimensions")
+        d = _dim(dim, len(self._shape), "unbind")
         return _split(self, [1] * self._shape[d], d, name="unbind")
 
     def max(self, dim=None, keepdim=False):
@@ -436,7 +436,9 @@ class _OpMethods:
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self.dim()
-        s, e = _dim(start_dim, nd), _dim(end_dim, nd)   # (0 and -1 for a 0-d tensor)
+        # (0 and -1 for a 0-d tensor)
+        s = _dim(start_dim, nd, "flatten", "start_dim")
+        e = _dim(end_dim, nd, "flatten", "end_dim", 2)
         if nd == 0:
             return self.reshape(1)
         if s > e:
@@ -447,7 +449,7 @@ class _OpMethods:
         return self.reshape(shp[:s] + (int(math.prod(shp[s:e + 1])),) + shp[e + 1:])
 
     def unsqueeze(self, dim):
-        d = _dim(dim, self.dim() + 1)
+        d = _dim(dim, self.dim() + 1, "unsqueeze")
         shape = self._shape[:d] + (1,) + self._shape[d:]
         return _reshape_op("unsqueeze", self, shape)
 
@@ -473,9 +475,9 @@ class _OpMethods:
     def transpose(self, dim0, dim1):
         nd = self.dim()
         if nd == 0:
-            _dim(dim0, 0), _dim(dim1, 0)  # range checks
+            _dim(dim0, 0, "transpose", "dim0"), _dim(dim1, 0, "transpose", "dim1", 2)
             return _strided("transpose", self, lambda a: a)
-        d0, d1 = _dim(dim0, nd), _dim(dim1, nd)
+        d0, d1 = _dim(dim0, nd, "transpose", "dim0"), _dim(dim1, nd, "transpose", "dim1", 2)
         perm = list(range(nd))
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return _strided("transpose", self, lambda a: a.transpose(perm))

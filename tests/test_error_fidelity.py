@@ -18,7 +18,7 @@ b = m.tensor([True, False, True]); w = m.tensor([1.0, 2.0, 3.0], requires_grad=T
 def run(src, m):
     """What snippet `src` shows with module `m`: its last expression's value (dtype and
     values) or its error (type and message)."""
-    ns = {"m": m}
+    ns = {"m": m, "np": np}
     try:
         exec(PRELUDE, ns)
         v = eval(src, ns)
@@ -142,4 +142,24 @@ INT_LISTS = [
 
 @pytest.mark.parametrize("expr", INT_LISTS)
 def test_int_list_arguments_as_torch(expr):
+    _check(expr)
+
+
+# an int argument (a dim, k, an index) refuses a bool or a float, as torch's parser does
+INT_ARGUMENTS = [
+    "m.zeros(2, 3).select(True, 0)", "m.zeros(2, 3).select(0, True)",
+    "m.zeros(2, 3).flatten(True)", "m.zeros(2, 3).flatten(0, True)",
+    "m.zeros(2, 6).unflatten(True, (2, 3))", "m.zeros(2, 3).transpose(True, 0)",
+    "m.zeros(2, 3).transpose(0.0, 1)", "m.zeros(2, 3).transpose(0, False)",
+    "m.zeros(2, 3).unsqueeze(True)", "m.zeros(2, 3).unsqueeze(1.0)",
+    "m.zeros(2, 3).topk(True)", "m.zeros(2, 3).topk(2.0)", "m.zeros(2, 3).kthvalue(True)",
+    "m.zeros(2, 3).argmax(True)", "m.zeros(2, 3).argmin(1.0)", "m.zeros(2, 3).unbind(True)",
+    "m.zeros(2, 3).index_select(True, m.tensor([0]))",
+    "m.zeros(2, 3).gather(True, m.tensor([[0]]))", "m.zeros(2, 3).select(1, m.tensor(2))",
+    "m.zeros(2, 3).transpose(m.tensor(1), 0)", "m.zeros(2, 3).unsqueeze(np.int64(2))",
+]
+
+
+@pytest.mark.parametrize("expr", INT_ARGUMENTS)
+def test_int_arguments_as_torch(expr):
     _check(expr)
