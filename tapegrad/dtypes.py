@@ -88,6 +88,14 @@ SMALL_INTS = (uint8, int8, int16)
 _CHECKED_NAMES = {"int32": "int", "float32": "float"}
 
 
+def check_int_scalar(v):
+    """Python int `v` read as torch's parser reads a Scalar: an int64, or a uint64 above
+    int64's range; beyond those, its OverflowError."""
+    if not -0x8000000000000000 <= v < 0x10000000000000000:
+        raise OverflowError("can't convert negative int to unsigned" if v < 0 else
+                            "int too big to convert")
+
+
 def checked(v, dt, name=None):
     """Python number `v` converted to dtype `dt` as torch's checked scalar conversion (fill
     values, setitem, torch.tensor's items): into an integer dtype an int within [min, max]
@@ -96,6 +104,8 @@ def checked(v, dt, name=None):
     torch's RuntimeError (`name`: the type as the message names it, C++'s by default:
     uint8_t, int, int64_t, float).  Other values (bool, float64, tensors) come back as
     they are."""
+    if type(v) is int:
+        check_int_scalar(v)
     if isinstance(v, (bool, np.bool_)) or dt is bool_ or \
             not isinstance(v, (int, float, np.integer, np.floating)):
         return v

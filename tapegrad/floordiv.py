@@ -18,6 +18,8 @@ __all__ = ["floor_divide", "rounded_div"]
 def _operand(x):
     if isinstance(x, Tensor):
         return x.dtype, 2 if x.dim() else 1
+    if type(x) is int:
+        D.check_int_scalar(x)
     return D.scalar_dtype(x), 0
 
 

@@ -171,6 +171,8 @@ class _InplaceMethods:
     def _inplace(self, fn, other, method=None, ufunc=None):
         if isinstance(other, np.generic):
             other = D.py_number(other)
+        elif type(other) is int:
+            D.check_int_scalar(other)
         record = self._check_inplace(other)   # (torch's autograd checks come first)
         _check_overlap(self)
         if record:

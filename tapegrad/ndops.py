@@ -484,6 +484,8 @@ def _compare(name, x, y):
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
         return NotImplemented
+    if type(y) is int:
+        D.check_int_scalar(y)
     if isinstance(y, Tensor) and y._dtype is not x._dtype:
         # two tensors compare in their promoted dtype, as torch's: a 0-d operand converted
         # into a dimensioned one's dtype may wrap around (int16 -32768 as uint8 is 0)

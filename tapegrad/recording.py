@@ -20,6 +20,8 @@ def _operand(x):
     if isinstance(x, Tensor):
         return x._array(), x._dtype, (2 if x._shape else 1)
     if isinstance(x, (bool, int, float)):
+        if type(x) is int:
+            D.check_int_scalar(x)
         return x, D.scalar_dtype(x), 0
     raise TypeError(f"unsupported operand type: {type(x).__name__}")
 

@@ -605,6 +605,8 @@ class Tensor(metaclass=_TensorMeta):
         if isinstance(exponent, np.generic):
             exponent = D.py_number(exponent)
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            if type(exponent) is int:
+                D.check_int_scalar(exponent)
             if type(exponent) is int and not self._dtype.is_floating_point and \
                     not self._recorded:
                 # (bool ** int promotes to int64, as bool + int does)

@@ -163,3 +163,25 @@ INT_ARGUMENTS = [
 @pytest.mark.parametrize("expr", INT_ARGUMENTS)
 def test_int_arguments_as_torch(expr):
     _check(expr)
+
+
+# a Python int operand is read as an int64 (a uint64 above its range): beyond those torch's
+# parser raises OverflowError, whatever the tensor's dtype
+BIG_INTS = [
+    "x > 3**50", "x + 3**50", "x * 3**50", "3**50 - x", "x.add(3**50)", "m.add(x, 3**50)",
+    "x == 3**50", "x.eq(3**50)", "x > -3**50", "x + 2**64", "x + -3**50", "x / 3**50",
+    "x.clone().fill_(3**50)", "x.clone().fill_(-2**63 - 1)", "m.full((3,), 3**50)",
+    "m.full((2,), 3**50, dtype=m.float32)", "x.clamp(3**50)", "x.clamp(max=3**50)",
+    "x.clamp(-3**50)", "x.clone().mul_(3**50)", "x.clone().div_(3**50)", "x.pow(3**50)",
+    "x ** 3**50", "x // 3**50", "i > 3**50", "i + 3**50", "i * 3**50", "i > 2**64",
+    "i.clone().fill_(3**50)", "m.full((3,), 3**50, dtype=m.int64)", "i.clamp(3**50)",
+    "w * 3**50", "w > 3**50", "m.where(x > 0, x, 3**50)", "x.masked_fill(x > 0, 3**50)",
+    # what still works: ints within int64 (and uint64, for a float tensor)
+    "x + 2**63", "x > 2**63", "x + (2**63 - 1)", "x.clone().fill_(2**63)",
+    "x.clamp(2**63)", "i + (2**62)", "m.full((2,), 2**63, dtype=m.float32)",
+]
+
+
+@pytest.mark.parametrize("expr", BIG_INTS)
+def test_ints_beyond_int64_as_torch(expr):
+    _check(expr)
