@@ -493,16 +493,14 @@ class _OpMethods:
         return _strided("t", self, lambda a: a.T)
 
     def permute(self, *dims):
-        try:
-            # (a bool equals an int as a key, but torch refuses one as the first dim)
-            perm = _PERMS.get((dims, len(self._shape))) if type(dims[0]) is int else None
-        except (IndexError, TypeError):   # (no dims; a list among the dims: unhashable)
-            perm = None
+        # (only ints as a key: a bool or a float equals an int, but torch refuses them)
+        ints = all(type(d) is int for d in dims)
+        perm = _PERMS.get((dims, len(self._shape))) if ints else None
         if perm is None:
             if not dims:
                 raise TypeError('permute() missing 1 required positional arguments: "dims"')
             perm = _permutation(_int_list(dims, "permute", "dims"), len(self._shape))
-            if all(type(d) is int for d in dims):
+            if ints:
                 if len(_PERMS) > 1024:
                     _PERMS.clear()
                 _PERMS[dims, len(self._shape)] = perm

@@ -185,3 +185,9 @@ BIG_INTS = [
 @pytest.mark.parametrize("expr", BIG_INTS)
 def test_ints_beyond_int64_as_torch(expr):
     _check(expr)
+
+
+@pytest.mark.parametrize("dims", ["True, 0", "1.0, 0", "1, 0.0", "1, False", "(1.0, 0)"])
+def test_permute_with_a_cached_permutation_as_torch(dims):
+    # (the permutation of (1, 0) is cached: equal keys must not let other types through)
+    _check(f"[m.zeros(2, 3).permute(1, 0), m.zeros(2, 3).permute({dims})][1]")
