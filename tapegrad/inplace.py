@@ -337,6 +337,8 @@ class _InplaceMethods:
         return self.div_(other)
 
     def copy_(self, src):
+        if not isinstance(src, OPERAND_TYPES):   # (a number is copied too, as torch's)
+            _tensor_operand("copy_", src, 1)
         shape = getattr(src, "_shape", None)
         if shape is not None and shape != self._shape:
             try:
@@ -355,6 +357,8 @@ class _InplaceMethods:
         return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def fill_(self, value):
+        if not isinstance(value, OPERAND_TYPES):
+            raise errors.tensor_or_number("fill_", value, "value")
         _check_overlap(self, None if isinstance(value, Tensor) else "fill_")
         if isinstance(value, Tensor):
             if value.dim():

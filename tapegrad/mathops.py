@@ -65,7 +65,10 @@ def _dims(fname, dim, nd):
 
 
 def _bin(name, x, y):
-    return _binary(OPS[name].code, x, y)
+    try:
+        return _binary(OPS[name].code, x, y)
+    except errors.NotAnOperand:   # (the operators' NotImplemented; a method raises torch's)
+        raise errors.tensor_or_number(name, y) from None
 
 
 def _check_int_divisor(name, x, y):
@@ -379,10 +382,14 @@ class _MathMethods:
 
     def clamp_min(self, min):  # noqa: A002  (torch's name)
         """max(self, min), min a number or a tensor (ClampMinBackward0/1)."""
+        if not isinstance(min, OPERAND_TYPES):
+            raise errors.tensor_or_number("clamp_min", min, "min")
         return _bin("clamp_min", self, _number_bounds(self, "clamp_min", min)[0])
 
     def clamp_max(self, max):  # noqa: A002
         """min(self, max), max a number or a tensor (ClampMaxBackward0/1)."""
+        if not isinstance(max, OPERAND_TYPES):
+            raise errors.tensor_or_number("clamp_max", max, "max")
         return _bin("clamp_max", self, _number_bounds(self, "clamp_max", max)[0])
 
     def clamp(self, min=None, max=None):  # noqa: A002

@@ -429,9 +429,11 @@ class _OpMethods:
         return t
 
     def view_as(self, other):
+        _tensor_operand("view_as", other, 1)
         return self.view(other.shape)
 
     def reshape_as(self, other):
+        _tensor_operand("reshape_as", other, 1)
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -558,6 +560,7 @@ class _OpMethods:
         return _strided("expand", self, lambda a: _expanded(a, target))
 
     def expand_as(self, other):
+        _tensor_operand("expand_as", other, 1)
         return self.expand(other.shape)
 
     def unfold(self, dimension, size, step):

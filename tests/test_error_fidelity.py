@@ -191,3 +191,19 @@ def test_ints_beyond_int64_as_torch(expr):
 def test_permute_with_a_cached_permutation_as_torch(dims):
     # (the permutation of (1, 0) is cached: equal keys must not let other types through)
     _check(f"[m.zeros(2, 3).permute(1, 0), m.zeros(2, 3).permute({dims})][1]")
+
+
+# None (or another non-operand) where a method takes a tensor or a number: torch's TypeError,
+# not tapegrad's internal NotAnOperand, and never a fill with nan
+NOT_OPERANDS = [
+    "x.clamp_max(None)", "x.clamp_min(None)", "x.clamp_max('a')", "x.fmod(None)",
+    "x.fill_(None)", "x.clone().fill_('a')", "i.clone().fill_(None)", "x.copy_(None)",
+    "x.view_as(None)", "x.reshape_as(None)", "x.expand_as(None)",
+    "x.clone().fill_(np.float32(2))", "x.clamp_max(np.float64(2))", "x.clamp_min(m.tensor(2.0))",
+    "x.fmod(2)", "x.clone().copy_(1.5)", "x.clone().copy_([1.0, 2.0, 3.0])",
+]
+
+
+@pytest.mark.parametrize("expr", NOT_OPERANDS)
+def test_not_an_operand_as_torch(expr):
+    _check(expr)
