@@ -207,3 +207,25 @@ NOT_OPERANDS = [
 @pytest.mark.parametrize("expr", NOT_OPERANDS)
 def test_not_an_operand_as_torch(expr):
     _check(expr)
+
+
+# layer_norm's checks in torch's order: the mixed dtype (the first parameter's dtype against
+# the input's), the weight's and bias's shapes, the input's shape, the other dtypes
+_LN = "m.nn.functional.layer_norm(m.zeros(2, 3, 4){}, {}, {}, {})"
+LAYER_NORM_CHECKS = [
+    _LN.format(".double()", "(5,)", "m.ones(5)", "m.zeros(5)"),
+    _LN.format("", "(5,)", "m.ones(5).double()", "m.zeros(5)"),
+    _LN.format("", "(5,)", "m.ones(4)", "m.zeros(4)"),
+    _LN.format("", "(5,)", "m.ones(5)", "m.ones(3)"),
+    _LN.format(".double()", "(5,)", "m.ones(5).double()", "m.ones(4)"),
+    _LN.format("", "(5,)", "m.ones(5)", "m.ones(5).double()"),
+    _LN.format("", "(4,)", "m.ones(4)", "m.ones(4).double()"),
+    _LN.format(".long()", "(5,)", "m.ones(4)", "None"),
+    _LN.format(".long()", "(4,)", "None", "None"),
+    _LN.format("", "(2, 4)", "None", "None"),
+]
+
+
+@pytest.mark.parametrize("expr", LAYER_NORM_CHECKS)
+def test_layer_norm_checks_in_torch_order(expr):
+    _check(expr)

@@ -723,17 +723,19 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     if not ns:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
                            "containing at least one element, but got normalized_shape = []")
+    # (torch's order: the mixed type, the parameters' shapes, the input's, their dtypes)
+    _check_mixed_dtypes(input, weight, bias)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != ns:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(ns)}")
     shape = tuple(input.shape)
     nd = len(shape)
     if shape[nd - len(ns):] != ns or len(ns) > nd:
         raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
                            f"[*, {', '.join(map(str, ns))}], but got input of size"
                            f"{list(shape)}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != ns:
-            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
-                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
-                               f"{list(ns)}")
     if weight is not None or bias is not None:
         _check_norm_dtypes(input, weight, bias)
     _floating_only("LayerNormKernelImpl", input)
@@ -953,16 +955,22 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return _softmax(-input, dim, dtype)
 
 
-def _check_norm_dtypes(input, *params):
-    """torch's CPU checks of a normalization's parameter dtypes: when the first one given
-    differs from the input's ('mixed type', meant for reduced-float inputs with float32
-    parameters, which tapegrad has not) it refuses; otherwise each must be the input's."""
+def _check_mixed_dtypes(input, *params):
+    """torch's CPU check of a normalization's 'mixed type' (the first parameter given of
+    another dtype than the input's: meant for reduced-float inputs with float32 parameters,
+    which tapegrad has not), which it refuses."""
     given = [t for t in params if t is not None]
     if given and given[0].dtype is not input.dtype:
         if any(t.dtype is not D.float32 for t in given):
             raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
         raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
-    for t in given:
+    return given
+
+
+def _check_norm_dtypes(input, *params):
+    """torch's CPU checks of a normalization's parameter dtypes: the mixed type refused,
+    then each must be the input's."""
+    for t in _check_mixed_dtypes(input, *params):
         if t.dtype is not input.dtype:
             raise RuntimeError(f"expected scalar type {input.dtype.legacy} but found "
                                f"{t.dtype.legacy}")
