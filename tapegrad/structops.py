@@ -173,6 +173,31 @@ def _guard_sorted(values, d, descending):
     _all(hi != lo)
 
 
+_NO_STABLE = object()
+
+
+def _stable_arg(fn, args, kwargs, stable):
+    """Tensor.sort/argsort's `stable` as torch binds it: its forms are (dim=-1,
+    descending=False) and (*, stable, dim=-1, descending=False), so with stable given, dim
+    and descending are keywords too (torch's messages otherwise)."""
+    if stable is _NO_STABLE:
+        if len(args) > 2:
+            raise TypeError(f"{fn}() takes from 1 to 0 positional arguments but {len(args)} "
+                            f"were given")
+        return False
+    if len(args) == 1 and not kwargs:
+        raise TypeError(
+            f"{fn}() received an invalid combination of arguments - got "
+            f"({errors.arg_type_name(args[0])}, stable={errors.arg_type_name(stable)}), but "
+            f"expected one of:\n * (*, bool stable, int dim = -1, bool descending = False)\n"
+            f" * (int dim = -1, bool descending = False)\n      didn't match because some of "
+            f"the keywords were incorrect: stable\n")
+    if args:
+        raise TypeError(f"{fn}() takes from 1 to 0 positional arguments but {len(args)} were "
+                        f"given")
+    return stable
+
+
 def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort input along dim (int64, no gradient)."""
     d = _dim_arg("argsort", input, dim)
@@ -1206,11 +1231,12 @@ def _inplace_via(self, fn, other=None):
 class _StructMethods:
     """Tensor's structural, indexing and sorting methods (tapegrad/structops.py)."""
 
-    def sort(self, dim=-1, descending=False, stable=False):
-        return sort(self, dim, descending, stable)
+    def sort(self, *args, stable=_NO_STABLE, **kwargs):
+        return sort(self, *args, stable=_stable_arg("sort", args, kwargs, stable), **kwargs)
 
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return argsort(self, dim, descending, stable)
+    def argsort(self, *args, stable=_NO_STABLE, **kwargs):
+        return argsort(self, *args, stable=_stable_arg("argsort", args, kwargs, stable),
+                       **kwargs)
 
     def msort(self):
         return msort(self)

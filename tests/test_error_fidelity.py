@@ -229,3 +229,17 @@ LAYER_NORM_CHECKS = [
 @pytest.mark.parametrize("expr", LAYER_NORM_CHECKS)
 def test_layer_norm_checks_in_torch_order(expr):
     _check(expr)
+
+
+# Tensor.sort/argsort: `stable` is keyword-only and takes dim and descending as keywords
+SORT_STABLE = [
+    "x.sort(0, stable=True)", "x.sort(0, True, stable=True)", "x.sort(0, descending=True, stable=True)",
+    "x.sort(0, stable=None)", "x.argsort(0, stable=True)", "x.sort(0, False, True)",
+    "x.sort(stable=True, dim=0)", "x.sort(descending=True, stable=True)", "x.sort(0, True)",
+    "x.argsort(stable=True, dim=-1)", "x.argsort(0, True)",
+]
+
+
+@pytest.mark.parametrize("expr", SORT_STABLE)
+def test_sort_stable_keyword_as_torch(expr):
+    _check(f"({expr})[1]")   # (the indices; of argsort, the second)
