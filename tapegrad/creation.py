@@ -548,9 +548,31 @@ def _fma_exact_product(a, b, c):
     return np.multiply(a, b, dtype=np.float64) + c
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, *, layout=None,
-             pin_memory=False):
+_NO_STEPS = object()
+
+
+def _steps_missing(fn, start, end, options, base=""):
+    """torch's TypeError of linspace/logspace without steps (none of its forms matches):
+    `options` the keyword arguments given (those not at their defaults)."""
+    forms = "".join(
+        f" * ({a} start, {b} end, int steps, {base}*, Tensor out = None, torch.dtype dtype = "
+        f"None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
+        f"False, bool requires_grad = False)\n"
+        for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"), ("Tensor", "Number"),
+                     ("Number", "Number")))
+    given = {k: v for k, v in options.items() if v is not None and v is not False}
+    return TypeError(f"{fn}() received an invalid combination of arguments - got "
+                     f"({errors.got_args((start, end), given)}), but expected one of:\n"
+                     + forms)
+
+
+def linspace(start, end, steps=_NO_STEPS, dtype=None, device=None, requires_grad=False, *,
+             layout=None, pin_memory=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
+    if steps is _NO_STEPS:
+        raise _steps_missing("linspace", start, end, dict(
+            dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
+            pin_memory=pin_memory))
     _factory_options("linspace", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
@@ -681,11 +703,15 @@ def _bounds_0d(fn, start, end):
     return tuple(v.item() if isinstance(v, Tensor) else v for v in (start, end))
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None,
+def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None, layout=None,
              requires_grad=False):
     """`steps` values from base ** start to base ** end, exponents evenly spaced, computed
     as torch does: in double precision from start and end converted to the dtype (so an
     integer dtype truncates them, and the powers), each half from its own end."""
+    if steps is _NO_STEPS:
+        raise _steps_missing("logspace", start, end, dict(
+            base=None if base == 10.0 else base, dtype=dtype, device=device, layout=layout,
+            requires_grad=requires_grad), "float base = 10.0, ")
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)

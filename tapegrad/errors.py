@@ -288,16 +288,21 @@ _TO_SIGNATURES = "".join(
         "Tensor tensor, "))
 
 
-def to_args(args, kwargs):
-    """torch's TypeError of Tensor.to / Module.to given arguments none of its signatures
-    takes (a dtype= that is no dtype, a non_blocking= or copy= that is no bool); torch lists
+def got_args(args, kwargs):
+    """The arguments as torch's "invalid combination of arguments - got (...)" lists them:
     the keywords last given first."""
     got = ", ".join(arg_type_name(a) for a in args)
     kw = [f"{k}={arg_type_name(v)}" for k, v in reversed(list(kwargs.items()))]
     if kw:
         got = f"{got}, {', '.join(kw)}" if got else "".join(f"{k}, " for k in kw)
-    return TypeError(f"to() received an invalid combination of arguments - got ({got}), but "
-                     f"expected one of:\n{_TO_SIGNATURES}")
+    return got
+
+
+def to_args(args, kwargs):
+    """torch's TypeError of Tensor.to / Module.to given arguments none of its signatures
+    takes (a dtype= that is no dtype, a non_blocking= or copy= that is no bool)."""
+    return TypeError(f"to() received an invalid combination of arguments - got "
+                     f"({got_args(args, kwargs)}), but expected one of:\n{_TO_SIGNATURES}")
 
 
 def mask_value_args(fname, value, function=False):

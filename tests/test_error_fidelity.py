@@ -243,3 +243,16 @@ SORT_STABLE = [
 @pytest.mark.parametrize("expr", SORT_STABLE)
 def test_sort_stable_keyword_as_torch(expr):
     _check(f"({expr})[1]")   # (the indices; of argsort, the second)
+
+
+# linspace/logspace without steps: none of torch's forms matches
+NO_STEPS = [
+    "m.linspace(0, 1)", "m.logspace(0, 1)", "m.linspace(0.0, 1)", "m.linspace(x[0], 1)",
+    "m.logspace(0, 1, base=2.0)", "m.linspace(0, 1, dtype=m.float64)", "m.linspace(0, 1, 5)",
+    "m.logspace(0, 1, 5, base=2.0)", "m.linspace(0, 1, steps=3)",
+]
+
+
+@pytest.mark.parametrize("expr", NO_STEPS)
+def test_steps_missing_as_torch(expr):
+    _check(expr)
