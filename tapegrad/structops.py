@@ -35,7 +35,7 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
-from .tensor import _dim, _int_arg, _int_list, _layout_dim, _size_args, Tensor, tensor_methods
+from .tensor import _dim, _int_arg, _int_list, _layout_dim, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
     _tensor_list
@@ -457,9 +457,9 @@ def flipud(input):
 
 def flip(input, dims):
     """input reversed along dims (FlipBackward0)."""
-    dims = _size_args((dims,)) if isinstance(dims, (tuple, list)) else (dims,)
+    dims = _int_list((dims,), "flip", "dims", 2, bare=False)
     nd = input.dim()
-    ds = [_dim(int(d), nd) for d in dims]
+    ds = [_dim(d, nd) for d in dims]
     for d in ds:
         if ds.count(d) > 1:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
@@ -469,14 +469,14 @@ def flip(input, dims):
 
 def roll(input, shifts, dims=None):
     """input rolled by shifts along dims (flattened when dims is None: RollBackward0)."""
-    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    shifts = _int_list((shifts,), "roll", "shifts", 2)
     pos = _positions(input)
     if dims is None or (isinstance(dims, (tuple, list)) and not dims):
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                f"dims:0")
         return _gather("roll", input, np.roll(pos, int(shifts[0])))
-    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    dims = _int_list((dims,), "roll", "dims", 3)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
@@ -501,8 +501,8 @@ def repeat(input, *sizes):
 
 def tile(input, dims):
     """repeat with dims padded by leading 1s to input's rank (RepeatBackward0)."""
-    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
-    dims = (1,) * (input.dim() - len(dims)) + tuple(int(s) for s in dims)
+    dims = _int_list((dims,), "tile", "dims", 2, bare=False)
+    dims = (1,) * (input.dim() - len(dims)) + dims
     return repeat(input, dims)
 
 
@@ -634,6 +634,7 @@ def masked_select(input, mask):
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal of the dim1, dim2 planes, a view, as the last dim (DiagonalBackward0)."""
     nd = input.dim()
+    _int_arg(offset, "diagonal", "offset")
     d1, d2 = _dim(dim1, nd), _dim(dim2, nd)   # (of fewer than 2 dims: out of range or equal)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -795,12 +796,12 @@ def _triangle(name, input, diagonal):
 
 def tril(input, diagonal=0):
     """The lower triangle of the last two dims, zeros above (TrilBackward0)."""
-    return _triangle("tril", input, diagonal)
+    return _triangle("tril", input, _int_arg(diagonal, "tril", "diagonal", 2))
 
 
 def triu(input, diagonal=0):
     """The upper triangle of the last two dims, zeros below (TriuBackward0)."""
-    return _triangle("triu", input, diagonal)
+    return _triangle("triu", input, _int_arg(diagonal, "triu", "diagonal", 2))
 
 
 _C_NAME = {D.int64: "long int", D.int32: "int", D.int16: "short int", D.int8: "signed char",
@@ -1194,7 +1195,7 @@ def unflatten(input, dim, sizes):
         raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as "
                            f"{_dim(dim, 0, 'unflatten')} but tensor has no dimensions")  # (range first)
     d = _dim(dim, input.dim(), "unflatten")
-    given = tuple(int(s) for s in sizes)
+    given = _int_list((sizes,), "unflatten", "sizes", 2, bare=False)
     if not given:
         raise RuntimeError("unflatten: sizes must be non-empty")
     n = input._shape[d]
@@ -1251,27 +1252,29 @@ class _StructMethods:
         return median(self, dim, keepdim)
 
     def flip(self, *dims):
-        return flip(self, dims[0] if len(dims) == 1 else dims)
+        if not dims:
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
+        return flip(self, _int_list(dims, "flip", "dims"))
 
     def fliplr(self):
         if self.dim() < 2:
             raise RuntimeError("Input must be >= 2-d.")
-        return flip(self, 1)
+        return flip(self, (1,))
 
     def flipud(self):
         if self.dim() < 1:
             raise RuntimeError("Input must be >= 1-d.")
-        return flip(self, 0)
+        return flip(self, (0,))
 
     def roll(self, shifts, dims=None):
-        return roll(self, shifts, dims)
+        return roll(self, _int_list((shifts,), "roll", "shifts"),
+                    None if dims is None else _int_list((dims,), "roll", "dims", 2))
 
     def repeat(self, *sizes):
         return repeat(self, *sizes)
 
     def tile(self, *dims):
-        return tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
-                    else dims)
+        return tile(self, _int_list(dims, "tile", "dims"))
 
     def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
         if repeats is None:   # (the method has no repeats-only form: torch's parser error)
@@ -1306,10 +1309,10 @@ class _StructMethods:
         return trace(self)
 
     def tril(self, diagonal=0):
-        return tril(self, diagonal)
+        return tril(self, _int_arg(diagonal, "tril", "diagonal"))
 
     def triu(self, diagonal=0):
-        return triu(self, diagonal)
+        return triu(self, _int_arg(diagonal, "triu", "diagonal"))
 
     def tril_(self, diagonal=0):
         return _inplace_via(self, lambda x: tril(x, diagonal))

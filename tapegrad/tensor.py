@@ -80,13 +80,14 @@ def _is_int_arg(v, first):
             and not v._dtype.is_complex)
 
 
-def _int_list(args, fn, name):
-    """An `int[]` argument (sizes, dims) as torch's parser binds it: one int, one sequence, or
-    ints spread as positional arguments, with its messages for what it refuses."""
+def _int_list(args, fn, name, pos=1, bare=True):
+    """An `int[]` argument (sizes, dims; `fn`'s `name` at `pos`) as torch's parser binds it:
+    one int (unless not `bare`: an argument after the first), one sequence, or ints spread
+    as positional arguments, with its messages for what it refuses."""
     if len(args) == 1 and not isinstance(args[0], (tuple, list)):
-        if not _is_int_arg(args[0], True):
-            raise TypeError(f"{fn}(): argument '{name}' (position 1) must be tuple of ints, "
-                            f"not {errors.type_name(args[0])}")
+        if not bare or not _is_int_arg(args[0], True):
+            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of "
+                            f"ints, not {errors.type_name(args[0])}")
         return (int(args[0]),)
     spread = len(args) != 1
     items = args if spread else args[0]
@@ -99,8 +100,8 @@ def _int_list(args, fn, name):
                             f"{errors.type_name(v)}\"")
         if spread:
             raise TypeError(f"{fn}() takes 1 positional argument but {len(args)} were given")
-        raise TypeError(f"{fn}(): argument '{name}' (position 1) must be tuple of ints, but "
-                        f"found element of type {errors.type_name(v)} at pos 0")
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of ints, "
+                        f"but found element of type {errors.type_name(v)} at pos 0")
     return tuple(int(v) for v in items)
 
 

@@ -17,7 +17,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
     where
 from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
-from .tensor import (_contiguous, _dim, _infer_shape, _int_list, NODIFF, OPERAND_TYPES, _reduce_dims,
+from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
                      _size_args, Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
@@ -381,6 +381,11 @@ class _OpMethods:
                 raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
             if isinstance(shape[0], DType):
                 return self._view_dtype(shape[0])
+        elif shape and type(shape[0]) is not int and not _is_int_arg(shape[0], True):
+            # (the first of spread ints)
+            raise TypeError(f"view() received an invalid combination of arguments - got "
+                            f"({errors.got_args(shape, {})}), but expected one of:\n * "
+                            f"(torch.dtype dtype)\n * (tuple of ints size)\n")
         v = self._v
         shape = _infer_shape(_size_args(shape), self.numel())
         if type(v) is float or v.flags.c_contiguous:

@@ -16,7 +16,7 @@ from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
                    record_views, share_storage, share_version, STATE, view_base)
-from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
+from .tensor import _contiguous, _dim, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
 
@@ -878,7 +878,7 @@ def _split(x, sections, dim, name=None, unsafe=False):
     d = _dim(dim, nd)
     size = x._shape[d]
     if isinstance(sections, (list, tuple)):
-        sizes = [int(s) for s in sections]
+        sizes = list(_int_list((sections,), "split_with_sizes", "split_sizes", 2))
         if any(s < 0 for s in sizes):
             raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
                                f"entries, but got split_sizes={sizes}")
@@ -1038,7 +1038,7 @@ def as_strided(input, size, stride, storage_offset=None):
     return _as_strided(input, size, stride, storage_offset, 2)
 
 
-def _int_list(arg, pos, value):
+def _strided_ints(arg, pos, value):
     """torch's parser for an int-list argument of as_strided (`pos`: its position)."""
     if not isinstance(value, (tuple, list)):
         raise TypeError(f"as_strided(): argument '{arg}' (position {pos}) must be tuple of ints, "
@@ -1063,7 +1063,7 @@ def _storage_root(v):
 
 
 def _as_strided(x, size, stride, offset, pos):
-    size, stride = _int_list("size", pos, size), _int_list("stride", pos + 1, stride)
+    size, stride = _strided_ints("size", pos, size), _strided_ints("stride", pos + 1, stride)
     if offset is not None and (isinstance(offset, bool)
                                or not isinstance(offset, (int, np.integer))):
         raise TypeError(f"as_strided(): argument 'storage_offset' (position {pos + 2}) must be "

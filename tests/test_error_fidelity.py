@@ -256,3 +256,24 @@ NO_STEPS = [
 @pytest.mark.parametrize("expr", NO_STEPS)
 def test_steps_missing_as_torch(expr):
     _check(expr)
+
+
+# more int[] and int arguments: a bare int only where the list is the first argument
+MORE_INT_LISTS = [
+    "m.zeros(2, 3).tile(True)", "m.zeros(2, 3).tile(2, 1)", "m.tile(m.zeros(2, 3), 2)",
+    "m.tile(m.zeros(2, 3), (2,))", "m.zeros(2, 3).flip(True)", "m.zeros(2, 3).flip(0, 1)",
+    "m.zeros(2, 3).flip()", "m.flip(m.zeros(2, 3), 0)", "m.flip(m.zeros(2, 3), True)",
+    "m.zeros(2, 3).fliplr()", "m.zeros(2, 3).roll(1, True)", "m.zeros(2, 3).roll(True, 1)",
+    "m.zeros(2, 3).roll(1.5, 0)", "m.roll(m.zeros(2, 3), 1, True)", "m.roll(m.zeros(2, 3), 1, 0)",
+    "m.zeros(2, 3).diagonal(True)", "m.zeros(2, 3).tril(True)", "m.zeros(2, 3).triu(1.0)",
+    "m.tril(m.zeros(2, 3), True)", "m.zeros(2, 3).split([True, 2], 1)",
+    "m.zeros(2, 3).split([1.0, 2], 1)", "len(m.zeros(2, 3).split((1, 2), 1))",
+    "m.zeros(2, 6).unflatten(1, (True, 6))", "m.zeros(2, 6).unflatten(1, 6)",
+    "m.zeros(2, 6).unflatten(1, [2, -1])", "m.zeros(2, 3).view(True, -1)",
+    "m.zeros(2, 3).view(2.0, 3)", "m.zeros(2, 3).view(-1, 2)",
+]
+
+
+@pytest.mark.parametrize("expr", MORE_INT_LISTS)
+def test_more_int_list_arguments_as_torch(expr):
+    _check(expr)
