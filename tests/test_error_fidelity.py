@@ -277,3 +277,17 @@ MORE_INT_LISTS = [
 @pytest.mark.parametrize("expr", MORE_INT_LISTS)
 def test_more_int_list_arguments_as_torch(expr):
     _check(expr)
+
+
+# a layer's sizes reach torch.empty as one tuple: torch's messages for a bool or float size
+LAYER_SIZES = [
+    "m.nn.Linear(2, True)", "repr(m.nn.Linear(True, 2))", "m.nn.Conv2d(2, True, 3)",
+    "m.nn.Conv1d(2, 2.0, 3)", "m.nn.Embedding(True, 2)", "m.nn.LayerNorm(True)",
+    "m.nn.LayerNorm((True, 2))", "repr(m.nn.GRU(2, True))", "repr(m.nn.Bilinear(2, True, 3))",
+    "m.nn.Linear(2, 3).weight", "m.nn.LayerNorm((2, 3)).weight", "m.nn.Embedding(4, 2).weight",
+]
+
+
+@pytest.mark.parametrize("expr", LAYER_SIZES)
+def test_layer_sizes_as_torch(expr):
+    _check(f"(m.manual_seed(0), {expr})[1]")   # (the initial weights too)

@@ -74,7 +74,7 @@ class _ConvNd(Module):
         dt = dtype or D.get_default_dtype()
         shape = ((in_channels, out_channels // groups) if self._transposed
                  else (out_channels, in_channels // groups))
-        self.weight = Parameter(empty(*shape, *kernel_size, dtype=dt))
+        self.weight = Parameter(empty((*shape, *kernel_size), dtype=dt))
         if bias:
             self.bias = Parameter(empty(out_channels, dtype=dt))
         else:

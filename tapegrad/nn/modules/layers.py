@@ -123,7 +123,7 @@ class Embedding(Module):
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = sparse
         if _weight is None:
-            self.weight = Parameter(empty(num_embeddings, embedding_dim,
+            self.weight = Parameter(empty((num_embeddings, embedding_dim),
                                           dtype=dtype or D.get_default_dtype()),
                                     requires_grad=not _freeze)
             self.reset_parameters()
@@ -189,7 +189,7 @@ class EmbeddingBag(Module):
                 padding_idx = num_embeddings + padding_idx
         self.padding_idx = padding_idx
         if _weight is None:
-            self.weight = Parameter(empty(num_embeddings, embedding_dim,
+            self.weight = Parameter(empty((num_embeddings, embedding_dim),
                                           dtype=dtype or D.get_default_dtype()))
             self.reset_parameters()
         else:
@@ -255,9 +255,9 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         dt = dtype or D.get_default_dtype()
         if elementwise_affine:
-            self.weight = Parameter(empty(*self.normalized_shape, dtype=dt))
+            self.weight = Parameter(empty(self.normalized_shape, dtype=dt))
             if bias:
-                self.bias = Parameter(empty(*self.normalized_shape, dtype=dt))
+                self.bias = Parameter(empty(self.normalized_shape, dtype=dt))
             else:
                 self.register_parameter("bias", None)
         else:

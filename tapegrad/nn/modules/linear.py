@@ -11,7 +11,7 @@ from .module import Module
 
 def _empty(shape, dtype, device):
     _device.check(device)
-    return empty(*shape, dtype=dtype or D.get_default_dtype())
+    return empty(shape, dtype=dtype or D.get_default_dtype())
 
 
 class Identity(Module):

@@ -227,7 +227,7 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(empty(*self.normalized_shape,
+            self.weight = Parameter(empty(self.normalized_shape,
                                           dtype=dtype or D.get_default_dtype()))
         else:
             self.register_parameter("weight", None)

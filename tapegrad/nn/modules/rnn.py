@@ -20,7 +20,7 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 def _param(shape, dtype, device):
     _device.check(device)
-    return Parameter(empty(*shape, dtype=dtype or D.get_default_dtype()))
+    return Parameter(empty(tuple(shape), dtype=dtype or D.get_default_dtype()))
 
 
 class RNNBase(Module):
