@@ -705,11 +705,12 @@ def _row_major(t):
 
 
 def _int_arg(v, fn, name, pos=1):
-    """v, an int argument (`fn`'s `name` at `pos`: for torch's message if it is not one, as
-    a bool or a float is not)."""
+    """v, an int argument (`fn`'s `name` at `pos`, None for a keyword: for torch's message if
+    it is not one, as a bool or a float is not)."""
     if v.__class__ is not int and (isinstance(v, bool) or not hasattr(v, "__index__")):
-        raise TypeError((f"{fn}(): argument '{name}' (position {pos}) " if fn else
-                         f"argument '{name}' ") + f"must be int, not {errors.type_name(v)}")
+        at = f" (position {pos})" if pos else ""
+        raise TypeError((f"{fn}(): argument '{name}'{at} " if fn else f"argument '{name}' ")
+                        + f"must be int, not {errors.type_name(v)}")
     return v
 
 

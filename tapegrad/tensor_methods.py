@@ -268,8 +268,8 @@ class _OpMethods:
     def sum(self, dim=None, keepdim=False, dtype=None):
         if dtype is not None:
             dtype = D.as_dtype(dtype)
-        if not (dim is None or hasattr(dim, "__index__") or isinstance(dim, (tuple, list))) \
-                and keepdim is False and dtype is None:
+        if not (dim is None or hasattr(dim, "__index__") and not isinstance(dim, bool) or
+                isinstance(dim, (tuple, list))) and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
         return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
 

@@ -16,7 +16,7 @@ from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
                    record_views, share_storage, share_version, STATE, view_base)
-from .tensor import _contiguous, _dim, _int_list, _new, NODIFF, Tensor
+from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
 
@@ -724,6 +724,7 @@ def cat(tensors, dim=0):
     """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
     tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
     tensors = _tensor_list("cat", tensors)
+    _int_arg(dim, "cat", "dim", None)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     shapes = [t._shape for t in tensors]
@@ -810,6 +811,7 @@ def stack(tensors, dim=0):
     """Join tensors of one shape along a new dimension `dim`: one `stack` entry
     (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
     tensors = _tensor_list("stack", tensors)
+    _int_arg(dim, "stack", "dim", None)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     for k, t in enumerate(tensors):

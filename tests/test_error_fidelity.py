@@ -291,3 +291,16 @@ LAYER_SIZES = [
 @pytest.mark.parametrize("expr", LAYER_SIZES)
 def test_layer_sizes_as_torch(expr):
     _check(f"(m.manual_seed(0), {expr})[1]")   # (the initial weights too)
+
+
+# cat/stack's dim and sum's: a bool is no dim (cat/stack as torch names a keyword dim)
+JOIN_AND_SUM_DIMS = [
+    "m.cat([x, x], dim=True)", "m.cat([x, x], dim=0)", "m.cat([x[None], x[None]], np.int64(1))",
+    "m.stack([x], dim=True)", "m.stack([x], dim=1.0)", "m.stack([x], 1)", "x.sum(True)",
+    "x.sum(1.0)", "x.sum(0)", "x.sum(np.int64(0))",
+]
+
+
+@pytest.mark.parametrize("expr", JOIN_AND_SUM_DIMS)
+def test_join_and_sum_dims_as_torch(expr):
+    _check(expr)
