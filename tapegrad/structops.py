@@ -35,7 +35,7 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
-from .tensor import _dim, _int_arg, _int_list, _layout_dim, Tensor, tensor_methods
+from .tensor import _dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
     _tensor_list
@@ -1129,8 +1129,27 @@ def vstack(tensors):
     return cat([_atleast(t, 2) for t in _tensor_list("vstack", tensors)], 0)
 
 
+def _narrow_args(dim, start, length):
+    """torch's TypeError of narrow's arguments when neither of its forms, (int dim, Tensor
+    start, int length) and (int dim, int start, int length), takes them (a bool is no int)."""
+    args = (dim, start, length)
+    ints = [_is_int_arg(v, True) for v in args]
+    if ints[0] and ints[2] and (ints[1] or isinstance(start, Tensor)):
+        return
+    names = [errors.arg_type_name(v) for v in args]
+    why = "      didn't match because some of the arguments have invalid types: ({})\n"
+    forms = []
+    for start_ok in (isinstance(start, Tensor), ints[1]):
+        oks = (ints[0], start_ok, ints[2])
+        forms.append(why.format(", ".join(n if ok else f"!{n}!" for n, ok in zip(names, oks))))
+    raise TypeError(f"narrow() received an invalid combination of arguments - got "
+                    f"({', '.join(names)}), but expected one of:\n * (int dim, Tensor start, "
+                    f"int length)\n{forms[0]} * (int dim, int start, int length)\n{forms[1]}")
+
+
 def narrow(input, dim, start, length):
     """The length-long slice from start along dim, a view (SliceBackward0)."""
+    _narrow_args(dim, start, length)
     if not input.dim():
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if length < 0:

@@ -304,3 +304,15 @@ JOIN_AND_SUM_DIMS = [
 @pytest.mark.parametrize("expr", JOIN_AND_SUM_DIMS)
 def test_join_and_sum_dims_as_torch(expr):
     _check(expr)
+
+
+NARROW_ARGS = [
+    "m.zeros(2, 3).narrow(True, 0, 1)", "m.zeros(2, 3).narrow(0, True, 1)",
+    "m.zeros(2, 3).narrow(0, 0, True)", "m.zeros(2, 3).narrow(0, 0.5, 1)",
+    "m.zeros(2, 3).narrow(0, m.tensor(1), 1)", "m.zeros(2, 3).narrow(0, np.int64(1), 1)",
+]
+
+
+@pytest.mark.parametrize("expr", NARROW_ARGS)
+def test_narrow_arguments_as_torch(expr):
+    _check(expr)
