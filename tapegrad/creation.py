@@ -11,7 +11,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
 from .tape import STATE
-from .tensor import install, _new, _size_args, Size, Tensor, _TensorMeta
+from .tensor import install, _int_arg, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
 
@@ -619,6 +619,14 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, layout=None,
         dtype = D.as_dtype(dtype)
     _device.check(device)
     dt = dtype or D.get_default_dtype()
+    _int_arg(n, "eye", "n")
+    if m is not None and (isinstance(m, bool) or not hasattr(m, "__index__")):
+        raise TypeError(f"eye() received an invalid combination of arguments - got "
+                        f"({errors.got_args((n, m), {})}), but expected one of:\n" + "".join(
+                            f" * (int n, {mm}*, Tensor out = None, torch.dtype dtype = None, "
+                            f"torch.layout layout = None, torch.device device = None, bool "
+                            f"pin_memory = False, bool requires_grad = False)\n"
+                            for mm in ("", "int m, ")))
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:

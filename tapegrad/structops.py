@@ -929,7 +929,14 @@ def index_fill(input, dim, index, value):
     return r
 
 
-def _index_fill(input, dim, index, value):
+def _index_fill(input, dim, index, value, fn="index_fill"):
+    if not isinstance(value, (Tensor, bool, int, float, np.generic)):
+        got = [errors.arg_type_name(v) for v in (dim, index, value)]
+        why = (f"      didn't match because some of the arguments have invalid types: "
+               f"({got[0]}, {got[1]}, !{got[2]}!)\n")
+        raise TypeError(f"{fn}() received an invalid combination of arguments - got "
+                        f"({', '.join(got)}), but expected one of:\n * (int dim, Tensor index, "
+                        f"Tensor value)\n{why} * (int dim, Tensor index, Number value)\n{why}")
     idx, d = _checked_index("index_fill", input, dim, index, True)
     if isinstance(value, Tensor):
         if value.dim():
@@ -1352,7 +1359,7 @@ class _StructMethods:
         return index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
-        return _inplace_via(self, lambda x: _index_fill(x, dim, index, value),
+        return _inplace_via(self, lambda x: _index_fill(x, dim, index, value, "index_fill_"),
                             value if isinstance(value, Tensor) else None)
 
     # (scatter, scatter_ with reduce=: tapegrad/scatter_reduce.py)

@@ -316,3 +316,16 @@ NARROW_ARGS = [
 @pytest.mark.parametrize("expr", NARROW_ARGS)
 def test_narrow_arguments_as_torch(expr):
     _check(expr)
+
+
+FILL_AND_EYE_ARGS = [
+    "x.index_fill(0, m.tensor([0]), None)", "x.clone().index_fill_(0, m.tensor([0]), None)",
+    "x.index_fill(0, m.tensor([0]), 2)", "x.index_fill(0, m.tensor([0]), np.float64(2))",
+    "m.eye(True)", "m.eye(2.0)", "m.eye(3, True)", "m.eye(2, 2.0)", "m.eye(2, 3)",
+    "m.eye(np.int64(2))",
+]
+
+
+@pytest.mark.parametrize("expr", FILL_AND_EYE_ARGS)
+def test_index_fill_and_eye_arguments_as_torch(expr):
+    _check(expr)
