@@ -16,7 +16,7 @@ from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, 
 from .creation import _leaf
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
-from .tensor import _size_args, Tensor
+from .tensor import _int_list, _is_int_arg, _size_args, Tensor
 
 # torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
 # from the OS at start-up
@@ -315,7 +315,13 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
     dt = dtype or D.int64
-    shape = _size_args((size,), "randint")
+    if len(given) == 3 and (not isinstance(size, (tuple, list)) or
+                            size and not _is_int_arg(size[0], True)):
+        # (of the (low, high, size) forms torch's parser finds none that matches)
+        raise TypeError(_RANDINT_ARGS.format(
+            got=", ".join(errors.arg_type_name(v) for v in given)))
+    shape = _size_args((_int_list((size,), "randint", "size", len(given), bare=False),),
+                       "randint")
     n = math.prod(shape)
     arr = discrete_draws.randint(gen._engine, n, int(low), int(high), dt.np)
     return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)

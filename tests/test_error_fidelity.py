@@ -329,3 +329,18 @@ FILL_AND_EYE_ARGS = [
 @pytest.mark.parametrize("expr", FILL_AND_EYE_ARGS)
 def test_index_fill_and_eye_arguments_as_torch(expr):
     _check(expr)
+
+
+# randint's size: in the (high, size) form its own argument errors, in (low, high, size)
+# a non-sequence or a bad first element matches none of torch's forms
+RANDINT_SIZES = [
+    "m.randint(5, 3)", "m.randint(5, (True,))", "m.randint(5, (2.5,))",
+    "m.randint(0, 5, [2, True]).shape", "m.randint(0, 5, (2, 2.5))",
+    "m.randint(0, 5, m.Size([2])).shape", "m.randint(0, 5, 3)", "m.randint(0, 5, (True,))",
+    "m.randint(0, 5, (2.5,))", "m.randint(0, 5, (-1,))", "m.randint(0, 5, ()).shape",
+]
+
+
+@pytest.mark.parametrize("expr", RANDINT_SIZES)
+def test_randint_sizes_as_torch(expr):
+    _check(expr)
