@@ -22,7 +22,7 @@ from . import discrete_draws
 from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
 from .structops import diagflat
-from .tensor import _size_args, Tensor, tensor_methods
+from .tensor import _size_args, Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS
 
 # the C type names of torch's TensorOptions in messages
@@ -165,6 +165,7 @@ class _NamespaceMethods:
         return t.requires_grad_() if requires_grad else t
 
     def type_as(self, other):
+        _tensor_operand("type_as", other, 1)
         return self.to(other._dtype)
 
     def ndimension(self):

@@ -186,6 +186,7 @@ class _OpMethods:
         return matmul(self, other)
 
     def mm(self, mat2):
+        _tensor_operand("mm", mat2, 1, "mat2")
         if self.dim() != 2:
             raise RuntimeError("self must be a matrix")
         if mat2.dim() != 2:

@@ -201,6 +201,7 @@ NOT_OPERANDS = [
     "x.view_as(None)", "x.reshape_as(None)", "x.expand_as(None)",
     "x.clone().fill_(np.float32(2))", "x.clamp_max(np.float64(2))", "x.clamp_min(m.tensor(2.0))",
     "x.fmod(2)", "x.clone().copy_(1.5)", "x.clone().copy_([1.0, 2.0, 3.0])",
+    "x.mm(None)", "x[None].mm(x[:, None])", "x.type_as(None)", "x.type_as(i)",
 ]
 
 
