@@ -382,6 +382,15 @@ class _OpMethods:
                 raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
             if isinstance(shape[0], DType):
                 return self._view_dtype(shape[0])
+            if isinstance(shape[0], (tuple, list)):
+                if shape[0] and not _is_int_arg(shape[0][0], True):   # (no form matches)
+                    why = (f"      didn't match because some of the arguments have invalid "
+                           f"types: (!{errors.parser_arg_desc(shape[0])}!)\n")
+                    raise TypeError(f"view() received an invalid combination of arguments - "
+                                    f"got ({type(shape[0]).__name__}), but expected one of:\n"
+                                    f" * (torch.dtype dtype)\n{why} * (tuple of ints size)\n"
+                                    + why)
+                shape = _int_list(shape, "view", "size")
         elif shape and type(shape[0]) is not int and not _is_int_arg(shape[0], True):
             # (the first of spread ints)
             raise TypeError(f"view() received an invalid combination of arguments - got "

@@ -271,7 +271,9 @@ MORE_INT_LISTS = [
     "m.zeros(2, 3).split([1.0, 2], 1)", "len(m.zeros(2, 3).split((1, 2), 1))",
     "m.zeros(2, 6).unflatten(1, (True, 6))", "m.zeros(2, 6).unflatten(1, 6)",
     "m.zeros(2, 6).unflatten(1, [2, -1])", "m.zeros(2, 3).view(True, -1)",
-    "m.zeros(2, 3).view(2.0, 3)", "m.zeros(2, 3).view(-1, 2)",
+    "m.zeros(2, 3).view(2.0, 3)", "m.zeros(2, 3).view(-1, 2)", "m.zeros(2, 3).view((True, 6))",
+    "m.zeros(2, 3).view([None, 6])", "m.zeros(2, 3).view((6, 1.0))", "m.zeros(2, 3).view((6, True))",
+    "m.zeros(2, 3).view(m.Size([6]))", "m.zeros(2, 3).view(np.int64(6))",
 ]
 
 
