@@ -904,10 +904,7 @@ def max_min(x, dim, keepdim, is_max):
 
 
 def _scan(x, dim, dtype, name):
-    if not hasattr(dim, "__index__") or isinstance(dim, bool):
-        raise TypeError(f"{name}() received an invalid combination of arguments - got "
-                        f"(dim={type(dim).__name__})")
-    d = _dim(dim.__index__(), x.dim())
+    d = _dim(_int_arg(dim, name, "dim").__index__(), x.dim())
     if dtype is D.bool_:
         raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
     check_grad_dtype(x, dtype)

@@ -157,6 +157,8 @@ INT_ARGUMENTS = [
     "m.zeros(2, 3).index_select(True, m.tensor([0]))",
     "m.zeros(2, 3).gather(True, m.tensor([[0]]))", "m.zeros(2, 3).select(1, m.tensor(2))",
     "m.zeros(2, 3).transpose(m.tensor(1), 0)", "m.zeros(2, 3).unsqueeze(np.int64(2))",
+    "m.zeros(2, 3).cumsum(True)", "m.zeros(2, 3).cumsum(1.0)", "m.zeros(2, 3).cumprod(None)",
+    "m.zeros(2, 3).cumsum(np.int64(1))",
 ]
 
 
