@@ -16,6 +16,7 @@ world-writable, or owned by another user (root excepted), is refused with a warn
 A cache file that cannot be read back (truncated, overwritten, from a broken disk) is removed
 and its kernel recompiled, with a warning; a cache that cannot be written is skipped.
 """
+import contextlib
 import hashlib
 import os
 import stat
@@ -275,7 +276,7 @@ def _guard(disp, stamp=None):
         got, want = _entry_args(data), _key_args(key)
         if got is not None and want is not None and got != want:
             return   # (never file code under another signature's key)
-        with _IndexLock(cache_file._index_path, name):
+        with _index_lock(cache_file._index_path, name):
             file_save(key, data)
 
     from numba.core.compiler_lock import global_compiler_lock
@@ -284,7 +285,7 @@ def _guard(disp, stamp=None):
     def compile(sig):
         # one process compiles a signature while the others sharing the cache wait for it,
         # then load its entry (Numba's lock first: a thread waiting for it holds no index lock)
-        with global_compiler_lock, _IndexLock(cache_file._index_path, name):
+        with global_compiler_lock, _index_lock(cache_file._index_path, name):
             return compile_(sig)
 
     cache.load_overload, cache.save_overload = load_overload, save_overload
@@ -370,36 +371,35 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_held)
 
 
-class _IndexLock:
+@contextlib.contextmanager
+def _index_lock(index_path, name=""):
     """An exclusive advisory lock (flock) on `index_path + ".lock"`, held while this process
     compiles, loads or saves the function's entries: another process compiling the same
     function waits, then loads what this one saved.  Where locks are not available (no
     fcntl, a file system without them) or the wait passes COMPILE_WAIT, the work goes on
-    unlocked: loads are still checked."""
-
-    def __init__(self, index_path, name=""):
-        self.path = index_path + ".lock"
-        self.name = name
-
-    def __enter__(self):
-        _held_lock.acquire()
+    unlocked: loads are still checked.  A generator, not a class: a Ctrl-C at the entry of a
+    class's __exit__ released nothing, and `_held_lock` stayed with this thread, so the next
+    compile on another thread (a batch replay's) waited for ever; here the release is the
+    generator's `finally`, which runs when the manager is dropped too."""
+    path = index_path + ".lock"
+    _held_lock.acquire()
+    try:
+        entry = _held.get(path)
+        if entry is None:
+            _held[path] = [_lock_file(path, name), 1]
+        else:
+            entry[1] += 1
+    except BaseException:   # (Ctrl-C while waiting: nothing held)
+        _held_lock.release()
+        raise
+    try:
+        yield
+    finally:
         try:
-            entry = _held.get(self.path)
-            if entry is None:
-                _held[self.path] = [_lock_file(self.path, self.name), 1]
-            else:
-                entry[1] += 1
-        except BaseException:   # (Ctrl-C while waiting: nothing held)
-            _held_lock.release()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            entry = _held[self.path]
+            entry = _held[path]
             entry[1] -= 1
             if entry[1] == 0:
-                del _held[self.path]
+                del _held[path]
                 if entry[0] is not None:
                     os.close(entry[0])   # (releases the lock)
         finally:
@@ -407,7 +407,7 @@ class _IndexLock:
 
 
 def _lock_file(path, name):
-    """A descriptor of `path` holding its flock, or None (see _IndexLock)."""
+    """A descriptor of `path` holding its flock, or None (see _index_lock)."""
     if fcntl is None:
         return None
     try:
@@ -442,7 +442,7 @@ def _discard(cache):
     index = os.path.basename(f._index_path)
     stem = index[:-len(".nbi")]
     n = 0
-    with _IndexLock(f._index_path, stem):
+    with _index_lock(f._index_path, stem):
         for name in os.listdir(cache._cache_path):
             if name == index or (name.startswith(stem + ".") and name.endswith(".nbc")):
                 try:

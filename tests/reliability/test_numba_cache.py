@@ -421,3 +421,42 @@ print("bad", len(bad))
 """)
     assert rc == 0, err
     assert "bad 0" in out, (out, err)
+
+
+@pytest.mark.parametrize("where", ["entering", "leaving"])
+def test_index_lock_is_released_when_interrupted(tmp_path, where):
+    """A Ctrl-C as the index lock is taken or given back (raised at the entry or resumption
+    of its frame, where CPython runs a signal handler) leaves it released: another thread can
+    take it.  (A class's __exit__ interrupted at its entry kept it: the next compile on a
+    batch replay's thread waited for ever.)"""
+    import threading
+    from tapegrad import _jit
+    index = str(tmp_path / "f.nbi")
+    calls = {"n": 0}
+    fire_at = 1 if where == "entering" else 2
+
+    def trace(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == _jit.__file__ and \
+                frame.f_code.co_name in ("_index_lock", "__enter__", "__exit__"):
+            calls["n"] += 1
+            if calls["n"] == fire_at:
+                raise KeyboardInterrupt
+        return None
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _jit._index_lock(index, "f"):
+                pass
+    finally:
+        sys.settrace(None)
+    assert calls["n"] == fire_at and not _jit._held
+    took = []
+
+    def take():
+        took.append(_jit._held_lock.acquire(timeout=5))
+        if took[0]:
+            _jit._held_lock.release()
+    t = threading.Thread(target=take)
+    t.start()
+    t.join()
+    assert took == [True]
