@@ -437,7 +437,7 @@ def rand_like(input, dtype=None, requires_grad=False, device=None, generator=Non
               layout=None, memory_format=None):
     """Uniform samples in [0, 1) of `input`'s shape."""
     layouts.check("rand_like", len(input._shape), layout, memory_format)
-    return _in_layout_of(input, rand(*input._shape, dtype=dtype or input._dtype,
+    return _in_layout_of(input, rand(input._shape, dtype=dtype or input._dtype,
                                      requires_grad=requires_grad, device=device,
                                      generator=generator))
 
@@ -453,7 +453,7 @@ def randn_like(input, dtype=None, requires_grad=False, device=None, generator=No
         dt = _float_dtype(dtype or input._dtype, "normal_kernel_cpu")
         draws = gen._normal(input.numel(), dt.np, contiguous=False)
         return _leaf(arranged_like(input._array(), draws), dt, requires_grad)
-    return randn(*input._shape, dtype=dtype or input._dtype, requires_grad=requires_grad,
+    return randn(input._shape, dtype=dtype or input._dtype, requires_grad=requires_grad,
                  device=device, generator=generator)
 
 

@@ -153,6 +153,22 @@ def test_uniform_bounds_and_strided_tensors_match_torch():
         same(x, y)
 
 
+def test_draws_like_a_0d_tensor():
+    """rand_like / randn_like / randint_like of a 0-d tensor: a 0-d draw, torch's value (the
+    factories they call take the empty shape as one tuple: no size at all is torch's
+    TypeError)."""
+    torch = _torch()
+    out = []
+    for m in (tapegrad, torch):
+        m.manual_seed(5)
+        x = m.tensor(2.0, dtype=m.float64)
+        out.append([m.rand_like(x), m.randn_like(x), m.randint_like(x, 10),
+                    m.randn_like(m.tensor(1.0), requires_grad=True)])
+    for x, y in zip(*out):
+        assert tuple(x.shape) == () and x.dtype.is_floating_point == y.dtype.is_floating_point
+        same(x, y)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_draws_like_a_transposed_tensor_follow_its_memory_order(dtype):
     """torch draws dropout's mask and rand_like & co into empty_like(x), which keeps the order

@@ -88,7 +88,7 @@ class UninitializedTensorMixin:
         a Parameter (Tensor for a buffer)."""
         _device.check(device)
         dt = _DTYPE.__get__(self) if dtype is None else dtype
-        e = empty(*shape, dtype=dt)
+        e = empty(tuple(shape), dtype=dt)   # (one tuple: () is a shape, no argument is not)
         _V.__set__(self, e._materialize())
         _SHAPE.__set__(self, e._shape)
         _DTYPE.__set__(self, dt)
