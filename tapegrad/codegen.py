@@ -710,8 +710,7 @@ def _copied_source():
     source, each compiled by Numba in the kernel module (one module: its cache sees every
     change, and a stale copy fails test_codegen)."""
     fns = list(DRIVERS) + [
-        walks.mark_live, walks.mark_leads, walks.operand_leads, walks.mark_leads_listed,
-        walks.operand_leads_listed, walks.arena_layout,
+        walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
         walks.layout_prefix,
         walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
         walks.order_marked, walks.gather_reached, walks.gather_layout,

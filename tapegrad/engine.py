@@ -89,6 +89,10 @@ class _Sweep:
         return self.tape.freed_since_entries(self.entries)
 
 
+# the leads walks' `order` when every entry is walked (walks.mark_leads)
+_EVERY = np.zeros(0, np.int64)
+
+
 def _leads(tape, n, inputs, memo=None, listed=None):
     """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`.
     With `inputs` a backward runs only these entries: the gradient stops at an input.
@@ -96,12 +100,9 @@ def _leads(tape, n, inputs, memo=None, listed=None):
     reached (reached.walk's order), or None: with it only those are marked (0 elsewhere),
     in O(reached) instead of O(n)."""
     marks = _marks(tape, n, inputs, {} if memo is None else memo, listed)
-    if listed is None:
-        runs = np.empty(n, np.uint8)
-        K.operand_leads(*tape.dependencies(n), marks[:n], runs)
-    else:
-        runs = np.zeros(n, np.uint8)
-        K.operand_leads_listed(listed, *tape.dependencies(n), marks[:n], runs)
+    runs = np.empty(n, np.uint8) if listed is None else np.zeros(n, np.uint8)
+    K.operand_leads(_EVERY if listed is None else listed, *tape.dependencies(n), marks[:n],
+                    runs)
     return runs
 
 
@@ -146,10 +147,8 @@ def _marks(tape, n, inputs, memo, listed=None):
         for node, (src, snode) in tp.imports.items():
             if node < k and memo[id(src)][snode]:
                 marks[node] = 1
-        if listed is not None and tp is tape:
-            K.mark_leads_listed(listed, *tp.dependencies(k), marks)
-        else:
-            K.mark_leads(*tp.dependencies(k), marks)
+        K.mark_leads(listed if listed is not None and tp is tape else _EVERY,
+                     *tp.dependencies(k), marks)
         memo[id(tp)] = marks
     return memo[id(tape)]
 
@@ -1201,7 +1200,7 @@ def _differentiable(tape, n):
     for node in tape.imports:
         if node < n:
             marks[node] = 1
-    K.mark_leads(tape._arrays[1][:n], tape._arrays[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
+    K.mark_leads(_EVERY, tape._arrays[1][:n], tape._arrays[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
                  marks)
     return marks
 

@@ -20,10 +20,15 @@ def mark_live(ia, ib, arg_ptr, arg, live):
                     live[arg[j]] = 1
 
 
-def mark_leads(ia, ib, arg_ptr, arg, leads):
-    """Mark (in place, oldest first) every entry that depends on an entry already marked."""
+def mark_leads(order, ia, ib, arg_ptr, arg, leads):
+    """Mark (in place, oldest first) every entry that depends on an entry already marked:
+    every entry, or (`order` not empty) those listed there, oldest first and closed under
+    their operands (a walk's reached entries, reached.walk): autograd.grad's inputs behind a
+    long prefix then cost what the roots reach, not the prefix."""
     lists = arg.shape[0] > 0
-    for e in range(ia.shape[0]):
+    every = order.shape[0] == 0
+    for i in range(ia.shape[0] if every else order.shape[0]):
+        e = i if every else order[i]
         if leads[e] == 0:
             a = ia[e]
             b = ib[e]
@@ -36,43 +41,12 @@ def mark_leads(ia, ib, arg_ptr, arg, leads):
                         break
 
 
-def mark_leads_listed(order, ia, ib, arg_ptr, arg, leads):
-    """mark_leads over the entries listed in `order` only (oldest first, closed under their
-    operands: a walk's reached entries, reached.walk): autograd.grad's inputs behind a long
-    prefix cost what the roots reach, not the prefix."""
-    lists = arg.shape[0] > 0
-    for i in range(order.shape[0]):
-        e = order[i]
-        if leads[e] == 0:
-            a = ia[e]
-            b = ib[e]
-            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0):
-                leads[e] = 1
-            elif lists:
-                for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                    if leads[arg[j]] != 0:
-                        leads[e] = 1
-                        break
-
-
-def operand_leads_listed(order, ia, ib, arg_ptr, arg, leads, runs):
-    """operand_leads at the entries listed in `order` only (runs elsewhere untouched)."""
-    lists = arg.shape[0] > 0
-    for i in range(order.shape[0]):
-        e = order[i]
-        a = ia[e]
-        b = ib[e]
-        r = (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0)
-        if lists:
-            for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                if leads[arg[j]] != 0:
-                    r = True
-        runs[e] = 1 if r else 0
-
-
-def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
-    """runs[e] = 1 where an operand of entry e is marked in `leads`."""
-    for e in range(ia.shape[0]):
+def operand_leads(order, ia, ib, arg_ptr, arg, leads, runs):
+    """runs[e] = 1 where an operand of entry e is marked in `leads`: at every entry, or (`order`
+    not empty) at those listed there (runs elsewhere untouched)."""
+    every = order.shape[0] == 0
+    for i in range(ia.shape[0] if every else order.shape[0]):
+        e = i if every else order[i]
         a = ia[e]
         b = ib[e]
         r = (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0)
