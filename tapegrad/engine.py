@@ -1200,8 +1200,8 @@ def _differentiable(tape, n):
     for node in tape.imports:
         if node < n:
             marks[node] = 1
-    K.mark_leads(_EVERY, tape._arrays[1][:n], tape._arrays[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
-                 marks)
+    K.mark_leads(_EVERY, tape._arrays[1][:n], tape._arrays[2][:n], _const_fill(n + 1, 0),
+                 _NO_ARGS, marks)
     return marks
 
 
