@@ -9,6 +9,8 @@ and numpy's BLAS computes out = A @ B, gA = g @ Bᵀ and gB = Aᵀ @ g on the ar
 """
 import numpy as np
 
+from ..fpstate import ERR_RESET, ERR_SET, QUIET
+
 KINDS = ("matmul",)
 
 # Below this many multiply-adds the in-kernel loop wins over pausing the sweep for BLAS
@@ -25,7 +27,7 @@ def _operands(params, p, a, b, off, vals, A=None, B=None):
     """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
     else A (batch, m, k) and B (batch, k, n); from the arena unless given (arrays of any
     shape and dtype holding them)."""
-    nb, m, k, n, b_batched = params[p:p + 5]
+    nb, m, k, n, b_batched = params[p:p + 5].tolist()   # (Python ints: cheaper arithmetic)
     if A is None:
         A = vals[off[a]:off[a] + nb * m * k]
     if B is None:
@@ -39,8 +41,11 @@ def host_forward(params, p, a, b, e, off, vals):
     """Write entry e's value: A @ B into its arena slice."""
     A, B = _operands(params, p, a, b, off, vals)
     out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
-    with np.errstate(all="ignore"):   # (inf * 0: nan silently, as torch)
+    token = ERR_SET(QUIET)   # (inf * 0: nan silently, as torch)
+    try:
         np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
+    finally:
+        ERR_RESET(token)
 
 
 def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None, c=0.0,
@@ -55,7 +60,9 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
     g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
     if g.dtype != A.dtype:
         g = g.astype(A.dtype)
-    with np.errstate(all="ignore"):   # (inf * 0: nan silently, as torch)
+    # (the prebuilt error state, not np.errstate: ~0.7 us less per host entry)
+    token = ERR_SET(QUIET)   # (inf * 0: nan silently, as torch)
+    try:
         if needs[0]:
             if off[a] < 0:
                 side.add(a, g @ B.swapaxes(-1, -2))
@@ -68,6 +75,8 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
             else:
                 gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
                 gb += A.swapaxes(-1, -2) @ g
+    finally:
+        ERR_RESET(token)
 
 
 def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
