@@ -206,3 +206,70 @@ def test_in_place_alpha_past_float32_range_raises_as_torch(torch_ref):
                 except RuntimeError as e:
                     outs.append((str(e), x.tolist(), x._version))
             np.testing.assert_equal(outs[0], outs[1], err_msg=f"{alpha} {dtype} {shape}")
+
+
+BINARY = ("add_", "sub_", "mul_", "div_", "__iadd__", "__isub__", "__imul__", "__itruediv__")
+
+
+def _binary_update(name, dtype, shape, fast, monkeypatch, alias=None):
+    """name(p, a) under no_grad with p a leaf that requires grad (or a view of one: `alias`),
+    a a same-shape tensor; with `fast` False inplace._update_array is off."""
+    if not fast:
+        monkeypatch.setattr(inplace, "_update_array", lambda *args: None)
+    rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
+    p = tg.tensor(rng.standard_normal(shape) * 2, dtype=dtype, requires_grad=True)
+    a = tg.tensor(rng.standard_normal(shape) + 3, dtype=dtype)
+    with tg.no_grad():
+        target = p if alias is None else alias(p)
+        other = a if alias is None else alias(a)
+        r = getattr(target, name)(other)
+    monkeypatch.undo()
+    assert r is target
+    return p.detach().numpy().copy(), p._version, target._version
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_binary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
+    """`p -= lr * p.grad` and its kin (add_, sub_, mul_, div_ and the operators with a
+    same-dtype, same-shape tensor, no history): inplace._update_array writes the general
+    path's bits, counts the same versions, also through a view."""
+    calls = []
+    real = inplace._update_array
+
+    def counting(*args):
+        done = real(*args)
+        calls.append(done is not None)
+        return done
+    for name, shape, alias in itertools.product(BINARY, ((), (1,), (6,), (2, 3)),
+                                                (None, lambda t: t[:1])):
+        n = len(calls)
+        monkeypatch.setattr(inplace, "_update_array", counting)
+        fast = _binary_update(name, dtype, shape, True, monkeypatch, alias if shape else None)
+        general = _binary_update(name, dtype, shape, False, monkeypatch, alias if shape else None)
+        assert fast[1:] == general[1:], (name, shape)
+        np.testing.assert_array_equal(fast[0], general[0], err_msg=f"{name} {shape}")
+        # (one-element tensors and views stay on the general path)
+        size = math.prod(shape if alias is None or not shape else (1,) + shape[1:])
+        assert any(calls[n:]) == (size > 1), (name, shape)
+
+
+def test_binary_in_place_fast_path_leaves_errors_to_the_general_path(torch_ref):
+    """An inference tensor outside inference mode, read-only memory (an expand), another
+    dtype, a broadcast: the general path's result or error, nothing written."""
+    for mod in (tg, torch_ref):
+        with mod.inference_mode():
+            q = mod.ones(3)
+        with mod.no_grad():
+            with pytest.raises(RuntimeError, match="Inplace update to inference tensor"):
+                q -= mod.ones(3)
+        if mod is tg:   # (nothing written: torch's check comes after its kernel wrote)
+            assert (q == 1).all()
+        with mod.no_grad():
+            with pytest.raises(RuntimeError):
+                mod.ones(3).expand(2, 3).sub_(mod.ones(2, 3))
+            x = mod.ones(2, 3)
+            x -= mod.ones(2, 3, dtype=mod.float64)          # (torch casts into x's dtype)
+            assert x.dtype == mod.float32 and (x == 0).all() and x._version == 1
+            y = mod.ones(2, 3)
+            y -= mod.ones(3)                                  # broadcast
+            assert (y == 0).all() and y._version == 1
