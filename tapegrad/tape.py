@@ -899,9 +899,11 @@ class Tape:
         n = len(ran)
         nds = self.nds
         if nds is None:  # nothing saved by reference: only the freed flags
-            none = _const_fill(n, -1)
-            K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
-                            _SAVES, a[5][:n], none, _NO_COUNTS, _NO_DEAD)
+            views = _SCALAR_VIEWS.get(n)
+            if views is None:
+                views = _scalar_views(n)
+            K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], views[4], _NO_ARGS, _SAVES,
+                            a[5][:n], views[3], _NO_COUNTS, _NO_DEAD)
             return
         if arrays is None or arrays.streams is not a:
             # (a tape that grew since gave its old stream arrays to the pool: sliced anew)
@@ -965,11 +967,12 @@ class Tape:
         s.op, s.ia, s.ib, s.imm, s.freed = a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
         nds = self.nds
         if nds is None:  # all one-element nodes: node i sits at offset i, valued in `val`
-            s.off, s.size, s.shp, s.nd = _const_range(n), _const_fill(n, 1), _NO_SHAPES, \
-                _const_fill(n, 0)
-            s.par, s.params, s.arg_ptr, s.arg = _const_fill(n, -1), _NO_PARAMS, \
-                _const_fill(n + 1, 0), _NO_ARGS
-            s.host, s.vals, s.low, s.marks = _const_zeros8(n), a[4][:n], 0, None
+            views = _SCALAR_VIEWS.get(n)
+            if views is None:
+                views = _scalar_views(n)
+            s.off, s.size, s.nd, s.par, s.arg_ptr, s.host = views
+            s.shp, s.params, s.arg = _NO_SHAPES, _NO_PARAMS, _NO_ARGS
+            s.vals, s.low, s.marks = a[4][:n], 0, None
             buf = scratch.take(n)
             s.bufs, s.adj = [buf], buf[:n]
             s.adj[:] = 0.0
@@ -1352,6 +1355,19 @@ _NO_PARAMS = np.zeros(1, np.int64)
 _NO_COUNTS, _NO_DEAD = np.zeros(1, np.int32), np.zeros(1, np.int64)
 _NO_ARGS = np.zeros(0, np.int64)   # the operand list of a tape without n-d streams
 _ALL_RUN = np.zeros(0, np.uint8)   # arena_layout's `runs` when every entry's VJP runs
+
+
+# (off, size, nd, par, arg_ptr, host) of the sweep of an all-scalar tape's first n entries:
+# constant views, by n (a loop's backwards repeat a few sizes: one lookup, not six slicings)
+_SCALAR_VIEWS = {}
+
+
+def _scalar_views(n):
+    if len(_SCALAR_VIEWS) >= 256:
+        _SCALAR_VIEWS.clear()
+    views = _SCALAR_VIEWS[n] = (_const_range(n), _const_fill(n, 1), _const_fill(n, 0),
+                                _const_fill(n, -1), _const_fill(n + 1, 0), _const_zeros8(n))
+    return views
 
 
 def _const_zeros8(n):
