@@ -918,7 +918,11 @@ def test_setup_context_function_gets_its_defaults_as_torch():
             except TypeError as e:
                 out.append(str(e))
         return out
-    assert run(tg) == run(torch)
+    got, want = run(tg), run(torch)
+    # (float32 products: torch's BLAS may round the last bit otherwise, with FMA on some CPUs)
+    np.testing.assert_allclose(np.concatenate([np.ravel(v) for v in got[:5]]),
+                               np.concatenate([np.ravel(v) for v in want[:5]]), rtol=1e-6)
+    assert got[5:] == want[5:]
 
 
 def _views_made_in_a_function(m):
@@ -1120,7 +1124,8 @@ def _old_style_under_transforms(m):
         out.append(_err(call))
     out.append(_np(Old.apply(x)))
     a = m.tensor([[2.0, 1.0], [1.0, 3.0]])
-    out.append(_np(m.func.grad(lambda s: m.linalg.eigh(s)[0].sum())(a)).round(6))
+    # (+ 0.0: the off-diagonal zeros come out as +-1e-8, whose sign follows the LAPACK build)
+    out.append(_np(m.func.grad(lambda s: m.linalg.eigh(s)[0].sum())(a)).round(6) + 0.0)
     return out
 
 

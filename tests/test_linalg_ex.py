@@ -44,7 +44,17 @@ def test_failed_factorizations_report_info():
     assert got[13][1] == 1 and got[14][0] == "_LinAlgError"
     torch = pytest.importorskip("torch")
     want = _cases(torch)
-    assert [str(g) for g in got] == [str(w) for w in want]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        # (float32 factors: the last bit follows the LAPACK build, 1/sqrt(2) is 0.70710677 or
+        # one ulp below it; messages, info codes and float64 values exactly)
+        if isinstance(g, tuple) or isinstance(w, tuple):
+            assert g == w
+            continue
+        assert [np.shape(v) for v in g] == [np.shape(v) for v in w]
+        for a, b in zip(g, w):
+            np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1.2e-7,
+                                       atol=0, equal_nan=True)
 
 
 def test_jitter_retry_and_the_nodes():

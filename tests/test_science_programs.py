@@ -3,6 +3,7 @@ regression, Monte Carlo Greeks, an unrolled RK4 solver, variational inference, o
 benchmarks), run with `torch` = tapegrad and with real torch from the same seed.  They report
 through `p(*values)` and are cut in sections at `# --` lines, as in test_func_tutorials.py.
 Each program's asserts (finite differences, closed forms, falling losses) check tapegrad alone."""
+import numpy as np
 import pytest
 
 import tapegrad
@@ -463,8 +464,23 @@ def test_small_sum_rounds_as_torch(torch_ref):
     assert f(tapegrad, tapegrad.tensor(v, dtype=tapegrad.float64)) == f(torch_ref, torch_ref.tensor(v, dtype=torch_ref.float64))
 
 
-@pytest.mark.xfail(strict=True, reason="LBFGS on Rosenbrock amplifies last-bit differences "
-                   "(the two above) to ~1e-8 after 50 iterations")
+def _within(a, b, tol, where="out"):
+    """_same with a relative tolerance `tol` for the arrays."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape, (where, a, b)
+        assert np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True), (where, a, b)
+    elif isinstance(a, (tuple, list)):
+        assert type(a) is type(b) and len(a) == len(b), (where, a, b)
+        for i, (x, y) in enumerate(zip(a, b)):
+            _within(x, y, tol, f"{where}[{i}]")
+    else:
+        assert a == b, (where, a, b)
+
+
 def test_lbfgs_rosenbrock_path_as_torch(torch_ref):
+    # NOTE: LBFGS on Rosenbrock amplifies last-bit differences (the two tests above) to ~1e-8
+    # after 50 iterations on hosts where torch's kernels round them otherwise (an AMD EPYC
+    # host; an Intel Xeon one gave torch's path exactly): the path within 1e-6, not 1e-9
     src = OPTIM.replace("round(loss.item(), 6)", "loss")
-    _same(_run(src, tapegrad), _run(src, torch_ref))
+    _within(_run(src, tapegrad), _run(src, torch_ref), 1e-6)
