@@ -453,6 +453,8 @@ SF_STRUCT = """\
             vals[e] = vals[a] * (imm[e] if %(scaled)s else 1.0)
         elif %(shift)s:  # the max of one element (an infinite one is 0 when imm says so)
             vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+        elif %(softmax)s:  # one element: log_softmax (imm 1) a - a, softmax exp(a - a)
+            vals[e] = vals[a] - vals[a] if imm[e] != 0.0 else math.exp(vals[a] - vals[a])
         elif %(matmul)s:
             vals[e] = vals[a] * vals[b]
         elif o == %(bool)d:
@@ -488,6 +490,8 @@ SB_STRUCT = """\
         elif %(matmul)s:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
+        elif %(softmax)s:  # one element: the row's sum is g (kinds/softmax.py)
+            adj[a] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
 """
 
 
@@ -1293,12 +1297,13 @@ def generate():
     scaled = _cond(_codes("reduce"), "reduce")
     matmul = _cond(_codes("matmul"), "matmul")
     shift = _cond(_codes("shift"), "shift")
-    struct_fwd = SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
+    softmax = _cond(_codes("softmax"), "softmax")
+    struct_fwd = SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift, softmax=softmax,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "stopgrad", "scatter", "scatter_idx", "cat",
                                                     "split", "scan"), "copy_forward"))
     # stopgrad passes no gradient: it is not among the backward copies
-    sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
+    sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul, softmax=softmax,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx", "cat", "split",
                                                     "scan"), "copy_backward")))
@@ -1603,11 +1608,12 @@ class _Program:
 
 
 # The one-element structural rows' gradients as formulas: a copy passes g (times the scale
-# c of a mean), 1x1 @ 1x1 is a product.  (stopgrad passes none: not among the copies.)
+# c of a mean), 1x1 @ 1x1 is a product, a softmax's row sum is g (c: 1 for log_softmax).  (stopgrad passes none: not among the copies.)
 _ONE_ELEMENT_VJP = dict(
     {kind: ("g",) for kind in ("reshape", "strided", "gather", "scatter", "scatter_idx", "cat",
                                "split", "scan")},
-    reduce=("g if c == 1.0 else g * c",), matmul=("g * b", "g * a"))
+    reduce=("g if c == 1.0 else g * c",), matmul=("g * b", "g * a"),
+    softmax=("g - exp(out) * g if c == 1.0 else out * (g - g * out)",))
 
 
 def _vjp_formulas(op):

@@ -1,8 +1,9 @@
 """Decomposition rows: ops recorded as primitives that still show as torch's one grad_fn.
 
-A row of kind "decomp" in tapegrad/ops.py (`logsumexp`, `softmax`, `log_softmax`) has its body
-here: a function of tensor ops, so its forward, gradient, create_graph derivatives of any
-order, replay and tape files are those of the primitives, with nothing written twice.
+A row of kind "decomp" in tapegrad/ops.py (`logsumexp` here; softmax and log_softmax are
+entries of their own kind, tapegrad/kinds/softmax.py) has its body here: a function of tensor
+ops, so its forward, gradient, create_graph derivatives of any order, replay and tape files
+are those of the primitives, with nothing written twice.
 `record` runs a body and marks the entries it appended as one group (tapegrad/groups.py):
 the result's grad_fn is the row's (`LogsumexpBackward0`), its next_functions lead to the
 body's inputs, and the internal entries are invisible (viz, tape_summary).
@@ -68,25 +69,11 @@ def _refuse_saved_inference(op, x, args):
                 break
 
 
-# NOTE: the gradients are the primitives'; they equal torch's formulas mathematically
-# (logsumexp: g * exp(x - result); softmax: (g - sum(g * out)) * out; log_softmax:
-# g - exp(out) * sum(g)), including nan where torch gives nan (a row of infinities).
+# NOTE: the gradient is the primitives'; it equals torch's formula mathematically
+# (g * exp(x - result)), including nan where torch gives nan (a row of infinities).
 def logsumexp(T, x, dims, keepdim):
     """log(sum(exp(x), dims)) as m + log(sum(exp(x - m))), m the maximum with infinite maxima
     0 (torch's rule: a row of -inf gives -inf, a +inf gives inf, not nan)."""
     m = T.max_shift(x, dims, True)
     s = (x - m).exp().sum(dims, keepdim=keepdim)
     return s.log() + (m if keepdim else m.reshape(s.shape))
-
-
-def softmax(T, x, dim):
-    """exp(x - m) / sum(exp(x - m)), m the plain maximum (a row holding an infinity is nan, as
-    torch's)."""
-    e = (x - T.max_shift(x, (dim,), False)).exp()
-    return e / e.sum(dim, keepdim=True)
-
-
-def log_softmax(T, x, dim):
-    """(x - m) - log(sum(exp(x - m)))."""
-    z = x - T.max_shift(x, (dim,), False)
-    return z - z.exp().sum(dim, keepdim=True).log()

@@ -7,19 +7,19 @@ import weakref
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, _fastpath, groups, return_types, vocab
+from . import dtypes as D, errors, _fastpath, groups, return_types, vocab
 from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
     QUIET as _QUIET, quiet as _quiet
 from ._jit import kernel_module, module_loaded
-from .kinds import matmul as matmul_kind, reduce as reduce_kind
+from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_kind
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
-from .tensor import _dim, _new, NODIFF, _row_major, Tensor, _tensor_operand
+from .tensor import _dim, _new, NODIFF, Tensor, _tensor_operand
 from .tracing import _bake, _tracing, guard_all, guard_nans
 from .views import KIND_OPS, _reshape_op
 
@@ -1235,24 +1235,80 @@ def _softmax(name, x, dim, dtype):
         last = "lastdim_" if d == max(nd, 1) - 1 else ""
         raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
                                   f"'{x._dtype.legacy}'")
-    out = _softmax_pass(name, x, d)
-    if out is None:
-        body = decomps.softmax if name == "softmax" else decomps.log_softmax
-        out = decomps.record(name, body, KIND_OPS, x, d)
-    return _row_major(out)     # (torch's kernel: a contiguous output, even of a transpose)
+    return _softmax_entry(x, d, name == "log_softmax")
 
 
-_SOFTMAX_CODES = {"softmax": OPS["softmax"].code, "log_softmax": OPS["log_softmax"].code,
-                  "logsumexp": OPS["logsumexp"].code}
-_EXP, _LOG, _DIV, _SUM_DIM, _ADD = (OPS[name].code for name in ("exp", "log", "div", "sum_dim",
-                                                                 "add"))
+_SMX_CODES = (OPS["softmax"].code, OPS["log_softmax"].code)
+
+
+def _softmax_entry(x, d, log, rows=None):
+    """softmax (log_softmax with `log`) of float x along dim d: one entry of the softmax kind
+    (kinds/softmax.py: params [outer, m, inner], none for one element; imm 1.0 for log),
+    saving its output, a row-major array as torch's kernel allocates (even of a transpose).
+    `rows`: the (outer, m, inner) block to normalize along m instead of x's dim d (the
+    kind's tensor faces: create_graph, a replay's re-run)."""
+    dt = x._dtype
+    xa = x._v
+    if type(xa) is not np.ndarray:
+        xa = x._array()
+    if rows is not None:
+        out = _np_softmax(xa.reshape(rows), 1, log).reshape(xa.shape)
+    else:
+        out = _np_softmax(xa, d, log)
+    if not x._recorded:
+        return Tensor._wrap(out, dt)
+    tape = _tape_for(x, None)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    t = _result(out, dt, tape, _SMX_CODES[log], input_node(tape, x), -1, 1.0 if log else 0.0)
+    if out.size != 1:
+        tape.nds.add_param_ints(t._node, rows if rows is not None else
+                                smx_kind.block(x._shape, d))
+    tape.save(t._node, out)
+    return t
+
+
+def _np_softmax(xa, d, log):
+    """softmax (log_softmax with `log`) of array xa along axis d in its dtype, C order, as
+    torch's kernels: per row the maximum m (nan where a row holds nan, or an infinity: inf -
+    inf), z = x - m, s = sum(exp(z)); exp(z) / s, or z - log(s).  (The decomposition's numpy
+    calls, so its values; the temporaries reused in place.)"""
+    if xa.ndim == 0:
+        return _np_softmax(xa.reshape(1), 0, log).reshape(())
+    token = _ERR_SET(_QUIET)
+    try:
+        z = _np_sub(xa, _max_reduce(xa, d, None, None, True, -np.inf))
+        if log:
+            out = _np_sub(z, _np_log(_add_reduce(_np_exp(z), d, None, None, True)), z)
+        else:
+            e = _np_exp(z, z)
+            out = _np_div(e, _add_reduce(e, d, None, None, True), e)
+    finally:
+        _ERR_RESET(token)
+    return out if out.flags.c_contiguous else np.ascontiguousarray(out)
+
+
+_np_sub, _np_div, _np_exp, _np_log = np.subtract, np.divide, np.exp, np.log
+
+
+def _softmax_face(x, params, log):
+    """The softmax kind's tensor faces' entry (views.KIND_OPS.softmax): params [outer, m,
+    inner] (None: one element)."""
+    return _softmax_entry(x, 0, log, None if params is None else [int(v) for v in params])
+
+
+KIND_OPS.softmax = _softmax_face
+
+
+_LOGSUMEXP = OPS["logsumexp"].code
+_EXP, _LOG, _SUM_DIM, _ADD = (OPS[name].code for name in ("exp", "log", "sum_dim", "add"))
 _max_reduce = np.maximum.reduce
-assert _SAVE_ROLES[_SUB] == (False, False, False) and _SAVE_ROLES[_DIV] == (True, True, False)
+assert _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_EXP] == (False, False, True) and _SAVE_ROLES[_LOG] == (True, False, False)
 
 
 class _Gone:
-    """A tensor a body makes, watches and drops at once (the shift of a softmax): a watch of
+    """A tensor a body makes, watches and drops at once (the shift of a logsumexp): a watch of
     it holds a reference that is already dead."""
     __slots__ = ("__weakref__",)
 
@@ -1270,7 +1326,7 @@ def _dropped_const(tape, arr, dt):
 
 
 def _shift_entries(tape, x, m, z, e, s, kshape):
-    """The entries the stable softmax / log_softmax / logsumexp bodies start with: x's node,
+    """The entries the stable logsumexp body starts with: x's node,
     the shift m (a const entry), z = x - m, e = exp(z) (saving e), s = the sum of e over the
     dims (params `kshape`, the keepdim shape).  Returns the nodes of m, z, e, s."""
     a = input_node(tape, x)
@@ -1283,69 +1339,8 @@ def _shift_entries(tape, x, m, z, e, s, kshape):
     return n_m, n_z, n_e, n_s
 
 
-def _softmax_pass(name, x, d):
-    """softmax / log_softmax of x along dim d in one frame: the entries decomps.softmax /
-    decomps.log_softmax record (the shift a const entry, saved and watched; x - shift, exp
-    (saving its result), the sum along d (keepdim); then the quotient, or log and the
-    difference), the same values by the same numpy calls, one group shown as the row's
-    grad_fn (tests/test_eager_nn.py compares the tapes of both).  None outside its case: a
-    float32/float64 array-backed plain tensor whose rows along d and number of rows both
-    exceed one (one-element shifts and sums take other entries), not recording for replay.
-    Without a tape (no_grad, an input that needs no gradient) the values only."""
-    tx = type(x)
-    dt = x._dtype
-    xa = x._v
-    if (tx is not Tensor and tx is not Parameter or dt is not D.float32 and dt is not D.float64
-            or type(xa) is not np.ndarray):
-        return None
-    shape = x._shape
-    if len(shape) == 1:
-        return _softmax_pass_1d(name, x, xa, dt)
-    if len(shape) < 2:
-        return None
-    rows = shape[d]
-    if rows < 2 or xa.size == rows:
-        return None
-    tape = _tape_for(x, None) if x._recorded else None
-    if tape is not None and tape.recording:
-        return None      # (a replay recomputes the shift: max_shift entries)
-    dtn = dt.np
-    dims = (d,)
-    token = _ERR_SET(_QUIET)
-    try:   # (max_shift's amax, _binary's and _unary's forwards, _reduce's sum)
-        m = np.asarray(_max_reduce(xa, dims, None, None, True, -np.inf), dtype=dtn)
-        z = _BIN_FAST[_SUB][0](xa, m)
-        e = _UN_ROW[_EXP][0](z, None)
-        s = np.asarray(_add_reduce(e, dims, dtn, None, True), dtype=dtn)
-        if name == "softmax":
-            out = _BIN_FAST[_DIV][0](e, s)
-        else:
-            ls = _UN_ROW[_LOG][0](s, None)
-            out = _BIN_FAST[_SUB][0](z, ls)
-    finally:
-        _ERR_RESET(token)
-    if tape is None:
-        return Tensor._wrap(out, dt)
-    start = tape.n
-    n_m, n_z, n_e, n_s = _shift_entries(tape, x, m, z, e, s, m.shape)
-    if name == "softmax":
-        n = tape.push_nd(_DIV, n_e, n_s, 0.0, shape, out.size)
-        tape.save(n_e, e)
-        tape.save(n_s, s)
-        members = (n_m, n_z, n_e, n_s, n)
-    else:
-        n_l = tape.push_nd(_LOG, n_s, -1, 0.0, m.shape, m.size)
-        tape.save(n_s, s)
-        n = tape.push_nd(_SUB, n_z, n_l, 0.0, shape, out.size)
-        members = (n_m, n_z, n_e, n_s, n_l, n)
-    groups.mark_members(tape, start, n, members, _SOFTMAX_CODES[name])
-    t = _new()
-    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
-    return t
-
-
 def _one_sum_entries(x, xa, dt, dims, keepdim, zero_inf, kshape):
-    """The entries softmax / log_softmax / logsumexp bodies start with where the sum of the
+    """The entries the logsumexp body starts with where the sum of the
     shifted exponentials has one element (a 1-d x; logsumexp over every element), on x's
     tape: x - shift with the one-element shift (infinite maxima 0 when `zero_inf`, as
     logsumexp's) folded into the entry's imm and watched, as _binary_entry folds it; exp,
@@ -1387,25 +1382,11 @@ def _one_sum_entries(x, xa, dt, dims, keepdim, zero_inf, kshape):
     return tape, start, shift, zt, et, st
 
 
-def _group_from(tape, start, zt, out, name):
-    """Mark the entries from x - shift (zt's) to `out`'s as the row `name`'s group."""
+def _group_from(tape, start, zt, out):
+    """Mark the entries from x - shift (zt's) to `out`'s as logsumexp's group."""
     members = tuple(range(zt._node, out._node + 1))
-    groups.mark_members(tape, start, out._node, members, _SOFTMAX_CODES[name])
+    groups.mark_members(tape, start, out._node, members, _LOGSUMEXP)
     return out
-
-
-def _softmax_pass_1d(name, x, xa, dt):
-    """_softmax_pass of a 1-d x of two or more elements with a tape (an RL policy's logits):
-    _one_sum_entries, then the quotient (softmax) or log and difference (log_softmax) by the
-    body's own calls; one group.  None outside that case."""
-    if xa.size < 2:
-        return None
-    got = _one_sum_entries(x, xa, dt, (0,), True, False, [1])
-    if got is None:
-        return None
-    tape, start, _, zt, et, st = got
-    out = _binary(_DIV, et, st) if name == "softmax" else _binary(_SUB, zt, st.log())
-    return _group_from(tape, start, zt, out, name)
 
 
 def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
@@ -1418,7 +1399,7 @@ def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
         return None
     tape, start, shift, zt, _, st = got
     out = st.log() + (shift if keepdim else shift.reshape(st._shape))
-    return _group_from(tape, start, zt, out, "logsumexp")
+    return _group_from(tape, start, zt, out)
 
 
 def _logsumexp_pass(x, dims, keepdim):
@@ -1426,8 +1407,10 @@ def _logsumexp_pass(x, dims, keepdim):
     shift, infinite maxima 0, a const entry; x - shift, exp, the sum, log; the shift again,
     as the body reads it a second time, a const entry of the result's shape; the sum), the
     same values by the same numpy calls, one group LogsumexpBackward0 (tests/test_eager_nn.py
-    compares the tapes).  None outside its case: as _softmax_pass's, with results of two or
-    more elements."""
+    compares the tapes).  None outside its case: a float32/float64 array-backed plain tensor
+    whose reduced rows and results both have two or more elements, not recording for replay
+    (a replay recomputes the shift: max_shift entries).  Without a tape (no_grad, an input
+    that needs no gradient) the values only."""
     tx = type(x)
     dt = x._dtype
     xa = x._v
@@ -1466,7 +1449,7 @@ def _logsumexp_pass(x, dims, keepdim):
     n_m2 = _dropped_const(tape, m2, dt)
     n = tape.push_nd(_ADD, n_l, n_m2, 0.0, out.shape, out.size)
     groups.mark_members(tape, start, n, (n_m, n_z, n_e, n_s, n_l, n_m2, n),
-                        _SOFTMAX_CODES["logsumexp"])
+                        _LOGSUMEXP)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
     return t

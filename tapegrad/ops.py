@@ -55,6 +55,8 @@ Kinds (see docs/design.md):
             flagged `host`, no kernel piece
   scan      cumsum: the running sum along one dim, sequential as torch's (params [outer, m,
             inner, reverse]; tapegrad/kinds/scan.py); its VJP the sum from the other end
+  softmax   softmax, log_softmax along one dim, stable as torch's (params [outer, m, inner];
+            imm 1.0 for log_softmax; tapegrad/kinds/softmax.py); saves its output only
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -260,12 +262,13 @@ _DECLS = [
     # shape, as reduce); with c == 1.0 infinite maxima become 0 (torch's logsumexp).  No
     # gradient (the results do not depend on the shift); recorded only while tracing -------
     Op("max_shift", "shift"),
-    # --- decomposition rows: recorded as the primitives of tapegrad/decomps.py, shown as one
+    # --- a decomposition row: recorded as the primitives of tapegrad/decomps.py, shown as one
     # grad_fn of torch's name whose next_functions lead to the decomposition's inputs;
     # `saves` names what torch's node saves (for grad_fn inspection and pictures) ---------
     Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
-    Op("softmax", "decomp", "SoftmaxBackward0", saves=("out",)),
-    Op("log_softmax", "decomp", "LogSoftmaxBackward0", saves=("out",)),
+    # softmax / log_softmax: one entry each of the softmax kind (tapegrad/kinds/softmax.py)
+    Op("softmax", "softmax", "SoftmaxBackward0", saves=("out",)),
+    Op("log_softmax", "softmax", "LogSoftmaxBackward0", saves=("out",)),
     # --- semantics: a view after an in-place op through it (torch regenerates the view from
     # its base's new node: AsStridedBackward0).  A gather of the base's flat positions
     # (params), so any layout of the base works (tapegrad/copyslices.py) -------------------
@@ -947,7 +950,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp", "pyfunc", "linalg", "scan")
+         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -29,7 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kinds import HOST_FORWARD, linalg as linalg_kind, scan as scan_kind
+from .kinds import HOST_FORWARD, linalg as linalg_kind, scan as scan_kind, \
+    softmax as softmax_kind
 from .ops import BY_CODE, KIND_CODE, OPS
 from .tape import OPCODE
 
@@ -75,9 +76,11 @@ def params_needed(kind, size_in, nd_in, size_out, nd_out):
     return np.select(
         [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
          kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
-         kind == _K["scatter_idx"], kind == _K["linalg"], kind == _K["scan"]],
+         kind == _K["scatter_idx"], kind == _K["linalg"], kind == _K["scan"],
+         kind == _K["softmax"]],
         [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, linalg_kind.NPARAMS,
-         np.where(size_in == 1, 0, scan_kind.NPARAMS)], 0)
+         np.where(size_in == 1, 0, scan_kind.NPARAMS),
+         np.where(size_in == 1, 0, softmax_kind.NPARAMS)], 0)
 
 
 def layout(n, shapes):
@@ -438,7 +441,7 @@ def check_program(prog, meta, limits):
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",
                                           "guard", "stopgrad", "scatter", "scatter_idx",
-                                          "split", "shift", "scan")])
+                                          "split", "shift", "scan", "softmax")])
     _first(one & ((ia < 0) | (ib != -1)), "one-operand op without exactly one operand")
     mm = kind == _K["matmul"]
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
@@ -486,7 +489,8 @@ def check_program(prog, meta, limits):
     p = np.maximum(par, 0)
 
     # elementwise kinds: same size, or broadcastable operands and the broadcast result
-    same = np.isin(kind, [_K["unary"], _K["reshape"], _K["stopgrad"], _K["scan"]])
+    same = np.isin(kind, [_K["unary"], _K["reshape"], _K["stopgrad"], _K["scan"],
+                          _K["softmax"]])
     same |= op == OPS["guard_value"].code
     _first(same & (size[a] != size), "operand and result sizes differ")
     _first((op == OPS["guard_bool"].code) & (size[a] != 1), "bool() guard on a non-scalar")
@@ -594,6 +598,18 @@ def check_program(prog, meta, limits):
         ok = (outer >= 0) & (m_dim >= 0) & (inner >= 0) & ((rev == 0) | (rev == 1))
         ok &= _exact_prod(outer, m_dim, inner) == size[a[rows]]
         _first(np.isin(e, rows[~ok]), "scan params do not match its operand size")
+
+    # softmax: params [outer, m, inner] cover its operand (one element: none); imm says
+    # log_softmax (1.0) or softmax (0.0), as the opcode does
+    smx = kind == _K["softmax"]
+    _first(smx & (prog["imm"] != (op == OPS["log_softmax"].code)),
+           "softmax entry whose imm does not match its opcode")
+    rows = np.flatnonzero(smx & (size[a] != 1))
+    if len(rows):
+        outer, m_dim, inner = (params[p[rows] + j] for j in range(softmax_kind.NPARAMS))
+        ok = (outer >= 0) & (m_dim >= 0) & (inner >= 0)
+        ok &= _exact_prod(outer, m_dim, inner) == size[a[rows]]
+        _first(np.isin(e, rows[~ok]), "softmax params do not match its operand size")
 
     # linalg (LAPACK host entries): params [which, nb, n, k, flag] name the entry's own
     # opcode and match its operand and output sizes; the entry must pause (host flag), as

@@ -17,7 +17,7 @@ row records, without the generic per-op dispatch between its entries.
 * `batch_norm` in training with weight and bias, 2-d input (N, C): the same entries as
   layer_norm's over dim 0 (the weight and bias broadcast as they are), one group shown as
   NativeBatchNormBackward0.  The case: layer_norm's, with N, C >= 2.
-* `cross_entropy` with class indices: log_softmax's entries (ndops._softmax_pass; its group
+* `cross_entropy` with class indices: log_softmax's one entry (ndops._softmax_entry,
   LogSoftmaxBackward0), then nll_loss's (the one-hot mask a const entry, `where`, `sum_dim`,
   `neg`, `mean` or `sum`; its group NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C >= 2 and
   N below the long-sum threshold, an int64 target of N classes in range (none equal to
@@ -40,7 +40,7 @@ from .. import dtypes as D, groups
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..kinds import matmul as matmul_kind
 from ..ndops import (_BIN_FAST, DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_matmul, _np_mean,
-                     _ONES_ROWS, _quiet, _SAVE_ROLES, _softmax_pass, _UN_ROW)
+                     _ONES_ROWS, _quiet, _SAVE_ROLES, _softmax_entry, _UN_ROW)
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
@@ -248,9 +248,12 @@ def cross_entropy(x, target, reduction, ignore_index):
     case = _nll_case(x, target, reduction, ignore_index)
     if case is None:
         return None
-    logp = _softmax_pass("log_softmax", x, 1)   # (its own case holds for x, or None)
-    if logp is None:
+    if x._dtype is not D.float32 and x._dtype is not D.float64 or type(x._v) is not np.ndarray:
         return None
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and tape.recording:
+        return None      # (a replay recomputes the mask: the row's body traces it)
+    logp = _softmax_entry(x, 1, True)
     return _nll(logp, logp._tape, case, reduction)
 
 
