@@ -288,3 +288,23 @@ def test_cross_entropy_records_one_log_softmax_entry(dtype):
                                         ["AccumulateGrad"])
     np.testing.assert_allclose(got[0][3], got[1][3], **TOL[dtype])
     np.testing.assert_allclose(got[0][4], got[1][4], **TOL[dtype])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_batch_replay_and_vmap_grad(name):
+    """value_and_grad_batch on a float32 tape (the pieces on float32 arenas) and vmap(grad)
+    (which replays the recorded function per sample), against eager float32 and torch."""
+    torch = pytest.importorskip("torch")
+    f = _model(tg, name, "float32")
+    rec = tg.record(f, tg.tensor(np.zeros((4, 5), "float32")))
+    xs = np.stack([_data((4, 5), "float32", 1.0) for _ in range(3)])
+    values, (gs,) = rec.value_and_grad_batch(xs)
+    per = tg.vmap(tg.func.grad(f))(tg.tensor(xs))
+    tper = torch.vmap(torch.func.grad(_model(torch, name, "float32")))(torch.tensor(xs))
+    np.testing.assert_allclose(per.numpy(), tper.numpy(), rtol=1e-4, atol=1e-5)
+    for i, xa in enumerate(xs):
+        a = tg.tensor(xa, requires_grad=True)
+        v = f(a)
+        v.backward()
+        np.testing.assert_allclose(values[i], v.item(), rtol=1e-5)
+        np.testing.assert_allclose(gs[i], a.grad.numpy(), rtol=1e-4, atol=1e-5)
