@@ -1339,11 +1339,11 @@ def _shift_entries(tape, x, m, z, e, s, kshape):
     return n_m, n_z, n_e, n_s
 
 
-def _one_sum_entries(x, xa, dt, dims, keepdim, zero_inf, kshape):
-    """The entries the logsumexp body starts with where the sum of the
-    shifted exponentials has one element (a 1-d x; logsumexp over every element), on x's
-    tape: x - shift with the one-element shift (infinite maxima 0 when `zero_inf`, as
-    logsumexp's) folded into the entry's imm and watched, as _binary_entry folds it; exp,
+def _one_sum_entries(x, xa, dt, dims, keepdim, kshape):
+    """The entries the logsumexp body starts with where the sum of the shifted exponentials
+    has one element (a 1-d x; logsumexp over every element), on x's tape: x - shift with the
+    one-element shift (infinite maxima 0, as logsumexp's) folded into the entry's imm and
+    watched, as _binary_entry folds it; exp,
     saving its value; the one-element sum (params `kshape`).  Returns (tape, start, the
     shift tensor, the tensors of x - shift, exp and the sum), or None without a tape or
     while recording for replay (the body then)."""
@@ -1356,9 +1356,7 @@ def _one_sum_entries(x, xa, dt, dims, keepdim, zero_inf, kshape):
     token = _ERR_SET(_QUIET)
     try:   # (max_shift's amax (and where), the fast paths' forwards, _reduce's sum)
         m = _max_reduce(xa, dims, None, None, True, -np.inf)
-        if zero_inf:
-            m = np.where(np.isinf(m), 0, m)
-        m = np.asarray(m, dtype=dtn)
+        m = np.asarray(np.where(np.isinf(m), 0, m), dtype=dtn)
         z = _BIN_FAST[_SUB][0](xa, m)
         e = _UN_ROW[_EXP][0](z, None)
         s = np.asarray(_add_reduce(e, dims, dtn, None, keepdim), dtype=dtn)
@@ -1394,7 +1392,7 @@ def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
     normalisation of its logits) with a tape: _one_sum_entries, then log and + shift by the
     body's own calls (the same shift tensor, folded again); one group.  None without a
     tape."""
-    got = _one_sum_entries(x, xa, dt, dims, keepdim, True, kshape)
+    got = _one_sum_entries(x, xa, dt, dims, keepdim, kshape)
     if got is None:
         return None
     tape, start, shift, zt, _, st = got
