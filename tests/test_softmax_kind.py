@@ -308,3 +308,27 @@ def test_float32_batch_replay_and_vmap_grad(name):
         v.backward()
         np.testing.assert_allclose(values[i], v.item(), rtol=1e-5)
         np.testing.assert_allclose(gs[i], a.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+@pytest.mark.parametrize("name", NAMES)
+def test_replay_along_every_dim_of_a_3d_input(name, dim):
+    """The kernel pieces' row layouts (inner 1, and rows of `inner` elements side by side),
+    with a row of nan and one of -inf, against torch."""
+    torch = pytest.importorskip("torch")
+    w = _data((3, 4, 5))
+
+    def f(m):
+        return lambda x: (getattr(x, name)(dim) * m.tensor(w)).nansum()
+    x0 = _data((3, 4, 5))
+    rec = tg.record(f(tg), tg.tensor(x0))
+    for x in (_data((3, 4, 5)) + 500.0, x0):
+        x = x.copy()
+        x[0, 0, :] = -INF
+        x[1, :, 0] = NAN
+        value, (g,) = rec.value_and_grad(x)
+        tx = torch.tensor(x, requires_grad=True)
+        tv = f(torch)(tx)
+        tv.backward()
+        np.testing.assert_allclose(float(value), tv.item(), rtol=1e-12)
+        np.testing.assert_allclose(g, tx.grad.numpy(), rtol=1e-10, atol=1e-12, equal_nan=True)
