@@ -60,7 +60,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill,
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
                         movedim, unflatten, fliplr, flipud, block_diag, narrow_copy)
-from .structops import movedim as moveaxis, where_ as where  # noqa: F811
+from .structops import moveaxis, where_ as where  # noqa: F811
 from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner
 from .products import addmv, addmv_, addr, baddbmm, addbmm
 from .scans import cummax, cummin, logcumsumexp

@@ -1,8 +1,10 @@
 """Binding of arguments as torch's native (C++) parser binds them, with its messages for
 missing, extra and repeated arguments (the top-level forms in nn_toplevel.py and
 namespace.py)."""
-from . import errors
-from .tensor import Tensor
+import numpy as np
+
+from . import dtypes as D, errors
+from .tensor import _is_int_arg, Tensor
 
 
 def bind(fn, args, kwargs, names, defaults=()):
@@ -35,3 +37,241 @@ def bind(fn, args, kwargs, names, defaults=()):
         raise TypeError(f"{fn}(): argument '{names[0]}' (position 1) must be Tensor, not "
                         f"{errors.type_name(bound[names[0]])}")
     return [bound[n] for n in names]
+
+
+# ---- overloads: torch's PythonArgParser over a function's signatures ------------------
+_MISSING = object()
+# what each parameter type takes (python_arg_parser.cpp's FunctionParameter::check), and the
+# name its "must be X" message gives
+_TYPE_NAMES = {"Tensor": "Tensor", "int": "int", "tuple of ints": "tuple of ints",
+               "Number": "Number", "bool": "bool", "torch.dtype": "torch.dtype", "str": "str",
+               "tuple of Tensors": "tuple of Tensors", "float": "float"}
+
+
+def _takes_int(v):
+    # (an int, a numpy integer or a 0-d integer tensor; a bool is no int)
+    return _is_int_arg(v, True)
+
+
+def _takes_int_list(v):
+    # (torch checks the first element only; a later one fails as it is unpacked)
+    return isinstance(v, (tuple, list)) and (not v or _is_int_arg(v[0], True))
+
+
+def _takes_number(v):
+    return (isinstance(v, (int, float, complex, np.number, np.bool_))
+            or isinstance(v, Tensor) and not v._shape and not v.requires_grad)
+
+
+_CHECKS = {
+    "Tensor": lambda v: isinstance(v, Tensor),
+    "int": _takes_int,
+    "tuple of ints": _takes_int_list,
+    "Number": _takes_number,
+    "bool": lambda v: isinstance(v, (bool, np.bool_)),
+    "torch.dtype": lambda v: isinstance(v, D.dtype),
+    "str": lambda v: isinstance(v, str),
+    "tuple of Tensors": lambda v: (isinstance(v, (tuple, list))
+                                   and all(isinstance(t, Tensor) for t in v)),
+    "float": lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, bool) or isinstance(v, Tensor) and not v._shape,
+}
+
+
+class Signature:
+    """One of an op's signatures as torch prints it ("Tensor input, int source, *, Number
+    alpha = 1"), parsed as python_arg_parser.cpp's FunctionSignature parses it."""
+
+    def __init__(self, text, hidden=False):
+        self.text = f"({text})"
+        self.hidden = hidden
+        self.params = []      # (type, name, optional, keyword_only, allow_none)
+        kwonly = False
+        for item in text.split(", ") if text else ():
+            if item == "*":
+                kwonly = True
+                continue
+            decl, _, default = item.partition(" = ")
+            typ, _, name = decl.rpartition(" ")
+            self.params.append((typ, name, bool(default), kwonly, default == "None"))
+        self.min_args = sum(not p[2] for p in self.params)
+        self.max_args = len(self.params)
+        self.max_pos = sum(not p[3] for p in self.params)
+        # a leading int list takes ints spread as positional arguments (`x.sum(0, 1)`)
+        self.varargs = bool(self.params) and self.params[0][0] == "tuple of ints"
+
+    def parse(self, fn, args, kwargs, raise_error=False):
+        """The arguments bound to the parameters (a list, _MISSING where none was given), or
+        None (with raise_error: torch's TypeError) when this signature does not take them."""
+        nargs = len(args)
+        if nargs > self.max_pos and not self.varargs:
+            return self._fail(raise_error, self._extra_args(fn, nargs))
+        out, pos, remaining = [], 0, len(kwargs)
+        for i, (typ, name, optional, kwonly, allow_none) in enumerate(self.params):
+            is_kwd = pos >= nargs
+            if not is_kwd:
+                if kwonly:
+                    return self._fail(raise_error, self._extra_args(fn, nargs))
+                obj = args[pos]
+            else:
+                obj = kwargs.get(name, _MISSING)
+            if obj is _MISSING and optional or obj is None and allow_none:
+                out.append(_MISSING if obj is _MISSING else None)
+            elif obj is _MISSING:
+                return self._fail(raise_error, self._missing(fn, i))
+            elif _CHECKS[typ](obj):
+                out.append(obj)
+            elif self.varargs and pos == 0 and not is_kwd and _takes_int(obj):
+                out.append(tuple(args))     # (checked element by element as unpacked)
+                pos = nargs
+                continue
+            else:
+                where = "" if is_kwd else f" (position {pos + 1})"
+                return self._fail(raise_error, TypeError(
+                    f"{fn}(): argument '{name}'{where} must be {_TYPE_NAMES[typ]}, not "
+                    f"{errors.type_name(obj)}"))
+            if not is_kwd:
+                pos += 1
+            elif obj is not _MISSING:
+                remaining -= 1
+        if remaining > 0:
+            return self._fail(raise_error, self._extra_kwargs(fn, kwargs, nargs))
+        return out
+
+    @staticmethod
+    def _fail(raise_error, err):
+        if raise_error:
+            raise err
+        return None
+
+    def _extra_args(self, fn, nargs):
+        if self.min_args != self.max_pos:
+            return TypeError(f"{fn}() takes from {self.min_args} to {self.max_pos} positional "
+                             f"arguments but {nargs} were given")
+        return TypeError(f"{fn}() takes {self.max_pos} positional argument"
+                         f"{'' if self.max_pos == 1 else 's'} but {nargs} were given")
+
+    def _missing(self, fn, i):
+        names = [f'"{p[1]}"' for p in self.params[i:] if not p[2]]
+        # (torch's plural: "1 ... arguments", "2 ... argument")
+        return TypeError(f"{fn}() missing {len(names)} required positional argument"
+                         f"{'s' if len(names) == 1 else ''}: {', '.join(names)}")
+
+    def _extra_kwargs(self, fn, kwargs, nargs):
+        names = [p[1] for p in self.params]
+        for k in kwargs:
+            if k not in names:
+                return TypeError(f"{fn}() got an unexpected keyword argument '{k}'")
+            if names.index(k) < nargs:
+                return TypeError(f"{fn}() got multiple values for argument '{k}'")
+        return TypeError("invalid keyword arguments")
+
+
+class Overloads:
+    """An op's signatures, in torch's order (hidden ones: deprecated forms torch takes but
+    does not list), bound as torch's PythonArgParser binds them: the first that takes the
+    arguments, else torch's TypeError."""
+
+    def __init__(self, fn, signatures, hidden=()):
+        self.fn = fn
+        self.signatures = ([Signature(s) for s in signatures]
+                           + [Signature(s, hidden=True) for s in hidden])
+
+    def parse(self, args, kwargs):
+        """(index of the signature that took the arguments, the bound values)."""
+        for i, sig in enumerate(self.signatures):
+            got = sig.parse(self.fn, args, kwargs)
+            if got is not None:
+                return i, got
+        raise self.error(args, kwargs)
+
+    def error(self, args, kwargs):
+        """torch's TypeError for arguments none of the signatures takes (print_error):
+        the one plausible signature's own complaint, else the list of them all."""
+        sigs = self.signatures
+        if len(sigs) > 1:
+            n = len(args) + len(kwargs)
+            sigs = [s for s in sigs if not s.hidden and s.min_args <= n <= s.max_args]
+        if len(sigs) == 1:
+            try:
+                sigs[0].parse(self.fn, args, kwargs, raise_error=True)
+            except TypeError as e:
+                return e
+        shown = [s.text for s in self.signatures if not s.hidden]
+        return TypeError(invalid_combination(self.fn, args, kwargs, shown))
+
+
+def invalid_combination(fn, args, kwargs, options):
+    """torch's "received an invalid combination of arguments" message (format_invalid_args in
+    invalid_arguments.cpp) for printed signatures `options`: each one's whose argument count
+    fits says why it did not match."""
+    head = f"{fn}() received an invalid combination of arguments - "
+    if len(options) == 1:
+        args_of = _option_args(options[0])
+        unmatched = _unmatched_kwargs(args_of, kwargs)
+        if unmatched:
+            return head + "got unrecognized keyword arguments: " + ", ".join(unmatched)
+        got = (_marked(args_of, args, kwargs) if len(args) + len(kwargs) == len(args_of)
+               else f"({errors.got_args(args, kwargs)})")
+        return head + f"got {got}, but expected {options[0]}"
+    msg = head + f"got ({errors.got_args(args, kwargs)}), but expected one of:\n"
+    for option in options:
+        msg += f" * {option}\n"
+        args_of = _option_args(option)
+        if len(args) + len(kwargs) != len(args_of):
+            continue
+        unmatched = _unmatched_kwargs(args_of, kwargs)
+        if unmatched:
+            msg += ("      didn't match because some of the keywords were incorrect: "
+                    + ", ".join(unmatched) + "\n")
+        else:
+            msg += ("      didn't match because some of the arguments have invalid types: "
+                    + _marked(args_of, args, kwargs) + "\n")
+    return msg
+
+
+def _option_args(option):
+    """(type, name) of each ", "-separated item of a printed signature, as torch's message
+    builder reads it: "*" and "Number alpha = 1" ("Number alpha =", "1") are items too."""
+    inner = option[1:-1]
+    return [(item.rpartition(" ")[0] or item, item.rpartition(" ")[2])
+            for item in (inner.split(", ") if inner else ())]
+
+
+def _unmatched_kwargs(args_of, kwargs):
+    # (a keyword matches one of the last len(kwargs) items; torch lists them last-given first)
+    tail = {name for _, name in args_of[max(len(args_of) - len(kwargs), 0):]}
+    return [k for k in reversed(list(kwargs)) if k not in tail]
+
+
+def _matches(typ, v):
+    # (the message builder's test: the Python type's name, "int" for an int, "float" for
+    # either; "Number", "tuple of ints" and the items with defaults match nothing)
+    name = errors.arg_type_name(v)
+    return name in {"int": ("int",), "float": ("float", "int")}.get(typ, (typ,))
+
+
+def _marked(args_of, args, kwargs):
+    """The arguments with the ones of the wrong type between '!'s (_formattedArgDesc)."""
+    parts = []
+    for i in range(len(args) + len(kwargs)):
+        if i < len(args):
+            v, key = args[i], ""
+        else:
+            key = args_of[i][1]
+            v = kwargs.get(key)
+            key += "="
+        desc = key + _seq_desc(v)
+        parts.append(desc if i < len(args_of) and _matches(args_of[i][0], v) else f"!{desc}!")
+    if args:
+        return f"({', '.join(parts)})"
+    return "(" + "".join(p + ", " for p in parts) + ")"
+
+
+def _seq_desc(v):
+    if type(v) is tuple:
+        inner = ", ".join(errors.arg_type_name(x) for x in v)
+        return f"tuple of ({inner}{',' if len(v) == 1 else ''})"
+    if type(v) is list:
+        return f"list of [{', '.join(errors.arg_type_name(x) for x in v)}]"
+    return errors.arg_type_name(v)

@@ -30,6 +30,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors, return_types
 from .creation import zeros
 from .graph import show_edges
+from .native_args import Overloads
 from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
@@ -1189,10 +1190,32 @@ def narrow_copy(input, dim, start, length):
                           KIND_OPS, input)
 
 
-def movedim(input, source, destination):
+def _movedim_overloads(fn):
+    # (torch's two forms: both ints or both int lists, never one of each)
+    forms = ["int source, int destination",
+             "tuple of ints source, tuple of ints destination"]
+    return Overloads(fn, ["Tensor input, " + f for f in forms]), Overloads(fn, forms)
+
+
+_MOVEDIM = {fn: _movedim_overloads(fn) for fn in ("movedim", "moveaxis")}
+
+
+def movedim(*args, **kwargs):
     """input with dims moved from source to destination (PermuteBackward0)."""
-    src = [source] if isinstance(source, int) else list(source)
-    dst = [destination] if isinstance(destination, int) else list(destination)
+    return _movedim("movedim", *_MOVEDIM["movedim"][0].parse(args, kwargs)[1])
+
+
+def moveaxis(*args, **kwargs):
+    """movedim's alias (numpy's name)."""
+    return _movedim("moveaxis", *_MOVEDIM["moveaxis"][0].parse(args, kwargs)[1])
+
+
+def _movedim(fn, input, source, destination):
+    if isinstance(source, (tuple, list)):
+        src = list(_int_list((source,), fn, "source", 2, bare=False))
+        dst = list(_int_list((destination,), fn, "destination", 3, bare=False))
+    else:
+        src, dst = [int(source)], [int(destination)]
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
                            f"should contain the same number of dims as destination ({dst} "
@@ -1392,10 +1415,11 @@ class _StructMethods:
     def narrow_copy(self, dim, start, length):
         return narrow_copy(self, dim, start, length)
 
-    def movedim(self, source, destination):
-        return movedim(self, source, destination)
+    def movedim(self, *args, **kwargs):
+        return _movedim("movedim", self, *_MOVEDIM["movedim"][1].parse(args, kwargs)[1])
 
-    moveaxis = movedim
+    def moveaxis(self, *args, **kwargs):
+        return _movedim("moveaxis", self, *_MOVEDIM["moveaxis"][1].parse(args, kwargs)[1])
 
     def swapdims(self, dim0, dim1):
         return self.transpose(dim0, dim1)
