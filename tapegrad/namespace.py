@@ -197,9 +197,11 @@ class _NamespaceMethods:
 
     def data_ptr(self):
         """The address of the first element (a one-element float tensor holds no array: an
-        id unique to the tensor)."""
+        id unique to the tensor); 0 for an empty tensor, as torch's (no element to point at)."""
         v = self._v
-        return id(self) if type(v) is float else v.__array_interface__["data"][0]
+        if type(v) is float:
+            return id(self)
+        return v.__array_interface__["data"][0] if v.size else 0
 
     def storage_offset(self):
         """Elements between the start of the array this tensor views and its first one."""

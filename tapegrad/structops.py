@@ -1174,6 +1174,12 @@ def narrow(input, dim, start, length):
                            f"({size}).")
     key = (slice(None),) * d + (slice(start, start + length),)
     arr = input._v
+    if not length and type(arr) is not float:
+        # (numpy's empty slice starts at the array's first element and a copy of x would
+        # lose its strides: torch's keeps both, `start` elements along dim in)
+        shape = input._shape[:d] + (0,) + input._shape[d + 1:]
+        return _strided("slice", input, lambda a: strided_over(a, shape, a.strides,
+                                                                start * a.strides[d]))
     if type(arr) is not float and arr.flags.c_contiguous:
         # (its offset known: no address to read, as _strided would)
         return _strided_view("slice", input, arr, arr[key],

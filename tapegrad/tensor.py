@@ -210,9 +210,9 @@ class Tensor(metaclass=_TensorMeta):
         `dim`: the array's own layout (a tensor holding its one value as a number is
         contiguous)."""
         v = self._v
-        if type(v) is float or v.size == 0:
-            # (torch's row-major strides; numpy's of an empty array are all 0: torch.empty(0,
-            # 3).stride() is (3, 1))
+        if type(v) is float or v.size == 0 and not any(v.strides):
+            # (torch's row-major strides; numpy's of an empty array it made are all 0:
+            # torch.empty(0, 3).stride() is (3, 1); an empty view keeps its base's, as torch's)
             shape = self._shape
             strides = tuple(math.prod(max(s, 1) for s in shape[d + 1:])
                             for d in range(len(shape)))

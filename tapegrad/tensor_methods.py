@@ -711,19 +711,30 @@ def _expanded(a, target):
     """Array `a` broadcast to `target`: numpy's read-only view where elements share memory
     (a size-1 dim made longer), else a writable one (the same sizes, or new leading dims
     of size 1), as torch's expand, whose in-place ops then write into `a`."""
+    lead = len(target) - a.ndim
+    own = a.strides
+    if not a.size and not any(own):   # (numpy's made empty array: torch's row-major strides)
+        own = [math.prod(max(n, 1) for n in a.shape[d + 1:]) * a.itemsize
+               for d in range(a.ndim)]
+    # torch's strides (inferExpandGeometry): a lengthened dim's 0, a kept dim's its own (of
+    # size 1 too, where numpy's broadcast_to gives 0), a new dim of size 1 the size times
+    # the stride of the dim after it (of a 0-d tensor, 0)
+    strides = [0] * len(target)
+    for i in range(len(target) - 1, -1, -1):
+        d = i - lead
+        n, st = (a.shape[d], own[d]) if d >= 0 else (
+            1, target[i + 1] * strides[i + 1] if i + 1 < len(target) else 0)
+        strides[i] = st if n == target[i] else 0
     if a.flags.c_contiguous and a.size:
-        # (the strides numpy's broadcast_to gives, over a's buffer: a tenth of its cost, and
-        # storage_offset() then finds a's root)
-        lead = len(target) - a.ndim
-        strides = (0,) * lead + tuple(st if n == m != 1 else 0 for n, m, st in
-                                      zip(a.shape, target[lead:], a.strides))
+        # (over a's buffer: a tenth of broadcast_to's cost, and storage_offset() then finds
+        # a's root)
         b = np.ndarray(target, a.dtype, a, 0, strides)
         if b.size != a.size and any(m > 1 and not st for m, st in zip(target, strides)):
             b.flags.writeable = False
         return b
-    b = np.broadcast_to(a, target)
-    if a.flags.writeable and all(n <= 1 or st for n, st in zip(b.shape, b.strides)):
-        return strided_over(a, b.shape, b.strides)
+    b = strided_over(a, target, strides)
+    if b.flags.writeable and any(m > 1 and not st for m, st in zip(target, strides)):
+        b.flags.writeable = False
     return b
 
 

@@ -141,23 +141,29 @@ def _strided(name, x, fn):
     return t
 
 
-def strided_over(a, shape, strides):
-    """numpy's as_strided(a, shape, strides) (byte strides from a's first element, writable
-    where a is), as an array over a's buffer, or its root's: as_strided's base is no array,
-    which hid the root from storage_offset() (0 for x[1:].unfold(...), where torch keeps
-    the offset), and reading a's address costs ~1 us, where a contiguous a needs none."""
-    if a.size:
-        if a.flags.c_contiguous:
-            return np.ndarray(shape, a.dtype, a, 0, strides)
-        root = a.base
-        while isinstance(root, np.ndarray) and isinstance(root.base, np.ndarray):
-            root = root.base
-        if isinstance(root, np.ndarray) and root.flags.c_contiguous:
-            at = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+def strided_over(a, shape, strides, offset=0):
+    """numpy's as_strided(a, shape, strides) (byte strides from a's first element, or
+    `offset` bytes after it, writable where a is), as an array over a's buffer, or its
+    root's: as_strided's base is no array, which hid the root from storage_offset() (0 for
+    x[1:].unfold(...), where torch keeps the offset), and reading a's address costs ~1 us,
+    where a contiguous a needs none."""
+    # (torch's offset of an empty view may lie past the end of its storage, where numpy's
+    # cannot: then the view starts where `a` does)
+    if a.size and a.flags.c_contiguous and offset <= a.nbytes:
+        return np.ndarray(shape, a.dtype, a, offset, strides)
+    root = a.base
+    while isinstance(root, np.ndarray) and isinstance(root.base, np.ndarray):
+        root = root.base
+    if isinstance(root, np.ndarray) and root.flags.c_contiguous:
+        at = a.__array_interface__["data"][0] - root.__array_interface__["data"][0] + offset
+        # (an empty `a` may be a view of an empty slice, which points anywhere in root)
+        if a.size and not offset or 0 in shape and 0 <= at <= root.nbytes:
             out = np.ndarray(shape, a.dtype, root, at, strides)
             if not a.flags.writeable and out.flags.writeable:
                 out.flags.writeable = False
             return out
+    if not a.size and 0 in shape:   # (a's own start, and a's root found through it)
+        return np.ndarray(shape, a.dtype, a, 0, strides)
     return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
 
 
@@ -623,7 +629,8 @@ def _basic_index(x, arr, key):
         out = arr[keys if ell else keys + (Ellipsis,)]   # (a 0-d view, not a scalar copy)
     except IndexError:
         return None
-    if not out.size:
+    empty = not out.size
+    if empty and not arr.size:
         return None
     strides = arr.strides
     name, moved, d, offset = None, False, 0, 0    # (offset in bytes: as numpy computes it)
@@ -645,6 +652,10 @@ def _basic_index(x, arr, key):
             d += 1
     if not moved:   # only new dims of size 1: the same elements in the same order
         return _reshape_op(name or "alias", x, out.shape)
+    if empty and offset <= arr.nbytes:
+        # (numpy's starts at arr's first element; torch's `offset` bytes in, also past the
+        # end of its storage, where numpy's cannot start)
+        out = np.ndarray(out.shape, arr.dtype, arr, offset, out.strides)
     return _strided_view("unsqueeze_strided" if name == "unsqueeze" else name, x, arr, out,
                          offset // arr.itemsize)
 

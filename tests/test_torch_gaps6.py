@@ -54,3 +54,85 @@ def test_movedim_forms_as_torch(call):
         torch, torch.arange(24.0).reshape(2, 3, 4))
     assert tuple(ours.shape) == tuple(theirs.shape) and ours.stride() == theirs.stride()
     assert ours.tolist() == theirs.tolist()
+
+
+def _layout(t, base):
+    # (data_ptr relative to the base where non-empty: torch's is 0 for an empty tensor)
+    ptr = t.data_ptr() and t.data_ptr() - base.data_ptr()
+    return tuple(t.shape), t.stride(), t.storage_offset(), ptr, t.is_contiguous()
+
+
+EMPTY_VIEWS = [
+    lambda x: x.narrow(0, 4, 0), lambda x: x.narrow(1, 6, 0), lambda x: x.narrow(1, 3, 0),
+    lambda x: x.narrow(0, -4, 0), lambda x: x.narrow(1, -1, 0),
+    lambda x: x[:, 2:4].narrow(1, 2, 0), lambda x: x.t().narrow(0, 6, 0),
+    lambda x: x[::2].narrow(0, 2, 0), lambda x: x.narrow(0, 4, 0).t(),
+    lambda x: x[4:], lambda x: x[:, 6:], lambda x: x[2:2], lambda x: x[1, 6:],
+    lambda x: x[1:3][5:], lambda x: x.narrow(1, 5, 1), lambda x: x.narrow_copy(0, 4, 0),
+]
+
+
+@pytest.mark.parametrize("i", range(len(EMPTY_VIEWS)))
+def test_empty_narrow_and_slice_layout_as_torch(i):
+    ours, theirs = tg.arange(24.0).reshape(4, 6), torch.arange(24.0).reshape(4, 6)
+    assert _layout(EMPTY_VIEWS[i](ours), ours) == _layout(EMPTY_VIEWS[i](theirs), theirs)
+
+
+def test_empty_narrow_keeps_the_graph():
+    for m in (tg, torch):
+        x = m.arange(24.0, requires_grad=True)
+        y = x.reshape(4, 6).narrow(0, 4, 0)
+        z = x.reshape(4, 6)[:, 6:]
+        assert y.grad_fn.name() == "SliceBackward0" and z.grad_fn.name() == "SliceBackward0"
+        (y.sum() + z.sum() * 2 + x[3]).backward()
+        assert x.grad.tolist() == [0.0] * 3 + [1.0] + [0.0] * 20
+
+
+EXPANDS = [
+    ((3, 1, 4, 1), (3, 5, 4, 1)), ((3, 1, 4, 1), (3, 1, 4, 1)), ((3, 1, 4, 1), (3, 5, 4, 2)),
+    ((3, 1, 4, 1), (2, 3, 1, 4, 1)), ((3, 1, 4, 1), (-1, -1, -1, -1)), ((1, 1), (1, 1)),
+    ((1,), (3,)), ((), (2, 3)), ((1, 2, 3), (1, 2, 3)), ((3, 0, 1), (3, 0, 1)), ((2, 0, 1), (2, 0, 1)),
+]
+
+
+@pytest.mark.parametrize("shape, size", EXPANDS)
+def test_expand_strides_as_torch(shape, size):
+    for view in (lambda t: t, lambda t: t.transpose(0, -1) if t.dim() > 1 else t):
+        ours = view(tg.arange(float(tg.zeros(shape).numel())).reshape(shape))
+        theirs = view(torch.arange(float(torch.zeros(shape).numel())).reshape(shape))
+        if not all(s in (-1, 1) or s == n for s, n in zip(size[len(size) - len(shape):],
+                                                         theirs.shape)):
+            continue
+        for f in (lambda t: t.expand(*size), lambda t: t.expand(size)):
+            a, b = f(ours), f(theirs)
+            assert (tuple(a.shape), a.stride(), a.is_contiguous()) == (
+                tuple(b.shape), b.stride(), b.is_contiguous())
+            assert a.tolist() == b.tolist()
+
+
+def test_expand_of_strided_views_as_torch():
+    calls = [lambda m: m.zeros(4, 1)[::2].expand(2, 3),
+             lambda m: m.arange(12.0).reshape(3, 4)[:, :1].expand(3, 1),
+             lambda m: m.arange(12.0).reshape(3, 4)[:, :1].expand(3, 5),
+             lambda m: m.arange(12.0).reshape(3, 4)[:1].expand(1, 4),
+             lambda m: m.arange(4.0).reshape(1, 4).t().expand(4, 1),
+             lambda m: m.broadcast_to(m.zeros(3, 1, 4, 1), (3, 1, 4, 1)),
+             lambda m: m.zeros(1, 3).expand_as(m.zeros(1, 3))]
+    for call in calls:
+        a, b = call(tg), call(torch)
+        assert (tuple(a.shape), a.stride(), a.tolist()) == (tuple(b.shape), b.stride(), b.tolist())
+
+
+@pytest.mark.parametrize("shape, size", [((), (1,)), ((), (1, 1)), ((), (2, 1)), ((2,), (1, 1, 2)),
+                                         ((2, 1), (1, 2, 1)), ((2, 1), (1, 2, 3)),
+                                         ((0, 1), (1, 0, 1)), ((0, 1), (0, 3))])
+def test_expand_new_dims_strides_as_torch(shape, size):
+    a, b = tg.zeros(shape).expand(*size), torch.zeros(shape).expand(*size)
+    assert (tuple(a.shape), a.stride()) == (tuple(b.shape), b.stride())
+
+
+def test_empty_slice_past_the_storage_end():
+    # torch's offset (3) lies past its 2-element storage; numpy's cannot: no error, a's start
+    v = tg.tensor([0.5, -1.0]).expand(1, -1).abs()
+    w = v[1:, 1]
+    assert tuple(w.shape) == (0,) and w.data_ptr() == 0 and w.tolist() == []
