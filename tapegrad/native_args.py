@@ -78,12 +78,17 @@ _CHECKS = {
 }
 
 
+# numpy's names torch's parser takes for its parameters' (x.sort(axis=0))
+_NUMPY_NAMES = {"dim": "axis", "keepdim": "keepdims"}
+
+
 class Signature:
     """One of an op's signatures as torch prints it ("Tensor input, int source, *, Number
     alpha = 1"), parsed as python_arg_parser.cpp's FunctionSignature parses it."""
 
     def __init__(self, text, hidden=False):
-        self.text = f"({text})"
+        # ("bool? stable": an optional type, which takes None, printed as torch prints it)
+        self.text = f"({text.replace('? ', ' ')})"
         self.hidden = hidden
         self.params = []      # (type, name, optional, keyword_only, allow_none)
         kwonly = False
@@ -93,7 +98,8 @@ class Signature:
                 continue
             decl, _, default = item.partition(" = ")
             typ, _, name = decl.rpartition(" ")
-            self.params.append((typ, name, bool(default), kwonly, default == "None"))
+            self.params.append((typ.rstrip("?"), name, bool(default), kwonly,
+                                default == "None" or typ.endswith("?")))
         self.min_args = sum(not p[2] for p in self.params)
         self.max_args = len(self.params)
         self.max_pos = sum(not p[3] for p in self.params)
@@ -115,6 +121,8 @@ class Signature:
                 obj = args[pos]
             else:
                 obj = kwargs.get(name, _MISSING)
+                if obj is _MISSING and name in _NUMPY_NAMES:
+                    obj = kwargs.get(_NUMPY_NAMES[name], _MISSING)
             if obj is _MISSING and optional or obj is None and allow_none:
                 out.append(_MISSING if obj is _MISSING else None)
             elif obj is _MISSING:
@@ -160,9 +168,10 @@ class Signature:
     def _extra_kwargs(self, fn, kwargs, nargs):
         names = [p[1] for p in self.params]
         for k in kwargs:
-            if k not in names:
+            k_as = next((n for n, a in _NUMPY_NAMES.items() if a == k and n in names), k)
+            if k_as not in names:
                 return TypeError(f"{fn}() got an unexpected keyword argument '{k}'")
-            if names.index(k) < nargs:
+            if names.index(k_as) < nargs:
                 return TypeError(f"{fn}() got multiple values for argument '{k}'")
         return TypeError("invalid keyword arguments")
 

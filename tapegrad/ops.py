@@ -927,6 +927,8 @@ _DECLS = [
     # second derivative in the input requires grad (zeros), as torch's
     Op("leaky_relu_result", "unary", "LeakyReluBackward1", "where(a > 0.0, a, a * c)",
        ("where(out > 0.0, depends_on(g, out), g * c)",), saved_c="negative_slope"),
+    # sort given `stable` (torch's sort.stable overload, whose node is SortBackward1)
+    Op("sort_stable", "gather", "SortBackward1"),
 ]
 
 def mentions(expr, name):

@@ -71,6 +71,7 @@ TORCH_NAMES = {
     "as_strided": "`torch.as_strided`, `Tensor.as_strided`; a view read after an in-place op "
                   "through another view of its base",
     "pyfunc": "`autograd.Function.apply`", "median_dim": "`torch.median(x, dim)`",
+    "sort_stable": "`torch.sort(x, stable=...)`, `Tensor.sort(stable=...)`",
     "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
     "scatter_value": "`scatter(dim, index, number)`",
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",

@@ -30,7 +30,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors, return_types
 from .creation import zeros
 from .graph import show_edges
-from .native_args import Overloads
+from .native_args import _MISSING, Overloads
 from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
@@ -148,15 +148,48 @@ def _argsorted(x, d, descending):
     return _argsort(arr if arr.ndim else arr.reshape(1), d, descending)
 
 
-def sort(input, dim=-1, descending=False, stable=False):
-    """(values, indices) sorted along dim (SortBackward0); NaN sorts as the largest value;
-    ties in torch's order: kept with stable=True, std::sort's otherwise (_sort_ties).  The
-    gradient goes to each value's index."""
+# torch's two forms of sort and argsort: with `stable` (keyword only, and dim and
+# descending then too; torch's sort.stable, whose node is SortBackward1) and without
+_SORT_FORMS = ("*, bool? stable, int dim = -1, bool descending = False",
+               "int dim = -1, bool descending = False")
+_SORT_ARGS = {
+    "sort": (Overloads("sort", [f"Tensor input, {_SORT_FORMS[0]}, tuple of Tensors out = None",
+                                f"Tensor input, {_SORT_FORMS[1]}, *, tuple of Tensors out = "
+                                f"None"]),
+             Overloads("sort", _SORT_FORMS)),
+    "argsort": (Overloads("argsort", [f"Tensor input, {_SORT_FORMS[0]}, Tensor out = None",
+                                      f"Tensor input, {_SORT_FORMS[1]}"]),
+                Overloads("argsort", _SORT_FORMS)),
+}
+
+
+def _sort_args(fn, method, args, kwargs):
+    """(input or None, dim, descending, stable or None for the form without it)."""
+    form, got = _SORT_ARGS[fn][method].parse(args, kwargs)
+    if not method:
+        got = got[1:]
+    if form:
+        stable, (dim, descending) = None, got[:2]
+    else:
+        stable, dim, descending = got[:3]
+        stable = bool(stable)   # (None: False)
+    return (-1 if dim is _MISSING else dim, bool(descending) if descending is not _MISSING
+            else False, stable)
+
+
+def sort(*args, **kwargs):
+    """(values, indices) sorted along dim (SortBackward0, SortBackward1 given `stable`); NaN
+    sorts as the largest value; ties in torch's order: kept with stable=True, std::sort's
+    otherwise (_sort_ties).  The gradient goes to each value's index."""
+    return _sort(args[0] if args else kwargs.get("input"), *_sort_args("sort", 0, args, kwargs))
+
+
+def _sort(input, dim=-1, descending=False, stable=None):
     d = _dim_arg("sort", input, dim)
     idx = _argsorted(input, d, descending)
     if not stable and input.dim() and input._shape[d] > _INSERTION_SORT:
         idx = _sort_ties(input._array(), idx, d, descending)
-    values, indices = _select("sort", input, d, idx)
+    values, indices = _select("sort" if stable is None else "sort_stable", input, d, idx)
     if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
         guard_nans(input)
         _guard_sorted(values, d, descending)
@@ -174,36 +207,16 @@ def _guard_sorted(values, d, descending):
     _all(hi != lo)
 
 
-_NO_STABLE = object()
-
-
-def _stable_arg(fn, args, kwargs, stable):
-    """Tensor.sort/argsort's `stable` as torch binds it: its forms are (dim=-1,
-    descending=False) and (*, stable, dim=-1, descending=False), so with stable given, dim
-    and descending are keywords too (torch's messages otherwise)."""
-    if stable is _NO_STABLE:
-        if len(args) > 2:
-            raise TypeError(f"{fn}() takes from 1 to 0 positional arguments but {len(args)} "
-                            f"were given")
-        return False
-    if len(args) == 1 and not kwargs:
-        raise TypeError(
-            f"{fn}() received an invalid combination of arguments - got "
-            f"({errors.arg_type_name(args[0])}, stable={errors.arg_type_name(stable)}), but "
-            f"expected one of:\n * (*, bool stable, int dim = -1, bool descending = False)\n"
-            f" * (int dim = -1, bool descending = False)\n      didn't match because some of "
-            f"the keywords were incorrect: stable\n")
-    if args:
-        raise TypeError(f"{fn}() takes from 1 to 0 positional arguments but {len(args)} were "
-                        f"given")
-    return stable
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(*args, **kwargs):
     """The indices that sort input along dim (int64, no gradient)."""
+    return _argsort_of(args[0] if args else kwargs.get("input"),
+                       *_sort_args("argsort", 0, args, kwargs))
+
+
+def _argsort_of(input, dim=-1, descending=False, stable=None):
     d = _dim_arg("argsort", input, dim)
     if _tracing(input) is not None:
-        return sort(input, d, descending, stable).indices
+        return _sort(input, d, descending, stable).indices
     idx = _argsorted(input, d, descending)
     if not stable and input.dim() and input._shape[d] > _INSERTION_SORT:
         idx = _sort_ties(input._array(), idx, d, descending)
@@ -212,7 +225,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 def msort(input):
     """input sorted along its first dim (SortBackward0)."""
-    return sort(input, 0).values
+    return _sort(input, 0).values
 
 
 def _no_bool(fn, x):
@@ -1287,12 +1300,11 @@ def _inplace_via(self, fn, other=None):
 class _StructMethods:
     """Tensor's structural, indexing and sorting methods (tapegrad/structops.py)."""
 
-    def sort(self, *args, stable=_NO_STABLE, **kwargs):
-        return sort(self, *args, stable=_stable_arg("sort", args, kwargs, stable), **kwargs)
+    def sort(self, *args, **kwargs):
+        return _sort(self, *_sort_args("sort", 1, args, kwargs))
 
-    def argsort(self, *args, stable=_NO_STABLE, **kwargs):
-        return argsort(self, *args, stable=_stable_arg("argsort", args, kwargs, stable),
-                       **kwargs)
+    def argsort(self, *args, **kwargs):
+        return _argsort_of(self, *_sort_args("argsort", 1, args, kwargs))
 
     def msort(self):
         return msort(self)

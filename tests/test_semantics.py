@@ -963,6 +963,7 @@ NEXT_FNS = {
     "gather": ["a.gather(1, m.tensor([[0, 2], [1, 1]]))"], "take": ["a.take(m.tensor([0, 5, 3]))"],
     "masked_select": ["a.masked_select(b > 0)"], "diag": ["v.diag()", "a.diag()"],
     "sort": ["a.sort(1)[0]", "b.sort(0, descending=True).values"], "topk": ["b.topk(2)[0]"],
+    "sort_stable": ["a.sort(stable=True, dim=1)[0]", "m.sort(b, stable=False).values"],
     "kthvalue": ["b.kthvalue(2, 1)[0]"], "median_dim": ["b.median(1)[0]"],
     "diagonal": ["a.diagonal()"], "diag_embed": ["m.diag_embed(v)"], "tril": ["a.tril()"],
     "triu": ["a.triu(1)"], "masked_fill": ["a.masked_fill(b > 0, 0.)"],

@@ -1,5 +1,6 @@
 """Differences from torch found by comparing calls one by one (session 58): movedim's
 argument forms, ..."""
+import numpy as np
 import pytest
 
 import tapegrad as tg
@@ -136,3 +137,70 @@ def test_empty_slice_past_the_storage_end():
     v = tg.tensor([0.5, -1.0]).expand(1, -1).abs()
     w = v[1:, 1]
     assert tuple(w.shape) == (0,) and w.data_ptr() == 0 and w.tolist() == []
+
+
+SORT_CALLS = [
+    lambda m, x: m.sort(x, stable=True), lambda m, x: m.sort(x, dim=0, stable=True),
+    lambda m, x: m.sort(x, dim=1, descending=True, stable=True),
+    lambda m, x: m.sort(x, stable=False, dim=-1, descending=True),
+    lambda m, x: m.sort(x, stable=None), lambda m, x: m.sort(input=x, stable=True),
+    lambda m, x: x.sort(stable=True), lambda m, x: x.sort(stable=True, descending=True),
+    lambda m, x: x.sort(dim=0, stable=True), lambda m, x: x.sort(0, True),
+    lambda m, x: m.sort(x, 1, True), lambda m, x: m.sort(x, axis=0, stable=True),
+    lambda m, x: x.sort(axis=0),
+    lambda m, x: m.sort(x, stable=True, out=(m.empty(0), m.empty(0, dtype=m.long))),
+]
+
+
+@pytest.mark.parametrize("i", range(len(SORT_CALLS)))
+def test_sort_stable_forms_as_torch(i):
+    rows = [[3., 1., 2., 1., 3., 2., 1.] * 5, [0., 0., 5., 5., -1., 0., 5.] * 5]
+    ours, theirs = (SORT_CALLS[i](m, m.tensor(rows, requires_grad=i != 13))
+                    for m in (tg, torch))
+    assert ours.values.tolist() == theirs.values.tolist()
+    assert ours.indices.tolist() == theirs.indices.tolist()
+    if theirs.values.grad_fn is not None:
+        assert ours.values.grad_fn.name() == theirs.values.grad_fn.name()
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.argsort(x, stable=True), lambda m, x: m.argsort(x, 0, True),
+    lambda m, x: m.argsort(x, dim=0, descending=True, stable=True),
+    lambda m, x: x.argsort(stable=True, descending=True), lambda m, x: x.argsort(1),
+    lambda m, x: m.msort(x)])
+def test_argsort_stable_forms_as_torch(call):
+    rows = [[3., 1., 2., 1., 3., 2., 1.] * 5, [0., 0., 5., 5., -1., 0., 5.] * 5]
+    assert call(tg, tg.tensor(rows)).tolist() == call(torch, torch.tensor(rows)).tolist()
+
+
+def test_stable_sort_gradient_as_torch():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, (5, 40)).astype(np.float64)
+    grads = []
+    for m in (tg, torch):
+        t = m.tensor(a, requires_grad=True)
+        v, i = m.sort(t, dim=1, descending=True, stable=True)
+        w, _ = t.sort(stable=True, dim=0)
+        ((v * m.arange(40.0)).sum() + (w * m.arange(5.0)[:, None]).sum()).backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_array_equal(*grads)
+
+
+SORT_ERRORS = [
+    lambda m: m.sort(m.ones(3), 0, True, stable=True), lambda m: m.sort(m.ones(3), 0, stable=True),
+    lambda m: m.sort(m.ones(3), stable=1), lambda m: m.sort(m.ones(3), True),
+    lambda m: m.ones(3).sort(True), lambda m: m.sort(m.ones(3), dim=1.0),
+    lambda m: m.sort(m.ones(3), stable="a"), lambda m: m.sort(m.ones(3), stable=True, foo=1),
+    lambda m: m.sort(stable=True), lambda m: m.sort(), lambda m: m.ones(3).sort(0, True, True),
+    lambda m: m.sort(m.ones(3), 0, True, True), lambda m: m.sort(m.ones(3), descending=None,
+                                                                  stable=True),
+    lambda m: m.sort(m.ones(3), stable=True, dim=None), lambda m: m.ones(3).sort(0, stable=True),
+    lambda m: m.argsort(m.ones(3), 0, True, stable=True), lambda m: m.argsort(),
+    lambda m: m.ones(3).argsort(True), lambda m: m.argsort(m.ones(3), stable=1),
+    lambda m: m.ones(3).argsort(stable=True, foo=2),
+]
+
+
+@pytest.mark.parametrize("i", range(len(SORT_ERRORS)))
+def test_sort_argument_errors_as_torch(i):
+    assert_same_error(SORT_ERRORS[i], torch)
