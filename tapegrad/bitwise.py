@@ -31,6 +31,7 @@ def _not_implemented(name, dt):
 def _result_dtype(name, x, y):
     xa, xd, xc = _operand(x)
     ya, yd, yc = _operand(y)
+    D.check_uint64_operands(x, y)
     dt = D.result_type((xd, xc), (yd, yc))
     if dt.is_floating_point:
         raise _not_implemented(name, dt)

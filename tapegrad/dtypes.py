@@ -75,7 +75,11 @@ def as_array(v, dt):
     OverflowError."""
     if dt.itemsize < 8 and not dt.is_floating_point and dt is not bool_ and \
             isinstance(v, int) and not isinstance(v, bool):
-        return np.asarray(np.int64(v)).astype(dt.np)
+        return np.asarray(np.int64(v) if v <= I64_MAX else np.uint64(v)).astype(dt.np)
+    if type(v) is int and v > I64_MAX and dt is int64:
+        # (an int in [2**63, 2**64) is torch's uint64 scalar, which wraps around into int64:
+        # 2**63 -> -2**63; check_int_scalar refused larger ones)
+        return np.asarray(np.uint64(v)).astype(np.int64)
     if type(v) is float and dt is float32 and not -F32_MAX <= v <= F32_MAX:
         return quiet(np.asarray, v, dt.np)     # (inf, silently as torch's cast)
     return np.asarray(v, dtype=dt.np)
@@ -86,6 +90,18 @@ SMALL_INTS = (uint8, int8, int16)
 
 # the C++ type torch's checked scalar conversion names in its overflow error
 _CHECKED_NAMES = {"int32": "int", "float32": "float"}
+
+
+I64_MAX = 0x7FFFFFFFFFFFFFFF
+
+
+def check_uint64_operands(x, y):
+    """torch's error for its uint64 scalar (a Python int in [2**63, 2**64)) against a bool
+    tensor: a promotion it has no rule for."""
+    for v, t in ((x, y), (y, x)):
+        if type(v) is int and v > I64_MAX and getattr(t, "_dtype", None) is bool_:
+            raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, "
+                               "attempted to promote Bool and UInt64")
 
 
 def check_int_scalar(v):

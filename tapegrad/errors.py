@@ -359,6 +359,7 @@ def check_promotion(x, other, true_divide=False):
             isinstance(other, (bool, int, float)) or isinstance(getattr(other, "dtype", None),
                                                                 D.dtype)):
         return
+    D.check_uint64_operands(x, other)
     result = D.torch_result_type(x, other)
     if true_divide and not result.is_floating_point:
         result = D.get_default_dtype()

@@ -41,6 +41,7 @@ def _floor_divide(input, other, op):
             raise TypeError(f"floor_divide() received an invalid combination of arguments - "
                             f"got ({type(input).__name__}, {type(other).__name__})")
     dt = D.result_type(_operand(input), _operand(other))
+    D.check_uint64_operands(input, other)
     if dt is D.bool_:
         raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     vals = [x.detach().numpy() if isinstance(x, Tensor) else np.array(x)

@@ -173,6 +173,7 @@ class _InplaceMethods:
             other = D.py_number(other)
         elif type(other) is int:
             D.check_int_scalar(other)
+            D.check_uint64_operands(self, other)
         record = self._check_inplace(other)   # (torch's autograd checks come first)
         _check_overlap(self)
         if record:

@@ -337,6 +337,7 @@ def _binary_general(code, x, y):
         raise errors.NotAnOperand(_operand_error(code, x, y)) from None
     if code == _SUB:    # (a float tensor with float operands never comes here)
         errors.check_sub(x, y)
+    D.check_uint64_operands(x, y)
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
     if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
@@ -486,6 +487,9 @@ def _compare(name, x, y):
         return NotImplemented
     if type(y) is int:
         D.check_int_scalar(y)
+        D.check_uint64_operands(x, y)
+        if y > D.I64_MAX and x._dtype is D.int64:
+            y = ya = y - (1 << 64)   # (torch's uint64 scalar, as int64: 2**63 is -2**63)
     if isinstance(y, Tensor) and y._dtype is not x._dtype:
         # two tensors compare in their promoted dtype, as torch's: a 0-d operand converted
         # into a dimensioned one's dtype may wrap around (int16 -32768 as uint8 is 0)

@@ -204,3 +204,40 @@ SORT_ERRORS = [
 @pytest.mark.parametrize("i", range(len(SORT_ERRORS)))
 def test_sort_argument_errors_as_torch(i):
     assert_same_error(SORT_ERRORS[i], torch)
+
+
+# Python ints past int64's range: torch reads one below 2**64 as a uint64 scalar, which wraps
+# into an integer tensor's dtype (and has no promotion with bool); beyond, OverflowError
+BIG_INTS = [
+    lambda m: m.tensor([1]) + 2**63, lambda m: m.tensor([1]) + 2**64,
+    lambda m: m.tensor([1]) - 2**63 - 1, lambda m: m.tensor([1]) - (2**63 + 1),
+    lambda m: m.tensor([1, 2]) * 2**63, lambda m: 2**63 + m.tensor([1]),
+    lambda m: 2**63 - m.tensor([1]), lambda m: 2**64 * m.tensor([1]),
+    lambda m: m.tensor([1]) / 2**63, lambda m: m.tensor([1]) // 2**63,
+    lambda m: m.tensor([1]) % 2**63, lambda m: m.tensor([5, 2]).remainder(2**63),
+    lambda m: m.tensor([1]) == 2**63, lambda m: m.tensor([1, 2]) < 2**63,
+    lambda m: m.tensor([1, 2]).ge(2**63), lambda m: m.tensor([1]) > -2**64,
+    lambda m: m.tensor([1, 2], dtype=m.uint8) < 2**63,
+    lambda m: m.add(m.tensor([1]), 2**63), lambda m: m.tensor([1]).add(2**63),
+    lambda m: m.tensor([1, 2]).add_(2**63), lambda m: m.tensor([1, 2]).mul_(2**63),
+    lambda m: m.tensor([1, 2]).sub_(2**63), lambda m: m.tensor(1) + 2**63,
+    lambda m: m.tensor([1], dtype=m.int32) + 2**63, lambda m: m.tensor([1], dtype=m.int16) * 2**63,
+    lambda m: m.tensor([1], dtype=m.uint8) + 2**63, lambda m: m.tensor([1.0, 2.0]) + 2**63,
+    lambda m: m.tensor([1.0, 2.0]) + 2**64, lambda m: m.tensor([1]) & 2**63,
+    lambda m: m.tensor([1]) | 2**64, lambda m: m.tensor([1]) << 2**63,
+    lambda m: m.tensor([True]) + 2**63, lambda m: 2**63 * m.tensor([True]),
+    lambda m: m.tensor([True]) < 2**63, lambda m: m.tensor([True]) & 2**63,
+    lambda m: m.tensor([True]) // 2**63, lambda m: m.tensor([True]).add_(2**63),
+    lambda m: m.tensor([True]) - 2**63, lambda m: m.tensor([3]) ** 2**63,
+]
+
+
+@pytest.mark.parametrize("i", range(len(BIG_INTS)))
+def test_python_ints_past_int64_as_torch(i):
+    def outcome(m):
+        try:
+            r = BIG_INTS[i](m)
+        except Exception as e:   # noqa: BLE001  (the error is the behaviour compared)
+            return type(e).__name__, str(e)
+        return str(r.dtype).split(".")[1], r.tolist()
+    assert outcome(tg) == outcome(torch)
