@@ -110,6 +110,7 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
                         set_float32_matmul_precision, solve, lstsq, eig, symeig,
                         matrix_rank)
 from .errors import set_warn_always, is_warn_always_enabled, type_name as _type_name  # noqa: E402
+from .native_args import arg_error as _arg_error, given as _given, MISSING as _MISSING  # noqa: E402
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
@@ -150,19 +151,28 @@ def _fn(name):
     takes_out = name in _out_arg.OUT_NAMES
 
     # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
-    def f(input, *args, out=None, **kwargs):
+    def f(input=_MISSING, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                            f"{_type_name(input)}")
+            raise _arg_error(name, False, _given(input) + args, kwargs) or TypeError(
+                f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                f"{_type_name(input)}")
         if out is not None:
             if kwargs:
                 _numpy_rename(method, kwargs)
             if not takes_out:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
             return _out_arg.call(name, method, (input,) + args, kwargs, out)
-        if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis names)
-            return getattr(Tensor, name)(input, *args, **kwargs)
-        return method(input, *args)
+        try:
+            if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis)
+                return getattr(Tensor, name)(input, *args, **kwargs)
+            return method(input, *args)
+        except TypeError:
+            # (the method's own complaint names it and counts from its first argument: the
+            # function's, where torch's parser refuses the arguments; free when none is raised)
+            err = _arg_error(name, False, (input,) + args, kwargs)
+            if err is None:
+                raise
+            raise err from None
     f._out_arg = takes_out
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"

@@ -9,9 +9,10 @@ wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own p
 `x.div(y, rounding_mode=m)`: with m None the true quotient, shown as torch's DivBackward2;
 with "trunc" or "floor" the rounded quotient, whose gradient torch defines as zero: the
 value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."""
-from . import dtypes as D, errors
+from . import dtypes as D, errors, _fastpath
 from .floordiv import rounded_div
 from .graph import show_edges
+from .native_args import arg_error, MISSING
 from .ndops import _unary
 from .ops import OPS
 from .tensor import Tensor, _tensor_operand, tensor_methods
@@ -49,8 +50,8 @@ def _number_first(name, alpha, legacy):
     """(other, alpha) of torch's deprecated `name(Number alpha, Tensor other)`; another extra
     positional argument is a TypeError."""
     if len(legacy) != 1 or not isinstance(legacy[0], Tensor):
-        raise TypeError(f"{name}() takes 1 positional argument but {1 + len(legacy)} were "
-                        f"given")
+        raise arg_error(name, True, (alpha,) + legacy) or TypeError(
+            f"{name}() takes 1 positional argument but {1 + len(legacy)} were given")
     return errors.alpha_first(name, alpha, legacy[0])
 
 
@@ -96,49 +97,86 @@ def _rounded(x, other, mode):
 
 def _method_result(fname, r, other):
     """The result of an operator called for method fname: its NotImplemented (an operand
-    that is no tensor, number or array) as torch's TypeError."""
+    that is no tensor, number or array, or none) as torch's TypeError."""
     if r is NotImplemented:
+        if other is MISSING:
+            raise arg_error(fname, True, ())
         _tensor_operand(fname, other, 1)
     return r
 
 
+def _no_other(fname, other, **kwargs):
+    """torch's TypeError of method fname called without `other` (the keywords given)."""
+    if other is MISSING:
+        raise arg_error(fname, True, (), {k: v for k, v in kwargs.items() if v is not _UNSET})
+
+
 @tensor_methods
 class _Methods:
-    def div(self, other, *, rounding_mode=_UNSET):
+    # The operators return NotImplemented for an operand that is no tensor, number or array
+    # (Python then asks the other operand, as with torch's); the methods raise torch's error.
+    def mul(self, other=MISSING):
+        r = _fastpath.op_mul(self, other)
+        if r is NotImplemented:
+            _method_result("mul", r, other)
+        return r
+
+    def multiply(self, other=MISSING):
+        r = _fastpath.op_mul(self, other)
+        if r is NotImplemented:
+            _no_other("multiply", other)
+            raise errors.tensor_or_number("multiply", other)
+        return r
+
+    def true_divide(self, other=MISSING):
+        r = _fastpath.op_div(self, other)
+        if r is NotImplemented:
+            _no_other("true_divide", other)
+            raise errors.tensor_or_number("true_divide", other)
+        return r
+
+    def div(self, other=MISSING, *, rounding_mode=_UNSET):
         """self / other; with rounding_mode "trunc" or "floor" rounded toward zero or -inf
         (DivBackward0; DivBackward2 when a rounding_mode is given, None included)."""
         if rounding_mode is _UNSET:
             return _method_result("div", self.__truediv__(other), other)
+        _no_other("div", other, rounding_mode=rounding_mode)
         if rounding_mode is None:
             return _shown(_method_result("div", self.__truediv__(other), other), "DivBackward2",
                           (self, other))
         return _rounded(self, other, rounding_mode)
 
-    divide = div
+    def divide(self, other=MISSING, *, rounding_mode=_UNSET):
+        _no_other("divide", other, rounding_mode=rounding_mode)
+        return self.div(other, rounding_mode=rounding_mode)
 
     def div_(self, other, *, rounding_mode=_UNSET):
         if rounding_mode is _UNSET:
             return self._inplace_div(other)
         return self.divide_(other, rounding_mode=rounding_mode)
 
-    def add(self, other, *legacy, alpha=1):
+    def add(self, other=MISSING, *legacy, alpha=1):
         """self + alpha * other (AddBackward0)."""
         if legacy:
             other, alpha = _number_first("add", other, legacy)
         if alpha == 1 and not isinstance(alpha, bool):
             return _method_result("add", self.__add__(other), other)
+        _no_other("add", other, alpha=alpha)
         return _with_alpha(self, other, alpha, "AddBackward0")
 
-    def sub(self, other, *legacy, alpha=1):
+    def sub(self, other=MISSING, *legacy, alpha=1):
         """self - alpha * other (SubBackward0)."""
         if legacy:
             other, alpha = _number_first("sub", other, legacy)
         errors.check_sub(self, other)
         if alpha == 1 and not isinstance(alpha, bool):
             return _method_result("sub", self.__sub__(other), other)
+        _no_other("sub", other, alpha=alpha)
         return _with_alpha(self, other, alpha, "SubBackward0")
 
-    subtract = sub
+    def subtract(self, other=MISSING, *legacy, alpha=1):
+        _no_other("subtract", other, **({} if legacy or alpha == 1 else {"alpha": alpha}))
+        return self.sub(other, *legacy, alpha=alpha)
 
 
 def rsub(input, other, *, alpha=1):

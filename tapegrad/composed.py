@@ -15,6 +15,7 @@ from . import dtypes as D, errors
 from .creation import arange, empty, eye, full
 from .linalg import inv
 from .structops import hstack
+from .native_args import arg_error, MISSING
 from .tensor import _dim, _int_arg, _layout_dim, Size, Tensor, tensor_methods
 from .views import cat, stack
 
@@ -47,13 +48,17 @@ def ravel(input):
     return input.ravel()
 
 
-def concat(tensors, dim=0):
+def concat(tensors=MISSING, dim=0):
     """cat(tensors, dim) (CatBackward0)."""
+    if tensors is MISSING:
+        raise arg_error("concat", False, ())
     return cat(tensors, dim)
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors=MISSING, axis=0):
     """cat(tensors, axis) (CatBackward0)."""
+    if tensors is MISSING:
+        raise arg_error("concatenate", False, ())
     return cat(tensors, axis)
 
 

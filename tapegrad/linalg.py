@@ -739,7 +739,7 @@ def multi_dot(tensors, *, out=None):
             else mats[0].mm(mats[1]).mm(mats[2])
     else:
         r = _chain(mats)
-    return r.view(*shape)
+    return r.view(tuple(shape))   # (one sequence: () for a 0-d result, which view() refuses)
 
 
 def _c10(dt):

@@ -24,6 +24,7 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
+from .native_args import arg_error, given, MISSING
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, Tensor, _tensor_operand, \
     tensor_methods
 from .tracing import _bake, _tracing
@@ -1263,9 +1264,16 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
                               f"is not implemented; linalg.vector_norm is")
 
 
-def clamp(input, min=None, max=None):  # noqa: A002
+def clamp(input=MISSING, min=None, max=None):  # noqa: A002
     """input limited to [min, max] (numbers or tensors); gradient 1 at the bounds."""
-    _tensor_operand("clamp", input, 1, "input")
+    if not isinstance(input, Tensor):
+        # (the bounds as given, or the ones up to the last given: positional or not)
+        given_ = [input, min, max]
+        while given_ and given_[-1] is None:
+            given_.pop()
+        raise arg_error("clamp", False, given(*given_)) or TypeError(
+            f"clamp(): argument 'input' (position 1) must be Tensor, not "
+            f"{errors.type_name(input)}")
     return input.clamp(min, max)
 
 

@@ -86,11 +86,14 @@ class Signature:
     """One of an op's signatures as torch prints it ("Tensor input, int source, *, Number
     alpha = 1"), parsed as python_arg_parser.cpp's FunctionSignature parses it."""
 
-    def __init__(self, text, hidden=False):
-        # ("bool? stable": an optional type, which takes None, printed as torch prints it)
-        self.text = f"({text.replace('? ', ' ')})"
+    def __init__(self, text, hidden=False, numbers=False):
+        # ("bool? stable": an optional type, which takes None; "tuple of ints^ dim": torch's
+        # int[1], which takes one int too; both printed as torch prints them)
+        self.text = f"({text.replace('? ', ' ').replace('^ ', ' ')})"
+        self.numbers = numbers    # (a number for a Tensor: torch's ops that allow it)
         self.hidden = hidden
-        self.params = []      # (type, name, optional, keyword_only, allow_none)
+        # (type, name, optional, keyword_only, allow_none, takes one int for an int list)
+        self.params = []
         kwonly = False
         for item in text.split(", ") if text else ():
             if item == "*":
@@ -98,13 +101,13 @@ class Signature:
                 continue
             decl, _, default = item.partition(" = ")
             typ, _, name = decl.rpartition(" ")
-            self.params.append((typ.rstrip("?"), name, bool(default), kwonly,
-                                default == "None" or typ.endswith("?")))
+            self.params.append((typ.rstrip("?^"), name, bool(default), kwonly,
+                                default == "None" or typ.endswith("?"), "^" in typ))
         self.min_args = sum(not p[2] for p in self.params)
         self.max_args = len(self.params)
         self.max_pos = sum(not p[3] for p in self.params)
-        # a leading int list takes ints spread as positional arguments (`x.sum(0, 1)`)
-        self.varargs = bool(self.params) and self.params[0][0] == "tuple of ints"
+        # a lone int list takes ints spread as positional arguments (`x.permute(1, 0)`)
+        self.varargs = len(self.params) == 1 and self.params[0][0] == "tuple of ints"
 
     def parse(self, fn, args, kwargs, raise_error=False):
         """The arguments bound to the parameters (a list, _MISSING where none was given), or
@@ -113,7 +116,7 @@ class Signature:
         if nargs > self.max_pos and not self.varargs:
             return self._fail(raise_error, self._extra_args(fn, nargs))
         out, pos, remaining = [], 0, len(kwargs)
-        for i, (typ, name, optional, kwonly, allow_none) in enumerate(self.params):
+        for i, (typ, name, optional, kwonly, allow_none, one) in enumerate(self.params):
             is_kwd = pos >= nargs
             if not is_kwd:
                 if kwonly:
@@ -127,7 +130,8 @@ class Signature:
                 out.append(_MISSING if obj is _MISSING else None)
             elif obj is _MISSING:
                 return self._fail(raise_error, self._missing(fn, i))
-            elif _CHECKS[typ](obj):
+            elif _CHECKS[typ](obj) or one and _takes_int(obj) or self.numbers and \
+                    typ == "Tensor" and _takes_number(obj):
                 out.append(obj)
             elif self.varargs and pos == 0 and not is_kwd and _takes_int(obj):
                 out.append(tuple(args))     # (checked element by element as unpacked)
@@ -181,10 +185,10 @@ class Overloads:
     does not list), bound as torch's PythonArgParser binds them: the first that takes the
     arguments, else torch's TypeError."""
 
-    def __init__(self, fn, signatures, hidden=()):
+    def __init__(self, fn, signatures, hidden=(), numbers=False):
         self.fn = fn
-        self.signatures = ([Signature(s) for s in signatures]
-                           + [Signature(s, hidden=True) for s in hidden])
+        self.signatures = ([Signature(s, numbers=numbers) for s in signatures]
+                           + [Signature(s, True, numbers) for s in hidden])
 
     def parse(self, args, kwargs):
         """(index of the signature that took the arguments, the bound values)."""
@@ -284,3 +288,84 @@ def _seq_desc(v):
     if type(v) is list:
         return f"list of [{', '.join(errors.arg_type_name(x) for x in v)}]"
     return errors.arg_type_name(v)
+
+
+# ---- the ops whose argument errors come from their signatures here ----------------------
+MISSING = _MISSING    # the default of a required parameter, so its absence reaches arg_error
+
+_ADD = (["Tensor input, Tensor other, *, Number alpha = 1, Tensor out = None"],
+         ["Tensor input, Number alpha, Tensor other, *, Tensor out = None"])   # (deprecated)
+_DIV_ROUNDED = "*, str? rounding_mode"
+_REDUCE = "tuple of ints^? dim, bool keepdim = False, *, torch.dtype dtype = None"
+# torch's printed signatures of each op's function form, shown then hidden ones, and its
+# method's where they are not the function's without `Tensor input, ` and `out`
+_FORMS = {
+    "add": _ADD, "sub": _ADD,
+    "subtract": ([_ADD[0][0], "Tensor input, Number other, Number alpha = 1"], []),
+    "mul": (["Tensor input, Tensor other, *, Tensor out = None"], []),
+    "multiply": (["Tensor input, Tensor other, *, Tensor out = None",
+                  "Tensor input, Number other"], []),
+    "true_divide": (["Tensor input, Tensor other, *, Tensor out = None",
+                     "Tensor input, Number other"], []),
+    "div": (["Tensor input, Tensor other, *, Tensor out = None",
+             f"Tensor input, Tensor other, {_DIV_ROUNDED}, Tensor out = None",
+             f"Tensor input, Number other, {_DIV_ROUNDED}"], []),
+    "divide": (["Tensor input, Tensor other, *, Tensor out = None",
+                f"Tensor input, Tensor other, {_DIV_ROUNDED}, Tensor out = None",
+                "Tensor input, Number other", f"Tensor input, Number other, {_DIV_ROUNDED}"], []),
+    "matmul": (["Tensor input, Tensor other, *, Tensor out = None"], []),
+    "mm": (["Tensor input, Tensor mat2, *, Tensor out = None",
+            "Tensor input, Tensor mat2, torch.dtype out_dtype, *, Tensor out = None"], [],
+           ["Tensor mat2"]),
+    "sum": (["Tensor input, *, torch.dtype dtype = None",
+             f"Tensor input, {_REDUCE}, Tensor out = None"], []),
+    "mean": (["Tensor input, *, torch.dtype dtype = None, Tensor out = None",
+              f"Tensor input, {_REDUCE}, Tensor out = None"], []),
+    "clamp": (["Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None",
+               "Tensor input, Number min = None, Number max = None, *, Tensor out = None"], []),
+    "reshape": (["Tensor input, tuple of ints shape"], []),
+    "view": (["Tensor input, torch.dtype dtype", "Tensor input, tuple of ints size"], []),
+}
+for _fn in ("cat", "concat", "concatenate", "stack"):
+    _FORMS[_fn] = (["tuple of Tensors tensors, int dim = 0, *, Tensor out = None"], [])
+# the ops whose Tensor arguments take numbers too (python_arg_parser.cpp's
+# should_allow_numbers_as_tensors)
+_NUMBERS = frozenset(("add", "sub", "subtract", "mul", "multiply", "div", "divide",
+                      "true_divide"))
+_OVERLOADS = {}
+
+
+def _method_form(sig):
+    if not sig.startswith("Tensor input"):
+        return None
+    sig = sig.removeprefix("Tensor input").removeprefix(", ")
+    for out in (", *, Tensor out = None", ", Tensor out = None"):
+        sig = sig.removesuffix(out)
+    return sig
+
+
+def arg_error(fn, method, args, kwargs=None):
+    """torch's TypeError for arguments op `fn` (its method form with `method`) does not
+    take, by its signatures in _FORMS, or None where they bind (or the op has none here):
+    called where an op's call failed, so that its error is torch's parser's."""
+    key = fn, bool(method)
+    ov = _OVERLOADS.get(key)
+    if ov is None:
+        if fn not in _FORMS:
+            return None
+        shown, hidden, *own = _FORMS[fn]
+        if method:
+            shown, hidden = (own[0], ()) if own else (
+                [s for s in map(_method_form, forms) if s is not None]
+                for forms in (shown, hidden))
+        ov = _OVERLOADS[key] = Overloads(fn, shown, hidden, fn in _NUMBERS)
+    kwargs = kwargs or {}
+    for sig in ov.signatures:
+        if sig.parse(fn, args, kwargs) is not None:
+            return None
+    return ov.error(args, kwargs)
+
+
+def given(*values):
+    """The positional arguments of a call whose parameters default to MISSING: those given."""
+    return tuple(v for v in values if v is not MISSING)

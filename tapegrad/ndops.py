@@ -14,6 +14,7 @@ from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F
     QUIET as _QUIET, quiet as _quiet
 from ._jit import kernel_module, module_loaded
 from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_kind
+from .native_args import arg_error, given, MISSING
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
@@ -933,7 +934,7 @@ def _mm_row(m, k, n):
     return row
 
 
-def matmul(x, y, name=None):
+def matmul(x=MISSING, y=MISSING, name=None):
     """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
     # Fast path: an array-backed matrix times a matrix (mm) or a vector (mv) of its dtype,
     # recorded operands already on the open tape: the product, its entry, params and saves in
@@ -996,9 +997,12 @@ def matmul(x, y, name=None):
                         tape.set_host(e)
                     return t
                 return _matmul_record(x, y, xa, ya, out, 2, ny, name)
-    if not isinstance(x, Tensor):
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        err = arg_error("matmul", False, given(x, y))   # (torch's parser's, for the function)
+        if err is not None:
+            raise err
         _tensor_operand("matmul", x, 1, "input")
-    _tensor_operand("matmul", y, 1)
+        _tensor_operand("matmul", y, 2)
     nx, ny = len(x._shape), len(y._shape)
     if nx == 0 or ny == 0:
         raise errors.not_1d("matmul", x, y)

@@ -630,26 +630,8 @@ class Tensor(metaclass=_TensorMeta):
     def square(self):
         return self.pow(2)
 
-    # (add, sub, subtract with torch's alpha: tapegrad/arith.py)
-    # The operators return NotImplemented for an operand that is no tensor, number or array
-    # (Python then asks the other operand, as with torch's); the methods raise torch's error.
-    def mul(self, other):
-        r = _fastpath.op_mul(self, other)
-        if r is NotImplemented:
-            _tensor_operand("mul", other, 1)
-        return r
-
-    def multiply(self, other):
-        r = _fastpath.op_mul(self, other)
-        if r is NotImplemented:
-            raise errors.tensor_or_number("multiply", other)
-        return r
-
-    def true_divide(self, other):   # (div and divide, with rounding_mode: tapegrad/arith.py)
-        r = _fastpath.op_div(self, other)
-        if r is NotImplemented:
-            raise errors.tensor_or_number("true_divide", other)
-        return r
+    # (add, sub, subtract with torch's alpha, mul, multiply, div, divide, true_divide:
+    # tapegrad/arith.py)
 
     @property
     def output_nr(self):

@@ -17,6 +17,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
     where
 from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
+from .native_args import arg_error, given, MISSING
 from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
                      _size_args, Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
@@ -182,11 +183,18 @@ class _OpMethods:
             return NotImplemented
         return matmul(tensor(other), self)
 
-    def matmul(self, other):
-        return matmul(self, other)
+    def matmul(self, other=MISSING):
+        try:
+            return matmul(self, other)
+        except TypeError:   # (the function's complaint counts `self`: the method's here)
+            err = arg_error("matmul", True, given(other))
+            if err is None:
+                raise
+            raise err from None
 
-    def mm(self, mat2):
-        _tensor_operand("mm", mat2, 1, "mat2")
+    def mm(self, mat2=MISSING):
+        if not isinstance(mat2, Tensor):
+            raise arg_error("mm", True, given(mat2))
         if self.dim() != 2:
             raise RuntimeError("self must be a matrix")
         if mat2.dim() != 2:
@@ -391,11 +399,9 @@ class _OpMethods:
                                     f" * (torch.dtype dtype)\n{why} * (tuple of ints size)\n"
                                     + why)
                 shape = _int_list(shape, "view", "size")
-        elif shape and type(shape[0]) is not int and not _is_int_arg(shape[0], True):
-            # (the first of spread ints)
-            raise TypeError(f"view() received an invalid combination of arguments - got "
-                            f"({errors.got_args(shape, {})}), but expected one of:\n * "
-                            f"(torch.dtype dtype)\n * (tuple of ints size)\n")
+        elif not shape or type(shape[0]) is not int and not _is_int_arg(shape[0], True):
+            # (none, or the first of spread ints)
+            raise arg_error("view", True, shape)
         v = self._v
         shape = _infer_shape(_size_args(shape), self.numel())
         if type(v) is float or v.flags.c_contiguous:

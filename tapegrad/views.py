@@ -16,6 +16,7 @@ from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
                    record_views, share_storage, share_version, STATE, view_base)
+from .native_args import arg_error, given, MISSING
 from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -731,9 +732,11 @@ def _scatter(name, g, shape, flat, params):
     return t
 
 
-def cat(tensors, dim=0):
+def cat(tensors=MISSING, dim=0, *extra):
     """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
     tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
+    if extra:   # (torch's count of the arguments, where Python's would count from 0)
+        raise arg_error("cat", False, (tensors, dim) + extra)
     tensors = _tensor_list("cat", tensors)
     _int_arg(dim, "cat", "dim", None)
     if not tensors:
@@ -810,7 +813,10 @@ def _tensor_list(fname, tensors):
     if isinstance(tensors, Tensor):
         raise TypeError(f"{fname}(): argument 'tensors' (position 1) must be tuple of Tensors, "
                         f"not Tensor")
-    tensors = list(tensors)
+    try:
+        tensors = list(tensors)
+    except TypeError:   # (none, or no sequence: cat(), stack(1))
+        raise arg_error(fname, False, given(tensors)) from None
     for k, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {k} in argument 0, but got "
@@ -818,9 +824,11 @@ def _tensor_list(fname, tensors):
     return tensors
 
 
-def stack(tensors, dim=0):
+def stack(tensors=MISSING, dim=0, *extra):
     """Join tensors of one shape along a new dimension `dim`: one `stack` entry
     (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
+    if extra:
+        raise arg_error("stack", False, (tensors, dim) + extra)
     tensors = _tensor_list("stack", tensors)
     _int_arg(dim, "stack", "dim", None)
     if not tensors:

@@ -241,3 +241,51 @@ def test_python_ints_past_int64_as_torch(i):
             return type(e).__name__, str(e)
         return str(r.dtype).split(".")[1], r.tolist()
     assert outcome(tg) == outcome(torch)
+
+
+def _m2(m):
+    return m.ones(2, 2)
+
+
+# a missing argument (and the extra ones next to it) of the most used ops: torch's parser's
+# TypeError, its "invalid combination" list where several signatures fit the count
+MISSING_ARGS = [
+    lambda m: m.add(_m2(m)), lambda m: _m2(m).add(), lambda m: m.add(),
+    lambda m: _m2(m).add(alpha=2), lambda m: m.sub(_m2(m)), lambda m: _m2(m).sub(),
+    lambda m: m.subtract(_m2(m)), lambda m: _m2(m).subtract(), lambda m: m.mul(_m2(m)),
+    lambda m: _m2(m).mul(), lambda m: m.mul(), lambda m: m.multiply(_m2(m)),
+    lambda m: _m2(m).multiply(), lambda m: m.div(_m2(m)), lambda m: _m2(m).div(),
+    lambda m: _m2(m).div(rounding_mode="floor"), lambda m: m.divide(_m2(m)),
+    lambda m: _m2(m).divide(), lambda m: m.true_divide(_m2(m)), lambda m: _m2(m).true_divide(),
+    lambda m: m.matmul(_m2(m)), lambda m: _m2(m).matmul(), lambda m: m.matmul(),
+    lambda m: m.mm(_m2(m)), lambda m: _m2(m).mm(), lambda m: m.sum(), lambda m: m.mean(),
+    lambda m: m.clamp(), lambda m: m.cat(), lambda m: m.cat(dim=0), lambda m: m.stack(),
+    lambda m: m.concat(), lambda m: m.concatenate(), lambda m: m.reshape(_m2(m)),
+    lambda m: _m2(m).reshape(), lambda m: m.reshape(), lambda m: _m2(m).view(),
+    # the neighbours: wrong types and counts, as the same parser reports them
+    lambda m: m.matmul(_m2(m), 1), lambda m: _m2(m).matmul(1), lambda m: m.mm(_m2(m), 1),
+    lambda m: _m2(m).mm(1), lambda m: m.mul(_m2(m), 1, 2), lambda m: m.stack([_m2(m)], 0, 1),
+    lambda m: _m2(m).add(1, 2, 3), lambda m: m.sum(_m2(m), foo=1),
+    lambda m: m.sum(_m2(m), 1, 2, 3, 4), lambda m: m.mean(_m2(m), "a"),
+    lambda m: m.clamp("a"), lambda m: m.stack(1), lambda m: m.cat(_m2(m), 1, 2),
+    lambda m: _m2(m).view(1.5, 2), lambda m: m.add(_m2(m), 1, foo=2),
+]
+
+
+@pytest.mark.parametrize("i", range(len(MISSING_ARGS)))
+def test_missing_argument_errors_as_torch(i):
+    assert_same_error(MISSING_ARGS[i], torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.add(x, 2), lambda m, x: x.add(2, alpha=3), lambda m, x: m.sub(x, x, alpha=2),
+    lambda m, x: x.subtract(1), lambda m, x: x.mul(3), lambda m, x: m.multiply(x, 2),
+    lambda m, x: x.divide(2, rounding_mode="floor"), lambda m, x: m.div(x, 2),
+    lambda m, x: x.true_divide(4), lambda m, x: m.sum(x, axis=0), lambda m, x: x.sum(dim=1),
+    lambda m, x: m.mean(x, (0, 1), True), lambda m, x: m.clamp(x, 0.5), lambda m, x: x.view(4),
+    lambda m, x: m.cat([x, x], dim=1), lambda m, x: m.stack(tensors=[x, x]),
+    lambda m, x: m.matmul(x, x), lambda m, x: x.mm(x), lambda m, x: m.reshape(x, (4,))])
+def test_calls_that_bind_still_run(call):
+    x = [[1.0, 2.0], [3.0, 4.0]]
+    assert call(tg, tg.tensor(x)).tolist() == call(torch, torch.tensor(x)).tolist()
+
