@@ -18,7 +18,7 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import node_for
+from .graph import node_for, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, HOST_ONLY_OPS,
                    clear_cells)
@@ -1010,6 +1010,39 @@ _READS = tuple(frozenset(formula_reads(op)) for op in BY_CODE)
 
 _VIEWS_AS_TORCH = frozenset(("t", "transpose", "permute", "unsqueeze", "squeeze", "squeeze_dim",
                              "squeeze_dims", "expand"))
+# torch's node of the gradient create_graph records for these rows, where tapegrad records
+# one scatter entry as torch one node: their backward functions' own nodes (select_backward's
+# SelectBackwardBackward0, ...) or the op torch's formula ends in (gather's scatter_add, the
+# value-selecting ops' scatter)
+_GRAD_NODES_AS_TORCH = {
+    "select": "SelectBackwardBackward0", "slice": "SliceBackwardBackward0",
+    "diagonal": "DiagonalBackwardBackward0", "diag": "DiagonalBackwardBackward0",
+    "unfold": "UnfoldBackwardBackward0", "gather": "ScatterAddBackward0",
+    "index_select": "IndexAddBackward0", "index": "IndexPutImplBackward0",
+    "take": "PutBackward0", "masked_select": "MaskedScatterBackward0",
+    "flip": "FlipBackward0", "roll": "RollBackward0", "rot90": "Rot90Backward0",
+    "sort": "ScatterBackward0", "sort_stable": "ScatterBackward0", "topk": "ScatterBackward0",
+    "max_dim": "ScatterBackward0", "min_dim": "ScatterBackward0",
+    "kthvalue": "ScatterBackward0", "median_dim": "ScatterBackward0",
+    "nanmedian_dim": "ScatterBackward0", "mode": "ScatterBackward0",
+}
+_SCATTERS = frozenset((OPS["strided_scatter"].code, OPS["index_scatter"].code))
+
+
+def _in_group(tape, e):
+    """Whether entry e is part of a decomposition (whose gradient torch computes otherwise:
+    max()'s evenly distributed one, ...)."""
+    groups = tape.groups
+    return groups is not None and e < len(groups.first) and groups.first[e] >= 0
+
+
+def _shown_as_torch(name, g, grads):
+    """The scatter entries of a create_graph VJP of `name` shown as torch's node."""
+    for _, gi in grads:
+        if gi is not g and gi._recorded and gi._tape is not None and \
+                gi._tape.op[gi._node] in _SCATTERS:
+            show_edges(gi._tape, gi._node, [g], name)
+    return grads
 
 
 def _input_grads(tape, e, g):
@@ -1057,6 +1090,8 @@ def _input_grads(tape, e, g):
     params = tape.params_of(e) if tape.nds is not None else np.zeros(0, np.int64)
     grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
                 tape.shape.get(b) if b >= 0 else None, params, float(tape.imm[e]))
+    if op.name in _GRAD_NODES_AS_TORCH and not _in_group(tape, e):
+        _shown_as_torch(_GRAD_NODES_AS_TORCH[op.name], g, grads)
     return [(nodes[i], gi) for i, gi in grads]
 
 

@@ -289,3 +289,37 @@ def test_calls_that_bind_still_run(call):
     x = [[1.0, 2.0], [3.0, 4.0]]
     assert call(tg, tg.tensor(x)).tolist() == call(torch, torch.tensor(x)).tolist()
 
+
+
+def _grad_chain(m, f):
+    """Names down the first edges from the create_graph gradient of sum(f(x)**2), and the
+    second derivative's first row."""
+    x = m.arange(12.0, dtype=m.float64).reshape(3, 4).sin().detach().requires_grad_()
+    g, = m.autograd.grad((f(m, x) ** 2).sum(), x, create_graph=True)
+    fn, chain = g.grad_fn, []
+    while fn is not None and len(chain) < 2:
+        chain.append((fn.name(), type(fn).__name__))
+        fn = next((h for h, _ in fn.next_functions if h is not None), None)
+    g2, = m.autograd.grad(g.sum(), x)
+    return chain[0], chain[1][0], g2.tolist()
+
+
+# the node of the gradient of an index-selecting op under create_graph: torch's backward
+# function's own node (select_backward: SelectBackwardBackward0) or the op its formula ends in
+@pytest.mark.parametrize("f", [
+    lambda m, x: x[0], lambda m, x: x[1:3], lambda m, x: x[:, 1], lambda m, x: x[..., ::2],
+    lambda m, x: x[-1], lambda m, x: x.select(1, 2), lambda m, x: x.narrow(1, 1, 2),
+    lambda m, x: x.diagonal(), lambda m, x: x.diagonal(1), lambda m, x: x.diag(),
+    lambda m, x: x.unfold(1, 2, 1), lambda m, x: x.gather(1, m.tensor([[0, 2], [1, 1], [3, 0]])),
+    lambda m, x: x.index_select(0, m.tensor([2, 0])), lambda m, x: x[[0, 2]],
+    lambda m, x: x[x > 0], lambda m, x: x.take(m.tensor([0, 5])),
+    lambda m, x: x.masked_select(x > 0), lambda m, x: x.sort(1).values,
+    lambda m, x: x.topk(2).values, lambda m, x: x.flip(0), lambda m, x: x.roll(1, 0)])
+def test_create_graph_gradient_nodes_as_torch(f):
+    assert _grad_chain(tg, f) == _grad_chain(torch, f)
+
+
+def test_max_dim_gradient_node_as_torch():
+    # torch's value-selecting backward scatters into zeros (then unsqueezes without keepdim)
+    for f in (lambda m, x: x.max(1, keepdim=True).values, lambda m, x: x.kthvalue(2).values):
+        assert _grad_chain(tg, f)[0] == _grad_chain(torch, f)[0]
