@@ -57,8 +57,8 @@ def _number_first(name, alpha, legacy):
 
 def _with_alpha(x, other, alpha, name):
     alpha = D.py_number(alpha)
-    if isinstance(alpha, int) and not -2 ** 63 <= alpha < 2 ** 63:
-        raise OverflowError("int too big to convert")   # (torch's parser: a long long)
+    if type(alpha) is int:   # (torch's parser: an int64, or a uint64 above; beyond, its error)
+        D.check_int_scalar(alpha)
     _check_alpha(x, other, alpha)
     if x._dtype.name == "bool" and (isinstance(other, bool) or isinstance(other, Tensor)
                                     and other._dtype.name == "bool") and name == "AddBackward0":
@@ -66,6 +66,9 @@ def _with_alpha(x, other, alpha, name):
         return (x.long() + other * int(bool(alpha))) != 0
     # the scaled operand in the pair's dtype first, as torch computes alpha * other in it
     dt = D.torch_result_type(x, other)
+    if type(alpha) is int and alpha > D.I64_MAX and name != "AddBackward0" and \
+            not dt.is_floating_point:
+        alpha -= 1 << 64   # (sub and rsub negate a uint64 alpha: as an int64, it wraps around)
     D.checked(alpha, dt)   # (alpha converts into that dtype, checked)
     y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else other
     if name == "RsubBackward0":     # rsub: other - alpha * x
@@ -74,6 +77,9 @@ def _with_alpha(x, other, alpha, name):
             return _shown(other - scaled, "RsubBackward1", (x,))
         return _shown(y - scaled, name, (x, other))
     scaled = y * alpha
+    if type(scaled) is int and not dt.is_floating_point:
+        # (a product of Python ints: torch's is int64's, which wraps around)
+        scaled = (scaled + (1 << 63)) % (1 << 64) - (1 << 63)
     r = x + scaled if name == "AddBackward0" else x - scaled
     return _shown(r, name, (x, other))
 

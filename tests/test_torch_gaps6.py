@@ -229,6 +229,13 @@ BIG_INTS = [
     lambda m: m.tensor([True]) < 2**63, lambda m: m.tensor([True]) & 2**63,
     lambda m: m.tensor([True]) // 2**63, lambda m: m.tensor([True]).add_(2**63),
     lambda m: m.tensor([True]) - 2**63, lambda m: m.tensor([3]) ** 2**63,
+    # alpha: add checks its conversion into int64; sub and rsub negate it, wrapping around
+    lambda m: m.tensor([1, 5]).sub(1, alpha=2**63), lambda m: m.tensor([1, 5]).sub(2, alpha=2**63),
+    lambda m: m.tensor([1, 5]).sub(3, alpha=2**63 + 1), lambda m: m.tensor([1, 5]).add(1, alpha=2**63),
+    lambda m: m.sub(m.tensor([1, 5]), m.tensor([1, 5]), alpha=2**63),
+    lambda m: m.rsub(m.tensor([1, 5]), 1, alpha=2**63), lambda m: m.tensor([1, 5]).sub(1, alpha=2**64),
+    lambda m: m.tensor([1.0]).sub(1, alpha=2**63), lambda m: m.tensor([1, 5]).add(2**40, alpha=2**40),
+    lambda m: m.tensor([1, 5], dtype=m.int32).sub(1, alpha=2**63),
 ]
 
 
