@@ -110,7 +110,8 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
                         set_float32_matmul_precision, solve, lstsq, eig, symeig,
                         matrix_rank)
 from .errors import set_warn_always, is_warn_always_enabled, type_name as _type_name  # noqa: E402
-from .native_args import arg_error as _arg_error, given as _given, MISSING as _MISSING  # noqa: E402
+from .native_args import (arg_error as _arg_error, given as _given,  # noqa: E402
+                          missing_input as _missing_input, MISSING as _MISSING)
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
@@ -153,9 +154,11 @@ def _fn(name):
     # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
     def f(input=_MISSING, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
-            raise _arg_error(name, False, _given(input) + args, kwargs) or TypeError(
-                f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                f"{_type_name(input)}")
+            err = _arg_error(name, False, _given(input) + args, kwargs)
+            if err is None and input is _MISSING:
+                err = _missing_input(name, method)
+            raise err or TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
+                                   f"not {_type_name(input)}")
         if out is not None:
             if kwargs:
                 _numpy_rename(method, kwargs)

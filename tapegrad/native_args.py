@@ -1,6 +1,8 @@
 """Binding of arguments as torch's native (C++) parser binds them, with its messages for
 missing, extra and repeated arguments (the top-level forms in nn_toplevel.py and
 namespace.py)."""
+import inspect
+
 import numpy as np
 
 from . import dtypes as D, errors
@@ -364,6 +366,22 @@ def arg_error(fn, method, args, kwargs=None):
         if sig.parse(fn, args, kwargs) is not None:
             return None
     return ov.error(args, kwargs)
+
+
+def missing_input(fn, method):
+    """torch's TypeError of op `fn` called without its input, an op with one signature: its
+    required parameters read off its Tensor method (torch.split, a Python function in torch,
+    with Python's message)."""
+    if fn == "split":
+        return TypeError("split() missing 2 required positional arguments: 'tensor' and "
+                         "'split_size_or_sections'")
+    params = list(inspect.signature(method).parameters.values())[1:]
+    names = ["input"] + [p.name for p in params if p.kind is p.VAR_POSITIONAL or p.kind in (
+        p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    # (torch's plural: "1 ... arguments", "2 ... argument")
+    return TypeError(f"{fn}() missing {len(names)} required positional argument"
+                     f"{'s' if len(names) == 1 else ''}: "
+                     + ", ".join(f'"{n}"' for n in names))
 
 
 def given(*values):
