@@ -548,6 +548,28 @@ def one_ellipsis(key):
     return key
 
 
+def _basic_view(a, key):
+    """a[key] for a basic key (ints, slices stepping forward, Nones, one Ellipsis); an empty
+    result starts where torch's does, the key's start along each dim (numpy's starts at a's
+    first element)."""
+    out = a[key]
+    if out.size:
+        return out
+    taken = sum(k is not None and k is not Ellipsis for k in key)
+    offset, d = 0, 0
+    for k in key:
+        if k is None:
+            continue
+        if k is Ellipsis:
+            d += a.ndim - taken
+            continue
+        n = a.shape[d]
+        at = k.indices(n)[0] if isinstance(k, slice) else (int(k) + n if k < 0 else int(k))
+        offset += at * a.strides[d]
+        d += 1
+    return strided_over(a, out.shape, out.strides, offset)
+
+
 def _index_numpy(x, key):
     bare = not isinstance(key, tuple)
     if bare:
@@ -585,7 +607,7 @@ def _index_numpy(x, key):
         # (a None last after ints or slices that moved elements, x[1:, None]: a strided entry
         # named UnsqueezeBackward0, row unsqueeze_strided)
         return _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
-                        lambda a: a[key])
+                        lambda a: _basic_view(a, key))
     try:
         idx = index_with(np.arange(base.size).reshape(base.shape), key)
     except IndexError as e:

@@ -70,6 +70,9 @@ EMPTY_VIEWS = [
     lambda x: x[::2].narrow(0, 2, 0), lambda x: x.narrow(0, 4, 0).t(),
     lambda x: x[4:], lambda x: x[:, 6:], lambda x: x[2:2], lambda x: x[1, 6:],
     lambda x: x[1:3][5:], lambda x: x.narrow(1, 5, 1), lambda x: x.narrow_copy(0, 4, 0),
+    # slices of non-contiguous views (numpy's copy-free path)
+    lambda x: x.t()[6:], lambda x: x.t()[2:2], lambda x: x[:, 2:4][:, 2:],
+    lambda x: x.unfold(0, 2, 1)[4:], lambda x: x.t()[..., 1:1],
 ]
 
 
