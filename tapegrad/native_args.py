@@ -248,9 +248,9 @@ def invalid_combination(fn, args, kwargs, options):
 def _option_args(option):
     """(type, name) of each ", "-separated item of a printed signature, as torch's message
     builder reads it: "*" and "Number alpha = 1" ("Number alpha =", "1") are items too."""
-    inner = option[1:-1]
+    # ("()" is one empty item to it: x.squeeze("a") says why "()" did not match)
     return [(item.rpartition(" ")[0] or item, item.rpartition(" ")[2])
-            for item in (inner.split(", ") if inner else ())]
+            for item in option[1:-1].split(", ")]
 
 
 def _unmatched_kwargs(args_of, kwargs):
@@ -326,8 +326,14 @@ _FORMS = {
     "clamp": (["Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None",
                "Tensor input, Number min = None, Number max = None, *, Tensor out = None"], []),
     "reshape": (["Tensor input, tuple of ints shape"], []),
+    "squeeze": (["Tensor input", "Tensor input, int dim", "Tensor input, tuple of ints dim"], []),
     "view": (["Tensor input, torch.dtype dtype", "Tensor input, tuple of ints size"], []),
 }
+for _fn in ("max", "min"):
+    _FORMS[_fn] = (["Tensor input, *, Tensor out = None",
+                    "Tensor input, Tensor other, *, Tensor out = None",
+                    "Tensor input, int dim, bool keepdim = False, *, tuple of Tensors out = None"],
+                   [], ["", "Tensor other", "int dim, bool keepdim = False"])
 for _fn in ("cat", "concat", "concatenate", "stack"):
     _FORMS[_fn] = (["tuple of Tensors tensors, int dim = 0, *, Tensor out = None"], [])
 # the ops whose Tensor arguments take numbers too (python_arg_parser.cpp's

@@ -286,7 +286,10 @@ MISSING_ARGS = [
 MISSING_ARGS += [lambda m, n=n: getattr(m, n)() for n in (
     "exp", "log", "sqrt", "transpose", "unsqueeze", "flatten", "permute", "clone", "mv",
     "split", "chunk", "unbind", "t", "detach", "neg", "relu", "sigmoid", "tanh", "abs",
-    "split_with_sizes", "unsafe_chunk", "negative", "reciprocal", "square")]
+    "split_with_sizes", "unsafe_chunk", "negative", "reciprocal", "square", "squeeze", "max",
+    "min")]
+MISSING_ARGS += [lambda m: m.max(_m2(m), "a"), lambda m: m.squeeze(_m2(m), "a"),
+                 lambda m: m.max(_m2(m), 0, True, 5)]
 
 
 @pytest.mark.parametrize("i", range(len(MISSING_ARGS)))
