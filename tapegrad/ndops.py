@@ -934,7 +934,7 @@ def _mm_row(m, k, n):
     return row
 
 
-def matmul(x=MISSING, y=MISSING, name=None):
+def matmul(x=MISSING, y=MISSING, name=None, *, input=MISSING, other=MISSING):  # noqa: A002
     """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
     # Fast path: an array-backed matrix times a matrix (mm) or a vector (mv) of its dtype,
     # recorded operands already on the open tape: the product, its entry, params and saves in
@@ -998,7 +998,14 @@ def matmul(x=MISSING, y=MISSING, name=None):
                     return t
                 return _matmul_record(x, y, xa, ya, out, 2, ny, name)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
-        err = arg_error("matmul", False, given(x, y))   # (torch's parser's, for the function)
+        if (input is MISSING or x is MISSING) and (other is MISSING or y is MISSING):
+            # (torch's names, as keywords: torch.matmul(input=a, other=b))
+            given_x, given_y = (input if x is MISSING else x), (other if y is MISSING else y)
+            if isinstance(given_x, Tensor) and isinstance(given_y, Tensor):
+                return matmul(given_x, given_y, name)
+        # (torch's parser's error, for the function)
+        err = arg_error("matmul", False, given(x, y), {k: v for k, v in (
+            ("input", input), ("other", other)) if v is not MISSING})
         if err is not None:
             raise err
         _tensor_operand("matmul", x, 1, "input")

@@ -289,7 +289,9 @@ MISSING_ARGS += [lambda m, n=n: getattr(m, n)() for n in (
     "split_with_sizes", "unsafe_chunk", "negative", "reciprocal", "square", "squeeze", "max",
     "min")]
 MISSING_ARGS += [lambda m: m.max(_m2(m), "a"), lambda m: m.squeeze(_m2(m), "a"),
-                 lambda m: m.max(_m2(m), 0, True, 5)]
+                 lambda m: m.max(_m2(m), 0, True, 5), lambda m: m.matmul(other=_m2(m)),
+                 lambda m: m.matmul(input=_m2(m)), lambda m: m.matmul(_m2(m), input=_m2(m)),
+                 lambda m: m.matmul(input=_m2(m), other=1)]
 
 
 @pytest.mark.parametrize("i", range(len(MISSING_ARGS)))
@@ -304,7 +306,9 @@ def test_missing_argument_errors_as_torch(i):
     lambda m, x: x.true_divide(4), lambda m, x: m.sum(x, axis=0), lambda m, x: x.sum(dim=1),
     lambda m, x: m.mean(x, (0, 1), True), lambda m, x: m.clamp(x, 0.5), lambda m, x: x.view(4),
     lambda m, x: m.cat([x, x], dim=1), lambda m, x: m.stack(tensors=[x, x]),
-    lambda m, x: m.matmul(x, x), lambda m, x: x.mm(x), lambda m, x: m.reshape(x, (4,))])
+    lambda m, x: m.matmul(x, x), lambda m, x: x.mm(x), lambda m, x: m.reshape(x, (4,)),
+    lambda m, x: m.matmul(input=x, other=x), lambda m, x: m.matmul(x, other=x),
+    lambda m, x: x.matmul(other=x)])
 def test_calls_that_bind_still_run(call):
     x = [[1.0, 2.0], [3.0, 4.0]]
     assert call(tg, tg.tensor(x)).tolist() == call(torch, torch.tensor(x)).tolist()
