@@ -158,7 +158,7 @@ def strided_over(a, shape, strides, offset=0):
     if isinstance(root, np.ndarray) and root.flags.c_contiguous:
         at = a.__array_interface__["data"][0] - root.__array_interface__["data"][0] + offset
         # (an empty `a` may be a view of an empty slice, which points anywhere in root)
-        if a.size and not offset or 0 in shape and 0 <= at <= root.nbytes:
+        if a.size or 0 in shape and 0 <= at <= root.nbytes:
             out = np.ndarray(shape, a.dtype, root, at, strides)
             if not a.flags.writeable and out.flags.writeable:
                 out.flags.writeable = False
@@ -548,13 +548,36 @@ def one_ellipsis(key):
     return key
 
 
+def _none_strides(a, keys, out):
+    """out's strides (out = a[keys], a basic key) with torch's for the dims its Nones add:
+    torch unsqueezes as it meets them, so a None's stride is the size times the stride of
+    the dim of `a` the key reaches next (1 element past the last), where numpy's is 0."""
+    strides = list(out.strides)
+    taken = sum(k is not None and k is not Ellipsis for k in keys)
+    r = d = 0   # (out's dim, a's dim)
+    for k in keys:
+        if k is None:
+            strides[r] = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
+            r += 1
+        elif k is Ellipsis:
+            r += a.ndim - taken
+            d += a.ndim - taken
+        elif isinstance(k, slice):
+            r += 1
+            d += 1
+        else:
+            d += 1
+    return strides
+
+
 def _basic_view(a, key):
     """a[key] for a basic key (ints, slices stepping forward, Nones, one Ellipsis); an empty
     result starts where torch's does, the key's start along each dim (numpy's starts at a's
     first element)."""
     out = a[key]
+    nones = any(k is None for k in key)
     if out.size:
-        return out
+        return strided_over(out, out.shape, _none_strides(a, key, out)) if nones else out
     taken = sum(k is not None and k is not Ellipsis for k in key)
     offset, d = 0, 0
     for k in key:
@@ -567,7 +590,8 @@ def _basic_view(a, key):
         at = k.indices(n)[0] if isinstance(k, slice) else (int(k) + n if k < 0 else int(k))
         offset += at * a.strides[d]
         d += 1
-    return strided_over(a, out.shape, out.strides, offset)
+    return strided_over(a, out.shape, _none_strides(a, key, out) if nones else out.strides,
+                        offset)
 
 
 def _index_numpy(x, key):
@@ -657,9 +681,10 @@ def _basic_index(x, arr, key):
         return None
     strides = arr.strides
     name, moved, d, offset = None, False, 0, 0    # (offset in bytes: as numpy computes it)
+    nones = False
     for k in keys:
         if k is None:
-            name = "unsqueeze"
+            name, nones = "unsqueeze", True
         elif k is Ellipsis:
             d += len(shape) - taken
         elif type(k) is int:
@@ -675,10 +700,11 @@ def _basic_index(x, arr, key):
             d += 1
     if not moved:   # only new dims of size 1: the same elements in the same order
         return _reshape_op(name or "alias", x, out.shape)
-    if empty and offset <= arr.nbytes:
-        # (numpy's starts at arr's first element; torch's `offset` bytes in, also past the
-        # end of its storage, where numpy's cannot start)
-        out = np.ndarray(out.shape, arr.dtype, arr, offset, out.strides)
+    if empty and offset <= arr.nbytes or nones:
+        # (numpy's empty result starts at arr's first element; torch's `offset` bytes in, also
+        # past the end of its storage, where numpy's cannot start; a new dim's stride: torch's)
+        out = np.ndarray(out.shape, arr.dtype, arr, offset if offset <= arr.nbytes else 0,
+                         _none_strides(arr, keys, out) if nones else out.strides)
     return _strided_view("unsqueeze_strided" if name == "unsqueeze" else name, x, arr, out,
                          offset // arr.itemsize)
 

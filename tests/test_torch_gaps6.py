@@ -347,3 +347,28 @@ def test_max_dim_gradient_node_as_torch():
     # torch's value-selecting backward scatters into zeros (then unsqueezes without keepdim)
     for f in (lambda m, x: x.max(1, keepdim=True).values, lambda m, x: x.kthvalue(2).values):
         assert _grad_chain(tg, f)[0] == _grad_chain(torch, f)[0]
+
+
+# a None in an index with slices: torch unsqueezes as it meets it, so the new dim's stride
+# is the size times the stride of the dim the index reaches next (numpy's is 0)
+@pytest.mark.parametrize("key", [
+    (None, slice(1, None)), (slice(1, None), None), (slice(None, None, 2), None, slice(None, None, 3)),
+    (slice(1, None), Ellipsis, None), (None, slice(2, 4), None), (2, None, slice(1, None)),
+    (None, slice(7, None)), (slice(None), None, slice(4, None)), (None, slice(4, None))])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_none_in_a_sliced_index_strides_as_torch(key, transposed):
+    def layout(m):
+        x = m.arange(24.0).reshape(4, 6)
+        t = (x.t() if transposed else x)[key]
+        return tuple(t.shape), t.stride(), t.storage_offset(), t.is_contiguous(), t.tolist()
+    assert layout(tg) == layout(torch)
+
+
+def test_none_in_a_sliced_index_keeps_the_gradient():
+    grads = []
+    for m in (tg, torch):
+        x = m.arange(24.0, dtype=m.float64).reshape(4, 6).requires_grad_()
+        y = x.t()[None, 1:, None] * m.arange(20.0, dtype=m.float64).reshape(1, 5, 1, 4)
+        (y ** 2).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]
