@@ -661,36 +661,46 @@ def _update_scalar(t, other, fn, ufunc=None):
 def _update_array(t, sv, other, ufunc):
     """_update_scalar's n-d case: ufunc(t, other) written into t's array, for a float32 or
     float64 t of more than one element whose array numpy can write, and other an array-backed
-    Tensor of t's dtype and shape (`p -= lr * p.grad` under no_grad): what the general path
-    (_inplace) does there, the version count and the in-place ufunc, without its checks, none
-    of which can fail in this case (16x16 float32 sub_: 2.2 -> 1.2 us beyond no_grad's
-    enter and exit).  None where the general path must decide."""
+    Tensor of t's dtype and shape (`p -= lr * p.grad` under no_grad) or a Python number
+    (`v.mul_(b2)`): what the general path (_inplace) does there, the version count and the
+    in-place ufunc, without its checks, none of which can fail in this case (16x16 float32
+    sub_: 2.2 -> 1.2 us beyond no_grad's enter and exit).  None where the general path must
+    decide."""
     dt = t._dtype
-    if type(other) is not Tensor or other._dtype is not dt or other._shape != t._shape or \
-            type(sv) is not np.ndarray or sv.size == 1 or not sv.flags.writeable or \
+    if type(sv) is not np.ndarray or sv.size == 1 or not sv.flags.writeable or \
             dt is not D.float32 and dt is not D.float64:
         return None
-    b = other._v
-    if type(b) is not np.ndarray:
+    to = type(other)
+    if to is Tensor:
+        b = other._v
+        if other._dtype is not dt or other._shape != t._shape or type(b) is not np.ndarray:
+            return None
+    elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+        b = None
+    else:
         return None
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
     bump_version(t)  # (before the write, as the general path: an inference tensor's error)
     token = ERR_SET(QUIET)
     try:
+        if b is None:
+            b = dt.np.type(other)   # (as the general path: past float32's range, inf)
         ufunc(sv, b, sv)
     finally:
         ERR_RESET(token)
     return t
 
 
-def _update_arrays(t, compute, *operands):
+def _update_arrays(t, compute, *operands, one_in_double=False):
     """t = compute(t's array, *operands) written into t's memory, for a float32/float64 tensor
     t that needs no history here and operands that are tensors of t's dtype and shape or
     Python numbers: the updates of hand-written optimizers (`p.add_(g, alpha=-lr)`,
     `v.addcmul_(g, g, value=1 - b2)`, `ema.lerp_(p, 0.01)`), by `compute`'s numpy arithmetic
     (the general path's, op for op), without that path's checks and tensor per intermediate
-    (addcmul_ of 16x16 float32: 16.7 -> 4.4 us).  None where the general path must decide:
-    history, casts, broadcasting, memory it cannot write."""
+    (addcmul_ of 16x16 float32: 16.7 -> 4.4 us).  `one_in_double`: a one-element t's update
+    computed in float64 and rounded once on the write, as a decomposition computes one-element
+    values (lerp_ of a (1,) float32 bias: 19 -> ~4 us, bit for bit).  None where the general
+    path must decide: history, casts, broadcasting, memory it cannot write."""
     dt = t._dtype
     if dt is not D.float32 and dt is not D.float64:
         return None
@@ -711,9 +721,16 @@ def _update_arrays(t, compute, *operands):
     sv = t._v
     if type(sv) is np.ndarray and not sv.flags.writeable:
         return None   # (the general path's errors: an expand's view, read-only memory)
+    arr = t._array()
+    double = one_in_double and arr.size == 1 and dt is D.float32
+    if double:
+        arr = arr.astype(np.float64)
+        values = [v.astype(np.float64) if type(v) is np.ndarray else v for v in values]
     token = ERR_SET(QUIET)
     try:
-        new = compute(t._array(), *values)
+        new = compute(arr, *values)
+        if double:
+            new = new.astype(np.float32)   # (rounded once; past float32's range: inf, as torch)
     finally:
         ERR_RESET(token)
     t._lserial = 0   # a later use records the new value (tape.leaf_node)

@@ -217,12 +217,12 @@ def _lerp_operands(x, end, weight):
 
 def _array_update(t, number, *tensors):
     """Whether lerp_/addcmul_/addcdiv_ of t with the Python number `number` and `tensors` may
-    take inplace._update_arrays: t held in an array of more than one element, where the
-    decomposition's arithmetic is numpy's in t's dtype (one-element tensors compute in
-    double: docs/semantics.md), and tensors all tensors (else torch's errors)."""
-    v = t._v
-    if (type(number) is float or type(number) is int) and type(v) is np.ndarray \
-            and v.size > 1 and all(isinstance(x, Tensor) for x in tensors):
+    take inplace._update_arrays: t held in an array or a float, and tensors all tensors (else
+    torch's errors).  The decomposition's arithmetic is numpy's in t's dtype, but in double
+    for a one-element t (docs/semantics.md), which _update_arrays' `one_in_double` keeps."""
+    tv = type(t._v)
+    if (type(number) is float or type(number) is int) and (tv is np.ndarray or tv is float) \
+            and all(isinstance(x, Tensor) for x in tensors):
         D.checked(number, t._dtype)   # (the general path's conversion error: 1e40 for float32)
         return True
     return False
@@ -464,7 +464,8 @@ class _MathMethods:
     def lerp_(self, end, weight):
         weight = _lerp_operands(self, end, weight)   # (before _inplace_decomp's casts)
         if _array_update(self, weight, end):
-            done = _update_arrays(self, lambda x, e: DM.lerp_number(x, e, weight), end)
+            done = _update_arrays(self, lambda x, e: DM.lerp_number(x, e, weight), end,
+                                  one_in_double=True)
             if done is not None:
                 return done
         return _inplace_decomp(self, Tensor.lerp, end, weight, _inputs=(end, weight))
@@ -474,7 +475,7 @@ class _MathMethods:
             tensor1, tensor2, value = _value_first("addcmul_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
             done = _update_arrays(self, lambda *xs: DM.addcmul_common(*xs, value), tensor1,
-                                  tensor2)
+                                  tensor2, one_in_double=True)
             if done is not None:
                 return done
         return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value,
@@ -485,7 +486,7 @@ class _MathMethods:
             tensor1, tensor2, value = _value_first("addcdiv_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
             done = _update_arrays(self, lambda *xs: DM.addcdiv_common(*xs, value), tensor1,
-                                  tensor2)
+                                  tensor2, one_in_double=True)
             if done is not None:
                 return done
         return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value,

@@ -39,8 +39,8 @@ def _operands(mod, dtype, shape, seed, requires_grad=False):
 
 def _update(op, dtype, shape, number, fast, monkeypatch, grad_mode=False):
     if not fast:
-        monkeypatch.setattr(inplace, "_update_arrays", lambda *args: None)
-        monkeypatch.setattr(mathops, "_update_arrays", lambda *args: None)
+        monkeypatch.setattr(inplace, "_update_arrays", lambda *args, **kw: None)
+        monkeypatch.setattr(mathops, "_update_arrays", lambda *args, **kw: None)
     p, a, b = _operands(tg, dtype, shape, hash((op, shape, number)) % 2**32,
                         requires_grad=not grad_mode)
     with tg.set_grad_enabled(grad_mode):
@@ -66,9 +66,9 @@ def test_fast_path_is_taken(monkeypatch):
     calls = []
     real = inplace._update_arrays
 
-    def counting(*args):
+    def counting(*args, **kw):
         calls.append(1)
-        return real(*args)
+        return real(*args, **kw)
     monkeypatch.setattr(inplace, "_update_arrays", counting)
     monkeypatch.setattr(mathops, "_update_arrays", counting)
     for op in OPS:
@@ -136,7 +136,7 @@ def test_unary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
 
     def run(name, args, shape, fast):
         if not fast:
-            monkeypatch.setattr(mathops, "_update_arrays", lambda *a: None)
+            monkeypatch.setattr(mathops, "_update_arrays", lambda *a, **kw: None)
         rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
         x = tg.tensor(rng.standard_normal(shape) * 2, dtype=dtype, requires_grad=True)
         with tg.no_grad():
@@ -211,9 +211,10 @@ def test_in_place_alpha_past_float32_range_raises_as_torch(torch_ref):
 BINARY = ("add_", "sub_", "mul_", "div_", "__iadd__", "__isub__", "__imul__", "__itruediv__")
 
 
-def _binary_update(name, dtype, shape, fast, monkeypatch, alias=None):
+def _binary_update(name, dtype, shape, fast, monkeypatch, alias=None, number=None):
     """name(p, a) under no_grad with p a leaf that requires grad (or a view of one: `alias`),
-    a a same-shape tensor; with `fast` False inplace._update_array is off."""
+    a a same-shape tensor or the Python `number`; with `fast` False inplace._update_array is
+    off."""
     if not fast:
         monkeypatch.setattr(inplace, "_update_array", lambda *args: None)
     rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
@@ -221,7 +222,7 @@ def _binary_update(name, dtype, shape, fast, monkeypatch, alias=None):
     a = tg.tensor(rng.standard_normal(shape) + 3, dtype=dtype)
     with tg.no_grad():
         target = p if alias is None else alias(p)
-        other = a if alias is None else alias(a)
+        other = number if number is not None else a if alias is None else alias(a)
         r = getattr(target, name)(other)
     monkeypatch.undo()
     assert r is target
@@ -231,8 +232,9 @@ def _binary_update(name, dtype, shape, fast, monkeypatch, alias=None):
 @pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
 def test_binary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
     """`p -= lr * p.grad` and its kin (add_, sub_, mul_, div_ and the operators with a
-    same-dtype, same-shape tensor, no history): inplace._update_array writes the general
-    path's bits, counts the same versions, also through a view."""
+    same-dtype, same-shape tensor or a Python number, no history): inplace._update_array
+    writes the general path's bits (float32 overflow to inf included), counts the same
+    versions, also through a view."""
     calls = []
     real = inplace._update_array
 
@@ -240,12 +242,14 @@ def test_binary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
         done = real(*args)
         calls.append(done is not None)
         return done
-    for name, shape, alias in itertools.product(BINARY, ((), (1,), (6,), (2, 3)),
-                                                (None, lambda t: t[:1])):
+    for name, shape, alias, number in itertools.product(
+            BINARY, ((), (1,), (6,), (2, 3)), (None, lambda t: t[:1]),
+            (None, 0.999, -3, 1e-8, 2**40, 1e39)):
         n = len(calls)
+        alias = alias if shape else None
         monkeypatch.setattr(inplace, "_update_array", counting)
-        fast = _binary_update(name, dtype, shape, True, monkeypatch, alias if shape else None)
-        general = _binary_update(name, dtype, shape, False, monkeypatch, alias if shape else None)
+        fast = _binary_update(name, dtype, shape, True, monkeypatch, alias, number)
+        general = _binary_update(name, dtype, shape, False, monkeypatch, alias, number)
         assert fast[1:] == general[1:], (name, shape)
         np.testing.assert_array_equal(fast[0], general[0], err_msg=f"{name} {shape}")
         # (one-element tensors and views stay on the general path)
@@ -273,3 +277,35 @@ def test_binary_in_place_fast_path_leaves_errors_to_the_general_path(torch_ref):
             y = mod.ones(2, 3)
             y -= mod.ones(3)                                  # broadcast
             assert (y == 0).all() and y._version == 1
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_one_element_updates_in_double_bit_for_bit(dtype, monkeypatch):
+    """lerp_/addcmul_/addcdiv_ of a one-element tensor (a (1,) bias, a 0-d scale) take the fast
+    path too, computing in double and rounding once, as the decomposition does: the same bits
+    as the general path over many draws (float32's double rounding included)."""
+    taken = []
+    real = inplace._update_arrays
+
+    def counting(*args, **kw):
+        done = real(*args, **kw)
+        taken.append(done is not None)
+        return done
+    rng = np.random.default_rng(5)
+    for shape in ((), (1,)):
+        for k in range(150):
+            draw = [rng.standard_normal(shape) * 3 for _ in range(3)]
+            draw[2] = np.abs(draw[2]) + 0.1
+            number = float(rng.choice([rng.uniform(-2, 2), 0.1, 1 - 0.999, -1e-3, 1]))
+            op = OPS[2 + k % 3]   # addcmul_, addcdiv_, lerp_
+            results = []
+            for fast in (True, False):
+                monkeypatch.setattr(mathops, "_update_arrays",
+                                    counting if fast else lambda *a, **kw: None)
+                p, a, b = (tg.tensor(x, dtype=dtype) for x in draw)
+                with tg.no_grad():
+                    _apply(tg, op, p, a, b, number)
+                monkeypatch.undo()
+                results.append(p.numpy().copy())
+            np.testing.assert_array_equal(results[0], results[1], err_msg=f"{op} {draw} {number}")
+    assert taken and all(taken)
