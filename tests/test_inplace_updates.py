@@ -41,6 +41,7 @@ def _update(op, dtype, shape, number, fast, monkeypatch, grad_mode=False):
     if not fast:
         monkeypatch.setattr(inplace, "_update_arrays", lambda *args, **kw: None)
         monkeypatch.setattr(mathops, "_update_arrays", lambda *args, **kw: None)
+        monkeypatch.setattr(inplace, "_update_array", lambda *args, **kw: None)
     p, a, b = _operands(tg, dtype, shape, hash((op, shape, number)) % 2**32,
                         requires_grad=not grad_mode)
     with tg.set_grad_enabled(grad_mode):
@@ -62,15 +63,23 @@ def test_fast_path_equals_the_general_path_bit_for_bit(op, dtype, monkeypatch):
 
 def test_fast_path_is_taken(monkeypatch):
     """An n-d update under no_grad makes no tensor for its intermediates (the general path
-    made one per op of the decomposition)."""
+    made one per op of the decomposition): add_/sub_ with alpha take _update_array (the
+    scaled operand, one in-place ufunc), the others _update_arrays."""
     calls = []
-    real = inplace._update_arrays
+    real, real_one = inplace._update_arrays, inplace._update_array
 
     def counting(*args, **kw):
         calls.append(1)
         return real(*args, **kw)
+
+    def counting_one(*args, **kw):
+        done = real_one(*args, **kw)
+        if done is not None:
+            calls.append(1)
+        return done
     monkeypatch.setattr(inplace, "_update_arrays", counting)
     monkeypatch.setattr(mathops, "_update_arrays", counting)
+    monkeypatch.setattr(inplace, "_update_array", counting_one)
     for op in OPS:
         p, a, b = _operands(tg, tg.float32, (4, 3), 0, requires_grad=True)
         with tg.no_grad():
