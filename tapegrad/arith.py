@@ -117,6 +117,15 @@ def _no_other(fname, other, **kwargs):
         raise arg_error(fname, True, (), {k: v for k, v in kwargs.items() if v is not _UNSET})
 
 
+def _tensor_or_number(fname, r, other):
+    """The result of an operator called for method fname, whose other operand torch's
+    signature types "Tensor or Number": its NotImplemented as torch's TypeError."""
+    if r is NotImplemented:
+        _no_other(fname, other)
+        raise errors.tensor_or_number(fname, other)
+    return r
+
+
 @tensor_methods
 class _Methods:
     # The operators return NotImplemented for an operand that is no tensor, number or array
@@ -128,18 +137,10 @@ class _Methods:
         return r
 
     def multiply(self, other=MISSING):
-        r = _fastpath.op_mul(self, other)
-        if r is NotImplemented:
-            _no_other("multiply", other)
-            raise errors.tensor_or_number("multiply", other)
-        return r
+        return _tensor_or_number("multiply", _fastpath.op_mul(self, other), other)
 
     def true_divide(self, other=MISSING):
-        r = _fastpath.op_div(self, other)
-        if r is NotImplemented:
-            _no_other("true_divide", other)
-            raise errors.tensor_or_number("true_divide", other)
-        return r
+        return _tensor_or_number("true_divide", _fastpath.op_div(self, other), other)
 
     def div(self, other=MISSING, *, rounding_mode=_UNSET):
         """self / other; with rounding_mode "trunc" or "floor" rounded toward zero or -inf
