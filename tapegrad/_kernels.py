@@ -4199,15 +4199,15 @@ def forward_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
     c = imm[e]
     if False:
         pass
-    elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
-        for k in range(n):
-            vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
     elif o == 14:  # tanh
         src = vals[oa:oa + n]
         dst = vals[out_off:out_off + n]
         for k in range(n):
             a_v = src[k]
             dst[k] = tanh(a_v)
+    elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+        for k in range(n):
+            vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")

@@ -1224,8 +1224,13 @@ def _op_pieces(elementwise):
         pair = kind != "unary"
         listed = kind == "where"
         preamble = _dedent(OPERANDS, 8) if pair else "    oa = off[a]\n"
-        # (the shared loops of the core rows once, after the rows' own branches)
-        text = "".join(_dedent(b, 4) for b in _merged(list(dict.fromkeys(texts))))
+        # (the shared loops of the core rows once, after the rows' own branches: a row with
+        # both, tanh's vectorizable float32 face, takes its own; before, the shared loop came
+        # at its first row's place, neg's, ahead of tanh's branch, which no entry reached)
+        unique = list(dict.fromkeys(texts))
+        shared = set(F_CORE_LOOPS.values()) | set(B_CORE_LOOPS.values())
+        unique = [t for t in unique if t not in shared] + [t for t in unique if t in shared]
+        text = "".join(_dedent(b, 4) for b in _merged(unique))
         # (PIECE_CALL marks a listed row's operands reached: a piece has no `reach`)
         text = re.sub(r"(?m)^ *reach\[cn\] \|= 1\n", "", text)
         assert "reach" not in text, kind
