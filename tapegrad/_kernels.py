@@ -4165,7 +4165,19 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
                 a_v = vals[oa + ka] if a >= 0 else imm[e]
                 b_v = vals[ob + kb] if b >= 0 else imm[e]
                 vals[out_off + k] = a_v + b_v
-    elif OP_CORE[o] != 0:  # the core binary rows: one loop
+    elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+        # the core binary rows whose operands are whole or of one element (a constant is
+        # one), as B_CORE's: slices, a one-element operand read once
+        wa = a >= 0 and sa == n
+        wb = b >= 0 and sb == n
+        a1 = vals[oa] if a >= 0 else imm[e]
+        b1 = vals[ob] if b >= 0 else imm[e]
+        vas = vals[oa if wa else out_off:(oa if wa else out_off) + n]
+        vbs = vals[ob if wb else out_off:(ob if wb else out_off) + n]
+        dst = vals[out_off:out_off + n]
+        for k in range(n):
+            dst[k] = core_binary_fwd(o, vas[k] if wa else a1, vbs[k] if wb else b1)
+    elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
         for k in range(n):
             ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
@@ -4206,8 +4218,10 @@ def forward_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
             a_v = src[k]
             dst[k] = tanh(a_v)
     elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+        src = vals[oa:oa + n]   # (slices: no offset arithmetic per element, as B_CORE's)
+        dst = vals[out_off:out_off + n]
         for k in range(n):
-            vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
+            dst[k] = core_unary_fwd(o, src[k], c)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")

@@ -1002,9 +1002,23 @@ B_CORE = """\
 """
 F_CORE = """\
         elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            src = vals[oa:oa + n]   # (slices: no offset arithmetic per element, as B_CORE's)
+            dst = vals[out_off:out_off + n]
             for k in range(n):
-                vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+                dst[k] = core_unary_fwd(o, src[k], c)
+        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+            # the core binary rows whose operands are whole or of one element (a constant is
+            # one), as B_CORE's: slices, a one-element operand read once
+            wa = a >= 0 and sa == n
+            wb = b >= 0 and sb == n
+            a1 = vals[oa] if a >= 0 else imm[e]
+            b1 = vals[ob] if b >= 0 else imm[e]
+            vas = vals[oa if wa else out_off:(oa if wa else out_off) + n]
+            vbs = vals[ob if wb else out_off:(ob if wb else out_off) + n]
+            dst = vals[out_off:out_off + n]
+            for k in range(n):
+                dst[k] = core_binary_fwd(o, vas[k] if wa else a1, vbs[k] if wb else b1)
+        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
             for k in range(n):
 """ + BCAST.replace("%%", "%") + F_READS + """\
                 vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
@@ -1018,7 +1032,7 @@ def _by_operand_count(loops, binary_head):
 
 
 B_CORE_LOOPS = _by_operand_count(B_CORE, "        elif OP_CORE[o] != 0 and (sa == n")
-F_CORE_LOOPS = _by_operand_count(F_CORE, "        elif OP_CORE[o] != 0:  # the core binary rows")
+F_CORE_LOOPS = _by_operand_count(F_CORE, "        elif OP_CORE[o] != 0 and (sa == n")
 
 # --- the n-d elementwise rows' pieces ---------------------------------------------------------
 # The n-d loops of the elementwise rows of tier 0 are pieces of their kind (unary, binary,
