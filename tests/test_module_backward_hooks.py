@@ -118,7 +118,8 @@ def _deprecated_hooks(m):
             r2.register_backward_hook(rec("x"))
         out += [str(e1.value), str(e2.value)]
         mod_module = m.nn.modules.module
-        flag = mod_module._global_is_full_backward_hook   # (set for good by a registration)
+        flag = mod_module._global_is_full_backward_hook   # (set for good by a registration:
+        mod_module._global_is_full_backward_hook = None   # another test's global full hook)
         h = mod_module.register_module_backward_hook(rec("global"))
         try:
             tanh = m.nn.Tanh()

@@ -420,6 +420,9 @@ def _call_hooks(lib):
     Sequential, then after removing some and all of the global ones."""
     nn, M = lib.nn, lib.nn.modules.module
     log = []
+    # (a global full backward hook sets this for good, in torch too: restored below, so that
+    # a later test may register the other kind)
+    flag = M._global_is_full_backward_hook
     hs = [M.register_module_forward_pre_hook(lambda m, a: log.append(("gpre", type(m).__name__))),
           M.register_module_forward_hook(lambda m, a, o: log.append(("gfwd", type(m).__name__))),
           M.register_module_forward_hook(
@@ -447,6 +450,7 @@ def _call_hooks(lib):
     finally:
         for h in hs:
             h.remove()
+        M._global_is_full_backward_hook = flag
     seq(x).sum().backward()
     return log
 
