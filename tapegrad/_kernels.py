@@ -494,21 +494,79 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
         b = ib[e]
         if False:
             pass
+        elif o == 3:  # add
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v + b_v
+        elif o == 4:  # sub
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v - b_v
+        elif o == 5:  # mul
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v * b_v
+        elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v / b_v
+        elif o == 7:  # pow
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v ** b_v
+        elif o == 8:  # neg
+            a_v = vals[a]
+            vals[e] = -a_v
+        elif o == 9:  # exp
+            a_v = vals[a]
+            vals[e] = exp(a_v)
+        elif o == 10:  # log
+            a_v = vals[a]
+            vals[e] = log(a_v)
+        elif o == 11:  # sqrt
+            a_v = vals[a]
+            vals[e] = sqrt(a_v)
+        elif o == 12:  # sin
+            a_v = vals[a]
+            vals[e] = sin(a_v)
+        elif o == 13:  # cos
+            a_v = vals[a]
+            vals[e] = cos(a_v)
+        elif o == 14:  # tanh
+            a_v = vals[a]
+            vals[e] = tanh(a_v)
+        elif o == 15:  # sigmoid
+            a_v = vals[a]
+            vals[e] = sigmoid(a_v)
+        elif o == 16:  # relu
+            a_v = vals[a]
+            vals[e] = where(a_v < 0.0, 0.0, a_v)
+        elif o == 17:  # abs
+            a_v = vals[a]
+            vals[e] = abs(a_v)
+        elif o == 18:  # pow_scalar
+            a_v = vals[a]
+            c = imm[e]
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+        elif o == 39:  # reciprocal
+            a_v = vals[a]
+            vals[e] = 1.0 / a_v
+        elif o == 50:  # sign
+            a_v = vals[a]
+            vals[e] = sign(a_v)
+        elif o == 60:  # zero
+            vals[e] = 0.0
+        elif o == 61:  # fill
+            c = imm[e]
+            vals[e] = c
+        elif (o == 62 or o == 63):  # copy, fill_tensor
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = b_v
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else imm[e]
             b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
-            elif o == 3:  # add
-                vals[e] = a_v + b_v
-            elif o == 4:  # sub
-                vals[e] = a_v - b_v
-            elif o == 5:  # mul
-                vals[e] = a_v * b_v
-            elif o == 6:  # div
-                vals[e] = a_v / b_v
-            elif o == 7:  # pow
-                vals[e] = a_v ** b_v
             elif o == 40:  # lt
                 vals[e] = 1.0 if a_v < b_v else 0.0
             elif o == 41:  # le
@@ -526,8 +584,6 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
                 vals[e] = where(cond_v, a_v, b_v)
             elif o == 51:  # logical_and
                 vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-            elif (o == 62 or o == 63):  # copy, fill_tensor
-                vals[e] = b_v
             elif o == 76:  # atan2
                 vals[e] = atan2(a_v, b_v)
             elif o == 77:  # hypot
@@ -543,36 +599,6 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
             a_v = vals[a]
             if False:
                 pass
-            elif o == 8:  # neg
-                vals[e] = -a_v
-            elif o == 9:  # exp
-                vals[e] = exp(a_v)
-            elif o == 10:  # log
-                vals[e] = log(a_v)
-            elif o == 11:  # sqrt
-                vals[e] = sqrt(a_v)
-            elif o == 12:  # sin
-                vals[e] = sin(a_v)
-            elif o == 13:  # cos
-                vals[e] = cos(a_v)
-            elif o == 14:  # tanh
-                vals[e] = tanh(a_v)
-            elif o == 15:  # sigmoid
-                vals[e] = sigmoid(a_v)
-            elif o == 16:  # relu
-                vals[e] = where(a_v < 0.0, 0.0, a_v)
-            elif o == 17:  # abs
-                vals[e] = abs(a_v)
-            elif o == 18:  # pow_scalar
-                vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-            elif o == 39:  # reciprocal
-                vals[e] = 1.0 / a_v
-            elif o == 50:  # sign
-                vals[e] = sign(a_v)
-            elif o == 60:  # zero
-                vals[e] = 0.0
-            elif o == 61:  # fill
-                vals[e] = c
             elif OP_EW[o] == 1:  # outlined unary ops
                 vals[e] = ew_unary_fwd(o, a_v, c)
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
@@ -760,21 +786,79 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
         b = ib[e]
         if False:
             pass
+        elif o == 3:  # add
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v + b_v
+        elif o == 4:  # sub
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v - b_v
+        elif o == 5:  # mul
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v * b_v
+        elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v / b_v
+        elif o == 7:  # pow
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v ** b_v
+        elif o == 8:  # neg
+            a_v = vals[a]
+            vals[e] = -a_v
+        elif o == 9:  # exp
+            a_v = vals[a]
+            vals[e] = exp(a_v)
+        elif o == 10:  # log
+            a_v = vals[a]
+            vals[e] = log(a_v)
+        elif o == 11:  # sqrt
+            a_v = vals[a]
+            vals[e] = sqrt(a_v)
+        elif o == 12:  # sin
+            a_v = vals[a]
+            vals[e] = sin(a_v)
+        elif o == 13:  # cos
+            a_v = vals[a]
+            vals[e] = cos(a_v)
+        elif o == 14:  # tanh
+            a_v = vals[a]
+            vals[e] = tanh(a_v)
+        elif o == 15:  # sigmoid
+            a_v = vals[a]
+            vals[e] = sigmoid(a_v)
+        elif o == 16:  # relu
+            a_v = vals[a]
+            vals[e] = where(a_v < 0.0, 0.0, a_v)
+        elif o == 17:  # abs
+            a_v = vals[a]
+            vals[e] = abs(a_v)
+        elif o == 18:  # pow_scalar
+            a_v = vals[a]
+            c = imm[e]
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+        elif o == 39:  # reciprocal
+            a_v = vals[a]
+            vals[e] = 1.0 / a_v
+        elif o == 50:  # sign
+            a_v = vals[a]
+            vals[e] = sign(a_v)
+        elif o == 60:  # zero
+            vals[e] = 0.0
+        elif o == 61:  # fill
+            c = imm[e]
+            vals[e] = c
+        elif (o == 62 or o == 63):  # copy, fill_tensor
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = b_v
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else imm[e]
             b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
-            elif o == 3:  # add
-                vals[e] = a_v + b_v
-            elif o == 4:  # sub
-                vals[e] = a_v - b_v
-            elif o == 5:  # mul
-                vals[e] = a_v * b_v
-            elif o == 6:  # div
-                vals[e] = a_v / b_v
-            elif o == 7:  # pow
-                vals[e] = a_v ** b_v
             elif o == 40:  # lt
                 vals[e] = 1.0 if a_v < b_v else 0.0
             elif o == 41:  # le
@@ -792,8 +876,6 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
                 vals[e] = where(cond_v, a_v, b_v)
             elif o == 51:  # logical_and
                 vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-            elif (o == 62 or o == 63):  # copy, fill_tensor
-                vals[e] = b_v
             elif o == 76:  # atan2
                 vals[e] = atan2(a_v, b_v)
             elif o == 77:  # hypot
@@ -802,41 +884,6 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
                 vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
             elif o == 121:  # logical_xor
                 vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif OP_KIND[o] == 3:  # unary rows
-            c = imm[e]
-            a_v = vals[a]
-            if False:
-                pass
-            elif o == 8:  # neg
-                vals[e] = -a_v
-            elif o == 9:  # exp
-                vals[e] = exp(a_v)
-            elif o == 10:  # log
-                vals[e] = log(a_v)
-            elif o == 11:  # sqrt
-                vals[e] = sqrt(a_v)
-            elif o == 12:  # sin
-                vals[e] = sin(a_v)
-            elif o == 13:  # cos
-                vals[e] = cos(a_v)
-            elif o == 14:  # tanh
-                vals[e] = tanh(a_v)
-            elif o == 15:  # sigmoid
-                vals[e] = sigmoid(a_v)
-            elif o == 16:  # relu
-                vals[e] = where(a_v < 0.0, 0.0, a_v)
-            elif o == 17:  # abs
-                vals[e] = abs(a_v)
-            elif o == 18:  # pow_scalar
-                vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-            elif o == 39:  # reciprocal
-                vals[e] = 1.0 / a_v
-            elif o == 50:  # sign
-                vals[e] = sign(a_v)
-            elif o == 60:  # zero
-                vals[e] = 0.0
-            elif o == 61:  # fill
-                vals[e] = c
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
@@ -1004,21 +1051,79 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
         b = ib[e]
         if False:
             pass
+        elif o == 3:  # add
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v + b_v
+        elif o == 4:  # sub
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v - b_v
+        elif o == 5:  # mul
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v * b_v
+        elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v / b_v
+        elif o == 7:  # pow
+            a_v = vals[a] if a >= 0 else imm[e]
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = a_v ** b_v
+        elif o == 8:  # neg
+            a_v = vals[a]
+            vals[e] = -a_v
+        elif o == 9:  # exp
+            a_v = vals[a]
+            vals[e] = exp(a_v)
+        elif o == 10:  # log
+            a_v = vals[a]
+            vals[e] = log(a_v)
+        elif o == 11:  # sqrt
+            a_v = vals[a]
+            vals[e] = sqrt(a_v)
+        elif o == 12:  # sin
+            a_v = vals[a]
+            vals[e] = sin(a_v)
+        elif o == 13:  # cos
+            a_v = vals[a]
+            vals[e] = cos(a_v)
+        elif o == 14:  # tanh
+            a_v = vals[a]
+            vals[e] = tanh(a_v)
+        elif o == 15:  # sigmoid
+            a_v = vals[a]
+            vals[e] = sigmoid(a_v)
+        elif o == 16:  # relu
+            a_v = vals[a]
+            vals[e] = where(a_v < 0.0, 0.0, a_v)
+        elif o == 17:  # abs
+            a_v = vals[a]
+            vals[e] = abs(a_v)
+        elif o == 18:  # pow_scalar
+            a_v = vals[a]
+            c = imm[e]
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+        elif o == 39:  # reciprocal
+            a_v = vals[a]
+            vals[e] = 1.0 / a_v
+        elif o == 50:  # sign
+            a_v = vals[a]
+            vals[e] = sign(a_v)
+        elif o == 60:  # zero
+            vals[e] = 0.0
+        elif o == 61:  # fill
+            c = imm[e]
+            vals[e] = c
+        elif (o == 62 or o == 63):  # copy, fill_tensor
+            b_v = vals[b] if b >= 0 else imm[e]
+            vals[e] = b_v
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else imm[e]
             b_v = vals[b] if b >= 0 else imm[e]
             if False:
                 pass
-            elif o == 3:  # add
-                vals[e] = a_v + b_v
-            elif o == 4:  # sub
-                vals[e] = a_v - b_v
-            elif o == 5:  # mul
-                vals[e] = a_v * b_v
-            elif o == 6:  # div
-                vals[e] = a_v / b_v
-            elif o == 7:  # pow
-                vals[e] = a_v ** b_v
             elif o == 40:  # lt
                 vals[e] = 1.0 if a_v < b_v else 0.0
             elif o == 41:  # le
@@ -1036,8 +1141,6 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
                 vals[e] = where(cond_v, a_v, b_v)
             elif o == 51:  # logical_and
                 vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-            elif (o == 62 or o == 63):  # copy, fill_tensor
-                vals[e] = b_v
             elif o == 76:  # atan2
                 vals[e] = atan2(a_v, b_v)
             elif o == 77:  # hypot
@@ -1046,41 +1149,6 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
                 vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
             elif o == 121:  # logical_xor
                 vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif OP_KIND[o] == 3:  # unary rows
-            c = imm[e]
-            a_v = vals[a]
-            if False:
-                pass
-            elif o == 8:  # neg
-                vals[e] = -a_v
-            elif o == 9:  # exp
-                vals[e] = exp(a_v)
-            elif o == 10:  # log
-                vals[e] = log(a_v)
-            elif o == 11:  # sqrt
-                vals[e] = sqrt(a_v)
-            elif o == 12:  # sin
-                vals[e] = sin(a_v)
-            elif o == 13:  # cos
-                vals[e] = cos(a_v)
-            elif o == 14:  # tanh
-                vals[e] = tanh(a_v)
-            elif o == 15:  # sigmoid
-                vals[e] = sigmoid(a_v)
-            elif o == 16:  # relu
-                vals[e] = where(a_v < 0.0, 0.0, a_v)
-            elif o == 17:  # abs
-                vals[e] = abs(a_v)
-            elif o == 18:  # pow_scalar
-                vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-            elif o == 39:  # reciprocal
-                vals[e] = 1.0 / a_v
-            elif o == 50:  # sign
-                vals[e] = sign(a_v)
-            elif o == 60:  # zero
-                vals[e] = 0.0
-            elif o == 61:  # fill
-                vals[e] = c
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
