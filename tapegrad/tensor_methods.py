@@ -474,10 +474,31 @@ class _OpMethods:
     def unsqueeze(self, dim):
         d = _dim(dim, self.dim() + 1, "unsqueeze")
         shape = self._shape[:d] + (1,) + self._shape[d:]
+        v = self._v
+        # torch's stride for the new dim: the next dim's extent, or 1 past the last; numpy's
+        # reshape gives the last one the stride before it (and an empty array its own)
+        if type(v) is not float and (not v.size or d and d == v.ndim and
+                                     v.strides[-1] != v.itemsize):
+            item = v.itemsize
+            st = [s * item for s in self.stride()]
+            st.insert(d, self._shape[d] * st[d] if d < v.ndim else item)
+            return _reshape_op("unsqueeze", self, shape, strides=tuple(st))
         return _reshape_op("unsqueeze", self, shape)
 
+    def _squeezed_strides(self, kept):
+        """torch's byte strides of a squeeze of an empty tensor (self) keeping dims `kept`
+        (numpy's reshape of an empty array places them its own way)."""
+        st = self.stride()
+        return tuple(st[i] * self._v.itemsize for i in kept)
+
     def squeeze(self, dim=None):
+        v = self._v
+        empty = type(v) is not float and not v.size
         if dim is None:
+            if empty:
+                kept = [i for i, s in enumerate(self._shape) if s != 1]
+                return _reshape_op("squeeze", self, tuple(self._shape[i] for i in kept),
+                                   strides=self._squeezed_strides(kept))
             return _reshape_op("squeeze", self, tuple(s for s in self._shape if s != 1))
         nd = self.dim()
         many = isinstance(dim, (tuple, list))
@@ -486,8 +507,10 @@ class _OpMethods:
         if len(dims) < len(wrapped):
             dup = next(d for k, d in enumerate(wrapped) if d in wrapped[:k])
             raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
-        shape = tuple(s for i, s in enumerate(self._shape) if not (i in dims and s == 1))
-        return _reshape_op("squeeze_dims" if many else "squeeze_dim", self, shape)
+        kept = [i for i, s in enumerate(self._shape) if not (i in dims and s == 1)]
+        return _reshape_op("squeeze_dims" if many else "squeeze_dim", self,
+                           tuple(self._shape[i] for i in kept),
+                           strides=self._squeezed_strides(kept) if empty else None)
 
     def clone(self, memory_format=None):
         layouts.check("clone", len(self._shape), None, memory_format)

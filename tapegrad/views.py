@@ -21,8 +21,10 @@ from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
 
-def _reshape_op(name, x, shape, out=None):
-    """view/reshape/(un)squeeze/clone: same elements in the same order."""
+def _reshape_op(name, x, shape, out=None, strides=None):
+    """view/reshape/(un)squeeze/clone: same elements in the same order.  `strides`: torch's
+    (in bytes) for the result, where numpy's reshape may place a dim of size 1 (or an empty
+    array's dims) otherwise."""
     shape = tuple(shape)
     v = x._v
     shares = False
@@ -38,6 +40,8 @@ def _reshape_op(name, x, shape, out=None):
                 t._tape, t._node, t._recorded = tape, n, True
             return t
         out = v.reshape(shape)
+        if strides is not None and out.strides != strides:
+            out = strided_over(v, shape, strides)
         # (a row-major array's reshape is a view of it; an empty one is a view to torch too)
         shares = out.size == 0 or v.flags.c_contiguous
     tape = STATE.tape

@@ -372,3 +372,36 @@ def test_none_in_a_sliced_index_keeps_the_gradient():
         (y ** 2).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1]
+
+
+SQUEEZES = [
+    lambda x: x.unsqueeze(0), lambda x: x.unsqueeze(1), lambda x: x.unsqueeze(2),
+    lambda x: x.unsqueeze(-1), lambda x: x[:, ::2].unsqueeze(2), lambda x: x.t().unsqueeze(2),
+    lambda x: x[1:3, 1:5].unsqueeze(2), lambda x: x[:, :0].unsqueeze(1),
+    lambda x: x[:0].unsqueeze(0), lambda x: x[:0, 1:].unsqueeze(0), lambda x: x[:, 6:].unsqueeze(2),
+    lambda x: x[:0].unsqueeze(0).squeeze(0), lambda x: x[:, :0].unsqueeze(1).squeeze(1),
+    lambda x: x[:0, 1:].unsqueeze(0).squeeze(), lambda x: x[:0, 1:].unsqueeze(0).squeeze((0,)),
+    lambda x: x[:, ::2][:, None].squeeze(1), lambda x: x.t()[:, :0].squeeze(),
+    lambda x: x[:0].unsqueeze(2).squeeze(-1),
+]
+
+
+@pytest.mark.parametrize("i", range(len(SQUEEZES)))
+def test_unsqueeze_and_squeeze_strides_as_torch(i):
+    """torch's strides: a new dim has the next dim's extent (1 past the last), and the kept
+    dims keep theirs, empty tensors included (numpy's reshape places either its own way)."""
+    ours, theirs = tg.arange(24.0).reshape(4, 6), torch.arange(24.0).reshape(4, 6)
+    a, b = SQUEEZES[i](ours), SQUEEZES[i](theirs)
+    assert _layout(a, ours) == _layout(b, theirs)
+    assert a._is_view() and b._is_view()
+
+
+def test_unsqueezed_strided_view_writes_through():
+    for m in (tg, torch):
+        x = m.arange(24.0).reshape(4, 6)
+        u = x.t().unsqueeze(2)
+        u.add_(1)
+        assert x[0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] and x._version == u._version == 1
+        w = m.arange(12.0, requires_grad=True)
+        (w.reshape(3, 4).t().unsqueeze(2) * m.arange(3.0).view(1, 3, 1)).sum().backward()
+        assert w.grad.tolist() == [0.0] * 4 + [1.0] * 4 + [2.0] * 4
