@@ -57,6 +57,9 @@ Kinds (see docs/design.md):
             inner, reverse]; tapegrad/kinds/scan.py); its VJP the sum from the other end
   softmax   softmax, log_softmax along one dim, stable as torch's (params [outer, m, inner];
             imm 1.0 for log_softmax; tapegrad/kinds/softmax.py); saves its output only
+  nll       nll_loss of a 2-d input at class indices, reduced to one element (params: the
+            targets; imm 1.0 for mean; tapegrad/kinds/nll.py): the one-pass case of
+            F.nll_loss / F.cross_entropy, the rest being the decomposition row nll_loss
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -929,6 +932,10 @@ _DECLS = [
        ("where(out > 0.0, depends_on(g, out), g * c)",), saved_c="negative_slope"),
     # sort given `stable` (torch's sort.stable overload, whose node is SortBackward1)
     Op("sort_stable", "gather", "SortBackward1"),
+    # nll_loss's one-pass case (2-d input, class indices, no weight, none ignored, mean/sum):
+    # one entry of the nll kind (tapegrad/kinds/nll.py; params the targets, imm 1.0 for
+    # mean).  Its VJP reads no value; x is saved as torch's node saves self
+    Op("nll", "nll", "NllLossBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -952,7 +959,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax")
+         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

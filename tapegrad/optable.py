@@ -75,6 +75,8 @@ TORCH_NAMES = {
     "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
     "scatter_value": "`scatter(dim, index, number)`",
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
+    "nll": "`F.nll_loss`, `F.cross_entropy` on (N, C) input, class indices, no weight, none "
+           "ignored, mean or sum",
     "div_by_number": "`x / number` in nn.functional's losses and `torch.trapezoid` (`DivBackward1`)",
     "euclidean_dist": "`torch.cdist` for p = 2 over more than 25 rows, or with "
                       "compute_mode='use_mm_for_euclid_dist'",

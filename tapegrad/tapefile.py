@@ -70,17 +70,18 @@ def _fingerprint():
 OP_TABLE = _fingerprint()
 
 
-def params_needed(kind, size_in, nd_in, size_out, nd_out):
+def params_needed(kind, size_in, nd_in, size_out, nd_out, lead_in=0):
     """How many params an entry of kind code `kind` reads (numbers or arrays), given the sizes
-    and ranks of its first input and of its output: the layouts the kernels read."""
+    and ranks of its first input and of its output (and the first input's leading dim: an nll
+    entry's targets): the layouts the kernels read."""
     return np.select(
         [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
          kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
          kind == _K["scatter_idx"], kind == _K["linalg"], kind == _K["scan"],
-         kind == _K["softmax"]],
+         kind == _K["softmax"], kind == _K["nll"]],
         [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, linalg_kind.NPARAMS,
          np.where(size_in == 1, 0, scan_kind.NPARAMS),
-         np.where(size_in == 1, 0, softmax_kind.NPARAMS)], 0)
+         np.where(size_in == 1, 0, softmax_kind.NPARAMS), lead_in], 0)
 
 
 def layout(n, shapes):
@@ -441,7 +442,7 @@ def check_program(prog, meta, limits):
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",
                                           "guard", "stopgrad", "scatter", "scatter_idx",
-                                          "split", "shift", "scan", "softmax")])
+                                          "split", "shift", "scan", "softmax", "nll")])
     _first(one & ((ia < 0) | (ib != -1)), "one-operand op without exactly one operand")
     mm = kind == _K["matmul"]
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
@@ -477,7 +478,8 @@ def check_program(prog, meta, limits):
     _first(split & ~((pieces >= 0) & (pieces <= len(params)) & (pieces == np.floor(pieces))),
            "split's piece count is not a whole number of params")
     nops = np.where(split, pieces.astype(np.int64), nops)
-    need = np.where(cat | split, 2 + nops, params_needed(kind, size[a], nd[a], size, nd))
+    need = np.where(cat | split, 2 + nops, params_needed(kind, size[a], nd[a], size, nd,
+                                                         shp[a, 0]))
     _first((need > 0) & (par == -1), "no params for an op that reads them")
     has = np.flatnonzero(par != -1)
     start = np.cumsum(need[has]) - need[has]
@@ -610,6 +612,21 @@ def check_program(prog, meta, limits):
         ok = (outer >= 0) & (m_dim >= 0) & (inner >= 0)
         ok &= _exact_prod(outer, m_dim, inner) == size[a[rows]]
         _first(np.isin(e, rows[~ok]), "softmax params do not match its operand size")
+
+    # nll: a 2-d operand (N, C) of two or more elements, one output; params its N targets,
+    # each in [0, C); imm 1.0 (mean) or 0.0 (sum)
+    nll = kind == _K["nll"]
+    _first(nll & ((nd[a] != 2) | (size[a] < 2) | (size != 1)),
+           "nll entry whose operand is not 2-d or whose result is not one element")
+    _first(nll & (prog["imm"] != 0.0) & (prog["imm"] != 1.0), "nll entry whose imm is not 0 or 1")
+    rows = np.flatnonzero(nll)
+    if len(rows):
+        pos, who = _ranges(p[rows], shp[a[rows], 0])
+        t = params[pos]
+        bad = (t < 0) | (t >= shp[a[rows], 1][who])
+        if bad.any():
+            _fail(f"entry {int(rows[who[np.argmax(bad)]])}: nll target out of its operand's "
+                  f"classes")
 
     # linalg (LAPACK host entries): params [which, nb, n, k, flag] name the entry's own
     # opcode and match its operand and output sizes; the entry must pause (host flag), as

@@ -10,6 +10,7 @@ import pytest
 
 import tapegrad
 from tapegrad import nn
+from tapegrad.ops import OPS
 
 ndops = importlib.import_module("tapegrad.ndops")
 torch = pytest.importorskip("torch")
@@ -360,12 +361,15 @@ def test_fast_linear_weight_sharing_a_counter_matches_torch():
             out.sum().backward()
 
 
-# ---- cross_entropy's one-pass writer against log_softmax's and nll_loss's bodies ----------
+# ---- cross_entropy / nll_loss's one-pass case: one nll entry, against the row's body --------
+_NLL_BODY = [OPS[name].code for name in ("where", "sum_dim", "neg", "const")]
+
+
 def _ce_scenario(fast, dtype, x_kind, reduction, twice):
     """A fresh tape, then cross_entropy (the one-pass writer, `fast` True), nll_loss of
     log_softmax's result (nll_loss's one-pass writer, `fast` "nll") or the same through the
-    rows' bodies (what cross_entropy's general path records, `fast` False); returns (tape
-    facts, values, the gradient after backward)."""
+    row's body (what cross_entropy's general path records, `fast` False); returns (the tape's
+    opcodes, grad_fn facts, values, the gradient after backward)."""
     from tapegrad.nn import _onepass
     if fast is False:
         real = _onepass.nll_loss
@@ -391,39 +395,48 @@ def _ce_scenario(fast, dtype, x_kind, reduction, twice):
             return out
         return F.nll_loss(tapegrad.log_softmax(x, 1), target, reduction=reduction)
     outs = [ce(x)]
-    if twice:   # a second loss on the same tape (the leaf already there, groups made)
+    if twice:   # a second loss on the same tape (the leaf already there)
         outs.append(ce(x * 0.5))
-    facts = _facts(outs[0]._tape, [x0, x, target] + outs)
+    tape = outs[0]._tape
+    ops = [int(o) for o in tape.op[:tape.n]]
+    facts = []
     for out in outs:
         assert type(out.grad_fn).__name__ == "NllLossBackward0"
         (ls, _), = out.grad_fn.next_functions
         assert type(ls).__name__ == "LogSoftmaxBackward0"
-    facts["edges"] = [[type(f).__name__ for f, _ in o.grad_fn.next_functions[0][0]
-                       .next_functions] for o in outs]
+        facts.append([type(f).__name__ for f, _ in ls.next_functions])
+        facts.append(tuple(out.grad_fn._saved_self.shape))
     sum(outs).backward()
-    return facts, [o.detach().numpy() for o in outs], x0.grad.numpy()
+    return ops, facts, [o.detach().numpy() for o in outs], x0.grad.numpy()
 
 
 @pytest.mark.parametrize("dtype,x_kind,reduction,twice", [
     ("float32", "leaf", "mean", False), ("float32", "non-leaf", "sum", True),
     ("float64", "leaf", "sum", True), ("float64", "non-leaf", "mean", False)])
 @pytest.mark.parametrize("writer", [True, "nll"], ids=["cross_entropy", "nll_loss"])
-def test_fast_cross_entropy_writes_the_decompositions_entries(dtype, x_kind, reduction, twice,
-                                                              writer):
+def test_fast_cross_entropy_writes_one_nll_entry(dtype, x_kind, reduction, twice, writer):
+    """The one-pass case records one nll entry where the row's body records five (the mask,
+    where, sum_dim, neg, the reduction): the same values bit for bit, the same gradient
+    (torch's -g / N), grad_fn and edges."""
     fast = _ce_scenario(writer, dtype, x_kind, reduction, twice)
     slow = _ce_scenario(False, dtype, x_kind, reduction, twice)
-    assert fast[0] == slow[0]
-    for a, b in zip(fast[1], slow[1]):
+    losses = 1 + twice
+    assert fast[0].count(OPS["nll"].code) == losses and OPS["nll"].code not in slow[0]
+    assert not set(fast[0]) & set(_NLL_BODY)
+    assert [o for o in slow[0] if o not in _NLL_BODY and o != OPS[reduction].code] == \
+        [o for o in fast[0] if o != OPS["nll"].code]
+    assert fast[1] == slow[1]
+    for a, b in zip(fast[2], slow[2]):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(fast[2], slow[2])
+    np.testing.assert_array_equal(fast[3], slow[3])
 
 
 @pytest.mark.parametrize("x_kind", ["leaf", "non-leaf"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_fast_nll_loss_of_its_own_input_writes_the_bodys_entries(monkeypatch, x_kind,
-                                                                 reduction):
-    """nll_loss's one-pass writer on an input that is no log_softmax result (a leaf: its
-    first entry falls in the group's span, as the body's), against the row's body."""
+def test_fast_nll_loss_of_its_own_input_as_the_body(monkeypatch, x_kind, reduction):
+    """nll_loss's one-pass writer on an input that is no log_softmax result (a leaf, or
+    another op's result): one nll entry after x's, the body's value and gradient, the same
+    grad_fn and next_functions."""
     from tapegrad.nn import _onepass
     from tapegrad.tape import CLOSED, STATE
     real = _onepass.nll_loss
@@ -436,11 +449,13 @@ def test_fast_nll_loss_of_its_own_input_writes_the_bodys_entries(monkeypatch, x_
         x = x0 * 2.0 if x_kind == "non-leaf" else x0
         out = tapegrad.nn.functional.nll_loss(x, tapegrad.tensor([0, 2, 1, 1, 0]),
                                               reduction=reduction)
-        facts = _facts(out._tape, [x0, x, out])
-        facts["fn"] = [out.grad_fn.name()] + [f.name() for f, _ in out.grad_fn.next_functions
-                                              if f is not None]
+        if fast:   # (after x's entries: the leaf's, or the leaf's and mul's)
+            assert out._node == out._tape.n - 1 == (1 if x_kind == "leaf" else 2)
+            assert out._tape.op[out._node] == OPS["nll"].code
+        fn = [out.grad_fn.name()] + [f.name() for f, _ in out.grad_fn.next_functions
+                                     if f is not None]
         out.backward()
-        return facts, out.item(), x0.grad.numpy()
+        return fn, out.item(), x0.grad.numpy()
     fast, slow = run(True), run(False)
     assert fast[0] == slow[0] and fast[1] == slow[1]
     np.testing.assert_array_equal(fast[2], slow[2])
@@ -448,8 +463,9 @@ def test_fast_nll_loss_of_its_own_input_writes_the_bodys_entries(monkeypatch, x_
 
 def test_fast_nll_loss_is_taken_in_its_case_only(monkeypatch):
     """nll_loss's one-pass writer: taken for a 2-d float input and int64 targets in range
-    (mean/sum, no weight), not for a weight, reduction none, an ignored target, a target
-    out of range (torch's IndexError from the row's path) or while recording for replay."""
+    (mean/sum, no weight), also while recording for replay (its targets are constants of the
+    trace); not for a weight, reduction none, an ignored target, a target out of range
+    (torch's IndexError from the row's path)."""
     from tapegrad.nn import _onepass
     taken = []
     real = _onepass.nll_loss
@@ -466,15 +482,16 @@ def test_fast_nll_loss_is_taken_in_its_case_only(monkeypatch):
     F.nll_loss(x, t, weight=tapegrad.ones(3))
     with pytest.raises(IndexError, match="Target 3 is out of bounds"):
         F.nll_loss(x, tapegrad.tensor([0, 3, 1, 1]))
-    tapegrad.record(lambda x: F.nll_loss(x, t), x)
     assert all(r is None for r in taken)
+    rec = tapegrad.record(lambda x: F.nll_loss(x, t), x)
+    assert taken[-1] is not None and OPS["nll"].code in rec.prog["op"]
 
 
 def test_fast_cross_entropy_as_torch_and_its_fallbacks(monkeypatch):
     """The one-pass case against torch (values, gradients, second derivatives through it);
     outside it (weights, label smoothing, an ignored target, 1-d or 3-d input, one class,
-    reduction="none", float targets, a recording tape) the general path, also as torch; and
-    under no_grad the same value as with a tape."""
+    reduction="none", float targets) the general path, also as torch; under no_grad the same
+    value as with a tape; and a recording tape takes it too (one nll entry)."""
     from tapegrad.nn import _onepass
     taken = []
     real = _onepass.cross_entropy
@@ -520,7 +537,7 @@ def test_fast_cross_entropy_as_torch_and_its_fallbacks(monkeypatch):
                                              tapegrad.tensor([0, 3]))
     rec = tapegrad.record(lambda x: tapegrad.nn.functional.cross_entropy(
         x, tapegrad.tensor([0, 2, 1, 1, 0])), tapegrad.tensor(xa))
-    assert taken[-1] is None
+    assert taken[-1] is not None and OPS["nll"].code in rec.prog["op"]
     ref = torch.nn.functional.cross_entropy(torch.tensor(xa), torch.tensor([0, 2, 1, 1, 0]))
     np.testing.assert_allclose(float(rec(xa)), float(ref), rtol=1e-12)
 

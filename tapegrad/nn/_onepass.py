@@ -18,20 +18,24 @@ row records, without the generic per-op dispatch between its entries.
   layer_norm's over dim 0 (the weight and bias broadcast as they are), one group shown as
   NativeBatchNormBackward0.  The case: layer_norm's, with N, C >= 2.
 * `cross_entropy` with class indices: log_softmax's one entry (ndops._softmax_entry,
-  LogSoftmaxBackward0), then nll_loss's (the one-hot mask a const entry, `where`, `sum_dim`,
-  `neg`, `mean` or `sum`; its group NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C >= 2 and
-  N below the long-sum threshold, an int64 target of N classes in range (none equal to
-  ignore_index), no weight, no label smoothing, reduction "mean" or "sum".  Without a tape
+  LogSoftmaxBackward0), then nll_loss's one entry of the nll kind (kinds/nll.py: params the
+  targets, NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C
+  >= 2 and N below the long-sum threshold, an int64 target of N classes in range (none equal
+  to ignore_index), no weight, no label smoothing, reduction "mean" or "sum".  Without a tape
   (no_grad, or an input that needs no gradient) it computes the same values and records
   nothing.
-* `nll_loss` of such an input (log-probabilities) and target: nll_loss's entries as above.
+* `nll_loss` of such an input (log-probabilities) and target: nll_loss's entry as above.
 
-Each writes the very entries, in the same order, with the same operands, params, saved values,
-version watches and group as the row's body (tests/test_eager_nn.py compares the tape streams
-of both), so backward, replay, create_graph, tape files and the inspection faces see no
-difference: a faster writer of the row, not another op.  The rows (ops.py) and their bodies
-(nn/_decomps.py) stay the one definition; everything outside the cases above (and a tape that
-is recording for replay) goes through them.  A function returns None to say "not my case"."""
+The group writers (linear, mse_loss, layer_norm, batch_norm) write the very entries, in the
+same order, with the same operands, params, saved values, version watches and group as the
+row's body (tests/test_eager_nn.py compares the tape streams of both), so backward, replay,
+create_graph, tape files and the inspection faces see no difference: a faster writer of the
+row, not another op.  The rows (ops.py) and their bodies (nn/_decomps.py) stay the one
+definition; everything outside the cases above (and, for those, a tape that is recording for
+replay) goes through them.  nll_loss's case is no group but an entry of its own kind (its
+values the body's, its gradient torch's formula; the other cases stay the row nll_loss), and
+serves recording too: its targets are constants of the trace.  A function returns None to
+say "not my case"."""
 import weakref
 
 import numpy as np
@@ -39,18 +43,18 @@ import numpy as np
 from .. import dtypes as D, groups
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..kinds import matmul as matmul_kind
-from ..ndops import (_BIN_FAST, DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_matmul, _np_mean,
-                     _ONES_ROWS, _quiet, _SAVE_ROLES, _softmax_entry, _UN_ROW)
+from ..ndops import (_BIN_FAST, _binary, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_matmul, _np_mean,
+                     _quiet, _SAVE_ROLES, _softmax_entry, _UN_ROW)
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
 from ..tape import STATE, input_node, open_tape, refuse_inference_save, share_version
 from ..tensor import _new, Tensor
+from ..views import KIND_OPS
 
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
-_NEG, _SUM_DIM, _WHERE, _NLL = (OPS[name].code for name in (
-    "neg", "sum_dim", "where", "nll_loss"))
+_NEG, _NLL_ENTRY, _INPUT_EDGE = (OPS[name].code for name in ("neg", "nll", "input_edge"))
 _MEAN_DIM, _SQRT, _DIV, _LAYER_NORM, _BATCH_NORM = (OPS[name].code for name in (
     "mean_dim", "sqrt", "div", "layer_norm", "batch_norm"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
@@ -250,11 +254,8 @@ def cross_entropy(x, target, reduction, ignore_index):
         return None
     if x._dtype is not D.float32 and x._dtype is not D.float64 or type(x._v) is not np.ndarray:
         return None
-    tape = _tape_for(x, None) if x._recorded else None
-    if tape is not None and tape.recording:
-        return None      # (a replay recomputes the mask: the row's body traces it)
     logp = _softmax_entry(x, 1, True)
-    return _nll(logp, logp._tape, case, reduction)
+    return _nll(logp, logp._tape, case, reduction == "mean")
 
 
 def nll_loss(x, target, reduction, ignore_index):
@@ -265,53 +266,53 @@ def nll_loss(x, target, reduction, ignore_index):
     if case is None or x._dtype is not D.float32 and x._dtype is not D.float64 or \
             type(x._v) is not np.ndarray:
         return None
-    tape = _tape_for(x, None) if x._recorded else None
-    if tape is not None and tape.recording:
-        return None      # (a replay recomputes the mask: the row's body traces it)
-    return _nll(x, tape, case, reduction)
+    return _nll(x, _tape_for(x, None) if x._recorded else None, case, reduction == "mean")
 
 
-def _nll(x, tape, case, reduction):
-    """nll_loss's value of x (2-d) at the targets `case` (_nll_case's), reduced, and its
-    group's entries on `tape` (None: the value only)."""
+def _nll(x, tape, case, mean):
+    """nll_loss's value of x (2-d) at the targets `case` (_nll_case's), reduced, and its one
+    entry of the nll kind on `tape` (None: the value only).  (While recording for replay too:
+    the targets are no traced value (_nll_case), so the entry's params are the trace's
+    constants, as the row's one-hot mask would be.)"""
     n, c, tv = case
     dt = x._dtype
     dtn = dt.np
     lpa = x._v
-    # nll_loss's values by its body's numpy calls (where, _reduce), so the same bits
+    if type(lpa) is not np.ndarray:   # (the tensor face's operand)
+        lpa = x._array()
+    # the decomposition's values by its numpy calls (where, _reduce), so the same bits
     onehot = tv[:, None] == np.arange(c)
     token = ERR_SET(QUIET)
     try:
         picked = np.asarray(_add_reduce(np.where(onehot, lpa, dtn.type(0.0)), (1,), dtn,
                                         None, False), dtype=dtn)
-        loss = _NEG_FWD(picked, None)
-        red = _add_reduce(loss, (0,), dtn, None, False)
+        red = _add_reduce(_NEG_FWD(picked, None), (0,), dtn, None, False)
     finally:
         ERR_RESET(token)
-    mean = reduction == "mean"
     if mean:     # (_reduce's quotient: in float64, rounded once to the dtype)
         red = dtn.type(float(red) / n)
     if tape is None:
         return Tensor._wrap(np.asarray(red, dtype=dtn), dt)
     v = float(red)
-    # nll_loss's group: the mask (a const entry, watched, saved as 0/1), where, the sum over
-    # the classes, neg, the reduction
-    start = tape.n
-    a = input_node(tape, x)             # (a leaf's first entry falls in the group's span)
-    n_k = tape.push_nd(_CONST, -1, -1, 0.0, onehot.shape, onehot.size)
-    tape._enter(n_k, [0], D.bool_, onehot.shape, DEAD_REF)
-    tape.save(n_k, onehot.astype(np.float64))
-    n_w = tape.push_nd(_WHERE, a, -1, 0.0, lpa.shape, lpa.size)
-    tape.set_cond(n_w, n_k)
-    n_r = tape.push_nd(_SUM_DIM, n_w, -1, 1.0, picked.shape, picked.size)
-    tape.nds.add_param_ints(n_r, [n, 1])
-    n_n = tape.push_nd(_NEG, n_r, -1, 0.0, loss.shape, loss.size)
-    out = tape.push(_REDUCE[reduction], n_n, -1, 1.0 / n if mean else 1.0, v, None)
-    tape.nds.add_param_row(out, _ONES_ROWS[1])
-    groups.mark_members(tape, start, out, (n_k, n_w, n_r, n_n, out), _NLL)
+    a = input_node(tape, x)
+    out = tape.push(_NLL_ENTRY, a, -1, 1.0 if mean else 0.0, v, None)
+    tape.add_params(out, tv)
+    tape.save(a, lpa)     # (nothing reads it: torch's node saves self, so its version check)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = v, dt, (), tape, out, True
     return t
+
+
+def _nll_face(x, targets, mean):
+    """The nll kind's tensor face (views.KIND_OPS.nll): one entry at `targets` of 2-d x."""
+    tv = np.asarray(targets, np.int64)
+    return _nll(x, _tape_for(x, None) if x._recorded else None, (x._shape[0], x._shape[1], tv),
+                mean)
+
+
+KIND_OPS.nll = _nll_face
+KIND_OPS.input_edge = lambda g, x: _binary(_INPUT_EDGE, g, x)
+KIND_OPS.wrap = Tensor._wrap
 
 
 def layer_norm(x, dims, w, b, eps):
