@@ -285,6 +285,10 @@ CASES.update({
         a, m.tensor([0, 2]), weight=m.tensor([1.0, 0.5, 2.0], dtype=a.dtype)), [(2, 3)], ANY)],
     "nll_loss2d": [("3d", lambda m, a: F_(m).nll_loss(a, m.tensor([[0, 2], [1, 1]])),
                     [(2, 3, 2)], ANY)],
+    # nll_loss's one-pass case (no weight, none ignored, mean or sum): one nll entry
+    "nll": [("mean", lambda m, a: F_(m).nll_loss(a, m.tensor([0, 2])), [(2, 3)], ANY),
+            ("ce_sum", lambda m, a: F_(m).cross_entropy(a * a, m.tensor([1, 1, 0]),
+                                                       reduction="sum"), [(3, 2)], ANY)],
     "div_by_number": [("ce_prob", lambda m, a, b: F_(m).cross_entropy(a, b.softmax(1)),
                        [(2, 3), (2, 3)], ANY)],
     "binary_cross_entropy": [("d", lambda m, a, b: F_(m).binary_cross_entropy(

@@ -992,7 +992,10 @@ NEXT_FNS = {
                                                       "F.mse_loss(a * 2, c)"],
     "smooth_l1_loss": ["F.smooth_l1_loss(a, b)", "F.smooth_l1_loss(a, c)"],
     "huber_loss": ["F.huber_loss(a, b)", "F.huber_loss(a, c)"],
-    "nll_loss": ["F.nll_loss(a.log_softmax(1), m.tensor([2, 0]))"],
+    "nll_loss": ["F.nll_loss(a.log_softmax(1), m.tensor([2, -100]))"],
+    "nll": ["F.nll_loss(a.log_softmax(1), m.tensor([2, 0]))",
+            "F.nll_loss(a * 2, m.tensor([1, 0]), reduction='sum')",
+            "F.cross_entropy(b, m.tensor([0, 0]))"],
     "nll_loss2d": ["F.nll_loss(a.log_softmax(1).reshape(1, 2, 3, 1),"
                    " m.tensor([[[1], [0], [1]]]))"],
     "div_by_number": ["F.cross_entropy(a, c / 3)"],
