@@ -259,3 +259,103 @@ def test_other_cases_stay_the_decomposition_row():
         y = F.nll_loss(x, t)
     assert y.grad_fn is None
     np.testing.assert_array_equal(y.numpy(), F.nll_loss(x, t).detach().numpy())
+
+
+def _old_nll_value(lpa, tv, mean):
+    """The nll entry's value by its first formula (where(onehot, x, 0).sum(1), neg, the sum):
+    the reference the indexed one must match bit for bit."""
+    n, c = lpa.shape
+    dtn = lpa.dtype.type
+    with np.errstate(all="ignore"):
+        picked = np.asarray(np.add.reduce(np.where(tv[:, None] == np.arange(c), lpa, dtn(0.0)),
+                                          (1,), dtn, None, False), dtype=dtn)
+        red = np.add.reduce(np.negative(picked), (0,), dtn, None, False)
+    if mean:
+        red = dtn(float(red) / n)
+    return np.asarray(red, dtype=dtn)
+
+
+def _special_inputs(rng, n, c, dtype, kind):
+    """(n, c) inputs that stress the sum: cancellation, signed zeros, infinities, nan,
+    overflow, subnormals."""
+    x = rng.standard_normal((n, c)).astype(dtype)
+    t = rng.integers(0, c, n)
+    rows = np.arange(n)
+    big = np.finfo(dtype).max
+    if kind == "cancel":     # large terms of both signs and small ones
+        x[rows, t] = (rng.choice([-1.0, 1.0], n) * 10.0 ** rng.integers(-8, 9, n)
+                      + rng.standard_normal(n)).astype(dtype)
+    elif kind == "zeros":    # every picked value a signed zero
+        x[rows, t] = np.where(rng.random(n) < 0.5, -0.0, 0.0).astype(dtype)
+    elif kind == "negzeros":
+        x[rows, t] = -0.0
+    elif kind == "special":  # infinities, nan, signed zeros, subnormals among the picked
+        pool = np.array([np.inf, -np.inf, np.nan, -np.nan, -0.0, 0.0,
+                         np.finfo(dtype).smallest_subnormal, -big, big], dtype)
+        k = rng.integers(0, 9, n)
+        sel = rng.random(n) < 0.2
+        x[rows[sel], t[sel]] = pool[k[sel]]
+    elif kind == "overflow":
+        x[rows, t] = (rng.choice([-1.0, 1.0], n) * big * rng.uniform(0.5, 1.0, n)).astype(dtype)
+    return x, t
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_indexed_value_bit_equal_to_the_one_hot_sum(dtype):
+    """The entry's value, x[i, target[i]] read by indexing, has the bits of the one-hot sum's
+    formula it replaced, over many shapes (up to 500 rows), both reductions, with
+    cancellation, signed zeros, infinities, nan, overflow; non-contiguous inputs too; eager,
+    no_grad and the tensor face alike.  (A check of 'the same as before': it passes without
+    the change too.  The indexed picks are made +0.0 where -0.0 as the one-hot sums were;
+    numpy 2's sum of signed zeros is +0.0 whatever their signs, so that step is not seen in
+    the value here, but it keeps the picks themselves the same bits.)"""
+    from tapegrad.nn import _onepass
+    rng = np.random.default_rng(7)
+    F = tg.nn.functional
+    shapes = [(2, 2), (3, 2), (2, 7), (16, 10), (37, 11), (64, 100), (127, 3), (500, 10),
+              (500, 2), (256, 33)] + [tuple(int(v) for v in rng.integers(2, 80, 2))
+                                      for _ in range(20)]
+    for n, c in shapes:
+        for kind in ("normal", "cancel", "zeros", "negzeros", "special", "overflow"):
+            x, t = _special_inputs(rng, n, c, dtype, kind)
+            for mean in (True, False):
+                want = _old_nll_value(x, t, mean).tobytes()
+                case = (n, c, t)
+                assert _onepass._nll(tg.tensor(x), None, case, mean).numpy().tobytes() == want
+                red = "mean" if mean else "sum"
+                a = tg.tensor(x, requires_grad=True)
+                y = F.nll_loss(a, tg.tensor(t), reduction=red)
+                assert y._tape.op[y._node] == NLL
+                assert y.detach().numpy().tobytes() == want, (n, c, kind, mean)
+                # a transposed (non-contiguous) input of the same values
+                xt = tg.tensor(np.ascontiguousarray(x.T), requires_grad=True).t()
+                y = F.nll_loss(xt, tg.tensor(t), reduction=red)
+                assert y.detach().numpy().tobytes() == want
+    # the tensor face (create_graph's, a replay's re-run) reads the same formula
+    x, t = _special_inputs(rng, 40, 6, dtype, "special")
+    a = tg.tensor(x, requires_grad=True)
+    y = tg.views.KIND_OPS.nll(a, t, True)
+    assert y.detach().numpy().tobytes() == _old_nll_value(x, t, True).tobytes()
+
+
+def test_target_range_check_as_before():
+    """_nll_case's one-pass range check of int64 targets takes the case exactly when every
+    target is in range(c) and none is ignore_index (the old min/max test): negative ones,
+    ones at c, the int64 extremes, non-contiguous targets.  (The same as before.)"""
+    from tapegrad.nn import _onepass
+    rng = np.random.default_rng(3)
+    x = tg.tensor(_data((6, 5)), requires_grad=True)
+    big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    cases = [[0, 1, 2, 3, 4, 0], [0, 1, 2, 3, 5, 0], [0, -1, 2, 3, 4, 0], [small] * 6,
+             [big] * 6, [0, 0, 0, 0, 0, small], [4, 4, 4, 4, 4, big], [4] * 6, [0] * 6,
+             [-100, 0, 1, 2, 3, 4]] + [list(rng.integers(-3, 8, 6)) for _ in range(50)]
+    for tv in cases:
+        tv = np.array(tv, np.int64)
+        strided = tg.tensor(np.stack([tv, tv + 1], 1))[:, 0]
+        assert not strided._v.flags.c_contiguous
+        for target in (tg.tensor(tv), strided):
+            for ignore in (-100, 2, 4, 5, -1):
+                want = (tv.min() >= 0 and tv.max() < 5
+                        and not (ignore in range(5) and (tv == ignore).any()))
+                case = _onepass._nll_case(x, target, "mean", ignore)
+                assert (case is not None) == bool(want), (tv, ignore)

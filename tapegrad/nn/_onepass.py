@@ -69,6 +69,10 @@ assert _SAVE_ROLES[_SQRT] == (False, False, True) and _SAVE_ROLES[_DIV] == (True
 _NEG_FWD, _SQRT_FWD = _UN_ROW[_NEG][0], _UN_ROW[_SQRT][0]
 _SUB_FWD, _MUL_FWD, _DIV_FWD, _ADD_FWD = (_BIN_FAST[k][0] for k in (_SUB, _MUL, _DIV, _ADD))
 _add_reduce, _max_reduce, _min_reduce = np.add.reduce, np.maximum.reduce, np.minimum.reduce
+_np_add = np.add
+_I64, _U64 = np.dtype(np.int64), np.dtype(np.uint64)
+_ROWS = np.arange(_FAST_SUM_MIN)     # (row numbers: nll's case has fewer rows)
+_ROWS.flags.writeable = False
 _T_ROWS = {}    # in_features -> t's params row [0, 1, in] of a weight's view (add_param_row)
 
 
@@ -239,10 +243,15 @@ def _nll_case(x, target, reduction, ignore_index):
             or type(tv) is not np.ndarray or len(x._shape) != 2 or target._recorded):
         return None
     n, c = x._shape
-    if (n < 2 or c < 2 or n >= _FAST_SUM_MIN or target._shape != (n,)
-            or _min_reduce(tv) < 0 or _max_reduce(tv) >= c or ignore_index in range(c) and
-            (tv == ignore_index).any()):
-        return None      # (out-of-range targets: the row's path raises torch's error)
+    if n < 2 or c < 2 or n >= _FAST_SUM_MIN or target._shape != (n,):
+        return None
+    # the targets in range(c) (out of range: the row's path raises torch's error), in one
+    # pass for native int64: a negative target read as uint64 is 2**63 or more
+    if (_max_reduce(tv.view(_U64)) >= c if tv.dtype is _I64 else
+            _min_reduce(tv) < 0 or _max_reduce(tv) >= c):
+        return None
+    if ignore_index in range(c) and (tv == ignore_index).any():
+        return None
     return n, c, tv
 
 
@@ -280,12 +289,13 @@ def _nll(x, tape, case, mean):
     lpa = x._v
     if type(lpa) is not np.ndarray:   # (the tensor face's operand)
         lpa = x._array()
-    # the decomposition's values by its numpy calls (where, _reduce), so the same bits
-    onehot = tv[:, None] == np.arange(c)
+    # the decomposition's values, so the same bits: its one-hot row sums (where(onehot, x,
+    # 0).sum(1)) are x[i, target[i]] + 0.0 (one term and zeros: exact, -0.0 made +0.0), read
+    # here by indexing; then its neg and _reduce's sum, the same numpy calls
     token = ERR_SET(QUIET)
     try:
-        picked = np.asarray(_add_reduce(np.where(onehot, lpa, dtn.type(0.0)), (1,), dtn,
-                                        None, False), dtype=dtn)
+        picked = lpa[_ROWS[:n] if n <= _FAST_SUM_MIN else np.arange(n), tv]
+        _np_add(picked, 0.0, picked)
         red = _add_reduce(_NEG_FWD(picked, None), (0,), dtn, None, False)
     finally:
         ERR_RESET(token)
