@@ -1277,10 +1277,25 @@ def _softmax_entry(x, d, log, rows=None):
         return Tensor._wrap(out, dt)
     t = _result(out, dt, tape, _SMX_CODES[log], input_node(tape, x), -1, 1.0 if log else 0.0)
     if out.size != 1:
-        tape.nds.add_param_ints(t._node, rows if rows is not None else
-                                smx_kind.block(x._shape, d))
+        if rows is not None:
+            tape.nds.add_param_ints(t._node, rows)
+        else:
+            row = _SMX_ROWS.get((x._shape, d))
+            if row is None:
+                row = _smx_row(x._shape, d)
+            tape.nds.add_param_row(t._node, row)
     tape.save(t._node, out)
     return t
+
+
+_SMX_ROWS = {}  # (shape, d) -> the softmax kind's params row [outer, m, inner] (block)
+
+
+def _smx_row(shape, d):
+    if len(_SMX_ROWS) > 4096:
+        _SMX_ROWS.clear()
+    row = _SMX_ROWS[shape, d] = memoryview(np.array(smx_kind.block(shape, d), np.int64))
+    return row
 
 
 def _np_softmax(xa, d, log):

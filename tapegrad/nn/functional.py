@@ -19,7 +19,8 @@ from ..composed import broadcast_shapes
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..grad_mode import switched_grad
-from ..ndops import _binary, where, softmax as _softmax, log_softmax as _log_softmax
+from ..ndops import (_binary, where, softmax as _softmax, log_softmax as _log_softmax,
+                     _softmax_entry)
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
@@ -28,6 +29,7 @@ from ..tensor import Tensor, _dim, _row_major
 from ..tracing import refuse_state_update
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
+from ._onepass import _PLAIN
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
 from ._basic import (_record, _tensor, _inplace_row, _not_differentiable, linear,  # noqa: F401
                      dropout)
@@ -202,6 +204,10 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
+    if type(input) in _PLAIN and type(dim) is int and dtype is None:
+        nd = len(input._shape)       # (Tensor.log_softmax's checks, then its entry)
+        if -nd <= dim < nd and input._dtype.is_floating_point:
+            return _softmax_entry(input, dim % nd, True)
     if dim is None:
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     return _log_softmax(input, dim, dtype)
@@ -381,6 +387,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """-input[n, target[n]] * weight[target[n]], averaged over the weights of the targets
     (entries whose target is ignore_index count nothing) (NllLossBackward0; inputs of 3 or
     more dims NllLoss2DBackward0, as torch)."""
+    if (weight is None and size_average is None and reduce is None and type(input) in _PLAIN
+            and type(target) is Tensor and type(reduction) is str
+            and (reduction == "mean" or reduction == "sum") and len(input._shape) == 2
+            and target._shape == input._shape[:1]):
+        # a classifier's loss (_onepass.py): arguments for which the checks below all pass
+        refuse_inference_index(input, target)
+        out = _onepass.nll_loss(input, target, reduction, ignore_index)
+        if out is not None:
+            return out
     _tensor("nll_loss", input)
     refuse_inference_index(input, target)   # (torch's node saves the target)
     reduction = _reduction(reduction, size_average, reduce)
