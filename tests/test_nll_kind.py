@@ -354,7 +354,7 @@ def test_target_range_check_as_before():
         strided = tg.tensor(np.stack([tv, tv + 1], 1))[:, 0]
         assert not strided._v.flags.c_contiguous
         for target in (tg.tensor(tv), strided):
-            for ignore in (-100, 2, 4, 5, -1):
+            for ignore in (-100, 2, 4, 5, -1, 0, 2.0, 2.5, np.int64(3), True, False):
                 want = (tv.min() >= 0 and tv.max() < 5
                         and not (ignore in range(5) and (tv == ignore).any()))
                 case = _onepass._nll_case(x, target, "mean", ignore)

@@ -250,8 +250,9 @@ def _nll_case(x, target, reduction, ignore_index):
     if (_max_reduce(tv.view(_U64)) >= c if tv.dtype is _I64 else
             _min_reduce(tv) < 0 or _max_reduce(tv) >= c):
         return None
-    if ignore_index in range(c) and (tv == ignore_index).any():
-        return None
+    if ((0 <= ignore_index < c if type(ignore_index) is int else ignore_index in range(c))
+            and (tv == ignore_index).any()):
+        return None     # (an int: `in range(c)` without making the range)
     return n, c, tv
 
 
