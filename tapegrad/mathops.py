@@ -24,7 +24,7 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
-from .native_args import arg_error, given, MISSING
+from .native_args import arg_error, given, missing, MISSING
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, Tensor, _tensor_operand, \
     tensor_methods
 from .tracing import _bake, _tracing
@@ -1279,7 +1279,9 @@ def clamp(input=MISSING, min=None, max=None):  # noqa: A002
 
 
 def _two(name):
-    def f(input, other):
+    def f(input=MISSING, other=MISSING):
+        if input is MISSING or other is MISSING:   # (torch names each from the first missing)
+            raise missing(name, ["input", "other"] if input is MISSING else ["other"])
         _tensor_operand(name, input, 1, "input")
         _tensor_operand(name, other, 2)     # (the method's check names position 1)
         return getattr(input, name)(other)

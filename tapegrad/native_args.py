@@ -374,6 +374,13 @@ def arg_error(fn, method, args, kwargs=None):
     return ov.error(args, kwargs)
 
 
+def missing(fn, names):
+    """torch's parser's TypeError for the required parameters `names` of `fn` not given."""
+    # (torch's plural: "1 ... arguments", "2 ... argument")
+    return TypeError(f"{fn}() missing {len(names)} required positional argument"
+                     f"{'s' if len(names) == 1 else ''}: " + ", ".join(f'"{n}"' for n in names))
+
+
 def missing_input(fn, method):
     """torch's TypeError of op `fn` called without its input, an op with one signature: its
     required parameters read off its Tensor method (torch.split, a Python function in torch,
@@ -383,11 +390,9 @@ def missing_input(fn, method):
                          "'split_size_or_sections'")
     params = list(inspect.signature(method).parameters.values())[1:]
     names = ["input"] + [p.name for p in params if p.kind is p.VAR_POSITIONAL or p.kind in (
-        p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
-    # (torch's plural: "1 ... arguments", "2 ... argument")
-    return TypeError(f"{fn}() missing {len(names)} required positional argument"
-                     f"{'s' if len(names) == 1 else ''}: "
-                     + ", ".join(f'"{n}"' for n in names))
+        p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and (p.default is p.empty
+                                                        or p.default is MISSING)]
+    return missing(fn, names)
 
 
 def given(*values):

@@ -17,7 +17,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
     where
 from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
-from .native_args import arg_error, given, MISSING
+from .native_args import arg_error, given, missing, MISSING
 from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
                      _size_args, Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
@@ -210,7 +210,10 @@ class _OpMethods:
                                f"{vec.dim()}")
         return matmul(self, vec)
 
-    def dot(self, other):
+    def dot(self, tensor=MISSING):
+        if tensor is MISSING:
+            raise missing("dot", ["tensor"])
+        other = tensor
         _tensor_operand("dot", other, 1, "tensor")
         if self.dim() != 1 or other.dim() != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D "

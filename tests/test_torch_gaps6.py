@@ -405,3 +405,25 @@ def test_unsqueezed_strided_view_writes_through():
         w = m.arange(12.0, requires_grad=True)
         (w.reshape(3, 4).t().unsqueeze(2) * m.arange(3.0).view(1, 3, 1)).sum().backward()
         assert w.grad.tolist() == [0.0] * 4 + [1.0] * 4 + [2.0] * 4
+
+
+# dot's second parameter is torch's `tensor`; the two-tensor functions (maximum, vdot, ...)
+# name their missing parameters as torch's parser, from the first one missing
+DOT_AND_TWO = [
+    lambda m: m.dot(), lambda m: m.dot(m.ones(2)), lambda m: m.ones(2).dot(),
+    lambda m: m.maximum(), lambda m: m.maximum(m.ones(2)), lambda m: m.maximum(other=m.ones(2)),
+    lambda m: m.minimum(m.ones(2)), lambda m: m.vdot(m.ones(2)), lambda m: m.fmax(),
+    lambda m: m.logaddexp(input=m.ones(2)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(DOT_AND_TWO)))
+def test_dot_and_two_tensor_missing_arguments_as_torch(i):
+    assert_same_error(DOT_AND_TWO[i], torch)
+
+
+def test_dot_takes_tensor_by_keyword():
+    for m in (tg, torch):
+        a = m.arange(3.0)
+        assert m.dot(a, tensor=a).item() == a.dot(tensor=a).item() == 5.0
+        assert m.maximum(input=a, other=-a).tolist() == [0.0, 1.0, 2.0]
