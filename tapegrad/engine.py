@@ -568,7 +568,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
             for r in done:
                 tape, reach = r.tape, r.reach
-                _collect_leaves(out, r)
+                _collect_leaves(out, tape, r.n, reach, r.loc, r.off, r.size, r.adj, r.side)
                 for node, ref in tape.retained.items():
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
@@ -601,6 +601,65 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             scratch.give(r.bufs)
             if r.space is not None:
                 reached.give(r.space)
+
+
+def run_backward_root(root, retain_graph, stage, publish):
+    """run_backward for the usual `loss.backward()`: one one-element root recorded on a
+    tape, and nothing on the tape or in the process that needs the general path's machinery
+    (hooks, imports from older tapes, retained non-leaves, custom Functions, anomaly mode, a
+    tape a backward froze or one being recorded, n-d streams with a prefix long enough for
+    reached.walk, the first sweep's choice of kernel tier).  run_backward's steps for that case (the same sweep,
+    collection, commit and release), without its bookkeeping per tape and per root: ~10 us
+    of a 64x64 matmul's 73 us backward.  Returns run_backward's result, or None where the
+    case is another one (nothing done: the caller takes run_backward)."""
+    tape = root._tape
+    if tape is None or not root._recorded:
+        return None
+    v = root._v
+    nds = tape.nds
+    n = root._node + 1
+    if (type(v) is not float and v.size != 1 or nds is not None and n >= reached.MIN_WALK
+            or tape.hooks or tape.imports or tape.retained or tape.frozen or tape.recording
+            or ANOMALY[0]
+            or hooks._LEAF or hooks.MULTI[0] or pyfunc.LIVE or tiers.expect_pending()):
+        return None
+    node = n - 1
+    tape.refresh_shared()
+    s = tape.sweep_arrays(n, (node,))
+    try:
+        off, size, adj, reach, freed = s.off, s.size, s.adj, s.reach, s.freed
+        adj[off[node]] += 1.0    # (the implicit seed, as _sweep_tape's)
+        reach[node] = 1
+        side = _Side()
+        side.tape, side.nodes = tape, None
+        start, bad = node, -1
+        if start >= s.low and not s.host[start]:
+            bad = tiers.sweep(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, off,
+                              size, s.shp, s.nd, s.vals, adj, start, reach, freed, _SAVES,
+                              s.host)
+            start = -2 - bad
+        if start >= 0:
+            bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.imm, s.par, s.params,
+                             s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
+                             freed, side, host=s.host, low=s.low)
+        if bad >= 0:
+            raise _second_backward(tape, n, reach, bad)
+        tape.check_versions(n, ran=reach)
+        out = {}
+        _collect_leaves(out, tape, n, reach, None, off, size, adj, side)
+        staged = stage(out)
+        with COMMIT:
+            # another thread's backward froze the tape and freed, after this sweep checked
+            # them, buffers it read: this call fails as a second backward (run_backward's rule)
+            if tape.frozen and tape.freed_since(reach):
+                raise RuntimeError(errors.BACKWARD_TWICE)
+            publish(staged)
+            if not retain_graph:
+                tape.release(reach, s)
+                tape.seal()
+        return out
+    finally:   # (every result above is a copy)
+        scratch.give(s.bufs)
 
 
 def _in_hook_order(out, done):
@@ -824,27 +883,27 @@ def _add(g, x):
     return x.copy() if g is None else g + x
 
 
-def _collect_leaves(out, r):
-    """Add the gradients of the leaves that sweep `r` reached into `out`.  On an all-scalar
-    tape with many leaves (a model of 0-d parameters: one leaf entry per parameter per step)
-    one fancy index reads them all, as Python floats; elsewhere (few leaves, n-d ones) a loop
-    over the leaves costs less than the numpy calls."""
-    tape = r.tape
+def _collect_leaves(out, tape, n, reach, loc, off, size, adj, side):
+    """Add the gradients of the leaves of `tape` that a sweep of its first n entries reached
+    into `out` (the sweep's arrays: _Sweep's fields).  On an all-scalar tape with many leaves
+    (a model of 0-d parameters: one leaf entry per parameter per step) one fancy index reads
+    them all, as Python floats; elsewhere (few leaves, n-d ones) a loop over the leaves costs
+    less than the numpy calls."""
     leaves = tape.leaves
     if tape.nds is not None or len(leaves) < _BULK_LEAVES:
         token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
         try:
-            _collect_each(out, r, leaves)
+            _collect_each(out, leaves, reach, n, loc, off, size, adj, side)
         finally:
             ERR_RESET(token)
         return
     nodes = np.fromiter(leaves, np.int64, len(leaves))
-    hit = nodes < r.n
-    hit[hit] = r.reach[nodes[hit]] != 0
+    hit = nodes < n
+    hit[hit] = reach[nodes[hit]] != 0
     pos = np.flatnonzero(hit)
     tensors = list(leaves.values())
     ts = [tensors[i] for i in pos.tolist()] if len(pos) < len(tensors) else tensors
-    gs = r.adj[nodes[pos]].tolist()   # all-scalar tape: node i's adjoint is adj[i]
+    gs = adj[nodes[pos]].tolist()   # all-scalar tape: node i's adjoint is adj[i]
     if not all(t._recorded for t in ts):   # (requires_grad turned off since: as _collect_each)
         ts, gs = zip(*[(t, g) for t, g in zip(ts, gs) if t._recorded]) if any(
             t._recorded for t in ts) else ((), ())
@@ -859,11 +918,10 @@ def _collect_leaves(out, r):
             out[key] = (t, g)
 
 
-def _collect_each(out, r, leaves):
+def _collect_each(out, leaves, reach, n, loc, off, size, adj, side):
     """_collect_leaves' loop over the leaves: each reached one's gradient copied out in its
-    dtype (a float32 or float64 one-element leaf's as a Python float)."""
-    reach, n = r.reach, r.n
-    loc, off, size, adj, side = r.loc, r.off, r.size, r.adj, r.side
+    dtype (a float32 or float64 one-element leaf's as a Python float), from a sweep's
+    arrays (_Sweep's fields)."""
     for node, leaf in leaves.items():
         # (a leaf whose requires_grad was turned off since gets none: torch's AccumulateGrad
         # checks the flag when it runs)

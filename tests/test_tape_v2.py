@@ -980,3 +980,65 @@ def test_grad_inputs_behind_a_long_prefix_are_marked_where_the_roots_reach(monke
     want = (1.0 - (X * 1100.0 @ W).tanh() ** 2)
     np.testing.assert_allclose(g.numpy(), (X * 1100.0).numpy().T @ want.detach().numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+# ---- the short path of a plain `loss.backward()` (engine.run_backward_root) ------------------
+def _plain_graphs(rng):
+    """(name, leaves, loss function) of graphs a plain backward takes the short path for."""
+    a = tg.tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    b = tg.tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    c = tg.tensor(rng.standard_normal((64, 64)), requires_grad=True)
+    s = tg.tensor(0.5, requires_grad=True)
+    x = tg.tensor(rng.standard_normal((6, 5)))
+    return [
+        ("elementwise", [a, s], lambda: ((a * s).sin() + x).pow(2).mean()),
+        ("float32 matmul", [b], lambda: (tg.ones(3, 5) @ b).tanh().sum()),
+        ("host matmul", [c], lambda: (c @ c).relu().sum()),
+        ("cat and reduce", [a, s], lambda: tg.cat([a, a * s], 0).logsumexp(1).sum()),
+        ("a leaf twice", [a], lambda: (a * a + a).sum()),
+    ]
+
+
+@pytest.mark.parametrize("retain", [False, True])
+def test_plain_backward_short_path_equals_the_general_path(monkeypatch, retain):
+    from tapegrad.autograd import api
+    grads = {}
+    for path in ("short", "general"):
+        if path == "general":   # (the short path declines: run_backward runs)
+            monkeypatch.setattr(api, "run_backward_root", lambda *args: None)
+        for name, leaves, loss_fn in _plain_graphs(np.random.default_rng(0)):
+            loss = loss_fn()
+            loss.backward(retain_graph=retain)
+            if retain:   # a second backward of the kept graph accumulates
+                loss.backward()
+            else:
+                with pytest.raises(RuntimeError, match="second time"):
+                    loss.backward()
+            grads[path, name] = [(p.grad.dtype, p.grad.numpy().copy()) for p in leaves]
+    for name, _, _ in _plain_graphs(np.random.default_rng(0)):
+        for (dt1, g1), (dt2, g2) in zip(grads["short", name], grads["general", name]):
+            assert dt1 == dt2
+            np.testing.assert_array_equal(g1, g2, err_msg=name)
+
+
+def test_plain_backward_takes_the_short_path(monkeypatch):
+    from tapegrad.autograd import api
+    rng = np.random.default_rng(1)
+    w = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    x = tg.tensor(rng.standard_normal((2, 4)))
+    (x @ w).sum().backward()   # (the first backward of a process chooses the kernel tier)
+    general = []
+    monkeypatch.setattr(api, "run_backward", lambda *args, **kw: general.append(1) or {})
+    w.grad = None
+    (x @ w).tanh().sum().backward()
+    assert not general and w.grad is not None
+    # what the short path leaves to run_backward: a retained non-leaf, a tensor hook, a
+    # gradient given, an older tape's tensor read through an import
+    h = x @ w
+    h.retain_grad()
+    h.sum().backward()
+    h = x @ w
+    h.register_hook(lambda g: g)
+    h.sum().backward()
+    (x @ w).sum().backward(tg.tensor(2.0))
+    assert len(general) == 3

@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
-from ..engine import graph_marks, release_swept, run_backward, run_backward_graph
+from ..engine import (graph_marks, release_swept, run_backward, run_backward_graph,
+                      run_backward_root)
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..grad_mode import switched_grad
 from ..tensor import Tensor, _new, tensor_methods
@@ -178,6 +179,11 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
 
 
 def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
+    if grad_tensors is None and inputs is None and not create_graph and len(outputs) == 1 \
+            and isinstance(outputs[0], Tensor):
+        # autograd.backward(loss): the engine's short path where it applies (as Tensor.backward)
+        if run_backward_root(outputs[0], bool(retain_graph), _stage_found, _publish) is not None:
+            return
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
     if create_graph:
@@ -500,6 +506,11 @@ class _AutogradMethods:
 
     # ---- autograd --------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        # the usual loss.backward(): the engine's short path where it applies (it declines a
+        # tape being recorded, whose error _backward raises; no hooks run there)
+        if gradient is None and inputs is None and not create_graph and TRACE.current is None \
+                and run_backward_root(self, bool(retain_graph), _stage_found, _publish) is not None:
+            return
         if inputs is None:   # (what autograd.backward does without inputs, a call less)
             _backward(self, gradient, retain_graph, create_graph, None)
         else:
