@@ -190,7 +190,19 @@ def _take_streams(cap):
                      np.zeros(cap, np.uint8)))
     arrs.views = tuple(memoryview(a) for a in arrs[:5])
     arrs.clean = 0
+    arrs.prefix = (-1,)   # (_prefix_views)
     return arrs
+
+
+def _prefix_views(arrs, n):
+    """(n, op, ia, ib, imm, val, freed): views of the first n entries of stream set `arrs`,
+    kept on the set for the next sweep of as many entries (a loop's backwards repeat their
+    sizes, and a set's arrays never change: slicing them was ~1 us of a backward)."""
+    v = arrs.prefix
+    if v[0] != n:
+        v = arrs.prefix = (n, arrs[0][:n], arrs[1][:n], arrs[2][:n], arrs[3][:n],
+                           arrs[4][:n], arrs[5][:n])
+    return v
 
 
 # Cells [n, lim) of a tape's ib and imm streams hold protocol.DEFAULTS (the fast path does not
@@ -964,7 +976,7 @@ class Tape:
         a = self._arrays
         s = SweepArrays()
         s.streams = a
-        s.op, s.ia, s.ib, s.imm, s.freed = a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
+        _, s.op, s.ia, s.ib, s.imm, val, s.freed = _prefix_views(a, n)
         nds = self.nds
         if nds is None:  # all one-element nodes: node i sits at offset i, valued in `val`
             views = _SCALAR_VIEWS.get(n)
@@ -972,13 +984,13 @@ class Tape:
                 views = _scalar_views(n)
             s.off, s.size, s.nd, s.par, s.arg_ptr, s.host = views
             s.shp, s.params, s.arg = _NO_SHAPES, _NO_PARAMS, _NO_ARGS
-            s.vals, s.low, s.marks = a[4][:n], 0, None
+            s.vals, s.low, s.marks = val, 0, None
             buf = scratch.take(n)
             s.bufs, s.adj = [buf], buf[:n]
             s.adj[:] = 0.0
             s.reach = np.zeros(n, np.uint8)
             return s
-        return nds.sweep_arrays(s, n, roots, a[4][:n], host, host_direct(self),
+        return nds.sweep_arrays(s, n, roots, val, host, host_direct(self),
                                 _ALL_RUN if runs is None else runs)
 
     def dependencies(self, n):
@@ -1072,7 +1084,8 @@ class NdStreams:
     __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host", "ints",
                  "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells",
                  "_pmv",    # a memoryview of params (add_param_row's stores)
-                 "plain")
+                 "plain",
+                 "_prefix", "_work")   # sweep_arrays' kept views (rows, work buffer)
 
     # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
     # columns; arg_ptr is the full row), so a reset for the next tape is one broadcast store
@@ -1096,6 +1109,7 @@ class NdStreams:
         self.objs = np.empty(16, object)
         self.nobjs = 0
         self.plain = 0
+        self._work = (None,)   # (sweep_arrays' views of its last work buffer)
         self._rows()
 
     def _rows(self):
@@ -1104,6 +1118,7 @@ class NdStreams:
         self.size, self.nd, self.par, self.npar, self.slot = (ints[i, :cap] for i in range(5))
         self.arg_ptr = ints[5]
         self._views()
+        self._prefix = (-1,)   # (sweep_arrays' views of the rows, made again from these)
 
     def reset(self, n, rows=True):
         """Back to a new tape's state, after a tape that wrote its first n entries (every
@@ -1275,27 +1290,37 @@ class NdStreams:
         set) from one layout kernel, the scalar values by one kernel and the saved arrays'
         values by one concatenate.  `direct`: tape.host_direct's flags; `runs`: the entries
         whose VJP runs (empty: all)."""
-        size, nd = s.size, s.nd = self.size[:n], self.nd[:n]
-        s.shp, s.par, s.host = self.shp[:n], self.par[:n], self.host[:n]
+        # (views of the rows' first n entries, kept for the next sweep of as many: _rows
+        # makes them again when the rows are new arrays)
+        rows = self._prefix
+        if rows[0] != n:
+            rows = self._prefix = (n, self.size[:n], self.nd[:n], self.shp[:n], self.par[:n],
+                                   self.host[:n], self.slot[:n])
+        _, size, nd, s.shp, s.par, s.host, slot = rows
+        s.size, s.nd = size, nd
         s.params = self.params[:max(self.nparams, 1)]
         arg_ptr, arg = s.arg_ptr, s.arg = self.operands(n)
         # One scratch buffer (scratch.take: pages an earlier backward touched) for off, saved
         # (two rows) and counts, which arena_layout writes in full, and the three flag rows:
         # fresh arrays, cleared, cost ~150 us of memory traffic and page faults in a 40k-entry
-        # backward after a long recording; the slot stream is read in place (arena_layout)
+        # backward after a long recording; the slot stream is read in place (arena_layout).
+        # Its views are kept for the next sweep of as many entries that gets the same buffer.
         work = scratch.take(3 * n + 5 + (3 * n + 7) // 8)
-        ints = work[:3 * n + 5].view(np.int64)
-        off, saved, counts = ints[:n], ints[n:3 * n].reshape(2, n), ints[3 * n:]
-        s.off = off
-        flags = work[3 * n + 5:].view(np.uint8)[:3 * n]
-        flags[:] = 0
+        views = self._work
+        if views[0] is not work or views[1] != n:
+            ints = work[:3 * n + 5].view(np.int64)
+            flags = work[3 * n + 5:].view(np.uint8)[:3 * n]
+            views = self._work = (work, n, ints[:n], ints[n:3 * n].reshape(2, n), ints[3 * n:],
+                                  flags, flags[:n], flags[n:2 * n], flags[2 * n:])
         # marks: what the layout reaches; used: its scratch; reach: the sweep's
-        marks, used, s.reach = flags[:n], flags[n:2 * n], flags[2 * n:]
+        _, _, off, saved, counts, flags, marks, used, s.reach = views
+        s.off = off
+        flags[:] = 0
         s.marks = marks
         for e in roots:   # (a few roots: item stores cost less than a fancy index)
             marks[e] = 1
         plain = min(self.plain, n)   # (a backward from a root inside the prefix: n < plain)
-        K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, self.slot[:n],
+        K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, slot,
                        s.host if host else _const_zeros8(n), direct, runs, marks, used, off,
                        saved, counts, plain)
         s0, total, k, s.low, prefix = counts.tolist()
