@@ -146,10 +146,10 @@ def gather(tape, s, freed, buffer, runs=None, roots=None):
         nodes = s.saved[0, :k]
         arrs = nds.objs[s.saved[1, :k]].tolist()
         try:
-            vals[s0:total - 1] = _joined(arrs)
+            _joined(arrs, vals[s0:total - 1])
         except (TypeError, ValueError):
             # a None: released by another thread's backward since the slots were read; every
             # entry that saved it is freed, so a sweep that needs it fails as a second backward
             arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
-            vals[s0:total - 1] = _joined(arrs)
+            _joined(arrs, vals[s0:total - 1])
     return vals, total, low
