@@ -4286,6 +4286,30 @@ def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, im
     c = imm[e]
     if False:
         pass
+    elif o == 14:  # tanh
+        gs = adj[out_off:out_off + n]
+        gas = adj[oa:oa + n]
+        vos = vals[out_off:out_off + n]
+        for k in range(n):
+            g = gs[k]
+            out_v = vos[k]
+            gas[k] += g * (1.0 - out_v * out_v)
+    elif o == 15:  # sigmoid
+        gs = adj[out_off:out_off + n]
+        gas = adj[oa:oa + n]
+        vos = vals[out_off:out_off + n]
+        for k in range(n):
+            g = gs[k]
+            out_v = vos[k]
+            gas[k] += g * out_v * (1.0 - out_v)
+    elif o == 16:  # relu
+        gs = adj[out_off:out_off + n]
+        gas = adj[oa:oa + n]
+        vos = vals[out_off:out_off + n]
+        for k in range(n):
+            g = gs[k]
+            out_v = vos[k]
+            gas[k] += threshold_backward(g, out_v)
     elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
         sv = OP_SAVES[o]
         gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
