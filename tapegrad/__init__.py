@@ -150,9 +150,14 @@ from .version import __version__
 def _fn(name):
     method = getattr(Tensor, name)
     takes_out = name in _out_arg.OUT_NAMES
+    numbers = name in arith.NUMBER_INPUT
 
     # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
     def f(input=_MISSING, *args, out=None, **kwargs):
+        if not isinstance(input, Tensor) and numbers and (args or "other" in kwargs):
+            # (torch.add(2.0, y): a number as torch's parser wraps it, or as it was)
+            input = arith.number_input(input, args[0] if args else kwargs["other"],
+                                       "div" in name and kwargs.get("rounding_mode") is None)
         if not isinstance(input, Tensor):
             err = _arg_error(name, False, _given(input) + args, kwargs)
             if err is None and input is _MISSING:

@@ -9,7 +9,10 @@ wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own p
 `x.div(y, rounding_mode=m)`: with m None the true quotient, shown as torch's DivBackward2;
 with "trunc" or "floor" the rounded quotient, whose gradient torch defines as zero: the
 value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."""
+import numpy as np
+
 from . import dtypes as D, errors, _fastpath
+from .fpstate import quiet
 from .floordiv import rounded_div
 from .graph import show_edges
 from .native_args import arg_error, MISSING
@@ -184,6 +187,33 @@ class _Methods:
     def subtract(self, other=MISSING, *legacy, alpha=1):
         _no_other("subtract", other, **({} if legacy or alpha == 1 else {"alpha": alpha}))
         return self.sub(other, *legacy, alpha=alpha)
+
+
+# torch's parser takes a Python number as `input` of these functions (its
+# allow_numbers_as_tensors list): torch.add(2.0, y), torch.div(1, n)
+NUMBER_INPUT = frozenset(("add", "sub", "mul", "div", "subtract", "multiply", "divide",
+                          "true_divide"))
+
+
+def number_input(x, other, div):
+    """Python number `x` given as `input` of a NUMBER_INPUT function, as the 0-d tensor torch's
+    parser makes of it (a wrapped number: a constant, no edge of the result's node), in the
+    dtype the op computes in with `other` (`div`: a true division), so that it promotes as the
+    number does; anything else as it is (the function's own TypeError)."""
+    x = D.py_number(x)
+    if not isinstance(x, (bool, int, float)):
+        return x
+    if type(x) is int:
+        D.check_int_scalar(x)
+    if type(x) is bool or not isinstance(other, Tensor):
+        dt = D.scalar_dtype(x)   # (a bool stays one: sub refuses it, as torch's)
+    else:
+        dt = D.torch_result_type(x, other)
+        if div and not dt.is_floating_point:   # (true division computes in floating point)
+            dt = D.get_default_dtype()
+    # (an int wraps into a narrower integer dtype, a float past float32's range is inf, as
+    # torch's cast of the wrapped number into the common dtype)
+    return Tensor._wrap(quiet(np.array(x).astype, dt.np), dt)
 
 
 def rsub(input, other, *, alpha=1):

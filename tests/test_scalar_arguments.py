@@ -156,3 +156,61 @@ def test_numpy_longdouble_is_a_float_operand_as_in_torch(torch_ref):
             want = fn(torch_ref, torch_ref.tensor([1.0, 2.0]))
             assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
             assert got.tolist() == want.tolist()
+
+
+# torch.add(2.0, y): torch's parser takes a Python number as `input` of these functions
+NUMBER_INPUT_CALLS = {
+    "add": lambda m, n, t: m.add(n, t), "add_alpha": lambda m, n, t: m.add(n, t, alpha=2),
+    "sub": lambda m, n, t: m.sub(n, t), "subtract": lambda m, n, t: m.subtract(n, t, alpha=3),
+    "mul": lambda m, n, t: m.mul(n, t), "multiply": lambda m, n, t: m.multiply(n, t),
+    "div": lambda m, n, t: m.div(n, t), "divide": lambda m, n, t: m.divide(input=n, other=t),
+    "true_divide": lambda m, n, t: m.true_divide(n, t),
+    "div_floor": lambda m, n, t: m.div(n, t, rounding_mode="floor"),
+}
+
+
+def _number_input_outcome(m, call, number, dtype, shape):
+    t = m.ones(shape, dtype=getattr(m, dtype)) * 3
+    if t.dtype.is_floating_point:
+        t.requires_grad_()
+    try:
+        r = call(m, number, t)
+    except Exception as e:   # noqa: BLE001 (the error is the outcome compared)
+        return "error", type(e).__name__
+    out = [str(r.dtype).split(".")[-1], r.detach().tolist()]
+    if r.requires_grad:
+        out.append([n is None for n, _ in r.grad_fn.next_functions])
+        out.append(m.autograd.grad(r.sum(), t)[0].tolist())
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_INPUT_CALLS))
+def test_number_as_input_as_in_torch(name):
+    torch = pytest.importorskip("torch")
+    call = NUMBER_INPUT_CALLS[name]
+    for number in (2.0, -0.5, 7, True, 2 ** 40, np.float64(1.5)):
+        for dtype in ("float32", "float64", "int64", "int32", "int8", "bool"):
+            for shape in ((), (2,)):
+                got = _number_input_outcome(tg, call, number, dtype, shape)
+                want = _number_input_outcome(torch, call, number, dtype, shape)
+                # (a 0-d float32 gradient may differ in its last bit: the scalar fast path
+                # computes in double)
+                assert got[:3] == want[:3], (number, dtype, shape, got, want)
+                assert np.allclose(got[3:], want[3:], rtol=1e-6), (number, dtype, shape, got,
+                                                                   want)
+
+
+def test_number_as_input_without_torch():
+    y = tg.tensor(1.5, requires_grad=True)
+    r = tg.sub(2.0, y, alpha=2)
+    assert r.item() == -1.0 and r.grad_fn.name() == "SubBackward0"
+    assert r.grad_fn.next_functions[0][0] is None
+    r.backward()
+    assert y.grad.item() == -2.0
+    assert tg.div(2, tg.tensor(3)).dtype is tg.float32            # computed in floating point
+    assert tg.div(2 ** 40, tg.tensor(8, dtype=tg.int32)).item() == 2 ** 37
+    assert tg.mul(2, tg.tensor(3, dtype=tg.int8)).dtype is tg.int8
+    with pytest.raises(RuntimeError, match="Subtraction"):
+        tg.sub(True, tg.tensor(2))
+    with pytest.raises(TypeError, match="got \\(float\\)"):
+        tg.add(2.0)
