@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, return_types
+from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, nodiff, \
+    return_types
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _update_arrays
@@ -326,6 +327,13 @@ class _MathMethods:
         if not isinstance(other, OPERAND_TYPES):
             return NotImplemented
         _check_int_divisor("remainder", other, self)
+        if self.requires_grad and not isinstance(other, Tensor):
+            # torch's remainder(Number, Tensor) has no derivative: its NotImplemented node,
+            # whose backward raises
+            r = _bin("remainder", other, self.detach())
+            return nodiff.result("NotImplemented", r._array(), r._dtype, (self,),
+                                 (RuntimeError, "derivative for aten::remainder is not "
+                                                "implemented"))
         return _bin("remainder", other, self)
 
     def remainder_(self, other):

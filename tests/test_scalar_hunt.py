@@ -1,0 +1,41 @@
+"""Scalar-heavy user code against torch, and its record/replay against eager tapegrad: what a
+differential hunt over 0-d tensors, Python numbers on either side of an operator and recorded
+functions of them found wrong (each test failed before its fix)."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def test_number_remainder_tensor_has_no_derivative():
+    """`3 % y` (remainder(Number, Tensor)): torch has no derivative for it, so a y that requires
+    grad gets torch's NotImplemented node, whose backward raises; the values are the
+    remainder's."""
+    y = tg.tensor([1.5, 2.0], requires_grad=True)
+    for r in (3 % y, tg.remainder(3, y), 3 % y[0]):
+        assert r.grad_fn.name() == "torch::autograd::NotImplemented"
+        assert r.requires_grad
+        with pytest.raises(RuntimeError, match="^derivative for aten::remainder is not "
+                                               "implemented$"):
+            r.sum().backward()
+    assert (3 % y).tolist() == [0.0, 1.0]
+    assert (3 % y.detach()).grad_fn is None
+    with tg.no_grad():
+        assert (3 % y).grad_fn is None
+    # (tensor % tensor and tensor % number keep their derivatives, as torch's)
+    assert (tg.tensor(3.0) % y).grad_fn.name() == "RemainderBackward1"
+    assert (y % 3).grad_fn.name() == "RemainderBackward0"
+
+
+def test_number_remainder_tensor_as_torch():
+    torch = pytest.importorskip("torch")
+    for m_number in (3, -2.5, True, 0.0):
+        got, want = [], []
+        for m, out in ((tg, got), (torch, want)):
+            y = m.tensor([1.5, -2.0, 0.0], requires_grad=True)
+            r = m_number % y
+            out.append((r.grad_fn.name(), [f.name() for f, _ in r.grad_fn.next_functions],
+                        str(r.dtype).split(".")[-1]))
+            np.testing.assert_array_equal(r.detach().numpy(), (m_number % y.detach()).numpy())
+            out.append(r.detach().numpy().tolist())
+        assert str(got) == str(want), (m_number, got, want)
