@@ -56,6 +56,18 @@ _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
 _NUMBER_TYPES = {float, int, np.float64, np.float32, np.int64}
 
 
+# what a replay's inputs came as (Recorded._load), and so its results go out as
+_ARRAYS, _TENSORS, _NUMBERS = 0, 1, 2
+
+
+def _as_given(arr, dt, came):
+    """A replay's result `arr` (of dtype dt) as its inputs came: a tensor, an array, or for
+    numbers a numpy scalar when it has one element and no dimensions."""
+    if came == _TENSORS:
+        return Tensor._wrap(arr, dt)
+    return arr[()] if came == _NUMBERS else arr
+
+
 class BranchChanged(RuntimeError):
     """A replay reached a guard whose recorded outcome differs at these inputs."""
 
@@ -487,10 +499,11 @@ class Recorded:
         return self._static_reach(out)
 
     def _load(self, args, vals):
-        """Validate args and write them into the arena; True when tensors came in."""
+        """Validate args and write them into the arena; returns what came in: _TENSORS (some
+        tensors), _NUMBERS (numbers only) or _ARRAYS."""
         if len(args) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(args)}")
-        tensors = False
+        tensors, numbers = False, True
         for i, (a, (node, shape, dt)) in enumerate(zip(args, self.inputs)):
             if isinstance(a, Tensor):
                 tensors = True
@@ -498,13 +511,13 @@ class Recorded:
                     raise TypeError(f"input {i}: expected dtype {dt}, got {a.dtype}")
                 arr = a._array()
             elif isinstance(a, (float, int)) and not isinstance(a, bool):
-                arr = a
                 if shape != () and int(np.prod(shape)) != 1:
                     raise ValueError(f"input {i}: expected shape {shape}, got a number")
                 o = self.off[node]
                 vals[o] = a
                 continue
             else:
+                numbers = numbers and isinstance(a, np.generic)
                 arr = np.asarray(a)
                 if arr.dtype.kind not in "fiu":
                     raise TypeError(f"input {i}: expected a real array, got dtype {arr.dtype}")
@@ -514,7 +527,7 @@ class Recorded:
                 raise ValueError(f"input {i}: expected shape {shape}, got {tuple(np.shape(arr))}")
             o = self.off[node]
             vals[o:o + self.size[node]] = np.asarray(arr).reshape(-1)
-        return tensors
+        return _TENSORS if tensors else _NUMBERS if numbers else _ARRAYS
 
     def _check(self, status):
         if status >= 0:
@@ -523,30 +536,35 @@ class Recorded:
                                 f"checked at {src} differs from when it was recorded; record "
                                 f"again (tapegrad.compile does so automatically)")
 
-    def _out(self, vals, k, as_tensor):
+    def _out(self, vals, k, came):
         node, shape, dt = self.outputs[k]
         o = self.off[node]
-        arr = np.array(vals[o:o + self.size[node]], dtype=dt.np).reshape(shape)
-        return Tensor._wrap(arr, dt) if as_tensor else arr
+        return _as_given(np.array(vals[o:o + self.size[node]], dtype=dt.np).reshape(shape), dt,
+                         came)
 
-    def _grad(self, adj, i, as_tensor):
+    def _grad(self, adj, i, came):
         node, shape, dt = self.inputs[i]
         o = self.off[node]
-        arr = np.array(adj[o:o + self.size[node]], dtype=dt.np).reshape(shape)
-        return Tensor._wrap(arr, dt) if as_tensor else arr
+        return _as_given(np.array(adj[o:o + self.size[node]], dtype=dt.np).reshape(shape), dt,
+                         came)
 
     # -- public replay API ------------------------------------------------------------------
     def forward(self, *args):
         """Outputs at new inputs (numpy arrays, or tensors when tensors came in)."""
+        return self._forward(args, numbers=_ARRAYS)
+
+    def _forward(self, args, numbers):
+        """forward, its outputs for inputs that are all numbers as `numbers` says."""
         vals, _ = self._arena()
-        as_tensor = self._load(args, vals)
+        came = self._load(args, vals)
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         if self.scalar:
             status = self._scalar_kernels()[1](op, ia, ib, imm, par, params, arg_ptr, arg, vals)
         else:
             status = self._forward_paused(vals)
         self._check(status)
-        outs = tuple(self._out(vals, k, as_tensor) for k in range(len(self.outputs)))
+        came = numbers if came == _NUMBERS else came
+        outs = tuple(self._out(vals, k, came) for k in range(len(self.outputs)))
         return outs[0] if self.meta["single"] else outs
 
     __call__ = forward
@@ -654,7 +672,7 @@ class Recorded:
                 return vals[self._out_off], tuple(adj[self.in_offs])
         out = self._scalar_output()
         vals, adj = self._arena()
-        as_tensor = self._load(args, vals)
+        came = self._load(args, vals)
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         if self.scalar:
             status = self._scalar_kernels()[0](op, ia, ib, imm, par, params, arg_ptr, arg,
@@ -673,8 +691,8 @@ class Recorded:
                 self._backward_paused(vals, adj, out)
                 self._swept = True
         self._check(status)
-        value = self._out(vals, 0, as_tensor)
-        return value, self._select(lambda i: self._grad(adj, i, as_tensor), argnums)
+        value = self._out(vals, 0, came)
+        return value, self._select(lambda i: self._grad(adj, i, came), argnums)
 
     def grad(self, *args, argnums=None):
         return self.value_and_grad(*args, argnums=argnums)[1]
@@ -693,7 +711,8 @@ class Recorded:
         self._no_host_only("jacobian")
         node, oshape, odt = self.outputs[0]
         vals, adj = self._arena()
-        as_tensor = self._load(args, vals)
+        came = self._load(args, vals)
+        came = _ARRAYS if came == _NUMBERS else came    # (arrays for numbers, as forward)
         if self.scalar:
             # one element out: its Jacobian is its gradient, from the one-element replay
             # (`jacobian` would compile the full n-d kernels into itself)
@@ -711,8 +730,8 @@ class Recorded:
         self._check(status)
         out, j = [], 0
         for (inode, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
-            block = jac[:, j:j + k].astype(idt.np).reshape(oshape + ishape)
-            out.append(Tensor._wrap(block, idt) if as_tensor else block)
+            out.append(_as_given(jac[:, j:j + k].astype(idt.np).reshape(oshape + ishape), idt,
+                                 came))
             j += k
         return tuple(out)
 
@@ -1243,7 +1262,7 @@ def _hvp(self, inputs, v):
     if len(xs) != len(self.inputs) or len(vs) != len(self.inputs):
         raise TypeError(f"hvp: this tape takes {len(self.inputs)} inputs and as many vectors")
     k = len(self.inputs)
-    value = self.forward(*xs)           # checks the inputs and this tape's guards first
+    value = self._forward(xs, numbers=_NUMBERS)   # checks the inputs and the guards first
     plain = [a._array() if isinstance(a, Tensor) else a for a in xs + vs]
     grads = _hvp_program(self, plain[:k], plain[k:]).grad(*xs, *vs, argnums=tuple(range(k)))
     return value, (grads if isinstance(inputs, tuple) else grads[0])

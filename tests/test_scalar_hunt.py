@@ -39,3 +39,28 @@ def test_number_remainder_tensor_as_torch():
             np.testing.assert_array_equal(r.detach().numpy(), (m_number % y.detach()).numpy())
             out.append(r.detach().numpy().tolist())
         assert str(got) == str(want), (m_number, got, want)
+
+
+# ---- record/replay -----------------------------------------------------------------------------
+def test_replay_numbers_in_give_numpy_scalars_out():
+    """value_and_grad/grad/hvp of numbers give numpy scalars on every path: with argnums, and
+    on a tape whose inside is n-d (not only the one-element fast path)."""
+    def f(x, y):
+        return x * y * y
+    def g(x, y):
+        return (x * tg.ones(3, dtype=x.dtype) * y).sum()
+    for fn in (f, g):
+        tape = tg.record(fn, tg.tensor(1.0, dtype=tg.float64), tg.tensor(2.0, dtype=tg.float64))
+        want = fn(tg.tensor(1.5, dtype=tg.float64), tg.tensor(2.0, dtype=tg.float64)).item()
+        for value, grads in (tape.value_and_grad(1.5, 2.0),
+                             tape.value_and_grad(1.5, 2.0, argnums=(0, 1)),
+                             tape.value_and_grad(np.float64(1.5), 2, argnums=[0, 1])):
+            assert type(value) is np.float64 and value == want
+            assert all(type(d) is np.float64 for d in grads)
+        assert type(tape.grad(1.5, 2.0, argnums=1)) is np.float64
+        value, hv = tape.hvp((1.5, 2.0), (1.0, 0.0))
+        assert type(value) is np.float64 and all(type(h) is np.float64 for h in hv)
+        # (arrays in: arrays out; forward and jacobian give arrays, as documented)
+        value, grads = tape.value_and_grad(np.array(1.5), np.array(2.0), argnums=0)
+        assert type(value) is np.ndarray and type(grads) is np.ndarray
+        assert type(tape.forward(1.5, 2.0)) is np.ndarray
