@@ -37,6 +37,7 @@ from .random import default_generator, draw_state, drew_since
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
 from .errors import TracingError, user_stacklevel
+from .fpstate import quiet
 from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES, HOST_ONLY_OPS
 from .tensor import Tensor
@@ -385,7 +386,11 @@ class Recorded:
         # the per-call fast path of value_and_grad: Python numbers in, numpy scalars out
         one = len(self.outputs) == 1 and int(size[self.outputs[0][0]]) == 1
         self._vg_out = self.outputs[0][0] if one else None
-        self._vg_scalar = one and self.scalar and all(int(s) == 1 for s in self.in_sizes)
+        # (an input of a narrower dtype than the tape's, float32 on a float64 tape, takes the
+        # general path: its number is rounded to the input's dtype there)
+        self._narrow = [i for i, (_, _, dt) in enumerate(self.inputs) if dt.np != self.dtype]
+        self._vg_scalar = one and self.scalar and all(int(s) == 1 for s in self.in_sizes) and \
+            not self._narrow
         self._in_list = [int(o) for o in self.in_offs]
         self._in_list_sizes = [int(k) for k in self.in_sizes]
         # value_and_grad_batch: inputs that are all 0-d and of the tape's dtype need no
@@ -499,8 +504,8 @@ class Recorded:
         return self._static_reach(out)
 
     def _load(self, args, vals):
-        """Validate args and write them into the arena; returns what came in: _TENSORS (some
-        tensors), _NUMBERS (numbers only) or _ARRAYS."""
+        """Validate args and write them into the arena, each in its input's dtype; returns what
+        came in: _TENSORS (some tensors), _NUMBERS (numbers only) or _ARRAYS."""
         if len(args) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(args)}")
         tensors, numbers = False, True
@@ -514,7 +519,9 @@ class Recorded:
                 if shape != () and int(np.prod(shape)) != 1:
                     raise ValueError(f"input {i}: expected shape {shape}, got a number")
                 o = self.off[node]
-                vals[o] = a
+                # (a number for a float32 input of a float64 tape: rounded to float32, as the
+                # eager input holds it)
+                vals[o] = a if dt.np == self.dtype else quiet(dt.np.type, a)
                 continue
             else:
                 numbers = numbers and isinstance(a, np.generic)
@@ -526,7 +533,7 @@ class Recorded:
             if tuple(np.shape(arr)) != shape:
                 raise ValueError(f"input {i}: expected shape {shape}, got {tuple(np.shape(arr))}")
             o = self.off[node]
-            vals[o:o + self.size[node]] = np.asarray(arr).reshape(-1)
+            vals[o:o + self.size[node]] = quiet(np.asarray, arr, dt.np).reshape(-1)
         return _TENSORS if tensors else _NUMBERS if numbers else _ARRAYS
 
     def _check(self, status):
@@ -749,6 +756,7 @@ class Recorded:
         does not apply inside a batch: re-run the masked points with a tape recorded there."""
         out = self._scalar_output()
         mask = _branch_mode(branch_changed)
+        Xs = self._rounded(Xs)
         B, _ = self._stage(Xs)
         io = self._io()
         values, gradsT, held = self._replay_batch(out, B, Xs, mask, io)
@@ -782,6 +790,11 @@ class Recorded:
         # all of P reads it column by column, a cache miss per element once P outgrows the
         # cache) and each point's inputs and gradients are one contiguous row
         P = np.ascontiguousarray(P, self.dtype)
+        if self._narrow:    # (a copy: the narrower inputs' columns rounded, as in _rounded)
+            P = P.copy()
+            for i in self._narrow:
+                a, b = int(self._flat_off[i]), int(self._flat_off[i]) + self._in_list_sizes[i]
+                P[:, a:b] = quiet(P[:, a:b].astype, self.inputs[i][2].np)
         B = len(P)
         io = self._io()
         values, G, status = io.outputs(((B,), self.dtype), ((B, n), self.dtype),
@@ -795,6 +808,17 @@ class Recorded:
         self._io_pool.append(io)
         held = self._held(status, mask, values, G, first=first)
         return (values, G, held) if mask else (values, G)
+
+    def _rounded(self, Xs):
+        """The batch inputs Xs with those of a narrower dtype than the tape's (float32 on a
+        float64 tape) rounded to it, as the eager inputs hold them (the batch kernels read
+        every input in the tape's dtype)."""
+        if not self._narrow or len(Xs) != len(self.inputs):
+            return Xs
+        Xs = list(Xs)
+        for i in self._narrow:
+            Xs[i] = quiet(np.asarray, Xs[i], self.inputs[i][2].np)
+        return tuple(Xs)
 
     def _io(self):
         """A set of buffers for one batch call (batchbuf.BatchBuffers): this tape's from its
@@ -1276,6 +1300,7 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
         raise TypeError("jacobian needs a function with one output")
     self._no_host_only("jacobian_batch")
     mask = _branch_mode(branch_changed)
+    Xs = self._rounded(Xs)
     node, oshape, _ = self.outputs[0]
     io = self._io()
     if self.scalar:

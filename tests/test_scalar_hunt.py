@@ -64,3 +64,30 @@ def test_replay_numbers_in_give_numpy_scalars_out():
         value, grads = tape.value_and_grad(np.array(1.5), np.array(2.0), argnums=0)
         assert type(value) is np.ndarray and type(grads) is np.ndarray
         assert type(tape.forward(1.5, 2.0)) is np.ndarray
+
+
+def test_replay_rounds_a_float32_input_of_a_float64_tape():
+    """A tape of a float32 and a float64 input is a float64 tape; a number or a float64 batch
+    for the float32 input is that input's value rounded to float32, as the eager tensor holds
+    it, on every path (the fast path, argnums, batches, the flat layout, jacobians)."""
+    def f(x, y):
+        return x * y + y.exp() * x      # (no float32 op inside: docs/replay.md, Limits)
+    tape = tg.record(f, tg.tensor(1.0), tg.tensor(2.0, dtype=tg.float64))
+    x = tg.tensor(1.1, requires_grad=True)
+    y = tg.tensor(2.3, dtype=tg.float64, requires_grad=True)
+    out = f(x, y)
+    gx, gy = tg.autograd.grad(out, (x, y))
+    want = (out.item(), gx.item(), gy.item())
+    for value, (dx, dy) in (tape.value_and_grad(1.1, 2.3),
+                            tape.value_and_grad(1.1, 2.3, argnums=(0, 1)),
+                            tape.value_and_grad(tg.tensor(1.1),
+                                                tg.tensor(2.3, dtype=tg.float64))):
+        assert (float(value), float(dx), float(dy)) == want
+        assert np.asarray(dx).dtype == np.float32
+    values, (dxs, dys) = tape.value_and_grad_batch(np.array([1.1, 1.1]), np.array([2.3, 2.3]))
+    assert values.tolist() == [want[0]] * 2 and dys.tolist() == [want[2]] * 2
+    values, G = tape.value_and_grad_flat(np.array([[1.1, 2.3]]))
+    assert values.tolist() == [want[0]] and G[0, 1] == want[2]
+    jx, jy = tape.jacobian_batch(np.array([1.1]), np.array([2.3]))
+    assert jy.tolist() == [want[2]]
+    assert float(tape.forward(1.1, 2.3)) == want[0]
