@@ -625,6 +625,9 @@ class Tensor(metaclass=_TensorMeta):
         return r
 
     def __rpow__(self, base):
+        if self._dtype is D.bool_ and type(base) is bool:
+            # (pow(Scalar, Tensor) of two bools: torch's kernel has no bool case)
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         return _fastpath.op_rpow(self, base)
 
     def square(self):

@@ -41,6 +41,21 @@ def test_number_remainder_tensor_as_torch():
         assert str(got) == str(want), (m_number, got, want)
 
 
+
+def test_bool_number_to_the_power_of_a_bool_tensor_raises_as_torch():
+    """`True ** t` of a bool t is pow(Scalar, Tensor) with a bool result, which torch's kernel
+    does not have; `t ** True` (pow(Tensor, Scalar)) and `2 ** t` are torch's values."""
+    for t in (tg.tensor(True), tg.tensor([True, False])):
+        for base in (True, False):
+            with pytest.raises(NotImplementedError, match="\"pow\" not implemented for 'Bool'"):
+                base ** t
+            with pytest.raises(NotImplementedError, match="\"pow\" not implemented for 'Bool'"):
+                tg.pow(base, t)
+    assert (tg.tensor(True) ** True).item() is True
+    r = 2 ** tg.tensor([True, False])
+    assert r.dtype is tg.int64 and r.tolist() == [2, 1]
+    assert (1.5 ** tg.tensor(True)).item() == 1.5
+
 # ---- record/replay -----------------------------------------------------------------------------
 def test_replay_numbers_in_give_numpy_scalars_out():
     """value_and_grad/grad/hvp of numbers give numpy scalars on every path: with argnums, and
