@@ -1254,6 +1254,11 @@ def run_eager(rec, inputs):
             r = None
         else:
             raise NotImplementedError(f"run_eager: {BY_CODE[code].name}")
+        if r is not None and r._shape != shape:
+            # the node's recorded shape: a one-element operand is 0-d to the tape, so an
+            # elementwise entry of it and a (3,) gives (3,) where the eager result (and so
+            # the next entry's params) had (1, 3)
+            r = r.reshape(shape)
         vals[e] = r
     outs = tuple(vals[node] for node, _, _ in rec.outputs)
     return outs[0] if rec.meta["single"] else outs

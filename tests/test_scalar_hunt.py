@@ -106,3 +106,22 @@ def test_replay_rounds_a_float32_input_of_a_float64_tape():
     jx, jy = tape.jacobian_batch(np.array([1.1]), np.array([2.3]))
     assert jy.tolist() == [want[2]]
     assert float(tape.forward(1.1, 2.3)) == want[0]
+
+
+def test_hvp_of_a_tape_with_a_one_element_operand_of_rank():
+    """hvp re-runs the tape with tensor ops (run_eager): a one-element operand is 0-d to the
+    tape, so `a.reshape(1, 1) * b` (b of shape (3,)) gave (3,) there where the recorded node
+    is (1, 3), and the reduction after it failed; the Hessian-vector product is f's."""
+    def f(a, b):
+        return (tg.outer(a.reshape(-1), b) ** 2).sum(0).sum() + (a.reshape(1, 1) * b).sum(1).sum()
+    a0, b0 = np.float64(2.0), np.array([1.0, -2.0, 3.0])
+    tape = tg.record(f, tg.tensor(1.0, dtype=tg.float64), tg.ones(3, dtype=tg.float64))
+    va, vb = np.float64(0.5), np.array([1.0, 0.0, -1.0])
+    value, (ha, hb) = tape.hvp((a0, b0), (va, vb))
+    a = tg.tensor(a0, requires_grad=True)
+    b = tg.tensor(b0, requires_grad=True)
+    ga, gb = tg.autograd.grad(f(a, b), (a, b), create_graph=True)
+    wa, wb = tg.autograd.grad((ga * float(va)).sum() + (gb * tg.tensor(vb)).sum(), (a, b))
+    assert value == f(a, b).item()
+    np.testing.assert_allclose(ha, wa.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hb, wb.numpy(), rtol=1e-12)
