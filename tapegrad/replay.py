@@ -44,7 +44,7 @@ from .tensor import Tensor
 from .steptrace import TRACE
 from .trainstep import StepProgram, StepTrace
 from .views import KIND_OPS
-from .ndops import FORMULA_NS
+from .ndops import FORMULA_NS, _binary, _unary
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
            "TapeFormatError"]
@@ -1231,7 +1231,14 @@ def run_eager(rec, inputs):
         elif kind == "const":
             o = rec.off[e]
             r = Tensor._wrap(np.array(rec._vals0[o:o + rec.size[e]]).reshape(shape), _dtype(rec.meta["dtype"]))
-        elif kind in ("unary", "binary", "compare"):
+        elif kind == "unary":
+            # (the entry's own op, recorded: its gradient is the op table's, which is not
+            # always the derivative of its forward formula: straight_through's is b's value
+            # with a's gradient, sqrt0's is masked where its value is 0)
+            r = _unary(code, x, float(imm[e]))
+        elif kind == "binary":
+            r = _binary(code, x, y)
+        elif kind == "compare":
             r = _eager_fwd(code)(x, y, float(imm[e]), None)
         elif kind == "where":
             r = _eager_fwd(code)(x, y, float(imm[e]), vals[int(arg[arg_ptr[e]])] != 0.0)

@@ -125,3 +125,38 @@ def test_hvp_of_a_tape_with_a_one_element_operand_of_rank():
     assert value == f(a, b).item()
     np.testing.assert_allclose(ha, wa.numpy(), rtol=1e-12)
     np.testing.assert_allclose(hb, wb.numpy(), rtol=1e-12)
+
+
+HVP_AT_KINKS = {
+    "relu": lambda x: (x.relu() * x).sum(),
+    "hardtanh": lambda x: (tg.nn.functional.hardtanh(x) * x).sum(),
+    "prelu": lambda x: tg.nn.functional.prelu(x, tg.tensor([0.25], dtype=x.dtype)).pow(2).sum(),
+    "maximum": lambda x: (tg.maximum(x, x.flip(0)) ** 2).sum(),
+    "softplus": lambda x: (tg.nn.functional.softplus(x, beta=2.0, threshold=1.0) ** 2).sum(),
+    "std": lambda x: x.std() * 3 + (x * x).sum(),
+    "xlogy": lambda x: tg.xlogy(x, x * x + 1).sum() ** 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HVP_AT_KINKS))
+def test_hvp_is_the_eager_second_derivative_at_kinks(name):
+    """Recorded.hvp differentiates a re-run of the tape: each entry must be re-run as its own
+    op, whose gradient is the op table's.  Re-run from the forward formulas it took their
+    derivatives instead, which differ where the op table chooses (relu, hardtanh and prelu at
+    their kinks, maximum at ties, softplus at its threshold, std of equal elements: nan), and
+    hvp silently differed from the eager second derivative there."""
+    f = HVP_AT_KINKS[name]
+    tape = tg.record(f, tg.tensor([-0.3, 0.7, 2.0], dtype=tg.float64))
+    v = np.array([1.0, -2.0, 0.5])
+    for p in ([0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [1.0, -1.0, 0.0], [0.5, -0.5, 1.0]):
+        p = np.array(p)
+        x = tg.tensor(p, requires_grad=True)
+        g, = tg.autograd.grad(f(x), x, create_graph=True)
+        want, = tg.autograd.grad((g * tg.tensor(v)).sum(), x, allow_unused=True,
+                                 materialize_grads=True)
+        try:
+            _, got = tape.hvp(p, v)
+        except tg.BranchChanged:
+            continue
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-12, atol=1e-12, equal_nan=True,
+                                   err_msg=str(p))
