@@ -148,6 +148,20 @@ def _clamp_cast_check(x, bounds):
                            f"type {errors._C_TYPE[x._dtype.name]}")
 
 
+def _mixed_bounds(fname, min, max):  # noqa: A002
+    """clamp's bounds (min, max) as torch's parser binds them: a tensor and a number take the
+    number overload (ClampBackward1), the tensor read as a Number, when it is 0-d and needs
+    no grad, and no overload else (torch's TypeError, for method `fname`)."""
+    if min is None or max is None or isinstance(min, Tensor) is isinstance(max, Tensor):
+        return min, max
+    t = min if isinstance(min, Tensor) else max
+    if t._shape or t.requires_grad:
+        err = arg_error("clamp", True, (min, max))
+        raise TypeError(str(err).replace("clamp()", f"{fname}()", 1)) if err else \
+            TypeError(f"{fname}() received an invalid combination of arguments")
+    return (t.item(), max) if t is min else (min, t.item())
+
+
 def _inplace_unary(name):
     """name_: the value replaced by method(self) (recorded as the op on a tensor that needs
     history; an integer tensor whose result is float raises torch's cast error)."""
@@ -159,7 +173,8 @@ def _inplace_unary(name):
             _clamp_cast_check(self, (*args, *kwargs.values()))
         if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
             bounds = dict(zip(("min", "max"), args), **kwargs)
-            inputs = (bounds.get("min"), bounds.get("max"))
+            args, kwargs = _mixed_bounds("clamp_", bounds.get("min"), bounds.get("max")), {}
+            inputs = args if any(isinstance(a, Tensor) for a in args) else ()
         def value(arr, _):
             return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
                       **kwargs)._array()
@@ -410,6 +425,7 @@ class _MathMethods:
             if not (b is None or isinstance(b, (Tensor, int, float)) or hasattr(b, "__float__")):
                 raise TypeError(f"clamp() received an invalid combination of arguments - got "
                                 f"(min={type(b).__name__})")
+        min, max = _mixed_bounds("clamp", min, max)
         tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
         if not tensors:
             name = "clamp" if min is not None and max is not None else \
@@ -1283,7 +1299,10 @@ def clamp(input=MISSING, min=None, max=None):  # noqa: A002
         raise arg_error("clamp", False, given(*given_)) or TypeError(
             f"clamp(): argument 'input' (position 1) must be Tensor, not "
             f"{errors.type_name(input)}")
-    return input.clamp(min, max)
+    try:
+        return input.clamp(min, max)
+    except TypeError:   # (the method's complaint as the function's: torch's parser's)
+        raise arg_error("clamp", False, (input, min, max)) from None
 
 
 def _two(name):

@@ -160,3 +160,51 @@ def test_hvp_is_the_eager_second_derivative_at_kinks(name):
             continue
         np.testing.assert_allclose(got, want.numpy(), rtol=1e-12, atol=1e-12, equal_nan=True,
                                    err_msg=str(p))
+
+
+def test_clamp_of_a_tensor_and_a_number_bound_as_torch():
+    """A tensor and a number bound: torch's parser reads a 0-d tensor that needs no grad as
+    a Number (clamp's number overload: ClampBackward1, one edge), and takes no overload for
+    one that needs grad or has dims (TypeError); tapegrad recorded ClampBackward0 and
+    accepted every such call, with a gradient for the tensor bound torch never gives."""
+    x = tg.tensor([1.5, -1.0, 0.3], requires_grad=True)
+    for r in (tg.clamp(x, tg.tensor(0.0), 0.5), x.clamp(0.0, tg.tensor(0.5)),
+              x.clip(tg.tensor(0), 0.5)):
+        assert r.grad_fn.name() == "ClampBackward1" and len(r.grad_fn.next_functions) == 1
+        assert r.tolist() == [0.5, 0.0, 0.30000001192092896]
+    r = x.clone().clamp_(tg.tensor(0.0), 0.5)
+    assert [f.name() for f, _ in r.grad_fn.next_functions] == ["CloneBackward0"]
+    lo = tg.tensor(0.0, requires_grad=True)
+    for call in (lambda: tg.clamp(x, lo, 0.5), lambda: x.clamp(lo, 0.5),
+                 lambda: tg.clamp(x, 0.0, tg.tensor([0.5, 0.5, 0.5]))):
+        with pytest.raises(TypeError, match="^clamp\\(\\) received an invalid combination"):
+            call()
+    with pytest.raises(TypeError, match="^clamp_\\(\\) received an invalid combination"):
+        x.clone().clamp_(lo, 0.5)
+    # (two tensor bounds, or one with None: the tensor overload, ClampBackward0, as torch's)
+    assert tg.clamp(x, lo, tg.tensor(0.5)).grad_fn.name() == "ClampBackward0"
+    assert tg.clamp(x, tg.tensor(0.0), None).grad_fn.name() == "ClampBackward0"
+
+
+def test_clamp_of_a_tensor_and_a_number_bound_against_torch():
+    torch = pytest.importorskip("torch")
+    calls = [lambda m, x, lo: m.clamp(x, m.tensor(0.0), 0.5),
+             lambda m, x, lo: x.clamp(0.0, m.tensor(0.5)),
+             lambda m, x, lo: m.clamp(x, lo, 0.5), lambda m, x, lo: x.clamp(lo, 1),
+             lambda m, x, lo: m.clamp(x, m.tensor([0.0, 0.0, 0.0]), 0.5),
+             lambda m, x, lo: x.clone().clamp_(m.tensor(0.0), 0.5),
+             lambda m, x, lo: x.clone().clamp_(lo, 0.5)]
+    for call in calls:
+        out = []
+        for m in (tg, torch):
+            x = m.tensor([1.5, -1.0, 0.3], requires_grad=True)
+            lo = m.tensor(0.0, requires_grad=True)
+            try:
+                r = call(m, x, lo)
+            except TypeError as e:
+                out.append(("TypeError", str(e).split(" - ")[0]))
+                continue
+            g = m.autograd.grad(r.sum(), (x, lo), allow_unused=True)
+            out.append((r.grad_fn.name(), r.tolist(), [None if t is None else t.tolist()
+                                                       for t in g]))
+        assert out[0] == out[1]
