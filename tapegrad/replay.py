@@ -150,6 +150,10 @@ RANDOM_BAKED = (
 
 def _as_outputs(result):
     single = isinstance(result, Tensor)
+    if not single and not isinstance(result, (tuple, list)):
+        # (a number, None, a dict: not iterated into something else's complaint)
+        raise TypeError(f"record: fn must return a tensor or a tuple of tensors, got "
+                        f"{type(result).__name__}")
     outputs = (result,) if single else tuple(result)
     for o in outputs:
         if not isinstance(o, Tensor):

@@ -208,3 +208,17 @@ def test_clamp_of_a_tensor_and_a_number_bound_against_torch():
             out.append((r.grad_fn.name(), r.tolist(), [None if t is None else t.tolist()
                                                        for t in g]))
         assert out[0] == out[1]
+
+
+def test_record_of_a_function_returning_no_tensor_says_so():
+    """A function returning a number, None or a dict: record's own TypeError, not the one of
+    iterating it ("'float' object is not iterable", or a dict's keys: "got str")."""
+    x = tg.tensor(1.0, dtype=tg.float64)
+    for fn, name in ((lambda x: 3.0, "float"), (lambda x: None, "NoneType"),
+                     (lambda x: {"loss": x * 2}, "dict"), (lambda x: (x * 2).item(), "float")):
+        with pytest.raises(TypeError, match=f"^record: fn must return a tensor or a tuple of "
+                                            f"tensors, got {name}$"):
+            tg.record(fn, x)
+    with pytest.raises(TypeError, match="fn must return tensors, got float"):
+        tg.record(lambda x: (x * 2, 3.0), x)
+    assert tg.record(lambda x: [x * 2, x * 3], x).forward(2.0) == (4.0, 6.0)
