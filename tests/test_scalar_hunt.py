@@ -222,3 +222,38 @@ def test_record_of_a_function_returning_no_tensor_says_so():
     with pytest.raises(TypeError, match="fn must return tensors, got float"):
         tg.record(lambda x: (x * 2, 3.0), x)
     assert tg.record(lambda x: [x * 2, x * 3], x).forward(2.0) == (4.0, 6.0)
+
+
+def test_float32_grad_accumulates_in_float32():
+    """A float32 0-d leaf's .grad summed over several backward calls: each sum rounded to
+    float32, as torch's in-place add.  The sum was held in double: x.grad differed from its
+    own item() (x.grad - tensor(x.grad.item()) was not 0) and drifted from torch's."""
+    x = tg.tensor(1.3, requires_grad=True)
+    c = tg.tensor(0.1)
+    want = np.float32(0.0)
+    g = np.float32(np.float32(0.1) * np.float32(1.7))
+    for _ in range(10):
+        (x * c * 1.7).backward()
+        want = np.float32(want + g)
+        assert x.grad.item() == float(want)
+        assert (x.grad - tg.tensor(x.grad.item())).item() == 0.0
+    y = tg.tensor(1.0, requires_grad=True)     # (past float32's range: inf, as torch's)
+    (y * 3e38).backward()
+    (y * 3e38).backward()
+    assert y.grad.item() == float("inf")
+
+
+def test_float32_grad_accumulation_against_torch():
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tg, torch):
+        x = m.tensor(1.3, requires_grad=True)
+        y = m.tensor(0.7, requires_grad=True)
+        c = m.tensor(0.1)
+        seen = []
+        for _ in range(10):     # (one product per gradient: the same float32 bits per call)
+            (x * c * 1.7).backward()
+            (y * m.tensor(0.3) * 3).backward()
+            seen.append((x.grad.item(), y.grad.item()))
+        out.append(seen)
+    assert out[0] == out[1]

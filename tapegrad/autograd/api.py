@@ -290,10 +290,7 @@ def _stage_each(pairs):
         if type(g) is float:   # a one-element leaf's gradient (engine._collect_leaves)
             dt = t._dtype
             if dt is f32:
-                try:
-                    g = _F32_UNPACK(_F32_PACK(g))[0]
-                except OverflowError:   # rounds past float32's range: inf, as numpy's cast
-                    g = math.copysign(math.inf, g)
+                g = _round32(g)
             cur = getattr(t, "_grad", None)
             if cur is None:
                 fresh = _new()
@@ -347,9 +344,21 @@ def _publish(new):
             t._grad = fresh if fresh is not None and base is None else (
                 _scalar_grad(t, g) if type(g) is float else _fresh_grad(t, g))
         elif type(cur._v) is float:
-            cur._v = cur._v + (g if type(g) is float else float(g.reshape(-1)[0]))
+            v = cur._v + (g if type(g) is float else float(g.reshape(-1)[0]))
+            # (a float32 .grad's sum rounded, as torch's in-place add: a sum held in double
+            # would differ from its own item() and drift from torch over many backwards)
+            cur._v = _round32(v) if cur._dtype is D.float32 else v
         else:
             cur._v += g if type(g) is float else g.reshape(cur._shape)
+
+
+def _round32(v):
+    """Python float v rounded to float32 (past its range: inf, as numpy's cast; cannot fail,
+    so _publish may call it inside COMMIT)."""
+    try:
+        return _F32_UNPACK(_F32_PACK(v))[0]
+    except OverflowError:
+        return math.copysign(math.inf, v)
 
 
 def _fresh_grad(t, g):
