@@ -299,7 +299,10 @@ _DECLS = [
     Op("atanh", "unary", "AtanhBackward0", "atanh(a)", ("g / (1.0 - a * a)",)),
     Op("erf", "unary", "ErfBackward0", "erf(a)", ("g * 1.1283791670955126 * exp(-(a * a))",)),
     Op("erfc", "unary", "ErfcBackward0", "erfc(a)", ("-g * 1.1283791670955126 * exp(-(a * a))",)),
-    Op("erfinv", "unary", "ErfinvBackward0", "erfinv(a)", ("g * 0.886226925452758 * exp(out * out)",)),
+    # NOTE: erfinv's gradient recomputes erfinv(a), as torch's (ErfinvBackward0 saves self,
+    # not the result: changing the result in place does not invalidate the backward)
+    Op("erfinv", "unary", "ErfinvBackward0", "erfinv(a)",
+       ("g * 0.886226925452758 * exp(erfinv(a) * erfinv(a))",)),
     Op("lgamma", "unary", "LgammaBackward0", "lgamma(a)", ("g * digamma(a)",)),
     Op("digamma", "unary", "DigammaBackward0", "digamma(a)", ("g * polygamma(1.0, a)",)),
     Op("rsqrt", "unary", "RsqrtBackward0", "1.0 / sqrt(a)", ("-0.5 * g * (out * out * out)",)),

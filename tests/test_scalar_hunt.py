@@ -257,3 +257,22 @@ def test_float32_grad_accumulation_against_torch():
             seen.append((x.grad.item(), y.grad.item()))
         out.append(seen)
     assert out[0] == out[1]
+
+
+def test_erfinv_result_changed_in_place_keeps_its_backward():
+    """torch's ErfinvBackward0 saves self and recomputes erfinv: changing the result in place
+    does not invalidate the backward.  tapegrad's row saved the result, so backward raised
+    "modified by an inplace operation" where torch computes the gradient."""
+    for shape in ((), (2,)):
+        x = tg.full(shape, 0.3, dtype=tg.float64, requires_grad=True)
+        y = x.erfinv()
+        assert [n for n in dir(y.grad_fn) if n.startswith("_saved")] == ["_saved_self"]
+        with tg.no_grad():
+            y.add_(1.0)
+        y.sum().backward()
+        want = 0.886226925452758 * np.exp((x.detach().erfinv() ** 2).numpy())
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-14)
+    x = tg.tensor(-0.6, dtype=tg.float64, requires_grad=True)
+    g, = tg.autograd.grad(x.erfinv(), x, create_graph=True)
+    h, = tg.autograd.grad(g, x)     # d/dx of exp(erfinv(x)^2) * sqrt(pi) / 2
+    assert h.item() == pytest.approx(2 * x.erfinv().item() * g.item() ** 2, rel=1e-12)
