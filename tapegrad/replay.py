@@ -537,7 +537,10 @@ class Recorded:
             if tuple(np.shape(arr)) != shape:
                 raise ValueError(f"input {i}: expected shape {shape}, got {tuple(np.shape(arr))}")
             o = self.off[node]
-            vals[o:o + self.size[node]] = quiet(np.asarray, arr, dt.np).reshape(-1)
+            arr = np.asarray(arr)
+            if arr.dtype != dt.np and dt.np != self.dtype:   # (integers for a float32 input
+                arr = quiet(arr.astype, dt.np)                # of a float64 tape: rounded)
+            vals[o:o + self.size[node]] = arr.reshape(-1)
         return _TENSORS if tensors else _NUMBERS if numbers else _ARRAYS
 
     def _check(self, status):
