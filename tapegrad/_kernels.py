@@ -4155,6 +4155,38 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, i
                 g = gs[j]
                 gas[j] += g
                 gbs[j] += g
+    elif o == 4 and rl > 0:  # sub, along rows (ROW_OPS)
+        c = 0.0
+        for k0 in range(0, n, rl):
+            pa = oa + (k0 if sa == n else k0 % sa)
+            pb = ob + (k0 if sb == n else k0 % sb)
+            gs = adj[out_off + k0:out_off + k0 + rl]
+            va = vals[pa:pa + rl]
+            vb = vals[pb:pb + rl]
+            vo = vals[out_off + k0:out_off + k0 + rl]
+            gas = adj[pa:pa + rl]
+            gbs = adj[pb:pb + rl]
+            for j in range(rl):
+                g = gs[j]
+                gas[j] += g
+                gbs[j] += -g
+    elif o == 5 and rl > 0:  # mul, along rows (ROW_OPS)
+        c = 0.0
+        for k0 in range(0, n, rl):
+            pa = oa + (k0 if sa == n else k0 % sa)
+            pb = ob + (k0 if sb == n else k0 % sb)
+            gs = adj[out_off + k0:out_off + k0 + rl]
+            va = vals[pa:pa + rl]
+            vb = vals[pb:pb + rl]
+            vo = vals[out_off + k0:out_off + k0 + rl]
+            gas = adj[pa:pa + rl]
+            gbs = adj[pb:pb + rl]
+            for j in range(rl):
+                g = gs[j]
+                a_v = np.float64(va[j])
+                b_v = np.float64(vb[j])
+                gas[j] += g * b_v
+                gbs[j] += g * a_v
     elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
         # the core binary rows whose operands are whole or of one element (a constant is
         # one): slices, and a one-element operand's gradient summed in a register from its
@@ -4258,6 +4290,44 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
                 a_v = vals[oa + ka] if a >= 0 else imm[e]
                 b_v = vals[ob + kb] if b >= 0 else imm[e]
                 vals[out_off + k] = a_v + b_v
+    elif o == 4:  # sub
+        if rl > 0:
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 % sa)
+                pb = ob + (k0 if sb == n else k0 % sb)
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                dst = vals[out_off + k0:out_off + k0 + rl]
+                for j in range(rl):
+                    a_v = np.float64(va[j])
+                    b_v = np.float64(vb[j])
+                    dst[j] = a_v - b_v
+        else:
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
+                vals[out_off + k] = a_v - b_v
+    elif o == 5:  # mul
+        if rl > 0:
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 % sa)
+                pb = ob + (k0 if sb == n else k0 % sb)
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                dst = vals[out_off + k0:out_off + k0 + rl]
+                for j in range(rl):
+                    a_v = np.float64(va[j])
+                    b_v = np.float64(vb[j])
+                    dst[j] = a_v * b_v
+        else:
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
+                a_v = vals[oa + ka] if a >= 0 else imm[e]
+                b_v = vals[ob + kb] if b >= 0 else imm[e]
+                vals[out_off + k] = a_v * b_v
     elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
         # the core binary rows whose operands are whole or of one element (a constant is
         # one), as B_CORE's: slices, a one-element operand read once
@@ -4286,30 +4356,46 @@ def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, im
     c = imm[e]
     if False:
         pass
+    elif o == 9:  # exp
+        gs = adj[out_off:out_off + n]
+        gas = adj[oa:oa + n]
+        vs_out_v = vals[out_off:out_off + n]
+        for k in range(n):
+            g = gs[k]
+            out_v = vs_out_v[k]
+            gas[k] += g * out_v
     elif o == 14:  # tanh
         gs = adj[out_off:out_off + n]
         gas = adj[oa:oa + n]
-        vos = vals[out_off:out_off + n]
+        vs_out_v = vals[out_off:out_off + n]
         for k in range(n):
             g = gs[k]
-            out_v = vos[k]
+            out_v = vs_out_v[k]
             gas[k] += g * (1.0 - out_v * out_v)
     elif o == 15:  # sigmoid
         gs = adj[out_off:out_off + n]
         gas = adj[oa:oa + n]
-        vos = vals[out_off:out_off + n]
+        vs_out_v = vals[out_off:out_off + n]
         for k in range(n):
             g = gs[k]
-            out_v = vos[k]
+            out_v = vs_out_v[k]
             gas[k] += g * out_v * (1.0 - out_v)
     elif o == 16:  # relu
         gs = adj[out_off:out_off + n]
         gas = adj[oa:oa + n]
-        vos = vals[out_off:out_off + n]
+        vs_out_v = vals[out_off:out_off + n]
         for k in range(n):
             g = gs[k]
-            out_v = vos[k]
+            out_v = vs_out_v[k]
             gas[k] += threshold_backward(g, out_v)
+    elif o == 18:  # pow_scalar
+        gs = adj[out_off:out_off + n]
+        gas = adj[oa:oa + n]
+        vs_a_v = vals[oa:oa + n]
+        for k in range(n):
+            g = gs[k]
+            a_v = vs_a_v[k]
+            gas[k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
     elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
         sv = OP_SAVES[o]
         gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
