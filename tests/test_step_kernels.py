@@ -183,3 +183,52 @@ def test_compiled_step_refuses_a_reshaped_parameter_first():
     after = [p.detach().numpy().copy() for p in model.parameters()]
     for a, b in zip(before[:3], after[:3]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["tanh", "relu", "sigmoid", "exp", "pow2"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_activation_sweep_loops_match_the_formula(name, dtype):
+    """The sweep's own loops of the common activations (codegen.SWEEP_SLICES, vectorized):
+    each gradient is the row's formula of that element's values, bit for bit (in the float64
+    arena: g is C exactly, out the forward's value), eager and replayed."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal(1000).astype(dtype)
+    C = rng.standard_normal(1000).astype(dtype)
+    f = {"tanh": lambda x: x.tanh(), "relu": lambda x: x.relu(), "sigmoid": lambda x: x.sigmoid(),
+         "exp": lambda x: x.exp(), "pow2": lambda x: x ** 2}[name]
+    x = tg.tensor(X, requires_grad=True)
+    y = f(x)
+    (y * tg.tensor(C)).sum().backward()
+    g, a = C.astype(np.float64), X.astype(np.float64)
+
+    def want(out):
+        return {"tanh": lambda: g * (1.0 - out * out), "sigmoid": lambda: g * out * (1.0 - out),
+                "relu": lambda: np.where(out <= 0.0, 0.0, g), "exp": lambda: g * out,
+                "pow2": lambda: g * (2.0 * a)}[name]().astype(dtype)
+    np.testing.assert_array_equal(x.grad.numpy(), want(y.detach().numpy().astype(np.float64)))
+    if dtype == "float64":   # (a float32 replay's arena holds float32 values)
+        # (the replay's forward values: its libm functions, not numpy's, test_float64_tanh_is_libms)
+        out = tg.record(f, tg.tensor(X))(X)
+        tape = tg.record(lambda x: (f(x) * tg.tensor(C)).sum(), tg.tensor(X))
+        np.testing.assert_array_equal(tape.value_and_grad(X)[1][0], want(out))
+
+
+@pytest.mark.parametrize("op", ["sub", "mul"])
+def test_row_loops_of_sub_and_mul_against_numpy(op):
+    """sub and mul of whole and bias-broadcast operands (codegen.ROW_OPS, row by row): the
+    eager gradients against numpy's in float64 (the bias's summed over rows in order)."""
+    rng = np.random.default_rng(6)
+    X, Y = rng.standard_normal((2, 16, 8))
+    Bv, C = rng.standard_normal(8), rng.standard_normal((16, 8))
+    for other in (Y, Bv):
+        x, o = tg.tensor(X, requires_grad=True), tg.tensor(other, requires_grad=True)
+        r = x - o if op == "sub" else x * o
+        (r * tg.tensor(C)).sum().backward()
+        ob = np.broadcast_to(other, X.shape)
+        np.testing.assert_array_equal(x.grad.numpy(), C if op == "sub" else C * ob)
+        go = -C if op == "sub" else C * X
+        ref = np.zeros(8)
+        if other.ndim == 1:
+            for row in go:
+                ref = ref + row
+        np.testing.assert_array_equal(o.grad.numpy(), go if other.ndim == 2 else ref)
