@@ -285,3 +285,21 @@ def test_a_step_whose_get_lr_raises_counts_no_epoch():
     with pytest.raises(ValueError):
         sched.step()
     assert sched.last_epoch == 2
+
+
+def test_step_warnings_name_the_callers_line_as_torch():
+    """A scheduler's step warnings (stepped before the optimizer, the deprecated epoch
+    argument, ReduceLROnPlateau's too) point at the user's line, not at tapegrad's files."""
+    seen = []
+    for mod in (tg, torch):
+        S = mod.optim.lr_scheduler
+        opt, _ = _opt(mod)
+        sched, plateau = S.StepLR(opt, 2), S.ReduceLROnPlateau(opt)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            sched.step()
+            sched.step(3)
+            plateau.step(1.0, 4)
+        seen.append([(x.filename, len(str(x.message))) for x in w])
+    assert seen[0] == seen[1]
+    assert len(seen[0]) == 3 and all(f == __file__ for f, _ in seen[0])

@@ -92,7 +92,8 @@ def _all_or_nothing(step):
     """A step that raises (a lambda's error, OneCycleLR past its total steps, a group without
     an lr, a Ctrl-C) leaves the scheduler, the ones it chains and every group's lr and
     momentum as they were.  torch counts the epoch first and sets group after group, so its
-    first groups are stepped; its retry then skips an epoch."""
+    first groups are stepped; its retry then skips an epoch.  The wrapper is one more frame:
+    the steps' warnings take stacklevel=3 to name their caller, as torch's do."""
     @wraps(step)
     def wrapper(self, *args, **kwargs):
         saved = _changed_by_step(self)
@@ -205,7 +206,7 @@ class LRScheduler:
                     "scheduler initialization. Please, make sure to call `optimizer.step()` "
                     "before `lr_scheduler.step()`. See more details at "
                     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
-                    UserWarning, stacklevel=2)
+                    UserWarning, stacklevel=3)
             elif not getattr(self.optimizer, "_opt_called", False):
                 warnings.warn(
                     "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
@@ -214,10 +215,10 @@ class LRScheduler:
                     "will result in PyTorch skipping the first value of the learning rate "
                     "schedule. See more details at "
                     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
-                    UserWarning, stacklevel=2)
+                    UserWarning, stacklevel=3)
         self._step_count += 1
         if epoch is not None:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
@@ -595,7 +596,7 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
         self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best = current
