@@ -27,6 +27,19 @@ CASES = {
     "empty_generator": lambda m: m.nn.utils.clip_grad_norm_((p for p in []), 1.0),
     "get_total_norm": lambda m: m.nn.utils.get_total_norm([m.ones(3), m.ones(2) * 2]),
     "get_total_norm_none": lambda m: m.nn.utils.get_total_norm([]),
+    # ord 0 counts nonzeros, -inf is the smallest magnitude; torch stacks the per-tensor
+    # norms, so mixed dtypes give a float64 total (and a float64 clip coefficient)
+    "get_total_norm_0": lambda m: m.nn.utils.get_total_norm([m.tensor([0., 1, 2]),
+                                                            m.tensor([3., 0])], 0),
+    "get_total_norm_-inf": lambda m: m.nn.utils.get_total_norm([m.tensor([0., 1, 2]),
+                                                               m.tensor([3., 0])], -float("inf")),
+    "get_total_norm_-1": lambda m: m.nn.utils.get_total_norm([m.tensor([0., 1]), m.ones(2)], -1),
+    "get_total_norm_empty_inf": lambda m: m.nn.utils.get_total_norm([m.ones(0)], float("inf")),
+    "get_total_norm_mixed": lambda m: m.nn.utils.get_total_norm([m.ones(2),
+                                                                 m.ones(2, dtype=m.float64)]),
+    "clip_grad_norm_0": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grad_norm_(ps, 0.5, 0)),
+    "clip_grads_with_norm_f64": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grads_with_norm_(
+        ps, 1.0, m.tensor(3.0000001, dtype=m.float64))),
     "sparse_": lambda m: (m.manual_seed(0), m.nn.init.sparse_(m.empty(6, 3), 0.5))[1],
     "sparse_3d": lambda m: m.nn.init.sparse_(m.empty(2, 3, 4), 0.1),
     "dirac_groups": lambda m: m.nn.init.dirac_(m.empty(4, 2, 3, 3), 2).sum(dim=(2, 3)),

@@ -1,5 +1,6 @@
 """Gradient clipping: `clip_grad_norm_` (= `get_total_norm` then `clip_grads_with_norm_`),
 `clip_grad_value_` (in place on `.grad`)."""
+import functools
 import math
 import types
 import warnings
@@ -8,6 +9,7 @@ import numpy as np
 
 from ..._signals import COMMIT
 from ...creation import tensor
+from ...dtypes import promote_types
 from ...grad_mode import switched_grad
 from ...tensor import Tensor
 
@@ -18,38 +20,50 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
+def _vector_norm(a, p, foreach):
+    """torch.linalg.vector_norm's value for ord p (0: the count of nonzeros, ±inf: the
+    largest / smallest magnitude) of a float64 array."""
+    if math.isinf(p):
+        if not a.size:
+            name = "linalg.vector_norm" if foreach is False else "_foreach_norm"
+            raise RuntimeError(f"{name} cannot compute the infinity norm on an empty tensor "
+                               f"because the operation does not have an identity")
+        return np.abs(a).max() if p > 0 else np.abs(a).min()
+    if p == 0:
+        return float(np.count_nonzero(a))
+    with np.errstate(divide="ignore"):      # (a negative order of a zero: inf, then 0)
+        return np.sum(np.abs(a) ** p) ** (1.0 / p)
+
+
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """The norm of the per-tensor norms of `tensors` (a tensor of their dtype; 0. for none):
-    what clip_grad_norm_ clips by."""
+    """The norm of the per-tensor norms of `tensors` (a tensor of their promoted dtype, as
+    torch stacks the per-dtype norms; 0. for none): what clip_grad_norm_ clips by."""
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     tensors = [t for t in tensors if t is not None]
     norm_type = float(norm_type)
     if not tensors:
         return tensor(0.0)
-    arrays = [t._array().astype(np.float64, copy=False) for t in tensors]
-    if norm_type == math.inf:
-        norms = [np.abs(a).max() if a.size else 0.0 for a in arrays]
-        total = max(norms)
-    else:
-        norms = [np.sum(np.abs(a) ** norm_type) ** (1.0 / norm_type) for a in arrays]
-        total = float(np.sum(np.asarray(norms) ** norm_type) ** (1.0 / norm_type))
+    # (each rounded to its tensor's dtype, as torch's per-tensor norms are)
+    norms = [t.dtype.np.type(_vector_norm(t._array().astype(np.float64, copy=False),
+                                          norm_type, foreach)) for t in tensors]
+    total = float(_vector_norm(np.asarray(norms, dtype=np.float64), norm_type, foreach))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                            f"`parameters` is non-finite, so it cannot be clipped. To disable "
                            f"this error and scale the gradients by the non-finite norm anyway, "
                            f"set `error_if_nonfinite=False`")
-    return tensor(total, dtype=tensors[0].dtype)
+    return tensor(total, dtype=functools.reduce(promote_types, (t.dtype for t in tensors)))
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scale the gradients in place by max_norm / (total_norm + 1e-6) when that is below 1
-    (torch computes the coefficient in the gradients' dtype)."""
+    (torch computes the coefficient in total_norm's dtype)."""
     grads = _grads(parameters)
     max_norm = float(max_norm)   # (checked with no gradients too, as torch)
     if not grads:
         return
-    dt = grads[0].dtype
+    dt = total_norm.dtype if isinstance(total_norm, Tensor) else grads[0].dtype
     total = float(total_norm)
     coef = dt.np.type(max_norm) / (dt.np.type(total) + dt.np.type(1e-6))
     coef = min(float(coef), 1.0)
