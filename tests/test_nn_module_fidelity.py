@@ -393,3 +393,26 @@ def test_embedding_bag_max_norm_bad_index_as_torch(idx):
                                                          max_norm=1.0))
         return e and e[0], w[:, 0].tolist()
     assert run(tapegrad) == run(torch)
+
+
+# ---- the wrong kind of value for a parameter, buffer or child: torch.typename's name ------
+class NotAModule:
+    pass
+
+
+@pytest.mark.parametrize("case", ["add_module", "add_module_user", "register_parameter",
+                                  "register_buffer_user", "assign_parameter", "assign_child"])
+def test_wrong_kind_names_the_type_as_torch_typename(case):
+    def run(lib):
+        nn = lib.nn
+        m = nn.Linear(2, 2)
+        m.child = nn.ReLU()
+        return _err({
+            "add_module": lambda: m.add_module("a", 3),
+            "add_module_user": lambda: m.add_module("a", NotAModule()),
+            "register_parameter": lambda: m.register_parameter("p", nn.ReLU()),
+            "register_buffer_user": lambda: m.register_buffer("b", NotAModule()),
+            "assign_parameter": lambda: setattr(m, "weight", nn.Tanh()),
+            "assign_child": lambda: setattr(m, "child", NotAModule()),
+        }[case])
+    assert run(tapegrad) == run(torch)

@@ -16,6 +16,7 @@ from ...errors import to_args
 from ...grad_mode import switched_grad
 from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
+from ...namespace import typename
 from ...steptrace import TRACE
 from ...tape import version_counter
 from ...creation import empty_like as _empty_like
@@ -50,12 +51,6 @@ def _addindent(s, n):
     if len(lines) == 1:
         return s
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
-
-
-def _type_name(value):
-    if isinstance(value, Tensor):
-        return f"tapegrad.{value.dtype.legacy}Tensor"
-    return type(value).__name__
 
 
 # ---- hooks common to all modules (torch.nn.modules.module's global state; torch means them
@@ -308,7 +303,7 @@ class Module:
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
+            raise TypeError(f"cannot assign '{typename(param)}' object to parameter '{name}' "
                             f"(torch.nn.Parameter or None required)")
         if param is not None and _global_parameter_registration_hooks:
             param = _registration_hooks(_global_parameter_registration_hooks, self, name, param)
@@ -321,7 +316,7 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+            raise TypeError(f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                             f"(torch Tensor or None required)")
         if _global_buffer_registration_hooks:
             tensor = _registration_hooks(_global_buffer_registration_hooks, self, name, tensor)
@@ -334,7 +329,7 @@ class Module:
     def add_module(self, name, module):
         """Add submodule `module` under `name`."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+            raise TypeError(f"{typename(module)} is not a Module subclass")
         self._check_name(name, "module")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
@@ -355,7 +350,7 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as parameter '{name}' "
                                 f"(torch.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
@@ -367,7 +362,7 @@ class Module:
             self._modules[name] = value
         elif params is not None and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as child module '{name}' "
                                 f"(torch.nn.Module or None expected)")
             if _global_module_registration_hooks:
                 value = _registration_hooks(_global_module_registration_hooks, self, name, value)
@@ -377,7 +372,7 @@ class Module:
             # a buffer's name, or a tensor nn.Buffer() made: registered as torch does, with
             # the Buffer's persistence, else the name's
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as buffer '{name}' "
                                 f"(torch.nn.Buffer, torch.Tensor or None expected)")
             persistent = persistent_flag(value)
             if persistent is None:
