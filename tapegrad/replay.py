@@ -987,7 +987,8 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
     A training step: when `fn` calls `backward()`, `zero_grad()` or an optimizer's `step()`,
     the call returns what `fn` returns (its tensors as values) and each call has the eager
     step's effects on the parameters (the tensors that require grad and that fn reads, read
-    as they are at each call), `.grad`, the optimizer's state and the version counters: the
+    as they are at each call; one frozen or unfrozen since, or a constant it read changed,
+    records again), `.grad`, the optimizer's state and the version counters: the
     forward, the reverse sweep and the fused update replay with no Python per op (see
     tapegrad/trainstep.py).  What such a trace cannot hold raises `TracingError`; with
     fullgraph=False (torch.compile's default, a graph break) a training step that a trace
@@ -1017,6 +1018,9 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
                     wrapper._last = (sig, tape)
         if tape is not None and sig in module_state and module_state[sig] != _module_state(args):
             tape = None   # (a module argument's weights, baked in, changed: record again)
+            wrapper.rerecords += 1
+        elif type(tape) is StepProgram and not tape.holds():
+            tape = None   # (a parameter frozen or unfrozen, a baked-in constant changed)
             wrapper.rerecords += 1
         if tape is None:
             tape = _remember(sig, _record_or_eager(args), args)

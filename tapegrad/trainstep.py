@@ -36,8 +36,14 @@ BatchNorm in training mode (its running statistics and num_batches_tracked are b
 updated in place, which a replay would not update again).  Not detected: an in-place update
 of some other tensor from outside the function (a counter buffer `self.calls += 1`) happens
 at the trace only.
+
+Between calls, what the trace took as it was is guarded (`StepProgram.holds`, checked by
+compile before each call; a failed check records again, as torch.compile's guards
+recompile): the parameters still require grad, and the constants the trace read (a frozen
+layer's weights, buffers) and its optimizers' frozen parameters kept their version, storage
+and requires_grad, so freezing or unfreezing a layer, or loading a frozen one, is seen.
 """
-from operator import attrgetter, is_ as _is
+from operator import attrgetter, is_ as _is, itemgetter
 
 import numpy as np
 
@@ -49,7 +55,7 @@ from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import switched_grad
 from .random import draw_state, drew_since
-from .tape import OP_LEAF, _SAVES
+from .tape import OP_LEAF, _SAVES, version_counter
 from .tensor import Tensor, _new
 
 __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
@@ -57,6 +63,8 @@ __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
 
 _shape_dtype = attrgetter("_shape", "_dtype")
 _get_v = attrgetter("_v")
+_recorded = attrgetter("_recorded")
+_first = itemgetter(0)
 _concatenate = np.concatenate
 _copyto = np.copyto
 
@@ -451,6 +459,37 @@ class StepProgram(ArenaStep):
                 and dt.is_floating_point
             self._outs.append((int(rec.off[node]), dt, shape) if one else None)
         self._one_out = self._outs[0] if len(self._outs) == 1 else None
+        # what the trace took as it was (see holds()): the counters of the constants it read
+        # (frozen parameters, buffers, a target network's weights: views of them die, their
+        # counters stay), the outside tensors it baked in, and the parameters of its
+        # optimizers that were not inputs (frozen), by storage and requires_grad
+        tape = trace.tape
+        mine = {id(version_counter(p)) for p in params}
+        counters = {id(w[0]): w[0] for w in tape.versions.values() if w[4] is not None}
+        self._counters = [c for k, c in counters.items() if k not in mine]
+        pids = {id(p) for p in params}
+        outside = {id(t): t for t in tape.baked if id(t) not in pids}
+        for opt, _ in trace.optimizers.values():
+            for g in opt.param_groups:
+                outside.update((id(p), p) for p in g["params"] if id(p) not in pids)
+        self._outside = list(outside.values())
+        self._versions = list(map(_first, self._counters))
+        self._vs = list(map(_get_v, self._outside))
+        self._rgs = list(map(_recorded, self._outside))
+
+    def holds(self):
+        """Whether the program still is the step: its parameters all require grad, and what
+        it took as constants is as it was (no in-place change, new storage or requires_grad
+        flip).  Else compile records again, as torch.compile's guards recompile: a layer
+        frozen or unfrozen between calls, a frozen one loaded or a target network synced.
+        (Leaves' requires_grad is their _recorded; C-level maps: this runs at every call.)"""
+        if not all(map(_recorded, self.params)):
+            return False
+        if self._counters and list(map(_first, self._counters)) != self._versions:
+            return False
+        outside = self._outside
+        return not outside or (all(map(_is, map(_get_v, outside), self._vs))
+                               and list(map(_recorded, outside)) == self._rgs)
 
     def __repr__(self):
         return (f"<tapegrad.StepProgram: {len(self.rec)} entries, {len(self.params)} "

@@ -546,3 +546,68 @@ def test_the_step_plan_follows_changes_between_calls(change):
     for (la, a), (lb, b) in zip(*runs):
         assert la == pytest.approx(lb, rel=1e-12)
         _assert_same(a, b)
+
+
+def _freeze(model):
+    model[0].requires_grad_(False)
+
+
+def _unfreeze(model):
+    model[0].requires_grad_(True)
+
+
+def _scale_frozen(model):
+    with _lib(model).no_grad():
+        model[0].weight.mul_(0.5)
+
+
+def _load_frozen(model):
+    model.load_state_dict({k: v * 2 for k, v in model.state_dict().items()})
+
+
+def _lib(model):
+    return tg if type(model).__module__.startswith("tapegrad") else torch
+
+
+@pytest.mark.parametrize("change,frozen", [(_freeze, False), (_unfreeze, True),
+                                           (_scale_frozen, True), (_load_frozen, True)],
+                         ids=["freeze", "unfreeze", "scale_frozen", "load_frozen"])
+def test_freezing_or_changing_a_frozen_layer_between_calls_as_torch(change, frozen):
+    """A layer frozen or unfrozen between calls, or a frozen layer's weights changed (in
+    place, by load_state_dict), is seen by the next call as torch sees it (torch.compile's
+    guards recompile): the trace took the frozen weights as constants and the trainable ones
+    as inputs, so the step records again."""
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    init = [rng.standard_normal(s) * 0.3 for s in ((8, 4), (8,), (3, 8), (3,))]
+    out = []
+    for lib in (tg, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.Tanh(),
+                                  lib.nn.Linear(8, 3)).double()
+        with lib.no_grad():
+            for p, a in zip(model.parameters(), init):
+                p.copy_(lib.tensor(a))
+        if frozen:
+            _freeze(model)
+        opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = lib.nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
+        if lib is tg:
+            step = tg.compile(step)
+        xb, yb = lib.tensor(x), lib.tensor(y)
+        losses = [step(xb, yb).item() for _ in range(3)]
+        change(model)
+        losses += [step(xb, yb).item() for _ in range(3)]
+        out.append((losses, [p.detach().numpy().copy() for p in model.parameters()],
+                    [None if p.grad is None else p.grad.numpy().copy()
+                     for p in model.parameters()]))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    for a, b in zip(out[0][1] + out[0][2], out[1][1] + out[1][2]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
