@@ -41,7 +41,9 @@ Between calls, what the trace took as it was is guarded (`StepProgram.holds`, ch
 compile before each call; a failed check records again, as torch.compile's guards
 recompile): the parameters still require grad, and the constants the trace read (a frozen
 layer's weights, buffers) and its optimizers' frozen parameters kept their version, storage
-and requires_grad, so freezing or unfreezing a layer, or loading a frozen one, is seen.
+and requires_grad, and no module switched between train() and eval(), so freezing or
+unfreezing a layer, loading a frozen one, or a step traced in eval() mode then trained is
+seen.
 """
 from operator import attrgetter, is_ as _is, itemgetter
 
@@ -55,6 +57,7 @@ from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import switched_grad
 from .random import draw_state, drew_since
+from .steptrace import MODE_CHANGES
 from .tape import OP_LEAF, _SAVES, version_counter
 from .tensor import Tensor, _new
 
@@ -476,14 +479,16 @@ class StepProgram(ArenaStep):
         self._versions = list(map(_first, self._counters))
         self._vs = list(map(_get_v, self._outside))
         self._rgs = list(map(_recorded, self._outside))
+        self._modes = MODE_CHANGES[0]   # (a module's train()/eval() since: the trace's mode)
 
     def holds(self):
         """Whether the program still is the step: its parameters all require grad, and what
         it took as constants is as it was (no in-place change, new storage or requires_grad
-        flip).  Else compile records again, as torch.compile's guards recompile: a layer
-        frozen or unfrozen between calls, a frozen one loaded or a target network synced.
+        flip), and no module switched between train() and eval().  Else compile records
+        again, as torch.compile's guards recompile: a layer frozen or unfrozen between calls,
+        a frozen one loaded, a model traced in eval() mode then trained (dropout).
         (Leaves' requires_grad is their _recorded; C-level maps: this runs at every call.)"""
-        if not all(map(_recorded, self.params)):
+        if not all(map(_recorded, self.params)) or MODE_CHANGES[0] != self._modes:
             return False
         if self._counters and list(map(_first, self._counters)) != self._versions:
             return False

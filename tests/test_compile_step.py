@@ -3,6 +3,8 @@ after every call, the parameters, .grad, the optimizer's state, the version coun
 returned loss equal the eager step's (float64 round-off, 100 steps); what a trace cannot hold
 raises TracingError and changes nothing (fullgraph=True; by default such a step runs eagerly,
 as torch.compile's graph break)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -611,3 +613,40 @@ def test_freezing_or_changing_a_frozen_layer_between_calls_as_torch(change, froz
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_step_traced_in_eval_mode_then_trained_as_torch():
+    """torch.compile guards on the modules' training flags: a step first called in eval()
+    mode (dropout off: traced) and then in train() mode drops as torch's does (the trace
+    cannot hold dropout: with compile's default it then runs eagerly, drawing torch's masks)."""
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    init = [rng.standard_normal(s) * 0.3 for s in ((8, 4), (8,), (3, 8), (3,))]
+    out = []
+    for lib in (tg, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.Dropout(0.5), lib.nn.Tanh(),
+                                  lib.nn.Linear(8, 3)).double().eval()
+        with lib.no_grad():
+            for p, a in zip(model.parameters(), init):
+                p.copy_(lib.tensor(a))
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = lib.nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
+        if lib is tg:
+            step = tg.compile(step)
+        lib.manual_seed(0)
+        xb, yb = lib.tensor(x), lib.tensor(y)
+        losses = [step(xb, yb).item() for _ in range(2)]
+        model.train()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (compile's: the step runs eagerly)
+            losses += [step(xb, yb).item() for _ in range(2)]
+        out.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -17,7 +17,7 @@ from ...grad_mode import switched_grad
 from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
 from ...namespace import typename
-from ...steptrace import TRACE
+from ...steptrace import MODE_CHANGES, TRACE
 from ...tape import version_counter
 from ...creation import empty_like as _empty_like
 from ...tensor import Tensor
@@ -379,6 +379,8 @@ class Module:
                 persistent = name not in d["_non_persistent_buffers_set"]
             self.register_buffer(name, value, persistent)
         else:
+            if name == "training" and d.get("training", value) != value:
+                MODE_CHANGES[0] += 1    # (what compiled steps traced may change: see steptrace)
             object.__setattr__(self, name, value)
 
     def _drop(self, name, tables):
