@@ -1126,14 +1126,47 @@ def _record_compiled(fn, args, strict, integers_baked=False):
 
 def _step_outputs(result):
     """(how to rebuild the result, its tensors): a step returns a tensor, a tuple or list of
-    tensors and other values, or any other value; what is not a tensor is returned as the
-    trace saw it (a Python number made from a traced value is guarded, as in record)."""
+    tensors and other values, a dict or nested tuples, lists and dicts of them (a "tree"), or
+    any other value; what is not a tensor is returned as the trace saw it (a Python number
+    made from a traced value is guarded, as in record)."""
     if isinstance(result, Tensor):
         return ("tensor", None), (result,)
-    if isinstance(result, (tuple, list)):
+    if isinstance(result, (tuple, list)) and not any(type(r) in _TREES or isinstance(
+            r, (tuple, list)) for r in result):
         where = tuple(isinstance(r, Tensor) for r in result)
         return (type(result), (where, list(result))), tuple(r for r in result if isinstance(r, Tensor))
+    if type(result) in _TREES or isinstance(result, (tuple, list)):
+        tensors = []
+        return ("tree", _template(result, tensors)), tuple(tensors)
     return ("value", result), ()
+
+
+_TREES = (dict, OrderedDict)    # (the dict types a result is rebuilt as: their type(pairs))
+
+
+def _template(r, tensors):
+    """r with each tensor replaced by its position in `tensors` (appended): (0, position),
+    (1, value), (2, sequence type, items) or (3, dict type, keys, items)."""
+    if isinstance(r, Tensor):
+        tensors.append(r)
+        return (0, len(tensors) - 1)
+    if isinstance(r, (tuple, list)):
+        return (2, type(r), [_template(x, tensors) for x in r])
+    if type(r) in _TREES:
+        return (3, type(r), list(r), [_template(x, tensors) for x in r.values()])
+    return (1, r)
+
+
+def _rebuild(tmpl, outs):
+    kind = tmpl[0]
+    if kind == 0:
+        return outs[tmpl[1]]
+    if kind == 1:
+        return tmpl[1]
+    if kind == 2:
+        how, items = tmpl[1], [_rebuild(t, outs) for t in tmpl[2]]
+        return how._make(items) if hasattr(how, "_make") else how(items)   # (a namedtuple)
+    return tmpl[1](zip(tmpl[2], [_rebuild(t, outs) for t in tmpl[3]]))
 
 
 def _run_compiled(tape, args):
@@ -1145,6 +1178,8 @@ def _run_compiled(tape, args):
         return outs[0]
     if how == "value":
         return what
+    if how == "tree":
+        return _rebuild(what, outs)
     where, items = what
     it = iter(outs)
     items = [next(it) if w else x for w, x in zip(where, items)]

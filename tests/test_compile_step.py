@@ -237,6 +237,32 @@ def test_returns_and_grad_tensors_as_eager():
     assert int(opt.state[ps[0]]["step"]) == 2
 
 
+def test_a_dict_or_nested_result_holds_this_calls_tensors():
+    """A step returning a dict ({"loss": loss, ...}) or nested tuples returns this call's
+    values, as the eager step (it returned the trace's tensors, stale, at every call)."""
+    runs = []
+    for compiled in (False, True):
+        ps = _params()
+        opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = _loss(ps, x, y)
+            loss.backward()
+            opt.step()
+            return {"loss": loss, "parts": (loss * 2, [loss + 1, "tag"])}
+        if compiled:
+            step = tg.compile(step)
+        seen = []
+        for x, y in _batches(4):
+            r = step(x, y)
+            assert type(r) is dict and r["parts"][1][1] == "tag"
+            seen.append([r["loss"].item(), r["parts"][0].item(), r["parts"][1][0].item()])
+        runs.append(seen)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
+    assert len({tuple(s) for s in runs[1]}) == 4
+
+
 @pytest.mark.parametrize("case", ["create_graph", "second_backward", "grad_read", "clip",
                                   "grad_write", "scheduler_inside", "read_after_step",
                                   "hook", "lbfgs", "arg_requires_grad", "outside_history",
