@@ -628,6 +628,20 @@ def test_data_parallel_without_accelerator(torch_ref):
     np.testing.assert_allclose(got[4], want[4], rtol=1e-6)
 
 
+def test_distributed_data_parallel_imports_and_needs_a_process_group(torch_ref):
+    """Training scripts import DistributedDataParallel at the top and wrap their model only
+    when a process group is up: the import works; making one without init_process_group
+    raises torch's error (tapegrad has no process groups)."""
+    errs = []
+    for m in (tapegrad, torch_ref):
+        from_module = m.nn.parallel.DistributedDataParallel
+        assert m.distributed.is_initialized() is False
+        with pytest.raises(ValueError) as e:
+            from_module(m.nn.Linear(3, 2), device_ids=None, find_unused_parameters=True)
+        errs.append(str(e.value))
+    assert errs[0] == errs[1]
+
+
 # ---- mnist_hogwild ---------------------------------------------------------------------------
 # pytorch/examples mnist_hogwild (main.py, train.py): one model in shared memory trained by two
 # 'spawn'ed processes at once (Hogwild), then tested in the parent.  The children interleave
