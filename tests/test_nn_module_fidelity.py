@@ -416,3 +416,22 @@ def test_wrong_kind_names_the_type_as_torch_typename(case):
             "assign_child": lambda: setattr(m, "child", NotAModule()),
         }[case])
     assert run(tapegrad) == run(torch)
+
+
+# ---- the norms' class hierarchy (torch's _NormBase) and its import paths ------------------
+def _norm_kinds(lib):
+    nn = lib.nn
+    from importlib import import_module
+    bn = import_module(lib.__name__ + ".nn.modules.batchnorm")
+    inn = import_module(lib.__name__ + ".nn.modules.instancenorm")
+    mods = [nn.BatchNorm1d(2), nn.BatchNorm3d(2), nn.SyncBatchNorm(2), nn.LazyBatchNorm2d(),
+            nn.InstanceNorm2d(2), nn.LazyInstanceNorm1d(), nn.GroupNorm(1, 2), nn.LayerNorm(2)]
+    return [(isinstance(m, nn.modules.batchnorm._BatchNorm), isinstance(m, bn._NormBase),
+             isinstance(m, inn._InstanceNorm), type(m).__mro__[1].__name__) for m in mods]
+
+
+def test_instance_norms_are_not_batch_norms_as_torch():
+    """`isinstance(m, nn.modules.batchnorm._BatchNorm)` (weight decay off for the batch norms,
+    freezing their statistics) is False for the instance norms, whose base is _NormBase as in
+    torch; the classes are reachable under torch's module paths."""
+    assert _norm_kinds(tapegrad) == _norm_kinds(torch)

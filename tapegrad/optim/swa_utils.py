@@ -14,7 +14,7 @@ from .. import dtypes as D
 from ..creation import tensor
 from ..grad_mode import no_grad
 from ..nn.modules.module import Module
-from ..nn.modules.normalization import _BatchNorm, _InstanceNorm
+from ..nn.modules.normalization import _BatchNorm
 from ..tensor import Tensor
 from .lr_scheduler import LRScheduler, _format_param, _warn_get_lr_called_within_step
 
@@ -167,8 +167,7 @@ def update_bn(loader, model, device=None):
     are restored afterwards."""
     momenta = {}
     for module in model.modules():
-        # (tapegrad's instance norms derive from _BatchNorm; torch's do not, and keep theirs)
-        if isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm):
+        if isinstance(module, _BatchNorm):
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:

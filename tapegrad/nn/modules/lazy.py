@@ -17,7 +17,8 @@ from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
                    ConvTranspose3d)
 from .linear import Linear
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,
-                            InstanceNorm2d, InstanceNorm3d, _BatchNorm, _InstanceNorm)
+                            InstanceNorm2d, InstanceNorm3d, _BatchNorm, _InstanceNorm,
+                            _NormBase)
 
 __all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
@@ -215,7 +216,7 @@ class LazyConvTranspose3d(_LazyConvTransposeNd, ConvTranspose3d):
     cls_to_become = ConvTranspose3d
 
 
-class _LazyNormBase(LazyModuleMixin, _BatchNorm):
+class _LazyNormBase(LazyModuleMixin, _NormBase):
     """The lazy batch and instance norms: num_features from the input's dim 1; affine and
     track_running_stats on by default (also for the instance norms, as torch's)."""
 

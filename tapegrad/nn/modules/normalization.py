@@ -15,6 +15,7 @@ from ...pyfunc import Function
 from ...tracing import refuse_state_update
 from .. import functional as F, init
 from ..parameter import Parameter
+from .layers import LayerNorm  # noqa: F401  (torch.nn.modules.normalization's name)
 from .module import Module
 
 
@@ -30,9 +31,10 @@ def _affine(module, n, affine, bias, dt):
         module.register_parameter("bias", None)
 
 
-class _BatchNorm(Module):
-    """F.batch_norm over every dim but the channels: batch statistics while training (and
-    the running ones updated), the running statistics in eval mode."""
+class _NormBase(Module):
+    """What the batch and instance norms share, as torch's _NormBase: num_features, the
+    affine parameters, the running statistics (buffers) and their reset, old state dicts,
+    the input's dim check and the repr."""
     _dims = ()
     _version = 2    # (version 2 added num_batches_tracked)
 
@@ -90,6 +92,16 @@ class _BatchNorm(Module):
             want = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"expected {want} input (got {input.dim()}D input)")
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """F.batch_norm over every dim but the channels: batch statistics while training (and
+    the running ones updated), the running statistics in eval mode."""
+
     def forward(self, input):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -112,11 +124,6 @@ class _BatchNorm(Module):
                 with switched_grad(False):
                     self.num_batches_tracked.add_(1)
         return out
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -246,7 +253,7 @@ class RMSNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """F.instance_norm: each channel of each sample normalized over its positions; the
     running statistics (track_running_stats) used in eval mode.  affine and
     track_running_stats are off by default, as torch's."""
