@@ -435,3 +435,47 @@ def test_instance_norms_are_not_batch_norms_as_torch():
     freezing their statistics) is False for the instance norms, whose base is _NormBase as in
     torch; the classes are reachable under torch's module paths."""
     assert _norm_kinds(tapegrad) == _norm_kinds(torch)
+
+
+IMPORTS = [
+    ("nn.modules.utils", ["_single", "_pair", "_triple", "_quadruple", "_ntuple",
+                          "_reverse_repeat_tuple", "_list_with_default",
+                          "consume_prefix_in_state_dict_if_present"]),
+    ("nn.common_types", ["_size_1_t", "_size_2_t", "_size_3_t", "_size_any_t", "_ratio_2_t",
+                         "_size_2_opt_t", "_maybe_indices_t"]),
+    ("nn.modules.dropout", ["Dropout", "Dropout2d", "_DropoutNd", "AlphaDropout"]),
+    ("nn.modules.sparse", ["Embedding", "EmbeddingBag"]),
+    ("nn.modules.flatten", ["Flatten", "Unflatten"]),
+    ("nn.modules.normalization", ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]),
+    ("optim.adamw", ["AdamW"]),
+]
+
+
+@pytest.mark.parametrize("path,names", IMPORTS, ids=[p for p, _ in IMPORTS])
+def test_torch_module_paths_import(path, names):
+    """Custom layers and training scripts import these from torch's submodules: the same
+    names resolve here, to the same kind of object (and the submodules are attributes after
+    importing the library, as torch's)."""
+    from importlib import import_module
+    for lib in LIBS:
+        mod = import_module(f"{lib.__name__}.{path}")
+        for name in names:
+            assert hasattr(mod, name), (lib.__name__, path, name)
+    ours = import_module(f"tapegrad.{path}")
+    theirs = import_module(f"torch.{path}")
+    for name in names:
+        assert type(getattr(ours, name)) is type(getattr(theirs, name)) or (
+            isinstance(getattr(theirs, name), type) and isinstance(getattr(ours, name), type))
+
+
+def test_module_utils_parse_and_strip_as_torch():
+    out = []
+    for lib in LIBS:
+        u = lib.nn.modules.utils
+        sd = lib.nn.DataParallel(lib.nn.Sequential(lib.nn.Linear(2, 2))).state_dict()
+        u.consume_prefix_in_state_dict_if_present(sd, "module.")
+        out.append((u._pair(3), u._pair([1, 2]), u._triple((4, 5, 6)), u._single(7),
+                    u._quadruple(0), u._reverse_repeat_tuple((1, 2), 2),
+                    u._list_with_default([None, 3], [1, 2, 5, 6]), list(sd),
+                    sorted(sd._metadata), str(lib.nn.common_types._size_2_t)))
+    assert out[0] == out[1]

@@ -9,10 +9,7 @@ from .. import functional as F, init
 from .._tuples import ntuple as _ntuple
 from ..parameter import Parameter
 from .module import Module
-
-
-def _reverse_repeat_tuple(t, n):
-    return tuple(x for x in reversed(t) for _ in range(n))
+from .utils import _reverse_repeat_tuple
 
 
 class _ConvNd(Module):
