@@ -40,6 +40,18 @@ CASES = {
     "clip_grad_norm_0": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grad_norm_(ps, 0.5, 0)),
     "clip_grads_with_norm_f64": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grads_with_norm_(
         ps, 1.0, m.tensor(3.0000001, dtype=m.float64))),
+    "kaiming_bad_mode": lambda m: m.nn.init.kaiming_uniform_(m.empty(2, 2), mode="fan_avg"),
+    # torch's private helpers, which custom layers' initializers import
+    "_calculate_correct_fan": lambda m: m.nn.init._calculate_correct_fan(m.empty(3, 4, 5),
+                                                                         "FAN_OUT"),
+    "_no_grad_trunc_normal_": lambda m: (m.manual_seed(0), m.nn.init._no_grad_trunc_normal_(
+        m.empty(5), 0.0, 1.0, -0.5, 0.5))[1],
+    "_no_grad_uniform_": lambda m: (m.manual_seed(0), m.nn.init._no_grad_uniform_(
+        m.empty(3), -1.0, 1.0))[1],
+    "_no_grad_normal_": lambda m: (m.manual_seed(0), m.nn.init._no_grad_normal_(
+        m.empty(3), 1.0, 2.0))[1],
+    "_no_grad_fill_zero_": lambda m: (m.nn.init._no_grad_fill_(m.empty(2), 1.5),
+                                     m.nn.init._no_grad_zero_(m.ones(2))),
     "sparse_": lambda m: (m.manual_seed(0), m.nn.init.sparse_(m.empty(6, 3), 0.5))[1],
     "sparse_3d": lambda m: m.nn.init.sparse_(m.empty(2, 3, 4), 0.1),
     "dirac_groups": lambda m: m.nn.init.dirac_(m.empty(4, 2, 3, 3), 2).sum(dim=(2, 3)),
