@@ -657,3 +657,42 @@ def test_backward_pre_hook_can_fill_an_unused_output_grad_as_torch():
         return seen, a.grad.numpy().tolist()
     ours = run(tg)
     assert ours == run(torch) == ([True, [5.0, 5.0]], [5.0, 5.0])
+
+
+# ==== a custom optimizer written as torch's own are =============================================
+def _custom_sgd(lib):
+    from importlib import import_module
+    opt_mod = import_module(lib.__name__ + ".optim.optimizer")
+
+    class PlainSGD(opt_mod.Optimizer):
+        def __init__(self, params: opt_mod.ParamsT, lr=opt_mod.required, differentiable=False):
+            super().__init__(params, dict(lr=lr, differentiable=differentiable))
+
+        @opt_mod._use_grad_for_differentiable
+        def step(self, closure=None):
+            """torch's docstring rule: the decorator keeps the name and doc."""
+            seen = lib.is_grad_enabled()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-group["lr"])
+            return seen
+    return PlainSGD
+
+
+def test_custom_optimizer_with_torchs_step_decorator():
+    """`_use_grad_for_differentiable` (grad mode on in the step only for a differentiable
+    optimizer) and the `ParamsT` annotation, which optimizers copied from torch's use."""
+    out = []
+    for lib in (tg, torch):
+        cls = _custom_sgd(lib)
+        w = lib.tensor([1.0, -2.0], requires_grad=True)
+        opt = cls([w], lr=0.5)
+        (w * w).sum().backward()
+        grad_on = opt.step()
+        with pytest.raises(ValueError, match="required optimization parameter lr"):
+            cls([w])
+        out.append((grad_on, w.tolist(), cls.step.__name__, cls.step.__doc__,
+                    cls([lib.ones(1, requires_grad=True)], lr=0.1, differentiable=True).step()))
+    assert out[0] == out[1]
+    assert out[0][0] is False and out[0][4] is True

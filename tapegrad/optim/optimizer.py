@@ -14,12 +14,14 @@ One-element parameters held as Python floats (tapegrad's scalar fast path, the m
 case) and non-contiguous arrays are staged: their values are copied into one buffer of the
 pack, updated there by the same kernel, and written back.
 """
+import functools
 import operator
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from copy import deepcopy
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,19 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+# what an optimizer's params argument may be (custom optimizers annotate with it)
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
+
+
+def _use_grad_for_differentiable(func):
+    """Decorator of an optimizer's step (custom optimizers copied from torch's use it): the
+    step runs with grad mode on only when the optimizer is differentiable."""
+    @functools.wraps(func)
+    def _use_grad(*args, **kwargs):
+        with switched_grad(args[0].defaults["differentiable"]):
+            return func(*args, **kwargs)
+    return _use_grad
 
 
 def _import_fused():
