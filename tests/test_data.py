@@ -624,3 +624,31 @@ def test_worker_whose_iterable_ran_out_flushes_its_queue():
     Loader._index_queues[0].put = Loader._index_queues[0].items.append
     _MultiProcessingDataLoaderIter._mark_worker_done(Loader, 0)
     assert type(Loader._index_queues[0].items[0]) is _worker._WorkerDone
+
+
+class _Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def test_collate_extension_point_at_torchs_path():
+    """torch documents `torch.utils.data._utils.collate` (collate with
+    default_collate_fn_map) as the place to teach default_collate a type: imported from there,
+    an entry added to the map is used by DataLoader's default collate."""
+    from importlib import import_module
+    out = []
+    for lib in (tapegrad, torch):
+        c = import_module(lib.__name__ + ".utils.data._utils.collate")
+        data = import_module(lib.__name__ + ".utils.data")
+
+        def collate_point(batch, *, collate_fn_map=None, lib=lib):
+            return lib.tensor([[p.x, p.y] for p in batch])
+        c.default_collate_fn_map[_Point] = collate_point
+        try:
+            loader = data.DataLoader([_Point(i, -i) for i in range(5)], batch_size=2)
+            out.append([b.tolist() for b in loader] + [c.default_collate([(1, 2.0)])[1].dtype
+                                                       == lib.float64])
+        finally:
+            del c.default_collate_fn_map[_Point]
+        assert c.default_collate is data.default_collate
+    assert out[0] == out[1]

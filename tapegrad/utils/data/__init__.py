@@ -6,6 +6,7 @@ from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
 from ._collate import default_collate, default_convert
 from .dataloader import DataLoader, get_worker_info
 from .distributed import DistributedSampler
+from . import _utils  # noqa: F401,E402  (torch.utils.data._utils.collate, its documented path)
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
            "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler",
