@@ -76,11 +76,14 @@ def guard_untraced(tape, x, y):
     """Under no_grad or inference_mode while `tape` records: an op reading a value traced on
     it (x or y) records no entry, so its result is a constant of the tape; the value it read
     becomes a guard, so a replay where that value differs raises BranchChanged instead of
-    reusing the result (tape.open_tape calls this)."""
+    reusing the result (tape.open_tape calls this).  A tensor from outside it reads (a target
+    network's weight) joins `tape.baked`, the constants a compiled step guards between calls."""
     for t in (x, y):
         if getattr(t, "_recorded", False) and (
                 t._tape is tape or t._tape is None and t._lserial == tape.serial):
             _push_guard(tape, t, "guard_value")
+        elif getattr(t, "_tape", 0) is None and not t._recorded:
+            tape.baked.append(t)
 
 
 UNTRACED[0] = guard_untraced

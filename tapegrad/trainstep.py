@@ -463,19 +463,21 @@ class StepProgram(ArenaStep):
             self._outs.append((int(rec.off[node]), dt, shape) if one else None)
         self._one_out = self._outs[0] if len(self._outs) == 1 else None
         # what the trace took as it was (see holds()): the counters of the constants it read
-        # (frozen parameters, buffers, a target network's weights: views of them die, their
-        # counters stay), the outside tensors it baked in, and the parameters of its
-        # optimizers that were not inputs (frozen), by storage and requires_grad
+        # (frozen parameters, buffers: views of them die, their counters stay) and of the
+        # outside tensors it baked in (read under no_grad too: a target network's weights) and
+        # the parameters of its optimizers that were not inputs (frozen); the latter two also
+        # by storage and requires_grad
         tape = trace.tape
         mine = {id(version_counter(p)) for p in params}
         counters = {id(w[0]): w[0] for w in tape.versions.values() if w[4] is not None}
-        self._counters = [c for k, c in counters.items() if k not in mine]
         pids = {id(p) for p in params}
         outside = {id(t): t for t in tape.baked if id(t) not in pids}
         for opt, _ in trace.optimizers.values():
             for g in opt.param_groups:
                 outside.update((id(p), p) for p in g["params"] if id(p) not in pids)
         self._outside = list(outside.values())
+        counters.update((id(c), c) for c in map(version_counter, self._outside))
+        self._counters = [c for k, c in counters.items() if k not in mine]
         self._versions = list(map(_first, self._counters))
         self._vs = list(map(_get_v, self._outside))
         self._rgs = list(map(_recorded, self._outside))

@@ -676,3 +676,47 @@ def test_a_step_traced_in_eval_mode_then_trained_as_torch():
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
     for a, b in zip(out[0][1], out[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_target_network_read_under_no_grad_is_seen_when_synced():
+    """A DQN step reads its target network under no_grad (no entries: the result is a
+    constant of the trace); syncing the target (load_state_dict, or a soft update in place)
+    between calls makes the step record again, as torch.compile's guards on the weights."""
+    rng = np.random.default_rng(7)
+    s, s2, r = rng.standard_normal((8, 4)), rng.standard_normal((8, 4)), rng.standard_normal(8)
+    init = [rng.standard_normal(sh) * 0.3 for sh in ((16, 4), (16,), (2, 16), (2,))]
+    out = []
+    for lib in (tg, torch):
+        def net():
+            m = lib.nn.Sequential(lib.nn.Linear(4, 16), lib.nn.ReLU(),
+                                  lib.nn.Linear(16, 2)).double()
+            with lib.no_grad():
+                for p, a in zip(m.parameters(), init):
+                    p.copy_(lib.tensor(a))
+            return m
+        q, target = net(), net()
+        target.requires_grad_(False)
+        opt = lib.optim.Adam(q.parameters(), lr=0.01)
+
+        def step(sb, rb, s2b):
+            with lib.no_grad():
+                y = rb + 0.9 * target(s2b).max(1).values
+            loss = lib.nn.functional.smooth_l1_loss(q(sb).max(1).values, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        if lib is tg:
+            step = tg.compile(step)
+        args = lib.tensor(s), lib.tensor(r), lib.tensor(s2)
+        losses = []
+        for i in range(9):
+            losses.append(step(*args).item())
+            if i % 3 == 2:
+                target.load_state_dict(q.state_dict())
+            elif i % 3 == 1:
+                with lib.no_grad():
+                    for pt, pq in zip(target.parameters(), q.parameters()):
+                        pt.mul_(0.5).add_(pq, alpha=0.5)
+        out.append(losses)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
