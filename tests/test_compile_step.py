@@ -720,3 +720,38 @@ def test_a_target_network_read_under_no_grad_is_seen_when_synced():
                         pt.mul_(0.5).add_(pq, alpha=0.5)
         out.append(losses)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+
+
+def test_a_scheduler_stepped_inside_the_step_steps_once_per_call_as_torch():
+    """sched.step() inside the compiled function: the trace refuses it before the scheduler
+    changes (it used to step it at the trace, then once more in the eager run: one epoch
+    ahead), so the step runs eagerly with torch's learning rates."""
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    init = [rng.standard_normal(s) * 0.3 for s in ((3, 4), (3,))]
+    out = []
+    for lib in (tg, torch):
+        model = lib.nn.Linear(4, 3).double()
+        with lib.no_grad():
+            for p, a in zip(model.parameters(), init):
+                p.copy_(lib.tensor(a))
+        opt = lib.optim.Adam(model.parameters(), lr=0.05)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 1, 0.7)
+
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = lib.nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        if lib is tg:
+            step = tg.compile(step)
+        xb, yb = lib.tensor(x), lib.tensor(y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (compile's: the step runs eagerly)
+            losses = [step(xb, yb).item() for _ in range(4)]
+        out.append((losses, opt.param_groups[0]["lr"], sched.last_epoch))
+    assert out[0][1:] == out[1][1:]
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+

@@ -16,6 +16,8 @@ from functools import partial, wraps
 from weakref import ref
 
 from .._signals import COMMIT
+from ..errors import TracingError
+from ..tape import STATE
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -96,6 +98,15 @@ def _all_or_nothing(step):
     the steps' warnings take stacklevel=3 to name their caller, as torch's do."""
     @wraps(step)
     def wrapper(self, *args, **kwargs):
+        if STATE.tape.recording:
+            # (before anything changes: compile's failed trace then leaves the scheduler
+            # as it was, and the step, run eagerly instead, steps it once)
+            err = TracingError("tapegrad.compile: an lr scheduler's step() inside the step "
+                               "function changes the optimizer's settings, which a replay "
+                               "reads at each call: step the scheduler outside the compiled "
+                               "step")
+            err.in_step = True
+            raise err
         saved = _changed_by_step(self)
         try:
             return step(self, *args, **kwargs)
