@@ -84,6 +84,17 @@ def _hyper(opt):
             for g in opt.param_groups]
 
 
+def _restore(opt, seen):
+    """Put back the groups' settings _hyper saw (when the groups hold the same parameters)."""
+    groups = opt.param_groups
+    if [ids for ids, _ in seen] != [[id(p) for p in g["params"]] for g in groups]:
+        return
+    for g, (_, values) in zip(groups, seen):
+        for k in [k for k in g if k != "params" and k not in values]:
+            del g[k]
+        g.update(values)
+
+
 class StepTrace:
     """The host steps a compile trace saw (see the module doc).  `events` in order:
     ("zero", params, set_to_none), ("backward",), ("step", optimizer)."""
@@ -197,6 +208,7 @@ class StepTrace:
                       "step, or compute them outside)")
         for opt, seen in self.optimizers.values():
             if _hyper(opt) != seen:
+                _restore(opt, seen)     # (the eager run that follows changes them once)
                 _fail(f"the step function changed the settings of {type(opt).__name__} (an lr "
                       f"scheduler's step() inside it?); they are read at each call: change "
                       f"them outside the compiled step")

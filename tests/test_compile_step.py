@@ -755,3 +755,31 @@ def test_a_scheduler_stepped_inside_the_step_steps_once_per_call_as_torch():
     assert out[0][1:] == out[1][1:]
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
 
+
+def test_settings_changed_inside_the_step_change_once_per_call_as_torch():
+    """`g["lr"] *= 0.9` inside the compiled function: the trace refuses it after the fact,
+    so it puts the settings back before the step runs eagerly (they decayed twice at the
+    first call)."""
+    out = []
+    for lib in (tg, torch):
+        w = lib.tensor([1.0, -2.0], dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.SGD([w], lr=0.1, momentum=0.5)
+
+        def step(x):
+            opt.zero_grad()
+            loss = ((w * x).sum() - 1.0) ** 2
+            loss.backward()
+            opt.step()
+            for g in opt.param_groups:
+                g["lr"] *= 0.9
+            return loss
+        if lib is tg:
+            step = tg.compile(step)
+        x = lib.tensor([0.5, 0.25], dtype=lib.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (compile's: the step runs eagerly)
+            losses = [step(x).item() for _ in range(3)]
+        out.append((losses, opt.param_groups[0]["lr"], w.tolist()))
+    assert out[0][1] == out[1][1]
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12)
