@@ -1023,19 +1023,30 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
             tape = None   # (a parameter frozen or unfrozen, a baked-in constant changed)
             wrapper.rerecords += 1
         if tape is None:
-            tape = _remember(sig, _record_or_eager(args), args)
+            return _record_and_call(sig, args)
         if tape is _EAGER:
             return fn(*args)
         try:
             return _run_compiled(tape, args)
         except BranchChanged:     # (raised before anything changed)
-            tape = _remember(sig, _record_or_eager(args), args)
             wrapper.rerecords += 1
-            return fn(*args) if tape is _EAGER else _run_compiled(tape, args)
+            return _record_and_call(sig, args)
+
+    def _record_and_call(sig, args):
+        made = _record_or_eager(args)
+        if type(made) is _Once:
+            # a step taking class labels: its later calls run eagerly, and this one runs the
+            # program its trace made (the labels baked in): fn's Python (a counter, a log)
+            # ran once, at the trace, as in one eager call
+            _remember(sig, _EAGER, args)
+            return _run_compiled(made.prog, args)
+        tape = _remember(sig, made, args)
+        return fn(*args) if tape is _EAGER else _run_compiled(tape, args)
 
     def _record_or_eager(args):
         """_record_compiled, or, for a training step it cannot hold when fullgraph is off,
-        _EAGER (after the warning, the generator's state put back as before the trace)."""
+        _EAGER (after the warning, the generator's state put back as before the trace), or
+        _Once (a step taking class labels: its trace's program, for this call only)."""
         rng = None if fullgraph else default_generator.get_state()
         # integer tensor arguments (class labels) cannot be inputs of a replay: traced as
         # constants, only to tell whether fn is a training step, which then runs eagerly
@@ -1057,7 +1068,7 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
                           f"{ints[0][1].dtype} (class labels?), which a replay cannot take as an "
                           f"input; this step runs eagerly (compile with fullgraph=True to raise "
                           f"instead)", UserWarning, stacklevel=user_stacklevel())
-            return _EAGER
+            return _Once(prog)
         return prog
 
     def _remember(sig, tape, args=()):
@@ -1087,6 +1098,15 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
 
 # compile's cache entry for a key whose training step runs eagerly (fullgraph=False)
 _EAGER = object()
+
+
+class _Once:
+    """_record_or_eager's answer for a step with class labels: runs eagerly from the next
+    call on; `prog`, its trace's program, is this call's."""
+    __slots__ = ("prog",)
+
+    def __init__(self, prog):
+        self.prog = prog
 
 
 def _record_compiled(fn, args, strict, integers_baked=False):
