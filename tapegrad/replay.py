@@ -1061,6 +1061,15 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
             warnings.warn(f"{e}; this step runs eagerly (compile with fullgraph=True to raise "
                           f"instead)", UserWarning, stacklevel=user_stacklevel())
             return _EAGER
+        if type(prog) is StepProgram and prog.hooked and not fullgraph:
+            # a module's forward hooks are Python a replay would not run again (a log, a
+            # stored activation): the step runs eagerly, as torch.compile runs them at each
+            # call; this call runs the trace's program (the hooks ran once, at the trace)
+            warnings.warn("tapegrad.compile: a module's forward hooks ran while tracing the "
+                          "step; a replay would not run them again, so this step runs eagerly "
+                          "(compile with fullgraph=True to replay it without them)",
+                          UserWarning, stacklevel=user_stacklevel())
+            return _Once(prog)
         if ints and not fullgraph:
             if type(prog) is not StepProgram:
                 raise _integer_argument(*ints[0])

@@ -109,6 +109,7 @@ class StepTrace:
         self.optimizers = {}      # id -> (optimizer, its settings when the trace saw it)
         self.rng = draw_state()
         self.stepped = {}         # id(param) -> its baked node, for params a step() updates
+        self.hooked = False       # a module's forward (pre-)hooks ran (Module._call_hooked)
 
     # -- what the intercepted calls do while tracing ------------------------------------------
     def grad_access(self, t):
@@ -421,6 +422,7 @@ class StepProgram(ArenaStep):
         super().__init__(rec, params, loss)
         self.events = trace.events
         self.argn = argn                      # positions of the tensor arguments
+        self.hooked = trace.hooked
         self.n_out = n_user_outputs
         reach = self.reach
         # the parameters whose .grad the backward writes (those the loss reaches)

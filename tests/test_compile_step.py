@@ -822,3 +822,38 @@ def test_a_class_label_steps_python_runs_once_per_call():
     for p, q in zip(model.parameters(), eager_model.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5,
                                    atol=1e-7)
+
+
+def test_a_step_through_a_module_with_forward_hooks_runs_them_at_each_call():
+    """A forward hook's Python (a log, a stored activation) runs at the trace only, so a
+    replay left it out: torch.compile runs the hooks at each call.  Such a step runs eagerly
+    (its first call runs the trace's program: the hooks ran once there)."""
+    runs = []
+    for compiled in (False, True):
+        ps = _params()
+        opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+        lin = nn.Linear(2, 2).double()
+        with tg.no_grad():
+            lin.weight.copy_(tg.tensor([[0.5, -1.0], [2.0, 0.25]]))
+            lin.bias.fill_(0.1)
+        acts = []
+        lin.register_forward_hook(lambda mod, inp, out: acts.append(out.detach().sum().item()))
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = _loss(ps, x, y) + lin(y).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        raw = step
+        if compiled:
+            step = tg.compile(step)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (compile's: the step runs eagerly)
+            losses = [step(x, y).item() for x, y in _batches(4)]
+        runs.append((losses, acts))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+    assert len(runs[1][1]) == 4
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-12)
+    with pytest.warns(UserWarning, match="forward hooks"):
+        tg.compile(raw)(*_batches(1)[0])

@@ -607,6 +607,10 @@ class Module:
         result = None
         called_always = set()
         always = d.get("_forward_hooks_always_called", {})
+        trace = TRACE.current
+        if trace is not None and (d["_forward_hooks"] or d["_forward_pre_hooks"]
+                                  or _global_forward_hooks or _global_forward_pre_hooks):
+            trace.hooked = True     # (their Python runs at the trace only: see trainstep)
         try:
             full_hooks, non_full_hooks = self._get_backward_hooks()
             pre_hooks = list(_global_backward_pre_hooks.values())
