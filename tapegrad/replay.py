@@ -42,7 +42,7 @@ from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES, HOST_ONLY_OPS
 from .tensor import Tensor
 from .steptrace import TRACE
-from .trainstep import StepProgram, StepTrace
+from .trainstep import DREW, StepProgram, StepTrace
 from .views import KIND_OPS
 from .ndops import FORMULA_NS, _binary, _unary
 
@@ -1061,6 +1061,16 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
             warnings.warn(f"{e}; this step runs eagerly (compile with fullgraph=True to raise "
                           f"instead)", UserWarning, stacklevel=user_stacklevel())
             return _EAGER
+        if type(prog) is StepProgram and prog.drew:
+            if fullgraph:
+                err = TracingError(DREW)
+                err.in_step = True
+                raise err
+            # the draws are the ones this call makes eagerly (from the same generator state,
+            # left where they leave it): this call runs the program, later ones eagerly
+            warnings.warn(f"{DREW}; this step runs eagerly (compile with fullgraph=True to "
+                          f"raise instead)", UserWarning, stacklevel=user_stacklevel())
+            return _Once(prog)
         if type(prog) is StepProgram and prog.hooked and not fullgraph:
             # a module's forward hooks are Python a replay would not run again (a log, a
             # stored activation): the step runs eagerly, as torch.compile runs them at each

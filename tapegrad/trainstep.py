@@ -72,6 +72,11 @@ _concatenate = np.concatenate
 _copyto = np.copyto
 
 
+DREW = ("tapegrad.compile: the step function draws random numbers (dropout in training "
+        "mode, rand, ...): a replay would reuse the trace's draws at every call; run the step "
+        "eagerly, or draw the numbers outside and pass them in")
+
+
 def _fail(what):
     err = TracingError(f"tapegrad.compile: {what}")
     err.in_step = True     # (what a training step does: compile may run it eagerly instead)
@@ -110,6 +115,7 @@ class StepTrace:
         self.rng = draw_state()
         self.stepped = {}         # id(param) -> its baked node, for params a step() updates
         self.hooked = False       # a module's forward (pre-)hooks ran (Module._call_hooked)
+        self.drew = False         # it drew from the default generator (finish)
 
     # -- what the intercepted calls do while tracing ------------------------------------------
     def grad_access(self, t):
@@ -198,10 +204,8 @@ class StepTrace:
         """Check what the trace did and turn the parameters it read into leaf inputs; returns
         them (tensors from outside that require grad, in the order they were first read)."""
         tape = self.tape
-        if drew_since(self.rng):
-            _fail("the step function draws random numbers (dropout in training mode, rand, "
-                  "...): a replay would reuse the trace's draws at every call; run the step "
-                  "eagerly, or draw the numbers outside and pass them in")
+        # (compile refuses the program when it drew, but may run it once: replay.compile)
+        self.drew = drew_since(self.rng)
         for key, (p, _) in self.stepped.items():
             if ("baked", key) in tape.import_of:
                 _fail("the step function reads a parameter after opt.step(); the program would "
@@ -423,6 +427,7 @@ class StepProgram(ArenaStep):
         self.events = trace.events
         self.argn = argn                      # positions of the tensor arguments
         self.hooked = trace.hooked
+        self.drew = trace.drew
         self.n_out = n_user_outputs
         reach = self.reach
         # the parameters whose .grad the backward writes (those the loss reaches)

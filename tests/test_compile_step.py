@@ -857,3 +857,42 @@ def test_a_step_through_a_module_with_forward_hooks_runs_them_at_each_call():
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-12)
     with pytest.warns(UserWarning, match="forward hooks"):
         tg.compile(raw)(*_batches(1)[0])
+
+
+def test_a_step_with_dropout_runs_its_python_once_per_call():
+    """A step that draws (dropout) runs eagerly; its first call ran the function twice (the
+    trace, then eagerly from the generator state put back), so a counter in it counted that
+    call twice.  That call now runs the trace's program, whose draws are the ones the eager
+    call makes (the generator is left after them): the eager step's values, Python once."""
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.Tanh(),
+                              nn.Linear(8, 1)).double()
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+        calls = []
+
+        def step(x):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            calls.append(1)
+            return loss.detach()
+        return model, step, calls
+
+    x = tg.randn(16, 3, dtype=tg.float64)
+    runs = []
+    for compiled in (False, True):
+        model, step, calls = make()
+        if compiled:
+            step = tg.compile(step)
+        tg.manual_seed(5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (compile's: the step runs eagerly)
+            got = [step(x).item() for _ in range(3)]
+        runs.append((got, len(calls), tg.rand(2).tolist(),
+                     [p.detach().numpy().copy() for p in model.parameters()]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+    assert runs[1][1] == runs[0][1] == 3 and runs[1][2] == runs[0][2]
+    for a, b in zip(runs[1][3], runs[0][3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
