@@ -1,0 +1,78 @@
+"""Differences from torch found by differential testing of numeric / scientific programs
+(session ops-hunt): each case runs the same call with torch and with tapegrad and compares
+values, dtypes, shapes, grad_fn names and raised errors."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from torch_errors import assert_same_error
+
+torch = pytest.importorskip("torch")
+
+
+def _same(a, b):
+    """tapegrad's a is torch's b: dtype, shape, values, requires_grad and grad_fn name."""
+    assert str(a.dtype).replace("tapegrad.", "torch.") == str(b.dtype)
+    assert tuple(a.shape) == tuple(b.shape)
+    assert a.requires_grad == b.requires_grad
+    assert (a.grad_fn and a.grad_fn.name()) == (b.grad_fn and b.grad_fn.name())
+    x, y = a.detach().numpy(), b.detach().numpy()
+    assert x.dtype == y.dtype
+    np.testing.assert_allclose(x, y, rtol=1e-6, atol=0)
+
+
+# ---- torch.add(1, t) & co.: a Python number as `input` (torch's parser wraps it) --------
+NUMBER_INPUT = [
+    lambda m: m.add(1, 2),
+    lambda m: m.add(1, 2.5),
+    lambda m: m.add(True, True),
+    lambda m: m.mul(True, 2),
+    lambda m: m.add(1.5, m.tensor([1, 2])),
+    lambda m: m.add(1, m.tensor([1, 2])),
+    lambda m: m.add(1, m.tensor([2.0, 3.0], requires_grad=True)),
+    lambda m: m.add(1, m.tensor([2.0, 3.0], requires_grad=True), alpha=2),
+    lambda m: m.sub(1, m.tensor([2.0, 3.0], requires_grad=True), alpha=2),
+    lambda m: m.subtract(1, m.tensor([2.0, 3.0], requires_grad=True)),
+    lambda m: m.mul(2.5, m.tensor([2.0, 3.0], requires_grad=True)),
+    lambda m: m.multiply(np.float64(2.5), m.tensor([1, 2])),
+    lambda m: m.div(1, m.tensor([1, 2])),
+    lambda m: m.divide(1, m.tensor([2.0, 3.0], requires_grad=True)),
+    lambda m: m.true_divide(3, 2),
+    lambda m: m.div(7, m.tensor([1, 2]), rounding_mode="floor"),
+    lambda m: m.div(-7.0, m.tensor([2, 4]), rounding_mode="trunc"),
+    lambda m: m.add(1000, m.tensor([1], dtype=m.int8)),
+    lambda m: m.add(1, m.tensor(2, dtype=m.int8)),
+    lambda m: m.add(1, m.tensor(2.0, dtype=m.float64)),
+    lambda m: m.mul(-1, m.tensor([1], dtype=m.uint8)),
+    lambda m: m.add(np.int64(3), m.tensor([2.0, 3.0])),
+    lambda m: m.add(1, other=m.tensor([2.0])),
+    lambda m: m.add(1.5, m.tensor([True, False])),
+]
+
+
+@pytest.mark.parametrize("i", range(len(NUMBER_INPUT)))
+def test_number_input_as_torch(i):
+    _same(NUMBER_INPUT[i](tg), NUMBER_INPUT[i](torch))
+
+
+def test_number_input_gradient():
+    for m in (tg, torch):
+        x = m.tensor([2.0, 3.0], requires_grad=True)
+        (m.div(1, x) + m.sub(1, x, alpha=3) + m.mul(2.5, x)).sum().backward()
+        if m is tg:
+            got = x.grad.numpy()
+        else:
+            np.testing.assert_allclose(got, x.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.sub(True, m.tensor([1, 2])),
+    lambda m: m.sub(True, True),
+    lambda m: m.add("a", m.tensor([1.0])),
+    lambda m: m.add(None, m.tensor([1.0])),
+    lambda m: m.add(1, "a"),
+    lambda m: m.add(1, m.tensor([1, 2]), alpha=1.5),
+    lambda m: m.mul(2, m.tensor([1.0], requires_grad=True), out=m.empty(1)),
+])
+def test_number_input_errors_as_torch(call):
+    assert_same_error(call, torch)
