@@ -512,6 +512,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         seen.append((own, rebuild))
         return _closed_over(tuple(outs), ys, own, enabled and not (nested or outer))
     with _level() as level, _grad_level():
+        TRANSFORMS.forwards += 1   # (torch's jvp is forward mode: custom Functions need a jvp)
         try:
             out, tangent_out = AF.jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
                                       tuple(flat_t), create_graph=nested or outer,
@@ -519,6 +520,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         except _KeepGraph as k:
             outer = True
             out, tangent_out = k.out, _jvp_graph(k.out, k.leaves, flat_t)
+        finally:
+            TRANSFORMS.forwards -= 1
     own, rebuild = seen[0]
     out, tangent_out = _plain((out, tangent_out), own, nested, outer)
     out, tangent_out = rebuild(list(out)), rebuild(list(tangent_out))
@@ -630,16 +633,23 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         if randomness not in ("error", "different", "same"):   # (torch's vmap checks it)
             raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', "
                                f"or 'same'. Got {randomness}")
-        if randomness == "error":   # (torch's jacfwd is a vmap: a draw in func raises)
-            return drawing_nothing(lambda: jac(*args, **kwargs))
-        return jac(*args, **kwargs)
+        # (torch's jacfwd is a vmap of jvp: custom Functions need a vmap rule and a jvp)
+        TRANSFORMS.vmaps += 1
+        TRANSFORMS.forwards += 1
+        try:
+            if randomness == "error":   # (torch's jacfwd is a vmap: a draw in func raises)
+                return drawing_nothing(lambda: jac(*args, **kwargs))
+            return jac(*args, **kwargs)
+        finally:
+            TRANSFORMS.vmaps -= 1
+            TRANSFORMS.forwards -= 1
     return wrapper
 
 
 def hessian(func, argnums=0):
-    """The Hessian of `func` (a one-element tensor) w.r.t. its `argnums` arguments:
-    jacrev of jacrev (torch's is forward over reverse; the values are the same)."""
-    return jacrev(jacrev(func, argnums), argnums)
+    """The Hessian of `func` (a one-element tensor) w.r.t. its `argnums` arguments: jacfwd
+    of jacrev, as torch's (tapegrad's jacfwd is reverse mode; the values are the same)."""
+    return jacfwd(jacrev(func, argnums), argnums)
 
 
 # ---- functional_call ---------------------------------------------------------------------------

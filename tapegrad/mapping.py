@@ -227,11 +227,13 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         _check_out_dims(out_dims, name)
         leaves, dims, rebuild, size = _in_dims(in_dims, args, name)
         TRANSFORMS.depth += 1
+        TRANSFORMS.vmaps += 1
         try:
             fast = _batched_grad(func, args, kwargs, leaves, dims, size, out_dims,
                                  randomness)
         finally:
             TRANSFORMS.depth -= 1
+            TRANSFORMS.vmaps -= 1
         if fast is not None:
             return fast
         outs, state = [], default_generator._snapshot()
@@ -242,10 +244,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             sample = [x if d is None else x[(slice(None),) * d + (i,)] if size else
                       _placeholder(x, d) for x, d in zip(leaves, dims)]
             TRANSFORMS.depth += 1
+            TRANSFORMS.vmaps += 1
             try:
                 outs.append(func(*rebuild(sample), **kwargs))
             finally:
                 TRANSFORMS.depth -= 1
+                TRANSFORMS.vmaps -= 1
             if randomness == "error" and default_generator._fingerprint() != before:
                 default_generator._restore(state)
                 raise RuntimeError(RANDOM_IN_ERROR_MODE)

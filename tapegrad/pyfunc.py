@@ -252,18 +252,25 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         raise NotImplementedError("tapegrad has no forward-mode AD: jvp of a custom "
                                   "autograd.Function is not supported")
 
+    # torch.vmap's rule for the Function: generated (vmap of forward), or its own `vmap`
+    # staticmethod.  tapegrad's vmap runs forward once per sample either way (its own `vmap`
+    # is not called); a Function with neither is refused under a vmap, as torch refuses it.
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("To use autograd.Function with vmap, you must either "
+                                  "override the vmap staticmethod or set "
+                                  "generate_vmap_rule=True.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         # bound by forward's signature, as torch does: always with setup_context (forward
         # then gets, and setup_context's `inputs` holds, every default: LinearFunction.apply(
         # x, w) of the Extending notes has inputs (x, w, None)), else for keywords only
         setup = _has_setup_context(cls)
-        if not setup and TRANSFORMS.depth and \
-                not cls.__module__.startswith("tapegrad."):   # (tapegrad's own: torch's ops)
-            raise RuntimeError(
-                "In order to use an autograd.Function with functorch transforms (vmap, grad, "
-                "jvp, jacrev, ...), it must override the setup_context staticmethod. For more "
-                "details, please see https://pytorch.org/docs/main/notes/extending.func.html")
+        if TRANSFORMS.depth and not cls.__module__.startswith("tapegrad."):
+            _check_transforms(cls, setup)     # (tapegrad's own Functions: torch's ops)
         if setup or kwargs:
             sig = _SIGNATURES.get(cls)
             if sig is None:
@@ -276,6 +283,8 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
 
 class _Transforms(threading.local):
     depth = 0
+    vmaps = 0      # of them, the vmaps (jacfwd and hessian too: torch's are vmaps)
+    forwards = 0   # of them, jacfwd's and hessian's (torch's are forward mode)
 
 
 # The torch.func transforms running on this thread (`depth`: func.py's grad levels and
@@ -293,6 +302,33 @@ _SIGNATURES = weakref.WeakKeyDictionary()
 
 def _has_setup_context(cls):
     return cls.setup_context is not Function.setup_context
+
+
+_FUNC_NOTES = "For more details, please see https://pytorch.org/docs/main/notes/extending.func.html"
+
+
+def _check_transforms(cls, setup):
+    """torch's errors for user Function `cls` applied under torch.func transforms: without
+    setup_context; under a vmap without a vmap rule (or with both kinds); under jacfwd
+    (forward mode in torch) without a jvp."""
+    if not setup:
+        raise RuntimeError("In order to use an autograd.Function with functorch transforms "
+                           "(vmap, grad, jvp, jacrev, ...), it must override the setup_context "
+                           "staticmethod. " + _FUNC_NOTES)
+    if TRANSFORMS.vmaps:
+        own_rule = cls.vmap is not Function.vmap
+        if cls.generate_vmap_rule and own_rule:
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it has both "
+                               f"generate_vmap_rule=True and an overridden vmap staticmethod. "
+                               f"Please set generate_vmap_rule=False or delete the overridden "
+                               f"vmap staticmethod to avoid ambiguity. " + _FUNC_NOTES)
+        if not (cls.generate_vmap_rule or own_rule):
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have "
+                               f"vmap support. Please override and implement the vmap "
+                               f"staticmethod or set generate_vmap_rule=True. " + _FUNC_NOTES)
+    if TRANSFORMS.forwards and cls.jvp is Function.jvp:
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
 
 def _user_backward(cls):

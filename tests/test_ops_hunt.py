@@ -76,3 +76,74 @@ def test_number_input_gradient():
 ])
 def test_number_input_errors_as_torch(call):
     assert_same_error(call, torch)
+
+
+# ---- custom Functions under torch.func transforms, and setup_context's saved inputs ------
+def _functions(m):
+    class New(m.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x * g
+
+    class Gen(New):
+        generate_vmap_rule = True
+
+    class Both(New):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return x ** 2, in_dims[0]
+
+    class Own(New):
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return x ** 2, in_dims[0]
+
+    return New, Gen, Both, Own
+
+
+FUNC_TRANSFORMS = [
+    # no vmap rule: refused under vmap, even for an input that is not batched
+    lambda m, F: m.vmap(lambda r: F[0].apply(m.tensor([1.0, 2.0])) + r)(m.ones(3, 2)),
+    lambda m, F: m.vmap(m.func.grad(lambda r: F[0].apply(r).sum()))(m.ones(3, 2)),
+    lambda m, F: m.vmap(F[0].apply)(m.ones(3, 2)),
+    # both a generated rule and its own
+    lambda m, F: m.vmap(F[2].apply)(m.ones(3, 2)),
+    # jacfwd and hessian (forward over reverse) are vmaps of jvps: a vmap rule, then a jvp
+    lambda m, F: m.func.jacfwd(F[0].apply)(m.tensor([1.0, 2.0])),
+    lambda m, F: m.func.jacfwd(F[1].apply)(m.tensor([1.0, 2.0])),
+    lambda m, F: m.func.hessian(lambda r: F[0].apply(r).sum())(m.tensor([1.0, 2.0])),
+    lambda m, F: m.func.hessian(lambda r: F[1].apply(r).sum())(m.tensor([1.0, 2.0])),
+    lambda m, F: m.func.jvp(F[1].apply, (m.tensor([1.0, 2.0]),), (m.ones(2),)),
+    lambda m, F: m.autograd.Function.vmap(None, (0,), m.ones(2)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(FUNC_TRANSFORMS)))
+def test_function_transform_errors_as_torch(i):
+    assert_same_error(lambda m: FUNC_TRANSFORMS[i](m, _functions(m)), torch)
+
+
+def test_function_transforms_that_work():
+    for m in (tg, torch):
+        New, Gen, Both, Own = _functions(m)
+        x = m.tensor([1.0, 2.0])
+        got = [m.vmap(Gen.apply)(m.ones(3, 2) * 3), m.vmap(Own.apply)(m.ones(3, 2) * 3),
+               m.func.jacrev(New.apply)(x), m.func.grad(lambda r: New.apply(r).sum())(x),
+               m.func.hessian(lambda r: (r ** 3).sum())(x)]
+        if m is tg:
+            ours = [t.numpy() for t in got]
+        else:
+            for a, b in zip(ours, got):
+                np.testing.assert_allclose(a, b.numpy(), rtol=1e-6)
+    assert tg.autograd.Function.generate_vmap_rule is False
