@@ -412,6 +412,26 @@ as_native_node(DelayedError, "Error", "torch::autograd::Error")
 
 # ---- apply: forward with grad mode off, then one pyfunc entry and its output entries ----------
 
+def _check_saved_inputs(ctx, outs, inputs, dirty, to_save, executable):
+    """torch's error for a Function with setup_context that returns an input as it is (not
+    marked dirty) and saves it: that output becomes a view of the input made after
+    setup_context ran, so the saved tensor could be neither (torch's _wrap_outputs passes
+    over only a non-differentiable output that requires grad, which it detaches)."""
+    saved = {id(t) for t in to_save}
+    nodiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
+    for o in outs:
+        if not (isinstance(o, Tensor) and id(o) in inputs and id(o) in saved) or \
+                id(o) in dirty:
+            continue
+        differentiable = executable and id(o) not in nodiff and o._dtype.is_floating_point
+        if differentiable or not o.requires_grad:
+            raise RuntimeError("An input that has been returned as-is as output is being "
+                               "saved for backward. This is not supported if you override "
+                               "setup_context. You should return and save a view of the "
+                               "input instead, e.g. with x.view_as(x) or setup ctx inside the "
+                               "forward function itself.")
+
+
 def _apply(cls, args):
     needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     ctx = cls._backward_cls()
@@ -437,7 +457,10 @@ def _apply(cls, args):
         raise RuntimeError("Some elements marked as dirty during the forward method were not "
                            "returned as output. The inputs that are modified inplace must all "
                            "be outputs of the Function.")
-    if not (prev and any(needs)):
+    executable = prev and any(needs)
+    if to_save and _has_setup_context(cls):
+        _check_saved_inputs(ctx, outs, inputs, dirty, to_save, executable)
+    if not executable:
         # an input returned as it is comes back as another tensor (torch's); with grad mode
         # on, it and the views of inputs are torch's views made in a custom Function
         mode = CUSTOM if sum(isinstance(o, Tensor) for o in outs) == 1 else MULTI

@@ -147,3 +147,52 @@ def test_function_transforms_that_work():
             for a, b in zip(ours, got):
                 np.testing.assert_allclose(a, b.numpy(), rtol=1e-6)
     assert tg.autograd.Function.generate_vmap_rule is False
+
+
+def _passthrough(m, save, mark=False, dirty=False):
+    """A Function with setup_context returning its second input y as it is."""
+    class F(m.autograd.Function):
+        @staticmethod
+        def forward(x, y):
+            if dirty:
+                y.mul_(1)
+            return x * 2, y
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*(inputs[1],) if save == "input" else
+                                  (output[1],) if save == "output" else ())
+            if mark:
+                ctx.mark_non_differentiable(output[1])
+            if dirty:
+                ctx.mark_dirty(inputs[1])
+
+        @staticmethod
+        def backward(ctx, g, gy):
+            return g * 2, gy
+    return F
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: _passthrough(m, "input").apply(m.ones(2, requires_grad=True), m.ones(2)),
+    lambda m: _passthrough(m, "output").apply(m.ones(2), m.ones(2, requires_grad=True)),
+    lambda m: _passthrough(m, "input").apply(m.ones(2, requires_grad=True), m.tensor([1, 2])),
+    lambda m: _passthrough(m, "input", mark=True).apply(m.ones(2, requires_grad=True),
+                                                        m.ones(2)),
+    lambda m: _passthrough(m, "input").apply(m.ones(2), m.ones(2)),
+])
+def test_setup_context_saving_an_input_returned_as_is(call):
+    assert_same_error(call, torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: _passthrough(m, None).apply(m.ones(2, requires_grad=True), m.ones(2)),
+    lambda m: _passthrough(m, "input", dirty=True).apply(m.ones(2, requires_grad=True),
+                                                         m.ones(2)),
+    lambda m: _passthrough(m, "input", mark=True).apply(m.ones(2), m.ones(2, requires_grad=True)),
+])
+def test_setup_context_passthrough_allowed(call):
+    a, b = call(tg), call(torch)
+    for x, y in zip(a, b):
+        assert x.requires_grad == y.requires_grad
+        np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
