@@ -3,7 +3,7 @@
 
 A transform differentiates with respect to fresh leaves made from its inputs, so the inputs
 stay untouched; when an input already requires grad (a transform inside another, e.g.
-`hessian` = `jacrev(jacrev(f))`, or a user's leaf) a view of it is differentiated with
+`hessian` = `jacfwd(jacrev(f))`, or a user's leaf) a view of it is differentiated with
 `create_graph=True`, so the result stays differentiable for the outer transform.  The
 results also keep their graph where the function's output reaches a tensor it closes over
 that requires grad (`_outer_graph`), so an outer backward reaches that tensor through them,
