@@ -196,3 +196,22 @@ def test_setup_context_passthrough_allowed(call):
     for x, y in zip(a, b):
         assert x.requires_grad == y.requires_grad
         np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+
+
+# ---- Dirichlet.rsample's node: torch's _DirichletBackward, once differentiable ------------
+def test_dirichlet_rsample_node_as_torch():
+    got = []
+    for m in (tg, torch):
+        m.manual_seed(0)
+        c = m.tensor([2.0, 0.5, 1.0], requires_grad=True)
+        s = m.distributions.Dirichlet(c).rsample((4,))
+        g, = m.autograd.grad((s * m.tensor([1.0, 2.0, 3.0])).sum(), c, create_graph=True)
+        # (no second derivative: torch's backward reads the draw and the concentration as
+        # constants, and the gradient it returns has no graph)
+        got.append((s.grad_fn.name(), g.requires_grad, g.detach().numpy()))
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        g2, = m.autograd.grad((s * x).sum(), c, create_graph=True)
+        with pytest.raises(RuntimeError, match="once_differentiable"):
+            g2.sum().backward()
+    assert got[0][:2] == got[1][:2] == ("_DirichletBackward", False)
+    np.testing.assert_allclose(got[0][2], got[1][2], rtol=1e-5)

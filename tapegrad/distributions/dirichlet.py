@@ -8,7 +8,7 @@ from ..creation import tensor
 from ..gamma_draws import dirichlet as _dirichlet_draw
 from ..nn.functional import one_hot
 from ..ndops import where
-from ..pyfunc import Function
+from ..pyfunc import Function, once_differentiable
 from ..random import generator_of
 from ..samplers import _dirichlet_grad
 from ..special import xlogy
@@ -17,8 +17,9 @@ from ..tensor import Size
 __all__ = ["Dirichlet"]
 
 
-class _DirichletSample(Function):
-    """torch's Dirichlet draw x, differentiable in the concentration as torch's _Dirichlet:
+class _Dirichlet(Function):
+    """torch's Dirichlet draw x, differentiable in the concentration (its node torch's
+    _DirichletBackward, once differentiable):
     dx_i / dalpha_j = D_j (delta_ij - x_i), D_j = _dirichlet_grad(x_j, alpha_j, sum(alpha))
     (x_j's Beta marginal differentiated implicitly; the other components shrink in
     proportion)."""
@@ -35,6 +36,7 @@ class _DirichletSample(Function):
         return out
 
     @staticmethod
+    @once_differentiable     # (scale is a constant here: torch's backward is once too)
     def backward(ctx, grad):
         x, scale = ctx.saved_tensors
         return (grad - (grad * x).sum(-1, keepdim=True)) * scale
@@ -66,7 +68,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        return _DirichletSample.apply(self.concentration.expand(shape))
+        return _Dirichlet.apply(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
