@@ -990,9 +990,12 @@ def _ldexp(x, other, pos):
     _tensor_operand("ldexp", other, pos + 1)
     if other._dtype is D.bool_ and x._dtype.is_floating_point:   # (torch's float kernel)
         raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
-    # torch's input * pow(2.0, other): the power is other's dtype (or the default float)
-    pw = other._dtype if other._dtype.is_floating_point else D.get_default_dtype()
-    dt = D.result_type((x._dtype, 2 if x._shape else 1), (pw, 2 if other._shape else 1))
+    # the pair's promoted dtype, an integral one as the default float (torch's: a float64
+    # zero-dim x with an int64 vector other is float64, not pow(2.0, other)'s float32)
+    dt = D.result_type((x._dtype, 2 if x._shape else 1),
+                       (other._dtype, 2 if other._shape else 1))
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
     try:
         np.broadcast_shapes(x._shape, other._shape)
     except ValueError:

@@ -215,3 +215,40 @@ def test_dirichlet_rsample_node_as_torch():
             g2.sum().backward()
     assert got[0][:2] == got[1][:2] == ("_DirichletBackward", False)
     np.testing.assert_allclose(got[0][2], got[1][2], rtol=1e-5)
+
+
+# ---- ldexp's dtype: the pair's promotion (an integral one as the default float) -----------
+LDEXP = [
+    lambda m: m.ldexp(m.tensor(1.5, dtype=m.float64), m.tensor([200, 2])),
+    lambda m: m.ldexp(m.tensor(1.5, dtype=m.float64), m.tensor([1, 2], dtype=m.int8)),
+    lambda m: m.ldexp(m.tensor(1.5, dtype=m.float64), m.tensor([20.0, 2.0])),
+    lambda m: m.ldexp(m.tensor(1.5), m.tensor([20.0, 2.0], dtype=m.float64)),
+    lambda m: m.ldexp(m.tensor([1.5], dtype=m.float64), m.tensor([200, 2])),
+    lambda m: m.ldexp(m.tensor(3), m.tensor([1, 2])),
+    lambda m: m.ldexp(m.tensor(3, dtype=m.int8), m.tensor([1.0, 2.0], dtype=m.float64)),
+    lambda m: m.ldexp(m.tensor(1.5, dtype=m.float64, requires_grad=True), m.tensor([1, 2])),
+]
+
+
+@pytest.mark.parametrize("i", range(len(LDEXP)))
+def test_ldexp_dtype_as_torch(i):
+    _same(LDEXP[i](tg), LDEXP[i](torch))
+
+
+def test_ldexp_dtype_under_float64_default():
+    for m in (tg, torch):
+        prev = m.get_default_dtype()
+        m.set_default_dtype(m.float64)
+        try:
+            r = m.ldexp(m.tensor(1.5, dtype=m.float32), m.tensor([1, 2]))
+        finally:
+            m.set_default_dtype(prev)
+        assert str(r.dtype).endswith("float32")
+        np.testing.assert_array_equal(r.numpy(), [3.0, 6.0])
+
+
+def test_ldexp_gradient_of_a_zero_dim_float64():
+    for m in (tg, torch):
+        x = m.tensor(1.5, dtype=m.float64, requires_grad=True)
+        m.ldexp(x, m.tensor([1, 2])).sum().backward()
+        assert x.grad.item() == 6.0 and str(x.grad.dtype).endswith("float64")
