@@ -61,7 +61,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
                         movedim, unflatten, fliplr, flipud, block_diag, narrow_copy)
 from .structops import moveaxis, where_ as where  # noqa: F811
-from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner
+from .products import addmm, outer, ger, tensordot, kron, cross, einsum, inner
 from .products import addmv, addmv_, addr, baddbmm, addbmm
 from .scans import cummax, cummin, logcumsumexp
 from .view_scatter import select_scatter, slice_scatter, diagonal_scatter

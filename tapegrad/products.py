@@ -235,8 +235,16 @@ def addmv_(input, mat, vec, *, beta=1, alpha=1):
     return _inplace_product(input, addmv, (mat, vec), beta, alpha)
 
 
-def outer(input, vec2):
+def _tensors(fn, *named, first=1):
+    """torch's TypeError for one of the (name, value) arguments of fn that is no tensor, their
+    positions counted from `first` (2 for a method's argument after self)."""
+    for pos, (name, v) in enumerate(named, first):
+        _tensor_operand(fn, v, pos, name)
+
+
+def outer(input, vec2, *, _fn="outer"):
     """The outer product of two vectors, recorded as torch's: a view times a vector."""
+    _tensors(_fn, ("input", input), ("vec2", vec2))
     for name, v in (("self", input), ("vec2", vec2)):
         if v.dim() != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.dim()}-D")
@@ -277,8 +285,14 @@ def tensordot(a, b, dims=2):
     return r.reshape(tuple(a._shape[d] for d in fa) + tuple(b._shape[d] for d in fb))
 
 
+def ger(input, vec2):
+    """outer's alias."""
+    return outer(input, vec2, _fn="ger")
+
+
 def kron(input, other):
     """The Kronecker product, recorded as torch's: a product of views, then an unsafe view."""
+    _tensors("kron", ("input", input), ("other", other))
     nd = max(input.dim(), other.dim())
     a = input.reshape((1,) * (nd - input.dim()) + input._shape)
     b = other.reshape((1,) * (nd - other.dim()) + other._shape)
@@ -292,6 +306,7 @@ def kron(input, other):
 def cross(input, other, dim=None):
     """The cross product of 3-vectors along dim (LinalgCrossBackward0); torch.cross's
     default dim is the first of size 3."""
+    _tensors("cross", ("input", input), ("other", other))
     if dim is None:
         errors.warn_once("Using torch.cross without specifying the dim arg is deprecated.\n"
                          "Please either pass the dim explicitly or simply use "
@@ -307,6 +322,7 @@ def cross(input, other, dim=None):
 
 def linalg_cross(input, other, *, dim=-1):
     """torch.linalg.cross: the cross product along dim (default the last)."""
+    _tensors("linalg_cross", ("input", input), ("other", other))
     if input.dim() != other.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     d = _layout_dim(dim, input.dim())   # (a 0-d input: "Dimension specified as -1 ...")
@@ -314,6 +330,12 @@ def linalg_cross(input, other, *, dim=-1):
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input._shape[d]} and {other._shape[d]}")
     _check_broadcast(input._shape, other._shape)
+    # torch's kernel takes one dtype, no promotion, and no bool
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    if other._dtype is not input._dtype:
+        raise RuntimeError(f"expected scalar type {input._dtype.legacy} but found "
+                           f"{other._dtype.legacy}")
 
     def body(T, a, b):
         a1, b2 = a.roll(-1, d), b.roll(-2, d)
@@ -507,6 +529,7 @@ def _einsum_pair(x, t, y, u, keep):
 def inner(input, other):
     """The products summed over the last dimension of both (tensordot over dims -1, -1); a
     0-d operand multiplies the other."""
+    _tensors("inner", ("input", input), ("other", other))
     if input.dim() == 0 or other.dim() == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
@@ -547,16 +570,23 @@ class _ProductMethods:
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
+    # (the argument after self is at position 1 in torch's method messages)
     def outer(self, vec2):
+        _tensors("outer", ("vec2", vec2))
         return outer(self, vec2)
 
-    ger = outer
+    def ger(self, vec2):
+        _tensors("ger", ("vec2", vec2))
+        return outer(self, vec2, _fn="ger")
 
     def kron(self, other):
+        _tensors("kron", ("other", other))
         return kron(self, other)
 
     def cross(self, other, dim=None):
+        _tensors("cross", ("other", other))
         return cross(self, other, dim)
 
     def inner(self, other):
+        _tensors("inner", ("other", other))
         return inner(self, other)

@@ -252,3 +252,47 @@ def test_ldexp_gradient_of_a_zero_dim_float64():
         x = m.tensor(1.5, dtype=m.float64, requires_grad=True)
         m.ldexp(x, m.tensor([1, 2])).sum().backward()
         assert x.grad.item() == 6.0 and str(x.grad.dtype).endswith("float64")
+
+
+# ---- products' arguments: torch's TypeError for a non-tensor, cross's one dtype -----------
+PRODUCT_ERRORS = [
+    lambda m: m.outer(m.ones(3), 2),
+    lambda m: m.outer([1.0], m.ones(3)),
+    lambda m: m.ger(m.ones(3), 2.5),
+    lambda m: m.ones(3).outer(None),
+    lambda m: m.ones(3).ger([1.0]),
+    lambda m: m.kron(m.ones(3), [1.0]),
+    lambda m: m.kron(2, m.ones(3)),
+    lambda m: m.ones(3).kron(2),
+    lambda m: m.cross(m.ones(3), 2, dim=0),
+    lambda m: m.cross([1.0, 2.0, 3.0], m.ones(3), dim=0),
+    lambda m: m.ones(3).cross(None),
+    lambda m: m.linalg.cross(m.ones(3), 2),
+    lambda m: m.inner(m.ones(3), 2.0),
+    lambda m: m.inner(2.0, m.ones(3)),
+    lambda m: m.ones(3).inner("a"),
+    # one dtype, no bool (after the shape checks)
+    lambda m: m.linalg.cross(m.ones(3), m.ones(3, dtype=m.float64)),
+    lambda m: m.linalg.cross(m.ones(3, dtype=m.int64), m.ones(3)),
+    lambda m: m.linalg.cross(m.ones(3, dtype=m.bool), m.ones(3, dtype=m.uint8)),
+    lambda m: m.linalg.cross(m.ones(3, dtype=m.uint8), m.ones(3, dtype=m.bool)),
+    lambda m: m.cross(m.ones(1, 3), m.ones(2, 3, dtype=m.float64), dim=1),
+    lambda m: m.linalg.cross(m.ones(2), m.ones(2, dtype=m.float64)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(PRODUCT_ERRORS)))
+def test_product_argument_errors_as_torch(i):
+    assert_same_error(PRODUCT_ERRORS[i], torch)
+
+
+def test_cross_of_one_dtype_still_works():
+    for dt in ("float32", "float64", "int64", "uint8"):
+        a = [1, 2, 3]
+        b = [4, 5, 7]
+        got = tg.linalg.cross(tg.tensor(a, dtype=getattr(tg, dt)), tg.tensor(b, dtype=getattr(tg, dt)))
+        want = torch.linalg.cross(torch.tensor(a, dtype=getattr(torch, dt)),
+                                  torch.tensor(b, dtype=getattr(torch, dt)))
+        assert str(got.dtype)[9:] == str(want.dtype)[6:]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    _same(tg.ger(tg.ones(2), tg.ones(3)), torch.ger(torch.ones(2), torch.ones(3)))
