@@ -90,7 +90,8 @@ def prod(T, x, dim, keepdim):
         return _fresh(y, x)
     n = y.shape[d]
     if n == 0:
-        return y.sum(d, keepdim=keepdim) + 1
+        r = y.sum(d, keepdim=keepdim) + 1
+        return r if r.dtype is y.dtype else r.to(y.dtype)   # (sum takes small ints to int64)
     if n == 1 and x.dim():   # torch's prod_backward reads an n-d input (its gradient needs grad)
         y = _binary(_DEPENDS_ON, y, y)
     while n > 1:

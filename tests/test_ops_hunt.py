@@ -296,3 +296,20 @@ def test_cross_of_one_dtype_still_works():
         assert str(got.dtype)[9:] == str(want.dtype)[6:]
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     _same(tg.ger(tg.ones(2), tg.ones(3)), torch.ger(torch.ones(2), torch.ones(3)))
+
+
+# ---- prod of an empty tensor with an integer dtype= keeps that dtype -----------------------
+EMPTY_PROD = [
+    lambda m: m.prod(m.tensor([], dtype=m.bool), dtype=m.int16),
+    lambda m: m.prod(m.tensor([], dtype=m.int32), dtype=m.int16),
+    lambda m: m.prod(m.tensor([]), dtype=m.int16),
+    lambda m: m.prod(m.ones(0, 2, dtype=m.bool), 0, dtype=m.int16),
+    lambda m: m.prod(m.ones(0, 2, dtype=m.int8), 0, dtype=m.uint8, keepdim=True),
+    lambda m: m.prod(m.ones(0, dtype=m.int8)),
+    lambda m: m.ones(0, 2, requires_grad=True).prod(0),
+]
+
+
+@pytest.mark.parametrize("i", range(len(EMPTY_PROD)))
+def test_empty_prod_dtype_as_torch(i):
+    _same(EMPTY_PROD[i](tg), EMPTY_PROD[i](torch))
