@@ -591,6 +591,13 @@ class _MathMethods:
     def dist(self, other, p=2):
         """The p-norm of self - other (DistBackward0)."""
         _tensor_operand("dist", other, 1)
+        dt = D.torch_result_type(self, other)
+        if not dt.is_floating_point:
+            # torch's order: the subtraction's checks, then norm's of the difference's dtype
+            errors.check_sub(self, other)
+            errors._check_broadcast(self._shape, other._shape)
+            raise RuntimeError(f"norm(): input dtype should be either floating point or "
+                               f"complex. Got {dt.legacy} instead.")
         return _record("dist", DM.dist, self, other, p)
 
     def renorm(self, p, dim, maxnorm):

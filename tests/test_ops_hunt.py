@@ -313,3 +313,15 @@ EMPTY_PROD = [
 @pytest.mark.parametrize("i", range(len(EMPTY_PROD)))
 def test_empty_prod_dtype_as_torch(i):
     _same(EMPTY_PROD[i](tg), EMPTY_PROD[i](torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.dist(m.ones(3, dtype=m.uint8), m.ones(3, dtype=m.uint8)),
+    lambda m: m.dist(m.ones(3, dtype=m.int64), m.ones(3, dtype=m.int8)),
+    lambda m: m.ones(2, 3, dtype=m.int32).dist(m.ones(3, dtype=m.int16), 1),
+    lambda m: m.dist(m.ones(3, dtype=m.bool), m.ones(3, dtype=m.bool)),
+    lambda m: m.dist(m.ones(3, dtype=m.bool), m.ones(3, dtype=m.int32)),
+    lambda m: m.dist(m.ones(3, dtype=m.int64), m.ones(2, dtype=m.int64)),
+])
+def test_dist_of_integers_errors_as_torch(call):
+    assert_same_error(call, torch)
