@@ -16,7 +16,8 @@ from .creation import arange, empty, eye, full
 from .linalg import inv
 from .structops import hstack
 from .native_args import arg_error, MISSING
-from .tensor import _dim, _int_arg, _layout_dim, Size, Tensor, tensor_methods
+from .tensor import (_dim, _int_arg, _layout_dim, Size, Tensor, _tensor_elements,
+                     _tensor_operand, tensor_methods)
 from .views import cat, stack
 
 __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
@@ -120,8 +121,7 @@ def broadcast_shapes(*shapes):
 
 def broadcast_tensors(*tensors):
     """The tensors expanded to their common shape (one already of that shape as it is)."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
+    _tensor_elements(tensors)   # (a list of them is no tensor either, as to torch)
     if tensors:   # (torch's message here is its operators', not broadcast_shapes')
         errors._check_broadcast(*[tuple(t.shape) for t in tensors])
     shape = tuple(broadcast_shapes(*[t.shape for t in tensors]))
@@ -202,6 +202,8 @@ def dsplit(input, indices_or_sections):
 def take_along_dim(input, indices, dim=None):
     """input's elements at `indices` along dim (broadcast against input elsewhere), or at the
     flat positions `indices` with dim=None (GatherBackward0)."""
+    _tensor_operand("take_along_dim", input, 1, "input")
+    _tensor_operand("take_along_dim", indices, 2, "indices")
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
     if indices.dtype is not D.int64:   # (gather's int32 too, but not here)
@@ -228,6 +230,11 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     """The n-th forward difference along dim (after prepending / appending), as torch's
     diff_helper: input.narrow(1, L - 1) - input.narrow(0, L - 1), n times (at most L; xor
     for bool); n = 0 is a copy of input, prepend and append left out."""
+    _tensor_operand("diff", input, 1, "input")
+    for name, t in (("prepend", prepend), ("append", append)):
+        if t is not None and not isinstance(t, Tensor):   # (keywords: no position)
+            raise TypeError(f"diff(): argument '{name}' must be Tensor, not "
+                            f"{errors.type_name(t)}")
     if input.dim() == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
@@ -429,6 +436,7 @@ def meshgrid(*tensors, indexing=None):
 def cartesian_prod(*tensors):
     """The Cartesian product of 1-d tensors as rows (StackBackward0 of flattened grids); one
     tensor is returned as it is."""
+    _tensor_elements(tensors)
     for t in tensors:
         if t.dim() != 1:
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
@@ -463,6 +471,7 @@ def vander(x, N=None, increasing=False):
     """The Vandermonde matrix of a 1-d tensor (columns x ** 0 ... x ** (N - 1), reversed
     unless `increasing`), as torch builds it: a ones column, then the cumulative product of
     x's copies written in place (CopySlices); integer and bool inputs give int64."""
+    _tensor_operand("vander", x, 1, "x")
     if x.dim() != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
     n = x.shape[0]
@@ -590,6 +599,7 @@ class _ComposedMethods:
         return dsplit(self, indices_or_sections)
 
     def take_along_dim(self, indices, dim=None):
+        _tensor_operand("take_along_dim", indices, 1, "indices")
         return take_along_dim(self, indices, dim)
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):

@@ -40,7 +40,7 @@ _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
     ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")))}
 from .tape import input_node
-from .tensor import _dim, Tensor, tensor_methods
+from .tensor import _dim, Tensor, _tensor_elements, tensor_methods
 from .tracing import _tracing
 from .views import cat, KIND_OPS
 
@@ -705,6 +705,10 @@ def multi_dot(tensors, *, out=None):
     by the matrix-chain dynamic program), a 1-d first / last tensor a row / column vector;
     the result through view (ViewBackward0), as torch's."""
     _no_out("multi_dot", out)
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"linalg_multi_dot(): argument 'tensors' (position 1) must be tuple "
+                        f"of Tensors, not {errors.type_name(tensors)}")
+    _tensor_elements(tensors)
     ts = list(tensors)
     k = len(ts)
     if k < 2:
@@ -952,6 +956,7 @@ def chain_matmul(*matrices, out=None):
                                "which accepts a list of two or more tensors rather than "
                                "multiple parameters.")
     _no_out("chain_matmul", out)
+    _tensor_elements(matrices)
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     for t in matrices:

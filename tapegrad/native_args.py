@@ -316,6 +316,7 @@ _FORMS = {
                 f"Tensor input, Tensor other, {_DIV_ROUNDED}, Tensor out = None",
                 "Tensor input, Number other", f"Tensor input, Number other, {_DIV_ROUNDED}"], []),
     "matmul": (["Tensor input, Tensor other, *, Tensor out = None"], []),
+    "mv": (["Tensor input, Tensor vec, *, Tensor out = None"], []),
     "mm": (["Tensor input, Tensor mat2, *, Tensor out = None",
             "Tensor input, Tensor mat2, torch.dtype out_dtype, *, Tensor out = None"], [],
            ["Tensor mat2"]),

@@ -1179,6 +1179,8 @@ def _mixed_dtypes(x, y):
 
 def bmm(input, mat2):
     """Batched matrix product of two 3-d tensors with equal batch size (BmmBackward0)."""
+    _tensor_operand("bmm", input, 1, "input")
+    _tensor_operand("bmm", mat2, 2, "mat2")
     x, y = input, mat2
     if x.dim() != 3 or y.dim() != 3:
         raise RuntimeError("batch1 must be a 3D tensor")

@@ -30,7 +30,7 @@ from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
     tied_value
-from .tensor import _dim, Tensor, tensor_methods
+from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
 
@@ -261,6 +261,7 @@ def mode(input, dim=-1, keepdim=False):
 def rot90(input, k=1, dims=(0, 1)):
     """input rotated by 90 degrees k times in the plane of dims, from dims[0] towards dims[1]
     (Rot90Backward0)."""
+    _tensor_operand("rot90", input, 1, "input")
     if not hasattr(k, "__index__") or isinstance(k, bool):
         raise TypeError(f"rot90(): argument 'k' (position 2) must be int, not "
                         f"{type(k).__name__}")

@@ -10,7 +10,7 @@ import numpy as np
 from . import dtypes as D, errors, nodiff, return_types
 from .creation import linspace
 from .fpstate import quiet
-from .tensor import _dim, Tensor, tensor_methods
+from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
 
 __all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc", "histogram",
            "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
@@ -170,6 +170,9 @@ def bincount(input, weights=None, minlength=0):
     minlength), or the sum of the `weights` at each value (float64, or weights' float
     dtype).  Not differentiable: with weights that require grad, torch's NotImplemented
     node, whose backward raises."""
+    _tensor_operand("bincount", input, 1, "input")
+    if weights is not None:
+        _tensor_operand("bincount", weights, 2, "weights")
     if input.dtype not in _INTEGERS:
         raise _not_implemented("bincount_cpu", input.dtype)
     if minlength < 0:
@@ -531,6 +534,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     says; each nan is its own), or its unique slices along `dim`; with return_inverse each
     element's index into them (input's shape, or along dim), with return_counts their
     counts (int64)."""
+    _tensor_operand("_unique2" if dim is None else "unique_dim", input, 1, "input")
     if dim is not None:
         return _unique_along("UniqueDimBackward0", "unique_dim", input, dim, False,
                              return_inverse, return_counts)
@@ -566,6 +570,8 @@ class _SearchingMethods:
         return argwhere(self)
 
     def bincount(self, weights=None, minlength=0):
+        if weights is not None:
+            _tensor_operand("bincount", weights, 1, "weights")
         return bincount(self, weights, minlength)
 
     def histc(self, bins=100, min=0, max=0):  # noqa: A002

@@ -36,7 +36,8 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
-from .tensor import _dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor, tensor_methods
+from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor,
+                     _tensor_operand, tensor_methods)
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
     _tensor_list
@@ -237,7 +238,8 @@ def _no_bool(fn, x):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
     sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
-    k = _int_arg(k, "topk", "k")
+    _tensor_operand("topk", input, 1, "input")
+    k = _int_arg(k, "topk", "k", 2)
     d = _dim_arg("topk", input, dim)
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 0 <= k <= n:
@@ -433,7 +435,8 @@ def tied_value(t, ties):
 
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
-    k = _int_arg(k, "kthvalue", "k")
+    _tensor_operand("kthvalue", input, 1, "input")
+    k = _int_arg(k, "kthvalue", "k", 2)
     d = _dim_arg("kthvalue", input, dim)
     n = input._shape[d] if input.dim() else 1
     if n == 0:
@@ -677,6 +680,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     """A tensor whose dims dim1, dim2 hold input's last dim on a diagonal (offset above it),
     zeros elsewhere (DiagEmbedBackward0)."""
+    _tensor_operand("diag_embed", input, 1, "input")
     n = input._shape[-1] if input.dim() else 1
     m = n + abs(offset)
     batch = input._shape[:-1]
@@ -712,6 +716,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 def diag(input, diagonal=0):
     """A vector's diagonal matrix (DiagEmbedBackward0), or a matrix's diagonal as a new
     tensor (torch records DiagonalBackward0_copy)."""
+    _tensor_operand("diag", input, 1, "input")
     if input.dim() == 1:
         return diag_embed(input, diagonal)
     if input.dim() != 2:
@@ -722,6 +727,7 @@ def diag(input, diagonal=0):
 
 def diagflat(input, offset=0):
     """input flattened, as the diagonal of a matrix (DiagEmbedBackward0)."""
+    _tensor_operand("diagflat", input, 1, "input")
     return diag_embed(input.reshape(-1), offset)
 
 
@@ -793,6 +799,7 @@ _TRIANGLES = {}
 
 
 def _triangle(name, input, diagonal):
+    _tensor_operand(name, input, 1, "input")
     if input.dim() < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
     key = (name, *input._shape[-2:], diagonal) if type(diagonal) is int else None
@@ -1310,9 +1317,11 @@ class _StructMethods:
         return msort(self)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
+        _int_arg(k, "topk", "k")     # (the method's position of k: 1)
         return topk(self, k, dim, largest, sorted)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
+        _int_arg(k, "kthvalue", "k")
         return kthvalue(self, k, dim, keepdim)
 
     def median(self, dim=None, keepdim=False):

@@ -801,6 +801,14 @@ def _tensor_operand(fname, x, pos, name="other"):
                         f"{errors.type_name(x)}")
 
 
+def _tensor_elements(xs):
+    """torch's TypeError for an element of a tensor-list argument that is no tensor."""
+    for k, t in enumerate(xs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 0, but got "
+                            f"{errors.type_name(t)}")
+
+
 def _hypot_dtype(x, y):
     dt = D.result_type((x._dtype, 2 if x._shape else 1), (y._dtype, 2 if y._shape else 1))
     if not dt.is_floating_point:

@@ -202,6 +202,7 @@ class _OpMethods:
         return matmul(self, mat2)
 
     def mv(self, vec):
+        _tensor_operand("mv", vec, 1, "vec")
         if self.dim() != 2 or vec.dim() != 1 or self._shape[1] != vec._shape[0]:
             if self.dim() == 2 and vec.dim() == 1:
                 raise RuntimeError(f"size mismatch, got input ({self._shape[0]}), mat "
@@ -229,6 +230,7 @@ class _OpMethods:
         return matmul(self, other)
 
     def bmm(self, mat2):
+        _tensor_operand("bmm", mat2, 1, "mat2")
         return bmm(self, mat2)
 
     # comparisons: bool results, no gradient (traced while recording a tape, for guards/where)

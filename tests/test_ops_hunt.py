@@ -325,3 +325,50 @@ def test_empty_prod_dtype_as_torch(i):
 ])
 def test_dist_of_integers_errors_as_torch(call):
     assert_same_error(call, torch)
+
+
+# ---- more functions' non-tensor arguments: torch's TypeError, not an AttributeError -------
+ARG_ERRORS = [
+    lambda m: m.take_along_dim(m.ones(3), 2),
+    lambda m: m.take_along_dim([1.0], m.tensor([0])),
+    lambda m: m.ones(3).take_along_dim(None),
+    lambda m: m.bmm(m.ones(2, 2, 2), 2),
+    lambda m: m.bmm([1.0], m.ones(2, 2, 2)),
+    lambda m: m.ones(2, 2, 2).bmm([1.0]),
+    lambda m: m.mv(m.ones(2, 2), 2),
+    lambda m: m.ones(2, 2).mv(2.5),
+    lambda m: m.bincount([1, 2]),
+    lambda m: m.bincount(m.tensor([1]), 2),
+    lambda m: m.tensor([1]).bincount(2),
+    lambda m: m.unique([1, 2]),
+    lambda m: m.diff([1.0, 2.0]),
+    lambda m: m.diff(m.ones(3), append=2),
+    lambda m: m.diff(m.ones(3), prepend=[1.0]),
+    lambda m: m.vander([1, 2]),
+    lambda m: m.diag([1.0, 2.0]),
+    lambda m: m.diag_embed(2),
+    lambda m: m.diagflat([1.0]),
+    lambda m: m.triu([[1.0]]),
+    lambda m: m.tril(2),
+    lambda m: m.rot90([[1.0]]),
+    lambda m: m.topk([1.0, 2.0], 1),
+    lambda m: m.topk(m.ones(3), 1.5),
+    lambda m: m.ones(3).topk(None),
+    lambda m: m.kthvalue(m.ones(3), "a"),
+    lambda m: m.ones(3).kthvalue(1.5),
+    lambda m: m.kthvalue(2, 1),
+    lambda m: m.cosine_similarity(m.ones(3), 2),
+    lambda m: m.nn.functional.cosine_similarity([1.0], m.ones(3)),
+    lambda m: m.broadcast_tensors(m.ones(2), 2),
+    lambda m: m.broadcast_tensors([m.ones(2), m.ones(2)]),
+    lambda m: m.cartesian_prod(m.ones(2), [1]),
+    lambda m: m.cartesian_prod([m.ones(2)]),
+    lambda m: m.chain_matmul(m.ones(2, 2), 2),
+    lambda m: m.linalg.multi_dot([m.ones(2, 2), 2]),
+    lambda m: m.linalg.multi_dot(m.ones(2, 2)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ARG_ERRORS)))
+def test_argument_errors_as_torch(i):
+    assert_same_error(ARG_ERRORS[i], torch)

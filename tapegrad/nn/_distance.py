@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import decomps_math as DM, dtypes as D, errors
 from ..grad_mode import switched_grad
+from ..tensor import _tensor_operand
 from ._basic import _record
 
 
@@ -20,6 +21,8 @@ def _clamped_norm(x, dim, eps):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), dim) (torch's decomposition:
     SumBackward1; both inputs expanded when their shapes differ, as expand_outplace)."""
+    _tensor_operand("cosine_similarity", x1, 1, "x1")
+    _tensor_operand("cosine_similarity", x2, 2, "x2")
     common = D.torch_result_type(x1, x2)
     if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
