@@ -211,6 +211,55 @@ def hurwitz_zeta(s, q):
     return acc
 
 
+def cephes_zeta(x, q):
+    """torch.special.zeta(x, q), the Hurwitz zeta function sum over k >= 0 of (q + k)^-x, as
+    torch's zeta (Cephes): inf at x = 1 and at q a non-positive integer, nan below x = 1 and
+    for a non-positive q with x not an integer; else the terms summed to k >= 9 and q + k > 9
+    (or until one is below 2^-53 of the sum), then the Euler-Maclaurin tail."""
+    if x == 1.0:
+        return math.inf
+    if x < 1.0:
+        return math.nan
+    if q <= 0.0:
+        if q == np.floor(q):
+            return math.inf
+        if x != np.floor(x):
+            return math.nan
+    eps = 1.11022302462515654042e-16
+    coeffs = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9,
+              7.47242496e10, -2.950130727918164224e12, 1.1646782814350067249e14,
+              -4.5979787224074726105e15, 1.8152105401943546773e17,
+              -7.1661652561756670113e18)
+    s = q ** -x
+    a = q
+    i = 0
+    b = 0.0
+    while i < 9 or a <= 9.0:
+        i += 1
+        a += 1.0
+        b = a ** -x
+        s += b
+        if -eps * s < b < eps * s:
+            return s
+    w = a
+    s += b * w / (x - 1.0)
+    s -= 0.5 * b
+    a = 1.0
+    k = 0.0
+    for j in range(12):
+        a *= x + k
+        b /= w
+        t = a * b / coeffs[j]
+        s = s + t
+        if abs(t / s) < eps:
+            return s
+        k += 1.0
+        a *= x + k
+        b /= w
+        k += 1.0
+    return s
+
+
 def trigamma(x):
     """polygamma(1, x) as torch's calc_trigamma computes it (reflection below 1/2, six
     recurrence steps, a short asymptotic series): its truncation error (~5e-10 relative) is

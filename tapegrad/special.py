@@ -6,22 +6,24 @@ Functions tapegrad has are the same ops under torch.special's names (`expit` is 
 entr, sinc, ndtri, log_ndtr, logit: formulas with torch's gradients) or a decomposition
 (multigammaln); `ndtr` is torch's own composite (1 + erf(x / sqrt 2)) / 2.  The modified
 Bessel functions of the first kind i0, i0e, i1, i1e are op rows on Cephes' Chebyshev series
-(tapegrad/_special.py).  The other Bessel functions, orthogonal polynomials, incomplete
-gammas, zeta, erfcx and airy_ai raise NotImplementedError: each needs series/continued-
-fraction kernels (and torch implements no gradient for most of them), which tapegrad does not
-have.
+(tapegrad/_special.py); zeta is Cephes' Hurwitz zeta (forward only: torch has no gradient
+for it).  The other Bessel functions, orthogonal polynomials, erfcx and airy_ai raise
+NotImplementedError: each needs series/continued-fraction kernels (and torch implements no
+gradient for most of them), which tapegrad does not have.
 """
 import math
 
 import numpy as np
 
 from . import decomps, dtypes as D, errors, _fastpath
+from .native_args import Overloads
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
 from .pyfunc import as_native_node, Function, should_compute_output
 from .tensor import Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
+from .vocab import FUNCS
 
 
 def _floating(x):
@@ -304,6 +306,59 @@ def _igamma(cls, fn, input, other):
     return cls.apply(input, other)
 
 
+_ZETA = Overloads("special_zeta", ["Tensor input, Tensor other, *, Tensor out = None",
+                                    "Number self, Tensor other, *, Tensor out = None",
+                                    "Tensor input, Number other, *, Tensor out = None"])
+_zeta_values = FUNCS["zeta"].numpy     # (Cephes' zeta, compiled: tapegrad/_special.py)
+
+
+class _Zeta(Function):
+    """zeta(x, q) (SpecialZetaBackward0): the gradient in q is -x zeta(x + 1, q) (itself
+    differentiable in q); in x torch has none (it raises on a backward that needs it)."""
+
+    @staticmethod
+    def forward(ctx, x, q):
+        dt = x._dtype
+        # (in float64, then rounded: torch's float kernel accumulates in double too)
+        out = _zeta_values(x.detach().numpy().astype(np.float64),
+                           q.detach().numpy().astype(np.float64))
+        ctx.save_for_backward(x, q)
+        return Tensor._wrap(np.asarray(out, dt.np), dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, q = ctx.saved_tensors
+        if should_compute_output(ctx, 0):
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+        if not should_compute_output(ctx, 1):
+            return None, None
+        return None, (grad * -x * zeta(x + 1.0, q)).sum_to_size(q.shape)
+
+
+# (a number for x or q: torch's Scalar overloads, whose nodes are numbered 1 and 2)
+_ZETA_NODES = {}
+for _k in range(3):
+    _ZETA_NODES[_k] = type(f"_Zeta{_k}", (_Zeta,), {"__module__": __name__})
+    as_native_node(_ZETA_NODES[_k], f"SpecialZetaBackward{_k}")
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function, sum over k >= 0 of (other + k)^-input, elementwise (either
+    may be a Python number), in the operands' promoted float dtype; differentiable in other
+    only (torch has no derivative in input: its backward raises)."""
+    _ZETA.parse((input, other), {})      # (torch's TypeError for other arguments)
+    input, other = D.py_number(input), D.py_number(other)
+    dt = D.torch_result_type(input, other)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    node = 1 if not isinstance(input, Tensor) else 2 if not isinstance(other, Tensor) else 0
+    x, q = (v.to(dt) if isinstance(v, Tensor) and v._dtype is not dt else v
+            if isinstance(v, Tensor) else Tensor._wrap(np.asarray(v, dt.np), dt)
+            for v in (input, other))
+    errors._check_broadcast(x._shape, q._shape)
+    return _ZETA_NODES[node].apply(x, q)
+
+
 # ---- not implemented: named, with the reason ---------------------------------------------
 _MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
             "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
@@ -314,7 +369,7 @@ _MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
             "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
             "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
             "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
-            "spherical_bessel_j0", "zeta")
+            "spherical_bessel_j0")
 
 
 def _missing(name):
@@ -331,7 +386,7 @@ def _missing(name):
 IMPLEMENTED = ("entr", "sinc", "ndtri", "log_ndtr", "xlogy", "xlog1py", "logit", "ndtr",
                "multigammaln", "expit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p",
                "gammaln", "digamma", "psi", "round", "polygamma", "logsumexp", "softmax",
-               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc")
+               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc", "zeta")
 for _name in _MISSING:
     globals()[_name] = _missing(_name)
 del _name

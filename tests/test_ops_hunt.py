@@ -372,3 +372,72 @@ ARG_ERRORS = [
 @pytest.mark.parametrize("i", range(len(ARG_ERRORS)))
 def test_argument_errors_as_torch(i):
     assert_same_error(ARG_ERRORS[i], torch)
+
+
+# ---- torch.special.zeta: Cephes' Hurwitz zeta, differentiable in q only -------------------
+def _zeta_points(m, dt):
+    g = m.Generator().manual_seed(0)
+    x = m.cat([m.tensor([1.0, 0.5, -1.0, 2.0, 2.0, 2.0, 1.5, 3.0, 10.0, 1.0001, 2.0, 2.0, 4.5,
+                         50.0, float("inf"), float("nan"), 2.0, 2.0], dtype=m.float64),
+               m.rand(200, generator=g, dtype=m.float64) * 10 + 1.001])
+    q = m.cat([m.tensor([1.0, 1.0, 1.0, 0.0, -1.0, -1.5, 0.3, 2.5, 1e-3, 1.0, 1e9, 1e7, -2.5,
+                         0.9, 1.0, 1.0, float("inf"), float("nan")], dtype=m.float64),
+               m.rand(200, generator=g, dtype=m.float64) * 20 - 5])
+    return m.special.zeta(x.to(dt), q.to(dt))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_zeta_values_as_torch(dt):
+    a, b = _zeta_points(tg, getattr(tg, dt)), _zeta_points(torch, getattr(torch, dt))
+    assert str(a.dtype)[9:] == str(b.dtype)[6:]
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12 if dt == "float64" else 1e-6)
+
+
+ZETA = [
+    lambda m: m.special.zeta(m.tensor([True]), m.tensor([2])),
+    lambda m: m.special.zeta(m.tensor([2, 3]), m.tensor([1, 2])),
+    lambda m: m.special.zeta(m.ones(2, dtype=m.float64), 2),
+    lambda m: m.special.zeta(m.ones(2), m.tensor(2.0, dtype=m.float64)),
+    lambda m: m.special.zeta(2.5, m.tensor([1, 2])),
+    lambda m: m.special.zeta(m.tensor([[2.0], [3.0]]), m.tensor([1.0, 2.5])),
+    lambda m: m.special.zeta(m.tensor([2.0, 3.0], requires_grad=True), 1.0),
+    lambda m: m.special.zeta(2.0, m.tensor([2.0, 3.0], requires_grad=True)),
+    lambda m: m.special.zeta(m.tensor([2.0, 3.0], requires_grad=True), m.tensor([1.0, 2.0])),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ZETA)))
+def test_zeta_as_torch(i):
+    _same(ZETA[i](tg), ZETA[i](torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.special.zeta(2, 3),
+    lambda m: m.special.zeta(m.ones(2), "a"),
+    lambda m: m.special.zeta([1.0], m.ones(2)),
+    lambda m: m.special.zeta(m.ones(2), m.ones(3)),
+    lambda m: m.special.zeta(m.tensor([2.0], requires_grad=True), 1.0).sum().backward(),
+    lambda m: (lambda x: m.autograd.grad(m.special.zeta(x, x + 1).sum(), x))(
+        m.tensor([2.0], requires_grad=True)),
+])
+def test_zeta_errors_as_torch(call):
+    assert_same_error(call, torch)
+
+
+def test_zeta_gradient_in_q():
+    """-x zeta(x + 1, q), torch's, and its own derivative in q (create_graph); against finite
+    differences too."""
+    got = []
+    for m in (tg, torch):
+        x = m.tensor([[2.0], [3.5]], dtype=m.float64)
+        q = m.tensor([1.0, 2.5, 0.7], dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad(m.special.zeta(x, q).sum(), q, create_graph=True)
+        h, = m.autograd.grad(g.sum(), q)
+        got.append((g.detach().numpy(), h.numpy()))
+    np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-12)
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12)
+    q0, eps = np.array([1.0, 2.5, 0.7]), 1e-6
+    f = lambda q: tg.special.zeta(tg.tensor([[2.0], [3.5]], dtype=tg.float64),
+                                  tg.tensor(q, dtype=tg.float64)).sum().item()
+    fd = [(f(q0 + eps * e) - f(q0 - eps * e)) / (2 * eps) for e in np.eye(3)]
+    np.testing.assert_allclose(got[0][0], fd, rtol=1e-6)
