@@ -208,17 +208,19 @@ def _binary(code, x, y):
     if type(ya) is float:
         ya = y._array()
     fwd, sa, sb, so = row
+    dtn = dt.np
     token = _ERR_SET(_QUIET)
     try:
         out = fwd(xa, ya)
+        if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
+            # (0-d operands give numpy scalars; a float64 face's value past float32's range
+            # casts to inf quietly, as torch's float kernel overflows)
+            out = np.asarray(out, dtype=dtn)
     except ValueError:
         _check_broadcast(np.shape(xa), np.shape(ya))
         raise
     finally:
         _ERR_RESET(token)
-    dtn = dt.np
-    if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
-        out = np.asarray(out, dtype=dtn)   # (0-d operands give numpy scalars)
     rx = xt and x._recorded
     ry = yt and y._recorded
     size = out.size
@@ -407,7 +409,9 @@ def _unary(code, x, c=0.0):
             out = fwd(xa, c if takes_c else None)
         dtn = dt.np
         if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
-            out = np.asarray(out, dtype=dtn)
+            # (a float64 face's value past float32's range (i0(100)) casts to inf quietly)
+            out = np.asarray(out, dtype=dtn) if getattr(out, "dtype", None) == dtn else \
+                _quiet(np.asarray, out, dtn)
         if not x._recorded:
             return Tensor._wrap(out, dt)
         size = out.size
