@@ -2,7 +2,7 @@
 """Eager scalar fast path (see codegen.py).  tensor.py binds _new and Tensor here, parameter.py
 Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it falls back to)
 and _NotAnOperand (an operand _binary takes not: the operator returns NotImplemented)."""
-from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, threshold_backward, straight_through, depends_on, floor, ceil, trunc, rint, fmod, remainder, div_floor, div_trunc, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, ndtri, digamma, polygamma, i0, i0e, i1, i1e, zeta
+from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, threshold_backward, straight_through, depends_on, floor, ceil, trunc, rint, fmod, remainder, div_floor, div_trunc, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, ndtri, digamma, polygamma, i0, i0e, i1, i1e, erfcx, zeta
 from .vocab import FUNCS as _FUNCS
 from .tape import STATE, open_tape, input_node
 
@@ -5165,6 +5165,53 @@ def op_leaky_relu_result(self, c):
         tape.op[n] = 353
         tape.ia[n] = s
         tape.imm[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_erfcx(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(356, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = erfcx(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(356, self, 0.0)
+    if type(v) is not float:
+        return _unary(356, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 356
+        tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape

@@ -211,6 +211,35 @@ def hurwitz_zeta(s, q):
     return acc
 
 
+def erfcx(x):
+    """exp(x^2) erfc(x), the scaled complementary error function (torch.special.erfcx).
+    x >= 0: up to 26, erfc(x) times exp(x^2) with x^2 split exactly into hi + lo (Dekker),
+    so no rounding of x^2 is amplified by exp; above, the asymptotic series
+    1 / (x sqrt(pi)) (1 - 1/(2x^2) + 3/(2x^2)^2 - ...).  x < 0: torch's (Faddeeva's)
+    2 exp(x * x) - erfcx(-x), inf below -26.7."""
+    if x != x:
+        return x
+    ax = abs(x)
+    if ax > 26.0:
+        if x < 0.0:
+            return exp_or_inf(x * x) * 2.0 if x >= -26.7 else math.inf
+        if x > 1e8:
+            return 0.5641895835477563 / x
+        r = 1.0 / (2.0 * x * x)
+        s = 1.0 + r * (-1.0 + r * (3.0 + r * (-15.0 + r * (105.0 + r * (-945.0 + r * (
+            10395.0 - r * 135135.0))))))
+        return 0.5641895835477563 / x * s
+    c = 134217729.0 * ax
+    xh = c - (c - ax)
+    xl = ax - xh
+    hi = ax * ax
+    lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
+    pos = math.exp(hi) * (1.0 + lo) * math.erfc(ax)
+    if x >= 0.0:
+        return pos
+    return 2.0 * math.exp(x * x) - pos
+
+
 def cephes_zeta(x, q):
     """torch.special.zeta(x, q), the Hurwitz zeta function sum over k >= 0 of (q + k)^-x, as
     torch's zeta (Cephes): inf at x = 1 and at q a non-positive integer, nan below x = 1 and

@@ -206,6 +206,37 @@ def i1e(x):
     return -out if x < 0.0 else out
 
 
+# from tapegrad/_special.py (vocabulary function erfcx)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def erfcx(x):
+    """exp(x^2) erfc(x), the scaled complementary error function (torch.special.erfcx).
+    x >= 0: up to 26, erfc(x) times exp(x^2) with x^2 split exactly into hi + lo (Dekker),
+    so no rounding of x^2 is amplified by exp; above, the asymptotic series
+    1 / (x sqrt(pi)) (1 - 1/(2x^2) + 3/(2x^2)^2 - ...).  x < 0: torch's (Faddeeva's)
+    2 exp(x * x) - erfcx(-x), inf below -26.7."""
+    if x != x:
+        return x
+    ax = abs(x)
+    if ax > 26.0:
+        if x < 0.0:
+            return exp_or_inf(x * x) * 2.0 if x >= -26.7 else math.inf
+        if x > 1e8:
+            return 0.5641895835477563 / x
+        r = 1.0 / (2.0 * x * x)
+        s = 1.0 + r * (-1.0 + r * (3.0 + r * (-15.0 + r * (105.0 + r * (-945.0 + r * (
+            10395.0 - r * 135135.0))))))
+        return 0.5641895835477563 / x * s
+    c = 134217729.0 * ax
+    xh = c - (c - ax)
+    xl = ax - xh
+    hi = ax * ax
+    lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
+    pos = math.exp(hi) * (1.0 + lo) * math.erfc(ax)
+    if x >= 0.0:
+        return pos
+    return 2.0 * math.exp(x * x) - pos
+
+
 # from tapegrad/_special.py (vocabulary function zeta)
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def zeta(x, q):
@@ -427,6 +458,15 @@ def vec_i1e(x):
     out = np.empty(x.shape[0], np.float64)
     for i in range(x.shape[0]):
         out[i] = i1e(x[i])
+    return out
+
+
+@njit(cache=True)
+def vec_erfcx(x):
+    """erfcx of each element of the 1-d float64 array x."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = erfcx(x[i])
     return out
 
 

@@ -939,6 +939,10 @@ _DECLS = [
     # one entry of the nll kind (tapegrad/kinds/nll.py; params the targets, imm 1.0 for
     # mean).  Its VJP reads no value; x is saved as torch's node saves self
     Op("nll", "nll", "NllLossBackward0", saves=("a",)),
+    # torch.special.erfcx, exp(x^2) erfc(x) (tapegrad/_special.py): torch's gradient
+    # 2 x erfcx(x) - 2 / sqrt(pi)
+    Op("erfcx", "unary", "SpecialErfcxBackward0", "erfcx(a)",
+       ("g * (2.0 * a * out - 1.1283791670955126)",)),
 ]
 
 def mentions(expr, name):

@@ -6,8 +6,8 @@ Functions tapegrad has are the same ops under torch.special's names (`expit` is 
 entr, sinc, ndtri, log_ndtr, logit: formulas with torch's gradients) or a decomposition
 (multigammaln); `ndtr` is torch's own composite (1 + erf(x / sqrt 2)) / 2.  The modified
 Bessel functions of the first kind i0, i0e, i1, i1e are op rows on Cephes' Chebyshev series
-(tapegrad/_special.py); zeta is Cephes' Hurwitz zeta (forward only: torch has no gradient
-for it).  The other Bessel functions, orthogonal polynomials, erfcx and airy_ai raise
+(tapegrad/_special.py), and so is erfcx; zeta is Cephes' Hurwitz zeta (differentiable in q
+only, as torch's).  The other Bessel functions, orthogonal polynomials and airy_ai raise
 NotImplementedError: each needs series/continued-fraction kernels (and torch implements no
 gradient for most of them), which tapegrad does not have.
 """
@@ -48,6 +48,7 @@ log_ndtr = _unary("log_ndtr", "log of the standard normal CDF, accurate in both 
                               "(SpecialLogNdtrBackward0).")
 i0 = _unary("i0", "The modified Bessel function of the first kind of order 0 (I0Backward0).")
 i0e = _unary("i0e", "exp(-|x|) i0(x) (SpecialI0EBackward0).")
+erfcx = _unary("erfcx", "exp(x^2) erfc(x), without its overflow (SpecialErfcxBackward0).")
 i1 = _unary("i1", "The modified Bessel function of the first kind of order 1 "
                   "(SpecialI1Backward0).")
 i1e = _unary("i1e", "exp(-|x|) i1(x) (SpecialI1EBackward0).")
@@ -362,7 +363,7 @@ def zeta(input, other):
 # ---- not implemented: named, with the reason ---------------------------------------------
 _MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
             "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-            "chebyshev_polynomial_w", "erfcx",
+            "chebyshev_polynomial_w",
             "hermite_polynomial_h", "hermite_polynomial_he",
             "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
             "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
@@ -386,7 +387,7 @@ def _missing(name):
 IMPLEMENTED = ("entr", "sinc", "ndtri", "log_ndtr", "xlogy", "xlog1py", "logit", "ndtr",
                "multigammaln", "expit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p",
                "gammaln", "digamma", "psi", "round", "polygamma", "logsumexp", "softmax",
-               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc", "zeta")
+               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc", "zeta", "erfcx")
 for _name in _MISSING:
     globals()[_name] = _missing(_name)
 del _name

@@ -233,6 +233,7 @@ erfinv, digamma, polygamma = special.erfinv, special.digamma, special.polygamma
 ndtri = special.ndtri
 i0, i0e, i1, i1e = special.i0, special.i0e, special.i1, special.i1e
 zeta = special.cephes_zeta
+erfcx = special.erfcx
 # (math.lgamma raises at the poles, 0, -1, ..., and past its range, x > 2.5e305: +inf both)
 lgamma = _ieee(math.lgamma, lambda x: math.inf)
 
@@ -317,6 +318,8 @@ FUNCS = {f.name: f for f in (
     Fn("i0e", i0e, _special_loop("i0e"), "copied", "i0e", kernel=special.i0e, op_only=True),
     Fn("i1", i1, _special_loop("i1"), "copied", "i1", kernel=special.i1, op_only=True),
     Fn("i1e", i1e, _special_loop("i1e"), "copied", "i1e", kernel=special.i1e, op_only=True),
+    Fn("erfcx", erfcx, _special_loop("erfcx"), "copied", "erfcx", kernel=special.erfcx,
+       op_only=True),
     # the Hurwitz zeta function (torch.special.zeta: no derivative in torch, so no op row;
     # special.py computes it with this array face)
     Fn("zeta", zeta, _special_loop("zeta", 2), "copied", "", arity=2, kernel=special.cephes_zeta),

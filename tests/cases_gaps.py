@@ -24,6 +24,10 @@ GAP_CASES = {
            ("method", lambda m, a: (a * 6.0).i0(), [(4,)], ANY)],
     "i0e": [("nd", lambda m, a: m.special.i0e(a * 6.0), [(2, 3)], ANY),
             ("0d", lambda m, a: m.special.i0e(a + 9.0), [()], ANY)],
+    # erfcx on both sides of 0 and past its asymptotic switch (26)
+    "erfcx": [("nd", lambda m, a: m.special.erfcx(a * 3.0), [(2, 3)], ANY),
+              ("big", lambda m, a: m.special.erfcx(a + 27.0), [(3,)], ANY),
+              ("0d", lambda m, a: m.special.erfcx(a), [()], ANY)],
     "i1": [("nd", lambda m, a: m.special.i1(a * 3.0), [(2, 3)], ANY),
            ("big", lambda m, a: m.special.i1(a + 9.0), [(3,)], ANY)],
     # torch's out-of-place copies of views, fill, norm_except_dim over every dim (the
@@ -122,5 +126,5 @@ ELEMENTWISE = {
     "ndtri": lambda x: _sp(x).ndtri(x * 0.5), "log_ndtr": lambda x: _sp(x).log_ndtr(x),
     "logit": lambda x: (x * 0.5).logit(),
     "i0": lambda x: x.i0(), "i0e": lambda x: _sp(x).i0e(x), "i1": lambda x: _sp(x).i1(x),
-    "i1e": lambda x: _sp(x).i1e(x),
+    "i1e": lambda x: _sp(x).i1e(x), "erfcx": lambda x: _sp(x).erfcx(x),
 }

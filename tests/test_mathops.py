@@ -494,7 +494,7 @@ def test_array_faces_of_erf_are_maths_bits(name):
 
 
 @pytest.mark.parametrize("name", ["lgamma", "erfinv", "ndtri", "digamma", "polygamma", "i0",
-                                  "i0e", "i1", "i1e"])
+                                  "i0e", "i1", "i1e", "erfcx"])
 def test_array_faces_of_special_functions_are_the_scalar_faces_bits(name):
     """vocab's numpy face of the copied special functions (Numba loops over their kernel
     faces, the generated _vecspecial.py) gives the scalar face bit for bit, in the broadcast

@@ -1161,7 +1161,7 @@ NEXT_FNS = {
     "householder_product": ["m.linalg.householder_product(a.t(), v[:2])",
                             "m.orgqr(c.t(), v[:1])"],
     "i0": ["m.i0(a)", "s.i0()"], "i0e": ["m.special.i0e(a * c)"], "i1": ["m.special.i1(v)"],
-    "i1e": ["m.special.i1e(s)"],
+    "i1e": ["m.special.i1e(s)"], "erfcx": ["m.special.erfcx(a * c)"],
     # torch's out-of-place copies of views, fill, norm_except_dim over every dim
     "alias_copy": ["m.alias_copy(a)"], "diagonal_copy": ["m.diagonal_copy(a * c, 1)"],
     "expand_copy": ["m.expand_copy(v, (2, 3))"], "permute_copy": ["m.permute_copy(a, (1, 0))"],

@@ -550,7 +550,7 @@ def _apply(op, a, b):
              "xlog1py": lambda: tg.special.xlog1py(x, y), "entr": lambda: tg.special.entr(x),
              "ndtri": lambda: tg.special.ndtri(x), "log_ndtr": lambda: tg.special.log_ndtr(x),
              "i0e": lambda: tg.special.i0e(x), "i1": lambda: tg.special.i1(x),
-             "i1e": lambda: tg.special.i1e(x),
+             "i1e": lambda: tg.special.i1e(x), "erfcx": lambda: tg.special.erfcx(x),
              # relu's gradient, recorded as create_graph records it (no Tensor method)
              "threshold_backward": lambda: FORMULA_NS["threshold_backward"](x, y),
              # prelu's gradient at its kink, likewise
