@@ -26,6 +26,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors, return_types
 from .composed import broadcast_tensors
 from .creation import full_like, tensor
+from .fpstate import quiet
 from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
@@ -151,8 +152,9 @@ def _nanmedian_all(x):
     nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.size, bool)
     m = arr.size - int(nan.sum())
     if arr.size == 0 or m == 0:
-        value = np.asarray(math.nan, x._dtype.np) if arr.size == 0 or arr.dtype.kind == "f" \
-            else arr[0]
+        # (an empty integer x's nan casts as C casts it: torch's int64 minimum, int8's 0)
+        value = quiet(np.asarray(math.nan).astype, x._dtype.np) if arr.size == 0 or \
+            arr.dtype.kind == "f" else arr[0]
         ties = np.flatnonzero(nan)
     else:
         value = np.sort(arr[~nan], kind="stable")[(m - 1) // 2]

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import decomps, dtypes as D, errors, return_types
 from .creation import zeros
+from .fpstate import quiet
 from .graph import show_edges
 from .native_args import _MISSING, Overloads
 from .ndops import _binary, where
@@ -412,9 +413,10 @@ def _median_all(x):
 
 def empty_median(name, x):
     """median / nanmedian (row `name`) of all elements of an empty x: nan, and recorded where
-    x requires grad (its gradient empty), as torch's."""
+    x requires grad (its gradient empty), as torch's; an integer x's is nan cast as C casts
+    it, as torch's (int64's minimum, 0 for int8)."""
     if not x._recorded or _record_start(x) is None:
-        return Tensor._wrap(np.asarray(math.nan, x._dtype.np), x._dtype)
+        return Tensor._wrap(quiet(np.asarray(math.nan).astype, x._dtype.np), x._dtype)
     return decomps.record(name, lambda T, t: t.sum() + math.nan, KIND_OPS, x)
 
 

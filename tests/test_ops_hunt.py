@@ -499,3 +499,25 @@ def test_erfcx_gradients_as_torch():
 ])
 def test_erfcx_dtypes_as_torch(call):
     _same(call(tg), call(torch))
+
+
+# ---- the median of an empty integer tensor: nan cast as torch casts it, no ValueError -------
+EMPTY_MEDIAN = [
+    lambda m: m.median(m.ones(0, dtype=m.int64)),
+    lambda m: m.median(m.ones(0, dtype=m.int32)),
+    lambda m: m.median(m.ones(0, dtype=m.int16)),
+    lambda m: m.ones(0, 3, dtype=m.uint8).median(),
+    lambda m: m.nanmedian(m.ones(0, dtype=m.int64)),
+    lambda m: m.nanmedian(m.ones(0, 3, dtype=m.int32)),
+    lambda m: m.median(m.ones(0)),
+    lambda m: m.median(m.ones(0, requires_grad=True)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(EMPTY_MEDIAN)))
+def test_empty_integer_median_as_torch(i):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = EMPTY_MEDIAN[i](tg)
+    _same(got, EMPTY_MEDIAN[i](torch))
