@@ -637,26 +637,30 @@ class _MathMethods:
         backward raises its error)."""
         return _heaviside(self, values, 0)
 
-    def cumsum(self, dim, dtype=None):
+    def cumsum(self, dim, *extra, dtype=None):
         """Cumulative sum along dim (CumsumBackward0)."""
+        if extra:   # (dtype is keyword-only: torch's message)
+            raise arg_error("cumsum", True, (dim,) + extra)
         if dtype is not None:
             dtype = D.as_dtype(dtype)
         return _scan(self, dim, dtype, "cumsum")
 
-    def cumprod(self, dim, dtype=None):
+    def cumprod(self, dim, *extra, dtype=None):
         """Cumulative product along dim, gradient right with zeros (CumprodBackward0)."""
+        if extra:
+            raise arg_error("cumprod", True, (dim,) + extra)
         if dtype is not None:
             dtype = D.as_dtype(dtype)
         return _scan(self, dim, dtype, "cumprod")
 
-    def cumsum_(self, dim, dtype=None):
+    def cumsum_(self, dim, *, dtype=None):
         if dtype is not None:
             _scan_dtype_in_place(self, D.as_dtype(dtype))
         def value(arr, _):
             return Tensor.cumsum(Tensor._wrap(np.array(arr, copy=True), self._dtype), dim)._array()
         return self._inplace(value, None, lambda x, _: Tensor.cumsum(x, dim))
 
-    def cumprod_(self, dim, dtype=None):
+    def cumprod_(self, dim, *, dtype=None):
         if dtype is not None:
             _scan_dtype_in_place(self, D.as_dtype(dtype))
         return _inplace_decomp(self, Tensor.cumprod, dim)

@@ -317,6 +317,8 @@ _FORMS = {
                 "Tensor input, Number other", f"Tensor input, Number other, {_DIV_ROUNDED}"], []),
     "matmul": (["Tensor input, Tensor other, *, Tensor out = None"], []),
     "mv": (["Tensor input, Tensor vec, *, Tensor out = None"], []),
+    "cumsum": (["Tensor input, int dim, *, torch.dtype dtype = None, Tensor out = None"], []),
+    "cumprod": (["Tensor input, int dim, *, torch.dtype dtype = None, Tensor out = None"], []),
     "mm": (["Tensor input, Tensor mat2, *, Tensor out = None",
             "Tensor input, Tensor mat2, torch.dtype out_dtype, *, Tensor out = None"], [],
            ["Tensor mat2"]),

@@ -521,3 +521,20 @@ def test_empty_integer_median_as_torch(i):
         warnings.simplefilter("error")
         got = EMPTY_MEDIAN[i](tg)
     _same(got, EMPTY_MEDIAN[i](torch))
+
+
+# ---- cumsum / cumprod: dtype is keyword-only, as torch's ---------------------------------
+@pytest.mark.parametrize("call", [
+    lambda m: m.cumsum(m.ones(3), 0, m.float64),
+    lambda m: m.ones(3).cumsum(0, m.float64),
+    lambda m: m.cumprod(m.ones(3), 0, True),
+    lambda m: m.ones(3).cumprod(0, None),
+])
+def test_scan_dtype_is_keyword_only(call):
+    assert_same_error(call, torch)
+
+
+def test_scan_dtype_keyword_still_taken():
+    _same(tg.cumsum(tg.ones(3), dim=0, dtype=tg.float64),
+          torch.cumsum(torch.ones(3), dim=0, dtype=torch.float64))
+    _same(tg.ones(3).cumprod(0, dtype=tg.int32), torch.ones(3).cumprod(0, dtype=torch.int32))
