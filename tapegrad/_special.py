@@ -413,3 +413,239 @@ def i0(x):
 def i1(x):
     """I1(x): exp(|x|) first, as torch."""
     return exp_or_inf(abs(x)) * i1e(x)
+
+
+# ---- orthogonal polynomials (torch.special.chebyshev_polynomial_t & co.) --------------------
+# torch's recurrences (ATen/native/Math.h) in double.  n is cast to an integer as C casts it
+# (toward zero; nan, infinities and |n| >= 2^63 to int64's minimum), and a negative n gives
+# 0.  Where |x| < 1 and n is large (above 6, or 8 for U, V, W unshifted) the Chebyshev
+# families take their trigonometric forms, as torch's do; the shifted ones are the same at
+# 2x - 1 (their cases at x = 0 and 1: at 2x - 1 = -1 and 1).
+def poly_degree(n):
+    """n as torch's static_cast<int64_t> makes it, -1 for what becomes int64's minimum."""
+    if n != n or not -9.223372036854775808e18 < n < 9.223372036854775808e18:
+        return -1
+    return int(n)
+
+
+def chebyshev_t_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return 1.0 if x > 0.0 or n % 2 == 0 else -1.0
+    if n > trig_above and abs(x) < 1.0:
+        return math.cos(n * math.acos(x))
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x
+    p = 1.0
+    q = x
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+def chebyshev_u_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return n + 1.0 if x > 0.0 or n % 2 == 0 else -(n + 1.0)
+    if n > trig_above and abs(x) < 1.0:
+        t = math.acos(x)
+        if math.sin(t) != 0.0:
+            return math.sin((n + 1) * t) / math.sin(t)
+        return (n + 1) * math.cos((n + 1) * t) / x
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x
+    p = 1.0
+    q = x + x
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+def chebyshev_v_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        if x > 0.0:
+            return 1.0
+        return n + n + 1.0 if n % 2 == 0 else -(n + n + 1.0)
+    if n > trig_above and abs(x) < 1.0:
+        t = math.acos(x)
+        if math.sin(t / 2.0) != 1.0:
+            return math.cos((n + 0.5) * t) / math.cos(t / 2.0)
+        return n + n + 1.0 if n % 2 == 0 else -(n + n + 1.0)
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x - 1.0
+    p = 1.0
+    q = x + x - 1.0
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+def chebyshev_w_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        if x > 0.0:
+            return n + n + 1.0
+        return 1.0 if n % 2 == 0 else -1.0
+    if n > trig_above and abs(x) < 1.0:
+        t = math.acos(x)
+        if math.cos(t / 2.0) != 1.0:
+            return math.sin((n + 0.5) * t) / math.sin(t / 2.0)
+        if x > 0.0:
+            return n + n + 1.0
+        return 1.0 if n % 2 == 0 else -1.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x + 1.0
+    p = 1.0
+    q = x + x + 1.0
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+def chebyshev_t(x, n):
+    """The Chebyshev polynomial of the first kind T_n(x)."""
+    return chebyshev_t_at(x, n, 6)
+
+
+def chebyshev_u(x, n):
+    """The Chebyshev polynomial of the second kind U_n(x)."""
+    return chebyshev_u_at(x, n, 8)
+
+
+def chebyshev_v(x, n):
+    """The Chebyshev polynomial of the third kind V_n(x)."""
+    return chebyshev_v_at(x, n, 8)
+
+
+def chebyshev_w(x, n):
+    """The Chebyshev polynomial of the fourth kind W_n(x)."""
+    return chebyshev_w_at(x, n, 8)
+
+
+def shifted_chebyshev_t(x, n):
+    """T*_n(x) = T_n(2x - 1)."""
+    return chebyshev_t_at(x + x - 1.0, n, 6)
+
+
+def shifted_chebyshev_u(x, n):
+    """U*_n(x) = U_n(2x - 1)."""
+    return chebyshev_u_at(x + x - 1.0, n, 6)
+
+
+def shifted_chebyshev_v(x, n):
+    """V*_n(x) = V_n(2x - 1)."""
+    return chebyshev_v_at(x + x - 1.0, n, 6)
+
+
+def shifted_chebyshev_w(x, n):
+    """W*_n(x) = W_n(2x - 1)."""
+    return chebyshev_w_at(x + x - 1.0, n, 6)
+
+
+def hermite_h(x, n):
+    """The physicists' Hermite polynomial H_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x
+    p = 1.0
+    q = x + x
+    r = 0.0
+    for k in range(2, n + n, 2):
+        r = (x + x) * q - k * p
+        p = q
+        q = r
+    return r
+
+
+def hermite_he(x, n):
+    """The probabilists' Hermite polynomial He_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x
+    p = 1.0
+    q = x
+    r = 0.0
+    for k in range(1, n):
+        r = x * q - k * p
+        p = q
+        q = r
+    return r
+
+
+def laguerre_l(x, n):
+    """The Laguerre polynomial L_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 0.0:
+        return 1.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return 1.0 - x
+    p = 1.0
+    q = 1.0 - x
+    r = 0.0
+    for k in range(1, n):
+        r = (((k + k) + (1.0 - x)) * q - k * p) / (k + 1)
+        p = q
+        q = r
+    return r
+
+
+def legendre_p(x, n):
+    """The Legendre polynomial P_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return 1.0 if x > 0.0 or n % 2 == 0 else -1.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x
+    p = 1.0
+    q = x
+    r = 0.0
+    for k in range(1, n):
+        r = ((k + k + 1) * x * q - k * p) / (k + 1)
+        p = q
+        q = r
+    return r

@@ -288,6 +288,150 @@ def zeta(x, q):
     return s
 
 
+# from tapegrad/_special.py (vocabulary function chebyshev_t)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_t(x, n):
+    """The Chebyshev polynomial of the first kind T_n(x)."""
+    return chebyshev_t_at(x, n, 6)
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_u)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_u(x, n):
+    """The Chebyshev polynomial of the second kind U_n(x)."""
+    return chebyshev_u_at(x, n, 8)
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_v)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_v(x, n):
+    """The Chebyshev polynomial of the third kind V_n(x)."""
+    return chebyshev_v_at(x, n, 8)
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_w)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_w(x, n):
+    """The Chebyshev polynomial of the fourth kind W_n(x)."""
+    return chebyshev_w_at(x, n, 8)
+
+
+# from tapegrad/_special.py (vocabulary function shifted_chebyshev_t)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def shifted_chebyshev_t(x, n):
+    """T*_n(x) = T_n(2x - 1)."""
+    return chebyshev_t_at(x + x - 1.0, n, 6)
+
+
+# from tapegrad/_special.py (vocabulary function shifted_chebyshev_u)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def shifted_chebyshev_u(x, n):
+    """U*_n(x) = U_n(2x - 1)."""
+    return chebyshev_u_at(x + x - 1.0, n, 6)
+
+
+# from tapegrad/_special.py (vocabulary function shifted_chebyshev_v)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def shifted_chebyshev_v(x, n):
+    """V*_n(x) = V_n(2x - 1)."""
+    return chebyshev_v_at(x + x - 1.0, n, 6)
+
+
+# from tapegrad/_special.py (vocabulary function shifted_chebyshev_w)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def shifted_chebyshev_w(x, n):
+    """W*_n(x) = W_n(2x - 1)."""
+    return chebyshev_w_at(x + x - 1.0, n, 6)
+
+
+# from tapegrad/_special.py (vocabulary function hermite_h)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def hermite_h(x, n):
+    """The physicists' Hermite polynomial H_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x
+    p = 1.0
+    q = x + x
+    r = 0.0
+    for k in range(2, n + n, 2):
+        r = (x + x) * q - k * p
+        p = q
+        q = r
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function hermite_he)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def hermite_he(x, n):
+    """The probabilists' Hermite polynomial He_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x
+    p = 1.0
+    q = x
+    r = 0.0
+    for k in range(1, n):
+        r = x * q - k * p
+        p = q
+        q = r
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function laguerre_l)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def laguerre_l(x, n):
+    """The Laguerre polynomial L_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 0.0:
+        return 1.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return 1.0 - x
+    p = 1.0
+    q = 1.0 - x
+    r = 0.0
+    for k in range(1, n):
+        r = (((k + k) + (1.0 - x)) * q - k * p) / (k + 1)
+        p = q
+        q = r
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function legendre_p)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def legendre_p(x, n):
+    """The Legendre polynomial P_n(x)."""
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return 1.0 if x > 0.0 or n % 2 == 0 else -1.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x
+    p = 1.0
+    q = x
+    r = 0.0
+    for k in range(1, n):
+        r = ((k + k + 1) * x * q - k * p) / (k + 1)
+        p = q
+        q = r
+    return r
+
+
 # from tapegrad/_special.py (vocabulary function trigamma)
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def trigamma(x):
@@ -389,6 +533,126 @@ def giles_erfinv(w):
     return 2.83297682 + p * w
 
 
+# from tapegrad/_special.py (vocabulary function poly_degree)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def poly_degree(n):
+    """n as torch's static_cast<int64_t> makes it, -1 for what becomes int64's minimum."""
+    if n != n or not -9.223372036854775808e18 < n < 9.223372036854775808e18:
+        return -1
+    return int(n)
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_t_at)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_t_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return 1.0 if x > 0.0 or n % 2 == 0 else -1.0
+    if n > trig_above and abs(x) < 1.0:
+        return math.cos(n * math.acos(x))
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x
+    p = 1.0
+    q = x
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_u_at)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_u_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        return n + 1.0 if x > 0.0 or n % 2 == 0 else -(n + 1.0)
+    if n > trig_above and abs(x) < 1.0:
+        t = math.acos(x)
+        if math.sin(t) != 0.0:
+            return math.sin((n + 1) * t) / math.sin(t)
+        return (n + 1) * math.cos((n + 1) * t) / x
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x
+    p = 1.0
+    q = x + x
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_v_at)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_v_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        if x > 0.0:
+            return 1.0
+        return n + n + 1.0 if n % 2 == 0 else -(n + n + 1.0)
+    if n > trig_above and abs(x) < 1.0:
+        t = math.acos(x)
+        if math.sin(t / 2.0) != 1.0:
+            return math.cos((n + 0.5) * t) / math.cos(t / 2.0)
+        return n + n + 1.0 if n % 2 == 0 else -(n + n + 1.0)
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x - 1.0
+    p = 1.0
+    q = x + x - 1.0
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function chebyshev_w_at)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_w_at(x, n, trig_above):
+    n = poly_degree(n)
+    if n < 0:
+        return 0.0
+    if abs(x) == 1.0:
+        if x > 0.0:
+            return n + n + 1.0
+        return 1.0 if n % 2 == 0 else -1.0
+    if n > trig_above and abs(x) < 1.0:
+        t = math.acos(x)
+        if math.cos(t / 2.0) != 1.0:
+            return math.sin((n + 0.5) * t) / math.sin(t / 2.0)
+        if x > 0.0:
+            return n + n + 1.0
+        return 1.0 if n % 2 == 0 else -1.0
+    if n == 0:
+        return 1.0
+    if n == 1:
+        return x + x + 1.0
+    p = 1.0
+    q = x + x + 1.0
+    r = 0.0
+    for _ in range(2, n + 1):
+        r = (x + x) * q - p
+        p = q
+        q = r
+    return r
+
+
 @njit(cache=True)
 def vec_erfinv(x):
     """erfinv of each element of the 1-d float64 array x."""
@@ -476,4 +740,112 @@ def vec_zeta(x, y):
     out = np.empty(x.shape[0], np.float64)
     for i in range(x.shape[0]):
         out[i] = zeta(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_chebyshev_t(x, y):
+    """chebyshev_t of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = chebyshev_t(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_chebyshev_u(x, y):
+    """chebyshev_u of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = chebyshev_u(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_chebyshev_v(x, y):
+    """chebyshev_v of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = chebyshev_v(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_chebyshev_w(x, y):
+    """chebyshev_w of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = chebyshev_w(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_shifted_chebyshev_t(x, y):
+    """shifted_chebyshev_t of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = shifted_chebyshev_t(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_shifted_chebyshev_u(x, y):
+    """shifted_chebyshev_u of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = shifted_chebyshev_u(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_shifted_chebyshev_v(x, y):
+    """shifted_chebyshev_v of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = shifted_chebyshev_v(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_shifted_chebyshev_w(x, y):
+    """shifted_chebyshev_w of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = shifted_chebyshev_w(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_hermite_h(x, y):
+    """hermite_h of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = hermite_h(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_hermite_he(x, y):
+    """hermite_he of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = hermite_he(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_laguerre_l(x, y):
+    """laguerre_l of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = laguerre_l(x[i], y[i])
+    return out
+
+
+@njit(cache=True)
+def vec_legendre_p(x, y):
+    """legendre_p of each element of the 1-d float64 arrays x, y."""
+    out = np.empty(x.shape[0], np.float64)
+    for i in range(x.shape[0]):
+        out[i] = legendre_p(x[i], y[i])
     return out

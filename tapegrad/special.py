@@ -7,16 +7,18 @@ entr, sinc, ndtri, log_ndtr, logit: formulas with torch's gradients) or a decomp
 (multigammaln); `ndtr` is torch's own composite (1 + erf(x / sqrt 2)) / 2.  The modified
 Bessel functions of the first kind i0, i0e, i1, i1e are op rows on Cephes' Chebyshev series
 (tapegrad/_special.py), and so is erfcx; zeta is Cephes' Hurwitz zeta (differentiable in q
-only, as torch's).  The other Bessel functions, orthogonal polynomials and airy_ai raise
-NotImplementedError: each needs series/continued-fraction kernels (and torch implements no
-gradient for most of them), which tapegrad does not have.
+only, as torch's); the orthogonal polynomials (Chebyshev, shifted Chebyshev, Hermite,
+Laguerre, Legendre) are torch's recurrences, without a gradient as in torch.  The other Bessel
+functions and airy_ai raise NotImplementedError: each needs series/continued-fraction
+kernels (and torch implements no gradient for them), which tapegrad does not have.
 """
 import math
 
 import numpy as np
 
 from . import decomps, dtypes as D, errors, _fastpath
-from .native_args import Overloads
+from .fpstate import quiet
+from .native_args import given, MISSING, Overloads
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
@@ -360,16 +362,58 @@ def zeta(input, other):
     return _ZETA_NODES[node].apply(x, q)
 
 
+# ---- orthogonal polynomials: torch's recurrences (tapegrad/_special.py), no gradient -------
+def _polynomial(name, kernel):
+    fn = "special_" + name
+    overloads = Overloads(fn, ["Tensor x, Tensor n, *, Tensor out = None",
+                               "Number x, Tensor n, *, Tensor out = None",
+                               "Tensor x, Number n, *, Tensor out = None"])
+    values = FUNCS[kernel].numpy
+
+    def f(x=MISSING, n=MISSING):
+        overloads.parse(given(x, n), {})      # (torch's TypeError for other arguments)
+        x, n = D.py_number(x), D.py_number(n)
+        dt = D.torch_result_type(x, n)
+        if not dt.is_floating_point:
+            dt = D.get_default_dtype()
+        xs, ns = (v.detach().numpy() if isinstance(v, Tensor) else v for v in (x, n))
+        errors._check_broadcast(np.shape(xs), np.shape(ns))
+        # (in float64, n cast to an integer per element, then rounded to dt: a float32
+        # result is the float64 value rounded, where torch's float32 recurrence loses
+        # digits under cancellation and overflows to nan; no graph: torch defines no
+        # derivative for these and records none)
+        out = values(np.asarray(xs, np.float64), np.asarray(ns, np.float64))
+        return Tensor._wrap(quiet(np.asarray, out, dt.np), dt)   # (float32 overflow: inf)
+    f.__name__ = name
+    f.__doc__ = (f"torch.special.{name}(x, n): the polynomial of degree n (cast to an "
+                 f"integer; 0 for a negative n) at x, elementwise; not differentiable.")
+    return f
+
+
+for _name, _kernel in (("chebyshev_polynomial_t", "chebyshev_t"),
+                       ("chebyshev_polynomial_u", "chebyshev_u"),
+                       ("chebyshev_polynomial_v", "chebyshev_v"),
+                       ("chebyshev_polynomial_w", "chebyshev_w"),
+                       ("shifted_chebyshev_polynomial_t", "shifted_chebyshev_t"),
+                       ("shifted_chebyshev_polynomial_u", "shifted_chebyshev_u"),
+                       ("shifted_chebyshev_polynomial_v", "shifted_chebyshev_v"),
+                       ("shifted_chebyshev_polynomial_w", "shifted_chebyshev_w"),
+                       ("hermite_polynomial_h", "hermite_h"),
+                       ("hermite_polynomial_he", "hermite_he"),
+                       ("laguerre_polynomial_l", "laguerre_l"),
+                       ("legendre_polynomial_p", "legendre_p")):
+    globals()[_name] = _polynomial(_name, _kernel)
+POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+               "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+               "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+               "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+               "laguerre_polynomial_l", "legendre_polynomial_p")
+
+
 # ---- not implemented: named, with the reason ---------------------------------------------
 _MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
-            "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-            "chebyshev_polynomial_w",
-            "hermite_polynomial_h", "hermite_polynomial_he",
-            "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
-            "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
-            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-            "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
-            "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+            "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+            "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
             "spherical_bessel_j0")
 
 
@@ -387,7 +431,7 @@ def _missing(name):
 IMPLEMENTED = ("entr", "sinc", "ndtri", "log_ndtr", "xlogy", "xlog1py", "logit", "ndtr",
                "multigammaln", "expit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p",
                "gammaln", "digamma", "psi", "round", "polygamma", "logsumexp", "softmax",
-               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc", "zeta", "erfcx")
+               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc", "zeta", "erfcx") + POLYNOMIALS
 for _name in _MISSING:
     globals()[_name] = _missing(_name)
 del _name

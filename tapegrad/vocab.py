@@ -233,6 +233,15 @@ erfinv, digamma, polygamma = special.erfinv, special.digamma, special.polygamma
 ndtri = special.ndtri
 i0, i0e, i1, i1e = special.i0, special.i0e, special.i1, special.i1e
 zeta = special.cephes_zeta
+chebyshev_t, chebyshev_u = special.chebyshev_t, special.chebyshev_u
+chebyshev_v, chebyshev_w = special.chebyshev_v, special.chebyshev_w
+shifted_chebyshev_t, shifted_chebyshev_u = special.shifted_chebyshev_t, special.shifted_chebyshev_u
+shifted_chebyshev_v, shifted_chebyshev_w = special.shifted_chebyshev_v, special.shifted_chebyshev_w
+hermite_h, hermite_he = special.hermite_h, special.hermite_he
+laguerre_l, legendre_p = special.laguerre_l, special.legendre_p
+POLYNOMIALS = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "shifted_chebyshev_t",
+               "shifted_chebyshev_u", "shifted_chebyshev_v", "shifted_chebyshev_w", "hermite_h",
+               "hermite_he", "laguerre_l", "legendre_p")
 erfcx = special.erfcx
 # (math.lgamma raises at the poles, 0, -1, ..., and past its range, x > 2.5e305: +inf both)
 lgamma = _ieee(math.lgamma, lambda x: math.inf)
@@ -323,10 +332,15 @@ FUNCS = {f.name: f for f in (
     # the Hurwitz zeta function (torch.special.zeta: no derivative in torch, so no op row;
     # special.py computes it with this array face)
     Fn("zeta", zeta, _special_loop("zeta", 2), "copied", "", arity=2, kernel=special.cephes_zeta),
+    # orthogonal polynomials of degree n (torch.special.chebyshev_polynomial_t & co.: no
+    # derivative in torch, so no op rows; special.py computes them with these array faces)
+    *(Fn(name, getattr(special, name), _special_loop(name, 2), "copied", "", arity=2,
+         kernel=getattr(special, name)) for name in POLYNOMIALS),
 )}
 # helpers the copied kernel faces call (copied under their own names)
 KERNEL_HELPERS = (special.trigamma, special.hurwitz_zeta, special.chbevl, special.exp_or_inf,
-                  special.giles_erfinv)
+                  special.giles_erfinv, special.poly_degree, special.chebyshev_t_at,
+                  special.chebyshev_u_at, special.chebyshev_v_at, special.chebyshev_w_at)
 
 # what the eager n-d forward evaluates formulas with
 NUMPY = {name: f.numpy for name, f in FUNCS.items()}

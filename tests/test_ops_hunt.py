@@ -538,3 +538,75 @@ def test_scan_dtype_keyword_still_taken():
     _same(tg.cumsum(tg.ones(3), dim=0, dtype=tg.float64),
           torch.cumsum(torch.ones(3), dim=0, dtype=torch.float64))
     _same(tg.ones(3).cumprod(0, dtype=tg.int32), torch.ones(3).cumprod(0, dtype=torch.int32))
+
+
+# ---- torch.special's orthogonal polynomials: torch's recurrences, no gradient --------------
+POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+               "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+               "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+               "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+               "laguerre_polynomial_l", "legendre_polynomial_p"]
+
+
+def _polynomial_grid(m, dt):
+    import math
+    xs = m.cat([m.linspace(-2, 2, 81, dtype=m.float64),
+                m.tensor([-1.0, 1.0, 0.0, -0.0, 0.5, 1e-3, 0.999999, -0.999999, 3.0, -3.0,
+                          math.inf, -math.inf], dtype=m.float64)])
+    ns = m.tensor([-3, -1, -0.5, 0, 0.7, 1, 1.5, 2, 3, 5, 6, 7, 8, 9, 10, 15, 25, 50,
+                   math.nan, math.inf, -math.inf, 1e19], dtype=m.float64)
+    return xs.to(dt)[None, :], ns.to(dt)[:, None]
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+def test_polynomial_values_as_torch(name):
+    import warnings
+    for dt in ("float64", "float32"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            a = getattr(tg.special, name)(*_polynomial_grid(tg, getattr(tg, dt)))
+        b = getattr(torch.special, name)(*_polynomial_grid(torch, getattr(torch, dt)))
+        assert str(a.dtype)[9:] == str(b.dtype)[6:] and a.shape == b.shape
+        x, y = a.numpy(), b.numpy()
+        if dt == "float32":
+            # tapegrad's float32 values are its float64 recurrence rounded; torch's float32
+            # recurrence loses digits under cancellation (0.1% at n = 50) and overflows to
+            # nan (inf - inf): compared with torch's float64 values, rounded, where finite
+            x32 = [v.to(torch.float32) for v in _polynomial_grid(torch, torch.float32)]
+            y = getattr(torch.special, name)(*[v.double() for v in x32]).float().numpy()
+            keep = np.isfinite(y)
+            x, y = x[keep], y[keep]
+        # (float64: torch's compiler fuses some products into fma, a last-bits difference
+        # under cancellation)
+        tol = dict(rtol=1e-10, atol=1e-13) if dt == "float64" else dict(rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(x, y, **tol)
+
+
+POLYNOMIAL_CALLS = [
+    lambda m: m.special.chebyshev_polynomial_t(m.tensor([1, 2]), 3),
+    lambda m: m.special.hermite_polynomial_h(m.tensor([1, 2]), m.tensor(3)),
+    lambda m: m.special.legendre_polynomial_p(2, m.tensor([1, 2])),
+    lambda m: m.special.laguerre_polynomial_l(2.0, m.tensor([1, 2])),
+    lambda m: m.special.chebyshev_polynomial_u(m.tensor([0.3, 0.5]), m.tensor([3.0],
+                                                                          dtype=m.float64)),
+    lambda m: m.special.hermite_polynomial_he(m.tensor([True]), 2),
+    lambda m: m.special.shifted_chebyshev_polynomial_w(m.tensor([0.3, 2.0], requires_grad=True),
+                                                       2),
+    lambda m: m.special.chebyshev_polynomial_v(x=m.tensor([0.3]), n=4),
+]
+
+
+@pytest.mark.parametrize("i", range(len(POLYNOMIAL_CALLS)))
+def test_polynomial_dtypes_as_torch(i):
+    _same(POLYNOMIAL_CALLS[i](tg), POLYNOMIAL_CALLS[i](torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.special.chebyshev_polynomial_t(2, 3),
+    lambda m: m.special.hermite_polynomial_h(m.ones(2), "a"),
+    lambda m: m.special.legendre_polynomial_p([1.0], m.ones(2)),
+    lambda m: m.special.laguerre_polynomial_l(m.ones(2), m.ones(3)),
+    lambda m: m.special.chebyshev_polynomial_w(m.ones(2)),
+])
+def test_polynomial_errors_as_torch(call):
+    assert_same_error(call, torch)
