@@ -610,3 +610,31 @@ def test_polynomial_dtypes_as_torch(i):
 ])
 def test_polynomial_errors_as_torch(call):
     assert_same_error(call, torch)
+
+
+# ---- modified_bessel_i0 / i1 and spherical_bessel_j0: torch's values, no gradient ---------
+@pytest.mark.parametrize("name", ["modified_bessel_i0", "modified_bessel_i1",
+                                  "spherical_bessel_j0"])
+def test_bessel_without_gradient_as_torch(name):
+    import math
+    import warnings
+    pts = [0.0, -0.0, 1e-300, 0.4999, 0.5, 700.0, 710.0, math.inf, -math.inf, math.nan]
+    for dt in ("float64", "float32"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            a = getattr(tg.special, name)(tg.cat([tg.linspace(-50, 50, 2001, dtype=tg.float64),
+                                                  tg.tensor(pts, dtype=tg.float64)]).to(
+                getattr(tg, dt)))
+        b = getattr(torch.special, name)(torch.cat([
+            torch.linspace(-50, 50, 2001, dtype=torch.float64),
+            torch.tensor(pts, dtype=torch.float64)]).to(getattr(torch, dt)))
+        np.testing.assert_allclose(a.numpy(), b.numpy(),
+                                   rtol=3e-15 if dt == "float64" else 2e-6, atol=0)
+    for call in (lambda m: getattr(m.special, name)(m.tensor([1, 2])),
+                 lambda m: getattr(m.special, name)(m.tensor([True])),
+                 lambda m: getattr(m.special, name)(m.tensor([1.0, 2.0], requires_grad=True))):
+        _same(call(tg), call(torch))
+    for call in (lambda m: getattr(m.special, name)(2.0),
+                 lambda m: getattr(m.special, name)(m.ones(2), 3),
+                 lambda m: getattr(m.special, name)()):
+        assert_same_error(call, torch)
