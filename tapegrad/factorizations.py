@@ -56,7 +56,7 @@ def pinv_array(A, atol, rtol, hermitian):
         with np.errstate(divide="ignore"):
             Sinv = np.where(keep, 1.0 / S, 0.0).astype(A.dtype)
         return (U * Sinv[..., None, :]) @ U.swapaxes(-1, -2)
-    U, S, Vh = np.linalg.svd(A, full_matrices=False)
+    U, S, Vh = linalg_kind.svd(A, full_matrices=False)
     tol = np.maximum(atol[..., None], rtol[..., None] * S[..., :1]).astype(A.dtype)
     with np.errstate(divide="ignore"):
         Sinv = np.where(S > tol, 1.0 / S, 0.0).astype(A.dtype)
@@ -213,7 +213,7 @@ class LinalgLstsq(Function):
         m, n = a.shape[-2:]
         batch = a.shape[:-2]
         if a.size:
-            U, S, Vh = np.linalg.svd(a, full_matrices=False)
+            U, S, Vh = linalg_kind.svd(a, full_matrices=False)
         else:
             U = np.zeros(batch + (m, min(m, n)), dt.np)
             S = np.zeros(batch + (min(m, n),), dt.np)

@@ -20,7 +20,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors, factorizations as F, nodiff
 from .creation import eye, zeros
 from .kinds import linalg as K
-from .kinds.linalg import LinAlgError
+from .kinds.linalg import LinAlgError, svd as linalg_kind_svd
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
 from .ndops import matmul as _matmul, where
 from .ops import OPS
@@ -331,7 +331,7 @@ class LinalgSvd(Function):
 
     @staticmethod
     def forward(ctx, A, full_matrices):
-        U, S, Vh = np.linalg.svd(A._array(), full_matrices=full_matrices)
+        U, S, Vh = linalg_kind_svd(A._array(), full_matrices=full_matrices)
         dt = A._dtype
         U, S, Vh = (Tensor._wrap(np.ascontiguousarray(x, dt.np), dt) for x in (U, S, Vh))
         ctx.set_materialize_grads(False)
@@ -805,7 +805,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
         S = np.abs(np.linalg.eigvalsh(x))
         big = S.max(-1, keepdims=True)
     else:
-        S = np.linalg.svd(x, compute_uv=False)
+        S = linalg_kind_svd(x, compute_uv=False)
         big = S[..., :1]
     tol_ = np.maximum(a[..., None], r[..., None] * big).astype(x.dtype)
     return Tensor._wrap(np.asarray((S > tol_).sum(-1), np.int64), D.int64)

@@ -638,3 +638,19 @@ def test_bessel_without_gradient_as_torch(name):
                  lambda m: getattr(m.special, name)(m.ones(2), 3),
                  lambda m: getattr(m.special, name)()):
         assert_same_error(call, torch)
+
+
+# ---- SVD of a non-finite matrix: torch's LinAlgError, not numpy's ValueError ----------------
+@pytest.mark.parametrize("call", [
+    lambda m: m.linalg.svd(m.tensor([[1.0, float("nan")]])),
+    lambda m: m.linalg.svdvals(m.tensor([[1.0, float("nan")]])),
+    lambda m: m.linalg.pinv(m.tensor([[1.0, float("nan")]])),
+    lambda m: m.linalg.matrix_rank(m.tensor([[1.0, float("nan")]])),
+    lambda m: m.linalg.matrix_norm(m.tensor([[1.0, float("nan")]]), ord=2),
+    lambda m: m.linalg.matrix_norm(m.tensor([[1.0, float("nan")]]), ord="nuc"),
+    lambda m: m.linalg.cond(m.tensor([[1.0, float("nan")], [0.0, 1.0]])),
+])
+def test_svd_of_non_finite_raises_torchs_linalg_error(call):
+    assert_same_error(call, torch)
+    with pytest.raises(tg.linalg.LinAlgError):
+        call(tg)

@@ -56,6 +56,19 @@ class LinAlgError(RuntimeError):
 LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
 
 
+def svd(A, **kwargs):
+    """np.linalg.svd, its failure as torch's LinAlgError (numpy's is a ValueError, which
+    `except torch.linalg.LinAlgError` would miss): a non-finite input, as torch says, or one
+    LAPACK could not converge on."""
+    try:
+        return np.linalg.svd(A, **kwargs)
+    except np.linalg.LinAlgError:
+        why = ("contained non-finite values" if not np.isfinite(A).all() else
+               "is ill-conditioned or has too many repeated singular values")
+        raise LinAlgError(f"linalg.svd: The algorithm failed to converge because the input "
+                          f"matrix {why}.") from None
+
+
 # ---- shapes --------------------------------------------------------------------------------
 def in_sizes(which, nb, n, k, flag):
     """Element counts of A, B (0: none) and the output."""
@@ -280,7 +293,7 @@ def forward(which, flag, A, B=None):
             return expm(A)
         if which == EIGVALSH:
             return np.linalg.eigvalsh(A, UPLO="U" if flag else "L")
-        return np.linalg.svd(A, compute_uv=False)
+        return svd(A, compute_uv=False)
     except np.linalg.LinAlgError:
         if which == EIGVALSH:
             raise LinAlgError(EIGH_FAILED) from None
@@ -358,7 +371,7 @@ def vjp(which, flag, g, A, B, out, needs):
         V = np.linalg.eigh(A, UPLO="U" if flag else "L")[1]
         gA = (V * g[:, None, :]) @ V.swapaxes(-1, -2)
     else:
-        U, _, Vh = np.linalg.svd(A, full_matrices=False)
+        U, _, Vh = svd(A, full_matrices=False)
         gA = U @ (g[:, :, None] * Vh)
     return gA, gB
 
@@ -399,7 +412,7 @@ def jvp(which, flag, A, B, out, dA, dB):
         dT = _project(dA, upper, unit)
         r = (dB if dB is not None else 0.0) - (dT @ out if left else out @ dT)
         return trsm(A, r, upper, left, unit)
-    U, _, Vh = np.linalg.svd(A, full_matrices=False)
+    U, _, Vh = svd(A, full_matrices=False)
     return np.einsum("bji,bjk,bik->bi", U, dA, Vh)   # u_i^T dA v_i
 
 
