@@ -1028,6 +1028,16 @@ def cholesky_inverse(input, upper=False, *, out=None):
     if input._shape[-1] != input._shape[-2]:
         raise RuntimeError(f"cholesky_inverse: A must be batches of square matrices, but they "
                            f"are {input._shape[-2]} by {input._shape[-1]} matrices")
+    # torch's (LAPACK potri's) error for a zero on the factor's diagonal: the first matrix
+    # with one, its first (1-based)
+    zero = np.diagonal(input._array(), axis1=-2, axis2=-1) == 0
+    if zero.any():
+        zero = zero.reshape(-1, zero.shape[-1])
+        b = int(np.argmax(zero.any(-1)))
+        where = f"(Batch element {b}): " if input.dim() > 2 else ""
+        raise LinAlgError(f"cholesky_inverse: {where}The diagonal element "
+                          f"{int(np.argmax(zero[b])) + 1} is zero, the inversion could not be "
+                          f"completed because the input matrix is singular.")
     return F.CholeskyInverse.apply(input, bool(upper))
 
 

@@ -654,3 +654,19 @@ def test_svd_of_non_finite_raises_torchs_linalg_error(call):
     assert_same_error(call, torch)
     with pytest.raises(tg.linalg.LinAlgError):
         call(tg)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.cholesky_inverse(m.zeros(2, 2)),
+    lambda m: m.cholesky_inverse(m.tensor([[1.0, 0.0], [3.0, 0.0]]), upper=True),
+    lambda m: m.cholesky_inverse(m.zeros(1, 2, 2)),
+    lambda m: m.cholesky_inverse(m.tensor([[[1.0, 0], [0, 1]], [[1.0, 0], [2, 0]]])),
+    lambda m: m.tensor([[1.0, 0.0], [3.0, 0.0]], requires_grad=True).cholesky_inverse(),
+])
+def test_cholesky_inverse_of_a_singular_factor_as_torch(call):
+    assert_same_error(call, torch)
+
+
+def test_cholesky_inverse_of_a_regular_factor_still_works():
+    L = [[2.0, 0.0], [1.0, 3.0]]
+    _same(tg.cholesky_inverse(tg.tensor(L)), torch.cholesky_inverse(torch.tensor(L)))
