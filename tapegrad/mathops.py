@@ -299,14 +299,16 @@ def _comparison(name):
 class _MathMethods:
     """Tensor's #11 methods (the unary rows and in-place variants: `_methods`)."""
 
-    def round(self, decimals=0):
-        """Round half to even (RoundBackward0), or to `decimals` digits (RoundBackward1)."""
+    def round(self, decimals=None):
+        """Round half to even (RoundBackward0), or to `decimals` digits (RoundBackward1:
+        torch's round.decimals overload, which decimals=0 given takes too)."""
         if not self._dtype.is_floating_point:
-            if decimals or self._dtype is D.bool_:
+            # (round.decimals has no integer kernel: decimals=0 is round_vml's error too)
+            if decimals is not None or self._dtype is D.bool_:
                 raise NotImplementedError(_INT_ERR.format(
                     fn="round" if decimals else "round_vml", dt=self._dtype.legacy))
             return self.clone()
-        if decimals:
+        if decimals is not None:
             return _fastpath.op_round_decimals(self, float(decimals))
         return _fastpath.op_round(self)
 

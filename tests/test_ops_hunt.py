@@ -670,3 +670,27 @@ def test_cholesky_inverse_of_a_singular_factor_as_torch(call):
 def test_cholesky_inverse_of_a_regular_factor_still_works():
     L = [[2.0, 0.0], [1.0, 3.0]]
     _same(tg.cholesky_inverse(tg.tensor(L)), torch.cholesky_inverse(torch.tensor(L)))
+
+
+# ---- round(decimals=0) given: torch's round.decimals overload (RoundBackward1) -----------
+ROUND = [
+    lambda m: m.tensor([1.25, 2.5, -0.5], requires_grad=True).round(decimals=0),
+    lambda m: m.round(m.tensor([1.25, 2.5, -0.5], requires_grad=True), decimals=0),
+    lambda m: m.special.round(m.tensor([1.25, 2.5, -0.5], requires_grad=True)),
+    lambda m: m.tensor([1.25, 2.5, -0.5], requires_grad=True).round(),
+    lambda m: m.tensor([1, 2]).round(),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ROUND)))
+def test_round_overloads_as_torch(i):
+    _same(ROUND[i](tg), ROUND[i](torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.tensor([1, 2]).round(decimals=0),
+    lambda m: m.round(m.tensor([1, 2]), decimals=0),
+    lambda m: m.tensor([1, 2]).round(decimals=1),
+])
+def test_round_decimals_of_integers_errors_as_torch(call):
+    assert_same_error(call, torch)
