@@ -241,6 +241,11 @@ def mul_number(T, x, c):
     return x * c
 
 
+def add_number(T, x, c):
+    """x + c with a Python number c (torch's add(Tensor, Scalar))."""
+    return x + c
+
+
 def div_number(T, x, c):
     """x / c with a Python number c (torch's div(Tensor, Scalar))."""
     return x / c

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, _fastpath
+from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath
 from .fpstate import quiet
 from .native_args import bind, given, MISSING, Overloads
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
@@ -82,9 +82,16 @@ def logit(input, eps=None):
 
 
 def ndtr(input):
-    """The standard normal CDF, torch's composite (1 + erf(x / sqrt 2)) / 2."""
+    """The standard normal CDF, torch's composite (1 + erf(x / sqrt 2)) / 2, whose C++ ops
+    on numbers are the Scalar overloads: MulBackward1(AddBackward1(ErfBackward0(
+    MulBackward1)))."""
     _tensor_operand("ndtr", input, 1, "input")
-    return ((_floating(input) * 0.7071067811865476).erf() + 1.0) * 0.5
+    x = _floating(input)
+    if not x._recorded:
+        return ((x * 0.7071067811865476).erf() + 1.0) * 0.5
+    y = decomps.record("mul_by_number", DM.mul_number, KIND_OPS, x, 0.7071067811865476)
+    y = decomps.record("add_number", DM.add_number, KIND_OPS, y.erf(), 1.0)
+    return decomps.record("mul_by_number", DM.mul_number, KIND_OPS, y, 0.5)
 
 
 def _mvlgamma_body(T, x, p):

@@ -694,3 +694,25 @@ def test_round_overloads_as_torch(i):
 ])
 def test_round_decimals_of_integers_errors_as_torch(call):
     assert_same_error(call, torch)
+
+
+def _node_names(fn, out=None):
+    out = [] if out is None else out
+    if fn is not None:
+        out.append(fn.name())
+        for g, _ in fn.next_functions:
+            _node_names(g, out)
+    return out
+
+
+def test_ndtr_graph_as_torch():
+    """torch's composite on numbers: MulBackward1(AddBackward1(ErfBackward0(MulBackward1)))."""
+    got = []
+    for m in (tg, torch):
+        x = m.tensor([0.3, -1.2, 4.0], requires_grad=True)
+        y = m.special.ndtr(x)
+        g, = m.autograd.grad(y.sum(), x)
+        got.append((_node_names(y.grad_fn), y.detach().numpy(), g.numpy()))
+    assert got[0][0][:-1] == got[1][0][:-1]   # (the leaf's AccumulateGrad named apart)
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
+    np.testing.assert_allclose(got[0][2], got[1][2], rtol=1e-6)
