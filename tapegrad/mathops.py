@@ -576,12 +576,17 @@ class _MathMethods:
 
     def nanmean(self, dim=None, keepdim=False, dtype=None):
         """Mean over dim of the elements that are not nan: nansum / their count."""
+        # (torch checks the input's dtype, then dtype=)
+        if not self._dtype.is_floating_point:
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                               f"dtype but got {self._dtype.legacy}")
         if dtype is not None:
             dtype = D.as_dtype(dtype)
+            if not dtype.is_floating_point:
+                raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype "
+                                   f"must be either a floating point or complex dtype. Got: "
+                                   f"{dtype.legacy}")
         x = self.to(dtype) if dtype is not None else self
-        if not x._dtype.is_floating_point:
-            raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
-                               f"dtype but got {x._dtype.legacy}")
         count = (x == x).sum(dim, keepdim)
         return x.nansum(dim, keepdim) / count
 

@@ -716,3 +716,17 @@ def test_ndtr_graph_as_torch():
     assert got[0][0][:-1] == got[1][0][:-1]   # (the leaf's AccumulateGrad named apart)
     np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-6)
     np.testing.assert_allclose(got[0][2], got[1][2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nanmean(m.tensor([1, 2]), dtype=m.float64),
+    lambda m: m.tensor([1, 2]).nanmean(dtype=m.float32),
+    lambda m: m.nanmean(m.tensor([1.0]), dtype=m.int64),
+])
+def test_nanmean_dtype_checks_as_torch(call):
+    assert_same_error(call, torch)
+
+
+def test_nanmean_float_dtype_still_taken():
+    _same(tg.nanmean(tg.tensor([1.0, float("nan")]), dtype=tg.float64),
+          torch.nanmean(torch.tensor([1.0, float("nan")]), dtype=torch.float64))
