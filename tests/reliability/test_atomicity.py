@@ -472,6 +472,8 @@ def test_functional_call_interrupted_while_swapping_restores_the_module(at, monk
 
 
 class _Square(tg.autograd.Function):
+    generate_vmap_rule = True   # (torch's vmap refuses a setup_context Function without it)
+
     @staticmethod
     def forward(x):
         return x * x
