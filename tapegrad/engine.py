@@ -200,19 +200,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
             reach[node] |= 1
         side = _Side()
         side.tape, side.nodes = tape, None
-        bad = -1
-        if hooked is None and start >= s.low and not s.host[start]:
-            # the usual first segment, called here: _run_sweep only once the kernel pauses
-            # (at a host entry e, returned as -2 - e; _run_sweep resumes there)
-            bad = tiers.sweep(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, off,
-                              size, s.shp, s.nd, s.vals, adj, start, reach, freed, _SAVES,
-                              s.host)
-            start = -2 - bad
-        if start >= 0:
-            bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.imm, s.par, s.params,
-                             s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
-                             freed, side, host=s.host, leads=leads, hooked=hooked, low=s.low,
-                             marks=marks)
+        bad = _sweep_segments(tape, n, s, start, freed, side, hooked, leads, marks)
         if runs is not None:
             reach &= 1   # (the skip bit off: reach holds what a gradient reached)
         if bad >= 0:
@@ -237,6 +225,24 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     r.retained_seen = hooked.retained_seen if hooked is not None else None
     r.arrays = s
     return r
+
+
+def _sweep_segments(tape, n, s, start, freed, side, hooked=None, leads=None, marks=None):
+    """The reverse sweep of SweepArrays `s` (seeded) from `start`: the usual first segment
+    called here, _run_sweep only once the kernel pauses (at a host entry e, returned as
+    -2 - e; _run_sweep resumes there), or all of it through _run_sweep where hooks pause it
+    (`hooked`, `leads`, `marks`: _run_sweep's).  Returns -1 or a freed entry (as the kernel)."""
+    bad = -1
+    if hooked is None and start >= s.low and not s.host[start]:
+        bad = tiers.sweep(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, s.off,
+                          s.size, s.shp, s.nd, s.vals, s.adj, start, s.reach, freed, _SAVES,
+                          s.host)
+        start = -2 - bad
+    if start >= 0:
+        bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr,
+                         s.arg, s.off, s.size, s.shp, s.nd, s.vals, s.adj, s.reach, freed,
+                         side, host=s.host, leads=leads, hooked=hooked, low=s.low, marks=marks)
+    return bad
 
 
 def _second_backward(tape, n, ran, bad):
@@ -632,16 +638,7 @@ def run_backward_root(root, retain_graph, stage, publish):
         reach[node] = 1
         side = _Side()
         side.tape, side.nodes = tape, None
-        start, bad = node, -1
-        if start >= s.low and not s.host[start]:
-            bad = tiers.sweep(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, off,
-                              size, s.shp, s.nd, s.vals, adj, start, reach, freed, _SAVES,
-                              s.host)
-            start = -2 - bad
-        if start >= 0:
-            bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.imm, s.par, s.params,
-                             s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
-                             freed, side, host=s.host, low=s.low)
+        bad = _sweep_segments(tape, n, s, node, freed, side)
         if bad >= 0:
             raise _second_backward(tape, n, reach, bad)
         tape.check_versions(n, ran=reach)
