@@ -2493,6 +2493,17 @@ def poly_degree(n):
     return int(n)
 
 
+# from tapegrad/_special.py (vocabulary function chebyshev_recurrence)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def chebyshev_recurrence(x, q, n):
+    """r_n of r_k = 2x r_(k-1) - r_(k-2) from r_0 = 1 and r_1 = q (n >= 1): the Chebyshev
+    families T, U, V, W differ only in r_1 (x, 2x, 2x - 1, 2x + 1)."""
+    p = 1.0
+    for _ in range(2, n + 1):
+        p, q = q, (x + x) * q - p
+    return q
+
+
 # from tapegrad/_special.py (vocabulary function chebyshev_t_at)
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def chebyshev_t_at(x, n, trig_above):
@@ -2505,16 +2516,7 @@ def chebyshev_t_at(x, n, trig_above):
         return math.cos(n * math.acos(x))
     if n == 0:
         return 1.0
-    if n == 1:
-        return x
-    p = 1.0
-    q = x
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x, n)
 
 
 # from tapegrad/_special.py (vocabulary function chebyshev_u_at)
@@ -2532,16 +2534,7 @@ def chebyshev_u_at(x, n, trig_above):
         return (n + 1) * math.cos((n + 1) * t) / x
     if n == 0:
         return 1.0
-    if n == 1:
-        return x + x
-    p = 1.0
-    q = x + x
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x + x, n)
 
 
 # from tapegrad/_special.py (vocabulary function chebyshev_v_at)
@@ -2561,16 +2554,7 @@ def chebyshev_v_at(x, n, trig_above):
         return n + n + 1.0 if n % 2 == 0 else -(n + n + 1.0)
     if n == 0:
         return 1.0
-    if n == 1:
-        return x + x - 1.0
-    p = 1.0
-    q = x + x - 1.0
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x + x - 1.0, n)
 
 
 # from tapegrad/_special.py (vocabulary function chebyshev_w_at)
@@ -2592,16 +2576,7 @@ def chebyshev_w_at(x, n, trig_above):
         return 1.0 if n % 2 == 0 else -1.0
     if n == 0:
         return 1.0
-    if n == 1:
-        return x + x + 1.0
-    p = 1.0
-    q = x + x + 1.0
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x + x + 1.0, n)
 
 
 # from tapegrad/drivers.py

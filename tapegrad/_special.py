@@ -428,6 +428,15 @@ def poly_degree(n):
     return int(n)
 
 
+def chebyshev_recurrence(x, q, n):
+    """r_n of r_k = 2x r_(k-1) - r_(k-2) from r_0 = 1 and r_1 = q (n >= 1): the Chebyshev
+    families T, U, V, W differ only in r_1 (x, 2x, 2x - 1, 2x + 1)."""
+    p = 1.0
+    for _ in range(2, n + 1):
+        p, q = q, (x + x) * q - p
+    return q
+
+
 def chebyshev_t_at(x, n, trig_above):
     n = poly_degree(n)
     if n < 0:
@@ -438,16 +447,7 @@ def chebyshev_t_at(x, n, trig_above):
         return math.cos(n * math.acos(x))
     if n == 0:
         return 1.0
-    if n == 1:
-        return x
-    p = 1.0
-    q = x
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x, n)
 
 
 def chebyshev_u_at(x, n, trig_above):
@@ -463,16 +463,7 @@ def chebyshev_u_at(x, n, trig_above):
         return (n + 1) * math.cos((n + 1) * t) / x
     if n == 0:
         return 1.0
-    if n == 1:
-        return x + x
-    p = 1.0
-    q = x + x
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x + x, n)
 
 
 def chebyshev_v_at(x, n, trig_above):
@@ -490,16 +481,7 @@ def chebyshev_v_at(x, n, trig_above):
         return n + n + 1.0 if n % 2 == 0 else -(n + n + 1.0)
     if n == 0:
         return 1.0
-    if n == 1:
-        return x + x - 1.0
-    p = 1.0
-    q = x + x - 1.0
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x + x - 1.0, n)
 
 
 def chebyshev_w_at(x, n, trig_above):
@@ -519,16 +501,7 @@ def chebyshev_w_at(x, n, trig_above):
         return 1.0 if n % 2 == 0 else -1.0
     if n == 0:
         return 1.0
-    if n == 1:
-        return x + x + 1.0
-    p = 1.0
-    q = x + x + 1.0
-    r = 0.0
-    for _ in range(2, n + 1):
-        r = (x + x) * q - p
-        p = q
-        q = r
-    return r
+    return chebyshev_recurrence(x, x + x + 1.0, n)
 
 
 def chebyshev_t(x, n):
