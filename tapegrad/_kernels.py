@@ -4688,7 +4688,7 @@ def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, im
         for k in range(n):
             g = gs[k]
             out_v = vs_out_v[k]
-            gas[k] += g * out_v
+            gas[k] += g if g != g else g * out_v
     elif o == 14:  # tanh
         gs = adj[out_off:out_off + n]
         gas = adj[oa:oa + n]
@@ -4696,7 +4696,7 @@ def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, im
         for k in range(n):
             g = gs[k]
             out_v = vs_out_v[k]
-            gas[k] += g * (1.0 - out_v * out_v)
+            gas[k] += g if g != g else g * (1.0 - out_v * out_v)
     elif o == 15:  # sigmoid
         gs = adj[out_off:out_off + n]
         gas = adj[oa:oa + n]
@@ -4704,7 +4704,7 @@ def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, im
         for k in range(n):
             g = gs[k]
             out_v = vs_out_v[k]
-            gas[k] += g * out_v * (1.0 - out_v)
+            gas[k] += g if g != g else g * out_v * (1.0 - out_v)
     elif o == 16:  # relu
         gs = adj[out_off:out_off + n]
         gas = adj[oa:oa + n]

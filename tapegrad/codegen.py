@@ -392,6 +392,11 @@ def _unary_slices(d, ga):
         if mentions(ga, name):
             slices += "            vs_%s = vals[%s:%s + n]\n" % (name, at, at)
             reads += "                %s = vs_%s[k]\n" % (name, name)
+    if ga.startswith("g * "):
+        # NOTE: a nan g keeps its own bits: the shared loop's scalar product returned its first
+        # nan operand, g, where the vectorizer may swap the operands of a product (a tie of
+        # nans: amax's gradient at a nan slice had the other nan's sign, not torch's)
+        ga = "g if g != g else " + ga
     return B_UNARY_SLICES % dict(d, ga=ga, slices=slices, reads=reads)
 F_READS = """\
                 a_v = vals[oa + ka] if a >= 0 else imm[e]
