@@ -614,10 +614,10 @@ def run_backward_root(root, retain_graph, stage, publish):
     tape, and nothing on the tape or in the process that needs the general path's machinery
     (hooks, imports from older tapes, retained non-leaves, custom Functions, anomaly mode, a
     tape a backward froze or one being recorded, n-d streams with a prefix long enough for
-    reached.walk, the first sweep's choice of kernel tier).  run_backward's steps for that case (the same sweep,
-    collection, commit and release), without its bookkeeping per tape and per root: ~10 us
-    of a 64x64 matmul's 73 us backward.  Returns run_backward's result, or None where the
-    case is another one (nothing done: the caller takes run_backward)."""
+    reached.walk, the first sweep's choice of kernel tier).  run_backward's steps for that
+    case (the same sweep, collection, commit and release), without its bookkeeping per tape
+    and per root: ~10 us of a 64x64 matmul's 73 us backward.  Returns run_backward's result,
+    or None where the case is another one (nothing done: the caller takes run_backward)."""
     tape = root._tape
     if tape is None or not root._recorded:
         return None
@@ -626,8 +626,8 @@ def run_backward_root(root, retain_graph, stage, publish):
     n = root._node + 1
     if (type(v) is not float and v.size != 1 or nds is not None and n >= reached.MIN_WALK
             or tape.hooks or tape.imports or tape.retained or tape.frozen or tape.recording
-            or ANOMALY[0]
-            or hooks._LEAF or hooks.MULTI[0] or pyfunc.LIVE or tiers.expect_pending()):
+            or ANOMALY[0] or hooks._LEAF or hooks.MULTI[0] or pyfunc.LIVE
+            or tiers.expect_pending()):
         return None
     node = n - 1
     tape.refresh_shared()
