@@ -156,6 +156,37 @@ _UN_ROW = {code: (fwd, takes_c, code not in _NO_FP_FLAGS, _SAVE_ROLES[code][0],
 _EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
 
 
+def _simd_ops(letter):
+    """uint8 per opcode: 1 for a unary op whose forward is one vocabulary function with a
+    SIMD numpy face in that dtype (vocab.Fn.simd: "f" float32, "d" float64)."""
+    flags = np.zeros(len(BY_CODE), np.uint8)
+    for op in BY_CODE:
+        fn = vocab.FUNCS.get(op.fwd[:-3]) if op.fwd.endswith("(a)") else None
+        if op.kind == "unary" and op.code in _UN_ROW and fn is not None and letter in fn.simd:
+            flags[op.code] = 1
+    return flags
+
+
+# {numpy dtype: the unary opcodes a replay evaluates with their eager numpy face when large}
+SIMD_OPS = {np.dtype(np.float32): _simd_ops("f"), np.dtype(np.float64): _simd_ops("d")}
+
+
+def unary_into(code, a, out, c):
+    """Write unary op `code`'s value at array `a` (constant c) into `out`, by the eager op's
+    own numpy call (the same values as the eager op): a replay's host step for the entries
+    SIMD_OPS flags."""
+    fwd, takes_c, flags, _, _ = _UN_ROW[code]
+    token = _ERR_SET(_QUIET) if flags else None
+    try:
+        if takes_c:
+            out[...] = fwd(a, c)
+        else:   # (a ufunc, called as ufunc(a, out))
+            fwd(a, out)
+    finally:
+        if token is not None:
+            _ERR_RESET(token)
+
+
 
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()", "remainder": "%"}
 

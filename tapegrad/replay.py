@@ -44,7 +44,7 @@ from .tensor import Tensor
 from .steptrace import TRACE
 from .trainstep import DREW, StepProgram, StepTrace
 from .views import KIND_OPS
-from .ndops import FORMULA_NS, _binary, _unary
+from .ndops import FORMULA_NS, SIMD_OPS, _binary, _unary, unary_into
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
            "TapeFormatError"]
@@ -328,6 +328,12 @@ class _Work:
         return self.vals, self.adj, self.reach, self.no_host, self.counter
 
 
+# Elementwise entries of at least this many elements whose eager numpy face is a SIMD loop
+# (ndops.SIMD_OPS) run on the host in a replay's forward: a pause costs ~5 us, the SIMD loop
+# saves 2-15 ns per element (vocab.Fn.simd)
+HOST_EW_MIN = 2048
+
+
 def _branch_mode(branch_changed):
     """True for "mask", False for "raise" (what a batch does at a point whose branch changed)."""
     if branch_changed not in ("raise", "mask"):
@@ -370,9 +376,17 @@ class Recorded:
         # have one element (a 1x1 matrix)
         self.host = np.ascontiguousarray(prog.get("host", np.zeros(n, np.uint8)), np.uint8)
         self.scalar = not shapes and not self.host.any()
+        # the forward also pauses at large elementwise entries whose eager numpy face is a
+        # SIMD loop (ndops.SIMD_OPS): numpy writes their values, as the eager ops did
+        self._fwd_host = self.host
+        simd = SIMD_OPS.get(self.dtype)
+        if simd is not None and n:
+            numpy_ew = simd[prog["op"]] & (size >= HOST_EW_MIN)
+            if numpy_ew.any():
+                self._fwd_host = self.host | numpy_ew
         lapack = np.flatnonzero(HOST_ONLY_OPS[prog["op"]])
         self._host_only = BY_CODE[int(prog["op"][lapack[0]])].name if len(lapack) else None
-        self._paused = not self.scalar and bool(self.host.any())
+        self._paused = not self.scalar and bool(self._fwd_host.any())
         self.inputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["inputs"]]
         self.outputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["outputs"]]
         self.in_offs = np.array([off[node] for node, _, _ in self.inputs], np.int64)
@@ -584,17 +598,23 @@ class Recorded:
     __call__ = forward
 
     def _forward_paused(self, vals):
-        """The forward re-evaluation in segments: host entries' values are computed by numpy
-        in between.  Returns -1 or a failed guard."""
+        """The forward re-evaluation in segments: host entries' values (and those of large
+        SIMD elementwise entries: `_fwd_host`) are computed by numpy in between.  Returns -1 or
+        a failed guard."""
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
+        off, size, host = self.off, self.size, self.host
         e = 0
         while True:
-            r = tiers.forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, self.off, self.size, self.shp,
-                               self.nd, vals, e, self.host, tier=self._kernel_tier())
+            r = tiers.forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, self.shp,
+                                   self.nd, vals, e, self._fwd_host, tier=self._kernel_tier())
             if r >= -1:
                 return r
             e = -2 - r
-            HOST_FORWARD[_KIND[op[e]]](params, par[e], int(ia[e]), int(ib[e]), e, self.off, vals)
+            if host[e]:
+                HOST_FORWARD[_KIND[op[e]]](params, par[e], int(ia[e]), int(ib[e]), e, off, vals)
+            else:   # a unary elementwise entry, as large as its operand
+                o, a, k = int(off[e]), int(off[ia[e]]), int(size[e])
+                unary_into(int(op[e]), vals[a:a + k], vals[o:o + k], float(imm[e]))
             e += 1
 
     def _backward_paused(self, vals, adj, out):

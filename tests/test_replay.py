@@ -215,6 +215,33 @@ def test_float32_tape_computes_in_float32():
     np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype, name", [("float64", "tanh"), ("float64", "exp"),
+                                         ("float64", "atan"), ("float32", "log1p"),
+                                         ("float32", "sin"), ("float32", "expm1")])
+def test_large_simd_entries_replay_as_the_eager_numpy_call(dtype, name):
+    """An elementwise entry of HOST_EW_MIN elements or more whose eager face is a SIMD numpy
+    loop (vocab.Fn.simd) is evaluated by that call in a replay's forward (it pauses there):
+    the replay's values are the eager op's bit for bit (the kernel's libm call per element
+    differed in the last bit, and was 3-10x slower); a small one stays in the kernel."""
+    def f(t):
+        return getattr(t.abs() if name == "log1p" else t, name)()
+    x = np.random.default_rng(3).standard_normal((64, 100)).astype(dtype)
+    assert x.size >= replay.HOST_EW_MIN
+    for arr, paused in ((x, 1), (x[:2, :10].copy(), 0)):
+        rec = tg.record(f, tg.tensor(arr))
+        assert int(rec._fwd_host.sum()) == paused and not rec.host.any()
+        out, eager = rec.forward(arr), f(tg.tensor(arr)).numpy()
+        if paused:
+            np.testing.assert_array_equal(out, eager)
+        else:
+            np.testing.assert_allclose(out, eager, rtol=4e-7 if dtype == "float32" else 1e-15)
+    # the gradient, which reads the entry's value, as the eager backward's
+    _, (g,) = tg.record(lambda t: (f(t) * 0.5).sum(), tg.tensor(x)).value_and_grad(x)
+    t = tg.tensor(x, requires_grad=True)
+    (f(t) * 0.5).sum().backward()
+    np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-6 if dtype == "float32" else 1e-14)
+
+
 def test_jacobian_layout():
     tape = tg.record(lambda x, y: x[:, None] * y.sin(), tg.ones(2), tg.ones(3))
     x, y = np.array([1.0, 2.0], np.float32), np.array([0.1, 0.2, 0.3], np.float32)
