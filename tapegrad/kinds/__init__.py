@@ -8,7 +8,8 @@ kernels (engine._run_sweep, replay's host loop):
     HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B])  adds its inputs' grads
 
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
-operand i wants a gradient.  Kinds in `LISTS` take the operand list instead of a, b:
+operand i wants a gradient (matmul's: 2 to write it, not add it: replay's Recorded._plan).
+Kinds in `LISTS` take the operand list instead of a, b:
     HOST_VJP[kind](params, p, nodes, e, off, adj, needs, side)
 Kinds in `DIRECT` take `side` too (engine._Side, from the eager sweep; after A, B) and the
 entry's constant `c` (keyword): an operand whose offset is -1 (an input entry only such host

@@ -50,7 +50,9 @@ def host_forward(params, p, a, b, e, off, vals):
 
 def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None, c=0.0,
              size=None):
-    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one).  Given the
+    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one; 2: this
+    entry gives it its first gradient, written over whatever its block held: a replay's
+    plan, Recorded._plan, which then leaves the block unzeroed).  Given the
     operands as saved (A, B: float32 for a float32 model), the products run in their dtype,
     as torch's do: sgemm, not dgemm on float64 copies.  An operand at offset -1 (an input
     entry that only direct host entries feed: walks.arena_layout) gets its gradient by
@@ -68,13 +70,19 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
                 side.add(a, g @ B.swapaxes(-1, -2))
             else:
                 ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
-                ga += g @ B.swapaxes(-1, -2)
+                if needs[0] == 2:
+                    np.matmul(g, B.swapaxes(-1, -2), out=ga)
+                else:
+                    ga += g @ B.swapaxes(-1, -2)
         if needs[1]:
             if off[b] < 0:
                 side.add(b, A.swapaxes(-1, -2) @ g)
             else:
                 gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
-                gb += A.swapaxes(-1, -2) @ g
+                if needs[1] == 2:
+                    np.matmul(A.swapaxes(-1, -2), g, out=gb)
+                else:
+                    gb += A.swapaxes(-1, -2) @ g
     finally:
         ERR_RESET(token)
 
