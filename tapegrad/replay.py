@@ -36,6 +36,7 @@ from .ops import BY_CODE, KIND_CODE, OPS
 from .random import default_generator, draw_state, drew_since
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
+from .kinds.matmul import operands as _mm_operands
 from .errors import TracingError, user_stacklevel
 from .fpstate import quiet
 from .tapefile import TapeFormatError
@@ -330,6 +331,24 @@ class _Work:
         return self.vals, self.adj, self.reach, self.no_host, self.counter
 
 
+class _Plan:
+    """Recorded._plan's result: what later reverse sweeps from one output zero and write."""
+    __slots__ = ("zero", "needs", "handed_off", "handing")
+
+    def __init__(self, zero, needs, handed_off, handing):
+        self.zero, self.needs, self.handed_off, self.handing = zero, needs, handed_off, handing
+
+
+class _Handed(dict):
+    """{input node: its gradient} made by host entries for a replay to hand out (the side
+    of kinds.matmul.host_vjp's DIRECT protocol)."""
+    __slots__ = ()
+
+    def add(self, node, g):
+        prev = self.get(node)
+        self[node] = g if prev is None else prev + g.reshape(prev.shape)
+
+
 # Elementwise entries of at least this many elements whose eager numpy face is a SIMD loop
 # (ndops.SIMD_OPS) run on the host in a replay's forward: a pause costs ~5 us, the SIMD loop
 # saves 2-15 ns per element (vocab.Fn.simd)
@@ -573,8 +592,11 @@ class Recorded:
         return _as_given(np.array(vals[o:o + self.size[node]], dtype=dt.np).reshape(shape), dt,
                          came)
 
-    def _grad(self, adj, i, came):
+    def _grad(self, adj, i, came, handed=None):
         node, shape, dt = self.inputs[i]
+        g = handed.get(node) if handed else None
+        if g is not None:   # (a product of this call, no one else's: handed out as it is)
+            return _as_given(g.reshape(shape).astype(dt.np, copy=False), dt, came)
         o = self.off[node]
         return _as_given(np.array(adj[o:o + self.size[node]], dtype=dt.np).reshape(shape), dt,
                          came)
@@ -620,19 +642,23 @@ class Recorded:
                 unary_into(int(op[e]), vals[a:a + k], vals[o:o + k], float(imm[e]))
             e += 1
 
-    def _backward_paused(self, vals, adj, out):
+    def _backward_paused(self, vals, adj, out, hand=False):
         """The reverse sweep from output `out` in segments, host VJPs in between.  The first
         sweep from `out` zeroes the whole adjoint arena; the next ones follow its plan
         (`_plan`): only the adjoints a sweep adds into are zeroed, and a matmul host entry
         that gives an operand its first gradient writes it (needs 2), so a weight's gradient
-        block is neither zeroed nor read (a 1000x100 weight: ~50 us of a float64 step)."""
+        block is neither zeroed nor read (a 1000x100 weight: ~50 us of a float64 step).
+        With `hand`, an input whose one reader is such an entry gets its gradient as the
+        product itself, in the returned {node: array} (the caller's to keep: `_grad` hands
+        it out, no copy out of the arena); else returns None."""
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         plan = self._plans.get(out)
         if plan is None:
             adj[:] = 0.0
         else:
-            for lo, hi in plan[0]:
+            for lo, hi in plan.zero:
                 adj[lo:hi] = 0.0
+        handed = _Handed() if hand and plan is not None and plan.handed_off is not None else None
         adj[self.off[out]] = 1.0
         reach = np.zeros(len(op), np.uint8)
         reach[out] = 1
@@ -643,21 +669,31 @@ class Recorded:
                 break
             e = -2 - r
             a, b = int(ia[e]), int(ib[e])
-            needs = plan[1].get(e) if plan is not None else None
+            needs = plan.needs.get(e) if plan is not None else None
             if needs is None:
                 needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
-            HOST_VJP[_KIND[op[e]]](params, par[e], a, b, e, self.off, vals, adj, needs)
+            if handed is not None and e in plan.handing:
+                # (the DIRECT protocol: an operand at offset -1 gets side.add(node, product);
+                # the operands' values from the arena as they are)
+                A, B = _mm_operands(params, par[e], a, b, self.off, vals)
+                HOST_VJP["matmul"](params, par[e], a, b, e, plan.handed_off, vals, adj, needs, A,
+                                   B, handed)
+            else:
+                HOST_VJP[_KIND[op[e]]](params, par[e], a, b, e, self.off, vals, adj, needs)
             start = e - 1
         if plan is None:
             self._plans[out] = self._plan(out, reach)
+        return handed
 
     def _plan(self, out, reach):
-        """(zero, needs) of later sweeps from `out`, from the marks `reach` of a completed
-        one (what a sweep runs depends on the graph alone): `zero`, the (lo, hi) arena ranges
-        of the adjoints read or added into (the nodes it ran and the inputs, but for those
-        below) as maximal runs; `needs`, {host entry: its needs} where a matmul entry is the
-        first (the newest) of the entries the sweep ran to read an operand, which it then
-        writes (2), so that operand's block is not zeroed."""
+        """The _Plan of later sweeps from `out`, from the marks `reach` of a completed one
+        (what a sweep runs depends on the graph alone): `zero`, the (lo, hi) arena ranges of
+        the adjoints read or added into (the nodes it ran and the inputs, but for those below)
+        as maximal runs; `needs`, {host entry: its needs} where a matmul entry is the first
+        (the newest) of the entries the sweep ran to read an operand, which it then writes
+        (2), so that operand's block is not zeroed; `handed_off`, the offsets with -1 at the
+        inputs such an entry is the one reader of (their gradients can be handed out as
+        made), None for none, and `handing`, those entries."""
         op, ia, ib, _, _, _, arg_ptr, arg = self._args()
         n = len(op)
         ran = reach != 0
@@ -671,8 +707,15 @@ class Recorded:
             owner = np.repeat(entries, np.diff(arg_ptr[:n + 1]))
             m = ran[owner]
             np.maximum.at(newest, arg[:used][m], owner[m])
-        zero = (ran & (op != OP_CONST)) | np.isin(entries, [node for node, _, _ in self.inputs])
-        needs = {}
+        readers = np.zeros(n, np.int64)       # per node: how many entries run read it
+        for col in (ia, ib):
+            m = ran & (col >= 0)
+            np.add.at(readers, col[m].astype(np.int64), 1)
+        if used:
+            np.add.at(readers, arg[:used][ran[owner]], 1)
+        inputs = [node for node, _, _ in self.inputs]
+        zero = (ran & (op != OP_CONST)) | np.isin(entries, inputs)
+        needs, handing, handed_off = {}, set(), None
         for e in np.flatnonzero(ran & (self.host != 0) & (_KIND_CODES[op] == _MATMUL_KIND)).tolist():
             a, b = int(ia[e]), int(ib[e])
             first = [x >= 0 and bool(_DIFFERENTIABLE[op[x]]) for x in (a, b)]
@@ -680,13 +723,18 @@ class Recorded:
                 if first[i] and a != b and newest[x] == e:
                     first[i] = 2
                     zero[x] = False
+                    if readers[x] == 1 and x in inputs and x != out:
+                        if handed_off is None:
+                            handed_off = self.off.copy()
+                        handed_off[x] = -1
+                        handing.add(e)
             needs[e] = first
         # (maximal runs of nodes to zero: the arena holds node i at off[i], in entry order)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.view(np.int8), [0]))))
         starts, ends = edges[::2], edges[1::2] - 1
         lo = self.off[starts]
         hi = self.off[ends] + self.size[ends]
-        return list(zip(lo.tolist(), hi.tolist())), needs
+        return _Plan(list(zip(lo.tolist(), hi.tolist())), needs, handed_off, handing)
 
     def _sweep_args(self, vals, adj, start, reach):
         """tiers.sweep's arguments on this tape, from `start` with marks `reach`."""
@@ -761,6 +809,7 @@ class Recorded:
         vals, adj = self._arena()
         came = self._load(args, vals)
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
+        handed = None
         if self.scalar:
             status = self._scalar_kernels()[0](op, ia, ib, imm, par, params, arg_ptr, arg,
                                                self._skip(out), vals, adj, out)
@@ -775,11 +824,11 @@ class Recorded:
                                   tier=self._kernel_tier())
             status = self._forward_paused(vals)
             if status < 0:
-                self._backward_paused(vals, adj, out)
+                handed = self._backward_paused(vals, adj, out, hand=True)
                 self._swept = True
         self._check(status)
         value = self._out(vals, 0, came)
-        return value, self._select(lambda i: self._grad(adj, i, came), argnums)
+        return value, self._select(lambda i: self._grad(adj, i, came, handed), argnums)
 
     def grad(self, *args, argnums=None):
         return self.value_and_grad(*args, argnums=argnums)[1]

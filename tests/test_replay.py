@@ -249,7 +249,8 @@ def test_later_sweeps_write_first_matmul_gradients_and_zero_the_rest(dtype, monk
     2) over whatever its block held, older readers add to it, and only the blocks added into
     are zeroed.  Checked with the adjoint arena filled with nan between calls: every gradient
     is still the eager one.  w3 and h (read last by h @ w3) and h @ w2 (read by one matmul)
-    are written; x and w1 (read last by a kernel entry) and w2 (read last by a sum) are not."""
+    are written; x and w1 (read last by a kernel entry) and w2 (read last by a sum) are not;
+    w3, an input read by that matmul alone, gets the product itself, handed out."""
     from tapegrad import kinds
     rng = np.random.default_rng(5)
     arrays = [rng.standard_normal(s).astype(dtype) for s in ((64, 50), (50, 40), (40, 40), (40, 40))]
@@ -262,8 +263,9 @@ def test_later_sweeps_write_first_matmul_gradients_and_zero_the_rest(dtype, monk
     rec = tg.record(f, *[tg.tensor(a) for a in arrays])
     calls = []
     host_vjp = kinds.HOST_VJP["matmul"]
-    monkeypatch.setitem(kinds.HOST_VJP, "matmul",
-                        lambda *a, **k: (calls.append((a[4], list(a[8]))), host_vjp(*a, **k))[1])
+    monkeypatch.setitem(kinds.HOST_VJP, "matmul", lambda *a, **k: (
+        calls.append((a[4], list(a[8]), len(a) > 11 and a[11] is not None)), host_vjp(*a, **k))[1])
+    before = None
     for k in range(3):
         calls.clear()
         _, grads = rec.value_and_grad(*arrays)
@@ -271,10 +273,16 @@ def test_later_sweeps_write_first_matmul_gradients_and_zero_the_rest(dtype, monk
             scale = np.abs(t.grad.numpy()).max()
             np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-12, atol=scale * (
                 1e-5 if dtype == "float32" else 1e-13))
+            assert not np.shares_memory(g, rec._adj) and g.flags.c_contiguous
         rec._adj[:] = np.nan    # (what the plan leaves unzeroed must be written over)
-        needs = [n for _, n in sorted(calls)]   # x @ w1, h @ w2, (h @ w2) @ w2, h @ w3
-        assert needs == ([[True, True]] * 4 if k == 0 else
-                         [[True, True], [True, True], [2, True], [2, 2]])
+        # x @ w1, h @ w2, (h @ w2) @ w2, h @ w3; the last hands w3's gradient out as made
+        # (w3 has no other reader: a side, no block of the arena, no copy out of it)
+        assert sorted(calls) == ([(e, [True, True], False) for e, _, _ in sorted(calls)]
+                                 if k == 0 else [(e, n, h) for (e, _, _), (n, h) in zip(
+                                     sorted(calls), [([True, True], False), ([True, True], False),
+                                                     ([2, True], False), ([2, 2], True)])])
+        assert before is None or not np.shares_memory(grads[3], before)
+        before = grads[3]
 
 
 def test_jacobian_layout():

@@ -23,7 +23,7 @@ def runs_on_host(params):
     return nb * m * k * n >= HOST_MIN_MACS
 
 
-def _operands(params, p, a, b, off, vals, A=None, B=None):
+def operands(params, p, a, b, off, vals, A=None, B=None):
     """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
     else A (batch, m, k) and B (batch, k, n); from the arena unless given (arrays of any
     shape and dtype holding them)."""
@@ -39,7 +39,7 @@ def _operands(params, p, a, b, off, vals, A=None, B=None):
 
 def host_forward(params, p, a, b, e, off, vals):
     """Write entry e's value: A @ B into its arena slice."""
-    A, B = _operands(params, p, a, b, off, vals)
+    A, B = operands(params, p, a, b, off, vals)
     out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
     token = ERR_SET(QUIET)   # (inf * 0: nan silently, as torch)
     try:
@@ -58,7 +58,7 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
     entry that only direct host entries feed: walks.arena_layout) gets its gradient by
     side.add, the product itself (float32 for a float32 weight): no float64 round trip.
     (`c`, `size`: the DIRECT protocol's, unused here.)"""
-    A, B = _operands(params, p, a, b, off, vals, A, B)
+    A, B = operands(params, p, a, b, off, vals, A, B)
     g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
     if g.dtype != A.dtype:
         g = g.astype(A.dtype)
