@@ -36,7 +36,7 @@ from .ops import BY_CODE, KIND_CODE, OPS
 from .random import default_generator, draw_state, drew_since
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
-from .kinds.matmul import operands as _mm_operands
+from .kinds.matmul import host_forward as matmul_forward, operands as _mm_operands
 from .errors import TracingError, user_stacklevel
 from .fpstate import quiet
 from .tapefile import TapeFormatError
@@ -339,6 +339,12 @@ class _Plan:
         self.zero, self.needs, self.handed_off, self.handing = zero, needs, handed_off, handing
 
 
+def _given(direct, a, b):
+    """(A, B) for kinds.matmul.operands: the arrays _load put in `direct` for nodes a, b,
+    None for the arena's."""
+    return (direct.get(a), direct.get(b)) if direct else (None, None)
+
+
 class _Handed(dict):
     """{input node: its gradient} made by host entries for a replay to hand out (the side
     of kinds.matmul.host_vjp's DIRECT protocol)."""
@@ -431,6 +437,7 @@ class Recorded:
         self._vg_scalar = one and self.scalar and all(int(s) == 1 for s in self.in_sizes) and \
             not self._narrow
         self._in_list = [int(o) for o in self.in_offs]
+        self._direct = self._direct_inputs() if self._paused else frozenset()
         self._in_list_sizes = [int(k) for k in self.in_sizes]
         # value_and_grad_batch: inputs that are all 0-d and of the tape's dtype need no
         # per-input reshaping or casting (one stack in, the gradient rows out as they are)
@@ -543,9 +550,29 @@ class Recorded:
             return self._static_bop(out)
         return self._static_reach(out)
 
-    def _load(self, args, vals):
+    def _direct_inputs(self):
+        """The input nodes that only matmul host entries read (and that are no output): a
+        paused replay can give those entries the caller's array itself (`_load`'s `direct`),
+        never copied into the arena (a 1000x100 float64 weight: ~30 us a call)."""
+        p, n = self.prog, len(self)
+        ia, ib, arg_ptr, arg = self._kargs[1], self._kargs[2], p["arg_ptr"], p["arg"]
+        candidates = np.zeros(n, bool)
+        candidates[[node for node, _, _ in self.inputs]] = True
+        candidates[[node for node, _, _ in self.outputs]] = False
+        mm = (self.host != 0) & (_KIND_CODES[p["op"]] == _MATMUL_KIND)
+        for col in (ia, ib):   # (a reader of any other kind rules its operand out)
+            m = (col >= 0) & ~mm
+            candidates[col[m]] = False
+        used = int(arg_ptr[n]) if len(arg) else 0
+        candidates[arg[:used]] = False
+        return frozenset(np.flatnonzero(candidates).tolist())
+
+    def _load(self, args, vals, direct=None):
         """Validate args and write them into the arena, each in its input's dtype; returns what
-        came in: _TENSORS (some tensors), _NUMBERS (numbers only) or _ARRAYS."""
+        came in: _TENSORS (some tensors), _NUMBERS (numbers only) or _ARRAYS.  With `direct`
+        (a dict), an input of `_direct` given as a C-contiguous array of the tape's dtype is
+        put there ({node: its flat array}) instead: the caller passes `direct` to the paused
+        sweeps, which hand it to the matmul entries that read it."""
         if len(args) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(args)}")
         tensors, numbers = False, True
@@ -576,6 +603,10 @@ class Recorded:
             arr = np.asarray(arr)
             if arr.dtype != dt.np and dt.np != self.dtype:   # (integers for a float32 input
                 arr = quiet(arr.astype, dt.np)                # of a float64 tape: rounded)
+            if direct is not None and node in self._direct and arr.dtype == self.dtype and \
+                    arr.flags.c_contiguous:
+                direct[node] = arr.reshape(-1)
+                continue
             vals[o:o + self.size[node]] = arr.reshape(-1)
         return _TENSORS if tensors else _NUMBERS if numbers else _ARRAYS
 
@@ -622,10 +653,10 @@ class Recorded:
 
     __call__ = forward
 
-    def _forward_paused(self, vals):
+    def _forward_paused(self, vals, direct=None):
         """The forward re-evaluation in segments: host entries' values (and those of large
-        SIMD elementwise entries: `_fwd_host`) are computed by numpy in between.  Returns -1 or
-        a failed guard."""
+        SIMD elementwise entries: `_fwd_host`) are computed by numpy in between; `direct`:
+        _load's.  Returns -1 or a failed guard."""
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         off, size, host = self.off, self.size, self.host
         e = 0
@@ -635,14 +666,17 @@ class Recorded:
             if r >= -1:
                 return r
             e = -2 - r
-            if host[e]:
-                HOST_FORWARD[_KIND[op[e]]](params, par[e], int(ia[e]), int(ib[e]), e, off, vals)
+            a, b = int(ia[e]), int(ib[e])
+            if direct and (a in direct or b in direct):   # (a matmul: _direct_inputs)
+                matmul_forward(params, par[e], a, b, e, off, vals, direct.get(a), direct.get(b))
+            elif host[e]:
+                HOST_FORWARD[_KIND[op[e]]](params, par[e], a, b, e, off, vals)
             else:   # a unary elementwise entry, as large as its operand
                 o, a, k = int(off[e]), int(off[ia[e]]), int(size[e])
                 unary_into(int(op[e]), vals[a:a + k], vals[o:o + k], float(imm[e]))
             e += 1
 
-    def _backward_paused(self, vals, adj, out, hand=False):
+    def _backward_paused(self, vals, adj, out, hand=False, direct=None):
         """The reverse sweep from output `out` in segments, host VJPs in between.  The first
         sweep from `out` zeroes the whole adjoint arena; the next ones follow its plan
         (`_plan`): only the adjoints a sweep adds into are zeroed, and a matmul host entry
@@ -650,7 +684,7 @@ class Recorded:
         block is neither zeroed nor read (a 1000x100 weight: ~50 us of a float64 step).
         With `hand`, an input whose one reader is such an entry gets its gradient as the
         product itself, in the returned {node: array} (the caller's to keep: `_grad` hands
-        it out, no copy out of the arena); else returns None."""
+        it out, no copy out of the arena); else returns None.  `direct`: _load's."""
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         plan = self._plans.get(out)
         if plan is None:
@@ -674,10 +708,14 @@ class Recorded:
                 needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
             if handed is not None and e in plan.handing:
                 # (the DIRECT protocol: an operand at offset -1 gets side.add(node, product);
-                # the operands' values from the arena as they are)
-                A, B = _mm_operands(params, par[e], a, b, self.off, vals)
+                # the operands' values from the arena as they are, or as _load gave them)
+                A, B = _mm_operands(params, par[e], a, b, self.off, vals, *_given(direct, a, b))
                 HOST_VJP["matmul"](params, par[e], a, b, e, plan.handed_off, vals, adj, needs, A,
                                    B, handed)
+            elif direct and (a in direct or b in direct):
+                HOST_VJP["matmul"](params, par[e], a, b, e, self.off, vals, adj, needs,
+                                   *_mm_operands(params, par[e], a, b, self.off, vals,
+                                                 *_given(direct, a, b)))
             else:
                 HOST_VJP[_KIND[op[e]]](params, par[e], a, b, e, self.off, vals, adj, needs)
             start = e - 1
@@ -807,7 +845,8 @@ class Recorded:
                 return vals[self._out_off], tuple(adj[self.in_offs])
         out = self._scalar_output()
         vals, adj = self._arena()
-        came = self._load(args, vals)
+        direct = {} if self._direct else None
+        came = self._load(args, vals, direct)
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         handed = None
         if self.scalar:
@@ -822,9 +861,9 @@ class Recorded:
                 # sweep after it: the sweep's compile can start now, in another process
                 tiers.sweep_ahead(*self._sweep_args(vals, adj, out, np.zeros(1, np.uint8)),
                                   tier=self._kernel_tier())
-            status = self._forward_paused(vals)
+            status = self._forward_paused(vals, direct)
             if status < 0:
-                handed = self._backward_paused(vals, adj, out, hand=True)
+                handed = self._backward_paused(vals, adj, out, hand=True, direct=direct)
                 self._swept = True
         self._check(status)
         value = self._out(vals, 0, came)

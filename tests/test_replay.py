@@ -285,6 +285,31 @@ def test_later_sweeps_write_first_matmul_gradients_and_zero_the_rest(dtype, monk
         before = grads[3]
 
 
+def test_inputs_only_matmuls_read_are_read_where_the_caller_has_them():
+    """value_and_grad gives a matmul host entry an input that only such entries read as the
+    caller's array (C-contiguous, of the tape's dtype): it is not copied into the arena (its
+    block there may hold anything); any other input, or that one in another layout, is."""
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((64, 50)), rng.standard_normal((50, 40)), rng.standard_normal(40)
+
+    def f(x, w, b):
+        return ((x @ w + b).tanh() ** 2).mean()
+    rec = tg.record(f, tg.tensor(x), tg.tensor(w), tg.tensor(b))
+    (xn, _, _), (wn, _, _), (bn, _, _) = rec.inputs
+    assert rec._direct == {xn, wn}
+    for k in range(3):
+        x, w = x + 0.1, w * 0.9
+        ts = [tg.tensor(a, requires_grad=True) for a in (x, w, b)]
+        f(*ts).backward()
+        o, s = rec.off[wn], rec.size[wn]
+        rec._vals[o:o + s] = np.nan
+        given = np.asfortranarray(w) if k == 2 else w
+        v, grads = rec.value_and_grad(x, given, b)
+        assert np.isnan(rec._vals[o:o + s]).all() != (k == 2)    # (copied only when F-order)
+        for g, t in zip(grads, ts):
+            np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
 def test_jacobian_layout():
     tape = tg.record(lambda x, y: x[:, None] * y.sin(), tg.ones(2), tg.ones(3))
     x, y = np.array([1.0, 2.0], np.float32), np.array([0.1, 0.2, 0.3], np.float32)

@@ -37,9 +37,10 @@ def operands(params, p, a, b, off, vals, A=None, B=None):
     return A.reshape(nb * m, k), B.reshape(k, n)
 
 
-def host_forward(params, p, a, b, e, off, vals):
-    """Write entry e's value: A @ B into its arena slice."""
-    A, B = operands(params, p, a, b, off, vals)
+def host_forward(params, p, a, b, e, off, vals, A=None, B=None):
+    """Write entry e's value: A @ B into its arena slice (the operands from the arena unless
+    given: a replay's inputs as the caller passed them, Recorded._load's `direct`)."""
+    A, B = operands(params, p, a, b, off, vals, A, B)
     out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
     token = ERR_SET(QUIET)   # (inf * 0: nan silently, as torch)
     try:
