@@ -425,9 +425,10 @@ class Tensor(metaclass=_TensorMeta):
     # ---- conversion ------------------------------------------------------------------------
     def item(self):
         v = self._v
-        n = self.numel()
-        if n != 1:
-            raise RuntimeError(errors.ITEM_MANY.format(n))
+        if type(v) is not float:   # (a number is one element: a training loop's loss.item())
+            n = self.numel()
+            if n != 1:
+                raise RuntimeError(errors.ITEM_MANY.format(n))
         if self._recorded:
             _bake(self, "guard_value")
         if type(v) is float:
