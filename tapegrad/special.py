@@ -8,16 +8,16 @@ entr, sinc, ndtri, log_ndtr, logit: formulas with torch's gradients) or a decomp
 Bessel functions of the first kind i0, i0e, i1, i1e are op rows on Cephes' Chebyshev series
 (tapegrad/_special.py), and so is erfcx; zeta is Cephes' Hurwitz zeta (differentiable in q
 only, as torch's); the orthogonal polynomials (Chebyshev, shifted Chebyshev, Hermite,
-Laguerre, Legendre) are torch's recurrences, and modified_bessel_i0/i1 and
-spherical_bessel_j0 torch's values, all without a gradient as in torch.  The other Bessel
-functions (j, y, k) and airy_ai raise NotImplementedError: each needs Cephes' coefficient
-tables (and torch implements no gradient for them), which tapegrad does not have.
+Laguerre, Legendre) are torch's recurrences, and the Bessel functions torch gives no
+gradient (bessel_j0/j1/y0/y1, modified_bessel_i0/i1/k0/k1, scaled_modified_bessel_k0/k1,
+spherical_bessel_j0) and airy_ai are Cephes' algorithms as torch's kernels evaluate them
+(tapegrad/_bessel.py), all without a gradient or a graph, as in torch.
 """
 import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath
+from . import decomps, decomps_math as DM, dtypes as D, errors, _bessel, _fastpath
 from .fpstate import quiet
 from .native_args import bind, given, MISSING, Overloads
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
@@ -419,65 +419,40 @@ POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_po
 
 
 # ---- Bessel functions without a gradient (torch defines none and records none) ------------
-def _no_grad_unary(name, arg, values, doc):
-    fn = "special_" + name
+def _no_grad_unary(name, arg, doc):
+    """torch.special.<name>(<arg>): tapegrad/_bessel.py's function of the elements in the float
+    dtype (integers and bool: the default dtype), as torch's kernel templated on it."""
+    fn, values = "special_" + name, getattr(_bessel, name)
 
     def f(*args, **kwargs):
         x, = bind(fn, args, kwargs, [arg])     # (torch's parser's messages)
         dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
-        out = values(x.detach().numpy().astype(np.float64))   # (in float64, then rounded)
-        return Tensor._wrap(quiet(np.asarray, out, dt.np), dt)
+        return Tensor._wrap(np.asarray(values(x.detach().numpy().astype(dt.np)), dt.np), dt)
     f.__name__ = name
-    f.__doc__ = doc
+    f.__doc__ = doc + "; not differentiable (as torch's)."
     return f
 
 
-def _spherical_j0(x):
-    """torch's spherical_bessel_j0: sin(x) / x, its Taylor series below |x| = 1/2, 0 at
-    infinities."""
-    x2 = x * x
-    series = 1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 * (
-        1.0 / 362880.0 + x2 * (-1.0 / 39916800.0 + x2 * (1.0 / 6227020800.0))))))
-    with np.errstate(all="ignore"):
-        far = np.where(np.isinf(x), 0.0, np.sin(x) / x)
-    return np.where(np.abs(x) < 0.5, series, far)
-
-
-# (modified_bessel_i0 is torch.i0's Cephes series, bit for bit; modified_bessel_i1 torch's
-# own evaluation of i1's, within an ulp of special.i1's)
-modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", "input", FUNCS["i0"].numpy,
-                                    "I0(x), the modified Bessel function of the first kind of "
-                                    "order 0; not differentiable (as torch's).")
-modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", "input", FUNCS["i1"].numpy,
-                                    "I1(x), the modified Bessel function of the first kind of "
-                                    "order 1; not differentiable (as torch's).")
-spherical_bessel_j0 = _no_grad_unary("spherical_bessel_j0", "x", _spherical_j0,
-                                     "j0(x) = sin(x) / x, the spherical Bessel function of the "
-                                     "first kind of order 0; not differentiable (as torch's).")
-
-
-# ---- not implemented: named, with the reason ---------------------------------------------
-_MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
-            "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
-            "scaled_modified_bessel_k1")
-
-
-def _missing(name):
-    def f(*args, **kwargs):
-        raise NotImplementedError(
-            f"tapegrad: torch.special.{name} is not implemented (it needs series / continued-"
-            f"fraction kernels tapegrad does not have); the special functions tapegrad has: "
-            f"{', '.join(sorted(IMPLEMENTED))}")
-    f.__name__ = name
-    f.__doc__ = f"torch.special.{name}: not implemented in tapegrad (raises NotImplementedError)."
-    return f
-
-
-IMPLEMENTED = ("entr", "sinc", "ndtri", "log_ndtr", "xlogy", "xlog1py", "logit", "ndtr",
-               "multigammaln", "expit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p",
-               "gammaln", "digamma", "psi", "round", "polygamma", "logsumexp", "softmax",
-               "log_softmax", "i0", "i0e", "i1", "i1e", "gammainc", "gammaincc", "zeta", "erfcx", "modified_bessel_i0", "modified_bessel_i1",
-               "spherical_bessel_j0") + POLYNOMIALS
-for _name in _MISSING:
-    globals()[_name] = _missing(_name)
-del _name
+# (Cephes' algorithms as torch's kernels evaluate them, in the element type: tapegrad/_bessel.py)
+for _name, _arg, _doc in (
+        ("modified_bessel_i0", "input", "I0(x), the modified Bessel function of the first kind "
+                                        "of order 0"),
+        ("modified_bessel_i1", "input", "I1(x), the modified Bessel function of the first kind "
+                                        "of order 1"),
+        ("spherical_bessel_j0", "x", "j0(x) = sin(x) / x, the spherical Bessel function of the "
+                                     "first kind of order 0"),
+        ("bessel_j0", "input", "J0(x), the Bessel function of the first kind of order 0"),
+        ("bessel_j1", "input", "J1(x), the Bessel function of the first kind of order 1"),
+        ("bessel_y0", "input", "Y0(x), the Bessel function of the second kind of order 0 "
+                               "(-inf at 0, nan below)"),
+        ("bessel_y1", "input", "Y1(x), the Bessel function of the second kind of order 1 "
+                               "(-inf at 0, nan below)"),
+        ("modified_bessel_k0", "input", "K0(x), the modified Bessel function of the second "
+                                        "kind of order 0 (inf at 0, nan below)"),
+        ("modified_bessel_k1", "input", "K1(x), the modified Bessel function of the second "
+                                        "kind of order 1 (inf at 0, nan below)"),
+        ("scaled_modified_bessel_k0", "x", "exp(x) K0(x) (inf at 0, nan below)"),
+        ("scaled_modified_bessel_k1", "x", "exp(x) K1(x) (inf at 0, nan below)"),
+        ("airy_ai", "x", "Ai(x), the Airy function of the first kind (nan at +-inf)")):
+    globals()[_name] = _no_grad_unary(_name, _arg, _doc)
+del _name, _arg, _doc

@@ -347,6 +347,8 @@ FUNCS = {f.name: f for f in (
 )}
 # helpers the copied kernel faces call (copied under their own names)
 KERNEL_HELPERS = (special.trigamma, special.hurwitz_zeta, special.chbevl, special.exp_or_inf,
+                  special.i0e_small, special.i0e_large, special.i1e_small,
+                  special.i1e_large,
                   special.giles_erfinv, special.poly_degree, special.chebyshev_recurrence,
                   special.chebyshev_t_at,
                   special.chebyshev_u_at, special.chebyshev_v_at, special.chebyshev_w_at)

@@ -442,18 +442,18 @@ def test_bessel_i_replays():
 
 
 def test_special_namespace_covers_torch():
-    """Every public torch.special function exists in tapegrad.special: implemented, or raising
-    NotImplementedError that names the missing function."""
+    """Every public torch.special function exists in tapegrad.special, and none raises
+    NotImplementedError (the Bessel and Airy functions were the last)."""
     from tapegrad import special
     names = [n for n in dir(torch.special) if not n.startswith("_")
              and callable(getattr(torch.special, n)) and n != "Tensor"]
     for n in names:
         assert hasattr(special, n), n
-        if n not in special.IMPLEMENTED:
-            with pytest.raises(NotImplementedError, match=f"torch.special.{n} is not"):
-                getattr(special, n)(tg.tensor([0.5]))
-    with pytest.raises(NotImplementedError, match="torch.special.bessel_j0 is not"):
-        tg.special.bessel_j0(tg.tensor([1.0]))
+        try:
+            getattr(torch.special, n)(torch.tensor([0.5]))
+        except TypeError:       # (two operands, or a dim)
+            continue
+        getattr(special, n)(tg.tensor([0.5]))
 
 
 # ---- scatter(reduce=), scatter_reduce, index_reduce, diag_embed's dims -----------------------
