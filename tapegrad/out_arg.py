@@ -75,8 +75,28 @@ _AUTOGRAD_NAME = {
     "hstack": "cat", "vstack": "cat", "dstack": "cat", "column_stack": "cat",
     "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
     "not_equal": "ne"}
+# torch.special's functions that take out= (all but softmax and log_softmax), given it under
+# the names torch's messages use, special_<name>; the aliases' autograd errors name the op
+SPECIAL_OUT_NAMES = frozenset((
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma",
+    "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+    "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+    "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr", "logit", "logsumexp",
+    "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+    "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1", "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w", "sinc", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"))
+_AUTOGRAD_NAME.update({"special_" + alias: op for alias, op in (
+    ("digamma", "digamma"), ("psi", "digamma"), ("erf", "erf"), ("erfc", "erfc"),
+    ("erfinv", "erfinv"), ("exp2", "exp2"), ("expit", "sigmoid"), ("expm1", "expm1"),
+    ("gammainc", "igamma"), ("gammaincc", "igammac"), ("gammaln", "lgamma"), ("i0", "i0"),
+    ("log1p", "log1p"), ("logit", "logit"), ("logsumexp", "logsumexp"),
+    ("multigammaln", "mvlgamma"), ("polygamma", "polygamma"), ("round", "round"),
+    ("sinc", "sinc"), ("xlogy", "xlogy"))})
 # composites whose out= path torch does not check for autograd
-_NO_AUTOGRAD_CHECK = frozenset(("inner", "tensordot", "softmax", "log_softmax"))
+_NO_AUTOGRAD_CHECK = frozenset(("inner", "tensordot", "softmax", "log_softmax", "special_ndtr"))
 
 # How an op checks out's dtype against the result's (torch's kernels differ); "cast", the
 # rule of TensorIterator's ops, for every name not listed.
@@ -102,7 +122,8 @@ _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
          **dict.fromkeys(_FOUND, "found"), **dict.fromkeys(_CAT, "cat"), "where": "where",
          "isposinf": "bool", "isneginf": "bool", "signbit": "bool", "all": "allany",
          "any": "allany", "amax": "match", "amin": "match", "dot": "dot", "logsumexp": "floating",
-         "cummax": "scan", "cummin": "scan", "kthvalue": "kthvalue", "mode": "mode"}
+         "cummax": "scan", "cummin": "scan", "kthvalue": "kthvalue", "mode": "mode",
+         "special_round": "found", "special_logsumexp": "floating"}
 
 _RESIZED = ("An output with one or more elements was resized since it had shape {}, which "
             "does not match the required output shape {}. This behavior is deprecated, and in "
@@ -213,7 +234,8 @@ def call(name, f, args, kwargs, out):
     if name in _CLAMPS and any(isinstance(a, Tensor) for a in (*args[1:], *kwargs.values())):
         rule = "cast"    # (clamp's tensor-bound overloads cast their result into out)
     for k, (o, r) in enumerate(zip(outs, results)):
-        err = _dtype_error(name, rule, r._dtype, o._dtype, k)
+        err = _dtype_error(_AUTOGRAD_NAME.get(name, name) if name.startswith("special_") else
+                           name, rule, r._dtype, o._dtype, k)
         if err is not None:
             raise err
     with switched_grad(False):
@@ -239,9 +261,10 @@ def with_out(name, f):
     return g
 
 
-def apply(namespace):
-    """Give the functions of OUT_NAMES in namespace (a module's globals) the out= keyword."""
-    for name in OUT_NAMES:
+def apply(namespace, names=OUT_NAMES, prefix=""):
+    """Give the functions of `names` in namespace (a module's globals) the out= keyword, under
+    the name prefix + name in its messages (torch.special's: SPECIAL_OUT_NAMES, "special_")."""
+    for name in names:
         f = namespace.get(name)
         if callable(f) and not getattr(f, "_out_arg", False):
-            namespace[name] = with_out(name, f)
+            namespace[name] = with_out(prefix + name, f)

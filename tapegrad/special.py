@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, errors, _bessel, _fastpath
+from . import decomps, decomps_math as DM, dtypes as D, errors, out_arg, _bessel, _fastpath
 from .fpstate import quiet
 from .native_args import bind, given, MISSING, Overloads
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
@@ -456,3 +456,7 @@ for _name, _arg, _doc in (
         ("airy_ai", "x", "Ai(x), the Airy function of the first kind (nan at +-inf)")):
     globals()[_name] = _no_grad_unary(_name, _arg, _doc)
 del _name, _arg, _doc
+
+
+# torch's out= on every function but softmax and log_softmax (its messages name them special_*)
+out_arg.apply(globals(), out_arg.SPECIAL_OUT_NAMES, "special_")

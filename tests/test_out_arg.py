@@ -47,10 +47,23 @@ FUNCS = {
     "where": (("mask", "x", "y"), {}), "clamp": (("x", 0.8, 1.2), {}),
     "clamp_tensor": (("x", "y"), {}), "tril": (("x",), {}), "gather": (("x", 1, "k"), {}),
     "softmax": (("x", 1), {}), "xlogy": (("x", "y"), {}), "lerp": (("x", "y", 0.3), {}),
+    # torch.special (its messages name special_<name>, or the op an alias is)
+    "special.bessel_j0": (("x",), {}), "special.airy_ai": (("x",), {}),
+    "special.modified_bessel_k0": (("x",), {}), "special.spherical_bessel_j0": (("x",), {}),
+    "special.i0e": (("x",), {}), "special.erfcx": (("x",), {}), "special.expit": (("x",), {}),
+    "special.gammaln": (("x",), {}), "special.psi": (("x",), {}), "special.round": (("x",), {}),
+    "special.logit": (("x",), {"eps": 0.1}), "special.ndtr": (("x",), {}),
+    "special.log_ndtr": (("x",), {}), "special.logsumexp": (("x", 1), {}),
+    "special.multigammaln": (("x", 1), {}), "special.polygamma": ((1, "x"), {}),
+    "special.xlogy": (("x", "y"), {}), "special.xlog1py": (("x", 2.0), {}),
+    "special.zeta": (("x", "y"), {}), "special.gammainc": (("x", "y"), {}),
+    "special.chebyshev_polynomial_t": (("x", 3), {}),
 }
 
 
 def _op(M, name):
+    if name.startswith("special."):
+        return getattr(M.special, name[len("special."):])
     return getattr(M, re.sub(r"_(alpha|number|floor|all|int|binary|tensor)$|1$", "", name))
 
 
@@ -147,7 +160,11 @@ def _same(a, b):
 # and resizes kthvalue's / mode's outs through a keepdim shape
 DIFFERS = {("sum", "long"), ("prod", "long"), ("cumsum", "long"), ("cumsum", "bool"),
            ("kthvalue", "resize"), ("mode", "resize"),
-           *((n, c) for n in ("clamp_tensor", "median", "mv") for c in ("double", "long", "bool"))}
+           *((n, c) for n in ("clamp_tensor", "median", "mv") for c in ("double", "long", "bool")),
+           # torch's special.ndtr writes into out with a graph; special.multigammaln's cast
+           # error names Float as the out dtype
+           ("special.ndtr", "grad"), ("special.multigammaln", "long"),
+           ("special.multigammaln", "bool")}
 CASES = ["same", "double", "long", "bool", "resize", "empty", "grad", "nograd", "view"]
 ALIASED = [n for n, (spec, _) in FUNCS.items()
            if len(spec) >= 2 and spec[:2] in (("x", "y"), ("i", "i")) and n not in (
