@@ -11,7 +11,8 @@ The factorizations are custom-Function nodes of tapegrad/factorizations.py (svd,
 pinv, lstsq, the LU family; this module has their signatures and torch's argument checks),
 with torch's compositions on them (multi_dot, matrix_rank, vander, diagonal, tensorinv,
 tensorsolve, vecdot) and torch's legacy names (torch.svd, torch.pinverse, torch.lu,
-torch.triangular_solve, ...)."""
+torch.triangular_solve, ...).  torch.geqrf is LAPACK's raw QR through numpy, without a
+derivative (its outputs GeqrfBackward0's: tapegrad/nodiff.py)."""
 import math
 import warnings
 
@@ -27,7 +28,8 @@ from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result
-from .return_types import _make
+from .native_args import bind
+from .return_types import _make, geqrf as _Geqrf
 
 _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_slogdet", ("sign", "logabsdet")), ("slogdet", ("sign", "logabsdet")),
@@ -1281,7 +1283,31 @@ def orgqr(input, tau):
     return householder_product(input, tau)
 
 
+# ---- geqrf (torch.geqrf): LAPACK's Householder QR, which torch does not differentiate -------
+_GEQRF_ERROR = (NotImplementedError, "the derivative for 'geqrf' is not implemented.")
+
+
+def geqrf(*args, **kwargs):
+    """LAPACK's geqrf of each matrix of input: (a, tau), R on and above a's diagonal, the
+    Householder vectors below it (their 1 on the diagonal implied) and their factors in tau
+    (numpy's qr(mode="raw"), whose h is a transposed); householder_product(a, tau) is the Q.
+    torch has no derivative for it: with an input that requires grad both outputs are those
+    of a GeqrfBackward0 node, whose backward raises."""
+    input, = bind("geqrf", args, kwargs, ["input"])     # (torch's parser's messages)
+    if input.dim() < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    dt = input._dtype
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"geqrf_cpu" not implemented for \'{dt.legacy}\'')
+    h, tau = np.linalg.qr(input.detach().numpy(), mode="raw")
+    return _Geqrf(nodiff.result("GeqrfBackward0", (np.swapaxes(h, -1, -2), tau), dt, (input,),
+                                _GEQRF_ERROR))
+
+
 @tensor_methods
 class _HouseholderMethods:
     def orgqr(self, input2):
         return householder_product(self, input2)
+
+    def geqrf(self):
+        return geqrf(self)

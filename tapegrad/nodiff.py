@@ -1,6 +1,7 @@
 """torch's nodes for ops that have no derivative: when an input requires grad, torch still
 records a node (torch::autograd::NotImplemented for bincount's weights and floor_divide,
-Unique2Backward0 / UniqueDimBackward0 / UniqueConsecutiveBackward0 for unique's values)
+Unique2Backward0 / UniqueDimBackward0 / UniqueConsecutiveBackward0 for unique's values,
+GeqrfBackward0 for both of geqrf's outputs)
 whose backward raises.  Each is a custom Function here (tapegrad/pyfunc.py) named as torch's
 node, with an edge to each input that requires grad (torch's), whose backward raises torch's
 error; no op row is needed, since no gradient is ever computed."""
@@ -12,11 +13,14 @@ from .tensor import Tensor
 
 
 class _NoDerivative(Function):
-    """Its output: a precomputed result; its backward: the op's error."""
+    """Its output: a precomputed result (or a tuple of them: the node's outputs); its
+    backward: the op's error."""
 
     @staticmethod
     def forward(ctx, values, dt, error, *inputs):
         ctx.error = error
+        if isinstance(values, tuple):
+            return tuple(Tensor._wrap(np.array(v, dtype=dt.np), dt) for v in values)
         return Tensor._wrap(np.array(values, dtype=dt.np), dt)
 
     @staticmethod
@@ -37,14 +41,17 @@ def _node(name, cpp):
 NODES = {name: _node(name, name == "NotImplemented") for name in (
     "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0",
     "LinalgCholeskyExBackward0", "LinalgInvExBackward0", "LinalgSolveExBackward0",
-    "HuberLossBackward0")}
+    "HuberLossBackward0", "GeqrfBackward0")}
 
 
 def result(node, values, dt, inputs, error):
-    """`values` (an array) as a tensor of dtype dt; when grad mode is on and some of `inputs`
-    requires grad, the output of torch's node `node` with an edge to each such input, whose
-    backward raises `error`: (exception class, message), as torch's."""
+    """`values` (an array, or a tuple of arrays: one node's outputs) as a tensor (tensors) of
+    dtype dt; when grad mode is on and some of `inputs` requires grad, the output(s) of torch's
+    node `node` with an edge to each such input, whose backward raises `error`: (exception
+    class, message), as torch's."""
     need = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if need and is_grad_enabled() and dt.is_floating_point:
         return NODES[node].apply(values, dt, error, *need)
+    if isinstance(values, tuple):
+        return tuple(Tensor._wrap(np.array(v, dtype=dt.np), dt) for v in values)
     return Tensor._wrap(np.array(values, dtype=dt.np), dt)

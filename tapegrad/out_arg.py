@@ -123,7 +123,7 @@ _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
          "isposinf": "bool", "isneginf": "bool", "signbit": "bool", "all": "allany",
          "any": "allany", "amax": "match", "amin": "match", "dot": "dot", "logsumexp": "floating",
          "cummax": "scan", "cummin": "scan", "kthvalue": "kthvalue", "mode": "mode",
-         "special_round": "found", "special_logsumexp": "floating"}
+         "special_round": "found", "special_logsumexp": "floating", "geqrf": "geqrf"}
 
 _RESIZED = ("An output with one or more elements was resized since it had shape {}, which "
             "does not match the required output shape {}. This behavior is deprecated, and in "
@@ -155,6 +155,11 @@ def _dtype_error(name, rule, src, dst, k):
                             f"{'indices' if k else 'values'} output")
     if rule == "cast":
         return None if can_cast(src, dst) else _cast_error(src, dst)
+    if rule == "geqrf":
+        out = ("a", "tau")[k]
+        return None if can_cast(src, dst) else RuntimeError(
+            f"torch.geqrf: Expected {out} to be safely castable from {src.legacy} dtype, but "
+            f"got {out} with dtype {dst.legacy}")
     if rule == "cat":
         return None if can_cast(src, dst) else TypeError(
             f"torch.cat(): input types can't be cast to the desired output type {dst.legacy}")

@@ -69,6 +69,10 @@ __all__ += ["histogram", "histogramdd"]
 histogram = _make("histogram", ("hist", "bin_edges"))
 histogramdd = _make("histogramdd", ("hist", "bin_edges"))
 
+# geqrf (tapegrad/linalg.py)
+__all__ += ["geqrf"]
+geqrf = _make("geqrf", ("a", "tau"))
+
 # what an op called with out=(...) returns: torch's max_out & co, the same fields
 # (tapegrad/out_arg.py)
 for _name in list(__all__):

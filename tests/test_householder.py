@@ -1,6 +1,7 @@
 """torch.linalg.householder_product / torch.orgqr / Tensor.orgqr against torch: values, both
 gradients, grad_fn and next_functions on batched and square/tall shapes, and torch's
-errors."""
+errors; torch.geqrf, whose (a, tau) they take: values, shapes, dtypes, its node (no
+derivative) and out=."""
 import numpy as np
 import pytest
 
@@ -46,3 +47,77 @@ ERRORS = [lambda m: m.linalg.householder_product(m.ones(3), m.ones(1)),
 @pytest.mark.parametrize("i", range(len(ERRORS)))
 def test_errors_as_torch(i):
     assert_same_error(ERRORS[i], torch)
+
+
+# ---- geqrf ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (5, 5), (2, 6, 4), (2, 1, 3, 2), (1, 1),
+                                   (0, 3), (3, 0), (2, 0, 3, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_geqrf_as_torch(shape, dtype):
+    A0 = np.random.default_rng(len(shape)).normal(size=shape)
+    res = []
+    for m in (torch, tg):
+        A = m.tensor(A0, dtype=getattr(m, dtype))
+        r = m.geqrf(A)
+        a, tau = r
+        Q = m.linalg.householder_product(a, tau) if shape[-2] >= shape[-1] else None
+        res.append((type(r).__name__, r.a is a and r.tau is tau, a.numpy(), tau.numpy(),
+                    str(a.dtype).split(".")[-1], str(tau.dtype).split(".")[-1],
+                    None if Q is None else Q.numpy(), A.geqrf().a.numpy()))
+    assert res[1][0] == res[0][0] == "geqrf" and res[1][1] and res[1][4:6] == res[0][4:6]
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    for i in (2, 3, 6, 7):
+        if res[0][i] is not None:
+            assert res[1][i].shape == res[0][i].shape
+            np.testing.assert_allclose(res[1][i], res[0][i], **tol)
+
+
+def test_geqrf_has_no_derivative_as_torch():
+    """Both outputs come from one GeqrfBackward0 node (output_nr 0 and 1), whose backward
+    raises torch's NotImplementedError; no node without grad mode."""
+    seen = []
+    for m in (torch, tg):
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]], requires_grad=True)
+        a, tau = m.geqrf(x)
+        f = a.grad_fn
+        got = [f.name(), f is tau.grad_fn, a.output_nr, tau.output_nr,
+               [type(g).__name__ for g, _ in f.next_functions]]
+        for y in (a.sum(), tau.sum(), (a * 0).sum() + x.sum()):
+            with pytest.raises(NotImplementedError) as e:
+                y.backward()
+            got.append(str(e.value))
+        with m.no_grad():
+            got.append(m.geqrf(x).a.requires_grad)
+        seen.append(got)
+    assert seen[1] == seen[0]
+    assert seen[0][5] == "the derivative for 'geqrf' is not implemented."
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.geqrf(m.ones(3)),
+    lambda m: m.geqrf(m.tensor(1.0)),
+    lambda m: m.geqrf(m.ones(2, 2, dtype=m.int64)),
+    lambda m: m.geqrf(m.ones(2, 2, dtype=m.bool)),
+    lambda m: m.geqrf([[1.0]]),
+    lambda m: m.geqrf(m.ones(2, 2), m.ones(2)),
+    lambda m: m.geqrf(),
+    lambda m: m.geqrf(m.ones(3, 2), out=m.empty(0)),
+    lambda m: m.geqrf(m.ones(3, 2), out=(m.empty(0, dtype=m.int64), m.empty(0))),
+    lambda m: m.geqrf(m.ones(3, 2), out=(m.empty(0), m.empty(0, dtype=m.int64))),
+    lambda m: m.geqrf(m.ones(3, 2, requires_grad=True), out=(m.empty(0), m.empty(0))),
+])
+def test_geqrf_errors_as_torch(call):
+    assert_same_error(call, torch)
+
+
+def test_geqrf_out_as_torch():
+    A0 = np.random.default_rng(3).normal(size=(4, 3))
+    seen = []
+    for m in (torch, tg):
+        o = (m.empty(0, dtype=m.float64), m.empty(0))      # (a cast into out's dtype)
+        r = m.geqrf(m.tensor(A0, dtype=m.float32), out=o)
+        seen.append((type(r).__name__, r.a is o[0], r.tau is o[1], o[0].numpy(), o[1].numpy(),
+                     str(o[0].dtype).split(".")[-1]))
+    assert seen[1][:3] == seen[0][:3] == ("geqrf_out", True, True) and seen[1][5] == seen[0][5]
+    for i in (3, 4):
+        np.testing.assert_allclose(seen[1][i], seen[0][i], rtol=1e-5, atol=1e-6)

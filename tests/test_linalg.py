@@ -458,3 +458,20 @@ def test_svd_first_and_second_derivatives_as_torch(shape, full):
 def test_svd_refuses_recording_with_a_clear_error():
     with pytest.raises(tg.TracingError, match="cannot trace torch's LinalgSvdBackward0"):
         tg.record(lambda a: tg.linalg.svd(a)[1].sum(), tg.ones(3, 2, dtype=tg.float64))
+
+
+def test_geqrf_holds_r_and_the_reflectors_of_a_qr():
+    """torch.geqrf's (a, tau): R on and above a's diagonal, and householder_product(a, tau) the
+    Q of A = QR (LAPACK's geqrf; numpy's qr(mode="raw") transposed), batched."""
+    A = tg.tensor(np.random.default_rng(0).normal(size=(2, 5, 3)))
+    a, tau = tg.geqrf(A)
+    assert a.shape == (2, 5, 3) and tau.shape == (2, 3) and a.dtype is tau.dtype is tg.float64
+    Q = tg.linalg.householder_product(a, tau)
+    np.testing.assert_allclose((Q @ a.triu()[..., :3, :]).numpy(), A.numpy(), atol=1e-12)
+    np.testing.assert_allclose((Q.mT @ Q).numpy(), np.broadcast_to(np.eye(3), (2, 3, 3)),
+                               atol=1e-12)
+    R = tg.linalg.qr(A).R
+    np.testing.assert_allclose(np.abs(a.triu()[..., :3, :].numpy()), np.abs(R.numpy()),
+                               atol=1e-12)
+    assert tg.geqrf(A.float()).tau.dtype is tg.float32
+    assert tg.geqrf(tg.ones(3, 2, requires_grad=True)).a.grad_fn.name() == "GeqrfBackward0"

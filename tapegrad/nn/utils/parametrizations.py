@@ -50,18 +50,8 @@ def _is_orthogonal(Q, eps=None):
 
 
 def _geqrf(A):
-    """LAPACK's geqrf of each matrix of A (numpy's qr(mode='raw')): (reflectors and R, tau)."""
-    a = A.detach().numpy()
-    batch = a.shape[:-2]
-    flat = a.reshape((-1,) + a.shape[-2:])
-    hs, taus = [], []
-    for m in flat:
-        h, tau = np.linalg.qr(m, mode="raw")
-        hs.append(h.T)
-        taus.append(tau)
-    h = np.stack(hs).reshape(batch + a.shape[-2:]).astype(a.dtype)
-    tau = np.stack(taus).reshape(batch + (min(a.shape[-2:]),)).astype(a.dtype)
-    return C.tensor(h), C.tensor(tau)
+    """LAPACK's geqrf of each matrix of A: (reflectors and R, tau), without a graph."""
+    return LA.geqrf(A.detach())
 
 
 def _householder_product(A, tau):
