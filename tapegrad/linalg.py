@@ -12,7 +12,8 @@ pinv, lstsq, the LU family; this module has their signatures and torch's argumen
 with torch's compositions on them (multi_dot, matrix_rank, vander, diagonal, tensorinv,
 tensorsolve, vecdot) and torch's legacy names (torch.svd, torch.pinverse, torch.lu,
 torch.triangular_solve, ...).  torch.geqrf is LAPACK's raw QR through numpy, without a
-derivative (its outputs GeqrfBackward0's: tapegrad/nodiff.py)."""
+derivative (its outputs GeqrfBackward0's: tapegrad/nodiff.py); householder_product (orgqr)
+and ormqr take its form, as decomposition rows of the reflectors applied by matmuls."""
 import math
 import warnings
 
@@ -28,7 +29,7 @@ from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result
-from .native_args import bind
+from .native_args import bind, MISSING, Overloads
 from .return_types import _make, geqrf as _Geqrf
 
 _RT = {name: _make(name, fields) for name, fields in (
@@ -1283,6 +1284,68 @@ def orgqr(input, tau):
     return householder_product(input, tau)
 
 
+# ---- ormqr (torch.ormqr, Tensor.ormqr): Q of geqrf's form times a matrix ---------------------
+_ORMQR = Overloads("ormqr", ["Tensor input, Tensor input2, Tensor input3, bool left = True, "
+                             "bool transpose = False, *, Tensor out = None"])
+
+
+def _ormqr_body(T, A, tau, other, left, transpose):
+    """op(Q) @ other (left) or other @ op(Q), Q = H_1 ... H_k, H_i = I - tau_i v_i v_i^T as in
+    householder_product, op(Q) = Q^T when transpose: the reflectors applied one by one (each
+    is symmetric), H_1 first where it is the one next to other."""
+    m, k = A.shape[-2], tau.shape[-1]
+    if k == 0:
+        return other + (A.sum() + tau.sum()) * 0.0     # (empty A and tau: still the inputs)
+    V = A[..., :, :k].tril(-1) + eye(m, k, dtype=A.dtype)
+    C = other
+    for i in (range(k) if left == transpose else reversed(range(k))):
+        v, t = V[..., :, i:i + 1], tau[..., i:i + 1].unsqueeze(-1)
+        C = C - t * (v @ (v.transpose(-2, -1) @ C)) if left else \
+            C - t * ((C @ v) @ v.transpose(-2, -1))
+    return C
+
+
+def ormqr(*args, **kwargs):
+    """op(Q) @ other (left) or other @ op(Q), Q the product of the Householder reflectors in
+    input's columns below the diagonal with the factors tau (geqrf's form: LAPACK's ormqr),
+    op(Q) = Q^T when transpose (OrmqrBackward0)."""
+    _, (A, tau, other, left, transpose, _out) = _ORMQR.parse(args, kwargs)
+    left = True if left is MISSING else left
+    transpose = False if transpose is MISSING else transpose
+    fn = "torch.ormqr"
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if other.dim() < 2:
+        raise RuntimeError(f"{fn}: other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if other.shape[side] != A.shape[-2]:
+        raise RuntimeError(f"{fn}: other.shape[{side}] must be equal to input.shape[-2]")
+    if tau.dim() == 0 or tau.shape[-1] != min(other.shape[side], A.shape[-1]):
+        raise RuntimeError(f"{fn}: tau.shape[-1] must be equal to min(other.shape[{side}], "
+                           f"input.shape[-1])")
+    if tau.dim() != A.dim() - 1:
+        raise RuntimeError(f"{fn}: Expected tau to have one dimension less than input, but got "
+                           f"tau.ndim equal to {tau.dim()} and input.ndim is equal to {A.dim()}")
+    if other.dim() != A.dim():
+        raise RuntimeError(f"{fn}: Expected other to have the same number of dimensions as "
+                           f"input, but got other.ndim equal to {other.dim()} and input.ndim is "
+                           f"equal to {A.dim()}")
+    for name, t in (("tau", tau.shape[:-1]), ("other", other.shape[:-2])):
+        if tuple(t) != tuple(A.shape[:-2]):
+            raise RuntimeError(f"{fn}: Expected batch dimensions of {name} to be equal to "
+                               f"input.shape[:-2], but got {list(t)}")
+    for name, t in (("tau", tau), ("other", other)):
+        if t.dtype is not A.dtype:     # (torch's message has no space after "dtype")
+            raise RuntimeError(f"{fn}: Expected input and {name} to have the same dtype, but "
+                               f"input has dtype{A.dtype.legacy} and {name} has dtype "
+                               f"{t.dtype.legacy}")
+    if not A.dtype.is_floating_point:
+        raise NotImplementedError(f'"ormqr_cpu" not implemented for \'{A.dtype.legacy}\'')
+    if not (A._recorded or tau._recorded or other._recorded):
+        return _ormqr_body(None, A, tau, other, left, transpose)
+    return decomps.record("ormqr", _ormqr_body, KIND_OPS, A, tau, other, left, transpose)
+
+
 # ---- geqrf (torch.geqrf): LAPACK's Householder QR, which torch does not differentiate -------
 _GEQRF_ERROR = (NotImplementedError, "the derivative for 'geqrf' is not implemented.")
 
@@ -1311,3 +1374,6 @@ class _HouseholderMethods:
 
     def geqrf(self):
         return geqrf(self)
+
+    def ormqr(self, input2, input3, left=True, transpose=False):
+        return ormqr(self, input2, input3, left, transpose)

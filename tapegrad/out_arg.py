@@ -123,7 +123,8 @@ _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
          "isposinf": "bool", "isneginf": "bool", "signbit": "bool", "all": "allany",
          "any": "allany", "amax": "match", "amin": "match", "dot": "dot", "logsumexp": "floating",
          "cummax": "scan", "cummin": "scan", "kthvalue": "kthvalue", "mode": "mode",
-         "special_round": "found", "special_logsumexp": "floating", "geqrf": "geqrf"}
+         "special_round": "found", "special_logsumexp": "floating", "geqrf": "geqrf",
+         "ormqr": "ormqr"}
 
 _RESIZED = ("An output with one or more elements was resized since it had shape {}, which "
             "does not match the required output shape {}. This behavior is deprecated, and in "
@@ -155,6 +156,9 @@ def _dtype_error(name, rule, src, dst, k):
                             f"{'indices' if k else 'values'} output")
     if rule == "cast":
         return None if can_cast(src, dst) else _cast_error(src, dst)
+    if rule == "ormqr":
+        return RuntimeError(f"torch.ormqr: Expected input and result to have the same dtype, "
+                            f"but input has dtype{src.legacy} and result has dtype {dst.legacy}")
     if rule == "geqrf":
         out = ("a", "tau")[k]
         return None if can_cast(src, dst) else RuntimeError(

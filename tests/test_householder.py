@@ -1,7 +1,8 @@
 """torch.linalg.householder_product / torch.orgqr / Tensor.orgqr against torch: values, both
 gradients, grad_fn and next_functions on batched and square/tall shapes, and torch's
 errors; torch.geqrf, whose (a, tau) they take: values, shapes, dtypes, its node (no
-derivative) and out=."""
+derivative) and out=; torch.ormqr on geqrf's form: values, the three gradients, its node and
+errors."""
 import numpy as np
 import pytest
 
@@ -121,3 +122,78 @@ def test_geqrf_out_as_torch():
     assert seen[1][:3] == seen[0][:3] == ("geqrf_out", True, True) and seen[1][5] == seen[0][5]
     for i in (3, 4):
         np.testing.assert_allclose(seen[1][i], seen[0][i], rtol=1e-5, atol=1e-6)
+
+
+# ---- ormqr ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape,cols", [((5, 3), 2), ((4, 4), 3), ((2, 6, 4), 3), ((5, 6), 2),
+                                        ((0, 3, 2), 2)])
+@pytest.mark.parametrize("left,transpose", [(True, False), (True, True), (False, False),
+                                            (False, True)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_ormqr_as_torch(shape, cols, left, transpose, dtype):
+    rng = np.random.default_rng(cols)
+    A0 = rng.normal(size=shape)
+    C0 = rng.normal(size=shape[:-1] + (cols,) if left else shape[:-2] + (cols, shape[-2]))
+    res = []
+    for m in (torch, tg):
+        dt = getattr(m, dtype)
+        a, tau = (t.detach().requires_grad_() for t in m.geqrf(m.tensor(A0, dtype=dt)))
+        C = m.tensor(C0, dtype=dt, requires_grad=True)
+        r = m.ormqr(a, tau, C, left, transpose)
+        w = m.tensor(np.cos(np.arange(r.numel())).reshape(tuple(r.shape)), dtype=dt)
+        (r * w).sum().backward()
+        # (torch leaves an empty batch's a.grad and tau.grad None: tapegrad's are empty)
+        res.append((r.detach().numpy(), *(np.zeros(t.shape) if t.grad is None else
+                                          t.grad.numpy() for t in (a, tau, C)),
+                    a.detach().ormqr(tau.detach(), C.detach(), left=left,
+                                     transpose=transpose).numpy(),
+                    type(r.grad_fn).__name__,
+                    [type(f).__name__ for f, _ in r.grad_fn.next_functions]))
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
+    for i in range(5):
+        np.testing.assert_allclose(res[1][i], res[0][i], **tol)
+    assert res[1][5:] == res[0][5:]
+
+
+def test_ormqr_edges_of_inputs_without_grad_as_torch():
+    A0 = np.random.default_rng(1).normal(size=(4, 3))
+    seen = []
+    for m in (torch, tg):
+        a, tau = m.geqrf(m.tensor(A0))
+        C = m.ones(4, 2, dtype=m.float64, requires_grad=True)
+        r = m.ormqr(a, tau, C, transpose=True)
+        seen.append([None if f is None else type(f).__name__ for f, _ in
+                     r.grad_fn.next_functions])
+    assert seen[1] == seen[0]
+
+
+ORMQR_ERRORS = [
+    lambda m: m.ormqr(m.ones(5), m.ones(3), m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(5)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(4, 2)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(2, 4), left=False),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(4), m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(2), m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(5, 6), m.ones(2), m.ones(2, 5), left=False),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(1, 3), m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(2, 5, 3), m.ones(2, 3), m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(2, 5, 3), m.ones(3, 3), m.ones(2, 5, 2)),
+    lambda m: m.ormqr(m.ones(2, 5, 3), m.ones(2, 3), m.ones(3, 5, 2)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3, dtype=m.float64), m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(5, 2, dtype=m.float64)),
+    lambda m: m.ormqr(m.ones(5, 3, dtype=m.int64), m.ones(3, dtype=m.int64),
+                      m.ones(5, 2, dtype=m.int64)),
+    lambda m: m.ormqr([[1.0]], m.ones(1), m.ones(1, 1)),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(5, 2), 1.5),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(5, 2), left=0),
+    lambda m: m.ormqr(m.ones(5, 3), m.ones(3), m.ones(5, 2), True, True, 1),
+    lambda m: m.ormqr(m.ones(5, 3), tau=m.ones(3), other=m.ones(5, 2)),
+    lambda m: m.ormqr(m.ones(3, 2), m.zeros(2), m.ones(3, 2), out=m.empty(0, dtype=m.float64)),
+    lambda m: m.ormqr(m.ones(3, 2), m.zeros(2), m.ones(3, 2, requires_grad=True),
+                      out=m.empty(0)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(ORMQR_ERRORS)))
+def test_ormqr_errors_as_torch(i):
+    assert_same_error(ORMQR_ERRORS[i], torch)

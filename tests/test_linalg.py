@@ -475,3 +475,23 @@ def test_geqrf_holds_r_and_the_reflectors_of_a_qr():
                                atol=1e-12)
     assert tg.geqrf(A.float()).tau.dtype is tg.float32
     assert tg.geqrf(tg.ones(3, 2, requires_grad=True)).a.grad_fn.name() == "GeqrfBackward0"
+
+
+def test_ormqr_applies_the_q_of_geqrf():
+    """torch.ormqr(a, tau, C, left, transpose): op(Q) C or C op(Q), Q the full square product
+    of geqrf's reflectors; differentiable in a (below its diagonal), tau and C."""
+    rng = np.random.default_rng(2)
+    A, C = tg.tensor(rng.normal(size=(5, 3))), tg.tensor(rng.normal(size=(5, 2)))
+    a, tau = tg.geqrf(A)
+    Q = tg.linalg.householder_product(tg.cat([a, tg.zeros(5, 2, dtype=a.dtype)], 1), tau)
+    for left, tr in ((True, False), (True, True), (False, False), (False, True)):
+        X = C if left else C.mT
+        want = (Q.mT if tr else Q) @ X if left else X @ (Q.mT if tr else Q)
+        np.testing.assert_allclose(tg.ormqr(a, tau, X, left, tr).numpy(), want.numpy(),
+                                   atol=1e-12)
+    # Q^T A = R (geqrf's R above the diagonal)
+    np.testing.assert_allclose(tg.ormqr(a, tau, A, transpose=True)[:3].numpy(),
+                               a.triu()[:3].numpy(), atol=1e-12)
+    a, tau, X = (t.detach().requires_grad_() for t in (a, tau, C))
+    assert gradcheck(lambda a, t, x: tg.ormqr(a, t, x, True, True), (a, tau, X))
+    assert tg.ormqr(a, tau, X).grad_fn.name() == "OrmqrBackward0"
