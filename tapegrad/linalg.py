@@ -52,7 +52,8 @@ __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv
            "LinAlgError", "eigh", "eigvalsh", "qr", "pinv", "lstsq", "matrix_exp",
            "solve_triangular", "multi_dot", "matrix_rank", "vander", "diagonal", "tensorinv",
            "tensorsolve", "eig", "eigvals", "matmul", "vecdot", "lu_factor", "lu_factor_ex",
-           "lu", "lu_solve", "householder_product"]
+           "lu", "lu_solve", "householder_product", "ldl_factor", "ldl_factor_ex",
+           "ldl_solve"]
 
 _ROW = K.NAMES
 
@@ -555,6 +556,22 @@ def eig(A, *, out=None):
     tapegrad has no complex dtype (eigh / eigvalsh cover symmetric matrices)."""
     raise NotImplementedError("tapegrad: linalg.eig returns complex tensors, and tapegrad has "
                               "no complex dtype; for symmetric matrices use linalg.eigh")
+
+
+def _no_ldl(name):
+    def f(*args, **kwargs):
+        raise NotImplementedError(
+            f"tapegrad: linalg.{name} is not implemented (LAPACK's Bunch-Kaufman sytrf/sytrs, "
+            f"which numpy does not expose); for a symmetric positive-definite matrix use "
+            f"linalg.cholesky / cholesky_solve, otherwise linalg.lu_factor / lu_solve or "
+            f"linalg.solve")
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"torch.linalg.{name}: not implemented in tapegrad (raises NotImplementedError)."
+    return f
+
+
+ldl_factor, ldl_factor_ex, ldl_solve = (_no_ldl(n) for n in ("ldl_factor", "ldl_factor_ex",
+                                                              "ldl_solve"))
 
 
 def eigvals(A, *, out=None):

@@ -495,3 +495,10 @@ def test_ormqr_applies_the_q_of_geqrf():
     a, tau, X = (t.detach().requires_grad_() for t in (a, tau, C))
     assert gradcheck(lambda a, t, x: tg.ormqr(a, t, x, True, True), (a, tau, X))
     assert tg.ormqr(a, tau, X).grad_fn.name() == "OrmqrBackward0"
+
+
+@pytest.mark.parametrize("name", ["ldl_factor", "ldl_factor_ex", "ldl_solve"])
+def test_ldl_family_raises_not_implemented(name):
+    """torch.linalg's LDL^T family (LAPACK's sytrf): named and refused, not missing."""
+    with pytest.raises(NotImplementedError, match=f"linalg.{name} is not implemented"):
+        getattr(tg.linalg, name)(tg.eye(2))
