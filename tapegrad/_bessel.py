@@ -4,9 +4,9 @@ modified_bessel_k1, the exp(x)-scaled K0 and K1, spherical_bessel_j0 and airy_ai
 
 Each is the Cephes algorithm (rational approximations in x^2 or 1/x^2 below and above 5 for
 J and Y, Chebyshev series below and above 8 for I and 2 for K, the asymptotic expansions and
-the Maclaurin series for Ai, with Cephes' published coefficients; sin(x) / x for j0) as torch's CPU kernels evaluate it
-(ATen's Math.h), step by step and in the same order, in numpy over the whole array: every
-branch is evaluated and `np.where` picks each element's.
+the Maclaurin series for Ai, with Cephes' published coefficients; sin(x) / x for j0) as
+torch's CPU kernels evaluate it (ATen's Math.h), step by step and in the same order, in numpy:
+each branch on the elements that take it.
 
 The arithmetic is in the array's dtype, as torch's kernels are templated on the element type:
 a float32 result loses what torch's float kernel loses (the digits of J0 near a zero, where
@@ -34,21 +34,47 @@ def _libm(name, x):
 
 def _poly(coeffs, z):
     """torch's Horner loop: acc = acc * z + c from acc = 0, the highest coefficient first."""
-    acc = np.zeros_like(z)
+    acc = z * 0.0
     for c in coeffs:
-        acc = acc * z + c
+        acc *= z
+        acc += c
     return acc
 
 
 def _cheb(coeffs, y):
     """Cephes' chbevl as torch unrolls it: half the difference of the last two terms of
     b_i = y b_(i-1) - b_(i-2) + c_i, from b_0 = c_0 (y is twice the Chebyshev argument)."""
-    p = q = np.zeros_like(y)
-    a = np.full_like(y, coeffs[0])
+    p, q, a = np.zeros_like(y), np.zeros_like(y), np.full_like(y, coeffs[0])
     for c in coeffs[1:]:
-        p, q = q, a
-        a = y * q - p + c
+        p, q, a = q, a, p          # (the oldest term's array takes the new one)
+        np.multiply(y, q, out=a)
+        a -= p
+        a += c
     return 0.5 * (a - p)
+
+
+def _split(x, below, near, far):
+    """near(x) where `below`, far(x) elsewhere, each evaluated on its own elements only (a
+    side without elements not at all)."""
+    n = np.count_nonzero(below)
+    if n == below.size:
+        return near(x)
+    if n == 0:
+        return far(x)
+    out = np.empty_like(x)
+    out[below] = near(x[below])
+    rest = ~below
+    out[rest] = far(x[rest])
+    return out
+
+
+def _flat(f):
+    """f of a 1-d array, on an array of any shape (0-d too)."""
+    def g(x):
+        x = np.asarray(x)
+        return f(x.reshape(-1)).reshape(x.shape)
+    g.__name__, g.__doc__ = f.__name__, f.__doc__
+    return g
 
 
 # ---- J0, Y0 and J1, Y1 above 5: the modulus (P / Q) and phase (QP / QQ) forms, in 25 / x^2 --
@@ -120,87 +146,116 @@ def _hankel(x, w, pp, pq, qp, qq, phase, second):
     return v * _SQRT_2_PI / np.sqrt(x)
 
 
+def _j0_near(x):
+    T = x.dtype.type
+    z = x * x
+    v = (z - _J0_ZEROS2[0]) * (z - _J0_ZEROS2[1]) * _poly(_RP0, z) / _poly(_RQ0, z)
+    return np.where(x < T(0.00001), 1.0 - z / 4.0, v)
+
+
+def _j1_near(x):
+    z = x * x
+    return _poly(_RP1, z) / _poly(_RQ1, z) * x * (z - _J1_ZEROS2[0]) * (z - _J1_ZEROS2[1])
+
+
+def _y0_near(x):
+    z = x * x
+    v = _poly(_YP0, z) / _poly(_YQ0, z) + _TWO_PI * _libm("log", x) * bessel_j0(x)
+    return np.where(x == 0.0, -np.inf, np.where(x < 0.0, np.nan, v))
+
+
+def _y1_near(x):
+    z = x * x
+    v = x * (_poly(_YP1, z) / _poly(_YQ1, z)) + _TWO_PI * (
+        bessel_j1(x) * _libm("log", x) - 1.0 / x)
+    return np.where(x == 0.0, -np.inf, np.where(x < 0.0, np.nan, v))
+
+
+def _w0(x):
+    return 25.0 / (x * x)      # (torch's J0 and Y0 kernels)
+
+
+def _w1(x):
+    w = 5.0 / x                # (J1's and Y1's: (5 / x) (5 / x))
+    return w * w
+
+
+@_flat
 def bessel_j0(x):
     """J0(x): even; 1 - x^2 / 4 below 1e-5; nan at +-inf."""
-    T = x.dtype.type
     with np.errstate(all="ignore"):
         x = np.abs(x)
-        z = x * x
-        near = (z - _J0_ZEROS2[0]) * (z - _J0_ZEROS2[1]) * _poly(_RP0, z) / _poly(_RQ0, z)
-        near = np.where(x < T(0.00001), 1.0 - z / 4.0, near)
-        far = _hankel(x, 25.0 / z, _PP0, _PQ0, _QP0, _QQ0, _PI_4, False)
-        return np.where(x <= 5.0, near, far)
+        return _split(x, x <= 5.0, _j0_near, lambda x: _hankel(
+            x, _w0(x), _PP0, _PQ0, _QP0, _QQ0, _PI_4, False))
 
 
+@_flat
 def bessel_j1(x):
     """J1(x): odd (-J1(-x) below 0, so J1(-0.0) is -0.0 from the series); nan at +-inf."""
     with np.errstate(all="ignore"):
         neg = x < 0.0
         x = np.where(neg, -x, x)
-        z = x * x
-        near = _poly(_RP1, z) / _poly(_RQ1, z) * x * (z - _J1_ZEROS2[0]) * (z - _J1_ZEROS2[1])
-        w = 5.0 / x
-        far = _hankel(x, w * w, _PP1, _PQ1, _QP1, _QQ1, _3PI_4, False)
-        out = np.where(x <= 5.0, near, far)
+        out = _split(x, x <= 5.0, _j1_near, lambda x: _hankel(
+            x, _w1(x), _PP1, _PQ1, _QP1, _QQ1, _3PI_4, False))
         return np.where(neg, -out, out)
 
 
+@_flat
 def bessel_y0(x):
     """Y0(x): -inf at 0, nan below; Y0's rational part plus (2 / pi) log(x) J0(x) to 5."""
     with np.errstate(all="ignore"):
-        z = x * x
-        near = _poly(_YP0, z) / _poly(_YQ0, z) + _TWO_PI * _libm("log", x) * bessel_j0(x)
-        near = np.where(x == 0.0, -np.inf, np.where(x < 0.0, np.nan, near))
-        far = _hankel(x, 25.0 / z, _PP0, _PQ0, _QP0, _QQ0, _PI_4, True)
-        return np.where(x <= 5.0, near, far)
+        return _split(x, x <= 5.0, _y0_near, lambda x: _hankel(
+            x, _w0(x), _PP0, _PQ0, _QP0, _QQ0, _PI_4, True))
 
 
+@_flat
 def bessel_y1(x):
     """Y1(x): -inf at 0, nan below; x times Y1's rational part plus
     (2 / pi) (J1(x) log(x) - 1 / x) to 5."""
     with np.errstate(all="ignore"):
-        z = x * x
-        near = x * (_poly(_YP1, z) / _poly(_YQ1, z)) + _TWO_PI * (
-            bessel_j1(x) * _libm("log", x) - 1.0 / x)
-        near = np.where(x == 0.0, -np.inf, np.where(x < 0.0, np.nan, near))
-        w = 5.0 / x
-        far = _hankel(x, w * w, _PP1, _PQ1, _QP1, _QQ1, _3PI_4, True)
-        return np.where(x <= 5.0, near, far)
+        return _split(x, x <= 5.0, _y1_near, lambda x: _hankel(
+            x, _w1(x), _PP1, _PQ1, _QP1, _QQ1, _3PI_4, True))
 
 
 # ---- the spherical Bessel function j0 -----------------------------------------------------------
+def _sph_series(x):
+    T = x.dtype.type
+    z = x * x
+    return 1.0 + z * (T(-1.0) / T(6.0) + z * (T(1.0) / T(120.0) + z * (
+        T(-1.0) / T(5040.0) + z * (T(1.0) / T(362880.0) + z * (
+            T(-1.0) / T(39916800.0) + z * (T(1.0) / T(6227020800.0)))))))
+
+
+@_flat
 def spherical_bessel_j0(x):
     """sin(x) / x, its Taylor series below |x| = 1/2, 0 at +-inf."""
-    T = x.dtype.type
     with np.errstate(all="ignore"):
-        z = x * x
-        series = 1.0 + z * (T(-1.0) / T(6.0) + z * (T(1.0) / T(120.0) + z * (
-            T(-1.0) / T(5040.0) + z * (T(1.0) / T(362880.0) + z * (
-                T(-1.0) / T(39916800.0) + z * (T(1.0) / T(6227020800.0)))))))
-        out = np.where(np.abs(x) < 0.5, series, _libm("sin", x) / x)
+        out = _split(x, np.abs(x) < 0.5, _sph_series, lambda x: _libm("sin", x) / x)
         return np.where(np.isinf(x), 0.0, out).astype(x.dtype)
 
 
 # ---- I0, I1 (torch's modified_bessel_i0/i1): Cephes' series in |x| / 2 - 2 to 8, 32 / |x| - 2
 # above (the tables of tapegrad/_special.py, whose float64 kernels are torch.i0's) -------------
+@_flat
 def modified_bessel_i0(x):
     """I0(x): even, inf past exp's overflow."""
     with np.errstate(all="ignore"):
         ax = np.abs(x)
-        e = _libm("exp", ax)
-        near = e * _cheb(i0e_small(), ax / 2.0 - 2.0)
-        far = e * _cheb(i0e_large(), 32.0 / ax - 2.0) / np.sqrt(ax)
-        return np.where(ax <= 8.0, near, far)
+        return _split(ax, ax <= 8.0,
+                      lambda ax: _libm("exp", ax) * _cheb(i0e_small(), ax / 2.0 - 2.0),
+                      lambda ax: _libm("exp", ax) * _cheb(i0e_large(), 32.0 / ax - 2.0)
+                      / np.sqrt(ax))
 
 
+@_flat
 def modified_bessel_i1(x):
     """I1(x): odd."""
     with np.errstate(all="ignore"):
         ax = np.abs(x)
-        e = _libm("exp", ax)
-        near = _cheb(i1e_small(), ax / 2.0 - 2.0) * ax * e
-        far = e * _cheb(i1e_large(), 32.0 / ax - 2.0) / np.sqrt(ax)
-        out = np.where(ax <= 8.0, near, far)
+        out = _split(ax, ax <= 8.0,
+                     lambda ax: _cheb(i1e_small(), ax / 2.0 - 2.0) * ax * _libm("exp", ax),
+                     lambda ax: _libm("exp", ax) * _cheb(i1e_large(), 32.0 / ax - 2.0)
+                     / np.sqrt(ax))
         return np.where(x < 0.0, -out, out)
 
 
@@ -252,36 +307,37 @@ def _k1_near(x):
     return _libm("log", 0.5 * x) * modified_bessel_i1(x) + _cheb(_KA1, x * x - 2.0) / x
 
 
+def _k(x, near, far):
+    with np.errstate(all="ignore"):
+        return _k_edges(x, _split(x, x <= 2.0, near, far))
+
+
+@_flat
 def modified_bessel_k0(x):
     """K0(x): inf at 0, nan below, 0 at inf."""
-    with np.errstate(all="ignore"):
-        far = _libm("exp", -x) * _cheb(_KB0, 8.0 / x - 2.0) / np.sqrt(x)
-        return _k_edges(x, np.where(x <= 2.0, _k0_near(x), far))
+    return _k(x, _k0_near, lambda x: _libm("exp", -x) * _cheb(_KB0, 8.0 / x - 2.0) / np.sqrt(x))
 
 
+@_flat
 def modified_bessel_k1(x):
     """K1(x): inf at 0, nan below, 0 at inf."""
-    with np.errstate(all="ignore"):
-        far = _libm("exp", -x) * _cheb(_KB1, 8.0 / x - 2.0) / np.sqrt(x)
-        return _k_edges(x, np.where(x <= 2.0, _k1_near(x), far))
+    return _k(x, _k1_near, lambda x: _libm("exp", -x) * _cheb(_KB1, 8.0 / x - 2.0) / np.sqrt(x))
 
 
+@_flat
 def scaled_modified_bessel_k0(x):
     """exp(x) K0(x): the series without exp(-x) above 2, K0 times exp(x) to 2 (there torch's
     log term is in the element type)."""
-    with np.errstate(all="ignore"):
-        near = (_cheb(_KA0, x * x - 2.0) - _libm("log", 0.5 * x) * modified_bessel_i0(x)) \
-            * _libm("exp", x)
-        far = _cheb(_KB0, 8.0 / x - 2.0) / np.sqrt(x)
-        return _k_edges(x, np.where(x <= 2.0, near, far))
+    return _k(x, lambda x: (_cheb(_KA0, x * x - 2.0) - _libm("log", 0.5 * x)
+                            * modified_bessel_i0(x)) * _libm("exp", x),
+              lambda x: _cheb(_KB0, 8.0 / x - 2.0) / np.sqrt(x))
 
 
+@_flat
 def scaled_modified_bessel_k1(x):
     """exp(x) K1(x)."""
-    with np.errstate(all="ignore"):
-        near = _k1_near(x) * _libm("exp", x)
-        far = _cheb(_KB1, 8.0 / x - 2.0) / np.sqrt(x)
-        return _k_edges(x, np.where(x <= 2.0, near, far))
+    return _k(x, lambda x: _k1_near(x) * _libm("exp", x),
+              lambda x: _cheb(_KB1, 8.0 / x - 2.0) / np.sqrt(x))
 
 
 # ---- Ai: asymptotic forms below -2.09 and from 2.09 on, the Maclaurin series between ----------
@@ -336,25 +392,31 @@ def _airy_series(x):
     return _AI0 * f - _AIP0 * g
 
 
+def _airy_neg(x):
+    """Ai below -2.09: the modulus and phase forms in 1 / zeta^2."""
+    T = x.dtype.type
+    zeta = -2.0 * x * np.sqrt(-x) / 3.0
+    z = 1.0 / zeta
+    zz = z * z
+    t = zeta + T(0.25) * T(math.pi)
+    return _INV_SQRT_PI / np.sqrt(np.sqrt(-x)) * (
+        _libm("sin", t) * (1.0 + zz * _poly(_AFN, zz) / _poly(_AFD, zz))
+        - _libm("cos", t) * (z * _poly(_AGN, zz) / _poly(_AGD, zz)))
+
+
+def _airy_pos(x):
+    """Ai from 2.09 on: exp(-zeta) / (2 sqrt(pi) x^(1/4)) times a rational form in 1 / zeta."""
+    zeta = 2.0 * x * np.sqrt(x) / 3.0
+    w = 1.0 / zeta
+    return _INV_SQRT_PI * (_poly(_AN, w) / _poly(_AD, w)) / (
+        2.0 * np.sqrt(np.sqrt(x)) * _libm("exp", zeta))
+
+
+@_flat
 def airy_ai(x):
     """Ai(x): nan at +-inf, 0 above 103.892."""
     T = x.dtype.type
     with np.errstate(all="ignore"):
-        lo, hi = x < T(-2.09), x >= T(2.09)
-        # (the series only where it is used: elsewhere its loop would run on to no purpose)
-        series = _airy_series(np.where(lo | hi | np.isinf(x), 0.0, x).astype(x.dtype))
-        # below -2.09
-        zeta = -2.0 * x * np.sqrt(-x) / 3.0
-        z = 1.0 / zeta
-        zz = z * z
-        t = zeta + T(0.25) * T(math.pi)
-        neg = _INV_SQRT_PI / np.sqrt(np.sqrt(-x)) * (
-            _libm("sin", t) * (1.0 + zz * _poly(_AFN, zz) / _poly(_AFD, zz))
-            - _libm("cos", t) * (z * _poly(_AGN, zz) / _poly(_AGD, zz)))
-        # from 2.09 on
-        zeta = 2.0 * x * np.sqrt(x) / 3.0
-        w = 1.0 / zeta
-        pos = _INV_SQRT_PI * (_poly(_AN, w) / _poly(_AD, w)) / (
-            2.0 * np.sqrt(np.sqrt(x)) * _libm("exp", zeta))
-        out = np.where(lo, neg, np.where(hi, pos, series))
+        out = _split(x, x < T(-2.09), _airy_neg, lambda x: _split(x, x >= T(2.09), _airy_pos,
+                                                        _airy_series))
         return np.where(np.isinf(x), np.nan, np.where(x > T(103.892), 0.0, out)).astype(x.dtype)
