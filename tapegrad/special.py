@@ -180,14 +180,23 @@ def logsumexp(input, dim, keepdim=False):
     return _logsumexp(input, dim, keepdim)
 
 
-def softmax(input, dim, *, dtype=None):
-    """softmax along dim (SoftmaxBackward0)."""
-    return _softmax(input, dim, dtype=dtype)
+# (torch.special's softmax takes dtype positionally too, log_softmax by keyword; no out=)
+_SOFTMAX = {"softmax": Overloads("special_softmax",
+                                 ["Tensor input, int dim, torch.dtype dtype = None"]),
+            "log_softmax": Overloads("special_log_softmax",
+                                     ["Tensor input, int dim, *, torch.dtype dtype = None"])}
 
 
-def log_softmax(input, dim, *, dtype=None):
-    """log_softmax along dim (LogSoftmaxBackward0)."""
-    return _log_softmax(input, dim, dtype=dtype)
+def softmax(*args, **kwargs):
+    """softmax(input, dim, dtype=None) along dim (SoftmaxBackward0)."""
+    _, (input, dim, dtype) = _SOFTMAX["softmax"].parse(args, kwargs)
+    return _softmax(input, dim, dtype=None if dtype is MISSING else dtype)
+
+
+def log_softmax(*args, **kwargs):
+    """log_softmax(input, dim, dtype=None) along dim (LogSoftmaxBackward0)."""
+    _, (input, dim, dtype) = _SOFTMAX["log_softmax"].parse(args, kwargs)
+    return _log_softmax(input, dim, dtype=None if dtype is MISSING else dtype)
 
 
 # ---- the regularized incomplete gamma functions, for Gamma.cdf --------------------------------
@@ -428,7 +437,7 @@ def _no_grad_unary(name, arg, doc):
         x, = bind(fn, args, kwargs, [arg])     # (torch's parser's messages)
         dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
         return Tensor._wrap(np.asarray(values(x.detach().numpy().astype(dt.np)), dt.np), dt)
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = doc + "; not differentiable (as torch's)."
     return f
 

@@ -730,3 +730,27 @@ def test_nanmean_dtype_checks_as_torch(call):
 def test_nanmean_float_dtype_still_taken():
     _same(tg.nanmean(tg.tensor([1.0, float("nan")]), dtype=tg.float64),
           torch.nanmean(torch.tensor([1.0, float("nan")]), dtype=torch.float64))
+
+
+# ---- torch.special.softmax / log_softmax: dtype positional, the parser's messages -----------
+@pytest.mark.parametrize("call", [
+    lambda m: m.special.softmax(m.tensor([1.0, 2.0]), 0, m.float64),
+    lambda m: m.special.log_softmax(m.tensor([[1.0, 2.0]], requires_grad=True), 1,
+                                    dtype=m.float64),
+    lambda m: m.special.softmax(m.tensor([1.0, 2.0]), dim=0, dtype=m.float64),
+    lambda m: m.special.log_softmax(m.tensor([1.0, 2.0]), axis=0),
+])
+def test_special_softmax_forms_as_torch(call):
+    _same(call(tg), call(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.special.softmax([1.0], 0),
+    lambda m: m.special.softmax(m.ones(2), "a"),
+    lambda m: m.special.log_softmax(m.ones(2)),
+    lambda m: m.special.softmax(m.ones(2), 0, out=None),
+    lambda m: m.special.softmax(m.ones(2), 0, m.float64, 1),
+    lambda m: m.special.log_softmax(m.ones(2), 0, m.float64),
+])
+def test_special_softmax_errors_as_torch(call):
+    assert_same_error(call, torch)
