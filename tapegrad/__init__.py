@@ -114,7 +114,8 @@ from .native_args import (arg_error as _arg_error, given as _given,  # noqa: E40
                           missing_input as _missing_input, MISSING as _MISSING)
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
-from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
+from .linalg import torch_det as det, torch_inverse as inverse, logdet, orgqr  # noqa: E402
+from .linalg import torch_slogdet as slogdet  # noqa: E402
 from .linalg import geqrf, ormqr  # noqa: E402  (LAPACK's raw QR and its Q applied)
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, factorizations as F, nodiff
+from . import decomps, dtypes as D, errors, factorizations as F, nodiff, out_arg
 from .creation import eye, zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError, svd as linalg_kind_svd
@@ -194,8 +194,9 @@ def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info) as torch.linalg.inv_ex: on a singular input info > 0 (the order of
     U's first zero diagonal element) and the inverse is what LAPACK's LU gives there (infs,
     nans), or with check_errors torch's LinAlgError."""
+    _no_out("inv_ex", out)
     try:
-        return _RT["linalg_inv_ex"]((inv(A, out=out), _info(A)))
+        return _RT["linalg_inv_ex"]((inv(A), _info(A)))
     except LinAlgError as e:
         if check_errors:
             raise LinAlgError(str(e).replace("linalg.inv:", "linalg.inv_ex:", 1)) from None
@@ -267,8 +268,9 @@ def solve(A, B, *, left=True, out=None):
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info) as torch.linalg.solve_ex: on a singular A info > 0 and the result is
     what LAPACK's LU gives there (infs, nans), or with check_errors torch's LinAlgError."""
+    _no_out("solve_ex", out)
     try:
-        return _RT["linalg_solve_ex"]((solve(A, B, left=left, out=out), _info(A)))
+        return _RT["linalg_solve_ex"]((solve(A, B, left=left), _info(A)))
     except LinAlgError as e:
         if check_errors or not left:
             raise LinAlgError(str(e).replace("linalg.solve:", "linalg.solve_ex:", 1)) from None
@@ -294,8 +296,9 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     the order of its first leading minor that is not and L LAPACK's partial factor (the
     columns before it factored, that minor's pivot, the rest of A's triangle as it was), or
     with check_errors torch's LinAlgError."""
+    _no_out("cholesky_ex", out)
     try:
-        return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper, out=out), _info(A)))
+        return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper), _info(A)))
     except LinAlgError as e:
         if check_errors:
             raise LinAlgError(str(e).replace("linalg.cholesky:", "linalg.cholesky_ex:", 1)) \
@@ -1394,3 +1397,18 @@ class _HouseholderMethods:
 
     def ormqr(self, input2, input3, left=True, transpose=False):
         return ormqr(self, input2, input3, left, transpose)
+
+
+def torch_det(*args, **kwargs):
+    """torch.det(input): linalg.det, without out= (torch's has none)."""
+    return det(*bind("det", args, kwargs, ["input"]))
+
+
+torch_det.__name__ = torch_det.__qualname__ = "det"
+
+
+torch_inverse = inv     # (torch.inverse: linalg.inv before linalg's out=; __init__ gives its own)
+
+# torch's out= on the functions of one result (tapegrad/out_arg.py; their messages name them
+# linalg_<name>); the factorizations of several results refuse it (_no_out)
+out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")

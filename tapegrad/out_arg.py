@@ -6,7 +6,8 @@ a tuple of results goes into a tuple / list of tensors and comes back as torch's
 torch's "functions with out=... arguments don't support automatic differentiation".
 
 `apply(namespace)` gives every function of OUT_NAMES in the namespace the keyword: once, at
-the end of tapegrad/__init__.py.  Functions that already take `out=None` and call `call`
+the end of tapegrad/__init__.py (and torch.special's and torch.linalg's, under their
+"special_" / "linalg_" names, at the end of tapegrad/special.py and tapegrad/linalg.py).  Functions that already take `out=None` and call `call`
 themselves (tapegrad.__init__._fn's methods, the hot elementwise ones) carry `_out_arg` and
 are left as they are.
 
@@ -74,7 +75,7 @@ _AUTOGRAD_NAME = {
     "norm": "linalg_vector_norm", "concat": "cat", "concatenate": "cat", "row_stack": "cat",
     "hstack": "cat", "vstack": "cat", "dstack": "cat", "column_stack": "cat",
     "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
-    "not_equal": "ne"}
+    "not_equal": "ne", "inverse": "linalg_inv_ex"}
 # torch.special's functions that take out= (all but softmax and log_softmax), given it under
 # the names torch's messages use, special_<name>; the aliases' autograd errors name the op
 SPECIAL_OUT_NAMES = frozenset((
@@ -95,8 +96,29 @@ _AUTOGRAD_NAME.update({"special_" + alias: op for alias, op in (
     ("log1p", "log1p"), ("logit", "logit"), ("logsumexp", "logsumexp"),
     ("multigammaln", "mvlgamma"), ("polygamma", "polygamma"), ("round", "round"),
     ("sinc", "sinc"), ("xlogy", "xlogy"))})
+# torch.linalg's functions of one result that take out= (the ones of several results raise
+# NotImplementedError for it): the op torch's autograd error names (None: torch does not
+# check, its composite writes through ops) and how out's dtype is checked (_dtype_error)
+LINALG_OUT = {
+    "det": ("_linalg_det", "same"), "inv": ("linalg_inv_ex", "same"),
+    "solve": ("_linalg_solve_ex", "same"), "cholesky": ("linalg_cholesky_ex", "same"),
+    "svdvals": ("_linalg_svd", "same"), "eigvalsh": ("_linalg_eigh", "same"),
+    "vector_norm": ("linalg_vector_norm", "same"), "matmul": ("matmul", "same"),
+    "cross": ("linalg_cross", "same"),
+    "solve_triangular": ("linalg_solve_triangular", "scalar type"),
+    "multi_dot": ("mm", "multi_dot"), "vecdot": ("sum", "vecdot"),
+    "pinv": ("linalg_pinv", "castable:linalg.pinv"),
+    "householder_product": ("linalg_householder_product",
+                            "castable:torch.linalg.householder_product"),
+    "cond": (None, "castable:linalg.cond"), "tensorinv": (None, "castable:tensorinv"),
+    "tensorsolve": (None, "castable:tensorsolve"),
+    "matrix_rank": (None, "castable:torch.linalg.matrix_rank"),
+    "matrix_norm": (None, "expected:linalg.matrix_norm"), "norm": (None, "expected:linalg.norm")}
+_AUTOGRAD_NAME.update({"linalg_" + n: op for n, (op, _) in LINALG_OUT.items() if op})
 # composites whose out= path torch does not check for autograd
-_NO_AUTOGRAD_CHECK = frozenset(("inner", "tensordot", "softmax", "log_softmax", "special_ndtr"))
+_NO_AUTOGRAD_CHECK = frozenset(("inner", "tensordot", "softmax", "log_softmax", "special_ndtr",
+                                *("linalg_" + n for n, (op, _) in LINALG_OUT.items()
+                                  if op is None)))
 
 # How an op checks out's dtype against the result's (torch's kernels differ); "cast", the
 # rule of TensorIterator's ops, for every name not listed.
@@ -124,7 +146,7 @@ _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
          "any": "allany", "amax": "match", "amin": "match", "dot": "dot", "logsumexp": "floating",
          "cummax": "scan", "cummin": "scan", "kthvalue": "kthvalue", "mode": "mode",
          "special_round": "found", "special_logsumexp": "floating", "geqrf": "geqrf",
-         "ormqr": "ormqr"}
+         "ormqr": "ormqr", **{"linalg_" + n: rule for n, (_, rule) in LINALG_OUT.items()}}
 
 _RESIZED = ("An output with one or more elements was resized since it had shape {}, which "
             "does not match the required output shape {}. This behavior is deprecated, and in "
@@ -156,6 +178,21 @@ def _dtype_error(name, rule, src, dst, k):
                             f"{'indices' if k else 'values'} output")
     if rule == "cast":
         return None if can_cast(src, dst) else _cast_error(src, dst)
+    kind, _, fn = rule.partition(":")
+    if kind == "castable":
+        return None if can_cast(src, dst) else RuntimeError(
+            f"{fn}: Expected result to be safely castable from {src.legacy} dtype, but got "
+            f"result with dtype {dst.legacy}")
+    if kind == "expected":
+        return RuntimeError(f"{fn} expected out tensor dtype {src.legacy} but got: {dst.legacy}")
+    if rule == "scalar type":
+        return RuntimeError(f"expected scalar type {src.legacy} but found {dst.legacy}")
+    if rule == "multi_dot":
+        return RuntimeError(f"multi_dot(): expected out tensor to have dtype {_C_TYPE[src.name]} "
+                            f"but got {_C_TYPE[dst.name]}")
+    if rule == "vecdot":
+        return RuntimeError(f"linalg.vecdot: Expected out of dtype{src.legacy} but found "
+                            f"{dst.legacy}")
     if rule == "ormqr":
         return RuntimeError(f"torch.ormqr: Expected input and result to have the same dtype, "
                             f"but input has dtype{src.legacy} and result has dtype {dst.legacy}")
