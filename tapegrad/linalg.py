@@ -154,6 +154,8 @@ def _sign_of(A):
     from the sign, so a backward from the sign alone does not reach A ("not used", None with
     allow_unused).  The entry reads a constant of A's value; its node shows the edge to A."""
     tape = _record_start(A)
+    if tape is None:      # (grad mode off: the value alone, as for a tensor without grad)
+        return _lapack(K.SIGNDET, A)
     Aa = A._array().reshape(-1, *A._shape[-2:])
     a = _node(tape, A.detach(), Aa)
     out = np.asarray(K.forward(K.SIGNDET, 0, Aa, None), A._dtype.np).reshape(A._shape[:-2])

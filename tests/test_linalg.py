@@ -502,3 +502,15 @@ def test_ldl_family_raises_not_implemented(name):
     """torch.linalg's LDL^T family (LAPACK's sytrf): named and refused, not missing."""
     with pytest.raises(NotImplementedError, match=f"linalg.{name} is not implemented"):
         getattr(tg.linalg, name)(tg.eye(2))
+
+
+def test_slogdet_of_a_tensor_that_requires_grad_under_no_grad():
+    """linalg.slogdet / slogdet / logdet of a leaf that requires grad with grad mode off: the
+    values without a graph (the sign's node was recorded on no tape: AttributeError)."""
+    A = tg.tensor([[4.0, 1.0], [1.0, -3.0]], requires_grad=True)
+    with tg.no_grad():
+        s = tg.linalg.slogdet(A)
+        assert (s.sign.item(), s.logabsdet.item()) == (-1.0, pytest.approx(math.log(13.0)))
+        assert not s.sign.requires_grad and not s.logabsdet.requires_grad
+        assert tg.slogdet(A)[0].item() == -1.0 and math.isnan(tg.logdet(A).item())
+    assert tg.linalg.slogdet(A).logabsdet.grad_fn is not None
