@@ -30,18 +30,13 @@ from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result
 from .native_args import bind, MISSING, Overloads
-from .return_types import _make, geqrf as _Geqrf
+from . import return_types
+from .return_types import geqrf as _Geqrf
 
-_RT = {name: _make(name, fields) for name, fields in (
-    ("linalg_slogdet", ("sign", "logabsdet")), ("slogdet", ("sign", "logabsdet")),
-    ("linalg_inv_ex", ("inverse", "info")), ("linalg_solve_ex", ("result", "info")),
-    ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")),
-    ("linalg_eigh", ("eigenvalues", "eigenvectors")), ("linalg_qr", ("Q", "R")),
-    ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
-    ("svd", ("U", "S", "V")), ("qr", ("Q", "R")),
-    ("triangular_solve", ("solution", "cloned_coefficient")),
-    ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
-    ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")))}
+_RT = {name: getattr(return_types, name) for name in (
+    "linalg_slogdet", "slogdet", "linalg_inv_ex", "linalg_solve_ex", "linalg_cholesky_ex",
+    "linalg_svd", "linalg_eigh", "linalg_qr", "linalg_lstsq", "svd", "qr", "triangular_solve",
+    "linalg_lu_factor", "linalg_lu_factor_ex", "linalg_lu", "lu_unpack")}
 from .tape import input_node
 from .tensor import _dim, Tensor, _tensor_elements, tensor_methods
 from .tracing import _tracing
@@ -196,7 +191,6 @@ def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info) as torch.linalg.inv_ex: on a singular input info > 0 (the order of
     U's first zero diagonal element) and the inverse is what LAPACK's LU gives there (infs,
     nans), or with check_errors torch's LinAlgError."""
-    _no_out("inv_ex", out)
     try:
         return _RT["linalg_inv_ex"]((inv(A), _info(A)))
     except LinAlgError as e:
@@ -270,7 +264,6 @@ def solve(A, B, *, left=True, out=None):
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info) as torch.linalg.solve_ex: on a singular A info > 0 and the result is
     what LAPACK's LU gives there (infs, nans), or with check_errors torch's LinAlgError."""
-    _no_out("solve_ex", out)
     try:
         return _RT["linalg_solve_ex"]((solve(A, B, left=left), _info(A)))
     except LinAlgError as e:
@@ -298,7 +291,6 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     the order of its first leading minor that is not and L LAPACK's partial factor (the
     columns before it factored, that minor's pivot, the rest of A's triangle as it was), or
     with check_errors torch's LinAlgError."""
-    _no_out("cholesky_ex", out)
     try:
         return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper), _info(A)))
     except LinAlgError as e:
@@ -1411,6 +1403,5 @@ torch_det.__name__ = torch_det.__qualname__ = "det"
 
 torch_inverse = inv     # (torch.inverse: linalg.inv before linalg's out=; __init__ gives its own)
 
-# torch's out= on the functions of one result (tapegrad/out_arg.py; their messages name them
-# linalg_<name>); the factorizations of several results refuse it (_no_out)
+# torch's out= (tapegrad/out_arg.py; its messages name them linalg_<name>)
 out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")

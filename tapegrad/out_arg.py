@@ -96,10 +96,16 @@ _AUTOGRAD_NAME.update({"special_" + alias: op for alias, op in (
     ("log1p", "log1p"), ("logit", "logit"), ("logsumexp", "logsumexp"),
     ("multigammaln", "mvlgamma"), ("polygamma", "polygamma"), ("round", "round"),
     ("sinc", "sinc"), ("xlogy", "xlogy"))})
-# torch.linalg's functions of one result that take out= (the ones of several results raise
-# NotImplementedError for it): the op torch's autograd error names (None: torch does not
-# check, its composite writes through ops) and how out's dtype is checked (_dtype_error)
+# torch.linalg's functions that take out= (a tuple of tensors for several results; not lstsq):
+# the op torch's autograd error names (None: torch does not check, its composite writes
+# through ops) and how out's dtype is checked (_dtype_error)
 LINALG_OUT = {
+    "slogdet": ("_linalg_slogdet", "same"), "eigh": ("_linalg_eigh", "same"),
+    "qr": ("linalg_qr", "same"), "svd": ("_linalg_svd", "same"),
+    "inv_ex": ("linalg_inv_ex", "same"), "solve_ex": ("_linalg_solve_ex", "same"),
+    "cholesky_ex": ("linalg_cholesky_ex", "same"), "lu_factor": ("linalg_lu_factor_ex", "same"),
+    "lu_factor_ex": ("linalg_lu_factor_ex", "same"), "lu": ("linalg_lu", "same"),
+    "lu_solve": ("linalg_lu_solve", "same"),
     "det": ("_linalg_det", "same"), "inv": ("linalg_inv_ex", "same"),
     "solve": ("_linalg_solve_ex", "same"), "cholesky": ("linalg_cholesky_ex", "same"),
     "svdvals": ("_linalg_svd", "same"), "eigvalsh": ("_linalg_eigh", "same"),

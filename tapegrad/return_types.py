@@ -69,9 +69,21 @@ __all__ += ["histogram", "histogramdd"]
 histogram = _make("histogram", ("hist", "bin_edges"))
 histogramdd = _make("histogramdd", ("hist", "bin_edges"))
 
-# geqrf (tapegrad/linalg.py)
-__all__ += ["geqrf"]
-geqrf = _make("geqrf", ("a", "tau"))
+# geqrf and linalg's factorizations (tapegrad/linalg.py)
+for _name, _fields in (
+        ("geqrf", ("a", "tau")), ("linalg_slogdet", ("sign", "logabsdet")),
+        ("slogdet", ("sign", "logabsdet")), ("linalg_inv_ex", ("inverse", "info")),
+        ("linalg_solve_ex", ("result", "info")), ("linalg_cholesky_ex", ("L", "info")),
+        ("linalg_svd", ("U", "S", "Vh")), ("linalg_eigh", ("eigenvalues", "eigenvectors")),
+        ("linalg_qr", ("Q", "R")),
+        ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
+        ("svd", ("U", "S", "V")), ("qr", ("Q", "R")),
+        ("triangular_solve", ("solution", "cloned_coefficient")),
+        ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
+        ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U"))):
+    globals()[_name] = _make(_name, _fields)
+    __all__.append(_name)
+del _fields
 
 # what an op called with out=(...) returns: torch's max_out & co, the same fields
 # (tapegrad/out_arg.py)
