@@ -96,7 +96,7 @@ _AUTOGRAD_NAME.update({"special_" + alias: op for alias, op in (
     ("log1p", "log1p"), ("logit", "logit"), ("logsumexp", "logsumexp"),
     ("multigammaln", "mvlgamma"), ("polygamma", "polygamma"), ("round", "round"),
     ("sinc", "sinc"), ("xlogy", "xlogy"))})
-# torch.linalg's functions that take out= (a tuple of tensors for several results; not lstsq):
+# torch.linalg's functions that take out= (a tuple of tensors for several results):
 # the op torch's autograd error names (None: torch does not check, its composite writes
 # through ops) and how out's dtype is checked (_dtype_error)
 LINALG_OUT = {
@@ -105,7 +105,7 @@ LINALG_OUT = {
     "inv_ex": ("linalg_inv_ex", "same"), "solve_ex": ("_linalg_solve_ex", "same"),
     "cholesky_ex": ("linalg_cholesky_ex", "same"), "lu_factor": ("linalg_lu_factor_ex", "same"),
     "lu_factor_ex": ("linalg_lu_factor_ex", "same"), "lu": ("linalg_lu", "same"),
-    "lu_solve": ("linalg_lu_solve", "same"),
+    "lu_solve": ("linalg_lu_solve", "same"), "lstsq": ("linalg_lstsq", "lstsq"),
     "det": ("_linalg_det", "same"), "inv": ("linalg_inv_ex", "same"),
     "solve": ("_linalg_solve_ex", "same"), "cholesky": ("linalg_cholesky_ex", "same"),
     "svdvals": ("_linalg_svd", "same"), "eigvalsh": ("_linalg_eigh", "same"),
@@ -184,6 +184,11 @@ def _dtype_error(name, rule, src, dst, k):
                             f"{'indices' if k else 'values'} output")
     if rule == "cast":
         return None if can_cast(src, dst) else _cast_error(src, dst)
+    if rule == "lstsq":     # (rank: any; a residuals out that cannot take it: as torch says)
+        out = ("solution", "solution", None, "singular_values")[k]
+        return None if out is None or can_cast(src, dst) else RuntimeError(
+            f"torch.linalg.lstsq: Expected {out} to be safely castable from {src.legacy} dtype, "
+            f"but got {out} with dtype {dst.legacy}")
     kind, _, fn = rule.partition(":")
     if kind == "castable":
         return None if can_cast(src, dst) else RuntimeError(

@@ -255,9 +255,16 @@ def test_warnings_point_at_the_callers_line_through_the_out_wrapper():
     lambda M: M.linalg.eigh(M.eye(2), out=M.empty(0)),
     lambda M: M.linalg.lu_solve(*M.linalg.lu_factor(M.eye(2)), M.eye(2),
                                 out=M.empty(0, dtype=M.float64)),
+    *(lambda M, d=d: M.linalg.lstsq(M.ones(3, 2) + M.eye(3, 2), M.ones(3, 1),
+                                    out=tuple(M.empty(0, dtype=getattr(M, t)) for t in d))
+      for d in (("float64", "float32", "int64", "float32"), ("int64", "float32", "int64",
+                                                             "float32"),
+                ("float32", "int64", "int64", "float32"), ("float32", "float32", "float32",
+                                                           "float32"),
+                ("float32", "float32", "int64", "int64"), ("float32", "float32", "int64"))),
 ])
 def test_linalg_out_messages_as_torch(torch, call):
-    """torch's messages (torch.linalg.lstsq's out= alone is not implemented)."""
+    """torch's messages."""
     got = []
     for M in (torch, tapegrad):
         try:
