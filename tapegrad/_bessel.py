@@ -25,11 +25,20 @@ from ._special import i0e_large, i0e_small, i1e_large, i1e_small
 from .vocab import _vecmath
 
 
+_MATH = {"exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos}
+
+
 def _libm(name, x):
-    """libm's `name` (exp, log, sin, cos) of each element, in x's dtype."""
+    """libm's `name` (exp, log, sin, cos) of each element, in x's dtype (a float64 scalar:
+    Python's math, the same libm function; where it raises, the loop's inf or nan)."""
+    if type(x) is np.float64:
+        try:
+            return np.float64(_MATH[name](x))
+        except (ValueError, OverflowError):
+            pass
     x = np.asarray(x)
     return getattr(_vecmath(), "libm_" + name)(np.ascontiguousarray(x).reshape(-1)).reshape(
-        x.shape)
+        x.shape)[()]
 
 
 def _poly(coeffs, z):
@@ -44,6 +53,13 @@ def _poly(coeffs, z):
 def _cheb(coeffs, y):
     """Cephes' chbevl as torch unrolls it: half the difference of the last two terms of
     b_i = y b_(i-1) - b_(i-2) + c_i, from b_0 = c_0 (y is twice the Chebyshev argument)."""
+    if np.ndim(y) == 0:        # (one element: numpy scalars, no arrays to reuse)
+        p = q = y * 0.0
+        a = q + coeffs[0]
+        for c in coeffs[1:]:
+            p, q = q, a
+            a = y * q - p + c
+        return 0.5 * (a - p)
     p, q, a = np.zeros_like(y), np.zeros_like(y), np.full_like(y, coeffs[0])
     for c in coeffs[1:]:
         p, q, a = q, a, p          # (the oldest term's array takes the new one)
@@ -69,9 +85,12 @@ def _split(x, below, near, far):
 
 
 def _flat(f):
-    """f of a 1-d array, on an array of any shape (0-d too)."""
+    """f of a 1-d array, on an array of any shape (0-d too); one element as a numpy scalar
+    (its arithmetic the dtype's too, without an array's overhead per operation)."""
     def g(x):
         x = np.asarray(x)
+        if x.size == 1:
+            return np.asarray(f(x.reshape(())[()]), x.dtype).reshape(x.shape)
         return f(x.reshape(-1)).reshape(x.shape)
     g.__name__, g.__doc__ = f.__name__, f.__doc__
     return g
@@ -371,6 +390,22 @@ def _airy_series(x):
     added to f is below the dtype's epsilon relative to f (per element, as torch's loop)."""
     eps = np.finfo(x.dtype).eps
     z = x * x * x
+    if np.ndim(x) == 0:        # (one element: numpy scalars)
+        f, g, k, m, n, t = x * 0.0 + 1.0, x, x * 0.0 + 1.0, x * 0.0 + 1.0, x, eps + 1.0
+        while t > eps:
+            m *= z
+            k += 1.0
+            m /= k
+            n *= z
+            k += 1.0
+            n /= k
+            m /= k
+            f += m
+            k += 1.0
+            n /= k
+            g += n
+            t = abs(m / f)
+        return _AI0 * f - _AIP0 * g
     one = np.ones_like(x)
     f, g, k, m, n = one, x, one, one, x
     live = np.ones(x.shape, bool)

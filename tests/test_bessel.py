@@ -116,6 +116,27 @@ def test_series_and_asymptotic_forms_meet():
         assert v[0] == pytest.approx(v[1], rel=1e-13), (name, edge)
 
 
+def test_one_element_as_in_an_array():
+    """One element is computed on numpy scalars (not arrays): the same bits as in an array,
+    float32 and float64, special points included."""
+    from tapegrad import _bessel
+    pts = np.concatenate([np.linspace(-30, 30, 241), np.geomspace(1e-310, 1e300, 40),
+                          -np.geomspace(1e-310, 1e300, 40),
+                          [0.0, -0.0, math.inf, -math.inf, math.nan, 1e-5, 2.0, 2.09, -2.09,
+                           5.0, 8.0, 8.3203353, 103.892, 0.5, -0.5, 110.0, -110.0]])
+    for dt in (np.float64, np.float32):
+        with np.errstate(over="ignore"):
+            xs = pts.astype(dt)
+        for name in NAMES:
+            f = getattr(_bessel, name)
+            arr = f(xs)
+            one = np.array([f(np.asarray(v)) for v in xs])
+            assert one.dtype == dt
+            same = ((arr == one) & (np.signbit(arr) == np.signbit(one))
+                    | np.isnan(arr) & np.isnan(one))
+            assert same.all(), (name, dt, xs[~same][:4], arr[~same][:4], one[~same][:4])
+
+
 # ---- against torch -------------------------------------------------------------------------
 def _grid():
     return np.concatenate([
