@@ -75,7 +75,7 @@ _AUTOGRAD_NAME = {
     "norm": "linalg_vector_norm", "concat": "cat", "concatenate": "cat", "row_stack": "cat",
     "hstack": "cat", "vstack": "cat", "dstack": "cat", "column_stack": "cat",
     "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
-    "not_equal": "ne", "inverse": "linalg_inv_ex"}
+    "not_equal": "ne", "inverse": "linalg_inv_ex", "orgqr": "linalg_householder_product"}
 # torch.special's functions that take out= (all but softmax and log_softmax), given it under
 # the names torch's messages use, special_<name>; the aliases' autograd errors name the op
 SPECIAL_OUT_NAMES = frozenset((
@@ -152,7 +152,8 @@ _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
          "any": "allany", "amax": "match", "amin": "match", "dot": "dot", "logsumexp": "floating",
          "cummax": "scan", "cummin": "scan", "kthvalue": "kthvalue", "mode": "mode",
          "special_round": "found", "special_logsumexp": "floating", "geqrf": "geqrf",
-         "ormqr": "ormqr", **{"linalg_" + n: rule for n, (_, rule) in LINALG_OUT.items()}}
+         "ormqr": "ormqr", "orgqr": "castable:torch.linalg.householder_product",
+         **{"linalg_" + n: rule for n, (_, rule) in LINALG_OUT.items()}}
 
 _RESIZED = ("An output with one or more elements was resized since it had shape {}, which "
             "does not match the required output shape {}. This behavior is deprecated, and in "

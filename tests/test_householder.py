@@ -191,6 +191,8 @@ ORMQR_ERRORS = [
     lambda m: m.ormqr(m.ones(3, 2), m.zeros(2), m.ones(3, 2), out=m.empty(0, dtype=m.float64)),
     lambda m: m.ormqr(m.ones(3, 2), m.zeros(2), m.ones(3, 2, requires_grad=True),
                       out=m.empty(0)),
+    lambda m: m.orgqr(m.ones(3, 2), m.zeros(2), out=m.empty(0, dtype=m.int64)),
+    lambda m: m.orgqr(m.ones(3, 2, requires_grad=True), m.zeros(2), out=m.empty(0)),
 ]
 
 
