@@ -37,11 +37,12 @@ def _node(name, cpp):
 
 # (and the linalg *_ex nodes of a failed factorization: their gradient there, at a singular
 # or indefinite input, is not computed; huber_loss's of a target in another dtype, whose
-# backward kernel torch cannot run)
+# backward kernel torch cannot run; _standard_gamma_grad's, the factor of a Gamma draw's
+# gradient, which a create_graph backward records)
 NODES = {name: _node(name, name == "NotImplemented") for name in (
     "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0",
     "LinalgCholeskyExBackward0", "LinalgInvExBackward0", "LinalgSolveExBackward0",
-    "HuberLossBackward0", "GeqrfBackward0")}
+    "HuberLossBackward0", "GeqrfBackward0", "StandardGammaGradBackward0")}
 
 
 def result(node, values, dt, inputs, error):

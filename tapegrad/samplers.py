@@ -5,13 +5,13 @@ generator or `generator=`, with torch's checks and errors.
 Gradients as torch records them: `poisson` a zero gradient (PoissonBackward0, the op
 table's `draw` row: tapegrad/draw_nodes.py); `_standard_gamma` the implicit
 reparameterization gradient (StandardGammaBackward0, torch's approximation of it below, which
-Gamma and the families built on it use); `binomial` and `_sample_dirichlet` torch's
+Gamma and the families built on it use; its own derivative, as torch's, raises); `binomial` and `_sample_dirichlet` torch's
 NotImplemented node, whose backward raises "derivative for aten::... is not implemented"."""
 import warnings
 
 import numpy as np
 
-from . import dtypes as D, errors, gamma_draws
+from . import dtypes as D, errors, gamma_draws, nodiff
 from .creation import _leaf, tensor
 from .draw_nodes import drawn, not_differentiable
 from .pyfunc import as_native_node, Function
@@ -299,7 +299,12 @@ class _StandardGamma(Function):
     def backward(ctx, grad):
         alpha, x = ctx.saved_tensors
         dx = _standard_gamma_grad(alpha.detach().numpy(), x.detach().numpy())
-        return grad * tensor(dx, dtype=alpha.dtype), None
+        # NOTE: under create_graph the factor is torch's StandardGammaGradBackward0 (an edge
+        # to alpha, none to x), whose backward raises: a second derivative through a draw
+        # is not implemented in torch, so it must not silently come out without this term
+        dx = nodiff.result("StandardGammaGradBackward0", dx, alpha.dtype, (alpha,), (
+            NotImplementedError, "the derivative for '_standard_gamma_grad' is not implemented."))
+        return grad * dx, None
 
 
 as_native_node(_StandardGamma, "StandardGammaBackward0")

@@ -488,3 +488,29 @@ def test_beta_and_dirichlet_rsample_gradients_per_draw_as_torch(dtype):
     for ours, theirs in zip(out[tg], out[torch]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-11 if dtype == "float64" else 2e-6,
                                    atol=1e-12)
+
+
+def test_standard_gamma_second_derivative_raises_as_torch():
+    # torch's StandardGammaBackward0 computes grad * _standard_gamma_grad(alpha, x), whose own
+    # derivative is not implemented: a create_graph gradient of an rsample keeps that node, so
+    # a second derivative raises rather than silently leaving the term out (a Hessian of a
+    # loss with a Gamma rsample and another path to alpha would otherwise be wrong)
+    a = tg.tensor(2.0, requires_grad=True)
+    tg.manual_seed(0)
+    s = D.Gamma(a, tg.tensor(1.0)).rsample()
+    g, = tg.autograd.grad(s, a, create_graph=True)
+    assert g.requires_grad
+    names, todo = [], [g.grad_fn]
+    while todo:
+        fn = todo.pop()
+        names.append(type(fn).__name__)
+        todo += [f for f, _ in fn.next_functions if f is not None]
+    assert "StandardGammaGradBackward0" in names
+    with pytest.raises(NotImplementedError,
+                       match=r"^the derivative for '_standard_gamma_grad' is not implemented\.$"):
+        (g + a ** 2).backward()
+    # without create_graph the gradient is a plain tensor, its value unchanged
+    tg.manual_seed(0)
+    s = D.Gamma(a, tg.tensor(1.0)).rsample()
+    g2, = tg.autograd.grad(s, a)
+    assert not g2.requires_grad and g2.item() == g.item()
