@@ -1,5 +1,6 @@
 """`tapegrad.func`: torch.func's function transforms `grad`, `grad_and_value`, `vjp`, `jvp`,
-`jacrev`, `jacfwd`, `hessian` and `functional_call`, built on `autograd.grad`.
+`jacrev`, `jacfwd`, `hessian` and `functional_call`, built on `autograd.grad`
+(`rearrange`: tapegrad/rearrange.py).
 
 A transform differentiates with respect to fresh leaves made from its inputs, so the inputs
 stay untouched; when an input already requires grad (a transform inside another, e.g.
@@ -29,11 +30,12 @@ from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
 from .nn.utils import stateless as _stateless
 from .pyfunc import TRANSFORMS
+from .rearrange import rearrange
 from .views import stack
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
            "jvp", "jacfwd", "stack_module_state", "linearize", "functionalize",
-           "replace_all_batch_norm_modules_"]
+           "replace_all_batch_norm_modules_", "rearrange", "debug_unwrap"]
 
 
 # ---- pytrees ----------------------------------------------------------------------------------
@@ -607,6 +609,13 @@ def functionalize(func, *, remove="mutations"):
                 x.copy_(c)
         return out
     return wrapped
+
+
+def debug_unwrap(tensor, *, recurse=True):
+    """torch.func's: the tensor under a functorch wrapper (BatchedTensor, ...).  tapegrad's
+    transforms run on plain tensors (vmap on per-sample slices), so there is none to take
+    off: the tensor itself, as torch's for an unwrapped one."""
+    return tensor
 
 
 def replace_all_batch_norm_modules_(root):
