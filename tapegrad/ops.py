@@ -946,6 +946,9 @@ _DECLS = [
     # 2 x erfcx(x) - 2 / sqrt(pi)
     Op("erfcx", "unary", "SpecialErfcxBackward0", "erfcx(a)",
        ("g * (2.0 * a * out - 1.1283791670955126)",)),
+    # reshape of a non-contiguous tensor whose strides allow a view (dims split or merged
+    # within contiguous runs): torch's _reshape_alias, a view of the input
+    Op("reshape_alias", "reshape", "ReshapeAliasBackward0"),
 ]
 
 def mentions(expr, name):
@@ -979,7 +982,7 @@ OUTPUT_CODE = OPS["output"].code
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
                       "slice", "transpose", "t", "expand", "permute", "alias", "as_strided",
-                      "unsqueeze_strided", "unfold"})
+                      "unsqueeze_strided", "unfold", "reshape_alias"})
 
 
 def saves_mask(op):

@@ -386,7 +386,14 @@ class _OpMethods:
         shape = _infer_shape(_int_list(shape, "reshape", "shape"), self.numel())
         v = self._v
         if type(v) is not float and not v.flags.c_contiguous:
-            return _reshape_op("unsafe_view", self, shape, _contiguous(v).reshape(shape))
+            # a view where the strides allow one (torch's _reshape_alias: an in-place change
+            # of either shows in the other), else a copy (torch's clone + _unsafe_view)
+            out = v.view()
+            try:
+                out.shape = shape
+            except AttributeError:
+                return _reshape_op("unsafe_view", self, shape, _contiguous(v).reshape(shape))
+            return _reshape_op("reshape_alias", self, shape, out)
         return _reshape_op("view", self, shape)
 
     def view(self, *shape):

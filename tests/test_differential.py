@@ -2369,6 +2369,29 @@ def test_contiguity_follows_torch():
                             "(p * m.ones(4, 2, 3)).view(-1)"])
 
 
+def test_reshape_of_a_strided_tensor_is_a_view_where_torch_makes_one():
+    """reshape of a non-contiguous tensor whose strides allow it is torch's _reshape_alias (a
+    view: an in-place change of either shows in the other); otherwise a copy."""
+    def fn(m):
+        out = []
+        for make in (lambda x: x.t().reshape(3, 1, 2), lambda x: x[:, 1:].reshape(2, 2, 1),
+                     lambda x: x.permute(1, 0).flatten(1), lambda x: x.t().reshape(6)):
+            base = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+            y = make(base)
+            y.mul_(2)              # reaches base when y is a view
+            base.add_(100)         # reaches y when y is a view
+            out.append((base.tolist(), y.tolist(), y._base is base, y.is_contiguous(),
+                        y.stride()))
+            w = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+            x = w * 1
+            z = make(x)
+            z.mul_(3)              # an in-place change of the view: x's history follows
+            (x * m.arange(6.0).reshape(2, 3)).sum().backward()
+            out.append((type(make(w).grad_fn).__name__, w.grad.tolist()))
+        return out
+    like_torch(fn)
+
+
 def test_grad_formulas_associate_like_torch():
     def fn(m):
         r = m.tensor([1e-200], dtype=m.float64, requires_grad=True)

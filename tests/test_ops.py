@@ -107,6 +107,8 @@ CASES = {
     "index": [("list", lambda m, a: a[[0, 2, 0]], [(3, 2)], ANY),
               ("mask", lambda m, a: a[a > 0], [(2, 3)], ANY)],
     "unsafe_view": [("tr", lambda m, a: a.t().reshape(6), [(2, 3)], ANY)],
+    "reshape_alias": [("split", lambda m, a: a.t().reshape(3, 1, 2), [(2, 3)], ANY),
+                      ("unit", lambda m, a: a[:, 1:].reshape(2, 2, 1), [(2, 3)], ANY)],
     "dot": [("d", lambda m, a, b: a @ b, [(3,), (3,)], ANY),
             ("meth", lambda m, a, b: a.dot(b), [(4,), (4,)], ANY)],
     "mv": [("mv", lambda m, a, b: a @ b, [(2, 3), (3,)], ANY),

@@ -1162,6 +1162,8 @@ NEXT_FNS = {
                             "m.orgqr(c.t(), v[:1])"],
     "i0": ["m.i0(a)", "s.i0()"], "i0e": ["m.special.i0e(a * c)"], "i1": ["m.special.i1(v)"],
     "i1e": ["m.special.i1e(s)"], "erfcx": ["m.special.erfcx(a * c)"],
+    "reshape_alias": ["a.t().reshape(3, 1, 2)", "a[:, 1:].reshape(2, 2, 1)",
+                      "a.t()[None].reshape(3, 2)"],
     # torch's out-of-place copies of views, fill, norm_except_dim over every dim
     "alias_copy": ["m.alias_copy(a)"], "diagonal_copy": ["m.diagonal_copy(a * c, 1)"],
     "expand_copy": ["m.expand_copy(v, (2, 3))"], "permute_copy": ["m.permute_copy(a, (1, 0))"],
