@@ -295,7 +295,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
                              f"'{dtype.legacy}'.")
         out = obj.to(dtype) if convert else (obj.clone() if copy else obj)
         if out is obj:
-            return obj.requires_grad_(bool(requires_grad)) if obj.is_leaf else obj
+            return obj._requires_grad(bool(requires_grad)) if obj.is_leaf else obj
         return out if requires_grad or not out.requires_grad else out.detach()
     requires_grad = False if requires_grad is _UNSET else bool(requires_grad)
     if isinstance(obj, np.ndarray):
@@ -305,7 +305,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
                              f"'{D.from_numpy_dtype(obj.dtype).legacy}' into dtype "
                              f"'{dtype.legacy}'.")
         if keep and not copy:
-            return from_numpy(obj).requires_grad_(requires_grad)
+            return from_numpy(obj)._requires_grad(requires_grad)
     elif copy is False:
         raise ValueError("can't alias arbitrary sequence into a tensor.")
     return tensor(obj, dtype=dtype, requires_grad=requires_grad)

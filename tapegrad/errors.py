@@ -16,6 +16,12 @@ BACKWARD_TWICE = (
 NOT_FLOAT_CREATE = "Only Tensors of floating point and complex dtype can require gradients"
 NOT_FLOAT_SET = "only Tensors of floating point and complex dtype can require gradients"
 NOT_FLOAT_SET_ = "only Tensors of floating point dtype can require gradients"
+REQUIRES_GRAD_IN_TRANSFORM = (
+    "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+    "torch.autograd.functional.* APIs) inside of a function being transformed by a functorch "
+    "transform. This is unsupported, please attempt to use the functorch transforms (e.g. "
+    "grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a function being "
+    "transformed instead.")
 NON_LEAF_FLAG_ON = "you can only change requires_grad flags of leaf variables."
 NON_LEAF_FLAG = NON_LEAF_FLAG_ON + (
     " If you want to use a computed variable in a subgraph that doesn't require differentiation "

@@ -24,12 +24,11 @@ import numpy as np
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
-from .grad_mode import inference_mode, is_grad_enabled, switched_grad
+from .grad_mode import inference_mode, is_grad_enabled, switched_grad, TRANSFORMS
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
 from .nn.utils import stateless as _stateless
-from .pyfunc import TRANSFORMS
 from .rearrange import rearrange
 from .views import stack
 
@@ -129,7 +128,7 @@ def _grad_level():
         TRANSFORMS.depth += 1
         try:
             yield
-        finally:   # (inline, see pyfunc.TRANSFORMS; an interrupted exit: the generator's close)
+        finally:   # (inline, see grad_mode.TRANSFORMS; an interrupted exit: the generator's close)
             TRANSFORMS.depth -= 1
 
 
@@ -185,7 +184,7 @@ def _differentiable(leaves):
     in b alone, not also through the a the function closes over."""
     nested = any(x.requires_grad for x in leaves)
     with _grad_level():
-        return [x.view_as(x) if x.requires_grad else _fresh([x.detach().requires_grad_()])[0]
+        return [x.view_as(x) if x.requires_grad else _fresh([x.detach()._requires_grad()])[0]
                 for x in leaves], nested
 
 
@@ -265,7 +264,7 @@ def _jacobian_graph(outs, leaves):
 
 def _jvp_graph(outs, leaves, tangents):
     """J @ tangents with create_graph, by the double-vjp trick (u -> u^T J is linear in u)."""
-    us = [zeros_like(o).requires_grad_() for o in outs]
+    us = [zeros_like(o)._requires_grad() for o in outs]
     with _grad_level():
         g = _grads(outs, leaves, us, True, retain=True)
         return tuple(_grads(g, us, [t.to(x.dtype) for t, x in zip(tangents, leaves)], True,
@@ -442,8 +441,8 @@ def _jacobian_of(func, argnums, has_aux, api):
         with _level() as level, _grad_level():
             try:
                 # (nested: through views of the inputs, as `_differentiable` says why)
-                J = AF.jacobian(f, tuple(_differentiable(xs)[0]) if nested else xs,
-                                create_graph=nested)
+                J = AF._jacobian(f, tuple(_differentiable(xs)[0]) if nested else xs,
+                                 nested, False, False, "reverse-mode", False, internal=True)
             except _KeepGraph as k:
                 J = _jacobian_graph(k.out, k.leaves)
                 J = _plain(J, seen[0][0], nested, True)
@@ -516,9 +515,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     with _level() as level, _grad_level():
         TRANSFORMS.forwards += 1   # (torch's jvp is forward mode: custom Functions need a jvp)
         try:
-            out, tangent_out = AF.jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
-                                      tuple(flat_t), create_graph=nested or outer,
-                                      strict=strict)
+            out, tangent_out = AF._jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
+                                       tuple(flat_t), nested or outer, strict, internal=True)
         except _KeepGraph as k:
             outer = True
             out, tangent_out = k.out, _jvp_graph(k.out, k.leaves, flat_t)
@@ -550,11 +548,11 @@ def linearize(func, *primals):
                              f"{p.dtype}")
     spec = _treespec(primals)
     with switched_grad(True):
-        leaves = _fresh([p.detach().requires_grad_() for p in flat_p])
+        leaves = _fresh([p.detach()._requires_grad() for p in flat_p])
         outs, rebuild = _flatten(func(*_flatten(primals)[1](leaves)))
         live = [k for k, o in enumerate(outs) if isinstance(o, Tensor)
                 and o.requires_grad and (o.dtype.is_floating_point or o.dtype.is_complex)]
-        us = [zeros_like(outs[k]).requires_grad_() for k in live]
+        us = [zeros_like(outs[k])._requires_grad() for k in live]
         # u^T J for a u of each differentiable output, kept (a graph linear in u)
         uj = _grads([outs[k] for k in live], leaves, us, True, retain=True)
 
@@ -603,7 +601,11 @@ def functionalize(func, *, remove="mutations"):
         copies = [x.clone() if isinstance(x, Tensor) else x for x in flat]
         versions = [c._version if isinstance(c, Tensor) else None for c in copies]
         call_args, call_kwargs = rebuild(copies)
-        out = func(*call_args, **call_kwargs)
+        TRANSFORMS.depth += 1    # (a transform to torch: Functions need setup_context, ...)
+        try:
+            out = func(*call_args, **call_kwargs)
+        finally:
+            TRANSFORMS.depth -= 1
         for x, c, v in zip(flat, copies, versions):
             if isinstance(x, Tensor) and c._version != v:   # mutated: torch copies it back
                 x.copy_(c)

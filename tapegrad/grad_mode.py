@@ -1,5 +1,6 @@
 """Grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `inference_mode`,
-`is_grad_enabled`, `is_inference_mode_enabled` (thread-local); `set_multithreading_enabled`.
+`is_grad_enabled`, `is_inference_mode_enabled` (thread-local); `set_multithreading_enabled`;
+`TRANSFORMS`, the torch.func transforms running on this thread.
 
 The flag lives in `tape.STATE`, next to the tape this thread records into, so an op reads
 both from one thread-local object.
@@ -12,6 +13,20 @@ import threading
 import warnings
 
 from .tape import STATE, CLOSED
+
+
+class _Transforms(threading.local):
+    depth = 0
+    vmaps = 0      # of them, the vmaps (jacfwd and hessian too: torch's are vmaps)
+    forwards = 0   # of them, jacfwd's and hessian's (torch's are forward mode)
+
+
+# The torch.func transforms running on this thread (`depth`: func.py's grad levels,
+# functionalize and mapping.vmap count themselves in, `TRANSFORMS.depth += 1`, and out again in
+# a `finally`, by that statement inline: a Ctrl-C at the entry of a call or a context manager's
+# __exit__ there skipped it, and the count stayed raised): a Function applied under one must
+# have the setup_context form (pyfunc), and `Tensor.requires_grad_` refuses, as torch's
+TRANSFORMS = _Transforms()
 
 
 def is_grad_enabled():

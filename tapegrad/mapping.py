@@ -27,7 +27,7 @@ import numpy as np
 
 from .creation import tensor
 from .grad_mode import is_grad_enabled
-from .pyfunc import TRANSFORMS
+from .grad_mode import TRANSFORMS
 from .random import default_generator
 from .replay import record
 from .tape import STATE

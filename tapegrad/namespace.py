@@ -148,7 +148,7 @@ class _NamespaceMethods:
         _device.check(device)
         dt = dtype or self._dtype
         t = tensor(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dtype=dt)
-        return t.requires_grad_() if requires_grad else t
+        return t._requires_grad() if requires_grad else t
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
@@ -162,7 +162,7 @@ class _NamespaceMethods:
                           stacklevel=errors.user_stacklevel())
             data = data.detach()
         t = copy_of(data, dtype=dtype or self._dtype)
-        return t.requires_grad_() if requires_grad else t
+        return t._requires_grad() if requires_grad else t
 
     def type_as(self, other):
         _tensor_operand("type_as", other, 1)

@@ -30,14 +30,13 @@ import functools
 import inspect
 import math
 import re
-import threading
 import warnings
 import weakref
 
 import numpy as np
 
 from . import errors
-from .grad_mode import switched_grad
+from .grad_mode import switched_grad, TRANSFORMS
 from .hooks import run_node_posthooks, run_node_prehooks
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
 from .copyslices import rebase_on_view, view_flat_positions
@@ -279,20 +278,6 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
             bound.apply_defaults()
             args = tuple(bound.args[0 if setup else 1:])
         return _apply(cls, args)
-
-
-class _Transforms(threading.local):
-    depth = 0
-    vmaps = 0      # of them, the vmaps (jacfwd and hessian too: torch's are vmaps)
-    forwards = 0   # of them, jacfwd's and hessian's (torch's are forward mode)
-
-
-# The torch.func transforms running on this thread (`depth`: func.py's grad levels and
-# mapping.vmap count themselves in, `TRANSFORMS.depth += 1`, and out again in a `finally`, by
-# that statement inline: a Ctrl-C at the entry of a call or a context manager's __exit__ there
-# skipped it, and the count stayed raised): a Function applied under one must have the
-# setup_context form, as torch's
-TRANSFORMS = _Transforms()
 
 
 # forward's signature per Function class (inspect.signature costs ~10 us a call); weak, so a

@@ -27,7 +27,7 @@ from .fpstate import F32_MAX as _F32_MAX, quiet
 from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
-from .grad_mode import INFERENCE_MARKING
+from .grad_mode import INFERENCE_MARKING, TRANSFORMS
 from .tape import (inference_as, INFERENCE_MADE, INFERENCE_TENSOR, retain as _retain,
                    share_storage, SHARED_ARRAYS, STATE, version_counter)
 from .tracing import _bake
@@ -276,7 +276,15 @@ class Tensor(metaclass=_TensorMeta):
         if type(requires_grad) is not bool:
             raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
                             f"bool, not {errors.arg_type_name(requires_grad)}")
+        if TRANSFORMS.depth:   # (in a function under torch.func's transforms: torch refuses)
+            raise RuntimeError(errors.REQUIRES_GRAD_IN_TRANSFORM)
         self._set_requires_grad(requires_grad, errors.NOT_FLOAT_SET_)
+        return self
+
+    def _requires_grad(self, flag=True):
+        """requires_grad_ for tapegrad's own leaves (a transform's, autograd.grad's, a factory's
+        requires_grad=), which torch makes without it: allowed under transforms too."""
+        self._set_requires_grad(flag, errors.NOT_FLOAT_SET_)
         return self
 
     def _set_requires_grad(self, flag, msg):

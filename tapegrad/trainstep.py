@@ -706,5 +706,5 @@ def zero_grads(params, set_to_none):
                 if g._tape is not None:
                     g.detach_()
                 else:
-                    g.requires_grad_(False)
+                    g._requires_grad(False)
                 g.zero_()

@@ -539,3 +539,69 @@ def test_jacrev_of_an_integer_output_raises_as_torch():
     with pytest.raises(RuntimeError) as t:
         torch.func.jacrev(lambda x: x.argmax())(torch.tensor([1.0, 3.0, 2.0]))
     assert str(e.value).replace("tapegrad.", "torch.") == str(t.value)
+
+
+# ---- Tensor.requires_grad_ inside a transformed function ------------------------------------
+def _rg_in(m, how):
+    AF = m.autograd.functional
+    x = m.tensor([1.0, 2.0])
+
+    def fns(kind):
+        if kind == "method":
+            return lambda a: (a * m.ones(2).requires_grad_()).sum()
+        if kind == "off":
+            return lambda a: (a * m.ones(2).requires_grad_(False)).sum()
+        if kind == "detach":
+            return lambda a: (a * a.detach().requires_grad_()).sum()
+        return lambda a: AF.jacobian(lambda b: b ** 2, a).sum()
+    f = fns(how[1])
+    return {"grad": lambda: m.func.grad(f)(x),
+            "vmap": lambda: m.func.vmap(f)(x[None].expand(3, 2)),
+            "vjp": lambda: m.func.vjp(f, x)[1](m.tensor(1.0)),
+            "jacrev": lambda: m.func.jacrev(f)(x),
+            "jacfwd": lambda: m.func.jacfwd(f)(x),
+            "jvp": lambda: m.func.jvp(f, (x,), (x,)),
+            "hessian": lambda: m.func.hessian(f)(x),
+            "functionalize": lambda: m.func.functionalize(f)(x)}[how[0]]()
+
+
+@pytest.mark.parametrize("how", [(t, k) for t in ("grad", "vmap", "vjp", "jacrev", "jacfwd",
+                                                  "jvp", "hessian", "functionalize")
+                                 for k in ("method", "off", "detach", "functional")])
+def test_requires_grad_inside_a_transform_raises_as_torch(how):
+    # torch refuses Tensor.requires_grad_ (also through autograd.functional's preprocessing)
+    # inside a function under any torch.func transform
+    got = _both(lambda m: _rg_in(m, how))
+    assert got[0] == got[1] and got[1][0] == "RuntimeError"
+
+
+def test_requires_grad_inside_transforms_without_torch():
+    x = tg.tensor([1.0, 2.0])
+    w = tg.ones(2)
+
+    def f(a):
+        w.requires_grad_()
+        return (a * w).sum()
+    with pytest.raises(RuntimeError, match=r"^You are attempting to call Tensor\.requires_grad_"):
+        tg.func.grad(f)(x)
+    assert not w.requires_grad          # refused before the flag changed, as torch's
+    # what torch allows there: factories' requires_grad=, the attribute, autograd.grad
+    g = tg.func.grad(lambda a: (a * tg.tensor([1.0, 3.0], requires_grad=True)).sum())(x)
+    assert g.tolist() == [1.0, 3.0]
+
+    def h(a):
+        y = (a ** 3).sum()
+        return tg.autograd.grad(y, a, create_graph=True)[0].sum()
+    assert tg.func.grad(h)(x).tolist() == [6.0, 12.0]
+    # linearize is not a transform level in torch either; outside any, the method works
+    out, fn = tg.func.linearize(lambda a: (a * tg.ones(2).requires_grad_()).sum(), x)
+    assert out.item() == 3.0
+    assert tg.func.grad(lambda a: (a ** 3).sum())(x).requires_grad_().requires_grad
+    # tapegrad's own leaves in nested transforms and autograd.functional at top level
+    assert tg.func.hessian(lambda a: (a ** 3).sum())(x).tolist() == [[6.0, 0.0], [0.0, 12.0]]
+    assert tg.func.vmap(tg.func.jacrev(lambda a: a ** 2))(x[None]).tolist() == [[[2.0, 0.0],
+                                                                               [0.0, 4.0]]]
+    assert tg.func.jvp(tg.func.grad(lambda a: (a ** 3).sum()), (x,), (x,))[1].tolist() == \
+        [6.0, 24.0]
+    assert tg.autograd.functional.hessian(lambda a: (a ** 3).sum(), x).tolist() == \
+        [[6.0, 0.0], [0.0, 12.0]]

@@ -49,7 +49,7 @@ class Variable(metaclass=_VariableMeta):
             warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
         t = data if isinstance(data, Tensor) else _tensor(data)
         if requires_grad:
-            t.requires_grad_(True)
+            t._requires_grad(True)
         return t
 
 
@@ -445,7 +445,7 @@ def _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, al
     rows = [_grad(outputs, inputs, [g[b] if isinstance(g, Tensor) else g for g in gos],
                   retain_graph if b == n - 1 else True, create_graph, unused, False, False)
             for b in range(n)]
-    return tuple((_zeros(t).requires_grad_(create_graph) if materialize_grads else None)
+    return tuple((_zeros(t)._requires_grad(create_graph) if materialize_grads else None)
                  if col[0] is None else stack(col) for t, col in zip(_as_tuple(inputs), zip(*rows)))
 
 
@@ -501,7 +501,7 @@ def _grad_graph(outputs, inputs, seeds, retain, check_used, materialize_grads):
     out = []
     for t, g in zip(inputs, grads):
         if g is None:   # (torch: zeros_like(input, requires_grad=create_graph))
-            out.append(_zeros(t).requires_grad_() if materialize_grads else None)
+            out.append(_zeros(t)._requires_grad() if materialize_grads else None)
             continue
         if tuple(g.shape) != t._shape:
             g = g.reshape(t._shape)

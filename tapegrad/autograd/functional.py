@@ -42,11 +42,14 @@ def _tuple_postprocess(res, to_unpack):
     return res
 
 
-def _grad_preprocess(inputs, create_graph, need_graph):
+def _grad_preprocess(inputs, create_graph, need_graph, internal=False):
     """Always new tensor objects, so that a function differentiating the tensors it captured
     rather than its arguments sees them as independent (pytorch#32576); a view keeps the
-    link to an input that requires grad when the result is to be differentiable."""
+    link to an input that requires grad when the result is to be differentiable.  A detached
+    one goes through requires_grad_, which refuses inside a torch.func transform as torch's
+    (`internal`: tapegrad.func's own use, allowed)."""
     return tuple(x.view_as(x) if create_graph and x.requires_grad
+                 else x.detach()._requires_grad(need_graph) if internal
                  else x.detach().requires_grad_(need_graph) for x in inputs)
 
 
@@ -149,11 +152,11 @@ def _fill_in_zeros(grads, refs, strict, create_graph, stage):
     return tuple(res)
 
 
-def _v_tuple(v, inputs, is_inputs_tuple, create_graph, name):
+def _v_tuple(v, inputs, is_inputs_tuple, create_graph, name, internal=False):
     """v as a tuple matching the inputs (jvp, vhp, hvp: checked before func is called)."""
     if v is not None:
         _, v = _as_tuple(v, "v", name)
-        v = _grad_preprocess(v, create_graph, need_graph=False)
+        v = _grad_preprocess(v, create_graph, need_graph=False, internal=internal)
         _validate_v(v, inputs, is_inputs_tuple)
         return v
     if len(inputs) != 1 or inputs[0].nelement() != 1:
@@ -184,10 +187,14 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v), by the double-vjp trick (differentiate u -> u^T J w.r.t. u)."""
+    return _jvp(func, inputs, v, create_graph, strict)
+
+
+def _jvp(func, inputs, v, create_graph, strict, internal=False):
     with switched_grad(True):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, "jvp")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True, internal=internal)
+        v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, "jvp", internal)
         is_outputs_tuple, outputs = _outputs(func, inputs, "jvp", strict)
         # the backward is linear in u: its value does not matter, zeros are finite
         us = tuple(zeros_like(o, requires_grad=True) for o in outputs)
@@ -210,7 +217,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     return _jacobian(func, inputs, create_graph, strict, vectorize, strategy, False)
 
 
-def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, forward_graph):
+def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, forward_graph,
+              internal=False):
     if strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". '
                              'Hint: If your function has more outputs than inputs, '
@@ -225,7 +233,8 @@ def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, forward_g
         return _jacfwd(func, inputs, strict, vectorize, forward_graph)
     with switched_grad(True):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True,
+                                  internal=internal)
         is_outputs_tuple, outputs = _outputs(func, inputs, "jacobian", strict)
         if vectorize and strict:
             raise RuntimeError("tapegrad.autograd.functional.jacobian: `strict=True` and "
