@@ -24,7 +24,8 @@ import numpy as np
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
-from .grad_mode import inference_mode, is_grad_enabled, switched_grad, TRANSFORMS
+from .grad_mode import (inference_mode, is_grad_enabled, switched_grad, transformed_call,
+                        TRANSFORMS)
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -311,7 +312,12 @@ def grad_and_value(func, argnums=0, has_aux=False):
             call[i] = rebuild(leaves[k:k + len(f)])
             k += len(f)
         with _level() as level, _grad_level():
-            out = func(*call, **kwargs)
+            saved = TRANSFORMS.levels
+            TRANSFORMS.levels = transformed_call("grad", _flatten((call, kwargs))[0])
+            try:
+                out = func(*call, **kwargs)
+            finally:
+                TRANSFORMS.levels = saved
             aux = None
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
@@ -373,7 +379,12 @@ def vjp(func, *primals, has_aux=False):
         call.append(rebuild(leaves[k:k + len(f)]))
         k += len(f)
     with _level() as level, _grad_level():
-        out = func(*call)
+        saved = TRANSFORMS.levels
+        TRANSFORMS.levels = transformed_call("grad", _flatten(call)[0])
+        try:
+            out = func(*call)
+        finally:
+            TRANSFORMS.levels = saved
     own_ids = level.own(leaves)
     aux = None
     if has_aux:
@@ -427,7 +438,12 @@ def _jacobian_of(func, argnums, has_aux, api):
             for i, (fl, rebuild) in zip(nums, flats):
                 call[i] = rebuild(list(ys[k:k + len(fl)]))
                 k += len(fl)
-            out = func(*call, **kwargs)
+            saved = TRANSFORMS.levels
+            TRANSFORMS.levels = transformed_call("grad", _flatten((call, kwargs))[0])
+            try:
+                out = func(*call, **kwargs)
+            finally:
+                TRANSFORMS.levels = saved
             if has_aux:
                 out, a = _with_aux(out, api)
                 aux.append(a)
@@ -503,7 +519,12 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     outer = enabled and not nested and any(t.requires_grad for t in flat_t)
 
     def f(*ys):
-        out = func(*rebuild_p(list(ys)))
+        saved = TRANSFORMS.levels
+        TRANSFORMS.levels = transformed_call("grad", ys)
+        try:
+            out = func(*rebuild_p(list(ys)))
+        finally:
+            TRANSFORMS.levels = saved
         if has_aux:
             out, a = _with_aux(out, api)
             aux.append(a)

@@ -19,6 +19,10 @@ class _Transforms(threading.local):
     depth = 0
     vmaps = 0      # of them, the vmaps (jacfwd and hessian too: torch's are vmaps)
     forwards = 0   # of them, jacfwd's and hessian's (torch's are forward mode)
+    # the transformed calls running, outermost first: ("grad", the tensors the function was
+    # given) for grad/vjp/jacrev/jacfwd/jvp/hessian, ("vmap", its mapped samples) for vmap;
+    # set by func.py and mapping.py around the call (saved and put back in a `finally`)
+    levels = ()
 
 
 # The torch.func transforms running on this thread (`depth`: func.py's grad levels,
@@ -27,6 +31,13 @@ class _Transforms(threading.local):
 # __exit__ there skipped it, and the count stayed raised): a Function applied under one must
 # have the setup_context form (pyfunc), and `Tensor.requires_grad_` refuses, as torch's
 TRANSFORMS = _Transforms()
+
+
+def transformed_call(kind, tensors):
+    """The levels to set around a transformed call of `kind` given `tensors`: the caller does
+    `saved = TRANSFORMS.levels; TRANSFORMS.levels = transformed_call(...)`, then puts saved
+    back in a `finally` (inline, as depth: nothing to skip)."""
+    return TRANSFORMS.levels + ((kind, tuple(tensors)),)
 
 
 def is_grad_enabled():

@@ -27,7 +27,7 @@ import numpy as np
 
 from .creation import tensor
 from .grad_mode import is_grad_enabled
-from .grad_mode import TRANSFORMS
+from .grad_mode import transformed_call, TRANSFORMS
 from .random import default_generator
 from .replay import record
 from .tape import STATE
@@ -243,13 +243,17 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 default_generator._restore(state)
             sample = [x if d is None else x[(slice(None),) * d + (i,)] if size else
                       _placeholder(x, d) for x, d in zip(leaves, dims)]
+            levels = transformed_call("vmap", [s for s, d in zip(sample, dims) if d is not None])
             TRANSFORMS.depth += 1
             TRANSFORMS.vmaps += 1
+            saved = TRANSFORMS.levels
+            TRANSFORMS.levels = levels
             try:
                 outs.append(func(*rebuild(sample), **kwargs))
             finally:
                 TRANSFORMS.depth -= 1
                 TRANSFORMS.vmaps -= 1
+                TRANSFORMS.levels = saved
             if randomness == "error" and default_generator._fingerprint() != before:
                 default_generator._restore(state)
                 raise RuntimeError(RANDOM_IN_ERROR_MODE)

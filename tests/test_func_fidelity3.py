@@ -605,3 +605,69 @@ def test_requires_grad_inside_transforms_without_torch():
         [6.0, 24.0]
     assert tg.autograd.functional.hessian(lambda a: (a ** 3).sum(), x).tolist() == \
         [[6.0, 0.0], [0.0, 12.0]]
+
+
+# ---- running statistics updated under transforms ------------------------------------------
+def _bn_under(m, case):
+    nn, F = m.nn, m.func
+    m.manual_seed(0)
+    bn = nn.BatchNorm1d(3)
+    x = m.randn(4, 3)
+    xs = x[None].expand(2, 4, 3)
+    calls = {
+        "grad": lambda: F.grad(lambda a: bn(a).sum())(x),
+        "jacrev": lambda: F.jacrev(bn)(x), "vjp": lambda: F.vjp(bn, x)[0],
+        "jvp": lambda: F.jvp(bn, (x,), (x,))[1], "jacfwd": lambda: F.jacfwd(bn)(x),
+        "vmap": lambda: F.vmap(bn)(xs), "vmap_grad": lambda: F.vmap(F.grad(
+            lambda a: bn(a).sum()))(xs),
+        "grad_vmap": lambda: F.grad(lambda a: F.vmap(bn)(a).sum())(xs),
+        "functional": lambda: F.grad(lambda a: m.nn.functional.batch_norm(
+            a, bn.running_mean, bn.running_var, training=True).sum())(x),
+    }
+    try:
+        out = calls[case]()
+    except RuntimeError as e:
+        return "raised", str(e), _arr(bn.running_mean).round(5).tolist()
+    return "ran", _arr(out).round(5).tolist(), _arr(bn.running_mean).round(5).tolist()
+
+
+@pytest.mark.parametrize("case", ["grad", "jacrev", "vjp", "jvp", "jacfwd", "vmap",
+                                  "vmap_grad", "grad_vmap", "functional"])
+def test_running_stats_under_transforms_as_torch(case):
+    # torch refuses to update a module's own running statistics in place inside a transform
+    # (grad & co.: a captured tensor; vmap: unbatched), before changing them
+    torch, _ = _libs()
+    assert _bn_under(tg, case) == _bn_under(torch, case)
+
+
+def test_running_stats_passed_in_are_updated_under_transforms():
+    m = tg.nn.Sequential(tg.nn.Linear(3, 3), tg.nn.BatchNorm1d(3))
+    x = tg.randn(4, 3)
+    p = {k: v.detach() for k, v in m.named_parameters()}
+    b = {k: v.clone() for k, v in m.named_buffers()}
+    with pytest.raises(RuntimeError, match="would mutate a captured Tensor"):
+        tg.func.grad(lambda p, x: tg.func.functional_call(m, p, (x,)).sum())(p, x)
+    assert m[1].running_mean.tolist() == [0.0, 0.0, 0.0]
+    # the buffers given to the transformed function are its inputs: updated, as torch's
+    tg.func.grad(lambda p, b, x: tg.func.functional_call(m, (p, b), (x,)).sum())(p, b, x)
+    assert b["1.running_mean"].abs().sum().item() > 0
+    # an ensemble's stacked buffers, mapped by vmap: each model's row updated
+    models = [tg.nn.Sequential(tg.nn.Linear(3, 3), tg.nn.BatchNorm1d(3)) for _ in range(2)]
+    ps, bs = tg.func.stack_module_state(models)
+    tg.func.vmap(lambda p, b, x: tg.func.functional_call(models[0], (p, b), (x,)))(
+        ps, bs, tg.randn(2, 4, 3))
+    assert (bs["1.running_mean"].abs().sum(1) > 0).all()
+    with pytest.raises(RuntimeError, match="^Batch norm got a batched tensor"):
+        tg.func.vmap(lambda p, b, x: tg.func.functional_call(models[0], (p, b), (x,)),
+                     in_dims=(0, None, None))(ps, {k: v[0] for k, v in bs.items()},
+                                              tg.randn(4, 3))
+    # eval mode, untracked statistics, instance norm under grad: nothing to refuse
+    bn = tg.nn.BatchNorm1d(3).eval()
+    tg.func.grad(lambda a: bn(a).sum())(x)
+    untracked = tg.nn.BatchNorm1d(3, track_running_stats=False)
+    tg.func.vmap(tg.func.grad(lambda a: untracked(a).sum()))(x[None].expand(2, 4, 3))
+    inn = tg.nn.InstanceNorm1d(3, track_running_stats=True)
+    tg.func.grad(lambda a: inn(a).sum())(tg.randn(2, 3, 4))
+    assert inn.running_mean.abs().sum().item() > 0
+    with pytest.raises(RuntimeError, match="^Batch norm got a batched tensor"):
+        tg.func.vmap(inn)(tg.randn(2, 2, 3, 4))

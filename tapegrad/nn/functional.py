@@ -18,7 +18,7 @@ from .._signals import COMMIT
 from ..composed import broadcast_shapes
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
-from ..grad_mode import switched_grad
+from ..grad_mode import switched_grad, TRANSFORMS
 from ..ndops import (_binary, where, softmax as _softmax, log_softmax as _log_softmax,
                      _softmax_entry)
 from ..ops import OPS
@@ -996,6 +996,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Normalize over every dim but the channels (dim 1) with the batch statistics
     (training; running_mean/var, when given, updated in place under no_grad with the
     unbiased variance, as torch) or with the running statistics (NativeBatchNormBackward0)."""
+    if TRANSFORMS.levels and training and (running_mean is not None or
+                                           running_var is not None):
+        # (under grad & co. torch's kernel updates even captured statistics: no check)
+        _stats_under_transforms((running_mean, running_var), ("vmap",))
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
     _tensor("batch_norm", input)
     if input.dim() < 2:
         raise IndexError(f"Dimension out of range (expected to be in range of "
@@ -1037,6 +1045,35 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _suggested_layout(_record("batch_norm", X.batch_norm, input, dims,
                                      running_mean.detach(), running_var.detach(), weight, bias,
                                      float(eps), shape), input)
+
+
+_CAPTURED = ("During a grad (vjp, jvp, grad, etc) transform, the function provided attempted "
+             "to call in-place operation (aten::add_.Tensor) that would mutate a captured "
+             "Tensor. This is not supported; please rewrite the function being transformed to "
+             "explicitly accept the mutated Tensor(s) as inputs.")
+_UNBATCHED = ("Batch norm got a batched tensor as input while the running_mean or running_var, "
+              "which will be updated in place, were not batched.\nIf you are using a module "
+              "and do not need eval mode, please set `track_running_stats` to be False.If you "
+              "are using a prebuilt module and do not need eval mode, please see the functorch "
+              "website for resources on how to patch your module to work with vmap")
+
+
+def _stats_under_transforms(stats, kinds):
+    """torch.func's refusal to update statistics in place under a transform: under grad & co.
+    (torch's check comes first, at any level: BatchNorm's num_batches_tracked.add_(1)) when
+    they are not among (views of) the tensors the transformed function was given (captured:
+    a module's own buffers), under vmap (batch norm's running statistics) when they are not
+    among its mapped samples (unbatched).  functional_call with the buffers passed in (and
+    mapped, under vmap) updates them, as torch's."""
+    levels = TRANSFORMS.levels
+    for kind, given in [lv for k in kinds for lv in levels if lv[0] == k]:
+        for t in stats:
+            if t is None:
+                continue
+            base = t._base if t._base is not None else t
+            if not any(a is t or a is base or a._base is not None and a._base is base
+                       for a in given):
+                raise RuntimeError(_CAPTURED if kind == "grad" else _UNBATCHED)
 
 
 def _suggested_layout(out, input):
@@ -1090,14 +1127,17 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither "
                          "be None")
+    if use_input_stats and running_mean is not None and TRANSFORMS.levels:
+        # (under vmap torch refuses unbatched running statistics, under grad it updates them)
+        _stats_under_transforms((running_mean, running_var), ("vmap",))
     n, c = input.shape[0], input.shape[1]
     shape = (1, n * c) + tuple(input.shape[2:])
     w = weight.repeat(n) if weight is not None else None
     b = bias.repeat(n) if bias is not None else None
     rm = running_mean.detach().repeat(n) if running_mean is not None else None
     rv = running_var.detach().repeat(n) if running_var is not None else None
-    out = batch_norm(input.contiguous().view(shape), rm, rv, w, b, use_input_stats, momentum,
-                     eps)
+    out = _batch_norm(input.contiguous().view(shape), rm, rv, w, b, use_input_stats, momentum,
+                      eps)
     if use_input_stats:
         if running_mean is not None:
             running_mean._assign(rm._array().reshape(n, c).mean(0).astype(

@@ -509,7 +509,7 @@ def _switched_state():
     from tapegrad.grad_mode import TRANSFORMS
     from tapegrad.tape import CLOSED, STATE
     return (STATE.enabled, STATE.inference, getattr(TRANSFORMS, "depth", 0),
-            len(getattr(_LEVELS, "stack", ())), STATE.parked is CLOSED)
+            len(getattr(_LEVELS, "stack", ())), STATE.parked is CLOSED, TRANSFORMS.levels)
 
 
 def _training_step(x):

@@ -10,7 +10,7 @@ import numpy as np
 from ... import devices as _device, dtypes as D
 from ..._signals import COMMIT
 from ...creation import empty, ones, tensor, zeros
-from ...grad_mode import switched_grad
+from ...grad_mode import switched_grad, TRANSFORMS
 from ...pyfunc import Function
 from ...tracing import refuse_state_update
 from .. import functional as F, init
@@ -110,6 +110,8 @@ class _BatchNorm(_NormBase):
         if count:
             refuse_state_update(f"{type(self).__name__} in training mode (num_batches_tracked "
                                 f"and the running statistics)")
+            if TRANSFORMS.levels:   # (torch's add_ of a captured count under grad & co.)
+                F._stats_under_transforms((self.num_batches_tracked,), ("grad",))
             if self.momentum is None:       # the cumulative moving average
                 factor = 1.0 / (float(self.num_batches_tracked) + 1)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
