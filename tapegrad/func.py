@@ -452,7 +452,7 @@ def _jacobian_of(func, argnums, has_aux, api):
             if api.startswith("vjp"):   # (jacrev: torch's vjp check)
                 _floating_outputs(outs)
             own = level.own(ys if nested else _fresh(ys))
-            seen.append((own, rebuild))
+            seen.append((own, rebuild, [o.dtype for o in outs]))
             return _closed_over(tuple(outs), ys, own, enabled and not nested, empty=True)
         with _level() as level, _grad_level():
             try:
@@ -462,7 +462,11 @@ def _jacobian_of(func, argnums, has_aux, api):
             except _KeepGraph as k:
                 J = _jacobian_graph(k.out, k.leaves)
                 J = _plain(J, seen[0][0], nested, True)
-        own, out_rebuild = seen[0]
+        own, out_rebuild, dtypes = seen[0]
+        if not api.startswith("vjp"):
+            # NOTE: jacfwd's blocks are forward-mode tangents in torch: the output's dtype
+            # (zeros of an integer or bool output's), not the input's as a reverse pass gives
+            J = [[b.to(dt) for b in row] for row, dt in zip(J, dtypes)]
 
         def by_argnums(row):
             per, k = [], 0
@@ -531,8 +535,12 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         outs, rebuild = _flatten(out)
         _tensor_outputs(outs, api)
         own = level.own(ys if nested else _fresh(ys))
-        seen.append((own, rebuild))
-        return _closed_over(tuple(outs), ys, own, enabled and not (nested or outer))
+        seen.append((own, rebuild, outs))
+        # (an integer or bool output has no tangent to compute: zeros of its dtype, below)
+        floating = tuple(o for o in outs if o.dtype.is_floating_point)
+        if not floating:    # (nothing for autograd.functional: no products at all)
+            raise _KeepGraph((), ys)
+        return _closed_over(floating, ys, own, enabled and not (nested or outer))
     with _level() as level, _grad_level():
         TRANSFORMS.forwards += 1   # (torch's jvp is forward mode: custom Functions need a jvp)
         try:
@@ -543,9 +551,14 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             out, tangent_out = k.out, _jvp_graph(k.out, k.leaves, flat_t)
         finally:
             TRANSFORMS.forwards -= 1
-    own, rebuild = seen[0]
+    own, rebuild, outs = seen[0]
     out, tangent_out = _plain((out, tangent_out), own, nested, outer)
-    out, tangent_out = rebuild(list(out)), rebuild(list(tangent_out))
+    floating, full, tangents = iter(zip(out, tangent_out)), [], []
+    for o in outs:
+        value, tangent = next(floating) if o.dtype.is_floating_point else (o, zeros_like(o))
+        full.append(value)
+        tangents.append(tangent)
+    out, tangent_out = rebuild(full), rebuild(tangents)
     return (out, tangent_out, _plain(aux[0], own, nested, enabled)) if has_aux else \
         (out, tangent_out)
 

@@ -671,3 +671,43 @@ def test_running_stats_passed_in_are_updated_under_transforms():
     assert inn.running_mean.abs().sum().item() > 0
     with pytest.raises(RuntimeError, match="^Batch norm got a batched tensor"):
         tg.func.vmap(inn)(tg.randn(2, 2, 3, 4))
+
+
+# ---- forward-mode results' dtypes --------------------------------------------------------------
+FORWARD_DTYPES = {
+    "jacfwd_upcast": lambda m, x: m.func.jacfwd(lambda a: a.double() * 2)(x),
+    "jacfwd_downcast": lambda m, x: m.func.jacfwd(lambda a: a.float() * 2)(x.double()),
+    "jacfwd_int": lambda m, x: m.func.jacfwd(lambda a: a.long())(x),
+    "jacfwd_bool": lambda m, x: m.func.jacfwd(lambda a: a > 1)(x),
+    "jacfwd_mixed": lambda m, x: m.func.jacfwd(lambda a: (a.long(), a * 2))(x),
+    "hessian_upcast": lambda m, x: m.func.hessian(lambda a: (a.double() ** 3).sum())(x),
+    "jvp_int": lambda m, x: m.func.jvp(lambda a: a.long(), (x,), (x,)),
+    "jvp_bool": lambda m, x: m.func.jvp(lambda a: a.sum() > 0, (x,), (x,)),
+    "jvp_mixed": lambda m, x: m.func.jvp(lambda a: (a.long(), a.double() * a), (x,), (x,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD_DTYPES))
+def test_forward_mode_results_take_the_outputs_dtype_as_torch(name):
+    # torch's jacfwd/jvp tangents follow the output: its dtype, zeros of an integer or bool
+    # output's (jacrev's follow the input, as a reverse pass)
+    torch, _ = _libs()
+    got = []
+    for m in (torch, tg):
+        out = FORWARD_DTYPES[name](m, m.tensor([1.0, 2.0]))
+        leaves = out if isinstance(out, tuple) else (out,)
+        leaves = [t for x in leaves for t in (x if isinstance(x, tuple) else (x,))]
+        got.append([(str(t.dtype).split(".")[1], tuple(t.shape), _arr(t).tolist())
+                    for t in leaves])
+    assert got[0] == got[1]
+
+
+def test_forward_mode_dtypes_without_torch():
+    x = tg.tensor([1.0, 2.0])
+    assert tg.func.jacfwd(lambda a: a.double() * 2)(x).dtype == tg.float64
+    assert tg.func.jacrev(lambda a: a.double() * 2)(x).dtype == tg.float32
+    j = tg.func.jacfwd(lambda a: a.long())(x)
+    assert j.dtype == tg.int64 and j.tolist() == [[0, 0], [0, 0]]
+    out, t = tg.func.jvp(lambda a: (a.long(), a * 3), (x,), (x,))
+    assert out[0].dtype == t[0].dtype == tg.int64 and t[0].tolist() == [0, 0]
+    assert t[1].tolist() == [3.0, 6.0]
