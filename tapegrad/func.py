@@ -16,7 +16,6 @@ be pytrees of tensors (tuples, lists, dicts).
 """
 import contextlib
 import functools
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,8 +23,8 @@ import numpy as np
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
-from .grad_mode import (inference_mode, is_grad_enabled, switched_grad, transformed_call,
-                        TRANSFORMS)
+from .grad_mode import (inference_mode, is_grad_enabled, LEVELS, switched_grad,
+                        transformed_call, TRANSFORMS)
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -133,7 +132,7 @@ def _grad_level():
             TRANSFORMS.depth -= 1
 
 
-_LEVELS = threading.local()    # .stack: the fresh-leaf id sets of the running transforms
+_LEVELS = LEVELS    # .stack: the fresh-leaf id sets of the running transforms
 
 
 class _Level:

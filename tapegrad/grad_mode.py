@@ -33,6 +33,13 @@ class _Transforms(threading.local):
 TRANSFORMS = _Transforms()
 
 
+# .stack: per running torch.func grad-type transform (func.py's _Level), the ids of the leaves
+# its results keep no graph to: the ones it differentiates, and those made inside its function
+# (a factory's requires_grad=True, `t.requires_grad = True`: Tensor notes them), which torch's
+# levels do not track either
+LEVELS = threading.local()
+
+
 def transformed_call(kind, tensors):
     """The levels to set around a transformed call of `kind` given `tensors`: the caller does
     `saved = TRANSFORMS.levels; TRANSFORMS.levels = transformed_call(...)`, then puts saved

@@ -27,7 +27,7 @@ from .fpstate import F32_MAX as _F32_MAX, quiet
 from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
-from .grad_mode import INFERENCE_MARKING, TRANSFORMS
+from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (inference_as, INFERENCE_MADE, INFERENCE_TENSOR, retain as _retain,
                    share_storage, SHARED_ARRAYS, STATE, version_counter)
 from .tracing import _bake
@@ -158,6 +158,9 @@ class Tensor(metaclass=_TensorMeta):
         t._recorded = requires_grad
         if requires_grad:
             t._lserial = 0
+            stack = getattr(LEVELS, "stack", None)
+            if stack:   # (a leaf made inside a transformed function: see grad_mode.LEVELS)
+                stack[-1].add(id(t))
         return t
 
     # ---- value access ----------------------------------------------------------------------
@@ -299,6 +302,9 @@ class Tensor(metaclass=_TensorMeta):
         self._recorded = flag
         if flag:
             self._lserial = 0
+            stack = getattr(LEVELS, "stack", None)
+            if stack:   # (see grad_mode.LEVELS)
+                stack[-1].add(id(self))
 
     @property
     def volatile(self):

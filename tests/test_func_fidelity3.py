@@ -711,3 +711,32 @@ def test_forward_mode_dtypes_without_torch():
     out, t = tg.func.jvp(lambda a: (a.long(), a * 3), (x,), (x,))
     assert out[0].dtype == t[0].dtype == tg.int64 and t[0].tolist() == [0, 0]
     assert t[1].tolist() == [3.0, 6.0]
+
+
+# ---- leaves made inside a transformed function ------------------------------------------------
+def _made_inside(m):
+    x = m.tensor([1.0, 2.0])
+    w = m.tensor([0.5, 3.0], requires_grad=True)
+    out = []
+    g = m.func.grad(lambda a: (a * w).sum() + (a * m.ones(2, requires_grad=True)).sum())(x)
+    out.append((g.tolist(), g.requires_grad))
+    g.sum().backward()
+    out.append(w.grad.tolist())
+
+    def attr(a):
+        y = m.ones(2)
+        y.requires_grad = True
+        return (a * y).sum()
+    for r in (m.func.grad(attr)(x), m.func.vjp(attr, x)[1](m.tensor(1.0))[0],
+              m.func.jacrev(lambda a: a * m.full((2,), 2.0, requires_grad=True))(x),
+              m.func.jvp(attr, (x,), (x,))[1],
+              m.func.grad(lambda a: (a * m.nn.Parameter(m.ones(2))).sum())(x)):
+        out.append((_arr(r).tolist(), r.requires_grad))
+    return out
+
+
+def test_leaves_made_inside_a_transform_get_no_graph_as_torch():
+    # torch's results keep a graph to tensors of the outer level the function closes over
+    # (w), not to leaves the function makes itself with requires_grad
+    torch, _ = _libs()
+    assert _made_inside(tg) == _made_inside(torch)

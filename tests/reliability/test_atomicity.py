@@ -505,8 +505,7 @@ def _doubled(x):
 
 
 def _switched_state():
-    from tapegrad.func import _LEVELS
-    from tapegrad.grad_mode import TRANSFORMS
+    from tapegrad.grad_mode import LEVELS as _LEVELS, TRANSFORMS
     from tapegrad.tape import CLOSED, STATE
     return (STATE.enabled, STATE.inference, getattr(TRANSFORMS, "depth", 0),
             len(getattr(_LEVELS, "stack", ())), STATE.parked is CLOSED, TRANSFORMS.levels)
