@@ -1160,6 +1160,7 @@ NEXT_FNS = {
     "narrow_copy": ["a.narrow_copy(1, 1, 2)", "m.narrow_copy(a * c, 0, 1, 1)"],
     "householder_product": ["m.linalg.householder_product(a.t(), v[:2])",
                             "m.orgqr(c.t(), v[:1])"],
+    "ormqr": ["m.ormqr(a.t(), v[:2], b.t())", "a.t().ormqr(v[:2], c, left=False)"],
     "i0": ["m.i0(a)", "s.i0()"], "i0e": ["m.special.i0e(a * c)"], "i1": ["m.special.i1(v)"],
     "i1e": ["m.special.i1e(s)"], "erfcx": ["m.special.erfcx(a * c)"],
     "reshape_alias": ["a.t().reshape(3, 1, 2)", "a[:, 1:].reshape(2, 2, 1)",
