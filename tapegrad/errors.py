@@ -382,12 +382,12 @@ def _setitem_shape_error(value, target, dt, advanced):
     """torch's error when a value of shape `value` cannot fill x[key] of shape `target`."""
     v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
     if advanced:
-        try:
-            np.broadcast_shapes(value, target)
+        # (index_put_ expands the value to the indexed shape: broadcasting one way only)
+        if len(value) <= len(target) and all(
+                a == 1 or a == b for a, b in zip(value[::-1], target[::-1])):
             return None
-        except ValueError:
-            return RuntimeError(f"shape mismatch: value tensor of shape [{v}] cannot be "
-                                f"broadcast to indexing result of shape [{t}]")
+        return RuntimeError(f"shape mismatch: value tensor of shape [{v}] cannot be "
+                            f"broadcast to indexing result of shape [{t}]")
     if len(value) > len(target):
         return RuntimeError(f"expand(tapegrad.{dt.legacy}Tensor{{[{v}]}}, size=[{t}]): the number "
                             f"of sizes provided ({len(target)}) must be greater or equal to the "

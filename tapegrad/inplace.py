@@ -461,6 +461,13 @@ class _InplaceMethods:
                 raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
             raise IndexError(oob_message(msg, key, arr.shape)) from None
         value = np.asarray(value)
+        if value.ndim and value.shape[0] == 1:
+            # torch views the value without its leading 1s first (slicePrefix1sSize): a
+            # [1, 3] value fills x[2:5], and its errors name the shape left
+            lead = next((i for i, n in enumerate(value.shape) if n != 1), value.ndim)
+            value = value.reshape(value.shape[lead:])
+            if isinstance(raw, Tensor):
+                raw = raw.view(value.shape)
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
         if err is not None:
             raise err

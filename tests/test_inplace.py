@@ -542,3 +542,34 @@ def test_setitem_mask_of_another_shape_raises_torchs_error(torch_ref):
                 x[mask] = 1.0
             got.append((str(e.value), x._version))
     assert got[:3] == got[3:]
+
+
+def _setitem_values_with_leading_ones(m):
+    out = []
+    for key, shape in ((slice(2, 5), (1, 3)), (0, (1, 1, 4)), ((0, 0, 0), (1,)),
+                       ([0, 1], (1, 1, 2, 3, 4)), ((0, [0, 2], [1, 3]), (1, 1, 2)), ("mask", (1, 24)),
+                       ((0, [0, 2], [1, 3]), (3, 1)), ((0, [0, 2], [1, 3]), (1, 2, 1)),
+                       ([0, 1], (2, 1, 1, 4)), ("mask", (2, 24)), (0, (2, 1, 3, 4))):
+        for grad in (False, True):
+            x = m.zeros(2, 3, 4) if key != slice(2, 5) else m.zeros(10)
+            x = x.clone().requires_grad_() * 1 if grad else x
+            k = x >= 0 if key == "mask" else key
+            n = int(np.prod(shape))
+            v = m.arange(1.0, n + 1).reshape(shape).requires_grad_(grad)
+            try:
+                x[k] = v
+            except RuntimeError as e:
+                out.append(str(e).replace("tapegrad.", "torch."))
+                continue
+            if grad:
+                (x * m.arange(float(x.numel())).reshape(x.shape)).sum().backward()
+            out.append((x.tolist(), v.grad.tolist() if grad else None))
+    return out
+
+
+def test_setitem_value_with_leading_ones_as_torch(torch_ref):
+    """`x[k] = v` views v without its leading 1s (torch's slicePrefix1sSize) before
+    expanding it: `x[2:5] = v` of a [1, 3] v fills x (tapegrad raised expand's error), and
+    an advanced index's value broadcasts one way only, with torch's RuntimeError (numpy's
+    ValueError or TypeError leaked out)."""
+    assert _setitem_values_with_leading_ones(tg) == _setitem_values_with_leading_ones(torch_ref)
