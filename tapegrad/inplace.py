@@ -53,7 +53,9 @@ class _InplaceMethods:
             raise RuntimeError(("a view of a leaf" if base is not None else "a leaf") +
                                " Variable that requires grad is being used in an in-place "
                                "operation.")
-        if base is not None and base._recorded and base._tape is None:
+        if base is not None and base._tape is None and (base._recorded or self._recorded):
+            # (torch: a view that requires grad of a base that is a leaf, even one that does
+            # not: x.requires_grad_() after a reshape, then x[0].add_(1))
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         return self._recorded or isinstance(other, Tensor) and other._recorded

@@ -573,3 +573,23 @@ def test_setitem_value_with_leading_ones_as_torch(torch_ref):
     an advanced index's value broadcasts one way only, with torch's RuntimeError (numpy's
     ValueError or TypeError leaked out)."""
     assert _setitem_values_with_leading_ones(tg) == _setitem_values_with_leading_ones(torch_ref)
+
+
+def _views_of_a_leaf_view(m):
+    out = []
+    for op in (lambda y: y.add_(1), lambda y: y.mul_(m.ones(3, 4)), lambda y: y.zero_(),
+               lambda y: y.__setitem__(0, 2.0), lambda y: y.copy_(m.ones(3, 4))):
+        x = m.arange(24.0).reshape(2, 3, 4).requires_grad_()
+        try:
+            op(x[0])
+            out.append(x.grad_fn)
+        except RuntimeError as e:
+            out.append((str(e), x._version))
+    return out
+
+
+def test_inplace_on_a_view_of_a_leaf_made_from_a_view_as_torch(torch_ref):
+    """`x = a.reshape(...).requires_grad_()` is a leaf whose base `a` is a leaf that needs
+    no grad; an in-place op on a view of x is torch's "a view of a leaf Variable" error
+    (torch asks whether the view's base is a leaf) where tapegrad raised AttributeError."""
+    assert _views_of_a_leaf_view(tg) == _views_of_a_leaf_view(torch_ref)
