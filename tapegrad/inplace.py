@@ -433,6 +433,10 @@ class _InplaceMethods:
         given = key
         key = sequence_key(key)
         key = one_ellipsis(key if isinstance(key, tuple) else (key,))
+        if any(isinstance(k, str) for k in key):
+            raise TypeError("new(): invalid data type 'str'")   # (as x[key]'s)
+        if any(isinstance(k, np.bool_) for k in key):   # (numpy's mask; torch refuses it)
+            raise IndexError(_index_message(self, given, "only integers, slices"))
         key = tuple(list(k) if type(k) is tuple else k for k in key)   # (as _index_numpy)
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
@@ -459,7 +463,8 @@ class _InplaceMethods:
                     and given != 0:   # (x[k] = v of a 0-d x, k != 0: as a dim of size 0)
                 raise IndexError(f"index {given} is out of bounds for dimension 0 with size "
                                  f"0") from None
-            if msg.startswith("too many indices") or msg.startswith("boolean index did not match"):
+            if msg.startswith(("too many indices", "boolean index did not match",
+                               "arrays used as indices must", "only integers, slices")):
                 raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
             raise IndexError(oob_message(msg, key, arr.shape)) from None
         value = np.asarray(value)

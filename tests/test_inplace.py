@@ -593,3 +593,22 @@ def test_inplace_on_a_view_of_a_leaf_made_from_a_view_as_torch(torch_ref):
     no grad; an in-place op on a view of x is torch's "a view of a leaf Variable" error
     (torch asks whether the view's base is a leaf) where tapegrad raised AttributeError."""
     assert _views_of_a_leaf_view(tg) == _views_of_a_leaf_view(torch_ref)
+
+
+def _setitem_bad_keys(m):
+    out = []
+    for key in (1.0, "a", m.tensor([2.0]), (0, 1.5), np.True_, m.tensor([1], dtype=m.int16)):
+        x = m.zeros(2, 3)
+        try:
+            x[key] = 1.0
+            out.append(x.tolist())
+        except (IndexError, TypeError) as e:
+            out.append((type(e).__name__, str(e), x._version))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")   # (torch's, of the str)
+def test_setitem_refuses_keys_as_torch(torch_ref):
+    """`x[k] = v` with a float, a str, a float tensor or a numpy bool as the key: the error
+    x[k] gives, as torch's (numpy's IndexError texts leaked out; np.True_ was a mask)."""
+    assert _setitem_bad_keys(tg) == _setitem_bad_keys(torch_ref)
