@@ -432,12 +432,16 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, *
     return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, *,
+def arange(start=_UNSET, end=None, step=1, dtype=None, device=None, requires_grad=False, *,
            layout=None, pin_memory=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
     _factory_options("arange", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
+    if start is _UNSET:   # (arange(end=n): torch's arange(Number end) overload by keyword)
+        if end is None:
+            raise TypeError(_ARANGE_ARGS.format(got=""))
+        start, end = end, None
     given = [start] + ([end] if end is not None else []) + \
         ([] if type(step) is int and step == 1 else [step])
     if not all(map(_is_number, given)):

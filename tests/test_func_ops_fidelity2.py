@@ -547,6 +547,16 @@ def test_arange_messages():
     assert tg.arange(0, 1, inf).tolist() == [] and tg.arange(0.0, 1.0, inf).dtype == tg.float32
 
 
+def test_arange_end_by_keyword(torch):
+    """`arange(end=n)` is torch's arange(Number end) overload by keyword (tapegrad's start
+    was a required parameter: TypeError); `arange()` is torch's invalid combination."""
+    for kw in ({"end": 4}, {"end": 2.5, "dtype": "float64"}, {"end": 3, "requires_grad": False}):
+        got, want = (m.arange(**{k: getattr(m, v) if k == "dtype" else v for k, v in kw.items()})
+                     for m in (tg, torch))
+        assert (got.tolist(), str(got.dtype)[9:]) == (want.tolist(), str(want.dtype)[6:])
+    assert _error(tg.arange) == _error(torch.arange)
+
+
 # ---- 4. fill_ of an integer tensor with a float value that requires grad ---------------------
 FILL = {
     "int64": lambda m, v: m.zeros(3, dtype=m.int64).fill_(v),
