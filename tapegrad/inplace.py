@@ -66,6 +66,7 @@ class _InplaceMethods:
         memory, and self becomes that entry's tensor (torch rebases its grad_fn).  Through a
         view, the base is rebased (CopySlices: tapegrad/copyslices.py)."""
         if view_base(self) is not None:
+            _writable(self._v)   # (its errors before any entry; a view of an expand: writable)
             return inplace_on_view(self, method, other)
         if isinstance(other, Tensor) and other._dtype is not self._dtype \
                 and self._dtype.is_floating_point:
@@ -494,6 +495,12 @@ class _InplaceMethods:
             return
         with np.errstate(all="ignore"):
             value = value.astype(self._dtype.np, copy=False)
+        if not arr.flags.writeable and all(k is None or k is Ellipsis or type(k) is int or
+                                           type(k) is slice for k in key):
+            # (a basic key writes through x[key], a view: torch's check is of its elements,
+            # so x.expand(2, 3)[0] = v writes)
+            arr = arr[key if Ellipsis in key else key + (Ellipsis,)]
+            key = (Ellipsis,)
         _writable(arr)
         self._lserial = 0
         bump_version(self)  # (before the write: see _assign)
@@ -636,12 +643,20 @@ def _writable(arr):
     """Refuse a write into a read-only array before the version is counted (so the failing op
     changes nothing): torch's error where elements share memory (an expand, an as_strided
     with a stride 0: numpy makes those read-only), numpy's for other read-only memory (a
-    frombuffer of bytes)."""
+    frombuffer of bytes).  A view of an expand whose own elements do not (x.expand(2, 3)[0])
+    inherited numpy's read-only flag: torch writes it, and so does this, where the memory's
+    owner lets the flag go (never a read-only owner's own flag: the user's array)."""
     if not arr.flags.writeable:
         offsets = sum(np.arange(n).reshape((-1,) + (1,) * (arr.ndim - d - 1)) * st
                       for d, (n, st) in enumerate(zip(arr.shape, arr.strides)))
         if np.unique(offsets).size < arr.size:
             raise RuntimeError(errors.OVERLAP_ERROR)
+        if arr.base is not None:
+            try:
+                arr.flags.writeable = True
+                return
+            except ValueError:
+                pass
         raise ValueError("assignment destination is read-only")
 
 

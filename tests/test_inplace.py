@@ -612,3 +612,34 @@ def test_setitem_refuses_keys_as_torch(torch_ref):
     """`x[k] = v` with a float, a str, a float tensor or a numpy bool as the key: the error
     x[k] gives, as torch's (numpy's IndexError texts leaked out; np.True_ was a mask)."""
     assert _setitem_bad_keys(tg) == _setitem_bad_keys(torch_ref)
+
+
+def _writes_into_views_of_an_expand(m):
+    out = []
+    steps = (lambda e: e[0].add_(1), lambda e: e[0].fill_(5), lambda e: e[0].copy_(m.zeros(3)),
+             lambda e: e[0].__setitem__(1, 7.0), lambda e: e.__setitem__((0, 1), 8.0),
+             lambda e: e.__setitem__(1, 3.0), lambda e: e[1].mul_(2), lambda e: e.add_(1),
+             lambda e: e.__setitem__((slice(None), 0), 1.0))
+    b = m.ones(3)
+    e = b.expand(2, 3)
+    for step in steps:
+        try:
+            step(e)
+            out.append((b.tolist(), b._version))
+        except RuntimeError as err:
+            out.append((str(err), b.tolist(), b._version))
+    a = m.arange(1.0, 13.0).reshape(3, 4).requires_grad_()
+    x = a * 1
+    v = x.expand(2, 3, 4)[0]
+    v.mul_(m.arange(12.0).reshape(3, 4))
+    (x * x).sum().backward()
+    out.append((x.tolist(), a.grad.tolist(), type(x.grad_fn).__name__, v._version))
+    return out
+
+
+def test_writes_into_a_view_of_an_expand_as_torch(torch_ref):
+    """A view of an expand whose own elements do not share memory (`b.expand(2, 3)[0]`) is
+    written through into b, with or without history, as torch writes it; tapegrad raised
+    numpy's "assignment destination is read-only" (the view inherited the expand's read-only
+    flag).  Writes of elements that do share memory keep torch's error."""
+    assert _writes_into_views_of_an_expand(tg) == _writes_into_views_of_an_expand(torch_ref)
