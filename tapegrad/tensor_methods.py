@@ -326,16 +326,26 @@ class _OpMethods:
         d = _dim(dim, len(self._shape), "unbind")
         return _split(self, [1] * self._shape[d], d, name="unbind")
 
-    def max(self, dim=None, keepdim=False):
+    def max(self, dim=None, keepdim=False, other=None):
         """max() over all elements, max(other) (maximum), or max(dim, keepdim=False) ->
         (values, indices), a return_types.max."""
+        if other is not None:   # (torch's parser takes other= by keyword, alone)
+            if dim is not None or keepdim is not False:
+                raise arg_error("max", True, () if dim is None else (dim,), dict(
+                    other=other, **({} if keepdim is False else {"keepdim": keepdim})))
+            dim = other
         if dim is None or isinstance(dim, Tensor):
             return mathops.max_min(self, dim, keepdim, True)
         return _max_min(self, dim, keepdim, "max")
 
-    def min(self, dim=None, keepdim=False):
+    def min(self, dim=None, keepdim=False, other=None):
         """min() over all elements, min(other) (minimum), or min(dim, keepdim=False) ->
         (values, indices), a return_types.min."""
+        if other is not None:   # (torch's parser takes other= by keyword, alone)
+            if dim is not None or keepdim is not False:
+                raise arg_error("min", True, () if dim is None else (dim,), dict(
+                    other=other, **({} if keepdim is False else {"keepdim": keepdim})))
+            dim = other
         if dim is None or isinstance(dim, Tensor):
             return mathops.max_min(self, dim, keepdim, False)
         return _max_min(self, dim, keepdim, "min")

@@ -120,6 +120,10 @@ KEYWORD_CALLS = {
     "mm_method": lambda m, x: x.mm(mat2=x.T),
     "bmm": lambda m, x: m.bmm(input=x[None], mat2=x[None]),
     "bmm_method": lambda m, x: x[None].bmm(mat2=x[None]),
+    "max_other": lambda m, x: m.max(x, other=x.T * 2),
+    "min_other": lambda m, x: m.min(input=x, other=x.T * 2),
+    "max_other_method": lambda m, x: x.max(other=x.T * 2),
+    "min_other_method": lambda m, x: x.min(other=x.T * 2),
 }
 
 
@@ -168,3 +172,17 @@ def test_top_level_forms_take_the_methods_keywords(torch_ref):
                 "M.mean(x, dim=0, keepdim=True)"):
         got = [eval(src, {"M": M, "x": M.arange(6.).reshape(2, 3)}) for M in (tg, torch_ref)]
         assert got[0].tolist() == got[1].tolist(), src
+
+
+def test_max_min_other_by_keyword_errors_as_torch():
+    """max/min's `other=` beside `dim`/`keepdim`: torch's parser's errors for the function
+    and the method (other= by keyword was an unexpected keyword argument)."""
+    got = []
+    for m in (tg, torch):
+        x, y = m.tensor([1.0, 5.0]), m.tensor([3.0, 2.0])
+        for call in (lambda: m.max(x, other=y, dim=0), lambda: x.max(0, other=y),
+                     lambda: x.min(other=y, keepdim=True)):
+            with pytest.raises(TypeError) as e:
+                call()
+            got.append(str(e.value))
+    assert got[:3] == got[3:]
