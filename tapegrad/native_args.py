@@ -148,6 +148,8 @@ class Signature:
                 pos += 1
             elif obj is not _MISSING:
                 remaining -= 1
+        if pos < nargs:   # (a lone int list given as a sequence, then more: view((2, 3), 4))
+            return self._fail(raise_error, self._extra_args(fn, nargs))
         if remaining > 0:
             return self._fail(raise_error, self._extra_kwargs(fn, kwargs, nargs))
         return out

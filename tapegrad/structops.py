@@ -512,9 +512,10 @@ def repeat(input, *sizes):
     if len(sizes) < input.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
-    if any(s < 0 for s in sizes):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: "
-                           f"{list(sizes)}")
+    if any(s < 0 for s in sizes):   # (torch names the first negative size of the result)
+        shape = [s * n for s, n in zip(sizes, (1,) * (len(sizes) - input.dim()) + input.shape)]
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{next(n for n in shape if n < 0)}: {shape}")
     return _gather("repeat", input, np.tile(_positions(input), sizes))
 
 

@@ -736,8 +736,13 @@ def _layout_dim(d, nd):
 def _infer_shape(shape, numel):
     given = shape
     inferred = shape.count(-1)
-    if inferred > 1:
-        raise RuntimeError("only one dimension can be inferred")
+    if inferred > 1 or shape and min(shape) < -1:
+        for i, n in enumerate(shape):   # (torch's checks, in the order of the dims)
+            if n < -1:
+                raise RuntimeError(f"invalid shape dimension {n} at index {i} of shape "
+                                   f"[{', '.join(map(str, given))}]")
+            if n == -1 and i > shape.index(-1):
+                raise RuntimeError("only one dimension can be inferred")
     if inferred:
         known = -math.prod(shape)   # (the product of the others: one of them is -1)
         if known == 0 and numel == 0:

@@ -19,7 +19,7 @@ from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
 from .native_args import arg_error, given, missing, MISSING
 from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
-                     _size_args, Tensor, _tensor_operand, tensor_methods)
+                     Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
     strided_over
@@ -406,7 +406,11 @@ class _OpMethods:
             return _reshape_op("reshape_alias", self, shape, out)
         return _reshape_op("view", self, shape)
 
-    def view(self, *shape):
+    def view(self, *shape, dtype=None):
+        if dtype is not None:   # (torch's view(torch.dtype dtype) form, by keyword)
+            if shape:
+                raise arg_error("view", True, shape, {"dtype": dtype})
+            shape = (dtype,)
         if len(shape) == 1 and type(shape[0]) is not int:
             if not (hasattr(shape[0], "__index__") or isinstance(shape[0], (tuple, list, DType))):
                 raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
@@ -425,7 +429,12 @@ class _OpMethods:
             # (none, or the first of spread ints)
             raise arg_error("view", True, shape)
         v = self._v
-        shape = _infer_shape(_size_args(shape), self.numel())
+        try:
+            shape = tuple(map(operator.index, shape))
+        except TypeError:   # (a float among spread ints: torch's message, not int()'s cut)
+            _int_list(shape, "view", "size")
+            raise
+        shape = _infer_shape(shape, self.numel())
         if type(v) is float or v.flags.c_contiguous:
             return _reshape_op("view", self, shape)
         # a strided tensor: a view where its strides allow one without a copy (numpy's rule

@@ -349,3 +349,24 @@ RANDINT_SIZES = [
 @pytest.mark.parametrize("expr", RANDINT_SIZES)
 def test_randint_sizes_as_torch(expr):
     _check(expr)
+
+
+# view's spread sizes past the first, its dtype= keyword, shapes with a size below -1, a
+# sequence then more sizes, repeat's negative sizes (view(2, 12.5) was cut to [2, 12];
+# view(-3, -1) leaked numpy's ValueError; view((2, 3), 4) raised "exceptions must derive
+# from BaseException")
+SHAPE_ARGS = [
+    "m.zeros(2, 6).view(2, 6.5)", "m.zeros(2, 6).view(2, 6.0)", "m.zeros(2, 6).view(2, np.float64(6))",
+    "m.zeros(2, 6).view(2, m.tensor(6))", "m.zeros(2, 6).view(dtype=m.int32)",
+    "m.zeros(2, 6).view(2, dtype=m.int32)", "m.zeros(2, 6).view(-3, -1)",
+    "m.zeros(2, 6).view(-2, -6)", "m.zeros(2, 6).reshape(-2, -6)", "m.zeros(2, 6).view(-1, -2)",
+    "m.zeros(2, 6).reshape(-1, -1, -2)", "m.zeros(2, 6).t().reshape(-3, -4)",
+    "m.zeros(2, 6).view((2, 6), 1)", "m.zeros(2, 6).view([12], 1)",
+    "m.zeros(2, 6).permute((0, 1), 1)", "m.zeros(2, 6).repeat(-1, 1)",
+    "m.zeros(2, 6).repeat(2, -1, 1)", "m.zeros(2, 6).repeat(-2, -3)",
+]
+
+
+@pytest.mark.parametrize("expr", SHAPE_ARGS)
+def test_shape_arguments_as_torch(expr):
+    _check(expr)
