@@ -8,6 +8,7 @@ import struct
 import numpy as np
 
 from . import dtypes as D, errors
+from .arith import _check_alpha
 from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
 from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
@@ -242,9 +243,16 @@ class _InplaceMethods:
                 raise
 
     def add_(self, other, alpha=1):
-        if not self._dtype.is_floating_point:
+        if not self._dtype.is_floating_point or type(alpha) is bool:
             _check_operand("add_", other)
             check_promotion(self, other)
+            if type(alpha) is not int and not isinstance(alpha, Tensor):
+                _check_alpha(self, other, D.py_number(alpha))   # (after the promotion's, as torch)
+            if not self._dtype.is_floating_point and not isinstance(alpha, Tensor) and \
+                    not (type(alpha) is int and alpha == 1):
+                # (alpha * other in the pair's dtype, as the out-of-place op: an integer
+                # wraps around, a bool's -1 is True; no history to record)
+                return self._assign(self.add(other, alpha=alpha)._array())
         if type(alpha) is int and alpha == 1:
             done = _update_scalar(self, other, float.__add__, np.add)
             if done is not None:
@@ -270,10 +278,17 @@ class _InplaceMethods:
         return self._inplace_alpha(scaled, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
-        if not self._dtype.is_floating_point:
+        if not self._dtype.is_floating_point or type(alpha) is bool:
             _check_operand("sub_", other)
             check_sub(self, other)   # (torch's bool check first)
             check_promotion(self, other)
+            if type(alpha) is not int and not isinstance(alpha, Tensor):
+                _check_alpha(self, other, D.py_number(alpha))
+            if not self._dtype.is_floating_point and not isinstance(alpha, Tensor) and \
+                    not (type(alpha) is int and alpha == 1):
+                # (alpha * other in the pair's dtype, as the out-of-place op: an integer
+                # wraps around, a bool's -1 is True; no history to record)
+                return self._assign(self.sub(other, alpha=alpha)._array())
         if type(alpha) is int and alpha == 1:
             done = _update_scalar(self, other, float.__sub__, np.subtract)
             if done is not None:

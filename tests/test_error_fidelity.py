@@ -370,3 +370,24 @@ SHAPE_ARGS = [
 @pytest.mark.parametrize("expr", SHAPE_ARGS)
 def test_shape_arguments_as_torch(expr):
     _check(expr)
+
+
+# add_/sub_ of an integer or bool tensor with alpha: torch's alpha checks (a float alpha of
+# integers, a bool alpha of a non-bool result) and alpha * other in the pair's dtype (a
+# uint8's -1 wraps around, a bool's -1 is True); they were numpy's cast error, no error,
+# an OverflowError, a wrong bool
+INPLACE_ALPHA = [
+    "i.add_(z, alpha=0.5)", "i.sub_(2, alpha=2.0)", "i.add_(z, alpha=True)", "x.add_(x, alpha=True)",
+    "i.add_(x, alpha=0.5)", "i.sub_(z, alpha=np.float64(0.5))", "i.add_(z, alpha=np.int64(3))",
+    "b.add_(b, alpha=-1)", "b.add_(b, alpha=True)",
+    "(lambda u: u.add_(2, alpha=-1))(m.tensor([1, 2], dtype=m.uint8))",
+    "(lambda u: u.sub_(2, alpha=-1))(m.tensor([1, 2], dtype=m.uint8))",
+    "(lambda u: u.add_(b, alpha=-1))(m.tensor([1, 2], dtype=m.uint8))",
+    "(lambda u: u.add_(m.tensor([100, 1]), alpha=3))(m.tensor([100, 2], dtype=m.int8))",
+    "(lambda u: (u[0].add_(z[1], alpha=-3), u))(m.tensor([[1, 2], [3, 4]]))[1]",
+]
+
+
+@pytest.mark.parametrize("expr", INPLACE_ALPHA)
+def test_inplace_alpha_of_integers_as_torch(expr):
+    _check(expr)
