@@ -176,8 +176,10 @@ def _inplace_unary(name):
             args, kwargs = _mixed_bounds("clamp_", bounds.get("min"), bounds.get("max")), {}
             inputs = args if any(isinstance(a, Tensor) for a in args) else ()
         def value(arr, _):
-            return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
-                      **kwargs)._array()
+            r = fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args, **kwargs)
+            if r._dtype is not self._dtype and not D.can_cast(r._dtype, self._dtype):
+                raise errors._cast_error(r._dtype, self._dtype)   # (a bool's square_: Long)
+            return r._array()
         if not inputs:   # (no history here: the value written in place, no tensor per step)
             done = _update_arrays(self, lambda arr: value(arr, None))
             if done is not None:
