@@ -4,10 +4,15 @@
 
 tapegrad lays tensors out in C order whatever format is asked: values and gradients are
 torch's, and `is_contiguous(memory_format=...)` answers for the layout the tensor has (so a
-tensor made with `channels_last` is not channels-last contiguous here, as it is in torch)."""
+tensor made with `channels_last` is not channels-last contiguous here, as it is in torch).
+A copy that keeps its source's layout (memory_format=preserve) is laid out by torch's rule:
+`empty_preserving`."""
+
+import numpy as np
 
 __all__ = ["layout", "strided", "memory_format", "contiguous_format", "preserve_format",
-           "channels_last", "channels_last_3d", "check", "channels", "channels_last_contiguous"]
+           "channels_last", "channels_last_3d", "check", "channels", "channels_last_contiguous",
+           "empty_preserving"]
 
 
 class _Named:
@@ -78,3 +83,37 @@ def channels_last_contiguous(shape, strides, format_arg):
 def channels(format_arg):
     """Whether `format_arg` is one of the channels-last formats."""
     return format_arg in _ORDER
+
+
+def empty_preserving(a, dtype=None):
+    """An uninitialized array of array a's shape (and `dtype`, else a's) laid out as torch's
+    empty_like(x, memory_format=preserve) lays out x's: row-major where a is, else by torch's
+    infer_dense_strides, a's dims in the order of their strides (a stable insertion sort in
+    which a dim of stride 0, an expand's, keeps its row-major place; numpy's order "K" put
+    it innermost).  What clone, the dtype conversions and the *_like draws are written into."""
+    dtype = a.dtype if dtype is None else np.dtype(dtype)
+    if a.flags.c_contiguous or not a.size:
+        return np.empty(a.shape, dtype)
+    shape, strides = a.shape, a.strides
+    nd = len(shape)
+    perm = list(range(nd - 1, -1, -1))   # (dims from the innermost out)
+
+    def after(d0, d1):
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        return -1 if s0 < s1 else 1 if s0 > s1 or shape[d0] > shape[d1] else 0
+    for i in range(1, nd):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = after(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    out_strides, step = [0] * nd, dtype.itemsize
+    for d in perm:
+        out_strides[d] = step
+        step *= max(shape[d], 1)
+    return np.ndarray(shape, dtype, np.empty(a.size, dtype), 0, out_strides)

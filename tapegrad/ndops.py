@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from . import dtypes as D, errors, _fastpath, groups, return_types, vocab
+from . import dtypes as D, errors, _fastpath, groups, layouts, return_types, vocab
 from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
@@ -634,9 +634,13 @@ def _cast(x, dt):
     if dt is D.bool_ and _tracing(x) is not None:
         return _compare("ne", x, 0)     # (a replay re-evaluates it: x != 0)
     xa = x._array()
-    # (a narrowing cast, or inf / nan to an integer, may overflow: silently as torch)
-    out = _quiet(xa.astype, dt.np) if xa.itemsize > dt.np.itemsize or \
-        xa.dtype.kind == "f" and not dt.is_floating_point else xa.astype(dt.np)
+    if xa.flags.c_contiguous:
+        # (a narrowing cast, or inf / nan to an integer, may overflow: silently as torch)
+        out = _quiet(xa.astype, dt.np) if xa.itemsize > dt.np.itemsize or \
+            xa.dtype.kind == "f" and not dt.is_floating_point else xa.astype(dt.np)
+    else:   # (torch's empty_like(preserve) layout: an expand's result is row-major)
+        out = layouts.empty_preserving(xa, dt.np)
+        _quiet(np.copyto, out, xa, "unsafe")
     if dt.is_floating_point and x._dtype.is_floating_point:
         tape = _record_start(x)
         if tape is None:

@@ -217,7 +217,7 @@ def arranged_like(arr, values):
     values = np.asarray(values)
     if arr.flags.c_contiguous:
         return values.reshape(arr.shape)
-    out = np.empty_like(arr, values.dtype)      # (order 'K': dense, in arr's stride order)
+    out = layouts.empty_preserving(arr, values.dtype)   # (torch's empty_like(preserve))
     fill_memory_order(out, values.reshape(-1))
     return out
 

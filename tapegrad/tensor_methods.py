@@ -546,8 +546,13 @@ class _OpMethods:
     def clone(self, memory_format=None):
         layouts.check("clone", len(self._shape), None, memory_format)
         keep = memory_format is None or memory_format is layouts.preserve_format
-        return _reshape_op("clone", self, self._shape,
-                           np.array(self._array(), copy=True, order="K" if keep else "C"))
+        arr = self._array()
+        if keep and not arr.flags.c_contiguous:   # (torch's empty_like(preserve) layout)
+            out = layouts.empty_preserving(arr)
+            out[...] = arr
+        else:
+            out = np.array(arr, copy=True, order="C")
+        return _reshape_op("clone", self, self._shape, out)
 
     def transpose(self, dim0, dim1):
         nd = self.dim()

@@ -19,6 +19,18 @@ CASES = {
     "batch_norm_eval": lambda m, x3, a: m.nn.BatchNorm1d(4).eval()(x3.permute(0, 2, 1)),
     "cat": lambda m, x3, a: m.cat([a.t(), a.t()], 1),
     "stack": lambda m, x3, a: m.stack([a.t()]),
+    # torch's empty_like(preserve): an expand's stride-0 dims keep their row-major place
+    "clone_expand": lambda m, x3, a: a.unsqueeze(1).expand(3, 2, 4).clone(),
+    "clone_expand_rows": lambda m, x3, a: a[:1].expand(3, 4).clone(),
+    "clone_expand_permuted": lambda m, x3, a: x3.transpose(1, 2).unsqueeze(1).expand(
+        2, 5, 4, 3).clone(),
+    "clone_expand_transposed": lambda m, x3, a: a[:, None].expand(3, 2, 4).transpose(0, 2)
+    .clone(),
+    "double_expand": lambda m, x3, a: a.unsqueeze(1).expand(3, 2, 4).double(),
+    "long_expand": lambda m, x3, a: a[:1].expand(3, 4).long(),
+    "to_expand": lambda m, x3, a: a[:1].expand(3, 4).to(m.float64),
+    "rand_like_expand": lambda m, x3, a: m.rand_like(a.unsqueeze(1).expand(3, 2, 4)),
+    "randn_like_expand": lambda m, x3, a: m.randn_like(a[:1].expand(3, 4)),
 }
 
 
@@ -31,13 +43,15 @@ def _layout(m, name):
         flat = r.view(-1).shape
     except RuntimeError as e:
         flat = str(e)
-    return r.is_contiguous(), tuple(r.stride()), flat
+    return (r.is_contiguous(), tuple(r.stride()), flat), r.detach().double().flatten().tolist()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_layouts_as_torch(name):
     torch = pytest.importorskip("torch")
-    assert _layout(tg, name) == _layout(torch, name)
+    (ours, our_values), (theirs, their_values) = _layout(tg, name), _layout(torch, name)
+    assert ours == theirs
+    assert our_values == pytest.approx(their_values, rel=1e-5, abs=1e-6)   # (the draws too)
 
 
 def test_view_after_softmax_of_a_transpose():
