@@ -995,7 +995,7 @@ def _write_last(name, input, src, tgt, sel, every=None):
     written element gets its position's gradient."""
     _same_dtype(name, input, src)
     if not (input._recorded or src._recorded) or _record_start(input, src) is None:
-        out = np.array(input._array())
+        out = np.array(input._array(), order="C")   # (reshape(-1) must be a view)
         out.reshape(-1)[tgt] = src._array().reshape(-1)[sel]
         return Tensor._wrap(out, input._dtype)
     keep = np.ones(input.numel(), bool)
@@ -1057,7 +1057,7 @@ def _add_at(name, input, src, out_pos, src_pos, alpha=1):
     IndexAddBackward0 as a decomposition (input read first, then src)."""
     _same_dtype(name, input, src)
     if not (input._recorded or src._recorded) or _record_start(input, src) is None:
-        out = np.array(input._array())
+        out = np.array(input._array(), order="C")   # (reshape(-1) must be a view)
         vals = src._array().reshape(-1)
         vals = (vals if src_pos is None else vals[src_pos]) * alpha
         np.add.at(out.reshape(-1), out_pos, vals.astype(out.dtype))

@@ -595,3 +595,27 @@ def test_cat_shape_checks_as_torch():
                     out.append((type(e).__name__, str(e)))
         return out
     assert run(tg) == run(torch)
+
+
+_TRANSPOSED_WRITES = {
+    "index_copy": lambda m, y: y.index_copy(0, m.tensor([1]), m.zeros(1, 3)),
+    "index_add": lambda m, y: y.index_add(0, m.tensor([1]), m.ones(1, 3), alpha=2),
+    "scatter_add": lambda m, y: y.scatter_add(0, m.tensor([[0, 1, 2]]), m.ones(1, 3)),
+    "scatter": lambda m, y: y.scatter(0, m.tensor([[0, 1, 2]]), m.zeros(1, 3)),
+    "index_copy_": lambda m, y: y.index_copy_(0, m.tensor([1]), m.zeros(1, 3)),
+    "index_add_": lambda m, y: y.index_add_(0, m.tensor([1]), m.ones(1, 3)),
+    "scatter_add_": lambda m, y: y.scatter_add_(0, m.tensor([[0, 1, 2]]), m.ones(1, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TRANSPOSED_WRITES))
+def test_index_writes_into_a_transposed_tensor_as_torch(name, torch_ref):
+    """index_copy / index_add / scatter_add / scatter of a transposed tensor that needs no
+    grad returned it unchanged: the write went into `out.reshape(-1)`, a copy of numpy's
+    column-major copy of it.  torch's result is row-major."""
+    got = []
+    for m in (tg, torch_ref):
+        x = m.arange(1.0, 13.0).reshape(3, 4)
+        r = _TRANSPOSED_WRITES[name](m, x.t())
+        got.append((r.tolist(), x.tolist(), r.is_contiguous()))
+    assert got[0] == got[1]
