@@ -571,9 +571,10 @@ def _compare(name, x, y):
 _WARNED_UINT8_WHERE = []
 
 
-def where(condition, input, other, _op="where"):
+def where(condition, input, other, _op="where", _row_major=False):
     """Elementwise `input if condition else other`: the branch-free way to select on values,
-    which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
+    which a recorded tape re-evaluates at every replay (an `if` would be baked in).
+    `_row_major`: the result row-major whatever the operands' layout (masked_fill's)."""
     cond = condition if isinstance(condition, Tensor) else tensor(condition)
     if cond._dtype is D.uint8:   # (torch takes uint8 too, warning once a process)
         if not _WARNED_UINT8_WHERE:
@@ -597,6 +598,8 @@ def where(condition, input, other, _op="where"):
     except ValueError:   # (torch's message for shapes that do not broadcast)
         _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
         raise
+    if _row_major and not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out)
     tape = _record_start(input, other, cond)
     if tape is None:
         return Tensor._wrap(out, dt)

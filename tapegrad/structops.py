@@ -95,20 +95,22 @@ def _index_dtype_error(fn, dt, name):
     return RuntimeError(f"{fn}(): Expected dtype int64 for {name}")
 
 
-def _where_mask(name, x, keep, value):
+def _where_mask(name, x, keep, value, row_major=False):
     """where(keep, x, value) recorded as op `name` (a where-kind row); `keep` a bool array or
-    a (possibly traced) bool tensor.  Without history: numpy, keeping x's dtype."""
+    a (possibly traced) bool tensor.  Without history: numpy, keeping x's dtype.
+    `row_major`: the result row-major (else in x's layout, as numpy lays it out)."""
     vrg = isinstance(value, Tensor) and value._recorded
     if not (x._recorded or vrg) or _record_start(x, value if vrg else None) is None:
         ka = keep._array() if isinstance(keep, Tensor) else keep
         v = value._array() if isinstance(value, Tensor) else value
         out = np.where(ka, x._array(), np.asarray(v).astype(x._dtype.np))
-        return Tensor._wrap(np.array(np.broadcast_to(out, x._shape), x._dtype.np), x._dtype)
+        return Tensor._wrap(np.array(np.broadcast_to(out, x._shape), x._dtype.np,
+                                     order="C" if row_major else "K"), x._dtype)
     if not isinstance(keep, Tensor):
         keep = Tensor._wrap(np.asarray(keep, bool), D.bool_)
     if isinstance(value, Tensor) and value._dtype is not x._dtype:
         value = value.to(x._dtype)
-    return where(keep, x, value, _op=name)
+    return where(keep, x, value, _op=name, _row_major=row_major)
 
 
 def _pre_read(x):
@@ -891,7 +893,8 @@ def _masked_fill(input, mask, value, inplace=False):
     else:
         value = D.checked(value, input._dtype)
     keep = (mask == False) if _tracing(mask) is not None else ~mask._array()  # noqa: E712
-    return _where_mask(name, input, keep, value)
+    # (out of place, torch fills a row-major clone of input: `x.t().masked_fill(m, 0).view(-1)`)
+    return _where_mask(name, input, keep, value, row_major=not inplace)
 
 
 def _index_grid(shape, d, idx):

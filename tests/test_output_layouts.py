@@ -31,6 +31,12 @@ CASES = {
     "to_expand": lambda m, x3, a: a[:1].expand(3, 4).to(m.float64),
     "rand_like_expand": lambda m, x3, a: m.rand_like(a.unsqueeze(1).expand(3, 2, 4)),
     "randn_like_expand": lambda m, x3, a: m.randn_like(a[:1].expand(3, 4)),
+    # out of place, masked_fill fills a row-major clone
+    "masked_fill": lambda m, x3, a: a.t().masked_fill(a.t() > 5, 0.0),
+    "masked_fill_grad": lambda m, x3, a: x3.requires_grad_().transpose(0, 2).masked_fill(
+        m.tensor(True), m.tensor(-1.0)),
+    "masked_fill_broadcast_mask": lambda m, x3, a: a.t().masked_fill(m.tensor([True, False,
+                                                                               True]), 2.0),
 }
 
 
