@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, return_types
+from . import decomps, dtypes as D, errors, layouts, return_types
 from .creation import zeros
 from .fpstate import quiet
 from .graph import show_edges
@@ -568,8 +568,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if not x.dim():
         x = x.reshape(1)
     shape = x._shape
-    y = x.unsqueeze(d + 1).expand(*(shape[:d + 1] + (r,) + shape[d + 1:])).clone()
-    return y.reshape(shape[:d] + (shape[d] * r,) + shape[d + 1:])
+    # (torch's clone is row-major, so the view always works: ViewBackward0 of a transposed x)
+    y = x.unsqueeze(d + 1).expand(*(shape[:d + 1] + (r,) + shape[d + 1:])).clone(
+        memory_format=layouts.contiguous_format)
+    return y.view(shape[:d] + (shape[d] * r,) + shape[d + 1:])
 
 
 def index_select(input, dim, index):

@@ -619,3 +619,19 @@ def test_index_writes_into_a_transposed_tensor_as_torch(name, torch_ref):
         r = _TRANSPOSED_WRITES[name](m, x.t())
         got.append((r.tolist(), x.tolist(), r.is_contiguous()))
     assert got[0] == got[1]
+
+
+def test_repeat_interleave_of_a_transposed_tensor_as_torch(torch_ref):
+    """repeat_interleave by an int is a row-major clone of the expanded input, then a view
+    (ViewBackward0 over CloneBackward0, as torch's) also for a transposed or strided input
+    (tapegrad's clone kept the input's layout: UnsafeViewBackward0 of a copy)."""
+    got = []
+    for m in (tg, torch_ref):
+        x = m.arange(6.0).reshape(2, 3).requires_grad_()
+        for y in (x.t().repeat_interleave(3, 0), x.t().repeat_interleave(2),
+                  x[:, ::2].repeat_interleave(2, 1), x.repeat_interleave(2, dim=1)):
+            fn = y.grad_fn
+            (y * m.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+            got.append((type(fn).__name__, type(fn.next_functions[0][0]).__name__,
+                        tuple(y.stride()), y.tolist(), x.grad.tolist()))
+    assert got[:4] == got[4:]
