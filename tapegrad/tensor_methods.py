@@ -279,7 +279,9 @@ class _OpMethods:
         return _compared("ne", self, other)
 
     # ---- reductions ------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, dtype=None):
+    def sum(self, dim=MISSING, keepdim=False, dtype=None):
+        # (dim=None given is torch's sum.dim_IntList overload: every dim, SumBackward1)
+        dim = None if dim is MISSING else () if dim is None else dim
         if dtype is not None:
             dtype = D.as_dtype(dtype)
         if not (dim is None or hasattr(dim, "__index__") and not isinstance(dim, bool) or
@@ -350,7 +352,9 @@ class _OpMethods:
             return mathops.max_min(self, dim, keepdim, False)
         return _max_min(self, dim, keepdim, "min")
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
+    def mean(self, dim=MISSING, keepdim=False, dtype=None):
+        # (dim=None given is torch's mean.dim overload: every dim, MeanBackward1)
+        dim = None if dim is MISSING else () if dim is None else dim
         if dtype is not None:
             dtype = D.as_dtype(dtype)
         if dtype is not None and not dtype.is_floating_point:
