@@ -1340,6 +1340,10 @@ class _StructMethods:
             raise TypeError('flip() missing 1 required positional arguments: "dims"')
         return flip(self, _int_list(dims, "flip", "dims"))
 
+    def __reversed__(self):
+        """reversed(x): x flipped along dim 0 (FlipBackward0), a 0-d x itself, as torch's."""
+        return self if not self._shape else flip(self, (0,))
+
     def fliplr(self):
         if self.dim() < 2:
             raise RuntimeError("Input must be >= 2-d.")

@@ -635,3 +635,17 @@ def test_repeat_interleave_of_a_transposed_tensor_as_torch(torch_ref):
             got.append((type(fn).__name__, type(fn.next_functions[0][0]).__name__,
                         tuple(y.stride()), y.tolist(), x.grad.tolist()))
     assert got[:4] == got[4:]
+
+
+def test_reversed_is_a_flip_as_torch(torch_ref):
+    """reversed(x) is torch's Tensor.__reversed__: x.flip(0) (a tensor, FlipBackward0), a 0-d
+    x itself; tapegrad's was Python's reverse iterator over the rows."""
+    got = []
+    for m in (tg, torch_ref):
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        r = reversed(x)
+        (r * m.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+        s = m.tensor(2.0)
+        got.append((r.tolist(), type(r.grad_fn).__name__, x.grad.tolist(), reversed(s) is s,
+                    [t.item() for t in reversed(m.tensor([1, 2, 3]))]))
+    assert got[0] == got[1]
