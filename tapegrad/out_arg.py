@@ -235,12 +235,28 @@ def _requires_grad(x):
     return isinstance(x, (tuple, list)) and any(map(_requires_grad, x))
 
 
-def _write(o, r):
-    """r's values into o (resized to r's shape: torch's resize_output)."""
+# factories whose out= torch resizes itself, silently (out.resize_(), not resize_output)
+_SILENT_RESIZE = frozenset(("zeros", "ones", "empty", "full", "rand", "randn", "randint",
+                            "randperm", "eye", "linspace", "logspace", "range"))
+_ARANGE_RESIZED = ("The number of elements in the out tensor of shape {} is {} which does not "
+                   "match the computed number of elements {}. Note that this may occur as a "
+                   "result of rounding error. The out tensor will be resized to a tensor of "
+                   "shape ({},).")
+
+
+def _write(o, r, name=None):
+    """r's values into o (resized to r's shape: torch's resize_output; `name`'s own rule
+    for the factories)."""
+    if name == "arange" and o.numel() == r.numel():
+        r = r.reshape(o._shape)   # (torch keeps the out's shape when the count matches)
     if o._shape != r._shape:
         if o.numel():
-            warnings.warn(_RESIZED.format(list(o._shape), list(r._shape)), UserWarning,
-                          stacklevel=4)
+            if name == "arange":
+                warnings.warn(_ARANGE_RESIZED.format(list(o._shape), o.numel(), r.numel(),
+                                                     r.numel()), UserWarning, stacklevel=4)
+            elif name not in _SILENT_RESIZE:
+                warnings.warn(_RESIZED.format(list(o._shape), list(r._shape)), UserWarning,
+                              stacklevel=4)
             if r.numel() > o.numel():
                 o.resize_(0)           # (tapegrad's resize_ grows only from empty)
         o.resize_(r._shape)
@@ -298,7 +314,7 @@ def call(name, f, args, kwargs, out):
             raise err
     with switched_grad(False):
         for o, r in zip(outs, results):
-            _write(o, r)
+            _write(o, r, name)
     if not several:
         return out
     return getattr(return_types, type(result).__name__ + "_out", tuple)(outs)

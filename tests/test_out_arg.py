@@ -282,3 +282,30 @@ def test_linalg_out_of_several_results_without_torch():
     assert type(r).__name__ == "linalg_lu_factor_out" and r.LU is outs[0] and r[1] is outs[1]
     want = tapegrad.linalg.lu_factor(A)
     assert r.LU.tolist() == want.LU.tolist() and r.pivots.tolist() == want.pivots.tolist()
+
+
+def _factory_outs(m):
+    out = []
+    for make in (lambda: m.arange(3, out=m.empty(2)), lambda: m.arange(0, 1, 0.3, out=m.empty(5)),
+                 lambda: m.arange(3, out=m.empty(0)), lambda: m.arange(4, out=m.empty(2, 2)),
+                 lambda: m.linspace(0, 1, 3, out=m.empty(2)),
+                 lambda: m.logspace(0, 1, 3, out=m.empty(2, 2)),
+                 lambda: m.zeros(2, 2, out=m.empty(5)), lambda: m.ones(3, out=m.empty(1)),
+                 lambda: m.full((3,), 1.5, out=m.empty(1)), lambda: m.eye(2, out=m.empty(1)),
+                 lambda: m.empty(3, out=m.empty(1)).zero_(),
+                 lambda: m.add(m.ones(3), 1, out=m.empty(1))):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            o = make()
+        out.append((list(o.shape), o.tolist(), [str(x.message).split(" (Triggered")[0]
+                                                 for x in w]))
+    return out
+
+
+def test_factory_outs_resize_as_torch():
+    """The factories resize their out themselves: silently (zeros, ones, full, eye,
+    linspace, ...), arange with its own warning and keeping an out of the right count in its
+    shape; tapegrad gave them all resize_output's deprecation warning, and resized arange's
+    [2, 2] out to [4]."""
+    torch = pytest.importorskip("torch")
+    assert _factory_outs(tapegrad) == _factory_outs(torch)
