@@ -665,6 +665,7 @@ class _MathMethods:
     def cumsum_(self, dim, *, dtype=None):
         if dtype is not None:
             _scan_dtype_in_place(self, D.as_dtype(dtype))
+        _no_bool_scan(self, "cumsum")
         def value(arr, _):
             return Tensor.cumsum(Tensor._wrap(np.array(arr, copy=True), self._dtype), dim)._array()
         return self._inplace(value, None, lambda x, _: Tensor.cumsum(x, dim))
@@ -672,6 +673,7 @@ class _MathMethods:
     def cumprod_(self, dim, *, dtype=None):
         if dtype is not None:
             _scan_dtype_in_place(self, D.as_dtype(dtype))
+        _no_bool_scan(self, "cumprod")
         return _inplace_decomp(self, Tensor.cumprod, dim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -947,6 +949,13 @@ def max_min(x, dim, keepdim, is_max):
     if pos is not None:
         return _record(name, _picked, x, pos)
     return _record(name, DM.extreme, x, dims, False, is_max, True)
+
+
+def _no_bool_scan(x, name):
+    """torch's error for a scan written into a bool tensor (cumsum_ of a mask: its Long
+    result was cast back to bools)."""
+    if x._dtype is D.bool_:
+        raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
 
 
 def _scan(x, dim, dtype, name):
