@@ -388,6 +388,8 @@ class _InplaceMethods:
     def fill_(self, value):
         if not isinstance(value, OPERAND_TYPES):
             raise errors.tensor_or_number("fill_", value, "value")
+        if not isinstance(value, Tensor) and _fill_shared(self, value):
+            return self
         _check_overlap(self, None if isinstance(value, Tensor) else "fill_")
         if isinstance(value, Tensor):
             if value.dim():
@@ -410,6 +412,8 @@ class _InplaceMethods:
         return self._inplace(filled, value, recorded)
 
     def zero_(self):
+        if _fill_shared(self, 0):
+            return self
         _check_overlap(self, "zero_")
         sv = self._v
         if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
@@ -552,6 +556,28 @@ def _check_overlap(t, filling=None):
             raise NotImplementedError(f"tapegrad: {filling} of a tensor whose elements share "
                                       f"memory (a view made by expand) is not implemented")
         raise RuntimeError(errors.INTERNAL_OVERLAP)
+
+
+def _fill_shared(t, value):
+    """fill_ / zero_ of a tensor whose elements share memory (an expand's view, numpy's
+    read-only array with a stride 0) that needs no history: torch writes each element, all
+    the same number, so the memory under them is filled through a writable alias of the
+    same layout.  False where that is not the case (the usual paths decide)."""
+    sv = t._v
+    if type(sv) is not np.ndarray or sv.flags.writeable or not any(
+            st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape)) or \
+            STATE.enabled and (t._recorded or _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD):
+        return False
+    alias = sv.view()
+    try:
+        alias.flags.writeable = True   # (refused where the memory's owner is read-only)
+    except ValueError:
+        return False
+    v = _fill_number(value, t._dtype)
+    t._lserial = 0
+    bump_version(t)   # (before the write: see _assign)
+    alias[...] = v
+    return True
 
 
 def _traced_values_only(x, other):

@@ -643,3 +643,51 @@ def test_writes_into_a_view_of_an_expand_as_torch(torch_ref):
     numpy's "assignment destination is read-only" (the view inherited the expand's read-only
     flag).  Writes of elements that do share memory keep torch's error."""
     assert _writes_into_views_of_an_expand(tg) == _writes_into_views_of_an_expand(torch_ref)
+
+
+def _reshapes_of_strided_tensors(m):
+    out = []
+    for make in (lambda a: a[:, ::2].reshape(-1), lambda a: a.t().reshape(8, 3),
+                 lambda a: a.t().reshape(2, 4, 3), lambda a: a[:, :4].reshape(12),
+                 lambda a: a[None].expand(2, 3, 8).reshape(2, 24)[0]):
+        a = m.arange(24.0).reshape(3, 8)
+        y = make(a)
+        out.append((type(y.grad_fn).__name__, y.is_contiguous(), tuple(y.stride())))
+        if not y.is_contiguous() or y._base is not None:
+            y[1] = -1.0          # a view writes into a, a copy does not
+        out.append(a.tolist())
+        w = m.arange(24.0).reshape(3, 8).requires_grad_()
+        z = make(w * 1)
+        (z * m.arange(float(z.numel())).reshape(z.shape)).sum().backward()
+        out.append((type(z.grad_fn).__name__, w.grad.tolist()))
+    return out
+
+
+def test_reshape_of_a_strided_tensor_is_a_view_where_torch_s_is(torch_ref):
+    """reshape of a tensor that is not row-major is a view where its strides allow one
+    (torch's _reshape_alias, ReshapeAliasBackward0: `a.t().reshape(8, 3)[1] = v` writes
+    into a); tapegrad copied it (UnsafeViewBackward0) whenever it was not row-major."""
+    assert _reshapes_of_strided_tensors(tg) == _reshapes_of_strided_tensors(torch_ref)
+
+
+def _fills_of_expands(m):
+    out = []
+    for op in (lambda e: e.fill_(5), lambda e: e.zero_(), lambda e: e.fill_(2.7),
+               lambda e: e[:, :2].fill_(-1)):
+        for dt in (m.float32, m.int64):
+            b = m.arange(1, 4, dtype=dt)
+            e = b.unsqueeze(1).expand(3, 4)
+            op(e)
+            out.append((b.tolist(), b._version, e._version))
+    a = m.ones(3, requires_grad=True)
+    with m.no_grad():
+        a.expand(2, 3).fill_(4)
+    out.append(a.tolist())
+    return out
+
+
+def test_fill_and_zero_of_an_expand_as_torch(torch_ref):
+    """fill_ / zero_ of a tensor whose elements share memory (an expand) that needs no
+    history: torch writes the one value into the memory under them; tapegrad raised
+    NotImplementedError (numpy's view of it is read-only)."""
+    assert _fills_of_expands(tg) == _fills_of_expands(torch_ref)
