@@ -547,12 +547,14 @@ class _InplaceMethods:
 
 def _check_overlap(t, filling=None):
     """torch's error for an in-place write into t whose elements share memory (an expand's
-    view: a read-only array with a zero stride); torch's fill_ / zero_ write such a tensor,
-    which a numpy view cannot (NotImplementedError)."""
+    view: a read-only array with a zero stride); torch's fill_ / zero_ write such a tensor
+    (_fill_shared, without history; with it, NotImplementedError after torch's autograd
+    checks: torch's backward would refuse the overlap)."""
     sv = t._v
     if type(sv) is np.ndarray and not sv.flags.writeable and any(
             st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape)):
         if filling:
+            t._check_inplace()   # (a view of a leaf that requires grad: torch's error first)
             raise NotImplementedError(f"tapegrad: {filling} of a tensor whose elements share "
                                       f"memory (a view made by expand) is not implemented")
         raise RuntimeError(errors.INTERNAL_OVERLAP)

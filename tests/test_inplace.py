@@ -683,6 +683,11 @@ def _fills_of_expands(m):
     with m.no_grad():
         a.expand(2, 3).fill_(4)
     out.append(a.tolist())
+    for op in (lambda e: e.fill_(1), lambda e: e.zero_()):
+        try:
+            op(a.expand(2, 3))   # (grad mode on: torch's view-of-a-leaf error first)
+        except RuntimeError as e:
+            out.append(str(e))
     return out
 
 
