@@ -526,7 +526,9 @@ class _OpMethods:
         st = self.stride()
         return tuple(st[i] * self._v.itemsize for i in kept)
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=None, *dims):
+        if dims:   # (x.squeeze(0, 2): the method's dims spread, as torch's parser takes them)
+            dim = _int_list((dim,) + dims, "squeeze", "dim")
         v = self._v
         empty = type(v) is not float and not v.size
         if dim is None:

@@ -405,3 +405,15 @@ INPLACE_UNARY_CASTS = ["b.square_()", "(b.square_(), b._version)[1]", "i.square_
 @pytest.mark.parametrize("expr", INPLACE_UNARY_CASTS)
 def test_inplace_unary_casts_as_torch(expr):
     _check(expr)
+
+
+# the squeeze method takes its dims spread, as torch's parser binds a lone int list
+SQUEEZE_DIMS = ["m.ones(1, 3, 1).squeeze(0, 2)", "m.ones(1, 3, 1).squeeze(0, 1)",
+                "m.ones(1, 3, 1).squeeze(-1, 0)", "m.ones(1, 3, 1).squeeze(0, 0)",
+                "m.ones(1, 3, 1).squeeze(0, 1.5)", "m.ones(1, 3, 1).squeeze(0, 5)",
+                "w[None, :, None].squeeze(0, 2).grad_fn.name()"]
+
+
+@pytest.mark.parametrize("expr", SQUEEZE_DIMS)
+def test_squeeze_spread_dims_as_torch(expr):
+    _check(expr)
