@@ -444,7 +444,8 @@ def arange(start=_UNSET, end=None, step=1, dtype=None, device=None, requires_gra
         start, end = end, None
     given = [start] + ([end] if end is not None else []) + \
         ([] if type(step) is int and step == 1 else [step])
-    if not all(map(_is_number, given)):
+    # (a dtype= that is no dtype matches none of torch's forms either)
+    if not all(map(_is_number, given)) or dtype is not None and type(dtype) is not D.dtype:
         kwargs = [f"{k}={errors.arg_type_name(v)}" for k, v in (("requires_grad", requires_grad),
                                                      ("device", device), ("dtype", dtype))
                   if v is not None and v is not False]

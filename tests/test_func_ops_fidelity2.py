@@ -549,12 +549,15 @@ def test_arange_messages():
 
 def test_arange_end_by_keyword(torch):
     """`arange(end=n)` is torch's arange(Number end) overload by keyword (tapegrad's start
-    was a required parameter: TypeError); `arange()` is torch's invalid combination."""
+    was a required parameter: TypeError); `arange()` and a dtype= that is no dtype are
+    torch's invalid combination."""
     for kw in ({"end": 4}, {"end": 2.5, "dtype": "float64"}, {"end": 3, "requires_grad": False}):
         got, want = (m.arange(**{k: getattr(m, v) if k == "dtype" else v for k, v in kw.items()})
                      for m in (tg, torch))
         assert (got.tolist(), str(got.dtype)[9:]) == (want.tolist(), str(want.dtype)[6:])
     assert _error(tg.arange) == _error(torch.arange)
+    for bad in ("a", 4):   # (a dtype= that is none: torch's invalid combination, not AttributeError)
+        assert _error(lambda: tg.arange(3, dtype=bad)) == _error(lambda: torch.arange(3, dtype=bad))
 
 
 # ---- 4. fill_ of an integer tensor with a float value that requires grad ---------------------
