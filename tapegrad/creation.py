@@ -266,7 +266,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
     """A 0-d tensor holding the number s, in the default dtype unless `dtype` says
     (whatever s's type)."""
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "scalar_tensor")
     _device.check(device)
     s = _number_arg("scalar_tensor", "s", 1, s)
     return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
@@ -580,7 +580,7 @@ def linspace(start, end, steps=_NO_STEPS, dtype=None, device=None, requires_grad
             pin_memory=pin_memory))
     _factory_options("linspace", layout, pin_memory)
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "linspace")
     _device.check(device)
     start, end = _bounds_0d("linspace", start, end)
     dt = dtype or D.get_default_dtype()
@@ -621,7 +621,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, layout=None,
     """A 2-d tensor with ones on the diagonal."""
     _factory_options("eye", layout, pin_memory)
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "eye")
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     _int_arg(n, "eye", "n")
@@ -726,7 +726,7 @@ def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None,
             base=None if base == 10.0 else base, dtype=dtype, device=device, layout=layout,
             requires_grad=requires_grad), "float base = 10.0, ")
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "logspace")
     _device.check(device)
     start, end = _bounds_0d("logspace", start, end)
     dt = dtype or D.get_default_dtype()
@@ -808,7 +808,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     (tapegrad fills it with 0; overlapping strides such as 0 share elements, as torch's).
     `tensor.stride()` reports `stride`: the tensor is a numpy view with those strides."""
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "empty_strided")
     _device.check(device)
     size, stride = [int(s) for s in size], [int(s) for s in stride]
     if len(size) != len(stride):

@@ -553,7 +553,7 @@ class _MathMethods:
         """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
         is right with zeros (one: the others' product; several: 0)."""
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "prod")
             check_grad_dtype(self, dtype)
         x = self.to(dtype) if dtype is not None else (
             self if self._dtype.is_floating_point else self.to(D.int64))
@@ -569,7 +569,7 @@ class _MathMethods:
     def nansum(self, dim=None, keepdim=False, dtype=None):
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "nansum")
             check_grad_dtype(self, dtype)
         x = self.to(dtype) if dtype is not None else self
         if not x._dtype.is_floating_point:
@@ -583,7 +583,7 @@ class _MathMethods:
             raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
                                f"dtype but got {self._dtype.legacy}")
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "nanmean")
             if not dtype.is_floating_point:
                 raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype "
                                    f"must be either a floating point or complex dtype. Got: "
@@ -651,7 +651,7 @@ class _MathMethods:
         if extra:   # (dtype is keyword-only: torch's message)
             raise arg_error("cumsum", True, (dim,) + extra)
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "cumsum")
         return _scan(self, dim, dtype, "cumsum")
 
     def cumprod(self, dim, *extra, dtype=None):
@@ -659,7 +659,7 @@ class _MathMethods:
         if extra:
             raise arg_error("cumprod", True, (dim,) + extra)
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "cumprod")
         return _scan(self, dim, dtype, "cumprod")
 
     def cumsum_(self, dim, *, dtype=None):

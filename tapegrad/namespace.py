@@ -121,23 +121,23 @@ class _NamespaceMethods:
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "new_zeros")
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_zeros")
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "new_ones")
         return self._new_filled(size, 1, dtype, device, requires_grad, "new_ones")
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "new_empty")
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         # (torch's parser: a Number, or a 0-d tensor that does not require grad)
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "new_full")
         fill_value = _number_arg("new_full", "fill_value", 2, fill_value)
         return self._new_filled((tuple(size),), fill_value, dtype, device, requires_grad,
                                 "new_full")

@@ -242,9 +242,11 @@ _DRAW_ARGS = (
     "pin_memory = False, bool requires_grad = False)\n")
 
 
-def _float_dtype(dtype, fn):
+def _float_dtype(dtype, fn, name=None):
+    """dtype= of a float draw (kernel `fn`'s error for another dtype); `name`: the function,
+    whose TypeError a dtype= that is no dtype raises."""
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, name)
     dt = dtype or D.get_default_dtype()
     if not dt.is_floating_point:
         raise NotImplementedError(f'"{fn}" not implemented for \'{dt.legacy}\'')
@@ -256,7 +258,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **
     _device.check(device)
     gen = generator_of(generator, "rand")
     shape = _sizes(size, kw.pop("size", None), "rand")
-    dt = _float_dtype(dtype, "check_uniform_bounds")
+    dt = _float_dtype(dtype, "check_uniform_bounds", "rand")
     n = math.prod(shape)
     return _leaf(gen._uniform(n, dt.np).reshape(shape), dt, requires_grad)
 
@@ -266,7 +268,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
     _device.check(device)
     gen = generator_of(generator, "randn")
     shape = _sizes(size, kw.pop("size", None), "randn")
-    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    dt = _float_dtype(dtype, "normal_kernel_cpu", "randn")
     n = math.prod(shape)
     return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
 
@@ -290,7 +292,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "randint")
     _device.check(device)
     given = (low, high, size)
     high_given = high is not None
@@ -367,7 +369,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
                             "(float, float), expected a size for number mean and std")
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-        dt = _float_dtype(dtype, "normal_kernel_cpu")
+        dt = _float_dtype(dtype, "normal_kernel_cpu", "normal")
         shape = _size_args((size,), "normal")
         n = math.prod(shape)
         return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)

@@ -281,9 +281,9 @@ class _OpMethods:
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=MISSING, keepdim=False, dtype=None):
         # (dim=None given is torch's sum.dim_IntList overload: every dim, SumBackward1)
-        dim = None if dim is MISSING else () if dim is None else dim
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = _reduction_dtype("sum", dtype, dim, keepdim)
+        dim = None if dim is MISSING else () if dim is None else dim
         if not (dim is None or hasattr(dim, "__index__") and not isinstance(dim, bool) or
                 isinstance(dim, (tuple, list))) and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
@@ -354,9 +354,9 @@ class _OpMethods:
 
     def mean(self, dim=MISSING, keepdim=False, dtype=None):
         # (dim=None given is torch's mean.dim overload: every dim, MeanBackward1)
-        dim = None if dim is MISSING else () if dim is None else dim
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = _reduction_dtype("mean", dtype, dim, keepdim)
+        dim = None if dim is MISSING else () if dim is None else dim
         if dtype is not None and not dtype.is_floating_point:
             raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
                                f"either a floating point or complex dtype. Got: {dtype.legacy}")
@@ -384,13 +384,13 @@ class _OpMethods:
     def softmax(self, dim, dtype=None):
         """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "softmax")
         return _softmax("softmax", self, dim, dtype)
 
     def log_softmax(self, dim, dtype=None):
         """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "log_softmax")
         return _softmax("log_softmax", self, dim, dtype)
 
     # ---- shape -----------------------------------------------------------------------------
@@ -748,7 +748,7 @@ class _OpMethods:
         """empty_strided(size, stride) of this tensor's dtype unless `dtype` is given (tapegrad
         fills it with zeros)."""
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            dtype = D.as_dtype(dtype, "new_empty_strided")
         return empty_strided(size, stride, dtype=dtype or self._dtype, layout=layout,
                              device=device, requires_grad=requires_grad, pin_memory=pin_memory)
 
@@ -776,6 +776,17 @@ class _OpMethods:
             for k in key if type(key) is tuple else (key,):
                 refuse_inference_index(self, k)
         return _index(self, key)
+
+
+def _reduction_dtype(fn, dtype, dim, keepdim):
+    """sum's / mean's dtype= as a dtype; one that is none: torch's parser's TypeError (it
+    matches none of their forms)."""
+    dt = D.as_dtype(dtype)
+    if type(dt) is not DType:
+        kwargs = {} if dim is MISSING else {"dim": dim}
+        kwargs.update({} if keepdim is False else {"keepdim": keepdim}, dtype=dtype)
+        raise arg_error(fn, True, (), kwargs) or D.as_dtype(dtype, fn)
+    return dt
 
 
 def _expanded(a, target):

@@ -417,3 +417,28 @@ SQUEEZE_DIMS = ["m.ones(1, 3, 1).squeeze(0, 2)", "m.ones(1, 3, 1).squeeze(0, 1)"
 @pytest.mark.parametrize("expr", SQUEEZE_DIMS)
 def test_squeeze_spread_dims_as_torch(expr):
     _check(expr)
+
+
+# a dtype= that is no dtype: torch's TypeError (tapegrad's were AttributeErrors: 'str' object
+# has no attribute 'is_floating_point'); the exact text where torch's op has one signature,
+# and for sum / mean
+BAD_DTYPES = [f"{call.format(d=d)}" for d in ("'a'", "4") for call in (
+    "x.cumsum(0, dtype={d})", "x.cumprod(0, dtype={d})", "x.softmax(0, dtype={d})",
+    "x.log_softmax(0, dtype={d})", "x.new_zeros(2, dtype={d})", "x.new_ones(2, dtype={d})",
+    "x.new_full((2,), 1., dtype={d})", "m.empty_strided((2,), (1,), dtype={d})",
+    "m.scalar_tensor(1, dtype={d})", "x.sum(dtype={d})", "x.mean(dtype={d})",
+    "x.sum(0, dtype={d})", "m.sum(x, dtype={d})")]
+BAD_DTYPE_TYPES = [f"{call.format(d=d)}" for d in ("'a'", "4") for call in (
+    "m.linspace(0, 1, 3, dtype={d})", "m.logspace(0, 1, 3, dtype={d})", "m.eye(2, dtype={d})",
+    "m.rand(2, dtype={d})", "m.randn(2, dtype={d})", "m.randint(0, 3, (2,), dtype={d})",
+    "x.prod(dtype={d})", "x.nansum(dtype={d})")]
+
+
+@pytest.mark.parametrize("expr", BAD_DTYPES)
+def test_dtype_arguments_that_are_no_dtype_as_torch(expr):
+    _check(expr)
+
+
+@pytest.mark.parametrize("expr", BAD_DTYPE_TYPES)
+def test_dtype_arguments_that_are_no_dtype_raise_type_error(expr):
+    assert run(expr, tg)[0] == run(expr, torch)[0] == "TypeError"
