@@ -133,6 +133,12 @@ class _OpMethods:
             dtype = named[dtype]
         elif isinstance(getattr(dtype, "dtype", None), DType):   # FloatTensor & co
             dtype = dtype.dtype
+        elif isinstance(dtype, type):   # (torch's: a Python type is no tensor type)
+            name = dtype.__name__ if dtype.__module__ == "builtins" else \
+                f"{dtype.__module__}.{dtype.__qualname__}"
+            raise ValueError(f"invalid type: '{name}'")
+        elif not isinstance(dtype, DType):
+            raise TypeError("dtype must be a type, str, or dtype object")
         return self.to(dtype)
 
     def float(self):

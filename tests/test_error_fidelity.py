@@ -442,3 +442,14 @@ def test_dtype_arguments_that_are_no_dtype_as_torch(expr):
 @pytest.mark.parametrize("expr", BAD_DTYPE_TYPES)
 def test_dtype_arguments_that_are_no_dtype_raise_type_error(expr):
     assert run(expr, tg)[0] == run(expr, torch)[0] == "TypeError"
+
+
+# Tensor.type(x) of what is no tensor type: torch's errors (type(4) reached the device check:
+# "Cannot access accelerator device"; type(float) converted to float64)
+TYPE_ARGS = ["x.type(4)", "x.type(float)", "x.type(int)", "x.type(np.float32)", "x.type(1.5)",
+             "x.type('a')", "x.type(m.float64)", "x.type(m.IntTensor)"]
+
+
+@pytest.mark.parametrize("expr", TYPE_ARGS)
+def test_type_arguments_as_torch(expr):
+    _check(expr)
