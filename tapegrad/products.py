@@ -367,9 +367,17 @@ def _sublist_equation(args):
     return equation, args[::2]
 
 
-def einsum(equation, *operands):
+_EINSUM_ARGS = ("einsum(): must specify the equation string and at least one operand, or at "
+                "least one operand and its subscripts list")
+
+
+def einsum(*args):
     """Einstein summation over one or more operands, as permute/reshape/sum/diagonal and
     (batched) matrix products, contracted left to right (so it rides the BLAS host entries)."""
+    if len(args) < 2 or len(args) == 2 and isinstance(args[1], (list, tuple)) and not args[1]:
+        raise ValueError(_EINSUM_ARGS)   # (torch.einsum's own check, before the parse)
+    equation, *operands = args
+    operands = tuple(operands)
     if not isinstance(equation, str):   # torch's sublist form: op, [0, 1], op, [1, 2], [0, 2]
         equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

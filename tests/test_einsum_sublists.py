@@ -48,3 +48,16 @@ def test_einsum_of_bools():
     assert got[1] == got[2] == "\"bmm\" not implemented for 'Bool'"
     torch = pytest.importorskip("torch")
     assert got == _einsum_bools(torch)
+
+
+def test_einsum_without_operands_as_torch():
+    """torch.einsum's own check comes before the equation's parse: ValueError (tapegrad's
+    was the parse's RuntimeError, or Python's TypeError without arguments)."""
+    torch = pytest.importorskip("torch")
+    for args in (("ij",), ("ij", []), ("ij", ()), ()):
+        got = []
+        for m in (tg, torch):
+            with pytest.raises(ValueError) as e:
+                m.einsum(*args)
+            got.append(str(e.value))
+        assert got[0] == got[1]
