@@ -334,7 +334,7 @@ class _OpMethods:
         d = _dim(dim, len(self._shape), "unbind")
         return _split(self, [1] * self._shape[d], d, name="unbind")
 
-    def max(self, dim=None, keepdim=False, other=None):
+    def max(self, dim=None, keepdim=False, *, other=None):
         """max() over all elements, max(other) (maximum), or max(dim, keepdim=False) ->
         (values, indices), a return_types.max."""
         if other is not None:   # (torch's parser takes other= by keyword, alone)
@@ -346,7 +346,7 @@ class _OpMethods:
             return mathops.max_min(self, dim, keepdim, True)
         return _max_min(self, dim, keepdim, "max")
 
-    def min(self, dim=None, keepdim=False, other=None):
+    def min(self, dim=None, keepdim=False, *, other=None):
         """min() over all elements, min(other) (minimum), or min(dim, keepdim=False) ->
         (values, indices), a return_types.min."""
         if other is not None:   # (torch's parser takes other= by keyword, alone)
