@@ -1359,6 +1359,8 @@ class _StructMethods:
                     None if dims is None else _int_list((dims,), "roll", "dims", 2))
 
     def repeat(self, *sizes):
+        if not sizes:   # (torch's parser, before the count check)
+            raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
         return repeat(self, *sizes)
 
     def tile(self, *dims):

@@ -363,7 +363,7 @@ SHAPE_ARGS = [
     "m.zeros(2, 6).reshape(-1, -1, -2)", "m.zeros(2, 6).t().reshape(-3, -4)",
     "m.zeros(2, 6).view((2, 6), 1)", "m.zeros(2, 6).view([12], 1)",
     "m.zeros(2, 6).permute((0, 1), 1)", "m.zeros(2, 6).repeat(-1, 1)",
-    "m.zeros(2, 6).repeat(2, -1, 1)", "m.zeros(2, 6).repeat(-2, -3)",
+    "m.zeros(2, 6).repeat(2, -1, 1)", "m.zeros(2, 6).repeat(-2, -3)", "m.zeros(2, 6).repeat()",
 ]
 
 
