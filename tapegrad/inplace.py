@@ -488,6 +488,7 @@ class _InplaceMethods:
                 raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
             raise IndexError(oob_message(msg, key, arr.shape)) from None
         value = np.asarray(value)
+        filling = value.ndim == 0   # (torch's copy_to fills for a 0-d value as given)
         if value.ndim and value.shape[0] == 1:
             # torch views the value without its leading 1s first (slicePrefix1sSize): a
             # [1, 3] value fills x[2:5], and its errors name the shape left
@@ -501,7 +502,7 @@ class _InplaceMethods:
         if recorded:
             # the whole tensor (x[...] = v, x[:] = v): torch fills or copies it
             if all(k is Ellipsis or type(k) is slice and k == slice(None) for k in key):
-                if value.ndim == 0:
+                if filling:
                     self._inplace_recorded(lambda x, v: _binary(OPS["fill_tensor"].code, x, v), raw)
                 else:
                     self._inplace_recorded(lambda x, v: _binary(OPS["copy"].code, x, v), raw)

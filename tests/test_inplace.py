@@ -696,3 +696,22 @@ def test_fill_and_zero_of_an_expand_as_torch(torch_ref):
     history: torch writes the one value into the memory under them; tapegrad raised
     NotImplementedError (numpy's view of it is read-only)."""
     assert _fills_of_expands(tg) == _fills_of_expands(torch_ref)
+
+
+def _whole_tensor_setitem_nodes(m):
+    out = []
+    for key in (Ellipsis, slice(None)):
+        for shape in ((), (1,), (1, 1), (4,), (1, 4)):
+            a = m.arange(12.0).reshape(3, 4).requires_grad_()
+            x = a * 1
+            v = m.full(shape, 5.0).requires_grad_()
+            x[key] = v
+            (x * m.arange(12.0).reshape(3, 4)).sum().backward()
+            out.append((type(x.grad_fn).__name__, v.grad.tolist(), a.grad.tolist()))
+    return out
+
+
+def test_whole_tensor_setitem_fills_only_for_a_0d_value_as_torch(torch_ref):
+    """`x[...] = v` fills (FillBackward3) for a 0-d v only: a [1] or [1, 1] v is copied
+    (CopyBackwards), though its leading 1s are dropped before the copy."""
+    assert _whole_tensor_setitem_nodes(tg) == _whole_tensor_setitem_nodes(torch_ref)
