@@ -58,8 +58,8 @@ class _LegacyType(type):
             data = args[0]
             if isinstance(data, Tensor):
                 if data._dtype is not cls.dtype:
-                    raise TypeError(f"expected {cls.dtype.legacy} tensor (got "
-                                    f"{data._dtype.legacy} tensor)")
+                    raise TypeError(f"expected {_options(cls.dtype)} (got "
+                                    f"{_options(data._dtype)})")
                 return data
             return tensor(data, dtype=cls.dtype)
         return empty(*_size_args(args, cls.__name__), dtype=cls.dtype)

@@ -1,0 +1,93 @@
+"""Whole programs as people copy them from PyTorch's official tutorials and docs (the seq2seq
+translation tutorial's data preparation and training, ...), on small synthetic data made by
+torch calls.  Each is a function of the `torch` module run with tapegrad and with real torch
+from the same seed (tapegrad's generator reproduces torch's CPU stream, so the initial
+weights and the data are the same), compared by what it returns: numbers (losses,
+gradients) within float32 round-off, text (reprs, `grad_fn` chains, error messages)
+exactly."""
+import numpy as np
+import pytest
+
+import tapegrad
+
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
+
+def _err(f):
+    try:
+        return "ok " + repr(f())
+    except Exception as e:  # noqa: BLE001  (compared with torch's)
+        return f"{type(e).__name__}: {e}"
+
+
+def _chain(fn, depth=5):
+    """A grad_fn and the nodes under it down to `depth` levels, one name a line, indented
+    (leaves' nodes left out)."""
+    if fn is None or "AccumulateGrad" in fn.name() or depth < 0:
+        return ""
+    return "  " * (5 - depth) + fn.name() + "\n" + "".join(
+        _chain(f, depth - 1) for f, _ in fn.next_functions)
+
+
+def seq2seq_translation(torch):
+    """The seq2seq translation tutorial's data preparation (index arrays as numpy int32,
+    turned into `torch.LongTensor`) and an encoder-decoder step trained with a label-smoothed
+    cross entropy; the common slip of giving `LongTensor` an int32 tensor."""
+    nn = torch.nn
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    n, max_len, n_words, hidden = 6, 5, 9, 8
+    input_ids = np.zeros((n, max_len), dtype=np.int32)
+    target_ids = np.zeros((n, max_len), dtype=np.int32)
+    for i in range(n):
+        k = int(rng.integers(2, max_len))
+        input_ids[i, :k] = rng.integers(2, n_words, k)
+        target_ids[i, :k] = rng.integers(2, n_words, k)
+    inputs, targets = torch.LongTensor(input_ids), torch.LongTensor(target_ids)
+    out = {"dtype": str(inputs.dtype),
+           "wrong_dtype": _err(lambda: torch.LongTensor(torch.from_numpy(input_ids))),
+           "float_into_int": _err(lambda: torch.IntTensor(torch.zeros(2)))}
+
+    emb, gru, proj = nn.Embedding(n_words, hidden), nn.GRU(hidden, hidden), nn.Linear(hidden, n_words)
+    criterion = nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=0)
+    params = [*emb.parameters(), *gru.parameters(), *proj.parameters()]
+    opt = torch.optim.Adam(params, lr=0.01)
+    losses = []
+    for _ in range(4):
+        opt.zero_grad()
+        states, _ = gru(emb(inputs.t()))
+        loss = criterion(proj(states).reshape(-1, n_words), targets.t().reshape(-1))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    out["losses"] = losses
+    out["chain"] = _chain(loss.grad_fn)
+    logits = torch.randn(4, 5, requires_grad=True)
+    for kw in ({"reduction": "sum"}, {"reduction": "none", "weight": torch.rand(5)}):
+        loss = nn.functional.cross_entropy(logits, torch.tensor([1, 0, 4, 2]),
+                                           label_smoothing=0.2, **kw)
+        loss.sum().backward()
+        out[f"chain {kw['reduction']}"] = _chain(loss.grad_fn)
+        out[f"grad {kw['reduction']}"] = logits.grad.flatten().tolist()
+        logits.grad = None
+    return out
+
+
+PROGRAMS = {f.__name__: f for f in (seq2seq_translation,)}
+
+
+def _compare(name, got, want, rtol=2e-4):
+    assert got.keys() == want.keys()
+    for key in want:
+        if isinstance(want[key], str):
+            assert got[key].replace("tapegrad.", "torch.") == want[key], f"{name}: {key}"
+            continue
+        np.testing.assert_allclose(np.asarray(got[key], dtype=np.float64),
+                                   np.asarray(want[key], dtype=np.float64),
+                                   rtol=rtol, atol=1e-5, err_msg=f"{name}: {key}")
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_matches_torch(name, torch_ref):
+    _compare(name, PROGRAMS[name](tapegrad), PROGRAMS[name](torch_ref))
