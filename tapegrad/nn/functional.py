@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D, errors, layouts, nodiff, _fastpath
+from .. import decomps_math as DM, dtypes as D, errors, layouts, nodiff, _fastpath
 from .._signals import COMMIT
 from ..composed import broadcast_shapes
 from ..creation import arange, full, tensor as _tensor_of
@@ -474,7 +474,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         smooth = -(logp * weight.reshape(shape)).sum(cdim)
     else:
         smooth = -logp.sum(cdim)
-    smooth = where(ignore, 0.0, smooth)
+    smooth = smooth.masked_fill(ignore, 0.0)    # (torch's masked_fill_: MaskedFillBackward0)
     if reduction == "mean":
         if weight is not None:
             tv = target._array()
@@ -486,7 +486,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         ret = smooth.sum()
     else:
         ret = smooth
-    return nll * (1.0 - label_smoothing) + ret * (label_smoothing / n_cls)
+    # (torch's C++ `(1 - ls) * nll + ret * (ls / n)`: mul(Tensor, Scalar), MulBackward1)
+    return (_record("mul_by_number", DM.mul_number, nll, 1.0 - label_smoothing)
+            + _record("mul_by_number", DM.mul_number, ret, label_smoothing / n_cls))
 
 
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
