@@ -30,6 +30,7 @@ import os
 import pickle
 import struct
 import sys
+import types
 import warnings
 import zipfile
 
@@ -106,6 +107,23 @@ class _Pickler(pickle._Pickler):
         if type(obj) is D.dtype:
             return self.save(self._global("torch", obj.name))
         super().save(obj, save_persistent_id)
+
+    def save_global(self, obj, name=None):
+        try:
+            return super().save_global(obj, name)
+        except pickle.PicklingError as e:
+            err = e
+        # torch pickles with the C pickler, whose errors for a global it cannot find differ
+        # (a local class: AttributeError "Can't pickle local object ..."; a lambda: "attribute
+        # lookup <lambda> on __main__ failed"): raise the one it raises for this object
+        if name is None:
+            try:
+                pickle.dumps(obj, self.proto)
+            except Exception as c_err:  # noqa: BLE001  (re-raised as it is)
+                raise c_err from None
+        raise err
+
+    dispatch = {**pickle._Pickler.dispatch, types.FunctionType: save_global}
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
