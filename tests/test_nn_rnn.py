@@ -6,10 +6,8 @@ reprs, state dicts, torch's errors, and a short training run that must give torc
 nn.utils.rnn's packing helpers and the layers on PackedSequence input likewise.
 
 Known differences in the grad_fn chains (no op row of torch's name in tapegrad): the gate
-chunks show SplitBackward0 (torch: UnsafeSplitBackward0), a batch_first RNN/GRU output
-TransposeBackward0 (torch transposes in place: TransposeBackward1), and a no-bias linear map
-of a 3-d input one UnsafeViewBackward0 node with both operands as edges (torch: UnsafeView
-then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
+chunks show SplitBackward0 (torch: UnsafeSplitBackward0), and a no-bias linear map of a 3-d
+input one UnsafeViewBackward0 node with both operands as edges (torch: UnsafeView then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
 composite path (oneDNN off) is the one compared here, and the gradients of both agree.
 Packed data shows IndexBackward0 (torch: PackPaddedSequenceBackward0), so the packing
 utilities' test prints their tensors without grad_fn."""
@@ -30,7 +28,7 @@ RNG = np.random.default_rng(0)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-_RENAME = {"UnsafeSplitBackward0": "SplitBackward0", "TransposeBackward1": "TransposeBackward0"}
+_RENAME = {"UnsafeSplitBackward0": "SplitBackward0"}
 
 
 def _chain(fn, depth):

@@ -11,10 +11,10 @@ sequences (PackedSequence's data and batch sizes) run aten's packed layers: each
 the first batch_sizes[t] rows, the batch shrinking as sequences end (forward) or growing as
 they start (reverse), and the outputs are concatenated in packed order.
 
-Where tapegrad's graph differs from torch's (no op row of that name): the gates are `chunk`
-views (SplitBackward0; torch's unsafe_chunk shows UnsafeSplitBackward0), and a batch_first
-output is an out-of-place transpose (TransposeBackward0; torch's in-place transpose_ shows
-TransposeBackward1)."""
+A batch_first output is transposed back as torch's: in place for RNN and GRU
+(TransposeBackward1), out of place for LSTM (TransposeBackward0).  Where tapegrad's graph
+differs from torch's (no op row of that name): the gates are `chunk` views (SplitBackward0;
+torch's unsafe_chunk shows UnsafeSplitBackward0)."""
 from collections import namedtuple
 
 from ..creation import zeros
@@ -227,8 +227,9 @@ def rnn(mode, input, hiddens, params, num_layers, dropout, train, bidirectional,
         layer_input = outs[0] if dirs == 1 else cat(outs, outs[0].dim() - 1)
         if dropout != 0 and train and layer < num_layers - 1:
             layer_input = F.dropout(layer_input, dropout, True)
-    output = layer_input.transpose(0, 1) if batch_first else layer_input
-    return output, finals
+    if batch_first:   # (torch's RNN/GRU transpose_ in place: TransposeBackward1; LSTM not)
+        return (layer_input.transpose(0, 1) if lstm else layer_input.transpose_(0, 1)), finals
+    return layer_input, finals
 
 
 def _run(mode, input, batch_sizes, hiddens, params, num_layers, dropout, train,
