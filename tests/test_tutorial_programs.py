@@ -126,7 +126,60 @@ def nn_really_lambda_layers(torch):
     return out
 
 
-PROGRAMS = {f.__name__: f for f in (seq2seq_translation, nn_really_lambda_layers)}
+def weight_init_loops(torch):
+    """Initialising weights by walking the modules (`model.apply`, `for m in
+    model.modules()`), of a model that reuses one layer (the "Learning PyTorch with Examples"
+    dynamic net's shared middle layer): reached once by default, at every place with
+    `remove_duplicate=False`, skipped when given in `memo`; a buffer registered beside them."""
+    nn = torch.nn
+    torch.manual_seed(0)
+
+    class SharedNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_linear = nn.Linear(3, 8)
+            self.middle_linear = nn.Linear(8, 8)
+            self.blocks = nn.Sequential(self.middle_linear, nn.ReLU(), self.middle_linear)
+            self.output_linear = nn.Linear(8, 1)
+            self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+        def forward(self, x):
+            self.steps += 1
+            return self.output_linear(self.blocks(self.input_linear(x).clamp(min=0)))
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            m.bias.data.fill_(0.01)
+
+    model = SharedNet()
+    model.apply(init_weights)
+    for m in model.modules():
+        if isinstance(m, nn.Linear) and m.out_features == 8:
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    out = {"names": " ".join(n for n, _ in model.named_modules()),
+           "all names": " ".join(n for n, _ in model.named_modules(remove_duplicate=False)),
+           "count": [len(list(model.modules())),
+                     len(list(model.modules(remove_duplicate=False)))],
+           "skipped": " ".join(n for n, _ in model.named_modules(memo={model.blocks})),
+           "linears": [m.weight.abs().sum().item()
+                       for m in model.modules(remove_duplicate=False) if isinstance(m, nn.Linear)]}
+    opt = torch.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    losses = []
+    for _ in range(3):
+        loss = nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    out["losses"] = losses
+    out["steps"] = repr(model.steps)
+    return out
+
+
+PROGRAMS = {f.__name__: f for f in (seq2seq_translation, nn_really_lambda_layers,
+                                    weight_init_loops)}
 
 
 def _compare(name, got, want, rtol=2e-4):

@@ -476,13 +476,15 @@ class Module:
             yield m
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
-        """(name, module) of this module ('') and every submodule, depth first, each once."""
+        """(name, module) of this module ('') and every submodule, depth first, each once
+        (remove_duplicate=False: as often as reached); `memo`, a set of modules, holds those
+        already given (and skipped), as torch's."""
         if memo is None:
             memo = set()
-        if id(self) in memo:
+        if self in memo:
             return
         if remove_duplicate:
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, m in self._modules.items():
             if m is None:
@@ -490,8 +492,8 @@ class Module:
             yield from m.named_modules(memo, prefix + ("." if prefix else "") + name,
                                        remove_duplicate)
 
-    def modules(self):
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate=True):
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def get_submodule(self, target):
