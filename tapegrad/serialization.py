@@ -352,6 +352,42 @@ def _allowed(module, name):
     return None
 
 
+# torch._utils' IMPORT_MAPPING and NAME_MAPPING: the part of _compat_pickle's Python 2 names
+# that torch's weights-only unpickler maps back (not the exceptions module's)
+_IMPORT_MAPPING = {"__builtin__": "builtins", "copy_reg": "copyreg", "Queue": "queue",
+                   "repr": "reprlib", "_abcoll": "collections.abc", "UserDict": "collections",
+                   "UserList": "collections", "UserString": "collections", "whichdb": "dbm",
+                   "StringIO": "io", "cStringIO": "io"}
+_NAME_MAPPING = {
+    ("__builtin__", "xrange"): ("builtins", "range"),
+    ("__builtin__", "reduce"): ("functools", "reduce"),
+    ("__builtin__", "intern"): ("sys", "intern"),
+    ("__builtin__", "unichr"): ("builtins", "chr"),
+    ("__builtin__", "unicode"): ("builtins", "str"),
+    ("__builtin__", "long"): ("builtins", "int"),
+    ("itertools", "izip"): ("builtins", "zip"),
+    ("itertools", "imap"): ("builtins", "map"),
+    ("itertools", "ifilter"): ("builtins", "filter"),
+    ("itertools", "ifilterfalse"): ("itertools", "filterfalse"),
+    ("itertools", "izip_longest"): ("itertools", "zip_longest"),
+    ("UserDict", "IterableUserDict"): ("collections", "UserDict"),
+    ("UserList", "UserList"): ("collections", "UserList"),
+    ("UserString", "UserString"): ("collections", "UserString"),
+    ("__builtin__", "basestring"): ("builtins", "str"),
+    ("exceptions", "StandardError"): ("builtins", "Exception"),
+    ("UserDict", "UserDict"): ("collections", "UserDict"),
+}
+
+
+def _py3_global(module, name):
+    """A pickled global's (module, name) as torch's weights-only unpickler reads it: protocol
+    2 (torch.save's) writes `range` as `__builtin__.xrange`, `functools.reduce` as
+    `__builtin__.reduce`; torch maps them back before its allowlists and its message."""
+    if (module, name) in _NAME_MAPPING:
+        return _NAME_MAPPING[module, name]
+    return _IMPORT_MAPPING.get(module, module), name
+
+
 def _refusal(module, name):
     """The weights-only unpickler's error for a global it does not allow."""
     shown = name if module in ("builtins", "__builtin__") else f"{module}.{name}"
@@ -372,6 +408,7 @@ class _Unpickler(pickle.Unpickler):
         self._pid_len = pid_len     # (6 in the legacy format: a view's metadata last)
 
     def find_class(self, module, name):
+        module, name = _py3_global(module, name)
         obj = _allowed(module, name)
         if obj is not None:
             return obj
@@ -657,7 +694,7 @@ def _read_small_pickle(f):
         elif op == pickle.BINPERSID[0]:
             raise _HeaderError("unsupported persistent id encountered")
         elif op == pickle.GLOBAL[0]:
-            module, name = (f.readline()[:-1].decode("utf-8") for _ in range(2))
+            module, name = _py3_global(*(f.readline()[:-1].decode("utf-8") for _ in range(2)))
             obj = _allowed(module, name)
             if obj is None:
                 raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(_refusal(module, name)))

@@ -178,8 +178,50 @@ def weight_init_loops(torch):
     return out
 
 
+def general_checkpoint(torch):
+    """"Saving and loading a general checkpoint": model and optimizer state dicts, the epoch
+    and loss, and the epochs still to run as a `range` (pickled by protocol 2 as
+    `__builtin__.xrange`): refused by the weights-only load under its Python 3 name, loaded
+    once `safe_globals([range])` allows it; training then resumes where it stopped."""
+    import io
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    x, y = torch.randn(32, 4), torch.randn(32, 1)
+
+    def train(model, opt, epochs):
+        losses = []
+        for _ in epochs:
+            loss = nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    out = {"before": train(model, opt, range(3))}
+    buf = io.BytesIO()
+    torch.save({"epoch": 3, "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": opt.state_dict(), "loss": out["before"][-1],
+                "remaining": range(3, 6)}, buf)
+    buf.seek(0)
+    out["weights only"] = _err(lambda: torch.load(buf)).split("WeightsUnpickler error: ")[-1]
+    buf.seek(0)
+    with torch.serialization.safe_globals([range]):
+        checkpoint = torch.load(buf)
+    model2 = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt2 = torch.optim.Adam(model2.parameters(), lr=0.5)
+    model2.load_state_dict(checkpoint["model_state_dict"])
+    opt2.load_state_dict(checkpoint["optimizer_state_dict"])
+    out["checkpoint"] = repr({k: v for k, v in checkpoint.items() if "state" not in k})
+    out["after"] = train(model2, opt2, checkpoint["remaining"])
+    out["continued"] = train(model, opt, range(3))
+    return out
+
+
 PROGRAMS = {f.__name__: f for f in (seq2seq_translation, nn_really_lambda_layers,
-                                    weight_init_loops)}
+                                    weight_init_loops, general_checkpoint)}
 
 
 def _compare(name, got, want, rtol=2e-4):
