@@ -220,11 +220,61 @@ def general_checkpoint(torch):
     return out
 
 
+def spatial_transformer(torch):
+    """The spatial transformer tutorial's network, small and in float64: a localization net
+    whose last layer starts at the identity transform (zero weight, bias [1, 0, 0, 0, 1, 0]),
+    so the first grid samples every pixel at its centre, where bilinear interpolation has a
+    kink: the gradient that reaches theta is the one of the corners torch's kernel picks
+    there (its unnormalizing multiply-add is fused, in float64 too)."""
+    nn, F = torch.nn, torch.nn.functional
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.float64)
+    try:
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.localization = nn.Sequential(nn.Conv2d(1, 4, kernel_size=5),
+                                                  nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+                self.fc_loc = nn.Sequential(nn.Linear(4 * 4 * 4, 16), nn.ReLU(True),
+                                            nn.Linear(16, 3 * 2))
+                self.fc_loc[2].weight.data.zero_()
+                self.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0],
+                                                            dtype=torch.float))
+                self.fc = nn.Linear(13 * 13, 10)
+
+            def stn(self, x):
+                xs = self.localization(x).view(-1, 4 * 4 * 4)
+                theta = self.fc_loc(xs).view(-1, 2, 3)
+                grid = F.affine_grid(theta, x.size(), align_corners=False)
+                return F.grid_sample(x, grid, align_corners=False)
+
+            def forward(self, x):
+                return F.log_softmax(self.fc(self.stn(x).view(-1, 13 * 13)), dim=1)
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        data, target = torch.randn(4, 1, 13, 13), torch.randint(0, 10, (4,))
+        losses, thetas = [], []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.nll_loss(model(data), target)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            thetas.append(model.fc_loc[2].bias.tolist())
+        return {"losses": losses, "theta": thetas,
+                "weight grad": model.fc_loc[2].weight.grad.flatten().tolist()}
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
 PROGRAMS = {f.__name__: f for f in (seq2seq_translation, nn_really_lambda_layers,
-                                    weight_init_loops, general_checkpoint)}
+                                    weight_init_loops, general_checkpoint,
+                                    spatial_transformer)}
+RTOL = {"spatial_transformer": 1e-9}   # (float64: round-off only)
 
 
-def _compare(name, got, want, rtol=2e-4):
+def _compare(name, got, want, rtol):
     assert got.keys() == want.keys()
     for key in want:
         if isinstance(want[key], str):
@@ -232,9 +282,10 @@ def _compare(name, got, want, rtol=2e-4):
             continue
         np.testing.assert_allclose(np.asarray(got[key], dtype=np.float64),
                                    np.asarray(want[key], dtype=np.float64),
-                                   rtol=rtol, atol=1e-5, err_msg=f"{name}: {key}")
+                                   rtol=rtol, atol=1e-12 if rtol < 1e-6 else 1e-5,
+                                   err_msg=f"{name}: {key}")
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_matches_torch(name, torch_ref):
-    _compare(name, PROGRAMS[name](tapegrad), PROGRAMS[name](torch_ref))
+    _compare(name, PROGRAMS[name](tapegrad), PROGRAMS[name](torch_ref), RTOL.get(name, 2e-4))

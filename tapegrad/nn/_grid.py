@@ -25,7 +25,8 @@ tracing, a value guard checks them at replay (`BranchChanged` when one moved).  
 outside the input reads a zero appended after the input's elements, as torch's masked gather
 reads 0 (so a nan weight still gives nan there in 2-d, as torch).  float32 results are
 torch's bit for bit (fmas emulated exactly in float64) but for bicubic (its coefficients'
-fmas are not all reproduced: within an ulp); float64 2-d ones within an ulp (no fma).
+fmas are not all reproduced: within an ulp); float64 2-d ones likewise (the unnormalizing
+fma's value computed exactly, so that floor() picks torch's corners at integer positions).
 """
 import warnings
 
@@ -33,11 +34,12 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import _linspace, tensor as _tensor_of
+from ..exact import fma64
 from ..ndops import _binary, where
 from ..ops import OPS
 from ..structops import _gather
 from ..tensor import Tensor
-from ..tracing import _bake
+from ..tracing import _bake, _tracing
 from ..views import cat
 from ._basic import _record
 
@@ -145,12 +147,25 @@ def affine_grid(theta, size, align_corners=None):
 
 # ---- grid_sample: torch's source coordinates (tensor ops) -------------------------------------
 def _fma(a, b, c):
-    """a * b + c rounded once in float32 (exactly in float64, then to float32; GCC fuses
-    torch's kernel expressions); a * b + c in float64.  b: a tensor or a number."""
+    """a * b + c rounded once (GCC fuses torch's kernel expressions, in both dtypes): float32
+    exactly in float64, then rounded; float64 a * b + c moved to the fused value by a
+    constant.  b: a tensor or a number."""
     if a.dtype is D.float32:
         return (a.double() * (b.double() if isinstance(b, Tensor) else float(b))
                 + float(c)).float()
-    return a * b + c
+    r = a * b + c
+    if _tracing(r) is None:
+        # NOTE: the fused value's gradient is a * b + c's (the correction, last-bit, is a
+        # constant).  It decides floor() at integer positions (an identity affine grid),
+        # so the corners, the value and the grid's gradient, as torch's.  A replay
+        # re-evaluates r unfused (within an ulp; its positions are guarded)
+        fused = fma64(a._array(), b._array() if isinstance(b, Tensor) else b, c)
+        with np.errstate(invalid="ignore"):
+            delta = fused - r._array()
+        delta[~np.isfinite(delta)] = 0.0    # (an inf or nan position: r's own)
+        if delta.any():
+            r = r + _tensor_of(delta)
+    return r
 
 
 def _clip(c, size):
