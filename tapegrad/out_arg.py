@@ -1,5 +1,6 @@
 """torch's `out=` keyword on the top-level functions, in one place: the result is computed as
-without `out`, checked against out's dtype (by the op's rule), written into `out` in place
+without `out` (a factory's, `zeros` to `randn`, in out's dtype, a dtype given having to be
+out's), checked against out's dtype (by the op's rule), written into `out` in place
 (resized, with torch's deprecation warning, when its shape differs) and `out` is returned;
 a tuple of results goes into a tuple / list of tensors and comes back as torch's named tuple
 (`return_types.max_out` & co).  With grad mode on, a result or `out` that requires grad raises
@@ -144,6 +145,9 @@ _FOUND = ("abs", "absolute", "neg", "negative", "clamp", "clip", "clamp_min", "c
 _CLAMPS = ("clamp", "clip", "clamp_min", "clamp_max")
 _OUT_DTYPE = ("sum", "prod", "cumsum", "cumprod", "nansum", "mean", "nanmean")
 _MEANS = ("mean", "nanmean")
+# factories: torch makes the values in out's dtype, and a dtype given must be out's
+_FACTORIES = frozenset(("zeros", "ones", "empty", "full", "arange", "range", "linspace",
+                        "logspace", "eye", "randperm", "randint", "rand", "randn"))
 _CAT = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack",
         "column_stack")
 _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
@@ -283,6 +287,13 @@ def call(name, f, args, kwargs, out):
                 f"{dt.legacy}." if name == "nansum" and floating else
                 f"Expected out tensor to have dtype {_C_TYPE[dt.name]}, but got "
                 f"{_C_TYPE[odt.name]} instead")
+    elif name in _FACTORIES and isinstance(out, Tensor):
+        dt = kwargs.get("dtype")
+        if dt is None:
+            kwargs = {**kwargs, "dtype": out._dtype}
+        elif dt is not out._dtype:
+            raise RuntimeError(f"dtype {dt.legacy} does not match dtype of out parameter "
+                               f"({out._dtype.legacy})")
     result = f(*args, **kwargs)
     several = isinstance(result, tuple)
     if several:

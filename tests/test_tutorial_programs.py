@@ -268,9 +268,31 @@ def spatial_transformer(torch):
         torch.set_default_dtype(torch.float32)
 
 
+def tensors_out(torch):
+    """"Introduction to PyTorch Tensors": the factories writing into an existing tensor
+    (`torch.rand(2, 2, out=c)` keeps c, its id and its dtype: a float64 c gets float64 draws,
+    an int64 one integer values), and the mistakes of a dtype other than out's and of random
+    floats into an integer tensor."""
+    torch.manual_seed(1729)
+    c = torch.zeros(2, 2)
+    old_id = id(c)
+    out = {"rand": torch.rand(2, 2, out=c).flatten().tolist(), "same": str(id(c) == old_id)}
+    d = torch.zeros(3, dtype=torch.float64)
+    out["rand64"] = torch.rand(3, out=d).tolist()
+    out["randn64"] = torch.randn(3, out=d).tolist()
+    i = torch.zeros(0, dtype=torch.int64)
+    out["linspace"] = torch.linspace(0, 10, 4, out=i).tolist()
+    out["arange"] = repr(torch.arange(0, 2, 0.5, out=torch.zeros(0, dtype=torch.float64)))
+    out["randperm"] = repr(torch.randperm(6, out=torch.zeros(0)))
+    out["dtype given"] = _err(lambda: torch.zeros(2, 2, out=torch.zeros(4), dtype=torch.int64))
+    out["rand int"] = _err(lambda: torch.rand(2, out=torch.zeros(2, dtype=torch.int64)))
+    out["randn int"] = _err(lambda: torch.randn(2, out=torch.zeros(2, dtype=torch.int32)))
+    return out
+
+
 PROGRAMS = {f.__name__: f for f in (seq2seq_translation, nn_really_lambda_layers,
                                     weight_init_loops, general_checkpoint,
-                                    spatial_transformer)}
+                                    spatial_transformer, tensors_out)}
 RTOL = {"spatial_transformer": 1e-9}   # (float64: round-off only)
 
 
