@@ -338,6 +338,11 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt = dtype or D.int64
+    if dt is D.bool_:
+        raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
+    if not dt.is_floating_point and n > 1 and n - 1 > np.iinfo(dt.np).max:
+        raise RuntimeError(f"value cannot be converted to type {np.dtype(dt.np).name}_t "
+                           "without overflow")
     return _leaf(discrete_draws.randperm(gen._engine, int(n)).astype(dt.np), dt,
                  requires_grad)
 

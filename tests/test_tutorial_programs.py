@@ -272,7 +272,7 @@ def tensors_out(torch):
     """"Introduction to PyTorch Tensors": the factories writing into an existing tensor
     (`torch.rand(2, 2, out=c)` keeps c, its id and its dtype: a float64 c gets float64 draws,
     an int64 one integer values), and the mistakes of a dtype other than out's and of random
-    floats into an integer tensor."""
+    floats into an integer tensor; randperm into a dtype that cannot hold n - 1."""
     torch.manual_seed(1729)
     c = torch.zeros(2, 2)
     old_id = id(c)
@@ -287,6 +287,10 @@ def tensors_out(torch):
     out["dtype given"] = _err(lambda: torch.zeros(2, 2, out=torch.zeros(4), dtype=torch.int64))
     out["rand int"] = _err(lambda: torch.rand(2, out=torch.zeros(2, dtype=torch.int64)))
     out["randn int"] = _err(lambda: torch.randn(2, out=torch.zeros(2, dtype=torch.int32)))
+    out["randperm bool"] = _err(lambda: torch.randperm(4, dtype=torch.bool))
+    out["randperm uint8"] = " | ".join(_err(lambda: torch.randperm(n, dtype=torch.uint8).max())
+                                       for n in (256, 257))
+    out["randperm int8"] = _err(lambda: torch.randperm(300, out=torch.zeros(0, dtype=torch.int8)))
     return out
 
 
