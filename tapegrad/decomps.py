@@ -16,7 +16,7 @@ overflow; a replay recomputes the shift at its own point.
 from . import groups
 from .graph import show_edges, torch_edges
 from .ops import OPS
-from .tape import INFERENCE_MADE, refuse_inference_save, STATE, Tape
+from .tape import INFERENCE_MADE, own_counter, refuse_inference_save, STATE, Tape, view_base
 from .tensor import Tensor
 
 
@@ -49,6 +49,9 @@ def record(name, body, T, x, *args, edges=None):
             _refuse_saved_inference(op, x, args)
         if out._node >= start:
             groups.mark(tape, start, out._node, op.code)
+            base = view_base(out)
+            if base is not None and base._tape is tape and base._node >= start:
+                own_counter(out)
             if edges is None:
                 edges = torch_edges(name, (x,) + args)
             if edges is not None:

@@ -445,14 +445,10 @@ def _group_saved(tape, n):
     `saves`: its input as self, its result), alive until a member's buffers are freed."""
     op = BY_CODE[groups.row_at(tape, n)]
     alive = not is_freed_group(tape, n)
-    ins = groups.inputs(tape, n)
-    edges = edge_nodes(tape, n)
-    if edges is not None and op.edges is not None and 0 in op.edges:
-        # the first input read is torch's self only if self needs a gradient (its edge)
-        ins = ins if edges[op.edges.index(0)] == (ins[0] if ins else -1) else []
+    self_node = group_saved_inputs(tape, n)[0]
     out = []
-    if "a" in op.saves and ins:
-        out.append(("a", Saved("self", _shape(tape, ins[0]), None, alive, ins[0])))
+    if self_node >= 0:
+        out.append(("a", Saved("self", _shape(tape, self_node), None, alive, self_node)))
     if "out" in op.saves:
         out.append(("out", Saved("result", _shape(tape, n), None, alive, n)))
     out.extend(("c", Saved(name, None, float(tape.imm[m]), alive, -1))
@@ -478,6 +474,33 @@ def edge_nodes(tape, n):
         else:
             nodes.append(int(fn))
     return nodes
+
+
+def group_saved_inputs(tape, n, needed=False):
+    """The nodes of the decomposition whose output is entry n that torch's node saves as
+    `self` and `other` (the row's saves "a", "b"), -1 where it saves none or the tape has
+    no node for it: self is the first input the group reads, if that is torch's first edge
+    (self needs a gradient); other is torch's second edge, for a row that lists them.  A
+    role its saved_names map to None is not saved (lerp's, addcmul's self).  `needed`: only
+    what torch saves given which inputs need a gradient (`Op.saves_cross`)."""
+    op = BY_CODE[groups.row_at(tape, n)]
+    names = dict(op.saved_names)
+    want_a = "a" in op.saves and names.get("self", "self") is not None
+    want_b = "b" in op.saves and names.get("other", "other") is not None
+    if not want_a and not want_b:
+        return -1, -1
+    ins = groups.inputs(tape, n)
+    edges = edge_nodes(tape, n) if op.edges is not None else None
+    if edges is not None and 0 in op.edges:
+        # the first input read is torch's self only if self needs a gradient (its edge)
+        ins = ins if edges[op.edges.index(0)] == (ins[0] if ins else -1) else []
+    a = ins[0] if want_a and ins else -1
+    b = edges[op.edges.index(1)] if want_b and edges is not None and 1 in op.edges else -1
+    if needed and op.saves_cross:
+        # (an input without a node here needs no gradient, or is on another tape: kept)
+        a_edge = edges[op.edges.index(0)] if edges is not None and 0 in op.edges else a
+        a, b = (a if b >= 0 else -1), (b if a_edge >= 0 else -1)
+    return a, b
 
 
 def is_freed_group(tape, n):

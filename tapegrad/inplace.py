@@ -109,6 +109,10 @@ class _InplaceMethods:
         a = int(tape.ia[r._node])
         if a >= 0:
             tape.superseded[a] = (before.get(id(tape), 0), r._node)
+            if self._tape is tape and self._node != a:
+                # the op's entries read self's old node through others (a decomposition's
+                # output entry reads its members: scatter_reduce_), whose group saves it
+                tape.superseded[self._node] = tape.superseded[a]
         else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value

@@ -117,6 +117,10 @@ class Op:
     # grad), and differentiating to None there (torch's double backward leaves it undefined);
     # engine._reading_inputs
     backward_is_one_node: bool = False
+    # a decomposition row whose torch node saves self only for other's gradient and other
+    # only for self's (addmm's mat1 and mat2, vdot's): the in-place check reads each only when
+    # the other needs a gradient (graph.group_saved_inputs)
+    saves_cross: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -411,8 +415,8 @@ _DECLS = [
     # decomposition rows (bodies in tapegrad/structops.py)
     Op("trace", "decomp", "TraceBackward0", saves=()),
     # median of all elements: the mean of the elements equal to it (torch splits the
-    # gradient evenly among ties)
-    Op("median", "decomp", "MedianBackward0", saves=()),
+    # gradient evenly among ties); torch's node saves self and result
+    Op("median", "decomp", "MedianBackward0", saves=("a", "out")),
     Op("addmm", "decomp", "AddmmBackward0", saves=(), saved_names=(("self", "mat1"),)),
     Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
     Op("scatter", "decomp", "ScatterBackward0", saves=()),
@@ -430,7 +434,7 @@ _DECLS = [
     # --- engineer "nn": tapegrad.nn.functional's decomposition rows (bodies in
     # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
     Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1),
-       saved_names=(("self", "mat1"),)),
+       saved_names=(("self", "mat1"),), saves_cross=True),
     # the elementwise activations as unary rows (c: the parameter), torch's formulas:
     # NOTE: leaky_relu's gradient at 0 is the slope (torch's self > 0 ? grad : grad * slope);
     # it depends_on a, as torch's leaky_relu_backward (a second derivative is zeros)
@@ -636,7 +640,7 @@ _DECLS = [
     # nansum: nan taken as 0 (so its gradient is 0 there); vdot (real: dot); dist: the p-norm
     # of the difference (tapegrad/decomps_math.py)
     Op("nansum", "decomp", "NansumBackward0", saves=("a",)),
-    Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1), saves_cross=True),
     Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
     # beta * input + alpha * a product (tapegrad/products.py): edges input, then the factors
     Op("addmv", "decomp", "AddmvBackward0", saves=(), edges=(0, 1, 2)),
@@ -655,7 +659,8 @@ _DECLS = [
     # renorm: slices scaled to p-norm at most maxnorm; ldexp: x * 2 ** e (edges x, e, also an
     # integer e); frexp's mantissa x / 2 ** exponent (tapegrad/decomps_math.py)
     Op("renorm", "decomp", "RenormBackward0", saves=("a",)),
-    Op("ldexp", "decomp", "LdexpBackward0", saves=("a", "b"), edges=(0, 1)),
+    # (torch's LdexpBackward0 saves other and result: g * 2 ** other, g * result * ln 2)
+    Op("ldexp", "decomp", "LdexpBackward0", saves=("b", "out"), edges=(0, 1)),
     Op("frexp", "decomp", "FrexpBackward0", saves=()),
     # torch's mul(Tensor, Scalar) as its C++ compositions call it (trapezoid: integration.py)
     Op("mul_by_number", "decomp", "MulBackward1", saves=()),
@@ -704,7 +709,7 @@ _DECLS = [
        torch_outputs=2),
     # --- tapegrad/orderstats.py: nanmedian (as median), mode and rot90 (gathers of the
     # positions they pick), pdist (the rows' differences and their p-norms) -----------------
-    Op("nanmedian", "decomp", "NanmedianBackward0", saves=()),
+    Op("nanmedian", "decomp", "NanmedianBackward0", saves=("a", "out")),
     Op("nanmedian_dim", "gather", "NanmedianBackward1"),
     Op("mode", "gather", "ModeBackward0"),
     Op("rot90", "gather", "Rot90Backward0"),
@@ -999,7 +1004,9 @@ def saves_needed(op):
     saved = saves_mask(op)
     if op.kind == "matmul":
         return [2 & saved, 1 & saved, 3 & saved]
-    if op.kind not in ("unary", "binary", "where"):
+    # (one input: when it needs a gradient torch's node saves all it lists, read or not, as
+    # sgn's self and result)
+    if op.kind not in ("binary", "where"):
         return [saved] * 3
     out = []
     for live in ((True, False), (False, True), (True, True)):

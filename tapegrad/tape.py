@@ -35,7 +35,7 @@ import numpy as np
 from . import _push, errors, scratch
 from ._jit import K, loaded
 from .errors import TracingError
-from .graph import node_for
+from .graph import group_saved_inputs, node_for
 from .import_links import release_dead_imports
 from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
@@ -113,6 +113,12 @@ _B_FIRST = np.array([_b_first(op) for op in BY_CODE])
 _DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad", "shift",
                                             "decomp") for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
+# per opcode: a decomposition row whose torch node saves its result, or an input (`self`,
+# `other`): the in-place check reads these at the group's output entry, as its primitives
+# need not save what torch's one node does (prod's result, max's input)
+_ROW_SAVES_OUT = np.array([op.kind == "decomp" and "out" in op.saves for op in BY_CODE])
+_ROW_SAVES_IN = np.array([op.kind == "decomp" and ("a" in op.saves or "b" in op.saves)
+                          for op in BY_CODE])
 _ROLE_ROWS = np.array([[1], [2], [4], [8]], np.int8)   # saves-mask bits of a, b, out, cond
 
 
@@ -801,6 +807,26 @@ class Tape:
         idx = np.arange(n)
         roles = [((mask & 1) != 0) & np.isin(ia, keys), ((mask & 2) != 0) & np.isin(ib, keys),
                  ((mask & 4) != 0) & np.isin(idx, keys), ((mask & 8) != 0) & np.isin(cond, keys)]
+        # a decomposition's output entry checks what torch's node saves: its result, self and
+        # other (graph.group_saved_inputs), which the primitives may not read
+        g = self.groups
+        ga = np.full(n, -1, np.int64)
+        gb = np.full(n, -1, np.int64)
+        if g is not None:
+            m = min(n, len(g.row))
+            rows = np.asarray(g.row[:m], np.int64)
+            outs = rows >= 0
+            roles[2][:m] |= outs & _ROW_SAVES_OUT[rows] & np.isin(idx[:m], keys)
+            first = np.asarray(g.first[:m], np.int64)
+            # the groups one of whose members reads a changed node (Python per such group)
+            touched = (first >= 0) & (np.isin(ia[:m], keys) | np.isin(ib[:m], keys)
+                                      | np.isin(cond[:m], keys))
+            if touched.any():
+                at = np.flatnonzero(outs & _ROW_SAVES_IN[rows]
+                                    & np.isin(first, np.unique(first[touched])))
+                for e in at.tolist():
+                    ga[e], gb[e] = group_saved_inputs(self, e, needed=True)
+        roles += [(ga >= 0) & np.isin(ga, keys), (gb >= 0) & np.isin(gb, keys)]
         # A value replaced by a recorded in-place op: the entries recorded from then on (the
         # op's own, and what create_graph derives from them) read their own copy of it, as
         # torch saves a clone of the original self; but the op's other operand is saved by
@@ -812,8 +838,10 @@ class Tape:
                 roles[0] &= ~(later & (ia == m))
                 roles[1] &= ~(later & (ib == m) & (idx != own))
                 roles[3] &= ~(later & (cond == m))
+                roles[4] &= ~(later & (ga == m))
+                roles[5] &= ~(later & (gb == m) & (idx != own))
         live = (ran[:n] != 0) & (self._arrays[5][:n] == 0)
-        hit = (roles[0] | roles[1] | roles[2] | roles[3]) & live
+        hit = (roles[0] | roles[1] | roles[2] | roles[3] | roles[4] | roles[5]) & live
         # A view taken before a recorded in-place op on its base and used after it: the views
         # tapegrad knows of are regenerated from the base's new node (copyslices.py), as torch
         # does; a use of one it could not regenerate is refused rather than differentiated
@@ -848,12 +876,14 @@ class Tape:
         if not hit.any():
             return
         e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
-        srcs = (ia, ib, idx, cond)
-        # (an entry of a decomposition: its operands are not the node's named inputs)
-        g = self.groups
-        b_first = _B_FIRST[ops[e]] and (g is None or e >= len(g.first) or g.first[e] < 0)
+        srcs = (ia, ib, idx, cond, ga, gb)
+        # (an entry of a decomposition: its operands are not the node's named inputs; torch's
+        # node unpacks self, other, then result)
+        grouped = g is not None and e < len(g.first) and g.first[e] >= 0
+        b_first = _B_FIRST[ops[e]] and not grouped
         node, out = next((int(srcs[k][e]), k == 2) for k in (
-            (1, 0, 2, 3) if b_first else (0, 1, 2, 3)) if roles[k][e])
+            (4, 5, 2, 0, 1, 3) if grouped else (1, 0, 2, 3) if b_first else (0, 1, 2, 3))
+            if roles[k][e])
         err = RuntimeError(self.version_error(node, out))
         err.entry = e     # the entry whose saved value changed (anomaly mode names its stack)
         raise err
@@ -1566,6 +1596,24 @@ def share_counter(t, src):
 def is_view(t):
     v = getattr(t, "_ver", None)
     return type(v) is tuple and len(v) == 2
+
+
+def own_counter(t):
+    """Result t of a decomposition, a view of a value of its own group (prod's reshape of
+    its last product), which no user holds, becomes no view, with a version counter of its
+    own, as torch's result is: an in-place change of it then moves t's own node, which the
+    group's grad_fn (torch's node saving its result) reads, not the inner value's."""
+    old = version_counter(t)
+    c = t._ver = [old[0]]
+    tape = t._tape
+    w = tape.versions.pop(t._node, None)
+    if w is not None:   # (entered when viewed: watched again with its own counter)
+        tape.watched[id(old)][1][w[1]].remove(t._node)
+        tape._enter(t._node, c, w[2], w[3], w[4])
+    shared = tape.shared
+    if shared is not None and t._node in shared:   # (a one-element value in an array)
+        arr, _, ver = shared[t._node]
+        shared[t._node] = (arr, c, ver)
 
 
 def view_base(t):

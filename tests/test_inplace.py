@@ -715,3 +715,77 @@ def test_whole_tensor_setitem_fills_only_for_a_0d_value_as_torch(torch_ref):
     """`x[...] = v` fills (FillBackward3) for a 0-d v only: a [1] or [1, 1] v is copied
     (CopyBackwards), though its leading 1s are dropped before the copy."""
     assert _whole_tensor_setitem_nodes(tg) == _whole_tensor_setitem_nodes(torch_ref)
+
+
+def _backward_after_inplace(lib, expr, changed):
+    """The error (or x's gradient) of a backward through `expr` of h = x * 1 after `changed`
+    (its result y, or its input h) was multiplied by 2 in place."""
+    x = lib.tensor([1.5, -0.7, 2.0], requires_grad=True)
+    h = x * 1
+    y = eval(expr, {"torch": lib, "F": lib.nn.functional, "h": h})
+    (y if changed == "y" else h).mul_(2)
+    try:
+        y.sum().backward()
+    except RuntimeError as e:
+        return str(e).replace("tapegrad.", "torch.")
+    return x.grad.tolist()
+
+
+# decomposition rows whose torch node saves its result and self (ProdBackward0's
+# _saved_result, _saved_self), which their primitives need not read; median's and ldexp's
+# rows now say so; sgn's formula reads neither
+_SAVES_RESULT = ["h.prod()", "h.prod(0)", "h.prod(0, keepdim=True)", "h.logsumexp(0)",
+                 "torch.special.logsumexp(h, 0)", "h.cumprod(0)", "h.max()", "h.min()",
+                 "h.amax()", "h.amin(0)", "h.median()", "h.nanmedian()", "h.norm(1)",
+                 "h.std()", "h.logcumsumexp(0)", "h.dist(torch.ones(3))", "h.sgn()",
+                 "h.ldexp(torch.tensor([1, 2, 3]))"]
+_SAVES_SELF = ["h.prod()", "h.logsumexp(0)", "h.max()", "h.amax()", "h.median()",
+               "h.nanmedian()", "h.std()", "h.var()", "h.dist(torch.ones(3))", "h.sgn()",
+               "h.nansum()", "h.angle()", "h.aminmax()[0]",
+               "F.mse_loss(h, torch.zeros(3))",
+               # (saved_names: torch's nodes save no self here)
+               "h.lerp(torch.ones(3), 0.3)", "h.addcmul(torch.ones(3), torch.ones(3))",
+               "h.ldexp(torch.tensor([1, 2, 3]))"]
+
+
+@pytest.mark.parametrize("changed,expr", [("y", e) for e in _SAVES_RESULT]
+                         + [("h", e) for e in _SAVES_SELF])
+def test_inplace_change_of_what_a_decomposition_saves_as_torch(torch_ref, changed, expr):
+    """torch's node of a decomposition row unpacks what it saved (its result, self) at
+    backward and raises if it changed in place: the group's output entry checks them."""
+    want = _backward_after_inplace(torch_ref, expr, changed)
+    assert _backward_after_inplace(tg, expr, changed) == want
+
+
+def test_decomposition_result_is_no_view(torch_ref):
+    """prod's body ends in a reshape of its last product; torch's result is no view, so an
+    in-place change of it moves its own node (which ProdBackward0 saved), not the inner one."""
+    for lib in (tg, torch_ref):
+        x = lib.tensor([1.5, -0.7, 2.0], requires_grad=True)
+        y = x.prod()
+        assert not y._is_view() and y._base is None
+        assert y.grad_fn.name() == "ProdBackward0"
+
+
+@pytest.mark.parametrize("expr,changed", [
+    ("F.linear(c.reshape(1, 3), w.reshape(1, 3))", "w"),
+    ("F.linear(c.reshape(1, 3), w.reshape(1, 3))", "c"),
+    ("F.linear(w.reshape(1, 3) * 1, w.reshape(1, 3))", "w"),
+    ("torch.vdot(c, w)", "w"), ("torch.vdot(c, w)", "c"),
+    ("F.conv1d(c.reshape(1, 1, 3), w.reshape(1, 1, 3))", "w")])
+def test_inplace_change_of_a_product_operand_as_torch(torch_ref, expr, changed):
+    """addmm's and vdot's nodes save each operand only for the other's gradient (a weight
+    changed by an optimizer step is not saved when the input needs no gradient);
+    convolution's saves both."""
+    out = []
+    for lib in (tg, torch_ref):
+        w = lib.ones(3, requires_grad=True) * 1
+        c = lib.tensor([1.0, 2.0, 3.0])
+        y = eval(expr, {"torch": lib, "F": lib.nn.functional, "w": w, "c": c})
+        {"w": w, "c": c}[changed].mul_(2)
+        try:
+            y.sum().backward()
+            out.append("ok")
+        except RuntimeError as e:
+            out.append(str(e).replace("tapegrad.", "torch."))
+    assert out[0] == out[1]
