@@ -140,7 +140,7 @@ def inplace_on_view(self, method, other):
             and self._dtype.is_floating_point:
         other = other.to(self._dtype)
     flat = view_flat_positions(base, self)
-    fresh = _gather("index", base, flat, self._shape)
+    fresh = _gather("view_gather", base, flat, self._shape)
     r = method(fresh, other)
     if r._dtype is not self._dtype:
         raise _cast_error(r._dtype, self._dtype)
@@ -173,7 +173,8 @@ def rebase_on_view(self, base, flat, r, edges, write=False):
     keep = np.ones(base._shape, bool)
     keep.reshape(-1)[flat] = False
     rv = r if r._dtype is base._dtype else r.to(base._dtype)
-    new = where(Tensor._wrap(keep, D.bool_), base, index_scatter(rv.reshape(-1), base._shape, flat),
+    new = where(Tensor._wrap(keep, D.bool_), base,
+                index_scatter(rv.reshape(-1), base._shape, flat, "view_scatter"),
                 _op="copy_slices")
     tape = new._tape
     old_edge = edge_of(base, tape)

@@ -1074,6 +1074,7 @@ _GRAD_NODES_AS_TORCH = {
     "diagonal": "DiagonalBackwardBackward0", "diag": "DiagonalBackwardBackward0",
     "unfold": "UnfoldBackwardBackward0", "gather": "ScatterAddBackward0",
     "index_select": "IndexAddBackward0", "index": "IndexPutImplBackward0",
+    "view_gather": "IndexPutImplBackward0",
     "take": "PutBackward0", "masked_select": "MaskedScatterBackward0",
     "flip": "FlipBackward0", "roll": "RollBackward0", "rot90": "Rot90Backward0",
     "sort": "ScatterBackward0", "sort_stable": "ScatterBackward0", "topk": "ScatterBackward0",

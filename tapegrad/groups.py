@@ -43,9 +43,11 @@ def _minus_ones(cap, dtype):
 
 
 class Groups:
-    __slots__ = ("first", "row", "_first_mv", "_row_mv")
+    # quiet: whether a group of a row whose torch node saves no tensor was marked
+    __slots__ = ("first", "row", "_first_mv", "_row_mv", "quiet")
 
     def __init__(self, cap):
+        self.quiet = False
         if cap == _FIRST_CAP:   # a tape's first decomposition (once per training step)
             self.first, self.row = _FIRST_FILLED.copy(), _ROW_FILLED.copy()
         else:
@@ -92,6 +94,8 @@ class Groups:
 
 
 _SMALL = 8
+_QUIET = np.array([op.frees_nothing for op in BY_CODE])
+_QUIET_CODES = frozenset(np.flatnonzero(_QUIET).tolist())
 _MEMBER_LIST = _MEMBER.tolist()
 # Streams start this long (and double as needed): a tape's first decomposition, once per
 # training step, then costs two small fills, not two of the tape's capacity
@@ -108,6 +112,22 @@ def mark(tape, start, out, code):
     if groups is None:
         groups = tape.groups = Groups(max(_FIRST_CAP, out + 1))
     groups.mark(tape.op[start:out + 1], start, out, code)
+    if code in _QUIET_CODES:
+        groups.quiet = True
+
+
+def quiet_members(tape, n):
+    """bool per entry below n: the members of groups of a row whose torch node saves no
+    tensor (`Op.frees_nothing`), whose primitives' buffers a backward does not free, so their
+    graph can be swept again as torch's (an upsample's weights, torch's numbers)."""
+    groups = tape.groups
+    m = min(n, len(groups.row))
+    first, row = groups.first[:m], groups.row[:m]
+    outs = np.flatnonzero(row >= 0)
+    starts = first[outs[_QUIET[row[outs].astype(np.int64)]]]
+    quiet = np.zeros(n, bool)
+    quiet[:m] = (first >= 0) & np.isin(first, starts)
+    return quiet
 
 
 def row_at(tape, e):
@@ -182,3 +202,5 @@ def mark_members(tape, start, out, members, code):
         first[j] = start
     row[start:out + 1] = _NEG16[:out + 1 - start]
     row[out] = code
+    if code in _QUIET_CODES:
+        groups.quiet = True

@@ -121,6 +121,11 @@ class Op:
     # only for self's (addmm's mat1 and mat2, vdot's): the in-place check reads each only when
     # the other needs a gradient (graph.group_saved_inputs)
     saves_cross: bool = False
+    # a decomposition row whose torch node saves no tensor (sizes and numbers only: the
+    # upsamples, affine_grid, the *_scatter views): a backward frees none of its primitives'
+    # buffers (an upsample's gathers and weights), so its graph can be swept again, as torch's
+    # (groups.quiet_members)
+    frees_nothing: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -201,7 +206,7 @@ _DECLS = [
     Op("t", "strided", "TBackward0"),
     Op("expand", "strided", "ExpandBackward0"),
     Op("permute", "strided", "PermuteBackward0"),
-    Op("index", "gather", "IndexBackward0"),
+    Op("index", "gather", "IndexBackward0", saves=("index",)),
     Op("unsafe_view", "reshape", "UnsafeViewBackward0",
        saved_names=(("self", None), ("other", None))),
     Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * (out * out)",)),
@@ -223,7 +228,8 @@ _DECLS = [
     Op("sign", "unary", "SignBackward0", "sign(a)", ("0.0",)),   # zeros, even for inf/nan g
     Op("logical_and", "compare", fwd="(a != 0.0) & (b != 0.0)"),
     Op("strided_scatter", "scatter", "AsStridedScatterBackward0"),
-    Op("index_scatter", "scatter_idx", "IndexPutBackward0", saved_names=(("mask", None),)),
+    Op("index_scatter", "scatter_idx", "IndexPutBackward0", saves=("index",),
+       saved_names=(("mask", None),)),
     Op("alias", "reshape", "AliasBackward0"),            # x[...]
     Op("dot", "matmul", "DotBackward0", saves=("a", "b"), saved_names=(("other", "tensor"),)),
     Op("mv", "matmul", "MvBackward0", saves=("a", "b"), saved_names=(("other", "vec"),)),
@@ -248,8 +254,8 @@ _DECLS = [
     Op("cat", "cat", "CatBackward0", saves=()),
     Op("stack", "cat", "StackBackward0", saves=()),
     # --- max/min along a dim: a gather of the returned positions (values; indices need none)
-    Op("max_dim", "gather", "MaxBackward0"),
-    Op("min_dim", "gather", "MinBackward0"),
+    Op("max_dim", "gather", "MaxBackward0", saves=("index",)),
+    Op("min_dim", "gather", "MinBackward0", saves=("index",)),
     # --- several outputs: one split entry holds them packed, one `output` entry per output
     # (a strided view of its block, imm = output_nr) shows the split entry as its grad_fn
     Op("split", "split", "SplitBackward0", saves=()),
@@ -382,16 +388,16 @@ _DECLS = [
     Op("flip", "gather", "FlipBackward0"),
     Op("roll", "gather", "RollBackward0"),
     Op("repeat", "gather", "RepeatBackward0"),
-    Op("index_select", "gather", "IndexSelectBackward0"),
-    Op("gather", "gather", "GatherBackward0"),
-    Op("take", "gather", "TakeBackward0"),
-    Op("masked_select", "gather", "MaskedSelectBackward0"),
+    Op("index_select", "gather", "IndexSelectBackward0", saves=("index",)),
+    Op("gather", "gather", "GatherBackward0", saves=("index",)),
+    Op("take", "gather", "TakeBackward0", saves=("index",)),
+    Op("masked_select", "gather", "MaskedSelectBackward0", saves=("index",)),
     Op("diag", "gather", "DiagonalBackward0_copy"),       # torch.diag of a matrix
     # sort & co: values are a gather of the returned indices (the gradient goes there)
-    Op("sort", "gather", "SortBackward0"),
-    Op("topk", "gather", "TopkBackward0"),
-    Op("kthvalue", "gather", "KthvalueBackward0"),
-    Op("median_dim", "gather", "MedianBackward1"),
+    Op("sort", "gather", "SortBackward0", saves=("index",)),
+    Op("topk", "gather", "TopkBackward0", saves=("index",)),
+    Op("kthvalue", "gather", "KthvalueBackward0", saves=("index",)),
+    Op("median_dim", "gather", "MedianBackward1", saves=("index",)),
     Op("diagonal", "strided", "DiagonalBackward0"),
     Op("diag_embed", "scatter_idx", "DiagEmbedBackward0"),
     # masks: where(keep, input, value), keep a constant.  torch's Tril/TriuBackward0 save
@@ -649,13 +655,16 @@ _DECLS = [
     Op("addbmm", "decomp", "AddbmmBackward0", saves=(), edges=(0, 1, 2)),
     # scans (tapegrad/scans.py): the running extremes' values a gather of their positions;
     # logcumsumexp a scan of logaddexp (tapegrad/decomps_math.py)
-    Op("cummax", "gather", "CummaxBackward0"),
-    Op("cummin", "gather", "CumminBackward0"),
+    Op("cummax", "gather", "CummaxBackward0", saves=("index",)),
+    Op("cummin", "gather", "CumminBackward0", saves=("index",)),
     Op("logcumsumexp", "decomp", "LogcumsumexpBackward0", saves=("a", "out")),
     # input with a view of it replaced by src (tapegrad/view_scatter.py): edges input, src
-    Op("select_scatter", "decomp", "SelectScatterBackward0", saves=(), edges=(0, 1)),
-    Op("slice_scatter", "decomp", "SliceScatterBackward0", saves=(), edges=(0, 1)),
-    Op("diagonal_scatter", "decomp", "DiagonalScatterBackward0", saves=(), edges=(0, 1)),
+    Op("select_scatter", "decomp", "SelectScatterBackward0", saves=(), edges=(0, 1),
+       frees_nothing=True),
+    Op("slice_scatter", "decomp", "SliceScatterBackward0", saves=(), edges=(0, 1),
+       frees_nothing=True),
+    Op("diagonal_scatter", "decomp", "DiagonalScatterBackward0", saves=(), edges=(0, 1),
+       frees_nothing=True),
     # renorm: slices scaled to p-norm at most maxnorm; ldexp: x * 2 ** e (edges x, e, also an
     # integer e); frexp's mantissa x / 2 ** exponent (tapegrad/decomps_math.py)
     Op("renorm", "decomp", "RenormBackward0", saves=("a",)),
@@ -710,8 +719,8 @@ _DECLS = [
     # --- tapegrad/orderstats.py: nanmedian (as median), mode and rot90 (gathers of the
     # positions they pick), pdist (the rows' differences and their p-norms) -----------------
     Op("nanmedian", "decomp", "NanmedianBackward0", saves=("a", "out")),
-    Op("nanmedian_dim", "gather", "NanmedianBackward1"),
-    Op("mode", "gather", "ModeBackward0"),
+    Op("nanmedian_dim", "gather", "NanmedianBackward1", saves=("index",)),
+    Op("mode", "gather", "ModeBackward0", saves=("index",)),
     Op("rot90", "gather", "Rot90Backward0"),
     Op("pdist", "decomp", "PdistBackward0", saves=("a", "out")),
     # at::norm(x, p, dim, keepdim) as torch's C++ compositions call it (pairwise_distance):
@@ -724,16 +733,26 @@ _DECLS = [
     # gather of torch's source positions times its weights) and F.embedding_bag
     # (tapegrad/nn/_bags.py: a gather of the rows, summed per bag by a 0/1 matrix product;
     # max: a gather of the maxima); edges weight, per_sample_weights -------------------------
-    Op("upsample_nearest1d", "decomp", "UpsampleNearest1DBackward0", saves=()),
-    Op("upsample_nearest2d", "decomp", "UpsampleNearest2DBackward0", saves=()),
-    Op("upsample_nearest3d", "decomp", "UpsampleNearest3DBackward0", saves=()),
-    Op("upsample_nearest_exact1d", "decomp", "UpsampleNearestExact1DBackward0", saves=()),
-    Op("upsample_nearest_exact2d", "decomp", "UpsampleNearestExact2DBackward0", saves=()),
-    Op("upsample_nearest_exact3d", "decomp", "UpsampleNearestExact3DBackward0", saves=()),
-    Op("upsample_linear1d", "decomp", "UpsampleLinear1DBackward0", saves=()),
-    Op("upsample_bilinear2d", "decomp", "UpsampleBilinear2DBackward0", saves=()),
-    Op("upsample_bicubic2d", "decomp", "UpsampleBicubic2DBackward0", saves=()),
-    Op("upsample_trilinear3d", "decomp", "UpsampleTrilinear3DBackward0", saves=()),
+    Op("upsample_nearest1d", "decomp", "UpsampleNearest1DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_nearest2d", "decomp", "UpsampleNearest2DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_nearest3d", "decomp", "UpsampleNearest3DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_nearest_exact1d", "decomp", "UpsampleNearestExact1DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_nearest_exact2d", "decomp", "UpsampleNearestExact2DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_nearest_exact3d", "decomp", "UpsampleNearestExact3DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_linear1d", "decomp", "UpsampleLinear1DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_bilinear2d", "decomp", "UpsampleBilinear2DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_bicubic2d", "decomp", "UpsampleBicubic2DBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_trilinear3d", "decomp", "UpsampleTrilinear3DBackward0", saves=(),
+       frees_nothing=True),
     Op("embedding_bag", "decomp", "EmbeddingBagBackward0", saves=(), edges=(0, 1)),
     # --- engineer "nnloss": nn.functional pieces torch computes as one node of its own (the
     # losses' bodies in tapegrad/nn/_margin_losses.py); the losses' targets
@@ -760,7 +779,8 @@ _DECLS = [
     # (tapegrad/nn/_grid.py: per corner a gather of the input at torch's positions times
     # weights computed from the grid with tensor ops, so both gradients are the primitives');
     # edges theta; input, grid -----------------------------------------------------------
-    Op("affine_grid_generator", "decomp", "AffineGridGeneratorBackward0", saves=(), edges=(0,)),
+    Op("affine_grid_generator", "decomp", "AffineGridGeneratorBackward0", saves=(), edges=(0,),
+       frees_nothing=True),
     Op("grid_sampler_2d", "decomp", "GridSampler2DBackward0", saves=("a",), edges=(0, 1),
        backward_is_one_node=True),
     Op("grid_sampler_3d", "decomp", "GridSampler3DBackward0", saves=("a",), edges=(0, 1),
@@ -923,9 +943,12 @@ _DECLS = [
     # gradient formula reads, as torch's backward kernel does) an edge of zero gradient; a's
     # gradient depends on b in turn, as torch's double backward (leaky_relu_backward(g, x))
     Op("depends_on", "binary", "DependsOnBackward0", "a", ("depends_on(g, b)", "0.0")),
-    Op("upsample_bilinear2d_aa", "decomp", "UpsampleBilinear2DAaBackward0", saves=()),
-    Op("upsample_bicubic2d_aa", "decomp", "UpsampleBicubic2DAaBackward0", saves=()),
-    Op("upsample_lanczos2d_aa", "decomp", "UpsampleLanczos2DAaBackward0", saves=()),
+    Op("upsample_bilinear2d_aa", "decomp", "UpsampleBilinear2DAaBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_bicubic2d_aa", "decomp", "UpsampleBicubic2DAaBackward0", saves=(),
+       frees_nothing=True),
+    Op("upsample_lanczos2d_aa", "decomp", "UpsampleLanczos2DAaBackward0", saves=(),
+       frees_nothing=True),
     # a's value and gradient, b an edge of zero gradient: what create_graph records for the
     # gradient a group of Op.backward_reads_input hands its input b (engine._reading_inputs):
     # torch's max_pool2d_with_indices_backward(grad, self, ...) differentiates to zeros in
@@ -942,7 +965,7 @@ _DECLS = [
     Op("leaky_relu_result", "unary", "LeakyReluBackward1", "where(a > 0.0, a, a * c)",
        ("where(out > 0.0, depends_on(g, out), g * c)",), saved_c="negative_slope"),
     # sort given `stable` (torch's sort.stable overload, whose node is SortBackward1)
-    Op("sort_stable", "gather", "SortBackward1"),
+    Op("sort_stable", "gather", "SortBackward1", saves=("index",)),
     # nll_loss's one-pass case (2-d input, class indices, no weight, none ignored, mean/sum):
     # one entry of the nll kind (tapegrad/kinds/nll.py; params the targets, imm 1.0 for
     # mean).  Its VJP reads no value; x is saved as torch's node saves self
@@ -954,6 +977,14 @@ _DECLS = [
     # reshape of a non-contiguous tensor whose strides allow a view (dims split or merged
     # within contiguous runs): torch's _reshape_alias, a view of the input
     Op("reshape_alias", "reshape", "ReshapeAliasBackward0"),
+
+
+    # the elements an in-place op through a view reads (copyslices.py): a gather of the
+    # view's positions, which torch's CopySlices does not save (x[:2].add_(1) can be swept
+    # twice), unlike `x[index]`'s IndexBackward0
+    Op("view_gather", "gather", "IndexBackward0"),
+    # ... and the write of its result back into the base (CopySlices' where entry's operand)
+    Op("view_scatter", "scatter_idx", "IndexPutBackward0"),
 ]
 
 def mentions(expr, name):
@@ -992,9 +1023,11 @@ VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_di
 
 def saves_mask(op):
     """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib:
-    where's condition)."""
+    where's condition), 16 = index (a gather's positions, its params, which stay with the
+    tape: the bit only marks the entry freed by a backward, as torch frees the indices its
+    node saved)."""
     return (("a" in op.saves) * 1 | ("b" in op.saves) * 2 | ("out" in op.saves) * 4
-            | ("cond" in op.saves) * 8)
+            | ("cond" in op.saves) * 8 | ("index" in op.saves) * 16)
 
 
 def saves_needed(op):

@@ -73,6 +73,8 @@ TORCH_NAMES = {
                   "through another view of its base",
     "pyfunc": "`autograd.Function.apply`", "median_dim": "`torch.median(x, dim)`",
     "sort_stable": "`torch.sort(x, stable=...)`, `Tensor.sort(stable=...)`",
+    "view_gather": "what an in-place op through a view reads (inside `CopySlices`)",
+    "view_scatter": "what an in-place op through a view writes (inside `CopySlices`)",
     "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
     "scatter_value": "`scatter(dim, index, number)`",
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",

@@ -32,7 +32,7 @@ import weakref
 
 import numpy as np
 
-from . import _push, errors, scratch
+from . import _push, errors, groups, scratch
 from ._jit import K, loaded
 from .errors import TracingError
 from .graph import group_saved_inputs, node_for
@@ -940,6 +940,8 @@ class Tape:
         a = self._arrays
         n = len(ran)
         nds = self.nds
+        if self.groups is not None and self.groups.quiet:
+            ran = np.where(groups.quiet_members(self, n), np.uint8(0), ran)
         if nds is None:  # nothing saved by reference: only the freed flags
             views = _SCALAR_VIEWS.get(n)
             if views is None:
@@ -967,6 +969,8 @@ class Tape:
         a = self._arrays
         nds = self.nds
         n = int(entries[-1]) + 1 if len(entries) else 0
+        if self.groups is not None and self.groups.quiet:
+            entries = entries[~groups.quiet_members(self, n)[entries]]
         arg_ptr, arg = nds.operands(n)
         dead = np.empty(3 * len(entries) + len(arg), np.int64)
         k = K.release_listed(entries, a[0], a[1], a[2], arg_ptr, arg, _SAVES, a[5], nds.slot,

@@ -758,9 +758,10 @@ def strided_scatter(g, shape, params):
     return _scatter("strided_scatter", g, shape, flat, params)
 
 
-def index_scatter(g, shape, index):
-    """Adjoint of an advanced-indexing gather: g[i] added at flat position index[i]."""
-    return _scatter("index_scatter", g, shape, np.asarray(index, np.int64), index)
+def index_scatter(g, shape, index, name="index_scatter"):
+    """Adjoint of an advanced-indexing gather: g[i] added at flat position index[i] (`name`:
+    the row, "view_scatter" for a write torch's node does not save the positions of)."""
+    return _scatter(name, g, shape, np.asarray(index, np.int64), index)
 
 
 def strided_positions(view_shape, params):

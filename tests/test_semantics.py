@@ -1206,6 +1206,8 @@ INTERNAL = {
     "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",
     "smooth_l1": "the losses' elementwise rows, inside their groups (cases above)", "huber": "",
     "output": "an output of a multi-output entry: the split cases",
+    "view_gather": "what an in-place op through a view reads, inside CopySlices (inplace_view)",
+    "view_scatter": "",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)
 PRELUDE = """
