@@ -615,7 +615,9 @@ _DECLS = [
         "where(a > 0.0, 0.0, where(a == 0.0, straight_through(0.0, g * a), g * a))"),
        saved_names=(("other", "weight"),)),
     Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),
-    Op("threshold_", "decomp", "ThresholdBackward1", saves=("out",)),
+    # (torch's ThresholdBackward1 saves a clone of the original self, not its result: a
+    # change of the result before backward is no error there)
+    Op("threshold_", "decomp", "ThresholdBackward1", saves=("a",)),
     Op("glu", "decomp", "GluBackward0", saves=("a",)),
     Op("softshrink", "decomp", "SoftshrinkBackward0", saves=("a",)),
     Op("hardshrink", "decomp", "HardshrinkBackward0", saves=("a",)),
