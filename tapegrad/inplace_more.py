@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from . import dtypes as D, errors
+from . import decomps, dtypes as D, errors
 from ._signals import COMMIT
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views, scatter_written
@@ -38,7 +38,7 @@ from .special import gammainc, gammaincc
 from .tape import bump_version, CLOSED, follow_retained, let_go, STATE, view_base
 from .tensor import _dim, _size_args, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
-from .views import index_scatter
+from .views import index_scatter, KIND_OPS
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -602,15 +602,16 @@ def copysign(input, other):
         _bake(other, "guard_value")          # (its signs are constants of a recorded tape)
     sign = Tensor._wrap(np.array(np.broadcast_to(np.where(np.signbit(b), -1.0, 1.0), shape),
                                  dt.np), dt)
-    if tensor and other._recorded:           # other's gradient: zeros, as torch's
-        o = other if other._dtype is dt else other.to(dt)
-        sign = _unary(OPS["zero"].code, o) + sign
     x = input if input._dtype is dt else input.to(dt)
-    r = x.abs() * sign
-    if r._tape is not None:
-        _show(r, "CopysignBackward0" if tensor else "CopysignBackward1",
-              (edge_of(input, r._tape),) + ((edge_of(other, r._tape),) if tensor else ()))
-    return r
+
+    def body(T, x, *o):
+        # other's gradient: zeros, as torch's
+        return x.abs() * (_unary(OPS["zero"].code, o[0]) + sign if o else sign)
+    o = (other if other._dtype is dt else other.to(dt),) if tensor and other._recorded else ()
+    # a decomposition (CopysignBackward0, CopysignBackward1 for a number), whose node saves
+    # self and result as torch's
+    return decomps.record("copysign" if tensor else "copysign_number", body, KIND_OPS, x, *o,
+                          edges=(input, other) if tensor else (input,))
 
 
 @tensor_methods

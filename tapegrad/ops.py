@@ -987,6 +987,10 @@ _DECLS = [
     Op("view_gather", "gather", "IndexBackward0"),
     # ... and the write of its result back into the base (CopySlices' where entry's operand)
     Op("view_scatter", "scatter_idx", "IndexPutBackward0"),
+    # copysign: |x| times the signs of other (tapegrad/inplace_more.py); torch's node saves
+    # self and result (so a change of either before backward fails)
+    Op("copysign", "decomp", "CopysignBackward0", saves=("a", "out"), edges=(0, 1)),
+    Op("copysign_number", "decomp", "CopysignBackward1", saves=("a", "out")),
 ]
 
 def mentions(expr, name):

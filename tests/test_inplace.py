@@ -740,10 +740,11 @@ _SAVES_RESULT = ["h.prod()", "h.prod(0)", "h.prod(0, keepdim=True)", "h.logsumex
                  "h.std()", "h.logcumsumexp(0)", "h.dist(torch.ones(3))", "h.sgn()",
                  "h.ldexp(torch.tensor([1, 2, 3]))", "F.leaky_relu_(h * 1)", "F.elu_(h * 1)",
                  # (ThresholdBackward1 saves a clone of self: no error)
-                 "F.threshold_(h * 1, 0.1, 0.)"]
+                 "F.threshold_(h * 1, 0.1, 0.)", "h.copysign(-1.0)",
+                 "h.copysign(torch.tensor([1.0, -1.0, 1.0]))", "(h * 1).copysign_(-1.0)"]
 _SAVES_SELF = ["h.prod()", "h.logsumexp(0)", "h.max()", "h.amax()", "h.median()",
                "h.nanmedian()", "h.std()", "h.var()", "h.dist(torch.ones(3))", "h.sgn()",
-               "h.nansum()", "h.angle()", "h.aminmax()[0]",
+               "h.nansum()", "h.angle()", "h.aminmax()[0]", "h.copysign(-1.0)",
                "F.mse_loss(h, torch.zeros(3))",
                # (saved_names: torch's nodes save no self here)
                "h.lerp(torch.ones(3), 0.3)", "h.addcmul(torch.ones(3), torch.ones(3))",

@@ -1060,6 +1060,8 @@ NEXT_FNS = {
     "group_norm": ["F.group_norm(a[..., None], 1, v, v)"], "prelu": ["F.prelu(b, s[None])"],
     "threshold": ["F.threshold(b, 0.5, 2.)"],
     "threshold_": ["F.threshold(b * 1, 0.5, 2., inplace=True)"],
+    "copysign": ["a.copysign(b)", "a.copysign(c)", "(a * 1).copysign_(b)"],
+    "copysign_number": ["a.copysign(-1.)", "(a * 1).copysign_(-1.)"],
     "glu": ["F.glu(m.cat([a, b], 1))"], "softshrink": ["F.softshrink(b)"],
     "hardshrink": ["F.hardshrink(b)"],
     "scatter_reduce": ["a.scatter_reduce(1, m.tensor([[0, 0], [2, 1]]), b, 'amax')"],
