@@ -482,7 +482,9 @@ _DECLS = [
        backward_reads_input=True),
     Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",),
        backward_reads_input=True),
-    Op("div_by_number", "decomp", "DivBackward1", saves=()),      # torch's div(Tensor, Scalar)
+    # torch's div(Tensor, Scalar); like mul/add/sub_number below, its node saves the number
+    # only (no tensor): the graph can be swept again
+    Op("div_by_number", "decomp", "DivBackward1", saves=(), frees_nothing=True),
     Op("binary_cross_entropy", "decomp", "BinaryCrossEntropyBackward0", saves=("a", "b"),
        edges=(0, 1)),
     Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
@@ -674,7 +676,7 @@ _DECLS = [
     Op("ldexp", "decomp", "LdexpBackward0", saves=("b", "out"), edges=(0, 1)),
     Op("frexp", "decomp", "FrexpBackward0", saves=()),
     # torch's mul(Tensor, Scalar) as its C++ compositions call it (trapezoid: integration.py)
-    Op("mul_by_number", "decomp", "MulBackward1", saves=()),
+    Op("mul_by_number", "decomp", "MulBackward1", saves=(), frees_nothing=True),
     # cdist (tapegrad/distances.py): torch's _cdist_forward, and its matrix-product path
     Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1),
        saved_names=(("self", "x1"),)),
@@ -730,7 +732,7 @@ _DECLS = [
     Op("norm_dim", "decomp", "NormBackward1", saves=("a", "out")),
     # at::add(x, number) as torch's C++ compositions call it (pairwise_distance's + eps):
     # x + c shown as AddBackward1 (Python's x + c is AddBackward0, a wrapped number)
-    Op("add_number", "decomp", "AddBackward1", saves=()),
+    Op("add_number", "decomp", "AddBackward1", saves=(), frees_nothing=True),
     # --- engineer "resample": F.interpolate (tapegrad/nn/_resample.py: per resized dim a
     # gather of torch's source positions times its weights) and F.embedding_bag
     # (tapegrad/nn/_bags.py: a gather of the rows, summed per bag by a 0/1 matrix product;
@@ -765,7 +767,7 @@ _DECLS = [
        edges=(0,)),
     # at::sub(x, number) as torch's C++ compositions call it (cosine_embedding_loss's
     # cos - margin); Python's x - c is SubBackward0 with a wrapped number
-    Op("sub_number", "decomp", "SubBackward1", saves=()),
+    Op("sub_number", "decomp", "SubBackward1", saves=(), frees_nothing=True),
     # rrelu (tapegrad/nn/_stochastic.py): x * noise while training (noise: the slopes drawn),
     # leaky_relu with the mean slope in eval mode; both torch's rrelu_with_noise node
     Op("rrelu_with_noise", "decomp", "RreluWithNoiseBackward0", saves=("a",), edges=(0,)),

@@ -569,7 +569,11 @@ _SECOND_BACKWARD = [
     "F.interpolate(x4, scale_factor=0.5, mode='bicubic', antialias=True)",
     "F.affine_grid(x.unsqueeze(0), (1, 1, 2, 2), align_corners=False)",
     "torch.select_scatter(x4, x4[:, :, 0], 2, 1)", "torch.slice_scatter(x4, x4[:, :, :2], 2, 0, 2)",
-    "torch.diagonal_scatter(x4[0, 0], x4[0, 0, 0])", "F.pixel_shuffle(x4.reshape(1, 4, 2, 2), 2)"]
+    "torch.diagonal_scatter(x4[0, 0], x4[0, 0, 0])", "F.pixel_shuffle(x4.reshape(1, 4, 2, 2), 2)",
+    # (mul(Tensor, Scalar) & co in torch's compositions save the number, no tensor)
+    "torch.trapezoid(x)", "torch.trapezoid(x, dx=2.)", "torch.cumulative_trapezoid(x)",
+    "torch.trapz(x, dx=0.5)", "torch.trapezoid(x, torch.tensor([0., 1., 3.]))",
+    "F.cosine_embedding_loss(x, x.detach() * 2, torch.tensor([1, -1]))"]
 
 
 @pytest.mark.parametrize("expr", _SECOND_BACKWARD)
