@@ -805,32 +805,41 @@ class Tape:
         mask = _NEEDS[ops, np.where(da & ~db, 0, np.where(db & ~da, 1, 2))]
         keys = np.array(stale, np.int64)
         idx = np.arange(n)
-        roles = [((mask & 1) != 0) & np.isin(ia, keys), ((mask & 2) != 0) & np.isin(ib, keys),
-                 ((mask & 4) != 0) & np.isin(idx, keys), ((mask & 8) != 0) & np.isin(cond, keys)]
+        # changed[node]: a table lookup per operand stream (np.isin sorts; one slot past n, which
+        # the -1 of an absent operand reads, stays False)
+        changed = np.zeros(n + 1, bool)
+        changed[keys] = True
+        roles = [((mask & 1) != 0) & changed[ia], ((mask & 2) != 0) & changed[ib],
+                 ((mask & 4) != 0) & changed[:n], ((mask & 8) != 0) & changed[cond]]
         # a decomposition's output entry checks what torch's node saves: its result, self and
         # other (graph.group_saved_inputs), which the primitives may not read
         g = self.groups
-        ga = np.full(n, -1, np.int64)
-        gb = np.full(n, -1, np.int64)
+        ga = gb = None
         if g is not None:
             m = min(n, len(g.row))
             rows = np.asarray(g.row[:m], np.int64)
             outs = rows >= 0
-            roles[2][:m] |= outs & _ROW_SAVES_OUT[rows] & np.isin(idx[:m], keys)
+            roles[2][:m] |= outs & _ROW_SAVES_OUT[rows] & changed[:m]
             first = np.asarray(g.first[:m], np.int64)
             # the groups one of whose members reads a changed node (Python per such group)
-            touched = (first >= 0) & (np.isin(ia[:m], keys) | np.isin(ib[:m], keys)
-                                      | np.isin(cond[:m], keys))
+            touched = (first >= 0) & (changed[ia[:m]] | changed[ib[:m]] | changed[cond[:m]])
             if touched.any():
+                ga = np.full(n, -1, np.int64)
+                gb = np.full(n, -1, np.int64)
                 at = np.flatnonzero(outs & _ROW_SAVES_IN[rows]
                                     & np.isin(first, np.unique(first[touched])))
                 for e in at.tolist():
                     ga[e], gb[e] = group_saved_inputs(self, e, needed=True)
-        roles += [(ga >= 0) & np.isin(ga, keys), (gb >= 0) & np.isin(gb, keys)]
+        if ga is None:
+            ga = gb = np.full(n, -1, np.int64)
+            roles += [np.zeros(n, bool)] * 2
+        else:
+            roles += [changed[ga], changed[gb]]
         # A value replaced by a recorded in-place op: the entries recorded from then on (the
         # op's own, and what create_graph derives from them) read their own copy of it, as
         # torch saves a clone of the original self; but the op's other operand is saved by
         # reference, so `y.mul_(y)` is caught as in torch.
+        grouped = roles[4].any() or roles[5].any()
         for m, (start, own) in self.superseded.items():
             w = self.versions.get(m)
             if m < n and w is not None and w[0][0] != w[1]:
@@ -838,8 +847,9 @@ class Tape:
                 roles[0] &= ~(later & (ia == m))
                 roles[1] &= ~(later & (ib == m) & (idx != own))
                 roles[3] &= ~(later & (cond == m))
-                roles[4] &= ~(later & (ga == m))
-                roles[5] &= ~(later & (gb == m) & (idx != own))
+                if grouped:
+                    roles[4] &= ~(later & (ga == m))
+                    roles[5] &= ~(later & (gb == m) & (idx != own))
         live = (ran[:n] != 0) & (self._arrays[5][:n] == 0)
         hit = (roles[0] | roles[1] | roles[2] | roles[3] | roles[4] | roles[5]) & live
         # A view taken before a recorded in-place op on its base and used after it: the views
