@@ -389,9 +389,9 @@ _DECLS = [
     Op("roll", "gather", "RollBackward0"),
     Op("repeat", "gather", "RepeatBackward0"),
     Op("index_select", "gather", "IndexSelectBackward0", saves=("index",)),
-    Op("gather", "gather", "GatherBackward0", saves=("index",)),
-    Op("take", "gather", "TakeBackward0", saves=("index",)),
-    Op("masked_select", "gather", "MaskedSelectBackward0", saves=("index",)),
+    Op("gather", "gather", "GatherBackward0", saves=("a", "index")),
+    Op("take", "gather", "TakeBackward0", saves=("a", "index")),
+    Op("masked_select", "gather", "MaskedSelectBackward0", saves=("a", "index")),
     Op("diag", "gather", "DiagonalBackward0_copy"),       # torch.diag of a matrix
     # sort & co: values are a gather of the returned indices (the gradient goes there)
     Op("sort", "gather", "SortBackward0", saves=("index",)),
@@ -659,8 +659,8 @@ _DECLS = [
     Op("addbmm", "decomp", "AddbmmBackward0", saves=(), edges=(0, 1, 2)),
     # scans (tapegrad/scans.py): the running extremes' values a gather of their positions;
     # logcumsumexp a scan of logaddexp (tapegrad/decomps_math.py)
-    Op("cummax", "gather", "CummaxBackward0", saves=("index",)),
-    Op("cummin", "gather", "CumminBackward0", saves=("index",)),
+    Op("cummax", "gather", "CummaxBackward0", saves=("a", "index")),
+    Op("cummin", "gather", "CumminBackward0", saves=("a", "index")),
     Op("logcumsumexp", "decomp", "LogcumsumexpBackward0", saves=("a", "out")),
     # input with a view of it replaced by src (tapegrad/view_scatter.py): edges input, src
     Op("select_scatter", "decomp", "SelectScatterBackward0", saves=(), edges=(0, 1),
@@ -985,7 +985,8 @@ _DECLS = [
 
     # the elements an in-place op through a view reads (copyslices.py): a gather of the
     # view's positions, which torch's CopySlices does not save (x[:2].add_(1) can be swept
-    # twice), unlike `x[index]`'s IndexBackward0
+    # twice), unlike `x[index]`'s IndexBackward0; also the source elements scatter and
+    # scatter_add read inside their groups (structops: torch saves no source there)
     Op("view_gather", "gather", "IndexBackward0"),
     # ... and the write of its result back into the base (CopySlices' where entry's operand)
     Op("view_scatter", "scatter_idx", "IndexPutBackward0"),

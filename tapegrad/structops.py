@@ -58,7 +58,11 @@ def _gather(name, x, pos):
     tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
-    t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+    op = OPS[name]
+    a = input_node(tape, x)
+    # (gather, take, masked_select, cummax, cummin: torch's node saves self too)
+    t = _result(out, x._dtype, tape, op.code, a, -1, 0.0,
+                (("a", a, x._array()),) if "a" in op.saves else ())
     tape.add_params(t._node, pos.reshape(-1))
     return t
 
@@ -1008,9 +1012,9 @@ def _write_last(name, input, src, tgt, sel, every=None):
 
     def body(T, x, s):
         base = _pre_read(x)
-        put = index_scatter(_gather("take", s, sel), x._shape, tgt)
+        put = index_scatter(_gather("view_gather", s, sel), x._shape, tgt)
         if every is not None:
-            summed = index_scatter(_gather("take", s, every[0]), x._shape, every[1])
+            summed = index_scatter(_gather("view_gather", s, every[0]), x._shape, every[1])
             put = _binary(OPS["straight_through"].code, summed, put)
         return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
     return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
@@ -1070,7 +1074,7 @@ def _add_at(name, input, src, out_pos, src_pos, alpha=1):
 
     def body(T, x, s):
         base = _pre_read(x)
-        picked = s.reshape(-1) if src_pos is None else _gather("take", s, src_pos)
+        picked = s.reshape(-1) if src_pos is None else _gather("view_gather", s, src_pos)
         put = index_scatter(picked if alpha == 1 else picked * alpha, x._shape, out_pos)
         return base + put
     return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
