@@ -427,8 +427,9 @@ _DECLS = [
     Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
     Op("scatter", "decomp", "ScatterBackward0", saves=()),
     Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
-    Op("index_add", "decomp", "IndexAddBackward0", saves=()),
-    Op("index_copy", "decomp", "IndexCopyBackward0", saves=()),
+    # (torch's nodes save the source: a change of it before backward fails there)
+    Op("index_add", "decomp", "IndexAddBackward0", saves=("b",), edges=(0, 1)),
+    Op("index_copy", "decomp", "IndexCopyBackward0", saves=("b",), edges=(0, 1)),
     # torch.linalg on LAPACK: host entries of the linalg kind (tapegrad/kinds/linalg.py)
     Op("det", "linalg", "LinalgDetBackward0", saves=("a", "out"), saved_names=(("self", "A"),)),
     Op("inv", "linalg", "LinalgInvExBackward0", saves=("out",),

@@ -800,7 +800,11 @@ def test_inplace_change_of_a_product_operand_as_torch(torch_ref, expr, changed):
     # (torch saves no self: no error)
     "h.index_select(1, torch.tensor([0, 2]))", "h.sort()[0]", "h[torch.tensor([1, 0])]",
     "torch.zeros(2, 3).scatter(1, torch.tensor([[0], [1]]), h[:, :1])",
-    "torch.zeros(2, 3).scatter_add(1, torch.tensor([[0], [0]]), h[:, :1])"])
+    "torch.zeros(2, 3).scatter_add(1, torch.tensor([[0], [0]]), h[:, :1])",
+    # (IndexAddBackward0 and IndexCopyBackward0 save the source)
+    "torch.zeros(3, 3).index_add(0, torch.tensor([0, 2]), h)",
+    "torch.zeros(3, 3).index_copy(0, torch.tensor([0, 2]), h)",
+    "(h.detach() * 1).index_add_(0, torch.tensor([1]), h[:1])"])
 def test_inplace_change_of_a_gathers_input_as_torch(torch_ref, expr):
     """GatherBackward0, TakeBackward0, MaskedSelectBackward0, CummaxBackward0 and
     CumminBackward0 save self besides their indices: a change of it fails at backward."""
