@@ -20,6 +20,8 @@ import numpy as np
 from . import groups
 from .ops import BY_CODE, OPS, OUTPUT_CODE, saves_mask, saves_needed
 
+_OP_CONST = OPS["const"].code
+
 _classes = {}
 # tape -> {node: the dict its grad_fn's `metadata` returns} (weak: it lives as the tape does)
 _METADATA = weakref.WeakKeyDictionary()
@@ -476,13 +478,16 @@ def edge_nodes(tape, n):
     return nodes
 
 
-def group_saved_inputs(tape, n, needed=False):
+def group_saved_inputs(tape, n, needed=False, changed=None):
     """The nodes of the decomposition whose output is entry n that torch's node saves as
     `self` and `other` (the row's saves "a", "b"), -1 where it saves none or the tape has
     no node for it: self is the first input the group reads, if that is torch's first edge
     (self needs a gradient); other is torch's second edge, for a row that lists them.  A
     role its saved_names map to None is not saved (lerp's, addcmul's self).  `needed`: only
-    what torch saves given which inputs need a gradient (`Op.saves_cross`)."""
+    what torch saves given which inputs need a gradient (`Op.saves_cross`).  `changed` (bool
+    per node): a saved input that needs no gradient (an edge to nothing: a loss's target) is
+    a constant member of the group, which torch saves all the same: one whose value changed,
+    if any (the group's other constants are its own, which no user changes)."""
     op = BY_CODE[groups.row_at(tape, n)]
     names = dict(op.saved_names)
     want_a = "a" in op.saves and names.get("self", "self") is not None
@@ -496,10 +501,20 @@ def group_saved_inputs(tape, n, needed=False):
         ins = ins if edges[op.edges.index(0)] == (ins[0] if ins else -1) else []
     a = ins[0] if want_a and ins else -1
     b = edges[op.edges.index(1)] if want_b and edges is not None and 1 in op.edges else -1
+    # (an input without a node here needs no gradient, or is on another tape)
+    a_edge = edges[op.edges.index(0)] if edges is not None and 0 in op.edges else a
+    b_edge = b
+    if changed is not None and edges is not None and (
+            want_a and a_edge < 0 or want_b and 1 in op.edges and b < 0):
+        mem = groups.members(tape, n)
+        consts = [m for m in mem[np.asarray(tape.op)[mem] == _OP_CONST].tolist() if changed[m]]
+        if consts:
+            if want_a and a_edge < 0:
+                a = consts[0]
+            else:
+                b = consts[0]
     if needed and op.saves_cross:
-        # (an input without a node here needs no gradient, or is on another tape: kept)
-        a_edge = edges[op.edges.index(0)] if edges is not None and 0 in op.edges else a
-        a, b = (a if b >= 0 else -1), (b if a_edge >= 0 else -1)
+        a, b = (a if b_edge >= 0 else -1), (b if a_edge >= 0 else -1)
     return a, b
 
 

@@ -829,7 +829,7 @@ class Tape:
                 at = np.flatnonzero(outs & _ROW_SAVES_IN[rows]
                                     & np.isin(first, np.unique(first[touched])))
                 for e in at.tolist():
-                    ga[e], gb[e] = group_saved_inputs(self, e, needed=True)
+                    ga[e], gb[e] = group_saved_inputs(self, e, needed=True, changed=changed)
         if ga is None:
             ga = gb = np.full(n, -1, np.int64)
             roles += [np.zeros(n, bool)] * 2

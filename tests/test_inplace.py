@@ -822,3 +822,25 @@ def test_inplace_change_of_a_gathers_input_as_torch(torch_ref, expr):
         g = eval(expr, {"torch": lib, "h": x * 1}).grad_fn
         out.append("_saved_self" in dir(g))
     assert out[:2] == out[2:]
+
+
+@pytest.mark.parametrize("expr", [
+    "F.mse_loss(w, c)", "F.smooth_l1_loss(w, c)", "F.huber_loss(w, c)", "w.dist(c)",
+    "F.binary_cross_entropy_with_logits(w, t, weight=c)", "F.binary_cross_entropy(w.sigmoid(), t, weight=c)",
+    "F.l1_loss(w, c)", "w.lerp(c, 0.3)", "torch.vdot(c, w)"])
+def test_inplace_change_of_a_constant_a_decomposition_saves_as_torch(torch_ref, expr):
+    """A loss's target (or weight) that needs no gradient is still saved by torch's node: a
+    change of it before backward fails there (the group's constant member is checked)."""
+    out = []
+    for lib in (tg, torch_ref):
+        w = lib.ones(3, requires_grad=True) * 1
+        c = lib.tensor([1.0, 2.0, 3.0])
+        t = lib.tensor([0.0, 1.0, 1.0])
+        y = eval(expr, {"torch": lib, "F": lib.nn.functional, "w": w, "c": c, "t": t})
+        c.mul_(2)
+        try:
+            y.sum().backward()
+            out.append("ok")
+        except RuntimeError as e:
+            out.append(str(e).replace("tapegrad.", "torch."))
+    assert out[0] == out[1]
