@@ -982,8 +982,6 @@ _DECLS = [
     # reshape of a non-contiguous tensor whose strides allow a view (dims split or merged
     # within contiguous runs): torch's _reshape_alias, a view of the input
     Op("reshape_alias", "reshape", "ReshapeAliasBackward0"),
-
-
     # the elements an in-place op through a view reads (copyslices.py): a gather of the
     # view's positions, which torch's CopySlices does not save (x[:2].add_(1) can be swept
     # twice), unlike `x[index]`'s IndexBackward0; also the source elements scatter and
