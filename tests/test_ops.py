@@ -146,6 +146,20 @@ CASES = {
     "as_strided": [("row", lambda m, a, b: _through_view(a * 1.0, 0, b), [(2, 3), (3,)], ANY),
                    ("col_of_t", lambda m, a, b: _through_view((a * 2.0).t(), 1, b * b),
                     [(3, 2), (3,)], ANY)],
+    # what an in-place op through a view reads (a gather of the view's positions) and writes
+    # back into its base (inside CopySlices' group: copyslices.py)
+    "view_gather": [("mul_", lambda m, a, b: _through_view(a * 1.0, 0, b), [(2, 3), (3,)], ANY),
+                    ("of_t", lambda m, a, b: _through_view((a * 2.0).t(), 1, b), [(3, 2), (3,)],
+                     ANY)],
+    "view_scatter": [("add_", lambda m, a, b: _add_through_view(a * 2.0, b), [(2, 3), (3,)],
+                      ANY),
+                     ("of_t", lambda m, a, b: _add_through_view((a * 2.0).t(), b * b),
+                      [(2, 3), (2,)], ANY)],
+    # copysign: |a| with the signs of b (its gradient reaches a only), or of a number
+    "copysign": [("tt", lambda m, a, b: m.copysign(a, b), [(2, 3), (2, 3)], ANY),
+                 ("bcast", lambda m, a, b: a.copysign(b), [(2, 3), (3,)], ANY)],
+    "copysign_number": [("neg", lambda m, a: m.copysign(a, -1.5), [(2, 3)], ANY),
+                        ("pos", lambda m, a: a.copysign(2.0) * a, [(3,)], ANY)],
     # adjoints of views, recorded by create_graph=True: exercised through a first derivative
     "strided_scatter": [("slice", lambda m, a: m.autograd.grad(
         (a[1:, ::2] ** 3).sum(), a, create_graph=True)[0], [(3, 4)], ANY, dict(names=False))],
@@ -570,6 +584,11 @@ def _through_view(t, key, value):
     v = t[key]
     v.mul_(value)
     return v
+
+
+def _add_through_view(t, value):
+    t[:1].add_(value)
+    return t
 
 
 # tape-structure entries and ops without a gradient (tested in test_replay.py)
