@@ -23,7 +23,7 @@ from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_sto
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
-                    index_with, one_ellipsis, oob_message, sequence_key,
+                    index_with, made_without_grad, one_ellipsis, oob_message, sequence_key,
                     setitem_view_name, writes_through_a_view)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
@@ -573,7 +573,7 @@ def _fill_shared(t, value):
     sv = t._v
     if type(sv) is not np.ndarray or sv.flags.writeable or not any(
             st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape)) or \
-            STATE.enabled and (t._recorded or _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD):
+            STATE.enabled and (t._recorded or _WITHOUT_GRAD and made_without_grad(t)):
         return False
     alias = sv.view()
     try:
@@ -806,7 +806,7 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
             values.append(o._array())
         else:
             return None
-    if STATE.enabled and (t._recorded or _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD
+    if STATE.enabled and (t._recorded or _WITHOUT_GRAD and made_without_grad(t)
                           or view_base(t) is not None):
         return None
     sv = t._v

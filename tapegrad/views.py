@@ -218,6 +218,13 @@ def _made_without_grad(t, mode, name, nr=0):
     _prune_made()
 
 
+def made_without_grad(t):
+    """Whether t itself is entered in _WITHOUT_GRAD (an entry of a dead tensor whose id t
+    reuses does not count)."""
+    made = _WITHOUT_GRAD.get(id(t))
+    return made is not None and made[0]() is t
+
+
 def check_made_without_grad(t, other=None, name=None):
     """torch's error (handle_view_on_rebase) for an in-place change of view t with grad mode
     on, when t was made with grad mode off, by a multi-output view op or by a custom Function

@@ -844,3 +844,30 @@ def test_inplace_change_of_a_constant_a_decomposition_saves_as_torch(torch_ref, 
         except RuntimeError as e:
             out.append(str(e).replace("tapegrad.", "torch."))
     assert out[0] == out[1]
+
+
+def test_a_dead_view_s_table_entry_does_not_stop_fills_and_updates():
+    """views._WITHOUT_GRAD keys views made without grad by id(), an entry counting only while
+    its view lives (a new tensor may reuse the id).  fill_ of an expand and the no-history
+    update of an optimizer took any entry under the tensor's id as its own: after a dead
+    view's id was reused, fill_ raised NotImplementedError (the suite, in one order) and the
+    update left its fast path."""
+    import weakref
+    from tapegrad import views
+
+    class Gone:
+        pass
+    dead = weakref.ref(Gone())   # (dead at once)
+    e = tg.arange(1, 4).unsqueeze(1).expand(3, 4)[:, :2]
+    p, g = tg.zeros(3), tg.ones(3)
+    for t in (e, p):
+        views._WITHOUT_GRAD[id(t)] = (dead, views.NO_GRAD, None, 0)
+    try:
+        e.fill_(-1)
+        assert e.tolist() == [[-1, -1]] * 3
+        p.add_(g, alpha=0.5)
+        assert p.tolist() == [0.5] * 3
+        assert not views.made_without_grad(e) and not views.made_without_grad(p)
+    finally:
+        for t in (e, p):
+            views._WITHOUT_GRAD.pop(id(t), None)
