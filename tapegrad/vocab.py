@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _special as special
+from . import _special as special, layouts
 from ._jit import kernel_module
 
 inf = math.inf
@@ -155,8 +155,15 @@ def _loop_face(module, loop, name, arity=1):
     if arity == 1:
         def face(x):
             arr = np.asarray(x, dtype=np.float64)
-            return getattr(module(), loop)(np.ascontiguousarray(arr).reshape(-1)).reshape(
-                arr.shape)
+            if arr.flags.c_contiguous or arr.ndim < 2:
+                return getattr(module(), loop)(np.ascontiguousarray(arr).reshape(-1)).reshape(
+                    arr.shape)
+            # torch's elementwise result keeps its input's dim order (TensorIterator): loop
+            # over the elements in that order and hand back its permuted view
+            order = _dense_order(arr)
+            src = np.ascontiguousarray(arr.transpose(order))
+            out = getattr(module(), loop)(src.reshape(-1)).reshape(src.shape)
+            return out.transpose(np.argsort(order))
     else:
         def face(x, y):
             # copies, not np.broadcast_arrays' views: a size-1 view of a 0-d operand passes
@@ -167,6 +174,13 @@ def _loop_face(module, loop, name, arity=1):
             return getattr(module(), loop)(a.reshape(-1), b.reshape(-1)).reshape(shape)
     face.__name__ = name
     return face
+
+
+def _dense_order(arr):
+    """The dims of array `arr` from the outermost in, as torch lays out an elementwise op's
+    result (layouts.empty_preserving, torch's infer_dense_strides)."""
+    out = layouts.empty_preserving(arr)
+    return sorted(range(arr.ndim), key=lambda d: -out.strides[d])
 
 
 def _libm_loop(name):

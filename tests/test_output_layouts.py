@@ -37,6 +37,17 @@ CASES = {
         m.tensor(True), m.tensor(-1.0)),
     "masked_fill_broadcast_mask": lambda m, x3, a: a.t().masked_fill(m.tensor([True, False,
                                                                                True]), 2.0),
+    # elementwise ops keep their input's dim order (TensorIterator), the loop faces too
+    "erf_t": lambda m, x3, a: a.t().erf(),
+    "erfc_permuted": lambda m, x3, a: x3.permute(2, 0, 1).erfc(),
+    "lgamma_t": lambda m, x3, a: (a.t() + 1).lgamma(),
+    "digamma_t": lambda m, x3, a: (a.t() + 1).digamma(),
+    "i0_t": lambda m, x3, a: m.i0(a.t()),
+    "ndtr_t": lambda m, x3, a: m.special.ndtr(a.t()),
+    "gelu_t": lambda m, x3, a: m.nn.functional.gelu(a.t()),
+    "gelu_grad": lambda m, x3, a: m.nn.functional.gelu(x3.requires_grad_().transpose(0, 2)),
+    "erf_expand": lambda m, x3, a: a[:1].expand(3, 4).t().erf(),
+    "erf_sliced": lambda m, x3, a: a[:, ::2].t().erf(),
 }
 
 
