@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from . import layouts
 from ._special import i0e_large, i0e_small, i1e_large, i1e_small
 from .vocab import _vecmath
 
@@ -91,6 +92,8 @@ def _flat(f):
         x = np.asarray(x)
         if x.size == 1:
             return np.asarray(f(x.reshape(())[()]), x.dtype).reshape(x.shape)
+        if x.ndim > 1 and not x.flags.c_contiguous:   # (torch's result keeps x's layout)
+            return layouts.flat_apply(f, (x,), x)
         return f(x.reshape(-1)).reshape(x.shape)
     g.__name__, g.__doc__ = f.__name__, f.__doc__
     return g

@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors
+from . import decomps, dtypes as D, errors, layouts
 from ._signals import COMMIT
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views, scatter_written
@@ -402,8 +402,11 @@ def _write_inplace(self, flat, source, accumulate, name, others, op="index_put")
 
 def _write_new(self, flat, source, accumulate, name, others, op="index_put", base=None):
     """The out-of-place form: a new tensor (of `base`, self broadcast, if given), shown as
-    torch's node `name` with edges to self's grad_fn and `others`."""
+    torch's node `name` with edges to self's grad_fn and `others`.  Without `base` it has
+    self's layout (torch writes into a clone(preserve) of self: layouts.preserving)."""
     r = _written(self if base is None else base, flat, source, accumulate, op)
+    if base is None:   # (a fresh result: nothing but its tape holds its array)
+        r._v = layouts.preserving(self._array(), r._v)
     if r._tape is not None:
         _show(r, name, (edge_of(self, r._tape),) + tuple(edge_of(o, r._tape) for o in others))
     return r

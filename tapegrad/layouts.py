@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["layout", "strided", "memory_format", "contiguous_format", "preserve_format",
            "channels_last", "channels_last_3d", "check", "channels", "channels_last_contiguous",
-           "empty_preserving"]
+           "empty_preserving", "preserving", "flat_apply"]
 
 
 class _Named:
@@ -117,3 +117,26 @@ def empty_preserving(a, dtype=None):
         out_strides[d] = step
         step *= max(shape[d], 1)
     return np.ndarray(shape, dtype, np.empty(a.size, dtype), 0, out_strides)
+
+
+def preserving(a, out):
+    """Array `out` (of array a's shape) laid out as empty_preserving(a): itself where a is
+    row-major, else a copy.  The layout of torch's kernels that write into empty_like(self)
+    (flip, sort, index_fill, index_put)."""
+    if a.flags.c_contiguous or type(out) is not np.ndarray:
+        return out
+    r = empty_preserving(a, out.dtype)
+    r[...] = out
+    return r
+
+
+def flat_apply(f, arrays, like):
+    """f (of 1-d arrays, elementwise) over `arrays` of one shape, laid out as torch's
+    elementwise kernels lay out a result of array `like` (of that shape, 2 or more dims, not
+    row-major; TensorIterator: the dims in the order of empty_preserving's strides): f over
+    the elements in that order, its result's permuted view handed back."""
+    lay = empty_preserving(like, np.int8)
+    order = sorted(range(like.ndim), key=lambda d: -lay.strides[d])
+    srcs = [np.ascontiguousarray(v.transpose(order)) for v in arrays]
+    out = f(*(v.reshape(-1) for v in srcs))
+    return out.reshape(srcs[0].shape).transpose(np.argsort(order))

@@ -26,8 +26,8 @@ from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
 from .native_args import arg_error, given, missing, MISSING
-from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, Tensor, _tensor_operand, \
-    tensor_methods
+from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
+    _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .tape import input_node, view_base
 from .views import KIND_OPS
@@ -1011,7 +1011,8 @@ def _renorm(x, p, dim, maxnorm):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
                            f"as input. Got {x._dtype.legacy}")
     dims = tuple(i for i in range(x.dim()) if i != d)
-    return _record("renorm", DM.renorm, x, float(p), dims, float(maxnorm))
+    # (torch's kernel allocates a contiguous output, even of a transpose)
+    return _row_major(_record("renorm", DM.renorm, x, float(p), dims, float(maxnorm)))
 
 
 def _ldexp(x, other, pos):

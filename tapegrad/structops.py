@@ -50,11 +50,15 @@ def _positions(x):
     return np.arange(x.numel(), dtype=np.int64).reshape(x._shape)
 
 
-def _gather(name, x, pos):
+def _gather(name, x, pos, preserve=False):
     """x's elements at flat positions `pos` (an int array of the result's shape): one gather
-    entry of op `name` whose params are the positions."""
+    entry of op `name` whose params are the positions.  `preserve`: pos has x's shape and
+    the result x's layout (layouts.preserving), else it is row-major."""
     pos = np.asarray(pos, np.int64)
-    out = np.array(x._array().reshape(-1)[pos.reshape(-1)].reshape(pos.shape))
+    xa = x._array()
+    out = np.array(xa.reshape(-1)[pos.reshape(-1)].reshape(pos.shape))
+    if preserve:
+        out = layouts.preserving(xa, out)
     tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
@@ -99,22 +103,28 @@ def _index_dtype_error(fn, dt, name):
     return RuntimeError(f"{fn}(): Expected dtype int64 for {name}")
 
 
-def _where_mask(name, x, keep, value, row_major=False):
+def _where_mask(name, x, keep, value, row_major=False, preserve=False):
     """where(keep, x, value) recorded as op `name` (a where-kind row); `keep` a bool array or
     a (possibly traced) bool tensor.  Without history: numpy, keeping x's dtype.
-    `row_major`: the result row-major (else in x's layout, as numpy lays it out)."""
+    `row_major`: the result row-major; `preserve`: in x's layout as torch's empty_like(x)
+    (layouts.preserving); else as numpy lays it out."""
     vrg = isinstance(value, Tensor) and value._recorded
     if not (x._recorded or vrg) or _record_start(x, value if vrg else None) is None:
         ka = keep._array() if isinstance(keep, Tensor) else keep
         v = value._array() if isinstance(value, Tensor) else value
-        out = np.where(ka, x._array(), np.asarray(v).astype(x._dtype.np))
-        return Tensor._wrap(np.array(np.broadcast_to(out, x._shape), x._dtype.np,
-                                     order="C" if row_major else "K"), x._dtype)
+        xa = x._array()
+        out = np.where(ka, xa, np.asarray(v).astype(x._dtype.np))
+        out = np.array(np.broadcast_to(out, x._shape), x._dtype.np,
+                       order="C" if row_major else "K")
+        return Tensor._wrap(layouts.preserving(xa, out) if preserve else out, x._dtype)
     if not isinstance(keep, Tensor):
         keep = Tensor._wrap(np.asarray(keep, bool), D.bool_)
     if isinstance(value, Tensor) and value._dtype is not x._dtype:
         value = value.to(x._dtype)
-    return where(keep, x, value, _op=name, _row_major=row_major)
+    r = where(keep, x, value, _op=name, _row_major=row_major)
+    if preserve:   # (a fresh result: nothing but its tape holds its array, as _row_major)
+        r._v = layouts.preserving(x._array(), r._v)
+    return r
 
 
 def _pre_read(x):
@@ -140,14 +150,18 @@ def _dim_arg(fn, x, dim):
     return _dim(dim.__index__(), x.dim())
 
 
-def _select(name, x, d, idx, keepdim=True):
+def _select(name, x, d, idx, keepdim=True, preserve=False):
     """(values, indices) for positions `idx` along d (int array, keepdim layout): values a
-    gather entry of op `name`, indices int64."""
+    gather entry of op `name`, indices int64; both in x's layout given `preserve` (sort's:
+    torch's writes into empty_like(self)), else row-major."""
     pos = np.take_along_axis(_positions(x) if x.dim() else _positions(x).reshape(1), idx, d)
     if not keepdim:
         pos, idx = np.squeeze(pos, d), np.squeeze(idx, d)
     if not x.dim():
         pos, idx = pos.reshape(()), idx.reshape(())
+    if preserve:
+        return _gather(name, x, pos, True), Tensor._wrap(
+            layouts.preserving(x._array(), np.asarray(idx, np.int64)), D.int64)
     return _gather(name, x, pos), Tensor._wrap(np.asarray(idx, np.int64), D.int64)
 
 
@@ -197,7 +211,8 @@ def _sort(input, dim=-1, descending=False, stable=None):
     idx = _argsorted(input, d, descending)
     if not stable and input.dim() and input._shape[d] > _INSERTION_SORT:
         idx = _sort_ties(input._array(), idx, d, descending)
-    values, indices = _select("sort" if stable is None else "sort_stable", input, d, idx)
+    values, indices = _select("sort" if stable is None else "sort_stable", input, d, idx,
+                              preserve=True)
     if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
         guard_nans(input)
         _guard_sorted(values, d, descending)
@@ -228,7 +243,8 @@ def _argsort_of(input, dim=-1, descending=False, stable=None):
     idx = _argsorted(input, d, descending)
     if not stable and input.dim() and input._shape[d] > _INSERTION_SORT:
         idx = _sort_ties(input._array(), idx, d, descending)
-    return Tensor._wrap(np.asarray(idx if input.dim() else idx.reshape(()), np.int64), D.int64)
+    return Tensor._wrap(layouts.preserving(input._array(), np.asarray(
+        idx if input.dim() else idx.reshape(()), np.int64)), D.int64)
 
 
 def msort(input):
@@ -489,7 +505,7 @@ def flip(input, dims):
         if ds.count(d) > 1:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     pos = _positions(input)
-    return _gather("flip", input, np.flip(pos, ds) if nd else pos)
+    return _gather("flip", input, np.flip(pos, ds) if nd else pos, True)
 
 
 def roll(input, shifts, dims=None):
@@ -984,7 +1000,7 @@ def _index_fill(input, dim, index, value, fn="index_fill"):
         keep[(slice(None),) * d + (idx,)] = False
     else:
         keep[...] = not idx.size
-    r = _where_mask("index_fill", input, keep, value)
+    r = _where_mask("index_fill", input, keep, value, preserve=True)
     if isinstance(value, Tensor) and r._tape is not None:
         # the where row shown as torch's tensor-value overload: the value is an edge of it,
         # (None, 0) where it needs no gradient

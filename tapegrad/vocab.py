@@ -158,29 +158,23 @@ def _loop_face(module, loop, name, arity=1):
             if arr.flags.c_contiguous or arr.ndim < 2:
                 return getattr(module(), loop)(np.ascontiguousarray(arr).reshape(-1)).reshape(
                     arr.shape)
-            # torch's elementwise result keeps its input's dim order (TensorIterator): loop
-            # over the elements in that order and hand back its permuted view
-            order = _dense_order(arr)
-            src = np.ascontiguousarray(arr.transpose(order))
-            out = getattr(module(), loop)(src.reshape(-1)).reshape(src.shape)
-            return out.transpose(np.argsort(order))
+            # (torch's elementwise result keeps its input's dim order)
+            return layouts.flat_apply(getattr(module(), loop), (arr,), arr)
     else:
         def face(x, y):
             # copies, not np.broadcast_arrays' views: a size-1 view of a 0-d operand passes
             # ascontiguousarray unchanged, and Numba's look at its flags warns (FutureWarning)
             shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+            # (torch's result keeps the layout of its first operand of the full shape)
+            lead = x if np.shape(x) == shape else y
             a, b = np.empty(shape), np.empty(shape)
             a[...], b[...] = x, y
+            if len(shape) > 1 and isinstance(lead, np.ndarray) and \
+                    not lead.flags.c_contiguous and np.shape(lead) == shape:
+                return layouts.flat_apply(getattr(module(), loop), (a, b), lead)
             return getattr(module(), loop)(a.reshape(-1), b.reshape(-1)).reshape(shape)
     face.__name__ = name
     return face
-
-
-def _dense_order(arr):
-    """The dims of array `arr` from the outermost in, as torch lays out an elementwise op's
-    result (layouts.empty_preserving, torch's infer_dense_strides)."""
-    out = layouts.empty_preserving(arr)
-    return sorted(range(arr.ndim), key=lambda d: -out.strides[d])
 
 
 def _libm_loop(name):

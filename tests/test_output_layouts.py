@@ -48,6 +48,31 @@ CASES = {
     "gelu_grad": lambda m, x3, a: m.nn.functional.gelu(x3.requires_grad_().transpose(0, 2)),
     "erf_expand": lambda m, x3, a: a[:1].expand(3, 4).t().erf(),
     "erf_sliced": lambda m, x3, a: a[:, ::2].t().erf(),
+    "polygamma_t": lambda m, x3, a: m.polygamma(1, a.t() + 1),
+    "zeta_t": lambda m, x3, a: m.special.zeta(a.t() + 2, 1.0),
+    "bessel_j0_t": lambda m, x3, a: m.special.bessel_j0(x3.permute(2, 0, 1)),
+    # kernels that write into empty_like(self): the input's layout
+    "flip_t": lambda m, x3, a: a.t().flip(0),
+    "flip_permuted_grad": lambda m, x3, a: x3.requires_grad_().permute(2, 0, 1).flip(1),
+    "flip_expand": lambda m, x3, a: a[:1].expand(3, 4).t().flip(0),
+    "sort_t": lambda m, x3, a: a.t().sort(0).values,
+    "sort_t_indices": lambda m, x3, a: a.t().sort(1, descending=True).indices,
+    "sort_stable_grad": lambda m, x3, a: x3.requires_grad_().permute(2, 0, 1).sort(
+        dim=1, stable=True).values,
+    "argsort_t": lambda m, x3, a: a.t().argsort(0),
+    "msort_t": lambda m, x3, a: m.msort(a.t()),
+    "index_fill_t": lambda m, x3, a: a.t().index_fill(1, m.tensor([1]), 5.0),
+    "index_fill_grad": lambda m, x3, a: x3.requires_grad_().permute(2, 0, 1).index_fill(
+        1, m.tensor([1]), m.tensor(5.0)),
+    "index_put_t": lambda m, x3, a: a.t().index_put((m.tensor([1]),), m.tensor(5.0)),
+    "index_put_grad": lambda m, x3, a: a.requires_grad_().t().index_put(
+        (a.t() > 3,), m.tensor(5.0), accumulate=True),
+    "put_t": lambda m, x3, a: a.t().put(m.tensor([1]), m.tensor([5.0])),
+    # kernels that allocate a contiguous output
+    "renorm_t": lambda m, x3, a: a.t().renorm(2, 0, 1.0),
+    "renorm_grad": lambda m, x3, a: x3.requires_grad_().permute(2, 0, 1).renorm(2, 1, 5.0),
+    "logsigmoid_t": lambda m, x3, a: m.nn.functional.logsigmoid(a.t()),
+    "rrelu_t": lambda m, x3, a: m.nn.functional.rrelu(a.t() - 5),
 }
 
 

@@ -11,6 +11,7 @@ import warnings
 from ..creation import empty_like, zeros_like, tensor as _tensor_of
 from ..discrete_draws import rrelu_noise
 from ..random import generator_of
+from ..tensor import _row_major
 from . import _decomps as B, _decomps_ext as X
 from ._basic import _inplace_row, _record, _tensor
 
@@ -55,7 +56,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if inplace:
         return rrelu_(input, lower, upper, training)
     noise, slope = _rrelu_args(input, lower, upper, training)
-    return _record("rrelu_with_noise", _rrelu, input, noise, slope)
+    return _row_major(_record("rrelu_with_noise", _rrelu, input, noise, slope))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -69,7 +70,8 @@ def rrelu_with_generator(input, lower, upper, training, generator, inplace):
     noise, slope = _rrelu_args(input, lower, upper, training, generator)
     if inplace:
         return _inplace_row(input, "rrelu_with_noise_", _rrelu_inplace, noise, slope)
-    return _record("rrelu_with_noise", _rrelu, input, noise, slope)
+    # (torch's kernel writes into a contiguous output, even of a transpose)
+    return _row_major(_record("rrelu_with_noise", _rrelu, input, noise, slope))
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):

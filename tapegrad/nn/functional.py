@@ -952,7 +952,8 @@ def logsigmoid(input):
     """log(sigmoid(x)) (LogSigmoidBackward0)."""
     _tensor("logsigmoid", input)
     _floating_only("log_sigmoid_cpu", input)
-    return _fastpath.op_logsigmoid(input)
+    # (torch's log_sigmoid_forward writes into a contiguous output, even of a transpose)
+    return _row_major(_fastpath.op_logsigmoid(input))
 
 
 def softsign(input):
