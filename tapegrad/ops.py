@@ -1043,6 +1043,12 @@ def saves_needed(op):
     only its second, or both need a gradient: what torch saves, which the in-place check must
     match (x / 2.0 saves no output; x * c saves c only because x needs a gradient)."""
     saved = saves_mask(op)
+    if op.kind == "linalg":
+        # a host entry's node saves what torch's does but for the roles its saved_names map
+        # to None (solve's B, svdvals' A: torch's node saves factors instead), which torch
+        # never checks
+        gone = {name for name, torch_name in op.saved_names if torch_name is None}
+        saved &= ~(("self" in gone) * 1 | ("other" in gone) * 2)
     if op.kind == "matmul":
         return [2 & saved, 1 & saved, 3 & saved]
     # (one input: when it needs a gradient torch's node saves all it lists, read or not, as
