@@ -242,7 +242,7 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "groups", "folded", "shared", "folded_consts",
+                 "rebased", "superseded", "groups", "folded", "unread", "shared", "folded_consts",
                  "folded_seen", "leaves_seen", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
@@ -303,6 +303,10 @@ class Tape:
         # one-element constant tensors folded into an entry's imm (no node of their own):
         # (entry, operand bit 1 = a / 2 = b, counter, version, dtype, shape), checked as nodes
         self.folded = []
+        # tensors torch's node of an entry saves that no entry reads (nll_loss's weight,
+        # binary_cross_entropy_with_logits' pos_weight: the tape holds values derived from
+        # them), as `folded` with operand bit 0 (always saved), checked the same way; or None
+        self.unread = None
         # one-element values whose memory others may write unseen (.data, detach(), numpy()):
         # {node: (the tensor's array, its version counter, the version then)} or None;
         # refresh_shared copies each into val before a backward (the value torch's saved
@@ -779,15 +783,25 @@ class Tape:
         if type(t._v) is not float:   # its memory may be shared already
             self.folded_seen = -1
 
+    def watch_unread(self, e, t):
+        """Entry e stands for a torch node that saves tensor t, which the tape does not
+        read: a later in-place change of t is an error at a backward that runs e, as torch."""
+        c = version_counter(t)
+        if self.unread is None:
+            self.unread = []
+        self.unread.append((e, 0, c, c[0], t._dtype, t._shape))
+
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
         the entries reached from `roots`) saved a value that was changed in place since."""
-        if not self.versions and not self.folded or self.checked == BUMPS[0]:
+        if not self.versions and not self.folded and not self.unread or \
+                self.checked == BUMPS[0]:
             return
         seen = BUMPS[0]
         stale = [m for c, by_version in self.watched.values() for v, nodes in by_version.items()
                  if c[0] != v for m in nodes]
-        refolded = [f for f in self.folded if f[2][0] != f[3]]
+        refolded = [f for f in (self.folded + self.unread if self.unread else self.folded)
+                    if f[2][0] != f[3]]
         if not stale and not refolded:   # (none anywhere: `checked` holds for every n)
             self.checked = seen
             return
@@ -876,7 +890,7 @@ class Tape:
                     "new graph, which tapegrad does not implement yet")
         folded_at = -1
         for f in refolded:   # the newest folded constant whose entry runs and saves it
-            if live[f[0]] and mask[f[0]] & f[1] and f[0] > folded_at:
+            if live[f[0]] and (mask[f[0]] & f[1] or not f[1]) and f[0] > folded_at:
                 folded_at, folded = f[0], f
         if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
             _, _, c, expected, dtype, shape = folded

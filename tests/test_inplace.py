@@ -827,7 +827,16 @@ def test_inplace_change_of_a_gathers_input_as_torch(torch_ref, expr):
 @pytest.mark.parametrize("expr", [
     "F.mse_loss(w, c)", "F.smooth_l1_loss(w, c)", "F.huber_loss(w, c)", "w.dist(c)",
     "F.binary_cross_entropy_with_logits(w, t, weight=c)", "F.binary_cross_entropy(w.sigmoid(), t, weight=c)",
-    "F.l1_loss(w, c)", "w.lerp(c, 0.3)", "torch.vdot(c, w)"])
+    "F.l1_loss(w, c)", "w.lerp(c, 0.3)", "torch.vdot(c, w)",
+    # (torch's nodes save the weights the decompositions read only as values made of them)
+    "F.binary_cross_entropy_with_logits(w, t, pos_weight=c)",
+    "F.binary_cross_entropy_with_logits(w, t, weight=c, pos_weight=c)",
+    "F.nll_loss(w.reshape(1, 3), torch.tensor([1]), weight=c)",
+    "F.nll_loss(w.reshape(1, 3), torch.tensor([1]), weight=c, reduction='none')",
+    "F.nll_loss(w.reshape(1, 3, 1), torch.tensor([[1]]), weight=c)",
+    "F.cross_entropy(w.reshape(1, 3), torch.tensor([1]), weight=c)",
+    "F.cross_entropy(w.reshape(1, 3), torch.tensor([1]), weight=c, label_smoothing=0.1)",
+    "F.nll_loss(w.reshape(1, 3), torch.tensor([1]))"])
 def test_inplace_change_of_a_constant_a_decomposition_saves_as_torch(torch_ref, expr):
     """A loss's target (or weight) that needs no gradient is still saved by torch's node: a
     change of it before backward fails there (the group's constant member is checked)."""

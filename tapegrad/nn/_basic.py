@@ -21,6 +21,15 @@ def _record(name, body, x, *args):
     return decomps.record(name, body, KIND_OPS, x, *args)
 
 
+def _saves_unread(r, t):
+    """r, the result of a decomposition whose torch node saves tensor t (None: nothing),
+    which no entry of it reads as such (nll_loss's weight: the body reads its gathered
+    values): an in-place change of t then fails r's backward, as torch's."""
+    if t is not None and r._tape is not None:
+        r._tape.watch_unread(r._node, t)
+    return r
+
+
 def _tensor(fn, x, name="input", pos=1):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "

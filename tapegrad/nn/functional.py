@@ -31,8 +31,8 @@ from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
 from ._onepass import _PLAIN
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
-from ._basic import (_record, _tensor, _inplace_row, _not_differentiable, linear,  # noqa: F401
-                     dropout)
+from ._basic import (_record, _saves_unread, _tensor, _inplace_row,  # noqa: F401
+                     _not_differentiable, linear, dropout)
 from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
                          _canonical_mask, _none_or_dtype)
 from ._attention import __all__ as _attention_all
@@ -421,7 +421,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.view(tuple(target.shape))
     onehot, wt, kept, cdim = _class_masks(input, target, weight, ignore_index)
     name = "nll_loss2d" if input.dim() >= 3 else "nll_loss"
-    return _record(name, B.nll_loss, input, onehot, wt, kept, reduction, cdim)
+    return _saves_unread(_record(name, B.nll_loss, input, onehot, wt, kept, reduction, cdim),
+                         weight)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -600,8 +601,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
             if wide != tuple(input.shape):
                 raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the "
                                    f"broadcast shape {list(wide)}")
-    return _record("binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits,
-                   input, target, weight, pos_weight, reduction)
+    return _saves_unread(_record(
+        "binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits, input, target,
+        weight, pos_weight, reduction), pos_weight)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
