@@ -63,6 +63,9 @@ INFERENCE_VIEW_INPLACE = (
 # several views (unbind, split, chunk; torch's CreationMeta MULTI_OUTPUT_NODE), or of a view
 # of one: the prefix is MULTI_VIEW_OUTPUT where the view has a grad_fn, else MULTI_VIEW_NO_FN
 MULTI_VIEW_OUTPUT = "Output {nr} of {name} is a view and is being modified inplace."
+# (the prefix where such a view is used after its base, or another view of it, changed)
+MULTI_VIEW_REBASED = ("Output {nr} of {name} is a view and its base or another view of its "
+                      "base has been modified inplace.")
 MULTI_VIEW_NO_FN = ("A view was created in no_grad mode and is being modified inplace with grad "
                     "mode enabled.")
 MULTI_OUTPUT_VIEW_INPLACE = (

@@ -871,6 +871,22 @@ class Tape:
         # does; a use of one it could not regenerate is refused rather than differentiated
         # through the view's old graph.  Uses recorded during the op itself read the value
         # before the change and are fine.
+        refused = REFUSED_VIEWS.get(self)
+        if refused:
+            # a view torch refuses to regenerate (unbind's piece) read by an entry recorded
+            # after its base changed: torch's error (torch raises at the use itself)
+            nodes = np.array(list(refused), np.int64)
+            since = np.array([refused[m][0] for m in nodes.tolist()], np.int64)
+            after = np.full(n + 1, n, np.int64)
+            after[nodes[nodes < n]] = since[nodes < n]
+            reads = np.zeros(n, bool)
+            for src in (ia, ib, cond):
+                reads |= (src >= 0) & (idx >= after[src])
+            reads &= live
+            if reads.any():
+                e = int(np.flatnonzero(reads)[-1])
+                src = next(int(s[e]) for s in (ia, ib, cond) if s[e] >= 0 and e >= after[s[e]])
+                raise RuntimeError(refused[src][1])
         if self.rebased:
             moved = np.array(sorted(self.rebased), np.int64)
             ends = np.array([self.rebased[m] for m in moved.tolist()], np.int64)
@@ -1578,6 +1594,18 @@ def record_views(tape, views, base):
                 tape.share(t._node, t._v, c)
     if base._tape is tape and base._node not in versions:
         tape._watch_new(base._node, base)
+
+
+# {tape: {view node: torch's error}}: views a recorded in-place op on their base did not
+# regenerate because torch refuses their use (copyslices.regenerate_views: unbind's and
+# split's pieces); check_versions raises it for a backward that reads one after the change
+REFUSED_VIEWS = weakref.WeakKeyDictionary()
+
+
+def refuse_rebased_view(tape, node, message):
+    """View node `node` of `tape` may not be read by an entry recorded from now on (its base
+    changed): `message` at a backward that runs one."""
+    REFUSED_VIEWS.setdefault(tape, {})[node] = (tape.n, message)
 
 
 def registered_views(t):
