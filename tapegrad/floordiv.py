@@ -6,7 +6,7 @@ derivative for it: an input that requires grad gets torch's NotImplemented node
 div(rounding_mode="trunc" / "floor")."""
 import numpy as np
 
-from . import dtypes as D, errors, nodiff
+from . import dtypes as D, errors, layouts, nodiff
 from .fpstate import quiet
 from .tensor import Tensor, tensor_methods
 from .tracing import _bake, _tracing
@@ -57,6 +57,10 @@ def _floor_divide(input, other, op):
         if (b == 0).any():
             raise RuntimeError("ZeroDivisionError")
         out = quiet(np.floor_divide, a, b)
+    # (torch's result keeps its first operand of the full shape's layout, as an elementwise op)
+    lead = next((v for v in vals if v.shape == out.shape), None)
+    if lead is not None:
+        out = layouts.preserving(lead, out)
     return nodiff.result("NotImplemented", out, dt, (input, other),
                          (RuntimeError, f"derivative for aten::{op} is not implemented"))
 

@@ -51,6 +51,9 @@ CASES = {
     "polygamma_t": lambda m, x3, a: m.polygamma(1, a.t() + 1),
     "zeta_t": lambda m, x3, a: m.special.zeta(a.t() + 2, 1.0),
     "bessel_j0_t": lambda m, x3, a: m.special.bessel_j0(x3.permute(2, 0, 1)),
+    "floor_divide_t": lambda m, x3, a: a.t() // 3,
+    "floor_divide_int_t": lambda m, x3, a: m.floor_divide(7, x3.long().permute(2, 0, 1) + 1),
+    "div_floor_t": lambda m, x3, a: m.div(a.t(), a.t() + 1, rounding_mode="floor"),
     # kernels that write into empty_like(self): the input's layout
     "flip_t": lambda m, x3, a: a.t().flip(0),
     "flip_permuted_grad": lambda m, x3, a: x3.requires_grad_().permute(2, 0, 1).flip(1),
