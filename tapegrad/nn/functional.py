@@ -576,6 +576,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     v = target._array()
     if np.any((v < 0) | (v > 1)) or np.any(np.isnan(v)):
         raise RuntimeError("all elements of target should be between 0 and 1")
+    if weight is not None and tuple(weight.shape) != tuple(wide):
+        weight = weight.expand(wide)   # (torch saves the expanded view: its error's sizes)
     return _record("binary_cross_entropy", B.binary_cross_entropy, input, target, weight,
                    reduction)
 
