@@ -248,6 +248,9 @@ from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,
 from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402
                            copysign)  # (and Tensor's t_, eq_, index_put_...)
 
+from . import _methods_by_name  # noqa: E402,F401  (where pickle finds Tensor's methods)
+from .native_args import name_as_torch as _name_as_torch  # noqa: E402
+_name_as_torch(globals(), Tensor, _methods_by_name.__name__)  # before out_arg's wrappers
 _out_arg.apply(globals())  # out= on the functions torch gives it (after every export)
 from . import numpy_names as _numpy_names  # noqa: E402
 _numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser takes them

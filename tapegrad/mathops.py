@@ -25,7 +25,7 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
-from .native_args import arg_error, given, missing, MISSING
+from .native_args import arg_error, given, missing, MISSING, renamed
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
@@ -166,31 +166,34 @@ def _inplace_unary(name):
     """name_: the value replaced by method(self) (recorded as the op on a tensor that needs
     history; an integer tensor whose result is float raises torch's cast error)."""
     def method(self, *args, **kwargs):
-        fn = getattr(Tensor, name)
-        # tensor arguments (clamp's bounds): their history makes the change recorded
-        inputs = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
-        if name in _CLAMPS and not self._dtype.is_floating_point:
-            _clamp_cast_check(self, (*args, *kwargs.values()))
-        if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
-            bounds = dict(zip(("min", "max"), args), **kwargs)
-            args, kwargs = _mixed_bounds("clamp_", bounds.get("min"), bounds.get("max")), {}
-            inputs = args if any(isinstance(a, Tensor) for a in args) else ()
-        def value(arr, _):
-            r = fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args, **kwargs)
-            if r._dtype is not self._dtype and not D.can_cast(r._dtype, self._dtype):
-                raise errors._cast_error(r._dtype, self._dtype)   # (a bool's square_: Long)
-            return r._array()
-        if not inputs:   # (no history here: the value written in place, no tensor per step)
-            done = _update_arrays(self, lambda arr: value(arr, None))
-            if done is not None:
-                return done
-        if name in _DECOMP_INPLACE:
-            return _inplace_decomp(self, fn, *args, _inputs=inputs, **kwargs)
-        if inputs and self._dtype.is_floating_point:   # (in self's dtype: _inplace_decomp)
-            args = tuple(a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not
-                         self._dtype and a._dtype.is_floating_point else a for a in args)
-        other = next((t for t in inputs if t._recorded), None)
-        return self._inplace(value, other, lambda x, _: fn(x, *args, **kwargs))
+        try:
+            fn = getattr(Tensor, name)
+            # tensor arguments (clamp's bounds): their history makes the change recorded
+            inputs = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
+            if name in _CLAMPS and not self._dtype.is_floating_point:
+                _clamp_cast_check(self, (*args, *kwargs.values()))
+            if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
+                bounds = dict(zip(("min", "max"), args), **kwargs)
+                args, kwargs = _mixed_bounds("clamp_", bounds.get("min"), bounds.get("max")), {}
+                inputs = args if any(isinstance(a, Tensor) for a in args) else ()
+            def value(arr, _):
+                r = fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args, **kwargs)
+                if r._dtype is not self._dtype and not D.can_cast(r._dtype, self._dtype):
+                    raise errors._cast_error(r._dtype, self._dtype)   # (a bool's square_: Long)
+                return r._array()
+            if not inputs:   # (no history here: the value written in place, no tensor per step)
+                done = _update_arrays(self, lambda arr: value(arr, None))
+                if done is not None:
+                    return done
+            if name in _DECOMP_INPLACE:
+                return _inplace_decomp(self, fn, *args, _inputs=inputs, **kwargs)
+            if inputs and self._dtype.is_floating_point:   # (in self's dtype: _inplace_decomp)
+                args = tuple(a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not
+                             self._dtype and a._dtype.is_floating_point else a for a in args)
+            other = next((t for t in inputs if t._recorded), None)
+            return self._inplace(value, other, lambda x, _: fn(x, *args, **kwargs))
+        except TypeError as e:   # (the method's complaint, as name_'s: torch's name)
+            raise renamed(e, name, name + "_") from None
     method.__name__ = name + "_"
     return method
 
@@ -753,17 +756,20 @@ class _MathMethods:
 tensor_methods(type("_MathUnaryMethods", (), _methods()))
 
 
-def _alias(target):
+def _alias(target, alias):
     """A method calling `target` (looked up per call: comparisons are defined after this
-    module, in tensor_methods.py)."""
+    module, in tensor_methods.py), its argument errors naming `alias`."""
     def method(self, *args, **kwargs):
-        return getattr(self, target)(*args, **kwargs)
-    method.__name__ = target
+        try:
+            return getattr(self, target)(*args, **kwargs)
+        except TypeError as e:
+            raise renamed(e, target, alias) from None
+    method.__name__ = alias
     return method
 
 
 tensor_methods(type("_MathAliases", (), {
-    name: _alias(target) for alias, target in _ALIASES.items()
+    name: _alias(target, name) for alias, target in _ALIASES.items()
     for name, target in ((alias, target), (alias + "_", target + "_"))
     if not hasattr(Tensor, name) and not (target.endswith("_") and target[:-1] in
                                           ("gt_", "ge_", "lt_", "le_", "ne_"))}))

@@ -2,6 +2,7 @@
 missing, extra and repeated arguments (the top-level forms in nn_toplevel.py and
 namespace.py)."""
 import inspect
+import types
 
 import numpy as np
 
@@ -403,3 +404,76 @@ def missing_input(fn, method):
 def given(*values):
     """The positional arguments of a call whose parameters default to MISSING: those given."""
     return tuple(v for v in values if v is not MISSING)
+
+
+# ---- the names Python's own binding errors print -----------------------------------------
+def _copy(fn):
+    g = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                           fn.__closure__)
+    g.__kwdefaults__ = fn.__kwdefaults__
+    g.__doc__ = fn.__doc__
+    g.__dict__.update(fn.__dict__)
+    return g
+
+
+def _canonical(fn, names):
+    """Which of the names a function is bound to keeps the function itself (its other names
+    get copies): its own name, else its qualified name's last part, else the first."""
+    own = fn.__name__.removeprefix("op_").removeprefix("torch_")
+    for n in (fn.__name__, fn.__qualname__.rpartition(".")[2], own):
+        if n in names:
+            return n
+    return min(names)
+
+
+def _rename(owner, items, module):
+    """Each function of items ((name, function) pairs) named `name` in its __qualname__, one
+    copy per further name of the same function (set on owner by set_on); __module__ `module`
+    (where pickle finds it by that name)."""
+    groups = {}
+    for name, fn in items:
+        groups.setdefault(id(fn), (fn, []))[1].append(name)
+    renamed = {}
+    for fn, names in groups.values():
+        keep = _canonical(fn, names)
+        for name in names:
+            if fn.__qualname__ == name and fn.__module__ == module:
+                continue
+            f = fn if name == keep else _copy(fn)
+            f.__qualname__, f.__module__ = name, module
+            if f is not fn:
+                renamed[name] = f
+            # (a wrapper's arguments go on to the function it wraps, whose errors these are)
+            inner = getattr(fn, "__wrapped__", None)
+            while isinstance(inner, types.FunctionType) and "<locals>" in inner.__qualname__:
+                inner.__qualname__ = name
+                inner = getattr(inner, "__wrapped__", None)
+    for name, f in renamed.items():
+        owner(name, f)
+
+
+def renamed(err, old, new):
+    """err, a TypeError of a call of `old` that method `new` forwarded its arguments to (an
+    alias, an in-place form), as new's own: with new's name where its message names old."""
+    msg = str(err)
+    return TypeError(new + msg[len(old):]) if msg.startswith(old + "()") else err
+
+
+def name_as_torch(namespace, cls, methods_module):
+    """Name the public functions of `namespace` (a module's globals) and the public methods
+    of `cls` as torch's messages name them: Python's own errors for arguments a function does
+    not take ("exp() got an unexpected keyword argument 'foo'", "missing 1 required
+    positional argument", "takes 2 positional arguments but 3 were given") print its
+    __qualname__, which was tapegrad's (op_exp, Tensor.sum, _two.<locals>.f).  A function
+    under several names (arccos and acos) gets a copy per further name.  Methods get
+    __module__ `methods_module`, whose attributes are cls's (pickle finds them by name).
+    Run before the wrappers of out_arg and numpy_names, which copy the names."""
+    def public(fn, name):
+        return (not name.startswith("_") and isinstance(fn, types.FunctionType)
+                and fn.__module__.startswith(namespace["__name__"]))
+    _rename(lambda name, f: setattr(cls, name, f),
+            [(n, f) for n, f in vars(cls).items() if public(f, n)], methods_module)
+    _rename(namespace.__setitem__, [(n, f) for n, f in namespace.items() if public(f, n)
+                                    and not (f.__module__ == methods_module
+                                             and f.__qualname__ == n)],
+            namespace["__name__"])
