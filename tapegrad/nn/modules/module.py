@@ -255,13 +255,17 @@ class Module:
     __module__ = "tapegrad.nn"
     training: bool
     _version = 1
+    dump_patches: bool = False    # (torch's: read by nothing since its serialization rewrite)
+    # torch's switch for cooperative multiple inheritance: __init__ passes its arguments on
+    # to the next class of the MRO (a mixin's) instead of refusing them
+    call_super_init: bool = False
 
     def __init__(self, *args, **kwargs):
-        if args or kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
-                            f"{len(args) + 1} were given" if args else
-                            f"{type(self).__name__}.__init__() got an unexpected keyword "
-                            f"argument '{next(iter(kwargs))}'")
+        if self.call_super_init is False and (args or kwargs):
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument '{next(iter(kwargs))}'" if kwargs else
+                            f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = {}
@@ -279,6 +283,8 @@ class Module:
         d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_post_hooks"] = OrderedDict()
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     def forward(self, *input):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
