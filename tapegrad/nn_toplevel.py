@@ -20,7 +20,7 @@ from .views import KIND_OPS
 __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alpha_dropout",
            "alpha_dropout_", "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
            "feature_alpha_dropout_", "selu", "selu_", "celu", "celu_", "threshold",
-           "threshold_", "relu_", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+           "threshold_", "relu_", "conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d",
            "conv_transpose2d", "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle",
            "channel_shuffle", "prelu", "hardshrink", "bilinear", "avg_pool1d",
            "adaptive_avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d", "layer_norm",
@@ -114,7 +114,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 # the functions whose native signature is nn.functional's
-conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
+conv1d, conv2d, conv3d, conv_tbc = F.conv1d, F.conv2d, F.conv3d, F.conv_tbc
 conv_transpose1d, conv_transpose2d, conv_transpose3d = (F.conv_transpose1d, F.conv_transpose2d,
                                                         F.conv_transpose3d)
 pixel_shuffle, pixel_unshuffle, channel_shuffle = (F.pixel_shuffle, F.pixel_unshuffle,

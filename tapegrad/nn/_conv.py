@@ -8,8 +8,10 @@ Each records one decomposition row shown as torch's node (bodies in nn/_decomps_
 unbatched input is unsqueezed and the result squeezed (`SqueezeBackward1`), and
 padding='same' with an odd total pads the input first (`ConstantPadNdBackward0`).
 """
+import numpy as np
 
 from .. import decomps, dtypes as D, errors
+from ..native_args import bind
 from ..creation import full
 from ..tensor import Tensor
 from ..views import cat, KIND_OPS
@@ -17,7 +19,7 @@ from . import _decomps as B, _decomps_conv as C
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "unfold",
-           "fold"]
+           "fold", "conv_tbc"]
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
@@ -200,6 +202,35 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (C_out, C_in / groups, kW) (ConvolutionBackward0); padding an int, a tuple, 'valid' or
     'same'."""
     return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_tbc(*args, **kwargs):
+    """conv_tbc(input, weight, bias, pad=0): the 1-d convolution of a (time, batch, C_in)
+    sequence with weight (kW, C_in, C_out), zero-padded by `pad` at both ends of time (a
+    negative pad crops), as conv1d of the (batch, C_in, time) permutation."""
+    input, weight, bias, pad = bind("conv_tbc", args, kwargs,
+                                    ["input", "weight", "bias", "pad"], (0,))
+    for k, (name, v) in enumerate((("weight", weight), ("bias", bias)), 2):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"conv_tbc(): argument '{name}' (position {k}) must be Tensor, "
+                            f"not {errors.type_name(v)}")
+    if not isinstance(pad, (int, np.integer)) or isinstance(pad, bool):
+        raise TypeError(f"conv_tbc(): argument 'pad' (position 4) must be int, not "
+                        f"{errors.type_name(pad)}")
+    if input.dim() != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.dim() != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.dim() != 1 or bias.shape[0] != weight.shape[2]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output "
+                           "channels).")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    x = input.permute(1, 2, 0)
+    if pad < 0:   # (torch's kernel reads only the times a negative pad leaves)
+        x, pad = x[..., -pad:x.shape[2] + pad], 0
+    return conv1d(x, weight.permute(2, 1, 0), bias, padding=int(pad)).permute(2, 0, 1)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -38,7 +38,7 @@ from ._attention import (scaled_dot_product_attention, multi_head_attention_forw
 from ._attention import __all__ as _attention_all
 from ._conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                     conv_transpose3d, pixel_shuffle, pixel_unshuffle, channel_shuffle, unfold,
-                    fold)
+                    fold, conv_tbc)
 from ._conv import __all__ as _conv_all
 from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices,  # noqa: F401
                        max_pool2d_with_indices, max_pool3d_with_indices, avg_pool1d,
