@@ -78,7 +78,7 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        is_nonzero, is_same_size,
                        ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations, gradient,
                        vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
-                       is_conj, is_neg)
+                       is_conj, is_neg, polar, complex, view_as_complex, view_as_real)
 from .correlation import cov, corrcoef  # noqa: E402
 from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc, histogram,  # noqa: E402
                         histogramdd,
@@ -90,6 +90,7 @@ from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa
                           dropout_, alpha_dropout, alpha_dropout_, feature_dropout,
                           feature_dropout_, feature_alpha_dropout, feature_alpha_dropout_,
                           selu, selu_, celu, celu_, threshold, threshold_, relu_, conv1d,
+                          conv_tbc,
                           conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
                           pixel_shuffle, pixel_unshuffle, channel_shuffle, prelu, hardshrink,
                           bilinear, avg_pool1d, adaptive_avg_pool1d, max_pool1d, max_pool2d,

@@ -26,7 +26,8 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
            "is_signed", "is_inference", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
            "cartesian_prod", "combinations", "vander", "gradient", "is_same_size", "real",
-           "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
+           "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg",
+           "polar", "complex", "view_as_complex", "view_as_real"]
 
 
 def absolute(input):
@@ -540,6 +541,38 @@ def is_neg(input):
     """Whether input's negative bit is set: never for a real dtype."""
     _input("is_neg", input)
     return False
+
+
+def _no_complex(fn):
+    return NotImplementedError(f"tapegrad has no complex dtype: torch.{fn} returns a complex "
+                               "tensor (keep the real and imaginary parts as two real tensors)")
+
+
+def polar(abs, angle, *, out=None):  # noqa: A002  (torch's names)
+    """abs * (cos(angle) + i sin(angle)): complex, so refused (no complex dtype)."""
+    _tensor_operand("polar", abs, 1, "abs")
+    _tensor_operand("polar", angle, 2, "angle")
+    raise _no_complex("polar")
+
+
+def complex(real, imag, *, out=None):  # noqa: A001
+    """real + i imag: complex, so refused (no complex dtype)."""
+    _tensor_operand("complex", real, 1, "real")
+    _tensor_operand("complex", imag, 2, "imag")
+    raise _no_complex("complex")
+
+
+def view_as_complex(input):
+    """The last dimension's pairs as complex numbers: refused (no complex dtype)."""
+    _input("view_as_complex", input)
+    raise _no_complex("view_as_complex")
+
+
+def view_as_real(input):
+    """The complex elements as (real, imag) pairs: torch's error for a real tensor (every
+    tensor here)."""
+    _input("view_as_real", input)
+    raise RuntimeError("view_as_real is only supported for complex tensors")
 
 
 @tensor_methods

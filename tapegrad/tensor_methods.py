@@ -97,6 +97,19 @@ class _OpMethods:
         """Whether the storage is in shared memory (share_memory_)."""
         return is_shared(self)
 
+    def untyped_storage(self):
+        """torch's storage object: none here (a tensor's elements are a numpy array, reached
+        by numpy() and data_ptr())."""
+        raise NotImplementedError(
+            "tapegrad has no storage objects: Tensor.untyped_storage() (use numpy(), "
+            "data_ptr() or clone())")
+
+    def storage(self):
+        """torch's (deprecated) typed storage: none here, as untyped_storage."""
+        raise NotImplementedError(
+            "tapegrad has no storage objects: Tensor.storage() (use numpy(), data_ptr() or "
+            "clone())")
+
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
            memory_format=None):
