@@ -7,6 +7,7 @@ import inspect
 import re
 import warnings
 
+import numpy as np
 import pytest
 
 import tapegrad as tg
@@ -370,3 +371,36 @@ def test_gradgradcheck_flag_combinations(torch_ref):
         a, b = both(torch_ref, lambda m: m.autograd.gradgradcheck(lambda t: t * t, (x64(m),),
                                                                   **kw))
         assert a == b and a[0][0] == "AssertionError"
+
+
+# ---- torch's deprecated get_numerical_jacobian / get_analytical_jacobian -------------------
+def _jacobians(m):
+    mod = importlib.import_module(m.__name__ + ".autograd.gradcheck")
+    x = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)
+    w = m.tensor([[0.5, -1.0], [2.0, 1.0], [0.1, 0.3]], dtype=m.float64, requires_grad=True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        numerical = mod.get_numerical_jacobian(lambda a: (a[0].sin() @ a[1], a[0] * 2), (x, w))
+        of_target = mod.get_numerical_jacobian(lambda a: a[0] @ a[1], (x, w), target=(w,))
+        analytical, *flags = mod.get_analytical_jacobian((x, w), x.sin() @ w)
+    arrays = [[(j.numpy(), str(j.dtype)) for j in js] for js in (numerical, of_target, analytical)]
+    return arrays, flags, [(w.category.__name__, str(w.message)) for w in seen]
+
+
+def test_deprecated_jacobian_helpers_as_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _jacobians(tg), _jacobians(torch)
+    assert ours[1:] == theirs[1:]
+    for a, b in zip(ours[0], theirs[0]):
+        assert [d for _, d in a] == [d.replace("torch", "tapegrad") for _, d in b]
+        for (u, _), (v, _) in zip(a, b):
+            np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-9)
+
+
+def test_deprecated_jacobian_helpers_refuse_grad_out():
+    from tapegrad.autograd.gradcheck import get_analytical_jacobian, get_numerical_jacobian
+    x = tg.ones(2, dtype=tg.float64, requires_grad=True)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="grad_out to be 1.0"):
+        get_numerical_jacobian(lambda a: a[0] * 2, (x,), grad_out=2.0)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="grad_out to be 1.0"):
+        get_analytical_jacobian((x,), x * 2, grad_out=2.0)

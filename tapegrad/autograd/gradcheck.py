@@ -232,33 +232,38 @@ def _stack_and_check(rows, diff, numel_output):
     return jacs, sizes_ok, types_ok
 
 
+def _vjp_rows(output, diff, v=None):
+    """[differentiable input][seed]: the vjps of `output` with the one-hot grad_outputs (the
+    Jacobian's rows), or with v alone."""
+    if v is not None:
+        seeds = [v.reshape(output.shape)]
+    else:
+        seeds = []
+        for r in range(output.numel()):
+            e = np.zeros(output.numel(), dtype=output.dtype.np)
+            e[r] = 1.0
+            seeds.append(from_numpy(e.reshape(tuple(output.shape))))
+    rows = [[] for _ in diff]
+    for s in seeds:
+        gs = grad(output, diff, s, retain_graph=True, allow_unused=True)
+        for i, g in enumerate(gs):
+            rows[i].append(g)
+    return rows
+
+
+def _jacobians_equal(jac1, jac2, atol):
+    return all(a.size == 0 or not np.abs(a - b).max() > atol for a, b in zip(jac1, jac2))
+
+
 def _analytical_jacobian(inputs, output, nondet_tol, check_grad_dtypes, v=None):
     """torch's _check_analytical_jacobian_attributes: the vjps of `output` with the one-hot
     grad_outputs (slow mode: the Jacobian) or with v (fast mode: v^T J), computed twice to
     check reentrancy, and the grads' sizes and dtypes."""
     diff = _diff_inputs(inputs)
-
-    def vjps():
-        if v is not None:
-            seeds = [v.reshape(output.shape)]
-        else:
-            seeds = []
-            for r in range(output.numel()):
-                e = np.zeros(output.numel(), dtype=output.dtype.np)
-                e[r] = 1.0
-                seeds.append(from_numpy(e.reshape(tuple(output.shape))))
-        rows = [[] for _ in diff]
-        for s in seeds:
-            gs = grad(output, diff, s, retain_graph=True, allow_unused=True)
-            for i, g in enumerate(gs):
-                rows[i].append(g)
-        return rows
-
     numel_output = 1 if v is not None else output.numel()
-    jac1, sizes_ok, types_ok = _stack_and_check(vjps(), diff, numel_output)
-    jac2, _, _ = _stack_and_check(vjps(), diff, numel_output)
-    reentrant = all(a.size == 0 or not np.abs(a - b).max() > nondet_tol
-                    for a, b in zip(jac1, jac2))
+    jac1, sizes_ok, types_ok = _stack_and_check(_vjp_rows(output, diff, v), diff, numel_output)
+    jac2, _, _ = _stack_and_check(_vjp_rows(output, diff, v), diff, numel_output)
+    reentrant = _jacobians_equal(jac1, jac2, nondet_tol)
     # torch 2.13 unpacks these two flags swapped (a wrong size reports a dtype mismatch when
     # check_grad_dtypes is set, a wrong dtype "incorrect size" always): kept, to behave as it
     if not sizes_ok and check_grad_dtypes:
@@ -591,3 +596,42 @@ def gradgradcheck(func: Callable[..., Tensor | Sequence[Tensor]],
                      check_grad_dtypes=check_grad_dtypes, check_batched_grad=check_batched_grad,
                      fast_mode=fast_mode, check_forward_ad=check_fwd_over_rev,
                      check_backward_ad=check_rev_over_rev, masked=masked)
+
+
+# ---- torch's deprecated public helpers -----------------------------------------------------
+_PRIVATE_API = ("`{}` was part of PyTorch's private API and not meant to be exposed. We are "
+                "deprecating it and it will be removed in a future version of PyTorch. If you "
+                "have a specific use for this or feature request for this to be a stable API, "
+                "please file us an issue at https://github.com/pytorch/pytorch/issues/new")
+
+
+def get_numerical_jacobian(fn, inputs, target=None, eps=1e-3, grad_out=1.0):
+    """Deprecated (torch's FutureWarning): the central-difference Jacobian of fn's first
+    output (fn takes `inputs` as one tuple) with respect to each tensor of `target` (default
+    `inputs`) that requires grad, (input numel x output numel) each."""
+    warnings.warn(_PRIVATE_API.format("get_numerical_jacobian"), FutureWarning, stacklevel=2)
+    if grad_out != 1.0:
+        raise ValueError("Expected grad_out to be 1.0. get_numerical_jacobian no longer "
+                         "supports values of grad_out != 1.0.")
+    inputs = _as_tuple(inputs)
+    outputs = _as_tuple(fn(inputs))
+    # (a target is perturbed in place; fn reads it through inputs, as torch's)
+    jacobians = _numerical_jacobian(lambda *_: fn(inputs), _as_tuple(
+        inputs if target is None else target), outputs, eps)
+    return tuple(from_numpy(jac[0]) for jac in jacobians)
+
+
+def get_analytical_jacobian(inputs, output, nondet_tol=0.0, grad_out=1.0):
+    """Deprecated (torch's FutureWarning): (the Jacobian of `output` with respect to each
+    input that requires grad, by one vjp per output element; whether a second run gave the
+    same within nondet_tol; and torch's two grad checks, returned as torch returns them:
+    the dtype check where it names sizes and the size check where it names dtypes)."""
+    warnings.warn(_PRIVATE_API.format("get_analytical_jacobian"), FutureWarning, stacklevel=2)
+    if grad_out != 1.0:
+        raise ValueError("Expected grad_out to be 1.0. get_analytical_jacobian no longer "
+                         "supports values of grad_out != 1.0.")
+    diff = _diff_inputs(_as_tuple(inputs))
+    jac1, types_ok, sizes_ok = _stack_and_check(_vjp_rows(output, diff), diff, output.numel())
+    jac2, _, _ = _stack_and_check(_vjp_rows(output, diff), diff, output.numel())
+    reentrant = _jacobians_equal(jac1, jac2, nondet_tol)
+    return tuple(from_numpy(j) for j in jac1), reentrant, sizes_ok, types_ok
