@@ -217,7 +217,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+    if chunk_size is not None and not chunk_size > 0:   # (torch's test: a float passes it)
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got "
                          f"{chunk_size})")
     name = _get_name(func)
@@ -226,6 +226,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     def wrapped(*args, **kwargs):
         _check_out_dims(out_dims, name)
         leaves, dims, rebuild, size = _in_dims(in_dims, args, name)
+        if isinstance(chunk_size, float):   # (torch's chunking: [chunk_size] * n_chunks)
+            raise TypeError("can't multiply sequence by non-int of type 'float'")
         TRANSFORMS.depth += 1
         TRANSFORMS.vmaps += 1
         try:
