@@ -112,7 +112,8 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
                         matrix_rank)
 from .errors import set_warn_always, is_warn_always_enabled, type_name as _type_name  # noqa: E402
 from .native_args import (arg_error as _arg_error, given as _given,  # noqa: E402
-                          missing_input as _missing_input, MISSING as _MISSING)
+                          missing_input as _missing_input, MISSING as _MISSING,
+                          renamed as _renamed)
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
 from .linalg import torch_det as det, torch_inverse as inverse, logdet, orgqr  # noqa: E402
@@ -177,17 +178,30 @@ def _fn(name):
             if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis)
                 return getattr(Tensor, name)(input, *args, **kwargs)
             return method(input, *args)
-        except TypeError:
+        except TypeError as e:
             # (the method's own complaint names it and counts from its first argument: the
             # function's, where torch's parser refuses the arguments; free when none is raised)
-            err = _arg_error(name, False, (input,) + args, kwargs)
-            if err is None:
+            err = _arg_error(name, False, (input,) + args, kwargs) or _renamed(
+                e, f"Tensor.{name}", name)   # (a method torch writes in Python: split)
+            if err is e:
                 raise
             raise err from None
+    if name in _ONE_SIZE:
+        spread = f
+
+        def f(input=_MISSING, *args, out=None, **kwargs):
+            if len(args) > 1:   # (the method's spread sizes: torch's function refuses them)
+                raise _arg_error(name, False, (input,) + args, kwargs)
+            return spread(input, *args, out=out, **kwargs)
     f._out_arg = takes_out
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"
     return f
+
+
+# the functions whose sizes or dims are one argument, where their methods also take them
+# spread (x.permute(1, 0), torch.permute(x, (1, 0)))
+_ONE_SIZE = ("permute", "reshape", "squeeze")
 
 
 for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg",

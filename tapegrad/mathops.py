@@ -452,8 +452,10 @@ class _MathMethods:
         """The n-th derivative of digamma (PolygammaBackward0)."""
         return polygamma(n, self)
 
-    def lerp(self, end, weight):
+    def lerp(self, end=MISSING, weight=MISSING):
         """self + weight * (end - self) (LerpBackward0 / LerpBackward1 for a tensor weight)."""
+        if weight is MISSING:   # (torch's parser's complaint, naming its two signatures)
+            raise arg_error("lerp", True, given(end))
         weight = _lerp_operands(self, end, weight)
         tw = isinstance(weight, Tensor)
         if not self._dtype.is_floating_point:

@@ -335,6 +335,30 @@ _FORMS = {
     "squeeze": (["Tensor input", "Tensor input, int dim", "Tensor input, tuple of ints dim"], []),
     "view": (["Tensor input, torch.dtype dtype", "Tensor input, tuple of ints size"], []),
 }
+_SCATTER = "Tensor input, int dim, Tensor index"
+_FORMS.update({
+    "permute": (["Tensor input, tuple of ints dims"], []),
+    "lerp": (["Tensor input, Tensor end, Tensor weight, *, Tensor out = None",
+              "Tensor input, Tensor end, Number weight, *, Tensor out = None"], []),
+    "narrow": (["Tensor input, int dim, Tensor start, int length",
+                "Tensor input, int dim, int start, int length"], []),
+    "scatter": ([f"{_SCATTER}, Tensor src, *, Tensor out = None",
+                 f"{_SCATTER}, Tensor src, *, str reduce, Tensor out = None",
+                 f"{_SCATTER}, Number value, *, Tensor out = None",
+                 f"{_SCATTER}, Number value, *, str reduce, Tensor out = None"], []),
+    "where": (["Tensor condition",
+               "Tensor condition, Tensor input, Tensor other, *, Tensor out = None",
+               "Tensor condition, Number self, Tensor other",
+               "Tensor condition, Tensor input, Number other",
+               "Tensor condition, Number self, Number other"], [],
+              ["Tensor condition, Tensor other", "Tensor condition, Number other"]),
+    "pow": (["Tensor input, Tensor exponent, *, Tensor out = None",
+             "Number self, Tensor exponent, *, Tensor out = None",
+             "Tensor input, Number exponent, *, Tensor out = None"], []),
+})
+for _fn in ("eq", "ne", "lt", "le", "gt", "ge"):
+    _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
+                    "Tensor input, Number other, *, Tensor out = None"], [])
 for _fn in ("max", "min"):
     _FORMS[_fn] = (["Tensor input, *, Tensor out = None",
                     "Tensor input, Tensor other, *, Tensor out = None",
@@ -426,7 +450,16 @@ def _canonical(fn, names):
     return min(names)
 
 
-def _rename(owner, items, module):
+# torch's Tensor methods written in Python (torch/_tensor.py), whose errors name them
+# "Tensor.<name>" (the others are its C methods: their bare names)
+_PYTHON_METHODS = frozenset((
+    "backward", "dim_order", "eig", "index", "is_shared", "istft", "lstsq", "lu",
+    "module_load", "norm", "register_hook", "register_post_accumulate_grad_hook", "reinforce",
+    "resize", "resize_as", "share_memory_", "solve", "split", "stft", "storage",
+    "storage_type", "symeig", "to_sparse_coo", "unflatten", "unique", "unique_consecutive"))
+
+
+def _rename(owner, items, module, qualified=lambda name: name):
     """Each function of items ((name, function) pairs) named `name` in its __qualname__, one
     copy per further name of the same function (set on owner by set_on); __module__ `module`
     (where pickle finds it by that name)."""
@@ -437,10 +470,10 @@ def _rename(owner, items, module):
     for fn, names in groups.values():
         keep = _canonical(fn, names)
         for name in names:
-            if fn.__qualname__ == name and fn.__module__ == module:
+            if fn.__qualname__ == qualified(name) and fn.__module__ == module:
                 continue
             f = fn if name == keep else _copy(fn)
-            f.__qualname__, f.__module__ = name, module
+            f.__qualname__, f.__module__ = qualified(name), module
             if f is not fn:
                 renamed[name] = f
             # (a wrapper's arguments go on to the function it wraps, whose errors these are)
@@ -464,7 +497,8 @@ def name_as_torch(namespace, cls, methods_module):
     of `cls` as torch's messages name them: Python's own errors for arguments a function does
     not take ("exp() got an unexpected keyword argument 'foo'", "missing 1 required
     positional argument", "takes 2 positional arguments but 3 were given") print its
-    __qualname__, which was tapegrad's (op_exp, Tensor.sum, _two.<locals>.f).  A function
+    __qualname__, which was tapegrad's (op_exp, Tensor.sum, _two.<locals>.f); torch's
+    methods written in Python are "Tensor.<name>" (_PYTHON_METHODS).  A function
     under several names (arccos and acos) gets a copy per further name.  Methods get
     __module__ `methods_module`, whose attributes are cls's (pickle finds them by name).
     Run before the wrappers of out_arg and numpy_names, which copy the names."""
@@ -472,7 +506,8 @@ def name_as_torch(namespace, cls, methods_module):
         return (not name.startswith("_") and isinstance(fn, types.FunctionType)
                 and fn.__module__.startswith(namespace["__name__"]))
     _rename(lambda name, f: setattr(cls, name, f),
-            [(n, f) for n, f in vars(cls).items() if public(f, n)], methods_module)
+            [(n, f) for n, f in vars(cls).items() if public(f, n)], methods_module,
+            lambda name: f"{cls.__name__}.{name}" if name in _PYTHON_METHODS else name)
     _rename(namespace.__setitem__, [(n, f) for n, f in namespace.items() if public(f, n)
                                     and not (f.__module__ == methods_module
                                              and f.__qualname__ == n)],

@@ -24,6 +24,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors, structops as S
 from .creation import tensor
 from .grad_mode import is_grad_enabled
+from .native_args import arg_error
 from .pyfunc import Function
 from .tensor import Tensor, tensor_methods
 from .ndops import where
@@ -167,6 +168,8 @@ class NotImplemented(Function):   # noqa: A001  (torch's node for scatter(reduce
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0/1);
     with reduce='add'/'multiply' combined with what is there (no derivative, as torch)."""
+    if src is None and value is None:
+        raise _missing_source(False, (input, dim, index), reduce)
     if reduce is None:
         return S.scatter(input, dim, index, src, value)
     if reduce not in ("add", "multiply"):
@@ -187,9 +190,16 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return plain
 
 
+def _missing_source(method, args, reduce):
+    """torch's parser's TypeError for scatter without src or value."""
+    return arg_error("scatter", method, args, {} if reduce is None else {"reduce": reduce})
+
+
 @tensor_methods
 class _Methods:
     def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        if src is None and value is None:
+            raise _missing_source(True, (dim, index), reduce)
         return scatter(self, dim, index, src, value, reduce=reduce)
 
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):

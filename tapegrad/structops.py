@@ -31,7 +31,7 @@ from . import decomps, dtypes as D, errors, layouts, return_types
 from .creation import zeros
 from .fpstate import quiet
 from .graph import show_edges
-from .native_args import _MISSING, Overloads
+from .native_args import _MISSING, arg_error, given, Overloads
 from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
@@ -1157,11 +1157,13 @@ def nonzero(input, *, as_tuple=False):
     return Tensor._wrap(np.ascontiguousarray(out, np.int64), D.int64)
 
 
-def where_(condition, input=None, other=None):
+def where_(condition, input=_MISSING, other=_MISSING):
     """torch.where: where(condition, input, other), or with the condition alone
     nonzero(condition, as_tuple=True)."""
-    if input is None and other is None:
-        return nonzero(condition, as_tuple=True)
+    if input is _MISSING or other is _MISSING:
+        if input is _MISSING and other is _MISSING:
+            return nonzero(condition, as_tuple=True)
+        raise arg_error("where", False, given(condition, input, other))
     return where(condition, input, other)
 
 
@@ -1203,8 +1205,10 @@ def _narrow_args(dim, start, length):
                     f"int length)\n{forms[0]} * (int dim, int start, int length)\n{forms[1]}")
 
 
-def narrow(input, dim, start, length):
+def narrow(input, dim=_MISSING, start=_MISSING, length=_MISSING):
     """The length-long slice from start along dim, a view (SliceBackward0)."""
+    if length is _MISSING:
+        raise arg_error("narrow", False, given(input, dim, start))
     _narrow_args(dim, start, length)
     if not input.dim():
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
@@ -1470,7 +1474,9 @@ class _StructMethods:
     def nonzero(self, *, as_tuple=False):
         return nonzero(self, as_tuple=as_tuple)
 
-    def narrow(self, dim, start, length):
+    def narrow(self, dim=_MISSING, start=_MISSING, length=_MISSING):
+        if length is _MISSING:
+            raise arg_error("narrow", True, given(dim, start))
         return narrow(self, dim, start, length)
 
     def narrow_copy(self, dim, start, length):

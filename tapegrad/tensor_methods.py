@@ -271,7 +271,9 @@ class _OpMethods:
     def __ne__(self, o):
         return _compare("ne", self, o)
 
-    def where(self, condition, other):
+    def where(self, condition=MISSING, other=MISSING):
+        if other is MISSING:
+            raise arg_error("where", True, given(condition))
         return where(condition, self, other)
 
     def logical_and(self, o):

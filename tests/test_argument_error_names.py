@@ -54,15 +54,19 @@ def test_functions_unexpected_keyword_as_torch():
 
 
 def test_methods_name_themselves_in_argument_errors():
-    """A method's TypeError for an unknown keyword names the method (torch's name), never
-    an internal function (op_abs, Tensor.acos for arccos, _two.<locals>.f)."""
+    """A method's TypeError for an unknown keyword names the method (torch's name: the bare
+    name, "Tensor.<name>" for torch's methods written in Python), never an internal
+    function (op_abs, Tensor.acos for arccos, _two.<locals>.f)."""
+    torch = pytest.importorskip("torch")
     wrong = []
     for name in _public_names(tg.Tensor):
         err = _error(tg, name, True)
         if err is None or err[0] != "TypeError" or "foo" not in err[1]:
             continue
+        theirs = getattr(getattr(torch.Tensor, name, None), "__qualname__", "")
+        expected = f"Tensor.{name}" if theirs.startswith("Tensor.") else name
         shown = _named(err[1])
-        if shown is not None and shown != name:
+        if shown is not None and shown != expected:
             wrong.append((name, err[1]))
     assert wrong == []
 
@@ -89,3 +93,51 @@ def test_renamed_methods_still_pickle(name):
 def test_renamed_functions_pickle():
     for f in (tg.exp, tg.maximum, tg.cholesky, tg.arccos):
         assert pickle.loads(pickle.dumps(f)) is f
+
+
+def _idx(m):
+    return m.zeros(3, 3, dtype=m.int64)
+
+
+# torch's parser's "invalid combination" for a missing argument of an op with several
+# signatures, and the function forms that take sizes as one argument (native_args._FORMS)
+PARSER_CALLS = {
+    "lerp_fn": lambda m, x: m.lerp(x, x),
+    "lerp_method": lambda m, x: x.lerp(x),
+    "lerp_ok": lambda m, x: x.lerp(x, 0.5),
+    "where_fn": lambda m, x: m.where(x > 0, x),
+    "where_method": lambda m, x: x.where(x > 0),
+    "where_method_ok": lambda m, x: x.where(x > 0, 1.0),
+    "where_alone": lambda m, x: m.where(x > 0),
+    "scatter_method": lambda m, x: x.scatter(0, _idx(m)),
+    "scatter_fn": lambda m, x: m.scatter(x, 0, _idx(m)),
+    "scatter_reduce_kw": lambda m, x: x.scatter(0, _idx(m), reduce="add"),
+    "scatter_ok": lambda m, x: x.scatter(0, _idx(m), value=2.0),
+    "narrow_method": lambda m, x: x.narrow(0, 1),
+    "narrow_fn": lambda m, x: m.narrow(x, 0, 1),
+    "narrow_ok": lambda m, x: m.narrow(x, 0, 1, 1),
+    "squeeze_fn_two_dims": lambda m, x: m.squeeze(x, 0, 2),
+    "squeeze_method_two_dims": lambda m, x: x.squeeze(0, 2),
+    "squeeze_fn_tuple": lambda m, x: m.squeeze(x, dim=(0,)),
+    "permute_fn_spread": lambda m, x: m.permute(x, 1, 0),
+    "permute_fn": lambda m, x: m.permute(x, (1, 0)),
+    "reshape_fn_spread": lambda m, x: m.reshape(x, 9, 1),
+    "reshape_fn_keyword": lambda m, x: m.reshape(x, shape=(9,)),
+    "vmap_float_chunk": lambda m, x: m.vmap(lambda a: a, chunk_size=1.5)(x),
+    "vmap_negative_chunk": lambda m, x: m.vmap(lambda a: a, chunk_size=-1.5),
+    "vmap_str_chunk": lambda m, x: m.vmap(lambda a: a, chunk_size="2"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARSER_CALLS))
+def test_parser_errors_as_torch(name):
+    torch = pytest.importorskip("torch")
+
+    def outcome(m):
+        x = m.ones(3, 3, dtype=m.float64)
+        err = error_of(lambda m: PARSER_CALLS[name](m, x), m)
+        if err is not None:
+            return err
+        r = PARSER_CALLS[name](m, x)
+        return tuple(r.shape) if hasattr(r, "shape") else type(r).__name__
+    assert outcome(tg) == outcome(torch)
