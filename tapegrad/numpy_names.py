@@ -9,6 +9,8 @@ import functools
 import inspect
 import types
 
+from .native_args import arg_error
+
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
 
 
@@ -41,12 +43,26 @@ def rename(fn, kwargs):
             kwargs[name] = kwargs.pop(alias)
 
 
-def _with_aliases(fn):
+def _parser_error(fn, method, args, kwargs):
+    """torch's parser's TypeError for keywords fn does not take (its signatures in
+    native_args; "received an invalid combination of arguments" where it has several), or
+    None (Python's own then stands)."""
+    return arg_error(fn.__name__, method, args[1:] if method else args, kwargs) \
+        if kwargs else None
+
+
+def _with_aliases(fn, method=False):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         if kwargs and ("axis" in kwargs or "keepdims" in kwargs):   # (_ALIASES, inline)
             rename(fn, kwargs)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:   # (free unless raised)
+            err = _parser_error(fn, method, args, kwargs)
+            if err is None:
+                raise
+            raise err from None
     call._numpy_names = True
     return call
 
@@ -64,7 +80,13 @@ def _with_sequence_keyword(fn, keyword):
     def call(self, *args, **kwargs):
         if keyword in kwargs and not args:
             args = (kwargs.pop(keyword),)
-        return fn(self, *args, **kwargs)
+        try:
+            return fn(self, *args, **kwargs)
+        except TypeError:
+            err = _parser_error(fn, True, (self,) + args, kwargs)
+            if err is None:
+                raise
+            raise err from None
     return call
 
 
@@ -91,7 +113,7 @@ def apply(namespace, cls):
                 not getattr(fn, "_numpy_names", False) and not getattr(fn, "_out_arg", False):
             namespace[name] = _with_aliases(fn)
     for name in methods:
-        setattr(cls, name, _with_aliases(vars(cls)[name]))
+        setattr(cls, name, _with_aliases(vars(cls)[name], True))
     for name, keyword in _SEQUENCE_KEYWORDS.items():
         setattr(cls, name, _with_sequence_keyword(vars(cls)[name], keyword))
     for name, (old, new) in _RENAMED.items():
