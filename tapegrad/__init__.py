@@ -181,8 +181,10 @@ def _fn(name):
         except TypeError as e:
             # (the method's own complaint names it and counts from its first argument: the
             # function's, where torch's parser refuses the arguments; free when none is raised)
+            # (the method's name where it is not the function's: an alias's target, or
+            # "Tensor.split" of a method torch writes in Python)
             err = _arg_error(name, False, (input,) + args, kwargs) or _renamed(
-                e, f"Tensor.{name}", name)   # (a method torch writes in Python: split)
+                e, method.__qualname__, name)
             if err is e:
                 raise
             raise err from None

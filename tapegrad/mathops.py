@@ -1347,9 +1347,12 @@ def clamp(input=MISSING, min=None, max=None):  # noqa: A002
 
 
 def _two(name):
-    def f(input=MISSING, other=MISSING):
+    def f(input=MISSING, other=MISSING, *extra):
         if input is MISSING or other is MISSING:   # (torch names each from the first missing)
             raise missing(name, ["input", "other"] if input is MISSING else ["other"])
+        if extra:   # (torch's count: its two parameters, not Python's optional ones)
+            raise TypeError(f"{name}() takes 2 positional arguments but {2 + len(extra)} "
+                            "were given")
         _tensor_operand(name, input, 1, "input")
         _tensor_operand(name, other, 2)     # (the method's check names position 1)
         return getattr(input, name)(other)

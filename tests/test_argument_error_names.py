@@ -73,7 +73,9 @@ def test_methods_name_themselves_in_argument_errors():
 
 @pytest.mark.parametrize("src", [
     "m.exp(x, foo=1)", "m.exp(x, 1)", "m.maximum(x, x, foo=1)", "m.arccos(x, foo=1)",
-    "m.cholesky(x, foo=1)", "m.sinc(x, foo=1)", "m.abs_(x, foo=1)", "m.maximum(x)"])
+    "m.cholesky(x, foo=1)", "m.sinc(x, foo=1)", "m.abs_(x, foo=1)", "m.maximum(x)",
+    "m.maximum(x, x, x)", "m.fmin(x, x, x, x)", "m.negative(x, x)", "m.split(x, 1, 0, 1)",
+    "m.split(x, 1, foo=1)"])
 def test_function_argument_errors_as_torch(src):
     torch = pytest.importorskip("torch")
 
