@@ -356,6 +356,11 @@ _FORMS.update({
              "Number self, Tensor exponent, *, Tensor out = None",
              "Tensor input, Number exponent, *, Tensor out = None"], []),
 })
+for _fn in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+            "bitwise_right_shift"):
+    _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
+                    "Number self, Tensor other",
+                    "Tensor input, Number other, *, Tensor out = None"], [])
 for _fn in ("eq", "ne", "lt", "le", "gt", "ge"):
     _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
                     "Tensor input, Number other, *, Tensor out = None"], [])

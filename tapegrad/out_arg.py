@@ -25,6 +25,7 @@ from . import errors, return_types
 from .dtypes import bool_, can_cast
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
+from .native_args import arg_error
 from .numpy_names import rename, takes_numpy_names
 from .tensor import Tensor
 
@@ -340,7 +341,13 @@ def with_out(name, f):
         if kwargs and renames:   # (numpy's axis= / keepdims=, as torch's parser takes them)
             rename(f, kwargs)
         if out is None:
-            return f(*args, **kwargs)
+            try:
+                return f(*args, **kwargs)
+            except TypeError:   # (free unless raised: then torch's parser's, where it differs)
+                err = arg_error(name, False, args, kwargs)
+                if err is None:
+                    raise
+                raise err from None
         return call(name, f, args, kwargs, out)
     g._out_arg = True
     return g
