@@ -2,6 +2,7 @@
 missing, extra and repeated arguments (the top-level forms in nn_toplevel.py and
 namespace.py)."""
 import inspect
+import re
 import types
 
 import numpy as np
@@ -414,6 +415,20 @@ def missing(fn, names):
     # (torch's plural: "1 ... arguments", "2 ... argument")
     return TypeError(f"{fn}() missing {len(names)} required positional argument"
                      f"{'s' if len(names) == 1 else ''}: " + ", ".join(f'"{n}"' for n in names))
+
+
+_PY_MISSING = re.compile(r"([\w.]+)\(\) missing \d+ required positional arguments?: (.*)")
+
+
+def as_native(err):
+    """err, Python's TypeError for required arguments not given to a function that torch has
+    as a native one, in torch's parser's words ('missing 1 required positional argument:
+    'other'' -> 'missing 1 required positional arguments: "other"'); other errors as they
+    are."""
+    m = _PY_MISSING.fullmatch(str(err))
+    # (torch's functions and methods written in Python keep Python's words: split)
+    names = m and m.group(1) not in _PYTHON_METHODS and re.findall(r"'(\w+)'", m.group(2))
+    return missing(m.group(1), names) if names else err
 
 
 def missing_input(fn, method):

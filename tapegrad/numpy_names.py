@@ -9,7 +9,7 @@ import functools
 import inspect
 import types
 
-from .native_args import arg_error
+from .native_args import arg_error, as_native
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
 
@@ -43,12 +43,12 @@ def rename(fn, kwargs):
             kwargs[name] = kwargs.pop(alias)
 
 
-def _parser_error(fn, method, args, kwargs):
+def _parser_error(fn, method, args, kwargs, err):
     """torch's parser's TypeError for keywords fn does not take (its signatures in
     native_args; "received an invalid combination of arguments" where it has several), or
-    None (Python's own then stands)."""
-    return arg_error(fn.__name__, method, args[1:] if method else args, kwargs) \
-        if kwargs else None
+    Python's own err in torch's words (as_native)."""
+    return kwargs and arg_error(fn.__name__, method, args[1:] if method else args,
+                                kwargs) or as_native(err)
 
 
 def _with_aliases(fn, method=False):
@@ -58,9 +58,9 @@ def _with_aliases(fn, method=False):
             rename(fn, kwargs)
         try:
             return fn(*args, **kwargs)
-        except TypeError:   # (free unless raised)
-            err = _parser_error(fn, method, args, kwargs)
-            if err is None:
+        except TypeError as e:   # (free unless raised)
+            err = _parser_error(fn, method, args, kwargs, e)
+            if err is e:
                 raise
             raise err from None
     call._numpy_names = True
@@ -82,9 +82,9 @@ def _with_sequence_keyword(fn, keyword):
             args = (kwargs.pop(keyword),)
         try:
             return fn(self, *args, **kwargs)
-        except TypeError:
-            err = _parser_error(fn, True, (self,) + args, kwargs)
-            if err is None:
+        except TypeError as e:
+            err = _parser_error(fn, True, (self,) + args, kwargs, e)
+            if err is e:
                 raise
             raise err from None
     return call

@@ -25,7 +25,7 @@ from . import errors, return_types
 from .dtypes import bool_, can_cast
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
-from .native_args import arg_error
+from .native_args import arg_error, as_native
 from .numpy_names import rename, takes_numpy_names
 from .tensor import Tensor
 
@@ -343,9 +343,9 @@ def with_out(name, f):
         if out is None:
             try:
                 return f(*args, **kwargs)
-            except TypeError:   # (free unless raised: then torch's parser's, where it differs)
-                err = arg_error(name, False, args, kwargs)
-                if err is None:
+            except TypeError as e:   # (free unless raised: then torch's parser's words)
+                err = arg_error(name, False, args, kwargs) or as_native(e)
+                if err is e:
                     raise
                 raise err from None
         return call(name, f, args, kwargs, out)
