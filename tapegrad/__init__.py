@@ -178,14 +178,14 @@ def _fn(name):
             if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis)
                 return getattr(Tensor, name)(input, *args, **kwargs)
             return method(input, *args)
-        except TypeError as e:
+        except TypeError as exc:   # (not `e`: the module's torch.e)
             # (the method's own complaint names it and counts from its first argument: the
-            # function's, where torch's parser refuses the arguments; free when none is raised)
-            # (the method's name where it is not the function's: an alias's target, or
+            # function's, where torch's parser refuses the arguments; free when none is raised;
+            # the method's name where it is not the function's: an alias's target, or
             # "Tensor.split" of a method torch writes in Python)
             err = _arg_error(name, False, (input,) + args, kwargs) or _as_native(_renamed(
-                e, method.__qualname__, name))
-            if err is e:
+                exc, method.__qualname__, name))
+            if err is exc:
                 raise
             raise err from None
     if name in _ONE_SIZE:
