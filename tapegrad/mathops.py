@@ -25,12 +25,13 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
-from .native_args import arg_error, given, missing, MISSING, renamed
+from .native_args import arg_error, given, missing, MISSING
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .tape import input_node, view_base
 from .views import KIND_OPS
+from .native_args import renamed   # (a forwarded call's error under its own name)
 
 _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
 
