@@ -75,8 +75,9 @@ _CHECKS = {
     "bool": lambda v: isinstance(v, (bool, np.bool_)),
     "torch.dtype": lambda v: isinstance(v, D.dtype),
     "str": lambda v: isinstance(v, str),
-    "tuple of Tensors": lambda v: (isinstance(v, (tuple, list))
-                                   and all(isinstance(t, Tensor) for t in v)),
+    # (any sequence: torch's parser takes it and then refuses an element that is no tensor
+    # with "expected Tensor as element k in argument 0", which the functions raise)
+    "tuple of Tensors": lambda v: isinstance(v, (tuple, list)),
     "float": lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
         v, bool) or isinstance(v, Tensor) and not v._shape,
 }
@@ -427,7 +428,8 @@ def as_native(err):
     are."""
     m = _PY_MISSING.fullmatch(str(err))
     # (torch's functions and methods written in Python keep Python's words: split)
-    names = m and m.group(1) not in _PYTHON_METHODS and re.findall(r"'(\w+)'", m.group(2))
+    names = m and m.group(1) not in _PYTHON_METHODS and m.group(1) not in _PYTHON_FUNCTIONS \
+        and m.group(1) not in _PYTHON_FUNCTIONS.values() and re.findall(r"'(\w+)'", m.group(2))
     return missing(m.group(1), names) if names else err
 
 
@@ -477,6 +479,12 @@ _PYTHON_METHODS = frozenset((
     "module_load", "norm", "register_hook", "register_post_accumulate_grad_hook", "reinforce",
     "resize", "resize_as", "share_memory_", "solve", "split", "stft", "storage",
     "storage_type", "symeig", "to_sparse_coo", "unflatten", "unique", "unique_consecutive"))
+
+
+# torch's top-level functions written in Python (torch/_linalg_utils.py: the removed solve,
+# lstsq, eig, symeig, matrix_rank) -> the name their errors print (symeig is _symeig there)
+_PYTHON_FUNCTIONS = {"solve": "solve", "lstsq": "lstsq", "eig": "eig", "symeig": "_symeig",
+                     "matrix_rank": "matrix_rank"}
 
 
 def _rename(owner, items, module, qualified=lambda name: name):
@@ -531,4 +539,4 @@ def name_as_torch(namespace, cls, methods_module):
     _rename(namespace.__setitem__, [(n, f) for n, f in namespace.items() if public(f, n)
                                     and not (f.__module__ == methods_module
                                              and f.__qualname__ == n)],
-            namespace["__name__"])
+            namespace["__name__"], lambda name: _PYTHON_FUNCTIONS.get(name, name))
