@@ -4371,10 +4371,57 @@ def op_i0(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(308, self, 0.0)
+            return _unary(307, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
         v = i0(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(307, self, 0.0)
+    if type(v) is not float:
+        return _unary(307, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 307
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_i0e(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(308, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = i0e(sv)
     except (ArithmeticError, ValueError):
         return _unary(308, self, 0.0)
     if type(v) is not float:
@@ -4414,14 +4461,14 @@ def op_i0(self):
     return r
 
 
-def op_i0e(self):
+def op_i1(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(309, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = i0e(sv)
+        v = i1(sv)
     except (ArithmeticError, ValueError):
         return _unary(309, self, 0.0)
     if type(v) is not float:
@@ -4461,14 +4508,14 @@ def op_i0e(self):
     return r
 
 
-def op_i1(self):
+def op_i1e(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(310, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = i1(sv)
+        v = i1e(sv)
     except (ArithmeticError, ValueError):
         return _unary(310, self, 0.0)
     if type(v) is not float:
@@ -4508,18 +4555,18 @@ def op_i1(self):
     return r
 
 
-def op_i1e(self):
+def op_sqrt0(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(311, self, 0.0)
+            return _unary(330, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = i1e(sv)
+        v = where(sv == 0.0, 0.0, sqrt_c(sv))
     except (ArithmeticError, ValueError):
-        return _unary(311, self, 0.0)
+        return _unary(330, self, 0.0)
     if type(v) is not float:
-        return _unary(311, self, 0.0)
+        return _unary(330, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -4542,7 +4589,7 @@ def op_i1e(self):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 311
+        tape.op[n] = 330
         tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1
@@ -4555,14 +4602,14 @@ def op_i1e(self):
     return r
 
 
-def op_sqrt0(self):
+def op_selu(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(331, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv == 0.0, 0.0, sqrt_c(sv))
+        v = where(sv > 0.0, sv * 1.0507009873554805, expm1_c(where(sv > 0.0, 0.0, sv)) * 1.7580993408473766)
     except (ArithmeticError, ValueError):
         return _unary(331, self, 0.0)
     if type(v) is not float:
@@ -4602,18 +4649,18 @@ def op_sqrt0(self):
     return r
 
 
-def op_selu(self):
+def op_hardtanh_min(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(332, self, 0.0)
+            return _unary(332, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, sv * 1.0507009873554805, expm1_c(where(sv > 0.0, 0.0, sv)) * 1.7580993408473766)
+        v = where(sv < c, c, sv)
     except (ArithmeticError, ValueError):
-        return _unary(332, self, 0.0)
+        return _unary(332, self, c)
     if type(v) is not float:
-        return _unary(332, self, 0.0)
+        return _unary(332, self, c)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -4638,6 +4685,7 @@ def op_selu(self):
             tape.grow()
         tape.op[n] = 332
         tape.ia[n] = s
+        tape.imm[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -4649,14 +4697,14 @@ def op_selu(self):
     return r
 
 
-def op_hardtanh_min(self, c):
+def op_hardtanh_max(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(333, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv < c, c, sv)
+        v = where(sv > c, c, sv)
     except (ArithmeticError, ValueError):
         return _unary(333, self, c)
     if type(v) is not float:
@@ -4697,14 +4745,14 @@ def op_hardtanh_min(self, c):
     return r
 
 
-def op_hardtanh_max(self, c):
+def op_smooth_l1(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(334, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > c, c, sv)
+        v = where(abs(sv) < c, 0.5 * abs(sv) * abs(sv) / c, abs(sv) - 0.5 * c)
     except (ArithmeticError, ValueError):
         return _unary(334, self, c)
     if type(v) is not float:
@@ -4745,14 +4793,14 @@ def op_hardtanh_max(self, c):
     return r
 
 
-def op_smooth_l1(self, c):
+def op_huber(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(335, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(abs(sv) < c, 0.5 * abs(sv) * abs(sv) / c, abs(sv) - 0.5 * c)
+        v = where(abs(sv) < c, 0.5 * abs(sv) * abs(sv), c * (abs(sv) - 0.5 * c))
     except (ArithmeticError, ValueError):
         return _unary(335, self, c)
     if type(v) is not float:
@@ -4793,18 +4841,18 @@ def op_smooth_l1(self, c):
     return r
 
 
-def op_huber(self, c):
+def op_to_int(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(336, self, c)
+            return _unary(338, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(abs(sv) < c, 0.5 * abs(sv) * abs(sv), c * (abs(sv) - 0.5 * c))
+        v = where((sv > -c - 1.0) & (sv < c), trunc(sv) + 0.0, -c)
     except (ArithmeticError, ValueError):
-        return _unary(336, self, c)
+        return _unary(338, self, c)
     if type(v) is not float:
-        return _unary(336, self, c)
+        return _unary(338, self, c)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -4827,7 +4875,7 @@ def op_huber(self, c):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 336
+        tape.op[n] = 338
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
@@ -4841,14 +4889,14 @@ def op_huber(self, c):
     return r
 
 
-def op_to_int(self, c):
+def op_to_int_wrap(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(339, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where((sv > -c - 1.0) & (sv < c), trunc(sv) + 0.0, -c)
+        v = where((sv > -2147483649.0) & (sv < 2147483648.0), remainder(trunc(sv) + 0.5 * c, c) - 0.5 * c, 0.0)
     except (ArithmeticError, ValueError):
         return _unary(339, self, c)
     if type(v) is not float:
@@ -4889,14 +4937,14 @@ def op_to_int(self, c):
     return r
 
 
-def op_to_int_wrap(self, c):
+def op_to_uint8(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(340, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where((sv > -2147483649.0) & (sv < 2147483648.0), remainder(trunc(sv) + 0.5 * c, c) - 0.5 * c, 0.0)
+        v = where((sv > -2147483649.0) & (sv < 2147483648.0), remainder(trunc(sv), c) + 0.0, 0.0)
     except (ArithmeticError, ValueError):
         return _unary(340, self, c)
     if type(v) is not float:
@@ -4937,14 +4985,14 @@ def op_to_int_wrap(self, c):
     return r
 
 
-def op_to_uint8(self, c):
+def op_int_wrap(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(341, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where((sv > -2147483649.0) & (sv < 2147483648.0), remainder(trunc(sv), c) + 0.0, 0.0)
+        v = remainder(sv + 0.5 * c, c) - 0.5 * c
     except (ArithmeticError, ValueError):
         return _unary(341, self, c)
     if type(v) is not float:
@@ -4985,14 +5033,14 @@ def op_to_uint8(self, c):
     return r
 
 
-def op_int_wrap(self, c):
+def op_int_to_uint8(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(342, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = remainder(sv + 0.5 * c, c) - 0.5 * c
+        v = remainder(sv, c)
     except (ArithmeticError, ValueError):
         return _unary(342, self, c)
     if type(v) is not float:
@@ -5033,66 +5081,18 @@ def op_int_wrap(self, c):
     return r
 
 
-def op_int_to_uint8(self, c):
-    sv = self._v
-    if type(sv) is not float:
-        if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(343, self, c)
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    try:
-        v = remainder(sv, c)
-    except (ArithmeticError, ValueError):
-        return _unary(343, self, c)
-    if type(v) is not float:
-        return _unary(343, self, c)
-    r = _new()
-    r._v = v
-    r._dtype = self._dtype
-    r._shape = self._shape
-    if self._recorded:
-        tape = STATE.tape
-        if tape.sealed:
-            tape = open_tape(self)
-            if tape is None:   # grad mode is off
-                r._tape = None
-                r._recorded = False
-                return r
-        st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
-        else:
-            s = input_node(tape, self)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 343
-        tape.ia[n] = s
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
-    return r
-
-
 def op_norm_sqrt(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(346, self, 0.0)
+            return _unary(345, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
         v = where(sv == 0.0, 0.0, sqrt_c(sv))
     except (ArithmeticError, ValueError):
-        return _unary(346, self, 0.0)
+        return _unary(345, self, 0.0)
     if type(v) is not float:
-        return _unary(346, self, 0.0)
+        return _unary(345, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -5115,7 +5115,7 @@ def op_norm_sqrt(self):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 346
+        tape.op[n] = 345
         tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1
@@ -5132,14 +5132,14 @@ def op_leaky_relu_result(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(354, self, c)
+            return _unary(353, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
         v = where(sv > 0.0, sv, sv * c)
     except (ArithmeticError, ValueError):
-        return _unary(354, self, c)
+        return _unary(353, self, c)
     if type(v) is not float:
-        return _unary(354, self, c)
+        return _unary(353, self, c)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -5162,7 +5162,7 @@ def op_leaky_relu_result(self, c):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 354
+        tape.op[n] = 353
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
@@ -5180,14 +5180,14 @@ def op_erfcx(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(357, self, 0.0)
+            return _unary(356, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
         v = erfcx(sv)
     except (ArithmeticError, ValueError):
-        return _unary(357, self, 0.0)
+        return _unary(356, self, 0.0)
     if type(v) is not float:
-        return _unary(357, self, 0.0)
+        return _unary(356, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -5210,7 +5210,7 @@ def op_erfcx(self):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 357
+        tape.op[n] = 356
         tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1

@@ -809,9 +809,6 @@ _DECLS = [
     # (tapegrad/linalg.py); edges input, tau
     Op("householder_product", "decomp", "LinalgHouseholderProductBackward0", saves=("a", "b"),
        edges=(0, 1)),
-    # torch.ormqr: the same reflectors applied to `other` from the left or right (tapegrad/
-    # linalg.py); edges input, tau, other
-    Op("ormqr", "decomp", "OrmqrBackward0", saves=("a", "b"), edges=(0, 1, 2)),
     # narrow_copy: narrow's slice copied (tapegrad/structops.py)
     Op("narrow_copy", "decomp", "NarrowCopyBackward0", saves=()),
     # angle of a real tensor: pi below 0, else 0 (tapegrad/mathops.py), gradient 0
@@ -993,6 +990,9 @@ _DECLS = [
     # self and result (so a change of either before backward fails)
     Op("copysign", "decomp", "CopysignBackward0", saves=("a", "out"), edges=(0, 1)),
     Op("copysign_number", "decomp", "CopysignBackward1", saves=("a", "out")),
+    # torch.ormqr: the same reflectors applied to `other` from the left or right (tapegrad/
+    # linalg.py); edges input, tau, other
+    Op("ormqr", "decomp", "OrmqrBackward0", saves=("a", "b"), edges=(0, 1, 2)),
 ]
 
 def mentions(expr, name):
