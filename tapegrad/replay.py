@@ -32,6 +32,7 @@ from .batchrun import run_parts
 from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sources
 from ._jit import K
 from .autograd import grad
+from .engine import _Side   # (the DIRECT protocol's side: {node: gradient made})
 from .ops import BY_CODE, KIND_CODE, OPS
 from .random import default_generator, draw_state, drew_since
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
@@ -343,16 +344,6 @@ def _given(direct, a, b):
     """(A, B) for kinds.matmul.operands: the arrays _load put in `direct` for nodes a, b,
     None for the arena's."""
     return (direct.get(a), direct.get(b)) if direct else (None, None)
-
-
-class _Handed(dict):
-    """{input node: its gradient} made by host entries for a replay to hand out (the side
-    of kinds.matmul.host_vjp's DIRECT protocol)."""
-    __slots__ = ()
-
-    def add(self, node, g):
-        prev = self.get(node)
-        self[node] = g if prev is None else prev + g.reshape(prev.shape)
 
 
 # Elementwise entries of at least this many elements whose eager numpy face is a SIMD loop
@@ -692,7 +683,7 @@ class Recorded:
         else:
             for lo, hi in plan.zero:
                 adj[lo:hi] = 0.0
-        handed = _Handed() if hand and plan is not None and plan.handed_off is not None else None
+        handed = _Side() if hand and plan is not None and plan.handed_off is not None else None
         adj[self.off[out]] = 1.0
         reach = np.zeros(len(op), np.uint8)
         reach[out] = 1
