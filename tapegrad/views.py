@@ -1005,29 +1005,38 @@ def _split(x, sections, dim, name=None, unsafe=False):
         outs = [Tensor._wrap(p, dt) for p in views]
     else:
         shape = x._shape
-        packed = base.reshape(-1).copy() if d == 0 or not pieces else \
-            np.concatenate([p.reshape(-1) for p in pieces])
-        e = _result(packed, dt, tape, OPS[name].code, input_node(tape, x), -1,
-                    float(len(sizes)))
-        tape.add_params(e._node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
-                                                  for s in sizes], d))
-        node = e._node
+        a = input_node(tape, x)
+        code = OPS[name].code
+        total = base.size
+        if total == 1:   # (a one-element node holds its value in the entry)
+            node = _result(base.reshape(-1).copy(), dt, tape, code, a, -1,
+                           float(len(sizes)))._node
+        else:
+            # the node of the pieces packed: no value array (a split saves nothing and its
+            # VJP reads only gradients; a replay's forward packs them itself)
+            node = tape.push_nd(code, a, -1, float(len(sizes)), (total,), total)
+        tape.add_params(node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
+                                               for s in sizes], d))
         nds = tape.nds
         strides = {}   # a piece's shape -> its row-major strides in elements
         outs, start = [], 0
         for k, (p, v) in enumerate(zip(pieces, views)):
-            t = _result(v, dt, tape, OUTPUT_CODE, node, -1, float(k))
             psize = p.size
             if psize == 1:
+                t = _result(v, dt, tape, OUTPUT_CODE, node, -1, float(k))
                 nds.add_param_ints(t._node, (start,))
             else:
+                # (_result's n-d case, inline: once per piece)
                 pshape = p.shape
+                t = _new()
+                t._v, t._dtype, t._shape, t._tape, t._recorded = v, dt, pshape, tape, True
+                t._node = e = tape.push_nd(OUTPUT_CODE, node, -1, float(k), pshape, psize)
                 st = strides.get(pshape)
                 if st is None:
                     st = strides[pshape] = [start] + [math.prod(pshape[j + 1:])
                                                       for j in range(len(pshape))]
                 st[0] = start
-                nds.add_param_ints(t._node, st)
+                nds.add_param_ints(e, st)
             start += psize
             outs.append(t)
     if not unsafe:
