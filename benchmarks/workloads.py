@@ -1116,3 +1116,114 @@ def call_counts(fn, calls=20, threads=2):
         numba.set_num_threads(saved)
     return {"Numba runtime allocations": "n/a" if allocs is None else f"{allocs:.0f}",
             "minor page faults": f"{faults:.1f}"}
+
+
+# -- single ops and small models beside torch (compare_ops.py) ----------------------------------
+def op_cases(mod, seed=0):
+    """{name: (make, op)}: common ops on small float32 tensors that require grad.  `make()`
+    gives the op's input, a fresh non-leaf each call (the op records as it would inside a
+    model: its input is an entry of the open tape); `op(x)` is what is timed."""
+    mod.manual_seed(seed)
+    F = mod.nn.functional
+    a = mod.randn(8, 32, requires_grad=True)
+    b = mod.randn(8, 32, requires_grad=True)
+    w = mod.randn(32, 32, requires_grad=True)
+    bias = mod.randn(32, requires_grad=True)
+    gates = mod.randn(4, 128, requires_grad=True)
+    seq = mod.randn(20, 4, 32, requires_grad=True)
+    img = mod.randn(4, 3, 8, 8, requires_grad=True)
+    cw = mod.randn(6, 3, 3, 3, requires_grad=True)
+    idx = mod.randint(0, 8, (8,))
+    tgt = mod.randint(0, 32, (8,))
+    ones, zeros = mod.ones(32, requires_grad=True), mod.zeros(32, requires_grad=True)
+    bd = b.detach()
+
+    def of(leaf):
+        return lambda: leaf * 1.0
+    A, I, G = of(a), of(img), of(gates)
+    return {
+        "add": (A, lambda x: x + b), "mul": (A, lambda x: x * b), "div": (A, lambda x: x / b),
+        "sub number": (A, lambda x: x - 1.0), "pow 2": (A, lambda x: x ** 2),
+        "exp": (A, lambda x: x.exp()), "tanh": (A, lambda x: x.tanh()),
+        "sigmoid": (A, lambda x: x.sigmoid()), "relu": (A, lambda x: x.relu()),
+        "gelu": (A, lambda x: F.gelu(x)), "silu": (A, lambda x: F.silu(x)),
+        "softplus": (A, lambda x: F.softplus(x)), "clamp": (A, lambda x: x.clamp(-1, 1)),
+        "clamp_min": (A, lambda x: x.clamp(min=0)), "where": (A, lambda x: mod.where(x > 0, x, b)),
+        "masked_fill": (A, lambda x: x.masked_fill(x > 0, 0.0)),
+        "sum": (A, lambda x: x.sum()), "mean(1)": (A, lambda x: x.mean(1)),
+        "max(1)": (A, lambda x: x.max(1)), "norm": (A, lambda x: x.norm()),
+        "cumsum(1)": (A, lambda x: x.cumsum(1)), "sort(1)": (A, lambda x: x.sort(1)),
+        "topk(3)": (A, lambda x: x.topk(3, 1)),
+        "softmax": (A, lambda x: x.softmax(1)), "log_softmax": (A, lambda x: x.log_softmax(1)),
+        "layer_norm": (A, lambda x: F.layer_norm(x, (32,))),
+        "layer_norm affine": (A, lambda x: F.layer_norm(x, (32,), ones, zeros)),
+        "batch_norm train": (I, lambda x: F.batch_norm(x, None, None, training=True)),
+        "dropout": (A, lambda x: F.dropout(x, 0.1)),
+        "mse_loss": (A, lambda x: F.mse_loss(x, bd)),
+        "cross_entropy": (A, lambda x: F.cross_entropy(x, tgt)),
+        "matmul": (A, lambda x: x @ w), "linear": (A, lambda x: F.linear(x, w, bias)),
+        "bmm": (I, lambda x: mod.bmm(x.reshape(4, 3, 64), x.reshape(4, 64, 3))),
+        "einsum": (A, lambda x: mod.einsum("ij,jk->ik", x, w)),
+        "conv2d": (I, lambda x: F.conv2d(x, cw, padding=1)),
+        "max_pool2d": (I, lambda x: F.max_pool2d(x, 2)), "avg_pool2d": (I, lambda x: F.avg_pool2d(x, 2)),
+        "embedding": (lambda: w * 1.0, lambda x: F.embedding(idx, x)),
+        "view": (A, lambda x: x.view(-1)), "reshape": (A, lambda x: x.reshape(32, 8)),
+        "transpose": (A, lambda x: x.transpose(0, 1)), "permute": (I, lambda x: x.permute(0, 2, 3, 1)),
+        "unsqueeze": (A, lambda x: x.unsqueeze(0)), "expand": (lambda: bias * 1.0, lambda x: x.expand(8, 32)),
+        "slice": (A, lambda x: x[:, :16]), "index": (A, lambda x: x[idx]),
+        "index_select": (A, lambda x: x.index_select(0, idx)),
+        "chunk(4)": (G, lambda x: x.chunk(4, 1)), "unbind 20": (lambda: seq * 1.0, lambda x: x.unbind(0)),
+        "cat": (A, lambda x: mod.cat([x, b], 1)), "stack": (A, lambda x: mod.stack([x, b])),
+        "clone": (A, lambda x: x.clone()), "contiguous of t": (A, lambda x: x.t().contiguous()),
+        "flatten": (I, lambda x: x.flatten(1)),
+    }
+
+
+MODEL_NAMES = ("mlp", "cnn", "lstm", "gru", "transformer", "bn_mlp", "embedding")
+
+
+def model_step(mod, name, seed=0):
+    """One Adam training step (zero_grad, forward, loss, backward, step) of a small model as
+    tutorials write it with nn modules; returns the step function (it returns the loss)."""
+    nn = mod.nn
+    mod.manual_seed(seed)
+    if name == "mlp":
+        m = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+        x, y = mod.randn(32, 2), mod.randn(32, 1)
+        loss_of = (lambda lossf: lambda: lossf(m(x), y))(nn.MSELoss())
+    elif name == "cnn":     # MNIST-sized: conv, relu, pool, conv, relu, global pool, linear
+        m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(16, 10))
+        x, y = mod.randn(16, 1, 28, 28), mod.randint(0, 10, (16,))
+        loss_of = (lambda lossf: lambda: lossf(m(x), y))(nn.CrossEntropyLoss())
+    elif name in ("lstm", "gru"):   # 20 steps of a batch of 4, the last output to a head
+        rnn = (nn.LSTM if name == "lstm" else nn.GRU)(8, 32, batch_first=True)
+        head = nn.Linear(32, 1)
+        m = nn.ModuleList([rnn, head])
+        x, y = mod.randn(4, 20, 8), mod.randn(4, 1)
+        loss_of = lambda: ((head(rnn(x)[0][:, -1]) - y) ** 2).mean()
+    elif name == "transformer":
+        m = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        x = mod.randn(4, 10, 32)
+        loss_of = lambda: m(x).pow(2).mean()
+    elif name == "bn_mlp":
+        m = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1),
+                          nn.Linear(64, 5))
+        x, y = mod.randn(32, 20), mod.randint(0, 5, (32,))
+        loss_of = (lambda lossf: lambda: lossf(m(x), y))(nn.CrossEntropyLoss())
+    elif name == "embedding":
+        m = nn.Sequential(nn.Embedding(1000, 32), nn.Flatten(), nn.Linear(32 * 8, 2))
+        x, y = mod.randint(0, 1000, (16, 8)), mod.randint(0, 2, (16,))
+        loss_of = (lambda lossf: lambda: lossf(m(x), y))(nn.CrossEntropyLoss())
+    else:
+        raise ValueError(f"no model {name!r}: one of {MODEL_NAMES}")
+    opt = mod.optim.Adam(m.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_of()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step

@@ -66,3 +66,23 @@ def test_compare_replay_times_the_batch_kernel_it_calls(capsys, monkeypatch):
     tape = tg.record(lambda a: (a * a).sin(), tg.tensor(0.5))
     compare_replay.serial_part(tape, (np.linspace(0.0, 1.0, 64),), calls=3)
     assert "serial part per call on 1 thread" in capsys.readouterr().out
+
+
+def test_compare_ops_cases_run_on_tapegrad(capsys, monkeypatch):
+    """compare_ops.py's ops and models run on tapegrad (torch absent or not: the sections
+    time tapegrad alone then), each case once: a case an API change breaks fails here, not
+    minutes into a benchmark run."""
+    import tapegrad as tg
+    monkeypatch.syspath_prepend(ROOT)
+    import compare_ops
+    libs = {"tapegrad": tg}
+    best = compare_ops.ops(libs, samples=1)
+    assert len(best) > 50 and all(t["tapegrad"] > 0 for t in best.values())
+    compare_ops.table("ops", best, libs, "us", 1e6)
+    import math
+    import workloads
+    for name in workloads.MODEL_NAMES:
+        step = workloads.model_step(tg, name)
+        first, second = step(), step()     # (the second: after Adam moved the parameters)
+        assert math.isfinite(first) and math.isfinite(second) and first != second, name
+    assert "ops" in capsys.readouterr().out
