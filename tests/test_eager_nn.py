@@ -732,14 +732,31 @@ def test_layer_norm_checks_its_weight_and_bias_shapes_as_torch():
 
 def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
     """nn.LayerNorm in training against torch (values, the three gradients, second
-    derivatives); outside the case (no affine, a frozen weight, one row, an input that needs
-    no grad, float64 weights on float32 input) the body, also as torch."""
+    derivatives), with and without its affine parameters; outside the case (a frozen weight,
+    one row, an input that needs no grad, float64 weights on float32 input) the body, also
+    as torch."""
     _norm_layer_as_torch(
         monkeypatch, "layer_norm",
         lambda lib, shape, affine: lib.nn.LayerNorm(4, elementwise_affine=affine),
         (((5, 4), True, False, True, True), ((2, 3, 4), True, False, True, True),
-         ((5, 4), False, False, True, False), ((5, 4), True, True, True, False),
+         ((5, 4), False, False, True, True), ((5, 4), True, True, True, False),
          ((1, 4), True, False, True, False), ((5, 4), True, False, False, False)), 14)
+
+
+def test_fast_layer_norm_of_a_weight_without_bias_as_torch(monkeypatch):
+    """nn.LayerNorm(bias=False) (a weight, no bias: GPT-style models) takes the one-pass
+    writer too, with torch's values, gradients, second derivatives and edges (the bias's
+    (None, 0))."""
+    _norm_layer_as_torch(
+        monkeypatch, "layer_norm",
+        lambda lib, shape, affine: lib.nn.LayerNorm(4, bias=False),
+        (((5, 4), False, False, True, True), ((2, 3, 4), False, False, True, True)), 15)
+    for lib in (tapegrad, torch):
+        y = lib.nn.functional.layer_norm(lib.ones(3, 4, requires_grad=True) * 2, (4,),
+                                         lib.ones(4, requires_grad=True), None)
+        assert [(type(f).__name__ if f is not None else None, i)
+                for f, i in y.grad_fn.next_functions] == \
+            [("MulBackward0", 0), ("AccumulateGrad", 0), (None, 0)]
 
 
 # ---- batch_norm's one-pass writer (training, 2-d) against its body ---------------------------

@@ -327,15 +327,18 @@ KIND_OPS.wrap = Tensor._wrap
 
 
 def layer_norm(x, dims, w, b, eps):
-    """The result of layer_norm over `dims` (the trailing dims) with weight w and bias b, or
-    None outside the case above."""
+    """The result of layer_norm over `dims` (the trailing dims) with weight w and bias b
+    (either None: no scale, no shift; a bias without a weight is the row's case), or None
+    outside the case above."""
+    if w is None and b is not None:
+        return None
     return _norm_pass(x, dims, w, b, eps, _LAYER_NORM)
 
 
 def batch_norm(x, w, b, eps):
     """The result of batch_norm in training (the batch's statistics) of a 2-d input with
     weight w and bias b, or None outside the case above."""
-    if len(x._shape) != 2:
+    if len(x._shape) != 2 or w is None or b is None:
         return None
     return _norm_pass(x, (0,), w, b, eps, _BATCH_NORM)
 
@@ -343,24 +346,29 @@ def batch_norm(x, w, b, eps):
 def _norm_pass(x, dims, w, b, eps, row):
     """(x - mean) / sqrt(var + eps) * w + b over `dims` (biased variance), w and b of the
     shape of x's trailing dims that are not normalized (layer_norm: the normalized dims,
-    batch_norm of (N, C): C), one group of `row`; None outside the cases above."""
-    if type(x) not in _PLAIN or type(w) not in _PLAIN or type(b) not in _PLAIN:
+    batch_norm of (N, C): C), one group of `row`; without b no shift, without w and b no
+    scale either (the body's entries stop there); None outside the cases above."""
+    if type(x) not in _PLAIN or w is not None and type(w) not in _PLAIN or \
+            b is not None and type(b) not in _PLAIN:
         return None
     dt = x._dtype
-    xa, wa, ba = x._v, w._v, b._v
+    xa = x._v
     shape = x._shape
-    if (dt is not D.float32 and dt is not D.float64 or w._dtype is not dt
-            or b._dtype is not dt or type(xa) is not np.ndarray
-            or type(wa) is not np.ndarray or type(ba) is not np.ndarray
-            or not (x._recorded and w._recorded and b._recorded)
-            or w._tape is not None or b._tape is not None):
+    if (dt is not D.float32 and dt is not D.float64 or type(xa) is not np.ndarray
+            or not x._recorded):
         return None
+    for p in (w, b):
+        if p is not None and (p._dtype is not dt or type(p._v) is not np.ndarray
+                              or not p._recorded or p._tape is not None
+                              or p._shape != shape[len(shape) - len(p._shape):]):
+            return None
+    wa = None if w is None else w._v
+    ba = None if b is None else b._v
     count = 1
     for d in dims:
         count *= shape[d]
     # (the statistics and what they normalize have two or more elements: n-d entries)
-    if (w._shape != shape[len(shape) - len(w._shape):] or b._shape != w._shape or count < 2
-            or xa.size // count < 2):
+    if (b is not None and b._shape != w._shape or count < 2 or xa.size // count < 2):
         return None
     tape = _tape_for(x, None)
     if tape is None or tape.recording:
@@ -375,9 +383,11 @@ def _norm_pass(x, dims, w, b, eps, row):
         v = np.asarray(_np_mean(sq, dims, True, dtn), dtype=dtn)
         ve = _ADD_FWD(v, dtn.type(eps))
         sd = _SQRT_FWD(ve, None)
-        y = _DIV_FWD(xc, sd)
-        yw = _MUL_FWD(y, wa)
-        out = _ADD_FWD(yw, ba)
+        out = y = _DIV_FWD(xc, sd)
+        if w is not None:
+            out = yw = _MUL_FWD(y, wa)
+        if b is not None:
+            out = _ADD_FWD(yw, ba)
     finally:
         ERR_RESET(token)
     kshape = [1 if d in dims else s for d, s in enumerate(shape)]
@@ -394,18 +404,24 @@ def _norm_pass(x, dims, w, b, eps, row):
     n_ve = tape.push_nd(_ADD, n_v, -1, float(eps), v.shape, v.size)
     n_sd = tape.push_nd(_SQRT, n_ve, -1, 0.0, v.shape, v.size)
     tape.save(n_sd, sd)
-    n_y = tape.push_nd(_DIV, n_xc, n_sd, 0.0, shape, y.size)
+    n = n_y = tape.push_nd(_DIV, n_xc, n_sd, 0.0, shape, y.size)
     tape.save(n_xc, xc)
     tape.save(n_sd, sd)
+    members = [n_m, n_xc, n_sq, n_v, n_ve, n_sd, n_y]
     serial = tape.serial                  # (input_node, inline: w and b are leaves)
-    n_w = w._lnode if w._lserial == serial else tape.leaf_node(w)
-    n_yw = tape.push_nd(_MUL, n_y, n_w, 0.0, shape, yw.size)
-    tape.save(n_y, y)
-    tape.save(n_w, wa)
-    n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)
-    n = tape.push_nd(_ADD, n_yw, n_b, 0.0, shape, out.size)
-    groups.mark_members(tape, start, n, (n_m, n_xc, n_sq, n_v, n_ve, n_sd, n_y, n_yw, n), row)
-    _edges(tape, n, (a, n_w, n_b))          # torch's: input, weight, bias
+    n_w = n_b = -1
+    if w is not None:
+        n_w = w._lnode if w._lserial == serial else tape.leaf_node(w)
+        n = n_yw = tape.push_nd(_MUL, n_y, n_w, 0.0, shape, yw.size)
+        tape.save(n_y, y)
+        tape.save(n_w, wa)
+        members.append(n_yw)
+    if b is not None:
+        n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)
+        n = tape.push_nd(_ADD, n_yw, n_b, 0.0, shape, out.size)
+        members.append(n)
+    groups.mark_members(tape, start, n, members, row)
+    _edges(tape, n, (a, n_w, n_b))          # torch's: input, weight, bias ((None, 0) if absent)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
     return t

@@ -761,9 +761,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
         _check_norm_dtypes(input, weight, bias)
     _floating_only("LayerNormKernelImpl", input)
     dims = _TRAILING_DIMS.get((nd, len(ns))) or tuple(range(nd - len(ns), nd))
-    out = None
-    if weight is not None and bias is not None:   # a layer in training: one pass
-        out = _onepass.layer_norm(input, dims, weight, bias, float(eps))
+    out = _onepass.layer_norm(input, dims, weight, bias, float(eps))   # (a layer in training)
     if out is None:
         out = _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
     return _row_major(out)     # (torch's kernel: a contiguous output, even of a transpose)
