@@ -94,6 +94,9 @@ def host_direct(tape):
     hook is registered on it)."""
     return _NO_DIRECT if tape.hooks else _HOST_DIRECT
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
+# the same as a table indexed by opcode (np.isin of an opcode stream cost ~20 us a call)
+_IS_VIEW = np.zeros(len(BY_CODE), bool)
+_IS_VIEW[_VIEW_CODES] = True
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
@@ -636,7 +639,7 @@ class Tape:
                     continue
                 for m in nodes:
                     src = m
-                    while ops[src] in _VIEW_CODES and ia[src] >= 0:
+                    while _IS_VIEW[ops[src]] and ia[src] >= 0:
                         src = ia[src]
                     if ops[src] in _BORROWED_CONST_CODES and m not in self.superseded:
                         changed.append(m)
@@ -840,8 +843,9 @@ class Tape:
             if touched.any():
                 ga = np.full(n, -1, np.int64)
                 gb = np.full(n, -1, np.int64)
-                at = np.flatnonzero(outs & _ROW_SAVES_IN[rows]
-                                    & np.isin(first, np.unique(first[touched])))
+                hit_groups = np.zeros(m + 1, bool)   # (by group; a -1 reads the last slot)
+                hit_groups[first[touched]] = True
+                at = np.flatnonzero(outs & _ROW_SAVES_IN[rows] & hit_groups[first])
                 for e in at.tolist():
                     ga[e], gb[e] = group_saved_inputs(self, e, needed=True, changed=changed)
         if ga is None:
@@ -890,7 +894,10 @@ class Tape:
         if self.rebased:
             moved = np.array(sorted(self.rebased), np.int64)
             ends = np.array([self.rebased[m] for m in moved.tolist()], np.int64)
-            is_view = np.isin(ops, _VIEW_CODES) & np.isin(ia, moved)
+            # (tables, not np.isin: a -1 operand reads the slot past every node, False)
+            rebased = np.zeros(max(n, int(moved[-1]) + 1) + 1, bool)
+            rebased[moved] = True
+            is_view = _IS_VIEW[ops] & rebased[ia]
             end_of = np.full(n, n, np.int64)
             at = np.flatnonzero(is_view)
             end_of[at] = ends[np.searchsorted(moved, ia[at])]
