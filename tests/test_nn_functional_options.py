@@ -364,3 +364,26 @@ def test_bce_with_logits_weights_keep_the_input_shape(torch_ref, w_shape, which)
         return lib.nn.functional.binary_cross_entropy_with_logits(
             lib.tensor(x), lib.tensor((x + 1) / 2), reduction="none", **kw).numpy()
     _as_torch_or_raises(torch_ref, call)
+
+
+@pytest.mark.parametrize("fn, shape", [("dropout1d", (3, 4)), ("dropout3d", (3, 4, 2, 2)),
+                                       ("dropout3d", (3, 4, 2))])
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_unbatched_feature_dropout_is_squeezed_back(torch_ref, fn, shape, training, inplace):
+    """dropout1d/3d of an unbatched input run on a batch of one and squeeze it away, even in
+    eval mode: a new view (SqueezeBackward1, or SqueezeBackward4 in place), not the input,
+    with torch's mask for the seed."""
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) + 1.0
+    res = []
+    for lib in (torch_ref, tapegrad):
+        lib.manual_seed(3)
+        leaf = lib.tensor(x, requires_grad=True)
+        y = leaf * 1
+        out = getattr(lib.nn.functional, fn)(y, 0.5, training=training, inplace=inplace)
+        out.sum().backward()
+        res.append((type(out.grad_fn).__name__, out is y, tuple(out.shape),
+                    out.detach().numpy(), leaf.grad.numpy()))
+    assert res[1][:3] == res[0][:3]
+    np.testing.assert_array_equal(res[1][3], res[0][3])
+    np.testing.assert_array_equal(res[1][4], res[0][4])

@@ -1227,6 +1227,17 @@ def _feature_dropout(input, p, training, inplace, batched):
     return input.mul_(mask) if inplace else input * mask
 
 
+def _unbatched_feature_dropout(input, p, training, inplace, batched):
+    """dropout1d/3d as torch's: an unbatched input is unsqueezed to a batch of one and the
+    result squeezed back (in place with inplace=True), so even in eval mode the result is a
+    new view (SqueezeBackward1; SqueezeBackward4 in place), not the input itself."""
+    if batched:
+        return _feature_dropout(input, p, training, inplace, True)
+    input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    result = _feature_dropout(input, p, training, inplace, True)
+    return result.squeeze_(0) if inplace else result.squeeze(0)
+
+
 def _alpha_dropout(input, p, training, inplace, feature):
     """torch's alpha dropout: input * a + b with a, b from Bernoulli(1 - p) noise (per
     element, or per channel with `feature`), keeping SELU's mean and variance (MulBackward0,
@@ -1266,7 +1277,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
                            f"{input.dim()}D input. Note that dropout1d exists to provide "
                            f"channel-wise dropout on inputs with 1 spatial dimension, a channel "
                            f"dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
-    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+    return _unbatched_feature_dropout(input, p, training, inplace, input.dim() == 3)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -1297,7 +1308,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
                       "spatial dimensions, a channel dimension, and an optional batch "
                       "dimension (i.e. 4D or 5D inputs).", stacklevel=2)
-    return _feature_dropout(input, p, training, inplace, input.dim() == 5)
+    return _unbatched_feature_dropout(input, p, training, inplace, input.dim() == 5)
 
 
 _PRELU = OPS["prelu"].code
