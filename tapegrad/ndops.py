@@ -1080,6 +1080,10 @@ def matmul(x=MISSING, y=MISSING, name=None, *, input=MISSING, other=MISSING):  #
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{xa.shape[0]}] and "
                                f"src [{ya.shape[0]}] to have the same number of elements, but "
                                f"got {xa.shape[0]} and {ya.shape[0]} elements respectively") from None
+        if xa.ndim >= 3 and ya.ndim >= 3:   # (equal batch shapes: torch's one bmm of them all)
+            batch = math.prod(xa.shape[:-2])
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{batch}, {xa.shape[-1]}] but got: [{batch}, {ya.shape[-2]}].") from None
         mat1 = (rows, xa.shape[-1]) if xa.ndim != 2 else xa.shape   # (a vector: one row)
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({'x'.join(map(str, mat1))} and {'x'.join(map(str, ya.shape))})") from None

@@ -28,6 +28,11 @@ CALLS = {
         [m.ones(2, requires_grad=True).sum(), 3], m.ones(1, requires_grad=True)),
     "backward_of_a_none_output": lambda m: m.autograd.backward(
         [m.ones(2, requires_grad=True).sum(), None]),
+    # equal batch shapes whose matrices do not fit: torch's one bmm over the flat batch
+    "matmul_3d_inner_size": lambda m: m.ones(3, 4, 8) @ m.ones(3, 7, 5),
+    "matmul_4d_inner_size": lambda m: m.matmul(m.ones(2, 3, 4, 8), m.ones(2, 3, 7, 5)),
+    "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }
 
 
