@@ -383,14 +383,20 @@ def _inplace_shape_error(shape, broadcast):
 
 def _setitem_shape_error(value, target, dt, advanced):
     """torch's error when a value of shape `value` cannot fill x[key] of shape `target`."""
-    v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
     if advanced:
         # (index_put_ expands the value to the indexed shape: broadcasting one way only)
         if len(value) <= len(target) and all(
                 a == 1 or a == b for a, b in zip(value[::-1], target[::-1])):
             return None
+        v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
         return RuntimeError(f"shape mismatch: value tensor of shape [{v}] cannot be "
                             f"broadcast to indexing result of shape [{t}]")
+    return expand_error(value, target, dt)
+
+
+def expand_error(value, target, dt):
+    """torch's error of expand(target) of a tensor of shape `value` and dtype dt, or None."""
+    v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
     if len(value) > len(target):
         return RuntimeError(f"expand(tapegrad.{dt.legacy}Tensor{{[{v}]}}, size=[{t}]): the number "
                             f"of sizes provided ({len(target)}) must be greater or equal to the "

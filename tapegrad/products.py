@@ -29,6 +29,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     _matrix("addmm", "mat1", mat1)
     _matrix("addmm", "mat2", mat2)
     err = errors.addmm_dtypes(input, mat1, mat2)
+    if err is None and mat1.shape[1] == mat2.shape[0]:   # (else the product's error first)
+        # input is expanded to the product's shape: broadcasting one way only
+        err = errors.expand_error(tuple(input.shape), (mat1.shape[0], mat2.shape[1]),
+                                  input.dtype)
     if err is not None:
         raise err
 

@@ -2460,6 +2460,35 @@ def test_addmm_and_linear_dtype_errors():
                                                  m.ones(2, dtype=m.float64))])
 
 
+def test_linear_bias_shapes_as_torch():
+    """A 2-d input's bias is addmm's input, expanded to the product's shape (one way only:
+    torch's expand errors); another input is flattened into one addmm only for a contiguous
+    bias with one dim not of size 1 (ViewBackward0), else matmul then an in-place bias add
+    broadcasting as add_ (AddBackward0); addmm's own expand errors after the product's."""
+    each_like_torch(
+        "F = m.nn.functional; w = m.ones(3, 5, requires_grad=True); "
+        "x = m.ones(2, 4, 5, requires_grad=True)",
+        ["F.linear(x[0], w, m.ones(4))", "F.linear(x[0], w, m.ones(2, 3))",
+         "F.linear(x[0], w, m.ones(5, 4, 3))", "F.linear(x[0], w, m.ones(1, 3))",
+         "F.linear(x[0], w, m.ones(()))", "F.linear(x[0, 0], w, m.ones(2))",
+         "F.linear(x, w, m.ones(4, 3))", "F.linear(x, w, m.ones(8, 3))",
+         "F.linear(x, w, m.ones(1, 3))", "F.linear(x, w, m.ones(()))",
+         "F.linear(x, w, m.ones(3))", "F.linear(x, w, m.ones(5, 2, 4, 3))",
+         "F.linear(x.view(2, 2, 2, 5), w, m.ones(2, 3))",
+         "m.addmm(m.ones(4), x[0], w.t())", "m.addmm(m.ones(5, 4, 3), x[0], w.t())",
+         "m.addmm(m.ones(4), x[0], w)", "m.addmm(m.ones(4, 1), x[0], w.t())"])
+    arrays = [np.linspace(-1, 1, 40).reshape(2, 4, 5), np.linspace(0, 2, 15).reshape(3, 5),
+              np.linspace(-3, 1, 12).reshape(4, 3)]
+    like_torch(lambda m: _linear_grads(m, arrays))
+
+
+def _linear_grads(m, arrays):
+    x, w, b = (m.tensor(a, requires_grad=True) for a in arrays)
+    y = m.nn.functional.linear(x, w, b)
+    (y * y).sum().backward()
+    return [y, x.grad, w.grad, b.grad]
+
+
 def test_strides_and_contiguity():
     """stride() and is_contiguous() of the common layouts (transposes, permutes, expands, basic
     slices), and size()/stride() of a dimension a 0-d tensor does not have."""

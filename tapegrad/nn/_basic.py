@@ -82,10 +82,16 @@ def linear(input, weight, bias=None):
                            f"{weight.shape[-1]}x{weight.shape[0]})")
     if bias is None:
         return input.matmul(weight.t())
-    if input.dim() > 2 and not input.is_contiguous():
-        # torch: matmul, then the bias added in place (AddBackward0: the product's dtype)
+    # torch flattens an input of other than 2 dims into one addmm only for a bias "likely
+    # fusable" (one dim not of size 1, contiguous) and a contiguous input; otherwise matmul,
+    # then the bias added in place (AddBackward0: the product's dtype, broadcast as add_)
+    if input.dim() != 2 and not (input.is_contiguous() and bias.is_contiguous() and (
+            bias.dim() == 1 or sum(s != 1 for s in bias.shape) == 1)):
         return input.matmul(weight.t()).add_(bias)
     err = errors.addmm_dtypes(bias, input, weight)   # (an addmm, as torch's)
+    if err is None:   # (addmm expands its input to the product's shape: one way only)
+        err = errors.expand_error(tuple(bias.shape), (math.prod(input.shape[:-1]),
+                                                      weight.shape[0]), bias.dtype)
     if err is not None:
         raise err
     if input.dim() == 2:
