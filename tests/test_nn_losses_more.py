@@ -322,6 +322,32 @@ def test_poisson_nll_full_target_gradient_as_torch(log_input):
         np.testing.assert_allclose(ours, theirs, rtol=1e-14)
 
 
+# ---- kl_div: torch's xlogy(target, target) - target * input --------------------------------
+def _kl(lib, reduction):
+    x = lib.tensor([0.5, -1.2, 2.0, 0.3, 0.7], dtype=lib.float64, requires_grad=True)
+    t = lib.tensor([0.5, 0.0, 3.0, -1.0, 1e-300], dtype=lib.float64, requires_grad=True)
+    loss = lib.nn.functional.kl_div(x, t, reduction=reduction)
+    return [grad_fn_tree(loss, 3)] + [
+        a.detach().numpy() for a in (loss, *lib.autograd.grad(loss.sum(), (x, t)))]
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["none", "sum", "batchmean"])
+def test_kl_div_target_at_zero_as_torch(reduction):
+    """A zero target's loss is 0 and its gradient nan (xlogy's 0 / 0), a negative one's loss
+    nan, as torch's XlogyBackward0."""
+    ours, theirs = _kl(tg, reduction), _kl(torch, reduction)
+    assert ours[0] == theirs[0]
+    for a, b in zip(ours[1:], theirs[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_kl_div_gradcheck():
+    x = tg.tensor([0.5, -1.2, 2.0], dtype=tg.float64, requires_grad=True)
+    t = tg.tensor([0.5, 0.1, 3.0], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: tg.nn.functional.kl_div(a, b, reduction="sum"), (x, t))
+
+
 def test_poisson_nll_full_gradcheck():
     x = tg.tensor([0.5, 1.2, 2.0, 0.3], dtype=tg.float64, requires_grad=True)
     t = tg.tensor([0.5, 1.5, 3.0, 4.0], dtype=tg.float64, requires_grad=True)

@@ -609,8 +609,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
-    """target * (log(target) - input) summed as `reduction` says ('batchmean': divided by the
-    batch size); torch's decomposition."""
+    """xlogy(target, target) - target * input summed as `reduction` says ('batchmean': divided
+    by the batch size); torch's decomposition."""
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
@@ -623,9 +623,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        pos = target > 0.0
-        xlogy = where(pos, target * where(pos, target, 1.0).log(), 0.0)
-        loss = xlogy - target * input
+        # (torch's xlogy: a negative target's loss nan, a zero target's gradient 0 / 0)
+        loss = target.xlogy(target) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return B._reduce(loss, reduction)
