@@ -308,8 +308,9 @@ def test_module_legacy_arguments_and_defaults_as_torch():
 
 # ---- poisson_nll_loss(full=True): Stirling's term is differentiable in the target ----------
 def _poisson_full(lib, log_input):
-    x = lib.tensor([0.5, 1.2, 2.0, 0.3, 0.7], dtype=lib.float64, requires_grad=True)
-    t = lib.tensor([0.5, 1.0, 3.0, 4.0, float("nan")], dtype=lib.float64, requires_grad=True)
+    x = lib.tensor([0.5, 1.2, 2.0, 0.3, 0.7, 0.4, 0.9], dtype=lib.float64, requires_grad=True)
+    t = lib.tensor([0.5, 1.0, 3.0, 4.0, float("nan"), 0.0, -1.0], dtype=lib.float64,
+                   requires_grad=True)
     loss = lib.nn.functional.poisson_nll_loss(x, t, log_input=log_input, full=True,
                                               reduction="none")
     return [a.detach().numpy() for a in (loss, *lib.autograd.grad(loss.sum(), (x, t)))]
@@ -318,6 +319,7 @@ def _poisson_full(lib, log_input):
 @needs_torch
 @pytest.mark.parametrize("log_input", [True, False])
 def test_poisson_nll_full_target_gradient_as_torch(log_input):
+    """A masked target <= 0 gets torch's nan (0 times the term's infinite or nan gradient)."""
     for ours, theirs in zip(_poisson_full(tg, log_input), _poisson_full(torch, log_input)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-14)
 

@@ -1464,11 +1464,10 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * (input + eps).log()
     if full:
-        # torch's stirling.masked_fill(target <= 1, 0): differentiable in the target, nan kept
-        big = ~(target.detach() <= 1)
-        safe = where(big, target, 2.0)
-        loss = loss + where(big, safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log(),
-                            0.0)
+        # NOTE: torch's composition: the masked terms' gradient is 0 times that of
+        # t * log(t) + 0.5 * log(2 pi t), so a target <= 0 that requires grad gets nan
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
     return B._reduce(loss, reduction)
 
 
