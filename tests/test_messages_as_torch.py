@@ -28,6 +28,8 @@ CALLS = {
         [m.ones(2, requires_grad=True).sum(), 3], m.ones(1, requires_grad=True)),
     "backward_of_a_none_output": lambda m: m.autograd.backward(
         [m.ones(2, requires_grad=True).sum(), None]),
+    "embedding_weight_of_another_shape": lambda m: m.nn.Embedding(5, 3, _weight=m.ones(4, 3)),
+    "bilinear_without_in1_features": lambda m: m.nn.Bilinear(0, 2, 3),
     # equal batch shapes whose matrices do not fit: torch's one bmm over the flat batch
     "matmul_3d_inner_size": lambda m: m.ones(3, 4, 8) @ m.ones(3, 7, 5),
     "matmul_4d_inner_size": lambda m: m.matmul(m.ones(2, 3, 4, 8), m.ones(2, 3, 7, 5)),
