@@ -354,3 +354,29 @@ def test_poisson_nll_full_gradcheck():
     x = tg.tensor([0.5, 1.2, 2.0, 0.3], dtype=tg.float64, requires_grad=True)
     t = tg.tensor([0.5, 1.5, 3.0, 4.0], dtype=tg.float64, requires_grad=True)
     assert gradcheck(lambda a, b: tg.nn.functional.poisson_nll_loss(a, b, full=True), (x, t))
+
+
+# ---- torch.nn._reduction's helpers, which custom losses call ---------------------------------
+REDUCTION_CALLS = [("get_enum", ("none",)), ("get_enum", ("mean",)), ("get_enum", ("sum",)),
+                   ("get_enum", ("elementwise_mean",)), ("get_enum", ("batchmean",)),
+                   ("legacy_get_string", (None, None)), ("legacy_get_string", (False, None)),
+                   ("legacy_get_string", (True, False)), ("legacy_get_string", (False, True, False)),
+                   ("legacy_get_enum", (None, False)), ("legacy_get_enum", (False, True, False))]
+
+
+def _reduction_outcome(lib, name, args):
+    mod = lib.nn.functional._Reduction
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            out = getattr(mod, name)(*args)
+        except ValueError as e:
+            out = ("ValueError", str(e))
+    return out, [str(w.message) for w in seen]
+
+
+@needs_torch
+@pytest.mark.parametrize("name, args", REDUCTION_CALLS)
+def test_reduction_helpers_as_torch(name, args):
+    assert _reduction_outcome(tg, name, args) == _reduction_outcome(torch, name, args)
+    assert tg.nn._reduction is tg.nn.functional._Reduction

@@ -26,3 +26,33 @@ def legacy_reduction(size_average, reduce, stacklevel=3):
     warnings.warn("size_average and reduce args will be deprecated, please use "
                   "reduction='{}' instead.".format(reduction), stacklevel=stacklevel)
     return reduction
+
+
+# ---- torch.nn._reduction's public helpers (custom losses call them) --------------------------
+def get_enum(reduction):
+    """ATen's Reduction enum of a reduction name: 0 'none', 1 'mean', 2 'sum' (the deprecated
+    'elementwise_mean' is 'mean', with torch's warning)."""
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' "
+                      "instead.", stacklevel=2)
+        return 1
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return REDUCTIONS.index(reduction)
+
+
+def legacy_get_string(size_average, reduce, emit_warning=True):
+    """The reduction name the legacy size_average / reduce pair stands for (None counts as
+    True), with torch's deprecation warning unless emit_warning is False."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    if emit_warning:
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      f"reduction='{ret}' instead.", stacklevel=2)
+    return ret
+
+
+def legacy_get_enum(size_average, reduce, emit_warning=True):
+    """get_enum of legacy_get_string's name."""
+    return get_enum(legacy_get_string(size_average, reduce, emit_warning))

@@ -70,6 +70,7 @@ from ._stochastic import rrelu, rrelu_, gumbel_softmax  # noqa: F401
 from ._stochastic import __all__ as _stochastic_all
 from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
 from ._reduction import legacy_reduction as _legacy_reduction  # noqa: F401  (loss modules)
+from . import _reduction as _Reduction  # noqa: F401  (torch.nn.functional._Reduction)
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
