@@ -726,3 +726,18 @@ def test_mha_eval_rows_masked_everywhere(batch_first, need_weights, mode, mask):
     assert (wt is None) == (wg is None)
     if wt is not None:
         np.testing.assert_allclose(wg, wt, rtol=1e-4, atol=1e-5)
+
+
+def test_get_clones_as_torch(torch_ref):
+    """transformer._get_clones, which custom stacks import: a ModuleList of N deep copies
+    (equal values, separate parameters)."""
+    from tapegrad.nn.modules.transformer import _get_clones
+    from torch.nn.modules.transformer import _get_clones as ref_clones
+    out = []
+    for lib, clones in ((tg, _get_clones), (torch_ref, ref_clones)):
+        lib.manual_seed(0)
+        layers = clones(lib.nn.Linear(3, 2), 3)
+        out.append((type(layers).__name__, repr(layers), len(list(layers.parameters())),
+                    layers[0].weight is layers[1].weight,
+                    [p.detach().numpy().tolist() for p in layers.parameters()]))
+    assert out[0] == out[1]
