@@ -33,6 +33,10 @@ CALLS = {
     # equal batch shapes whose matrices do not fit: torch's one bmm over the flat batch
     "matmul_3d_inner_size": lambda m: m.ones(3, 4, 8) @ m.ones(3, 7, 5),
     "matmul_4d_inner_size": lambda m: m.matmul(m.ones(2, 3, 4, 8), m.ones(2, 3, 7, 5)),
+    "sdpa_of_vectors": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.ones(2, 3), m.ones(3), m.ones(2, 3)),
+    "sdpa_gqa_heads_not_dividing": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.ones(1, 3, 4, 2), m.ones(1, 2, 4, 2), m.ones(1, 2, 4, 2), enable_gqa=True),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }

@@ -65,8 +65,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and value.dtype: "
                            f"{value.dtype} instead.")
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
-        raise RuntimeError("scaled_dot_product_attention: query, key and value must have at "
-                           "least 2 dimensions")
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, "
+                           f"but got query.dim: {query.dim()} key.dim: {key.dim()} and "
+                           f"value.dim: {value.dim()} instead.")   # (torch's double space)
     # (sdpa_kernel: torch's CPU has the math and the flash kernels; this math path stands
     # for both, whose values agree)
     if not {SDPBackend.MATH, SDPBackend.FLASH_ATTENTION} & set(_cur_sdpa_kernel_backends()):
@@ -93,7 +94,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
         if hq % hk or hq % hv:
             raise RuntimeError("Number of heads in key and value must divide the number of "
-                               "heads in query")
+                               "heads in ")   # (sic: torch's message ends there)
         if hk != hq:
             key = key.repeat_interleave(hq // hk, -3)
         if hv != hq:
