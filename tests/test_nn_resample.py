@@ -411,6 +411,22 @@ def _call_aa(M, a, dtype, mode, spec, align_corners):
     return y.detach().numpy(), g.numpy(), type(y.grad_fn).__name__
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_antialias_to_the_same_size_is_a_copy(torch_ref, mode):
+    """Both dims unchanged: torch's kernel copies into a new tensor (its node, an identity
+    gradient), never hands back the input itself."""
+    res = []
+    for M in (torch_ref, tg):
+        x = M.tensor(R.standard_normal((1, 2, 4, 3)), requires_grad=True)
+        y = M.nn.functional.interpolate(x, size=(4, 3), mode=mode, antialias=True)
+        (g,) = M.autograd.grad(y, [x], M.full(tuple(y.shape), 2.0, dtype=y.dtype))
+        res.append((y is x, type(y.grad_fn).__name__, y.detach().numpy() - x.detach().numpy(),
+                    g.numpy()))
+    assert res[1][:2] == res[0][:2]
+    np.testing.assert_array_equal(res[1][2], res[0][2])
+    np.testing.assert_array_equal(res[1][3], res[0][3])
+
+
 def test_antialias_to_width_one_is_the_two_passes():
     """To an output width of 1 (height resized too) torch 2.13's forward repeats the first
     row (its gradient is the adjoint of the right map; gradcheck fails): tapegrad resizes the

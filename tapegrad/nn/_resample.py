@@ -184,7 +184,10 @@ def _fused(t, w, acc):
 def resample(T, x, plan):
     """For each (key, terms) of `plan`: x gathered at each term's key (indexing one resized
     dim, or two for torch's small bilinear kernel), times its weights (None: weight 1),
-    summed as torch's kernel sums them (terms: (key, weight, weight as fused operand))."""
+    summed as torch's kernel sums them (terms: (key, weight, weight as fused operand)).  An
+    empty plan (antialiasing to the same size) is a copy, as torch's new tensor."""
+    if not plan:
+        return x.clone()
     y = x
     for terms in plan:
         if len(terms) == 1:
