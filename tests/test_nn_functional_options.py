@@ -387,3 +387,36 @@ def test_unbatched_feature_dropout_is_squeezed_back(torch_ref, fn, shape, traini
     assert res[1][:3] == res[0][:3]
     np.testing.assert_array_equal(res[1][3], res[0][3])
     np.testing.assert_array_equal(res[1][4], res[0][4])
+
+
+NOT_A_TENSOR = {
+    "relu": lambda F, t, bad: F.relu(bad),
+    "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),
+    "relu6": lambda F, t, bad: F.relu6(bad),
+    "logsigmoid": lambda F, t, bad: F.logsigmoid(bad),
+    "dropout_eval": lambda F, t, bad: F.dropout(bad, 0.5, training=False),
+    "layer_norm": lambda F, t, bad: F.layer_norm(bad, (2,)),
+    "pad": lambda F, t, bad: F.pad(bad, (1, 1)),
+    "one_hot": lambda F, t, bad: F.one_hot(bad),
+    "embedding_indices": lambda F, t, bad: F.embedding(bad, t),
+    "embedding_weight": lambda F, t, bad: F.embedding(t.long(), bad),
+    "cross_entropy_input": lambda F, t, bad: F.cross_entropy(bad, t),
+    "cross_entropy_target": lambda F, t, bad: F.cross_entropy(t, bad),
+    "nll_loss": lambda F, t, bad: F.nll_loss(bad, t.long()),
+    "kl_div_input": lambda F, t, bad: F.kl_div(bad, t, reduction="sum"),
+    "kl_div_target": lambda F, t, bad: F.kl_div(t, bad, reduction="sum"),
+    "pairwise_distance_x1": lambda F, t, bad: F.pairwise_distance(bad, t),
+    "pairwise_distance_x2": lambda F, t, bad: F.pairwise_distance(t, bad),
+    "unfold": lambda F, t, bad: F.unfold(bad, 2),
+    "sdpa_key": lambda F, t, bad: F.scaled_dot_product_attention(t, bad, t),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_A_TENSOR))
+@pytest.mark.parametrize("bad", [np.ones((2, 2)), None, 1.5])
+def test_not_a_tensor_is_the_parsers_type_error(torch_ref, name, bad):
+    """An array, None or a number where torch's parser wants a Tensor: its TypeError, named
+    as the native function torch calls (log_sigmoid, nll_loss_nd, cross_entropy_loss,
+    im2col, embedding's indices at position 2), not an AttributeError."""
+    _raises_as(torch_ref, lambda lib: NOT_A_TENSOR[name](lib.nn.functional,
+                                                         lib.ones(2, 2), bad))

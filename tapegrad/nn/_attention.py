@@ -10,7 +10,7 @@ with such rows replaced by zeros through `where` (SoftmaxBackward0 / WhereBackwa
 import math
 import warnings
 
-from .. import dtypes as D
+from .. import dtypes as D, errors
 from ..creation import ones, zeros, zeros_like
 from ..ndops import where, softmax as _softmax
 from ..tensor import Tensor
@@ -56,10 +56,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     is_causal masks the upper triangle; dropout_p is applied always (torch.dropout with
     train=True), drawn from tapegrad's generator; enable_gqa repeats key and value heads
     (dim -3) to the query's."""
-    for name, t in (("query", query), ("key", key), ("value", value)):
+    for pos, (name, t) in enumerate((("query", query), ("key", key), ("value", value)), 1):
         if not isinstance(t, Tensor):
-            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, "
-                            f"not {type(t).__name__}")
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' (position "
+                            f"{pos}) must be Tensor, not {errors.type_name(t)}")
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError("Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and value.dtype: "

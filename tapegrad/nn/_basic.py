@@ -110,6 +110,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     training (MulBackward0, as torch); the input itself otherwise.  The mask is torch's
     (Bernoulli draws of 1 - p divided by 1 - p in the input's dtype): the same seed drops the
     same elements."""
+    _tensor("dropout", input)
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0 or input.numel() == 0:

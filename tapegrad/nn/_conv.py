@@ -418,7 +418,7 @@ def _check_stride(stride):
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """The sliding kernel_size blocks of (N, C, H, W) or (C, H, W) input as columns:
     (N, C * kH * kW, L) (Im2ColBackward0)."""
-    _tensor("unfold", input)
+    _tensor("im2col", input)
     kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
     _check_dilation_padding(dilation, padding)
     _check_stride(stride)

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import decomps_math as DM, dtypes as D, errors
 from ..grad_mode import switched_grad
-from ..tensor import _tensor_operand
+from ..tensor import Tensor, _tensor_operand
 from ._basic import _record
 
 
@@ -46,6 +46,10 @@ def _add_number(T, x, c):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p over the last dim: torch's at::norm (NormBackward1) of its
     at::add of a number (AddBackward1)."""
+    for pos, t in enumerate((x1, x2), 1):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"pairwise_distance(): argument 'x{pos}' (position {pos}) must be "
+                            f"Tensor, not {errors.type_name(t)}")
     d = x1 - x2
     if not d.dtype.is_floating_point:
         return (d + eps).norm(p, -1, keepdim=keepdim)

@@ -125,7 +125,11 @@ def bilinear(input1, input2, weight, bias=None):
 # ---- activations -----------------------------------------------------------------------------
 def relu(input, inplace=False):
     """max(input, 0) (ReluBackward0); in place with inplace=True."""
-    return input.relu_() if inplace else input.relu()
+    try:
+        return input.relu_() if inplace else input.relu()
+    except AttributeError:   # (checked only here: relu is a hot path)
+        _tensor("relu_" if inplace else "relu", input)
+        raise
 
 
 def _floating_only(kernel, x):
@@ -397,7 +401,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         out = _onepass.nll_loss(input, target, reduction, ignore_index)
         if out is not None:
             return out
-    _tensor("nll_loss", input)
+    _tensor("nll_loss_nd", input)
     refuse_inference_index(input, target)   # (torch's node saves the target)
     reduction = _reduction(reduction, size_average, reduce)
     if input.dim() < 1:
@@ -431,6 +435,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """nll_loss(log_softmax(input, 1), target) for class indices; -(target * log_softmax)
     summed over classes for class probabilities (float target of input's shape), both with
     torch's label smoothing and weights."""
+    _tensor("cross_entropy_loss", input)
+    _tensor("cross_entropy_loss", target, "target", 2)
     refuse_inference_index(input, target)   # (torch's nll_loss saves the target)
     reduction = _reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -619,6 +625,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'batchmean' in the next major release.", stacklevel=2)
     if reduction != "batchmean":
         reduction = _reduction(reduction, size_average, reduce)
+    _tensor("kl_div", input)
+    _tensor("kl_div", target, "target", 2)
     if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
@@ -640,6 +648,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot rows of `tensor`'s class indices (num_classes=-1: max + 1)."""
+    _tensor("one_hot", tensor)
     if tensor.dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     v = tensor._array()
@@ -657,6 +666,7 @@ def one_hot(tensor, num_classes=-1):
 def pad(input, pad, mode="constant", value=None):
     """`input` padded by `pad` (pairs for the last dims, last dim first): 'constant' (value;
     negative pads crop), 'reflect', 'replicate' or 'circular', with torch's grad_fn names."""
+    _tensor("pad", input)
     if isinstance(pad, Tensor):
         raise TypeError("pad(): argument 'pad' (position 2) must be tuple of ints, not Tensor")
     pad = _int_list("pad", "pad", 2, pad)
@@ -740,6 +750,7 @@ _TRAILING_DIMS = {(nd, k): tuple(range(nd - k, nd)) for nd in range(9) for k in 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     """(input - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
     dims (NativeLayerNormBackward0)."""
+    _tensor("layer_norm", input)
     ns = _shape_arg("layer_norm", normalized_shape)
     if not ns:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
@@ -813,6 +824,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     exceeds it are first scaled to it in place, under no_grad (torch's embedding_renorm_).
     With scale_grad_by_freq, each looked-up row's gradient is divided by the number of times
     its index occurs in `input`."""
+    _tensor("embedding", weight, "weight")   # (torch.embedding(weight, indices, ...))
+    _tensor("embedding", input, "indices", 2)
     if padding_idx is not None and not -weight.shape[0] <= padding_idx < max(weight.shape[0], 1):
         raise AssertionError("Padding_idx must be within num_embeddings")   # (torch's assert)
     if sparse:
@@ -886,6 +899,7 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 
 def relu6(input, inplace=False):
     """min(max(input, 0), 6) (HardtanhBackward0, as torch)."""
+    _tensor("relu6_" if inplace else "relu6", input)
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
@@ -952,7 +966,7 @@ def mish(input, inplace=False):
 
 def logsigmoid(input):
     """log(sigmoid(x)) (LogSigmoidBackward0)."""
-    _tensor("logsigmoid", input)
+    _tensor("log_sigmoid", input)
     _floating_only("log_sigmoid_cpu", input)
     # (torch's log_sigmoid_forward writes into a contiguous output, even of a transpose)
     return _row_major(_fastpath.op_logsigmoid(input))
