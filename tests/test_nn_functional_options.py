@@ -420,3 +420,49 @@ def test_not_a_tensor_is_the_parsers_type_error(torch_ref, name, bad):
     im2col, embedding's indices at position 2), not an AttributeError."""
     _raises_as(torch_ref, lambda lib: NOT_A_TENSOR[name](lib.nn.functional,
                                                          lib.ones(2, 2), bad))
+
+
+POOL_INT_LISTS = {
+    "max_pool2d_kernel_str": lambda F, x: F.max_pool2d(x, "a"),
+    "max_pool2d_kernel_float": lambda F, x: F.max_pool2d(x, 2.0),
+    "max_pool2d_kernel_bool": lambda F, x: F.max_pool2d(x, True),
+    "max_pool2d_kernel_none_first": lambda F, x: F.max_pool2d(x, (None, 2)),
+    "max_pool2d_kernel_none_second": lambda F, x: F.max_pool2d(x, (2, None)),
+    "max_pool2d_stride_none_second": lambda F, x: F.max_pool2d(x, 2, stride=(2, None)),
+    "max_pool2d_padding_float": lambda F, x: F.max_pool2d(x, 2, padding=0.5),
+    "max_pool1d_kernel_none": lambda F, x: F.max_pool1d(x[0], (None,)),
+    "max_pool1d_kernel_second": lambda F, x: F.max_pool1d(x[0], (2, None)),
+    "max_pool3d_padding_second": lambda F, x: F.max_pool3d(x[None], 2, padding=(1, 1.0, 1)),
+    "avg_pool2d_kernel_float": lambda F, x: F.avg_pool2d(x, 2.0),
+    "avg_pool2d_kernel_second": lambda F, x: F.avg_pool2d(x, (2, None)),
+    "avg_pool1d_kernel_float": lambda F, x: F.avg_pool1d(x[0], 2.0),
+    "adaptive_avg_pool1d_none": lambda F, x: F.adaptive_avg_pool1d(x[0], None),
+    "adaptive_avg_pool1d_tuple_none": lambda F, x: F.adaptive_avg_pool1d(x[0], (None,)),
+    "adaptive_max_pool1d_tuple_none": lambda F, x: F.adaptive_max_pool1d(x[0], (None,)),
+    "adaptive_avg_pool2d_str": lambda F, x: F.adaptive_avg_pool2d(x, "a"),
+    "adaptive_avg_pool2d_float_first": lambda F, x: F.adaptive_avg_pool2d(x, (2.0, 3)),
+    "adaptive_avg_pool2d_str_second": lambda F, x: F.adaptive_avg_pool2d(x, (2, "a")),
+    "adaptive_max_pool2d_float_first": lambda F, x: F.adaptive_max_pool2d(x, (2.0, 2)),
+    "adaptive_avg_pool3d_float_last": lambda F, x: F.adaptive_avg_pool3d(x[None],
+                                                                         (2, None, 2.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOL_INT_LISTS))
+def test_pool_int_list_arguments_as_torchs_parser(torch_ref, name):
+    """The poolings hand their int[] arguments to torch's parser positionally: its messages
+    with the position, an element of another type at pos 0 or a later one; a float element
+    of an adaptive output_size is refused, not truncated."""
+    x = np.ones((1, 2, 6, 6))
+    _raises_as(torch_ref, lambda lib: POOL_INT_LISTS[name](lib.nn.functional, lib.tensor(x)))
+
+
+def test_pool_int_list_accepts_integer_tensors(torch_ref):
+    """An integer 0-d tensor is an int to torch's parser (a bool only after the first)."""
+    x = np.arange(72.0).reshape(1, 2, 6, 6)
+    res = [[lib.nn.functional.max_pool2d(lib.tensor(x), lib.tensor(2)).numpy(),
+            lib.nn.functional.max_pool2d(lib.tensor(x), (2, True)).numpy(),
+            lib.nn.functional.adaptive_avg_pool2d(lib.tensor(x), (lib.tensor(3), None)).numpy()]
+           for lib in (torch_ref, tapegrad)]
+    for a, b in zip(*res):
+        np.testing.assert_array_equal(b, a)

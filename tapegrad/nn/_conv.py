@@ -13,7 +13,7 @@ import numpy as np
 from .. import decomps, dtypes as D, errors
 from ..native_args import bind
 from ..creation import full
-from ..tensor import Tensor
+from ..tensor import Tensor, _is_int_arg
 from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_conv as C
 
@@ -36,16 +36,26 @@ def _tensor(fn, x, name="input", pos=1):
                         f"{errors.type_name(x)}")
 
 
-def _ints(fn, name, v, k=None):
-    """An int or a sequence of ints (torch's int[] argument); an int is repeated k times."""
-    if isinstance(v, Tensor) or isinstance(v, bool) or not (
-            hasattr(v, "__index__") or (isinstance(v, (tuple, list))
-                                        and all(hasattr(e, "__index__") for e in v))):
-        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not "
-                        f"{type(v).__name__}")
-    if hasattr(v, "__index__"):
-        return [int(v)] * (k or 1)
-    return [int(e) for e in v]
+def _ints(fn, name, v, k=None, pos=None):
+    """An int or a sequence of ints (torch's int[] argument, at `pos` when torch's parser
+    reports it: given positionally); an int is repeated k times.  torch's parser's messages
+    for another type, or an element of another type (the first, or a later one)."""
+    at = "" if pos is None else f" (position {pos})"
+    if isinstance(v, (tuple, list)):
+        for i, e in enumerate(v):
+            if _is_int_arg(e, i == 0):
+                continue
+            if i:
+                raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos "
+                                f"{i + 1} with error \"type must be tuple of ints,but got "
+                                f"{errors.type_name(e)}\"")
+            raise TypeError(f"{fn}(): argument '{name}'{at} must be tuple of ints, but found "
+                            f"element of type {errors.type_name(e)} at pos 0")
+        return [int(e) for e in v]
+    if not _is_int_arg(v, True):
+        raise TypeError(f"{fn}(): argument '{name}'{at} must be tuple of ints, not "
+                        f"{errors.type_name(v)}")
+    return [int(v)] * (k or 1)
 
 
 def _sizes(x):

@@ -26,28 +26,36 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
 
 
 # ---- pooling: torch's argument checks --------------------------------------------------------
+# (the poolings reach torch's parser with their int[] arguments given positionally)
+_POSITIONS = {"kernel_size": 2, "stride": 3, "padding": 4, "dilation": 5, "output_size": 2}
+
+
+def _pints(fn, name, v):
+    return _ints(fn, name, v, pos=_POSITIONS[name])
+
+
 def _pool_args(fn, k, kernel_size, stride, padding, dilation):
     """kernel, stride (default: the kernel), padding, dilation as k ints, with torch's
     messages for lengths other than 1 or k (the 2-d and 3-d poolings)."""
     n = _WORDS[k]
     either = "" if fn == "avg_pool3d" else "either "   # (torch's wording)
-    kernel = _ints(fn, "kernel_size", kernel_size)
+    kernel = _pints(fn, "kernel_size", kernel_size)
     if len(kernel) not in (1, k):
         raise RuntimeError(f"{fn}: kernel_size must {either}be a single int, or a tuple of "
                            f"{n} ints")
     kernel = kernel * k if len(kernel) == 1 else kernel
-    stride = [] if stride is None else _ints(fn, "stride", stride)
+    stride = [] if stride is None else _pints(fn, "stride", stride)
     if len(stride) not in (0, 1, k):
         raise RuntimeError(f"{fn}: stride must {either}be omitted, a single int, or a tuple "
                            f"of {n} ints")
     stride = kernel if not stride else (stride * k if len(stride) == 1 else stride)
-    padding = _ints(fn, "padding", padding)
+    padding = _pints(fn, "padding", padding)
     if len(padding) not in (1, k):
         raise RuntimeError(f"{fn}: padding must {either}be a single int, or a tuple of {n} "
                            f"ints")
     padding = padding * k if len(padding) == 1 else padding
     if dilation is not None:
-        dilation = _ints(fn, "dilation", dilation)
+        dilation = _pints(fn, "dilation", dilation)
         if len(dilation) not in (1, k):
             raise RuntimeError(f"{fn}: dilation must be either a single int, or a tuple of "
                                f"{n} ints")
@@ -209,7 +217,7 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 
 
 def _pool1d_arg(fn, name, v):
-    v = _ints(fn, name, v)
+    v = _pints(fn, name, v)
     if len(v) != 1:
         raise RuntimeError(f"{fn}() argument '{name}' should contain one int (got {len(v)})")
     return v
@@ -234,7 +242,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                           ("stride", stride, "None, an int, list of ints, or tuple of ints"),
                           ("padding", padding, "an int, list of ints, or tuple of ints"),
                           ("dilation", dilation, "an int, list of ints or tuple of ints")):
-        v = [] if v is None else _ints("max_pool1d", name, v)
+        v = [] if v is None else _pints("max_pool1d", name, v)
         if len(v) != 1 and not (name == "stride" and not v):
             raise RuntimeError(f"max_pool1d() {name} must be {what} of size 1 but got size "
                                f"{len(v)}")
@@ -348,8 +356,10 @@ def _adaptive(k, input, output_size):
     else:
         if input.dim() <= len(output_size):
             raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
-        size = [input.shape[input.dim() - len(output_size) + i] if v is None else int(v)
-                for i, v in enumerate(output_size)]
+        # (torch's _list_with_default: None keeps the input's size, the rest is int[])
+        size = _pints(fn, "output_size", [input.shape[input.dim() - len(output_size) + i]
+                                          if v is None else v
+                                          for i, v in enumerate(output_size)])
     if len(size) != k:
         raise RuntimeError(f"{fn}: output_size must be {k}")
     if any(v < 0 for v in size):
@@ -400,8 +410,10 @@ def _adaptive_max(k, input, output_size):
     else:
         if input.dim() <= len(output_size):
             raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
-        size = [input.shape[input.dim() - len(output_size) + i] if v is None else int(v)
-                for i, v in enumerate(output_size)]
+        # (torch's _list_with_default: None keeps the input's size, the rest is int[])
+        size = _pints(fn, "output_size", [input.shape[input.dim() - len(output_size) + i]
+                                          if v is None else v
+                                          for i, v in enumerate(output_size)])
     if len(size) != k:
         raise RuntimeError(f"{fn}(): internal error: output_size.size() must be {k}")
     if any(v < 0 for v in size):
