@@ -345,3 +345,25 @@ def test_embedding_bag_max_replays_and_guards_its_maxima():
     np.testing.assert_allclose(np.asarray(g), we.grad.numpy(), rtol=1e-12)
     with pytest.raises(tg.replay.BranchChanged):
         rec.value_and_grad(-w0)
+
+
+@pytest.mark.parametrize("dtype, kw", [
+    ("float64", {"mode": "sum"}), ("float64", {"mode": "mean"}),
+    ("float64", {"mode": "sum", "per_sample_weights": True}), ("float64", {"mode": "max"}),
+    ("float32", {"mode": "max"}), ("float32", {"mode": "sum", "padding_idx": 0}),
+    ("float32", {"mode": "mean", "padding_idx": 0})])
+@pytest.mark.parametrize("indices", [[0, 4, 1, 7], [0, 1, -1, 2], [0, 1, 2, 9]])
+def test_embedding_bag_index_out_of_range_as_torch(torch_ref, dtype, kw, indices):
+    """The first index out of range, in the words of torch's own loop (the cases fbgemm does
+    not run: float64, max, padding_idx)."""
+    def call(M):
+        kw2 = dict(kw)
+        if kw2.pop("per_sample_weights", None):
+            kw2["per_sample_weights"] = M.ones(4, dtype=getattr(M, dtype))
+        return M.nn.functional.embedding_bag(M.tensor(indices), M.ones(4, 3, dtype=getattr(
+            M, dtype)), M.tensor([0, 2]), **kw2)
+    with pytest.raises(RuntimeError) as ref:
+        call(torch_ref)
+    with pytest.raises(RuntimeError) as got:
+        call(tg)
+    assert str(got.value) == str(ref.value)

@@ -186,7 +186,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         starts, ends = offs[:-1], offs[1:]
     else:
         starts, ends = offs, np.append(offs[1:], n).astype(np.int64)
-    if np.any(ends < starts) or (n and (idx.min() < 0 or idx.max() >= n_rows)):
+    bad = np.flatnonzero((idx < 0) | (idx >= n_rows))
+    # NOTE: torch's float32 sums and means without padding_idx run fbgemm, whose report of
+    # a bad index depends on where it falls in its blocks: one message stands for it here;
+    # torch's own loop (the other cases) names the first bad index
+    fbgemm = weight.dtype is D.float32 and mode != "max" and padding_idx is None
+    if bad.size and not fbgemm:
+        raise RuntimeError(f"embedding_bag: Expected idx >= 0 && idx < num_embeddings but "
+                           f"found idx to be {int(idx[bad[0]])}")
+    if bad.size or np.any(ends < starts):
         _index_error()
     n_bags = starts.size
     bag_of = np.full(n, -1, np.int64)            # each position's bag (-1: in none)
