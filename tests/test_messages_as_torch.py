@@ -37,6 +37,9 @@ CALLS = {
         m.ones(2, 3), m.ones(3), m.ones(2, 3)),
     "sdpa_gqa_heads_not_dividing": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(1, 3, 4, 2), m.ones(1, 2, 4, 2), m.ones(1, 2, 4, 2), enable_gqa=True),
+    "sdpa_scale_positionally": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.ones(2, 3), m.ones(2, 3), m.ones(2, 3), None, 0.0, False, 0.5),
+    "gelu_approximate_positionally": lambda m: m.nn.functional.gelu(m.ones(2), "tanh"),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }

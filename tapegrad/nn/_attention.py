@@ -49,7 +49,7 @@ def _safe_softmax(x):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False):
+                                 is_causal=False, *, scale=None, enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value over the last two dims, torch's math
     composition: query and key each scaled by sqrt(scale) (scale defaults to
     1/sqrt(query.size(-1))); a bool attn_mask keeps the True entries, a float one is added;

@@ -156,7 +156,7 @@ def elu(input, alpha=1.0, inplace=False):
     return _fastpath.op_elu(input, float(alpha))
 
 
-def gelu(input, approximate="none"):
+def gelu(input, *, approximate="none"):
     """input * Phi(input), Phi the standard normal CDF (or torch's tanh approximation with
     approximate='tanh') (GeluBackward0)."""
     _tensor("gelu", input)
