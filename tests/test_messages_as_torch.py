@@ -40,6 +40,8 @@ CALLS = {
     "sdpa_scale_positionally": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3), m.ones(2, 3), m.ones(2, 3), None, 0.0, False, 0.5),
     "gelu_approximate_positionally": lambda m: m.nn.functional.gelu(m.ones(2), "tanh"),
+    "one_hot_input_by_keyword": lambda m: m.nn.functional.one_hot(input=m.tensor([1, 2]),
+                                                                   num_classes=3),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }

@@ -646,9 +646,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
-def one_hot(tensor, num_classes=-1):
-    """int64 one-hot rows of `tensor`'s class indices (num_classes=-1: max + 1)."""
-    _tensor("one_hot", tensor)
+def one_hot(input, num_classes=-1):
+    """int64 one-hot rows of `input`'s class indices (num_classes=-1: max + 1)."""
+    _tensor("one_hot", input)
+    tensor = input
     if tensor.dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     v = tensor._array()
