@@ -1,8 +1,9 @@
 """torch's nodes for ops that have no derivative: when an input requires grad, torch still
 records a node (torch::autograd::NotImplemented for bincount's weights and floor_divide,
 Unique2Backward0 / UniqueDimBackward0 / UniqueConsecutiveBackward0 for unique's values,
-GeqrfBackward0 for both of geqrf's outputs)
-whose backward raises.  Each is a custom Function here (tapegrad/pyfunc.py) named as torch's
+GeqrfBackward0 for both of geqrf's outputs; LeakyReluBackward1, EluBackward1 and
+CeluBackward1 of leaky_relu_/elu_/celu_ with a negative slope, whose output is the input
+changed in place) whose backward raises.  Each is a custom Function here (tapegrad/pyfunc.py) named as torch's
 node, with an edge to each input that requires grad (torch's), whose backward raises torch's
 error; no op row is needed, since no gradient is ever computed."""
 import numpy as np
@@ -56,3 +57,43 @@ def result(node, values, dt, inputs, error):
     if isinstance(values, tuple):
         return tuple(Tensor._wrap(np.array(v, dtype=dt.np), dt) for v in values)
     return Tensor._wrap(np.array(values, dtype=dt.np), dt)
+
+
+class _NoDerivativeInPlace(Function):
+    """x with its values replaced by `values` in place (marked dirty: x moves to the node);
+    its backward: the op's error."""
+
+    @staticmethod
+    def forward(ctx, x, values, error):
+        ctx.error = error
+        # (the write counts no version of its own: mark_dirty's is the one change, as the
+        # one of torch's in-place kernel)
+        if type(x._v) is np.ndarray:
+            x._v[...] = values
+        else:
+            x._v = float(np.asarray(values).reshape(-1)[0])
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, *grads):
+        kind, message = ctx.error
+        raise kind(message)
+
+
+def _inplace_node(name):
+    fn = type(name, (_NoDerivativeInPlace,), {"__module__": __name__})
+    as_native_node(fn, name, raises=True)
+    return fn
+
+
+# torch's in-place activations whose backward refuses a negative slope (their output cannot
+# tell the input's sign): leaky_relu_, elu_ and celu_ (whose error is elu's)
+INPLACE_NODES = {name: _inplace_node(name) for name in (
+    "LeakyReluBackward1", "EluBackward1", "CeluBackward1")}
+
+
+def inplace_result(node, x, values, error):
+    """x, given `values` in place, as the output of torch's node `node` whose backward raises
+    `error` (x requires grad, grad mode is on and torch's in-place checks passed)."""
+    return INPLACE_NODES[node].apply(x, values, error)

@@ -466,3 +466,30 @@ def test_pool_int_list_accepts_integer_tensors(torch_ref):
            for lib in (torch_ref, tapegrad)]
     for a, b in zip(*res):
         np.testing.assert_array_equal(b, a)
+
+
+@pytest.mark.parametrize("fn, kw", [("leaky_relu", {"negative_slope": -0.2}),
+                                    ("elu", {"alpha": -1.0}), ("celu", {"alpha": -0.5}),
+                                    ("leaky_relu", {"negative_slope": 0.2})])
+@pytest.mark.parametrize("through_view", [False, True])
+def test_inplace_activation_with_negative_slope_refuses_backward(torch_ref, fn, kw,
+                                                                 through_view):
+    """The in-place forms with a negative slope: torch's values and node (LeakyReluBackward1,
+    EluBackward1, CeluBackward1), whose backward raises torch's error (the output cannot tell
+    the input's sign; tapegrad's leaky_relu_ gave a wrong gradient, as if the slope were 1)."""
+    x = np.array([-2.0, -0.5, 0.5, 2.0])
+    res = []
+    for lib in (torch_ref, tapegrad):
+        leaf = lib.tensor(x, requires_grad=True)
+        y = leaf * 1
+        target = y[1:] if through_view else y
+        out = getattr(lib.nn.functional, fn)(target, inplace=True, **kw)
+        seen = (out is target, type(target.grad_fn).__name__, y._version)
+        try:
+            y.sum().backward()
+            seen += (leaf.grad.numpy().round(12).tolist(),)
+        except RuntimeError as e:
+            seen += (str(e),)
+        res.append((seen, y.detach().numpy()))
+    assert res[1][0] == res[0][0]
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-15)

@@ -27,7 +27,7 @@ from ..random import arranged_like, default_generator
 from ..tape import refuse_inference_index
 from ..tensor import Tensor, _dim, _row_major
 from ..tracing import refuse_state_update
-from ..views import cat
+from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
 from ._onepass import _PLAIN
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
@@ -142,15 +142,48 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input where input > 0, else negative_slope * input (LeakyReluBackward0)."""
     _tensor("leaky_relu", input)
     if inplace:
+        if negative_slope < 0 and _negative_slope_refused(input):
+            return _refused_inplace(input, "LeakyReluBackward1", X.leaky_relu,
+                                    float(negative_slope), _LEAKY_NEGATIVE)
         return _inplace_row(input, "leaky_relu_", X.leaky_relu, float(negative_slope))
     _floating_only("leaky_relu_cpu", input)
     return _fastpath.op_leaky_relu(input, float(negative_slope))
+
+
+# torch's backward errors of the in-place forms with a negative slope (the output cannot tell
+# the input's sign, so the gradient cannot be read off it)
+_LEAKY_NEGATIVE = (
+    "In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead. File an issue at "
+    "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
+    "backward calculation with negative slope")
+_ELU_NEGATIVE = (
+    "In-place elu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead.")
+
+
+def _negative_slope_refused(x):
+    """Whether an in-place activation of x with a negative slope records torch's node whose
+    backward raises: after torch's in-place checks (a leaf's errors), x has history to keep."""
+    return x._check_inplace()
+
+
+def _refused_inplace(x, node, body, c, message):
+    """body(x, c) written into x, whose grad_fn becomes torch's `node`, its backward raising
+    `message` (NOTE: torch's in-place leaky_relu_/elu_/celu_ with a negative slope)."""
+    with switched_grad(False):
+        values = body(KIND_OPS, x.detach(), c)._array()
+    return nodiff.inplace_result(node, x, values, (RuntimeError, message))
 
 
 def elu(input, alpha=1.0, inplace=False):
     """input where input > 0, else alpha * (exp(input) - 1) (EluBackward0)."""
     _tensor("elu", input)
     if inplace:
+        if alpha < 0 and _negative_slope_refused(input):
+            return _refused_inplace(input, "EluBackward1", X.elu, float(alpha), _ELU_NEGATIVE)
         return _inplace_row(input, "elu_", X.elu, float(alpha))
     _floating_only("elu_cpu", input)
     return _fastpath.op_elu(input, float(alpha))
@@ -922,6 +955,8 @@ def celu(input, alpha=1.0, inplace=False):
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     alpha = float(alpha)
     if inplace:
+        if alpha < 0 and _negative_slope_refused(input):
+            return _refused_inplace(input, "CeluBackward1", X.celu, alpha, _ELU_NEGATIVE)
         return _inplace_row(input, "celu_", X.celu, alpha)
     _floating_only("elu_cpu", input)
     return _fastpath.op_celu(input, alpha)
