@@ -493,3 +493,22 @@ def test_inplace_activation_with_negative_slope_refuses_backward(torch_ref, fn, 
         res.append((seen, y.detach().numpy()))
     assert res[1][0] == res[0][0]
     np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-15)
+
+
+@pytest.mark.parametrize("pad", [(0, 0), (0, 0, 0, 0), (-1, 0), (0, -1, -1, 0), (1, -1)])
+@pytest.mark.parametrize("fn", ["F.pad", "constant_pad_nd"])
+def test_constant_pad_is_new_memory(torch_ref, pad, fn):
+    """No pad at all, or crops only: torch's ConstantPadNdBackward0 of a copy, never the
+    input or a view of it (writing into the result leaves the input alone)."""
+    x = np.arange(24.0).reshape(2, 3, 4)
+    res = []
+    for lib in (torch_ref, tapegrad):
+        a = lib.tensor(x, requires_grad=True)
+        y = (lib.nn.functional.pad(a, pad) if fn == "F.pad" else
+             lib.constant_pad_nd(a, pad))
+        name = type(y.grad_fn).__name__
+        (g,) = lib.autograd.grad(y, [a], lib.ones(tuple(y.shape), dtype=y.dtype))
+        with lib.no_grad():
+            y.fill_(-1.0)
+        res.append((name, y is a, a.detach().numpy().tolist(), g.numpy().tolist()))
+    assert res[1] == res[0]

@@ -170,8 +170,9 @@ def embedding(T, weight, index, pad_mask, scale=None):
 
 
 def constant_pad_nd(T, x, pads, value, cat, full):
-    """x padded (or cropped, for negative pads) by `pads` (torch's order: last dim first)."""
-    out = x
+    """x padded (or cropped, for negative pads) by `pads` (torch's order: last dim first):
+    always new memory, as torch's (no pad, or crops only, copy x or its slice)."""
+    out, copied = x, False
     for k in range(len(pads) // 2):
         d = out.dim() - 1 - k
         lo, hi = pads[2 * k], pads[2 * k + 1]
@@ -188,8 +189,8 @@ def constant_pad_nd(T, x, pads, value, cat, full):
                 shape[d] = n
                 parts.append(full(shape, value, dtype=out.dtype))
         if len(parts) > 1:
-            out = cat(parts, d)
-    return out
+            out, copied = cat(parts, d), True
+    return out if copied else out.clone()
 
 
 def index_pad(T, x, index_per_dim):
