@@ -46,3 +46,24 @@ def test_kl_div_gradcheck():
     x = tg.tensor([[-0.5, -1.0, -2.0]], dtype=tg.float64, requires_grad=True)
     t = tg.tensor([[0.2, 0.3, 0.5]], dtype=tg.float64, requires_grad=True)
     assert gradcheck(lambda a, b: tg.nn.functional.kl_div(a, b, reduction="batchmean"), (x, t))
+
+
+# ---- hardtanh of uint8: torch refuses negative limits (clamp would wrap them) ------------------
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.nn.functional.hardtanh(x), lambda m, x: m.nn.functional.hardtanh(x, -1, 2),
+    lambda m, x: m.nn.functional.hardtanh_(x), lambda m, x: m.nn.Hardtanh()(x),
+    lambda m, x: m.nn.functional.hardtanh(x, inplace=True)])
+def test_hardtanh_uint8_negative_limits(torch_ref, call):
+    for m in (tg, torch_ref):
+        with pytest.raises(RuntimeError,
+                           match="cannot do hardtanh on an unsigned type with negative limits"):
+            call(m, m.tensor([0, 1, 2, 3], dtype=m.uint8))
+
+
+@pytest.mark.parametrize("limits", [(0, 2), (-0.5, 1.5), (0.0, 6.0)])
+def test_hardtanh_uint8_nonnegative_limits(torch_ref, limits):
+    ours = tg.nn.functional.hardtanh(tg.tensor([0, 1, 2, 3, 9], dtype=tg.uint8), *limits)
+    theirs = torch_ref.nn.functional.hardtanh(
+        torch_ref.tensor([0, 1, 2, 3, 9], dtype=torch_ref.uint8), *limits)
+    assert ours.dtype == tg.uint8
+    assert ours.tolist() == theirs.tolist()

@@ -918,9 +918,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if not input.dtype.is_floating_point:   # torch's clamp in the input's integer dtype
         if input.dtype is D.bool_:
             raise RuntimeError("Bool inputs not supported for hardtanh")
+        lo, hi = int(min_val), int(max_val)
+        if input.dtype is D.uint8 and (lo < 0 or hi < 0):   # (clamp would wrap them to 255)
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
         if inplace:
-            return input.clamp_(int(min_val), int(max_val))
-        return input.clamp(int(min_val), int(max_val))
+            return input.clamp_(lo, hi)
+        return input.clamp(lo, hi)
     if inplace:
         return _inplace_row(input, "hardtanh", X.hardtanh, float(min_val), float(max_val))
     return _record("hardtanh", X.hardtanh, input, float(min_val), float(max_val))
