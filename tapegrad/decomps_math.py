@@ -320,6 +320,13 @@ def vector_norm(T, x, ord, dims, keepdim):
     return _sqrt0(pw.sum(dims, keepdim=keepdim), ord)
 
 
+# NOTE: a norm over one element (torch's reduction then never squares or powers it): |x| for
+# every ord but 0, so float32 2e19 or 1e-30 are their own norm (not x*x's inf or 0); the
+# gradient abs's sgn(x), torch's formulas' value there (0 at 0)
+def one_element_norm(T, x, ord, dims, keepdim):
+    return x.abs().sum(dims, keepdim=keepdim)
+
+
 def nan_to_num(T, x, nan, posinf, neginf):
     """nan, +inf and -inf replaced; the gradient passes where x is finite."""
     return where(x != x, nan, where(x == math.inf, posinf, where(x == -math.inf, neginf, x)))

@@ -1299,7 +1299,11 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                                    f"dimension {d}because this dimension is empty and the "
                                    f"operation does not have an identity")
     dims = _dims("linalg.vector_norm", dim, x.dim())
-    return _record("vector_norm", DM.vector_norm, x, float(ord), dims, bool(keepdim))
+    # one element per result: |x| (torch: but for a 0-d input given a dim, which it squares)
+    one = ord != 0 and (math.prod(x._shape[d] for d in dims) == 1 if x._shape else
+                        dim is None or isinstance(dim, (tuple, list)) and not dim)
+    return _record("vector_norm", DM.one_element_norm if one else DM.vector_norm, x,
+                   float(ord), dims, bool(keepdim))
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):

@@ -1,6 +1,8 @@
 """Values and gradients at edge points (kinks, ties, zeros, poles, infinities, negative or
 zero arguments outside a function's domain) against torch 2.13, float32 and float64, with
 finite-difference checks where the function is differentiable."""
+import math
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,41 @@ def test_hardtanh_uint8_nonnegative_limits(torch_ref, limits):
         torch_ref.tensor([0, 1, 2, 3, 9], dtype=torch_ref.uint8), *limits)
     assert ours.dtype == tg.uint8
     assert ours.tolist() == theirs.tolist()
+
+
+# ---- a norm over one element: torch's reduction is |x| itself -------------------------------
+ONE_ELEMENT = [2e19, -3e38, 1e-30, -1e-25, 0.0, -0.0, 1.5, -2.0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ord", [2, 1, 3, 0.5, -1, -2, float("inf"), float("-inf")])
+@pytest.mark.parametrize("shape,dim", [((), None), ((1,), None), ((1, 1), (0, 1)),
+                                       ((8, 1), 1), ((1, 8), 0)], ids=str)
+def test_norm_over_one_element(torch_ref, dtype, ord, shape, dim):
+    # (float32: 2e19 squared overflows, 1e-30 squared underflows; torch never squares.  Its
+    # gradient formula for other ords does, |x|^(p-2) or norm^(p-1): nan at such float32 values)
+    values = ONE_ELEMENT if dtype == "float64" or ord in (1, 2, 0.5) or math.isinf(ord) \
+        else ONE_ELEMENT[4:]
+    n = int(np.prod(shape))
+    vals = np.resize(np.array(values), n).reshape(shape) if n > 1 else \
+        np.array(values[0]).reshape(shape)
+    _same_as_torch(torch_ref, lambda m, x: m.linalg.vector_norm(x, ord, dim), [vals], dtype)
+    if shape == ():
+        for v in values:
+            _same_as_torch(torch_ref, lambda m, x: m.linalg.vector_norm(x, ord), [v], dtype)
+            _same_as_torch(torch_ref, lambda m, x: x.norm(ord), [[v]], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dim", [0, -1, (0,)])
+def test_norm_of_zero_dim_given_a_dim(torch_ref, dtype, dim):
+    # (a 0-d input given a dim is squared by torch: float32 2e19 -> inf, 1e-30 -> 0)
+    for v in ONE_ELEMENT:
+        _same_as_torch(torch_ref, lambda m, x: m.linalg.vector_norm(x, 2, dim), [v], dtype)
+        _same_as_torch(torch_ref, lambda m, x: m.nn.functional.normalize(x, dim=0), [v], dtype)
+
+
+def test_norm_over_one_element_gradcheck():
+    x = tg.tensor([[1.5], [-2.0]], dtype=tg.float64, requires_grad=True)
+    for ord in (2, 3, -1, float("inf")):
+        assert gradcheck(lambda a: tg.linalg.vector_norm(a, ord, 1), (x,))
