@@ -27,7 +27,9 @@ def _same_as_torch(torch, fn, inputs, dtype):
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours[0], theirs[0], equal_nan=True, **tol)
     for a, b in zip(ours[1], theirs[1]):
-        np.testing.assert_allclose(a, b, equal_nan=True, **tol)
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, equal_nan=True, **tol)
     return ours[2], theirs[2]
 
 
@@ -107,3 +109,30 @@ def test_norm_over_one_element_gradcheck():
     x = tg.tensor([[1.5], [-2.0]], dtype=tg.float64, requires_grad=True)
     for ord in (2, 3, -1, float("inf")):
         assert gradcheck(lambda a: tg.linalg.vector_norm(a, ord, 1), (x,))
+
+
+# ---- poisson_nll_loss(full=True): torch's Stirling term, masked_fill'ed ---------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("log_input", [True, False])
+@pytest.mark.parametrize("target_grad", [True, False])
+def test_poisson_nll_full_at_zero_targets(torch_ref, dtype, log_input, target_grad):
+    # a zero target's gradient is nan (0 * log(0) through the masked term), as torch's; the
+    # grad_fn tree is torch's C++ one (its numbers: MulBackward1, AddBackward1)
+    inputs = [[0.0, 1.0, 0.5, 2.0], [0.0, 2.0, 1.0, 5.0]]
+
+    def fn(m, x, t):
+        t = t if target_grad else t.detach()
+        return m.nn.functional.poisson_nll_loss(x, t, log_input=log_input, full=True)
+    ours, theirs = _same_as_torch(torch_ref, fn, inputs, dtype)
+    assert grad_fn_tree(ours, 10) == grad_fn_tree(theirs, 10)
+    plain = [m.nn.PoissonNLLLoss(log_input, full=True)(m.tensor(inputs[0]), m.tensor(inputs[1]))
+             for m in (tg, torch_ref)]
+    assert plain[0].item() == pytest.approx(plain[1].item(), rel=1e-6)
+
+
+def test_poisson_nll_full_gradcheck():
+    x = tg.tensor([0.3, 1.0, 0.5], dtype=tg.float64, requires_grad=True)
+    t = tg.tensor([0.5, 2.0, 3.5], dtype=tg.float64, requires_grad=True)
+    for log_input in (True, False):
+        assert gradcheck(lambda a, b: tg.nn.functional.poisson_nll_loss(
+            a, b, log_input=log_input, full=True), (x, t))

@@ -1516,11 +1516,15 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if log_input:
         loss = input.exp() - target * input
     else:
-        loss = input - target * (input + eps).log()
+        # (torch's C++ input + eps: add(Tensor, Scalar), AddBackward1)
+        loss = input - target * _record("add_number", DM.add_number, input, float(eps)).log()
     if full:
-        # NOTE: torch's composition: the masked terms' gradient is 0 times that of
-        # t * log(t) + 0.5 * log(2 pi t), so a target <= 0 that requires grad gets nan
-        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        # NOTE: torch's C++ formula (its numbers: mul(Tensor, Scalar), MulBackward1): the
+        # masked terms' gradient is 0 times that of t * log(t) + 0.5 * log(2 pi t), so a
+        # target <= 0 that requires grad gets nan
+        half_log = _record("mul_by_number", DM.mul_number, _record(
+            "mul_by_number", DM.mul_number, target, 2 * math.pi).log(), 0.5)
+        stirling = target * target.log() - target + half_log
         loss = loss + stirling.masked_fill(target <= 1, 0)
     return B._reduce(loss, reduction)
 
