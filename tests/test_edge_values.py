@@ -136,3 +136,20 @@ def test_poisson_nll_full_gradcheck():
     for log_input in (True, False):
         assert gradcheck(lambda a, b: tg.nn.functional.poisson_nll_loss(
             a, b, log_input=log_input, full=True), (x, t))
+
+
+# ---- max_unpool with a position written twice: every writer keeps its gradient ---------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fill", [5.0, float("nan"), float("inf"), float("-inf")])
+def test_max_unpool_repeated_index_of_nonfinite(torch_ref, dtype, fill):
+    # overlapping windows pick the same element (fill) twice: torch's backward gathers the
+    # output's gradient at each index, so both pooled values get it, whatever they hold
+    def fn(m, x):
+        p, i = m.nn.functional.max_pool2d(x, 2, 1, return_indices=True)
+        return m.nn.functional.max_unpool2d(p, i, 2, 1)
+    x = [[[[1.0, fill, 2.0], [2.0, -3.0, -4.0], [0.5, 3.0, 1.0]]]]
+    _same_as_torch(torch_ref, fn, [x], dtype)
+
+    def direct(m, p):   # (the unpooling alone, given repeated indices)
+        return m.nn.functional.max_unpool1d(p, m.tensor([[[1, 1, 3]]]), 2, 2)
+    _same_as_torch(torch_ref, direct, [[[[fill, fill, 2.0]]]], dtype)

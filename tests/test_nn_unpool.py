@@ -132,14 +132,15 @@ def test_gradient_is_the_output_gradient_at_the_indices_also_where_they_repeat()
 
 
 def test_repeated_indices_with_infinities_and_nan():
-    """An overwritten element that is not finite changes nothing in the output."""
+    """An overwritten element that is not finite changes nothing in the output, and keeps its
+    gradient (torch's backward gathers the output's gradient at every index)."""
     v = np.array([[[np.inf, -np.inf, np.nan, 2.0]]])
     p = tg.tensor(v, requires_grad=True)
     y = tg.nn.functional.max_unpool1d(p, tg.tensor([[[1, 1, 1, 3]]]), 2)
     np.testing.assert_array_equal(y.detach().numpy(), [[[0.0, np.nan, 0.0, 2.0, 0.0, 0.0, 0.0,
                                                           0.0]]])
     y.sum().backward()
-    np.testing.assert_array_equal(p.grad.numpy(), [[[0.0, 0.0, 1.0, 1.0]]])
+    np.testing.assert_array_equal(p.grad.numpy(), [[[1.0, 1.0, 1.0, 1.0]]])
 
 
 def test_input_needing_no_gradient_and_empty_outputs_as_torch():

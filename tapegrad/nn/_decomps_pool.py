@@ -15,9 +15,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..creation import tensor as _tensor_of
-from ..ndops import _guard_extreme, where
+from ..ndops import _binary, _guard_extreme, where
+from ..ops import OPS
 from ..structops import _gather
 from ._decomps_conv import _pad, windows
+
+_STRAIGHT_THROUGH = OPS["straight_through"].code
 
 
 # NOTE: max pooling's gradient goes to the one element torch's kernel picks in each window
@@ -244,8 +247,10 @@ def max_unpool(T, x, shape, pos, keep):
     if pos is None:
         x, pos = x.reshape(-1)[:0], np.zeros(0, np.int64)
     if keep is not None:
-        d = x - x.detach()
-        x = where(keep, x, where(d == 0.0, d, 0.0))
+        # NOTE: an overwritten element adds 0 to the scatter but keeps its gradient (torch's
+        # backward gathers at every index, repeated ones too): straight_through's value is its
+        # second operand, 0, its gradient x's whole, also where x is inf or nan (x - x is not 0)
+        x = where(keep, x, _binary(_STRAIGHT_THROUGH, x, 0.0))
     return T.index_scatter(x, shape, pos.reshape(-1))
 
 
