@@ -153,3 +153,43 @@ def test_max_unpool_repeated_index_of_nonfinite(torch_ref, dtype, fill):
     def direct(m, p):   # (the unpooling alone, given repeated indices)
         return m.nn.functional.max_unpool1d(p, m.tensor([[[1, 1, 3]]]), 2, 2)
     _same_as_torch(torch_ref, direct, [[[[fill, fill, 2.0]]]], dtype)
+
+
+# ---- adaptive average pooling over uneven windows: an inf or nan stays in its windows ---------
+def _nonfinite(shape, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    flat = x.reshape(-1)
+    flat[0], flat[flat.size // 2], flat[-1] = np.inf, np.nan, -np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("call,shape", [
+    (lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 3), (2, 2, 5)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 4), (2, 9)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (2, 3)), (1, 2, 3, 5)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (2, None)), (2, 5, 4)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, 2), (1, 1, 3, 3, 5)),
+    (lambda m, x: m.nn.AdaptiveAvgPool2d(3)(x), (1, 1, 4, 5)),
+    (lambda m, x: m.nn.functional.interpolate(x, size=3, mode="area"), (1, 1, 5)),
+], ids=["1d", "1d-unbatched", "2d", "2d-none", "3d", "module", "area"])
+def test_adaptive_avg_pool_nonfinite_stays_in_its_windows(torch_ref, dtype, call, shape):
+    # (torch averages each window on its own: the 0/1 window-matrix products made inf * 0 = nan
+    # in every window of the same rows)
+    _same_as_torch(torch_ref, call, [_nonfinite(shape, 3)], dtype)
+
+
+def test_adaptive_avg_pool_uneven_gradcheck():
+    x = tg.tensor(np.random.default_rng(4).standard_normal((1, 2, 3, 5)), requires_grad=True)
+    assert gradcheck(lambda a: tg.nn.functional.adaptive_avg_pool2d(a, (2, 3)), (x,))
+
+
+def test_adaptive_avg_pool_replay_with_nonfinite(torch_ref):
+    # a recorded program holds the per-window sums whatever the example's values, so a replay
+    # given an inf keeps it in its windows too
+    def f(x):
+        return tg.nn.functional.adaptive_avg_pool2d(x, (2, 3)) * 2.0
+    rec = tg.record(f, tg.ones(1, 2, 3, 5, dtype=tg.float64))
+    x = _nonfinite((1, 2, 3, 5), 5)
+    expect = torch_ref.nn.functional.adaptive_avg_pool2d(torch_ref.tensor(x), (2, 3)) * 2.0
+    np.testing.assert_array_equal(np.asarray(rec(x)), expect.numpy())

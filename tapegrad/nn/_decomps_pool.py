@@ -18,6 +18,7 @@ from ..creation import tensor as _tensor_of
 from ..ndops import _binary, _guard_extreme, where
 from ..ops import OPS
 from ..structops import _gather
+from ..tracing import _tracing
 from ._decomps_conv import _pad, windows
 
 _STRAIGHT_THROUGH = OPS["straight_through"].code
@@ -167,6 +168,15 @@ def adaptive_avg_pool(T, x, out, sums, counts):
         win = windows(x4, kernel, kernel, (1,) * k, kernel_last=True)
         y = win.sum(tuple(range(2 + k, 2 + 2 * k))).reshape(lead + tuple(out))
         return y / counts
+    if _tracing(x) is not None or not np.isfinite(x._array()).all():
+        # an inf or nan times the matrices' zeros would be nan in every window of its rows:
+        # each window's elements gathered and summed on their own, as torch's loop
+        sizes = tuple(x.shape[x.dim() - k:])
+        cand, valid = adaptive_windows(sizes, out)
+        planes = np.arange(math.prod(lead), dtype=np.int64) * math.prod(sizes)
+        pos = (planes.reshape((-1,) + (1,) * (k + 1)) + cand).reshape(lead + cand.shape)
+        w = _gather("index", x, pos)
+        return where(_tensor_of(valid), w, 0.0).sum(-1) / counts
     y = x
     for i in reversed(range(k)):
         d = y.dim() - k + i
