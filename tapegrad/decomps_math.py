@@ -215,8 +215,8 @@ def frexp(T, x, exponent):
 def cdist(T, x1, x2, p):
     """The p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M)."""
     d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    if p != math.inf:
-        return d.norm(p, -1)
+    if p != math.inf:   # (its kernel sums |d|^p also over one feature: float32 2e19 -> inf)
+        return vector_norm(T, d, p, (d.dim() - 1,), False)
     ad = d.abs()
     last = (ad.dim() - 1,)
     m0 = T.max_shift(ad, last, True)
@@ -325,6 +325,13 @@ def vector_norm(T, x, ord, dims, keepdim):
 # gradient abs's sgn(x), torch's formulas' value there (0 at 0)
 def one_element_norm(T, x, ord, dims, keepdim):
     return x.abs().sum(dims, keepdim=keepdim)
+
+
+def norm_body(x, ord, dims):
+    """The body of torch's at::norm / linalg.vector_norm of a shaped x over dims:
+    one_element_norm where each result reduces one element, else vector_norm."""
+    one = ord != 0 and x.shape and math.prod(x.shape[d] for d in dims) == 1
+    return one_element_norm if one else vector_norm
 
 
 def nan_to_num(T, x, nan, posinf, neginf):

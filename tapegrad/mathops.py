@@ -1300,10 +1300,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                                    f"operation does not have an identity")
     dims = _dims("linalg.vector_norm", dim, x.dim())
     # one element per result: |x| (torch: but for a 0-d input given a dim, which it squares)
-    one = ord != 0 and (math.prod(x._shape[d] for d in dims) == 1 if x._shape else
-                        dim is None or isinstance(dim, (tuple, list)) and not dim)
-    return _record("vector_norm", DM.one_element_norm if one else DM.vector_norm, x,
-                   float(ord), dims, bool(keepdim))
+    body = DM.norm_body(x, ord, dims) if x._shape else DM.one_element_norm \
+        if ord != 0 and (dim is None or isinstance(dim, (tuple, list)) and not dim) \
+        else DM.vector_norm
+    return _record("vector_norm", body, x, float(ord), dims, bool(keepdim))
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):

@@ -314,8 +314,8 @@ def max_pool1d_with_indices(*args, **kwargs):
 
 # ---- norms as torch's at::norm (NormBackward1) compositions ---------------------------------
 def _norm_dims(x, p, dims, keepdim):
-    return decomps.record("norm_dim", DM.vector_norm, KIND_OPS, x, float(p), tuple(dims),
-                          bool(keepdim))
+    return decomps.record("norm_dim", DM.norm_body(x, p, dims), KIND_OPS, x, float(p),
+                          tuple(dims), bool(keepdim))
 
 
 def norm_except_dim(*args, **kwargs):
@@ -323,8 +323,9 @@ def norm_except_dim(*args, **kwargs):
     broadcast against v (weight_norm's), as torch's composition."""
     v, p, dim = bind("norm_except_dim", args, kwargs, ("v", "pow", "dim"), (2, 0))
     if dim == -1:
-        return decomps.record("norm_all", DM.vector_norm, KIND_OPS, v, float(p),
-                              tuple(range(v.dim())), False)
+        dims = tuple(range(v.dim()))
+        return decomps.record("norm_all", DM.norm_body(v, p, dims), KIND_OPS, v, float(p),
+                              dims, False)
     if dim == 0:
         return _norm_dims(v.contiguous().view(v.shape[0], -1), p, (1,), False).view(
             (v.shape[0],) + (1,) * (v.dim() - 1))

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, return_types
+from . import decomps, decomps_math as DM, dtypes as D, errors, return_types
 from .composed import broadcast_tensors
 from .creation import full_like, tensor
 from .fpstate import quiet
@@ -293,7 +293,8 @@ def _pdist_body(T, x, p):
         a = diff.abs() * (diff.detach().abs() == dist.unsqueeze(1))
         s = a.sum(1)
         return dist + (s - s.detach())
-    return vector_norm(diff, p, 1)
+    # (torch's kernel sums |d|^p also over one feature: float32 2e19 -> inf, as cdist's)
+    return DM.vector_norm(KIND_OPS, diff, float(p), (1,), False)
 
 
 def pdist(input, p=2):

@@ -193,3 +193,23 @@ def test_adaptive_avg_pool_replay_with_nonfinite(torch_ref):
     x = _nonfinite((1, 2, 3, 5), 5)
     expect = torch_ref.nn.functional.adaptive_avg_pool2d(torch_ref.tensor(x), (2, 3)) * 2.0
     np.testing.assert_array_equal(np.asarray(rec(x)), expect.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf"), 0.5])
+@pytest.mark.parametrize("call", [
+    lambda m, x, p: m.cdist(x, x.flip(0), p),                     # (kernel: |d|^p summed)
+    lambda m, x, p: m.cdist(x, x.flip(0), compute_mode="donot_use_mm_for_euclid_dist"),
+    lambda m, x, p: m.pdist(x, p),
+    lambda m, x, p: m.nn.functional.pairwise_distance(x, x.flip(0), p),   # (at::norm: |d|)
+    lambda m, x, p: m.norm_except_dim(x, 2, 0),
+    lambda m, x, p: m.norm_except_dim(x.t(), 2, 1),
+    lambda m, x, p: x.norm(p, 1),
+], ids=["cdist", "cdist-direct", "pdist", "pairwise", "norm_except_dim", "norm_except_last",
+        "norm"])
+def test_distances_over_one_feature(torch_ref, dtype, p, call):
+    # torch's distance kernels power every difference (float32 2e19 -> inf, 1e-30 -> 0);
+    # its norms over one element are |x|
+    x = [[2e19], [1e-30], [0.0], [-3.0]] if dtype == "float64" or p in (1, 2, 0.5) or \
+        math.isinf(p) else [[1.5], [0.0], [-3.0]]
+    _same_as_torch(torch_ref, lambda m, a: call(m, a, p), [x], dtype)

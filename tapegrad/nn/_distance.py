@@ -57,5 +57,5 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     if isinstance(p, str) or not isinstance(p, (int, float)):
         raise TypeError(f"pairwise_distance(): argument 'p' (position 3) must be float, not "
                         f"{type(p).__name__}")
-    return _record("norm_dim", DM.vector_norm, d, float(p), (d.dim() - 1 if d.dim() else 0,),
-                   bool(keepdim))
+    dims = (d.dim() - 1 if d.dim() else 0,)
+    return _record("norm_dim", DM.norm_body(d, p, dims), d, float(p), dims, bool(keepdim))
