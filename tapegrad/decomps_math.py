@@ -158,9 +158,14 @@ def logcumsumexp(T, x, d):
     return _fresh(y, x)
 
 
+# NOTE: nansum's gradient is torch's product g * ~isnan(x), not a select: an inf or nan g
+# (nanmean of an all-nan slice divides by a count of 0) is nan at the nan elements too.  The
+# value is the select's (straight_through's second operand), the gradient x * mask's.
 def nansum(T, x, dims, keepdim):
     """The sum over dims with nan taken as 0 (whose gradient is then 0, as torch's)."""
-    return where(x != x, 0.0, x).sum(dims, keepdim=keepdim)
+    nan = x != x
+    kept = x * where(nan, 0.0, 1.0)
+    return _binary(_STRAIGHT_THROUGH, kept, where(nan, 0.0, x)).sum(dims, keepdim=keepdim)
 
 
 def vdot(T, x, y):

@@ -213,3 +213,23 @@ def test_distances_over_one_feature(torch_ref, dtype, p, call):
     x = [[2e19], [1e-30], [0.0], [-3.0]] if dtype == "float64" or p in (1, 2, 0.5) or \
         math.isinf(p) else [[1.5], [0.0], [-3.0]]
     _same_as_torch(torch_ref, lambda m, a: call(m, a, p), [x], dtype)
+
+
+# ---- nansum / nanmean: torch's gradient g * ~isnan(x), a product -----------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.nanmean(1),                       # an all-nan row: g / 0 -> nan there
+    lambda m, x: m.nanmean(x),
+    lambda m, x: x.nansum(1) / m.tensor([0.0, 2.0, 1.0], dtype=x.dtype),
+    lambda m, x: x.nansum(1) * 2.0,
+    lambda m, x: x.nansum(),
+], ids=["nanmean-dim", "nanmean", "nansum-inf-grad", "nansum", "nansum-all"])
+def test_nan_reductions_gradient_is_a_product(torch_ref, dtype, call):
+    x = [[np.nan, np.nan, np.nan], [1.0, np.nan, 2.0], [0.5, -1.0, 3.0]]
+    _same_as_torch(torch_ref, call, [x], dtype)
+
+
+def test_nansum_gradcheck():
+    x = tg.tensor([[1.0, 2.0], [0.5, -1.0]], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(lambda a: a.nansum(1), (x,))
+    assert tg.autograd.gradgradcheck(lambda a: (a.nansum(1) ** 2), (x,))
