@@ -183,8 +183,12 @@ def dist(T, x, y, p):
 # rule through the norm, torch's renorm_backward.
 def renorm(T, x, p, dims, maxnorm):
     """x with each slice over dims scaled so that its p-norm is at most maxnorm."""
-    norm = x.norm(p, dims, keepdim=True)
-    return x * where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+    # NOTE: the scaled slices' norm is taken of x with the others zeroed: a slice left as it
+    # is (its norm not > maxnorm, nan too) gets g alone, as torch's where(norm > maxnorm,
+    # grad_norm, grad), not 0 * (a nan norm's gradient)
+    big = x.norm(p, dims, keepdim=True) > maxnorm
+    norm = where(big, x, 0.0).norm(p, dims, keepdim=True)
+    return x * where(big, maxnorm / (norm + 1e-7), 1.0)
 
 
 # NOTE: torch's gradient of ldexp's x is g * pow(2, e): for an integer e an integer power,

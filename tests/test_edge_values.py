@@ -233,3 +233,20 @@ def test_nansum_gradcheck():
     x = tg.tensor([[1.0, 2.0], [0.5, -1.0]], dtype=tg.float64, requires_grad=True)
     assert gradcheck(lambda a: a.nansum(1), (x,))
     assert tg.autograd.gradgradcheck(lambda a: (a.nansum(1) ** 2), (x,))
+
+
+# ---- renorm: a slice whose norm is nan is left as it is, gradient too ------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [2.0, 1.0, float("inf")])
+def test_renorm_slice_with_nan_norm(torch_ref, dtype, p):
+    # torch: where(norm > maxnorm, scaled, x) for the value and where(norm > maxnorm,
+    # grad_norm, grad) for the gradient: a nan norm is not > maxnorm, so g passes unchanged
+    x = [[np.nan, 1.0, 2.0], [3.0, -4.0, 0.5], [0.1, 0.2, -0.1], [np.inf, 1.0, 0.0]]
+    _same_as_torch(torch_ref, lambda m, a: m.renorm(a, p, 0, 1.5), [x], dtype)
+    _same_as_torch(torch_ref, lambda m, a: a.renorm(p, 1, 2.0), [x], dtype)
+
+
+def test_renorm_gradcheck():
+    x = tg.tensor([[3.0, -4.0, 0.5], [0.1, 0.2, -0.1]], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(lambda a: a.renorm(2, 0, 1.5), (x,))
+    assert tg.autograd.gradgradcheck(lambda a: a.renorm(2, 0, 1.5), (x,))
