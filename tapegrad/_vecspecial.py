@@ -122,9 +122,11 @@ def polygamma(n, x):
         return digamma(x)
     if n == 1.0:
         return trigamma(x)
-    if x == -math.inf:
-        return math.nan
     sign = 1.0 if np.fmod(n, 2.0) == 1.0 else -1.0
+    if x == math.inf:    # torch's Cephes zeta(s, inf) is nan (its series' 0 / 0), at -inf inf
+        return math.nan
+    if x == -math.inf:
+        return sign * math.inf
     return sign * math.gamma(n + 1.0) * hurwitz_zeta(n + 1.0, x)
 
 

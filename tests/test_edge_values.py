@@ -47,6 +47,7 @@ def test_kl_div_at_zero_and_negative_targets(torch_ref, dtype, reduction):
 
 
 def test_kl_div_gradcheck():
+    assert not hasattr(tg.nn.functional, "xlogy")   # (kl_div's helper is no name of F)
     x = tg.tensor([[-0.5, -1.0, -2.0]], dtype=tg.float64, requires_grad=True)
     t = tg.tensor([[0.2, 0.3, 0.5]], dtype=tg.float64, requires_grad=True)
     assert gradcheck(lambda a, b: tg.nn.functional.kl_div(a, b, reduction="batchmean"), (x, t))
@@ -250,3 +251,19 @@ def test_renorm_gradcheck():
     x = tg.tensor([[3.0, -4.0, 0.5], [0.1, 0.2, -0.1]], dtype=tg.float64, requires_grad=True)
     assert gradcheck(lambda a: a.renorm(2, 0, 1.5), (x,))
     assert tg.autograd.gradgradcheck(lambda a: a.renorm(2, 0, 1.5), (x,))
+
+
+# ---- polygamma(n >= 2) at the infinities: torch's zeta(n + 1, x) there ----------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4])
+def test_polygamma_at_infinities(torch_ref, dtype, n):
+    # zeta(s, inf) is nan in torch's Cephes zeta and zeta(s, -inf) inf: polygamma(2, inf) nan,
+    # polygamma(2, -inf) -inf; the gradient at x is polygamma(n + 1, x)
+    _same_as_torch(torch_ref, lambda m, x: m.polygamma(n, x),
+                   [[np.inf, -np.inf, 2.5, -1.5]], dtype)
+    # (one-element tensors: the scalar fast path)
+    ours = [tg.polygamma(n, tg.tensor(v, dtype=getattr(tg, dtype))).item()
+            for v in (np.inf, -np.inf)]
+    theirs = [torch_ref.polygamma(n, torch_ref.tensor(v, dtype=getattr(torch_ref, dtype))).item()
+              for v in (np.inf, -np.inf)]
+    np.testing.assert_array_equal(ours, theirs)
