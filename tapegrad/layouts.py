@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["layout", "strided", "memory_format", "contiguous_format", "preserve_format",
            "channels_last", "channels_last_3d", "check", "channels", "channels_last_contiguous",
-           "empty_preserving", "preserving", "flat_apply"]
+           "empty_preserving", "preserving", "reduced", "flat_apply"]
 
 
 class _Named:
@@ -128,6 +128,15 @@ def preserving(a, out):
     r = empty_preserving(a, out.dtype)
     r[...] = out
     return r
+
+
+def reduced(a, out):
+    """Array `out`, numpy's reduction of array a, laid out as torch lays out a reduction's
+    result: row-major, a dim of size 1 included (its stride that of the next dim), whatever
+    a's layout (numpy's result follows a's order: a transposed input's sum is transposed)."""
+    if a.flags.c_contiguous or type(out) is not np.ndarray:
+        return out
+    return out.copy()
 
 
 def flat_apply(f, arrays, like):

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, nodiff, \
-    return_types
+from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, layouts, \
+    nodiff, return_types
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _update_arrays
@@ -569,7 +569,8 @@ class _MathMethods:
             raise TypeError(f"prod(): argument 'dim' (position 1) must be int, not "
                             f"{type(dim).__name__}")
         d = _dim(dim.__index__(), x.dim())
-        return _record("prod_dim", DM.prod, x, d if x.dim() else None, bool(keepdim)) \
+        # (its body's products keep x's layout; torch's result is row-major)
+        return _row_major(_record("prod_dim", DM.prod, x, d, bool(keepdim))) \
             if x.dim() else _record("prod_dim", DM.prod, x, None, False)
 
     def nansum(self, dim=None, keepdim=False, dtype=None):
@@ -810,7 +811,8 @@ def _anyall(x, dim, keepdim, is_any):
     nz = _compare("ne", x, 0)
     if _tracing(x) is None:   # eager: one numpy reduction
         arr = nz._array()
-        red = (arr.any if is_any else arr.all)(axis=dims, keepdims=bool(keepdim))
+        red = layouts.reduced(arr, (arr.any if is_any else arr.all)(axis=dims,
+                                                                    keepdims=bool(keepdim)))
         if x._dtype is D.uint8:   # (torch keeps uint8 for a uint8 input: 0 or 1)
             return Tensor._wrap(np.asarray(red, np.uint8), D.uint8)
         return Tensor._wrap(np.asarray(red), D.bool_)
@@ -903,7 +905,8 @@ def _numpy_extreme(x, dims, keepdim, is_max):
     if not x._dtype.is_floating_point:
         _bake(x, "guard_value")
     arr = x._array()
-    red = (np.amax if is_max else np.amin)(arr, axis=dims, keepdims=bool(keepdim))
+    red = layouts.reduced(arr, (np.amax if is_max else np.amin)(arr, axis=dims,
+                                                                keepdims=bool(keepdim)))
     return Tensor._wrap(np.asarray(red, arr.dtype), x._dtype)
 
 
@@ -1170,7 +1173,8 @@ def _moment_pass(x, name, dims, corr, keepdim):
         m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
         xc = sub_fwd(xa, m)
         sq = mul_fwd(xc, xc)
-        sm = np.asarray(_add_reduce(sq, dims, dtn, None, keepdim), dtype=dtn)
+        sm = layouts.reduced(sq, np.asarray(_add_reduce(sq, dims, dtn, None, keepdim),
+                                            dtype=dtn))
         one = sm.size == 1
         q = out = None
         if not one:

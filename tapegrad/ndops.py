@@ -942,7 +942,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         # the array's own sum: np.sum adds a Python dispatch layer (~1 µs a call); mean: _np_mean
         red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
             _quiet(_add_reduce, arr, dims, dt.np, None, keepdim_eff)
-        out = np.asarray(red, dtype=dt.np)
+        out = layouts.reduced(arr, np.asarray(red, dtype=dt.np))
     if type(x) is Tensor or type(x) is Parameter:   # (_record_start's usual case)
         tape = _tape_for(x, None) if x._recorded else None
     else:
@@ -1510,7 +1510,7 @@ def _logsumexp_pass(x, dims, keepdim):
         m = np.asarray(np.where(np.isinf(m), 0, m), dtype=dtn)
         z = _BIN_FAST[_SUB][0](xa, m)
         e = _UN_ROW[_EXP][0](z, None)
-        s = np.asarray(_add_reduce(e, dims, dtn, None, keepdim), dtype=dtn)
+        s = layouts.reduced(e, np.asarray(_add_reduce(e, dims, dtn, None, keepdim), dtype=dtn))
         ls = _UN_ROW[_LOG][0](s, None)
         m2 = m if keepdim else m.reshape(s.shape)
         out = _BIN_FAST[_ADD][0](ls, m2)

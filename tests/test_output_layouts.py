@@ -77,6 +77,19 @@ CASES = {
     "logsigmoid_t": lambda m, x3, a: m.nn.functional.logsigmoid(a.t()),
     "rrelu_t": lambda m, x3, a: m.nn.functional.rrelu(a.t() - 5),
 }
+# reductions write a new row-major result whatever their input's layout (numpy's follows the
+# input's order), a kept dim of size 1 with the next dim's stride
+_REDUCED = {"p": lambda m, x3: x3.permute(2, 0, 1), "t": lambda m, x3: x3.transpose(0, 2),
+            "mT": lambda m, x3: x3.mT, "pg": lambda m, x3: x3.requires_grad_().permute(1, 2, 0)}
+for _op in ("sum", "mean", "amax", "amin", "prod", "std", "var", "logsumexp", "norm", "all",
+            "any", "nansum"):
+    for _src in _REDUCED:
+        for _kw in ({"dim": 1, "keepdim": True}, {"dim": 0}, {"dim": 0, "keepdim": True}):
+            CASES[f"{_op}_{_src}_{_kw['dim']}{'k' if _kw.get('keepdim') else ''}"] = \
+                lambda m, x3, a, op=_op, src=_src, kw=_kw: getattr(_REDUCED[src](m, x3), op)(**kw)
+for _src in _REDUCED:
+    CASES[f"sum_{_src}_02k"] = lambda m, x3, a, src=_src: _REDUCED[src](m, x3).sum((0, 2), True)
+    CASES[f"count_nonzero_{_src}"] = lambda m, x3, a, src=_src: _REDUCED[src](m, x3).count_nonzero(1)
 
 
 def _layout(m, name):
