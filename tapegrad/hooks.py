@@ -680,7 +680,13 @@ def post_accumulate(leaves):
         given, h.given = h.given, None
         with switched_grad(False):
             for fn in list(h.accumulate.values()):
-                if fn(t) is not None:
+                got = fn(t)
+                if got is not None:
+                    # (torch's engine converts a non-None result to a tensor first: another
+                    # object fails that, a tensor then fails the check for None)
+                    if not isinstance(got, Tensor):
+                        raise TypeError(f"expected Variable, but hook returned "
+                                        f"'{type(got).__name__}'")
                     raise RuntimeError("Tensor post accumulate grad hooks should return None.")
             if given is not None:
                 for fn in list(h.post.values()):

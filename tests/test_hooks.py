@@ -432,6 +432,13 @@ def e_post_returns(m):
     return _err(lambda: x.sum().backward()), x.grad
 
 
+def e_post_returns_number(m):
+    # (torch converts the result to a tensor before its check for None: a TypeError)
+    x = m.ones(2, requires_grad=True)
+    x.register_post_accumulate_grad_hook(lambda t: 5)
+    return _err(lambda: x.sum().backward()), x.grad
+
+
 def _bad_hook(result):
     def case(m):
         x = m.ones(3, requires_grad=True)
@@ -458,7 +465,7 @@ def _bad_node_hook(pre, result):
 
 ERRORS = {
     "no_grad": e_no_grad, "post_no_grad": e_post_no_grad, "post_non_leaf": e_post_non_leaf,
-    "post_returns": e_post_returns,
+    "post_returns": e_post_returns, "post_returns_number": e_post_returns_number,
     "size": _bad_hook(lambda m, g: m.ones(2)),
     "type": _bad_hook(lambda m, g: g.double()),
     "not_tensor": _bad_hook(lambda m, g: 3),
