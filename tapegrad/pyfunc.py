@@ -65,8 +65,14 @@ class FunctionCtx:
         self.to_save = tensors
 
     def save_for_forward(self, *tensors):
-        raise NotImplementedError("tapegrad has no forward-mode AD: save_for_forward (jvp of a "
-                                  "custom autograd.Function) is not supported")
+        """Save tensors (or None) for `jvp`, as torch's `ctx.saved_for_forward`.  tapegrad has
+        no forward-mode AD (its forward_ad raises), so nothing reads them: a Function written
+        for both modes runs its reverse mode here as in torch."""
+        for t in tensors:
+            if not (isinstance(t, Tensor) or t is None):
+                raise AssertionError("save_for_forward expects all arguments to be tensors; "
+                                     "you should save non-tensors as attributes on ctx.")
+        self.saved_for_forward = tensors
 
     def mark_dirty(self, *args):
         """Mark input tensors that `forward` changed in place (they are returned as outputs)."""

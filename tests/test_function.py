@@ -1155,3 +1155,41 @@ def _materialize_flag(m):
 def test_set_materialize_grads_takes_a_bool_as_torch():
     # 0 / None were taken as falsy: backward got None for outputs without a gradient
     assert _materialize_flag(tg) == _materialize_flag(torch)
+
+
+def _saved_for_forward(m):
+    class Both(m.autograd.Function):   # (written for both modes, used in reverse mode)
+        @staticmethod
+        def forward(ctx, a, k):
+            ctx.save_for_backward(a)
+            ctx.save_for_forward(a, None)
+            ctx.k = k
+            return a * a * k
+
+        @staticmethod
+        def backward(ctx, g):
+            a, = ctx.saved_tensors
+            return 2 * a * g * ctx.k, None
+
+        @staticmethod
+        def jvp(ctx, t, _):
+            return 2 * ctx.saved_for_forward[0] * t * ctx.k
+
+    class NotTensor(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_forward(a, 3)
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = Both.apply(x, 3.0)
+    y.sum().backward()
+    return y, x.grad, _err(lambda: NotTensor.apply(x))
+
+
+def test_save_for_forward_keeps_its_tensors_as_torch():
+    # (it raised NotImplementedError: a Function with a jvp failed in reverse mode too)
+    both(_saved_for_forward)
