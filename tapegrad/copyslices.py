@@ -228,8 +228,13 @@ def regenerate_views(base, done=None):
         if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)
             continue
         g = _gather("as_strided", base, pos, u._shape)
+        old_tape, old_node = u._tape, u._node
         u._tape, u._node, u._recorded, u._lserial = g._tape, g._node, True, 0
         g._tape.watch(u._node, u)
+        # NOTE: torch moves a view's retains-grad hook to the grad_fn it regenerates, which
+        # it does at the view's next use; here the view is regenerated now, so a retained
+        # view's .grad is its new value's (torch's too once it is used again)
+        follow_retained(u, old_tape, old_node)
 
 
 @tensor_methods

@@ -237,6 +237,27 @@ def c_split(m):
     return x.grad
 
 
+def c_retained_view_after_base_change(m):
+    # torch moves a retained view's hook to its regenerated grad_fn (AsStridedBackward0)
+    x = m.arange(4.0, requires_grad=True)
+    grads = []
+    for view in (lambda b: b.view(2, 2), lambda b: b[1:3]):
+        b = x * 1
+        v = view(b)
+        v.retain_grad()
+        b.mul_(3)
+        (v * 2).sum().backward()
+        grads.append(v.grad)
+        b = x * 1
+        v = view(b)
+        v.retain_grad()
+        w = v * 5
+        b.add_(1)
+        (w.sum() + (v * 2).sum()).backward()
+        grads.append(v.grad)
+    return grads, x.grad
+
+
 def c_inplace_after(m):
     x = m.ones(2, requires_grad=True)
     y = x * 1
@@ -394,7 +415,7 @@ def c_retained_input_captured_before_hooks(m):
 CASES = [c_scalar_leaves, c_capture, c_retained_input_captured_before_hooks, c_nonleaf_replace, c_order, c_leaf_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
          c_retain_before, c_grad_leaf_input, c_grad_nonleaf_input, c_grad_off_path,
          c_backward_inputs, c_grad_mode, c_create_graph, c_scalar, c_scalar_dtypes, c_views,
-         c_split, c_inplace_after, c_node_hooks, c_node_create_graph, c_post_accumulate,
+         c_split, c_retained_view_after_base_change, c_inplace_after, c_node_hooks, c_node_create_graph, c_post_accumulate,
          c_accumulate_grad_node, c_several_tapes]
 
 
