@@ -113,7 +113,8 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
 from .errors import set_warn_always, is_warn_always_enabled, type_name as _type_name  # noqa: E402
 from .native_args import (arg_error as _arg_error, given as _given,  # noqa: E402
                           missing_input as _missing_input, MISSING as _MISSING,
-                          renamed as _renamed, as_native as _as_native)
+                          renamed as _renamed, as_native as _as_native,
+                          missing_first as _missing_first)
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
 from .linalg import torch_det as det, torch_inverse as inverse, logdet, orgqr  # noqa: E402
@@ -183,8 +184,9 @@ def _fn(name):
             # function's, where torch's parser refuses the arguments; free when none is raised;
             # the method's name where it is not the function's: an alias's target, or
             # "Tensor.split" of a method torch writes in Python)
-            err = _arg_error(name, False, (input,) + args, kwargs) or _as_native(_renamed(
-                exc, method.__qualname__, name))
+            err = _arg_error(name, False, (input,) + args, kwargs) or _as_native(
+                _missing_first(_renamed(exc, method.__qualname__, name), method,
+                               (input,) + args, kwargs))
             if err is exc:
                 raise
             raise err from None

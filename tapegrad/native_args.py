@@ -358,6 +358,44 @@ _FORMS.update({
              "Number self, Tensor exponent, *, Tensor out = None",
              "Tensor input, Number exponent, *, Tensor out = None"], []),
 })
+_MOMENT = ["Tensor input, tuple of ints^ dim, bool unbiased = True, bool keepdim = False",
+           "Tensor input, tuple of ints^? dim = None, *, Number correction = None, "
+           "bool keepdim = False", "Tensor input, bool unbiased = True"]
+_QUANTILE = "int? dim = None, bool keepdim = False, *, str interpolation = \"linear\""
+_REPEATS = "int? dim = None, *, int? output_size = None"
+_FORMS.update({
+    "prod": (["Tensor input, *, torch.dtype dtype = None",
+              "Tensor input, int dim, bool keepdim = False, *, torch.dtype dtype = None, "
+              "Tensor out = None"], []),
+    "std": ([s + (", *, Tensor out = None" if i == 0 else ", Tensor out = None" if i == 1 else "")
+             for i, s in enumerate(_MOMENT)], []),
+    "count_nonzero": (["Tensor input, int? dim = None", "Tensor input, tuple of ints dim"], []),
+    "quantile": ([f"Tensor input, Tensor q, {_QUANTILE}, Tensor out = None",
+                  f"Tensor input, float q, {_QUANTILE}, Tensor out = None"], []),
+    "repeat_interleave": ([f"Tensor input, Tensor repeats, {_REPEATS}",
+                           "Tensor repeats, *, int? output_size = None",
+                           f"Tensor input, int repeats, {_REPEATS}"], []),
+    "tensor_split": (["Tensor input, tuple of ints indices, int dim = 0",
+                      "Tensor input, Tensor tensor_indices_or_sections, int dim = 0",
+                      "Tensor input, int sections, int dim = 0"], []),
+    "index_fill": (["Tensor input, int dim, Tensor index, Tensor value",
+                    "Tensor input, int dim, Tensor index, Number value"], []),
+    "std_mean": (_MOMENT, []), "var_mean": (_MOMENT, []),
+})
+_FORMS["var"], _FORMS["nanquantile"] = _FORMS["std"], _FORMS["quantile"]
+for _fn in ("all", "any"):
+    _FORMS[_fn] = (["Tensor input, *, Tensor out = None",
+                    "Tensor input, tuple of ints? dim = None, bool keepdim = False, *, "
+                    "Tensor out = None",
+                    "Tensor input, int dim, bool keepdim = False, *, Tensor out = None"], [],
+                   ["", "tuple of ints? dim = None, bool keepdim = False",
+                    "int dim, bool keepdim = False"])
+for _fn, _number_form in (("fmod", "Tensor input, Number other, *, Tensor out = None"),
+                         ("floor_divide", "Tensor input, Number other")):
+    _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None", _number_form], [])
+_FORMS["remainder"] = (["Tensor input, Tensor other, *, Tensor out = None",
+                        "Number self, Tensor other",
+                        "Tensor input, Number other, *, Tensor out = None"], [])
 for _fn in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
             "bitwise_right_shift"):
     _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
@@ -433,6 +471,32 @@ def as_native(err):
     return missing(m.group(1), names) if names else err
 
 
+_PY_UNEXPECTED = re.compile(r"(\w+)\(\) got an unexpected keyword argument '\w+'")
+
+
+def missing_first(err, fn, args, kwargs):
+    """err, Python's TypeError for a keyword that function `fn` (of one signature in torch)
+    does not take, as torch's parser reports the call fn(*args, **kwargs) (self first for a
+    method): the required arguments not given first ('missing 1 required positional
+    arguments: "dim"', where Python names the keyword first); other errors as they are."""
+    m = _PY_UNEXPECTED.fullmatch(str(err))
+    if m is None or m.group(1) in _PYTHON_FUNCTIONS or m.group(1) in _TORCH_FUNCTIONAL or \
+            m.group(1) in _PYTHON_METHODS:
+        return err
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return err
+    names = []
+    for i, p in enumerate(params):
+        if p.kind is p.VAR_POSITIONAL:
+            return err
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and i >= len(args) and \
+                p.name not in kwargs and (p.default is p.empty or p.default is MISSING):
+            names.append(p.name)
+    return missing(m.group(1), names) if names else err
+
+
 def missing_input(fn, method):
     """torch's TypeError of op `fn` called without its input, an op with one signature: its
     required parameters read off its Tensor method (torch.split, a Python function in torch,
@@ -485,6 +549,15 @@ _PYTHON_METHODS = frozenset((
 # lstsq, eig, symeig, matrix_rank) -> the name their errors print (symeig is _symeig there)
 _PYTHON_FUNCTIONS = {"solve": "solve", "lstsq": "lstsq", "eig": "eig", "symeig": "_symeig",
                      "matrix_rank": "matrix_rank"}
+
+
+# torch's top-level functions written in Python (torch/functional.py's __all__): Python's own
+# binding errors
+_TORCH_FUNCTIONAL = frozenset((
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
+    "cartesian_prod", "block_diag", "cdist", "chain_matmul", "einsum", "istft", "lu", "norm",
+    "meshgrid", "pca_lowrank", "split", "stft", "svd_lowrank", "tensordot", "unique",
+    "unique_consecutive", "unravel_index"))
 
 
 def _rename(owner, items, module, qualified=lambda name: name):

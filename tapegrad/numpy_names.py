@@ -9,7 +9,7 @@ import functools
 import inspect
 import types
 
-from .native_args import arg_error, as_native
+from .native_args import arg_error, as_native, missing_first
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
 
@@ -47,8 +47,8 @@ def _parser_error(fn, method, args, kwargs, err):
     """torch's parser's TypeError for keywords fn does not take (its signatures in
     native_args; "received an invalid combination of arguments" where it has several), or
     Python's own err in torch's words (as_native)."""
-    return kwargs and arg_error(fn.__name__, method, args[1:] if method else args,
-                                kwargs) or as_native(err)
+    return kwargs and (arg_error(fn.__name__, method, args[1:] if method else args, kwargs)
+                       or missing_first(err, fn, args, kwargs)) or as_native(err)
 
 
 def _with_aliases(fn, method=False):

@@ -25,7 +25,7 @@ from . import errors, return_types
 from .dtypes import bool_, can_cast
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
-from .native_args import arg_error, as_native
+from .native_args import arg_error, as_native, missing_first
 from .numpy_names import rename, takes_numpy_names
 from .tensor import Tensor
 
@@ -344,7 +344,8 @@ def with_out(name, f):
             try:
                 return f(*args, **kwargs)
             except TypeError as e:   # (free unless raised: then torch's parser's words)
-                err = arg_error(name, False, args, kwargs) or as_native(e)
+                err = arg_error(name, False, args, kwargs) or as_native(
+                    missing_first(e, f, args, kwargs))
                 if err is e:
                     raise
                 raise err from None
