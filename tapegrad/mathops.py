@@ -1303,11 +1303,40 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                                    f"dimension {d}because this dimension is empty and the "
                                    f"operation does not have an identity")
     dims = _dims("linalg.vector_norm", dim, x.dim())
+    if ord == 0 and x.requires_grad and is_grad_enabled() and _tracing(x) is None:
+        arr = x._array()
+        count = layouts.reduced(arr, np.asarray(
+            np.not_equal(arr, 0).sum(axis=dims, keepdims=bool(keepdim), dtype=x._dtype.np)))
+        return _NormZero.apply(count, x)
     # one element per result: |x| (torch: but for a 0-d input given a dim, which it squares)
     body = DM.norm_body(x, ord, dims) if x._shape else DM.one_element_norm \
         if ord != 0 and (dim is None or isinstance(dim, (tuple, list)) and not dim) \
         else DM.vector_norm
     return _record("vector_norm", body, x, float(ord), dims, bool(keepdim))
+
+
+class _NormZero(Function):
+    """The 0-"norm" (the count of nonzeros) of an input that requires grad: torch's
+    LinalgVectorNormBackward0, whose gradient for order 0 is undefined (the input's .grad
+    stays None, autograd.grad finds it unused), not zeros.  (While tracing for replay:
+    decomps_math.vector_norm's body, whose gradient is zeros.)"""
+
+    @staticmethod
+    def forward(count, x):
+        return Tensor._wrap(count, x.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[1], output)   # (torch's node saves both)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+
+as_native_node(_NormZero, "LinalgVectorNormBackward0")
+_NormZero._backward_cls._saved_self = property(lambda fn: fn.saved_tensors[0])
+_NormZero._backward_cls._saved_result = property(lambda fn: fn.saved_tensors[1])
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
