@@ -492,7 +492,9 @@ def _apply(cls, args):
             continue
         if id(o) in nodiff or not o._dtype.is_floating_point:
             if id(o) in inputs and id(o) not in dirty:
-                outs[k] = _alias(o)
+                # (torch: a detached alias of an input that requires grad, no view; a view of
+                # one that does not)
+                outs[k] = o.detach() if o.requires_grad else _alias(o)
             continue
         if id(o) not in dirty and (id(o) in inputs or o._tape is not None or o._recorded):
             o = outs[k] = _alias(o)
@@ -501,9 +503,9 @@ def _apply(cls, args):
     for k, o in diff:
         specs.append((k, total, o._shape, o._dtype))
         total += o.numel()
-    if not diff:
+    if not diff:   # (an input returned as it is is its alias all the same)
         ctx._pf_saved = _saved(to_save)
-        return out
+        return outs[0] if single else tuple(outs)
     if len(outs) > 1 and any(id(o) in dirty and view_base(o) is not None for _, o in diff):
         raise RuntimeError(_DIRTY_VIEW_OF_MANY)
     first = float(diff[0][1]._array().reshape(-1)[0]) if total == 1 else 0.0

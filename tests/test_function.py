@@ -1193,3 +1193,41 @@ def _saved_for_forward(m):
 def test_save_for_forward_keeps_its_tensors_as_torch():
     # (it raised NotImplementedError: a Function with a jvp failed in reverse mode too)
     both(_saved_for_forward)
+
+
+def _nondiff_input_returned(m):
+    class Flag(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.mark_non_differentiable(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class FlagAndScale(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.mark_non_differentiable(a)
+            return a, 5
+
+        @staticmethod
+        def backward(ctx, g, _):
+            return g
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    out = []
+    for o in (Flag.apply(x), Flag.apply(x * 1), FlagAndScale.apply(x)[0],
+              Flag.apply(m.ones(2))):
+        # (a detached alias of an input that requires grad, a view of one that does not)
+        out.append((o is x, o.requires_grad, o.grad_fn, o.is_leaf, o._is_view()))
+    o = Flag.apply(x)
+    with m.no_grad():
+        x.add_(1)
+    out.append((o.tolist(), o._version))    # (shares x's memory and version counter)
+    return out
+
+
+def test_non_differentiable_input_returned_is_a_new_tensor_as_torch():
+    # (with no differentiable output, apply returned the input itself, requiring grad)
+    both(_nondiff_input_returned)
