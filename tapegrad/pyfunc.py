@@ -254,8 +254,9 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
 
     @staticmethod
     def jvp(ctx, *grad_inputs):
-        raise NotImplementedError("tapegrad has no forward-mode AD: jvp of a custom "
-                                  "autograd.Function is not supported")
+        # (torch's words; tapegrad has no forward-mode AD to call an implemented one)
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
     # torch.vmap's rule for the Function: generated (vmap of forward), or its own `vmap`
     # staticmethod.  tapegrad's vmap runs forward once per sample either way (its own `vmap`
@@ -456,7 +457,10 @@ def _apply(cls, args):
         # on, it and the views of inputs are torch's views made in a custom Function
         mode = CUSTOM if sum(isinstance(o, Tensor) for o in outs) == 1 else MULTI
         for k, o in enumerate(outs):
-            if not isinstance(o, Tensor) or id(o) in dirty:
+            if not isinstance(o, Tensor):
+                continue
+            if id(o) in dirty:
+                bump_version(o)   # (apply counts the change again, as torch's)
                 continue
             if id(o) in inputs:
                 o = outs[k] = _alias(o)
@@ -491,9 +495,11 @@ def _apply(cls, args):
         if not isinstance(o, Tensor):
             continue
         if id(o) in nodiff or not o._dtype.is_floating_point:
-            if id(o) in inputs and id(o) not in dirty:
+            if id(o) in dirty:
+                bump_version(o)
+            if id(o) in inputs and (o.requires_grad or id(o) not in dirty):
                 # (torch: a detached alias of an input that requires grad, no view; a view of
-                # one that does not)
+                # one that does not, unless marked dirty: then the input itself)
                 outs[k] = o.detach() if o.requires_grad else _alias(o)
             continue
         if id(o) not in dirty and (id(o) in inputs or o._tape is not None or o._recorded):

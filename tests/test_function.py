@@ -1231,3 +1231,35 @@ def _nondiff_input_returned(m):
 def test_non_differentiable_input_returned_is_a_new_tensor_as_torch():
     # (with no differentiable output, apply returned the input itself, requiring grad)
     both(_nondiff_input_returned)
+
+
+def _dirty_versions(m):
+    class AddOne(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            a.add_(1)
+            ctx.mark_dirty(a)
+            return a, b * 2
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga, gb * 2
+
+    class AddOneNoDiff(AddOne):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.mark_non_differentiable(a)
+            return AddOne.forward(ctx, a, b)
+    x = m.ones(2, requires_grad=True)
+    out = []
+    for fn, a, b in ((AddOne, m.ones(2), m.ones(2)), (AddOne, m.ones(2, dtype=m.int64), x),
+                     (AddOneNoDiff, x * 1, x), (AddOneNoDiff, m.ones(2), x)):
+        r = fn.apply(a, b)
+        out.append((a._version, r[0] is a, r[0].requires_grad, r[1].requires_grad))
+    return out, _err(lambda: m.autograd.Function.jvp(None, x))
+
+
+def test_mark_dirty_counts_the_change_again_without_a_graph_as_torch():
+    # (apply's second version bump was missing where nothing records: no input requiring
+    # grad, or a dirty output that is not differentiable)
+    both(_dirty_versions)
