@@ -342,12 +342,18 @@ def _name(fn):
 
 def _checked(fn, got, like):
     """A tensor hook's replacement, checked as torch checks it."""
+    return checked_result(_name(fn), got, like)
+
+
+def checked_result(name, got, like):
+    """got, what hook `name` returned for gradient `like`, checked as torch's
+    check_variable_result checks it."""
     if not isinstance(got, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{type(got).__name__}'")
     if got._shape != like._shape:
-        raise RuntimeError(f"hook '{_name(fn)}' has changed the size of value")
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
     if got._dtype is not like._dtype:
-        raise RuntimeError(f"hook '{_name(fn)}' has changed the type of value (was "
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was "
                            f"tapegrad.{like._dtype.legacy}Tensor got "
                            f"tapegrad.{got._dtype.legacy}Tensor)")
     return got

@@ -148,3 +148,21 @@ def test_deprecated_backward_hook_on_a_decomposition_raises_clearly():
     with pytest.raises(NotImplementedError, match="register_full_backward_hook gives the same "
                                                   "grad_output"):
         lin(tapegrad.ones(1, 2))
+
+
+def _bad_grad_input(m):
+    out = []
+    for bad in (lambda gi: (m.ones(1),), lambda gi: (gi[0].double(),), lambda gi: (3,)):
+        lin = m.nn.Linear(3, 2)
+        lin.register_full_backward_hook(lambda mod, gi, go, bad=bad: bad(gi))
+        try:
+            lin(m.ones(4, 3, requires_grad=True)).sum().backward()
+        except Exception as e:   # noqa: BLE001 - compared
+            out.append((type(e).__name__, re.sub("torch|tapegrad", "M", str(e))))
+    return out
+
+
+def test_full_backward_hook_bad_grad_input_errors_as_torch():
+    # torch's engine checks the grad_input a hook returns as a node hook's result (its hook
+    # is named `hook`), where tapegrad's Function checked it as its own gradient
+    assert _bad_grad_input(tapegrad) == _bad_grad_input(torch)

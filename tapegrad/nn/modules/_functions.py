@@ -8,6 +8,7 @@ import warnings
 
 from ...autograd.function import Function
 from ...grad_mode import is_grad_enabled
+from ...hooks import checked_result
 from ...tensor import Tensor
 
 
@@ -66,7 +67,11 @@ class BackwardHook:
                                    f"{len(out)}, but expected {len(res)}")
             res = out
         self.grad_outputs = None
-        return tuple(res[idx] for idx in self.input_tensors_index)
+        # (torch runs the user's hooks in a post hook of the inputs' node, named `hook`, whose
+        # results its engine checks against the gradients it was given)
+        return tuple(None if res[idx] is None else checked_result("hook", res[idx], old)
+                     if old is not None else res[idx]
+                     for idx, old in zip(self.input_tensors_index, grad_input))
 
     def _output_grads(self, grad_output):
         self.grad_outputs = self._pack_with_none(self.output_tensors_index, grad_output,
