@@ -117,13 +117,17 @@ from .native_args import (arg_error as _arg_error, given as _given,  # noqa: E40
                           missing_first as _missing_first)
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
-from .linalg import torch_det as det, torch_inverse as inverse, logdet, orgqr  # noqa: E402
-from .linalg import torch_slogdet as slogdet  # noqa: E402
-from .linalg import geqrf, ormqr  # noqa: E402  (LAPACK's raw QR and its Q applied)
-from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
-                     matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,
-                     cholesky_solve, cholesky_inverse, torch_lu as lu, lu_unpack,
-                     torch_lu_solve as lu_solve)
+# (torch's top-level linear algebra, named torch_* in linalg.py: torch.linalg has none of them)
+from .linalg import torch_det as det, torch_inverse as inverse, torch_logdet as logdet  # noqa: E402
+from .linalg import torch_orgqr as orgqr, torch_slogdet as slogdet  # noqa: E402
+from .linalg import torch_geqrf as geqrf, torch_ormqr as ormqr  # noqa: E402  (LAPACK's QR, its Q)
+from .linalg import (torch_svd as svd, torch_cholesky as cholesky,  # noqa: E402
+                     torch_pinverse as pinverse, matrix_exp, torch_qr as qr,
+                     torch_chain_matmul as chain_matmul,
+                     torch_triangular_solve as triangular_solve,
+                     torch_cholesky_solve as cholesky_solve,
+                     torch_cholesky_inverse as cholesky_inverse, torch_lu as lu,
+                     torch_lu_unpack as lu_unpack, torch_lu_solve as lu_solve)
 linalg.matrix_power = matrix_power   # torch.linalg.matrix_power (composed.py is above linalg)
 from .lowrank import svd_lowrank, pca_lowrank  # noqa: E402
 from . import autograd, return_types

@@ -20,11 +20,11 @@ import warnings
 import numpy as np
 
 from . import decomps, dtypes as D, errors, factorizations as F, nodiff, out_arg
-from .creation import eye, zeros
+from .creation import eye as _eye, zeros as _zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError, svd as linalg_kind_svd
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
-from .ndops import matmul as _matmul, where
+from .ndops import matmul as _matmul, where as _where
 from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import as_native_node, Function
@@ -40,7 +40,7 @@ _RT = {name: getattr(return_types, name) for name in (
 from .tape import input_node
 from .tensor import _dim, Tensor, _tensor_elements, tensor_methods
 from .tracing import _tracing
-from .views import cat, KIND_OPS
+from .views import cat as _cat, KIND_OPS
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv", "inv_ex",
            "solve", "solve_ex", "cholesky", "cholesky_ex", "svd", "svdvals", "cond",
@@ -170,13 +170,13 @@ def torch_slogdet(A):
     return _RT["slogdet"](slogdet(A))
 
 
-def logdet(A):
+def torch_logdet(A):
     """log(det(A)): nan where det < 0, -inf where det == 0 (torch's WhereBackward0 node)."""
     _matrix_arg("logdet", A)
     sign, logabs = slogdet(A)
     if not logabs.requires_grad:
         return Tensor._wrap(np.where(sign._array() < 0, np.nan, logabs._array()), A._dtype)
-    return where(sign < 0, math.nan, logabs)
+    return _where(sign < 0, math.nan, logabs)
 
 
 def inv(A, *, out=None):
@@ -844,7 +844,7 @@ def vander(x, N=None):
     shape = x_._shape + (n - 1,)
     powers = x_.unsqueeze(-1).expand(*shape).cumprod(-1)
     ones = Tensor._wrap(np.ones(x_._shape + (1,), powers._dtype.np), powers._dtype)
-    return cat([ones, powers], -1)
+    return _cat([ones, powers], -1)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -899,12 +899,12 @@ def torch_svd(input, some=True, compute_uv=True):
     else:
         S = svdvals(input)
         m, n = input._shape[-2:]
-        U = zeros(*(input._shape[:-2] + (m, m)), dtype=input._dtype)
-        Vh = zeros(*(input._shape[:-2] + (n, n)), dtype=input._dtype)
+        U = _zeros(*(input._shape[:-2] + (m, m)), dtype=input._dtype)
+        Vh = _zeros(*(input._shape[:-2] + (n, n)), dtype=input._dtype)
     return _RT["svd"]((U, S, Vh.mT))
 
 
-def pinverse(input, rcond=1e-15):
+def torch_pinverse(input, rcond=1e-15):
     """torch.pinverse: linalg.pinv with rcond as the relative tolerance."""
     return pinv(input, rcond)
 
@@ -965,7 +965,7 @@ def torch_qr(input, some=True, *, out=None):
     return _RT["qr"](qr(input, "reduced" if some else "complete", out=out))
 
 
-def chain_matmul(*matrices, out=None):
+def torch_chain_matmul(*matrices, out=None):
     """torch.chain_matmul (deprecated, warns once as torch): multi_dot of 2-d matrices; one
     matrix is cloned."""
     _warn_once("chain_matmul", "torch.chain_matmul is deprecated and will be removed in a "
@@ -1010,7 +1010,7 @@ def _solve_args(fn, b, A, bname, aname):
     return b, A
 
 
-def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+def torch_triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """torch.triangular_solve (deprecated, warns once as torch): (solution, cloned_coefficient)
     with op(A) X = b, op(A) = A^T when transpose (TriangularSolveBackward0 on both)."""
     _warn_once("triangular_solve",
@@ -1025,7 +1025,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, 
                                                            bool(unitriangular)))
 
 
-def cholesky_solve(input, input2, upper=False, *, out=None):
+def torch_cholesky_solve(input, input2, upper=False, *, out=None):
     """torch.cholesky_solve: X with A X = B given A's Cholesky factor L (A = L L^T; upper:
     A = U^T U) (CholeskySolveBackward0)."""
     _no_out("cholesky_solve", out)
@@ -1033,7 +1033,7 @@ def cholesky_solve(input, input2, upper=False, *, out=None):
     return F.CholeskySolve.apply(b, L, bool(upper))
 
 
-def cholesky_inverse(input, upper=False, *, out=None):
+def torch_cholesky_inverse(input, upper=False, *, out=None):
     """torch.cholesky_inverse: A^-1 given A's Cholesky factor (CholeskyInverseBackward0)."""
     _no_out("cholesky_inverse", out)
     if isinstance(input, Tensor) and input.dim() >= 2 and not input._dtype.is_floating_point:
@@ -1154,7 +1154,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     return F.LinalgLuSolve.apply(LU, pivots, B, bool(left), bool(adjoint))
 
 
-def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+def torch_lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     """torch.lu_unpack: (P, L, U) from lu_factor's (LU, pivots) (LuUnpackBackward0 on L and
     U); with unpack_data / unpack_pivots False, L and U / P are empty."""
     _no_out("lu_unpack", out)
@@ -1212,13 +1212,13 @@ class _LinalgMethods:
         return inv(self)
 
     def logdet(self):
-        return logdet(self)
+        return torch_logdet(self)
 
     def slogdet(self):
         return slogdet(self)
 
     def pinverse(self, rcond=1e-15):
-        return pinverse(self, rcond)
+        return torch_pinverse(self, rcond)
 
     def matrix_exp(self):
         return matrix_exp(self)
@@ -1233,13 +1233,13 @@ class _LinalgMethods:
         return torch_qr(self, some)
 
     def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
-        return triangular_solve(self, A, upper, transpose, unitriangular)
+        return torch_triangular_solve(self, A, upper, transpose, unitriangular)
 
     def cholesky_solve(self, input2, upper=False):
-        return cholesky_solve(self, input2, upper)
+        return torch_cholesky_solve(self, input2, upper)
 
     def cholesky_inverse(self, upper=False):
-        return cholesky_inverse(self, upper)
+        return torch_cholesky_inverse(self, upper)
 
     def lu(self, pivot=True, get_infos=False):
         return torch_lu(self, pivot, get_infos)
@@ -1255,8 +1255,8 @@ def _householder_body(T, A, tau):
     to first, as LAPACK's orgqr (the gradients are the products')."""
     m, n = A.shape[-2:]
     k = tau.shape[-1]
-    V = A[..., :, :k].tril(-1) + eye(m, k, dtype=A.dtype)
-    Q = eye(m, n, dtype=A.dtype)
+    V = A[..., :, :k].tril(-1) + _eye(m, k, dtype=A.dtype)
+    Q = _eye(m, n, dtype=A.dtype)
     for i in reversed(range(k)):
         v = V[..., :, i:i + 1]
         Q = Q - tau[..., i:i + 1].unsqueeze(-1) * (v @ (v.transpose(-2, -1) @ Q))
@@ -1293,7 +1293,7 @@ def householder_product(A, tau, *, out=None):
     return decomps.record("householder_product", _householder_body, KIND_OPS, A, tau)
 
 
-def orgqr(input, tau):
+def torch_orgqr(input, tau):
     """torch.orgqr: linalg.householder_product."""
     return householder_product(input, tau)
 
@@ -1310,7 +1310,7 @@ def _ormqr_body(T, A, tau, other, left, transpose):
     m, k = A.shape[-2], tau.shape[-1]
     if k == 0:
         return other + (A.sum() + tau.sum()) * 0.0     # (empty A and tau: still the inputs)
-    V = A[..., :, :k].tril(-1) + eye(m, k, dtype=A.dtype)
+    V = A[..., :, :k].tril(-1) + _eye(m, k, dtype=A.dtype)
     C = other
     for i in (range(k) if left == transpose else reversed(range(k))):
         v, t = V[..., :, i:i + 1], tau[..., i:i + 1].unsqueeze(-1)
@@ -1319,7 +1319,7 @@ def _ormqr_body(T, A, tau, other, left, transpose):
     return C
 
 
-def ormqr(*args, **kwargs):
+def torch_ormqr(*args, **kwargs):
     """op(Q) @ other (left) or other @ op(Q), Q the product of the Householder reflectors in
     input's columns below the diagonal with the factors tau (geqrf's form: LAPACK's ormqr),
     op(Q) = Q^T when transpose (OrmqrBackward0)."""
@@ -1364,7 +1364,7 @@ def ormqr(*args, **kwargs):
 _GEQRF_ERROR = (NotImplementedError, "the derivative for 'geqrf' is not implemented.")
 
 
-def geqrf(*args, **kwargs):
+def torch_geqrf(*args, **kwargs):
     """LAPACK's geqrf of each matrix of input: (a, tau), R on and above a's diagonal, the
     Householder vectors below it (their 1 on the diagonal implied) and their factors in tau
     (numpy's qr(mode="raw"), whose h is a transposed); householder_product(a, tau) is the Q.
@@ -1387,10 +1387,10 @@ class _HouseholderMethods:
         return householder_product(self, input2)
 
     def geqrf(self):
-        return geqrf(self)
+        return torch_geqrf(self)
 
     def ormqr(self, input2, input3, left=True, transpose=False):
-        return ormqr(self, input2, input3, left, transpose)
+        return torch_ormqr(self, input2, input3, left, transpose)
 
 
 def torch_det(*args, **kwargs):

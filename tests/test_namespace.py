@@ -324,3 +324,15 @@ def test_backends_are_modules_programs_import():
     finally:
         cudnn.benchmark = saved
     assert cudnn.version() is None and cudnn.enabled is True and cudnn.deterministic is False
+
+
+def test_linalg_holds_no_torch_name_torch_linalg_lacks():
+    # (torch.ormqr, torch.geqrf, torch.pinverse, ... are top-level only: hasattr(torch.linalg,
+    # "ormqr") is False; linalg.py names them torch_*, its imports _*)
+    extra = [n for n in dir(tapegrad.linalg) if not n.startswith("_") and callable(
+        getattr(tapegrad.linalg, n)) and not isinstance(getattr(tapegrad.linalg, n), type)
+        and not hasattr(torch.linalg, n) and hasattr(torch, n)]
+    assert extra == []
+    for name in ("ormqr", "geqrf", "orgqr", "pinverse", "logdet", "cholesky_solve",
+                 "triangular_solve", "lu_unpack", "chain_matmul", "cholesky_inverse"):
+        assert getattr(tapegrad, name).__qualname__ == name
