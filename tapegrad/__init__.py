@@ -266,7 +266,8 @@ for _name, _f in _bitwise.MODULE_FUNCTIONS.items():
     globals()[_name] = _f
 del _name, _f
 from . import special  # noqa: E402  (torch.special)
-from .special import xlogy, sinc, logit, mvlgamma, igamma, igammac  # noqa: E402
+from .special import (xlogy, sinc, logit, _mvlgamma as mvlgamma,  # noqa: E402
+                      torch_igamma as igamma, torch_igammac as igammac)
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
 from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402
                            copysign)  # (and Tensor's t_, eq_, index_put_...)

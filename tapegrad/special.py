@@ -25,7 +25,7 @@ from .ndops import softmax as _softmax
 from .ops import OPS
 from .pyfunc import as_native_node, Function, should_compute_output
 from .tensor import Tensor, _tensor_operand, tensor_methods
-from .views import KIND_OPS, stack
+from .views import KIND_OPS, stack as _stack
 from .vocab import FUNCS
 
 
@@ -96,7 +96,7 @@ def ndtr(input):
 
 def _mvlgamma_body(T, x, p):
     shifts = [x - j / 2 for j in range(p)]
-    return stack(shifts, -1).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return _stack(shifts, -1).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def multigammaln(input, p):
@@ -107,7 +107,7 @@ def multigammaln(input, p):
     return decomps.record("mvlgamma", _mvlgamma_body, KIND_OPS, _floating(input), int(p))
 
 
-mvlgamma = multigammaln
+_mvlgamma = multigammaln   # (torch.mvlgamma; torch.special has none of that name)
 
 
 @tensor_methods
@@ -307,12 +307,12 @@ def gammaincc(input, other):
     return _igamma(_Igammac, "special_gammaincc", input, other)
 
 
-def igamma(input, other):
+def torch_igamma(input, other):
     """torch.igamma: special.gammainc under its own name."""
     return _igamma(_Igamma, "igamma", input, other)
 
 
-def igammac(input, other):
+def torch_igammac(input, other):
     """torch.igammac: special.gammaincc under its own name."""
     return _igamma(_Igammac, "igammac", input, other)
 

@@ -326,12 +326,16 @@ def test_backends_are_modules_programs_import():
     assert cudnn.version() is None and cudnn.enabled is True and cudnn.deterministic is False
 
 
-def test_linalg_holds_no_torch_name_torch_linalg_lacks():
-    # (torch.ormqr, torch.geqrf, torch.pinverse, ... are top-level only: hasattr(torch.linalg,
-    # "ormqr") is False; linalg.py names them torch_*, its imports _*)
-    extra = [n for n in dir(tapegrad.linalg) if not n.startswith("_") and callable(
-        getattr(tapegrad.linalg, n)) and not isinstance(getattr(tapegrad.linalg, n), type)
-        and not hasattr(torch.linalg, n) and hasattr(torch, n)]
+@pytest.mark.parametrize("space", ["linalg", "special", "nn.functional"])
+def test_namespaces_hold_no_torch_name_torch_lacks_there(space):
+    # (torch.ormqr, torch.geqrf, torch.pinverse, torch.mvlgamma, ... are top-level only:
+    # hasattr(torch.linalg, "ormqr") is False; the modules name them torch_*, imports _*)
+    ours, theirs = tapegrad, torch
+    for part in space.split("."):
+        ours, theirs = getattr(ours, part), getattr(theirs, part)
+    extra = [n for n in dir(ours) if not n.startswith("_") and callable(getattr(ours, n))
+             and not isinstance(getattr(ours, n), type) and not hasattr(theirs, n)
+             and hasattr(torch, n)]
     assert extra == []
     for name in ("ormqr", "geqrf", "orgqr", "pinverse", "logdet", "cholesky_solve",
                  "triangular_solve", "lu_unpack", "chain_matmul", "cholesky_inverse"):

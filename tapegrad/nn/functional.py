@@ -15,11 +15,11 @@ import numpy as np
 
 from .. import decomps_math as DM, dtypes as D, errors, layouts, nodiff, _fastpath
 from .._signals import COMMIT
-from ..composed import broadcast_shapes
-from ..creation import arange, full, tensor as _tensor_of
+from ..composed import broadcast_shapes as _broadcast_shapes
+from ..creation import arange as _arange, full as _full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..grad_mode import switched_grad, TRANSFORMS
-from ..ndops import (_binary, where, softmax as _softmax, log_softmax as _log_softmax,
+from ..ndops import (_binary, where as _where, softmax as _softmax, log_softmax as _log_softmax,
                      _softmax_entry)
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
@@ -27,7 +27,7 @@ from ..random import arranged_like, default_generator
 from ..tape import refuse_inference_index
 from ..tensor import Tensor, _dim, _row_major
 from ..tracing import refuse_state_update
-from ..views import cat, KIND_OPS
+from ..views import cat as _cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
 from ._onepass import _PLAIN
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
@@ -57,7 +57,7 @@ from ._grid import __all__ as _grid_all
 from ._fractional import (fractional_max_pool2d, fractional_max_pool3d,  # noqa: F401
                           fractional_max_pool2d_with_indices, fractional_max_pool3d_with_indices)
 from ._fractional import __all__ as _fractional_all
-from ._bags import embedding_bag, embedding_renorm_  # noqa: F401
+from ._bags import embedding_bag, embedding_renorm_ as _embedding_renorm_  # noqa: F401
 from ._distance import cosine_similarity, pairwise_distance  # noqa: F401
 from ._margin_losses import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa: F401
                              cosine_embedding_loss, triplet_margin_loss,
@@ -368,7 +368,7 @@ def _class_masks(input, target, weight, ignore_index):
         raise IndexError(f"Target {int(tv[bad].reshape(-1)[0])} is out of bounds.")
     shape = [1] * input.dim()
     shape[cdim] = n_cls
-    classes = arange(n_cls).reshape(shape)
+    classes = _arange(n_cls).reshape(shape)
     t = target.unsqueeze(1) if cdim else target.reshape(1)
     onehot = classes == t
     ignored = np.any(tv == ignore_index)
@@ -379,7 +379,7 @@ def _class_masks(input, target, weight, ignore_index):
     if weight is None:
         wt = keep
     else:
-        wt = where(onehot, weight.reshape(shape).to(input.dtype), 0.0).sum(
+        wt = _where(onehot, weight.reshape(shape).to(input.dtype), 0.0).sum(
             cdim, keepdim=True) * keep
     squeeze = (lambda m: m.squeeze(cdim)) if cdim else (lambda m: m.reshape(()))
     return onehot, squeeze(wt), squeeze(kept) if ignored else None, cdim
@@ -600,8 +600,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     (BinaryCrossEntropyBackward0)."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy", warn=False)
-    if weight is not None:   # (torch's weight.expand(broadcast_shapes(target, weight)))
-        wide = broadcast_shapes(target.shape, weight.shape)
+    if weight is not None:   # (torch's weight.expand(_broadcast_shapes(target, weight)))
+        wide = _broadcast_shapes(target.shape, weight.shape)
     _not_differentiable("binary_cross_entropy", "weight", weight)
     if weight is not None and tuple(wide) != tuple(input.shape):
         raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast "
@@ -717,7 +717,7 @@ def pad(input, pad, mode="constant", value=None):
             if input.shape[input.dim() - 1 - j] + min(pad[2 * j], 0) + min(pad[2 * j + 1], 0) < 0:
                 raise RuntimeError("narrow(): length must be non-negative.")
         return _record("constant_pad_nd", B.constant_pad_nd, input, pad,
-                       0.0 if value is None else value, cat, full)
+                       0.0 if value is None else value, _cat, _full)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
@@ -875,7 +875,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                            f"arguments for embedding)")
     v = input._array()
     if max_norm is not None:    # first, as torch (it raises its own error for a bad index)
-        embedding_renorm_(weight, v, float(max_norm), float(norm_type))
+        _embedding_renorm_(weight, v, float(max_norm), float(norm_type))
     if v.size and weight.shape[0] == 0:   # (torch's index_select's errors)
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
     if v.size and (v.min() < 0 or v.max() >= weight.shape[0]):
@@ -1501,7 +1501,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """input where target is 1, max(0, margin - input) where target is -1, reduced."""
     reduction = _reduction(reduction, size_average, reduce)
     clamp = (margin - input).clamp_min(0)
-    loss = where(target != 1, clamp, 0.0) + where(target != -1, input, 0.0)
+    loss = _where(target != 1, clamp, 0.0) + _where(target != -1, input, 0.0)
     return B._reduce(loss, reduction)
 
 
@@ -1550,7 +1550,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         raise ValueError(reduction + " is not valid")
     v = var.clone()
     vd = v.detach()
-    v = v + (where(vd < eps, eps, vd) - vd)
+    v = v + (_where(vd < eps, eps, vd) - vd)
     loss = 0.5 * (v.log() + (input - target) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
