@@ -647,3 +647,22 @@ def _create_graph_under(m, mode):
 def test_create_graph_under_no_grad_as_torch(torch_ref, mode):
     # under no_grad the gradients came without history
     assert _create_graph_under(tg, mode) == _create_graph_under(torch_ref, mode)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.autograd.grad(None, x),
+    lambda m, x: m.autograd.grad(None, x, allow_unused=True),
+    lambda m, x: m.autograd.backward(None),
+    lambda m, x: m.autograd.grad((x * 2).sum(), None),
+])
+def test_none_for_outputs_or_inputs_as_torch(call):
+    # (None as outputs was taken as no outputs: an unused input, or nothing to do)
+    torch = pytest.importorskip("torch")
+
+    def err(m):
+        try:
+            call(m, m.ones(2, requires_grad=True))
+        except Exception as e:   # noqa: BLE001 - compared
+            return type(e).__name__, str(e)
+        return None
+    assert err(tg) == err(torch) is not None

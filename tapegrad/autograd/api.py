@@ -154,6 +154,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 
 def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
+    if tensors is None:   # (torch's tuple(tensors))
+        raise TypeError("'NoneType' object is not iterable")
     trace = TRACE.current
     if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
         return trace.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
@@ -398,6 +400,8 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")
+    if outputs is None:   # (torch's tuple(outputs); _as_tuple takes None as no tensors)
+        raise TypeError("'NoneType' object is not iterable")
     if is_grads_batched and grad_outputs is not None:
         return _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph,
                               allow_unused, materialize_grads)
