@@ -479,3 +479,23 @@ def test_module_utils_parse_and_strip_as_torch():
                     u._list_with_default([None, 3], [1, 2, 5, 6]), list(sd),
                     sorted(sd._metadata), str(lib.nn.common_types._size_2_t)))
     assert out[0] == out[1]
+
+
+# ---- Module.to's arguments: positional non_blocking, copy=, unknown keywords ------------------
+def _module_to(lib):
+    nn = lib.nn
+    out = [nn.Linear(1, 1).to(lib.float64, True).weight.dtype,
+           nn.Linear(1, 1).to("cpu", lib.float64, False).weight.dtype]
+    for args, kwargs in [((), {"copy": True}), ((lib.float64,), {"copy": False}),
+                         ((lib.float64, False, False), {}), ((), {"foo": 1}),
+                         ((lib.float64,), {"foo": 1}), (("cpu",), {"bar": None}),
+                         ((1, 2, 3, 4), {})]:
+        out.append(_err(lambda: nn.Linear(1, 1).to(*args, **kwargs)))
+    return [str(o).replace("tapegrad", "torch") for o in out]
+
+
+def test_module_to_arguments_as_torch():
+    got = _module_to(tapegrad)
+    assert got == _module_to(torch)
+    assert got[0] == "torch.float64" and "does not accept copy" in got[2]
+

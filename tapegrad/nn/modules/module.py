@@ -35,6 +35,10 @@ _COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options
                              "disable", "recompile_limit", "isolate_recompiles", "shapes_spec"})
 
 
+# the keywords of Module.to (torch's _parse_to)
+_TO_KWARGS = frozenset({"device", "dtype", "non_blocking", "copy", "memory_format"})
+
+
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     __slots__ = ()
 
@@ -1061,20 +1065,23 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating-point parameters and buffers to a dtype (`to(tapegrad.float64)`);
         a CPU device changes nothing, others raise."""
-        if kwargs.get("dtype") is not None and not isinstance(kwargs["dtype"], _DType) or any(
+        lead = args     # (device, dtype) / (dtype) / (tensor), then non_blocking and copy
+        while lead and type(lead[-1]) is bool:
+            lead = lead[:-1]
+        flags = len(args) - len(lead)
+        if kwargs.keys() - _TO_KWARGS or len(lead) > 2 or flags > 2 or (
+                kwargs.get("dtype") is not None and not isinstance(kwargs["dtype"], _DType)) or any(
                 type(kwargs.get(k, False)) is not bool for k in ("non_blocking", "copy")):
             raise to_args(args, kwargs)     # (torch's parser refuses them before anything)
-        dtype = kwargs.pop("dtype", None)
-        _device.check(kwargs.pop("device", None))
-        kwargs.pop("non_blocking", None)
+        if "copy" in kwargs or flags == 2:
+            raise RuntimeError(".to() does not accept copy argument")
+        dtype = kwargs.get("dtype")
+        _device.check(kwargs.get("device"))
         # torch's Module.to passes memory_format to its 4-d and 5-d tensors (a 5-d one with
         # channels_last raises torch's rank error); tapegrad keeps row-major memory
         # (docs/semantics.md), so the format is checked, not applied
-        fmt = kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments - got "
-                            f"{tuple(kwargs)}")
-        dtype = _device.to_dtype(args, dtype)
+        fmt = kwargs.get("memory_format")
+        dtype = _device.to_dtype(lead, dtype)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
