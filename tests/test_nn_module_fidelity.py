@@ -499,3 +499,19 @@ def test_module_to_arguments_as_torch():
     assert got == _module_to(torch)
     assert got[0] == "torch.float64" and "does not accept copy" in got[2]
 
+
+# ---- get_submodule through a parameter, the never-called extra state methods -----------------
+def _submodule_errors(lib):
+    nn = lib.nn
+    m = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
+    return [_err(lambda: m.get_submodule("0.weight")), _err(lambda: m.get_submodule("1.5")),
+            _err(lambda: m.get_parameter("0.weight.x")), _err(lambda: m.get_buffer("0.bias.y")),
+            _err(lambda: nn.Linear(1, 1).get_extra_state()),
+            _err(lambda: nn.Linear(1, 1).set_extra_state(1))]
+
+
+def test_submodule_path_and_extra_state_errors_as_torch():
+    got = _submodule_errors(tapegrad)
+    assert got == _submodule_errors(torch)
+    assert got[0] == ("AttributeError", "`weight` is not an nn.Module")
+

@@ -511,9 +511,11 @@ class Module:
             return self
         m = self
         for item in target.split("."):
-            if item not in m._modules:
+            if not hasattr(m, item):
                 raise AttributeError(f"{m._get_name()} has no attribute `{item}`")
-            m = m._modules[item]
+            m = getattr(m, item)
+            if not isinstance(m, Module):   # (a parameter or buffer on the path)
+                raise AttributeError(f"`{item}` is not an nn.Module")
         return m
 
     def get_parameter(self, target):
@@ -847,13 +849,15 @@ class Module:
         """Override (with set_extra_state) to save extra, picklable state: state_dict()
         stores it under `<prefix>_extra_state`."""
         raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
-                           "be called.")
+                           "be called. Please file an issue at https://github.com/pytorch/pytorch"
+                           "/issues/new?template=bug-report.yml to report this bug.")
 
     def set_extra_state(self, state):
         """Override (with get_extra_state): load_state_dict passes it the value saved under
         `<prefix>_extra_state`."""
         raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
-                           "be called.")
+                           "be called. Please file an issue at https://github.com/pytorch/pytorch"
+                           "/issues/new?template=bug-report.yml to report this bug.")
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         """Add this module's own parameters, persistent buffers and extra state (not its
