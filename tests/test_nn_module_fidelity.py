@@ -515,3 +515,16 @@ def test_submodule_path_and_extra_state_errors_as_torch():
     assert got == _submodule_errors(torch)
     assert got[0] == ("AttributeError", "`weight` is not an nn.Module")
 
+
+def _full_hook_flag(lib):
+    nn = lib.nn
+    a, b = nn.Linear(1, 1), nn.Linear(1, 1)
+    flags = [a._is_full_backward_hook, "_is_full_backward_hook" in vars(a)]
+    a.register_full_backward_hook(lambda *args: None)
+    b.register_backward_hook(lambda *args: None)
+    return flags + [a._is_full_backward_hook, b._is_full_backward_hook]
+
+
+def test_is_full_backward_hook_flag_as_torch():
+    assert _full_hook_flag(tapegrad) == _full_hook_flag(torch) == [None, True, True, False]
+

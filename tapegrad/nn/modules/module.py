@@ -287,6 +287,8 @@ class Module:
         d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_post_hooks"] = OrderedDict()
+        # which kind of backward hook the module has: None (none yet), True (full), False
+        d["_is_full_backward_hook"] = None
         if self.call_super_init:
             super().__init__(*args, **kwargs)
 
