@@ -528,3 +528,20 @@ def _full_hook_flag(lib):
 def test_is_full_backward_hook_flag_as_torch():
     assert _full_hook_flag(tapegrad) == _full_hook_flag(torch) == [None, True, True, False]
 
+
+def _positional_state_dict(lib):
+    import warnings
+    m = lib.nn.Linear(1, 1)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        keys = list(m.state_dict(None, "p."))
+        dest = {}
+        same = m.state_dict(dest, "q.", True) is dest
+        kv = type(dest["q.weight"]).__name__
+    return keys, same, kv, [(x.category.__name__, str(x.message), x.filename) for x in w]
+
+
+def test_state_dict_positional_args_warn_as_torch():
+    got = _positional_state_dict(tapegrad)
+    assert got == _positional_state_dict(torch)
+    assert got[3][0][0] == "FutureWarning" and got[3][0][2] == __file__ and len(got[3]) == 2

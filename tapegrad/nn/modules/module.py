@@ -878,8 +878,15 @@ class Module:
         tensors sharing their memory, unless keep_vars), with torch's `_metadata` (each
         module's `_version`, which load_state_dict passes to _load_from_state_dict)."""
         if args:    # torch's deprecated positional (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][
-                len(args):])[:3]
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn"
+                          ".Module.state_dict for details.", FutureWarning, stacklevel=2)
+            if destination is None:     # (a keyword given too wins, as torch's)
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
