@@ -166,3 +166,19 @@ def test_full_backward_hook_bad_grad_input_errors_as_torch():
     # torch's engine checks the grad_input a hook returns as a node hook's result (its hook
     # is named `hook`), where tapegrad's Function checked it as its own gradient
     assert _bad_grad_input(tapegrad) == _bad_grad_input(torch)
+
+
+def _no_input_grad_warning(m):
+    lin = m.nn.Linear(2, 1)
+    lin.register_full_backward_hook(lambda mod, gi, go: None)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        lin(m.ones(1, 2)).sum().backward()
+    return [(w.category.__name__, w.filename) for w in ws]
+
+
+def test_full_backward_hook_warning_points_at_the_backward_call_as_torch():
+    """torch's warning for a module whose inputs need no gradient is shown at the user's
+    backward() line (its engine is C++), not inside the library."""
+    got = _no_input_grad_warning(tapegrad)
+    assert got == _no_input_grad_warning(torch) == [("UserWarning", __file__)]

@@ -7,6 +7,7 @@ grad_input.  torch registers hooks on those nodes; here the Function's backward 
 import warnings
 
 from ...autograd.function import Function
+from ...errors import user_stacklevel
 from ...grad_mode import is_grad_enabled
 from ...hooks import checked_result
 from ...tensor import Tensor
@@ -91,7 +92,7 @@ class BackwardHook:
                           "to module outputs since no inputs require gradients. See "
                           "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html#torch"
                           ".nn.Module.register_full_backward_hook for more details.",
-                          stacklevel=5)
+                          stacklevel=user_stacklevel())   # (torch's: the backward() call)
             grad_inputs = self._pack_with_none([], [], self.n_inputs)
             for user_hook in self.user_hooks:
                 res = user_hook(self.module, grad_inputs, self.grad_outputs)
