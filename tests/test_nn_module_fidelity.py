@@ -545,3 +545,19 @@ def test_state_dict_positional_args_warn_as_torch():
     got = _positional_state_dict(tapegrad)
     assert got == _positional_state_dict(torch)
     assert got[3][0][0] == "FutureWarning" and got[3][0][2] == __file__ and len(got[3]) == 2
+
+
+# ---- ModuleList.extend / ModuleDict.update argument errors -------------------------------------
+def _container_update_errors(lib):
+    nn = lib.nn
+    return [_err(lambda: nn.ModuleList().extend(3)), _err(lambda: nn.ModuleList(3)),
+            _err(lambda: nn.ModuleDict([("b",)])), _err(lambda: nn.ModuleDict([3])),
+            _err(lambda: nn.ModuleDict(3)),
+            list(nn.ModuleDict(nn.ModuleDict({"b": nn.ReLU(), "a": nn.Tanh()}))),
+            list(nn.ModuleDict((k, nn.ReLU()) for k in "yx"))]
+
+
+def test_module_container_update_errors_as_torch():
+    got = _container_update_errors(tapegrad)
+    assert got == _container_update_errors(torch)
+    assert got[2][0] == "ValueError" and got[5] == ["b", "a"]

@@ -2,7 +2,7 @@
 reprs)."""
 import operator
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, abc as container_abcs
 
 from .module import Module, _addindent, _has_any_global_hook
 
@@ -181,6 +181,12 @@ class ModuleList(_Numbered):
         self.add_module(str(_index(idx, len(self))), module)
 
 
+    def extend(self, modules):
+        if not isinstance(modules, container_abcs.Iterable):
+            raise TypeError("ModuleList.extend should be called with an iterable, but got "
+                            + type(modules).__name__)
+        return super().extend(modules)
+
     def __iadd__(self, modules):
         return self.extend(modules)
 
@@ -255,6 +261,19 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
+        """Add entries from a mapping (in its order) or from (key, module) pairs."""
+        if not isinstance(modules, container_abcs.Iterable):
+            raise TypeError("ModuleDict.update should be called with an iterable of key/value "
+                            "pairs, but got " + type(modules).__name__)
+        if isinstance(modules, (ModuleDict, container_abcs.Mapping)):
+            for k, m in modules.items():
+                self[k] = m
+            return
+        for j, m in enumerate(modules):
+            if not isinstance(m, container_abcs.Iterable):
+                raise TypeError("ModuleDict update sequence element #" + str(j)
+                                + " should be Iterable; is" + type(m).__name__)
+            if not len(m) == 2:
+                raise ValueError("ModuleDict update sequence element #" + str(j)
+                                 + " has length " + str(len(m)) + "; 2 is required")
+            self[m[0]] = m[1]
