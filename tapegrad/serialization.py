@@ -401,8 +401,8 @@ class _Unpickler(pickle.Unpickler):
     """Rebuild a torch file's objects with tapegrad's: the known torch globals mapped, other
     globals refused when weights_only, and storages read from the archive."""
 
-    def __init__(self, file, weights_only, load_storage, pid_len=5):
-        super().__init__(file, encoding="utf-8")
+    def __init__(self, file, weights_only, load_storage, pid_len=5, **pickle_load_args):
+        super().__init__(file, **pickle_load_args)
         self._weights_only = weights_only
         self._load_storage = load_storage
         self._pid_len = pid_len     # (6 in the legacy format: a view's metadata last)
@@ -461,7 +461,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     pickle_module is given, as torch's) only tensors, parameters, dicts, lists, tuples, sets,
     numbers, strings, dtypes, Size and device load: anything else is refused (see
     `add_safe_globals`).  `map_location` may name the CPU, map saved locations to it (a dict)
-    or be a function `(storage, location) -> storage`."""
+    or be a function `(storage, location) -> storage`.  `pickle_load_args` go to the
+    unpickler, as torch's: `encoding="latin1"` reads the str objects of Python 2 pickles (with
+    weights_only torch warns that they need weights_only=False, but takes the encoding)."""
     if pickle_module is not None and pickle_module is not pickle:
         raise NotImplementedError("tapegrad.load reads with the standard pickle module only")
     if weights_only is None:
@@ -471,8 +473,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                            "specified")
     if mmap and not isinstance(f, (str, os.PathLike)):
         raise ValueError("f must be a file path in order to use the mmap argument")
-    if pickle_load_args.get("encoding", "utf-8") != "utf-8":
-        raise NotImplementedError("tapegrad.load reads pickles with encoding='utf-8' only")
+    if pickle_load_args and weights_only:   # (torch's warning; its unpickler still takes them)
+        warnings.warn("pickle_load_args only works if `weights_only=False`.")
+        for k in pickle_load_args:      # (the weights-only unpickler's one keyword)
+            if k != "encoding":
+                raise TypeError(f"Unpickler.__init__() got an unexpected keyword argument "
+                                f"'{k}'")
+    # (encoding="latin1" or "bytes": how a Python 2 pickle's str objects load)
+    pickle_load_args.setdefault("encoding", "utf-8")
     with contextlib.ExitStack() as stack:
         path = f
         if isinstance(f, (str, os.PathLike)):
@@ -498,9 +506,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                     "checkpoint with this option in order to use mmap.")
             f.seek(start)
             if not weights_only:
-                return _load_legacy(f, map_location, False)
+                return _load_legacy(f, map_location, False, pickle_load_args)
             try:
-                return _load_legacy(f, map_location, True)
+                return _load_legacy(f, map_location, True, pickle_load_args)
             except _HeaderError as e:    # (torch's wrapping of its unpickler's errors)
                 raise pickle.UnpicklingError(_weights_only_message(str(e))) from None
         f.seek(0)
@@ -530,7 +538,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 arr = loaded[key] = _map_location(map_location, arr, location)
             return arr
 
-        unpickler = _Unpickler(io.BytesIO(zf.read(pkl[0])), weights_only, load_storage)
+        unpickler = _Unpickler(io.BytesIO(zf.read(pkl[0])), weights_only, load_storage,
+                               **pickle_load_args)
         return unpickler.load()
 
 
@@ -557,14 +566,15 @@ def _weights_only_message(message):
             f"https://pytorch.org/docs/stable/generated/torch.load.html.")
 
 
-def _load_legacy(f, map_location, weights_only):
+def _load_legacy(f, map_location, weights_only, pickle_load_args):
     """torch's legacy format (torch.save(..., _use_new_zipfile_serialization=False), the default
     before torch 1.6), as torch's _legacy_load reads it: the pickles of a magic number, the
     format's version (1001) and the writer's type sizes, the object (storages as persistent ids
     ('storage', type, key, location, numel, view)), the list of storage keys, then per key an
     int64 count and the raw bytes.  A file that is no torch file fails where torch's does,
     with its error: the first pickle's, or "Invalid magic number"."""
-    read = _read_small_pickle if weights_only else pickle.load
+    read = _read_small_pickle if weights_only else (
+        lambda f: pickle.load(f, **pickle_load_args))
     if read(f) != _MAGIC:
         raise RuntimeError("Invalid magic number; corrupt file?")
     version = read(f)
@@ -582,7 +592,7 @@ def _load_legacy(f, map_location, weights_only):
         _, offset, size = view
         return root[int(offset):int(offset) + int(size)]
 
-    out = _Unpickler(f, weights_only, load_storage, pid_len=6).load()
+    out = _Unpickler(f, weights_only, load_storage, pid_len=6, **pickle_load_args).load()
     for key in read(f):   # each storage's bytes, written in place under the tensors viewing it
         root = roots[str(key)]
         count = struct.unpack("<q", _read_exactly(f, 8))[0]

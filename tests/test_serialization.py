@@ -520,3 +520,45 @@ def test_save_to_a_directory_raises_torchs_writer_error(tmp_path):
             m.save({"w": m.ones(2)}, tmp_path)
         errors.append(str(e.value))
     assert errors[0] == errors[1]
+
+
+def _py2_archive():
+    """A zip checkpoint whose pickle holds a Python 2 str (SHORT_BINSTRING b'\\xe9') as key."""
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00U\x01\xe9q\x01K\x01s.")
+        z.writestr("archive/version", b"3\n")
+        z.writestr("archive/byteorder", b"little")
+    return b.getvalue()
+
+
+def _load_with_pickle_args(m):
+    raw = _py2_archive()
+    legacy = io.BytesIO()
+    m.save({"w": m.ones(2)}, legacy, _use_new_zipfile_serialization=False)
+    out = []
+    for kw in ({"encoding": "latin1"}, {"encoding": "latin1", "weights_only": False},
+               {"encoding": "bytes", "weights_only": False}, {},
+               {"foo": 1}, {"foo": 1, "weights_only": False}):
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            try:
+                got = repr(m.load(io.BytesIO(raw), **kw))
+            except (TypeError, UnicodeDecodeError) as e:
+                got = type(e).__name__, str(e)
+        out.append((got, [str(w.message) for w in ws]))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for wo in (True, False):
+            legacy.seek(0)
+            out.append(m.load(legacy, encoding="latin1", weights_only=wo)["w"].tolist())
+    return out
+
+
+def test_load_takes_torchs_pickle_load_args():
+    """torch.load(..., encoding="latin1") reads old (Python 2) checkpoints; with
+    weights_only=True torch warns that pickle_load_args need weights_only=False, but its
+    weights-only unpickler still takes the encoding."""
+    got = _load_with_pickle_args(tapegrad)
+    assert got == _load_with_pickle_args(torch)
+    assert got[0] == ("{'é': 1}", ["pickle_load_args only works if `weights_only=False`."])
