@@ -417,6 +417,30 @@ def bernoulli(input, p=None, *, generator=None):
     return _leaf(np.asarray(draws).astype(dt.np).reshape(input._shape), dt, False)
 
 
+def _check_distributions(rows, per_element):
+    """torch's checks of multinomial's rows of probabilities: a whole-tensor check (no
+    replacement, or one sample), or (`per_element`) its with-replacement kernel's, which walks
+    each row's elements (a negative or NaN one, an infinite one) and then its sum, and names
+    the first failure it meets."""
+    if not per_element:
+        if not (np.all(np.isfinite(rows)) and np.all(rows >= 0)):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if np.any(rows.sum(-1) == 0):
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        return
+    bad = ~(rows >= 0) | ~np.isfinite(rows)
+    failing = np.flatnonzero(bad.any(-1) | ~(rows.sum(-1) > 0))
+    if failing.size:
+        r = failing[0]
+        if not bad[r].any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not rows[r, np.argmax(bad[r])] >= 0:     # (NaN too: torch tests `val >= 0` first)
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry "
+                           "= infinity or NaN)")
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories weighted by the rows of `input` (1-d or 2-d), with
     or without replacement, as torch's multinomial (int64)."""
@@ -432,10 +456,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     if not replacement and num_samples > probs.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if np.any(probs.reshape(-1, probs.shape[-1]).sum(-1) <= 0):
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    _check_distributions(probs.reshape(-1, probs.shape[-1]), replacement and num_samples > 1)
     idx = discrete_draws.multinomial(gen._engine, probs, int(num_samples), bool(replacement))
     return _leaf(np.asarray(idx, np.int64), D.int64, False)
 

@@ -397,6 +397,32 @@ def test_random_errors_as_torch():
     assert got == _random_errors(torch)
 
 
+_INF, _NAN = float("inf"), float("nan")
+
+
+def _multinomial_errors(m):
+    out = []
+    for w in ([-1., 1.], [0., 0.], [_NAN, 1.], [_INF, 1.], [[1., 1.], [-1., _INF]],
+              [[0., 0.], [-1., 1.]], [[1., 1.], [_INF, -1.]], [[1., _INF], [0., 0.]]):
+        for replacement, n in ((True, 2), (False, 2), (True, 1)):
+            for dt in (m.float32, m.float64):
+                try:
+                    m.multinomial(m.tensor(w, dtype=dt), n, replacement)
+                    out.append(None)
+                except RuntimeError as e:
+                    out.append(str(e))
+    return out
+
+
+def test_multinomial_errors_as_torch():
+    """torch words a bad distribution as its with-replacement kernel meets it (element by
+    element: negative or NaN, infinite; then the row's sum), else by one whole-tensor check."""
+    got = _multinomial_errors(tapegrad)
+    assert got[0] == "invalid multinomial distribution (encountering probability entry < 0)"
+    assert got[2] == "probability tensor contains either `inf`, `nan` or element < 0"
+    assert got == _multinomial_errors(_torch())
+
+
 def test_generator_clone_state():
     g = tapegrad.Generator().manual_seed(3)
     tapegrad.rand(5, generator=g)
