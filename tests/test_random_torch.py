@@ -254,6 +254,25 @@ def test_dataloader_shuffle_and_random_split_match_torch():
     same(tapegrad.rand(4), torch.rand(4))
 
 
+def _weighted_orders(m):
+    from importlib import import_module
+    data = import_module(m.__name__ + ".utils.data")
+    m.manual_seed(3)
+    out = []
+    for w, n, replacement in (([0.2, 0.5, 0.3], 1, True), ([0.2, 0.5, 0.3], 6, True),
+                              ([0.2, 0.5, 0.3], 3, False), ([0.7, 0.1], 1, False)):
+        out.append(list(data.WeightedRandomSampler(w, n, replacement)))
+        g = m.Generator().manual_seed(11)
+        out.append(list(data.WeightedRandomSampler(w, n, replacement, generator=g)))
+    return out, values(m.rand(2)).tolist()
+
+
+def test_weighted_random_sampler_orders_match_torch():
+    """torch's WeightedRandomSampler is torch.multinomial of its float64 weights: one sample
+    with replacement takes its exponential race, not the inverse-CDF draws."""
+    assert _weighted_orders(tapegrad) == _weighted_orders(_torch())
+
+
 def test_seeded_training_run_follows_torch():
     """A whole seeded program, written once for either module: random inputs, default layer
     initialisation, dropout, a shuffled DataLoader and SGD give torch's losses (to float32

@@ -1,15 +1,14 @@
 """Samplers, as `torch.utils.data.sampler`: the orders in which a DataLoader visits a
-map-style dataset.  The random ones draw from tapegrad's generators (tapegrad/random.py), so
-`tapegrad.manual_seed` or `generator=` makes them reproducible, though the orders differ from
-torch's for the same seed."""
+map-style dataset.  The random ones draw as torch's do (randperm, randint, multinomial of
+tapegrad/random.py), so for the same seed (`tapegrad.manual_seed` or `generator=`) they give
+torch's orders."""
 import itertools
 from typing import Generic, TypeVar
 
-import numpy as np
 
 from ... import dtypes as D
 from ...creation import as_tensor, empty
-from ...random import Generator, rand, randint, randperm
+from ...random import Generator, multinomial, randint, randperm
 
 __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
@@ -124,41 +123,11 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self):
-        yield from _multinomial(self.weights.numpy(), self.num_samples, self.replacement,
-                                self.generator)
+        yield from multinomial(self.weights, self.num_samples, self.replacement,
+                               generator=self.generator).tolist()
 
     def __len__(self):
         return self.num_samples
-
-
-def _multinomial(w, n, replacement, generator):
-    """torch.multinomial(w, n, replacement) over a 1-d float64 array: a list of indices, with
-    torch's checks.  Uniform draws from tapegrad's generator: by inverse CDF with replacement,
-    else by the exponential race (the n smallest of -log(u) / w)."""
-    if not replacement and n > len(w):
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                           "replacement")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        if not (replacement and n > 1):     # (torch's two kernels word it differently)
-            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-        if np.any(np.isinf(w)) and not np.any((w < 0) | np.isnan(w)):
-            raise RuntimeError("invalid multinomial distribution (encountering probability "
-                               "entry = infinity or NaN)")
-        raise RuntimeError("invalid multinomial distribution (encountering probability "
-                           "entry < 0)")
-    total = w.sum()
-    if total <= 0:
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    u = rand(n if replacement else len(w), dtype=D.float64, generator=generator).numpy()
-    if replacement:
-        cdf = np.cumsum(w) / total
-        # (u past a rounded-down cdf[-1] must not land on a trailing zero weight)
-        idx = np.minimum(np.searchsorted(cdf, u, side="right"), np.flatnonzero(w)[-1])
-        return [int(i) for i in idx]
-    # zero weights get an infinite key: drawn last, as torch draws them once the rest are out
-    with np.errstate(divide="ignore"):
-        keys = -np.log1p(-u) / w
-    return [int(i) for i in np.argsort(keys, kind="stable")[:n]]
 
 
 class BatchSampler(Sampler[list]):
