@@ -25,18 +25,16 @@ vectorised versions differ from it in the last bit for some arguments.  cauchy_ 
 the fused multiply-add of torch's AVX2/AVX512 kernels.  randperm's sequential shuffles run in
 Numba above a few thousand items (numba imported on first such use).
 
-Not reproduced: bfloat16/float16 dtypes; multinomial without replacement when more samples
-are asked than there are nonzero probabilities (torch's topk then picks among tied zeros in
-an order of its own); torch's MKL paths of earlier versions (see above).
+Not reproduced: bfloat16/float16 dtypes; torch's MKL paths of earlier versions (see above).
 """
 import math
-from fractions import Fraction
 
 import numpy as np
 
 from . import dtypes as D
 from .errors import scalar_text
 from .exact import fma64, kernels
+from .stdsort import topk_ties
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
            "dropout_noise", "alpha_dropout_affine", "native_dropout", "uniform_double",
@@ -371,8 +369,8 @@ def multinomial(engine, probs, num_samples, replacement=False):
     divided by the total, its last entry set to 1, and for each sample a double uniform u
     placed by binary search (the first index whose cumulative value is >= u).
 
-    Bit-exact except, without replacement, for the order among zero-probability categories
-    when num_samples exceeds the number of nonzero probabilities (see the module doc)."""
+    Bit-exact (among zero-probability categories too, drawn when num_samples exceeds the
+    number of nonzero probabilities: in topk's order of ties)."""
     probs = np.asarray(probs)
     if probs.dtype not in (np.float32, np.float64):
         raise TypeError("multinomial: probabilities must be float32 or float64")
@@ -389,9 +387,10 @@ def multinomial(engine, probs, num_samples, replacement=False):
         if num_samples == 1:
             out = np.argmax(ratio, axis=1)[:, None]
         else:
-            # topk, largest first.  Equal keys (zero probabilities, when more samples are
-            # asked than there are nonzero ones) come out in torch's own order, not this one
+            # topk, largest first; equal keys (zero probabilities, when more samples are asked
+            # than there are nonzero ones) in the order torch's topk leaves them
             out = np.argsort(-ratio, axis=1, kind="stable")[:, :num_samples]
+            out = topk_ties(ratio, out, num_samples, 1, True, True)
         out = out.astype(np.int64)
     else:
         out = np.empty((n_dist, num_samples), np.int64)

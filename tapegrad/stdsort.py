@@ -1,7 +1,11 @@
 """The orders torch's CPU kernels leave ties in, in Python: libstdc++'s std::sort,
 std::nth_element and std::partial_sort (sort with stable=False, topk, mode, nanmedian sort
 (value, index) pairs with them) and ATen's quick_select_template (kthvalue's).  Where values
-tie, the index these leave first is the one whose element gets the gradient."""
+tie, the index these leave first is the one whose element gets the gradient.  `topk_ties`:
+topk's picks among ties (topk, and multinomial's draws without replacement, a topk)."""
+import math
+
+import numpy as np
 
 
 def _lg(n):
@@ -209,3 +213,51 @@ def quick_select(values, k):
         if j >= k:
             hi = j - 1
     return pos[k]
+
+
+def by_value_less(x, y):
+    """torch's KeyValueCompAsc on (value, index) pairs: by value, NaN the largest."""
+    return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
+
+
+def by_value_greater(x, y):
+    """torch's KeyValueCompDesc: by value, largest first, NaN before all."""
+    return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
+
+
+def topk_ties(arr, idx, k, d, largest, sorted_):
+    """idx (topk's k indices along d, from a stable argsort) with each row where ties decide
+    them (equal values among the k, or the k-th value also beyond them; with sorted=False
+    every row) picked as torch's CPU kernel picks them: (value, index) pairs by std::partial_sort when k * 64 <= n, else
+    std::nth_element at k - 1 and, when sorted, std::sort of the k - 1 before it."""
+    rows = np.moveaxis(arr, d, -1)
+    top = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
+    nan = rows.dtype.kind == "f"
+
+    def equal(a, b):
+        return (a == b) | (np.isnan(a) & np.isnan(b)) if nan else a == b
+    n = rows.shape[-1]
+    if sorted_ or k * 64 <= n:
+        last = top[..., -1:]
+        tied = np.flatnonzero(equal(top[..., 1:], top[..., :-1]).any(-1) | (
+            equal(rows, last).sum(-1) > equal(top, last).sum(-1)))
+        if not tied.size:
+            return idx
+    else:   # (unsorted: nth_element's order, every row)
+        tied = range(math.prod(rows.shape[:-1]))
+    less = by_value_greater if largest else by_value_less
+    flat_rows = rows.reshape(-1, n)
+    out = np.moveaxis(idx, d, -1).copy()
+    flat_out = out.reshape(-1, k)
+    for r in list(tied):
+        queue = list(zip(flat_rows[r].tolist(), range(n)))
+        if k * 64 <= n:
+            std_partial_sort(queue, k, less)
+        else:
+            std_nth_element(queue, k - 1, less)
+            if sorted_:
+                head = queue[:k - 1]
+                std_sort(head, less)
+                queue[:k - 1] = head
+        flat_out[r] = [j for _, j in queue[:k]]
+    return np.moveaxis(out, -1, d)

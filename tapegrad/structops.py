@@ -35,7 +35,7 @@ from .native_args import _MISSING, arg_error, given, Overloads
 from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
-from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
+from .stdsort import by_value_greater, by_value_less, quick_select, std_sort, topk_ties
 from .tape import input_node, refuse_inference_index, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor,
                      _tensor_operand, tensor_methods)
@@ -272,7 +272,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     idx = _argsorted(input, d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
     if k and n > 1:
-        idx = _topk_ties(input._array(), idx, k, d, largest, sorted)
+        idx = topk_ties(input._array(), idx, k, d, largest, sorted)
     values, indices = _select("topk", input, d, idx)
     if _tracing(values) is not None and 0 < k < n and input.dim():
         # the k found are still the top k: sorted, and every element beyond the k-th is among
@@ -292,16 +292,6 @@ _SORT_TIES_MAX = 1 << 15   # elements of tied rows sorted in Python per call (~1
 #                            the stable order (docs/semantics.md)
 
 
-def _by_value_less(x, y):
-    """torch's KeyValueCompAsc on (value, index) pairs: by value, NaN the largest."""
-    return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
-
-
-def _by_value_greater(x, y):
-    """torch's KeyValueCompDesc: by value, largest first, NaN before all."""
-    return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
-
-
 def _sort_ties(arr, idx, d, descending):
     """idx (a stable argsort along d) with each row that has ties in the order torch's
     sort(stable=False) leaves them: libstdc++'s std::sort of (value, index) pairs compared
@@ -316,7 +306,7 @@ def _sort_ties(arr, idx, d, descending):
     tied = np.flatnonzero(same.any(-1))
     if not tied.size or tied.size * n > _SORT_TIES_MAX:
         return idx
-    less = _by_value_greater if descending else _by_value_less
+    less = by_value_greater if descending else by_value_less
     flat_rows = rows.reshape(-1, n)
     out = np.moveaxis(idx, d, -1).copy()
     flat_out = out.reshape(-1, n)
@@ -324,44 +314,6 @@ def _sort_ties(arr, idx, d, descending):
         pairs = list(zip(flat_rows[r].tolist(), range(n)))
         std_sort(pairs, less)
         flat_out[r] = [j for _, j in pairs]
-    return np.moveaxis(out, -1, d)
-
-
-def _topk_ties(arr, idx, k, d, largest, sorted_):
-    """idx (topk's k indices along d, from a stable argsort) with each row where ties decide
-    them (equal values among the k, or the k-th value also beyond them; with sorted=False
-    every row) picked as torch's CPU kernel picks them: (value, index) pairs by std::partial_sort when k * 64 <= n, else
-    std::nth_element at k - 1 and, when sorted, std::sort of the k - 1 before it."""
-    rows = np.moveaxis(arr, d, -1)
-    top = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
-    nan = rows.dtype.kind == "f"
-
-    def equal(a, b):
-        return (a == b) | (np.isnan(a) & np.isnan(b)) if nan else a == b
-    n = rows.shape[-1]
-    if sorted_ or k * 64 <= n:
-        last = top[..., -1:]
-        tied = np.flatnonzero(equal(top[..., 1:], top[..., :-1]).any(-1) | (
-            equal(rows, last).sum(-1) > equal(top, last).sum(-1)))
-        if not tied.size:
-            return idx
-    else:   # (unsorted: nth_element's order, every row)
-        tied = range(math.prod(rows.shape[:-1]))
-    less = _by_value_greater if largest else _by_value_less
-    flat_rows = rows.reshape(-1, n)
-    out = np.moveaxis(idx, d, -1).copy()
-    flat_out = out.reshape(-1, k)
-    for r in list(tied):
-        queue = list(zip(flat_rows[r].tolist(), range(n)))
-        if k * 64 <= n:
-            std_partial_sort(queue, k, less)
-        else:
-            std_nth_element(queue, k - 1, less)
-            if sorted_:
-                head = queue[:k - 1]
-                std_sort(head, less)
-                queue[:k - 1] = head
-        flat_out[r] = [j for _, j in queue[:k]]
     return np.moveaxis(out, -1, d)
 
 

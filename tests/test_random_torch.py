@@ -323,6 +323,14 @@ FILLS = {
     "log_normal_": lambda m: m.empty(20).log_normal_(0.2, 0.5),
     "multinomial": lambda m: m.multinomial(m.tensor([0.1, 0.5, 0.4]), 10, True),
     "multinomial_rows": lambda m: m.tensor([[0.1, 0.5, 0.4], [0.3, 0.3, 0.4]]).multinomial(2),
+    # more samples than nonzero probabilities: the zeros in the order topk leaves its ties
+    "multinomial_zero_ties": lambda m: m.multinomial(m.tensor(
+        [0.5, 0.0, 0.3, 0.0, 0.0, 0.2, 0.0, 0.0, 0.0, 0.0, 0.1]), 10),
+    "multinomial_zero_ties_rows": lambda m: m.tensor(
+        [[0.0, 0.1, 0.0, 0.0, 0.0, 0.0], [0.2, 0.0, 0.0, 0.0, 0.3, 0.0]],
+        dtype=m.float64).multinomial(5),
+    "multinomial_zero_ties_partial_sort": lambda m: m.multinomial(
+        m.nn.functional.one_hot(m.tensor(7), 200).double(), 3),
     "dropout": lambda m: m.nn.functional.dropout(m.ones(40, dtype=m.float64), 0.3),
     "dropout2d": lambda m: m.nn.Dropout2d(0.5)(m.ones(2, 3, 4, 4)),
     "alpha_dropout": lambda m: m.nn.functional.alpha_dropout(m.arange(12.0), 0.4, True),
