@@ -28,6 +28,7 @@ import contextlib
 import io
 import os
 import pickle
+import pickletools
 import struct
 import sys
 import types
@@ -42,7 +43,9 @@ from .tensor import Size, Tensor
 from .tracing import _bake
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals"]
+           "safe_globals", "get_unsafe_globals_in_checkpoint"]
+
+DEFAULT_PROTOCOL = 2    # (torch's: the pickle protocol save writes by default)
 
 _ALIGN = 64
 _STORAGE = {d: d.legacy + "Storage" for d in D.ALL}           # tapegrad dtype -> torch name
@@ -197,7 +200,7 @@ def _archive_name(f):
     return "archive"
 
 
-def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_serialization=True,
+def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
     """Save `obj` (tensors, parameters, dicts such as state dicts, lists, tuples, numbers,
     strings) to `f` (a path or a writable binary file) in torch's zip format: `torch.load`
@@ -513,11 +516,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 raise pickle.UnpicklingError(_weights_only_message(str(e))) from None
         f.seek(0)
         zf = stack.enter_context(zipfile.ZipFile(f))
-        pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
-        if not pkl:
-            raise RuntimeError("PytorchStreamReader failed locating file data.pkl: file not "
-                               "found")
-        prefix = pkl[0][:-len("data.pkl")]
+        pkl = _data_pkl(zf)
+        prefix = pkl[:-len("data.pkl")]
         names = set(zf.namelist())
         big = (prefix + "byteorder" in names
                and zf.read(prefix + "byteorder").decode().strip() == "big")
@@ -538,9 +538,17 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 arr = loaded[key] = _map_location(map_location, arr, location)
             return arr
 
-        unpickler = _Unpickler(io.BytesIO(zf.read(pkl[0])), weights_only, load_storage,
+        unpickler = _Unpickler(io.BytesIO(zf.read(pkl)), weights_only, load_storage,
                                **pickle_load_args)
         return unpickler.load()
+
+
+def _data_pkl(zf):
+    """The name of a torch archive's pickle, `<name>/data.pkl`."""
+    pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+    if not pkl:
+        raise RuntimeError("PytorchStreamReader failed locating file data.pkl: file not found")
+    return pkl[0]
 
 
 # ---- torch's legacy format --------------------------------------------------------------------
@@ -760,3 +768,48 @@ def safe_globals(safe_globals):
         yield
     finally:
         _safe_globals[:] = before
+
+
+# the opcodes torch's scan for globals (get_globals_in_pkl) steps over; it refuses others
+_SCANNED_OPS = frozenset(
+    "PROTO STOP GLOBAL NEWOBJ REDUCE BUILD APPEND APPENDS SETITEM SETITEMS MARK TUPLE TUPLE1 "
+    "TUPLE2 TUPLE3 NONE NEWFALSE NEWTRUE EMPTY_TUPLE EMPTY_LIST EMPTY_DICT EMPTY_SET BINPERSID "
+    "BININT BININT1 BININT2 BINFLOAT BINGET LONG_BINGET BINPUT LONG_BINPUT BINUNICODE "
+    "SHORT_BINSTRING LONG1".split())
+
+
+def _safe_global(module, name):
+    """Whether load with weights_only takes the global module.name (torch's own that tapegrad
+    has no dtype for are torch's safe globals all the same)."""
+    try:
+        return _allowed(module, name) is not None
+    except NotImplementedError:
+        return True
+    except pickle.UnpicklingError:
+        return False
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The globals ("module.name") in a checkpoint written by `save` (a path or a readable
+    binary file) that load with weights_only=True refuses (neither tapegrad's allowlist nor
+    `add_safe_globals`), found by reading its pickle's opcodes, as torch's: a global the
+    pickle builds at load time is not seen."""
+    with contextlib.ExitStack() as stack:
+        if isinstance(f, (str, os.PathLike)):
+            f = stack.enter_context(open(f, "rb"))
+        start = f.tell()
+        zipped = f.read(4) == b"PK\x03\x04"
+        f.seek(start)
+        if not zipped or not zipfile.is_zipfile(f):
+            raise ValueError("Expected input to be a checkpoint returned by torch.save")
+        zf = stack.enter_context(zipfile.ZipFile(f))
+        found = {}
+        for op, arg, _ in pickletools.genops(zf.read(_data_pkl(zf))):
+            if op.name not in _SCANNED_OPS:
+                raise pickle.UnpicklingError(f"Unsupported operand {op.code.encode('latin1')[0]}")
+            if op.name == "GLOBAL":
+                module, name = _py3_global(*arg.split(" ", 1))
+                found.setdefault(f"{module}.{name}", (module, name))
+            elif op.name == "STOP":
+                break
+    return [full for full, (module, name) in found.items() if not _safe_global(module, name)]

@@ -562,3 +562,42 @@ def test_load_takes_torchs_pickle_load_args():
     got = _load_with_pickle_args(tapegrad)
     assert got == _load_with_pickle_args(torch)
     assert got[0] == ("{'é': 1}", ["pickle_load_args only works if `weights_only=False`."])
+
+
+class _Unlisted:
+    pass
+
+
+def _unsafe_globals(m):
+    nn = m.nn
+    out = []
+    for obj in (nn.Linear(1, 1).state_dict(), nn.Sequential(nn.Linear(1, 1)),
+                {"a": _Unlisted(), "b": {1, 2}, "c": range(3), "e": slice(1), "f": 1j},
+                np.ones(2), [m.float32, m.Size([1]), m.device("cpu"), nn.Parameter(m.ones(1))]):
+        b = io.BytesIO()
+        m.save(obj, b)
+        b.seek(0)
+        out.append(sorted(m.serialization.get_unsafe_globals_in_checkpoint(b)))
+    with m.serialization.safe_globals([_Unlisted]):
+        b = io.BytesIO()
+        m.save(_Unlisted(), b)
+        b.seek(0)
+        out.append(m.serialization.get_unsafe_globals_in_checkpoint(b))
+    for raw in (b"xx", b""):
+        try:
+            m.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(raw))
+        except ValueError as e:
+            out.append(str(e))
+    out.append(m.serialization.DEFAULT_PROTOCOL)
+    return [[s.replace("tapegrad", "torch") for s in o] if isinstance(o, list) else o
+            for o in out]
+
+
+def test_get_unsafe_globals_in_checkpoint_as_torch():
+    """torch.serialization.get_unsafe_globals_in_checkpoint: what weights_only would refuse,
+    read from the pickle's GLOBAL opcodes (the way torch's error message suggests finding
+    what to pass to add_safe_globals)."""
+    got = _unsafe_globals(tapegrad)
+    assert got == _unsafe_globals(torch)
+    assert got[0] == [] and "torch.nn.modules.linear.Linear" in got[1]
+    assert got[2] == sorted([f"{__name__}._Unlisted", "builtins.range", "builtins.slice"])
