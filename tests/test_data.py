@@ -602,13 +602,15 @@ class _Recorder:
         self.calls.append("cancel_join_thread")
 
 
-def test_worker_whose_iterable_ran_out_flushes_its_queue():
+def test_worker_whose_iterable_ran_out_flushes_its_queue(monkeypatch):
     # The main process tells a worker whose iterable dataset ran out to end while it still
     # reads the other workers' results: the worker must not abandon its queue's thread, which
     # may still hold the write lock all workers share (a hang of the whole loader, seen with
     # two workers on a loaded machine); only a shutdown's None may drop what is unsent.
     from tapegrad.utils.data import _worker
     from tapegrad.utils.data.dataloader import _MultiProcessingDataLoaderIter
+    # (the loop runs here, in the main process: its WorkerInfo must not outlive the test)
+    monkeypatch.setattr(_worker, "_worker_info", None)
 
     def run(*items):
         index, data = _Recorder(items), _Recorder()
@@ -652,3 +654,32 @@ def test_collate_extension_point_at_torchs_path():
             del c.default_collate_fn_map[_Point]
         assert c.default_collate is data.default_collate
     assert out[0] == out[1]
+
+
+class _Count(tdata.IterableDataset):
+    def __iter__(self):
+        return iter(range(5))
+
+
+def _worker_and_fetch_paths(lib):
+    from importlib import import_module
+    data = import_module(lib.__name__ + ".utils.data")
+    worker = import_module(lib.__name__ + ".utils.data._utils.worker")
+    utils = import_module(lib.__name__ + ".utils.data._utils")
+    kind = import_module(lib.__name__ + ".utils.data.dataloader")._DatasetKind
+    count = _Count() if lib is tapegrad else type("_Count", (ref.IterableDataset,), {
+        "__iter__": lambda self: iter(range(5))})()
+    mapped = kind.create_fetcher(kind.Map, [10, 11, 12], True, data.default_collate, False)
+    it = kind.create_fetcher(kind.Iterable, count, True, data.default_collate, False)
+    return (worker.get_worker_info(), worker.get_worker_info is data.get_worker_info,
+            worker.WorkerInfo.__name__, utils.MP_STATUS_CHECK_INTERVAL, utils.IS_WINDOWS,
+            (kind.Map, kind.Iterable), type(mapped).__name__, mapped.fetch([0, 2]).tolist(),
+            type(it).__name__, it.fetch([0, 1, 2]).tolist(), it.fetch([0, 1, 2]).tolist())
+
+
+def test_worker_and_fetch_modules_at_torchs_paths():
+    """torch.utils.data._utils.worker (get_worker_info, WorkerInfo) and the fetchers of
+    dataloader._DatasetKind, which libraries building their own loader iterators import."""
+    got = _worker_and_fetch_paths(tapegrad)
+    assert got == _worker_and_fetch_paths(torch)
+    assert got[-2:] == ([0, 1, 2], [3, 4])

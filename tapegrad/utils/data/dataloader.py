@@ -28,6 +28,18 @@ default_convert = _collate.default_convert
 T_co = TypeVar("T_co", covariant=True)
 
 
+class _DatasetKind:
+    """torch's dataset kinds and their fetcher factory (libraries building their own loader
+    iterators call it)."""
+    Map = 0
+    Iterable = 1
+
+    @staticmethod
+    def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
+        return create_fetcher(kind != _DatasetKind.Map, dataset, auto_collation, collate_fn,
+                              drop_last)
+
+
 class _InfiniteConstantSampler(Sampler):
     """None forever: the sampler of an iterable dataset (whose items need no index)."""
 
