@@ -430,31 +430,43 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _map_location(map_location, storage, location):
-    """Where a storage saved at `location` goes: it must end on the CPU."""
+    """Where a storage saved at `location` goes (torch's _get_restore_location): it must end
+    on the CPU."""
     if map_location is None:
         target = location
     elif isinstance(map_location, dict):
         target = map_location.get(location, location)
     elif isinstance(map_location, (str, devices.device)):
         target = str(map_location)
-    elif callable(map_location):
+    else:   # a function (anything else fails calling, as torch's)
         out = map_location(storage, location)
-        if out is None or out is storage:
-            return storage
-        raise NotImplementedError("tapegrad.load: a map_location function may only return the "
-                                  "storage it is given (or None): tapegrad's storages are CPU "
-                                  "arrays")
-    else:
-        raise ValueError(f"map_location should be either None, a string, a torch.device, a "
-                         f"dict or a callable, but got {type(map_location)}")
-    dev = devices.device(target)
-    if dev.type == "cuda":
+        if out is not None and out is not storage:
+            raise NotImplementedError("tapegrad.load: a map_location function may only return "
+                                      "the storage it is given (or None): tapegrad's storages "
+                                      "are CPU arrays")
+        target = location
+    return _restore_location(storage, str(target))
+
+
+def _restore_location(storage, location):
+    """torch's default_restore_location in a CPU build: "cpu" stays, "cuda..." raises its
+    CUDA error, another device tapegrad names; a tag no device claims ("cpu:0", "foo") raises
+    torch's "don't know how to restore"."""
+    if location == "cpu":
+        return storage
+    if location.startswith("cuda"):
         raise RuntimeError("Attempting to deserialize object on a CUDA device but "
                            "torch.cuda.is_available() is False. If you are running on a "
                            "CPU-only machine, please use torch.load with "
                            "map_location=torch.device('cpu') to map your storages to the CPU.")
-    devices.check(dev)
-    return storage
+    try:
+        dev = devices.device(location)
+    except RuntimeError:
+        dev = None
+    if dev is not None and dev.type not in ("cpu", "cuda"):
+        devices.check(dev)      # (tapegrad's error: no such device here)
+    raise RuntimeError(f"don't know how to restore data location of "
+                       f"torch.storage.UntypedStorage (tagged with {location})")
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,

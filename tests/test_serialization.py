@@ -316,6 +316,27 @@ def test_map_location(tmp_path):
         tapegrad.load(path, map_location=lambda s, loc: s.copy())
 
 
+def _map_location_errors(m):
+    b = io.BytesIO()
+    m.save({"a": m.ones(2)}, b)
+    out = []
+    for loc in (3, "foo", "cpu:0", {"cpu": "foo"}, {"cpu": "cuda:1"}, "cuda",
+                lambda s, loc: None):
+        try:
+            out.append(m.load(io.BytesIO(b.getvalue()), map_location=loc)["a"].tolist())
+        except (RuntimeError, TypeError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_map_location_errors_as_torch():
+    """torch restores a storage by its tag ("cpu", "cuda..."): a tag nothing claims raises its
+    "don't know how to restore", and a map_location that is no str, device or dict is called."""
+    got = _map_location_errors(tapegrad)
+    assert got == _map_location_errors(torch)
+    assert got[0] == ("TypeError", "'int' object is not callable")
+
+
 def test_refusals(tmp_path):
     torch.save(torch.ones(2, dtype=torch.float16), tmp_path / "h.pt")
     with pytest.raises(NotImplementedError, match="torch.float16"):
