@@ -561,3 +561,13 @@ def test_module_container_update_errors_as_torch():
     got = _container_update_errors(tapegrad)
     assert got == _container_update_errors(torch)
     assert got[2][0] == "ValueError" and got[5] == ["b", "a"]
+
+
+def test_sequential_calling_a_none_entry_as_torch():
+    """A Sequential entry set to None is called as torch's forward calls it."""
+    got = []
+    for lib in LIBS:
+        s = lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Tanh())
+        s[1] = None
+        got.append(_err(lambda: s(lib.ones(1))))
+    assert got[0] == got[1] == ("TypeError", "'NoneType' object is not callable")

@@ -152,7 +152,11 @@ class Sequential(_Numbered):
         for m in self._modules.values():
             # a child without hooks (and Module's own __call__) runs its forward directly:
             # what its __call__ would do, without that call's ~0.25 us (a call through C)
-            d = m.__dict__
+            try:
+                d = m.__dict__
+            except AttributeError:      # (an entry set to None: called, as torch's)
+                input = m(input)
+                continue
             if (not hooked and type(m).__call__ is _MODULE_CALL
                     and not d.get("_forward_hooks", True)
                     and not d.get("_forward_pre_hooks", True)
