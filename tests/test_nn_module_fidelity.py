@@ -448,6 +448,9 @@ IMPORTS = [
     ("nn.modules.flatten", ["Flatten", "Unflatten"]),
     ("nn.modules.normalization", ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]),
     ("optim.adamw", ["AdamW"]),
+    ("nn.modules.container", ["Sequential", "ModuleList", "ModuleDict", "ParameterList",
+                              "ParameterDict"]),
+    ("nn.modules.channelshuffle", ["ChannelShuffle"]),
 ]
 
 

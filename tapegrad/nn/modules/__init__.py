@@ -45,7 +45,7 @@ from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, NLLLoss2d,
 from .linear_cross_entropy_options import LinearCrossEntropyOptions
 # torch.nn.modules' submodules whose classes live elsewhere here (their names, for programs that
 # import them from there or reach them as nn.modules.batchnorm._BatchNorm)
-from . import batchnorm, dropout, flatten, instancenorm, sparse, utils  # noqa: F401,E402
+from . import batchnorm, channelshuffle, dropout, flatten, instancenorm, sparse, utils  # noqa: F401,E402
 
 __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Linear", "Bilinear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",

@@ -5,6 +5,11 @@ import warnings
 from collections import OrderedDict, abc as container_abcs
 
 from .module import Module, _addindent, _has_any_global_hook
+# (torch defines its parameter containers in container.py: programs import them from there)
+from .paramcontainer import ParameterDict, ParameterList
+
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict"]
 
 _MODULE_CALL = Module.__call__
 
