@@ -22,6 +22,7 @@ Hooks run with grad mode set to `create_graph`, as torch's engine does: the grad
 gets requires grad only under `create_graph=True`, when it has history.
 """
 import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -198,6 +199,24 @@ def _node_record(tape, node, dtype, shape):
 def leaf_hooks(t):
     """The Hooks of leaf t, or None."""
     return getattr(t, "_hooks", None) if _LEAF else None
+
+
+def _tensor_hooks(tensor):
+    """The tensor's register_hook hooks (a leaf keeps them, a non-leaf's tape does)."""
+    h = leaf_hooks(tensor) if tensor._tape is None else (tensor._tape.hooks or {}).get(
+        tensor._node)
+    return h.tensor if h is not None else {}
+
+
+def warn_if_has_hooks(tensor):
+    """torch's warning (torch.save, pickling) for each of the tensor's hooks not marked
+    utils.hooks.unserializable_hook: hooks are not saved with their tensor."""
+    for hook in _tensor_hooks(tensor).values():
+        if not hasattr(hook, "__torch_unserializable__"):
+            warnings.warn(f"backward hook {repr(hook)} on tensor will not be serialized.  If "
+                          "this is expected, you can decorate the function with "
+                          "@torch.utils.hooks.unserializable_hook to suppress this warning",
+                          stacklevel=2)
 
 
 def has_hooks(t):

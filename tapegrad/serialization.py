@@ -38,6 +38,7 @@ import zipfile
 import numpy as np
 
 from . import devices, dtypes as D
+from .hooks import warn_if_has_hooks
 from .parameter import Parameter
 from .tensor import Size, Tensor
 from .tracing import _bake
@@ -136,10 +137,11 @@ class _Pickler(pickle._Pickler):
 
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
-            if isinstance(obj, Parameter):
+            if isinstance(obj, Parameter):   # (torch's Parameter drops its hooks silently)
                 data = Tensor._share(obj, obj._v)
                 return (self._global("torch._utils", "_rebuild_parameter"),
                         (data, obj.requires_grad, collections.OrderedDict()))
+            warn_if_has_hooks(obj)
             ref, offset, stride = self._storage(obj)
             return (self._global("torch._utils", "_rebuild_tensor_v2"),
                     (ref, offset, tuple(int(n) for n in obj._shape), stride, obj.requires_grad,

@@ -5,6 +5,7 @@ out as torch's."""
 import io
 import os
 import pickle
+import re
 import struct
 import warnings
 import zipfile
@@ -622,3 +623,27 @@ def test_get_unsafe_globals_in_checkpoint_as_torch():
     assert got == _unsafe_globals(torch)
     assert got[0] == [] and "torch.nn.modules.linear.Linear" in got[1]
     assert got[2] == sorted([f"{__name__}._Unlisted", "builtins.range", "builtins.slice"])
+
+
+def _hook_warnings(m):
+    x = m.ones(2, requires_grad=True)
+    x.register_hook(lambda g: g * 2)
+    quiet = m.ones(2, requires_grad=True)
+    quiet.register_hook(m.utils.hooks.unserializable_hook(lambda g: g))
+    p = m.nn.Parameter(m.ones(2))
+    p.register_hook(lambda g: g)
+    out = []
+    for obj in (x, quiet, p, {"nested": [x]}):
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            m.save(obj, io.BytesIO())
+        out.append([re.sub(" at 0x[0-9a-f]+", "", str(w.message)) for w in ws])
+    return out
+
+
+def test_save_warns_of_tensor_hooks_as_torch():
+    """torch.save of a tensor with register_hook hooks warns that they are not saved (not
+    for a hook marked unserializable_hook, nor for a Parameter's)."""
+    got = _hook_warnings(tapegrad)
+    assert got == _hook_warnings(torch)
+    assert len(got[0]) == 1 and got[1] == got[2] == []
