@@ -286,7 +286,7 @@ _numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser 
 _ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing", None),
                  "serialization": ("serialization", None), "save": ("serialization", "save"),
                  "load": ("serialization", "load"), "signal": ("signal", None),
-                 "fft": ("fft", None)}
+                 "fft": ("fft", None), "__future__": ("__future__", None)}
 
 
 # torch's dtypes tapegrad does not have: the AttributeError says so (no stand-in dtype)

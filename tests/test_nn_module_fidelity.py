@@ -574,3 +574,38 @@ def test_sequential_calling_a_none_entry_as_torch():
         s[1] = None
         got.append(_err(lambda: s(lib.ones(1))))
     assert got[0] == got[1] == ("TypeError", "'NoneType' object is not callable")
+
+
+# ---- conversions (.double(), .float()): which objects stay, torch.__future__'s switches ------
+def _conversions(lib):
+    nn, future = lib.nn, lib.__future__
+    out = [sorted(n for n in dir(future) if not n.startswith("_"))]
+    for overwrite, swap in ((False, False), (True, False), (True, True)):
+        for conv in ("double", "float"):
+            future.set_overwrite_module_params_on_conversion(overwrite)
+            future.set_swap_module_params_on_conversion(swap)
+            try:
+                lin = nn.Linear(2, 2)
+                s = nn.Sequential(lin, lin)
+                s(lib.ones(1, 2)).sum().backward()
+                w, g = lin.weight, lin.weight.grad
+                getattr(s, conv)()
+                p = s[0].weight
+                out.append((p is w, p is s[1].weight, p.grad is g, str(p.dtype),
+                            str(p.grad.dtype), type(p).__name__, p.requires_grad, str(w.dtype),
+                            future.get_overwrite_module_params_on_conversion(),
+                            future.get_swap_module_params_on_conversion()))
+            finally:
+                future.set_overwrite_module_params_on_conversion(False)
+                future.set_swap_module_params_on_conversion(False)
+    return [str(o).replace("tapegrad", "torch") for o in out]
+
+
+def test_conversions_keep_or_replace_parameters_as_torch():
+    """By default a conversion keeps each Parameter and its gradient object (changed in
+    place); torch.__future__.set_overwrite_module_params_on_conversion(True) gives new
+    Parameters (a shared one stays shared), unless swapping is on."""
+    got = _conversions(tapegrad)
+    assert got == _conversions(torch)
+    assert got[1].startswith("(True, True, True, 'torch.float64'")
+    assert got[3].startswith("(False, True, False, 'torch.float64'")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ... import compile_options, devices as _device
+from ... import __future__ as _future, compile_options, devices as _device
 from ..._signals import COMMIT
 from ...dtypes import dtype as _DType
 from ...errors import to_args
@@ -1037,13 +1037,37 @@ class Module:
         with switched_grad(False):
             self._conversions(fn, recurse, data, grads, buffers)
             with COMMIT:
-                for p, new in data.values():
-                    p.data = new
-                for p, g in grads.values():
-                    p.grad = g
+                if (_future.get_overwrite_module_params_on_conversion()
+                        and not _future.get_swap_module_params_on_conversion()):
+                    self._new_parameters(recurse, data, grads)
+                else:
+                    for p, new in data.values():
+                        p.data = new
+                    for p, g in grads.values():
+                        # (the gradient object stays too, as torch's `param.grad.data = `)
+                        p._grad.data = g
                 for table, k, b in buffers:
                     table[k] = b
         return self
+
+    def _new_parameters(self, recurse, data, grads):
+        """_apply under torch.__future__.set_overwrite_module_params_on_conversion(True): each
+        parameter (a shared one once) replaced by a new Parameter of its converted value,
+        with its converted gradient (the same object where nothing changed), as torch's."""
+        made = {}
+        for m in (self._module_list() if recurse else (self,)):
+            table = m._parameters
+            for k, p in table.items():
+                if p is None:
+                    continue
+                q = made.get(id(p))
+                if q is None:
+                    q = made[id(p)] = Parameter(data[id(p)][1] if id(p) in data else p,
+                                                p.requires_grad)
+                    grad = grads[id(p)][1] if id(p) in grads else getattr(p, "_grad", None)
+                    if grad is not None:
+                        q.grad = grad
+                table[k] = q
 
     def _conversions(self, fn, recurse, data, grads, buffers):
         """_apply's new values, children first, in torch's order: `data` and `grads` map a
