@@ -117,3 +117,79 @@ def test_state_of_other_kinds_as_torch(param):
                     str(st["items"][1][0].dtype).split(".")[-1], st["n"], st["set"],
                     st["name"].split(" at ")[0]))
     assert out[0] == out[1]
+
+
+# ---- swap_in_optimizer_params_and_state ---------------------------------------------------
+def _swapped_steps(mod, name, kw):
+    """Two steps of an optimizer over 2 groups, then two inside a swap to cloned parameters
+    and a copy of its state dict (group 1's lr changed), then one live step: what each saw."""
+    import copy
+    ws = [mod.nn.Parameter(mod.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=mod.float64)),
+          mod.nn.Parameter(mod.tensor([0.25, -1.5], dtype=mod.float64))]
+    opt = getattr(mod.optim, name)([{"params": [ws[0]]}, {"params": [ws[1]], "lr": 0.02}],
+                                   **kw)
+    for _ in range(2):
+        opt.zero_grad()
+        ((ws[0] ** 2).sum() + (ws[1] ** 3).sum()).backward()
+        opt.step()
+    osd = copy.deepcopy(opt.state_dict())
+    osd["param_groups"][1]["lr"] = 0.5
+    params = {f"w{i}": w.detach().clone().requires_grad_() for i, w in enumerate(ws)}
+    for p, w in zip(params.values(), ws):
+        p.grad = w.grad * 2
+    lrs = []
+    opt.register_step_pre_hook(lambda o, a, k: lrs.append([g["lr"] for g in o.param_groups]))
+    live = [w.tolist() for w in ws]
+    with mod.optim.swap_in_optimizer_params_and_state(opt, params, osd):
+        inside = opt.param_groups[0]["params"][0] is params["w0"]
+        opt.step()
+        opt.step()
+    back = (opt.param_groups[0]["params"][0] is ws[0]
+            and [w.tolist() for w in ws] == live and opt.param_groups[1]["lr"] == 0.02)
+    opt.step()
+    state = {k: (v.tolist() if hasattr(v, "tolist") else v)
+             for k, v in osd["state"][0].items()}
+    return (inside, back, lrs, [p.tolist() for p in params.values()], state,
+            [w.tolist() for w in ws])
+
+
+@pytest.mark.parametrize("name, kw", [("Adam", {"lr": 0.1}), ("SGD", {"lr": 0.1, "momentum": 0.9}),
+                                      ("AdamW", {"lr": 0.1, "amsgrad": True})])
+def test_swap_in_optimizer_params_and_state_as_torch(torch_ref, name, kw):
+    assert _swapped_steps(tg, name, kw) == _swapped_steps(torch_ref, name, kw)
+
+
+def test_swap_in_optimizer_params_and_state_errors_as_torch(torch_ref):
+    import copy
+
+    def errors(mod):
+        w = mod.nn.Parameter(mod.tensor([1.0, 2.0]))
+        opt = mod.optim.SGD([w], lr=0.1, momentum=0.9)
+        swap = mod.optim.swap_in_optimizer_params_and_state
+        out = []
+
+        def attempt(params, sd):
+            try:
+                with swap(opt, params, sd):
+                    pass
+            except RuntimeError as e:
+                out.append(str(e))
+        attempt({}, {})
+        w.grad = mod.ones(2)
+        opt.step()
+        osd = copy.deepcopy(opt.state_dict())
+        params = {"w": w.detach().clone()}
+        extra = copy.deepcopy(osd)
+        extra["param_groups"][0]["foo"] = 1
+        del extra["param_groups"][0]["lr"]
+        short = copy.deepcopy(osd)
+        short["param_groups"][0]["params"] = []
+        for sd in ([], {"state": [], "param_groups": []}, {"state": {}, "param_groups": {}},
+                   {"state": {}, "param_groups": []}, {"state": {0: 1}, "param_groups": []},
+                   {"state": {w: {}}, "param_groups": []},
+                   {"state": {5: {}}, "param_groups": osd["param_groups"]},
+                   {"state": {}, "param_groups": [3]}, extra, short):
+            attempt(params, sd)
+        attempt({}, osd)
+        return out
+    assert errors(tg) == errors(torch_ref)

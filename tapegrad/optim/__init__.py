@@ -19,9 +19,10 @@ from .adafactor import Adafactor
 from .muon import Muon
 from .sparse_adam import SparseAdam
 from .replayed import ReplayedStep
+from ._stateless import swap_in_optimizer_params_and_state
 from . import lr_scheduler
 from . import swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
            "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "Adafactor", "Muon", "SparseAdam", "ReplayedStep",
-           "lr_scheduler", "swa_utils"]
+           "lr_scheduler", "swa_utils", "swap_in_optimizer_params_and_state"]
