@@ -550,6 +550,52 @@ def test_lbfgs_matches_torch(kw, dt):
     assert rest == trest
 
 
+@pytest.mark.parametrize("kw", [dict(max_iter=1), dict(max_iter=1, lr=0.5), dict(max_iter=3)])
+def test_lbfgs_state_t_as_torch(kw):
+    """state["t"] is what torch leaves there: the lr as given (an int 1 stays an int), or the
+    0-d tensor of a first iteration's step min(1, 1 / |g|_1) * lr."""
+    def ts(mod):
+        w = mod.nn.Parameter(mod.tensor([1.0, -0.5, 2.0], dtype=mod.float64))
+        opt = mod.optim.LBFGS([w], **kw)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((w - 0.5) ** 2).sum() * 3 + w.sum()
+            loss.backward()
+            return loss
+        out = []
+        for _ in range(3):
+            opt.step(closure)
+            t = opt.state[w]["t"]
+            out.append((type(t).__name__, str(getattr(t, "dtype", "")).split(".")[-1],
+                        round(float(t), 12)))
+        return out
+    assert ts(tg) == ts(torch)
+
+
+def test_lbfgs_diverging_search_is_silent_as_torch():
+    """A line search running off to infinity: torch's tensor arithmetic overflows silently,
+    so LBFGS's numpy arithmetic does not warn either (the closure keeps the caller's numpy
+    error settings)."""
+    for ls in (None, "strong_wolfe"):
+        w = tg.nn.Parameter(tg.tensor([1.0, -0.5]))
+        opt = tg.optim.LBFGS([w], line_search_fn=ls, max_iter=30)
+        seen = []
+
+        def closure():
+            seen.append(np.geterr()["over"])
+            opt.zero_grad()
+            loss = (w ** 3).sum() - (w ** 2).sum()
+            loss.backward()
+            return loss
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with np.errstate(over="warn"):
+                opt.step(closure)
+        assert np.abs(w.detach().numpy()).max() > 1e9      # (it did run off)
+        assert set(seen) == {"warn"}
+
+
 def test_lbfgs_one_group_only():
     with pytest.raises(ValueError, match="per-parameter options"):
         tg.optim.LBFGS([{"params": [tg.ones(1, requires_grad=True)]},

@@ -217,7 +217,10 @@ class LBFGS(Optimizer):
         if TRACE.current is not None:
             TRACE.current.unsupported("LBFGS.step() (its closure runs a data-dependent number "
                                       "of times)")
-        with switched_grad(False):
+        outer = np.geterr()
+        # (the user's closure runs under the caller's numpy error settings; the step's own
+        # arithmetic is silent, as torch's tensor ops are, when a diverging search overflows)
+        with switched_grad(False), np.errstate(all="ignore"):
             # a closure that raises (or a Ctrl-C) mid-step: parameters and state as before
             # (torch keeps the moved parameters and half-updated state, and its next step
             # then fails on a missing prev_flat_grad)
@@ -226,7 +229,7 @@ class LBFGS(Optimizer):
             versions = [p._version for p in self._params]
             x0 = self._clone_param()
             try:
-                return self._step(closure)
+                return self._step(closure, outer)
             except BaseException:
                 if [p._version for p in self._params] != versions:
                     self._set_param(x0)
@@ -236,9 +239,9 @@ class LBFGS(Optimizer):
                     self.state.pop(p0, None)
                 raise
 
-    def _step(self, closure):
+    def _step(self, closure, errors):
         def closure_grad():
-            with switched_grad(True):
+            with switched_grad(True), np.errstate(**errors):
                 return closure()
 
         group = self.param_groups[0]
@@ -353,7 +356,7 @@ class LBFGS(Optimizer):
                 break
 
         state["d"] = _tensor(d)
-        state["t"] = float(t)
+        state["t"] = _tensor(t)     # (torch's t: lr as given, or a 0-d tensor it computed)
         state["old_dirs"] = _tensor(old_dirs)
         state["old_stps"] = _tensor(old_stps)
         state["ro"] = _tensor(ro)
