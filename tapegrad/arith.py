@@ -169,6 +169,8 @@ class _Methods:
         """self + alpha * other (AddBackward0)."""
         if legacy:
             other, alpha = _number_first("add", other, legacy)
+        if isinstance(alpha, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+            alpha = errors.tensor_scalar("add", "alpha", alpha)
         if alpha == 1 and not isinstance(alpha, bool):
             return _method_result("add", self.__add__(other), other)
         _no_other("add", other, alpha=alpha)
@@ -178,6 +180,8 @@ class _Methods:
         """self - alpha * other (SubBackward0)."""
         if legacy:
             other, alpha = _number_first("sub", other, legacy)
+        if isinstance(alpha, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+            alpha = errors.tensor_scalar("sub", "alpha", alpha)
         errors.check_sub(self, other)
         if alpha == 1 and not isinstance(alpha, bool):
             return _method_result("sub", self.__sub__(other), other)
@@ -222,6 +226,8 @@ def rsub(input, other, *, alpha=1):
         raise TypeError(f"rsub(): argument 'input' (position 1) must be Tensor, not "
                         f"{errors.type_name(input)}")
     errors.check_sub(other, input)
+    if isinstance(alpha, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+        alpha = errors.tensor_scalar("rsub", "alpha", alpha)
     if alpha == 1 and not isinstance(alpha, bool):
         if isinstance(other, Tensor):
             return _shown(other - input, "RsubBackward0", (input, other))

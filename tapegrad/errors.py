@@ -474,6 +474,15 @@ def deprecated_overload(name, old, new):
 _DEPRECATED_OVERLOAD = object()
 
 
+def tensor_scalar(name, arg, t):
+    """Tensor `t` given for a Scalar parameter (alpha, value), as torch's parser reads one: a
+    0-d tensor that does not require grad is its value (`.item()`: a tensor lr in an update
+    `p.add_(g, alpha=-lr)`); any other tensor is a TypeError."""
+    if t.dim() != 0 or t.requires_grad:
+        raise TypeError(f"{name}(): argument '{arg}' must be Number, not Tensor")
+    return t.item()
+
+
 def alpha_first(name, alpha, other):
     """(other, alpha) of torch's deprecated `name(Number alpha, Tensor other)` (the caller
     has checked that `other` is a tensor), after its warning; an `alpha` that is not a

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dtypes as D, errors
 from .arith import _check_alpha
-from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion, check_sub, \
+from .errors import alpha_first, tensor_scalar, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
 from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
 from .graph import name_entry
@@ -247,6 +247,8 @@ class _InplaceMethods:
                 raise
 
     def add_(self, other, alpha=1):
+        if isinstance(alpha, Tensor) and isinstance(other, Tensor):
+            alpha = tensor_scalar("add_", "alpha", alpha)   # (a Scalar: not the legacy form)
         if not self._dtype.is_floating_point or type(alpha) is bool:
             _check_operand("add_", other)
             check_promotion(self, other)
@@ -282,6 +284,8 @@ class _InplaceMethods:
         return self._inplace_alpha(scaled, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
+        if isinstance(alpha, Tensor) and isinstance(other, Tensor):
+            alpha = tensor_scalar("sub_", "alpha", alpha)   # (a Scalar: not the legacy form)
         if not self._dtype.is_floating_point or type(alpha) is bool:
             _check_operand("sub_", other)
             check_sub(self, other)   # (torch's bool check first)

@@ -470,6 +470,8 @@ class _MathMethods:
                        edges=(self, end, weight) if tw else (self, end))
 
     def addcmul(self, tensor1, tensor2, *legacy, value=1):
+        if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+            value = errors.tensor_scalar("addcmul", "value", value)
         """self + value * tensor1 * tensor2 (AddcmulBackward0)."""
         if legacy:
             tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy)
@@ -484,6 +486,8 @@ class _MathMethods:
                        edges=(self, tensor1, tensor2))
 
     def addcdiv(self, tensor1, tensor2, *legacy, value=1):
+        if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+            value = errors.tensor_scalar("addcdiv", "value", value)
         """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
         if legacy:
             tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy)
@@ -505,6 +509,8 @@ class _MathMethods:
         return _inplace_decomp(self, Tensor.lerp, end, weight, _inputs=(end, weight))
 
     def addcmul_(self, tensor1, tensor2, *legacy, value=1):
+        if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+            value = errors.tensor_scalar("addcmul_", "value", value)
         if legacy:
             tensor1, tensor2, value = _value_first("addcmul_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
@@ -516,6 +522,8 @@ class _MathMethods:
                                _inputs=(tensor1, tensor2))
 
     def addcdiv_(self, tensor1, tensor2, *legacy, value=1):
+        if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+            value = errors.tensor_scalar("addcdiv_", "value", value)
         if legacy:
             tensor1, tensor2, value = _value_first("addcdiv_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):

@@ -214,3 +214,53 @@ def test_number_as_input_without_torch():
         tg.sub(True, tg.tensor(2))
     with pytest.raises(TypeError, match="got \\(float\\)"):
         tg.add(2.0)
+
+
+# a tensor for a Scalar parameter: torch's parser takes a 0-d tensor that does not require
+# grad as its number (a tensor lr in a hand-written update), refuses any other
+SCALAR_TENSOR_CALLS = {
+    "add_": lambda m, x, y, v: x.clone().add_(y, alpha=v),
+    "sub_": lambda m, x, y, v: x.clone().sub_(y, alpha=v),
+    "add": lambda m, x, y, v: m.add(x, y, alpha=v),
+    "sub": lambda m, x, y, v: x.sub(y, alpha=v),
+    "addcmul": lambda m, x, y, v: m.addcmul(x, y, y, value=v),
+    "addcdiv": lambda m, x, y, v: x.addcdiv(y, y + 1, value=v),
+    "addcmul_": lambda m, x, y, v: x.clone().addcmul_(y, y, value=v),
+    "addcdiv_": lambda m, x, y, v: x.clone().addcdiv_(y, y + 1, value=v),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("name", sorted(SCALAR_TENSOR_CALLS))
+def test_zero_dim_tensors_as_scalar_arguments_as_in_torch(torch_ref, name, dtype):
+    fn = SCALAR_TENSOR_CALLS[name]
+
+    def outcomes(m):
+        x = m.tensor([1, 2], dtype=getattr(m, dtype))
+        y = m.tensor([3, 5], dtype=getattr(m, dtype))
+        return [_outcome(lambda: fn(m, x, y, v)) for v in (
+            m.tensor(0.5), m.tensor(2), m.tensor(-0.25, dtype=m.float64), m.tensor(True),
+            m.tensor([0.5]), m.tensor(0.5, requires_grad=True))]
+    assert outcomes(tg) == outcomes(torch_ref)
+
+
+def test_zero_dim_tensor_alpha_of_rsub_as_in_torch(torch_ref):
+    def outcomes(m):
+        x = m.tensor([1.0, 2.0])
+        return [_outcome(lambda: m.rsub(x, other, alpha=v)) for other in (x * 3, 2.5)
+                for v in (m.tensor(0.5), m.tensor(2), m.tensor(-1.5, dtype=m.float64))]
+    assert outcomes(tg) == outcomes(torch_ref)
+
+
+def test_tensor_lr_in_a_hand_written_update_as_in_torch(torch_ref):
+    def run(m):
+        w = m.tensor([1.0, -2.0], requires_grad=True)
+        lr = m.tensor(0.1)
+        for _ in range(3):
+            (w ** 2).sum().backward()
+            with m.no_grad():
+                w.add_(w.grad, alpha=-lr)
+                w.grad.zero_()
+            lr.mul_(0.5)
+        return w.tolist()
+    assert run(tg) == run(torch_ref)
