@@ -133,3 +133,80 @@ def test_sparse_adam_refuses_dense_gradients_as_torch():
                                     {"betas": (0.9, -0.1)}])
 def test_sparse_adam_argument_checks_as_torch(kwargs):
     _same_error(lambda m: m.optim.SparseAdam([m.ones(2, requires_grad=True)], **kwargs))
+
+
+# ---- torch.optim.optimizer's helpers, imported by optimizers written as torch's ----------
+def _lion_like(mod):
+    """A custom optimizer written as torch's own are (their helpers imported from
+    torch.optim.optimizer, a single-tensor step), run for a few steps; with the helpers'
+    answers."""
+    import importlib
+    O = importlib.import_module(mod.__name__ + ".optim.optimizer")
+
+    class Lion(O.Optimizer):
+        __doc__ = "Lion.\n    " + "\n    ".join([O._params_doc, O._maximize_doc, O._foreach_doc,
+                                                O._capturable_doc, O._differentiable_doc,
+                                                O._fused_doc])
+
+        def __init__(self, params: O.ParamsT, lr=1e-2, betas=(0.9, 0.99), weight_decay=0.0,
+                     maximize=False, foreach=None, differentiable=False):
+            super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay,
+                                          maximize=maximize, foreach=foreach,
+                                          differentiable=differentiable))
+
+        @O._use_grad_for_differentiable
+        def step(self, closure=None):
+            self._cuda_graph_capture_health_check()
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                _, foreach = O._default_to_fused_or_foreach(params, group["differentiable"])
+                assert not foreach
+                grads = [p.grad for p in params]
+                for p in params:
+                    st = self.state[p]
+                    if not st:
+                        st["step"] = mod.tensor(0.0, dtype=O._get_scalar_dtype())
+                        st["exp_avg"] = mod.zeros_like(p)
+                exp_avgs = [self.state[p]["exp_avg"] for p in params]
+                O._view_as_real(params, grads, exp_avgs)
+                b1, b2 = group["betas"]
+                lr = O._to_scalar(group["lr"])
+                for p, g, m in zip(params, grads, exp_avgs):
+                    st = self.state[p]
+                    st["step"] += 1
+                    g = -g if group["maximize"] else g
+                    p.mul_(1 - lr * group["weight_decay"] / O._get_value(st["step"]))
+                    update = m.mul(b1).add(g, alpha=1 - b1).sign()
+                    p.add_(update, alpha=-lr)
+                    m.mul_(b2).add_(g, alpha=1 - b2)
+            return None
+
+    import warnings
+    w = mod.nn.Parameter(mod.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=mod.float64))
+    opt = Lion([w], lr=mod.tensor([0.05], dtype=mod.float64), weight_decay=0.1)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for _ in range(4):
+            opt.zero_grad()
+            ((w - 0.25) ** 2).sum().backward()
+            opt.step()
+    grouped = O.Optimizer._group_tensors_by_device_and_dtype(
+        [[w, mod.ones(2), w.double()], [None, mod.zeros(2), w]], with_indices=True)
+    try:
+        O._device_dtype_check_for_fused(mod.ones(2, dtype=mod.int64), cuda_unsupported=True)
+    except RuntimeError as e:
+        fused_error = str(e).replace(mod.__name__, "torch")
+    return ([(x.category, str(x.message), x.lineno) for x in seen],
+            w.tolist(), opt.state[w]["step"].item(), str(opt.state[w]["step"].dtype)[-7:],
+            Lion.__doc__, fused_error,
+            O._default_to_fused_or_foreach([w, None], False, use_fused=True),
+            O._default_to_fused_or_foreach([mod.ones(2, dtype=mod.int64)], False, True),
+            O._default_to_fused_or_foreach([w], True, True), O._get_value(2),
+            O._get_capturable_supported_devices(False), O._stack_if_compiling([1, 2]),
+            sorted((str(k[1]).split(".")[-1], [len(x) for x in v[0]], v[1])
+                   for k, v in grouped.items()))
+
+
+def test_optimizer_helpers_of_torch_optimizers_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _lion_like(tg) == _lion_like(torch)

@@ -154,7 +154,7 @@ class OptimizerHooks:
         for group in self.param_groups:
             if group.get("capturable"):
                 what, xla = self._capturable[bool(group.get("foreach"))]
-                devices = ["cuda", "xpu", "hpu", "privateuseone"] + (["xla"] if xla else [])
+                devices = _get_capturable_supported_devices(xla)
                 raise AssertionError(f"If capturable=True, {what} must be on supported "
                                      f"devices: {devices}.")
             if group.get("differentiable"):
@@ -165,6 +165,11 @@ class OptimizerHooks:
                     "tapegrad: differentiable=True (an update recorded on the tape) is not "
                     "implemented; write the update with tensor ops and differentiate it with "
                     "tapegrad.func.grad / autograd.grad(create_graph=True)")
+
+
+def _get_capturable_supported_devices(supports_xla=True):
+    """torch's device types of a capturable optimizer (none of them tapegrad's CPU)."""
+    return ["cuda", "xpu", "hpu", "privateuseone"] + (["xla"] if supports_xla else [])
 
 
 def check_lr(lr, foreach=None, capturable=False, tensor_lr_foreach=False):

@@ -18,7 +18,7 @@ import functools
 import operator
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from itertools import chain
 from typing import Any
@@ -28,12 +28,17 @@ import numpy as np
 from .. import dtypes as D, errors
 from .._jit import kernel_module
 from .._signals import COMMIT
+from ..compiler import is_compiling
+from ..composed import view_as_real
 from ..grad_mode import switched_grad
+from ..parameter import Parameter
 from ..steptrace import TRACE
 from ..tape import BUMPS, bump_version, version_counter
 from ..tensor import Tensor
 from ..trainstep import zero_grads
-from .hooks import (OptimizerHooks, register_optimizer_step_post_hook,  # noqa: F401
+from ..views import stack
+from . import hooks
+from .hooks import (OptimizerHooks, _hooked_step, register_optimizer_step_post_hook,
                     register_optimizer_step_pre_hook)
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
@@ -61,6 +66,167 @@ def _use_grad_for_differentiable(func):
         with switched_grad(args[0].defaults["differentiable"]):
             return func(*args, **kwargs)
     return _use_grad
+
+
+# ---- torch.optim.optimizer's helpers: optimizers written as torch's own import them -------
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
+StateDict = dict[str, Any]
+DeviceDict = dict[Any, Tensor]
+DeviceDtypeDict = dict[Any, Tensor]
+TensorListList = list[list[Tensor | None]]
+Indices = list[int]
+GlobalOptimizerPreHook = Callable[["Optimizer", Args, Kwargs], tuple[Args, Kwargs] | None]
+GlobalOptimizerPostHook = Callable[["Optimizer", Args, Kwargs], None]
+
+_foreach_supported_types = [Tensor, Parameter]
+_get_capturable_supported_devices = hooks._get_capturable_supported_devices
+
+
+def _get_foreach_kernels_supported_devices():
+    """torch's device types with foreach kernels: not the CPU (its optimizers take their
+    single-tensor path there by default, as tapegrad's arithmetic does)."""
+    return ["cuda", "xpu", "mtia", "privateuseone"]
+
+
+def _get_fused_kernels_supported_devices():
+    """torch's device types with fused optimizer kernels (the CPU among them)."""
+    return ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]
+
+
+def _default_to_fused_or_foreach(params, differentiable, use_fused=False):
+    """(fused, foreach) as torch decides them for `params`: fused where asked for and every
+    parameter is a floating tensor; foreach never on the CPU."""
+    if differentiable:
+        return False, False
+    fused_devices = _get_fused_kernels_supported_devices()
+    foreach_devices = _get_foreach_kernels_supported_devices()
+    fused = use_fused and all(
+        p is None or (type(p) in _foreach_supported_types and p.device.type in fused_devices
+                      and p.is_floating_point())
+        for p in params)
+    foreach = not fused and all(
+        p is None or (type(p) in _foreach_supported_types and p.device.type in foreach_devices)
+        for p in params)
+    return fused, foreach
+
+
+def _device_dtype_check_for_fused(p, cuda_unsupported=False):
+    """torch's error for a parameter a fused step cannot take."""
+    devices = _get_fused_kernels_supported_devices()
+    if cuda_unsupported:
+        devices.remove("cuda")
+    if not (p.device.type in devices and p.is_floating_point()):
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
+                           f"of supported devices: {devices} but {p.dtype} and "
+                           f"{p.device.type}")
+
+
+def _get_value(x):
+    """A step count as a number (`.item()`); the tensor itself while tapegrad.compile or
+    record traces (as torch's under torch.compile: no number taken from a traced value)."""
+    if is_compiling():
+        return x
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _stack_if_compiling(x):
+    """torch.stack(x) while tracing, else the list as it is."""
+    return stack(x) if is_compiling() else x
+
+
+def _disable_dynamo_if_unsupported(single_tensor_fn=None):
+    """Decorator of torch's functional optimizer steps: it sends a compiled call to eager
+    code in some cases; eager calls (tapegrad's, there is no dynamo) run the function."""
+    def wrapper(func):
+        return func
+    return wrapper
+
+
+def _view_as_real(params, *state_and_grads):
+    """Complex parameters (and their state and gradients, lists alike) as real views."""
+    for i, p in enumerate(params):
+        if p.is_complex():
+            params[i] = view_as_real(params[i])
+            for s in state_and_grads:
+                s[i] = view_as_real(s[i])
+
+
+def _get_scalar_dtype(is_fused=None):
+    """The dtype of one-element state (`step`): float32 for a fused step, else float32
+    unless the default dtype is float64."""
+    return D.float32 if is_fused else _step_dtype()
+
+
+def _to_scalar(x):
+    """A hyperparameter given as a 1-element tensor with dims, as a 0-d tensor."""
+    if isinstance(x, Tensor) and x.dim() != 0:
+        return x.squeeze()
+    return x
+
+
+_foreach_doc = r"""foreach (bool, optional): whether foreach implementation of optimizer
+            is used. If unspecified by the user (so foreach is None), we will try to use
+            foreach over the for-loop implementation on CUDA, since it is usually
+            significantly more performant. Note that the foreach implementation uses
+            ~ sizeof(params) more peak memory than the for-loop version due to the intermediates
+            being a tensorlist vs just one tensor. If memory is prohibitive, batch fewer
+            parameters through the optimizer at a time or switch this flag to False (default: None)"""
+
+_fused_doc = r"""fused (bool, optional): whether the fused implementation is used.
+            Currently, `torch.float64`, `torch.float32`, `torch.float16`, and `torch.bfloat16`
+            are supported. (default: None)
+
+    .. note:: The foreach and fused implementations are typically faster than the for-loop,
+              single-tensor implementation, with fused being theoretically fastest with both
+              vertical and horizontal fusion. As such, if the user has not specified either
+              flag (i.e., when foreach = fused = None), we will attempt defaulting to the foreach
+              implementation when the tensors are all on CUDA. Why not fused? Since the fused
+              implementation is relatively new, we want to give it sufficient bake-in time.
+              To specify fused, pass True for fused. To force running the for-loop
+              implementation, pass False for either foreach or fused. """
+
+_capturable_doc = r"""capturable (bool, optional): whether this instance is safe to
+            capture in a graph, whether for CUDA graphs or for torch.compile support.
+            Tensors are only capturable when on supported :ref:`accelerators<accelerators>`.
+            Passing True can impair ungraphed performance, so if you don't intend to graph
+            capture this instance, leave it False (default: False)"""
+
+_differentiable_doc = r"""differentiable (bool, optional): whether autograd should
+            occur through the optimizer step in training. Otherwise, the step()
+            function runs in a torch.no_grad() context. Setting to True can impair
+            performance, so leave it False if you don't intend to run autograd
+            through this instance (default: False)"""
+
+_maximize_doc = r"""maximize (bool, optional): maximize the objective with respect to the
+            params, instead of minimizing (default: False)"""
+
+_params_doc = r"""params (iterable): iterable of parameters or named_parameters to optimize
+            or iterable of dicts defining parameter groups. When using named_parameters,
+            all parameters in all groups should be named"""
+
+
+def _group_tensors_by_device_and_dtype(tensorlistlist, with_indices=False):
+    """{(device, dtype): (the lists' tensors at the positions of that group, positions)}
+    by the tensors of the first list (positions only `with_indices`), as torch's."""
+    n = len(tensorlistlist[0])
+    for tl in tensorlistlist:
+        if len(tl) not in (n, 0):
+            raise RuntimeError("Expected all tensor lists to have the same length as the "
+                               "first, or to be empty")
+    groups = {}
+    for i, t in enumerate(tensorlistlist[0]):
+        if t is None:
+            raise RuntimeError(f"Tensors of the first list of nested Tensor lists are supposed "
+                               f"to be defined but the {i}-th Tensor is not.")
+        lists, indices = groups.setdefault(
+            (t.device, t.dtype), ([[] for _ in tensorlistlist], []))
+        for out, tl in zip(lists, tensorlistlist):
+            if tl:
+                out.append(tl[i])
+        if with_indices:
+            indices.append(i)
+    return groups
 
 
 def _import_fused():
@@ -345,6 +511,12 @@ class Optimizer(OptimizerHooks):
     (keyed by parameter), `zero_grad`, `state_dict`/`load_state_dict`, `add_param_group`,
     step and state_dict hooks (hooks.py)."""
 
+    OptimizerPreHook = Callable[[Any, Args, Kwargs], tuple[Args, Kwargs] | None]
+    OptimizerPostHook = Callable[[Any, Args, Kwargs], None]
+
+    # torch's step wrapper (the step hooks around `func`), for a step defined after the fact
+    profile_hook_step = staticmethod(_hooked_step)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self._init_hooks()
@@ -361,6 +533,30 @@ class Optimizer(OptimizerHooks):
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
             self.add_param_group(param_group)
+
+    @staticmethod
+    def _group_tensors_by_device_and_dtype(tensorlistlist, with_indices=False):
+        """Lists of tensors grouped by the device and dtype of the first list's."""
+        return _group_tensors_by_device_and_dtype(tensorlistlist, with_indices)
+
+    @staticmethod
+    def _process_value_according_to_param_policy(param, value, param_id, param_groups,
+                                                  key=None):
+        """A loaded state tensor as load_state_dict casts it (see _cast_by_param_policy)."""
+        return _cast_by_param_policy(param, value, param_id, param_groups, key)
+
+    def _accelerator_graph_capture_health_check(self):
+        """torch's check of a step captured in a CUDA/XPU graph: nothing to check without such
+        an accelerator (optimizers written as torch's call it first thing in step())."""
+
+    def _cuda_graph_capture_health_check(self):
+        """The deprecated name of _accelerator_graph_capture_health_check (torch's warning)."""
+        warnings.warn("Use _accelerator_graph_capture_health_check instead",
+                      DeprecationWarning, stacklevel=2)
+        self._accelerator_graph_capture_health_check()
+
+    def _optimizer_step_code(self):
+        """torch's entry point for its profiler after each step (empty, as torch's)."""
 
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state,
