@@ -383,6 +383,47 @@ def test_errors_and_repr_as_torch():
     assert str(ours.value) == str(theirs.value)
 
 
+@pytest.mark.parametrize("cls", ["Adam", "AdamW"])
+@pytest.mark.parametrize("dt, bdt, rtol", [("float64", "float64", 1e-13),
+                                           ("float32", "float32", 3e-6),
+                                           ("float64", "float32", 3e-6)])
+def test_tensor_betas_as_torch(cls, dt, bdt, rtol):
+    """Tensor betas (both, one element each) are taken as torch takes them and kept in the
+    group as 0-d tensors; the update agrees with torch's up to its float32 bias corrections
+    (docs/optim.md)."""
+    runs = []
+    for mod in (tg, torch):
+        w = mod.nn.Parameter(mod.tensor([1.0, -2.0, 0.3], dtype=getattr(mod, dt)))
+        betas = (mod.tensor(0.9, dtype=getattr(mod, bdt)),
+                 mod.tensor([0.99], dtype=getattr(mod, bdt)))
+        opt = getattr(mod.optim, cls)([w], lr=0.1, betas=betas, amsgrad=True)
+        for _ in range(20):
+            opt.zero_grad()
+            (w ** 2).sum().backward()
+            opt.step()
+        runs.append((w.tolist(), [(b.shape, b.item()) for b in opt.param_groups[0]["betas"]]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=rtol)
+    assert [(tuple(s), v) for s, v in runs[0][1]] == [(tuple(s), v) for s, v in runs[1][1]]
+
+
+@pytest.mark.parametrize("kw", [dict(foreach=True), dict(foreach=True, capturable=True),
+                                dict(fused=True), dict(mixed=True), dict(long=True)])
+def test_tensor_betas_checks_as_torch(kw):
+    def outcome(mod):
+        b0, b1 = mod.tensor(0.9), mod.tensor(0.99)
+        kwargs = dict(kw)
+        if kwargs.pop("mixed", False):
+            b1 = 0.99
+        if kwargs.pop("long", False):
+            b1 = mod.tensor([0.99, 0.5])[:1].expand(2)
+        try:
+            opt = mod.optim.Adam([mod.ones(2, requires_grad=True)], betas=(b0, b1), **kwargs)
+        except (ValueError, RuntimeError) as e:
+            return type(e).__name__, str(e)
+        return repr(opt).replace("tapegrad.", "torch.")
+    assert outcome(tg) == outcome(torch)
+
+
 SCHEDULERS = [("StepLR", dict(step_size=3, gamma=0.5)), ("ExponentialLR", dict(gamma=0.9)),
               ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01))]
 

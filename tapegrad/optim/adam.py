@@ -2,8 +2,9 @@
 fused kernel per group (optimizer.py)."""
 import numpy as np
 
+from ..tensor import Tensor
 from .hooks import check_fused, check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import Optimizer, _to_scalar, state_tensor, step_tensor
 
 __all__ = ["Adam", "AdamW"]
 
@@ -26,9 +27,18 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not (isinstance(betas[0], float) and isinstance(betas[1], float)):
+        if not (isinstance(betas[0], float) and isinstance(betas[1], float)
+                or isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor)):
             raise ValueError("betas must be either both floats or both Tensors")
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+        for i, beta in enumerate(betas):
+            if isinstance(beta, Tensor):
+                if not capturable and foreach:
+                    raise ValueError(f"betas[{i}] as a Tensor is not supported for "
+                                     f"capturable=False and foreach=True")
+                if beta.numel() != 1:
+                    raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        defaults = {"lr": lr, "betas": tuple(map(_to_scalar, betas)), "eps": eps,
+                    "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
                     "capturable": capturable, "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
@@ -60,6 +70,9 @@ class Adam(Optimizer):
     def _run(self, K, group, pack, G, goff):
         s = pack.state
         amsgrad = bool(group["amsgrad"])
+        # NOTE: tensor betas are read as numbers (float32 ones exactly): 1 - beta is then
+        # torch's, its bias corrections are computed in float64 where torch's are tensor ops
+        # of the betas' dtype (as for a tensor lr: docs/optim.md)
         beta1, beta2 = group["betas"]
         K.adam(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_avg_sq"],
                s["max_exp_avg_sq"] if amsgrad else s["exp_avg_sq"], s["step"], pack.like,
