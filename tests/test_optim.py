@@ -720,3 +720,104 @@ def test_state_cleared_or_storage_replaced_between_steps():
                 w.data = mod.tensor([3.0, 4.0])
         out.append(w.tolist() + v.tolist() + [float(opt.state[w]["step"])])
     np.testing.assert_allclose(out[0], out[1], rtol=1e-6)
+
+
+# ---- the functional API (torch.optim._functional, torch.optim.adam.adam & co.) -------------
+def _functional_run(mod, fn_name, kw):
+    """A custom optimizer whose step() calls torch's functional update, 10 steps in float64:
+    parameters, version counter and the state the function filled in."""
+    import importlib
+    F = importlib.import_module(mod.__name__ + ".optim._functional")
+    fn = getattr(F, fn_name)
+
+    class Custom(mod.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.05))
+
+        @mod.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                ps = [p for p in group["params"] if p.grad is not None]
+                grads = [p.grad for p in ps]
+                if fn_name == "sgd":
+                    bufs = [self.state[p].get("momentum_buffer") for p in ps]
+                    fn(ps, grads, bufs, lr=group["lr"], **kw)
+                    for p, b in zip(ps, bufs):
+                        if b is not None:
+                            self.state[p]["momentum_buffer"] = b
+                    continue
+                for p in ps:
+                    if not self.state[p]:
+                        self.state[p].update(step=mod.tensor(0.0), exp_avg=mod.zeros_like(p),
+                                             exp_avg_sq=mod.zeros_like(p),
+                                             max_exp_avg_sq=mod.zeros_like(p))
+                st = [self.state[p] for p in ps]
+                fn(ps, grads, [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st],
+                   [s["max_exp_avg_sq"] for s in st], [s["step"] for s in st], lr=group["lr"],
+                   **kw)
+    rng = np.random.default_rng(0)
+    ps = [mod.tensor(rng.standard_normal((3, 2)), requires_grad=True),
+          mod.tensor(rng.standard_normal(2), requires_grad=True)]
+    opt = Custom(ps)
+    for _ in range(10):
+        opt.zero_grad()
+        ((ps[0] ** 2).sum() + (ps[1] * ps[1] * ps[1]).sum()).backward()
+        opt.step()
+    return ([p.tolist() for p in ps], ps[0]._version,
+            {k: (v.tolist(), str(v.dtype)[-7:]) for k, v in opt.state[ps[0]].items()})
+
+
+ADAM_KW = dict(beta1=0.9, beta2=0.99, weight_decay=0.1, eps=1e-8, maximize=False)
+
+
+@pytest.mark.parametrize("fn_name, kw", [
+    ("adam", dict(ADAM_KW, amsgrad=False)), ("adam", dict(ADAM_KW, amsgrad=True)),
+    ("adamw", dict(ADAM_KW, amsgrad=True)), ("adam", dict(ADAM_KW, amsgrad=False, foreach=False)),
+    ("sgd", dict(weight_decay=0.01, momentum=0.9, dampening=0.0, nesterov=True,
+                 maximize=False)),
+    ("sgd", dict(weight_decay=0.0, momentum=0.5, dampening=0.2, nesterov=False, maximize=True)),
+    ("sgd", dict(weight_decay=0.1, momentum=0, dampening=0.0, nesterov=False, maximize=False))])
+def test_functional_api_as_torch(fn_name, kw):
+    ours, theirs = _functional_run(tg, fn_name, kw), _functional_run(torch, fn_name, kw)
+    _close(ours[0][0], theirs[0][0], "float64")
+    _close(ours[0][1], theirs[0][1], "float64")
+    assert ours[1] == theirs[1] and ours[2].keys() == theirs[2].keys()
+    for k in ours[2]:
+        _close(ours[2][k][0], theirs[2][k][0], "float64")
+        assert ours[2][k][1] == theirs[2][k][1]
+
+
+def test_functional_api_errors_as_torch():
+    import importlib
+
+    def outcomes(mod):
+        F = importlib.import_module(mod.__name__ + ".optim._functional")
+        w = mod.nn.Parameter(mod.ones(2))
+        one = dict(amsgrad=False, beta1=0.9, beta2=0.99, lr=0.1, weight_decay=0, eps=1e-8,
+                   maximize=False)
+        sgd = dict(weight_decay=0, momentum=0, lr=0.1, dampening=0, nesterov=False,
+                   maximize=False)
+        calls = [
+            lambda: F.adam([w], [mod.ones(2)], [mod.zeros(2)], [mod.zeros(2)], [],
+                           [mod.tensor(0.0)], **one),
+            lambda: F.adam([w], [mod.ones(2)], [mod.zeros(2)], [mod.zeros(2)], [], [0], **one),
+            lambda: F.adam([w], [mod.ones(2)], [mod.zeros(2)], [mod.zeros(2)], [],
+                           [mod.tensor(0.0)], capturable=True, **one),
+            lambda: F.adam([w], [mod.ones(2)], [mod.zeros(2)], [mod.zeros(2)], [],
+                           [mod.tensor(0.0)], grad_scale=mod.tensor(1.0), **one),
+            lambda: F.sgd([w], [mod.ones(2)], [None], found_inf=mod.tensor(0.0), **sgd),
+            lambda: F.sgd([w], [mod.ones(2)], [None], **dict(sgd, momentum=0.5, lr=-0.1)),
+            lambda: F.adam([], [], [], [], [], [], **one)]
+        out = []
+        for i, call in enumerate(calls):
+            try:
+                if i == 0:
+                    call()
+                else:
+                    with mod.no_grad():
+                        call()
+                out.append(w.tolist())
+            except (RuntimeError, AssertionError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    assert outcomes(tg) == outcomes(torch)

@@ -20,6 +20,7 @@ from .muon import Muon
 from .sparse_adam import SparseAdam
 from .replayed import ReplayedStep
 from ._stateless import swap_in_optimizer_params_and_state
+from . import _functional, adamw  # noqa: F401  (torch.optim._functional, torch.optim.adamw)
 from . import lr_scheduler
 from . import swa_utils
 

@@ -4,9 +4,10 @@ import numpy as np
 
 from ..tensor import Tensor
 from .hooks import check_fused, check_lr
-from .optimizer import Optimizer, _to_scalar, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, _to_scalar, functional_step,
+                        state_tensor, step_tensor)
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "adam"]
 
 
 class Adam(Optimizer):
@@ -97,3 +98,37 @@ class AdamW(Adam):
         super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True
+
+
+def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, foreach=None,
+         capturable=False, differentiable=False, fused=None, grad_scale=None, found_inf=None,
+         has_complex=False, decoupled_weight_decay=False, *, amsgrad, beta1, beta2, lr,
+         weight_decay, eps, maximize):
+    """Functional API that performs Adam algorithm computation (torch.optim.adam.adam):
+    `params` updated in place with `grads`, the moments and the 0-d `state_steps` too."""
+    if fused is None and foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    if not all(isinstance(t, Tensor) for t in state_steps):
+        raise RuntimeError("API has changed, `state_steps` argument must contain a list of "
+                           "singleton tensors")
+    _no_grad_scaling(fused, grad_scale, found_inf)
+    lists = {"step": state_steps, "exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}
+    if amsgrad:
+        lists["max_exp_avg_sq"] = max_exp_avg_sqs
+    functional_step(Adam, params, grads, lists, {
+        "lr": lr, "betas": (beta1, beta2), "eps": eps, "weight_decay": weight_decay,
+        "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach, "capturable": capturable,
+        "differentiable": differentiable, "fused": fused,
+        "decoupled_weight_decay": decoupled_weight_decay})
+
+
+def _no_grad_scaling(fused, grad_scale, found_inf):
+    """torch's functional steps take GradScaler's grad_scale / found_inf only fused (the
+    others assert they are None)."""
+    if grad_scale is None and found_inf is None:
+        return
+    if not fused:
+        raise AssertionError("Expected grad_scale and found_inf to be None")
+    raise NotImplementedError("tapegrad: grad_scale / found_inf of a fused functional optimizer "
+                              "step are not implemented (GradScaler unscales the gradients "
+                              "before an optimizer's step() here)")

@@ -30,7 +30,7 @@ from .._jit import kernel_module
 from .._signals import COMMIT
 from ..compiler import is_compiling
 from ..composed import view_as_real
-from ..grad_mode import switched_grad
+from ..grad_mode import is_grad_enabled, switched_grad
 from ..parameter import Parameter
 from ..steptrace import TRACE
 from ..tape import BUMPS, bump_version, version_counter
@@ -896,6 +896,42 @@ class Optimizer(OptimizerHooks):
         param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
         self.__setstate__({"state": state, "param_groups": param_groups})
         self._load_state_dict_post()
+
+
+def functional_step(cls, params, grads, lists, group):
+    """torch's functional optimizer API (torch.optim.adam.adam & co.): one step of optimizer
+    class `cls` with the settings `group` over `params` and their `grads`, the state tensors
+    given in `lists` ({state key: one tensor per parameter}) updated in place.  A None in a
+    list is state the step makes, then put in the list (SGD's first momentum buffers, as
+    torch's).  Through the class's fused kernel, as its step() (no hooks, as torch's)."""
+    if is_grad_enabled() and any(p.is_leaf and p.requires_grad for p in params):
+        # (torch's in-place update of such a parameter outside no_grad)
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    state = defaultdict(dict)
+    for key, values in lists.items():
+        for p, v in zip(params, values, strict=True):
+            if v is not None:
+                state[p][key] = v
+    # (an optimizer as unpickled: no construction-time checks, which torch's functions lack)
+    opt = cls.__new__(cls)
+    opt.__setstate__({"defaults": dict(group), "state": state,
+                      "param_groups": [dict(group, params=list(params))]})
+    opt._check_step_flags()
+    given = {id(p): g for p, g in zip(params, grads, strict=True)}
+    for p in params:
+        if given[id(p)]._shape != p._shape:
+            raise opt._grad_shape_error(p._shape, given[id(p)]._shape)
+
+    def gradients(pack):
+        G = np.concatenate([np.ravel(given[id(p)]._array()) for p in pack.params])
+        return G.astype(pack.dt.np, copy=False), pack.goff
+    with switched_grad(False):
+        opt._group_step(0, opt.param_groups[0], list(params), gradients)
+    for key, values in lists.items():
+        for i, p in enumerate(params):
+            if values[i] is None:
+                values[i] = state[p].get(key)
 
 
 def _cast_by_param_policy(param, value, param_id, param_groups, key):

@@ -3,9 +3,10 @@ per group (optimizer.py)."""
 import numpy as np
 
 from .hooks import check_fused, check_lr
-from .optimizer import Optimizer, required, state_tensor
+from .adam import _no_grad_scaling
+from .optimizer import Optimizer, functional_step, required, state_tensor
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "sgd"]
 
 
 class SGD(Optimizer):
@@ -68,3 +69,17 @@ class SGD(Optimizer):
         K.sgd(pack.P, G, goff, pack.off, B, first, pack.like, float(group["lr"]), momentum,
               float(group["dampening"]), float(group["weight_decay"]),
               bool(group["nesterov"]), bool(group["maximize"]))
+
+
+def sgd(params, d_p_list, momentum_buffer_list, has_sparse_grad=False, foreach=None, fused=None,
+        grad_scale=None, found_inf=None, *, weight_decay, momentum, lr, dampening, nesterov,
+        maximize):
+    """Functional API that performs SGD algorithm computation (torch.optim.sgd.sgd): `params`
+    updated in place with `d_p_list`; with momentum, the buffers in `momentum_buffer_list`
+    too (a None there: the step's new buffer is put in its place, as torch's)."""
+    _no_grad_scaling(fused, grad_scale, found_inf)
+    lists = {"momentum_buffer": momentum_buffer_list} if momentum != 0 else {}
+    functional_step(SGD, params, d_p_list, lists, {
+        "lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+        "nesterov": nesterov, "maximize": maximize, "foreach": foreach,
+        "differentiable": False, "fused": fused})
