@@ -821,3 +821,91 @@ def test_functional_api_errors_as_torch():
                 out.append((type(e).__name__, str(e)))
         return out
     assert outcomes(tg) == outcomes(torch)
+
+
+def _functional_lists(mod, fn_name, kw, state_of):
+    """10 functional steps (under no_grad) of torch.optim._functional.<fn_name> with state
+    lists made by state_of(mod, param): parameters, version counter, the first state."""
+    import importlib
+    fn = getattr(importlib.import_module(mod.__name__ + ".optim._functional"), fn_name)
+    rng = np.random.default_rng(0)
+    ps = [mod.tensor(rng.standard_normal((3, 2)), requires_grad=True),
+          mod.tensor(rng.standard_normal(2), requires_grad=True)]
+    states = [state_of(mod, p) for p in ps]
+    for _ in range(10):
+        for p in ps:
+            p.grad = None
+        ((ps[0] ** 2).sum() + (ps[1] * ps[1] * ps[1]).sum()).backward()
+        with mod.no_grad():
+            fn(ps, [p.grad for p in ps], *[list(x) for x in zip(*states)], **kw)
+    return ([p.tolist() for p in ps], ps[0]._version,
+            [(str(v.dtype)[-7:], v.tolist()) for v in states[0]])
+
+
+def _zeros(mod, p):
+    return mod.zeros_like(p)
+
+
+FUNCTIONAL = [
+    ("adagrad", dict(lr=0.1, weight_decay=0.1, lr_decay=0.01, eps=1e-10, maximize=False),
+     lambda m, p: (_zeros(m, p) + 0.1, m.tensor(0.0))),
+    ("rmsprop", dict(lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.1, momentum=0.5,
+                     centered=True),
+     lambda m, p: (_zeros(m, p), _zeros(m, p), _zeros(m, p), m.tensor(0.0))),
+    ("rmsprop", dict(lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.0, momentum=0,
+                     centered=False),
+     lambda m, p: (_zeros(m, p), _zeros(m, p), _zeros(m, p), m.tensor(0.0))),
+    ("rprop", dict(step_size_min=1e-6, step_size_max=50, etaminus=0.5, etaplus=1.2),
+     lambda m, p: (_zeros(m, p), _zeros(m, p) + 0.01, m.tensor(0.0))),
+    ("asgd", dict(lambd=1e-4, lr=0.01, t0=3, alpha=0.75, weight_decay=0.1),
+     lambda m, p: (_zeros(m, p), m.tensor(1.0), m.tensor(0.01), m.tensor(0.0))),
+    ("nadam", dict(beta1=0.9, beta2=0.999, lr=0.01, weight_decay=0.1, momentum_decay=0.004,
+                   eps=1e-8, decoupled_weight_decay=True),
+     lambda m, p: (_zeros(m, p), _zeros(m, p), m.tensor(1.0), m.tensor(0.0))),
+    ("radam", dict(beta1=0.9, beta2=0.999, lr=0.01, weight_decay=0.1, eps=1e-8),
+     lambda m, p: (_zeros(m, p), _zeros(m, p), m.tensor(0.0))),
+    ("adamax", dict(beta1=0.9, beta2=0.999, lr=0.01, weight_decay=0.1, eps=1e-8),
+     lambda m, p: (_zeros(m, p), _zeros(m, p), m.tensor(0.0))),
+    ("adadelta", dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.1, maximize=False),
+     lambda m, p: (_zeros(m, p), _zeros(m, p), m.tensor(0.0)))]
+
+
+@pytest.mark.parametrize("fn_name, kw, state_of", FUNCTIONAL,
+                         ids=[f"{f[0]}{i}" for i, f in enumerate(FUNCTIONAL)])
+def test_functional_steps_of_every_optimizer_as_torch(fn_name, kw, state_of):
+    ours = _functional_lists(tg, fn_name, kw, state_of)
+    theirs = _functional_lists(torch, fn_name, kw, state_of)
+    _close(ours[0][0], theirs[0][0], "float64")
+    _close(ours[0][1], theirs[0][1], "float64")
+    assert ours[1] == theirs[1] and [d for d, _ in ours[2]] == [d for d, _ in theirs[2]]
+    for (_, a), (_, b) in zip(ours[2], theirs[2]):
+        _close(a, b, "float64")
+
+
+def test_functional_state_checks_as_torch():
+    import importlib
+
+    def outcomes(mod):
+        F = importlib.import_module(mod.__name__ + ".optim._functional")
+        w = mod.nn.Parameter(mod.ones(2))
+        z = mod.zeros(2)
+        calls = [
+            lambda: F.nadam([w], [mod.ones(2)], [z], [z], [1.0], [mod.tensor(0.0)], beta1=0.9,
+                            beta2=0.999, lr=0.01, weight_decay=0, momentum_decay=0.004,
+                            eps=1e-8),
+            lambda: F.adagrad([w], [mod.ones(2)], [z], [mod.tensor(0.0)],
+                              grad_scale=mod.tensor(1.0), lr=0.1, weight_decay=0, lr_decay=0,
+                              eps=1e-10, maximize=False),
+            lambda: F.rmsprop([w], [mod.ones(2)], [z], [], [], [0], lr=0.1, alpha=0.9, eps=1e-8,
+                              weight_decay=0, momentum=0, centered=False),
+            lambda: F.adadelta([w], [mod.ones(2)], [z], [z], [mod.tensor(0.0)], capturable=True,
+                               lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False)]
+        out = []
+        for call in calls:
+            try:
+                with mod.no_grad():
+                    call()
+            except (RuntimeError, AssertionError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out, w.tolist()
+    assert outcomes(tg) == outcomes(torch)

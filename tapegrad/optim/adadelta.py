@@ -3,9 +3,10 @@
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["Adadelta"]
+__all__ = ["Adadelta", "adadelta"]
 
 
 class Adadelta(Optimizer):
@@ -48,3 +49,17 @@ class Adadelta(Optimizer):
         K.adadelta(pack.P, G, goff, pack.off, s["square_avg"], s["acc_delta"], s["step"],
                    pack.like, pack.tlike, float(group["lr"]), float(group["rho"]),
                    float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))
+
+
+def adadelta(params, grads, square_avgs, acc_deltas, state_steps, capturable=False,
+             foreach=None, differentiable=False, has_complex=False, *, lr, rho, eps,
+             weight_decay, maximize):
+    """Functional API that performs Adadelta algorithm computation
+    (torch.optim.adadelta.adadelta)."""
+    check_state_steps(state_steps)
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    functional_step(Adadelta, params, grads, {"step": state_steps, "square_avg": square_avgs,
+                                              "acc_delta": acc_deltas}, {
+        "lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+        "capturable": capturable, "foreach": foreach, "differentiable": differentiable})

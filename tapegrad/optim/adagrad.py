@@ -3,9 +3,11 @@ fused kernel per group (optimizer.py)."""
 import numpy as np
 
 from .hooks import check_fused, check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .adam import _no_grad_scaling
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["Adagrad"]
+__all__ = ["Adagrad", "adagrad"]
 
 
 class Adagrad(Optimizer):
@@ -55,3 +57,17 @@ class Adagrad(Optimizer):
         K.adagrad(pack.P, G, goff, pack.off, s["sum"], s["step"], pack.like, pack.tlike,
                   float(group["lr"]), float(group["lr_decay"]), float(group["eps"]),
                   float(group["weight_decay"]), bool(group["maximize"]))
+
+
+def adagrad(params, grads, state_sums, state_steps, fused=None, grad_scale=None, found_inf=None,
+            has_sparse_grad=False, foreach=None, differentiable=False, has_complex=False, *,
+            lr, weight_decay, lr_decay, eps, maximize):
+    """Functional API that performs Adagrad algorithm computation (torch.optim.adagrad.adagrad)."""
+    check_state_steps(state_steps)
+    if fused is None and foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    _no_grad_scaling(fused, grad_scale, found_inf)
+    functional_step(Adagrad, params, grads, {"step": state_steps, "sum": state_sums}, {
+        "lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+        "initial_accumulator_value": 0, "foreach": foreach, "maximize": maximize,
+        "differentiable": differentiable, "fused": fused})

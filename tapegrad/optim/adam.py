@@ -4,8 +4,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from .hooks import check_fused, check_lr
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, _to_scalar, functional_step,
-                        state_tensor, step_tensor)
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, _to_scalar, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -108,9 +108,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, for
     `params` updated in place with `grads`, the moments and the 0-d `state_steps` too."""
     if fused is None and foreach is None:
         _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
-    if not all(isinstance(t, Tensor) for t in state_steps):
-        raise RuntimeError("API has changed, `state_steps` argument must contain a list of "
-                           "singleton tensors")
+    check_state_steps(state_steps)
     _no_grad_scaling(fused, grad_scale, found_inf)
     lists = {"step": state_steps, "exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}
     if amsgrad:

@@ -3,9 +3,10 @@ per group (optimizer.py)."""
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["Adamax"]
+__all__ = ["Adamax", "adamax"]
 
 
 class Adamax(Optimizer):
@@ -51,3 +52,17 @@ class Adamax(Optimizer):
         K.adamax(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_inf"], s["step"], pack.like,
                  pack.tlike, float(group["lr"]), float(beta1), float(beta2),
                  float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))
+
+
+def adamax(params, grads, exp_avgs, exp_infs, state_steps, foreach=None, maximize=False,
+           differentiable=False, capturable=False, has_complex=False, *, eps, beta1, beta2, lr,
+           weight_decay):
+    """Functional API that performs adamax algorithm computation (torch.optim.adamax.adamax)."""
+    check_state_steps(state_steps)
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    functional_step(Adamax, params, grads,
+                    {"step": state_steps, "exp_avg": exp_avgs, "exp_inf": exp_infs}, {
+                        "lr": lr, "betas": (beta1, beta2), "eps": eps,
+                        "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
+                        "differentiable": differentiable, "capturable": capturable})

@@ -5,9 +5,10 @@ import numpy as np
 from .. import dtypes as D
 from ..tensor import Tensor
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, functional_step, state_tensor,
+                        step_tensor)
 
-__all__ = ["ASGD"]
+__all__ = ["ASGD", "asgd"]
 
 
 class ASGD(Optimizer):
@@ -66,3 +67,16 @@ class ASGD(Optimizer):
                float(group["alpha"]), float(group["t0"]), float(group["weight_decay"]),
                bool(group["maximize"]), eta32, mu32, foreach,
                foreach and not isinstance(lr, Tensor))
+
+
+def asgd(params, grads, axs, mus, etas, state_steps, foreach=None, maximize=False,
+         differentiable=False, capturable=False, has_complex=False, *, lambd, lr, t0, alpha,
+         weight_decay):
+    """Functional API that performs asgd algorithm computation (torch.optim.asgd.asgd)."""
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    functional_step(ASGD, params, grads,
+                    {"step": state_steps, "eta": etas, "mu": mus, "ax": axs}, {
+                        "lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
+                        "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
+                        "differentiable": differentiable, "capturable": capturable})

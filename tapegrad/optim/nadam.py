@@ -3,9 +3,10 @@ one fused kernel per group (optimizer.py)."""
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["NAdam"]
+__all__ = ["NAdam", "nadam"]
 
 
 class NAdam(Optimizer):
@@ -68,3 +69,20 @@ class NAdam(Optimizer):
                 float(group["weight_decay"]), float(group["momentum_decay"]),
                 bool(group["maximize"]), bool(group["decoupled_weight_decay"]),
                 bool(group["foreach"]))
+
+
+def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps,
+          decoupled_weight_decay=False, foreach=None, capturable=False, differentiable=False,
+          has_complex=False, maximize=False, *, beta1, beta2, lr, weight_decay, momentum_decay,
+          eps):
+    """Functional API that performs NAdam algorithm computation (torch.optim.nadam.nadam)."""
+    check_state_steps(state_steps)
+    check_state_steps(mu_products, "mu_products")
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    functional_step(NAdam, params, grads, {"step": state_steps, "mu_product": mu_products,
+                                           "exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}, {
+        "lr": lr, "betas": (beta1, beta2), "eps": eps, "weight_decay": weight_decay,
+        "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
+        "maximize": maximize, "foreach": foreach, "capturable": capturable,
+        "differentiable": differentiable})

@@ -898,6 +898,13 @@ class Optimizer(OptimizerHooks):
         self._load_state_dict_post()
 
 
+def check_state_steps(values, what="state_steps"):
+    """torch's check of a functional step's one-element state (numbers from an old API)."""
+    if not all(isinstance(t, Tensor) for t in values):
+        raise RuntimeError(f"API has changed, `{what}` argument must contain a list of "
+                           f"singleton tensors")
+
+
 def functional_step(cls, params, grads, lists, group):
     """torch's functional optimizer API (torch.optim.adam.adam & co.): one step of optimizer
     class `cls` with the settings `group` over `params` and their `grads`, the state tensors

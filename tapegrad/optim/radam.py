@@ -3,9 +3,10 @@
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["RAdam"]
+__all__ = ["RAdam", "radam"]
 
 
 class RAdam(Optimizer):
@@ -59,3 +60,19 @@ class RAdam(Optimizer):
                 pack.tlike, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["maximize"]),
                 bool(group["decoupled_weight_decay"]), bool(group["foreach"]))
+
+
+def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, decoupled_weight_decay=False,
+          foreach=None, differentiable=False, capturable=False, has_complex=False,
+          maximize=False, *, beta1, beta2, lr, weight_decay, eps):
+    """Functional API that performs RAdam algorithm computation (torch.optim.radam.radam)."""
+    check_state_steps(state_steps)
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    functional_step(RAdam, params, grads,
+                    {"step": state_steps, "exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}, {
+                        "lr": lr, "betas": (beta1, beta2), "eps": eps,
+                        "weight_decay": weight_decay, "maximize": maximize, "foreach": foreach,
+                        "capturable": capturable,
+                        "decoupled_weight_decay": decoupled_weight_decay,
+                        "differentiable": differentiable})

@@ -3,9 +3,10 @@ per group (optimizer.py)."""
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["RMSprop"]
+__all__ = ["RMSprop", "rmsprop"]
 
 
 class RMSprop(Optimizer):
@@ -58,3 +59,21 @@ class RMSprop(Optimizer):
                   s["grad_avg"] if centered else sq, s["step"], pack.like, pack.tlike,
                   float(group["lr"]), float(group["alpha"]), float(group["eps"]),
                   float(group["weight_decay"]), momentum, centered, bool(group["maximize"]))
+
+
+def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps,
+            foreach=None, maximize=False, differentiable=False, capturable=False,
+            has_complex=False, *, lr, alpha, eps, weight_decay, momentum, centered):
+    """Functional API that performs rmsprop algorithm computation (torch.optim.rmsprop.rmsprop)."""
+    check_state_steps(state_steps)
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    lists = {"step": state_steps, "square_avg": square_avgs}
+    if momentum > 0:
+        lists["momentum_buffer"] = momentum_buffer_list
+    if centered:
+        lists["grad_avg"] = grad_avgs
+    functional_step(RMSprop, params, grads, lists, {
+        "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+        "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
+        "maximize": maximize, "differentiable": differentiable})

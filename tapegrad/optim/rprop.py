@@ -3,9 +3,10 @@
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor
+from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
+                        functional_step, state_tensor, step_tensor)
 
-__all__ = ["Rprop"]
+__all__ = ["Rprop", "rprop"]
 
 
 class Rprop(Optimizer):
@@ -52,3 +53,18 @@ class Rprop(Optimizer):
         K.rprop(pack.P, G, goff, pack.off, s["prev"], s["step_size"], s["step"], pack.like,
                 pack.tlike, float(r(etaminus)), float(r(etaplus)), float(r(step_min)),
                 float(r(step_max)), bool(group["maximize"]))
+
+
+def rprop(params, grads, prevs, step_sizes, state_steps, foreach=None, capturable=False,
+          maximize=False, differentiable=False, has_complex=False, *, step_size_min,
+          step_size_max, etaminus, etaplus):
+    """Functional API that performs rprop algorithm computation (torch.optim.rprop.rprop)."""
+    check_state_steps(state_steps)
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, differentiable, use_fused=False)
+    functional_step(Rprop, params, grads,
+                    {"step": state_steps, "prev": prevs, "step_size": step_sizes}, {
+                        "lr": None, "etas": (etaminus, etaplus),
+                        "step_sizes": (step_size_min, step_size_max), "foreach": foreach,
+                        "maximize": maximize, "differentiable": differentiable,
+                        "capturable": capturable})
