@@ -65,7 +65,10 @@ class Adam(Optimizer):
         return True
 
     def _bumps(self, group):
-        # torch: param.mul_(1 - lr * weight_decay) before the addcdiv_ when decoupled
+        # torch: param.mul_(1 - lr * weight_decay) before the addcdiv_ when decoupled; its
+        # fused kernel (fused=True) counts no in-place op
+        if group["fused"]:
+            return 0
         return 2 if group["decoupled_weight_decay"] and group["weight_decay"] != 0 else 1
 
     def _run(self, K, group, pack, G, goff):

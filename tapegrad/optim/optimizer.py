@@ -824,8 +824,9 @@ class Optimizer(OptimizerHooks):
         raise NotImplementedError
 
     def _bumps(self, group):
-        """How many in-place ops torch's step makes on each parameter (its version count)."""
-        return 1
+        """How many in-place ops torch's step makes on each parameter (its version count):
+        none for fused=True (SGD, Adagrad, Adam), whose fused kernels do not count theirs."""
+        return 0 if group.get("fused") else 1
 
     # ---- state_dict --------------------------------------------------------------------------
     def state_dict(self):
