@@ -329,6 +329,23 @@ def test_clip_grad_norm_as_torch(norm_type):
     assert res[0][3].split(".")[-1] == res[1][3].split(".")[-1]
 
 
+@pytest.mark.parametrize("clip", [0.5, -0.5])
+def test_clip_grad_value_values_and_versions_as_torch(clip):
+    """torch clamps with _foreach_clamp_min_ then _foreach_clamp_max_: the values, and two
+    version bumps per gradient."""
+    res = []
+    for M in (tapegrad, torch):
+        a = M.tensor([[3.0, -4.0], [0.25, float("nan")]], requires_grad=True)
+        b = M.tensor([0.5, -0.125], dtype=M.float64, requires_grad=True)
+        a.grad = M.tensor([[3.0, -0.25], [0.125, float("nan")]])
+        b.grad = M.tensor([-1.0, 0.375], dtype=M.float64)
+        versions = [a.grad._version, b.grad._version]
+        M.nn.utils.clip_grad_value_([a, b], clip)
+        res.append((a.grad.tolist(), b.grad.tolist(),
+                    [a.grad._version - versions[0], b.grad._version - versions[1]]))
+    assert repr(res[0]) == repr(res[1])
+
+
 def test_clip_grad_norm_checks_max_norm_without_gradients():
     """torch converts max_norm with float() before it looks for gradients: a bad max_norm
     raises even when no parameter has one."""

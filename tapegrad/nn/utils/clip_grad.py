@@ -101,7 +101,9 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element to [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     grads = _grads(parameters)
-    clipped = [tensor(np.clip(g._array(), -clip_value, clip_value), dtype=g.dtype) for g in grads]
     with switched_grad(False), COMMIT:     # (a Ctrl-C never leaves some gradients clipped, others not)
-        for g, c in zip(grads, clipped):
-            g.copy_(c)
+        # torch's CPU path: _foreach_clamp_min_ then _foreach_clamp_max_ (two version bumps)
+        for g in grads:
+            g.clamp_(min=-clip_value)
+        for g in grads:
+            g.clamp_(max=clip_value)
