@@ -943,3 +943,26 @@ def test_fused_steps_count_no_version_as_torch(cls, kw, fused):
         assert after == tafter
     else:
         _close(after, tafter, "float64")
+
+
+@pytest.mark.parametrize("cls, kw", [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                     ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                     ("Adam", dict(lr=0.1)), ("RMSprop", dict(lr=0.1))])
+def test_parameter_listed_twice_as_torch(cls, kw):
+    """A parameter listed twice in a group (torch warns, and steps it twice): SGD's first
+    step makes a buffer from the gradient for each occurrence, as torch's."""
+    def run(mod):
+        w = mod.nn.Parameter(mod.tensor([1.0, -2.0], dtype=mod.float64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = getattr(mod.optim, cls)([w, w], **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 2).sum().backward()
+            opt.step()
+        return w.tolist(), {k: v.tolist() for k, v in opt.state[w].items()}
+    (ours, ostate), (theirs, tstate) = run(tg), run(torch)
+    _close(ours, theirs, "float64")
+    assert ostate.keys() == tstate.keys()
+    for k in ostate:
+        _close(ostate[k], tstate[k], "float64")

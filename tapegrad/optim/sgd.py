@@ -58,11 +58,12 @@ class SGD(Optimizer):
         if momentum != 0:
             if self._fresh:
                 first = np.zeros(len(pack.params), np.uint8)
-                for j, p in enumerate(pack.params):
-                    buf = id(self.state[p]["momentum_buffer"])
-                    if buf in self._fresh:
-                        first[j] = 1
-                        self._fresh.discard(buf)
+                bufs = [id(self.state[p]["momentum_buffer"]) for p in pack.params]
+                for j, buf in enumerate(bufs):
+                    # (every occurrence of a parameter listed twice: torch makes each a new
+                    # buffer from the gradient, and keeps the last)
+                    first[j] = buf in self._fresh
+                self._fresh.difference_update(bufs)
             B = pack.state["momentum_buffer"]
         else:
             B = pack.P
