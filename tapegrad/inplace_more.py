@@ -764,12 +764,16 @@ class _ResizeMethods:
 
     def resize_(self, *sizes, memory_format=None):
         sizes = _size_args(sizes)
+        layouts.check("resize_", None, None, memory_format)
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
         for s in sizes:
             if s < 0:
                 raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                    f"{list(sizes)}")
+        if memory_format is layouts.preserve_format:
+            raise RuntimeError("Unsupported memory formatPreserve")
+        layouts.check("resize_", len(sizes), None, memory_format)   # (the layout: C order)
         n = int(np.prod(sizes)) if sizes else 1
         have = self.numel()
         if n > have and have:
@@ -791,6 +795,9 @@ class _ResizeMethods:
         return self
 
     def resize_as_(self, the_template, memory_format=None):
+        layouts.check("resize_as_", None, None, memory_format)
+        if memory_format is not layouts.preserve_format:   # (preserve: the template's)
+            layouts.check("resize_as_", len(the_template.shape), None, memory_format)
         return self.resize_(the_template.shape)
 
     def as_strided_(self, size, stride, storage_offset=None):

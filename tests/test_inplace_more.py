@@ -836,6 +836,34 @@ def test_resize_shrinks_in_place():
     assert tapegrad.empty(0).resize_(2, 3).shape == (2, 3)
 
 
+def test_resize_memory_format_checks_as_torch():
+    """resize_'s memory_format: preserve is refused, a channels-last one needs its rank (the
+    new size's; resize_as_: the template's, preserve taken), after the requires-grad error."""
+    torch = pytest.importorskip("torch")
+
+    def outcomes(m):
+        calls = [
+            lambda: m.ones(2, 3, requires_grad=True).resize_(2, 3,
+                                                              memory_format=m.preserve_format),
+            lambda: m.ones(2, 3).resize_(2, 3, memory_format="x"),
+            lambda: m.ones(2, 3).resize_(2, 3, memory_format=m.preserve_format),
+            lambda: m.ones(2, 3).resize_(1, 3, memory_format=m.channels_last),
+            lambda: m.ones(2, 3).resize_(1, 3, 1, 2, memory_format=m.channels_last),
+            lambda: m.ones(2, 3).resize_(6, memory_format=m.channels_last_3d),
+            lambda: m.ones(2, 3).resize_as_(m.ones(3, 2), memory_format=m.channels_last),
+            lambda: m.ones(2, 3).resize_as_(m.ones(3, 2), memory_format=m.preserve_format),
+            lambda: m.ones(2, 3).resize_as_(m.ones(1, 2, 1, 3), memory_format=m.channels_last),
+            lambda: m.ones(2, 3).resize_as_(m.ones(3, 2), memory_format=1)]
+        out = []
+        for call in calls:
+            try:
+                out.append(tuple(call().shape))
+            except (RuntimeError, TypeError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    assert outcomes(tapegrad) == outcomes(torch)
+
+
 @pytest.mark.parametrize("mode", ["unset", None, "trunc", "floor"])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 def test_div_rounding_modes_as_torch(mode, dtype):
