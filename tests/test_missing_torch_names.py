@@ -210,3 +210,32 @@ def _lion_like(mod):
 def test_optimizer_helpers_of_torch_optimizers_as_torch():
     torch = pytest.importorskip("torch")
     assert _lion_like(tg) == _lion_like(torch)
+
+
+# ---- nn.utils.convert_conv2d/3d_weight_memory_format --------------------------------------
+def _converted(mod):
+    mod.manual_seed(0)
+    net = mod.nn.Sequential(mod.nn.Conv2d(2, 3, 3), mod.nn.Sequential(
+        mod.nn.ConvTranspose2d(3, 2, 2), mod.nn.Conv3d(1, 1, 1)), mod.nn.Linear(2, 2))
+    before = [p for p in net.parameters()]
+    values = [p.tolist() for p in before]
+    out = []
+    for fn, fmt in (("2d", "channels_last"), ("3d", "channels_last_3d"),
+                    ("2d", "contiguous_format"), ("2d", "preserve_format"),
+                    ("2d", "channels_last_3d"), ("3d", "channels_last")):
+        convert = getattr(mod.nn.utils, f"convert_conv{fn}_weight_memory_format")
+        try:
+            out.append(convert(net, getattr(mod, fmt)) is net)
+        except RuntimeError as e:
+            out.append(str(e))
+    same = [p is q for p, q in zip(before, net.parameters())]
+    return (out, same, [p.tolist() for p in net.parameters()] == values,
+            [type(p).__name__ for p in net.parameters()],
+            [p.requires_grad for p in net.parameters()])
+
+
+def test_convert_conv_weight_memory_format_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _converted(tg) == _converted(torch)
+    assert tg.nn.utils.memory_format.convert_conv2d_weight_memory_format is \
+        tg.nn.utils.convert_conv2d_weight_memory_format
