@@ -198,3 +198,23 @@ def test_setstate_of_an_older_pickle_as_torch(name):
         again.__setstate__(state)
         got[m.__name__] = {k: v for k, v in again.param_groups[0].items() if k != "params"}
     assert got["tapegrad"] == got["torch"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, w: m.optim.Adam([w]), lambda m, w: m.optim.AdamW([w]),
+    lambda m, w: m.optim.SGD([w], lr=0.1), lambda m, w: m.optim.RMSprop([w]),
+    lambda m, w: type("MyAdam", (m.optim.Adam,), {})([w])])
+def test_bad_step_pre_hook_result_names_the_step_as_torch(make):
+    """A step pre-hook returning something else than None or (args, kwargs): torch's error
+    names the class's own step function (AdamW's is Adam's)."""
+    import re
+
+    def message(m):
+        w = m.nn.Parameter(m.ones(2))
+        w.grad = m.ones(2)
+        opt = make(m, w)
+        opt.register_step_pre_hook(lambda *a: 5)
+        with pytest.raises(RuntimeError) as e:
+            opt.step()
+        return re.sub("0x[0-9a-f]+", "0x", str(e.value))
+    assert message(tg) == message(torch)

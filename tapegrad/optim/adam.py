@@ -88,6 +88,7 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay, as torch.optim.AdamW."""
+    _inherits_torch_step = True     # (torch's AdamW steps with Adam.step: its messages say so)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False, foreach=None, capturable=False,

@@ -66,14 +66,25 @@ def _hooked_step(func):
                 if isinstance(result, tuple) and len(result) == 2:
                     args, kwargs = result
                 else:
-                    raise RuntimeError(f"{func} must return None or a tuple of (new_args, "
-                                       f"new_kwargs), but got {result}.")
+                    raise RuntimeError(f"{_step_shown(func, self)} must return None or a tuple "
+                                       f"of (new_args, new_kwargs), but got {result}.")
         out = func(*args, **kwargs)
         for hook in chain(post.values(), _global_optimizer_post_hooks.values()):
             hook(self, args, kwargs)
         return out
     step.hooked = True
     return step
+
+
+def _step_shown(func, opt):
+    """The step function as torch's message shows it: tapegrad's optimizers share
+    Optimizer.step, where each of torch's has its own (`<function Adam.step at 0x...>`)."""
+    if func.__qualname__ == "Optimizer.step":
+        for cls in type(opt).__mro__:
+            if cls.__module__.startswith("tapegrad.optim.") and cls.__name__ != "Optimizer" \
+                    and not cls.__dict__.get("_inherits_torch_step"):
+                return f"<function {cls.__name__}.step at {hex(id(func))}>"
+    return func
 
 
 def has_step_hooks(opt):
