@@ -78,37 +78,66 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
     right padding of ceil_mode, the mask of windows with no input element or None), the
     first three of shape (N, C, *out)."""
     k = len(kernel)
-    sizes = arr.shape[2:]
-    extra = [max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
-                 - sizes[i] - 2 * padding[i], 0) for i in range(k)]
-    low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
+    key = (arr.shape, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out))
+    geometry = _GEOMETRY.get(key)
+    if geometry is None:
+        if len(_GEOMETRY) >= 256:
+            _GEOMETRY.clear()
+        geometry = _GEOMETRY[key] = _max_geometry(arr.shape, kernel, stride, padding,
+                                                  dilation, out)
+    extra, pads, valid, planes, offsets, base, empty, first = geometry
     padded = arr
-    if any(padding) or any(extra):
-        padded = np.pad(arr, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)],
-                        constant_values=low)
+    if pads is not None:
+        low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
+        padded = np.pad(arr, pads, constant_values=low)
     st = padded.strides
     win = as_strided(padded, padded.shape[:2] + tuple(out) + tuple(kernel),
                      st[:2] + tuple(st[2 + i] * stride[i] for i in range(k))
                      + tuple(st[2 + i] * dilation[i] for i in range(k)), writeable=False)
+    win = win.reshape(arr.shape[:2] + tuple(out) + (planes.shape[-1],))
+    idx = _pick(win, valid)
+    plane = planes.reshape(-1)[offsets + idx]
+    if empty is not None:
+        plane = np.where(empty, first, plane)
+        return base + np.where(empty, 0, plane), plane, idx, extra, empty
+    return base + plane, plane, idx, extra, empty
+
+
+# The geometry of a max pooling (what max_positions needs of it beyond the input's values)
+# for the input shapes seen last: a layer is called again and again on inputs of one shape.
+_GEOMETRY = {}   # (shape, kernel, stride, padding, dilation, out) -> _max_geometry's tuple
+
+
+def _max_geometry(shape, kernel, stride, padding, dilation, out):
+    """(the extra right padding of ceil_mode, np.pad's widths or None, the window elements
+    inside the input (*out, K) or None, the plane index of each window element (*out, K),
+    the offsets of the windows' rows in it (*out), each plane's first flat position
+    (N, C, 1...), the mask of windows with no input element or None, their reported plane
+    index), the arrays read-only."""
+    k = len(kernel)
+    sizes = shape[2:]
+    extra = tuple(max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
+                      - sizes[i] - 2 * padding[i], 0) for i in range(k))
+    pads = None
+    if any(padding) or any(extra):
+        pads = [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)]
     K = math.prod(kernel)
-    win = win.reshape(arr.shape[:2] + tuple(out) + (K,))
     valid = None
-    if padded is not arr:   # window elements inside the input
+    if pads is not None:   # window elements inside the input
         valid = np.ones(tuple(out) + (K,), bool)
         for i in range(k):
             o = np.arange(out[i]).reshape([-1 if j == i else 1 for j in range(k)] + [1])
             c = o * stride[i] - padding[i] + np.unravel_index(np.arange(K), kernel)[i] * \
                 dilation[i]
             valid &= (c >= 0) & (c < sizes[i])
-    idx = _pick(win, valid)
-    plane = np.zeros(idx.shape, np.int64)
-    for i, j in enumerate(np.unravel_index(idx, kernel)):
-        o = np.arange(out[i]).reshape([-1 if d == i else 1 for d in range(k)])
-        plane = plane * sizes[i] + (o * stride[i] - padding[i] + j * dilation[i])
-    size = math.prod(sizes)
-    base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
-        arr.shape[:2] + (1,) * k) * size
-    empty = None
+    planes = np.zeros(tuple(out) + (K,), np.int64)
+    for i, j in enumerate(np.unravel_index(np.arange(K), kernel)):
+        o = np.arange(out[i]).reshape([-1 if d == i else 1 for d in range(k)] + [1])
+        planes = planes * sizes[i] + (o * stride[i] - padding[i] + j * dilation[i])
+    offsets = np.arange(math.prod(out), dtype=np.int64).reshape(tuple(out)) * K
+    base = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(
+        shape[:2] + (1,) * k) * math.prod(sizes)
+    empty = first = None
     if valid is not None and not valid.any(-1).all():
         # NOTE: a window wholly in the padding: torch's kernel reports its first position
         # moved by whole dilations to >= 0 (which can lie past the input: torch's index as it
@@ -121,9 +150,10 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
             s = o * stride[i] - padding[i]
             s = np.where(s < 0, s + (-s + dilation[i] - 1) // dilation[i] * dilation[i], s)
             first = first * sizes[i] + s
-        plane = np.where(empty, first, plane)
-        return base + np.where(empty, 0, plane), plane, idx, extra, empty
-    return base + plane, plane, idx, extra, empty
+    for a in (valid, planes, offsets, base, empty, first):
+        if a is not None:
+            a.flags.writeable = False
+    return extra, pads, valid, planes, offsets, base, empty, first
 
 
 def avg_pool(T, x, kernel, stride, padding, extra, divisor):

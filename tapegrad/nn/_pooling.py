@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
+from ..tensor import Tensor
 from ..tracing import _tracing
 from . import _decomps_pool as P
 from ._conv import _WORDS, _cdiv, _ints, _record, _sizes, _tensor
@@ -125,12 +126,23 @@ def _shape_check(fn, x, k, kernel, stride, padding, dilation, out):
                            f"({plane}x{'x'.join(map(str, out))}). Output size is too small")
 
 
+# The output sizes of poolings whose shape checks passed, by everything the checks read: a
+# layer called again on inputs of one shape skips them (errors are never cached).
+_OUT_SIZES = {}   # (fn, shape, kernel, stride, padding, dilation, ceil_mode) -> out
+
+
 def _pool_setup(fn, k, input, kernel_size, stride, padding, dilation, ceil_mode):
     """Checked arguments and output size of a k-d pooling (k = 2, 3), as torch's meta
     functions."""
     _tensor(fn, input)
     kernel, stride, padding, dilation = _pool_args(fn, k, kernel_size, stride, padding,
                                                    dilation)
+    # (another ceil_mode than a bool: its truth is taken where torch's checks take it)
+    key = (fn, input._shape, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation),
+           ceil_mode) if type(ceil_mode) is bool else None
+    out = _OUT_SIZES.get(key)
+    if out is not None:
+        return kernel, stride, padding, dilation, out
     if (fn.startswith("max") or k == 3) and input.dim() not in (k + 1, k + 2):
         raise RuntimeError(f"non-empty {k + 1}D or {k + 2}D (batch mode) tensor expected for "
                            f"input")
@@ -141,6 +153,11 @@ def _pool_setup(fn, k, input, kernel_size, stride, padding, dilation, ceil_mode)
     out = [_out_size(sizes[i], kernel[i], padding[i], stride[i], dilation[i], ceil_mode)
            for i in range(k)]
     _shape_check(fn, input, k, kernel, stride, padding, dilation, out)
+    out = tuple(out)
+    if key is not None:
+        if len(_OUT_SIZES) >= 1024:
+            _OUT_SIZES.clear()
+        _OUT_SIZES[key] = out
     return kernel, stride, padding, dilation, out
 
 
@@ -154,14 +171,14 @@ def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
     arr4 = arr if input.dim() == k + 2 else arr[None]
     pos, plane, idx, extra, empty = P.max_positions(arr4, kernel, stride, padding, dilation,
                                                     out)
-    shape = tuple(input.shape[:input.dim() - k]) + tuple(out)
+    shape = input._shape[:len(input._shape) - k] + tuple(out)
     guard = None
     # (a traced input: a recorded input too, whose _tape stays None until an op reads it)
     if _tracing(input) is not None:
         guard = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(extra),
                  idx[..., None])
-    values = _record(f"max_pool{k}d", P.max_pool, input, pos.reshape(shape), guard, empty)
-    return values, _tensor_of(plane.reshape(shape))
+    values = _record(fn, P.max_pool, input, pos.reshape(shape), guard, empty)
+    return values, Tensor._wrap(plane.reshape(shape), D.int64)   # (plane: a new array)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
@@ -287,6 +304,41 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
                          f"[{-input.dim()}, {input.dim() - 1}], but got {-k - 1})")
     if not input.dtype.is_floating_point and input.dtype is not D.int64:
         raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    # (another ceil_mode or count_include_pad than a bool: its truth is taken where torch's
+    # checks take it)
+    key = (fn, input._shape, tuple(kernel), tuple(stride), tuple(padding), ceil_mode,
+           count_include_pad) \
+        if type(ceil_mode) is bool and type(count_include_pad) is bool else None
+    geometry = _AVG_GEOMETRY.get(key)
+    if geometry is None:
+        geometry = _avg_geometry(fn, k, input, kernel, stride, padding, ceil_mode,
+                                 count_include_pad)
+        if key is not None:
+            if len(_AVG_GEOMETRY) >= 1024:
+                _AVG_GEOMETRY.clear()
+            _AVG_GEOMETRY[key] = geometry
+    extra, grid, uniform = geometry
+    if divisor_override is not None:
+        divisor = float(divisor_override)
+    else:
+        divisor = uniform if uniform is not None else _tensor_of(grid.astype(input.dtype.np))
+    if input.dtype is D.int64:   # (no gradient: torch's integer quotient, toward zero)
+        return _tensor_of(P.int_avg_pool(input._array(), kernel, stride, padding, extra,
+                                         float(divisor_override) if divisor_override else grid))
+    return _record(f"avg_pool{k}d", P.avg_pool, input, tuple(kernel), tuple(stride),
+                   tuple(padding), tuple(extra), divisor)
+
+
+# What an average pooling's shape checks found for the argument sets seen last, by
+# everything the checks read: a layer called again on inputs of one shape skips them (errors
+# are never cached).
+_AVG_GEOMETRY = {}   # (fn, shape, kernel, stride, padding, ceil_mode, count_include_pad) -> ...
+
+
+def _avg_geometry(fn, k, input, kernel, stride, padding, ceil_mode, count_include_pad):
+    """torch's shape checks of a k-d average pooling, then (the extra right padding of
+    ceil_mode, the divisor of each output position (an int64 array of the output's spatial
+    shape, read-only), the divisor as a float where it is the same everywhere, else None)."""
     sizes = input.shape[input.dim() - k:]
     out = [_out_size(sizes[i], kernel[i], padding[i], stride[i], 1, ceil_mode)
            for i in range(k)]
@@ -301,19 +353,13 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
         count = np.minimum(end, sizes[i]) - np.maximum(start, 0)
         per_dim.append(pool if count_include_pad else count)
         extra.append(max((out[i] - 1) * stride[i] + kernel[i] - sizes[i] - 2 * padding[i], 0))
-    if divisor_override is not None:
-        divisor = float(divisor_override)
-    else:
-        grid = np.ones((), np.int64)
-        for c in per_dim:
-            grid = np.multiply.outer(grid, c)
-        divisor = float(grid.reshape(-1)[0]) if grid.size and np.all(grid == grid.reshape(
-            -1)[0]) else _tensor_of(grid.astype(input.dtype.np))
-    if input.dtype is D.int64:   # (no gradient: torch's integer quotient, toward zero)
-        return _tensor_of(P.int_avg_pool(input._array(), kernel, stride, padding, extra,
-                                         float(divisor_override) if divisor_override else grid))
-    return _record(f"avg_pool{k}d", P.avg_pool, input, tuple(kernel), tuple(stride),
-                   tuple(padding), tuple(extra), divisor)
+    grid = np.ones((), np.int64)
+    for c in per_dim:
+        grid = np.multiply.outer(grid, c)
+    grid.flags.writeable = False
+    uniform = float(grid.reshape(-1)[0]) if grid.size and np.all(grid == grid.reshape(
+        -1)[0]) else None
+    return tuple(extra), grid, uniform
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
