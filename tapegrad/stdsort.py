@@ -225,22 +225,35 @@ def by_value_greater(x, y):
     return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
 
 
+def dim_last(a, d):
+    """a's dim d moved last (a itself when it is the last)."""
+    return a if d == a.ndim - 1 else np.moveaxis(a, d, -1)
+
+
+def take_last(a, idx):
+    """np.take_along_axis(a, idx, -1): for rows (2-d), its one fancy index without its Python
+    layer."""
+    if a.ndim == 2:
+        return a[np.arange(a.shape[0])[:, None], idx]
+    return np.take_along_axis(a, idx, -1)
+
+
 def topk_ties(arr, idx, k, d, largest, sorted_):
     """idx (topk's k indices along d, from a stable argsort) with each row where ties decide
     them (equal values among the k, or the k-th value also beyond them; with sorted=False
     every row) picked as torch's CPU kernel picks them: (value, index) pairs by std::partial_sort when k * 64 <= n, else
     std::nth_element at k - 1 and, when sorted, std::sort of the k - 1 before it."""
-    rows = np.moveaxis(arr, d, -1)
-    top = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
-    nan = rows.dtype.kind == "f"
+    rows = dim_last(arr, d)
+    top = take_last(rows, dim_last(idx, d))
+    nan = rows.dtype.kind == "f" and np.isnan(rows).any()   # (no nan: == alone)
 
     def equal(a, b):
         return (a == b) | (np.isnan(a) & np.isnan(b)) if nan else a == b
     n = rows.shape[-1]
     if sorted_ or k * 64 <= n:
         last = top[..., -1:]
-        tied = np.flatnonzero(equal(top[..., 1:], top[..., :-1]).any(-1) | (
-            equal(rows, last).sum(-1) > equal(top, last).sum(-1)))
+        tied = (equal(top[..., 1:], top[..., :-1]).any(-1) | (
+            equal(rows, last).sum(-1) > equal(top, last).sum(-1))).reshape(-1).nonzero()[0]
         if not tied.size:
             return idx
     else:   # (unsorted: nth_element's order, every row)

@@ -35,7 +35,8 @@ from .native_args import _MISSING, arg_error, given, Overloads
 from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
-from .stdsort import by_value_greater, by_value_less, quick_select, std_sort, topk_ties
+from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
+                      take_last, topk_ties)
 from .tape import input_node, refuse_inference_index, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor,
                      _tensor_operand, tensor_methods)
@@ -138,10 +139,29 @@ def _pre_read(x):
 def _argsort(arr, d, descending):
     """Stable argsort along d; NaN is the largest value (first when descending), as torch."""
     if not descending:
-        return np.argsort(arr, axis=d, kind="stable")
+        return arr.argsort(axis=d, kind="stable")
     n = arr.shape[d]
-    rev = np.flip(arr, d)
-    return n - 1 - np.flip(np.argsort(rev, axis=d, kind="stable"), d)
+    flip = (slice(None),) * d + (slice(None, None, -1),)   # (np.flip's view, without its layer)
+    return n - 1 - arr[flip].argsort(axis=d, kind="stable")[flip]
+
+
+# The flat positions of a row-major shape's elements with their index along one dim 0, and
+# that dim's stride: positions along d are these plus index * stride (as take_along_axis of
+# _positions, without building and indexing them per call).
+_ALONG = {}   # (shape, d) -> (positions (shape with 1 at d), stride)
+
+
+def _along(shape, d):
+    got = _ALONG.get((shape, d))
+    if got is None:
+        stride = math.prod(shape[d + 1:])
+        first = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[
+            (slice(None),) * d + (slice(0, 1),)].copy()
+        first.flags.writeable = False
+        if len(_ALONG) >= 1024:
+            _ALONG.clear()
+        got = _ALONG[shape, d] = (first, stride)
+    return got
 
 
 def _dim_arg(fn, x, dim):
@@ -154,7 +174,8 @@ def _select(name, x, d, idx, keepdim=True, preserve=False):
     """(values, indices) for positions `idx` along d (int array, keepdim layout): values a
     gather entry of op `name`, indices int64; both in x's layout given `preserve` (sort's:
     torch's writes into empty_like(self)), else row-major."""
-    pos = np.take_along_axis(_positions(x) if x.dim() else _positions(x).reshape(1), idx, d)
+    first, stride = _along(x._shape or (1,), d)
+    pos = first + idx * stride
     if not keepdim:
         pos, idx = np.squeeze(pos, d), np.squeeze(idx, d)
     if not x.dim():
@@ -270,7 +291,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if input.dtype is D.bool_:   # (after k's check, as torch's)
         raise RuntimeError("topk does not support bool dtypes on CPU")
     idx = _argsorted(input, d, largest)
-    idx = np.take(idx, np.arange(k), axis=d)
+    idx = idx[(slice(None),) * d + (slice(0, k),)].copy()   # (row-major: the indices' layout)
     if k and n > 1:
         idx = topk_ties(input._array(), idx, k, d, largest, sorted)
     values, indices = _select("topk", input, d, idx)
@@ -297,13 +318,13 @@ def _sort_ties(arr, idx, d, descending):
     sort(stable=False) leaves them: libstdc++'s std::sort of (value, index) pairs compared
     by value, NaN largest (torch's KeyValueCompAsc/Desc), as long as the tied rows hold at
     most _SORT_TIES_MAX elements in all."""
-    rows = np.moveaxis(arr, d, -1)
+    rows = dim_last(arr, d)
     n = rows.shape[-1]
-    ordered = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
+    ordered = take_last(rows, dim_last(idx, d))
     same = ordered[..., 1:] == ordered[..., :-1]
-    if rows.dtype.kind == "f":
+    if rows.dtype.kind == "f" and np.isnan(ordered).any():
         same |= np.isnan(ordered[..., 1:]) & np.isnan(ordered[..., :-1])
-    tied = np.flatnonzero(same.any(-1))
+    tied = same.any(-1).reshape(-1).nonzero()[0]
     if not tied.size or tied.size * n > _SORT_TIES_MAX:
         return idx
     less = by_value_greater if descending else by_value_less
