@@ -606,6 +606,11 @@ def _basic_view(a, key):
 
 
 def _index_numpy(x, key):
+    if type(key) is Tensor and (key._dtype is D.int64 or key._dtype is D.int32) and \
+            key._shape and x._shape and not key._recorded:
+        t = _rows_at(x, key)
+        if t is not None:
+            return t
     bare = not isinstance(key, tuple)
     if bare:
         key = (key,)
@@ -654,6 +659,35 @@ def _index_numpy(x, key):
     t = _result(out, x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, np.asarray(idx).reshape(-1))
     return t
+
+
+def _rows_at(x, key):
+    """x[key] for one integer index tensor of dims (x[idx], embedding's lookup) whose indices
+    are all in range: the general path's entry, without its reading of a general key and its
+    arange of all of x's positions (an embedding table's, at every lookup); None otherwise
+    (the general path then raises torch's error)."""
+    v = key._array()
+    n = x._shape[0]
+    if not v.size:
+        return None
+    lo = _min_reduce(v, None)
+    if lo < -n or _max_reduce(v, None) >= n:
+        return None
+    out = _standard_layout(_contiguous(x._array())[v])
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    # the positions of the rows' elements (a negative index counts from the end)
+    rows = v.reshape(-1, 1).astype(np.int64, copy=False)
+    if lo < 0:
+        rows = np.where(rows < 0, rows + n, rows)
+    inner = math.prod(x._shape[1:])
+    t = _result(out, x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, (rows * inner + np.arange(inner)).reshape(-1))
+    return t
+
+
+_min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
 
 
 def _basic_index(x, arr, key):
