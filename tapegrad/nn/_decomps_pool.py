@@ -54,8 +54,8 @@ def _pick(w, valid):
     outside the window, valid False, hold the dtype's lowest value): the first maximum, the
     last nan of a window with nans, the first element inside the window of one whose
     maximum is the lowest value (-inf)."""
-    idx = np.argmax(w, -1)      # the first maximum (numpy's first nan: fixed below)
-    top = np.take_along_axis(w, idx[..., None], -1)[..., 0]
+    idx = w.argmax(-1)      # the first maximum (numpy's first nan: fixed below)
+    top = w[_leading(w.shape[:-1]) + (idx,)]    # (take_along_axis's index, its aranges kept)
     low = -np.inf if w.dtype.kind == "f" else np.iinfo(w.dtype).min
     odd = (top == low) | (top != top) if valid is not None else top != top
     if odd.any():   # (rare windows: the rule in full)
@@ -70,6 +70,21 @@ def _pick(w, valid):
             i = np.where(isnan.any(-1), ws.shape[-1] - 1 - np.argmax(isnan[..., ::-1], -1), i)
         idx[sel] = i
     return idx
+
+
+# The aranges that index every position of the leading dims of shape `lead` (broadcast
+# against each other), per shape: np.take_along_axis built them at every call.
+_LEADING = {}   # lead -> tuple of int arrays
+
+
+def _leading(lead):
+    got = _LEADING.get(lead)
+    if got is None:
+        if len(_LEADING) >= 256:
+            _LEADING.clear()
+        got = _LEADING[lead] = tuple(np.arange(n).reshape((-1,) + (1,) * (len(lead) - 1 - i))
+                                     for i, n in enumerate(lead))
+    return got
 
 
 def max_positions(arr, kernel, stride, padding, dilation, out):
