@@ -51,7 +51,7 @@ def _is_orthogonal(Q, eps=None):
 
 def _geqrf(A):
     """LAPACK's geqrf of each matrix of A: (reflectors and R, tau), without a graph."""
-    return LA.geqrf(A.detach())
+    return LA.torch_geqrf(A.detach())
 
 
 def _householder_product(A, tau):
