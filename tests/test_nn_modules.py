@@ -346,6 +346,26 @@ def test_clip_grad_value_values_and_versions_as_torch(clip):
     assert repr(res[0]) == repr(res[1])
 
 
+def test_clip_grads_with_norm_total_norm_kinds_as_torch():
+    """clip_grads_with_norm_ wants the total norm as a 0-d tensor: a number fails in torch's
+    clamp, a tensor with dims in its _foreach_mul_; an integer norm scales in the default
+    dtype."""
+    res = []
+    for M in (tapegrad, torch):
+        out = []
+        for total in (10.0, 10, M.tensor([10.0]), M.tensor([]), M.tensor(3), M.tensor(True),
+                      M.tensor(10.0, dtype=M.float64)):
+            w = M.nn.Parameter(M.ones(2))
+            w.grad = M.ones(2) * 3
+            try:
+                M.nn.utils.clip_grads_with_norm_([w], 1.5, total)
+                out.append(w.grad.tolist())
+            except (TypeError, RuntimeError) as e:
+                out.append((type(e).__name__, str(e)))
+        res.append(out)
+    assert res[0] == res[1]
+
+
 def test_clip_grad_norm_checks_max_norm_without_gradients():
     """torch converts max_norm with float() before it looks for gradients: a bad max_norm
     raises even when no parameter has one."""

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..._signals import COMMIT
 from ...creation import tensor
-from ...dtypes import promote_types
+from ...dtypes import get_default_dtype, promote_types
+from ...native_args import arg_error
 from ...grad_mode import switched_grad
 from ...tensor import Tensor
 
@@ -63,7 +64,14 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     max_norm = float(max_norm)   # (checked with no gradients too, as torch)
     if not grads:
         return
-    dt = total_norm.dtype if isinstance(total_norm, Tensor) else grads[0].dtype
+    if not isinstance(total_norm, Tensor):
+        # torch.clamp(max_norm / (total_norm + 1e-6), max=1.0) of a number: clamp's parser
+        raise arg_error("clamp", False, (max_norm / (total_norm + 1e-6),), {"max": 1.0})
+    if total_norm.dim() != 0:     # (torch's _foreach_mul_ by a tensor scalar)
+        raise RuntimeError(f"scalar tensor expected to be 0 dim but it has {total_norm.dim()} "
+                           f"dimensions and {total_norm.numel()} elements.")
+    # (an integer or bool norm plus 1e-6: the default dtype)
+    dt = total_norm.dtype if total_norm.dtype.is_floating_point else get_default_dtype()
     total = float(total_norm)
     coef = dt.np.type(max_norm) / (dt.np.type(total) + dt.np.type(1e-6))
     coef = min(float(coef), 1.0)
