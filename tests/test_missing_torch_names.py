@@ -239,3 +239,16 @@ def test_convert_conv_weight_memory_format_as_torch():
     assert _converted(tg) == _converted(torch)
     assert tg.nn.utils.memory_format.convert_conv2d_weight_memory_format is \
         tg.nn.utils.convert_conv2d_weight_memory_format
+
+
+def test_functional_sparse_adam_refuses_dense_gradients_as_torch():
+    torch = pytest.importorskip("torch")
+    import importlib
+
+    def outcome(m, n):
+        F = importlib.import_module(m.__name__ + ".optim._functional")
+        ws = [m.ones(2) for _ in range(n)]
+        return error_of(lambda m: F.sparse_adam(ws, [m.ones(2)] * n, [m.zeros(2)] * n,
+                                                [m.zeros(2)] * n, [1] * n, eps=1e-8, beta1=0.9,
+                                                beta2=0.99, lr=0.1, maximize=True), m)
+    assert [outcome(tg, n) for n in (0, 2)] == [outcome(torch, n) for n in (0, 2)]

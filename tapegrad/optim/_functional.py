@@ -11,6 +11,7 @@ from .radam import radam
 from .rmsprop import rmsprop
 from .rprop import rprop
 from .sgd import sgd
+from .sparse_adam import sparse_adam
 
 __all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "asgd", "nadam", "radam", "rmsprop",
-           "rprop", "sgd"]
+           "rprop", "sgd", "sparse_adam"]

@@ -5,7 +5,7 @@ from ..grad_mode import switched_grad
 from .hooks import check_lr
 from .optimizer import Optimizer
 
-__all__ = ["SparseAdam"]
+__all__ = ["SparseAdam", "sparse_adam"]
 
 
 class SparseAdam(Optimizer):
@@ -37,3 +37,11 @@ class SparseAdam(Optimizer):
                     raise RuntimeError("SparseAdam does not support dense gradients, please "
                                        "consider Adam instead")
         return loss
+
+
+def sparse_adam(params, grads, exp_avgs, exp_avg_sqs, state_steps, *, eps, beta1, beta2, lr,
+                maximize):
+    """torch.optim._functional.sparse_adam: its update coalesces each (sparse) gradient; the
+    gradients here are dense, so the first parameter meets torch's error for a dense one."""
+    for _ in params:
+        raise RuntimeError("coalesce expected sparse coordinate tensor layout but got Strided")
