@@ -966,3 +966,28 @@ def test_parameter_listed_twice_as_torch(cls, kw):
     assert ostate.keys() == tstate.keys()
     for k in ostate:
         _close(ostate[k], tstate[k], "float64")
+
+
+@pytest.mark.parametrize("cls, kw", [("Adam", {}), ("AdamW", {}), ("NAdam", {}), ("RAdam", {}),
+                                     ("Adamax", {}), ("RMSprop", dict(centered=True)),
+                                     ("Adam", dict(fused=True)), ("SGD", dict(momentum=0.9))])
+@pytest.mark.parametrize("to", ["double", "float"])
+def test_model_converted_after_a_step_as_torch(cls, kw, to):
+    """The model's dtype changed after the optimizer's first step: torch's steps that lerp
+    the gradient into their state (and fused kernels) raise; SGD's computes on."""
+    def run(mod):
+        m = mod.nn.Linear(2, 1)
+        if to == "float":
+            m = m.double()
+        opt = getattr(mod.optim, cls)(m.parameters(), lr=0.1, **kw)
+        m(mod.ones(3, 2, dtype=m.weight.dtype)).sum().backward()
+        opt.step()
+        getattr(m, to)()
+        opt.zero_grad()
+        m(mod.ones(3, 2, dtype=m.weight.dtype)).sum().backward()
+        try:
+            opt.step()
+        except RuntimeError as e:
+            return str(e)
+        return None
+    assert run(tg) == run(torch)

@@ -50,6 +50,9 @@ class Adam(Optimizer):
                        ("capturable", False), ("differentiable", False),
                        ("decoupled_weight_decay", False), ("fused", None))
 
+    def _lerps_state(self, group):
+        return True
+
     def _state_keys(self, group):
         keys = ("step", "exp_avg", "exp_avg_sq")
         return keys + ("max_exp_avg_sq",) if group["amsgrad"] else keys

@@ -35,6 +35,9 @@ class Adamax(Optimizer):
                        ("capturable", False))
     _tensor_state_on_load = True
 
+    def _lerps_state(self, group):
+        return True
+
     def _state_keys(self, group):
         return ("step", "exp_avg", "exp_inf")
 

@@ -44,6 +44,9 @@ class NAdam(Optimizer):
                        ("differentiable", False), ("decoupled_weight_decay", False))
     _tensor_state_on_load = True
 
+    def _lerps_state(self, group):
+        return True
+
     def _state_keys(self, group):
         return ("step", "mu_product", "exp_avg", "exp_avg_sq")
 

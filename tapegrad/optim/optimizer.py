@@ -712,6 +712,14 @@ class Optimizer(OptimizerHooks):
         for p in params:
             by_dtype.setdefault(p._dtype, []).append(p)
         keys = self._state_keys(group)
+        for p in params:
+            for key in keys:
+                v = state[p].get(key) if key not in self._scalar_state else None
+                if isinstance(v, Tensor) and v._dtype is not p._dtype and \
+                        v._dtype.is_floating_point and p._dtype.is_floating_point:
+                    error = self._state_dtype_error(group, key, v._dtype, p._dtype)
+                    if error is not None:
+                        raise error
         packs = [_Pack(ps, dt, keys, state, self._scalar_state, self._grad_is_operand_a)
                  for dt, ps in by_dtype.items()]
         if not created:
@@ -801,6 +809,24 @@ class Optimizer(OptimizerHooks):
                 now.update(old)
         self._packs.clear()
         self._state_dropped(dropped)
+
+    def _lerps_state(self, group):
+        """Whether torch's step lerps the gradient into the state (exp_avg.lerp_(grad, ...)),
+        which refuses a gradient of another dtype."""
+        return False
+
+    def _state_dtype_error(self, group, key, state_dt, param_dt):
+        """torch's error for a step on state of another floating dtype than its parameter's
+        (the model converted after the optimizer's first step): a fused group's kernel and a
+        lerp of the gradient into the state refuse it; None where torch's step computes in
+        both dtypes (the state is then converted to the parameter's: docs/optim.md)."""
+        if group.get("fused"):
+            return RuntimeError(f"expected scalar type {param_dt.legacy} but found "
+                                f"{state_dt.legacy}")
+        if self._lerps_state(group):
+            return RuntimeError(f"expected dtype {errors._C_TYPE[state_dt.name]} for `end` "
+                                f"but got dtype {errors._C_TYPE[param_dt.name]}")
+        return None
 
     def _state_dropped(self, values):
         """State tensors made by a step that failed and removed again (SGD's fresh

@@ -38,6 +38,9 @@ class RAdam(Optimizer):
                        ("decoupled_weight_decay", False), ("capturable", False))
     _tensor_state_on_load = True
 
+    def _lerps_state(self, group):
+        return True
+
     def _state_keys(self, group):
         return ("step", "exp_avg", "exp_avg_sq")
 

@@ -35,6 +35,9 @@ class RMSprop(Optimizer):
     _group_defaults = (("momentum", 0), ("centered", False), ("foreach", None),
                        ("maximize", False), ("differentiable", False), ("capturable", False))
 
+    def _lerps_state(self, group):
+        return bool(group["centered"])
+
     def _state_keys(self, group):
         keys = ("step", "square_avg")
         if group["momentum"] > 0:
