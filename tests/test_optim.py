@@ -991,3 +991,30 @@ def test_model_converted_after_a_step_as_torch(cls, kw, to):
             return str(e)
         return None
     assert run(tg) == run(torch)
+
+
+INTEGER_CASES = [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
+                 ("Adam", {}), ("Adam", dict(weight_decay=0.1)),
+                 ("Adam", dict(weight_decay=0.1, decoupled_weight_decay=True)), ("AdamW", {}),
+                 ("RMSprop", {}), ("Adagrad", {}), ("Rprop", {}), ("ASGD", {}), ("NAdam", {}),
+                 ("RAdam", {}), ("Adamax", {}), ("Adadelta", {}), ("Adam", dict(fused=True)),
+                 ("SGD", dict(lr=0.1, fused=True)), ("Adagrad", dict(fused=True)),
+                 ("Adafactor", {}), ("Adafactor", dict(eps=(1e-3, 1e-3))), ("LBFGS", {})]
+
+
+@pytest.mark.parametrize("cls, kw", INTEGER_CASES,
+                         ids=[f"{c}{i}" for i, (c, _) in enumerate(INTEGER_CASES)])
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_step_of_integer_parameters_raises_as_torch(cls, kw, dtype):
+    """A step of an integer or bool parameter raises torch's error (its first op that cannot
+    take one), not the kernels' typing error."""
+    def outcome(mod):
+        y = mod.tensor([1, 2], dtype=getattr(mod, dtype))
+        opt = getattr(mod.optim, cls)([y], **kw)
+        y.grad = mod.tensor([1, 1], dtype=getattr(mod, dtype))
+        try:
+            opt.step(lambda: mod.tensor(1.0)) if cls == "LBFGS" else opt.step()
+        except (RuntimeError, NotImplementedError, TypeError) as e:
+            return type(e).__name__, str(e).replace("tapegrad.", "torch.")
+        return y.tolist()
+    assert outcome(tg) == outcome(torch)

@@ -55,6 +55,14 @@ class Adafactor(Optimizer):
     _group_defaults = (("foreach", None),)
     _tensor_state_on_load = True
 
+    def _integer_param_error(self, group, p):
+        # (torch reads torch.finfo(p.dtype) first to make eps1, else the parameter's norm)
+        if group["eps"][0] is None:
+            return TypeError("torch.finfo() requires a floating point input type. Use "
+                             "torch.iinfo to handle 'torch.finfo'")
+        return RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                            f"input. Got {p._dtype.legacy}")
+
     def _state_keys(self, group):
         return ("step",)        # (the moments are read from self.state: not element-shaped)
 

@@ -2,6 +2,7 @@
 fused kernel per group (optimizer.py)."""
 import numpy as np
 
+from .. import dtypes as D
 from .hooks import check_fused, check_lr
 from .adam import _no_grad_scaling
 from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
@@ -40,6 +41,12 @@ class Adagrad(Optimizer):
 
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("fused", None))
+
+    def _integer_update_error(self, group, p):
+        # (state_sum.addcmul_(grad, grad) first: no bool kernel)
+        if p._dtype is D.bool_:
+            return NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+        return super()._integer_update_error(group, p)
 
     def _state_keys(self, group):
         return ("step", "sum")

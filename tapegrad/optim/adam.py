@@ -53,6 +53,9 @@ class Adam(Optimizer):
     def _lerps_state(self, group):
         return True
 
+    def _integer_update_error(self, group, p):
+        return self._lerp_update_error(group, p)
+
     def _state_keys(self, group):
         keys = ("step", "exp_avg", "exp_avg_sq")
         return keys + ("max_exp_avg_sq",) if group["amsgrad"] else keys

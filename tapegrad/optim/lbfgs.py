@@ -5,6 +5,7 @@ other optimizers' updates); the state keeps torch's keys and kinds (tensors, lis
 tensors, floats) under the first parameter."""
 import numpy as np
 
+from .. import dtypes as D
 from .._signals import COMMIT
 from ..steptrace import TRACE
 from ..grad_mode import switched_grad
@@ -158,6 +159,14 @@ class LBFGS(Optimizer):
         pack = self._lpack
         if pack is None or not pack.valid(self._params):
             dts = {p._dtype for p in self._params}
+            for dt in dts:
+                # torch's first op that fails on such parameters: flat_grad.abs() for bool,
+                # p.add_(update, alpha=step_size) (a float) for integers
+                if dt is D.bool_:
+                    raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+                if not dt.is_floating_point:
+                    raise RuntimeError("For integral input tensors, argument alpha must not be "
+                                       "a floating point number.")
             if len(dts) != 1:
                 raise NotImplementedError("LBFGS over parameters of several dtypes is not "
                                           "implemented (torch concatenates them)")

@@ -47,6 +47,9 @@ class NAdam(Optimizer):
     def _lerps_state(self, group):
         return True
 
+    def _integer_update_error(self, group, p):
+        return self._lerp_update_error(group, p)
+
     def _state_keys(self, group):
         return ("step", "mu_product", "exp_avg", "exp_avg_sq")
 

@@ -701,6 +701,9 @@ class Optimizer(OptimizerHooks):
                     and nstate == len(self.state)
                     and all([pk.stored() and self._state_current(group, pk) for pk in packs])):
                 return packs
+        for p in params:
+            if not p._dtype.is_floating_point:     # (the kernels take floating parameters)
+                raise self._integer_param_error(group, p)
         state = self.state
         created = False
         for p in params:
@@ -810,10 +813,38 @@ class Optimizer(OptimizerHooks):
         self._packs.clear()
         self._state_dropped(dropped)
 
+    def _integer_param_error(self, group, p):
+        """torch's error for a step of an integer or bool parameter: its fused kernels' check,
+        else the first of its in-place ops that cannot take one (the L2 decay's
+        grad.add(param, alpha=weight_decay), then the update's: _integer_update_error)."""
+        if group.get("fused"):
+            try:
+                _device_dtype_check_for_fused(p)
+            except RuntimeError as e:
+                return e
+        wd = group.get("weight_decay", 0)
+        if wd != 0 and not group.get("decoupled_weight_decay"):
+            return _integral_alpha_error(wd, self, p)
+        return self._integer_update_error(group, p)
+
+    def _integer_update_error(self, group, p):
+        """torch's update on an integer or bool parameter: an in-place op whose float result
+        the parameter cannot take."""
+        return RuntimeError(f"result type {D.get_default_dtype().legacy} can't be cast to the "
+                            f"desired output type {p._dtype.legacy}")
+
     def _lerps_state(self, group):
         """Whether torch's step lerps the gradient into the state (exp_avg.lerp_(grad, ...)),
         which refuses a gradient of another dtype."""
         return False
+
+    def _lerp_update_error(self, group, p):
+        """_integer_update_error of a step that lerps into its state: the decoupled decay's
+        param.mul_ first, else the lerp (no integer kernel)."""
+        if group.get("weight_decay", 0) != 0 and group.get("decoupled_weight_decay"):
+            return Optimizer._integer_update_error(self, group, p)
+        return NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
+                                   f"'{p._dtype.legacy}'")
 
     def _state_dtype_error(self, group, key, state_dt, param_dt):
         """torch's error for a step on state of another floating dtype than its parameter's
@@ -930,6 +961,17 @@ def check_state_steps(values, what="state_steps"):
     if not all(isinstance(t, Tensor) for t in values):
         raise RuntimeError(f"API has changed, `{what}` argument must contain a list of "
                            f"singleton tensors")
+
+
+def _integral_alpha_error(alpha, opt, p):
+    """torch's error for an integer or bool tensor's add with alpha (a float: its parser's
+    check); an integral alpha computes in integers there, which tapegrad's kernels do not."""
+    if isinstance(alpha, float):
+        return RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                            "point number.")
+    return NotImplementedError(f"tapegrad: {type(opt).__name__} steps of a {p._dtype} parameter "
+                               f"with integral hyperparameters (torch's integer arithmetic) "
+                               f"are not implemented")
 
 
 def functional_step(cls, params, grads, lists, group):

@@ -41,6 +41,9 @@ class RAdam(Optimizer):
     def _lerps_state(self, group):
         return True
 
+    def _integer_update_error(self, group, p):
+        return self._lerp_update_error(group, p)
+
     def _state_keys(self, group):
         return ("step", "exp_avg", "exp_avg_sq")
 

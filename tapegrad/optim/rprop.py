@@ -2,6 +2,7 @@
 (optimizer.py)."""
 import numpy as np
 
+from .. import dtypes as D, errors
 from .hooks import check_lr
 from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
                         functional_step, state_tensor, step_tensor)
@@ -31,6 +32,11 @@ class Rprop(Optimizer):
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("capturable", False))
     _tensor_state_on_load = True
+
+    def _integer_update_error(self, group, p):
+        # (its failing op names the dtypes as C types)
+        return RuntimeError(f"result type {D.get_default_dtype().legacy} can't be cast to the "
+                            f"desired output type {errors._C_TYPE[p._dtype.name]}")
 
     def _state_keys(self, group):
         return ("step", "prev", "step_size")

@@ -4,7 +4,8 @@ import numpy as np
 
 from .hooks import check_fused, check_lr
 from .adam import _no_grad_scaling
-from .optimizer import Optimizer, functional_step, required, state_tensor
+from .optimizer import (Optimizer, _integral_alpha_error, functional_step, required,
+                        state_tensor)
 
 __all__ = ["SGD", "sgd"]
 
@@ -37,6 +38,10 @@ class SGD(Optimizer):
     def __setstate__(self, state):
         super().__setstate__(state)
         self._fresh = set()
+
+    def _integer_update_error(self, group, p):
+        # param.add_(grad, alpha=-lr)
+        return _integral_alpha_error(group["lr"], self, p)
 
     def _state_keys(self, group):
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
