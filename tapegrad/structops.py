@@ -158,9 +158,11 @@ def _along(shape, d):
         first = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[
             (slice(None),) * d + (slice(0, 1),)].copy()
         first.flags.writeable = False
-        if len(_ALONG) >= 1024:
-            _ALONG.clear()
-        got = _ALONG[shape, d] = (first, stride)
+        got = (first, stride)
+        if first.size <= 1 << 16:   # (a large one: its set-up is small beside the work)
+            if len(_ALONG) >= 1024:
+                _ALONG.clear()
+            _ALONG[shape, d] = got
     return got
 
 

@@ -96,10 +96,12 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
     key = (arr.shape, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out))
     geometry = _GEOMETRY.get(key)
     if geometry is None:
-        if len(_GEOMETRY) >= 256:
-            _GEOMETRY.clear()
-        geometry = _GEOMETRY[key] = _max_geometry(arr.shape, kernel, stride, padding,
-                                                  dilation, out)
+        geometry = _max_geometry(arr.shape, kernel, stride, padding, dilation, out)
+        # (a large one is not kept: its set-up is small beside the work)
+        if geometry[3].size + geometry[5].size <= _KEPT_MAX:
+            if len(_GEOMETRY) >= 256:
+                _GEOMETRY.clear()
+            _GEOMETRY[key] = geometry
     extra, pads, valid, planes, offsets, base, empty, first = geometry
     padded = arr
     if pads is not None:
@@ -125,6 +127,7 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
 # The geometry of a max pooling (what max_positions needs of it beyond the input's values)
 # for the input shapes seen last: a layer is called again and again on inputs of one shape.
 _GEOMETRY = {}   # (shape, kernel, stride, padding, dilation, out) -> _max_geometry's tuple
+_KEPT_MAX = 1 << 16   # elements of the largest tables kept (plane indices, planes' bases)
 
 
 def _max_geometry(shape, kernel, stride, padding, dilation, out):

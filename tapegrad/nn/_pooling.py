@@ -313,7 +313,7 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
     if geometry is None:
         geometry = _avg_geometry(fn, k, input, kernel, stride, padding, ceil_mode,
                                  count_include_pad)
-        if key is not None:
+        if key is not None and geometry[1].size <= P._KEPT_MAX:
             if len(_AVG_GEOMETRY) >= 1024:
                 _AVG_GEOMETRY.clear()
             _AVG_GEOMETRY[key] = geometry
