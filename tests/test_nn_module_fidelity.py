@@ -609,3 +609,34 @@ def test_conversions_keep_or_replace_parameters_as_torch():
     assert got == _conversions(torch)
     assert got[1].startswith("(True, True, True, 'torch.float64'")
     assert got[3].startswith("(False, True, False, 'torch.float64'")
+
+
+
+def _setstate(lib):
+    import copy
+    import pickle
+    nn = lib.nn
+    lin = nn.Linear(1, 1)
+    state = lin.__getstate__()
+    for k in ("_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs",
+              "_backward_pre_hooks", "_non_persistent_buffers_set", "_is_full_backward_hook"):
+        state.pop(k)
+    old = nn.Linear.__new__(nn.Linear)
+    old.__setstate__(state)
+    old.register_forward_hook(lambda *a: None, with_kwargs=True)
+    class Stateful(nn.Linear):     # (older torch code extends __setstate__ so)
+        def __setstate__(self, state):
+            super().__setstate__(state)
+            self.restored = True
+    return (sorted(k for k in vars(old) if k.startswith("_")), list(old.state_dict()),
+            old(lib.ones(1)).shape, old._is_full_backward_hook,
+            copy.deepcopy(Stateful(1, 1)).restored,
+            pickle.loads(pickle.dumps(nn.Linear(1, 1)))._is_full_backward_hook)
+
+
+def test_setstate_fills_an_old_pickles_state_as_torch():
+    """Module.__setstate__ (torch's): restores the state and makes empty the hook tables an
+    older pickle lacks; a subclass's override can call super().__setstate__."""
+    got = _setstate(tapegrad)
+    assert got == _setstate(torch)
+    assert "_is_full_backward_hook" in got[0] and got[4] is True

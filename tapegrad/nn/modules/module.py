@@ -39,6 +39,14 @@ _COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options
 _TO_KWARGS = frozenset({"device", "dtype", "non_blocking", "copy", "memory_format"})
 
 
+# what Module.__setstate__ adds to the state of an older pickle that lacks it (torch's list)
+_STATE_DEFAULTS = tuple((name, OrderedDict) for name in (
+    "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called", "_state_dict_hooks", "_state_dict_pre_hooks",
+    "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks", "_backward_pre_hooks")) + (
+    ("_non_persistent_buffers_set", set), ("_is_full_backward_hook", lambda: None))
+
+
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     __slots__ = ()
 
@@ -291,6 +299,16 @@ class Module:
         d["_is_full_backward_hook"] = None
         if self.call_super_init:
             super().__init__(*args, **kwargs)
+
+    def __setstate__(self, state):
+        """Restore a pickled module (copy, deepcopy, torch.load of a whole model), as torch's:
+        the hook tables an older pickle lacks made empty.  Subclasses that override it call
+        super().__setstate__(state)."""
+        d = self.__dict__
+        d.update(state)
+        for name, make in _STATE_DEFAULTS:
+            if name not in d:
+                d[name] = make()
 
     def forward(self, *input):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
