@@ -683,3 +683,31 @@ def test_worker_and_fetch_modules_at_torchs_paths():
     got = _worker_and_fetch_paths(tapegrad)
     assert got == _worker_and_fetch_paths(torch)
     assert got[-2:] == ([0, 1, 2], [3, 4])
+
+
+def _loader_internals(lib):
+    from importlib import import_module
+    data = import_module(lib.__name__ + ".utils.data")
+    kind = import_module(lib.__name__ + ".utils.data.dataloader")._DatasetKind
+
+    class Counting(data.DataLoader):    # (a library's loader overriding the iterator)
+        made = 0
+
+        def _get_iterator(self):
+            Counting.made += 1
+            return super()._get_iterator()
+    count = _Count() if lib is tapegrad else type("_Count", (ref.IterableDataset,), {
+        "__iter__": lambda self: iter(range(5))})()
+    loader = Counting(list(range(5)), batch_size=2)
+    batches = [b.tolist() for b in loader] + [b.tolist() for b in loader]
+    return (batches, Counting.made, loader._dataset_kind == kind.Map,
+            data.DataLoader(count)._dataset_kind == kind.Iterable,
+            type(data.DataLoader([1])._get_iterator()).__name__)
+
+
+def test_loader_get_iterator_and_dataset_kind_as_torch():
+    """DataLoader.__iter__ goes through _get_iterator (which loaders built on torch's
+    override) and tells its dataset's kind by _dataset_kind."""
+    got = _loader_internals(tapegrad)
+    assert got == _loader_internals(torch)
+    assert got[1] == 2

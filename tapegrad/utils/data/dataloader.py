@@ -201,13 +201,21 @@ class DataLoader(Generic[T_co]):
         # what the fetcher takes indices from: batches of them when auto-collating
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __iter__(self):
+    @property
+    def _dataset_kind(self):
+        return _DatasetKind.Iterable if self._iterable else _DatasetKind.Map
+
+    def _get_iterator(self):
+        """A new iterator over the batches (subclasses of torch's DataLoader override it)."""
         if self.num_workers == 0:
             return _SingleProcessDataLoaderIter(self)
-        if not self.persistent_workers:
-            return _MultiProcessingDataLoaderIter(self)
+        return _MultiProcessingDataLoaderIter(self)
+
+    def __iter__(self):
+        if not (self.persistent_workers and self.num_workers > 0):
+            return self._get_iterator()
         if self._iterator is None:      # persistent workers: one iterator, reset per epoch
-            self._iterator = _MultiProcessingDataLoaderIter(self)
+            self._iterator = self._get_iterator()
         else:
             self._iterator._reset(self)
         return self._iterator
