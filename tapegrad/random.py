@@ -329,8 +329,22 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)
 
 
+_RANDPERM_ARGS = (
+    "randperm() received an invalid combination of arguments - got ({got}, generator=torch._C."
+    "Generator), but expected one of:\n * (int n, *, torch.Generator generator, Tensor out = "
+    "None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, "
+    "bool pin_memory = False, bool requires_grad = False)\n * (int n, *, Tensor out = None, "
+    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool "
+    "pin_memory = False, bool requires_grad = False)\n")
+
+
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64)."""
+    if not _is_int_arg(n, True):    # (a float or bool n: torch's parser refuses it)
+        if generator is None:
+            raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
+                            f"{errors.arg_type_name(n)}")
+        raise TypeError(_RANDPERM_ARGS.format(got=errors.arg_type_name(n)))
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)

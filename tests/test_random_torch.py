@@ -409,7 +409,11 @@ def _random_errors(m):
              lambda: m.bernoulli(m.tensor([0, 1])), lambda: m.tensor([0, 1], dtype=m.int32).bernoulli(),
              lambda: m.zeros(2).bernoulli_(m.tensor([0, 1])), lambda: m.rand(2, dtype=m.bool),
              lambda: m.randn(2, dtype=m.int64), lambda: m.normal(0, 1, (2,), dtype=m.int64),
-             lambda: m.zeros(2, dtype=m.int64).uniform_()]
+             lambda: m.zeros(2, dtype=m.int64).uniform_(),
+             # a float or bool n (random_split's float lengths reach randperm so)
+             lambda: m.randperm(10.0), lambda: m.randperm(True),
+             lambda: m.randperm(4.0, generator=m.Generator()),
+             lambda: m.randperm(m.tensor(3), generator=m.Generator().manual_seed(0))]
     return [run(f) for f in cases]
 
 
