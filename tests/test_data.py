@@ -711,3 +711,32 @@ def test_loader_get_iterator_and_dataset_kind_as_torch():
     got = _loader_internals(tapegrad)
     assert got == _loader_internals(torch)
     assert got[1] == 2
+
+
+def _stack_getitems(lib):
+    from importlib import import_module
+    data = import_module(lib.__name__ + ".utils.data")
+
+    class Batched(data.Dataset):    # a dataset fetching a batch at once, its own way
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return ("item", i)
+
+        def __getitems__(self, indices):
+            return [("batch", i) for i in indices]
+    loader = data.DataLoader(data.StackDataset(range(4), Batched()), batch_size=2,
+                             collate_fn=list)
+    named = data.StackDataset(a=range(4), b=Batched())
+    return ([b for b in loader], named.__getitems__([3, 0]),
+            data.DataLoader(data.Subset(named, [1]), batch_size=1, collate_fn=list).__iter__()
+            .__next__())
+
+
+def test_stack_dataset_fetches_batches_as_torch():
+    """StackDataset.__getitems__ (DataLoader's batched fetch) asks each part for the batch
+    through its own __getitems__ when it has one, as torch's."""
+    got = _stack_getitems(tapegrad)
+    assert got == _stack_getitems(torch)
+    assert got[1][0] == {"a": 3, "b": ("batch", 3)}

@@ -80,6 +80,27 @@ class StackDataset(Dataset):
             return {k: dataset[index] for k, dataset in self.datasets.items()}
         return tuple(dataset[index] for dataset in self.datasets)
 
+    def __getitems__(self, indices):
+        """Items `indices` at once (DataLoader's batched fetch), each part by its dataset's
+        own __getitems__ where it has one, as torch's."""
+        named = isinstance(self.datasets, dict)
+        parts = self.datasets.items() if named else enumerate(self.datasets)
+        samples = [{} if named else [] for _ in indices]
+        for k, dataset in parts:
+            if callable(getattr(dataset, "__getitems__", None)):
+                items = dataset.__getitems__(indices)
+                if len(items) != len(indices):
+                    raise ValueError("Nested dataset's output size mismatch. Expected "
+                                     f"{len(indices)}, got {len(items)}")
+            else:
+                items = [dataset[i] for i in indices]
+            for sample, item in zip(samples, items):
+                if named:
+                    sample[k] = item
+                else:
+                    sample.append(item)
+        return samples if named else [tuple(sample) for sample in samples]
+
     def __len__(self):
         return self._length
 
