@@ -44,9 +44,14 @@ from .tensor import Size, Tensor
 from .tracing import _bake
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals", "get_unsafe_globals_in_checkpoint"]
+           "safe_globals", "get_unsafe_globals_in_checkpoint", "SourceChangeWarning"]
 
 DEFAULT_PROTOCOL = 2    # (torch's: the pickle protocol save writes by default)
+
+
+class SourceChangeWarning(Warning):
+    """torch's warning that a whole pickled module's class source changed since it was saved
+    (programs filter it by this class; tapegrad's load does not compare sources)."""
 
 _ALIGN = 64
 _STORAGE = {d: d.legacy + "Storage" for d in D.ALL}           # tapegrad dtype -> torch name

@@ -640,3 +640,27 @@ def test_setstate_fills_an_old_pickles_state_as_torch():
     got = _setstate(tapegrad)
     assert got == _setstate(torch)
     assert "_is_full_backward_hook" in got[0] and got[4] is True
+
+
+def _call_names(lib):
+    import warnings
+    lin = lib.nn.Linear(2, 1)
+    seen = []
+    lin.register_forward_hook(lambda m, a, o: seen.append("hook"))
+    x = lib.ones(1, 2)
+    out = [lin._call_impl(x).tolist(), lin._wrapped_call_impl(x).tolist(), seen]
+    with warnings.catch_warnings():     # (what old scripts loading whole models write)
+        warnings.filterwarnings("ignore", category=lib.serialization.SourceChangeWarning)
+    out.append(issubclass(lib.serialization.SourceChangeWarning, Warning))
+    return out
+
+
+def test_module_call_impl_names_as_torch():
+    """Module._call_impl / _wrapped_call_impl (torch's names of the call, hooks included),
+    and serialization.SourceChangeWarning, which programs filter."""
+    lib_out = []
+    for lib in LIBS:
+        lib.manual_seed(0)
+        lib_out.append(_call_names(lib))
+    assert lib_out[0][2:] == lib_out[1][2:] == [["hook", "hook"], True]
+    assert lib_out[0][0] == lib_out[1][0]

@@ -630,6 +630,10 @@ class Module:
             return self.forward(*args, **kwargs)
         return self._call_hooked(args, kwargs)
 
+    # torch's names of the call (libraries call module._call_impl(...) directly)
+    _call_impl = __call__
+    _wrapped_call_impl = __call__
+
     def _call_hooked(self, args, kwargs):
         """__call__ of a module with forward (pre-)hooks or full backward (pre-)hooks (its own
         or global ones), in torch's order: forward pre hooks (global first), the inputs'
