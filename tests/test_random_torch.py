@@ -398,6 +398,30 @@ def test_worker_processes_draw_as_torch():
     assert run(tapegrad) == run(torch)
 
 
+def test_worker_processes_seed_numpy_as_torch():
+    """np.random in a worker draws what it draws under torch: the worker seeds numpy with
+    torch's _generate_state(base_seed, worker_id) (a SeedSequence mix), not the int seed."""
+    torch = _torch()
+    from tapegrad.utils.data._worker import _generate_state
+    from torch.utils.data._utils.worker import _generate_state as theirs
+    for seed, worker in ((0, 0), (2 ** 63 + 12345, 3), (987654321987, 17)):
+        assert _generate_state(seed, worker) == theirs(seed, worker)
+
+    def run(m):
+        from importlib import import_module
+        data = import_module(m.__name__ + ".utils.data")
+
+        class Noisy(data.Dataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                return float(np.random.rand())
+        m.manual_seed(0)
+        return [b.tolist() for b in data.DataLoader(Noisy(), batch_size=2, num_workers=2)]
+    assert run(tapegrad) == run(torch)
+
+
 def _random_errors(m):
     def run(f):
         try:

@@ -100,6 +100,40 @@ def receive(item):
     return idx, pickle.loads(payload)
 
 
+_MASK32 = 0xFFFFFFFF
+
+
+def _hash_mix(value, const, mult):
+    """One step of numpy SeedSequence's hashmix: (the hashed value, the next constant)."""
+    value = (value ^ const) & _MASK32
+    const = (const * mult) & _MASK32
+    value = (value * const) & _MASK32
+    return (value ^ (value >> 16)) & _MASK32, const
+
+
+def _generate_state(base_seed, worker_id):
+    """The numpy seed of a worker (four uint32 words), as torch's _generate_state: numpy's
+    SeedSequence mixing of [worker_id, base_seed's low and high words, 0], so np.random in a
+    worker draws what it draws under torch."""
+    entropy = [worker_id, base_seed & _MASK32, base_seed >> 32, 0]
+    const = 0x43B0D7E5
+    pool = []
+    for e in entropy:
+        h, const = _hash_mix(e, const, 0x931E8875)
+        pool.append(h)
+    for i_src in range(4):
+        for i_dst in range(4):
+            if i_src != i_dst:
+                h, const = _hash_mix(pool[i_src], const, 0x931E8875)
+                mixed = ((0xCA01F9DD * pool[i_dst]) - (0x4973F715 * h)) & _MASK32
+                pool[i_dst] = (mixed ^ (mixed >> 16)) & _MASK32
+    const, state = 0x8B51F9DD, []
+    for value in pool:
+        h, const = _hash_mix(value, const, 0x58F38DED)
+        state.append(h)
+    return state
+
+
 def _worker_loop(iterable, dataset, index_queue, data_queue, auto_collation, collate_fn,
                  drop_last, base_seed, init_fn, worker_id, num_workers):
     """A worker: seed (base_seed + worker_id), run worker_init_fn, then fetch each (idx, index)
@@ -110,7 +144,7 @@ def _worker_loop(iterable, dataset, index_queue, data_queue, auto_collation, col
         seed = base_seed + worker_id
         random.seed(seed)
         manual_seed(seed)
-        np.random.seed(seed % 2 ** 32)
+        np.random.seed(_generate_state(base_seed, worker_id))
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
                                   dataset=dataset)
         parent = os.getppid()
