@@ -740,3 +740,20 @@ def test_stack_dataset_fetches_batches_as_torch():
     got = _stack_getitems(tapegrad)
     assert got == _stack_getitems(torch)
     assert got[1][0] == {"a": 3, "b": ("batch", 3)}
+
+
+class _Threads(tdata.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        info = tdata.get_worker_info()
+        return tapegrad.get_num_threads(), info.id, info.num_workers
+
+
+def test_workers_compute_on_one_thread_as_torch():
+    """torch's worker loop sets torch.set_num_threads(1) (the main process keeps its own)."""
+    before = tapegrad.get_num_threads()
+    got = [list(b) for b in tdata.DataLoader(_Threads(), batch_size=None, num_workers=2)]
+    assert got == [[1, 0, 2], [1, 1, 2]]
+    assert tapegrad.get_num_threads() == before

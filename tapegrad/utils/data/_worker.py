@@ -13,6 +13,7 @@ import numpy as np
 from multiprocessing.reduction import ForkingPickler
 
 from ...random import manual_seed
+from ...settings import set_num_threads
 from ._fetch import create_fetcher
 
 _worker_info = None         # this process's WorkerInfo (None: the main process)
@@ -141,6 +142,7 @@ def _worker_loop(iterable, dataset, index_queue, data_queue, auto_collation, col
     dies)."""
     global _worker_info
     try:
+        set_num_threads(1)      # (torch's workers compute on one thread each)
         seed = base_seed + worker_id
         random.seed(seed)
         manual_seed(seed)
