@@ -757,3 +757,15 @@ def test_workers_compute_on_one_thread_as_torch():
     got = [list(b) for b in tdata.DataLoader(_Threads(), batch_size=None, num_workers=2)]
     assert got == [[1, 0, 2], [1, 1, 2]]
     assert tapegrad.get_num_threads() == before
+
+
+def test_concat_dataset_old_cumulative_sizes_name_as_torch():
+    """ConcatDataset.cummulative_sizes: torch's deprecated name, with its FutureWarning."""
+    got = []
+    for d in (tdata, ref):
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            sizes = d.ConcatDataset([range(2), range(3)]).cummulative_sizes
+        got.append((sizes, [(w.category.__name__, str(w.message), w.filename) for w in ws]))
+    assert got[0] == got[1]
+    assert got[0][1][0][2] == __file__
