@@ -22,6 +22,7 @@ class _ParameterMeta(_TensorMeta):
         if data is None:
             data = empty(0)
         if not isinstance(data, Tensor):
+            data.detach()   # (torch's constructor calls it: a list or number raises there)
             raise TypeError(f"Parameter(): argument 'data' must be Tensor, not "
                             f"{errors.type_name(data)}")
         p = type.__call__(cls)

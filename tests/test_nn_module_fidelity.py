@@ -664,3 +664,14 @@ def test_module_call_impl_names_as_torch():
         lib_out.append(_call_names(lib))
     assert lib_out[0][2:] == lib_out[1][2:] == [["hook", "hook"], True]
     assert lib_out[0][0] == lib_out[1][0]
+
+
+def test_parameter_of_a_non_tensor_as_torch():
+    """torch's Parameter (and Buffer) call data.detach(): a list, number or array raises its
+    AttributeError."""
+    import numpy as np
+    for data in ([1.0, 2.0], 3.0, np.ones(2)):
+        got = [_err(lambda: lib.nn.Parameter(data)) for lib in LIBS]
+        got += [_err(lambda: lib.nn.Buffer(data)) for lib in LIBS]
+        assert got[0] == got[1] == got[2] == got[3]
+        assert got[0][0] == "AttributeError"
