@@ -769,3 +769,17 @@ def test_concat_dataset_old_cumulative_sizes_name_as_torch():
         got.append((sizes, [(w.category.__name__, str(w.message), w.filename) for w in ws]))
     assert got[0] == got[1]
     assert got[0][1][0][2] == __file__
+
+
+@pytest.mark.parametrize("name", ["Dataset", "IterableDataset", "Subset", "ConcatDataset",
+                                  "StackDataset", "ChainDataset", "TensorDataset", "Sampler",
+                                  "DistributedSampler", "RandomSampler", "DataLoader"])
+def test_generic_classes_subscript_as_torch(name):
+    """Annotations such as `ds: Subset[int]` are evaluated at def time: the classes torch
+    makes generic subscript here too (and the others refuse as torch's)."""
+    def subscript(cls):
+        try:
+            return str(cls[int]).replace("torch", "tapegrad")
+        except TypeError as e:
+            return "TypeError", str(e).replace("torch", "tapegrad")
+    assert subscript(getattr(tdata, name)) == subscript(getattr(ref, name))

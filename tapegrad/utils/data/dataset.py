@@ -5,8 +5,7 @@ import bisect
 import itertools
 import math
 import warnings
-from collections.abc import Iterable
-from typing import Generic, TypeVar
+from typing import Generic, Iterable, TypeVar
 
 from ...random import default_generator, randperm
 
@@ -14,6 +13,7 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Conca
            "ChainDataset", "Subset", "random_split"]
 
 T_co = TypeVar("T_co", covariant=True)   # (Dataset[int] in annotations and base classes)
+T_stack = TypeVar("T_stack")            # (StackDataset[...]: a tuple or a dict of samples)
 
 
 class Dataset(Generic[T_co]):
@@ -33,7 +33,9 @@ class IterableDataset(Dataset[T_co], Iterable[T_co]):
     """A stream of samples: subclasses define `__iter__`.  `a + b` chains two of them (a
     `ChainDataset`).  A DataLoader over one takes no sampler and no shuffle."""
 
-    # __iter__ stays abstract (collections.abc.Iterable): instantiating without it fails
+    # __iter__ stays abstract (collections.abc.Iterable, typing's Iterable[T_co] above
+    # Generic in the MRO as torch's: ChainDataset[int] subscripts): instantiating without it
+    # fails
     def __add__(self, other):
         return ChainDataset([self, other])
 
@@ -54,7 +56,7 @@ class TensorDataset(Dataset):
         return self.tensors[0].size(0)
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[T_stack]):
     """Datasets of one length side by side: item i is `tuple(d[i] for d in args)`, or
     `{k: d[i]}` when they are given by keyword."""
 
@@ -105,7 +107,7 @@ class StackDataset(Dataset):
         return self._length
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[T_co]):
     """Map-style datasets one after another; `cumulative_sizes` holds the running lengths."""
 
     @staticmethod
@@ -163,7 +165,7 @@ class ChainDataset(IterableDataset):
         return total
 
 
-class Subset(Dataset):
+class Subset(Dataset[T_co]):
     """The items of `dataset` at `indices`, in that order."""
 
     def __init__(self, dataset, indices):

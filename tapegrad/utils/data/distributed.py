@@ -4,12 +4,12 @@ that one of `num_replicas` processes visits.  tapegrad has no distributed packag
 import math
 
 from ...random import Generator, randperm
-from .sampler import Sampler
+from .sampler import Sampler, T_co
 
 __all__ = ["DistributedSampler"]
 
 
-class DistributedSampler(Sampler):
+class DistributedSampler(Sampler[T_co]):
     """Indices of `dataset` for replica `rank` of `num_replicas`: every num_replicas-th index
     from `rank`, after a shuffle seeded by `seed + epoch` (`set_epoch`) and padding (or, with
     `drop_last`, trimming) to a multiple of num_replicas."""
