@@ -1316,10 +1316,11 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         count = layouts.reduced(arr, np.asarray(
             np.not_equal(arr, 0).sum(axis=dims, keepdims=bool(keepdim), dtype=x._dtype.np)))
         return _NormZero.apply(count, x)
-    # one element per result: |x| (torch: but for a 0-d input given a dim, which it squares)
-    body = DM.norm_body(x, ord, dims) if x._shape else DM.one_element_norm \
-        if ord != 0 and (dim is None or isinstance(dim, (tuple, list)) and not dim) \
-        else DM.vector_norm
+    if x._shape:   # (one element per result: |x|, as torch's reduction)
+        body = DM.norm_body(x, ord, dims)
+    else:          # a 0-d input: |x| too, but squared when given a dim, as torch's
+        given = not (dim is None or isinstance(dim, (tuple, list)) and not dim)
+        body = DM.vector_norm if given or ord == 0 else DM.one_element_norm
     return _record("vector_norm", body, x, float(ord), dims, bool(keepdim))
 
 
