@@ -27,10 +27,12 @@ from .grad_mode import is_grad_enabled
 from .native_args import arg_error
 from .pyfunc import Function
 from .tensor import Tensor, tensor_methods
-from .ndops import where
+from .ndops import _binary, where
+from .ops import OPS
 from .views import cat, KIND_OPS
 
 _REDUCES = ("sum", "prod", "mean", "amax", "amin")
+_STRAIGHT_THROUGH = OPS["straight_through"].code
 
 
 def _identity(reduce, dt):
@@ -82,6 +84,7 @@ def _reduce_at(name, input, src, out_pos, src_pos, reduce, include_self):
         return Tensor._wrap(np.asarray(r, input._dtype.np).reshape(shape), input._dtype)
     index = tensor(T)
     extreme = reduce in ("amax", "amin")
+    from_src = tensor((T >= P) & (T < pad))   # (the columns holding a src element)
 
     def body(_, x, s):
         xf, padv = x.reshape(-1), tensor([ident], dtype=x.dtype)
@@ -107,6 +110,15 @@ def _reduce_at(name, input, src, out_pos, src_pos, reduce, include_self):
             r = C.prod(1)
         else:
             r = C.amax(1) if reduce == "amax" else C.amin(1)
+            # NOTE: amax's gradient splits g among all candidates equal to the result, the
+            # identity padding the rows too: at a result equal to the identity (-inf for amax)
+            # the real ones got a share only.  torch's counts the src elements and input[p]
+            # equal to it: the result passes g * (all ties / torch's) (straight_through: the
+            # value stays r's)
+            ties = C == r.unsqueeze(1)
+            counted = (ties & from_src).sum(1) + (x.reshape(-1) == r)
+            k = where(counted > 0, ties.sum(1).to(x.dtype) / counted.to(x.dtype), 1.0)
+            r = _binary(_STRAIGHT_THROUGH, r * k, r)
         return r.reshape(shape)
     return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
 

@@ -267,3 +267,33 @@ def test_polygamma_at_infinities(torch_ref, dtype, n):
     theirs = [torch_ref.polygamma(n, torch_ref.tensor(v, dtype=getattr(torch_ref, dtype))).item()
               for v in (np.inf, -np.inf)]
     np.testing.assert_array_equal(ours, theirs)
+
+
+# ---- scatter_reduce / index_reduce amax, amin: only real candidates share the gradient --------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduce,ident", [("amax", -np.inf), ("amin", np.inf)])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_extreme_at_the_identity(torch_ref, dtype, reduce, ident, include_self):
+    # a result equal to the reduction's identity (-inf for amax): torch splits g among the
+    # candidates equal to it (input[p] too when equal, whatever include_self), not among the
+    # identity values padding the other rows' candidates
+    x = [ident, 0.0, ident, 1.0, 2.0]
+    src = [ident, ident, 3.0, ident, -ident, ident]
+
+    def fn(m, a, s):
+        return a.scatter_reduce(0, m.tensor([1, 1, 1, 2, 4, 3]), s, reduce,
+                                include_self=include_self)
+    _same_as_torch(torch_ref, fn, [x, src], dtype)
+
+    def by_index(m, a, s):
+        return a.index_reduce(0, m.tensor([1, 1, 1, 2, 4, 3]), s, reduce,
+                              include_self=include_self)
+    _same_as_torch(torch_ref, by_index, [x, src], dtype)
+
+
+def test_scatter_reduce_extreme_gradcheck():
+    x = tg.tensor([0.5, 0.1, -0.3, 1.0], dtype=tg.float64, requires_grad=True)
+    s = tg.tensor([0.2, 0.7, -1.0, 0.4], dtype=tg.float64, requires_grad=True)
+    for include_self in (True, False):
+        assert gradcheck(lambda a, b: a.scatter_reduce(
+            0, tg.tensor([1, 1, 0, 2]), b, "amax", include_self=include_self), (x, s))
