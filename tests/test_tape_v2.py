@@ -572,7 +572,8 @@ def _apply(op, a, b):
                  x, y, reduction="none"),
              "bce": lambda: tg.nn.functional.binary_cross_entropy(
                  x.sigmoid(), y.sigmoid(), reduction="none"),
-             "sqrt0": lambda: x.std(), "norm_sqrt": lambda: x.norm(),
+             # (a 0-d input's norm is |x|, as torch's; given a dim, torch squares it)
+             "sqrt0": lambda: x.std(), "norm_sqrt": lambda: x.norm(dim=0),
              "hardswish": lambda: tg.nn.functional.hardswish(x),
              "hardsigmoid": lambda: tg.nn.functional.hardsigmoid(x),
              "mish": lambda: tg.nn.functional.mish(x), "selu": lambda: tg.nn.functional.selu(-x),
