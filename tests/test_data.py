@@ -609,8 +609,10 @@ def test_worker_whose_iterable_ran_out_flushes_its_queue(monkeypatch):
     # two workers on a loaded machine); only a shutdown's None may drop what is unsent.
     from tapegrad.utils.data import _worker
     from tapegrad.utils.data.dataloader import _MultiProcessingDataLoaderIter
-    # (the loop runs here, in the main process: its WorkerInfo must not outlive the test)
+    # (the loop runs here, in the main process: its WorkerInfo must not outlive the test,
+    # nor its set_num_threads(1) the thread count of later tests)
     monkeypatch.setattr(_worker, "_worker_info", None)
+    monkeypatch.setattr(_worker, "set_num_threads", lambda n: None)
 
     def run(*items):
         index, data = _Recorder(items), _Recorder()

@@ -1,5 +1,6 @@
 """A training step's fixed tape cost (tape.py): a dead tape's arrays go back to the pools in a
 new tape's state, and a leaf entry is recorded as `Tape.push` with a shape would record it."""
+import gc
 import subprocess
 import sys
 
@@ -14,9 +15,12 @@ from tapegrad.tape import CLOSED, STATE, NdStreams, Tape
 
 @pytest.fixture
 def fresh_pools(monkeypatch):
+    # (earlier tests' tapes die first, the open one and any in a cycle, into the old pools:
+    # one dying after the swap put an unexpected set into the test's pool)
+    STATE.tape = CLOSED
+    gc.collect()
     monkeypatch.setattr(T, "_POOL", [])
     monkeypatch.setattr(T, "_ND_POOL", [])
-    STATE.tape = CLOSED
     yield
     STATE.tape = CLOSED
 
