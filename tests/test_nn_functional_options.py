@@ -512,3 +512,25 @@ def test_constant_pad_is_new_memory(torch_ref, pad, fn):
             y.fill_(-1.0)
         res.append((name, y is a, a.detach().numpy().tolist(), g.numpy().tolist()))
     assert res[1] == res[0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.pixel_shuffle(x, 1), lambda F, x: F.pixel_unshuffle(x, 1),
+    lambda F, x: F.pixel_shuffle(x[:, :, :1, :1], 2), lambda F, x: F.channel_shuffle(x, 1),
+    lambda F, x: F.channel_shuffle(x, 4), lambda F, x: F.channel_shuffle(x, 2)])
+def test_shuffles_write_new_memory(torch_ref, call):
+    """torch's pixel/channel shuffle kernels write a new tensor even where the reshapes they
+    stand for are views (a factor of 1, one channel per group): writing into the result
+    leaves the input alone."""
+    x = np.arange(2 * 4 * 2 * 2, dtype=np.float64).reshape(2, 4, 2, 2)
+    res = []
+    for lib in (torch_ref, tapegrad):
+        a = lib.tensor(x, requires_grad=True)
+        y = call(lib.nn.functional, a)
+        name = type(y.grad_fn).__name__
+        (g,) = lib.autograd.grad(y, [a], lib.ones(tuple(y.shape), dtype=y.dtype) * 2)
+        out = y.detach().numpy().copy()
+        with lib.no_grad():
+            y.fill_(-1.0)
+        res.append((name, out.tolist(), a.detach().numpy().tolist(), g.numpy().tolist()))
+    assert res[1] == res[0]

@@ -16,6 +16,7 @@ import math
 from numpy.lib.stride_tricks import as_strided
 
 from ..creation import full
+from ..tape import view_base
 from ..views import _strided, cat, strided_scatter
 from . import _decomps as B
 
@@ -69,6 +70,12 @@ def convolution(T, x, weight, bias, stride, padding, dilation, groups):
     return out.reshape((n, oc) + positions)
 
 
+def _new(y):
+    """y in memory of its own: torch's shuffle kernels write a new tensor, where the views
+    above may all be views (a factor of 1, one channel per group, unit sizes)."""
+    return y.clone() if view_base(y) is not None else y
+
+
 def pixel_shuffle(T, x, r):
     """(*, C * r * r, H, W) -> (*, C, H * r, W * r): channel blocks of r x r spread over the
     positions."""
@@ -76,7 +83,7 @@ def pixel_shuffle(T, x, r):
     n = len(lead)
     y = x.reshape(lead + (c // (r * r), r, r, h, w))
     y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return y.reshape(lead + (c // (r * r), h * r, w * r))
+    return _new(y.reshape(lead + (c // (r * r), h * r, w * r)))
 
 
 def channel_shuffle(T, x, groups):
@@ -84,7 +91,7 @@ def channel_shuffle(T, x, groups):
     C / groups, *), dims 1 and 2 swapped, viewed back."""
     n, c, rest = x.shape[0], x.shape[1], tuple(x.shape[2:])
     y = x.reshape((n, groups, c // groups) + rest).transpose(1, 2)
-    return y.reshape((n, c) + rest)
+    return _new(y.reshape((n, c) + rest))
 
 
 def pixel_unshuffle(T, x, r):
@@ -93,7 +100,7 @@ def pixel_unshuffle(T, x, r):
     n = len(lead)
     y = x.reshape(lead + (c, h // r, r, w // r, r))
     y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
-    return y.reshape(lead + (c * r * r, h // r, w // r))
+    return _new(y.reshape(lead + (c * r * r, h // r, w // r)))
 
 
 def im2col(T, x, kernel, dilation, padding, stride):
