@@ -517,11 +517,12 @@ def test_constant_pad_is_new_memory(torch_ref, pad, fn):
 @pytest.mark.parametrize("call", [
     lambda F, x: F.pixel_shuffle(x, 1), lambda F, x: F.pixel_unshuffle(x, 1),
     lambda F, x: F.pixel_shuffle(x[:, :, :1, :1], 2), lambda F, x: F.channel_shuffle(x, 1),
-    lambda F, x: F.channel_shuffle(x, 4), lambda F, x: F.channel_shuffle(x, 2)])
+    lambda F, x: F.channel_shuffle(x, 4), lambda F, x: F.channel_shuffle(x, 2),
+    lambda F, x: F.unfold(x, 1), lambda F, x: F.unfold(x[0], (1, 1))])
 def test_shuffles_write_new_memory(torch_ref, call):
-    """torch's pixel/channel shuffle kernels write a new tensor even where the reshapes they
-    stand for are views (a factor of 1, one channel per group): writing into the result
-    leaves the input alone."""
+    """torch's pixel/channel shuffle and im2col kernels write a new tensor even where the
+    reshapes they stand for are views (a factor of 1, one channel per group, a 1 x 1
+    kernel): writing into the result leaves the input alone."""
     x = np.arange(2 * 4 * 2 * 2, dtype=np.float64).reshape(2, 4, 2, 2)
     res = []
     for lib in (torch_ref, tapegrad):

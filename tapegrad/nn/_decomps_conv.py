@@ -71,8 +71,9 @@ def convolution(T, x, weight, bias, stride, padding, dilation, groups):
 
 
 def _new(y):
-    """y in memory of its own: torch's shuffle kernels write a new tensor, where the views
-    above may all be views (a factor of 1, one channel per group, unit sizes)."""
+    """y in memory of its own: torch's shuffle and im2col kernels write a new tensor, where
+    the reshapes here may all be views (a factor of 1, one channel per group, unit sizes, a
+    1 x 1 kernel)."""
     return y.clone() if view_base(y) is not None else y
 
 
@@ -109,7 +110,8 @@ def im2col(T, x, kernel, dilation, padding, stride):
     n, c = x.shape[0], x.shape[1]
     xp = _pad(T, x, [(p, p) for p in padding], 0.0)
     cols = windows(xp, kernel, stride, dilation)
-    return cols.reshape(n, c * math.prod(kernel), math.prod(cols.shape[2 + len(kernel):]))
+    # (a 1 x 1 kernel with stride 1: the windows' reshape is a view of x, torch's a copy)
+    return _new(cols.reshape(n, c * math.prod(kernel), math.prod(cols.shape[2 + len(kernel):])))
 
 
 # NOTE: fold (col2im) adds each column's elements into the padded output at the windows'
