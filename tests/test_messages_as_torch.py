@@ -42,6 +42,9 @@ CALLS = {
     "gelu_approximate_positionally": lambda m: m.nn.functional.gelu(m.ones(2), "tanh"),
     "one_hot_input_by_keyword": lambda m: m.nn.functional.one_hot(input=m.tensor([1, 2]),
                                                                    num_classes=3),
+    "unflatten_size_with_a_float": lambda m: m.nn.Unflatten(1, [2, 2.0]),
+    "unflatten_size_an_int": lambda m: m.nn.Unflatten(1, 4),
+    "unflatten_size_a_tensor": lambda m: m.nn.Unflatten(1, m.tensor([2, 2])),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }
