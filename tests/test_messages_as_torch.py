@@ -99,3 +99,23 @@ def test_custom_function_node_repr_names_its_module():
     y = Sq.apply(tg.ones(2, requires_grad=True))
     assert repr(y.grad_fn).startswith("<tapegrad.autograd.function.SqBackward object at 0x")
     assert "grad_fn=<SqBackward>" in repr(y)
+
+
+def _module_classes(torch):
+    return sorted(n for n in dir(torch.nn) if isinstance(getattr(torch.nn, n), type)
+                  and issubclass(getattr(torch.nn, n), torch.nn.Module) and hasattr(tg.nn, n))
+
+
+@pytest.mark.parametrize("args, kwargs", [((), {}), (tuple(range(1, 30)), {}),
+                                          ((), {"foo_bar": 1})])
+def test_module_constructor_argument_errors_name_torchs_init(args, kwargs):
+    """Python's errors for missing, extra or unknown constructor arguments name the __init__
+    torch's class runs (its own, or _BatchNorm's, _DropoutNd's), not a shared base's."""
+    torch = pytest.importorskip("torch")
+    differ = []
+    for name in _module_classes(torch):
+        got = _outcome(tg, lambda m: getattr(m.nn, name)(*args, **kwargs))[0]
+        ref = _outcome(torch, lambda m: getattr(m.nn, name)(*args, **kwargs))[0]
+        if ref[0] == "TypeError" and got != ref:
+            differ.append((name, got, ref))
+    assert differ == []

@@ -9,7 +9,7 @@ from ...creation import empty, full
 from .. import functional as F, init
 from ..parameter import Parameter
 from .linear import NonDynamicallyQuantizableLinear
-from .module import Module
+from .module import Module, _own_init
 
 
 class ReLU(Module):
@@ -226,11 +226,13 @@ class _Inplace(Module):
         return "inplace=True" if self.inplace else ""
 
 
+@_own_init
 class SELU(_Inplace):
     """scale * elu(x, alpha), torch's constants."""
     _fn = "selu"
 
 
+@_own_init
 class Hardswish(_Inplace):
     """x * relu6(x + 3) / 6."""
     _fn = "hardswish"
@@ -239,6 +241,7 @@ class Hardswish(_Inplace):
         return ""
 
 
+@_own_init
 class Hardsigmoid(_Inplace):
     """relu6(x + 3) / 6."""
     _fn = "hardsigmoid"
@@ -247,6 +250,7 @@ class Hardsigmoid(_Inplace):
         return ""
 
 
+@_own_init
 class Mish(_Inplace):
     """x * tanh(softplus(x))."""
     _fn = "mish"
@@ -369,6 +373,7 @@ class Softshrink(Module):
         return str(self.lambd)
 
 
+@_own_init
 class Hardshrink(Softshrink):
     """x outside [-lambd, lambd], 0 inside."""
 

@@ -5,7 +5,7 @@ from ...creation import empty
 from ...grad_mode import switched_grad
 from .. import functional as F, init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _own_init
 
 
 class Flatten(Module):
@@ -65,6 +65,9 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+_own_init(Dropout, "_DropoutNd")   # (torch's dropout modules all run _DropoutNd's)
 
 
 class _DropoutNd(Dropout):

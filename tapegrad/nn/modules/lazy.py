@@ -16,6 +16,7 @@ from .._uninitialized import UninitializedBuffer, UninitializedParameter, is_laz
 from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
                    ConvTranspose3d)
 from .linear import Linear
+from .module import _own_init
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,
                             InstanceNorm2d, InstanceNorm3d, _BatchNorm, _InstanceNorm,
                             _NormBase)
@@ -174,16 +175,19 @@ class _LazyConvNd(_LazyConvXdMixin):
         _lazy_conv_init(self, out_channels, bias, device, dtype)
 
 
+@_own_init
 class LazyConv1d(_LazyConvNd, Conv1d):
     """A Conv1d whose in_channels is read from its first input."""
     cls_to_become = Conv1d
 
 
+@_own_init
 class LazyConv2d(_LazyConvNd, Conv2d):
     """A Conv2d whose in_channels is read from its first input."""
     cls_to_become = Conv2d
 
 
+@_own_init
 class LazyConv3d(_LazyConvNd, Conv3d):
     """A Conv3d whose in_channels is read from its first input."""
     cls_to_become = Conv3d
@@ -201,16 +205,19 @@ class _LazyConvTransposeNd(_LazyConvXdMixin):
         _lazy_conv_init(self, out_channels, bias, device, dtype)
 
 
+@_own_init
 class LazyConvTranspose1d(_LazyConvTransposeNd, ConvTranspose1d):
     """A ConvTranspose1d whose in_channels is read from its first input."""
     cls_to_become = ConvTranspose1d
 
 
+@_own_init
 class LazyConvTranspose2d(_LazyConvTransposeNd, ConvTranspose2d):
     """A ConvTranspose2d whose in_channels is read from its first input."""
     cls_to_become = ConvTranspose2d
 
 
+@_own_init
 class LazyConvTranspose3d(_LazyConvTransposeNd, ConvTranspose3d):
     """A ConvTranspose3d whose in_channels is read from its first input."""
     cls_to_become = ConvTranspose3d

@@ -2,6 +2,7 @@
 traversal, train/eval, state_dict round trips, dtype conversion, `apply`, forward (pre-)hooks
 and torch's repr."""
 import itertools
+import types
 import warnings
 import weakref
 from collections import OrderedDict, namedtuple
@@ -56,6 +57,23 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
+
+
+def _own_init(cls, owner=None):
+    """Class decorator: cls's __init__ (inherited) as its own, named `owner`.__init__
+    (default cls's name), the class whose __init__ torch's runs: Python's errors for missing
+    or extra arguments name it.  The copy keeps the original's closure, so its
+    zero-argument super() is the original's."""
+    f = cls.__init__
+    code = getattr(f, "__code__", None)
+    name = f"{owner or cls.__qualname__}.__init__"
+    if code is not None and hasattr(code, "co_qualname"):   # (Python >= 3.11 names it)
+        g = types.FunctionType(code.replace(co_qualname=name), f.__globals__, f.__name__,
+                               f.__defaults__, f.__closure__)
+        g.__kwdefaults__, g.__doc__ = f.__kwdefaults__, f.__doc__
+        g.__qualname__, g.__module__ = name, cls.__module__
+        cls.__init__ = g
+    return cls
 
 
 def _addindent(s, n):

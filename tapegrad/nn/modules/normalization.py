@@ -16,7 +16,7 @@ from ...tracing import refuse_state_update
 from .. import functional as F, init
 from ..parameter import Parameter
 from .layers import LayerNorm  # noqa: F401  (torch.nn.modules.normalization's name)
-from .module import Module
+from .module import Module, _own_init
 
 
 def _affine(module, n, affine, bias, dt):
@@ -98,6 +98,7 @@ class _NormBase(Module):
                 f"track_running_stats={self.track_running_stats}")
 
 
+@_own_init
 class _BatchNorm(_NormBase):
     """F.batch_norm over every dim but the channels: batch statistics while training (and
     the running ones updated), the running statistics in eval mode."""

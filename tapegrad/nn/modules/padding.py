@@ -2,7 +2,7 @@
 `ReflectionPad*`, `ReplicationPad*`, `CircularPad*`, with torch's attributes and reprs."""
 from .. import functional as F
 from .._tuples import ntuple as _ntuple
-from .module import Module
+from .module import Module, _own_init
 
 
 class _CircularPadNd(Module):
@@ -24,16 +24,19 @@ class _CircularPadNd(Module):
         return f"{self.padding}"
 
 
+@_own_init
 class CircularPad1d(_CircularPadNd):
     """Pads the last dim circularly: padding an int or (left, right)."""
     _dims = 1
 
 
+@_own_init
 class CircularPad2d(_CircularPadNd):
     """Pads the last 2 dims circularly: padding an int or (left, right, top, bottom)."""
     _dims = 2
 
 
+@_own_init
 class CircularPad3d(_CircularPadNd):
     """Pads the last 3 dims circularly: padding an int or a 6-tuple."""
     _dims = 3
@@ -56,16 +59,19 @@ class _ConstantPadNd(Module):
         return f"padding={self.padding}, value={self.value}"
 
 
+@_own_init
 class ConstantPad1d(_ConstantPadNd):
     """Pads the last dim with `value`: padding an int or (left, right)."""
     _dims = 1
 
 
+@_own_init
 class ConstantPad2d(_ConstantPadNd):
     """Pads the last 2 dims with `value`: padding an int or (left, right, top, bottom)."""
     _dims = 2
 
 
+@_own_init
 class ConstantPad3d(_ConstantPadNd):
     """Pads the last 3 dims with `value`: padding an int or a 6-tuple."""
     _dims = 3
@@ -118,31 +124,37 @@ class _ModePadNd(Module):
         return f"{self.padding}"
 
 
+@_own_init
 class ReflectionPad1d(_ModePadNd):
     """Pads the last dim with its reflection."""
     _dims, _mode = 1, "reflect"
 
 
+@_own_init
 class ReflectionPad2d(_ModePadNd):
     """Pads the last 2 dims with their reflection."""
     _dims, _mode = 2, "reflect"
 
 
+@_own_init
 class ReflectionPad3d(_ModePadNd):
     """Pads the last 3 dims with their reflection."""
     _dims, _mode = 3, "reflect"
 
 
+@_own_init
 class ReplicationPad1d(_ModePadNd):
     """Pads the last dim with copies of its edge values."""
     _dims, _mode = 1, "replicate"
 
 
+@_own_init
 class ReplicationPad2d(_ModePadNd):
     """Pads the last 2 dims with copies of their edge values."""
     _dims, _mode = 2, "replicate"
 
 
+@_own_init
 class ReplicationPad3d(_ModePadNd):
     """Pads the last 3 dims with copies of their edge values."""
     _dims, _mode = 3, "replicate"

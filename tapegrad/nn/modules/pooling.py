@@ -3,7 +3,7 @@
 `FractionalMaxPool2d`/`3d`, with torch's attributes and reprs."""
 from .. import functional as F
 from .._tuples import ntuple as _ntuple
-from .module import Module
+from .module import Module, _own_init
 
 
 class _MaxPoolNd(Module):
@@ -89,6 +89,7 @@ class _AvgPoolOptions(_AvgPoolNd):
         self.divisor_override = divisor_override
 
 
+@_own_init
 class AvgPool2d(_AvgPoolOptions):
     """The mean of each kH x kW window (F.avg_pool2d)."""
 
@@ -97,6 +98,7 @@ class AvgPool2d(_AvgPoolOptions):
                             self.count_include_pad, self.divisor_override)
 
 
+@_own_init
 class AvgPool3d(_AvgPoolOptions):
     """The mean of each kD x kH x kW window (F.avg_pool3d)."""
 
@@ -224,6 +226,7 @@ class _MaxUnpoolNd(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+@_own_init
 class MaxUnpool1d(_MaxUnpoolNd):
     """The partial inverse of MaxPool1d: the input's elements at their indices along L, zeros
     elsewhere (F.max_unpool1d); output_size, if given, picks the output's length."""
@@ -234,6 +237,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
                               output_size)
 
 
+@_own_init
 class MaxUnpool2d(_MaxUnpoolNd):
     """The partial inverse of MaxPool2d (F.max_unpool2d)."""
     _dims = 2
@@ -243,6 +247,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
                               output_size)
 
 
+@_own_init
 class MaxUnpool3d(_MaxUnpoolNd):
     """The partial inverse of MaxPool3d (F.max_unpool3d)."""
     _dims = 3
@@ -276,6 +281,7 @@ class _FractionalMaxPoolNd(Module):
             raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
 
+@_own_init
 class FractionalMaxPool2d(_FractionalMaxPoolNd):
     """The maxima of pseudo-randomly placed windows (F.fractional_max_pool2d)."""
 
@@ -285,6 +291,7 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
                                        _random_samples=self._random_samples)
 
 
+@_own_init
 class FractionalMaxPool3d(_FractionalMaxPoolNd):
     """3-d fractional max pooling (F.fractional_max_pool3d)."""
     _k = 3
