@@ -45,6 +45,10 @@ CALLS = {
     "unflatten_size_with_a_float": lambda m: m.nn.Unflatten(1, [2, 2.0]),
     "unflatten_size_an_int": lambda m: m.nn.Unflatten(1, 4),
     "unflatten_size_a_tensor": lambda m: m.nn.Unflatten(1, m.tensor([2, 2])),
+    "bilinear_weight_of_another_dtype": lambda m: m.nn.functional.bilinear(
+        m.ones(2, 3, dtype=m.float64), m.ones(2, 3, dtype=m.float64), m.ones(2, 3, 3)),
+    "bilinear_bias_of_another_dtype": lambda m: m.nn.functional.bilinear(
+        m.ones(2, 4), m.ones(2, 3), m.ones(2, 3, 3), m.ones(2, dtype=m.float64)),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }

@@ -39,7 +39,7 @@ from ._attention import __all__ as _attention_all
 from ._conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                     conv_transpose3d, pixel_shuffle, pixel_unshuffle, channel_shuffle, unfold,
                     fold, conv_tbc)
-from ._conv import __all__ as _conv_all
+from ._conv import __all__ as _conv_all, _C_NAMES
 from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices,  # noqa: F401
                        max_pool2d_with_indices, max_pool3d_with_indices, avg_pool1d,
                        avg_pool2d, avg_pool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
@@ -99,6 +99,11 @@ def _reduction(reduction, size_average=None, reduce=None):
 # ---- linear layers ---------------------------------------------------------------------------
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1 @ weight[k] @ x2 + bias[k] over the last dims (weight: out x in1 x in2)."""
+    given = [("input1", input1), ("input2", input2), ("weight", weight)] + (
+        [("bias", bias)] if bias is not None else [])
+    if any(t.dtype is not input1.dtype for _, t in given):   # (torch checks this first)
+        raise RuntimeError("All tensors must have the same dtype, got " + ", ".join(
+            f"{name}: {_C_NAMES.get(t.dtype.name, t.dtype.name)}" for name, t in given))
     if input1.dim() != input2.dim():
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and "
                            f"{input2.dim()}")
