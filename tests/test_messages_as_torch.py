@@ -49,6 +49,8 @@ CALLS = {
         m.ones(2, 3, dtype=m.float64), m.ones(2, 3, dtype=m.float64), m.ones(2, 3, 3)),
     "bilinear_bias_of_another_dtype": lambda m: m.nn.functional.bilinear(
         m.ones(2, 4), m.ones(2, 3), m.ones(2, 3, 3), m.ones(2, dtype=m.float64)),
+    "sdpa_key_of_another_dtype": lambda m: m.nn.functional.scaled_dot_product_attention(
+        m.ones(2, 3, dtype=m.float64), m.ones(2, 3), m.ones(2, 3, dtype=m.float64)),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }
