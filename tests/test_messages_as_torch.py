@@ -51,6 +51,12 @@ CALLS = {
         m.ones(2, 4), m.ones(2, 3), m.ones(2, 3, 3), m.ones(2, dtype=m.float64)),
     "sdpa_key_of_another_dtype": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, dtype=m.float64), m.ones(2, 3), m.ones(2, 3, dtype=m.float64)),
+    "embedding_bag_weights_of_another_dtype": lambda m: m.nn.functional.embedding_bag(
+        m.tensor([[0, 1]]), m.ones(3, 2, dtype=m.float64), per_sample_weights=m.ones(1, 2),
+        mode="sum"),
+    "embedding_bag_float32_weight_float64_weights": lambda m: m.nn.functional.embedding_bag(
+        m.tensor([[0, 1]]), m.ones(3, 2), per_sample_weights=m.ones(1, 2, dtype=m.float64),
+        mode="sum"),
     "sdpa_inner_size": lambda m: m.nn.functional.scaled_dot_product_attention(
         m.ones(2, 3, 4, 8), m.ones(2, 3, 5, 7), m.ones(2, 3, 5, 6)),
 }

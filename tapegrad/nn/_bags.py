@@ -165,6 +165,12 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
             f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
             "GitHub.")
+    if per_sample_weights is not None and per_sample_weights.dtype is not weight.dtype:
+        raise RuntimeError(f"Expected tensor for argument #1 'weight' to have the same type as "
+                           f"tensor for argument #1 'per_sample_weights'; but type "
+                           f"tapegrad.{weight.dtype.legacy}Tensor does not equal "
+                           f"tapegrad.{per_sample_weights.dtype.legacy}Tensor (while checking "
+                           f"arguments for embedding_bag)")
     n_rows = weight.shape[0]
     if padding_idx is not None:
         if not -n_rows <= padding_idx < n_rows:
