@@ -93,10 +93,10 @@ def host_direct(tape):
     """The direct-gradient flags a sweep of `tape` uses (_HOST_DIRECT, or _NO_DIRECT when a
     hook is registered on it)."""
     return _NO_DIRECT if tape.hooks else _HOST_DIRECT
-_VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
-# the same as a table indexed by opcode (np.isin of an opcode stream cost ~20 us a call)
+# True at the view ops' codes: a table indexed by an opcode stream (np.isin of the codes cost
+# ~20 us a call)
 _IS_VIEW = np.zeros(len(BY_CODE), bool)
-_IS_VIEW[_VIEW_CODES] = True
+_IS_VIEW[[OPS[name].code for name in VIEW_OPS]] = True
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
@@ -962,10 +962,10 @@ class Tape:
 
     def _differentiable_view(self, node):
         """Whether entry `node` is a view of a tensor that requires grad."""
-        if self.op[node] not in _VIEW_CODES:
+        if not _IS_VIEW[self.op[node]]:
             return False
         src = node
-        while self.op[src] in _VIEW_CODES and self.ia[src] >= 0:
+        while _IS_VIEW[self.op[src]] and self.ia[src] >= 0:
             src = int(self.ia[src])
         return self.op[src] != OP_CONST
 
