@@ -5,9 +5,9 @@ given or not, nonlinearity, LSTM projections, dropout), grad_fn chains, gradchec
 reprs, state dicts, torch's errors, and a short training run that must give torch's losses;
 nn.utils.rnn's packing helpers and the layers on PackedSequence input likewise.
 
-Known differences in the grad_fn chains (no op row of torch's name in tapegrad): the gate
-chunks show SplitBackward0 (torch: UnsafeSplitBackward0), and a no-bias linear map of a 3-d
-input one UnsafeViewBackward0 node with both operands as edges (torch: UnsafeView then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
+Known differences in the grad_fn chains (no op row of torch's name in tapegrad): a no-bias
+linear map of a 3-d input one UnsafeViewBackward0 node with both operands as edges (torch:
+UnsafeView then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
 composite path (oneDNN off) is the one compared here, and the gradients of both agree.
 Packed data shows IndexBackward0 (torch: PackPaddedSequenceBackward0), so the packing
 utilities' test prints their tensors without grad_fn."""
@@ -28,15 +28,12 @@ RNG = np.random.default_rng(0)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-_RENAME = {"UnsafeSplitBackward0": "SplitBackward0"}
-
-
 def _chain(fn, depth):
-    """grad_fn names to `depth` levels, torch's spelled as tapegrad's (the docstring's list)."""
+    """grad_fn names to `depth` levels (a no-bias UnsafeView's edges not compared: the
+    docstring's list)."""
     if fn is None or depth == 0:
         return None
     name = type(fn).__name__.replace("torch::autograd::", "")
-    name = _RENAME.get(name, name)
     if name == "UnsafeViewBackward0":
         return (name, [])
     return (name, [_chain(f, depth - 1) for f, _ in fn.next_functions])

@@ -12,9 +12,9 @@ the first batch_sizes[t] rows, the batch shrinking as sequences end (forward) or
 they start (reverse), and the outputs are concatenated in packed order.
 
 A batch_first output is transposed back as torch's: in place for RNN and GRU
-(TransposeBackward1), out of place for LSTM (TransposeBackward0).  Where tapegrad's graph
-differs from torch's (no op row of that name): the gates are `chunk` views (SplitBackward0;
-torch's unsafe_chunk shows UnsafeSplitBackward0)."""
+(TransposeBackward1), out of place for LSTM (TransposeBackward0).  The gates are
+`unsafe_chunk` pieces, as aten's cells cut them (UnsafeSplitBackward0): no piece escapes, so
+no view bookkeeping per step."""
 from collections import namedtuple
 
 from ..creation import zeros
@@ -36,7 +36,7 @@ def _relu_step(x, h, p):
 
 def _lstm_step(x, hidden, p):
     h, c = hidden
-    ingate, forgetgate, cellgate, outgate = (F.linear(h, p.w_hh, p.b_hh) + x).chunk(4, 1)
+    ingate, forgetgate, cellgate, outgate = (F.linear(h, p.w_hh, p.b_hh) + x).unsafe_chunk(4, 1)
     ingate, forgetgate = ingate.sigmoid(), forgetgate.sigmoid()
     cellgate, outgate = cellgate.tanh(), outgate.sigmoid()
     cy = forgetgate * c + ingate * cellgate
@@ -47,8 +47,8 @@ def _lstm_step(x, hidden, p):
 
 
 def _gru_step(x, h, p):
-    igates = x.chunk(3, 1)
-    hgates = F.linear(h, p.w_hh, p.b_hh).chunk(3, 1)
+    igates = x.unsafe_chunk(3, 1)
+    hgates = F.linear(h, p.w_hh, p.b_hh).unsafe_chunk(3, 1)
     reset_gate = (hgates[0] + igates[0]).sigmoid()
     input_gate = (hgates[1] + igates[1]).sigmoid()
     new_gate = (igates[2] + hgates[2] * reset_gate).tanh()
