@@ -705,3 +705,161 @@ def test_compiled_training_step_matches_eager():
         runs.append([float(f(x, y)) for _ in range(4)])
     np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
     assert runs[0][-1] < runs[0][0]
+
+
+# ---- the one-pass gate writer (nn/_gates.py) against the steps' tensor ops -----------------
+def _gate_run(monkeypatch, fast, make, arrays, dtype, lstm, state, loop=False, kind="nn"):
+    """A fresh tape, then `make(tg.nn)` on `arrays` with _gates' writers on or off: (tape
+    facts, grad_fn chains, outputs, gradients of every input and parameter, second
+    derivatives of a create_graph backward, how many steps the writers took)."""
+    from test_eager_nn import _facts
+    from tapegrad.nn import _gates
+    from tapegrad.tape import CLOSED, STATE
+    taken = []
+    for name in ("lstm", "gru"):
+        real = getattr(_gates, name)
+        monkeypatch.setattr(_gates, name, (lambda real: lambda *a: taken.append(
+            r := real(*a)) or r)(real) if fast else lambda *a: None)
+    dt = getattr(tg, dtype)
+    tg.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = make(tg.nn).to(dt)
+    STATE.tape = CLOSED
+    x0 = [tg.tensor(a, dtype=dt, requires_grad=state != "constant") for a in arrays]
+    xs = [x * 1.0 for x in x0] if state == "non-leaf" else x0
+    if loop:   # a cell stepped over the sequence in a Python loop, as users write it
+        h = xs[1:] or None
+        outs = []
+        for x in xs[0]:
+            h = m(x, None if h is None else (tuple(h) if lstm else h[0]))
+            outs.append(h[0] if lstm else h)
+            h = list(h) if lstm else [h]
+        outs = _flat(outs) + _flat(h)
+    else:
+        outs = _flat(m(*_args(tg, xs, lstm)))
+    tape = outs[0]._tape
+    params = list(m.parameters())
+    facts = _facts(tape, x0 + xs + params + outs)
+    loss = sum((o * tg.tensor(np.linspace(-1.0, 2.0, o.numel()).reshape(tuple(o.shape)),
+                              dtype=dt)).sum() for o in outs)
+    ins = [x for x in x0 if x.requires_grad] + params
+    grads = tg.autograd.grad(loss, ins, create_graph=True, allow_unused=True)
+    used = [g for g in grads if g is not None and g.requires_grad]
+    second = tg.autograd.grad(sum((g * g).sum() for g in used), params, allow_unused=True) \
+        if used else ()
+    return dict(facts=facts, chains=[_chain(o.grad_fn, 12) for o in outs],
+                outs=[o.detach().numpy() for o in outs],
+                grads=[None if g is None else g.detach().numpy() for g in grads],
+                second=[None if g is None else g.numpy() for g in second],
+                taken=[r is not None for r in taken])
+
+
+def _assert_gate_runs_equal(fast, slow):
+    assert fast["facts"] == slow["facts"]
+    assert fast["chains"] == slow["chains"]
+    for key in ("outs", "grads", "second"):
+        assert len(fast[key]) == len(slow[key])
+        for a, b in zip(fast[key], slow[key]):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+
+
+GATE_CASES = [   # (id, make, lstm, input shapes, loop)
+    ("LSTM", lambda nn: nn.LSTM(I, H), True, [(T, B, I), (1, B, H), (1, B, H)], False),
+    ("LSTM-2-bi-bf", lambda nn: nn.LSTM(I, H, 2, batch_first=True, bidirectional=True),
+     True, [(B, T, I), (4, B, H), (4, B, H)], False),
+    ("LSTM-proj", lambda nn: nn.LSTM(I, H, proj_size=2), True, [(T, B, I), (1, B, 2),
+                                                                 (1, B, H)], False),
+    ("LSTM-unbatched", lambda nn: nn.LSTM(I, H, bias=False), True, [(T, I), (1, H), (1, H)],
+     False),
+    ("GRU", lambda nn: nn.GRU(I, H), False, [(T, B, I), (1, B, H)], False),
+    ("GRU-2-bi-bf", lambda nn: nn.GRU(I, H, 2, batch_first=True, bidirectional=True), False,
+     [(B, T, I), (4, B, H)], False),
+    ("LSTMCell-loop", lambda nn: nn.LSTMCell(I, H), True, [(T, B, I), (B, H), (B, H)], True),
+    ("GRUCell-loop", lambda nn: nn.GRUCell(I, H, bias=False), False, [(T, B, I), (B, H)], True),
+    ("LSTMCell-loop-no-hx", lambda nn: nn.LSTMCell(I, H), True, [(T, B, I)], True),
+    ("GRU-one-element", lambda nn: nn.GRU(I, 1), False, [(T, 1, I), (1, 1, 1)], False),
+]
+
+
+@pytest.mark.parametrize("state", ["leaf", "non-leaf", "constant"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", GATE_CASES, ids=[c[0] for c in GATE_CASES])
+def test_gate_writer_writes_the_steps_entries(monkeypatch, case, dtype, state):
+    """Where _gates takes a step (every step whose state is a node of the open tape: all but
+    the first from a leaf or default state) it appends what the step's tensor ops do: the
+    same tape facts, grad_fn chains, values, gradients and second derivatives, bit for bit."""
+    _, make, lstm, shapes, loop = case
+    arrays = [RNG.standard_normal(s) for s in shapes]
+    fast = _gate_run(monkeypatch, True, make, arrays, dtype, lstm, state, loop)
+    slow = _gate_run(monkeypatch, False, make, arrays, dtype, lstm, state, loop)
+    _assert_gate_runs_equal(fast, slow)
+    # each layer-direction's first step reads the initial state: a node of the tape (an
+    # unbind of hx, or a non-leaf a loop passes), else a leaf or constant the writer leaves
+    first = len(shapes) > 1 and (state == "non-leaf" or state == "leaf" and not loop)
+    taken = ([first] + [True] * (T - 1)) * (4 if "-2-bi" in case[0] else 1)
+    if case[0] == "GRU-one-element":       # (one-element pieces: _split's own case)
+        taken = [False] * T
+    assert fast["taken"] == taken
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode", "record"])
+@pytest.mark.parametrize("lstm", [True, False], ids=["LSTM", "GRU"])
+def test_gate_writer_leaves_other_cases_to_the_tensor_ops(monkeypatch, lstm, mode):
+    """No tape (no_grad, inference mode) and a tape recording for replay (the tensor ops'
+    own guards and baking): the writer declines every step, and the results are torch's."""
+    from tapegrad.nn import _gates
+    taken = []
+    real = getattr(_gates, "lstm" if lstm else "gru")
+    monkeypatch.setattr(_gates, "lstm" if lstm else "gru",
+                        lambda *a: taken.append(r := real(*a)) or r)
+    arrays = [RNG.standard_normal((T, B, I)), RNG.standard_normal((B, H)),
+              RNG.standard_normal((B, H))]
+    torch.manual_seed(0)
+    pm = (torch.nn.LSTMCell if lstm else torch.nn.GRUCell)(I, H)
+    tm = (tg.nn.LSTMCell if lstm else tg.nn.GRUCell)(I, H)
+    _copy_weights(tm, pm)
+
+    def run(M, m, xs, h, c):
+        for x in xs:
+            h = m(x, (h, c)) if lstm else m(x, h)
+            h, c = h if lstm else (h, None)
+        return h
+
+    def ref(*a):
+        with torch.no_grad():
+            return run(torch, pm, *[torch.tensor(v, dtype=torch.float32) for v in a]).numpy()
+    if mode == "record":
+        f = tg.record(lambda *a: run(tg, tm, *a).sum(),
+                      *[tg.tensor(a, dtype=tg.float32) for a in arrays])
+        value, grads = f.value_and_grad(*[a.astype(np.float32) for a in arrays])
+        np.testing.assert_allclose(value, ref(*arrays).sum(), rtol=1e-5)
+    else:
+        with getattr(tg, mode)():
+            out = run(tg, tm, *[tg.tensor(a, dtype=tg.float32) for a in arrays])
+        assert not out.requires_grad
+        np.testing.assert_allclose(out.numpy(), ref(*arrays), rtol=1e-5)
+    assert len(taken) >= T and not any(r is not None for r in taken)
+
+
+def test_gate_writer_declines_operands_outside_its_case():
+    """Direct calls: a state of another dtype (the ops promote), a leaf or constant state (its
+    entry is made by the op that reads it), a state of other sizes (the ops broadcast or
+    raise), gates not cut evenly, a Parameter; then the case itself."""
+    from tapegrad.nn import _gates
+
+    def node(shape, dtype=tg.float32):
+        return tg.randn(*shape, dtype=dtype, requires_grad=True) * 1.0
+    g4, g3, h = node((B, 4 * H)), node((B, 3 * H)), node((B, H))
+    for c in (node((B, H), tg.float64), tg.randn(B, H, requires_grad=True), tg.randn(B, H),
+              node((B, H + 1)), node((1, H))):
+        assert _gates.lstm(g4, c) is None
+        assert _gates.gru(g3, g3, c) is None
+    assert _gates.lstm(node((B, 4 * H + 2)), h) is None
+    assert _gates.gru(g3, node((B, 3 * H), tg.float64), h) is None
+    assert _gates.lstm(tg.nn.Parameter(g4.detach()), h) is None
+    hy, cy = _gates.lstm(g4, h)
+    assert (hy.grad_fn.name(), cy.grad_fn.name()) == ("MulBackward0", "AddBackward0")
+    assert _gates.gru(g3, g3, h).grad_fn.name() == "AddBackward0"

@@ -14,12 +14,14 @@ they start (reverse), and the outputs are concatenated in packed order.
 A batch_first output is transposed back as torch's: in place for RNN and GRU
 (TransposeBackward1), out of place for LSTM (TransposeBackward0).  The gates are
 `unsafe_chunk` pieces, as aten's cells cut them (UnsafeSplitBackward0): no piece escapes, so
-no view bookkeeping per step."""
+no view bookkeeping per step.  Where its case holds (nn/_gates.py: a step whose state is
+already a node of the open tape) the gate arithmetic of an LSTM or GRU step is written in one
+pass, the same entries as the tensor ops below."""
 from collections import namedtuple
 
 from ..creation import zeros
 from ..views import cat, stack
-from . import functional as F
+from . import _gates, functional as F
 
 # one layer-direction's weights, as aten's CellParams (b_ih, b_hh, w_hr may be None)
 CellParams = namedtuple("CellParams", ["w_ih", "w_hh", "b_ih", "b_hh", "w_hr"])
@@ -36,19 +38,28 @@ def _relu_step(x, h, p):
 
 def _lstm_step(x, hidden, p):
     h, c = hidden
-    ingate, forgetgate, cellgate, outgate = (F.linear(h, p.w_hh, p.b_hh) + x).unsafe_chunk(4, 1)
-    ingate, forgetgate = ingate.sigmoid(), forgetgate.sigmoid()
-    cellgate, outgate = cellgate.tanh(), outgate.sigmoid()
-    cy = forgetgate * c + ingate * cellgate
-    hy = outgate * cy.tanh()
+    gates = F.linear(h, p.w_hh, p.b_hh) + x
+    out = _gates.lstm(gates, c)          # (the ops below in one pass, where it can)
+    if out is None:
+        ingate, forgetgate, cellgate, outgate = gates.unsafe_chunk(4, 1)
+        ingate, forgetgate = ingate.sigmoid(), forgetgate.sigmoid()
+        cellgate, outgate = cellgate.tanh(), outgate.sigmoid()
+        cy = forgetgate * c + ingate * cellgate
+        hy = outgate * cy.tanh()
+    else:
+        hy, cy = out
     if p.w_hr is not None:           # projections: hy @ w_hr.T (MmBackward0)
         hy = hy.matmul(p.w_hr.t())
     return hy, cy
 
 
 def _gru_step(x, h, p):
+    hl = F.linear(h, p.w_hh, p.b_hh)
+    out = _gates.gru(x, hl, h)           # (the ops below in one pass, where it can)
+    if out is not None:
+        return out
     igates = x.unsafe_chunk(3, 1)
-    hgates = F.linear(h, p.w_hh, p.b_hh).unsafe_chunk(3, 1)
+    hgates = hl.unsafe_chunk(3, 1)
     reset_gate = (hgates[0] + igates[0]).sigmoid()
     input_gate = (hgates[1] + igates[1]).sigmoid()
     new_gate = (igates[2] + hgates[2] * reset_gate).tanh()
