@@ -863,3 +863,33 @@ def test_gate_writer_declines_operands_outside_its_case():
     hy, cy = _gates.lstm(g4, h)
     assert (hy.grad_fn.name(), cy.grad_fn.name()) == ("MulBackward0", "AddBackward0")
     assert _gates.gru(g3, g3, h).grad_fn.name() == "AddBackward0"
+
+
+@pytest.mark.parametrize("lstm", [True, False], ids=["LSTM", "GRU"])
+def test_gate_writer_across_sealed_tapes(monkeypatch, lstm):
+    """Tapes sealed every few steps (a tiny saved-bytes budget): the steps go on across
+    tapes through imports as the tensor ops' do; values, gradients and chains as the ops'."""
+    import tapegrad.tape as tape_mod
+    from tapegrad.nn import _gates
+    monkeypatch.setattr(tape_mod, "MAX_SAVED_BYTES", 2000)
+    arrays = [RNG.standard_normal((T, B, I)), RNG.standard_normal((1, B, H)),
+              RNG.standard_normal((1, B, H))][:3 if lstm else 2]
+    make = (lambda nn: nn.LSTM(I, H)) if lstm else (lambda nn: nn.GRU(I, H))
+    runs = []
+    for fast in (True, False):
+        taken = []
+        real = getattr(_gates, "lstm" if lstm else "gru")
+        monkeypatch.setattr(_gates, "lstm" if lstm else "gru", (
+            lambda *a: taken.append(r := real(*a)) or r) if fast else lambda *a: None)
+        tg.manual_seed(0)
+        runs.append(_run(tg, make, arrays, "float64", lstm, depth=14))
+        monkeypatch.setattr(_gates, "lstm" if lstm else "gru", real)
+        if fast:
+            assert any(r is None for r in taken) and any(r is not None for r in taken)
+    fast, slow = runs
+    assert fast["chains"] == slow["chains"]
+    for key in ("outs", "xgrads"):
+        for a, b in zip(fast[key], slow[key]):
+            np.testing.assert_array_equal(a, b)
+    for n in slow["pgrads"]:
+        np.testing.assert_array_equal(fast["pgrads"][n], slow["pgrads"][n])
