@@ -29,11 +29,14 @@ _SPLIT, _SIGMOID, _TANH, _ADD, _SUB, _MUL = (OPS[name].code for name in (
 
 
 def _tape(x, y, others=()):
-    """The tape the step's ops would record on when x, y and `others` are all its nodes (their
-    first op, x + y, reads x and y: ndops._binary's tape), else None."""
-    tape = STATE.tape
-    if tape.sealed:      # (open_tape: the sealed tape a graph goes on; None under no_grad)
-        tape = open_tape(x, y)
+    """The tape the step's ops record on (their first op cuts x: x's tape's choice, as
+    recording._record_start's) when x, y and `others` are all nodes of it, else None."""
+    st = STATE
+    tape = st.tape
+    if tape.sealed:
+        if not st.enabled or st.inference:
+            return None   # (no tape: left to the ops, which also mark a recording's untraced uses)
+        tape = open_tape(x)      # (the sealed tape a graph goes on, or a new one, as the ops')
         if tape is None:
             return None
     if tape.recording or x._tape is not tape or y._tape is not tape:
