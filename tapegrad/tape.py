@@ -794,6 +794,41 @@ class Tape:
             self.unread = []
         self.unread.append((e, 0, c, c[0], t._dtype, t._shape))
 
+    def _stale_unsaved(self, stale, n):
+        """Whether no entry among the first n saves a `stale` node (changed in place since it
+        was recorded) in a role it reads, nor is such a node saving its own output: then the
+        full check below finds nothing.  It looks only at the entries reading a stale node and
+        the stale entries themselves, in Python (a few: an `add_` on a product, batch_first's
+        `transpose_`; a training step's backward paid ~180 us for the full check's tables over
+        every entry); any of them in a decomposition group, or a view of a node an in-place op
+        rebased (`rebased`), defers to the full check."""
+        ops = self._arrays[0]
+        ia, ib = self._arrays[1][:n], self._arrays[2][:n]
+        if self.rebased:
+            moved = list(self.rebased)
+            rebased = np.zeros(max(n, max(moved) + 1) + 1, bool)   # (a -1 reads the last slot)
+            rebased[moved] = True
+            for e in np.flatnonzero(rebased[ia]).tolist():
+                if _IS_VIEW[ops[e]]:
+                    return False
+        cond = self.first_args(n)
+        changed = np.zeros(n + 1, bool)
+        changed[stale] = True
+        g = self.groups
+        glen = 0 if g is None else len(g.first)
+        # (the full check's masks, entry by entry: _NEEDS by which operands are differentiable)
+        for e in np.flatnonzero(changed[ia] | changed[ib] | changed[cond]).tolist() + stale:
+            if e < glen and g.first[e] >= 0:
+                return False
+            a, b, c = int(ia[e]), int(ib[e]), int(cond[e])
+            da = a >= 0 and _DIFFERENTIABLE[ops[a]]
+            db = b >= 0 and _DIFFERENTIABLE[ops[b]]
+            mask = int(_NEEDS[ops[e], 0 if da and not db else 1 if db and not da else 2])
+            if (mask & 1 and a >= 0 and changed[a] or mask & 2 and b >= 0 and changed[b]
+                    or mask & 4 and changed[e] or mask & 8 and c >= 0 and changed[c]):
+                return False
+        return True
+
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
         the entries reached from `roots`) saved a value that was changed in place since."""
@@ -811,6 +846,8 @@ class Tape:
         stale = [m for m in stale if m < n]
         refolded = [f for f in refolded if f[0] < n]
         if not stale and not refolded:
+            return
+        if not refolded and not REFUSED_VIEWS.get(self) and self._stale_unsaved(stale, n):
             return
         if ran is None:
             ran = self.reached(roots, n)
