@@ -1602,19 +1602,55 @@ def _count_and_root(base):
 
 def record_view(tape, t, base):
     """The version bookkeeping of recorded view `t` of `base` (t's node just pushed on
-    `tape`): share_version, register_view and the watch of both nodes, with one weak
-    reference and fewer calls (every recorded view op does all of it; as four calls it cost
-    more than the entry)."""
-    c, root = _count_and_root(base)
+    `tape`): share_version, register_view and the watch of both nodes, inline in one call
+    (every recorded view op does all of it: as the calls of _count_and_root, _remember_view,
+    _enter and _watch_new it cost twice the view's entry)."""
+    # (_count_and_root: an unset slot costs getattr's default half what a try's raise does)
+    c = getattr(base, "_ver", None)
+    if c is None:
+        c = base._ver = [0]
+        root = base
+    elif type(c) is list:
+        root = base
+    else:
+        root = c[1] if len(c) == 2 else base   # (a 1-tuple: detach()'s, no view)
+        c = c[0]
     t._ver = (c, root)
-    inference_as(t, base)
+    if INFERENCE_MADE[0]:
+        inference_as(t, base)
     ref = weakref.ref(t)
-    _remember_view(c, ref)
+    if len(c) == 1:   # (_remember_view)
+        c += ([ref], 8)
+    else:
+        refs = c[1]
+        refs.append(ref)
+        if len(refs) > c[2]:
+            _prune_views(c)
+    # _enter of t's node and, not entered yet, base's (_watch_new): one group lookup
     versions = tape.versions
-    if t._node not in versions:
-        tape._enter(t._node, c, t._dtype, t._shape, ref)
-    if base._tape is tape and base._node not in versions:
-        tape._watch_new(base._node, base)
+    ver = c[0]
+    node = t._node
+    if node in versions:
+        nodes = []
+    else:
+        versions[node] = (c, ver, t._dtype, t._shape, ref)
+        nodes = [node]
+    if base._tape is tape:
+        bnode = base._node
+        if bnode not in versions:
+            versions[bnode] = (c, ver, base._dtype, base._shape, weakref.ref(base))
+            nodes.append(bnode)
+    if nodes:
+        watched = tape.watched
+        group = watched.get(id(c))
+        if group is None:
+            watched[id(c)] = (c, {ver: nodes})
+        else:
+            had = group[1].get(ver)
+            if had is None:
+                group[1][ver] = nodes
+            else:
+                had += nodes
 
 
 def record_views(tape, views, base):
