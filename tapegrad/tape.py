@@ -484,7 +484,13 @@ class Tape:
         They count towards MAX_SAVED_BYTES as saved data does: a gather's positions are as
         large as its output, and dropped graphs' stay until their tape goes."""
         nds = self.nds or self.nd_streams()
-        nds.add_params(n, values)
+        if type(values) is list and len(values) <= 16:
+            try:   # (a short list of ints: stored without a numpy conversion)
+                nds.add_param_ints(n, values)
+            except TypeError:   # (a float among them: numpy's cast, as before; the count
+                nds.add_params(n, values)   # was not moved, what was stored is overwritten)
+        else:
+            nds.add_params(n, values)
         self.saved_bytes += 8 * int(nds._cells[4][n])
         if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
             self.sealed = True
@@ -673,22 +679,6 @@ class Tape:
                 group[1][ver] = [node]
             else:
                 nodes.append(node)
-
-    def _enter_views(self, c, views):
-        """_enter of each (tensor, weak reference to it) in `views`, tensors of counter c."""
-        if not views:
-            return
-        ver = c[0]
-        versions = self.versions
-        for t, ref in views:
-            versions[t._node] = (c, ver, t._dtype, t._shape, ref)
-        group = self.watched.get(id(c))
-        if group is None:
-            group = self.watched[id(c)] = (c, {})
-        nodes = group[1].get(ver)
-        if nodes is None:
-            nodes = group[1][ver] = []
-        nodes.extend(t._node for t, _ in views)
 
     def share(self, node, arr, c, ver=None):
         """Node `node` holds the one-element value stored in `arr` (of version counter `c`, at
@@ -1655,25 +1645,52 @@ def record_view(tape, t, base):
 
 def record_views(tape, views, base):
     """record_view of each of `views` (recorded views of `base`, in the order their nodes were
-    pushed on `tape`: unbind / split's pieces), with base's counter read once; a one-element
-    view's entry reads its memory again before each backward (share_storage)."""
-    c, root = _count_and_root(base)
+    pushed on `tape`: unbind / split's pieces), with base's counter read once, in one loop
+    over the pieces (as record_view: no raise, one group lookup); a one-element view's entry
+    reads its memory again before each backward (share_storage).  Returns the weak
+    references to the views (a view's mark in views._WITHOUT_GRAD takes the same one)."""
+    c = getattr(base, "_ver", None)   # (_count_and_root, inline as in record_view)
+    if c is None:
+        c = base._ver = [0]
+        root = base
+    elif type(c) is list:
+        root = base
+    else:
+        root = c[1] if len(c) == 2 else base
+        c = c[0]
     versions = tape.versions
-    share = not tape.recording and views and views[0]._dtype.is_floating_point
+    ver = c[0]
     pair = (c, root)
+    inference = INFERENCE_MADE[0]
     refs = []
+    nodes = []
     for t in views:
         t._ver = pair
-        inference_as(t, base)
-        refs.append(weakref.ref(t))
+        if inference:
+            inference_as(t, base)
+        ref = weakref.ref(t)
+        refs.append(ref)
+        node = t._node
+        if node not in versions:
+            versions[node] = (c, ver, t._dtype, t._shape, ref)
+            nodes.append(node)
     _remember_views(c, refs)
-    tape._enter_views(c, [(t, ref) for t, ref in zip(views, refs) if t._node not in versions])
-    if share:
+    if nodes:   # (_enter_views)
+        group = tape.watched.get(id(c))
+        if group is None:
+            group = tape.watched[id(c)] = (c, {})
+        had = group[1].get(ver)
+        if had is None:
+            group[1][ver] = nodes
+        else:
+            had += nodes
+    if not tape.recording and views and views[0]._dtype.is_floating_point:
         for t in views:
             if t._v.size == 1:
                 tape.share(t._node, t._v, c)
     if base._tape is tape and base._node not in versions:
         tape._watch_new(base._node, base)
+    return refs
 
 
 # {tape: {view node: torch's error}}: views a recorded in-place op on their base did not

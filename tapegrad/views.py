@@ -992,7 +992,9 @@ def _split(x, sections, dim, name=None, unsafe=False):
     nd = len(x._shape)
     d = _dim(dim, nd)
     size = x._shape[d]
-    if isinstance(sections, (list, tuple)):
+    if name == "unbind":
+        sizes = sections   # (unbind's own [1] * size: nothing to check)
+    elif isinstance(sections, (list, tuple)):
         sizes = list(_int_list((sections,), "split_with_sizes", "split_sizes", 2))
         if any(s < 0 for s in sizes):
             raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
@@ -1034,9 +1036,15 @@ def _split(x, sections, dim, name=None, unsafe=False):
     # the values view x's own memory (as torch's), also where x is not row-major
     views = pieces if base is arr else cut(arr)
     dt = x._dtype
-    tape = _record_start(x)
+    tape = _tape_of(x)
+    viewing = []   # (the pieces that share x's memory: an empty one shares nothing)
     if tape is None:
         outs = [Tensor._wrap(p, dt) for p in views]
+        if not unsafe:
+            for t, p in zip(outs, views):
+                t._v = p   # (a one-element piece keeps the array: a change writes through)
+                if p.size:
+                    viewing.append(t)
     else:
         shape = x._shape
         a = input_node(tape, x)
@@ -1059,6 +1067,8 @@ def _split(x, sections, dim, name=None, unsafe=False):
             if psize == 1:
                 t = _result(v, dt, tape, OUTPUT_CODE, node, -1, float(k))
                 nds.add_param_ints(t._node, (start,))
+                if not unsafe:
+                    t._v = v   # (it keeps the array: an in-place change writes through)
             else:
                 # (_result's n-d case, inline: once per piece)
                 pshape = p.shape
@@ -1071,13 +1081,11 @@ def _split(x, sections, dim, name=None, unsafe=False):
                                                       for j in range(len(pshape))]
                 st[0] = start
                 nds.add_param_ints(e, st)
+            if psize:
+                viewing.append(t)
             start += psize
             outs.append(t)
     if not unsafe:
-        # the pieces share x's memory (an empty one shares nothing)
-        viewing = [t for t, p in zip(outs, views) if p.size]
-        for t, p in zip(outs, views):
-            t._v = p   # (a one-element piece keeps the array: an in-place change writes through)
         if tape is not None:
             record_views(tape, viewing, x)
         else:
@@ -1111,8 +1119,11 @@ def _pieces_made(outs, pieces, x, name):
                 _made_without_grad(t, MULTI, grad_fn, k)
         return
     if floating:
-        _WITHOUT_GRAD.update((id(t), (weakref.ref(t), MULTI, grad_fn, k))
-                             for k, t in enumerate(outs))
+        table = _WITHOUT_GRAD
+        k = 0
+        for t in outs:   # (a loop of stores: a generator fed to update costs twice as much)
+            table[id(t)] = (weakref.ref(t), MULTI, grad_fn, k)
+            k += 1
         _prune_made()
 
 

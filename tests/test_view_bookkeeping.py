@@ -1,0 +1,295 @@
+"""The version bookkeeping of recorded views (tape.record_view, record_views) and the view
+ops' recording paths, beside torch: a view's node and its base's are watched at the version
+they had, so a backward through a saved view or base changed in place since (through
+either, under no_grad: nothing recorded) raises torch's error; the views of a count are
+remembered, so a recorded in-place op regenerates them; unbind / split / chunk's pieces are
+views (one count with their input, `_base`), refused in place as torch's multi-output views.
+Each case runs on both libraries and compares values, versions, grad_fn names, gradients and
+error messages."""
+import math
+
+import pytest
+
+import tapegrad
+
+
+def _name(fn):
+    return None if fn is None else type(fn).__name__
+
+
+def _describe(lib, r):
+    if isinstance(r, lib.Tensor):
+        fn = r.grad_fn
+        edges = None if fn is None else tuple(_name(f) for f, _ in fn.next_functions)
+        return ("tensor", str(r.dtype).split(".")[-1], tuple(r.shape), r.tolist(), r._version,
+                r.requires_grad, _name(fn), edges)
+    if isinstance(r, (tuple, list)):
+        return tuple(_describe(lib, x) for x in r)
+    if isinstance(r, str):
+        return r.replace(lib.__name__, "LIB")
+    return r
+
+
+def _run(lib, case):
+    try:
+        return _describe(lib, case(lib))
+    except Exception as e:   # noqa: BLE001  (errors are compared too)
+        return ("error", type(e).__name__, str(e).replace(lib.__name__, "LIB"))
+
+
+def _grads(lib, r, *leaves):
+    """Backward of (r * (1, 2, 3, ...)).sum(): the leaves' gradients."""
+    w = lib.arange(1.0, 1 + r.numel(), dtype=r.dtype).reshape(r.shape)
+    (r * w).sum().backward()
+    return [None if t.grad is None else t.grad.tolist() for t in leaves]
+
+
+def _raised(fn):
+    """The type of what fn() raised, or "ok": where tapegrad's message is known to differ
+    from torch's (a regenerated view's node name, a multi-output view's message at backward)
+    the cases compare whether the check fired, which is what the bookkeeping decides."""
+    try:
+        fn()
+    except Exception as e:   # noqa: BLE001
+        return type(e).__name__
+    return "ok"
+
+
+def _leaf(lib, *shape, dtype=None):
+    n = math.prod(shape)
+    return (lib.arange(n, dtype=dtype or lib.float32) / 4 - 1).reshape(shape).requires_grad_()
+
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+# ---- one view (record_view): the view's node, the base's node, the remembered views --------
+VIEWS = {
+    "view": lambda x: x.view(-1), "reshape": lambda x: x.reshape(4, 6),
+    "t": lambda x: x.t(), "transpose": lambda x: x.transpose(0, 1),
+    "permute": lambda x: x.permute(1, 0), "unsqueeze": lambda x: x.unsqueeze(1),
+    "expand": lambda x: x[:1].expand(5, 6), "slice": lambda x: x[:, 1:4],
+    "select": lambda x: x[1], "flatten": lambda x: x.reshape(2, 2, 6).flatten(1),
+    "narrow": lambda x: x.narrow(1, 2, 3), "diagonal": lambda x: x.diagonal(),
+}
+
+
+def _view_cases(name, op):
+    def saved_view_base_changed(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        v = op(x)
+        y = (v * v).sum()      # (mul saves the view)
+        with t.no_grad():
+            x.add_(1)
+        return v._version, x._version, _raised(y.backward)
+
+    def saved_base_view_changed(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        y = (x * x).sum()      # (mul saves the base)
+        v = op(x)
+        with t.no_grad():
+            v.mul_(2)
+        return v._version, x._version, _raised(y.backward)
+
+    def view_then_recorded_inplace(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        v = op(x)
+        x.mul_(3)              # (recorded: the view is made again from x's new node)
+        return v, _grads(t, v, a)
+
+    def view_of_view_chain(t):
+        a = _leaf(t, 4, 6)
+        x = a * 1
+        v = op(x)
+        w = v.unsqueeze(0)
+        return w._base is x, v._base is x, w, _grads(t, w, a)
+
+    def no_grad_view(t):
+        a = _leaf(t, 4, 6)
+        x = a * 1
+        with t.no_grad():
+            v = op(x)
+        return v.requires_grad, v._base is x, v.mul_(2) if False else v
+
+    def int_view(t):
+        x = t.arange(24).reshape(4, 6)
+        v = op(x)
+        x.add_(1)
+        return v, v._version, v._base is x
+
+    for fn in (saved_view_base_changed, saved_base_view_changed, view_then_recorded_inplace,
+               view_of_view_chain, no_grad_view, int_view):
+        CASES[f"{name}_{fn.__name__}"] = fn
+
+
+for _n, _op in VIEWS.items():
+    _view_cases(_n, _op)
+
+
+@case
+def view_of_leaf_changed(t):
+    a = _leaf(t, 4, 6)
+    v = a.view(-1)
+    y = (v * v).sum()
+    with t.no_grad():
+        a.add_(1)
+    return y.backward()
+
+
+@case
+def view_of_detached_alias(t):
+    a = _leaf(t, 4, 6)
+    x = a * 2
+    d = x.detach()
+    v = x.view(-1)
+    y = (v * v).sum()
+    d.add_(1)
+    return y.backward()
+
+
+@case
+def one_element_view_follows_memory(t):
+    a = _leaf(t, 1, 1)
+    x = a * 2
+    v = x.view(-1)
+    y = (v * 3).sum()
+    x.detach().view(-1)[0] = 5.0
+    return v.tolist(), v._version, y.backward(), a.grad
+
+
+# ---- several views (record_views): unbind / split / chunk's pieces ------------------------
+PIECES = {
+    "unbind0": lambda x: x.unbind(0), "unbind1": lambda x: x.unbind(1),
+    "chunk": lambda x: x.chunk(3, 1), "split": lambda x: x.split(4, 1),
+    "split_sizes": lambda x: x.split([1, 2, 3], 1),
+    "chunk_one_element": lambda x: x[:1, :3].chunk(3, 1),
+}
+
+
+def _pieces_cases(name, op):
+    def saved_piece_base_changed(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        ps = op(x)
+        y = sum((p * p).sum() for p in ps)
+        with t.no_grad():
+            x.add_(1)
+        return [p._version for p in ps], _raised(y.backward)
+
+    def saved_base_piece_changed(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        y = (x * x).sum()
+        ps = op(x)
+        with t.no_grad():
+            ps[-1].mul_(2)
+        return x._version, y.backward()
+
+    def pieces(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        ps = op(x)
+        out = [(p, p._base is x, p._is_view()) for p in ps]
+        r = t.cat([p.reshape(-1) for p in ps])
+        return out, _grads(t, r, a)
+
+    def piece_inplace_refused(t):
+        a = _leaf(t, 4, 6)
+        ps = op(a * 2)
+        return ps[0].mul_(2)
+
+    def base_inplace_then_piece_used(t):
+        a = _leaf(t, 4, 6)
+        x = a * 2
+        ps = op(x)
+        x.mul_(2)
+        return (ps[0] * 1).sum().backward()
+
+    def no_grad_pieces(t):
+        a = _leaf(t, 4, 6)
+        with t.no_grad():
+            ps = op(a * 2)
+        return [(p.requires_grad, p._version) for p in ps], ps[0].mul_(2)
+
+    def int_pieces(t):
+        x = t.arange(24).reshape(4, 6)
+        ps = op(x)
+        x.add_(1)
+        return ps, [p._version for p in ps]
+
+    def strided_input(t):
+        a = _leaf(t, 6, 4)
+        x = (a * 2).t()
+        ps = op(x)
+        return ps, _grads(t, t.cat([p.reshape(-1) for p in ps]), a)
+
+    for fn in (saved_piece_base_changed, saved_base_piece_changed, pieces,
+               piece_inplace_refused, base_inplace_then_piece_used, no_grad_pieces,
+               int_pieces, strided_input):
+        CASES[f"{name}_{fn.__name__}"] = fn
+
+
+for _n, _op in PIECES.items():
+    _pieces_cases(_n, _op)
+
+
+@case
+def split_with_an_empty_piece(t):
+    # (its values and gradients: torch's empty piece is a view, tapegrad's is not)
+    a = _leaf(t, 4, 6)
+    ps = (a * 2).split([0, 4, 2], 1)
+    return [p.tolist() for p in ps], [_name(p.grad_fn) for p in ps], \
+        _grads(t, t.cat([p.reshape(-1) for p in ps]), a)
+
+
+@case
+def unsafe_split_pieces(t):
+    a = _leaf(t, 4, 6)
+    x = a * 2
+    ps = x.unsafe_split(2, 1)
+    ps[0].mul_(2)
+    return ps, [p._is_view() for p in ps], x._version, _grads(t, t.cat(ps, 1), a)
+
+
+@case
+def unbind_in_inference_mode(t):
+    x = _leaf(t, 3, 2) * 1
+    with t.inference_mode():
+        ps = x.unbind(0)
+    return [(p.is_inference(), p.requires_grad) for p in ps]
+
+
+@case
+def unbind_of_inference_tensor(t):
+    with t.inference_mode():
+        x = t.ones(3, 2)
+    ps = x.unbind(0)
+    return [p.is_inference() for p in ps]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_against_torch(name):
+    torch = pytest.importorskip("torch")
+    got, want = _run(tapegrad, CASES[name]), _run(torch, CASES[name])
+    assert got == want, f"\ntapegrad: {got}\ntorch:    {want}"
+
+
+def test_short_param_lists_keep_numpy_cast():
+    """Tape.add_params stores a short list of ints one by one; a float among them is cast
+    as numpy casts it, as before."""
+    from tapegrad.tape import Tape
+    tape = Tape()
+    n = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
+    tape.add_params(n, [3, 1, 2])
+    m = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
+    tape.add_params(m, [4, 2.0, 7])
+    assert tape.nds.params_of(n).tolist() == [3, 1, 2]
+    assert tape.nds.params_of(m).tolist() == [4, 2, 7]
