@@ -84,6 +84,14 @@ def _int_list(args, fn, name, pos=1, bare=True):
     """An `int[]` argument (sizes, dims; `fn`'s `name` at `pos`) as torch's parser binds it:
     one int (unless not `bare`: an argument after the first), one sequence, or ints spread
     as positional arguments, with its messages for what it refuses."""
+    # (the common case first: Python ints only, nothing to convert or refuse)
+    items = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+    for v in items:
+        if v.__class__ is not int:
+            break
+    else:
+        if items is not args or bare or len(args) != 1:
+            return tuple(items)
     if len(args) == 1 and not isinstance(args[0], (tuple, list)):
         if not bare or not _is_int_arg(args[0], True):
             raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of "

