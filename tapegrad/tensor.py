@@ -727,10 +727,11 @@ def _dim(d, nd, fn=None, name="dim", pos=1):
     refuses a non-int (named as `fn`'s argument `name` at `pos`)."""
     if d.__class__ is not int:
         _int_arg(d, fn, name, pos)
-    if not -max(nd, 1) <= d < max(nd, 1):
+    n = nd if nd > 0 else 1   # (no max() calls: this runs once or twice per op)
+    if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})")
-    return d % max(nd, 1)
+                         f"[{-n}, {n - 1}], but got {d})")
+    return d % n
 
 
 def _layout_dim(d, nd):

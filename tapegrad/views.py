@@ -1014,7 +1014,12 @@ def _split(x, sections, dim, name=None, unsafe=False):
         if step == 0 and size != 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}")
-        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
+        if size:   # (whole pieces of `step`, then what is left)
+            sizes = [step] * (size // step)
+            if size % step:
+                sizes.append(size % step)
+        else:
+            sizes = [step]
         name = "unsafe_split" if unsafe else "split"
     if name == "unbind" and size == 0:
         return ()
@@ -1057,8 +1062,7 @@ def _split(x, sections, dim, name=None, unsafe=False):
             # the node of the pieces packed: no value array (a split saves nothing and its
             # VJP reads only gradients; a replay's forward packs them itself)
             node = tape.push_nd(code, a, -1, float(len(sizes)), (total,), total)
-        tape.add_params(node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
-                                               for s in sizes], d))
+        tape.add_params(node, cat_kind.layout_sizes(shape, d, sizes))
         nds = tape.nds
         strides = {}   # a piece's shape -> its row-major strides in elements
         outs, start = [], 0

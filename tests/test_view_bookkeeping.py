@@ -169,7 +169,9 @@ def one_element_view_follows_memory(t):
 PIECES = {
     "unbind0": lambda x: x.unbind(0), "unbind1": lambda x: x.unbind(1),
     "chunk": lambda x: x.chunk(3, 1), "split": lambda x: x.split(4, 1),
-    "split_sizes": lambda x: x.split([1, 2, 3], 1),
+    "split_sizes": lambda x: x.split([1, 2, 3], 1), "split_past_size": lambda x: x.split(10, 1),
+    "split_whole": lambda x: x.split(4, 0), "chunk_uneven": lambda x: x.chunk(4, 1),
+    "chunk_more_than_size": lambda x: x.chunk(9, 0), "split_neg_dim": lambda x: x.split(5, -1),
     "chunk_one_element": lambda x: x[:1, :3].chunk(3, 1),
 }
 
@@ -248,6 +250,12 @@ def split_with_an_empty_piece(t):
     ps = (a * 2).split([0, 4, 2], 1)
     return [p.tolist() for p in ps], [_name(p.grad_fn) for p in ps], \
         _grads(t, t.cat([p.reshape(-1) for p in ps]), a)
+
+
+@case
+def split_of_empty(t):
+    x = t.zeros(0, 3, requires_grad=True) * 1
+    return x.split(2), x.split(2, 1), x.chunk(2), x.unbind(1), _raised(lambda: x.split(0, 1))
 
 
 @case

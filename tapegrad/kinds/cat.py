@@ -164,14 +164,19 @@ def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals,
 def layout(shapes, dim):
     """params [outer, inner, d_0, ...] of joining operands of `shapes` along `dim` (shapes
     all of one rank; stack passes them unsqueezed)."""
-    first = shapes[0]
+    return layout_sizes(shapes[0], dim, [s[dim] for s in shapes])
+
+
+def layout_sizes(shape, dim, sizes):
+    """layout() of the operands of `shape` but for their `sizes` along `dim` (split's pieces,
+    without a shape made per piece)."""
     outer = 1
-    for s in first[:dim]:
+    for s in shape[:dim]:
         outer *= s
     inner = 1
-    for s in first[dim + 1:]:
+    for s in shape[dim + 1:]:
         inner *= s
-    return [outer, inner] + [s[dim] for s in shapes]
+    return [outer, inner, *sizes]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
