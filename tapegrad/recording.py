@@ -28,7 +28,10 @@ def _operand(x):
 
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
-    if not any(isinstance(t, Tensor) and t._recorded for t in inputs):
+    for t in inputs:   # (a loop: any() over a generator costs twice as much)
+        if isinstance(t, Tensor) and t._recorded:
+            break
+    else:
         return None
     tape = STATE.tape
     if tape.sealed:  # else open_tape would return it as it is

@@ -143,6 +143,48 @@ for _k, _op in RESHAPES.items():
         lambda t, op=_op: _without_edges(*_with_grad(t, (6, 4), op)))
 
 
+# ---- stack (np.concatenate of the inputs with a new axis, as np.stack) -------------------------
+def _stack_case(dim, dtypes, shape=(2, 3), layout=None, grad=True, edges=True):
+    def op(t):
+        xs = []
+        for k, dt in enumerate(dtypes):
+            n = math.prod(shape)
+            a = (t.arange(n) * (k + 1) - 2).reshape(shape).to(getattr(t, dt))
+            if layout == "t":
+                a = a.reshape(shape[::-1]).t()
+            if grad and a.dtype.is_floating_point:
+                a.requires_grad_()
+            xs.append(a)
+        r = t.stack(xs, dim)
+        grads = None
+        if r.requires_grad:
+            w = t.arange(1.0, 1 + r.numel()).reshape(r.shape)
+            (r * w).sum().backward()
+            grads = [None if x.grad is None else x.grad.tolist() for x in xs]
+        if not edges:   # (tapegrad's edge to a converted input is its ToCopyBackward0)
+            return r.tolist(), str(r.dtype), r.stride(), _name(r.grad_fn), grads
+        return r, r.stride(), r.is_contiguous(), grads
+    return op
+
+
+for _dim in (0, 1, 2, -1, -3, 3, -4):
+    CASES[f"stack_dim{_dim}"] = _stack_case(_dim, ("float32", "float32"))
+CASES["stack_three"] = _stack_case(1, ("float32",) * 3)
+CASES["stack_one"] = _stack_case(0, ("float32",))
+CASES["stack_mixed"] = _stack_case(1, ("float32", "float64"), edges=False)
+CASES["stack_int_float"] = _stack_case(0, ("int64", "float32"))
+CASES["stack_bool_int"] = _stack_case(-1, ("bool", "int32"))
+CASES["stack_0d"] = _stack_case(0, ("float32", "float32"), shape=())
+CASES["stack_0d_neg"] = _stack_case(-1, ("float32", "float32"), shape=())
+CASES["stack_empty"] = _stack_case(1, ("float32", "float32"), shape=(0, 3))
+CASES["stack_transposed"] = _stack_case(1, ("float32", "float32"), layout="t")
+CASES["stack_no_grad"] = _stack_case(2, ("float32", "float32"), grad=False)
+CASES["stack_shapes_differ"] = lambda t: t.stack([t.zeros(2, 3), t.zeros(3, 2)])
+CASES["stack_empty_list"] = lambda t: t.stack([])
+CASES["stack_out"] = lambda t: (lambda o: (t.stack([t.ones(2), t.zeros(2)], 1, out=o), o))(
+    t.empty(2, 2))
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_against_torch(name):
     torch = pytest.importorskip("torch")
