@@ -184,10 +184,28 @@ def _strided_view(name, x, arr, out, offset):
     t = _view_tensor(x, out, OPS[name].code, tape)
     if tape is not None:
         item = arr.itemsize
-        (tape.nds or tape.nd_streams()).add_param_ints(
-            t._node, [offset, *[s // item for s in out.strides]])
+        nds = tape.nds or tape.nd_streams()   # (none yet: a one-element view's entry)
+        if offset:
+            nds.add_param_ints(t._node, [offset, *[s // item for s in out.strides]])
+        else:   # (t, transpose, permute, expand: a row kept per layout, one buffer copy)
+            key = (out.strides, item)
+            row = _STRIDE_ROWS.get(key)
+            if row is None:
+                row = _stride_row(key)
+            nds.add_param_row(t._node, row)
     _view_of(t, x, out, name)
     return t
+
+
+_STRIDE_ROWS = {}   # (byte strides, itemsize) -> params row [0, strides in elements...]
+
+
+def _stride_row(key):
+    if len(_STRIDE_ROWS) > 4096:
+        _STRIDE_ROWS.clear()
+    strides, item = key
+    row = _STRIDE_ROWS[key] = memoryview(np.array([0, *[s // item for s in strides]], np.int64))
+    return row
 
 
 # Views made with grad mode off (torch's CreationMeta NO_GRAD_MODE / INFERENCE_MODE), the

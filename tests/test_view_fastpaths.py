@@ -50,6 +50,11 @@ def _with_grad(lib, shape, op):
 
 CASES = {}
 
+
+def case_fn(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
 # ---- expand ----------------------------------------------------------------------------------
 EXPANDS = {
     "same": ((2, 3), (2, 3)), "minus_one": ((2, 3), (-1, 3)), "lengthen": ((1, 3), (4, 3)),
@@ -185,11 +190,56 @@ CASES["stack_out"] = lambda t: (lambda o: (t.stack([t.ones(2), t.zeros(2)], 1, o
     t.empty(2, 2))
 
 
+# ---- strided views of offset 0 (a params row kept per layout) ---------------------------------
+STRIDED = {"t": lambda x: x.t(), "transpose": lambda x: x.transpose(-1, 0),
+           "permute": lambda x: x.permute(1, 0), "expand": lambda x: x[:1].expand(3, -1),
+           "mT": lambda x: x.mT, "swapaxes": lambda x: x.swapaxes(0, 1)}
+for _k, _op in STRIDED.items():
+    for _dt in ("float32", "float64"):
+        for _shape in ((3, 4), (4, 3), (1, 1), (2, 1)):
+            CASES[f"strided_{_k}_{_dt}_{_shape[0]}x{_shape[1]}"] = (
+                lambda t, op=_op, dt=_dt, shape=_shape: _with_grad_dtype(t, shape, op, dt))
+
+
+def _with_grad_dtype(lib, shape, op, dt):
+    n = math.prod(shape)
+    a = (lib.arange(n, dtype=getattr(lib, dt)) / 4 - 1).reshape(shape).requires_grad_()
+    r = op(a * 1)
+    w = lib.arange(1.0, 1 + r.numel(), dtype=r.dtype).reshape(r.shape)
+    (r * w).sum().backward()
+    return r, a.grad.tolist()
+
+
+@case_fn
+def permute_4d(t):
+    return _with_grad(t, (2, 3, 1, 4), lambda x: x.permute(0, 2, 3, 1))
+
+
+@case_fn
+def permute_3d_int(t):
+    x = t.arange(24).reshape(2, 3, 4)
+    return x.permute(2, 0, 1), x.permute(2, 0, 1).stride(), x.transpose(0, 2)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_against_torch(name):
     torch = pytest.importorskip("torch")
     got, want = _run(tapegrad, CASES[name]), _run(torch, CASES[name])
     assert got == want, f"\ntapegrad: {got}\ntorch:    {want}"
+
+
+def test_one_element_view_on_a_tape_of_scalars():
+    """t() of a one-element tensor as the first n-d fact of a tape (its entry is a one-element
+    one: the params row makes the tape's n-d streams), beside torch."""
+    torch = pytest.importorskip("torch")
+
+    def op(lib):
+        a = lib.tensor([[2.0]], requires_grad=True)
+        s = lib.tensor(3.0, requires_grad=True)
+        y = (s * s) * a.t()
+        y.sum().backward()
+        return y, a.grad.tolist(), s.grad.tolist()
+    assert _run(tapegrad, op) == _run(torch, op)
 
 
 def test_flatten_shares_memory_as_reshape():
