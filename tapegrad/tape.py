@@ -491,7 +491,19 @@ class Tape:
                 nds.add_params(n, values)   # was not moved, what was stored is overwritten)
         else:
             nds.add_params(n, values)
-        self.saved_bytes += 8 * int(nds._cells[4][n])
+        self._hold_params(int(nds._cells[4][n]))
+
+    def param_space(self, n, k):
+        """Entry n's k integer params as an int64 array for the caller to fill (add_params for
+        params made by numpy arithmetic: computed in place, no temporary and no copy)."""
+        nds = self.nds or self.nd_streams()
+        space = nds.reserve_params(n, k)
+        self._hold_params(k)
+        return space
+
+    def _hold_params(self, k):
+        """k params more count towards MAX_SAVED_BYTES (add_params, param_space)."""
+        self.saved_bytes += 8 * k
         if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
             self.sealed = True
 
@@ -1300,6 +1312,17 @@ class NdStreams:
         new = np.zeros(max(2 * len(self.params), need), np.int64)
         new[:p] = self.params[:p]
         self.params, self._pmv = new, memoryview(new)   # (one statement of stores: _resize)
+
+    def reserve_params(self, node, k):
+        """Node's k params, left for the caller to write: the view of `params` they take."""
+        p = self.nparams
+        if p + k > len(self.params):
+            self._grow_params(p + k)
+        self.nparams = p + k
+        cells = self._cells
+        cells[3][node] = p
+        cells[4][node] = k
+        return self.params[p:p + k]
 
     def add_param_row(self, node, row):
         """add_params for a memoryview of int64 (a row ndops keeps per shape): one buffer

@@ -688,8 +688,12 @@ def _rows_at(x, key):
     n = x._shape[0]
     if not v.size:
         return None
-    lo = _min_reduce(v, None)
-    if lo < -n or _max_reduce(v, None) >= n:
+    if v.size <= 64:   # (Python's min and max of a few: a numpy reduce costs ~0.8 us)
+        few = v.ravel().tolist()
+        lo, hi = min(few), max(few)
+    else:
+        lo, hi = _min_reduce(v, None), _max_reduce(v, None)
+    if lo < -n or hi >= n:
         return None
     out = _standard_layout(_contiguous(x._array())[v])
     tape = _record_start(x)
@@ -701,8 +705,23 @@ def _rows_at(x, key):
         rows = np.where(rows < 0, rows + n, rows)
     inner = math.prod(x._shape[1:])
     t = _result(out, x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
-    tape.add_params(t._node, (rows * inner + np.arange(inner)).reshape(-1))
+    # (the positions written into the params in place: no temporary of out's size)
+    np.add(rows * inner, _steps(inner), out=tape.param_space(t._node, rows.size * inner).reshape(
+        -1, inner))
     return t
+
+
+_STEPS = {}   # n -> arange(n), read-only (the positions within a row)
+
+
+def _steps(n):
+    steps = _STEPS.get(n)
+    if steps is None:
+        if len(_STEPS) > 256:
+            _STEPS.clear()
+        steps = _STEPS[n] = np.arange(n, dtype=np.int64)
+        steps.flags.writeable = False
+    return steps
 
 
 _min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce

@@ -301,3 +301,20 @@ def test_short_param_lists_keep_numpy_cast():
     tape.add_params(m, [4, 2.0, 7])
     assert tape.nds.params_of(n).tolist() == [3, 1, 2]
     assert tape.nds.params_of(m).tolist() == [4, 2, 7]
+
+
+def test_param_space_is_the_entrys_params():
+    """Tape.param_space hands out entry n's params to fill in place, counted as add_params
+    counts them."""
+    import numpy as np
+    from tapegrad.tape import Tape
+    tape = Tape()
+    n = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
+    before = tape.saved_bytes
+    space = tape.param_space(n, 6)
+    np.add(np.array([[0], [10]]), np.arange(3), out=space.reshape(2, 3))
+    m = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
+    tape.add_params(m, [7, 8])
+    assert tape.nds.params_of(n).tolist() == [0, 1, 2, 10, 11, 12]
+    assert tape.nds.params_of(m).tolist() == [7, 8]
+    assert tape.saved_bytes - before == 8 * 8

@@ -221,6 +221,25 @@ def permute_3d_int(t):
     return x.permute(2, 0, 1), x.permute(2, 0, 1).stride(), x.transpose(0, 2)
 
 
+# ---- x[idx] of one integer index tensor (views._rows_at) -----------------------------------------
+INDEXES = {
+    "rows": ((6, 4), [0, 2, 5, 2]), "negative": ((6, 4), [-1, 0, -6]),
+    "past_end": ((6, 4), [0, 6]), "before_start": ((6, 4), [-7, 1]), "empty": ((6, 4), []),
+    "two_d": ((6, 4), [[0, 1], [5, 4]]), "vector": ((6,), [5, 0, 0]), "three_d": ((3, 2, 2), [2, 0]),
+    "many": ((6, 4), [k % 6 for k in range(100)]), "many_negative": ((6, 4), [-(k % 6) - 1 for k in range(70)]),
+    "many_past": ((6, 4), list(range(65)) + [6]), "one": ((1, 3), [0]),
+    "many_mixed": ((6, 4), [k % 6 - 3 for k in range(70)]),
+}
+for _k, (_shape, _idx) in INDEXES.items():
+    for _it in ("int64", "int32"):
+        CASES[f"index_{_k}_{_it}"] = (
+            lambda t, shape=_shape, idx=_idx, it=_it:
+            _with_grad(t, shape, lambda x: x[t.tensor(idx, dtype=getattr(t, it))]))
+CASES["index_transposed"] = lambda t: _with_grad(t, (4, 6), lambda x: x.t()[t.tensor([5, 0])])
+CASES["index_no_grad"] = lambda t: (lambda x: x[t.tensor([1, -1])])(t.arange(12.0).reshape(6, 2))
+CASES["index_int_tensor"] = lambda t: t.arange(12).reshape(6, 2)[t.tensor([3, 3])]
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_against_torch(name):
     torch = pytest.importorskip("torch")
