@@ -1666,12 +1666,12 @@ def record_view(tape, t, base):
                 had += nodes
 
 
-def record_views(tape, views, base):
+def record_views(tape, views, base, ones=()):
     """record_view of each of `views` (recorded views of `base`, in the order their nodes were
     pushed on `tape`: unbind / split's pieces), with base's counter read once, in one loop
-    over the pieces (as record_view: no raise, one group lookup); a one-element view's entry
-    reads its memory again before each backward (share_storage).  Returns the weak
-    references to the views (a view's mark in views._WITHOUT_GRAD takes the same one)."""
+    over the pieces (as record_view: no raise, one group lookup for the pieces' nodes and
+    base's); the entry of each one-element view among them (`ones`, which the caller knows)
+    reads its memory again before each backward (share_storage)."""
     c = getattr(base, "_ver", None)   # (_count_and_root, inline as in record_view)
     if c is None:
         c = base._ver = [0]
@@ -1698,22 +1698,24 @@ def record_views(tape, views, base):
             versions[node] = (c, ver, t._dtype, t._shape, ref)
             nodes.append(node)
     _remember_views(c, refs)
-    if nodes:   # (_enter_views)
+    if base._tape is tape:   # (_watch_new of base's node, in the same group)
+        bnode = base._node
+        if bnode not in versions:
+            versions[bnode] = (c, ver, base._dtype, base._shape, weakref.ref(base))
+            nodes.append(bnode)
+    if nodes:   # (_enter's group, once)
         group = tape.watched.get(id(c))
         if group is None:
-            group = tape.watched[id(c)] = (c, {})
-        had = group[1].get(ver)
-        if had is None:
-            group[1][ver] = nodes
+            tape.watched[id(c)] = (c, {ver: nodes})
         else:
-            had += nodes
-    if not tape.recording and views and views[0]._dtype.is_floating_point:
-        for t in views:
-            if t._v.size == 1:
-                tape.share(t._node, t._v, c)
-    if base._tape is tape and base._node not in versions:
-        tape._watch_new(base._node, base)
-    return refs
+            had = group[1].get(ver)
+            if had is None:
+                group[1][ver] = nodes
+            else:
+                had += nodes
+    if ones and not tape.recording and base._dtype.is_floating_point:
+        for t in ones:
+            tape.share(t._node, t._v, c)
 
 
 # {tape: {view node: torch's error}}: views a recorded in-place op on their base did not

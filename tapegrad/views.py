@@ -1105,6 +1105,7 @@ def _split(x, sections, dim, name=None, unsafe=False):
             node = tape.push_nd(code, a, -1, float(len(sizes)), (total,), total)
         tape.add_params(node, cat_kind.layout_sizes(shape, d, sizes))
         nds = tape.nds
+        ones = []   # (the one-element pieces: their entries follow their memory)
         strides = {}   # a piece's shape -> its row-major strides in elements
         outs, start = [], 0
         for k, (p, v) in enumerate(zip(pieces, views)):
@@ -1114,6 +1115,7 @@ def _split(x, sections, dim, name=None, unsafe=False):
                 nds.add_param_ints(t._node, (start,))
                 if not unsafe:
                     t._v = v   # (it keeps the array: an in-place change writes through)
+                    ones.append(t)
             else:
                 # (_result's n-d case, inline: once per piece)
                 pshape = p.shape
@@ -1132,7 +1134,7 @@ def _split(x, sections, dim, name=None, unsafe=False):
             outs.append(t)
     if not unsafe:
         if tape is not None:
-            record_views(tape, viewing, x)
+            record_views(tape, viewing, x, ones)
         else:
             for t in viewing:
                 share_version(t, x)

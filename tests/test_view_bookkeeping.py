@@ -253,6 +253,21 @@ def split_with_an_empty_piece(t):
 
 
 @case
+def one_element_pieces_follow_memory(t):
+    # (a change through .data counts no version: the saved pieces read the memory at backward)
+    out = []
+    for make in (lambda x: x.unbind(0), lambda x: x.split(1), lambda x: x.chunk(3)):
+        a = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = a * 2
+        ps = make(x)
+        y = (ps[0] * ps[0] + ps[2] * 3).sum()
+        x.data[0] = 5.0
+        y.backward()
+        out.append((a.grad.tolist(), [p.tolist() for p in ps]))
+    return out
+
+
+@case
 def split_of_empty(t):
     x = t.zeros(0, 3, requires_grad=True) * 1
     return x.split(2), x.split(2, 1), x.chunk(2), x.unbind(1), _raised(lambda: x.split(0, 1))
