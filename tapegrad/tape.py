@@ -484,7 +484,7 @@ class Tape:
         They count towards MAX_SAVED_BYTES as saved data does: a gather's positions are as
         large as its output, and dropped graphs' stay until their tape goes."""
         nds = self.nds or self.nd_streams()
-        if type(values) is list and len(values) <= 16:
+        if type(values) is list and len(values) <= 48:
             try:   # (a short list of ints: stored without a numpy conversion)
                 nds.add_param_ints(n, values)
             except TypeError:   # (a float among them: numpy's cast, as before; the count
@@ -1584,9 +1584,10 @@ def _remember_view(c, ref):
 
 
 def _remember_views(c, new):
-    """_remember_view of each weak reference in `new`."""
-    if len(c) == 1:
-        c += ([], 8)
+    """_remember_view of each weak reference in `new` (a list the count may keep)."""
+    if len(c) == 1:   # (the first views of a count, alive: nothing to prune until it doubles)
+        c += (new, max(8, 2 * len(new)))
+        return
     refs = c[1]
     refs.extend(new)
     if len(refs) > c[2]:

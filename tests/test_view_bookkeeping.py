@@ -314,8 +314,14 @@ def test_short_param_lists_keep_numpy_cast():
     tape.add_params(n, [3, 1, 2])
     m = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
     tape.add_params(m, [4, 2.0, 7])
+    k = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
+    tape.add_params(k, list(range(40)) + [5.0])   # (a float after 40 ints stored)
+    j = tape.push_nd(0, -1, -1, 0.0, (2, 3), 6)
+    tape.add_params(j, [9])
     assert tape.nds.params_of(n).tolist() == [3, 1, 2]
     assert tape.nds.params_of(m).tolist() == [4, 2, 7]
+    assert tape.nds.params_of(k).tolist() == list(range(40)) + [5]
+    assert tape.nds.params_of(j).tolist() == [9]
 
 
 def test_param_space_is_the_entrys_params():
