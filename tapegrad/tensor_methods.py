@@ -459,11 +459,14 @@ class _OpMethods:
             # (none, or the first of spread ints)
             raise arg_error("view", True, shape)
         v = self._v
-        try:
-            shape = tuple(map(operator.index, shape))
-        except TypeError:   # (a float among spread ints: torch's message, not int()'s cut)
-            _int_list(shape, "view", "size")
-            raise
+        for s in shape:   # (Python ints, the common case, as they are; else converted)
+            if s.__class__ is not int:
+                try:
+                    shape = tuple(map(operator.index, shape))
+                except TypeError:   # (a float among spread ints: torch's message, not int()'s)
+                    _int_list(shape, "view", "size")
+                    raise
+                break
         shape = _infer_shape(shape, self.numel())
         if type(v) is float or v.flags.c_contiguous:
             return _reshape_op("view", self, shape)
