@@ -1672,7 +1672,8 @@ def record_views(tape, views, base, ones=()):
     pushed on `tape`: unbind / split's pieces), with base's counter read once, in one loop
     over the pieces (as record_view: no raise, one group lookup for the pieces' nodes and
     base's); the entry of each one-element view among them (`ones`, which the caller knows)
-    reads its memory again before each backward (share_storage)."""
+    reads its memory again before each backward (share_storage).  Returns the weak
+    references to the views, in their order (views._pieces_made's marks take them)."""
     c = getattr(base, "_ver", None)   # (_count_and_root, inline as in record_view)
     if c is None:
         c = base._ver = [0]
@@ -1717,6 +1718,7 @@ def record_views(tape, views, base, ones=()):
     if ones and not tape.recording and base._dtype.is_floating_point:
         for t in ones:
             tape.share(t._node, t._v, c)
+    return refs
 
 
 # {tape: {view node: torch's error}}: views a recorded in-place op on their base did not

@@ -1133,16 +1133,19 @@ def _split(x, sections, dim, name=None, unsafe=False):
             start += psize
             outs.append(t)
     if not unsafe:
+        refs = None
         if tape is not None:
-            record_views(tape, viewing, x, ones)
+            refs = record_views(tape, viewing, x, ones)
+            if len(refs) != len(outs):   # (an empty piece among them: no reference made)
+                refs = None
         else:
             for t in viewing:
                 share_version(t, x)
-        _pieces_made(outs, pieces, x, name)
+        _pieces_made(outs, pieces, x, name, refs)
     return tuple(outs)
 
 
-def _pieces_made(outs, pieces, x, name):
+def _pieces_made(outs, pieces, x, name, refs=None):
     """The grad-mode marks of unbind / split's pieces (_view_of's, then theirs): torch's
     pieces made with grad mode on may not be changed in place where that needs autograd
     (MULTI_OUTPUT_NODE), unless x is a view made with it off (x's mode wins); (torch's views
@@ -1167,9 +1170,11 @@ def _pieces_made(outs, pieces, x, name):
         return
     if floating:
         table = _WITHOUT_GRAD
+        if refs is None:   # (else record_views' weak references to outs, in their order)
+            refs = [weakref.ref(t) for t in outs]
         k = 0
-        for t in outs:   # (a loop of stores: a generator fed to update costs twice as much)
-            table[id(t)] = (weakref.ref(t), MULTI, grad_fn, k)
+        for t, ref in zip(outs, refs):   # (a loop of stores: half a generator's cost)
+            table[id(t)] = (ref, MULTI, grad_fn, k)
             k += 1
         _prune_made()
 
