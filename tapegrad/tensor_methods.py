@@ -610,8 +610,13 @@ class _OpMethods:
         return _strided("t", self, lambda a: a.T)
 
     def permute(self, *dims):
-        # (only ints as a key: a bool or a float equals an int, but torch refuses them)
-        ints = all(type(d) is int for d in dims)
+        # (only ints as a key: a bool or a float equals an int, but torch refuses them; a
+        # loop: all() over a generator cost a tenth of a permute)
+        ints = True
+        for d in dims:
+            if d.__class__ is not int:
+                ints = False
+                break
         perm = _PERMS.get((dims, len(self._shape))) if ints else None
         if perm is None:
             if not dims:

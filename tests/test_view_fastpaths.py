@@ -214,6 +214,15 @@ def _with_grad_dtype(lib, shape, op, dt):
     return r, a.grad.tolist()
 
 
+PERMUTES = {"ints": (1, 0), "negative": (-1, 0), "tuple": ((1, 0),), "list": ([1, 0],),
+            "bool": (True, 0), "float": (1.0, 0), "np": (np.int64(1), 0), "dup": (0, 0),
+            "few": (0,), "range": (2, 0), "none": (), "keyword": None}
+for _k, _dims in PERMUTES.items():
+    CASES[f"permute_{_k}"] = (
+        lambda t, dims=_dims: _with_grad(t, (3, 4), lambda x: x.permute(*dims) if dims is not None
+                                         else x.permute(dims=(1, 0))))
+
+
 @case_fn
 def permute_4d(t):
     return _with_grad(t, (2, 3, 1, 4), lambda x: x.permute(0, 2, 3, 1))
