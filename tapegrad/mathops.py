@@ -19,7 +19,8 @@ from .inplace import _update_arrays
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _binary, _BIN_FAST, check_grad_dtype, _compare, _FAST_SUM_MIN,
-                    first_extremes, float_operands, _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
+                    _EXACT_INT, first_extremes, float_operands, _np_mean, _NP_FWD, _UN_ROW,
+                    _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -29,7 +30,7 @@ from .native_args import arg_error, given, missing, MISSING
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import input_node, view_base
+from .tape import INFERENCE_MADE, input_node, STATE, Tape, view_base
 from .views import KIND_OPS
 from .native_args import renamed   # (a forwarded call's error under its own name)
 
@@ -58,6 +59,70 @@ def _angle_body(T, x):
 
 def _record(name, body, x, *args, edges=None):
     return decomps.record(name, body, KIND_OPS, x, *args, edges=edges)
+
+
+_CLAMP_MIN, _CLAMP_MAX, _CLAMP = (OPS[n].code for n in ("clamp_min", "clamp_max", "clamp"))
+_CLAMP_MIN_FWD, _CLAMP_MAX_FWD = _BIN_FAST[_CLAMP_MIN][0], _BIN_FAST[_CLAMP_MAX][0]
+_CLAMP_NUMBER = (float, int, type(None))   # (bool, numpy scalars: the general path)
+_FLOAT_ARRAY = (D.float32, D.float64)
+
+
+def _clamp_bound(b, dt):
+    """b a bound _clamp_pass takes as _number_bounds and _binary take it: as it is (a float
+    within float32's range for float32, an int of at most 2**53 in size)."""
+    if type(b) is float:
+        return dt is D.float64 or -D.F32_MAX <= b <= D.F32_MAX
+    return b is None or -_EXACT_INT <= b <= _EXACT_INT
+
+
+def _clamp_pass(x, lo, hi):
+    """x.clamp(lo, hi) with number bounds (not both None) of a recorded float32/float64 x:
+    decomps.record of row clamp, the body's clamp_min/clamp_max entries (_binary's, with the
+    bound in the entry) and the group it marks, without the general layers between them;
+    None once an inference tensor was made (record's saved-value check: the general path)."""
+    if INFERENCE_MADE[0]:
+        return None
+    tape = STATE.tape
+    xa = x._v
+    if x._tape is tape and not tape.sealed and not tape.recording and \
+            type(xa) is np.ndarray and xa.size != 1:
+        # x on the open tape (a layer's input): _binary's entries written here (a trace for
+        # replay: _binary's own)
+        dtn = x._dtype.np
+        token = ERR_SET(QUIET)
+        try:
+            y = _CLAMP_MIN_FWD(xa, dtn.type(lo)) if lo is not None else xa
+            out = _CLAMP_MAX_FWD(y, dtn.type(hi)) if hi is not None else y
+        finally:
+            ERR_RESET(token)
+        start = n = tape.n
+        shape, size, a = out.shape, out.size, x._node
+        for code, c, arr, v in ((_CLAMP_MIN, lo, xa, y), (_CLAMP_MAX, hi, y, out)):
+            if c is not None:
+                n = tape.push_nd(code, a, -1, float(c), shape, size)
+                _, sa, _, so = _BIN_FAST[code]
+                if sa:
+                    tape.save(a, arr)
+                if so:
+                    tape.save(n, v)
+                a = n
+        groups.mark(tape, start, n, _CLAMP)
+        t = _new()
+        t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = out, x._dtype, shape, tape, \
+            True, n
+        return t
+    start = tape.n if isinstance(tape, Tape) else -1   # (record's open_n)
+    y = x if lo is None else _binary(_CLAMP_MIN, x, lo)
+    if hi is not None:
+        y = _binary(_CLAMP_MAX, y, hi)
+    if y._recorded and y._tape is not None:
+        # (a tape opened by the entries, as record: x's tape is the open one or an older one
+        # neither entry is on)
+        if y._tape is not tape or start < 0:
+            start = 0
+        if y._node >= start:
+            groups.mark(y._tape, start, y._node, _CLAMP)
+    return y
 
 
 def _dims(fname, dim, nd):
@@ -427,6 +492,15 @@ class _MathMethods:
     def clamp(self, min=None, max=None):  # noqa: A002
         """Values limited to [min, max] (gradient 1 at the bounds); ClampBackward1 for
         number bounds, ClampBackward0 for tensor bounds."""
+        # (the common case, a layer's clip: _clamp_pass; _number_bounds takes these bounds
+        # as they are)
+        if type(min) in _CLAMP_NUMBER and type(max) in _CLAMP_NUMBER and \
+                (type(self) is Tensor or type(self) is Parameter) and self._recorded and \
+                self._dtype in _FLOAT_ARRAY and (min is not None or max is not None) and (
+                    _clamp_bound(min, self._dtype) and _clamp_bound(max, self._dtype)):
+            out = _clamp_pass(self, min, max)
+            if out is not None:
+                return out
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         for b in (min, max):

@@ -773,3 +773,79 @@ def test_norm_zero_has_no_gradient_as_torch():
     assert _norm0_grads(tg) == _norm0_grads(torch)
     x = tg.tensor([1.0, 0.0, 2.0], requires_grad=True)   # (recording for replay: the body's)
     assert tg.compile(lambda a: (a * a).sum() + tg.linalg.vector_norm(a, 0))(x)[0].item() == 7
+
+
+def _clamp_scenario(fast, dtype, shape, bounds, kind):
+    """A fresh tape, then x.clamp(*bounds) by mathops._clamp_pass (`fast`) or by the row's
+    body (decomps.record of decomps_math.clamp, what clamp records otherwise); returns (tape
+    facts, value, gradients of first and second order, grad_fn names)."""
+    from test_eager_nn import _facts
+    from tapegrad import mathops
+    from tapegrad.tape import CLOSED, STATE
+    real = mathops._clamp_pass
+    if not fast:
+        mathops._clamp_pass = lambda *a: None
+    try:
+        STATE.tape = CLOSED
+        rng = np.random.default_rng(4)
+        xa = rng.standard_normal(shape).astype(dtype)
+        if xa.size > 3:
+            xa.reshape(-1)[:4] = [nan, -0.0, 0.0, bounds[0] if bounds[0] is not None else 1.0]
+        x0 = tg.tensor(xa, requires_grad=True)
+        x = {"leaf": x0, "non-leaf": x0 * 1.5, "transposed": (x0 * 1.5).t()}[kind]
+        out = x.clamp(*bounds)
+        facts = _facts(out._tape, [x0, x, out])
+        facts["fn"] = (out.grad_fn.name(),
+                       [(f.name() if f else None, k) for f, k in out.grad_fn.next_functions])
+        value = out.detach().numpy().copy()
+        g, = tg.autograd.grad((out * out).sum(), x0, create_graph=True)
+        gg, = tg.autograd.grad(g.sum(), x0)
+        return facts, value, g.detach().numpy(), gg.numpy()
+    finally:
+        mathops._clamp_pass = real
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,kind", [((3, 4), "non-leaf"), ((3, 4), "leaf"),
+                                        ((4, 3), "transposed"), ((1,), "non-leaf"),
+                                        ((), "non-leaf"), ((0, 2), "non-leaf")])
+@pytest.mark.parametrize("bounds", [(-0.5, 0.5), (0, None), (None, 1), (0.5, -0.5),
+                                    (-1e30, 2.5), (nan, None)])
+def test_fast_clamp_writes_the_decompositions_entries(dtype, shape, kind, bounds):
+    """clamp's writer of number bounds (mathops._clamp_pass, its own entries for an input on
+    the open tape, _binary's else) appends exactly what the row's body does (streams, shapes,
+    saved values, the group, edges), with the same values and gradients (create_graph too),
+    for leaves, views, one element, 0-d and empty inputs, nan and -0.0 among the values."""
+    fast = _clamp_scenario(True, dtype, shape, bounds, kind)
+    slow = _clamp_scenario(False, dtype, shape, bounds, kind)
+    assert str(fast[0]) == str(slow[0])   # (a nan bound in the entries: its repr)
+    for f, s in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(f, s)
+
+
+@pytest.mark.parametrize("bounds", [(-1, 1), (0.0, None), (None, 2), (1e39, None),
+                                    (2 ** 60, None), (True, None), (np.float32(0.5), 1.0),
+                                    (0.5, np.float64(1.0))])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_clamp_of_a_recorded_input_as_torch(bounds, dtype):
+    """clamp of a tensor that requires grad (float) or is computed from one, with the bounds
+    the fast writer takes and those it leaves to the general path (a float32 bound past its
+    range, an int past 2**53, a bool, numpy scalars, an integer input): torch's values,
+    dtype, gradient and grad_fn, or torch's error."""
+    def run(lib):
+        x0 = lib.tensor(np.linspace(-2, 2, 12).reshape(3, 4).astype(dtype),
+                        requires_grad=dtype != "int64")
+        x = x0 * 2 if dtype != "int64" else x0
+        try:
+            out = x.clamp(*bounds)
+        except (RuntimeError, TypeError) as e:
+            return type(e).__name__, str(e)
+        fn = out.grad_fn
+        res = [str(out.dtype).split(".")[1], out.tolist(), fn and fn.name()]
+        if fn is not None:
+            res.append([f.name() for f, _ in fn.next_functions])
+            out.sum().backward()
+            res.append(x0.grad.tolist())
+        return res
+    got, want = run(tg), run(torch)
+    assert str(got) == str(want)
