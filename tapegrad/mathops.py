@@ -24,7 +24,7 @@ from .ndops import (_add_reduce, _binary, _BIN_FAST, check_grad_dtype, _compare,
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
-from .recording import _record_start, _result, _tape_for
+from .recording import _result, _tape_for, _tape_of
 from .structops import _gather
 from .native_args import arg_error, given, missing, MISSING
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
@@ -1062,24 +1062,40 @@ def _scan(x, dim, dtype, name):
     elif not x._dtype.is_floating_point:
         x = x.to(D.int64)
     if name == "cumsum":
-        return _cumsum(x, None if x.numel() == 1 else [*scan_kind.block(x._shape, d), 0])
+        if x.numel() == 1:
+            return _cumsum(x, None)
+        params = _SCAN_PARAMS.get((x._shape, d))
+        if params is None:
+            params = _scan_params(x._shape, d)
+        return _cumsum(x, params, True)
     return _record(name, DM.scan, x, d, name == "cumprod")
 
 
-def _cumsum(x, params):
+_CUMSUM = OPS["cumsum"].code
+_SCAN_PARAMS = {}   # (shape, d) -> a cumsum entry's params [outer, m, inner, 0] (ints)
+
+
+def _scan_params(shape, d):
+    if len(_SCAN_PARAMS) > 4096:
+        _SCAN_PARAMS.clear()
+    params = _SCAN_PARAMS[shape, d] = [*scan_kind.block(shape, d), 0]
+    return params
+
+
+def _cumsum(x, params, ints=False):
     """One scan entry (CumsumBackward0) on x: params [outer, m, inner, reverse], None for
-    one element (kinds/scan.py)."""
-    if params is not None:
+    one element (kinds/scan.py); `ints`: a list of Python ints (_scan's) to use as it is."""
+    if params is not None and not ints:
         params = [int(v) for v in params]
     arr = x._array()
     # (torch's 0-d cumsum is a copy: a -0.0 stays)
     out = scan_kind.forward(arr.reshape(params[:3] if params else (1, 1, 1)),
                             params[3] if params else 0).reshape(arr.shape) if arr.ndim \
         else arr.copy()
-    tape = _record_start(x)
+    tape = _tape_of(x)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
-    t = _result(out, x._dtype, tape, OPS["cumsum"].code, input_node(tape, x), -1, 0.0)
+    t = _result(out, x._dtype, tape, _CUMSUM, input_node(tape, x), -1, 0.0)
     if params:
         tape.add_params(t._node, params)
     return t

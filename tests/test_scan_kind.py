@@ -252,3 +252,26 @@ def test_inplace_scan_dtype_must_be_the_tensors_own(torch_ref):
                 out.append((str(e), t.tolist(), t._version))
         return out
     assert run(tg) == run(torch_ref)
+
+
+def test_params_kept_per_shape_and_dim_as_torch():
+    """_scan keeps each (shape, dim)'s params: cumsum of one shape along each dim in turn,
+    twice (the second from the kept lists), and of the transposed shape, gives torch's values
+    and gradients each time, the entry's params the block's [outer, m, inner, 0]."""
+    torch = pytest.importorskip("torch")
+    x = _data((3, 4, 5), "float32")
+    for _ in range(2):
+        for shape, dim in [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2), ((5, 4, 3), 1),
+                           ((3, 4, 5), -1), ((60,), 0)]:
+            got = []
+            for m in (tg, torch):
+                a = m.tensor(x.reshape(shape), requires_grad=True)
+                y = (a * 1.0).cumsum(dim)
+                (y * y).sum().backward()
+                got.append((y.detach().numpy(), a.grad.numpy()))
+            _same(got[0][0], got[1][0])
+            _same(got[0][1], got[1][1])
+            d = dim % len(shape)
+            block = [int(np.prod(shape[:d])), shape[d], int(np.prod(shape[d + 1:])), 0]
+            t = (tg.tensor(x.reshape(shape), requires_grad=True) * 1.0).cumsum(dim)
+            assert t._tape.params_of(t._node).tolist() == block
