@@ -34,7 +34,7 @@ from .graph import show_edges
 from .native_args import _MISSING, arg_error, given, Overloads
 from .ndops import _binary, where
 from .ops import OPS
-from .recording import _record_start, _result
+from .recording import _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
                       take_last, topk_ties)
 from .tape import input_node, refuse_inference_index, STATE
@@ -51,16 +51,18 @@ def _positions(x):
     return np.arange(x.numel(), dtype=np.int64).reshape(x._shape)
 
 
-def _gather(name, x, pos, preserve=False):
+def _gather(name, x, pos, preserve=False, out=None):
     """x's elements at flat positions `pos` (an int array of the result's shape): one gather
     entry of op `name` whose params are the positions.  `preserve`: pos has x's shape and
-    the result x's layout (layouts.preserving), else it is row-major."""
+    the result x's layout (layouts.preserving), else it is row-major.  `out`: those elements
+    (a fresh row-major array), when the caller has them."""
     pos = np.asarray(pos, np.int64)
     xa = x._array()
-    out = np.array(xa.reshape(-1)[pos.reshape(-1)].reshape(pos.shape))
+    if out is None:   # (take: one call, a fresh row-major array; of a 0-d pos, a scalar)
+        out = xa.take(pos) if pos.ndim else np.array(xa.reshape(-1)[pos.reshape(-1)].reshape(()))
     if preserve:
         out = layouts.preserving(xa, out)
-    tape = _record_start(x)
+    tape = _tape_of(x)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
     op = OPS[name]
@@ -292,11 +294,19 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError("selected index k out of range")
     if input.dtype is D.bool_:   # (after k's check, as torch's)
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    idx = _argsorted(input, d, largest)
-    idx = idx[(slice(None),) * d + (slice(0, k),)].copy()   # (row-major: the indices' layout)
-    if k and n > 1:
-        idx = topk_ties(input._array(), idx, k, d, largest, sorted)
-    values, indices = _select("topk", input, d, idx)
+    nd = len(input._shape)
+    fast = _topk_untied(input, k, largest) if (
+        0 < k < n and sorted and d == nd - 1 and input._dtype.is_floating_point) \
+        else None
+    if fast is not None:   # (_select's results, from the positions and values found)
+        idx, pos, top = fast
+        values, indices = _gather("topk", input, pos, out=top), Tensor._wrap(idx, D.int64)
+    else:
+        idx = _argsorted(input, d, largest)
+        idx = idx[(slice(None),) * d + (slice(0, k),)].copy()   # (row-major: the indices')
+        if k and n > 1:
+            idx = topk_ties(input._array(), idx, k, d, largest, sorted)
+        values, indices = _select("topk", input, d, idx)
     if _tracing(values) is not None and 0 < k < n and input.dim():
         # the k found are still the top k: sorted, and every element beyond the k-th is among
         # them (each row has at least as many as its top-k part: the totals are equal iff
@@ -308,6 +318,28 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         bool(beyond[0].sum() == beyond[1].sum())
         bool((input == m).sum() == (values == m).sum())   # (no tie left out: _guard_sorted)
     return return_types.topk((values, indices))
+
+
+def _topk_untied(x, k, largest):
+    """topk's (indices, their flat positions in x, values), sorted, along the last dim of a
+    float tensor x of one or more dims when no tie decides them, else None (then topk_ties'
+    order): rows without nan whose k picked values are distinct and whose k-th value is
+    nowhere else in the row, where every order picks the same k in the same order; found by
+    one stable argsort of the values (negated for the largest: the descending order without
+    _argsort's flips)."""
+    arr = x._array()
+    if np.count_nonzero(arr != arr):   # (nan; count_nonzero: no Python layer as any()'s)
+        return None
+    order = (np.negative(arr) if largest else arr).argsort(axis=-1, kind="stable")
+    idx = order[..., :k].copy()
+    first, stride = _along(x._shape, arr.ndim - 1)
+    pos = first + idx                  # (stride 1: the last dim)
+    top = arr.take(pos)
+    # (each row holds its k-th value once: as many such values as rows)
+    if np.count_nonzero(top[..., 1:] == top[..., :-1]) or \
+            np.count_nonzero(arr == top[..., k - 1:k]) != arr.size // arr.shape[-1]:
+        return None
+    return idx, pos, top
 
 
 _INSERTION_SORT = 16     # libstdc++'s std::sort sorts up to this many by insertion: stable

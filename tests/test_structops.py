@@ -649,3 +649,76 @@ def test_reversed_is_a_flip_as_torch(torch_ref):
         got.append((r.tolist(), type(r.grad_fn).__name__, x.grad.tolist(), reversed(s) is s,
                     [t.item() for t in reversed(m.tensor([1, 2, 3]))]))
     assert got[0] == got[1]
+
+
+def _topk_rows(kind, shape, dtype, largest):
+    """Rows for topk's untied fast path (structops._topk_untied): distinct values (taken), or
+    a tie among the top k, a tie at the k-th value beyond them, -0.0 beside 0.0, a nan, inf
+    (kept: distinct), a row of one repeated value; among the smallest for not `largest`."""
+    rng = np.random.default_rng(11)
+    a = rng.permutation(int(np.prod(shape))).reshape(shape).astype(dtype) - 7.5
+    last = a.reshape(-1, shape[-1])
+    row = np.sort(last[0])[::-1]          # (the first row's values, largest first)
+    if kind == "tie_in_top":
+        last[0, 0], last[0, 1] = row[0], row[0]
+    elif kind == "tie_at_k":              # (the row's 3rd largest twice: k=3's boundary)
+        last[0, list(last[0]).index(row[3])] = row[2]
+    elif kind == "signed_zero":
+        last[0, :2] = [0.0, -0.0]
+        last[0, 2:] = -np.abs(last[0, 2:]) - 1
+    elif kind == "nan":
+        last[-1, 1] = np.nan
+    elif kind == "inf":
+        last[0, 0], last[-1, -1] = np.inf, -np.inf
+    elif kind == "same":
+        last[0] = 1.0
+    return a if largest else -a
+
+
+@pytest.mark.parametrize("kind", ["distinct", "tie_in_top", "tie_at_k", "signed_zero", "nan",
+                                  "inf", "same"])
+@pytest.mark.parametrize("shape,dim,k,largest,sorted_", [
+    ((4, 9), 1, 3, True, True), ((4, 9), -1, 2, False, True), ((2, 3, 9), 2, 4, True, True),
+    ((9,), 0, 3, True, True), ((4, 9), 1, 3, True, False), ((9, 4), 0, 2, True, True),
+    ((4, 9), 1, 9, True, True), ((4, 9), 1, 0, True, True), ((4, 9), 1, 1, False, True)])
+@pytest.mark.parametrize("dtype,layout", [("float32", "plain"), ("float64", "plain"),
+                                          ("float32", "transposed")])
+def test_topk_untied_fast_path_as_the_general_one_and_torch(monkeypatch, kind, shape, dim, k,
+                                                            largest, sorted_, dtype, layout):
+    """topk's fast path for untied rows along the last dim gives the general path's tape
+    entries (the gather's positions), values, indices and gradients, and torch's, on the
+    cases it takes (distinct values, inf) and those it must leave to topk_ties (ties in the
+    top k or at the k-th value, -0.0 beside 0.0, nan) or not see (sorted=False, another dim,
+    k = 0 or n, a non-contiguous input)."""
+    from test_eager_nn import _facts
+    from tapegrad import structops
+    from tapegrad.tape import CLOSED, STATE
+    if layout == "transposed" and len(shape) != 2:
+        pytest.skip("a 2-d case")
+    a = _topk_rows(kind, shape, dtype, largest)
+    real, taken = structops._topk_untied, []
+
+    def spy(*args):
+        r = real(*args)
+        taken.append(r is not None)
+        return r
+
+    def run(m, fast=True):
+        if m is tg:
+            monkeypatch.setattr(structops, "_topk_untied", spy if fast else lambda *a: None)
+            STATE.tape = CLOSED
+        x0 = m.tensor(a.T.copy() if layout == "transposed" else a, requires_grad=True)
+        x = x0.t() if layout == "transposed" else x0 * 1.0
+        r = x.topk(k, dim, largest=largest, sorted=sorted_)
+        facts = _facts(r.values._tape, [x0, x, r.values]) if m is tg else None
+        w = m.arange(1, r.values.numel() + 1, dtype=x.dtype).reshape(r.values.shape)
+        (r.values * w).sum().backward()
+        return (facts, r.values.detach().numpy().tolist(), r.indices.tolist(),
+                x0.grad.numpy().tolist(), r.values.grad_fn.name())
+    fast, slow, want = run(tg), run(tg, False), run(torch)
+    assert str(fast) == str(slow)
+    assert str(fast[1:]) == str(want[1:])
+    d = dim % len(shape)
+    plain = sorted_ and 0 < k < shape[d] and d == len(shape) - 1
+    untied = kind in ("distinct", "inf") or kind == "tie_at_k" and k < 3   # (the 3rd's tie)
+    assert taken == ([untied] if plain else [])
