@@ -59,6 +59,28 @@ def record(name, body, T, x, *args, edges=None):
     return out
 
 
+def written(name, out, open_tape, open_n):
+    """record's bookkeeping for row `name`'s entries written directly by a faster writer of
+    its body (mathops' clamp, nn.functional's embedding): `out` its result, `open_tape` and
+    `open_n` the open tape and its length (-1 for no tape) before the writer appended.  For
+    a writer whose operands are on the open tape, leaves or constants (so a tape its entries
+    opened holds only them), no saved inference tensor (INFERENCE_MADE unset), a fresh
+    result (no view) and a row without edges of its own: then record's steps reduce to the
+    group's mark."""
+    tape = out._tape
+    if tape is not None and out._recorded:
+        start = open_n if tape is open_tape and open_n >= 0 else 0
+        if out._node >= start:
+            groups.mark(tape, start, out._node, OPS[name].code)
+    return out
+
+
+def open_length():
+    """(the open tape, its length or -1): record's starting point, for `written`."""
+    tape = STATE.tape
+    return tape, (tape.n if isinstance(tape, Tape) else -1)
+
+
 def _refuse_saved_inference(op, x, args):
     """torch's error where its node of row `op` would save an inference tensor: x (self),
     and the first tensor among args (other) where the row saves it ("b")."""

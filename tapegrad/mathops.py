@@ -30,7 +30,7 @@ from .native_args import arg_error, given, missing, MISSING
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, STATE, Tape, view_base
+from .tape import INFERENCE_MADE, input_node, STATE, view_base
 from .views import KIND_OPS
 from .native_args import renamed   # (a forwarded call's error under its own name)
 
@@ -111,18 +111,11 @@ def _clamp_pass(x, lo, hi):
         t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = out, x._dtype, shape, tape, \
             True, n
         return t
-    start = tape.n if isinstance(tape, Tape) else -1   # (record's open_n)
+    tape, start = decomps.open_length()
     y = x if lo is None else _binary(_CLAMP_MIN, x, lo)
     if hi is not None:
         y = _binary(_CLAMP_MAX, y, hi)
-    if y._recorded and y._tape is not None:
-        # (a tape opened by the entries, as record: x's tape is the open one or an older one
-        # neither entry is on)
-        if y._tape is not tape or start < 0:
-            start = 0
-        if y._node >= start:
-            groups.mark(y._tape, start, y._node, _CLAMP)
-    return y
+    return decomps.written("clamp", y, tape, start)
 
 
 def _dims(fname, dim, nd):

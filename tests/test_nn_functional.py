@@ -595,3 +595,54 @@ def test_prelu_double_backward_at_zero(channels):
                     (gx, gw) + lib.autograd.grad(s, (x, w, go))])
     for ours, theirs in zip(res[1], res[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def _embedding_run(lib, fast, weight_kind, idx, dtype, monkeypatch):
+    """F.embedding(idx, w) with the common lookup's writer (nn.functional's, `fast`) or the
+    row's body; (tape facts, value, gradient, grad_fn and its edges) or torch's error."""
+    from test_eager_nn import _facts
+    from tapegrad.nn import functional as TFmod
+    from tapegrad.tape import CLOSED, STATE
+    if lib is tapegrad:
+        monkeypatch.setattr(TFmod, "_rows_at", views_rows_at() if fast else lambda *a: None)
+        STATE.tape = CLOSED
+    rng = np.random.default_rng(2)
+    wa = rng.standard_normal((6, 4)).astype(dtype)
+    w0 = lib.nn.Parameter(lib.tensor(wa)) if weight_kind != "constant" else lib.tensor(wa)
+    w = w0 * 1.0 if weight_kind == "non-leaf" else w0
+    try:
+        out = lib.nn.functional.embedding(lib.tensor(idx), w)
+    except (IndexError, RuntimeError) as e:
+        return type(e).__name__, str(e)
+    facts = _facts(out._tape, [w0, w, out]) if lib is tapegrad and out._tape else None
+    fn = out.grad_fn
+    res = [facts, out.detach().numpy().tolist(), fn and fn.name(),
+           fn and [f and f.name() for f, _ in fn.next_functions]]
+    if fn is not None:
+        (out * out).sum().backward()
+        res.append(w0.grad.numpy().tolist())
+    return res
+
+
+def views_rows_at():
+    from tapegrad.views import _rows_at
+    return _rows_at
+
+
+@pytest.mark.parametrize("weight_kind", ["leaf", "non-leaf", "constant"])
+@pytest.mark.parametrize("idx", [np.array([1, 0, 5, 1]), np.array([[2, 2], [0, 3]]),
+                                 np.array([[2, 2], [0, 3]], np.int32), np.array([0, -1]),
+                                 np.array([6, 0]), np.zeros((0,), np.int64), np.array(3)],
+                         ids=["1d", "2d", "int32", "negative", "past", "empty", "0d"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_embedding_lookup_writer_as_the_body_and_torch(monkeypatch, weight_kind, idx, dtype):
+    """F.embedding's writer of the common lookup (no padding_idx, max_norm or frequency
+    scaling) appends exactly the body's entry and group, with its values, gradient, grad_fn
+    and edges, and torch's; indices it leaves to the general path (negative, past the rows,
+    none, 0-d) give torch's errors and results."""
+    fast = _embedding_run(tapegrad, True, weight_kind, idx, dtype, monkeypatch)
+    slow = _embedding_run(tapegrad, False, weight_kind, idx, dtype, monkeypatch)
+    want = _embedding_run(torch, True, weight_kind, idx, dtype, monkeypatch)
+    assert str(fast) == str(slow)
+    got = fast if isinstance(fast, tuple) else fast[1:]
+    assert str(got) == str(want if isinstance(want, tuple) else want[1:])

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .. import decomps_math as DM, dtypes as D, errors, layouts, nodiff, _fastpath
+from .. import decomps, decomps_math as DM, dtypes as D, errors, layouts, nodiff, _fastpath
 from .._signals import COMMIT
 from ..composed import broadcast_shapes as _broadcast_shapes
 from ..creation import arange as _arange, full as _full, tensor as _tensor_of
@@ -24,10 +24,10 @@ from ..ndops import (_binary, where as _where, softmax as _softmax, log_softmax 
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
-from ..tape import refuse_inference_index
+from ..tape import INFERENCE_MADE, refuse_inference_index
 from ..tensor import Tensor, _dim, _row_major
 from ..tracing import refuse_state_update
-from ..views import cat as _cat, KIND_OPS
+from ..views import cat as _cat, KIND_OPS, _rows_at
 from . import _decomps as B, _decomps_ext as X, _onepass
 from ._onepass import _PLAIN
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
@@ -878,6 +878,19 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                            f"following scalar types: Long, Int; but got "
                            f"{'tapegrad.' + input.dtype.legacy}Tensor instead (while checking "
                            f"arguments for embedding)")
+    if padding_idx is None and max_norm is None and not scale_grad_by_freq and \
+            type(input) is Tensor and input._shape and not input._recorded and \
+            type(weight) in _PLAIN and type(weight._v) is np.ndarray and \
+            not INFERENCE_MADE[0] and type(input._v) is np.ndarray and input._v.size and \
+            np.minimum.reduce(input._v, None) >= 0:
+        # the common lookup: the body's one entry (weight[input]'s, views._rows_at, which
+        # checks the indices are below the rows: else None, and the general path's error;
+        # negative ones, which it would take as Python's, are torch's error too) as the row's
+        # group, without the indexing dispatch and record's general steps
+        tape, start = decomps.open_length()
+        out = _rows_at(weight, input)
+        if out is not None:
+            return decomps.written("embedding", out, tape, start)
     v = input._array()
     if max_norm is not None:    # first, as torch (it raises its own error for a bad index)
         _embedding_renorm_(weight, v, float(max_norm), float(norm_type))
