@@ -18,9 +18,9 @@ from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _update_arrays
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
-from .ndops import (_add_reduce, _binary, _BIN_FAST, check_grad_dtype, _compare, _FAST_SUM_MIN,
-                    _EXACT_INT, first_extremes, float_operands, _np_mean, _NP_FWD, _UN_ROW,
-                    _use_extremes, where)
+from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype, _compare,
+                    _FAST_SUM_MIN, _EXACT_INT, first_extremes, float_operands, _np_mean,
+                    _NP_FWD, _ONES_ROWS, _unary, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -1228,6 +1228,7 @@ def heaviside(input, values):
 
 _MEAN_DIM, _SUM_DIM, _SUBTRACT, _MULTIPLY, _DIVIDE, _SQRT0 = (OPS[n].code for n in (
     "mean_dim", "sum_dim", "sub", "mul", "div", "sqrt0"))
+_MULTIPLY_FWD = _BIN_FAST[_MULTIPLY][0]
 _MOMENT_ROWS = {"var": OPS["var"].code, "std": OPS["std"].code}
 
 
@@ -1313,6 +1314,49 @@ def _moment_pass(x, name, dims, corr, keepdim):
     return t
 
 
+_SUM, _NORM_SQRT, _VECTOR_NORM = (OPS[n].code for n in ("sum", "norm_sqrt", "vector_norm"))
+
+
+def _norm2_pass(x):
+    """The 2-norm of every element of x (x.norm(), vector_norm(x)) in one frame: the entries
+    decomps_math.vector_norm records, the same values by the same numpy calls: x * x
+    (_binary's entry), its sum (_reduce's one-element entry), then the body's own norm_sqrt
+    call, one group shown as LinalgVectorNormBackward0.  None outside its case: a recorded
+    float32/float64 array-backed plain tensor of 2 to _FAST_SUM_MIN elements on the open
+    tape, not recording for replay, no inference tensor made (record's check)."""
+    tape = STATE.tape
+    xa = x._v
+    if x._tape is not tape or tape.sealed or tape.recording or INFERENCE_MADE[0] or \
+            type(xa) is not np.ndarray or not 1 < xa.size < _FAST_SUM_MIN:
+        return None
+    dt = x._dtype
+    dtn = dt.np
+    shape = x._shape
+    token = ERR_SET(QUIET)
+    try:   # (_binary's forward, _reduce's fast path's sum)
+        sq = _MULTIPLY_FWD(xa, xa)
+        red = _add_reduce(sq, _ALL_DIMS[len(shape)], dtn, None, False)
+    finally:
+        ERR_RESET(token)
+    start = tape.n
+    a = x._node
+    n_sq = tape.push_nd(_MULTIPLY, a, a, 0.0, shape, sq.size)
+    _, sa, sb, so = _BIN_FAST[_MULTIPLY]
+    for saved in (sa, sb):
+        if saved:
+            tape.save(a, xa)
+    if so:
+        tape.save(n_sq, sq)
+    v = float(red)
+    s = _new()
+    s._v, s._dtype, s._shape, s._tape, s._recorded = v, dt, (), tape, True
+    s._node = e = tape.push(_SUM, n_sq, -1, 1.0, v, None)
+    tape.nd_streams().add_param_row(e, _ONES_ROWS[len(shape)])
+    out = _unary(_NORM_SQRT, s)
+    groups.mark(tape, start, out._node, _VECTOR_NORM)
+    return out
+
+
 def _moment_tail(s, name, divisor):
     """The body's last steps on a one-element sum s: the quotient (the scalar fast path) and
     std's sqrt0, by the body's own calls."""
@@ -1369,6 +1413,14 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (all elements for None); ord inf /
     -inf: max / min of |x|; 0: the count of nonzeros.  Gradient at a zero norm: 0, as torch
     (LinalgVectorNormBackward0)."""
+    # (the common case, x.norm() of a recorded small float tensor: _norm2_pass; the checks
+    # below pass in it)
+    if ord == 2 and type(ord) in (int, float) and dim is None and keepdim is False and dtype is None \
+            and (type(x) is Tensor or type(x) is Parameter) and x._recorded and \
+            x._dtype in _FLOAT_ARRAY:
+        out = _norm2_pass(x)
+        if out is not None:
+            return out
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.vector_norm", x, 1, "input")

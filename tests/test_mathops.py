@@ -849,3 +849,82 @@ def test_clamp_of_a_recorded_input_as_torch(bounds, dtype):
         return res
     got, want = run(tg), run(torch)
     assert str(got) == str(want)
+
+
+def _norm_scenario(fast, dtype, shape, kind, values, call):
+    """A fresh tape, then the 2-norm of every element by mathops._norm2_pass (`fast`) or by
+    the row's body; returns (tape facts, value, gradients of first and second order)."""
+    from test_eager_nn import _facts
+    from tapegrad import mathops
+    from tapegrad.tape import CLOSED, STATE
+    real = mathops._norm2_pass
+    if not fast:
+        mathops._norm2_pass = lambda *a: None
+    try:
+        STATE.tape = CLOSED
+        xa = np.random.default_rng(6).standard_normal(shape).astype(dtype)
+        if values == "zeros":
+            xa[...] = 0.0
+        elif values == "special" and xa.size > 2:
+            xa.reshape(-1)[:3] = [np.inf, -0.0, 1e30]
+        x0 = tg.tensor(xa, requires_grad=True)
+        x = x0 if kind == "leaf" else (x0 * 1.5).mT if kind == "transposed" else x0 * 1.5
+        out = call(tg, x)
+        facts = _facts(out._tape, [x0, x, out])
+        facts["fn"] = (out.grad_fn.name(),
+                       [(f.name() if f else None, k) for f, k in out.grad_fn.next_functions])
+        g, = tg.autograd.grad(out * 3.0, x0, create_graph=True)
+        gg, = tg.autograd.grad((g * g).sum(), x0)
+        return facts, out.detach().numpy(), g.detach().numpy(), gg.numpy()
+    finally:
+        mathops._norm2_pass = real
+
+
+_NORM_CALLS = {"norm": lambda m, x: x.norm(), "norm_2.0": lambda m, x: x.norm(2.0),
+               "vector_norm": lambda m, x: m.linalg.vector_norm(x),
+               "norm_p2_dimnone": lambda m, x: m.norm(x, p=2, dim=None)}
+
+
+@pytest.mark.parametrize("call", sorted(_NORM_CALLS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,kind,values", [
+    ((3, 4), "non-leaf", "random"), ((3, 4), "leaf", "random"), ((4, 3), "transposed", "random"),
+    ((5,), "non-leaf", "zeros"), ((2, 3, 4), "non-leaf", "special"), ((1,), "non-leaf", "random"),
+    ((), "non-leaf", "random"), ((64, 64), "non-leaf", "random")])
+def test_fast_norm_writes_the_decompositions_entries(call, dtype, shape, kind, values):
+    """x.norm()'s writer (mathops._norm2_pass) appends exactly what the row's body does
+    (streams, shapes, params, saved values, the group, edges), with the same values and
+    gradients (create_graph too), a zero norm's 0 gradient and inf / 1e30 among the values
+    included; one element, 0-d, 4096 elements and leaves take the body itself."""
+    fast = _norm_scenario(True, dtype, shape, kind, values, _NORM_CALLS[call])
+    slow = _norm_scenario(False, dtype, shape, kind, values, _NORM_CALLS[call])
+    assert str(fast[0]) == str(slow[0])
+    for f, s in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(f, s)
+
+
+@pytest.mark.parametrize("call", [lambda m, x: x.norm(), lambda m, x: x.norm(2, dim=1),
+                                  lambda m, x: x.norm(dtype=m.float64),
+                                  lambda m, x: m.linalg.vector_norm(x, 2.0, keepdim=True),
+                                  lambda m, x: x.norm(1), lambda m, x: x.norm(True)])
+@pytest.mark.parametrize("grad", ["requires_grad", "no_grad", "constant"])
+def test_norm_of_a_recorded_input_as_torch(call, grad):
+    """The 2-norm's writer's case and its neighbours (a dim, a dtype, keepdim, other orders,
+    no_grad, an input that needs no gradient): torch's values, dtypes, grad_fn and
+    gradient."""
+    def run(lib):
+        x0 = lib.tensor(np.linspace(-2, 3, 12).reshape(3, 4).astype(np.float32),
+                        requires_grad=grad != "constant")
+        x = x0 * 2.0
+        if grad == "no_grad":
+            with lib.no_grad():
+                out = call(lib, x)
+        else:
+            out = call(lib, x)
+        res = [str(out.dtype).split(".")[1], np.round(out.detach().numpy(), 4).tolist(),
+               out.grad_fn and out.grad_fn.name()]
+        if out.grad_fn is not None:
+            out.sum().backward()
+            res.append(np.round(x0.grad.numpy(), 4).tolist())
+        return res
+    assert str(run(tg)) == str(run(torch))
