@@ -1320,10 +1320,20 @@ def _softmax_entry(x, d, log, rows=None):
         out = _np_softmax(xa, d, log)
     if not x._recorded:
         return Tensor._wrap(out, dt)
-    tape = _tape_for(x, None)
-    if tape is None:
-        return Tensor._wrap(out, dt)
-    t = _result(out, dt, tape, _SMX_CODES[log], input_node(tape, x), -1, 1.0 if log else 0.0)
+    tape = STATE.tape
+    if x._tape is tape and not tape.sealed and out.size != 1:
+        # (x on the open tape, an n-d result: _tape_for's, input_node's and _result's steps
+        # for that case, inline)
+        t = _new()
+        t._v, t._dtype, t._shape, t._tape, t._recorded = out, dt, out.shape, tape, True
+        t._node = tape.push_nd(_SMX_CODES[log], x._node, -1, 1.0 if log else 0.0, out.shape,
+                               out.size)
+    else:
+        tape = _tape_for(x, None)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+        t = _result(out, dt, tape, _SMX_CODES[log], input_node(tape, x), -1,
+                    1.0 if log else 0.0)
     if out.size != 1:
         if rows is not None:
             tape.nds.add_param_ints(t._node, rows)

@@ -14,7 +14,8 @@ from .dtypes import dtype as DType
 from .errors import _tname_legacy
 from .multiprocessing._storage import is_shared, share_tensors
 from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _reduce, _softmax, \
-    where
+    _softmax_entry, where
+from .parameter import Parameter
 from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
 from .native_args import arg_error, given, missing, MISSING
@@ -419,12 +420,22 @@ class _OpMethods:
 
     def softmax(self, dim, dtype=None):
         """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
+        if type(dim) is int and dtype is None and (type(self) is Tensor or
+                                                   type(self) is Parameter):
+            nd = len(self._shape)      # (_softmax's checks, then its entry)
+            if -nd <= dim < nd and self._dtype.is_floating_point:
+                return _softmax_entry(self, dim % nd, False)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "softmax")
         return _softmax("softmax", self, dim, dtype)
 
     def log_softmax(self, dim, dtype=None):
         """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
+        if type(dim) is int and dtype is None and (type(self) is Tensor or
+                                                   type(self) is Parameter):
+            nd = len(self._shape)      # (_softmax's checks, then its entry)
+            if -nd <= dim < nd and self._dtype.is_floating_point:
+                return _softmax_entry(self, dim % nd, True)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "log_softmax")
         return _softmax("log_softmax", self, dim, dtype)

@@ -322,3 +322,82 @@ def test_replay_along_every_dim_of_a_3d_input(name, dim):
         tv.backward()
         np.testing.assert_allclose(float(value), tv.item(), rtol=1e-12)
         np.testing.assert_allclose(g, tx.grad.numpy(), rtol=1e-10, atol=1e-12, equal_nan=True)
+
+
+def _method_run(name, fast, shape, dim, kind, dtype, monkeypatch):
+    """x.softmax(dim) / x.log_softmax(dim) with the method's direct entry (`fast`) or through
+    ndops._softmax (its checks, then the same entry: monkeypatched in for the method's own
+    branch), on a fresh tape; (tape facts, value, gradients of first and second order, the
+    grad_fn's name and edges)."""
+    from test_eager_nn import _facts
+    from tapegrad import tensor_methods
+    from tapegrad.tape import CLOSED, STATE
+    if not fast:   # (the branch's entry call replaced by _softmax's whole path)
+        monkeypatch.setattr(tensor_methods, "_softmax_entry",
+                            lambda x, d, log: tensor_methods._softmax(
+                                "log_softmax" if log else "softmax", x, d, None))
+    STATE.tape = CLOSED
+    xa = (np.random.default_rng(3).standard_normal(shape) * 3.0).astype(dtype)
+    x0 = tg.tensor(xa, requires_grad=kind != "constant")
+    x = x0 if kind == "leaf" else (x0 * 2.0).mT if kind == "transposed" else x0 * 2.0
+    if kind == "other-tape":
+        STATE.tape = CLOSED   # (x's tape left: the entry goes on a new one)
+    y = getattr(x, name)(dim)
+    if not y.requires_grad:
+        return None, y.numpy().tolist()
+    tape = y._tape   # (one element only: no n-d streams, its entries' streams)
+    facts = _facts(tape, [x0, x, y]) if tape.nds is not None else \
+        {"streams": [np.asarray(s[:tape.n]).tolist() for s in tape._arrays[:5]]}
+    facts["fn"] = (y.grad_fn.name(), [(f.name() if f else None, k)
+                                      for f, k in y.grad_fn.next_functions])
+    g, = tg.autograd.grad((y * y).sum(), x0, create_graph=True)
+    gg, = tg.autograd.grad(g.sum(), x0)
+    return facts, y.detach().numpy().tolist(), g.detach().numpy().tolist(), gg.numpy().tolist()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape,dim", [((4, 5), 1), ((4, 5), -2), ((2, 3, 4), 1), ((6,), 0),
+                                       ((1,), 0), ((), 0), ((0, 3), 1)])
+@pytest.mark.parametrize("kind", ["non-leaf", "leaf", "transposed", "constant", "other-tape"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_method_entry_as_the_general_path(monkeypatch, name, shape, dim, kind, dtype):
+    """Tensor.softmax / log_softmax's direct entry for an int dim (and _softmax_entry's
+    inline recording for an input on the open tape) append exactly what the checked path
+    does, with its values and gradients (create_graph too), for leaves, views, inputs that
+    need no gradient or live on a sealed tape, one element, 0-d and empty inputs."""
+    if kind == "transposed" and len(shape) < 2:
+        pytest.skip("a matrix case")
+    fast = _method_run(name, True, shape, dim, kind, dtype, monkeypatch)
+    monkeypatch.undo()
+    slow = _method_run(name, False, shape, dim, kind, dtype, monkeypatch)
+    assert str(fast) == str(slow)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("call", [lambda x, n: getattr(x, n)(1), lambda x, n: getattr(x, n)(-2),
+                                  lambda x, n: getattr(x, n)(2), lambda x, n: getattr(x, n)(True),
+                                  lambda x, n: getattr(x, n)(1.0), lambda x, n: getattr(x, n)(-3),
+                                  lambda x, n: getattr(x, n)(dim=1),
+                                  lambda x, n: getattr(x, n)(1, dtype=x.dtype),
+                                  lambda x, n: getattr(x.long(), n)(1)])
+def test_method_arguments_beside_the_direct_entry_as_torch(name, call):
+    """The method's direct entry (dims 1 and -2 of a non-leaf) and its neighbours (a bool or
+    float dim, a keyword dim, dtype=, an integer input): torch's values, gradients of first
+    and second order, or errors."""
+    torch = pytest.importorskip("torch")
+    got, xa, w = [], _data((3, 4), "float32"), _data((3, 4), "float32")
+    for m in (tg, torch):
+        x0 = m.tensor(xa, requires_grad=True)
+        x = x0 * 1.0   # (on the open tape: _softmax_entry's inline recording)
+        try:
+            y = call(x, name)
+        except Exception as e:   # noqa: BLE001  (the error's type and message compared)
+            got.append((type(e).__name__, str(e)))
+            continue
+        res = [np.round(y.detach().numpy(), 5).tolist(), y.grad_fn and y.grad_fn.name()]
+        if y.requires_grad:
+            g, = m.autograd.grad((y * m.tensor(w)).sum(), x0, create_graph=True)
+            gg, = m.autograd.grad((g * g).sum(), x0)
+            res += [np.round(g.detach().numpy(), 4).tolist(), np.round(gg.numpy(), 3).tolist()]
+        got.append(res)
+    assert got[0] == got[1]
