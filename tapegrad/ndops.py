@@ -132,10 +132,22 @@ def _np_huber(a, c):
     return np.where(z < c, 0.5 * z * z, c * (z - 0.5 * c))
 
 
+def _np_softplus(a, c):
+    """softplus's formula `where(a > c, a, log1p(exp(where(a > c, 0.0, a))))` with its
+    comparison made once and its temporaries reused (the same calls on the same values:
+    the same bits, ~0.6 of a small softplus's 4 us)."""
+    big = a > c
+    z = np.where(big, 0.0, a)
+    np.exp(z, z)
+    np.log1p(z, z)
+    np.copyto(z, a, where=big)
+    return z
+
+
 # formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
 _NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, POW_SCALAR: _np_pow_scalar,
                OPS["smooth_l1"].fwd: _np_smooth_l1, OPS["huber"].fwd: _np_huber,
-               OPS["sqrt0"].fwd: _np_sqrt0}
+               OPS["sqrt0"].fwd: _np_sqrt0, OPS["softplus"].fwd: _np_softplus}
 # unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
 _UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
             else (_NP_FORMULA[op.fwd], True) if op.fwd in _NP_FORMULA

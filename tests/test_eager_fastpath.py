@@ -404,6 +404,50 @@ def test_formula_functions_equal_the_formulas():
                 assert got.dtype == want.dtype
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (3, 4)])
+def test_formula_functions_equal_the_formulas_in_every_float_dtype(dtype, shape):
+    """ndops._NP_FORMULA's functions (softplus's, relu's, ...) give the formula's bits in
+    each float dtype, for 0-d and n-d operands, at thresholds the dtype holds exactly and
+    not (20.1), beside the threshold, past exp's range, subnormal, nan, inf and -0.0."""
+    from tapegrad.ops import BY_CODE
+    vals = [-2.5, -0.0, 0.0, 0.3, 20.0, 20.1, 19.99, 25.0, 100.0, -100.0, 1e-40, np.nan,
+            np.inf, -np.inf]
+    for op in BY_CODE:
+        if op.fwd not in T._NP_FORMULA:
+            continue
+        for v in vals if not shape else [None]:
+            x = np.asarray(v if v is not None else
+                           np.resize(vals, int(np.prod(shape))).reshape(shape), dtype)
+            for c in (20.0, 20.1, 2.0, 0.5, -1.0):
+                with np.errstate(all="ignore"):
+                    got = T._NP_FORMULA[op.fwd](x.copy(), c)
+                    want = T._NP_FWD[op.code](x.copy(), None, c)
+                assert np.asarray(got).dtype == np.asarray(want).dtype, op.name
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_softplus_of_a_recorded_input_as_torch():
+    """F.softplus (the unary fast path's formula function) at its threshold's neighbours and
+    special values: torch's values (to its last bit's rounding), gradient and grad_fn, with
+    the default and another threshold."""
+    torch = pytest.importorskip("torch")
+    vals = np.array([-30.0, -2.5, -0.0, 0.0, 0.3, 19.99, 20.0, 20.01, 25.0, 90.0, np.inf,
+                     -np.inf], np.float32)
+    for th in (20.0, 1.5):
+        got = []
+        for m in (tapegrad, torch):
+            x0 = m.tensor(vals, requires_grad=True)
+            y = m.nn.functional.softplus(x0 * 1.0, threshold=th)
+            y.sum().backward()
+            got.append((y.detach().numpy(), x0.grad.numpy(), y.grad_fn.name()))
+        # (torch's vectorized exp / log1p: within an ulp of numpy's)
+        np.testing.assert_allclose(got[0][0], got[1][0], rtol=2e-7, atol=0)
+        np.testing.assert_allclose(got[0][1], got[1][1], rtol=2e-7, atol=0)
+        assert got[0][2] == got[1][2]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_pow_of_tensors_is_c_pow(dtype):
     """tensor ** tensor is C pow per element (numpy's power with an exponent array of the
