@@ -646,3 +646,45 @@ def test_embedding_lookup_writer_as_the_body_and_torch(monkeypatch, weight_kind,
     assert str(fast) == str(slow)
     got = fast if isinstance(fast, tuple) else fast[1:]
     assert str(got) == str(want if isinstance(want, tuple) else want[1:])
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("kind", ["non-leaf", "leaf", "transposed", "constant", "inplace"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dropout_mask_wrapped_as_its_copy(kind, p, dtype):
+    """F.dropout wraps its fresh mask array as the mul's constant operand: the same tape
+    entries, saved values, version watches, values and gradients (create_graph too) as the
+    copy torch.tensor(mask) made before, for leaves, views, constants, p = 1 (a 0-d mask)
+    and in place; the same seed drops the same elements as torch."""
+    from test_eager_nn import _facts
+    from tapegrad.discrete_draws import dropout_noise
+    from tapegrad.random import arranged_like, default_generator
+    from tapegrad.tape import CLOSED, STATE
+
+    def run(copy):
+        STATE.tape = CLOSED
+        tapegrad.manual_seed(3)
+        xa = np.random.default_rng(1).standard_normal((4, 6)).astype(dtype)
+        x0 = tapegrad.tensor(xa, requires_grad=kind != "constant")
+        x = x0 if kind == "leaf" else (x0 * 1.0).mT if kind == "transposed" else x0 * 1.0
+        if copy:   # (the mask as before: drawn as dropout draws it, copied by torch.tensor)
+            scale = np.zeros((), xa.dtype) if p == 1.0 else arranged_like(
+                x._array(), dropout_noise(default_generator._engine, tuple(x.shape), p,
+                                          xa.dtype))
+            m = tapegrad.tensor(scale, dtype=x.dtype)
+            y = x.mul_(m) if kind == "inplace" else x * m
+        else:
+            y = TF.dropout(x, p, inplace=kind == "inplace")
+        if not y.requires_grad:
+            return y.numpy().tolist()
+        facts = _facts(y._tape, [x0, x, y])
+        g, = tapegrad.autograd.grad((y * y).sum(), x0, create_graph=True)
+        gg, = tapegrad.autograd.grad(g.sum(), x0)
+        return facts, y.detach().numpy().tolist(), g.detach().numpy().tolist(), gg.tolist()
+    assert str(run(False)) == str(run(True))
+    torch.manual_seed(3)
+    tapegrad.manual_seed(3)
+    xa = np.random.default_rng(1).standard_normal((4, 6)).astype(dtype)
+    got = [m.nn.functional.dropout(m.tensor(xa, requires_grad=True) * 1.0, p).detach().numpy()
+           for m in (tapegrad, torch)]
+    np.testing.assert_array_equal(got[0], got[1])

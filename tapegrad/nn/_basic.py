@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from .. import decomps, dtypes as D, errors
-from ..creation import tensor as _tensor_of
 from ..discrete_draws import dropout_noise
 from ..grad_mode import is_grad_enabled
 from ..graph import forget_fn
@@ -124,6 +123,9 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         # (torch draws into empty_like(input): a transposed input's mask is in its memory order)
         scale = arranged_like(input._array(), dropout_noise(gen._engine, tuple(input.shape), p,
                                                             input.dtype.np))
+    # (the mask: a fresh array of the input's dtype, which only the mul below reads: wrapped
+    # as it is, the tensor torch.tensor's copy of it would be)
+    mask = Tensor._wrap(scale, input._dtype)
     if inplace:
-        return input.mul_(_tensor_of(scale, dtype=input.dtype))
-    return input * _tensor_of(scale, dtype=input.dtype)
+        return input.mul_(mask)
+    return input * mask
