@@ -688,3 +688,74 @@ def test_dropout_mask_wrapped_as_its_copy(kind, p, dtype):
     got = [m.nn.functional.dropout(m.tensor(xa, requires_grad=True) * 1.0, p).detach().numpy()
            for m in (tapegrad, torch)]
     np.testing.assert_array_equal(got[0], got[1])
+
+
+def _layer_norm_call(lib, shape, ns, params, x_kind, dtype, facts_of=None):
+    """layer_norm(x, ns, w, b) as a layer calls it: (value, grad_fn, gradients; `facts_of`'s
+    of the result before backward) or the error."""
+    rng = np.random.default_rng(8)
+    xa = rng.standard_normal(shape).astype(dtype)
+    wshape = tuple(int(v) for v in ns)
+    w = b = None
+    if params in ("affine", "weight", "bias", "float64 weight"):
+        wdt = "float64" if params == "float64 weight" else dtype
+        w = lib.nn.Parameter(lib.tensor(rng.standard_normal(wshape).astype(wdt)))
+        b = lib.nn.Parameter(lib.tensor(rng.standard_normal(wshape).astype(dtype)))
+        w = None if params == "bias" else w
+        b = None if params == "weight" else b
+    x0 = lib.tensor(xa, requires_grad=x_kind != "constant")
+    x = x0 if x_kind in ("leaf", "constant") else x0 * 1.0
+    try:
+        y = lib.nn.functional.layer_norm(x, ns, w, b)
+    except (RuntimeError, TypeError) as e:
+        return type(e).__name__, str(e)
+    res = [y.detach().numpy(), y.grad_fn and y.grad_fn.name()]
+    if facts_of is not None:
+        res.append(facts_of(y, [x0, x, w, b, y]))
+    if y.requires_grad:
+        (y * y).sum().backward()
+        res += [t.grad.numpy() for t in (x0, w, b) if t is not None and t.requires_grad]
+    return res
+
+
+_LN_CASES = [((4, 6), (6,), "none", "non-leaf"), ((4, 6), (6,), "affine", "non-leaf"),
+             ((2, 3, 4), (3, 4), "affine", "non-leaf"), ((4, 6), (6,), "weight", "leaf"),
+             ((4, 6), (6,), "bias", "non-leaf"), ((4, 6), (6,), "affine", "constant"),
+             ((6,), (6,), "affine", "non-leaf"), ((4, 6), [6], "affine", "non-leaf"),
+             ((4, 6), (np.int64(6),), "none", "non-leaf"), ((4, 6), (4,), "none", "non-leaf"),
+             ((4, 6), (6,), "float64 weight", "non-leaf"), ((4, 6), (), "none", "non-leaf"),
+             ((4, 6), (4, 6, 1), "none", "non-leaf")]
+
+
+@pytest.mark.parametrize("shape,ns,params,x_kind", _LN_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layer_norm_direct_call_as_the_checked_path_and_torch(monkeypatch, shape, ns, params,
+                                                              x_kind, dtype):
+    """F.layer_norm's direct call of the one-pass writer (a tuple of ints matching the
+    input's trailing sizes, weight and bias of them in its dtype) gives the checked path's
+    tape, values and gradients, and torch's; lists, numpy ints, mismatched sizes, a weight of
+    another dtype, an empty or too long normalized_shape take the checked path: torch's
+    errors."""
+    from test_eager_nn import _facts
+    from tapegrad.nn import functional as TFmod
+    from tapegrad.tape import CLOSED, STATE
+
+    def run(fast):
+        if not fast:
+            monkeypatch.setattr(TFmod, "_layer_norm_pass", lambda *a: None)
+        STATE.tape = CLOSED
+        got = _layer_norm_call(tapegrad, shape, ns, params, x_kind, dtype,
+                               lambda y, keep: y._tape and _facts(y._tape, keep))
+        monkeypatch.undo()
+        return got
+    fast, slow = run(True), run(False)
+    assert str(fast) == str(slow)
+    want = _layer_norm_call(torch, shape, ns, params, x_kind, dtype)
+    got = fast if isinstance(fast, tuple) else fast[:2] + fast[3:]   # (no facts)
+    if isinstance(want, tuple):
+        assert got == want
+        return
+    assert len(got) == len(want) and got[1] == want[1]
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for g, w in zip(got[:1] + got[2:], want[:1] + want[2:]):
+        np.testing.assert_allclose(g, w, **tol)
