@@ -494,3 +494,33 @@ def test_binary_formula_functions_equal_the_formulas(dtype):
             np.testing.assert_array_equal(got, want)
             np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
             assert got.dtype == want.dtype
+
+
+_DIRECT_WRITERS = {
+    "clamp": lambda m, x: x.clamp(-1.0, 1.0), "clamp_min": lambda m, x: x.clamp(min=0),
+    "norm": lambda m, x: x.norm(), "softmax": lambda m, x: x.softmax(1),
+    "log_softmax": lambda m, x: x.log_softmax(-1), "cumsum": lambda m, x: x.cumsum(1),
+    "topk": lambda m, x: x.topk(2, 1).values,
+    "embedding": lambda m, x: m.nn.functional.embedding(m.tensor([2, 0, 1]), x),
+    "layer_norm": lambda m, x: m.nn.functional.layer_norm(x, (4,)),
+    "dropout": lambda m, x: m.nn.functional.dropout(x, 0.0),
+    "softplus": lambda m, x: m.nn.functional.softplus(x)}
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode", "enable_grad"])
+@pytest.mark.parametrize("name", sorted(_DIRECT_WRITERS))
+def test_direct_writers_under_grad_modes_as_torch(name, mode):
+    """The ops with writers of their own (clamp, norm, softmax, cumsum, topk, embedding,
+    layer_norm, dropout, softplus) on a tensor computed from a leaf, under no_grad,
+    inference_mode and grad mode: torch's values, requires_grad, grad_fn and
+    is_inference."""
+    torch = pytest.importorskip("torch")
+    xa = np.linspace(-2.0, 2.5, 12, dtype=np.float32).reshape(3, 4)
+    got = []
+    for m in (tapegrad, torch):
+        x = m.tensor(xa, requires_grad=True) * 1.5
+        with getattr(m, mode)():
+            y = _DIRECT_WRITERS[name](m, x)
+        got.append((np.round(y.detach().numpy(), 5).tolist(), y.requires_grad,
+                    y.grad_fn and y.grad_fn.name(), y.is_inference()))
+    assert got[0] == got[1]
