@@ -36,7 +36,7 @@ from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
-                      take_last, topk_ties)
+                      topk_ties)
 from .tape import input_node, refuse_inference_index, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor,
                      _tensor_operand, tensor_methods)
@@ -354,7 +354,9 @@ def _sort_ties(arr, idx, d, descending):
     most _SORT_TIES_MAX elements in all."""
     rows = dim_last(arr, d)
     n = rows.shape[-1]
-    ordered = take_last(rows, dim_last(idx, d))
+    # (the rows' values sorted: np.sort's, not idx's order taken, ~2 us less; whether a row
+    # has two equal neighbours, or two nan, is the same in any sorted order of its values)
+    ordered = np.sort(rows, axis=-1)
     same = ordered[..., 1:] == ordered[..., :-1]
     # (count_nonzero: no Python layer as any()'s; no nan and no tie, the common rows: idx)
     if rows.dtype.kind == "f" and np.count_nonzero(ordered != ordered):

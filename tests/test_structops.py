@@ -727,16 +727,19 @@ def test_topk_untied_fast_path_as_the_general_one_and_torch(monkeypatch, kind, s
 @pytest.mark.parametrize("descending", [False, True])
 def test_sort_rows_whose_only_ties_are_nans_as_torch(descending):
     """sort past std::sort's insertion sort (n > 16) of rows of distinct values and some nan
-    (tied with each other only): torch's indices and gradient, as _sort_ties orders them;
-    rows without any tie keep the stable order (its early return)."""
+    (tied with each other only), along the last dim and the first: torch's indices and
+    gradient, as _sort_ties orders them; rows without any tie keep the stable order (its
+    early return)."""
     rng = np.random.default_rng(4)
     a = rng.permutation(4 * 40).reshape(4, 40).astype(np.float32)
     a[0, [3, 17, 30, 31, 38]] = np.nan
     a[2, [0, 39]] = np.nan
-    got = []
-    for m in (tg, torch):
-        x = m.tensor(a, requires_grad=True)
-        r = x.sort(1, descending=descending)
-        (r.values.nan_to_num(0.0) * m.arange(40.0)).sum().backward()
-        got.append((r.indices.tolist(), x.grad.tolist()))
-    assert got[0] == got[1]
+    for dim, rows in ((1, a), (0, a.T.copy())):   # (along the last dim and the first)
+        got = []
+        for m in (tg, torch):
+            x = m.tensor(rows, requires_grad=True)
+            r = x.sort(dim, descending=descending)
+            (r.values.nan_to_num(0.0) * m.arange(40.0).reshape((1, 40) if dim else (40, 1))
+             ).sum().backward()
+            got.append((r.indices.tolist(), x.grad.tolist()))
+        assert got[0] == got[1]
