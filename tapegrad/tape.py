@@ -100,6 +100,10 @@ _IS_VIEW[[OPS[name].code for name in VIEW_OPS]] = True
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
+# check_versions' look at the readers of changed values one by one (Tape._stale_unsaved) takes
+# at most this many entries: more (a changed constant read by many graphs on one tape) go to
+# its numpy passes, whose cost does not grow per entry in Python
+_STALE_LOOK_MAX = 64
 
 
 def _b_first(op):
@@ -818,8 +822,11 @@ class Tape:
         changed[stale] = True
         g = self.groups
         glen = 0 if g is None else len(g.first)
+        readers = np.flatnonzero(changed[ia] | changed[ib] | changed[cond])
+        if len(readers) + len(stale) > _STALE_LOOK_MAX:   # (many: the full check's numpy passes)
+            return False
         # (the full check's masks, entry by entry: _NEEDS by which operands are differentiable)
-        for e in np.flatnonzero(changed[ia] | changed[ib] | changed[cond]).tolist() + stale:
+        for e in readers.tolist() + stale:
             if e < glen and g.first[e] >= 0:
                 return False
             a, b, c = int(ia[e]), int(ib[e]), int(cond[e])

@@ -1011,3 +1011,24 @@ def test_version_check_of_few_changed_values_as_the_full_check(monkeypatch, torc
         assert (ours[0] == "ok") == (ref[0] == "ok"), name
         if ours[0] == "ok":
             assert ours[1] == pytest.approx(ref[1], rel=1e-6), name
+
+
+def test_version_check_of_a_value_read_by_many_entries(monkeypatch):
+    """A changed value read by more entries than Tape._stale_unsaved looks at one by one (a
+    constant changed in place after many graphs on one tape read it) goes to the full
+    check's numpy passes, which find nothing saved: the backward runs, gradients as if the
+    constant had not been read by the others."""
+    real = tg.tape.Tape._stale_unsaved
+    calls = []
+    monkeypatch.setattr(tg.tape.Tape, "_stale_unsaved",
+                        lambda self, *a: calls.append(r := real(self, *a)) or r)
+    w = tg.ones(3, requires_grad=True)
+    c = tg.tensor([1.0, 2.0, 3.0])
+    for _ in range(tg.tape._STALE_LOOK_MAX + 1):   # graphs dropped on the open tape
+        (w + c).sum().item()
+    loss = (w * 2.0 + c).sum()
+    with tg.no_grad():
+        c.add_(1.0)
+    loss.backward()
+    assert calls == [False]
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
