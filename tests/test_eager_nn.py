@@ -643,7 +643,8 @@ def _norm_run(norm, x0, x, w, b, twice, name):
     facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
                       for o in outs]
     (outs[-1] * outs[-1]).sum().backward()
-    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)]
+    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)
+                                                       if t is not None]
 
 
 def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice):
@@ -759,8 +760,8 @@ def test_fast_layer_norm_of_a_weight_without_bias_as_torch(monkeypatch):
             [("MulBackward0", 0), ("AccumulateGrad", 0), (None, 0)]
 
 
-# ---- batch_norm's one-pass writer (training, 2-d) against its body ---------------------------
-def _batch_norm_scenario(fast, dtype, x_kind, shape, twice):
+# ---- batch_norm's one-pass writer (training) against its body --------------------------------
+def _batch_norm_scenario(fast, dtype, x_kind, shape, twice, affine=True):
     from tapegrad import decomps
     from tapegrad.nn import _decomps_ext as X
     from tapegrad.views import KIND_OPS
@@ -768,24 +769,32 @@ def _batch_norm_scenario(fast, dtype, x_kind, shape, twice):
     xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
     w = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
     b = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
+    if not affine:
+        w = b = None
     x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
+    dims = (0,) + tuple(range(2, len(shape)))
+    view = (1, shape[1]) + (1,) * (len(shape) - 2)
 
     def bn(x):
         if fast:
             out = tapegrad.nn.functional.batch_norm(x, None, None, w, b, True, 0.1, 1e-3)
             assert out._node == out._tape.n - 1
             return out
-        return decomps.record("batch_norm", X.batch_norm, KIND_OPS, x, (0,), None, None, w, b,
-                              1e-3, (1, shape[1]))
+        return decomps.record("batch_norm", X.batch_norm, KIND_OPS, x, dims, None, None, w, b,
+                              1e-3, view)
     return _norm_run(bn, x0, x, w, b, twice, "NativeBatchNormBackward0")
 
 
-@pytest.mark.parametrize("dtype,x_kind,shape,twice", [
-    ("float32", "leaf", (4, 5), False), ("float32", "non-leaf", (3, 2), True),
-    ("float64", "non-leaf", (5, 3), False), ("float64", "leaf", (2, 4), True)])
-def test_fast_batch_norm_writes_the_decompositions_entries(dtype, x_kind, shape, twice):
-    fast = _batch_norm_scenario(True, dtype, x_kind, shape, twice)
-    slow = _batch_norm_scenario(False, dtype, x_kind, shape, twice)
+@pytest.mark.parametrize("dtype,x_kind,shape,twice,affine", [
+    ("float32", "leaf", (4, 5), False, True), ("float32", "non-leaf", (3, 2), True, True),
+    ("float64", "non-leaf", (5, 3), False, True), ("float64", "leaf", (2, 4), True, True),
+    ("float32", "non-leaf", (4, 3, 5, 5), False, True), ("float64", "leaf", (2, 3, 4), True, True),
+    ("float32", "non-leaf", (2, 2, 3, 2, 2), True, True),
+    ("float32", "non-leaf", (4, 3, 5, 5), True, False), ("float64", "leaf", (5, 3), False, False),
+    ("float64", "non-leaf", (2, 3, 4), False, False)])
+def test_fast_batch_norm_writes_the_decompositions_entries(dtype, x_kind, shape, twice, affine):
+    fast = _batch_norm_scenario(True, dtype, x_kind, shape, twice, affine)
+    slow = _batch_norm_scenario(False, dtype, x_kind, shape, twice, affine)
     assert fast[0] == slow[0]
     for a, b in zip(fast[1] + fast[2], slow[1] + slow[2]):
         np.testing.assert_array_equal(a, b)
@@ -803,9 +812,57 @@ def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):
     _norm_layer_as_torch(
         monkeypatch, "batch_norm",
         lambda lib, shape, affine: lib.nn.BatchNorm1d(shape[1], affine=affine, momentum=0.3),
-        (((5, 4), True, False, True, True), ((3, 4, 2), True, False, True, False),
-         ((5, 4), False, False, True, False), ((5, 4), True, True, True, False),
-         ((5, 1), True, False, True, False), ((5, 4), True, False, False, False)), 17, state)
+        (((5, 4), True, False, True, True), ((3, 4, 2), True, False, True, True),
+         ((5, 4), False, False, True, True), ((3, 4, 2), False, False, True, True),
+         ((5, 4), True, True, True, False), ((3, 4, 2), True, True, True, False),
+         ((5, 1), True, False, True, False), ((3, 1, 2), True, False, True, False),
+         ((5, 4), True, False, False, False), ((3, 4, 2), False, False, False, False)),
+        17, state)
+
+
+def test_fast_batch_norm_of_images_as_torch_and_its_fallbacks(monkeypatch):
+    """nn.BatchNorm2d / 3d in training (the (1, C, 1, ...) views of weight and bias inside the
+    group), with and without affine parameters, against torch; outside the case (a frozen
+    weight, one channel, an input that needs no grad) the body, also as torch."""
+    def state(layer):
+        return lambda: [layer.running_mean.numpy(), layer.running_var.numpy()]
+    _norm_layer_as_torch(
+        monkeypatch, "batch_norm",
+        lambda lib, shape, affine: (lib.nn.BatchNorm2d if len(shape) == 4 else lib.nn.BatchNorm3d)(
+            shape[1], affine=affine),
+        (((4, 3, 5, 5), True, False, True, True), ((4, 3, 5, 5), False, False, True, True),
+         ((2, 3, 2, 3, 2), True, False, True, True), ((4, 3, 5, 5), True, True, True, False),
+         ((4, 1, 5, 5), True, False, True, False), ((4, 3, 5, 5), True, False, False, False)),
+        18, state)
+
+
+def test_fast_batch_norm_refuses_what_is_not_its_case():
+    """The n-d writer's refusals: a weight without a bias (or the reverse), a weight of
+    another shape than (C,), another dtype, a subclass; the body records those (also as
+    torch: values and gradients)."""
+    from tapegrad.nn import _onepass
+    rng = np.random.default_rng(19)
+    xa = rng.standard_normal((4, 3, 2, 2))
+    for lib in (tapegrad, torch):
+        x = lib.tensor(xa, requires_grad=True) * 2
+        w = lib.ones(3, dtype=lib.float64, requires_grad=True)
+        b = lib.zeros(3, dtype=lib.float64, requires_grad=True)
+        if lib is tapegrad:
+            assert _onepass.batch_norm(x, w, None, 1e-5) is None
+            assert _onepass.batch_norm(x, None, b, 1e-5) is None
+            assert _onepass.batch_norm(x, w.reshape(1, 3), b, 1e-5) is None
+            assert _onepass.batch_norm(x.float(), w, b, 1e-5) is None
+            assert _onepass.batch_norm(x, w, b, 1e-5) is not None
+    ys = []
+    for lib in (tapegrad, torch):
+        x = lib.tensor(xa, requires_grad=True)
+        w = lib.tensor([1.5, 0.5, 2.0], dtype=lib.float64, requires_grad=True)
+        y = lib.nn.functional.batch_norm(x * 2, None, None, w, None, True)
+        assert type(y.grad_fn).__name__ == "NativeBatchNormBackward0"
+        (y * y.sin()).sum().backward()
+        ys.append((y.detach().numpy(), x.grad.numpy(), w.grad.numpy()))
+    for a, b in zip(*ys):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 # ---- logsumexp's one-pass writer (ndops._logsumexp_pass) against its body -------------------

@@ -14,9 +14,11 @@ row records, without the generic per-op dispatch between its entries.
   NativeLayerNormBackward0.  The case: an input of float32 or float64 that requires grad,
   with at least two rows and two normalized elements, weight and bias leaves of its dtype
   that require grad (a layer in training).
-* `batch_norm` in training with weight and bias, 2-d input (N, C): the same entries as
-  layer_norm's over dim 0 (the weight and bias broadcast as they are), one group shown as
-  NativeBatchNormBackward0.  The case: layer_norm's, with N, C >= 2.
+* `batch_norm` in training, input (N, C) or (N, C, *): the same entries as layer_norm's over
+  every dim but 1 (a 2-d input's weight and bias broadcast as they are; an n-d input's are
+  viewed as (1, C, 1, ...) by the body's reshape, where the body makes the views), one
+  group shown as NativeBatchNormBackward0.  The case: layer_norm's with weight and bias
+  (of shape (C,) for n-d input) or neither, with C >= 2 and N * positions >= 2.
 * `cross_entropy` with class indices: log_softmax's one entry (ndops._softmax_entry,
   LogSoftmaxBackward0), then nll_loss's one entry of the nll kind (kinds/nll.py: params the
   targets, NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C
@@ -336,18 +338,28 @@ def layer_norm(x, dims, w, b, eps):
 
 
 def batch_norm(x, w, b, eps):
-    """The result of batch_norm in training (the batch's statistics) of a 2-d input with
-    weight w and bias b, or None outside the case above."""
-    if len(x._shape) != 2 or w is None or b is None:
+    """The result of batch_norm in training (the batch's statistics) of an (N, C, *) input
+    with weight w and bias b (both or neither), or None outside the case above."""
+    shape = x._shape
+    nd = len(shape)
+    if nd < 2 or (w is None) != (b is None):
         return None
-    return _norm_pass(x, (0,), w, b, eps, _BATCH_NORM)
+    if nd == 2:
+        return _norm_pass(x, (0,), w, b, eps, _BATCH_NORM)
+    # (N, C, *): the body views the (C,) weight and bias as (1, C, 1, ...)
+    if w is not None and (w._shape != (shape[1],) or b._shape != w._shape):
+        return None
+    return _norm_pass(x, (0,) + tuple(range(2, nd)), w, b, eps, _BATCH_NORM,
+                      (1, shape[1]) + (1,) * (nd - 2))
 
 
-def _norm_pass(x, dims, w, b, eps, row):
+def _norm_pass(x, dims, w, b, eps, row, view=None):
     """(x - mean) / sqrt(var + eps) * w + b over `dims` (biased variance), w and b of the
     shape of x's trailing dims that are not normalized (layer_norm: the normalized dims,
     batch_norm of (N, C): C), one group of `row`; without b no shift, without w and b no
-    scale either (the body's entries stop there); None outside the cases above."""
+    scale either (the body's entries stop there); None outside the cases above.  `view`:
+    w and b are (C,) and used as their views of that shape (batch_norm of (N, C, *)), made
+    where the body makes them, by the same reshape."""
     if type(x) not in _PLAIN or w is not None and type(w) not in _PLAIN or \
             b is not None and type(b) not in _PLAIN:
         return None
@@ -360,7 +372,7 @@ def _norm_pass(x, dims, w, b, eps, row):
     for p in (w, b):
         if p is not None and (p._dtype is not dt or type(p._v) is not np.ndarray
                               or not p._recorded or p._tape is not None
-                              or p._shape != shape[len(shape) - len(p._shape):]):
+                              or view is None and p._shape != shape[len(shape) - len(p._shape):]):
             return None
     wa = None if w is None else w._v
     ba = None if b is None else b._v
@@ -371,9 +383,12 @@ def _norm_pass(x, dims, w, b, eps, row):
     if (b is not None and b._shape != w._shape or count < 2 or xa.size // count < 2):
         return None
     tape = _tape_for(x, None)
-    if tape is None or tape.recording:
-        return None
+    if tape is None or tape.recording or view is not None and w is not None and \
+            tape is not STATE.tape:
+        return None     # (the views below are recorded on the open tape: it must be this one)
     dtn = dt.np
+    if view is not None and w is not None:
+        wa, ba = wa.reshape(view), ba.reshape(view)
     # the body's values by its numpy calls (_reduce's _np_mean, the fast paths' forwards)
     token = ERR_SET(QUIET)
     try:
@@ -412,13 +427,21 @@ def _norm_pass(x, dims, w, b, eps, row):
     n_w = n_b = -1
     if w is not None:
         n_w = w._lnode if w._lserial == serial else tape.leaf_node(w)
-        n = n_yw = tape.push_nd(_MUL, n_y, n_w, 0.0, shape, yw.size)
+        m_w = n_w
+        if view is not None:              # (the body's view of w: a member)
+            m_w = w.reshape(view)._node
+            members.append(m_w)
+        n = n_yw = tape.push_nd(_MUL, n_y, m_w, 0.0, shape, yw.size)
         tape.save(n_y, y)
-        tape.save(n_w, wa)
+        tape.save(m_w, wa)
         members.append(n_yw)
     if b is not None:
         n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)
-        n = tape.push_nd(_ADD, n_yw, n_b, 0.0, shape, out.size)
+        m_b = n_b
+        if view is not None:
+            m_b = b.reshape(view)._node
+            members.append(m_b)
+        n = tape.push_nd(_ADD, n_yw, m_b, 0.0, shape, out.size)
         members.append(n)
     groups.mark_members(tape, start, n, members, row)
     _edges(tape, n, (a, n_w, n_b))          # torch's: input, weight, bias ((None, 0) if absent)

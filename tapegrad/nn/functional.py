@@ -1134,9 +1134,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     shape = (1, c) + (1,) * (input.dim() - 2)
     dims = (0,) + tuple(range(2, input.dim()))
     if training:
-        out = None
-        if weight is not None and bias is not None:   # a layer in training: one pass
-            out = _onepass.batch_norm(input, weight, bias, float(eps))
+        out = _onepass.batch_norm(input, weight, bias, float(eps))   # (None: not its case)
         if out is None:
             out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
                           float(eps), shape)
