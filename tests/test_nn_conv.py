@@ -240,6 +240,53 @@ def test_conv1d_gradgradcheck_and_hvp_as_torch():
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("k,kw", [(2, dict(padding=1)), (1, dict(padding=2, stride=2)),
+                                  (3, dict(padding=(1, 0, 1))), (2, dict(padding="same")),
+                                  (2, dict(padding=(0, 1), groups=2, dilation=2))])
+def test_conv_zero_padding_entry_as_constant_pad(monkeypatch, k, kw, dtype):
+    """The convolution's zero padding (one strided_scatter entry, _decomps_conv._zero_pad)
+    against constant_pad_nd's entries it replaced: the same values bit for bit (-0.0 inputs,
+    a -0.0 result of a window of zeros), gradients, second derivatives and replay; and
+    torch's values."""
+    from tapegrad.nn import _decomps_conv as C
+    sp = {1: (7,), 2: (5, 6), 3: (3, 4, 3)}[k]
+    x = R.standard_normal((2, 4) + sp)
+    x.reshape(-1)[::3] = -0.0
+    x[0] = -0.0                  # (batch 0: windows of -0.0 only)
+    w = R.standard_normal((4, 4 // kw.get("groups", 1)) + (3,) * k)
+    w[1] = -np.abs(w[1])
+    b = R.standard_normal(4)
+    b[2] = -0.0
+    conv = getattr(tg.nn.functional, f"conv{k}d")
+
+    def run(fast):
+        if not fast:
+            monkeypatch.setattr(C, "_zero_pad", lambda x, padding: C._pad(
+                None, x, [(p, p) for p in padding], 0.0))
+        X, W, Bb = (tg.tensor(a, dtype=getattr(tg, dtype), requires_grad=True) for a in (x, w, b))
+        y = conv(X * 1.0, W, Bb, **kw)
+        gs = tg.autograd.grad((y * y.sin()).sum(), (X, W, Bb), create_graph=True)
+        ggs = tg.autograd.grad(sum((g * g).sum() for g in gs), (X, W))
+        rec = tg.record(lambda X: conv(X, W, Bb, **kw).square().sum(),
+                        tg.tensor(x, dtype=getattr(tg, dtype)))
+        v, (g,) = rec.value_and_grad(x.astype(dtype))
+        monkeypatch.undo()
+        return ([y.detach().numpy(), type(y.grad_fn).__name__]
+                + [g.detach().numpy() for g in gs] + [g.numpy() for g in ggs]
+                + [np.asarray(v), np.asarray(g)])
+    fast, slow = run(True), run(False)
+    for a, c in zip(fast, slow):
+        if isinstance(a, str):
+            assert a == c == "ConvolutionBackward0"
+        else:
+            assert a.tobytes() == c.tobytes()
+    yt = getattr(torch.nn.functional, f"conv{k}d")(
+        *(torch.tensor(a, dtype=getattr(torch, dtype)) for a in (x, w, b)), **kw)
+    np.testing.assert_allclose(fast[0], yt.numpy(), rtol=1e-5 if dtype == "float32" else 1e-12,
+                               atol=1e-5 if dtype == "float32" else 1e-12)
+
+
 def test_conv_integer_input_as_torch():
     x, w = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5) % 7, np.ones((2, 3, 3, 3), np.int64)
     a = tg.nn.functional.conv2d(tg.tensor(x), tg.tensor(w), stride=2)

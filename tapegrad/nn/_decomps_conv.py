@@ -49,12 +49,28 @@ def _pad(T, x, pads, value):
     return B.constant_pad_nd(T, x, flat, value, cat, full)
 
 
+# NOTE: the convolution's zero padding is one strided_scatter entry (x added into zeros at
+# the padded image's inner positions) where constant_pad_nd records a cat of constants per
+# padded dim (6 entries for 2-d, 2 of them host cats in the backward).  Adding into zeros
+# makes a -0.0 of x +0.0, which no output can show: each output is a matmul's sum started
+# from +0.0 (BLAS's and numpy's loops), where -0.0 and +0.0 terms give the same result.
+def _zero_pad(x, padding):
+    """x (N, C, *spatial) zero-padded by padding[i] on both sides of spatial dim i."""
+    if not any(padding):
+        return x
+    sizes = tuple(x.shape)
+    image = sizes[:2] + tuple(s + 2 * p for s, p in zip(sizes[2:], padding))
+    strides = [math.prod(image[d + 1:]) for d in range(len(image))]
+    offset = sum(p * st for p, st in zip(padding, strides[2:]))
+    return strided_scatter(x, image, [offset] + strides)
+
+
 def convolution(T, x, weight, bias, stride, padding, dilation, groups):
     """x (N, C, *spatial) convolved with weight (OC, C / groups, *kernel), plus bias: the
     padded input's windows (N * groups, C / groups * K, L) times the weight (N * groups,
     OC / groups, C / groups * K), one batched matmul, viewed as (N, OC, *positions)."""
     k = weight.dim() - 2
-    xp = _pad(T, x, [(p, p) for p in padding], 0.0)
+    xp = _zero_pad(x, padding)
     n, c = x.shape[0], x.shape[1]
     oc = weight.shape[0]
     kernel = tuple(weight.shape[2:])
