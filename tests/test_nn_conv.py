@@ -340,6 +340,66 @@ def test_max_pool2d_as_torch(kind, shape, kw, dtype):
     _compare(lambda M, x: M.nn.functional.max_pool2d(x * 1, **kw), [x], dtype)
 
 
+def test_max_pool_loop_picks_as_the_numpy_path_and_torch(monkeypatch):
+    """max_positions by tapegrad.nn._pool_loops' loop (float32/float64) against the numpy
+    path it replaced (monkeypatched back) on random geometries (1-d to 3-d, stride, padding,
+    dilation, ceil_mode, windows holding no input element) and values (nans, infinities,
+    ties, all -inf), every output equal; torch's values, indices and gradients on some of
+    them; int64 input (the numpy path) as before."""
+    from tapegrad.nn import _decomps_pool as P
+    from tapegrad.nn._pooling import _out_size
+    rng = np.random.default_rng(7)
+    seen_empty = checked = 0
+    for trial in range(600):
+        k = 1 + trial % 3
+        sizes = tuple(int(v) for v in rng.integers(1, 6, k))
+        kernel = [int(v) for v in rng.integers(1, 4, k)]
+        stride = [int(v) for v in rng.integers(1, 4, k)]
+        dilation = [int(v) for v in rng.integers(1, 3, k)]
+        padding = [int(rng.integers(0, q // 2 + 1)) for q in kernel]
+        ceil = bool(trial % 2)
+        try:
+            out = [_out_size(sizes[i], kernel[i], padding[i], stride[i], dilation[i], ceil)
+                   for i in range(k)]
+        except RuntimeError:
+            continue
+        if min(out) < 1:
+            continue
+        dt = (np.float32, np.float64)[trial % 2]
+        arr = rng.standard_normal((2, 3) + sizes).astype(dt)
+        r = rng.random(arr.shape)
+        arr[r < 0.1], arr[(r > 0.1) & (r < 0.2)], arr[(r > 0.2) & (r < 0.3)] = np.nan, -np.inf, 0.5
+        if trial % 7 == 0:
+            arr[...] = -np.inf
+        if trial % 4 == 1:
+            arr = np.asfortranarray(arr)
+        new = P.max_positions(arr, kernel, stride, padding, dilation, out)
+        monkeypatch.setattr(P, "_LOOP_DTYPES", ())
+        old = P.max_positions(arr, kernel, stride, padding, dilation, out)
+        monkeypatch.undo()
+        for a, b in zip(new, old):
+            assert (a is None) == (b is None)
+            if isinstance(a, tuple):
+                assert a == b
+            elif a is not None:
+                assert a.shape == b.shape and np.array_equal(a, b), (trial, a, b)
+        seen_empty += new[4] is not None
+        checked += 1
+    assert checked > 300 and seen_empty > 0
+    # nans and ties, padding, dilation: as torch (not a window wholly in the padding: torch's
+    # backward then adds at its index past the plane, out of the tensor for the last one)
+    for x, kw in ((NANS, dict(kernel_size=2, stride=1)), (TIES, dict(kernel_size=3, padding=1)),
+                  (R.standard_normal((2, 3, 5, 6)), dict(kernel_size=(2, 3), padding=1,
+                                                         dilation=2, ceil_mode=True))):
+        for dtype in ("float32", "float64"):
+            _compare(lambda M, x: M.nn.functional.max_pool2d(x, return_indices=True, **kw),
+                     [x], dtype)
+    for lib in (tg, torch):
+        y, i = lib.nn.functional.max_pool2d(lib.tensor([[[[3, 1], [4, 1]]]]), 2,
+                                             return_indices=True)
+        assert y.tolist() == [[[[4]]]] and i.tolist() == [[[[2]]]]
+
+
 ONE_D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
          dict(kernel_size=3, stride=2, ceil_mode=True), dict(kernel_size=2, dilation=3, stride=1)]
 

@@ -3,7 +3,8 @@
 (`MaxPool2DWithIndicesBackward0`, `AvgPool2DBackward0`, ..., `MaxUnpool2DBackward0`).
 
 Max pooling (plain and adaptive) is one gather of the element torch's kernel picks in each
-window, found with numpy by the front end (`max_positions`, `adaptive_max_positions`), with
+window, found by the front end (`max_positions`: a Numba loop, nn/_pool_loops.py, for float32
+and float64, numpy's argmax otherwise; `adaptive_max_positions`), with
 a replay guard while tracing; average pooling sums a windows view (nn/_decomps_conv.py's
 `windows`) and divides; adaptive average pooling sums uneven windows with 0/1 matrices.
 
@@ -14,6 +15,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._jit import kernel_module
 from ..creation import tensor as _tensor_of
 from ..ndops import _binary, _guard_extreme, where
 from ..ops import OPS
@@ -93,6 +95,8 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
     right padding of ceil_mode, the mask of windows with no input element or None), the
     first three of shape (N, C, *out)."""
     k = len(kernel)
+    if arr.dtype.type in _LOOP_DTYPES and k <= 3:
+        return _loop_positions(arr, kernel, stride, padding, dilation, out)
     key = (arr.shape, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out))
     geometry = _GEOMETRY.get(key)
     if geometry is None:
@@ -122,6 +126,59 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
         plane = np.where(empty, first, plane)
         return base + np.where(empty, 0, plane), plane, idx, extra, empty
     return base + plane, plane, idx, extra, empty
+
+
+# float dtypes tapegrad.nn._pool_loops' loop is compiled for (others: numpy's argmax)
+_LOOP_DTYPES = (np.float32, np.float64)
+
+
+def _import_loops():
+    from . import _pool_loops
+    return _pool_loops
+
+
+# per (input shape, kernel, stride, padding, dilation, out): the loop's geometry argument,
+# the planes' first flat positions (N, C, 1...), ceil_mode's extra right padding, whether a
+# window holds no input element (geometry alone decides it); a layer's calls repeat one
+_LOOP_GEO = {}
+_loops = []     # [the loop], once imported
+
+
+def _loop_positions(arr, kernel, stride, padding, dilation, out):
+    """max_positions of a float32/float64 array by tapegrad.nn._pool_loops' loop."""
+    k = len(kernel)
+    key = (arr.shape, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation),
+           tuple(out))
+    got = _LOOP_GEO.get(key)
+    if got is None:
+        pad = 3 - k      # (leading unit dims: the loop pools over 3)
+        cols = [[1] * pad + list(kernel), [1] * pad + list(stride), [0] * pad + list(padding),
+                [1] * pad + list(dilation), [1] * pad + list(out)]
+        geo = np.array([v for c in cols for v in c], np.int64)
+        lead, sizes = arr.shape[:2], arr.shape[2:]
+        plane = math.prod(sizes)
+        base = np.arange(0, lead[0] * lead[1] * plane, plane, dtype=np.int64).reshape(
+            lead + (1,) * k)
+        extra = tuple(max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
+                          - sizes[i] - 2 * padding[i], 0) for i in range(k))
+        if len(_LOOP_GEO) >= 256:
+            _LOOP_GEO.clear()
+        got = _LOOP_GEO[key] = [geo, base, extra, None]
+    geo, base, extra, some_empty = got
+    if not _loops:
+        _loops.append(kernel_module("tapegrad.nn._pool_loops", "nn/_pool_loops.py",
+                                    _import_loops).max_positions)
+    n, c = arr.shape[:2]
+    a = np.ascontiguousarray(arr).reshape((n * c,) + (1,) * (3 - k) + arr.shape[2:])
+    plane, idx, empty = _loops[0](a, geo)
+    shape = (n, c) + tuple(out)
+    plane = plane.reshape(shape)
+    if some_empty is None:
+        some_empty = got[3] = bool(empty.any())
+    if some_empty:      # (the gather reads the plane's first element there: masked)
+        empty = empty.reshape(tuple(out))
+        return base + np.where(empty, 0, plane), plane, idx.reshape(shape), extra, empty
+    return base + plane, plane, idx.reshape(shape), extra, None
 
 
 # The geometry of a max pooling (what max_positions needs of it beyond the input's values)
