@@ -3958,8 +3958,16 @@ def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, v
     p = par[e]
     for k in range(n):
         vals[out_off + k] = 0.0
-    for k in range(size[a]):
-        vals[out_off + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+    ndim = nd[a]
+    last = shp[a][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(size[a] // last):
+        dst = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        src = oa + r * last
+        for j in range(last):
+            vals[dst + j * step] += vals[src + j]
 
 
 # from tapegrad/kinds/gather.py
@@ -4277,11 +4285,19 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
-    """Gather back through the same offset and strides."""
+    """Gather back through the same offset and strides (by rows, as forward_scatter)."""
     oa = off[a]
     p = par[e]
-    for k in range(size[a]):
-        adj[oa + k] += adj[out_off + strided_index(k, shp[a], nd[a], params, p)]
+    ndim = nd[a]
+    last = shp[a][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(size[a] // last):
+        src = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        dst = oa + r * last
+        for j in range(last):
+            adj[dst + j] += adj[src + j * step]
 
 
 # from tapegrad/kinds/gather.py

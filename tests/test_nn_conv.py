@@ -550,6 +550,57 @@ def test_unfold_and_fold_as_torch(kw, batched, dtype):
     _compare(lambda M, c: F(M).fold(c, (7, 6), **kw), [cols], dtype)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_scatter_kernels_by_rows_replay_as_eager_and_torch(dtype):
+    """The scatter kind's kernel pieces (kinds/gather.py: forward_scatter, sweep_scatter, by
+    rows of the operand's last dim): a replay of F.fold with overlapping windows, of a padded
+    convolution and of conv_transpose (forward_scatter adding repeated positions in numpy's
+    np.add.at order) equals the eager values bit for bit and the eager gradients (sweep_scatter);
+    create_graph through strided views of 1 to 4 dims and a 0-d select (their VJP a
+    strided_scatter, swept again) gives torch's second derivatives."""
+    def cases(M):
+        F, w = M.nn.functional, M.tensor(W4, dtype=getattr(M, dtype))
+        return [(lambda x: F.fold(x, (5, 6), 3, padding=1, stride=(1, 2)), (2, 18, 15)),
+                (lambda x: F.conv2d(x, w, padding=(2, 1), stride=(1, 2)), (2, 3, 5, 7)),
+                (lambda x: F.conv_transpose2d(x, w, stride=2, padding=1), (2, 4, 3, 4))]
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    for i, ((f, shape), (ft, _)) in enumerate(zip(cases(tg), cases(torch))):
+        x = R.standard_normal(shape).astype(dtype)
+        out = tg.record(f, tg.tensor(x))
+        rec = tg.record(lambda x: f(x).sin().sum(), tg.tensor(x))
+        for at in (x, x * 0.5 - 0.25):
+            xe, xt = tg.tensor(at, requires_grad=True), torch.tensor(at, requires_grad=True)
+            y = f(xe)
+            if i == 0:   # (fold: the scatter alone, bit for bit; the others hold products)
+                assert np.asarray(out.forward(at)).tobytes() == y.detach().numpy().tobytes()
+            else:
+                np.testing.assert_allclose(np.asarray(out.forward(at)), y.detach().numpy(), **tol)
+            y.sin().sum().backward()
+            ft(xt).sin().sum().backward()
+            v, (g,) = rec.value_and_grad(at)
+            np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), **tol)
+            np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), **tol)
+    xa = R.standard_normal((3, 4, 5))
+    views = [lambda x: x[1], lambda x: x[:, 1:4:2], lambda x: x.transpose(0, 2)[1:, ::2],
+             lambda x: x[2, 3, 1], lambda x: x.unsqueeze(1).expand(3, 2, 4, 5)]
+    got = []
+    for M in (tg, torch):
+        x = M.tensor(xa, dtype=getattr(M, dtype), requires_grad=True)
+        outs = []
+        for view in views:
+            y = view(x * x.sin())
+            g, = M.autograd.grad((y * y * y).sum(), x, create_graph=True)
+            gg, = M.autograd.grad((g * g.cos()).sum(), x)
+            outs += [g.detach().numpy(), gg.numpy()]
+        got.append(outs)
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == "float32" else 1e-10,
+                                   atol=1e-4 if dtype == "float32" else 1e-10)
+
+
+W4 = R.standard_normal((4, 3, 3, 2))
+
+
 def test_fold_gradcheck_and_gradgradcheck():
     c = tg.tensor(R.standard_normal((2, 8, 15)), requires_grad=True)
     f = lambda a: tg.nn.functional.fold(a, (4, 5), 2, padding=1, stride=(1, 2))  # noqa: E731

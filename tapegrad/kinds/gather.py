@@ -27,21 +27,42 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
         adj[oa + params[p + k]] += adj[out_off + k]
 
 
+# NOTE: the scatter pieces walk a's elements by rows of its last dim, one strided_index per
+# row and the row's positions by its stride (as forward_strided): per element, strided_index
+# divided once per dim (a convolution's padding, 25k elements: ~0.9 ms of its backward).  The
+# elements go in the same order as one strided_index each, so overlapping windows add up in
+# the same order.
 def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
         vals[out_off + k] = 0.0
-    for k in range(size[a]):
-        vals[out_off + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+    ndim = nd[a]
+    last = shp[a][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(size[a] // last):
+        dst = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        src = oa + r * last
+        for j in range(last):
+            vals[dst + j * step] += vals[src + j]
 
 
 def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
-    """Gather back through the same offset and strides."""
+    """Gather back through the same offset and strides (by rows, as forward_scatter)."""
     oa = off[a]
     p = par[e]
-    for k in range(size[a]):
-        adj[oa + k] += adj[out_off + strided_index(k, shp[a], nd[a], params, p)]
+    ndim = nd[a]
+    last = shp[a][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(size[a] // last):
+        src = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        dst = oa + r * last
+        for j in range(last):
+            adj[dst + j] += adj[src + j * step]
 
 
 def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
