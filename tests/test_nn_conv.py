@@ -400,6 +400,83 @@ def test_max_pool_loop_picks_as_the_numpy_path_and_torch(monkeypatch):
         assert y.tolist() == [[[[4]]]] and i.tolist() == [[[[2]]]]
 
 
+def _tape_facts(tape):
+    """A tape's entries as comparable data: streams, shapes, params, saved values, groups."""
+    n, nds = tape.n, tape.nds
+    return dict(streams=[np.asarray(a[:n]).tolist() for a in tape._arrays[:5]],
+                shp=nds.shp[:n].tolist(), params=[nds.params_of(e).tolist() for e in range(n)],
+                saved=[None if (a := tape.saved_array(e)) is None else a.tobytes()
+                       for e in range(n)],
+                first=tape.groups.first[:n].tolist(), row=tape.groups.row[:n].tolist())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool_writer_records_the_rows_entry(monkeypatch, dtype):
+    """max_pool1d/2d/3d's direct writer (_decomps_pool.max_pool_pass) against the row's body
+    through decomps.record (monkeypatched back): the same tape entries, params, groups, values,
+    indices, grad_fn and edges, gradients and second derivatives; without a tape (no_grad,
+    an input that needs no grad) the same values; a Parameter, a window wholly in the padding
+    and a recording tape go to the body."""
+    from tapegrad.nn import _decomps_pool as P
+    from tapegrad.tape import CLOSED, STATE
+    taken = []
+    real = P.max_pool_pass
+    F = tg.nn.functional
+    cases = [(lambda x: F.max_pool2d(x, 2, return_indices=True), (2, 3, 6, 5)),
+             (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True), (3, 7, 6)),
+             (lambda x: F.max_pool1d(x, 2, return_indices=True), (2, 3, 7)),
+             (lambda x: F.max_pool3d(x, 2, 1, return_indices=True), (1, 2, 3, 4, 3)),
+             (lambda x: F.max_pool2d(x, (1, 2), return_indices=True), (1, 1, 1, 2))]
+    for f, shape in cases:
+        xa = R.standard_normal(shape).astype(dtype)
+        runs = []
+        for fast in (True, False):
+            monkeypatch.setattr(P, "max_pool_pass", (lambda *a: taken.append(
+                r := real(*a)) or r) if fast else (lambda *a: None))
+            STATE.tape = CLOSED
+            x0 = tg.tensor(xa, requires_grad=True)
+            x = x0.sin()
+            y, i = f(x)
+            z = f(y.cos())[0] if y.numel() > 1 else y * 2     # (one element: as it is)
+            facts = _tape_facts(y._tape)
+            names = [_names(y.grad_fn), _names(z.grad_fn)]
+            g, = tg.autograd.grad((z * z).sum() + (y * y.exp()).sum(), x0, create_graph=True)
+            gg, = tg.autograd.grad((g * g).sum(), x0)
+            with tg.no_grad():
+                quiet = f(x0)[0].numpy()
+            plain = f(tg.tensor(xa))[0]
+            runs.append((facts, names, [y.detach().numpy(), i.numpy(), z.detach().numpy(),
+                                        g.detach().numpy(), gg.numpy(), quiet, plain.numpy()],
+                         plain.grad_fn))
+        (fa, na, va, pa), (fb, nb, vb, pb) = runs
+        assert fa == fb and na == nb and pa is None and pb is None
+        for a, b in zip(va, vb):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert taken and all(t is not None for t in taken)
+    monkeypatch.undo()
+    # not its case: the body (a Parameter; a recording tape, which adds the guard)
+    taken.clear()
+    monkeypatch.setattr(P, "max_pool_pass", lambda *a: taken.append(r := real(*a)) or r)
+    p = tnn.Parameter(tg.tensor(R.standard_normal((1, 2, 4, 4)).astype(dtype)))
+    assert type(F.max_pool2d(p, 2).grad_fn).__name__ == "MaxPool2DWithIndicesBackward0"
+    assert taken == [None]
+    msgs = []
+    for writer in (real, lambda *a: None):  # an inference tensor that requires grad: the
+        monkeypatch.setattr(P, "max_pool_pass", writer)     # row's refusal (as decomps.record)
+        with tg.inference_mode():
+            xi = tg.ones(1, 1, 2, 2, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            F.max_pool2d(xi, 2)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1] and "Inference tensors cannot be saved" in msgs[0]
+    monkeypatch.setattr(P, "max_pool_pass", lambda *a: taken.append(r := real(*a)) or r)
+    xr = R.standard_normal((1, 2, 4, 4)).astype(dtype)
+    rec = tg.record(lambda x: F.max_pool2d(x, 2).square().sum(), tg.tensor(xr))
+    assert taken == [None]      # (recording: a guard, the body; the writer not asked)
+    assert_replays_as_eager(rec, lambda x: F.max_pool2d(x, 2).square().sum(), xr, 1e-5, 1e-5,
+                            1e-6)
+
+
 ONE_D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
          dict(kernel_size=3, stride=2, ceil_mode=True), dict(kernel_size=2, dilation=3, stride=1)]
 

@@ -15,11 +15,15 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import groups
 from .._jit import kernel_module
 from ..creation import tensor as _tensor_of
 from ..ndops import _binary, _guard_extreme, where
 from ..ops import OPS
+from ..recording import _result, _tape_of
 from ..structops import _gather
+from ..tape import input_node, refuse_inference_save
+from ..tensor import Tensor
 from ..tracing import _tracing
 from ._decomps_conv import _pad, windows
 
@@ -49,6 +53,33 @@ def max_pool(T, x, pos, guard, empty=None):
         flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (math.prod(kernel),))
         _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
     return out
+
+
+_MAX_DIM = OPS["max_dim"].code
+assert OPS["max_dim"].saves == ("index",)   # (_gather saves no operand for it: nor below)
+
+
+def max_pool_pass(x, pos, name):
+    """What decomps.record(name, max_pool, ..., x, pos, None, None) records, written directly:
+    the body's one gather entry ("max_dim" at flat positions `pos`) as the group of row
+    `name`, without record's and _gather's generic steps (a layer's pooling: one call per
+    step).  The case: a plain Tensor (no guard to add: the caller's, not while tracing; no
+    empty window).  None otherwise (the row's path)."""
+    if type(x) is not Tensor:
+        return None
+    xa = x._array()
+    out = xa.reshape(-1)[pos.reshape(-1)].reshape(pos.shape)    # (fancy indexing: a new array)
+    tape = _tape_of(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    if tape.recording:
+        return None
+    refuse_inference_save(x)    # (the row saves self: decomps.record's check)
+    start = tape.n
+    t = _result(out, x._dtype, tape, _MAX_DIM, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, pos.reshape(-1))
+    groups.mark(tape, start, t._node, OPS[name].code)
+    return t
 
 
 def _pick(w, valid):
