@@ -287,6 +287,60 @@ def test_conv_zero_padding_entry_as_constant_pad(monkeypatch, k, kw, dtype):
                                atol=1e-5 if dtype == "float32" else 1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv_of_one_group_as_the_grouped_formulation(dtype):
+    """A convolution of one group multiplies weight.reshape(OC, depth).expand(N, ...) by the
+    windows (two view entries fewer than the grouped formulation's reshape, expand, reshape
+    and the product's reshape): values, gradients and second derivatives bit for bit those of
+    the grouped formulation (recorded here as the row's body was), with and without bias."""
+    import math as _m
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps_conv as C
+    from tapegrad.views import KIND_OPS
+
+    def grouped(T, x, weight, bias, stride, padding, dilation, groups):
+        k = weight.dim() - 2
+        xp = C._zero_pad(x, padding)
+        n, c, oc = x.shape[0], x.shape[1], weight.shape[0]
+        kernel = tuple(weight.shape[2:])
+        cols = C.windows(xp, kernel, stride, dilation)
+        positions = tuple(cols.shape[2 + k:])
+        cg, og = c // groups, oc // groups
+        depth = cg * _m.prod(kernel)
+        cols = cols.reshape(n * groups, depth, _m.prod(positions))
+        w = weight.reshape(1, groups, og, depth).expand(n, groups, og, depth)
+        out = w.reshape(n * groups, og, depth).matmul(cols).reshape(n, oc, cols.shape[-1])
+        if bias is not None:
+            out = out + bias.reshape(oc, 1).expand(oc, cols.shape[-1])
+        return out.reshape((n, oc) + positions)
+    for k, sp, kw in ((2, (6, 5), dict(padding=1)), (1, (9,), dict(stride=2)),
+                      (3, (3, 4, 3), dict(padding=(1, 0, 1), dilation=(1, 2, 1))),
+                      (2, (1, 1), dict(padding=1))):
+        for with_bias in (True, False):
+            arrays = [R.standard_normal((2, 3) + sp), R.standard_normal((4, 3) + (2,) * k),
+                      R.standard_normal(4)]
+            runs = []
+            for body in (None, grouped):
+                x, w, b = (tg.tensor(a, dtype=getattr(tg, dtype), requires_grad=True)
+                           for a in arrays)
+                bb = b if with_bias else None
+                full = dict(stride=(1,) * k, padding=(0,) * k, dilation=(1,) * k)
+                full.update({key: (v,) * k if isinstance(v, int) else v
+                             for key, v in kw.items()})
+                if body is None:
+                    y = getattr(tg.nn.functional, f"conv{k}d")(x * 1.0, w, bb, **kw)
+                else:
+                    y = decomps.record("convolution", body, KIND_OPS, x * 1.0, w, bb,
+                                       full["stride"], full["padding"], full["dilation"], 1)
+                ins = (x, w, b) if with_bias else (x, w)
+                gs = tg.autograd.grad((y * y.sin()).sum(), ins, create_graph=True)
+                ggs = tg.autograd.grad(sum((g * g).sum() for g in gs), ins)
+                runs.append([y.detach().numpy(), type(y.grad_fn).__name__]
+                            + [g.detach().numpy() for g in gs] + [g.numpy() for g in ggs])
+            for a, c in zip(*runs):
+                assert (a == c) if isinstance(a, str) else a.tobytes() == c.tobytes()
+
+
 def test_conv_integer_input_as_torch():
     x, w = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5) % 7, np.ones((2, 3, 3, 3), np.int64)
     a = tg.nn.functional.conv2d(tg.tensor(x), tg.tensor(w), stride=2)

@@ -79,8 +79,11 @@ def convolution(T, x, weight, bias, stride, padding, dilation, groups):
     cg, og = c // groups, oc // groups
     depth = cg * math.prod(kernel)
     cols = cols.reshape(n * groups, depth, math.prod(positions))
-    w = weight.reshape(1, groups, og, depth).expand(n, groups, og, depth)
-    out = w.reshape(n * groups, og, depth).matmul(cols).reshape(n, oc, cols.shape[-1])
+    if groups == 1:     # (the same operand and product, two view entries fewer)
+        out = weight.reshape(oc, depth).expand(n, oc, depth).matmul(cols)
+    else:
+        w = weight.reshape(1, groups, og, depth).expand(n, groups, og, depth)
+        out = w.reshape(n * groups, og, depth).matmul(cols).reshape(n, oc, cols.shape[-1])
     if bias is not None:   # (expanded over the positions: a trailing broadcast is the fast one)
         out = out + bias.reshape(oc, 1).expand(oc, cols.shape[-1])
     return out.reshape((n, oc) + positions)
