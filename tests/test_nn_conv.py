@@ -341,6 +341,36 @@ def test_conv_of_one_group_as_the_grouped_formulation(dtype):
                 assert (a == c) if isinstance(a, str) else a.tobytes() == c.tobytes()
 
 
+def test_conv_checks_kept_per_shape_as_torch():
+    """_conv keeps the checked arguments of a call that passed torch's checks (by shapes,
+    dtypes and the int arguments as given) and skips the checks when the same call comes
+    again: the second call's value, grad_fn and gradients are the first's and torch's,
+    batched and unbatched; what the checks refuse still raises torch's error after a kept
+    call of another shape, dtype, groups or bias; lists and strings are not kept."""
+    from tapegrad.nn import _conv as CV
+    F = tg.nn.functional
+    x, w, b = R.standard_normal((2, 4, 5, 6)), R.standard_normal((6, 4, 3, 3)), R.standard_normal(6)
+    CV._CHECKED.clear()
+    calls = [((x, w, b), dict(padding=1)), ((x[0], w, b), dict(padding=(1, 0), stride=2)),
+             ((x, w[:, :2], None), dict(groups=2, dilation=(2, 1))),
+             ((x, w, b), dict(padding=[1, 1])), ((x, w, None), dict(padding="same"))]
+    for arrays, kw in calls:
+        for _ in range(2):
+            _compare(lambda M, *t: M.nn.functional.conv2d(*t, **kw),
+                     [a for a in arrays if a is not None], "float64")
+    assert len(CV._CHECKED) == 3
+    T = lambda a, dt=tg.float64: tg.tensor(a, dtype=dt)  # noqa: E731
+    bad = [lambda: F.conv2d(T(x[:, :3]), T(w), T(b), padding=1),        # channels
+           lambda: F.conv2d(T(x[:, :, :1, :1]), T(w), T(b)),            # kernel > input
+           lambda: F.conv2d(T(x), T(w, tg.float32), T(b), padding=1),   # weight dtype
+           lambda: F.conv2d(T(x), T(w), T(b[:5]), padding=1),           # bias size
+           lambda: F.conv2d(T(x), T(w[:, :2]), None, groups=3, dilation=(2, 1)),
+           lambda: F.conv2d(T(x[0, 0]), T(w), T(b), padding=1)]         # 2-d input
+    for f in bad:
+        with pytest.raises(RuntimeError):
+            f()
+
+
 def test_conv_integer_input_as_torch():
     x, w = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5) % 7, np.ones((2, 3, 3, 3), np.int64)
     a = tg.nn.functional.conv2d(tg.tensor(x), tg.tensor(w), stride=2)

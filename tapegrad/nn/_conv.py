@@ -79,6 +79,22 @@ def _expand(name, v, dim):
     return list(v)
 
 
+def _plain_ints(v):
+    """v as a hashable key part when it is an int or a tuple of ints (no bool, no list), else
+    None."""
+    if type(v) is int:
+        return v
+    if type(v) is tuple and all(type(e) is int for e in v):
+        return v
+    return None
+
+
+# The checked (stride, padding, dilation) of convolutions whose checks passed, by everything
+# the checks read (shapes, dtypes, the arguments as given): a layer called again on inputs of
+# one shape skips them (errors are never cached; padding strings are not kept).
+_CHECKED = {}
+
+
 def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     """torch's conv{k}d: checks in torch's order, then the convolution row."""
     fn = f"conv{k}d"
@@ -89,6 +105,17 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
         if bias.dtype is not input.dtype:
             raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
                                f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
+    key = None
+    if type(groups) is int:
+        args = (_plain_ints(stride), _plain_ints(padding), _plain_ints(dilation))
+        if None not in args:
+            key = (k, input._shape, input._dtype, weight._shape, weight._dtype,
+                   None if bias is None else bias._shape, args, groups)
+            got = _CHECKED.get(key)
+            if got is not None:
+                x = input if len(input._shape) == k + 2 else input.unsqueeze(0)
+                out = _record("convolution", C.convolution, x, weight, bias, *got, groups)
+                return out if x is input else out.squeeze(0)
     stride = _ints(fn, "stride", stride, k)
     mode = padding if isinstance(padding, str) else None
     padding = [0] * k if mode is not None else _ints(fn, "padding", padding, k)
@@ -129,8 +156,12 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
     _check_dtypes(x, weight, None)
     _check_zero_dilation(x, dilation, False)
-    out = _record("convolution", C.convolution, x, weight, bias, tuple(stride),
-                  tuple(padding), tuple(dilation), int(groups))
+    checked = (tuple(stride), tuple(padding), tuple(dilation))
+    if key is not None:     # (padding given as ints: no 'same' pad, x is input or its unsqueeze)
+        if len(_CHECKED) >= 1024:
+            _CHECKED.clear()
+        _CHECKED[key] = checked
+    out = _record("convolution", C.convolution, x, weight, bias, *checked, int(groups))
     return out if batched else out.squeeze(0)
 
 
