@@ -288,6 +288,49 @@ def test_conv_zero_padding_entry_as_constant_pad(monkeypatch, k, kw, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv_zero_padding_writes_strided_scatters_entry(monkeypatch, dtype):
+    """_decomps_conv._zero_pad (its value by a slice added into zeros) against
+    views.strided_scatter of the same params: the same tape entries, params and groups, the
+    same values (a -0.0 input made +0.0 by both) and gradients, for an input that records
+    and one that does not (the first layer's image), 1-d to 3-d."""
+    from tapegrad.nn import _decomps_conv as C
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import strided_scatter
+
+    def reference(x, padding):
+        sizes = tuple(x.shape)
+        image = sizes[:2] + tuple(s + 2 * p for s, p in zip(sizes[2:], padding))
+        strides = [math.prod(image[d + 1:]) for d in range(len(image))]
+        return strided_scatter(x, image, [sum(p * st for p, st in zip(padding, strides[2:]))]
+                               + strides)
+    for k, pad in ((1, (2,)), (2, (1, 1)), (2, (0, 2)), (3, (1, 0, 1))):
+        xa = R.standard_normal((2, 3) + (4,) * k).astype(dtype)
+        xa.reshape(-1)[::5] = -0.0
+        wa = R.standard_normal((2, 3) + (3,) * k).astype(dtype)
+        runs = []
+        for fast in (True, False):
+            if not fast:
+                monkeypatch.setattr(C, "_zero_pad", reference)
+            STATE.tape = CLOSED
+            w = tg.tensor(wa, requires_grad=True)
+            conv = getattr(tg.nn.functional, f"conv{k}d")
+            image = tg.tensor(xa)
+            y0 = conv(image, w, padding=pad)                 # an input that needs no grad
+            x0 = tg.tensor(xa, requires_grad=True)
+            y = conv(x0.exp() - 1.0 + y0.sum() * 0.0, w, padding=pad)
+            padded = C._zero_pad(tg.tensor(xa), pad)
+            facts = _tape_facts(y._tape)
+            gx, gw = tg.autograd.grad((y * y).sum(), (x0, w))
+            runs.append((facts, [y0.detach().numpy(), y.detach().numpy(), padded.numpy(),
+                                 gx.numpy(), gw.numpy()], padded.grad_fn))
+            monkeypatch.undo()
+        (fa, va, pa), (fb, vb, pb) = runs
+        assert fa == fb and pa is None and pb is None
+        for a, b in zip(va, vb):
+            assert a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_conv_of_one_group_as_the_grouped_formulation(dtype):
     """A convolution of one group multiplies weight.reshape(OC, depth).expand(N, ...) by the
     windows (two view entries fewer than the grouped formulation's reshape, expand, reshape
