@@ -604,6 +604,39 @@ def test_max_pool_writer_records_the_rows_entry(monkeypatch, dtype):
                             1e-6)
 
 
+def test_pool_args_kept_as_given_and_as_torch():
+    """_pooling._pool_args keeps its parsed arguments by the arguments as given (ints,
+    tuples of ints, None): repeated max/avg poolings 2-d and 3-d give torch's values and
+    gradients; lists and other types are parsed each time; invalid arguments still raise
+    torch's errors after a kept call; the lists returned are new ones."""
+    from tapegrad.nn import _pooling as PL
+    PL._ARGS.clear()
+    x2, x3 = R.standard_normal((2, 3, 7, 6)), R.standard_normal((1, 2, 5, 4, 6))
+    calls = [("max_pool2d", x2, (2,), {}), ("max_pool2d", x2, (3, 2, 1), dict(dilation=1)),
+             ("max_pool2d", x2, ((3, 2), None, (1, 0)), {}), ("avg_pool2d", x2, (2,), {}),
+             ("avg_pool2d", x2, ([3, 2], [2, 1]), {}), ("max_pool3d", x3, (2, 1), {}),
+             ("avg_pool3d", x3, ((2, 1, 3),), dict(padding=(1, 0, 1)))]
+    for name, x, args, kw in calls:
+        for _ in range(2):
+            _compare(lambda M, t: getattr(M.nn.functional, name)(t, *args, **kw), [x],
+                     "float64")
+    assert len(PL._ARGS) == 6
+    got = PL._pool_args("max_pool2d", 2, 2, None, 0, None)
+    got[0].append(9)
+    assert PL._pool_args("max_pool2d", 2, 2, None, 0, None) == [[2, 2], [2, 2], [0, 0], [1, 1]]
+    msgs = []
+    for lib in (tg, torch):
+        t = lib.tensor(x2)
+        for f in (lambda: lib.nn.functional.max_pool2d(t, (2, 2, 2)),
+                  lambda: lib.nn.functional.avg_pool2d(t, 2, padding=2),
+                  lambda: lib.nn.functional.max_pool2d(t, 2, stride=(1, 1, 1)),
+                  lambda: lib.nn.functional.max_pool2d(t, 3, 2, 2)):
+            with pytest.raises(RuntimeError) as e:
+                f()
+            msgs.append(str(e.value))
+    assert msgs[:4] == msgs[4:]
+
+
 ONE_D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
          dict(kernel_size=3, stride=2, ceil_mode=True), dict(kernel_size=2, dilation=3, stride=1)]
 

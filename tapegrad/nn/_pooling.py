@@ -15,7 +15,7 @@ from ..creation import tensor as _tensor_of
 from ..tensor import Tensor
 from ..tracing import _tracing
 from . import _decomps_pool as P
-from ._conv import _WORDS, _cdiv, _ints, _record, _sizes, _tensor
+from ._conv import _WORDS, _cdiv, _ints, _plain_ints, _record, _sizes, _tensor
 from ._tuples import ntuple
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
@@ -35,9 +35,32 @@ def _pints(fn, name, v):
     return _ints(fn, name, v, pos=_POSITIONS[name])
 
 
+# _pool_args' results by its arguments as given (ints, tuples of ints, None): a layer passes
+# the same ones at every call (errors, lists and other types are not kept)
+_ARGS = {}
+_NONE = ("none",)   # (None's key part: no tuple of ints equals it)
+
+
 def _pool_args(fn, k, kernel_size, stride, padding, dilation):
     """kernel, stride (default: the kernel), padding, dilation as k ints, with torch's
-    messages for lengths other than 1 or k (the 2-d and 3-d poolings)."""
+    messages for lengths other than 1 or k (the 2-d and 3-d poolings); new lists."""
+    parts = (_plain_ints(kernel_size), _NONE if stride is None else _plain_ints(stride),
+             _plain_ints(padding), _NONE if dilation is None else _plain_ints(dilation))
+    if None in parts:
+        return _parse_pool_args(fn, k, kernel_size, stride, padding, dilation)
+    key = (fn, k) + parts
+    got = _ARGS.get(key)
+    if got is None:
+        got = _parse_pool_args(fn, k, kernel_size, stride, padding, dilation)
+        if len(_ARGS) >= 1024:
+            _ARGS.clear()
+        _ARGS[key] = tuple(tuple(v) for v in got)
+        return got
+    return [list(v) for v in got]
+
+
+def _parse_pool_args(fn, k, kernel_size, stride, padding, dilation):
+    """_pool_args, parsed and checked."""
     n = _WORDS[k]
     either = "" if fn == "avg_pool3d" else "either "   # (torch's wording)
     kernel = _pints(fn, "kernel_size", kernel_size)
