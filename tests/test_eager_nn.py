@@ -836,6 +836,37 @@ def test_fast_batch_norm_of_images_as_torch_and_its_fallbacks(monkeypatch):
         18, state)
 
 
+def test_batch_norm_checks_and_layout_as_torch():
+    """F.batch_norm's checks (skipped in training when nothing but the input is given: none
+    can fail then) and its result's layout, against torch: the errors of a missing running
+    statistic in evaluation, a parameter of another size or dtype; training without
+    statistics or parameters; a channels-last input's channels-last result."""
+    xa = np.random.default_rng(20).standard_normal((2, 3, 4, 5))
+    calls = [lambda M, x: M.nn.functional.batch_norm(x, None, None, training=False),
+             lambda M, x: M.nn.functional.batch_norm(x, M.zeros(3), None, training=False),
+             lambda M, x: M.nn.functional.batch_norm(x, None, None, M.ones(4), training=True),
+             lambda M, x: M.nn.functional.batch_norm(x, None, None, None, M.ones(2), True),
+             lambda M, x: M.nn.functional.batch_norm(x, M.zeros(3, dtype=M.float32),
+                                                     M.ones(3), training=True)]
+    for f in calls:
+        msgs = []
+        for M in (tapegrad, torch):
+            with pytest.raises((RuntimeError, ValueError)) as e:
+                f(M, M.tensor(xa, requires_grad=True))
+            msgs.append((type(e.value), str(e.value)))
+        assert msgs[0] == msgs[1]
+    outs = []
+    for M in (tapegrad, torch):
+        x = M.tensor(xa, requires_grad=True)
+        y = M.nn.functional.batch_norm(x * 2, None, None, training=True)
+        z = M.nn.functional.batch_norm((x * 2).permute(0, 2, 3, 1).permute(0, 3, 1, 2), None,
+                                       None, training=True)
+        outs.append((y.detach().numpy(), y.is_contiguous(), z.is_contiguous(),
+                     z.is_contiguous(memory_format=M.channels_last), type(y.grad_fn).__name__))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-12)
+    assert outs[0][1:] == outs[1][1:]
+
+
 def test_fast_batch_norm_refuses_what_is_not_its_case():
     """The n-d writer's refusals: a weight without a bias (or the reverse), a weight of
     another shape than (C,), another dtype, a subclass; the body records those (also as

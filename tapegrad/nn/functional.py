@@ -1124,13 +1124,15 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         if weight is not None:
             out = out * weight[0]
         return out if bias is None else out + bias[0]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is None and name.startswith("running") and not training:
-            raise RuntimeError(f"{name} must be defined in evaluation mode")
-        if t is not None and t.numel() != c:
-            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    _check_norm_dtypes(input, weight, bias, running_mean, running_var)
+    if not training or running_mean is not None or running_var is not None or \
+            weight is not None or bias is not None:   # (else nothing given to check)
+        for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+            if t is None and name.startswith("running") and not training:
+                raise RuntimeError(f"{name} must be defined in evaluation mode")
+            if t is not None and t.numel() != c:
+                raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+        _check_norm_dtypes(input, weight, bias, running_mean, running_var)
     shape = (1, c) + (1,) * (input.dim() - 2)
     dims = (0,) + tuple(range(2, input.dim()))
     if training:
@@ -1176,10 +1178,13 @@ def _stats_under_transforms(stats, kinds):
                 raise RuntimeError(_CAPTURED if kind == "grad" else _UNBATCHED)
 
 
+_CHANNELS_LAST = {4: layouts.channels_last, 5: layouts.channels_last_3d}
+
+
 def _suggested_layout(out, input):
     """batch_norm's result in torch's layout: the input's suggested memory format, so
     channels-last when the input is (a permuted NHWC tensor), else row-major."""
-    fmt = {4: layouts.channels_last, 5: layouts.channels_last_3d}.get(input.dim())
+    fmt = _CHANNELS_LAST.get(input.dim())
     if fmt is not None and not input.is_contiguous() and input.is_contiguous(memory_format=fmt):
         return out
     return _row_major(out)
