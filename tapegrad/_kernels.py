@@ -3753,6 +3753,27 @@ def strided_index(k, oshape, ond, params, p):
 
 
 # from tapegrad/kinds/index.py
+@njit(cache=True, inline="always")
+def next_row(src, idx, oshape, ond, params, p):
+    """The source index of the next row (of the last dim) of a strided view, after the row at
+    `src` whose position along the dims before the last is `idx` (advanced in place): an
+    odometer over those dims, row-major as strided_index counts, with no division per row
+    (a convolution's (N, C, OH, OW, KH, KW) windows have rows of KW elements: strided_index
+    per row cost five divisions and five modulos each)."""
+    d = ond - 2
+    while d >= 0:
+        s = params[p + 1 + d]
+        i = idx[d] + 1
+        if i < oshape[d]:
+            idx[d] = i
+            return src + s
+        idx[d] = 0
+        src -= (oshape[d] - 1) * s
+        d -= 1
+    return src
+
+
+# from tapegrad/kinds/index.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def is_suffix(oshape, ond, ishape, ind):
     """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
@@ -3935,8 +3956,11 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, v
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
+    src = oa + params[p]
     for r in range(n // last):
-        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        if r:
+            src = next_row(src, idx, shp[e], ndim, params, p)
         dst = out_off + r * last
         for j in range(last):
             vals[dst + j] = vals[src + j * step]
@@ -3963,8 +3987,11 @@ def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, v
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
+    dst = out_off + params[p]
     for r in range(size[a] // last):
-        dst = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        if r:
+            dst = next_row(dst, idx, shp[a], ndim, params, p)
         src = oa + r * last
         for j in range(last):
             vals[dst + j * step] += vals[src + j]
@@ -4259,14 +4286,17 @@ def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
                 adj[src + j * s1] += adj[dst + j]
         return
     # (other ranks: by rows of the last dim, as forward_strided; the elements in the same
-    # order as one strided_index each)
+    # order as one strided_index each: kinds.index.next_row)
     ndim = nd[e]
     last = shp[e][ndim - 1] if ndim else 1
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)
+    src = oa + params[p]
     for r in range(n // last):
-        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        if r:
+            src = next_row(src, idx, shp[e], ndim, params, p)
         dst = out_off + r * last
         for j in range(last):
             adj[src + j * step] += adj[dst + j]
@@ -4293,8 +4323,11 @@ def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)
+    src = out_off + params[p]
     for r in range(size[a] // last):
-        src = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        if r:
+            src = next_row(src, idx, shp[a], ndim, params, p)
         dst = oa + r * last
         for j in range(last):
             adj[dst + j] += adj[src + j * step]

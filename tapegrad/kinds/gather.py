@@ -7,7 +7,9 @@ Kernel pieces: plain Python compiled into tapegrad/_kernels.py by codegen.
 """
 import math
 
-from .index import strided_index
+import numpy as np
+
+from .index import next_row
 
 KINDS = ("gather", "scatter", "scatter_idx")
 
@@ -27,11 +29,11 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
         adj[oa + params[p + k]] += adj[out_off + k]
 
 
-# NOTE: the scatter pieces walk a's elements by rows of its last dim, one strided_index per
-# row and the row's positions by its stride (as forward_strided): per element, strided_index
-# divided once per dim (a convolution's padding, 25k elements: ~0.9 ms of its backward).  The
-# elements go in the same order as one strided_index each, so overlapping windows add up in
-# the same order.
+# NOTE: the scatter pieces walk a's elements by rows of its last dim, each row's start from
+# the one before (kinds.index.next_row's odometer) and the row's positions by its stride (as
+# forward_strided): per element, strided_index divided once per dim (a convolution's padding,
+# 25k elements: ~0.9 ms of its backward).  The elements go in the same order as one
+# strided_index each, so overlapping windows add up in the same order.
 def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
@@ -42,8 +44,11 @@ def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, v
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
+    dst = out_off + params[p]
     for r in range(size[a] // last):
-        dst = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        if r:
+            dst = next_row(dst, idx, shp[a], ndim, params, p)
         src = oa + r * last
         for j in range(last):
             vals[dst + j * step] += vals[src + j]
@@ -58,8 +63,11 @@ def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)
+    src = out_off + params[p]
     for r in range(size[a] // last):
-        src = out_off + strided_index(r * last, shp[a], ndim, params, p)
+        if r:
+            src = next_row(src, idx, shp[a], ndim, params, p)
         dst = oa + r * last
         for j in range(last):
             adj[dst + j] += adj[src + j * step]

@@ -31,6 +31,25 @@ def strided_index(k, oshape, ond, params, p):
     return src
 
 
+def next_row(src, idx, oshape, ond, params, p):
+    """The source index of the next row (of the last dim) of a strided view, after the row at
+    `src` whose position along the dims before the last is `idx` (advanced in place): an
+    odometer over those dims, row-major as strided_index counts, with no division per row
+    (a convolution's (N, C, OH, OW, KH, KW) windows have rows of KW elements: strided_index
+    per row cost five divisions and five modulos each)."""
+    d = ond - 2
+    while d >= 0:
+        s = params[p + 1 + d]
+        i = idx[d] + 1
+        if i < oshape[d]:
+            idx[d] = i
+            return src + s
+        idx[d] = 0
+        src -= (oshape[d] - 1) * s
+        d -= 1
+    return src
+
+
 def is_suffix(oshape, ond, ishape, ind):
     """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
     aside): then the broadcast index of output element k is simply k % size(ishape)."""

@@ -5,7 +5,9 @@ buffer) and stopgrad (replay's `detach()`: identity forward, no gradient).
 
 Kernel pieces: plain Python compiled into tapegrad/_kernels.py by codegen.
 """
-from .index import strided_index
+import numpy as np
+
+from .index import next_row
 
 KINDS = ("reshape", "strided", "stopgrad")
 
@@ -42,8 +44,11 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, v
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
+    src = oa + params[p]
     for r in range(n // last):
-        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        if r:
+            src = next_row(src, idx, shp[e], ndim, params, p)
         dst = out_off + r * last
         for j in range(last):
             vals[dst + j] = vals[src + j * step]
@@ -64,14 +69,17 @@ def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
                 adj[src + j * s1] += adj[dst + j]
         return
     # (other ranks: by rows of the last dim, as forward_strided; the elements in the same
-    # order as one strided_index each)
+    # order as one strided_index each: kinds.index.next_row)
     ndim = nd[e]
     last = shp[e][ndim - 1] if ndim else 1
     if last == 0:
         return
     step = params[p + ndim] if ndim else 0
+    idx = np.zeros(max(ndim, 1), np.int64)
+    src = oa + params[p]
     for r in range(n // last):
-        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        if r:
+            src = next_row(src, idx, shp[e], ndim, params, p)
         dst = out_off + r * last
         for j in range(last):
             adj[src + j * step] += adj[dst + j]
