@@ -4,6 +4,7 @@ derivatives of every order, in-place cumsum_, record/replay (every kernel: the k
 kernel pieces) and a tape file holding it, and O(1) entries where the Hillis-Steele
 decomposition recorded log2(n) cat/slice groups."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -77,6 +78,20 @@ def test_special_values_as_torch():
     for dim in (0, 1):
         _same(tg.tensor(x).cumsum(dim).numpy(), torch.tensor(x).cumsum(dim).numpy())
     _same(tg.tensor(-0.0).cumsum(0).numpy(), torch.tensor(-0.0).cumsum(0).numpy())
+
+
+def test_float32_overflow_is_inf_silently_as_torch():
+    """A float32 running sum past float32's range (summed in float64) is inf, with no
+    warning from the cast back to float32 (torch's is silent)."""
+    torch = pytest.importorskip("torch")
+    x = [[3e38, 3e38, -3e38], [-3e38, -3e38, 1.0]]
+    for dim in (0, 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = tg.tensor(x).cumsum(dim).numpy()
+            flipped = tg.tensor(x).flip(dim).cumsum(dim).numpy()
+        _same(got, torch.tensor(x).cumsum(dim).numpy())
+        _same(flipped, torch.tensor(x).flip(dim).cumsum(dim).numpy())
 
 
 def test_grad_fn_and_next_functions_as_torch():

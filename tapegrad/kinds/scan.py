@@ -42,19 +42,20 @@ def forward(x, reverse=0):
     if reverse:
         x = x[:, ::-1]
     # (the prebuilt error state, not np.errstate: ~2 us less a call)
-    token = ERR_SET(QUIET)   # inf - inf, as torch: silently
+    # inf - inf, and a float32 sum past its range cast to inf, as torch: silently
+    token = ERR_SET(QUIET)
     try:
         # (float32: its exact float64 copy's running sum, add.accumulate's same-type loop:
         # the bits of cumsum(dtype=float64), whose casting loop costs ~1 us more at 8x32)
         out = _ACCUMULATE(x.astype(np.float64), axis=1) if x.dtype == np.float32 else \
             _ACCUMULATE(x, axis=1) if x.dtype == np.float64 else x.cumsum(axis=1, dtype=x.dtype)
+        if out.dtype.kind == "f":
+            out += 0.0   # torch's sum starts at +0.0: a leading -0.0 becomes 0.0
+        if reverse:
+            out = out[:, ::-1]
+        return np.ascontiguousarray(out, x.dtype)
     finally:
         ERR_RESET(token)
-    if out.dtype.kind == "f":
-        out += 0.0   # torch's sum starts at +0.0: a leading -0.0 becomes 0.0
-    if reverse:
-        out = out[:, ::-1]
-    return np.ascontiguousarray(out, x.dtype)
 
 
 def jvp(params, dx):
