@@ -998,12 +998,13 @@ def _join(name, tensors, dt, out, shapes, d):
         return Tensor._wrap(out, dt)
     nodes = []
     for t in tensors:
-        if t._dtype is not dt:
-            t = t.to(dt)
         if t._recorded:
+            # (an input of another dtype too: torch's cat/stack promote inside the op, and
+            # its edge is the input's own node, no ToCopyBackward0; a float's promotion to
+            # the joined dtype widens exactly, so the entry reads its value as it is)
             node = input_node(tape, t)
         else:  # a constant operand: replay re-evaluates the result from it
-            arr = t._array()
+            arr = t._array() if t._dtype is dt else t._array().astype(dt.np)
             if arr.size == 1:
                 node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
             else:

@@ -156,6 +156,28 @@ def test_cat_promotes_dtypes_and_gives_each_input_its_dtype():
                    ).split(".")[-1] == "int64"
 
 
+def _edge_names(t):
+    return [None if f is None else type(f).__name__.replace("torch::autograd::", "")
+            for f, _ in t.grad_fn.next_functions]
+
+
+@pytest.mark.parametrize("fn", ["stack", "cat", "hstack", "vstack"])
+def test_mixed_dtype_join_links_the_inputs_own_nodes_as_torch(fn):
+    """torch's cat/stack promote inside the op: the edges are the inputs' own nodes
+    (AccumulateGrad of a leaf), with no ToCopyBackward0 between."""
+    names = []
+    for m in (tg, torch):
+        a = m.ones(2, dtype=m.float32, requires_grad=True)
+        b = m.ones(2, dtype=m.float64, requires_grad=True)
+        out = getattr(m, fn)([a, b * 2.0])
+        names.append(_edge_names(out))
+        out.sum().backward()
+        assert str(a.grad.dtype).split(".")[-1] == "float32"
+        np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0])
+        np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0])
+    assert names[0] == names[1]
+
+
 @pytest.mark.parametrize("call", [
     "m.cat([])", "m.stack([])", "m.cat([x, y], dim=2)", "m.cat([x, y], dim=-3)",
     "m.stack([x, x], dim=3)", "m.stack([x, x], dim=-4)", "m.cat([x, z])", "m.stack([x, y])",
