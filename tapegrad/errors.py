@@ -13,6 +13,10 @@ BACKWARD_TWICE = (
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
     ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
     "graph a second time or if you need to access saved tensors after calling backward.")
+# an op of an undefined (None) tensor: torch's dist(p=0) backward negates norm_backward's
+# undefined gradient of `other`
+UNDEFINED_SELF = ("Expected a proper Tensor but got None (or an undefined Tensor in C++) for "
+                  "argument #0 'self'")
 NOT_FLOAT_CREATE = "Only Tensors of floating point and complex dtype can require gradients"
 NOT_FLOAT_SET = "only Tensors of floating point and complex dtype can require gradients"
 NOT_FLOAT_SET_ = "only Tensors of floating point dtype can require gradients"

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, layouts, \
     nodiff, return_types
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, switched_grad
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _update_arrays
 from .kinds import scan as scan_kind
@@ -689,6 +689,10 @@ class _MathMethods:
             errors._check_broadcast(self._shape, other._shape)
             raise RuntimeError(f"norm(): input dtype should be either floating point or "
                                f"complex. Got {dt.legacy} instead.")
+        if needs_zero_norm(p, self, other):
+            with switched_grad(False):
+                count = DM.dist(None, self, other, p)
+            return _DistZero.apply(count._array(), count.dtype, self, other)
         return _record("dist", DM.dist, self, other, p)
 
     def renorm(self, p, dim, maxnorm):
@@ -1446,7 +1450,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                                    f"dimension {d}because this dimension is empty and the "
                                    f"operation does not have an identity")
     dims = _dims("linalg.vector_norm", dim, x.dim())
-    if ord == 0 and x.requires_grad and is_grad_enabled() and _tracing(x) is None:
+    if needs_zero_norm(ord, x):
         arr = x._array()
         count = layouts.reduced(arr, np.asarray(
             np.not_equal(arr, 0).sum(axis=dims, keepdims=bool(keepdim), dtype=x._dtype.np)))
@@ -1459,28 +1463,79 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return _record("vector_norm", body, x, float(ord), dims, bool(keepdim))
 
 
-class _NormZero(Function):
-    """The 0-"norm" (the count of nonzeros) of an input that requires grad: torch's
-    LinalgVectorNormBackward0, whose gradient for order 0 is undefined (the input's .grad
-    stays None, autograd.grad finds it unused), not zeros.  (While tracing for replay:
-    decomps_math.vector_norm's body, whose gradient is zeros.)"""
+def _zero_order_norm(name):
+    """A Function for the 0-"norm" (the count of nonzeros, given as its forward's first
+    argument) of an input that requires grad, shown as torch's node `name`, whose gradient
+    for order 0 is norm_backward's undefined one (the input's .grad stays None, autograd.grad
+    finds it unused), not zeros.  (While tracing for replay: decomps_math.vector_norm's body,
+    whose gradient is zeros.)"""
+
+    class NormZero(Function):
+        @staticmethod
+        def forward(count, x):
+            return Tensor._wrap(count, x.dtype)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[1], output)   # (torch's node saves both)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None, None
+
+    as_native_node(NormZero, name)
+    NormZero._backward_cls._saved_self = property(lambda fn: fn.saved_tensors[0])
+    NormZero._backward_cls._saved_result = property(lambda fn: fn.saved_tensors[1])
+    return NormZero
+
+
+_NormZero = _zero_order_norm("LinalgVectorNormBackward0")
+# at::norm's nodes (pairwise_distance, norm_except_dim): with dims (NormBackward1) and over
+# everything (NormBackward0), whose gradients are the same norm_backward
+_NORM_ZERO_AT = {True: _zero_order_norm("NormBackward1"), False: _zero_order_norm("NormBackward0")}
+
+
+def zero_norm_at(x, dims, keepdim, dim_given=True):
+    """at::norm(x, 0, dims, keepdim) of an x needs_zero_norm takes: the count of nonzeros
+    over dims, NormBackward1 (NormBackward0 without `dim_given`) without a gradient."""
+    with switched_grad(False):
+        count = DM.vector_norm(None, x, 0.0, dims, bool(keepdim))
+    return _NORM_ZERO_AT[dim_given].apply(count._array(), x)
+
+
+def needs_zero_norm(ord, *xs):
+    """Whether a norm of order `ord` of xs is the 0-"norm" that takes the Functions above:
+    some x requires grad, eagerly (not traced for replay)."""
+    return ord == 0 and is_grad_enabled() and any(x.requires_grad for x in xs) and all(
+        _tracing(x) is None for x in xs)
+
+
+class _DistZero(Function):
+    """dist(x, y, p=0) (the count of nonzeros of x - y, given, and its dtype) of inputs one of which
+    requires grad: torch's DistBackward0, whose gradients for p = 0 are norm_backward's
+    undefined one for x (its .grad stays None) and that negated for y, which fails with
+    torch's error."""
 
     @staticmethod
-    def forward(count, x):
-        return Tensor._wrap(count, x.dtype)
+    def forward(count, dt, x, y):
+        return Tensor._wrap(count, dt)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[1], output)   # (torch's node saves both)
+        ctx.save_for_backward(inputs[2], inputs[3], output)   # (torch's node saves them)
 
     @staticmethod
     def backward(ctx, grad):
-        return None, None
+        if ctx.needs_input_grad[3]:
+            raise RuntimeError(errors.UNDEFINED_SELF)
+        return None, None, None, None
 
 
-as_native_node(_NormZero, "LinalgVectorNormBackward0")
-_NormZero._backward_cls._saved_self = property(lambda fn: fn.saved_tensors[0])
-_NormZero._backward_cls._saved_result = property(lambda fn: fn.saved_tensors[1])
+as_native_node(_DistZero, "DistBackward0")
+_DistZero._backward_cls._saved_self = property(lambda fn: fn.saved_tensors[0])
+_DistZero._backward_cls._saved_other = property(lambda fn: fn.saved_tensors[1])
+_DistZero._backward_cls._saved_result = property(lambda fn: fn.saved_tensors[2])
+_DistZero._backward_cls._saved_p = property(lambda fn: 0)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):

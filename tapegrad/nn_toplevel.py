@@ -10,6 +10,7 @@ from . import creation, decomps, decomps_math as DM, dtypes as D, linalg
 from .discrete_draws import bernoulli_scalar
 from .errors import arg_type_name, warn_once
 from .grad_mode import is_grad_enabled, switched_grad
+from .mathops import needs_zero_norm, zero_norm_at
 from .native_args import bind
 from .nn import functional as F
 from .nn._stochastic import rrelu_with_generator
@@ -314,6 +315,8 @@ def max_pool1d_with_indices(*args, **kwargs):
 
 # ---- norms as torch's at::norm (NormBackward1) compositions ---------------------------------
 def _norm_dims(x, p, dims, keepdim):
+    if needs_zero_norm(p, x):   # (NormBackward1 without a gradient, as torch's)
+        return zero_norm_at(x, tuple(dims), keepdim)
     return decomps.record("norm_dim", DM.norm_body(x, p, dims), KIND_OPS, x, float(p),
                           tuple(dims), bool(keepdim))
 
@@ -324,6 +327,8 @@ def norm_except_dim(*args, **kwargs):
     v, p, dim = bind("norm_except_dim", args, kwargs, ("v", "pow", "dim"), (2, 0))
     if dim == -1:
         dims = tuple(range(v.dim()))
+        if needs_zero_norm(p, v):
+            return zero_norm_at(v, dims, False, dim_given=False)
         return decomps.record("norm_all", DM.norm_body(v, p, dims), KIND_OPS, v, float(p),
                               dims, False)
     if dim == 0:

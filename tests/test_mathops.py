@@ -775,6 +775,43 @@ def test_norm_zero_has_no_gradient_as_torch():
     assert tg.compile(lambda a: (a * a).sum() + tg.linalg.vector_norm(a, 0))(x)[0].item() == 7
 
 
+def _at_norm0_grads(m):
+    """at::norm of order 0 (NormBackward1 / NormBackward0) and dist(p=0) (DistBackward0):
+    node, edges, value, .grad of each input, or the backward's error."""
+    F = m.nn.functional
+    out = []
+    for f, other_grad in ((lambda a, b: F.pairwise_distance(a, b, p=0), True),
+                          (lambda a, b: m.nn.PairwiseDistance(p=0, keepdim=True)(a, b), True),
+                          (lambda a, b: m.norm_except_dim(a * 2, 0, 1), True),
+                          (lambda a, b: m.norm_except_dim(a, 0, -1), True),
+                          (lambda a, b: m.dist(a, b, p=0), False),
+                          (lambda a, b: m.dist(a * 2, b[0], p=0), False),
+                          (lambda a, b: b.dist(a, p=0), False),
+                          (lambda a, b: m.dist(a, b, p=0), True)):
+        a = m.tensor([[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]], requires_grad=True)
+        b = m.tensor([[1.0, 1.0, 2.0], [0.0, 0.0, 4.0]], requires_grad=other_grad)
+        y = f(a, b)
+        row = [y.tolist(), type(y.grad_fn).__name__,
+               [type(g).__name__ if g else None for g, _ in y.grad_fn.next_functions]]
+        try:
+            (y.sum() * 1.0).backward()
+            row += [a.grad, b.grad]
+        except RuntimeError as e:
+            row.append(str(e))
+        out.append(row)
+    return out
+
+
+def test_at_norm_and_dist_of_order_zero_have_no_gradient_as_torch():
+    # torch's norm_backward gives order 0 an undefined gradient: NormBackward1/0 leave .grad
+    # None, and DistBackward0 fails when it negates the one of `other` (tapegrad gave zeros,
+    # and showed dist as LinalgVectorNormBackward0)
+    got, want = _at_norm0_grads(tg), _at_norm0_grads(torch)
+    assert [str(g) for g in got] == [str(w).replace("torch::autograd::", "") for w in want]
+    x = tg.tensor([1.0, 0.0, 2.0], requires_grad=True)   # (recording for replay: the body's)
+    assert tg.compile(lambda a: (a * a).sum() + tg.dist(a, a * 0.0, 0))(x)[0].item() == 7
+
+
 def _clamp_scenario(fast, dtype, shape, bounds, kind):
     """A fresh tape, then x.clamp(*bounds) by mathops._clamp_pass (`fast`) or by the row's
     body (decomps.record of decomps_math.clamp, what clamp records otherwise); returns (tape
