@@ -45,7 +45,10 @@ def _reshape_to(x, shape):
         try:
             out.shape = shape
         except AttributeError:
-            return _reshape_op("unsafe_view", x, shape, _contiguous(v).reshape(shape))
+            c = _contiguous(v)
+            if x._recorded:   # (torch's graph: UnsafeViewBackward0 -> CloneBackward0 -> x's)
+                x = _reshape_op("clone", x, x._shape, c)
+            return _reshape_op("unsafe_view", x, shape, c.reshape(shape))
         return _reshape_op("reshape_alias", x, shape, out)
     return _reshape_op("view", x, shape)
 
