@@ -1084,14 +1084,14 @@ def _split(x, sections, dim, name=None, unsafe=False):
     views = pieces if base is arr else cut(arr)
     dt = x._dtype
     tape = _tape_of(x)
-    viewing = []   # (the pieces that share x's memory: an empty one shares nothing)
+    # (every piece is a view of x, an empty one too: torch's _base is x, one version count)
+    viewing = []
     if tape is None:
         outs = [Tensor._wrap(p, dt) for p in views]
         if not unsafe:
             for t, p in zip(outs, views):
                 t._v = p   # (a one-element piece keeps the array: a change writes through)
-                if p.size:
-                    viewing.append(t)
+            viewing = outs
     else:
         shape = x._shape
         a = input_node(tape, x)
@@ -1129,16 +1129,13 @@ def _split(x, sections, dim, name=None, unsafe=False):
                                                       for j in range(len(pshape))]
                 st[0] = start
                 nds.add_param_ints(e, st)
-            if psize:
-                viewing.append(t)
             start += psize
             outs.append(t)
+        viewing = outs
     if not unsafe:
         refs = None
         if tape is not None:
             refs = record_views(tape, viewing, x, ones)
-            if len(refs) != len(outs):   # (an empty piece among them: no reference made)
-                refs = None
         else:
             for t in viewing:
                 share_version(t, x)
@@ -1156,10 +1153,9 @@ def _pieces_made(outs, pieces, x, name, refs=None):
     if not STATE.enabled or STATE.inference:
         if floating:
             mode = INFERENCE if STATE.inference else NO_GRAD
-            for t, p in zip(outs, pieces):
-                if p.size:
-                    _made_without_grad(t, mode, None)
-                    _requires_grad_as_base(t, x)
+            for t in outs:
+                _made_without_grad(t, mode, None)
+                _requires_grad_as_base(t, x)
         return
     made = _WITHOUT_GRAD.get(id(x)) if _WITHOUT_GRAD else None
     if made is not None and made[0]() is x:

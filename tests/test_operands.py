@@ -422,6 +422,36 @@ def test_split_pieces_are_views_sharing_the_version_counter():
     assert a._version == x._version == 1
 
 
+def _empty_pieces(m):
+    out = []
+    for grad in (True, False):
+        for split in (lambda x: x.split([0, 4]), lambda x: x.split([4, 0]),
+                      lambda x: x.reshape(4, 1)[:, :0].unbind(0)):
+            x = m.ones(4, requires_grad=True) * 1.0 if grad else m.ones(4)
+            ps = split(x)
+            base = x   # (unbind of a view of x: the root, x)
+            row = [[p._base is base for p in ps], [p._version for p in ps]]
+            with m.no_grad():
+                x.add_(1.0)
+            row.append([p._version for p in ps])
+            out.append(row)
+        x = m.ones(4, requires_grad=True) * 1.0
+        with m.no_grad():
+            ps = x.split([0, 4])
+        out.append([p.requires_grad for p in ps])
+        try:
+            ps[0].mul_(2.0)
+        except RuntimeError as e:
+            out.append(str(e)[:60])
+    return out
+
+
+def test_empty_split_pieces_are_views_as_torch():
+    """torch's empty pieces of split / unbind are views of x as the others: `_base` is x,
+    one version counter, made under no_grad as the others (tapegrad made them no views)."""
+    assert _empty_pieces(tg) == _empty_pieces(torch)
+
+
 def test_split_is_one_entry_with_one_output_entry_per_piece():
     x = tg.ones(4, 6, requires_grad=True)
     pieces = x.split(2, 1)
