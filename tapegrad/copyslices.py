@@ -21,11 +21,11 @@ from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
-from .tape import bump_version, follow_retained, input_node, refuse_rebased_view, \
-    registered_views, view_base
+from .tape import bump_version, follow_retained, input_node, multi_view_rebased, \
+    refuse_rebased_view, registered_views, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from . import dtypes as D, errors
-from .views import index_scatter, MULTI, _WITHOUT_GRAD
+from .views import index_scatter
 
 
 
@@ -215,14 +215,12 @@ def regenerate_views(base, done=None):
     for u in registered_views(base):
         if u is done or u._tape is None or view_base(u) is not base:
             continue
-        made = _WITHOUT_GRAD.get(id(u)) if _WITHOUT_GRAD else None
-        if made is not None and made[1] is MULTI and made[0]() is u and made[2]:
+        rebased = multi_view_rebased(u)
+        if rebased is not None:
             # torch's piece of unbind / split made with grad mode on (MULTI_OUTPUT_NODE) is
             # not regenerated: its use fails (here at the backward that reads it, as a view
             # this module could not regenerate: Tape.check_versions)
-            refuse_rebased_view(u._tape, u._node, errors.MULTI_OUTPUT_VIEW_INPLACE.format(
-                prefix=errors.MULTI_VIEW_REBASED.format(
-                    nr=made[3], name=errors.short_node_name(made[2]))))
+            refuse_rebased_view(u._tape, u._node, rebased)
             continue
         pos = view_positions(base._v, u._v).reshape(-1)
         if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)

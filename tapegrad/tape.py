@@ -38,7 +38,7 @@ from .errors import TracingError
 from .graph import group_saved_inputs, node_for
 from .import_links import release_dead_imports
 from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS
-from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
+from .ops import OPS, BY_CODE, OUTPUT_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
 # The opcode stream's dtype: the op table must fit (a row past it would wrap silently).
@@ -97,6 +97,8 @@ def host_direct(tape):
 # ~20 us a call)
 _IS_VIEW = np.zeros(len(BY_CODE), bool)
 _IS_VIEW[[OPS[name].code for name in VIEW_OPS]] = True
+# the ops whose pieces are views made by one node (torch's MULTI_OUTPUT_NODE; chunk is split)
+_MULTI_VIEW_CODES = frozenset(OPS[name].code for name in ("split", "split_with_sizes", "unbind"))
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
@@ -989,6 +991,13 @@ class Tape:
             fn = node_for(self, node)
         else:
             t = ref() if ref is not None else None
+            if t is None or t._tape is self and t._node == node:
+                # a piece of unbind / split still on the entry that saw its old value: torch
+                # refuses to make its grad_fn again (as the saved input's grad_fn is unpacked;
+                # torch's node keeps the piece alive, here the entry tells once it is gone)
+                rebased = multi_view_rebased(t) if t is not None else self._rebased_piece(node)
+                if rebased is not None:
+                    return rebased
             if t is not None:
                 fn = t.grad_fn
                 shape = t._shape   # torch's saved input is the tensor: its sizes now (t_())
@@ -1005,6 +1014,23 @@ class Tape:
                 r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
                 fn.name()) + ","
         return version_message(dtype, shape, made, c[0], expected)
+
+    def _rebased_piece(self, node):
+        """multi_view_rebased's message for entry `node`, whose tensor is gone: a piece of
+        unbind / split (an output entry of one), or a view of one made by view ops (which
+        inherits MULTI_OUTPUT_NODE: torch names the view's own op, output 0); else None."""
+        e = node
+        while True:
+            op = self.op[e]
+            if op == OUTPUT_CODE:
+                src = int(self.ia[e])
+                if src < 0 or self.op[src] not in _MULTI_VIEW_CODES:
+                    return None
+                return _rebased_message(BY_CODE[self.op[src]].grad_fn, int(self.imm[e])) \
+                    if e == node else _rebased_message(BY_CODE[self.op[node]].grad_fn, 0)
+            if not _IS_VIEW[op] or self.ia[e] < 0:
+                return None
+            e = int(self.ia[e])
 
     def _differentiable_view(self, node):
         """Whether entry `node` is a view of a tensor that requires grad."""
@@ -1726,6 +1752,47 @@ def record_views(tape, views, base, ones=()):
         for t in ones:
             tape.share(t._node, t._v, c)
     return refs
+
+
+# Views made with grad mode off (torch's CreationMeta NO_GRAD_MODE / INFERENCE_MODE), the
+# pieces of unbind / split / chunk made with it on (MULTI_OUTPUT_NODE), and the views made of
+# them with grad mode on, which inherit it: id(view) -> (weakref to it, the mode's message,
+# torch's grad_fn name of the op that made it or None, the view's output_nr in it).  Only
+# those are entered (and what is made of them): other grad mode views pay a test.
+# Plain weak references (no callback: a third of the cost), the dead ones pruned when the
+# table doubles; an entry counts only while its view is alive (a new tensor may reuse an id).
+# (views.py enters them; here so that the version checks read it too)
+WITHOUT_GRAD = {}
+
+
+def multi_view_rebased(t):
+    """torch's error for t's grad_fn, made again once t's memory changed in place, where t is
+    a piece of unbind / split made with grad mode on (MULTI_OUTPUT_NODE), or a view of one:
+    such a view's grad_fn cannot be made again.  None for any other tensor."""
+    made = WITHOUT_GRAD.get(id(t)) if WITHOUT_GRAD else None
+    if made is None or made[1] is not errors.MULTI_OUTPUT_VIEW_INPLACE or not made[2] or \
+            made[0]() is not t:
+        return None
+    return _rebased_message(made[2], made[3])
+
+
+def _rebased_message(grad_fn, nr):
+    """torch's error for output `nr` of node `grad_fn` (a multi-output view) used after its
+    memory changed in place."""
+    return errors.MULTI_OUTPUT_VIEW_INPLACE.format(prefix=errors.MULTI_VIEW_REBASED.format(
+        nr=nr, name=errors.short_node_name(grad_fn)))
+
+
+def check_rebased_piece(t):
+    """torch's error for the grad_fn of t, a recorded piece of unbind / split (or a view of
+    one) whose memory changed in place since its entry took its value (under no_grad, or a
+    recorded change its base's other views moved on by): multi_view_rebased's."""
+    tape = t._tape
+    saw = tape.versions.get(t._node) if tape is not None else None
+    if saw is not None and saw[0][0] != saw[1]:
+        rebased = multi_view_rebased(t)
+        if rebased is not None:
+            raise RuntimeError(rebased)
 
 
 # {tape: {view node: torch's error}}: views a recorded in-place op on their base did not

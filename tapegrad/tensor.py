@@ -28,8 +28,9 @@ from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
-from .tape import (inference_as, INFERENCE_MADE, INFERENCE_TENSOR, retain as _retain,
-                   share_storage, SHARED_ARRAYS, STATE, version_counter)
+from .tape import (check_rebased_piece, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
+                   retain as _retain, share_storage, SHARED_ARRAYS, STATE, version_counter,
+                   WITHOUT_GRAD)
 from .tracing import _bake
 
 
@@ -346,6 +347,8 @@ class Tensor(metaclass=_TensorMeta):
         tape = self._tape
         if tape is None or getattr(self, "_flags", 0) & NODIFF:
             return None
+        if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (a piece of unbind / split: its
+            check_rebased_piece(self)                   # grad_fn may not be made again)
         fn = node_for(tape, self._node)
         likes = tape.likes   # for grad_fn hooks (tapegrad.hooks): the tape keeps no dtype
         if likes is None:
@@ -573,9 +576,13 @@ class Tensor(metaclass=_TensorMeta):
 
     def __repr__(self):
         suffixes = []
-        fn = self.grad_fn
-        if fn is not None:
-            suffixes.append(f"grad_fn=<{type(fn).__name__}>")
+        try:
+            fn = self.grad_fn
+            name = None if fn is None else type(fn).__name__
+        except RuntimeError:   # (a piece of unbind whose base changed: torch's "Invalid")
+            name = "Invalid"
+        if name is not None:
+            suffixes.append(f"grad_fn=<{name}>")
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
         return format_tensor(self._array(), self._dtype.name, suffixes=suffixes)

@@ -15,7 +15,7 @@ from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
-                   record_views, share_storage, share_version, STATE, view_base)
+                   record_views, share_storage, share_version, STATE, view_base, WITHOUT_GRAD)
 from .native_args import arg_error, given, MISSING
 from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
@@ -208,14 +208,8 @@ def _stride_row(key):
     return row
 
 
-# Views made with grad mode off (torch's CreationMeta NO_GRAD_MODE / INFERENCE_MODE), the
-# pieces of unbind / split / chunk made with it on (MULTI_OUTPUT_NODE), and the views made of
-# them with grad mode on, which inherit it: id(view) -> (weakref to it, the mode's message,
-# torch's grad_fn name of the op that made it or None, the view's output_nr in it).  Only
-# those are entered (and what is made of them): other grad mode views pay a test.
-# Plain weak references (no callback: a third of the cost), the dead ones pruned when the
-# table doubles; an entry counts only while its view is alive (a new tensor may reuse an id).
-_WITHOUT_GRAD = {}
+# (the views made with grad mode off, and unbind / split's pieces: tape.WITHOUT_GRAD)
+_WITHOUT_GRAD = WITHOUT_GRAD
 _PRUNE_AT = [64]
 NO_GRAD, INFERENCE = errors.NO_GRAD_VIEW_INPLACE, errors.INFERENCE_VIEW_INPLACE
 MULTI = errors.MULTI_OUTPUT_VIEW_INPLACE

@@ -452,6 +452,53 @@ def test_empty_split_pieces_are_views_as_torch():
     assert _empty_pieces(tg) == _empty_pieces(torch)
 
 
+def _rebased_pieces(m):
+    """A saved piece of unbind / split (or a view of one) whose base changed under no_grad:
+    the backward's error, with the pieces alive or gone; the pieces' grad_fn and repr."""
+    out = []
+
+    def backward(split, use, alive):
+        x = m.arange(1.0, 13.0).reshape(4, 3).requires_grad_()
+        xx = x * 1.0
+        ps = split(xx)
+        z = use(ps)
+        with m.no_grad():
+            xx.add_(1.0)
+        if not alive:
+            del ps
+        try:
+            z.backward()
+            return x.grad.sum().item()
+        except RuntimeError as e:
+            return str(e).replace(m.__name__, "LIB")
+
+    for alive in (True, False):
+        for split in (lambda t: t.unbind(0), lambda t: t.chunk(2), lambda t: t.split(1, 1),
+                      lambda t: t.split([1, 3])):
+            out.append(backward(split, lambda ps: (ps[1] * ps[1]).sum(), alive))
+        out.append(backward(lambda t: t.unbind(0), lambda ps: (ps[1][1:] * ps[1][1:]).sum(),
+                            alive))
+        out.append(backward(lambda t: t.unbind(0), lambda ps: ps[1].sum(), alive))
+    x = m.ones(3, 2, requires_grad=True) * 1.0
+    ps = x.unbind(0)
+    with m.no_grad():
+        x.add_(1.0)
+    try:
+        ps[1].grad_fn
+    except RuntimeError as e:
+        out.append(str(e))
+    out.append(repr(ps[0]))
+    return out
+
+
+def test_saved_piece_whose_base_changed_raises_as_torch():
+    """torch refuses to make a changed multi-output view's grad_fn again: the backward that
+    unpacks a saved piece raises "Output k of Unbind is a view and its base ... has been
+    modified inplace" (tapegrad: the generic saved-version error), grad_fn access raises
+    it too, and repr shows grad_fn=<Invalid>."""
+    assert _rebased_pieces(tg) == _rebased_pieces(torch)
+
+
 def test_split_is_one_entry_with_one_output_entry_per_piece():
     x = tg.ones(4, 6, requires_grad=True)
     pieces = x.split(2, 1)
