@@ -151,6 +151,39 @@ def test_accumulation_in_place_and_reset():
     assert x.grad is None
 
 
+def _grad_layouts_and_versions(m):
+    """.grad's strides after one backward and after a second, which adds in place (its
+    version moves on by one)."""
+    out = []
+    x = m.ones(5, 4)
+    for make in (lambda: m.ones(3, 4), lambda: m.ones(4, 3).t(), lambda: m.ones(3, 8)[:, ::2],
+                 lambda: m.ones(2, 3, 4).permute(2, 0, 1), lambda: m.ones(1, 2).t(),
+                 lambda: m.tensor(2.0)):
+        for loss in (lambda w: w.pow(2).sum(), lambda w: (x[:w.shape[0], :1] * w).exp().mean()
+                     if w.dim() == 2 else w.pow(2).sum()):
+            w = m.nn.Parameter(make())
+            loss(w).backward()
+            # (the first .grad's own version: 1 where torch's engine copied the incoming
+            # gradient into it rather than kept it, which depends on its buffers: not compared)
+            first = (w.grad.stride(), w.grad.is_contiguous(), w.grad._version)
+            loss(w).backward()
+            out.append((first[:2], w.grad.stride(), w.grad._version - first[2],
+                        np.round(w.grad.detach().numpy(), 5).tolist()))
+    w = m.nn.Parameter(m.ones(3, 4).t())
+    (x @ w).pow(2).sum().backward()
+    out.append((w.grad.stride(), w.grad.is_contiguous()))
+    return out
+
+
+def test_grad_layout_and_version_as_torch():
+    """torch's AccumulateGrad: a first .grad has its parameter's strides where the parameter
+    is non-overlapping and dense (a transposed or permuted one: not row-major), row-major
+    otherwise; the next backward adds into it in place, which counts as a change of it (its
+    _version moves on).  tapegrad made every first .grad row-major and counted no change."""
+    torch = pytest.importorskip("torch")
+    assert _grad_layouts_and_versions(tg) == _grad_layouts_and_versions(torch)
+
+
 def test_scalar_grad_accumulates_in_place():
     a = tg.tensor(2.0, requires_grad=True)
     (a * 3).backward()

@@ -11,12 +11,14 @@ from ..engine import (graph_marks, release_swept, run_backward, run_backward_gra
                       run_backward_root)
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..grad_mode import switched_grad
+from ..layouts import like_dense
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..ndops import _binary
 from ..ops import OPS
 from ..steptrace import TRACE
+from ..tape import bump_version, INFERENCE_TENSOR
 from ..tracing import _tracing
 from ..views import stack
 from .graph import GradientEdge, edge_tensor
@@ -317,6 +319,8 @@ def _stage_each(pairs):
                 raise RuntimeError(errors.OVERLAP_ERROR)
             add((t, g, _replaced(t, cur, g), cur) if t._tape is not None else (t, g, None, None))
         elif g.size != 1:   # _fresh_grad's n-d case, inline (once per leaf per backward)
+            if not t._v.flags.c_contiguous:   # (a first .grad has its parameter's layout)
+                g = like_dense(t._v, g)
             fresh = _new()
             fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
                 g, t._dtype, g.shape, None, False
@@ -350,8 +354,18 @@ def _publish(new):
             # (a float32 .grad's sum rounded, as torch's in-place add: a sum held in double
             # would differ from its own item() and drift from torch over many backwards)
             cur._v = _round32(v) if cur._dtype is D.float32 else v
+            _count_change(cur)
         else:
             cur._v += g if type(g) is float else g.reshape(cur._shape)
+            _count_change(cur)
+
+
+def _count_change(grad):
+    """The in-place accumulation into `.grad` counted as torch's add_: its version moves on
+    (an inference tensor's, which torch refuses to change there, is left as it was: the
+    commit may not fail half-way)."""
+    if not getattr(grad, "_flags", 0) & INFERENCE_TENSOR:
+        bump_version(grad)
 
 
 def _round32(v):
