@@ -119,20 +119,27 @@ def empty_preserving(a, dtype=None):
     return np.ndarray(shape, dtype, np.empty(a.size, dtype), 0, out_strides)
 
 
+def dense(a):
+    """Whether array a's elements are non-overlapping and dense (torch's
+    is_non_overlapping_and_dense): its dims of size > 1, by stride, each step the product
+    of the inner ones' sizes (any order: a transposed or permuted row-major block too)."""
+    shape, strides = a.shape, a.strides
+    step = a.itemsize
+    for st, n in sorted((strides[d], shape[d]) for d in range(len(shape)) if shape[d] != 1):
+        if st != step:
+            return False
+        step *= n
+    return True
+
+
 def like_dense(a, out):
     """Array `out` (row-major, of array a's shape and size > 1) laid out with a's strides
     where a is non-overlapping and dense but not row-major (torch's AccumulateGrad: a first
     .grad obeys its parameter's layout, `new_empty_strided(sizes, strides)`), else `out`
     itself (a non-dense one's .grad is row-major, as torch's)."""
-    if a.flags.c_contiguous or type(a) is not np.ndarray:
+    if a.flags.c_contiguous or type(a) is not np.ndarray or not dense(a):
         return out
     shape, strides = a.shape, a.strides
-    dims = sorted((strides[d], shape[d]) for d in range(len(shape)) if shape[d] != 1)
-    step = a.itemsize
-    for st, n in dims:   # (from the innermost dim out: each stride the product of the inner)
-        if st != step:
-            return out
-        step *= n
     size = a.itemsize   # (strides in elements, then in out's itemsize)
     r = np.ndarray(shape, out.dtype, np.empty(a.size, out.dtype), 0,
                    tuple(st // size * out.itemsize for st in strides))

@@ -184,6 +184,39 @@ def test_grad_layout_and_version_as_torch():
     assert _grad_layouts_and_versions(tg) == _grad_layouts_and_versions(torch)
 
 
+def _create_graph_grads(m):
+    out = []
+    for make in (lambda: m.ones(3, 4), lambda: m.ones(4, 3).t(), lambda: m.ones(3, 8)[:, ::2],
+                 lambda: m.tensor(2.0)):
+        w = m.nn.Parameter(make())
+        w.pow(3).sum().backward(create_graph=True)
+        out.append((w.grad.grad_fn.name(), w.grad._version, w.grad.stride()))
+        w.pow(3).sum().backward(create_graph=True)
+        out.append((w.grad.grad_fn.name(), w.grad._version))
+    x = m.ones(3, requires_grad=True)
+    y = x * 2.0
+    y.retain_grad()
+    (y ** 2).sum().backward(create_graph=True)
+    out.append((y.grad.grad_fn.name(), y.grad._version))
+    w = m.nn.Parameter(m.ones(3) * 2.0)
+    w.pow(3).sum().backward(create_graph=True)
+    penalty = (w.grad ** 2).sum()
+    w.grad = None
+    penalty.backward()
+    out.append(w.grad.tolist())
+    return out
+
+
+def test_create_graph_first_grad_as_torch():
+    """torch's first .grad under create_graph: a dense leaf's gradient copied into a fresh
+    tensor (CopyBackwards; the copy counts: _version 1), a non-dense leaf's or a retained
+    non-leaf's cloned (CloneBackward0, _version 0).  tapegrad copied all, at version 0."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (backward(create_graph=True)'s reference cycle)
+        assert _create_graph_grads(tg) == _create_graph_grads(torch)
+
+
 def test_scalar_grad_accumulates_in_place():
     a = tg.tensor(2.0, requires_grad=True)
     (a * 3).backward()

@@ -11,14 +11,14 @@ from ..engine import (graph_marks, release_swept, run_backward, run_backward_gra
                       run_backward_root)
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..grad_mode import switched_grad
-from ..layouts import like_dense
+from ..layouts import contiguous_format, dense, like_dense
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..ndops import _binary
 from ..ops import OPS
 from ..steptrace import TRACE
-from ..tape import bump_version, INFERENCE_TENSOR
+from ..tape import bump_version, INFERENCE_TENSOR, version_counter
 from ..tracing import _tracing
 from ..views import stack
 from .graph import GradientEdge, edge_tensor
@@ -241,7 +241,7 @@ def _publish_graph(pairs, swept):
         if g is not None:
             g = _graph_grad(t, g)
             cur = getattr(t, "_grad", None)
-            new.append((t, cur, g, _copied(g) if cur is None else cur + g))
+            new.append((t, cur, g, _copied(t, g) if cur is None else cur + g))
     with COMMIT:
         for t, cur, g, total in new:
             now = getattr(t, "_grad", None)
@@ -251,10 +251,18 @@ def _publish_graph(pairs, swept):
     return [t for t, _, _, _ in new]
 
 
-def _copied(g):
-    """A first `.grad` under create_graph: as torch's, the gradient copied into a fresh tensor
-    (CopyBackwards, edges (None, 0) and the gradient's node), a recorded op."""
-    return _binary(_COPY, Tensor._wrap(np.zeros(g._shape, g._dtype.np), g._dtype), g)
+def _copied(t, g):
+    """A first `.grad` under create_graph, as torch's clone_obey_contract (grad mode on: never
+    the gradient itself, which can be several tensors' (add passes g on), and a leaf's `.grad`
+    later accumulates in place): for a tensor t laid out densely, the gradient copied into a
+    fresh tensor (CopyBackwards, edges (None, 0) and the gradient's node; torch's copy_ into
+    it counts as its first change: _version 1), else its row-major clone (CloneBackward0;
+    a retained non-leaf's too: torch's retain_grad hook clones).  Recorded ops."""
+    if not t.is_leaf or type(t._v) is not float and not dense(t._v):
+        return g.clone(memory_format=contiguous_format)
+    c = _binary(_COPY, Tensor._wrap(np.zeros(g._shape, g._dtype.np), g._dtype), g)
+    version_counter(c)[0] += 1   # (a fresh tensor no entry saved yet: nothing watches it)
+    return c
 
 
 _COPY = OPS["copy"].code
