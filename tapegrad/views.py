@@ -1140,8 +1140,8 @@ def _split(x, sections, dim, name=None, unsafe=False):
 def _pieces_made(outs, pieces, x, name, refs=None):
     """The grad-mode marks of unbind / split's pieces (_view_of's, then theirs): torch's
     pieces made with grad mode on may not be changed in place where that needs autograd
-    (MULTI_OUTPUT_NODE), unless x is a view made with it off (x's mode wins); (torch's views
-    of other dtypes are not differentiable)."""
+    (MULTI_OUTPUT_NODE), also where x is a view made with it off, unless in inference mode
+    (whose mark stays); (torch's views of other dtypes are not differentiable)."""
     grad_fn = OPS[name].grad_fn
     floating = x._dtype.is_floating_point
     if not STATE.enabled or STATE.inference:
@@ -1153,11 +1153,12 @@ def _pieces_made(outs, pieces, x, name, refs=None):
         return
     made = _WITHOUT_GRAD.get(id(x)) if _WITHOUT_GRAD else None
     if made is not None and made[0]() is x:
+        # (torch's propagate_creation_meta: MULTI_OUTPUT_NODE wins over x's no_grad or
+        # custom Function mark; an inference mark stays)
+        mode = MULTI if floating and made[1] is not INFERENCE else made[1]
         for k, (t, p) in enumerate(zip(outs, pieces)):
-            if p.size:
-                _made_without_grad(t, made[1], grad_fn, k)
-            elif floating:
-                _made_without_grad(t, MULTI, grad_fn, k)
+            if p.size or floating:
+                _made_without_grad(t, mode, grad_fn, k)
         return
     if floating:
         table = _WITHOUT_GRAD
