@@ -11,30 +11,11 @@ import math
 import pytest
 
 import tapegrad
-
-
-def _name(fn):
-    return None if fn is None else type(fn).__name__
-
-
-def _describe(lib, r):
-    if isinstance(r, lib.Tensor):
-        fn = r.grad_fn
-        edges = None if fn is None else tuple(_name(f) for f, _ in fn.next_functions)
-        return ("tensor", str(r.dtype).split(".")[-1], tuple(r.shape), r.tolist(), r._version,
-                r.requires_grad, _name(fn), edges)
-    if isinstance(r, (tuple, list)):
-        return tuple(_describe(lib, x) for x in r)
-    if isinstance(r, str):
-        return r.replace(lib.__name__, "LIB")
-    return r
+from outcomes import fn_name, outcome
 
 
 def _run(lib, case):
-    try:
-        return _describe(lib, case(lib))
-    except Exception as e:   # noqa: BLE001  (errors are compared too)
-        return ("error", type(e).__name__, str(e).replace(lib.__name__, "LIB"))
+    return outcome(lib, case)
 
 
 def _grads(lib, r, *leaves):
@@ -248,7 +229,7 @@ def split_with_an_empty_piece(t):
     # (its values and gradients: torch's empty piece is a view, tapegrad's is not)
     a = _leaf(t, 4, 6)
     ps = (a * 2).split([0, 4, 2], 1)
-    return [p.tolist() for p in ps], [_name(p.grad_fn) for p in ps], \
+    return [p.tolist() for p in ps], [fn_name(p.grad_fn) for p in ps], \
         _grads(t, t.cat([p.reshape(-1) for p in ps]), a)
 
 
