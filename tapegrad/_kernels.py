@@ -3774,6 +3774,51 @@ def next_row(src, idx, oshape, ond, params, p):
 
 
 # from tapegrad/kinds/index.py
+@njit(cache=True, inline="always")
+def gather_rows(dst, dst_at, src, src_at, oshape, ond, params, p, count, add):
+    """dst[dst_at + k] = (or += with `add`) src[src_at + the strided view's index of element
+    k] for the `count` elements of a view of shape `oshape` (params [offset, strides...] at
+    p): row by row of the last dim, each row's start from the one before (next_row) and its
+    elements by the last stride, in row-major order as one strided_index each."""
+    last = oshape[ond - 1] if ond else 1
+    if last == 0:
+        return
+    step = params[p + ond] if ond else 0
+    idx = np.zeros(max(ond, 1), np.int64)
+    at = src_at + params[p]
+    for r in range(count // last):
+        if r:
+            at = next_row(at, idx, oshape, ond, params, p)
+        row = dst_at + r * last
+        if add:
+            for j in range(last):
+                dst[row + j] += src[at + j * step]
+        else:
+            for j in range(last):
+                dst[row + j] = src[at + j * step]
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, inline="always")
+def scatter_rows(dst, dst_at, src, src_at, oshape, ond, params, p, count):
+    """The transpose of gather_rows: dst[dst_at + the strided view's index of element k] +=
+    src[src_at + k], in the same order (overlapping positions add up as one strided_index
+    each would)."""
+    last = oshape[ond - 1] if ond else 1
+    if last == 0:
+        return
+    step = params[p + ond] if ond else 0
+    idx = np.zeros(max(ond, 1), np.int64)
+    at = dst_at + params[p]
+    for r in range(count // last):
+        if r:
+            at = next_row(at, idx, oshape, ond, params, p)
+        row = src_at + r * last
+        for j in range(last):
+            dst[at + j * step] += src[row + j]
+
+
+# from tapegrad/kinds/index.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def is_suffix(oshape, ond, ishape, ind):
     """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
@@ -3937,33 +3982,9 @@ def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, v
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
-    oa = off[a]
-    p = par[e]
-    if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
-        c = shp[e][1]
-        s0 = params[p + 1]
-        s1 = params[p + 2]
-        for i in range(shp[e][0]):
-            src = oa + params[p] + i * s0
-            dst = out_off + i * c
-            for j in range(c):
-                vals[dst + j] = vals[src + j * s1]
-        return
-    # (other ranks: one source index per row of the last dim, then a strided inner loop, so
-    # a sliding-window view (unfold, a convolution's windows) costs no division per element)
-    ndim = nd[e]
-    last = shp[e][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
-    src = oa + params[p]
-    for r in range(n // last):
-        if r:
-            src = next_row(src, idx, shp[e], ndim, params, p)
-        dst = out_off + r * last
-        for j in range(last):
-            vals[dst + j] = vals[src + j * step]
+    # (by rows of the last dim, each row's start from the one before and a strided inner
+    # loop, so a sliding-window view (unfold, a convolution's windows) costs no division)
+    gather_rows(vals, out_off, vals, off[a], shp[e], nd[e], params, par[e], n, False)
 
 
 # from tapegrad/kinds/gather.py
@@ -3979,22 +4000,9 @@ def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
-    p = par[e]
     for k in range(n):
         vals[out_off + k] = 0.0
-    ndim = nd[a]
-    last = shp[a][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
-    dst = out_off + params[p]
-    for r in range(size[a] // last):
-        if r:
-            dst = next_row(dst, idx, shp[a], ndim, params, p)
-        src = oa + r * last
-        for j in range(last):
-            vals[dst + j * step] += vals[src + j]
+    scatter_rows(vals, out_off, vals, oa, shp[a], nd[a], params, par[e], size[a])
 
 
 # from tapegrad/kinds/gather.py
@@ -4272,34 +4280,9 @@ def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
-    """Scatter-add through the same offset and strides (an expand sums its copies)."""
-    oa = off[a]
-    p = par[e]
-    if nd[e] == 2:   # (as forward_strided; the same order of additions as the loop below)
-        c = shp[e][1]
-        s0 = params[p + 1]
-        s1 = params[p + 2]
-        for i in range(shp[e][0]):
-            src = oa + params[p] + i * s0
-            dst = out_off + i * c
-            for j in range(c):
-                adj[src + j * s1] += adj[dst + j]
-        return
-    # (other ranks: by rows of the last dim, as forward_strided; the elements in the same
-    # order as one strided_index each: kinds.index.next_row)
-    ndim = nd[e]
-    last = shp[e][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)
-    src = oa + params[p]
-    for r in range(n // last):
-        if r:
-            src = next_row(src, idx, shp[e], ndim, params, p)
-        dst = out_off + r * last
-        for j in range(last):
-            adj[src + j * step] += adj[dst + j]
+    """Scatter-add through the same offset and strides (an expand sums its copies), in
+    forward_strided's order."""
+    scatter_rows(adj, off[a], adj, out_off, shp[e], nd[e], params, par[e], n)
 
 
 # from tapegrad/kinds/gather.py
@@ -4316,21 +4299,7 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """Gather back through the same offset and strides (by rows, as forward_scatter)."""
-    oa = off[a]
-    p = par[e]
-    ndim = nd[a]
-    last = shp[a][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)
-    src = out_off + params[p]
-    for r in range(size[a] // last):
-        if r:
-            src = next_row(src, idx, shp[a], ndim, params, p)
-        dst = oa + r * last
-        for j in range(last):
-            adj[dst + j] += adj[src + j * step]
+    gather_rows(adj, off[a], adj, out_off, shp[a], nd[a], params, par[e], size[a], True)
 
 
 # from tapegrad/kinds/gather.py

@@ -690,6 +690,8 @@ CALLEES = ("bcast_index", "is_suffix", "kept_leading", "middle_inner", "pair_ind
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "next_row": 'cache=True, inline="always"',
+                  "gather_rows": 'cache=True, inline="always"',
+                  "scatter_rows": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
                   "load_point_at": 'cache=True, inline="always"',
                   # (inlined into its callers, never compiled alone: a kernel of its own
@@ -776,7 +778,7 @@ def _copied_source():
         walks.order_marked, walks.gather_reached, walks.gather_layout,
         walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, walks.reset_streams, kinds.index.bcast_index, kinds.index.strided_index,
-        kinds.index.next_row,
+        kinds.index.next_row, kinds.index.gather_rows, kinds.index.scatter_rows,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.middle_inner,
         kinds.index.pair_index, kinds.index.pair_middle, kinds.index.pair_suffix,
         kinds.scan.running_sum]

@@ -38,7 +38,7 @@ from .errors import TracingError
 from .graph import group_saved_inputs, node_for
 from .import_links import release_dead_imports
 from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS
-from .ops import OPS, BY_CODE, OUTPUT_CODE, VIEW_OPS, saves_mask, saves_needed
+from .ops import OPS, BY_CODE, MULTI_VIEW_OPS, OUTPUT_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
 # The opcode stream's dtype: the op table must fit (a row past it would wrap silently).
@@ -97,8 +97,7 @@ def host_direct(tape):
 # ~20 us a call)
 _IS_VIEW = np.zeros(len(BY_CODE), bool)
 _IS_VIEW[[OPS[name].code for name in VIEW_OPS]] = True
-# the ops whose pieces are views made by one node (torch's MULTI_OUTPUT_NODE; chunk is split)
-_MULTI_VIEW_CODES = frozenset(OPS[name].code for name in ("split", "split_with_sizes", "unbind"))
+_MULTI_VIEW_CODES = frozenset(OPS[name].code for name in MULTI_VIEW_OPS)
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)

@@ -7,9 +7,7 @@ Kernel pieces: plain Python compiled into tapegrad/_kernels.py by codegen.
 """
 import math
 
-import numpy as np
-
-from .index import next_row
+from .index import gather_rows, scatter_rows
 
 KINDS = ("gather", "scatter", "scatter_idx")
 
@@ -29,48 +27,21 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
         adj[oa + params[p + k]] += adj[out_off + k]
 
 
-# NOTE: the scatter pieces walk a's elements by rows of its last dim, each row's start from
-# the one before (kinds.index.next_row's odometer) and the row's positions by its stride (as
-# forward_strided): per element, strided_index divided once per dim (a convolution's padding,
-# 25k elements: ~0.9 ms of its backward).  The elements go in the same order as one
-# strided_index each, so overlapping windows add up in the same order.
+# NOTE: the scatter pieces walk a's elements by rows of its last dim (kinds.index's
+# scatter_rows / gather_rows, as the strided pieces): strided_index per element divided once
+# per dim (a convolution's padding, 25k elements: ~0.9 ms of its backward).  The elements go
+# in the same order as one strided_index each, so overlapping windows add up in the same
+# order.
 def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
-    p = par[e]
     for k in range(n):
         vals[out_off + k] = 0.0
-    ndim = nd[a]
-    last = shp[a][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
-    dst = out_off + params[p]
-    for r in range(size[a] // last):
-        if r:
-            dst = next_row(dst, idx, shp[a], ndim, params, p)
-        src = oa + r * last
-        for j in range(last):
-            vals[dst + j * step] += vals[src + j]
+    scatter_rows(vals, out_off, vals, oa, shp[a], nd[a], params, par[e], size[a])
 
 
 def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
     """Gather back through the same offset and strides (by rows, as forward_scatter)."""
-    oa = off[a]
-    p = par[e]
-    ndim = nd[a]
-    last = shp[a][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)
-    src = out_off + params[p]
-    for r in range(size[a] // last):
-        if r:
-            src = next_row(src, idx, shp[a], ndim, params, p)
-        dst = oa + r * last
-        for j in range(last):
-            adj[dst + j] += adj[src + j * step]
+    gather_rows(adj, off[a], adj, out_off, shp[a], nd[a], params, par[e], size[a], True)
 
 
 def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):

@@ -1,5 +1,6 @@
 """Index arithmetic on row-major buffers, shared by the kinds' kernel pieces (plain Python,
 compiled into tapegrad/_kernels.py by codegen)."""
+import numpy as np
 
 
 def bcast_index(k, oshape, ond, ishape, ind):
@@ -48,6 +49,47 @@ def next_row(src, idx, oshape, ond, params, p):
         src -= (oshape[d] - 1) * s
         d -= 1
     return src
+
+
+def gather_rows(dst, dst_at, src, src_at, oshape, ond, params, p, count, add):
+    """dst[dst_at + k] = (or += with `add`) src[src_at + the strided view's index of element
+    k] for the `count` elements of a view of shape `oshape` (params [offset, strides...] at
+    p): row by row of the last dim, each row's start from the one before (next_row) and its
+    elements by the last stride, in row-major order as one strided_index each."""
+    last = oshape[ond - 1] if ond else 1
+    if last == 0:
+        return
+    step = params[p + ond] if ond else 0
+    idx = np.zeros(max(ond, 1), np.int64)
+    at = src_at + params[p]
+    for r in range(count // last):
+        if r:
+            at = next_row(at, idx, oshape, ond, params, p)
+        row = dst_at + r * last
+        if add:
+            for j in range(last):
+                dst[row + j] += src[at + j * step]
+        else:
+            for j in range(last):
+                dst[row + j] = src[at + j * step]
+
+
+def scatter_rows(dst, dst_at, src, src_at, oshape, ond, params, p, count):
+    """The transpose of gather_rows: dst[dst_at + the strided view's index of element k] +=
+    src[src_at + k], in the same order (overlapping positions add up as one strided_index
+    each would)."""
+    last = oshape[ond - 1] if ond else 1
+    if last == 0:
+        return
+    step = params[p + ond] if ond else 0
+    idx = np.zeros(max(ond, 1), np.int64)
+    at = dst_at + params[p]
+    for r in range(count // last):
+        if r:
+            at = next_row(at, idx, oshape, ond, params, p)
+        row = src_at + r * last
+        for j in range(last):
+            dst[at + j * step] += src[row + j]
 
 
 def is_suffix(oshape, ond, ishape, ind):

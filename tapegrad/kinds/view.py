@@ -5,9 +5,7 @@ buffer) and stopgrad (replay's `detach()`: identity forward, no gradient).
 
 Kernel pieces: plain Python compiled into tapegrad/_kernels.py by codegen.
 """
-import numpy as np
-
-from .index import next_row
+from .index import gather_rows, scatter_rows
 
 KINDS = ("reshape", "strided", "stopgrad")
 
@@ -25,64 +23,15 @@ def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
 
 
 def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
-    oa = off[a]
-    p = par[e]
-    if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
-        c = shp[e][1]
-        s0 = params[p + 1]
-        s1 = params[p + 2]
-        for i in range(shp[e][0]):
-            src = oa + params[p] + i * s0
-            dst = out_off + i * c
-            for j in range(c):
-                vals[dst + j] = vals[src + j * s1]
-        return
-    # (other ranks: one source index per row of the last dim, then a strided inner loop, so
-    # a sliding-window view (unfold, a convolution's windows) costs no division per element)
-    ndim = nd[e]
-    last = shp[e][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)   # (the rows' odometer: kinds.index.next_row)
-    src = oa + params[p]
-    for r in range(n // last):
-        if r:
-            src = next_row(src, idx, shp[e], ndim, params, p)
-        dst = out_off + r * last
-        for j in range(last):
-            vals[dst + j] = vals[src + j * step]
+    # (by rows of the last dim, each row's start from the one before and a strided inner
+    # loop, so a sliding-window view (unfold, a convolution's windows) costs no division)
+    gather_rows(vals, out_off, vals, off[a], shp[e], nd[e], params, par[e], n, False)
 
 
 def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
-    """Scatter-add through the same offset and strides (an expand sums its copies)."""
-    oa = off[a]
-    p = par[e]
-    if nd[e] == 2:   # (as forward_strided; the same order of additions as the loop below)
-        c = shp[e][1]
-        s0 = params[p + 1]
-        s1 = params[p + 2]
-        for i in range(shp[e][0]):
-            src = oa + params[p] + i * s0
-            dst = out_off + i * c
-            for j in range(c):
-                adj[src + j * s1] += adj[dst + j]
-        return
-    # (other ranks: by rows of the last dim, as forward_strided; the elements in the same
-    # order as one strided_index each: kinds.index.next_row)
-    ndim = nd[e]
-    last = shp[e][ndim - 1] if ndim else 1
-    if last == 0:
-        return
-    step = params[p + ndim] if ndim else 0
-    idx = np.zeros(max(ndim, 1), np.int64)
-    src = oa + params[p]
-    for r in range(n // last):
-        if r:
-            src = next_row(src, idx, shp[e], ndim, params, p)
-        dst = out_off + r * last
-        for j in range(last):
-            adj[src + j * step] += adj[dst + j]
+    """Scatter-add through the same offset and strides (an expand sums its copies), in
+    forward_strided's order."""
+    scatter_rows(adj, off[a], adj, out_off, shp[e], nd[e], params, par[e], n)
 
 
 forward_stopgrad = forward_reshape
