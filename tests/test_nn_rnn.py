@@ -7,13 +7,14 @@ nn.utils.rnn's packing helpers and the layers on PackedSequence input likewise.
 
 Known differences in the grad_fn chains (no op row of torch's name in tapegrad): a no-bias
 linear map of a 3-d input one UnsafeViewBackward0 node with both operands as edges (torch:
-UnsafeView then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
-composite path (oneDNN off) is the one compared here, and the gradients of both agree.
+UnsafeView then Mm).  A float32 LSTM is torch's oneDNN path (one MkldnnRnnLayerBackward0 per
+layer-direction) in both, and its own section below checks that node's cases and faces.
 Packed data shows IndexBackward0 (torch: PackPaddedSequenceBackward0), so the packing
 utilities' test prints their tensors without grad_fn."""
 import contextlib
 import io
 import math
+import re
 import warnings
 
 import numpy as np
@@ -195,26 +196,22 @@ def test_rnn_matches_torch(name, kw, with_h, batched, dtype):
     lstm = name == "LSTM"
     arrays = _net_arrays(kw, batched, with_h, lstm)
     ours, theirs = _compare(lambda nn: getattr(nn, name)(I, H, **kw), arrays, dtype, lstm,
-                            composite=lstm, depth=5)
+                            depth=5)
     assert ours["chains"] == theirs["chains"]
 
 
 def test_lstm_matches_torchs_default_cpu_path():
-    """torch's default CPU LSTM: in float32 its oneDNN kernel (grad_fn
-    MkldnnRnnLayerBackward0; tapegrad shows the composite path's StackBackward0), in float64
-    the composite path; the same values and gradients to round-off either way."""
+    """torch's default CPU LSTM: in float32 its oneDNN kernel (one MkldnnRnnLayerBackward0
+    per layer-direction), in float64 the composite path; tapegrad's the same."""
     for dtype in ("float64", "float32"):
         for kw in ({}, {"num_layers": 2, "bidirectional": True}):
             arrays = _net_arrays(kw, True, True, True)
-            ours, theirs = _compare(lambda nn: nn.LSTM(I, H, **kw), arrays, dtype, True)
-            top = ["CatBackward0" if kw else "StackBackward0", "StackBackward0",
-                   "StackBackward0"]
-            assert [c[0] for c in ours["chains"]] == top
-            if dtype == "float64":
-                assert ours["chains"] == theirs["chains"]
-            else:
-                inner = theirs["chains"][0] if not kw else theirs["chains"][0][1][0]
-                assert inner[0] == "MkldnnRnnLayerBackward0"
+            ours, theirs = _compare(lambda nn: nn.LSTM(I, H, **kw), arrays, dtype, True,
+                                    depth=8)
+            assert ours["chains"] == theirs["chains"]
+            inner = ours["chains"][0] if not kw else ours["chains"][0][1][0]
+            assert inner[0] == ("MkldnnRnnLayerBackward0" if dtype == "float32"
+                                else "StackBackward0")
 
 
 def test_dropout_between_layers():
@@ -720,6 +717,8 @@ def _gate_run(monkeypatch, fast, make, arrays, dtype, lstm, state, loop=False, k
         real = getattr(_gates, name)
         monkeypatch.setattr(_gates, name, (lambda real: lambda *a: taken.append(
             r := real(*a)) or r)(real) if fast else lambda *a: None)
+    # (a float32 LSTM's composite path: oneDNN's node, not the steps, where torch takes it)
+    monkeypatch.setattr(tg.backends.mkldnn, "enabled", False)
     dt = getattr(tg, dtype)
     tg.manual_seed(0)
     with warnings.catch_warnings():
@@ -893,3 +892,250 @@ def test_gate_writer_across_sealed_tapes(monkeypatch, lstm):
             np.testing.assert_array_equal(a, b)
     for n in slow["pgrads"]:
         np.testing.assert_array_equal(fast["pgrads"][n], slow["pgrads"][n])
+
+
+# ---- torch's oneDNN LSTM (float32): one MkldnnRnnLayerBackward0 per layer-direction --------
+def _onednn_pair(kw, train=True):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm, tm = torch.nn.LSTM(I, H, **kw), tg.nn.LSTM(I, H, **kw)
+    _copy_weights(tm, pm)
+    pm.train(train)
+    tm.train(train)
+    return tm, pm
+
+
+def _onednn_run(M, m, arrays, grads, dtype="float32", composite=False):
+    """(outputs, chains to depth 6, the gradients of the tensors whose flag in `grads` is
+    set (input, h0, c0, then the parameters; a parameter not flagged requires no grad))."""
+    dt = getattr(M, dtype)
+    m = m.to(dt)
+    xs = [M.tensor(a, dtype=dt, requires_grad=g) for a, g in zip(arrays, grads)]
+    params = list(m.parameters())
+    for p, g in zip(params, grads[len(arrays):]):
+        p.requires_grad_(g)
+    M.manual_seed(0)
+    with _composite(M) if composite else contextlib.nullcontext():
+        outs = _flat(m(*_args(M, xs, len(xs) == 3)))
+    leaves = [t for t in xs + params if t.requires_grad]
+    loss = sum((o * M.tensor(np.linspace(-1.0, 2.0, o.numel()).reshape(tuple(o.shape)),
+                             dtype=dt)).sum() for o in outs)
+    gs = M.autograd.grad(loss, leaves) if leaves else ()
+    return ([o.detach().numpy() for o in outs], [_chain(o.grad_fn, 6) for o in outs],
+            [g.numpy() for g in gs])
+
+
+ONEDNN_CASES = [   # (id, LSTM keywords, train, input shape, with h0/c0, requires_grad flags)
+    ("plain", {}, True, (T, B, I), False, None),
+    ("batch_first", {"batch_first": True}, True, (B, T, I), False, None),
+    ("no-bias-h0", {"bias": False}, True, (T, B, I), True, None),
+    ("bi-bf-h0", {"bidirectional": True, "batch_first": True}, True, (B, T, I), True, None),
+    ("2-layers-dropout", {"num_layers": 2, "dropout": 1.0}, True, (T, B, I), True, None),
+    ("2-layers-dropout-eval", {"num_layers": 2, "dropout": 0.5}, False, (T, B, I), False,
+     None),
+    ("unbatched-h0", {}, True, (T, I), True, None),
+    ("unbatched-bf", {"batch_first": True}, True, (T, I), False, None),
+    ("input-only", {}, True, (T, B, I), True, [True, False, False] + [False] * 4),
+    ("states-only", {"bidirectional": True}, True, (T, B, I), True,
+     [False, True, True] + [False] * 8),
+    ("weights-only", {}, True, (B, T, I), True, [False, False, False] + [True] * 4),
+    ("c0-and-w_hh", {}, True, (T, B, I), True, [False, False, True, False, True, False,
+                                                 False]),
+]
+
+
+@pytest.mark.parametrize("case", ONEDNN_CASES, ids=[c[0] for c in ONEDNN_CASES])
+def test_onednn_lstm_as_torch(case):
+    """torch's float32 LSTM node: grad_fn chains (MkldnnRnnLayerBackward0 with edges input,
+    w_ih, w_hh, b_ih, b_hh, hx, cx; the batch_first transpose and clone, Select of the
+    states, Cat of the directions, Mul of dropout, Stack of the last states), values and
+    gradients over the options and requires_grad mixes; and the composite path's results
+    (oneDNN off) to round-off."""
+    _, kw, train, shape, with_h, flags = case
+    tm, pm = _onednn_pair(kw, train)
+    arrays = [RNG.standard_normal(shape)]
+    if with_h:
+        n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+        lead = (n, shape[0] if kw.get("batch_first") else shape[1]) if len(shape) == 3 \
+            else (n,)
+        arrays += [RNG.standard_normal(lead + (H,)) for _ in range(2)]
+    flags = flags or [True] * (len(arrays) + len(list(pm.parameters())))
+    ours = _onednn_run(tg, tm, arrays, flags)
+    theirs = _onednn_run(torch, pm, arrays, flags)
+    assert ours[1] == theirs[1]
+    assert "MkldnnRnnLayerBackward0" in repr(ours[1][0])
+    tg.backends.mkldnn.enabled = False
+    try:
+        general = _onednn_run(tg, tm, arrays, flags)
+    finally:
+        tg.backends.mkldnn.enabled = True
+    assert "MkldnnRnnLayerBackward0" not in repr(general[1])
+    for other in (theirs, general):
+        assert len(ours[2]) == len(other[2])
+        for a, b in zip(ours[0] + ours[2], other[0] + other[2]):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_onednn_lstm_node_faces():
+    """The node's edges in torch's order and roles, the output numbers of h_n's and c_n's
+    edges, name, repr, and its hooks (grad_inputs one per edge)."""
+    tm, pm = _onednn_pair({})
+    xs = RNG.standard_normal((T, B, I))
+    seen = []
+    for M, m in ((tg, tm), (torch, pm)):
+        x = M.tensor(xs, dtype=M.float32, requires_grad=True)
+        h0 = M.zeros(1, B, H, requires_grad=True)
+        y, (h, c) = m(x, (h0, M.zeros(1, B, H)))
+        fn = y.grad_fn
+        edges = [(None if f is None else f.name(), k) for f, k in fn.next_functions]
+        assert fn.next_functions[0][0].variable is x
+        assert [f.variable for f, _ in fn.next_functions[1:5]] == list(m.parameters())
+        assert fn.next_functions[5][0].next_functions[0][0].variable is h0
+        assert h.grad_fn.next_functions[0] == (fn, 1) and c.grad_fn.next_functions[0] == (fn, 2)
+        got = []
+        fn.register_prehook(lambda go: got.append([None if g is None else tuple(g.shape)
+                                                   for g in go]))
+        fn.register_hook(lambda gi, go: got.append([None if g is None else tuple(g.shape)
+                                                    for g in gi]))
+        h.sum().backward()
+        seen.append((fn.name(), type(fn).__name__, repr(fn).split(" object")[0], edges, got,
+                     x.grad.numpy()))
+    assert seen[0][:5] == seen[1][:5]
+    assert seen[0][0] == "MkldnnRnnLayerBackward0"
+    np.testing.assert_allclose(seen[0][5], seen[1][5], rtol=2e-5, atol=2e-6)
+
+
+def test_onednn_lstm_non_contiguous_operands_as_torch():
+    """A non-contiguous input and states (contiguous(): CloneBackward0 before the node, as
+    torch's) and a transposed weight: chains, values and gradients as torch's."""
+    tm, pm = _onednn_pair({})
+    xs, hs = RNG.standard_normal((B, T, I)), RNG.standard_normal((B, 1, H))
+    seen = []
+    for M, m in ((tg, tm), (torch, pm)):
+        m.weight_hh_l0 = M.nn.Parameter(m.weight_hh_l0.detach().t().contiguous().t())
+        assert not m.weight_hh_l0.is_contiguous()
+        x = M.tensor(xs, dtype=M.float32, requires_grad=True)
+        h0 = M.tensor(hs, dtype=M.float32, requires_grad=True)
+        y, (h, c) = m(x.transpose(0, 1), (h0.transpose(0, 1), h0.transpose(0, 1) * 2))
+        (y.sum() + (h * c).sum()).backward()
+        seen.append(([_chain(t.grad_fn, 6) for t in (y, h, c)],
+                     [t.detach().numpy() for t in (y, h, c, x.grad, h0.grad)] +
+                     [p.grad.numpy() for p in m.parameters()]))
+    assert seen[0][0] == seen[1][0]
+    assert seen[0][0][0][1][0][0] == "CloneBackward0"
+    for a, b in zip(seen[0][1], seen[1][1]):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("kw", [{}, {"bidirectional": True, "batch_first": True}])
+def test_onednn_lstm_second_derivatives_as_torch(kw):
+    """create_graph through the node (its gradients from the composite layer run again):
+    first and second derivatives as torch's, the states and parameters too."""
+    tm, pm = _onednn_pair(kw)
+    shape = (B, T, I) if kw else (T, B, I)
+    xs, hs = RNG.standard_normal(shape), RNG.standard_normal((2 if kw else 1, B, H))
+    out = []
+    for M, m in ((tg, tm), (torch, pm)):
+        x = M.tensor(xs, dtype=M.float32, requires_grad=True)
+        h0 = M.tensor(hs, dtype=M.float32, requires_grad=True)
+        y, (h, c) = m(x, (h0, h0 * 0.5))
+        gx, gh, gw = M.autograd.grad((y ** 2).sum() + c.sum(), (x, h0, m.weight_hh_l0),
+                                     create_graph=True)
+        assert gx.requires_grad and gw.requires_grad
+        ((gx ** 2).sum() + (gh * gw.sum()).sum()).backward()
+        out.append([t.detach().numpy() for t in (gx, gh, gw, x.grad, h0.grad)] +
+                   [p.grad.numpy() for p in m.parameters()])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_onednn_lstm_saved_tensors_as_torch():
+    """retain_graph, torch's error for a second backward without it, and for a saved input or
+    weight changed in place before the backward (the same messages); autograd.grad of some
+    inputs only."""
+    xs = RNG.standard_normal((T, B, I))
+    msgs = []
+    for M, m in ((tg, _onednn_pair({})[0]), (torch, torch.nn.LSTM(I, H))):
+        x = M.tensor(xs, dtype=M.float32, requires_grad=True)
+        y = m(x)[0]
+        a, = M.autograd.grad(y.sum(), x, retain_graph=True)
+        b, = M.autograd.grad(y.sum(), x)
+        assert np.array_equal(a.numpy(), b.numpy())
+        got = []
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            M.autograd.grad(y.sum(), x)
+        y = m(x)[0]
+        with M.no_grad():
+            m.weight_hh_l0.mul_(1)
+        with pytest.raises(RuntimeError) as e:
+            y.sum().backward()
+        got.append(str(e.value).split(". Hint")[0].replace(M.__name__ + ".", ""))
+        x2 = x * 2
+        y = m(x2)[0]
+        x2.mul_(2)
+        with pytest.raises(RuntimeError) as e:
+            y.sum().backward()
+        got.append(str(e.value).split(". Hint")[0].replace(M.__name__ + ".", ""))
+        h0 = M.zeros(1, B, H, requires_grad=True)
+        y, (h, c) = m(x, (h0, h0))
+        gh, = M.autograd.grad(c.sum(), h0)
+        assert gh.shape == (1, B, H) and x.grad is None and m.weight_ih_l0.grad is None
+        msgs.append(got)
+    assert "which is output 0 of Mul" in msgs[1][1]
+    # (the weight's version: tapegrad's load_state_dict counts one more change than torch's
+    # fresh module; the rest of the message is the same)
+    assert [re.sub(r"version \d+", "version N", m) for m in msgs[0]] == \
+        [re.sub(r"version \d+", "version N", m) for m in msgs[1]]
+
+
+@pytest.mark.parametrize("mode", ["float64", "no-onednn", "proj", "packed", "empty",
+                                  "record"])
+def test_onednn_lstm_refused_cases(mode):
+    """Where torch runs its composite path (float64, oneDNN off, projections, packed input,
+    an empty batch) tapegrad records the composite steps as before; a tape recording for
+    replay does too (the node computes in Python), and replays torch's values."""
+    kw = {"proj_size": 2} if mode == "proj" else {}
+    tm, pm = _onednn_pair(kw)
+    dt = tg.float64 if mode == "float64" else tg.float32
+    x = tg.tensor(RNG.standard_normal((T, 0 if mode == "empty" else B, I)), dtype=dt,
+                  requires_grad=True)
+    tm.to(dt)
+    if mode == "record":
+        f = tg.record(lambda x: tm(x)[0].sum(), x)   # (the node would raise TracingError)
+        with torch.no_grad():
+            ref = pm(torch.tensor(x.detach().numpy()))[0].sum().item()
+        np.testing.assert_allclose(float(f(x)), ref, rtol=1e-5)
+        value, grads = f.value_and_grad(x.detach().numpy())
+        np.testing.assert_allclose(value, ref, rtol=1e-5)
+        return
+    if mode == "packed":
+        x = tg.nn.utils.rnn.pack_padded_sequence(x, [T, T - 2])
+    if mode == "no-onednn":
+        tg.backends.mkldnn.enabled = False
+    try:
+        out = tm(x)
+    finally:
+        tg.backends.mkldnn.enabled = True
+    h = out[1][0]
+    assert h.grad_fn.name() == "StackBackward0"
+    inner = h.grad_fn.next_functions[0][0]
+    if mode != "empty":
+        assert inner.name() != "MkldnnRnnLayerBackward0"
+
+
+def test_onednn_lstm_without_graph_as_torch():
+    """no_grad, inference mode and inputs that require no grad: the same kernel's values (no
+    node), torch's to round-off."""
+    tm, pm = _onednn_pair({"num_layers": 2, "bidirectional": True})
+    xs = RNG.standard_normal((T, B, I))
+    ref = [t.detach().numpy() for t in _flat(pm(torch.tensor(xs, dtype=torch.float32)))]
+    x = tg.tensor(xs, dtype=tg.float32, requires_grad=True)
+    eager = [t.detach().numpy() for t in _flat(tm(x))]
+    for ctx in (tg.no_grad, tg.inference_mode):
+        with ctx():
+            outs = _flat(tm(x))
+        assert not any(o.requires_grad for o in outs)
+        for a, b, c in zip(outs, eager, ref):
+            np.testing.assert_array_equal(a.numpy(), b)
+            np.testing.assert_allclose(a.numpy(), c, rtol=2e-5, atol=2e-6)

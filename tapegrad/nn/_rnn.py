@@ -16,12 +16,24 @@ A batch_first output is transposed back as torch's: in place for RNN and GRU
 `unsafe_chunk` pieces, as aten's cells cut them (UnsafeSplitBackward0): no piece escapes, so
 no view bookkeeping per step.  Where its case holds (nn/_gates.py: a step whose state is
 already a node of the open tape) the gate arithmetic of an LSTM or GRU step is written in one
-pass, the same entries as the tensor ops below."""
+pass, the same entries as the tensor ops below.
+
+A float32 LSTM where torch runs its oneDNN kernel (_onednn_case) is torch's mkldnn_rnn instead:
+each layer-direction one node MkldnnRnnLayerBackward0 (MkldnnRnnLayer, a custom Function over
+nn/_lstm_kernels.py's numpy forward and BPTT), its create_graph backward the composite layer
+below run again and differentiated."""
 from collections import namedtuple
 
+from .. import dtypes as D
+from ..autograd.api import grad as _grad
+from ..backends import mkldnn
 from ..creation import zeros
+from ..grad_mode import TRANSFORMS
+from ..pyfunc import as_native_node, Function, should_compute_output
+from ..tape import STATE
+from ..tensor import Tensor
 from ..views import cat, stack
-from . import _gates, functional as F
+from . import _gates, _lstm_kernels, functional as F
 
 # one layer-direction's weights, as aten's CellParams (b_ih, b_hh, w_hr may be None)
 CellParams = namedtuple("CellParams", ["w_ih", "w_hh", "b_ih", "b_hh", "w_hr"])
@@ -263,11 +275,131 @@ def rnn_forward(mode, input, batch_sizes, hx, params, num_layers, dropout, train
 
 def lstm_forward(input, batch_sizes, hx, params, num_layers, dropout, train, bidirectional,
                  batch_first):
-    """torch._VF.lstm: (output, h_n, c_n) from hx = (h0, c0)."""
+    """torch._VF.lstm: (output, h_n, c_n) from hx = (h0, c0): torch's oneDNN path where torch
+    takes it (_onednn_case), else the composite one."""
+    if batch_sizes is None and _onednn_case(input, hx, params):
+        return _onednn_lstm(input, hx, params, num_layers, dropout, train, bidirectional,
+                            batch_first)
     hiddens = list(zip(hx[0].unbind(0), hx[1].unbind(0)))
     output, finals = _run("LSTM", input, batch_sizes, hiddens, params, num_layers, dropout,
                           train, bidirectional, batch_first)
     return output, stack([h for h, _ in finals], 0), stack([c for _, c in finals], 0)
+
+
+# ---- torch's oneDNN LSTM (aten/src/ATen/native/mkldnn/RNN.cpp: mkldnn_rnn) ------------------
+def _onednn_case(input, hx, params):
+    """Whether torch runs this LSTM with oneDNN (its use_mkldnn, no projections): float32,
+    not empty, oneDNN enabled; all operands float32 here (a mix is left to the composite
+    path's errors).  Not while recording for replay or under a torch.func transform: the node
+    computes in Python, which a replay cannot run (the composite path records as before)."""
+    f32 = D.float32
+    if input._dtype is not f32 or not mkldnn.enabled or TRANSFORMS.depth:
+        return False
+    if STATE.tape.recording or STATE.parked.recording or input.numel() == 0:
+        return False
+    if hx[0]._dtype is not f32 or hx[1]._dtype is not f32:
+        return False
+    for p in params:
+        if p.w_hr is not None:
+            return False
+        for w in p:
+            if w is not None and w._dtype is not f32:
+                return False
+    return True
+
+
+def _onednn_lstm(input, hx, params, num_layers, dropout, train, bidirectional, batch_first):
+    """mkldnn_rnn: each layer-direction one MkldnnRnnLayer node on the time-major contiguous
+    input (batch_first: a transpose and its clone), its initial states hx[k] (Select); the
+    directions' outputs cat, dropout between layers, h_n and c_n stacked."""
+    if batch_first:
+        input = input.transpose(0, 1)
+    layer_input = input.contiguous()
+    h0, c0 = hx[0].contiguous(), hx[1].contiguous()
+    dirs = 2 if bidirectional else 1
+    hs, cs = [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            p = params[k]
+            b_ih, b_hh = p.b_ih, p.b_hh
+            if b_ih is None:   # (torch passes zeros that require no grad)
+                b_ih = b_hh = zeros(p.w_ih.shape[0], dtype=D.float32)
+            out, h, c = MkldnnRnnLayer.apply(layer_input, p.w_ih, p.w_hh, b_ih, b_hh,
+                                             h0.select(0, k), c0.select(0, k), d == 1,
+                                             p.b_ih is not None)
+            outs.append(out)
+            hs.append(h)
+            cs.append(c)
+        layer_input = outs[0] if dirs == 1 else cat(outs, 2)
+        if dropout != 0 and train and layer < num_layers - 1:
+            layer_input = F.dropout(layer_input, dropout, True)
+    output = layer_input.transpose(0, 1) if batch_first else layer_input
+    return output, stack(hs, 0), stack(cs, 0)
+
+
+class MkldnnRnnLayer(Function):
+    """One LSTM layer-direction as torch's mkldnn_rnn_layer: outputs (output (T, B, H), the
+    last h, the last c), one node MkldnnRnnLayerBackward0 with edges (input, w_ih, w_hh,
+    b_ih, b_hh, hx, cx).  Forward and BPTT in numpy (nn/_lstm_kernels.py); a backward with
+    create_graph (grad mode on) runs the composite layer again on the saved inputs and
+    differentiates it, so its gradients differentiate again (torch's
+    mkldnn_rnn_layer_differentiable_backward)."""
+
+    @staticmethod
+    def forward(ctx, input, w_ih, w_hh, b_ih, b_hh, hx, cx, reverse, has_biases):
+        b = b_ih._array() + b_hh._array() if has_biases else None
+        h0, c0 = hx._array(), cx._array()
+        out, acts, cs = _lstm_kernels.forward(input._array(), w_ih._array(), w_hh._array(),
+                                              b, h0, c0, reverse)
+        last = 0 if reverse else -1
+        f32 = D.float32
+        y = Tensor._wrap(out, f32)
+        hy = Tensor._wrap(out[last].copy(), f32)
+        cy = Tensor._wrap(cs[last].copy(), f32)
+        # (the saved tensors torch saves, outputs included: their in-place changes raise)
+        ctx.save_for_backward(input, w_ih, w_hh, b_ih, b_hh, hx, cx, y, hy, cy)
+        ctx.acts, ctx.cs = acts, cs
+        ctx.reverse, ctx.has_biases = reverse, has_biases
+        return y, hy, cy
+
+    @staticmethod
+    def backward(ctx, dy, dhy, dcy):
+        saved = ctx.saved_tensors
+        need = [should_compute_output(ctx, k) for k in range(7)]
+        if STATE.enabled:
+            return _layer_grads_composite(ctx, saved[:7], (dy, dhy, dcy), need)
+        input, w_ih, w_hh, _, _, hx, cx, y = saved[:8]
+        dx, dwi, dwh, db, dh, dc = _lstm_kernels.backward(
+            input._array(), w_ih._array(), w_hh._array(), hx._array(), cx._array(),
+            y._array(), ctx.acts, ctx.cs, dy._array(), dhy._array(), dcy._array(), ctx.reverse,
+            need[0])
+        f32 = D.float32
+        res = [dx, dwi, dwh, db, db.copy(), dh, dc]
+        return tuple(Tensor._wrap(r, f32) if n else None for r, n in zip(res, need)) + \
+            (None, None)
+
+
+as_native_node(MkldnnRnnLayer, "MkldnnRnnLayerBackward0")
+
+
+def _layer_grads_composite(ctx, saved, grads, need):
+    """create_graph: the layer's gradients, differentiable, from the composite layer run
+    again on the saved inputs."""
+    input, w_ih, w_hh, b_ih, b_hh, hx, cx = saved
+    if not ctx.has_biases:
+        b_ih = b_hh = None
+    p = CellParams(w_ih, w_hh, b_ih, b_hh, None)
+    out, (hy, cy) = _full_layer(_lstm_step, input, (hx, cx), p, ctx.reverse, True)
+    wanted = [k for k in range(7) if need[k]]
+    res = [None] * 9
+    if wanted:
+        got = _grad((out, hy, cy), [saved[k] for k in wanted], grads, create_graph=True,
+                    allow_unused=True)
+        for k, g in zip(wanted, got):
+            res[k] = g
+    return tuple(res)
 
 
 def zero_state(*shape, like):
