@@ -1006,6 +1006,24 @@ def test_onednn_lstm_node_faces():
     np.testing.assert_allclose(seen[0][5], seen[1][5], rtol=2e-5, atol=2e-6)
 
 
+def test_onednn_lstm_one_element_as_torch():
+    """One step, batch, feature and hidden unit (one-element tensors, held as numbers)."""
+    torch.manual_seed(0)
+    pm, tm = torch.nn.LSTM(1, 1), tg.nn.LSTM(1, 1)
+    _copy_weights(tm, pm)
+    seen = []
+    for M, m in ((tg, tm), (torch, pm)):
+        x = M.tensor([[[0.7]]], requires_grad=True)
+        h0 = M.tensor([[[0.3]]], requires_grad=True)
+        y, (h, c) = m(x, (h0, h0 * 2))
+        (y.sum() * 2 + c.sum()).backward()
+        seen.append((y.grad_fn.name(), [t.detach().numpy() for t in (y, h, c, x.grad, h0.grad)]
+                     + [p.grad.numpy() for p in m.parameters()]))
+    assert seen[0][0] == seen[1][0] == "MkldnnRnnLayerBackward0"
+    for a, b in zip(seen[0][1], seen[1][1]):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 def test_onednn_lstm_non_contiguous_operands_as_torch():
     """A non-contiguous input and states (contiguous(): CloneBackward0 before the node, as
     torch's) and a transposed weight: chains, values and gradients as torch's."""

@@ -351,16 +351,16 @@ class MkldnnRnnLayer(Function):
     def forward(ctx, input, w_ih, w_hh, b_ih, b_hh, hx, cx, reverse, has_biases):
         b = b_ih._array() + b_hh._array() if has_biases else None
         h0, c0 = hx._array(), cx._array()
-        out, acts, cs = _lstm_kernels.forward(input._array(), w_ih._array(), w_hh._array(),
-                                              b, h0, c0, reverse)
+        out, acts, cs, outT = _lstm_kernels.forward(input._array(), w_ih._array(),
+                                                    w_hh._array(), b, h0, c0, reverse)
         last = 0 if reverse else -1
         f32 = D.float32
         y = Tensor._wrap(out, f32)
         hy = Tensor._wrap(out[last].copy(), f32)
-        cy = Tensor._wrap(cs[last].copy(), f32)
+        cy = Tensor._wrap(cs[last].T.copy(), f32)
         # (the saved tensors torch saves, outputs included: their in-place changes raise)
         ctx.save_for_backward(input, w_ih, w_hh, b_ih, b_hh, hx, cx, y, hy, cy)
-        ctx.acts, ctx.cs = acts, cs
+        ctx.acts, ctx.cs, ctx.outT = acts, cs, outT
         ctx.reverse, ctx.has_biases = reverse, has_biases
         return y, hy, cy
 
@@ -370,11 +370,10 @@ class MkldnnRnnLayer(Function):
         need = [should_compute_output(ctx, k) for k in range(7)]
         if STATE.enabled:
             return _layer_grads_composite(ctx, saved[:7], (dy, dhy, dcy), need)
-        input, w_ih, w_hh, _, _, hx, cx, y = saved[:8]
+        input, w_ih, w_hh, _, _, hx, cx = saved[:7]
         dx, dwi, dwh, db, dh, dc = _lstm_kernels.backward(
-            input._array(), w_ih._array(), w_hh._array(), hx._array(), cx._array(),
-            y._array(), ctx.acts, ctx.cs, dy._array(), dhy._array(), dcy._array(), ctx.reverse,
-            need[0])
+            input._array(), w_ih._array(), w_hh._array(), hx._array(), cx._array(), ctx.acts,
+            ctx.cs, ctx.outT, dy._array(), dhy._array(), dcy._array(), ctx.reverse, need[0])
         f32 = D.float32
         res = [dx, dwi, dwh, db, db.copy(), dh, dc]
         return tuple(Tensor._wrap(r, f32) if n else None for r, n in zip(res, need)) + \
