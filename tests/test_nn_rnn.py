@@ -1142,6 +1142,32 @@ def test_onednn_lstm_refused_cases(mode):
         assert inner.name() != "MkldnnRnnLayerBackward0"
 
 
+def test_onednn_lstm_compiled_step_as_eager():
+    """tapegrad.compile of a float32 LSTM training step: the trace takes the composite path
+    (a replay cannot run the node's Python) and gives the eager steps' losses, which run
+    the node, to float32 round-off."""
+    x = tg.tensor(RNG.standard_normal((3, T, I)), dtype=tg.float32)
+    y = tg.tensor(RNG.standard_normal((3, 1)), dtype=tg.float32)
+    runs = []
+    for compiled in (False, True):
+        tg.manual_seed(0)
+        lstm = tg.nn.LSTM(I, H, batch_first=True, num_layers=2)
+        opt = tg.optim.Adam(lstm.parameters(), lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad()
+            out, _ = lstm(x)
+            loss = ((out[:, -1, :1] - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.compile(step, fullgraph=True) if compiled else step   # (no eager fallback)
+        runs.append([float(f(x, y).detach()) for _ in range(4)])
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-5)
+    assert runs[0][-1] < runs[0][0]
+
+
 def test_onednn_lstm_without_graph_as_torch():
     """no_grad, inference mode and inputs that require no grad: the same kernel's values (no
     node), torch's to round-off."""
