@@ -2,6 +2,7 @@
 the n-d fast paths take it as a plain Tensor (counted: the general path is not entered), and
 the results, grad_fn names and gradients equal torch's; a subclass of Parameter (which may
 override behaviour) still takes the general path."""
+import contextlib
 import importlib
 import math
 
@@ -963,3 +964,127 @@ def test_fast_logsumexp_as_torch_and_its_fallbacks(monkeypatch):
     special = [[0.0, inf, 1.0], [-inf, -inf, -inf], [float("nan"), 0.0, 1.0], [1.0, 2.0, 3.0]]
     vals = [lib.tensor(special).logsumexp(1).numpy() for lib in (tapegrad, torch)]
     np.testing.assert_allclose(vals[0], vals[1], rtol=1e-6)
+
+
+# ---- avg_pool2d's one-pass writer (nn/_decomps_pool.avg_pool_pass) against its body ----------
+def _avg_pool_scenario(fast, dtype, x_kind, shape, kw, twice):
+    """avg_pool2d (the writer, or the row's body) on a fresh tape, twice: again on its result
+    times 2; returns (tape facts without the saved values, the saved values, the outputs,
+    x0's gradient after a backward)."""
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps_pool as P
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(21)
+    x0, x = _fresh_input((rng.standard_normal(shape) * 3).astype(dtype), x_kind,
+                         tapegrad.Tensor.tanh)
+
+    def pool(x):
+        if fast:
+            out = tapegrad.nn.functional.avg_pool2d(x, **kw)
+            assert out._node == out._tape.n - 1
+            return out
+        k = kw["kernel_size"]
+        s = kw.get("stride", k)
+        d = kw.get("divisor_override") or k[0] * k[1]
+        return decomps.record("avg_pool2d", P.avg_pool, KIND_OPS, x, k, s, (0, 0), (0, 0),
+                              float(d))
+    outs = [pool(x)]
+    if twice:
+        outs.append(pool(outs[0] * 2.0))
+    facts = _facts(outs[0]._tape, [x0, x] + outs)
+    saved = facts.pop("saved")
+    for o in outs:
+        assert type(o.grad_fn).__name__ == "AvgPool2DBackward0"
+        assert o.is_contiguous()
+    facts["edges"] = [[type(f).__name__ for f, _ in o.grad_fn.next_functions] for o in outs]
+    (outs[-1] * tapegrad.tensor(np.cos(np.arange(outs[-1].numel())).reshape(
+        outs[-1].shape).astype(dtype))).sum().backward()
+    return facts, saved, [o.detach().numpy() for o in outs], x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,kw,twice", [
+    ("float32", "non-leaf", (4, 3, 8, 8), dict(kernel_size=(2, 2)), False),
+    ("float32", "leaf", (2, 3, 9, 7), dict(kernel_size=(3, 2), stride=(2, 1)), True),
+    ("float64", "non-leaf", (2, 2, 10, 12), dict(kernel_size=(2, 3), stride=(2, 2),
+                                                 divisor_override=5), True),
+    ("float64", "leaf", (3, 1, 5, 5), dict(kernel_size=(5, 5), stride=(1, 1)), False)])
+def test_fast_avg_pool2d_writes_the_decompositions_entries(dtype, x_kind, shape, kw, twice):
+    """The writer's entries, params, shapes, version watches, group and edges are the body's,
+    so its gradients are the body's bit for bit; its values (and the saved window sums) are
+    torch's additions in its kernel's order, the body's numpy reduce's to rounding."""
+    fast = _avg_pool_scenario(True, dtype, x_kind, shape, kw, twice)
+    slow = _avg_pool_scenario(False, dtype, x_kind, shape, kw, twice)
+    assert fast[0] == slow[0]
+    eps = 1e-6 if dtype == "float32" else 1e-14     # (relative to the largest magnitude)
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=eps, atol=eps * np.abs(b).max())
+    for a, b in zip(fast[1], slow[1]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a[0] == b[0]
+            close(np.frombuffer(a[1], dtype), np.frombuffer(b[1], dtype))
+    for a, b in zip(fast[2], slow[2]):
+        close(a, b)
+    np.testing.assert_array_equal(fast[3], slow[3])
+
+
+def test_fast_avg_pool2d_as_torch_and_its_fallbacks(monkeypatch):
+    """Inside the writer's case the values are torch's bit for bit (its order of additions:
+    long windows, signed zeros, infinities and nan), the gradients and second derivatives as
+    torch's; outside it (padding, ceil_mode's extra padding, a 3-d input, a non-contiguous
+    input, a one-element output, recording for replay) the body, also as torch; under
+    no_grad and without requires_grad the writer's value with no entry."""
+    from tapegrad.nn import _decomps_pool as P
+    taken = []
+    real = P.avg_pool_pass
+    monkeypatch.setattr(P, "avg_pool_pass", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(22)
+    cases = [((4, 3, 8, 8), dict(kernel_size=2), "float32", None, True),
+             ((2, 3, 20, 20), dict(kernel_size=(5, 4), stride=(3, 2)), "float32", None, True),
+             ((2, 2, 9, 9), dict(kernel_size=3, stride=1, divisor_override=2), "float64", None,
+              True),
+             ((2, 3, 6, 6), dict(kernel_size=2), "float32", "special", True),
+             ((2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1), "float32", None, False),
+             ((2, 3, 7, 7), dict(kernel_size=2, ceil_mode=True), "float32", None, False),
+             ((2, 3, 8, 8), dict(kernel_size=2, ceil_mode=True), "float32", None, True),
+             ((3, 8, 8), dict(kernel_size=2), "float32", None, False),
+             ((2, 3, 8, 8), dict(kernel_size=2), "float32", "transposed", False),
+             ((1, 1, 2, 2), dict(kernel_size=2), "float32", None, False)]
+    for shape, kw, dtype, kind, one_pass in cases:
+        xa = (rng.standard_normal(shape) * rng.uniform(0.01, 100, shape)).astype(dtype)
+        if kind == "special":
+            xa[0, 0, :2, :2] = -0.0
+            xa[0, 1, 0, 0], xa[0, 1, 2, 3], xa[1, 2, 5, 5] = np.inf, -np.inf, np.nan
+        got = []
+        taken.clear()
+        for lib in (tapegrad, torch):
+            x = lib.tensor(xa, requires_grad=True)
+            xin = (x * 1.0).transpose(2, 3) if kind == "transposed" else x * 1.0
+            y = lib.nn.functional.avg_pool2d(xin, **kw)
+            g, = lib.autograd.grad((y * y.sin()).sum(), x, create_graph=True)
+            gg, = lib.autograd.grad((g * g).sum(), x)
+            got.append((y.detach().numpy(), type(y.grad_fn).__name__, g.detach().numpy(),
+                        gg.numpy()))
+        assert got[0][1] == got[1][1] == "AvgPool2DBackward0"
+        if one_pass:
+            np.testing.assert_array_equal(got[0][0], got[1][0])
+        else:
+            np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-5, atol=1e-6)
+        for a, b in zip(got[0][2:], got[1][2:]):
+            np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == "float32" else 1e-12,
+                                       atol=1e-5 if dtype == "float32" else 1e-12)
+        assert any(r is not None for r in taken) == one_pass, (shape, kw, kind)
+        if one_pass:
+            for quiet in (tapegrad.no_grad, lambda: contextlib.nullcontext()):
+                with quiet():
+                    z = tapegrad.nn.functional.avg_pool2d(tapegrad.tensor(xa), **kw)
+                assert z.grad_fn is None and not z.requires_grad
+                np.testing.assert_array_equal(z.numpy(), got[0][0])
+    xa = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    taken.clear()
+    rec = tapegrad.record(lambda x: tapegrad.nn.functional.avg_pool2d(x, 2).sum(),
+                          tapegrad.tensor(xa))
+    assert taken and all(r is None for r in taken)
+    np.testing.assert_allclose(float(rec(xa * 2)), float(
+        torch.nn.functional.avg_pool2d(torch.tensor(xa * 2), 2).sum()), rtol=1e-5)

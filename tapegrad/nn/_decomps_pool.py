@@ -6,7 +6,8 @@ Max pooling (plain and adaptive) is one gather of the element torch's kernel pic
 window, found by the front end (`max_positions`: a Numba loop, nn/_pool_loops.py, for float32
 and float64, numpy's argmax otherwise; `adaptive_max_positions`), with
 a replay guard while tracing; average pooling sums a windows view (nn/_decomps_conv.py's
-`windows`) and divides; adaptive average pooling sums uneven windows with 0/1 matrices.
+`windows`) and divides (`avg_pool_pass`: the same entries in one pass for a pooling layer's
+case, with torch's sums); adaptive average pooling sums uneven windows with 0/1 matrices.
 
 The bodies receive validated arguments (nn/_pooling.py checks them).
 """
@@ -15,16 +16,19 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import groups
+from .. import dtypes as D, groups
 from .._jit import kernel_module
 from ..creation import tensor as _tensor_of
-from ..ndops import _binary, _guard_extreme, where
+from ..fpstate import ERR_RESET, ERR_SET, QUIET
+from ..kinds import reduce as reduce_kind
+from ..ndops import _BIN_FAST, _binary, _guard_extreme, _SAVE_ROLES, where
 from ..ops import OPS
-from ..recording import _result, _tape_of
+from ..recording import _result, _tape_for, _tape_of
 from ..structops import _gather
-from ..tape import input_node, refuse_inference_save
-from ..tensor import Tensor
+from ..tape import input_node, refuse_inference_save, STATE
+from ..tensor import _new, Tensor
 from ..tracing import _tracing
+from ..views import _strided_view
 from ._decomps_conv import _pad, windows
 
 _STRAIGHT_THROUGH = OPS["straight_through"].code
@@ -276,6 +280,72 @@ def avg_pool(T, x, kernel, stride, padding, extra, divisor):
     win = windows(xp, kernel, stride, (1,) * k, kernel_last=True)
     out = win.sum(tuple(range(2 + k, 2 + 2 * k))) / divisor
     return out if batched else out.squeeze(0)
+
+
+_SUM_DIM, _DIV = OPS["sum_dim"].code, OPS["div"].code
+_DIV_FWD = _BIN_FAST[_DIV][0]
+assert _SAVE_ROLES[_DIV] == (True, True, False) and OPS["sum_dim"].saves == ()
+
+
+# NOTE: the values are torch's (its kernel's order of additions, nn/_pool_loops.avg_sums),
+# where the body's numpy reduce over the windows view adds in its iterator's order: the two
+# may differ in the last bit.  The entries, and so gradients of any order, are the body's.
+def avg_pool_pass(x, kernel, stride, divisor, name):
+    """What decomps.record(name, avg_pool, T, x, kernel, stride, (0, 0), (0, 0), divisor)
+    records, written directly: the body's `unfold` view of x's windows, its `sum_dim` over the
+    window dims and the `div` by divisor, one group of row `name`, without record's and the
+    three ops' generic steps (a CNN's pooling layer: once per step).  The case: a plain
+    Tensor (N, C, H, W) of float32 or float64, C-contiguous, no padding (nor ceil_mode's),
+    a number divisor (an exact int as a float) and an output of two or more elements, on
+    the open tape and not recording for replay (or on no tape).  None otherwise (the row's
+    path)."""
+    xa = x._v
+    dt = x._dtype
+    if (type(x) is not Tensor or dt is not D.float32 and dt is not D.float64
+            or type(xa) is not np.ndarray or xa.ndim != 4 or not xa.flags.c_contiguous
+            or type(divisor) is not float or not 0 < abs(divisor) <= 16777216.0):
+        return None
+    n, c, h, w = xa.shape
+    kh, kw = kernel
+    sh, sw = stride
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    size = n * c * oh * ow
+    if size < 2:        # (a one-element result: _result's scalar entry; empty: nothing to do)
+        return None
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and (tape.recording or tape is not STATE.tape):
+        return None     # (baked constants and guards; another tape: the body's steps)
+    if not _loops_avg:
+        _loops_avg.append(kernel_module("tapegrad.nn._pool_loops", "nn/_pool_loops.py",
+                                        _import_loops).avg_sums)
+    shape = (n, c, oh, ow)
+    s = _loops_avg[0](xa.reshape(n * c, h, w), kh, kw, sh, sw, oh, ow).reshape(shape)
+    token = ERR_SET(QUIET)
+    try:
+        out = _DIV_FWD(s, dt.np.type(divisor))     # (_binary's quotient by a number)
+    finally:
+        ERR_RESET(token)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    refuse_inference_save(x)    # (the row saves self: decomps.record's check)
+    start = tape.n
+    st0, st1, st2, st3 = xa.strides
+    win = np.ndarray(shape + (kh, kw), xa.dtype, xa, 0, (st0, st1, st2 * sh, st3 * sw, st2, st3))
+    win.flags.writeable = False
+    v = _strided_view("unfold", x, xa, win, 0)      # (windows(x, ...)'s view, as there)
+    n_s = tape.push_nd(_SUM_DIM, v._node, -1, 1.0, shape, size)
+    tape.nds.add_param_ints(n_s, [n, c, oh, ow, 1, 1])
+    if reduce_kind.runs_on_host(win.size, size):
+        tape.set_host(n_s)
+    node = tape.push_nd(_DIV, n_s, -1, divisor, shape, size)
+    tape.save(n_s, s)
+    groups.mark(tape, start, node, OPS[name].code)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, node, True
+    return t
+
+
+_loops_avg = []     # [nn/_pool_loops.avg_sums], once imported
 
 
 def int_avg_pool(arr, kernel, stride, padding, extra, divisor):

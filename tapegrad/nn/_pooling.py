@@ -352,6 +352,10 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
     if input.dtype is D.int64:   # (no gradient: torch's integer quotient, toward zero)
         return _tensor_of(P.int_avg_pool(input._array(), kernel, stride, padding, extra,
                                          float(divisor_override) if divisor_override else grid))
+    if k == 2 and type(divisor) is float and not any(padding) and not any(extra):
+        out = P.avg_pool_pass(input, kernel, stride, divisor, "avg_pool2d")
+        if out is not None:
+            return out
     return _record(f"avg_pool{k}d", P.avg_pool, input, tuple(kernel), tuple(stride),
                    tuple(padding), tuple(extra), divisor)
 
