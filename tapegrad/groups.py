@@ -185,7 +185,10 @@ def shown_opcodes(tape, n):
     return shown
 
 
-_NEG16 = memoryview(_minus_ones(_SMALL, np.int16))
+# mark_members' item stores serve groups of up to this many entries (an affine layer_norm's
+# 11: mark's numpy path cost ~2 us there, these stores ~0.6)
+_MEMBERS_MAX = 16
+_NEG16 = memoryview(_minus_ones(_MEMBERS_MAX, np.int16))
 
 
 def mark_members(tape, start, out, members, code):
@@ -194,7 +197,7 @@ def mark_members(tape, start, out, members, code):
     entry, in no group): nn/_onepass.py's, which write their rows' very entries.  The same
     stores as mark(), without reading the opcodes back (a layer's group: ~0.3 us, not ~1)."""
     groups = tape.groups
-    if groups is None or out >= len(groups.first) or out - start >= _SMALL:
+    if groups is None or out >= len(groups.first) or out - start >= _MEMBERS_MAX:
         mark(tape, start, out, code)
         return
     first, row = groups._first_mv, groups._row_mv

@@ -45,8 +45,8 @@ import numpy as np
 from .. import dtypes as D, groups
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..kinds import matmul as matmul_kind
-from ..ndops import (_BIN_FAST, _binary, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_matmul, _np_mean,
-                     _quiet, _SAVE_ROLES, _softmax_entry, _UN_ROW)
+from ..ndops import (_BIN_FAST, _binary, _EXACT_COUNT, _FAST_SUM_MIN, _MM_ROWS, _mm_row,
+                     _np_matmul, _np_mean, _quiet, _SAVE_ROLES, _softmax_entry, _UN_ROW)
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
@@ -71,7 +71,7 @@ assert _SAVE_ROLES[_SQRT] == (False, False, True) and _SAVE_ROLES[_DIV] == (True
 _NEG_FWD, _SQRT_FWD = _UN_ROW[_NEG][0], _UN_ROW[_SQRT][0]
 _SUB_FWD, _MUL_FWD, _DIV_FWD, _ADD_FWD = (_BIN_FAST[k][0] for k in (_SUB, _MUL, _DIV, _ADD))
 _add_reduce, _max_reduce, _min_reduce = np.add.reduce, np.maximum.reduce, np.minimum.reduce
-_np_add = np.add
+_np_add, _true_divide = np.add, np.true_divide
 _I64, _U64 = np.dtype(np.int64), np.dtype(np.uint64)
 _ROWS = np.arange(_FAST_SUM_MIN)     # (row numbers: nll's case has fewer rows)
 _ROWS.flags.writeable = False
@@ -389,13 +389,24 @@ def _norm_pass(x, dims, w, b, eps, row, view=None):
     dtn = dt.np
     if view is not None and w is not None:
         wa, ba = wa.reshape(view), ba.reshape(view)
-    # the body's values by its numpy calls (_reduce's _np_mean, the fast paths' forwards)
+    # the body's values by its numpy calls (_reduce's _np_mean, the fast paths' forwards);
+    # _np_mean's steps inline for a count the dtype holds exactly (its sum, then the quotient
+    # by the count in the dtype, in place: the same bits, without its calls and error state)
+    exact = count <= _EXACT_COUNT[dtn.type]
     token = ERR_SET(QUIET)
     try:
-        m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
+        if exact:
+            m = _add_reduce(xa, dims, dtn, None, True)
+            _true_divide(m, dtn.type(count), m)
+        else:
+            m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
         xc = _SUB_FWD(xa, m)
         sq = _MUL_FWD(xc, xc)
-        v = np.asarray(_np_mean(sq, dims, True, dtn), dtype=dtn)
+        if exact:
+            v = _add_reduce(sq, dims, dtn, None, True)
+            _true_divide(v, dtn.type(count), v)
+        else:
+            v = np.asarray(_np_mean(sq, dims, True, dtn), dtype=dtn)
         ve = _ADD_FWD(v, dtn.type(eps))
         sd = _SQRT_FWD(ve, None)
         out = y = _DIV_FWD(xc, sd)
