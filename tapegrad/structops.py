@@ -37,8 +37,9 @@ from .ops import OPS
 from .recording import _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
                       topk_ties)
-from .tape import input_node, refuse_inference_index, STATE
-from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, Tensor,
+from .parameter import Parameter
+from .tape import input_node, OP_CONST, refuse_inference_index, STATE
+from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, _new, Tensor,
                      _tensor_operand, tensor_methods)
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
@@ -888,6 +889,9 @@ def masked_fill(input, mask, value):
     """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
     0-d tensor value, which gets the sum of the filled positions' gradients)."""
     _mask_value_checked("masked_fill", value, function=True)
+    out = _masked_fill_pass(input, mask, value)
+    if out is not None:
+        return out
     if isinstance(mask, Tensor) and mask._shape != input._shape:
         try:
             shape = np.broadcast_shapes(input._shape, mask._shape)
@@ -898,6 +902,51 @@ def masked_fill(input, mask, value):
     r = _masked_fill(input, mask, value)
     _fill_dtype_check(input, value)   # (after the mask and value checks, as torch's)
     return r
+
+
+_MASKED_FILL = OPS["masked_fill"].code
+_F64 = np.float64
+
+
+def _masked_fill_pass(x, mask, value):
+    """masked_fill(x, mask, value) in its common recorded case, written in one frame: what
+    _masked_fill's checks and _where_mask's `where` do there (the same numpy calls, so the
+    same bits; the same const entry of the kept positions with its version watch and saved
+    float64 copy, then the masked_fill entry with the number in imm and the condition as its
+    operand 3), without their generic steps (~17 -> ~6 us for an (8, 32) input: an
+    attention mask at every step).  The case: a plain float32/float64 tensor x of two or more
+    elements held as an array, recorded on the open tape (not recording for replay), a plain
+    bool mask of x's shape, a Python float or int value.  None otherwise (the general path)."""
+    tv = type(value)
+    if (tv is not float and tv is not int or type(x) is not Tensor and type(x) is not Parameter
+            or type(mask) is not Tensor or not x._recorded):
+        return None
+    dt = x._dtype
+    xa, ma = x._v, mask._v
+    if (dt is not D.float32 and dt is not D.float64 or mask._dtype is not D.bool_
+            or type(xa) is not np.ndarray or type(ma) is not np.ndarray
+            or mask._shape != x._shape or xa.size < 2):
+        return None
+    tape = STATE.tape
+    src = x._tape
+    if tape.sealed or tape.recording or src is not tape and src is not None:
+        return None     # (a new tape to open, baked constants, an older graph: the general path)
+    v = D.checked(value, dt)
+    keep = ~ma
+    out = np.where(keep, xa, D.as_array(v, dt))     # (where's call, its row-major result)
+    if not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out)
+    a = x._node if src is tape else input_node(tape, x)
+    shape = x._shape
+    size = out.size
+    c_node = tape.push_nd(OP_CONST, -1, -1, 0.0, shape, size)     # (tape.const_node)
+    tape._watch_new(c_node, Tensor._wrap(keep, D.bool_))    # (where's wrapped condition)
+    tape.save(c_node, keep.astype(_F64))
+    n = tape.push_nd(_MASKED_FILL, a, -1, float(v), shape, size)
+    tape.set_cond(n, c_node)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
+    return t
 
 
 def _masked_fill(input, mask, value, inplace=False):

@@ -530,6 +530,104 @@ def test_masked_fill_broadcasts_to_the_mask_as_torch():
     assert _mask_broadcasts(tg) == _mask_broadcasts(torch)
 
 
+# ---- masked_fill's one-frame writer (structops._masked_fill_pass) against the general path ----
+def _masked_fill_scenario(monkeypatch, fast, dtype, x_kind, shape, value, transposed):
+    """x.masked_fill(x > 0.3, value) on a fresh tape by the writer or by the general path
+    (the writer off), then again on its result's sine: (tape facts, values, x0's gradient)."""
+    import tapegrad.structops as S
+    from test_eager_nn import _facts, _fresh_input
+    monkeypatch.setattr(S, "_masked_fill_pass", S._masked_fill_pass if fast else
+                        lambda *a: None)
+    rng = np.random.default_rng(31)
+    x0, x = _fresh_input(rng.standard_normal(shape).astype(dtype), x_kind, tg.Tensor.tanh)
+    if transposed:
+        x = x.t()
+    y = x.masked_fill(x > 0.3, value)
+    y2 = y.sin().masked_fill(y < -0.2, value)
+    facts = _facts(y._tape, [x0, x, y, y2])
+    facts["fn"] = [(f.name(), [g.name() if g else None for g, _ in f.next_functions])
+                   for f in (y.grad_fn, y2.grad_fn)]
+    facts["layout"] = [(t.is_contiguous(), t.stride()) for t in (y, y2)]
+    (y2 * y2).sum().backward()
+    return facts, y.detach().numpy(), y2.detach().numpy(), x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,value,transposed", [
+    ("float32", "non-leaf", (8, 32), 0.0, False), ("float64", "leaf", (3, 4), -math.inf, False),
+    ("float32", "leaf", (2, 3, 4), 7, False), ("float64", "non-leaf", (5, 3), 1e300, True),
+    ("float32", "non-leaf", (4, 6), 1e-45, True)])
+def test_fast_masked_fill_writes_the_general_paths_entries(monkeypatch, dtype, x_kind, shape,
+                                                           value, transposed):
+    fast = _masked_fill_scenario(monkeypatch, True, dtype, x_kind, shape, value, transposed)
+    slow = _masked_fill_scenario(monkeypatch, False, dtype, x_kind, shape, value, transposed)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fast_masked_fill_as_torch_and_its_fallbacks(monkeypatch):
+    """Inside the writer's case (and its neighbours outside it: a broadcast mask, a 0-d
+    tensor value, a bool value, an integer input, one element, an input that needs no grad,
+    no_grad) values, grad_fn names, gradients and second derivatives as torch's; torch's
+    errors for an overflowing value and a non-bool mask; a recording tape takes the general
+    path."""
+    import tapegrad.structops as S
+    taken = []
+    real = S._masked_fill_pass
+    monkeypatch.setattr(S, "_masked_fill_pass", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(32)
+    cases = [((8, 32), (8, 32), lambda m: 0.0, "float32", True, True),
+             ((3, 4), (3, 4), lambda m: -3, "float64", True, True),
+             ((3, 4), (4,), lambda m: 0.5, "float64", True, False),
+             ((3, 4), (3, 4), lambda m: m.tensor(2.0, dtype=m.float64), "float64", True, False),
+             ((3, 4), (3, 4), lambda m: True, "float64", True, False),
+             ((1,), (1,), lambda m: 0.5, "float64", True, False),
+             ((3, 4), (3, 4), lambda m: 0.5, "float64", False, False),
+             ((3, 4), (3, 4), lambda m: 0.5, "int64", False, False)]
+    for xs, ms, value, dtype, rg, one_pass in cases:
+        xa = rng.standard_normal(xs) * 3
+        ma = rng.standard_normal(ms) > 0
+        got = []
+        taken.clear()
+        for m in (tg, torch):
+            x = m.tensor(xa, dtype=getattr(m, dtype), requires_grad=rg)
+            xin = x * 2 if rg else x
+            y = xin.masked_fill(m.tensor(ma), value(m))
+            res = [y.detach().numpy(), str(y.dtype).split(".")[-1], y.is_contiguous()]
+            if rg:
+                res.append(type(y.grad_fn).__name__)
+                g, = m.autograd.grad((y * y.sin()).sum(), x, create_graph=True)
+                gg, = m.autograd.grad((g * g).sum(), x)
+                res += [g.detach().numpy(), gg.numpy()]
+            got.append(res)
+        np.testing.assert_array_equal(got[0][0], got[1][0])
+        eps = 1e-5 if dtype == "float32" else 1e-12     # (torch's float32 sin and cos)
+        for a, b in zip(got[0][1:], got[1][1:]):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_allclose(a, b, rtol=eps, atol=eps * np.abs(b).max())
+            else:
+                assert a == b
+        assert any(r is not None for r in taken) == one_pass, (xs, ms, dtype)
+    x = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True) * 2
+    with tg.no_grad():
+        z = x.masked_fill(x > 0, 1.0)
+    assert z.grad_fn is None and not z.requires_grad
+    for m in (tg, torch):
+        for call, err in ((lambda m: (m.ones(3, 4, requires_grad=True) * 2).masked_fill(
+                              m.ones(3, 4, dtype=m.bool), 1e39), RuntimeError),
+                          (lambda m: (m.ones(3, 4, requires_grad=True) * 2).masked_fill(
+                              m.ones(3, 4), 1.0), RuntimeError)):
+            with pytest.raises(err) as e:
+                call(m)
+            got.append(str(e.value))
+    assert got[-4:-2] == got[-2:]
+    taken.clear()
+    xa = rng.standard_normal((3, 4))
+    rec = tg.record(lambda x: x.masked_fill(x > 0, -1.0).sum(), tg.tensor(xa))
+    assert taken and all(r is None for r in taken)
+    np.testing.assert_allclose(float(rec(-xa)), np.where(-xa > 0, -1.0, -xa).sum(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("vals", [[3e38, -3e38, -3e38, 3e38], [-math.inf, -math.inf, 1.0, 2.0],
                                   [math.inf, math.inf, math.inf, 1.0], [0.2, 0.2, 0.2, 0.9, 0.1]])
