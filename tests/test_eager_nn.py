@@ -1081,6 +1081,14 @@ def test_fast_avg_pool2d_as_torch_and_its_fallbacks(monkeypatch):
                     z = tapegrad.nn.functional.avg_pool2d(tapegrad.tensor(xa), **kw)
                 assert z.grad_fn is None and not z.requires_grad
                 np.testing.assert_array_equal(z.numpy(), got[0][0])
+    # avg_pool1d of (N, C, L) pools its (N, C, 1, L) view: the writer's case too
+    xa = (rng.standard_normal((2, 3, 11)) * 10).astype(np.float32)
+    taken.clear()
+    ys = [lib.nn.functional.avg_pool1d(lib.tensor(xa, requires_grad=True) * 1.0, 3, 2)
+          for lib in (tapegrad, torch)]
+    assert taken and taken[0] is not None
+    np.testing.assert_array_equal(ys[0].detach().numpy(), ys[1].detach().numpy())
+    assert [type(y.grad_fn).__name__ for y in ys] == ["SqueezeBackward1"] * 2
     xa = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     taken.clear()
     rec = tapegrad.record(lambda x: tapegrad.nn.functional.avg_pool2d(x, 2).sum(),
