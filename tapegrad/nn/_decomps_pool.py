@@ -319,7 +319,7 @@ def avg_pool_pass(x, kernel, stride, divisor, name):
         _loops_avg.append(kernel_module("tapegrad.nn._pool_loops", "nn/_pool_loops.py",
                                         _import_loops).avg_sums)
     shape = (n, c, oh, ow)
-    s = _loops_avg[0](xa.reshape(n * c, h, w), kh, kw, sh, sw, oh, ow).reshape(shape)
+    s = _loops_avg[0](xa.reshape(n * c, h, w), (kh, kw, sh, sw, oh, ow)).reshape(shape)
     token = ERR_SET(QUIET)
     try:
         out = _DIV_FWD(s, dt.np.type(divisor))     # (_binary's quotient by a number)
@@ -339,7 +339,9 @@ def avg_pool_pass(x, kernel, stride, divisor, name):
         tape.set_host(n_s)
     node = tape.push_nd(_DIV, n_s, -1, divisor, shape, size)
     tape.save(n_s, s)
-    groups.mark(tape, start, node, OPS[name].code)
+    # (between start and node only the view's input entry besides these: a leaf or an
+    # import entry, in no group)
+    groups.mark_members(tape, start, node, (v._node, n_s, node), OPS[name].code)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, node, True
     return t

@@ -105,13 +105,15 @@ def max_positions(a, geo):
 
 
 @njit(cache=True)
-def avg_sums(a, kh, kw, sh, sw, oh, ow):
+def avg_sums(a, geo):
     """The window sums of an average pooling without padding, as torch's CPU kernel
     (cpu_avg_pool) adds them: for each plane of the C-contiguous (P, H, W) array a and each
     output position, the kh x kw window at (i * sh, j * sw) summed in row-major order from 0
-    in a's dtype (torch's accumulator for float and double), so its bits.  (numpy's reduce
+    in a's dtype (torch's accumulator for float and double), so its bits; geo = (kh, kw, sh,
+    sw, oh, ow), one tuple (a call's dispatch costs less than for six ints).  (numpy's reduce
     over a windows view adds in an order of its own iterator's choosing, and costs ~9 us for
     a (4, 3, 8, 8) input; this loop ~1 us.)"""
+    kh, kw, sh, sw, oh, ow = geo
     P = a.shape[0]
     out = np.empty((P, oh, ow), a.dtype)
     for p in range(P):
