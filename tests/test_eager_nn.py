@@ -1096,3 +1096,38 @@ def test_fast_avg_pool2d_as_torch_and_its_fallbacks(monkeypatch):
     assert taken and all(r is None for r in taken)
     np.testing.assert_allclose(float(rec(xa * 2)), float(
         torch.nn.functional.avg_pool2d(torch.tensor(xa * 2), 2).sum()), rtol=1e-5)
+
+
+def test_avg_pool2d_front_end_memo_keeps_torchs_checks(monkeypatch):
+    """A layer's repeated call skips the checks (nn/_pooling._AVG_PASS: the writer's
+    arguments by the arguments as given, the input's shape and dtype) with the same result;
+    an argument set that fails a check is never kept, and another shape, dtype, a list
+    argument or a non-bool flag is checked again (torch's errors and values)."""
+    from tapegrad.nn import _pooling as PL
+    monkeypatch.setattr(PL, "_AVG_PASS", {})
+    rng = np.random.default_rng(23)
+    xa = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    F = tapegrad.nn.functional
+    outs = [F.avg_pool2d(tapegrad.tensor(xa, requires_grad=True) * 1.0, 3, 1, divisor_override=4)
+            for _ in range(2)]
+    assert len(PL._AVG_PASS) == 1
+    ref = torch.nn.functional.avg_pool2d(torch.tensor(xa), 3, 1, divisor_override=4)
+    for o in outs:
+        assert type(o.grad_fn).__name__ == "AvgPool2DBackward0"
+        np.testing.assert_array_equal(o.detach().numpy(), ref.numpy())
+    F.avg_pool2d(tapegrad.tensor(xa, requires_grad=True) * 1.0, [3, 3], 1)   # (a list: no key)
+    F.avg_pool2d(tapegrad.tensor(xa, requires_grad=True) * 1.0, 3, 1, ceil_mode=0)
+    assert len(PL._AVG_PASS) == 1
+    for M in (tapegrad, torch):
+        for call in (lambda M: M.nn.functional.avg_pool2d(M.ones(2, 3, 6, 6) * 1.0, 3, 1,
+                                                          divisor_override=0),
+                     lambda M: M.nn.functional.avg_pool2d(M.ones(2, 3, 2, 2) * 1.0, 3, 1,
+                                                          divisor_override=4),
+                     lambda M: M.nn.functional.avg_pool2d(M.ones(2, 3, 6, 6, dtype=M.int32),
+                                                          3, 1, divisor_override=4)):
+            for _ in range(2):
+                with pytest.raises((RuntimeError, NotImplementedError)) as e:
+                    call(M)
+                outs.append((type(e.value).__name__, str(e.value)))
+    assert outs[2:8] == outs[8:]
+    assert len(PL._AVG_PASS) == 1

@@ -321,6 +321,20 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
               divisor_override, fn=None):
     fn = fn or f"avg_pool{k}d"
     _tensor(fn, input)
+    # a pooling layer's call again, on an input of the shape and dtype seen before with the
+    # same arguments: the one-pass writer's arguments the checks below found then (its case
+    # only; errors are never cached)
+    memo = (fn, input._shape, input._dtype, kernel_size, stride, padding, ceil_mode,
+            count_include_pad, divisor_override) \
+        if (_plain_ints(kernel_size) is not None and _plain_ints(padding) is not None
+            and (stride is None or _plain_ints(stride) is not None)
+            and type(ceil_mode) is bool and type(count_include_pad) is bool
+            and (divisor_override is None or type(divisor_override) is int)) else None
+    got = _AVG_PASS.get(memo)
+    if got is not None:
+        out = P.avg_pool_pass(input, *got)
+        if out is not None:
+            return out
     kernel, stride, padding, _ = _pool_args(fn, k, kernel_size, stride, padding, None)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -355,9 +369,18 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
     if k == 2 and type(divisor) is float and not any(padding) and not any(extra):
         out = P.avg_pool_pass(input, kernel, stride, divisor, "avg_pool2d")
         if out is not None:
+            if memo is not None:
+                if len(_AVG_PASS) >= 1024:
+                    _AVG_PASS.clear()
+                _AVG_PASS[memo] = (tuple(kernel), tuple(stride), divisor, "avg_pool2d")
             return out
     return _record(f"avg_pool{k}d", P.avg_pool, input, tuple(kernel), tuple(stride),
                    tuple(padding), tuple(extra), divisor)
+
+
+# _avg_pool's arguments to the one-pass writer (P.avg_pool_pass) by the arguments as given,
+# the input's shape and dtype (everything its checks read)
+_AVG_PASS = {}
 
 
 # What an average pooling's shape checks found for the argument sets seen last, by
