@@ -949,6 +949,14 @@ def _masked_fill_pass(x, mask, value):
     return t
 
 
+def _masked_fill_of(x, mask, value):
+    """masked_fill_'s out-of-place op (in place, `_inplace_via` writes its result into x and
+    rebases x onto its entry): the writer's entries in its case (their value row-major, which
+    the write into x's memory does not read), else _masked_fill's."""
+    out = _masked_fill_pass(x, mask, value)
+    return out if out is not None else _masked_fill(x, mask, value, inplace=True)
+
+
 def _masked_fill(input, mask, value, inplace=False):
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
         got = _C_NAME.get(mask._dtype, mask._dtype.legacy) if isinstance(mask, Tensor) \
@@ -1504,7 +1512,7 @@ class _StructMethods:
 
     def masked_fill_(self, mask, value):
         _mask_value_checked("masked_fill_", value)
-        return _inplace_via(self, lambda x: _masked_fill(x, mask, value, inplace=True),
+        return _inplace_via(self, lambda x: _masked_fill_of(x, mask, value),
                             value if isinstance(value, Tensor) else None)
 
     def index_fill(self, dim, index, value):

@@ -565,6 +565,77 @@ def test_fast_masked_fill_writes_the_general_paths_entries(monkeypatch, dtype, x
         np.testing.assert_array_equal(a, b)
 
 
+def _masked_fill_inplace_scenario(monkeypatch, fast, dtype, x_kind, shape, value, through):
+    """masked_fill_ on a fresh tape (x * 2, or a slice of it: CopySlices) by the writer or by
+    the general path, then a backward: (tape facts, the value, versions, x0's gradient)."""
+    import tapegrad.structops as S
+    from test_eager_nn import _facts, _fresh_input
+    monkeypatch.setattr(S, "_masked_fill_pass", S._masked_fill_pass if fast else
+                        lambda *a: None)
+    rng = np.random.default_rng(33)
+    x0, x = _fresh_input(rng.standard_normal(shape).astype(dtype), x_kind, tg.Tensor.tanh)
+    y = x * 2.0
+    target = y[:, 1:] if through else y
+    v0 = y._version
+    r = target.masked_fill_(target > 0.3, value)
+    assert r is target
+    facts = _facts(y._tape, [x0, x, y, target])
+    facts["fn"] = [(f.name(), [g.name() if g else None for g, _ in f.next_functions])
+                   for f in (y.grad_fn, target.grad_fn)]
+    facts["versions"] = (y._version - v0, target._version - v0)
+    (y * y.sin()).sum().backward()
+    return facts, y.detach().numpy(), x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,value,through", [
+    ("float32", "non-leaf", (8, 32), -math.inf, False), ("float64", "leaf", (3, 4), 0.5, False),
+    ("float32", "leaf", (4, 6), 3, True), ("float64", "non-leaf", (5, 3), 0.0, True)])
+def test_fast_masked_fill_inplace_writes_the_general_paths_entries(monkeypatch, dtype, x_kind,
+                                                                   shape, value, through):
+    fast = _masked_fill_inplace_scenario(monkeypatch, True, dtype, x_kind, shape, value,
+                                         through)
+    slow = _masked_fill_inplace_scenario(monkeypatch, False, dtype, x_kind, shape, value,
+                                         through)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fast_masked_fill_inplace_as_torch(monkeypatch):
+    """masked_fill_ of a non-leaf (the writer's entries, written into its memory) and of a
+    slice of one (CopySlices), against torch: values, grad_fn names, versions, gradients and
+    second derivatives; a leaf that requires grad is refused with torch's error."""
+    import tapegrad.structops as S
+    taken = []
+    real = S._masked_fill_pass
+    monkeypatch.setattr(S, "_masked_fill_pass", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(34)
+    xa = rng.standard_normal((4, 6))
+    for through in (False, True):
+        got = []
+        for m in (tg, torch):
+            x = m.tensor(xa, requires_grad=True)
+            y = x * 2
+            t = y[:, 2:] if through else y
+            t.masked_fill_(t > 0.5, -1.5)
+            g, = m.autograd.grad((y * y.sin()).sum(), x, create_graph=True)
+            gg, = m.autograd.grad((g * g).sum(), x)
+            got.append((y.detach().numpy(), type(y.grad_fn).__name__,
+                        type(t.grad_fn).__name__, y._version, g.detach().numpy(), gg.numpy()))
+        for a, b in zip(*got):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+            else:
+                assert a == b
+    assert taken and all(r is not None for r in taken)
+    msgs = []
+    for m in (tg, torch):
+        with pytest.raises(RuntimeError) as e:
+            m.ones(3, requires_grad=True).masked_fill_(m.tensor([True, False, True]), 0.0)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
 def test_fast_masked_fill_as_torch_and_its_fallbacks(monkeypatch):
     """Inside the writer's case (and its neighbours outside it: a broadcast mask, a 0-d
     tensor value, a bool value, an integer input, one element, an input that needs no grad,
