@@ -745,6 +745,82 @@ def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
          ((1, 4), True, False, True, False), ((5, 4), True, False, False, False)), 14)
 
 
+@pytest.mark.parametrize("norm,dtype,shape,affine,mode", [
+    ("layer_norm", "float32", (8, 32), True, "no_grad"),
+    ("layer_norm", "float64", (2, 3, 4), False, "inference"),
+    ("layer_norm", "float32", (4, 6), True, "nothing requires grad"),
+    ("batch_norm", "float32", (4, 3, 5, 5), True, "no_grad"),
+    ("batch_norm", "float64", (6, 4), False, "nothing requires grad")])
+def test_norm_writer_without_a_tape_gives_the_bodys_values(monkeypatch, norm, dtype, shape,
+                                                           affine, mode):
+    """With no tape (grad mode off, inference mode, or no operand that requires grad) the
+    one-pass writers compute the body's values by its numpy calls (bit for bit) and record
+    nothing; the result is a plain tensor as the body's (torch's flags too)."""
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps as B, _decomps_ext as X, _onepass
+    from tapegrad.views import KIND_OPS
+    taken = []
+    real = _onepass._norm_pass
+    monkeypatch.setattr(_onepass, "_norm_pass", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(24)
+    xa = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    c = shape[-1] if norm == "layer_norm" else shape[1]
+    wa, ba = (rng.standard_normal(c).astype(dtype) for _ in range(2))
+    rg = mode != "nothing requires grad"
+    results = []
+    for lib in (tapegrad, torch):
+        x = lib.tensor(xa, requires_grad=rg)
+        w, b = (lib.tensor(a, requires_grad=rg) if affine else None for a in (wa, ba))
+        ctx = {"no_grad": lib.no_grad, "inference": lib.inference_mode}.get(
+            mode, contextlib.nullcontext)
+        with ctx():
+            if norm == "layer_norm":
+                y = lib.nn.functional.layer_norm(x, (c,), w, b, 1e-3)
+            else:
+                y = lib.nn.functional.batch_norm(x, None, None, w, b, True, 0.1, 1e-3)
+            if lib is tapegrad:
+                dims = (len(shape) - 1,) if norm == "layer_norm" else \
+                    (0,) + tuple(range(2, len(shape)))
+                body = decomps.record(norm, B.layer_norm, KIND_OPS, x, dims, w, b, 1e-3) \
+                    if norm == "layer_norm" else decomps.record(
+                        norm, X.batch_norm, KIND_OPS, x, dims, None, None, w, b, 1e-3,
+                        (1, c) + (1,) * (len(shape) - 2))
+                np.testing.assert_array_equal(y.numpy(), body.numpy())
+                assert body.grad_fn is None
+        results.append((y.detach().numpy(), y.grad_fn is None, y.requires_grad,
+                        y.is_inference(), y.is_contiguous()))
+    assert taken and all(r is not None for r in taken)
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-5)
+    assert results[0][1:] == results[1][1:]
+
+
+def test_norm_writer_refuses_a_traced_call_without_a_tape():
+    """no_grad inside a recorded function: the body's ops (their guards of the traced
+    input, so a replay at another point raises BranchChanged), not the writer's values
+    (which a replay would have reused silently)."""
+    from tapegrad.nn import _onepass
+
+    def f(x):
+        with tapegrad.no_grad():
+            y = tapegrad.nn.functional.layer_norm(x, (4,))
+        return (x * y).sum()
+    xa = np.random.default_rng(25).standard_normal((3, 4))
+    rec = tapegrad.record(f, tapegrad.tensor(xa))
+    with tapegrad.no_grad():
+        tapegrad.nn.functional.layer_norm(tapegrad.tensor(xa), (4,))   # (eager: taken)
+    calls = []
+    real = _onepass._norm_pass
+    try:
+        _onepass._norm_pass = lambda *a: calls.append(r := real(*a)) or r
+        tapegrad.record(f, tapegrad.tensor(xa))
+    finally:
+        _onepass._norm_pass = real
+    assert calls and all(r is None for r in calls)
+    np.testing.assert_allclose(float(rec(xa)), float(f(tapegrad.tensor(xa))), rtol=1e-12)
+    with pytest.raises(tapegrad.BranchChanged):
+        rec(xa * 2)
+
+
 def test_fast_layer_norm_of_a_weight_without_bias_as_torch(monkeypatch):
     """nn.LayerNorm(bias=False) (a weight, no bias: GPT-style models) takes the one-pass
     writer too, with torch's values, gradients, second derivatives and edges (the bias's
@@ -803,8 +879,9 @@ def test_fast_batch_norm_writes_the_decompositions_entries(dtype, x_kind, shape,
 
 def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):
     """nn.BatchNorm1d in training against torch (values, the three gradients, second
-    derivatives, running statistics, their versions); outside the case (3-d input, no affine,
-    a frozen weight, one channel, an input that needs no grad) the body, also as torch."""
+    derivatives, running statistics, their versions); outside the case (a frozen weight, one
+    channel, an input that needs no grad with affine parameters that do) the body, also as
+    torch; nothing that requires grad: the writer's values without a tape."""
     def state(layer):
         v0 = layer.running_mean._version
         return lambda: [layer.running_mean.numpy(), layer.running_var.numpy(),
@@ -817,7 +894,7 @@ def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):
          ((5, 4), False, False, True, True), ((3, 4, 2), False, False, True, True),
          ((5, 4), True, True, True, False), ((3, 4, 2), True, True, True, False),
          ((5, 1), True, False, True, False), ((3, 1, 2), True, False, True, False),
-         ((5, 4), True, False, False, False), ((3, 4, 2), False, False, False, False)),
+         ((5, 4), True, False, False, False), ((3, 4, 2), False, False, False, True)),
         17, state)
 
 

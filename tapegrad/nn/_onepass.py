@@ -19,6 +19,9 @@ row records, without the generic per-op dispatch between its entries.
   viewed as (1, C, 1, ...) by the body's reshape, where the body makes the views), one
   group shown as NativeBatchNormBackward0.  The case: layer_norm's with weight and bias
   (of shape (C,) for n-d input) or neither, with C >= 2 and N * positions >= 2.
+  Without a tape (grad mode off, inference mode, or no operand that requires grad: a model
+  evaluated), layer_norm's and batch_norm's cases compute the body's values by its numpy
+  calls and record nothing (not while a function is traced: the body's ops guard it).
 * `cross_entropy` with class indices: log_softmax's one entry (ndops._softmax_entry,
   LogSoftmaxBackward0), then nll_loss's one entry of the nll kind (kinds/nll.py: params the
   targets, NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C
@@ -366,12 +369,21 @@ def _norm_pass(x, dims, w, b, eps, row, view=None):
     dt = x._dtype
     xa = x._v
     shape = x._shape
-    if (dt is not D.float32 and dt is not D.float64 or type(xa) is not np.ndarray
-            or not x._recorded):
+    if dt is not D.float32 and dt is not D.float64 or type(xa) is not np.ndarray:
+        return None
+    # no tape (grad mode off, or nothing requires grad: evaluation): the body's values and
+    # nothing recorded, but while a function is traced (its ops' guards: the body's path)
+    st = STATE
+    quiet = not st.enabled or st.inference or not (
+        x._recorded or w is not None and w._recorded or b is not None and b._recorded)
+    if quiet:
+        if st.tape.recording or st.parked.recording:
+            return None
+    elif not x._recorded:
         return None
     for p in (w, b):
         if p is not None and (p._dtype is not dt or type(p._v) is not np.ndarray
-                              or not p._recorded or p._tape is not None
+                              or not quiet and (not p._recorded or p._tape is not None)
                               or view is None and p._shape != shape[len(shape) - len(p._shape):]):
             return None
     wa = None if w is None else w._v
@@ -382,9 +394,9 @@ def _norm_pass(x, dims, w, b, eps, row, view=None):
     # (the statistics and what they normalize have two or more elements: n-d entries)
     if (b is not None and b._shape != w._shape or count < 2 or xa.size // count < 2):
         return None
-    tape = _tape_for(x, None)
-    if tape is None or tape.recording or view is not None and w is not None and \
-            tape is not STATE.tape:
+    tape = None if quiet else _tape_for(x, None)
+    if not quiet and (tape is None or tape.recording or view is not None and w is not None
+                      and tape is not st.tape):
         return None     # (the views below are recorded on the open tape: it must be this one)
     dtn = dt.np
     if view is not None and w is not None:
@@ -416,6 +428,8 @@ def _norm_pass(x, dims, w, b, eps, row, view=None):
             out = _ADD_FWD(yw, ba)
     finally:
         ERR_RESET(token)
+    if quiet:
+        return Tensor._wrap(out, dt)
     kshape = [1 if d in dims else s for d, s in enumerate(shape)]
     start = tape.n
     a = input_node(tape, x)
