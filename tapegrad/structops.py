@@ -916,10 +916,13 @@ def _masked_fill_pass(x, mask, value):
     operand 3), without their generic steps (~17 -> ~6 us for an (8, 32) input: an
     attention mask at every step).  The case: a plain float32/float64 tensor x of two or more
     elements held as an array, recorded on the open tape (not recording for replay), a plain
-    bool mask of x's shape, a Python float or int value.  None otherwise (the general path)."""
+    bool mask of x's shape, a Python float or int value.  Without a tape (grad mode off, or
+    an x that needs no grad; not while a function is traced) the same value, nothing
+    recorded (_where_mask's numpy branch: the same where, its row-major copy).  None
+    otherwise (the general path)."""
     tv = type(value)
     if (tv is not float and tv is not int or type(x) is not Tensor and type(x) is not Parameter
-            or type(mask) is not Tensor or not x._recorded):
+            or type(mask) is not Tensor):
         return None
     dt = x._dtype
     xa, ma = x._v, mask._v
@@ -927,15 +930,22 @@ def _masked_fill_pass(x, mask, value):
             or type(xa) is not np.ndarray or type(ma) is not np.ndarray
             or mask._shape != x._shape or xa.size < 2):
         return None
-    tape = STATE.tape
+    st = STATE
+    tape = st.tape
     src = x._tape
-    if tape.sealed or tape.recording or src is not tape and src is not None:
+    quiet = not x._recorded or not st.enabled or st.inference
+    if quiet:
+        if tape.recording or st.parked.recording:
+            return None     # (traced operands: the general path's guards)
+    elif tape.sealed or tape.recording or src is not tape and src is not None:
         return None     # (a new tape to open, baked constants, an older graph: the general path)
     v = D.checked(value, dt)
     keep = ~ma
     out = np.where(keep, xa, D.as_array(v, dt))     # (where's call, its row-major result)
     if not out.flags.c_contiguous:
         out = np.ascontiguousarray(out)
+    if quiet:
+        return Tensor._wrap(out, dt)
     a = x._node if src is tape else input_node(tape, x)
     shape = x._shape
     size = out.size

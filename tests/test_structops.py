@@ -3,6 +3,7 @@ replayed and compared with eager, the compositions that have no row of their own
 tensordot, kron, outer, hstack/vstack, ...) against finite differences and torch, the special
 points (ties, NaN, empty tensors, duplicate indices), advanced indexing, in-place variants and
 the value-dependent results under record."""
+import contextlib
 import math
 import warnings
 
@@ -653,7 +654,7 @@ def test_fast_masked_fill_as_torch_and_its_fallbacks(monkeypatch):
              ((3, 4), (3, 4), lambda m: m.tensor(2.0, dtype=m.float64), "float64", True, False),
              ((3, 4), (3, 4), lambda m: True, "float64", True, False),
              ((1,), (1,), lambda m: 0.5, "float64", True, False),
-             ((3, 4), (3, 4), lambda m: 0.5, "float64", False, False),
+             ((3, 4), (3, 4), lambda m: 0.5, "float64", False, True),
              ((3, 4), (3, 4), lambda m: 0.5, "int64", False, False)]
     for xs, ms, value, dtype, rg, one_pass in cases:
         xa = rng.standard_normal(xs) * 3
@@ -679,10 +680,32 @@ def test_fast_masked_fill_as_torch_and_its_fallbacks(monkeypatch):
             else:
                 assert a == b
         assert any(r is not None for r in taken) == one_pass, (xs, ms, dtype)
-    x = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True) * 2
+    # without a tape (no_grad, inference mode, an input that needs no grad, in place): the
+    # writer's value is the general path's bit for bit, its layout too, nothing recorded
+    x = tg.tensor(rng.standard_normal((4, 6)), requires_grad=True) * 2
+    for mode in ("no_grad", "inference", "constant", "transposed", "in place"):
+        got = []
+        for fast in (True, False):
+            monkeypatch.setattr(S, "_masked_fill_pass", real if fast else lambda *a: None)
+            ctx = {"no_grad": tg.no_grad, "inference": tg.inference_mode}.get(
+                mode, contextlib.nullcontext)
+            xin = x.detach() if mode != "transposed" else x.detach().t()
+            with ctx():
+                if mode == "in place":
+                    z = xin.clone()
+                    z.masked_fill_(xin > 0, -np.inf)
+                else:
+                    z = (x if mode in ("no_grad", "inference") else xin).masked_fill(
+                        xin > 0, -np.inf)
+                got.append((z.numpy().copy(), z.stride(), z.grad_fn is None, z.requires_grad,
+                            z.is_inference()))
+        np.testing.assert_array_equal(got[0][0], got[1][0])
+        assert got[0][1:] == got[1][1:] and got[0][2:4] == (True, False), mode
+    monkeypatch.setattr(S, "_masked_fill_pass", lambda *a: taken.append(r := real(*a)) or r)
+    taken.clear()
     with tg.no_grad():
         z = x.masked_fill(x > 0, 1.0)
-    assert z.grad_fn is None and not z.requires_grad
+    assert z.grad_fn is None and not z.requires_grad and taken[0] is not None
     for m in (tg, torch):
         for call, err in ((lambda m: (m.ones(3, 4, requires_grad=True) * 2).masked_fill(
                               m.ones(3, 4, dtype=m.bool), 1e39), RuntimeError),
@@ -697,6 +720,16 @@ def test_fast_masked_fill_as_torch_and_its_fallbacks(monkeypatch):
     rec = tg.record(lambda x: x.masked_fill(x > 0, -1.0).sum(), tg.tensor(xa))
     assert taken and all(r is None for r in taken)
     np.testing.assert_allclose(float(rec(-xa)), np.where(-xa > 0, -1.0, -xa).sum(), rtol=1e-12)
+
+    def f(x):       # (no_grad inside a recorded function: the general path's guards)
+        with tg.no_grad():
+            y = x.masked_fill(x > 0, -1.0)
+        return (x * y).sum()
+    taken.clear()
+    rec = tg.record(f, tg.tensor(xa))
+    assert taken and all(r is None for r in taken)
+    with pytest.raises(tg.BranchChanged):
+        rec(-xa)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
