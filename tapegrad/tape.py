@@ -296,8 +296,10 @@ class Tape:
         self.versions = {}
         # the same nodes by counter and expected version: {id(counter): (counter, {version:
         # [nodes]})}, so the check scans counters, not nodes (a constant used by 1000 graphs
-        # on this tape is one counter)
-        self.watched = {}
+        # on this tape is one counter).  None until a reader needs it (watch_index builds it
+        # from `versions`, then every writer keeps it): a training step's tape, made after the
+        # update's bumps, never does, and its entries' groups cost ~2 us a step
+        self.watched = None
         # BUMPS[0] when no entered counter had moved: none is entered yet, and each will be
         # entered at its version then, so until an in-place change anywhere (a training
         # step's tape, made after opt.step's bumps) check_versions has nothing to look at
@@ -656,7 +658,7 @@ class Tape:
         both sides of the change."""
         ops, ia = self._arrays[0], self._arrays[1]
         changed = []
-        for c, by_version in self.watched.values():
+        for c, by_version in self.watch_index().values():
             for v, nodes in by_version.items():
                 if c[0] == v:
                     continue
@@ -687,15 +689,32 @@ class Tape:
         a weak reference to the tensor, or None, for the error), at c's version now."""
         ver = c[0]
         self.versions[node] = (c, ver, dtype, shape, ref)
+        if self.watched is not None:
+            self.watch_group(c, ver, [node])
+
+    def watch_group(self, c, ver, nodes):
+        """Add `nodes`, just entered in `versions` with counter c at version ver, to their
+        group of `watched` (a writer's part once the index exists: watch_index)."""
         group = self.watched.get(id(c))
         if group is None:
-            self.watched[id(c)] = (c, {ver: [node]})
+            self.watched[id(c)] = (c, {ver: nodes})
         else:
-            nodes = group[1].get(ver)
-            if nodes is None:
-                group[1][ver] = [node]
+            had = group[1].get(ver)
+            if had is None:
+                group[1][ver] = nodes
             else:
-                nodes.append(node)
+                had += nodes
+
+    def watch_index(self):
+        """`watched`, built from `versions` on first use (the groups in the order their
+        counters were first entered, each group's nodes in the order they were entered: as
+        the writers would have made them); kept by every writer from then on."""
+        watched = self.watched
+        if watched is None:
+            watched = self.watched = {}
+            for node, w in self.versions.items():
+                self.watch_group(w[0], w[1], [node])
+        return watched
 
     def share(self, node, arr, c, ver=None):
         """Node `node` holds the one-element value stored in `arr` (of version counter `c`, at
@@ -846,7 +865,8 @@ class Tape:
                 self.checked == BUMPS[0]:
             return
         seen = BUMPS[0]
-        stale = [m for c, by_version in self.watched.values() for v, nodes in by_version.items()
+        stale = [m for c, by_version in self.watch_index().values()
+                 for v, nodes in by_version.items()
                  if c[0] != v for m in nodes]
         refolded = [f for f in (self.folded + self.unread if self.unread else self.folded)
                     if f[2][0] != f[3]]
@@ -1686,17 +1706,8 @@ def record_view(tape, t, base):
         if bnode not in versions:
             versions[bnode] = (c, ver, base._dtype, base._shape, weakref.ref(base))
             nodes.append(bnode)
-    if nodes:
-        watched = tape.watched
-        group = watched.get(id(c))
-        if group is None:
-            watched[id(c)] = (c, {ver: nodes})
-        else:
-            had = group[1].get(ver)
-            if had is None:
-                group[1][ver] = nodes
-            else:
-                had += nodes
+    if nodes and tape.watched is not None:
+        tape.watch_group(c, ver, nodes)
 
 
 def record_views(tape, views, base, ones=()):
@@ -1737,16 +1748,8 @@ def record_views(tape, views, base, ones=()):
         if bnode not in versions:
             versions[bnode] = (c, ver, base._dtype, base._shape, weakref.ref(base))
             nodes.append(bnode)
-    if nodes:   # (_enter's group, once)
-        group = tape.watched.get(id(c))
-        if group is None:
-            tape.watched[id(c)] = (c, {ver: nodes})
-        else:
-            had = group[1].get(ver)
-            if had is None:
-                group[1][ver] = nodes
-            else:
-                had += nodes
+    if nodes and tape.watched is not None:   # (_enter's group, once)
+        tape.watch_group(c, ver, nodes)
     if ones and not tape.recording and base._dtype.is_floating_point:
         for t in ones:
             tape.share(t._node, t._v, c)
@@ -1862,7 +1865,8 @@ def own_counter(t):
     tape = t._tape
     w = tape.versions.pop(t._node, None)
     if w is not None:   # (entered when viewed: watched again with its own counter)
-        tape.watched[id(old)][1][w[1]].remove(t._node)
+        if tape.watched is not None:
+            tape.watched[id(old)][1][w[1]].remove(t._node)
         tape._enter(t._node, c, w[2], w[3], w[4])
     shared = tape.shared
     if shared is not None and t._node in shared:   # (a one-element value in an array)

@@ -279,6 +279,44 @@ def unbind_of_inference_tensor(t):
     return [p.is_inference() for p in ps]
 
 
+# ---- the counters' index (Tape.watched), built on the first check that needs it ----------
+def _after_first_check(t, change):
+    """Entries made on a tape after a backward that built its counters' index (a change
+    elsewhere first, so the check looks; retain_graph keeps the tape open), then `change`
+    of what they saved: the next backward raises torch's error only if every writer kept
+    the index."""
+    a = _leaf(t, 4)
+    y = a * t.ones(4)
+    other = t.ones(2)
+    other.add_(1)
+    y.sum().backward(retain_graph=True)
+    c = t.arange(4.0)                       # a constant entered (_enter)
+    v = y[1:]                                # a view of a result (record_view)
+    p0, p1 = (y * 1).unbind(0)[:2]           # pieces (record_views)
+    z = (y * c).sum() + (v * v).sum() + p0 * p1
+    change(a, c, v, y)
+    z.backward()
+    return a.grad
+
+
+@case
+def index_kept_for_a_constant(t):
+    return _after_first_check(t, lambda a, c, v, y: c.add_(1))
+
+
+@case
+def index_kept_for_a_view(t):
+    def change(a, c, v, y):
+        with t.no_grad():
+            y.add_(1)
+    return _after_first_check(t, change)
+
+
+@case
+def index_kept_untouched(t):
+    return _after_first_check(t, lambda a, c, v, y: None)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_against_torch(name):
     torch = pytest.importorskip("torch")
@@ -320,3 +358,52 @@ def test_param_space_is_the_entrys_params():
     assert tape.nds.params_of(n).tolist() == [0, 1, 2, 10, 11, 12]
     assert tape.nds.params_of(m).tolist() == [7, 8]
     assert tape.saved_bytes - before == 8 * 8
+
+
+def _index(tape):
+    """Tape.watched as comparable data: each counter's {version: nodes}, in order."""
+    return [{v: list(nodes) for v, nodes in by.items() if nodes}
+            for _, by in tape.watched.values()]
+
+
+def test_watch_index_is_what_the_writers_keep():
+    """The counters' index built from `versions` when first needed is the one every writer
+    keeps once it exists: leaves, constants, views, pieces, nn.Linear's one-pass transpose
+    and prod's own counter, recorded twice, the index built before them and after."""
+    got = []
+    for early in (True, False):
+        lin = tapegrad.nn.Linear(3, 4)
+        x = tapegrad.ones(2, 3)
+        a = _leaf(tapegrad, 3)
+        y = a * 2
+        tape = y._tape
+        if early:
+            tape.watch_index()
+        h = lin(x)
+        v = y[1:]
+        ps = (y * 1).unbind(0)
+        q = (a * x).prod(1)
+        z = h.sum() + v.sum() + ps[0] * x.sum() + q.sum()
+        assert z._tape is tape and (tape.watched is None) != early
+        kept = _index(tape) if early else None
+        tape.watched = None
+        tape.watch_index()
+        if early:
+            assert _index(tape) == kept
+        got.append(_index(tape))
+        assert sum(len(n) for by in got[-1] for n in by.values()) == len(tape.versions) > 6
+        z.backward()   # (seals the tape: the next run records on a new one)
+    assert got[0] == got[1]
+
+
+def test_a_step_builds_no_watch_index():
+    """A training step's tape, opened after the update's version changes, never needs the
+    index: no check looks (nothing changed since its entries were made)."""
+    w = _leaf(tapegrad, 3, 2)
+    x = tapegrad.ones(4, 3)
+    for _ in range(2):
+        loss = (x @ w).tanh().sum()
+        loss.backward()
+        assert loss._tape.watched is None and len(loss._tape.versions) == 2
+        with tapegrad.no_grad():
+            w -= 0.1 * w.grad

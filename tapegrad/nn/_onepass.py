@@ -134,15 +134,8 @@ def linear(x, w, b):
         v._ver = (c, w)
         ver = c[0]
         tape.versions[n_t] = (c, ver, dt, wt.shape, weakref.ref(v))
-        group = tape.watched.get(id(c))
-        if group is None:
-            tape.watched[id(c)] = (c, {ver: [n_t]})
-        else:
-            nodes = group[1].get(ver)
-            if nodes is None:
-                group[1][ver] = [n_t]
-            else:
-                nodes.append(n_t)
+        if tape.watched is not None:
+            tape.watch_group(c, ver, [n_t])
     else:
         share_version(v, w)
         tape._watch_new(n_t, v)           # (watch() of an entry just pushed)
