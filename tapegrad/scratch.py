@@ -20,6 +20,10 @@ _KEEP_TOTAL = 256 << 20
 # Value and adjoint arenas of up to this many elements share one buffer (values, then
 # adjoints): a take less per backward; larger ones take a buffer each
 PAIRED = 1 << 16
+# give's short path takes this many buffers into an empty list (within _KEEP, and within
+# _KEEP_TOTAL at _KEEP_BYTES each)
+_FEW = 4
+assert _FEW <= _KEEP and _FEW * _KEEP_BYTES <= _KEEP_TOTAL
 
 
 class _Free(threading.local):
@@ -45,6 +49,13 @@ def take(n):
 def give(bufs):
     """Return buffers from `take` for later calls of this thread."""
     free = _FREE.buffers
+    if not free and len(bufs) <= _FEW:
+        # (a backward's few buffers into the list its takes emptied, the usual give: they fit
+        # _KEEP and _KEEP_TOTAL, so nothing is trimmed, and take's best fit needs no order)
+        for buf in bufs:
+            if buf.nbytes <= _KEEP_BYTES:
+                free.append(buf)
+        return
     for buf in bufs:
         if buf.nbytes <= _KEEP_BYTES:
             free.append(buf)

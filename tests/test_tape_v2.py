@@ -1043,3 +1043,25 @@ def test_plain_backward_takes_the_short_path(monkeypatch):
     h.sum().backward()
     (x @ w).sum().backward(tg.tensor(2.0))
     assert len(general) == 3
+
+
+def test_scratch_give_keeps_what_the_general_path_keeps(monkeypatch):
+    """scratch.give's short path (a few buffers into an empty free list) keeps the buffers
+    the general path keeps (none larger than _KEEP_BYTES), and take then hands out the same
+    best fit; a list that is not empty, or more buffers, takes the general path."""
+    monkeypatch.setattr(scratch, "_KEEP_BYTES", 8 * 4096)
+    sizes = [(2048,), (4096, 1024), (8192, 1024, 2048), (1024,) * 4, (1024,) * 5, ()]
+    for ns in sizes:
+        for start in ((), (3000,)):
+            kept = []
+            for short in (True, False):
+                monkeypatch.setattr(scratch, "_FEW", 4 if short else -1)
+                scratch._FREE.buffers = [np.empty(n) for n in start]
+                scratch.give([np.empty(n) for n in ns])
+                free = scratch._FREE.buffers
+                got = sorted(len(b) for b in free)
+                fits = [len(scratch.take(n)) for n in (1000, 2000, 5000)]
+                kept.append((got, fits))
+            assert kept[0] == kept[1], (ns, start)
+            assert 8192 not in kept[0][0]
+    scratch._FREE.buffers = []
