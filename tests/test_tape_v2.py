@@ -1065,3 +1065,29 @@ def test_scratch_give_keeps_what_the_general_path_keeps(monkeypatch):
             assert kept[0] == kept[1], (ns, start)
             assert 8192 not in kept[0][0]
     scratch._FREE.buffers = []
+
+
+def test_joined_saved_block_is_concatenates():
+    """tape._joined (the saved arrays flattened into the value arena, a slice store each)
+    writes what np.concatenate(axis=None, casting="same_kind") writes: C order, the same casts,
+    for contiguous, strided (small: raveled; large: through a view) and 0-d arrays of float,
+    half, int and bool dtypes; a None raises TypeError and a short block ValueError."""
+    rng = np.random.default_rng(5)
+    big = tapemod._RAVEL_MAX
+    arrs = [rng.standard_normal((3, 4)).astype(np.float32),
+            rng.standard_normal((5, 7)).T,                              # small, strided
+            rng.standard_normal((big // 8, 16)).astype(np.float32).T,  # large, strided
+            rng.standard_normal((4, 6))[:, ::2],
+            np.array(2.5, np.float32), rng.standard_normal(6).astype(np.float16),
+            np.arange(5), rng.standard_normal(4) > 0,
+            np.full(big + 3, -0.0)]
+    total = sum(a.size for a in arrs)
+    want = np.empty(total)
+    np.concatenate(arrs, axis=None, out=want, casting="same_kind")
+    got = np.full(total, np.nan)
+    tapemod._joined(arrs, got)
+    assert got.tobytes() == want.tobytes()
+    with pytest.raises(TypeError):
+        tapemod._joined(arrs[:2] + [None], np.empty(total))
+    with pytest.raises(ValueError):
+        tapemod._joined(arrs[:-1], np.empty(total))
