@@ -567,7 +567,11 @@ class Tape:
         else:
             if type(c) is not list:
                 c = c[0]
-        self._enter(n, c, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
+        # (_enter, inline: once per leaf per step)
+        ver = c[0]
+        self.versions[n] = (c, ver, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
+        if self.watched is not None:
+            self.watch_group(c, ver, [n])
         if shared and t._dtype.is_floating_point:
             self.share(n, v, c)
         self.leaves[n] = t
@@ -680,9 +684,13 @@ class Tape:
             if type(c) is not list:
                 c = c[0]
         # the tensor itself only for naming its grad_fn in the error: a leaf that requires
-        # grad never gets one (a constant can, by a recorded in-place op)
-        self._enter(node, c, t._dtype, t._shape,
-                    None if t._tape is None and t._recorded else weakref.ref(t))
+        # grad never gets one (a constant can, by a recorded in-place op); _enter, inline (a
+        # step's constants: its batch, its targets)
+        ver = c[0]
+        self.versions[node] = (c, ver, t._dtype, t._shape,
+                               None if t._tape is None and t._recorded else weakref.ref(t))
+        if self.watched is not None:
+            self.watch_group(c, ver, [node])
 
     def _enter(self, node, c, dtype, shape, ref):
         """Watch `node`, whose value a tensor of version counter `c` holds (dtype, shape and
