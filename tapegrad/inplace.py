@@ -15,11 +15,12 @@ from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
+from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
-from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_storage, STATE, Tape,
-                   view_base)
+from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD_VIEW, share_storage,
+                   STATE, Tape, view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
@@ -537,9 +538,21 @@ class _InplaceMethods:
     # (a foreign operand: NotImplemented, so Python's TypeError names the operator, as
     # torch's; an ndarray is then numpy's to combine)
     def __iadd__(self, other):
+        if type(other) is Tensor and not STATE.enabled and self._tape is None and (
+                type(self) is Tensor or type(self) is Parameter):
+            # (add_'s own first step here: _update_scalar's array case, a frame each less)
+            done = _update_array(self, self._v, other, np.add)
+            if done is not None:
+                return done
         return self.add_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
 
     def __isub__(self, other):
+        if type(other) is Tensor and not STATE.enabled and self._tape is None and (
+                type(self) is Tensor or type(self) is Parameter):
+            # (`p -= lr * p.grad` under no_grad: sub_'s own first step, as __iadd__)
+            done = _update_array(self, self._v, other, np.subtract)
+            if done is not None:
+                return done
         return self.sub_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
 
     def __imul__(self, other):
@@ -773,7 +786,16 @@ def _update_array(t, sv, other, ufunc, alpha=None):
     else:
         return None
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
-    bump_version(t)  # (before the write, as the general path: an inference tensor's error)
+    # (before the write, as the general path: an inference tensor's error); bump_version's
+    # steps for a tensor with a counter of its own and no tape, outside a recorded function
+    # before any inference tensor was made, inline: `p -= lr * p.grad` once per parameter
+    c = getattr(t, "_ver", None)
+    if type(c) is list and t._tape is None and not INFERENCE_MADE[0] and \
+            not STATE.parked.recording:
+        c[0] += 1
+        BUMPS[0] += 1
+    else:
+        bump_version(t)
     token = ERR_SET(QUIET)
     try:
         if b is None:

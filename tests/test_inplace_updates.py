@@ -318,3 +318,141 @@ def test_one_element_updates_in_double_bit_for_bit(dtype, monkeypatch):
                 results.append(p.numpy().copy())
             np.testing.assert_array_equal(results[0], results[1], err_msg=f"{op} {draw} {number}")
     assert taken and all(taken)
+
+
+# ---- `p -= lr * p.grad` / `p += ...` under no_grad: __isub__/__iadd__ take _update_array ----
+def _operator_cases(mod):
+    """(name, fn) per case of `x -= y` / `x += y`: fn(mod) returns the changed tensor (or raises).
+    The ones the operators' short path takes, and the neighbours it must leave to sub_/add_."""
+    def make(shape=(3, 4), dtype="float32", rg=True, **kw):
+        rng = np.random.default_rng(len(shape) + 7 * len(dtype))
+        return mod.tensor(rng.standard_normal(shape), dtype=getattr(mod, dtype), requires_grad=rg,
+                          **kw)
+
+    def upd(x, y, sub=True, grad_mode=False):
+        with mod.set_grad_enabled(grad_mode):
+            if sub:
+                x -= y
+            else:
+                x += y
+        return x
+
+    def view_case(sub):
+        base = make((3, 4), rg=False)
+        v = base[1:]
+        upd(v, make((2, 4), rg=False), sub)
+        return base, v
+
+    def inference_case():
+        with mod.inference_mode():
+            x = make(rg=False)
+        return upd(x, make(rg=False))
+
+    def expanded_case():
+        x = make((1, 4), rg=False).expand(3, 4)
+        return upd(x, make(rg=False))
+
+    def param_case(sub):
+        p = mod.nn.Parameter(make(rg=False))
+        return upd(p, 0.05 * make(rg=False), sub)
+
+    cases = {}
+    for sub in (True, False):
+        k = "sub" if sub else "add"
+        cases.update({
+            f"{k} leaf": lambda sub=sub: upd(make(), 0.05 * make(rg=False), sub),
+            f"{k} parameter": lambda sub=sub: param_case(sub),
+            f"{k} float64": lambda sub=sub: upd(make(dtype="float64"), make(dtype="float64",
+                                                                             rg=False), sub),
+            f"{k} grad mode": lambda sub=sub: upd(make(), make(rg=False), sub, True),
+            f"{k} grad mode no grad": lambda sub=sub: upd(make(rg=False), make(rg=False), sub,
+                                                          True),
+            f"{k} broadcast": lambda sub=sub: upd(make(), make((4,), rg=False), sub),
+            f"{k} other dtype": lambda sub=sub: upd(make(), make(dtype="float64", rg=False), sub),
+            f"{k} int": lambda sub=sub: upd(mod.arange(6).reshape(2, 3),
+                                            mod.arange(6).reshape(2, 3), sub),
+            f"{k} one element": lambda sub=sub: upd(make((1,)), make((1,), rg=False), sub),
+            f"{k} 0-d": lambda sub=sub: upd(make(()), make((), rg=False), sub),
+            f"{k} empty": lambda sub=sub: upd(make((0, 3)), make((0, 3), rg=False), sub),
+            f"{k} number": lambda sub=sub: upd(make(), 0.5, sub),
+            f"{k} other parameter": lambda sub=sub: upd(make(),
+                                                        mod.nn.Parameter(make(rg=False)), sub),
+            f"{k} view": lambda sub=sub: view_case(sub),
+            f"{k} transposed": lambda sub=sub: upd(make(rg=False).t(), make((4, 3), rg=False),
+                                                   sub),
+            f"{k} detached": lambda sub=sub: upd(make().detach(), make(rg=False), sub),
+        })
+    cases["inference tensor outside"] = inference_case
+    cases["expanded"] = expanded_case
+    cases["recorded by sub"] = lambda: upd(make(), make(rg=True), True, True)
+    return cases
+
+
+def _picture(mod, r):
+    if isinstance(r, tuple):
+        return tuple(_picture(mod, x) for x in r)
+    return (str(r.dtype).split(".")[-1], tuple(r.shape), r.detach().numpy().tobytes(),
+            r._version, r.requires_grad, type(r.grad_fn).__name__ if r.grad_fn else None)
+
+
+def _outcome(mod, fn):
+    try:
+        return _picture(mod, fn())
+    except Exception as e:   # noqa: BLE001  (errors are compared too)
+        return ("error", type(e).__name__, str(e).replace(mod.__name__, "LIB"))
+
+
+def test_operator_updates_equal_the_general_path(monkeypatch):
+    """`x -= y` / `x += y` with the operators' short path (_update_array from __isub__ /
+    __iadd__, and its inline version count) and without it (every _update_array declined:
+    sub_ / add_'s general path): the same bits, versions, grad_fn and errors, case by case."""
+    fast = {name: _outcome(tg, fn) for name, fn in _operator_cases(tg).items()}
+    monkeypatch.setattr(inplace, "_update_array", lambda *args, **kw: None)
+    general = {name: _outcome(tg, fn) for name, fn in _operator_cases(tg).items()}
+    assert fast == general
+
+
+def test_operator_updates_match_torch(torch_ref):
+    ours = {name: _outcome(tg, fn) for name, fn in _operator_cases(tg).items()}
+    theirs = {name: _outcome(torch_ref, fn) for name, fn in _operator_cases(torch_ref).items()}
+    for name in ours:
+        a, b = ours[name], theirs[name]
+        if a[0] == "error" or b[0] == "error":
+            assert a[:2] == b[:2], name
+        else:
+            assert a == b, name
+
+
+def test_operator_update_takes_the_short_path(monkeypatch):
+    """`p -= lr * p.grad` under no_grad goes from __isub__ to _update_array, not through sub_
+    (and `+=` not through add_)."""
+    p = tg.ones(3, 2, requires_grad=True)
+    monkeypatch.setattr(tg.Tensor, "sub_", lambda *a, **k: pytest.fail("sub_ called"))
+    monkeypatch.setattr(tg.Tensor, "add_", lambda *a, **k: pytest.fail("add_ called"))
+    with tg.no_grad():
+        p -= 0.5 * tg.ones(3, 2)
+        p += tg.ones(3, 2)
+    assert p._version == 2 and (p == 1.5).all()
+
+
+@pytest.mark.parametrize("sub", [True, False])
+@pytest.mark.parametrize("changed", ["constant", "input"])
+def test_operator_update_inside_a_recorded_function_is_refused(sub, changed):
+    """A constant the recorded function read, or its traced input, then changed by `-=` /
+    `+=` under no_grad (not recorded): the short path leaves it to bump_version, which
+    refuses it (the input at once), as sub_ / add_."""
+    w = tg.ones(3)
+
+    def f(x):
+        y = (x * w).sum()
+        with tg.no_grad():
+            v = w if changed == "constant" else x
+            if sub:
+                v -= tg.ones(3) * 2
+            else:
+                v += tg.ones(3) * 2
+        return y
+    message = "changed in place by an operation the tape" if changed == "constant" else \
+        "an in-place change of a traced tensor that the tape does not record"
+    with pytest.raises(tg.TracingError, match=message):
+        tg.record(f, tg.ones(3, requires_grad=True))
