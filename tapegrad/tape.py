@@ -1097,14 +1097,13 @@ class Tape:
             return
         if arrays is None or arrays.streams is not a:
             # (a tape that grew since gave its old stream arrays to the pool: sliced anew)
-            op, ia, ib = a[0][:n], a[1][:n], a[2][:n]
+            op, ia, ib, freed = a[0][:n], a[1][:n], a[2][:n], a[5][:n]
             arg_ptr, arg = nds.operands(n)
-        else:   # (read only, and fixed below n)
-            op, ia, ib, arg_ptr, arg = arrays.op, arrays.ia, arrays.ib, arrays.arg_ptr, \
-                arrays.arg
-        dead = np.empty(n * 3 + len(arg), np.int64)
-        # (the freed flags are written: the tape's current array)
-        k = K.release_saved(ran, op, ia, ib, arg_ptr, arg, _SAVES, a[5][:n], nds.slot,
+        else:   # (read only, and fixed below n; the freed flags: the tape's current array)
+            op, ia, ib, arg_ptr, arg, freed = arrays.op, arrays.ia, arrays.ib, \
+                arrays.arg_ptr, arrays.arg, arrays.freed
+        dead = nds.dead_space(n * 3 + len(arg))
+        k = K.release_saved(ran, op, ia, ib, arg_ptr, arg, _SAVES, freed, nds.slot,
                             nds.nsaved, dead)
         if k:
             nds.objs[dead[:k]] = None
@@ -1265,7 +1264,8 @@ class NdStreams:
                  "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells",
                  "_pmv",    # a memoryview of params (add_param_row's stores)
                  "plain",
-                 "_prefix", "_work")   # sweep_arrays' kept views (rows, work buffer)
+                 "_prefix", "_work",   # sweep_arrays' kept views (rows, work buffer)
+                 "_dead")              # release's dead slots (dead_space)
 
     # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
     # columns; arg_ptr is the full row), so a reset for the next tape is one broadcast store
@@ -1290,6 +1290,7 @@ class NdStreams:
         self.nobjs = 0
         self.plain = 0
         self._work = (None,)   # (sweep_arrays' views of its last work buffer)
+        self._dead = np.empty(64, np.int64)
         self._rows()
 
     def _rows(self):
@@ -1464,6 +1465,14 @@ class NdStreams:
         if e >= self.argn:
             return self.arg[:0]
         return self.arg[self.arg_ptr[e]:self.arg_ptr[e + 1]]
+
+    def dead_space(self, k):
+        """An int64 array of at least k items for release's dead slots (kept for the next
+        release: a release runs inside COMMIT, one at a time; contents undefined)."""
+        d = self._dead
+        if len(d) < k:
+            d = self._dead = np.empty(max(k, 2 * len(d)), np.int64)
+        return d
 
     def new_slot(self, node):
         """A slot in `objs` for node's saved array (Tape.save fills it and counts the

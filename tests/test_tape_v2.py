@@ -1091,3 +1091,20 @@ def test_joined_saved_block_is_concatenates():
         tapemod._joined(arrs[:2] + [None], np.empty(total))
     with pytest.raises(ValueError):
         tapemod._joined(arrs[:-1], np.empty(total))
+
+
+def test_release_of_many_saved_arrays_after_a_few():
+    """release lists the dead slots in a buffer kept on the n-d streams (dead_space), grown
+    for a graph with more saved arrays than it held: every one is dropped, and a later small
+    graph on the same (pooled) streams releases as before."""
+    for count in (3, 200, 5):
+        xs = [tg.full((4,), float(i + 1), requires_grad=True) for i in range(count)]
+        y = sum(((x * x) * x).sum() for x in xs)
+        tape = y._tape
+        nds = tape.nds
+        assert nds.nobjs > 2 * count - 1
+        y.backward()
+        assert all(a is None for a in nds.objs) and not nds.nsaved.any()
+        assert len(nds._dead) >= 3 * tape.n or count < 100
+        for i, x in enumerate(xs):
+            np.testing.assert_allclose(x.grad.numpy(), 3.0 * (i + 1) ** 2)
