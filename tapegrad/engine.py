@@ -932,15 +932,16 @@ def _collect_each(out, leaves, reach, n, loc, off, size, adj, side):
     for node, leaf in leaves.items():
         # (a leaf whose requires_grad was turned off since gets none: torch's AccumulateGrad
         # checks the flag when it runs)
-        if node < n and reach[node] and leaf._recorded:
-            # (grad_copy, inline, on Python ints: once per leaf per backward, ~0.5 µs)
-            i = node if loc is None else int(loc[node])
-            o = int(off[i])
+        if node < n and reach.item(node) and leaf._recorded:
+            # (grad_copy, inline, on Python ints (item: one call, no numpy scalar): once per
+            # leaf per backward, ~0.5 µs)
+            i = node if loc is None else loc.item(node)
+            o = off.item(i)
             if o < 0:
                 g = side[i].reshape(leaf._shape)
                 g = g.astype(leaf._dtype.np, copy=not g.flags.writeable)
             else:
-                s = int(size[i])
+                s = size.item(i)
                 dt = leaf._dtype
                 if s == 1 and (dt is _F32 or dt is _F64):
                     # a float, as the bulk path's: a one-element .grad holds one, and

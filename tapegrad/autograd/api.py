@@ -315,7 +315,9 @@ def _stage_each(pairs):
             continue
         if g is None:
             continue
-        g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
+        dtn = t._dtype.np
+        if g.dtype is not dtn:   # (a fresh array in t's dtype, as collected: no call)
+            g = g.astype(dtn, copy=False)   # (a fresh array: run_backward's copy)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
         cur = getattr(t, "_grad", None)
