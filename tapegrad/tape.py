@@ -1264,7 +1264,8 @@ class NdStreams:
                  "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells",
                  "_pmv",    # a memoryview of params (add_param_row's stores)
                  "plain",
-                 "_prefix", "_work",   # sweep_arrays' kept views (rows, work buffer)
+                 "_prefix", "_work",   # sweep_arrays' kept views (rows, work buffer,
+                 "_params_view",       # params)
                  "_dead")              # release's dead slots (dead_space)
 
     # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
@@ -1290,6 +1291,7 @@ class NdStreams:
         self.nobjs = 0
         self.plain = 0
         self._work = (None,)   # (sweep_arrays' views of its last work buffer)
+        self._params_view = (None, -1, None)   # (... and of its params)
         self._dead = np.empty(64, np.int64)
         self._rows()
 
@@ -1498,8 +1500,15 @@ class NdStreams:
                                    self.host[:n], self.slot[:n])
         _, size, nd, s.shp, s.par, s.host, slot = rows
         s.size, s.nd = size, nd
-        s.params = self.params[:max(self.nparams, 1)]
-        arg_ptr, arg = s.arg_ptr, s.arg = self.operands(n)
+        params = self._params_view   # (the params' view, kept while they neither grow nor move)
+        if params[0] is not self.params or params[1] != self.nparams:
+            params = self._params_view = (self.params, self.nparams,
+                                          self.params[:max(self.nparams, 1)])
+        s.params = params[2]
+        if self.nargs == 0:   # (operands(n) without any operand list, inline)
+            arg_ptr, arg = s.arg_ptr, s.arg = _const_fill(n + 1, 0), _NO_ARGS
+        else:
+            arg_ptr, arg = s.arg_ptr, s.arg = self.operands(n)
         # One scratch buffer (scratch.take: pages an earlier backward touched) for off, saved
         # (two rows) and counts, which arena_layout writes in full, and the three flag rows:
         # fresh arrays, cleared, cost ~150 us of memory traffic and page faults in a 40k-entry
