@@ -540,8 +540,11 @@ class _InplaceMethods:
     def __iadd__(self, other):
         if type(other) is Tensor and not STATE.enabled and self._tape is None and (
                 type(self) is Tensor or type(self) is Parameter):
-            # (add_'s own first step here: _update_scalar's array case, a frame each less)
-            done = _update_array(self, self._v, other, np.add)
+            # (add_'s own first step here, a frame less: _update_scalar, and for an
+            # array-backed tensor its array case, _update_array, directly)
+            sv = self._v
+            done = _update_scalar(self, other, float.__add__, np.add) if type(sv) is float \
+                else _update_array(self, sv, other, np.add)
             if done is not None:
                 return done
         return self.add_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
@@ -550,7 +553,9 @@ class _InplaceMethods:
         if type(other) is Tensor and not STATE.enabled and self._tape is None and (
                 type(self) is Tensor or type(self) is Parameter):
             # (`p -= lr * p.grad` under no_grad: sub_'s own first step, as __iadd__)
-            done = _update_array(self, self._v, other, np.subtract)
+            sv = self._v
+            done = _update_scalar(self, other, float.__sub__, np.subtract) if type(sv) is float \
+                else _update_array(self, sv, other, np.subtract)
             if done is not None:
                 return done
         return self.sub_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented

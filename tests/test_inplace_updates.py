@@ -424,15 +424,19 @@ def test_operator_updates_match_torch(torch_ref):
 
 
 def test_operator_update_takes_the_short_path(monkeypatch):
-    """`p -= lr * p.grad` under no_grad goes from __isub__ to _update_array, not through sub_
-    (and `+=` not through add_)."""
+    """`p -= lr * p.grad` under no_grad goes from __isub__ to _update_array (_update_scalar
+    for a one-element tensor held as a float), not through sub_ (and `+=` not through add_)."""
     p = tg.ones(3, 2, requires_grad=True)
     monkeypatch.setattr(tg.Tensor, "sub_", lambda *a, **k: pytest.fail("sub_ called"))
     monkeypatch.setattr(tg.Tensor, "add_", lambda *a, **k: pytest.fail("add_ called"))
+    q = tg.tensor(2.0, requires_grad=True)   # (a 0-d one, held as a float: _update_scalar)
     with tg.no_grad():
         p -= 0.5 * tg.ones(3, 2)
         p += tg.ones(3, 2)
+        q -= 0.5 * tg.tensor(1.0)
+        q += tg.tensor(1.0)
     assert p._version == 2 and (p == 1.5).all()
+    assert q._version == 2 and q.item() == 2.5 and type(q._v) is float
 
 
 @pytest.mark.parametrize("sub", [True, False])
