@@ -454,8 +454,8 @@ class Tensor(metaclass=_TensorMeta):
             n = self.numel()
             if n != 1:
                 raise RuntimeError(errors.ITEM_MANY.format(n))
-        if self._recorded:
-            _bake(self, "guard_value")
+        if self._recorded and (STATE.tape.recording or STATE.parked.recording):
+            _bake(self, "guard_value")   # (traced: tracing._tracing's test, inline)
         if type(v) is float:
             if self._dtype is not D.float32:
                 return v
