@@ -1514,7 +1514,11 @@ class NdStreams:
         # fresh arrays, cleared, cost ~150 us of memory traffic and page faults in a 40k-entry
         # backward after a long recording; the slot stream is read in place (arena_layout).
         # Its views are kept for the next sweep of as many entries that gets the same buffer.
-        work = scratch.take(3 * n + 5 + (3 * n + 7) // 8)
+        # (and room behind its cells for both arenas as large as the last sweep of as many
+        # entries had: a loop's backwards repeat their sizes, and then the arenas need no take
+        # of their own)
+        head = 3 * n + 5 + (3 * n + 7) // 8
+        work = scratch.take(head + _ARENAS.get(n, 0))
         views = self._work
         if views[0] is not work or views[1] != n:
             ints = work[:3 * n + 5].view(np.int64)
@@ -1534,8 +1538,15 @@ class NdStreams:
                        saved, counts, plain)
         s0, total, k, s.low, prefix = counts.tolist()
         if total <= scratch.PAIRED:   # one scratch buffer for both arenas
-            buf = scratch.take(2 * total)
-            s.bufs, s.vals, s.adj = [work, buf], buf[:total], buf[total:2 * total]
+            if 2 * total <= len(work) - head:   # (behind the work cells: no take)
+                s.bufs, s.vals, s.adj = [work], work[head:head + total], \
+                    work[head + total:head + 2 * total]
+            else:
+                buf = scratch.take(2 * total)
+                s.bufs, s.vals, s.adj = [work, buf], buf[:total], buf[total:2 * total]
+                if len(_ARENAS) >= 64:
+                    _ARENAS.clear()
+                _ARENAS[n] = 2 * total
         else:
             s.bufs = [work, scratch.take(total), scratch.take(total)]
             s.vals, s.adj = s.bufs[1][:total], s.bufs[2][:total]
@@ -1560,6 +1571,11 @@ class NdStreams:
                         for e, a in zip(nodes, arrs)]
                 _joined(arrs, vals[s0:total - 1])
         return s
+
+
+# entries swept -> 2 x the arena total of the last sweep of as many (NdStreams.sweep_arrays
+# takes its work buffer with that much room behind the work cells)
+_ARENAS = {}
 
 
 class SweepArrays:

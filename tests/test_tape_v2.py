@@ -1108,3 +1108,28 @@ def test_release_of_many_saved_arrays_after_a_few():
         assert len(nds._dead) >= 3 * tape.n or count < 100
         for i, x in enumerate(xs):
             np.testing.assert_allclose(x.grad.numpy(), 3.0 * (i + 1) ** 2)
+
+
+def test_arenas_behind_the_work_cells_after_a_first_sweep():
+    """sweep_arrays puts both arenas behind its work cells, in one scratch buffer, once the
+    n-d streams have seen an arena that large (a loop's next backward); a larger graph on
+    the same streams takes a buffer of its own again; the gradients are the same."""
+    rng = np.random.default_rng(2)
+    w = tg.tensor(rng.standard_normal((16, 8)).astype(np.float32), requires_grad=True)
+    x = tg.tensor(rng.standard_normal((4, 16)).astype(np.float32))
+    bufs, grads = [], []
+    for rows in (4, 4, 40, 40, 4):
+        xs = x.repeat(rows // 4, 1)
+        loss = (xs @ w).tanh().sum()
+        tape = loss._tape
+        for _ in range(2):   # (the second: the streams saw this graph's arenas)
+            s = tape.sweep_arrays(loss._node + 1, (loss._node,))
+            assert all(b.base is None for b in s.bufs)
+            scratch.give(s.bufs)
+        bufs.append(len(s.bufs))
+        loss.backward()
+        grads.append(w.grad.numpy().copy() / (rows // 4))
+        w.grad = None
+    assert bufs == [1] * 5, bufs
+    for g in grads[1:]:
+        np.testing.assert_allclose(g, grads[0], rtol=1e-5)
