@@ -1148,7 +1148,7 @@ class Tape:
         reach flags.  With `host` False (a sweep that does not pause)
         every saved value is copied in.  `runs` (uint8 per entry, or None: all, as on a tape
         without n-d streams): the entries whose VJP the sweep runs (walks.arena_layout).  Only the nodes a gradient from `roots` can reach get
-        arena space, saved n-d values last (one C-level concatenate), so the cost follows the
+        arena space, saved n-d values last (_joined: a slice store each), so the cost follows the
         reached graph, not the tape prefix (graphs dropped without backward cost nothing
         here).  The arenas are scratch buffers (`bufs`): scratch.give them back when done.
         The reach flags are all 0: the caller marks the roots as it seeds them."""
@@ -1490,7 +1490,7 @@ class NdStreams:
     def sweep_arrays(self, s, n, roots, val, host, direct, runs):
         """Tape.sweep_arrays for a tape with n-d streams: fills SweepArrays `s` (its streams
         set) from one layout kernel, the scalar values by one kernel and the saved arrays'
-        values by one concatenate.  `direct`: tape.host_direct's flags; `runs`: the entries
+        values by _joined.  `direct`: tape.host_direct's flags; `runs`: the entries
         whose VJP runs (empty: all)."""
         # (views of the rows' first n entries, kept for the next sweep of as many: _rows
         # makes them again when the rows are new arrays)
