@@ -86,3 +86,28 @@ def test_compare_ops_cases_run_on_tapegrad(capsys, monkeypatch):
         first, second = step(), step()     # (the second: after Adam moved the parameters)
         assert math.isfinite(first) and math.isfinite(second) and first != second, name
     assert "ops" in capsys.readouterr().out
+
+
+def test_compare_functions_cases_run_and_agree_with_torch(monkeypatch):
+    """compare_functions.py's custom Functions run on tapegrad, each step once, and (torch
+    installed) give torch's gradients: a case an API change breaks fails here."""
+    import numpy as np
+    import tapegrad as tg
+    monkeypatch.syspath_prepend(ROOT)
+    import compare_functions
+    libs = {"tapegrad": tg}
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+        libs["torch"] = torch
+    grads = {}
+    for lib, mod in libs.items():
+        fns = compare_functions.functions(mod)
+        for name, shape in compare_functions.CASES:
+            forward, step, xs = compare_functions.case(mod, fns, name, shape)
+            forward()
+            step()
+            grads[lib, name, shape] = [x.grad.numpy().copy() for x in xs]
+    for (lib, name, shape), got in grads.items():
+        if lib == "torch":
+            for a, b in zip(grads["tapegrad", name, shape], got):
+                np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=f"{name} {shape}")
