@@ -35,7 +35,8 @@ import weakref
 
 import numpy as np
 
-from . import errors
+from . import dtypes as D, errors
+from .fpstate import F32_MAX
 from .grad_mode import switched_grad, TRANSFORMS
 from .hooks import run_node_posthooks, run_node_prehooks
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
@@ -167,9 +168,18 @@ def _saved(tensors, tape=None):
     state must not refer to the tape, so that a graph dropped without backward dies by
     reference counting."""
     return [(None, 0, None, None) if t is None else
-            (weakref.ref(t), version_counter(t)[0], _fn_name(t), _slots(t))
+            (weakref.ref(t), _version(t), _fn_name(t), _slots(t))
             if tape is not None and t._tape is tape else
-            (t, version_counter(t)[0], _fn_name(t), None) for t in tensors]
+            (t, _version(t), _fn_name(t), None) for t in tensors]
+
+
+def _version(t):
+    """version_counter(t)[0], the counter made without the exception version_counter's
+    first call raises (an output's counter is made here, when saved)."""
+    c = getattr(t, "_ver", None)
+    if c is None:
+        c = t._ver = [0]
+    return c[0] if type(c) is list else c[0][0]
 
 
 # what a saved tensor is made again from: not its tape, hooks (a leaf's) or .grad, and for a
@@ -425,32 +435,41 @@ def _check_saved_inputs(ctx, outs, inputs, dirty, to_save, executable):
 
 
 def _apply(cls, args):
-    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    tpos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    targs = [args[i] for i in tpos]
+    needs = [False] * len(args)
+    for i, a in zip(tpos, targs):
+        needs[i] = a.requires_grad
+    needs = tuple(needs)
     ctx = cls._backward_cls()
     ctx.needs_input_grad = needs
     ctx.materialize_grads = True
     prev = STATE.enabled
+    setup = _has_setup_context(cls)
     with switched_grad(False):
-        if _has_setup_context(cls):
+        if setup:
             out = cls.forward(*args)
             cls.setup_context(ctx, args, out)
         else:
             out = cls.forward(ctx, *args)
     single = not isinstance(out, tuple)
     outs = [out] if single else list(out)
-    to_save = ctx.__dict__.pop("to_save", None) or ()
+    state = ctx.__dict__
+    to_save = state.pop("to_save", None) or ()
     for i, t in enumerate(to_save):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"save_for_backward can only save variables, but argument {i} is "
                             f"of type {type(t).__name__}")
-    inputs = {id(a) for a in args if isinstance(a, Tensor)}
-    dirty = {id(t) for t in ctx.__dict__.get("dirty_tensors", ())}
-    if (dirty & inputs) - {id(o) for o in outs}:   # (torch checks this with grad mode off too)
+    inputs = {id(a) for a in targs}
+    # (no set built for the marks a forward did not make: the common case)
+    dirty = state.get("dirty_tensors")
+    dirty = {id(t) for t in dirty} if dirty else _NONE
+    if dirty and (dirty & inputs) - {id(o) for o in outs}:   # (checked with grad mode off too)
         raise RuntimeError("Some elements marked as dirty during the forward method were not "
                            "returned as output. The inputs that are modified inplace must all "
                            "be outputs of the Function.")
     executable = prev and any(needs)
-    if to_save and _has_setup_context(cls):
+    if to_save and setup:
         _check_saved_inputs(ctx, outs, inputs, dirty, to_save, executable)
     if not executable:
         # an input returned as it is comes back as another tensor (torch's); with grad mode
@@ -470,31 +489,34 @@ def _apply(cls, args):
                 _made_without_grad(o, mode, None, k)
         ctx._pf_saved = _saved(to_save)
         return outs[0] if single else tuple(outs)
-    if dirty - inputs:
-        warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input "
-                      "Tensors that have been mutated should be passed to ctx.mark_dirty().",
-                      UserWarning, stacklevel=3)
-    for a in args:
-        if id(a) in dirty and isinstance(a, Tensor):
-            if a._recorded and a._tape is None:
-                raise RuntimeError("a leaf Variable that requires grad has been used in an "
-                                   "in-place operation.")
-            base = view_base(a)
-            if base is not None and base._recorded and base._tape is None:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
-                                   "in an in-place operation.")
-    nodiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
-    tape = _record_start(*[a for a in args if isinstance(a, Tensor)])
+    if dirty:
+        if dirty - inputs:
+            warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only "
+                          "input Tensors that have been mutated should be passed to "
+                          "ctx.mark_dirty().", UserWarning, stacklevel=3)
+        for a in targs:
+            if id(a) in dirty:
+                if a._recorded and a._tape is None:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in "
+                                       "an in-place operation.")
+                base = view_base(a)
+                if base is not None and base._recorded and base._tape is None:
+                    raise RuntimeError("a view of a leaf Variable that requires grad is being "
+                                       "used in an in-place operation.")
+    nodiff = state.get("non_differentiable")
+    nodiff = {id(t) for t in nodiff} if nodiff else _NONE
+    tape = _record_start(*targs)
     if tape.recording:
         raise errors.TracingError(_untraceable(cls))
-    operands = [input_node(tape, a) for a, need in zip(args, needs) if need]
+    operands = [input_node(tape, args[i]) for i in tpos if needs[i]]
     # the differentiable outputs: (position, tensor); an input returned as it is becomes a
     # view of it (torch), unless marked dirty (then the input itself moves to the new entry)
-    diff = []
+    diff, others = [], []
     for k, o in enumerate(outs):
         if not isinstance(o, Tensor):
             continue
         if id(o) in nodiff or not o._dtype.is_floating_point:
+            others.append((k, o._shape, o._dtype))
             if id(o) in dirty:
                 bump_version(o)
             if id(o) in inputs and (o.requires_grad or id(o) not in dirty):
@@ -505,71 +527,88 @@ def _apply(cls, args):
         if id(o) not in dirty and (id(o) in inputs or o._tape is not None or o._recorded):
             o = outs[k] = _alias(o)
         diff.append((k, o))
-    specs, total = [], 0
-    for k, o in diff:
-        specs.append((k, total, o._shape, o._dtype))
-        total += o.numel()
     if not diff:   # (an input returned as it is is its alias all the same)
         ctx._pf_saved = _saved(to_save)
         return outs[0] if single else tuple(outs)
-    if len(outs) > 1 and any(id(o) in dirty and view_base(o) is not None for _, o in diff):
+    if len(outs) > 1 and dirty and any(id(o) in dirty and view_base(o) is not None
+                                       for _, o in diff):
         raise RuntimeError(_DIRTY_VIEW_OF_MANY)
-    first = float(diff[0][1]._array().reshape(-1)[0]) if total == 1 else 0.0
+    sizes = [o.numel() for _, o in diff]
+    total = sum(sizes)
+    first = _first(diff[0][1]) if total == 1 else 0.0
     e = tape.push(PYFUNC_CODE, -1, -1, float(len(outs)), first, None if total == 1 else (total,))
-    tape.add_args(e, operands)
+    if len(operands) == 1:   # (one operand: stored as an item, no array made)
+        tape.nd_streams().add_arg(e, operands[0])
+    else:
+        tape.add_args(e, operands)
     tape.set_host(e)
-    nodes, through_views = [], []
-    for (k, start, shape, _), (_, o) in zip(specs, diff):
-        size = o.numel()
+    # the input arrays an output may share memory with (read once all aliases are made)
+    arrays = None
+    specs, through_views = [], []
+    start = 0
+    for (k, o), size in zip(diff, sizes):
+        shape = o._shape
         node = tape.push(OUTPUT_CODE, e, -1, float(k),
-                         float(o._array().reshape(-1)[0]) if size == 1 else 0.0,
+                         _first(o) if size == 1 else 0.0,
                          shape if size != 1 else None)
         strides = [math.prod(shape[j + 1:]) for j in range(len(shape))] if size != 1 else []
         tape.add_params(node, [start] + strides)
-        nodes.append(node)
-        if id(o) in dirty and view_base(o) is not None:
-            # a changed view: its base is rebased (torch's CopySlices), once the entry is whole
-            r = Tensor._share(o, o._v)
-            r._tape, r._node, r._recorded = tape, node, True
-            through_views.append((o, r))
-            continue
-        if id(o) in dirty:   # the changed input moves to this entry (torch rebases it)
+        specs.append((k, start, shape, o._dtype, node))
+        start += size
+        if id(o) in dirty:
+            if view_base(o) is not None:
+                # a changed view: its base is rebased (torch's CopySlices), once the entry is
+                # whole
+                r = Tensor._share(o, o._v)
+                r._tape, r._node, r._recorded = tape, node, True
+                through_views.append((o, r))
+                continue
+            # the changed input moves to this entry (torch rebases it)
             bump_version(o)  # apply counts the change again, as torch's
             if o._tape is not None:
                 o._tape.rebased[o._node] = o._tape.n
             o._lserial = 0
-        old_tape, old_node = o._tape, getattr(o, "_node", -1)
-        o._tape, o._node, o._recorded = tape, node, True
-        if id(o) in dirty:
+            old_tape, old_node = o._tape, getattr(o, "_node", -1)
+            o._tape, o._node, o._recorded = tape, node, True
             follow_retained(o, old_tape, old_node)
             tape.watch(node, o)
-        elif _views_an_input(o, args):
-            # torch's view made in a custom Function (an input returned as it is, or a view
-            # of one): an in-place change of it with autograd raises (views.py)
-            _made_without_grad(o, MULTI if len(diff) > 1 else CUSTOM, type(ctx).__name__, k)
+            continue
+        o._tape, o._node, o._recorded = tape, node, True
+        v = o._v
+        if type(v) is float:
+            continue
+        if arrays is None:
+            arrays = [a._v for a in targs if type(a._v) is not float]
+        for a in arrays:
+            if np.may_share_memory(v, a):
+                # torch's view made in a custom Function (an input returned as it is, or a
+                # view of one): an in-place change of it with autograd raises (views.py)
+                _made_without_grad(o, MULTI if len(diff) > 1 else CUSTOM, type(ctx).__name__, k)
+                break
     ctx._tape, ctx._node = tape, e
     ctx._pf_nargs = len(args)
-    ctx._pf_tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-    ctx._pf_inputs = [(i, a._shape, a._dtype) for i, a in enumerate(args) if needs[i]]
-    ctx._pf_outputs = [(k, start, shape, dt, node)
-                       for (k, start, shape, dt), node in zip(specs, nodes)]
+    ctx._pf_tensor_pos = tpos
+    ctx._pf_inputs = [(i, a._shape, a._dtype) for i, a in zip(tpos, targs) if needs[i]]
+    ctx._pf_outputs = specs
     ctx._pf_nout = len(outs)
-    ctx._pf_other = [(k, o._shape, o._dtype) for k, o in enumerate(outs)
-                     if isinstance(o, Tensor) and k not in {s[0] for s in specs}]
+    ctx._pf_other = others
     tape.grad_fns[e] = weakref.ref(ctx)   # (an output's grad_fn: the ctx, for _saved's names)
     # versions as they are after forward (torch saves them when apply returns)
     ctx._pf_saved = _saved(to_save, tape)
     for name in ("dirty_tensors", "non_differentiable"):   # cleared, as torch's apply does
-        if name in ctx.__dict__:
-            setattr(ctx, name, None)
-    record_fn(tape, e, type(ctx), ctx.__dict__)
-    tape.hold(_held_bytes(ctx.__dict__, to_save))
+        if name in state:
+            state[name] = None
+    record_fn(tape, e, type(ctx), state)
+    tape.hold(_held_bytes(state, to_save))
     _TAPES.setdefault(tape, []).append(e)
     for o, r in through_views:
         base = view_base(o)
         rebase_on_view(o, base, view_flat_positions(base, o), r,
                        lambda _: ctx.next_functions[1:])
     return outs[0] if single else tuple(outs)
+
+
+_NONE = frozenset()
 
 
 _DIRTY_VIEW_OF_MANY = (
@@ -582,6 +621,18 @@ _DIRTY_VIEW_OF_MANY = (
     "help to do this change.")
 
 
+def _first(o):
+    """float(o._array().reshape(-1)[0]) for a one-element output, without making the array of
+    a float32 or float64 number (its rounding, as item's)."""
+    v = o._v
+    if type(v) is float:
+        if o._dtype is D.float64:
+            return v
+        if o._dtype is D.float32 and -F32_MAX <= v <= F32_MAX:
+            return float(np.float32(v))
+    return float(o._array().reshape(-1)[0])
+
+
 def _views_an_input(o, args):
     """Whether output o's memory is an input tensor's."""
     v = o._v
@@ -590,12 +641,17 @@ def _views_an_input(o, args):
         for a in args)
 
 
+_PLAIN = frozenset((bool, int, float, str, tuple, list, type(None)))
+
+
 def _held_bytes(attrs, saved):
     """Bytes of the data a ctx (its attributes `attrs`, its saved tensors) keeps alive that
     nothing else accounts for: arrays, and tensors that are neither on a tape nor leaves
     that require grad (parameters: the model holds them)."""
     total = 0
     for v in (*attrs.values(), *saved):
+        if type(v) in _PLAIN:   # (ctx's own state: flags, counts, lists of specs)
+            continue
         if isinstance(v, np.ndarray):
             total += v.nbytes
         elif isinstance(v, Tensor) and v._tape is None and not v._recorded and \
@@ -776,6 +832,11 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         g = res[i]
         if g is None:
             continue
+        if type(g._v) is float and g._dtype is dt and not shape and not g._shape:
+            # a number of the input's dtype (0-d): its value as _array would round it, added
+            # to the float64 arena as that array's element would be, without making one
+            adds.append((int(arg[arg_ptr[e] + j]), _first(g)))
+            continue
         arr = g._array()
         if tuple(arr.shape) != tuple(shape):
             dims = _reduce_dims(ctx, i, shape, arr.shape)
@@ -784,7 +845,10 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         adds.append((int(arg[arg_ptr[e] + j]), np.asarray(arr, dt.np).reshape(-1)))
     for x, arr in adds:   # all checked: now write
         ox = int(off[x])
-        adj[ox:ox + int(size[x])] += arr
+        if type(arr) is float:
+            adj[ox] += arr
+        else:
+            adj[ox:ox + int(size[x])] += arr
         reach[x] |= 1
 
 

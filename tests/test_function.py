@@ -1263,3 +1263,152 @@ def test_mark_dirty_counts_the_change_again_without_a_graph_as_torch():
     # (apply's second version bump was missing where nothing records: no input requiring
     # grad, or a dirty output that is not differentiable)
     both(_dirty_versions)
+
+
+# ---- apply's and host_vjp's short ways: one-element values, operands, views, bytes held ------
+def _one_element_values(m):
+    """One-element outputs (0-d and (1,); float32, float64; a float32 past its range)
+    read again by the ops after them, and 0-d gradients handed back in the input's dtype or
+    not, summed to a 0-d input or refused for a (1,) one, with 1, 2 or no operands that
+    require grad."""
+    class Scale(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k, y):
+            ctx.save_for_backward(x, y)
+            return x * k * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y, None, g * x
+
+    class Back(m.autograd.Function):   # backward's gradient: `make` of the right value
+        @staticmethod
+        def forward(ctx, x, make):
+            ctx.make = make
+            return x * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return ctx.make(g * 3), None
+    out = []
+    for dtype, shape, v in (("float32", (), 0.1), ("float64", (), 0.1), ("float32", (1,), 0.1),
+                            ("float32", (), 3e38)):
+        for rgs in ((True, True), (True, False), (False, True)):
+            dt = getattr(m, dtype)
+            x = m.tensor(np.full(shape, v).tolist(), dtype=dt, requires_grad=rgs[0])
+            y = m.tensor(np.full(shape, 1.5 if v < 1 else 10.0).tolist(), dtype=dt,
+                         requires_grad=rgs[1])
+            z = Scale.apply(x, 1.25, y)
+            w = z * z + z.exp() * 0.5
+            w.sum().backward()
+            out.append((dtype, shape, rgs, _np(z), str(z.dtype).split(".")[-1], _np(w), _np(x.grad),
+                        _np(y.grad), _fn_names(z.grad_fn)))
+    for make in (lambda g: g, lambda g: g.double(), lambda g: g.reshape(1),
+                 lambda g: g.reshape(1, 1)):
+        for shape in ((), (1,)):
+            x = m.tensor(np.full(shape, 0.7, "float32"), requires_grad=True)
+            r = _err(lambda: Back.apply(x, make).sum().backward())
+            out.append((shape, r, _np(x.grad),
+                        None if x.grad is None else str(x.grad.dtype).split(".")[-1]))
+    return out
+
+
+def test_one_element_values_and_gradients_as_torch():
+    # (apply reads a one-element output's value without an array; host_vjp adds a 0-d
+    # gradient of the input's dtype as a number: both against the general path's values)
+    both(_one_element_values)
+
+
+def _views_of_several_inputs(m):
+    """Outputs viewing the second or third of three inputs (one of them 0-d), beside new
+    ones: which an in-place change with grad mode on refuses (torch's views made in a
+    custom Function), and the gradients when none is changed."""
+    class Pick(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, s, b, c):
+            return a * s, b.view(-1)[1:], c, a + 1
+
+        @staticmethod
+        def backward(ctx, ga, gb, gc, gd):
+            return ga * 2, None, m.nn.functional.pad(gb, (1, 0)).view(2, 2), gc
+    out = []
+    for k in range(4):
+        a = m.tensor(0.5, requires_grad=True)
+        b = m.ones(2, 2, requires_grad=True)
+        c = m.tensor([1.0, 2.0], requires_grad=True)
+        outs = Pick.apply(a, 2.0, b * 1, c * 1)
+        out.append(_err(lambda: outs[k].mul_(2)))
+    outs = Pick.apply(a, 2.0, b * 1, c * 1)
+    (outs[0] + outs[1].sum() + outs[2].sum() + outs[3]).backward()
+    out += [_np(a.grad), _np(b.grad), _np(c.grad), [o._version for o in outs]]
+    return out
+
+
+def test_outputs_viewing_several_inputs_as_torch():
+    # (apply checks each output against the inputs' arrays, gathered once)
+    both(_views_of_several_inputs)
+
+
+def _saved_output_counter(m):
+    """A saved output dropped after a detached alias of it was made: changing the alias in
+    place moves the saved tensor's version too (its counter is made when it is saved, then
+    shared with the alias), so backward raises torch's error; unchanged, it runs."""
+    class Exp(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            r = x.exp()
+            ctx.save_for_backward(r)
+            return r
+
+        @staticmethod
+        def backward(ctx, g):
+            r, = ctx.saved_tensors
+            return g * r
+    out = []
+    for change in (False, True):
+        x = m.tensor([0.5, 1.0], requires_grad=True)
+        y = Exp.apply(x)
+        v = y.detach()
+        loss = (y * 2).sum()
+        del y
+        gc.collect()
+        if change:
+            with m.no_grad():
+                v.mul_(1.0)
+        out.append((_err(loss.backward), _np(x.grad), v._version))
+    return out
+
+
+def test_a_saved_output_changed_through_a_later_alias_as_torch():
+    both(_saved_output_counter)
+
+
+def test_held_bytes_counts_arrays_and_off_tape_tensors_only():
+    """What a ctx keeps alive counts toward the tape's saved bytes: its ndarray attributes and
+    the tensors (attributes or saved) neither on a tape nor leaves that require grad, not
+    containers, numbers or the ctx's own state."""
+    arr = np.zeros(10)               # 80 bytes
+    free = tg.ones(5)                # 20 bytes (float32, no graph)
+    leaf = tg.ones(7, requires_grad=True)
+
+    class Keep(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.arr, ctx.free, ctx.leaf = arr, free, leaf
+            ctx.box, ctx.n, ctx.s, ctx.none = (arr, free), 3, "s", None
+            ctx.save_for_backward(x, free, leaf, None)
+            return x * 2
+    class Nothing(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+    def held(fn):   # (less what the output entries hold of their own)
+        y = tg.ones(3, requires_grad=True) * 1
+        before = y._tape.saved_bytes
+        fn.apply(y)
+        return y._tape.saved_bytes - before
+    assert held(Keep) - held(Nothing) == 80 + 20 + 20
+    state = {"a": arr, "t": free, "l": leaf, "box": [arr], "n": 1.5, "f": True}
+    assert pyfunc._held_bytes(state, (free, None)) == 80 + 20 + 20
