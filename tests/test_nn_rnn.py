@@ -482,6 +482,33 @@ def test_replaced_weights_are_used():
     np.testing.assert_array_equal(m(x)[0].detach().numpy(), m(x * 2)[0].detach().numpy())
 
 
+def test_flat_weights_read_each_weight_as_an_attribute():
+    """_flat_weights reads every name as attribute access does, once: a deleted weight is
+    None, a plain tensor or a buffer set in its place is that tensor, a subclass's property
+    of that name is what it returns."""
+    class Tied(tg.nn.LSTM):
+        @property
+        def weight_hh_l0(self):
+            return self.tied
+
+    m = tg.nn.LSTM(3, 4)
+    flat = m._flat_weights
+    assert [w is getattr(m, n) for w, n in zip(flat, m._flat_weights_names)] == [True] * 4
+    del m.bias_hh_l0
+    assert m._flat_weights[3] is None
+    plain = tg.ones(16)
+    m.bias_hh_l0 = plain        # (no longer a Parameter: an attribute in the dict)
+    assert m._flat_weights[3] is plain
+    del m.bias_ih_l0
+    m.register_buffer("bias_ih_l0", tg.zeros(16))
+    assert m._flat_weights[2] is m._buffers["bias_ih_l0"]
+    t = Tied.__new__(Tied)
+    tg.nn.Module.__init__(t)
+    t._flat_weights_names = ["weight_ih_l0", "weight_hh_l0"]
+    t.tied = tg.zeros(16, 4)
+    assert t._flat_weights == [None, t.tied]
+
+
 # ---- end to end ------------------------------------------------------------------------------
 def _train(M, state, dtype, steps=6):
     dt = getattr(M, dtype)

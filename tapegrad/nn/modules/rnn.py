@@ -100,7 +100,8 @@ class RNNBase(Module):
     @property
     def _flat_weights(self):
         # read at each use, so a replaced or converted parameter is always the current one
-        return [getattr(self, n) if hasattr(self, n) else None for n in self._flat_weights_names]
+        # (one lookup per name: hasattr then getattr ran Module.__getattr__ twice)
+        return [getattr(self, n, None) for n in self._flat_weights_names]
 
     @property
     def all_weights(self):
