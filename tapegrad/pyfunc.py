@@ -288,18 +288,31 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         if TRANSFORMS.depth and not cls.__module__.startswith("tapegrad."):
             _check_transforms(cls, setup)     # (tapegrad's own Functions: torch's ops)
         if setup or kwargs:
-            sig = _SIGNATURES.get(cls)
-            if sig is None:
-                sig = _SIGNATURES[cls] = inspect.signature(cls.forward)
-            bound = sig.bind(*((None,) if not setup else ()) + args, **kwargs)
-            bound.apply_defaults()
-            args = tuple(bound.args[0 if setup else 1:])
+            spec = _SIGNATURES.get(cls)
+            if spec is None:
+                spec = _SIGNATURES[cls] = _forward_spec(cls)
+            sig, arity = spec
+            # (every parameter given by position: bind's args are the call's, and binding
+            # costs ~2.5 us)
+            if kwargs or not setup or len(args) != arity:
+                bound = sig.bind(*((None,) if not setup else ()) + args, **kwargs)
+                bound.apply_defaults()
+                args = tuple(bound.args[0 if setup else 1:])
         return _apply(cls, args)
 
 
-# forward's signature per Function class (inspect.signature costs ~10 us a call); weak, so a
-# class defined in a loop or a test goes
+# per Function class, forward's signature (inspect.signature costs ~10 us a call) and its
+# number of parameters when all are positional (else -1); weak, so a class defined in a
+# loop or a test goes
 _SIGNATURES = weakref.WeakKeyDictionary()
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _forward_spec(cls):
+    sig = inspect.signature(cls.forward)
+    params = sig.parameters.values()
+    plain = all(p.kind in _POSITIONAL for p in params)
+    return sig, len(params) if plain else -1
 
 
 def _has_setup_context(cls):
