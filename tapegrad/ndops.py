@@ -305,10 +305,11 @@ def _binary(code, x, y):
         refuse_inference_save(x)
     if b == -3 and sb:
         refuse_inference_save(y)
-    if a < -1:   # (in operand order, as _binary_entry)
-        a = input_node(tape, x) if a == -4 else const_operand(tape, x, xa)
-    if b < -1:
-        b = input_node(tape, y) if b == -4 else const_operand(tape, y, ya)   # (y may be x)
+    if a < -1:   # (in operand order, as _binary_entry; -4: input_node's leaf case)
+        a = tape.leaf_node(x) if a == -4 else const_operand(tape, x, xa)
+    if b < -1:   # (y may be x, a leaf entered just above: then its node, not a second entry)
+        b = (tape.leaf_node(y) if y._lserial != tape.serial else y._lnode) if b == -4 else \
+            const_operand(tape, y, ya)
     shape = out.shape
     n = tape.push_nd(code, a, b, c, shape, size)
     t = _new()
@@ -1028,10 +1029,10 @@ def matmul(x=MISSING, y=MISSING, name=None, *, input=MISSING, other=MISSING):  #
                     if ry else (-3 if src is None else -2)
                 if a != -2 and b != -2:
                     # (as the general path: the leaves' entries first, then the constants')
-                    if a == -4:
-                        a = input_node(tape, x)
-                    if b == -4:
-                        b = input_node(tape, y)
+                    if a == -4:   # (input_node's leaf case: its tests are done above)
+                        a = tape.leaf_node(x)
+                    if b == -4:   # (y may be x, entered just above)
+                        b = tape.leaf_node(y) if y._lserial != tape.serial else y._lnode
                     if a == -3:
                         a = _mm_const(tape, x, xa)
                     if b == -3:

@@ -389,6 +389,29 @@ def test_a_leaf_read_twice_by_one_op_has_one_leaf_entry(fn):
     assert len(out._tape.leaf_of[id(w)]) == 1
 
 
+# leaves not yet on the tape (_binary's and matmul's -4 operands, entered by leaf_node):
+# two leaves, one leaf twice, on a fresh tape and then on the one the first call left open
+@pytest.mark.parametrize("fn, nleaves", [
+    (lambda v, w: v + w, 2), (lambda v, w: w * v, 2), (lambda v, w: v @ w, 2),
+    (lambda v, w: w @ v.T, 2), (lambda v, w: v + v, 1), (lambda v, w: v @ v, 1),
+    (lambda v, w: (v @ w) + v, 2), (lambda v, w: v - (w @ w), 2)])
+def test_leaves_entered_by_the_fast_paths_as_torch(fn, nleaves):
+    a, b = _pair(_arr((3, 3), "float32"), True)
+    c, d = _pair(_arr((3, 3), "float32"), True)
+    for step in range(2):   # (the second: on the tape the first forward left open)
+        got, want = fn(a, c), fn(b, d)
+        _same(got, want, rtol=1e-5)
+        tape = got._tape   # (one entry per leaf: the open tape's second forward reuses it)
+        assert sum(len(tape.leaf_of.get(id(t), ())) for t in (a, c)) == nleaves
+    got.sum().backward()
+    want.sum().backward()
+    for x, y in ((a, b), (c, d)):
+        if y.grad is None:
+            assert x.grad is None
+        else:
+            _same(x.grad, y.grad, rtol=1e-5)
+
+
 def test_formula_functions_equal_the_formulas():
     """ndops._NP_FORMULA's functions give the op row's formula's bits (eval'd: _NP_FWD)."""
     from tapegrad.ops import BY_CODE
