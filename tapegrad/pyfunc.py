@@ -291,13 +291,16 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
             spec = _SIGNATURES.get(cls)
             if spec is None:
                 spec = _SIGNATURES[cls] = _forward_spec(cls)
-            sig, arity = spec
+            sig, arity, names, defaults = spec
             # (every parameter given by position: bind's args are the call's, and binding
             # costs ~2.5 us)
-            if kwargs or not setup or len(args) != arity:
-                bound = sig.bind(*((None,) if not setup else ()) + args, **kwargs)
+            if setup and (kwargs or len(args) != arity):
+                bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
-                args = tuple(bound.args[0 if setup else 1:])
+                args, kwargs = bound.args, bound.kwargs
+            if kwargs:
+                args = _keywords_by_position(args, kwargs, names[0 if setup else 1:],
+                                             defaults[0 if setup else 1:])
         return _apply(cls, args)
 
 
@@ -309,10 +312,38 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 
 
 def _forward_spec(cls):
+    """forward's signature, its arity when every parameter is positional (else -1), and its
+    positional parameters' names and defaults (`inspect.Parameter.empty` for none)."""
     sig = inspect.signature(cls.forward)
     params = sig.parameters.values()
-    plain = all(p.kind in _POSITIONAL for p in params)
-    return sig, len(params) if plain else -1
+    positional = [p for p in params if p.kind in _POSITIONAL]
+    return (sig, len(params) if len(positional) == len(params) else -1,
+            tuple(p.name for p in positional), tuple(p.default for p in positional))
+
+
+def _keywords_by_position(args, kwargs, names, defaults):
+    """The arguments forward gets, as torch's C++ `apply` passes keywords: each by its name's
+    place among forward's positional parameters `names` (after ctx), a gap before the last
+    one filled with its default; forward is then called by position only, so a keyword-only
+    or **kwargs parameter is refused (with setup_context, even one bound by default)."""
+    placed = {}
+    for name, value in kwargs.items():
+        if name not in names:
+            raise TypeError(f"forward() got an unexpected keyword argument '{name}'")
+        i = names.index(name)
+        if i < len(args):
+            raise TypeError(f"forward() got multiple values for argument '{name}'")
+        placed[i] = value
+    args = list(args)
+    for i in range(len(args), max(placed) + 1):
+        if i in placed:
+            args.append(placed[i])
+        elif defaults[i] is not inspect.Parameter.empty:
+            args.append(defaults[i])
+        else:
+            raise TypeError(f"forward() missing required argument: '{names[i]}' "
+                            f"(position {i})")
+    return tuple(args)
 
 
 def _has_setup_context(cls):

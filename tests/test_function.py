@@ -1460,3 +1460,56 @@ def test_setup_context_arguments_bound_or_passed_as_torch():
     # (apply skips forward's signature binding when the call gives every parameter by
     # position: the same arguments, without bind's ~2.5 us)
     both(_setup_context_arguments)
+
+
+def _keyword_arguments(m):
+    """apply's keywords as torch's: with setup_context forward's signature is bound and what
+    lands in keywords (keyword-only parameters, even by default, and **kwargs) is refused;
+    then, with either style, a keyword goes to its positional parameter of forward (after
+    ctx) or is refused, and a gap before it takes its default or is refused."""
+    def make(forward, setup):
+        class F(m.autograd.Function):
+            @staticmethod
+            def backward(ctx, g):
+                return (g,) + (None,) * 3
+        if setup:
+            F.setup_context = staticmethod(lambda ctx, inputs, output: None)
+        F.forward = staticmethod(forward)
+        return F
+
+    def kwonly(a, *, k=1.0):
+        return a * k
+
+    def ctx_kwonly(ctx, a, *, k=1.0):
+        return a * k
+
+    def varkw(a, **kw):
+        return a * len(kw)
+
+    def ctx_varkw(ctx, a, **kw):
+        return a * len(kw)
+
+    def ctx_three(ctx, a, b, c=5.0):
+        return a * b * c
+
+    def ctx_star(ctx, a, *rest):
+        return a * len(rest)
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    out = []
+    for fn, setup, args, kwargs in (
+            (kwonly, True, (x,), {"k": 2.0}), (kwonly, True, (x,), {}),
+            (ctx_kwonly, False, (x,), {"k": 2.0}), (ctx_kwonly, False, (x,), {}),
+            (varkw, True, (x,), {}), (varkw, True, (x,), {"q": 1}),
+            (ctx_varkw, False, (x,), {"q": 1}),
+            (ctx_three, False, (x,), {"b": 3.0}), (ctx_three, False, (x,), {"c": 2.0, "b": 3.0}),
+            (ctx_three, False, (x,), {"c": 2.0}), (ctx_three, False, (x, 2.0), {"a": 1.0}),
+            (ctx_three, False, (x, 2.0), {"ctx": 1.0}), (ctx_three, False, (x,), {"q": 1}),
+            (ctx_three, False, (), {"b": 3.0, "a": x}),
+            (ctx_star, False, (x, 1, 2), {"a": 1}), (ctx_star, False, (x, 1), {"rest": 1})):
+        r = _err(lambda: out.append(_np(make(fn, setup).apply(*args, **kwargs))))
+        out.append((fn.__name__, r))
+    return out
+
+
+def test_keyword_arguments_bound_or_refused_as_torch():
+    both(_keyword_arguments)
