@@ -1134,6 +1134,59 @@ def test_onednn_lstm_saved_tensors_as_torch():
         [re.sub(r"version \d+", "version N", m) for m in msgs[1]]
 
 
+def _saved_faces(fn, params):
+    """The node's `_saved_*` fields as comparable values: a tensor as a list [shape, dtype,
+    requires_grad, grad_fn name, which parameter it is, its values], else the value."""
+    out = {}
+    for a in (a for a in dir(fn) if a.startswith("_saved_")):
+        v = getattr(fn, a)
+        if hasattr(v, "shape"):
+            v = [tuple(v.shape), str(v.dtype).split(".")[-1], v.requires_grad,
+                 None if v.grad_fn is None else v.grad_fn.name(),
+                 [k for k, p in enumerate(params) if v is p], v.detach().numpy()]
+        out[a] = v
+    return out
+
+
+@pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "dropout": 1.0},
+                                {"bidirectional": True, "batch_first": True, "bias": False}])
+@pytest.mark.parametrize("train", [True, False])
+def test_onednn_lstm_saved_fields_as_torch(kw, train):
+    """The node's `_saved_*` fields, torch's names and values: the layer's input (the
+    batch_first transpose's clone), weights (zeros of the weights' shapes for the biases of
+    a layer without them), its initial states, its outputs, and the layer's options (but its
+    oneDNN workspace, `_saved_result3`, which tapegrad has not); freed by a backward."""
+    tm, pm = _onednn_pair(kw, train)
+    shape = (B, T, I) if kw.get("batch_first") else (T, B, I)
+    xs = RNG.standard_normal(shape)
+    n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    hs = RNG.standard_normal((n, B, H))
+    seen = []
+    for M, m in ((tg, tm), (torch, pm)):
+        x = M.tensor(xs, dtype=M.float32, requires_grad=True)
+        h0 = M.tensor(hs, dtype=M.float32, requires_grad=True)
+        y, (h, c) = m(x, (h0, M.zeros(n, B, H)))
+        nodes = [f for f, _ in h.grad_fn.next_functions]
+        faces = [_saved_faces(f, list(m.parameters())) for f in nodes]
+        for f in faces:
+            f.pop("_saved_result3", None)
+        y.sum().backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            nodes[0]._saved_input
+        assert (nodes[0]._saved_hidden_size, nodes[-1]._saved_reverse) == \
+            (H, kw.get("bidirectional", False))   # (plain values outlive the backward)
+        seen.append(faces)
+    assert len(seen[0]) == len(seen[1]) == n
+    for ours, theirs in zip(*seen):
+        assert ours.keys() == theirs.keys()
+        for k in ours:
+            if isinstance(ours[k], list):
+                assert ours[k][:5] == theirs[k][:5], k
+                np.testing.assert_allclose(ours[k][5], theirs[k][5], rtol=1e-4, atol=1e-5)
+            else:
+                assert ours[k] == theirs[k], k
+
+
 @pytest.mark.parametrize("mode", ["float64", "no-onednn", "proj", "packed", "empty",
                                   "record"])
 def test_onednn_lstm_refused_cases(mode):

@@ -324,11 +324,14 @@ def _onednn_lstm(input, hx, params, num_layers, dropout, train, bidirectional, b
             k = layer * dirs + d
             p = params[k]
             b_ih, b_hh = p.b_ih, p.b_hh
-            if b_ih is None:   # (torch passes zeros that require no grad)
-                b_ih = b_hh = zeros(p.w_ih.shape[0], dtype=D.float32)
+            if b_ih is None:   # (torch passes zeros of the weights' shapes, its saved ones)
+                b_ih, b_hh = zeros(p.w_ih.shape, dtype=D.float32), zeros(p.w_hh.shape,
+                                                                          dtype=D.float32)
             out, h, c = MkldnnRnnLayer.apply(layer_input, p.w_ih, p.w_hh, b_ih, b_hh,
                                              h0.select(0, k), c0.select(0, k), d == 1,
-                                             p.b_ih is not None)
+                                             p.b_ih is not None,
+                                             (num_layers, bidirectional, batch_first, train,
+                                              p.w_hh.shape[1]))
             outs.append(out)
             hs.append(h)
             cs.append(c)
@@ -348,7 +351,7 @@ class MkldnnRnnLayer(Function):
     mkldnn_rnn_layer_differentiable_backward)."""
 
     @staticmethod
-    def forward(ctx, input, w_ih, w_hh, b_ih, b_hh, hx, cx, reverse, has_biases):
+    def forward(ctx, input, w_ih, w_hh, b_ih, b_hh, hx, cx, reverse, has_biases, options):
         b = b_ih._array() + b_hh._array() if has_biases else None
         h0, c0 = hx._array(), cx._array()
         out, acts, cs, outT = _lstm_kernels.forward(input._array(), w_ih._array(),
@@ -362,6 +365,9 @@ class MkldnnRnnLayer(Function):
         ctx.save_for_backward(input, w_ih, w_hh, b_ih, b_hh, hx, cx, y, hy, cy)
         ctx.acts, ctx.cs, ctx.outT = acts, cs, outT
         ctx.reverse, ctx.has_biases = reverse, has_biases
+        # (the whole LSTM's num_layers, bidirectional, batch_first, train and hidden size:
+        # torch's node keeps them, its `_saved_*` fields below)
+        ctx.options = options
         return y, hy, cy
 
     @staticmethod
@@ -377,10 +383,31 @@ class MkldnnRnnLayer(Function):
         f32 = D.float32
         res = [dx, dwi, dwh, db, db.copy(), dh, dc]
         return tuple(Tensor._wrap(r, f32) if n else None for r, n in zip(res, need)) + \
-            (None, None)
+            (None, None, None)
 
 
 as_native_node(MkldnnRnnLayer, "MkldnnRnnLayerBackward0")
+
+
+def _saved_fields(cls):
+    """torch's node's `_saved_*` fields: its saved tensors (ctx.saved_tensors' order) and the
+    layer's arguments; not its oneDNN workspace (`_saved_result3`), which has no value here."""
+    tensors = ("input", "weight0", "weight1", "weight2", "weight3", "hx_", "cx_", "result0",
+               "result1", "result2")
+    for k, name in enumerate(tensors):
+        setattr(cls, "_saved_" + name, property(lambda fn, k=k: fn.saved_tensors[k]))
+    values = {"reverse": lambda fn: fn.reverse, "has_biases": lambda fn: fn.has_biases,
+              "mode": lambda fn: 2,    # (aten's RNN mode enum: LSTM)
+              "hidden_size": lambda fn: fn.options[4],
+              "batch_sizes": lambda fn: (),   # (a packed input takes the composite path)
+              "num_layers": lambda fn: fn.options[0],
+              "bidirectional": lambda fn: fn.options[1],
+              "batch_first": lambda fn: fn.options[2], "train": lambda fn: fn.options[3]}
+    for name, get in values.items():
+        setattr(cls, "_saved_" + name, property(get))
+
+
+_saved_fields(MkldnnRnnLayer._backward_cls)
 
 
 def _layer_grads_composite(ctx, saved, grads, need):
@@ -392,7 +419,7 @@ def _layer_grads_composite(ctx, saved, grads, need):
     p = CellParams(w_ih, w_hh, b_ih, b_hh, None)
     out, (hy, cy) = _full_layer(_lstm_step, input, (hx, cx), p, ctx.reverse, True)
     wanted = [k for k in range(7) if need[k]]
-    res = [None] * 9
+    res = [None] * 10
     if wanted:
         got = _grad((out, hy, cy), [saved[k] for k in wanted], grads, create_graph=True,
                     allow_unused=True)
