@@ -21,7 +21,7 @@ from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
-from .tape import bump_version, follow_retained, input_node, multi_view_rebased, \
+from .tape import bump_version, follow_retained, input_node, let_go, multi_view_rebased, \
     refuse_rebased_view, registered_views, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from . import dtypes as D, errors
@@ -218,9 +218,12 @@ def regenerate_views(base, done=None):
         rebased = multi_view_rebased(u)
         if rebased is not None:
             # torch's piece of unbind / split made with grad mode on (MULTI_OUTPUT_NODE) is
-            # not regenerated: its use fails (here at the backward that reads it, as a view
-            # this module could not regenerate: Tape.check_versions)
+            # not regenerated: its use fails (at the backward that reads it, as a view this
+            # module could not regenerate: Tape.check_versions; and at its next use with
+            # grad mode on, which imports it into a new tape: Tape.import_node)
             refuse_rebased_view(u._tape, u._node, rebased)
+            if not u._tape.recording:
+                let_go(u._tape)
             continue
         pos = view_positions(base._v, u._v).reshape(-1)
         if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)

@@ -612,6 +612,10 @@ class Tape:
             if watch is not None and watch[0][0] != watch[1]:
                 n = None   # changed since (in place, through an alias): imported again
         if n is None:
+            if WITHOUT_GRAD:
+                # (a piece of unbind / split changed in place under no_grad since its tape
+                # was let go: torch's error as its grad_fn is made again for this use)
+                check_rebased_piece(t)
             n = self._push_input(OP_IMPORT, t)
             self.watch(n, t)
             if type(t._v) is not float:   # (one element: its value follows the memory)

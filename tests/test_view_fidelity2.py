@@ -222,6 +222,81 @@ def test_the_record_goes_with_the_view():
         u.mul_(2)
 
 
+# ---- a piece of unbind / split used after its memory changed in place ------------------------
+def _pieces(m, leaf=False, how="unbind"):
+    x = m.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], requires_grad=True)
+    y = x if leaf else x * 1
+    return x, y, {"unbind": lambda: y.unbind(0), "split": lambda: y.split(1),
+                  "chunk": lambda: y.chunk(2), "unbind1": lambda: y.unbind(1)}[how]()
+
+
+def _changed(m, what="piece", leaf=False, how="unbind"):
+    """The pieces, after one of them (or their base, or another view of it) changed in
+    place under no_grad (with grad mode on: "base", "row")."""
+    x, y, p = _pieces(m, leaf, how)
+    if what == "base":
+        y.mul_(2)
+    elif what == "row":
+        y[0].mul_(2)
+    else:
+        with m.no_grad():
+            (y if what == "base no_grad" else p[0]).mul_(2)
+    return x, p
+
+
+def _used_before(m):
+    x, y, p = _pieces(m)
+    z = (p[1] * 2).sum()
+    with m.no_grad():
+        p[0].mul_(2)
+    z.backward()
+    return x.grad
+
+
+def _used_under_no_grad(m):
+    _, p = _changed(m)
+    with m.no_grad():
+        return p[1] * 2
+
+
+# name -> f(m): a use of a piece after the change: torch refuses it (its grad_fn cannot be
+# made again) where grad mode is on and the piece requires grad
+PIECE_USES = {
+    "the changed piece": lambda m: _changed(m)[1][0] * 2,
+    "another piece": lambda m: _changed(m)[1][1] * 2,
+    "a method of it": lambda m: _changed(m)[1][0].sum(),
+    "a view of it": lambda m: _changed(m)[1][0][1:],
+    "stack of them": lambda m: m.stack(_changed(m)[1]),
+    "base changed under no_grad": lambda m: _changed(m, "base no_grad")[1][1] * 2,
+    "base changed, grad mode": lambda m: _changed(m, "base")[1][1] * 2,
+    "a row changed, grad mode": lambda m: _changed(m, "row")[1][2] + 1,
+    "pieces of a leaf": lambda m: _changed(m, leaf=True)[1][0] * 2,
+    "split": lambda m: _changed(m, how="split")[1][1] * 2,
+    "chunk": lambda m: _changed(m, how="chunk")[1][0] * 2,
+    "unbind(1)": lambda m: _changed(m, how="unbind1")[1][1] * 2,
+    "backward": lambda m: (_changed(m)[1][1] * 2).sum().backward(),
+    # allowed
+    "used before the change": _used_before,
+    "detach()": lambda m: _changed(m)[1][0].detach() * 2,
+    "under no_grad": _used_under_no_grad,
+}
+
+
+def _piece_outcome(m, fn):
+    try:
+        r = fn(m)
+    except RuntimeError as e:
+        return "RuntimeError", str(e)
+    return "ok", r.detach().numpy().tolist(), r.requires_grad
+
+
+@pytest.mark.parametrize("name", sorted(PIECE_USES))
+def test_piece_used_after_a_change_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert _piece_outcome(tapegrad, PIECE_USES[name]) == _piece_outcome(torch,
+                                                                        PIECE_USES[name])
+
+
 # ---- iteration is unbind(0), as torch's Tensor.__iter__ --------------------------------------
 def _iterated(m):
     out = []
