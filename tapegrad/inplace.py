@@ -19,8 +19,8 @@ from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
-from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD_VIEW, share_storage,
-                   STATE, Tape, view_base)
+from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD_VIEW,
+                   refuse_inference_change, share_storage, STATE, Tape, view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
@@ -51,13 +51,16 @@ class _InplaceMethods:
         base = view_base(self)
         if self._recorded and self._tape is None:
             # (torch asks first whether it is a view: a leaf made requires_grad_() after a
-            # reshape or a slice is "a view of a leaf")
+            # reshape or a slice is "a view of a leaf"; of an inference tensor it is none)
+            if base is not None:
+                refuse_inference_change(self)
             raise RuntimeError(("a view of a leaf" if base is not None else "a leaf") +
                                " Variable that requires grad is being used in an in-place "
                                "operation.")
         if base is not None and base._tape is None and (base._recorded or self._recorded):
             # (torch: a view that requires grad of a base that is a leaf, even one that does
             # not: x.requires_grad_() after a reshape, then x[0].add_(1))
+            refuse_inference_change(self)
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         return self._recorded or isinstance(other, Tensor) and other._recorded
@@ -439,6 +442,7 @@ class _InplaceMethods:
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
         if STATE.enabled and self._recorded and self._tape is None and \
                 not getattr(self, "_flags", 0) & NO_GRAD_VIEW:   # (its own error comes below)
+            refuse_inference_change(self)
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         if not isinstance(value, (Tensor, bool, int, float, np.generic)):

@@ -2013,13 +2013,21 @@ def inference_as(t, src):
         t._flags = flags ^ INFERENCE_TENSOR
 
 
+def refuse_inference_change(t):
+    """torch's error for an in-place change of inference tensor t outside inference mode.  It
+    comes before the errors of views (a view of an inference tensor is no view to torch's
+    autograd, nor does it require grad), not before a leaf's that requires grad."""
+    if INFERENCE_MADE[0] and getattr(t, "_flags", 0) & INFERENCE_TENSOR and not STATE.inference:
+        raise RuntimeError(errors.INFERENCE_INPLACE)
+
+
 def bump_version(t):
     """Record an in-place change of t: enter its own node first (so a backward expects the
     version it had when that node took its value), then count the change.  An inference
     tensor outside inference mode: torch's error (called before the write, so the tensor is
     left as it was; torch's comes after its kernel)."""
-    if INFERENCE_MADE[0] and getattr(t, "_flags", 0) & INFERENCE_TENSOR and not STATE.inference:
-        raise RuntimeError(errors.INFERENCE_INPLACE)
+    if INFERENCE_MADE[0]:
+        refuse_inference_change(t)
     if STATE.parked.recording:
         _refuse_unrecorded_change(t, STATE.parked)
         for owner in _alias_owners(t):

@@ -15,7 +15,8 @@ from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
-                   record_views, share_storage, share_version, STATE, view_base, WITHOUT_GRAD)
+                   record_views, refuse_inference_change, share_storage, share_version, STATE,
+                   view_base, WITHOUT_GRAD)
 from .native_args import arg_error, given, MISSING
 from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
@@ -246,6 +247,7 @@ def check_made_without_grad(t, other=None, name=None):
     made = _WITHOUT_GRAD.get(id(t))
     if made is None or made[0]() is not t:
         return
+    refuse_inference_change(t)
     base = view_base(t)
     grad = base is not None and base.requires_grad
     if not (grad or t.requires_grad or isinstance(other, Tensor) and other.requires_grad):

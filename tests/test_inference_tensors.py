@@ -20,6 +20,12 @@ CASES = [
     "a.requires_grad_()", "a.requires_grad_(False).requires_grad", "torch.is_inference(3)",
     "set_grad(a)", "a.add_(1)", "a[0] = 5.0", "a.zero_()", "nograd_add(a)", "a.tolist()",
     "v.add_(1).tolist()", "s.add_(1)", "s.tolist()",
+    # an inference tensor that requires grad (r) and its views: changing a view in place is
+    # refused as an inference tensor's change (before any view's or leaf's error), r itself
+    # as a leaf's
+    "r.add_(1)", "rv.mul_(2)", "rv.split(1)[0].mul_(2)", "rv.unbind(0)[1].add_(1)",
+    "r[1:].mul_(2)", "rv[0] = 5.0", "r[0] = 5.0", "rv.zero_()", "rv[[0]] = 1.0",
+    "r[1:].copy_(n[:2])",
 ]
 
 
@@ -41,6 +47,8 @@ def _run(lib, case):
         t = lib.randn(5, 4)
         cls = lib.tensor([0, 1, 2, 3, 0])
         s = lib.tensor(2.0)
+        r = lib.ones(3, requires_grad=True)
+        rv = r[1:]
         with lib.inference_mode(False):
             f = lib.ones(3)
     with lib.no_grad():
