@@ -1187,6 +1187,31 @@ def test_onednn_lstm_saved_fields_as_torch(kw, train):
                 assert ours[k] == theirs[k], k
 
 
+@pytest.mark.parametrize("onednn", [True, False])
+def test_onednn_lstm_states_of_another_dtype_as_torch(onednn):
+    """A float32 LSTM given float64 or int64 states: torch's oneDNN kernel refuses them (its
+    use_mkldnn looks at the input only), with grad mode on or off; oneDNN off, the composite
+    path's matmul refuses the mix."""
+    tm, pm = _onednn_pair({})
+    seen = []
+    for M, m in ((tg, tm), (torch, pm)):
+        got = []
+        M.backends.mkldnn.enabled = onednn
+        try:
+            for dt, which, grad in ((M.float64, 0, True), (M.int64, 0, True),
+                                    (M.float64, 1, True), (M.float64, 0, False)):
+                states = [M.zeros(1, B, H), M.zeros(1, B, H)]
+                states[which] = states[which].to(dt)
+                x = M.randn(T, B, I, requires_grad=grad)
+                with pytest.raises(RuntimeError) as e:
+                    m(x, tuple(states))
+                got.append(str(e.value))
+        finally:
+            M.backends.mkldnn.enabled = True
+        seen.append(got)
+    assert seen[0] == seen[1]
+
+
 @pytest.mark.parametrize("mode", ["float64", "no-onednn", "proj", "packed", "empty",
                                   "record"])
 def test_onednn_lstm_refused_cases(mode):

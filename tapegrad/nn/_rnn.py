@@ -288,16 +288,19 @@ def lstm_forward(input, batch_sizes, hx, params, num_layers, dropout, train, bid
 
 # ---- torch's oneDNN LSTM (aten/src/ATen/native/mkldnn/RNN.cpp: mkldnn_rnn) ------------------
 def _onednn_case(input, hx, params):
-    """Whether torch runs this LSTM with oneDNN (its use_mkldnn, no projections): float32,
-    not empty, oneDNN enabled; all operands float32 here (a mix is left to the composite
-    path's errors).  Not while recording for replay or under a torch.func transform: the node
-    computes in Python, which a replay cannot run (the composite path records as before)."""
+    """Whether torch runs this LSTM with oneDNN (its use_mkldnn, no projections): a float32
+    input, not empty, oneDNN enabled; states of another dtype are refused there with torch's
+    kernel's error (use_mkldnn does not look at them); weights all float32 here (a mix is left
+    to the composite path's errors).  Not while recording for replay or under a torch.func
+    transform: the node computes in Python, which a replay cannot run (the composite path
+    records as before)."""
     f32 = D.float32
-    if input._dtype is not f32 or not mkldnn.enabled or TRANSFORMS.depth:
-        return False
-    if STATE.tape.recording or STATE.parked.recording or input.numel() == 0:
+    if input._dtype is not f32 or not mkldnn.enabled or TRANSFORMS.depth or \
+            input.numel() == 0:
         return False
     if hx[0]._dtype is not f32 or hx[1]._dtype is not f32:
+        raise RuntimeError("get_mkldnn_dtype: unsupported data type")
+    if STATE.tape.recording or STATE.parked.recording:
         return False
     for p in params:
         if p.w_hr is not None:
