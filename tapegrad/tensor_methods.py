@@ -17,13 +17,24 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
     _softmax_entry, where
 from .parameter import Parameter
 from .pyfunc import Function
-from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
+from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
 from .native_args import arg_error, given, missing, MISSING
 from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
     strided_over
+
+
+# torch's signatures of Tensor.set_, as its parser's TypeError lists them ({bad}: the line
+# under those one argument fails by its type)
+_SET_SIGNATURES = (
+    " * (){bad}\n"
+    " * (torch.Storage source){bad}\n"
+    " * (torch.Storage source, int storage_offset, tuple of ints size, tuple of ints stride = "
+    "None)\n"
+    " * (Tensor source){bad}\n"
+    " * (Tensor source, int storage_offset, tuple of ints size, tuple of ints stride = None)\n")
 
 
 def _compared(name, x, y):
@@ -128,6 +139,39 @@ class _OpMethods:
         raise NotImplementedError(
             "tapegrad has no storage objects: Tensor.storage() (use numpy(), data_ptr() or "
             "clone())")
+
+    def set_(self, source=None, *args, **kwargs):
+        """torch's set_(source): this tensor takes source's memory (shared from now on), shape
+        and strides, an in-place change counted in its version; set_() makes it empty.  The
+        storage forms (a storage, or an offset, size and strides) need storage objects, which
+        tapegrad has not; a set_ autograd would record (torch's node has no derivative) and
+        one of a tensor with autograd history are refused (NotImplementedError)."""
+        if args or kwargs:
+            raise NotImplementedError("tapegrad has no storage objects: Tensor.set_(source, "
+                                      "storage_offset, size, stride) (use as_strided)")
+        if source is not None and not isinstance(source, Tensor):
+            bad = ("\n      didn't match because some of the arguments have invalid types: "
+                   f"(!{errors.parser_arg_desc(source)}!)")
+            raise TypeError(f"set_() received an invalid combination of arguments - got "
+                            f"({errors.got_args((source,), {})}), but expected one of:\n"
+                            + _SET_SIGNATURES.format(bad=bad))
+        if source is None:
+            source = Tensor._wrap(np.empty((0,), self._dtype.np), self._dtype)
+        elif source._dtype is not self._dtype:
+            raise RuntimeError(f"Could not set tensor of type {errors._C_TYPE[source._dtype.name]}"
+                               f" to a tensor of type {errors._C_TYPE[self._dtype.name]}")
+        # (the leaf's and the views' errors first, as torch's in-place check)
+        if self._check_inplace(source) or self._tape is not None:
+            raise NotImplementedError(
+                "Tensor.set_ of a tensor with autograd history, or that autograd would record "
+                "(grad mode on and source requires grad), is not supported: torch's node for "
+                "it has no derivative; use it under no_grad on a leaf or on tensors that need "
+                "no gradient")
+        bump_version(self)
+        self._v = source._materialize()   # (a number held: an array now, which both share)
+        self._shape = source._shape
+        self._lserial = 0  # a later use records the new value (tape.leaf_node)
+        return self
 
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,

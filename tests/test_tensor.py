@@ -568,3 +568,78 @@ def test_broadcast_tensors_message_as_torch():
         with pytest.raises(RuntimeError) as t:
             torch.broadcast_tensors(*[torch.zeros(s) for s in shapes])
         assert str(e.value) == str(t.value)
+
+
+# ---- set_: the tensor takes another's memory, shape and strides -----------------------------
+def _set_cases(m):
+    out = []
+
+    def run(f):
+        try:
+            r = f()
+        except (RuntimeError, TypeError) as e:
+            return type(e).__name__, str(e).replace("tapegrad", "torch")
+        return [(tuple(v.shape), v.stride(), v.tolist()) if isinstance(v, m.Tensor) else v
+                for v in r]
+
+    def shared():
+        a, b = m.zeros(3), m.arange(4.0)
+        r = a.set_(b)
+        b[0] = 9
+        return [r is a, a, a._version, b._version]
+
+    def strided():
+        a, s = m.zeros(2), m.arange(6.0).view(2, 3).t()
+        a.set_(s)
+        s.mul_(2)
+        return [a, a.is_contiguous()]
+
+    def number():
+        a, s = m.zeros(2), m.tensor(7.0)
+        a.set_(s)
+        s.add_(1)
+        return [a]
+
+    def alias():
+        a, b = m.zeros(2), m.ones(2)
+        a.set_(b)
+        a.add_(1)
+        return [b, b._version, a._version]
+
+    def leaf_under_no_grad():
+        x = m.ones(3, requires_grad=True)
+        with m.no_grad():
+            x.set_(m.zeros(2))
+        (x * 3).sum().backward()
+        return [x.detach(), x.requires_grad, x._version, x.grad]
+
+    def source_requires_grad_under_no_grad():
+        a = m.zeros(2)
+        with m.no_grad():
+            a.set_(m.ones(2, requires_grad=True))
+        return [a.requires_grad, a.grad_fn is None]
+
+    for f in (shared, strided, number, alias, leaf_under_no_grad,
+              source_requires_grad_under_no_grad,
+              lambda: [m.ones(2).set_(), m.ones(2).set_()._version],
+              lambda: m.ones(2).set_(m.ones(2, dtype=m.float64)),
+              lambda: m.ones(2, dtype=m.int64).set_(m.ones(2, dtype=m.int32)),
+              lambda: m.ones(2, dtype=m.bool).set_(m.ones(2, dtype=m.uint8)),
+              lambda: m.ones(2, requires_grad=True).set_(m.zeros(2)),
+              lambda: m.ones(2).set_(5), lambda: m.ones(2).set_([1.0])):
+        out.append(run(f))
+    return out
+
+
+def test_set_as_torch(torch_ref):
+    assert _set_cases(tg) == _set_cases(torch_ref)
+
+
+def test_set_refuses_what_it_cannot_do():
+    """What torch records (a node without derivative) and its storage forms: refused."""
+    x = tg.ones(2, requires_grad=True) * 2
+    for f in (lambda: tg.zeros(2).set_(tg.ones(2, requires_grad=True)),
+              lambda: x.set_(tg.zeros(2)), lambda: tg.zeros(2).set_(tg.ones(4), 0, (2,), (2,))):
+        with pytest.raises(NotImplementedError):
+            f()
+    assert x.tolist() == [2.0, 2.0]
