@@ -43,6 +43,13 @@ inf = math.inf
 nan = math.nan
 
 
+def _root(arr):
+    """The array whose memory `arr` views (itself when it owns it)."""
+    while isinstance(arr.base, np.ndarray):
+        arr = arr.base
+    return arr
+
+
 class _LegacyType(type):
     """The metaclass of the legacy types: `isinstance(x, FloatTensor)` tests x's dtype,
     calling one makes a tensor of that dtype."""
@@ -208,11 +215,22 @@ class _NamespaceMethods:
         v = self._v
         if type(v) is float:
             return 0
-        base = v
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        start = base.__array_interface__["data"][0]
+        start = _root(v).__array_interface__["data"][0]
         return (v.__array_interface__["data"][0] - start) // max(v.itemsize, 1)
+
+    def is_set_to(self, tensor):
+        """Whether this tensor and `tensor` view the same memory from the same element with the
+        same sizes and strides (torch's is_set_to: one storage, offset, sizes, strides)."""
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"is_set_to(): argument 'tensor' (position 1) must be Tensor, not "
+                            f"{errors.arg_type_name(tensor)}")
+        if tensor is self:
+            return True
+        a, b = self._v, tensor._v
+        if type(a) is float or type(b) is float:   # (a number held: memory of its own)
+            return False
+        return _root(a) is _root(b) and a.shape == b.shape and a.strides == b.strides and \
+            a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
 
     def pin_memory(self, device=None):
         raise RuntimeError("Cannot access accelerator device when none is available.")

@@ -643,3 +643,25 @@ def test_set_refuses_what_it_cannot_do():
         with pytest.raises(NotImplementedError):
             f()
     assert x.tolist() == [2.0, 2.0]
+
+
+def _is_set_to(m):
+    a, m2, t = m.ones(4), m.ones(2, 3), m.tensor(5.0)
+    x = m.ones(3, requires_grad=True)
+    b, c = m.zeros(3), m.arange(3.0)
+    b.set_(c)
+    out = [a[1:].is_set_to(a[1:]), a[1:].is_set_to(a[:3]), a.is_set_to(a.view(2, 2)),
+           a.is_set_to(a.view(4)), a.is_set_to(a[:]), m.empty(0).is_set_to(m.empty(0)),
+           t.is_set_to(t.view(())), t.is_set_to(t.detach()), t.is_set_to(t.clone()),
+           b.is_set_to(c), c.is_set_to(b), x.is_set_to(x.data), x.is_set_to(x * 1),
+           m2.is_set_to(m2.t().t()), m2.t().is_set_to(m2.t()), m2[1].is_set_to(m2[1])]
+    try:
+        a.is_set_to(5)
+    except TypeError as e:
+        out.append(str(e))
+    return out
+
+
+def test_is_set_to_as_torch(torch_ref):
+    """The same memory from the same element, with the same sizes and strides."""
+    assert _is_set_to(tg) == _is_set_to(torch_ref)
