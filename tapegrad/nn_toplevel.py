@@ -406,13 +406,20 @@ grid_sampler_3d = _grid_form("grid_sampler_3d", 3)
 
 @tensor_methods
 class _NnMethods:
-    """Tensor's methods of the same functions (torch.Tensor.hardshrink, .prelu)."""
+    """Tensor's methods of the same functions (torch.Tensor.hardshrink, .prelu,
+    .nonzero_static)."""
 
     def hardshrink(self, lambd=0.5):
         return F.hardshrink(self, lambd)
 
     def prelu(self, weight):
         return F.prelu(self, weight)
+
+    def nonzero_static(self, *args, **kwargs):
+        if args:   # (torch's parser: size and fill_value are keyword-only)
+            raise TypeError(f"nonzero_static() takes from 1 to 0 positional arguments but "
+                            f"{len(args)} were given")
+        return nonzero_static(self, **kwargs)
 
 
 # ---- the native normalizations and dropout with their saved statistics ---------------------

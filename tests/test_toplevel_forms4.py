@@ -267,6 +267,20 @@ def test_nonzero_static_as_torch(torch_ref):
         assert got is not None and got == _err(lambda: call(torch_ref))
 
 
+
+def test_nonzero_static_method_as_torch(torch_ref):
+    """Tensor.nonzero_static: size and fill_value keyword-only, as the function's."""
+    for kw in (dict(size=1, fill_value=-5), dict(size=3)):
+        a = tg.tensor([[0, 1], [1, 1]]).nonzero_static(**kw)
+        b = torch_ref.tensor([[0, 1], [1, 1]]).nonzero_static(**kw)
+        assert a.tolist() == b.tolist() and a.dtype is tg.int64
+    for args, kw in (((), {}), ((2,), {}), ((2, 3), {}), ((), dict(size=2, fill=1)),
+                     ((), dict(size=-1)), ((), dict(size=1.5)), ((), dict(size=2, fill_value=1.5))):
+        got = _err(lambda: tg.tensor([1, 0]).nonzero_static(*args, **kw))
+        assert got is not None and got == _err(
+            lambda: torch_ref.tensor([1, 0]).nonzero_static(*args, **kw))
+
+
 def test_frombuffer_as_torch(torch_ref):
     for m in (torch_ref, tg):
         a = bytearray(np.array([1, 2, 3], np.int32).tobytes())
