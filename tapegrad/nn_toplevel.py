@@ -13,6 +13,7 @@ from .grad_mode import is_grad_enabled, switched_grad
 from .mathops import needs_zero_norm, zero_norm_at
 from .native_args import bind
 from .nn import functional as F
+from .nn import _rnn
 from .nn._stochastic import rrelu_with_generator
 from .random import default_generator
 from .tensor import tensor_methods
@@ -32,7 +33,8 @@ __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alp
            "max_pool1d_with_indices", "norm_except_dim", "frobenius_norm", "nuclear_norm",
            "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "native_layer_norm",
            "native_batch_norm", "native_group_norm", "native_dropout", "rrelu", "rrelu_",
-           "embedding_bag", "nonzero_static"]
+           "embedding_bag", "nonzero_static", "rnn_tanh_cell", "rnn_relu_cell", "gru_cell",
+           "lstm_cell"]
 
 
 def _dropout_form(fn, impl, inplace):
@@ -402,6 +404,33 @@ def _grid_form(fn, k):
 grid_sampler = _grid_form("grid_sampler", 0)
 grid_sampler_2d = _grid_form("grid_sampler_2d", 2)
 grid_sampler_3d = _grid_form("grid_sampler_3d", 3)
+
+
+# ---- the recurrent cells (torch.rnn_tanh_cell, ..., what nn.RNNCell & co. run) ------------
+_CELL_ARGS = ("input", "hx", "w_ih", "w_hh", "b_ih", "b_hh")
+
+
+def _cell_form(fn, mode):
+    def f(*args, **kwargs):
+        x, hx, w_ih, w_hh, b_ih, b_hh = bind(fn, args, kwargs, _CELL_ARGS, (None, None))
+        return _rnn.rnn_cell(mode, x, hx, w_ih, w_hh, b_ih, b_hh)
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = (f"torch.{fn}(input, hx, w_ih, w_hh, b_ih=None, b_hh=None): one step of the "
+                 f"cell on a 2-d input and hidden state (nn.{'GRU' if mode == 'GRU' else 'RNN'}"
+                 f"Cell's), the new hidden state.")
+    return f
+
+
+rnn_tanh_cell = _cell_form("rnn_tanh_cell", "RNN_TANH")
+rnn_relu_cell = _cell_form("rnn_relu_cell", "RNN_RELU")
+gru_cell = _cell_form("gru_cell", "GRU")
+
+
+def lstm_cell(*args, **kwargs):
+    """torch.lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None): one LSTM step on a 2-d
+    input and hx = (h, c) (nn.LSTMCell's), the new (h, c)."""
+    x, hx, w_ih, w_hh, b_ih, b_hh = bind("lstm_cell", args, kwargs, _CELL_ARGS, (None, None))
+    return _rnn.lstm_cell(x, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 @tensor_methods

@@ -1288,3 +1288,58 @@ def test_onednn_lstm_without_graph_as_torch():
         for a, b, c in zip(outs, eager, ref):
             np.testing.assert_array_equal(a.numpy(), b)
             np.testing.assert_allclose(a.numpy(), c, rtol=2e-5, atol=2e-6)
+
+
+# ---- torch.rnn_tanh_cell / rnn_relu_cell / gru_cell / lstm_cell: the cells' functions -------
+def _cell_functions(M):
+    rng = np.random.default_rng(0)
+
+    def t(*s, rg=False):
+        return M.tensor(rng.standard_normal(s), dtype=M.float32, requires_grad=rg)
+    x, h, c = t(B, I, rg=True), t(B, H), t(B, H)
+    w = {n: (t(n * H, I), t(n * H, H), t(n * H)) for n in (1, 3, 4)}
+    calls = [
+        lambda: M.rnn_tanh_cell(x, h, *w[1], w[1][2]),
+        lambda: M.rnn_relu_cell(x, h, *w[1][:2]),
+        lambda: M.gru_cell(x, h, *w[3], w[3][2]),
+        lambda: M.gru_cell(input=x, hx=h, w_ih=w[3][0], w_hh=w[3][1], b_hh=w[3][2]),
+        lambda: M.lstm_cell(x, (h, c), *w[4], w[4][2]),
+        lambda: M.lstm_cell(x, [h, c], *w[4][:2]),
+        lambda: M.gru_cell(x[0], h[0], *w[3][:2]),
+        lambda: M.lstm_cell(x, h, *w[4][:2]),
+        lambda: M.lstm_cell(x, (h, h, h), *w[4][:2]),
+        lambda: M.gru_cell(x, h, w[3][0]),
+        lambda: M.gru_cell(x, h, *w[3][:2], bias=None),
+        lambda: M.gru_cell(t(B, I + 1), h, *w[3][:2]),
+        lambda: M.gru_cell(x, t(B + 1, H), *w[3][:2]),
+        lambda: M.gru_cell([1.0], h, *w[3][:2]),
+    ]
+    out = []
+    for call in calls:
+        try:
+            r = call()
+        except (RuntimeError, TypeError, IndexError) as e:
+            out.append((type(e).__name__, str(e)))
+            continue
+        r = r if isinstance(r, tuple) else (r,)
+        sum(v.sum() for v in r).backward()
+        out.append([(type(v.grad_fn).__name__, v.detach().numpy()) for v in r] +
+                   [x.grad.numpy().copy()])
+        x.grad = None
+    return out
+
+
+def test_cell_functions_as_torch():
+    """The top-level cells nn.RNNCell & co. run: values, grad_fn, gradients, errors."""
+    ours, theirs = _cell_functions(tg), _cell_functions(torch)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        if isinstance(b, tuple):
+            assert a == b
+            continue
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            if isinstance(v, tuple):
+                assert u[0] == v[0]
+                u, v = u[1], v[1]
+            np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)

@@ -83,17 +83,18 @@ STEPS = {"RNN_TANH": _tanh_step, "RNN_RELU": _relu_step, "LSTM": _lstm_step, "GR
 
 # ---- the cells (torch.rnn_tanh_cell, lstm_cell, gru_cell): 2-d input and hidden ------------
 def _check_cell_input(input, input_size):
-    if input.shape[1] != input_size:
-        raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} expected "
+    # (size(): torch's dim error for a 1-d input given to torch.gru_cell & co.)
+    if input.size(1) != input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected "
                            f"{input_size}")
 
 
 def _check_cell_hidden(input, hx, hidden_size, label):
-    if input.shape[0] != hx.shape[0]:
-        raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{label} "
-                           f"batch size {hx.shape[0]}")
-    if hx.shape[1] != hidden_size:
-        raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hx.shape[1]}, "
+    if input.size(0) != hx.size(0):
+        raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{label} "
+                           f"batch size {hx.size(0)}")
+    if hx.size(1) != hidden_size:
+        raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hx.size(1)}, "
                            f"expected {hidden_size}")
 
 
