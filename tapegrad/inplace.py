@@ -542,26 +542,15 @@ class _InplaceMethods:
     # (a foreign operand: NotImplemented, so Python's TypeError names the operator, as
     # torch's; an ndarray is then numpy's to combine)
     def __iadd__(self, other):
-        if type(other) is Tensor and not STATE.enabled and self._tape is None and (
-                type(self) is Tensor or type(self) is Parameter):
-            # (add_'s own first step here, a frame less: _update_scalar, and for an
-            # array-backed tensor its array case, _update_array, directly)
-            sv = self._v
-            done = _update_scalar(self, other, float.__add__, np.add) if type(sv) is float \
-                else _update_array(self, sv, other, np.add)
-            if done is not None:
-                return done
+        done = _no_grad_update(self, other, float.__add__, np.add)
+        if done is not None:
+            return done
         return self.add_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
 
     def __isub__(self, other):
-        if type(other) is Tensor and not STATE.enabled and self._tape is None and (
-                type(self) is Tensor or type(self) is Parameter):
-            # (`p -= lr * p.grad` under no_grad: sub_'s own first step, as __iadd__)
-            sv = self._v
-            done = _update_scalar(self, other, float.__sub__, np.subtract) if type(sv) is float \
-                else _update_array(self, sv, other, np.subtract)
-            if done is not None:
-                return done
+        done = _no_grad_update(self, other, float.__sub__, np.subtract)
+        if done is not None:
+            return done
         return self.sub_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
 
     def __imul__(self, other):
@@ -769,6 +758,21 @@ def _update_scalar(t, other, fn, ufunc=None):
     c[0] += 1
     BUMPS[0] += 1
     return t
+
+
+def _no_grad_update(t, other, number_op, ufunc):
+    """`t += other` / `t -= other` (number_op, ufunc: float.__add__ and np.add, or the
+    subtractions) for a plain Tensor or Parameter with no tape and a plain Tensor operand under
+    no_grad (`p -= lr * p.grad`): add_'s / sub_'s own first step, _update_scalar or, for an
+    array-backed tensor, _update_array, without their frames; None where their general path
+    must decide."""
+    if type(other) is Tensor and not STATE.enabled and t._tape is None and (
+            type(t) is Tensor or type(t) is Parameter):
+        sv = t._v
+        if type(sv) is float:
+            return _update_scalar(t, other, number_op, ufunc)
+        return _update_array(t, sv, other, ufunc)
+    return None
 
 
 def _update_array(t, sv, other, ufunc, alpha=None):
