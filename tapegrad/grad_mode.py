@@ -93,6 +93,25 @@ def switched_grad(mode):
             st.parked, st.tape = st.tape, CLOSED
 
 
+def call_with_grad(mode, fn, *args):
+    """fn(*args) with grad mode `mode`, switched back after: `with switched_grad(mode):`'s
+    behaviour (its `finally` inline, for the same Ctrl-C reason) without the generator's
+    context manager, ~1 us less per call on the hot paths that switch once per call (a custom
+    Function's apply and backward)."""
+    st = STATE
+    prev = st.enabled
+    try:
+        _set(mode)
+        return fn(*args)
+    finally:
+        st.enabled = prev
+        if prev and not st.inference:
+            if st.tape is CLOSED:
+                st.tape, st.parked = st.parked, CLOSED
+        elif st.tape is not CLOSED:
+            st.parked, st.tape = st.tape, CLOSED
+
+
 def _sync(st):
     """Park the open tape, or reopen the parked one, as grad mode and inference mode say:
     ops record with grad mode on outside inference mode (torch's inference mode records

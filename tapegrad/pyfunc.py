@@ -37,7 +37,7 @@ import numpy as np
 
 from . import dtypes as D, errors
 from .fpstate import F32_MAX
-from .grad_mode import switched_grad, TRANSFORMS
+from .grad_mode import call_with_grad, switched_grad, TRANSFORMS
 from .hooks import run_node_posthooks, run_node_prehooks
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
 from .copyslices import rebase_on_view, view_flat_positions
@@ -490,12 +490,10 @@ def _apply(cls, args):
     ctx.materialize_grads = True
     prev = STATE.enabled
     setup = _has_setup_context(cls)
-    with switched_grad(False):
-        if setup:
-            out = cls.forward(*args)
-            cls.setup_context(ctx, args, out)
-        else:
-            out = cls.forward(ctx, *args)
+    if setup:
+        out = call_with_grad(False, _forward_setup, cls, ctx, args)
+    else:
+        out = call_with_grad(False, cls.forward, ctx, *args)
     single = not isinstance(out, tuple)
     outs = [out] if single else list(out)
     state = ctx.__dict__
@@ -652,6 +650,13 @@ def _apply(cls, args):
     return outs[0] if single else tuple(outs)
 
 
+def _forward_setup(cls, ctx, args):
+    """The setup_context form's forward (grad mode off: _apply)."""
+    out = cls.forward(*args)
+    cls.setup_context(ctx, args, out)
+    return out
+
+
 _NONE = frozenset()
 
 
@@ -803,8 +808,8 @@ def _run_backward(ctx, grads, grad_mode, needed):
     argument, whether this backward needs its gradient (should_compute_output)."""
     ctx._pf_needed = needed
     try:
-        with switched_grad(grad_mode):
-            return _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
+        return _checked(ctx, call_with_grad(grad_mode, _user_backward(type(ctx)._forward_cls),
+                                            ctx, *grads))
     finally:
         del ctx._pf_needed   # (the ctx's state is kept on the tape: no stale answer in it)
 
@@ -861,11 +866,8 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         n = math.prod(shape)
         return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
 
-    with switched_grad(False):   # (the node's hooks too, as torch's engine runs them)
-        grads, given = _output_grads(ctx, block, reached, _zeros)
-        res = _run_backward(ctx, grads, False,
-                            _needed(ctx, None if marks is None else tape.args_of(te), marks))
-        res = _posthooks(ctx, res, given)
+    # (the node's hooks too with grad mode off, as torch's engine runs them)
+    res = call_with_grad(False, _host_backward, tape, te, ctx, block, reached, marks)
     # (anomaly mode's nan check of the sweep sees no VJP that runs in Python)
     if is_anomaly_enabled() and is_anomaly_check_nan_enabled():
         for i, g in enumerate(res):
@@ -894,6 +896,14 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         else:
             adj[ox:ox + int(size[x])] += arr
         reach[x] |= 1
+
+
+def _host_backward(tape, te, ctx, block, reached, marks):
+    """host_vjp's hooks and backward (grad mode off): backward's checked result."""
+    grads, given = _output_grads(ctx, block, reached, _zeros)
+    res = _run_backward(ctx, grads, False,
+                        _needed(ctx, None if marks is None else tape.args_of(te), marks))
+    return _posthooks(ctx, res, given)
 
 
 def tensor_vjp(tape, e, g, reach, marks=None):
