@@ -802,14 +802,15 @@ def _zeros(shape, dt):
     return Tensor._wrap(np.zeros(shape, dt.np), dt)
 
 
-def _run_backward(ctx, grads, grad_mode, needed):
-    """The Function's backward on `grads` with grad mode `grad_mode` (on under create_graph:
-    what it computes is recorded), its result checked as torch does.  `needed`: per forward
-    argument, whether this backward needs its gradient (should_compute_output)."""
+def _run_backward(ctx, grads, needed):
+    """The Function's backward on `grads`, its result checked as torch does.  `needed`: per
+    forward argument, whether this backward needs its gradient (should_compute_output).  The
+    caller has set grad mode for the node's hooks and backward (off, on under create_graph:
+    what backward computes is recorded) once, as torch's engine does: a prehook that switches
+    it leaves backward with the switched mode, as in torch."""
     ctx._pf_needed = needed
     try:
-        return _checked(ctx, call_with_grad(grad_mode, _user_backward(type(ctx)._forward_cls),
-                                            ctx, *grads))
+        return _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
     finally:
         del ctx._pf_needed   # (the ctx's state is kept on the tape: no stale answer in it)
 
@@ -901,7 +902,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
 def _host_backward(tape, te, ctx, block, reached, marks):
     """host_vjp's hooks and backward (grad mode off): backward's checked result."""
     grads, given = _output_grads(ctx, block, reached, _zeros)
-    res = _run_backward(ctx, grads, False,
+    res = _run_backward(ctx, grads,
                         _needed(ctx, None if marks is None else tape.args_of(te), marks))
     return _posthooks(ctx, res, given)
 
@@ -922,7 +923,7 @@ def tensor_vjp(tape, e, g, reach, marks=None):
     with switched_grad(True):
         grads, given = _output_grads(
             ctx, block, lambda node: node < len(reach) and reach[node] != 0, _zeros)
-        res = _run_backward(ctx, grads, True, _needed(ctx, operands, marks))
+        res = _run_backward(ctx, grads, _needed(ctx, operands, marks))
         res = _posthooks(ctx, res, given)
     out = []
     for j, (i, shape, dt) in enumerate(ctx._pf_inputs):

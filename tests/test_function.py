@@ -289,11 +289,6 @@ def test_grad_mode_switched_inside_a_function_is_restored_as_torch(where, mode, 
     # apply and backward switch grad mode off around forward (setup_context), the node's
     # hooks and backward (grad_mode.call_with_grad): a switch made inside, left behind or cut
     # short by an exception, is undone, and ops outside record (or not) as before
-    if where == "prehook" and mode and not fail:
-        # (torch's engine sets grad mode once per backward, so its node's backward sees grad
-        # mode as a prehook left it; tapegrad's switches it off again for backward)
-        pytest.xfail("a prehook's grad mode switch is not seen by backward (known)")
-
     def run(m):
         F = m.autograd.Function
 
