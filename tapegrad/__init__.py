@@ -103,7 +103,7 @@ from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa
                           grid_sampler_2d, grid_sampler_3d, native_layer_norm,
                           native_batch_norm, native_group_norm, native_dropout, rrelu, rrelu_,
                           embedding_bag, nonzero_static, rnn_tanh_cell, rnn_relu_cell,
-                          gru_cell, lstm_cell)
+                          gru_cell, lstm_cell, rnn_tanh, rnn_relu, gru, lstm)
 from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  # noqa: E402
                         select_copy, slice_copy, squeeze_copy, t_copy, transpose_copy,
                         unfold_copy, unsqueeze_copy, view_copy, split_copy,

@@ -11,7 +11,7 @@ from .discrete_draws import bernoulli_scalar
 from .errors import arg_type_name, warn_once
 from .grad_mode import is_grad_enabled, switched_grad
 from .mathops import needs_zero_norm, zero_norm_at
-from .native_args import bind
+from .native_args import bind, Overloads
 from .nn import functional as F
 from .nn import _rnn
 from .nn._stochastic import rrelu_with_generator
@@ -34,7 +34,7 @@ __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alp
            "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "native_layer_norm",
            "native_batch_norm", "native_group_norm", "native_dropout", "rrelu", "rrelu_",
            "embedding_bag", "nonzero_static", "rnn_tanh_cell", "rnn_relu_cell", "gru_cell",
-           "lstm_cell"]
+           "lstm_cell", "rnn_tanh", "rnn_relu", "gru", "lstm"]
 
 
 def _dropout_form(fn, impl, inplace):
@@ -432,6 +432,64 @@ def lstm_cell(*args, **kwargs):
     x, hx, w_ih, w_hh, b_ih, b_hh = bind("lstm_cell", args, kwargs, _CELL_ARGS, (None, None))
     return _rnn.lstm_cell(x, hx, w_ih, w_hh, b_ih, b_hh)
 
+
+
+# ---- the whole-sequence recurrences (torch.rnn_tanh, rnn_relu, gru, lstm: what nn.RNN & co.
+# run), each with torch's two forms: a padded input, or packed data with its batch_sizes
+_SEQ_TAIL = ("tuple of Tensors params, bool has_biases, int num_layers, float dropout, "
+             "bool train, bool bidirectional")
+
+
+def _seq_overloads(fn, hx):
+    return Overloads(fn, [f"Tensor data, Tensor batch_sizes, {hx} hx, {_SEQ_TAIL}",
+                          f"Tensor input, {hx} hx, {_SEQ_TAIL}, bool batch_first"])
+
+
+def _seq_args(overloads, args, kwargs):
+    """(input, batch_sizes as a list of ints or None, hx, CellParams, num_layers, dropout,
+    train, bidirectional, batch_first) of a call of one of the whole-sequence functions."""
+    form, got = overloads.parse(args, kwargs)
+    if form == 0:
+        data, batch_sizes, hx, params, has_biases, layers, p, train, bidir = got
+        batch_sizes, first = batch_sizes.tolist(), False
+    else:
+        data, hx, params, has_biases, layers, p, train, bidir, first = got
+        batch_sizes = None
+    h = hx[0] if isinstance(hx, (tuple, list)) else hx
+    # (as torch's: an LSTM has projections where h's size differs from c's)
+    proj = isinstance(hx, (tuple, list)) and h.shape[-1] != hx[1].shape[-1]
+    cells = _rnn.gather_params(list(params), has_biases, proj)
+    return data, batch_sizes, hx, cells, layers, p, train, bidir, first
+
+
+def _seq_form(fn, mode):
+    overloads = _seq_overloads(fn, "Tensor")
+
+    def f(*args, **kwargs):
+        data, batch_sizes, hx, cells, layers, p, train, bidir, first = _seq_args(
+            overloads, args, kwargs)
+        return _rnn.rnn_forward(mode, data, batch_sizes, hx, cells, layers, p, train, bidir,
+                                first)
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = (f"torch.{fn}(input, hx, params, has_biases, num_layers, dropout, train, "
+                 f"bidirectional, batch_first), or (data, batch_sizes, hx, params, ...) of packed "
+                 f"data: the whole sequence through the layers (nn.{'GRU' if mode == 'GRU' else 'RNN'}"
+                 f"'s recurrence), (output, h_n).")
+    return f
+
+
+rnn_tanh = _seq_form("rnn_tanh", "RNN_TANH")
+rnn_relu = _seq_form("rnn_relu", "RNN_RELU")
+gru = _seq_form("gru", "GRU")
+_LSTM = _seq_overloads("lstm", "tuple of Tensors")
+
+
+def lstm(*args, **kwargs):
+    """torch.lstm(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+    batch_first), or (data, batch_sizes, hx, params, ...) of packed data: the whole sequence
+    through the layers (nn.LSTM's recurrence), (output, h_n, c_n); hx = (h_0, c_0)."""
+    data, batch_sizes, hx, cells, layers, p, train, bidir, first = _seq_args(_LSTM, args, kwargs)
+    return _rnn.lstm_forward(data, batch_sizes, tuple(hx), cells, layers, p, train, bidir, first)
 
 @tensor_methods
 class _NnMethods:

@@ -1343,3 +1343,73 @@ def test_cell_functions_as_torch():
                 assert u[0] == v[0]
                 u, v = u[1], v[1]
             np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+
+
+# ---- torch.rnn_tanh / rnn_relu / gru / lstm: the whole-sequence functions -------------------
+def _sequence_functions(M, dtype):
+    rng = np.random.default_rng(1)
+    T, L = 4, 2
+
+    def t(*s, rg=False):
+        return M.tensor(rng.standard_normal(s) * 0.5, dtype=dtype, requires_grad=rg)
+    x = t(B, T, I, rg=True)
+    xt = x.detach().transpose(0, 1).contiguous().requires_grad_(True)
+
+    def weights(n, bias=True):   # (per layer w_ih, w_hh[, b_ih, b_hh], as nn.RNN's _flat_weights)
+        out = []
+        for layer in range(L):
+            out += [t(n * H, I if layer == 0 else H, rg=True), t(n * H, H, rg=True)]
+            if bias:
+                out += [t(n * H), t(n * H)]
+        return out
+    h, c = t(L, B, H), t(L, B, H)
+    w1, w3, w4 = weights(1), weights(3), weights(4, bias=False)
+    # packed: a batch of 3 sequences of lengths 3, 2, 2 (time-major rows)
+    data = t(7, I, rg=True)
+    sizes = M.tensor([3, 3, 1])
+    hp = t(L, 3, H)
+    calls = [
+        lambda: M.rnn_tanh(x, h, w1, True, L, 0.0, True, False, True),
+        lambda: M.rnn_relu(xt, h, w1, True, L, 0.0, False, False, False),
+        lambda: M.gru(x, h, w3[:6] + w3[6:], True, L, 0.0, True, False, True),
+        lambda: M.lstm(x, (h, c), w4, False, L, 0.0, True, False, True),
+        lambda: M.lstm(xt, [h, c], w4, False, L, 0.0, True, False, False),
+        lambda: M.gru(data, sizes, hp, w3, True, L, 0.0, True, False),
+        lambda: M.lstm(data, sizes, (hp, hp), w4, False, L, 0.0, True, False),
+        lambda: M.gru(),
+        lambda: M.lstm(x),
+        lambda: M.gru(x, h, w3, True, L, 0.0, True, False),
+    ]
+    out = []
+    for call in calls:
+        try:
+            r = call()
+        except (RuntimeError, TypeError) as e:
+            out.append((type(e).__name__, str(e)))
+            continue
+        sum(v.sum() for v in r).backward()
+        grads = [v.grad.numpy().copy() for v in (x, xt, data, *w1, *w3, *w4) if v.grad is not None]
+        for v in (x, xt, data, *w1, *w3, *w4):
+            v.grad = None
+        out.append([(type(v.grad_fn).__name__, v.detach().numpy()) for v in r] + grads)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sequence_functions_as_torch(dtype):
+    """torch.rnn_tanh / rnn_relu / gru / lstm (what nn.RNN & co. run), both forms (a padded
+    input, packed data with batch_sizes): values, grad_fn, gradients, torch's errors."""
+    ours = _sequence_functions(tg, getattr(tg, dtype))
+    theirs = _sequence_functions(torch, getattr(torch, dtype))
+    assert len(ours) == len(theirs)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for a, b in zip(ours, theirs):
+        if isinstance(b, tuple):
+            assert a == b
+            continue
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            if isinstance(v, tuple):
+                assert u[0] == v[0]
+                u, v = u[1], v[1]
+            np.testing.assert_allclose(u, v, **tol)
