@@ -1329,9 +1329,9 @@ def _cell_functions(M):
     return out
 
 
-def test_cell_functions_as_torch():
-    """The top-level cells nn.RNNCell & co. run: values, grad_fn, gradients, errors."""
-    ours, theirs = _cell_functions(tg), _cell_functions(torch)
+def _assert_outcomes_as_torch(ours, theirs, **tol):
+    """Each call's outcome as torch's: the same error (type, message), or per result its
+    grad_fn name and values, then the gradients, within `tol`."""
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         if isinstance(b, tuple):
@@ -1342,7 +1342,12 @@ def test_cell_functions_as_torch():
             if isinstance(v, tuple):
                 assert u[0] == v[0]
                 u, v = u[1], v[1]
-            np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(u, v, **tol)
+
+
+def test_cell_functions_as_torch():
+    """The top-level cells nn.RNNCell & co. run: values, grad_fn, gradients, errors."""
+    _assert_outcomes_as_torch(_cell_functions(tg), _cell_functions(torch), rtol=1e-5, atol=1e-6)
 
 
 # ---- torch.rnn_tanh / rnn_relu / gru / lstm: the whole-sequence functions -------------------
@@ -1399,17 +1404,6 @@ def _sequence_functions(M, dtype):
 def test_sequence_functions_as_torch(dtype):
     """torch.rnn_tanh / rnn_relu / gru / lstm (what nn.RNN & co. run), both forms (a padded
     input, packed data with batch_sizes): values, grad_fn, gradients, torch's errors."""
-    ours = _sequence_functions(tg, getattr(tg, dtype))
-    theirs = _sequence_functions(torch, getattr(torch, dtype))
-    assert len(ours) == len(theirs)
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
-    for a, b in zip(ours, theirs):
-        if isinstance(b, tuple):
-            assert a == b
-            continue
-        assert len(a) == len(b)
-        for u, v in zip(a, b):
-            if isinstance(v, tuple):
-                assert u[0] == v[0]
-                u, v = u[1], v[1]
-            np.testing.assert_allclose(u, v, **tol)
+    _assert_outcomes_as_torch(_sequence_functions(tg, getattr(tg, dtype)),
+                              _sequence_functions(torch, getattr(torch, dtype)), **tol)
