@@ -292,6 +292,7 @@ _ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing"
 
 # torch's dtypes tapegrad does not have: the AttributeError says so (no stand-in dtype)
 _ABSENT_DTYPES = ("float16", "half", "bfloat16")
+_ABSENT_COMPLEX = ("complex32", "chalf", "complex64", "cfloat", "complex128", "cdouble")
 
 
 def __getattr__(name):
@@ -302,6 +303,9 @@ def __getattr__(name):
                 f"module {__name__!r} has no attribute {name!r}: tapegrad has no float16 or "
                 "bfloat16 dtype (it computes in float32 and float64; drop autocast's dtype= "
                 "argument, or pass enabled=False)")
+        if name in _ABSENT_COMPLEX:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}: tapegrad has "
+                                 "no complex dtypes (it computes in float32 and float64)")
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
     module = importlib.import_module(f"{__name__}.{place[0]}")

@@ -61,7 +61,8 @@ def _infer_dtype(data):
     if any(isinstance(v, Tensor) for v in flat):
         return None
     for k in kinds:
-        if not issubclass(k, (bool, int, float, np.number, np.bool_)):
+        if not issubclass(k, (bool, int, float, np.number, np.bool_)) or \
+                issubclass(k, np.complexfloating):
             _bad_data(data, k)
     if not kinds:
         return D.get_default_dtype()
@@ -92,6 +93,9 @@ def _bad_data(data, kind):
         if first is not data and isinstance(first, str):
             raise ValueError("too many dimensions 'str'")
         raise TypeError(f"new(): invalid data type '{kind.__name__}'")
+    if issubclass(kind, (complex, np.complexfloating)):   # (torch makes a complex tensor)
+        raise NotImplementedError("tapegrad has no complex dtypes: a tensor of complex numbers "
+                                  "is not supported")
     if kind not in (list, tuple):
         raise RuntimeError(f"Could not infer dtype of {kind.__name__}")
     shape, d = [], data          # torch takes the shape from the first element at each depth
@@ -378,6 +382,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, *, layo
     _factory_options("full", layout, pin_memory)
     fill_value = _number_arg("full", "fill_value", 2, fill_value)
     if dtype is None:
+        if isinstance(fill_value, complex):   # (torch: a complex tensor)
+            raise NotImplementedError("tapegrad has no complex dtypes: full() with a complex "
+                                      "fill_value and no dtype is not supported")
         dtype = D.scalar_dtype(fill_value)
     if not isinstance(size, (tuple, list)):   # (torch's size here is never spread ints)
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "

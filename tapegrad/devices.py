@@ -89,17 +89,76 @@ def check(dev):
     return CPU
 
 
-def to_dtype(args, dtype=None):
-    """The dtype `.to(*args)` of a module or a lazy placeholder asks for: a dtype, or a
-    tensor's, else `dtype`; every other argument is a device, checked."""
-    for a in args:
-        if isinstance(a, D.dtype):
-            dtype = a
-        elif isinstance(getattr(a, "dtype", None), D.dtype):   # a tensor: its dtype
-            dtype = a.dtype
-        else:
-            check(a)
-    return dtype
+def _is_device(a):
+    return a is None or isinstance(a, (str, device)) or type(a) is int
+
+
+def _is_dtype(a):
+    return a is None or isinstance(a, D.dtype) or type(a) is type and a in (float, int, bool,
+                                                                            complex)
+
+
+def _is_tensor(a):
+    # (a Python number stands for a tensor, as torch's parser wraps one)
+    return isinstance(getattr(a, "dtype", None), D.dtype) or type(a) in (bool, int, float, complex)
+
+
+def _is_flag(a):
+    return type(a) is bool
+
+
+# torch's three signatures of Tensor.to / Module.to, in the order its parser tries them: the
+# positional parameters (name, what it takes), how many have no default, and the keywords
+# each takes (its parameters' names and memory_format, keyword-only)
+_TO_FORMS = tuple(
+    (params, required, frozenset(name for name, _ in params) | {"memory_format"})
+    for params, required in (
+        ((("device", _is_device), ("dtype", _is_dtype), ("non_blocking", _is_flag),
+          ("copy", _is_flag)), 0),
+        ((("dtype", lambda a: a is not None and _is_dtype(a)), ("non_blocking", _is_flag),
+          ("copy", _is_flag)), 1),
+        ((("tensor", _is_tensor), ("non_blocking", _is_flag), ("copy", _is_flag)), 1)))
+
+
+def _bind_to(params, required, names, args, kwargs):
+    """The arguments bound to one of .to's signatures (name -> value), or None."""
+    if len(args) > len(params):
+        return None
+    bound = {name: a for (name, _), a in zip(params, args)}
+    for k, v in kwargs.items():
+        if k in bound or k not in names:
+            return None
+        bound[k] = v
+    for i, (name, ok) in enumerate(params):
+        if name in bound:
+            if not ok(bound[name]):
+                return None
+        elif i < required:
+            return None
+    return bound
+
+
+def parse_to(args, kwargs):
+    """`.to(*args, **kwargs)` bound as torch's parser binds it (`torch._C._nn._parse_to`): by
+    the first of its three signatures that takes them, else its TypeError.  Returns a dict
+    of what was given among device, dtype (a tensor's, or a Python number's as torch wraps
+    it: bool, int64, float64), non_blocking, copy and memory_format; the device unchecked,
+    the dtype a tapegrad dtype (torch's complex128, for `complex`, raises: no complex dtype)."""
+    for form in _TO_FORMS:
+        bound = _bind_to(*form, args, kwargs)
+        if bound is None:
+            continue
+        if "tensor" in bound:
+            t = bound.pop("tensor")
+            # (a number's type: as_dtype maps it, a float to float64 as torch's wrapping)
+            bound["dtype"] = t.dtype if isinstance(getattr(t, "dtype", None), D.dtype) else type(t)
+        if bound.get("dtype") is complex:
+            raise NotImplementedError("tapegrad has no complex dtypes: .to(complex) (torch's "
+                                      "complex128) is not supported")
+        if bound.get("dtype") is not None:
+            bound["dtype"] = D.as_dtype(bound["dtype"])
+        return bound
+    raise errors.to_args(args, kwargs)
 
 
 def unavailable(d):

@@ -61,6 +61,9 @@ def set_default_dtype(d):
 def from_numpy_dtype(npdt):
     d = BY_NP.get(np.dtype(npdt))
     if d is None:
+        if np.dtype(npdt).kind == "c":   # (torch has them: not its error for other types)
+            raise NotImplementedError(f"tapegrad has no complex dtypes: an array of "
+                                      f"numpy.{np.dtype(npdt).type.__name__} is not supported")
         raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(npdt).type.__name__}. "
                         "The only "
                         "supported types are: float64, float32, int64, int32, int16, int8, "
@@ -89,7 +92,7 @@ SMALL_INTS = (uint8, int8, int16)
 
 
 # the C++ type torch's checked scalar conversion names in its overflow error
-_CHECKED_NAMES = {"int32": "int", "float32": "float"}
+_CHECKED_NAMES = {"int32": "int", "float32": "float", "float64": "double"}
 
 
 I64_MAX = 0x7FFFFFFFFFFFFFFF
@@ -122,6 +125,11 @@ def checked(v, dt, name=None):
     they are."""
     if type(v) is int:
         check_int_scalar(v)
+    if isinstance(v, (complex, np.complexfloating)) and dt is not bool_:
+        # (torch's check of a complex number into a real dtype: nonzero imaginary part or not)
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{name or _CHECKED_NAMES.get(dt.name, dt.name + '_t')} without "
+                           f"overflow")
     if isinstance(v, (bool, np.bool_)) or dt is bool_ or \
             not isinstance(v, (int, float, np.integer, np.floating)):
         return v

@@ -398,6 +398,8 @@ class _InplaceMethods:
         return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def fill_(self, value):
+        if type(value) is complex and self._dtype is not D.bool_:
+            D.checked(value, self._dtype)   # (torch's error for a complex number, no write)
         if not isinstance(value, OPERAND_TYPES):
             raise errors.tensor_or_number("fill_", value, "value")
         if not isinstance(value, Tensor) and _fill_shared(self, value):

@@ -86,6 +86,12 @@ _PERMS = {}
 _REVERSED = tuple(tuple(range(nd - 1, -1, -1)) for nd in range(9))   # (Tensor.T's dims)
 
 
+def _to_dtype(t, dtype):
+    """`t` in `dtype`: `t` itself where it has it (torch's .to without copy), else a cast
+    (ToCopyBackward0)."""
+    return t if dtype is t._dtype else _cast(t, dtype)
+
+
 @tensor_methods
 class _OpMethods:
     """Tensor's methods that record n-d ops: dtype conversion, matrix products, comparisons,
@@ -174,30 +180,23 @@ class _OpMethods:
         return self
 
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
-           memory_format=None):
-        if dtype is not None and not isinstance(D.as_dtype(dtype), DType) or \
-                type(non_blocking) is not bool or type(copy) is not bool:
-            given = {k: v for k, v, default in (
-                ("dtype", dtype, None), ("device", device, None), ("non_blocking", non_blocking,
-                False), ("copy", copy, False), ("memory_format", memory_format, None))
-                if v is not default}
-            raise errors.to_args(args, given)
-        _device.check(device)
-        layouts.check("to", len(self._shape), None, memory_format)
-        if dtype is not None:
-            dtype = D.as_dtype(dtype)
-        for a in args:
-            a = D.as_dtype(a)
-            if isinstance(a, (str, _device.device, int)) and not isinstance(a, bool):
-                _device.check(a)   # a CPU device changes nothing; others raise
-            elif isinstance(a, DType):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a._dtype
-        if dtype is None or dtype is self._dtype:
-            return self.clone() if copy else self
-        return _cast(self, dtype)
+    def to(self, *args, **kwargs):
+        if not kwargs:   # (the usual calls: a dtype, or a tensor whose dtype to take)
+            if len(args) == 1:
+                a = args[0]
+                if type(a) is DType:
+                    return _to_dtype(self, a)
+                if isinstance(a, Tensor):
+                    return _to_dtype(self, a._dtype)
+        elif not args and len(kwargs) == 1 and type(kwargs.get("dtype")) is DType:
+            return _to_dtype(self, kwargs["dtype"])
+        given = _device.parse_to(args, kwargs)
+        _device.check(given.get("device"))
+        layouts.check("to", len(self._shape), None, given.get("memory_format"))
+        dtype = given.get("dtype")
+        if given.get("copy") and (dtype is None or dtype is self._dtype):
+            return self.clone()
+        return self if dtype is None else _to_dtype(self, dtype)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -218,28 +217,28 @@ class _OpMethods:
         return self.to(dtype)
 
     def float(self):
-        return self.to(D.float32)
+        return _to_dtype(self, D.float32)
 
     def double(self):
-        return self.to(D.float64)
+        return _to_dtype(self, D.float64)
 
     def long(self):
-        return self.to(D.int64)
+        return _to_dtype(self, D.int64)
 
     def int(self):
-        return self.to(D.int32)
+        return _to_dtype(self, D.int32)
 
     def short(self):
-        return self.to(D.int16)
+        return _to_dtype(self, D.int16)
 
     def char(self):
-        return self.to(D.int8)
+        return _to_dtype(self, D.int8)
 
     def byte(self):
-        return self.to(D.uint8)
+        return _to_dtype(self, D.uint8)
 
     def bool(self):
-        return self.to(D.bool_)
+        return _to_dtype(self, D.bool_)
 
     def cpu(self, memory_format=None):
         return self

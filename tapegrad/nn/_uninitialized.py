@@ -98,8 +98,9 @@ class UninitializedTensorMixin:
     # dtype and device moves change the placeholder's dtype (what it materializes as) and
     # return it: Module.to / double / float apply them to every parameter and buffer
     def to(self, *args, **kwargs):
-        _device.check(kwargs.get("device"))
-        dtype = _device.to_dtype(args, kwargs.get("dtype"))
+        given = _device.parse_to(args, kwargs)
+        _device.check(given.get("device"))
+        dtype = given.get("dtype")
         if dtype is not None:
             _DTYPE.__set__(self, dtype)
         return self

@@ -12,8 +12,6 @@ import numpy as np
 
 from ... import __future__ as _future, compile_options, devices as _device
 from ..._signals import COMMIT
-from ...dtypes import dtype as _DType
-from ...errors import to_args
 from ...grad_mode import switched_grad
 from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
@@ -35,9 +33,6 @@ _EXTRA_STATE_KEY = "_extra_state"
 _COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options", "name",
                              "disable", "recompile_limit", "isolate_recompiles", "shapes_spec"})
 
-
-# the keywords of Module.to (torch's _parse_to)
-_TO_KWARGS = frozenset({"device", "dtype", "non_blocking", "copy", "memory_format"})
 
 
 # what Module.__setstate__ adds to the state of an older pickle that lacks it (torch's list)
@@ -1142,23 +1137,15 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating-point parameters and buffers to a dtype (`to(tapegrad.float64)`);
         a CPU device changes nothing, others raise."""
-        lead = args     # (device, dtype) / (dtype) / (tensor), then non_blocking and copy
-        while lead and type(lead[-1]) is bool:
-            lead = lead[:-1]
-        flags = len(args) - len(lead)
-        if kwargs.keys() - _TO_KWARGS or len(lead) > 2 or flags > 2 or (
-                kwargs.get("dtype") is not None and not isinstance(kwargs["dtype"], _DType)) or any(
-                type(kwargs.get(k, False)) is not bool for k in ("non_blocking", "copy")):
-            raise to_args(args, kwargs)     # (torch's parser refuses them before anything)
-        if "copy" in kwargs or flags == 2:
+        given = _device.parse_to(args, kwargs)   # (torch's parser refuses them before anything)
+        if "copy" in given:
             raise RuntimeError(".to() does not accept copy argument")
-        dtype = kwargs.get("dtype")
-        _device.check(kwargs.get("device"))
+        dtype = given.get("dtype")
+        _device.check(given.get("device"))
         # torch's Module.to passes memory_format to its 4-d and 5-d tensors (a 5-d one with
         # channels_last raises torch's rank error); tapegrad keeps row-major memory
         # (docs/semantics.md), so the format is checked, not applied
-        fmt = kwargs.get("memory_format")
-        dtype = _device.to_dtype(lead, dtype)
+        fmt = given.get("memory_format")
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
