@@ -41,7 +41,8 @@ from .kinds.matmul import host_forward as matmul_forward, operands as _mm_operan
 from .errors import TracingError, user_stacklevel
 from .fpstate import quiet
 from .tapefile import TapeFormatError
-from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES, HOST_ONLY_OPS
+from .tape import (STATE, CLOSED, OPCODE, Tape, OP_CONST, OP_LEAF, _DIFFERENTIABLE, _SAVES,
+                   HOST_ONLY_OPS)
 from .tensor import Tensor
 from .steptrace import TRACE
 from .trainstep import DREW, StepProgram, StepTrace
@@ -436,6 +437,12 @@ class Recorded:
         self._in_plain = all(shape == () and dt.np == self.dtype for _, shape, dt in self.inputs)
         self._out_off = int(off[self._vg_out]) if one else -1
         self._vg_entry = None
+        # _vg_call's arguments on the owner's arena with `zero` False, and whether that arena's
+        # adjoints are as replay_scalar_core left them (zero but at the leaves): then it need
+        # not zero them.  `_arena` clears the flag: whoever it hands the arena to may write it.
+        self._vg_args = None
+        self._vg_clean = False
+        self._leaves = np.flatnonzero(prog["op"] == OP_LEAF)   # (replay_scalar_core's `leaves`)
         self._scalar_pair = None
         self._bop = {}
         self._plans = {}    # {out: _backward_paused's plan}
@@ -469,6 +476,7 @@ class Recorded:
     def _arena(self):
         """This thread's work arena (constants prefilled once; inputs overwritten per call)."""
         if threading.get_ident() == self._owner:
+            self._vg_clean = False
             return self._vals, self._adj
         vals = getattr(self._local, "vals", None)
         if vals is None:
@@ -770,22 +778,41 @@ class Recorded:
         return (*self._args(), self.off, self.size, self.shp, self.nd, vals, adj, start, reach,
                 self._freed, _SAVES, self.host)
 
+    def _replay_scalar(self, vals, adj, out):
+        """The one-element replay (`_scalar_kernels()[0]`) from `out` on an arena from
+        `_arena`, whose adjoints it zeroes first.  -1 or a failed guard."""
+        kernel = self._scalar_kernels()[0]
+        args = (*self._kargs, self._skip(out), vals, adj, out)
+        if kernel is K.replay_scalar_core:
+            return kernel(*args, True, self._leaves)
+        return kernel(*args)
+
     def _vg_call(self, vals, adj):
         """replay_scalar on this tape's arrays.  After the first call the compiled function is
         called through its entry point, skipping Numba's per-call type dispatch (about a
-        third of a call's fixed cost here)."""
-        args = self._kargs + (self._vg_skip, vals, adj, self._vg_out)
+        third of a call's fixed cost here); on the owner's arena, when replay_scalar_core
+        left it clean (`_vg_clean`), with the arguments kept and without zeroing adj."""
         entry = self._vg_entry
-        if entry is not None:
-            return entry(*args)
+        if entry is not None and self._vg_clean and adj is self._adj:
+            return entry(*self._vg_args)
         kernel = self._scalar_kernels()[0]
-        status = kernel(*args)
-        try:
-            from numba import typeof
-            sig = tuple(typeof(a) for a in args)
-            self._vg_entry = kernel.overloads[sig].entry_point
-        except Exception:  # a Numba without `overloads`: keep dispatching
-            self._vg_entry = kernel
+        core = kernel is K.replay_scalar_core
+        args = self._kargs + (self._vg_skip, vals, adj, self._vg_out)
+        if core:
+            args += (True, self._leaves)
+        if entry is not None:
+            status = entry(*args)
+        else:
+            status = kernel(*args)
+            try:
+                from numba import typeof
+                sig = tuple(typeof(a) for a in args)
+                self._vg_entry = kernel.overloads[sig].entry_point
+            except Exception:  # a Numba without `overloads`: keep dispatching
+                self._vg_entry = kernel
+        if core and adj is self._adj:
+            self._vg_args = args[:-2] + (False, self._leaves)
+            self._vg_clean = True
         return status
 
     @property
@@ -841,8 +868,7 @@ class Recorded:
         op, ia, ib, imm, par, params, arg_ptr, arg = self._args()
         handed = None
         if self.scalar:
-            status = self._scalar_kernels()[0](op, ia, ib, imm, par, params, arg_ptr, arg,
-                                               self._skip(out), vals, adj, out)
+            status = self._replay_scalar(vals, adj, out)
         else:
             # NOTE: the two big kernels called from here, not through one kernel calling both:
             # Numba links a callee's code into its caller and compiles it again there, which
@@ -882,7 +908,7 @@ class Recorded:
         if self.scalar:
             # one element out: its Jacobian is its gradient, from the one-element replay
             # (`jacobian` would compile the full n-d kernels into itself)
-            status = self._scalar_kernels()[0](*self._args(), self._skip(node), vals, adj, node)
+            status = self._replay_scalar(vals, adj, node)
             jac = adj[self.in_offs].reshape(1, -1)
         else:
             jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)

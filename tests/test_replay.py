@@ -73,6 +73,78 @@ def test_scalar_replay_equals_eager(prog, p0, p1):
             np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
 
 
+def _first_replay(tape, *point):
+    """value_and_grad at `point` of a copy of `tape` that has replayed nothing (its kernel
+    zeroes the whole adjoint arena first)."""
+    return pickle.loads(pickle.dumps(tape)).value_and_grad(*point)
+
+
+def _guarded(x, y, z, m=tg):
+    c = m.tensor(0.75, dtype=m.float64)     # a closed-over tensor: a constant of the tape
+    s = x.sin() * y + (x * c).exp()
+    if x > -1.0:                            # a guard
+        s = s + x * x
+    return s - y / (x * x + 1.0)            # z: an input no gradient reaches
+
+
+def _identity(x, y, z, m=tg):
+    return x                                # the output is an input: a leaf
+
+
+@pytest.mark.parametrize("f", [_guarded, _identity])
+def test_one_element_replays_reuse_the_adjoints_they_cleared(f):
+    # replay_scalar_core clears each adjoint as its sweep reads it (but the leaves'), and the
+    # next value_and_grad of numbers skips zeroing the arena: every call must equal a first
+    # replay bit for bit (and eager torch), whatever the calls before it did
+    torch = pytest.importorskip("torch")
+    tape = tg.record(f, *(tg.tensor(v, dtype=tg.float64) for v in (0.3, 1.5, 2.0)))
+    leaf = tape.prog["op"] == tg.tape.OP_LEAF
+    points = [(0.3, 1.5, 2.0), (1.1, -0.4, 3.0), (-2.0, 1.0, 0.0), (0.7, 0.2, -1.0),
+              (0.7, 0.2, -1.0), (-0.5, 2.5, 1.0)]
+    for point in points:
+        if f is _guarded and point[0] <= -1.0:
+            with pytest.raises(tg.BranchChanged):
+                tape.value_and_grad(*point)
+            continue
+        value, grads = tape.value_and_grad(*point)
+        assert (value, grads) == _first_replay(tape, *point)
+        assert not tape._adj[~leaf].any()       # the sweep left adj zero but at the leaves
+        ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in point]
+        out = f(*ts, m=torch)
+        tgrads = torch.autograd.grad(out, ts, allow_unused=True)
+        np.testing.assert_allclose(value, out.item(), rtol=1e-14)
+        np.testing.assert_allclose(grads, [0.0 if g is None else g.item() for g in tgrads],
+                                   rtol=1e-13, atol=1e-15)
+
+
+def test_an_arena_handed_out_is_zeroed_before_the_next_replay():
+    # whoever `_arena` hands the arena to (jacobian, the general path, a compiled step) may
+    # leave its adjoints dirty: the next value_and_grad of numbers zeroes them again
+    tape = tg.record(_guarded, *(tg.tensor(v, dtype=tg.float64) for v in (0.3, 1.5, 2.0)))
+    point = (1.1, -0.4, 3.0)
+    want = _first_replay(tape, *point)
+    assert tape.value_and_grad(*point) == want
+    _, adj = tape._arena()
+    adj[:] = 7.0                                 # (as a step's own kernel might leave it)
+    assert tape.value_and_grad(*point) == want
+    assert tape.value_and_grad(*point) == want
+    J = tape.jacobian(*(np.float64(v) for v in point))
+    assert [j.item() for j in J] == list(want[1])
+    value, grads = tape.value_and_grad(*(np.array(v) for v in point))   # the general path
+    assert value == want[0] and [g.item() for g in grads] == list(want[1])
+    assert tape.value_and_grad(*point) == want
+    tape(*point)                                 # forward only
+    assert tape.value_and_grad(*point) == want
+    import threading                            # another thread replays on its own arena
+    got = []
+    t = threading.Thread(target=lambda: got.extend([tape.value_and_grad(*point)] * 1 +
+                                                   [tape.value_and_grad(*point)]))
+    t.start()
+    t.join()
+    assert got == [want, want]
+    assert tape.value_and_grad(*point) == want
+
+
 @settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(program, st.lists(st.floats(-2, 2), min_size=3, max_size=3))
 def test_nd_replay_equals_eager(prog, p1):
