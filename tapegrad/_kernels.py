@@ -492,67 +492,69 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
         o = op[e]
         a = ia[e]
         b = ib[e]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
         if False:
             pass
         elif o == 3:  # add
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v + b_v
         elif o == 4:  # sub
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v - b_v
         elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v * b_v
         elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v / b_v
         elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v ** b_v
         elif o == 8:  # neg
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = -a_v
         elif o == 9:  # exp
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = exp(a_v)
         elif o == 10:  # log
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = log(a_v)
         elif o == 11:  # sqrt
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sqrt(a_v)
         elif o == 12:  # sin
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sin(a_v)
         elif o == 13:  # cos
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = cos(a_v)
         elif o == 14:  # tanh
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = tanh(a_v)
         elif o == 15:  # sigmoid
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sigmoid(a_v)
         elif o == 16:  # relu
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = abs(a_v)
         elif o == 18:  # pow_scalar
-            a_v = vals[a]
+            a_v = vals[ua]
             c = imm[e]
             vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = 1.0 / a_v
         elif o == 50:  # sign
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sign(a_v)
         elif o == 60:  # zero
             vals[e] = 0.0
@@ -560,11 +562,11 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
             c = imm[e]
             vals[e] = c
         elif (o == 62 or o == 63):  # copy, fill_tensor
-            b_v = vals[b] if b >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = b_v
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             if False:
                 pass
             elif o == 40:  # lt
@@ -596,24 +598,24 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
                 vals[e] = ew_binary_fwd(o, a_v, b_v)
         elif OP_KIND[o] == 3:  # unary rows
             c = imm[e]
-            a_v = vals[a]
+            a_v = vals[ua]
             if False:
                 pass
             elif OP_EW[o] == 1:  # outlined unary ops
                 vals[e] = ew_unary_fwd(o, a_v, c)
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            vals[e] = vals[ua] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
-            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[ua]) == math.inf else vals[ua]
         elif (o == 80 or o == 81):  # one element: log_softmax (imm 1) a - a, softmax exp(a - a)
-            vals[e] = vals[a] - vals[a] if imm[e] != 0.0 else math.exp(vals[a] - vals[a])
+            vals[e] = vals[ua] - vals[ua] if imm[e] != 0.0 else math.exp(vals[ua] - vals[ua])
         elif OP_IN_MATMUL[o] != 0:
-            vals[e] = vals[a] * vals[b]
+            vals[e] = vals[ua] * vals[ub]
         elif o == 47:
-            if (vals[a] != 0.0) != (imm[e] != 0.0):
+            if (vals[ua] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[a], imm[e], vals.itemsize):
+            if not same_value(vals[ua], imm[e], vals.itemsize):
                 return e
     return -1
 
@@ -627,139 +629,141 @@ def backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach
         o = op[e]
         a = ia[e]
         b = ib[e]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
         g = adj[e]
         if False:
             pass
         elif o == 3:  # add
             if a >= 0:
-                adj[a] += g
+                adj[ua] += g
             if b >= 0:
-                adj[b] += g
+                adj[ub] += g
         elif o == 4:  # sub
             if a >= 0:
-                adj[a] += g
+                adj[ua] += g
             if b >= 0:
-                adj[b] += -g
+                adj[ub] += -g
         elif o == 5:  # mul
             if a >= 0:
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g * b_v
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g * b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                adj[b] += g * a_v
+                a_v = vals[ua] if a >= 0 else imm[e]
+                adj[ub] += g * a_v
         elif o == 6:  # div
             if a >= 0:
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g / b_v
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g / b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
-                adj[b] += -g * ((a_v / b_v) / b_v)
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
+                adj[ub] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
-                a_v = vals[a]
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
+                a_v = vals[ua]
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
                 out_v = vals[e]
-                adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
+                adj[ub] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = imm[e]
-            adj[a] += -g
+            adj[ua] += -g
         elif o == 9:  # exp
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * out_v
+            adj[ua] += g * out_v
         elif o == 10:  # log
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g / a_v
+            a_v = vals[ua]
+            adj[ua] += g / a_v
         elif o == 11:  # sqrt
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g / (2.0 * out_v)
+            adj[ua] += g / (2.0 * out_v)
         elif o == 12:  # sin
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g * cos(a_v)
+            a_v = vals[ua]
+            adj[ua] += g * cos(a_v)
         elif o == 13:  # cos
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += -g * sin(a_v)
+            a_v = vals[ua]
+            adj[ua] += -g * sin(a_v)
         elif o == 14:  # tanh
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * (1.0 - out_v * out_v)
+            adj[ua] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * out_v * (1.0 - out_v)
+            adj[ua] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
             c = imm[e]
             out_v = vals[e]
-            adj[a] += threshold_backward(g, out_v)
+            adj[ua] += threshold_backward(g, out_v)
         elif o == 17:  # abs
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g * sign(a_v)
+            a_v = vals[ua]
+            adj[ua] += g * sign(a_v)
         elif o == 18:  # pow_scalar
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
+            a_v = vals[ua]
+            adj[ua] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             c = imm[e]
             out_v = vals[e]
-            adj[a] += -g * (out_v * out_v)
+            adj[ua] += -g * (out_v * out_v)
         elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
-                adj[a] += where(cond_v, g, 0.0)
+                adj[ua] += where(cond_v, g, 0.0)
             if b >= 0:
-                adj[b] += where(cond_v, 0.0, g)
+                adj[ub] += where(cond_v, 0.0, g)
         elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             c = imm[e]
-            adj[a] += 0.0
+            adj[ua] += 0.0
         elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
-                adj[a] += 0.0
+                adj[ua] += 0.0
             if b >= 0:
-                adj[b] += g
+                adj[ub] += g
         elif o == 76:  # atan2
             if a >= 0:
-                a_v = vals[a]
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                a_v = vals[ua]
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
-                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
+                adj[ub] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             if a >= 0:
-                a_v = vals[a]
+                a_v = vals[ua]
                 out_v = vals[e]
-                adj[a] += g * a_v / out_v
+                adj[ua] += g * a_v / out_v
             if b >= 0:
-                b_v = vals[b]
+                b_v = vals[ub]
                 out_v = vals[e]
-                adj[b] += g * b_v / out_v
+                adj[ub] += g * b_v / out_v
         elif OP_EW[o] == 1:  # outlined unary ops
-            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], imm[e])
+            adj[ua] += ew_unary_grad(o, g, vals[ua], vals[e], imm[e])
         elif OP_EW[o] == 2:  # outlined binary ops
-            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else imm[e],
-                                    vals[b] if b >= 0 else imm[e], vals[e])
+            ga, gb = ew_binary_grad(o, g, vals[ua] if a >= 0 else imm[e],
+                                    vals[ub] if b >= 0 else imm[e], vals[e])
             if a >= 0:
-                adj[a] += ga
+                adj[ua] += ga
             if b >= 0:
-                adj[b] += gb
+                adj[ub] += gb
         elif OP_IN_COPY_BACKWARD[o] != 0:
-            adj[a] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            adj[ua] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif OP_IN_MATMUL[o] != 0:
-            adj[a] += g * vals[b]
-            adj[b] += g * vals[a]
+            adj[ua] += g * vals[ub]
+            adj[ub] += g * vals[ua]
         elif (o == 80 or o == 81):  # one element: the row's sum is g (kinds/softmax.py)
-            adj[a] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
+            adj[ua] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
 
 
 @njit(cache=True, error_model="numpy")
@@ -784,67 +788,69 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
         o = op[e]
         a = ia[e]
         b = ib[e]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
         if False:
             pass
         elif o == 3:  # add
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v + b_v
         elif o == 4:  # sub
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v - b_v
         elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v * b_v
         elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v / b_v
         elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v ** b_v
         elif o == 8:  # neg
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = -a_v
         elif o == 9:  # exp
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = exp(a_v)
         elif o == 10:  # log
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = log(a_v)
         elif o == 11:  # sqrt
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sqrt(a_v)
         elif o == 12:  # sin
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sin(a_v)
         elif o == 13:  # cos
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = cos(a_v)
         elif o == 14:  # tanh
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = tanh(a_v)
         elif o == 15:  # sigmoid
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sigmoid(a_v)
         elif o == 16:  # relu
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = abs(a_v)
         elif o == 18:  # pow_scalar
-            a_v = vals[a]
+            a_v = vals[ua]
             c = imm[e]
             vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = 1.0 / a_v
         elif o == 50:  # sign
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sign(a_v)
         elif o == 60:  # zero
             vals[e] = 0.0
@@ -852,11 +858,11 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
             c = imm[e]
             vals[e] = c
         elif (o == 62 or o == 63):  # copy, fill_tensor
-            b_v = vals[b] if b >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = b_v
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             if False:
                 pass
             elif o == 40:  # lt
@@ -885,18 +891,18 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
             elif o == 121:  # logical_xor
                 vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            vals[e] = vals[ua] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
-            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[ua]) == math.inf else vals[ua]
         elif (o == 80 or o == 81):  # one element: log_softmax (imm 1) a - a, softmax exp(a - a)
-            vals[e] = vals[a] - vals[a] if imm[e] != 0.0 else math.exp(vals[a] - vals[a])
+            vals[e] = vals[ua] - vals[ua] if imm[e] != 0.0 else math.exp(vals[ua] - vals[ua])
         elif OP_IN_MATMUL[o] != 0:
-            vals[e] = vals[a] * vals[b]
+            vals[e] = vals[ua] * vals[ub]
         elif o == 47:
-            if (vals[a] != 0.0) != (imm[e] != 0.0):
+            if (vals[ua] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[a], imm[e], vals.itemsize):
+            if not same_value(vals[ua], imm[e], vals.itemsize):
                 return e
     return -1
 
@@ -910,130 +916,132 @@ def backward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, 
         o = op[e]
         a = ia[e]
         b = ib[e]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
         g = adj[e]
         if False:
             pass
         elif o == 3:  # add
             if a >= 0:
-                adj[a] += g
+                adj[ua] += g
             if b >= 0:
-                adj[b] += g
+                adj[ub] += g
         elif o == 4:  # sub
             if a >= 0:
-                adj[a] += g
+                adj[ua] += g
             if b >= 0:
-                adj[b] += -g
+                adj[ub] += -g
         elif o == 5:  # mul
             if a >= 0:
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g * b_v
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g * b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                adj[b] += g * a_v
+                a_v = vals[ua] if a >= 0 else imm[e]
+                adj[ub] += g * a_v
         elif o == 6:  # div
             if a >= 0:
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g / b_v
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g / b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
-                adj[b] += -g * ((a_v / b_v) / b_v)
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
+                adj[ub] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
-                a_v = vals[a]
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
+                a_v = vals[ua]
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
                 out_v = vals[e]
-                adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
+                adj[ub] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = imm[e]
-            adj[a] += -g
+            adj[ua] += -g
         elif o == 9:  # exp
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * out_v
+            adj[ua] += g * out_v
         elif o == 10:  # log
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g / a_v
+            a_v = vals[ua]
+            adj[ua] += g / a_v
         elif o == 11:  # sqrt
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g / (2.0 * out_v)
+            adj[ua] += g / (2.0 * out_v)
         elif o == 12:  # sin
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g * cos(a_v)
+            a_v = vals[ua]
+            adj[ua] += g * cos(a_v)
         elif o == 13:  # cos
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += -g * sin(a_v)
+            a_v = vals[ua]
+            adj[ua] += -g * sin(a_v)
         elif o == 14:  # tanh
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * (1.0 - out_v * out_v)
+            adj[ua] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * out_v * (1.0 - out_v)
+            adj[ua] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
             c = imm[e]
             out_v = vals[e]
-            adj[a] += threshold_backward(g, out_v)
+            adj[ua] += threshold_backward(g, out_v)
         elif o == 17:  # abs
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g * sign(a_v)
+            a_v = vals[ua]
+            adj[ua] += g * sign(a_v)
         elif o == 18:  # pow_scalar
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
+            a_v = vals[ua]
+            adj[ua] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             c = imm[e]
             out_v = vals[e]
-            adj[a] += -g * (out_v * out_v)
+            adj[ua] += -g * (out_v * out_v)
         elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
-                adj[a] += where(cond_v, g, 0.0)
+                adj[ua] += where(cond_v, g, 0.0)
             if b >= 0:
-                adj[b] += where(cond_v, 0.0, g)
+                adj[ub] += where(cond_v, 0.0, g)
         elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             c = imm[e]
-            adj[a] += 0.0
+            adj[ua] += 0.0
         elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
-                adj[a] += 0.0
+                adj[ua] += 0.0
             if b >= 0:
-                adj[b] += g
+                adj[ub] += g
         elif o == 76:  # atan2
             if a >= 0:
-                a_v = vals[a]
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                a_v = vals[ua]
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
-                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
+                adj[ub] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             if a >= 0:
-                a_v = vals[a]
+                a_v = vals[ua]
                 out_v = vals[e]
-                adj[a] += g * a_v / out_v
+                adj[ua] += g * a_v / out_v
             if b >= 0:
-                b_v = vals[b]
+                b_v = vals[ub]
                 out_v = vals[e]
-                adj[b] += g * b_v / out_v
+                adj[ub] += g * b_v / out_v
         elif OP_IN_COPY_BACKWARD[o] != 0:
-            adj[a] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            adj[ua] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif OP_IN_MATMUL[o] != 0:
-            adj[a] += g * vals[b]
-            adj[b] += g * vals[a]
+            adj[ua] += g * vals[ub]
+            adj[ub] += g * vals[ua]
         elif (o == 80 or o == 81):  # one element: the row's sum is g (kinds/softmax.py)
-            adj[a] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
+            adj[ua] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
 
 
 @njit(cache=True, error_model="numpy")
@@ -1054,67 +1062,69 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
         o = op[e]
         a = ia[e]
         b = ib[e]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
         if False:
             pass
         elif o == 3:  # add
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v + b_v
         elif o == 4:  # sub
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v - b_v
         elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v * b_v
         elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v / b_v
         elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = a_v ** b_v
         elif o == 8:  # neg
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = -a_v
         elif o == 9:  # exp
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = exp(a_v)
         elif o == 10:  # log
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = log(a_v)
         elif o == 11:  # sqrt
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sqrt(a_v)
         elif o == 12:  # sin
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sin(a_v)
         elif o == 13:  # cos
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = cos(a_v)
         elif o == 14:  # tanh
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = tanh(a_v)
         elif o == 15:  # sigmoid
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sigmoid(a_v)
         elif o == 16:  # relu
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = abs(a_v)
         elif o == 18:  # pow_scalar
-            a_v = vals[a]
+            a_v = vals[ua]
             c = imm[e]
             vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = 1.0 / a_v
         elif o == 50:  # sign
-            a_v = vals[a]
+            a_v = vals[ua]
             vals[e] = sign(a_v)
         elif o == 60:  # zero
             vals[e] = 0.0
@@ -1122,11 +1132,11 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
             c = imm[e]
             vals[e] = c
         elif (o == 62 or o == 63):  # copy, fill_tensor
-            b_v = vals[b] if b >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             vals[e] = b_v
         elif OP_PAIR[o] != 0:  # binary, compare and where rows
-            a_v = vals[a] if a >= 0 else imm[e]
-            b_v = vals[b] if b >= 0 else imm[e]
+            a_v = vals[ua] if a >= 0 else imm[e]
+            b_v = vals[ub] if b >= 0 else imm[e]
             if False:
                 pass
             elif o == 40:  # lt
@@ -1155,18 +1165,18 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
             elif o == 121:  # logical_xor
                 vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            vals[e] = vals[ua] * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when imm says so)
-            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+            vals[e] = 0.0 if imm[e] != 0.0 and abs(vals[ua]) == math.inf else vals[ua]
         elif (o == 80 or o == 81):  # one element: log_softmax (imm 1) a - a, softmax exp(a - a)
-            vals[e] = vals[a] - vals[a] if imm[e] != 0.0 else math.exp(vals[a] - vals[a])
+            vals[e] = vals[ua] - vals[ua] if imm[e] != 0.0 else math.exp(vals[ua] - vals[ua])
         elif OP_IN_MATMUL[o] != 0:
-            vals[e] = vals[a] * vals[b]
+            vals[e] = vals[ua] * vals[ub]
         elif o == 47:
-            if (vals[a] != 0.0) != (imm[e] != 0.0):
+            if (vals[ua] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[a], imm[e], vals.itemsize):
+            if not same_value(vals[ua], imm[e], vals.itemsize):
                 return e
     if zero:
         adj[:] = 0.0
@@ -1182,6 +1192,8 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
         o = bop[e]
         a = ia[e]
         b = ib[e]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
         g = adj[e]
         adj[e] = 0.0
         if False:
@@ -1190,125 +1202,125 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
             adj[e] = g
         elif o == 3:  # add
             if a >= 0:
-                adj[a] += g
+                adj[ua] += g
             if b >= 0:
-                adj[b] += g
+                adj[ub] += g
         elif o == 4:  # sub
             if a >= 0:
-                adj[a] += g
+                adj[ua] += g
             if b >= 0:
-                adj[b] += -g
+                adj[ub] += -g
         elif o == 5:  # mul
             if a >= 0:
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g * b_v
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g * b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                adj[b] += g * a_v
+                a_v = vals[ua] if a >= 0 else imm[e]
+                adj[ub] += g * a_v
         elif o == 6:  # div
             if a >= 0:
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g / b_v
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g / b_v
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
-                adj[b] += -g * ((a_v / b_v) / b_v)
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
+                adj[ub] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
-                a_v = vals[a]
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
+                a_v = vals[ua]
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
                 out_v = vals[e]
-                adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
+                adj[ub] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = imm[e]
-            adj[a] += -g
+            adj[ua] += -g
         elif o == 9:  # exp
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * out_v
+            adj[ua] += g * out_v
         elif o == 10:  # log
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g / a_v
+            a_v = vals[ua]
+            adj[ua] += g / a_v
         elif o == 11:  # sqrt
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g / (2.0 * out_v)
+            adj[ua] += g / (2.0 * out_v)
         elif o == 12:  # sin
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g * cos(a_v)
+            a_v = vals[ua]
+            adj[ua] += g * cos(a_v)
         elif o == 13:  # cos
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += -g * sin(a_v)
+            a_v = vals[ua]
+            adj[ua] += -g * sin(a_v)
         elif o == 14:  # tanh
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * (1.0 - out_v * out_v)
+            adj[ua] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
             c = imm[e]
             out_v = vals[e]
-            adj[a] += g * out_v * (1.0 - out_v)
+            adj[ua] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
             c = imm[e]
             out_v = vals[e]
-            adj[a] += threshold_backward(g, out_v)
+            adj[ua] += threshold_backward(g, out_v)
         elif o == 17:  # abs
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += g * sign(a_v)
+            a_v = vals[ua]
+            adj[ua] += g * sign(a_v)
         elif o == 18:  # pow_scalar
             c = imm[e]
-            a_v = vals[a]
-            adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
+            a_v = vals[ua]
+            adj[ua] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             c = imm[e]
             out_v = vals[e]
-            adj[a] += -g * (out_v * out_v)
+            adj[ua] += -g * (out_v * out_v)
         elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
-                adj[a] += where(cond_v, g, 0.0)
+                adj[ua] += where(cond_v, g, 0.0)
             if b >= 0:
-                adj[b] += where(cond_v, 0.0, g)
+                adj[ub] += where(cond_v, 0.0, g)
         elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             c = imm[e]
-            adj[a] += 0.0
+            adj[ua] += 0.0
         elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
-                adj[a] += 0.0
+                adj[ua] += 0.0
             if b >= 0:
-                adj[b] += g
+                adj[ub] += g
         elif o == 76:  # atan2
             if a >= 0:
-                a_v = vals[a]
-                b_v = vals[b] if b >= 0 else imm[e]
-                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                a_v = vals[ua]
+                b_v = vals[ub] if b >= 0 else imm[e]
+                adj[ua] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
-                a_v = vals[a] if a >= 0 else imm[e]
-                b_v = vals[b]
-                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                a_v = vals[ua] if a >= 0 else imm[e]
+                b_v = vals[ub]
+                adj[ub] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             if a >= 0:
-                a_v = vals[a]
+                a_v = vals[ua]
                 out_v = vals[e]
-                adj[a] += g * a_v / out_v
+                adj[ua] += g * a_v / out_v
             if b >= 0:
-                b_v = vals[b]
+                b_v = vals[ub]
                 out_v = vals[e]
-                adj[b] += g * b_v / out_v
+                adj[ub] += g * b_v / out_v
         elif OP_IN_COPY_BACKWARD[o] != 0:
-            adj[a] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+            adj[ua] += g * (imm[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif OP_IN_MATMUL[o] != 0:
-            adj[a] += g * vals[b]
-            adj[b] += g * vals[a]
+            adj[ua] += g * vals[ub]
+            adj[ub] += g * vals[ua]
         elif (o == 80 or o == 81):  # one element: the row's sum is g (kinds/softmax.py)
-            adj[a] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
+            adj[ua] += g - math.exp(vals[e]) * g if imm[e] != 0.0 else vals[e] * (g - g * vals[e])
     return -1
 
 

@@ -119,12 +119,23 @@ def same_value(x, y, itemsize):
 # --- the one-element kernels' template: the full pair, and the core pair without the outlined
 # rows, which a Recorded tape without them calls (through `replay_scalar_core`); and the replay
 # driver of each (REPLAY_CALLS, REPLAY_FUSED) ---------------------------------------------------
-# the one-element sweeps' loops, shared by the kernels and the fused replay below
+# the one-element sweeps' loops, shared by the kernels and the fused replay below.  `ua`, `ub`:
+# the operands as unsigned indices, in every read and write of a node's value or adjoint (the
+# faces' `vals[a]` ... as `vals[ua]`: `_unsigned_nodes`), where the operand is a node (a
+# guarded read, or a kind whose operands tapefile requires): Numba wraps a negative signed
+# index around, a test, a select and the array's length held in a register per access.
+# Replay of the 10^5-step scalar recurrence: 4.24 -> 3.92 ns an entry (its forward alone 2.24 ->
+# 1.98).
+_NODES = '''\
+        ua = np.uint64(a)
+        ub = np.uint64(b)
+'''
 _FORWARD_SCALAR_LOOP = '''\
     for e in range(op.shape[0]):
         o = op[e]
         a = ia[e]
         b = ib[e]
+''' + _NODES + '''\
         if False:
             pass
 %(forward_scalar)s
@@ -132,6 +143,7 @@ _FORWARD_SCALAR_LOOP = '''\
 _BACKWARD_SCALAR_BODY = '''\
         a = ia[e]
         b = ib[e]
+''' + _NODES + '''\
         g = adj[e]
         if False:
             pass
@@ -182,6 +194,7 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
         o = bop[e]
         a = ia[e]
         b = ib[e]
+''' + _NODES + '''\
         g = adj[e]
         adj[e] = 0.0
         if False:
@@ -514,6 +527,11 @@ SF_DIRECT = """\
 _SF_READS = (("a_v", "            a_v = vals[a]\n", "            a_v = vals[a] if a >= 0 else imm[e]\n"),
              ("b_v", "", "            b_v = vals[b] if b >= 0 else imm[e]\n"),
              ("c", "            c = imm[e]\n", ""))
+
+
+def _unsigned_nodes(face):
+    """A one-element face with its operands' node accesses through `ua`/`ub` (see _NODES)."""
+    return re.sub(r"\b(vals|adj)\[([ab])\]", r"\1[u\2]", face)
 
 
 def _direct_reads(fwd, pair):
@@ -1425,8 +1443,9 @@ def generate():
             group % dict(rows=_indent(rows, 4).rstrip("\n"), unary=KIND_CODE["unary"])
             for group, rows in ((SF_PAIR_GROUP, "".join(sfwd_pair) + ew_fwd[1]),
                                 (SF_UNARY_GROUP, "".join(sfwd) + ew_fwd[0])) if rows.strip())
-        faces = dict(forward_scalar=(groups + struct_fwd).rstrip("\n"),
-                     backward_scalar="".join(sback[:-1] + ew_back + sback[-1:]).rstrip("\n"))
+        faces = dict(forward_scalar=_unsigned_nodes((groups + struct_fwd).rstrip("\n")),
+                     backward_scalar=_unsigned_nodes(
+                         "".join(sback[:-1] + ew_back + sback[-1:]).rstrip("\n")))
         parts.append(SCALAR % dict(faces, suffix=suffix, which=SCALAR_WHICH[suffix]))
         parts.append("\n\n" + (REPLAY_FUSED % dict(faces, leaf=OPS["leaf"].code) if suffix
                                      else REPLAY_CALLS % {}))
