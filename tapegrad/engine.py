@@ -550,60 +550,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                     pending.setdefault(src, []).append((snode, r.grad_of(node, -1)))
         if run_inputs:
             _run_inputs(done, inputs)
-
-        if inputs is not None:
-            out = []
-            for t in inputs:
-                g = None
-                for tt, s in direct:
-                    if tt is t:
-                        g = _add(g, np.asarray(s, np.float64).reshape(t.shape))
-                for r in done:
-                    for node in _nodes_in(r.tape, t):
-                        if node < r.n and r.reach[node]:
-                            g = _add(g, r.result_of(node, t.shape))
-                if g is not None and t._tape is None and hooks._LEAF:
-                    h = hooks.leaf_hooks(t)      # a leaf input's hooks run, as in torch
-                    if h is not None and (h.tensor or h.pre or h.post):
-                        # (its AccumulateGrad's too where it runs: backward(inputs=))
-                        g = hooks.leaf_grad(h, t, g, accumulate=not isinstance(
-                            inputs, hooks.GradInputs))
-                out.append(g)
-            kept = _retained(done, inputs, out, roots) if stage is not None else None
-        else:
-            out = {}
-            for t, s in direct:
-                _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
-            for r in done:
-                tape, reach = r.tape, r.reach
-                _collect_leaves(out, tape, r.n, reach, r.loc, r.off, r.size, r.adj, r.side)
-                for node, ref in tape.retained.items():
-                    t = ref()
-                    if t is not None and node < r.n and reach[node]:
-                        _collect(out, t, r.result_of(node, t.shape))
-            if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
-                out = _in_hook_order(out, done)
-                hooks.leaf_grads(out)
-
-        if validate is not None:
-            validate(out)
-        staged = None if stage is None else stage(out) if inputs is None else stage(out, kept)
-        with COMMIT:
-            for r in done:
-                if r.tape.frozen:
-                    if r.freed_since():
-                        # another thread's backward freed, after this call's sweep checked them,
-                        # buffers it read: this call fails as a second backward
-                        raise RuntimeError(errors.BACKWARD_TWICE)
-            if publish is not None:
-                publish(staged)
-            if not retain_graph:
-                for r in done:
-                    r.release()
-                    if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
-                        pyfunc.release(r.tape, r.ran, r.n)
-                    r.tape.seal()
-        return out
+        return _finish(done, direct, roots, inputs, validate, stage, publish, retain_graph)
     finally:   # the arenas' scratch buffers: every result above is a copy
         for r in done:
             scratch.give(r.bufs)
@@ -611,27 +558,94 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 reached.give(r.space)
 
 
-def run_backward_root(root, retain_graph, stage, publish):
-    """run_backward for the usual `loss.backward()`: one one-element root recorded on a
-    tape, and nothing on the tape or in the process that needs the general path's machinery
-    (hooks, imports from older tapes, retained non-leaves, custom Functions, anomaly mode, a
-    tape a backward froze or one being recorded, n-d streams with a prefix long enough for
-    reached.walk, the first sweep's choice of kernel tier).  run_backward's steps for that
-    case (the same sweep, collection, commit and release), without its bookkeeping per tape
-    and per root: ~10 us of a 64x64 matmul's 73 us backward.  Returns run_backward's result,
-    or None where the case is another one (nothing done: the caller takes run_backward)."""
+def _finish(done, direct, roots, inputs, validate, stage, publish, retain_graph):
+    """run_backward's steps once every tape was swept (`done`, its _Sweeps; `direct`: the
+    roots that are leaves, with their seeds): the gradients collected, the leaves' hooks,
+    validate, stage, and the commit.  The caller gives back the sweeps' buffers."""
+    if inputs is not None:
+        out = []
+        for t in inputs:
+            g = None
+            for tt, s in direct:
+                if tt is t:
+                    g = _add(g, np.asarray(s, np.float64).reshape(t.shape))
+            for r in done:
+                for node in _nodes_in(r.tape, t):
+                    if node < r.n and r.reach[node]:
+                        g = _add(g, r.result_of(node, t.shape))
+            if g is not None and t._tape is None and hooks._LEAF:
+                h = hooks.leaf_hooks(t)      # a leaf input's hooks run, as in torch
+                if h is not None and (h.tensor or h.pre or h.post):
+                    # (its AccumulateGrad's too where it runs: backward(inputs=))
+                    g = hooks.leaf_grad(h, t, g, accumulate=not isinstance(
+                        inputs, hooks.GradInputs))
+            out.append(g)
+        kept = _retained(done, inputs, out, roots) if stage is not None else None
+    else:
+        out = {}
+        for t, s in direct:
+            _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
+        for r in done:
+            tape, reach = r.tape, r.reach
+            _collect_leaves(out, tape, r.n, reach, r.loc, r.off, r.size, r.adj, r.side)
+            for node, ref in tape.retained.items():
+                t = ref()
+                if t is not None and node < r.n and reach[node]:
+                    _collect(out, t, r.result_of(node, t.shape))
+        if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
+            out = _in_hook_order(out, done)
+            hooks.leaf_grads(out)
+
+    if validate is not None:
+        validate(out)
+    staged = None if stage is None else stage(out) if inputs is None else stage(out, kept)
+    with COMMIT:
+        for r in done:
+            if r.tape.frozen:
+                if r.freed_since():
+                    # another thread's backward freed, after this call's sweep checked them,
+                    # buffers it read: this call fails as a second backward
+                    raise RuntimeError(errors.BACKWARD_TWICE)
+        if publish is not None:
+            publish(staged)
+        if not retain_graph:
+            for r in done:
+                r.release()
+                if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
+                    pyfunc.release(r.tape, r.ran, r.n)
+                r.tape.seal()
+    return out
+
+
+def run_backward_root(root, retain_graph, stage, publish, gradient=None):
+    """run_backward for the usual `loss.backward()` or `out.backward(g)`: one root recorded
+    on a tape, one-element unless `gradient` (a Tensor of its shape, else None: the caller's
+    general path checks and raises) seeds it, and nothing on the tape or in the process that
+    needs the general path's machinery (hooks, imports from older tapes, retained non-leaves,
+    anomaly mode, a tape a backward froze or one being recorded, n-d streams with a prefix
+    long enough for reached.walk, the first sweep's choice of kernel tier).  run_backward's
+    steps for that case (the same sweep, custom Functions' backwards at their pauses,
+    collection, commit and release), without its bookkeeping per tape and per root: ~10 us of
+    a 64x64 matmul's 73 us backward.  Returns run_backward's result, or None where the case
+    is another one (nothing done: the caller takes run_backward)."""
     tape = root._tape
     if tape is None or not root._recorded:
         return None
-    v = root._v
     nds = tape.nds
     n = root._node + 1
-    if (type(v) is not float and v.size != 1 or nds is not None and n >= reached.MIN_WALK
+    if gradient is None:
+        v = root._v
+        if type(v) is not float and v.size != 1:
+            return None
+    elif not isinstance(gradient, Tensor) or gradient._shape != root._shape:
+        return None
+    if (nds is not None and n >= reached.MIN_WALK
             or tape.hooks or tape.imports or tape.retained or tape.frozen or tape.recording
-            or ANOMALY[0] or hooks._LEAF or hooks.MULTI[0] or pyfunc.LIVE
-            or tiers.expect_pending()):
+            or ANOMALY[0] or hooks._LEAF or hooks.MULTI[0] or tiers.expect_pending()):
         return None
     node = n - 1
+    # (_seeds' conversion of a given gradient, before anything is swept)
+    seed = None if gradient is None else np.asarray(gradient._array(), dtype=np.float64)
     # (refresh_shared and check_versions below where they have work: most tapes none, and
     # each call cost ~0.5 us a backward in situ)
     if tape.leaves_seen != SHARED_ARRAYS[0] or tape.shared or tape.folded_consts:
@@ -639,7 +653,10 @@ def run_backward_root(root, retain_graph, stage, publish):
     s = tape.sweep_arrays(n, (node,))
     try:
         off, size, adj, reach, freed = s.off, s.size, s.adj, s.reach, s.freed
-        adj[off[node]] += 1.0    # (the implicit seed, as _sweep_tape's)
+        if seed is None:
+            adj[off[node]] += 1.0    # (the implicit seed, as _sweep_tape's)
+        else:
+            _add_seed(adj[off[node]:off[node] + size[node]], seed)
         reach[node] = 1
         side = _Side()
         side.tape, side.nodes = tape, None
@@ -648,6 +665,16 @@ def run_backward_root(root, retain_graph, stage, publish):
             raise _second_backward(tape, n, reach, bad)
         if tape.checked != BUMPS[0]:   # (else nothing changed since: no check to make)
             tape.check_versions(n, ran=reach)
+        if tape.retained or hooks._LEAF:
+            # a custom Function's backward retained a gradient or hooked a leaf: the general
+            # path's collection, hooks and commit (as run_backward, whose sweep ran the same)
+            r = _Sweep()
+            r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, \
+                reach, s.bufs
+            r.ran, r.loc, r.entries, r.space, r.side = reach, None, None, None, side
+            r.captured = r.retained_seen = None
+            r.arrays = s
+            return _finish([r], [], (root,), None, None, stage, publish, retain_graph)
         out = {}
         _collect_leaves(out, tape, n, reach, None, off, size, adj, side)
         staged = stage(out)
@@ -659,6 +686,8 @@ def run_backward_root(root, retain_graph, stage, publish):
             publish(staged)
             if not retain_graph:
                 tape.release(reach, s)
+                if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
+                    pyfunc.release(tape, reach, n)
                 tape.seal()
         return out
     finally:   # (every result above is a copy)

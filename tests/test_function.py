@@ -1564,3 +1564,128 @@ def _keyword_arguments(m):
 
 def test_keyword_arguments_bound_or_refused_as_torch():
     both(_keyword_arguments)
+
+
+# ---- the engine's short path (engine.run_backward_root) with Functions on the tape -----------
+def _short_path_cases(m):
+    """(name, leaves, make) of backwards a Function's tape takes the short path for, make()
+    giving (root, gradient or None): a plain backward() and backward(g) of 0-d and n-d
+    roots, float32 and float64, with saved tensors, ctx attributes, needs_input_grad,
+    setup_context, once_differentiable, several outputs, None gradients, a broadcast gradient
+    summed to its input, a seed of another dtype than its root's."""
+    F = fns(m)
+    x = _x(m)
+    s = m.tensor(0.75, requires_grad=True)
+    f32 = m.tensor(np.array([[0.5, -1.25], [2.0, 0.125]], np.float32), requires_grad=True)
+    c = m.tensor(np.array([1.0, 2.0, 3.0]))   # (requires no grad: needs_input_grad False)
+    g3 = m.tensor(np.array([1.0, -2.0, 0.5]))
+    return [
+        ("lin", [x], lambda: (F["Lin"].apply(x, 3.0, c), g3)),
+        ("lin both", [x, s], lambda: (F["Lin"].apply(x, 2.0, s * x), g3)),
+        ("sq 0-d", [s], lambda: (F["Sq"].apply(s), None)),
+        ("sq 0-d given", [s], lambda: (F["Sq"].apply(s), m.tensor(2.5))),
+        ("sq float32", [f32], lambda: (F["Sq"].apply(f32), m.ones(2, 2) * 0.5)),
+        ("sq float64 seed of a float32 root", [f32],
+         lambda: (F["Sq"].apply(f32), m.ones(2, 2, dtype=m.float64) / 3)),
+        ("once", [x], lambda: (F["SqOnce"].apply(x * 2).sum(), None)),
+        ("setup", [x], lambda: (F["SetupCtx"].apply(x, 1.5), g3)),
+        ("three", [x], lambda: (F["Three"].apply(x, True)[2], g3)),
+        ("pair", [x, s], lambda: (F["Pair"].apply(x, s), g3)),
+        ("sum to", [s], lambda: (F["SumTo"].apply(s.reshape(1, 1).expand(1, 3)).sum(), None)),
+        ("cube of cube", [x], lambda: (F["Cube"].apply(F["Cube"].apply(x)), g3)),
+        ("no save", [x], lambda: (F["NoSave"].apply(x), g3)),
+    ]
+
+
+def _exact(v):
+    """v with its arrays as nested lists (== compares them bit for bit)."""
+    if isinstance(v, (list, tuple)):
+        return [_exact(x) for x in v]
+    return v.tolist() if isinstance(v, np.ndarray) else v
+
+
+@pytest.mark.parametrize("retain", [False, True])
+def test_function_graphs_short_path_equals_the_general_path_and_torch(monkeypatch, retain):
+    """A tape holding Function entries takes the engine's short path (run_backward_root),
+    also for a gradient given to backward: its gradients, what the Functions' backwards saw,
+    and a second backward's error (or, with retain_graph, its accumulation) equal the general
+    path's bit for bit and torch's values."""
+    from tapegrad import engine
+    from tapegrad.autograd import api
+    got = {}
+    real = engine.run_backward
+    _x(tg).sum().backward()   # (the first backward of a process chooses the kernel tier)
+    for path in ("short", "general", "torch"):
+        m = torch if path == "torch" else tg
+        taken = []
+        if path == "short":
+            monkeypatch.setattr(api, "run_backward",
+                                lambda *a, **k: taken.append(1) or real(*a, **k))
+        elif path == "general":
+            monkeypatch.setattr(api, "run_backward", real)
+            monkeypatch.setattr(api, "run_backward_root", lambda *args, **kw: None)
+        for name, leaves, make in _short_path_cases(m):
+            LOG.clear()
+            root, g = make()
+            root.backward(g, retain_graph=retain)
+            assert not taken, name   # (the first backward took the short path)
+            again = _err(lambda: root.backward(g))   # (a frozen tape's: the general path)
+            taken.clear()
+            got[path, name] = ([(str(p.grad.dtype).split(".")[-1], _np(p.grad))
+                                for p in leaves], list(LOG), again)
+    for name, _, _ in _short_path_cases(tg):
+        short, general, theirs = got["short", name], got["general", name], got["torch", name]
+        for (d1, g1), (d2, g2), (d3, g3) in zip(short[0], general[0], theirs[0]):
+            assert d1 == d2 == d3, name
+            np.testing.assert_array_equal(g1, g2, err_msg=name)
+            np.testing.assert_allclose(g1, g3, rtol=1e-6, err_msg=name)
+        assert _exact(short[1:]) == _exact(general[1:]), name
+        _same(short[1], theirs[1])
+        assert short[2] == theirs[2], name
+
+
+@pytest.mark.parametrize("kind", ["hook", "post", "retain"])
+def test_a_backward_that_hooks_a_leaf_or_retains_a_gradient_on_the_short_path(kind):
+    """A Function's backward that registers a leaf's tensor hook or post-accumulate hook, or
+    retains a gradient of its tape, mid-backward: the short path hands the collection to the
+    general path's (engine._finish), so the hook runs and .grad is filled as torch's."""
+    from tapegrad import engine, hooks
+    from tapegrad.autograd import api
+    gc.collect()   # (leaves of earlier tests' hooks: the short path declines while they live)
+    assert not hooks._LEAF
+    taken = []
+
+    def general(*a, **k):
+        taken.append(1)
+        return engine.run_backward(*a, **k)
+
+    def run(m):
+        x = m.tensor(np.array([0.5, 2.0]), requires_grad=True)
+        seen = []
+
+        class Reg(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a * 3
+
+            @staticmethod
+            def backward(ctx, g):
+                if kind == "hook":
+                    x.register_hook(lambda gg: gg * 10)
+                elif kind == "post":
+                    x.register_post_accumulate_grad_hook(lambda t: seen.append(_np(t.grad)))
+                else:
+                    ctx.mid.retain_grad()
+                return g * 3
+        (x * 1.0).sum().backward()   # (a first backward: the kernel tier chosen)
+        x.grad = None
+        taken.clear()
+        mid = x * 2.0
+        y = Reg.apply(mid)
+        y.grad_fn.mid = mid
+        y.backward(m.ones(2, dtype=m.float64))
+        return [_np(x.grad), seen, _np(mid.grad) if kind == "retain" else None]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(api, "run_backward", general)
+        both(run)
+    assert not taken   # (the short path's backward: the general path not called)

@@ -1022,6 +1022,42 @@ def test_plain_backward_short_path_equals_the_general_path(monkeypatch, retain):
             np.testing.assert_array_equal(g1, g2, err_msg=name)
 
 
+@pytest.mark.parametrize("retain", [False, True])
+def test_backward_with_a_gradient_short_path_equals_the_general_path(monkeypatch, retain):
+    """backward(g) takes the short path for a root of g's shape (one-element or n-d, g of
+    the root's dtype or another): the gradients equal the general path's bit for bit."""
+    from tapegrad.autograd import api
+    rng = np.random.default_rng(3)
+    a = tg.tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    b = tg.tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    s = tg.tensor(0.5, requires_grad=True)
+    g64, g32 = rng.standard_normal((6, 5)), rng.standard_normal((3, 4)).astype(np.float32)
+    cases = [
+        ("n-d", [a, s], lambda: (a * s).sin(), tg.tensor(g64)),
+        ("float32 matmul", [b], lambda: (tg.ones(3, 5) @ b).tanh(), tg.tensor(g32)),
+        ("float64 seed of a float32 root", [b], lambda: tg.ones(3, 5) @ b,
+         tg.tensor(g32.astype(np.float64) / 3)),
+        ("0-d", [s], lambda: (s * s).exp(), tg.tensor(1.5)),
+        ("one element", [a], lambda: a[:1, :1].sin(), tg.tensor([[0.25]])),
+    ]
+    grads = {}
+    for path in ("short", "general"):
+        if path == "general":
+            monkeypatch.setattr(api, "run_backward_root", lambda *args: None)
+        for name, leaves, fn, g in cases:
+            for p in leaves:
+                p.grad = None
+            out = fn()
+            out.backward(g, retain_graph=retain)
+            if retain:
+                out.backward(g)
+            grads[path, name] = [(p.grad.dtype, p.grad.numpy().copy()) for p in leaves]
+    for name, _, _, _ in cases:
+        for (dt1, g1), (dt2, g2) in zip(grads["short", name], grads["general", name]):
+            assert dt1 == dt2
+            np.testing.assert_array_equal(g1, g2, err_msg=name)
+
+
 def test_plain_backward_takes_the_short_path(monkeypatch):
     from tapegrad.autograd import api
     rng = np.random.default_rng(1)
@@ -1032,17 +1068,25 @@ def test_plain_backward_takes_the_short_path(monkeypatch):
     monkeypatch.setattr(api, "run_backward", lambda *args, **kw: general.append(1) or {})
     w.grad = None
     (x @ w).tanh().sum().backward()
+    # a gradient given: one-element and n-d roots
+    (x @ w).sum().backward(tg.tensor(2.0))
+    (x @ w).tanh().backward(tg.ones(2, 3))
+    tg.autograd.backward((x @ w).tanh(), tg.ones(2, 3))
     assert not general and w.grad is not None
-    # what the short path leaves to run_backward: a retained non-leaf, a tensor hook, a
-    # gradient given, an older tape's tensor read through an import
+    # what the short path leaves to run_backward: a retained non-leaf, a tensor hook; and
+    # to the general path's checks, which raise torch's errors: a gradient of another shape,
+    # or none for an n-d root
     h = x @ w
     h.retain_grad()
     h.sum().backward()
     h = x @ w
     h.register_hook(lambda g: g)
     h.sum().backward()
-    (x @ w).sum().backward(tg.tensor(2.0))
-    assert len(general) == 3
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        (x @ w).backward(tg.ones(3, 2))
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar"):
+        (x @ w).backward()
+    assert len(general) == 2
 
 
 def test_scratch_give_keeps_what_the_general_path_keeps(monkeypatch):

@@ -183,10 +183,16 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
 
 
 def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
-    if grad_tensors is None and inputs is None and not create_graph and len(outputs) == 1 \
-            and isinstance(outputs[0], Tensor):
-        # autograd.backward(loss): the engine's short path where it applies (as Tensor.backward)
-        if run_backward_root(outputs[0], bool(retain_graph), _stage_found, _publish) is not None:
+    if inputs is None and not create_graph and len(outputs) == 1 \
+            and isinstance(outputs[0], Tensor) and (grad_tensors is None
+                                                    or isinstance(grad_tensors, Tensor)):
+        # autograd.backward(loss) or (out, g): the engine's short path where it applies (as
+        # Tensor.backward)
+        found = run_backward_root(outputs[0], bool(retain_graph), _stage_found, _publish,
+                                  grad_tensors)
+        if found is not None:
+            if hooks._LEAF:   # (registered by a custom Function's backward: run_backward's)
+                hooks.post_accumulate(t for t, _ in found.values())
             return
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
@@ -543,11 +549,14 @@ class _AutogradMethods:
 
     # ---- autograd --------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        # the usual loss.backward(): the engine's short path where it applies (it declines a
-        # tape being recorded, whose error _backward raises; no hooks run there)
-        if gradient is None and inputs is None and not create_graph and TRACE.current is None \
-                and run_backward_root(self, bool(retain_graph), _stage_found, _publish) is not None:
-            return
+        # loss.backward() or out.backward(g): the engine's short path where it applies (it
+        # declines a tape being recorded, whose error _backward raises; no hooks run there)
+        if inputs is None and not create_graph and TRACE.current is None:
+            found = run_backward_root(self, bool(retain_graph), _stage_found, _publish, gradient)
+            if found is not None:
+                if hooks._LEAF:   # (registered by a custom Function's backward: as _backward)
+                    hooks.post_accumulate(t for t, _ in found.values())
+                return
         if inputs is None:   # (what autograd.backward does without inputs, a call less)
             _backward(self, gradient, retain_graph, create_graph, None)
         else:
