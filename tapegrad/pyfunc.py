@@ -39,7 +39,7 @@ from . import dtypes as D, errors
 from .fpstate import F32_MAX
 from .grad_mode import call_with_grad, switched_grad, TRANSFORMS
 from .hooks import run_node_posthooks, run_node_prehooks
-from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
+from .anomaly import MODE as ANOMALY, nan_error
 from .copyslices import rebase_on_view, view_flat_positions
 from .graph import Node, _input_fn, node_for, output_nr, record_fn
 from .ops import OPS, OUTPUT_CODE
@@ -118,13 +118,14 @@ class BackwardCFunction(Node, FunctionCtx):
             raise RuntimeError(errors.BACKWARD_TWICE)
         if not saved:   # (none yet: inside forward, as torch's empty tuple)
             return ()
-        tensors = tuple([_unpack(item, self._tape) for item in saved])
-        outputs = {spec[4] for spec in self._pf_outputs}
+        tape = self._tape
+        # (a tensor kept as it is: no call to unpack it)
+        tensors = tuple([item[0] if item[3] is None else _unpack(item, tape) for item in saved])
         for t, (_, version, name, slots) in zip(tensors, saved):
             if t is not None and version_counter(t)[0] != version:
                 # torch names a saved output's maker as it was, an input's grad_fn as it is
                 # now (after the in-place op: CopySlices, Add, ...)
-                if slots is None or slots[_NODE] not in outputs:
+                if slots is None or slots[_NODE] not in {spec[4] for spec in self._pf_outputs}:
                     name = _fn_name(t)
                 raise RuntimeError(_version_message(t, version, name))
         return tensors
@@ -479,11 +480,14 @@ def _check_saved_inputs(ctx, outs, inputs, dirty, to_save, executable):
 
 
 def _apply(cls, args):
-    tpos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-    targs = [args[i] for i in tpos]
-    needs = [False] * len(args)
-    for i, a in zip(tpos, targs):
-        needs[i] = a.requires_grad
+    tpos, targs, needs = [], [], []
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            tpos.append(i)
+            targs.append(a)
+            needs.append(a.requires_grad)
+        else:
+            needs.append(False)
     needs = tuple(needs)
     ctx = cls._backward_cls()
     ctx.needs_input_grad = needs
@@ -591,7 +595,7 @@ def _apply(cls, args):
     for (k, o), size in zip(diff, sizes):
         shape = o._shape
         node = tape.push(OUTPUT_CODE, e, -1, float(k),
-                         _first(o) if size == 1 else 0.0,
+                         (first if total == 1 else _first(o)) if size == 1 else 0.0,
                          shape if size != 1 else None)
         strides = [math.prod(shape[j + 1:]) for j in range(len(shape))] if size != 1 else []
         tape.add_params(node, [start] + strides)
@@ -627,6 +631,9 @@ def _apply(cls, args):
                 # view of one): an in-place change of it with autograd raises (views.py)
                 _made_without_grad(o, MULTI if len(diff) > 1 else CUSTOM, type(ctx).__name__, k)
                 break
+    # (what the ctx keeps alive, counted before the ctx's own entries go into its state:
+    # flags, lists and the tape, which count nothing)
+    held = _held_bytes(state, to_save)
     ctx._tape, ctx._node = tape, e
     ctx._pf_nargs = len(args)
     ctx._pf_tensor_pos = tpos
@@ -641,7 +648,7 @@ def _apply(cls, args):
         if name in state:
             state[name] = None
     record_fn(tape, e, type(ctx), state)
-    tape.hold(_held_bytes(state, to_save))
+    tape.hold(held)
     _TAPES.setdefault(tape, []).append(e)
     for o, r in through_views:
         base = view_base(o)
@@ -718,27 +725,24 @@ def _alias(t):
 
 
 # ---- backward: the Function's gradients as the sweep (or create_graph) needs them -----------
-def _output_grads(ctx, block, reached, make_zeros):
+def _output_grads(ctx, grads):
     """(the gradients handed to `backward`, one per output; the node's grad_outputs).  The
-    grad_outputs: block(k, start, shape, dtype) for a differentiable output reached by the
-    gradient, None for the others, after the node's prehooks (hooks.function_hooks).  The
-    gradients: those, with zeros (or None without materialize_grads) for the differentiable
-    outputs not reached and the non-differentiable tensor outputs; None for non-tensor
-    outputs."""
-    grads = [None] * ctx._pf_nout
-    for k, start, shape, dt, node in ctx._pf_outputs:
-        if reached(node):
-            grads[k] = block(start, shape, dt)
-    tables = ctx.__dict__.get("_pf_hooks")
+    grad_outputs: `grads` (the caller's list, one item per output: the gradient of each
+    differentiable output reached by the gradient, None for the others) after the node's
+    prehooks (hooks.function_hooks).  The gradients: those, with zeros (or None without
+    materialize_grads) for the differentiable outputs not reached and the non-differentiable
+    tensor outputs; None for non-tensor outputs."""
+    state = ctx.__dict__
+    tables = state.get("_pf_hooks")
     if tables is not None and tables[0]:
         grads = list(run_node_prehooks(tables[0], tuple(grads)))
     given = tuple(grads)
-    if ctx.__dict__.get("materialize_grads", True):
+    if state.get("materialize_grads", True):
         for k, start, shape, dt, node in ctx._pf_outputs:
             if grads[k] is None:
-                grads[k] = make_zeros(shape, dt)
+                grads[k] = _zeros(shape, dt)
         for k, shape, dt in ctx._pf_other:
-            grads[k] = make_zeros(shape, dt)
+            grads[k] = _zeros(shape, dt)
     return grads, given
 
 
@@ -758,22 +762,25 @@ def _posthooks(ctx, res, given):
 
 def _checked(ctx, res):
     """backward's result as one item per forward argument, checked as torch checks it."""
-    name = type(ctx).__name__
     if not isinstance(res, tuple):
         res = (res,)
     n = ctx._pf_nargs
-    if len(res) > n and all(r is None for r in res[n:]):
-        res = res[:n]
     if len(res) != n:
-        raise RuntimeError(f"function {name} returned an incorrect number of gradients "
-                           f"(expected {n}, got {len(res)})")
-    tensor_pos = set(ctx._pf_tensor_pos)
+        if len(res) > n and all(r is None for r in res[n:]):
+            res = res[:n]
+        else:
+            raise RuntimeError(f"function {type(ctx).__name__} returned an incorrect number of "
+                               f"gradients (expected {n}, got {len(res)})")
+    tensor_pos = ctx._pf_tensor_pos
+    every = len(tensor_pos) == n   # (every argument a tensor: no position to look up)
     for i, g in enumerate(res):
-        if i not in tensor_pos and g is not None:
-            raise RuntimeError(f"function {name} returned a gradient different than None at "
-                               f"position {i + 1}, but the corresponding forward input was not "
-                               f"a Variable")
-        if g is not None and not isinstance(g, Tensor):
+        if g is None:
+            continue
+        if not every and i not in tensor_pos:
+            raise RuntimeError(f"function {type(ctx).__name__} returned a gradient different "
+                               f"than None at position {i + 1}, but the corresponding forward "
+                               f"input was not a Variable")
+        if not isinstance(g, Tensor):
             raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
     return res
 
@@ -790,12 +797,6 @@ def _reduce_dims(ctx, i, shape, gshape):
                            f"{list(shape)}")
     return tuple(range(lead)) + tuple(lead + j for j, s in enumerate(shape)
                                       if s == 1 and gshape[lead + j] != 1)
-
-
-def _leads(leads, nodes, e):
-    if leads is None:
-        return True
-    return bool(leads[e if nodes is None else nodes[e]])
 
 
 def _zeros(shape, dt):
@@ -848,33 +849,38 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
     skipped, as torch does not run such a node; `marks` (the tape nodes that are or lead to
     those inputs) tell the backward which gradients are needed (should_compute_output)."""
     te = e if nodes is None else int(nodes[e])
-    if not _leads(leads, None, te):
+    if leads is not None and not leads[te]:
         return
     ctx = node_for(tape, te)
     o = int(off[e])
     packed = adj[o:o + int(size[e])]
+    # the reached outputs' gradients, each a copy of its block (the arena is scratch reused
+    # by later backwards)
+    grads = [None] * ctx._pf_nout
     if nodes is None:
-        def reached(node):   # (an output past the swept prefix is not reached; bit 2 of
-            return node < len(reach) and reach[node] & 1   # reach: skipped, engine._skip)
+        nr = len(reach)
+        for k, start, shape, dt, node in ctx._pf_outputs:
+            # (an output past the swept prefix is not reached; bit 2 of reach: skipped,
+            # engine._skip)
+            if node < nr and reach[node] & 1:
+                n = math.prod(shape)
+                grads[k] = Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
     else:
         local = nodes[:len(reach)]
-
-        def reached(node):
+        for k, start, shape, dt, node in ctx._pf_outputs:
             i = int(np.searchsorted(local, node))
-            return i < len(local) and local[i] == node and reach[i] & 1 != 0
-
-    def block(start, shape, dt):   # a copy: the arena is scratch reused by later backwards
-        n = math.prod(shape)
-        return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
-
+            if i < len(local) and local[i] == node and reach[i] & 1 != 0:
+                n = math.prod(shape)
+                grads[k] = Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
     # (the node's hooks too with grad mode off, as torch's engine runs them)
-    res = call_with_grad(False, _host_backward, tape, te, ctx, block, reached, marks)
+    res = call_with_grad(False, _host_backward, tape, te, ctx, grads, marks)
     # (anomaly mode's nan check of the sweep sees no VJP that runs in Python)
-    if is_anomaly_enabled() and is_anomaly_check_nan_enabled():
+    if ANOMALY[0] and ANOMALY[1]:
         for i, g in enumerate(res):
             if g is not None and np.isnan(g._array()).any():
                 raise nan_error(tape, te, i)
     adds = []
+    a0 = int(arg_ptr[e])
     for j, (i, shape, dt) in enumerate(ctx._pf_inputs):
         g = res[i]
         if g is None:
@@ -882,14 +888,14 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         if type(g._v) is float and g._dtype is dt and not shape and not g._shape:
             # a number of the input's dtype (0-d): its value as _array would round it, added
             # to the float64 arena as that array's element would be, without making one
-            adds.append((int(arg[arg_ptr[e] + j]), _first(g)))
+            adds.append((int(arg[a0 + j]), _first(g)))
             continue
         arr = g._array()
         if tuple(arr.shape) != tuple(shape):
             dims = _reduce_dims(ctx, i, shape, arr.shape)
             arr = arr.sum(axis=dims, keepdims=True).reshape(shape) if dims else arr.reshape(shape)
         # torch casts a gradient to its input's dtype before accumulating it
-        adds.append((int(arg[arg_ptr[e] + j]), np.asarray(arr, dt.np).reshape(-1)))
+        adds.append((int(arg[a0 + j]), np.asarray(arr, dt.np).reshape(-1)))
     for x, arr in adds:   # all checked: now write
         ox = int(off[x])
         if type(arr) is float:
@@ -899,11 +905,11 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         reach[x] |= 1
 
 
-def _host_backward(tape, te, ctx, block, reached, marks):
+def _host_backward(tape, te, ctx, grads, marks):
     """host_vjp's hooks and backward (grad mode off): backward's checked result."""
-    grads, given = _output_grads(ctx, block, reached, _zeros)
-    res = _run_backward(ctx, grads,
-                        _needed(ctx, None if marks is None else tape.args_of(te), marks))
+    grads, given = _output_grads(ctx, grads)
+    res = _run_backward(ctx, grads, ctx.needs_input_grad if marks is None else
+                        _needed(ctx, tape.args_of(te), marks))
     return _posthooks(ctx, res, given)
 
 
@@ -913,16 +919,14 @@ def tensor_vjp(tape, e, g, reach, marks=None):
     with tapegrad ops is recorded and can be differentiated again.  `marks`: as host_vjp's."""
     ctx = node_for(tape, e)
     flat = g.reshape(-1)
-
-    def block(start, shape, dt):
-        n = math.prod(shape)
-        b = flat[start:start + n].reshape(shape)
-        return b if b._dtype is dt else b.to(dt)
-
     operands = tape.args_of(e).tolist()
     with switched_grad(True):
-        grads, given = _output_grads(
-            ctx, block, lambda node: node < len(reach) and reach[node] != 0, _zeros)
+        grads = [None] * ctx._pf_nout
+        for k, start, shape, dt, node in ctx._pf_outputs:
+            if node < len(reach) and reach[node] != 0:
+                b = flat[start:start + math.prod(shape)].reshape(shape)
+                grads[k] = b if b._dtype is dt else b.to(dt)
+        grads, given = _output_grads(ctx, grads)
         res = _run_backward(ctx, grads, _needed(ctx, operands, marks))
         res = _posthooks(ctx, res, given)
     out = []
