@@ -22,7 +22,7 @@ from .graph import node_for, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
                    SHARED_ARRAYS, clear_cells)
-from .tensor import NODIFF, Tensor, _new
+from .tensor import NODIFF, one_value, Tensor, _new
 from .views import KIND_OPS
 from .ndops import FORMULA_NS, _binary
 
@@ -644,8 +644,10 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
             or ANOMALY[0] or hooks._LEAF or hooks.MULTI[0] or tiers.expect_pending()):
         return None
     node = n - 1
-    # (_seeds' conversion of a given gradient, before anything is swept)
-    seed = None if gradient is None else np.asarray(gradient._array(), dtype=np.float64)
+    # _seeds' conversion of a given gradient, before anything is swept (a one-element one held
+    # as a number: its value as that array's, without making one)
+    seed = None if gradient is None else one_value(gradient) \
+        if type(gradient._v) is float else np.asarray(gradient._array(), dtype=np.float64)
     # (refresh_shared and check_versions below where they have work: most tapes none, and
     # each call cost ~0.5 us a backward in situ)
     if tape.leaves_seen != SHARED_ARRAYS[0] or tape.shared or tape.folded_consts:
@@ -655,6 +657,8 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
         off, size, adj, reach, freed = s.off, s.size, s.adj, s.reach, s.freed
         if seed is None:
             adj[off[node]] += 1.0    # (the implicit seed, as _sweep_tape's)
+        elif type(seed) is float:
+            adj[off[node]] += seed
         else:
             _add_seed(adj[off[node]:off[node] + size[node]], seed)
         reach[node] = 1

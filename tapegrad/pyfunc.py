@@ -35,8 +35,7 @@ import weakref
 
 import numpy as np
 
-from . import dtypes as D, errors
-from .fpstate import F32_MAX
+from . import errors
 from .grad_mode import call_with_grad, switched_grad, TRANSFORMS
 from .hooks import run_node_posthooks, run_node_prehooks
 from .anomaly import MODE as ANOMALY, nan_error
@@ -46,7 +45,7 @@ from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
 from .tape import (STATE, bump_version, follow_retained, input_node, share_version,
                    version_counter, version_message, view_base)
-from .tensor import _new, Tensor
+from .tensor import _new, one_value, Tensor
 from .views import _made_without_grad, CUSTOM, MULTI
 
 PYFUNC_CODE = OPS["pyfunc"].code
@@ -581,7 +580,7 @@ def _apply(cls, args):
         raise RuntimeError(_DIRTY_VIEW_OF_MANY)
     sizes = [o.numel() for _, o in diff]
     total = sum(sizes)
-    first = _first(diff[0][1]) if total == 1 else 0.0
+    first = one_value(diff[0][1]) if total == 1 else 0.0
     e = tape.push(PYFUNC_CODE, -1, -1, float(len(outs)), first, None if total == 1 else (total,))
     if len(operands) == 1:   # (one operand: stored as an item, no array made)
         tape.nd_streams().add_arg(e, operands[0])
@@ -595,7 +594,7 @@ def _apply(cls, args):
     for (k, o), size in zip(diff, sizes):
         shape = o._shape
         node = tape.push(OUTPUT_CODE, e, -1, float(k),
-                         (first if total == 1 else _first(o)) if size == 1 else 0.0,
+                         (first if total == 1 else one_value(o)) if size == 1 else 0.0,
                          shape if size != 1 else None)
         strides = [math.prod(shape[j + 1:]) for j in range(len(shape))] if size != 1 else []
         tape.add_params(node, [start] + strides)
@@ -675,18 +674,6 @@ _DIRTY_VIEW_OF_MANY = (
     "Functions: one doing the inplace that returns a single Tensor and a second one that does "
     "the other operations). You can ask on the forum https://discuss.pytorch.org/ if you need "
     "help to do this change.")
-
-
-def _first(o):
-    """float(o._array().reshape(-1)[0]) for a one-element output, without making the array of
-    a float32 or float64 number (its rounding, as item's)."""
-    v = o._v
-    if type(v) is float:
-        if o._dtype is D.float64:
-            return v
-        if o._dtype is D.float32 and -F32_MAX <= v <= F32_MAX:
-            return float(np.float32(v))
-    return float(o._array().reshape(-1)[0])
 
 
 def _views_an_input(o, args):
@@ -888,7 +875,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         if type(g._v) is float and g._dtype is dt and not shape and not g._shape:
             # a number of the input's dtype (0-d): its value as _array would round it, added
             # to the float64 arena as that array's element would be, without making one
-            adds.append((int(arg[a0 + j]), _first(g)))
+            adds.append((int(arg[a0 + j]), one_value(g)))
             continue
         arr = g._array()
         if tuple(arr.shape) != tuple(shape):

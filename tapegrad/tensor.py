@@ -703,6 +703,19 @@ class Tensor(metaclass=_TensorMeta):
 
 
 # ---- shape helpers ------------------------------------------------------------------------------
+def one_value(t):
+    """float(t._array().reshape(-1)[0]) for a one-element tensor (a custom Function's output
+    or gradient, a gradient given to backward), without making the array of a float32 or
+    float64 number (its rounding, as item's)."""
+    v = t._v
+    if type(v) is float:
+        if t._dtype is D.float64:
+            return v
+        if t._dtype is D.float32 and -_F32_MAX <= v <= _F32_MAX:
+            return float(np.float32(v))
+    return float(t._array().reshape(-1)[0])
+
+
 def _contiguous(a):
     """Row-major `a` (a copy only if needed); unlike np.ascontiguousarray it keeps 0-d 0-d."""
     return a if a.flags.c_contiguous else np.array(a, order="C")

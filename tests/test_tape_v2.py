@@ -1038,6 +1038,11 @@ def test_backward_with_a_gradient_short_path_equals_the_general_path(monkeypatch
         ("float64 seed of a float32 root", [b], lambda: tg.ones(3, 5) @ b,
          tg.tensor(g32.astype(np.float64) / 3)),
         ("0-d", [s], lambda: (s * s).exp(), tg.tensor(1.5)),
+        # one-element gradients held as numbers: a float32 one not rounded yet (a scalar
+        # op's result), a float64 one; an integer one (an array)
+        ("0-d, float32 gradient not rounded", [s], lambda: (s * s).exp(), tg.tensor(0.1) * 3),
+        ("0-d, float64 gradient", [s], lambda: s * 3.0, tg.tensor(0.1, dtype=tg.float64) * 3),
+        ("0-d, integer gradient", [s], lambda: s.sin(), tg.tensor(3)),
         ("one element", [a], lambda: a[:1, :1].sin(), tg.tensor([[0.25]])),
     ]
     grads = {}
