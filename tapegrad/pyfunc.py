@@ -392,8 +392,7 @@ def once_differentiable(fn):
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         prev = STATE.enabled
-        with switched_grad(False):
-            outputs = fn(ctx, *args)
+        outputs = call_with_grad(False, fn, ctx, *args)   # (no generator context: ~1 us)
         if not prev:
             return outputs
         if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
