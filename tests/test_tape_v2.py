@@ -950,8 +950,9 @@ def test_a_growing_tape_reuses_its_walk_workspace(monkeypatch):
         real(self, *args)
     monkeypatch.setattr(reached.Reached, "__init__", counted)
     monkeypatch.setattr(reached._FREE, "spaces", [])   # (none left by earlier tests)
-    W = tg.randn(8, 8, requires_grad=True)
-    X = tg.randn(4, 8)
+    gen = tg.Generator().manual_seed(0)   # (values of its own: the check is not order-dependent)
+    W = tg.randn(8, 8, generator=gen, requires_grad=True)
+    X = tg.randn(4, 8, generator=gen)
     for i in range(1100):
         y = (X * (i + 1.0) @ W).tanh().sum()
         g, = tg.autograd.grad(y, W, retain_graph=True)
@@ -966,8 +967,9 @@ def test_grad_inputs_behind_a_long_prefix_are_marked_where_the_roots_reach(monke
     """autograd.grad's inputs behind a long prefix (a walk's sweep): which entries lead to
     them is marked over the entries the roots reach (walks.mark_leads' `order`), not the
     whole prefix; the gradient is the same."""
-    W = tg.randn(8, 8, requires_grad=True)
-    X = tg.randn(4, 8)
+    gen = tg.Generator().manual_seed(0)   # (values of its own: the check is not order-dependent)
+    W = tg.randn(8, 8, generator=gen, requires_grad=True)
+    X = tg.randn(4, 8, generator=gen)
     for i in range(1100):
         y = (X * (i + 1.0) @ W).tanh().sum()
     assert y._tape.n > reached.MIN_WALK
