@@ -20,10 +20,6 @@ _KEEP_TOTAL = 256 << 20
 # Value and adjoint arenas of up to this many elements share one buffer (values, then
 # adjoints): a take less per backward; larger ones take a buffer each
 PAIRED = 1 << 16
-# give's short path takes this many buffers into an empty list (within _KEEP, and within
-# _KEEP_TOTAL at _KEEP_BYTES each)
-_FEW = 4
-assert _FEW <= _KEEP and _FEW * _KEEP_BYTES <= _KEEP_TOTAL
 
 
 class _Free(threading.local):
@@ -49,13 +45,26 @@ def take(n):
 def give(bufs):
     """Return buffers from `take` for later calls of this thread."""
     free = _FREE.buffers
-    if not free and len(bufs) <= _FEW:
-        # (a backward's few buffers into the list its takes emptied, the usual give: they fit
-        # _KEEP and _KEEP_TOTAL, so nothing is trimmed, and take's best fit needs no order)
+    if len(free) + len(bufs) <= _KEEP:
+        # (the usual give: a backward's few buffers back among a few kept ones.  Within
+        # _KEEP buffers and _KEEP_TOTAL bytes _trim keeps every one of them, and take's best
+        # fit needs no order: appended, without its sort)
+        total = 0
+        for buf in free:
+            total += buf.nbytes
         for buf in bufs:
-            if buf.nbytes <= _KEEP_BYTES:
-                free.append(buf)
-        return
+            total += buf.nbytes if buf.nbytes <= _KEEP_BYTES else 0
+        if total <= _KEEP_TOTAL:
+            for buf in bufs:
+                if buf.nbytes <= _KEEP_BYTES:
+                    free.append(buf)
+            return
+    _trim(free, bufs)
+
+
+def _trim(free, bufs):
+    """give's general path: `bufs` (those of at most _KEEP_BYTES) added to `free`, then the
+    largest kept within _KEEP buffers and _KEEP_TOTAL bytes."""
     for buf in bufs:
         if buf.nbytes <= _KEEP_BYTES:
             free.append(buf)
