@@ -20,6 +20,9 @@ _KEEP_TOTAL = 256 << 20
 # Value and adjoint arenas of up to this many elements share one buffer (values, then
 # adjoints): a take less per backward; larger ones take a buffer each
 PAIRED = 1 << 16
+# give's short path (no sort) takes up to this many buffers kept and given in all (_KEEP: any
+# that fit the bounds)
+_SHORT = _KEEP
 
 
 class _Free(threading.local):
@@ -45,10 +48,10 @@ def take(n):
 def give(bufs):
     """Return buffers from `take` for later calls of this thread."""
     free = _FREE.buffers
-    if len(free) + len(bufs) <= _KEEP:
+    if len(free) + len(bufs) <= _SHORT:
         # (the usual give: a backward's few buffers back among a few kept ones.  Within
-        # _KEEP buffers and _KEEP_TOTAL bytes _trim keeps every one of them, and take's best
-        # fit needs no order: appended, without its sort)
+        # _KEEP buffers and _KEEP_TOTAL bytes the trim below keeps every one of them, and
+        # take's best fit needs no order: appended, without its sort)
         total = 0
         for buf in free:
             total += buf.nbytes
@@ -59,12 +62,6 @@ def give(bufs):
                 if buf.nbytes <= _KEEP_BYTES:
                     free.append(buf)
             return
-    _trim(free, bufs)
-
-
-def _trim(free, bufs):
-    """give's general path: `bufs` (those of at most _KEEP_BYTES) added to `free`, then the
-    largest kept within _KEEP buffers and _KEEP_TOTAL bytes."""
     for buf in bufs:
         if buf.nbytes <= _KEEP_BYTES:
             free.append(buf)

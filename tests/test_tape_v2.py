@@ -1098,30 +1098,30 @@ def test_plain_backward_takes_the_short_path(monkeypatch):
 
 def test_scratch_give_keeps_what_the_general_path_keeps(monkeypatch):
     """scratch.give's short path (buffers that fit _KEEP and _KEEP_TOTAL with the kept ones,
-    appended without a sort) keeps the buffers the general path (_trim) keeps (none larger
-    than _KEEP_BYTES), and take then hands out the same best fit; at the bounds and past
-    them (more buffers, more bytes) give trims as _trim does."""
+    appended without a sort) keeps the buffers the general path keeps (none larger than
+    _KEEP_BYTES), and take then hands out the same best fit; at the bounds and past them
+    (more buffers, more bytes) give trims as the general path does."""
     monkeypatch.setattr(scratch, "_KEEP_BYTES", 8 * 4096)
     monkeypatch.setattr(scratch, "_KEEP_TOTAL", 16 * 4096)
     monkeypatch.setattr(scratch, "_KEEP", 5)
     sizes = [(2048,), (4096, 1024), (8192, 1024, 2048), (1024,) * 4, (1024,) * 5, (),
              (4096, 4096), (2048, 2048, 2048)]
-    trim = scratch._trim
-    trims = []
-    monkeypatch.setattr(scratch, "_trim", lambda free, bufs: (trims.append(1), trim(free, bufs)))
+    unsorted = 0
     for ns in sizes:
         for start in ((), (3000,), (1024, 2048), (4096, 3000, 1024), (4096, 4096)):
             kept = []
-            for give in (scratch.give, lambda bufs: trim(scratch._FREE.buffers, bufs)):
+            for short in (True, False):
+                monkeypatch.setattr(scratch, "_SHORT", 5 if short else -1)
                 scratch._FREE.buffers = free = [np.empty(n) for n in start]
-                give([np.empty(n) for n in ns])
+                scratch.give([np.empty(n) for n in ns])
                 got = sorted(len(b) for b in free)
+                unsorted += [len(b) for b in free] != sorted(got, reverse=True)
                 fits = [len(scratch.take(n)) for n in (1000, 2000, 5000)]
                 kept.append((got, fits))
             assert kept[0] == kept[1], (ns, start)
             assert 8192 not in kept[0][0] and len(kept[0][0]) <= 5
             assert sum(kept[0][0]) * 8 <= 16 * 4096
-    assert 0 < len(trims) < len(sizes) * 5   # (both paths taken)
+    assert unsorted > 5   # (the short path taken: appended, not sorted)
     scratch._FREE.buffers = []
 
 
