@@ -1269,7 +1269,8 @@ class NdStreams:
                  "_pmv",    # a memoryview of params (add_param_row's stores)
                  "plain",
                  "_prefix", "_work",   # sweep_arrays' kept views (rows, work buffer,
-                 "_params_view",       # params)
+                 "_params_view",       # params, arenas)
+                 "_arenas",
                  "_dead")              # release's dead slots (dead_space)
 
     # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
@@ -1296,6 +1297,7 @@ class NdStreams:
         self.plain = 0
         self._work = (None,)   # (sweep_arrays' views of its last work buffer)
         self._params_view = (None, -1, None)   # (... and of its params)
+        self._arenas = (None,)                 # (... and of its arenas)
         self._dead = np.empty(64, np.int64)
         self._rows()
 
@@ -1498,11 +1500,17 @@ class NdStreams:
         whose VJP runs (empty: all)."""
         # (views of the rows' first n entries, kept for the next sweep of as many: _rows
         # makes them again when the rows are new arrays)
+        # (and the shared zero operand pointers of a tape without operand lists: _const_fill's,
+        # its call only when they grow, so that a backward's Python calls do not depend on
+        # whether these views were kept)
         rows = self._prefix
         if rows[0] != n:
+            zeros = _consts.get(0)
+            zeros = zeros[:n + 1] if zeros is not None and len(zeros) > n else \
+                _const_fill(n + 1, 0)
             rows = self._prefix = (n, self.size[:n], self.nd[:n], self.shp[:n], self.par[:n],
-                                   self.host[:n], self.slot[:n])
-        _, size, nd, s.shp, s.par, s.host, slot = rows
+                                   self.host[:n], self.slot[:n], zeros)
+        _, size, nd, s.shp, s.par, s.host, slot, no_ptrs = rows
         s.size, s.nd = size, nd
         params = self._params_view   # (the params' view, kept while they neither grow nor move)
         if params[0] is not self.params or params[1] != self.nparams:
@@ -1510,7 +1518,7 @@ class NdStreams:
                                           self.params[:max(self.nparams, 1)])
         s.params = params[2]
         if self.nargs == 0:   # (operands(n) without any operand list, inline)
-            arg_ptr, arg = s.arg_ptr, s.arg = _const_fill(n + 1, 0), _NO_ARGS
+            arg_ptr, arg = s.arg_ptr, s.arg = no_ptrs, _NO_ARGS
         else:
             arg_ptr, arg = s.arg_ptr, s.arg = self.operands(n)
         # One scratch buffer (scratch.take: pages an earlier backward touched) for off, saved
@@ -1543,8 +1551,11 @@ class NdStreams:
         s0, total, k, s.low, prefix = counts.tolist()
         if total <= scratch.PAIRED:   # one scratch buffer for both arenas
             if 2 * total <= len(work) - head:   # (behind the work cells: no take)
-                s.bufs, s.vals, s.adj = [work], work[head:head + total], \
-                    work[head + total:head + 2 * total]
+                arenas = self._arenas   # (their views, kept as the work cells' are)
+                if arenas[0] is not work or arenas[1] != head or arenas[2] != total:
+                    arenas = self._arenas = (work, head, total, work[head:head + total],
+                                             work[head + total:head + 2 * total])
+                s.bufs, s.vals, s.adj = [work], arenas[3], arenas[4]
             else:
                 buf = scratch.take(2 * total)
                 s.bufs, s.vals, s.adj = [work, buf], buf[:total], buf[total:2 * total]
@@ -1563,7 +1574,6 @@ class NdStreams:
             marks[:plain] = 1
             K.fill_values(marks[plain:], nd[plain:], off[plain:], val[plain:], vals)
         if k:
-            nodes = saved[0, :k]
             arrs = self.objs[saved[1, :k]].tolist()
             try:
                 _joined(arrs, vals[s0:total - 1])
@@ -1572,7 +1582,7 @@ class NdStreams:
                 # entry that saved it is freed, so a sweep that needs it fails as a second
                 # backward
                 arrs = [np.full(self.size[e], np.nan) if a is None else a
-                        for e, a in zip(nodes, arrs)]
+                        for e, a in zip(saved[0, :k], arrs)]
                 _joined(arrs, vals[s0:total - 1])
         return s
 

@@ -1125,6 +1125,29 @@ def test_scratch_give_keeps_what_the_general_path_keeps(monkeypatch):
     scratch._FREE.buffers = []
 
 
+def test_sweeps_of_as_many_entries_and_other_arenas_get_their_own_views():
+    """Tape.sweep_arrays keeps its views of the rows, the work cells and the arenas for the
+    next sweep of as many entries: backwards alternating between graphs of the same entry
+    count but other arena sizes (and an operand list or none) get the right gradients."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+
+    def loss(lib, x, w, cat):
+        h = (x @ w).tanh()
+        return (lib.cat([h, h], 1) if cat else h * h).mean()
+    for _ in range(3):
+        for rows, cols, cat in ((4, 3, False), (9, 5, False), (4, 3, True), (2, 7, False)):
+            xv = rng.standard_normal((rows, 6)).astype(np.float32)
+            wv = rng.standard_normal((6, cols)).astype(np.float32)
+            got = []
+            for lib in (tg, torch):
+                x, w = lib.tensor(xv), lib.tensor(wv, requires_grad=True)
+                out = loss(lib, x, w, cat)
+                out.backward()
+                got.append(w.grad.numpy())
+            np.testing.assert_allclose(got[0], got[1], rtol=1e-5, atol=1e-6)
+
+
 def test_joined_saved_block_is_concatenates():
     """tape._joined (the saved arrays flattened into the value arena, a slice store each)
     writes what np.concatenate(axis=None, casting="same_kind") writes: C order, the same casts,
