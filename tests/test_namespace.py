@@ -340,3 +340,42 @@ def test_namespaces_hold_no_torch_name_torch_lacks_there(space):
     for name in ("ormqr", "geqrf", "orgqr", "pinverse", "logdet", "cholesky_solve",
                  "triangular_solve", "lu_unpack", "chain_matmul", "cholesky_inverse"):
         assert getattr(tapegrad, name).__qualname__ == name
+
+
+FLAG_CASES = [
+    "mkldnn.flags()", "mkldnn.flags(enabled=True, deterministic=True)",
+    "mkldnn.flags(fp32_precision='tf32')", "mkldnn.flags(fp32_precision='IEEE')",
+    "mkldnn.flags(enabled=1)", "mkldnn.flags(deterministic=1.0)", "mkldnn.flags(allow_tf32=1)",
+    "mkldnn.flags(1, 2, 3, 4, 5)",
+    "cudnn.flags()", "cudnn.flags(enabled=True, benchmark=True, allow_tf32=False)",
+    "cudnn.flags(benchmark=1)", "cudnn.flags(fp32_precision='bf16')",
+    "cudnn.flags(depthwise_kernel='x')", "cudnn.flags(deterministic=True, benchmark_limit=3)",
+]
+
+
+@pytest.mark.parametrize("case", FLAG_CASES)
+def test_backend_flags_blocks_as_torch(case):
+    """`with torch.backends.mkldnn.flags(...)` (torch's tests wrap a check in one, as
+    `cudnn.flags`): the flags inside the block, restored after it, torch's errors and the
+    warning torch's CPU build gives for oneDNN's tf32."""
+    import warnings
+    names = {"mkldnn": ("enabled", "deterministic", "allow_tf32", "fp32_precision"),
+             "cudnn": ("enabled", "benchmark", "deterministic", "allow_tf32",
+                       "fp32_precision")}[case.split(".")[0]]
+    out = []
+    for m in (tapegrad, torch):
+        mod = getattr(m.backends, case.split(".")[0])
+        before = [getattr(mod, n) for n in names]
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            try:
+                with eval(case, {"mkldnn": m.backends.mkldnn, "cudnn": m.backends.cudnn}):
+                    inside = [getattr(mod, n) for n in names]
+                text = repr(inside)
+            except Exception as e:  # noqa: BLE001 (the error is compared)
+                text = f"{type(e).__name__}: {e}"
+        after = [getattr(mod, n) for n in names]
+        mod.set_flags(*before[:2]) if mod is m.backends.mkldnn else None
+        out.append((text, after == before,
+                    [str(x.message).split(" (Triggered internally")[0] for x in w]))
+    assert out[0] == out[1]
