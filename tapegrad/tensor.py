@@ -16,6 +16,7 @@ the `tensor_methods` class decorator, so imports flow one way (docs/design.md, m
 import copy
 import math
 import warnings
+import weakref
 
 import numpy as np
 
@@ -129,6 +130,37 @@ def _size_args(size, fn=None):
             raise RuntimeError(errors.NEGATIVE_DIM.format(
                 d=v, shape=", ".join(map(str, size))))
     return size
+
+
+# id(tensor) -> (weak reference to it, dtype or None): the leaves whose grad_dtype was set.
+# Tensors have fixed slots (and torch's default follows the tensor's dtype), so the rare set
+# value lives here; the engine looks only while the table is not empty (grad_dtype_of).
+GRAD_DTYPES = {}
+
+
+def _forget_grad_dtype(ref, key):
+    entry = GRAD_DTYPES.get(key)
+    if entry is not None and entry[0] is ref:
+        del GRAD_DTYPES[key]
+
+
+def _grad_dtype_set(t, default):
+    """t's grad_dtype as set (a dtype or None), else `default`."""
+    entry = GRAD_DTYPES.get(id(t))
+    if entry is None or entry[0]() is not t:
+        return default
+    return entry[1]
+
+
+def grad_dtype_of(t):
+    """The dtype of the gradient the engine hands to leaf t (its `.grad`, autograd.grad's
+    result): its grad_dtype where one was set (the gradient computed in t's dtype, then cast
+    to it, as torch's engine), else its dtype (grad_dtype None: the gradient as computed)."""
+    if GRAD_DTYPES:
+        want = _grad_dtype_set(t, None)
+        if want is not None:
+            return want
+    return t._dtype
 
 
 class _TensorMeta(type):
@@ -381,10 +413,42 @@ class Tensor(metaclass=_TensorMeta):
                                    f"'{list(value._shape)}' to a tensor of size "
                                    f"'{list(self._shape)}'. Please ensure that the gradient "
                                    f"and the tensor are the same size")
-            if value._dtype is not self._dtype:
+            want = self._dtype if not GRAD_DTYPES else _grad_dtype_set(self, self._dtype)
+            if want is not None and value._dtype is not want:
                 raise RuntimeError(errors.GRAD_DTYPE.format(
-                    got=_C_TYPE[value._dtype.name], want=self._dtype.legacy))
+                    got=_C_TYPE[value._dtype.name], want=want.legacy))
         self._grad = value
+
+    @property
+    def grad_dtype(self):
+        """The dtype of gradients this leaf accepts (torch's): the engine casts incoming
+        gradients to it; None: any (`.grad` may be assigned any dtype).  By default the
+        tensor's dtype (following `.data` changes)."""
+        if not self.is_leaf:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return _grad_dtype_set(self, self._dtype)
+
+    @grad_dtype.setter
+    def grad_dtype(self, value):
+        if value is not None and not isinstance(value, D.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got "
+                               f"{type(value).__name__}")
+        # (torch reads .grad first: the non-leaf warning, and a gradient held of another
+        # dtype refused)
+        g = getattr(self, "_grad", None)
+        if g is None and self._tape is not None and not getattr(self, "_flags", 0) & RETAINS:
+            warnings.warn(errors.NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        if g is not None and value is not None and g._dtype is not value:
+            raise RuntimeError(f"Cannot set grad_dtype to '{value.legacy}' because there is "
+                               f"already a gradient with dtype '{_C_TYPE[g._dtype.name]}'. "
+                               f"Please clear the gradient (.grad = None) before changing "
+                               f"grad_dtype, or ensure the new grad_dtype matches the existing "
+                               f"gradient's dtype.")
+        if not self.is_leaf:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        key = id(self)
+        GRAD_DTYPES[key] = (weakref.ref(self, lambda ref, key=key: _forget_grad_dtype(ref, key)),
+                            value)
 
     @grad.deleter
     def grad(self):

@@ -249,6 +249,50 @@ def test_grad_dtype_follows_leaf():
     assert y.grad.dtype is tg.float32
 
 
+GRAD_DTYPE_PROGRAM = """
+x = M.tensor([1., 2.], requires_grad=True)
+p(x.grad_dtype, M.tensor([1, 2]).grad_dtype)
+x.grad_dtype = M.float64
+p(x.grad_dtype, x.detach().grad_dtype, M.nn.Parameter(M.ones(2)).grad_dtype)
+(x * 3).sum().backward(); (x * 3).sum().backward(); p(x.grad, x.grad.dtype)
+x.grad = M.ones(2)
+x.grad = None; x.grad = M.ones(2, dtype=M.float64); p(x.grad.dtype)
+x.grad_dtype = M.float32
+x.grad = None; x.grad_dtype = None; x.grad = M.ones(2, dtype=M.float64); p(x.grad_dtype, x.grad)
+(x * 2).sum().backward(); p(x.grad)
+x.grad_dtype = 'float'
+y = x * 2
+y.grad_dtype
+y.grad_dtype = M.float64
+s = M.tensor(1.5, requires_grad=True); s.grad_dtype = M.float64
+(s * 0.1).backward(); p(s.grad, s.grad.dtype, s.grad.item())
+p(M.autograd.grad(s * 0.1, s), M.autograd.grad(s * s, s, create_graph=True)[0].dtype)
+w = M.tensor([1., 2.], dtype=M.float64, requires_grad=True); w.grad_dtype = M.float32
+M.autograd.backward([(w * 0.1).sum()], inputs=[w]); p(w.grad)
+d = M.tensor([1., 2.], requires_grad=True); d.data = M.ones(2, dtype=M.float64); p(d.grad_dtype)
+"""
+
+
+def test_grad_dtype_as_torch():
+    """Tensor.grad_dtype (torch 2.10+): a leaf's .grad dtype, cast to by the engine (the
+    gradient computed in the leaf's dtype first), None to accept any; its checks."""
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tg, torch):
+        lines = []
+        env = {"M": m, "p": lambda *a: lines.append(" ".join(map(str, a)))}
+        with warnings.catch_warnings():   # (a non-leaf's grad_dtype set warns, as torch's)
+            warnings.simplefilter("ignore")
+            for line in GRAD_DTYPE_PROGRAM.strip().splitlines():
+                try:
+                    exec(line, env)
+                except Exception as e:  # noqa: BLE001 (compared with torch's)
+                    lines.append(f"{type(e).__name__}: {e}")
+        # (tapegrad's messages name torch's types, as torch's)
+        out.append([s.replace("tapegrad.", "M.").replace("torch.", "M.") for s in lines])
+    assert out[0] == out[1]
+
+
 # ---- autograd.grad ---------------------------------------------------------------------------
 def test_grad_returns_tuple_and_leaves_grad_alone():
     a = tg.tensor(2.0, requires_grad=True)

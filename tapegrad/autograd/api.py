@@ -12,7 +12,7 @@ from ..engine import (graph_marks, release_swept, run_backward, run_backward_gra
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..grad_mode import switched_grad
 from ..layouts import contiguous_format, dense, like_dense
-from ..tensor import Tensor, _new, tensor_methods
+from ..tensor import GRAD_DTYPES, Tensor, _new, grad_dtype_of, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..ndops import _binary
@@ -280,6 +280,8 @@ def _graph_grad(t, g):
         g = g.reshape(t._shape)
     if g._dtype is not t._dtype:
         g = g.to(t._dtype)
+    if GRAD_DTYPES and grad_dtype_of(t) is not t._dtype:
+        g = g.to(grad_dtype_of(t))
     return g
 
 
@@ -294,9 +296,35 @@ def _stage(pairs):
     new one was computed from or None)."""
     token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
     try:
-        return _stage_each(pairs)
+        new = _stage_each(pairs)
+        return new if not GRAD_DTYPES else [_as_grad_dtype(*e) for e in new]
     finally:
         ERR_RESET(token)
+
+
+def _as_grad_dtype(t, g, fresh, base):
+    """A staged first `.grad` of a leaf whose grad_dtype was set: the gradient computed in
+    the leaf's dtype, cast to that one (torch's engine casts what reaches the leaf)."""
+    want = grad_dtype_of(t)
+    if fresh is None or want is t._dtype or t._tape is not None:
+        return t, g, fresh, base
+    return t, g, _cast_grad(fresh, want), base
+
+
+def _cast_grad(g, want):
+    """Gradient tensor g (no graph) as a new tensor of grad_dtype `want`."""
+    if not want.is_floating_point:
+        # (torch's engine asserts it: a leaf's grad_dtype an integer type)
+        raise RuntimeError("isDifferentiableType(grad.scalar_type()) INTERNAL ASSERT FAILED: "
+                           f"a gradient cannot have grad_dtype {want}")
+    out = _new()
+    v = g._v
+    if type(v) is float:
+        v = _round32(v) if want is D.float32 else v
+    else:
+        v = v.astype(want.np)
+    out._v, out._dtype, out._shape, out._tape, out._recorded = v, want, g._shape, None, False
+    return out
 
 
 def _stage_each(pairs):
@@ -517,6 +545,8 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
                 out.append(_zeros(t) if materialize_grads else None)
             else:
                 out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
+                if GRAD_DTYPES and grad_dtype_of(t) is not t._dtype:
+                    out[-1] = _cast_grad(out[-1], grad_dtype_of(t))
     finally:
         ERR_RESET(token)
     return tuple(out)
@@ -540,6 +570,8 @@ def _grad_graph(outputs, inputs, seeds, retain, check_used, materialize_grads):
         if tuple(g.shape) != t._shape:
             g = g.reshape(t._shape)
         out.append(g if g._dtype is t._dtype else g.to(t._dtype))
+        if GRAD_DTYPES and grad_dtype_of(t) is not t._dtype:
+            out[-1] = out[-1].to(grad_dtype_of(t))
     return tuple(out)
 
 
