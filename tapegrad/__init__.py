@@ -64,7 +64,7 @@ from .structops import moveaxis, where_ as where  # noqa: F811
 from .products import addmm, outer, ger, tensordot, kron, cross, einsum, inner
 from .products import addmv, addmv_, addr, baddbmm, addbmm
 from .scans import cummax, cummin, logcumsumexp
-from .view_scatter import select_scatter, slice_scatter, diagonal_scatter
+from .view_scatter import select_scatter, slice_scatter, diagonal_scatter, as_strided_scatter
 from .integration import trapezoid, trapz, cumulative_trapezoid
 from .distances import cdist
 from .stft import stft, istft  # noqa: E402  (torch.stft: the real form; no complex dtypes)

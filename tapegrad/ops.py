@@ -993,6 +993,10 @@ _DECLS = [
     # torch.ormqr: the same reflectors applied to `other` from the left or right (tapegrad/
     # linalg.py); edges input, tau, other
     Op("ormqr", "decomp", "OrmqrBackward0", saves=("a", "b"), edges=(0, 1, 2)),
+    # input with an as_strided placement on its storage replaced by src (tapegrad/
+    # view_scatter.py, as select_scatter's): edges input, src
+    Op("as_strided_scatter", "decomp", "AsStridedScatterBackward0", saves=(), edges=(0, 1),
+       frees_nothing=True),
 ]
 
 def mentions(expr, name):

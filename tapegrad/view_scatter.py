@@ -1,19 +1,23 @@
-"""select_scatter, slice_scatter and diagonal_scatter: input with one view of it (a select,
-a slice, a diagonal) replaced by src, out of place (SelectScatterBackward0,
-SliceScatterBackward0, DiagonalScatterBackward0).
+"""select_scatter, slice_scatter, diagonal_scatter and as_strided_scatter: input with one
+view of it (a select, a slice, a diagonal, an as_strided placement on its storage) replaced
+by src, out of place (SelectScatterBackward0, SliceScatterBackward0, DiagonalScatterBackward0,
+AsStridedScatterBackward0).
 
 Each is a decomposition row: src (cast to input's dtype) placed at the view's positions by a
 strided scatter, then where(mask, placed, input), mask the view's positions.  So input's
 gradient is the incoming one with the view's positions zeroed, and src's is the view of it
-(torch's formulas), of any order."""
+(torch's formulas), of any order.  (torch 2.13's AsStridedScatterBackward0 gives input the
+gradient at the replaced positions instead, which finite differences refute: tapegrad's is
+the one above.)"""
 import numpy as np
 
-from . import decomps, dtypes as D
+from . import decomps, dtypes as D, errors
 from .ndops import where
+from .tape import STATE
 from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
-from .views import KIND_OPS
+from .views import KIND_OPS, StridedPlace
 
-__all__ = ["select_scatter", "slice_scatter", "diagonal_scatter"]
+__all__ = ["select_scatter", "slice_scatter", "diagonal_scatter", "as_strided_scatter"]
 
 
 def _int_arg(fn, name, pos, value, none_ok=False):
@@ -43,6 +47,7 @@ def _scatter_into(name, input, src, view):
     offset = (v.__array_interface__["data"][0] - pos.__array_interface__["data"][0]) // item \
         if v.size else 0
     params = [int(offset)] + [int(s) // item for s in v.strides]
+    _check_dtype(input, src)
     mask = np.zeros(input.numel(), bool)
     mask[v.reshape(-1)] = True
     mask = Tensor._wrap(mask.reshape(input._shape), D.bool_)
@@ -114,9 +119,68 @@ def _diagonal_scatter(input, src, offset, dim1, dim2, p):
                          lambda a: np.diagonal(a, offset, d1, d2))
 
 
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """input with the elements input.as_strided(size, stride, storage_offset) views (of
+    input's storage; default offset input's own) replaced by src, in a new tensor
+    (AsStridedScatterBackward0)."""
+    _tensor_operand("as_strided_scatter", input, 1, "input")
+    return _as_strided_scatter(input, src, size, stride, storage_offset, 2)
+
+
+def _as_strided_scatter(input, src, size, stride, storage_offset, p):
+    _tensor_operand("as_strided_scatter", src, p, "src")
+    place = StridedPlace(input, size, stride, storage_offset, p + 1, "as_strided_scatter")
+    size, stride = place.size, place.stride
+    if input._recorded and not input.is_contiguous():
+        # (torch's assert: its backward reads input's geometry as row-major)
+        raise RuntimeError("!self.requires_grad() || self.is_contiguous() INTERNAL ASSERT "
+                           "FAILED at \"/__w/pytorch/pytorch/aten/src/ATen/native/"
+                           "TensorShape.cpp\":4754, please report a bug to PyTorch. "
+                           "as_strided_scatter is currently only supported for contiguous "
+                           "inputs")
+    if tuple(src._shape) != tuple(size):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
+                           f"= {list(src._shape)}, slice size = {size}")
+    if any(st == 0 and n > 1 for n, st in zip(size, stride)):
+        raise RuntimeError(errors.OVERLAP_ERROR)   # (torch's copy_ into the placement)
+    pos = place.positions()
+    inside = pos >= 0
+    # where the placement overlaps itself, the last write of copy_'s row-major loop stands
+    last = np.zeros(input.numel(), np.int64) - 1
+    last[pos[inside]] = np.flatnonzero(inside)
+    kept = last[last >= 0]
+    if not (input._recorded or src._recorded):
+        out = np.array(input._array(), dtype=input._dtype.np, order="C")
+        vals = np.asarray(src._array(), dtype=input._dtype.np).reshape(-1)
+        out.reshape(-1)[pos[kept]] = vals[kept]
+        return Tensor._wrap(out, input._dtype)
+    _check_dtype(input, src)
+    mask = np.zeros(input.numel(), bool)
+    mask[pos[kept]] = True
+    mask = Tensor._wrap(mask.reshape(input._shape), D.bool_)
+    return decomps.record("as_strided_scatter", _placed_body, KIND_OPS, input, src,
+                          None if kept.size == pos.size else Tensor._wrap(kept, D.int64),
+                          pos[kept], mask, edges=(input, src))
+
+
+def _placed_body(T, x, src, kept, pos, mask):
+    """_body with src's elements (those at `kept`, flat, where not all: the others land
+    outside x or are written over) placed at x's positions `pos` (row-major indices: an
+    as_strided placement on a storage whose elements are not in x's row-major order)."""
+    src = src if src.dtype is x.dtype else src.to(x.dtype)
+    src = src.reshape(-1) if kept is None else src.reshape(-1)[kept]
+    return where(mask, T.index_scatter(src, x.shape, pos), x)
+
+
+def _check_dtype(input, src):
+    """torch's error for a result that would require grad in a dtype autograd refuses."""
+    if src._recorded and STATE.enabled and not input._dtype.is_floating_point:
+        raise RuntimeError(f"Autograd not support dtype: {input._dtype.legacy}")
+
+
 @tensor_methods
 class _ViewScatterMethods:
-    """Tensor.select_scatter, slice_scatter, diagonal_scatter."""
+    """Tensor.select_scatter, slice_scatter, diagonal_scatter, as_strided_scatter."""
 
     def select_scatter(self, src, dim, index):
         return _select_scatter(self, src, dim, index, 1)
@@ -126,3 +190,6 @@ class _ViewScatterMethods:
 
     def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
         return _diagonal_scatter(self, src, offset, dim1, dim2, 1)
+
+    def as_strided_scatter(self, src, size, stride, storage_offset=None):
+        return _as_strided_scatter(self, src, size, stride, storage_offset, 1)

@@ -1219,20 +1219,11 @@ def as_strided(input, size, stride, storage_offset=None):
     return _as_strided(input, size, stride, storage_offset, 2)
 
 
-def _strided_ints(arg, pos, value):
-    """torch's parser for an int-list argument of as_strided (`pos`: its position)."""
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(f"as_strided(): argument '{arg}' (position {pos}) must be tuple of ints, "
-                        f"not {type(value).__name__}")
-    out = []
-    for k, v in enumerate(value):
-        if isinstance(v, Tensor) and not v._dtype.is_floating_point and v.numel() == 1:
-            v = int(v.item())
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"as_strided(): argument '{arg}' (position {pos}) must be tuple of "
-                            f"ints, but found element of type {type(v).__name__} at pos {k}")
-        out.append(int(v))
-    return out
+def _strided_ints(arg, pos, value, fn="as_strided"):
+    """torch's parser for an int-list argument of as_strided (`pos`: its position; `fn`: the
+    function its messages name): a sequence of ints (integer tensors, a bool past the
+    first), as a list."""
+    return list(_int_list((value,), fn, arg, pos, bare=False))
 
 
 def _storage_root(v):
@@ -1243,42 +1234,78 @@ def _storage_root(v):
     return root
 
 
+class StridedPlace:
+    """An as_strided placement (size, stride, storage_offset) on x's storage, checked as
+    torch's as_strided checks it (`fn`: the function its parser messages name, `pos`: the
+    position of `size`): `v` x's array, `flat` its storage as one flat array of x's dtype,
+    `own` x's offset in it, `need` the bytes the placement reaches (0: no element)."""
+    __slots__ = ("v", "flat", "own", "size", "stride", "offset", "need", "item")
+
+    def __init__(self, x, size, stride, offset, pos, fn="as_strided"):
+        size = _strided_ints("size", pos, size, fn)
+        stride = _strided_ints("stride", pos + 1, stride, fn)
+        if isinstance(offset, Tensor) and offset.numel() == 1 and \
+                not offset._dtype.is_floating_point and offset._dtype is not D.bool_:
+            offset = int(offset.item())
+        if offset is not None and (isinstance(offset, bool)
+                                   or not isinstance(offset, (int, np.integer))):
+            raise TypeError(f"{fn}(): argument 'storage_offset' (position {pos + 2}) must be "
+                            f"int, not {type(offset).__name__}")
+        if len(size) != len(stride):
+            raise RuntimeError("mismatch in length of strides and shape")
+        if any(s < 0 for s in stride):
+            raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
+                               f"got strides: {stride}")
+        v = x._materialize()
+        item = v.itemsize
+        root = _storage_root(v)
+        if root.flags.c_contiguous or root.flags.f_contiguous:
+            flat = root.reshape(-1, order="A")     # (a view of the storage, in memory order)
+        else:
+            raise NotImplementedError(f"tapegrad: {fn} of a tensor whose storage is not one "
+                                      f"contiguous block")
+        start = flat.__array_interface__["data"][0]
+        own = (v.__array_interface__["data"][0] - start) // item
+        offset = own if offset is None else int(offset)
+        if offset < 0:
+            raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+        if any(s < 0 for s in size):
+            raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and "
+                               f"strides={stride}")
+        need = 0 if 0 in size else \
+            (offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))) * item
+        if need > flat.nbytes:
+            raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset "
+                               f"{offset}, and itemsize {item} requiring a storage size of "
+                               f"{need} are out of bounds for storage of size {flat.nbytes}")
+        if flat.dtype != v.dtype:   # (a tensor viewing its storage as another dtype)
+            flat = flat.view(np.uint8)[:flat.nbytes // item * item].view(v.dtype)
+        self.v, self.flat, self.own, self.item = v, flat, own, item
+        self.size, self.stride, self.offset, self.need = size, stride, offset, need
+
+    def positions(self):
+        """The position in x (its row-major element index) of each element of the placement,
+        row-major; -1 for storage that is not one of x's elements."""
+        v, own = self.v, self.own
+        size, params = tuple(self.size), [self.offset, *self.stride]
+        if not self.need:
+            return np.zeros(0, np.int64)
+        if v.flags.c_contiguous:   # (x's elements are storage positions own.. in order)
+            src = strided_positions(size, params) - own
+            src[(src < 0) | (src >= v.size)] = -1
+            return src
+        labels = np.full(self.flat.size, -1, np.int64)
+        labels[strided_positions(v.shape, [own, *[s // self.item for s in v.strides]])] = \
+            np.arange(v.size)
+        return labels[strided_positions(size, params)]
+
+
 def _as_strided(x, size, stride, offset, pos):
-    size, stride = _strided_ints("size", pos, size), _strided_ints("stride", pos + 1, stride)
-    if offset is not None and (isinstance(offset, bool)
-                               or not isinstance(offset, (int, np.integer))):
-        raise TypeError(f"as_strided(): argument 'storage_offset' (position {pos + 2}) must be "
-                        f"int, not {type(offset).__name__}")
-    if len(size) != len(stride):
-        raise RuntimeError("mismatch in length of strides and shape")
-    if any(s < 0 for s in stride):
-        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
-                           f"got strides: {stride}")
-    v = x._materialize()
-    item = v.itemsize
-    root = _storage_root(v)
-    if root.flags.c_contiguous or root.flags.f_contiguous:
-        flat = root.reshape(-1, order="A")     # (a view of the storage, in memory order)
-    else:
-        raise NotImplementedError("tapegrad: as_strided of a tensor whose storage is not one "
-                                  "contiguous block")
-    start = flat.__array_interface__["data"][0]
-    own = (v.__array_interface__["data"][0] - start) // item
-    offset = own if offset is None else int(offset)
-    if offset < 0:
-        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
-    if any(s < 0 for s in size):
-        raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and "
-                           f"strides={stride}")
-    need = 0 if 0 in size else (offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))) * item
-    if need > flat.nbytes:
-        raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset "
-                           f"{offset}, and itemsize {item} requiring a storage size of {need} "
-                           f"are out of bounds for storage of size {flat.nbytes}")
-    if flat.dtype != v.dtype:   # (a tensor viewing its storage as another dtype)
-        flat = flat.view(np.uint8)[:flat.nbytes // item * item].view(v.dtype)
-    real = np.ndarray(tuple(size), v.dtype, buffer=flat, offset=offset * item if need else 0,
-                      strides=tuple(s * item for s in stride))
+    place = StridedPlace(x, size, stride, offset, pos)
+    v, size, stride, need = place.v, place.size, place.stride, place.need
+    real = np.ndarray(tuple(size), v.dtype, buffer=place.flat,
+                      offset=place.offset * place.item if need else 0,
+                      strides=tuple(s * place.item for s in stride))
     if any(st == 0 and n > 1 for n, st in zip(size, stride)):
         real.flags.writeable = False    # (as expand's views: an in-place write raises)
     tape = _record_start(x)
@@ -1287,20 +1314,8 @@ def _as_strided(x, size, stride, offset, pos):
     else:
         # the view as a gather of x's own elements (the `as_strided` gather row): the position
         # in x of each storage location the view reads
-        if not need:
-            src = np.zeros(0, np.int64)
-            outside = False
-        elif v.flags.c_contiguous:   # (x's elements are storage positions own.. in order)
-            src = strided_positions(tuple(size), [offset, *stride]) - own
-            outside = bool(src.min() < 0 or src.max() >= v.size)
-        else:
-            nstore = flat.nbytes // item
-            labels = np.full(nstore, -1, np.int64)
-            labels[strided_positions(v.shape, [own, *[s // item for s in v.strides]])] = \
-                np.arange(v.size)
-            src = labels[strided_positions(tuple(size), [offset, *stride])]
-            outside = bool(src.size and src.min() < 0)
-        if outside:
+        src = place.positions()
+        if src.size and src.min() < 0:
             raise NotImplementedError(
                 "tapegrad: as_strided of a tensor that requires grad, reaching storage outside "
                 "that tensor's own elements, is not implemented (torch reads them and drops "

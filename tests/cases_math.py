@@ -38,6 +38,20 @@ CASES = {
     "addbmm": [("fn", lambda m, a, b, c: m.addbmm(a, b, c), [(3, 2), (2, 3, 4), (2, 4, 2)], ANY),
                ("bcast", lambda m, a, b, c: a.addbmm(b, c, beta=0, alpha=2.0), [(2,), (3, 1, 2),
                                                                             (3, 2, 2)], ANY)],
+    # (torch 2.13's AsStridedScatterBackward0 gives input the gradient at the replaced
+    # positions, where finite differences give it at the others: src's compared with torch)
+    "as_strided_scatter": [
+        ("block", lambda m, a, b: m.as_strided_scatter(a, b, (2, 2), (3, 1), 1), [(2, 3), (2, 2)],
+         ANY, {"torch_grads": (1,)}),
+        ("step", lambda m, a, b: a.as_strided_scatter(b * b, (3,), (2,)), [(2, 3), (3,)], ANY,
+         {"torch_grads": (1,)}),
+        ("0d", lambda m, a, b: m.as_strided_scatter(a, b, (), (), 4), [(2, 3), ()], ANY,
+         {"torch_grads": (1,)}),
+        # (a placement over itself: the last write stands, the others get no gradient, where
+        # torch's gives each the gradient at its position; test_composed: one reaching past
+        # input's own storage, whose backward torch cannot run)
+        ("overlap", lambda m, a, b: m.as_strided_scatter(a, b, (2, 2), (1, 1)), [(2, 3), (2, 2)],
+         ANY, {"torch_grads": ()})],
     "logcumsumexp": [("d1", lambda m, a: m.logcumsumexp(a, 1), [(2, 5)], ANY),
                      ("far", lambda m, a: (a * 20).logcumsumexp(0), [(6,)], ANY),
                      ("0d", lambda m, a: m.logcumsumexp(a, -1), [()], ANY)],

@@ -672,7 +672,11 @@ def test_against_torch(name, cid, fn, shapes, dom, opts, dtype):
     np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), **tol)
     _scalarize(out).backward()
     _scalarize(tout).backward()
-    for x, t in zip(xs, ts):
+    # (torch_grads: the inputs whose gradients torch gets right, where not all; gradcheck
+    # checks every input's)
+    for i, (x, t) in enumerate(zip(xs, ts)):
+        if i not in opts.get("torch_grads", range(len(xs))):
+            continue
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tol)
         assert x.grad.dtype.name == str(t.grad.dtype).replace("torch.", "")
 
