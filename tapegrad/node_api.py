@@ -3,6 +3,8 @@ node (`grad_fn(grad)`), added to the class graph.py defines (below the tensor la
 hooks.py adds the hooks.  Both read what the entry saved on the tape, and raise what torch's
 unpacking of a saved tensor raises: the "backward through the graph a second time" error once
 a backward freed it, the version error once it was changed in place."""
+import weakref
+
 import numpy as np
 
 from . import dtypes as D, errors, groups
@@ -19,17 +21,110 @@ from .views import KIND_OPS
 
 def _saved_attr(self, name):
     """`grad_fn._saved_<field>`: what the node saved, as torch's unpacked saved tensor (None
-    for a field of the node's class this node does not save: `(x * 2).grad_fn._saved_self`)."""
+    for a field of the node's class this node does not save: `(x * 2).grad_fn._saved_self`);
+    `grad_fn._raw_saved_<field>` of a tensor field: its SavedTensor."""
     if name.startswith("_saved_"):
         for f in saved_fields(self):
             if f.name == name[7:]:
                 return _unpack(self, f)
+    elif name.startswith("_raw_saved_"):
+        for f in saved_fields(self):
+            if f.name == name[11:] and _is_tensor_field(self, f):
+                return _raw_saved(self, f.name)
     raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
 
 def _node_dir(self):
-    """dir() of a node: with its class's `_saved_*` fields, as torch's."""
-    return sorted(set(object.__dir__(self)) | {"_saved_" + f.name for f in saved_fields(self)})
+    """dir() of a node: with its class's `_saved_*` fields (and `_raw_saved_*` of the tensor
+    ones), as torch's."""
+    fields = saved_fields(self)
+    return sorted(set(object.__dir__(self)) | {"_saved_" + f.name for f in fields}
+                  | {"_raw_saved_" + f.name for f in fields if _is_tensor_field(self, f)})
+
+
+def _is_tensor_field(fn, f):
+    """Whether torch's node saves Field f as a tensor (a SavedVariable), not as a number."""
+    return f.role != "c" and not (f.saved is not None and f.saved.node < 0
+                                  and _is_scalar_arg(fn._tape, fn._node, f))
+
+
+class SavedTensor:
+    """torch's SavedTensor (`grad_fn._raw_saved_<name>`): one tensor a node saved.  `data`
+    and `unpack()` give it as `grad_fn._saved_<name>` does; `register_hooks(pack, unpack)`
+    checks its arguments and the node's state as torch's, then raises NotImplementedError:
+    the saved value is a slot of the tape read by the sweep, which cannot call an unpack
+    hook (docs/semantics.md, "Saved-tensor hooks")."""
+    __slots__ = ("_fn", "_name")
+
+    def __init__(self, fn, name):
+        self._fn, self._name = fn, name
+
+    def _field(self):
+        for f in saved_fields(self._fn):
+            if f.name == self._name:
+                return f
+        raise AssertionError(self._name)   # (a node's fields do not change)
+
+    @property
+    def data(self):
+        """The saved tensor (None once freed), a saved output without its history, as
+        torch's."""
+        f = self._field()
+        if f.saved is None or not f.saved.alive:
+            return None
+        t = _unpack(self._fn, f)
+        return t.detach() if f.role == "out" and isinstance(t, Tensor) else t
+
+    def unpack(self):
+        """The saved tensor as `_saved_<name>` gives it, but torch's error for a saved output
+        (unpacked without its node, it reads as detached in place)."""
+        f = self._field()
+        t = _unpack(self._fn, f)
+        if f.role == "out" and t is not None:
+            raise RuntimeError("Trying to use a saved tensor that has been detached in-place, "
+                               "i.e. with .detach_().This is not supported, please use "
+                               "out-of-place `.detach()` instead")
+        return t
+
+    @property
+    def unpack_hook(self):
+        return None   # (none can be registered)
+
+    def register_hooks(self, *args):
+        if len(args) != 2 or not all(callable(a) for a in args):
+            shown = ", ".join(repr(a) for a in (self,) + args)
+            raise TypeError(
+                "register_hooks(): incompatible function arguments. The following argument "
+                "types are supported:\n    1. (self: torch._C._autograd.SavedTensor, arg0: "
+                "collections.abc.Callable, arg1: collections.abc.Callable) -> None\n\n"
+                f"Invoked with: {shown}")
+        saved = self._field().saved
+        if saved is not None and not saved.alive:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor after it has been freed. Saved "
+                "intermediate values of the graph are freed when you call .backward() or "
+                "autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved variables after calling "
+                "backward.")
+        raise NotImplementedError(
+            "SavedTensor.register_hooks: tapegrad's saved values are slots of the tape read "
+            "by the Numba sweep, which cannot call an unpack hook (as saved_tensors_hooks; "
+            "docs/semantics.md, \"Saved-tensor hooks\")")
+
+
+# (grad_fn, name) -> its SavedTensor while the node lives: the same object every access, as
+# torch's
+_RAW = weakref.WeakKeyDictionary()
+
+
+def _raw_saved(fn, name):
+    mine = _RAW.get(fn)
+    if mine is None:
+        mine = _RAW[fn] = {}
+    st = mine.get(name)
+    if st is None:
+        st = mine[name] = SavedTensor(fn, name)
+    return st
 
 
 def _unpack(fn, f):

@@ -134,6 +134,55 @@ def test_saved_fields_as_torch(name):
     assert got == want
 
 
+def _raw_fields(m, F, name):
+    fn = CASES[name](m, F, *_inputs(m)).grad_fn
+    names = sorted(a[len("_raw_saved_"):] for a in dir(fn) if a.startswith("_raw_saved_"))
+    out = {}
+    for k in names:
+        raw = getattr(fn, "_raw_saved_" + k)
+        assert raw is getattr(fn, "_raw_saved_" + k) and raw.unpack_hook is None
+        out[k] = (type(raw).__name__, _describe(raw.data, 3), _outcome(m, lambda m: raw.unpack()))
+    return type(fn).__name__, out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_raw_saved_fields_as_torch(name):
+    """`grad_fn._raw_saved_<name>`: a SavedTensor per tensor field, whose data is the field's
+    value, as torch's."""
+    torch = pytest.importorskip("torch")
+    got_cls, got = _raw_fields(tapegrad, tapegrad.nn.functional, name)
+    want_cls, want = _raw_fields(torch, torch.nn.functional, name)
+    gaps = _NOT_KEPT | _NOT_HELD.get(want_cls, set())
+    assert got == {k: v for k, v in want.items() if k not in gaps or k in got}
+
+
+def _register_hooks(m, after_backward=False, args=2):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x * m.tensor([3.0, 4.0], requires_grad=True)
+    if after_backward:
+        y.sum().backward()
+    hooks = (lambda t: t, lambda t: t, lambda t: t)[:args]
+    y.grad_fn._raw_saved_self.register_hooks(*hooks)
+
+
+def test_saved_tensor_register_hooks_errors_as_torch():
+    """SavedTensor.register_hooks: torch's errors for a freed node and for arguments that are
+    not two callables (reprs aside); the call itself is not supported (tapegrad's saved values
+    are tape slots the sweep reads, as saved_tensors_hooks)."""
+    torch = pytest.importorskip("torch")
+
+    def outcome(m, **kw):
+        try:
+            _register_hooks(m, **kw)
+        except Exception as e:  # noqa: BLE001 (compared with torch's)
+            return type(e).__name__, str(e).split("\n\nInvoked with")[0]
+    for kw in ({"after_backward": True}, {"args": 1}, {"args": 3}):
+        assert outcome(tapegrad, **kw) == outcome(torch, **kw)
+    with pytest.raises(NotImplementedError, match="saved_tensors_hooks"):
+        _register_hooks(tapegrad)
+
+
+
 @pytest.mark.parametrize("name", sorted(set(CASES) - {"linear", "layer_norm"}))
 def test_calling_a_node_as_torch(name):
     torch = pytest.importorskip("torch")
@@ -280,6 +329,30 @@ SCRIPTS.update({
 # torch's values gradient is unreduced ([1., 1.]); tapegrad's expand of w * 2 to the indexed
 # shape is an entry of its own, whose gradient is reduced to w * 2's shape
 _KNOWN = {"call IndexPutBackward0": "the values' gradient comes reduced"}
+
+
+def _raw_of(y, field):
+    # (the data read while y keeps its node: torch's reads freed memory once the node is gone)
+    fn = y.grad_fn
+    return _describe(getattr(fn, "_raw_saved_" + field).data)
+
+
+def _raw_after_backward(m, expr, field):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = expr(x)
+    raw = getattr(y.grad_fn, "_raw_saved_" + field)
+    y.sum().backward()
+    return raw.data, _outcome(m, lambda m: raw.unpack())
+
+
+SCRIPTS.update({
+    "raw result after backward": lambda m: _raw_after_backward(m, lambda x: x.exp(), "result"),
+    "raw self after backward": lambda m: _raw_after_backward(m, lambda x: x * x, "self"),
+    "raw wrapped number": lambda m: _raw_of(m.ones(2, requires_grad=True) * 2, "other"),
+    "raw field not saved": lambda m: _raw_of(m.ones(2, requires_grad=True) * 2, "self"),
+    "raw of a number field": lambda m: m.ones(2, requires_grad=True).pow(2).grad_fn
+    ._raw_saved_exponent,
+})
 
 
 def _no_grad_call(m):
