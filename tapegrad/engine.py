@@ -178,7 +178,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     if sub is not None:   # a small part of the prefix: sweep it as local streams
         return _sweep_reached(tape, n, seeds, inputs, sub, leads, root, marks)
     if tape.hooks:
-        hooked = _hooked(tape, n, inputs, leads, root=root)
+        hooked = _hooked(tape, n, inputs, leads, root=root, seeds=seeds)
     if leads is not None:
         runs = _runs(leads, hooked)
     s = tape.sweep_arrays(n, roots, runs=None if tape.nds is None else runs)
@@ -299,7 +299,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1, marks=None)
         if leads is not None:
             freed = freed & leads
         if tape.hooks:   # (keyed by tape node until the gather numbers the entries)
-            hooked = _hooked(tape, n, inputs, leads, root=root)
+            hooked = _hooked(tape, n, inputs, leads, root=root, seeds=seeds)
         if leads is not None:
             runs = _runs(leads, hooked)
         vals, total, low = reached.gather(tape, sub, freed, buffer, runs,
@@ -1592,11 +1592,12 @@ def _fills_retained(leads, node, root):
 # hooks run on it here, and the kernel resumes at the same entry.  Without hooks nothing here
 # runs: one test of `tape.hooks` per swept tape.
 
-def _hooked(tape, n, inputs, leads, root=-1):
+def _hooked(tape, n, inputs, leads, root=-1, seeds=None):
     """hooks.Pauses {tape node: hooks.Pause} of the hooked entries below n that this
     backward runs, or None.  With `inputs` only those on a path to an input run their
     grad_fn's hooks, as torch runs only those nodes, and the inputs themselves their tensor
-    hooks."""
+    hooks.  `seeds`: the sweep's (node, seed) pairs, for the hooks of a node whose gradient
+    only a sum hands on (hooks.sum_consumer; None: not looked for)."""
     mine = ()
     if inputs is not None:
         mine = {node for t in inputs for node in _nodes_in(tape, t)}
@@ -1607,6 +1608,8 @@ def _hooked(tape, n, inputs, leads, root=-1):
         p = hooks.plan(tape, node, h, inputs, leads, mine, root)
         if p is None:
             continue
+        if seeds is not None and h.tensor and all(node != s for s, _ in seeds):
+            p.summed = hooks.sum_consumer(tape, node, n, {s for s, _ in seeds})
         out[node] = p
     return out or None
 

@@ -487,11 +487,12 @@ class Pause:
     prehooks), "raw" (before any hook) or None (not asked for).  A split entry (several
     outputs): `outputs`, its pieces' [(sweep index or -1: not swept, shape)], whose
     gradients its hooks get one by one, None for a piece the backward did not reach."""
-    __slots__ = ("node", "h", "node_hooks", "keep", "outputs")
+    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
         self.outputs = None
+        self.summed = None   # (sum_consumer's dims: the hooks' gradient expanded there)
 
 
 def split_outputs(tape, n, like):
@@ -506,6 +507,47 @@ def split_outputs(tape, n, like):
     else:
         ones = tuple(like) if like is not None and all(d == 1 for d in like) else ()
     return [(m, tuple(tape.shape.get(m, ones))) for m in nodes]
+
+
+def sum_consumer(tape, node, n, seeded=()):
+    """Per dim of n-d `node`, whether the gradient torch hands it has stride 0 there, when
+    its only reader below n is a sum (None: not such a node, or no such dim).  torch's
+    SumBackward0/1 expands the incoming gradient over the summed dims (an expanded one
+    further: a sum of a sum), and with no other use that is the gradient a hook on the node
+    gets: an in-place op on it raises the overlap error, a write reaches every element
+    viewing the memory.  (A second use makes torch add the two out of place; a seeded node,
+    in `seeded`, starts from the gradient it was given.)"""
+    if tape.nds is None or node not in tape.shape:
+        return None
+    ia, ib, arg_ptr, arg = tape.dependencies(n)
+    users = np.flatnonzero(ia[node + 1:] == node)
+    if len(users) != 1 or (ib[node + 1:] == node).any() or \
+            (arg[arg_ptr[node + 1]:arg_ptr[n]] == node).any():
+        return None
+    e = node + 1 + int(users[0])
+    if BY_CODE[tape.op[e]].name not in ("sum", "sum_dim") or row_at(tape, e) >= 0:
+        return None
+    keep = [int(k) for k in tape.params_of(e)]
+    shape = tuple(tape.shape[node])
+    if len(keep) != len(shape):
+        return None
+    zero = [k == 1 and d > 1 for k, d in zip(keep, shape)]
+    inner = None if e in seeded else sum_consumer(tape, e, n, seeded)
+    if inner is not None:   # (the sum's own gradient expanded: over its output's dims,
+        # whose dims of more than one element are node's unsummed ones, in order)
+        big = [z for d, z in zip(tape.shape[e], inner) if d > 1]
+        kept = [d for d in range(len(shape)) if shape[d] > 1 and not zero[d]]
+        if len(big) == len(kept):
+            for d, z in zip(kept, big):
+                zero[d] = zero[d] or z
+    return zero if any(zero) else None
+
+
+def _expanded(arr, h, zero):
+    """_as_tensor of a gradient that sum_consumer's sum handed on: one element per kept
+    position, expanded over the `zero` dims (read-only, stride 0), as torch's."""
+    base = arr.reshape(h.shape)[tuple(slice(0, 1) if z else slice(None) for z in zero)]
+    return Tensor._wrap(np.broadcast_to(base.astype(h.dtype.np), h.shape), h.dtype)
 
 
 def plan(tape, node, h, inputs, leads, mine, root=-1):
@@ -549,7 +591,7 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
     with switched_grad(False):
         if p.keep == "raw":
             captured[node] = arr.copy()
-        g0 = _as_tensor(arr, h)
+        g0 = _as_tensor(arr, h) if p.summed is None else _expanded(arr, h, p.summed)
         ref = g0._v if type(g0._v) is float else g0._v.copy()
         g = run_tensor_hooks(h.tensor, g0)
         if p.keep == "raw" and g is not g0 and node in tape.retained:

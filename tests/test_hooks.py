@@ -501,6 +501,44 @@ def test_hook_errors_as_torch(name):
     both(ERRORS[name])
 
 
+def _hook_on_sum_input(use, hook):
+    """A hook on y whose gradient comes from `use(y)`: torch's sum backward hands y an
+    expanded gradient (stride 0 over the summed dims), which an in-place op refuses."""
+    def case(m):
+        x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        y = x * 2
+        seen = []
+        y.register_hook(lambda g: (seen.append((g.stride(), g.is_contiguous())), hook(g))[1])
+        out = use(y)
+        err = _err(lambda: out.backward(None if out.dim() == 0 else m.ones(out.shape)))
+        return err, seen, x.grad
+    return case
+
+
+EXPANDED = {
+    "sum mul_": _hook_on_sum_input(lambda y: y.sum(), lambda g: g.mul_(2)),
+    "sum_dim add_": _hook_on_sum_input(lambda y: y.sum(1).sum(), lambda g: g.add_(1)),
+    "sum keepdim": _hook_on_sum_input(lambda y: (y.sum(0, keepdim=True) * 3).sum(),
+                                      lambda g: g.mul_(2)),
+    "sum out of place": _hook_on_sum_input(lambda y: y.sum(), lambda g: g * 2),
+    "sum zero_": _hook_on_sum_input(lambda y: y.sum(), lambda g: g.zero_()),
+    "sum setitem": _hook_on_sum_input(lambda y: y.sum(), lambda g: g.__setitem__(0, 5.0)),
+    "sum then used again": _hook_on_sum_input(lambda y: y.sum() + y[0, 0], lambda g: g.mul_(2)),
+    "mean": _hook_on_sum_input(lambda y: y.mean(), lambda g: g.mul_(2)),
+    "two sums": _hook_on_sum_input(lambda y: y.sum() + y.sum(), lambda g: g.mul_(2)),
+    "mul then sum": _hook_on_sum_input(lambda y: (y * 3).sum(), lambda g: g.mul_(2)),
+    "sum of a keepdim sum": _hook_on_sum_input(lambda y: y.sum(1, keepdim=True).sum(0).sum(),
+                                               lambda g: g.mul_(2)),
+    "sum of a partial sum": _hook_on_sum_input(lambda y: (y.sum(0) * 1).sum(), lambda g: g.add_(1)),
+    "given gradient": _hook_on_sum_input(lambda y: y.sum(1) * 1, lambda g: None),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPANDED))
+def test_hook_gradient_of_a_sum_input_as_torch(name):
+    both(EXPANDED[name])
+
+
 # ---- what only tapegrad has: pauses, failure atomicity, replay, cost --------------------------
 def test_raising_hook_commits_nothing_and_the_graph_stays():
     for shape in ((), (3,)):
