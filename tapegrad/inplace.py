@@ -397,6 +397,14 @@ class _InplaceMethods:
             return done
         return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s))
 
+    def module_load(self, other, assign=False):
+        """How nn.Module.load_state_dict turns state-dict value `other` into what replaces
+        this parameter or buffer when tensors are swapped (torch's default, for subclasses
+        to override): `other` detached with `assign`, else self after copying it, detached."""
+        if assign:
+            return other.detach()
+        return self.copy_(other).detach()
+
     def fill_(self, value):
         if type(value) is complex and self._dtype is not D.bool_:
             D.checked(value, self._dtype)   # (torch's error for a complex number, no write)

@@ -1,7 +1,7 @@
 """Tensor-surface gaps against torch 2.13: is_pinned, dim_order, const_data_ptr, to_dense,
 new_empty_strided, the deprecated out-of-place resize/resize_as, the absent-dtype conversions
 (half, bfloat16, cfloat, cdouble, chalf), torch.as_strided / Tensor.as_strided
-(AsStridedBackward0) and nn.functional.linear_cross_entropy / nn.LinearCrossEntropyLoss."""
+(AsStridedBackward0), Tensor.module_load and nn.functional.linear_cross_entropy / nn.LinearCrossEntropyLoss."""
 import warnings
 
 import numpy as np
@@ -76,6 +76,26 @@ DIM_ORDER = [
 @pytest.mark.parametrize("src", DIM_ORDER)
 def test_dim_order_as_torch(torch_ref, src):
     ours, theirs = _both(torch_ref, src)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("src", [
+    "m.nn.Parameter(m.zeros(2)).module_load(m.tensor([1., 2.], requires_grad=True))",
+    "str(m.zeros(2).module_load(m.ones(2, dtype=m.int64)).dtype).split('.')[1]",
+    "m.zeros(2).module_load(m.tensor([1., 2.], requires_grad=True) * 3, assign=True)",
+    "type(m.nn.Parameter(m.zeros(2)).module_load(m.ones(2), True)).__name__",
+    "m.zeros(2).module_load(m.zeros(3))", "m.zeros(2).module_load(1.0)",
+    "m.nn.Parameter(m.zeros(2)).module_load(m.ones(2)).requires_grad"])
+def test_module_load_as_torch(torch_ref, src):
+    """Tensor.module_load (what load_state_dict's tensor swap asks of a parameter): the value
+    copied into self and detached, or with assign the value detached."""
+    for m in (tg, torch_ref):
+        m.set_grad_enabled(False)
+    try:
+        ours, theirs = _both(torch_ref, src)
+    finally:
+        for m in (tg, torch_ref):
+            m.set_grad_enabled(True)
     assert ours == theirs
 
 
