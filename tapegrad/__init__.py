@@ -21,7 +21,7 @@ from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, asarray, scalar_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye, logspace,
-                       tril_indices, triu_indices, empty_strided, frombuffer)
+                       tril_indices, triu_indices, empty_strided, empty_permuted, frombuffer)
 from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .inplace_forms import *  # noqa: E402,F401,F403  (torch.sin_(x) & co)
 from .windows import (hann_window, hamming_window, blackman_window, bartlett_window,  # noqa: E402

@@ -11,7 +11,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
 from .tape import STATE
-from .tensor import install, _int_arg, _new, _size_args, Size, Tensor, _TensorMeta
+from .tensor import install, _int_arg, _int_list, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
 
@@ -833,6 +833,43 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     storage = np.zeros(n, dt.np)
     arr = np.lib.stride_tricks.as_strided(storage, tuple(size),
                                           tuple(st * storage.itemsize for st in stride))
+    return _leaf(arr, dt, requires_grad)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, pin_memory=False):
+    """An uninitialized dense tensor of `size` whose dims lie in memory in the order
+    `physical_layout` lists them, outermost first (tapegrad fills it with 0): a row-major
+    array of the permuted size, seen through the inverse permutation."""
+    size = list(_int_list((size,), "empty_permuted", "size", 1, bare=False))
+    order = list(_int_list((physical_layout,), "empty_permuted", "physical_layout", 2,
+                           bare=False))
+    if dtype is not None:
+        dtype = D.as_dtype(dtype, "empty_permuted")
+    _device.check(device)
+    _factory_options("empty_permuted", layout, pin_memory)
+    if len(size) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the "
+                           f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
+                           f"len(physical_layout) = {len(order)}")
+    for k, d in enumerate(order):
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(size) - 1}, but got {d} at index {k}).  NB: negative "
+                               f"dims not currently supported; file an issue if you want it.")
+    if len(set(order)) != len(order):
+        raise RuntimeError("Duplicate dim not allowed")
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {size}")
+    dt = dtype or D.get_default_dtype()
+    physical = np.zeros([size[d] for d in order], dt.np)
+    arr = physical.transpose(np.argsort(order))
+    if not physical.size:   # (torch's strides count an empty dim as one element)
+        strides, step = [0] * len(size), physical.itemsize
+        for d in reversed(order):
+            strides[d], step = step, step * max(size[d], 1)
+        arr = np.lib.stride_tricks.as_strided(physical, tuple(size), tuple(strides))
     return _leaf(arr, dt, requires_grad)
 
 

@@ -1,7 +1,7 @@
 """Tensor-surface gaps against torch 2.13: is_pinned, dim_order, const_data_ptr, to_dense,
 new_empty_strided, the deprecated out-of-place resize/resize_as, the absent-dtype conversions
 (half, bfloat16, cfloat, cdouble, chalf), torch.as_strided / Tensor.as_strided
-(AsStridedBackward0), Tensor.module_load and nn.functional.linear_cross_entropy / nn.LinearCrossEntropyLoss."""
+(AsStridedBackward0), Tensor.module_load, torch.empty_permuted and nn.functional.linear_cross_entropy / nn.LinearCrossEntropyLoss."""
 import warnings
 
 import numpy as np
@@ -97,6 +97,31 @@ def test_module_load_as_torch(torch_ref, src):
         for m in (tg, torch_ref):
             m.set_grad_enabled(True)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("src", [
+    "m.empty_permuted((2, 3, 4), (0, 2, 1))",
+    "m.empty_permuted([2, 3], [1, 0], dtype=m.float64, requires_grad=True)",
+    "m.empty_permuted((2, 3, 4, 5), (0, 2, 3, 1), device='cpu', layout=m.strided)",
+    "m.empty_permuted((2, 0, 3), (2, 1, 0))", "m.empty_permuted((), ())",
+    "m.empty_permuted((2, 3), (1, 0)).fill_(1).clone()", "m.empty_permuted((2, 3), (1, 0)).t()",
+    "m.empty_permuted((2, 3), (0, 0))", "m.empty_permuted((2, 3), (0,))",
+    "m.empty_permuted((2, 3), (0, 2))", "m.empty_permuted((2, 3), (1, -2))",
+    "m.empty_permuted((2, -1), (0, 1))", "m.empty_permuted(2, (0,))",
+    "m.empty_permuted((2, 3), (1, 0), dtype=m.int64, requires_grad=True)",
+    "m.empty_permuted((2, 3), 1)", "m.empty_permuted((2, 3), (1.0, 0))"])
+def test_empty_permuted_as_torch(torch_ref, src):
+    """torch.empty_permuted: a dense tensor whose dims lie in memory in the given order
+    (strides, contiguity, what copies of it keep), torch's checks (values: uninitialized)."""
+    out = []
+    for m in (tg, torch_ref):
+        try:
+            r = eval(src, {"m": m})
+            out.append((tuple(r.shape), r.stride(), str(r.dtype).split(".")[1],
+                        r.requires_grad, r.is_contiguous()))
+        except Exception as e:   # noqa: BLE001  (compared with torch's)
+            out.append((type(e).__name__, str(e)))
+    assert out[0] == out[1]
 
 
 def test_new_empty_strided_as_torch(torch_ref):
