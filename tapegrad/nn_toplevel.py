@@ -16,7 +16,7 @@ from .nn import functional as F
 from .nn import _rnn
 from .nn._stochastic import rrelu_with_generator
 from .random import default_generator
-from .tensor import tensor_methods
+from .tensor import Tensor, tensor_methods
 from .views import KIND_OPS
 
 __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alpha_dropout",
@@ -26,7 +26,7 @@ __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alp
            "conv_transpose2d", "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle",
            "channel_shuffle", "prelu", "hardshrink", "bilinear", "avg_pool1d",
            "adaptive_avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d", "layer_norm",
-           "group_norm", "embedding", "constant_pad_nd", "kl_div",
+           "group_norm", "embedding", "embedding_renorm_", "constant_pad_nd", "kl_div",
            "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
            "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits",
            "ctc_loss", "batch_norm", "instance_norm", "rms_norm", "adaptive_max_pool1d",
@@ -174,6 +174,39 @@ def embedding(*args, **kwargs):
     # (a padding_idx past the rows matches no valid index: torch does not check it here)
     return F.embedding(indices, weight, padding_idx if 0 <= padding_idx < weight.shape[0]
                        else None, scale_grad_by_freq=freq, sparse=sparse)
+
+
+def embedding_renorm_(*args, **kwargs):
+    """torch.embedding_renorm_(input, indices, max_norm, norm_type): the rows of input at
+    `indices` whose norm exceeds max_norm scaled down to it, in place (F.embedding's
+    max_norm step); input returned."""
+    x, indices, max_norm, norm_type = bind("embedding_renorm_", args, kwargs, (
+        "input", "indices", "max_norm", "norm_type"))
+    for pos, name, v in ((1, "input", x), (2, "indices", indices)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"embedding_renorm_(): argument '{name}' (position {pos}) must be "
+                            f"Tensor, not {arg_type_name(v)}")
+    if x._recorded and is_grad_enabled():
+        if x.is_leaf:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        # (torch records EmbeddingRenormBackward0, whose backward raises)
+        raise NotImplementedError("the derivative for 'embedding_renorm' is not implemented: "
+                                  "tapegrad refuses the change of a tensor that requires grad")
+    if x.dim() != 2:
+        raise RuntimeError(f"Expected 2-dimensional tensor, but got {x.dim()}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"embedding_renorm_)")
+    if indices.dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"tapegrad.{indices.dtype.legacy}Tensor instead (while checking "
+                           f"arguments for embedding_renorm_)")
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {x.dtype.legacy} instead.")
+    F._embedding_renorm_(x, indices._array(), float(max_norm), float(norm_type))
+    return x
 
 
 def constant_pad_nd(*args, **kwargs):
