@@ -90,7 +90,7 @@ from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa
                           dropout_, alpha_dropout, alpha_dropout_, feature_dropout,
                           feature_dropout_, feature_alpha_dropout, feature_alpha_dropout_,
                           selu, selu_, celu, celu_, threshold, threshold_, relu_, conv1d,
-                          conv_tbc,
+                          conv_tbc, convolution,
                           conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
                           pixel_shuffle, pixel_unshuffle, channel_shuffle, prelu, hardshrink,
                           bilinear, avg_pool1d, adaptive_avg_pool1d, max_pool1d, max_pool2d,

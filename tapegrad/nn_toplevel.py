@@ -22,7 +22,8 @@ from .views import KIND_OPS
 __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alpha_dropout",
            "alpha_dropout_", "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
            "feature_alpha_dropout_", "selu", "selu_", "celu", "celu_", "threshold",
-           "threshold_", "relu_", "conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d",
+           "threshold_", "relu_", "conv1d", "conv2d", "conv3d", "conv_tbc", "convolution",
+           "conv_transpose1d",
            "conv_transpose2d", "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle",
            "channel_shuffle", "prelu", "hardshrink", "bilinear", "avg_pool1d",
            "adaptive_avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d", "layer_norm",
@@ -120,6 +121,36 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 conv1d, conv2d, conv3d, conv_tbc = F.conv1d, F.conv2d, F.conv3d, F.conv_tbc
 conv_transpose1d, conv_transpose2d, conv_transpose3d = (F.conv_transpose1d, F.conv_transpose2d,
                                                         F.conv_transpose3d)
+def convolution(*args, **kwargs):
+    """torch.convolution(input, weight, bias, stride, padding, dilation, transposed,
+    output_padding, groups): the convolution (transposed or not) of as many spatial dims as
+    weight has past two, batched (ConvolutionBackward0, as conv1d/2d/3d)."""
+    names = ("input", "weight", "bias", "stride", "padding", "dilation", "transposed",
+             "output_padding", "groups")
+    x, w, b, stride, padding, dilation, transposed, output_padding, groups = bind(
+        "convolution", args, kwargs, names)
+    for pos, name in ((4, "stride"), (5, "padding"), (6, "dilation"), (8, "output_padding")):
+        v = locals()[name]
+        if not isinstance(v, (list, tuple)):
+            raise TypeError(f"convolution(): argument '{name}' (position {pos}) must be tuple "
+                            f"of ints, not {arg_type_name(v)}")
+    if not isinstance(transposed, bool):
+        raise TypeError(f"convolution(): argument 'transposed' (position 7) must be bool, not "
+                        f"{arg_type_name(transposed)}")
+    groups = _int("convolution", "groups", groups, 9, "groups" in kwargs)
+    if w.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if x.dim() != w.dim():   # (no unbatched input here, unlike conv1d & co)
+        raise RuntimeError(f"Expected {w.dim()}-dimensional input for {w.dim()}-dimensional "
+                           f"weight {list(w.shape)}, but got {x.dim()}-dimensional input of "
+                           f"size {list(x.shape)} instead")
+    k = w.dim() - 2
+    if transposed:
+        return getattr(F, f"conv_transpose{k}d")(x, w, b, list(stride), list(padding),
+                                                 list(output_padding), groups, list(dilation))
+    return getattr(F, f"conv{k}d")(x, w, b, list(stride), list(padding), list(dilation), groups)
+
+
 pixel_shuffle, pixel_unshuffle, channel_shuffle = (F.pixel_shuffle, F.pixel_unshuffle,
                                                    F.channel_shuffle)
 prelu, hardshrink, bilinear = F.prelu, F.hardshrink, F.bilinear

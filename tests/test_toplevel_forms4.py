@@ -1,7 +1,7 @@
 """More of torch's namespace and nn against torch 2.13: the removed functions that raise
 (solve, lstsq, eig, symeig, matrix_rank), the native normalizations and dropout with their
 saved statistics, torch.rrelu / rrelu_ with generator=, torch.embedding_bag's 4-tuple,
-empty_strided, nonzero_static, frombuffer, set_flush_denormal, embedding_renorm_,
+empty_strided, nonzero_static, frombuffer, set_flush_denormal, embedding_renorm_, convolution,
 F.adaptive_max_pool{1,2,3}d_with_indices and nn.CrossMapLRN2d: values, gradients (against
 torch and finite differences), grad_fn names, dtypes and errors."""
 import array
@@ -271,6 +271,49 @@ def test_embedding_renorm_of_a_tensor_that_requires_grad():
     with tg.no_grad():
         tg.embedding_renorm_(w, tg.tensor([0]), 1.0, 2.0)
     np.testing.assert_allclose(_np(w), [[2 ** -0.5] * 2, [1.0, 1.0]], rtol=1e-6)
+
+
+CONVOLUTIONS = [
+    "m.convolution(x, w, b, [1], [0], [1], False, [0], 1)",
+    "m.convolution(x, w.transpose(0, 1), None, [2], [1], [1], True, [1], 1)",
+    "m.convolution(x2, w2, None, (2, 1), (1, 0), (1, 2), False, (0, 0), 2)",
+    "m.convolution(x2, w2, None, [2, 2], [1, 1], [1, 1], True, [1, 0], 2)",
+    "m.convolution(input=x, weight=w, bias=None, stride=[1], padding=[1], dilation=[2], "
+    "transposed=False, output_padding=[0], groups=1)",
+    "m.convolution(x, w, b, 1, 0, 1, False, 0, 1)", "m.convolution(x, w, b, [1], [0], [1], False, [0])",
+    "m.convolution(x, w, b, [1], [0], [1], 0, [0], 1)",
+    "m.convolution(x[0], w, b, [1], [0], [1], False, [0], 1)",
+    "m.convolution(x, w[0], b, [1], [0], [1], False, [0], 1)",
+    "m.convolution(x, w, b, [1, 1], [0], [1], False, [0], 1)",
+    "m.convolution(x, w, b, [1], [0], [1], False, [0], 2)",
+    "m.convolution(x, w, b, [1], [0], [1], False, [0], 1.0)"]
+
+
+@pytest.mark.parametrize("src", CONVOLUTIONS)
+def test_convolution_as_torch(torch_ref, src):
+    """torch.convolution: conv{1,2,3}d or conv_transpose{1,2,3}d by weight's dims and
+    `transposed` (ConvolutionBackward0), batched only; values, gradients, errors."""
+    out = []
+    for m in (tg, torch_ref):
+        rng = np.random.default_rng(0)
+        ts = {k: m.tensor(rng.standard_normal(shape), requires_grad=True) for k, shape in (
+            ("x", (1, 2, 5)), ("w", (3, 2, 2)), ("b", (3,)), ("x2", (2, 4, 5, 5)),
+            ("w2", (4, 2, 3, 3)))}
+        got = _err(lambda: ts.update(r=eval(src, {"m": m, **ts})))
+        if got is None:
+            r = ts.pop("r")
+            gs = m.autograd.grad((r * r).sum(), list(ts.values()), allow_unused=True)
+            got = (r.grad_fn.name(), _np(r).round(10).tolist(),
+                   [None if g is None else _np(g).round(10).tolist() for g in gs])
+        out.append(got)
+    assert out[0] == out[1]
+
+
+def test_convolution_gradcheck():
+    x = tg.tensor(R.standard_normal((1, 2, 4, 3)), requires_grad=True)
+    w = tg.tensor(R.standard_normal((2, 1, 2, 2)), requires_grad=True)
+    assert gradcheck(lambda x, w: tg.convolution(x, w, None, [1, 2], [1, 0], [1, 1], True,
+                                                 [0, 1], 2), (x, w))
 
 
 def test_empty_strided_as_torch(torch_ref):
