@@ -741,3 +741,52 @@ def test_get_clones_as_torch(torch_ref):
                     layers[0].weight is layers[1].weight,
                     [p.detach().numpy().tolist() for p in layers.parameters()]))
     assert out[0] == out[1]
+
+
+def _sdp_flags_program(M):
+    """torch.backends.cuda's SDPA flags (enable_*_sdp, *_sdp_enabled, sdp_kernel) and
+    nn.attention.sdpa_kernel: one global state, as torch's."""
+    import warnings
+    att = __import__(M.__name__ + ".nn.attention", fromlist=["sdpa_kernel"])
+    c, out = M.backends.cuda, []
+
+    def state():
+        return (c.flash_sdp_enabled(), c.mem_efficient_sdp_enabled(), c.math_sdp_enabled(),
+                c.cudnn_sdp_enabled(), [b.name for b in att._cur_sdpa_kernel_backends()])
+
+    def err(f):
+        try:
+            f()
+        except Exception as e:   # noqa: BLE001 (compared with torch's)
+            return type(e).__name__, str(e)
+
+    out.append((state(), c.fp16_bf16_reduction_math_sdp_allowed(),
+                c.is_flash_attention_available(), c.is_ck_sdpa_available()))
+    for f in ("enable_flash_sdp", "enable_mem_efficient_sdp", "enable_math_sdp",
+              "enable_cudnn_sdp", "allow_fp16_bf16_reduction_math_sdp"):
+        out.append(err(lambda: getattr(c, f)(1)))
+    with att.sdpa_kernel(att.SDPBackend.MATH):
+        out.append(state())
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with c.sdp_kernel(enable_flash=False, enable_cudnn=False) as ctx:
+            out.append((state(), ctx))
+        out.append([(x.category.__name__, str(x.message)) for x in w])
+    out.append(state())
+    q = M.ones(1, 2, 2)
+    try:
+        c.enable_math_sdp(False)
+        c.enable_flash_sdp(False)
+        out.append((state(), err(lambda: M.nn.functional.scaled_dot_product_attention(q, q, q))))
+        c.allow_fp16_bf16_reduction_math_sdp(True)
+        out.append(c.fp16_bf16_reduction_math_sdp_allowed())
+    finally:
+        c.enable_math_sdp(True)
+        c.enable_flash_sdp(True)
+        c.allow_fp16_bf16_reduction_math_sdp(False)
+    out.append(state())
+    return out
+
+
+def test_sdp_backend_flags_as_torch():
+    assert _sdp_flags_program(tg) == _sdp_flags_program(torch)

@@ -2,9 +2,12 @@
 argument checks and its save/restore of the enabled backends.  tapegrad's
 scaled_dot_product_attention (nn/_attention.py) has one path, the math one, standing for
 torch's two CPU kernels (math, flash): with neither enabled it raises torch's "No viable
-backend" error."""
+backend" error.  Which backends are enabled are torch's global flags, kept in backends.cuda
+(`enable_math_sdp`, ...)."""
 import contextlib
 import enum
+
+from ..backends import cuda as _cuda
 
 __all__ = ["SDPBackend", "sdpa_kernel", "WARN_FOR_UNFUSED_KERNELS"]
 
@@ -27,7 +30,11 @@ class SDPBackend(enum.Enum):
 # torch's defaults: every backend enabled, tried in this order
 _ALL = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH,
         SDPBackend.CUDNN_ATTENTION, SDPBackend.OVERRIDEABLE]
-_STATE = {"enabled": list(_ALL), "priority": list(_ALL)}
+_STATE = {"priority": list(_ALL)}
+# each backend's global flag (backends.cuda.SDP: torch.backends.cuda.enable_flash_sdp & co)
+_FLAG = {SDPBackend.FLASH_ATTENTION: "flash", SDPBackend.EFFICIENT_ATTENTION: "mem_efficient",
+         SDPBackend.MATH: "math", SDPBackend.CUDNN_ATTENTION: "cudnn",
+         SDPBackend.OVERRIDEABLE: "overrideable"}
 
 
 def _cur_sdpa_kernel_backends(with_priority=False):
@@ -35,11 +42,12 @@ def _cur_sdpa_kernel_backends(with_priority=False):
     order = _STATE["priority"] if with_priority else [
         SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
         SDPBackend.MATH, SDPBackend.OVERRIDEABLE]
-    return [b for b in order if b in _STATE["enabled"]]
+    return [b for b in order if _cuda.SDP[_FLAG[b]]]
 
 
 def _sdpa_kernel(backends, set_priority=False):
-    _STATE["enabled"] = [b for b in _ALL if b in backends]
+    for b in _ALL:
+        _cuda.SDP[_FLAG[b]] = b in backends
     if set_priority:
         _STATE["priority"] = list(backends) + [b for b in _STATE["priority"]
                                                if b not in backends]
