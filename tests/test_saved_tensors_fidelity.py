@@ -141,6 +141,7 @@ def _raw_fields(m, F, name):
     for k in names:
         raw = getattr(fn, "_raw_saved_" + k)
         assert raw is getattr(fn, "_raw_saved_" + k) and raw.unpack_hook is None
+        assert isinstance(raw, m.autograd.SavedTensor)
         out[k] = (type(raw).__name__, _describe(raw.data, 3), _outcome(m, lambda m: raw.unpack()))
     return type(fn).__name__, out
 
