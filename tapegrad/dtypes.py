@@ -30,6 +30,23 @@ class dtype:
         # pickled as this module's global of that name (bool's is bool_: `bool` is the builtin)
         return "bool_" if self.name == "bool" else self.name
 
+    @property
+    def abbr(self):
+        """torch's short name: "f32", "i64", "b8", "u8"."""
+        return ("b" if self.name == "bool" else self.name[0]) + str(8 * self.itemsize)
+
+    def to_real(self):
+        """The real dtype of this one's values: itself (tapegrad's are all real)."""
+        return self
+
+    def to_complex(self):
+        """The complex dtype of the same precision: torch's error for a non-float one;
+        tapegrad has no complex dtypes."""
+        if not self.is_floating_point:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self.legacy}")
+        raise NotImplementedError(f"tapegrad has no complex dtypes (to_complex of "
+                                  f"tapegrad.{self.name})")
+
 
 bool_ = dtype("bool", np.bool_, False, 0, "Bool")
 uint8 = dtype("uint8", np.uint8, False, 1, "Byte")

@@ -72,6 +72,13 @@ class Generator:
     def initial_seed(self):
         return self._engine.seed
 
+    def get_offset(self):
+        """A Philox generator's offset: torch's CPU generator (mt19937) refuses."""
+        raise RuntimeError("CPU Generator does not use offset")
+
+    def set_offset(self, offset):
+        raise RuntimeError("CPU Generator does not use offset")
+
     def get_state(self):
         """The generator's state: torch's, a uint8 tensor of 5056 bytes (`set_state` restores
         it; torch's generators take it too)."""

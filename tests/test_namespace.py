@@ -379,3 +379,26 @@ def test_backend_flags_blocks_as_torch(case):
         out.append((text, after == before,
                     [str(x.message).split(" (Triggered internally")[0] for x in w]))
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("case", [
+    "g.device", "g.get_offset()", "g.set_offset(3)", "M.default_generator.get_offset()",
+    "M.float32.to_real()", "M.int64.to_real()", "M.bool.to_real()", "M.int64.to_complex()",
+    "M.bool.to_complex()"] + [f"M.{n}.abbr" for n in (
+        "float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")])
+def test_generator_offsets_and_dtype_names_as_torch(case):
+    """Generator.get_offset/set_offset (torch's CPU generator refuses: no Philox offset),
+    dtype.abbr, to_real, to_complex (its error for a non-float dtype)."""
+    out = []
+    for m in (tapegrad, torch):
+        try:
+            text = repr(eval(case, {"M": m, "g": m.Generator()}))
+        except Exception as e:     # noqa: BLE001 (the error is compared)
+            text = f"{type(e).__name__}: {e}"
+        out.append(text.replace("tapegrad.", "M.").replace("torch.", "M."))
+    assert out[0] == out[1]
+
+
+def test_dtype_to_complex_of_a_float_is_not_implemented():
+    with pytest.raises(NotImplementedError, match="no complex dtypes"):
+        tapegrad.float32.to_complex()
