@@ -161,10 +161,25 @@ def parse_to(args, kwargs):
     raise errors.to_args(args, kwargs)
 
 
+# torch's CPU build's errors of moving a tensor or module to a device it lacks (`.to()`):
+# an assertion for the backends it asserts on, else "not linked" (`meta`, `lazy`, ... have no
+# such error there: tapegrad's own message)
+_NOT_COMPILED = {
+    "cuda": NO_CUDA, "xpu": "Torch not compiled with XPU enabled",
+    "mtia": "Torch not compiled with MTIA enabled. Ensure you have `import "
+            "mtia.host_runtime.torch_mtia.dynamic_library` in your python src file and include "
+            "`//mtia/host_runtime/torch_mtia:torch_mtia` as your target dependency!"}
+_NOT_LINKED = {"mps", "ipu", "xla", "vulkan", "hip", "ve", "fpga", "maia", "opengl", "opencl",
+               "ideep", "mkldnn"}
+
+
 def unavailable(d):
-    """Raise for a non-CPU device: torch's CPU build's message for CUDA, else tapegrad's."""
-    if d.type == "cuda":
-        raise AssertionError(NO_CUDA)
+    """Raise for a non-CPU device: torch's CPU build's error where it has one, else
+    tapegrad's."""
+    if d.type in _NOT_COMPILED:
+        raise AssertionError(_NOT_COMPILED[d.type])
+    if d.type in _NOT_LINKED:
+        raise RuntimeError(f"PyTorch is not linked with support for {d.type} devices")
     raise RuntimeError(f"tapegrad computes on the CPU only: device '{d}' is not available")
 
 

@@ -247,6 +247,16 @@ class _OpMethods:
         """Raises: tapegrad has no CUDA backend (torch's CPU build's error)."""
         raise AssertionError(_device.NO_CUDA)
 
+    def xpu(self, device=None, non_blocking=False, memory_format=None):
+        """Raises, as torch's CPU build (as `.to("xpu")`)."""
+        _device.unavailable(_device.device("xpu"))
+
+    def ipu(self, device=None, non_blocking=False, memory_format=None):
+        _device.unavailable(_device.device("ipu"))
+
+    def mtia(self, device=None, non_blocking=False, memory_format=None):
+        _device.unavailable(_device.device("mtia"))
+
     def contiguous(self, memory_format=None):
         layouts.check("contiguous", len(self._shape), None, memory_format)
         v = self._v

@@ -402,3 +402,25 @@ def test_generator_offsets_and_dtype_names_as_torch(case):
 def test_dtype_to_complex_of_a_float_is_not_implemented():
     with pytest.raises(NotImplementedError, match="no complex dtypes"):
         tapegrad.float32.to_complex()
+
+
+@pytest.mark.parametrize("dev", ["xpu", "mtia", "ipu", "mps", "xla", "hip", "cuda"])
+def test_moves_to_absent_devices_raise_as_torch(dev):
+    """`.to(dev)` of a tensor or module, and the `.xpu()` / `.ipu()` / `.mtia()` methods: torch's
+    CPU build's errors (an assertion for CUDA, XPU, MTIA; "not linked" for the others)."""
+    import warnings
+    calls = [lambda m: m.ones(1).to(dev), lambda m: m.nn.Linear(1, 1).to(dev),
+             lambda m: m.ones(1).to(dev, m.float64), lambda m: m.ones(1).to(device=dev)]
+    if dev in ("xpu", "ipu", "mtia"):
+        calls += [lambda m: getattr(m.ones(1), dev)(), lambda m: getattr(m.nn.Linear(1, 1), dev)()]
+    for call in calls:
+        out = []
+        for m in (tapegrad, torch):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    call(m)
+                out.append(None)
+            except Exception as e:     # noqa: BLE001 (the error is compared)
+                out.append((type(e).__name__, str(e)))
+        assert out[0] == out[1] and out[0] is not None

@@ -1202,6 +1202,16 @@ class Module:
     def cuda(self, device=None):
         raise AssertionError(_device.NO_CUDA)
 
+    def xpu(self, device=None):
+        """Raises, as torch's CPU build (as `.to("xpu")`)."""
+        _device.unavailable(_device.device("xpu"))
+
+    def ipu(self, device=None):
+        _device.unavailable(_device.device("ipu"))
+
+    def mtia(self, device=None):
+        _device.unavailable(_device.device("mtia"))
+
     # ---- repr --------------------------------------------------------------------------------
     def _get_name(self):
         return type(self).__name__
