@@ -74,7 +74,7 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        broadcast_tensors, broadcast_shapes, select, tensor_split, hsplit,
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
                        float_power, signbit, is_floating_point, is_signed, is_inference,
-                       is_complex,
+                       is_complex, is_distributed, is_storage,
                        is_nonzero, is_same_size,
                        ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations, gradient,
                        vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,

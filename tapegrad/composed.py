@@ -24,7 +24,7 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "atleast_2d", "atleast_3d", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
            "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
-           "is_signed", "is_inference", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
+           "is_signed", "is_inference", "is_complex", "is_distributed", "is_storage", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
            "cartesian_prod", "combinations", "vander", "gradient", "is_same_size", "real",
            "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg",
            "polar", "complex", "view_as_complex", "view_as_real"]
@@ -346,6 +346,17 @@ def is_complex(input):
     return False
 
 
+def is_distributed(input):
+    """Whether input is a distributed tensor: never (torch's answers False for a plain one)."""
+    _input("is_distributed", input)
+    return False
+
+
+def is_storage(obj):
+    """Whether obj is a storage object: never (tapegrad's tensors have none)."""
+    return False
+
+
 def is_same_size(input, other):
     """Whether the two tensors have the same shape."""
     _input("is_same_size", input)
@@ -651,6 +662,9 @@ class _ComposedMethods:
         return signbit(self)
 
     def is_complex(self):
+        return False
+
+    def is_distributed(self):
         return False
 
     def is_nonzero(self):

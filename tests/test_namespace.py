@@ -424,3 +424,17 @@ def test_moves_to_absent_devices_raise_as_torch(dev):
             except Exception as e:     # noqa: BLE001 (the error is compared)
                 out.append((type(e).__name__, str(e)))
         assert out[0] == out[1] and out[0] is not None
+
+
+@pytest.mark.parametrize("case", ["x.is_distributed()", "M.is_distributed(x)",
+                                  "M.is_distributed(1)", "M.is_storage(x)", "M.is_storage(1)"])
+def test_is_distributed_and_is_storage_as_torch(case):
+    """No tensor is distributed and no object a storage here; torch's answers for plain
+    tensors, and its argument error."""
+    out = []
+    for m in (tapegrad, torch):
+        try:
+            out.append(repr(eval(case, {"M": m, "x": m.ones(2)})))
+        except Exception as e:     # noqa: BLE001 (the error is compared)
+            out.append(f"{type(e).__name__}: {e}")
+    assert out[0] == out[1]
