@@ -578,7 +578,8 @@ def _finish(done, direct, roots, inputs, validate, stage, publish, retain_graph)
                 if h is not None and (h.tensor or h.pre or h.post):
                     # (its AccumulateGrad's too where it runs: backward(inputs=))
                     g = hooks.leaf_grad(h, t, g, accumulate=not isinstance(
-                        inputs, hooks.GradInputs))
+                        inputs, hooks.GradInputs),
+                        summed=_leaf_summed(t, done, direct) if h.tensor else None)
             out.append(g)
         kept = _retained(done, inputs, out, roots) if stage is not None else None
     else:
@@ -594,7 +595,7 @@ def _finish(done, direct, roots, inputs, validate, stage, publish, retain_graph)
                     _collect(out, t, r.result_of(node, t.shape))
         if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
             out = _in_hook_order(out, done)
-            hooks.leaf_grads(out)
+            hooks.leaf_grads(out, summed=lambda t: _leaf_summed(t, done, direct))
 
     if validate is not None:
         validate(out)
@@ -903,6 +904,22 @@ def leaf_executes(task, t):
 
 def _serial(tape):
     return tape.serial
+
+
+def _leaf_summed(t, done, direct):
+    """hooks.sum_consumer's dims for leaf t (with hooks) when its one reached use in the
+    swept tapes (`done`; not a root: `direct`) is a sum, whose expanded gradient torch's
+    hooks on t get; else None."""
+    if any(tt is t for tt, _ in direct):
+        return None
+    found = None
+    for r in done:
+        for node in _nodes_in(r.tape, t):
+            if node < r.n and r.reach[node]:
+                if found is not None:
+                    return None
+                found = (r.tape, node, r.n)
+    return None if found is None else hooks.sum_consumer(*found)
 
 
 def _nodes_in(tape, t):

@@ -543,6 +543,14 @@ def sum_consumer(tape, node, n, seeded=()):
     return zero if any(zero) else None
 
 
+class _Like:
+    """A leaf's dtype and shape, as a Hooks record gives them to _expanded."""
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, t):
+        self.dtype, self.shape = t._dtype, t._shape
+
+
 def _expanded(arr, h, zero):
     """_as_tensor of a gradient that sum_consumer's sum handed on: one element per kept
     position, expanded over the `zero` dims (read-only, stride 0), as torch's."""
@@ -687,25 +695,27 @@ def graph_pause(tape, p, g, vjp, reached=None):
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 
-def leaf_grads(found, create_graph=False, only=None, accumulate=True):
+def leaf_grads(found, create_graph=False, only=None, accumulate=True, summed=None):
     """Run leaf tensor hooks on the gradients a backward is about to accumulate: `found`
     maps id(leaf) -> (leaf, gradient: float, ndarray or, with create_graph, Tensor), and is
     updated in place.  `only`: ids of the leaves whose hooks run (autograd.grad's inputs);
     `accumulate`: whether the leaves' AccumulateGrad runs (not under autograd.grad), and with
-    it its hooks (leaf_grad)."""
+    it its hooks (leaf_grad); `summed(leaf)`: sum_consumer's dims for a leaf, or None."""
     for key, (t, g) in list(found.items()):
         if only is not None and key not in only:
             continue
         h = _leaf_record(t, False)
         if h is None or not (h.tensor or accumulate and (h.pre or h.post)):
             continue
-        found[key] = (t, leaf_grad(h, t, g, create_graph, accumulate))
+        found[key] = (t, leaf_grad(h, t, g, create_graph, accumulate,
+                                   summed(t) if summed is not None and h.tensor else None))
 
 
-def leaf_grad(h, t, g, create_graph=False, accumulate=False):
+def leaf_grad(h, t, g, create_graph=False, accumulate=False, summed=None):
     """One leaf's gradient after its tensor hooks, in the form it came in; with `accumulate`
     (its AccumulateGrad runs) then after that node's prehooks, and kept for its post hooks
-    (`post_accumulate`)."""
+    (`post_accumulate`).  `summed`: the dims over which a sum handed the gradient on, which
+    the hooks then get expanded (sum_consumer)."""
     with switched_grad(create_graph):
         if isinstance(g, Tensor):
             g = run_tensor_hooks(h.tensor, g)
@@ -713,7 +723,8 @@ def leaf_grad(h, t, g, create_graph=False, accumulate=False):
                 g = _accumulator_pre(h, g)
             return g
         arr = np.asarray(g)
-        gt = Tensor._wrap(arr.astype(t._dtype.np).reshape(t._shape), t._dtype)
+        gt = Tensor._wrap(arr.astype(t._dtype.np).reshape(t._shape), t._dtype) \
+            if summed is None else _expanded(arr, _Like(t), summed)
         out = run_tensor_hooks(h.tensor, gt)
         if accumulate:
             out = _accumulator_pre(h, out)

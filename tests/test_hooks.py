@@ -534,6 +534,34 @@ EXPANDED = {
 }
 
 
+def _leaf_hook_on_sum_input(use, hook, run=lambda m, x, out: out.backward()):
+    """As _hook_on_sum_input, the hook on the leaf itself."""
+    def case(m):
+        x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        seen = []
+        x.register_hook(lambda g: (seen.append((g.stride(), g.is_contiguous())), hook(g))[1])
+        out = use(x)
+        err = _err(lambda: seen.append(run(m, x, out)))
+        return err, seen[:1], x.grad
+    return case
+
+
+EXPANDED.update({
+    "leaf sum add_": _leaf_hook_on_sum_input(lambda x: x.sum(), lambda g: g.add_(1)),
+    "leaf sum_dim mul_": _leaf_hook_on_sum_input(lambda x: (x.sum(0) * 2).sum(),
+                                                 lambda g: g.mul_(2)),
+    "leaf sum zero_": _leaf_hook_on_sum_input(lambda x: x.sum(), lambda g: g.zero_()),
+    "leaf used twice": _leaf_hook_on_sum_input(lambda x: x.sum() + x[0, 0], lambda g: g.mul_(2)),
+    "leaf mean": _leaf_hook_on_sum_input(lambda x: x.mean(), lambda g: g.mul_(2)),
+    "leaf autograd.grad": _leaf_hook_on_sum_input(
+        lambda x: x.sum(), lambda g: g.mul_(2),
+        lambda m, x, out: m.autograd.grad(out, x)),
+    "leaf backward inputs": _leaf_hook_on_sum_input(
+        lambda x: x.sum(1).sum(), lambda g: g.add_(2),
+        lambda m, x, out: out.backward(inputs=[x])),
+})
+
+
 @pytest.mark.parametrize("name", list(EXPANDED))
 def test_hook_gradient_of_a_sum_input_as_torch(name):
     both(EXPANDED[name])
