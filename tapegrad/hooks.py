@@ -513,9 +513,9 @@ def sum_consumer(tape, node, n, seeded=()):
     """Per dim of n-d `node`, whether the gradient torch hands it has stride 0 there, when
     its only reader below n is a sum (None: not such a node, or no such dim).  torch's
     SumBackward0/1 expands the incoming gradient over the summed dims (an expanded one
-    further: a sum of a sum), and with no other use that is the gradient a hook on the node
-    gets: an in-place op on it raises the overlap error, a write reaches every element
-    viewing the memory.  (A second use makes torch add the two out of place; a seeded node,
+    further: a sum of a sum; through a view or clone, a gradient expanded over every dim),
+    and with no other use that is the gradient a hook on the node gets: an in-place op on
+    it raises the overlap error, a write reaches every element viewing the memory.  (A second use makes torch add the two out of place; a seeded node,
     in `seeded`, starts from the gradient it was given.)"""
     if tape.nds is None or node not in tape.shape:
         return None
@@ -525,10 +525,21 @@ def sum_consumer(tape, node, n, seeded=()):
             (arg[arg_ptr[node + 1]:arg_ptr[n]] == node).any():
         return None
     e = node + 1 + int(users[0])
-    if BY_CODE[tape.op[e]].name not in ("sum", "sum_dim") or row_at(tape, e) >= 0:
+    name = BY_CODE[tape.op[e]].name
+    if row_at(tape, e) >= 0:
+        return None
+    shape = tuple(tape.shape[node])
+    if name in _PASSED_ON:
+        # (a view, a clone: torch's node hands on the gradient it got, viewed; one expanded
+        # over every dim stays so whatever the view)
+        inner = None if e in seeded else sum_consumer(tape, e, n, seeded)
+        if inner is None or not all(z or d == 1 for z, d in zip(inner, tape.shape[e])):
+            return None
+        zero = [d > 1 for d in shape]
+        return zero if any(zero) else None
+    if name not in ("sum", "sum_dim"):
         return None
     keep = [int(k) for k in tape.params_of(e)]
-    shape = tuple(tape.shape[node])
     if len(keep) != len(shape):
         return None
     zero = [k == 1 and d > 1 for k, d in zip(keep, shape)]
@@ -549,6 +560,11 @@ class _Like:
 
     def __init__(self, t):
         self.dtype, self.shape = t._dtype, t._shape
+
+
+# the rows whose torch node hands its input the gradient it got, as a view of it
+_PASSED_ON = frozenset(("view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "clone",
+                        "t", "transpose", "permute"))
 
 
 def _expanded(arr, h, zero):

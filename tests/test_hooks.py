@@ -556,6 +556,12 @@ EXPANDED.update({
     "leaf autograd.grad": _leaf_hook_on_sum_input(
         lambda x: x.sum(), lambda g: g.mul_(2),
         lambda m, x, out: m.autograd.grad(out, x)),
+    "view then sum": _hook_on_sum_input(lambda y: y.view(-1).sum(), lambda g: g.mul_(2)),
+    "t then sum_dim": _hook_on_sum_input(lambda y: y.t().sum(0).sum(), lambda g: g.add_(1)),
+    "clone then sum": _hook_on_sum_input(lambda y: y.clone().sum(), lambda g: g.mul_(2)),
+    "select then sum": _hook_on_sum_input(lambda y: y[0].sum(), lambda g: g.mul_(2)),
+    "expand then sum": _hook_on_sum_input(lambda y: y.expand(2, 2, 3).sum(), lambda g: g.mul_(2)),
+    "leaf reshape": _leaf_hook_on_sum_input(lambda x: x.reshape(3, 2).sum(), lambda g: g.add_(1)),
     "leaf backward inputs": _leaf_hook_on_sum_input(
         lambda x: x.sum(1).sum(), lambda g: g.add_(2),
         lambda m, x, out: out.backward(inputs=[x])),
