@@ -54,7 +54,7 @@ class SavedTensor:
     checks its arguments and the node's state as torch's, then raises NotImplementedError:
     the saved value is a slot of the tape read by the sweep, which cannot call an unpack
     hook (docs/semantics.md, "Saved-tensor hooks")."""
-    __slots__ = ("_fn", "_name")
+    __slots__ = ("_fn", "_name", "__weakref__")
 
     def __init__(self, fn, name):
         self._fn, self._name = fn, name
@@ -112,8 +112,9 @@ class SavedTensor:
             "docs/semantics.md, \"Saved-tensor hooks\")")
 
 
-# (grad_fn, name) -> its SavedTensor while the node lives: the same object every access, as
-# torch's
+# grad_fn -> {name: weak reference to its SavedTensor}: the same object every access while one
+# is held, as torch's.  Weak both ways: a SavedTensor holds its node (as torch's keeps the
+# node's saved variable), so a strong one here would keep the node, and its tape, for good.
 _RAW = weakref.WeakKeyDictionary()
 
 
@@ -121,9 +122,11 @@ def _raw_saved(fn, name):
     mine = _RAW.get(fn)
     if mine is None:
         mine = _RAW[fn] = {}
-    st = mine.get(name)
+    ref = mine.get(name)
+    st = None if ref is None else ref()
     if st is None:
-        st = mine[name] = SavedTensor(fn, name)
+        st = SavedTensor(fn, name)
+        mine[name] = weakref.ref(st)
     return st
 
 

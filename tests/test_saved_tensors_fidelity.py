@@ -184,6 +184,28 @@ def test_saved_tensor_register_hooks_errors_as_torch():
 
 
 
+def test_raw_saved_fields_do_not_keep_their_graph_alive():
+    """A SavedTensor keeps its node (the same object each access while it is held), but
+    taking one does not keep the node, and with it its tape, alive once both are dropped
+    (they once stayed for good: dropped graphs' tapes piled up)."""
+    import gc
+    import weakref
+    x = tapegrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x.exp()
+    fn = y.grad_fn
+    node = weakref.ref(fn)
+    raw = fn._raw_saved_self
+    assert raw is y.grad_fn._raw_saved_self
+    del y, fn
+    gc.collect()
+    alive = node() is not None   # (a name: pytest's assert would hold what it shows)
+    assert alive and raw.data.tolist() == [1.0, 2.0]   # (raw holds its node)
+    del raw
+    gc.collect()
+    gone = node() is None
+    assert gone
+
+
 @pytest.mark.parametrize("name", sorted(set(CASES) - {"linear", "layer_norm"}))
 def test_calling_a_node_as_torch(name):
     torch = pytest.importorskip("torch")
