@@ -16,6 +16,9 @@ torch = pytest.importorskip("torch")
 inf, nan = math.inf, math.nan
 ALL = [(name, cid, fn, shapes, dom) for name, cases in CASES.items()
        for cid, fn, shapes, dom, *_ in cases]
+# (a case's `torch_grads` option: the inputs whose gradients torch gets right, where not all)
+TORCH_GRADS = {(name, cid): opts[0]["torch_grads"] for name, cases in CASES.items()
+               for cid, _, _, _, *opts in cases if opts and "torch_grads" in opts[0]}
 
 
 # ---- replayed (tapegrad.record) against torch at a new point, float32 and float64 ------------
@@ -32,8 +35,10 @@ def test_replay_against_torch(name, cid, fn, shapes, dom, dtype):
     out.backward()
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(np.asarray(value), out.item(), **tol)
-    for g, t in zip(grads, ts):
-        np.testing.assert_allclose(np.asarray(g), t.grad.numpy(), **tol)
+    right = TORCH_GRADS.get((name, cid), range(len(ts)))
+    for i, (g, t) in enumerate(zip(grads, ts)):
+        if i in right:
+            np.testing.assert_allclose(np.asarray(g), t.grad.numpy(), **tol)
 
 
 # ---- special points: values and gradients against torch -------------------------------------
