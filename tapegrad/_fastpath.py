@@ -32,7 +32,7 @@ _new = Tensor = Parameter = _binary = _unary = _NotAnOperand = None
 
 def op_add(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(3, self, other)
@@ -58,12 +58,13 @@ def op_add(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -75,9 +76,9 @@ def op_add(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -87,14 +88,11 @@ def op_add(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(3, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(3, self, other)
         ov = float(ov.item())
-    try:
-        v = sv + ov
-    except (ArithmeticError, ValueError):
-        return _binary(3, self, other)
+    v = sv + ov
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -102,9 +100,7 @@ def op_add(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -112,70 +108,80 @@ def op_add(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 3
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 3
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 3
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 3
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_radd(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(3, other, self)
@@ -201,12 +207,13 @@ def op_radd(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -219,9 +226,9 @@ def op_radd(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -231,14 +238,11 @@ def op_radd(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(3, other, self)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(3, other, self)
         ov = float(ov.item())
-    try:
-        v = ov + sv
-    except (ArithmeticError, ValueError):
-        return _binary(3, other, self)
+    v = ov + sv
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -246,9 +250,7 @@ def op_radd(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -256,70 +258,80 @@ def op_radd(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 3
-                tape.ia[n] = o
-                tape.ib[n] = s
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 3
+            tape.ia[n] = o
+            tape.ib[n] = s
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 3
-        tape.ia[n] = o
-        tape.ib[n] = s
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 3
+    tape.ia[n] = o
+    tape.ib[n] = s
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_sub(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(4, self, other)
@@ -345,12 +357,13 @@ def op_sub(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -362,9 +375,9 @@ def op_sub(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -374,14 +387,11 @@ def op_sub(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(4, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(4, self, other)
         ov = float(ov.item())
-    try:
-        v = sv - ov
-    except (ArithmeticError, ValueError):
-        return _binary(4, self, other)
+    v = sv - ov
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -389,9 +399,7 @@ def op_sub(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -399,70 +407,80 @@ def op_sub(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 4
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 4
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 4
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 4
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_rsub(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(4, other, self)
@@ -488,12 +506,13 @@ def op_rsub(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -506,9 +525,9 @@ def op_rsub(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -518,14 +537,11 @@ def op_rsub(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(4, other, self)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(4, other, self)
         ov = float(ov.item())
-    try:
-        v = ov - sv
-    except (ArithmeticError, ValueError):
-        return _binary(4, other, self)
+    v = ov - sv
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -533,9 +549,7 @@ def op_rsub(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -543,70 +557,80 @@ def op_rsub(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 4
-                tape.ia[n] = o
-                tape.ib[n] = s
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 4
+            tape.ia[n] = o
+            tape.ib[n] = s
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 4
-        tape.ia[n] = o
-        tape.ib[n] = s
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 4
+    tape.ia[n] = o
+    tape.ib[n] = s
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_mul(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(5, self, other)
@@ -632,12 +656,13 @@ def op_mul(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -649,9 +674,9 @@ def op_mul(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -661,14 +686,11 @@ def op_mul(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(5, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(5, self, other)
         ov = float(ov.item())
-    try:
-        v = sv * ov
-    except (ArithmeticError, ValueError):
-        return _binary(5, self, other)
+    v = sv * ov
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -676,9 +698,7 @@ def op_mul(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -686,70 +706,80 @@ def op_mul(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 5
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 5
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 5
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 5
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_rmul(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(5, other, self)
@@ -775,12 +805,13 @@ def op_rmul(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -793,9 +824,9 @@ def op_rmul(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -805,14 +836,11 @@ def op_rmul(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(5, other, self)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(5, other, self)
         ov = float(ov.item())
-    try:
-        v = ov * sv
-    except (ArithmeticError, ValueError):
-        return _binary(5, other, self)
+    v = ov * sv
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -820,9 +848,7 @@ def op_rmul(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -830,70 +856,80 @@ def op_rmul(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 5
-                tape.ia[n] = o
-                tape.ib[n] = s
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 5
+            tape.ia[n] = o
+            tape.ib[n] = s
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 5
-        tape.ia[n] = o
-        tape.ib[n] = s
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 5
+    tape.ia[n] = o
+    tape.ib[n] = s
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_div(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(6, self, other)
@@ -919,12 +955,13 @@ def op_div(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -936,9 +973,9 @@ def op_div(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -948,7 +985,7 @@ def op_div(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(6, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(6, self, other)
         ov = float(ov.item())
@@ -963,9 +1000,7 @@ def op_div(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -973,70 +1008,80 @@ def op_div(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 6
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 6
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 6
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 6
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_pow(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(7, self, other)
@@ -1064,12 +1109,13 @@ def op_pow(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -1081,9 +1127,9 @@ def op_pow(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -1093,7 +1139,7 @@ def op_pow(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(7, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(7, self, other)
         ov = float(ov.item())
@@ -1110,9 +1156,7 @@ def op_pow(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -1120,70 +1164,80 @@ def op_pow(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 7
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 7
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 7
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 7
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_rpow(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(7, other, self)
@@ -1211,12 +1265,13 @@ def op_rpow(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -1229,9 +1284,9 @@ def op_rpow(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -1241,7 +1296,7 @@ def op_rpow(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(7, other, self)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(7, other, self)
         ov = float(ov.item())
@@ -1258,9 +1313,7 @@ def op_rpow(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -1268,70 +1321,80 @@ def op_rpow(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 7
-                tape.ia[n] = o
-                tape.ib[n] = s
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 7
+            tape.ia[n] = o
+            tape.ib[n] = s
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 7
-        tape.ia[n] = o
-        tape.ib[n] = s
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 7
+    tape.ia[n] = o
+    tape.ib[n] = s
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_atan2(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(76, self, other)
@@ -1359,12 +1422,13 @@ def op_atan2(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -1376,9 +1440,9 @@ def op_atan2(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -1388,7 +1452,7 @@ def op_atan2(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(76, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(76, self, other)
         ov = float(ov.item())
@@ -1405,9 +1469,7 @@ def op_atan2(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -1415,70 +1477,80 @@ def op_atan2(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 76
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 76
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 76
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 76
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_hypot(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(77, self, other)
@@ -1506,12 +1578,13 @@ def op_hypot(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
@@ -1523,9 +1596,9 @@ def op_hypot(self, other):
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -1535,7 +1608,7 @@ def op_hypot(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(77, self, other)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(77, self, other)
         ov = float(ov.item())
@@ -1552,9 +1625,7 @@ def op_hypot(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -1562,70 +1633,80 @@ def op_hypot(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                n = tape.n
-                if n >= tape.lim:
-                    tape.grow()
-                tape.op[n] = 77
-                tape.ia[n] = s
-                tape.ib[n] = o
-                tape.val[n] = v
-                tape.n = n + 1
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+            n = tape.n
+            if n >= tape.lim:
+                tape.grow()
+            tape.op[n] = 77
+            tape.ia[n] = s
+            tape.ib[n] = o
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 77
-        tape.ia[n] = s
-        tape.ib[n] = o
-        tape.imm[n] = c
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+    n = tape.n
+    if n >= tape.lim:
+        tape.grow()
+    tape.op[n] = 77
+    tape.ia[n] = s
+    tape.ib[n] = o
+    tape.imm[n] = c
+    tape.val[n] = v
+    tape.n = n + 1
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 
 
 def op_neg(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(8, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1648,12 +1729,13 @@ def op_neg(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1664,15 +1746,15 @@ def op_neg(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_exp(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(9, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1693,12 +1775,13 @@ def op_exp(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1709,15 +1792,15 @@ def op_exp(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_log(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(10, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1738,12 +1821,13 @@ def op_log(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1754,15 +1838,15 @@ def op_log(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sqrt(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(11, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1783,12 +1867,13 @@ def op_sqrt(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1799,15 +1884,15 @@ def op_sqrt(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sin(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(12, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1828,12 +1913,13 @@ def op_sin(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1844,15 +1930,15 @@ def op_sin(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_cos(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(13, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1873,12 +1959,13 @@ def op_cos(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1889,15 +1976,15 @@ def op_cos(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_tanh(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(14, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1918,12 +2005,13 @@ def op_tanh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1934,15 +2022,15 @@ def op_tanh(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sigmoid(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(15, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1965,12 +2053,13 @@ def op_sigmoid(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -1981,15 +2070,15 @@ def op_sigmoid(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_relu(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(16, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2012,12 +2101,13 @@ def op_relu(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2028,15 +2118,15 @@ def op_relu(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_abs(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(17, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2059,12 +2149,13 @@ def op_abs(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2075,15 +2166,15 @@ def op_abs(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_pow_scalar(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(18, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2106,12 +2197,13 @@ def op_pow_scalar(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2123,15 +2215,15 @@ def op_pow_scalar(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_reciprocal(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(39, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2154,12 +2246,13 @@ def op_reciprocal(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2170,15 +2263,15 @@ def op_reciprocal(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sign(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(50, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2201,12 +2294,13 @@ def op_sign(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2217,15 +2311,15 @@ def op_sign(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_zero(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(60, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2248,12 +2342,13 @@ def op_zero(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2264,15 +2359,15 @@ def op_zero(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_fill(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(61, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2295,12 +2390,13 @@ def op_fill(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2312,15 +2408,15 @@ def op_fill(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_log1p(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(84, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2341,12 +2437,13 @@ def op_log1p(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2357,15 +2454,15 @@ def op_log1p(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_expm1(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(85, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2386,12 +2483,13 @@ def op_expm1(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2402,15 +2500,15 @@ def op_expm1(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_log2(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(86, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2431,12 +2529,13 @@ def op_log2(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2447,15 +2546,15 @@ def op_log2(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_log10(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(87, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2476,12 +2575,13 @@ def op_log10(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2492,15 +2592,15 @@ def op_log10(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_exp2(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(88, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2523,12 +2623,13 @@ def op_exp2(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2539,15 +2640,15 @@ def op_exp2(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_tan(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(89, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2568,12 +2669,13 @@ def op_tan(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2584,15 +2686,15 @@ def op_tan(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_asin(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(90, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2613,12 +2715,13 @@ def op_asin(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2629,15 +2732,15 @@ def op_asin(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_acos(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(91, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2658,12 +2761,13 @@ def op_acos(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2674,15 +2778,15 @@ def op_acos(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_atan(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(92, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2703,12 +2807,13 @@ def op_atan(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2719,15 +2824,15 @@ def op_atan(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sinh(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(93, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2748,12 +2853,13 @@ def op_sinh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2764,15 +2870,15 @@ def op_sinh(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_cosh(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(94, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2793,12 +2899,13 @@ def op_cosh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2809,15 +2916,15 @@ def op_cosh(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_asinh(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(95, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2838,12 +2945,13 @@ def op_asinh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2854,15 +2962,15 @@ def op_asinh(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_acosh(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(96, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2883,12 +2991,13 @@ def op_acosh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2899,15 +3008,15 @@ def op_acosh(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_atanh(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(97, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2928,12 +3037,13 @@ def op_atanh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2944,15 +3054,15 @@ def op_atanh(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_erf(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(98, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -2975,12 +3085,13 @@ def op_erf(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -2991,15 +3102,15 @@ def op_erf(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_erfc(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(99, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3022,12 +3133,13 @@ def op_erfc(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3038,15 +3150,15 @@ def op_erfc(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_erfinv(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(100, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3069,12 +3181,13 @@ def op_erfinv(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3085,15 +3198,15 @@ def op_erfinv(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_lgamma(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(101, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3116,12 +3229,13 @@ def op_lgamma(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3132,15 +3246,15 @@ def op_lgamma(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_digamma(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(102, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3163,12 +3277,13 @@ def op_digamma(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3179,15 +3294,15 @@ def op_digamma(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_rsqrt(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(103, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3210,12 +3325,13 @@ def op_rsqrt(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3226,15 +3342,15 @@ def op_rsqrt(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_floor(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(104, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3257,12 +3373,13 @@ def op_floor(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3273,15 +3390,15 @@ def op_floor(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_ceil(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(105, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3304,12 +3421,13 @@ def op_ceil(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3320,15 +3438,15 @@ def op_ceil(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_trunc(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(106, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3351,12 +3469,13 @@ def op_trunc(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3367,15 +3486,15 @@ def op_trunc(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_round(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(107, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3398,12 +3517,13 @@ def op_round(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3414,15 +3534,15 @@ def op_round(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_round_decimals(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(108, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3445,12 +3565,13 @@ def op_round_decimals(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3462,15 +3583,15 @@ def op_round_decimals(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_frac(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(109, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3493,12 +3614,13 @@ def op_frac(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3509,15 +3631,15 @@ def op_frac(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sgn(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(110, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3540,12 +3662,13 @@ def op_sgn(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3556,15 +3679,15 @@ def op_sgn(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_leaky_relu(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(173, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3587,12 +3710,13 @@ def op_leaky_relu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3604,15 +3728,15 @@ def op_leaky_relu(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_elu(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(174, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3635,12 +3759,13 @@ def op_elu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3652,15 +3777,15 @@ def op_elu(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_gelu(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(175, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3683,12 +3808,13 @@ def op_gelu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3700,15 +3826,15 @@ def op_gelu(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_silu(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(176, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3731,12 +3857,13 @@ def op_silu(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3747,15 +3874,15 @@ def op_silu(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_softplus(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(177, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3778,12 +3905,13 @@ def op_softplus(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3795,15 +3923,15 @@ def op_softplus(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_entr(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(202, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3826,12 +3954,13 @@ def op_entr(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3842,15 +3971,15 @@ def op_entr(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sinc(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(203, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3873,12 +4002,13 @@ def op_sinc(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3889,15 +4019,15 @@ def op_sinc(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_ndtri(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(204, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3920,12 +4050,13 @@ def op_ndtri(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3936,15 +4067,15 @@ def op_ndtri(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_log_ndtr(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(205, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -3967,12 +4098,13 @@ def op_log_ndtr(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -3983,15 +4115,15 @@ def op_log_ndtr(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_logit(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(206, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4014,12 +4146,13 @@ def op_logit(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4031,15 +4164,15 @@ def op_logit(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_hardswish(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(211, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4062,12 +4195,13 @@ def op_hardswish(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4078,15 +4212,15 @@ def op_hardswish(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_hardsigmoid(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(212, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4109,12 +4243,13 @@ def op_hardsigmoid(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4125,15 +4260,15 @@ def op_hardsigmoid(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_mish(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(213, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4156,12 +4291,13 @@ def op_mish(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4172,15 +4308,15 @@ def op_mish(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_celu(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(214, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4203,12 +4339,13 @@ def op_celu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4220,15 +4357,15 @@ def op_celu(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_logsigmoid(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(216, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4251,12 +4388,13 @@ def op_logsigmoid(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4267,15 +4405,15 @@ def op_logsigmoid(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_rad2deg(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(231, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4298,12 +4436,13 @@ def op_rad2deg(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4314,15 +4453,15 @@ def op_rad2deg(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_deg2rad(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(232, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4345,12 +4484,13 @@ def op_deg2rad(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4361,15 +4501,15 @@ def op_deg2rad(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_i0(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(307, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4392,12 +4532,13 @@ def op_i0(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4408,15 +4549,15 @@ def op_i0(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_i0e(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(308, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4439,12 +4580,13 @@ def op_i0e(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4455,15 +4597,15 @@ def op_i0e(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_i1(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(309, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4486,12 +4628,13 @@ def op_i1(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4502,15 +4645,15 @@ def op_i1(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_i1e(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(310, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4533,12 +4676,13 @@ def op_i1e(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4549,15 +4693,15 @@ def op_i1e(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_sqrt0(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(330, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4580,12 +4724,13 @@ def op_sqrt0(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4596,15 +4741,15 @@ def op_sqrt0(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_selu(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(331, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4627,12 +4772,13 @@ def op_selu(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4643,15 +4789,15 @@ def op_selu(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_hardtanh_min(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(332, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4674,12 +4820,13 @@ def op_hardtanh_min(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4691,15 +4838,15 @@ def op_hardtanh_min(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_hardtanh_max(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(333, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4722,12 +4869,13 @@ def op_hardtanh_max(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4739,15 +4887,15 @@ def op_hardtanh_max(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_smooth_l1(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(334, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4770,12 +4918,13 @@ def op_smooth_l1(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4787,15 +4936,15 @@ def op_smooth_l1(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_huber(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(335, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4818,12 +4967,13 @@ def op_huber(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4835,15 +4985,15 @@ def op_huber(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_to_int(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(338, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4866,12 +5016,13 @@ def op_to_int(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4883,15 +5034,15 @@ def op_to_int(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_to_int_wrap(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(339, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4914,12 +5065,13 @@ def op_to_int_wrap(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4931,15 +5083,15 @@ def op_to_int_wrap(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_to_uint8(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(340, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -4962,12 +5114,13 @@ def op_to_uint8(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -4979,15 +5132,15 @@ def op_to_uint8(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_int_wrap(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(341, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -5010,12 +5163,13 @@ def op_int_wrap(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -5027,15 +5181,15 @@ def op_int_wrap(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_int_to_uint8(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(342, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -5058,12 +5212,13 @@ def op_int_to_uint8(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -5075,15 +5230,15 @@ def op_int_to_uint8(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_norm_sqrt(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(345, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -5106,12 +5261,13 @@ def op_norm_sqrt(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -5122,15 +5278,15 @@ def op_norm_sqrt(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_leaky_relu_result(self, c):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(353, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -5153,12 +5309,13 @@ def op_leaky_relu_result(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -5170,15 +5327,15 @@ def op_leaky_relu_result(self, c):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 
 
 def op_erfcx(self):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(356, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -5201,12 +5358,13 @@ def op_erfcx(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
         n = tape.n
         if n >= tape.lim:
             tape.grow()
@@ -5217,7 +5375,7 @@ def op_erfcx(self):
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r

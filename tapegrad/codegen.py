@@ -1842,11 +1842,16 @@ from .tape import STATE, open_tape, input_node
 _new = Tensor = Parameter = _binary = _unary = _NotAnOperand = None
 '''
 
+# (The fast path's branches are laid out for the interpreter: `_v.__class__` is one
+# specialized load where `type(_v)` is a global load and a call (`_v` is a float or an ndarray,
+# neither of which overrides it; an operand's type stays `type(other)`); the usual case of an
+# if/else comes last, where it runs on without a jump; each recorded branch returns.  ~7% fewer
+# instructions per op of the scalar recurrence, same checks in the same order.)
 FAST_BINARY = '''
 
 def op_%(fname)s(self, other):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             try:
                 return _binary(%(code)d, %(x)s, %(y)s)
@@ -1872,19 +1877,20 @@ def op_%(fname)s(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
+            if st is not tape:
+                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
-                s = input_node(tape, self)
+                s = self._node
 %(push_num)s
             r._tape = tape
             r._node = n
             r._recorded = True
-        else:
-            r._tape = None
-            r._recorded = False
+            return r
+        r._tape = None
+        r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         try:
@@ -1894,24 +1900,18 @@ def op_%(fname)s(self, other):
     ov = other._v
     if other._dtype is not self._dtype:
         return _binary(%(code)d, %(x)s, %(y)s)
-    if type(ov) is not float:
+    if ov.__class__ is not float:
         if ov.size != 1:
             return _binary(%(code)d, %(x)s, %(y)s)
         ov = float(ov.item())
-    try:
-        v = %(expr)s
-    except (ArithmeticError, ValueError):
-        return _binary(%(code)d, %(x)s, %(y)s)
-%(check)s    r = _new()
+%(compute)s%(check)s    r = _new()
     r._v = v
     r._dtype = self._dtype
     shp = self._shape
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._recorded
-    orq = other._recorded
-    if srq or orq:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -1919,49 +1919,59 @@ def op_%(fname)s(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        if srq:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        st = self._tape
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            if orq:
-                ot = other._tape
-                if ot is tape:
-                    o = other._node
-                elif ot is None and other._lserial == tape.serial:
+        else:
+            s = self._node
+        if other._recorded:
+            ot = other._tape
+            if ot is not tape:
+                if ot is None and other._lserial == tape.serial:
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-%(push_tt)s
-                r._tape = tape
-                r._node = n
-                r._recorded = True
-                return r
-            # a one-element constant tensor: folded, its version is checked
-            o = -1
-            c = ov
-            tape.watch_folded(tape.n, other, 2)
-        else:
-            s = -1
-            c = sv
-            ot = other._tape
-            if ot is tape:
+            else:
                 o = other._node
-            elif ot is None and other._lserial == tape.serial:
+%(push_tt)s
+            r._tape = tape
+            r._node = n
+            r._recorded = True
+            return r
+        # a one-element constant tensor: folded, its version is checked
+        o = -1
+        c = ov
+        tape.watch_folded(tape.n, other, 2)
+    elif other._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        s = -1
+        c = sv
+        ot = other._tape
+        if ot is not tape:
+            if ot is None and other._lserial == tape.serial:
                 o = other._lnode
             else:
                 o = input_node(tape, other)
-            tape.watch_folded(tape.n, self, 1)
-%(push)s
-        r._tape = tape
-        r._node = n
-        r._recorded = True
+        else:
+            o = other._node
+        tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
         r._recorded = False
+        return r
+%(push)s
+    r._tape = tape
+    r._node = n
+    r._recorded = True
     return r
 '''
 
@@ -1969,7 +1979,7 @@ FAST_UNARY = '''
 
 def op_%(fname)s(self%(cparam)s):
     sv = self._v
-    if type(sv) is not float:
+    if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(%(code)d, self, %(c)s)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
@@ -1990,19 +2000,20 @@ def op_%(fname)s(self%(cparam)s):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
+        if st is not tape:
+            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
         else:
-            s = input_node(tape, self)
+            s = self._node
 %(push)s
         r._tape = tape
         r._node = n
         r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
+        return r
+    r._tape = None
+    r._recorded = False
     return r
 '''
 
@@ -2016,6 +2027,9 @@ FAST_BINARIES = [("add", "add", False), ("radd", "add", True), ("sub", "sub", Fa
 # binary ops whose result on Python floats (or a float and an int) is always a float, when it
 # is not an exception: no type check of the result (pow can make a complex number)
 _FLOAT_CLOSED = ("add", "sub", "mul", "div")
+# ... and of those, the ones that raise on no pair of floats (div: ZeroDivisionError): their
+# tensor-tensor formula is computed without a try
+_NEVER_RAISE = ("add", "sub", "mul")
 
 
 def _inline(expr, a, b):
@@ -2053,18 +2067,22 @@ def generate_fastpath():
         a, b = ("ov", "sv") if refl else ("sv", "ov")
         x, y = ("other", "self") if refl else ("self", "other")
         push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
-                                         ib="s" if refl else "o", imm="c", val="v"), " " * 8)
+                                         ib="s" if refl else "o", imm="c", val="v"), " " * 4)
         push_num = protocol.python_push(dict(op=op.code, ia="-1" if refl else "s",
                                              ib="s" if refl else "-1", imm="other", val="v"),
                                         " " * 12, lean=True)
         # both operands recorded: no constant, so the imm store is skipped (protocol.DEFAULTS)
         push_tt = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
                                             ib="s" if refl else "o", imm="0.0", val="v"),
-                                       " " * 16, lean=True)
+                                       " " * 12, lean=True)
+        expr = _fast_expr(op.fwd, a, b)
+        compute = ("    v = %s\n" % expr if opname in _NEVER_RAISE else
+                   "    try:\n        v = %s\n    except (ArithmeticError, ValueError):\n"
+                   "        return _binary(%d, %s, %s)\n" % (expr, op.code, x, y))
         check = "" if opname in _FLOAT_CLOSED else \
             "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y)
         parts.append(FAST_BINARY % dict(
-            fname=fname, code=op.code, expr=_fast_expr(op.fwd, a, b), x=x, y=y, check=check,
+            fname=fname, code=op.code, compute=compute, x=x, y=y, check=check,
             expr_num=_fast_expr(op.fwd, *(("other", "sv") if refl else ("sv", "other"))),
             check_num=textwrap.indent(check, "    "), push="\n".join(push),
             push_num="\n".join(push_num), push_tt="\n".join(push_tt)))

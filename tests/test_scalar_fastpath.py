@@ -91,6 +91,48 @@ def test_number_operand_on_either_side_is_torchs(op, number, tensor_first):
         assert _same(gg.item(), gw.item()) or math.isclose(gg.item(), gw.item(), rel_tol=1e-6)
 
 
+
+# (a tensor operand's role in a tensor-tensor op: a leaf that requires grad, a result recorded
+# on the open tape, one of an older (frozen) tape, a constant; each float-held or one-element
+# array storage)
+ROLES = ("leaf", "result", "older", "const")
+
+
+def _operands(role, x, lib, array_held):
+    if role == "older":
+        t0 = lib.tensor(0.5, dtype=lib.float64, requires_grad=True)
+        h = t0 * 3.0
+        (h * 1.0).backward(retain_graph=True)   # (tapegrad: the tape is frozen, h is imported)
+        leaf, t = t0, h + (x - 1.5)
+    else:
+        leaf = lib.tensor(x, dtype=lib.float64, requires_grad=role != "const")
+        t = leaf * 1.0 if role == "result" else leaf
+    if array_held and lib is tg:
+        t.detach().numpy()                      # the value now lives in a one-element ndarray
+        assert type(t._v) is not float
+    return leaf, t
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+@pytest.mark.parametrize("left", ROLES)
+@pytest.mark.parametrize("right", ROLES)
+@pytest.mark.parametrize("array_held", [False, True])
+def test_tensor_operands_in_every_role_are_torchs(op, left, right, array_held):
+    """The fast path's tensor-tensor branches (both operands recorded, one folded as a
+    constant, neither; leaves, results, imports; float or array storage) against torch."""
+    f = BINARY[op]
+    got = []
+    for lib in (tg, torch):
+        la, a = _operands(left, 0.75, lib, array_held)
+        lb, b = _operands(right, -1.25, lib, array_held and left == "const")
+        y = f(a, b)
+        leaves = [t for t in (la, lb) if t.requires_grad]
+        grads = lib.autograd.grad(y, leaves, allow_unused=True) if y.requires_grad else ()
+        got.append((y.item(), y.requires_grad, y.grad_fn.name() if y.grad_fn else None,
+                    [None if g is None else g.item() for g in grads]))
+    assert got[0] == got[1]
+
+
 def test_scalar_sgd_update_rounds_as_torch_float32():
     vals = [0.1, -1.7, 3.4e38, 1e-45, 123456.789, -0.0]
     grads = [0.3, 1e38, -3.4e38, 2e-45, 1e-3, 0.0]
