@@ -72,7 +72,7 @@ def op_add(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -132,7 +132,7 @@ def op_add(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -172,7 +172,7 @@ def op_add(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -222,7 +222,7 @@ def op_radd(self, other):
             tape.ib[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -282,7 +282,7 @@ def op_radd(self, other):
             tape.ia[n] = o
             tape.ib[n] = s
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -322,7 +322,7 @@ def op_radd(self, other):
     tape.ib[n] = s
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -371,7 +371,7 @@ def op_sub(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -431,7 +431,7 @@ def op_sub(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -471,7 +471,7 @@ def op_sub(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -521,7 +521,7 @@ def op_rsub(self, other):
             tape.ib[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -581,7 +581,7 @@ def op_rsub(self, other):
             tape.ia[n] = o
             tape.ib[n] = s
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -621,7 +621,7 @@ def op_rsub(self, other):
     tape.ib[n] = s
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -670,7 +670,7 @@ def op_mul(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -730,7 +730,7 @@ def op_mul(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -770,7 +770,7 @@ def op_mul(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -820,7 +820,7 @@ def op_rmul(self, other):
             tape.ib[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -880,7 +880,7 @@ def op_rmul(self, other):
             tape.ia[n] = o
             tape.ib[n] = s
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -920,7 +920,7 @@ def op_rmul(self, other):
     tape.ib[n] = s
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -969,7 +969,7 @@ def op_div(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1032,7 +1032,7 @@ def op_div(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1072,7 +1072,7 @@ def op_div(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -1123,7 +1123,7 @@ def op_pow(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1188,7 +1188,7 @@ def op_pow(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1228,7 +1228,7 @@ def op_pow(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -1280,7 +1280,7 @@ def op_rpow(self, other):
             tape.ib[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1345,7 +1345,7 @@ def op_rpow(self, other):
             tape.ia[n] = o
             tape.ib[n] = s
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1385,7 +1385,7 @@ def op_rpow(self, other):
     tape.ib[n] = s
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -1436,7 +1436,7 @@ def op_atan2(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1501,7 +1501,7 @@ def op_atan2(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1541,7 +1541,7 @@ def op_atan2(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -1592,7 +1592,7 @@ def op_hypot(self, other):
             tape.ia[n] = s
             tape.imm[n] = other
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1657,7 +1657,7 @@ def op_hypot(self, other):
             tape.ia[n] = s
             tape.ib[n] = o
             tape.val[n] = v
-            tape.n = n + 1
+            tape.n = tape.succ[n]
             r._tape = tape
             r._node = n
             r._recorded = True
@@ -1697,7 +1697,7 @@ def op_hypot(self, other):
     tape.ib[n] = o
     tape.imm[n] = c
     tape.val[n] = v
-    tape.n = n + 1
+    tape.n = tape.succ[n]
     r._tape = tape
     r._node = n
     r._recorded = True
@@ -1742,7 +1742,7 @@ def op_neg(self):
         tape.op[n] = 8
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -1788,7 +1788,7 @@ def op_exp(self):
         tape.op[n] = 9
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -1834,7 +1834,7 @@ def op_log(self):
         tape.op[n] = 10
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -1880,7 +1880,7 @@ def op_sqrt(self):
         tape.op[n] = 11
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -1926,7 +1926,7 @@ def op_sin(self):
         tape.op[n] = 12
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -1972,7 +1972,7 @@ def op_cos(self):
         tape.op[n] = 13
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2018,7 +2018,7 @@ def op_tanh(self):
         tape.op[n] = 14
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2066,7 +2066,7 @@ def op_sigmoid(self):
         tape.op[n] = 15
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2114,7 +2114,7 @@ def op_relu(self):
         tape.op[n] = 16
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2162,7 +2162,7 @@ def op_abs(self):
         tape.op[n] = 17
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2211,7 +2211,7 @@ def op_pow_scalar(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2259,7 +2259,7 @@ def op_reciprocal(self):
         tape.op[n] = 39
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2307,7 +2307,7 @@ def op_sign(self):
         tape.op[n] = 50
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2355,7 +2355,7 @@ def op_zero(self):
         tape.op[n] = 60
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2404,7 +2404,7 @@ def op_fill(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2450,7 +2450,7 @@ def op_log1p(self):
         tape.op[n] = 84
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2496,7 +2496,7 @@ def op_expm1(self):
         tape.op[n] = 85
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2542,7 +2542,7 @@ def op_log2(self):
         tape.op[n] = 86
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2588,7 +2588,7 @@ def op_log10(self):
         tape.op[n] = 87
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2636,7 +2636,7 @@ def op_exp2(self):
         tape.op[n] = 88
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2682,7 +2682,7 @@ def op_tan(self):
         tape.op[n] = 89
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2728,7 +2728,7 @@ def op_asin(self):
         tape.op[n] = 90
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2774,7 +2774,7 @@ def op_acos(self):
         tape.op[n] = 91
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2820,7 +2820,7 @@ def op_atan(self):
         tape.op[n] = 92
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2866,7 +2866,7 @@ def op_sinh(self):
         tape.op[n] = 93
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2912,7 +2912,7 @@ def op_cosh(self):
         tape.op[n] = 94
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -2958,7 +2958,7 @@ def op_asinh(self):
         tape.op[n] = 95
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3004,7 +3004,7 @@ def op_acosh(self):
         tape.op[n] = 96
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3050,7 +3050,7 @@ def op_atanh(self):
         tape.op[n] = 97
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3098,7 +3098,7 @@ def op_erf(self):
         tape.op[n] = 98
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3146,7 +3146,7 @@ def op_erfc(self):
         tape.op[n] = 99
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3194,7 +3194,7 @@ def op_erfinv(self):
         tape.op[n] = 100
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3242,7 +3242,7 @@ def op_lgamma(self):
         tape.op[n] = 101
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3290,7 +3290,7 @@ def op_digamma(self):
         tape.op[n] = 102
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3338,7 +3338,7 @@ def op_rsqrt(self):
         tape.op[n] = 103
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3386,7 +3386,7 @@ def op_floor(self):
         tape.op[n] = 104
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3434,7 +3434,7 @@ def op_ceil(self):
         tape.op[n] = 105
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3482,7 +3482,7 @@ def op_trunc(self):
         tape.op[n] = 106
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3530,7 +3530,7 @@ def op_round(self):
         tape.op[n] = 107
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3579,7 +3579,7 @@ def op_round_decimals(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3627,7 +3627,7 @@ def op_frac(self):
         tape.op[n] = 109
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3675,7 +3675,7 @@ def op_sgn(self):
         tape.op[n] = 110
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3724,7 +3724,7 @@ def op_leaky_relu(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3773,7 +3773,7 @@ def op_elu(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3822,7 +3822,7 @@ def op_gelu(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3870,7 +3870,7 @@ def op_silu(self):
         tape.op[n] = 176
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3919,7 +3919,7 @@ def op_softplus(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -3967,7 +3967,7 @@ def op_entr(self):
         tape.op[n] = 202
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4015,7 +4015,7 @@ def op_sinc(self):
         tape.op[n] = 203
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4063,7 +4063,7 @@ def op_ndtri(self):
         tape.op[n] = 204
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4111,7 +4111,7 @@ def op_log_ndtr(self):
         tape.op[n] = 205
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4160,7 +4160,7 @@ def op_logit(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4208,7 +4208,7 @@ def op_hardswish(self):
         tape.op[n] = 211
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4256,7 +4256,7 @@ def op_hardsigmoid(self):
         tape.op[n] = 212
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4304,7 +4304,7 @@ def op_mish(self):
         tape.op[n] = 213
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4353,7 +4353,7 @@ def op_celu(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4401,7 +4401,7 @@ def op_logsigmoid(self):
         tape.op[n] = 216
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4449,7 +4449,7 @@ def op_rad2deg(self):
         tape.op[n] = 231
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4497,7 +4497,7 @@ def op_deg2rad(self):
         tape.op[n] = 232
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4545,7 +4545,7 @@ def op_i0(self):
         tape.op[n] = 307
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4593,7 +4593,7 @@ def op_i0e(self):
         tape.op[n] = 308
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4641,7 +4641,7 @@ def op_i1(self):
         tape.op[n] = 309
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4689,7 +4689,7 @@ def op_i1e(self):
         tape.op[n] = 310
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4737,7 +4737,7 @@ def op_sqrt0(self):
         tape.op[n] = 330
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4785,7 +4785,7 @@ def op_selu(self):
         tape.op[n] = 331
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4834,7 +4834,7 @@ def op_hardtanh_min(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4883,7 +4883,7 @@ def op_hardtanh_max(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4932,7 +4932,7 @@ def op_smooth_l1(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -4981,7 +4981,7 @@ def op_huber(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5030,7 +5030,7 @@ def op_to_int(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5079,7 +5079,7 @@ def op_to_int_wrap(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5128,7 +5128,7 @@ def op_to_uint8(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5177,7 +5177,7 @@ def op_int_wrap(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5226,7 +5226,7 @@ def op_int_to_uint8(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5274,7 +5274,7 @@ def op_norm_sqrt(self):
         tape.op[n] = 345
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5323,7 +5323,7 @@ def op_leaky_relu_result(self, c):
         tape.ia[n] = s
         tape.imm[n] = c
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True
@@ -5371,7 +5371,7 @@ def op_erfcx(self):
         tape.op[n] = 356
         tape.ia[n] = s
         tape.val[n] = v
-        tape.n = n + 1
+        tape.n = tape.succ[n]
         r._tape = tape
         r._node = n
         r._recorded = True

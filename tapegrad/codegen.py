@@ -2067,14 +2067,15 @@ def generate_fastpath():
         a, b = ("ov", "sv") if refl else ("sv", "ov")
         x, y = ("other", "self") if refl else ("self", "other")
         push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
-                                         ib="s" if refl else "o", imm="c", val="v"), " " * 4)
+                                         ib="s" if refl else "o", imm="c", val="v"), " " * 4,
+                                    succ=True)
         push_num = protocol.python_push(dict(op=op.code, ia="-1" if refl else "s",
                                              ib="s" if refl else "-1", imm="other", val="v"),
-                                        " " * 12, lean=True)
+                                        " " * 12, lean=True, succ=True)
         # both operands recorded: no constant, so the imm store is skipped (protocol.DEFAULTS)
         push_tt = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
                                             ib="s" if refl else "o", imm="0.0", val="v"),
-                                       " " * 12, lean=True)
+                                       " " * 12, lean=True, succ=True)
         expr = _fast_expr(op.fwd, a, b)
         compute = ("    v = %s\n" % expr if opname in _NEVER_RAISE else
                    "    try:\n        v = %s\n    except (ArithmeticError, ValueError):\n"
@@ -2091,7 +2092,7 @@ def generate_fastpath():
             continue
         has_c = mentions(op.fwd, "c")
         push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, imm="c" if has_c else "0.0",
-                                         val="v"), " " * 8, lean=True)
+                                         val="v"), " " * 8, lean=True, succ=True)
         expr = _fast_expr(op.fwd, "sv", "b")
         parts.append(FAST_UNARY % dict(
             fname=op.name, code=op.code, expr=expr,

@@ -42,15 +42,17 @@ NAMES = tuple(name for name, _ in STREAMS)
 DEFAULTS = {"ib": "-1", "imm": "0.0"}
 
 
-def python_push(values, indent, tape="tape", n="n", lean=False):
+def python_push(values, indent, tape="tape", n="n", lean=False, succ=False):
     """Source lines of one append from Python: `values` maps each stream to an expression; the
-    new entry's index is left in local `n`.  `lean`: skip the stores of DEFAULTS values."""
+    new entry's index is left in local `n`.  `lean`: skip the stores of DEFAULTS values.
+    `succ` (the scalar fast path): publish the count read from `Tape.succ` (int objects made
+    once; `n + 1` makes one per append)."""
     lines = [f"{n} = {tape}.n",
              f"if {n} >= {tape}.lim:",
              f"    {tape}.grow()"]
     lines += [f"{tape}.{name}[{n}] = {values[name]}" for name in NAMES
               if not (lean and DEFAULTS.get(name) == str(values[name]))]
-    lines.append(f"{tape}.n = {n} + 1")
+    lines.append(f"{tape}.n = {tape}.succ[{n}]" if succ else f"{tape}.n = {n} + 1")
     return [indent + ln for ln in lines]
 
 

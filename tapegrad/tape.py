@@ -52,6 +52,26 @@ assert len(BY_CODE) <= np.iinfo(OPCODE).max, "the op table outgrew the opcode st
 MAX_SAVED_BYTES = 1 << 20
 _serials = itertools.count(1)
 
+# Entry counts as int objects, SUCC[0][i] == i + 1, for tapes of up to MAX_ENTRIES entries: the
+# scalar fast path publishes an entry with `tape.n = tape.succ[n]` (protocol.python_push), a
+# list read where `n + 1` made an int per op (freed with the result tensor: ~2% of an op's
+# instructions).  Made as tapes grow, a new longer list each time (a tape keeps the one it was
+# given, and no two threads extend one list); at most ~2.6 MB.  A tape past MAX_ENTRIES counts
+# with _COUNT (n + 1, made as before).
+SUCC = [[]]
+_COUNT = range(1, sys.maxsize)
+
+
+def _succ(cap):
+    """A sequence whose item i is i + 1, for every i < cap."""
+    s = SUCC[0]
+    if len(s) >= cap:
+        return s
+    if cap > MAX_ENTRIES:
+        return _COUNT
+    s = SUCC[0] = list(range(1, cap + 1))
+    return s
+
 OP_LEAF = OPS["leaf"].code
 # Tensor._flags bit (tensor.py has the others): a view made with grad mode off of a tensor
 # that requires grad, which requires grad but has no gradient accumulator (torch's)
@@ -246,7 +266,7 @@ def _give_streams(arrs, n=0, lim=0):
 
 
 class Tape:
-    __slots__ = ("n", "cap", "lim", "op", "ia", "ib", "imm", "val", "_arrays", "shape", "nds",
+    __slots__ = ("n", "cap", "lim", "succ", "op", "ia", "ib", "imm", "val", "_arrays", "shape", "nds",
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
@@ -272,6 +292,7 @@ class Tape:
         arrs = _take_streams(cap)
         self.op, self.ia, self.ib, self.imm, self.val = arrs.views
         self.lim, self.cap, self._arrays = arrs.clean, cap, arrs
+        self.succ = _succ(cap)
         self.shape = {}
         self.saved_bytes = 0
         self.serial = next(_serials)
@@ -358,6 +379,7 @@ class Tape:
         # (lim: the new arrays hold the defaults past n up to their `clean` mark, else only
         # once grow fills them)
         lim, old_lim = max(n, new.clean), self.lim
+        self.succ = _succ(cap)   # (first: it covers the old cap too)
         self.op, self.ia, self.ib, self.imm, self.val, self._arrays, self.cap, self.lim = \
             views + (new, cap, lim)
         if old is not None:

@@ -133,6 +133,29 @@ def test_tensor_operands_in_every_role_are_torchs(op, left, right, array_held):
     assert got[0] == got[1]
 
 
+def test_fast_path_counts_entries_through_growth():
+    """An entry's node is the count it published (Tape.succ past each growth of the tape),
+    and a longer count list is a new one: a tape keeps the list it was given."""
+    from tapegrad import tape as T
+    x = tg.tensor(0.5, requires_grad=True)
+    y = x.sin()
+    tape = y._tape
+    first = y._node
+    old = tape.succ
+    nodes = []
+    for _ in range(3000):               # past the 1024 and 2048 capacities
+        y = y * 1.0001
+        nodes.append(y._node)
+    assert nodes == list(range(first + 1, first + 3001)) and tape.n == first + 3001
+    assert tape.cap >= 4096 and len(tape.succ) >= tape.cap
+    assert all(tape.succ[i] == i + 1 for i in range(tape.cap))
+    assert list(old) == list(range(1, len(old) + 1))
+    assert T._succ(T.MAX_ENTRIES + 1) is T._COUNT and T._COUNT[T.MAX_ENTRIES + 7] == \
+        T.MAX_ENTRIES + 8
+    grown = T.Tape()
+    grown._resize(2 * T.MAX_ENTRIES)    # (a tape past MAX_ENTRIES: recording, or a graph
+    assert grown.succ is T._COUNT       # that goes on on a sealed tape) counts with a range
+
 def test_scalar_sgd_update_rounds_as_torch_float32():
     vals = [0.1, -1.7, 3.4e38, 1e-45, 123456.789, -0.0]
     grads = [0.3, 1e38, -3.4e38, 2e-45, 1e-3, 0.0]
