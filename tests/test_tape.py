@@ -596,3 +596,31 @@ def test_second_backward_through_saved_indices_matches_torch(expr):
         except RuntimeError as e:
             results.append(str(e))
     assert results[0] == results[1]
+
+
+def test_release_of_a_scalar_tape_marks_what_release_saved_marks():
+    """A tape without n-d streams frees by three numpy passes (Tape.release): the entries
+    marked run (any nonzero mark, the skip bit too) whose op saves something, and no other,
+    as the kernel release_saved marks them; then a second backward raises torch's error."""
+    from tapegrad._jit import K
+    x = tg.tensor(0.5, requires_grad=True)
+    w = tg.tensor(2.0, requires_grad=True)
+    y = x
+    for _ in range(50):   # saving (mul of two tensors, sin, exp) and not (add, mul by a number)
+        y = (y * w).sin() + y.exp() * 0.25 + 1.0
+    tape = y._tape
+    assert tape.nds is None
+    n = tape.n
+    rng = np.random.default_rng(0)
+    ran = rng.choice(np.array([0, 1, 3], np.uint8), n)
+    a = tape._arrays
+    want = a[5][:n].copy()
+    K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], np.zeros(n + 1, np.int64),
+                    np.zeros(0, np.int64), tapemod._SAVES, want, np.full(n, -1, np.int64),
+                    np.zeros(1, np.int32), np.zeros(1, np.int64))
+    tape.release(ran)
+    got = a[5][:n]
+    np.testing.assert_array_equal(got, want)
+    assert got.any() and not got.all()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
