@@ -76,6 +76,17 @@ def _close(u, v, dtype):
         np.testing.assert_allclose(u, v, rtol=2e-5, atol=2e-6 * scale)
 
 
+@pytest.fixture
+def decomposition():
+    """2-d convolutions recorded as the convolution row's decomposition, not the one node
+    (nn/_conv_node.py): for the tests of the decomposition's entries (a patch of its own,
+    which the tests' monkeypatch.undo() leaves)."""
+    from tapegrad.nn import _conv_node
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_conv_node, "node_case", lambda *args: False)
+        yield
+
+
 # ---- Tensor.unfold ---------------------------------------------------------------------------
 UNFOLD = [((2, 3, 7), (2, 3, 1)), ((2, 3, 7), (-1, 3, 2)), ((6,), (0, 2, 2)), ((4, 5), (0, 4, 1)),
           ((4, 5), (1, 5, 3)), ((3, 4), (1, 0, 2)), ((), (0, 1, 1))]
@@ -244,7 +255,7 @@ def test_conv1d_gradgradcheck_and_hvp_as_torch():
 @pytest.mark.parametrize("k,kw", [(2, dict(padding=1)), (1, dict(padding=2, stride=2)),
                                   (3, dict(padding=(1, 0, 1))), (2, dict(padding="same")),
                                   (2, dict(padding=(0, 1), groups=2, dilation=2))])
-def test_conv_zero_padding_entry_as_constant_pad(monkeypatch, k, kw, dtype):
+def test_conv_zero_padding_entry_as_constant_pad(decomposition, monkeypatch, k, kw, dtype):
     """The convolution's zero padding (one strided_scatter entry, _decomps_conv._zero_pad)
     against constant_pad_nd's entries it replaced: the same values bit for bit (-0.0 inputs,
     a -0.0 result of a window of zeros), gradients, second derivatives and replay; and
@@ -288,7 +299,7 @@ def test_conv_zero_padding_entry_as_constant_pad(monkeypatch, k, kw, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_conv_zero_padding_writes_strided_scatters_entry(monkeypatch, dtype):
+def test_conv_zero_padding_writes_strided_scatters_entry(decomposition, monkeypatch, dtype):
     """_decomps_conv._zero_pad (its value by a slice added into zeros) against
     views.strided_scatter of the same params: the same tape entries, params and groups, the
     same values (a -0.0 input made +0.0 by both) and gradients, for an input that records
@@ -331,7 +342,7 @@ def test_conv_zero_padding_writes_strided_scatters_entry(monkeypatch, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_conv_of_one_group_as_the_grouped_formulation(dtype):
+def test_conv_of_one_group_as_the_grouped_formulation(decomposition, dtype):
     """A convolution of one group multiplies weight.reshape(OC, depth).expand(N, ...) by the
     windows (two view entries fewer than the grouped formulation's reshape, expand, reshape
     and the product's reshape): values, gradients and second derivatives bit for bit those of
@@ -428,6 +439,248 @@ def test_conv_same_warns_as_torch_for_even_kernels():
     x, w = tg.randn(1, 1, 5, 5), tg.randn(1, 1, 2, 2)
     with pytest.warns(UserWarning, match="padding='same' with even kernel lengths"):
         tg.nn.functional.conv2d(x, w, padding="same")
+
+
+# ---- the one-node 2-d convolution (nn/_conv_node.py) -----------------------------------------
+NODE_KW = [dict(), dict(padding=1), dict(stride=2, padding=(1, 0)), dict(padding=2, dilation=2),
+           dict(stride=(1, 2), dilation=(2, 1)), dict(padding="same"),
+           dict(stride=3, padding=(0, 2))]
+
+
+def _node_runs(M, arrays, dtype, kw, bias, needs, layout, create_graph=False):
+    """conv2d of the arrays (x, w, b) in `dtype`, `needs` the requires_grad flags, x and w
+    made non-contiguous (`layout` "t": transposed copies transposed back; "s": slices of a
+    larger array) or not: value, grad_fn names, gradients of a weighted sum, with
+    create_graph also second derivatives of the gradients' squares."""
+    dt = getattr(M, dtype)
+
+    def make(a, k):
+        if layout == "t" and a.ndim == 4:
+            t = M.tensor(np.ascontiguousarray(a.transpose(0, 1, 3, 2)), dtype=dt).transpose(2, 3)
+        elif layout == "s" and a.ndim == 4:
+            big = np.zeros(a.shape[:3] + (2 * a.shape[3],))
+            big[..., ::2] = a
+            t = M.tensor(big, dtype=dt)[..., ::2]
+        else:
+            t = M.tensor(a, dtype=dt)
+        return t.requires_grad_(needs[k])
+    x, w, b = (make(a, k) for k, a in enumerate(arrays))
+    y = M.nn.functional.conv2d(x, w, b if bias else None, **kw)
+    res = [y.detach().numpy().copy(), _names(y.grad_fn)]
+    ins = [t for t, n in zip((x, w, b), needs) if n and (t is not b or bias)]
+    if ins:
+        wt = M.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)), dtype=dt)
+        gs = M.autograd.grad(y, ins, wt, create_graph=create_graph)
+        res += [g.detach().numpy().copy() for g in gs]
+        if create_graph:
+            s = sum((g * g).sum() for g in gs)
+            if s.requires_grad:
+                res += [None if g is None else g.numpy().copy() for g in
+                        M.autograd.grad(s, ins, allow_unused=True)]
+    return res
+
+
+def _node_compare(arrays, dtype, kw, bias, needs, layout, create_graph=False):
+    """The node against torch (values and gradients close) and against the decomposition
+    (the same forward values bit for bit, gradients close); returns tapegrad's run."""
+    from tapegrad.nn import _conv_node
+    a = _node_runs(tg, arrays, dtype, kw, bias, needs, layout, create_graph)
+    b = _node_runs(torch, arrays, dtype, kw, bias, needs, layout, create_graph)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_conv_node, "node_case", lambda *args: False)
+        c = _node_runs(tg, arrays, dtype, kw, bias, needs, layout, create_graph)
+    assert a[1] == b[1] == c[1] and len(a) == len(b) == len(c)
+    assert a[0].tobytes() == c[0].tobytes()
+    for u, v, r in zip(a[2:], b[2:], c[2:]):
+        assert (u is None) == (v is None) == (r is None)
+        if u is not None:
+            _close(u, v, dtype)
+            _close(u, r, dtype)
+    return a
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kw", NODE_KW, ids=[str(k) for k in NODE_KW])
+def test_conv2d_node_as_torch_and_the_decomposition(kw, dtype):
+    """A 2-d convolution of one group is one ConvolutionBackward0 node: values, chains and
+    gradients as torch's and as the decomposition's (forward bit for bit, -0.0 inputs
+    included), over strides, paddings, dilations, with and without bias, every requires_grad
+    mix, contiguous and non-contiguous operands."""
+    arrays = [R.standard_normal((2, 3, 7, 6)), R.standard_normal((4, 3, 3, 2)) * 0.5,
+              R.standard_normal(4)]
+    arrays[0].reshape(-1)[::5] = -0.0       # (-0.0 inputs; image 1: windows of -0.0 only)
+    arrays[0][1] = -0.0
+    arrays[2][1] = -0.0
+    for bias in (True, False):
+        for needs in itertools.product((True, False), repeat=3):
+            if needs[2] and not bias:
+                continue
+            _node_compare(arrays, dtype, kw, bias, needs, "c")
+    for layout in ("t", "s"):
+        _node_compare(arrays, dtype, kw, True, (True, True, True), layout)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, dilation=(1, 2), padding=2)])
+def test_conv2d_node_second_derivatives_as_torch(kw):
+    """create_graph: the node's gradients (the decomposition run again) differentiate again
+    as torch's; gradcheck and gradgradcheck through the node."""
+    arrays = [R.standard_normal((2, 3, 6, 5)), R.standard_normal((4, 3, 2, 3)),
+              R.standard_normal(4)]
+    for needs in ((True, True, True), (False, True, True), (True, False, False)):
+        _node_compare(arrays, "float64", kw, True, needs, "c", create_graph=True)
+    x, w, b = (tg.tensor(a, requires_grad=True) for a in arrays)
+    f = lambda x, w, b: tg.nn.functional.conv2d(x, w, b, **kw)  # noqa: E731
+    assert type(f(x, w, b).grad_fn).__name__ == "ConvolutionBackward0"
+    assert gradcheck(f, [x, w, b])
+    assert gradgradcheck(f, [x, w, b])
+
+
+def test_conv2d_node_fields_hooks_and_errors_as_torch():
+    """The node's `_saved_*` fields, next_functions (three edges, (None, 0) for no bias),
+    node hooks (three grad_inputs), retain_graph's second backward and a saved input changed
+    in place: torch's values and messages."""
+    arrays = [R.standard_normal((2, 3, 5, 5)), R.standard_normal((4, 3, 3, 3)),
+              R.standard_normal(4)]
+    out = []
+    for M in (tg, torch):
+        x, w, b = (M.tensor(a, requires_grad=True) for a in arrays)
+        res = []
+        for bias in (b, None):
+            y = M.nn.functional.conv2d(x, w, bias, stride=2, padding=(1, 0))
+            fn = y.grad_fn
+            res.append([fn.name(), _names(fn), [f is None for f, _ in fn.next_functions]])
+            res.append([(name, getattr(fn, name)) for name in sorted(dir(fn))
+                        if name.startswith("_saved_") and not isinstance(
+                            getattr(fn, name), M.Tensor)])
+            res.append([fn._saved_input is x, fn._saved_weight is w])
+        seen = []
+        y = M.nn.functional.conv2d(x, w, None, padding=1)
+        y.grad_fn.register_hook(lambda gi, go: seen.append(
+            [None if g is None else tuple(g.shape) for g in gi] + [tuple(go[0].shape)]))
+        y.grad_fn.register_prehook(lambda go: (go[0] * 2,))
+        gx, = M.autograd.grad(y, x, M.ones_like(y), retain_graph=True)
+        res.append(seen)
+        gx2, = M.autograd.grad(y, x, M.ones_like(y))
+        res.append(np.allclose(gx.numpy(), gx2.numpy()))
+        for action in ("twice", "inplace"):
+            xx = M.tensor(arrays[0], requires_grad=True) * 1.0
+            y = M.nn.functional.conv2d(xx, w, b)
+            if action == "twice":
+                y.sum().backward()
+            else:
+                xx.mul_(2)
+            try:
+                y.sum().backward()
+                res.append(None)
+            except RuntimeError as e:
+                res.append(re.sub(r"0x[0-9a-f]+", "", str(e)).replace("tapegrad", "torch"))
+        out.append(res)
+    assert out[0] == out[1]
+
+
+def test_conv2d_node_hook_orders_and_module_backward_hook_as_torch():
+    """Through the one node, leaves' tensor hooks run in torch's order (input, weight, bias)
+    and nn.Conv2d's deprecated register_backward_hook sees the node's three grad_inputs, as
+    torch's (the decomposition's group had no node hooks: NotImplementedError)."""
+    out = []
+    for M in (tg, torch):
+        M.manual_seed(0)
+        x = M.tensor(R.standard_normal((1, 2, 5, 5)), requires_grad=True)
+        w = M.tensor(R.standard_normal((3, 2, 3, 3)), requires_grad=True)
+        b = M.tensor(R.standard_normal(3), requires_grad=True)
+        order = []
+        for n, t in (("x", x), ("w", w), ("b", b)):
+            t.register_hook(lambda g, n=n: order.append(n))
+        M.nn.functional.conv2d(x, w, b, padding=1).sum().backward()
+        m = M.nn.Conv2d(2, 3, 3).double()
+        seen = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m.register_backward_hook(lambda mod, gi, go: seen.append(
+                ([None if g is None else tuple(g.shape) for g in gi],
+                 [tuple(g.shape) for g in go])))
+            m(x).sum().backward()
+        out.append((order, seen, x.grad.shape))
+    assert out[0] == out[1]
+
+def test_conv2d_node_computes_only_the_gradients_needed(monkeypatch):
+    """autograd.grad of the weight alone runs no col2im (the input's gradient); of the input
+    alone no im2col in the backward; backward(inputs=) likewise."""
+    from tapegrad.nn import _conv_node as CN
+    calls = []
+    loops = CN._loops()
+
+    class Spy:
+        im2col = staticmethod(loops.im2col)
+
+        def col2im(self, *args):
+            calls.append("col2im")
+            return loops.col2im(*args)
+    monkeypatch.setattr(CN, "_loops", lambda: Spy())
+    columns = CN._columns
+    monkeypatch.setattr(CN, "_columns", lambda *a: calls.append("im2col") or columns(*a))
+    x = tg.tensor(R.standard_normal((2, 3, 5, 5)), requires_grad=True)
+    w = tg.tensor(R.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    y = tg.nn.functional.conv2d(x, w, padding=1)
+    assert calls == ["im2col"]
+    tg.autograd.grad(y.sum(), w, retain_graph=True)
+    assert calls == ["im2col"] * 2
+    tg.autograd.grad(y.sum(), x, retain_graph=True)
+    assert calls == ["im2col"] * 2 + ["col2im"]
+    y.sum().backward(inputs=[w])
+    assert calls == ["im2col"] * 2 + ["col2im", "im2col"] and x.grad is None
+
+
+def test_conv2d_node_refused_cases_keep_the_decomposition():
+    """The node's case (nn/_conv_node.node_case): groups, other dtypes, 1-d and 3-d, empty
+    operands, a recording tape and torch.func transforms keep the decomposition (the same
+    node name); no_grad and inference mode run the node's forward (no grad_fn); an inference
+    tensor where one would be saved raises torch's error."""
+    from tapegrad.nn import _conv_node as CN
+    F = tg.nn.functional
+    taken = []
+    case = CN.node_case
+    orig = CN.Convolution2d.apply
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CN.Convolution2d, "apply", lambda *a: taken.append(1) or orig(*a))
+        x = tg.tensor(R.standard_normal((2, 4, 5, 5)), requires_grad=True)
+        w = tg.tensor(R.standard_normal((4, 4, 3, 3)), requires_grad=True)
+        assert case(x, w, None, 1) and not case(x, w[:, :2], None, 2)
+        refused = [F.conv2d(x, w[:, :2], groups=2),
+                   F.conv2d(x[:0], w),
+                   F.conv1d(x[:, :, 0], w[:, :, 0]),
+                   F.conv3d(x.unsqueeze(2), w.unsqueeze(2))]
+        xi, wi = tg.tensor(np.ones((1, 2, 4, 4), np.int64)), tg.tensor(np.ones((1, 2, 2, 2),
+                                                                          np.int64))
+        assert F.conv2d(xi, wi).tolist() == torch.nn.functional.conv2d(
+            torch.tensor(xi.numpy()), torch.tensor(wi.numpy())).tolist()
+        assert taken == []
+        assert [type(y.grad_fn).__name__ for y in refused[:1] + refused[2:]] == \
+            ["ConvolutionBackward0"] * 3
+        rec = tg.record(lambda x: F.conv2d(x, w, padding=1).square().sum(),
+                        tg.tensor(R.standard_normal((2, 4, 5, 5))))
+        assert taken == []
+        xs = tg.tensor(R.standard_normal((3, 2, 4, 5, 5)))
+        v = tg.func.vmap(lambda a: F.conv2d(a, w.detach(), padding=1))(xs)
+        assert taken == [] and tuple(v.shape) == (3, 2, 4, 5, 5)
+        assert np.isfinite(float(rec(tg.tensor(R.standard_normal((2, 4, 5, 5))))))
+        eager = F.conv2d(tg.tensor(R.standard_normal((2, 4, 5, 5))), w, padding=1)
+        assert taken == [1] and type(eager.grad_fn).__name__ == "ConvolutionBackward0"
+        for mode in (tg.no_grad, tg.inference_mode):
+            with mode():
+                y = F.conv2d(x, w, padding=1)
+            assert y.grad_fn is None and not y.requires_grad
+        assert taken == [1, 1, 1]
+        with tg.inference_mode():
+            xinf = tg.tensor(R.standard_normal((2, 4, 5, 5)))
+        with pytest.raises(RuntimeError, match="Inference tensors cannot be saved"):
+            F.conv2d(xinf, w)
+        with torch.inference_mode():
+            tinf = torch.randn(2, 4, 5, 5)
+        with pytest.raises(RuntimeError, match="Inference tensors cannot be saved"):
+            torch.nn.functional.conv2d(tinf, torch.tensor(w.detach().numpy(),
+                                                          requires_grad=True))
+        assert taken == [1, 1, 1]
 
 
 # ---- max pooling -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ..native_args import bind
 from ..creation import full
 from ..tensor import Tensor, _is_int_arg
 from ..views import cat, KIND_OPS
-from . import _decomps as B, _decomps_conv as C
+from . import _conv_node as N, _decomps as B, _decomps_conv as C
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "unfold",
@@ -114,7 +114,7 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
             got = _CHECKED.get(key)
             if got is not None:
                 x = input if len(input._shape) == k + 2 else input.unsqueeze(0)
-                out = _record("convolution", C.convolution, x, weight, bias, *got, groups)
+                out = _convolution(x, weight, bias, *got, groups)
                 return out if x is input else out.squeeze(0)
     stride = _ints(fn, "stride", stride, k)
     mode = padding if isinstance(padding, str) else None
@@ -161,8 +161,17 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
         if len(_CHECKED) >= 1024:
             _CHECKED.clear()
         _CHECKED[key] = checked
-    out = _record("convolution", C.convolution, x, weight, bias, *checked, int(groups))
+    out = _convolution(x, weight, bias, *checked, int(groups))
     return out if batched else out.squeeze(0)
+
+
+def _convolution(x, weight, bias, stride, padding, dilation, groups):
+    """The convolution row on checked arguments: one node where nn/_conv_node.py takes the
+    case, else the decomposition."""
+    if N.node_case(x, weight, bias, groups):
+        return N.convolution(x, weight, bias, stride, padding, dilation)
+    return _record("convolution", C.convolution, x, weight, bias, stride, padding, dilation,
+                   groups)
 
 
 def _check_dtypes(x, weight, bias):
