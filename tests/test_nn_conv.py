@@ -605,30 +605,43 @@ def test_conv2d_node_hook_orders_and_module_backward_hook_as_torch():
 
 def test_conv2d_node_computes_only_the_gradients_needed(monkeypatch):
     """autograd.grad of the weight alone runs no col2im (the input's gradient); of the input
-    alone no im2col in the backward; backward(inputs=) likewise."""
+    alone no im2col in the backward; backward(inputs=) likewise.  The windows are kept from
+    the forward up to MAX_SAVED_BYTES (counted towards the tape's saved bytes), made again
+    past it; the gradients are the same either way."""
     from tapegrad.nn import _conv_node as CN
-    calls = []
     loops = CN._loops()
+    xa, wa = R.standard_normal((2, 3, 5, 5)), R.standard_normal((4, 3, 3, 3))
+    runs = []
+    for limit in (CN.MAX_SAVED_BYTES, 0):
+        calls = []
 
-    class Spy:
-        im2col = staticmethod(loops.im2col)
+        class Spy:
+            im2col = staticmethod(loops.im2col)
 
-        def col2im(self, *args):
-            calls.append("col2im")
-            return loops.col2im(*args)
-    monkeypatch.setattr(CN, "_loops", lambda: Spy())
-    columns = CN._columns
-    monkeypatch.setattr(CN, "_columns", lambda *a: calls.append("im2col") or columns(*a))
-    x = tg.tensor(R.standard_normal((2, 3, 5, 5)), requires_grad=True)
-    w = tg.tensor(R.standard_normal((4, 3, 3, 3)), requires_grad=True)
-    y = tg.nn.functional.conv2d(x, w, padding=1)
-    assert calls == ["im2col"]
-    tg.autograd.grad(y.sum(), w, retain_graph=True)
-    assert calls == ["im2col"] * 2
-    tg.autograd.grad(y.sum(), x, retain_graph=True)
-    assert calls == ["im2col"] * 2 + ["col2im"]
-    y.sum().backward(inputs=[w])
-    assert calls == ["im2col"] * 2 + ["col2im", "im2col"] and x.grad is None
+            def col2im(self, *args):
+                calls.append("col2im")
+                return loops.col2im(*args)
+        monkeypatch.setattr(CN, "_loops", lambda: Spy())
+        monkeypatch.setattr(CN, "MAX_SAVED_BYTES", limit)
+        columns = CN._columns
+        monkeypatch.setattr(CN, "_columns", lambda *a: calls.append("im2col") or columns(*a))
+        x, w = tg.tensor(xa, requires_grad=True), tg.tensor(wa, requires_grad=True)
+        y = tg.nn.functional.conv2d(x, w, padding=1)
+        again = ["im2col"] if limit == 0 else []
+        assert calls == ["im2col"]
+        held = y._tape.saved_bytes
+        gw, = tg.autograd.grad(y.sum(), w, retain_graph=True)
+        assert calls == ["im2col"] + again
+        gx, = tg.autograd.grad(y.sum(), x, retain_graph=True)
+        assert calls == ["im2col"] + again + ["col2im"]
+        y.sum().backward(inputs=[w])
+        assert calls == ["im2col"] + again + ["col2im"] + again and x.grad is None
+        runs.append((held, gw.numpy(), gx.numpy(), w.grad.numpy()))
+        monkeypatch.undo()
+    (h0, *a), (h1, *b) = runs
+    assert h0 >= h1 + 2 * 27 * 25 * 8     # (the kept windows counted)
+    for u, v in zip(a, b):
+        assert u.tobytes() == v.tobytes()
 
 
 def test_conv2d_node_refused_cases_keep_the_decomposition():

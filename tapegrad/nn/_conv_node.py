@@ -9,8 +9,8 @@ The node (Convolution2d, a custom Function shown as torch's node, as nn/_rnn.py'
 MkldnnRnnLayer) computes in the input's dtype: forward im2col (the windows copied out with
 their zero padding, a Numba loop: nn/_conv_loops.py) times the weight, one matmul per image as
 the decomposition's (its values bit for bit), the bias added; backward the bias's gradient a
-sum, the weight's the gradient times the windows (copied again: not kept, so the node holds
-only the input and weight torch saves, and no tape is sealed for it), the input's the
+sum, the weight's the gradient times the windows (kept from the forward up to
+MAX_SAVED_BYTES, else copied again: torch keeps only the input and weight), the input's the
 weight times the gradient added back into the windows' elements (col2im, a Numba loop); each
 only when needed.  A backward with create_graph (grad mode on) runs the decomposition again on
 the saved input and weight and differentiates it, so its gradients differentiate again.  A
@@ -26,7 +26,7 @@ from ..engine import _backward_node
 from ..grad_mode import TRANSFORMS
 from ..ops import OPS
 from ..pyfunc import as_native_node, Function, should_compute_output
-from ..tape import INFERENCE_MADE, INFERENCE_TENSOR, STATE
+from ..tape import INFERENCE_MADE, INFERENCE_TENSOR, MAX_SAVED_BYTES, STATE
 from ..tensor import Tensor
 from ..views import KIND_OPS
 from . import _decomps_conv as C
@@ -116,6 +116,10 @@ class Convolution2d(Function):
             out += bias._array().reshape(-1, 1)
         ctx.save_for_backward(x, weight)
         ctx.options = options
+        # the windows for the weight's gradient: kept when small (the decomposition saved
+        # them all; copying them again cost the cnn step ~0.1 ms), made again when large (a
+        # big layer's windows are 9x its input for a 3 x 3 kernel, torch keeps none)
+        ctx.cols = cols if cols.nbytes <= MAX_SAVED_BYTES else None
         return Tensor._wrap(out.reshape(out.shape[:2] + positions), x._dtype)
 
     @staticmethod
@@ -136,7 +140,9 @@ class Convolution2d(Function):
         positions = dy._shape[2:]
         geo = None
         if need[1]:
-            cols, geo = _columns(x._array(), kernel, stride, padding, dilation, positions)
+            cols = ctx.cols
+            if cols is None:
+                cols, geo = _columns(x._array(), kernel, stride, padding, dilation, positions)
             gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(0)
             res[1] = Tensor._wrap(gw.reshape(weight._shape), dt)
         if need[0]:
