@@ -34,6 +34,9 @@ ALLOWED_LATE = {
     ("tapegrad.nn._decomps_pool", "tapegrad.nn._pool_loops"):
         "max pooling's eager loop (the element torch's kernel picks per window) imports numba "
         "likewise: on the first max pooling of a float tensor, through _jit.kernel_module",
+    ("tapegrad.nn._conv_node", "tapegrad.nn._conv_loops"):
+        "the one-node conv2d's im2col and col2im loops import numba likewise: on the first "
+        "such convolution, through _jit.kernel_module",
     ("tapegrad.gamma_draws", "tapegrad._draw_loops"):
         "the rejection samplers' Numba loops (mt19937, gamma, Poisson, binomial) likewise: on "
         "the first such draw, through _jit.kernel_module",
