@@ -210,7 +210,7 @@ def test_scalar_state_under_float64_default_dtype(cls, kw):
             _close(v.numpy(), tst[i][key].numpy(), "float64")
 
 
-@pytest.mark.parametrize("cls", ["NAdam", "ASGD", "Rprop"])
+@pytest.mark.parametrize("cls", ["NAdam", "ASGD", "Rprop", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_state_dict_with_numbers_for_scalar_state_loads_as_torch(cls):
     """An old-style state dict holding Python numbers for the one-element state (step,
     mu_product, eta, mu) loads as torch's __setstate__ makes it: 0-d tensors of the scalar

@@ -41,6 +41,7 @@ class Adagrad(Optimizer):
 
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("fused", None))
+    _tensor_state_on_load = True
 
     def _integer_update_error(self, group, p):
         # (state_sum.addcmul_(grad, grad) first: no bool kernel)

@@ -49,6 +49,7 @@ class Adam(Optimizer):
     _group_defaults = (("amsgrad", False), ("maximize", False), ("foreach", None),
                        ("capturable", False), ("differentiable", False),
                        ("decoupled_weight_decay", False), ("fused", None))
+    _tensor_state_on_load = True
 
     def _lerps_state(self, group):
         return True

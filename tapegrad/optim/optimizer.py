@@ -267,13 +267,15 @@ def step_tensor(value=0.0, fused=False):
 
 def tensor_scalar_state(opt, keys):
     """torch's __setstate__ of an optimizer with one-element state: a number held under one
-    of `keys` (an old state dict's step count) becomes a 0-d tensor of the scalar dtype."""
+    of `keys` (an old state dict's step count) becomes a 0-d tensor of the scalar dtype
+    (float32 in a fused group, as torch's _get_scalar_dtype(is_fused=True))."""
     for group in opt.param_groups:
+        fused = group.get("fused")
         for p in group["params"]:
             st = opt.state.get(p)
             for key in keys if st else ():
                 if key in st and not isinstance(st[key], Tensor):
-                    st[key] = step_tensor(float(st[key]))
+                    st[key] = step_tensor(float(st[key]), fused)
 
 
 _is = operator.is_

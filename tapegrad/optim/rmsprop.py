@@ -34,6 +34,7 @@ class RMSprop(Optimizer):
 
     _group_defaults = (("momentum", 0), ("centered", False), ("foreach", None),
                        ("maximize", False), ("differentiable", False), ("capturable", False))
+    _tensor_state_on_load = True
 
     def _lerps_state(self, group):
         return bool(group["centered"])
