@@ -691,6 +691,20 @@ for m, hx in [(nn.GRU(2, 4), torch.zeros(1, 2, 4)), (nn.RNN(3, 4), None), (nn.LS
     assert _exec(src, tg) == _exec(src, torch)
 
 
+
+def test_pack_padded_lengths_errors_as_torch():
+    """A lengths argument of another rank than 1 (a (1, B) tensor from a stray unsqueeze, a
+    number) is torch's RuntimeError, not flattened into B lengths."""
+    src = """
+U = nn.utils.rnn
+for lengths in [torch.tensor([[3, 1]]), torch.tensor(3), [[3, 1]], [3, 0], [3], [1, 3]]:
+    try:
+        print(U.pack_padded_sequence(torch.ones(3, 2), lengths))
+    except Exception as e:
+        print(type(e).__name__, e)
+"""
+    assert _exec(src, tg) == _exec(src, torch)
+
 def test_gradcheck_packed():
     m = tg.nn.LSTM(2, 3, bidirectional=True).double()
     U = tg.nn.utils.rnn

@@ -31,6 +31,9 @@ def _pack(input, lengths, batch_first):
     when batch_first) whose sequences have the sorted `lengths`."""
     if input.numel() <= 0:
         raise RuntimeError("Cannot pack empty tensors.")
+    if lengths.dim() != 1:      # (lengths is int64 here: pack_padded_sequence converts it)
+        raise RuntimeError("'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{lengths.dim()}D cpu Long tensor")
     steps, batch = (input.size(1), input.size(0)) if batch_first else (input.size(0),
                                                                         input.size(1))
     lens = _int_list(lengths)
