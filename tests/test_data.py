@@ -785,3 +785,19 @@ def test_generic_classes_subscript_as_torch(name):
         except TypeError as e:
             return "TypeError", str(e).replace("torch", "tapegrad")
     assert subscript(getattr(tdata, name)) == subscript(getattr(ref, name))
+
+
+def test_too_many_workers_warns_per_epoch_as_torch(monkeypatch):
+    """More workers than CPUs: torch warns when the loader is made and again each time it
+    starts a new set of workers (each epoch's iter()), not only once."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    counts = []
+    for m in (tapegrad, torch):
+        _, d = lib(m)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            dl = d.DataLoader(list(range(4)), batch_size=2, num_workers=2)
+            for _ in range(2):
+                assert [b.tolist() for b in dl] == [[0, 1], [2, 3]]
+        counts.append(sum("suggested max number of worker" in str(x.message) for x in w))
+    assert counts[0] == counts[1] == 3

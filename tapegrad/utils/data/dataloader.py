@@ -209,6 +209,7 @@ class DataLoader(Generic[T_co]):
         """A new iterator over the batches (subclasses of torch's DataLoader override it)."""
         if self.num_workers == 0:
             return _SingleProcessDataLoaderIter(self)
+        self.check_worker_number_rationality()  # (torch warns again for each set of workers)
         return _MultiProcessingDataLoaderIter(self)
 
     def __iter__(self):
