@@ -118,7 +118,7 @@ def _bad_data(data, kind):
     walk(data, 0)
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
     floats, int64 for ints)."""
     if dtype is not None:
@@ -250,7 +250,7 @@ def _long_long(v):
         raise ValueError("Overflow when unpacking long long")
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data, *, dtype=None, device=None):
     """`data` as a tensor: returned as is when it already is one with the requested dtype."""
     if dtype is not None:
         dtype = D.as_dtype(dtype, "as_tensor")
@@ -375,7 +375,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False):
     """A tensor of `size` filled with `fill_value`."""
     _device.check(device)
@@ -410,28 +410,28 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
     return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False, *, layout=None,
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None):
     """zeros of `input`'s shape (and dtype unless given)."""
     _device.check(device)
     return _like(input, 0, dtype, requires_grad, "zeros_like", layout, memory_format)
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False, *, layout=None,
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None):
     """ones of `input`'s shape (and dtype unless given)."""
     _device.check(device)
     return _like(input, 1, dtype, requires_grad, "ones_like", layout, memory_format)
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False, *, layout=None,
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None):
     """An uninitialized tensor of `input`'s shape (tapegrad fills it with 0)."""
     _device.check(device)
     return _like(input, 0, dtype, requires_grad, "empty_like", layout, memory_format)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None):
     """A tensor of `input`'s shape filled with `fill_value`."""
     _device.check(device)
@@ -439,9 +439,12 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, *
     return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
-def arange(start=_UNSET, end=None, step=1, dtype=None, device=None, requires_grad=False, *,
-           layout=None, pin_memory=False):
+def arange(start=_UNSET, end=None, step=1, *extra, dtype=None, device=None,
+           requires_grad=False, layout=None, pin_memory=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
+    if extra:   # (torch's options are keyword-only: a 4th positional matches no form)
+        raise TypeError(_ARANGE_ARGS.format(got=errors.got_args((start, end, step, *extra),
+                                                                {})))
     _factory_options("arange", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
@@ -563,9 +566,10 @@ def _fma_exact_product(a, b, c):
 _NO_STEPS = object()
 
 
-def _steps_missing(fn, start, end, options, base=""):
-    """torch's TypeError of linspace/logspace without steps (none of its forms matches):
-    `options` the keyword arguments given (those not at their defaults)."""
+def _steps_missing(fn, args, options, base=""):
+    """torch's TypeError of linspace/logspace without steps or with more positional `args`
+    than steps (none of its forms matches): `options` the keyword arguments given (those not
+    at their defaults)."""
     forms = "".join(
         f" * ({a} start, {b} end, int steps, {base}*, Tensor out = None, torch.dtype dtype = "
         f"None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
@@ -574,15 +578,15 @@ def _steps_missing(fn, start, end, options, base=""):
                      ("Number", "Number")))
     given = {k: v for k, v in options.items() if v is not None and v is not False}
     return TypeError(f"{fn}() received an invalid combination of arguments - got "
-                     f"({errors.got_args((start, end), given)}), but expected one of:\n"
-                     + forms)
+                     f"({errors.got_args(args, given)}), but expected one of:\n" + forms)
 
 
-def linspace(start, end, steps=_NO_STEPS, dtype=None, device=None, requires_grad=False, *,
+def linspace(start, end, steps=_NO_STEPS, *extra, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
-    if steps is _NO_STEPS:
-        raise _steps_missing("linspace", start, end, dict(
+    if steps is _NO_STEPS or extra:   # (its options are keyword-only, as torch's)
+        raise _steps_missing("linspace", (start, end, *(() if steps is _NO_STEPS else (
+            steps, *extra))), dict(
             dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
             pin_memory=pin_memory))
     _factory_options("linspace", layout, pin_memory)
@@ -623,7 +627,7 @@ def _linspace(start, end, steps, np_dtype):
     return out.astype(dt) if floating else np.trunc(out).astype(dt)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, layout=None,
+def eye(n, m=None, *extra, dtype=None, device=None, requires_grad=False, layout=None,
         pin_memory=False):
     """A 2-d tensor with ones on the diagonal."""
     _factory_options("eye", layout, pin_memory)
@@ -632,9 +636,11 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, *, layout=None,
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     _int_arg(n, "eye", "n")
-    if m is not None and (isinstance(m, bool) or not hasattr(m, "__index__")):
+    if extra or m is not None and (isinstance(m, bool) or not hasattr(m, "__index__")):
+        # (torch's options are keyword-only: a 3rd positional matches no form either)
         raise TypeError(f"eye() received an invalid combination of arguments - got "
-                        f"({errors.got_args((n, m), {})}), but expected one of:\n" + "".join(
+                        f"({errors.got_args((n, m, *extra), {})}), but expected one of:\n"
+                        + "".join(
                             f" * (int n, {mm}*, Tensor out = None, torch.dtype dtype = None, "
                             f"torch.layout layout = None, torch.device device = None, bool "
                             f"pin_memory = False, bool requires_grad = False)\n"
@@ -729,7 +735,7 @@ def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None,
     as torch does: in double precision from start and end converted to the dtype (so an
     integer dtype truncates them, and the powers), each half from its own end."""
     if steps is _NO_STEPS:
-        raise _steps_missing("logspace", start, end, dict(
+        raise _steps_missing("logspace", (start, end), dict(
             base=None if base == 10.0 else base, dtype=dtype, device=device, layout=layout,
             requires_grad=requires_grad), "float base = 10.0, ")
     if dtype is not None:

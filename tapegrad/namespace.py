@@ -141,7 +141,7 @@ class _NamespaceMethods:
             dtype = D.as_dtype(dtype, "new_empty")
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         # (torch's parser: a Number, or a 0-d tensor that does not require grad)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_full")
@@ -157,7 +157,7 @@ class _NamespaceMethods:
         t = tensor(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dtype=dt)
         return t._requires_grad() if requires_grad else t
 
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
             dtype = D.as_dtype(dtype)
         _device.check(device)

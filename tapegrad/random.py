@@ -482,7 +482,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return _leaf(np.asarray(idx, np.int64), D.int64, False)
 
 
-def rand_like(input, dtype=None, requires_grad=False, device=None, generator=None, *,
+def rand_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
               layout=None, memory_format=None):
     """Uniform samples in [0, 1) of `input`'s shape."""
     layouts.check("rand_like", len(input._shape), layout, memory_format)
@@ -491,7 +491,7 @@ def rand_like(input, dtype=None, requires_grad=False, device=None, generator=Non
                                      generator=generator))
 
 
-def randn_like(input, dtype=None, requires_grad=False, device=None, generator=None, *,
+def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
                layout=None, memory_format=None):
     """Standard normal samples of `input`'s shape."""
     layouts.check("randn_like", len(input._shape), layout, memory_format)

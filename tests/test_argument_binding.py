@@ -1,0 +1,68 @@
+"""Arguments torch binds by keyword only, or only of one type, are refused as torch refuses
+them (its TypeError), never taken positionally or silently read another way: the
+differential argument-binding audit (one argument of a valid call perturbed at a time)."""
+import pytest
+
+import tapegrad as tg
+from torch_errors import error_of
+
+
+def _x(m):
+    return m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+
+# the factories' dtype, device, requires_grad and the like are keyword-only in torch: a
+# dtype given positionally was taken as the dtype (full((2,), 1.5, float64) -> float64)
+KEYWORD_ONLY_FACTORIES = {
+    "full": lambda m: m.full((2,), 1.5, m.float64),
+    "full None": lambda m: m.full((2,), 1.5, None),
+    "tensor": lambda m: m.tensor([1.0], m.float64),
+    "as_tensor": lambda m: m.as_tensor([1.0], m.float64),
+    "zeros_like": lambda m: m.zeros_like(_x(m), m.float64),
+    "ones_like": lambda m: m.ones_like(_x(m), m.float64),
+    "empty_like": lambda m: m.empty_like(_x(m), m.float64),
+    "full_like": lambda m: m.full_like(_x(m), 2.0, m.float64),
+    "new_full": lambda m: _x(m).new_full((2,), 3.0, m.float64),
+    "new_tensor": lambda m: _x(m).new_tensor([1, 2], m.float64),
+    "arange": lambda m: m.arange(0, 5, 1, m.float64),
+    "arange None": lambda m: m.arange(1, 7, 2, None),
+    "eye": lambda m: m.eye(3, 3, m.float64),
+    "eye None": lambda m: m.eye(2, 3, None),
+    "linspace": lambda m: m.linspace(0, 1, 5, m.float64),
+}
+# (Python's own count of positional arguments names self for a method: torch's C methods'
+# count does not; their messages are compared where they are a function's)
+_METHODS = {"new_full", "new_tensor"}
+_PYTHON_COUNTS = {"rand_like", "randn_like"}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_ONLY_FACTORIES))
+def test_keyword_only_factory_options_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = KEYWORD_ONLY_FACTORIES[name]
+    theirs = error_of(call, torch)
+    assert theirs is not None and theirs[0] == "TypeError"
+    ours = error_of(call, tg)
+    if name in _METHODS:
+        assert ours is not None and ours[0] == "TypeError", ours
+    else:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("name", ["rand_like", "randn_like"])
+def test_random_like_options_keyword_only(name):
+    with pytest.raises(TypeError, match="positional"):
+        getattr(tg, name)(_x(tg), tg.float64)
+    assert getattr(tg, name)(_x(tg), dtype=tg.float64).dtype is tg.float64
+
+
+def test_factory_options_by_keyword_still_bind():
+    assert tg.full((2,), 1.5, dtype=tg.float64).dtype is tg.float64
+    assert tg.arange(0, 5, 1, dtype=tg.float64).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert tg.eye(2, 3, dtype=tg.float64).shape == (2, 3)
+    assert tg.linspace(0, 1, 3, dtype=tg.float64).dtype is tg.float64
+    assert tg.full_like(_x(tg), 2.0, dtype=tg.int64).dtype is tg.int64
+    with pytest.raises(TypeError, match=r"received an invalid combination of arguments - "
+                                        r"got \(int, int, int, torch.dtype\)"):
+        tg.arange(0, 5, 1, tg.float64)
+
