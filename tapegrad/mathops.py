@@ -630,7 +630,7 @@ class _MathMethods:
         """Index of the (first) minimum, over the flattened tensor for dim=None (int64)."""
         return _argext(self, dim, keepdim, np.argmin)
 
-    def prod(self, dim=None, keepdim=False, dtype=None):
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
         """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
         is right with zeros (one: the others' product; several: 0)."""
         if dtype is not None:
@@ -648,7 +648,7 @@ class _MathMethods:
         return _row_major(_record("prod_dim", DM.prod, x, d, bool(keepdim))) \
             if x.dim() else _record("prod_dim", DM.prod, x, None, False)
 
-    def nansum(self, dim=None, keepdim=False, dtype=None):
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
         if dtype is not None:
             dtype = D.as_dtype(dtype, "nansum")

@@ -563,7 +563,7 @@ class Tensor(metaclass=_TensorMeta):
             _bake(self, "guard_value")
         return self._array().tolist()
 
-    def numpy(self, force=False):
+    def numpy(self, *, force=False):
         if self._recorded:
             # (torch refuses a tensor that requires grad only while grad mode is on: a custom
             # Function's forward, which runs under no_grad, may call x.numpy())

@@ -247,17 +247,17 @@ class _OpMethods:
         """Raises: tapegrad has no CUDA backend (torch's CPU build's error)."""
         raise AssertionError(_device.NO_CUDA)
 
-    def xpu(self, device=None, non_blocking=False, memory_format=None):
+    def xpu(self, device=None, non_blocking=False, *, memory_format=None):
         """Raises, as torch's CPU build (as `.to("xpu")`)."""
         _device.unavailable(_device.device("xpu"))
 
-    def ipu(self, device=None, non_blocking=False, memory_format=None):
+    def ipu(self, device=None, non_blocking=False, *, memory_format=None):
         _device.unavailable(_device.device("ipu"))
 
-    def mtia(self, device=None, non_blocking=False, memory_format=None):
+    def mtia(self, device=None, non_blocking=False, *, memory_format=None):
         _device.unavailable(_device.device("mtia"))
 
-    def contiguous(self, memory_format=None):
+    def contiguous(self, *, memory_format=None):
         layouts.check("contiguous", len(self._shape), None, memory_format)
         v = self._v
         if type(v) is float or v.flags.c_contiguous:
@@ -372,7 +372,7 @@ class _OpMethods:
         return _compared("ne", self, other)
 
     # ---- reductions ------------------------------------------------------------------------
-    def sum(self, dim=MISSING, keepdim=False, dtype=None):
+    def sum(self, dim=MISSING, keepdim=False, *, dtype=None):
         # (dim=None given is torch's sum.dim_IntList overload: every dim, SumBackward1)
         if dtype is not None:
             dtype = _reduction_dtype("sum", dtype, dim, keepdim)
@@ -445,7 +445,7 @@ class _OpMethods:
             return mathops.max_min(self, dim, keepdim, False)
         return _max_min(self, dim, keepdim, "min")
 
-    def mean(self, dim=MISSING, keepdim=False, dtype=None):
+    def mean(self, dim=MISSING, keepdim=False, *, dtype=None):
         # (dim=None given is torch's mean.dim overload: every dim, MeanBackward1)
         if dtype is not None:
             dtype = _reduction_dtype("mean", dtype, dim, keepdim)
@@ -645,7 +645,7 @@ class _OpMethods:
                            tuple(self._shape[i] for i in kept),
                            strides=self._squeezed_strides(kept) if empty else None)
 
-    def clone(self, memory_format=None):
+    def clone(self, *, memory_format=None):
         layouts.check("clone", len(self._shape), None, memory_format)
         keep = memory_format is None or memory_format is layouts.preserve_format
         arr = self._array()

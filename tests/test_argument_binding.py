@@ -66,3 +66,51 @@ def test_factory_options_by_keyword_still_bind():
                                         r"got \(int, int, int, torch.dtype\)"):
         tg.arange(0, 5, 1, tg.float64)
 
+
+# dtype= of sum/mean/prod/nansum, force= of numpy, memory_format= of clone/contiguous are
+# keyword-only in torch: given positionally they were taken (x.sum(1, True, float64) summed
+# in float64, x.clone(None) cloned)
+KEYWORD_ONLY_METHODS = {
+    "sum dtype": lambda m: _x(m).sum(1, True, m.float64),
+    "sum None": lambda m: _x(m).sum(1, False, None),
+    "mean dtype": lambda m: _x(m).mean(1, True, m.float64),
+    "prod dtype": lambda m: _x(m).prod(1, True, m.float64),
+    "nansum dtype": lambda m: _x(m).nansum(1, True, m.float64),
+    "numpy force": lambda m: _x(m).numpy(False),
+    "clone": lambda m: _x(m).clone(None),
+    "contiguous": lambda m: _x(m).contiguous(None),
+}
+# their function forms, whose messages are torch's parser's
+KEYWORD_ONLY_FUNCTIONS = {
+    "sum": lambda m: m.sum(_x(m), 1, True, m.float64),
+    "mean": lambda m: m.mean(_x(m), 1, True, m.float64),
+    "prod": lambda m: m.prod(_x(m), 1, True, m.float64),
+    "clone": lambda m: m.clone(_x(m), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_ONLY_METHODS))
+def test_keyword_only_method_options_refused_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = KEYWORD_ONLY_METHODS[name]
+    assert error_of(call, torch)[0] == "TypeError"
+    ours = error_of(call, tg)
+    assert ours is not None and ours[0] == "TypeError", ours
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_ONLY_FUNCTIONS))
+def test_keyword_only_function_options_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = KEYWORD_ONLY_FUNCTIONS[name]
+    theirs = error_of(call, torch)
+    assert theirs is not None and error_of(call, tg) == theirs
+
+
+def test_keyword_only_method_options_by_keyword():
+    x = _x(tg)
+    with pytest.raises(TypeError, match="positional"):
+        x.sum(1, True, tg.float64)
+    assert x.sum(1, True, dtype=tg.float64).dtype is tg.float64
+    assert x.prod(1, dtype=tg.float64).dtype is tg.float64
+    assert x.numpy(force=True).shape == (2, 3)
+    assert x.clone(memory_format=tg.preserve_format).tolist() == x.tolist()
