@@ -427,10 +427,9 @@ def _method_form(sig):
     return sig
 
 
-def arg_error(fn, method, args, kwargs=None):
-    """torch's TypeError for arguments op `fn` (its method form with `method`) does not
-    take, by its signatures in _FORMS, or None where they bind (or the op has none here):
-    called where an op's call failed, so that its error is torch's parser's."""
+def overloads(fn, method):
+    """The Overloads of op `fn` (its method form's with `method`) by its signatures in
+    _FORMS, or None where it has none here."""
     key = fn, bool(method)
     ov = _OVERLOADS.get(key)
     if ov is None:
@@ -442,6 +441,16 @@ def arg_error(fn, method, args, kwargs=None):
                 [s for s in map(_method_form, forms) if s is not None]
                 for forms in (shown, hidden))
         ov = _OVERLOADS[key] = Overloads(fn, shown, hidden, fn in _NUMBERS)
+    return ov
+
+
+def arg_error(fn, method, args, kwargs=None):
+    """torch's TypeError for arguments op `fn` (its method form with `method`) does not
+    take, by its signatures in _FORMS, or None where they bind (or the op has none here):
+    called where an op's call failed, so that its error is torch's parser's."""
+    ov = overloads(fn, method)
+    if ov is None:
+        return None
     kwargs = kwargs or {}
     for sig in ov.signatures:
         if sig.parse(fn, args, kwargs) is not None:

@@ -18,7 +18,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
 from .parameter import Parameter
 from .pyfunc import Function
 from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
-from .native_args import arg_error, given, missing, MISSING
+from .native_args import arg_error, given, missing, MISSING, overloads
 from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
@@ -421,29 +421,15 @@ class _OpMethods:
         d = _dim(dim, len(self._shape), "unbind")
         return _split(self, [1] * self._shape[d], d, name="unbind")
 
-    def max(self, dim=None, keepdim=False, *, other=None):
+    def max(self, *args, **kwargs):
         """max() over all elements, max(other) (maximum), or max(dim, keepdim=False) ->
         (values, indices), a return_types.max."""
-        if other is not None:   # (torch's parser takes other= by keyword, alone)
-            if dim is not None or keepdim is not False:
-                raise arg_error("max", True, () if dim is None else (dim,), dict(
-                    other=other, **({} if keepdim is False else {"keepdim": keepdim})))
-            dim = other
-        if dim is None or isinstance(dim, Tensor):
-            return mathops.max_min(self, dim, keepdim, True)
-        return _max_min(self, dim, keepdim, "max")
+        return _extreme(self, args, kwargs, True)
 
-    def min(self, dim=None, keepdim=False, *, other=None):
+    def min(self, *args, **kwargs):
         """min() over all elements, min(other) (minimum), or min(dim, keepdim=False) ->
         (values, indices), a return_types.min."""
-        if other is not None:   # (torch's parser takes other= by keyword, alone)
-            if dim is not None or keepdim is not False:
-                raise arg_error("min", True, () if dim is None else (dim,), dict(
-                    other=other, **({} if keepdim is False else {"keepdim": keepdim})))
-            dim = other
-        if dim is None or isinstance(dim, Tensor):
-            return mathops.max_min(self, dim, keepdim, False)
-        return _max_min(self, dim, keepdim, "min")
+        return _extreme(self, args, kwargs, False)
 
     def mean(self, dim=MISSING, keepdim=False, *, dtype=None):
         # (dim=None given is torch's mean.dim overload: every dim, MeanBackward1)
@@ -885,6 +871,25 @@ class _OpMethods:
             for k in key if type(key) is tuple else (key,):
                 refuse_inference_index(self, k)
         return _index(self, key)
+
+
+def _extreme(x, args, kwargs, is_max):
+    """max/min bound as torch's parser binds them: max(), max(Tensor other), max(int dim,
+    bool keepdim=False), the first that takes the arguments (a 0-d integer tensor given
+    with keepdim, or as dim=, is a dim; keepdim only a bool), else torch's TypeError."""
+    name = "max" if is_max else "min"
+    n = len(args)
+    if not kwargs and n < 3:   # (the usual calls, without the parser)
+        dim = args[0] if n else None
+        if type(dim) is int and (n == 1 or type(args[1]) is bool):
+            return _max_min(x, dim, n == 2 and args[1], name)
+        if n == 0 or n == 1 and isinstance(dim, Tensor):
+            return mathops.max_min(x, dim, False, is_max)
+    form, bound = overloads(name, True).parse(args, kwargs)
+    if form < 2:   # max() / max(other)
+        return mathops.max_min(x, bound[0] if form else None, False, is_max)
+    dim, keepdim = bound
+    return _max_min(x, operator.index(dim), keepdim is not MISSING and keepdim, name)
 
 
 def _reduction_dtype(fn, dtype, dim, keepdim):

@@ -114,3 +114,49 @@ def test_keyword_only_method_options_by_keyword():
     assert x.prod(1, dtype=tg.float64).dtype is tg.float64
     assert x.numpy(force=True).shape == (2, 3)
     assert x.clone(memory_format=tg.preserve_format).tolist() == x.tolist()
+
+
+# max/min bind as torch's parser: max(), max(Tensor other), max(int dim, bool keepdim) in
+# that order. A 0-d integer tensor with keepdim (or as dim=) is a dim: it was taken as
+# `other` and keepdim ignored (an elementwise maximum); keepdim only takes a bool
+EXTREME_CALLS = {
+    "tensor dim keepdim": lambda m: _x(m).max(m.tensor(1), True),
+    "tensor dim no keepdim": lambda m: _x(m).min(m.tensor(1), False),
+    "tensor dim=": lambda m: _x(m).max(dim=m.tensor(1)),
+    "tensor other": lambda m: _x(m).max(m.tensor(1)),
+    "float tensor dim": lambda m: _x(m).max(m.tensor(1.0), True),
+    "keepdim int": lambda m: _x(m).max(1, 1),
+    "keepdim= int": lambda m: _x(m).min(1, keepdim=1),
+    "keepdim= None": lambda m: _x(m).max(1, keepdim=None),
+    "extra": lambda m: _x(m).max(1, True, 1),
+    "None": lambda m: _x(m).max(None),
+    "other and dim": lambda m: _x(m).max(dim=1, keepdim=True, other=_x(m)),
+    "function keepdim int": lambda m: m.max(_x(m), 1, 1),
+    "function tensor dim": lambda m: m.min(_x(m), m.tensor(0), True),
+    "usual": lambda m: _x(m).max(1, keepdim=True),
+    "axis": lambda m: _x(m).min(axis=0),
+}
+
+
+def _result(call, m):
+    err = error_of(call, m)
+    if err is not None:
+        return err
+    r = call(m)
+    return [(tuple(t.shape), t.tolist()) for t in (r if isinstance(r, tuple) else (r,))]
+
+
+@pytest.mark.parametrize("name", sorted(EXTREME_CALLS))
+def test_max_min_bind_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = EXTREME_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
+
+
+def test_max_min_tensor_dim_and_keepdim():
+    x = _x(tg)
+    values, indices = x.max(tg.tensor(1), True)
+    assert values.tolist() == [[3.0], [6.0]] and indices.tolist() == [[2], [2]]
+    assert x.max(tg.tensor(1)).shape == (2, 3)      # (a lone tensor: the maximum)
+    with pytest.raises(TypeError, match="argument 'keepdim' must be bool, not int"):
+        x.min(0, keepdim=1)
