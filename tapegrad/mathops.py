@@ -26,7 +26,7 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _result, _tape_for, _tape_of
 from .structops import _gather
-from .native_args import arg_error, given, missing, MISSING
+from .native_args import arg_error, given, missing, MISSING, _takes_number
 from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
@@ -1419,7 +1419,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     (LinalgVectorNormBackward0)."""
     # (the common case, x.norm() of a recorded small float tensor: _norm2_pass; the checks
     # below pass in it)
-    if ord == 2 and type(ord) in (int, float) and dim is None and keepdim is False and dtype is None \
+    if type(ord) in (int, float) and ord == 2 and dim is None and keepdim is False and dtype is None \
             and (type(x) is Tensor or type(x) is Parameter) and x._recorded and \
             x._dtype in _FLOAT_ARRAY:
         out = _norm2_pass(x)
@@ -1436,9 +1436,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
             raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or "
                                f"complex, but got {dtype.legacy}")
         x = x.to(dtype)
-    if isinstance(ord, str) or not isinstance(ord, (int, float)):
-        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
-                        f"{type(ord).__name__}")
+    if type(ord) not in (int, float):
+        # (torch's Scalar ord: a numpy number or a 0-d tensor too, read as the number)
+        if not _takes_number(ord) or isinstance(ord, (complex, np.complexfloating)):
+            raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
+                            f"{errors.arg_type_name(ord)}")
+        ord = ord.item()
     if (ord < 0 or ord == math.inf) and x.numel() == 0:
         # (before the dims' checks, as torch's; its messages: the dim as given, no space after)
         if dim is None or isinstance(dim, (tuple, list)) and not dim:
@@ -1555,6 +1558,9 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.norm", A, 1, "input")
+    if ord is not None and type(ord) not in (int, float, str) and _takes_number(ord) and \
+            not isinstance(ord, (complex, np.complexfloating)):
+        ord = ord.item()   # (torch's Scalar ord: a numpy number or a 0-d tensor too)
     one_dim = isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1)
     if ord is None or ord == "fro" and (dim is None or len(dim) == 2):
         if ord is None and dim is None or ord == "fro" or not one_dim:

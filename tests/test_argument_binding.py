@@ -1,6 +1,7 @@
 """Arguments torch binds by keyword only, or only of one type, are refused as torch refuses
 them (its TypeError), never taken positionally or silently read another way: the
 differential argument-binding audit (one argument of a valid call perturbed at a time)."""
+import numpy as np
 import pytest
 
 import tapegrad as tg
@@ -160,3 +161,32 @@ def test_max_min_tensor_dim_and_keepdim():
     assert x.max(tg.tensor(1)).shape == (2, 3)      # (a lone tensor: the maximum)
     with pytest.raises(TypeError, match="argument 'keepdim' must be bool, not int"):
         x.min(0, keepdim=1)
+
+
+# norm's p / ord is torch's Scalar: a numpy number or a 0-d tensor is read as the number
+# (it raised "argument 'ord' must be Number, not int64")
+NORM_CALLS = {
+    "method numpy int": lambda m: _x(m).norm(np.int64(2)),
+    "method 0-d tensor": lambda m: _x(m).norm(m.tensor(2.0)),
+    "method p= numpy float": lambda m: _x(m).norm(p=np.float32(3), dim=1),
+    "function": lambda m: m.norm(_x(m), np.int64(1), 1),
+    "vector_norm": lambda m: m.linalg.vector_norm(_x(m), m.tensor(1)),
+    "linalg.norm one dim": lambda m: m.linalg.norm(_x(m), np.int64(2), 1),
+    "linalg.norm vector": lambda m: m.linalg.norm(_x(m)[0], np.float64(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORM_CALLS))
+def test_norm_order_numbers_as_torch(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _result(NORM_CALLS[name], tg), _result(NORM_CALLS[name], torch)
+    assert len(ours) == len(theirs) == 1 and ours[0][0] == theirs[0][0]
+    np.testing.assert_allclose(ours[0][1], theirs[0][1], rtol=1e-6)
+
+
+def test_norm_order_numbers():
+    x = _x(tg)
+    assert x.norm(np.int64(1)).item() == 21.0
+    assert x.norm(tg.tensor(1), dim=1).tolist() == [6.0, 15.0]
+    with pytest.raises(TypeError, match="argument 'ord' must be Number, not Tensor"):
+        tg.linalg.vector_norm(x, tg.ones(2))
