@@ -571,6 +571,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         repeats = input.reshape(-1)
         input = Tensor._wrap(np.arange(repeats.numel(), dtype=np.int64), D.int64)
         return repeat_interleave(input, repeats, 0, output_size=output_size)
+    if not isinstance(repeats, Tensor) and not _is_int_arg(repeats, True):
+        raise _repeats_error(False, input, repeats, dim, output_size)
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else _dim(dim, x.dim())
     if not x.dim():   # (torch unsqueezes after dim: out of a 0-d tensor's range)
@@ -605,6 +607,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     y = x.unsqueeze(d + 1).expand(*(shape[:d + 1] + (r,) + shape[d + 1:])).clone(
         memory_format=layouts.contiguous_format)
     return y.view(shape[:d] + (shape[d] * r,) + shape[d + 1:])
+
+
+def _repeats_error(method, input, repeats, dim, output_size):
+    """torch's parser's TypeError for repeats no form of repeat_interleave takes (a float, a
+    bool: int() read them as counts)."""
+    args = ((repeats,) if method else (input, repeats)) + (() if dim is None else (dim,))
+    return arg_error("repeat_interleave", method, args,
+                     {} if output_size is None else {"output_size": output_size})
 
 
 def index_select(input, dim, index):
@@ -1478,6 +1488,8 @@ class _StructMethods:
                             "got (), but expected one of:\n * (Tensor repeats, int dim = None, *, "
                             "int output_size = None)\n * (int repeats, int dim = None, *, int "
                             "output_size = None)\n")
+        if not isinstance(repeats, Tensor) and not _is_int_arg(repeats, True):
+            raise _repeats_error(True, self, repeats, dim, output_size)
         return repeat_interleave(self, repeats, dim, output_size=output_size)
 
     def index_select(self, dim, index):

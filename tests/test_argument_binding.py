@@ -190,3 +190,33 @@ def test_norm_order_numbers():
     assert x.norm(tg.tensor(1), dim=1).tolist() == [6.0, 15.0]
     with pytest.raises(TypeError, match="argument 'ord' must be Number, not Tensor"):
         tg.linalg.vector_norm(x, tg.ones(2))
+
+
+# repeat_interleave's repeats is a Tensor or an int: a float or a bool was read by int()
+# (x.repeat_interleave(True) repeated each element once, 2.0 twice)
+REPEATS_CALLS = {
+    "method bool": lambda m: _x(m).repeat_interleave(True),
+    "method float": lambda m: _x(m).repeat_interleave(2.0),
+    "method float dim=": lambda m: _x(m).repeat_interleave(2.0, dim=1),
+    "method bool dim": lambda m: _x(m).repeat_interleave(True, 1),
+    "method str": lambda m: _x(m).repeat_interleave("2"),
+    "function float": lambda m: m.repeat_interleave(_x(m), 2.0),
+    "function bool dim": lambda m: m.repeat_interleave(_x(m), False, 0),
+    "function output_size": lambda m: m.repeat_interleave(_x(m), 1.5, output_size=3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPEATS_CALLS))
+def test_repeat_interleave_repeats_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = REPEATS_CALLS[name]
+    theirs = error_of(call, torch)
+    assert theirs is not None and error_of(call, tg) == theirs
+
+
+def test_repeat_interleave_int_repeats():
+    x = _x(tg)
+    assert x.repeat_interleave(np.int64(2)).shape == (12,)
+    assert x.repeat_interleave(tg.tensor(2), dim=1).shape == (2, 6)
+    with pytest.raises(TypeError, match=r"got \(bool\), but expected one of"):
+        x.repeat_interleave(True)
