@@ -220,3 +220,32 @@ def test_repeat_interleave_int_repeats():
     assert x.repeat_interleave(tg.tensor(2), dim=1).shape == (2, 6)
     with pytest.raises(TypeError, match=r"got \(bool\), but expected one of"):
         x.repeat_interleave(True)
+
+
+# cosine_similarity's dim and one_hot's num_classes are ints: dim=None reduced every dim
+# (a number where torch raises), a bool or a float num_classes was read as a count
+INT_ARGUMENT_CALLS = {
+    "cosine_similarity dim=None": lambda m: m.nn.functional.cosine_similarity(
+        _x(m), _x(m), dim=None),
+    "cosine_similarity dim=tuple": lambda m: m.nn.functional.cosine_similarity(
+        _x(m), _x(m), dim=(1,)),
+    "cosine_similarity dim=True": lambda m: m.cosine_similarity(_x(m), _x(m), dim=True),
+    "one_hot float": lambda m: m.nn.functional.one_hot(m.tensor([0, 2]), 3.0),
+    "one_hot bool": lambda m: m.nn.functional.one_hot(m.tensor([0, 2]), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INT_ARGUMENT_CALLS))
+def test_int_arguments_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = INT_ARGUMENT_CALLS[name]
+    theirs = error_of(call, torch)
+    assert theirs is not None and error_of(call, tg) == theirs
+
+
+def test_int_arguments_take_ints():
+    F = tg.nn.functional
+    assert F.cosine_similarity(_x(tg), _x(tg), dim=tg.tensor(1)).shape == (2,)
+    assert F.one_hot(tg.tensor([0, 2]), np.int64(4)).shape == (2, 4)
+    with pytest.raises(TypeError, match="argument 'dim' must be int, not NoneType"):
+        F.cosine_similarity(_x(tg), _x(tg), dim=None)

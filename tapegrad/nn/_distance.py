@@ -6,7 +6,7 @@ import numpy as np
 from .. import decomps_math as DM, dtypes as D, errors
 from ..grad_mode import switched_grad
 from ..mathops import needs_zero_norm, zero_norm_at
-from ..tensor import Tensor, _tensor_operand
+from ..tensor import _int_arg, Tensor, _tensor_operand
 from ._basic import _record
 
 
@@ -24,6 +24,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     SumBackward1; both inputs expanded when their shapes differ, as expand_outplace)."""
     _tensor_operand("cosine_similarity", x1, 1, "x1")
     _tensor_operand("cosine_similarity", x2, 2, "x2")
+    # (a dim that is no int: torch's parser's error, named as the keyword it is usually
+    # given by; None reduced every dim, a bool one dim)
+    _int_arg(dim, "cosine_similarity", "dim", None)
     common = D.torch_result_type(x1, x2)
     if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "

@@ -25,7 +25,7 @@ from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..tape import INFERENCE_MADE, refuse_inference_index
-from ..tensor import Tensor, _dim, _row_major
+from ..tensor import Tensor, _dim, _int_arg, _row_major
 from ..tracing import refuse_state_update
 from ..views import cat as _cat, KIND_OPS, _rows_at
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -687,6 +687,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 def one_hot(input, num_classes=-1):
     """int64 one-hot rows of `input`'s class indices (num_classes=-1: max + 1)."""
     _tensor("one_hot", input)
+    # (a float or a bool num_classes: torch's parser's error, named at its usual position)
+    num_classes = _int_arg(num_classes, "one_hot", "num_classes", 2).__index__()
     tensor = input
     if tensor.dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
