@@ -810,7 +810,9 @@ def _dim(d, nd, fn=None, name="dim", pos=1):
     """d wrapped into [0, nd) (a 0-d tensor takes -1 and 0), refused as torch's parser
     refuses a non-int (named as `fn`'s argument `name` at `pos`)."""
     if d.__class__ is not int:
-        _int_arg(d, fn, name, pos)
+        # (as the int it stands for: a 0-d integer tensor compared as a tensor, and a set of
+        # them found no dim, x.squeeze(tensor(0)) a no-op)
+        d = _int_arg(d, fn, name, pos).__index__()
     n = nd if nd > 0 else 1   # (no max() calls: this runs once or twice per op)
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of "

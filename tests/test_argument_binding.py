@@ -249,3 +249,33 @@ def test_int_arguments_take_ints():
     assert F.one_hot(tg.tensor([0, 2]), np.int64(4)).shape == (2, 4)
     with pytest.raises(TypeError, match="argument 'dim' must be int, not NoneType"):
         F.cosine_similarity(_x(tg), _x(tg), dim=None)
+
+
+# a dim given as a 0-d integer tensor is the int it holds: tensor._dim compared the tensor
+# itself, so x.squeeze(tensor(0)) found no dim and returned x's shape (a float one: no dim)
+TENSOR_DIM_CALLS = {
+    "squeeze": lambda m: _x(m)[None].squeeze(m.tensor(0)),
+    "squeeze negative": lambda m: _x(m)[None].squeeze(m.tensor(-3)),
+    "squeeze float": lambda m: _x(m)[None].squeeze(m.tensor(0.0)),
+    "unsqueeze": lambda m: _x(m).unsqueeze(m.tensor(0)),
+    "transpose": lambda m: _x(m).transpose(m.tensor(0), 1),
+    "select": lambda m: _x(m).select(m.tensor(1), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TENSOR_DIM_CALLS))
+def test_tensor_dims_as_torch(name):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _result(TENSOR_DIM_CALLS[name], tg), _result(TENSOR_DIM_CALLS[name], torch)
+    if isinstance(theirs, tuple):   # (an error: its type; the message is torch's parser's)
+        assert isinstance(ours, tuple) and ours[0] == theirs[0]
+    else:
+        assert ours == theirs
+
+
+def test_squeeze_tensor_dim():
+    x = tg.ones(1, 3)
+    assert x.squeeze(tg.tensor(0)).shape == (3,)
+    assert x.squeeze(np.int64(-2)).shape == (3,)
+    with pytest.raises(TypeError):
+        x.squeeze(tg.tensor(0.0))
