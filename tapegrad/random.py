@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 
 from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, normal_draws
-from .creation import _leaf
+from .creation import _factory_options, _leaf
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
 from .tensor import _int_list, _is_int_arg, _size_args, Tensor
@@ -230,18 +230,22 @@ def arranged_like(arr, values):
 
 
 def _sizes(size, kw, fn):
-    if kw is not None:
-        if size:
-            raise TypeError(f"{fn}() got multiple values for argument 'size'")
-        size = (kw,)
+    """rand's / randn's shape from `size` spread or given as size= in kw, the rest of whose
+    keywords none of their forms takes (a typo as require_grad= was dropped): torch's
+    TypeError."""
+    if len(kw) > ("size" in kw) or kw and size:   # (size given twice: no form either)
+        raise TypeError(_DRAW_ARGS.format(fn=fn, got=errors.got_args(size, kw)))
+    if kw:
+        size = (kw["size"],)
     if not size:
-        raise TypeError(_DRAW_ARGS.format(fn=fn))
+        raise TypeError(_DRAW_ARGS.format(fn=fn, got=""))
     return _size_args(size, fn)
 
 
 # (rand and randn without a size: torch's parser has no form that matches)
 _DRAW_ARGS = (
-    "{fn}() received an invalid combination of arguments - got (), but expected one of:\n"
+    "{fn}() received an invalid combination of arguments - got ({got}), but expected one "
+    "of:\n"
     " * (tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype "
     "dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
     "False, bool requires_grad = False)\n * (tuple of ints size, *, Tensor out = None, "
@@ -260,21 +264,25 @@ def _float_dtype(dtype, fn, name=None):
     return dt
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
+         pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
+    shape = _sizes(size, kw, "rand")
     _device.check(device)
+    _factory_options("rand", layout, pin_memory)
     gen = generator_of(generator, "rand")
-    shape = _sizes(size, kw.pop("size", None), "rand")
     dt = _float_dtype(dtype, "check_uniform_bounds", "rand")
     n = math.prod(shape)
     return _leaf(gen._uniform(n, dt.np).reshape(shape), dt, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
+          pin_memory=False, **kw):
     """Standard normal samples."""
+    shape = _sizes(size, kw, "randn")
     _device.check(device)
+    _factory_options("randn", layout, pin_memory)
     gen = generator_of(generator, "randn")
-    shape = _sizes(size, kw.pop("size", None), "randn")
     dt = _float_dtype(dtype, "normal_kernel_cpu", "randn")
     n = math.prod(shape)
     return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)

@@ -279,3 +279,31 @@ def test_squeeze_tensor_dim():
     assert x.squeeze(np.int64(-2)).shape == (3,)
     with pytest.raises(TypeError):
         x.squeeze(tg.tensor(0.0))
+
+
+# rand / randn dropped every keyword they did not know: torch.randn(2, require_grad=True)
+# (a typo) drew a tensor without grad, pin_memory=True was ignored
+DRAW_CALLS = {
+    "typo": lambda m: m.randn(2, 3, require_grad=True),
+    "unknown": lambda m: m.rand(2, foo=1),
+    "unknown with size=": lambda m: m.rand(size=(2, 3), foo=1),
+    "names": lambda m: m.rand(2, names=None),
+    "pin_memory": lambda m: m.randn(2, pin_memory=True),
+    "size twice": lambda m: m.rand(2, size=(2,)),
+    "no size": lambda m: m.randn(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DRAW_CALLS))
+def test_draw_keywords_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = DRAW_CALLS[name]
+    theirs = error_of(call, torch)
+    assert theirs is not None and error_of(call, tg) == theirs
+
+
+def test_draw_keywords():
+    assert tg.randn(2, layout=tg.strided, pin_memory=False).shape == (2,)
+    assert tg.rand(size=(2, 3), requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match=r"got \(int, require_grad=bool\)"):
+        tg.randn(2, require_grad=True)
