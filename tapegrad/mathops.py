@@ -1436,7 +1436,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
             raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or "
                                f"complex, but got {dtype.legacy}")
         x = x.to(dtype)
-    if type(ord) not in (int, float):
+    if type(ord) not in (int, float, bool):
         # (torch's Scalar ord: a numpy number or a 0-d tensor too, read as the number)
         if not _takes_number(ord) or isinstance(ord, (complex, np.complexfloating)):
             raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
@@ -1558,7 +1558,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.norm", A, 1, "input")
-    if ord is not None and type(ord) not in (int, float, str) and _takes_number(ord) and \
+    if ord is not None and type(ord) not in (int, float, bool, str) and _takes_number(ord) and \
             not isinstance(ord, (complex, np.complexfloating)):
         ord = ord.item()   # (torch's Scalar ord: a numpy number or a 0-d tensor too)
     one_dim = isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1)

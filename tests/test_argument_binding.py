@@ -188,6 +188,7 @@ def test_norm_order_numbers():
     x = _x(tg)
     assert x.norm(np.int64(1)).item() == 21.0
     assert x.norm(tg.tensor(1), dim=1).tolist() == [6.0, 15.0]
+    assert x.norm(True).item() == 21.0     # (a bool is a Number too: 1)
     with pytest.raises(TypeError, match="argument 'ord' must be Number, not Tensor"):
         tg.linalg.vector_norm(x, tg.ones(2))
 
