@@ -363,16 +363,20 @@ def _comparison(name):
 class _MathMethods:
     """Tensor's #11 methods (the unary rows and in-place variants: `_methods`)."""
 
-    def round(self, decimals=None):
+    def round(self, *, decimals=MISSING):
         """Round half to even (RoundBackward0), or to `decimals` digits (RoundBackward1:
         torch's round.decimals overload, which decimals=0 given takes too)."""
+        if decimals is not MISSING:
+            # (torch's decimals is a keyword-only int: a float or None was read as digits)
+            decimals = _int_arg(decimals, "round", "decimals", None).__index__()
         if not self._dtype.is_floating_point:
             # (round.decimals has no integer kernel: decimals=0 is round_vml's error too)
-            if decimals is not None or self._dtype is D.bool_:
+            if decimals is not MISSING or self._dtype is D.bool_:
                 raise NotImplementedError(_INT_ERR.format(
-                    fn="round" if decimals else "round_vml", dt=self._dtype.legacy))
+                    fn="round" if decimals is not MISSING and decimals else "round_vml",
+                    dt=self._dtype.legacy))
             return self.clone()
-        if decimals is not None:
+        if decimals is not MISSING:
             return _fastpath.op_round_decimals(self, float(decimals))
         return _fastpath.op_round(self)
 

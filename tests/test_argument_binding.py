@@ -308,3 +308,29 @@ def test_draw_keywords():
     assert tg.rand(size=(2, 3), requires_grad=True).requires_grad
     with pytest.raises(TypeError, match=r"got \(int, require_grad=bool\)"):
         tg.randn(2, require_grad=True)
+
+
+# round's decimals is a keyword-only int: x.round(1) rounded to one digit, decimals=1.5
+# scaled by 10 ** 1.5, decimals=None rounded to an integer, where torch raises TypeError
+ROUND_CALLS = {
+    "decimals float": lambda m: _x(m).round(decimals=1.5),
+    "decimals None": lambda m: _x(m).round(decimals=None),
+    "decimals bool": lambda m: _x(m).round(decimals=True),
+    "in place float": lambda m: _x(m).round_(decimals=1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_CALLS))
+def test_round_decimals_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = ROUND_CALLS[name]
+    theirs = error_of(call, torch)
+    assert theirs is not None and error_of(call, tg) == theirs
+
+
+def test_round_decimals_keyword_only_int():
+    x = tg.tensor([1.25, 2.5])
+    with pytest.raises(TypeError, match="positional"):
+        x.round(1)
+    assert x.round(decimals=np.int64(1)).tolist() == pytest.approx([1.2, 2.5])
+    assert x.round(decimals=tg.tensor(1)).tolist() == pytest.approx([1.2, 2.5])
