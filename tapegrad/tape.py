@@ -269,8 +269,8 @@ def _give_streams(arrs, n=0, lim=0):
 
 
 class Tape:
-    __slots__ = ("n", "cap", "lim", "succ", "op", "ia", "ib", "imm", "val", "_arrays", "shape", "nds",
-                 "serial", "sealed", "leaves", "leaf_of", "imports",
+    __slots__ = ("n", "cap", "lim", "succ", "op", "ia", "ib", "imm", "val", "_arrays", "shape",
+                 "nds", "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "groups", "folded", "unread", "shared", "folded_consts",
