@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from torch_errors import error_of
+from torch_errors import assert_same_error, error_of
 
 
 def _x(m):
@@ -103,8 +103,7 @@ def test_keyword_only_method_options_refused_as_torch(name):
 def test_keyword_only_function_options_as_torch(name):
     torch = pytest.importorskip("torch")
     call = KEYWORD_ONLY_FUNCTIONS[name]
-    theirs = error_of(call, torch)
-    assert theirs is not None and error_of(call, tg) == theirs
+    assert_same_error(call, torch)
 
 
 def test_keyword_only_method_options_by_keyword():
@@ -211,8 +210,7 @@ REPEATS_CALLS = {
 def test_repeat_interleave_repeats_as_torch(name):
     torch = pytest.importorskip("torch")
     call = REPEATS_CALLS[name]
-    theirs = error_of(call, torch)
-    assert theirs is not None and error_of(call, tg) == theirs
+    assert_same_error(call, torch)
 
 
 def test_repeat_interleave_int_repeats():
@@ -240,8 +238,7 @@ INT_ARGUMENT_CALLS = {
 def test_int_arguments_as_torch(name):
     torch = pytest.importorskip("torch")
     call = INT_ARGUMENT_CALLS[name]
-    theirs = error_of(call, torch)
-    assert theirs is not None and error_of(call, tg) == theirs
+    assert_same_error(call, torch)
 
 
 def test_int_arguments_take_ints():
@@ -299,8 +296,7 @@ DRAW_CALLS = {
 def test_draw_keywords_as_torch(name):
     torch = pytest.importorskip("torch")
     call = DRAW_CALLS[name]
-    theirs = error_of(call, torch)
-    assert theirs is not None and error_of(call, tg) == theirs
+    assert_same_error(call, torch)
 
 
 def test_draw_keywords():
@@ -324,8 +320,7 @@ ROUND_CALLS = {
 def test_round_decimals_as_torch(name):
     torch = pytest.importorskip("torch")
     call = ROUND_CALLS[name]
-    theirs = error_of(call, torch)
-    assert theirs is not None and error_of(call, tg) == theirs
+    assert_same_error(call, torch)
 
 
 def test_round_decimals_keyword_only_int():
