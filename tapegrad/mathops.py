@@ -620,18 +620,26 @@ class _MathMethods:
     # ---- reductions ------------------------------------------------------------------------
     def amax(self, dim=(), keepdim=False):
         """Maximum over dim (all dims for ()); ties split the gradient (AmaxBackward0)."""
+        if type(keepdim) is not bool:
+            raise arg_error("amax", True, (dim, keepdim))
         return _amax_amin(self, dim, keepdim, True)
 
     def amin(self, dim=(), keepdim=False):
         """Minimum over dim (all dims for ()); ties split the gradient (AminBackward0)."""
+        if type(keepdim) is not bool:
+            raise arg_error("amin", True, (dim, keepdim))
         return _amax_amin(self, dim, keepdim, False)
 
     def argmax(self, dim=None, keepdim=False):
         """Index of the (first) maximum, over the flattened tensor for dim=None (int64)."""
+        if type(keepdim) is not bool:
+            raise arg_error("argmax", True, (dim, keepdim))
         return _argext(self, dim, keepdim, np.argmax)
 
     def argmin(self, dim=None, keepdim=False):
         """Index of the (first) minimum, over the flattened tensor for dim=None (int64)."""
+        if type(keepdim) is not bool:
+            raise arg_error("argmin", True, (dim, keepdim))
         return _argext(self, dim, keepdim, np.argmin)
 
     def prod(self, dim=None, keepdim=False, *, dtype=None):
@@ -766,14 +774,24 @@ class _MathMethods:
         _no_bool_scan(self, "cumprod")
         return _inplace_decomp(self, Tensor.cumprod, dim)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def var(self, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
         """Variance over dim with `correction` (default 1; `unbiased=False` is 0)
         (VarBackward0)."""
-        return moment(self, "var", dim, unbiased, keepdim, correction)
+        # (keepdim MISSING unless given: the arguments torch's message lists)
+        if unbiased is not None and type(unbiased) is not bool or \
+                keepdim is not MISSING and type(keepdim) is not bool:
+            raise arg_error("var", True, given(dim, unbiased, keepdim))
+        return moment(self, "var", dim, unbiased, keepdim is not MISSING and keepdim,
+                      correction)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def std(self, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
         """Standard deviation over dim (StdBackward0); gradient 0 where it is 0, as torch."""
-        return moment(self, "std", dim, unbiased, keepdim, correction)
+        # (keepdim MISSING unless given: the arguments torch's message lists)
+        if unbiased is not None and type(unbiased) is not bool or \
+                keepdim is not MISSING and type(keepdim) is not bool:
+            raise arg_error("std", True, given(dim, unbiased, keepdim))
+        return moment(self, "std", dim, unbiased, keepdim is not MISSING and keepdim,
+                      correction)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The vector p-norm over dim (all elements for None): linalg.vector_norm; 'fro' over
@@ -801,10 +819,14 @@ class _MathMethods:
 
     def any(self, dim=None, keepdim=False):
         """Whether any element (along dim) is nonzero (bool)."""
+        if type(keepdim) is not bool:
+            raise arg_error("any", True, (dim, keepdim))
         return _anyall(self, dim, keepdim, True)
 
     def all(self, dim=None, keepdim=False):
         """Whether every element (along dim) is nonzero (bool)."""
+        if type(keepdim) is not bool:
+            raise arg_error("all", True, (dim, keepdim))
         return _anyall(self, dim, keepdim, False)
 
     def isnan(self):

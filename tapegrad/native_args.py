@@ -72,7 +72,8 @@ _CHECKS = {
     "int": _takes_int,
     "tuple of ints": _takes_int_list,
     "Number": _takes_number,
-    "bool": lambda v: isinstance(v, (bool, np.bool_)),
+    # (a numpy bool is no bool to it: x.sum(1, np.bool_(True)) is refused)
+    "bool": lambda v: isinstance(v, bool),
     "torch.dtype": lambda v: isinstance(v, D.dtype),
     "str": lambda v: isinstance(v, str),
     # (any sequence: torch's parser takes it and then refuses an element that is no tensor
@@ -409,6 +410,18 @@ for _fn in ("max", "min"):
                     "Tensor input, Tensor other, *, Tensor out = None",
                     "Tensor input, int dim, bool keepdim = False, *, tuple of Tensors out = None"],
                    [], ["", "Tensor other", "int dim, bool keepdim = False"])
+for _fn in ("amax", "amin"):
+    _FORMS[_fn] = (["Tensor input, tuple of ints^ dim = (), bool keepdim = False, *, "
+                    "Tensor out = None"], [])
+for _fn in ("argmax", "argmin"):
+    _FORMS[_fn] = (["Tensor input, int? dim = None, bool keepdim = False, *, "
+                    "Tensor out = None"], [])
+_FORMS["logsumexp"] = (["Tensor input, tuple of ints^ dim, bool keepdim = False, *, "
+                        "Tensor out = None"], [])
+_FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
+                     "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
+_FORMS["topk"] = (["Tensor input, int k, int dim = -1, bool largest = True, "
+                   "bool sorted = True, *, tuple of Tensors out = None"], [])
 for _fn in ("cat", "concat", "concatenate", "stack"):
     _FORMS[_fn] = (["tuple of Tensors tensors, int dim = 0, *, Tensor out = None"], [])
 # the ops whose Tensor arguments take numbers too (python_arg_parser.cpp's

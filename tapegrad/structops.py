@@ -1442,6 +1442,8 @@ class _StructMethods:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         _int_arg(k, "topk", "k")     # (the method's position of k: 1)
+        if type(largest) is not bool or type(sorted) is not bool:
+            raise arg_error("topk", True, (k, dim, largest, sorted))
         return topk(self, k, dim, largest, sorted)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
@@ -1449,6 +1451,8 @@ class _StructMethods:
         return kthvalue(self, k, dim, keepdim)
 
     def median(self, dim=None, keepdim=False):
+        if type(keepdim) is not bool:
+            raise arg_error("median", True, (dim, keepdim))
         return median(self, dim, keepdim)
 
     def flip(self, *dims):

@@ -374,6 +374,8 @@ class _OpMethods:
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=MISSING, keepdim=False, *, dtype=None):
         # (dim=None given is torch's sum.dim_IntList overload: every dim, SumBackward1)
+        if type(keepdim) is not bool:   # (torch's parser takes no int, None or numpy bool)
+            raise arg_error("sum", True, given(dim, keepdim))
         if dtype is not None:
             dtype = _reduction_dtype("sum", dtype, dim, keepdim)
         dim = None if dim is MISSING else () if dim is None else dim
@@ -433,6 +435,8 @@ class _OpMethods:
 
     def mean(self, dim=MISSING, keepdim=False, *, dtype=None):
         # (dim=None given is torch's mean.dim overload: every dim, MeanBackward1)
+        if type(keepdim) is not bool:
+            raise arg_error("mean", True, given(dim, keepdim))
         if dtype is not None:
             dtype = _reduction_dtype("mean", dtype, dim, keepdim)
         dim = None if dim is MISSING else () if dim is None else dim
@@ -444,6 +448,8 @@ class _OpMethods:
     # ---- decomposition rows (tapegrad/decomps.py): primitives shown as one grad_fn ----------
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(self), dim)), computed stably (LogsumexpBackward0)."""
+        if type(keepdim) is not bool:
+            raise arg_error("logsumexp", True, (dim, keepdim))
         nd = self.dim()
         if isinstance(dim, (tuple, list)) and not dim and nd:
             # torch 2.13 reduces over every dim for dim=(); without keepdim its addition of

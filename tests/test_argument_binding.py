@@ -329,3 +329,47 @@ def test_round_decimals_keyword_only_int():
         x.round(1)
     assert x.round(decimals=np.int64(1)).tolist() == pytest.approx([1.2, 2.5])
     assert x.round(decimals=tg.tensor(1)).tolist() == pytest.approx([1.2, 2.5])
+
+
+# a bool flag (keepdim, largest, descending) takes only a bool in torch's parser: an int,
+# None or a numpy bool was taken for its truth (x.sum(1, 1) kept the dim)
+BOOL_FLAG_CALLS = {
+    "sum int": lambda m: _x(m).sum(1, 1),
+    "sum None": lambda m: _x(m).sum(1, None),
+    "sum numpy bool": lambda m: _x(m).sum(1, np.bool_(True)),
+    "sum keepdim= int": lambda m: _x(m).sum(dim=1, keepdim=1),
+    "sum function": lambda m: m.sum(_x(m), 1, 1),
+    "mean int": lambda m: _x(m).mean(1, 1),
+    "argmin keepdim= None": lambda m: _x(m).argmin(1, keepdim=None),
+    "argmax int": lambda m: _x(m).argmax(1, 1),
+    "amax int": lambda m: _x(m).amax(1, 1),
+    "amin None": lambda m: _x(m).amin(1, None),
+    "logsumexp int": lambda m: _x(m).logsumexp(1, 1),
+    "median int": lambda m: _x(m).median(1, 1),
+    "all int": lambda m: _x(m).all(1, 1),
+    "all None": lambda m: _x(m).all(1, None),
+    "any int": lambda m: _x(m).any(1, 1),
+    "std keepdim int": lambda m: _x(m).std(1, False, 1),
+    "std keepdim None": lambda m: _x(m).std(1, False, None),
+    "var unbiased int": lambda m: _x(m).var(1, 1),
+    "std function None": lambda m: m.std(_x(m), 1, False, None),
+    "topk largest int": lambda m: _x(m).topk(2, 1, 1, True),
+    "topk sorted int": lambda m: _x(m).topk(2, 1, True, 1),
+    "sort numpy bool": lambda m: _x(m).sort(0, np.bool_(True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOOL_FLAG_CALLS))
+def test_bool_flags_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(BOOL_FLAG_CALLS[name], torch)
+
+
+def test_bool_flags_take_bools():
+    x = _x(tg)
+    assert x.sum(1, True).shape == (2, 1)
+    assert x.amax(1, keepdim=True).shape == (2, 1)
+    assert x.std(1, False, True).shape == (2, 1)
+    assert x.all(1, False).shape == (2,)
+    assert x.topk(2, 1, False, True).values.tolist() == [[1.0, 2.0], [4.0, 5.0]]
+    assert x.argmin(None, False).item() == 0
