@@ -422,6 +422,11 @@ _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = Fals
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
 _FORMS["topk"] = (["Tensor input, int k, int dim = -1, bool largest = True, "
                    "bool sorted = True, *, tuple of Tensors out = None"], [])
+for _fn in ("softmax", "log_softmax"):
+    _FORMS[_fn] = (["Tensor input, int dim, torch.dtype? dtype = None"], [])
+_FORMS["chunk"] = (["Tensor input, int chunks, int dim = 0"], [])
+_FORMS["tril"] = (["Tensor input, int diagonal = 0, *, Tensor out = None"], [])
+_FORMS["triu"] = _FORMS["tril"]
 for _fn in ("cat", "concat", "concatenate", "stack"):
     _FORMS[_fn] = (["tuple of Tensors tensors, int dim = 0, *, Tensor out = None"], [])
 # the ops whose Tensor arguments take numbers too (python_arg_parser.cpp's

@@ -20,7 +20,7 @@ from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
-from .tensor import _dim, _new, NODIFF, Tensor, _tensor_operand
+from .tensor import _dim, _int_arg, _new, NODIFF, Tensor, _tensor_operand
 from .tracing import _bake, _tracing, guard_all, guard_nans
 from .views import KIND_OPS, _reshape_op
 
@@ -1300,9 +1300,7 @@ FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor),
                                     lambda name, x: _unary(OPS[name].code, x))
 
 def _softmax(name, x, dim, dtype):
-    if not hasattr(dim, "__index__") or isinstance(dim, bool):
-        raise TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
-                        f"{type(dim).__name__}")
+    _int_arg(dim, name, "dim")   # (no bool, no 0-d float tensor)
     nd = x.dim()
     d = _dim(int(dim), nd)
     if dtype is not None:

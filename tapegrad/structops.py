@@ -1302,6 +1302,9 @@ def narrow(input, dim=_MISSING, start=_MISSING, length=_MISSING):
     if length is _MISSING:
         raise arg_error("narrow", False, given(input, dim, start))
     _narrow_args(dim, start, length)
+    # (torch's narrow.Tensor: a 0-d integer tensor, no float, bool or 1-d one)
+    if isinstance(start, Tensor) and (start._dtype is D.bool_ or not _is_int_arg(start, True)):
+        raise RuntimeError("start must be an 0-dim integral Tensor.")
     if not input.dim():
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if length < 0:

@@ -799,7 +799,9 @@ def _row_major(t):
 def _int_arg(v, fn, name, pos=1):
     """v, an int argument (`fn`'s `name` at `pos`, None for a keyword: for torch's message if
     it is not one, as a bool or a float is not)."""
-    if v.__class__ is not int and (isinstance(v, bool) or not hasattr(v, "__index__")):
+    # (a 0-d float tensor has __index__ too, which torch's parser refuses as an int)
+    if v.__class__ is not int and (isinstance(v, bool) or not hasattr(v, "__index__") or
+                                   isinstance(v, Tensor) and not _is_int_arg(v, True)):
         at = f" (position {pos})" if pos else ""
         raise TypeError((f"{fn}(): argument '{name}'{at} " if fn else f"argument '{name}' ")
                         + f"must be int, not {errors.type_name(v)}")

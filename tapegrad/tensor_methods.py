@@ -19,7 +19,7 @@ from .parameter import Parameter
 from .pyfunc import Function
 from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
 from .native_args import arg_error, given, missing, MISSING, overloads
-from .tensor import (_contiguous, _dim, _infer_shape, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
+from .tensor import (_contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
@@ -403,9 +403,7 @@ class _OpMethods:
 
     def chunk(self, chunks, dim=0, _unsafe=False):
         """At most `chunks` pieces of equal size along dim (SplitBackward0, as torch)."""
-        if not hasattr(chunks, "__index__") or isinstance(chunks, bool):
-            raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
-                            f"{type(chunks).__name__}")
+        _int_arg(chunks, "chunk", "chunks")
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         if not self._shape:

@@ -373,3 +373,37 @@ def test_bool_flags_take_bools():
     assert x.all(1, False).shape == (2,)
     assert x.topk(2, 1, False, True).values.tolist() == [[1.0, 2.0], [4.0, 5.0]]
     assert x.argmin(None, False).item() == 0
+
+
+# a 0-d float tensor is no int to torch's parser (it has __index__, which refuses it): it
+# was taken as its value (x.softmax(tensor(1.)) normalized along dim 1)
+FLOAT_TENSOR_INT_CALLS = {
+    "softmax": lambda m: _x(m).softmax(m.tensor(1.0)),
+    "log_softmax": lambda m: _x(m).log_softmax(m.tensor(1.0)),
+    "softmax function": lambda m: m.softmax(_x(m), m.tensor(1.0)),
+    "log_softmax function": lambda m: m.log_softmax(_x(m), m.tensor(1.0), m.float64),
+    "F.softmax": lambda m: m.nn.functional.softmax(_x(m), m.tensor(1.0)),
+    "chunk": lambda m: _x(m).chunk(m.tensor(2.0)),
+    "chunk function": lambda m: m.chunk(_x(m), m.tensor(2.0)),
+    "narrow start": lambda m: _x(m).narrow(1, m.tensor(0.0), 2),
+    "narrow bool start": lambda m: m.narrow(_x(m), 1, m.tensor(True), 2),
+    "narrow 1-d start": lambda m: _x(m).narrow(1, m.tensor([0]), 2),
+    "tril": lambda m: _x(m).tril(m.tensor(0.0)),
+    "tril function": lambda m: m.tril(_x(m), m.tensor(0.0)),
+    "triu function": lambda m: m.triu(_x(m), diagonal=m.tensor(0.0)),
+    "glu": lambda m: m.nn.functional.glu(_x(m).T, m.tensor(1.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_TENSOR_INT_CALLS))
+def test_float_tensors_are_no_ints_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(FLOAT_TENSOR_INT_CALLS[name], torch)
+
+
+def test_integer_tensors_are_ints():
+    x = _x(tg)
+    assert x.softmax(tg.tensor(1)).shape == (2, 3)
+    assert len(x.chunk(tg.tensor(2), 1)) == 2
+    assert x.narrow(1, tg.tensor(1), 2).tolist() == [[2.0, 3.0], [5.0, 6.0]]
+    assert x.tril(tg.tensor(0)).tolist() == [[1.0, 0.0, 0.0], [4.0, 5.0, 0.0]]

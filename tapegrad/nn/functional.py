@@ -1498,9 +1498,7 @@ def glu(input, dim=-1):
     _tensor("glu", input)
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    if not hasattr(dim, "__index__") or isinstance(dim, bool):
-        raise TypeError(f"glu(): argument 'dim' (position 2) must be int, not "
-                        f"{type(dim).__name__}")
+    _int_arg(dim, "glu", "dim", 2)
     d = _dim(dim.__index__(), input.dim())
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
