@@ -232,6 +232,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     diff_helper: input.narrow(1, L - 1) - input.narrow(0, L - 1), n times (at most L; xor
     for bool); n = 0 is a copy of input, prepend and append left out."""
     _tensor_operand("diff", input, 1, "input")
+    _int_arg(n, "diff", "n", 2)
+    _int_arg(dim, "diff", "dim", 3)
     for name, t in (("prepend", prepend), ("append", append)):
         if t is not None and not isinstance(t, Tensor):   # (keywords: no position)
             raise TypeError(f"diff(): argument '{name}' must be Tensor, not "
@@ -647,6 +649,8 @@ class _ComposedMethods:
         return take_along_dim(self, indices, dim)
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
+        _int_arg(n, "diff", "n")   # (the method's positions; the function's count input)
+        _int_arg(dim, "diff", "dim", 2)
         return diff(self, n, dim, prepend, append)
 
     def matrix_power(self, n):

@@ -11,7 +11,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
 from .tape import STATE
-from .tensor import install, _int_arg, _int_list, _new, _size_args, Size, Tensor, _TensorMeta
+from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
 
@@ -127,6 +127,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dtype is not None and not isinstance(dtype, DType):
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
                         f"{type(dtype).__name__}")
+    if requires_grad is not False:
+        _bool_arg(requires_grad, "tensor", "requires_grad", None)
     if isinstance(data, Tensor):
         warnings.warn(errors.COPY_CONSTRUCT.format("torch.tensor"), UserWarning,
                       stacklevel=errors.user_stacklevel())
@@ -584,7 +586,8 @@ def _steps_missing(fn, args, options, base=""):
 def linspace(start, end, steps=_NO_STEPS, *extra, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
-    if steps is _NO_STEPS or extra:   # (its options are keyword-only, as torch's)
+    # (its options are keyword-only, as torch's; steps an int: no float, no bool)
+    if steps is _NO_STEPS or extra or not _is_int_arg(steps, True):
         raise _steps_missing("linspace", (start, end, *(() if steps is _NO_STEPS else (
             steps, *extra))), dict(
             dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
@@ -734,8 +737,9 @@ def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None,
     """`steps` values from base ** start to base ** end, exponents evenly spaced, computed
     as torch does: in double precision from start and end converted to the dtype (so an
     integer dtype truncates them, and the powers), each half from its own end."""
-    if steps is _NO_STEPS:
-        raise _steps_missing("logspace", (start, end), dict(
+    if steps is _NO_STEPS or not _is_int_arg(steps, True):
+        raise _steps_missing("logspace", (start, end, *(() if steps is _NO_STEPS else (
+            steps,))), dict(
             base=None if base == 10.0 else base, dtype=dtype, device=device, layout=layout,
             requires_grad=requires_grad), "float base = 10.0, ")
     if dtype is not None:

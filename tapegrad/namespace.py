@@ -22,7 +22,7 @@ from . import discrete_draws
 from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
 from .structops import diagflat
-from .tensor import _size_args, Tensor, _tensor_operand, tensor_methods
+from .tensor import _bool_arg, _int_arg, _size_args, Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS
 
 # the C type names of torch's TensorOptions in messages
@@ -424,6 +424,8 @@ class _NamespaceMethods:
         return self._fill_random(draw, "LogNormalBackward0")
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
+        _int_arg(num_samples, "multinomial", "num_samples")   # (the method's positions)
+        _bool_arg(replacement, "multinomial", "replacement", 2)
         return multinomial(self, num_samples, replacement, generator=generator)
 
 

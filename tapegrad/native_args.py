@@ -427,6 +427,8 @@ for _fn in ("softmax", "log_softmax"):
 _FORMS["chunk"] = (["Tensor input, int chunks, int dim = 0"], [])
 _FORMS["tril"] = (["Tensor input, int diagonal = 0, *, Tensor out = None"], [])
 _FORMS["triu"] = _FORMS["tril"]
+_FORMS["diff"] = (["Tensor input, int n = 1, int dim = -1, Tensor? prepend = None, "
+                   "Tensor? append = None, *, Tensor out = None"], [])
 for _fn in ("cat", "concat", "concatenate", "stack"):
     _FORMS[_fn] = (["tuple of Tensors tensors, int dim = 0, *, Tensor out = None"], [])
 # the ops whose Tensor arguments take numbers too (python_arg_parser.cpp's

@@ -16,7 +16,7 @@ from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, 
 from .creation import _factory_options, _leaf
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
-from .tensor import _int_list, _is_int_arg, _size_args, Tensor
+from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _size_args, Tensor
 
 # torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
 # from the OS at start-up
@@ -474,6 +474,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories weighted by the rows of `input` (1-d or 2-d), with
     or without replacement, as torch's multinomial (int64)."""
     gen = generator_of(generator, "multinomial")
+    _int_arg(num_samples, "multinomial", "num_samples", 2)
+    _bool_arg(replacement, "multinomial", "replacement", 3)
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input._dtype.is_floating_point:

@@ -808,6 +808,16 @@ def _int_arg(v, fn, name, pos=1):
     return v
 
 
+def _bool_arg(v, fn, name, pos=1):
+    """v, a bool argument (`fn`'s `name` at `pos`, None for a keyword): torch's parser takes
+    no int, None or numpy bool for one."""
+    if v.__class__ is not bool:
+        at = f" (position {pos})" if pos else ""
+        raise TypeError(f"{fn}(): argument '{name}'{at} must be bool, not "
+                        f"{errors.type_name(v)}")
+    return v
+
+
 def _dim(d, nd, fn=None, name="dim", pos=1):
     """d wrapped into [0, nd) (a 0-d tensor takes -1 and 0), refused as torch's parser
     refuses a non-int (named as `fn`'s argument `name` at `pos`)."""

@@ -753,7 +753,9 @@ class _OpMethods:
         last dim (that dim keeps the slices' count): a view (UnfoldBackward0); the gradient
         of overlapping slices adds up."""
         nd = self.dim()
-        d = _dim(dimension, max(nd, 1))
+        d = _dim(dimension, max(nd, 1), "unfold", "dimension")
+        _int_arg(size, "unfold", "size", 2)
+        _int_arg(step, "unfold", "step", 3)
         top = self._shape[d] if nd else 1
         if size > top:
             raise RuntimeError(f"maximum size for tensor at dimension {d} is {top} but size "

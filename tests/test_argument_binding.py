@@ -407,3 +407,43 @@ def test_integer_tensors_are_ints():
     assert len(x.chunk(tg.tensor(2), 1)) == 2
     assert x.narrow(1, tg.tensor(1), 2).tolist() == [[2.0, 3.0], [5.0, 6.0]]
     assert x.tril(tg.tensor(0)).tolist() == [[1.0, 0.0, 0.0], [4.0, 5.0, 0.0]]
+
+
+# an int argument given a bool or a float, a bool one given an int or None: torch's parser
+# refuses them (x.diff(True) took one difference, linspace(0, 1, 5.0) five steps)
+INT_AND_BOOL_ARGUMENT_CALLS = {
+    "diff bool n": lambda m: _x(m).diff(True),
+    "diff n=": lambda m: _x(m).diff(n=True),
+    "diff float dim": lambda m: _x(m).diff(1, 1.0),
+    "diff function": lambda m: m.diff(_x(m), True),
+    "diff function n=": lambda m: m.diff(_x(m), n=1.0),
+    "unfold bool step": lambda m: _x(m).unfold(1, 2, True),
+    "unfold float size": lambda m: _x(m).unfold(1, 2.0, 1),
+    "unfold bool dimension": lambda m: _x(m).unfold(True, 2, 1),
+    "multinomial float": lambda m: m.multinomial(m.tensor([0.5, 0.5]), 2.0),
+    "multinomial float tensor": lambda m: m.multinomial(m.tensor([0.5, 0.5]), m.tensor(2.0)),
+    "multinomial method": lambda m: m.tensor([0.5, 0.5]).multinomial(2.0),
+    "multinomial replacement int": lambda m: m.tensor([0.5, 0.5]).multinomial(2, 1),
+    "multinomial function replacement int": lambda m: m.multinomial(m.tensor([0.5, 0.5]), 2, 1),
+    "linspace float steps": lambda m: m.linspace(0, 1, 5.0),
+    "linspace bool steps": lambda m: m.linspace(0, 1, True),
+    "logspace float steps": lambda m: m.logspace(0, 1, 5.0),
+    "tensor requires_grad int": lambda m: m.tensor([1.0], requires_grad=1),
+    "tensor requires_grad None": lambda m: m.tensor([1.0], requires_grad=None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INT_AND_BOOL_ARGUMENT_CALLS))
+def test_int_and_bool_arguments_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(INT_AND_BOOL_ARGUMENT_CALLS[name], torch)
+
+
+def test_int_and_bool_arguments_take_their_types():
+    x = _x(tg)
+    assert x.diff(1, 0).tolist() == [[3.0, 3.0, 3.0]]
+    assert x.unfold(1, 2, 1).shape == (2, 2, 2)
+    assert tg.tensor([0.5, 0.5]).multinomial(tg.tensor(2), True).shape == (2,)
+    assert tg.linspace(0, 1, tg.tensor(3)).tolist() == [0.0, 0.5, 1.0]
+    assert tg.logspace(0, 1, 2).tolist() == [1.0, 10.0]
+    assert tg.tensor([1.0], requires_grad=True).requires_grad
