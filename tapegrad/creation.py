@@ -441,7 +441,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
-def arange(start=_UNSET, end=None, step=1, *extra, dtype=None, device=None,
+def arange(start=_UNSET, end=_UNSET, step=1, *extra, dtype=None, device=None,
            requires_grad=False, layout=None, pin_memory=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
     if extra:   # (torch's options are keyword-only: a 4th positional matches no form)
@@ -450,11 +450,12 @@ def arange(start=_UNSET, end=None, step=1, *extra, dtype=None, device=None,
     _factory_options("arange", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
+    # (end _UNSET unless given: arange(5, None) matches none of torch's forms)
     if start is _UNSET:   # (arange(end=n): torch's arange(Number end) overload by keyword)
-        if end is None:
+        if end is _UNSET:
             raise TypeError(_ARANGE_ARGS.format(got=""))
-        start, end = end, None
-    given = [start] + ([end] if end is not None else []) + \
+        start, end = end, _UNSET
+    given = [start] + ([end] if end is not _UNSET else []) + \
         ([] if type(step) is int and step == 1 else [step])
     # (a dtype= that is no dtype matches none of torch's forms either)
     if not all(map(_is_number, given)) or dtype is not None and type(dtype) is not D.dtype:
@@ -467,7 +468,7 @@ def arange(start=_UNSET, end=None, step=1, *extra, dtype=None, device=None,
         got = ", ".join([errors.arg_type_name(v) for v in given] + kwargs)
         raise TypeError(_ARANGE_ARGS.format(got=got))
     _device.check(device)
-    if end is None:
+    if end is _UNSET:
         start, end = 0, start
     start, end, step = _number(start), _number(end), _number(step)
     if dtype is D.bool_:
@@ -630,7 +631,7 @@ def _linspace(start, end, steps, np_dtype):
     return out.astype(dt) if floating else np.trunc(out).astype(dt)
 
 
-def eye(n, m=None, *extra, dtype=None, device=None, requires_grad=False, layout=None,
+def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layout=None,
         pin_memory=False):
     """A 2-d tensor with ones on the diagonal."""
     _factory_options("eye", layout, pin_memory)
@@ -639,7 +640,8 @@ def eye(n, m=None, *extra, dtype=None, device=None, requires_grad=False, layout=
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     _int_arg(n, "eye", "n")
-    if extra or m is not None and (isinstance(m, bool) or not hasattr(m, "__index__")):
+    # (m _UNSET unless given: eye(3, None) matches none of torch's forms)
+    if extra or m is not _UNSET and not _is_int_arg(m, True):
         # (torch's options are keyword-only: a 3rd positional matches no form either)
         raise TypeError(f"eye() received an invalid combination of arguments - got "
                         f"({errors.got_args((n, m, *extra), {})}), but expected one of:\n"
@@ -650,6 +652,7 @@ def eye(n, m=None, *extra, dtype=None, device=None, requires_grad=False, layout=
                             for mm in ("", "int m, ")))
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    m = None if m is _UNSET else m
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)

@@ -15,6 +15,7 @@ its NotImplemented node (tapegrad/nodiff.py), whose backward raises torch's erro
 recording modules) given their node here."""
 from . import nodiff, random as _random
 from .graph import show_edges
+from .native_args import invalid_combination, MISSING
 from .inplace_more import _named_inplace
 from .ndops import _binary
 from .ops import OPS
@@ -82,9 +83,21 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return drawn(out, name, tuple(t for t in (mean, std) if isinstance(t, Tensor)))
 
 
-def bernoulli(input, p=None, *, generator=None):
+# torch's forms of bernoulli, the function's and the method's
+BERNOULLI_FORMS = (["(Tensor input, *, torch.Generator generator = None, Tensor out = None)",
+                    "(Tensor input, float p, *, torch.Generator generator = None)"],
+                   ["(*, torch.Generator generator = None)",
+                    "(float p, *, torch.Generator generator = None)"])
+
+
+def bernoulli(input, p=MISSING, *, generator=None):
     """torch.bernoulli / Tensor.bernoulli: random.bernoulli's draws; BernoulliBackward0 (zero
     gradient) for input's probabilities, torch's NotImplemented node with a number `p`."""
+    # (p MISSING unless given: a None given matches neither of torch's forms)
+    if p is MISSING:
+        p = None
+    elif p is None:
+        raise TypeError(invalid_combination("bernoulli", (input, p), {}, BERNOULLI_FORMS[0]))
     out = _random.bernoulli(input, p, generator=generator)
     if p is None:
         return drawn(out, "BernoulliBackward0", (input,))

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
-from .native_args import bind
+from .native_args import bind, invalid_combination, MISSING
 from .creation import copy_of, empty, _number_arg, tensor
 from . import discrete_draws
 from . import draw_nodes
@@ -361,7 +361,10 @@ class _NamespaceMethods:
         return self._fill_random(lambda: discrete_draws.bernoulli_scalar(
             gen._engine, self.numel(), p, self._dtype.np), "BernoulliBackward2")
 
-    def bernoulli(self, p=None, *, generator=None):
+    def bernoulli(self, p=MISSING, *, generator=None):
+        if p is None:
+            raise TypeError(invalid_combination("bernoulli", (p,), {},
+                                                draw_nodes.BERNOULLI_FORMS[1]))
         return draw_nodes.bernoulli(self, p, generator=generator)
 
     def random_(self, *bounds, generator=None, **kw):

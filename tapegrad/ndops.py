@@ -989,7 +989,8 @@ def _mm_row(m, k, n):
     return row
 
 
-def matmul(x=MISSING, y=MISSING, name=None, *, input=MISSING, other=MISSING):  # noqa: A002
+# (name keyword-only: torch.matmul(a, b, None) is refused, as torch refuses a 3rd argument)
+def matmul(x=MISSING, y=MISSING, *, name=None, input=MISSING, other=MISSING):  # noqa: A002
     """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
     # Fast path: an array-backed matrix times a matrix (mm) or a vector (mv) of its dtype,
     # recorded operands already on the open tape: the product, its entry, params and saves in
@@ -1057,7 +1058,7 @@ def matmul(x=MISSING, y=MISSING, name=None, *, input=MISSING, other=MISSING):  #
             # (torch's names, as keywords: torch.matmul(input=a, other=b))
             given_x, given_y = (input if x is MISSING else x), (other if y is MISSING else y)
             if isinstance(given_x, Tensor) and isinstance(given_y, Tensor):
-                return matmul(given_x, given_y, name)
+                return matmul(given_x, given_y, name=name)
         # (torch's parser's error, for the function)
         err = arg_error("matmul", False, given(x, y), {k: v for k, v in (
             ("input", input), ("other", other)) if v is not MISSING})

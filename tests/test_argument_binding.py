@@ -447,3 +447,31 @@ def test_int_and_bool_arguments_take_their_types():
     assert tg.linspace(0, 1, tg.tensor(3)).tolist() == [0.0, 0.5, 1.0]
     assert tg.logspace(0, 1, 2).tolist() == [1.0, 10.0]
     assert tg.tensor([1.0], requires_grad=True).requires_grad
+
+
+# an extra positional None matches none of torch's forms: it was read as the argument left
+# out (arange(5, None) as arange(5), matmul(a, b, None) as matmul(a, b))
+EXTRA_NONE_CALLS = {
+    "arange end None": lambda m: m.arange(5, None),
+    "arange step None": lambda m: m.arange(1, 5, None),
+    "eye m None": lambda m: m.eye(3, None),
+    "eye float tensor m": lambda m: m.eye(2, m.tensor(3.0)),
+    "matmul": lambda m: m.matmul(_x(m), _x(m).T, None),
+    "bernoulli": lambda m: m.bernoulli(m.tensor([0.5]), None),
+    "bernoulli method": lambda m: m.tensor([0.5]).bernoulli(None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_NONE_CALLS))
+def test_extra_none_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(EXTRA_NONE_CALLS[name], torch)
+
+
+def test_arguments_left_out_still_bind():
+    assert tg.arange(3).tolist() == [0, 1, 2]
+    assert tg.arange(end=3).tolist() == [0, 1, 2]
+    assert tg.eye(2).shape == (2, 2) and tg.eye(2, m=3).shape == (2, 3)
+    assert tg.matmul(_x(tg), _x(tg).T).shape == (2, 2)
+    assert tg.bernoulli(tg.tensor([1.0])).tolist() == [1.0]
+    assert tg.tensor([1.0]).bernoulli(1.0).tolist() == [1.0]
