@@ -475,3 +475,35 @@ def test_arguments_left_out_still_bind():
     assert tg.matmul(_x(tg), _x(tg).T).shape == (2, 2)
     assert tg.bernoulli(tg.tensor([1.0])).tolist() == [1.0]
     assert tg.tensor([1.0]).bernoulli(1.0).tolist() == [1.0]
+
+
+# nn.functional's calls of torch's native ops bind as those do: dropout's `train` (its
+# _VF.dropout's name) only a bool, cross_entropy's and nll_loss's ignore_index only an int
+FUNCTIONAL_ARGUMENT_CALLS = {
+    "dropout training None": lambda m: m.nn.functional.dropout(_x(m), 0.0, None),
+    "dropout training int": lambda m: m.nn.functional.dropout(_x(m), 0.5, 1),
+    "dropout training= None": lambda m: m.nn.functional.dropout(_x(m), 0.5, training=None),
+    "cross_entropy float ignore_index": lambda m: m.nn.functional.cross_entropy(
+        _x(m), m.tensor([0, 1]), ignore_index=1.0),
+    "cross_entropy bool ignore_index": lambda m: m.nn.functional.cross_entropy(
+        _x(m), m.tensor([0, 1]), ignore_index=True),
+    "cross_entropy probabilities": lambda m: m.nn.functional.cross_entropy(
+        _x(m), _x(m).softmax(1), ignore_index=1.0),
+    "CrossEntropyLoss": lambda m: m.nn.CrossEntropyLoss(ignore_index=1.0)(_x(m), m.tensor([0, 1])),
+    "nll_loss float ignore_index": lambda m: m.nn.functional.nll_loss(
+        _x(m).log_softmax(1), m.tensor([0, 1]), ignore_index=1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL_ARGUMENT_CALLS))
+def test_functional_arguments_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(FUNCTIONAL_ARGUMENT_CALLS[name], torch)
+
+
+def test_functional_arguments_take_their_types():
+    F, x, t = tg.nn.functional, _x(tg), tg.tensor([0, 1])
+    assert F.dropout(x, 0.5, False, None) is x
+    assert F.cross_entropy(x, t, ignore_index=1).item() == pytest.approx(
+        F.cross_entropy(x[:1], t[:1]).item())
+    assert F.nll_loss(x, t, ignore_index=0).item() == -5.0   # (x[1, 1] only)

@@ -11,7 +11,7 @@ from ..discrete_draws import dropout_noise
 from ..grad_mode import is_grad_enabled
 from ..graph import forget_fn
 from ..random import arranged_like, generator_of
-from ..tensor import Tensor
+from ..tensor import _bool_arg, Tensor
 from ..views import KIND_OPS
 from . import _decomps as B, _onepass
 
@@ -112,6 +112,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     _tensor("dropout", input)
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _bool_arg(training, "dropout", "train", 3)   # (torch's _VF.dropout's name and position)
     if not training or p == 0.0 or input.numel() == 0:
         return input
     gen = generator_of(generator, "dropout")

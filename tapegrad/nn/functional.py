@@ -433,7 +433,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if (weight is None and size_average is None and reduce is None and type(input) in _PLAIN
             and type(target) is Tensor and type(reduction) is str
             and (reduction == "mean" or reduction == "sum") and len(input._shape) == 2
-            and target._shape == input._shape[:1]):
+            and target._shape == input._shape[:1] and ignore_index.__class__ is int):
         # a classifier's loss (_onepass.py): arguments for which the checks below all pass
         refuse_inference_index(input, target)
         out = _onepass.nll_loss(input, target, reduction, ignore_index)
@@ -442,6 +442,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _tensor("nll_loss_nd", input)
     refuse_inference_index(input, target)   # (torch's node saves the target)
     reduction = _reduction(reduction, size_average, reduce)
+    _int_arg(ignore_index, "nll_loss_nd", "ignore_index", 5)   # (no float, no bool)
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() > 1 and (target.dim() == 0 or input.shape[0] != target.shape[0]):
@@ -477,6 +478,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _tensor("cross_entropy_loss", target, "target", 2)
     refuse_inference_index(input, target)   # (torch's nll_loss saves the target)
     reduction = _reduction(reduction, size_average, reduce)
+    _int_arg(ignore_index, "cross_entropy_loss", "ignore_index", 5)   # (no float, no bool)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
