@@ -507,3 +507,55 @@ def test_functional_arguments_take_their_types():
     assert F.cross_entropy(x, t, ignore_index=1).item() == pytest.approx(
         F.cross_entropy(x[:1], t[:1]).item())
     assert F.nll_loss(x, t, ignore_index=0).item() == -5.0   # (x[1, 1] only)
+
+
+def _img(m):
+    return m.arange(32.0).reshape(1, 2, 4, 4)
+
+
+# nn's int arguments: adaptive pools' output_size a Python int (torch's _list_with_default
+# passes a bool on, which its parser refuses), conv_transpose's groups an int, RNN's
+# hidden_size (a bool one reaches torch's empty())
+NN_INT_ARGUMENT_CALLS = {
+    "adaptive_avg_pool2d bool": lambda m: m.nn.functional.adaptive_avg_pool2d(_img(m), True),
+    "adaptive_avg_pool2d output_size=": lambda m: m.nn.functional.adaptive_avg_pool2d(
+        _img(m), output_size=True),
+    "adaptive_avg_pool3d bool": lambda m: m.nn.functional.adaptive_avg_pool3d(_img(m)[None],
+                                                                              True),
+    "adaptive_max_pool2d bool": lambda m: m.nn.functional.adaptive_max_pool2d(_img(m), True),
+    "adaptive_avg_pool2d tensor": lambda m: m.nn.functional.adaptive_avg_pool2d(
+        _img(m), m.tensor(2.0)),
+    "adaptive_avg_pool2d numpy int": lambda m: m.nn.functional.adaptive_avg_pool2d(
+        _img(m), np.int64(2)),
+    "conv_transpose2d float groups": lambda m: m.nn.functional.conv_transpose2d(
+        _img(m), m.ones(2, 2, 3, 3), groups=1.0),
+    "RNN bool hidden_size": lambda m: m.nn.RNN(3, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NN_INT_ARGUMENT_CALLS))
+def test_nn_int_arguments_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(NN_INT_ARGUMENT_CALLS[name], torch)
+
+
+@pytest.mark.parametrize("fn", ["conv2d", "conv1d"])
+def test_conv_groups_not_int_refused(fn):
+    # (torch's message here is the invalid combination of its two conv forms, which names
+    # the arguments as given, positionally or by keyword: a TypeError naming groups here)
+    torch = pytest.importorskip("torch")
+    call = (lambda m: getattr(m.nn.functional, fn)(_img(m) if fn == "conv2d" else _img(m)[0],
+                                                   m.ones(2, 2, 3, 3) if fn == "conv2d"
+                                                   else m.ones(2, 2, 3), groups=1.0))
+    assert error_of(call, torch)[0] == "TypeError"
+    with pytest.raises(TypeError, match="'groups' must be int, not float"):
+        call(tg)
+
+
+def test_nn_int_arguments_take_ints():
+    F = tg.nn.functional
+    assert F.adaptive_avg_pool2d(_img(tg), 2).shape == (1, 2, 2, 2)
+    assert F.adaptive_max_pool2d(_img(tg), (2, None)).shape == (1, 2, 2, 4)
+    assert F.conv2d(_img(tg), tg.ones(2, 1, 3, 3), groups=2).shape == (1, 2, 2, 2)
+    assert tg.nn.RNN(3, 2).weight_ih_l0.shape == (2, 3)
+    assert tg.nn.LSTM(3, True).weight_ih_l0.shape == (4, 3)   # (4 * True: an int, as torch)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import decomps, dtypes as D, errors
 from ..native_args import bind
 from ..creation import full
-from ..tensor import Tensor, _is_int_arg
+from ..tensor import _int_arg, Tensor, _is_int_arg
 from ..views import cat, KIND_OPS
 from . import _conv_node as N, _decomps as B, _decomps_conv as C
 
@@ -120,6 +120,7 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     mode = padding if isinstance(padding, str) else None
     padding = [0] * k if mode is not None else _ints(fn, "padding", padding, k)
     dilation = _ints(fn, "dilation", dilation, k)
+    _int_arg(groups, fn, "groups", None)   # (no float, no bool: as its keyword is named)
     if input.dim() not in (k + 1, k + 2):
         raise RuntimeError(f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to "
                            f"{fn}, but got input of size: {_sizes(input)}")
@@ -308,6 +309,7 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
         _ints(fn, name, v, k) for name, v in (("stride", stride), ("padding", padding),
                                               ("output_padding", output_padding),
                                               ("dilation", dilation)))
+    _int_arg(groups, fn, "groups", None)
     if input.dim() not in (k + 1, k + 2):
         raise RuntimeError(f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to "
                            f"{fn}, but got input of size: {_sizes(input)}")

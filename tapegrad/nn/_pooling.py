@@ -448,11 +448,21 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 # ---- adaptive average pooling ----------------------------------------------------------------
+def _one_size(fn, output_size):
+    """An int output_size of an adaptive pool, as torch's _list_with_default passes it on:
+    a Python int only (a tensor or numpy int is taken as a sequence), which the parser
+    refuses when it is a bool."""
+    if output_size.__class__ is bool:
+        raise TypeError(f"{fn}(): argument 'output_size' (position 2) must be tuple of ints, "
+                        f"not bool")
+    return int(output_size)
+
+
 def _adaptive(k, input, output_size):
     fn = f"adaptive_avg_pool{k}d"
     _tensor(fn, input)
-    if hasattr(output_size, "__index__"):
-        size = [int(output_size)] * k
+    if isinstance(output_size, int):
+        size = [_one_size(fn, output_size)] * k
     else:
         if input.dim() <= len(output_size):
             raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
@@ -505,8 +515,8 @@ def _adaptive_max(k, input, output_size):
             raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
                                f"dimensions, but input has sizes {_sizes(input)} with dimension "
                                f"{i} being empty")
-    if hasattr(output_size, "__index__"):
-        size = [int(output_size)] * k
+    if isinstance(output_size, int):
+        size = [_one_size(fn, output_size)] * k
     else:
         if input.dim() <= len(output_size):
             raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")

@@ -74,7 +74,9 @@ class RNNBase(Module):
             raise ValueError("proj_size has to be smaller than hidden_size")
         if mode not in _GATES:
             raise ValueError("Unrecognized RNN mode: " + mode)
-        gate_size = _GATES[mode] * hidden_size
+        # (torch's RNN takes hidden_size as it is: a bool one reaches empty(), which refuses
+        # it; LSTM's and GRU's multiples of it are ints)
+        gate_size = hidden_size if _GATES[mode] == 1 else _GATES[mode] * hidden_size
         real_hidden_size = proj_size if proj_size > 0 else hidden_size
         self._flat_weights_names = []
         self._all_weights = []
