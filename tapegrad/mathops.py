@@ -645,6 +645,8 @@ class _MathMethods:
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
         is right with zeros (one: the others' product; several: 0)."""
+        if type(keepdim) is not bool:
+            raise arg_error("prod", True, (dim, keepdim))
         if dtype is not None:
             dtype = D.as_dtype(dtype, "prod")
             check_grad_dtype(self, dtype)
@@ -662,6 +664,8 @@ class _MathMethods:
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
+        if type(keepdim) is not bool:
+            raise arg_error("nansum", True, (dim, keepdim))
         if dtype is not None:
             dtype = D.as_dtype(dtype, "nansum")
             check_grad_dtype(self, dtype)
@@ -672,6 +676,8 @@ class _MathMethods:
 
     def nanmean(self, dim=None, keepdim=False, dtype=None):
         """Mean over dim of the elements that are not nan: nansum / their count."""
+        if type(keepdim) is not bool:
+            raise arg_error("nanmean", True, (dim, keepdim))
         # (torch checks the input's dtype, then dtype=)
         if not self._dtype.is_floating_point:
             raise RuntimeError(f"nanmean(): expected input to have floating point or complex "

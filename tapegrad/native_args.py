@@ -420,6 +420,15 @@ _FORMS["logsumexp"] = (["Tensor input, tuple of ints^ dim, bool keepdim = False,
                         "Tensor out = None"], [])
 _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
+for _fn in ("nansum", "nanmean"):
+    _FORMS[_fn] = (["Tensor input, tuple of ints^? dim = None, bool keepdim = False, *, "
+                    "torch.dtype dtype = None, Tensor out = None"], [])
+_FORMS["nanmedian"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
+                        "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
+_FORMS["mode"] = (["Tensor input, int dim = -1, bool keepdim = False, *, "
+                   "tuple of Tensors out = None"], [])
+_FORMS["kthvalue"] = (["Tensor input, int k, int dim = -1, bool keepdim = False, *, "
+                       "tuple of Tensors out = None"], [])
 _FORMS["topk"] = (["Tensor input, int k, int dim = -1, bool largest = True, "
                    "bool sorted = True, *, tuple of Tensors out = None"], [])
 for _fn in ("softmax", "log_softmax"):

@@ -31,6 +31,7 @@ from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
     tied_value
+from .native_args import arg_error
 from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
@@ -329,9 +330,13 @@ class _OrderMethods:
         return _quantile("nanquantile", self, q, dim, keepdim, interpolation, True, True)
 
     def nanmedian(self, dim=None, keepdim=False):
+        if type(keepdim) is not bool:
+            raise arg_error("nanmedian", True, (dim, keepdim))
         return nanmedian(self, dim, keepdim)
 
     def mode(self, dim=-1, keepdim=False):
+        if type(keepdim) is not bool:
+            raise arg_error("mode", True, (dim, keepdim))
         return mode(self, dim, keepdim)
 
     def rot90(self, k=1, dims=(0, 1)):

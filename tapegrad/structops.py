@@ -1451,6 +1451,8 @@ class _StructMethods:
 
     def kthvalue(self, k, dim=-1, keepdim=False):
         _int_arg(k, "kthvalue", "k")
+        if type(keepdim) is not bool:
+            raise arg_error("kthvalue", True, (k, dim, keepdim))
         return kthvalue(self, k, dim, keepdim)
 
     def median(self, dim=None, keepdim=False):

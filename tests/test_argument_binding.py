@@ -356,6 +356,13 @@ BOOL_FLAG_CALLS = {
     "topk largest int": lambda m: _x(m).topk(2, 1, 1, True),
     "topk sorted int": lambda m: _x(m).topk(2, 1, True, 1),
     "sort numpy bool": lambda m: _x(m).sort(0, np.bool_(True)),
+    "nansum int": lambda m: _x(m).nansum(1, 1),
+    "nansum keepdim= int": lambda m: _x(m).nansum(keepdim=1),
+    "nanmean int": lambda m: _x(m).nanmean(1, 1),
+    "prod None": lambda m: _x(m).prod(1, None),
+    "kthvalue None": lambda m: _x(m).kthvalue(1, 1, None),
+    "mode int": lambda m: _x(m).mode(1, 1),
+    "nanmedian None": lambda m: _x(m).nanmedian(1, None),
 }
 
 
