@@ -27,7 +27,7 @@ from .pyfunc import as_native_node, Function
 from .recording import _result, _tape_for, _tape_of
 from .structops import _gather
 from .native_args import arg_error, given, missing, MISSING, _takes_number
-from .tensor import _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
+from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .tape import INFERENCE_MADE, input_node, STATE, view_base
@@ -1457,6 +1457,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         out = _norm2_pass(x)
         if out is not None:
             return out
+    # (torch's Tensor.norm and torch.norm pass keepdim on positionally: its position there)
+    _bool_arg(keepdim, "linalg_vector_norm", "keepdim", 4)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.vector_norm", x, 1, "input")

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import decomps, return_types
 from .mathops import moment
+from .native_args import arg_error, given, MISSING
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
 from .tensor import _dim, _tensor_operand, tensor_methods
@@ -43,6 +44,11 @@ def _two_outputs(name, body, input):
 
 def _moment_mean(name, input, dim, unbiased, keepdim, correction):
     _tensor_operand(f"{name}_mean", input, 1, "input")
+    # (keepdim MISSING unless given: the arguments torch's message lists)
+    if unbiased is not None and type(unbiased) is not bool or \
+            keepdim is not MISSING and type(keepdim) is not bool:
+        raise arg_error(f"{name}_mean", False, given(input, dim, unbiased, keepdim))
+    keepdim = keepdim is not MISSING and keepdim
     if not input._dtype.is_floating_point:
         raise RuntimeError(f"{name}_mean only support floating point and complex dtypes")
     mdim = () if dim is None or isinstance(dim, bool) else dim
@@ -54,12 +60,12 @@ def _moment_mean(name, input, dim, unbiased, keepdim, correction):
     return _two_outputs(f"{name}_mean", body, input)
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var_mean(input, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
     """(var, mean) over dim from one VarMeanBackward0 node."""
     return _moment_mean("var", input, dim, unbiased, keepdim, correction)
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std_mean(input, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
     """(std, mean) over dim from one StdMeanBackward0 node."""
     return _moment_mean("std", input, dim, unbiased, keepdim, correction)
 

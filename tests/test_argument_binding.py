@@ -363,6 +363,13 @@ BOOL_FLAG_CALLS = {
     "kthvalue None": lambda m: _x(m).kthvalue(1, 1, None),
     "mode int": lambda m: _x(m).mode(1, 1),
     "nanmedian None": lambda m: _x(m).nanmedian(1, None),
+    "norm int": lambda m: _x(m).norm(2, 1, 1),
+    "norm keepdim= None": lambda m: _x(m).norm(dim=1, keepdim=None),
+    "vector_norm None": lambda m: m.linalg.vector_norm(_x(m), 2, 1, None),
+    "var_mean int": lambda m: m.var_mean(_x(m), 1, True, 1),
+    "std_mean None": lambda m: m.std_mean(_x(m), 1, False, None),
+    "std_mean keepdim= None": lambda m: m.std_mean(_x(m), 1, keepdim=None),
+    "var_mean unbiased int": lambda m: m.var_mean(_x(m), 1, 1),
 }
 
 
@@ -380,6 +387,9 @@ def test_bool_flags_take_bools():
     assert x.all(1, False).shape == (2,)
     assert x.topk(2, 1, False, True).values.tolist() == [[1.0, 2.0], [4.0, 5.0]]
     assert x.argmin(None, False).item() == 0
+    assert x.norm(2, 1, True).shape == (2, 1)
+    assert tg.var_mean(x, 1, True, True)[0].shape == (2, 1)
+    assert tg.std_mean(x, 1, keepdim=False)[1].tolist() == [2.0, 5.0]
 
 
 # a 0-d float tensor is no int to torch's parser (it has __index__, which refuses it): it
