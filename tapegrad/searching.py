@@ -10,7 +10,7 @@ import numpy as np
 from . import dtypes as D, errors, nodiff, return_types
 from .creation import linspace
 from .fpstate import quiet
-from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
+from .tensor import _bool_arg, _dim, Tensor, _tensor_operand, tensor_methods
 
 __all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc", "histogram",
            "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
@@ -529,12 +529,20 @@ def _unique_along(node, fn, input, dim, consecutive, return_inverse, return_coun
                           return_counts)
 
 
+def _flags(fn, **flags):
+    # (torch's Python unique passes its flags on by keyword to its native op: only bools)
+    for name, v in flags.items():
+        _bool_arg(v, fn, name, None)
+
+
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
     """The unique elements of input, sorted (torch's CPU kernels sort whatever `sorted`
     says; each nan is its own), or its unique slices along `dim`; with return_inverse each
     element's index into them (input's shape, or along dim), with return_counts their
     counts (int64)."""
-    _tensor_operand("_unique2" if dim is None else "unique_dim", input, 1, "input")
+    fn = "_unique2" if dim is None else "unique_dim"
+    _tensor_operand(fn, input, 1, "input")
+    _flags(fn, sorted=sorted, return_inverse=return_inverse, return_counts=return_counts)
     if dim is not None:
         return _unique_along("UniqueDimBackward0", "unique_dim", input, dim, False,
                              return_inverse, return_counts)
@@ -548,6 +556,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """input with each run of equal consecutive elements (or slices along `dim`) kept once;
     with return_inverse each element's run index, with return_counts the runs' lengths."""
+    _flags("unique_consecutive", return_inverse=return_inverse, return_counts=return_counts)
     if dim is not None:
         return _unique_along("UniqueConsecutiveBackward0", "unique_consecutive", input, dim,
                              True, return_inverse, return_counts)

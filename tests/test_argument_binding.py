@@ -576,3 +576,28 @@ def test_nn_int_arguments_take_ints():
     assert F.conv2d(_img(tg), tg.ones(2, 1, 3, 3), groups=2).shape == (1, 2, 2, 2)
     assert tg.nn.RNN(3, 2).weight_ih_l0.shape == (2, 3)
     assert tg.nn.LSTM(3, True).weight_ih_l0.shape == (4, 3)   # (4 * True: an int, as torch)
+
+
+# unique's flags go on to torch's native _unique2 / unique_dim / unique_consecutive by
+# keyword: only bools (x.unique(1) was taken as sorted=True)
+UNIQUE_FLAG_CALLS = {
+    "sorted int": lambda m: m.tensor([3, 1, 1]).unique(1),
+    "return_inverse int": lambda m: m.unique(m.tensor([3, 1, 1]), return_inverse=1),
+    "return_counts None": lambda m: m.unique(m.tensor([3, 1, 1]), return_counts=None),
+    "dim sorted int": lambda m: m.unique(m.tensor([3, 1, 1]), dim=0, sorted=1),
+    "consecutive int": lambda m: m.tensor([3, 1, 1]).unique_consecutive(1),
+    "consecutive dim int": lambda m: m.unique_consecutive(m.tensor([3, 1, 1]), return_counts=1,
+                                                          dim=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNIQUE_FLAG_CALLS))
+def test_unique_flags_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(UNIQUE_FLAG_CALLS[name], torch)
+
+
+def test_unique_flags_take_bools():
+    out, inverse, counts = tg.unique(tg.tensor([3, 1, 1]), return_inverse=True,
+                                     return_counts=True)
+    assert (out.tolist(), inverse.tolist(), counts.tolist()) == ([1, 3], [1, 0, 0], [2, 1])
