@@ -331,9 +331,16 @@ def from_numpy(arr):
     return t
 
 
+def _requires_grad_arg(fn, requires_grad):
+    # (the factories' `bool? requires_grad`: None is taken, an int is not)
+    if requires_grad is not None and requires_grad.__class__ is not bool:
+        _bool_arg(requires_grad, fn, "requires_grad", None)
+
+
 def _filled(size, value, dtype, requires_grad, fn=None):
     if not size:
         raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
+    _requires_grad_arg(fn, requires_grad)
     if dtype is not None:
         dtype = D.as_dtype(dtype, fn)
     dt = dtype or D.get_default_dtype()
@@ -400,6 +407,7 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
     if not isinstance(x, Tensor):
         raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
                                                       got=type(x).__name__))
+    _requires_grad_arg(fn, requires_grad)
     layouts.check(fn, len(x._shape), layout, memory_format)
     dt = dtype or x._dtype
     value = D.checked(value, dt)

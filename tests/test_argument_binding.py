@@ -601,3 +601,30 @@ def test_unique_flags_take_bools():
     out, inverse, counts = tg.unique(tg.tensor([3, 1, 1]), return_inverse=True,
                                      return_counts=True)
     assert (out.tolist(), inverse.tolist(), counts.tolist()) == ([1, 3], [1, 0, 0], [2, 1])
+
+
+# the one-form factories' `bool? requires_grad`: None is taken (as False), an int is not
+# (zeros(2, requires_grad=1) made a leaf that required grad)
+FACTORY_REQUIRES_GRAD_CALLS = {
+    "zeros": lambda m: m.zeros(2, requires_grad=1),
+    "ones": lambda m: m.ones(2, requires_grad=1),
+    "empty": lambda m: m.empty(2, requires_grad=0),
+    "full": lambda m: m.full((2,), 1.0, requires_grad=1),
+    "zeros_like": lambda m: m.zeros_like(_x(m), requires_grad=1),
+    "ones_like": lambda m: m.ones_like(_x(m), requires_grad=1),
+    "empty_like": lambda m: m.empty_like(_x(m), requires_grad=1),
+    "full_like": lambda m: m.full_like(_x(m), 1.0, requires_grad=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORY_REQUIRES_GRAD_CALLS))
+def test_factory_requires_grad_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(FACTORY_REQUIRES_GRAD_CALLS[name], torch)
+
+
+def test_factory_requires_grad_none_or_bool():
+    assert not tg.zeros(2, requires_grad=None).requires_grad
+    assert not tg.full_like(_x(tg), 1.0, requires_grad=None).requires_grad
+    assert tg.ones(2, requires_grad=True).requires_grad
+    assert tg.zeros_like(_x(tg), requires_grad=True).requires_grad
