@@ -17,7 +17,7 @@ import numpy as np
 from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
 from .native_args import bind, invalid_combination, MISSING
-from .creation import copy_of, empty, _number_arg, tensor
+from .creation import copy_of, empty, _number_arg, _requires_grad_arg, tensor
 from . import discrete_draws
 from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
@@ -152,6 +152,7 @@ class _NamespaceMethods:
     def _new_filled(self, size, value, dtype, device, requires_grad, fn):
         if not size:
             raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
+        _requires_grad_arg(fn, requires_grad)
         _device.check(device)
         dt = dtype or self._dtype
         t = tensor(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dtype=dt)
@@ -164,6 +165,8 @@ class _NamespaceMethods:
         if dtype is not None and not isinstance(dtype, D.dtype):
             raise TypeError(f"new_tensor(): argument 'dtype' must be torch.dtype, not "
                             f"{type(dtype).__name__}")
+        if requires_grad is not False:   # (a bool only: None too is refused here, as torch's)
+            _bool_arg(requires_grad, "new_tensor", "requires_grad", None)
         if isinstance(data, Tensor):
             warnings.warn(errors.COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning,
                           stacklevel=errors.user_stacklevel())

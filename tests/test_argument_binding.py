@@ -614,6 +614,11 @@ FACTORY_REQUIRES_GRAD_CALLS = {
     "ones_like": lambda m: m.ones_like(_x(m), requires_grad=1),
     "empty_like": lambda m: m.empty_like(_x(m), requires_grad=1),
     "full_like": lambda m: m.full_like(_x(m), 1.0, requires_grad=1),
+    "new_zeros": lambda m: _x(m).new_zeros(2, requires_grad=1),
+    "new_empty": lambda m: _x(m).new_empty(2, requires_grad=1),
+    "new_full": lambda m: _x(m).new_full((2,), 1.0, requires_grad=1),
+    "new_tensor": lambda m: _x(m).new_tensor([1.0], requires_grad=1),
+    "new_tensor None": lambda m: _x(m).new_tensor([1.0], requires_grad=None),
 }
 
 
@@ -628,3 +633,5 @@ def test_factory_requires_grad_none_or_bool():
     assert not tg.full_like(_x(tg), 1.0, requires_grad=None).requires_grad
     assert tg.ones(2, requires_grad=True).requires_grad
     assert tg.zeros_like(_x(tg), requires_grad=True).requires_grad
+    assert not _x(tg).new_zeros(2, requires_grad=None).requires_grad
+    assert _x(tg).new_tensor([1.0], requires_grad=True).requires_grad
