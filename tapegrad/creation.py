@@ -331,9 +331,14 @@ def from_numpy(arr):
     return t
 
 
+def _flag(v):
+    # (whether torch's parser takes v for a `bool? ` parameter: a bool or None)
+    return v is None or v.__class__ is bool
+
+
 def _requires_grad_arg(fn, requires_grad):
     # (the factories' `bool? requires_grad`: None is taken, an int is not)
-    if requires_grad is not None and requires_grad.__class__ is not bool:
+    if not _flag(requires_grad):
         _bool_arg(requires_grad, fn, "requires_grad", None)
 
 
@@ -466,7 +471,8 @@ def arange(start=_UNSET, end=_UNSET, step=1, *extra, dtype=None, device=None,
     given = [start] + ([end] if end is not _UNSET else []) + \
         ([] if type(step) is int and step == 1 else [step])
     # (a dtype= that is no dtype matches none of torch's forms either)
-    if not all(map(_is_number, given)) or dtype is not None and type(dtype) is not D.dtype:
+    if not all(map(_is_number, given)) or dtype is not None and type(dtype) is not D.dtype \
+            or not _flag(requires_grad):
         kwargs = [f"{k}={errors.arg_type_name(v)}" for k, v in (("requires_grad", requires_grad),
                                                      ("device", device), ("dtype", dtype))
                   if v is not None and v is not False]
@@ -596,7 +602,7 @@ def linspace(start, end, steps=_NO_STEPS, *extra, dtype=None, device=None, requi
              layout=None, pin_memory=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
     # (its options are keyword-only, as torch's; steps an int: no float, no bool)
-    if steps is _NO_STEPS or extra or not _is_int_arg(steps, True):
+    if steps is _NO_STEPS or extra or not _is_int_arg(steps, True) or not _flag(requires_grad):
         raise _steps_missing("linspace", (start, end, *(() if steps is _NO_STEPS else (
             steps, *extra))), dict(
             dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
@@ -649,10 +655,12 @@ def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layou
     dt = dtype or D.get_default_dtype()
     _int_arg(n, "eye", "n")
     # (m _UNSET unless given: eye(3, None) matches none of torch's forms)
-    if extra or m is not _UNSET and not _is_int_arg(m, True):
+    if extra or m is not _UNSET and not _is_int_arg(m, True) or not _flag(requires_grad):
         # (torch's options are keyword-only: a 3rd positional matches no form either)
+        given = (n,) + (() if m is _UNSET else (m, *extra))
+        kwargs = {} if _flag(requires_grad) else {"requires_grad": requires_grad}
         raise TypeError(f"eye() received an invalid combination of arguments - got "
-                        f"({errors.got_args((n, m, *extra), {})}), but expected one of:\n"
+                        f"({errors.got_args(given, kwargs)}), but expected one of:\n"
                         + "".join(
                             f" * (int n, {mm}*, Tensor out = None, torch.dtype dtype = None, "
                             f"torch.layout layout = None, torch.device device = None, bool "

@@ -619,6 +619,11 @@ FACTORY_REQUIRES_GRAD_CALLS = {
     "new_full": lambda m: _x(m).new_full((2,), 1.0, requires_grad=1),
     "new_tensor": lambda m: _x(m).new_tensor([1.0], requires_grad=1),
     "new_tensor None": lambda m: _x(m).new_tensor([1.0], requires_grad=None),
+    "linspace": lambda m: m.linspace(0, 1, 3, requires_grad=1),
+    "eye": lambda m: m.eye(2, requires_grad=1),
+    "eye m": lambda m: m.eye(2, 3, requires_grad=1),
+    "arange": lambda m: m.arange(3.0, requires_grad=1),
+    "arange step": lambda m: m.arange(0, 3.0, 2, requires_grad=1),
 }
 
 
@@ -635,3 +640,6 @@ def test_factory_requires_grad_none_or_bool():
     assert tg.zeros_like(_x(tg), requires_grad=True).requires_grad
     assert not _x(tg).new_zeros(2, requires_grad=None).requires_grad
     assert _x(tg).new_tensor([1.0], requires_grad=True).requires_grad
+    assert not tg.linspace(0, 1, 3, requires_grad=None).requires_grad
+    assert tg.eye(2, requires_grad=True).requires_grad
+    assert tg.arange(3.0, requires_grad=True).requires_grad
