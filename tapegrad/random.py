@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 
 from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, normal_draws
-from .creation import _factory_options, _leaf
+from .creation import _factory_options, _flag, _leaf
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
 from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _size_args, Tensor
@@ -229,10 +229,12 @@ def arranged_like(arr, values):
     return out
 
 
-def _sizes(size, kw, fn):
+def _sizes(size, kw, fn, requires_grad=False):
     """rand's / randn's shape from `size` spread or given as size= in kw, the rest of whose
-    keywords none of their forms takes (a typo as require_grad= was dropped): torch's
-    TypeError."""
+    keywords none of their forms takes (a typo as require_grad= was dropped), nor an int
+    requires_grad: torch's TypeError."""
+    if not _flag(requires_grad):
+        kw = {**kw, "requires_grad": requires_grad}
     if len(kw) > ("size" in kw) or kw and size:   # (size given twice: no form either)
         raise TypeError(_DRAW_ARGS.format(fn=fn, got=errors.got_args(size, kw)))
     if kw:
@@ -267,7 +269,7 @@ def _float_dtype(dtype, fn, name=None):
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
-    shape = _sizes(size, kw, "rand")
+    shape = _sizes(size, kw, "rand", requires_grad)
     _device.check(device)
     _factory_options("rand", layout, pin_memory)
     gen = generator_of(generator, "rand")
@@ -279,7 +281,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, la
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False, **kw):
     """Standard normal samples."""
-    shape = _sizes(size, kw, "randn")
+    shape = _sizes(size, kw, "randn", requires_grad)
     _device.check(device)
     _factory_options("randn", layout, pin_memory)
     gen = generator_of(generator, "randn")

@@ -624,6 +624,8 @@ FACTORY_REQUIRES_GRAD_CALLS = {
     "eye m": lambda m: m.eye(2, 3, requires_grad=1),
     "arange": lambda m: m.arange(3.0, requires_grad=1),
     "arange step": lambda m: m.arange(0, 3.0, 2, requires_grad=1),
+    "randn": lambda m: m.randn(2, 3, requires_grad=1),
+    "rand": lambda m: m.rand(2, requires_grad=0),
 }
 
 
