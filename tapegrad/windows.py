@@ -10,6 +10,7 @@ import numpy as np
 from . import devices as _device, dtypes as D
 from .creation import _leaf
 from .errors import _C_TYPE
+from .tensor import _is_int_arg
 from .vocab import NUMPY
 
 __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
@@ -21,7 +22,7 @@ def _window(fn, window_length, periodic, dtype, device, requires_grad, values):
     symmetric window of length m (m = N + 1 when periodic, then cut to N), k its arange in
     the dtype, f the dtype's scalar type."""
     _device.check(device)
-    if not hasattr(window_length, "__index__") or isinstance(window_length, bool):
+    if not _is_int_arg(window_length, True):   # (a float tensor has __index__ too)
         raise TypeError(f"{fn}(): argument 'window_length' (position 1) must be int, not "
                         f"{type(window_length).__name__}")
     if window_length < 0:

@@ -645,3 +645,20 @@ def test_factory_requires_grad_none_or_bool():
     assert not tg.linspace(0, 1, 3, requires_grad=None).requires_grad
     assert tg.eye(2, requires_grad=True).requires_grad
     assert tg.arange(3.0, requires_grad=True).requires_grad
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.hann_window(m.tensor(4.0)),     # (a float tensor has __index__ too)
+    lambda m: m.hamming_window(m.tensor([4])),
+    lambda m: m.blackman_window(True),
+])
+def test_window_length_refused_as_torch(call):
+    torch = pytest.importorskip("torch")
+    assert_same_error(call, torch)
+
+
+def test_window_length_takes_integer_scalars():
+    for n in (4, np.int64(4), tg.tensor(4)):
+        assert tg.hann_window(n).shape == (4,)
+    with pytest.raises(TypeError, match="must be int, not Tensor"):
+        tg.hann_window(tg.tensor(4.0))
