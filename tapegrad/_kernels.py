@@ -2810,24 +2810,35 @@ def load_point_at(vals, addr, step, p, in_offs, in_sizes):
 # from tapegrad/drivers.py
 @njit(cache=True)
 def chunk_starts(B, chunk, line, threads):
-    """The first point of each chunk of a batch call, then B: chunks of `chunk` points until
-    fewer than 2 * threads * chunk are left, then ever smaller ones, a quarter of the rest per
-    two threads rounded up to `line` points (a whole number of the outputs' cache lines),
-    down to one `line`: the threads run out of work within a small chunk of each other.  At
-    B = 2000 on 2 threads: 60 chunks of 32 points, then 24, 16, 16, 8, 8 and 8 (the last
-    chunks used to be 32 points, ~90 us of one thread's work, for which the other thread
-    idled half of on average)."""
-    starts = np.empty(B // chunk + 2 * threads * chunk // line + 3, np.int64)
+    """(starts, first): the points of a batch call cut into one home range per thread (range u
+    from first[u] to first[u + 1] - 1 in chunk numbers; ranges of whole `line`s of points, the
+    last one to B) and each range into chunks: chunk k is points starts[k] to starts[k + 1] - 1.
+    A range's chunks hold `chunk` points until fewer than 2 * threads * chunk are left, then
+    ever smaller ones, a quarter of the rest per two threads rounded up to `line` points (a
+    whole number of the outputs' cache lines), down to one `line`: the threads run out of work
+    within a small chunk of each other.  At B = 2000 on 2 threads: per range 29 chunks of 32
+    points, then 24, 16, 8, 8, 8 and 8 (the last chunks used to be 32 points, ~90 us of one
+    thread's work, for which the other thread idled half of on average).
+
+    Why home ranges: a thread that takes its own range first writes the same output lines at
+    every call of a loop, which stay in its core's cache; chunks handed out from one counter
+    for the whole call moved about half of the outputs' lines between the cores at each call."""
+    starts = np.empty(B // chunk + threads * (2 * threads * chunk // line + 3) + 1, np.int64)
+    first = np.empty(threads + 1, np.int64)
     n = 0
-    start = 0
     starts[0] = 0
-    while start < B:
-        rest = B - start
-        want = -(-rest // (2 * threads))
-        start = min(B, start + min(chunk, max(line, -(-want // line) * line)))
-        n += 1
-        starts[n] = start
-    return starts[:n + 1]
+    for u in range(threads):
+        first[u] = n
+        end = B if u == threads - 1 else min(B, -(-((u + 1) * B // threads) // line) * line)
+        start = starts[n]
+        while start < end:
+            rest = end - start
+            want = -(-rest // (2 * threads))
+            start = min(end, start + min(chunk, max(line, -(-want // line) * line)))
+            n += 1
+            starts[n] = start
+    first[threads] = n
+    return starts[:n + 1], first
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = True, forward_scalar_core for forward_scalar, backward_scalar_core for backward_scalar)
@@ -2838,10 +2849,12 @@ def replay_batch_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, si
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
     of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
-    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
-    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
-    left, so a thread that starts late or is slowed by another tenant does fewer chunks
-    instead of holding up the call.
+    (compiled nogil), `counter` set to 0 first.  The points are cut into one home range per
+    thread and each range into chunks of consecutive points (chunk_starts: `chunk` points,
+    smaller at the end); range u's chunks are handed out by counter[u * stride], stride =
+    len(counter) // threads.  Thread t takes chunks of its own range until none are left, then
+    of the next ranges in turn, so a thread that starts late or is slowed by another tenant
+    does fewer chunks instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
@@ -2854,8 +2867,8 @@ def replay_batch_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, si
     number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = True
     threads = work_vals.shape[0]
-    starts = chunk_starts(B, chunk, line, threads)
-    chunks = starts.shape[0] - 1
+    starts, first_chunk = chunk_starts(B, chunk, line, threads)
+    stride = counter.shape[0] // threads
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
@@ -2865,39 +2878,42 @@ def replay_batch_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, si
     adj = work_adj[t, :vals0.shape[0]]
     reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    while True:
-        c = fetch_add(counter, 1)
-        if c >= chunks:
-            break
-        for p in range(starts[c], starts[c + 1]):
-            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-            if scalar:
-                bad = forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
-            else:
-                # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                   np.int64(0), no_host)
-                if bad < -1:
-                    raise RuntimeError(PIECE_MISSING)
-                if bad < 0:
-                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                  out, np.int64(0), freed, reach_nd, no_host)
-            status[p] = bad
-            if bad >= 0 and p < first:
-                first = p
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
+    for step in range(threads):     # its own range first, then helping with the others'
+        u = (t + step) % threads
+        taken = counter[u * stride:u * stride + 1]
+        while True:
+            c = first_chunk[u] + fetch_add(taken, 1)
+            if c >= first_chunk[u + 1]:
+                break
+            for p in range(starts[c], starts[c + 1]):
+                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+                if scalar:
+                    bad = forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
+                    if bad < 0:
+                        adj[:] = 0.0
+                        adj[out] = 1.0
+                        backward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
+                else:
+                    # (np.int64(0): as in jacobian_at, one compile of each callee)
+                    bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                       np.int64(0), no_host)
+                    if bad < -1:
+                        raise RuntimeError(PIECE_MISSING)
+                    if bad < 0:
+                        backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                      out, np.int64(0), freed, reach_nd, no_host)
+                status[p] = bad
+                if bad >= 0 and p < first:
+                    first = p
+                values[p] = vals[off[out]]
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        if rows:
+                            gradsT[p, j] = adj[in_offs[i] + k]
+                        else:
+                            gradsT[j, p] = adj[in_offs[i] + k]
+                        j += 1
     return first if first < B else -1
 
 
@@ -2909,10 +2925,12 @@ def replay_batch_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, s
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
     of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
-    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
-    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
-    left, so a thread that starts late or is slowed by another tenant does fewer chunks
-    instead of holding up the call.
+    (compiled nogil), `counter` set to 0 first.  The points are cut into one home range per
+    thread and each range into chunks of consecutive points (chunk_starts: `chunk` points,
+    smaller at the end); range u's chunks are handed out by counter[u * stride], stride =
+    len(counter) // threads.  Thread t takes chunks of its own range until none are left, then
+    of the next ranges in turn, so a thread that starts late or is slowed by another tenant
+    does fewer chunks instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
@@ -2925,8 +2943,8 @@ def replay_batch_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, s
     number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = True
     threads = work_vals.shape[0]
-    starts = chunk_starts(B, chunk, line, threads)
-    chunks = starts.shape[0] - 1
+    starts, first_chunk = chunk_starts(B, chunk, line, threads)
+    stride = counter.shape[0] // threads
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
@@ -2936,39 +2954,42 @@ def replay_batch_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, s
     adj = work_adj[t, :vals0.shape[0]]
     reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    while True:
-        c = fetch_add(counter, 1)
-        if c >= chunks:
-            break
-        for p in range(starts[c], starts[c + 1]):
-            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-            if scalar:
-                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
-            else:
-                # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                   np.int64(0), no_host)
-                if bad < -1:
-                    raise RuntimeError(PIECE_MISSING)
-                if bad < 0:
-                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                  out, np.int64(0), freed, reach_nd, no_host)
-            status[p] = bad
-            if bad >= 0 and p < first:
-                first = p
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
+    for step in range(threads):     # its own range first, then helping with the others'
+        u = (t + step) % threads
+        taken = counter[u * stride:u * stride + 1]
+        while True:
+            c = first_chunk[u] + fetch_add(taken, 1)
+            if c >= first_chunk[u + 1]:
+                break
+            for p in range(starts[c], starts[c + 1]):
+                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+                if scalar:
+                    bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
+                    if bad < 0:
+                        adj[:] = 0.0
+                        adj[out] = 1.0
+                        backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
+                else:
+                    # (np.int64(0): as in jacobian_at, one compile of each callee)
+                    bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                       np.int64(0), no_host)
+                    if bad < -1:
+                        raise RuntimeError(PIECE_MISSING)
+                    if bad < 0:
+                        backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                      out, np.int64(0), freed, reach_nd, no_host)
+                status[p] = bad
+                if bad >= 0 and p < first:
+                    first = p
+                values[p] = vals[off[out]]
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        if rows:
+                            gradsT[p, j] = adj[in_offs[i] + k]
+                        else:
+                            gradsT[j, p] = adj[in_offs[i] + k]
+                        j += 1
     return first if first < B else -1
 
 
@@ -2980,10 +3001,12 @@ def replay_batch_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
     of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
-    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
-    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
-    left, so a thread that starts late or is slowed by another tenant does fewer chunks
-    instead of holding up the call.
+    (compiled nogil), `counter` set to 0 first.  The points are cut into one home range per
+    thread and each range into chunks of consecutive points (chunk_starts: `chunk` points,
+    smaller at the end); range u's chunks are handed out by counter[u * stride], stride =
+    len(counter) // threads.  Thread t takes chunks of its own range until none are left, then
+    of the next ranges in turn, so a thread that starts late or is slowed by another tenant
+    does fewer chunks instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
@@ -2996,8 +3019,8 @@ def replay_batch_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp
     number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = False
     threads = work_vals.shape[0]
-    starts = chunk_starts(B, chunk, line, threads)
-    chunks = starts.shape[0] - 1
+    starts, first_chunk = chunk_starts(B, chunk, line, threads)
+    stride = counter.shape[0] // threads
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
@@ -3007,39 +3030,42 @@ def replay_batch_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp
     adj = work_adj[t, :vals0.shape[0]]
     reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    while True:
-        c = fetch_add(counter, 1)
-        if c >= chunks:
-            break
-        for p in range(starts[c], starts[c + 1]):
-            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-            if scalar:
-                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
-            else:
-                # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                   np.int64(0), no_host)
-                if bad < -1:
-                    raise RuntimeError(PIECE_MISSING)
-                if bad < 0:
-                    backward_only_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                  out, np.int64(0), freed, reach_nd, no_host)
-            status[p] = bad
-            if bad >= 0 and p < first:
-                first = p
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
+    for step in range(threads):     # its own range first, then helping with the others'
+        u = (t + step) % threads
+        taken = counter[u * stride:u * stride + 1]
+        while True:
+            c = first_chunk[u] + fetch_add(taken, 1)
+            if c >= first_chunk[u + 1]:
+                break
+            for p in range(starts[c], starts[c + 1]):
+                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+                if scalar:
+                    bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
+                    if bad < 0:
+                        adj[:] = 0.0
+                        adj[out] = 1.0
+                        backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
+                else:
+                    # (np.int64(0): as in jacobian_at, one compile of each callee)
+                    bad = forward_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                       np.int64(0), no_host)
+                    if bad < -1:
+                        raise RuntimeError(PIECE_MISSING)
+                    if bad < 0:
+                        backward_only_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                      out, np.int64(0), freed, reach_nd, no_host)
+                status[p] = bad
+                if bad >= 0 and p < first:
+                    first = p
+                values[p] = vals[off[out]]
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        if rows:
+                            gradsT[p, j] = adj[in_offs[i] + k]
+                        else:
+                            gradsT[j, p] = adj[in_offs[i] + k]
+                        j += 1
     return first if first < B else -1
 
 
@@ -3051,10 +3077,12 @@ def replay_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
     """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
     of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
-    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
-    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
-    left, so a thread that starts late or is slowed by another tenant does fewer chunks
-    instead of holding up the call.
+    (compiled nogil), `counter` set to 0 first.  The points are cut into one home range per
+    thread and each range into chunks of consecutive points (chunk_starts: `chunk` points,
+    smaller at the end); range u's chunks are handed out by counter[u * stride], stride =
+    len(counter) // threads.  Thread t takes chunks of its own range until none are left, then
+    of the next ranges in turn, so a thread that starts late or is slowed by another tenant
+    does fewer chunks instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
@@ -3067,8 +3095,8 @@ def replay_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
     number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = False
     threads = work_vals.shape[0]
-    starts = chunk_starts(B, chunk, line, threads)
-    chunks = starts.shape[0] - 1
+    starts, first_chunk = chunk_starts(B, chunk, line, threads)
+    stride = counter.shape[0] // threads
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
@@ -3078,39 +3106,42 @@ def replay_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
     adj = work_adj[t, :vals0.shape[0]]
     reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    while True:
-        c = fetch_add(counter, 1)
-        if c >= chunks:
-            break
-        for p in range(starts[c], starts[c + 1]):
-            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-            if scalar:
-                bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
-            else:
-                # (np.int64(0): as in jacobian_at, one compile of each callee)
-                bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                   np.int64(0), no_host)
-                if bad < -1:
-                    raise RuntimeError(PIECE_MISSING)
-                if bad < 0:
-                    backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                  out, np.int64(0), freed, reach_nd, no_host)
-            status[p] = bad
-            if bad >= 0 and p < first:
-                first = p
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
+    for step in range(threads):     # its own range first, then helping with the others'
+        u = (t + step) % threads
+        taken = counter[u * stride:u * stride + 1]
+        while True:
+            c = first_chunk[u] + fetch_add(taken, 1)
+            if c >= first_chunk[u + 1]:
+                break
+            for p in range(starts[c], starts[c + 1]):
+                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+                if scalar:
+                    bad = forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals)
+                    if bad < 0:
+                        adj[:] = 0.0
+                        adj[out] = 1.0
+                        backward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals, adj, reach)
+                else:
+                    # (np.int64(0): as in jacobian_at, one compile of each callee)
+                    bad = forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                       np.int64(0), no_host)
+                    if bad < -1:
+                        raise RuntimeError(PIECE_MISSING)
+                    if bad < 0:
+                        backward_only(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                      out, np.int64(0), freed, reach_nd, no_host)
+                status[p] = bad
+                if bad >= 0 and p < first:
+                    first = p
+                values[p] = vals[off[out]]
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        if rows:
+                            gradsT[p, j] = adj[in_offs[i] + k]
+                        else:
+                            gradsT[j, p] = adj[in_offs[i] + k]
+                        j += 1
     return first if first < B else -1
 
 

@@ -13,7 +13,7 @@ threads do not: GNU OpenMP terminates a process forked after a launch when the c
 again, and `workqueue` aborts on launches from two threads at once.
 
 Interrupted (Ctrl-C while the calling thread waits), the call stops the other parts at their
-next chunk (the counter is set past the last one) and waits for them before the exception
+next chunk (the counters are set past the last one) and waits for them before the exception
 goes on: no thread writes into the call's arrays once it has returned or raised.
 """
 import os
@@ -52,10 +52,10 @@ def _executor(workers):
 
 
 def run_parts(kernel, args, threads, counter):
-    """kernel(*args, t) for t in range(threads), at once; counter[0] (the chunk counter the
+    """kernel(*args, t) for t in range(threads), at once; `counter` (the chunk counters the
     parts share) set to 0 first.  Returns the least of the parts' non-negative results
     (the first point whose guard failed), else -1."""
-    counter[0] = 0
+    counter[:] = 0
     if threads <= 1:
         return kernel(*args, 0)
     pool = _executor(threads - 1)
@@ -63,7 +63,7 @@ def run_parts(kernel, args, threads, counter):
     try:
         results = [kernel(*args, 0)] + [f.result() for f in futures]
     except BaseException:
-        counter[0] = _STOP
+        counter[:] = _STOP
         while True:     # (a second Ctrl-C does not cut this wait short)
             try:
                 wait(futures)

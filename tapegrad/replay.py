@@ -284,7 +284,7 @@ def _batch_threads(B, per_point):
 # this many chunks per thread (more balance the end of a call better; each costs one atomic add)
 BATCH_CHUNKS_PER_THREAD = 32
 _LINE = 64      # bytes in a cache line
-_COUNTER_STRIDE = 2 * _LINE // 8    # int64 in _Work.counter: the chunk counter, alone on a pair of cache lines
+_COUNTER_STRIDE = 2 * _LINE // 8    # int64 in _Work.counter per thread: each home range's chunk counter alone on a pair of cache lines
 
 
 def _line_points(itemsize):
@@ -305,8 +305,9 @@ def _chunk(B, threads, itemsize):
 class _Work:
     """A batch kernel's per-thread scratch for one tape: row t of each array is thread t's
     (value arena, adjoint arena, reached flags), each row on pages of its own; plus the shared
-    host flags (all zero: a batch never pauses) and the chunk counter on a page of its own
-    (128 bytes used, a pair of cache lines, which the spatial prefetcher fetches together).
+    host flags (all zero: a batch never pauses) and the chunk counters (one per thread's home
+    range: drivers.chunk_starts) on a page of their own, each alone on a pair of cache lines,
+    which the spatial prefetcher fetches together.
     Kept across calls in `Recorded._work_pool` (per thread count), so a call allocates and
     first-touches no arena (the kernel used to allocate four arrays per run of points: 64-128
     per call).
@@ -326,7 +327,7 @@ class _Work:
         self.vals, self.adj, self.reach, self.counter = _aligned_empty(
             ((threads, width), dtype), ((threads, width), dtype),
             ((threads, -(-max(n, 1) // PAGE) * PAGE), np.uint8),
-            ((_COUNTER_STRIDE,), np.int64), align=PAGE)
+            ((_COUNTER_STRIDE * threads,), np.int64), align=PAGE)
         self.no_host = np.zeros(n, np.uint8)
 
     def args(self):

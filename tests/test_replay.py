@@ -716,20 +716,28 @@ def test_small_batches_run_on_one_thread(monkeypatch):
 
 
 def test_batch_chunks_cover_the_points_and_shrink_at_the_end():
-    # replay_batch's chunks (drivers.chunk_starts, run here as Python): every point once, in
-    # whole cache lines of the outputs but the last, none above `chunk`, and small at the end
+    # replay_batch's chunks (drivers.chunk_starts, run here as Python): one home range per
+    # thread of whole cache lines of the outputs (but the last), every point once, in whole
+    # lines but the last, none above `chunk`, and small at the end of each range
     from tapegrad import drivers
     for B, chunk, line, threads in [(2000, 32, 8, 2), (2000, 32, 8, 1), (10**6, 15632, 8, 2),
-                                    (129, 8, 8, 2), (100, 16, 16, 4), (7, 8, 8, 2), (0, 8, 8, 2)]:
-        starts = drivers.chunk_starts(B, chunk, line, threads)
+                                    (129, 8, 8, 2), (100, 16, 16, 4), (7, 8, 8, 2), (0, 8, 8, 2),
+                                    (1000, 8, 8, 3)]:
+        starts, first = drivers.chunk_starts(B, chunk, line, threads)
         sizes = np.diff(starts)
         assert starts[0] == 0 and starts[-1] == B and (sizes > 0).all()
         assert (starts[:-1] % line == 0).all() and sizes.max(initial=0) <= chunk
-        if B > 2 * threads * chunk:
-            assert sizes[-1] <= line and (sizes[:B // chunk - 2 * threads] == chunk).all()
-    assert np.diff(drivers.chunk_starts(2000, 32, 8, 2)).tolist()[-7:] == [32, 24, 16, 16, 8, 8, 8]
-
-
+        assert len(first) == threads + 1 and first[0] == 0 and first[-1] == len(sizes)
+        assert (np.diff(first) >= 0).all()
+        for u in range(threads):
+            home = sizes[first[u]:first[u + 1]]
+            want = B // threads
+            assert abs(home.sum() - want) < line + threads
+            if home.sum() > 2 * threads * chunk:
+                assert home[-1] <= line and (home[:home.sum() // chunk - 2 * threads] == chunk).all()
+    starts, first = drivers.chunk_starts(2000, 32, 8, 2)
+    assert first.tolist() == [0, 35, 70] and starts[35] == 1000
+    assert np.diff(starts).tolist() == 2 * ([32] * 29 + [24, 16, 8, 8, 8, 8])
 def test_batch_thread_arenas_are_on_pages_of_their_own():
     # each thread's value, adjoint and reach row starts on a page and none shares one with
     # another thread's (a prefetcher running past the end of a row stops at a page boundary;
