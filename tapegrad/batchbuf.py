@@ -27,7 +27,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["LINE", "PAGE", "KEEP_BYTES", "DATA_OFFSET", "aligned_empty", "BatchBuffers", "sources"]
+__all__ = ["LINE", "PAGE", "KEEP_BYTES", "DATA_OFFSET", "ARRAY_FIELDS", "IN_PLACE_FLAGS",
+           "aligned_empty", "BatchBuffers", "sources"]
 
 LINE = 64                   # bytes in a cache line
 PAGE = 4096                 # bytes in a page: no hardware prefetcher reads across one
@@ -148,6 +149,47 @@ def _data_offset():
 
 
 DATA_OFFSET = _data_offset()
+
+# The flag bits of an array object that the batch kernel needs set to read an input in place
+# (numpy's NPY_ARRAY_C_CONTIGUOUS and NPY_ARRAY_ALIGNED, confirmed on probes in _array_fields)
+IN_PLACE_FLAGS = 0x1 | 0x100
+
+
+def _array_fields():
+    """Byte offsets inside a numpy array object of what decides whether the batch kernel can
+    read it in place, as an int64 array [ob_type, data, nd, dimensions, descr, flags]: CPython's
+    object header, then numpy's public C struct PyArrayObject_fields (`char *data`, `int nd`,
+    `npy_intp *dimensions`, `npy_intp *strides`, `PyObject *base`, `PyArray_Descr *descr`,
+    `int flags`), fixed for a numpy ABI.  None where it cannot be confirmed: each offset is
+    numpy's, checked (not searched for) on probe arrays of several ranks, dtypes and layouts
+    against ndim, shape, dtype and flags, and the flag bits against numpy's own."""
+    if DATA_OFFSET is None or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
+    fields = np.array([8, DATA_OFFSET, DATA_OFFSET + 8, DATA_OFFSET + 16, DATA_OFFSET + 40,
+                       DATA_OFFSET + 48], np.int64)
+    type_off, _, nd_off, dims_off, descr_off, flags_off = fields.tolist()
+    raw = np.zeros(17, np.uint8)
+    base = np.arange(24.0).reshape(2, 3, 4)
+    probes = (base, base[:, 1], np.empty(5, np.float32), np.empty(0, np.int64), np.array(3.0),
+              np.asfortranarray(np.ones((3, 2))), np.frombuffer(raw.data, np.float64, 2, offset=1))
+    for a in probes:
+        at = id(a)
+        if (ctypes.c_void_p.from_address(at + type_off).value != id(type(a))
+                or ctypes.c_int.from_address(at + nd_off).value != a.ndim
+                or ctypes.c_void_p.from_address(at + descr_off).value != id(a.dtype)
+                or ctypes.c_int.from_address(at + flags_off).value != a.flags.num):
+            return None
+        if a.ndim:      # (read only once the fields before said this is numpy's struct)
+            dims = ctypes.c_void_p.from_address(at + dims_off).value
+            if not dims or tuple((ctypes.c_int64 * a.ndim).from_address(dims)) != a.shape:
+                return None
+    in_place = [a.flags.num & IN_PLACE_FLAGS == IN_PLACE_FLAGS for a in probes]
+    if in_place != [a.flags.c_contiguous and a.flags.aligned for a in probes]:
+        return None
+    return fields
+
+
+ARRAY_FIELDS = _array_fields()
 
 
 def sources(Xs, sizes, B, dtype, buffers):

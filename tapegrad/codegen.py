@@ -748,7 +748,8 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.backward_only, drivers.sweep_rows,
-           drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.chunk_starts,
+           drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.inputs_in_place,
+           drivers.chunk_starts,
            drivers.replay_batch,
            drivers.jacobian_batch)
 # Drivers copied once per variant instead: name -> (driver, arguments fixed to a constant,

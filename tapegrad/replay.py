@@ -29,7 +29,8 @@ from . import tapefile
 from . import hooks
 from . import settings, tiers
 from .batchrun import run_parts
-from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sources
+from . import batchbuf
+from .batchbuf import IN_PLACE_FLAGS, PAGE, BatchBuffers, aligned_empty as _aligned_empty, sources
 from ._jit import K
 from .autograd import grad
 from .engine import _Side   # (the DIRECT protocol's side: {node: gradient made})
@@ -284,6 +285,7 @@ def _batch_threads(B, per_point):
 # this many chunks per thread (more balance the end of a call better; each costs one atomic add)
 BATCH_CHUNKS_PER_THREAD = 32
 _LINE = 64      # bytes in a cache line
+_NDARRAY = id(np.ndarray)   # (drivers.inputs_in_place: an exact ndarray's type)
 _COUNTER_STRIDE = 2 * _LINE // 8    # int64 in _Work.counter per thread: each home range's chunk counter alone on a pair of cache lines
 
 
@@ -436,6 +438,9 @@ class Recorded:
         # per-input reshaping or casting (one stack in, the gradient rows out as they are)
         self._in_shapes = [shape for _, shape, _ in self.inputs]
         self._in_plain = all(shape == () and dt.np == self.dtype for _, shape, dt in self.inputs)
+        # (drivers.inputs_in_place's expected shapes: input i's from shape_ptr[i], CSR)
+        self._in_dims = (np.cumsum([0] + [len(s) for s in self._in_shapes], dtype=np.int64),
+                         np.array([d for s in self._in_shapes for d in s], np.int64))
         self._out_off = int(off[self._vg_out]) if one else -1
         self._vg_entry = None
         # _vg_call's arguments on the owner's arena with `zero` False, and whether that arena's
@@ -943,9 +948,10 @@ class Recorded:
         out = self._scalar_output()
         mask = _branch_mode(branch_changed)
         Xs = self._rounded(Xs)
-        B, _ = self._stage(Xs)
+        ids = self._in_place(Xs)
+        B = len(Xs[0]) if ids is not None else self._stage(Xs)[0]
         io = self._io()
-        values, gradsT, held = self._replay_batch(out, B, Xs, mask, io)
+        values, gradsT, held = self._replay_batch(out, B, Xs, mask, io, ids)
         self._io_pool.append(io)
         # The gradients are views or copies of this call's own `gradsT` (an output block no
         # array of an earlier call still uses): nothing of the tape's.
@@ -1015,16 +1021,37 @@ class Recorded:
         except IndexError:
             return BatchBuffers()
 
-    def _replay_batch(self, out, B, Xs, mask, io):
+    def _in_place(self, Xs):
+        """The inputs' ids (int64) when replay_batch can read every one where the caller's
+        array is (each an exact ndarray of the tape's dtype, C-contiguous, aligned, of shape
+        (B,) + its input's; checked from the array objects by one compiled call,
+        drivers.inputs_in_place), else None: _stage and batchbuf.sources check them then."""
+        fields = batchbuf.ARRAY_FIELDS
+        if fields is None or len(Xs) != len(self.inputs) or not Xs:
+            return None
+        first = Xs[0]
+        if type(first) is not np.ndarray or not first.ndim:
+            return None
+        ids = np.fromiter(map(id, Xs), np.int64, len(Xs))
+        if K.inputs_in_place(ids, fields, _NDARRAY, id(self.dtype), IN_PLACE_FLAGS,
+                             first.shape[0], *self._in_dims) >= 0:
+            return None
+        return ids
+
+    def _replay_batch(self, out, B, Xs, mask, io, ids=None):
         """(values, gradsT, held) of replay_batch at the B points of the inputs Xs (shapes
-        checked), read where they are (batchbuf.sources), in `io`'s output block."""
+        checked), read where they are (batchbuf.sources, or their `ids` when _in_place
+        found them all readable so), in `io`'s output block."""
         per_line = _LINE // self.dtype.itemsize
         n = int(sum(self._in_list_sizes))
         # the kernel writes every point; each gradient row starts on a cache line (its length
         # padded to whole lines)
         values, status, gradsT = io.outputs(((B,), self.dtype), ((B,), np.int64),
                                             ((n, -(-B // per_line) * per_line), self.dtype))
-        src, deref, keep = sources(Xs, self._in_list_sizes, B, self.dtype, io)
+        if ids is None:
+            src, deref, keep = sources(Xs, self._in_list_sizes, B, self.dtype, io)
+        else:
+            src, deref, keep = ids, batchbuf.DATA_OFFSET, Xs
         first = self._kernel(out, B, src, deref, self._zero_off, self.in_sizes, values, gradsT,
                              status)
         del keep    # (the arrays src points into: alive until the kernel has returned)

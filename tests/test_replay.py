@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 import tapegrad as tg
 from tapegrad import replay
+from tapegrad._jit import K
 
 GRAIN = replay.BATCH_GRAIN
 
@@ -807,15 +808,61 @@ def test_batch_inputs_read_in_place_or_staged_alike():
         values, G = tape.value_and_grad_flat(layout)
         np.testing.assert_array_equal(values, ref[0])
         np.testing.assert_array_equal(G, flat)
-    saved = batchbuf.DATA_OFFSET
-    batchbuf.DATA_OFFSET = None
+    saved = batchbuf.DATA_OFFSET, batchbuf.ARRAY_FIELDS
+    batchbuf.DATA_OFFSET = batchbuf.ARRAY_FIELDS = None    # (as where neither is confirmed)
     try:
         values, grads = tape.value_and_grad_batch(x, m)
         _, G = tape.value_and_grad_flat(P)
     finally:
-        batchbuf.DATA_OFFSET = saved
+        batchbuf.DATA_OFFSET, batchbuf.ARRAY_FIELDS = saved
     np.testing.assert_array_equal(values, ref[0])
     np.testing.assert_array_equal(G, flat)
+    batchbuf.ARRAY_FIELDS = None        # the Python checks with the address read in place
+    try:
+        values, grads = tape.value_and_grad_batch(x, m)
+    finally:
+        batchbuf.DATA_OFFSET, batchbuf.ARRAY_FIELDS = saved
+    np.testing.assert_array_equal(values, ref[0])
+    for g, r in zip(grads, ref[1]):
+        np.testing.assert_array_equal(g, r)
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def test_batch_inputs_in_place_checked_as_python_would():
+    # drivers.inputs_in_place reads each input's array object (batchbuf.ARRAY_FIELDS) to tell
+    # whether replay_batch can read it where it is; it must say what the attribute checks say
+    # (exact ndarray, the tape's dtype instance, C-contiguous, aligned, shape (B,) + input's),
+    # for each kind of object, and name the first input that fails
+    from tapegrad import batchbuf
+    assert batchbuf.ARRAY_FIELDS is not None       # CPython: confirmed at import
+    tape = tg.record(lambda x, m: (x.tanh() * m).sum() + x[0] * x[1],
+                     tg.ones(3, dtype=tg.float64), tg.ones(2, 3, dtype=tg.float64))
+    rng = np.random.default_rng(6)
+    x, m = rng.normal(size=(9, 3)), rng.normal(size=(9, 2, 3))
+    raw = np.zeros(m.nbytes + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float64, m.size, offset=1).reshape(m.shape)
+    ro = m.copy()
+    ro.flags.writeable = False
+    others = [m, ro, m.view(_Sub), m.astype(">f8"), m.astype(np.float32), np.asfortranarray(m),
+              np.repeat(m, 2, 0)[::2], unaligned, m[:8], m.reshape(9, 3, 2), m.reshape(9, 6),
+              m[:, :, :, None], m.tolist(), tg.tensor(m), 1.5, None, np.float64(1.0), np.array(2.0)]
+
+    def python_check(a, shape):
+        return (type(a) is np.ndarray and a.dtype is np.dtype(np.float64) and a.flags.c_contiguous
+                and a.flags.aligned and a.shape == (9,) + shape)
+    for other in others:
+        for Xs in ((x, other), (other, x[:, :2].copy())):
+            want = next((i for i, (a, shape) in enumerate(zip(Xs, [(3,), (2, 3)]))
+                         if not python_check(a, shape)), -1)
+            ids = np.fromiter(map(id, Xs), np.int64, 2)
+            got = K.inputs_in_place(ids, batchbuf.ARRAY_FIELDS, id(np.ndarray),
+                                    id(np.dtype(np.float64)), batchbuf.IN_PLACE_FLAGS, 9,
+                                    *tape._in_dims)
+            assert got == want, (type(other), getattr(other, "shape", None), got, want)
+            assert (tape._in_place(Xs) is None) == (want >= 0)
 
 
 def test_batch_buffers_kept_across_calls_never_stale_or_shared():
