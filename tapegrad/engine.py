@@ -164,7 +164,8 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     tape.refresh_shared()
     anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
     leads = marks = runs = hooked = sub = None
-    if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
+    if tape.nds is not None and not anomaly_on and n >= (
+            reached.MIN_WALK if inputs is None else reached.MIN_WALK_INPUTS):
         sub = reached.walk(tape, n, roots)   # (None: not a small part of the prefix)
     if inputs is not None:
         memo = {} if memo is None else memo

@@ -74,15 +74,22 @@ def give(space):
 # else the in-place sweep of the prefix costs at most this factor more than the reached part
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
-# A prefix shorter than this is swept in place without a walk: the in-place layout, sweep and
-# release read it at ~2 ns an entry, while the walk and the gather add four kernel calls of
-# ~60 arguments.  Measured on an nn MLP graph (19 entries) behind dropped graphs, warm: the
-# in-place backward costs less up to ~3000 entries of prefix (49 vs 57 us at 400 entries, 52
-# vs 56 at 2400); right after 1000 recorded evaluations, in the caches they left cold, the
-# walk's extra code cost ~80 us (201 vs 280 us at 70 entries).  Tapes seal at 1 MB of saved
-# values, so an n-d model's tapes rarely grow past a few thousand entries; the walk is for
-# long prefixes of small-saving (0-d) graphs.
-MIN_WALK = 2048
+# A prefix shorter than this is swept in place without a walk: the in-place layout, value fill
+# and release read it at ~1.4 ns an entry warm (~4 ns in caches left cold), while the walk, the
+# gather and the general path's bookkeeping cost a fixed ~19 us warm and ~70 us cold (more
+# code and four kernel calls of ~60 arguments, in caches a long loop left cold).  Measured on
+# an nn MLP graph (19 entries) behind dropped graphs: warm, in place costs less up to ~14k
+# entries of prefix (36 vs 52 us at 2,100 entries, 50 vs 58 at 13,000, 55 vs 53 at 15,600);
+# right after the recorded evaluations that made the prefix, less up to past 16k (241 vs 274
+# us at 7,800, 257 vs 281 at 15,600), and at 2,100-2,600 entries it is the control's time
+# (109 us with no prefix) where the walk took 170-190.  Tapes seal at 1 MB of saved values, so
+# an n-d model's tapes rarely grow past a few thousand entries; the walk is for long prefixes
+# of small-saving (0-d) graphs.
+MIN_WALK = 16384
+# The same for a sweep with autograd.grad's inputs: in place it also marks which entries lead
+# to them over the whole prefix (engine._leads) and masks its flags with them, ~2.3 ns more an
+# entry (autograd.grad behind 13,000 entries: 79 us in place, 49 walked), so it walks sooner.
+MIN_WALK_INPUTS = 2048
 # Up to this many reached entries (behind a prefix of MIN_WALK entries or more) the local
 # streams are built whatever the fraction of the prefix they are: there the walk costs less
 # than reading the prefix in place.

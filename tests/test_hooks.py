@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tapegrad
-from tapegrad import engine, hooks
+from tapegrad import engine, hooks, reached
 from tapegrad.kinds.matmul import HOST_MIN_MACS
 
 torch = pytest.importorskip("torch")
@@ -627,9 +627,11 @@ def test_hook_on_host_matmul_entry():
     both(case)
 
 
-def test_hooks_in_the_reached_subgraph():
+def test_hooks_in_the_reached_subgraph(monkeypatch):
     """Graphs dropped on the same tape make the backward sweep local streams; the hooked
     entry is found by its local index."""
+    monkeypatch.setattr(reached, "MIN_WALK", 2048)
+
     def case(m):
         x = m.ones(3, requires_grad=True)
         for _ in range(1100):       # dropped graphs on the same tape: 2200 entries (at least

@@ -163,7 +163,7 @@ def _behind_dropped_graphs(m, dropped):
     return _np(gx), _np(gs), _np(gw)
 
 
-@pytest.mark.parametrize("dropped", [0, reached.MIN_WALK])
+@pytest.mark.parametrize("dropped", [0, reached.MIN_WALK_INPUTS])
 def test_reached_part_and_whole_prefix(torch_ref, dropped):
     got, want = _behind_dropped_graphs(tapegrad, dropped), _behind_dropped_graphs(torch_ref, dropped)
     for g, w in zip(got, want):

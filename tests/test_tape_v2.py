@@ -54,6 +54,9 @@ def long_prefix(monkeypatch):
     # (tape.MAX_SAVED_BYTES) would move them to fresh tapes.  Long prefixes still occur (graphs
     # that save little, 0-d graphs), and are what the walks must not pay for.
     monkeypatch.setattr(tapemod, "MAX_SAVED_BYTES", 1 << 40)
+    # (and the walk from 2048 entries on: a few hundred dropped graphs, not the 16k entries
+    # from which a plain backward walks, reached.MIN_WALK)
+    monkeypatch.setattr(reached, "MIN_WALK", 2048)
 
 
 def test_backward_python_work_does_not_grow_with_dropped_graphs(long_prefix):
@@ -121,6 +124,58 @@ def test_backward_kernels_see_only_the_reached_entries(monkeypatch, long_prefix)
         np.testing.assert_array_equal(g0, g1)
 
 
+def test_a_few_thousand_dropped_entries_take_the_short_path(monkeypatch):
+    """A plain backward behind a few thousand entries of dropped graphs (an n-d model's tape
+    seals at MAX_SAVED_BYTES long before 16k) is swept in place by the short path
+    (engine.run_backward_root), with no walk: below reached.MIN_WALK reading the prefix costs
+    less than the walk and the general path.  Its gradients equal the walked path's and those
+    of the same graph on a tape of its own, bit for bit; its release frees what it ran only,
+    so a second backward fails as torch's and the dropped graphs keep their saved arrays.
+    autograd.grad's inputs behind the same prefix are walked (reached.MIN_WALK_INPUTS)."""
+    from tapegrad.autograd import api
+    monkeypatch.setattr(tapemod, "MAX_SAVED_BYTES", 1 << 40)   # (300 graphs on one tape)
+    walks, general = [], []
+    walk, run_backward = reached.walk, api.run_backward
+    monkeypatch.setattr(reached, "walk", lambda *a: walks.append(1) or walk(*a))
+    monkeypatch.setattr(api, "run_backward",
+                        lambda *a, **k: general.append(1) or run_backward(*a, **k))
+    rng = np.random.default_rng(7)
+    X = tg.tensor(rng.standard_normal((32, 2)))
+    Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True)
+          for s in [(2, 16), (16, 16), (16, 1)]]
+    mlp_loss(X, Ws).backward()   # (a process's first backward takes the general path)
+    for W in Ws:
+        W.grad = None
+    grads = {}
+    for path in ("alone", "short", "walked"):
+        if path == "walked":
+            monkeypatch.setattr(reached, "MIN_WALK", 64)
+        for _ in range(300 if path != "alone" else 0):
+            mlp_loss(X, Ws).item()   # dropped without backward, on the same tape
+        loss = mlp_loss(X, Ws)
+        tape = loss._tape
+        assert tape.n == 11 if path == "alone" else 2048 < tape.n < 4000
+        if path == "short":   # autograd.grad's inputs walk sooner (reached.MIN_WALK_INPUTS)
+            del walks[:]
+            grad_in, = tg.autograd.grad(loss, Ws[0], retain_graph=True)
+            assert walks == [1]
+        del walks[:], general[:]
+        loss.backward()
+        assert (walks, general) == (([1], [1]) if path == "walked" else ([], []))
+        grads[path] = [W.grad.numpy().copy() for W in Ws]
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            loss.backward()
+        if path != "alone":   # (the dropped graphs' saved arrays: 2 tanh outputs, pow's input)
+            nds = tape.nds
+            assert sum(a is not None for a in nds.objs[:nds.nobjs]) >= 3 * 300
+        for W in Ws:
+            W.grad = None
+    for path in ("short", "walked"):
+        for g, want in zip(grads[path], grads["alone"]):
+            np.testing.assert_array_equal(g, want)
+    np.testing.assert_array_equal(grad_in.numpy(), grads["alone"][0])
+
+
 def _operand_graph(lib, x, y, w, keep):
     """A loss through every entry with an operand list or several outputs: split/chunk/unbind
     (`output` entries), cat of three, stack, where on a condition the graph computes and on a
@@ -144,6 +199,7 @@ def test_operand_lists_after_dropped_graphs_take_the_reached_path(monkeypatch, h
     torch = pytest.importorskip("torch")
     if host:
         monkeypatch.setattr(matmul_kind, "HOST_MIN_MACS", 1)
+    monkeypatch.setattr(reached, "MIN_WALK", 2048)   # (80 graphs: ~2,500 entries)
     walked = []
     walk = reached.walk
 
@@ -180,7 +236,8 @@ def test_operand_lists_after_dropped_graphs_take_the_reached_path(monkeypatch, h
     assert sum(a is not None for a in nds.objs[:nds.nobjs]) > 60
 
 
-def test_backward_python_work_does_not_grow_with_scalar_prefix():
+def test_backward_python_work_does_not_grow_with_scalar_prefix(monkeypatch):
+    monkeypatch.setattr(reached, "MIN_WALK", 2048)   # (both lengths past it: one path)
     x = tg.tensor(0.5, requires_grad=True)
     v = tg.ones(3, requires_grad=True)
     counts = []
@@ -956,7 +1013,7 @@ def test_a_growing_tape_reuses_its_walk_workspace(monkeypatch):
     for i in range(1100):
         y = (X * (i + 1.0) @ W).tanh().sum()
         g, = tg.autograd.grad(y, W, retain_graph=True)
-    assert y._tape.n > 2 * reached.MIN_WALK   # the calls took the walk
+    assert y._tape.n > 2 * reached.MIN_WALK_INPUTS   # the calls took the walk
     want = (1.0 - (X * 1100.0 @ W).tanh() ** 2)
     np.testing.assert_allclose(g.numpy(), (X * 1100.0).numpy().T @ want.detach().numpy(),
                                rtol=1e-5, atol=1e-6)
@@ -972,7 +1029,7 @@ def test_grad_inputs_behind_a_long_prefix_are_marked_where_the_roots_reach(monke
     X = tg.randn(4, 8, generator=gen)
     for i in range(1100):
         y = (X * (i + 1.0) @ W).tanh().sum()
-    assert y._tape.n > reached.MIN_WALK
+    assert y._tape.n > reached.MIN_WALK_INPUTS
     walked = []
     for name in ("mark_leads", "operand_leads"):
         real = getattr(engine.K, name)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import tapegrad as tg
-from tapegrad import codegen, tiers
+from tapegrad import codegen, reached, tiers
 from tapegrad._jit import K, kernels
 from tapegrad.ops import BY_CODE
 
@@ -162,12 +162,13 @@ def test_a_sweep_resumes_in_each_higher_tier_it_meets(calls, monkeypatch):
 
 
 @pytest.mark.parametrize("prefix", [0, 3000])
-def test_a_first_backward_starts_in_the_highest_tier_it_reaches(calls, prefix):
+def test_a_first_backward_starts_in_the_highest_tier_it_reaches(calls, monkeypatch, prefix):
     """Until a process has called the tier-0 sweep or needed more, a backward starts from the
     highest tier of the entries it reaches (tiers.expect_sweep), so a first graph with an
     elementwise root calls (compiles) that tier's kernel alone.  With a long prefix of
     dropped graphs the reached part is swept as local streams (engine._sweep_reached), and
     unreached entries of a higher tier do not count."""
+    monkeypatch.setattr(reached, "MIN_WALK", 2048)   # (the walk from 3000 entries)
     x = tg.tensor([0.3, 0.4], requires_grad=True, dtype=tg.float64)
     for _ in range(prefix // 3):     # dropped graphs: a reduce and a full-only row
         x.log1p().sum() * 2.0
