@@ -624,12 +624,14 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
     on a tape, one-element unless `gradient` (a Tensor of its shape, else None: the caller's
     general path checks and raises) seeds it, and nothing on the tape or in the process that
     needs the general path's machinery (hooks, imports from older tapes, retained non-leaves,
-    anomaly mode, a tape a backward froze or one being recorded, n-d streams with a prefix
-    long enough for reached.walk, the first sweep's choice of kernel tier).  run_backward's
-    steps for that case (the same sweep, custom Functions' backwards at their pauses,
-    collection, commit and release), without its bookkeeping per tape and per root: ~10 us of
-    a 64x64 matmul's 73 us backward.  Returns run_backward's result, or None where the case
-    is another one (nothing done: the caller takes run_backward)."""
+    anomaly mode, a tape a backward froze or one being recorded, the first sweep's choice of
+    kernel tier).  run_backward's steps for that case (the same sweep, in place or, behind a
+    prefix of reached.MIN_WALK entries or more, on the walked part's local streams as
+    _sweep_reached; custom Functions' backwards at their pauses, collection, commit and
+    release), without its bookkeeping per tape and per root: ~10 us of a 64x64 matmul's 73 us
+    backward, ~15-30 us of a small graph's behind a long prefix in cold caches.  Returns
+    run_backward's result, or None where the case is another one (nothing done: the caller
+    takes run_backward)."""
     tape = root._tape
     if tape is None or not root._recorded:
         return None
@@ -641,8 +643,7 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
             return None
     elif not isinstance(gradient, Tensor) or gradient._shape != root._shape:
         return None
-    if (nds is not None and n >= reached.MIN_WALK
-            or tape.hooks or tape.imports or tape.retained or tape.frozen or tape.recording
+    if (tape.hooks or tape.imports or tape.retained or tape.frozen or tape.recording
             or ANOMALY[0] or hooks._LEAF or hooks.MULTI[0] or tiers.expect_pending()):
         return None
     node = n - 1
@@ -654,50 +655,67 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
     # each call cost ~0.5 us a backward in situ)
     if tape.leaves_seen != SHARED_ARRAYS[0] or tape.shared or tape.folded_consts:
         tape.refresh_shared()   # (imports: none on this path)
-    s = tape.sweep_arrays(n, (node,))
+    r = s = None
+    if nds is not None and n >= reached.MIN_WALK:
+        sub = reached.walk(tape, n, (node,))   # (None: not a small part of the prefix)
+        if sub is not None:   # (it gives back sub and its buffers when it raises)
+            r = _sweep_reached(tape, n, [(node, 1.0 if seed is None else seed)], None, sub)
+    if r is None:
+        s = tape.sweep_arrays(n, (node,))
     try:
-        off, size, adj, reach, freed = s.off, s.size, s.adj, s.reach, s.freed
-        if seed is None:
-            adj[off[node]] += 1.0    # (the implicit seed, as _sweep_tape's)
-        elif type(seed) is float:
-            adj[off[node]] += seed
+        if r is not None:   # (swept, checked; reach: the tape's entries, loc: their indices)
+            off, size, adj, reach, side, loc = r.off, r.size, r.adj, r.reach, r.side, r.loc
         else:
-            _add_seed(adj[off[node]:off[node] + size[node]], seed)
-        reach[node] = 1
-        side = _Side()
-        side.tape, side.nodes = tape, None
-        bad = _sweep_segments(tape, n, s, node, freed, side)
-        if bad >= 0:
-            raise _second_backward(tape, n, reach, bad)
-        if tape.checked != BUMPS[0]:   # (else nothing changed since: no check to make)
-            tape.check_versions(n, ran=reach)
+            off, size, adj, reach, freed, loc = s.off, s.size, s.adj, s.reach, s.freed, None
+            if seed is None:
+                adj[off[node]] += 1.0    # (the implicit seed, as _sweep_tape's)
+            elif type(seed) is float:
+                adj[off[node]] += seed
+            else:
+                _add_seed(adj[off[node]:off[node] + size[node]], seed)
+            reach[node] = 1
+            side = _Side()
+            side.tape, side.nodes = tape, None
+            bad = _sweep_segments(tape, n, s, node, freed, side)
+            if bad >= 0:
+                raise _second_backward(tape, n, reach, bad)
+            if tape.checked != BUMPS[0]:   # (else nothing changed since: no check to make)
+                tape.check_versions(n, ran=reach)
         if tape.retained or hooks._LEAF:
             # a custom Function's backward retained a gradient or hooked a leaf: the general
             # path's collection, hooks and commit (as run_backward, whose sweep ran the same)
-            r = _Sweep()
-            r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, \
-                reach, s.bufs
-            r.ran, r.loc, r.entries, r.space, r.side = reach, None, None, None, side
-            r.captured = r.retained_seen = None
-            r.arrays = s
+            if r is None:
+                r = _Sweep()
+                r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, \
+                    reach, s.bufs
+                r.ran, r.loc, r.entries, r.space, r.side = reach, None, None, None, side
+                r.captured = r.retained_seen = None
+                r.arrays = s
             return _finish([r], [], (root,), None, None, stage, publish, retain_graph)
         out = {}
-        _collect_leaves(out, tape, n, reach, None, off, size, adj, side)
+        _collect_leaves(out, tape, n, reach, loc, off, size, adj, side)
         staged = stage(out)
         with COMMIT:
             # another thread's backward froze the tape and freed, after this sweep checked
             # them, buffers it read: this call fails as a second backward (run_backward's rule)
-            if tape.frozen and tape.freed_since(reach):
+            if tape.frozen and (tape.freed_since(reach) if s is not None else r.freed_since()):
                 raise RuntimeError(errors.BACKWARD_TWICE)
             publish(staged)
             if not retain_graph:
-                tape.release(reach, s)
+                if s is not None:
+                    tape.release(reach, s)
+                else:
+                    r.release()
                 if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
                     pyfunc.release(tape, reach, n)
                 tape.seal()
         return out
     finally:   # (every result above is a copy)
-        scratch.give(s.bufs)
+        if s is not None:
+            scratch.give(s.bufs)
+        else:
+            scratch.give(r.bufs)
+            reached.give(r.space)
 
 
 def _in_hook_order(out, done):

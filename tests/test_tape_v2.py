@@ -128,7 +128,8 @@ def test_a_few_thousand_dropped_entries_take_the_short_path(monkeypatch):
     """A plain backward behind a few thousand entries of dropped graphs (an n-d model's tape
     seals at MAX_SAVED_BYTES long before 16k) is swept in place by the short path
     (engine.run_backward_root), with no walk: below reached.MIN_WALK reading the prefix costs
-    less than the walk and the general path.  Its gradients equal the walked path's and those
+    less than the walk; past it the short path sweeps the walked part as local streams, not
+    the general path.  Its gradients equal the walked path's and those
     of the same graph on a tape of its own, bit for bit; its release frees what it ran only,
     so a second backward fails as torch's and the dropped graphs keep their saved arrays.
     autograd.grad's inputs behind the same prefix are walked (reached.MIN_WALK_INPUTS)."""
@@ -161,7 +162,8 @@ def test_a_few_thousand_dropped_entries_take_the_short_path(monkeypatch):
             assert walks == [1]
         del walks[:], general[:]
         loss.backward()
-        assert (walks, general) == (([1], [1]) if path == "walked" else ([], []))
+        # (behind a prefix it walks, the short path sweeps the walked part: no general path)
+        assert (walks, general) == ([1] if path == "walked" else [], [])
         grads[path] = [W.grad.numpy().copy() for W in Ws]
         with pytest.raises(RuntimeError, match="backward through the graph a second time"):
             loss.backward()
@@ -1059,14 +1061,30 @@ def _plain_graphs(rng):
     ]
 
 
+@pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "walked"])
 @pytest.mark.parametrize("retain", [False, True])
-def test_plain_backward_short_path_equals_the_general_path(monkeypatch, retain):
+def test_plain_backward_short_path_equals_the_general_path(monkeypatch, retain, dropped):
+    """Also behind dropped graphs, where both paths sweep the walked part's local streams
+    (the short path without the general path's bookkeeping)."""
     from tapegrad.autograd import api
+    walk_short_prefixes(monkeypatch, dropped)
+    monkeypatch.setattr(tapemod, "MAX_SAVED_BYTES", 1 << 40)   # (the dropped graphs stay)
+    walked = []
+    walk = reached.walk
+
+    def spy(*args):
+        sub = walk(*args)
+        walked.append(sub is not None)
+        return sub
+    monkeypatch.setattr(reached, "walk", spy)
     grads = {}
     for path in ("short", "general"):
         if path == "general":   # (the short path declines: run_backward runs)
+            assert all(walked) and len(walked) >= 5 if dropped else not walked
             monkeypatch.setattr(api, "run_backward_root", lambda *args: None)
         for name, leaves, loss_fn in _plain_graphs(np.random.default_rng(0)):
+            for _ in range(dropped):
+                loss_fn().item()   # (left on the tape, without backward)
             loss = loss_fn()
             loss.backward(retain_graph=retain)
             if retain:   # a second backward of the kept graph accumulates
