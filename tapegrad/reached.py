@@ -75,16 +75,17 @@ def give(space):
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
 # A prefix shorter than this is swept in place without a walk: the in-place layout, value fill
-# and release read it at ~1.4 ns an entry warm (~4 ns in caches left cold), while the walk, the
-# gather and the general path's bookkeeping cost a fixed ~19 us warm and ~70 us cold (more
-# code and four kernel calls of ~60 arguments, in caches a long loop left cold).  Measured on
-# an nn MLP graph (19 entries) behind dropped graphs: warm, in place costs less up to ~14k
-# entries of prefix (36 vs 52 us at 2,100 entries, 50 vs 58 at 13,000, 55 vs 53 at 15,600);
-# right after the recorded evaluations that made the prefix, less up to past 16k (241 vs 274
-# us at 7,800, 257 vs 281 at 15,600), and at 2,100-2,600 entries it is the control's time
-# (109 us with no prefix) where the walk took 170-190.  Tapes seal at 1 MB of saved values, so
-# an n-d model's tapes rarely grow past a few thousand entries; the walk is for long prefixes
-# of small-saving (0-d) graphs.
+# and release read it at ~1.4 ns an entry warm (~4 ns in caches left cold), while the walk and
+# the gather (four kernel calls of ~60 arguments, more code) cost a fixed ~14 us warm and
+# ~50-70 us in the caches a long recording loop leaves cold.  Measured on an nn MLP graph (19
+# entries) behind dropped graphs, warm: in place 40 vs 48 us walked at 2,100 entries, 49 vs 48
+# at 11,700, 55 vs 47 at 15,600 (33 with no prefix); right after the recorded evaluations that
+# made the prefix, in place costs less up to past 16k (242 vs 275 us at 7,800 entries, 258 vs
+# 282 at 15,600, the walk then still through the general path), and at 2,100-2,600 entries
+# it is the control's time (~110 us with no prefix) where the walk took 170-190.  So the
+# threshold favours the cold case (the cliff of dropped graphs) over warm loops of 11k-16k
+# entries (up to ~8 us).  Tapes seal at 1 MB of saved values, so an n-d model's tapes rarely
+# grow past a few thousand entries; the walk is for long prefixes of small-saving (0-d) graphs.
 MIN_WALK = 16384
 # The same for a sweep with autograd.grad's inputs: in place it also marks which entries lead
 # to them over the whole prefix (engine._leads) and masks its flags with them, ~2.3 ns more an
