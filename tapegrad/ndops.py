@@ -267,11 +267,16 @@ def _binary(code, x, y):
     rx = xt and x._recorded
     ry = yt and y._recorded
     size = out.size
-    if not (rx or ry) or size == 1:
-        if rx or ry:   # a one-element result: _result's case (its value in the entry)
-            tape = _tape_for(x, y)
-            if tape is not None:
-                return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
+    if not (rx or ry):
+        if size != 1:   # (Tensor._wrap's array case, inline: an optimizer's `lr * p.grad`)
+            t = _new()
+            t._v, t._dtype, t._shape, t._tape, t._recorded = out, dt, out.shape, None, False
+            return t
+        return Tensor._wrap(out, dt)
+    if size == 1:   # a one-element result: _result's case (its value in the entry)
+        tape = _tape_for(x, y)
+        if tape is not None:
+            return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
         return Tensor._wrap(out, dt)
     tape = STATE.tape
     if tape.sealed:

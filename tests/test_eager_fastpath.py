@@ -547,3 +547,25 @@ def test_direct_writers_under_grad_modes_as_torch(name, mode):
         got.append((np.round(y.detach().numpy(), 5).tolist(), y.requires_grad,
                     y.grad_fn and y.grad_fn.name(), y.is_inference()))
     assert got[0] == got[1]
+
+
+# _binary's result when no operand is recorded (an optimizer's `lr * p.grad` under no_grad,
+# plain tensors): Tensor._wrap's tensor, its array case made inline
+@pytest.mark.parametrize("shape", [(4, 3), (0, 3), (1,), ()])
+@pytest.mark.parametrize("mode", ["plain", "no_grad"])
+def test_unrecorded_binary_results_are_what_wrap_makes(shape, mode):
+    x, y = _arr(shape, "float32"), _arr(shape, "float32")
+    grad = mode == "no_grad"
+    xa, xb = _pair(x, grad)
+    ya, yb = _pair(y, grad)
+    # (a numpy scalar: the general path's call of _binary, one-element results included)
+    for fn in (lambda a, b: 0.05 * b, lambda a, b: a * 3, lambda a, b: a + b,
+               lambda a, b: b - a, lambda a, b: a * np.float32(2.0)):
+        with tapegrad.no_grad(), torch.no_grad():
+            got, want = fn(xa, ya), fn(xb, yb)
+        ref = tapegrad.Tensor._wrap(np.asarray(got._array()), got.dtype)
+        # (a float when one element, else the array; before numpy() shares its memory)
+        assert type(got._v) is type(ref._v)
+        assert got._shape == ref._shape and got._tape is None and not got.requires_grad
+        assert got.is_leaf and got.grad_fn is None and got._version == 0
+        _same(got, want)
