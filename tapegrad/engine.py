@@ -1020,8 +1020,8 @@ def _collect_each(out, leaves, reach, n, loc, off, size, adj, side):
                     # a float, as the bulk path's: a one-element .grad holds one, and
                     # api._stage rounds it to float32 (no array made and unwrapped again)
                     g = float(adj[o])
-                else:
-                    g = adj[o:o + s].astype(dt.np).reshape(leaf._shape)
+                else:   # (shaped first: astype's result then owns its memory, no
+                    g = adj[o:o + s].reshape(leaf._shape).astype(dt.np)   # view on it)
             k = id(leaf)     # (_collect_owned, inline: once per leaf per backward)
             out[k] = (leaf, out[k][1] + g) if k in out else (leaf, g)
 

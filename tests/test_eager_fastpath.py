@@ -569,3 +569,23 @@ def test_unrecorded_binary_results_are_what_wrap_makes(shape, mode):
         assert got._shape == ref._shape and got._tape is None and not got.requires_grad
         assert got.is_leaf and got.grad_fn is None and got._version == 0
         _same(got, want)
+
+
+# a leaf's first .grad is copied out of the sweep's float64 arena in its dtype and shape
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2), (3,), (1,), (), (1, 1)])
+def test_first_grads_of_leaves_as_torch(dtype, shape):
+    a, b = _pair(_arr(shape, dtype), True)
+    c, d = _pair(_arr(shape, dtype), True)
+    for p, q in ((a, b), (c, d)):   # (a transposed leaf: its first .grad has its layout)
+        if len(shape) == 2:
+            p, q = p.detach().T.requires_grad_(True), q.detach().T.requires_grad_(True)
+        (p * p + c.reshape(p.shape).tanh()).sum().backward() if p is not c else \
+            ((p ** 3).sum() * 0.5).backward()
+        (q * q + d.reshape(q.shape).tanh()).sum().backward() if q is not d else \
+            ((q ** 3).sum() * 0.5).backward()
+        _same(p.grad, q.grad, rtol=1e-6)
+        assert p.grad.stride() == q.grad.stride() and p.grad.dtype == p.dtype
+        if p.grad.numel() > 1:
+            arr = p.grad.numpy()
+            assert arr.flags.writeable and arr.flags.c_contiguous == q.grad.is_contiguous()
