@@ -697,20 +697,22 @@ class Tensor(metaclass=_TensorMeta):
         return self.reciprocal() * other
 
     def __pow__(self, exponent):
-        if isinstance(exponent, np.generic):
-            exponent = D.py_number(exponent)
-        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-            if type(exponent) is int:
-                D.check_int_scalar(exponent)
-            if type(exponent) is int and not self._dtype.is_floating_point and \
-                    not self._recorded:
+        te = type(exponent)
+        if te is not float and te is not int:   # (a Python number, the usual exponent,
+            if isinstance(exponent, np.generic):   # skips these tests)
+                exponent = D.py_number(exponent)
+                te = type(exponent)
+            if not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
+                if self._dtype is D.bool_ and isinstance(exponent, Tensor) and \
+                        exponent._dtype is D.bool_:
+                    raise NotImplementedError('"pow" not implemented for \'Bool\'')
+                return _fastpath.op_pow(self, exponent)
+        if te is int:
+            D.check_int_scalar(exponent)
+            if not self._dtype.is_floating_point and not self._recorded:
                 # (bool ** int promotes to int64, as bool + int does)
                 return _int_pow(self.long() if self._dtype is D.bool_ else self, exponent)
-            return _fastpath.op_pow_scalar(self, float(exponent))
-        if self._dtype is D.bool_ and isinstance(exponent, Tensor) and \
-                exponent._dtype is D.bool_:
-            raise NotImplementedError('"pow" not implemented for \'Bool\'')
-        return _fastpath.op_pow(self, exponent)
+        return _fastpath.op_pow_scalar(self, float(exponent))
 
     def pow(self, exponent):
         r = self.__pow__(exponent)

@@ -589,3 +589,40 @@ def test_first_grads_of_leaves_as_torch(dtype, shape):
         if p.grad.numel() > 1:
             arr = p.grad.numpy()
             assert arr.flags.writeable and arr.flags.c_contiguous == q.grad.is_contiguous()
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1, 0, 2.0, 0.5, -0.5, 1.5, True, False,
+                                      np.float32(2.0), np.int64(3), np.float64(0.5),
+                                      np.bool_(True), 2 ** 62, 2 ** 64, -2 ** 63 - 1])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_pow_of_number_exponents_as_torch(exponent, dtype):
+    """Tensor.__pow__ takes Python ints and floats first (no isinstance chain): the same
+    results, grad_fns and errors as torch for every kind of exponent."""
+    for grad in (False, True):
+        if grad and dtype in ("int64", "bool"):
+            continue
+        xa, xb = _pair(_arr((3, 2), dtype), grad)
+        try:
+            want = xb ** exponent
+        except (RuntimeError, OverflowError) as e:
+            with pytest.raises(type(e)):
+                xa ** exponent
+            continue
+        got = xa ** exponent
+        _same(got, want, rtol=1e-5)
+        if grad:
+            want.sum().backward()
+            got.sum().backward()
+            _same(xa.grad, xb.grad, rtol=1e-5)
+
+
+def test_pow_of_bool_tensors_and_tensor_exponents_as_torch():
+    x = tapegrad.tensor([True, False])
+    with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+        x ** x
+    a, b = _pair(_arr((3,), "float32"), True)
+    e, f = _pair(_arr((3,), "float32"))
+    _same(a ** e, b ** f, rtol=1e-5)
+    for x in (a, b):
+        with pytest.raises(TypeError):
+            x ** "2"
