@@ -204,6 +204,24 @@ def _pool_take(pool, fits):
     return None
 
 
+def _pool_room(pool, cap, size):
+    """Whether an item of capacity `size` may join `pool`: it has room, or an item of another
+    capacity (`cap(item)`), the oldest, leaves it for this one.  A full pool of capacities no
+    tape asks for any more (a program's few long tapes) would otherwise make every later tape
+    allocate its arrays anew, and never pool them (a cat's record: +30 us after them)."""
+    if len(pool) < _POOL_MAX:
+        return True
+    return _pool_take(pool, lambda item: cap(item) != size) is not None
+
+
+def _streams_cap(arrs):
+    return len(arrs[0])
+
+
+def _nd_cap(nds):
+    return len(nds.size)
+
+
 class _Streams(tuple):
     """A tape's six stream arrays, with `views`: memoryviews of the first five, pooled with
     them (making five memoryviews was a fifth of a new tape's cost), and `clean`: cells below
@@ -260,7 +278,7 @@ def _give_streams(arrs, n=0, lim=0):
     defaults (Tape._resize; Tape.__del__ does the same inline): cleaned here (O(entries
     written)), so the next tape starts with lim cells ready and its freed flags clear.  Only
     sets no tape refers to any more come here."""
-    if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
+    if len(arrs[0]) <= MAX_ENTRIES and _pool_room(_POOL, _streams_cap, len(arrs[0])):
         if n:
             clear_cells(arrs, 0, n)
             arrs[5][:n] = 0
@@ -403,8 +421,9 @@ class Tape:
         if arrs is None or sys.is_finalizing():
             return
         n, nds = self.n, self.nds
-        keep = len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES
-        keep_nd = nds is not None and len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP
+        keep = len(arrs[0]) <= MAX_ENTRIES and _pool_room(_POOL, _streams_cap, len(arrs[0]))
+        keep_nd = nds is not None and len(nds.size) <= _ND_POOL_CAP and \
+            _pool_room(_ND_POOL, _nd_cap, len(nds.size))
         cleaned = False
         if n and (keep or keep_nd) and loaded() and _DEATHS[0] >= _KERNEL_AFTER:
             K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,

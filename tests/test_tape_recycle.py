@@ -101,3 +101,38 @@ def test_a_dying_tape_loads_no_kernels():
             "    y = (w * 2.0).sum(); y.backward(); del y\n"
             "assert _jit.loaded() and not _jit.K.reset_streams.signatures\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_full_pool_of_other_capacities_makes_room_for_the_tapes_in_use(fresh_pools):
+    """A pool filled by a few long tapes (other capacities) gives way, oldest first, to the
+    arrays of the tapes a program makes now: else every later tape allocated its own (a
+    cat's record ~30 us slower after a long scalar graph) and none was pooled."""
+    big = [T._take_streams(4096) for _ in range(T._POOL_MAX)]
+    big_nd = [NdStreams(4096) for _ in range(T._POOL_MAX)]
+    T._POOL.extend(big)
+    T._ND_POOL.extend(big_nd)
+    w = tg.ones((3, 2), requires_grad=True)
+    loss = (w * 2.0).sum()
+    loss.backward()
+    tape = loss._tape
+    arrs, nds = tape._arrays, tape.nds
+    ids = [id(x) for x in big + big_nd]
+    assert len(arrs[0]) == len(nds.size) == 1024 and id(arrs) not in ids and id(nds) not in ids
+    del loss, tape
+    # the oldest of another capacity left; this tape's arrays came in, cleaned as usual
+    assert _ids(T._POOL) == _ids(big[1:] + [arrs])
+    assert _ids(T._ND_POOL) == _ids(big_nd[1:] + [nds])
+    assert not arrs[5].any() and nds.nparams == nds.nobjs == 0
+    # the next tape takes them; a full pool of its own capacity takes no more
+    loss = (w * 3.0).sum()
+    assert loss._tape._arrays is arrs and loss._tape.nds is nds
+    T._POOL[:] = [T._take_streams(1024) for _ in range(T._POOL_MAX)]
+    T._ND_POOL[:] = [NdStreams(1024) for _ in range(T._POOL_MAX)]
+    before, before_nd = list(T._POOL), list(T._ND_POOL)
+    loss.backward()
+    del loss
+    assert _ids(T._POOL) == _ids(before) and _ids(T._ND_POOL) == _ids(before_nd)
+
+
+def _ids(items):
+    return [id(x) for x in items]   # (a stream set is a tuple of arrays: no == between them)
