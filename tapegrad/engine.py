@@ -406,20 +406,25 @@ def _run_sweep(tape, n, start, op, ia, ib, imm, par, params, arg_ptr, arg, off, 
     while True:
         if start < low:
             return -1
-        if reach[start] == 1 and flags[start] != 0:   # the kernel would pause right there
+        # (the entry's stream cells read once, as Python ints: .item() makes no numpy
+        # scalar, and this runs per host entry of every backward)
+        if reach.item(start) == 1 and flags.item(start) != 0:   # the kernel would pause here
             e = start
-            if freed[e] != 0 and _SAVES[op[e]] != 0:
+            code = op.item(e)
+            if freed.item(e) != 0 and _SAVES[code] != 0:
                 return e
-            if ia[e] >= 0:
-                reach[ia[e]] |= 1
-            if ib[e] >= 0:
-                reach[ib[e]] |= 1
+            a, b = ia.item(e), ib.item(e)
+            if a >= 0:
+                reach[a] |= 1
+            if b >= 0:
+                reach[b] |= 1
         else:
             r = sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                       adj, start, reach, freed, _SAVES, flags)
             if r >= -1:
                 return r
             e = -2 - r
+            code, a, b = op.item(e), ia.item(e), ib.item(e)
         if hooked is not None and e in hooked:
             flags[e] = host[e]
             if not _hook_pause(tape, e, hooked.pop(e), hooked,
@@ -428,25 +433,26 @@ def _run_sweep(tape, n, start, op, ia, ib, imm, par, params, arg_ptr, arg, off, 
                 continue
             start = e - 1    # the hooks ran e's VJP
             continue
-        if op[e] == pyfunc.PYFUNC_CODE:   # a custom autograd.Function: its Python backward
+        if code == pyfunc.PYFUNC_CODE:   # a custom autograd.Function: its Python backward
             pyfunc.host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads, marks)
             start = e - 1
             continue
-        kind = BY_CODE[op[e]].kind
+        kind = BY_CODE[code].kind
         if kind in LIST_KINDS:   # the whole operand list (the kernel marked ia, ib reached)
-            xs = ([int(x) for x in (ia[e], ib[e]) if x >= 0]
-                  + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist())
+            xs = [x for x in (a, b) if x >= 0]
+            lo, hi = arg_ptr.item(e), arg_ptr.item(e + 1)
+            if hi > lo:
+                xs += arg[lo:hi].tolist()
             for x in xs:     # (a few operands: item stores cost less than a fancy index)
                 reach[x] |= 1
-            HOST_VJP[kind](params, par[e], xs, e, off, adj,
-                           [_DIFFERENTIABLE[op[x]] for x in xs], side)
+            HOST_VJP[kind](params, par.item(e), xs, e, off, adj,
+                           [_DIFFERENTIABLE[op.item(x)] for x in xs], side)
             start = e - 1
             continue
-        a, b = int(ia[e]), int(ib[e])
-        needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
+        needs = (a >= 0 and _DIFFERENTIABLE[op.item(a)], b >= 0 and _DIFFERENTIABLE[op.item(b)])
         if DIRECT.get(kind, 0) & 3 == 2:   # a direct VJP that reads no operand value
-            HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs, None, None, side,
-                           c=float(imm[e]), size=size)
+            HOST_VJP[kind](params, par.item(e), a, b, e, off, vals, adj, needs, None, None, side,
+                           c=imm.item(e), size=size)
             start = e - 1
             continue
         # the operands as saved (their own dtype), where the tape holds them by reference
@@ -1011,8 +1017,11 @@ def _collect_each(out, leaves, reach, n, loc, off, size, adj, side):
             i = node if loc is None else loc.item(node)
             o = off.item(i)
             if o < 0:
-                g = side[i].reshape(leaf._shape)
-                g = g.astype(leaf._dtype.np, copy=not g.flags.writeable)
+                g = side[i]
+                dtn = leaf._dtype.np
+                if g.dtype is not dtn or not g.flags.writeable:
+                    g = g.astype(dtn)   # (a read-only broadcast is copied out)
+                g = g.reshape(leaf._shape)
             else:
                 s = size.item(i)
                 dt = leaf._dtype
