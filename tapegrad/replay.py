@@ -582,6 +582,17 @@ class Recorded:
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(args)}")
         tensors, numbers = False, True
         for i, (a, (node, shape, dt)) in enumerate(zip(args, self.inputs)):
+            if type(a) is np.ndarray and a.dtype == dt.np and a.shape == shape:
+                # (the usual input: an array of the input's dtype and shape, for which every
+                # test below passes and no cast is due; a 4-input float64 step: 11 -> 6 us)
+                numbers = False
+                if direct is not None and node in self._direct and a.dtype == self.dtype and \
+                        a.flags.c_contiguous:
+                    direct[node] = a.reshape(-1)
+                else:
+                    o = self.off[node]
+                    vals[o:o + self.size[node]] = a.reshape(-1)
+                continue
             if isinstance(a, Tensor):
                 tensors = True
                 if a.dtype is not dt:

@@ -395,6 +395,64 @@ def test_inputs_only_matmuls_read_are_read_where_the_caller_has_them():
             np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_arrays_as_recorded_load_as_any_array_does(dtype):
+    """An input given as a plain array of its dtype and shape (_load's short path) gives what
+    the same data as an ndarray subclass (_Sub: the general path) gives, bit for bit, and the
+    gradients of the eager step (and torch's); other arrays still take the general path:
+    another dtype raises or is cast, another shape raises; a strided or F-ordered array of
+    the right dtype gives the same as a C-ordered one, as does a 0-d array for an input of
+    shape ()."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(7)
+    x, w, b = (rng.standard_normal(s).astype(dt) for s in ((64, 30), (30, 20), (20,)))
+
+    def f(x, w, b, s):
+        return ((x @ w + b).tanh() ** 2).mean() * s
+    rec = tg.record(f, *(tg.tensor(a) for a in (x, w, b)), tg.tensor(1.5, dtype=getattr(tg, dtype)))
+    assert rec._direct     # (x and w: only the matmul reads them)
+    for k in range(3):
+        x, w, b = x + dt.type(0.1), w * dt.type(0.9), b - dt.type(0.2)
+        s = np.array(1.5 + k, dt)
+        wk = w if k == 0 else np.asfortranarray(w) if k == 1 else \
+            np.repeat(w, 2, axis=1)[:, ::2]     # (C-ordered, F-ordered, strided)
+        assert np.array_equal(wk, w)
+        v, grads = rec.value_and_grad(x, wk, b, s)
+        v2, grads2 = rec.value_and_grad(*(a.view(_Sub) for a in (x, wk, b, s)))
+        assert type(v) is type(v2) is np.ndarray and v.shape == () and v.tobytes() == v2.tobytes()
+        for g, g2 in zip(grads, grads2):
+            assert type(g) is type(g2) is np.ndarray and g.dtype == dt
+            assert g.tobytes() == g2.tobytes() and g.shape == g2.shape
+        ts = [tg.tensor(a, requires_grad=True) for a in (x, w, b, s)]
+        ev = f(*ts)
+        ev.backward()
+        tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(v, ev.item(), **tol)
+        for g, t in zip(grads, ts):
+            np.testing.assert_allclose(g, t.grad.numpy(), **tol)
+    # neighbours: another dtype, another shape, integers, a number
+    other = np.dtype(np.float64 if dtype == "float32" else np.float32)
+    with pytest.raises(TypeError, match=f"input 1: expected dtype {dtype}, got {other.name}"):
+        rec.value_and_grad(x, w.astype(other), b, s)
+    with pytest.raises(ValueError, match=r"input 2: expected shape \(20,\), got \(1, 20\)"):
+        rec.value_and_grad(x, w, b[None], s)
+    with pytest.raises(ValueError, match=r"input 0: expected shape \(64, 30\), got \(30, 64\)"):
+        rec.value_and_grad(np.ascontiguousarray(x.T).T.T, w, b, s)
+    xi = np.round(x * 4).astype(np.int64)
+    vi, gi = rec.value_and_grad(xi, w, b, 2)
+    vf, gf = rec.value_and_grad(xi.astype(dt), w, b, s.dtype.type(2))
+    assert vi.tobytes() == vf.tobytes() and all(a.tobytes() == c.tobytes() for a, c in zip(gi, gf))
+    torch = pytest.importorskip("torch")
+    tt = [torch.tensor(a, requires_grad=True) for a in (x, w, b, s)]
+    tv = ((tt[0] @ tt[1] + tt[2]).tanh() ** 2).mean() * tt[3]
+    tv.backward()
+    v, grads = rec.value_and_grad(x, w, b, s)
+    np.testing.assert_allclose(v, tv.item(), rtol=1e-5 if dtype == "float32" else 1e-12)
+    for g, t in zip(grads, tt):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-4 if dtype == "float32" else 1e-10,
+                                   atol=1e-6 if dtype == "float32" else 1e-14)
+
+
 def test_jacobian_layout():
     tape = tg.record(lambda x, y: x[:, None] * y.sin(), tg.ones(2), tg.ones(3))
     x, y = np.array([1.0, 2.0], np.float32), np.array([0.1, 0.2, 0.3], np.float32)
