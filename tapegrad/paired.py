@@ -16,7 +16,7 @@ from .mathops import moment
 from .native_args import arg_error, given, MISSING
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
-from .tensor import _dim, _tensor_operand, tensor_methods
+from .tensor import _dim, _int_arg, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
 
 
@@ -74,8 +74,8 @@ def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) over dim (all elements for None) from one AminmaxBackward0 node; ties split
     each gradient as amin's and amax's do."""
     _tensor_operand("aminmax", input, 1, "input")
-    if dim is not None and (not hasattr(dim, "__index__") or isinstance(dim, bool)):
-        raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
+    if dim is not None:
+        dim = _int_arg(dim, "aminmax", "dim", None).__index__()
     if not isinstance(keepdim, (bool, np.bool_)):
         raise TypeError(f"aminmax(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
     nd = input.dim()

@@ -11,7 +11,7 @@ import numpy as np
 from . import decomps, decomps_math as DM, dtypes as D, return_types
 from .ndops import where
 from .structops import _all, _gather, _positions
-from .tensor import _dim, Tensor, tensor_methods
+from .tensor import _dim, _int_arg, Tensor, tensor_methods
 from .tracing import _tracing, guard_nans
 from .views import KIND_OPS
 
@@ -57,10 +57,7 @@ def _guard_running(x, values, idx, d, is_max):
 
 def _dim_arg(fn, x, dim, pos):
     """dim as a non-negative int, with torch's errors (pos: its position, 1 for a method)."""
-    if not hasattr(dim, "__index__") or isinstance(dim, bool):
-        raise TypeError(f"{fn}(): argument 'dim' (position {pos}) must be int, not "
-                        f"{type(dim).__name__}")
-    dim = dim.__index__()
+    dim = _int_arg(dim, fn, "dim", pos).__index__()
     if not x.dim() and fn != "logcumsumexp" and dim not in (0, -1):
         raise IndexError(f"{fn}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
     return _dim(dim, x.dim())

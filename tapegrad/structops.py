@@ -170,9 +170,8 @@ def _along(shape, d):
 
 
 def _dim_arg(fn, x, dim):
-    if not hasattr(dim, "__index__") or isinstance(dim, bool):
-        raise TypeError(f"{fn}(): argument 'dim' must be int, not {type(dim).__name__}")
-    return _dim(dim.__index__(), x.dim())
+    # (torch's message as for a dim given by keyword: no position)
+    return _dim(dim, x.dim(), fn, "dim", None)
 
 
 def _select(name, x, d, idx, keepdim=True, preserve=False):
@@ -288,10 +287,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
     sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
     _tensor_operand("topk", input, 1, "input")
-    k = _int_arg(k, "topk", "k", 2)
+    k = _int_arg(k, "topk", "k", 2).__index__()
     d = _dim_arg("topk", input, dim)
     n = input._shape[d] if input.dim() else 1
-    if not hasattr(k, "__index__") or not 0 <= k <= n:
+    if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     if input.dtype is D.bool_:   # (after k's check, as torch's)
         raise RuntimeError("topk does not support bool dtypes on CPU")
@@ -473,12 +472,12 @@ def tied_value(t, ties):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
     _tensor_operand("kthvalue", input, 1, "input")
-    k = _int_arg(k, "kthvalue", "k", 2)
+    k = _int_arg(k, "kthvalue", "k", 2).__index__()
     d = _dim_arg("kthvalue", input, dim)
     n = input._shape[d] if input.dim() else 1
     if n == 0:
         raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
-    if not hasattr(k, "__index__") or not 1 <= k <= n:
+    if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     _no_bool("kthvalue_cpu", input)   # (after k's check, as torch's)
     return _kth("kthvalue", input, int(k), d, keepdim, return_types.kthvalue)

@@ -167,6 +167,28 @@ def test_int_arguments_as_torch(expr):
     _check(expr)
 
 
+# a float tensor (0-d or one element) has __index__ too, which torch's parser refuses as an
+# int: sort(x, dim=tensor(1.)) raised the tensor's own "only integer tensors" error, and
+# aminmax took it as dim 1; a 0-d integer tensor or a numpy integer is an int
+TENSOR_INT_ARGUMENTS = [
+    "m.sort(x, dim=m.tensor(0.))", "m.argsort(x, dim=m.tensor([0]))",
+    "m.topk(x, 1, dim=m.tensor(0.))", "m.topk(x, 1, dim=np.float64(0))",
+    "m.topk(x, m.tensor(1.))", "m.topk(x, m.tensor(1)).values",
+    "m.kthvalue(x, m.tensor(1.))", "m.kthvalue(x, np.int64(2)).values",
+    "m.median(x, dim=m.tensor(0.))", "m.median(x, dim=m.tensor(0)).values",
+    "m.nanmedian(x, dim=m.tensor([0]))", "m.mode(x, dim=m.tensor(0.))",
+    "m.cummin(x, m.tensor(0.))", "m.cummin(x, m.tensor([0]))", "m.cumsum(x, m.tensor(0.))",
+    "m.cumsum(x, m.tensor(0))", "m.logcumsumexp(x, np.float64(0))",
+    "m.aminmax(x, dim=m.tensor(0.))", "m.aminmax(x, dim=m.tensor([0]))",
+    "m.aminmax(x, dim=np.float64(0))", "m.aminmax(x, dim=np.int64(0)).max",
+]
+
+
+@pytest.mark.parametrize("expr", TENSOR_INT_ARGUMENTS)
+def test_tensor_int_arguments_as_torch(expr):
+    _check(expr)
+
+
 # a Python int operand is read as an int64 (a uint64 above its range): beyond those torch's
 # parser raises OverflowError, whatever the tensor's dtype
 BIG_INTS = [
