@@ -14,7 +14,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors
 from .ndops import where
 from .tape import STATE
-from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _int_arg as _int, Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, StridedPlace
 
 __all__ = ["select_scatter", "slice_scatter", "diagonal_scatter", "as_strided_scatter"]
@@ -23,10 +23,7 @@ __all__ = ["select_scatter", "slice_scatter", "diagonal_scatter", "as_strided_sc
 def _int_arg(fn, name, pos, value, none_ok=False):
     if value is None and none_ok:
         return None
-    if not hasattr(value, "__index__") or isinstance(value, bool):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be int, not "
-                        f"{type(value).__name__}")
-    return value.__index__()
+    return _int(value, fn, name, pos).__index__()
 
 
 def _body(T, x, src, params, mask):

@@ -181,6 +181,12 @@ TENSOR_INT_ARGUMENTS = [
     "m.cumsum(x, m.tensor(0))", "m.logcumsumexp(x, np.float64(0))",
     "m.aminmax(x, dim=m.tensor(0.))", "m.aminmax(x, dim=m.tensor([0]))",
     "m.aminmax(x, dim=np.float64(0))", "m.aminmax(x, dim=np.int64(0)).max",
+    "m.select_scatter(m.zeros(2, 3), m.ones(2), m.tensor(1.), 0)",
+    "m.select_scatter(m.zeros(2, 3), m.ones(2), 1, m.tensor([0.]))",
+    "m.select_scatter(m.zeros(2, 3), m.ones(2), m.tensor(1), np.int64(0))",
+    "m.slice_scatter(m.zeros(2, 3), m.ones(2, 2), 1, m.tensor(1.))",
+    "m.diagonal_scatter(m.zeros(2, 3), m.ones(2), m.tensor([1]))",
+    "m.diagonal_scatter(m.zeros(2, 3), m.ones(2), np.float64(1))",
 ]
 
 
