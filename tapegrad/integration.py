@@ -14,8 +14,8 @@ import numbers
 
 import numpy as np
 
-from . import decomps, decomps_math as DM
-from .tensor import _dim, Tensor, _tensor_operand
+from . import decomps, decomps_math as DM, errors
+from .tensor import _dim, _is_int_arg, Tensor, _tensor_operand
 from .views import KIND_OPS
 
 __all__ = ["trapezoid", "trapz", "cumulative_trapezoid"]
@@ -34,9 +34,9 @@ def _args(fn, y, x, dx, dim):
     _tensor_operand(fn, y, 1, "y")
     if x is not None and dx is not None or x is not None and not isinstance(x, Tensor) or \
             dx is not None and not isinstance(dx, numbers.Number) or \
-            not hasattr(dim, "__index__") or isinstance(dim, bool):
-        got = ", ".join(["Tensor"] + ([type(x).__name__] if x is not None else []) +
-                        [f"{k}={type(v).__name__}" for k, v in (("dim", dim), ("dx", dx))
+            not _is_int_arg(dim, True):
+        got = ", ".join(["Tensor"] + ([errors.type_name(x)] if x is not None else []) +
+                        [f"{k}={errors.type_name(v)}" for k, v in (("dim", dim), ("dx", dx))
                          if v is not None and (k != "dim" or v != -1)])
         forms = [" * (Tensor y, Tensor x, *, int dim = -1)",
                  f" * (Tensor y, *, {'float' if fn == 'trapz' else 'Number'} dx = 1, int dim = -1)"]

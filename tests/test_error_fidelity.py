@@ -187,6 +187,9 @@ TENSOR_INT_ARGUMENTS = [
     "m.slice_scatter(m.zeros(2, 3), m.ones(2, 2), 1, m.tensor(1.))",
     "m.diagonal_scatter(m.zeros(2, 3), m.ones(2), m.tensor([1]))",
     "m.diagonal_scatter(m.zeros(2, 3), m.ones(2), np.float64(1))",
+    "m.trapezoid(m.ones(2, 3), dim=m.tensor(0.))", "m.trapezoid(m.ones(2, 3), dim=m.tensor([0]))",
+    "m.trapezoid(m.ones(2, 3), dim=m.tensor(0))", "m.trapz(m.ones(2, 3), dim=np.float64(0))",
+    "m.cumulative_trapezoid(m.ones(2, 3), m.ones(3), dim=m.tensor(1.))",
 ]
 
 
