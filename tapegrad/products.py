@@ -258,11 +258,23 @@ def outer(input, vec2, *, _fn="outer"):
 def tensordot(a, b, dims=2):
     """The contraction of a's dims with b's (an int: a's last, b's first), recorded as
     torch's: permute, reshape, mm, view."""
-    if isinstance(dims, int) or hasattr(dims, "__index__"):
-        n = int(dims)
+    # (torch's Python checks: an int, a tensor read by its item or as two rows, or two
+    # lists; a numpy integer or a float is refused, a float tensor truncated)
+    if not isinstance(dims, (tuple, list, Tensor, int)):
+        raise RuntimeError(f"tensordot expects dims to be int or tuple[list[int], list[int]] or "
+                           f"list[list[int]] containing two lists, but got dims={dims}")
+    if isinstance(dims, Tensor) and dims.numel() > 1:
+        if dims.size()[0] != 2:
+            raise AssertionError(f"dims tensor must have size 2 in first dimension, got "
+                                 f"{dims.size()[0]}")
+        dims = (dims[0].tolist(), dims[1].tolist())
+    if not isinstance(dims, (tuple, list)):
+        n = int(dims.item()) if isinstance(dims, Tensor) else dims
         if n < 0:
-            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={n}")
-        da, db = list(range(a.dim() - n, a.dim())), list(range(n))
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if n > min(a.dim(), b.dim()) and not isinstance(dims, Tensor):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={n}")
+        da, db = list(range(-n, 0)), list(range(n))
     else:
         da, db = dims
         da = [da] if isinstance(da, int) else list(da)

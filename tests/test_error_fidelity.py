@@ -484,3 +484,24 @@ TYPE_ARGS = ["x.type(4)", "x.type(float)", "x.type(int)", "x.type(np.float32)", 
 @pytest.mark.parametrize("expr", TYPE_ARGS)
 def test_type_arguments_as_torch(expr):
     _check(expr)
+
+
+# tensordot's dims as torch's Python checks them: an int, a tensor (its item, or two rows of
+# dims), or two lists; a numpy integer or a float is refused (np.int64(1) was taken as 1)
+TENSORDOT_DIMS = [
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=np.int64(1))",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=1.0)",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=None)",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=3)",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=m.tensor(3))",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=m.tensor(-1))",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=m.tensor(1.5))",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=m.tensor([[1], [0]]))",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=m.tensor([[1, 0]]))",
+    "m.tensordot(m.ones(2, 3), m.ones(3, 2), dims=True)",
+]
+
+
+@pytest.mark.parametrize("expr", TENSORDOT_DIMS)
+def test_tensordot_dims_as_torch(expr):
+    _check(expr)
