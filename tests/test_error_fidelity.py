@@ -190,6 +190,11 @@ TENSOR_INT_ARGUMENTS = [
     "m.trapezoid(m.ones(2, 3), dim=m.tensor(0.))", "m.trapezoid(m.ones(2, 3), dim=m.tensor([0]))",
     "m.trapezoid(m.ones(2, 3), dim=m.tensor(0))", "m.trapz(m.ones(2, 3), dim=np.float64(0))",
     "m.cumulative_trapezoid(m.ones(2, 3), m.ones(3), dim=m.tensor(1.))",
+    "m.nn.functional.layer_norm(m.ones(2, 1), [m.tensor(1.)])",
+    "m.nn.functional.layer_norm(m.ones(2, 3), (2, m.tensor([3.])))",
+    "m.nn.functional.layer_norm(m.ones(2, 3), [np.int64(3)])",
+    "m.nn.functional.layer_norm(m.ones(2, 3), (2, 3.0))",
+    "m.nn.functional.layer_norm(m.ones(2, 1), (2, True))",
 ]
 
 

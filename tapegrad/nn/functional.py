@@ -25,7 +25,7 @@ from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..tape import INFERENCE_MADE, refuse_inference_index
-from ..tensor import Tensor, _dim, _int_arg, _row_major
+from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _row_major
 from ..tracing import refuse_state_update
 from ..views import cat as _cat, KIND_OPS, _rows_at
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -778,12 +778,7 @@ def _shape_arg(fn, shape):
     if isinstance(shape, Tensor) or not isinstance(shape, (tuple, list)):
         raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, not {errors.type_name(shape)}")
-    for i, v in enumerate(shape):
-        if isinstance(v, bool) or not hasattr(v, "__index__"):
-            raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple "
-                            f"of ints, but found element of type {errors.type_name(v)} at "
-                            f"pos {i}")
-    return tuple(int(v) for v in shape)
+    return _int_seq((shape,), fn, "normalized_shape", 2, bare=False)
 
 
 # (ndim, k) -> the last k of ndim dims: layer_norm's normalized dims
