@@ -1438,11 +1438,10 @@ def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
 def polygamma(n, input):
     """The n-th derivative of digamma at input (PolygammaBackward0; no gradient in n)."""
     _tensor_operand("polygamma", input, 2, "input")
-    if not hasattr(n, "__index__") or isinstance(n, bool) or n < 0:
-        raise RuntimeError("polygamma(n, x) does not support negative n.") if \
-            hasattr(n, "__index__") else TypeError(
-                f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
-    return _bin("polygamma", float(n.__index__()), _floating(input))
+    n = _int_arg(n, "polygamma", "n", 1).__index__()
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return _bin("polygamma", float(n), _floating(input))
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):

@@ -32,7 +32,7 @@ from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
     tied_value
 from .native_args import arg_error
-from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _int_arg, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
 
@@ -265,9 +265,7 @@ def rot90(input, k=1, dims=(0, 1)):
     """input rotated by 90 degrees k times in the plane of dims, from dims[0] towards dims[1]
     (Rot90Backward0)."""
     _tensor_operand("rot90", input, 1, "input")
-    if not hasattr(k, "__index__") or isinstance(k, bool):
-        raise TypeError(f"rot90(): argument 'k' (position 2) must be int, not "
-                        f"{type(k).__name__}")
+    k = _int_arg(k, "rot90", "k", 2).__index__()
     dims = list(dims)
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")

@@ -24,7 +24,7 @@ from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsume
 from .ndops import softmax as _softmax
 from .ops import OPS
 from .pyfunc import as_native_node, Function, should_compute_output
-from .tensor import Tensor, _tensor_operand, tensor_methods
+from .tensor import _int_arg, Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack as _stack
 from .vocab import FUNCS
 
@@ -99,15 +99,22 @@ def _mvlgamma_body(T, x, p):
     return _stack(shifts, -1).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
+def _multigammaln(fn, input, p, pos=2):
+    _tensor_operand(fn, input, 1, "input")
+    p = _int_arg(p, fn, "p", pos).__index__()
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    return decomps.record("mvlgamma", _mvlgamma_body, KIND_OPS, _floating(input), p)
+
+
 def multigammaln(input, p):
     """The multivariate log-gamma of dimension p (MvlgammaBackward0)."""
-    _tensor_operand("mvlgamma", input, 1, "input")
-    if not hasattr(p, "__index__") or p < 1:
-        raise RuntimeError("p has to be greater than or equal to 1")
-    return decomps.record("mvlgamma", _mvlgamma_body, KIND_OPS, _floating(input), int(p))
+    return _multigammaln("special_multigammaln", input, p)
 
 
-_mvlgamma = multigammaln   # (torch.mvlgamma; torch.special has none of that name)
+def _mvlgamma(input, p):
+    """torch.mvlgamma: multigammaln (torch.special has none of that name)."""
+    return _multigammaln("mvlgamma", input, p)
 
 
 @tensor_methods
@@ -123,7 +130,7 @@ class _Methods:
         return logit(self, eps)
 
     def mvlgamma(self, p):
-        return multigammaln(self, p)
+        return _multigammaln("mvlgamma", self, p, 1)
 
     def xlogy_(self, other):
         errors.check_promotion(self, other, true_divide=True)   # (the output's, first)

@@ -195,6 +195,13 @@ TENSOR_INT_ARGUMENTS = [
     "m.nn.functional.layer_norm(m.ones(2, 3), [np.int64(3)])",
     "m.nn.functional.layer_norm(m.ones(2, 3), (2, 3.0))",
     "m.nn.functional.layer_norm(m.ones(2, 1), (2, True))",
+    "m.rot90(m.ones(2, 3), m.tensor(1.))", "m.rot90(m.ones(2, 3), m.tensor([1]))",
+    "m.rot90(m.ones(2, 3), m.tensor(1))", "m.rot90(m.ones(2, 3), np.float64(1))",
+    "m.polygamma(m.tensor(1.), x)", "m.polygamma(True, x)", "m.polygamma(m.tensor([1]), x)",
+    "tuple(m.polygamma(np.int64(1), x).shape)", "m.polygamma(-1, x)",
+    "m.mvlgamma(x + 3, m.tensor(2.))", "m.mvlgamma(x + 3, True)", "m.mvlgamma(x + 3, 2.0)",
+    "m.special.multigammaln(x + 3, m.tensor([2]))", "(x + 3).mvlgamma(np.float64(2))",
+    "tuple(m.special.multigammaln(x + 3, np.int64(2)).shape)", "m.mvlgamma(x + 3, 0)",
 ]
 
 
