@@ -118,11 +118,11 @@ def _clamp_pass(x, lo, hi):
     return decomps.written("clamp", y, tape, start)
 
 
-def _dims(fname, dim, nd):
+def _dims(fname, dim, nd, pos=1):
     """Sorted non-negative dims: all of them for None (or an empty list), else as torch."""
     if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
         return tuple(range(nd))
-    return _reduce_dims(fname, dim, nd)
+    return _reduce_dims(fname, dim, nd, pos)
 
 
 def _bin(name, x, y):
@@ -1485,7 +1485,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on the "
                                    f"dimension {d}because this dimension is empty and the "
                                    f"operation does not have an identity")
-    dims = _dims("linalg.vector_norm", dim, x.dim())
+    dims = _dims("linalg_vector_norm", dim, x.dim(), 3)
     if needs_zero_norm(ord, x):
         arr = x._array()
         count = layouts.reduced(arr, np.asarray(

@@ -82,10 +82,19 @@ def _is_int_arg(v, first):
             and not v._dtype.is_complex)
 
 
-def _int_list(args, fn, name, pos=1, bare=True):
+def _is_int_item(v, first):
+    """Whether torch's parser takes v as an element of an int[] it reads as dims: one of
+    _is_int_arg's, or a one-element integer tensor of any shape (tensor([1]))."""
+    return _is_int_arg(v, first) or (isinstance(v, Tensor) and v.numel() == 1 and
+                                     not v._dtype.is_floating_point and
+                                     not v._dtype.is_complex and v._dtype is not D.bool_)
+
+
+def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_arg):
     """An `int[]` argument (sizes, dims; `fn`'s `name` at `pos`) as torch's parser binds it:
     one int (unless not `bare`: an argument after the first), one sequence, or ints spread
-    as positional arguments, with its messages for what it refuses."""
+    as positional arguments, with its messages for what it refuses (`ok` tells an element it
+    takes)."""
     # (the common case first: Python ints only, nothing to convert or refuse)
     items = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
     for v in items:
@@ -102,7 +111,7 @@ def _int_list(args, fn, name, pos=1, bare=True):
     spread = len(args) != 1
     items = args if spread else args[0]
     for k, v in enumerate(items):
-        if _is_int_arg(v, k == 0):
+        if ok(v, k == 0):
             continue
         if k:
             raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos "
@@ -944,16 +953,17 @@ def _hypot_dtype(x, y):
         raise NotImplementedError(f'"hypot_cpu" not implemented for \'{dt.legacy}\'')
 
 
-def _reduce_dims(fname, dim, nd):
-    """dim (an int or a sequence of ints) as sorted non-negative dims, with torch's errors;
-    () for a 0-d tensor."""
-    if hasattr(dim, "__index__") and not isinstance(dim, bool):
+def _reduce_dims(fname, dim, nd, pos=1):
+    """dim (an int or a sequence of ints; argument `pos` of fname) as sorted non-negative
+    dims, with torch's errors; () for a 0-d tensor."""
+    # (a float tensor has __index__ too: refused, as torch's parser does)
+    if dim.__class__ is int or _is_int_item(dim, True):
         dims = [dim]
-    elif isinstance(dim, (tuple, list)) and all(hasattr(d, "__index__") for d in dim):
-        dims = list(dim)
+    elif isinstance(dim, (tuple, list)):
+        dims = _int_list((dim,), fname, "dim", pos, False, _is_int_item)
     else:
-        raise TypeError(f"{fname}(): argument 'dim' (position 1) must be tuple of ints, not "
-                        f"{type(dim).__name__}")
+        raise TypeError(f"{fname}(): argument 'dim' (position {pos}) must be tuple of ints, "
+                        f"not {errors.type_name(dim)}")
     if not dims and nd:   # torch's own error for an empty dim list
         raise RuntimeError(f"output with shape [] doesn't match the broadcast shape {[1] * nd}")
     seen = []

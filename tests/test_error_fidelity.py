@@ -202,6 +202,12 @@ TENSOR_INT_ARGUMENTS = [
     "m.mvlgamma(x + 3, m.tensor(2.))", "m.mvlgamma(x + 3, True)", "m.mvlgamma(x + 3, 2.0)",
     "m.special.multigammaln(x + 3, m.tensor([2]))", "(x + 3).mvlgamma(np.float64(2))",
     "tuple(m.special.multigammaln(x + 3, np.int64(2)).shape)", "m.mvlgamma(x + 3, 0)",
+    "m.ones(2, 3).amax(m.tensor(1.))", "m.amax(m.ones(2, 3), dim=m.tensor([1]))",
+    "m.ones(2, 3).logsumexp(m.tensor([1.]))", "m.ones(2, 3).nansum(m.tensor(1.))",
+    "m.ones(2, 3).norm(2, m.tensor(1.))", "m.ones(2, 3).nansum(m.tensor(1))",
+    "m.amax(m.ones(2, 3), dim=(0, m.tensor(1.)))", "m.amax(m.ones(2, 3), dim=(m.tensor(0), 1))",
+    "m.ones(2, 3).amax((m.tensor(1.),))", "m.ones(2, 3).amax([0, 1.0])",
+    "m.amax(m.ones(2, 3), dim=[m.tensor([1]), 0])",
 ]
 
 
