@@ -654,10 +654,7 @@ class _MathMethods:
             self if self._dtype.is_floating_point else self.to(D.int64))
         if dim is None:
             return _record("prod", DM.prod, x, None, False)
-        if not hasattr(dim, "__index__") or isinstance(dim, bool):
-            raise TypeError(f"prod(): argument 'dim' (position 1) must be int, not "
-                            f"{type(dim).__name__}")
-        d = _dim(dim.__index__(), x.dim())
+        d = _dim(dim, x.dim(), "prod", "dim", 1)   # (a float tensor refused as torch's)
         # (its body's products keep x's layout; torch's result is row-major)
         return _row_major(_record("prod_dim", DM.prod, x, d, bool(keepdim))) \
             if x.dim() else _record("prod_dim", DM.prod, x, None, False)

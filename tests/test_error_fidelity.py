@@ -208,12 +208,21 @@ TENSOR_INT_ARGUMENTS = [
     "m.amax(m.ones(2, 3), dim=(0, m.tensor(1.)))", "m.amax(m.ones(2, 3), dim=(m.tensor(0), 1))",
     "m.ones(2, 3).amax((m.tensor(1.),))", "m.ones(2, 3).amax([0, 1.0])",
     "m.amax(m.ones(2, 3), dim=[m.tensor([1]), 0])",
+    "m.ones(2, 3).prod(m.tensor(1))",
 ]
 
 
 @pytest.mark.parametrize("expr", TENSOR_INT_ARGUMENTS)
 def test_tensor_int_arguments_as_torch(expr):
     _check(expr)
+
+
+def test_prod_refuses_a_float_tensor_dim():
+    # (torch's words are its two overloads' invalid combination: the type is compared)
+    expr = "m.ones(2, 3).prod(m.tensor(1.))"
+    assert run(expr, torch)[0] == "TypeError"
+    assert run(expr, tg) == ("TypeError", "prod(): argument 'dim' (position 1) must be int, "
+                                          "not Tensor")
 
 
 # a Python int operand is read as an int64 (a uint64 above its range): beyond those torch's
