@@ -384,6 +384,18 @@ _FORMS.update({
     "std_mean": (_MOMENT, []), "var_mean": (_MOMENT, []),
 })
 _FORMS["var"], _FORMS["nanquantile"] = _FORMS["std"], _FORMS["quantile"]
+# the upsample kernels interpolate calls: an output_size list and the scale factors
+_SCALES = {1: "float? scales = None", 2: "float? scales_h = None, float? scales_w = None",
+           3: "float? scales_d = None, float? scales_h = None, float? scales_w = None"}
+for _fn, _k, _align in ([(f"upsample_nearest{k}d", k, False) for k in (1, 2, 3)]
+                        + [(f"_upsample_nearest_exact{k}d", k, False) for k in (1, 2, 3)]
+                        + [("upsample_linear1d", 1, True), ("upsample_bilinear2d", 2, True),
+                           ("upsample_trilinear3d", 3, True), ("upsample_bicubic2d", 2, True),
+                           ("_upsample_bilinear2d_aa", 2, True),
+                           ("_upsample_bicubic2d_aa", 2, True)]):
+    _head = "Tensor input, tuple of ints output_size" + ", bool align_corners" * _align
+    _FORMS[_fn] = ([f"{_head}, tuple of floats? scale_factors",
+                    f"{_head}, {_SCALES[_k]}, *, Tensor out = None"], [])
 for _fn in ("all", "any"):
     _FORMS[_fn] = (["Tensor input, *, Tensor out = None",
                     "Tensor input, tuple of ints? dim = None, bool keepdim = False, *, "

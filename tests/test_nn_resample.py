@@ -112,6 +112,30 @@ def test_errors():
         F.interpolate(x, size=3, recompute_scale_factor=True)
 
 
+# a size that is not a sequence goes on as [size] * dims to torch's kernel, whose parser
+# refuses a float, a bool or a float tensor (F.interpolate(x, size=2.0) was read as 2)
+SIZE_CALLS = [(mode, nd, size, aa) for mode, nd in (
+    ("nearest", 3), ("nearest-exact", 4), ("linear", 3), ("bilinear", 4), ("bicubic", 4),
+    ("trilinear", 5), ("area", 3), ("nearest", 5))
+    for size in ("2.0", "True", "m.tensor(2.)", "np.float64(2)", "m.tensor(2)", "np.int64(2)",
+                 "m.tensor([2])", "'a'") for aa in ((False, True) if nd == 4 and mode in (
+                     "bilinear", "bicubic") else (False,))]
+
+
+@pytest.mark.parametrize("mode,nd,size,aa", SIZE_CALLS)
+def test_interpolate_size_types_as_torch(mode, nd, size, aa):
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        x = m.ones((1, 1) + (3,) * (nd - 2))
+        try:
+            return tuple(m.nn.functional.interpolate(x, size=eval(size), mode=mode,
+                                                     antialias=aa).shape)
+        except Exception as e:   # noqa: BLE001  (the error is the behaviour compared)
+            return type(e).__name__, str(e)
+    assert run(tg) == run(torch)
+
+
 def test_deprecated_and_modules():
     x = tg.randn(1, 1, 3, 3)
     with pytest.warns(UserWarning, match="`nn.functional.upsample` is deprecated"):

@@ -26,7 +26,8 @@ import numpy as np
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
 from ..exact import fma32, fma64, fma_float
-from ..tensor import Tensor
+from ..native_args import arg_error
+from ..tensor import _is_int_item, Tensor
 from ._basic import _record, _tensor
 from ._pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
@@ -266,6 +267,11 @@ def _small_bilinear(x, per_dim):
 
 
 def _upsample(name, x, sizes, mode, align_corners, scales, antialias=False):
+    if any(s.__class__ is not int for s in sizes):   # (a size interpolate did not read)
+        native = "_" + name if name.endswith("_aa") or "exact" in name else name
+        args = (x, sizes) + ((align_corners,) if align_corners is not None else ()) + (None,)
+        raise arg_error(native, False, args) or TypeError(
+            f"{native}(): argument 'output_size' must be tuple of ints")
     k = len(sizes)
     ins = tuple(x.shape[2:])
     if any(s <= 0 for s in ins) or any(s <= 0 for s in sizes):
@@ -405,7 +411,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                     f"{[type(v) for v in size]}")
             output_size = [int(v) for v in size]
         else:
-            output_size = [int(size)] * dim
+            # (torch passes [size] * dim on to its kernel's parser, which refuses a float, a
+            # bool or a float tensor)
+            output_size = [int(size) if _is_int_item(size, True) else size] * dim
     elif scale_factor is not None:
         output_size = None
         if isinstance(scale_factor, (list, tuple)):
