@@ -255,6 +255,23 @@ _DRAW_ARGS = (
     "pin_memory = False, bool requires_grad = False)\n")
 
 
+# (the *_like draws given an int requires_grad: torch's parser has no form that takes it)
+_LIKE_OPTIONS = ("torch.memory_format memory_format = None, torch.dtype dtype = None, "
+                 "torch.layout layout = None, torch.device device = None, bool pin_memory = "
+                 "False, bool requires_grad = False")
+
+
+def _like_flag(fn, requires_grad, args, forms):
+    """requires_grad of a *_like draw `fn` (given `args`, its parser's `forms` before the
+    options): a bool or None, else torch's TypeError."""
+    if not _flag(requires_grad):
+        got = errors.got_args(args, {"requires_grad": requires_grad})
+        raise TypeError(f"{fn}() received an invalid combination of arguments - got ({got}), "
+                        f"but expected one of:\n" + "".join(
+                            f" * ({form}, *, {gen}{_LIKE_OPTIONS})\n" for form in forms
+                            for gen in ("torch.Generator generator, ", "")))
+
+
 def _float_dtype(dtype, fn, name=None):
     """dtype= of a float draw (kernel `fn`'s error for another dtype); `name`: the function,
     whose TypeError a dtype= that is no dtype raises."""
@@ -497,6 +514,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 def rand_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
               layout=None, memory_format=None):
     """Uniform samples in [0, 1) of `input`'s shape."""
+    _like_flag("rand_like", requires_grad, (input,), ("Tensor input",))
     layouts.check("rand_like", len(input._shape), layout, memory_format)
     return _in_layout_of(input, rand(input._shape, dtype=dtype or input._dtype,
                                      requires_grad=requires_grad, device=device,
@@ -506,6 +524,7 @@ def rand_like(input, *, dtype=None, requires_grad=False, device=None, generator=
 def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
                layout=None, memory_format=None):
     """Standard normal samples of `input`'s shape."""
+    _like_flag("randn_like", requires_grad, (input,), ("Tensor input",))
     layouts.check("randn_like", len(input._shape), layout, memory_format)
     if input.dim() > 1 and not input._array().flags.c_contiguous:
         # torch's normal_ of a tensor that is not row-major takes its serial path
@@ -521,6 +540,9 @@ def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator
 def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None,
                  generator=None, layout=None, memory_format=None):
     """Integers in [low, high) of `input`'s shape and dtype."""
+    _like_flag("randint_like", requires_grad, (input, low) + (() if high is None else (high,)),
+               ("Tensor input, int low, int high", "Tensor input, Tensor high",
+                "Tensor input, int high"))
     layouts.check("randint_like", len(input._shape), layout, memory_format)
     if high is None:
         low, high = 0, low

@@ -626,6 +626,10 @@ FACTORY_REQUIRES_GRAD_CALLS = {
     "arange step": lambda m: m.arange(0, 3.0, 2, requires_grad=1),
     "randn": lambda m: m.randn(2, 3, requires_grad=1),
     "rand": lambda m: m.rand(2, requires_grad=0),
+    "rand_like": lambda m: m.rand_like(_x(m), requires_grad=1),
+    "randn_like": lambda m: m.randn_like(_x(m), requires_grad=0),
+    "randint_like high": lambda m: m.randint_like(_x(m), 3, requires_grad=1),
+    "randint_like low high": lambda m: m.randint_like(_x(m), 1, 3, requires_grad=1),
 }
 
 
@@ -645,6 +649,8 @@ def test_factory_requires_grad_none_or_bool():
     assert not tg.linspace(0, 1, 3, requires_grad=None).requires_grad
     assert tg.eye(2, requires_grad=True).requires_grad
     assert tg.arange(3.0, requires_grad=True).requires_grad
+    assert not tg.rand_like(_x(tg), requires_grad=None).requires_grad
+    assert tg.randn_like(_x(tg), requires_grad=True).requires_grad
 
 
 @pytest.mark.parametrize("call", [
