@@ -637,6 +637,28 @@ def test_lbfgs_diverging_search_is_silent_as_torch():
         assert set(seen) == {"warn"}
 
 
+def test_lbfgs_transposed_parameter_as_torch():
+    # torch gathers p.grad.view(-1); the .grad of a transposed parameter keeps its strides,
+    # which view refuses: tapegrad's flat gathering took it
+    def run(m):
+        p = m.nn.Parameter(m.empty(3, 2).t())
+        with m.no_grad():
+            p.copy_(m.arange(6.0).reshape(2, 3) / 10)
+        opt = m.optim.LBFGS([p], lr=0.5, max_iter=5)
+
+        def closure():
+            opt.zero_grad()
+            loss = (p ** 2 * m.arange(6.0).reshape(2, 3) - p).sum()
+            loss.backward()
+            return loss
+        try:
+            opt.step(closure)
+        except RuntimeError as e:
+            return str(e), p.detach().tolist()
+        return None
+    assert run(tg) == run(torch) is not None
+
+
 def test_lbfgs_one_group_only():
     with pytest.raises(ValueError, match="per-parameter options"):
         tg.optim.LBFGS([{"params": [tg.ones(1, requires_grad=True)]},

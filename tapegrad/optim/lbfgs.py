@@ -174,6 +174,12 @@ class LBFGS(Optimizer):
         return pack
 
     def _flat_grad(self):
+        for p in self._params:
+            g = getattr(p, "_grad", None)
+            if g is not None and type(g._v) is np.ndarray and not g._v.flags.c_contiguous:
+                # torch gathers p.grad.view(-1): the .grad of a transposed parameter (which
+                # keeps its parameter's strides) refuses it with view's RuntimeError
+                g.view(-1)
         pack = self._pack()
         if all(getattr(p, "_grad", None) is not None for p in self._params):
             pack.load_grads()
