@@ -130,7 +130,8 @@ from .linalg import (torch_svd as svd, torch_cholesky as cholesky,  # noqa: E402
                      torch_cholesky_solve as cholesky_solve,
                      torch_cholesky_inverse as cholesky_inverse, torch_lu as lu,
                      torch_lu_unpack as lu_unpack, torch_lu_solve as lu_solve)
-linalg.matrix_power = matrix_power   # torch.linalg.matrix_power (composed.py is above linalg)
+from .composed import linalg_matrix_power  # noqa: E402
+linalg.matrix_power = linalg_matrix_power   # (composed.py is above linalg)
 from .lowrank import svd_lowrank, pca_lowrank  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, load_tape, Recorded, BranchChanged, TracingError,

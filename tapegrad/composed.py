@@ -272,6 +272,16 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 def matrix_power(input, n):
     """input @ input @ ... (n times) over the last two dims, by torch's binary
     decomposition: a copy of the identity for n = 0, the inverse's power for n < 0."""
+    return _matrix_power(input, n, "matrix_power", 2)
+
+
+def linalg_matrix_power(A, n):
+    """torch.linalg.matrix_power: matrix_power under linalg's name (its parser's errors)."""
+    return _matrix_power(A, n, "linalg_matrix_power", 2)
+
+
+def _matrix_power(input, n, fn, pos):
+    n = _int_arg(n, fn, "n", pos).__index__()   # (not a float, bool or float tensor)
     if input.dim() < 2:
         raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 "
                            "dimensions.")
@@ -654,7 +664,7 @@ class _ComposedMethods:
         return diff(self, n, dim, prepend, append)
 
     def matrix_power(self, n):
-        return matrix_power(self, n)
+        return _matrix_power(self, n, "matrix_power", 1)
 
     def positive(self):
         return positive(self)

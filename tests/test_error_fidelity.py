@@ -209,6 +209,9 @@ TENSOR_INT_ARGUMENTS = [
     "m.ones(2, 3).amax((m.tensor(1.),))", "m.ones(2, 3).amax([0, 1.0])",
     "m.amax(m.ones(2, 3), dim=[m.tensor([1]), 0])",
     "m.ones(2, 3).prod(m.tensor(1))",
+    "m.linalg.matrix_power(m.eye(2), 2.0)", "m.matrix_power(m.eye(2), True)",
+    "m.eye(2).matrix_power(m.tensor(2.))", "m.linalg.matrix_power(m.eye(2), m.tensor([2]))",
+    "m.linalg.matrix_power(m.eye(2), np.int64(-2))", "m.eye(2).matrix_power(m.tensor(3))",
 ]
 
 
