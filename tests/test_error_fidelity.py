@@ -212,6 +212,10 @@ TENSOR_INT_ARGUMENTS = [
     "m.linalg.matrix_power(m.eye(2), 2.0)", "m.matrix_power(m.eye(2), True)",
     "m.eye(2).matrix_power(m.tensor(2.))", "m.linalg.matrix_power(m.eye(2), m.tensor([2]))",
     "m.linalg.matrix_power(m.eye(2), np.int64(-2))", "m.eye(2).matrix_power(m.tensor(3))",
+    "m.nn.functional.pixel_shuffle(m.ones(1, 4, 2, 2), 2.0)",
+    "m.nn.functional.pixel_shuffle(m.ones(1, 4, 2, 2), m.tensor(2.))",
+    "m.nn.functional.pixel_unshuffle(m.ones(1, 1, 4, 4), True)",
+    "m.nn.functional.pixel_unshuffle(m.ones(1, 1, 4, 4), m.tensor(2)).shape[1]",
 ]
 
 

@@ -384,7 +384,7 @@ def pixel_shuffle(input, upscale_factor):
     """(*, C * r^2, H, W) -> (*, C, H * r, W * r), r = upscale_factor
     (PixelShuffleBackward0)."""
     _tensor("pixel_shuffle", input)
-    r = int(upscale_factor)
+    r = _int_arg(upscale_factor, "pixel_shuffle", "upscale_factor", 2).__index__()
     if input.dim() < 3:
         raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
                            f"got input with {input.dim()} dimension(s)")
@@ -423,7 +423,7 @@ def pixel_unshuffle(input, downscale_factor):
     """(*, C, H * r, W * r) -> (*, C * r^2, H, W), r = downscale_factor
     (PixelUnshuffleBackward0)."""
     _tensor("pixel_unshuffle", input)
-    r = int(downscale_factor)
+    r = _int_arg(downscale_factor, "pixel_unshuffle", "downscale_factor", 2).__index__()
     if input.dim() < 3:
         raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
                            f"got input with {input.dim()} dimension(s)")
