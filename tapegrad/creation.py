@@ -674,7 +674,11 @@ def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layou
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
 
 
-def _index_pairs(name, rows, cols, dtype, requires_grad, pick):
+def _index_pairs(name, rows, cols, offset, dtype, requires_grad, pick):
+    # (torch's parser: ints, in its order; offset named as given positionally)
+    rows = _int_arg(rows, name, "row", 1).__index__()
+    cols = _int_arg(cols, name, "col", 2).__index__()
+    offset = _int_arg(offset, name, "offset", 3).__index__()
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     if rows < 0:
@@ -683,7 +687,8 @@ def _index_pairs(name, rows, cols, dtype, requires_grad, pick):
         raise RuntimeError(f"col must be non-negative, got{cols}")
     if dtype not in (D.int32, D.int64):
         raise NotImplementedError(f'"{name}" not implemented for \'{dtype.legacy}\'')
-    return _leaf(np.array(pick(rows, cols), dtype=dtype.np).reshape(2, -1), dtype, requires_grad)
+    return _leaf(np.array(pick(rows, cols, offset), dtype=dtype.np).reshape(2, -1), dtype,
+                 requires_grad)
 
 
 def tril_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
@@ -691,8 +696,8 @@ def tril_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
     """The coordinates (2 x N, row-major) of the lower triangle of a row x col matrix: the
     elements with column - row <= offset."""
     _device.check(device)
-    return _index_pairs("tril_indices", row, col, dtype, requires_grad,
-                        lambda r, c: np.tril_indices(r, offset, c))
+    return _index_pairs("tril_indices", row, col, offset, dtype, requires_grad,
+                        lambda r, c, k: np.tril_indices(r, k, c))
 
 
 def triu_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
@@ -700,8 +705,8 @@ def triu_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
     """The coordinates (2 x N, row-major) of the upper triangle of a row x col matrix: the
     elements with column - row >= offset."""
     _device.check(device)
-    return _index_pairs("triu_indices", row, col, dtype, requires_grad,
-                        lambda r, c: np.triu_indices(r, offset, c))
+    return _index_pairs("triu_indices", row, col, offset, dtype, requires_grad,
+                        lambda r, c, k: np.triu_indices(r, k, c))
 
 
 def _number(x):

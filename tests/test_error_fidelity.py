@@ -216,6 +216,8 @@ TENSOR_INT_ARGUMENTS = [
     "m.nn.functional.pixel_shuffle(m.ones(1, 4, 2, 2), m.tensor(2.))",
     "m.nn.functional.pixel_unshuffle(m.ones(1, 1, 4, 4), True)",
     "m.nn.functional.pixel_unshuffle(m.ones(1, 1, 4, 4), m.tensor(2)).shape[1]",
+    "m.triu_indices(3, 2.0)", "m.tril_indices(m.tensor(2.), 3, 1)",
+    "m.tril_indices(3, 3, True)", "m.triu_indices(np.int64(3), m.tensor(3), -1)",
 ]
 
 
