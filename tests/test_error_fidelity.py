@@ -218,6 +218,14 @@ TENSOR_INT_ARGUMENTS = [
     "m.nn.functional.pixel_unshuffle(m.ones(1, 1, 4, 4), m.tensor(2)).shape[1]",
     "m.triu_indices(3, 2.0)", "m.tril_indices(m.tensor(2.), 3, 1)",
     "m.tril_indices(3, 3, True)", "m.triu_indices(np.int64(3), m.tensor(3), -1)",
+    "m.nn.functional.embedding(m.tensor([0]), m.ones(3, 2), padding_idx=2.0)",
+    "m.nn.functional.embedding(m.tensor([0]), m.ones(3, 2), padding_idx=True)",
+    "m.nn.functional.embedding(m.tensor([0]), m.ones(3, 2), padding_idx=m.tensor(-1.))",
+    "m.nn.functional.embedding(m.tensor([0]), m.ones(3, 2), padding_idx=m.tensor([0]))",
+    "m.nn.functional.embedding_bag(m.tensor([0, 1]), m.ones(3, 2), m.tensor([0]), "
+    "padding_idx=5.0)",
+    "m.nn.functional.embedding_bag(m.tensor([0, 1]), m.ones(3, 2), m.tensor([0]), "
+    "padding_idx=m.tensor(1))",
 ]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
 from ..ndops import where
-from ..tensor import Tensor
+from ..tensor import _int_arg, Tensor
 from ._basic import _record
 from ._decomps import grad_scaled
 
@@ -173,6 +173,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                            f"arguments for embedding_bag)")
     n_rows = weight.shape[0]
     if padding_idx is not None:
+        # (first torch.embedding_bag's parser: an int, not a float, bool or float tensor)
+        padding_idx = _int_arg(padding_idx, "embedding_bag", "padding_idx", 9).__index__()
         if not -n_rows <= padding_idx < n_rows:
             raise RuntimeError(f"padding_idx must be within the number of embeddings, "
                                f"-{n_rows} through {n_rows - 1}, but got {padding_idx}")

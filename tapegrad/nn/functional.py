@@ -25,7 +25,7 @@ from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..tape import INFERENCE_MADE, refuse_inference_index
-from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _row_major
+from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _is_int_item, _row_major
 from ..tracing import refuse_state_update
 from ..views import cat as _cat, KIND_OPS, _rows_at
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -892,6 +892,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     _tensor("embedding", input, "indices", 2)
     if padding_idx is not None and not -weight.shape[0] <= padding_idx < max(weight.shape[0], 1):
         raise AssertionError("Padding_idx must be within num_embeddings")   # (torch's assert)
+    if padding_idx is not None and padding_idx.__class__ is not int and \
+            not _is_int_item(padding_idx, True):   # (then torch.embedding's parser: SymInt)
+        raise TypeError(f"embedding(): argument 'padding_idx' (position 3) must be int, not "
+                        f"{errors.type_name(padding_idx)}")
     if sparse:
         raise NotImplementedError("tapegrad: embedding(sparse=True) is not implemented (tapegrad "
                                   "has no sparse tensors); use sparse=False: the dense "
