@@ -36,7 +36,7 @@ from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
 from .tape import bump_version, CLOSED, follow_retained, let_go, STATE, view_base
-from .tensor import _dim, _size_args, _tensor_operand, Tensor, tensor_methods
+from .tensor import _dim, _int_list, _is_int_item, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import index_scatter, KIND_OPS
 
@@ -763,7 +763,8 @@ class _ResizeMethods:
     tensor's place in its storage) raise NotImplementedError."""
 
     def resize_(self, *sizes, memory_format=None):
-        sizes = _size_args(sizes)
+        # (torch's int[] parser: a float, a bool or a float tensor is refused)
+        sizes = _int_list(sizes, "resize_", "size", ok=_is_int_item)
         layouts.check("resize_", None, None, memory_format)
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")

@@ -104,7 +104,7 @@ def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_arg):
         if items is not args or bare or len(args) != 1:
             return tuple(items)
     if len(args) == 1 and not isinstance(args[0], (tuple, list)):
-        if not bare or not _is_int_arg(args[0], True):
+        if not bare or not ok(args[0], True):
             raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of "
                             f"ints, not {errors.type_name(args[0])}")
         return (int(args[0]),)

@@ -226,6 +226,8 @@ TENSOR_INT_ARGUMENTS = [
     "padding_idx=5.0)",
     "m.nn.functional.embedding_bag(m.tensor([0, 1]), m.ones(3, 2), m.tensor([0]), "
     "padding_idx=m.tensor(1))",
+    "m.zeros(3).resize_(2.0)", "m.zeros(3).resize_(1, True)", "m.zeros(3).resize_([m.tensor(2.)])",
+    "m.zeros(3).resize_(m.tensor([2]))", "m.zeros(3).resize_(np.int64(2), m.tensor(1))",
 ]
 
 
