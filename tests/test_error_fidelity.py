@@ -228,6 +228,10 @@ TENSOR_INT_ARGUMENTS = [
     "padding_idx=m.tensor(1))",
     "m.zeros(3).resize_(2.0)", "m.zeros(3).resize_(1, True)", "m.zeros(3).resize_([m.tensor(2.)])",
     "m.zeros(3).resize_(m.tensor([2]))", "m.zeros(3).resize_(np.int64(2), m.tensor(1))",
+    "m.nn.functional.pad(m.ones(2, 3), (m.tensor(2.), 1))",
+    "m.nn.functional.pad(m.ones(2, 3), (1, m.tensor([2.])))",
+    "m.nn.functional.pad(m.ones(2, 3), [1, True], mode='reflect')",
+    "m.nn.functional.pad(m.ones(2, 3), (m.tensor([2]), np.int64(1)))",
 ]
 
 

@@ -712,7 +712,8 @@ def pad(input, pad, mode="constant", value=None):
     _tensor("pad", input)
     if isinstance(pad, Tensor):
         raise TypeError("pad(): argument 'pad' (position 2) must be tuple of ints, not Tensor")
-    pad = _int_list("pad", "pad", 2, pad)
+    # (torch's int[] parser: a float tensor refused, a bool after the first element taken)
+    pad = _int_seq((pad,), "pad", "pad", 2, False, _is_int_item)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
