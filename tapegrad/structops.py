@@ -1039,6 +1039,9 @@ def _checked_index(fn, input, dim, index, vector, loop=False):
         idx = _index_array(fn, index)
     n = input._shape[d] if nd else 1
     if vector and idx.ndim > 1:
+        if fn == "index_copy":   # (its meta function's words)
+            raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got "
+                             f"{idx.ndim})")
         raise IndexError(f"{fn}(): Index is supposed to be a vector")
     if not vector and max(idx.ndim, 1) != max(nd, 1):   # (a 0-d index counts as 1-d)
         raise RuntimeError("Index tensor must have the same number of dimensions as self "
@@ -1220,9 +1223,34 @@ def index_add(input, dim, index, source, *, alpha=1):
     return _add_at("index_add", input, source, out_pos, None, alpha)
 
 
+def _index_copy_source(input, d, n, source):
+    """torch's index_copy checks of source against input (n indices along dim d): its
+    dimensionality, its slices' shape, its size along d (numpy would broadcast or cut)."""
+    sd, nd = len(source._shape), len(input._shape)
+    if sd == 0 and n != 1:
+        raise IndexError(f"index_copy_(): When source is scalar, index should have one "
+                         f"element (got {n})")
+    if sd != nd and sd and nd:
+        raise IndexError(f"index_copy_(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality ({sd}), "
+                         f"destination dimensionality ({nd})")
+    dst = [s for k, s in enumerate(input._shape) if k != d]
+    src = [s for k, s in enumerate(source._shape) if k != d]
+    if dst != src:
+        raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice "
+                           f"shapes. Destination slice shape: {' '.join(map(str, dst))} at "
+                           f"dimension {d} and source slice shape: {' '.join(map(str, src))} "
+                           f"at dimension 0.")
+    if sd and n != source._shape[d]:
+        raise IndexError(f"index_copy_(): Number of indices ({n}) should be equal to "
+                         f"source.size(dim) ({source._shape[d]})")
+
+
 def index_copy(input, dim, index, source):
     """input with source's slices written at index along dim (IndexCopyBackward0)."""
     idx, d = _checked_index("index_copy", input, dim, index, True)
+    if isinstance(source, Tensor):
+        _index_copy_source(input, d, idx.size, source)
     out_pos = _index_grid(input._shape, d, idx).reshape(-1)
     tgt, first = np.unique(out_pos[::-1], return_index=True)
     every = np.arange(len(out_pos))

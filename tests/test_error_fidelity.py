@@ -555,3 +555,27 @@ TENSORDOT_DIMS = [
 @pytest.mark.parametrize("expr", TENSORDOT_DIMS)
 def test_tensordot_dims_as_torch(expr):
     _check(expr)
+
+
+# index_copy checks source against the destination as torch's meta function does: numpy's
+# assignment broadcast x.index_copy(1, tensor([0]), ones(1, 3)) (torch: "Source/destination
+# tensor must have same slice shapes") and cut a longer source
+INDEX_COPY_SHAPES = [
+    "m.zeros(2, 3).index_copy(1, m.tensor([0]), m.ones(1, 3))",
+    "m.zeros(2, 3).index_copy(1, m.tensor([0]), m.ones(2))",
+    "m.zeros(2, 3).index_copy(0, m.tensor([0]), m.ones(3, 1))",
+    "m.zeros(2, 3).index_copy(0, m.tensor([0, 1]), m.ones(1, 3))",
+    "m.zeros(2, 3).index_copy(0, m.tensor([0]), m.ones(1, 1, 3))",
+    "m.zeros(2, 3).index_copy_(1, m.tensor([0]), m.ones(2, 2))",
+    "m.zeros(2, 3, 4).index_copy(1, m.tensor([0]), m.ones(2, 1, 3))",
+    "m.zeros(3).index_copy(0, m.tensor([0, 1]), m.tensor(5.))",
+    "m.zeros(2, 3).index_copy(0, m.tensor([0]), m.tensor(1.))",
+    "m.zeros(2, 3).index_copy(0, m.tensor([[0]]), m.ones(1, 3))",
+    "m.zeros(()).index_copy(0, m.tensor([0]), m.ones(1))",
+    "m.zeros(2, 3).index_copy(1, m.tensor([2, 0]), m.ones(2, 2))",
+]
+
+
+@pytest.mark.parametrize("expr", INDEX_COPY_SHAPES)
+def test_index_copy_source_shape_as_torch(expr):
+    _check(expr)
