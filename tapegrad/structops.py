@@ -730,6 +730,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     """A tensor whose dims dim1, dim2 hold input's last dim on a diagonal (offset above it),
     zeros elsewhere (DiagEmbedBackward0)."""
     _tensor_operand("diag_embed", input, 1, "input")
+    offset = _int_arg(offset, "diag_embed", "offset", 2).__index__()
     n = input._shape[-1] if input.dim() else 1
     m = n + abs(offset)
     batch = input._shape[:-1]
@@ -765,7 +766,12 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 def diag(input, diagonal=0):
     """A vector's diagonal matrix (DiagEmbedBackward0), or a matrix's diagonal as a new
     tensor (torch records DiagonalBackward0_copy)."""
+    return _diag(input, diagonal, 2)
+
+
+def _diag(input, diagonal, pos):
     _tensor_operand("diag", input, 1, "input")
+    diagonal = _int_arg(diagonal, "diag", "diagonal", pos).__index__()
     if input.dim() == 1:
         return diag_embed(input, diagonal)
     if input.dim() != 2:
@@ -777,6 +783,7 @@ def diag(input, diagonal=0):
 def diagflat(input, offset=0):
     """input flattened, as the diagonal of a matrix (DiagEmbedBackward0)."""
     _tensor_operand("diagflat", input, 1, "input")
+    offset = _int_arg(offset, "diagflat", "offset", 2).__index__()
     return diag_embed(input.reshape(-1), offset)
 
 
@@ -1544,7 +1551,7 @@ class _StructMethods:
         return diagonal(self, offset, dim1, dim2)
 
     def diag(self, diagonal=0):
-        return diag(self, diagonal)
+        return _diag(self, diagonal, 1)
 
     def diag_embed(self, offset=0, dim1=-2, dim2=-1):
         return diag_embed(self, offset, dim1, dim2)

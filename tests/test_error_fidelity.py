@@ -232,6 +232,9 @@ TENSOR_INT_ARGUMENTS = [
     "m.nn.functional.pad(m.ones(2, 3), (1, m.tensor([2.])))",
     "m.nn.functional.pad(m.ones(2, 3), [1, True], mode='reflect')",
     "m.nn.functional.pad(m.ones(2, 3), (m.tensor([2]), np.int64(1)))",
+    "m.diag(m.ones(3), m.tensor(1))", "m.diag(m.ones(3, 3), True)", "m.ones(3).diag(1.0)",
+    "m.diag_embed(m.ones(3), m.tensor(1.))", "m.diagflat(m.ones(3), np.int64(-1))",
+    "m.diag_embed(m.ones(3), m.tensor([1]))",
 ]
 
 
