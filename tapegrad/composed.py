@@ -481,6 +481,7 @@ def _triu_mask(n, dims, diagonal):
 def combinations(input, r=2, with_replacement=False):
     """The length-r combinations of a 1-d tensor's elements, as rows (StackBackward0 of
     masked selections of its grids)."""
+    r = _int_arg(r, "combinations", "r", 2).__index__()
     if input.dim() != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
     if r < 0:
@@ -496,6 +497,8 @@ def vander(x, N=None, increasing=False):
     unless `increasing`), as torch builds it: a ones column, then the cumulative product of
     x's copies written in place (CopySlices); integer and bool inputs give int64."""
     _tensor_operand("vander", x, 1, "x")
+    if N is not None:
+        N = _int_arg(N, "vander", "N", 2).__index__()
     if x.dim() != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
     n = x.shape[0]

@@ -38,7 +38,7 @@ _RT = {name: getattr(return_types, name) for name in (
     "linalg_svd", "linalg_eigh", "linalg_qr", "linalg_lstsq", "svd", "qr", "triangular_solve",
     "linalg_lu_factor", "linalg_lu_factor_ex", "linalg_lu", "lu_unpack")}
 from .tape import input_node
-from .tensor import _dim, Tensor, _tensor_elements, tensor_methods
+from .tensor import _dim, _is_int_item, Tensor, _tensor_elements, tensor_methods
 from .tracing import _tracing
 from .views import cat as _cat, KIND_OPS
 
@@ -837,6 +837,9 @@ def vander(x, N=None):
     if x._dtype.name in ("bool", "float16", "bfloat16"):
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
                            f"tensors, but got {x._dtype.legacy}")
+    if N is not None and N.__class__ is not int and not _is_int_item(N, True):
+        # (torch's SymInt? N: a float, a bool or a float tensor is refused)
+        raise TypeError(f"linalg_vander(): argument 'N' must be int, not {errors.type_name(N)}")
     x_ = x.unsqueeze(-1) if x.dim() == 0 else x
     n = x_._shape[-1] if N is None else int(N)
     if n <= 1:

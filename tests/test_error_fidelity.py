@@ -235,6 +235,10 @@ TENSOR_INT_ARGUMENTS = [
     "m.diag(m.ones(3), m.tensor(1))", "m.diag(m.ones(3, 3), True)", "m.ones(3).diag(1.0)",
     "m.diag_embed(m.ones(3), m.tensor(1.))", "m.diagflat(m.ones(3), np.int64(-1))",
     "m.diag_embed(m.ones(3), m.tensor([1]))",
+    "m.combinations(m.ones(3), True)", "m.combinations(m.ones(3), 2.0)",
+    "m.combinations(m.ones(3), m.tensor(1)).shape", "m.vander(m.ones(3), True)",
+    "m.vander(m.ones(3), m.tensor(2.))", "m.vander(m.ones(3), np.int64(2))",
+    "m.linalg.vander(m.ones(3), N=2.0)", "m.linalg.vander(m.ones(3), N=m.tensor([3]))",
 ]
 
 
