@@ -16,8 +16,8 @@ from .creation import arange, empty, eye, full
 from .linalg import inv
 from .structops import hstack
 from .native_args import arg_error, MISSING
-from .tensor import (_dim, _int_arg, _layout_dim, Size, Tensor, _tensor_elements,
-                     _tensor_operand, tensor_methods)
+from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _is_int_item, _layout_dim, Size,
+                     Tensor, _tensor_elements, _tensor_operand, tensor_methods)
 from .views import cat, stack
 
 __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
@@ -160,19 +160,55 @@ def _split_points(size, indices_or_sections, fn="tensor_split"):
     return [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
 
 
+def _sections_arg(fn, ios, args, method):
+    """torch's parser errors for sections / indices that are neither an int nor a sequence
+    of ints (`args` as given, to name them); a float or a bool matches no form."""
+    if _is_int_arg(ios, True):
+        return
+    err = arg_error(fn, method, args)
+    if err is not None:
+        raise err
+    if isinstance(ios, (tuple, list)):   # (an element after the first: its own words)
+        _int_list((ios,), fn, "indices", 2, False, _is_int_item)
+
+
 def tensor_split(input, indices_or_sections, dim=0):
     """Views of input along dim: `n` sections (the first size % n one longer), or cut at the
     given indices (SliceBackward0 each)."""
+    return _tensor_split(input, indices_or_sections, dim, False)
+
+
+def _tensor_split(input, indices_or_sections, dim, method):
+    # (torch's three forms: a long tensor of 0 or 1 dims, an int, a list of ints; a float
+    # or a bool matches none)
+    ios = indices_or_sections
+    if not isinstance(ios, Tensor):
+        args = (() if method else (input,)) + (ios,) + ((dim,) if dim != 0 else ())
+        _sections_arg("tensor_split", ios, args, method)
     if not input.dim():
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
                            "tensor with 0 dims")
+    if isinstance(ios, Tensor):
+        if ios._dtype is not D.int64:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype "
+                               f"of long, but got {ios._dtype.legacy}")
+        if ios.dim() > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
+                               f"zero-dimensional or one-dimensional tensor, but got a tensor "
+                               f"with {ios.dim()} dims")
     d = _dim(dim, input.dim())
     size = input.shape[d]
     bounds = _split_points(size, indices_or_sections)
     return tuple(input.narrow(d, lo, max(hi, lo) - lo) for lo, hi in zip(bounds[:-1], bounds[1:]))
 
 
-def _dir_split(name, input, indices_or_sections, dim, need):
+def _dir_split(name, input, indices_or_sections, need, method=False):
+    """hsplit (need 1 dim: along dim 1, 0 of a 1-d input), vsplit (2: dim 0), dsplit (3:
+    dim 2); `method`: called as a Tensor method (its parser's words)."""
+    if not (method and isinstance(indices_or_sections, Tensor)):   # (the method takes one)
+        _sections_arg(name, indices_or_sections,
+                      (() if method else (input,)) + (indices_or_sections,), method)
+    dim = {"hsplit": 1 if input.dim() >= 2 else 0, "vsplit": 0, "dsplit": 2}[name]
     if input.dim() < need:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension, but "
                            f"got a tensor with {input.dim()} dimensions!")
@@ -187,17 +223,17 @@ def _dir_split(name, input, indices_or_sections, dim, need):
 
 def hsplit(input, indices_or_sections):
     """tensor_split along dimension 1 (0 for a 1-d input), sections dividing it exactly."""
-    return _dir_split("hsplit", input, indices_or_sections, 1 if input.dim() >= 2 else 0, 1)
+    return _dir_split("hsplit", input, indices_or_sections, 1)
 
 
 def vsplit(input, indices_or_sections):
     """tensor_split along dimension 0 of an input of at least 2 dimensions."""
-    return _dir_split("vsplit", input, indices_or_sections, 0, 2)
+    return _dir_split("vsplit", input, indices_or_sections, 2)
 
 
 def dsplit(input, indices_or_sections):
     """tensor_split along dimension 2 of an input of at least 3 dimensions."""
-    return _dir_split("dsplit", input, indices_or_sections, 2, 3)
+    return _dir_split("dsplit", input, indices_or_sections, 3)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -646,16 +682,16 @@ class _ComposedMethods:
         return select(self, dim, index)
 
     def tensor_split(self, indices_or_sections, dim=0):
-        return tensor_split(self, indices_or_sections, dim)
+        return _tensor_split(self, indices_or_sections, dim, True)
 
     def hsplit(self, indices_or_sections):
-        return hsplit(self, indices_or_sections)
+        return _dir_split("hsplit", self, indices_or_sections, 1, True)
 
     def vsplit(self, indices_or_sections):
-        return vsplit(self, indices_or_sections)
+        return _dir_split("vsplit", self, indices_or_sections, 2, True)
 
     def dsplit(self, indices_or_sections):
-        return dsplit(self, indices_or_sections)
+        return _dir_split("dsplit", self, indices_or_sections, 3, True)
 
     def take_along_dim(self, indices, dim=None):
         _tensor_operand("take_along_dim", indices, 1, "indices")

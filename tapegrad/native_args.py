@@ -384,6 +384,8 @@ _FORMS.update({
     "std_mean": (_MOMENT, []), "var_mean": (_MOMENT, []),
 })
 _FORMS["var"], _FORMS["nanquantile"] = _FORMS["std"], _FORMS["quantile"]
+for _fn in ("hsplit", "vsplit", "dsplit"):
+    _FORMS[_fn] = (["Tensor input, int sections", "Tensor input, tuple of ints indices"], [])
 # the upsample kernels interpolate calls: an output_size list and the scale factors
 _SCALES = {1: "float? scales = None", 2: "float? scales_h = None, float? scales_w = None",
            3: "float? scales_d = None, float? scales_h = None, float? scales_w = None"}

@@ -586,3 +586,23 @@ INDEX_COPY_SHAPES = [
 @pytest.mark.parametrize("expr", INDEX_COPY_SHAPES)
 def test_index_copy_source_shape_as_torch(expr):
     _check(expr)
+
+
+# tensor_split / hsplit / vsplit / dsplit sections as torch's parser takes them: a float or
+# a bool matches none of its forms (tensor_split(x, True) gave one section, 2.0 failed in
+# Python), a float tensor is refused by the tensor form
+SPLIT_SECTIONS = [
+    "m.tensor_split(m.ones(2, 6), 2.0, 1)", "m.tensor_split(m.ones(2, 6), True)",
+    "m.ones(2, 6).tensor_split(2.0)", "m.tensor_split(m.ones(2, 6), m.tensor(2.), 1)",
+    "m.tensor_split(m.ones(2, 6), m.tensor([2.]))", "m.tensor_split(m.ones(2, 6), [1, 2.0], 1)",
+    "m.tensor_split(m.ones(2, 6), [1, True], 1)[1].shape",
+    "m.tensor_split(m.ones(2, 6), m.tensor([[1]]))", "m.tensor_split(m.tensor(1.), m.tensor(2.))",
+    "m.tensor_split(m.ones(2, 6), m.tensor([1], dtype=m.int32))",
+    "m.hsplit(m.ones(2, 6), 2.0)", "m.ones(2, 6).vsplit(True)", "m.dsplit(m.ones(2, 6), [1, 2.0])",
+    "m.hsplit(m.ones(2, 6), m.tensor([2]))", "m.ones(2, 6).hsplit(m.tensor([2]))[1].shape",
+]
+
+
+@pytest.mark.parametrize("expr", SPLIT_SECTIONS)
+def test_split_sections_as_torch(expr):
+    _check(expr)
