@@ -10,7 +10,7 @@ import numpy as np
 from . import dtypes as D, errors, nodiff, return_types
 from .creation import linspace
 from .fpstate import quiet
-from .tensor import _bool_arg, _dim, Tensor, _tensor_operand, tensor_methods
+from .tensor import _bool_arg, _dim, _int_arg, _is_int_item, Tensor, _tensor_operand, tensor_methods
 
 __all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc", "histogram",
            "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
@@ -173,6 +173,10 @@ def bincount(input, weights=None, minlength=0):
     _tensor_operand("bincount", input, 1, "input")
     if weights is not None:
         _tensor_operand("bincount", weights, 2, "weights")
+    if minlength.__class__ is not int and not _is_int_item(minlength, True):   # (SymInt)
+        raise TypeError(f"bincount(): argument 'minlength' must be int, not "
+                        f"{errors.type_name(minlength)}")
+    minlength = int(minlength)
     if input.dtype not in _INTEGERS:
         raise _not_implemented("bincount_cpu", input.dtype)
     if minlength < 0:
@@ -202,8 +206,7 @@ def _cpp_double(x, from_data=False):
 def histc(input, bins=100, min=0, max=0):  # noqa: A002  (torch's names)
     """The histogram of input's values in `bins` equal bins over [min, max] (the data's range
     when both are equal), values outside ignored; input's floating dtype."""
-    if not isinstance(bins, int) or isinstance(bins, bool):
-        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    bins = _int_arg(bins, "histc", "bins", None).__index__()   # (np.int64, tensor(3) too)
     dt = input.dtype
     if dt is D.bool_:
         raise _not_implemented("linspace_cpu", dt)
@@ -584,6 +587,7 @@ class _SearchingMethods:
         return bincount(self, weights, minlength)
 
     def histc(self, bins=100, min=0, max=0):  # noqa: A002
+        _int_arg(bins, "histc", "bins", 1)   # (the method's position)
         return histc(self, bins, min, max)
 
     def histogram(self, bins, *, range=None, weight=None, density=False):  # noqa: A002
