@@ -32,7 +32,7 @@ from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
     tied_value
 from .native_args import arg_error
-from .tensor import _dim, _int_arg, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _int_arg, _is_int_arg, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
 
@@ -52,7 +52,7 @@ _SIG = ("quantile() received an invalid combination of arguments - got ({got}), 
 
 
 def _type_name(v):
-    return "Tensor" if isinstance(v, Tensor) else type(v).__name__
+    return "Tensor" if isinstance(v, Tensor) else errors.type_name(v)
 
 
 _METHOD_SIG = ("{fn}() received an invalid combination of arguments - got ({got}), but "
@@ -67,7 +67,7 @@ def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan, method=Fals
     bad = (not isinstance(input, Tensor)
            or not (isinstance(q, Tensor) or (isinstance(q, (int, float))
                                              and not isinstance(q, bool)))
-           or not (dim is None or (hasattr(dim, "__index__") and not isinstance(dim, bool)))
+           or not (dim is None or _is_int_arg(dim, True))   # (not a float tensor)
            or not isinstance(keepdim, bool) or not isinstance(interpolation, str))
     if bad:
         sig = _METHOD_SIG if method else _SIG.replace("quantile()", "{fn}()")

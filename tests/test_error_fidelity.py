@@ -240,6 +240,8 @@ TENSOR_INT_ARGUMENTS = [
     "m.bincount(m.tensor([0, 1]), minlength=m.tensor([3]))",
     "m.histc(m.tensor([0., 1.]), bins=m.tensor(3))", "m.histc(m.tensor([0., 1.]), bins=np.int64(3))",
     "m.tensor([0., 1.]).histc(2.0)",
+    "m.ones(2, 3).quantile(0.5, m.tensor(0.))", "m.quantile(m.ones(2, 3), 0.5, dim=m.tensor([0]))",
+    "m.ones(2, 3).nanquantile(0.5, np.float64(0))", "m.ones(2, 3).quantile(0.5, m.tensor(1)).shape",
     "m.combinations(m.ones(3), True)", "m.combinations(m.ones(3), 2.0)",
     "m.combinations(m.ones(3), m.tensor(1)).shape", "m.vander(m.ones(3), True)",
     "m.vander(m.ones(3), m.tensor(2.))", "m.vander(m.ones(3), np.int64(2))",
