@@ -5,7 +5,7 @@ import warnings
 
 from . import dtypes as D
 from .creation import tensor
-from .tensor import tensor_methods
+from .tensor import _int_arg, tensor_methods
 
 __all__ = ["cov", "corrcoef"]
 
@@ -31,9 +31,7 @@ def _check_weights(name, w, integral, observations):
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """The covariance matrix of the variables in input's rows (observations in columns),
     weighted by frequency (fweights) and importance (aweights); `correction` 1 is Bessel's."""
-    if not isinstance(correction, int) or isinstance(correction, bool):
-        raise TypeError(f"cov(): argument 'correction' must be int, not "
-                        f"{type(correction).__name__}")
+    correction = _int_arg(correction, "cov", "correction", None).__index__()
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {input.dim()} dimensions")

@@ -340,12 +340,13 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             raise TypeError(f"randint(): argument 'size' (position 2) must be tuple of ints, "
                             f"not {type(high).__name__}")
         raise TypeError("randint() missing 1 required positional arguments: \"size\"")
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)):
+    if not (_is_int_arg(low, True) and _is_int_arg(high, True)):   # (0-d integer tensors too)
         if len(given) == 2:
             raise TypeError(f"randint(): argument 'high' (position 1) must be int, not "
-                            f"{type(high).__name__}")
+                            f"{errors.type_name(high)}")
         got = ", ".join(errors.arg_type_name(v) for v in given)
         raise TypeError(_RANDINT_ARGS.format(got=got))
+    low, high = int(low), int(high)
     gen = generator_of(generator, "randint")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "

@@ -10,7 +10,8 @@ import numpy as np
 from . import dtypes as D, errors, nodiff, return_types
 from .creation import linspace
 from .fpstate import quiet
-from .tensor import _bool_arg, _dim, _int_arg, _is_int_item, Tensor, _tensor_operand, tensor_methods
+from .tensor import (_bool_arg, _dim, _int_arg, _is_int_arg, _is_int_item, Tensor, _tensor_operand,
+                     tensor_methods)
 
 __all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc", "histogram",
            "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
@@ -358,9 +359,11 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
                         f"None)\n")
     if not dt.is_floating_point:
         raise _not_implemented("histogramdd", dt)
-    if not isinstance(bins, Tensor) and not (isinstance(bins, int) and not isinstance(bins, bool)):
+    if not isinstance(bins, Tensor) and not _is_int_arg(bins, True):
         raise TypeError(f"histogram() received an invalid combination of arguments - got "
-                        f"(Tensor, {type(bins).__name__})")
+                        f"(Tensor, {errors.type_name(bins)})")
+    if not isinstance(bins, Tensor):
+        bins = int(bins)   # (a numpy integer: an int to torch's parser)
     edges = _bin_edges(x, bins, range, dt, 0)
     if weight is not None and tuple(weight.shape) != tuple(input.shape):
         raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the "

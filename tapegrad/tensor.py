@@ -273,9 +273,8 @@ class Tensor(metaclass=_TensorMeta):
             strides = tuple(s // v.itemsize for s in v.strides)
         if dim is None:
             return strides
-        if not isinstance(dim, int):
-            raise TypeError(f"stride(): argument 'dim' (position 1) must be int, not "
-                            f"{type(dim).__name__}")
+        if dim.__class__ is not int:   # (np.int64, a 0-d integer tensor: ints to torch)
+            dim = _int_arg(dim, "stride", "dim", 1).__index__()
         return strides[_layout_dim(dim, len(self._shape))]
 
     def is_contiguous(self, memory_format=None):
