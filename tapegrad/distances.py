@@ -11,8 +11,9 @@ import math
 import numpy as np
 
 from . import decomps, decomps_math as DM
+from . import errors
 from .errors import _check_broadcast
-from .tensor import _tensor_operand
+from .tensor import Tensor, _tensor_operand
 from .views import KIND_OPS
 
 __all__ = ["cdist"]
@@ -34,9 +35,13 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     CdistBackward0, or torch's matrix-product path for p = 2 (EuclideanDistBackward0)."""
     _tensor_operand("cdist", x1, 1, "x1")
     _tensor_operand("cdist", x2, 2, "x2")
-    if isinstance(p, str) or not isinstance(p, (int, float)):
+    # (torch's `float p`: a number, a bool, a numpy number or a 0-d tensor)
+    if not isinstance(p, (int, float, np.integer, np.floating)) and not (
+            isinstance(p, Tensor) and not p._shape):
         raise TypeError(f"cdist(): argument 'p' (position 3) must be float, not "
-                        f"{type(p).__name__}")
+                        f"{errors.type_name(p)}")
+    if p.__class__ is not float:
+        p = float(p)
     if compute_mode not in _MODES:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     mode = _MODES[compute_mode]
