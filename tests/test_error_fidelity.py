@@ -254,6 +254,14 @@ TENSOR_INT_ARGUMENTS = [
     "m.cdist(m.tensor([[1., 2.]]), m.tensor([[0., 4.]]), np.int64(1))",
     "m.cdist(m.tensor([[1., 2.]]), m.tensor([[0., 4.]]), True)",
     "m.cdist(m.tensor([[1., 2.]]), m.tensor([[0., 4.]]), m.tensor([1.]))",
+    "round(m.nn.functional.cross_entropy(m.tensor([[1., 2., 0.5], [0.3, -1., 2.]]), "
+    "m.tensor([0, 1]), ignore_index=m.tensor(1)).item(), 5)",
+    "m.nn.functional.nll_loss(m.tensor([[1., 2., 0.5], [0.3, -1., 2.]]), m.tensor([0, 1]), "
+    "ignore_index=m.tensor([1]))",
+    "m.nn.functional.nll_loss(m.tensor([[1., 2., 0.5], [0.3, -1., 2.]]), m.tensor([0, 1]), "
+    "ignore_index=m.tensor(1.))",
+    "round(m.nn.CrossEntropyLoss(ignore_index=np.int64(1))(m.tensor([[1., 2., 0.5], "
+    "[0.3, -1., 2.]]), m.tensor([0, 1])).item(), 5)",
     "m.combinations(m.ones(3), True)", "m.combinations(m.ones(3), 2.0)",
     "m.combinations(m.ones(3), m.tensor(1)).shape", "m.vander(m.ones(3), True)",
     "m.vander(m.ones(3), m.tensor(2.))", "m.vander(m.ones(3), np.int64(2))",

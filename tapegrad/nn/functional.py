@@ -425,6 +425,14 @@ def _nll_target_shape(input, target, weight):
         raise RuntimeError("weight tensor should be defined either for all or no classes")
 
 
+def _ignore_index(v, fn):
+    """ignore_index as torch's SymInt parser takes it (a 0-d or one-element integer tensor,
+    a numpy integer: the int it holds; no float, no bool), as a Python int."""
+    if v.__class__ is not int and not _is_int_item(v, True):
+        _int_arg(v, fn, "ignore_index", 5)   # (its error)
+    return int(v)
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], averaged over the weights of the targets
@@ -442,7 +450,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _tensor("nll_loss_nd", input)
     refuse_inference_index(input, target)   # (torch's node saves the target)
     reduction = _reduction(reduction, size_average, reduce)
-    _int_arg(ignore_index, "nll_loss_nd", "ignore_index", 5)   # (no float, no bool)
+    ignore_index = _ignore_index(ignore_index, "nll_loss_nd")
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() > 1 and (target.dim() == 0 or input.shape[0] != target.shape[0]):
@@ -478,7 +486,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _tensor("cross_entropy_loss", target, "target", 2)
     refuse_inference_index(input, target)   # (torch's nll_loss saves the target)
     reduction = _reduction(reduction, size_average, reduce)
-    _int_arg(ignore_index, "cross_entropy_loss", "ignore_index", 5)   # (no float, no bool)
+    ignore_index = _ignore_index(ignore_index, "cross_entropy_loss")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
