@@ -23,7 +23,7 @@ from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
 from .structops import diagflat
 from .tensor import _bool_arg, _int_arg, _size_args, Tensor, _tensor_operand, tensor_methods
-from .views import KIND_OPS
+from .views import _split, KIND_OPS
 
 # the C type names of torch's TensorOptions in messages
 _OPTION_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
@@ -532,7 +532,8 @@ def view_copy(input, size):
 def split_copy(*args, **kwargs):
     """torch.split_copy(input, split_size, dim=0): split()'s pieces, each copied."""
     x, size, dim = bind("split_copy", args, kwargs, ("input", "split_size", "dim"), (0,))
-    return [p.clone() for p in x.split(size, dim)]
+    # (a native op: its SymInt takes a numpy integer, which Tensor.split's Python refuses)
+    return [p.clone() for p in _split(x, size, dim)]
 
 
 def split_with_sizes_copy(*args, **kwargs):

@@ -92,6 +92,14 @@ def _to_dtype(t, dtype):
     return t if dtype is t._dtype else _cast(t, dtype)
 
 
+# (torch's split() given a bool split_size: its parser's message, dim shown as an int)
+_SPLIT_BOOL = ("split() received an invalid combination of arguments - got (Tensor, bool, int), "
+               "but expected one of:\n * (Tensor input, int split_size, int dim = 0)\n      "
+               "didn't match because some of the arguments have invalid types: (Tensor, !bool!, "
+               "!int!)\n * (Tensor input, tuple of ints split_size, int dim = 0)\n      didn't "
+               "match because some of the arguments have invalid types: (Tensor, !bool!, !int!)\n")
+
+
 @tensor_methods
 class _OpMethods:
     """Tensor's methods that record n-d ops: dtype conversion, matrix products, comparisons,
@@ -387,7 +395,19 @@ class _OpMethods:
     def split(self, split_size_or_sections, dim=0):
         """Pieces of split_size_or_sections along dim (an int: that size, the last may be
         smaller; a list: those sizes), as views; one SplitBackward0 for all of them."""
-        return _split(self, split_size_or_sections, dim)
+        size = split_size_or_sections
+        if size.__class__ is not int and not isinstance(size, (list, tuple)):
+            # torch's Tensor.split (Python): an int goes to split (which refuses a bool), a
+            # tensor by int() when it has one element, anything else (a numpy integer, a
+            # float) to split_with_sizes, whose parser refuses it
+            if isinstance(size, bool):
+                raise TypeError(_SPLIT_BOOL)
+            if isinstance(size, Tensor) and size.numel() == 1:
+                size = int(size)
+            elif not isinstance(size, int):
+                raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 2) must "
+                                f"be tuple of ints, not {errors.type_name(size)}")
+        return _split(self, size, dim)
 
     def unsafe_split(self, split_size, dim=0):
         """split, whose pieces autograd does not treat as views (UnsafeSplitBackward0)."""

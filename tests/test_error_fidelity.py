@@ -627,6 +627,11 @@ SPLIT_SECTIONS = [
     "m.tensor_split(m.ones(2, 6), m.tensor([1], dtype=m.int32))",
     "m.hsplit(m.ones(2, 6), 2.0)", "m.ones(2, 6).vsplit(True)", "m.dsplit(m.ones(2, 6), [1, 2.0])",
     "m.hsplit(m.ones(2, 6), m.tensor([2]))", "m.ones(2, 6).hsplit(m.tensor([2]))[1].shape",
+    # (torch's Tensor.split in Python: an int to split, a tensor by int(), the rest (a numpy
+    # integer too) to split_with_sizes)
+    "m.split(m.ones(4, 2), True)", "m.ones(4, 2).split(2.0)", "m.ones(4, 2).split(np.int64(2))",
+    "m.split(m.ones(4, 2), m.tensor(2.))[1].shape", "m.split(m.ones(4, 2), m.tensor([1, 3]))",
+    "m.ones(4, 2).split(2.5, 1)", "m.split_copy(m.ones(4, 2), np.int64(2))[1].shape",
 ]
 
 
