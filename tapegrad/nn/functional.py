@@ -48,7 +48,7 @@ from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indic
                        adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
                        adaptive_max_pool3d_with_indices)
 from ._pooling import __all__ as _pooling_all
-from ._unpooling import _int_list, max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
+from ._unpooling import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
 from ._unpooling import __all__ as _unpooling_all
 from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
 from ._resample import __all__ as _resample_all
