@@ -156,6 +156,17 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
                            f"amin but got {reduce}.")
     errors.warn_once("index_reduce() is in beta and the API may change at any time.")
     idx, d = S._checked_index("index_reduce", input, dim, index, True, loop=True)
+    # (torch's checks of source: its size along dim, then its other dims against input's;
+    # numpy would broadcast a (3, 1) or a 0-d source)
+    ss, n = source._shape, len(idx)
+    if ss and d < len(ss) and n != ss[d]:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({n}) should be equal to "
+                           f"source.size(dim): ({ss[d]}), for dim: {d}")
+    if len(ss) != len(input._shape) or any(a != b for k, (a, b) in enumerate(
+            zip(input._shape, ss)) if k != d):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input._shape)} "
+                           f"source.shape = {list(ss)}")
     out_pos = S._index_grid(input._shape, d, idx).reshape(-1)
     if source.numel() != out_pos.size:
         raise RuntimeError(f"index_reduce_(): Number of indices ({len(idx)}) should be equal to "

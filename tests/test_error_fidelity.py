@@ -2,6 +2,8 @@
 error, or the values): integer remainder/fmod/floor division by zero, subtraction and negation
 with bool operands, copy_ of floats into integer and bool tensors.  A failing in-place call
 leaves its tensor unchanged."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -665,3 +667,24 @@ def test_matrix_norm_dims_as_torch(expr):
         np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6)
     else:
         assert ours == theirs
+
+
+# index_reduce checks source against the destination as torch does (numpy broadcast a
+# (3, 1) or a 0-d source, and x.index_reduce(0, [0], ones(3), 'prod') reduced it in)
+INDEX_REDUCE_SHAPES = [
+    "m.zeros(2, 3).index_reduce(0, m.tensor([0]), m.ones(3), 'prod')",
+    "m.zeros(2, 3).index_reduce(1, m.tensor([0]), m.ones(1, 3), 'amax')",
+    "m.zeros(2, 3).index_reduce(1, m.tensor([0]), m.ones(3, 1), 'amax')",
+    "m.zeros(2, 3).index_reduce(0, m.tensor([0]), m.ones(1, 2), 'mean')",
+    "m.zeros(2, 3).index_reduce(0, m.tensor([0, 1]), m.ones(1, 3), 'mean')",
+    "m.zeros(2, 3).index_reduce(0, m.tensor([0]), m.ones(1, 1, 3), 'mean')",
+    "m.zeros(3).index_reduce(0, m.tensor([0]), m.tensor(1.), 'mean')",
+    "m.zeros(2, 3).index_reduce(1, m.tensor([0]), m.ones(2, 1), 'amin')",
+]
+
+
+@pytest.mark.parametrize("expr", INDEX_REDUCE_SHAPES)
+def test_index_reduce_source_shape_as_torch(expr):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (the beta warning: once per process)
+        _check(expr)
