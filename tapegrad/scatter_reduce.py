@@ -132,6 +132,7 @@ def _src_tensor(input, idx, src, value):
 
 def _scatter_positions(fn, input, dim, index, src):
     idx, d = S._checked_index(fn, input, dim, index, False)
+    S._scatter_shape_check(input, d, idx, src)
     out_pos = S._scatter_grid(input._shape or (1,), d, idx).reshape(-1) if idx.size \
         else idx.reshape(-1)
     src_pos = S._scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]).reshape(-1) \

@@ -1136,6 +1136,32 @@ def _write_last(name, input, src, tgt, sel, every=None):
         return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
     return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
 
+def _scatter_shape_check(input, d, idx, src=None):
+    """torch's scatter_shape_check: the index no larger than input apart from dim d, nor
+    than src (a 0-d tensor counting as size 1 in every dim); numpy's indexing would fail
+    with its own errors or read src's elements from the wrong places."""
+    if not idx.size:
+        return
+    nd = max(len(input._shape), 1)
+    ishape, shape = idx.shape or (1,), input._shape or (1,)
+    wrong = any(ishape[k] > shape[k] for k in range(nd) if k != d)
+    if not wrong and src is not None:
+        sshape = src._shape
+        n = len(sshape)
+        if n and n < len(ishape):   # (src.size(n): torch's range error)
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, "
+                             f"{n - 1}], but got {n})")
+        if max(n, 1) != len(ishape):
+            raise RuntimeError("Index tensor must have the same number of dimensions as src "
+                               "tensor")
+        wrong = any(ishape[k] > (sshape[k] if n else 1) for k in range(nd))
+    if wrong:
+        raise RuntimeError(f"Expected index {list(idx.shape)} to be no larger than self "
+                           f"{list(input._shape)} apart from dimension {d}" + (
+                               "" if src is None else
+                               f" and to be no larger size than src {list(src._shape)}"))
+
+
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0, or
     ScatterBackward1 for a value).  A repeated index writes the last of its values; each of
@@ -1148,6 +1174,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     if src is not None and not isinstance(src, Tensor):
         src, value = None, src
     idx, d = _checked_index("scatter", input, dim, index, False)
+    _scatter_shape_check(input, d, idx, src)
     out_pos = _scatter_grid(input._shape or (1,), d, idx) if idx.size else idx.reshape(-1)
     if src is None:
         keep = np.ones(input.numel(), bool)
@@ -1201,6 +1228,7 @@ def scatter_add(input, dim, index, src):
     """input with src's elements added at index along dim; repeated indices accumulate
     (ScatterAddBackward0)."""
     idx, d = _checked_index("scatter_add", input, dim, index, False)
+    _scatter_shape_check(input, d, idx, src)
     out_pos = _scatter_grid(input._shape or (1,), d, idx).reshape(-1)
     src_pos = _scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]).reshape(-1)
     return _add_at("scatter_add", input, src, out_pos, src_pos)

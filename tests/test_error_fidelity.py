@@ -688,3 +688,27 @@ def test_index_reduce_source_shape_as_torch(expr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # (the beta warning: once per process)
         _check(expr)
+
+
+# scatter / scatter_add / scatter_reduce check the index against self and src as torch's
+# scatter_shape_check does (numpy's indexing raised ValueErrors or read src's elements from
+# the wrong places)
+SCATTER_SHAPES = [
+    "m.zeros(2, 3).scatter(0, m.tensor([[1, 0, 1]]), m.ones(1, 2))",
+    "m.zeros(2, 3).scatter(1, m.tensor([[1], [0]]), m.ones(2))",
+    "m.zeros(2, 3).scatter_add(0, m.tensor([[1, 0, 1]]), m.ones(3))",
+    "m.zeros(2, 3).scatter_reduce(0, m.tensor([[1, 0, 1]]), m.ones(1, 2), 'sum')",
+    "m.zeros(2, 3).scatter(1, m.tensor([[1, 0, 1, 0]]), m.ones(1, 4))",
+    "m.zeros(2, 3).scatter(0, m.tensor([[1, 0, 1, 0]]), 1.0)",
+    "m.zeros(2, 3).scatter(0, m.tensor([[1, 0, 1]]), m.tensor(1.))",
+    "m.zeros(2, 3).scatter(0, m.tensor([[1]]), m.ones(1, 1, 1))",
+    "m.zeros(3).scatter(0, m.tensor([1, 2]), m.tensor(5.))",
+    "m.zeros(3).scatter(0, m.tensor([1]), m.tensor(5.))",
+    "m.zeros(2, 3).scatter_add(0, m.tensor([[0, 1]]), m.ones(3, 3))",
+    "m.zeros(2, 3).scatter(0, m.tensor([[1], [0]]), m.ones(2, 3))",
+]
+
+
+@pytest.mark.parametrize("expr", SCATTER_SHAPES)
+def test_scatter_index_shape_as_torch(expr):
+    _check(expr)
