@@ -690,7 +690,11 @@ def masked_select(input, mask):
     recorded tape with a value guard."""
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
-    shape = np.broadcast_shapes(input._shape, mask._shape)
+    try:
+        shape = np.broadcast_shapes(input._shape, mask._shape)
+    except ValueError:   # (torch expands mask and input: its words, mask first)
+        errors._check_broadcast(mask._shape, input._shape)
+        raise
     if mask._recorded:
         _bake(mask, "guard_value")
     m = np.broadcast_to(mask._array(), shape)

@@ -706,6 +706,9 @@ SCATTER_SHAPES = [
     "m.zeros(3).scatter(0, m.tensor([1]), m.tensor(5.))",
     "m.zeros(2, 3).scatter_add(0, m.tensor([[0, 1]]), m.ones(3, 3))",
     "m.zeros(2, 3).scatter(0, m.tensor([[1], [0]]), m.ones(2, 3))",
+    # (masked_select's mask and input that do not broadcast: torch's expand error)
+    "m.zeros(2, 3).masked_select(m.tensor([[True], [False], [True]]))",
+    "m.masked_select(m.zeros(3, 1), m.ones(2, 2, dtype=m.bool))",
 ]
 
 
