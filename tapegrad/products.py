@@ -328,9 +328,8 @@ def cross(input, other, dim=None):
                          "Please either pass the dim explicitly or simply use "
                          "torch.linalg.cross.\nThe default value of dim will change to agree "
                          "with that of linalg.cross in a future release.")
-        _check_broadcast(input._shape, other._shape)
-        shape = np.broadcast_shapes(input._shape, other._shape)
-        dim = next((d for d, s in enumerate(shape) if s == 3), None)
+        # (torch's _default_cross_dim: the first dim of size 3 of input's own shape)
+        dim = next((d for d, s in enumerate(input._shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
     return linalg_cross(input, other, dim=dim)

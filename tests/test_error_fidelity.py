@@ -712,6 +712,21 @@ SCATTER_SHAPES = [
 ]
 
 
+# torch.cross's default dim: the first of size 3 in input's own shape (not the broadcast
+# one), then linalg.cross's checks
+CROSS_DEFAULT_DIM = [
+    "m.cross(m.ones(2, 3), m.ones(3, 2))", "m.cross(m.ones(3, 2), m.ones(2, 3))",
+    "m.cross(m.ones(1, 3), m.ones(4, 3)).shape", "m.cross(m.ones(1, 2), m.ones(3, 3))",
+]
+
+
+@pytest.mark.parametrize("expr", CROSS_DEFAULT_DIM)
+def test_cross_default_dim_as_torch(expr):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (the deprecation warning: once per process)
+        _check(expr)
+
+
 @pytest.mark.parametrize("expr", SCATTER_SHAPES)
 def test_scatter_index_shape_as_torch(expr):
     _check(expr)
