@@ -59,13 +59,20 @@ _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
              "tanh(a)": np.tanh, "abs(a)": np.abs}
 
 
+# (number types whose `!= 0` is one bool: a bound given as a number or a numpy scalar)
+_NONZERO_TYPES = frozenset((float, int, np.float32, np.float64, np.int64))
+
+
 def _np_clamp(extreme):
     """clamp_min's formula `where(a >= b, a, where(a != a, a, b))` (clamp_max's with <=) as
     np.maximum (np.minimum): nan on either side kept, the same values, 4 -> 1 us for 512
     elements; then a itself where a == b, the sign of a zero the formula keeps and the SIMD
-    loop may not (the mask only where a has a zero)."""
+    loop may not (the mask only where a has a zero).  A nonzero number bound equals no zero:
+    no mask to look for (a layer's clamp(-1, 1): ~0.4 us of each of its two entries)."""
     def face(a, b):
         out = extreme(a, b)
+        if type(b) in _NONZERO_TYPES and b != 0:
+            return out
         if np.count_nonzero(a) != np.size(a):
             out = np.where(a == b, a, out)
         return out

@@ -893,6 +893,41 @@ def test_clamp_of_a_recorded_input_as_torch(bounds, dtype):
     assert str(got) == str(want)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("grad", [False, True])
+def test_clamp_signs_of_zeros_with_zero_and_nonzero_bounds_as_torch(dtype, grad):
+    """clamp / clamp_min / clamp_max by number bounds (Python and numpy scalars, zero of both
+    signs and nonzero ones, nan) over values with zeros of both signs, values equal to the
+    bounds and nan: torch's values bit for bit (the sign of each zero: a nonzero bound skips
+    the zeros' mask, a zero bound keeps it), eager and recorded (the fast writer)."""
+    vals = [-0.0, 0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.0, nan] * 4
+    if dtype == "int64":
+        vals = [int(v) for v in vals if v == v]
+    npdt = getattr(np, dtype)
+    bounds = [(-1, 1), (0.0, None), (-0.0, None), (None, 0.0), (None, -0.0), (0, 0),
+              (-0.0, 0.0), (0.5, None), (None, -0.5), (npdt(1), None), (None, npdt(0)),
+              (-1.0, npdt(0.5))]
+    if dtype != "int64":
+        bounds += [(nan, None), (None, nan)]
+
+    def run(lib):
+        out = []
+        for lo, hi in bounds:
+            x = lib.tensor(np.array(vals, npdt), requires_grad=grad and dtype != "int64")
+            x = x * 1 if grad and dtype != "int64" else x
+            calls = [lambda: x.clamp(lo, hi)]
+            calls += [lambda: x.clamp_min(lo)] if lo is not None else []
+            calls += [lambda: x.clamp_max(hi)] if hi is not None else []
+            for f in calls:
+                r = f()
+                v = r.detach().numpy()
+                out.append((str(r.dtype).split(".")[1], v.tolist(), np.signbit(v).tolist(),
+                            r.grad_fn and r.grad_fn.name()))
+        return out
+    got, want = run(tg), run(torch)
+    assert str(got) == str(want)
+
+
 def _norm_scenario(fast, dtype, shape, kind, values, call):
     """A fresh tape, then the 2-norm of every element by mathops._norm2_pass (`fast`) or by
     the row's body; returns (tape facts, value, gradients of first and second order)."""
