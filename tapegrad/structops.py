@@ -32,7 +32,8 @@ from .creation import zeros
 from .fpstate import quiet
 from .graph import show_edges
 from .native_args import _MISSING, arg_error, given, Overloads
-from .ndops import _binary, where
+from ._jit import kernel_module
+from .ndops import _binary, _import_extremes, _use_extremes, where
 from .ops import OPS
 from .recording import _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
@@ -328,6 +329,15 @@ def _topk_untied(x, k, largest):
     one stable argsort of the values (negated for the largest: the descending order without
     _argsort's flips)."""
     arr = x._array()
+    if _use_extremes(x, arr):   # (the same, in one Numba loop: tapegrad._extremes)
+        n = arr.shape[-1]
+        ext = kernel_module("tapegrad._extremes", "_extremes.py", _import_extremes)
+        idx, pos, top, ok = ext.top_untied(np.ascontiguousarray(arr).reshape(-1, n), int(k),
+                                           bool(largest))
+        if not ok:
+            return None
+        shape = arr.shape[:-1] + (k,)
+        return idx.reshape(shape), pos.reshape(shape), top.reshape(shape)
     if np.count_nonzero(arr != arr):   # (nan; count_nonzero: no Python layer as any()'s)
         return None
     order = (np.negative(arr) if largest else arr).argsort(axis=-1, kind="stable")

@@ -98,3 +98,88 @@ def test_tied_extremes_under_an_infinite_gradient_as_torch(op):
         tape = tg.record(lambda x: getattr(x, op)() * inf, tg.tensor(rows[0], dtype=tg.float64))
         _, (g,) = tape.value_and_grad(np.array(vals))
         assert str(g.tolist()) == str(want), vals
+
+
+# ---- topk's untied case (structops._topk_untied) through tapegrad._extremes.top_untied ------
+def _topk_cases():
+    rng = np.random.default_rng(11)
+    yield "random", rng.standard_normal((8, 32))
+    yield "3-d", rng.standard_normal((2, 3, 9))
+    yield "tied in the top", np.array([[1.0, 5.0, 5.0, 0.0, 2.0], [3.0, 1.0, 2.0, 0.5, 4.0]])
+    yield "tied at the k-th", np.array([[1.0, 5.0, 4.0, 4.0, 2.0], [3.0, 1.0, 2.0, 0.5, 4.0]])
+    yield "tied below", np.array([[1.0, 5.0, 4.0, 1.0, 1.0], [3.0, 1.0, 2.0, 0.5, 4.0]])
+    yield "zeros of both signs", np.array([[0.0, -0.0, -1.0, -2.0, -3.0],
+                                           [-0.0, 1.0, 2.0, -5.0, -4.0]])
+    yield "nan", np.array([[1.0, np.nan, 2.0, 3.0, 0.0], [3.0, 1.0, 2.0, 0.5, 4.0]])
+    yield "inf", np.array([[np.inf, -np.inf, 2.0, 3.0, 0.0], [3.0, 1.0, -np.inf, 0.5, 4.0]])
+    yield "transposed", rng.standard_normal((6, 4)).T
+    yield "empty rows", np.zeros((0, 5))
+    yield "small ints", rng.integers(-3, 4, (6, 7)).astype(float)   # many ties
+
+
+TOPK_CASES = list(_topk_cases())
+
+
+def _topk_run(T, arr, k, largest, grad):
+    leaf = T.tensor(np.ascontiguousarray(arr), requires_grad=grad)
+    x = leaf
+    if arr.strides[0] < arr.strides[-1]:   # (a transposed input: a non-contiguous view)
+        leaf = T.tensor(np.ascontiguousarray(arr.T), requires_grad=grad)
+        x = leaf.t()
+    y = x * 1 if grad else x
+    v, i = y.topk(k, -1, largest)
+    res = [v.detach().numpy().copy(), np.signbit(v.detach().numpy()), i.numpy().copy(),
+           v.grad_fn and v.grad_fn.name()]
+    if grad and v.numel():
+        w = T.tensor(np.arange(1.0, v.numel() + 1).reshape(tuple(v.shape)).astype(arr.dtype))
+        (v * w).sum().backward()
+        res.append(leaf.grad.numpy().copy())
+    return res
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("grad", [True, False])
+@pytest.mark.parametrize("name,arr", TOPK_CASES, ids=[c[0] for c in TOPK_CASES])
+def test_topk_loop_matches_numpy_path_and_torch(name, arr, largest, grad, dtype, monkeypatch):
+    """topk along the last dim of float32/float64 inputs, recorded or not, by the loop and by
+    numpy's path (_use_extremes off): the same values (zeros' signs too), indices, grad_fn
+    and gradients as each other and as torch, with ties in, at and below the k-th value, nan,
+    infinities, a transposed input and empty rows (the tied rows: topk_ties' order)."""
+    from tapegrad import structops
+    torch = pytest.importorskip("torch")
+    arr = arr.astype(dtype)
+    for k in sorted({1, 2, 3, arr.shape[-1] - 1}):
+        want = _topk_run(torch, arr, k, largest, grad)
+        got = _topk_run(tg, arr, k, largest, grad)
+        with monkeypatch.context() as m:
+            m.setattr(structops, "_use_extremes", lambda x, a: False)
+            slow = _topk_run(tg, arr, k, largest, grad)
+        for g, s, w in zip(got, slow, want):
+            np.testing.assert_array_equal(g, s)
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_top_untied_loop_says_when_ties_decide(largest):
+    """The loop's `ok` is numpy's untied test: nan, two equal values among the k (-0.0 and 0.0
+    equal), a k-th value found elsewhere in its row all refuse; otherwise its picks are the
+    stable argsort's."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        a = rng.integers(-4, 5, (3, 6)).astype(np.float64)
+        if rng.random() < 0.2:
+            a[rng.integers(3), rng.integers(6)] = np.nan
+        if rng.random() < 0.3:
+            a[a == 0] = -0.0
+        k = int(rng.integers(1, 6))
+        idx, pos, top, ok = _extremes.top_untied(a, k, largest)
+        order = (-a if largest else a).argsort(-1, kind="stable")[:, :k]
+        want_top = np.take_along_axis(a, order, -1)
+        untied = not np.isnan(a).any() and not (want_top[:, 1:] == want_top[:, :-1]).any() \
+            and ((a == want_top[:, k - 1:k]).sum(-1) == 1).all()
+        assert ok == untied, (a, k)
+        if ok:
+            np.testing.assert_array_equal(idx, order)
+            np.testing.assert_array_equal(top, want_top)
+            np.testing.assert_array_equal(pos, order + 6 * np.arange(3)[:, None])
