@@ -6,7 +6,11 @@ as numpy's pairwise float32 sum.  The caller rounds the result to the array's dt
 
 Imported on the first large sum through `_jit.kernel_module` (so `import tapegrad` stays
 free of numba, and the cache is placed as for tapegrad._kernels).
+
+And the eager forward of a float cumsum (`running_sums`): numpy's astype, accumulate, `+=
+0.0` and cast back cost ~3 us of an (8, 32) cumsum; this loop gives the same bits in one call.
 """
+import numpy as np
 from numba import njit
 
 
@@ -17,3 +21,21 @@ def total(x):
     for i in range(x.shape[0]):
         s += x[i]
     return s
+
+
+@njit(cache=True)
+def running_sums(x, out, reverse):
+    """out[o, :, i] = the running sums of x[o, :, i] (x and out (outer, m, inner), float32 or
+    float64) from +0.0, from the last element with `reverse`: each the previous sum plus the
+    next element, accumulated in float64 and rounded once to out's dtype (no fastmath: the
+    order and bits of kinds/scan.forward's numpy accumulate, torch's cumsum)."""
+    outer, m, inner = x.shape
+    acc = np.empty(inner)
+    for o in range(outer):
+        for i in range(inner):
+            acc[i] = 0.0
+        for s in range(m):
+            k = m - 1 - s if reverse else s
+            for i in range(inner):
+                acc[i] += x[o, k, i]
+                out[o, k, i] = acc[i]

@@ -16,11 +16,13 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, group
 from .grad_mode import is_grad_enabled, switched_grad
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _update_arrays
+from ._jit import module_loaded
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype, _compare,
-                    _FAST_SUM_MIN, _EXACT_INT, first_extremes, float_operands, _np_mean,
-                    _NP_FWD, _ONES_ROWS, _unary, _UN_ROW, _use_extremes, where)
+                    _EXTREMES_DTYPES, _FAST_SUM_MIN, _EXACT_INT, first_extremes,
+                    float_operands, _np_mean, _NP_FWD, _ONES_ROWS, _sums, _unary, _UN_ROW,
+                    _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -1114,10 +1116,17 @@ def _cumsum(x, params, ints=False):
     if params is not None and not ints:
         params = [int(v) for v in params]
     arr = x._array()
-    # (torch's 0-d cumsum is a copy: a -0.0 stays)
-    out = scan_kind.forward(arr.reshape(params[:3] if params else (1, 1, 1)),
-                            params[3] if params else 0).reshape(arr.shape) if arr.ndim \
-        else arr.copy()
+    if params and arr.dtype.type in _EXTREMES_DTYPES and (
+            x._recorded or module_loaded("tapegrad._sums")):
+        # (a float one: tapegrad._sums' loop, the same bits as scan_kind.forward's numpy
+        # calls, where numba is loaded anyway: for the backward of a recorded x, or already)
+        out = np.empty(arr.shape, arr.dtype)
+        _sums().running_sums(arr.reshape(params[:3]), out.reshape(params[:3]), params[3])
+    else:
+        # (torch's 0-d cumsum is a copy: a -0.0 stays)
+        out = scan_kind.forward(arr.reshape(params[:3] if params else (1, 1, 1)),
+                                params[3] if params else 0).reshape(arr.shape) if arr.ndim \
+            else arr.copy()
     tape = _tape_of(x)
     if tape is None:
         return Tensor._wrap(out, x._dtype)

@@ -17,10 +17,12 @@ ALLOWED_LATE = {
         "the optimizers' fused kernels import numba likewise: on the first step(), through "
         "_jit.kernel_module, which places the Numba cache first",
     ("tapegrad.ndops", "tapegrad._sums"):
-        "the record-time sum kernel imports numba likewise: on the first large sum, through "
+        "the record-time sum kernel (and a float cumsum's eager loop) imports numba likewise: "
+        "on the first large sum, or float cumsum of a tensor that records, through "
         "_jit.kernel_module",
     ("tapegrad.ndops", "tapegrad._extremes"):
-        "the eager extremes' loop (max/min(dim), amax's tie check) imports numba likewise: on "
+        "the eager extremes' loop (max/min(dim), amax's tie check, topk) imports numba "
+        "likewise: on "
         "the first one of a tensor that records, through _jit.kernel_module",
     ("tapegrad.exact", "tapegrad._draw_kernels"):
         "the samplers' Numba loops (libm calls, float64 fmas, randperm's shuffles) import numba "

@@ -290,3 +290,66 @@ def test_params_kept_per_shape_and_dim_as_torch():
             block = [int(np.prod(shape[:d])), shape[d], int(np.prod(shape[d + 1:])), 0]
             t = (tg.tensor(x.reshape(shape), requires_grad=True) * 1.0).cumsum(dim)
             assert t._tape.params_of(t._node).tolist() == block
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reverse", [0, 1])
+def test_running_sums_loop_as_the_numpy_forward(dtype, reverse):
+    """tapegrad._sums.running_sums (the eager forward of a float cumsum that records) gives
+    kinds/scan.forward's bits: sequential float64 sums rounded per output, a leading -0.0
+    made +0.0, nan, infinities, float32 overflow to inf, forwards and reversed (the
+    create_graph face), blocks with inner > 1 and non-contiguous inputs."""
+    from tapegrad import _sums
+    from tapegrad.kinds import scan as scan_kind
+    f32 = np.finfo(np.float32).max
+    blocks = [_data((3, 9, 1), dtype), _data((2, 5, 4), dtype), _data((1, 1, 1), dtype),
+              np.array([[[-0.0], [-0.0], [1.0], [-1.0], [np.nan], [2.0]]], dtype),
+              np.array([[[-0.0, np.inf], [0.0, -np.inf], [-0.0, 1.0]]], dtype),
+              np.array([[[f32], [f32], [-f32], [-f32]]], dtype),
+              _data((4, 6, 3), dtype).transpose(2, 1, 0), np.zeros((0, 3, 2), dtype)]
+    for x in blocks:
+        out = np.empty(x.shape, x.dtype)
+        _sums.running_sums(x, out, reverse)
+        _same(out, scan_kind.forward(x, reverse))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cumsum_by_the_loop_and_by_numpy_as_torch(dtype, monkeypatch):
+    """cumsum of recorded (the loop) and plain inputs, and with the loop off (numpy's
+    forward): torch's values bit for bit, grad_fn, gradients of first and second order
+    (create_graph: the reversed entry), along each dim, a transposed input too."""
+    from tapegrad import mathops
+    torch = pytest.importorskip("torch")
+    x = _data((4, 5, 3), dtype)
+    x[0, 0, 0], x[1, 2, 1] = -0.0, np.nan
+
+    ws = (_data((3, 5, 4), dtype), _data((4, 5, 3), dtype))   # (per layout: the same for all)
+
+    def run(m, transposed, grad):
+        out = []
+        for dim in (0, 1, 2, -1):
+            a = m.tensor(x, requires_grad=grad)
+            b = a.transpose(0, 2) if transposed else a
+            y = b.cumsum(dim)
+            res = [y.detach().numpy().copy(), y.grad_fn and y.grad_fn.name()]
+            if grad:
+                w = m.tensor(ws[0] if transposed else ws[1], requires_grad=True)
+                g, = m.autograd.grad((y * w).sum(), a, create_graph=True)
+                gg, = m.autograd.grad((g * g).sum(), w)
+                res += [g.detach().numpy().copy(), gg.numpy().copy()]
+            out.append(res)
+        return out
+    for transposed in (False, True):
+        for grad in (True, False):
+            want = run(torch, transposed, grad)
+            got = run(tg, transposed, grad)
+            with monkeypatch.context() as mp:   # (no dtype for the loop: numpy's forward)
+                mp.setattr(mathops, "_EXTREMES_DTYPES", ())
+                slow = run(tg, transposed, grad)
+            for g_, s_, w_ in zip(got, slow, want):
+                for a_, b_, c_ in zip(g_, s_, w_):
+                    if isinstance(a_, np.ndarray):
+                        _same(a_, c_)
+                        _same(a_, b_)
+                    else:
+                        assert a_ == b_ == c_
