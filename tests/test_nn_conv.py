@@ -877,6 +877,7 @@ def test_pool_args_kept_as_given_and_as_torch():
     torch's errors after a kept call; the lists returned are new ones."""
     from tapegrad.nn import _pooling as PL
     PL._ARGS.clear()
+    PL._MAX_SETUP.clear()   # (a max pooling kept there skips _pool_args)
     x2, x3 = R.standard_normal((2, 3, 7, 6)), R.standard_normal((1, 2, 5, 4, 6))
     calls = [("max_pool2d", x2, (2,), {}), ("max_pool2d", x2, (3, 2, 1), dict(dilation=1)),
              ("max_pool2d", x2, ((3, 2), None, (1, 0)), {}), ("avg_pool2d", x2, (2,), {}),
@@ -901,6 +902,44 @@ def test_pool_args_kept_as_given_and_as_torch():
                 f()
             msgs.append(str(e.value))
     assert msgs[:4] == msgs[4:]
+
+
+def test_max_pool_setup_kept_per_shape_and_arguments_as_torch():
+    """_pooling._max_pool keeps _pool_setup's checked arguments and output size by the input's
+    shape and the arguments as given (plain ints, tuples of ints, None, a bool ceil_mode):
+    calls again with them, then with another dtype, a batchless input, a Parameter, lists,
+    an input too small for the kept arguments and invalid arguments give torch's values,
+    gradients, indices and errors each time; lists are not kept."""
+    from tapegrad.nn import _pooling as PL
+    PL._MAX_SETUP.clear()
+    x4, x3 = R.standard_normal((2, 3, 6, 6)), R.standard_normal((3, 6, 6))
+    calls = [(x4, (2,), {}), (x4, (3, 2, 1), dict(dilation=1)), (x4, ((3, 2), None, (1, 0)), {}),
+             (x4, (2,), dict(ceil_mode=True, stride=(2, 1))), (x3, (2,), {}),
+             (x4, ([2, 2],), {}), (x4, (2,), dict(padding=[1]))]
+    for x, args, kw in calls:
+        for dtype in ("float64", "float32", "float64"):
+            _compare(lambda M, t: M.nn.functional.max_pool2d(t, *args, **kw), [x], dtype)
+            _compare(lambda M, t: M.nn.functional.max_pool2d(t, *args, return_indices=True,
+                                                             **kw)[1].to(t.dtype) + t.sum() * 0,
+                     [x], dtype)
+    assert len(PL._MAX_SETUP) == 5
+    p = tg.nn.Parameter(tg.tensor(x4))
+    tp = torch.nn.Parameter(torch.tensor(x4))
+    np.testing.assert_array_equal(tg.nn.functional.max_pool2d(p, 2).detach().numpy(),
+                                  torch.nn.functional.max_pool2d(tp, 2).detach().numpy())
+    msgs = []
+    for lib in (tg, torch):
+        F = lib.nn.functional
+        small, flat = lib.tensor(R.standard_normal((1, 1, 2, 2))), lib.tensor(np.zeros((6, 6)))
+        big = lib.tensor(x4)
+        for f in (lambda: F.max_pool2d(small, 3, 2, 1), lambda: F.max_pool2d(small, 3),
+                  lambda: F.max_pool2d(flat, 2), lambda: F.max_pool2d(big, 2, padding=2),
+                  lambda: F.max_pool2d(big, (2, 2, 2)), lambda: F.max_pool2d(big, 2)):
+            try:
+                msgs.append(tuple(f().shape))
+            except RuntimeError as e:
+                msgs.append(str(e))
+    assert msgs[:6] == msgs[6:]
 
 
 ONE_D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),

@@ -72,7 +72,7 @@ def max_pool_pass(x, pos, name):
     if type(x) is not Tensor:
         return None
     xa = x._array()
-    out = xa.reshape(-1)[pos.reshape(-1)].reshape(pos.shape)    # (fancy indexing: a new array)
+    out = xa.take(pos)    # (a new array; half the cost of fancy indexing's reshapes)
     tape = _tape_of(x)
     if tape is None:
         return Tensor._wrap(out, x._dtype)

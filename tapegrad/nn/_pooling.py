@@ -187,9 +187,23 @@ def _pool_setup(fn, k, input, kernel_size, stride, padding, dilation, ceil_mode)
 # ---- max pooling -----------------------------------------------------------------------------
 def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
     """(output, indices) of a k-d max pooling (k = 2, 3)."""
-    fn = f"max_pool{k}d"
-    kernel, stride, padding, dilation, out = _pool_setup(
-        fn, k, input, kernel_size, stride, padding, dilation, ceil_mode)
+    fn = _MAX_FN[k]
+    # a pooling layer's call again, on an input of the shape seen before with the same
+    # arguments (ints as given): _pool_setup's checked arguments and output size then (its
+    # checks read nothing else; errors are never cached)
+    memo = (k, input._shape, kernel_size, stride, padding, dilation, ceil_mode) if (
+        type(input) is Tensor and _plain_ints(kernel_size) is not None
+        and (stride is None or _plain_ints(stride) is not None)
+        and _plain_ints(padding) is not None and _plain_ints(dilation) is not None
+        and type(ceil_mode) is bool) else None
+    got = _MAX_SETUP.get(memo)
+    if got is None:
+        got = _pool_setup(fn, k, input, kernel_size, stride, padding, dilation, ceil_mode)
+        if memo is not None:
+            if len(_MAX_SETUP) >= 1024:
+                _MAX_SETUP.clear()
+            _MAX_SETUP[memo] = got = tuple(tuple(v) for v in got)
+    kernel, stride, padding, dilation, out = got
     arr = input._array()
     arr4 = arr if input.dim() == k + 2 else arr[None]
     pos, plane, idx, extra, empty = P.max_positions(arr4, kernel, stride, padding, dilation,
@@ -206,6 +220,10 @@ def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
     if values is None:
         values = _record(fn, P.max_pool, input, pos.reshape(shape), guard, empty)
     return values, Tensor._wrap(plane.reshape(shape), D.int64)   # (plane: a new array)
+
+
+_MAX_FN = {2: "max_pool2d", 3: "max_pool3d"}
+_MAX_SETUP = {}   # _max_pool's memo -> _pool_setup's (kernel, stride, padding, dilation, out)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
