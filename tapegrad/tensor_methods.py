@@ -23,7 +23,7 @@ from .tensor import (_contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_i
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
-    strided_over
+    _strided_view, strided_over
 
 
 # torch's signatures of Tensor.set_, as its parser's TypeError lists them ({bad}: the line
@@ -739,6 +739,11 @@ class _OpMethods:
                     break
                 k += 1
         if ok:
+            arr = self._v
+            if type(arr) is np.ndarray and arr.flags.c_contiguous:
+                # (_strided's case for it, inline: no closure, no call between; a layer's
+                # bias broadcast to its batch)
+                return _strided_view("expand", self, arr, _expanded(arr, sizes), 0)
             return _strided("expand", self, lambda a: _expanded(a, sizes))
         if nd < self.dim():
             raise RuntimeError(f"expand({_tname_legacy(self)}{{{list(self._shape)}}}, "
