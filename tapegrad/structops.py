@@ -321,6 +321,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return return_types.topk((values, indices))
 
 
+_TOP_LOOP_K = 16   # the largest k whose untied top k _extremes.top_untied finds
+
+
 def _topk_untied(x, k, largest):
     """topk's (indices, their flat positions in x, values), sorted, along the last dim of a
     float tensor x of one or more dims when no tie decides them, else None (then topk_ties'
@@ -329,7 +332,9 @@ def _topk_untied(x, k, largest):
     one stable argsort of the values (negated for the largest: the descending order without
     _argsort's flips)."""
     arr = x._array()
-    if _use_extremes(x, arr):   # (the same, in one Numba loop: tapegrad._extremes)
+    if k <= _TOP_LOOP_K and _use_extremes(x, arr):
+        # (the same, in one Numba loop: tapegrad._extremes; its insertions cost up to k
+        # steps an element, so a small k only)
         n = arr.shape[-1]
         ext = kernel_module("tapegrad._extremes", "_extremes.py", _import_extremes)
         idx, pos, top, ok = ext.top_untied(np.ascontiguousarray(arr).reshape(-1, n), int(k),

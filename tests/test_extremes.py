@@ -183,3 +183,22 @@ def test_top_untied_loop_says_when_ties_decide(largest):
             np.testing.assert_array_equal(idx, order)
             np.testing.assert_array_equal(top, want_top)
             np.testing.assert_array_equal(pos, order + 6 * np.arange(3)[:, None])
+
+
+def test_topk_loop_only_for_a_small_k(monkeypatch):
+    """The loop's insertions cost up to k steps an element: it serves k <= _TOP_LOOP_K (16),
+    numpy's argsort the larger k; both torch's values and indices, an ascending row (every
+    element inserted at the front) among them."""
+    from tapegrad import structops
+    torch = pytest.importorskip("torch")
+    calls = []
+    real = _extremes.top_untied
+    monkeypatch.setattr(_extremes, "top_untied", lambda *a: calls.append(a[1]) or real(*a))
+    arr = np.vstack([np.arange(40.0), np.random.default_rng(5).standard_normal(40)])
+    for k in (structops._TOP_LOOP_K, structops._TOP_LOOP_K + 1):
+        for largest in (True, False):
+            got = (tg.tensor(arr, requires_grad=True) * 1).topk(k, 1, largest)
+            want = torch.tensor(arr).topk(k, 1, largest)
+            np.testing.assert_array_equal(got.values.detach().numpy(), want.values.numpy())
+            np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+    assert calls == [structops._TOP_LOOP_K] * 2
