@@ -217,6 +217,30 @@ def test_create_graph_first_grad_as_torch():
         assert _create_graph_grads(tg) == _create_graph_grads(torch)
 
 
+def _retained_grad_layouts(m):
+    """A retained non-leaf's .grad strides, first and after a second backward."""
+    out = []
+    c = m.ones(2, 3, requires_grad=True)
+    for view in (lambda: c.t(), lambda: (c * 1).permute(1, 0), lambda: c[:, ::2],
+                 lambda: c * 1):
+        y = view()
+        y.retain_grad()
+        for loss in (lambda: (y * 2).sum(), lambda: y.exp().sum()):
+            loss().backward(retain_graph=True)
+            out.append((y.grad.stride(), y.grad.is_contiguous()))
+        m.autograd.grad((y * 3).sum(), c)
+        out.append(y.grad.stride())
+    return out
+
+
+def test_retained_grad_of_a_view_is_row_major_as_torch():
+    """torch's retain_grad hook clones the incoming gradient row-major
+    (clone(contiguous_format)): unlike a leaf's AccumulateGrad, it does not take the
+    tensor's layout.  tapegrad gave a retained transpose a transposed .grad."""
+    torch = pytest.importorskip("torch")
+    assert _retained_grad_layouts(tg) == _retained_grad_layouts(torch)
+
+
 def test_scalar_grad_accumulates_in_place():
     a = tg.tensor(2.0, requires_grad=True)
     (a * 3).backward()

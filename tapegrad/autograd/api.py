@@ -363,7 +363,9 @@ def _stage_each(pairs):
                 raise RuntimeError(errors.OVERLAP_ERROR)
             add((t, g, _replaced(t, cur, g), cur) if t._tape is not None else (t, g, None, None))
         elif g.size != 1:   # _fresh_grad's n-d case, inline (once per leaf per backward)
-            if not t._v.flags.c_contiguous:   # (a first .grad has its parameter's layout)
+            # (a leaf's first .grad has its layout: AccumulateGrad; a retained non-leaf's
+            # is row-major: torch's retain_grad hook clones it contiguous)
+            if t._tape is None and not t._v.flags.c_contiguous:
                 g = like_dense(t._v, g)
             fresh = _new()
             fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
