@@ -242,6 +242,15 @@ class set_grad_enabled(_GradModeContext):
     def clone(self):
         return set_grad_enabled(self._target)
 
+    # torch's public attributes and repr (what the REPL shows for `set_grad_enabled(False)`)
+    mode = property(lambda self: self._target)
+    prev = property(lambda self: self._prev)
+
+    def __str__(self):
+        return f"{type(self).__module__}.{type(self).__qualname__}(mode={self._target})"
+
+    __repr__ = __str__
+
     def _per_call(self):
         return switched_grad(self._target)
 
@@ -335,3 +344,9 @@ class set_multithreading_enabled(_GradModeContext):
 
     def clone(self):
         return self.__class__(self.mode)
+
+
+# torch's module path for the public classes (their reprs name it)
+for _cls in (no_grad, enable_grad, set_grad_enabled, inference_mode, set_multithreading_enabled):
+    _cls.__module__ = "tapegrad.autograd.grad_mode"
+del _cls

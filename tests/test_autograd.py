@@ -759,6 +759,33 @@ def test_multithreading_switch_and_grad_mode_modules_as_torch(torch_ref):
     assert _multithreading(tg) == _multithreading(torch_ref)
 
 
+def _grad_mode_reprs(m):
+    """The grad-mode objects' reprs and module path, as a REPL shows them
+    (`torch.set_grad_enabled(False)` at the prompt prints its repr)."""
+    name = m.__name__
+    out = []
+    try:
+        s = m.set_grad_enabled(False)
+        out += [repr(s).replace(name, "torch", 1), str(s).replace(name, "torch", 1), s.mode,
+                s.prev, repr(s.clone()).replace(name, "torch", 1)]
+    finally:
+        m.set_grad_enabled(True)
+    with m.set_grad_enabled(False) as entered:
+        out.append(entered)
+    for cls in (m.no_grad, m.enable_grad, m.set_grad_enabled, m.inference_mode,
+                m.autograd.set_multithreading_enabled):
+        out.append(cls.__module__.replace(name, "torch", 1))
+    out.append(repr(m.no_grad()).split(" object at")[0].replace(name, "torch", 1))
+    return out
+
+
+def test_grad_mode_objects_repr_as_torch(torch_ref):
+    """torch's set_grad_enabled shows `torch.autograd.grad_mode.set_grad_enabled(mode=False)`
+    and keeps `mode`/`prev`; the classes live in torch.autograd.grad_mode.  tapegrad showed
+    `<tapegrad.grad_mode.set_grad_enabled object at 0x...>` and had no `mode`/`prev`."""
+    assert _grad_mode_reprs(tg) == _grad_mode_reprs(torch_ref)
+
+
 def _create_graph_under(m, mode):
     """create_graph=True inside no_grad / inference_mode: torch's engine runs the backward
     with grad mode on, so under no_grad the gradients have history (not under
