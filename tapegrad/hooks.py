@@ -397,6 +397,13 @@ def run_tensor_hooks(table, g):
     return g
 
 
+def _none_kept(got, old):
+    """torch's check of a node hook's result: no gradient where there was None."""
+    for x, o in zip(got, old):
+        if o is None and x is not None:
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+
+
 def run_prehooks(table, g):
     """A grad_fn's prehooks on its output gradient g (a 1-tuple each time)."""
     return run_node_prehooks(table, (g,))[0]
@@ -409,9 +416,7 @@ def run_node_prehooks(table, grad_outputs):
         got = fn(grad_outputs)
         if got is not None:
             got = _tuple_checked(fn, got, len(grad_outputs))
-            for x, old in zip(got, grad_outputs):
-                if old is None and x is not None:
-                    raise RuntimeError("can't replace a None gradient with a non-None value")
+            _none_kept(got, grad_outputs)
             grad_outputs = tuple(None if x is None else _checked(fn, x, old)
                                  for x, old in zip(got, grad_outputs))
     return grad_outputs
@@ -428,9 +433,9 @@ def run_node_posthooks(table, grad_inputs, grad_outputs):
         got = fn(grad_inputs, grad_outputs)
         if got is not None:
             got = _tuple_checked(fn, got, len(grad_inputs))
-            grad_inputs = tuple(
-                None if x is None else (_checked(fn, x, old) if old is not None else x)
-                for x, old in zip(got, grad_inputs))
+            _none_kept(got, grad_inputs)
+            grad_inputs = tuple(None if x is None else _checked(fn, x, old)
+                                for x, old in zip(got, grad_inputs))
     return grad_inputs
 
 

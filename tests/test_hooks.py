@@ -797,6 +797,32 @@ def test_post_hook_none_gives_no_gradient(shape):
     both(case)
 
 
+def _replacing_none(m):
+    """A grad_fn post hook returning a gradient where its grad_inputs had None (an input that
+    needs none: `x * y` with y not requiring grad), and the same through a prehook: torch
+    refuses both ("can't replace a None gradient with a non-None value")."""
+    out = []
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = m.tensor([3.0, 4.0])
+    for make, hook in ((lambda: x * y, lambda gi, go: (gi[0], gi[0])),
+                       (lambda: y * x, lambda gi, go: (gi[1] * 2, gi[1])),
+                       (lambda: x * y, lambda gi, go: (gi[0] * 2, None))):
+        w = make()
+        w.grad_fn.register_hook(hook)
+        x.grad = None
+        try:
+            w.sum().backward()
+            out.append(x.grad.tolist())
+        except RuntimeError as e:
+            out.append(str(e))
+    return out
+
+
+def test_post_hook_cannot_replace_a_none_gradient(torch_ref):
+    """tapegrad took the value and dropped it silently."""
+    assert _replacing_none(tapegrad) == _replacing_none(torch_ref)
+
+
 def _handles(m):
     """The handles of tensor, grad_fn, module and optimizer hooks are all
     torch.utils.hooks.RemovableHandle (isinstance, module, torch's constructor with
