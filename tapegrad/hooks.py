@@ -778,15 +778,16 @@ def post_accumulate(leaves):
             continue
         given, h.given = h.given, None
         with switched_grad(False):
+            # (torch's _call_hooks: a result that is None or the hook's argument passes; a
+            # tensor replaces the argument of the later hooks, checked as a gradient, and
+            # fails the check for None once all ran)
+            arg = t
             for fn in list(h.accumulate.values()):
-                got = fn(t)
-                if got is not None:
-                    # (torch's engine converts a non-None result to a tensor first: another
-                    # object fails that, a tensor then fails the check for None)
-                    if not isinstance(got, Tensor):
-                        raise TypeError(f"expected Variable, but hook returned "
-                                        f"'{type(got).__name__}'")
-                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+                got = fn(arg)
+                if got is not None and got is not arg:
+                    arg = _checked(fn, got, arg)
+            if arg is not t:
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
             if given is not None:
                 for fn in list(h.post.values()):
                     got = fn((), (given,))

@@ -823,6 +823,31 @@ def test_post_hook_cannot_replace_a_none_gradient(torch_ref):
     assert _replacing_none(tapegrad) == _replacing_none(torch_ref)
 
 
+def _post_accumulate_results(m):
+    """What post-accumulate-grad hooks return: None or the parameter itself pass (torch's
+    _call_hooks skips a result that is its argument), a number is a TypeError, another
+    tensor (of the same size: else the size error) fails once every hook ran, each later
+    hook given the replacement."""
+    out = []
+    for hooks in ([lambda p: p, lambda p: None], [lambda p: 3],
+                  [lambda p: p.grad, lambda p: out.append(p.shape) or p],
+                  [lambda p: p.detach()], [lambda p: p[:1]]):
+        w = m.tensor([1.0, 2.0], requires_grad=True)
+        for h in hooks:
+            w.register_post_accumulate_grad_hook(h)
+        try:
+            (w * 2).sum().backward()
+            out.append(w.grad.tolist())
+        except (RuntimeError, TypeError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_post_accumulate_hook_results_as_torch(torch_ref):
+    """tapegrad refused a hook returning the parameter itself."""
+    assert _post_accumulate_results(tapegrad) == _post_accumulate_results(torch_ref)
+
+
 def _handles(m):
     """The handles of tensor, grad_fn, module and optimizer hooks are all
     torch.utils.hooks.RemovableHandle (isinstance, module, torch's constructor with
