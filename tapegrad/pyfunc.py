@@ -508,7 +508,8 @@ def _apply(cls, args):
     # (no set built for the marks a forward did not make: the common case)
     dirty = state.get("dirty_tensors")
     dirty = {id(t) for t in dirty} if dirty else _NONE
-    if dirty and (dirty & inputs) - {id(o) for o in outs}:   # (checked with grad mode off too)
+    # (every marked tensor, an input or not, must be returned; checked with grad mode off too)
+    if dirty and dirty - {id(o) for o in outs}:
         raise RuntimeError("Some elements marked as dirty during the forward method were not "
                            "returned as output. The inputs that are modified inplace must all "
                            "be outputs of the Function.")

@@ -806,6 +806,32 @@ def test_vjp_alias_retain_grad_on_outputs_and_mark_dirty_of_a_non_input():
     both(run)
 
 
+def _dirty_not_returned(m):
+    """mark_dirty of a tensor the forward made and did not return: torch's "not returned"
+    error whatever the grad mode and inputs (only a returned one that is not an input is a
+    warning)."""
+    class D(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x.clone())
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    out = [_err(lambda: D.apply(_x(m))), _err(lambda: D.apply(m.ones(2)))]
+    with m.no_grad():
+        out.append(_err(lambda: D.apply(_x(m))))
+    return out
+
+
+def test_mark_dirty_of_a_tensor_not_returned_raises_as_torch():
+    """tapegrad warned "not an input" and went on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # (and no warning first)
+        both(_dirty_not_returned)
+
+
 def test_pictures_and_summary_show_the_function():
     F = fns(tg)
     x = _x(tg)
