@@ -34,6 +34,10 @@ from .kinds import HOST_VJP
 from .ops import BY_CODE
 from .tape import _DIFFERENTIABLE, _SAVES, _serials, STATE, VERSION_ERROR
 
+# per opcode: whether a nan in an entry's adjoint is a gradient torch computes (not a
+# constant's, a comparison's, ...; a decomposition row's output entry passes its gradient on)
+_WATCHED = _DIFFERENTIABLE | np.array([op.kind == "decomp" for op in BY_CODE])
+
 # [enabled, check_nan]: read once per backward call by the engine
 MODE = [False, True]
 
@@ -234,6 +238,8 @@ def check_nan(tape, n, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, sh
     bad = np.zeros(n, bool)                             # nodes whose adjoint holds a nan
     bad[got] = cs[off[got] + size[got]] - cs[off[got]] > 0
     ops = np.asarray(op[:n]).astype(np.int64)
+    # (a constant's adjoint is swept but is no gradient torch computes: its nan is no error)
+    bad &= _WATCHED[ops]
     operands = [np.asarray(ia[:n]).astype(np.int64), np.asarray(ib[:n]).astype(np.int64)]
     into = np.zeros(n, bool)
     for src in operands:
@@ -280,7 +286,7 @@ def _own_nan(tape, e, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp
     for src in (int(ia[e]), int(ib[e])):
         if src < 0:
             continue
-        if np.isnan(adj2[off[src]:off[src] + size[src]]).any():
+        if _WATCHED[op[src]] and np.isnan(adj2[off[src]:off[src] + size[src]]).any():
             return k
         k += 1
     return None

@@ -483,6 +483,16 @@ try:
     c.backward()
 finally:
     m.autograd.set_detect_anomaly(False)""",
+    # a nan in the gradient of an operand that needs none (a tensor without requires_grad,
+    # the constant of a recorded backward): torch computes no such gradient, so no error
+    "nan_only_where_no_gradient_is_needed": """
+x = m.tensor([0.0, 1.0], requires_grad=True)
+c = m.tensor([1.0, 1.0])
+with m.autograd.detect_anomaly():
+    (c * x).backward(m.tensor([float("inf"), 1.0]))
+    show(x.grad)
+    g, = m.autograd.grad((x ** 1.5).sum(), x, create_graph=True)
+    show(m.autograd.grad(g.sqrt().sum(), x))""",
     "backward_twice": """
 x = m.ones(3, requires_grad=True)
 with m.autograd.detect_anomaly():
