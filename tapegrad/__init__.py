@@ -17,7 +17,7 @@ from .dtypes import torch_result_type as result_type
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .grad_mode import inference_mode, is_inference_mode_enabled
-from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
+from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled, set_anomaly_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, asarray, scalar_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye, logspace,

@@ -66,6 +66,16 @@ def is_anomaly_check_nan_enabled():
     return MODE[1]
 
 
+def set_anomaly_enabled(enabled, check_nan=True):
+    """Turn anomaly mode on or off (torch.set_anomaly_enabled: no warning, no context),
+    with torch's argument checks."""
+    for pos, (name, v) in enumerate((("enabled", enabled), ("check_nan", check_nan)), 1):
+        if not isinstance(v, bool):
+            raise TypeError(f"set_anomaly_enabled(): argument '{name}' (position {pos}) must be "
+                            f"bool, not {type(v).__name__}")
+    _set(enabled, check_nan)
+
+
 def _set(enabled, check_nan):
     MODE[0], MODE[1] = bool(enabled), bool(check_nan)
     if MODE[0] and not _HOOK["installed"]:
@@ -96,7 +106,7 @@ class detect_anomaly:
         warnings.warn(ENABLED_WARNING, UserWarning, stacklevel=2)
 
     def __enter__(self):
-        _set(True, self.check_nan)
+        set_anomaly_enabled(True, self.check_nan)
 
     def __exit__(self, *exc):
         _set(self.prev, self.prev_check_nan)
@@ -108,12 +118,9 @@ class set_detect_anomaly:
     previous mode on exit."""
 
     def __init__(self, mode, check_nan=True):
-        if not isinstance(mode, bool):
-            raise TypeError(f"set_detect_anomaly(): argument 'mode' must be bool, not "
-                            f"{type(mode).__name__}")
         self.prev = MODE[0]
         self.prev_check_nan = MODE[1]
-        _set(mode, check_nan)
+        set_anomaly_enabled(mode, check_nan)
 
     def __enter__(self):
         pass

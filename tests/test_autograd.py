@@ -759,6 +759,34 @@ def test_multithreading_switch_and_grad_mode_modules_as_torch(torch_ref):
     assert _multithreading(tg) == _multithreading(torch_ref)
 
 
+def _anomaly_switches(m):
+    """set_detect_anomaly / set_anomaly_enabled / detect_anomaly with arguments that are not
+    bools: torch's parser error of set_anomaly_enabled (which all three call)."""
+    out = []
+    for call in (lambda: m.autograd.set_detect_anomaly(1),
+                 lambda: m.autograd.set_detect_anomaly(True, check_nan=1),
+                 lambda: m.set_anomaly_enabled(None), lambda: m.set_anomaly_enabled(True, "x"),
+                 lambda: m.autograd.detect_anomaly(check_nan=1).__enter__()):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # (detect_anomaly's "has been enabled")
+                call()
+        except TypeError as e:
+            out.append(str(e))
+        out.append(m.is_anomaly_enabled())
+    m.set_anomaly_enabled(True, False)
+    out.append((m.is_anomaly_enabled(), m.is_anomaly_check_nan_enabled()))
+    m.set_anomaly_enabled(False)
+    out.append((m.is_anomaly_enabled(), m.is_anomaly_check_nan_enabled()))
+    return out
+
+
+def test_anomaly_switches_check_their_arguments_as_torch(torch_ref):
+    """tapegrad had no torch.set_anomaly_enabled, said `set_detect_anomaly(): argument
+    'mode'` and took a check_nan that is not a bool."""
+    assert _anomaly_switches(tg) == _anomaly_switches(torch_ref)
+
+
 def _grad_mode_reprs(m):
     """The grad-mode objects' reprs and module path, as a REPL shows them
     (`torch.set_grad_enabled(False)` at the prompt prints its repr)."""
