@@ -458,6 +458,42 @@ def test_variable():
     assert not w.requires_grad
 
 
+def _legacy_variables(m):
+    """torch's legacy Variable(data, requires_grad, volatile, _grad_fn): a detached alias of
+    data (a new leaf sharing its memory and version; data's own flag untouched), an empty
+    tensor without data, torch's errors for other data."""
+    V = m.autograd.Variable
+    out = []
+    x = m.zeros(3)
+    v = V(x, requires_grad=True)
+    v.data.add_(1)
+    out.append((x.requires_grad, v.requires_grad, v is x, v.is_leaf, x.tolist(), x._version))
+    w = m.ones(3, requires_grad=True)
+    y = w * 2
+    vy = V(y, requires_grad=True)
+    (vy * 3).sum().backward()
+    out.append((vy.is_leaf, vy.grad_fn, vy.grad.tolist(), w.grad, V(y).requires_grad))
+    out.append((type(V(m.nn.Parameter(m.ones(2)))).__name__, V().shape, V(None, True).requires_grad,
+                V(m.ones(2), requires_grad=1).requires_grad))
+    for call in (lambda: V([1.0, 2.0]), lambda: V(np.ones(2)), lambda: V(m.ones(2), _grad_fn=3),
+                 lambda: V(m.ones(2, dtype=m.long), requires_grad=True),
+                 lambda: V(m.ones(2), requires_grad=True, volatile=True)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # (volatile's warning)
+                call()
+        except (TypeError, ValueError, RuntimeError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_legacy_variable_detaches_as_torch(torch_ref):
+    """tapegrad's Variable returned data itself: Variable(y, requires_grad=True) of a
+    non-leaf kept y's graph (the gradient went on to y's inputs), Variable(x, True) set x's
+    own flag, and lists, numbers and no data were taken."""
+    assert _legacy_variables(tg) == _legacy_variables(torch_ref)
+
+
 # ---- conversions -------------------------------------------------------------------------------
 def test_item_numpy_tolist():
     x = tg.tensor(0.1, requires_grad=True)

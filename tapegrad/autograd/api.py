@@ -13,10 +13,11 @@ from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..grad_mode import switched_grad
 from ..layouts import contiguous_format, dense, like_dense
 from ..tensor import GRAD_DTYPES, Tensor, _new, grad_dtype_of, tensor_methods
-from ..creation import tensor as _tensor
+from ..creation import empty
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..ndops import _binary
 from ..ops import OPS
+from ..pyfunc import BackwardCFunction
 from ..steptrace import TRACE
 from ..tape import bump_version, INFERENCE_TENSOR, version_counter
 from ..tracing import _tracing
@@ -43,15 +44,31 @@ class _VariableMeta(type):
 
 
 class Variable(metaclass=_VariableMeta):
-    """Deprecated wrapper kept for old code: `Variable(data)` returns `data` as a Tensor (a
-    leaf), and `isinstance(t, Variable)` is True for every Tensor, as in torch."""
+    """Deprecated wrapper kept for old code, as torch's legacy constructor: `Variable(data)`
+    is `data.detach()` (a new leaf sharing data's memory; data's own flag untouched, a
+    non-leaf's graph cut), with requires_grad set; no data: an empty tensor.
+    `isinstance(t, Variable)` is True for every Tensor, as in torch."""
 
-    def __new__(cls, data, requires_grad=False, volatile=False):
+    def __new__(cls, data=None, requires_grad=False, volatile=False, _grad_fn=None):
         if volatile:
             warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
-        t = data if isinstance(data, Tensor) else _tensor(data)
+            if requires_grad:
+                raise ValueError("Variable can't be volatile and require_grad at the same time!")
+        if _grad_fn is not None:
+            if not isinstance(_grad_fn, BackwardCFunction):
+                raise TypeError(f"_grad_fn has to be a Function object or None, but got "
+                                f"{errors.type_name(_grad_fn)}")
+            raise RuntimeError("_grad_fn argument to legacy Variable constructor is no longer "
+                               "supported.  Instead, please invoke your _grad_fn to produce a "
+                               "variable with it as the _grad_fn.")
+        if data is None:
+            t = empty(0)
+        elif isinstance(data, Tensor):
+            t = data.detach()
+        else:
+            raise TypeError(f"Variable data has to be a tensor, but got {errors.type_name(data)}")
         if requires_grad:
-            t._requires_grad(True)
+            t._set_requires_grad(True, errors.NOT_FLOAT_CREATE)
         return t
 
 
