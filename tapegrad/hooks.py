@@ -601,7 +601,23 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
         return None
     if BY_CODE[tape.op[node]].kind == "split":
         p.outputs = split_outputs(tape, node, h.shape)
+    elif node + 1 < tape.n and tape.op[node + 1] == OUTPUT_CODE and tape.ia[node + 1] == node:
+        p.outputs = stacked_outputs(tape, node)
     return p
+
+
+def stacked_outputs(tape, n):
+    """[(node, shape)] of the results of entry n that are `output` entries right after it,
+    each one block of n's value (var_mean / std_mean / aminmax: the two results stacked; one
+    torch node, whose hooks get one gradient per result, as a split's)."""
+    stacked = tape.shape.get(n)
+    rest = tuple(stacked[1:]) if stacked is not None else ()
+    nodes = []
+    m = n + 1
+    while m < tape.n and tape.op[m] == OUTPUT_CODE and tape.ia[m] == n:
+        nodes.append(m)
+        m += 1
+    return [(m, tuple(tape.shape.get(m, rest))) for m in nodes]
 
 
 def pause(tape, p, arr, vjp, pauses, reached=None):

@@ -823,6 +823,39 @@ def test_post_hook_cannot_replace_a_none_gradient(torch_ref):
     assert _replacing_none(tapegrad) == _replacing_none(torch_ref)
 
 
+def _paired_prehooks(m):
+    """grad_fn prehooks on the one node of var_mean / std_mean / aminmax: one gradient per
+    result (None for a result the backward did not reach), replaceable."""
+    out = []
+    x = m.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]], requires_grad=True)
+    for make in (lambda: m.std_mean(x, 1), lambda: m.var_mean(x, 1, keepdim=True),
+                 lambda: m.var_mean(x), lambda: m.aminmax(x, dim=0),
+                 lambda: m.std_mean(x[:1, :2], 1, keepdim=True)):
+        for use_both in (True, False):
+            a, b = make()
+            seen = []
+            a.grad_fn.register_prehook(
+                lambda go: seen.append([None if g is None else (tuple(g.shape), g.tolist())
+                                        for g in go]))
+            b.grad_fn.register_prehook(
+                lambda go: tuple(None if g is None else g * (k + 2) for k, g in enumerate(go)))
+            x.grad = None
+            ((a * 2).sum() + (b.sum() if use_both else 0)).backward()
+            out.append((seen, x.grad.tolist()))
+    return out
+
+
+def test_prehooks_of_a_two_output_reduction_node(torch_ref):
+    """A prehook on StdMeanBackward0 & co crashed the backward with numpy's ValueError
+    (cannot reshape array of size 4 into shape (2,)): the node's gradient is both results'
+    stacked, as a split's pieces."""
+    got, want = _paired_prehooks(tapegrad), _paired_prehooks(torch_ref)
+    assert len(got) == len(want)
+    for (seen_g, grad_g), (seen_w, grad_w) in zip(got, want):
+        assert seen_g == seen_w
+        np.testing.assert_allclose(grad_g, grad_w, rtol=1e-5, atol=1e-6)
+
+
 def _post_accumulate_results(m):
     """What post-accumulate-grad hooks return: None or the parameter itself pass (torch's
     _call_hooks skips a result that is its argument), a number is a TypeError, another
