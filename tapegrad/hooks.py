@@ -345,6 +345,11 @@ def _register_hook(self, fn):
             f"register_hook on {type(self).__name__}: its backward is not one tape entry with "
             f"ia/ib operands (a decomposition or an operand list); use register_prehook or "
             f"tensor hooks")
+    if BY_CODE[tape.op[n]].name == "matmul":
+        raise NotImplementedError(
+            f"register_hook on {type(self).__name__} of a batched matmul: torch's node views "
+            f"the mm it runs (its one grad_input is that mm's gradient), while the tape's entry "
+            f"is the whole matmul; use register_prehook or tensor hooks")
     return _add(_node_record(tape, n, dt, shape).post, fn)
 
 

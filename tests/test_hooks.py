@@ -756,6 +756,22 @@ def test_node_hooks_not_on_the_tape_raise_clearly():
     assert np.allclose(x.grad.numpy(), xt.grad.numpy())
 
 
+def test_post_hook_on_a_batched_matmul_node_raises_clearly():
+    """torch's UnsafeViewBackward0 of a batched matmul has one input, the mm it views; the
+    tape's entry is the whole matmul, whose grad_inputs (both operands') a post hook got
+    instead, of other shapes.  A prehook sees the node's own output gradient: it fits."""
+    x = tapegrad.ones(2, 3, requires_grad=True)
+    w = tapegrad.ones(4, 3, requires_grad=True)
+    out = x.unsqueeze(0) @ w.t()
+    assert out.grad_fn.name() == "UnsafeViewBackward0"
+    with pytest.raises(NotImplementedError, match="UnsafeViewBackward0"):
+        out.grad_fn.register_hook(lambda gi, go: None)
+    out.grad_fn.register_prehook(lambda go: (go[0] * 2,))
+    out.sum().backward()
+    assert x.grad.tolist() == [[8.0] * 3] * 2
+    (x @ w.t()).grad_fn.register_hook(lambda gi, go: None)   # MmBackward0: its own entry
+
+
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_node_hooks_as_torch(name):
     """softmax / log_softmax are one entry (kinds/softmax.py): a post hook sees and replaces
