@@ -82,6 +82,12 @@ class FunctionCtx:
         """Mark outputs that do not require grad (their gradient in backward is zeros)."""
         self.non_differentiable = args
 
+    def mark_shared_storage(self, *pairs):
+        """Deprecated, as torch's: shared storage is tracked without it (it only warns)."""
+        warnings.warn("`mark_shared_storage` is deprecated. Tensors with shared storages are "
+                      "automatically tracked. Note that calls to `set_()` are not tracked",
+                      FutureWarning, stacklevel=2)
+
     def set_materialize_grads(self, value):
         """With False, `backward` gets None (not zeros) for outputs without a gradient."""
         if type(value) is not bool:   # (torch's parser: its text names no argument type)

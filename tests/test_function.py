@@ -832,6 +832,29 @@ def test_mark_dirty_of_a_tensor_not_returned_raises_as_torch():
         both(_dirty_not_returned)
 
 
+def _shared_storage(m):
+    class F(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.view(-1)
+            ctx.mark_shared_storage((x, y))
+            return y.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.view(2, 2)
+    x = m.ones(2, 2, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        F.apply(x).sum().backward()
+    return [(w.category.__name__, str(w.message)) for w in caught], x.grad.tolist()
+
+
+def test_mark_shared_storage_is_deprecated_as_torch():
+    """ctx.mark_shared_storage (old Functions call it) was an AttributeError."""
+    both(_shared_storage)
+
+
 def test_pictures_and_summary_show_the_function():
     F = fns(tg)
     x = _x(tg)
