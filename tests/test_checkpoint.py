@@ -183,3 +183,24 @@ def _side_effects(m):
 def test_non_reentrant_checkpoint_reruns_in_backward_as_torch():
     # ran once: the running statistics were updated once, torch's twice
     assert _side_effects(tapegrad) == _side_effects(torch)
+
+
+def _device_states(m):
+    """get_device_states / set_device_states, as reversible layers call them around their
+    recomputation (reformer_pytorch's Deterministic): nothing to save for CPU tensors."""
+    cp = m.utils.checkpoint
+    x = m.ones(2, requires_grad=True)
+    out = [cp.get_device_states(x, [x, 3], {"k": x}), cp.get_device_states()]
+    cp.set_device_states(*cp.get_device_states(x))
+    cp.set_device_states([0], [m.ones(2)], device_type="meta")
+    for kw in ({}, {"device_type": "cpu"}, {"device_type": "cuda"}):
+        try:
+            cp.set_device_states([0], [m.ones(2)], **kw)
+        except (AttributeError, AssertionError, RuntimeError) as e:
+            out.append((type(e).__name__, str(e).replace(m.__name__, "torch")))
+    return out
+
+
+def test_device_states_as_torch():
+    """They were missing (AttributeError on import from torch.utils.checkpoint)."""
+    assert _device_states(tapegrad) == _device_states(torch)

@@ -21,6 +21,7 @@ import warnings
 from ..autograd.api import _is_checkpoint_valid, backward
 from ..autograd.function import Function
 from ..autograd.graph import register_multi_grad_hook
+from ..devices import check
 from ..grad_mode import switched_grad
 from ..nn import Sequential
 from ..random import get_rng_state, set_rng_state
@@ -28,7 +29,8 @@ from ..tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
-           "set_checkpoint_early_stop", "set_checkpoint_debug_enabled", "CheckpointError"]
+           "set_checkpoint_early_stop", "set_checkpoint_debug_enabled", "CheckpointError",
+           "get_device_states", "set_device_states"]
 
 _NO_REENTRANT_ARG = (
     "torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. Starting "
@@ -98,6 +100,27 @@ def detach_variable(inputs):
         x.requires_grad = inp.requires_grad
         out.append(x)
     return tuple(out)
+
+
+def get_device_states(*args):
+    """(device ids, their random states) of the accelerator tensors among args (nested), as
+    torch's: every tapegrad tensor is a CPU tensor, whose generator is not per device, so
+    both lists are empty (reversible layers save and restore them around a recomputation)."""
+    return [], []
+
+
+def set_device_states(devices, states, *, device_type=None):
+    """Restore what get_device_states saved: nothing for CPU tensors (its lists are empty);
+    a device named otherwise fails as torch's CPU build does."""
+    if device_type == "meta":
+        return
+    device_type = device_type or "cpu"
+    for device, _ in zip(devices, states):
+        if device_type == "cpu":   # (torch: torch.cpu has no per-device context)
+            raise AttributeError("module 'tapegrad.cpu' has no attribute 'device'")
+        if device_type == "cuda":  # (torch.cuda.device's switch in a CPU build)
+            raise RuntimeError("PyTorch was compiled without CUDA support")
+        check(f"{device_type}:{device}")
 
 
 def check_backward_validity(inputs):
