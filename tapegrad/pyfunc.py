@@ -225,8 +225,9 @@ def _fn_name(t):
     return fn.name() if fn is not None else None
 
 
-class _FunctionMeta(type):
+class FunctionMeta(type):
     """Makes each Function subclass's grad_fn class, `<Name>Backward` (torch's FunctionMeta)."""
+    __module__ = "tapegrad.autograd.function"
 
     def __init__(cls, name, bases, attrs):
         cls._backward_cls = type(name + "Backward", (BackwardCFunction,),
@@ -234,7 +235,7 @@ class _FunctionMeta(type):
         super().__init__(name, bases, attrs)
 
 
-class Function(FunctionCtx, metaclass=_FunctionMeta):
+class Function(FunctionCtx, metaclass=FunctionMeta):
     """Base class of custom autograd operations: define static `forward(ctx, *args)` and
     `backward(ctx, *grads)` (or `forward(*args)` plus `setup_context(ctx, inputs, output)`)
     and call `MyFn.apply(*args)`, as torch.autograd.Function."""
@@ -381,6 +382,16 @@ def _check_transforms(cls, setup):
     if TRANSFORMS.forwards and cls.jvp is Function.jvp:
         raise NotImplementedError("You must implement the jvp function for custom "
                                   "autograd.Function to use it with forward mode AD.")
+
+
+class InplaceFunction(Function):
+    """Kept by torch for old code only (use Function): a Function whose instances carry an
+    `inplace` flag."""
+    __module__ = "tapegrad.autograd.function"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
 
 def _user_backward(cls):

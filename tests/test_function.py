@@ -855,6 +855,34 @@ def test_mark_shared_storage_is_deprecated_as_torch():
     both(_shared_storage)
 
 
+def _legacy_function_classes(m):
+    F = m.autograd.function
+
+    class Twice(F.InplaceFunction):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    x = m.ones(2, requires_grad=True)
+    y = Twice.apply(x)
+    y.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (instantiating a Function: DeprecationWarning)
+        flags = Twice().inplace, Twice(inplace=True).inplace
+    return (y.grad_fn.name(), x.grad.tolist(), flags, type(F.Function) is F.FunctionMeta,
+            isinstance(Twice, F.FunctionMeta), F.FunctionMeta.__module__.replace(m.__name__, "M"),
+            [c.__name__ for c in F.InplaceFunction.__mro__[:2]])
+
+
+def test_inplace_function_and_function_meta_as_torch():
+    """torch.autograd.function.InplaceFunction (legacy Functions subclass it) and FunctionMeta
+    were missing."""
+    both(_legacy_function_classes)
+
+
 def test_pictures_and_summary_show_the_function():
     F = fns(tg)
     x = _x(tg)
