@@ -537,10 +537,11 @@ class Tensor(metaclass=_TensorMeta):
         return v.reshape(-1)[0].item()
 
     def __float__(self):
-        if self.numel() != 1:
-            raise ValueError(errors.ONE_ELEMENT)
+        # (torch warns before its size check, so a failing conversion spends the warning)
         if self._recorded and STATE.enabled and self.requires_grad:
             errors.warn_once(errors.SCALAR_OF_GRAD)
+        if self.numel() != 1:
+            raise ValueError(errors.ONE_ELEMENT)
         return float(self.item())
 
     def __int__(self):

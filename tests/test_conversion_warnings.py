@@ -29,6 +29,9 @@ CASES = {
     "complex": (lambda m: complex(m.tensor(1.5, requires_grad=True)), [SCALAR]),
     "math.exp": (lambda m: math.exp(m.tensor(1.5, requires_grad=True)), [SCALAR]),
     "numpy float64": (lambda m: np.float64(m.tensor(1.5, requires_grad=True)), [SCALAR]),
+    # (torch warns before its size check: the once-only warning is spent by the error)
+    "float of several elements": (lambda m: _raising(ValueError, float,
+                                                     m.ones(2, requires_grad=True)), [SCALAR]),
     "int": (lambda m: int(m.tensor(1.5, requires_grad=True)), []),
     "item": (lambda m: m.tensor(1.5, requires_grad=True).item(), []),
     "bool": (lambda m: bool(m.tensor(1.5, requires_grad=True)), []),
@@ -66,6 +69,11 @@ CASES = {
                                                                 reduce=False), [LEGACY]),
     "loss module with reduction": (lambda m: m.nn.MSELoss(reduction="sum"), []),
 }
+
+
+def _raising(exc, fn, x):
+    with pytest.raises(exc):
+        fn(x)
 
 
 def _under(ctx, fn, x):
