@@ -487,6 +487,16 @@ def _legacy_variables(m):
     return out
 
 
+def test_legacy_variable_factory_raises_as_torch(torch_ref):
+    """torch.autograd.variable(...) (lowercase) was an AttributeError."""
+    msgs = []
+    for m in (tg, torch_ref):
+        with pytest.raises(RuntimeError) as info:
+            m.autograd.variable([1.0], requires_grad=True)
+        msgs.append(str(info.value).replace(m.__name__ + ".", "torch."))
+    assert msgs[0] == msgs[1]
+
+
 def test_legacy_variable_detaches_as_torch(torch_ref):
     """tapegrad's Variable returned data itself: Variable(y, requires_grad=True) of a
     non-leaf kept y's graph (the gradient went on to y's inputs), Variable(x, True) set x's

@@ -2,7 +2,7 @@
 gradcheck, `functional` (jacobian, hessian, vjp, jvp, hvp, vhp) and custom `Function`s."""
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..grad_mode import inference_mode, is_multithreading_enabled, set_multithreading_enabled
-from .api import Variable, backward, grad, _is_checkpoint_valid
+from .api import Variable, backward, grad, variable, _is_checkpoint_valid
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .function import Function
 from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph, profiler

@@ -72,6 +72,13 @@ class Variable(metaclass=_VariableMeta):
         return t
 
 
+def variable(*args, **kwargs):
+    """torch.autograd.variable: the legacy factory, which only raises (torch.tensor makes
+    tensors)."""
+    raise RuntimeError("tapegrad.autograd.variable(...) is deprecated, use tapegrad.tensor(...) "
+                       "instead")
+
+
 def _as_tuple(x):
     """Tensors (or GradientEdges, as the tensors they stand for) as a tuple."""
     if x is None:
