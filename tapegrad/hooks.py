@@ -496,11 +496,14 @@ class Pause:
     retained .grad or an input gets, "tensor" (after the tensor hooks, before the grad_fn
     prehooks), "raw" (before any hook) or None (not asked for).  A split entry (several
     outputs): `outputs`, its pieces' [(sweep index or -1: not swept, shape)], whose
-    gradients its hooks get one by one, None for a piece the backward did not reach."""
-    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed")
+    gradients its hooks get one by one, None for a piece the backward did not reach.
+    `idle`: its node executes but computes no gradient (backward(inputs=) of a non-leaf
+    input with no other input below it): its post hooks get None for every input."""
+    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
+        self.idle = False
         self.outputs = None
         self.summed = None   # (sum_consumer's dims: the hooks' gradient expanded there)
 
@@ -595,9 +598,13 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
     if inputs is None:
         p = Pause(node, h, True, "tensor" if node in tape.retained else None)
     elif node in mine:
+        # (autograd.grad captures an input whose node leads nowhere without executing it;
+        # backward(inputs=) executes it all the same, computing no gradient: torch's engine
+        # marks a non-leaf input's node needed when it accumulates)
         needed = bool(leads[node])
-        p = Pause(node, h, needed,
-                  "raw" if needed and isinstance(inputs, GradInputs) else "tensor")
+        grad_call = isinstance(inputs, GradInputs)
+        p = Pause(node, h, needed or not grad_call, "raw" if needed and grad_call else "tensor")
+        p.idle = not needed and not grad_call
     elif leads[node]:
         p = Pause(node, h, True, None)
     elif node == root:
@@ -655,6 +662,9 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
             arr[:] = np.asarray(g._array(), np.float64).reshape(-1)
         if not post:
             return None
+        if p.idle:
+            run_posthooks(h.post, (None,) * len(roles(tape, node)), g)
+            return [], set()
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
         gi = run_posthooks(h.post, gi, g)
         added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
@@ -731,6 +741,9 @@ def graph_pause(tape, p, g, vjp, reached=None):
                 g = _split_graph_packed(p, grads, g)
         if not (p.node_hooks and h.post):
             return g, seen, retained, None
+        if p.idle:
+            run_posthooks(h.post, (None,) * len(roles(tape, node)), g)
+            return g, seen, retained, []
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
         gi = run_posthooks(h.post, gi, g) if grads is None else \
             run_node_posthooks(h.post, gi, grads)

@@ -839,6 +839,39 @@ def test_post_hook_cannot_replace_a_none_gradient(torch_ref):
     assert _replacing_none(tapegrad) == _replacing_none(torch_ref)
 
 
+def _input_node_hooks(m):
+    """backward(inputs=[z]) of a non-leaf z: torch's engine executes z's grad_fn (its
+    prehooks and post hooks run; nothing below z needs a gradient, so grad_inputs are all
+    None) unless another input lies below it; autograd.grad captures z without executing
+    its node."""
+    log = []
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    for call in ("backward z", "backward z x", "grad z", "backward z create_graph"):
+        z = x * 2
+        w = z * 3
+        z.register_hook(lambda g: log.append(("tensor", g.tolist())))
+        z.grad_fn.register_prehook(lambda go: log.append(("pre", go[0].tolist())))
+        z.grad_fn.register_hook(lambda gi, go: log.append(
+            ("post", [None if g is None else g.tolist() for g in gi])))
+        x.grad = None
+        log.append(call)
+        if call == "backward z":
+            w.sum().backward(inputs=[z])
+        elif call == "backward z x":
+            w.sum().backward(inputs=[z, x])
+        elif call == "grad z":
+            m.autograd.grad(w.sum(), z)
+        else:
+            w.sum().backward(inputs=[z], create_graph=True)
+        log.append([None if t.grad is None else t.grad.tolist() for t in (z, x)])
+    return log
+
+
+def test_backward_inputs_run_the_node_hooks_of_a_non_leaf_input(torch_ref):
+    """tapegrad ran neither the prehooks nor the post hooks of z's node there."""
+    assert _input_node_hooks(tapegrad) == _input_node_hooks(torch_ref)
+
+
 def _paired_prehooks(m):
     """grad_fn prehooks on the one node of var_mean / std_mean / aminmax: one gradient per
     result (None for a result the backward did not reach), replaceable."""
