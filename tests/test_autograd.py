@@ -458,6 +458,42 @@ def test_variable():
     assert not w.requires_grad
 
 
+def _dict_inputs(m):
+    """torch 2.13's autograd.grad / backward take `inputs` as a dict (its values; grad returns
+    the gradients under its keys); another Mapping is a TypeError."""
+    import types
+    out = []
+    a = m.tensor([1.0, 2.0], requires_grad=True)
+    b = m.tensor([3.0, 4.0], requires_grad=True)
+    lin = m.nn.Linear(2, 1)
+    lin.weight.data.fill_(0.5)
+    for call in (lambda: m.autograd.grad((a * b).sum(), {"b": b, "a": a}),
+                 lambda: m.autograd.grad((a * 2).sum(), {"a": a, "b": b}, allow_unused=True),
+                 lambda: m.autograd.grad((a * 2).sum(), {"a": a, "b": b}, materialize_grads=True),
+                 lambda: m.autograd.grad(lin(a).sum(), dict(lin.named_parameters())),
+                 lambda: m.autograd.grad((a * 2).sum(), {}),
+                 lambda: m.autograd.grad((a * 2).sum(), types.MappingProxyType({"a": a})),
+                 lambda: (a * b).sum().backward(inputs={"a": a}),
+                 lambda: m.autograd.backward((a * b).sum(), inputs={"b": b}),
+                 lambda: (a * b).sum().backward(inputs=types.MappingProxyType({"a": a}))):
+        a.grad = b.grad = None
+        try:
+            got = call()
+        except (RuntimeError, TypeError) as e:
+            out.append((type(e).__name__, str(e)))
+            continue
+        if isinstance(got, dict):
+            got = {k: None if v is None else v.tolist() for k, v in got.items()}
+        out.append((got, [None if t.grad is None else t.grad.tolist() for t in (a, b)]))
+    return out
+
+
+def test_dict_inputs_as_torch(torch_ref):
+    """tapegrad refused a dict ("all inputs have to be Tensors or GradientEdges, but got
+    str")."""
+    assert _dict_inputs(tg) == _dict_inputs(torch_ref)
+
+
 def _legacy_variables(m):
     """torch's legacy Variable(data, requires_grad, volatile, _grad_fn): a detached alias of
     data (a new leaf sharing its memory and version; data's own flag untouched), an empty

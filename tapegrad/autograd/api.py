@@ -2,6 +2,7 @@
 import math
 import threading
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -179,9 +180,22 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         _CHECKPOINT.valid = before
 
 
+def _input_values(inputs, what):
+    """`inputs` given as a dict (torch 2.13: e.g. dict(model.named_parameters())): its values
+    in order; another Mapping is torch's TypeError; anything else as it is."""
+    if type(inputs) is dict:
+        return tuple(inputs.values())
+    if isinstance(inputs, Mapping):
+        raise TypeError(f"`inputs` argument to `{what}()` must be a dict, not "
+                        f"{type(inputs).__name__}. Other Mapping types are not supported.")
+    return inputs
+
+
 def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
     if tensors is None:   # (torch's tuple(tensors))
         raise TypeError("'NoneType' object is not iterable")
+    if inputs is not None:
+        inputs = _input_values(inputs, "backward")
     trace = TRACE.current
     if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
         return trace.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
@@ -470,13 +484,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). "
                       "To accumulate gradient for other parts of the graph, please use "
                       "torch.autograd.backward.", FutureWarning, stacklevel=2)
+    given = inputs
+    inputs = _input_values(inputs, "grad")
     before = getattr(_CHECKPOINT, "valid", True)
     _CHECKPOINT.valid = False
     try:
-        return _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
-                     is_grads_batched, materialize_grads)
+        result = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                       is_grads_batched, materialize_grads)
     finally:
         _CHECKPOINT.valid = before
+    # (a dict of inputs: the gradients under its keys, as torch's)
+    return dict(zip(given.keys(), result)) if type(given) is dict else result
 
 
 def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
