@@ -1732,6 +1732,20 @@ def test_increment_version_as_torch():
     like_torch(fn)
 
 
+def test_increment_version_argument_errors_as_torch():
+    """increment_version of something that is not an iterable of tensors: torch's
+    RuntimeErrors (tapegrad's loop raised Python's TypeError for a number)."""
+    def fn(m):
+        out = []
+        for bad in (3, None, [1.0], "ab"):
+            try:
+                m.autograd.graph.increment_version(bad)
+            except (RuntimeError, TypeError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    like_torch(fn)
+
+
 def test_version_error_wins_over_a_freed_older_node():
     """A backward meeting a changed saved value (newer node) before a freed one (older node)
     raises the version error, as torch's nodes run newest first; the other way round the

@@ -26,7 +26,16 @@ def increment_version(tensor):
     """Count an in-place change of `tensor` (or of each tensor of an iterable) that autograd
     did not see, as torch's: a backward that reads the value it had raises the "modified by an
     inplace operation" error."""
-    for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
+    if isinstance(tensor, Tensor):
+        tensor = (tensor,)
+    try:
+        items = iter(tensor)
+    except TypeError:   # (torch's binding: its own RuntimeErrors)
+        raise RuntimeError("increment_version expect a Iterable[Tensor] as input") from None
+    for t in items:
+        if not isinstance(t, Tensor):
+            raise RuntimeError("increment_version expects each element of the iterable to be "
+                               "a tensor")
         bump_version(t)
 
 
