@@ -10,7 +10,7 @@ from ..anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                        is_anomaly_check_nan_enabled)
 from ..node_api import SavedTensor   # (grad_fn._raw_saved_<name>'s type)
 
-__all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["Variable", "variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError", "forward_ad", "functional", "graph", "grad_mode", "anomaly_mode", "profiler",
            "Function",
            "function", "inference_mode", "detect_anomaly", "set_detect_anomaly",
