@@ -1,5 +1,7 @@
 """nn.functional's option combinations against torch: the cases a sweep over their keywords
 (modes, value=, dilation, sizes) found differing."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -388,6 +390,23 @@ def test_unbatched_feature_dropout_is_squeezed_back(torch_ref, fn, shape, traini
     np.testing.assert_array_equal(res[1][3], res[0][3])
     np.testing.assert_array_equal(res[1][4], res[0][4])
 
+
+
+@pytest.mark.parametrize("fn, shape", [("dropout1d", (2, 3, 4, 5)), ("dropout2d", (2, 3, 4)),
+                                       ("dropout2d", (3,)), ("dropout3d", (2, 3, 4))])
+def test_feature_dropout_checks_p_before_the_input_dims(torch_ref, fn, shape):
+    """A bad p is torch's ValueError before the dim check's error or warnings (tapegrad
+    warned, or raised dropout1d's RuntimeError, first)."""
+    def call(lib):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            try:
+                getattr(lib.nn.functional, fn)(lib.ones(shape), 1.5, training=False)
+            except Exception as e:   # (compared below: type, message and warnings so far)
+                return type(e).__name__, str(e), [str(w.message) for w in seen]
+        return None
+    assert call(tapegrad) == call(torch_ref) == (
+        "ValueError", "dropout probability has to be between 0 and 1, but got 1.5", [])
 
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),

@@ -104,14 +104,19 @@ def linear(input, weight, bias=None):
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
 
 
+def _check_dropout_p(p):
+    """nn.functional's dropouts check p before anything else about the input (a ValueError)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zeros each element with probability p and scales the rest by 1 / (1 - p) while
     training (MulBackward0, as torch); the input itself otherwise.  The mask is torch's
     (Bernoulli draws of 1 - p divided by 1 - p in the input's dtype): the same seed drops the
     same elements."""
     _tensor("dropout", input)
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_dropout_p(p)
     _bool_arg(training, "dropout", "train", 3)   # (torch's _VF.dropout's name and position)
     if not training or p == 0.0 or input.numel() == 0:
         return input

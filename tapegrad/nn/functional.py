@@ -31,7 +31,7 @@ from ..views import cat as _cat, KIND_OPS, _rows_at
 from . import _decomps as B, _decomps_ext as X, _onepass
 from ._onepass import _PLAIN
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
-from ._basic import (_record, _saves_unread, _tensor, _inplace_row,  # noqa: F401
+from ._basic import (_check_dropout_p, _record, _saves_unread, _tensor, _inplace_row,  # noqa: F401
                      _not_differentiable, linear, dropout)
 from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
                          _canonical_mask, _none_or_dtype)
@@ -1323,8 +1323,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 def _feature_dropout(input, p, training, inplace, batched):
     """Zero whole channels (dim 1, or dim 0 of an unbatched input) with probability p and
     scale the rest by 1 / (1 - p) (MulBackward0)."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_dropout_p(p)
     if not training or p == 0.0:
         return input
     lead = 2 if batched else 1
@@ -1354,8 +1353,7 @@ def _alpha_dropout(input, p, training, inplace, feature):
     """torch's alpha dropout: input * a + b with a, b from Bernoulli(1 - p) noise (per
     element, or per channel with `feature`), keeping SELU's mean and variance (MulBackward0,
     then AddBackward0)."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_dropout_p(p)
     if not training or p == 0.0 or input.numel() == 0:
         return input
     if p == 1.0:
@@ -1384,6 +1382,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Channel-wise dropout of (N, C, L) or (C, L) inputs."""
+    _check_dropout_p(p)   # (before the dim checks and their warnings, as torch)
     if input.dim() not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a "
                            f"{input.dim()}D input. Note that dropout1d exists to provide "
@@ -1394,6 +1393,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Channel-wise dropout of (N, C, H, W) inputs (a 3-d input: (N, C, L), as torch)."""
+    _check_dropout_p(p)   # (before the dim checks and their warnings, as torch)
     if input.dim() not in (3, 4):
         warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
                       "deprecated and will result in an error in a future release. To retain "
@@ -1413,6 +1413,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _check_dropout_p(p)   # (before the dim checks and their warnings, as torch)
     if input.dim() not in (4, 5):
         warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is "
                       "deprecated and will result in an error in a future release. To retain "
