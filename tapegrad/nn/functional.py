@@ -666,13 +666,18 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """xlogy(target, target) - target * input summed as `reduction` says ('batchmean': divided
     by the batch size); torch's decomposition."""
-    if reduction == "mean":
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
-                      "support size.'batchmean' divides only by the batch size, and aligns with "
-                      "the KL div math definition.'mean' will be changed to behave the same as "
-                      "'batchmean' in the next major release.", stacklevel=2)
-    if reduction != "batchmean":
-        reduction = _reduction(reduction, size_average, reduce)
+    if size_average is not None or reduce is not None:
+        # (torch: the legacy pair names the reduction, without the 'mean' warning; a
+        # 'batchmean' string still divides its result by the batch size below)
+        how = _reduction(reduction, size_average, reduce)
+    else:
+        if reduction == "mean":
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
+                          "the support size.'batchmean' divides only by the batch size, and "
+                          "aligns with the KL div math definition.'mean' will be changed to "
+                          "behave the same as 'batchmean' in the next major release.",
+                          stacklevel=2)
+        how = "sum" if reduction == "batchmean" else _reduction(reduction)
     _tensor("kl_div", input)
     _tensor("kl_div", target, "target", 2)
     if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
@@ -682,9 +687,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     else:
         # (torch's xlogy: a negative target's loss nan, a zero target's gradient 0 / 0)
         loss = target.xlogy(target) - target * input
-    if reduction == "batchmean":
-        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
-    return B._reduce(loss, reduction)
+    loss = B._reduce(loss, how)
+    return loss / input.shape[0] if reduction == "batchmean" and input.dim() else loss
 
 
 # ---- other -----------------------------------------------------------------------------------
