@@ -369,6 +369,39 @@ def test_kl_div_legacy_reduction_as_torch(kw):
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-13)
     assert ours[2:] == theirs[2:]
 
+
+ELEMENTWISE_MEAN = {
+    "l1_loss": lambda F, x: F.l1_loss(x, x.detach() * 0.5, reduction="elementwise_mean"),
+    "mse_loss": lambda F, x: F.mse_loss(x, x.detach() * 0.5, reduction="elementwise_mean"),
+    "cross_entropy": lambda F, x: F.cross_entropy(x, x.new_tensor(CLS).long(),
+                                                  reduction="elementwise_mean"),
+    "kl_div": lambda F, x: F.kl_div(x, x.detach().abs(), reduction="elementwise_mean"),
+    "multi_margin": lambda F, x: F.multi_margin_loss(x, x.new_tensor(CLS).long(),
+                                                     reduction="elementwise_mean"),
+    "ctc": lambda F, x: F.ctc_loss(x.reshape(5, 1, 4).log_softmax(2),
+                                   x.new_tensor([[1, 2]]).long(), [5], [2],
+                                   reduction="elementwise_mean"),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ELEMENTWISE_MEAN)
+def test_elementwise_mean_reduction_as_torch(name):
+    """The deprecated reduction='elementwise_mean' is 'mean' with torch's warning (its losses
+    read it with _Reduction.get_enum); tapegrad raised ValueError."""
+    def run(lib):
+        x = lib.tensor(A, requires_grad=True)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            loss = ELEMENTWISE_MEAN[name](lib.nn.functional, x)
+        (g,) = lib.autograd.grad(loss, x)
+        return loss.detach().numpy(), g.numpy(), [str(w.message) for w in seen]
+    ours, theirs = run(tg), run(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12, atol=1e-15)
+    assert ours[2] == theirs[2] == [
+        "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead."]
+
 def test_kl_div_gradcheck():
     x = tg.tensor([0.5, -1.2, 2.0], dtype=tg.float64, requires_grad=True)
     t = tg.tensor([0.5, 0.1, 3.0], dtype=tg.float64, requires_grad=True)

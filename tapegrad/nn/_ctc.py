@@ -46,10 +46,10 @@ from ..ndops import where
 from ..tensor import Tensor
 from ..views import cat
 from ._basic import _record
+from ._reduction import REDUCTIONS, get_enum
 
 __all__ = ["ctc_loss"]
 
-_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 _NINF = float("-inf")
 _WHERE = " (while checking arguments for ctc_loss_allocate_outputs)"
 
@@ -253,10 +253,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     sequence the negative log of the summed probability of its alignments (CtcLossBackward0),
     then 'mean' (each divided by its target length clamped to 1, then averaged), 'sum' or
     'none'; zero_infinity zeroes infinite losses and their gradients."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    args = (log_probs, targets, input_lengths, target_lengths, blank, _REDUCTIONS[reduction],
-            zero_infinity)
+    enum = get_enum(reduction)   # (torch's: 'elementwise_mean' is 'mean', with its warning)
+    reduction = REDUCTIONS[enum]
+    args = (log_probs, targets, input_lengths, target_lengths, blank, enum, zero_infinity)
     tensors = isinstance(input_lengths, Tensor) and isinstance(target_lengths, Tensor)
     ints = _int_seq(input_lengths) and _int_seq(target_lengths)
     if (not isinstance(log_probs, Tensor) or not isinstance(targets, Tensor)

@@ -8,9 +8,12 @@ REDUCTIONS = ("none", "mean", "sum")
 
 def reduction_of(reduction, size_average=None, reduce=None, stacklevel=4):
     """The reduction a loss applies: `reduction`, or the one the legacy pair names (with
-    torch's deprecation warning); ValueError for an unknown name."""
+    torch's deprecation warning; the deprecated 'elementwise_mean' is 'mean', with its
+    warning); ValueError for an unknown name."""
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce, stacklevel + 1)
+    elif reduction == "elementwise_mean":   # (torch's losses read it with get_enum)
+        return REDUCTIONS[get_enum(reduction)]
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
