@@ -408,6 +408,18 @@ def test_feature_dropout_checks_p_before_the_input_dims(torch_ref, fn, shape):
     assert call(tapegrad) == call(torch_ref) == (
         "ValueError", "dropout probability has to be between 0 and 1, but got 1.5", [])
 
+
+@pytest.mark.parametrize("in_dtype, target_dtype", [("int64", "int64"), ("int64", "float32"),
+                                                    ("bool", "bool"), ("int32", "bool")])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_bce_with_logits_of_integer_logits_raises_as_torch(torch_ref, in_dtype, target_dtype,
+                                                            reduction):
+    """Integer or bool logits are torch's log_sigmoid NotImplementedError (its kernel's first
+    step); tapegrad computed a loss, or failed in a later step."""
+    _raises_as(torch_ref, lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(
+        lib.tensor([1, 0, 2]).to(getattr(lib, in_dtype)),
+        lib.tensor([1, 0, 1]).to(getattr(lib, target_dtype)), reduction=reduction))
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

@@ -647,7 +647,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                          f"({input.shape})")
     _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
-    if not target.dtype.is_floating_point and input.dtype.is_floating_point:
+    _floating_only("log_sigmoid_cpu", input)   # (torch's kernel starts at log_sigmoid(input))
+    if not target.dtype.is_floating_point:
         # (torch's kernel writes its float result into a tensor of the target's dtype)
         raise RuntimeError(errors.SUB_TWO_BOOLS if target.dtype is D.bool_ else
                            f"result type {input.dtype.legacy} can't be cast to the desired "
