@@ -402,6 +402,28 @@ def test_elementwise_mean_reduction_as_torch(name):
     assert ours[2] == theirs[2] == [
         "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead."]
 
+
+def _hinge_outcome(lib, dtype, margin, reduction):
+    x = lib.tensor([-2, 0, 3, 1]).to(getattr(lib, dtype))
+    try:
+        out = lib.nn.functional.hinge_embedding_loss(x, lib.tensor([1, -1, -1, 1.0]),
+                                                     margin=margin, reduction=reduction)
+    except RuntimeError as e:
+        return "RuntimeError", str(e).replace("tapegrad", "torch")
+    return out.tolist(), str(out.dtype).replace("tapegrad", "torch")
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool", "float32", "float64"])
+@pytest.mark.parametrize("margin", [1.0, 1.5, 2])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_hinge_embedding_loss_keeps_an_integer_input_dtype(dtype, margin, reduction):
+    """torch's margin - input is a tensor of the input's dtype filled with margin (truncated),
+    minus the input: an integer input's loss is integer (its mean torch's error, uint8 wraps),
+    a bool one is the two-bool subtraction error; tapegrad computed in float32."""
+    assert (_hinge_outcome(tg, dtype, margin, reduction)
+            == _hinge_outcome(torch, dtype, margin, reduction))
+
 def test_kl_div_gradcheck():
     x = tg.tensor([0.5, -1.2, 2.0], dtype=tg.float64, requires_grad=True)
     t = tg.tensor([0.5, 0.1, 3.0], dtype=tg.float64, requires_grad=True)

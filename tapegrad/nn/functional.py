@@ -1563,8 +1563,11 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
                          reduction="mean"):
     """input where target is 1, max(0, margin - input) where target is -1, reduced."""
     reduction = _reduction(reduction, size_average, reduce)
-    clamp = (margin - input).clamp_min(0)
-    loss = _where(target != 1, clamp, 0.0) + _where(target != -1, input, 0.0)
+    # (torch's C++ margin - input fills a tensor of the input's dtype with margin: an integer
+    # input's loss is integer, margin truncated; SubBackward0)
+    clamp = (_full(tuple(input.shape), margin, dtype=input.dtype) - input).clamp_min(0)
+    zero = _full((), 0, dtype=input.dtype)
+    loss = _where(target != 1, clamp, zero) + _where(target != -1, input, zero)
     return B._reduce(loss, reduction)
 
 
