@@ -420,6 +420,42 @@ def test_bce_with_logits_of_integer_logits_raises_as_torch(torch_ref, in_dtype, 
         lib.tensor([1, 0, 2]).to(getattr(lib, in_dtype)),
         lib.tensor([1, 0, 1]).to(getattr(lib, target_dtype)), reduction=reduction))
 
+
+INTEGER_NORMS = {
+    "batch_norm_train": lambda F, x, lib: F.batch_norm(x, None, None, training=True),
+    "batch_norm_eval": lambda F, x, lib: F.batch_norm(x, lib.zeros(4), lib.ones(4)),
+    "batch_norm_f64_weight": lambda F, x, lib: F.batch_norm(
+        x, None, None, lib.ones(4, dtype=lib.float64), training=True),
+    "batch_norm_bad_size": lambda F, x, lib: F.batch_norm(x, lib.zeros(5), lib.ones(5)),
+    "instance_norm": lambda F, x, lib: F.instance_norm(x),
+    "group_norm": lambda F, x, lib: F.group_norm(x, 2),
+    "group_norm_int_weight": lambda F, x, lib: F.group_norm(x, 2, lib.ones(4).to(x.dtype)),
+    "group_norm_float_weight": lambda F, x, lib: F.group_norm(x, 2, lib.ones(4)),
+    "rms_norm": lambda F, x, lib: F.rms_norm(x, (2,)),
+    "rms_norm_eps": lambda F, x, lib: F.rms_norm(x, (2,), eps=1e-3),
+    "rms_norm_float_weight": lambda F, x, lib: F.rms_norm(x, (2,), lib.ones(2)),
+}
+
+
+@pytest.mark.parametrize("name", INTEGER_NORMS)
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "bool"])
+def test_normalization_of_integer_input_raises_as_torch(torch_ref, name, dtype):
+    """An integer or bool input is the kernel's NotImplementedError ("batch_norm",
+    "GroupNormKernelImpl", "rms_norm"), after the size checks and (group_norm) the mixed
+    dtype one, before batch_norm's parameter dtypes, with rms_norm's dtype warning first;
+    tapegrad failed later (mean() of an integer tensor, finfo of one, the mixed dtype)."""
+    def call(lib):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            try:
+                INTEGER_NORMS[name](lib.nn.functional, lib.ones(3, 4, 2).to(getattr(lib, dtype)),
+                                    lib)
+            except Exception as e:   # (compared below: type, message and warnings so far)
+                return (type(e).__name__, str(e).replace("tapegrad.", "torch."),
+                        [str(w.message).split(" (Triggered internally")[0] for w in seen])
+        return None
+    assert call(tapegrad) == call(torch_ref) is not None
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

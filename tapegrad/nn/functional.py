@@ -878,21 +878,22 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
                            f"[*{', '.join(map(str, ns))}], but got input of size"
                            f"{list(input.shape)}")
-    if eps is None:
-        eps = D.finfo(input.dtype).eps
-    dims = tuple(range(input.dim() - len(ns), input.dim()))
-    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
-    if weight is None:
-        return out
-    if weight.dtype is not input.dtype:
+    mixed = weight is not None and weight.dtype is not input.dtype
+    if mixed:
         # torch's fused kernel needs one dtype; its composition casts the product back to the
         # input's dtype (a float64 weight on float32 input: float32, ToCopyBackward0)
         errors.warn_once("Mismatch dtype between input and weight: input dtype = "
                          f"{errors._C_TYPE[input.dtype.name]}, weight dtype = "
                          f"{errors._C_TYPE[weight.dtype.name]}, Cannot dispatch to fused "
                          "implementation.", key="rms_norm dtypes")
-        return (out * weight).to(input.dtype)
-    return out * weight
+    _floating_only("rms_norm", input)   # (both of torch's paths: after that warning)
+    if eps is None:
+        eps = D.finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is None:
+        return out
+    return (out * weight).to(input.dtype) if mixed else out * weight
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -1141,14 +1142,17 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         if weight is not None:
             out = out * weight[0]
         return out if bias is None else out + bias[0]
-    if not training or running_mean is not None or running_var is not None or \
-            weight is not None or bias is not None:   # (else nothing given to check)
+    given = not training or running_mean is not None or running_var is not None or \
+        weight is not None or bias is not None   # (else nothing given to check)
+    if given:
         for name, t in (("running_mean", running_mean), ("running_var", running_var),
                         ("weight", weight), ("bias", bias)):
             if t is None and name.startswith("running") and not training:
                 raise RuntimeError(f"{name} must be defined in evaluation mode")
             if t is not None and t.numel() != c:
                 raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    _floating_only("batch_norm", input)   # (torch: after the sizes, before the dtypes)
+    if given:
         _check_norm_dtypes(input, weight, bias, running_mean, running_var)
     shape = (1, c) + (1,) * (input.dim() - 2)
     dims = (0,) + tuple(range(2, input.dim()))
@@ -1297,6 +1301,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
                                f"channels in input, but got {name} of shape {weight_shape} "
                                f"and input of shape {list(input.shape)}")
     _check_norm_dtypes(input, weight, bias)
+    _floating_only("GroupNormKernelImpl", input)
     shape = (1, c) + (1,) * (input.dim() - 2)
     return _record("group_norm", X.group_norm, input, num_groups, weight, bias, float(eps),
                    shape)
