@@ -456,6 +456,25 @@ def test_normalization_of_integer_input_raises_as_torch(torch_ref, name, dtype):
         return None
     assert call(tapegrad) == call(torch_ref) is not None
 
+
+POOL_DTYPES = {
+    "max_pool1d_indices": lambda F, x, lib: F.max_pool1d(x[0], 2, return_indices=True),
+    "max_pool2d": lambda F, x, lib: F.max_pool2d(x, 2),
+    "max_pool2d_indices": lambda F, x, lib: F.max_pool2d(x, 2, return_indices=True),
+    "max_pool3d": lambda F, x, lib: F.max_pool3d(x[None], 2),
+    "avg_pool3d_int32": lambda F, x, lib: F.avg_pool3d(x[None].int(), 2),
+    "avg_pool3d_uint8": lambda F, x, lib: F.avg_pool3d(x[None].to(lib.uint8), 2),
+    "lp_pool3d_int16": lambda F, x, lib: F.lp_pool3d(x[None].to(lib.int16), 2, 2),
+}
+
+
+@pytest.mark.parametrize("name", POOL_DTYPES)
+def test_pooling_of_unsupported_dtypes_raises_as_torch(torch_ref, name):
+    """Max pooling of a bool input is torch's NotImplementedError (tapegrad: numpy's
+    ValueError); avg_pool3d's kernel name for its integer dtypes is avg_pool3d_out_frame."""
+    _raises_as(torch_ref, lambda lib: POOL_DTYPES[name](lib.nn.functional,
+                                                        lib.ones(2, 4, 4) > 0, lib))
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

@@ -204,6 +204,8 @@ def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
                 _MAX_SETUP.clear()
             _MAX_SETUP[memo] = got = tuple(tuple(v) for v in got)
     kernel, stride, padding, dilation, out = got
+    if input._dtype is D.bool_:   # (torch's kernels take every other dtype)
+        raise NotImplementedError(f'"{fn}" not implemented for \'Bool\'')
     arr = input._array()
     arr4 = arr if input.dim() == k + 2 else arr[None]
     pos, plane, idx, extra, empty = P.max_positions(arr4, kernel, stride, padding, dilation,
@@ -362,7 +364,9 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-input.dim()}, {input.dim() - 1}], but got {-k - 1})")
     if not input.dtype.is_floating_point and input.dtype is not D.int64:
-        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+        kernel_name = "avg_pool3d_out_frame" if k == 3 else fn
+        raise NotImplementedError(f'"{kernel_name}" not implemented for '
+                                  f'\'{input.dtype.legacy}\'')
     # (another ceil_mode or count_include_pad than a bool: its truth is taken where torch's
     # checks take it)
     key = (fn, input._shape, tuple(kernel), tuple(stride), tuple(padding), ceil_mode,
