@@ -475,6 +475,23 @@ def test_pooling_of_unsupported_dtypes_raises_as_torch(torch_ref, name):
     _raises_as(torch_ref, lambda lib: POOL_DTYPES[name](lib.nn.functional,
                                                         lib.ones(2, 4, 4) > 0, lib))
 
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape", [(2, 3), (1, 2, 3), (1, 2, 3, 3), (2, 3, 3, 3)])
+def test_pad_of_a_bool_input_as_torch(torch_ref, mode, shape):
+    """torch's reflection and replication pad kernels refuse a bool input
+    (NotImplementedError, after the padding checks); circular padding copies it. tapegrad
+    padded every mode."""
+    pads = {2: (1, 1), 3: (1, 1), 4: (1, 1, 1, 1)}.get(len(shape), (1, 1, 1, 1, 1, 1))
+    x = np.arange(np.prod(shape)).reshape(shape) % 3 == 0
+
+    def call(lib):
+        return lib.nn.functional.pad(lib.tensor(x), pads, mode=mode).numpy()
+    if mode == "circular":
+        np.testing.assert_array_equal(call(tapegrad), call(torch_ref))
+    else:
+        _raises_as(torch_ref, call)
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

@@ -780,6 +780,9 @@ def pad(input, pad, mode="constant", value=None):
             kept = n - start - max(-hi, 0)
             pos = start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
         index.append((d, _tensor_of(pos.astype(np.int64))))
+    if mode != "circular" and input.dtype is D.bool_:   # (torch's kernels, after its checks)
+        kernel = "reflection" if mode == "reflect" else "replication"
+        raise NotImplementedError(f'"{kernel}_pad{k}d" not implemented for \'Bool\'')
     name = "circular_pad" if mode == "circular" else f"{mode}_pad{k}d"
     return _record(name, B.index_pad, input, index)
 
