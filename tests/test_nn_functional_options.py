@@ -492,6 +492,26 @@ def test_pad_of_a_bool_input_as_torch(torch_ref, mode, shape):
     else:
         _raises_as(torch_ref, call)
 
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": (2, 3), "padding": 1},
+                                {"kernel_size": 2, "dilation": 2, "stride": 2}])
+@pytest.mark.parametrize("batched", [True, False])
+def test_unfold_and_fold_of_a_bool_input_as_torch(torch_ref, kw, batched):
+    """torch's im2col and col2im take bool (fold's overlapping blocks or-ed); tapegrad
+    refused it as for the integer dtypes, which torch refuses."""
+    x = np.random.default_rng(1).random((2, 2, 5, 4)) > 0.5
+
+    def call(lib):
+        t = lib.tensor(x if batched else x[0])
+        cols = lib.nn.functional.unfold(t, **kw)
+        img = lib.nn.functional.fold(cols, (5, 4), **kw)
+        return (str(cols.dtype).split(".")[1], cols.numpy(), str(img.dtype).split(".")[1],
+                img.numpy())
+    ours, theirs = call(tapegrad), call(torch_ref)
+    assert ours[0] == theirs[0] == ours[2] == theirs[2] == "bool"
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    np.testing.assert_array_equal(ours[3], theirs[3])
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

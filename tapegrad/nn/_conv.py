@@ -492,7 +492,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            f"shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
                            f"but its components must be at least one.")
     args = (tuple(kernel), tuple(dilation), tuple(padding), tuple(stride))
-    if not input.dtype.is_floating_point:
+    if not input.dtype.is_floating_point and input.dtype is not D.bool_:   # (torch's: bool too)
         raise NotImplementedError(f"\"im2col_out_cpu\" not implemented for "
                                   f"'{input.dtype.legacy}'")
     return _record("im2col", C.im2col if input.dim() == 4 else _unbatched(C.im2col), input,
@@ -541,7 +541,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"{where}calculated shape of the array of sliding blocks as "
                            f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
     args = (tuple(out), tuple(kernel), tuple(dilation), tuple(padding), tuple(stride))
-    if not input.dtype.is_floating_point:
+    if not input.dtype.is_floating_point and input.dtype is not D.bool_:   # (torch's: bool too)
         raise NotImplementedError(f"\"col2im_out_cpu\" not implemented for "
                                   f"'{input.dtype.legacy}'")
     return _record("col2im", C.col2im if input.dim() == 3 else _unbatched(C.col2im), input,
