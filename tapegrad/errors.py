@@ -334,6 +334,13 @@ def _tname_legacy(t):
     return f"tapegrad.{t._dtype.legacy}Tensor"
 
 
+def checked_type_name(dtype):
+    """A tensor type as torch's argument checks and saved-tensor version check name it: its
+    Python name (torch.FloatTensor), but a bool tensor CPUBoolType (the table of C++-to-Python
+    names has no entry for bool)."""
+    return "CPUBoolType" if dtype.legacy == "Bool" else f"tapegrad.{dtype.legacy}Tensor"
+
+
 def _check_broadcast(*shapes):
     """Raise torch's error for operand shapes that do not broadcast (called where numpy
     failed, so the success path pays nothing; and where a Python number takes torch's order

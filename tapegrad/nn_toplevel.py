@@ -8,7 +8,7 @@ import numpy as np
 
 from . import creation, decomps, decomps_math as DM, dtypes as D, linalg
 from .discrete_draws import bernoulli_scalar
-from .errors import arg_type_name, warn_once
+from .errors import arg_type_name, checked_type_name, warn_once
 from .grad_mode import is_grad_enabled, switched_grad
 from .mathops import needs_zero_norm, zero_norm_at
 from .native_args import bind, Overloads
@@ -231,7 +231,7 @@ def embedding_renorm_(*args, **kwargs):
     if indices.dtype not in (D.int64, D.int32):
         raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
-                           f"tapegrad.{indices.dtype.legacy}Tensor instead (while checking "
+                           f"{checked_type_name(indices.dtype)} instead (while checking "
                            f"arguments for embedding_renorm_)")
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "

@@ -2131,11 +2131,10 @@ VERSION_ERROR = (
 
 def version_message(dtype, shape, made, now, expected):
     """VERSION_ERROR for a saved tensor of `dtype` and `shape` (`made`: ", which is output k
-    of Op," or "").  torch names the type by its Python name (torch.FloatTensor), but a bool
-    tensor CPUBoolType: its table of C++-to-Python names has no entry for bool."""
-    kind = "CPUBoolType" if dtype.legacy == "Bool" else f"tapegrad.{dtype.legacy}Tensor"
-    return VERSION_ERROR.format(kind=kind, shape=", ".join(map(str, shape)), made=made,
-                                now=now, expected=expected)
+    of Op," or "")."""
+    return VERSION_ERROR.format(kind=errors.checked_type_name(dtype),
+                                shape=", ".join(map(str, shape)), made=made, now=now,
+                                expected=expected)
 
 
 def _const_fill(n, value):

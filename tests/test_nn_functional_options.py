@@ -512,6 +512,47 @@ def test_unfold_and_fold_of_a_bool_input_as_torch(torch_ref, kw, batched):
     np.testing.assert_array_equal(ours[1], theirs[1])
     np.testing.assert_array_equal(ours[3], theirs[3])
 
+
+def _outcome(call):
+    try:
+        return call().tolist()
+    except Exception as e:   # (compared: type and message)
+        return type(e).__name__, str(e).replace("tapegrad.", "torch.")
+
+
+BOOL_INDICES = {
+    "embedding": lambda F, lib, i: F.embedding(i, lib.ones(3, 2)),
+    "embedding_bag_2d": lambda F, lib, i: F.embedding_bag(i[None], lib.ones(3, 2)),
+    "embedding_bag_max_norm": lambda F, lib, i: F.embedding_bag(i, lib.ones(3, 2),
+                                                                lib.tensor([0]), max_norm=1.0),
+    "embedding_renorm_": lambda F, lib, i: lib.embedding_renorm_(lib.ones(3, 2), i, 1.0, 2.0),
+}
+
+
+@pytest.mark.parametrize("name", BOOL_INDICES)
+def test_bool_indices_are_named_as_torch(torch_ref, name):
+    """torch names a bool index tensor CPUBoolType in its Long, Int checks (tapegrad:
+    tapegrad.BoolTensor); a 2-d embedding_bag input fails first at its arange of offsets in
+    the input's dtype."""
+    _raises_as(torch_ref, lambda lib: BOOL_INDICES[name](lib.nn.functional, lib,
+                                                         lib.tensor([True, False])))
+
+
+@pytest.mark.parametrize("indices", ["bool", "int8", "uint8", "int32", "int64", "float32"])
+@pytest.mark.parametrize("offsets", ["bool", "int8", "int32", "int64", None])
+def test_embedding_bag_promotes_indices_and_offsets_as_torch(torch_ref, indices, offsets):
+    """torch's embedding_bag promotes indices and offsets to their common dtype and checks
+    that one is Long or Int (naming it otherwise): int8 or bool indices with int64 offsets
+    work (tapegrad refused any index dtype but those two, naming the indices')."""
+    def call(lib):
+        w = lib.arange(6.0).reshape(3, 2)
+        i = lib.tensor([1, 0, 2]).to(getattr(lib, indices))
+        if offsets is None:   # (2-d: offsets an arange in the indices' dtype)
+            return lib.nn.functional.embedding_bag(i.reshape(1, 3), w)
+        return lib.nn.functional.embedding_bag(i, w, lib.tensor([0, 1]).to(
+            getattr(lib, offsets)))
+    assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes as D, errors
 from ..creation import tensor as _tensor_of
 from ..ndops import where
 from ..tensor import _int_arg, Tensor
@@ -126,6 +126,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
                              "is a mini-batch of fixed length sequences. However, found offsets "
                              f"of type {type(offsets)}")
+        if input.dtype is D.bool_:   # (torch's offsets: an arange in the input's dtype)
+            raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
         offs = np.arange(0, input.numel(), input.shape[1]) if input.shape[1] else \
             np.zeros(input.shape[0], np.int64)
         include_last_offset = False
@@ -148,23 +150,29 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise ValueError("max mode does not support scaling the gradient by the frequency")
         if sparse:
             raise ValueError("max mode does not support sparse weights")
-    for t in ((input,) if offs is not None else (input, offsets)):
-        if t.dtype not in (D.int64, D.int32):
-            raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
-                               f"following scalar types: Long, Int; but got "
-                               f"{'tapegrad.' + t.dtype.legacy}Tensor instead (while checking "
-                               f"arguments for embedding_bag)")
     if sparse:
         raise NotImplementedError("tapegrad: embedding_bag(sparse=True) is not implemented "
                                   "(tapegrad has no sparse tensors); use sparse=False: the "
                                   "dense gradient has the same values")
-    if max_norm is not None:
+    if max_norm is not None:   # (torch's renorm takes the indices as given: Long or Int)
+        if input.dtype not in (D.int64, D.int32):
+            raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
+                               f"following scalar types: Long, Int; but got "
+                               f"{errors.checked_type_name(input.dtype)} instead (while "
+                               f"checking arguments for embedding_renorm_)")
         embedding_renorm_(weight, input._array(), float(max_norm), float(norm_type))
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
             f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
             "GitHub.")
+    # torch promotes the indices and the offsets to their common dtype, then checks that
+    common = input.dtype if offs is not None else D.promote_types(input.dtype, offsets.dtype)
+    if common not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{errors.checked_type_name(common)} instead (while checking "
+                           f"arguments for embedding_bag)")
     if per_sample_weights is not None and per_sample_weights.dtype is not weight.dtype:
         raise RuntimeError(f"Expected tensor for argument #1 'weight' to have the same type as "
                            f"tensor for argument #1 'per_sample_weights'; but type "
@@ -186,7 +194,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if offs.size and offs[0] != 0:
             raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "
                                f"mini-batch has to start from position 0. However, got "
-                               f"{int(offs[0])}\n[ tapegrad.{offsets.dtype.legacy}Tensor{{}} ]")
+                               f"{int(offs[0])}\n[ tapegrad.{common.legacy}Tensor{{}} ]")
         if offs.size and offs[-1] > n:
             raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but "
                                f"got offsets[-1] of {int(offs[-1])}")

@@ -923,7 +923,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if input.dtype not in (D.int64, D.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
-                           f"{'tapegrad.' + input.dtype.legacy}Tensor instead (while checking "
+                           f"{errors.checked_type_name(input.dtype)} instead (while checking "
                            f"arguments for embedding)")
     if padding_idx is None and max_norm is None and not scale_grad_by_freq and \
             type(input) is Tensor and input._shape and not input._recorded and \
