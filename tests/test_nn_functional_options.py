@@ -553,6 +553,34 @@ def test_embedding_bag_promotes_indices_and_offsets_as_torch(torch_ref, indices,
             getattr(lib, offsets)))
     assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
 
+
+CONV_DTYPES = {
+    "conv1d": lambda F, x, w: F.conv1d(x[:, :, 0], w[:, :, 0]),
+    "conv2d": lambda F, x, w: F.conv2d(x, w),
+    "conv3d": lambda F, x, w: F.conv3d(x[:, :, None], w[:, :, None]),
+    "conv2d_dilated": lambda F, x, w: F.conv2d(x, w, dilation=2),
+    "conv1d_dilated": lambda F, x, w: F.conv1d(x[:, :, 0], w[:, :, 0], dilation=2),
+    "conv3d_dilated": lambda F, x, w: F.conv3d(x[:, :, None], w[:, :, None], dilation=(1, 2, 1)),
+    "conv_transpose1d": lambda F, x, w: F.conv_transpose1d(x[:, :, 0], w[:, :, 0].transpose(0, 1)),
+    "conv_transpose2d": lambda F, x, w: F.conv_transpose2d(x, w.transpose(0, 1), stride=2),
+    "conv_transpose3d": lambda F, x, w: F.conv_transpose3d(x[:, :, None],
+                                                           w[:, :, None].transpose(0, 1)),
+}
+
+
+@pytest.mark.parametrize("name", CONV_DTYPES)
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int32", "int64"])
+def test_convolution_of_integer_dtypes_as_torch(torch_ref, name, dtype):
+    """torch's CPU convolution kernels: int64 runs in all, the other integer dtypes only in
+    the plain undilated ones (dilated: "slow_conv_dilated<>", transposed:
+    "slow_conv_transpose2d_out_cpu" / 3d), bool in none ("slow_conv2d_cpu",
+    "compute_columns3d"); tapegrad computed them all, or named its "bmm"."""
+    def call(lib):
+        x = (lib.arange(48).reshape(1, 3, 4, 4) % 3).to(getattr(lib, dtype))
+        w = (lib.arange(24).reshape(2, 3, 2, 2) % 2).to(getattr(lib, dtype))
+        return CONV_DTYPES[name](lib.nn.functional, x, w)
+    assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

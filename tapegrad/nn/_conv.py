@@ -157,6 +157,7 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
     _check_dtypes(x, weight, None)
     _check_zero_dilation(x, dilation, False)
+    _check_kernel_dtype(x, dilation, False)
     checked = (tuple(stride), tuple(padding), tuple(dilation))
     if key is not None:     # (padding given as ints: no 'same' pad, x is input or its unsqueeze)
         if len(_CHECKED) >= 1024:
@@ -226,6 +227,24 @@ def _check_zero_dilation(x, dilation, transposed):
     else:
         got = str(shown)
     raise RuntimeError(f"dilation should be greater than zero, but got {got}")
+
+
+def _check_kernel_dtype(x, dilation, transposed):
+    """torch's CPU kernels for a non-floating input (not reached for an empty one): int64
+    runs in all of them, the other integer dtypes only in the plain undilated ones, bool in
+    none."""
+    dt = x.dtype
+    if dt.is_floating_point or dt is D.int64 or x.numel() == 0:
+        return
+    if transposed:
+        kernel = f"slow_conv_transpose{max(len(dilation), 2)}d_out_cpu"
+    elif any(d != 1 for d in dilation):
+        kernel = "slow_conv_dilated<>"
+    elif dt is not D.bool_:
+        return
+    else:
+        kernel = "compute_columns3d" if len(dilation) == 3 else "slow_conv2d_cpu"
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{dt.legacy}\'')
 
 
 def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
@@ -350,6 +369,7 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
                            f"size per channel: ({' x '.join(map(str, out))}). Output size is "
                            f"too small")
     _check_zero_dilation(x, dilation, True)
+    _check_kernel_dtype(x, dilation, True)
     y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
                 tuple(padding), tuple(output_padding), int(groups), tuple(dilation))
     return y if batched else y.squeeze(0)
