@@ -1457,3 +1457,38 @@ def test_tiny_cnn_trains_as_torch():
     a, b = _train(tg), _train(torch)
     np.testing.assert_allclose(a, b, rtol=1e-12)
     assert a[-1] < a[0]
+
+
+def _subclassed_transpose(lib, shape, output_size):
+    """A ConvTranspose2d subclass whose forward is torch's, calling _output_padding with its
+    full signature (as copies of torch's forward do)."""
+    class Standardized(lib.nn.ConvTranspose2d):
+        def forward(self, input, output_size=None):
+            w = self.weight - self.weight.mean()
+            output_padding = self._output_padding(input, output_size, self.stride, self.padding,
+                                                  self.kernel_size, 2, self.dilation)
+            return lib.nn.functional.conv_transpose2d(input, w, self.bias, self.stride,
+                                                      self.padding, output_padding,
+                                                      self.groups, self.dilation)
+    lib.manual_seed(0)
+    layer = Standardized(2, 3, 3, stride=2, padding=1, dilation=2)
+    x = lib.tensor(np.arange(np.prod(shape), dtype=np.float32).reshape(shape) / 10)
+    try:
+        return layer(x, output_size=output_size).detach().numpy()
+    except ValueError as e:
+        return str(e).replace("tapegrad.", "torch.")
+
+
+@pytest.mark.parametrize("shape, output_size", [((1, 2, 4, 4), [8, 9]), ((1, 2, 4, 4), None),
+                                                ((2, 4, 4), [1, 3, 9, 8]),
+                                                ((2, 4, 4), [12, 12])])
+def test_conv_transpose_output_padding_has_torchs_signature(shape, output_size):
+    """_output_padding(input, output_size, stride, padding, kernel_size, num_spatial_dims,
+    dilation=None), as torch's (tapegrad's took (input, output_size): a TypeError); its
+    range error shows input.size()[2:] even of an unbatched input, as torch's."""
+    ours = _subclassed_transpose(tg, shape, output_size)
+    theirs = _subclassed_transpose(torch, shape, output_size)
+    if isinstance(theirs, str):
+        assert ours == theirs
+    else:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -165,32 +165,38 @@ class _ConvTransposeNd(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype, output_padding)
 
-    def _output_padding(self, input, output_size):
-        """torch's _output_padding: output_size (spatial, or with the leading dims) as the
-        output padding it needs, checked against the sizes the stride allows."""
+    def _output_padding(self, input, output_size, stride, padding, kernel_size, num_spatial_dims,
+                        dilation=None):
+        """torch's _output_padding (its signature: subclasses' forwards call it so):
+        output_size (spatial, or with the leading dims) as the output padding it needs,
+        checked against the sizes the stride allows; dilation None counts as 1."""
         if output_size is None:
             return self.output_padding
-        k = self._dims
+        k = num_spatial_dims
         lead = 2 if input.dim() == k + 2 else 1
         if len(output_size) == lead + k:
             output_size = output_size[lead:]
         if len(output_size) != k:
             raise ValueError(f"ConvTranspose{k}D: for {input.dim()}D input, output_size must "
                              f"have {k} or {lead + k} elements (got {len(output_size)})")
-        low = [(input.shape[lead + d] - 1) * self.stride[d] - 2 * self.padding[d]
-               + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(k)]
-        high = [low[d] + self.stride[d] - 1 for d in range(k)]
+        low = [(input.shape[lead + d] - 1) * stride[d] - 2 * padding[d]
+               + (1 if dilation is None else dilation[d]) * (kernel_size[d] - 1) + 1
+               for d in range(k)]
+        high = [low[d] + stride[d] - 1 for d in range(k)]
         for d in range(k):
             if not low[d] <= output_size[d] <= high[d]:
+                # (torch shows input.size()[2:], an unbatched input's too)
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "
                                  f"range from {low} to {high} (for an input of "
-                                 f"{Size(input.shape[lead:])})")
+                                 f"{Size(input.shape[2:])})")
         return [output_size[d] - low[d] for d in range(k)]
 
     def forward(self, input, output_size=None):
         conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._dims - 1]
         return conv(input, self.weight, self.bias, self.stride, self.padding,
-                    self._output_padding(input, output_size), self.groups, self.dilation)
+                    self._output_padding(input, output_size, self.stride, self.padding,
+                                         self.kernel_size, self._dims, self.dilation),
+                    self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
