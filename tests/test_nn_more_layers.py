@@ -367,3 +367,22 @@ def test_embedding_bag_index_out_of_range_as_torch(torch_ref, dtype, kw, indices
     with pytest.raises(RuntimeError) as got:
         call(tg)
     assert str(got.value) == str(ref.value)
+
+
+@pytest.mark.parametrize("cls", ["Embedding", "EmbeddingBag"])
+@pytest.mark.parametrize("padding_idx", [None, 1, -1])
+def test_embedding_custom_reset_parameters_as_torch(cls, padding_idx):
+    """A subclass's reset_parameters calls torch's _fill_padding_idx_with_zero after its own
+    init (tapegrad had no such method: an AttributeError); the padding row is zeroed, the
+    others kept."""
+    torch = pytest.importorskip("torch")
+
+    def weight(lib):
+        class Scaled(getattr(lib.nn, cls)):
+            def reset_parameters(self):
+                lib.nn.init.constant_(self.weight, 0.5)
+                self._fill_padding_idx_with_zero()
+        return Scaled(4, 3, padding_idx=padding_idx).weight.detach().numpy()
+    ours, theirs = weight(tg), weight(torch)
+    np.testing.assert_array_equal(ours, theirs)
+    assert (ours == 0).sum() == (0 if padding_idx is None else 3)

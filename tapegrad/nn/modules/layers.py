@@ -143,6 +143,10 @@ class Embedding(Module):
 
     def reset_parameters(self):
         init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self):
+        # (torch's name: custom reset_parameters call it after their own init)
         if self.padding_idx is not None:
             from_row = self.weight.detach()
             from_row[self.padding_idx] = 0.0
@@ -214,6 +218,10 @@ class EmbeddingBag(Module):
 
     def reset_parameters(self):
         init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self):
+        # (torch's name: custom reset_parameters call it after their own init)
         if self.padding_idx is not None:
             with switched_grad(False):
                 self.weight[self.padding_idx].fill_(0)
