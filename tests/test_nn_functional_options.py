@@ -515,7 +515,8 @@ def test_unfold_and_fold_of_a_bool_input_as_torch(torch_ref, kw, batched):
 
 def _outcome(call):
     try:
-        return call().tolist()
+        out = call()
+        return out.tolist() if hasattr(out, "tolist") else list(out)   # (a tensor, a Size)
     except Exception as e:   # (compared: type and message)
         return type(e).__name__, str(e).replace("tapegrad.", "torch.")
 
@@ -579,6 +580,24 @@ def test_convolution_of_integer_dtypes_as_torch(torch_ref, name, dtype):
         x = (lib.arange(48).reshape(1, 3, 4, 4) % 3).to(getattr(lib, dtype))
         w = (lib.arange(24).reshape(2, 3, 2, 2) % 2).to(getattr(lib, dtype))
         return CONV_DTYPES[name](lib.nn.functional, x, w)
+    assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
+
+
+@pytest.mark.parametrize("fn, shape", [
+    ("adaptive_avg_pool1d", (2, 3, 0)), ("adaptive_avg_pool1d", (3, 0)),
+    ("adaptive_avg_pool2d", (2, 3, 0, 4)), ("adaptive_avg_pool2d", (3, 4, 0)),
+    ("adaptive_avg_pool2d", (2, 0, 4, 4)), ("adaptive_avg_pool3d", (2, 0, 4, 4, 4)),
+    ("adaptive_avg_pool3d", (2, 3, 4, 4, 0)), ("adaptive_avg_pool3d", (0, 4, 4, 4)),
+    ("adaptive_max_pool1d", (2, 0, 4)), ("adaptive_max_pool1d", (3, 0)),
+    ("adaptive_max_pool1d", (0, 4))])
+@pytest.mark.parametrize("output_size", [0, 1, 2])
+def test_adaptive_pooling_of_empty_dims_as_torch(torch_ref, fn, shape, output_size):
+    """torch's adaptive average kernels refuse an empty spatial dim (the 3-d one an empty
+    channel dim too; not its all-ones mean), and adaptive_max_pool1d names its own input's
+    dims; tapegrad divided by zero (ZeroDivisionError), or returned an empty result, or named
+    the 2-d kernel's unsqueezed sizes."""
+    def call(lib):
+        return getattr(lib.nn.functional, fn)(lib.ones(shape), output_size).shape
     assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
 
 NOT_A_TENSOR = {

@@ -480,6 +480,15 @@ def _one_size(fn, output_size):
     return int(output_size)
 
 
+def _check_nonempty(fn, input, first):
+    """torch's adaptive pooling check: no empty dim from `first` on."""
+    for i in range(first, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {_sizes(input)} with dimension "
+                               f"{i} being empty")
+
+
 def _adaptive(k, input, output_size):
     fn = f"adaptive_avg_pool{k}d"
     _tensor(fn, input)
@@ -505,6 +514,8 @@ def _adaptive(k, input, output_size):
                                   f"'{input.dtype.legacy}'")
     if all(v == 1 for v in size):   # torch: a mean (MeanBackward1)
         return input.mean(tuple(range(-1, -k - 1, -1)), keepdim=True)
+    # (torch's kernels refuse an empty spatial dim, the 3-d one an empty channel dim too)
+    _check_nonempty(fn, input, input.dim() - 2 if k == 2 else 1)
     sizes = input.shape[input.dim() - k:]
     starts = [np.arange(o) * s // o if o else np.zeros(0, np.int64)
               for o, s in zip(size, sizes)]
@@ -532,11 +543,7 @@ def _adaptive_max(k, input, output_size):
     if input.dim() not in (k + 1, k + 2):
         raise RuntimeError(f"{fn}(): Expected {k + 1}D or {k + 2}D tensor, but got: "
                            f"{_sizes(input)}")
-    for i in range(1, input.dim()):
-        if input.shape[i] == 0:
-            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
-                               f"dimensions, but input has sizes {_sizes(input)} with dimension "
-                               f"{i} being empty")
+    _check_nonempty(fn, input, 1)
     if isinstance(output_size, int):
         size = [_one_size(fn, output_size)] * k
     else:
@@ -572,6 +579,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     return_indices, (output, indices)."""
     _tensor("adaptive_max_pool1d", input)
     _check_pool1d_dims("adaptive_max_pool1d", input)
+    _check_nonempty("adaptive_max_pool1d", input, 1)   # (torch's names this input's dims)
     size = _pool1d_arg("adaptive_max_pool1d", "output_size", output_size)
     out, indices = _adaptive_max(2, input.unsqueeze(-2), [1] + size)
     return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
