@@ -460,3 +460,23 @@ def _reduction_outcome(lib, name, args):
 def test_reduction_helpers_as_torch(name, args):
     assert _reduction_outcome(tg, name, args) == _reduction_outcome(torch, name, args)
     assert tg.nn._reduction is tg.nn.functional._Reduction
+
+
+def _empty_prob_ce(lib, weighted, smoothing, shape):
+    x = lib.zeros(shape, dtype=lib.float64, requires_grad=True)
+    loss = lib.nn.functional.cross_entropy(
+        x, lib.zeros(shape, dtype=lib.float64), label_smoothing=smoothing,
+        weight=lib.ones(3, dtype=lib.float64) if weighted else None)
+    loss.backward()
+    return grad_fn_tree(loss, 6), np.isnan(loss.item()), tuple(x.grad.shape)
+
+
+@needs_torch
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 2)])
+def test_cross_entropy_probabilities_of_empty_batch_as_torch(weighted, smoothing, shape):
+    """The 'mean' of class-probability cross entropy over an empty batch is torch's nan
+    fill of the sum, negated (NegBackward0 <- FillBackward2), not a 0 / 0 (DivBackward1)."""
+    assert (_empty_prob_ce(tg, weighted, smoothing, shape)
+            == _empty_prob_ce(torch, weighted, smoothing, shape))

@@ -515,6 +515,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             shape[cdim] = n_cls
             prod = prod * weight.reshape(shape)
         if reduction == "mean":
+            if input.numel() == 0:   # (torch's kernel: the sum filled with nan, negated)
+                return -prod.sum().fill_(float("nan"))
             return _record("div_by_number", B.div_by_number, -prod.sum(),
                            input.numel() / n_cls)
         if reduction == "sum":
