@@ -600,6 +600,20 @@ def test_adaptive_pooling_of_empty_dims_as_torch(torch_ref, fn, shape, output_si
         return getattr(lib.nn.functional, fn)(lib.ones(shape), output_size).shape
     assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
 
+
+@pytest.mark.parametrize("shape", [(2, 0, 4, 4, 4), (2, 3, 4, 4, 0), (0, 4, 4, 4), (3, 0, 4, 4),
+                                   (0, 3, 4, 4, 4)])
+@pytest.mark.parametrize("fn", ["max_pool3d", "avg_pool3d", "lp_pool3d"])
+def test_pool3d_of_empty_dims_as_torch(torch_ref, shape, fn):
+    """torch's 3-d pooling kernels refuse an empty non-batch dim, and every empty dim of an
+    unbatched input (tapegrad pooled an unbatched (0, D, H, W)), naming the kernel
+    (max_pool3d_with_indices_out_cpu_template(), avg_pool3d()) and showing the empty dim's
+    size, 0, where its index was meant; an empty batch pools."""
+    def call(lib):
+        f = getattr(lib.nn.functional, fn)
+        return (f(lib.ones(shape), 2, 2) if fn == "lp_pool3d" else f(lib.ones(shape), 2)).shape
+    assert _outcome(lambda: call(tapegrad)) == _outcome(lambda: call(torch_ref))
+
 NOT_A_TENSOR = {
     "relu": lambda F, t, bad: F.relu(bad),
     "relu_inplace": lambda F, t, bad: F.relu(bad, inplace=True),

@@ -129,11 +129,14 @@ def _shape_check(fn, x, k, kernel, stride, padding, dilation, out):
                                f"but got padW = {padding[1]}, padH = {padding[0]}, kW = "
                                f"{kernel[1]}, kH = {kernel[0]}")
     else:
-        for i in range(1, x.dim()):
+        # (torch's kernels: an unbatched input's every dim checked; the message names the
+        # kernel and shows the empty dim's size, 0, where its index was meant)
+        for i in range(1 if x.dim() == 5 else 0, x.dim()):
             if s[i] == 0:
-                raise RuntimeError(f"{fn}: Expected input's non-batch dimensions to have "
+                name = "max_pool3d_with_indices_out_cpu_template" if fn[0] == "m" else fn
+                raise RuntimeError(f"{name}(): Expected input's non-batch dimensions to have "
                                    f"positive length, but input has a shape of {_sizes(x)} "
-                                   f"and non-batch dimension {i - 1} has length zero!")
+                                   f"and non-batch dimension 0 has length zero!")
         if fn.startswith("avg") and any(a < b for a, b in zip(s[-3:], kernel)):
             raise RuntimeError(f"input image (T: {s[-3]} H: {s[-2]} W: {s[-1]}) smaller than "
                                f"kernel size (kT: {kernel[0]} kH: {kernel[1]} kW: "
