@@ -1492,3 +1492,20 @@ def test_conv_transpose_output_padding_has_torchs_signature(shape, output_size):
         assert ours == theirs
     else:
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 0, 4), (0, 3, 0, 4), (2, 3, 4, 0), (3, 0, 4),
+                                   (0, 3, 4, 4), (2, 0, 4, 4)])
+@pytest.mark.parametrize("kernel", [1, 2])
+def test_conv_transpose_of_empty_input_as_torch(shape, kernel):
+    """An empty input to a transposed convolution: with an empty batch or channel dim the
+    empty result, even of size 0 (torch's kernel and its "Output size is too small" are not
+    reached), else torch's "Only zero batch or zero channel inputs are supported" (tapegrad:
+    that output-size error, or a result)."""
+    def call(lib):
+        w = lib.ones(shape[-3], 2, kernel, kernel)
+        try:
+            return list(lib.nn.functional.conv_transpose2d(lib.ones(shape), w).shape)
+        except RuntimeError as e:
+            return str(e)
+    assert call(tg) == call(torch)

@@ -363,7 +363,10 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
                 + [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]))
     out = [(x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1)
            + output_padding[i] + 1 for i in range(dim)]
-    if any(o <= 0 for o in out):
+    if x.numel() == 0 and x.shape[0] and x.shape[1]:   # (torch's _convolution, before kernels)
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
+                           f"input shape: {_sizes(x)}")
+    if x.numel() and any(o <= 0 for o in out):   # (the kernel's check: an empty input skips it)
         raise RuntimeError(f"Given input size per channel: "
                            f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
                            f"size per channel: ({' x '.join(map(str, out))}). Output size is "
