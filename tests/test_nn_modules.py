@@ -548,3 +548,13 @@ def test_module_to_memory_format_as_torch():
             out.append(str(e))
         return out
     assert run(tapegrad) == run(torch)
+
+
+def test_sequential_extend_takes_its_argument_by_torchs_name():
+    """Sequential.extend(sequential=...) as torch's signature names it (tapegrad's shared
+    container method named it `modules`: a TypeError)."""
+    def built(lib):
+        seq = lib.nn.Sequential(lib.nn.ReLU())
+        out = seq.extend(sequential=lib.nn.Sequential(lib.nn.Tanh(), lib.nn.Sigmoid()))
+        return out is seq, [type(m).__name__ for m in seq]
+    assert built(tapegrad) == built(torch) == (True, ["ReLU", "Tanh", "Sigmoid"])

@@ -72,6 +72,9 @@ class _Numbered(Module):
 class Sequential(_Numbered):
     """Modules called one after another: Sequential(m1, m2, ...) or Sequential(OrderedDict)."""
 
+    def extend(self, sequential):   # (torch's parameter name, a keyword too)
+        return super().extend(sequential)
+
     def __init__(self, *args):
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
