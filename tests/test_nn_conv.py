@@ -1509,3 +1509,17 @@ def test_conv_transpose_of_empty_input_as_torch(shape, kernel):
         except RuntimeError as e:
             return str(e)
     assert call(tg) == call(torch)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 0), (3, 0), (2, 3, 0, 2, 2), (3, 0, 2, 2)])
+def test_conv_transpose_of_empty_spatial_dims_shows_torchs_shape(shape):
+    """torch's message shows the input as its kernels see it: batched, and a 1-d one as
+    2-d ([2, 3, 1, 0])."""
+    k = len(shape) - 1 if len(shape) in (2, 4) else len(shape) - 2
+    fn = getattr(tg.nn.functional, f"conv_transpose{k}d")
+    tfn = getattr(torch.nn.functional, f"conv_transpose{k}d")
+    with pytest.raises(RuntimeError) as ref:
+        tfn(torch.ones(shape), torch.ones((3, 2) + (1,) * k))
+    with pytest.raises(RuntimeError) as got:
+        fn(tg.ones(shape), tg.ones((3, 2) + (1,) * k))
+    assert str(got.value) == str(ref.value)

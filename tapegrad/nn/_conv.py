@@ -364,8 +364,9 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
     out = [(x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1)
            + output_padding[i] + 1 for i in range(dim)]
     if x.numel() == 0 and x.shape[0] and x.shape[1]:   # (torch's _convolution, before kernels)
+        shown = list(x.shape[:2]) + [1] * (dim == 1) + list(x.shape[2:])   # (1-d seen as 2-d)
         raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
-                           f"input shape: {_sizes(x)}")
+                           f"input shape: {shown}")
     if x.numel() and any(o <= 0 for o in out):   # (the kernel's check: an empty input skips it)
         raise RuntimeError(f"Given input size per channel: "
                            f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
