@@ -911,11 +911,11 @@ def _post_accumulate_results(m):
     tensor (of the same size: else the size error) fails once every hook ran, each later
     hook given the replacement."""
     out = []
-    for hooks in ([lambda p: p, lambda p: None], [lambda p: 3],
+    for given in ([lambda p: p, lambda p: None], [lambda p: 3],
                   [lambda p: p.grad, lambda p: out.append(p.shape) or p],
                   [lambda p: p.detach()], [lambda p: p[:1]]):
         w = m.tensor([1.0, 2.0], requires_grad=True)
-        for h in hooks:
+        for h in given:
             w.register_post_accumulate_grad_hook(h)
         try:
             (w * 2).sum().backward()

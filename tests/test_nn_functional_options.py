@@ -443,16 +443,23 @@ def test_normalization_of_integer_input_raises_as_torch(torch_ref, name, dtype):
     """An integer or bool input is the kernel's NotImplementedError ("batch_norm",
     "GroupNormKernelImpl", "rms_norm"), after the size checks and (group_norm) the mixed
     dtype one, before batch_norm's parameter dtypes, with rms_norm's dtype warning first;
-    tapegrad failed later (mean() of an integer tensor, finfo of one, the mixed dtype)."""
+    tapegrad failed later (mean() of an integer tensor, finfo of one, the mixed dtype).
+    (rms_norm's warning is once per process in both: warn-always on, so that another test
+    giving it first does not change what this one sees.)"""
     def call(lib):
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            try:
-                INTEGER_NORMS[name](lib.nn.functional, lib.ones(3, 4, 2).to(getattr(lib, dtype)),
-                                    lib)
-            except Exception as e:   # (compared below: type, message and warnings so far)
-                return (type(e).__name__, str(e).replace("tapegrad.", "torch."),
-                        [str(w.message).split(" (Triggered internally")[0] for w in seen])
+        always = lib.is_warn_always_enabled()
+        lib.set_warn_always(True)
+        try:
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    INTEGER_NORMS[name](lib.nn.functional,
+                                        lib.ones(3, 4, 2).to(getattr(lib, dtype)), lib)
+                except Exception as e:   # (compared below: type, message and warnings so far)
+                    return (type(e).__name__, str(e).replace("tapegrad.", "torch."),
+                            [str(w.message).split(" (Triggered internally")[0] for w in seen])
+        finally:
+            lib.set_warn_always(always)
         return None
     assert call(tapegrad) == call(torch_ref) is not None
 
