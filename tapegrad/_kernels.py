@@ -3191,8 +3191,10 @@ def replay_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
 def jacobian_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):
-    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
-    (this is thread t's part): the output's values to values[p], d(output)/d(inputs) to jac[p].
+    """`jacobian_at` at each point p (column p of XT) across cores (this is thread t's part):
+    each thread takes its next chunk of `chunk` points from counter[0], one counter for the
+    whole call (replay_batch's home ranges were measured on its loop only).  The output's
+    values go to values[p], d(output)/d(inputs) to jac[p].
     Returns -1 (the caller reads `status`)."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk
@@ -3218,8 +3220,10 @@ def jacobian_batch(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, n
 def jacobian_batch_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):
-    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
-    (this is thread t's part): the output's values to values[p], d(output)/d(inputs) to jac[p].
+    """`jacobian_at` at each point p (column p of XT) across cores (this is thread t's part):
+    each thread takes its next chunk of `chunk` points from counter[0], one counter for the
+    whole call (replay_batch's home ranges were measured on its loop only).  The output's
+    values go to values[p], d(output)/d(inputs) to jac[p].
     Returns -1 (the caller reads `status`)."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk

@@ -281,12 +281,14 @@ def _batch_threads(B, per_point):
     return max(1, min(_threads(), B * per_point // BATCH_GRAIN))
 
 
-# The batch kernels hand each thread chunks of consecutive points from a shared counter: about
-# this many chunks per thread (more balance the end of a call better; each costs one atomic add)
+# The batch kernels hand each thread chunks of consecutive points from a counter (replay_batch:
+# one per thread's home range, drivers.chunk_starts): about this many chunks per thread (more
+# balance the end of a call better; each costs one atomic add)
 BATCH_CHUNKS_PER_THREAD = 32
 _LINE = 64      # bytes in a cache line
 _NDARRAY = id(np.ndarray)   # (drivers.inputs_in_place: an exact ndarray's type)
-_COUNTER_STRIDE = 2 * _LINE // 8    # int64 in _Work.counter per thread: each home range's chunk counter alone on a pair of cache lines
+# int64 in _Work.counter per thread: each home range's chunk counter alone on a pair of lines
+_COUNTER_STRIDE = 2 * _LINE // 8
 
 
 def _line_points(itemsize):
