@@ -39,6 +39,9 @@ ALLOWED_LATE = {
     ("tapegrad.nn._conv_node", "tapegrad.nn._conv_loops"):
         "the one-node conv2d's im2col and col2im loops import numba likewise: on the first "
         "such convolution, through _jit.kernel_module",
+    ("tapegrad.batchrun", "tapegrad._handoff"):
+        "the batch threads' compiled waits import numba likewise: on the first batch call on "
+        "several threads, through _jit.kernel_module",
     ("tapegrad.gamma_draws", "tapegrad._draw_loops"):
         "the rejection samplers' Numba loops (mt19937, gamma, Poisson, binomial) likewise: on "
         "the first such draw, through _jit.kernel_module",

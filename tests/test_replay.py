@@ -748,6 +748,61 @@ def test_batch_parts_and_an_interrupted_call():
     assert done.is_set()
 
 
+def test_batch_crew_errors_sleep_and_fork(monkeypatch):
+    # batchrun's crew: a worker's exception is raised on the calling thread, and the crew
+    # serves the next call; a worker asleep (no call for longer than its spin) is woken; a
+    # forked child makes a crew of its own (the parent's threads do not exist there)
+    import multiprocessing as mp
+    import time
+    from tapegrad import batchrun
+    counter = np.zeros(1, np.int64)
+
+    def part(t):
+        counter[0] += 1     # (as a kernel's first chunk: the workers start once it is not 0)
+        if t == 1:
+            raise ValueError("part 1 failed")
+        return -1
+    with pytest.raises(ValueError, match="part 1 failed"):
+        batchrun.run_parts(part, (), 2, counter)
+    assert batchrun.run_parts(lambda t: 5 - t, (), 2, counter) == 4
+    monkeypatch.setattr(batchrun, "_IDLE_SPINS", 10)
+    batchrun.run_parts(lambda t: -1, (), 2, counter)
+    crew = batchrun._crews[1]
+    deadline = time.monotonic() + 10
+    while not crew.sleeping and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert crew.sleeping == 1
+    assert batchrun.run_parts(lambda t: 9 if t else -1, (), 2, counter) == 9
+    if "fork" in mp.get_all_start_methods():
+        ctx = mp.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_crew_in_child, args=(queue,))
+        child.start()
+        assert queue.get(timeout=60) == 7
+        child.join(60)
+        assert child.exitcode == 0
+
+
+def _crew_in_child(queue):
+    from tapegrad import batchrun
+    queue.put(batchrun.run_parts(lambda t: 7 if t == 1 else -1, (), 2, np.zeros(1, np.int64)))
+
+
+def test_batch_output_block_is_reused_after_a_two_thread_call(monkeypatch):
+    # nothing of a call (its crew's threads included) keeps its arguments once it has
+    # returned: the next call writes into the same output block (batchbuf.BatchBuffers)
+    monkeypatch.setattr(replay, "BATCH_GRAIN", 64)
+    monkeypatch.setattr(replay, "_threads", lambda: 2)
+    tape = tg.record(lambda x, y: (x * y).sin() + x ** 3, tg.tensor(0.5, dtype=tg.float64),
+                     tg.tensor(0.25, dtype=tg.float64))
+    x, y = np.linspace(0, 1, 400), np.linspace(1, 2, 400)
+    values, grads = tape.value_and_grad_batch(x, y)
+    address = values.ctypes.data
+    del values, grads
+    values, grads = tape.value_and_grad_batch(x, y)
+    assert values.ctypes.data == address
+
+
 def test_small_batches_run_on_one_thread(monkeypatch):
     # a call with less than BATCH_GRAIN entry evaluations for a second thread runs on one,
     # without waking another (replay._batch_threads); Numba's setting is restored after
