@@ -39,6 +39,7 @@ _STOP = 1 << 62       # a chunk counter past any call's last chunk
 
 
 _crews = {}           # workers -> _Crew
+_yield = getattr(os, "sched_yield", lambda: None)
 # spin rounds (one x86 `pause` each, ~11 ns on this project's Xeon, up to ~50 on others) a
 # worker waits for the next call before it sleeps (~1 ms here), and the caller for the
 # workers before it looks for an exception (Ctrl-C) in Python again
@@ -126,6 +127,12 @@ class _Crew:
             # nothing references it any more, batchbuf.BatchBuffers.outputs)
             del kernel, args
 
+    def _wait(self, call):
+        """Until every worker has finished call `call`: spinning, and between spins giving
+        up this core (a worker without a core of its own, the machine busy, gets it)."""
+        while not self.wait_done(self.state, self.workers, call, _DONE_SPINS):
+            _yield()
+
     def run(self, kernel, args, counter):
         """run_parts on this crew (held by the caller)."""
         self.call = (kernel, args)
@@ -137,14 +144,12 @@ class _Crew:
                 self.asleep.notify_all()
         try:
             first = kernel(*args, 0)
-            while not self.wait_done(self.state, self.workers, call, _DONE_SPINS):
-                pass
+            self._wait(call)
         except BaseException:
             counter[:] = _STOP
             while True:     # (a second Ctrl-C does not cut this wait short)
                 try:
-                    while not self.wait_done(self.state, self.workers, call, _DONE_SPINS):
-                        pass
+                    self._wait(call)
                     break
                 except BaseException:   # noqa: BLE001 - the first exception goes on below
                     pass
