@@ -24,6 +24,7 @@ the exception goes on: no thread writes into the call's arrays once it has retur
 """
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
@@ -40,11 +41,12 @@ _STOP = 1 << 62       # a chunk counter past any call's last chunk
 
 _crews = {}           # workers -> _Crew
 _yield = getattr(os, "sched_yield", lambda: None)
-# spin rounds (one x86 `pause` each, ~11 ns on this project's Xeon, up to ~50 on others) a
-# worker waits for the next call before it sleeps (~1 ms here), and the caller for the
-# workers before it looks for an exception (Ctrl-C) in Python again
-_IDLE_SPINS = 100_000
-_DONE_SPINS = 25_000
+# how long a crew's worker spins for the next call before it sleeps, and the caller for the
+# workers before it gives up its core and looks for an exception (Ctrl-C) in Python again;
+# counted in spin rounds (one x86 `pause` each: ~11 ns on this project's Xeon, ~40-50 on
+# others), timed when a crew is made
+_IDLE_SECONDS = 1e-3
+_DONE_SECONDS = 3e-4
 
 
 def _forget_after_fork():
@@ -102,6 +104,12 @@ class _Crew:
         self.post(self.state, 0, 0)
         self.wait_done(self.state, workers, 0, 0)
         handoff.wait_call(self.state, 0, 0, 0)
+        rounds = 10_000
+        start = time.thread_time()      # (CPU time: a busy machine does not stretch it)
+        handoff.wait_call(self.state, 0, 0, rounds)    # (no call posted: spins them all)
+        per_round = max((time.thread_time() - start) / rounds, 1e-9)
+        self.idle_spins = max(1000, int(_IDLE_SECONDS / per_round))
+        self.done_spins = max(1000, int(_DONE_SECONDS / per_round))
         for w in range(workers):
             threading.Thread(target=self._work, args=(w, handoff.wait_call), daemon=True,
                              name="tapegrad-batch-%d" % (w + 1)).start()
@@ -109,7 +117,7 @@ class _Crew:
     def _work(self, w, wait_call):
         seen = 0
         while True:
-            call = wait_call(self.state, w, seen, _IDLE_SPINS)
+            call = wait_call(self.state, w, seen, self.idle_spins)
             if call < 0:
                 with self.asleep:
                     self.sleeping += 1
@@ -130,7 +138,7 @@ class _Crew:
     def _wait(self, call):
         """Until every worker has finished call `call`: spinning, and between spins giving
         up this core (a worker without a core of its own, the machine busy, gets it)."""
-        while not self.wait_done(self.state, self.workers, call, _DONE_SPINS):
+        while not self.wait_done(self.state, self.workers, call, self.done_spins):
             _yield()
 
     def run(self, kernel, args, counter):

@@ -765,9 +765,10 @@ def test_batch_crew_errors_sleep_and_fork(monkeypatch):
     with pytest.raises(ValueError, match="part 1 failed"):
         batchrun.run_parts(part, (), 2, counter)
     assert batchrun.run_parts(lambda t: 5 - t, (), 2, counter) == 4
-    monkeypatch.setattr(batchrun, "_IDLE_SPINS", 10)
-    batchrun.run_parts(lambda t: -1, (), 2, counter)
     crew = batchrun._crews[1]
+    assert crew.idle_spins >= 1000 and crew.done_spins >= 1000
+    monkeypatch.setattr(crew, "idle_spins", 10)
+    batchrun.run_parts(lambda t: -1, (), 2, counter)
     deadline = time.monotonic() + 10
     while not crew.sleeping and time.monotonic() < deadline:
         time.sleep(0.01)
