@@ -626,3 +626,51 @@ def test_pow_of_bool_tensors_and_tensor_exponents_as_torch():
     for x in (a, b):
         with pytest.raises(TypeError):
             x ** "2"
+
+
+# (a Python float in float32's range goes into + - * / as it is, numpy casting it to the
+# tensor's dtype; the rest as the dtype's scalar: both must give dt.np.type(number)'s bits;
+# one-element tensors take the scalar fast path, not this one)
+_NUMBERS = [0.05, 1 / 3, -0.0, 0.0, 1e-45, 1e-39, 3.4e38, -3.4e38, 3.5e38, -1e300,
+            float("inf"), float("nan"), 7, -(2 ** 40), 0.1 + 0.2]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2), (0, 3)])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_number_operands_have_the_scalar_operands_bits(dtype, shape, op):
+    ufunc = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}[op]
+    fn = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b}[op]
+    dtn = np.dtype(dtype)
+    arr = np.asarray(RNG.standard_normal(shape) * 1e3, dtn)
+    for number in _NUMBERS:
+        with np.errstate(all="ignore"):
+            scalar = dtn.type(number)
+        for left in (False, True):
+            with np.errstate(all="ignore"):
+                if left and op == "div":   # (number / x: reciprocal, then a product, as torch)
+                    recip = tapegrad.tensor(arr).reciprocal().numpy()
+                    ref = np.asarray(np.multiply(recip, scalar), dtn)
+                else:
+                    ref = np.asarray(ufunc(scalar, arr) if left else ufunc(arr, scalar), dtn)
+            for grad in (False, True):
+                xa, xb = _pair(arr, grad)
+                with np.errstate(all="raise"), warnings.catch_warnings():
+                    warnings.simplefilter("error")   # (silent: no flag, no warning)
+                    got = fn(number, xa) if left else fn(xa, number)
+                want = fn(number, xb) if left else fn(xb, number)
+                assert str(got.dtype) == str(want.dtype).replace("torch", "tapegrad")
+                assert tuple(got.shape) == tuple(want.shape)
+                # (bit for bit, nan payloads aside)
+                got_arr = got.detach().numpy()
+                same = (got_arr == ref) | (np.isnan(got_arr) & np.isnan(ref))
+                same &= np.signbit(got_arr) == np.signbit(ref)
+                assert same.all(), (number, left, grad)
+                if grad:
+                    assert type(got.grad_fn).__name__ == type(want.grad_fn).__name__
+                    if not abs(number) < 1e30:   # (float32 overflow inside torch's VJPs)
+                        continue
+                    got.sum().backward()
+                    want.sum().backward()
+                    _same(xa.grad, xb.grad)
