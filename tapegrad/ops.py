@@ -60,6 +60,9 @@ Kinds (see docs/design.md):
   nll       nll_loss of a 2-d input at class indices, reduced to one element (params: the
             targets; imm 1.0 for mean; tapegrad/kinds/nll.py): the one-pass case of
             F.nll_loss / F.cross_entropy, the rest being the decomposition row nll_loss
+  avg_pool  a 2-d average pooling without padding (params [kh, kw, sh, sw]; imm the divisor;
+            tapegrad/kinds/pool.py): the one-pass case of F.avg_pool2d, the rest being the
+            decomposition row avg_pool2d
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -997,6 +1000,10 @@ _DECLS = [
     # view_scatter.py, as select_scatter's): edges input, src
     Op("as_strided_scatter", "decomp", "AsStridedScatterBackward0", saves=(), edges=(0, 1),
        frees_nothing=True),
+    # avg_pool2d's one-pass case (a C-contiguous float (N, C, H, W) input, no padding, a number
+    # divisor): one entry of the avg_pool kind (tapegrad/kinds/pool.py; params [kh, kw, sh,
+    # sw], imm the divisor).  Its VJP reads no value; x is saved as torch's node saves self
+    Op("avg_pool2d_windows", "avg_pool", "AvgPool2DBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -1020,7 +1027,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll")
+         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll", "avg_pool")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

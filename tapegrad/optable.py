@@ -79,6 +79,8 @@ TORCH_NAMES = {
     "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
     "scatter_value": "`scatter(dim, index, number)`",
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
+    "avg_pool2d_windows": "`F.avg_pool2d` of a contiguous float (N, C, H, W) input without "
+                          "padding, `nn.AvgPool2d`",
     "nll": "`F.nll_loss`, `F.cross_entropy` on (N, C) input, class indices, no weight, none "
            "ignored, mean or sum",
     "div_by_number": "`x / number` in nn.functional's losses and `torch.trapezoid` (`DivBackward1`)",

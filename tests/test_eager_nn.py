@@ -1043,40 +1043,71 @@ def test_fast_logsumexp_as_torch_and_its_fallbacks(monkeypatch):
     np.testing.assert_allclose(vals[0], vals[1], rtol=1e-6)
 
 
-# ---- avg_pool2d's one-pass writer (nn/_decomps_pool.avg_pool_pass) against its body ----------
+# ---- avg_pool2d's one-pass writer (nn/_decomps_pool.avg_pool_pass: one entry of the
+# avg_pool kind, kinds/pool.py) against the row's body (three entries) ----------------------
 def _avg_pool_scenario(fast, dtype, x_kind, shape, kw, twice):
     """avg_pool2d (the writer, or the row's body) on a fresh tape, twice: again on its result
-    times 2; returns (tape facts without the saved values, the saved values, the outputs,
-    x0's gradient after a backward)."""
+    times 2; returns (what the entries show: grad_fn names, edges, saved self; the outputs;
+    x0's gradient after a backward; the first gradient with create_graph and the second
+    derivative through it; the error of a second backward without retain_graph; the error
+    after an in-place change of x)."""
     from tapegrad import decomps
     from tapegrad.nn import _decomps_pool as P
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(21)
-    x0, x = _fresh_input((rng.standard_normal(shape) * 3).astype(dtype), x_kind,
-                         tapegrad.Tensor.tanh)
+    xa = (rng.standard_normal(shape) * 3).astype(dtype)
 
     def pool(x):
         if fast:
+            n = x._tape.n if x._tape is not None else 0
             out = tapegrad.nn.functional.avg_pool2d(x, **kw)
-            assert out._node == out._tape.n - 1
+            # (one entry, its input's leaf entry before it when x is a leaf)
+            assert out._node == out._tape.n - 1 and out._tape.n - n <= 2
+            assert out._tape.op[out._node] == OPS["avg_pool2d_windows"].code
             return out
         k = kw["kernel_size"]
         s = kw.get("stride", k)
         d = kw.get("divisor_override") or k[0] * k[1]
         return decomps.record("avg_pool2d", P.avg_pool, KIND_OPS, x, k, s, (0, 0), (0, 0),
                               float(d))
-    outs = [pool(x)]
-    if twice:
-        outs.append(pool(outs[0] * 2.0))
-    facts = _facts(outs[0]._tape, [x0, x] + outs)
-    saved = facts.pop("saved")
-    for o in outs:
-        assert type(o.grad_fn).__name__ == "AvgPool2DBackward0"
-        assert o.is_contiguous()
-    facts["edges"] = [[type(f).__name__ for f, _ in o.grad_fn.next_functions] for o in outs]
-    (outs[-1] * tapegrad.tensor(np.cos(np.arange(outs[-1].numel())).reshape(
-        outs[-1].shape).astype(dtype))).sum().backward()
-    return facts, saved, [o.detach().numpy() for o in outs], x0.grad.numpy()
+
+    def run():
+        x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
+        outs = [pool(x)]
+        if twice:
+            outs.append(pool(outs[0] * 2.0))
+        weights = tapegrad.tensor(np.cos(np.arange(outs[-1].numel())).reshape(
+            outs[-1].shape).astype(dtype))
+        return x0, x, outs, (outs[-1] * weights).sum()
+    def saved_self(o):   # (the body's own entries need not have saved it)
+        try:
+            return o.grad_fn._saved_self.detach().numpy().tobytes()
+        except NotImplementedError:
+            return None
+    x0, x, outs, loss = run()
+    ins = [x.detach().numpy().tobytes()] + [(o * 2.0).detach().numpy().tobytes()
+                                            for o in outs[:-1]]
+    shown = [(type(o.grad_fn).__name__,
+              [(type(f).__name__, k) for f, k in o.grad_fn.next_functions],
+              saved_self(o), i) for o, i in zip(outs, ins)]
+    assert all(o.is_contiguous() for o in outs)
+    loss.backward(retain_graph=True)
+    grad = x0.grad.numpy().copy()
+    loss.backward()
+    assert np.array_equal(x0.grad.numpy(), 2 * grad)
+    with pytest.raises(RuntimeError) as again:
+        loss.backward()
+    x0, x, outs, loss = run()
+    g, = tapegrad.autograd.grad(loss, x0, create_graph=True)
+    gg, = tapegrad.autograd.grad((g * g.sin()).sum(), x0)
+    x0, x, outs, loss = run()
+    with tapegrad.no_grad():
+        x.add_(1.0) if x_kind == "non-leaf" else x.mul_(1.0)
+    with pytest.raises(RuntimeError) as changed:
+        loss.backward()
+    return (shown, [o.detach().numpy() for o in outs], grad,
+            (g.requires_grad, type(g.grad_fn).__name__, g.detach().numpy(), gg.numpy()),
+            str(again.value), str(changed.value))
 
 
 @pytest.mark.parametrize("dtype,x_kind,shape,kw,twice", [
@@ -1084,26 +1115,68 @@ def _avg_pool_scenario(fast, dtype, x_kind, shape, kw, twice):
     ("float32", "leaf", (2, 3, 9, 7), dict(kernel_size=(3, 2), stride=(2, 1)), True),
     ("float64", "non-leaf", (2, 2, 10, 12), dict(kernel_size=(2, 3), stride=(2, 2),
                                                  divisor_override=5), True),
-    ("float64", "leaf", (3, 1, 5, 5), dict(kernel_size=(5, 5), stride=(1, 1)), False)])
-def test_fast_avg_pool2d_writes_the_decompositions_entries(dtype, x_kind, shape, kw, twice):
-    """The writer's entries, params, shapes, version watches, group and edges are the body's,
-    so its gradients are the body's bit for bit; its values (and the saved window sums) are
-    torch's additions in its kernel's order, the body's numpy reduce's to rounding."""
+    ("float64", "leaf", (3, 1, 5, 5), dict(kernel_size=(5, 5), stride=(1, 1)), False),
+    ("float32", "non-leaf", (2, 3, 7, 7), dict(kernel_size=(3, 3), stride=(1, 1)), True)])
+def test_fast_avg_pool2d_entry_against_the_decomposition(dtype, x_kind, shape, kw, twice):
+    """The writer's one entry shows the body's group (AvgPool2DBackward0, its edges, saved
+    self: also where the body's entries did not keep it), and its gradients are the body's bit for bit (the same additions in the same
+    order, overlapping windows included), with create_graph too (its gradient an
+    input_edge of x, the second derivative the body's); a second backward without
+    retain_graph and an in-place change of x fail as the body's; its values are torch's
+    additions in its kernel's order, the body's numpy reduce's to rounding."""
     fast = _avg_pool_scenario(True, dtype, x_kind, shape, kw, twice)
     slow = _avg_pool_scenario(False, dtype, x_kind, shape, kw, twice)
-    assert fast[0] == slow[0]
+    for f, s in zip(fast[0], slow[0]):
+        assert f[:2] == s[:2] and f[2] == f[3] and s[2] in (None, f[2])
     eps = 1e-6 if dtype == "float32" else 1e-14     # (relative to the largest magnitude)
-
-    def close(a, b):
-        np.testing.assert_allclose(a, b, rtol=eps, atol=eps * np.abs(b).max())
     for a, b in zip(fast[1], slow[1]):
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert a[0] == b[0]
-            close(np.frombuffer(a[1], dtype), np.frombuffer(b[1], dtype))
-    for a, b in zip(fast[2], slow[2]):
-        close(a, b)
-    np.testing.assert_array_equal(fast[3], slow[3])
+        np.testing.assert_allclose(a, b, rtol=eps, atol=eps * np.abs(b).max())
+    np.testing.assert_array_equal(fast[2], slow[2])
+    assert fast[3][:2] == slow[3][:2]
+    assert fast[3][:2] == (True, "InputEdgeBackward0" if x_kind == "leaf" else "MulBackward0")
+    np.testing.assert_array_equal(fast[3][2], slow[3][2])
+    np.testing.assert_array_equal(fast[3][3], slow[3][3])
+    assert fast[4:] == slow[4:]
+    assert "second time" in fast[4] and "inplace operation" in fast[5]
+
+
+def test_avg_pool_kind_faces():
+    """The kind's kernel pieces (a replay's forward, the eager sweep) and its tensor forward
+    agree with the eager entry: the forward pieces sum in float64, so float64 values to
+    rounding; the tensor face records the same one entry, and outside the writer's case
+    (a non-contiguous operand) the row's body."""
+    from tapegrad.kinds import pool
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(24)
+    xa = rng.standard_normal((2, 3, 9, 8))
+    x = tapegrad.tensor(xa, requires_grad=True) * 1.0
+    y = tapegrad.nn.functional.avg_pool2d(x, (3, 2), (2, 3), divisor_override=7)
+    tape = y._tape
+    params = tape.params_of(y._node)
+    assert params.tolist() == [3, 2, 2, 3] and tape.imm[y._node] == 7.0
+    z = pool.tensor_forward_avg_pool(KIND_OPS, x, None, tuple(y.shape), params, 7.0)
+    assert z._tape.op[z._node] == OPS["avg_pool2d_windows"].code
+    np.testing.assert_array_equal(z.detach().numpy(), y.detach().numpy())
+    # the kernel pieces as plain Python on a small arena: the operand at 0, the output after
+    n, out_off = xa.size, xa.size
+    shp = np.zeros((2, 8), np.int64)
+    shp[0, :4], shp[1, :4] = xa.shape, y.shape
+    args = (1, 0, -1, out_off, y.numel(), np.array([0, out_off]), None, shp, None,
+            np.array([0, 0]), np.asarray(params), np.array([0.0, 7.0]))
+    vals = np.concatenate([xa.ravel(), np.zeros(y.numel())])
+    pool.forward_avg_pool(*args, vals)
+    np.testing.assert_allclose(vals[out_off:], y.detach().numpy().ravel(), rtol=1e-14)
+    gy = rng.standard_normal(y.shape)
+    adj = np.concatenate([np.zeros(n), gy.ravel()])
+    pool.sweep_avg_pool(*args, vals, adj)
+    gx, = tapegrad.autograd.grad(y, x, tapegrad.tensor(gy))
+    np.testing.assert_array_equal(adj[:n].reshape(xa.shape), gx.numpy())
+    t = x.transpose(2, 3)
+    w = pool.tensor_forward_avg_pool(KIND_OPS, t, None, None, [2, 2, 2, 2], 4.0)
+    assert type(w.grad_fn).__name__ == "AvgPool2DBackward0"
+    assert w._tape.op[w._node] != OPS["avg_pool2d_windows"].code
+    np.testing.assert_allclose(w.detach().numpy(), torch.nn.functional.avg_pool2d(
+        torch.tensor(xa).transpose(2, 3), 2).numpy(), rtol=1e-14)
 
 
 def test_fast_avg_pool2d_as_torch_and_its_fallbacks(monkeypatch):
@@ -1173,6 +1246,27 @@ def test_fast_avg_pool2d_as_torch_and_its_fallbacks(monkeypatch):
     assert taken and all(r is None for r in taken)
     np.testing.assert_allclose(float(rec(xa * 2)), float(
         torch.nn.functional.avg_pool2d(torch.tensor(xa * 2), 2).sum()), rtol=1e-5)
+
+
+def test_avg_pool_entry_is_eager_only():
+    """A traced avg_pool2d records the row's primitives (a replay computes them), so no tape
+    file holds an avg_pool entry: one edited in is refused."""
+    import json
+    from tapegrad import tapefile
+    xa = np.random.default_rng(25).standard_normal((2, 3, 6, 6))
+    rec = tapegrad.record(lambda x: tapegrad.nn.functional.avg_pool2d(x, 2).sum(),
+                          tapegrad.tensor(xa))
+    ops = rec.prog["op"]
+    assert OPS["avg_pool2d_windows"].code not in ops and OPS["sum_dim"].code in ops
+    members = tapefile.arrays(rec.prog, rec.meta)
+    e = int(np.flatnonzero(members["op"] == OPS["sum_dim"].code)[0])
+    arrs = {k: v.copy() for k, v in members.items() if k != "meta"}
+    arrs["op"][e] = OPS["avg_pool2d_windows"].code
+    header = json.loads(str(members["meta"]))
+    header["digest"] = tapefile.digest(header, arrs)
+    tapefile.from_arrays(members)
+    with pytest.raises(tapefile.TapeFormatError, match="avg_pool entry"):
+        tapefile.from_arrays(dict(arrs, meta=np.array(json.dumps(header))))
 
 
 def test_avg_pool2d_front_end_memo_keeps_torchs_checks(monkeypatch):

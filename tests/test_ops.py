@@ -421,6 +421,13 @@ CASES.update({
     "avg_pool2d": [("pad", lambda m, a: F_(m).avg_pool2d(a, 3, 2, 1, count_include_pad=False),
                     [(1, 2, 4, 5)], ANY),
                    ("1d", lambda m, a: F_(m).avg_pool1d(a, 2, 1, 1), [(2, 2, 4)], ANY)],
+    # avg_pool2d's one-pass case (contiguous (N, C, H, W), no padding): one avg_pool entry
+    "avg_pool2d_windows": [("overlap", lambda m, a: F_(m).avg_pool2d(a * 1.0, (2, 3), (1, 2)),
+                            [(2, 2, 4, 5)], ANY),
+                           ("divisor", lambda m, a: F_(m).avg_pool2d(
+                               a * a, 2, divisor_override=3), [(1, 2, 4, 4)], ANY),
+                           ("1d", lambda m, a: F_(m).avg_pool1d(a * 1.0, 3, 2), [(2, 2, 7)],
+                            ANY)],
     "avg_pool3d": [("d", lambda m, a: F_(m).avg_pool3d(a, 2, ceil_mode=True),
                     [(1, 1, 3, 3, 3)], ANY)],
     "adaptive_avg_pool2d": [("d", lambda m, a: F_(m).adaptive_avg_pool2d(a, (2, 3)),

@@ -1086,6 +1086,8 @@ NEXT_FNS = {
                    "F.max_pool1d(a[None], 2, return_indices=True)[0]"],
     "max_pool3d": ["F.max_pool3d(a[None, None], 1)"],
     "avg_pool2d": ["F.avg_pool2d(a[None], 2, 1, 1)", "F.avg_pool1d(a, 2)"],
+    "avg_pool2d_windows": ["F.avg_pool2d(a[None, None] * 1.0, 2, 1)",
+                           "F.avg_pool2d(a[None, None], (1, 2), divisor_override=3)"],
     "avg_pool3d": ["F.avg_pool3d(a[None, None], 1)"],
     "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d(a[None], (2, 2))",
                             "F.adaptive_avg_pool1d(a, 2)", "F.adaptive_avg_pool2d(a[None], 1)"],

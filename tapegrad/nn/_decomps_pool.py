@@ -6,8 +6,8 @@ Max pooling (plain and adaptive) is one gather of the element torch's kernel pic
 window, found by the front end (`max_positions`: a Numba loop, nn/_pool_loops.py, for float32
 and float64, numpy's argmax otherwise; `adaptive_max_positions`), with
 a replay guard while tracing; average pooling sums a windows view (nn/_decomps_conv.py's
-`windows`) and divides (`avg_pool_pass`: the same entries in one pass for a pooling layer's
-case, with torch's sums); adaptive average pooling sums uneven windows with 0/1 matrices.
+`windows`) and divides (`avg_pool_pass`: one entry of the avg_pool kind for a pooling
+layer's case, with torch's sums); adaptive average pooling sums uneven windows with 0/1 matrices.
 
 The bodies receive validated arguments (nn/_pooling.py checks them).
 """
@@ -16,19 +16,18 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import dtypes as D, groups
+from .. import decomps, dtypes as D, groups
 from .._jit import kernel_module
 from ..creation import tensor as _tensor_of
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
-from ..kinds import reduce as reduce_kind
-from ..ndops import _BIN_FAST, _binary, _guard_extreme, _SAVE_ROLES, where
+from ..ndops import _BIN_FAST, _binary, _guard_extreme, where
 from ..ops import OPS
 from ..recording import _result, _tape_for, _tape_of
 from ..structops import _gather
 from ..tape import input_node, refuse_inference_save, STATE
 from ..tensor import _new, Tensor
 from ..tracing import _tracing
-from ..views import _strided_view
+from ..views import KIND_OPS
 from ._decomps_conv import _pad, windows
 
 _STRAIGHT_THROUGH = OPS["straight_through"].code
@@ -282,23 +281,23 @@ def avg_pool(T, x, kernel, stride, padding, extra, divisor):
     return out if batched else out.squeeze(0)
 
 
-_SUM_DIM, _DIV = OPS["sum_dim"].code, OPS["div"].code
-_DIV_FWD = _BIN_FAST[_DIV][0]
-assert _SAVE_ROLES[_DIV] == (True, True, False) and OPS["sum_dim"].saves == ()
+_DIV_FWD = _BIN_FAST[OPS["div"].code][0]
+_AVG_POOL = OPS["avg_pool2d_windows"].code
+assert OPS["avg_pool2d_windows"].saves == ("a",)
 
 
 # NOTE: the values are torch's (its kernel's order of additions, nn/_pool_loops.avg_sums),
 # where the body's numpy reduce over the windows view adds in its iterator's order: the two
-# may differ in the last bit.  The entries, and so gradients of any order, are the body's.
-def avg_pool_pass(x, kernel, stride, divisor, name):
-    """What decomps.record(name, avg_pool, T, x, kernel, stride, (0, 0), (0, 0), divisor)
-    records, written directly: the body's `unfold` view of x's windows, its `sum_dim` over the
-    window dims and the `div` by divisor, one group of row `name`, without record's and the
-    three ops' generic steps (a CNN's pooling layer: once per step).  The case: a plain
-    Tensor (N, C, H, W) of float32 or float64, C-contiguous, no padding (nor ceil_mode's),
-    a number divisor (an exact int as a float) and an output of two or more elements, on
-    the open tape and not recording for replay (or on no tape).  None otherwise (the row's
-    path)."""
+# may differ in the last bit.  The gradients, which read no value, are the body's bit for bit
+# (kinds/pool.py's VJP: the body's additions in its order).
+def avg_pool_pass(x, kernel, stride, divisor):
+    """avg_pool2d of x (no padding) as one entry of the avg_pool kind (kinds/pool.py, torch's
+    one node AvgPool2DBackward0), where the row's body records three (its `unfold` view of
+    x's windows, `sum_dim` over the window dims, `div` by divisor) and the generic steps of
+    each (a CNN's pooling layer: once per step).  The case: a plain Tensor (N, C, H, W) of
+    float32 or float64, C-contiguous, no padding (nor ceil_mode's), a number divisor (an
+    exact int as a float) and an output of two or more elements, on the open tape and not
+    recording for replay (or on no tape).  None otherwise (the row's path)."""
     xa = x._v
     dt = x._dtype
     if (type(x) is not Tensor or dt is not D.float32 and dt is not D.float64
@@ -327,24 +326,37 @@ def avg_pool_pass(x, kernel, stride, divisor, name):
         ERR_RESET(token)
     if tape is None:
         return Tensor._wrap(out, dt)
-    refuse_inference_save(x)    # (the row saves self: decomps.record's check)
-    start = tape.n
-    st0, st1, st2, st3 = xa.strides
-    win = np.ndarray(shape + (kh, kw), xa.dtype, xa, 0, (st0, st1, st2 * sh, st3 * sw, st2, st3))
-    win.flags.writeable = False
-    v = _strided_view("unfold", x, xa, win, 0)      # (windows(x, ...)'s view, as there)
-    n_s = tape.push_nd(_SUM_DIM, v._node, -1, 1.0, shape, size)
-    tape.nds.add_param_ints(n_s, [n, c, oh, ow, 1, 1])
-    if reduce_kind.runs_on_host(win.size, size):
-        tape.set_host(n_s)
-    node = tape.push_nd(_DIV, n_s, -1, divisor, shape, size)
-    tape.save(n_s, s)
-    # (between start and node only the view's input entry besides these: a leaf or an
-    # import entry, in no group)
-    groups.mark_members(tape, start, node, (v._node, n_s, node), OPS[name].code)
+    refuse_inference_save(x)    # (the entry saves self, as torch's node)
+    a = input_node(tape, x)
+    node = tape.push_nd(_AVG_POOL, a, -1, divisor, shape, size)
+    geo = (kh, kw, sh, sw)
+    row = _POOL_ROWS.get(geo)
+    if row is None:
+        if len(_POOL_ROWS) > 1024:
+            _POOL_ROWS.clear()
+        row = _POOL_ROWS[geo] = memoryview(np.array(geo, np.int64))
+    tape.nds.add_param_row(node, row)
+    tape.save(a, xa)    # (nothing reads it: torch's node saves self, so its version check)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, node, True
     return t
+
+
+_POOL_ROWS = {}     # (kh, kw, sh, sw) -> the avg_pool kind's params row (add_param_row)
+
+
+def _avg_pool_face(x, params, divisor):
+    """The avg_pool kind's tensor face (views.KIND_OPS.avg_pool): params [kh, kw, sh, sw];
+    outside the writer's case, the row's body."""
+    k, st = (params[0], params[1]), (params[2], params[3])
+    out = avg_pool_pass(x, k, st, float(divisor))
+    if out is None:
+        out = decomps.record("avg_pool2d", avg_pool, KIND_OPS, x, k, st, (0, 0), (0, 0),
+                             float(divisor))
+    return out
+
+
+KIND_OPS.avg_pool = _avg_pool_face
 
 
 _loops_avg = []     # [nn/_pool_loops.avg_sums], once imported

@@ -392,12 +392,12 @@ def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_p
         return _tensor_of(P.int_avg_pool(input._array(), kernel, stride, padding, extra,
                                          float(divisor_override) if divisor_override else grid))
     if k == 2 and type(divisor) is float and not any(padding) and not any(extra):
-        out = P.avg_pool_pass(input, kernel, stride, divisor, "avg_pool2d")
+        out = P.avg_pool_pass(input, kernel, stride, divisor)
         if out is not None:
             if memo is not None:
                 if len(_AVG_PASS) >= 1024:
                     _AVG_PASS.clear()
-                _AVG_PASS[memo] = (tuple(kernel), tuple(stride), divisor, "avg_pool2d")
+                _AVG_PASS[memo] = (tuple(kernel), tuple(stride), divisor)
             return out
     return _record(f"avg_pool{k}d", P.avg_pool, input, tuple(kernel), tuple(stride),
                    tuple(padding), tuple(extra), divisor)
