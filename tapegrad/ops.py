@@ -63,6 +63,9 @@ Kinds (see docs/design.md):
   avg_pool  a 2-d average pooling without padding (params [kh, kw, sh, sw]; imm the divisor;
             tapegrad/kinds/pool.py): the one-pass case of F.avg_pool2d, the rest being the
             decomposition row avg_pool2d
+  norm      layer_norm's and batch_norm's (training) normalization of x as an (a, c, b) block
+            over a and b (params [a, c, b]; imm eps; tapegrad/kinds/norm.py): the first entry
+            of their one-pass groups
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -1004,6 +1007,11 @@ _DECLS = [
     # divisor): one entry of the avg_pool kind (tapegrad/kinds/pool.py; params [kh, kw, sh,
     # sw], imm the divisor).  Its VJP reads no value; x is saved as torch's node saves self
     Op("avg_pool2d_windows", "avg_pool", "AvgPool2DBackward0", saves=("a",)),
+    # layer_norm's and batch_norm's (training) one-pass cases: (x - mean) / sqrt(var + eps)
+    # as one entry of the norm kind (tapegrad/kinds/norm.py; params [a, c, b], imm eps),
+    # inside the row's group (then * weight, + bias); its VJP reads x
+    Op("layer_norm_rows", "norm", "NativeLayerNormBackward0", saves=("a",)),
+    Op("batch_norm_rows", "norm", "NativeBatchNormBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -1027,7 +1035,8 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll", "avg_pool")
+         "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll", "avg_pool",
+         "norm")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

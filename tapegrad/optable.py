@@ -81,6 +81,10 @@ TORCH_NAMES = {
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
     "avg_pool2d_windows": "`F.avg_pool2d` of a contiguous float (N, C, H, W) input without "
                           "padding, `nn.AvgPool2d`",
+    "layer_norm_rows": "inside `F.layer_norm`'s group (`nn.LayerNorm` in training): the "
+                       "normalization",
+    "batch_norm_rows": "inside `F.batch_norm`'s group in training (`nn.BatchNorm*d`): the "
+                       "normalization",
     "nll": "`F.nll_loss`, `F.cross_entropy` on (N, C) input, class indices, no weight, none "
            "ignored, mean or sum",
     "div_by_number": "`x / number` in nn.functional's losses and `torch.trapezoid` (`DivBackward1`)",

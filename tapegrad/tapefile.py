@@ -440,6 +440,8 @@ def check_program(prog, meta, limits):
     _first(kind == _K["pyfunc"], "a custom autograd.Function entry (its backward is Python)")
     _first(kind == _K["avg_pool"], "an avg_pool entry (eager only: a traced avg_pool2d records "
            "the row's primitives)")
+    _first(kind == _K["norm"], "a norm entry (eager only: a traced layer_norm records the "
+           "row's primitives)")
     none = np.isin(kind, [_K["leaf"], _K["const"]])
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",

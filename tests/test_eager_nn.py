@@ -631,53 +631,172 @@ def test_softmax_entry_as_torch(name):
 
 
 # ---- layer_norm's one-pass writer against its body --------------------------------------------
-def _norm_run(norm, x0, x, w, b, twice, name):
-    """norm(x) (and, with `twice`, norm of its sin) on the fresh tape x0 is on: (the tape's
-    facts with each output's edges, the outputs, the gradients of x0, w and b after a
-    backward); each output's grad_fn is `name`."""
-    outs = [norm(x)]
-    if twice:
-        outs.append(norm(outs[0].sin()))
-    facts = _facts(outs[0]._tape, [x0, x, w, b] + outs)
-    for o in outs:
-        assert type(o.grad_fn).__name__ == name
-    facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
-                      for o in outs]
-    (outs[-1] * outs[-1]).sum().backward()
-    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)
-                                                       if t is not None]
+def _norm_kind_scenario(fast, xa, x_kind, twice, wb, norm, body, entry):
+    """norm(x, w, b) (the writer: one norm entry `entry`, then * w and + b; or body(x, w, b),
+    the row's body) on a fresh tape, with `twice` again on the sin of its result; w, b
+    Parameters of `wb` (None: neither); returns (grad_fn names and edges of the outputs,
+    the outputs, the gradients of x0, w and b after a backward, the first gradients with
+    create_graph and the second derivatives through them, the errors of a second backward
+    without retain_graph and after an in-place change of x)."""
+    def run():
+        w, b = (nn.Parameter(tapegrad.tensor(v)) for v in wb) if wb else (None, None)
+        x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
+
+        def one(x):
+            if fast:
+                n = x._tape.n if x._tape is not None else 0
+                out = norm(x, w, b)
+                tape = out._tape
+                assert out._node == tape.n - 1
+                # (the norm entry (after the leaves' entries), then w's and b's entries)
+                ops = [int(o) for o in tape.op[n:tape.n] if o != OPS["leaf"].code]
+                assert ops[0] == OPS[entry].code and OPS["sqrt"].code not in ops
+                return out
+            return body(x, w, b)
+        outs = [one(x)]
+        if twice:
+            outs.append(one(outs[0].sin()))
+        return x0, x, [t for t in (x0, w, b) if t is not None], outs, \
+            (outs[-1] * outs[-1]).sum()
+    x0, x, leaves, outs, loss = run()
+    shown = [(type(o.grad_fn).__name__, [None if f is None else type(f).__name__
+                                         for f, _ in o.grad_fn.next_functions]) for o in outs]
+    loss.backward()
+    grads = [t.grad.numpy() for t in leaves]
+    with pytest.raises(RuntimeError) as again:
+        loss.backward()
+    x0, x, leaves, outs, loss = run()
+    gs = tapegrad.autograd.grad(loss, leaves, create_graph=True)
+    gg = tapegrad.autograd.grad(sum((g * g.sin()).sum() for g in gs), leaves)
+    second = ([type(g.grad_fn).__name__ for g in gs], [g.detach().numpy() for g in gs],
+              [g.numpy() for g in gg])
+    x0, x, leaves, outs, loss = run()
+    with tapegrad.no_grad():
+        x.add_(1.0) if x_kind == "non-leaf" else x.mul_(1.0)
+    with pytest.raises(RuntimeError) as changed:
+        loss.backward()
+    return (shown, [o.detach().numpy() for o in outs], grads, second, str(again.value),
+            str(changed.value))
 
 
-def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice):
+def _assert_norm_kind_as_body(fast, slow, dtype):
+    """The writer's group (one norm entry, * w, + b) shows as the body's (its name and edges),
+    gives the body's values bit for bit (the same numpy calls), its gradients to rounding
+    (torch's formula for the normalization, where the body's are its primitives'), with
+    create_graph too (the weight's and bias's grad_fn names, second derivatives to
+    rounding); a second backward without retain_graph and an in-place change of x fail as
+    the body's."""
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1], slow[1]):
+        np.testing.assert_array_equal(a, b)
+    eps = 1e-4 if dtype == "float32" else 1e-11
+
+    def close(a, b):   # (relative to the largest magnitude: second derivatives cancel)
+        np.testing.assert_allclose(a, b, rtol=eps, atol=eps * max(1.0, np.abs(b).max()))
+    for a, b in zip(fast[2], slow[2]):
+        close(a, b)
+    # (x0's gradient is the norm VJP's tensor ops where the body's is its primitives': the
+    # names of its last op differ, torch's being Native*NormBackwardBackward0)
+    assert fast[3][0][1:] == slow[3][0][1:]
+    for a, b in zip(fast[3][1] + fast[3][2], slow[3][1] + slow[3][2]):
+        close(a, b)
+    assert fast[4:] == slow[4:]
+    assert "second time" in fast[4] and "inplace operation" in fast[5]
+
+
+def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice, affine):
     from tapegrad import decomps
     from tapegrad.nn import _decomps as B
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(13)
     xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
     ns = shape[len(shape) - k:]
-    w = nn.Parameter(tapegrad.tensor(rng.standard_normal(ns).astype(dtype)))
-    b = nn.Parameter(tapegrad.tensor(rng.standard_normal(ns).astype(dtype)))
-    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
+    wb = [rng.standard_normal(ns).astype(dtype) for _ in range(2)] if affine else None
     dims = tuple(range(len(shape) - k, len(shape)))
-
-    def ln(x):
-        if fast:
-            out = tapegrad.nn.functional.layer_norm(x, ns, w, b, 1e-3)
-            assert out._node == out._tape.n - 1
-            return out
-        return decomps.record("layer_norm", B.layer_norm, KIND_OPS, x, dims, w, b, 1e-3)
-    return _norm_run(ln, x0, x, w, b, twice, "NativeLayerNormBackward0")
+    return _norm_kind_scenario(
+        fast, xa, x_kind, twice, wb,
+        lambda x, w, b: tapegrad.nn.functional.layer_norm(x, ns, w, b, 1e-3),
+        lambda x, w, b: decomps.record("layer_norm", B.layer_norm, KIND_OPS, x, dims, w, b,
+                                       1e-3), "layer_norm_rows")
 
 
+@pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("dtype,x_kind,shape,k,twice", [
     ("float32", "leaf", (4, 5), 1, False), ("float32", "non-leaf", (2, 3, 4), 1, True),
     ("float64", "non-leaf", (2, 3, 4), 2, False), ("float64", "leaf", (3, 2), 1, True)])
-def test_fast_layer_norm_writes_the_decompositions_entries(dtype, x_kind, shape, k, twice):
-    fast = _layer_norm_scenario(True, dtype, x_kind, shape, k, twice)
-    slow = _layer_norm_scenario(False, dtype, x_kind, shape, k, twice)
-    assert fast[0] == slow[0]
-    for a, b in zip(fast[1] + fast[2], slow[1] + slow[2]):
-        np.testing.assert_array_equal(a, b)
+def test_fast_layer_norm_entry_against_the_decomposition(dtype, x_kind, shape, k, twice,
+                                                         affine):
+    """layer_norm's group with the norm entry against the row's body
+    (_assert_norm_kind_as_body)."""
+    fast = _layer_norm_scenario(True, dtype, x_kind, shape, k, twice, affine)
+    slow = _layer_norm_scenario(False, dtype, x_kind, shape, k, twice, affine)
+    _assert_norm_kind_as_body(fast, slow, dtype)
+
+
+@pytest.mark.parametrize("norm,shape,params", [
+    ("layer_norm", (3, 2, 7), [1, 6, 7]), ("batch_norm", (4, 3, 5), [4, 3, 5]),
+    ("batch_norm", (6, 4), [6, 4, 1])])
+def test_norm_kind_faces(norm, shape, params):
+    """The norm kind's kernel pieces (a replay's forward, the eager sweep) and tensor faces
+    agree with the eager entry: the forward piece (float64) gives the body's values to
+    rounding, the sweep piece the eager gradient, the tensor VJP (create_graph's) the same
+    gradient to rounding, and that gradient is torch's."""
+    from tapegrad.kinds import norm as norm_kind
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(26)
+    xa = rng.standard_normal(shape) * 3 + 1
+
+    def run(lib, x):
+        F = lib.nn.functional
+        return F.layer_norm(x, shape[-1:], eps=1e-3) if norm == "layer_norm" else \
+            F.batch_norm(x, None, None, training=True, eps=1e-3)
+    x = tapegrad.tensor(xa, requires_grad=True) * 1.0
+    y = run(tapegrad, x)
+    tape = y._tape
+    got = tape.params_of(y._node)
+    assert got.tolist() == params and tape.imm[y._node] == 1e-3
+    assert tape.op[y._node] == OPS[norm + "_rows"].code
+    z = norm_kind.tensor_forward_norm(KIND_OPS, x, None, tuple(y.shape), got, 1e-3)
+    np.testing.assert_allclose(z.detach().numpy(), y.detach().numpy(), rtol=1e-14,
+                               atol=1e-14)
+    n = xa.size
+    args = (1, 0, -1, n, n, np.array([0, n]), None, None, None, np.array([0, 0]),
+            np.asarray(got), np.array([0.0, 1e-3]))
+    vals = np.concatenate([xa.ravel(), np.zeros(n)])
+    norm_kind.forward_norm(*args, vals)
+    np.testing.assert_allclose(vals[n:], y.detach().numpy().ravel(), rtol=1e-13, atol=1e-14)
+    gy = rng.standard_normal(xa.shape)
+    adj = np.concatenate([np.zeros(n), gy.ravel()])
+    norm_kind.sweep_norm(*args, vals, adj)
+    gx, = tapegrad.autograd.grad(y, x, tapegrad.tensor(gy))
+    np.testing.assert_array_equal(adj[:n].reshape(xa.shape), gx.numpy())
+    (_, t), = norm_kind.tensor_vjp_norm(KIND_OPS, tapegrad.tensor(gy), lambda i: x, xa.shape,
+                                        None, got, 1e-3)
+    np.testing.assert_allclose(t.detach().numpy(), gx.numpy(), rtol=1e-12, atol=1e-13)
+    ref = torch.tensor(xa, requires_grad=True)
+    tg, = torch.autograd.grad(run(torch, ref), ref, torch.tensor(gy))
+    np.testing.assert_allclose(gx.numpy(), tg.numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_norm_entry_is_eager_only():
+    """A traced layer_norm records the row's primitives, so no tape file holds a norm entry:
+    one edited in is refused."""
+    import json
+    from tapegrad import tapefile
+    xa = np.random.default_rng(27).standard_normal((3, 4))
+    rec = tapegrad.record(lambda x: tapegrad.nn.functional.layer_norm(x, (4,)).sum(),
+                          tapegrad.tensor(xa))
+    ops = rec.prog["op"]
+    assert OPS["layer_norm_rows"].code not in ops and OPS["sqrt"].code in ops
+    members = tapefile.arrays(rec.prog, rec.meta)
+    e = int(np.flatnonzero(members["op"] == OPS["sqrt"].code)[0])
+    arrs = {k: v.copy() for k, v in members.items() if k != "meta"}
+    arrs["op"][e] = OPS["layer_norm_rows"].code
+    header = json.loads(str(members["meta"]))
+    header["digest"] = tapefile.digest(header, arrs)
+    tapefile.from_arrays(members)
+    with pytest.raises(tapefile.TapeFormatError, match="norm entry"):
+        tapefile.from_arrays(dict(arrs, meta=np.array(json.dumps(header))))
 
 
 def _norm_layer_as_torch(monkeypatch, writer, make, cases, seed, state=None):
@@ -844,22 +963,14 @@ def _batch_norm_scenario(fast, dtype, x_kind, shape, twice, affine=True):
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(16)
     xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
-    w = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
-    b = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
-    if not affine:
-        w = b = None
-    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
+    wb = [rng.standard_normal(shape[1]).astype(dtype) for _ in range(2)] if affine else None
     dims = (0,) + tuple(range(2, len(shape)))
     view = (1, shape[1]) + (1,) * (len(shape) - 2)
-
-    def bn(x):
-        if fast:
-            out = tapegrad.nn.functional.batch_norm(x, None, None, w, b, True, 0.1, 1e-3)
-            assert out._node == out._tape.n - 1
-            return out
-        return decomps.record("batch_norm", X.batch_norm, KIND_OPS, x, dims, None, None, w, b,
-                              1e-3, view)
-    return _norm_run(bn, x0, x, w, b, twice, "NativeBatchNormBackward0")
+    return _norm_kind_scenario(
+        fast, xa, x_kind, twice, wb,
+        lambda x, w, b: tapegrad.nn.functional.batch_norm(x, None, None, w, b, True, 0.1, 1e-3),
+        lambda x, w, b: decomps.record("batch_norm", X.batch_norm, KIND_OPS, x, dims, None,
+                                       None, w, b, 1e-3, view), "batch_norm_rows")
 
 
 @pytest.mark.parametrize("dtype,x_kind,shape,twice,affine", [
@@ -869,12 +980,12 @@ def _batch_norm_scenario(fast, dtype, x_kind, shape, twice, affine=True):
     ("float32", "non-leaf", (2, 2, 3, 2, 2), True, True),
     ("float32", "non-leaf", (4, 3, 5, 5), True, False), ("float64", "leaf", (5, 3), False, False),
     ("float64", "non-leaf", (2, 3, 4), False, False)])
-def test_fast_batch_norm_writes_the_decompositions_entries(dtype, x_kind, shape, twice, affine):
+def test_fast_batch_norm_entry_against_the_decomposition(dtype, x_kind, shape, twice, affine):
+    """batch_norm's group (training) with the norm entry against the row's body
+    (_assert_norm_kind_as_body)."""
     fast = _batch_norm_scenario(True, dtype, x_kind, shape, twice, affine)
     slow = _batch_norm_scenario(False, dtype, x_kind, shape, twice, affine)
-    assert fast[0] == slow[0]
-    for a, b in zip(fast[1] + fast[2], slow[1] + slow[2]):
-        np.testing.assert_array_equal(a, b)
+    _assert_norm_kind_as_body(fast, slow, dtype)
 
 
 def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):

@@ -327,6 +327,12 @@ CASES.update({
             [1.0, 2.0, 0.5], dtype=a.dtype)), [(2, 3), (2, 3)], ANY)],
     "layer_norm": [("affine", lambda m, a, w, b: F_(m).layer_norm(a, (3,), w, b),
                     [(2, 3), (3,), (3,)], ANY)],
+    # layer_norm's one-pass case: the norm entry (then * w, + b) inside the row's group
+    "layer_norm_rows": [("plain", lambda m, a: F_(m).layer_norm(a * 1.0, (3,)), [(2, 3)], ANY),
+                        ("2d", lambda m, a: F_(m).layer_norm(a * a, (3, 4), eps=0.1),
+                         [(2, 3, 4)], ANY),
+                        ("affine", lambda m, a, w, b: F_(m).layer_norm(a * 2.0, (4,), w, b),
+                         [(3, 4), (4,), (4,)], ANY)],
     # (padding_idx's zero gradient is not the derivative: tests/test_nn_functional.py)
     "embedding": [("repeats", lambda m, w: F_(m).embedding(m.tensor([[0, 2], [2, 1]]), w),
                    [(3, 2)], ANY)],
@@ -388,6 +394,12 @@ CASES.update({
         ("eval", lambda m, a, w: F_(m).batch_norm(
             a, m.ones(3, dtype=a.dtype) * 0.1, m.ones(3, dtype=a.dtype) * 2.0, w),
          [(2, 3, 2), (3,)], ANY)],
+    # batch_norm's one-pass case in training: the norm entry (then * w, + b) in its group
+    "batch_norm_rows": [("2d", lambda m, a: F_(m).batch_norm(a * 1.0, None, None,
+                                                             training=True), [(4, 3)], ANY),
+                        ("images", lambda m, a, w, b: F_(m).batch_norm(
+                            a * 2.0, None, None, w, b, training=True, eps=0.1),
+                         [(2, 3, 2, 2), (3,), (3,)], ANY)],
     "group_norm": [("d", lambda m, a, w, b: F_(m).group_norm(a, 2, w, b),
                     [(2, 4, 3), (4,), (4,)], ANY)],
     "prelu": [("channels", lambda m, a, w: F_(m).prelu(a, w), [(2, 3, 2), (3,)], ANY),

@@ -9,15 +9,17 @@ row records, without the generic per-op dispatch between its entries.
   `sum`, one group shown as MseLossBackward0.  The case: input and target of one float dtype
   and shape with more than one element, a target that needs no gradient, reduction "mean" or
   "sum".
-* `layer_norm` with weight and bias: the mean over the normalized dims, `sub`, the square
-  as `d * d`, its mean, `+ eps`, `sqrt`, `div`, `* weight`, `+ bias`, one group shown as
-  NativeLayerNormBackward0.  The case: an input of float32 or float64 that requires grad,
-  with at least two rows and two normalized elements, weight and bias leaves of its dtype
-  that require grad (a layer in training).
+* `layer_norm` with weight and bias: the normalization over the normalized (trailing) dims
+  as one entry of the norm kind (kinds/norm.py: torch's formula for its gradient, where the
+  body records the mean over the dims, `sub`, the square as `d * d`, its mean, `+ eps`,
+  `sqrt`, `div`), then `* weight`, `+ bias`, one group shown as NativeLayerNormBackward0.
+  The case: an input of float32 or float64 that requires grad, with at least two rows and
+  two normalized elements, weight and bias leaves of its dtype that require grad (a layer
+  in training), a weight alone, or neither.
 * `batch_norm` in training, input (N, C) or (N, C, *): the same entries as layer_norm's over
-  every dim but 1 (a 2-d input's weight and bias broadcast as they are; an n-d input's are
-  viewed as (1, C, 1, ...) by the body's reshape, where the body makes the views), one
-  group shown as NativeBatchNormBackward0.  The case: layer_norm's with weight and bias
+  every dim but 1 (the norm entry's params [N, C, positions]; a 2-d input's weight and bias
+  broadcast as they are; an n-d input's are viewed as (1, C, 1, ...) by the body's
+  reshape, where the body makes the views), one group shown as NativeBatchNormBackward0.  The case: layer_norm's with weight and bias
   (of shape (C,) for n-d input) or neither, with C >= 2 and N * positions >= 2.
   Without a tape (grad mode off, inference mode, or no operand that requires grad: a model
   evaluated), layer_norm's and batch_norm's cases compute the body's values by its numpy
@@ -31,11 +33,14 @@ row records, without the generic per-op dispatch between its entries.
   nothing.
 * `nll_loss` of such an input (log-probabilities) and target: nll_loss's entry as above.
 
-The group writers (linear, mse_loss, layer_norm, batch_norm) write the very entries, in the
-same order, with the same operands, params, saved values, version watches and group as the
-row's body (tests/test_eager_nn.py compares the tape streams of both), so backward, replay,
+The group writers linear and mse_loss write the very entries, in the same order, with the
+same operands, params, saved values, version watches and group as the row's body
+(tests/test_eager_nn.py compares the tape streams of both), so backward, replay,
 create_graph, tape files and the inspection faces see no difference: a faster writer of the
-row, not another op.  The rows (ops.py) and their bodies (nn/_decomps.py) stay the one
+row, not another op.  layer_norm's and batch_norm's groups hold the norm entry instead of
+the body's seven (the same values; gradients equal to rounding; tests/test_eager_nn.py
+compares what both show and compute), written only outside tracing, so a replay runs the
+body's.  The rows (ops.py) and their bodies (nn/_decomps.py) stay the one
 definition; everything outside the cases above (and, for those, a tape that is recording for
 replay) goes through them.  nll_loss's case is no group but an entry of its own kind (its
 values the body's, its gradient torch's formula; the other cases stay the row nll_loss), and
@@ -60,6 +65,8 @@ from ..views import KIND_OPS
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
 _NEG, _NLL_ENTRY, _INPUT_EDGE = (OPS[name].code for name in ("neg", "nll", "input_edge"))
+_NORM_ENTRY = {OPS["layer_norm"].code: OPS["layer_norm_rows"].code,
+               OPS["batch_norm"].code: OPS["batch_norm_rows"].code}
 _MEAN_DIM, _SQRT, _DIV, _LAYER_NORM, _BATCH_NORM = (OPS[name].code for name in (
     "mean_dim", "sqrt", "div", "layer_norm", "batch_norm"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
@@ -352,8 +359,9 @@ def batch_norm(x, w, b, eps):
 def _norm_pass(x, dims, w, b, eps, row, view=None):
     """(x - mean) / sqrt(var + eps) * w + b over `dims` (biased variance), w and b of the
     shape of x's trailing dims that are not normalized (layer_norm: the normalized dims,
-    batch_norm of (N, C): C), one group of `row`; without b no shift, without w and b no
-    scale either (the body's entries stop there); None outside the cases above.  `view`:
+    batch_norm of (N, C): C), one group of `row`: the normalization as one entry of the norm
+    kind, then the body's product and sum; without b no shift, without w and b no scale
+    either (the body's entries stop there); None outside the cases above.  `view`:
     w and b are (C,) and used as their views of that shape (batch_norm of (N, C, *)), made
     where the body makes them, by the same reshape."""
     if type(x) not in _PLAIN or w is not None and type(w) not in _PLAIN or \
@@ -415,6 +423,7 @@ def _norm_pass(x, dims, w, b, eps, row, view=None):
         ve = _ADD_FWD(v, dtn.type(eps))
         sd = _SQRT_FWD(ve, None)
         out = y = _DIV_FWD(xc, sd)
+        yw = None
         if w is not None:
             out = yw = _MUL_FWD(y, wa)
         if b is not None:
@@ -423,24 +432,32 @@ def _norm_pass(x, dims, w, b, eps, row, view=None):
         ERR_RESET(token)
     if quiet:
         return Tensor._wrap(out, dt)
-    kshape = [1 if d in dims else s for d, s in enumerate(shape)]
     start = tape.n
     a = input_node(tape, x)
-    n_m = tape.push_nd(_MEAN_DIM, a, -1, 1.0 / count, m.shape, m.size)
-    tape.nds.add_param_ints(n_m, kshape)
-    n_xc = tape.push_nd(_SUB, a, n_m, 0.0, shape, xc.size)
-    n_sq = tape.push_nd(_MUL, n_xc, n_xc, 0.0, shape, sq.size)
-    tape.save(n_xc, xc)
-    tape.save(n_xc, xc)
-    n_v = tape.push_nd(_MEAN_DIM, n_sq, -1, 1.0 / count, v.shape, v.size)
-    tape.nds.add_param_ints(n_v, kshape)
-    n_ve = tape.push_nd(_ADD, n_v, -1, float(eps), v.shape, v.size)
-    n_sd = tape.push_nd(_SQRT, n_ve, -1, 0.0, v.shape, v.size)
-    tape.save(n_sd, sd)
-    n = n_y = tape.push_nd(_DIV, n_xc, n_sd, 0.0, shape, y.size)
-    tape.save(n_xc, xc)
-    tape.save(n_sd, sd)
-    members = [n_m, n_xc, n_sq, n_v, n_ve, n_sd, n_y]
+    # (the normalization as one entry of the norm kind, its VJP torch's formula, then the
+    # body's product and sum; the values are the body's above)
+    n_y = tape.push_nd(_NORM_ENTRY[row], a, -1, float(eps), shape, y.size)
+    key = (row, shape, count)
+    blocks = _NORM_PARAMS.get(key)
+    if blocks is None:
+        if len(_NORM_PARAMS) > 1024:
+            _NORM_PARAMS.clear()
+        # layer_norm's trailing dims: [1, rows, m]; batch_norm's all but dim 1: [N, C, rest]
+        blocks = [1, xa.size // count, count] if row == _LAYER_NORM else \
+            [shape[0], shape[1], count // shape[0]]
+        blocks = _NORM_PARAMS[key] = memoryview(np.array(blocks, np.int64))
+    tape.nds.add_param_row(n_y, blocks)
+    tape.save(a, xa)
+    return _affine(tape, start, a, n_y, [n_y], x, w, b, y, yw, out, wa, shape, dt, view, row)
+
+
+_NORM_PARAMS = {}   # (row, shape, count) -> the norm kind's params row [a, c, b]
+
+
+def _affine(tape, start, a, n_y, members, x, w, b, y, yw, out, wa, shape, dt, view, row):
+    """_norm_pass's `* w` and `+ b` entries after the normalization's (n_y; `members` so
+    far), the group of `row` and its edges; the result."""
+    n = n_y
     serial = tape.serial                  # (input_node, inline: w and b are leaves)
     n_w = n_b = -1
     if w is not None:
