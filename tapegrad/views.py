@@ -1100,16 +1100,21 @@ def _split(x, sections, dim, name=None, unsafe=False):
             # the node of the pieces packed: no value array (a split saves nothing and its
             # VJP reads only gradients; a replay's forward packs them itself)
             node = tape.push_nd(code, a, -1, float(len(sizes)), (total,), total)
-        tape.add_params(node, cat_kind.layout_sizes(shape, d, sizes))
-        nds = tape.nds
+        nds = tape.nds or tape.nd_streams()
+        key = (name == "unbind", shape, d, *sizes)   # (unbind's pieces drop the dim)
+        rows = _SPLIT_ROWS.get(key)
+        if rows is None:
+            rows = _split_rows(key, shape, d, sizes, pieces)
+        nds.add_param_row(node, rows[0])
+        tape._hold_params(len(rows[0]))   # (tape.add_params' count)
         ones = []   # (the one-element pieces: their entries follow their memory)
-        strides = {}   # a piece's shape -> its row-major strides in elements
-        outs, start = [], 0
-        for k, (p, v) in enumerate(zip(pieces, views)):
+        outs = []
+        k = 0
+        for p, v in zip(pieces, views):
             psize = p.size
             if psize == 1:
                 t = _result(v, dt, tape, OUTPUT_CODE, node, -1, float(k))
-                nds.add_param_ints(t._node, (start,))
+                nds.add_param_row(t._node, rows[k + 1])
                 if not unsafe:
                     t._v = v   # (it keeps the array: an in-place change writes through)
                     ones.append(t)
@@ -1119,13 +1124,8 @@ def _split(x, sections, dim, name=None, unsafe=False):
                 t = _new()
                 t._v, t._dtype, t._shape, t._tape, t._recorded = v, dt, pshape, tape, True
                 t._node = e = tape.push_nd(OUTPUT_CODE, node, -1, float(k), pshape, psize)
-                st = strides.get(pshape)
-                if st is None:
-                    st = strides[pshape] = [start] + [math.prod(pshape[j + 1:])
-                                                      for j in range(len(pshape))]
-                st[0] = start
-                nds.add_param_ints(e, st)
-            start += psize
+                nds.add_param_row(e, rows[k + 1])
+            k += 1
             outs.append(t)
         viewing = outs
     if not unsafe:
@@ -1137,6 +1137,30 @@ def _split(x, sections, dim, name=None, unsafe=False):
                 share_version(t, x)
         _pieces_made(outs, pieces, x, name, refs)
     return tuple(outs)
+
+
+_SPLIT_ROWS = {}   # (unbind?, shape, dim, *sizes) -> a split's params rows (_split_rows)
+
+
+def _split_rows(key, shape, d, sizes, pieces):
+    """The params rows of a split of `shape` along d into `sizes` (`pieces`: its pieces as
+    arrays of their shapes) as int64 memoryviews (add_param_row: one buffer copy each, where
+    a list of ints is converted): the split entry's layout (cat's, kinds/cat.py), then per
+    piece its `output` entry's [start, strides...] in the packed node (one-element pieces:
+    [start]).  Kept under `key` for up to 64 pieces (a layer's chunk of its gates)."""
+    rows = [cat_kind.layout_sizes(shape, d, sizes)]
+    start = 0
+    for p in pieces:
+        pshape = p.shape
+        rows.append([start] if p.size == 1 else
+                    [start] + [math.prod(pshape[j + 1:]) for j in range(len(pshape))])
+        start += p.size
+    rows = [memoryview(np.array(r, np.int64)) for r in rows]
+    if len(sizes) <= 64:
+        if len(_SPLIT_ROWS) > 1024:
+            _SPLIT_ROWS.clear()
+        _SPLIT_ROWS[key] = rows
+    return rows
 
 
 def _pieces_made(outs, pieces, x, name, refs=None):

@@ -535,6 +535,48 @@ def test_split_is_one_entry_with_one_output_entry_per_piece():
     assert tape.params_of(parent).tolist() == [4, 1, 2, 2, 2] and tape.imm[parent] == 3
 
 
+@pytest.mark.parametrize("shape,dim,first,second", [
+    ((3, 4, 5), 0, "x.unbind(0)", "x.split(1, 0)"), ((3, 4, 5), 0, "x.split(1, 0)", "x.unbind(0)"),
+    ((2, 3), 1, "x.unbind(1)", "x.split([1, 1, 1], 1)"), ((3,), 0, "x.unbind(0)", "x.split(1)"),
+    ((4, 6), 1, "x.chunk(3, 1)", "x.chunk(3, 1)"), ((70, 2), 0, "x.unbind(0)", "x.split(1)"),
+    ((2, 70), 1, "x.unbind(1)", "x.unbind(1)"), ((1,), 0, "x.unbind(0)", "x.split(1)")])
+def test_split_params_rows_kept_per_layout(shape, dim, first, second):
+    """The split entry's and its output entries' params (views._split_rows, kept per layout:
+    unbind's pieces drop the dim where split's keep it) are its layout [outer, inner,
+    sizes...] and each piece's [start, row-major strides] ([start] for one element), call
+    after call, also on a tape of one-element entries only; values and gradients as
+    torch's."""
+    vals = np.arange(float(np.prod(shape))).reshape(shape) / 7.0
+    outer, inner = int(np.prod(shape[:dim])), int(np.prod(shape[dim + 1:]))
+    for call in (first, second, first):
+        res = []
+        for m in (tg, torch):
+            x = m.tensor(vals, requires_grad=True) * 1.0
+            held = x._tape.saved_bytes if m is tg else 0
+            outs = eval(call)
+            if m is tg:
+                tape = outs[0]._tape
+                parent = int(tape.ia[outs[0]._node])
+                assert tape.params_of(parent).tolist() == [outer, inner] + [
+                    o.numel() // (outer * inner) for o in outs]
+                # (the layout counts towards MAX_SAVED_BYTES, as tape.add_params counts it)
+                assert tape.saved_bytes - held == 8 * (2 + len(outs))
+                start = 0
+                for o in outs:
+                    oshape = tuple(o.shape)
+                    want = [start] if o.numel() == 1 else \
+                        [start] + [int(np.prod(oshape[j + 1:])) for j in range(len(oshape))]
+                    assert tape.params_of(o._node).tolist() == want, (call, oshape)
+                    start += o.numel()
+            loss = sum(((o * (k + 1.0)) ** 2).sum() for k, o in enumerate(outs))
+            g, = m.autograd.grad(loss, x)
+            res.append(([tuple(o.shape) for o in outs], [o.detach().numpy() for o in outs],
+                        g.numpy()))
+        assert res[0][0] == res[1][0]
+        for p, q in zip(res[0][1] + [res[0][2]], res[1][1] + [res[1][2]]):
+            np.testing.assert_allclose(p, q, rtol=1e-13)
+
+
 def test_max_and_split_gradcheck_create_graph_and_replay():
     rng = np.random.default_rng(11)
     x = tg.tensor(rng.standard_normal((4, 5)), requires_grad=True)
