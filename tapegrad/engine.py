@@ -18,7 +18,7 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import node_for, show_edges
+from .graph import node_edges, node_for, node_members, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
                    SHARED_ARRAYS, clear_cells)
@@ -428,7 +428,7 @@ def _run_sweep(tape, n, start, op, ia, ib, imm, par, params, arg_ptr, arg, off, 
         if hooked is not None and e in hooked:
             flags[e] = host[e]
             if not _hook_pause(tape, e, hooked.pop(e), hooked,
-                               (ia, ib, arg_ptr, arg, off, size, adj, reach)):
+                               (ia, ib, arg_ptr, arg, off, size, adj, reach, nodes), marks):
                 start = e    # the kernel runs e's VJP (or pauses again for its host VJP)
                 continue
             start = e - 1    # the hooks ran e's VJP
@@ -1463,7 +1463,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             if hooked is not None and e in hooked:
                 p = hooked[e]
                 got = None if p.outputs is None else [bool(reach[m]) for m, _ in p.outputs]
-                g, seen, seen_retained, done = hooks.graph_pause(tape, p, g, _input_grads, got)
+                g, seen, seen_retained, done = hooks.graph_pause(tape, p, g, _hook_vjp(marks), got)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
@@ -1672,26 +1672,97 @@ def _local_pauses(hooked, sub):
     return out or None
 
 
-def _hook_pause(tape, e, p, pauses, streams):
+def _hook_pause(tape, e, p, pauses, streams, marks=None):
     """Run the hooks of sweep entry e (a hooks.Pause) on its gradient in `adj`.  True when
-    they ran e's VJP too (grad_fn post hooks) and added it into `adj`."""
-    ia, ib, arg_ptr, arg, off, size, adj, reach = streams
+    they ran e's VJP too (grad_fn post hooks) and added it into `adj`: for a node made of
+    several entries the whole node's, whose other entries are then skipped."""
+    ia, ib, arg_ptr, arg, off, size, adj, reach, nodes = streams
+    if nodes is not None:
+        nodes = nodes[:len(reach)]   # (a workspace's: longer than the sweep's entries)
     node = p.node
     o, s = off[e], size[e]
     got = None if p.outputs is None else [i >= 0 and bool(reach[i] & 1) for i, _ in p.outputs]
-    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses, got)
+    res = hooks.pause(tape, p, adj[o:o + s], _hook_vjp(marks), pauses, got)
     if res is None:
         return False
     added, dropped = res
-    local = {int(tape.ia[node]): int(ia[e]), int(tape.ib[node]): int(ib[e])}
+    marked = (int(ia[e]), int(ib[e]))   # (the operands the pause marked reached)
     for operand, arr in added:
-        i = local[operand]
+        i = _local(nodes, operand)
         adj[off[i]:off[i] + size[i]] += arr.reshape(-1)
+        reach[i] |= 1    # (a group input or a list operand: no kernel marked it)
     for operand in dropped:   # a post hook gave it None: no gradient, unless reached elsewhere
-        i = local[operand]
-        if not _reached_above(i, e, ia, ib, arg_ptr, arg, reach, pauses.roots):
+        i = _local(nodes, operand)
+        if i in marked and not _reached_above(i, e, ia, ib, arg_ptr, arg, reach, pauses.roots):
             reach[i] &= 2   # (its skip bit stays)
+    edges = node_edges(tape, node)
+    if edges is not None:
+        # the node's other entries' VJPs ran here: they do not run again (bit 2) but count as
+        # run (bit 1: checked and released as the node they are part of), unless a gradient
+        # reaches them from outside the node (a create_graph gradient that read their
+        # values), which they pass on
+        live = []
+        for m in reversed(node_members(tape, node, edges)[:-1]):
+            i = _local(nodes, m)
+            if i < 0:
+                continue
+            if _reached_above(i, e, ia, ib, arg_ptr, arg, reach, pauses.roots) or any(
+                    i in (ia[j], ib[j]) or i in arg[arg_ptr[j]:arg_ptr[j + 1]] for j in live):
+                live.append(i)
+            else:
+                reach[i] |= 3
     return True
+
+
+def _local(nodes, node):
+    """The sweep index of tape node `node` (`nodes`: the local streams' tape nodes, ascending,
+    or None: the tape's own streams), -1 where the sweep does not hold it."""
+    if nodes is None:
+        return node
+    i = int(np.searchsorted(nodes, node))
+    return i if i < len(nodes) and nodes[i] == node else -1
+
+
+def _hook_vjp(marks):
+    """The VJP a grad_fn post hook's pause runs: _node_grads, with None for the inputs that
+    are not and lead to none of autograd.grad's / backward(inputs=)'s inputs (`marks`:
+    _marks of the tape, or None), as torch's engine computes only what it needs."""
+    if marks is None:
+        return _node_grads
+
+    def vjp(tape, e, g):
+        slots, gi = _node_grads(tape, e, g)
+        if BY_CODE[tape.op[e]].kind in LIST_KINDS and any(k >= 0 and marks[k] for k in slots):
+            return slots, gi   # (torch computes a tensor list's gradients for all or none)
+        return slots, tuple(None if k < 0 or not marks[k] else x for k, x in zip(slots, gi))
+    return vjp
+
+
+def _node_grads(tape, e, g):
+    """(slots, grad_inputs): what torch's node at entry e hands its inputs given the gradient
+    g of its output, as its post hooks see it (one per edge, None where an input takes none;
+    reduced to the input's shape, as torch's engine validates them before the hooks), and
+    the tape nodes those edges lead to (-1: none).  A node made of several entries (a
+    decomposition, an op shown with torch's edges) or taking an operand list (cat) runs its
+    backward as calling it does (node_api's `Node.__call__`, on the class graph.py defines)."""
+    edges = node_edges(tape, e)
+    if edges is None:
+        return hooks.grad_inputs_of(tape, e, _input_grads(tape, e, g))
+    row = groups.row_at(tape, e)
+    if row >= 0 and BY_CODE[row].torch_outputs > 1:   # (results stacked: var_mean)
+        flat, pieces, start = g.reshape(-1), [], 0
+        for _, shape in hooks.stacked_outputs(tape, e):
+            stop = start + int(np.prod(shape))
+            pieces.append(flat[start:stop].reshape(shape))
+            start = stop
+        got = node_for(tape, e)(*pieces)
+    else:
+        got = node_for(tape, e)(g)
+    got = got if isinstance(got, tuple) else (got,)
+    slots = hooks.roles(tape, e)
+    # (a cat's constant operand gets its block too, as torch's: computed for all or none)
+    return slots, tuple(x if k < 0 or x is None else _sum_to(x, tape.shape.get(k))
+                        for k, x in zip(slots, got))
 
 
 def _reached_above(i, e, ia, ib, arg_ptr, arg, reach, roots):

@@ -478,6 +478,48 @@ def edge_nodes(tape, n):
     return nodes
 
 
+def node_edges(tape, n):
+    """The nodes of `tape` the edges of entry n's node lead to, in next_functions' order (-1:
+    an edge to nothing), where that node is made of several entries or takes an operand
+    list (a decomposition's output, an op shown with torch's edges, a cat); None for a node
+    whose edges are entry n's own operands (torch_inputs)."""
+    edges = edge_nodes(tape, n)
+    if edges is None and groups.row_at(tape, n) >= 0:
+        edges = groups.inputs(tape, n)
+    if edges is None and BY_CODE[tape.op[n]].kind == "cat":
+        edges = [int(tape.ia[n])] + [int(tape.ib[n])] * (tape.ib[n] >= 0) + \
+            tape.args_of(n).tolist()
+    return edges
+
+
+def node_members(tape, n, edges):
+    """The entries entry n's node is made of (ascending, n last), `edges` its node_edges."""
+    if groups.row_at(tape, n) >= 0:
+        return groups.members(tape, n).tolist()
+    return members_above(tape, n, set(edges))
+
+
+def members_above(tape, n, stops):
+    """The entries a node shown with torch's edges (an op recorded as several entries: alpha
+    times other, CopySlices) is made of: those entry n reads, back to the nodes its edges lead
+    to (`stops`) and to inputs (a few entries: Python per call)."""
+    found, todo = set(), [n]
+    while todo:
+        e = todo.pop()
+        if e in found or e in stops or BY_CODE[tape.op[e]].kind in ("leaf", "import", "const"):
+            continue
+        found.add(e)
+        if len(found) > _MEMBERS_MAX:
+            raise NotImplementedError(f"calling {type(node_for(tape, n)).__name__} is not "
+                                      f"supported by tapegrad")
+        todo += [k for k in (int(tape.ia[e]), int(tape.ib[e])) if k >= 0]
+        todo += tape.args_of(e).tolist()
+    return sorted(found)
+
+
+_MEMBERS_MAX = 32
+
+
 def group_saved_inputs(tape, n, needed=False, changed=None):
     """The nodes of the decomposition whose output is entry n that torch's node saves as
     `self` and `other` (the row's saves "a", "b"), -1 where it saves none or the tape has

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import switched_grad
-from .graph import AccumulateGrad, Node, seen_like, torch_inputs
+from .graph import AccumulateGrad, Node, node_edges, seen_like, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
@@ -339,12 +339,17 @@ def _register_hook(self, fn):
     if tables is not None:
         return _add(tables[1], fn)
     tape, n, dt, shape = gradient_like(self, "register_hook")
-    kind = BY_CODE[tape.op[n]].kind
-    if row_at(tape, n) >= 0 or kind == "cat" or tape.op[n] == OUTPUT_CODE:
+    if tape.op[n] == OUTPUT_CODE:
         raise NotImplementedError(
-            f"register_hook on {type(self).__name__}: its backward is not one tape entry with "
-            f"ia/ib operands (a decomposition or an operand list); use register_prehook or "
-            f"tensor hooks")
+            f"register_hook on {type(self).__name__}: its outputs are several tape entries; "
+            f"use register_prehook or tensor hooks")
+    edges = [k for k in node_edges(tape, n) or () if k >= 0]
+    if len(set(edges)) < len(edges):
+        # (x.addcmul(y, y): the entries it is made of sum y's two gradients, torch's node
+        # hands y one per argument)
+        raise NotImplementedError(
+            f"register_hook on {type(self).__name__} with one tensor as two of its inputs; "
+            f"use register_prehook or tensor hooks")
     if BY_CODE[tape.op[n]].name == "matmul":
         raise NotImplementedError(
             f"register_hook on {type(self).__name__} of a batched matmul: torch's node views "
@@ -445,10 +450,13 @@ def run_node_posthooks(table, grad_inputs, grad_outputs):
 
 
 def roles(tape, n):
-    """The operand nodes of entry n in torch's order of grad_inputs (next_functions): -1
-    where torch's node has an input that takes no gradient (`(None, 0)`)."""
+    """The nodes torch's node at entry n has edges to, in the order of its grad_inputs
+    (next_functions): -1 where that input takes no gradient (`(None, 0)`)."""
+    edges = node_edges(tape, n)
+    if edges is None:
+        edges = torch_inputs(tape, n, BY_CODE[tape.op[n]])
     return [node if node < 0 or BY_CODE[tape.op[node]].kind != "const" else -1
-            for node in torch_inputs(tape, n, BY_CODE[tape.op[n]])]
+            for node in edges]
 
 
 def grad_inputs_of(tape, n, pairs):
@@ -665,7 +673,7 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
         if p.idle:
             run_posthooks(h.post, (None,) * len(roles(tape, node)), g)
             return [], set()
-        slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
+        slots, gi = vjp(tape, node, g)
         gi = run_posthooks(h.post, gi, g)
         added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
                  if s >= 0 and x is not None]
@@ -690,7 +698,7 @@ def _split_pause(tape, p, arr, vjp, reached, pre, post):
         if not post:
             return None
         g = Tensor._wrap(arr.astype(h.dtype.np), h.dtype)
-        slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
+        slots, gi = vjp(tape, node, g)
         gi = run_node_posthooks(h.post, gi, grads)
         added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
                  if s >= 0 and x is not None]
@@ -744,7 +752,7 @@ def graph_pause(tape, p, g, vjp, reached=None):
         if p.idle:
             run_posthooks(h.post, (None,) * len(roles(tape, node)), g)
             return g, seen, retained, []
-        slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
+        slots, gi = vjp(tape, node, g)
         gi = run_posthooks(h.post, gi, g) if grads is None else \
             run_node_posthooks(h.post, gi, grads)
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]

@@ -10,13 +10,14 @@ import numpy as np
 from . import dtypes as D, errors, groups
 from .engine import _formula, _input_grads, _sum_to
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
-from .graph import (AccumulateGrad, edge_nodes, folded_record, Node, node_for, number_name,
-                    saved_fields, torch_inputs, torch_roles)
+from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
+                    number_name, saved_fields, torch_inputs, torch_roles)
 from .ndops import _EXACT_INT
-from .ops import BY_CODE, mentions
+from .hooks import stacked_outputs
+from .ops import BY_CODE, mentions, OUTPUT_CODE
 from .tape import version_message
 from .tensor import Tensor
-from .views import KIND_OPS
+from .views import cat, KIND_OPS
 
 
 def _saved_attr(self, name):
@@ -299,16 +300,19 @@ def _call_node(self, *grads):
     if edges is None and grouped:
         edges = groups.inputs(tape, n)
     row = BY_CODE[groups.row_at(tape, n)] if grouped else op
-    if row.torch_outputs > 1 or edges is None and (
+    # (a decomposition whose results are `output` entries of its stacked output: var_mean)
+    stacked = grouped and n + 1 < tape.n and tape.op[n + 1] == OUTPUT_CODE
+    if row.torch_outputs > 1 and not stacked or edges is None and (
             op.kind == "split" or op.name == "matmul"):
         # torch's node takes the gradients of several outputs, or has another input than
         # the entry's (UnsafeViewBackward0 of the mm it views)
         raise NotImplementedError(f"calling {type(self).__name__} is not supported by tapegrad")
-    if len(grads) != 1:
-        raise TypeError(f"expected 1 arguments, got {len(grads)} instead")
-    g = grads[0]
-    if g is not None and not isinstance(g, Tensor):
-        raise TypeError("argument 0 is not a Variable")
+    if len(grads) != row.torch_outputs:
+        raise TypeError(f"expected {row.torch_outputs} arguments, got {len(grads)} instead")
+    for i, g in enumerate(grads):
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"argument {i} is not a Variable")
+    g = _stacked(tape, n, grads) if row.torch_outputs > 1 else grads[0]
     for f in saved_fields(self):     # torch unpacks what the node saved: its errors first
         _check_saved(self, f)
     if edges is not None:
@@ -328,6 +332,17 @@ def _call_node(self, *grads):
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def _stacked(tape, n, grads):
+    """The gradient of stacked entry n from its results' `grads` (zeros for None; None when
+    all are)."""
+    if all(g is None for g in grads):
+        return None
+    like = next(g for g in grads if g is not None)
+    parts = [(g if g is not None else like.new_zeros(shape)).reshape(-1)
+             for g, (_, shape) in zip(grads, stacked_outputs(tape, n))]
+    return cat(parts).reshape(tuple(tape.shape.get(n, (len(parts),))))
+
+
 def _composite_grads(fn, tape, n, nodes, grouped, g):
     """Gradients of the inputs `nodes` (torch's edges: -1 for none) of a node whose entry is
     one of several: a decomposition's members, or the entries an op was recorded as."""
@@ -339,7 +354,7 @@ def _composite_grads(fn, tape, n, nodes, grouped, g):
     if g is None:
         return [None] * len(nodes)
     members = groups.members(tape, n).tolist() if grouped else \
-        _members_above(tape, n, set(nodes))
+        members_above(tape, n, set(nodes))
     got = _members_grads(tape, n, g, members)
     return [_shaped(tape, k, got.get(k)) if k >= 0 and _differentiable(tape, k) else None
             for k in nodes]
@@ -404,27 +419,6 @@ def _elementwise_grads(tape, n, op, roles, g):
                 gi = Tensor._wrap(np.full(g._shape, float(gi), g._dtype.np), g._dtype)
         out.append(gi)
     return out
-
-
-def _members_above(tape, n, stops):
-    """The entries a node shown with torch's edges (an op recorded as several entries: alpha
-    times other, CopySlices) is made of: those entry n reads, back to the nodes its edges lead
-    to (`stops`) and to inputs (a few entries: Python per call)."""
-    found, todo = set(), [n]
-    while todo:
-        e = todo.pop()
-        if e in found or e in stops or BY_CODE[tape.op[e]].kind in ("leaf", "import", "const"):
-            continue
-        found.add(e)
-        if len(found) > _MEMBERS_MAX:
-            raise NotImplementedError(f"calling {type(node_for(tape, n)).__name__} is not "
-                                      f"supported by tapegrad")
-        todo += [k for k in (int(tape.ia[e]), int(tape.ib[e])) if k >= 0]
-        todo += tape.args_of(e).tolist()
-    return sorted(found)
-
-
-_MEMBERS_MAX = 32
 
 
 def _members_grads(tape, n, g, members):

@@ -742,18 +742,110 @@ def test_replay_refuses_a_hook_on_its_own_input():
     assert x.grad.tolist() == [4.0, 4.0, 4.0]
 
 
-def test_node_hooks_not_on_the_tape_raise_clearly():
-    x = tapegrad.ones(4, requires_grad=True)
-    s = x.reshape(2, 2).logsumexp(1)
-    with pytest.raises(NotImplementedError, match="decomposition"):
-        s.grad_fn.register_hook(lambda gi, go: None)
-    s.grad_fn.register_prehook(lambda go: (go[0] * 2,))   # a prehook fits: one entry's input
-    (s * tapegrad.tensor([1.0, 2.0])).sum().backward()
-    xt = torch.ones(4, requires_grad=True)
-    st = xt.reshape(2, 2).logsumexp(1)
-    st.grad_fn.register_prehook(lambda go: (go[0] * 2,))
-    (st * torch.tensor([1.0, 2.0])).sum().backward()
-    assert np.allclose(x.grad.numpy(), xt.grad.numpy())
+def test_node_hooks_on_a_decomposition_as_torch():
+    def case(m):
+        x = m.ones(4, requires_grad=True)
+        s = x.reshape(2, 2).logsumexp(1)
+        log = []
+        s.grad_fn.register_hook(lambda gi, go: log.append((gi, go)))
+        s.grad_fn.register_prehook(lambda go: (go[0] * 2,))
+        (s * m.tensor([1.0, 2.0])).sum().backward()
+        return log, x.grad
+    both(case)
+
+
+# torch's nodes that tapegrad records as several entries (a decomposition, an op shown with
+# torch's edges) or with an operand list (cat, stack)
+_SEVERAL = {
+    "logsumexp": lambda m, x, w, c: (x * w).logsumexp(1),
+    "mse_loss": lambda m, x, w, c: m.nn.functional.mse_loss(x, w),
+    "cat": lambda m, x, w, c: m.cat([x, c, w]),
+    "stack": lambda m, x, w, c: m.stack([c, w]),
+    "lerp": lambda m, x, w, c: x.lerp(w, 0.3),
+    "layer_norm": lambda m, x, w, c: m.nn.functional.layer_norm(x, (3,), w[0], w[1]),
+    "clamp": lambda m, x, w, c: (x * w).clamp(-1, 1),
+    "add_alpha": lambda m, x, w, c: m.add(x, w, alpha=2),
+    "copy_slices": lambda m, x, w, c: _set_row(x * 1, w[1] * 2),
+    "var": lambda m, x, w, c: x.var(1),
+    "max": lambda m, x, w, c: (x + w).max(),
+    "bce_logits": lambda m, x, w, c: m.nn.functional.binary_cross_entropy_with_logits(x, c),
+    "std_mean": lambda m, x, w, c: m.std_mean(x * w, 1)[1],
+    "aminmax": lambda m, x, w, c: m.aminmax(x + w, dim=1)[0],
+}
+
+
+def _set_row(a, v):
+    a[0] = v
+    return a
+
+
+@pytest.mark.parametrize("name", sorted(_SEVERAL))
+def test_post_hooks_on_nodes_of_several_entries_as_torch(name):
+    """A post hook on such a node gets its grad_inputs (one per next_functions edge, None
+    for an input that takes none or, under autograd.grad, leads to no input) and may replace
+    them; the node's entries then pass on only what reaches them from elsewhere."""
+    def make(m):
+        x = m.tensor([[1.0, -2.0, 3.0], [0.5, 0.2, -1.0]], requires_grad=True)
+        w = m.tensor([[1.0, 2.0, 3.0], [1.5, 0.2, -1.0]], requires_grad=True)
+        c = m.tensor([[1.0, 2.0, 3.0], [1.5, 0.2, -1.0]])
+        return x, w, _SEVERAL[name](m, x, w, c)
+
+    def case(m):
+        x, w, y = make(m)
+        log = []
+        y.grad_fn.register_hook(lambda gi, go: log.append((gi, go)) or tuple(
+            None if g is None else g * 10 for g in gi))
+        (y * y).sum().backward()
+        out = [log, x.grad, w.grad]
+        x, w, y = make(m)
+        log = []
+        y.grad_fn.register_hook(lambda gi, go: log.append(gi))
+        out += [m.autograd.grad((y * 2).sum(), x, allow_unused=True), log]
+        x, w, y = make(m)
+        y.grad_fn.register_hook(lambda gi, go: None)
+        g = m.autograd.grad((y * y).sum(), [x, w], create_graph=True, allow_unused=True)
+        out += [g, m.autograd.grad(sum(gi.sum() for gi in g if gi is not None), [x, w],
+                                   allow_unused=True)]
+        return out
+    got, want = case(tapegrad), case(torch)
+    _close(got, want)
+
+
+def _close(got, want):
+    """Nested results agree: tensors in dtype, shape, requires_grad and value (to float32's
+    round-off), None where None."""
+    if isinstance(want, torch.Tensor):
+        assert plain(got)[:4] == plain(want)[:4]
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5,
+                                   atol=1e-5)
+    elif isinstance(want, (list, tuple)):
+        assert isinstance(got, (list, tuple)) and len(got) == len(want)
+        for a, b in zip(got, want):
+            _close(a, b)
+    else:
+        assert got == want
+
+
+def test_calling_a_node_of_several_outputs_as_torch():
+    def case(m):
+        x = m.tensor([[1.0, -2.0, 3.0], [0.5, 0.2, -1.0]], requires_grad=True)
+        s, _ = m.std_mean(x, 1)
+        a, _ = m.aminmax(x, dim=1)
+        out = [s.grad_fn(m.ones(2), m.ones(2) * 2), a.grad_fn(m.ones(2), m.ones(2) * 2)]
+        try:
+            s.grad_fn(m.ones(2))
+        except TypeError as e:
+            out.append(str(e))
+        return out
+    both(case)
+
+
+def test_post_hook_with_one_tensor_as_two_inputs_raises_clearly():
+    """x.addcmul(y, y): the entries sum y's two gradients, torch's node gives one each."""
+    x = tapegrad.ones(3, requires_grad=True)
+    y = tapegrad.ones(3, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="AddcmulBackward0 with one tensor as two"):
+        x.addcmul(y, y).grad_fn.register_hook(lambda gi, go: None)
 
 
 def test_post_hook_on_a_batched_matmul_node_raises_clearly():

@@ -142,12 +142,39 @@ def test_deprecated_backward_hooks_as_torch():
     assert _deprecated_hooks(tapegrad) == _deprecated_hooks(torch)
 
 
-def test_deprecated_backward_hook_on_a_decomposition_raises_clearly():
-    lin = tapegrad.nn.Linear(2, 2)
-    lin.register_backward_hook(lambda mod, gi, go: None)
+def _deprecated_hook_on_decompositions(m):
+    """register_backward_hook hooks the grad_fn of the output: AddmmBackward0,
+    NativeLayerNormBackward0, ... (tapegrad: several tape entries each)."""
+    out = []
+    for mod, x in ((m.nn.Linear(2, 2), m.ones(1, 2, requires_grad=True)),
+                   (m.nn.LayerNorm(2), m.tensor([[1.0, 3.0]], requires_grad=True)),
+                   (m.nn.BatchNorm1d(2), m.tensor([[1.0, 3.0], [2.0, 0.0]], requires_grad=True))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # (the deprecated hook's warnings)
+            mod.register_backward_hook(lambda mod, gi, go: out.append(
+                [None if g is None else (tuple(g.shape), round(g.sum().item(), 4)) for g in gi]))
+            with m.no_grad():
+                for p in mod.parameters():
+                    p.copy_(m.arange(p.numel(), dtype=p.dtype).reshape(p.shape) * 0.5 - 0.3)
+            mod(x).sum().backward()
+        out.append((np.round(x.grad.numpy(), 4) + 0.0).tolist())
+    return out
+
+
+def test_deprecated_backward_hook_on_a_decomposition_as_torch():
+    assert _deprecated_hook_on_decompositions(tapegrad) == _deprecated_hook_on_decompositions(torch)
+
+
+def test_deprecated_backward_hook_that_cannot_run_raises_clearly():
+    """A post hook tapegrad refuses (one tensor as two inputs of the output's node)."""
+    class Square(tapegrad.nn.Module):
+        def forward(self, x):
+            return x.addcmul(x, x)
+    mod = Square()
+    mod.register_backward_hook(lambda mod, gi, go: None)
     with pytest.raises(NotImplementedError, match="register_full_backward_hook gives the same "
                                                   "grad_output"):
-        lin(tapegrad.ones(1, 2))
+        mod(tapegrad.ones(1, 2, requires_grad=True))
 
 
 def _bad_grad_input(m):

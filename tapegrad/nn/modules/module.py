@@ -713,14 +713,13 @@ class Module:
                     for hook in non_full_hooks:
                         try:
                             grad_fn.register_hook(_ModuleNodeHook(hook, self))
-                        except NotImplementedError:
+                        except NotImplementedError as e:
                             raise NotImplementedError(
                                 f"Module.register_backward_hook (deprecated) hooks the grad_fn "
-                                f"of the module's output, here {grad_fn.name()}, whose node "
-                                f"hooks tapegrad does not support (its backward is several "
-                                f"tape entries); register_full_backward_hook gives the same "
-                                f"grad_output and the module inputs' gradients as grad_input"
-                            ) from None
+                                f"of the module's output, here {grad_fn.name()}, whose post "
+                                f"hooks tapegrad does not support ({e}); "
+                                f"register_full_backward_hook gives the same grad_output and "
+                                f"the module inputs' gradients as grad_input") from None
                     _warn_non_full_backward_hook(args, result, grad_fn)
             return result
         except Exception:
