@@ -556,6 +556,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                     # and the older tape's sweep only reads the seed)
                     pending.setdefault(src, []).append((snode, r.grad_of(node, -1)))
         if run_inputs:
+            _run_function_inputs(done, inputs)
             _run_inputs(done, inputs)
         return _finish(done, direct, roots, inputs, validate, stage, publish, retain_graph)
     finally:   # the arenas' scratch buffers: every result above is a copy
@@ -797,6 +798,33 @@ def _with_entries(ran, reach, entries):
         ran = ran.copy() if ran is reach else ran
         ran[entries] = 1
     return ran
+
+
+def _run_function_inputs(done, inputs):
+    """backward(inputs=...): a custom Function's node whose outputs are inputs and whose own
+    inputs lead to none of them still executes, as torch's engine executes every non-leaf
+    input's node: its hooks and backward run on those outputs' gradients (None for its
+    other outputs), and what it computes goes nowhere.  (One that leads to an input ran in
+    the sweep.)"""
+    for r in done:
+        if pyfunc.has_functions(r.tape):
+            _run_unused(r.tape, inputs, lambda node: r.n > node and r.reach[node] != 0,
+                        lambda e: r.ran[e] != 0,
+                        lambda t: Tensor._wrap(r.grad_of(t._node, t.shape).copy(), _F64))
+
+
+def _run_unused(tape, inputs, reached, ran, grad, create_graph=False):
+    """_run_function_inputs on one tape: `reached(node)`, `ran(entry)`, `grad(input)`."""
+    calls = {}   # pyfunc entry -> {output node: gradient}
+    for t in inputs:
+        node = t._node
+        if t._tape is not tape or not reached(node):
+            continue
+        e = int(tape.ia[node]) if tape.op[node] == OUTPUT_CODE else node
+        if tape.op[e] == pyfunc.PYFUNC_CODE and not ran(e):
+            calls.setdefault(e, {})[node] = grad(t)
+    for e, grads in calls.items():
+        pyfunc.run_unused(tape, e, grads, create_graph)
 
 
 def _run_inputs(done, inputs):
@@ -1435,6 +1463,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
     given = set() if inputs is None else {id(t) for t in inputs}
     # backward(inputs=...), not autograd.grad: each input's own entry runs (is freed)
     runs_inputs = inputs is not None and not isinstance(inputs, hooks.GradInputs)
+    unused = []                   # backward(inputs=): (tape, input entry, gradient) not run
     while pending:
         tape = max(pending, key=lambda tp: tp.serial)
         pending.discard(tape)
@@ -1497,6 +1526,9 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                     kept[id(t)] = (t, seen_retained)
                 # (else an input's is returned as the input's)
             if not runs:
+                if runs_inputs and (kind == "pyfunc" or tape.op[e] == OUTPUT_CODE) and \
+                        (tape, e) in wanted:
+                    unused.append((tape, e, g))
                 continue
             if done is not None:
                 pairs = done
@@ -1509,6 +1541,10 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             for node, gi in pairs:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
+    for tape, e, g in unused:   # (custom Functions' nodes: executed, _run_function_inputs)
+        got = {e: g}
+        _run_unused(tape, inputs, lambda node: node in got, lambda e: False,
+                    lambda t: got[t._node], True)
     for t, s in direct:
         k = id(t)
         leaf_grads[k] = (t, leaf_grads[k][1] + s if k in leaf_grads else s)

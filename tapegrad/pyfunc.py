@@ -909,6 +909,21 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         reach[x] |= 1
 
 
+def run_unused(tape, te, got, create_graph=False):
+    """Run the hooks and backward of pyfunc entry te on its outputs' gradients `got`
+    ({output node: gradient tensor}; None for the others) and drop the result: the node of
+    a backward(inputs=...) input that leads to no other input, which torch's engine executes
+    all the same (engine._run_function_inputs).  Grad mode: `create_graph`, as the engine's."""
+    ctx = node_for(tape, te)
+    grads = [None] * ctx._pf_nout
+    for k, _, shape, dt, node in ctx._pf_outputs:
+        g = got.get(node)
+        if g is not None:
+            g = g if g._dtype is dt else g.to(dt)
+            grads[k] = g if g._shape == tuple(shape) else g.reshape(shape)
+    call_with_grad(create_graph, _host_backward, tape, te, ctx, grads, None)
+
+
 def _host_backward(tape, te, ctx, grads, marks):
     """host_vjp's hooks and backward (grad mode off): backward's checked result."""
     grads, given = _output_grads(ctx, grads)

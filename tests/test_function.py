@@ -1766,3 +1766,35 @@ def test_a_backward_that_hooks_a_leaf_or_retains_a_gradient_on_the_short_path(ki
         mp.setattr(api, "run_backward", general)
         both(run)
     assert not taken   # (the short path's backward: the general path not called)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_backward_inputs_execute_a_functions_node_that_leads_nowhere(create_graph):
+    """backward(inputs=[t]), t an output of a custom Function: torch's engine executes t's
+    node though its inputs lead to no input (every non-leaf input's node runs): its hooks
+    and backward run, and what backward computes goes nowhere."""
+    def run(m):
+        log = []
+
+        class Two(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, ga, gb):
+                x, = ctx.saved_tensors
+                log.append(("backward", ga, gb, ctx.needs_input_grad))
+                return ga * x + gb * 3
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        a, b = Two.apply(x * 1)
+        a.grad_fn.register_prehook(lambda go: log.append(("pre", go)))
+        a.grad_fn.register_hook(lambda gi, go: log.append(("post", gi, go)))
+        a.register_hook(lambda g: log.append(("tensor", g)))
+        (a * a).sum().backward(inputs=[a], create_graph=create_graph)
+        out = [log, a.grad, x.grad]
+        a, b = Two.apply(x * 1)
+        (a * 5 + b).sum().backward(inputs=[a, b], retain_graph=True)
+        return out + [a.grad, b.grad, x.grad]
+    both(run)
