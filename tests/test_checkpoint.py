@@ -185,6 +185,34 @@ def test_non_reentrant_checkpoint_reruns_in_backward_as_torch():
     assert _side_effects(tapegrad) == _side_effects(torch)
 
 
+def _recomputation_grad_mode(m):
+    """What the function sees when the backward recomputes it, and a function that
+    differentiates inside without enable_grad (it needs grad mode on in the recomputation)."""
+    out = []
+    for reentrant in (True, False):
+        log = []
+
+        def f(x):
+            log.append(m.is_grad_enabled())
+            return x.sin() * 2
+
+        def g(x):
+            gx, = m.autograd.grad((x * x).sum(), x, create_graph=True)
+            return gx * x
+        x = m.tensor([0.5, 1.0], requires_grad=True)
+        m.utils.checkpoint.checkpoint(f, x, use_reentrant=reentrant).sum().backward()
+        out += [log, np.round(x.grad.numpy(), 5).tolist()]
+        if not reentrant:   # (reentrant: its forward under no_grad fails in both)
+            x.grad = None
+            m.utils.checkpoint.checkpoint(g, x, use_reentrant=False).sum().backward()
+            out.append(x.grad.tolist())
+    return out
+
+
+def test_recomputation_runs_with_grad_mode_on_as_torch():
+    assert _recomputation_grad_mode(tapegrad) == _recomputation_grad_mode(torch)
+
+
 def _device_states(m):
     """get_device_states / set_device_states, as reversible layers call them around their
     recomputation (reformer_pytorch's Deterministic): nothing to save for CPU tensors."""

@@ -11,9 +11,9 @@ warnings and errors.
   tensors through saved-tensor hooks.  tapegrad saves values in the tape, not as tensors, and
   has no such hooks (autograd.graph.saved_tensors_hooks): the function runs as is, recorded as
   usual, so results, gradients and grad_fn are torch's, and its activations are kept (no
-  memory is saved).  It runs again in each backward that reaches its outputs, as torch's
-  recomputation does, for its side effects (a BatchNorm's running statistics), its results
-  dropped (`_rerun_in_backward`).
+  memory is saved).  It runs again (grad mode on) in each backward that reaches its outputs,
+  as torch's recomputation does, for its side effects (a BatchNorm's running statistics), its
+  results dropped (`_rerun_in_backward`).
 """
 import contextlib
 import warnings
@@ -216,7 +216,9 @@ def _rerun_in_backward(out, function, args, kwargs, context, rng_state):
     its outputs (to recompute what it saved): its side effects (a BatchNorm's running
     statistics, counters) happen again, its draws from the forward's random state
     (`rng_state`; without it, from the generator as it is).  tapegrad kept the forward's
-    values, so the run's results are dropped; it records nothing (grad mode off)."""
+    values, so the run's results are dropped.  It runs with grad mode on, as torch's
+    recomputation (ops inside see is_grad_enabled(), an autograd.grad inside works), on
+    detached inputs: what it records is a graph of its own, dropped with its results."""
     tensors = [t for t in _tensors_in(out) if t.requires_grad]
     if not tensors:
         return
@@ -226,8 +228,8 @@ def _rerun_in_backward(out, function, args, kwargs, context, rng_state):
         try:
             if rng_state is not None:
                 set_rng_state(rng_state)
-            with switched_grad(False), context:
-                function(*args, **kwargs)
+            with switched_grad(True), context:
+                function(*detach_variable(tuple(args)), **kwargs)
         finally:
             if now is not None:
                 set_rng_state(now)
