@@ -9,7 +9,7 @@ import heapq
 
 import numpy as np
 
-from . import anomaly, errors, groups, hooks, pyfunc, reached, scratch, tiers
+from . import anomaly, errors, groups, hooks, nodiff, pyfunc, reached, scratch, tiers
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
@@ -1099,7 +1099,8 @@ _READS_INPUT = np.array([op.backward_reads_input or op.backward_is_one_node for 
                         + [False])
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
 # per opcode, indexed by a stream of opcodes (np.isin costs ~50 us a call, this ~1 us)
-_NO_FAST = HOST_ONLY_OPS | np.array([op.kind in ("import", "pyfunc") for op in BY_CODE])
+_NO_FAST = HOST_ONLY_OPS | np.array([op.kind in ("import", "pyfunc") or bool(op.double_backward)
+                                      for op in BY_CODE])
 
 
 def _formula(code, i):
@@ -1530,14 +1531,25 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                         (tape, e) in wanted:
                     unused.append((tape, e, g))
                 continue
+            row = -1 if tape.groups is None or tape.recording else groups.row_at(tape, e)
             if done is not None:
                 pairs = done
+            elif row >= 0 and BY_CODE[row].double_backward:
+                # (the whole row's gradients, each through one node of torch's: its members
+                # then get none)
+                slots, grads = _node_grads(tape, e, g)
+                edges = [_edge_of(tape, k, g) for k in slots if k >= 0]
+                pairs = [(k, _no_derivative(row, gi, g, edges))
+                         for k, gi in zip(slots, grads) if k >= 0 and gi is not None]
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
                 pairs = pyfunc.tensor_vjp(tape, e, g, reach, marks)
             else:
                 pairs = _input_grads(tape, e, g)
             if tape.groups is not None:
                 pairs = _reading_inputs(tape, e, pairs, reading)
+            if _UNDIFFERENTIABLE[tape.op[e]] and not tape.recording:   # (hardsigmoid)
+                pairs = [(node, _no_derivative(tape.op[e], gi, g, [_edge_of(tape, node, g)]))
+                         for node, gi in pairs]
             for node, gi in pairs:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
@@ -1599,6 +1611,20 @@ def _reading_inputs(tape, e, pairs, reading):
     # (a Function cannot be traced: tapegrad.record's create_graph keeps the primitives')
     return [(node, _backward_node(code).apply(gi, *[_edge_of(tape, k, gi) for k in ins])
              if node in ins and not gi.requires_grad else gi) for node, gi in pairs]
+
+
+def _no_derivative(code, gi, g, inputs):
+    """Gradient gi that row `code` (Op.double_backward) hands an input, given its output's
+    gradient g, as the output of torch's node of the row's backward, which has no
+    derivative: edges to g and to the row's `inputs` (tensors) that require grad, a
+    backward that raises torch's error."""
+    name, kind, message = BY_CODE[code].double_backward
+    return nodiff.result(name, gi._array(), gi._dtype, [g] + inputs, (kind, message))
+
+
+# per opcode: a row of one entry whose torch backward has no derivative (Op.double_backward)
+_UNDIFFERENTIABLE = np.array([bool(op.double_backward) and op.kind != "decomp"
+                              for op in BY_CODE])
 
 
 class _BackwardNode(pyfunc.Function):

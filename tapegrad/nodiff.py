@@ -39,11 +39,13 @@ def _node(name, cpp):
 # (and the linalg *_ex nodes of a failed factorization: their gradient there, at a singular
 # or indefinite input, is not computed; huber_loss's of a target in another dtype, whose
 # backward kernel torch cannot run; _standard_gamma_grad's, the factor of a Gamma draw's
-# gradient, which a create_graph backward records)
+# gradient, which a create_graph backward records; the create_graph gradients of the rows
+# whose backward op has none, ops.Op.double_backward)
 NODES = {name: _node(name, name == "NotImplemented") for name in (
     "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0",
     "LinalgCholeskyExBackward0", "LinalgInvExBackward0", "LinalgSolveExBackward0",
-    "HuberLossBackward0", "GeqrfBackward0", "StandardGammaGradBackward0")}
+    "HuberLossBackward0", "GeqrfBackward0", "StandardGammaGradBackward0",
+    "PdistBackwardBackward0")}
 
 
 def result(node, values, dt, inputs, error):

@@ -123,6 +123,13 @@ class Op:
     # grad), and differentiating to None there (torch's double backward leaves it undefined);
     # engine._reading_inputs
     backward_is_one_node: bool = False
+    # a row whose torch backward op has no derivative (hardsigmoid_backward, _pdist_backward,
+    # the margin losses', _ctc_loss_backward): (torch's node, exception class, message).  Under
+    # create_graph each gradient it hands an input comes out of that node (tapegrad/nodiff.py),
+    # which requires grad when the input does and whose backward raises torch's error, where
+    # the primitives' formulas would differentiate (or give no graph: piecewise linear);
+    # engine.run_backward_graph
+    double_backward: tuple = ()
     # a decomposition row whose torch node saves self only for other's gradient and other
     # only for self's (addmm's mat1 and mat2, vdot's): the in-place check reads each only when
     # the other needs a gradient (graph.group_saved_inputs)
@@ -586,7 +593,9 @@ _DECLS = [
        ("where(a <= -3.0, 0.0, where(a >= 3.0, g, g * (a / 3.0 + 0.5)))",)),
     Op("hardsigmoid", "unary", "HardsigmoidBackward0",
        "where(a + 3.0 < 0.0, 0.0, where(a + 3.0 > 6.0, 6.0, a + 3.0)) / 6.0",
-       ("where(a > -3.0, where(a < 3.0, g * 0.1666666716337204, 0.0), 0.0)",)),
+       ("where(a > -3.0, where(a < 3.0, g * 0.1666666716337204, 0.0), 0.0)",),
+       double_backward=("NotImplemented", RuntimeError,
+                        "derivative for aten::hardsigmoid_backward is not implemented")),
     # mish, torch's x * tanh(log1p(exp(x))) (exp's overflow gives tanh(inf) = 1); the
     # gradient's sigmoid is vocab's, whose own derivative stays finite where exp(-a) overflows
     Op("mish", "unary", "MishBackward0", "a * tanh(log1p(exp(a)))",
@@ -733,7 +742,9 @@ _DECLS = [
     Op("nanmedian_dim", "gather", "NanmedianBackward1", saves=("index",)),
     Op("mode", "gather", "ModeBackward0", saves=("index",)),
     Op("rot90", "gather", "Rot90Backward0"),
-    Op("pdist", "decomp", "PdistBackward0", saves=("a", "out")),
+    Op("pdist", "decomp", "PdistBackward0", saves=("a", "out"),
+       double_backward=("PdistBackwardBackward0", NotImplementedError,
+                        "the derivative for '_pdist_backward' is not implemented.")),
     # at::norm(x, p, dim, keepdim) as torch's C++ compositions call it (pairwise_distance):
     # linalg.vector_norm's body shown as NormBackward1
     Op("norm_dim", "decomp", "NormBackward1", saves=("a", "out")),
@@ -769,9 +780,12 @@ _DECLS = [
     # losses' bodies in tapegrad/nn/_margin_losses.py); the losses' targets
     # (and multi_margin_loss's weight) are not differentiable in torch, so one edge
     Op("soft_margin_loss", "decomp", "SoftMarginLossBackward0", saves=("a", "b"), edges=(0,)),
-    Op("multi_margin_loss", "decomp", "MultiMarginLossBackward0", saves=("a",), edges=(0,)),
+    Op("multi_margin_loss", "decomp", "MultiMarginLossBackward0", saves=("a",), edges=(0,),
+       double_backward=("NotImplemented", RuntimeError, "derivative for "
+                        "aten::multi_margin_loss_backward is not implemented")),
     Op("multilabel_margin_loss", "decomp", "MultilabelMarginLossBackward0", saves=("a",),
-       edges=(0,)),
+       edges=(0,), double_backward=("NotImplemented", RuntimeError, "derivative for "
+                                    "aten::multilabel_margin_loss_backward is not implemented")),
     # at::sub(x, number) as torch's C++ compositions call it (cosine_embedding_loss's
     # cos - margin); Python's x - c is SubBackward0 with a wrapped number
     Op("sub_number", "decomp", "SubBackward1", saves=(), frees_nothing=True),
@@ -799,7 +813,9 @@ _DECLS = [
     # --- engineer "ctc": F.ctc_loss's own node, torch's _ctc_loss (front end and body in
     # tapegrad/nn/_ctc.py: the alpha recursion in log space, one step per time step); the
     # targets and lengths are not differentiable in torch, so one edge -----------------------
-    Op("ctc_loss", "decomp", "CtcLossBackward0", saves=("a", "out"), edges=(0,)),
+    Op("ctc_loss", "decomp", "CtcLossBackward0", saves=("a", "out"), edges=(0,),
+       double_backward=("NotImplemented", RuntimeError,
+                        "derivative for aten::_ctc_loss_backward is not implemented")),
     # aminmax: one node, two outputs as var_mean's (tapegrad/paired.py: amin and amax stacked)
     Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",), torch_outputs=2),
     # block_diag: the blocks and zeros concatenated (tapegrad/structops.py), an edge per input

@@ -368,15 +368,11 @@ def test_disable_saved_tensors_hooks_as_torch():
         tg.autograd.graph.allow_mutation_on_saved_tensors()
 
 
-_NO_INPUT_HISTORY = pytest.mark.xfail(
-    strict=True, reason="the create_graph gradient of a piecewise-linear activation has no "
-    "history of its input (docs/semantics.md, Known differences)")
-
-
 # (leaky_relu's, hardtanh's and threshold's gradients depend_on their input, as torch's;
-# max pooling's row says its backward reads the input: engine._reading_inputs)
+# max pooling's row says its backward reads the input: engine._reading_inputs; hardsigmoid's
+# comes out of torch's NotImplemented node: Op.double_backward)
 @pytest.mark.parametrize("act", ["leaky_relu", "hardtanh", "threshold", "max_pool1d",
-                                 pytest.param("hardsigmoid", marks=_NO_INPUT_HISTORY)])
+                                 "hardsigmoid"])
 def test_second_derivative_graph_of_piecewise_linear_activations(act):
     def run(m):
         F = m.nn.functional
@@ -388,6 +384,37 @@ def test_second_derivative_graph_of_piecewise_linear_activations(act):
         b = m.zeros(4, requires_grad=True)
         g, = m.autograd.grad(fn(x + b).sum(), x, create_graph=True)
         return g.requires_grad
+    assert run(tg) == run(torch)
+
+
+_NO_DOUBLE = {
+    "hardsigmoid": lambda F, m, x: F.hardsigmoid(x * 2),
+    "hardsigmoid_times_x": lambda F, m, x: F.hardsigmoid(x * 2) * x,
+    "multi_margin_loss": lambda F, m, x: F.multi_margin_loss(x, m.tensor([1, 3])),
+    "multi_margin_loss_p2": lambda F, m, x: F.multi_margin_loss(
+        x, m.tensor([1, 3]), p=2, weight=m.tensor([1.0, 2.0, 3.0, 4.0])),
+    "multilabel_margin_loss": lambda F, m, x: F.multilabel_margin_loss(
+        x, m.tensor([[3, 0, -1, 1], [0, 1, 2, -1]])),
+    "pdist": lambda F, m, x: F.pdist(x),
+    "ctc_loss": lambda F, m, x: F.ctc_loss(F.log_softmax(x.reshape(2, 1, 4), 2),
+                                           m.tensor([[1]]), m.tensor([2]), m.tensor([1])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NO_DOUBLE))
+def test_second_derivative_where_torch_has_none_raises_as_torch(name):
+    """torch's backward of these has no derivative: the create_graph gradient comes out of
+    its node (NotImplemented, PdistBackwardBackward0), which requires grad and raises."""
+    def run(m):
+        x = m.tensor([[0.5, -1.2, 2.5, -3.5], [0.1, 1.7, -0.4, 4.0]], requires_grad=True)
+        g, = m.autograd.grad(_NO_DOUBLE[name](m.nn.functional, m, x).sum(), x,
+                             create_graph=True)
+        out = [g.requires_grad, np.round(g.detach().numpy(), 5).tolist()]
+        try:
+            m.autograd.grad((g * g).sum(), x)
+        except Exception as e:   # noqa: BLE001 - compared
+            out.append((type(e).__name__, str(e)))
+        return out
     assert run(tg) == run(torch)
 
 
