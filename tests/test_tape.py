@@ -573,7 +573,10 @@ _SECOND_BACKWARD = [
     # (mul(Tensor, Scalar) & co in torch's compositions save the number, no tensor)
     "torch.trapezoid(x)", "torch.trapezoid(x, dx=2.)", "torch.cumulative_trapezoid(x)",
     "torch.trapz(x, dx=0.5)", "torch.trapezoid(x, torch.tensor([0., 1., 3.]))",
-    "F.cosine_embedding_loss(x, x.detach() * 2, torch.tensor([1, -1]))"]
+    "F.cosine_embedding_loss(x, x.detach() * 2, torch.tensor([1, -1]))",
+    # (LerpBackward0 of a number weight saves the number; LerpBackward1 saves the tensors)
+    "x.lerp(x.detach() * 2, 0.3)", "x.lerp(x.detach() * 2, 0.7)",
+    "x.lerp(x.detach() * 2, torch.full((3,), 0.3))"]
 
 
 @pytest.mark.parametrize("expr", _SECOND_BACKWARD)
