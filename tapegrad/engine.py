@@ -817,9 +817,9 @@ def _run_unused(tape, inputs, reached, ran, grad, create_graph=False):
     """_run_function_inputs on one tape: `reached(node)`, `ran(entry)`, `grad(input)`."""
     calls = {}   # pyfunc entry -> {output node: gradient}
     for t in inputs:
-        node = t._node
-        if t._tape is not tape or not reached(node):
+        if t._tape is not tape or not reached(t._node):   # (a leaf: no _node)
             continue
+        node = t._node
         e = int(tape.ia[node]) if tape.op[node] == OUTPUT_CODE else node
         if tape.op[e] == pyfunc.PYFUNC_CODE and not ran(e):
             calls.setdefault(e, {})[node] = grad(t)

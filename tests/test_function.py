@@ -1796,5 +1796,8 @@ def test_backward_inputs_execute_a_functions_node_that_leads_nowhere(create_grap
         out = [log, a.grad, x.grad]
         a, b = Two.apply(x * 1)
         (a * 5 + b).sum().backward(inputs=[a, b], retain_graph=True)
-        return out + [a.grad, b.grad, x.grad]
+        out += [a.grad, b.grad, x.grad]
+        a, _ = Two.apply(x)   # (a leaf among the inputs)
+        (a * 5).sum().backward(inputs=[x, a])
+        return out + [a.grad, x.grad]
     both(run)
