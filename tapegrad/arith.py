@@ -1,17 +1,18 @@
 """add / sub / rsub with `alpha` (torch's `add(input, other, *, alpha=1)`), and div with
 `rounding_mode`.
 
-`x.add(y, alpha=k)` is recorded as `x + y * k` (two entries: the gradient of y is k * g), and
-the sum's entry shows torch's one node: AddBackward0 / SubBackward0 / RsubBackward0 whose
-edges are x's and y's (not the product's); a Python-number `other` is an empty edge, as torch
-wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own path.
+`x.add(y, alpha=k)` is recorded as `x + y * k` (the gradient of y is k * g; `y * k` as the
+`mul_by_number` row, whose entries a backward does not free, as torch's node saves alpha
+only), and the sum's entry shows torch's one node: AddBackward0 / SubBackward0 / RsubBackward0
+whose edges are x's and y's (not the product's); a Python-number `other` is an empty edge, as
+torch wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own path.
 
 `x.div(y, rounding_mode=m)`: with m None the true quotient, shown as torch's DivBackward2;
 with "trunc" or "floor" the rounded quotient, whose gradient torch defines as zero: the
 value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."""
 import numpy as np
 
-from . import dtypes as D, errors, _fastpath
+from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath
 from .fpstate import quiet
 from .floordiv import rounded_div
 from .graph import show_edges
@@ -19,6 +20,7 @@ from .native_args import arg_error, MISSING
 from .ndops import _unary
 from .ops import OPS
 from .tensor import Tensor, _tensor_operand, tensor_methods
+from .views import KIND_OPS
 
 _UNSET = object()
 
@@ -75,16 +77,26 @@ def _with_alpha(x, other, alpha, name):
     D.checked(alpha, dt)   # (alpha converts into that dtype, checked)
     y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else other
     if name == "RsubBackward0":     # rsub: other - alpha * x
-        scaled = (x if x._dtype is dt else x.to(dt)) * alpha
+        scaled = _scaled(x if x._dtype is dt else x.to(dt), alpha, dt)
         if not isinstance(other, Tensor):
             return _shown(other - scaled, "RsubBackward1", (x,))
         return _shown(y - scaled, name, (x, other))
-    scaled = y * alpha
+    scaled = _scaled(y, alpha, dt)
     if type(scaled) is int and not dt.is_floating_point:
         # (a product of Python ints: torch's is int64's, which wraps around)
         scaled = (scaled + (1 << 63)) % (1 << 64) - (1 << 63)
     r = x + scaled if name == "AddBackward0" else x - scaled
     return _shown(r, name, (x, other))
+
+
+def _scaled(y, alpha, dt):
+    """y * alpha (y: a tensor or a number of the result's dtype dt).  One that records is
+    mul(Tensor, Scalar), whose entries save the number only: torch's Add/Sub/RsubBackward0
+    save alpha, no tensor, so their graph can be swept again (`y * alpha` saves the number
+    as a tensor, which a backward frees)."""
+    if isinstance(y, Tensor) and y._recorded and dt.is_floating_point:
+        return decomps.record("mul_by_number", DM.mul_number, KIND_OPS, y, alpha)
+    return y * alpha
 
 
 def _rounded(x, other, mode):

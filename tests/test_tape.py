@@ -576,7 +576,10 @@ _SECOND_BACKWARD = [
     "F.cosine_embedding_loss(x, x.detach() * 2, torch.tensor([1, -1]))",
     # (LerpBackward0 of a number weight saves the number; LerpBackward1 saves the tensors)
     "x.lerp(x.detach() * 2, 0.3)", "x.lerp(x.detach() * 2, 0.7)",
-    "x.lerp(x.detach() * 2, torch.full((3,), 0.3))"]
+    "x.lerp(x.detach() * 2, torch.full((3,), 0.3))",
+    # (Add/Sub/RsubBackward0 of an alpha save the number)
+    "torch.add(x, x.detach(), alpha=2)", "torch.sub(x.detach(), x, alpha=0.5)",
+    "torch.rsub(x, 3.0, alpha=2)", "x.add(x, alpha=3)"]
 
 
 @pytest.mark.parametrize("expr", _SECOND_BACKWARD)
