@@ -696,7 +696,9 @@ _DECLS = [
     Op("mul_by_number", "decomp", "MulBackward1", saves=(), frees_nothing=True),
     # cdist (tapegrad/distances.py): torch's _cdist_forward, and its matrix-product path
     Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1),
-       saved_names=(("self", "x1"),)),
+       saved_names=(("self", "x1"),),
+       double_backward=("CdistBackwardBackward0", NotImplementedError,
+                        "the derivative for '_cdist_backward' is not implemented.")),
     Op("euclidean_dist", "decomp", "EuclideanDistBackward0", saves=("a", "b", "out"),
        edges=(0, 1)),
     # --- engineer "conv": Tensor.unfold, a sliding-window view (strided: the same kernel

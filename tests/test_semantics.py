@@ -396,6 +396,8 @@ _NO_DOUBLE = {
     "multilabel_margin_loss": lambda F, m, x: F.multilabel_margin_loss(
         x, m.tensor([[3, 0, -1, 1], [0, 1, 2, -1]])),
     "pdist": lambda F, m, x: F.pdist(x),
+    "cdist": lambda F, m, x: m.cdist(x, x.flip(0) * 2, 1.5),
+    "cdist_p0": lambda F, m, x: m.cdist(x, x.flip(0) * 2, 0.0),
     "ctc_loss": lambda F, m, x: F.ctc_loss(F.log_softmax(x.reshape(2, 1, 4), 2),
                                            m.tensor([[1]]), m.tensor([2]), m.tensor([1])),
 }
