@@ -1538,9 +1538,13 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 # (the whole row's gradients, each through one node of torch's: its members
                 # then get none)
                 slots, grads = _node_grads(tape, e, g)
-                edges = [_edge_of(tape, k, g) for k in slots if k >= 0]
-                pairs = [(k, _no_derivative(row, gi, g, edges))
-                         for k, gi in zip(slots, grads) if k >= 0 and gi is not None]
+                edges = [_edge_of(tape, k, g) if k >= 0 else None for k in slots]
+                spec = BY_CODE[row].double_backward
+                specs = spec if isinstance(spec[0], tuple) else (spec,) * len(slots)
+                # (each in its input's dtype, as torch's node gives it)
+                pairs = [(k, _no_derivative(s, gi, g, edges, edges[i]._dtype))
+                         for i, (k, gi, s) in enumerate(zip(slots, grads, specs))
+                         if k >= 0 and gi is not None]
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
                 pairs = pyfunc.tensor_vjp(tape, e, g, reach, marks)
             else:
@@ -1548,8 +1552,9 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             if tape.groups is not None:
                 pairs = _reading_inputs(tape, e, pairs, reading)
             if _UNDIFFERENTIABLE[tape.op[e]] and not tape.recording:   # (hardsigmoid)
-                pairs = [(node, _no_derivative(tape.op[e], gi, g, [_edge_of(tape, node, g)]))
-                         for node, gi in pairs]
+                spec = BY_CODE[tape.op[e]].double_backward
+                pairs = [(node, _no_derivative(spec, gi, g, [_edge_of(tape, node, g)],
+                                               gi._dtype)) for node, gi in pairs]
             for node, gi in pairs:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
@@ -1613,13 +1618,18 @@ def _reading_inputs(tape, e, pairs, reading):
              if node in ins and not gi.requires_grad else gi) for node, gi in pairs]
 
 
-def _no_derivative(code, gi, g, inputs):
-    """Gradient gi that row `code` (Op.double_backward) hands an input, given its output's
-    gradient g, as the output of torch's node of the row's backward, which has no
-    derivative: edges to g and to the row's `inputs` (tensors) that require grad, a
-    backward that raises torch's error."""
-    name, kind, message = BY_CODE[code].double_backward
-    return nodiff.result(name, gi._array(), gi._dtype, [g] + inputs, (kind, message))
+def _no_derivative(spec, gi, g, inputs, dt):
+    """Gradient gi that a row hands an input, given its output's gradient g, as the output
+    (of dtype dt) of torch's node of the row's backward, which has no derivative (`spec`:
+    its Op.double_backward triple): edges to g and to the row's `inputs` (tensors) that
+    require grad, a backward that raises torch's error."""
+    name, kind, message = spec[:3]
+    if len(spec) > 3:   # (the edges torch's backward op reads)
+        inputs = [inputs[i] for i in spec[3] if i < len(inputs)]
+    if not dt.is_floating_point:
+        dt = gi._dtype
+    return nodiff.result(name, gi._array(), dt, [g] + [t for t in inputs if t is not None],
+                         (kind, message))
 
 
 # per opcode: a row of one entry whose torch backward has no derivative (Op.double_backward)

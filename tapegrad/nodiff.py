@@ -45,7 +45,7 @@ NODES = {name: _node(name, name == "NotImplemented") for name in (
     "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0",
     "LinalgCholeskyExBackward0", "LinalgInvExBackward0", "LinalgSolveExBackward0",
     "HuberLossBackward0", "GeqrfBackward0", "StandardGammaGradBackward0",
-    "PdistBackwardBackward0", "CdistBackwardBackward0")}
+    "PdistBackwardBackward0", "CdistBackwardBackward0", "EmbeddingBagBackwardBackward0")}
 
 
 def result(node, values, dt, inputs, error):

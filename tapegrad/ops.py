@@ -124,7 +124,9 @@ class Op:
     # engine._reading_inputs
     backward_is_one_node: bool = False
     # a row whose torch backward op has no derivative (hardsigmoid_backward, _pdist_backward,
-    # the margin losses', _ctc_loss_backward): (torch's node, exception class, message).  Under
+    # the margin losses', _ctc_loss_backward): (torch's node, exception class, message[, the
+    # edges that backward op reads: all when left out]), or one such spec per edge where the
+    # inputs' backward ops differ (embedding_bag's).  Under
     # create_graph each gradient it hands an input comes out of that node (tapegrad/nodiff.py),
     # which requires grad when the input does and whose backward raises torch's error, where
     # the primitives' formulas would differentiate (or give no graph: piecewise linear);
@@ -778,7 +780,12 @@ _DECLS = [
        frees_nothing=True),
     Op("upsample_trilinear3d", "decomp", "UpsampleTrilinear3DBackward0", saves=(),
        frees_nothing=True),
-    Op("embedding_bag", "decomp", "EmbeddingBagBackward0", saves=(), edges=(0, 1)),
+    Op("embedding_bag", "decomp", "EmbeddingBagBackward0", saves=(), edges=(0, 1),
+       double_backward=(("EmbeddingBagBackwardBackward0", NotImplementedError,
+                         "the derivative for '_embedding_bag_backward' is not implemented.",
+                         (1,)),
+                        ("NotImplemented", RuntimeError, "derivative for aten::_embedding_bag_"
+                         "per_sample_weights_backward is not implemented", (0,)))),
     # --- engineer "nnloss": nn.functional pieces torch computes as one node of its own (the
     # losses' bodies in tapegrad/nn/_margin_losses.py); the losses' targets
     # (and multi_margin_loss's weight) are not differentiable in torch, so one edge

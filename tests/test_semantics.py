@@ -398,6 +398,11 @@ _NO_DOUBLE = {
     "pdist": lambda F, m, x: F.pdist(x),
     "cdist": lambda F, m, x: m.cdist(x, x.flip(0) * 2, 1.5),
     "cdist_p0": lambda F, m, x: m.cdist(x, x.flip(0) * 2, 0.0),
+    "embedding_bag": lambda F, m, x: F.embedding_bag(m.tensor([0, 1, 1]), x,
+                                                     m.tensor([0, 2]), mode="mean"),
+    "embedding_bag_weights": lambda F, m, x: F.embedding_bag(
+        m.tensor([0, 1, 1]), x.detach(), m.tensor([0, 2]), mode="sum",
+        per_sample_weights=x[0, :3]),
     "ctc_loss": lambda F, m, x: F.ctc_loss(F.log_softmax(x.reshape(2, 1, 4), 2),
                                            m.tensor([[1]]), m.tensor([2]), m.tensor([1])),
 }
