@@ -52,6 +52,12 @@ class Node:
         return tuple((None, 0) if node < 0 else (_input_fn(tape, node), output_nr(tape, node))
                      for node in torch_inputs(tape, n, op))
 
+    def _sequence_nr(self):
+        """torch's creation order of nodes, an int (by which its engine runs the newest ready
+        node first): the entries of older tapes first, then by entry (torch's numbers count
+        every node a thread made, from 0)."""
+        return (self._tape.serial << 32) + self._node
+
     @property
     def metadata(self):
         # kept per entry, not on this object: a grad_fn asked for again may be a new view
@@ -69,6 +75,9 @@ class Node:
 
 class AccumulateGrad(Node):
     __slots__ = ()
+
+    def _sequence_nr(self):
+        return (1 << 64) - 1   # (torch's: UINT64_MAX, run after every other node)
 
     @property
     def variable(self):

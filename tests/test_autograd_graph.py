@@ -174,3 +174,30 @@ def _metadata(m):
 def test_node_metadata_is_kept_as_torch():
     # a fresh {} was returned on every access
     assert _metadata(tapegrad) == _metadata(torch)
+
+
+def _sequence_nrs(m):
+    """Node._sequence_nr(): ints in creation order (across a backward that starts another
+    graph, and a custom Function's node), AccumulateGrad's the largest (UINT64_MAX)."""
+    class Same(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    x = m.ones(2, requires_grad=True)
+    y = x * 2
+    z = y.sin()
+    w = Same.apply(z)
+    z.sum().backward()
+    v = x * 3
+    nrs = [f.grad_fn._sequence_nr() for f in (y, z, w, v)]
+    acc = y.grad_fn.next_functions[0][0]._sequence_nr()
+    return ([type(k).__name__ for k in nrs], nrs == sorted(nrs), len(set(nrs)), acc,
+            m.autograd.graph.get_gradient_edge(x).node._sequence_nr())
+
+
+def test_node_sequence_nr_as_torch():
+    assert _sequence_nrs(tapegrad) == _sequence_nrs(torch)
