@@ -1821,12 +1821,16 @@ def _node_grads(tape, e, g):
     if edges is None:
         return hooks.grad_inputs_of(tape, e, _input_grads(tape, e, g))
     row = groups.row_at(tape, e)
-    if row >= 0 and BY_CODE[row].torch_outputs > 1:   # (results stacked: var_mean)
+    if row >= 0 and BY_CODE[row].torch_outputs > 1:
+        # results stacked (var_mean), or other outputs not on the tape (native_group_norm's
+        # mean and rstd: no gradient)
         flat, pieces, start = g.reshape(-1), [], 0
         for _, shape in hooks.stacked_outputs(tape, e):
             stop = start + int(np.prod(shape))
             pieces.append(flat[start:stop].reshape(shape))
             start = stop
+        if not pieces:
+            pieces = [g] + [None] * (BY_CODE[row].torch_outputs - 1)
         got = node_for(tape, e)(*pieces)
     else:
         got = node_for(tape, e)(g)

@@ -432,11 +432,6 @@ def run_node_prehooks(table, grad_outputs):
     return grad_outputs
 
 
-def run_posthooks(table, grad_inputs, g):
-    """A grad_fn's post hooks: (grad_inputs, (g,)) -> the grad_inputs to propagate."""
-    return run_node_posthooks(table, grad_inputs, (g,))
-
-
 def run_node_posthooks(table, grad_inputs, grad_outputs):
     """A grad_fn's post hooks: (grad_inputs, grad_outputs) -> the grad_inputs to propagate."""
     for fn in list(table.values()):
@@ -507,11 +502,12 @@ class Pause:
     gradients its hooks get one by one, None for a piece the backward did not reach.
     `idle`: its node executes but computes no gradient (backward(inputs=) of a non-leaf
     input with no other input below it): its post hooks get None for every input."""
-    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle")
+    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle", "unseen")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
         self.idle = False
+        self.unseen = ()   # (None for each output of torch's node the tape lacks)
         self.outputs = None
         self.summed = None   # (sum_consumer's dims: the hooks' gradient expanded there)
 
@@ -623,6 +619,10 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
         p.outputs = split_outputs(tape, node, h.shape)
     elif node + 1 < tape.n and tape.op[node + 1] == OUTPUT_CODE and tape.ia[node + 1] == node:
         p.outputs = stacked_outputs(tape, node)
+    elif row_at(tape, node) >= 0:
+        # (native_group_norm's mean and rstd: outputs of torch's node the tape does not
+        # hold, whose gradients its hooks get as None)
+        p.unseen = (None,) * (BY_CODE[row_at(tape, node)].torch_outputs - 1)
     return p
 
 
@@ -664,17 +664,17 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
         if pre:
             if p.keep == "tensor":   # a retained .grad does not see the prehooks' result
                 captured[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
-            g = run_prehooks(h.pre, g)
+            g = run_node_prehooks(h.pre, (g,) + p.unseen)[0]
         v = g._v
         if g is not g0 or (v != ref if type(v) is float else not np.array_equal(v, ref)):
             arr[:] = np.asarray(g._array(), np.float64).reshape(-1)
         if not post:
             return None
         if p.idle:
-            run_posthooks(h.post, (None,) * len(roles(tape, node)), g)
+            run_node_posthooks(h.post, (None,) * len(roles(tape, node)), (g,) + p.unseen)
             return [], set()
         slots, gi = vjp(tape, node, g)
-        gi = run_posthooks(h.post, gi, g)
+        gi = run_node_posthooks(h.post, gi, (g,) + p.unseen)
         added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
                  if s >= 0 and x is not None]
         return added, {s for s in slots if s >= 0} - {s for s, _ in added}
@@ -743,18 +743,17 @@ def graph_pause(tape, p, g, vjp, reached=None):
         grads = None if p.outputs is None else _split_graph_grads(p, g, reached)
         if p.node_hooks and h.pre:
             if grads is None:
-                g = run_prehooks(h.pre, g)
+                g = run_node_prehooks(h.pre, (g,) + p.unseen)[0]
             else:
                 grads = run_node_prehooks(h.pre, grads)
                 g = _split_graph_packed(p, grads, g)
         if not (p.node_hooks and h.post):
             return g, seen, retained, None
         if p.idle:
-            run_posthooks(h.post, (None,) * len(roles(tape, node)), g)
+            run_node_posthooks(h.post, (None,) * len(roles(tape, node)), (g,) + p.unseen)
             return g, seen, retained, []
         slots, gi = vjp(tape, node, g)
-        gi = run_posthooks(h.post, gi, g) if grads is None else \
-            run_node_posthooks(h.post, gi, grads)
+        gi = run_node_posthooks(h.post, gi, (g,) + p.unseen if grads is None else grads)
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 

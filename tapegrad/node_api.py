@@ -300,19 +300,25 @@ def _call_node(self, *grads):
     if edges is None and grouped:
         edges = groups.inputs(tape, n)
     row = BY_CODE[groups.row_at(tape, n)] if grouped else op
-    # (a decomposition whose results are `output` entries of its stacked output: var_mean)
+    # (a decomposition whose results are `output` entries of its stacked output: var_mean;
+    # else the entry is its first output, its others not on the tape: native_group_norm's
+    # mean and rstd)
     stacked = grouped and n + 1 < tape.n and tape.op[n + 1] == OUTPUT_CODE
-    if row.torch_outputs > 1 and not stacked or edges is None and (
+    if row.torch_outputs > 1 and not grouped or edges is None and (
             op.kind == "split" or op.name == "matmul"):
-        # torch's node takes the gradients of several outputs, or has another input than
-        # the entry's (UnsafeViewBackward0 of the mm it views)
+        # torch's node takes the gradients of several outputs (the entry one of them:
+        # slogdet's logabsdet), or has another input than the entry's (UnsafeViewBackward0
+        # of the mm it views)
         raise NotImplementedError(f"calling {type(self).__name__} is not supported by tapegrad")
     if len(grads) != row.torch_outputs:
         raise TypeError(f"expected {row.torch_outputs} arguments, got {len(grads)} instead")
     for i, g in enumerate(grads):
         if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"argument {i} is not a Variable")
-    g = _stacked(tape, n, grads) if row.torch_outputs > 1 else grads[0]
+    if row.torch_outputs > 1 and not stacked and any(g is not None for g in grads[1:]):
+        raise NotImplementedError(f"calling {type(self).__name__} with gradients of its other "
+                                  f"outputs is not supported by tapegrad")
+    g = _stacked(tape, n, grads) if stacked else grads[0]
     for f in saved_fields(self):     # torch unpacks what the node saved: its errors first
         _check_saved(self, f)
     if edges is not None:

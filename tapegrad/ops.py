@@ -625,7 +625,7 @@ _DECLS = [
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5),
        backward_is_one_node=True),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
-       torch_outputs=2),
+       torch_outputs=3),
     # prelu, b the weight viewed to broadcast: where(a > 0, a, a * b), torch's gradients
     # (weight * g at 0).  NOTE: its double backward masks by a >= 0 (derivatives.yaml's
     # _prelu_kernel_backward): at a == 0 the gradients' own derivatives are those of the
