@@ -350,11 +350,6 @@ def _register_hook(self, fn):
         raise NotImplementedError(
             f"register_hook on {type(self).__name__} with one tensor as two of its inputs; "
             f"use register_prehook or tensor hooks")
-    if BY_CODE[tape.op[n]].name == "matmul":
-        raise NotImplementedError(
-            f"register_hook on {type(self).__name__} of a batched matmul: torch's node views "
-            f"the mm it runs (its one grad_input is that mm's gradient), while the tape's entry "
-            f"is the whole matmul; use register_prehook or tensor hooks")
     return _add(_node_record(tape, n, dt, shape).post, fn)
 
 
@@ -452,6 +447,20 @@ def roles(tape, n):
         edges = torch_inputs(tape, n, BY_CODE[tape.op[n]])
     return [node if node < 0 or BY_CODE[tape.op[node]].kind != "const" else -1
             for node in edges]
+
+
+def viewed_product(tape, n):
+    """The shape of the product torch's node of entry n views, where n is a matmul that
+    torch runs as mm (a batched first operand folded into rows), mv or bmm and then views to
+    the result (UnsafeViewBackward0, whose one grad_input is that product's gradient); else
+    None."""
+    if BY_CODE[tape.op[n]].name != "matmul":
+        return None
+    nb, m, _, n_cols, batched = (int(v) for v in tape.params_of(n)[:5])
+    if batched:
+        return (nb, m, n_cols)
+    b_shape = tape.shape.get(int(tape.ib[n]))
+    return (m,) if b_shape is not None and len(b_shape) == 1 else (m, n_cols)
 
 
 def grad_inputs_of(tape, n, pairs):
@@ -670,9 +679,17 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
             arr[:] = np.asarray(g._array(), np.float64).reshape(-1)
         if not post:
             return None
+        view = viewed_product(tape, node)
         if p.idle:
-            run_node_posthooks(h.post, (None,) * len(roles(tape, node)), (g,) + p.unseen)
+            run_node_posthooks(h.post, (None,) * (1 if view else len(roles(tape, node))),
+                               (g,) + p.unseen)
             return [], set()
+        if view is not None:   # (the kernel runs the product's VJP on what the hooks give)
+            gi = run_node_posthooks(h.post, (g.reshape(view),), (g,))[0]
+            if gi is None:
+                return [], {k for k in roles(tape, node) if k >= 0}
+            arr[:] = np.asarray(gi._array(), np.float64).reshape(-1)
+            return None
         slots, gi = vjp(tape, node, g)
         gi = run_node_posthooks(h.post, gi, (g,) + p.unseen)
         added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
@@ -749,9 +766,16 @@ def graph_pause(tape, p, g, vjp, reached=None):
                 g = _split_graph_packed(p, grads, g)
         if not (p.node_hooks and h.post):
             return g, seen, retained, None
+        view = viewed_product(tape, node)
         if p.idle:
-            run_node_posthooks(h.post, (None,) * len(roles(tape, node)), (g,) + p.unseen)
+            run_node_posthooks(h.post, (None,) * (1 if view else len(roles(tape, node))),
+                               (g,) + p.unseen)
             return g, seen, retained, []
+        if view is not None:
+            gi = run_node_posthooks(h.post, (g.reshape(view),), (g,))[0]
+            if gi is None:
+                return g, seen, retained, []
+            return gi.reshape(g.shape), seen, retained, None
         slots, gi = vjp(tape, node, g)
         gi = run_node_posthooks(h.post, gi, (g,) + p.unseen if grads is None else grads)
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]

@@ -856,20 +856,26 @@ def test_post_hook_with_one_tensor_as_two_inputs_raises_clearly():
         x.addcmul(y, y).grad_fn.register_hook(lambda gi, go: None)
 
 
-def test_post_hook_on_a_batched_matmul_node_raises_clearly():
-    """torch's UnsafeViewBackward0 of a batched matmul has one input, the mm it views; the
-    tape's entry is the whole matmul, whose grad_inputs (both operands') a post hook got
-    instead, of other shapes.  A prehook sees the node's own output gradient: it fits."""
-    x = tapegrad.ones(2, 3, requires_grad=True)
-    w = tapegrad.ones(4, 3, requires_grad=True)
-    out = x.unsqueeze(0) @ w.t()
-    assert out.grad_fn.name() == "UnsafeViewBackward0"
-    with pytest.raises(NotImplementedError, match="UnsafeViewBackward0"):
-        out.grad_fn.register_hook(lambda gi, go: None)
-    out.grad_fn.register_prehook(lambda go: (go[0] * 2,))
-    out.sum().backward()
-    assert x.grad.tolist() == [[8.0] * 3] * 2
-    (x @ w.t()).grad_fn.register_hook(lambda gi, go: None)   # MmBackward0: its own entry
+def test_post_hook_on_a_batched_matmul_node_as_torch():
+    """torch's UnsafeViewBackward0 of a batched matmul has one input, the mm, mv or bmm
+    product it views: its post hooks get that product's gradient (its shape), and what they
+    return flows into the product's backward (the tape's one matmul entry)."""
+    def case(m):
+        out = []
+        for f in (lambda x, w: x @ w, lambda x, w: x @ w[:, 0],
+                  lambda x, w: x.reshape(2, 1, 3, 4) @ w.expand(2, 1, 4, 2),
+                  lambda x, w: m.nn.functional.linear(x, w.t())):
+            for hook in (lambda gi, go: out.append((gi, go)), lambda gi, go: (gi[0] * 3,),
+                         lambda gi, go: (None,)):
+                x = m.linspace(-1, 1, 24).reshape(2, 3, 4).requires_grad_()
+                w = m.linspace(-0.5, 0.5, 8).reshape(4, 2).requires_grad_()
+                y = f(x, w)
+                y.grad_fn.register_hook(hook)
+                (y * y).sum().backward()
+                out += [y.grad_fn.name(), x.grad, w.grad]
+        return out
+    got, want = case(tapegrad), case(torch)
+    _close(got, want)
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
