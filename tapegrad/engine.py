@@ -18,7 +18,7 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import node_edges, node_for, node_members, show_edges
+from .graph import node_edges, node_for, node_members, seen_like, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
                    SHARED_ARRAYS, clear_cells)
@@ -1819,7 +1819,8 @@ def _node_grads(tape, e, g):
     backward as calling it does (node_api's `Node.__call__`, on the class graph.py defines)."""
     edges = node_edges(tape, e)
     if edges is None:
-        return hooks.grad_inputs_of(tape, e, _input_grads(tape, e, g))
+        slots, gi = hooks.grad_inputs_of(tape, e, _input_grads(tape, e, g))
+        return slots, tuple(_one_shaped(tape, k, x) for k, x in zip(slots, gi))
     row = groups.row_at(tape, e)
     if row >= 0 and BY_CODE[row].torch_outputs > 1:
         # results stacked (var_mean), or other outputs not on the tape (native_group_norm's
@@ -1837,8 +1838,20 @@ def _node_grads(tape, e, g):
     got = got if isinstance(got, tuple) else (got,)
     slots = hooks.roles(tape, e)
     # (a cat's constant operand gets its block too, as torch's: computed for all or none)
-    return slots, tuple(x if k < 0 or x is None else _sum_to(x, tape.shape.get(k))
+    return slots, tuple(x if k < 0 or x is None else
+                        _one_shaped(tape, k, _sum_to(x, tape.shape.get(k)))
                         for k, x in zip(slots, got))
+
+
+def _one_shaped(tape, node, g):
+    """Gradient g of input `node` in the node's shape where it has one element (the tape keeps
+    no shape for those, so a VJP's is 0-d) and the tape knows it: a leaf's, or the shape of
+    a tensor seen with the node's grad_fn."""
+    if g is None or node < 0 or node in tape.shape or g.numel() != 1:
+        return g
+    leaf = tape.leaves.get(node)
+    like = (leaf._dtype, leaf._shape) if leaf is not None else seen_like(tape, node)
+    return g if like is None or like[1] == g._shape else g.reshape(like[1])
 
 
 def _reached_above(i, e, ia, ib, arg_ptr, arg, reach, roots):

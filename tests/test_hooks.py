@@ -848,6 +848,21 @@ def test_calling_a_node_of_several_outputs_as_torch():
     both(case)
 
 
+def test_post_hook_grad_input_of_a_one_element_input_keeps_its_shape():
+    """A one-element input's gradient (the tape keeps no shape for it) in the input's shape,
+    as torch's engine hands it to the post hooks."""
+    def case(m):
+        x = m.linspace(-1, 1, 8).reshape(2, 4).requires_grad_()
+        out = []
+        for shape in ((1, 1), (1,), ()):
+            w = m.full(shape, 0.5, requires_grad=True)
+            for y in (x * w, m.nn.functional.mse_loss(x, w.expand(2, 4))):
+                y.grad_fn.register_hook(lambda gi, go: out.append(gi))
+                y.sum().backward()
+        return out
+    both(case)
+
+
 def test_post_hook_with_one_tensor_as_two_inputs_raises_clearly():
     """x.addcmul(y, y): the entries sum y's two gradients, torch's node gives one each."""
     x = tapegrad.ones(3, requires_grad=True)
