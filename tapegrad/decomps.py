@@ -8,7 +8,7 @@ are those of the primitives, with nothing written twice.
 the result's grad_fn is the row's (`LogsumexpBackward0`), its next_functions lead to the
 body's inputs, and the internal entries are invisible (viz, tape_summary).
 
-The bodies take `T` (tensor.KIND_OPS: the tensor functions they need beyond methods) and
+The bodies take `T` (views.KIND_OPS: the tensor functions they need beyond methods) and
 validated arguments (the Tensor methods check them).  They shift by the maximum
 (`T.max_shift`, no gradient: the results do not depend on the shift), so large inputs do not
 overflow; a replay recomputes the shift at its own point.

@@ -1,7 +1,7 @@
 """Decomposition bodies of issue #11's reductions and composite ops (see decomps.py): each a
 function of tensor ops recorded as primitives and shown as torch's one grad_fn (the row's).
 
-The bodies take `T` (tensor.KIND_OPS) and validated arguments (tapegrad/mathops.py checks
+The bodies take `T` (views.KIND_OPS) and validated arguments (tapegrad/mathops.py checks
 them).  Their gradients are the primitives'; where torch's formula differs at a special point
 (a zero norm, a zero standard deviation, ties) the body selects with `where` so that the
 gradient there is torch's, and the forward value stays exact.

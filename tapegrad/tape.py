@@ -1,11 +1,12 @@
 """The Wengert tape: a struct of arrays, appended to by the forward, swept by `_kernels.sweep`.
 
-Entry i produces node i.  Five parallel streams, preallocated numpy arrays written through
+Entry i produces node i.  Six parallel streams, preallocated numpy arrays written through
 memoryviews (a memoryview store costs what a list append does, and the sweep then reads the
 arrays with no conversion):
 
     op[i]   opcode (tapegrad.ops)              ia[i], ib[i]  input nodes, -1 = constant operand
     imm[i]  constant operand / scalar param    val[i]        the value when the node has one element
+    freed[i]  1 once a backward without retain_graph has run the entry
 
 A tape that holds any n-d node also has per-node n-d streams (`NdStreams`: size, ndim,
 shape rows, params offset and length, operands beyond ia/ib as a CSR list (`arg_ptr`/`arg`:
