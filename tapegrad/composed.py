@@ -135,7 +135,7 @@ def select(input, dim, index):
     if not nd:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _dim(dim, nd, "select")
-    _int_arg(index, "select", "index", 2)
+    index = _int_arg(index, "select", "index", 2, _is_int_item).__index__()   # (SymInt)
     size = input.shape[d]
     if not -size <= index < size:   # (torch names the dim wrapped)
         raise IndexError(f"select(): index {index} out of range for tensor of size "

@@ -11,7 +11,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
 from .tape import STATE
-from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _new, _size_args, Size, Tensor, _TensorMeta
+from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
 
@@ -653,9 +653,9 @@ def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layou
         dtype = D.as_dtype(dtype, "eye")
     _device.check(device)
     dt = dtype or D.get_default_dtype()
-    _int_arg(n, "eye", "n")
+    _int_arg(n, "eye", "n", 1, _is_int_item)   # (SymInt n, m)
     # (m _UNSET unless given: eye(3, None) matches none of torch's forms)
-    if extra or m is not _UNSET and not _is_int_arg(m, True) or not _flag(requires_grad):
+    if extra or m is not _UNSET and not _is_int_item(m, True) or not _flag(requires_grad):
         # (torch's options are keyword-only: a 3rd positional matches no form either)
         given = (n,) + (() if m is _UNSET else (m, *extra))
         kwargs = {} if _flag(requires_grad) else {"requires_grad": requires_grad}
@@ -666,9 +666,10 @@ def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layou
                             f"torch.layout layout = None, torch.device device = None, bool "
                             f"pin_memory = False, bool requires_grad = False)\n"
                             for mm in ("", "int m, ")))
+    n = n.__index__()
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    m = None if m is _UNSET else m
+    m = None if m is _UNSET else m.__index__()
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)

@@ -8,7 +8,7 @@ import types
 import numpy as np
 
 from . import dtypes as D, errors
-from .tensor import _is_int_arg, Tensor
+from .tensor import _is_int_arg, _is_int_item, Tensor
 
 
 def bind(fn, args, kwargs, names, defaults=()):
@@ -57,9 +57,15 @@ def _takes_int(v):
     return _is_int_arg(v, True)
 
 
+def _takes_int_item(v):
+    # (an element of an int list, or the one int an int[1] or spread ints take: also a
+    # one-element integer tensor of any shape, as torch's is_int_or_symint)
+    return _is_int_item(v, True)
+
+
 def _takes_int_list(v):
     # (torch checks the first element only; a later one fails as it is unpacked)
-    return isinstance(v, (tuple, list)) and (not v or _is_int_arg(v[0], True))
+    return isinstance(v, (tuple, list)) and (not v or _is_int_item(v[0], True))
 
 
 def _takes_number(v):
@@ -136,10 +142,10 @@ class Signature:
                 out.append(_MISSING if obj is _MISSING else None)
             elif obj is _MISSING:
                 return self._fail(raise_error, self._missing(fn, i))
-            elif _CHECKS[typ](obj) or one and _takes_int(obj) or self.numbers and \
+            elif _CHECKS[typ](obj) or one and _takes_int_item(obj) or self.numbers and \
                     typ == "Tensor" and _takes_number(obj):
                 out.append(obj)
-            elif self.varargs and pos == 0 and not is_kwd and _takes_int(obj):
+            elif self.varargs and pos == 0 and not is_kwd and _takes_int_item(obj):
                 out.append(tuple(args))     # (checked element by element as unpacked)
                 pos = nargs
                 continue

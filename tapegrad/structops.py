@@ -40,7 +40,7 @@ from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, s
                       topk_ties)
 from .parameter import Parameter
 from .tape import input_node, OP_CONST, refuse_inference_index, STATE
-from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _layout_dim, _new, Tensor,
+from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _is_int_item, _layout_dim, _new, Tensor,
                      _tensor_operand, tensor_methods)
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
@@ -288,7 +288,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
     sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
     _tensor_operand("topk", input, 1, "input")
-    k = _int_arg(k, "topk", "k", 2).__index__()
+    k = _int_arg(k, "topk", "k", 2, _is_int_item).__index__()   # (SymInt k)
     d = _dim_arg("topk", input, dim)
     n = input._shape[d] if input.dim() else 1
     if not 0 <= k <= n:
@@ -487,7 +487,7 @@ def tied_value(t, ties):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
     _tensor_operand("kthvalue", input, 1, "input")
-    k = _int_arg(k, "kthvalue", "k", 2).__index__()
+    k = _int_arg(k, "kthvalue", "k", 2, _is_int_item).__index__()   # (SymInt k)
     d = _dim_arg("kthvalue", input, dim)
     n = input._shape[d] if input.dim() else 1
     if n == 0:
@@ -1364,14 +1364,18 @@ def _narrow_args(dim, start, length):
     """torch's TypeError of narrow's arguments when neither of its forms, (int dim, Tensor
     start, int length) and (int dim, int start, int length), takes them (a bool is no int)."""
     args = (dim, start, length)
-    ints = [_is_int_arg(v, True) for v in args]
-    if ints[0] and ints[2] and (ints[1] or isinstance(start, Tensor)):
+    int_dim = _is_int_arg(dim, True)
+    # (narrow.Tensor's length is an int; the other form's start and length are SymInts,
+    # which take a one-element integer tensor of any shape too)
+    takes = ((isinstance(start, Tensor), _is_int_arg(length, True)),
+             (_is_int_item(start, True), _is_int_item(length, True)))
+    if int_dim and any(s and n for s, n in takes):
         return
     names = [errors.arg_type_name(v) for v in args]
     why = "      didn't match because some of the arguments have invalid types: ({})\n"
     forms = []
-    for start_ok in (isinstance(start, Tensor), ints[1]):
-        oks = (ints[0], start_ok, ints[2])
+    for start_ok, length_ok in takes:
+        oks = (int_dim, start_ok, length_ok)
         forms.append(why.format(", ".join(n if ok else f"!{n}!" for n, ok in zip(names, oks))))
     raise TypeError(f"narrow() received an invalid combination of arguments - got "
                     f"({', '.join(names)}), but expected one of:\n * (int dim, Tensor start, "
@@ -1388,6 +1392,7 @@ def narrow(input, dim=_MISSING, start=_MISSING, length=_MISSING):
         raise RuntimeError("start must be an 0-dim integral Tensor.")
     if not input.dim():
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    length = length.__index__()
     if length < 0:
         raise RuntimeError("narrow(): length must be non-negative.")
     d = _dim(dim, input.dim())
@@ -1525,13 +1530,13 @@ class _StructMethods:
         return msort(self)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
-        _int_arg(k, "topk", "k")     # (the method's position of k: 1)
+        _int_arg(k, "topk", "k", 1, _is_int_item)     # (the method's position of k: 1)
         if type(largest) is not bool or type(sorted) is not bool:
             raise arg_error("topk", True, (k, dim, largest, sorted))
         return topk(self, k, dim, largest, sorted)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
-        _int_arg(k, "kthvalue", "k")
+        _int_arg(k, "kthvalue", "k", 1, _is_int_item)
         if type(keepdim) is not bool:
             raise arg_error("kthvalue", True, (k, dim, keepdim))
         return kthvalue(self, k, dim, keepdim)

@@ -78,19 +78,21 @@ def _is_int_arg(v, first):
         return not first
     if isinstance(v, (int, np.integer)):
         return True
+    # (not a bool tensor: torch's int64 parameters check isIntegralType without bool)
     return (isinstance(v, Tensor) and not v._shape and not v._dtype.is_floating_point
-            and not v._dtype.is_complex)
+            and not v._dtype.is_complex and v._dtype is not D.bool_)
 
 
 def _is_int_item(v, first):
-    """Whether torch's parser takes v as an element of an int[] it reads as dims: one of
-    _is_int_arg's, or a one-element integer tensor of any shape (tensor([1]))."""
+    """Whether torch's parser takes v as an element of a tuple of ints (or a SymInt): one of
+    _is_int_arg's, or a one-element integer tensor of any shape (tensor([1]), tensor([[1]]):
+    its is_int_or_symint checks numel() == 1)."""
     return _is_int_arg(v, first) or (isinstance(v, Tensor) and v.numel() == 1 and
                                      not v._dtype.is_floating_point and
                                      not v._dtype.is_complex and v._dtype is not D.bool_)
 
 
-def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_arg):
+def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_item):
     """An `int[]` argument (sizes, dims; `fn`'s `name` at `pos`) as torch's parser binds it:
     one int (unless not `bare`: an argument after the first), one sequence, or ints spread
     as positional arguments, with its messages for what it refuses (`ok` tells an element it
@@ -807,12 +809,13 @@ def _row_major(t):
     return t
 
 
-def _int_arg(v, fn, name, pos=1):
+def _int_arg(v, fn, name, pos=1, ok=_is_int_arg):
     """v, an int argument (`fn`'s `name` at `pos`, None for a keyword: for torch's message if
-    it is not one, as a bool or a float is not)."""
+    it is not one, as a bool or a float is not); `ok=_is_int_item` for a SymInt parameter,
+    which also takes a one-element integer tensor of any shape (topk's k, select's index)."""
     # (a 0-d float tensor has __index__ too, which torch's parser refuses as an int)
     if v.__class__ is not int and (isinstance(v, bool) or not hasattr(v, "__index__") or
-                                   isinstance(v, Tensor) and not _is_int_arg(v, True)):
+                                   isinstance(v, Tensor) and not ok(v, True)):
         at = f" (position {pos})" if pos else ""
         raise TypeError((f"{fn}(): argument '{name}'{at} " if fn else f"argument '{name}' ")
                         + f"must be int, not {errors.type_name(v)}")

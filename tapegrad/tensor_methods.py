@@ -19,7 +19,7 @@ from .parameter import Parameter
 from .pyfunc import Function
 from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
 from .native_args import arg_error, given, missing, MISSING, overloads
-from .tensor import (_contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_int_arg, NODIFF, OPERAND_TYPES, _reduce_dims,
+from .tensor import (_contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_int_item, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
@@ -524,7 +524,7 @@ class _OpMethods:
             if isinstance(shape[0], DType):
                 return self._view_dtype(shape[0])
             if isinstance(shape[0], (tuple, list)):
-                if shape[0] and not _is_int_arg(shape[0][0], True):   # (no form matches)
+                if shape[0] and not _is_int_item(shape[0][0], True):   # (no form matches)
                     why = (f"      didn't match because some of the arguments have invalid "
                            f"types: (!{errors.parser_arg_desc(shape[0])}!)\n")
                     raise TypeError(f"view() received an invalid combination of arguments - "
@@ -532,7 +532,7 @@ class _OpMethods:
                                     f" * (torch.dtype dtype)\n{why} * (tuple of ints size)\n"
                                     + why)
                 shape = _int_list(shape, "view", "size")
-        elif not shape or type(shape[0]) is not int and not _is_int_arg(shape[0], True):
+        elif not shape or type(shape[0]) is not int and not _is_int_item(shape[0], True):
             # (none, or the first of spread ints)
             raise arg_error("view", True, shape)
         v = self._v
@@ -635,6 +635,9 @@ class _OpMethods:
     def squeeze(self, dim=None, *dims):
         if dims:   # (x.squeeze(0, 2): the method's dims spread, as torch's parser takes them)
             dim = _int_list((dim,) + dims, "squeeze", "dim")
+        elif isinstance(dim, (tuple, list)) or isinstance(dim, Tensor) and dim._shape:
+            # (squeeze(int[] dim): tensor([0]) and (tensor([0]),) too, as torch's parser)
+            dim = _int_list((dim,), "squeeze", "dim")
         v = self._v
         empty = type(v) is not float and not v.size
         if dim is None:

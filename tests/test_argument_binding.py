@@ -668,3 +668,83 @@ def test_window_length_takes_integer_scalars():
         assert tg.hann_window(n).shape == (4,)
     with pytest.raises(TypeError, match="must be int, not Tensor"):
         tg.hann_window(tg.tensor(4.0))
+
+
+# a one-element integer tensor of any shape is an element of a tuple of ints to torch's
+# parser (is_int_or_symint checks numel() == 1), so also the one int an int[1] takes
+# (sum's dim), the first of ints spread as varargs (view, permute, zeros) and a SymInt
+# (topk's k, eye's n, select's index); an int parameter (softmax's dim) takes a 0-d one
+# only, and no bool one: x.sum(tensor([1])) and x.view(tensor([3]), 2) were refused,
+# x.softmax(tensor(True)) normalized along dim 1
+def _y(m):
+    return m.arange(6.0).reshape(2, 3)
+
+
+ONE_ELEMENT_INT_CALLS = {
+    "sum dim=": lambda m: _y(m).sum(dim=m.tensor([1])),
+    "sum": lambda m: _y(m).sum(m.tensor([1]), True),
+    "sum tuple": lambda m: _y(m).sum((m.tensor([0]), m.tensor([[1]]))),
+    "sum tuple mixed": lambda m: _y(m).sum(dim=(0, m.tensor([1]))),
+    "sum int32": lambda m: _y(m).sum(dim=m.tensor([1], dtype=m.int32)),
+    "sum two elements": lambda m: _y(m).sum(dim=m.tensor([0, 1])),
+    "sum float": lambda m: _y(m).sum(dim=m.tensor([1.0])),
+    "mean": lambda m: _y(m).mean(m.tensor([1])),
+    "mean tuple": lambda m: _y(m).mean((m.tensor([1]),)),
+    "view": lambda m: _y(m).view(m.tensor([6])),
+    "view spread": lambda m: _y(m).view(m.tensor([3]), 2),
+    "view spread later": lambda m: _y(m).view(3, m.tensor([2])),
+    "view tuple": lambda m: _y(m).view((m.tensor([3]), 2)),
+    "reshape": lambda m: _y(m).reshape(m.tensor([6])),
+    "reshape tuple": lambda m: _y(m).reshape((m.tensor([3]), m.tensor([2]))),
+    "reshape 2-d": lambda m: _y(m).reshape(m.tensor([[6]])),
+    "reshape two elements": lambda m: _y(m).reshape(m.tensor([3, 2])),
+    "permute spread": lambda m: _y(m).permute(m.tensor([1]), m.tensor([0])),
+    "permute tuple": lambda m: _y(m).permute((m.tensor([1]), m.tensor([0]))),
+    "permute two elements": lambda m: _y(m).permute(m.tensor([1, 0])),
+    "repeat": lambda m: _y(m).repeat(m.tensor([2]), 1),
+    "repeat one": lambda m: _y(m).repeat(m.tensor([2])),
+    "expand": lambda m: _y(m)[:1].expand(m.tensor([2]), m.tensor([3])),
+    "flip": lambda m: _y(m).flip(m.tensor([0])),
+    "tile": lambda m: _y(m).tile(m.tensor([2])),
+    "roll": lambda m: _y(m).roll(m.tensor([1]), m.tensor([1])),
+    "squeeze": lambda m: _y(m)[:1].squeeze(m.tensor([0])),
+    "squeeze tuple": lambda m: _y(m)[:1].squeeze((m.tensor([0]),)),
+    "movedim tuples": lambda m: _y(m).movedim((m.tensor([0]),), (m.tensor([1]),)),
+    "zeros": lambda m: m.zeros(m.tensor([2])),
+    "zeros spread": lambda m: m.zeros(m.tensor([2]), 3),
+    "zeros tuple": lambda m: m.zeros((m.tensor([2]), 3)),
+    "full tuple": lambda m: m.full((m.tensor([2]), 3), 1.5),
+    "new_zeros": lambda m: _y(m).new_zeros(m.tensor([2])),
+    "topk": lambda m: _y(m).topk(m.tensor([2])),
+    "topk function": lambda m: m.topk(_y(m), m.tensor([[2]])),
+    "kthvalue": lambda m: _y(m).kthvalue(m.tensor([1])),
+    "eye": lambda m: m.eye(m.tensor([2]), m.tensor([[3]])),
+    "select": lambda m: _y(m).select(0, m.tensor([1])),
+    "narrow length": lambda m: _y(m).narrow(1, 0, m.tensor([2])),
+    "softmax 1-d dim": lambda m: _y(m).softmax(m.tensor([1])),
+    "softmax bool dim": lambda m: _y(m).softmax(m.tensor(True)),
+    "transpose bool dim": lambda m: _y(m).transpose(m.tensor(True), 0),
+    "unsqueeze 1-d dim": lambda m: _y(m).unsqueeze(m.tensor([0])),
+    "cumsum 1-d dim": lambda m: _y(m).cumsum(m.tensor([1])),
+    "chunk 1-d": lambda m: _y(m).chunk(m.tensor([2])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_ELEMENT_INT_CALLS))
+def test_one_element_int_tensors_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = ONE_ELEMENT_INT_CALLS[name]
+    ours, theirs = _result(call, tg), _result(call, torch)
+    if isinstance(theirs, tuple) and theirs[1].startswith(("view()", "sum()")):
+        assert ours[0] == theirs[0]   # (its overloads' list: the type compared)
+    else:
+        assert ours == theirs
+
+
+def test_one_element_int_tensors():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.sum(dim=tg.tensor([1])).tolist() == [3.0, 12.0]
+    assert x.view(tg.tensor([3]), 2).shape == (3, 2)
+    assert x.topk(tg.tensor([2])).values.tolist() == [[2.0, 1.0], [5.0, 4.0]]
+    with pytest.raises(TypeError, match="'dim' .*must be int, not Tensor"):
+        x.softmax(tg.tensor(True))
