@@ -779,9 +779,11 @@ class _MathMethods:
         _no_bool_scan(self, "cumprod")
         return _inplace_decomp(self, Tensor.cumprod, dim)
 
-    def var(self, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
+    def var(self, _dim=MISSING, /, unbiased=None, keepdim=MISSING, *, dim=MISSING,
+            correction=None):
         """Variance over dim with `correction` (default 1; `unbiased=False` is 0)
         (VarBackward0)."""
+        dim, unbiased = moment_dim("var", True, (), _dim, dim, unbiased, keepdim, correction)
         # (keepdim MISSING unless given: the arguments torch's message lists)
         if unbiased is not None and type(unbiased) is not bool or \
                 keepdim is not MISSING and type(keepdim) is not bool:
@@ -789,8 +791,10 @@ class _MathMethods:
         return moment(self, "var", dim, unbiased, keepdim is not MISSING and keepdim,
                       correction)
 
-    def std(self, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
+    def std(self, _dim=MISSING, /, unbiased=None, keepdim=MISSING, *, dim=MISSING,
+            correction=None):
         """Standard deviation over dim (StdBackward0); gradient 0 where it is 0, as torch."""
+        dim, unbiased = moment_dim("std", True, (), _dim, dim, unbiased, keepdim, correction)
         # (keepdim MISSING unless given: the arguments torch's message lists)
         if unbiased is not None and type(unbiased) is not bool or \
                 keepdim is not MISSING and type(keepdim) is not bool:
@@ -1406,14 +1410,37 @@ def _moment_tail(s, name, divisor):
     return DM._sqrt0(q) if name == "std" else q
 
 
+def moment_dim(name, method, lead, first, dim, unbiased, keepdim, correction):
+    """(dim, unbiased) of var / std (var_mean / std_mean: not `method`, `lead` its input) as
+    torch's parser binds its three forms: a bool given first (`first`) is the (bool unbiased)
+    form's; one given as dim=, a dim given both ways, or unbiased with correction matches
+    none of them (its TypeError)."""
+    if first is MISSING:
+        if dim.__class__ is not bool and (unbiased is None or correction is None):
+            return None if dim is MISSING else dim, unbiased
+    elif dim is MISSING:
+        if first.__class__ is bool:
+            if unbiased is None and keepdim is MISSING and correction is None:
+                return None, first
+        elif unbiased is None or correction is None:
+            return first, unbiased
+    # (the message's arguments as given, read positionally after a first one: the usual call)
+    args, kwargs = lead, {}
+    for k, v in (("first", first), ("unbiased", unbiased), ("keepdim", keepdim)):
+        if v is not MISSING and v is not None:
+            if len(args) == len(lead) + ("first", "unbiased", "keepdim").index(k):
+                args += (v,)
+            else:
+                kwargs[k] = v
+    kwargs.update((k, v) for k, v in (("dim", dim), ("correction", correction))
+                  if v is not MISSING and v is not None)
+    raise arg_error(name, method, args, kwargs)
+
+
 def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
-    """var or std (`name`) of x as torch's Tensor.var/std; `warn_as`: the function torch's
-    warning names (var_mean, std_mean)."""
+    """var or std (`name`) of x as torch's Tensor.var/std (dim and unbiased as moment_dim
+    binds them); `warn_as`: the function torch's warning names (var_mean, std_mean)."""
     warn_as = warn_as or name
-    if isinstance(dim, bool):          # var(unbiased) / std(unbiased)
-        dim, unbiased = None, dim
-    if correction is not None and unbiased is not None:
-        raise RuntimeError(f"{name}: can't specify both `unbiased` and `correction`")
     if not x._dtype.is_floating_point:
         raise RuntimeError(f"{'std and var' if name in ('std', 'var') else name} only support "
                            f"floating point and complex dtypes")

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from . import decomps, return_types
-from .mathops import moment
+from .mathops import moment, moment_dim
 from .native_args import arg_error, given, MISSING
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
@@ -42,8 +42,17 @@ def _two_outputs(name, body, input):
     return tuple(outs)
 
 
-def _moment_mean(name, input, dim, unbiased, keepdim, correction):
+def _moment_mean(name, input, args, dim, unbiased, keepdim, correction):
     _tensor_operand(f"{name}_mean", input, 1, "input")
+    if len(args) > 1:   # (unbiased, keepdim given positionally, and not again by keyword)
+        if len(args) > 3 or unbiased is not None or len(args) > 2 and keepdim is not MISSING:
+            kwargs = {k: v for k, v in (("dim", dim), ("unbiased", unbiased),
+                                        ("keepdim", keepdim), ("correction", correction))
+                      if v is not MISSING and v is not None}
+            raise arg_error(f"{name}_mean", False, (input,) + args, kwargs)
+        unbiased, keepdim = args[1], args[2] if len(args) > 2 else keepdim
+    dim, unbiased = moment_dim(f"{name}_mean", False, (input,), args[0] if args else MISSING,
+                               dim, unbiased, keepdim, correction)
     # (keepdim MISSING unless given: the arguments torch's message lists)
     if unbiased is not None and type(unbiased) is not bool or \
             keepdim is not MISSING and type(keepdim) is not bool:
@@ -51,7 +60,7 @@ def _moment_mean(name, input, dim, unbiased, keepdim, correction):
     keepdim = keepdim is not MISSING and keepdim
     if not input._dtype.is_floating_point:
         raise RuntimeError(f"{name}_mean only support floating point and complex dtypes")
-    mdim = () if dim is None or isinstance(dim, bool) else dim
+    mdim = () if dim is None else dim
 
     def body(T, x):
         return stack([moment(x, name, dim, unbiased, keepdim, correction, f"{name}_mean"),
@@ -60,14 +69,16 @@ def _moment_mean(name, input, dim, unbiased, keepdim, correction):
     return _two_outputs(f"{name}_mean", body, input)
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
+# (args: dim, unbiased, keepdim given positionally; a bool first is the (bool unbiased) form's,
+# one given as dim= none of torch's forms: moment_dim)
+def var_mean(input, *args, dim=MISSING, unbiased=None, keepdim=MISSING, correction=None):
     """(var, mean) over dim from one VarMeanBackward0 node."""
-    return _moment_mean("var", input, dim, unbiased, keepdim, correction)
+    return _moment_mean("var", input, args, dim, unbiased, keepdim, correction)
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=MISSING, *, correction=None):
+def std_mean(input, *args, dim=MISSING, unbiased=None, keepdim=MISSING, correction=None):
     """(std, mean) over dim from one StdMeanBackward0 node."""
-    return _moment_mean("std", input, dim, unbiased, keepdim, correction)
+    return _moment_mean("std", input, args, dim, unbiased, keepdim, correction)
 
 
 def aminmax(input, *, dim=None, keepdim=False):

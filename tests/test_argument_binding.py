@@ -748,3 +748,40 @@ def test_one_element_int_tensors():
     assert x.topk(tg.tensor([2])).values.tolist() == [[2.0, 1.0], [5.0, 4.0]]
     with pytest.raises(TypeError, match="'dim' .*must be int, not Tensor"):
         x.softmax(tg.tensor(True))
+
+
+# var / std take a bool given first as their (bool unbiased) form; by keyword, dim=True is
+# no dim and matches none of torch's three forms (it was read as unbiased=True), and unbiased
+# with correction neither (it raised ATen's RuntimeError, which torch's parser never reaches)
+MOMENT_CALLS = {
+    "var(True)": lambda m: _y(m).var(True),
+    "std(False)": lambda m: _y(m).std(False),
+    "var(dim=True)": lambda m: _y(m).var(dim=True),
+    "std(dim=False)": lambda m: _y(m).std(dim=False),
+    "var function dim=True": lambda m: m.var(_y(m), dim=True),
+    "std_mean dim=True": lambda m: m.std_mean(_y(m), dim=True),
+    "var_mean(True)": lambda m: m.var_mean(_y(m), True),
+    "var_mean positional": lambda m: m.var_mean(_y(m), 1, False, True),
+    "var_mean input=": lambda m: m.var_mean(input=_y(m), dim=1),
+    "var(True, keepdim=)": lambda m: _y(m).var(True, keepdim=True),
+    "var(True, correction=)": lambda m: _y(m).var(True, correction=1),
+    "var unbiased and correction": lambda m: _y(m).var(1, True, correction=1),
+    "var unbiased= and correction=": lambda m: _y(m).var(unbiased=True, correction=0),
+    "var dim twice": lambda m: _y(m).var(1, dim=1),
+    "var axis=": lambda m: _y(m).var(axis=1, keepdims=True),
+    "std dim= correction=": lambda m: _y(m).std(dim=1, keepdim=True, correction=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MOMENT_CALLS))
+def test_var_std_bool_dim_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = MOMENT_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
+
+
+def test_var_std_bool_dim():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.var(False).item() == pytest.approx(35 / 12)
+    with pytest.raises(TypeError, match="incorrect: dim"):
+        x.std(dim=True)
