@@ -1523,3 +1523,90 @@ def test_conv_transpose_of_empty_spatial_dims_shows_torchs_shape(shape):
     with pytest.raises(RuntimeError) as got:
         fn(tg.ones(shape), tg.ones((3, 2) + (1,) * k))
     assert str(got.value) == str(ref.value)
+
+
+def _empty_conv_run(lib, name, xs, ws, bs=None, xdt="float32", wdt="float32", **kw):
+    """name's output (shape, dtype, sum) and the gradients' (shape, dtype, sum), or the error."""
+    x = lib.ones(xs, dtype=getattr(lib, xdt), requires_grad=True)
+    w = lib.ones(ws, dtype=getattr(lib, wdt), requires_grad=True)
+    args = (x, w) if bs is None else (x, w, lib.ones(bs, requires_grad=True))
+    try:
+        y = getattr(lib.nn.functional, name)(*args, **kw)
+    except Exception as e:   # noqa: BLE001  (the error is the behaviour compared)
+        return type(e).__name__, str(e).replace("torch.", "tapegrad.")
+    (y.double() * 1.5).sum().backward()
+    return [(tuple(t.shape), str(t.dtype).split(".")[1], float(t.sum()))
+            for t in (y,) + tuple(a.grad for a in args)]
+
+
+# torch's Empty backend (an empty input): an input without channels gives an output without
+# channels (N, 0, *positions), in the dtype of input * weight, whatever OC, the bias's
+# gradient zeros; it checks no dtypes (tapegrad gave (N, OC, ...) with the bias broadcast,
+# and refused a weight of another dtype)
+EMPTY_CONV_CALLS = {
+    "conv2d no channels": ("conv2d", (1, 0, 5, 5), (3, 0, 3, 3)),
+    "conv2d no channels bias": ("conv2d", (2, 0, 5, 5), (3, 0, 3, 3), (3,)),
+    "conv2d no channels groups": ("conv2d", (1, 0, 5, 5), (4, 0, 3, 3), None, "float32",
+                                  "float32", {"groups": 2}),
+    "conv2d no channels float64 weight": ("conv2d", (1, 0, 5, 5), (3, 0, 3, 3), None,
+                                          "float32", "float64"),
+    "conv2d no channels same": ("conv2d", (1, 0, 5, 5), (3, 0, 3, 3), None, "float32",
+                                "float32", {"padding": "same"}),
+    "conv1d no channels unbatched": ("conv1d", (0, 5), (3, 0, 3)),
+    "conv3d no channels": ("conv3d", (1, 0, 3, 3, 3), (2, 0, 2, 2, 2), (2,)),
+    "conv2d no batch float64 weight": ("conv2d", (0, 2, 5, 5), (3, 2, 3, 3), None, "float32",
+                                       "float64"),
+    "conv2d no batch float32 weight": ("conv2d", (0, 2, 5, 5), (3, 2, 3, 3), None, "float64",
+                                       "float32"),
+    "conv2d no batch no out channels": ("conv2d", (0, 2, 5, 5), (0, 2, 3, 3)),
+    "conv_transpose2d no batch float64 weight": ("conv_transpose2d", (0, 2, 5, 5),
+                                                 (2, 3, 3, 3), (3,), "float32", "float64"),
+    "conv_transpose2d no out channels": ("conv_transpose2d", (1, 2, 3, 3), (2, 0, 2, 2)),
+    "conv_transpose1d no out channels": ("conv_transpose1d", (1, 2, 3), (2, 0, 2)),
+    "conv_transpose3d no out channels": ("conv_transpose3d", (2, 2, 3, 3, 3),
+                                         (2, 0, 2, 2, 2), None, "float64", "float64"),
+    "conv_transpose2d no out channels oneDNN": ("conv_transpose2d", (2, 2, 3, 3),
+                                                (2, 0, 2, 2)),
+    "conv_transpose2d no out channels no batch": ("conv_transpose2d", (0, 2, 3, 3),
+                                                  (2, 0, 2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_CONV_CALLS))
+def test_convolution_of_empty_input_as_torch(name):
+    entry = EMPTY_CONV_CALLS[name]
+    fn, xs, ws, bs, xdt, wdt, kw = entry + (None, "float32", "float32", {})[len(entry) - 3:]
+    ours = _empty_conv_run(tg, fn, xs, ws, bs, xdt, wdt, **kw)
+    assert ours == _empty_conv_run(torch, fn, xs, ws, bs, xdt, wdt, **kw)
+
+
+# another dtype of weight (or bias) fails with the check of the backend torch picks: oneDNN's
+# "Input type ... should be the same or input should be a MKLDNN tensor" for float32 input
+# where its use_mkldnn holds (a batch, groups, a large kernel or image, strides), the native
+# kernels' "expected scalar type" elsewhere, and a transposed 1-d or 2-d convolution's native
+# kernel adds a bias of another dtype in the input's (tapegrad: oneDNN's for every float32
+# batch of several, the other one for a single image, and refused every other bias)
+@pytest.mark.parametrize("case", [
+    ("conv2d", (1, 2, 3, 3), (3, 2, 2, 2), None, "float64", {}),
+    ("conv2d", (1, 2, 6, 6), (3, 2, 4, 4), None, "float64", {}),
+    ("conv2d", (1, 2, 6, 6), (4, 1, 2, 2), None, "float64", {"groups": 2}),
+    ("conv1d", (1, 2, 6), (3, 2, 4), None, "int64", {}),
+    ("conv2d", (2, 2, 3, 3), (3, 2, 2, 2), None, "float64", {}),
+    ("conv_transpose2d", (1, 2, 3, 3), (2, 3, 2, 2), None, "float64", {}),
+    ("conv_transpose2d", (1, 2, 3, 3), (2, 3, 2, 2), "float64", None, {}),
+    ("conv_transpose1d", (2, 2, 3), (2, 3, 2), "int64", None, {}),
+    ("conv_transpose3d", (1, 2, 3, 3, 3), (2, 3, 2, 2, 2), "float64", None, {}),
+])
+def test_convolution_dtype_checks_as_torch(case):
+    name, xs, ws, bdt, wdt, kw = case
+
+    def call(lib):
+        b = None if bdt is None else lib.full((ws[1] if "transpose" in name else ws[0],), 0.5,
+                                              dtype=getattr(lib, bdt))
+        w = lib.ones(ws, dtype=getattr(lib, wdt or "float32"))
+        try:
+            y = getattr(lib.nn.functional, name)(lib.ones(xs), w, b, **kw)
+        except RuntimeError as e:
+            return str(e).replace("torch.", "tapegrad.")
+        return tuple(y.shape), str(y.dtype).split(".")[1], float(y.sum())
+    assert call(tg) == call(torch)

@@ -10,7 +10,7 @@ padding='same' with an odd total pads the input first (`ConstantPadNdBackward0`)
 """
 import numpy as np
 
-from .. import decomps, dtypes as D, errors
+from .. import decomps, dtypes as D, errors, settings
 from ..native_args import bind
 from ..creation import full
 from ..tensor import _int_arg, Tensor, _is_int_arg
@@ -155,8 +155,9 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
             x = _record("constant_pad_nd", B.constant_pad_nd, x, pads, 0.0, cat, full)
     padding = _expand("padding", padding, dim)
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
-    _check_dtypes(x, weight, None)
-    _check_zero_dilation(x, dilation, False)
+    onednn = _uses_onednn(x, weight, groups, stride, dilation)
+    _check_dtypes(x, weight, None, onednn)
+    _check_zero_dilation(x, dilation, False, onednn)
     _check_kernel_dtype(x, dilation, False)
     checked = (tuple(stride), tuple(padding), tuple(dilation))
     if key is not None:     # (padding given as ints: no 'same' pad, x is input or its unsqueeze)
@@ -176,14 +177,34 @@ def _convolution(x, weight, bias, stride, padding, dilation, groups):
                    groups)
 
 
-def _check_dtypes(x, weight, bias):
-    """torch's check_input_same_type_as_parameters (after the shape checks)."""
+def _uses_onednn(x, weight, groups, stride, dilation):
+    """torch's use_mkldnn for a CPU input: float32, and neither a 1 x 1 kernel on one thread
+    nor a small single-image convolution the native kernels run faster (x and weight seen
+    as 4-d, a 1-d convolution's with a unit height): whose checks and messages apply."""
+    if x.dtype is not D.float32:
+        return False
+    ks = (1,) * (weight.dim() < 4) + tuple(weight.shape[-2:])
+    n = x.shape[0]
+    return ((any(s != 1 for s in stride) or any(d != 1 for d in dilation) or n >= 16
+             or ks != (1, 1) or settings.get_num_threads() > 1)
+            and (groups > 1 or ks[0] > 3 and ks[1] > 3 or n > 1
+                 or n * x.shape[1] * int(np.prod(x.shape[2:4])) > 20480))
+
+
+def _check_dtypes(x, weight, bias, onednn, transposed=False):
+    """torch's check_input_same_type_as_parameters (after the shape checks) in the oneDNN
+    backend (`onednn`), the native kernels' own check elsewhere; none for an empty input
+    (its Empty backend computes nothing: C.convolution's dtype)."""
+    if x.numel() == 0:
+        return
     if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
         other, name = (weight, "weight") if x.dtype is not weight.dtype else (bias, "bias")
-        if x.dtype is D.float32:
+        if onednn:
             raise RuntimeError(f"Input type (tapegrad.{x.dtype.legacy}Tensor) and {name} type "
                                f"(tapegrad.{other.dtype.legacy}Tensor) should be the same or "
                                f"input should be a MKLDNN tensor and {name} is a dense tensor")
+        if name == "bias" and transposed and x.dim() < 5:
+            return   # (slow_conv_transpose2d adds the bias in the input's dtype)
         raise RuntimeError(f"expected scalar type {x.dtype.legacy} but found "
                            f"{other.dtype.legacy}")
 
@@ -211,14 +232,14 @@ def _check_common(x, ws, stride, padding, dilation, groups, output_padding=()):
                            f"{groups} at dimension 0, but got weight of size [{ws}] instead")
 
 
-def _check_zero_dilation(x, dilation, transposed):
+def _check_zero_dilation(x, dilation, transposed, onednn):
     """A zero dilation passes torch's shape checks and fails in its CPU kernel (not reached
-    for empty input): oneDNN's for a float32 batch of several (whose transposed form fails
-    with oneDNN's own words: its plain form's message here), else the slow kernel, which
-    names the dilations (a 1-d convolution seen as 2-d)."""
+    for empty input): oneDNN's (whose transposed form fails with oneDNN's own words: its
+    plain form's message here), else the slow kernel, which names the dilations (a 1-d
+    convolution seen as 2-d)."""
     if 0 not in dilation or x.numel() == 0:
         return
-    if x.dtype is D.float32 and x.shape[0] > 1:
+    if onednn:
         raise RuntimeError("non-positive dilation is not supported")
     shown = [1] * (len(dilation) == 1) + list(dilation)
     if transposed:
@@ -353,7 +374,8 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
         raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected bias to be "
                            f"1-dimensional with {ws[1] * groups} elements, but got bias of "
                            f"size {_sizes(bias)} instead")
-    _check_dtypes(x, weight, bias)
+    onednn = _uses_onednn(x, weight, groups, stride, dilation)
+    _check_dtypes(x, weight, bias, onednn, True)
     if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
         names = ("depth", "height", "width")[3 - dim:] if dim <= 3 else ()
         raise RuntimeError(
@@ -367,12 +389,29 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
         shown = list(x.shape[:2]) + [1] * (dim == 1) + list(x.shape[2:])   # (1-d seen as 2-d)
         raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
                            f"input shape: {shown}")
+    if not weight.numel():
+        # (no output channels: torch's Empty backend selects a weight element, the kernels
+        # check their weight first)
+        if not x.numel():
+            raise IndexError("select(): index 0 out of range for tensor of size [0] at "
+                             "dimension 0")
+        if onednn:
+            raise RuntimeError("could not create a primitive descriptor for the deconvolution "
+                               "forward propagation primitive. Run workload with environment "
+                               "variable ONEDNN_VERBOSE=all to get additional diagnostic "
+                               "information.")
+        if dim == 3:
+            raise RuntimeError(f"non-empty 5D (n_output_plane x n_input_plane x kernel_depth "
+                               f"x kernel_height x kernel_width) tensor expected for weight, "
+                               f"but got: {_sizes(weight)}")
+        shown = ws[:2] + [1] * (dim == 1) + ws[2:]
+        raise RuntimeError(f"non-empty 2D or 4D weight tensor expected, but got: {shown}")
     if x.numel() and any(o <= 0 for o in out):   # (the kernel's check: an empty input skips it)
         raise RuntimeError(f"Given input size per channel: "
                            f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
                            f"size per channel: ({' x '.join(map(str, out))}). Output size is "
                            f"too small")
-    _check_zero_dilation(x, dilation, True)
+    _check_zero_dilation(x, dilation, True, onednn)
     _check_kernel_dtype(x, dilation, True)
     y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
                 tuple(padding), tuple(output_padding), int(groups), tuple(dilation))

@@ -16,6 +16,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import dtypes as D
 from ..creation import full
 from ..ops import OPS
 from ..recording import _result, _tape_of
@@ -84,10 +85,21 @@ def _zero_pad(x, padding):
     return t
 
 
+def _empty_operands(x, weight, bias):
+    """x, weight and bias of a convolution of empty x in the dtype of torch's Empty backend's
+    output (it checks no types): the product `input.view(-1) * weight.view(-1)` where x has
+    no channels, else `input * weight.view(-1)[0]` (a 0-d operand: x's dtype but for a
+    higher kind), the bias added in place."""
+    dt = D.result_type((x._dtype, 2), (weight._dtype, 2 if x.shape[1] == 0 else 1))
+    return x.to(dt), weight.to(dt), None if bias is None else bias.to(dt)
+
+
 def convolution(T, x, weight, bias, stride, padding, dilation, groups):
     """x (N, C, *spatial) convolved with weight (OC, C / groups, *kernel), plus bias: the
     padded input's windows (N * groups, C / groups * K, L) times the weight (N * groups,
     OC / groups, C / groups * K), one batched matmul, viewed as (N, OC, *positions)."""
+    if x.numel() == 0:
+        x, weight, bias = _empty_operands(x, weight, bias)
     k = weight.dim() - 2
     xp = _zero_pad(x, padding)
     n, c = x.shape[0], x.shape[1]
@@ -105,7 +117,10 @@ def convolution(T, x, weight, bias, stride, padding, dilation, groups):
         out = w.reshape(n * groups, og, depth).matmul(cols).reshape(n, oc, cols.shape[-1])
     if bias is not None:   # (expanded over the positions: a trailing broadcast is the fast one)
         out = out + bias.reshape(oc, 1).expand(oc, cols.shape[-1])
-    return out.reshape((n, oc) + positions)
+    out = out.reshape((n, oc) + positions)
+    # NOTE: torch's Empty backend gives an input without channels an output without channels
+    # (N, 0, *positions), whatever OC: the bias's gradient is then zeros
+    return out[:, :0] if c == 0 else out
 
 
 def _new(y):
@@ -188,6 +203,10 @@ def _add_windows(cols, image, kernel, stride, dilation):
 def conv_transpose(T, x, weight, bias, stride, padding, output_padding, groups, dilation):
     """x (N, C_in, *spatial) transposed-convolved with weight (C_in, C_out / groups,
     *kernel), plus bias."""
+    if x.numel() == 0:
+        x, weight, bias = _empty_operands(x, weight, bias)
+    elif bias is not None:   # (the native kernels add it in x's dtype; nn/_conv.py checks)
+        bias = bias.to(x._dtype)
     k = weight.dim() - 2
     n, cin = x.shape[0], x.shape[1]
     kernel = tuple(weight.shape[2:])
