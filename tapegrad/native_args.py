@@ -388,6 +388,8 @@ _FORMS.update({
     "index_fill": (["Tensor input, int dim, Tensor index, Tensor value",
                     "Tensor input, int dim, Tensor index, Number value"], []),
     "std_mean": (_MOMENT, []), "var_mean": (_MOMENT, []),
+    "round": (["Tensor input, *, Tensor out = None",
+               "Tensor input, *, int decimals, Tensor out = None"], []),
 })
 _FORMS["var"], _FORMS["nanquantile"] = _FORMS["std"], _FORMS["quantile"]
 for _fn in ("hsplit", "vsplit", "dsplit"):

@@ -313,6 +313,9 @@ ROUND_CALLS = {
     "decimals None": lambda m: _x(m).round(decimals=None),
     "decimals bool": lambda m: _x(m).round(decimals=True),
     "in place float": lambda m: _x(m).round_(decimals=1.0),
+    # (the function's two forms listed, as torch's parser lists them)
+    "function positional": lambda m: m.round(_x(m), 1),
+    "function decimals float": lambda m: m.round(_x(m), decimals=1.5),
 }
 
 
