@@ -58,14 +58,14 @@ def _matrix_arg(fn, A, square=True, name="A", position=1):
         raise TypeError(f"linalg_{fn}(): argument '{name}' (position {position}) must be "
                         f"Tensor, not {type(A).__name__}")
     ns = "" if fn == "logdet" else "linalg."   # (torch.logdet's messages: "logdet: ...")
+    what = "svd" if fn == "svdvals" else fn   # (svdvals is linalg.svd's kernel)
     if A.dim() < 2:
-        what = "svd" if fn in ("svdvals", "cond") else fn
         raise RuntimeError(f"{ns}{what}: The input tensor A must have at least 2 dimensions.")
     if square and A._shape[-1] != A._shape[-2]:
         raise RuntimeError(f"{ns}{fn}: A must be batches of square matrices, but they are "
                            f"{A._shape[-2]} by {A._shape[-1]} matrices")
     if not A._dtype.is_floating_point:
-        raise RuntimeError(f"{ns}{fn}: Expected a floating point or complex tensor as "
+        raise RuntimeError(f"{ns}{what}: Expected a floating point or complex tensor as "
                            f"input. Got {A._dtype.legacy}")
 
 
@@ -490,8 +490,13 @@ def cond(A, p=None, *, out=None):
     """The condition number of matrices in the norm p: for p None / 2 / -2 a ratio of
     singular values, else matrix_norm(A, p) * matrix_norm(inv(A), p)."""
     _no_out("cond", out)
-    _matrix_arg("cond", A, square=p not in (None, 2, -2))
-    if p in (None, 2, -2):
+    A = _cond_checked(A, p)
+    if A.numel() == 0:   # (torch: 0 for empty matrices, square or not, as NumPy defines none)
+        return _zeros(A._shape[:-2], dtype=A._dtype)
+    if p == "nuc":   # (the nuclear norm's definition: matrix_norm refuses infinities)
+        s = svdvals(A)
+        return s.sum(-1) * s.reciprocal().sum(-1)
+    if p is None or not isinstance(p, str) and abs(p) == 2:
         s = svdvals(A)   # descending: torch divides the first by the last
         big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._shape[-1] - 1, 1)
         return (big / small if p != -2 else small / big).squeeze(-1)
@@ -501,6 +506,37 @@ def cond(A, p=None, *, out=None):
         return _cond_singular(A, p)
     # torch's composition ends with nan_to_num (NanToNumBackward0); infs pass through
     return (matrix_norm(A, p) * matrix_norm(Ainv, p)).nan_to_num(math.inf, math.inf, -math.inf)
+
+
+def _cond_checked(A, p):
+    """A, checked as torch's two linalg.cond overloads check it, in their order: the string
+    norms first as square matrices, the numbers first for dims and the norm; ±1 and ±inf
+    then as square matrices (named as C++'s to_string prints the norm: 1, 1.000000, inf)."""
+    if not isinstance(A, Tensor):
+        _matrix_arg("cond", A)
+    if isinstance(p, str):
+        where = f"linalg.cond(ord={p})"
+        if A.dim() < 2:
+            raise RuntimeError(f"{where}: The input tensor A must have at least 2 dimensions.")
+        _cond_square(A, where)
+        if p not in ("fro", "nuc"):
+            raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+        return A
+    if A.dim() < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    if p is not None and p not in (1, -1, 2, -2, math.inf, -math.inf):
+        shown = p if isinstance(p, (bool, int, np.integer)) else format(float(p), "g")
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {shown}")
+    if p is not None and abs(p) != 2 and A.numel():
+        _cond_square(A, f"linalg.cond(ord={p:f})" if isinstance(p, float) and math.isfinite(p)
+                     else f"linalg.cond(ord={int(p) if math.isfinite(p) else p})")
+    return A
+
+
+def _cond_square(A, where):
+    if A._shape[-1] != A._shape[-2]:
+        raise RuntimeError(f"{where}: A must be batches of square matrices, but they are "
+                           f"{A._shape[-2]} by {A._shape[-1]} matrices")
 
 
 def _cond_singular(A, p):
@@ -664,13 +700,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if A._shape[-2] != B._shape[-1 if vector else -2]:
         raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match "
                            f"other.size({-1 if vector else -2})")
-    if not A._dtype.is_floating_point:
-        raise RuntimeError(f"torch.linalg.lstsq: Expected a floating point or complex tensor "
-                           f"as input. Got {A._dtype.legacy}")
     name = "gelsy" if driver is None else str(driver).lower()
     if name not in _DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            "gelsy, gelsd, gelss)")
+    if not A._dtype.is_floating_point:   # (its LAPACK dispatch's words, after the driver's)
+        raise RuntimeError("This function doesn't handle types other than float and double")
     m, n = A._shape[-2:]
     rc = F.eps(A._dtype) * max(m, n) if rcond is None else float(rcond)
     b_batch = B._shape[:-1] if vector else B._shape[:-2]

@@ -18,6 +18,8 @@ from tapegrad.autograd import gradcheck
 from tapegrad.kinds import linalg as LK
 from tapegrad.ops import OPS
 
+from torch_errors import assert_same_error
+
 INF = math.inf
 
 
@@ -514,3 +516,45 @@ def test_slogdet_of_a_tensor_that_requires_grad_under_no_grad():
         assert not s.sign.requires_grad and not s.logabsdet.requires_grad
         assert tg.slogdet(A)[0].item() == -1.0 and math.isnan(tg.logdet(A).item())
     assert tg.linalg.slogdet(A).logabsdet.grad_fn is not None
+
+
+# linalg.cond as torch's two overloads check it: the number norms for dims and the norm
+# first (its own messages), ±1 / ±inf then as square matrices named with the norm, the
+# string norms as square matrices first; 0 for empty matrices (tapegrad: one message for
+# all, and an error for empty input); svdvals' dtype error is linalg.svd's; lstsq of
+# integer matrices its LAPACK dispatch's words, after the driver's check
+def _cond_call(lib, shape, p, dtype="float32"):
+    x = lib.ones(shape, dtype=getattr(lib, dtype))
+    if len(shape) == 2 and all(shape):   # (full rank: a finite condition number)
+        x = x + lib.eye(*shape, dtype=x.dtype)
+    try:
+        r = lib.linalg.cond(x, p)
+    except RuntimeError as e:
+        return str(e)
+    return tuple(r.shape), str(r.dtype).split(".")[1], r.tolist()
+
+
+@pytest.mark.parametrize("p", [None, 1, -1, 1.0, True, 2, -2, INF, -INF, "fro", "nuc", 3, 2.5,
+                               "bad"])
+@pytest.mark.parametrize("shape, dtype", [((2, 3), "float32"), ((2,), "float32"),
+                                          ((2, 2), "int64"), ((0, 0), "float32"),
+                                          ((2, 0, 0), "float64"), ((2, 0), "float32"),
+                                          ((0, 0), "int64")])
+def test_cond_checks_and_empty_matrices_as_torch(p, shape, dtype):
+    torch = pytest.importorskip("torch")
+    ours, theirs = _cond_call(tg, shape, p, dtype), _cond_call(torch, shape, p, dtype)
+    if isinstance(theirs, tuple):
+        assert ours[:2] == theirs[:2] and ours[2] == pytest.approx(theirs[2], rel=1e-5)
+    else:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.linalg.svdvals(m.ones(2, 2, dtype=m.int64)),
+    lambda m: m.linalg.lstsq(m.ones(2, 2, dtype=m.int64), m.ones(2, 1, dtype=m.int64)),
+    lambda m: m.linalg.lstsq(m.ones(2, 2, dtype=m.int32), m.ones(2, 1, dtype=m.int32),
+                             driver="bad"),
+])
+def test_linalg_integer_input_errors_as_torch(call):
+    torch = pytest.importorskip("torch")
+    assert_same_error(call, torch)
