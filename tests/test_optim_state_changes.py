@@ -182,3 +182,43 @@ def test_state_changes_take_effect_as_torch(cls, kw, change):
         assert list(st[i]) == list(tst[i])
         for key in st[i]:
             np.testing.assert_allclose(st[i][key], tst[i][key], rtol=1e-10, atol=1e-12)
+
+
+# a non-contiguous parameter (a transposed view made a Parameter, `.data` set to a transpose,
+# a strided slice): torch's state tensors take its layout (zeros_like / full_like / clone
+# with preserve_format: a transpose's strides, a slice's dims in row-major order), and the
+# steps read and write them in it (tapegrad made every state tensor row-major)
+def _layouts(mod, how):
+    base = mod.arange(24.0, dtype=mod.float64).reshape(4, 6) / 10
+    if how == "transposed":
+        return mod.nn.Parameter(base[:, :4].t())
+    if how == "slice":
+        return mod.nn.Parameter(base[:, ::2])
+    p = mod.nn.Parameter(base[:, :3].clone())
+    p.data = base[:3, :4].t()
+    return p
+
+
+def _strided_run(mod, cls, kw, how):
+    p = _layouts(mod, how)
+    opt = getattr(mod.optim, cls)([p], **kw)
+    w = mod.arange(float(p.numel()), dtype=mod.float64).reshape(p.shape) / 7
+    for _ in range(4):
+        opt.zero_grad()
+        (((p * w).sin() - 0.3) ** 2).sum().backward()
+        opt.step()
+    state = {key: (tuple(v.stride()) if v.dim() else None, v.detach().numpy().copy())
+             for key, v in opt.state[p].items() if isinstance(v, mod.Tensor)}
+    return p.detach().numpy().copy(), state
+
+
+@pytest.mark.parametrize("how", ["transposed", ".data transposed", "slice"])
+@pytest.mark.parametrize("cls,kw", OPTIMIZERS, ids=[c for c, _ in OPTIMIZERS])
+def test_state_of_non_contiguous_parameters_as_torch(cls, kw, how):
+    torch = pytest.importorskip("torch")
+    (mine, st), (theirs, tst) = _strided_run(tg, cls, kw, how), _strided_run(torch, cls, kw, how)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
+    assert list(st) == list(tst)
+    for key in st:
+        assert st[key][0] == tst[key][0], key
+        np.testing.assert_allclose(st[key][1], tst[key][1], rtol=1e-10, atol=1e-12)

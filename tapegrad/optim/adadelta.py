@@ -1,10 +1,9 @@
 """torch.optim.Adadelta (rho, weight decay, maximize); one fused kernel per group
 (optimizer.py)."""
-import numpy as np
 
 from .hooks import check_lr
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
-                        functional_step, state_tensor, step_tensor)
+from .optimizer import (check_state_steps, _default_to_fused_or_foreach, functional_step,
+                        Optimizer, state_like, step_tensor)
 
 __all__ = ["Adadelta", "adadelta"]
 
@@ -40,8 +39,8 @@ class Adadelta(Optimizer):
         if len(state) != 0:
             return False
         state["step"] = step_tensor()
-        state["square_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
-        state["acc_delta"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["square_avg"] = state_like(p)
+        state["acc_delta"] = state_like(p)
         return True
 
     def _run(self, K, group, pack, G, goff):

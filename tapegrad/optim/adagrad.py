@@ -1,12 +1,11 @@
 """torch.optim.Adagrad (lr_decay, initial_accumulator_value, weight decay, maximize); one
 fused kernel per group (optimizer.py)."""
-import numpy as np
 
 from .. import dtypes as D
 from .hooks import check_fused, check_lr
 from .adam import _no_grad_scaling
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
-                        functional_step, state_tensor, step_tensor)
+from .optimizer import (check_state_steps, _default_to_fused_or_foreach, functional_step,
+                        Optimizer, state_like, step_tensor)
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -56,8 +55,7 @@ class Adagrad(Optimizer):
         if len(state) != 0:
             return False
         state["step"] = step_tensor(fused=bool(group["fused"]))
-        state["sum"] = state_tensor(np.full(p._shape, group["initial_accumulator_value"],
-                                            p._dtype.np), p._dtype)
+        state["sum"] = state_like(p, group["initial_accumulator_value"])
         return True
 
     def _run(self, K, group, pack, G, goff):

@@ -1,11 +1,10 @@
 """torch.optim.Adam and AdamW (amsgrad, weight decay coupled or decoupled, maximize); one
 fused kernel per group (optimizer.py)."""
-import numpy as np
 
 from ..tensor import Tensor
 from .hooks import check_fused, check_lr
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, _to_scalar, check_state_steps,
-                        functional_step, state_tensor, step_tensor)
+from .optimizer import (check_state_steps, _default_to_fused_or_foreach, functional_step,
+                        Optimizer, state_like, step_tensor, _to_scalar)
 
 __all__ = ["Adam", "AdamW", "adam"]
 
@@ -65,10 +64,10 @@ class Adam(Optimizer):
         if len(state) != 0:
             return False
         state["step"] = step_tensor(fused=bool(group["fused"]))
-        state["exp_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
-        state["exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["exp_avg"] = state_like(p)
+        state["exp_avg_sq"] = state_like(p)
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+            state["max_exp_avg_sq"] = state_like(p)
         return True
 
     def _bumps(self, group):

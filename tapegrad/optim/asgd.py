@@ -5,7 +5,7 @@ import numpy as np
 from .. import dtypes as D
 from ..tensor import Tensor
 from .hooks import check_lr
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, functional_step, state_tensor,
+from .optimizer import (_default_to_fused_or_foreach, functional_step, Optimizer, state_like,
                         step_tensor)
 
 __all__ = ["ASGD", "asgd"]
@@ -44,7 +44,7 @@ class ASGD(Optimizer):
         state["step"] = step_tensor()
         state["eta"] = step_tensor(float(group["lr"]))
         state["mu"] = step_tensor(1.0)
-        state["ax"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["ax"] = state_like(p)
         return True
 
     def _bumps(self, group):

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes as D, errors
+from .. import dtypes as D, errors, layouts
 from .._jit import kernel_module
 from .._signals import COMMIT
 from ..compiler import is_compiling
@@ -254,6 +254,29 @@ def state_tensor(arr, dt):
     return t
 
 
+def state_like(t, fill=0.0, dt=None):
+    """A state tensor of t's shape (a parameter, or its gradient) filled with `fill`, laid out
+    as torch's zeros_like / full_like / clone (memory_format=preserve_format) lay out t: its
+    strides where t is dense (a transposed parameter's state is transposed too), else
+    row-major by its dims' order.  The steps address it through the pack's staging."""
+    dt = dt or t._dtype
+    v = t._v
+    if type(v) is float or v.flags.c_contiguous:
+        arr = np.zeros(t._shape, dt.np) if fill == 0 else np.full(t._shape, fill, dt.np)
+    else:
+        arr = layouts.empty_preserving(v, dt.np)
+        arr[...] = fill
+    return state_tensor(arr, dt)
+
+
+def grad_or_param(p):
+    """p's gradient where it has one of p's shape, else p: the tensor whose layout torch's
+    clone(grad) / full_like(grad) state takes (a replayed or functional step passes its
+    gradients apart: p's layout, which a gradient has unless set otherwise)."""
+    g = getattr(p, "_grad", None)
+    return g if g is not None and g._shape == p._shape else p
+
+
 def _step_dtype():
     """torch's dtype of `state["step"]`: float64 under a float64 default dtype, else float32."""
     return D.float64 if D.get_default_dtype() is D.float64 else D.float32
@@ -291,7 +314,9 @@ def _addressable(pstate, key, dt, size, shape=None, grad_first=False):
     if not isinstance(t, Tensor):     # e.g. an int step from an old state dict
         t = pstate[key] = state_tensor(np.array(t, dt.np), dt)
     arr = t._v
-    if type(arr) is float or arr.dtype != dt.np or not arr.flags.c_contiguous:
+    # (an array of another layout is kept: the pack stages it, as torch's state keeps the
+    # strides it was made with)
+    if type(arr) is float or arr.dtype != dt.np:
         arr = np.array(arr, dt.np, order="C")   # (a copy, 0-d kept: not ascontiguousarray)
         t._v, t._dtype = arr, dt
     if arr.size != size:
@@ -308,7 +333,7 @@ class _Pack:
     __slots__ = ("params", "dt", "like", "tlike", "slike", "P", "off", "goff", "G",
                  "stage", "staged", "state", "counters", "leaf", "keep", "staged_floats",
                  "staged_arrays", "zeros8", "mixed", "runs", "arrays", "arrays_held", "floats",
-                 "keys", "outer", "dicts", "state_arrays")
+                 "keys", "outer", "dicts", "state_arrays", "state_staged", "restage")
 
     def __init__(self, params, dt, state_keys, state, scalars=("step",), grad_first=False):
         self.params = params
@@ -349,6 +374,7 @@ class _Pack:
             P[j] = base + int(soff[k]) * np.dtype(npdt).itemsize
         self.P = P
         self.keep = []
+        self.state_staged = []   # (state array, its row-major copy the kernel addresses)
         self.state = {}
         self.slike = {}     # one-element state (`scalars`: step, NAdam's mu_product...): its dtype
         self.keys = tuple(state_keys)
@@ -364,7 +390,7 @@ class _Pack:
                     _addressable(state[p], key, want, p.numel(), p._shape, grad_first)
                     for p in params]
             self.keep.append(arrs)
-            self.state[key] = np.array([a.ctypes.data for a in arrs], np.int64)
+            self.state[key] = np.array([self._address(a) for a in arrs], np.int64)
         # what state_current() compares: the whole opt.state (its keys and values: looking up
         # each parameter's entry costs more, a tensor's hash being a Python call), and per key
         # the arrays of the parameters' state tensors
@@ -373,6 +399,7 @@ class _Pack:
             self.outer = (list(state), list(state.values()))
             self.dicts = [state[p] for p in params]
         self.state_arrays = [(key, arrs) for key, arrs in zip(state_keys, self.keep)]
+        self.restage = bool(staged or self.state_staged)
         self.tlike = self.slike.get("step")
         self.counters = [version_counter(p) for p in params]
         self.leaf = all(p._tape is None for p in params)
@@ -386,6 +413,16 @@ class _Pack:
             else:
                 self.staged_arrays = [(params[j], int(soff[k]), int(soff[k + 1]))
                                       for k, j in enumerate(staged)]
+
+    def _address(self, a):
+        """The address the kernels take for state array a (in its parameter's flat order):
+        its own, or that of a row-major copy staged in and out around each step (a state
+        tensor laid out as a non-contiguous parameter, state_like)."""
+        if not a.flags.c_contiguous:
+            c = np.empty(a.shape, a.dtype)
+            self.state_staged.append((a, c))
+            a = c
+        return a.ctypes.data
 
     def valid(self, params):
         """params are the pack's parameters, with the storage it holds."""
@@ -460,7 +497,10 @@ class _Pack:
         return runs
 
     def stage_in(self):
-        """Copy the staged parameters' values into the stage buffer."""
+        """Copy the staged parameters' values into the stage buffer (and staged state into
+        its copies)."""
+        for a, c in self.state_staged:
+            c[...] = a
         sf = self.staged_floats
         if sf is not None:
             if len(sf) == 1:            # (one float: no list)
@@ -477,7 +517,10 @@ class _Pack:
                 stage[a:b] = v.reshape(-1)
 
     def stage_out(self):
-        """Write the updated stage buffer back into the staged parameters."""
+        """Write the updated stage buffer back into the staged parameters (and the staged
+        state's copies back into it)."""
+        for a, c in self.state_staged:
+            a[...] = c
         sf = self.staged_floats
         if sf is not None:
             if len(sf) == 1:
@@ -871,10 +914,10 @@ class Optimizer(OptimizerHooks):
         caller holds COMMIT (a Ctrl-C waits until the whole step is done)."""
         K = fused()
         for group, pack, goff in items:
-            if pack.staged:
+            if pack.restage:
                 pack.stage_in()
             self._run(K, group, pack, G, goff)
-            if pack.staged:
+            if pack.restage:
                 pack.stage_out()
             pack.bump(self._bumps(group))
 

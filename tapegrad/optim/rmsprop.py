@@ -1,10 +1,9 @@
 """torch.optim.RMSprop (momentum, centered, alpha, weight decay, maximize); one fused kernel
 per group (optimizer.py)."""
-import numpy as np
 
 from .hooks import check_lr
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
-                        functional_step, state_tensor, step_tensor)
+from .optimizer import (check_state_steps, _default_to_fused_or_foreach, functional_step,
+                        Optimizer, state_like, step_tensor)
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -52,7 +51,7 @@ class RMSprop(Optimizer):
             return False
         state["step"] = step_tensor()
         for key in self._state_keys(group)[1:]:
-            state[key] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+            state[key] = state_like(p)
         return True
 
     def _run(self, K, group, pack, G, goff):

@@ -1,11 +1,10 @@
 """torch.optim.Rprop (etas, step_sizes, maximize); one fused kernel per group
 (optimizer.py)."""
-import numpy as np
 
 from .. import dtypes as D, errors
 from .hooks import check_lr
-from .optimizer import (Optimizer, _default_to_fused_or_foreach, check_state_steps,
-                        functional_step, state_tensor, step_tensor)
+from .optimizer import (check_state_steps, _default_to_fused_or_foreach, functional_step,
+                        grad_or_param, Optimizer, state_like, step_tensor)
 
 __all__ = ["Rprop", "rprop"]
 
@@ -45,9 +44,9 @@ class Rprop(Optimizer):
         if len(state) != 0:
             return False
         state["step"] = step_tensor()
-        state["prev"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
-        state["step_size"] = state_tensor(np.full(p._shape, float(group["lr"]), p._dtype.np),
-                                          p._dtype)
+        state["prev"] = state_like(p)
+        # (torch's full_like(grad, lr): the gradient's layout)
+        state["step_size"] = state_like(grad_or_param(p), float(group["lr"]), p._dtype)
         return True
 
     def _run(self, K, group, pack, G, goff):

@@ -4,8 +4,8 @@ import numpy as np
 
 from .hooks import check_fused, check_lr
 from .adam import _no_grad_scaling
-from .optimizer import (Optimizer, _integral_alpha_error, functional_step, required,
-                        state_tensor)
+from .optimizer import (functional_step, grad_or_param, _integral_alpha_error, Optimizer,
+                        required, state_like)
 
 __all__ = ["SGD", "sgd"]
 
@@ -49,7 +49,8 @@ class SGD(Optimizer):
     def _init_state(self, group, p, state):
         # torch keeps no state without momentum; the buffer is the first (modified) gradient
         if group["momentum"] != 0 and state.get("momentum_buffer") is None:
-            state["momentum_buffer"] = state_tensor(np.empty(p._shape, p._dtype.np), p._dtype)
+            # (the kernel writes it; torch's clone(grad): the gradient's layout)
+            state["momentum_buffer"] = state_like(grad_or_param(p), dt=p._dtype)
             self._fresh.add(id(state["momentum_buffer"]))
             return True
         return False
