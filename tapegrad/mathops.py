@@ -28,7 +28,7 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _result, _tape_for, _tape_of
 from .structops import _gather
-from .native_args import arg_error, given, missing, MISSING, _takes_number
+from .native_args import arg_error, dim_form_error, given, missing, MISSING, _takes_number
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
@@ -644,9 +644,13 @@ class _MathMethods:
             raise arg_error("argmin", True, (dim, keepdim))
         return _argext(self, dim, keepdim, np.argmin)
 
-    def prod(self, dim=None, keepdim=False, *, dtype=None):
+    def prod(self, dim=MISSING, keepdim=MISSING, *, dtype=None):
         """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
         is right with zeros (one: the others' product; several: 0)."""
+        err = dim_form_error("prod", True, (), dim, keepdim, dtype=dtype)
+        if err is not None:   # (keepdim without dim, or dim=None: its dim is an int)
+            raise err
+        keepdim = False if keepdim is MISSING else keepdim
         if type(keepdim) is not bool:
             raise arg_error("prod", True, (dim, keepdim))
         if dtype is not None:
@@ -654,7 +658,7 @@ class _MathMethods:
             check_grad_dtype(self, dtype)
         x = self.to(dtype) if dtype is not None else (
             self if self._dtype.is_floating_point else self.to(D.int64))
-        if dim is None:
+        if dim is MISSING:
             return _record("prod", DM.prod, x, None, False)
         d = _dim(dim, x.dim(), "prod", "dim", 1)   # (a float tensor refused as torch's)
         # (its body's products keep x's layout; torch's result is row-major)

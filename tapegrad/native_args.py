@@ -571,6 +571,20 @@ def missing_input(fn, method):
     return missing(fn, names)
 
 
+def dim_form_error(fn, method, lead, dim, keepdim, **options):
+    """torch's TypeError for a reduction whose keepdim only its dim form takes, where that
+    form does not bind: keepdim given without dim, or a dim of None where the form's dim is
+    an int (prod, median); None where they bind.  `lead`: the function's input; dim and
+    keepdim read as positional, the options (dtype) as keywords where given."""
+    if dim is not MISSING and dim is not None or dim is MISSING and keepdim is MISSING:
+        return None
+    kwargs = {k: v for k, v in options.items() if v is not None}
+    if dim is MISSING:
+        kwargs["keepdim"] = keepdim
+    return arg_error(fn, method, lead + given(dim, None if dim is MISSING else keepdim),
+                     kwargs)
+
+
 def given(*values):
     """The positional arguments of a call whose parameters default to MISSING: those given."""
     return tuple(v for v in values if v is not MISSING)

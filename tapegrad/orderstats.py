@@ -31,7 +31,7 @@ from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
     tied_value
-from .native_args import arg_error
+from .native_args import arg_error, dim_form_error, MISSING
 from .tensor import _dim, _int_arg, _is_int_arg, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
@@ -214,10 +214,14 @@ def _rows(x, d):
     return np.moveaxis(a, d, -1)
 
 
-def nanmedian(input, dim=None, keepdim=False):
+def nanmedian(input, dim=MISSING, keepdim=MISSING):
     """The lower median of the non-NaN elements: of all (NanmedianBackward0) or along dim
     ((values, indices), NanmedianBackward1)."""
-    if dim is None:
+    err = dim_form_error("nanmedian", False, (input,), dim, keepdim)
+    if err is not None:   # (keepdim without dim, or dim=None: its dim is an int)
+        raise err
+    keepdim = False if keepdim is MISSING else keepdim
+    if dim is MISSING:
         return _nanmedian_all(input)
     d = _dim_arg("nanmedian", input, dim)
     _no_bool("median_out", input)
@@ -327,8 +331,11 @@ class _OrderMethods:
     def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         return _quantile("nanquantile", self, q, dim, keepdim, interpolation, True, True)
 
-    def nanmedian(self, dim=None, keepdim=False):
-        if type(keepdim) is not bool:
+    def nanmedian(self, dim=MISSING, keepdim=MISSING):
+        err = dim_form_error("nanmedian", True, (), dim, keepdim)
+        if err is not None:
+            raise err
+        if keepdim is not MISSING and type(keepdim) is not bool:
             raise arg_error("nanmedian", True, (dim, keepdim))
         return nanmedian(self, dim, keepdim)
 

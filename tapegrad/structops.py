@@ -31,7 +31,7 @@ from . import decomps, dtypes as D, errors, layouts, return_types
 from .creation import zeros
 from .fpstate import quiet
 from .graph import show_edges
-from .native_args import _MISSING, arg_error, given, Overloads
+from .native_args import _MISSING, arg_error, dim_form_error, given, Overloads
 from ._jit import kernel_module
 from .ndops import _binary, _import_extremes, _use_extremes, where
 from .ops import OPS
@@ -498,10 +498,14 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return _kth("kthvalue", input, int(k), d, keepdim, return_types.kthvalue)
 
 
-def median(input, dim=None, keepdim=False):
+def median(input, dim=_MISSING, keepdim=_MISSING):
     """The lower median: of all elements (MedianBackward0, a 0-d tensor) or along dim
     ((values, indices), MedianBackward1); NaN propagates.  The gradient goes to the index."""
-    if dim is None:
+    err = dim_form_error("median", False, (input,), dim, keepdim)
+    if err is not None:   # (keepdim without dim, or dim=None: its dim is an int)
+        raise err
+    keepdim = False if keepdim is _MISSING else keepdim
+    if dim is _MISSING:
         _no_bool("median_cpu", input)
         return _median_all(input)
     d = _dim_arg("median", input, dim)
@@ -1541,8 +1545,11 @@ class _StructMethods:
             raise arg_error("kthvalue", True, (k, dim, keepdim))
         return kthvalue(self, k, dim, keepdim)
 
-    def median(self, dim=None, keepdim=False):
-        if type(keepdim) is not bool:
+    def median(self, dim=_MISSING, keepdim=_MISSING):
+        err = dim_form_error("median", True, (), dim, keepdim)
+        if err is not None:
+            raise err
+        if keepdim is not _MISSING and type(keepdim) is not bool:
             raise arg_error("median", True, (dim, keepdim))
         return median(self, dim, keepdim)
 

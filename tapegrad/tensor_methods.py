@@ -18,7 +18,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
 from .parameter import Parameter
 from .pyfunc import Function
 from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
-from .native_args import arg_error, given, missing, MISSING, overloads
+from .native_args import arg_error, dim_form_error, given, missing, MISSING, overloads
 from .tensor import (_contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_int_item, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
@@ -380,10 +380,14 @@ class _OpMethods:
         return _compared("ne", self, other)
 
     # ---- reductions ------------------------------------------------------------------------
-    def sum(self, dim=MISSING, keepdim=False, *, dtype=None):
+    def sum(self, dim=MISSING, keepdim=MISSING, *, dtype=None):
         # (dim=None given is torch's sum.dim_IntList overload: every dim, SumBackward1)
-        if type(keepdim) is not bool:   # (torch's parser takes no int, None or numpy bool)
-            raise arg_error("sum", True, given(dim, keepdim))
+        if keepdim.__class__ is not bool:   # (torch's parser takes no int, None or numpy bool)
+            if keepdim is not MISSING:
+                raise arg_error("sum", True, given(dim, keepdim))
+            keepdim = False
+        elif dim is MISSING:   # (keepdim without dim: only the dim form takes it)
+            raise dim_form_error("sum", True, (), dim, keepdim, dtype=dtype)
         if dtype is not None:
             dtype = _reduction_dtype("sum", dtype, dim, keepdim)
         dim = None if dim is MISSING else () if dim is None else dim
@@ -451,10 +455,14 @@ class _OpMethods:
         (values, indices), a return_types.min."""
         return _extreme(self, args, kwargs, False)
 
-    def mean(self, dim=MISSING, keepdim=False, *, dtype=None):
+    def mean(self, dim=MISSING, keepdim=MISSING, *, dtype=None):
         # (dim=None given is torch's mean.dim overload: every dim, MeanBackward1)
-        if type(keepdim) is not bool:
-            raise arg_error("mean", True, given(dim, keepdim))
+        if keepdim.__class__ is not bool:
+            if keepdim is not MISSING:
+                raise arg_error("mean", True, given(dim, keepdim))
+            keepdim = False
+        elif dim is MISSING:   # (keepdim without dim: only the dim form takes it)
+            raise dim_form_error("mean", True, (), dim, keepdim, dtype=dtype)
         if dtype is not None:
             dtype = _reduction_dtype("mean", dtype, dim, keepdim)
         dim = None if dim is MISSING else () if dim is None else dim

@@ -788,3 +788,40 @@ def test_var_std_bool_dim():
     assert x.var(False).item() == pytest.approx(35 / 12)
     with pytest.raises(TypeError, match="incorrect: dim"):
         x.std(dim=True)
+
+
+# keepdim without dim matches none of torch's reduction forms (only the dim form takes it),
+# and prod's, median's and nanmedian's dim is an int, not None: x.sum(keepdim=True) summed
+# into a (1, 1) tensor, x.prod(None) and x.median(None) reduced every element
+KEEPDIM_WITHOUT_DIM_CALLS = {
+    "sum": lambda m: _y(m).sum(keepdim=True),
+    "sum False": lambda m: _y(m).sum(keepdim=False),
+    "sum dtype": lambda m: _y(m).sum(dtype=m.float64, keepdim=True),
+    "sum function": lambda m: m.sum(_y(m), keepdim=True),
+    "mean": lambda m: _y(m).mean(keepdim=True),
+    "mean dtype": lambda m: _y(m).mean(dtype=m.float64, keepdim=False),
+    "prod": lambda m: _y(m).prod(keepdim=True),
+    "prod function": lambda m: m.prod(_y(m), keepdim=True),
+    "prod None": lambda m: _y(m).prod(None),
+    "prod None keepdim": lambda m: _y(m).prod(None, True),
+    "median": lambda m: _y(m).median(keepdim=True),
+    "median function": lambda m: m.median(_y(m), keepdim=True),
+    "median None": lambda m: _y(m).median(None),
+    "nanmedian": lambda m: _y(m).nanmedian(keepdim=True),
+    "nanmedian function None": lambda m: m.nanmedian(_y(m), None, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEEPDIM_WITHOUT_DIM_CALLS))
+def test_keepdim_without_dim_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(KEEPDIM_WITHOUT_DIM_CALLS[name], torch)
+
+
+def test_reductions_with_dim_and_keepdim_still_bind():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.sum(None, keepdim=True).shape == (1, 1)
+    assert x.prod(1, keepdim=True).shape == (2, 1)
+    assert x.median(dim=1, keepdim=True).values.shape == (2, 1)
+    assert tg.nanmedian(x, 0, True).values.shape == (1, 3)
+    assert x.prod().item() == 0.0 and x.median().item() == 2.0
