@@ -91,6 +91,7 @@ def bitwise_not(x, op="bitwise_not"):
 
 def _inplace(name, x, y):
     """x <op>= y: the result written into x (its dtype must hold the promoted type)."""
+    y = D.py_number(y)   # (a numpy scalar as the number it stands for: np.bool_ a float)
     errors.check_promotion(x, y)     # (the output's shape, then its dtype: torch's order)
     r = binary(name, x, y)
     if _tracing(x) is not None:
@@ -99,9 +100,15 @@ def _inplace(name, x, y):
     return x._assign(r._array())
 
 
+# what the operators take as the other operand: a numpy scalar too, read as torch's parser
+# reads it (dtypes.py_number: np.int64 an int, np.bool_ a float), not left to numpy (whose
+# reflected op made `int_tensor & np.int64(1)` an ndarray)
+_NUMBERS = (Tensor, bool, int, float, np.integer, np.bool_, np.floating)
+
+
 def _spelled(name, reflected=False):
     def method(self, other):
-        if not isinstance(other, (Tensor, bool, int, float)):
+        if not isinstance(other, _NUMBERS):
             return NotImplemented
         return binary(name, other, self) if reflected else binary(name, self, other)
     return method
@@ -109,8 +116,7 @@ def _spelled(name, reflected=False):
 
 def _method(name):
     def method(self, other):
-        return binary(name, self, other if isinstance(other, Tensor) or
-                      isinstance(other, (bool, int, float)) else tensor(other))
+        return binary(name, self, other if isinstance(other, _NUMBERS) else tensor(other))
     method.__name__ = name
     return method
 
@@ -123,7 +129,7 @@ def _inplace_method(name):
 
 def _inplace_spelled(name):
     def method(self, other):
-        if not isinstance(other, (Tensor, bool, int, float)):
+        if not isinstance(other, _NUMBERS):
             return NotImplemented
         return _inplace(name, self, other)
     return method

@@ -261,7 +261,7 @@ def test_integer_results_are_not_baked_into_a_replay(f, x0, x1):
 
 
 # ---- bitwise ops on integer and bool tensors ---------------------------------------------------
-BITS = """
+BITS = """import numpy as np
 f = m.tensor([1., 2.]); i = m.tensor([1, 2]); b = m.tensor([True, False])
 i32 = m.tensor([3, 4], dtype=m.int32); n = m.tensor([-8, 5])
 """
@@ -275,6 +275,11 @@ BITWISE = [
     # errors
     "f & f", "f & i", "i & f", "i & 2.5", "~f", "f << 1", "i << 1.5", "m.bitwise_not(f)",
     "i.bitwise_and(f)", "f.double() | i", "i & m.tensor([1, 2, 3])",
+    # numpy scalars: the numbers torch's parser reads (np.int64 an int, np.bool_ a float),
+    # either side (tapegrad left them to numpy: an ndarray, or a TypeError)
+    "i | np.int64(1)", "np.int64(3) & i", "b & np.int64(1)", "i << np.int64(1)",
+    "np.int64(1) << i", "i ^ np.uint8(1)", "b & np.bool_(True)", "np.bool_(True) | b",
+    "i.bitwise_or(np.int64(4))", "b.bitwise_and(np.bool_(True))", "i & np.float64(1.0)",
 ]
 
 
@@ -290,6 +295,7 @@ def test_bitwise_as_torch(expr):
     "x = b.clone(); x.bitwise_not_(); show(x)", "x = n.clone(); x >>= 1; show(x, x._version)",
     "x = i.clone(); v = x[1:]; v |= 4; show(x)",
     "f &= 1", "x = b.clone(); x |= i", "x = i.clone(); x &= 1.5",
+    "x = i.clone(); x &= np.int64(1); show(x)", "x = i.clone(); x |= np.bool_(True)",
 ])
 def test_bitwise_inplace_as_torch(src):
     assert run(BITS + src, tg) == run(BITS + src, torch)
