@@ -214,6 +214,11 @@ def unary_into(code, a, out, c):
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()", "remainder": "%"}
 
 
+def _no_complex(name):
+    return NotImplementedError(f"tapegrad has no complex dtypes: {name} with a complex number "
+                               f"(computed in a complex dtype in torch) is not supported")
+
+
 def _operand_error(code, x, y):
     """Python's message for `x op y` when neither side takes the other (the message of the
     NotAnOperand the operators turn into NotImplemented)."""
@@ -399,6 +404,9 @@ def _binary_general(code, x, y):
         xa, xd, xc = _operand(x)
         ya, yd, yc = _operand(y)
     except TypeError:
+        if isinstance(x, complex) or isinstance(y, complex):
+            # (torch computes in a complex dtype; numpy's reflected op answered with an ndarray)
+            raise _no_complex(BY_CODE[code].name) from None
         raise errors.NotAnOperand(_operand_error(code, x, y)) from None
     if code == _SUB:    # (a float tensor with float operands never comes here)
         errors.check_sub(x, y)
@@ -551,6 +559,8 @@ def _compare(name, x, y):
     xa = x._array()
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
+        if isinstance(y, complex):   # (torch compares in a complex dtype; == was False here)
+            raise _no_complex(name)
         return NotImplemented
     if type(y) is int:
         D.check_int_scalar(y)

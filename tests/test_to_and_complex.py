@@ -181,3 +181,17 @@ def test_complex_fill_value_error_without_torch():
         tg.zeros(2, dtype=tg.int64).fill_(1j)
     assert x.tolist() == [0.0, 0.0]
 
+
+
+# arithmetic and comparisons with a complex number: torch computes in a complex dtype; here a
+# clear NotImplementedError (numpy's reflected op made `x * np.complex128(1)` an ndarray,
+# `x + 1j` a TypeError and `x == 1j` the bool False)
+@pytest.mark.parametrize("call", [
+    lambda x: x + 1j, lambda x: 1j * x, lambda x: x - np.complex128(1), lambda x: x / 1j,
+    lambda x: x * np.complex64(2), lambda x: np.complex128(1) * x, lambda x: x ** 1j,
+    lambda x: x.add(np.complex128(1)), lambda x: x == 1j, lambda x: x < np.complex128(1),
+    lambda x: x[0] * 1j, lambda x: x.long() + 1j,
+])
+def test_complex_operands_refused_clearly(call):
+    with pytest.raises(NotImplementedError, match="no complex dtypes"):
+        call(tg.ones(2))
