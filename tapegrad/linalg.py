@@ -38,7 +38,8 @@ _RT = {name: getattr(return_types, name) for name in (
     "linalg_svd", "linalg_eigh", "linalg_qr", "linalg_lstsq", "svd", "qr", "triangular_solve",
     "linalg_lu_factor", "linalg_lu_factor_ex", "linalg_lu", "lu_unpack")}
 from .tape import input_node
-from .tensor import _dim, _int_list, _is_int_item, Tensor, _tensor_elements, tensor_methods
+from .tensor import (_dim, _int_list, _is_dim_item, _is_int_item, Tensor, _tensor_elements,
+                     tensor_methods)
 from .tracing import _tracing
 from .views import cat as _cat, KIND_OPS
 
@@ -433,8 +434,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {got}")
     nd = A.dim()
     # (torch's int[] parser, then its range check: dim=(0, 5) of a 3-d A is out of range)
-    d0, d1 = (_dim(d, nd) for d in _int_list((dim,), "linalg_matrix_norm", "dim", 3, False,
-                                             _is_int_item))
+    d0, d1 = (_dim(int(d), nd) for d in _int_list((dim,), "linalg_matrix_norm", "dim", 3,
+                                                  False, _is_dim_item))
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
                            f"{dim[1]})")
@@ -464,7 +465,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """torch.linalg.norm: a vector norm (1-d input or one dim, or ord None over everything),
     or a matrix norm (2-d input with dim None, or two dims)."""
     if dim is not None:   # (torch's int[1]? dim: its parser's words, then its length check)
-        dims = _int_list((dim,), "linalg_norm", "dim", 3, True, _is_int_item)
+        dims = _int_list((dim,), "linalg_norm", "dim", 3, True, _is_dim_item)
         if len(dims) not in (1, 2):
             raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
                                f"Got {list(dims)}")

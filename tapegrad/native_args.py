@@ -8,7 +8,7 @@ import types
 import numpy as np
 
 from . import dtypes as D, errors
-from .tensor import _is_int_arg, _is_int_item, Tensor
+from .tensor import _is_dim_item, _is_int_arg, Tensor
 
 
 def bind(fn, args, kwargs, names, defaults=()):
@@ -59,13 +59,14 @@ def _takes_int(v):
 
 def _takes_int_item(v):
     # (an element of an int list, or the one int an int[1] or spread ints take: also a
-    # one-element integer tensor of any shape, as torch's is_int_or_symint)
-    return _is_int_item(v, True)
+    # one-element integer or bool tensor of any shape, as torch's is_int_or_symint; a bool
+    # one among sizes fails as it is converted, tensor._int_list)
+    return _is_dim_item(v, True)
 
 
 def _takes_int_list(v):
     # (torch checks the first element only; a later one fails as it is unpacked)
-    return isinstance(v, (tuple, list)) and (not v or _is_int_item(v[0], True))
+    return isinstance(v, (tuple, list)) and (not v or _is_dim_item(v[0], True))
 
 
 def _takes_number(v):

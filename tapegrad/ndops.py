@@ -20,7 +20,8 @@ from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
-from .tensor import _dim, _int_arg, _int_list, _new, NODIFF, Tensor, _tensor_operand
+from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _new, NODIFF, Tensor,
+                     _tensor_operand)
 from .tracing import _bake, _tracing, guard_all, guard_nans
 from .views import KIND_OPS, _reshape_op
 
@@ -962,7 +963,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
                 dims = cached
             else:
                 # (as torch's parser reads an int[1]: one-element integer tensors too)
-                dims = _int_list((dim,), "mean" if mean else "sum", "dim")
+                dims = _int_list((dim,), "mean" if mean else "sum", "dim", ok=_is_dim_item)
                 seen = set()
                 for d in dims:
                     if isinstance(d, int) and _dim(d, nd) in seen:

@@ -40,7 +40,7 @@ from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, s
                       topk_ties)
 from .parameter import Parameter
 from .tape import input_node, OP_CONST, refuse_inference_index, STATE
-from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _is_int_item, _layout_dim, _new, Tensor,
+from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _is_int_arg, _is_int_item, _layout_dim, _new, Tensor,
                      _tensor_operand, tensor_methods)
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, strided_over, \
@@ -529,7 +529,7 @@ def flipud(input):
 
 def flip(input, dims):
     """input reversed along dims (FlipBackward0)."""
-    dims = _int_list((dims,), "flip", "dims", 2, bare=False)
+    dims = _int_list((dims,), "flip", "dims", 2, bare=False, ok=_is_dim_item)
     nd = input.dim()
     ds = [_dim(d, nd) for d in dims]
     for d in ds:
@@ -548,7 +548,7 @@ def roll(input, shifts, dims=None):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                f"dims:0")
         return _gather("roll", input, np.roll(pos, int(shifts[0])))
-    dims = _int_list((dims,), "roll", "dims", 3)
+    dims = _int_list((dims,), "roll", "dims", 3, ok=_is_dim_item)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
@@ -1455,8 +1455,9 @@ def moveaxis(*args, **kwargs):
 
 def _movedim(fn, input, source, destination):
     if isinstance(source, (tuple, list)):
-        src = list(_int_list((source,), fn, "source", 2, bare=False))
-        dst = list(_int_list((destination,), fn, "destination", 3, bare=False))
+        src = list(_int_list((source,), fn, "source", 2, bare=False, ok=_is_dim_item))
+        dst = list(_int_list((destination,), fn, "destination", 3, bare=False,
+                             ok=_is_dim_item))
     else:
         src, dst = [int(source)], [int(destination)]
     if len(src) != len(dst):
@@ -1556,7 +1557,7 @@ class _StructMethods:
     def flip(self, *dims):
         if not dims:
             raise TypeError('flip() missing 1 required positional arguments: "dims"')
-        return flip(self, _int_list(dims, "flip", "dims"))
+        return flip(self, _int_list(dims, "flip", "dims", ok=_is_dim_item))
 
     def __reversed__(self):
         """reversed(x): x flipped along dim 0 (FlipBackward0), a 0-d x itself, as torch's."""
@@ -1574,7 +1575,8 @@ class _StructMethods:
 
     def roll(self, shifts, dims=None):
         return roll(self, _int_list((shifts,), "roll", "shifts"),
-                    None if dims is None else _int_list((dims,), "roll", "dims", 2))
+                    None if dims is None else _int_list((dims,), "roll", "dims", 2,
+                                                        ok=_is_dim_item))
 
     def repeat(self, *sizes):
         if not sizes:   # (torch's parser, before the count check)

@@ -92,6 +92,23 @@ def _is_int_item(v, first):
                                      not v._dtype.is_complex and v._dtype is not D.bool_)
 
 
+def _is_dim_item(v, first):
+    """Whether torch's parser takes v as an element of an int[] of dims: one of _is_int_item's,
+    or a one-element bool tensor, read as the int it holds (x.sum(tensor(True)) sums dim 1;
+    its SymInt[] sizes refuse one as they convert it, _int_list)."""
+    return _is_int_item(v, first) or (isinstance(v, Tensor) and v._dtype is D.bool_ and
+                                      v.numel() == 1)
+
+
+def _bool_size(v):
+    """torch's error for a one-element bool tensor among sizes: its parser takes one as an
+    element of an int list (is_int_or_symint), and the SymInt conversion refuses it."""
+    if isinstance(v, Tensor) and v._dtype is D.bool_ and v.numel() == 1:
+        raise RuntimeError("Expected scalar.isIntegral( false) to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+
+
 def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_item):
     """An `int[]` argument (sizes, dims; `fn`'s `name` at `pos`) as torch's parser binds it:
     one int (unless not `bare`: an argument after the first), one sequence, or ints spread
@@ -107,6 +124,8 @@ def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_item):
             return tuple(items)
     if len(args) == 1 and not isinstance(args[0], (tuple, list)):
         if not bare or not ok(args[0], True):
+            if bare:
+                _bool_size(args[0])
             raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of "
                             f"ints, not {errors.type_name(args[0])}")
         return (int(args[0]),)
@@ -115,6 +134,7 @@ def _int_list(args, fn, name, pos=1, bare=True, ok=_is_int_item):
     for k, v in enumerate(items):
         if ok(v, k == 0):
             continue
+        _bool_size(v)
         if k:
             raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos "
                             f"{k + 1} with error \"type must be tuple of ints,but got "
@@ -816,6 +836,10 @@ def _int_arg(v, fn, name, pos=1, ok=_is_int_arg):
     # (a 0-d float tensor has __index__ too, which torch's parser refuses as an int)
     if v.__class__ is not int and (isinstance(v, bool) or not hasattr(v, "__index__") or
                                    isinstance(v, Tensor) and not ok(v, True)):
+        if ok is _is_int_item and _is_dim_item(v, True):   # (a SymInt's bool tensor)
+            raise RuntimeError('scalar.isIntegral( false) INTERNAL ASSERT FAILED at '
+                               '"/__w/pytorch/pytorch/torch/csrc/utils/pybind.cpp":27, please '
+                               'report a bug to PyTorch. ')
         at = f" (position {pos})" if pos else ""
         raise TypeError((f"{fn}(): argument '{name}'{at} " if fn else f"argument '{name}' ")
                         + f"must be int, not {errors.type_name(v)}")
@@ -960,10 +984,10 @@ def _reduce_dims(fname, dim, nd, pos=1):
     """dim (an int or a sequence of ints; argument `pos` of fname) as sorted non-negative
     dims, with torch's errors; () for a 0-d tensor."""
     # (a float tensor has __index__ too: refused, as torch's parser does)
-    if dim.__class__ is int or _is_int_item(dim, True):
+    if dim.__class__ is int or _is_dim_item(dim, True):
         dims = [dim]
     elif isinstance(dim, (tuple, list)):
-        dims = _int_list((dim,), fname, "dim", pos, False, _is_int_item)
+        dims = _int_list((dim,), fname, "dim", pos, False, _is_dim_item)
     else:
         raise TypeError(f"{fname}(): argument 'dim' (position {pos}) must be tuple of ints, "
                         f"not {errors.type_name(dim)}")

@@ -19,7 +19,7 @@ from .parameter import Parameter
 from .pyfunc import Function
 from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
 from .native_args import arg_error, dim_form_error, given, missing, MISSING, overloads
-from .tensor import (_contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_int_item, NODIFF, OPERAND_TYPES, _reduce_dims,
+from .tensor import (_bool_size, _contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_dim_item, _is_int_item, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
@@ -527,6 +527,7 @@ class _OpMethods:
                 raise arg_error("view", True, shape, {"dtype": dtype})
             shape = (dtype,)
         if len(shape) == 1 and type(shape[0]) is not int:
+            _bool_size(shape[0])   # (its parser takes a bool tensor; the conversion refuses it)
             if not (hasattr(shape[0], "__index__") or isinstance(shape[0], (tuple, list, DType))):
                 raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
             if isinstance(shape[0], DType):
@@ -542,10 +543,14 @@ class _OpMethods:
                 shape = _int_list(shape, "view", "size")
         elif not shape or type(shape[0]) is not int and not _is_int_item(shape[0], True):
             # (none, or the first of spread ints)
+            if shape:
+                _bool_size(shape[0])
             raise arg_error("view", True, shape)
         v = self._v
         for s in shape:   # (Python ints, the common case, as they are; else converted)
             if s.__class__ is not int:
+                for t in shape:   # (a bool tensor: taken by the parser, refused converted)
+                    _bool_size(t)
                 try:
                     shape = tuple(map(operator.index, shape))
                 except TypeError:   # (a float among spread ints: torch's message, not int()'s)
@@ -642,10 +647,12 @@ class _OpMethods:
 
     def squeeze(self, dim=None, *dims):
         if dims:   # (x.squeeze(0, 2): the method's dims spread, as torch's parser takes them)
-            dim = _int_list((dim,) + dims, "squeeze", "dim")
-        elif isinstance(dim, (tuple, list)) or isinstance(dim, Tensor) and dim._shape:
-            # (squeeze(int[] dim): tensor([0]) and (tensor([0]),) too, as torch's parser)
-            dim = _int_list((dim,), "squeeze", "dim")
+            dim = _int_list((dim,) + dims, "squeeze", "dim", ok=_is_dim_item)
+        elif isinstance(dim, (tuple, list)) or isinstance(dim, Tensor) and (
+                dim._shape or dim._dtype is D.bool_):
+            # (squeeze(int[] dim): tensor([0]), (tensor([0]),) and tensor(True) too, as
+            # torch's parser)
+            dim = _int_list((dim,), "squeeze", "dim", ok=_is_dim_item)
         v = self._v
         empty = type(v) is not float and not v.size
         if dim is None:
@@ -709,7 +716,8 @@ class _OpMethods:
         if perm is None:
             if not dims:
                 raise TypeError('permute() missing 1 required positional arguments: "dims"')
-            perm = _permutation(_int_list(dims, "permute", "dims"), len(self._shape))
+            perm = _permutation(_int_list(dims, "permute", "dims", ok=_is_dim_item),
+                                len(self._shape))
             if ints:
                 if len(_PERMS) > 1024:
                     _PERMS.clear()

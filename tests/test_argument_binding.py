@@ -730,6 +730,23 @@ ONE_ELEMENT_INT_CALLS = {
     "unsqueeze 1-d dim": lambda m: _y(m).unsqueeze(m.tensor([0])),
     "cumsum 1-d dim": lambda m: _y(m).cumsum(m.tensor([1])),
     "chunk 1-d": lambda m: _y(m).chunk(m.tensor([2])),
+    # a one-element bool tensor: its parser takes one too; an int[] of dims reads it as the
+    # int it holds, a SymInt[] of sizes refuses it as it converts it (and a SymInt with
+    # its internal assert), an int parameter refuses it
+    "sum bool dim": lambda m: _y(m).sum(m.tensor(True)),
+    "squeeze bool dim": lambda m: _y(m)[:1].squeeze(m.tensor(False)),
+    "permute bool dims": lambda m: _y(m).permute(m.tensor(True), m.tensor(False)),
+    "flip bool dims": lambda m: _y(m).flip([m.tensor(True)]),
+    "movedim bool dims": lambda m: _y(m).movedim((m.tensor(True),), (0,)),
+    "linalg.norm bool dim": lambda m: m.linalg.norm(_y(m), dim=m.tensor(True)),
+    "zeros bool size": lambda m: m.zeros(m.tensor(True)),
+    "zeros bool sizes": lambda m: m.zeros((2, m.tensor([True]))),
+    "view bool size": lambda m: _y(m).view(m.tensor(True), 6),
+    "view bool later size": lambda m: _y(m).view(3, 2, m.tensor(True)),
+    "reshape bool size": lambda m: _y(m).reshape(m.tensor(True), 6),
+    "repeat bool size": lambda m: _y(m).repeat(m.tensor(True), 2),
+    "topk bool k": lambda m: _y(m).topk(m.tensor(True)),
+    "eye bool n": lambda m: m.eye(m.tensor(True)),
 }
 
 
