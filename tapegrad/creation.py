@@ -364,25 +364,48 @@ def _factory_options(fn, layout, pin_memory, memory_format=None, ndim=None):
                            "pinned memory allocator is available on this system.")
 
 
+def size_keyword(fn, size, kw):
+    """size of a factory whose sizes are spread ints (zeros, ones, empty, new_zeros...) given
+    as size= (in kw, its other keywords): torch's keyword form, a sequence given once."""
+    if not size and "size" not in kw:   # (its parser: the missing size first)
+        raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
+    for k in kw:
+        if k != "size":
+            raise TypeError(f"{fn}() got an unexpected keyword argument '{k}'")
+    v = kw["size"]
+    if size:
+        raise TypeError(f"{fn}() got multiple values for argument 'size'")
+    if not isinstance(v, (tuple, list)):   # (no int, no tensor: those only spread)
+        raise TypeError(f"{fn}(): argument 'size' must be tuple of ints, not "
+                        f"{errors.type_name(v)}")
+    return (v,)
+
+
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False):
+          pin_memory=False, **kw):
     """A tensor of the given size filled with 0."""
+    if kw:   # (size=(2, 3): torch's keyword form)
+        size = size_keyword("zeros", size, kw)
     _device.check(device)
     _factory_options("zeros", layout, pin_memory)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-         pin_memory=False):
+         pin_memory=False, **kw):
     """A tensor of the given size filled with 1."""
+    if kw:
+        size = size_keyword("ones", size, kw)
     _device.check(device)
     _factory_options("ones", layout, pin_memory)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False, memory_format=None):
+          pin_memory=False, memory_format=None, **kw):
     """A tensor of the given size (tapegrad fills it with 0)."""
+    if kw:
+        size = size_keyword("empty", size, kw)
     _device.check(device)
     ndim = None if memory_format is None else len(_size_args(size, "empty"))
     _factory_options("empty", layout, pin_memory, memory_format, ndim)

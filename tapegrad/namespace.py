@@ -17,7 +17,7 @@ import numpy as np
 from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
 from .native_args import bind, invalid_combination, MISSING
-from .creation import copy_of, empty, _number_arg, _requires_grad_arg, tensor
+from .creation import copy_of, empty, _number_arg, _requires_grad_arg, size_keyword, tensor
 from . import discrete_draws
 from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
@@ -126,17 +126,23 @@ class _NamespaceMethods:
     """Tensor's `new_*` constructors (self's dtype unless given), `type_as`, `ndimension`,
     `element_size`."""
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if kw:   # (size=(2, 3): torch's keyword form)
+            size = size_keyword("new_zeros", size, kw)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_zeros")
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_zeros")
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if kw:   # (size=(2, 3): torch's keyword form)
+            size = size_keyword("new_ones", size, kw)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_ones")
         return self._new_filled(size, 1, dtype, device, requires_grad, "new_ones")
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if kw:   # (size=(2, 3): torch's keyword form)
+            size = size_keyword("new_empty", size, kw)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_empty")
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")

@@ -842,3 +842,36 @@ def test_reductions_with_dim_and_keepdim_still_bind():
     assert x.median(dim=1, keepdim=True).values.shape == (2, 1)
     assert tg.nanmedian(x, 0, True).values.shape == (1, 3)
     assert x.prod().item() == 0.0 and x.median().item() == 2.0
+
+
+# zeros/ones/empty and new_zeros/new_ones/new_empty take their size by keyword too (its
+# parser's name, a sequence, given once): torch.zeros(size=(2, 3)) was refused as an
+# unexpected keyword
+SIZE_KEYWORD_CALLS = {
+    "zeros": lambda m: m.zeros(size=(2, 3)),
+    "ones dtype": lambda m: m.ones(size=[2], dtype=m.int64),
+    "empty": lambda m: m.empty(size=(2, 1)).shape,
+    "new_zeros": lambda m: _y(m).new_zeros(size=(2,)),
+    "new_ones": lambda m: _y(m).new_ones(size=[1, 2]),
+    "new_empty": lambda m: _y(m).new_empty(size=(3,)).shape,
+    "zeros int": lambda m: m.zeros(size=2),
+    "zeros tensor": lambda m: m.zeros(size=m.tensor([2])),
+    "zeros twice": lambda m: m.zeros(2, size=(2,)),
+    "zeros unknown": lambda m: m.zeros(size=(2,), foo=1),
+    "new_zeros int": lambda m: _y(m).new_zeros(size=2),
+    "new_ones misspelled": lambda m: _y(m).new_ones(sizes=(2,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIZE_KEYWORD_CALLS))
+def test_factory_size_keyword_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = SIZE_KEYWORD_CALLS[name]
+    ours, theirs = error_of(call, tg), error_of(call, torch)
+    assert ours == theirs
+    if theirs is None:
+        a, b = call(tg), call(torch)
+        if isinstance(b, torch.Tensor):
+            assert (a.tolist(), str(a.dtype)[9:]) == (b.tolist(), str(b.dtype)[6:])
+        else:
+            assert tuple(a) == tuple(b)
