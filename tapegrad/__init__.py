@@ -44,7 +44,7 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
                        set_flush_denormal)
 from . import accelerator, backends, cpu, cuda, distributed, func, multiprocessing, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
-from .views import as_strided, cat, stack
+from .views import as_strided, cat, split, stack
 from .structops import vstack as row_stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
@@ -219,7 +219,7 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
               "negative", "reciprocal", "square", "sum", "mean", "reshape", "transpose", "t",
               "unsqueeze", "squeeze", "flatten", "permute", "clone", "mm", "mv", "dot",
               "detach", "numel", "add", "sub", "mul", "div", "pow", "subtract", "multiply",
-              "divide", "true_divide", "max", "min", "split", "chunk", "unbind",
+              "divide", "true_divide", "max", "min", "chunk", "unbind",
               "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"):
     globals()[_name] = _fn(_name)
 

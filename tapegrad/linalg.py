@@ -411,10 +411,11 @@ KIND_OPS.eigh = F.LinalgEigh.apply
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+def matrix_norm(input, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Matrix norms over the two dims `dim`: 'fro' and 'nuc' (the sum of the singular values),
     2 / -2 (the largest / smallest singular value), 1 / -1 (max / min column sum of |A|),
     inf / -inf (the same over rows), as torch's compositions."""
+    A = input   # (torch's name for it, as a keyword: linalg.matrix_norm(input=x))
     _no_out("matrix_norm", out)
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_matrix_norm(): argument 'input' (position 1) must be Tensor, "
@@ -461,9 +462,10 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
 KIND_OPS.matrix_norm = matrix_norm
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+def norm(input, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """torch.linalg.norm: a vector norm (1-d input or one dim, or ord None over everything),
     or a matrix norm (2-d input with dim None, or two dims)."""
+    A = input   # (torch's name for it, as a keyword: linalg.norm(input=x))
     if dim is not None:   # (torch's int[1]? dim: its parser's words, then its length check)
         dims = _int_list((dim,), "linalg_norm", "dim", 3, True, _is_dim_item)
         if len(dims) not in (1, 2):

@@ -1497,7 +1497,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     _bool_arg(keepdim, "linalg_vector_norm", "keepdim", 4)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
-    _tensor_operand("linalg.vector_norm", x, 1, "input")
+    _tensor_operand("linalg_vector_norm", x, 1, "input")   # (its native parser's name)
     if not x._dtype.is_floating_point:   # (the input's dtype, before dtype= converts it)
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
                            f"as input. Got {x._dtype.legacy}")
@@ -1627,7 +1627,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     norms raise NotImplementedError."""
     if dtype is not None:
         dtype = D.as_dtype(dtype)
-    _tensor_operand("linalg.norm", A, 1, "input")
+    _tensor_operand("linalg_norm", A, 1, "input")
     if ord is not None and type(ord) not in (int, float, bool, str) and _takes_number(ord) and \
             not isinstance(ord, (complex, np.complexfloating)):
         ord = ord.item()   # (torch's Scalar ord: a numpy number or a 0-d tensor too)

@@ -1018,6 +1018,12 @@ def _join(name, tensors, dt, out, shapes, d):
     return res
 
 
+def split(tensor, split_size_or_sections, dim=0):
+    """torch.split: a Python function in torch, of these names (torch.split(tensor=x,
+    split_size_or_sections=2)), that calls the method."""
+    return tensor.split(split_size_or_sections, dim)
+
+
 def _split(x, sections, dim, name=None, unsafe=False):
     """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
     split entry whose node holds the pieces packed, then one `output` entry per piece (a

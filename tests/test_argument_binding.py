@@ -875,3 +875,33 @@ def test_factory_size_keyword_as_torch(name):
             assert (a.tolist(), str(a.dtype)[9:]) == (b.tolist(), str(b.dtype)[6:])
         else:
             assert tuple(a) == tuple(b)
+
+
+# torch's Python-level and native names of arguments given by keyword: torch.split is a
+# Python function (tensor, split_size_or_sections, dim), linalg.norm's and matrix_norm's
+# first parameter is `input` (tapegrad's `A` refused input=; torch refuses A=)
+KEYWORD_NAME_CALLS = {
+    "split": lambda m: m.split(tensor=_y(m), split_size_or_sections=1),
+    "split dim": lambda m: m.split(_y(m), [1, 2], dim=1),
+    "split int": lambda m: m.split(2, 1),
+    "linalg.norm": lambda m: m.linalg.norm(input=_y(m)),
+    "linalg.norm A": lambda m: m.linalg.norm(A=_y(m)),
+    "linalg.matrix_norm": lambda m: m.linalg.matrix_norm(input=_y(m), ord=1),
+    "linalg.norm int": lambda m: m.linalg.norm(1),
+    "linalg.vector_norm int": lambda m: m.linalg.vector_norm(1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_NAME_CALLS))
+def test_keyword_names_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = KEYWORD_NAME_CALLS[name]
+    ours, theirs = error_of(call, tg), error_of(call, torch)
+    if theirs is None:
+        assert ours is None
+        a, b = call(tg), call(torch)
+        a, b = (a, b) if isinstance(b, tuple) else ((a,), (b,))
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6)
+    else:   # (Python's own binding error for A=: the type)
+        assert ours[0] == theirs[0] and (name.endswith(" A") or ours == theirs)
