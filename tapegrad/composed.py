@@ -311,9 +311,9 @@ def matrix_power(input, n):
     return _matrix_power(input, n, "matrix_power", 2)
 
 
-def linalg_matrix_power(A, n):
+def linalg_matrix_power(input, n):
     """torch.linalg.matrix_power: matrix_power under linalg's name (its parser's errors)."""
-    return _matrix_power(A, n, "linalg_matrix_power", 2)
+    return _matrix_power(input, n, "linalg_matrix_power", 2)   # (input=: its parser's name)
 
 
 def _matrix_power(input, n, fn, pos):

@@ -166,13 +166,15 @@ def _sign_of(A):
     return t
 
 
-def torch_slogdet(A):
+def torch_slogdet(input):
     """torch.slogdet: linalg.slogdet as a torch.return_types.slogdet."""
+    A = input   # (torch's native parser's names: input=)
     return _RT["slogdet"](slogdet(A))
 
 
-def torch_logdet(A):
+def torch_logdet(input):
     """log(det(A)): nan where det < 0, -inf where det == 0 (torch's WhereBackward0 node)."""
+    A = input   # (torch's native parser's names: input=)
     _matrix_arg("logdet", A)
     sign, logabs = slogdet(A)
     if not logabs.requires_grad:
@@ -277,21 +279,23 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     return _RT["linalg_solve_ex"]((_failed("LinalgSolveExBackward0", X, A, (A, B)), info))
 
 
-def cholesky(A, *, upper=False, out=None):
+def cholesky(input, *, upper=False, out=None):
     """The Cholesky factor L (A = L L^T) of symmetric positive-definite matrices, read from
     the lower triangle (upper=True: U = L^T, read from the upper triangle), as torch's
     (LinalgCholeskyExBackward0; its gradient is symmetric); torch's LinAlgError naming the
     order of the first leading minor that is not positive-definite."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("cholesky", out)
     _matrix_arg("cholesky", A)
     return _lapack(K.CHOLESKY, A, None, 1 if upper else 0)
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+def cholesky_ex(input, *, upper=False, check_errors=False, out=None):
     """(L, info) as torch.linalg.cholesky_ex: where a matrix is not positive-definite, info is
     the order of its first leading minor that is not and L LAPACK's partial factor (the
     columns before it factored, that minor's pivot, the rest of A's triangle as it was), or
     with check_errors torch's LinAlgError."""
+    A = input   # (torch's native parser's names: input=)
     try:
         return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper), _info(A)))
     except LinAlgError as e:
@@ -489,9 +493,10 @@ def norm(input, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     return _vector_or_fro(A, ord, dim, keepdim, dtype=dtype)
 
 
-def cond(A, p=None, *, out=None):
+def cond(input, p=None, *, out=None):
     """The condition number of matrices in the norm p: for p None / 2 / -2 a ratio of
     singular values, else matrix_norm(A, p) * matrix_norm(inv(A), p)."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("cond", out)
     A = _cond_checked(A, p)
     if A.numel() == 0:   # (torch: 0 for empty matrices, square or not, as NumPy defines none)
@@ -577,20 +582,22 @@ def _eigh(A, UPLO):
         raise LinAlgError(K.EIGH_FAILED) from None
 
 
-def eigh(A, UPLO="L", *, out=None):
+def eigh(input, UPLO="L", *, out=None):
     """(eigenvalues, eigenvectors) of symmetric matrices, read from the lower (UPLO='L') or
     upper triangle, eigenvalues ascending (LinalgEighBackward0, torch's gradient: inf / nan
     where eigenvalues repeat and the loss reads the eigenvectors).  The eigenvectors' signs
     are LAPACK's, unspecified as torch's."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("eigh", out)
     _eigh_arg(A, "eigh")
     return _RT["linalg_eigh"](_eigh(A, UPLO))
 
 
-def eigvalsh(A, UPLO="L", *, out=None):
+def eigvalsh(input, UPLO="L", *, out=None):
     """The eigenvalues of symmetric matrices, ascending, read from the lower (UPLO='L') or
     upper triangle: one LAPACK host entry (LinalgEighBackward0, torch's node name; gradient
     V diag(g) V^T, its create_graph VJP through linalg.eigh's node; it replays)."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("eigvalsh", out)
     _eigh_arg(A, "eigh")
     return _lapack(K.EIGVALSH, A, None, 1 if _uplo(UPLO) == "U" else 0)
@@ -653,10 +660,11 @@ def _atol_rtol(A, atol, rtol):
     return a, (np.where(a > 0, 0.0, default) if atol is not None else np.asarray(default))
 
 
-def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+def pinv(input, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
     """The Moore-Penrose pseudo-inverse from the SVD (hermitian=True: eigh), singular values
     below max(atol, rtol * the largest) dropped; rcond (torch's legacy overload) is rtol with
     atol 0 (LinalgPinvBackward0, torch's pinv_backward)."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("pinv", out)
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_pinv(): argument 'input' (position 1) must be Tensor, not "
@@ -676,13 +684,14 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
+def lstsq(input, b, rcond=None, *, driver=None):
     """(solution, residuals, rank, singular_values) of min ||A X - B|| as torch's CPU drivers
     report them (default 'gelsy': rank, no residuals; 'gelsd' / 'gelss': also the singular
     values, and the residuals when m > n and A has full rank; 'gels': residuals when m > n,
     no rank).  The solution is the minimum-norm one from the SVD, singular values below
     rcond * the largest dropped (rcond None: eps * max(m, n)).  LinalgLstsqBackward0 on the
     solution and the residuals (torch's linalg_lstsq_backward, through pinv)."""
+    A, B = input, b   # (torch's native parser's names: input, b=)
     for name, t, pos in (("self", A, 1), ("b", B, 2)):
         if not isinstance(t, Tensor):
             raise TypeError(f"linalg_lstsq(): argument '{name}' (position {pos}) must be "
@@ -720,10 +729,11 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _RT["linalg_lstsq"](F.LinalgLstsq.apply(A, B, rc, name, vector))
 
 
-def matrix_exp(A):
+def matrix_exp(input):
     """The matrix exponential of square matrices, by scaling and squaring: one LAPACK host
     entry (LinalgMatrixExpBackward0: torch's gradient, the matrix_exp of a 2n x 2n block
     matrix, so it differentiates again; it replays)."""
+    A = input   # (torch's native parser's names: input=)
     _matrix_arg("matrix_exp", A)
     return _lapack(K.MATRIX_EXP, A)
 
@@ -731,11 +741,12 @@ def matrix_exp(A):
 _REQUIRED = object()
 
 
-def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False, out=None):
+def solve_triangular(input, B, *, upper=_REQUIRED, left=True, unitriangular=False, out=None):
     """X with A X = B (left=False: X A = B) for A upper (upper=True) or lower triangular,
     only that triangle read, its diagonal taken as ones with unitriangular: one LAPACK host
     entry (LinalgSolveTriangularBackward0, its gradient on that triangle; it replays); batch
     dims broadcast."""
+    A = input   # (torch's native parser's names: input, B=)
     if upper is _REQUIRED:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
@@ -840,9 +851,10 @@ def _chain(mats):
     return mult(0, k - 1)
 
 
-def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+def matrix_rank(input, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
     """The number of singular values (hermitian: |eigenvalues|) above max(atol, rtol * the
     largest), int64 per matrix (tol: torch's legacy overload, atol with rtol 0)."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("matrix_rank", out)
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_matrix_rank(): argument 'input' (position 1) must be Tensor, "
@@ -903,9 +915,10 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return A.diagonal(offset, _dim(dim1, nd), _dim(dim2, nd))
 
 
-def tensorinv(A, ind=2, *, out=None):
+def tensorinv(input, ind=2, *, out=None):
     """The inverse of A for tensordot over its first `ind` dims: inv of A reshaped to a square
     matrix, reshaped to A.shape[ind:] + A.shape[:ind] (torch's composition)."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("tensorinv", out)
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
@@ -921,9 +934,10 @@ def tensorinv(A, ind=2, *, out=None):
     return Ainv.reshape(*(tail + lead))
 
 
-def tensorsolve(A, B, dims=None, *, out=None):
+def tensorsolve(input, other, dims=None, *, out=None):
     """X with tensordot(A, X, X.ndim) = B: A's dims in `dims` moved last, then a solve of A as a
     square matrix against B flattened (torch's composition)."""
+    A, B = input, other   # (torch's native parser's names: input, other=)
     _no_out("tensorsolve", out)
     nd = A.dim()
     if dims is not None:
@@ -1313,10 +1327,11 @@ def _householder_body(T, A, tau):
     return Q if k else Q + A[..., :, :n] * 0.0
 
 
-def householder_product(A, tau, *, out=None):
+def householder_product(input, tau, *, out=None):
     """The first n columns of the product of the Householder reflectors stored in A's columns
     below the diagonal with the factors tau (LAPACK's orgqr: the Q of `geqrf`)
     (LinalgHouseholderProductBackward0)."""
+    A = input   # (torch's native parser's names: input=)
     _no_out("householder_product", out)
     fn = "torch.linalg.householder_product"
     if A.dim() < 2:
@@ -1451,7 +1466,12 @@ def torch_det(*args, **kwargs):
 torch_det.__name__ = torch_det.__qualname__ = "det"
 
 
-torch_inverse = inv     # (torch.inverse: linalg.inv before linalg's out=; __init__ gives its own)
+def torch_inverse(input, *, out=None):
+    """torch.inverse: linalg.inv of its parser's name for the matrix (inverse(input=x))."""
+    return inv(input, out=out)
+
+
+torch_inverse.__name__ = torch_inverse.__qualname__ = "inverse"
 
 # torch's out= (tapegrad/out_arg.py; its messages name them linalg_<name>)
 out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")

@@ -558,3 +558,32 @@ def test_cond_checks_and_empty_matrices_as_torch(p, shape, dtype):
 def test_linalg_integer_input_errors_as_torch(call):
     torch = pytest.importorskip("torch")
     assert_same_error(call, torch)
+
+
+# the names torch's native parser gives the linalg functions' arguments (input= where its docs
+# say A, for most; lstsq's b, tensorsolve's other), and torch.inverse / logdet / slogdet's
+# input: by keyword they were refused (tapegrad's A=)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.linalg.cholesky(input=_mat(m)), lambda m: m.linalg.cholesky_ex(input=_mat(m)).L,
+    lambda m: m.linalg.cond(input=_mat(m)), lambda m: m.linalg.eigvalsh(input=_mat(m)),
+    lambda m: m.linalg.eigh(input=_mat(m)).eigenvalues, lambda m: m.linalg.pinv(input=_mat(m)),
+    lambda m: m.linalg.matrix_exp(input=_mat(m)),
+    lambda m: m.linalg.matrix_power(input=_mat(m), n=2),
+    lambda m: m.linalg.matrix_rank(input=_mat(m)),
+    lambda m: m.linalg.lstsq(input=_mat(m), b=_mat(m)[:, :1]).solution,
+    lambda m: m.linalg.solve_triangular(input=_mat(m), B=_mat(m), upper=True),
+    lambda m: m.linalg.householder_product(input=_mat(m), tau=_mat(m)[0, :1]),
+    lambda m: m.linalg.tensorinv(input=_mat(m).reshape(2, 2, 1), ind=1),
+    lambda m: m.linalg.tensorsolve(input=_mat(m), other=_mat(m)[0]),
+    lambda m: m.inverse(input=_mat(m)), lambda m: m.logdet(input=_mat(m)),
+    lambda m: m.slogdet(input=_mat(m)).logabsdet,
+])
+def test_linalg_keyword_names_as_torch(call):
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(call(tg).numpy(), call(torch).numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _mat(m):
+    return m.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=m.float64)
