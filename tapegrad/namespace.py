@@ -147,6 +147,20 @@ class _NamespaceMethods:
             dtype = D.as_dtype(dtype, "new_empty")
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")
 
+    # torch's removed Tensor.solve / lstsq / eig / symeig: still defined, raising its
+    # RuntimeError that names the replacement (an AttributeError here said nothing)
+    def solve(self, other):
+        return solve(self, other)
+
+    def lstsq(self, other):
+        return lstsq(self, other)
+
+    def eig(self, eigenvectors=False):
+        return eig(self, eigenvectors)
+
+    def symeig(self, eigenvectors=False):
+        return _symeig(self, eigenvectors)
+
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         # (torch's parser: a Number, or a 0-d tensor that does not require grad)
         if dtype is not None:

@@ -438,3 +438,18 @@ def test_is_distributed_and_is_storage_as_torch(case):
         except Exception as e:     # noqa: BLE001 (the error is compared)
             out.append(f"{type(e).__name__}: {e}")
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("name, args", [("solve", (1,)), ("lstsq", (1,)), ("eig", ()),
+                                        ("symeig", (True,))])
+def test_removed_tensor_methods_raise_as_torch(name, args):
+    """torch still defines Tensor.solve / lstsq / eig / symeig (removed in 1.9): they raise its
+    RuntimeError naming the replacement, not an AttributeError."""
+    torch = pytest.importorskip("torch")
+    msgs = []
+    for m in (torch, tapegrad):
+        x = m.eye(2)
+        with pytest.raises(RuntimeError) as e:
+            getattr(x, name)(*(x if a == 1 else a for a in args))
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
