@@ -9,6 +9,7 @@ import functools
 import inspect
 import types
 
+from .errors import type_name
 from .native_args import arg_error, as_native, missing_first
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
@@ -79,7 +80,15 @@ def _with_sequence_keyword(fn, keyword):
     @functools.wraps(fn)
     def call(self, *args, **kwargs):
         if keyword in kwargs and not args:
-            args = (kwargs.pop(keyword),)
+            v = kwargs.pop(keyword)
+            if not isinstance(v, (tuple, list)):
+                # (by keyword the argument is the list itself: an int or a tensor is spread
+                # only positionally; view's two forms listed)
+                if fn.__name__ == "view":
+                    raise arg_error("view", True, (), {keyword: v})
+                raise TypeError(f"{fn.__name__}(): argument '{keyword}' must be tuple of ints, "
+                                f"not {type_name(v)}")
+            args = (v,)
         try:
             return fn(self, *args, **kwargs)
         except TypeError as e:

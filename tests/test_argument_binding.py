@@ -905,3 +905,29 @@ def test_keyword_names_as_torch(name):
             np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6)
     else:   # (Python's own binding error for A=: the type)
         assert ours[0] == theirs[0] and (name.endswith(" A") or ours == theirs)
+
+
+# the keyword forms of the sizes/dims methods take the list itself: an int or a tensor is
+# spread only positionally (x.flip(dims=0) flipped dim 0, x.reshape(shape=6) reshaped)
+SEQUENCE_KEYWORD_CALLS = {
+    "view": lambda m: _y(m).view(size=6),
+    "view tensor": lambda m: _y(m).view(size=m.tensor([6])),
+    "reshape": lambda m: _y(m).reshape(shape=6),
+    "permute": lambda m: _y(m).permute(dims=1),
+    "expand": lambda m: _y(m).expand(size=3),
+    "repeat": lambda m: _y(m).repeat(repeats=2),
+    "tile": lambda m: _y(m).tile(dims=2),
+    "flip": lambda m: _y(m).flip(dims=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_KEYWORD_CALLS))
+def test_sequence_keywords_take_sequences_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(SEQUENCE_KEYWORD_CALLS[name], torch)
+
+
+def test_sequence_keywords_still_take_sequences():
+    x = tg.arange(6.0).reshape(2, 3)
+    assert x.view(size=(3, 2)).shape == (3, 2) and x.flip(dims=[0])[0, 0].item() == 3.0
+    assert x.permute(dims=(1, 0)).shape == (3, 2) and x.tile(dims=(2,)).shape == (2, 6)
