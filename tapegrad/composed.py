@@ -206,8 +206,8 @@ def _dir_split(name, input, indices_or_sections, need, method=False):
     """hsplit (need 1 dim: along dim 1, 0 of a 1-d input), vsplit (2: dim 0), dsplit (3:
     dim 2); `method`: called as a Tensor method (its parser's words)."""
     if not (method and isinstance(indices_or_sections, Tensor)):   # (the method takes one)
-        _sections_arg(name, indices_or_sections,
-                      (() if method else (input,)) + (indices_or_sections,), method)
+        _sections_arg(name, indices_or_sections, (() if method else (input,)) + (
+            () if indices_or_sections is MISSING else (indices_or_sections,)), method)
     dim = {"hsplit": 1 if input.dim() >= 2 else 0, "vsplit": 0, "dsplit": 2}[name]
     if input.dim() < need:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension, but "
@@ -221,19 +221,25 @@ def _dir_split(name, input, indices_or_sections, need, method=False):
     return tensor_split(input, indices_or_sections, dim)
 
 
-def hsplit(input, indices_or_sections):
+def _sections(sections, indices):
+    """hsplit's / vsplit's / dsplit's one argument: torch's (int sections) and (int[] indices)
+    forms, by position or by those names."""
+    return indices if sections is MISSING else sections
+
+
+def hsplit(input, sections=MISSING, indices=MISSING):
     """tensor_split along dimension 1 (0 for a 1-d input), sections dividing it exactly."""
-    return _dir_split("hsplit", input, indices_or_sections, 1)
+    return _dir_split("hsplit", input, _sections(sections, indices), 1)
 
 
-def vsplit(input, indices_or_sections):
+def vsplit(input, sections=MISSING, indices=MISSING):
     """tensor_split along dimension 0 of an input of at least 2 dimensions."""
-    return _dir_split("vsplit", input, indices_or_sections, 2)
+    return _dir_split("vsplit", input, _sections(sections, indices), 2)
 
 
-def dsplit(input, indices_or_sections):
+def dsplit(input, sections=MISSING, indices=MISSING):
     """tensor_split along dimension 2 of an input of at least 3 dimensions."""
-    return _dir_split("dsplit", input, indices_or_sections, 3)
+    return _dir_split("dsplit", input, _sections(sections, indices), 3)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -684,14 +690,14 @@ class _ComposedMethods:
     def tensor_split(self, indices_or_sections, dim=0):
         return _tensor_split(self, indices_or_sections, dim, True)
 
-    def hsplit(self, indices_or_sections):
-        return _dir_split("hsplit", self, indices_or_sections, 1, True)
+    def hsplit(self, sections=MISSING, indices=MISSING):
+        return _dir_split("hsplit", self, _sections(sections, indices), 1, True)
 
-    def vsplit(self, indices_or_sections):
-        return _dir_split("vsplit", self, indices_or_sections, 2, True)
+    def vsplit(self, sections=MISSING, indices=MISSING):
+        return _dir_split("vsplit", self, _sections(sections, indices), 2, True)
 
-    def dsplit(self, indices_or_sections):
-        return _dir_split("dsplit", self, indices_or_sections, 3, True)
+    def dsplit(self, sections=MISSING, indices=MISSING):
+        return _dir_split("dsplit", self, _sections(sections, indices), 3, True)
 
     def take_along_dim(self, indices, dim=None):
         _tensor_operand("take_along_dim", indices, 1, "indices")

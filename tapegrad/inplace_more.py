@@ -149,7 +149,8 @@ class _InplaceViewMethods:
         _dims_checked((dim0, dim1), nd)           # (torch's range errors, nothing changed)
         return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "TransposeBackward1")
 
-    swapaxes_ = transpose_
+    def swapaxes_(self, axis0, axis1):   # (numpy's argument names, as torch's)
+        return self.transpose_(axis0, axis1)
 
     def swapdims_(self, dim0, dim1):
         return self.transpose_(dim0, dim1)

@@ -72,7 +72,8 @@ def _with_aliases(fn, method=False):
 # dims=(1, 0)), x.reshape(shape=(2, 3))), of the methods that take them as *args here; and
 # split's name for its first argument
 _SEQUENCE_KEYWORDS = {"permute": "dims", "reshape": "shape", "view": "size", "expand": "size",
-                      "tile": "dims", "repeat": "repeats", "flip": "dims"}
+                      "tile": "dims", "repeat": "repeats", "flip": "dims",
+                      "sum_to_size": "size"}
 _RENAMED = {"split": ("split_size", "split_size_or_sections")}
 
 

@@ -356,10 +356,10 @@ class _OpMethods:
             raise arg_error("where", True, given(condition))
         return where(condition, self, other)
 
-    def logical_and(self, o):
+    def logical_and(self, other):
         # (& and the other bitwise operators: tapegrad/bitwise.py)
-        _tensor_operand("logical_and", o, 1)
-        return _compare("logical_and", self, o)
+        _tensor_operand("logical_and", other, 1)
+        return _compare("logical_and", self, other)
 
     def lt(self, other):
         return _compared("lt", self, other)
@@ -694,7 +694,9 @@ class _OpMethods:
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return _strided("transpose", self, lambda a: a.transpose(perm))
 
-    swapaxes = transpose
+    def swapaxes(self, axis0, axis1):
+        """transpose under numpy's name, and its argument names (swapaxes(axis0=, axis1=))."""
+        return self.transpose(axis0, axis1)
 
     def t(self):
         nd = self.dim()

@@ -931,3 +931,32 @@ def test_sequence_keywords_still_take_sequences():
     x = tg.arange(6.0).reshape(2, 3)
     assert x.view(size=(3, 2)).shape == (3, 2) and x.flip(dims=[0])[0, 0].item() == 3.0
     assert x.permute(dims=(1, 0)).shape == (3, 2) and x.tile(dims=(2,)).shape == (2, 6)
+
+
+# more of torch's argument names by keyword: swapaxes(axis0, axis1), hsplit/vsplit/dsplit's
+# (int sections) and (int[] indices) forms, logical_and(other), sum_to_size(size=)
+METHOD_KEYWORD_CALLS = {
+    "swapaxes": lambda m: _y(m).swapaxes(axis0=0, axis1=1),
+    "swapaxes_": lambda m: _y(m).swapaxes_(axis0=0, axis1=1),
+    "swapaxes function": lambda m: m.swapaxes(_y(m), axis0=0, axis1=1),
+    "hsplit sections": lambda m: m.ones(2, 6).hsplit(sections=3),
+    "hsplit indices": lambda m: m.ones(2, 6).hsplit(indices=[1]),
+    "hsplit function": lambda m: m.hsplit(m.ones(2, 6), sections=2),
+    "vsplit function indices": lambda m: m.vsplit(m.ones(4, 2), indices=[1, 3]),
+    "dsplit": lambda m: m.ones(1, 2, 4).dsplit(sections=2),
+    "logical_and": lambda m: _y(m).logical_and(other=_y(m) > 2),
+    "sum_to_size": lambda m: _y(m).sum_to_size(size=(1, 3)),
+    "hsplit none": lambda m: m.hsplit(m.ones(2, 6)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHOD_KEYWORD_CALLS))
+def test_method_keyword_names_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = METHOD_KEYWORD_CALLS[name]
+    ours, theirs = error_of(call, tg), error_of(call, torch)
+    assert ours == theirs
+    if theirs is None:
+        a, b = call(tg), call(torch)
+        a, b = (a, b) if isinstance(b, tuple) else ((a,), (b,))
+        assert [t.tolist() for t in a] == [t.tolist() for t in b]
