@@ -170,4 +170,9 @@ def _module_function(name, code):
 MODULE_FUNCTIONS = {name: _module_function(name, _SHIFT_NAMES.get(name, name)) for name in
                     ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
                      "bitwise_right_shift")}
-MODULE_FUNCTIONS["bitwise_not"] = bitwise_not
+def _bitwise_not_function(input):
+    return bitwise_not(input)   # (torch.bitwise_not(input=x): its parser's name)
+
+
+_bitwise_not_function.__name__ = _bitwise_not_function.__qualname__ = "bitwise_not"
+MODULE_FUNCTIONS["bitwise_not"] = _bitwise_not_function

@@ -39,7 +39,7 @@ _RT = {name: getattr(return_types, name) for name in (
     "linalg_lu_factor", "linalg_lu_factor_ex", "linalg_lu", "lu_unpack")}
 from .tape import input_node
 from .tensor import (_dim, _int_list, _is_dim_item, _is_int_item, Tensor, _tensor_elements,
-                     tensor_methods)
+                     _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import cat as _cat, KIND_OPS
 
@@ -1074,7 +1074,8 @@ def _solve_args(fn, b, A, bname, aname):
     return b, A
 
 
-def torch_triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+def torch_triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *,
+                           out=None):
     """torch.triangular_solve (deprecated, warns once as torch): (solution, cloned_coefficient)
     with op(A) X = b, op(A) = A^T when transpose (TriangularSolveBackward0 on both)."""
     _warn_once("triangular_solve",
@@ -1084,7 +1085,9 @@ def torch_triangular_solve(b, A, upper=True, transpose=False, unitriangular=Fals
                "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
                "X = torch.linalg.solve_triangular(A, B).")
     _no_out("triangular_solve", out)
-    b, A = _solve_args("triangular_solve", b, A, "b", "A")
+    for k, (t, name) in enumerate(((input, "input"), (A, "A")), 1):   # (its parser's names)
+        _tensor_operand("triangular_solve", t, k, name)
+    b, A = _solve_args("triangular_solve", input, A, "b", "A")
     return _RT["triangular_solve"](F.TriangularSolve.apply(b, A, bool(upper), bool(transpose),
                                                            bool(unitriangular)))
 
@@ -1252,14 +1255,14 @@ def torch_lu(A, pivot=True, get_infos=False, out=None):
     return (LU, piv, info) if get_infos else (LU, piv)
 
 
-def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):
+def torch_lu_solve(input, LU_data, LU_pivots, *, out=None):
     """torch.lu_solve (deprecated, warns once as torch): linalg.lu_solve(LU, pivots, b)."""
     _warn_once("lu_solve", "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand "
                            "will be removed in a future PyTorch release.\nNote that "
                            "torch.linalg.lu_solve has its arguments reversed.\nX = "
                            "torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
                            "torch.linalg.lu_solve(LU, pivots, B)")
-    return lu_solve(LU_data, LU_pivots, b, out=out)
+    return lu_solve(LU_data, LU_pivots, input, out=out)   # (input=: its parser's name)
 
 
 @tensor_methods
@@ -1358,9 +1361,9 @@ def householder_product(input, tau, *, out=None):
     return decomps.record("householder_product", _householder_body, KIND_OPS, A, tau)
 
 
-def torch_orgqr(input, tau):
-    """torch.orgqr: linalg.householder_product."""
-    return householder_product(input, tau)
+def torch_orgqr(input, input2):
+    """torch.orgqr: linalg.householder_product (its parser's names: input, input2=)."""
+    return householder_product(input, input2)
 
 
 # ---- ormqr (torch.ormqr, Tensor.ormqr): Q of geqrf's form times a matrix ---------------------

@@ -587,3 +587,26 @@ def test_linalg_keyword_names_as_torch(call):
 
 def _mat(m):
     return m.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=m.float64)
+
+
+# torch's legacy solvers and orgqr by its parser's names (input=, input2=), torch.bitwise_not's
+# input=, and triangular_solve's TypeError for a non-tensor (an AttributeError here)
+@pytest.mark.parametrize("call", [
+    lambda m: m.lu_solve(input=_mat(m)[:, :1], LU_data=_mat(m),
+                         LU_pivots=m.tensor([1, 2], dtype=m.int32)),
+    lambda m: m.triangular_solve(input=_mat(m)[:, :1], A=_mat(m)).solution,
+    lambda m: m.orgqr(_mat(m), input2=_mat(m)[0, :1]),
+    lambda m: m.bitwise_not(input=m.tensor([1, -2])),
+])
+def test_legacy_keyword_names_as_torch(call):
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(call(tg).numpy(), call(torch).numpy(), rtol=1e-6, atol=1e-12)
+
+
+def test_triangular_solve_refuses_a_number_as_torch():
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_error(lambda m: m.triangular_solve(1, m.eye(2)), torch)
