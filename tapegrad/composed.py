@@ -172,10 +172,12 @@ def _sections_arg(fn, ios, args, method):
         _int_list((ios,), fn, "indices", 2, False, _is_int_item)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, sections=MISSING, dim=0, *, indices=MISSING,
+                 tensor_indices_or_sections=MISSING):
     """Views of input along dim: `n` sections (the first size % n one longer), or cut at the
-    given indices (SliceBackward0 each)."""
-    return _tensor_split(input, indices_or_sections, dim, False)
+    given indices (SliceBackward0 each); torch's three forms by position or by their names."""
+    return _tensor_split(input, _sections(sections, indices, tensor_indices_or_sections), dim,
+                         False)
 
 
 def _tensor_split(input, indices_or_sections, dim, method):
@@ -183,7 +185,8 @@ def _tensor_split(input, indices_or_sections, dim, method):
     # or a bool matches none)
     ios = indices_or_sections
     if not isinstance(ios, Tensor):
-        args = (() if method else (input,)) + (ios,) + ((dim,) if dim != 0 else ())
+        args = ((() if method else (input,)) + (() if ios is MISSING else (ios,))
+                + ((dim,) if dim != 0 else ()))
         _sections_arg("tensor_split", ios, args, method)
     if not input.dim():
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
@@ -221,10 +224,11 @@ def _dir_split(name, input, indices_or_sections, need, method=False):
     return tensor_split(input, indices_or_sections, dim)
 
 
-def _sections(sections, indices):
-    """hsplit's / vsplit's / dsplit's one argument: torch's (int sections) and (int[] indices)
-    forms, by position or by those names."""
-    return indices if sections is MISSING else sections
+def _sections(sections, indices, tensor=MISSING):
+    """hsplit's / vsplit's / dsplit's (tensor_split's) one argument: torch's (int sections),
+    (int[] indices) (and (Tensor tensor_indices_or_sections)) forms, by position or by those
+    names."""
+    return sections if sections is not MISSING else indices if indices is not MISSING else tensor
 
 
 def hsplit(input, sections=MISSING, indices=MISSING):
@@ -687,8 +691,10 @@ class _ComposedMethods:
     def select(self, dim, index):
         return select(self, dim, index)
 
-    def tensor_split(self, indices_or_sections, dim=0):
-        return _tensor_split(self, indices_or_sections, dim, True)
+    def tensor_split(self, sections=MISSING, dim=0, *, indices=MISSING,
+                     tensor_indices_or_sections=MISSING):
+        return _tensor_split(self, _sections(sections, indices, tensor_indices_or_sections),
+                             dim, True)
 
     def hsplit(self, sections=MISSING, indices=MISSING):
         return _dir_split("hsplit", self, _sections(sections, indices), 1, True)

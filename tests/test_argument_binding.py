@@ -947,6 +947,11 @@ METHOD_KEYWORD_CALLS = {
     "logical_and": lambda m: _y(m).logical_and(other=_y(m) > 2),
     "sum_to_size": lambda m: _y(m).sum_to_size(size=(1, 3)),
     "hsplit none": lambda m: m.hsplit(m.ones(2, 6)),
+    "tensor_split sections": lambda m: m.tensor_split(m.arange(6.0), sections=2),
+    "tensor_split indices": lambda m: m.arange(6.0).tensor_split(indices=[1, 4]),
+    "tensor_split tensor": lambda m: m.tensor_split(
+        m.arange(6.0), tensor_indices_or_sections=m.tensor(2), dim=0),
+    "tensor_split none": lambda m: m.arange(6.0).tensor_split(),
 }
 
 
