@@ -171,6 +171,7 @@ MODULE_FUNCTIONS = {name: _module_function(name, _SHIFT_NAMES.get(name, name)) f
                     ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
                      "bitwise_right_shift")}
 def _bitwise_not_function(input):
+    """torch.bitwise_not(input): every bit flipped (integer tensors), logical not (bool)."""
     return bitwise_not(input)   # (torch.bitwise_not(input=x): its parser's name)
 
 
