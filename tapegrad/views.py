@@ -373,6 +373,38 @@ def _mask_mismatch(shape, keys):
     return None
 
 
+def int_oob_message(shape, key):
+    """torch's error for an int in `key` out of range of its dim of `shape`, or None: torch
+    selects by the ints in the key's order before any index tensor is read, and names the
+    int's place in the key (x[None, 5]: dimension 1; x[..., 9]: dimension 1, an Ellipsis
+    counting one), not the dim it indexes as numpy does."""
+    keys = key if isinstance(key, tuple) else (key,)
+
+    def as_int(k):
+        if isinstance(k, (bool, np.bool_)):
+            return None
+        if isinstance(k, (int, np.integer)):
+            return int(k)
+        if isinstance(k, Tensor) and not k._shape and k._dtype in _INDEX_INTS or \
+                isinstance(k, np.ndarray) and k.ndim == 0 and k.dtype.kind == "i":
+            return int(k)
+        return None
+
+    def width(k):
+        if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)):
+            return 0
+        m = _mask_shape(k)
+        return 1 if m is None else len(m)
+    fill = len(shape) - sum(width(k) for k in keys)
+    d = 0
+    for place, k in enumerate(keys):
+        i = as_int(k)
+        if i is not None and d < len(shape) and not -shape[d] <= i < shape[d]:
+            return f"index {i} is out of bounds for dimension {place} with size {shape[d]}"
+        d += fill if k is Ellipsis else width(k)
+    return None
+
+
 def _index_message(x, key, msg):
     """torch's text for numpy's indexing errors."""
     if msg.startswith("too many indices"):
@@ -401,6 +433,10 @@ def _index_message(x, key, msg):
         return ("shape mismatch: indexing tensors could not be broadcast together with shapes "
                 + ", ".join("[" + ", ".join(n for n in s.replace(" ", "").split(",") if n) + "]"
                             for s in shapes))
+    if re.match(r"index -?\d+ is out of bounds for axis \d+ with size \d+$", msg):
+        ints = int_oob_message(x._shape, key)
+        if ints is not None:
+            return ints
     if re.match(r"index -?\d+ is out of bounds for axis \d+ with size 0$", msg):
         return "index is out of bounds for dimension with size 0"   # (torch's, of an empty dim)
     bound = re.match(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)$", msg)
@@ -508,6 +544,9 @@ def oob_message(msg, key, shape):
     counting one per dim), not by the indexed dim (x[:, :, [9]] names dimension 0).  `key`:
     the key as numpy takes it, for an array of `shape`."""
     m = re.match(r"index -?\d+ is out of bounds for axis (\d+) with size (\d+)$", msg)
+    ints = int_oob_message(shape, key) if m else None
+    if ints is not None:
+        return ints
     if m and m.group(2) == "0":
         return "index is out of bounds for dimension with size 0"   # (torch's, of an empty dim)
     if not m or not any(_is_advanced(k) for k in key):
@@ -654,7 +693,8 @@ def _index_numpy(x, key):
         try:
             out = base[key]
         except IndexError as e:
-            raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
+            raise IndexError(int_oob_message(base.shape, key) or
+                             str(e).replace(" for axis ", " for dimension ")) from None
         name, moved = _last_view_op(key, base.shape, bare)
         if not moved:   # only new dims of size 1: the same elements in the same order
             return _reshape_op(name or "alias", x, out.shape)

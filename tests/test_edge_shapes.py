@@ -443,6 +443,29 @@ def test_advanced_index_into_an_empty_dim(torch_ref, shape, expr):
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
 
 
+@pytest.mark.parametrize("shape,key", [((3, 4), "None, 5"), ((2, 3, 4), "..., 9"),
+                                       ((2, 3, 4), "None, 0, None, 5"), ((3, 4), ":, None, 9"),
+                                       ((2, 3), "True, 0, 9"), ((2, 3, 4), "0, [0, 1], 9"),
+                                       ((2, 3, 4), "T.ones(2, 3, dtype=T.bool), 9"),
+                                       ((2, 3), ":, T.tensor(5)"), ((2, 0), "0, 0"),
+                                       ((3,), "-5")])
+@pytest.mark.parametrize("write", [False, True])
+def test_int_index_out_of_range_names_its_place_in_the_key(torch_ref, shape, key, write):
+    # torch names an int's place in the key (x[None, 5]: dimension 1; an Ellipsis counts one),
+    # not the dim it selects from, for x[key] and x[key] = v alike
+    expr = f"_setitem(x.detach().clone(), _key[{key}], 1.0)" if write else f"x[{key}]"
+    def fn(T, x):
+        return eval(expr, {"T": T, "x": x, "_setitem": _setitem, "_key": _Key()})
+    assert _run(tg, fn, [(shape, "c")])[1] == "IndexError"
+    _same(torch_ref, fn, [(shape, "c")], raises=True)
+
+
+class _Key:
+    """_Key()[k]: the key k itself, as a subscript writes it (slices among them)."""
+    def __getitem__(self, key):
+        return key
+
+
 @pytest.mark.parametrize("expr", ["T.cumulative_trapezoid(x)", "T.cumulative_trapezoid(x, dim=1)",
                                   "T.cumulative_trapezoid(x, dx=2.0)", "T.trapezoid(x)",
                                   "T.trapezoid(x, dim=1)"])
