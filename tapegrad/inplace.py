@@ -24,8 +24,8 @@ from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
-                    index_with, made_without_grad, one_ellipsis, oob_message, sequence_key,
-                    setitem_view_name, writes_through_a_view)
+                    index_with, made_without_grad, one_ellipsis, oob_message, sequence_index,
+                    sequence_key, setitem_view_name, writes_through_a_view)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
 _WRAPPING = (np.add, np.subtract, np.multiply)
@@ -480,7 +480,7 @@ class _InplaceMethods:
             raise TypeError("new(): invalid data type 'str'")   # (as x[key]'s)
         if any(isinstance(k, np.bool_) for k in key):   # (numpy's mask; torch refuses it)
             raise IndexError(_index_message(self, given, "only integers, slices"))
-        key = tuple(list(k) if type(k) is tuple else k for k in key)   # (as _index_numpy)
+        key = tuple(sequence_index(k) for k in key)   # (as _index_numpy)
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "

@@ -500,6 +500,23 @@ def sequence_key(key, stacklevel=3):
     return key
 
 
+def sequence_index(k):
+    """Index `k` of a key with a sequence (a tuple inside the key, as a list: torch's and
+    numpy's reading) of floats as torch reads it: an int64 index, truncated (torch makes an
+    index tensor of a list or array by its long dtype: x[[0, 1.5]] is x[[0, 1]]; numpy
+    refuses floats)."""
+    if type(k) is tuple:
+        k = list(k)
+    if type(k) is list or isinstance(k, np.ndarray) and k.dtype.kind == "f":
+        try:
+            a = np.asarray(k)
+        except ValueError:    # (ragged: numpy's error stands)
+            return k
+        if a.dtype.kind == "f":
+            return a.astype(np.int64)
+    return k
+
+
 def _is_advanced(k):
     return isinstance(k, (list, np.ndarray))
 
@@ -669,7 +686,7 @@ def _index_numpy(x, key):
         key = (key,)
     key = one_ellipsis(key)
     # (a tuple inside the key is an index sequence, as a list: torch's and numpy's reading)
-    key = tuple(list(k) if type(k) is tuple else k for k in key)
+    key = tuple(sequence_index(k) for k in key)
     if any(isinstance(k, str) for k in key):
         raise TypeError("new(): invalid data type 'str'")
     if any(isinstance(k, np.bool_) for k in key):   # numpy takes it as a mask; torch does not

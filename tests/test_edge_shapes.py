@@ -460,6 +460,20 @@ def test_int_index_out_of_range_names_its_place_in_the_key(torch_ref, shape, key
     _same(torch_ref, fn, [(shape, "c")], raises=True)
 
 
+@pytest.mark.parametrize("key", ["[1.0]", "[0, 1.5]", "[-1.5]", "[2.5, 2.9]", "[1.0, True]",
+                                 ":, [1.9]", "[0.0], [1.0]", "[1.0], 2", "[[1.2]]",
+                                 "np.array([0.0, 2.7])", "[5.5]"])
+@pytest.mark.parametrize("write", [False, True])
+def test_float_sequence_index_truncates_as_torch(torch_ref, key, write):
+    # torch makes a long index tensor of a list or array: floats truncate (x[[0, 1.5]] is
+    # x[[0, 1]]), gradients included; numpy refused them ("... (got NoneType)")
+    expr = f"_setitem(x * 1, _key[{key}], -1.0)" if write else f"x[{key}]"
+
+    def fn(T, x):
+        return eval(expr, {"T": T, "x": x, "np": np, "_setitem": _setitem, "_key": _Key()})
+    _same(torch_ref, fn, [((3, 4), "c")], raises=key == "[5.5]")
+
+
 class _Key:
     """_Key()[k]: the key k itself, as a subscript writes it (slices among them)."""
     def __getitem__(self, key):
