@@ -10,6 +10,7 @@ from .fpstate import F32_MAX, quiet
 
 class dtype:
     """A tensor element type, as `torch.dtype` (`tapegrad.float32`, ...)."""
+    __module__ = "tapegrad"   # (torch's: type(x.dtype) is torch.dtype)
     __slots__ = ("name", "np", "is_floating_point", "itemsize", "_rank", "is_complex", "is_signed",
                  "legacy")
 
@@ -27,8 +28,9 @@ class dtype:
         return "tapegrad." + self.name
 
     def __reduce__(self):
-        # pickled as this module's global of that name (bool's is bool_: `bool` is the builtin)
-        return "bool_" if self.name == "bool" else self.name
+        # pickled as tapegrad's global of that name (tapegrad.bool, as torch.bool; pickles
+        # naming tapegrad.dtypes.bool_ still load)
+        return self.name
 
     @property
     def abbr(self):

@@ -44,7 +44,7 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
     """A tensor that is a module's parameter: assigning one to a Module attribute registers
     it (it then appears in `parameters()` and `state_dict()`)."""
     __slots__ = ()
-    __module__ = "tapegrad.nn"
+    __module__ = "tapegrad.nn.parameter"   # (torch's: type(p) names it; it re-exports it)
 
     def __repr__(self):
         return "Parameter containing:\n" + Tensor.__repr__(self)

@@ -471,6 +471,32 @@ def test_torch_module_paths_import(path, names):
             isinstance(getattr(theirs, name), type) and isinstance(getattr(ours, name), type))
 
 
+# (the Lazy convolutions and LazyLinear live in torch's conv.py / linear.py, here in lazy.py)
+_ELSEWHERE = {"LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+              "LazyConvTranspose2d", "LazyConvTranspose3d", "DataParallel"}
+
+
+def test_classes_name_torchs_modules():
+    """print(type(p)) of a parameter prints <class 'torch.nn.parameter.Parameter'>, of a
+    layer its torch.nn.modules submodule (dropout, batchnorm, sparse, ...), of a dtype
+    torch.dtype; pickles of them name those modules and load."""
+    import pickle
+    differ = []
+    for name in dir(torch.nn):
+        ours, theirs = getattr(tnn, name, None), getattr(torch.nn, name)
+        if isinstance(theirs, type) and isinstance(ours, type) and name not in _ELSEWHERE:
+            if ours.__module__.replace("tapegrad", "torch", 1) != theirs.__module__:
+                differ.append((name, ours.__module__, theirs.__module__))
+    assert differ == []
+    assert repr(type(tapegrad.float32)) == "<class 'tapegrad.dtype'>"
+    m = tnn.Sequential(tnn.Linear(2, 2), tnn.BatchNorm1d(2), tnn.Dropout(), tnn.LayerNorm(2))
+    m.extra = tnn.ParameterList([tnn.Parameter(tapegrad.ones(1))])
+    back = pickle.loads(pickle.dumps((m, tapegrad.bool, tapegrad.float64)))
+    assert [type(c) for c in back[0]] == [type(c) for c in m] and back[1:] == (
+        tapegrad.bool, tapegrad.float64)
+    assert type(back[0].extra[0]) is tnn.Parameter
+
+
 def test_module_utils_parse_and_strip_as_torch():
     out = []
     for lib in LIBS:

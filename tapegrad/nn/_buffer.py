@@ -55,4 +55,4 @@ class Buffer(Tensor, metaclass=_BufferMeta):
     assigning one to a Module attribute registers it as a buffer (`persistent`: whether it
     is saved in `state_dict`).  Buffer(data) returns a plain tensor: see the module doc."""
     __slots__ = ()
-    __module__ = "tapegrad.nn"
+    __module__ = "tapegrad.nn.parameter"   # (torch's, which re-exports it)

@@ -37,6 +37,7 @@ def _set_empty(t, dtype, device):
 class UninitializedTensorMixin:
     """What the uninitialized parameter and buffer share: no value, no shape, torch's
     errors when used, `materialize`."""
+    __module__ = "tapegrad.nn.parameter"   # (torch's, which re-exports it)
     __slots__ = ()
     cls_to_become = None
 
@@ -150,7 +151,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter,
     """A Parameter whose shape is not known yet (a lazy module's, until its first forward);
     `materialize(shape)` makes it a Parameter."""
     __slots__ = ()
-    __module__ = "tapegrad.nn"
+    __module__ = "tapegrad.nn.parameter"   # (torch's, which re-exports it)
     cls_to_become = Parameter
 
     def __deepcopy__(self, memo):
@@ -174,7 +175,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor, metaclass=_Uninitial
     """A buffer whose shape is not known yet (a lazy module's, until its first forward);
     `materialize(shape)` makes it a Tensor."""
     __slots__ = ()
-    __module__ = "tapegrad.nn"
+    __module__ = "tapegrad.nn.parameter"   # (torch's, which re-exports it)
     cls_to_become = Tensor
 
     def __deepcopy__(self, memo):

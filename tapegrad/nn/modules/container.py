@@ -289,3 +289,7 @@ class ModuleDict(Module):
                 raise ValueError("ModuleDict update sequence element #" + str(j)
                                  + " has length " + str(len(m)) + "; 2 is required")
             self[m[0]] = m[1]
+
+
+# (torch's home of the parameter containers: type(m) and pickles name it)
+ParameterList.__module__ = ParameterDict.__module__ = __name__

@@ -5,3 +5,7 @@ from .layers import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,  # 
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
            "FeatureAlphaDropout"]
+
+# (torch's home of the classes: type(m) and pickles name this module, as torch's do)
+for _cls in (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout, _DropoutNd):
+    _cls.__module__ = __name__

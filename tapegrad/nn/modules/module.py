@@ -277,7 +277,7 @@ class _Snapshot:
 class Module:
     """Base class of layers and models: assign Parameters, Modules and buffers as attributes
     in `__init__` (after `super().__init__()`), compute in `forward`, call the module."""
-    __module__ = "tapegrad.nn"
+    __module__ = "tapegrad.nn.modules.module"   # (torch's: type(m) names it)
     training: bool
     _version = 1
     dump_patches: bool = False    # (torch's: read by nothing since its serialization rewrite)

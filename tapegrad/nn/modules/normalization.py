@@ -421,3 +421,6 @@ class CrossMapLRN2d(Module):  # noqa: F811
 
     def extra_repr(self):
         return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
+LayerNorm.__module__ = __name__   # (torch's home of it: type(m) and pickles name it)
