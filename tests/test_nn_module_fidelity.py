@@ -701,3 +701,15 @@ def test_parameter_of_a_non_tensor_as_torch():
         got += [_err(lambda: lib.nn.Buffer(data)) for lib in LIBS]
         assert got[0] == got[1] == got[2] == got[3]
         assert got[0][0] == "AttributeError"
+
+
+@pytest.mark.parametrize("key", ["'a'", "1.5", "None"])
+def test_parameter_list_index_of_another_type(key):
+    # torch reads the index by operator.index: a TypeError ("'str' object cannot be
+    # interpreted as an integer"), not an AttributeError of __index__
+    def bad(lib):
+        pl = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(1))])
+        return [_err(lambda: pl[eval(key)]),
+                _err(lambda: pl.__setitem__(eval(key), lib.nn.Parameter(lib.ones(1))))]
+    ours, theirs = bad(tapegrad), bad(torch)
+    assert ours == theirs and theirs[0][0] == "TypeError"

@@ -1,5 +1,6 @@
 """ParameterList and ParameterDict: parameters held by index or key (tensors given to them
 become Parameters), with torch's reprs and dict/list methods."""
+import operator
 from collections import OrderedDict
 from collections import abc as container_abcs
 
@@ -28,7 +29,7 @@ class ParameterList(Module):
             self += values
 
     def _get_abs_string_index(self, idx):
-        idx = int(idx.__index__())
+        idx = operator.index(idx)   # (torch's TypeError for a str or float index)
         if not (-len(self) <= idx < len(self)):
             raise IndexError(f"index {idx} is out of range")
         if idx < 0:
