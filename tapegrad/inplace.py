@@ -470,9 +470,6 @@ class _InplaceMethods:
         raw = value
         if isinstance(value, Tensor):
             value = value._array()
-        # a bool mask with one value is torch's masked_fill_: any dtype of value
-        mask_fill = isinstance(key, Tensor) and key._dtype in (D.bool_, D.uint8) and \
-            isinstance(raw, Tensor) and raw.numel() == 1
         given = key
         key = sequence_key(key)
         key = one_ellipsis(key if isinstance(key, tuple) else (key,))
@@ -481,6 +478,8 @@ class _InplaceMethods:
         if any(isinstance(k, np.bool_) for k in key):   # (numpy's mask; torch refuses it)
             raise IndexError(_index_message(self, given, "only integers, slices"))
         key = tuple(sequence_index(k) for k in key)   # (as _index_numpy)
+        # one mask with a value of one element is torch's masked_fill_: any dtype of value
+        mask_fill = isinstance(raw, Tensor) and raw.numel() == 1 and _lone_mask(key)
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
@@ -490,10 +489,6 @@ class _InplaceMethods:
                 _bake(k, "guard_value")  # indices become constants of the recorded tape
         key = tuple(index_array(k) if isinstance(k, Tensor) else k for k in key)
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
-        if advanced and kind is not None and kind is not self._dtype and not mask_fill:
-            raise RuntimeError(f"Index put requires the source and destination dtypes match, "
-                               f"got {self._dtype.legacy} for the destination and "
-                               f"{kind.legacy} for the source.")
         for k in key:
             if type(k) is slice and k.step is not None and k.step <= 0:
                 raise errors.bad_slice_step(k.step)
@@ -507,7 +502,8 @@ class _InplaceMethods:
                 raise IndexError(f"index {given} is out of bounds for dimension 0 with size "
                                  f"0") from None
             if msg.startswith(("too many indices", "boolean index did not match",
-                               "arrays used as indices must", "only integers, slices")):
+                               "arrays used as indices must", "only integers, slices",
+                               "shape mismatch: indexing arrays")):
                 raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
             raise IndexError(oob_message(msg, key, arr.shape)) from None
         value = np.asarray(value)
@@ -522,6 +518,11 @@ class _InplaceMethods:
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
         if err is not None:
             raise err
+        # (torch's index_put_ checks the value's shape, then its dtype)
+        if advanced and kind is not None and kind is not self._dtype and not mask_fill:
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, "
+                               f"got {self._dtype.legacy} for the destination and "
+                               f"{kind.legacy} for the source.")
         if recorded:
             # the whole tensor (x[...] = v, x[:] = v): torch fills or copies it
             if all(k is Ellipsis or type(k) is slice and k == slice(None) for k in key):
@@ -573,6 +574,27 @@ class _InplaceMethods:
         if not isinstance(exponent, OPERAND_TYPES):
             return NotImplemented
         return self.pow_(exponent)
+
+
+def _lone_mask(key):
+    """Whether torch's index_put_ with `key` (a tuple: tensors, lists and arrays as given)
+    is its masked_fill_ for a value of one element (canDispatchToMaskedFill): exactly one
+    mask (a bool or uint8 tensor, a list or array of bools, a Python bool) among the
+    indices and no index tensor, list or array of ints beside it."""
+    masks = 0
+    for k in key:
+        if isinstance(k, Tensor):
+            if k._dtype is D.bool_ or k._dtype is D.uint8:
+                masks += 1
+            elif k._shape:
+                return False
+        elif type(k) is bool:
+            masks += 1
+        elif isinstance(k, (list, np.ndarray)):
+            if np.asarray(k).dtype != bool:
+                return False
+            masks += 1
+    return masks == 1
 
 
 def _check_overlap(t, filling=None):

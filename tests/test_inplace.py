@@ -453,6 +453,42 @@ def test_setitem_values_as_torch():
     assert got == _setitem_cases(torch)
 
 
+_MASK_KEYS = ["(m,)", "(m, ...)", "(0, m[0])", "(slice(None), m[0])", "(None, m)",
+              "(..., m[0])", "(m[:, 0], 1)", "[[True, False]]", "([0, 1], m[0, :2])",
+              "(m[:, 0], [1])", "(m[:, 0], [0, 1])", "([0, 0], [0, 1])"]
+
+
+def _masked_setitem(lib, key, value):
+    """x[key] = value for a float64 x that needs history; the result, its grad_fn, and the
+    gradients of x and of value (where it requires grad), or the error."""
+    x = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+    m = lib.tensor([[True, False, True], [False, True, False]])
+    v = eval(value, {"torch": lib})
+    xx = x * 1
+    try:
+        xx[eval(key, {"m": m})] = v
+    except (IndexError, RuntimeError) as e:
+        return type(e).__name__, str(e).replace("tapegrad", "torch")
+    (xx * lib.arange(6.0).reshape(2, 3)).sum().backward()
+    leaf = v if v.is_leaf and v.requires_grad else None
+    return (xx.tolist(), type(xx.grad_fn).__name__, x.grad.tolist(),
+            None if leaf is None else leaf.grad.tolist())
+
+
+@pytest.mark.parametrize("key", _MASK_KEYS)
+@pytest.mark.parametrize("value", ["torch.tensor(2.5, requires_grad=True)",
+                                   "torch.tensor([[2.5]], requires_grad=True)",
+                                   "torch.tensor(3)", "torch.tensor(True)",
+                                   "torch.tensor([1.0, 2.0])"])
+def test_setitem_of_one_mask_takes_a_one_element_value_of_any_dtype(torch_ref, key, value):
+    # torch's index_put_ is masked_fill_ for one mask (beside ints, slices, None) and a value
+    # of one element, whatever its dtype (canDispatchToMaskedFill); tapegrad took that only
+    # for a bare mask x[m] and refused x[:, m] = torch.tensor(0) ("Index put requires the
+    # source and destination dtypes match"), and named the dtype before a value of the
+    # wrong shape or indices that do not broadcast (numpy's text for those)
+    assert _masked_setitem(tg, key, value) == _masked_setitem(torch_ref, key, value)
+
+
 def _integer_setitem_of_grad_values(m):
     out = []
     for key, value in ((0, 7.5), (slice(0, 2), [1.5, 8.5]), (Ellipsis, [4.5, 5.0, 6.0]),
