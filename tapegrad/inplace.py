@@ -524,8 +524,10 @@ class _InplaceMethods:
                                f"got {self._dtype.legacy} for the destination and "
                                f"{kind.legacy} for the source.")
         if recorded:
-            # the whole tensor (x[...] = v, x[:] = v): torch fills or copies it
-            if all(k is Ellipsis or type(k) is slice and k == slice(None) for k in key):
+            # the whole tensor (x[...] = v, x[:] = v, x[0:n] = v: slices keeping their whole
+            # dims, which torch's setitem skips): torch fills or copies it
+            if all(k is Ellipsis or type(k) is slice for k in key) and \
+                    not writes_through_a_view(self._shape, key):
                 if filling:
                     self._inplace_recorded(lambda x, v: _binary(OPS["fill_tensor"].code, x, v), raw)
                 else:

@@ -489,6 +489,35 @@ def test_setitem_of_one_mask_takes_a_one_element_value_of_any_dtype(torch_ref, k
     assert _masked_setitem(tg, key, value) == _masked_setitem(torch_ref, key, value)
 
 
+def _whole_slice_setitem(lib, key, value):
+    x = lib.zeros(2, 3, requires_grad=True)
+    w = lib.ones(2, 1, requires_grad=True)
+    v = {"number": 2.5, "0-d": lib.tensor(2.5, requires_grad=True), "rows": w}[value]
+    xx = x * 1
+    try:
+        xx[key] = v
+    except RuntimeError as e:
+        return type(e).__name__, str(e), None, None
+    (xx * lib.arange(6.0).reshape(2, 3)).sum().backward()
+    return type(xx.grad_fn).__name__, xx._version, x.grad.tolist(), w.grad
+
+
+@pytest.mark.parametrize("key", [slice(0, 2), slice(0, 5), (slice(None, None, 1),),
+                                 (Ellipsis, slice(0, 3)), (slice(0, 2), slice(None)),
+                                 (slice(None, 2), Ellipsis), slice(1, 2), (slice(-2, None),)])
+@pytest.mark.parametrize("value", ["number", "0-d", "rows"])
+def test_setitem_through_slices_keeping_whole_dims_fills_as_torch(torch_ref, key, value):
+    # torch's setitem skips a slice keeping its whole dim (start 0, step 1, stop >= the
+    # size): x[0:n] = v is x's fill_ / copy_ (FillBackward3, CopyBackwards), as x[:] = v;
+    # tapegrad recorded CopySlices for any slice but `:`
+    ours = _whole_slice_setitem(tg, key, value)
+    theirs = _whole_slice_setitem(torch_ref, key, value)
+    assert ours[:3] == theirs[:3]
+    assert (ours[3] is None) == (theirs[3] is None)
+    if ours[3] is not None:
+        assert ours[3].tolist() == theirs[3].tolist()
+
+
 def _integer_setitem_of_grad_values(m):
     out = []
     for key, value in ((0, 7.5), (slice(0, 2), [1.5, 8.5]), (Ellipsis, [4.5, 5.0, 6.0]),
