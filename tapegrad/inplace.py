@@ -472,7 +472,7 @@ class _InplaceMethods:
             value = value._array()
         given = key
         key = sequence_key(key)
-        key = one_ellipsis(key if isinstance(key, tuple) else (key,))
+        key = one_ellipsis(key if isinstance(key, tuple) else (key,), len(self._shape))
         if any(isinstance(k, str) for k in key):
             raise TypeError("new(): invalid data type 'str'")   # (as x[key]'s)
         if any(isinstance(k, np.bool_) for k in key):   # (numpy's mask; torch refuses it)

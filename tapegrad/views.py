@@ -620,12 +620,25 @@ def assign(a, key, value):
         a[basic][advanced] = value      # (a[basic]: a view of a)
 
 
-def one_ellipsis(key):
+def one_ellipsis(key, ndim=None):
     """Tuple key without the Ellipses after its first that end it: torch's indexing lets an
     Ellipsis take the dims the others leave, so a second one at the end takes none
-    (x[..., 0, ...] is x[..., 0]); numpy refuses a second."""
+    (x[..., 0, ...] is x[..., 0]); numpy refuses a second.  With `ndim` (the indexed
+    tensor's), also without an Ellipsis taking no dims between index tensors: numpy counts
+    it as parting them (their dims then go first), torch does not (x[:, i, ..., j] of a 3-d
+    x keeps i and j's dims after the first)."""
     while key and key[-1] is Ellipsis and sum(k is Ellipsis for k in key) > 1:
         key = key[:-1]
+    if ndim is not None and any(k is Ellipsis for k in key) and any(
+            isinstance(k, (list, np.ndarray)) or isinstance(k, Tensor) and k._shape
+            for k in key):
+        def width(k):
+            if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)):
+                return 0
+            m = _mask_shape(k)
+            return 1 if m is None else len(m)
+        if sum(width(k) for k in key) == ndim:
+            key = tuple(k for k in key if k is not Ellipsis)
     return key
 
 
@@ -684,7 +697,7 @@ def _index_numpy(x, key):
     bare = not isinstance(key, tuple)
     if bare:
         key = (key,)
-    key = one_ellipsis(key)
+    key = one_ellipsis(key, len(x._shape))
     # (a tuple inside the key is an index sequence, as a list: torch's and numpy's reading)
     key = tuple(sequence_index(k) for k in key)
     if any(isinstance(k, str) for k in key):

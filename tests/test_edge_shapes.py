@@ -474,6 +474,22 @@ def test_float_sequence_index_truncates_as_torch(torch_ref, key, write):
     _same(torch_ref, fn, [((3, 4), "c")], raises=key == "[5.5]")
 
 
+@pytest.mark.parametrize("key", [":, [0, 2], ..., [1, 3]", "0:1, [2, 2], ..., [-1]",
+                                 ":, T.tensor([True, False, True]), ..., [0, 1]",
+                                 ":, [[0], [1]], ..., [1, 2]", "0, [0, 2], ..., [1, 3]",
+                                 ":, [0, 2], ..., None, [1, 3]", "[0], ..., [1]"])
+@pytest.mark.parametrize("write", [False, True])
+def test_ellipsis_of_no_dims_between_index_tensors(torch_ref, key, write):
+    # an Ellipsis that takes no dims does not part two index tensors in torch (their dims
+    # stay in place: x[:, i, ..., j] of a 3-d x is [2, n]); numpy's reading put them first
+    expr = f"_setitem(x * 1, _key[{key}], T.tensor(-1.0, dtype=T.float64))" if write \
+        else f"x[{key}]"
+
+    def fn(T, x):
+        return eval(expr, {"T": T, "x": x, "_setitem": _setitem, "_key": _Key()})
+    _same(torch_ref, fn, [((2, 3, 4), "c")])
+
+
 class _Key:
     """_Key()[k]: the key k itself, as a subscript writes it (slices among them)."""
     def __getitem__(self, key):
