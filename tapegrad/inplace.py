@@ -23,9 +23,9 @@ from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD
                    refuse_inference_change, share_storage, STATE, Tape, view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
-from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
-                    index_with, made_without_grad, one_ellipsis, oob_message, sequence_index,
-                    sequence_key, setitem_view_name, writes_through_a_view)
+from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_made_without_grad,
+                    index_array, index_with, made_without_grad, one_ellipsis, oob_message,
+                    sequence_index, sequence_key, setitem_view_name, writes_through_a_view)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
 _WRAPPING = (np.add, np.subtract, np.multiply)
@@ -487,7 +487,10 @@ class _InplaceMethods:
         for k in key:
             if isinstance(k, Tensor) and k._recorded:
                 _bake(k, "guard_value")  # indices become constants of the recorded tape
-        key = tuple(index_array(k) if isinstance(k, Tensor) else k for k in key)
+        # (a 0-d integer tensor indexes as its int, a select before the index tensors: as
+        # _index_numpy's; numpy would take its array as one more index tensor)
+        key = tuple((int(k.item()) if not k._shape and k._dtype in _INDEX_INTS else
+                     index_array(k)) if isinstance(k, Tensor) else k for k in key)
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
         for k in key:
             if type(k) is slice and k.step is not None and k.step <= 0:

@@ -3,6 +3,8 @@ the empty dim and over another), 0-d tensors, non-contiguous inputs (transposed,
 expanded) and in-place changes through views of them.  Each case runs with torch and with
 tapegrad; values, dtypes, shapes and the gradients of the leaves compare, errors by type and
 message."""
+import math
+
 import numpy as np
 import pytest
 
@@ -487,6 +489,21 @@ def test_ellipsis_of_no_dims_between_index_tensors(torch_ref, key, write):
 
     def fn(T, x):
         return eval(expr, {"T": T, "x": x, "_setitem": _setitem, "_key": _Key()})
+    _same(torch_ref, fn, [((2, 3, 4), "c")])
+
+
+@pytest.mark.parametrize("key", ["T.tensor(-1), :, ..., [0, -1, -1]",
+                                 "T.tensor(0), :, [0, 1, 1]", ":, T.tensor(1), [0, 0]",
+                                 "[1, 0], T.tensor(2)"])
+def test_setitem_with_a_0d_index_tensor_selects_first(torch_ref, key):
+    # torch reads a 0-d integer tensor in a key as its int (a select before the index
+    # tensors), for x[key] = v as for x[key]; numpy took its array as one more index tensor
+    # and placed the indexed dims otherwise (value shape errors, or values landing elsewhere)
+    def fn(T, x):
+        k = eval(f"_key[{key}]", {"T": T, "_key": _Key()})
+        shape = tuple(x[k].shape)
+        value = T.arange(1.0, 1.0 + math.prod(shape), dtype=T.float64).reshape(shape)
+        return _setitem(x * 1, k, value)
     _same(torch_ref, fn, [((2, 3, 4), "c")])
 
 
