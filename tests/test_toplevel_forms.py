@@ -131,6 +131,10 @@ KEYWORD_CALLS = {
     "min_other": lambda m, x: m.min(input=x, other=x.T * 2),
     "max_other_method": lambda m, x: x.max(other=x.T * 2),
     "min_other_method": lambda m, x: x.min(other=x.T * 2),
+    "zeros_size": lambda m, x: m.zeros(size=(2, 3)),
+    "ones_size": lambda m, x: m.ones(size=[2], dtype=m.float64),
+    "empty_size": lambda m, x: m.empty(size=m.Size([0, 2])),
+    "zeros_size_0d": lambda m, x: m.zeros(size=()).reshape(1),
 }
 
 
@@ -142,6 +146,19 @@ def test_keyword_names_as_torch(name):
         m.manual_seed(0)
         r = KEYWORD_CALLS[name](m, m.eye(2) * 2 + 1)
         got.append(r.tolist() if hasattr(r, "tolist") else list(r))
+    assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("call", ["zeros(2, size=(2,))", "ones(size=(2,), sizes=3)",
+                                  "empty(foo=1)"])
+def test_factory_size_keyword_errors_as_torch(call):
+    # zeros / ones / empty take size= (torch's `SymInt[] size`), not with a spread size nor
+    # another keyword: Python's TypeErrors, as torch's parser words them
+    got = []
+    for m in (tg, torch):
+        with pytest.raises(TypeError) as e:
+            eval(f"m.{call}", {"m": m})
+        got.append(str(e.value))
     assert got[0] == got[1]
 
 
