@@ -713,3 +713,20 @@ def test_parameter_list_index_of_another_type(key):
                 _err(lambda: pl.__setitem__(eval(key), lib.nn.Parameter(lib.ones(1))))]
     ours, theirs = bad(tapegrad), bad(torch)
     assert ours == theirs and theirs[0][0] == "TypeError"
+
+
+def test_parameter_iterators_are_torchs_generators():
+    # print(model.parameters()) shows <generator object Module.parameters at 0x...> in
+    # torch (a beginner's first look at it); tapegrad's was a list_iterator, and
+    # named_parameters / named_buffers were named Module._named_members
+    import re
+
+    def shown(lib):
+        m = lib.nn.Sequential(lib.nn.Linear(1, 1))
+        m.register_buffer("b", lib.zeros(1))
+        gens = [m.parameters(), m.named_parameters(), m.buffers(), m.named_buffers(),
+                m.parameters(recurse=False)]
+        return [re.sub("0x[0-9a-f]+", "X", repr(g)) for g in gens]
+    assert shown(tapegrad) == shown(torch)
+    m = tnn.Linear(2, 2)
+    assert [p.shape for p in m.parameters()] == [(2, 2), (2,)]

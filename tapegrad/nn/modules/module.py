@@ -471,20 +471,23 @@ class Module:
                 yield (mprefix + ("." if mprefix else "") + k, v)
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
-        """(name, parameter) pairs, submodules' with dotted names; each parameter once."""
-        return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
-                                   remove_duplicate)
+        """(name, parameter) pairs, submodules' with dotted names; each parameter once (a
+        generator of this name, as torch's: print(m.named_parameters()) shows it)."""
+        yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                       remove_duplicate)
 
     def parameters(self, recurse=True):
-        """The parameters of this module and (recurse) its submodules, each once (an
-        iterator over a list: training loops call this every step)."""
+        """The parameters of this module and (recurse) its submodules, each once (a
+        generator, as torch's: `print(model.parameters())` shows <generator object
+        Module.parameters ...>; over a list made in one pass: training loops call this
+        every step)."""
         seen, out = set(), []
         for m in (self._module_list() if recurse else (self,)):
             for p in m._parameters.values():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))
                     out.append(p)
-        return iter(out)
+        yield from out
 
     def _module_list(self):
         """self and its submodules, depth first, each once (named_modules' order)."""
@@ -499,8 +502,8 @@ class Module:
         return out
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
-        return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
-                                   remove_duplicate)
+        yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                       remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
