@@ -226,6 +226,13 @@ def _errors(M, F):
              lambda: F.linear(x[0, 0], M.ones(3, 4, dtype=x.dtype)),   # 0-d operands
              lambda: F.linear(x[0, 0], M.ones(3, 4, dtype=x.dtype), M.ones(3, dtype=x.dtype)),
              lambda: F.linear(x[0], x[0, 0]),
+             # an addmm (a bias; 1-d, 2-d or contiguous input) names the dtypes before the
+             # shapes, matmul the shapes first
+             lambda: F.linear(x.double(), M.ones(2, 2), M.ones(2)),
+             lambda: F.linear(x[0].double(), M.ones(2, 2), M.ones(2)),
+             lambda: F.linear(x.reshape(3, 1, 4).long(), M.ones(2, 2), M.ones(2)),
+             lambda: F.linear(x.double(), M.ones(2, 2), M.ones(2, dtype=M.float64)),
+             lambda: F.linear(x.double(), M.ones(2, 2)),
              lambda: F.one_hot(M.tensor([0, 3]), 3),
              lambda: F.one_hot(M.tensor([0., 3])),
              lambda: F.dropout(x, 1.5),

@@ -75,19 +75,23 @@ def linear(input, weight, bias=None):
     _tensor("linear", weight, "weight", 2)
     if input.dim() == 0 or weight.dim() == 0:
         raise errors.not_1d("linear", input, weight)
+    # torch flattens an input of other than 2 dims into one addmm only for a bias "likely
+    # fusable" (one dim not of size 1, contiguous) and a contiguous input; otherwise matmul,
+    # then the bias added in place (AddBackward0: the product's dtype, broadcast as add_)
+    addmm = bias is not None and (input.dim() == 2 or input.is_contiguous() and (
+        bias.is_contiguous() and (bias.dim() == 1 or sum(s != 1 for s in bias.shape) == 1)))
+    # (an addmm checks the dtypes before the shapes: "mat1 and mat2 must have the same dtype")
+    err = errors.addmm_dtypes(bias, input, weight) if addmm else None
+    if err is not None:
+        raise err
     if input.shape[-1] != weight.shape[-1]:
         rows, cols = math.prod(input.shape[:-1]), input.shape[-1]
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
                            f"{weight.shape[-1]}x{weight.shape[0]})")
     if bias is None:
         return input.matmul(weight.t())
-    # torch flattens an input of other than 2 dims into one addmm only for a bias "likely
-    # fusable" (one dim not of size 1, contiguous) and a contiguous input; otherwise matmul,
-    # then the bias added in place (AddBackward0: the product's dtype, broadcast as add_)
-    if input.dim() != 2 and not (input.is_contiguous() and bias.is_contiguous() and (
-            bias.dim() == 1 or sum(s != 1 for s in bias.shape) == 1)):
+    if not addmm:
         return input.matmul(weight.t()).add_(bias)
-    err = errors.addmm_dtypes(bias, input, weight)   # (an addmm, as torch's)
     if err is None:   # (addmm expands its input to the product's shape: one way only)
         err = errors.expand_error(tuple(bias.shape), (math.prod(input.shape[:-1]),
                                                       weight.shape[0]), bias.dtype)
