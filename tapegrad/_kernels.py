@@ -4039,6 +4039,27 @@ def running_sum(buf, src, dst, outer, m, inner, reverse, add):
                     out[j] = row[j]
 
 
+# from tapegrad/kinds/norm.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def channel_moments(vals, oa, na, nc, nb, c):
+    """(mean, mean squared deviation) of channel c of the (na, nc, nb) block at vals[oa:],
+    two passes with float64 sums: the statistics both pieces below normalize by."""
+    cnt = na * nb
+    s = 0.0
+    for i in range(na):
+        xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
+        for k in range(nb):
+            s += xs[k]
+    mu = s / cnt
+    v = 0.0
+    for i in range(na):
+        xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
+        for k in range(nb):
+            d = xs[k] - mu
+            v += d * d
+    return mu, v / cnt
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
@@ -4366,21 +4387,9 @@ def forward_norm(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     p = par[e]
     na, nc, nb = params[p], params[p + 1], params[p + 2]
     eps = imm[e]
-    cnt = na * nb
     for c in range(nc):
-        s = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                s += xs[k]
-        mu = s / cnt
-        v = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                d = xs[k] - mu
-                v += d * d
-        sd = math.sqrt(v / cnt + eps)
+        mu, var = channel_moments(vals, oa, na, nc, nb, c)
+        sd = math.sqrt(var + eps)
         for i in range(na):
             xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
             out = vals[out_off + (i * nc + c) * nb:out_off + (i * nc + c + 1) * nb]
@@ -4678,19 +4687,8 @@ def sweep_norm(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, 
     eps = imm[e]
     cnt = na * nb
     for c in range(nc):
-        s = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                s += xs[k]
-        mu = s / cnt
-        v = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                d = xs[k] - mu
-                v += d * d
-        r = 1.0 / math.sqrt(v / cnt + eps)
+        mu, var = channel_moments(vals, oa, na, nc, nb, c)
+        r = 1.0 / math.sqrt(var + eps)
         sg = 0.0
         sgy = 0.0
         for i in range(na):

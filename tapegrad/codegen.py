@@ -727,7 +727,7 @@ CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 # gives 0 there; Python's model raised ZeroDivisionError)
 PIECE_OPTIONS = CALLEE_OPTIONS + ', error_model="numpy"'
 CALLEES = ("bcast_index", "is_suffix", "kept_leading", "middle_inner", "pair_index",
-           "pair_middle", "pair_suffix", "order_marked", "running_sum")
+           "pair_middle", "pair_suffix", "order_marked", "running_sum", "channel_moments")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "next_row": 'cache=True, inline="always"',
@@ -823,7 +823,7 @@ def _copied_source():
         kinds.index.next_row, kinds.index.gather_rows, kinds.index.scatter_rows,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.middle_inner,
         kinds.index.pair_index, kinds.index.pair_middle, kinds.index.pair_suffix,
-        kinds.scan.running_sum]
+        kinds.scan.running_sum, kinds.norm.channel_moments]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):

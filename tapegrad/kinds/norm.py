@@ -29,26 +29,33 @@ NPARAMS = 3
 
 
 # ---- kernel pieces (plain Python that codegen compiles into tapegrad/_kernels.py) ----------
+def channel_moments(vals, oa, na, nc, nb, c):
+    """(mean, mean squared deviation) of channel c of the (na, nc, nb) block at vals[oa:],
+    two passes with float64 sums: the statistics both pieces below normalize by."""
+    cnt = na * nb
+    s = 0.0
+    for i in range(na):
+        xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
+        for k in range(nb):
+            s += xs[k]
+    mu = s / cnt
+    v = 0.0
+    for i in range(na):
+        xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
+        for k in range(nb):
+            d = xs[k] - mu
+            v += d * d
+    return mu, v / cnt
+
+
 def forward_norm(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals):
     oa = off[a]
     p = par[e]
     na, nc, nb = params[p], params[p + 1], params[p + 2]
     eps = imm[e]
-    cnt = na * nb
     for c in range(nc):
-        s = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                s += xs[k]
-        mu = s / cnt
-        v = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                d = xs[k] - mu
-                v += d * d
-        sd = math.sqrt(v / cnt + eps)
+        mu, var = channel_moments(vals, oa, na, nc, nb, c)
+        sd = math.sqrt(var + eps)
         for i in range(na):
             xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
             out = vals[out_off + (i * nc + c) * nb:out_off + (i * nc + c + 1) * nb]
@@ -65,19 +72,8 @@ def sweep_norm(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, 
     eps = imm[e]
     cnt = na * nb
     for c in range(nc):
-        s = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                s += xs[k]
-        mu = s / cnt
-        v = 0.0
-        for i in range(na):
-            xs = vals[oa + (i * nc + c) * nb:oa + (i * nc + c + 1) * nb]
-            for k in range(nb):
-                d = xs[k] - mu
-                v += d * d
-        r = 1.0 / math.sqrt(v / cnt + eps)
+        mu, var = channel_moments(vals, oa, na, nc, nb, c)
+        r = 1.0 / math.sqrt(var + eps)
         sg = 0.0
         sgy = 0.0
         for i in range(na):
