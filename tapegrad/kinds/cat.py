@@ -180,7 +180,7 @@ def layout_sizes(shape, dim, sizes):
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward), as ordinary tensor ops on the whole operand list.  `T` is `tensor.KIND_OPS`,
+# (forward), as ordinary tensor ops on the whole operand list.  `T` is `views.KIND_OPS`,
 # `params` the entry's params, shapes are tuples or None for one-element nodes.
 def tensor_forward_cat(T, xs, shape, params):
     outer, inner = int(params[0]), int(params[1])

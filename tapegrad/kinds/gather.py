@@ -61,7 +61,7 @@ def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm,
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (forward), as ordinary tensor ops.  `T` is `views.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
 def tensor_forward_gather(T, x, y, shape, params, imm):
     k = math.prod(shape)

@@ -46,7 +46,7 @@ def sweep_nll(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, a
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward).  `T` is `tensor.KIND_OPS`, `params` the entry's params.
+# (forward).  `T` is `views.KIND_OPS`, `params` the entry's params.
 def tensor_forward_nll(T, x, y, shape, params, imm):
     return T.nll(x, params[:x.shape[0]], imm != 0.0)
 

@@ -95,7 +95,7 @@ def sweep_norm(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, 
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward).  `T` is `tensor.KIND_OPS`, `params` the entry's params.
+# (forward).  `T` is `views.KIND_OPS`, `params` the entry's params.
 def _blocks(x, params):
     return x.reshape(int(params[0]), int(params[1]), int(params[2]))
 

@@ -72,7 +72,7 @@ def sweep_avg_pool(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward).  `T` is `tensor.KIND_OPS`, `params` the entry's params.
+# (forward).  `T` is `views.KIND_OPS`, `params` the entry's params.
 def tensor_forward_avg_pool(T, x, y, shape, params, imm):
     return T.avg_pool(x, [int(v) for v in params[:NPARAMS]], imm)
 

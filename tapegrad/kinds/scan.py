@@ -120,7 +120,7 @@ def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, 
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward).  `T` is `tensor.KIND_OPS`, `params` the entry's params (none for one element).
+# (forward).  `T` is `views.KIND_OPS`, `params` the entry's params (none for one element).
 def tensor_forward_scan(T, x, y, shape, params, imm):
     return T.scan(x, params[:NPARAMS] if x.numel() != 1 else None).reshape(shape)
 

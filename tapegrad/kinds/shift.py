@@ -41,7 +41,7 @@ def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
 
 
 # ---- tensor face: what replay's tensor re-run records (no VJP: it passes no gradient).
-# `T` is `tensor.KIND_OPS`; params: the keepdim shape.
+# `T` is `views.KIND_OPS`; params: the keepdim shape.
 def tensor_forward_shift(T, x, y, shape, params, imm):
     keep = [int(v) for v in params[:len(x.shape)]]
     return T.max_shift(x, tuple(d for d, k in enumerate(keep) if k == 1 and x.shape[d] != 1),

@@ -151,7 +151,7 @@ def sweep_softmax(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, val
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
-# (forward).  `T` is `tensor.KIND_OPS`, `params` the entry's params (none for one element).
+# (forward).  `T` is `views.KIND_OPS`, `params` the entry's params (none for one element).
 def tensor_forward_softmax(T, x, y, shape, params, imm):
     return T.softmax(x, params[:NPARAMS] if x.numel() != 1 else None, imm != 0.0).reshape(shape)
 
