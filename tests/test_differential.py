@@ -2326,6 +2326,21 @@ def test_celu_gradient_rounds_alpha_as_torch():
     like_torch(fn)
 
 
+@xfail("the kernels compute x ** c's gradient with C pow for x.pow(c - 1), where torch's pow "
+       "kernel takes sqrt, rsqrt and products: -0.0 and -inf for c = 0.5, 1.5, the last bit for "
+       "c = 4, -1 (docs/semantics.md)")
+def test_pow_gradient_at_the_pow_kernels_special_exponents():
+    def fn(m):
+        out = []
+        for c in (0.5, 1.5, 4, -1):
+            for v in (-math.inf, -0.0, 0.3):
+                s = m.tensor(v, dtype=m.float64, requires_grad=True)
+                (s ** c).backward()
+                out.append(s.grad.item() + 0.0)   # (the sign of a zero aside)
+        return out
+    like_torch(fn)
+
+
 @xfail("gradients are added into a zeroed arena, so a -0.0 gradient arrives as +0.0")
 def test_negative_zero_gradient():
     def fn(m):
