@@ -626,7 +626,7 @@ def _finish(done, direct, roots, inputs, validate, stage, publish, retain_graph)
     return out
 
 
-def run_backward_root(root, retain_graph, stage, publish, gradient=None):
+def run_backward_root(root, retain_graph, stage, stage_swept, publish, gradient=None):
     """run_backward for the usual `loss.backward()` or `out.backward(g)`: one root recorded
     on a tape, one-element unless `gradient` (a Tensor of its shape, else None: the caller's
     general path checks and raises) seeds it, and nothing on the tape or in the process that
@@ -638,7 +638,11 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
     release), without its bookkeeping per tape and per root: ~10 us of a 64x64 matmul's 73 us
     backward, ~15-30 us of a small graph's behind a long prefix in cold caches.  Returns
     run_backward's result, or None where the case is another one (nothing done: the caller
-    takes run_backward)."""
+    takes run_backward).  `stage` and `publish` as run_backward's (`stage` where a custom
+    Function's backward needs the general path's collection); `stage_swept(tape, n, reach,
+    loc, off, size, adj, side)` collects the reached leaves' gradients from the sweep's
+    arrays and stages their commit in one step (autograd.api._stage_swept: (_collect_leaves'
+    result, what `publish` takes))."""
     tape = root._tape
     if tape is None or not root._recorded:
         return None
@@ -699,9 +703,7 @@ def run_backward_root(root, retain_graph, stage, publish, gradient=None):
                 r.captured = r.retained_seen = None
                 r.arrays = s
             return _finish([r], [], (root,), None, None, stage, publish, retain_graph)
-        out = {}
-        _collect_leaves(out, tape, n, reach, loc, off, size, adj, side)
-        staged = stage(out)
+        out, staged = stage_swept(tape, n, reach, loc, off, size, adj, side)
         with COMMIT:
             # another thread's backward froze the tape and freed, after this sweep checked
             # them, buffers it read: this call fails as a second backward (run_backward's rule)

@@ -1140,6 +1140,71 @@ def test_backward_with_a_gradient_short_path_equals_the_general_path(monkeypatch
             np.testing.assert_array_equal(g1, g2, err_msg=name)
 
 
+def _fresh_grad_cases(rng):
+    """(name, leaves, loss function, .grad values set before the backward or None) of the
+    leaves a plain backward gives their gradients: _stage_swept's one loop where every
+    reached leaf gets its first .grad, its general path elsewhere."""
+    w32 = tg.tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    w64 = tg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    s32 = tg.tensor(np.float32(0.3), requires_grad=True)
+    b32 = tg.tensor(rng.standard_normal(1).astype(np.float32), requires_grad=True)
+    wt = tg.tensor(rng.standard_normal((5, 3)).astype(np.float32)).t().requires_grad_()
+    twice = tg.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+
+    def changed_between_uses():   # (two leaf entries of one tensor: their gradients add)
+        y = twice * 2.0
+        with tg.no_grad():
+            twice.add_(1.0)
+        return (y + twice * 3.0).sum()
+    x = tg.tensor(rng.standard_normal((2, 5)).astype(np.float32))
+    off = tg.tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    return [
+        ("fresh n-d float32 and float64, 0-d and (1,) float32",
+         [w32, w64, s32, b32],
+         lambda: ((x @ w32 * s32 + b32).tanh()[:, :3].double() @ w64).pow(2).mean(), None),
+        ("a leaf held transposed (its .grad has its layout)", [wt],
+         lambda: (x @ wt.t()).sum(), None),
+        ("a .grad to accumulate into", [w32, s32], lambda: (x @ w32 * s32).sum(), 0.5),
+        ("a leaf changed in place between its uses", [twice], changed_between_uses, None),
+        ("requires_grad turned off after use", [w32, off],
+         lambda: (x @ w32 + x @ off.requires_grad_(True)).sum(), None),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_fresh_grads_in_one_loop_equal_the_general_collection(monkeypatch, case):
+    """_stage_swept's loop (first .grads of a training step's leaves) gives what
+    engine._collect_leaves and _stage_found give: values, dtypes, shapes and layouts; it
+    declines (None) where a leaf needs their general path."""
+    from tapegrad.autograd import api
+    (tg.ones(2, 2, requires_grad=True) * 2.0).sum().backward()   # (the first backward of a
+    fast = api._stage_fresh                                     # process chooses the tier)
+    took = []
+    monkeypatch.setattr(api, "_stage_fresh",
+                        lambda *args: took.append(r := fast(*args)) or r)
+    got = {}
+    for path in ("one loop", "general"):
+        if path == "general":
+            monkeypatch.setattr(api, "_stage_fresh", lambda *args: None)
+        name, leaves, loss_fn, before = _fresh_grad_cases(np.random.default_rng(case))[case]
+        for p in leaves:
+            p.grad = None if before is None else tg.full_like(p, before)
+        loss = loss_fn()
+        if name.startswith("requires_grad"):
+            leaves[1].requires_grad_(False)   # (after use: torch gives it no gradient)
+        loss.backward()
+        got[path] = [None if p.grad is None else
+                     (p.grad.dtype, p.grad.shape, p.grad.stride(), p.grad.numpy().copy())
+                     for p in leaves]
+    taken = name.startswith(("fresh", "a leaf held", "requires_grad"))
+    assert (bool(took) and took[0] is not None) == taken, name   # (None, or not asked)
+    for g1, g2 in zip(got["one loop"], got["general"]):
+        assert (g1 is None) == (g2 is None)
+        if g1 is not None:
+            assert g1[:3] == g2[:3]
+            np.testing.assert_array_equal(g1[3], g2[3], err_msg=name)
+
+
 def test_plain_backward_takes_the_short_path(monkeypatch):
     from tapegrad.autograd import api
     rng = np.random.default_rng(1)

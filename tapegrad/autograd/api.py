@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
-from ..engine import (graph_marks, release_swept, run_backward, run_backward_graph,
-                      run_backward_root)
+from ..engine import (_BULK_LEAVES, _collect_leaves, graph_marks, release_swept, run_backward,
+                      run_backward_graph, run_backward_root)
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..grad_mode import switched_grad
 from ..layouts import contiguous_format, dense, like_dense
@@ -226,8 +226,8 @@ def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
                                                     or isinstance(grad_tensors, Tensor)):
         # autograd.backward(loss) or (out, g): the engine's short path where it applies (as
         # Tensor.backward)
-        found = run_backward_root(outputs[0], bool(retain_graph), _stage_found, _publish,
-                                  grad_tensors)
+        found = run_backward_root(outputs[0], bool(retain_graph), _stage_found, _stage_swept,
+                                  _publish, grad_tensors)
         if found is not None:
             if hooks._LEAF:   # (registered by a custom Function's backward: run_backward's)
                 hooks.post_accumulate(t for t, _ in found.values())
@@ -325,6 +325,63 @@ def _graph_grad(t, g):
 
 def _stage_found(found):
     return _stage(found.values())
+
+
+def _stage_swept(tape, n, reach, loc, off, size, adj, side):
+    """run_backward_root's collection and staging (engine._collect_leaves, then _stage_found),
+    in one loop over the leaves where each reached one gets its first `.grad` from its one
+    entry of an in-place sweep (a training step's leaves after `p.grad = None` or zero_grad's
+    set_to_none): one pass, no dict of pairs walked again (an N=8 net's four leaves: 10.3 ->
+    7.9 us of its ~38 us backward).  Returns (found: _collect_leaves' dict, what _publish
+    takes)."""
+    leaves = tape.leaves
+    if loc is None and not GRAD_DTYPES and len(tape.leaf_of) == len(leaves) and (
+            tape.nds is not None or len(leaves) < _BULK_LEAVES):
+        got = _stage_fresh(leaves, n, reach, off, size, adj)
+        if got is not None:
+            return got
+    found = {}
+    _collect_leaves(found, tape, n, reach, loc, off, size, adj, side)
+    return found, _stage_found(found)
+
+
+def _stage_fresh(leaves, n, reach, off, size, adj):
+    """_stage_swept's loop: (found, staged) as _collect_leaves and _stage make them, or None
+    where a reached leaf needs their general path (a `.grad` to accumulate into, a gradient
+    a host entry left outside the arena)."""
+    found = {}
+    staged = []
+    add = staged.append
+    f32 = D.float32
+    token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
+    try:
+        for node, t in leaves.items():
+            # (a leaf whose requires_grad was turned off since gets none, as _collect_each)
+            if node < n and reach.item(node) and t._recorded:
+                o = off.item(node)
+                if o < 0 or getattr(t, "_grad", None) is not None:
+                    return None
+                dt = t._dtype
+                s = size.item(node)
+                if s == 1:   # (as _collect_each: the value as a float, float32's rounded;
+                    # a leaf that requires grad is float32 or float64)
+                    g = adj.item(o)
+                    if dt is f32:
+                        g = _round32(g)
+                    shape = t._shape
+                else:   # (shaped first: astype's result then owns its memory)
+                    g = adj[o:o + s].reshape(t._shape).astype(dt.np)
+                    if t._tape is None and not t._v.flags.c_contiguous:
+                        g = like_dense(t._v, g)   # (a leaf's first .grad has its layout)
+                    shape = g.shape
+                fresh = _new()
+                fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
+                    g, dt, shape, None, False
+                add((t, g, fresh, None))
+                found[id(t)] = (t, g)
+    finally:
+        ERR_RESET(token)
+    return found, staged
 
 
 def _stage(pairs):
@@ -628,7 +685,8 @@ class _AutogradMethods:
         # loss.backward() or out.backward(g): the engine's short path where it applies (it
         # declines a tape being recorded, whose error _backward raises; no hooks run there)
         if inputs is None and not create_graph and TRACE.current is None:
-            found = run_backward_root(self, bool(retain_graph), _stage_found, _publish, gradient)
+            found = run_backward_root(self, bool(retain_graph), _stage_found, _stage_swept,
+                                      _publish, gradient)
             if found is not None:
                 if hooks._LEAF:   # (registered by a custom Function's backward: as _backward)
                     hooks.post_accumulate(t for t, _ in found.values())
