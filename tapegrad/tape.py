@@ -422,9 +422,12 @@ class Tape:
         if arrs is None or sys.is_finalizing():
             return
         n, nds = self.n, self.nds
-        keep = len(arrs[0]) <= MAX_ENTRIES and _pool_room(_POOL, _streams_cap, len(arrs[0]))
-        keep_nd = nds is not None and len(nds.size) <= _ND_POOL_CAP and \
-            _pool_room(_ND_POOL, _nd_cap, len(nds.size))
+        # (_pool_room's first test inline: a pool with room, the usual case, costs no call)
+        cap = len(arrs[0])
+        keep = cap <= MAX_ENTRIES and (len(_POOL) < _POOL_MAX or
+                                       _pool_room(_POOL, _streams_cap, cap))
+        keep_nd = nds is not None and len(nds.size) <= _ND_POOL_CAP and (
+            len(_ND_POOL) < _POOL_MAX or _pool_room(_ND_POOL, _nd_cap, len(nds.size)))
         cleaned = False
         if n and (keep or keep_nd) and loaded() and _DEATHS[0] >= _KERNEL_AFTER:
             K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
