@@ -119,6 +119,8 @@ from .native_args import (arg_error as _arg_error, given as _given,  # noqa: E40
                           missing_first as _missing_first)
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
+from .numpy_names import operand_renamed as _operand_renamed  # noqa: E402  (x=, x2=)
+from .numpy_names import function_params as _function_params  # noqa: E402
 # (torch's top-level linear algebra, named torch_* in linalg.py: torch.linalg has none of them)
 from .linalg import torch_det as det, torch_inverse as inverse, torch_logdet as logdet  # noqa: E402
 from .linalg import torch_orgqr as orgqr, torch_slogdet as slogdet  # noqa: E402
@@ -163,9 +165,15 @@ def _fn(name):
     method = getattr(Tensor, name)
     takes_out = name in _out_arg.OUT_NAMES
     numbers = name in arith.NUMBER_INPUT
+    # (the method's parameters under the function's names, for numpy's aliases of them)
+    params = _function_params(method)
 
     # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
     def f(input=_MISSING, *args, out=None, **kwargs):
+        if input is _MISSING and kwargs:   # (numpy's x= / a= / x1= for input; x2= for other)
+            renamed = _operand_renamed(params, 0, kwargs)
+            if renamed:
+                return f(*args, out=out, **renamed)
         if not isinstance(input, Tensor) and numbers and (args or "other" in kwargs):
             # (torch.add(2.0, y): a number as torch's parser wraps it, or as it was)
             input = arith.number_input(input, args[0] if args else kwargs["other"],
@@ -187,6 +195,9 @@ def _fn(name):
                 return getattr(Tensor, name)(input, *args, **kwargs)
             return method(input, *args)
         except TypeError as exc:   # (not `e`: the module's torch.e)
+            renamed = kwargs and _operand_renamed(params, 1 + len(args), kwargs)
+            if renamed:
+                return f(input, *args, out=out, **renamed)
             # (the method's own complaint names it and counts from its first argument: the
             # function's, where torch's parser refuses the arguments; free when none is raised;
             # the method's name where it is not the function's: an alias's target, or
@@ -281,6 +292,8 @@ _name_as_torch(globals(), Tensor, _methods_by_name.__name__)  # before out_arg's
 _out_arg.apply(globals())  # out= on the functions torch gives it (after every export)
 from . import numpy_names as _numpy_names  # noqa: E402
 _numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser takes them
+# x= / a= / x1= for input, x2= for other (not on torch's functions written in Python)
+_numpy_names.apply_operand_names(globals(), top_level=True)
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
 # save/load (tapegrad/serialization.py), testing, signal, fft and utils.data (tapegrad/utils) are ~40

@@ -4,7 +4,7 @@ read complex tensors, and tapegrad has no complex dtypes: each raises NotImpleme
 saying so, rather than an AttributeError half-way through a program."""
 import numpy as np
 
-from . import devices as _device, dtypes as D, layouts
+from . import devices as _device, dtypes as D, layouts, numpy_names
 from .creation import _leaf
 from .out_arg import _write
 from .structops import roll
@@ -88,3 +88,6 @@ def _complex_transform(name):
 
 (fft, ifft, fft2, ifft2, fftn, ifftn, rfft, irfft, rfft2, irfft2, rfftn, irfftn, hfft, ihfft,
  hfft2, ihfft2, hfftn, ihfftn) = (_complex_transform(name) for name in __all__[4:])
+
+# numpy's x= / a= / x1= for input, as torch's parser takes them
+numpy_names.apply_operand_names(globals())

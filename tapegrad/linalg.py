@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, factorizations as F, nodiff, out_arg
+from . import decomps, dtypes as D, errors, factorizations as F, nodiff, numpy_names, out_arg
 from .creation import eye as _eye, zeros as _zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError, svd as linalg_kind_svd
@@ -1478,3 +1478,6 @@ torch_inverse.__name__ = torch_inverse.__qualname__ = "inverse"
 
 # torch's out= (tapegrad/out_arg.py; its messages name them linalg_<name>)
 out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")
+
+# numpy's x= / a= / x1= for input, x2= for other, as torch's parser takes them
+numpy_names.apply_operand_names(globals())

@@ -1481,10 +1481,11 @@ def polygamma(n, input):
     return _bin("polygamma", float(n), _floating(input))
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     """linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (all elements for None); ord inf /
     -inf: max / min of |x|; 0: the count of nonzeros.  Gradient at a zero norm: 0, as torch
     (LinalgVectorNormBackward0)."""
+    x = input   # (torch's parser's name, input=; its numpy alias x= as well: numpy_names)
     # (the common case, x.norm() of a recorded small float tensor: _norm2_pass; the checks
     # below pass in it)
     if type(ord) in (int, float) and ord == 2 and dim is None and keepdim is False and dtype is None \

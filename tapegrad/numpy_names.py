@@ -10,9 +10,15 @@ import inspect
 import types
 
 from .errors import type_name
-from .native_args import arg_error, as_native, missing_first
+from .native_args import arg_error, as_native, missing_first, _PYTHON_FUNCTIONS, \
+    _TORCH_FUNCTIONAL
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
+# and its names for the parameters `input` and `other` (python_arg_parser.cpp's
+# numpy_compatibility_arg_names), in the order it looks for them: torch.sin(x=t),
+# torch.add(x1=a, x2=b), torch.sum(a=t, axis=0); not torch's functions written in Python
+_OPERAND_ALIASES = (("input", ("x", "a", "x1")), ("other", ("x2",)))
+_IN_PYTHON = _TORCH_FUNCTIONAL | set(_PYTHON_FUNCTIONS)   # (torch.norm(x=t) is refused)
 
 
 def _params(fn):
@@ -44,6 +50,49 @@ def rename(fn, kwargs):
             kwargs[name] = kwargs.pop(alias)
 
 
+def operand_renamed(params, nargs, kwargs):
+    """A copy of the keywords of a call with nargs positional arguments to a function of
+    parameter names `params`, numpy's names for its input and other renamed as torch's
+    parser reads them, or None where there is none to rename.  A parameter given
+    positionally or by its own name leaves the alias an unknown keyword, as torch's."""
+    renamed = None
+    for name, aliases in _OPERAND_ALIASES:
+        if name in params and params.index(name) >= nargs and name not in kwargs:
+            for alias in aliases:
+                if alias in kwargs and alias not in params:
+                    renamed = dict(kwargs) if renamed is None else renamed
+                    renamed[name] = renamed.pop(alias)
+                    break
+    return renamed
+
+
+def function_params(method):
+    """The parameter names of the top-level function that calls Tensor method `method`."""
+    return ("input",) + _params(inspect.unwrap(method))[1:]
+
+
+def _operand_params(fn):
+    """fn's parameter names where numpy's names for input / other may stand for them, else
+    None: renaming is retried after fn's binding refused the aliases, so none of them may
+    have reached fn's body (by its **kwargs)."""
+    inner = inspect.unwrap(fn)
+    if not isinstance(inner, types.FunctionType):
+        return None
+    params = _params(inner)
+    if inner.__code__.co_flags & inspect.CO_VARKEYWORDS:
+        # (then only a required first `input`: without it, binding fails before the body)
+        required = inner.__code__.co_argcount - len(inner.__defaults__ or ())
+        return ("input",) if params[:1] == ("input",) and required else None
+    return params if "input" in params or "other" in params else None
+
+
+def retry_renamed(fn, args, kwargs):
+    """kwargs renamed for fn (operand_renamed), or None: the caller's retry after fn refused
+    them with a TypeError (free until then)."""
+    params = kwargs and _operand_params(fn)
+    return operand_renamed(params, len(args), kwargs) if params else None
+
+
 def _parser_error(fn, method, args, kwargs, err):
     """torch's parser's TypeError for keywords fn does not take (its signatures in
     native_args; "received an invalid combination of arguments" where it has several), or
@@ -52,7 +101,13 @@ def _parser_error(fn, method, args, kwargs, err):
                        or missing_first(err, fn, args, kwargs)) or as_native(err)
 
 
-def _with_aliases(fn, method=False):
+def takes_operand_names(name):
+    """Whether torch's top-level function `name` takes numpy's names for input / other (one
+    its parser binds, not one written in Python)."""
+    return name not in _IN_PYTHON
+
+
+def _with_aliases(fn, method=False, operands=False):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         if kwargs and ("axis" in kwargs or "keepdims" in kwargs):   # (_ALIASES, inline)
@@ -60,6 +115,9 @@ def _with_aliases(fn, method=False):
         try:
             return fn(*args, **kwargs)
         except TypeError as e:   # (free unless raised)
+            renamed = operands and retry_renamed(fn, args, kwargs)
+            if renamed:
+                return call(*args, **renamed)
             err = _parser_error(fn, method, args, kwargs, e)
             if err is e:
                 raise
@@ -109,6 +167,36 @@ def _with_renamed(fn, old, new):
     return call
 
 
+def _with_operand_names(fn):
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:   # (free unless raised)
+            renamed = retry_renamed(fn, args, kwargs)
+            if not renamed:
+                raise
+        return fn(*args, **renamed)
+    call._operand_names = True
+    return call
+
+
+def apply_operand_names(namespace, top_level=False):
+    """Give the public functions of `namespace` (a module's globals) that have an `input` or
+    `other` parameter numpy's names for them (those not already wrapped here or by out_arg,
+    whose wrappers retry the names themselves; at the top level not torch's functions
+    written in Python, which have no such aliases; elsewhere not the `torch_` forms a module
+    keeps for the top level, wrapped there once named as torch's)."""
+    for name, fn in list(namespace.items()):
+        if not name.startswith("_") and isinstance(fn, types.FunctionType) and \
+                (top_level or not name.startswith("torch_")) and \
+                (not top_level or takes_operand_names(name)) and \
+                not getattr(fn, "_numpy_names", False) and \
+                not getattr(fn, "_out_arg", False) and not getattr(fn, "_operand_names", False) \
+                and _operand_params(fn):
+            namespace[name] = _with_operand_names(fn)
+
+
 def apply(namespace, cls):
     """Give the functions of `namespace` (a module's globals) and the methods of `cls` that
     take `dim` or `keepdim` numpy's names for them (a function of the namespace also when
@@ -121,7 +209,7 @@ def apply(namespace, cls):
         if not name.startswith("_") and isinstance(fn, types.FunctionType) and (
                 name in methods or _wants(inspect.unwrap(fn))) and \
                 not getattr(fn, "_numpy_names", False) and not getattr(fn, "_out_arg", False):
-            namespace[name] = _with_aliases(fn)
+            namespace[name] = _with_aliases(fn, operands=takes_operand_names(name))
     for name in methods:
         setattr(cls, name, _with_aliases(vars(cls)[name], True))
     for name, keyword in _SEQUENCE_KEYWORDS.items():

@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, errors, out_arg, _bessel, _fastpath
+from . import decomps, decomps_math as DM, dtypes as D, errors, numpy_names, out_arg, _bessel, \
+    _fastpath
 from .fpstate import quiet
 from .native_args import bind, given, MISSING, Overloads
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
@@ -476,3 +477,6 @@ del _name, _arg, _doc
 
 # torch's out= on every function but softmax and log_softmax (its messages name them special_*)
 out_arg.apply(globals(), out_arg.SPECIAL_OUT_NAMES, "special_")
+
+# numpy's x= / a= / x1= for input, as torch's parser takes them
+numpy_names.apply_operand_names(globals())

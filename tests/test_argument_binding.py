@@ -965,3 +965,53 @@ def test_method_keyword_names_as_torch(name):
         a, b = call(tg), call(torch)
         a, b = (a, b) if isinstance(b, tuple) else ((a,), (b,))
         assert [t.tolist() for t in a] == [t.tolist() for t in b]
+
+
+# numpy's names torch's parser takes for input (x=, a=, x1=) and other (x2=), on the functions
+# it binds (not on nn.functional's or torch's functions written in Python): they were refused
+OPERAND_NAME_CALLS = {
+    "neg x": lambda m: m.neg(x=_x(m)),
+    "neg a": lambda m: m.neg(a=_x(m)),
+    "neg x1": lambda m: m.neg(x1=_x(m)),
+    "neg input and x": lambda m: m.neg(input=_x(m), x=_x(m)),
+    "neg positional and x": lambda m: m.neg(_x(m), x=_x(m)),
+    "add x1 x2": lambda m: m.add(x1=_x(m), x2=_x(m) * 2),
+    "mul x2": lambda m: m.mul(_x(m), x2=_x(m)),
+    "sum a axis keepdims": lambda m: m.sum(a=_x(m), axis=0, keepdims=True),
+    "matmul x1 x2": lambda m: m.matmul(x1=_x(m), x2=_x(m).t()),
+    "where x": lambda m: m.where(_x(m) > 2, x=_x(m), other=_x(m) * 0),
+    "clamp x": lambda m: m.clamp(x=_x(m), min=2.5),
+    "zeros_like a": lambda m: m.zeros_like(a=_x(m)),
+    "flip x": lambda m: m.flip(x=_x(m), dims=(0,)),
+    "masked_fill x": lambda m: m.masked_fill(x=_x(m), mask=_x(m) > 3, value=0.0),
+    "isclose x x2": lambda m: m.isclose(x=_x(m), x2=_x(m)),
+    "vector_norm input": lambda m: m.linalg.vector_norm(input=_x(m)),
+    "vector_norm x": lambda m: m.linalg.vector_norm(x=_x(m), dim=1),
+    "linalg.norm x": lambda m: m.linalg.norm(x=_x(m)),
+    "matrix_norm x out": lambda m: m.linalg.matrix_norm(x=_x(m), out=m.zeros(())),
+    "special.expit a": lambda m: m.special.expit(a=_x(m)),
+    "special.logsumexp x axis": lambda m: m.special.logsumexp(x=_x(m), axis=0),
+    "fftshift x": lambda m: m.fft.fftshift(x=_x(m)),
+    "norm x (Python)": lambda m: m.norm(x=_x(m)),
+    "cdist x (Python)": lambda m: m.cdist(x=_x(m), x2=_x(m)),
+    "F.relu x (Python)": lambda m: m.nn.functional.relu(x=_x(m)),
+    "F.softmax x (Python)": lambda m: m.nn.functional.softmax(x=_x(m), dim=0),
+    "cat x": lambda m: m.cat(x=[_x(m)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPERAND_NAME_CALLS))
+def test_numpy_operand_names_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = OPERAND_NAME_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
+
+
+def test_numpy_operand_names_bind():
+    x = _x(tg)
+    assert tg.neg(x=x).tolist() == (-x).tolist()
+    assert tg.add(x1=x, x2=x * 2).tolist() == (x * 3).tolist()
+    assert tg.sum(a=x, axis=0, keepdims=True).tolist() == [[5.0, 7.0, 9.0]]
+    assert tg.linalg.vector_norm(input=x).item() == x.norm().item()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
+        tg.nn.functional.relu(x=x)
