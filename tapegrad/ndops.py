@@ -1019,9 +1019,11 @@ def _mm_row(m, k, n):
     return row
 
 
-# (name keyword-only: torch.matmul(a, b, None) is refused, as torch refuses a 3rd argument)
-def matmul(x=MISSING, y=MISSING, *, name=None, input=MISSING, other=MISSING):  # noqa: A002
+# (_op: the op row a batched product records, bmm's for bmm; keyword-only and private:
+# torch.matmul(a, b, None) and matmul(a, b, name=...) are refused, as torch refuses them)
+def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
     """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
+    x, y, name = input, other, _op
     # Fast path: an array-backed matrix times a matrix (mm) or a vector (mv) of its dtype,
     # recorded operands already on the open tape: the product, its entry, params and saves in
     # this frame (once per op).
@@ -1084,14 +1086,8 @@ def matmul(x=MISSING, y=MISSING, *, name=None, input=MISSING, other=MISSING):  #
                     return t
                 return _matmul_record(x, y, xa, ya, out, 2, ny, name)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
-        if (input is MISSING or x is MISSING) and (other is MISSING or y is MISSING):
-            # (torch's names, as keywords: torch.matmul(input=a, other=b))
-            given_x, given_y = (input if x is MISSING else x), (other if y is MISSING else y)
-            if isinstance(given_x, Tensor) and isinstance(given_y, Tensor):
-                return matmul(given_x, given_y, name=name)
         # (torch's parser's error, for the function)
-        err = arg_error("matmul", False, given(x, y), {k: v for k, v in (
-            ("input", input), ("other", other)) if v is not MISSING})
+        err = arg_error("matmul", False, given(x, y))
         if err is not None:
             raise err
         _tensor_operand("matmul", x, 1, "input")
@@ -1277,7 +1273,7 @@ def bmm(input, mat2):
     if x._shape[0] != y._shape[0] or x._shape[2] != y._shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{x._shape[0]}, {x._shape[2]}] but got: [{y._shape[0]}, {y._shape[1]}].")
-    return matmul(x, y, name="bmm")
+    return matmul(x, y, _op="bmm")
 
 
 # ---- two-argument functions and decomposition rows: argument checks, and the shift -------------

@@ -168,11 +168,11 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def _bmm(a, b):
-    return matmul(a, b, name="bmm")
+    return matmul(a, b, _op="bmm")
 
 
 def _bmm_sum(a, b):
-    return matmul(a, b, name="bmm").sum(0)
+    return matmul(a, b, _op="bmm").sum(0)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):

@@ -1015,3 +1015,27 @@ def test_numpy_operand_names_bind():
     assert tg.linalg.vector_norm(input=x).item() == x.norm().item()
     with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
         tg.nn.functional.relu(x=x)
+
+
+# matmul took a `name` keyword of its own (the op row bmm records) and y= for other
+MATMUL_CALLS = {
+    "name": lambda m: m.matmul(_x(m), _x(m).t(), name=1),
+    "input other name": lambda m: m.matmul(input=_x(m), other=_x(m).t(), name="bmm"),
+    "y": lambda m: m.matmul(_x(m), y=_x(m).t()),
+    "x y": lambda m: m.matmul(x=_x(m), y=_x(m).t()),
+    "input other": lambda m: m.matmul(input=_x(m), other=_x(m).t()),
+    "third None": lambda m: m.matmul(_x(m), _x(m).t(), None),
+    "method name": lambda m: _x(m).matmul(_x(m).t(), name=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATMUL_CALLS))
+def test_matmul_keywords_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = MATMUL_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
+
+
+def test_matmul_refuses_name():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'name'"):
+        tg.matmul(_x(tg), _x(tg).t(), name="bmm")
