@@ -767,3 +767,16 @@ def test_shuffles_write_new_memory(torch_ref, call):
             y.fill_(-1.0)
         res.append((name, out.tolist(), a.detach().numpy().tolist(), g.numpy().tolist()))
     assert res[1] == res[0]
+
+
+@pytest.mark.parametrize("fn", ["dropout", "alpha_dropout", "feature_alpha_dropout",
+                                "dropout2d"])
+def test_dropouts_take_no_generator(torch_ref, fn):
+    """torch's F.dropout has no generator= argument (tapegrad's took one)."""
+    def err(m):
+        try:
+            getattr(m.nn.functional, fn)(m.ones(2, 3, 4), 0.5, generator=None)
+        except TypeError as e:
+            return str(e)
+        return None
+    assert err(torch_ref) is not None and err(tapegrad) == err(torch_ref)

@@ -10,7 +10,7 @@ from .. import decomps, dtypes as D, errors
 from ..discrete_draws import dropout_noise
 from ..grad_mode import is_grad_enabled
 from ..graph import forget_fn
-from ..random import arranged_like, generator_of
+from ..random import arranged_like, default_generator
 from ..tensor import _bool_arg, Tensor
 from ..views import KIND_OPS
 from . import _decomps as B, _onepass
@@ -114,7 +114,7 @@ def _check_dropout_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Zeros each element with probability p and scales the rest by 1 / (1 - p) while
     training (MulBackward0, as torch); the input itself otherwise.  The mask is torch's
     (Bernoulli draws of 1 - p divided by 1 - p in the input's dtype): the same seed drops the
@@ -124,15 +124,14 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     _bool_arg(training, "dropout", "train", 3)   # (torch's _VF.dropout's name and position)
     if not training or p == 0.0 or input.numel() == 0:
         return input
-    gen = generator_of(generator, "dropout")
     if p == 1.0:
         scale = np.zeros((), input.dtype.np)
     elif not input.dtype.is_floating_point:   # (torch divides its noise in the input's dtype)
         raise errors._cast_error(D.float32, input.dtype)
     else:
         # (torch draws into empty_like(input): a transposed input's mask is in its memory order)
-        scale = arranged_like(input._array(), dropout_noise(gen._engine, tuple(input.shape), p,
-                                                            input.dtype.np))
+        noise = dropout_noise(default_generator._engine, tuple(input.shape), p, input.dtype.np)
+        scale = arranged_like(input._array(), noise)
     # (the mask: a fresh array of the input's dtype, which only the mul below reads: wrapped
     # as it is, the tensor torch.tensor's copy of it would be)
     mask = Tensor._wrap(scale, input._dtype)
