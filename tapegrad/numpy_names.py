@@ -11,7 +11,7 @@ import types
 
 from .errors import type_name
 from .native_args import arg_error, as_native, missing_first, _PYTHON_FUNCTIONS, \
-    _TORCH_FUNCTIONAL
+    _takes_number, _TORCH_FUNCTIONAL
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
 # and its names for the parameters `input` and `other` (python_arg_parser.cpp's
@@ -19,6 +19,12 @@ _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _wit
 # torch.add(x1=a, x2=b), torch.sum(a=t, axis=0); not torch's functions written in Python
 _OPERAND_ALIASES = (("input", ("x", "a", "x1")), ("other", ("x2",)))
 _IN_PYTHON = _TORCH_FUNCTIONAL | set(_PYTHON_FUNCTIONS)   # (torch.norm(x=t) is refused)
+# the functions with an overload whose operand is a Number named self (`pow(Scalar self,
+# Tensor exponent)`): torch.pow(self=2, exponent=t) binds it (tapegrad's name is input)
+_NUMBER_SELF = frozenset((
+    "pow", "float_power", "remainder", "xlogy", "special_xlogy", "special_xlog1py",
+    "special_zeta", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+    "bitwise_right_shift", "bucketize", "searchsorted", "where"))
 
 
 def _params(fn):
@@ -50,12 +56,18 @@ def rename(fn, kwargs):
             kwargs[name] = kwargs.pop(alias)
 
 
-def operand_renamed(params, nargs, kwargs):
+def operand_renamed(params, nargs, kwargs, number_self=False):
     """A copy of the keywords of a call with nargs positional arguments to a function of
     parameter names `params`, numpy's names for its input and other renamed as torch's
-    parser reads them, or None where there is none to rename.  A parameter given
+    parser reads them (with number_self also a Number given as self=, the function's
+    _NUMBER_SELF overload), or None where there is none to rename.  A parameter given
     positionally or by its own name leaves the alias an unknown keyword, as torch's."""
     renamed = None
+    if number_self and "self" in kwargs and "input" in params and \
+            params.index("input") >= nargs and "input" not in kwargs and \
+            _takes_number(kwargs["self"]):
+        renamed = dict(kwargs)
+        renamed["input"] = renamed.pop("self")
     for name, aliases in _OPERAND_ALIASES:
         if name in params and params.index(name) >= nargs and name not in kwargs:
             for alias in aliases:
@@ -86,11 +98,12 @@ def _operand_params(fn):
     return params if "input" in params or "other" in params else None
 
 
-def retry_renamed(fn, args, kwargs):
-    """kwargs renamed for fn (operand_renamed), or None: the caller's retry after fn refused
-    them with a TypeError (free until then)."""
+def retry_renamed(fn, args, kwargs, name=None):
+    """kwargs renamed for fn (operand_renamed; `name`: torch's name of fn, for a Number
+    self=), or None: the caller's retry after fn refused them with a TypeError (free until
+    then)."""
     params = kwargs and _operand_params(fn)
-    return operand_renamed(params, len(args), kwargs) if params else None
+    return operand_renamed(params, len(args), kwargs, name in _NUMBER_SELF) if params else None
 
 
 def _parser_error(fn, method, args, kwargs, err):
@@ -107,7 +120,7 @@ def takes_operand_names(name):
     return name not in _IN_PYTHON
 
 
-def _with_aliases(fn, method=False, operands=False):
+def _with_aliases(fn, method=False, operands=False, name=None):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         if kwargs and ("axis" in kwargs or "keepdims" in kwargs):   # (_ALIASES, inline)
@@ -115,7 +128,7 @@ def _with_aliases(fn, method=False, operands=False):
         try:
             return fn(*args, **kwargs)
         except TypeError as e:   # (free unless raised)
-            renamed = operands and retry_renamed(fn, args, kwargs)
+            renamed = operands and retry_renamed(fn, args, kwargs, name)
             if renamed:
                 return call(*args, **renamed)
             err = _parser_error(fn, method, args, kwargs, e)
@@ -167,13 +180,13 @@ def _with_renamed(fn, old, new):
     return call
 
 
-def _with_operand_names(fn):
+def _with_operand_names(fn, name):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except TypeError:   # (free unless raised)
-            renamed = retry_renamed(fn, args, kwargs)
+            renamed = retry_renamed(fn, args, kwargs, name)
             if not renamed:
                 raise
         return fn(*args, **renamed)
@@ -181,12 +194,13 @@ def _with_operand_names(fn):
     return call
 
 
-def apply_operand_names(namespace, top_level=False):
+def apply_operand_names(namespace, top_level=False, prefix=""):
     """Give the public functions of `namespace` (a module's globals) that have an `input` or
     `other` parameter numpy's names for them (those not already wrapped here or by out_arg,
     whose wrappers retry the names themselves; at the top level not torch's functions
     written in Python, which have no such aliases; elsewhere not the `torch_` forms a module
-    keeps for the top level, wrapped there once named as torch's)."""
+    keeps for the top level, wrapped there once named as torch's; `prefix`: the namespace's
+    in torch's names of its functions, "special_")."""
     for name, fn in list(namespace.items()):
         if not name.startswith("_") and isinstance(fn, types.FunctionType) and \
                 (top_level or not name.startswith("torch_")) and \
@@ -194,7 +208,7 @@ def apply_operand_names(namespace, top_level=False):
                 not getattr(fn, "_numpy_names", False) and \
                 not getattr(fn, "_out_arg", False) and not getattr(fn, "_operand_names", False) \
                 and _operand_params(fn):
-            namespace[name] = _with_operand_names(fn)
+            namespace[name] = _with_operand_names(fn, prefix + name)
 
 
 def apply(namespace, cls):
@@ -209,7 +223,7 @@ def apply(namespace, cls):
         if not name.startswith("_") and isinstance(fn, types.FunctionType) and (
                 name in methods or _wants(inspect.unwrap(fn))) and \
                 not getattr(fn, "_numpy_names", False) and not getattr(fn, "_out_arg", False):
-            namespace[name] = _with_aliases(fn, operands=takes_operand_names(name))
+            namespace[name] = _with_aliases(fn, operands=takes_operand_names(name), name=name)
     for name in methods:
         setattr(cls, name, _with_aliases(vars(cls)[name], True))
     for name, keyword in _SEQUENCE_KEYWORDS.items():

@@ -345,7 +345,7 @@ def with_out(name, f):
             try:
                 return f(*args, **kwargs)
             except TypeError as e:   # (free unless raised: then torch's parser's words)
-                renamed = operands and retry_renamed(f, args, kwargs)   # (x=, x1=, x2=...)
+                renamed = operands and retry_renamed(f, args, kwargs, name)   # (x=, x2=...)
                 if renamed:
                     return g(*args, **renamed)
                 err = arg_error(name, False, args, kwargs) or as_native(
@@ -354,7 +354,8 @@ def with_out(name, f):
                     raise
                 raise err from None
         # (numpy's names for input / other: renamed up front, out of the hot path)
-        return call(name, f, args, operands and retry_renamed(f, args, kwargs) or kwargs, out)
+        return call(name, f, args, operands and retry_renamed(f, args, kwargs, name) or kwargs,
+                    out)
     g._out_arg = True
     return g
 

@@ -479,4 +479,4 @@ del _name, _arg, _doc
 out_arg.apply(globals(), out_arg.SPECIAL_OUT_NAMES, "special_")
 
 # numpy's x= / a= / x1= for input, as torch's parser takes them
-numpy_names.apply_operand_names(globals())
+numpy_names.apply_operand_names(globals(), prefix="special_")

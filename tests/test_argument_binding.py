@@ -1039,3 +1039,36 @@ def test_matmul_keywords_as_torch(name):
 def test_matmul_refuses_name():
     with pytest.raises(TypeError, match="unexpected keyword argument 'name'"):
         tg.matmul(_x(tg), _x(tg).t(), name="bmm")
+
+
+# torch's overloads whose operand is a Number named self (pow(Scalar self, Tensor exponent))
+# bind it by that keyword: they were refused ("missing ... "input"")
+_I = [3, 5, 6]
+NUMBER_SELF_CALLS = {
+    "pow": lambda m: m.pow(self=2, exponent=_x(m)),
+    "pow tensor self": lambda m: m.pow(self=_x(m), exponent=2),
+    "remainder": lambda m: m.remainder(self=5, other=_x(m)),
+    "float_power": lambda m: m.float_power(self=2, exponent=_x(m)),
+    "xlogy": lambda m: m.xlogy(self=2, other=_x(m)),
+    "special.xlogy": lambda m: m.special.xlogy(self=2, other=_x(m)),
+    "special.xlog1py": lambda m: m.special.xlog1py(self=2, other=_x(m)),
+    "special.zeta": lambda m: m.special.zeta(self=2.0, other=_x(m)),
+    "bitwise_and": lambda m: m.bitwise_and(self=3, other=m.tensor(_I)),
+    "bitwise_left_shift": lambda m: m.bitwise_left_shift(self=3, other=m.tensor(_I)),
+    "bucketize": lambda m: m.bucketize(self=2.5, boundaries=m.tensor([1.0, 2.0, 3.0])),
+    "searchsorted": lambda m: m.searchsorted(m.tensor([1.0, 2.0, 3.0]), self=2.5),
+    "where": lambda m: m.where(_x(m) > 2, self=2.0, other=_x(m)),
+    "sin (no such overload)": lambda m: m.sin(self=2.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_SELF_CALLS))
+def test_number_self_keyword_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = NUMBER_SELF_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
+
+
+def test_number_self_keyword_binds():
+    assert tg.pow(self=2, exponent=tg.tensor([1.0, 3.0])).tolist() == [2.0, 8.0]
+    assert tg.remainder(self=5, other=tg.tensor([2.0, 3.0])).tolist() == [1.0, 2.0]
