@@ -16,7 +16,7 @@ import numpy as np
 
 from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
-from .native_args import bind, invalid_combination, MISSING
+from .native_args import bind, invalid_combination, MISSING, Signature
 from .creation import copy_of, empty, _number_arg, _requires_grad_arg, size_keyword, tensor
 from . import discrete_draws
 from . import draw_nodes
@@ -121,6 +121,10 @@ _C_TYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int
                  "uint8": "unsigned char", "bool": "bool"}
 
 
+# Tensor.new_full's own arguments, as torch's parser binds them
+_NEW_FULL = Signature("tuple of ints size, Number fill_value")
+
+
 @tensor_methods
 class _NamespaceMethods:
     """Tensor's `new_*` constructors (self's dtype unless given), `type_as`, `ndimension`,
@@ -161,8 +165,10 @@ class _NamespaceMethods:
     def symeig(self, eigenvectors=False):
         return _symeig(self, eigenvectors)
 
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        # (torch's parser: a Number, or a 0-d tensor that does not require grad)
+    def new_full(self, *args, dtype=None, device=None, requires_grad=False, **kw):
+        # (torch's parser: size a sequence only, by position or keyword, never a bare int or
+        # tensor; fill_value a Number, or a 0-d tensor that does not require grad)
+        size, fill_value = _NEW_FULL.parse("new_full", args, kw, raise_error=True)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_full")
         fill_value = _number_arg("new_full", "fill_value", 2, fill_value)

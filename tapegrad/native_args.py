@@ -152,9 +152,12 @@ class Signature:
                 continue
             else:
                 where = "" if is_kwd else f" (position {pos + 1})"
+                # (a sequence whose first element is no int: torch's parser names it)
+                got = (f"but found element of type {errors.type_name(obj[0])} at pos 0"
+                       if typ == "tuple of ints" and isinstance(obj, (tuple, list)) else
+                       f"not {errors.type_name(obj)}")
                 return self._fail(raise_error, TypeError(
-                    f"{fn}(): argument '{name}'{where} must be {_TYPE_NAMES[typ]}, not "
-                    f"{errors.type_name(obj)}"))
+                    f"{fn}(): argument '{name}'{where} must be {_TYPE_NAMES[typ]}, {got}"))
             if not is_kwd:
                 pos += 1
             elif obj is not _MISSING:

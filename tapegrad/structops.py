@@ -539,9 +539,18 @@ def flip(input, dims):
     return _gather("flip", input, np.flip(pos, ds) if nd else pos, True)
 
 
+def _shifts(shifts, pos):
+    """roll's shifts (its int[1], argument `pos`) as torch's parser reads them."""
+    if isinstance(shifts, Tensor) and shifts._dtype is D.bool_ and shifts.numel() == 1:
+        # (a bare one-element tensor is read as the int it holds, a bool one too: only a
+        # list's elements must be integral)
+        shifts = int(shifts.item())
+    return _int_list((shifts,), "roll", "shifts", pos)
+
+
 def roll(input, shifts, dims=None):
     """input rolled by shifts along dims (flattened when dims is None: RollBackward0)."""
-    shifts = _int_list((shifts,), "roll", "shifts", 2)
+    shifts = _shifts(shifts, 2)
     pos = _positions(input)
     if dims is None or (isinstance(dims, (tuple, list)) and not dims):
         if len(shifts) != 1:
@@ -1574,7 +1583,7 @@ class _StructMethods:
         return flip(self, (0,))
 
     def roll(self, shifts, dims=None):
-        return roll(self, _int_list((shifts,), "roll", "shifts"),
+        return roll(self, _shifts(shifts, 1),
                     None if dims is None else _int_list((dims,), "roll", "dims", 2,
                                                         ok=_is_dim_item))
 

@@ -1072,3 +1072,39 @@ def test_number_self_keyword_as_torch(name):
 def test_number_self_keyword_binds():
     assert tg.pow(self=2, exponent=tg.tensor([1.0, 3.0])).tolist() == [2.0, 8.0]
     assert tg.remainder(self=5, other=tg.tensor([2.0, 3.0])).tolist() == [1.0, 2.0]
+
+
+# roll's int[1] shifts read a bare one-element bool tensor as its int (tapegrad refused it
+# with the SymInt conversion's error, which only a list's element gets); new_full's size is a
+# sequence only (a bare tensor was iterated, tensor([2]) taken as the size (2,))
+SIZE_ITEM_CALLS = {
+    "roll True": lambda m: m.roll(_x(m), m.tensor(True)),
+    "roll [True] dim": lambda m: m.roll(_x(m), m.tensor([True]), 0),
+    "roll False dims list": lambda m: m.roll(_x(m), m.tensor(False), [1]),
+    "method roll True": lambda m: _x(m).roll(m.tensor(True), 1),
+    "roll list of True": lambda m: m.roll(_x(m), [m.tensor(True)], [0]),
+    "roll bool": lambda m: m.roll(_x(m), True),
+    "new_full tensor([2])": lambda m: _x(m).new_full(m.tensor([2]), 7.0),
+    "new_full tensor(2)": lambda m: _x(m).new_full(m.tensor(2), 7.0),
+    "new_full int": lambda m: _x(m).new_full(2, 7.0),
+    "new_full size= tensor": lambda m: _x(m).new_full(size=m.tensor([2]), fill_value=7.0),
+    "new_full float size": lambda m: _x(m).new_full((2.0,), 7.0),
+    "new_full no fill": lambda m: _x(m).new_full((2,)),
+    "new_full 3 args": lambda m: _x(m).new_full((2,), 1.0, 3),
+    "new_full keywords": lambda m: _x(m).new_full(fill_value=3, size=[2, 2], dtype=m.int64),
+    "new_full tensor sizes": lambda m: _x(m).new_full([m.tensor(2), m.tensor(3)], 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIZE_ITEM_CALLS))
+def test_size_items_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = SIZE_ITEM_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
+
+
+def test_roll_by_bool_tensor_and_new_full_sizes():
+    x = _x(tg)
+    assert tg.roll(x, tg.tensor(True), 1).tolist() == [[3.0, 1.0, 2.0], [6.0, 4.0, 5.0]]
+    with pytest.raises(TypeError, match="must be tuple of ints, not Tensor"):
+        x.new_full(tg.tensor([2]), 7.0)
