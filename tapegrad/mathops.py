@@ -1497,7 +1497,7 @@ def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: 
     # (torch's Tensor.norm and torch.norm pass keepdim on positionally: its position there)
     _bool_arg(keepdim, "linalg_vector_norm", "keepdim", 4)
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "linalg_vector_norm")
     _tensor_operand("linalg_vector_norm", x, 1, "input")   # (its native parser's name)
     if not x._dtype.is_floating_point:   # (the input's dtype, before dtype= converts it)
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "

@@ -185,10 +185,13 @@ def _with_operand_names(fn, name):
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except TypeError:   # (free unless raised)
+        except TypeError as e:   # (free unless raised)
             renamed = retry_renamed(fn, args, kwargs, name)
             if not renamed:
-                raise
+                err = as_native(e)   # (Python's "missing" in torch's parser's words)
+                if err is e:
+                    raise
+                raise err from None
         return fn(*args, **renamed)
     call._operand_names = True
     return call

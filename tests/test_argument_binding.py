@@ -1108,3 +1108,23 @@ def test_roll_by_bool_tensor_and_new_full_sizes():
     assert tg.roll(x, tg.tensor(True), 1).tolist() == [[3.0, 1.0, 2.0], [6.0, 4.0, 5.0]]
     with pytest.raises(TypeError, match="must be tuple of ints, not Tensor"):
         x.new_full(tg.tensor([2]), 7.0)
+
+
+# argument errors in torch's parser's words: a missing input of the functions numpy_names
+# wraps (Python's "missing 1 required positional argument: 'input'" was shown), a dtype that
+# is no dtype (linalg.vector_norm raised an AttributeError)
+COUNT_CALLS = {
+    "zeros_like()": lambda m: m.zeros_like(),
+    "flip no dims": lambda m: m.flip(_x(m)),
+    "vector_norm dtype int": lambda m: m.linalg.vector_norm(_x(m), dtype=1),
+    "norm dtype positional": lambda m: m.norm(_x(m), 2, 0, True, None, 1),
+    "Tensor.norm dtype str": lambda m: _x(m).norm(dtype="a"),
+    "vector_norm dtype float": lambda m: m.linalg.vector_norm(_x(m), dtype=float),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNT_CALLS))
+def test_argument_errors_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = COUNT_CALLS[name]
+    assert _result(call, tg) == _result(call, torch)
