@@ -3741,7 +3741,7 @@ def op_elu(self, c):
             return _unary(174, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, sv, expm1_c(where(sv > 0.0, 0.0, sv)) * c)
+        v = where(sv < 0.0, expm1_c(where(sv < 0.0, sv, 0.0)) * c, sv)
     except (ArithmeticError, ValueError):
         return _unary(174, self, c)
     if type(v) is not float:

@@ -468,8 +468,9 @@ _DECLS = [
     # branch), at nan nan (torch's vectorized loop); celu and selu likewise.  NOTE: the second
     # derivative at 0 is 0 (torch's elu_double_backward masks x < 0): the gradient's exp reads
     # ELU_NEG (min(a, 0), its derivative 0 at 0)
+    # (zeros take the a * scale side, as torch's kernel: elu(-0.0, alpha=-1) is -0.0)
     Op("elu", "unary", "EluBackward0",
-       "where(a > 0.0, a, expm1(where(a > 0.0, 0.0, a)) * c)",
+       "where(a < 0.0, expm1(where(a < 0.0, a, 0.0)) * c, a)",
        ("where(a > 0.0, g, g * c * exp(" + ELU_NEG + "))",), saved_c="alpha",
        saved_consts=(("scale", 1.0), ("input_scale", 1.0))),
     # gelu: c 0.0 for approximate='none' (the normal CDF by erf), 1.0 for 'tanh'
@@ -573,13 +574,15 @@ _DECLS = [
        " log(0.5 * erfc(-a * 0.7071067811865476))))",
        ("g * 0.3989422804014327 * exp(-(out + 0.5 * a * a))",)),
     # logit(x, eps): c is eps, or -1.0 for None (x not clamped); gradient 0 outside
-    # [eps, 1-eps], or nan outside [0, 1] without eps (log(0 * a - 1) is nan), as torch
+    # [eps, 1-eps], or nan outside [0, 1] without eps (log(0 * a - 1) is nan), as torch;
+    # g * inf at a = +-0 (-log(0 * a) is inf; eps 0 or None), as torch's: not g / -0.0 = -inf
     Op("logit", "unary", "LogitBackward0",
        "log(a / (1.0 - a)) if c < 0.0 else log(where(a < c, c, where(a > 1.0 - c, 1.0 - c, a))"
        " / (1.0 - where(a < c, c, where(a > 1.0 - c, 1.0 - c, a))))",
        ("where(a < 0.0, log(0.0 * a - 1.0), where(a > 1.0, log(0.0 * a - 1.0),"
-        " g / (a * (1.0 - a)))) if c < 0.0 else"
-        " where(a < c, 0.0, where(a > 1.0 - c, 0.0, g / (a * (1.0 - a))))",)),
+        " where(a == 0.0, g * -log(0.0 * a), g / (a * (1.0 - a))))) if c < 0.0 else"
+        " where(a < c, 0.0, where(a > 1.0 - c, 0.0,"
+        " where(a == 0.0, g * -log(0.0 * a), g / (a * (1.0 - a)))))",)),
     # multigammaln(x, p): sum_j lgamma(x - j / 2) + const (tapegrad/special.py)
     Op("mvlgamma", "decomp", "MvlgammaBackward0", saves=("a",)),
     # --- engineer "surface12": more nn.functional decomposition rows (bodies in

@@ -297,3 +297,40 @@ def test_scatter_reduce_extreme_gradcheck():
     for include_self in (True, False):
         assert gradcheck(lambda a, b: a.scatter_reduce(
             0, tg.tensor([1, 1, 0, 2]), b, "amax", include_self=include_self), (x, s))
+
+
+# ---- signed zeros: logit's gradient at -0.0, elu's value at +-0 with a negative alpha -------
+def _signed(a):
+    """Values with the sign of each zero shown (-0.0 and 0.0 compare equal)."""
+    return [("nan" if v != v else (v, math.copysign(1.0, v)))
+            for v in np.asarray(a, dtype=np.float64).ravel()]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("eps", [None, 0.0, 0.25])
+def test_logit_gradient_at_signed_zeros(torch_ref, dtype, eps):
+    # without eps torch's gradient is g * inf at x = 0 and 1, -0.0 included (g / (x (1 - x))
+    # gave -inf there)
+    def run(m):
+        x = m.tensor([-0.0, 0.0, 1.0, 0.5, -0.5], dtype=getattr(m, dtype), requires_grad=True)
+        y = m.logit(x) if eps is None else m.logit(x, eps)
+        y.backward(m.tensor([1.0, 2.0, 1.0, 1.0, 1.0], dtype=getattr(m, dtype)))
+        return _signed(y.detach().numpy()), _signed(x.grad.numpy())
+    assert str(run(tg)) == str(run(torch_ref))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha", [-1.0, -0.5, 0.0, 1.0])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_elu_at_signed_zeros(torch_ref, dtype, alpha, inplace):
+    # zeros take torch's x * scale side: elu(-0.0, alpha=-1) is -0.0 (expm1(-0.0) * -1 gave
+    # +0.0); the gradient at zeros is the negative side's, as torch's
+    def run(m):
+        x = m.tensor([-0.0, 0.0, -1.0, 2.0], dtype=getattr(m, dtype), requires_grad=True)
+        if inplace:   # (values only: torch's in-place backward refuses a negative alpha)
+            with m.no_grad():
+                return _signed(m.nn.functional.elu(x * 1.0, alpha=alpha, inplace=True))
+        y = m.nn.functional.elu(x, alpha=alpha)
+        y.backward(m.ones(4, dtype=getattr(m, dtype)))
+        return _signed(y.detach().numpy()), _signed(x.grad.numpy())
+    assert str(run(tg)) == str(run(torch_ref))
