@@ -1742,7 +1742,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     elif o == 205:  # log_ndtr
         return g * 0.3989422804014327 * exp(-(out_v + 0.5 * a_v * a_v))
     elif o == 206:  # logit
-        return where(a_v < 0.0, log(0.0 * a_v - 1.0), where(a_v > 1.0, log(0.0 * a_v - 1.0), where(a_v == 0.0, g * -log(0.0 * a_v), g / (a_v * (1.0 - a_v))))) if c < 0.0 else where(a_v < c, 0.0, where(a_v > 1.0 - c, 0.0, where(a_v == 0.0, g * -log(0.0 * a_v), g / (a_v * (1.0 - a_v)))))
+        return where(a_v < 0.0, log(0.0 * a_v - 1.0), where(a_v > 1.0, log(0.0 * a_v - 1.0), where(a_v == 0.0, g * -log(abs(a_v)), g / (a_v * (1.0 - a_v))))) if c < 0.0 else where(a_v < c, 0.0, where(a_v > 1.0 - c, 0.0, where(a_v == 0.0, g * -log(abs(a_v)), g / (a_v * (1.0 - a_v)))))
     elif o == 211:  # hardswish
         return where(a_v <= -3.0, 0.0, where(a_v >= 3.0, g, g * (a_v / 3.0 + 0.5)))
     elif o == 212:  # hardsigmoid

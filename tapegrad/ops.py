@@ -575,14 +575,15 @@ _DECLS = [
        ("g * 0.3989422804014327 * exp(-(out + 0.5 * a * a))",)),
     # logit(x, eps): c is eps, or -1.0 for None (x not clamped); gradient 0 outside
     # [eps, 1-eps], or nan outside [0, 1] without eps (log(0 * a - 1) is nan), as torch;
-    # g * inf at a = +-0 (-log(0 * a) is inf; eps 0 or None), as torch's: not g / -0.0 = -inf
+    # g * inf at a = +-0 (-log|a| there; finite elsewhere, so a second derivative of the
+    # branch not taken is 0, not nan; eps 0 or None), as torch's: not g / -0.0 = -inf
     Op("logit", "unary", "LogitBackward0",
        "log(a / (1.0 - a)) if c < 0.0 else log(where(a < c, c, where(a > 1.0 - c, 1.0 - c, a))"
        " / (1.0 - where(a < c, c, where(a > 1.0 - c, 1.0 - c, a))))",
        ("where(a < 0.0, log(0.0 * a - 1.0), where(a > 1.0, log(0.0 * a - 1.0),"
-        " where(a == 0.0, g * -log(0.0 * a), g / (a * (1.0 - a))))) if c < 0.0 else"
+        " where(a == 0.0, g * -log(abs(a)), g / (a * (1.0 - a))))) if c < 0.0 else"
         " where(a < c, 0.0, where(a > 1.0 - c, 0.0,"
-        " where(a == 0.0, g * -log(0.0 * a), g / (a * (1.0 - a)))))",)),
+        " where(a == 0.0, g * -log(abs(a)), g / (a * (1.0 - a)))))",)),
     # multigammaln(x, p): sum_j lgamma(x - j / 2) + const (tapegrad/special.py)
     Op("mvlgamma", "decomp", "MvlgammaBackward0", saves=("a",)),
     # --- engineer "surface12": more nn.functional decomposition rows (bodies in
