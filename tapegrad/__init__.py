@@ -294,6 +294,8 @@ from . import numpy_names as _numpy_names  # noqa: E402
 _numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser takes them
 # x= / a= / x1= for input, x2= for other (not on torch's functions written in Python)
 _numpy_names.apply_operand_names(globals(), top_level=True)
+from .tensor import read_only_as_torch as _read_only_as_torch  # noqa: E402
+_read_only_as_torch(Tensor)   # (x.shape = ... refused in torch's words)
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
 # save/load (tapegrad/serialization.py), testing, signal, fft and utils.data (tapegrad/utils) are ~40

@@ -100,6 +100,12 @@ def _summarized(arr, edgeitems):
     (torch slices `t[-0:]`) while higher dims become empty."""
     if arr.ndim == 0:
         return arr
+    if edgeitems < 0:
+        # (set_printoptions takes a negative edgeitems, as torch's: a vector keeps t[:e] and
+        # t[-e:], and torch stacks no rows of a matrix, which fails)
+        if arr.ndim > 1:
+            raise RuntimeError("stack expects a non-empty TensorList")
+        return np.concatenate((arr[:edgeitems], arr[-edgeitems:]))
     if edgeitems == 0:
         return arr if arr.ndim == 1 else arr[(slice(0, 0),) * arr.ndim]
     for axis in range(arr.ndim):

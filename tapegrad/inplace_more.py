@@ -487,12 +487,12 @@ class _InplacePositionsMethods:
         return self
 
     def index_put_(self, indices, values, accumulate=False):
-        return _write_inplace(self, *_index_put_args(self, indices, values), accumulate,
-                              "IndexPutBackward0", (values,))
+        return _write_inplace(self, *_index_put_args(self, indices, values, accumulate),
+                              accumulate, "IndexPutBackward0", (values,))
 
     def index_put(self, indices, values, accumulate=False):
-        return _write_new(self, *_index_put_args(self, indices, values), accumulate,
-                          "IndexPutBackward0", (values,))
+        return _write_new(self, *_index_put_args(self, indices, values, accumulate),
+                          accumulate, "IndexPutBackward0", (values,))
 
     def put_(self, index, source, accumulate=False):
         return _write_inplace(self, *_put_args(self, index, source), accumulate,
@@ -512,10 +512,12 @@ class _InplacePositionsMethods:
         return masked_scatter(self, mask, source)
 
 
-def _index_put_args(self, indices, values):
+def _index_put_args(self, indices, values, accumulate):
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not "
                         f"{errors.type_name(values)}")
+    if isinstance(indices, (tuple, list)) and not indices:
+        raise RuntimeError(_no_indices(self, values, accumulate))
     pos = _index_positions(self, indices)
     try:
         src = values.expand(*pos.shape) if values._shape != pos.shape else values
@@ -525,6 +527,18 @@ def _index_put_args(self, indices, values):
                            f"{list(pos.shape)}") from None
     _check_same_dtype(self, values, "Index put")
     return pos, src
+
+
+def _no_indices(self, values, accumulate):
+    """torch's error for index_put with no indices at all (x.index_put_((), v)): its kernel
+    is reached with none, and fails by what it was given."""
+    if accumulate or values.numel() != 1:
+        return ('ntensor >= 3 INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/'
+                'native/cpu/IndexKernelUtils.h":8, please report a bug to PyTorch. ')
+    if not self._shape:
+        return ("masked_fill_ only supports boolean masks, but got mask with dtype nullptr "
+                "(uninitialized)")
+    return "sym_strides() called on an undefined Tensor"
 
 
 def _put_args(self, index, source):

@@ -1096,7 +1096,11 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
     if nx == 0 or ny == 0:
         raise errors.not_1d("matmul", x, y)
     if x._dtype is not y._dtype:
-        raise RuntimeError(_mixed_dtypes(x, y))
+        # (torch's mm / mv / bmm check the shapes first: their message where both are wrong;
+        # dot the dtypes)
+        err = None if nx == ny == 1 else _batched_shape_error(x, y) if ny > 2 and (
+            nx < 3 or x._shape[:-2] != y._shape[:-2]) else _matmul_shape_error(x._shape, y._shape)
+        raise err or RuntimeError(_mixed_dtypes(x, y))
     if x._dtype is D.bool_:   # (torch's kernel for the shapes has no bool case)
         kernel = "dot" if nx == ny == 1 else "addmv_impl_cpu" if ny == 1 else \
             "bmm" if nx > 2 and ny > 2 else "addmm_impl_cpu_"
@@ -1111,27 +1115,35 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
     try:
         out = _np_matmul(xa, ya)
     except ValueError:
-        # (a batch times a matrix or vector is folded into one mm / mv, as torch's message says)
-        rows = math.prod(xa.shape[:-1])
-        if xa.ndim >= 2 and ya.ndim == 1:
-            raise RuntimeError(f"size mismatch, got input ({rows}), mat "
-                               f"({rows}x{xa.shape[-1]}), vec ({ya.shape[0]})") from None
-        if xa.ndim == 1 and ya.ndim == 1:
-            raise RuntimeError(f"inconsistent tensor size, expected tensor [{xa.shape[0]}] and "
-                               f"src [{ya.shape[0]}] to have the same number of elements, but "
-                               f"got {xa.shape[0]} and {ya.shape[0]} elements respectively") from None
-        if xa.ndim >= 3 and ya.ndim >= 3:   # (equal batch shapes: torch's one bmm of them all)
-            batch = math.prod(xa.shape[:-2])
-            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                               f"[{batch}, {xa.shape[-1]}] but got: [{batch}, {ya.shape[-2]}].") from None
-        mat1 = (rows, xa.shape[-1]) if xa.ndim != 2 else xa.shape   # (a vector: one row)
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({'x'.join(map(str, mat1))} and {'x'.join(map(str, ya.shape))})") from None
+        raise _matmul_shape_error(xa.shape, ya.shape) from None
     if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
         out = np.asarray(out)
     if not (x._recorded or y._recorded):
         return Tensor._wrap(out, x._dtype)
     return _matmul_record(x, y, xa, ya, out, nx, ny, name)
+
+
+def _matmul_shape_error(xs, ys):
+    """torch's error for matmul of shapes xs and ys (equal batch shapes, if any) whose inner
+    sizes differ, or None where they agree."""
+    if xs[-1] == ys[0 if len(ys) == 1 else -2]:
+        return None
+    # (a batch times a matrix or vector is folded into one mm / mv, as torch's message says)
+    rows = math.prod(xs[:-1])
+    if len(xs) >= 2 and len(ys) == 1:
+        return RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{xs[-1]}), vec "
+                            f"({ys[0]})")
+    if len(xs) == 1 and len(ys) == 1:
+        return RuntimeError(f"inconsistent tensor size, expected tensor [{xs[0]}] and src "
+                            f"[{ys[0]}] to have the same number of elements, but got {xs[0]} "
+                            f"and {ys[0]} elements respectively")
+    if len(xs) >= 3 and len(ys) >= 3:   # (equal batch shapes: torch's one bmm of them all)
+        batch = math.prod(xs[:-2])
+        return RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                            f"[{batch}, {xs[-1]}] but got: [{batch}, {ys[-2]}].")
+    mat1 = (rows, xs[-1]) if len(xs) != 2 else xs   # (a vector: one row)
+    return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                        f"({'x'.join(map(str, mat1))} and {'x'.join(map(str, ys))})")
 
 
 def _np_matmul(a, b):
@@ -1221,6 +1233,21 @@ def _matmul_batched(x, y):
     return _reshape_op("unsafe_view", bmm(x3, y3), shape)
 
 
+def _batched_shape_error(x, y):
+    """The shape error of the mv, mm or bmm _matmul_batched(x, y) reaches, or None (its
+    batch shapes' error raised)."""
+    nx = len(x._shape)
+    if _folds(x, y):   # (y.mT's batch folded into rows, times x or x.t())
+        rows = math.prod(y._shape[:-2]) * y._shape[-1]
+        return _matmul_shape_error((rows, y._shape[-2]),
+                                   x._shape if nx == 1 else (x._shape[1], x._shape[0]))
+    n = x._shape[-2] if nx > 1 else 1
+    bx, by = x._shape[:max(nx - 2, 0)], y._shape[:-2]
+    _check_broadcast(bx, by)
+    count = math.prod(np.broadcast_shapes(bx, by))
+    return _matmul_shape_error((count, n, x._shape[-1]), (count,) + y._shape[-2:])
+
+
 def _folds(x, y):
     """torch's `should_fold` for x @ y, one side a batch (3-d or more), the other 1-d or 2-d:
     the batch is folded into the rows of one matrix (x's as it is, y's transposed) for one mm
@@ -1269,7 +1296,7 @@ def bmm(input, mat2):
     _tensor_operand("bmm", mat2, 2, "mat2")
     x, y = input, mat2
     if x.dim() != 3 or y.dim() != 3:
-        raise RuntimeError("batch1 must be a 3D tensor")
+        raise RuntimeError(f"batch{1 if x.dim() != 3 else 2} must be a 3D tensor")
     if x._shape[0] != y._shape[0] or x._shape[2] != y._shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{x._shape[0]}, {x._shape[2]}] but got: [{y._shape[0]}, {y._shape[1]}].")

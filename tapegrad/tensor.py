@@ -39,7 +39,22 @@ class Size(tuple):
     """`tapegrad.Size`, a tuple that prints like torch.Size."""
     __module__ = "tapegrad"
 
+    def __new__(cls, sizes=()):
+        # (as torch's THPSize_pynew: each item an int or what __index__ makes one, a bool or
+        # an integer tensor; a float refused; tapegrad's own sizes skip this: _size)
+        items = []
+        for i, v in enumerate(sizes):
+            try:
+                v = v if type(v) is int else v.__index__()
+            except (AttributeError, TypeError):
+                raise TypeError(f"tapegrad.Size() takes an iterable of 'int' (item {i} is "
+                                f"'{errors.type_name(v)}')") from None
+            items.append(v)
+        return tuple.__new__(cls, items)
+
     def __repr__(self):
+        if any(not -(1 << 63) <= s < 1 << 63 for s in self):   # (torch's, as it prints)
+            raise ValueError("Overflow when unpacking long long")
         return "tapegrad.Size([" + ", ".join(str(int(s)) for s in self) + "])"
 
     __str__ = __repr__
@@ -53,21 +68,26 @@ class Size(tuple):
         if not isinstance(other, tuple):
             raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to "
                             f"tapegrad.Size")
-        return Size(tuple.__add__(self, other))
+        return _size(tuple.__add__(self, other))
 
     def __radd__(self, other):
         if not isinstance(other, tuple):
             return NotImplemented
-        return Size(other + tuple(self))
+        return _size(other + tuple(self))
 
     def __mul__(self, k):
-        return Size(tuple.__mul__(self, k))
+        return _size(tuple.__mul__(self, k))
 
     __rmul__ = __mul__
 
     def __getitem__(self, key):
         got = tuple.__getitem__(self, key)
-        return Size(got) if isinstance(key, slice) else got
+        return _size(got) if isinstance(key, slice) else got
+
+
+def _size(shape):
+    """A Size of ints known good (a tensor's shape): no check of its items."""
+    return tuple.__new__(Size, shape)
 
 
 def _is_int_arg(v, first):
@@ -265,11 +285,11 @@ class Tensor(metaclass=_TensorMeta):
     # ---- attributes ------------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self._shape)
+        return _size(self._shape)
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self._shape)
+            return _size(self._shape)
         if type(dim) is not int:
             # as torch's parser: np.int64 and a 0-d integer tensor are ints, a bool is not
             index = getattr(type(dim), "__index__", None)
@@ -1026,3 +1046,21 @@ def install(target):
 
 
 tensor_methods = install(Tensor)
+
+
+def read_only_as_torch(cls):
+    """Give cls's read-only properties torch's error for an assignment (`x.shape = (3, 2)`:
+    "attribute 'shape' of 'torch._C.TensorBase' objects is not writable") in place of
+    Python's "property 'shape' of 'Tensor' object has no setter"; called once every module
+    has added its own (imag keeps its own: torch's complains of the dtype)."""
+    for klass in cls.__mro__:
+        for name, v in list(vars(klass).items()):
+            if isinstance(v, property) and v.fset is None and name != "imag":
+                setattr(cls, name, property(v.fget, _not_writable(name), v.fdel, v.__doc__))
+
+
+def _not_writable(name):
+    def refuse(self, value):
+        raise AttributeError(f"attribute '{name}' of 'tapegrad._C.TensorBase' objects is not "
+                             f"writable")
+    return refuse

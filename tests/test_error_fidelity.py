@@ -730,3 +730,80 @@ def test_cross_default_dim_as_torch(expr):
 @pytest.mark.parametrize("expr", SCATTER_SHAPES)
 def test_scatter_index_shape_as_torch(expr):
     _check(expr)
+
+
+# matmul / mm / bmm of two dtypes and mismatched shapes: torch's shape error first (the dtype
+# error was raised); bmm names the operand that is not 3-d
+MATMUL_CHECK_ORDER = [
+    "m.matmul(m.ones(2, 3), m.ones(4, 5, dtype=m.float64))",
+    "m.matmul(m.ones(2, 3), m.ones(4, dtype=m.float64))",
+    "m.matmul(m.ones(2, 2, 3), m.ones(2, 4, 5, dtype=m.float64))",
+    "m.matmul(m.ones(3), m.ones(2, 4, 5, dtype=m.float64))",
+    "m.matmul(m.ones(2, 3, 4), m.ones(5, 6, dtype=m.float64))",
+    "m.matmul(m.ones(2, 3, 4, requires_grad=True), m.ones(5, dtype=m.float64))",
+    "m.matmul(m.ones(4, 2, requires_grad=True), m.ones(2, 3, 5, dtype=m.float64))",
+    "m.matmul(m.ones(2, 3, dtype=m.int64), m.ones(4, 5))",
+    "m.ones(2, 3) @ m.ones(4, 5, dtype=m.float64)",
+    "m.mm(m.ones(2, 3), m.ones(4, 5, dtype=m.float64))",
+    "m.bmm(m.ones(2, 2, 3), m.ones(2, 4, 5, dtype=m.float64))",
+    "m.matmul(m.ones(3), m.ones(4, dtype=m.float64))",
+    "m.matmul(m.ones(2, 3), m.ones(3, 5, dtype=m.float64))",
+    "m.bmm(m.ones(2, 3, 4), m.ones(2, 4, 6, 1))",
+    "m.bmm(m.ones(2, 3), m.ones(2, 3, 4))",
+]
+
+# index_put with no indices at all: torch's kernel fails by what it is given (tapegrad wrote
+# the whole tensor)
+INDEX_PUT_NO_INDICES = [
+    "m.zeros(2, 3).index_put_((), m.tensor(5.0))",
+    "m.zeros(2, 3).index_put_([], m.tensor([5.0]))",
+    "m.zeros(2, 3).index_put((), m.ones(3))",
+    "m.zeros(2, 3).index_put_((), m.tensor(5.0), True)",
+    "m.zeros(()).index_put_((), m.tensor(5.0))",
+    "m.index_put(m.zeros(2), (), m.tensor(1.0))",
+]
+
+
+@pytest.mark.parametrize("expr", MATMUL_CHECK_ORDER)
+def test_matmul_checks_shapes_before_dtypes_as_torch(expr):
+    _check(expr)
+
+
+@pytest.mark.parametrize("expr", INDEX_PUT_NO_INDICES)
+def test_index_put_without_indices_as_torch(expr):
+    _check(expr)
+
+
+# torch.Size takes ints only (tapegrad's truncated floats); an assignment to a read-only
+# attribute is refused in torch's words
+SIZE_AND_ATTRIBUTES = [
+    "m.Size([2.0])", "m.Size([2, 3.5])", "m.Size((np.float64(2),))", "m.Size([m.tensor(2.0)])",
+    "m.Size(['a'])", "m.Size([None])", "str(m.Size([2 ** 70]))", "m.Size([m.tensor(2), True, np.int64(3)])",
+    "setattr(x, 'shape', (3, 1))", "setattr(x, 'dtype', m.float64)", "setattr(x, 'is_leaf', 1)",
+    "setattr(x, 'T', x)", "setattr(x, 'grad_fn', None)",
+]
+
+
+@pytest.mark.parametrize("expr", SIZE_AND_ATTRIBUTES)
+def test_size_items_and_read_only_attributes_as_torch(expr):
+    def shown(m):
+        r = run(expr, m)
+        return r if not isinstance(r, tuple) or len(r) != 2 else (
+            r[0], r[1].replace("torch.", "tapegrad."))
+    ours, theirs = shown(tg), shown(torch)
+    assert str(ours).replace("torch.", "tapegrad.") == str(theirs).replace("torch.", "tapegrad.")
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (10,), (7,), (2, 2, 3)])
+def test_negative_edgeitems_print_as_torch(shape):
+    # set_printoptions takes a negative edgeitems: a summarized vector shows t[:e] and t[-e:],
+    # a summarized matrix fails as torch's stack of no rows (tapegrad printed "[...]")
+    def shown(m):
+        m.set_printoptions(edgeitems=-1, threshold=5)
+        try:
+            return repr(m.arange(float(np.prod(shape))).reshape(shape))
+        except RuntimeError as e:
+            return str(e)
+        finally:
+            m.set_printoptions(profile="default")
+    assert shown(tg) == shown(torch)
