@@ -91,6 +91,7 @@ class CopySlices(Node):
     previous grad_fn and the op's other inputs (torch's CopySlices wraps the op's node); as
     data (graph.edge_data), made into nodes when asked for."""
     __slots__ = ("_edges",)
+    __module__ = "builtins"   # (torch's C++ node: type(fn).__module__ is builtins)
 
     @property
     def next_functions(self):
@@ -126,7 +127,8 @@ _EDGED = {}
 def _edged_class(name):
     cls = _EDGED.get(name)
     if cls is None:
-        cls = _EDGED[name] = type(name, (CopySlices,), {"__slots__": ()})
+        cls = _EDGED[name] = type(name, (CopySlices,), {"__slots__": (),
+                                                      "__module__": "builtins"})
     return cls
 
 

@@ -22,7 +22,7 @@ from .ops import BY_CODE, OPS, OUTPUT_CODE, saves_mask, saves_needed
 
 _OP_CONST = OPS["const"].code
 
-_classes = {}
+_classes = {}   # name -> its node class, in module builtins as torch's generated ones are
 # tape -> {node: the dict its grad_fn's `metadata` returns} (weak: it lives as the tape does)
 _METADATA = weakref.WeakKeyDictionary()
 _CPP_NODES = {"CopySlices", "CopyBackwards", "AccumulateGrad"}
@@ -75,6 +75,7 @@ class Node:
 
 class AccumulateGrad(Node):
     __slots__ = ()
+    __module__ = "builtins"   # (torch's C++ node classes: type(fn).__module__ is builtins)
 
     def _sequence_nr(self):
         return (1 << 64) - 1   # (torch's: UINT64_MAX, run after every other node)
@@ -245,14 +246,14 @@ def show_edge_pairs(tape, n, edges, name=None):
 def _edged_class(name):
     cls = _edged.get(name)
     if cls is None:
-        cls = _edged[name] = type(name, (Edged,), {"__slots__": ()})
+        cls = _edged[name] = type(name, (Edged,), {"__slots__": (), "__module__": "builtins"})
     return cls
 
 
 def _class(name):
     cls = _classes.get(name)
     if cls is None:
-        cls = _classes[name] = type(name, (Node,), {"__slots__": ()})
+        cls = _classes[name] = type(name, (Node,), {"__slots__": (), "__module__": "builtins"})
     return cls
 
 

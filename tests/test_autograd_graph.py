@@ -201,3 +201,32 @@ def _sequence_nrs(m):
 
 def test_node_sequence_nr_as_torch():
     assert _sequence_nrs(tapegrad) == _sequence_nrs(torch)
+
+
+GRAD_FN_CLASSES = {
+    "sum": lambda m, x: x.sum(),
+    "mul": lambda m, x: x * 2,
+    "view": lambda m, x: x.view(6),
+    "mean dim": lambda m, x: x.mean(0),
+    "leaf": lambda m, x: x.sum().grad_fn.next_functions[0][0],
+    "copy slices": lambda m, x: _written(x),
+    "relu": lambda m, x: m.nn.functional.relu(x),
+}
+
+
+def _written(x):
+    y = x.clone()
+    y[0] = 1.0
+    return y
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_FN_CLASSES))
+def test_grad_fn_class_module_and_name_as_torch(name):
+    # torch's node classes are C++ types: type(fn).__module__ is "builtins" (tapegrad's
+    # said tapegrad.graph / tapegrad.copyslices)
+    def shown(m):
+        x = m.ones(2, 3, requires_grad=True)
+        y = GRAD_FN_CLASSES[name](m, x)
+        fn = getattr(y, "grad_fn", y)
+        return type(fn).__module__, type(fn).__qualname__, type(fn).__name__
+    assert shown(tapegrad) == shown(torch)
