@@ -20,6 +20,7 @@ from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import node_edges, node_for, node_members, seen_like, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
+from .grad_mode import TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
                    SHARED_ARRAYS, clear_cells)
 from .tensor import NODIFF, one_value, Tensor, _new
@@ -1544,7 +1545,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 spec = BY_CODE[row].double_backward
                 specs = spec if isinstance(spec[0], tuple) else (spec,) * len(slots)
                 # (each in its input's dtype, as torch's node gives it)
-                pairs = [(k, _no_derivative(s, gi, g, edges, edges[i]._dtype))
+                pairs = [(k, _no_derivative(s, gi, g, edges, edges[i]._dtype,
+                                            BY_CODE[row].jvp_error))
                          for i, (k, gi, s) in enumerate(zip(slots, grads, specs))
                          if k >= 0 and gi is not None]
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
@@ -1554,9 +1556,10 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             if tape.groups is not None:
                 pairs = _reading_inputs(tape, e, pairs, reading)
             if _UNDIFFERENTIABLE[tape.op[e]] and not tape.recording:   # (hardsigmoid)
-                spec = BY_CODE[tape.op[e]].double_backward
-                pairs = [(node, _no_derivative(spec, gi, g, [_edge_of(tape, node, g)],
-                                               gi._dtype)) for node, gi in pairs]
+                op = BY_CODE[tape.op[e]]
+                pairs = [(node, _no_derivative(op.double_backward, gi, g,
+                                               [_edge_of(tape, node, g)], gi._dtype,
+                                               op.jvp_error)) for node, gi in pairs]
             for node, gi in pairs:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
@@ -1620,12 +1623,15 @@ def _reading_inputs(tape, e, pairs, reading):
              if node in ins and not gi.requires_grad else gi) for node, gi in pairs]
 
 
-def _no_derivative(spec, gi, g, inputs, dt):
+def _no_derivative(spec, gi, g, inputs, dt, jvp_error=""):
     """Gradient gi that a row hands an input, given its output's gradient g, as the output
     (of dtype dt) of torch's node of the row's backward, which has no derivative (`spec`:
     its Op.double_backward triple): edges to g and to the row's `inputs` (tensors) that
-    require grad, a backward that raises torch's error."""
+    require grad, a backward that raises torch's error (inside a forward transform the
+    row's Op.jvp_error, where it has one: torch's forward AD refuses the backward op)."""
     name, kind, message = spec[:3]
+    if jvp_error and TRANSFORMS.forwards:
+        kind, message = NotImplementedError, jvp_error
     if len(spec) > 3:   # (the edges torch's backward op reads)
         inputs = [inputs[i] for i in spec[3] if i < len(inputs)]
     if not dt.is_floating_point:

@@ -132,6 +132,10 @@ class Op:
     # the primitives' formulas would differentiate (or give no graph: piecewise linear);
     # engine.run_backward_graph
     double_backward: tuple = ()
+    # torch's NotImplementedError for that backward op under forward AD, where torch has no
+    # forward derivative of it either: its node made inside a forward transform (jacfwd,
+    # hessian: tapegrad runs them in reverse mode) raises this instead when differentiated
+    jvp_error: str = ""
     # a decomposition row whose torch node saves self only for other's gradient and other
     # only for self's (addmm's mat1 and mat2, vdot's): the in-place check reads each only when
     # the other needs a gradient (graph.group_saved_inputs)
@@ -602,7 +606,9 @@ _DECLS = [
        "where(a + 3.0 < 0.0, 0.0, where(a + 3.0 > 6.0, 6.0, a + 3.0)) / 6.0",
        ("where(a > -3.0, where(a < 3.0, g * 0.1666666716337204, 0.0), 0.0)",),
        double_backward=("NotImplemented", RuntimeError,
-                        "derivative for aten::hardsigmoid_backward is not implemented")),
+                        "derivative for aten::hardsigmoid_backward is not implemented"),
+       jvp_error="Trying to use forward AD with aten::hardsigmoid_backward that does not "
+                 "support it."),
     # mish, torch's x * tanh(log1p(exp(x))) (exp's overflow gives tanh(inf) = 1); the
     # gradient's sigmoid is vocab's, whose own derivative stays finite where exp(-a) overflows
     Op("mish", "unary", "MishBackward0", "a * tanh(log1p(exp(a)))",

@@ -740,3 +740,29 @@ def test_leaves_made_inside_a_transform_get_no_graph_as_torch():
     # (w), not to leaves the function makes itself with requires_grad
     torch, _ = _libs()
     assert _made_inside(tg) == _made_inside(torch)
+
+
+HARDSIGMOID_SECOND_ORDER = {
+    "hessian": lambda m, f, x: m.func.hessian(f)(x),
+    "jacfwd of grad": lambda m, f, x: m.func.jacfwd(m.func.grad(f))(x),
+    "jacrev of grad": lambda m, f, x: m.func.jacrev(m.func.grad(f))(x),
+    "double backward": lambda m, f, x: m.autograd.grad(
+        m.autograd.grad(f(x), x, create_graph=True)[0].sum(), x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HARDSIGMOID_SECOND_ORDER))
+def test_hardsigmoid_second_order_errors_as_torch(name):
+    # torch's forward AD refuses hardsigmoid_backward (hessian, jacfwd: NotImplementedError),
+    # its double backward has no derivative (RuntimeError); tapegrad's reverse-mode jacfwd
+    # raised the double backward's error for both
+    torch = pytest.importorskip("torch")
+
+    def error(m):
+        x = m.tensor([0.5, -1.0, 4.0], requires_grad=name == "double backward")
+        try:
+            HARDSIGMOID_SECOND_ORDER[name](m, lambda t: m.nn.functional.hardsigmoid(t).sum(), x)
+        except Exception as e:   # noqa: BLE001  (the error is what is compared)
+            return type(e).__name__, str(e)
+        return None
+    assert error(torch) is not None and error(tg) == error(torch)
