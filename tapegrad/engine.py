@@ -18,7 +18,7 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import node_edges, node_for, node_members, seen_like, show_edges
+from .graph import node_edges, node_for, node_members, node_shape, seen_like, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .grad_mode import TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
@@ -1252,7 +1252,16 @@ def _input_grads(tape, e, g):
                 gi = _formula(op.code, i)(g, av, bv, out, imm, cond)
                 if not hasattr(gi, "shape"):  # a constant gradient (zeros): no history
                     gi = Tensor._wrap(np.full(g.shape, float(gi), g._dtype.np), g._dtype)
-                res.append((node, _sum_to(gi, tape.shape.get(node))))
+                shape = tape.shape.get(node)
+                gi = _sum_to(gi, shape)
+                if shape is None and not gi.requires_grad:
+                    # (a one-element operand's shape where the tape knows it, a leaf's or a
+                    # saved value's, for the post hooks: torch's node hands prelu's (1, 1)
+                    # weight view a (1, 1) gradient)
+                    shape = node_shape(tape, node)
+                    if shape is not None and tuple(gi.shape) != shape:
+                        gi = gi.reshape(shape)
+                res.append((node, gi))
         return res
     if op.name in _VIEWS_AS_TORCH:   # (torch's inverse view, named as its node)
         got = view_kind.tensor_vjp_as_torch(KIND_OPS, op.name, g, shape_a,
@@ -1761,7 +1770,10 @@ def _hook_pause(tape, e, p, pauses, streams, marks=None):
         nodes = nodes[:len(reach)]   # (a workspace's: longer than the sweep's entries)
     node = p.node
     o, s = off[e], size[e]
-    got = None if p.outputs is None else [i >= 0 and bool(reach[i] & 1) for i, _ in p.outputs]
+    # (a piece past the sweep's last entry, std_mean's mean when the backward starts at its
+    # std: not reached, its gradient None)
+    got = None if p.outputs is None else [0 <= i < len(reach) and bool(reach[i] & 1)
+                                          for i, _ in p.outputs]
     res = hooks.pause(tape, p, adj[o:o + s], _hook_vjp(marks), pauses, got)
     if res is None:
         return False

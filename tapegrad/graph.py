@@ -443,7 +443,7 @@ def saved_fields(fn):
         elif node < 0:
             out.append(Field(name, role, Saved(name, None, float(tape.imm[n]), alive, -1)))
         else:
-            out.append(Field(name, role, Saved(name, _shape(tape, node), None, alive, node)))
+            out.append(Field(name, role, Saved(name, node_shape(tape, node), None, alive, node)))
     if op.saved_c:   # the entry's parameter (pow's exponent), saved by torch too
         out.append(Field(op.saved_c, "c", Saved(op.saved_c, None, float(tape.imm[n]), alive,
                                                 -1)))
@@ -460,9 +460,9 @@ def _group_saved(tape, n):
     self_node = group_saved_inputs(tape, n)[0]
     out = []
     if self_node >= 0:
-        out.append(("a", Saved("self", _shape(tape, self_node), None, alive, self_node)))
+        out.append(("a", Saved("self", node_shape(tape, self_node), None, alive, self_node)))
     if "out" in op.saves:
-        out.append(("out", Saved("result", _shape(tape, n), None, alive, n)))
+        out.append(("out", Saved("result", node_shape(tape, n), None, alive, n)))
     out.extend(("c", Saved(name, None, float(tape.imm[m]), alive, -1))
                for name, m in zip(op.member_cs, groups.members(tape, n)))
     return out
@@ -574,7 +574,7 @@ def is_freed_group(tape, n):
     return bool(np.asarray(tape.freed)[groups.members(tape, n)].any())
 
 
-def _shape(tape, node):
+def node_shape(tape, node):
     """A node's shape; for a one-element node the tape keeps none (the sweep treats it as
     0-d), so it is known only for leaves and values entered for the version check."""
     if node in tape.shape:

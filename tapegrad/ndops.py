@@ -1105,6 +1105,9 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
         kernel = "dot" if nx == ny == 1 else "addmv_impl_cpu" if ny == 1 else \
             "bmm" if nx > 2 and ny > 2 else "addmm_impl_cpu_"
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    if nx == ny == 3 and x._shape[0] != y._shape[0] and (
+            y._shape[0] == 1 and y.requires_grad or x._shape[0] == 1 and x.requires_grad):
+        return _matmul_squeezed(x, y)
     if ny > 2 and (nx < 3 or x._shape[:-2] != y._shape[:-2]):
         return _matmul_batched(x, y)
     xa, ya = x._v, y._v
@@ -1231,6 +1234,22 @@ def _matmul_batched(x, y):
     y3 = y.expand(*batch, m2, p).reshape(count, m2, p)
     shape = batch + ((n,) if nx > 1 else ()) + (p,)
     return _reshape_op("unsafe_view", bmm(x3, y3), shape)
+
+
+def _matmul_squeezed(x, y):
+    """x @ y of two 3-d tensors, one a batch of one that requires grad facing a larger batch:
+    torch's matmul squeezes that one to a matrix, so that the product folds into one mm (its
+    gradient one product, not a bmm summed over the batch: a post hook sees (6, 2), not
+    (2, 3, 2)).  The shapes are checked first, as the mm sees them (nothing recorded)."""
+    if y._shape[0] == 1 and y.requires_grad:
+        err = _matmul_shape_error(x._shape, y._shape[1:])
+        if err is not None:
+            raise err
+        return matmul(x, y.squeeze(0))
+    if x._shape[-1] != y._shape[-2]:   # (folded: y.mT's rows times x.t())
+        raise _matmul_shape_error((y._shape[0] * y._shape[-1], y._shape[-2]),
+                                  (x._shape[-1], x._shape[-2]))
+    return matmul(x.squeeze(0), y)
 
 
 def _batched_shape_error(x, y):

@@ -1151,3 +1151,51 @@ def test_hooks_on_a_node_with_several_outputs(torch_ref, pieces, use, create_gra
     ours = _split_hook_run(tapegrad, make, use, create_graph, pad)
     theirs = _split_hook_run(torch_ref, make, use, create_graph, pad)
     assert ours == theirs
+
+
+def _post_hook_shapes(m, make, backward_of=0):
+    """What a post hook on the grad_fn of make(m)'s result (its output `backward_of`)
+    sees: the shapes of grad_inputs, grad_outputs' values (None kept), and the leaves'
+    gradients after the backward."""
+    leaves, out = make(m)
+    outs = out if isinstance(out, tuple) else (out,)
+    seen = []
+    outs[0].grad_fn.register_hook(lambda gi, go: seen.append((
+        tuple(None if g is None else tuple(g.shape) for g in gi),
+        [None if g is None else np.round(g.detach().numpy(), 5).tolist() for g in go])))
+    o = outs[backward_of]
+    (o if o.dim() == 0 else o.sum()).backward()   # (a 0-d one itself: the sweep's last entry)
+    return seen, [np.round(t.grad.numpy(), 5).tolist() for t in leaves]
+
+
+def _batched_times_expanded(m):
+    x, w = m.ones(2, 3, 4, requires_grad=True), m.ones(4, 2, requires_grad=True)
+    return (x, w), x @ w.expand(1, 4, 2)
+
+
+def _batch_of_one_times_batch(m):
+    x, w = m.ones(1, 3, 4, requires_grad=True), m.ones(2, 4, 2, requires_grad=True)
+    return (x, w), x @ w
+
+
+def _prelu(m):
+    m.manual_seed(0)
+    p, x = m.nn.PReLU(), m.ones(2, 3, requires_grad=True)
+    return (x, p.weight), p(x)
+
+
+def _std_mean(m):
+    a = m.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    return (a,), m.std_mean(a)
+
+
+@pytest.mark.parametrize("make, backward_of", [
+    (_batched_times_expanded, 0), (_batch_of_one_times_batch, 0), (_prelu, 0),
+    (_std_mean, 0), (_std_mean, 1)])
+def test_post_hook_grad_inputs_as_torch(torch_ref, make, backward_of):
+    # x (2, 3, 4) @ w of a batch of one that requires grad: torch squeezes w and folds x into
+    # one mm, whose grad_input is (6, 2) (tapegrad's bmm gave (2, 3, 2)); PReLU's one weight,
+    # viewed (1, 1): a (1, 1) grad_input (was ()); std_mean's node with one output unused:
+    # None for it (tapegrad's sweep failed with an IndexError)
+    assert _post_hook_shapes(tapegrad, make, backward_of) == \
+        _post_hook_shapes(torch_ref, make, backward_of)
