@@ -293,7 +293,12 @@ _out_arg.apply(globals())  # out= on the functions torch gives it (after every e
 from . import numpy_names as _numpy_names  # noqa: E402
 _numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser takes them
 # x= / a= / x1= for input, x2= for other (not on torch's functions written in Python)
-_numpy_names.apply_operand_names(globals(), top_level=True)
+_wrapped = {id(f): w for f, w in
+            _numpy_names.apply_operand_names(globals(), top_level=True).items()}
+for _name, _f in list(vars(nn.functional).items()):   # (F.pdist is torch.pdist, as torch's)
+    if id(_f) in _wrapped:
+        setattr(nn.functional, _name, _wrapped[id(_f)])
+del _wrapped, _name, _f
 from .tensor import read_only_as_torch as _read_only_as_torch  # noqa: E402
 _read_only_as_torch(Tensor)   # (x.shape = ... refused in torch's words)
 

@@ -4,7 +4,12 @@ keepdims=True)`), on Tensor's methods and the functions of the tapegrad namespac
 nn.functional's, which are Python functions in torch too, with no such aliases).  A function
 with a `dim` or `keepdim` parameter gets a thin wrapper that renames them when a call passes
 keywords (~0.1 us a call; out_arg's wrapper, where a function has one, renames them itself).  Also the keyword forms of the methods that take sizes or dims as
-positional ints (`x.permute(dims=(1, 0))`, `x.view(size=(2, 3))`)."""
+positional ints (`x.permute(dims=(1, 0))`, `x.view(size=(2, 3))`).
+
+Likewise `x`, `a`, `x1` for `input` and `x2` for `other` on the functions (torch.sin(x=t),
+torch.linalg.vector_norm(x=t)), and the parser's `self` for a Number operand of the
+overloads that name it so (torch.pow(self=2, exponent=t)): renamed only after a call's
+binding refused them (the wrappers' TypeError path: free otherwise)."""
 import functools
 import inspect
 import types
@@ -203,7 +208,9 @@ def apply_operand_names(namespace, top_level=False, prefix=""):
     whose wrappers retry the names themselves; at the top level not torch's functions
     written in Python, which have no such aliases; elsewhere not the `torch_` forms a module
     keeps for the top level, wrapped there once named as torch's; `prefix`: the namespace's
-    in torch's names of its functions, "special_")."""
+    in torch's names of its functions, "special_").  Returns {old function: its wrapper},
+    for other namespaces holding the same functions."""
+    wrapped = {}
     for name, fn in list(namespace.items()):
         if not name.startswith("_") and isinstance(fn, types.FunctionType) and \
                 (top_level or not name.startswith("torch_")) and \
@@ -211,7 +218,8 @@ def apply_operand_names(namespace, top_level=False, prefix=""):
                 not getattr(fn, "_numpy_names", False) and \
                 not getattr(fn, "_out_arg", False) and not getattr(fn, "_operand_names", False) \
                 and _operand_params(fn):
-            namespace[name] = _with_operand_names(fn, prefix + name)
+            namespace[name] = wrapped[fn] = _with_operand_names(fn, prefix + name)
+    return wrapped
 
 
 def apply(namespace, cls):

@@ -87,7 +87,10 @@ class Size(tuple):
 
 def _size(shape):
     """A Size of ints known good (a tensor's shape): no check of its items."""
-    return tuple.__new__(Size, shape)
+    return _TUPLE_NEW(Size, shape)
+
+
+_TUPLE_NEW = tuple.__new__
 
 
 def _is_int_arg(v, first):
@@ -285,11 +288,11 @@ class Tensor(metaclass=_TensorMeta):
     # ---- attributes ------------------------------------------------------------------------
     @property
     def shape(self):
-        return _size(self._shape)
+        return _TUPLE_NEW(Size, self._shape)   # (_size, inline: x.shape is hot)
 
     def size(self, dim=None):
         if dim is None:
-            return _size(self._shape)
+            return _TUPLE_NEW(Size, self._shape)
         if type(dim) is not int:
             # as torch's parser: np.int64 and a 0-d integer tensor are ints, a bool is not
             index = getattr(type(dim), "__index__", None)
