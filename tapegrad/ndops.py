@@ -97,8 +97,9 @@ def _np_relu(a, c):
     zero = a.dtype.type(0)
     # (`out` only for a 0-d input, where numpy would return a scalar: ~0.4 us)
     out = np.maximum(a, zero) if a.ndim else np.maximum(a, zero, out=np.empty_like(a))
-    # (one C pass, no Python layer as a.all()'s ~1.3 us; the mask only where a zero is)
-    if np.count_nonzero(a) != a.size:
+    # (the mask only where a zero is; a == 0 then any(): ~8 us for 100k float32 elements,
+    # count_nonzero's float loop ~56 us, which made a CNN's relu 2.6x torch's)
+    if (a == zero).any():
         zeros = a == zero
         out[zeros] = a[zeros]
     return out
