@@ -1610,3 +1610,43 @@ def test_convolution_dtype_checks_as_torch(case):
             return str(e).replace("torch.", "tapegrad.")
         return tuple(y.shape), str(y.dtype).split(".")[1], float(y.sum())
     assert call(tg) == call(torch)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_windows_pick_as_the_numpy_path_and_torch(monkeypatch, dtype):
+    """2 x 2 windows wholly inside the input (_pool_loops._full_2x2, the window unrolled) on
+    values full of nans, infinities and ties, with strides and dilations (no padding: every
+    window inside): every output as the numpy path's (monkeypatched back), torch's values,
+    indices and gradients."""
+    from tapegrad.nn import _decomps_pool as P
+    from tapegrad.nn._pooling import _out_size
+    rng = np.random.default_rng(11)
+    vals = np.array([np.nan, -np.inf, np.inf, 0.5, -0.0, 0.0], dtype)
+    checked = 0
+    for trial in range(60):
+        sizes = tuple(int(v) for v in rng.integers(2, 9, 2))
+        stride = [int(v) for v in rng.integers(1, 4, 2)]
+        dilation = [int(v) for v in rng.integers(1, 3, 2)]
+        out = [_out_size(sizes[i], 2, 0, stride[i], dilation[i], False) for i in range(2)]
+        if min(out) < 1:
+            continue
+        arr = rng.standard_normal((2, 3) + sizes).astype(dtype)
+        odd = rng.random(arr.shape) < 0.4
+        arr[odd] = rng.choice(vals, int(odd.sum()))
+        if trial % 9 == 0:
+            arr[...] = -np.inf
+        new = P.max_positions(arr, [2, 2], stride, [0, 0], dilation, out)
+        with monkeypatch.context() as m:
+            m.setattr(P, "_LOOP_DTYPES", ())
+            old = P.max_positions(arr, [2, 2], stride, [0, 0], dilation, out)
+        for a, b in zip(new, old):
+            if isinstance(a, np.ndarray):
+                assert a.shape == b.shape and np.array_equal(a, b), trial
+            else:
+                assert a == b
+        if trial % 10 == 0:
+            _compare(lambda M, x: M.nn.functional.max_pool2d(
+                x, 2, stride=stride, dilation=dilation, return_indices=True), [arr],
+                np.dtype(dtype).name)
+        checked += 1
+    assert checked > 30

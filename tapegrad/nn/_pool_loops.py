@@ -63,6 +63,8 @@ def max_positions(a, geo):
     for o in range(n_out):
         if cnt[o, 0] != kd or cnt[o, 1] != kh or cnt[o, 2] != kw:
             full = False
+    if full and kd == 1 and kh == 2 and kw == 2:
+        return _full_2x2(flat, first, P, n_out, dh * W, dw, empty)
     if full:    # (the common case: one offset table, the window's elements in kernel order)
         offs = np.empty(K, np.int64)
         for t in range(K):
@@ -101,6 +103,41 @@ def max_positions(a, geo):
                             k_at = ky + m
             plane[p, o] = at
             kidx[p, o] = k_at
+    return plane, kidx, empty
+
+
+@njit(cache=True)
+def _full_2x2(flat, first, P, n_out, row, dw, empty):
+    """max_positions' result for 2 x 2 windows wholly inside the input (MaxPool2d(2)'s),
+    window o's elements at first[o] + (0, dw, row, row + dw): torch's rule unrolled, the
+    element from -inf taken as the first one (it is picked unless a later one is above it or
+    nan), each step a compare and selects (a loop over the window's 4 elements, or a table
+    of their offsets, cost ~2x: 165 -> 90 us for a (16, 8, 28, 28) float32 input)."""
+    plane = np.empty((P, n_out), np.int64)
+    kidx = np.empty((P, n_out), np.int64)
+    for p in range(P):
+        a = flat[p]
+        for o in range(n_out):
+            f = first[o]
+            v0 = a[f]
+            v1 = a[f + dw]
+            v2 = a[f + row]
+            v3 = a[f + row + dw]
+            # (all four read first, each step setting both the value and the index: LLVM
+            # then compiles selects, not branches a random input mispredicts)
+            best = v0
+            t = 0
+            if v1 > best or v1 != v1:
+                best = v1
+                t = 1
+            if v2 > best or v2 != v2:
+                best = v2
+                t = 2
+            if v3 > best or v3 != v3:
+                best = v3
+                t = 3
+            kidx[p, o] = t
+            plane[p, o] = f + (t // 2) * row + (t % 2) * dw
     return plane, kidx, empty
 
 
