@@ -1650,3 +1650,26 @@ def test_max_pool_2x2_windows_pick_as_the_numpy_path_and_torch(monkeypatch, dtyp
                 np.dtype(dtype).name)
         checked += 1
     assert checked > 30
+
+
+JOINED_KW = [dict(padding=1), dict(padding="same"), dict(padding=(0, 1)),
+             dict(padding=(2, 2), dilation=(1, 2)), dict(padding=(1, 1), dilation=(2, 1))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kw", JOINED_KW, ids=[str(k) for k in JOINED_KW])
+def test_conv2d_node_same_width_rows_as_torch_and_the_decomposition(kw, dtype):
+    """Stride-1 convolutions whose output rows are as long as the input's (the loops' one
+    run per kernel element, _conv_loops._im2col_rows_joined / _col2im_rows_joined): values
+    and gradients as torch's and the decomposition's (forward bit for bit, -0.0 inputs
+    included)."""
+    arrays = [R.standard_normal((2, 3, 5, 7)), R.standard_normal((4, 3, 3, 3)) * 0.5,
+              R.standard_normal(4)]
+    arrays[0].reshape(-1)[::4] = -0.0
+    arrays[0][1, 2] = -0.0
+    for bias in (True, False):
+        for needs in ((True, True, True), (True, False, False), (False, True, False)):
+            if needs[2] and not bias:
+                continue
+            _node_compare(arrays, dtype, kw, bias, needs, "c")
+    _node_compare(arrays, dtype, kw, True, (True, True, True), "t")

@@ -150,7 +150,7 @@ class Convolution2d(Function):
             dx = np.zeros(x._shape, dt.np)
             if geo is None:
                 geo = np.array(kernel + stride + padding + dilation + positions, np.int64)
-            _loops().col2im(gcols, geo, dx)
+            _loops().col2im(gcols, geo, dx)    # (gcols: scratch, col2im may zero some)
             res[0] = Tensor._wrap(dx, dt)
         return tuple(res)
 
