@@ -72,9 +72,9 @@ def _im2col_rows_joined(xf, of, P, H, W, kh, kw, ph, pw, dh, dw, oh):
 def _col2im_rows_joined(cf, df, P, H, W, kh, kw, ph, pw, dh, dw, oh):
     """col2im's case of _im2col_rows_joined: per kernel element one run added into dx, the
     columns' elements at the padding (between two rows of the run) zeroed first in `cols`
-    (a scratch array: adding +0.0 leaves every dx element's bits as they were, dx never
-    holding -0.0: it starts at +0.0), so each dx element gets the same additions in the
-    same order as the row-by-row loop's."""
+    (a scratch array: adding +0.0 leaves every dx element's bits as they were, dx holding
+    no -0.0: col2im's caller passes zeros), so each dx element gets the same additions in
+    the same order as the row-by-row loop's."""
     L = oh * W
     for p in range(P):
         dbase = p * H * W
@@ -131,7 +131,8 @@ def col2im(cols, geo, dx):
     """dx (N, C, H, W) += cols (N, C * kH * kW, oH * oW), both C-contiguous, at the windows'
     elements: dx[n, c, a * sH - pH + i * dH, b * sW - pW + j * dW] +=
     cols[n, (c * kH + i) * kW + j, a * oW + b] where inside x (im2col's adjoint).  cols is
-    scratch: its elements at the padding may be zeroed (_col2im_rows_joined)."""
+    scratch: its elements at the padding may be zeroed and added (_col2im_rows_joined), so
+    dx must hold no -0.0 (the caller's zeros: +0.0 plus anything never gives -0.0)."""
     N, C, H, W = dx.shape
     kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = (geo[0], geo[1], geo[2], geo[3], geo[4],
                                               geo[5], geo[6], geo[7], geo[8], geo[9])
