@@ -45,12 +45,16 @@ MAX_ENTRIES = 1 << 16
 # The opcode stream's dtype: the op table must fit (a row past it would wrap silently).
 OPCODE = np.int16
 assert len(BY_CODE) <= np.iinfo(OPCODE).max, "the op table outgrew the opcode stream"
-# An open tape holding this much saved n-d data it computed (and integer params: index arrays)
-# is sealed.  Half the L2 cache of
-# a core: the saved arrays of graphs dropped without backward stay until their tape goes, and
-# past this they push the live graph's out of cache (MLP backward after 1000 dropped graphs:
-# 1.44x the no_grad control at 32 MB, 1.04x at 1 MB).
+# An open tape with n-d streams holding this much is sealed: the saved n-d data it computed
+# (and integer params: index arrays) and ENTRY_BYTES per entry.  Half the L2 cache of a core:
+# graphs dropped without backward stay until their tape goes, and past this they push the
+# live graph's data and the sweep's code out of cache (docs/design.md, "Sealing").
 MAX_SAVED_BYTES = 1 << 20
+# What an entry of a tape with n-d streams holds besides its saved arrays: its cells of the
+# streams (27 B) and of the n-d rows (117 B: ints, shp, nsaved, host), its shape-dict item and
+# tuple (~100 B).  Small graphs hold more here than in saved data (the MLP 2-16-16-1: 13
+# entries, 4.2 KB saved): counting that alone, a tape of them reached 2.1 MB in all.
+ENTRY_BYTES = 256
 _serials = itertools.count(1)
 
 # Entry counts as int objects, SUCC[0][i] == i + 1, for tapes of up to MAX_ENTRIES entries: the
@@ -454,6 +458,11 @@ class Tape:
             if self.cap >= MAX_ENTRIES and not self.recording:
                 self.sealed = True
             self._resize(2 * self.cap)
+        # (graphs of n-d ops that save little or nothing: their entries alone reach the
+        # budget; checked here, every _CLEAN_AHEAD appends, not per append)
+        if self.nds is not None and self.saved_bytes + ENTRY_BYTES * n > MAX_SAVED_BYTES \
+                and not self.recording:
+            self.sealed = True
         hi = min(n + _CLEAN_AHEAD, self.cap)
         clear_cells(self._arrays, n, hi)
         self.lim = hi   # after the fill: an interrupt before this leaves lim lower (safe)
@@ -496,7 +505,8 @@ class Tape:
                 code = self.op[node]
                 if code not in _BORROWED_CODES and (code != OP_CONST or self._first_const(arr)):
                     self.saved_bytes += arr.nbytes
-                    if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
+                    if self.saved_bytes + ENTRY_BYTES * self.n > MAX_SAVED_BYTES \
+                            and not self.recording:
                         self.sealed = True
                 s = nds.nobjs   # (new_slot, inline: in a training step every save is a first)
                 if s == len(nds.objs):
@@ -512,7 +522,8 @@ class Tape:
         Function's ctx holds) toward MAX_SAVED_BYTES, as save counts a saved array: a loop of
         graphs dropped without backward then does not keep them all until 65,536 entries."""
         self.saved_bytes += nbytes
-        if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
+        held = self.saved_bytes + (ENTRY_BYTES * self.n if self.nds is not None else 0)
+        if held > MAX_SAVED_BYTES and not self.recording:
             self.sealed = True
 
     def _first_const(self, arr):
@@ -559,7 +570,7 @@ class Tape:
     def _hold_params(self, k):
         """k params more count towards MAX_SAVED_BYTES (add_params, param_space)."""
         self.saved_bytes += 8 * k
-        if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
+        if self.saved_bytes + ENTRY_BYTES * self.n > MAX_SAVED_BYTES and not self.recording:
             self.sealed = True
 
     def add_args(self, e, nodes):

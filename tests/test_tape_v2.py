@@ -1001,6 +1001,7 @@ def test_a_growing_tape_reuses_its_walk_workspace(monkeypatch):
     """autograd.grad(..., retain_graph=True) in a loop that records on the same open tape:
     each call's prefix is longer, and the walk's workspace (reached.Reached) is made with
     room to grow, not once per call (~15 allocations each)."""
+    monkeypatch.setattr(tapemod, "MAX_SAVED_BYTES", 1 << 40)   # (1100 graphs on one tape)
     made = []
     real = reached.Reached.__init__
 
@@ -1026,6 +1027,7 @@ def test_grad_inputs_behind_a_long_prefix_are_marked_where_the_roots_reach(monke
     """autograd.grad's inputs behind a long prefix (a walk's sweep): which entries lead to
     them is marked over the entries the roots reach (walks.mark_leads' `order`), not the
     whole prefix; the gradient is the same."""
+    monkeypatch.setattr(tapemod, "MAX_SAVED_BYTES", 1 << 40)   # (1100 graphs on one tape)
     gen = tg.Generator().manual_seed(0)   # (values of its own: the check is not order-dependent)
     W = tg.randn(8, 8, generator=gen, requires_grad=True)
     X = tg.randn(4, 8, generator=gen)
