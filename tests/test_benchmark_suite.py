@@ -36,6 +36,15 @@ def test_the_suite_has_every_module():
             "bench_higher", "bench_eager_nd", "bench_tape"} <= set(suite_modules())
 
 
+
+def test_cache_sim_child_runs_each_case(monkeypatch):
+    # (natively: what cache_sim.py runs under valgrind; the backward reaches every parameter)
+    monkeypatch.syspath_prepend(ROOT)
+    import cache_sim
+    for case in cache_sim.CASES:
+        params = cache_sim.child(case)
+        assert all(p.grad is not None and p.grad.shape == p.shape for p in params)
+
 @pytest.mark.slow   # (a whole benchmark script in a subprocess: CI's second step)
 def test_compare_tape_quick_runs_every_target():
     """compare_tape.py --quick (a smoke run, ~10 s) reaches its 'Done when' table: every
