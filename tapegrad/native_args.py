@@ -535,6 +535,43 @@ def as_native(err):
     return missing(m.group(1), names) if names else err
 
 
+_PY_TAKES = re.compile(r"([\w.]+)\(\) takes (?:from \d+ to )?\d+ positional arguments? but "
+                       r"\d+ (?:was|were) given")
+
+
+def too_many(err, fn, method, args, kwargs):
+    """err, Python's TypeError for more positional arguments than function `fn` binds, as
+    torch's parser reports the call fn(*args, **kwargs) (self first for a method, which its
+    count leaves out; a method of no arguments is a C one there, "TensorBase.exp() takes no
+    arguments (1 given)"; an op of several signatures lists them); other errors as they
+    are."""
+    m = _PY_TAKES.fullmatch(str(err))
+    name = m and m.group(1)
+    if m is None or name in _PYTHON_FUNCTIONS or name in _TORCH_FUNCTIONAL or \
+            name in _PYTHON_FUNCTIONS.values() or method and "." in name:   # (Tensor.norm)
+        return err
+    own = args[1:] if method else args
+    listed = arg_error(name, method, own, kwargs)
+    if listed is not None:
+        return listed
+    try:
+        params = list(inspect.signature(fn).parameters.values())[1 if method else 0:]
+    except (TypeError, ValueError):
+        return err
+    params = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(params) >= len(own):   # (not fn's own binding that failed)
+        return err
+    if method and not params:
+        return TypeError(f"TensorBase.{name}() takes no arguments ({len(own)} given)")
+    # (a parameter defaulting to MISSING is a required one of torch's: mm's mat2)
+    nreq = sum(p.default is p.empty or p.default is MISSING for p in params)
+    nmax = len(params)
+    takes = (f"takes from {nreq} to {nmax} positional arguments" if nreq != nmax else
+             f"takes {nmax} positional argument{'' if nmax == 1 else 's'}")
+    return TypeError(f"{name}() {takes} but {len(own)} "
+                     f"{'was' if len(own) == 1 else 'were'} given")
+
+
 _PY_UNEXPECTED = re.compile(r"(\w+)\(\) got an unexpected keyword argument '\w+'")
 
 

@@ -15,7 +15,7 @@ import inspect
 import types
 
 from .errors import type_name
-from .native_args import arg_error, as_native, missing_first, _PYTHON_FUNCTIONS, \
+from .native_args import arg_error, as_native, missing_first, too_many, _PYTHON_FUNCTIONS, \
     _takes_number, _TORCH_FUNCTIONAL
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
@@ -114,9 +114,10 @@ def retry_renamed(fn, args, kwargs, name=None):
 def _parser_error(fn, method, args, kwargs, err):
     """torch's parser's TypeError for keywords fn does not take (its signatures in
     native_args; "received an invalid combination of arguments" where it has several), or
-    Python's own err in torch's words (as_native)."""
+    Python's own err in torch's words (as_native, too_many)."""
     return kwargs and (arg_error(fn.__name__, method, args[1:] if method else args, kwargs)
-                       or missing_first(err, fn, args, kwargs)) or as_native(err)
+                       or missing_first(err, fn, args, kwargs)) or as_native(
+        too_many(err, fn, method, args, kwargs))
 
 
 def takes_operand_names(name):

@@ -1128,3 +1128,26 @@ def test_argument_errors_as_torch(name):
     torch = pytest.importorskip("torch")
     call = COUNT_CALLS[name]
     assert _result(call, tg) == _result(call, torch)
+
+
+# too many positional arguments to a method: Python's own count (self counted, a parameter
+# defaulting to MISSING counted optional) was shown where torch's parser's count or its list
+# of signatures is ("sum() takes from 1 to 3 positional arguments but 5 were given")
+EXTRA_METHOD_ARGS = {
+    "sum": lambda m: _x(m).sum(0, True, None, 1),
+    "mean": lambda m: _x(m).mean(0, True, None, 1),
+    "std": lambda m: _x(m).std(0, True, True, 1, 2),
+    "all": lambda m: _x(m).all(0, True, 1),
+    "softmax": lambda m: _x(m).softmax(0, None, 1),
+    "logsumexp": lambda m: _x(m).logsumexp(0, True, 1),
+    "argmax": lambda m: _x(m).argmax(0, True, 1),
+    "unsqueeze": lambda m: _x(m).unsqueeze(0, 1),
+    "cumsum": lambda m: _x(m).cumsum(0, None, 1),
+    "Tensor.norm": lambda m: _x(m).norm(2, 0, True, None, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_METHOD_ARGS))
+def test_extra_method_arguments_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(EXTRA_METHOD_ARGS[name], torch)
