@@ -10,6 +10,7 @@ from . import devices as _device, dtypes as D, errors, layouts, settings
 from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
+from .native_args import extra_args, missing, MISSING
 from .tape import STATE
 from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
@@ -118,9 +119,12 @@ def _bad_data(data, kind):
     walk(data, 0)
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def tensor(data=MISSING, *extra, dtype=None, device=None, requires_grad=False,
+           pin_memory=False):
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
     floats, int64 for ints)."""
+    if data is MISSING or extra:   # (torch's parser's words, not Python's)
+        raise extra_args("tensor", 1, 1, 1 + len(extra)) if extra else missing("tensor", ["data"])
     if dtype is not None:
         dtype = D.as_dtype(dtype, "tensor")
     _device.check(device)
@@ -668,9 +672,23 @@ def _linspace(start, end, steps, np_dtype):
     return out.astype(dt) if floating else np.trunc(out).astype(dt)
 
 
-def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layout=None,
+_EYE_FORMS = ("eye() received an invalid combination of arguments - got ({got}), but "
+              "expected one of:\n" + "".join(
+                  f" * (int n, {mm}*, Tensor out = None, torch.dtype dtype = None, torch.layout "
+                  f"layout = None, torch.device device = None, bool pin_memory = False, bool "
+                  f"requires_grad = False)\n" for mm in ("", "int m, ")).replace(
+                      "{", "{{").replace("}", "}}"))
+
+
+def eye(n=_UNSET, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layout=None,
         pin_memory=False):
     """A 2-d tensor with ones on the diagonal."""
+    if n is _UNSET:
+        # (with no argument at all none of torch's forms is plausible: its parser lists them)
+        if m is _UNSET and dtype is None and device is None and requires_grad is False and \
+                layout is None and pin_memory is False:
+            raise TypeError(_EYE_FORMS.format(got=""))
+        raise TypeError('eye() missing 1 required positional arguments: "n"')
     _factory_options("eye", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype, "eye")
@@ -682,13 +700,7 @@ def eye(n, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layou
         # (torch's options are keyword-only: a 3rd positional matches no form either)
         given = (n,) + (() if m is _UNSET else (m, *extra))
         kwargs = {} if _flag(requires_grad) else {"requires_grad": requires_grad}
-        raise TypeError(f"eye() received an invalid combination of arguments - got "
-                        f"({errors.got_args(given, kwargs)}), but expected one of:\n"
-                        + "".join(
-                            f" * (int n, {mm}*, Tensor out = None, torch.dtype dtype = None, "
-                            f"torch.layout layout = None, torch.device device = None, bool "
-                            f"pin_memory = False, bool requires_grad = False)\n"
-                            for mm in ("", "int m, ")))
+        raise TypeError(_EYE_FORMS.format(got=errors.got_args(given, kwargs)))
     n = n.__index__()
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")

@@ -565,11 +565,15 @@ def too_many(err, fn, method, args, kwargs):
         return TypeError(f"TensorBase.{name}() takes no arguments ({len(own)} given)")
     # (a parameter defaulting to MISSING is a required one of torch's: mm's mat2)
     nreq = sum(p.default is p.empty or p.default is MISSING for p in params)
-    nmax = len(params)
+    return extra_args(name, nreq, len(params), len(own))
+
+
+def extra_args(fn, nreq, nmax, given):
+    """torch's parser's TypeError for `given` positional arguments to `fn`, of nreq required
+    and nmax positional parameters (python_arg_parser.cpp's extra_args)."""
     takes = (f"takes from {nreq} to {nmax} positional arguments" if nreq != nmax else
              f"takes {nmax} positional argument{'' if nmax == 1 else 's'}")
-    return TypeError(f"{name}() {takes} but {len(own)} "
-                     f"{'was' if len(own) == 1 else 'were'} given")
+    return TypeError(f"{fn}() {takes} but {given} {'was' if given == 1 else 'were'} given")
 
 
 _PY_UNEXPECTED = re.compile(r"(\w+)\(\) got an unexpected keyword argument '\w+'")

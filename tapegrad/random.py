@@ -321,10 +321,20 @@ _RANDINT_ARGS = (
     "None, bool pin_memory = False, bool requires_grad = False)\n")
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+_NO_LOW = object()   # (randint() told from randint(0): torch's message lists what was given)
+
+
+def randint(low=_NO_LOW, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
+    if high is None and size is None and not isinstance(low, (tuple, list)) and \
+            generator is None and dtype is None and device is None and requires_grad is False:
+        # (fewer arguments than any of torch's forms takes: its parser lists them all)
+        raise TypeError(_RANDINT_ARGS.format(
+            got=errors.got_args(() if low is _NO_LOW else (low,), {})))
+    if low is _NO_LOW:
+        low = 0
     if dtype is not None:
         dtype = D.as_dtype(dtype, "randint")
     _device.check(device)

@@ -1151,3 +1151,39 @@ EXTRA_METHOD_ARGS = {
 def test_extra_method_arguments_as_torch(name):
     torch = pytest.importorskip("torch")
     assert_same_error(EXTRA_METHOD_ARGS[name], torch)
+
+
+# required arguments not given (or too many) to torch's native factories and F.linear: Python's
+# "missing 1 required positional argument: 'data'" was shown, and for eye() and randint(5)
+# "missing n / size" where torch's parser lists the forms (none takes so few arguments)
+NATIVE_COUNT_CALLS = {
+    "tensor()": lambda m: m.tensor(),
+    "tensor(dtype=)": lambda m: m.tensor(dtype=m.float32),
+    "tensor(1, 2)": lambda m: m.tensor(1, 2),
+    "linear(x)": lambda m: m.nn.functional.linear(_x(m)),
+    "linear()": lambda m: m.nn.functional.linear(),
+    "linear(weight=)": lambda m: m.nn.functional.linear(weight=_x(m)),
+    "linear 4 args": lambda m: m.nn.functional.linear(_x(m), _x(m), None, 1),
+    "eye()": lambda m: m.eye(),
+    "eye(m=)": lambda m: m.eye(m=3),
+    "eye(dtype=)": lambda m: m.eye(dtype=m.float64),
+    "randint(5)": lambda m: m.randint(5),
+    "randint()": lambda m: m.randint(),
+    "randint(5, dtype=)": lambda m: m.randint(5, dtype=m.int32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NATIVE_COUNT_CALLS))
+def test_native_argument_counts_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(NATIVE_COUNT_CALLS[name], torch)
+
+
+def test_native_defaults_still_bind():
+    x = tg.ones(2, 3)
+    w = tg.ones(4, 3)
+    assert tg.nn.functional.linear(input=x, weight=w).shape == (2, 4)
+    assert tg.tensor(data=[1.0]).tolist() == [1.0]
+    assert tg.randint(high=3, size=(2,)).shape == (2,)
+    assert tg.randint(0, 3, (2,)).shape == (2,)
+    assert tg.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]

@@ -9,6 +9,7 @@ import numpy as np
 from .. import decomps, dtypes as D, errors
 from ..discrete_draws import dropout_noise
 from ..grad_mode import is_grad_enabled
+from ..native_args import extra_args, missing, MISSING
 from ..graph import forget_fn
 from ..random import arranged_like, default_generator
 from ..tensor import _bool_arg, Tensor
@@ -58,8 +59,12 @@ def _inplace_row(x, name, body, *args):
     return x
 
 
-def linear(input, weight, bias=None):
+def linear(input=MISSING, weight=MISSING, bias=None, *extra):
     """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as torch)."""
+    if weight is MISSING or input is MISSING or extra:   # (torch's parser's words)
+        if extra:
+            raise extra_args("linear", 2, 3, 3 + len(extra))
+        raise missing("linear", ["input", "weight"] if input is MISSING else ["weight"])
     if isinstance(weight, Tensor) and weight.dim() == 1 and isinstance(input, Tensor) \
             and input.dim():
         # torch: a 1-d weight is matmul's vector (its size errors); with a bias, an addmm
