@@ -166,7 +166,7 @@ def _fn(name):
     takes_out = name in _out_arg.OUT_NAMES
     numbers = name in arith.NUMBER_INPUT
     # (the method's parameters under the function's names, for numpy's aliases of them)
-    params = _function_params(method)
+    params = _function_params(method, name)
 
     # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
     def f(input=_MISSING, *args, out=None, **kwargs):

@@ -15,8 +15,8 @@ import inspect
 import types
 
 from .errors import type_name
-from .native_args import arg_error, as_native, missing_first, too_many, _PYTHON_FUNCTIONS, \
-    _takes_number, _TORCH_FUNCTIONAL
+from .native_args import arg_error, as_native, missing_first, overloads, too_many, \
+    _PYTHON_FUNCTIONS, _takes_number, _TORCH_FUNCTIONAL
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))   # (tested inline by _with_aliases)
 # and its names for the parameters `input` and `other` (python_arg_parser.cpp's
@@ -83,9 +83,17 @@ def operand_renamed(params, nargs, kwargs, number_self=False):
     return renamed
 
 
-def function_params(method):
-    """The parameter names of the top-level function that calls Tensor method `method`."""
-    return ("input",) + _params(inspect.unwrap(method))[1:]
+def function_params(method, name=None):
+    """The parameter names of the top-level function that calls Tensor method `method` (op
+    `name`): where the method takes **kwargs (max, min), also the names of the op's
+    signatures in native_args, which numpy's names may stand for (torch.max(t, x2=u))."""
+    inner = inspect.unwrap(method)
+    params = ("input",) + _params(inner)[1:]
+    ov = name and inner.__code__.co_flags & inspect.CO_VARKEYWORDS and overloads(name, False)
+    if ov:
+        params += tuple(dict.fromkeys(p[1] for sig in ov.signatures for p in sig.params
+                                      if p[1] not in params))
+    return params
 
 
 def _operand_params(fn):

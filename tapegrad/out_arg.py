@@ -347,15 +347,29 @@ def with_out(name, f):
             except TypeError as e:   # (free unless raised: then torch's parser's words)
                 renamed = operands and retry_renamed(f, args, kwargs, name)   # (x=, x2=...)
                 if renamed:
-                    return g(*args, **renamed)
+                    if "self" not in kwargs or "self" in renamed:
+                        return g(*args, **renamed)
+                    try:
+                        return g(*args, **renamed)
+                    except TypeError:   # (a Number self=: torch's message names it so)
+                        err = arg_error(name, False, args, kwargs)
+                        if err is None:
+                            raise
+                        raise err from None
                 err = arg_error(name, False, args, kwargs) or as_native(
                     missing_first(e, f, args, kwargs))
                 if err is e:
                     raise
                 raise err from None
         # (numpy's names for input / other: renamed up front, out of the hot path)
-        return call(name, f, args, operands and retry_renamed(f, args, kwargs, name) or kwargs,
-                    out)
+        renamed = operands and retry_renamed(f, args, kwargs, name)
+        if renamed and "self" in kwargs and "self" not in renamed:
+            # (a Number self= binds only where the op's form of it takes out= too: not
+            # remainder's, bitwise_and's)
+            err = arg_error(name, False, args, {**kwargs, "out": out})
+            if err is not None:
+                raise err
+        return call(name, f, args, renamed or kwargs, out)
     g._out_arg = True
     return g
 

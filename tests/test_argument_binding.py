@@ -1187,3 +1187,33 @@ def test_native_defaults_still_bind():
     assert tg.randint(high=3, size=(2,)).shape == (2,)
     assert tg.randint(0, 3, (2,)).shape == (2,)
     assert tg.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+# numpy's x2= for other where the method takes **kwargs (torch.max(t, x2=u) was refused), and
+# a Number self= (pow(Scalar self, Tensor exponent)): with out= only where that form takes
+# out (remainder's, bitwise_and's do not: it was taken), its errors naming self= as torch's
+# (input= was shown, the name it was renamed to)
+OPERAND_KWARG_CALLS = {
+    "max x2": lambda m: m.max(m.tensor([1.0, 5.0]), x2=m.tensor([3.0, 2.0])),
+    "min x2": lambda m: m.min(m.tensor([1.0, 5.0]), x2=m.tensor([3.0, 2.0])),
+    "pow self out": lambda m: m.pow(self=2, exponent=m.tensor([1.0, 3.0]), out=m.empty(2)),
+}
+OPERAND_KWARG_ERRORS = {
+    "remainder self out": lambda m: m.remainder(self=5, other=m.ones(3), out=m.empty(3)),
+    "bitwise_and self out": lambda m: m.bitwise_and(
+        self=2, other=m.ones(3, dtype=m.int64), out=m.empty(3, dtype=m.int64)),
+    "pow self other": lambda m: m.pow(self=2, other=m.ones(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPERAND_KWARG_CALLS))
+def test_operand_keywords_bind_as_torch(name):
+    torch = pytest.importorskip("torch")
+    call = OPERAND_KWARG_CALLS[name]
+    assert call(tg).tolist() == call(torch).tolist()
+
+
+@pytest.mark.parametrize("name", sorted(OPERAND_KWARG_ERRORS))
+def test_operand_keywords_refused_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(OPERAND_KWARG_ERRORS[name], torch)
