@@ -15,6 +15,7 @@ torch.triangular_solve, ...).  torch.geqrf is LAPACK's raw QR through numpy, wit
 derivative (its outputs GeqrfBackward0's: tapegrad/nodiff.py); householder_product (orgqr)
 and ormqr take its form, as decomposition rows of the reflectors applied by matmuls."""
 import math
+import types
 import warnings
 
 import numpy as np
@@ -1475,6 +1476,14 @@ def torch_inverse(input, *, out=None):
 
 
 torch_inverse.__name__ = torch_inverse.__qualname__ = "inverse"
+
+# torch.linalg's functions are all native ones named linalg_<name>: Python's own binding
+# errors ("missing 1 required positional argument", "unexpected keyword argument") name the
+# function by its __qualname__ (vector_norm() was shown)
+for _name in __all__:
+    _f = globals()[_name]
+    if isinstance(_f, types.FunctionType):
+        _f.__qualname__ = "linalg_" + _name
 
 # torch's out= (tapegrad/out_arg.py; its messages name them linalg_<name>)
 out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")

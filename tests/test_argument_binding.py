@@ -1217,3 +1217,22 @@ def test_operand_keywords_bind_as_torch(name):
 def test_operand_keywords_refused_as_torch(name):
     torch = pytest.importorskip("torch")
     assert_same_error(OPERAND_KWARG_ERRORS[name], torch)
+
+
+# torch.linalg's functions are native ones named linalg_<name> in its messages; Python's own
+# binding errors named tapegrad's functions vector_norm(), det(), ...
+LINALG_NAME_CALLS = {
+    "vector_norm()": lambda m: m.linalg.vector_norm(),
+    "vector_norm 6 args": lambda m: m.linalg.vector_norm(_x(m), 2, 0, True, None, 1),
+    "vector_norm foo=": lambda m: m.linalg.vector_norm(_x(m), foo=1),
+    "det()": lambda m: m.linalg.det(),
+    "inv foo=": lambda m: m.linalg.inv(_x(m), foo=1),
+    "solve(A)": lambda m: m.linalg.solve(m.eye(2)),
+    "cholesky_ex()": lambda m: m.linalg.cholesky_ex(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG_NAME_CALLS))
+def test_linalg_binding_errors_name_linalg(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(LINALG_NAME_CALLS[name], torch)
