@@ -444,6 +444,29 @@ for _fn in ("argmax", "argmin"):
                     "Tensor out = None"], [])
 _FORMS["logsumexp"] = (["Tensor input, tuple of ints^ dim, bool keepdim = False, *, "
                         "Tensor out = None"], [])
+# torch.linalg's functions of several signatures (their messages name them linalg_<name>)
+_LINALG_OPTIONS = "bool keepdim = False, *, torch.dtype dtype = None, Tensor out = None"
+_TOLS = ("Tensor input, *, Tensor atol = None, Tensor rtol = None, bool hermitian = False, "
+         "Tensor out = None",
+         "Tensor input, *, float atol = None, float rtol = None, bool hermitian = False, "
+         "Tensor out = None")
+_FORMS.update({
+    "linalg_matrix_norm": ([f"Tensor input, Number ord, tuple of ints dim = {{-2,-1}}, "
+                            f"{_LINALG_OPTIONS}",
+                            f'Tensor input, str ord = "fro", tuple of ints dim = {{-2,-1}}, '
+                            f"{_LINALG_OPTIONS}"], []),
+    "linalg_norm": ([f"Tensor input, Number ord = None, tuple of ints dim = None, "
+                     f"{_LINALG_OPTIONS}",
+                     f"Tensor input, str ord, tuple of ints dim = None, {_LINALG_OPTIONS}"], []),
+    "linalg_cond": (["Tensor input, Number p = None, *, Tensor out = None",
+                     "Tensor input, str p, *, Tensor out = None"], []),
+    "linalg_pinv": ([*_TOLS, "Tensor input, Tensor rcond, bool hermitian = False, *, "
+                     "Tensor out = None", "Tensor input, float rcond, bool hermitian = False, "
+                     "*, Tensor out = None"], []),
+    "linalg_matrix_rank": ([*_TOLS, "Tensor input, Tensor tol, bool hermitian = False, *, "
+                            "Tensor out = None", "Tensor input, float tol, bool hermitian = "
+                            "False, *, Tensor out = None"], []),
+})
 _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
 for _fn in ("nansum", "nanmean"):

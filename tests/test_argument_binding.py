@@ -1229,6 +1229,13 @@ LINALG_NAME_CALLS = {
     "inv foo=": lambda m: m.linalg.inv(_x(m), foo=1),
     "solve(A)": lambda m: m.linalg.solve(m.eye(2)),
     "cholesky_ex()": lambda m: m.linalg.cholesky_ex(),
+    # (several signatures: torch's parser lists them; Python's unknown keyword was shown)
+    "matrix_norm foo=": lambda m: m.linalg.matrix_norm(_x(m), foo=1),
+    "matrix_norm 4 args": lambda m: m.linalg.matrix_norm(_x(m), "fro", (0, 1), 1),
+    "norm foo=": lambda m: m.linalg.norm(_x(m), "fro", foo=2),
+    "cond list": lambda m: m.linalg.cond(_x(m), [1]),
+    "pinv 4 args": lambda m: m.linalg.pinv(_x(m), 0.1, True, 1),
+    "matrix_rank 4 args": lambda m: m.linalg.matrix_rank(_x(m), 0.1, True, 2),
 }
 
 
