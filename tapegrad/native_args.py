@@ -559,7 +559,7 @@ def as_native(err):
 
 
 _PY_TAKES = re.compile(r"([\w.]+)\(\) takes (?:from \d+ to )?\d+ positional arguments? but "
-                       r"\d+ (?:was|were) given")
+                       r"(\d+) (?:was|were) given")
 
 
 def too_many(err, fn, method, args, kwargs):
@@ -574,16 +574,20 @@ def too_many(err, fn, method, args, kwargs):
             name in _PYTHON_FUNCTIONS.values() or method and "." in name:   # (Tensor.norm)
         return err
     own = args[1:] if method else args
-    listed = arg_error(name, method, own, kwargs)
-    if listed is not None:
-        return listed
     try:
         params = list(inspect.signature(fn).parameters.values())[1 if method else 0:]
     except (TypeError, ValueError):
         return err
+    # (Python's own complaint counts every argument, self too: else a message fn raised
+    # itself, already torch's, as permute's for its spread dims)
+    if int(m.group(2)) != len(args) or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return err
     params = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(params) >= len(own):   # (not fn's own binding that failed)
         return err
+    listed = arg_error(name, method, own, kwargs)
+    if listed is not None:
+        return listed
     if method and not params:
         return TypeError(f"TensorBase.{name}() takes no arguments ({len(own)} given)")
     # (a parameter defaulting to MISSING is a required one of torch's: mm's mat2)
