@@ -22,7 +22,7 @@ import functools
 import warnings
 
 from . import errors, return_types
-from .dtypes import bool_, can_cast
+from .dtypes import bool_, can_cast, float64
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
 from .native_args import arg_error, as_native, missing_first
@@ -295,6 +295,11 @@ def call(name, f, args, kwargs, out):
         elif dt is not out._dtype:
             raise RuntimeError(f"dtype {dt.legacy} does not match dtype of out parameter "
                                f"({out._dtype.legacy})")
+    elif name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:
+        # (its result is float64 whatever the inputs: torch's float_power_out takes no other)
+        raise RuntimeError(f"the output given to float_power has dtype "
+                           f"{out._dtype.legacy} but the operation's result requires "
+                           f"dtype Double")
     result = f(*args, **kwargs)
     several = isinstance(result, tuple)
     if several:

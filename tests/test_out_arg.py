@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad
+from torch_errors import assert_same_error
 
 RNG = np.random.default_rng(0)
 DATA = {"x": RNG.uniform(0.5, 1.5, (3, 4)).astype(np.float32),
@@ -309,3 +310,20 @@ def test_factory_outs_resize_as_torch():
     [2, 2] out to [4]."""
     torch = pytest.importorskip("torch")
     assert _factory_outs(tapegrad) == _factory_outs(torch)
+
+
+# float_power's result is float64 whatever its inputs: torch refuses an out of another dtype
+# (tapegrad cast into it)
+@pytest.mark.parametrize("call", [
+    lambda m: m.float_power(m.ones(3), 2, out=m.empty(3)),
+    lambda m: m.float_power(2, m.ones(3), out=m.empty(3, dtype=m.int64)),
+    lambda m: m.float_power(self=2, exponent=m.ones(3), out=m.empty(3)),
+])
+def test_float_power_out_dtype_as_torch(call):
+    torch = pytest.importorskip("torch")
+    assert_same_error(call, torch)
+
+
+def test_float_power_out_float64():
+    o = tapegrad.empty(3, dtype=tapegrad.float64)
+    assert tapegrad.float_power(tapegrad.ones(3), 2, out=o) is o and o.tolist() == [1.0] * 3
