@@ -126,7 +126,7 @@ from .linalg import torch_det as det, torch_inverse as inverse, torch_logdet as 
 from .linalg import torch_orgqr as orgqr, torch_slogdet as slogdet  # noqa: E402
 from .linalg import torch_geqrf as geqrf, torch_ormqr as ormqr  # noqa: E402  (LAPACK's QR, its Q)
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky,  # noqa: E402
-                     torch_pinverse as pinverse, matrix_exp, torch_qr as qr,
+                     torch_pinverse as pinverse, torch_matrix_exp as matrix_exp, torch_qr as qr,
                      torch_chain_matmul as chain_matmul,
                      torch_triangular_solve as triangular_solve,
                      torch_cholesky_solve as cholesky_solve,

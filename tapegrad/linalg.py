@@ -1480,6 +1480,10 @@ torch_inverse.__name__ = torch_inverse.__qualname__ = "inverse"
 # torch.linalg's functions are all native ones named linalg_<name>: Python's own binding
 # errors ("missing 1 required positional argument", "unexpected keyword argument") name the
 # function by its __qualname__ (vector_norm() was shown)
+# (torch.matrix_exp, native too, is plain matrix_exp(): the top level's own copy)
+torch_matrix_exp = types.FunctionType(matrix_exp.__code__, matrix_exp.__globals__, "matrix_exp",
+                                      matrix_exp.__defaults__, matrix_exp.__closure__)
+torch_matrix_exp.__doc__ = matrix_exp.__doc__
 for _name in __all__:
     _f = globals()[_name]
     if isinstance(_f, types.FunctionType):
