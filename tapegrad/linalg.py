@@ -30,7 +30,7 @@ from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result
-from .native_args import bind, MISSING, Overloads
+from .native_args import arg_error, bind, MISSING, Overloads
 from . import return_types
 from .return_types import geqrf as _Geqrf
 
@@ -604,7 +604,7 @@ def eigvalsh(input, UPLO="L", *, out=None):
     return _lapack(K.EIGVALSH, A, None, 1 if _uplo(UPLO) == "U" else 0)
 
 
-def eig(A, *, out=None):
+def eig(input, *, out=None):   # (torch's parser's name: input=)
     """Not available: torch.linalg.eig returns complex eigenvalues and eigenvectors, and
     tapegrad has no complex dtype (eigh / eigvalsh cover symmetric matrices)."""
     raise NotImplementedError("tapegrad: linalg.eig returns complex tensors, and tapegrad has "
@@ -627,7 +627,7 @@ ldl_factor, ldl_factor_ex, ldl_solve = (_no_ldl(n) for n in ("ldl_factor", "ldl_
                                                               "ldl_solve"))
 
 
-def eigvals(A, *, out=None):
+def eigvals(input, *, out=None):   # (torch's parser's name: input=)
     """Not available: complex-valued in torch (see eig)."""
     raise NotImplementedError("tapegrad: linalg.eigvals returns complex tensors, and tapegrad "
                               "has no complex dtype; for symmetric matrices use "
@@ -661,7 +661,11 @@ def _atol_rtol(A, atol, rtol):
     return a, (np.where(a > 0, 0.0, default) if atol is not None else np.asarray(default))
 
 
-def pinv(input, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+_NOT_GIVEN = object()
+
+
+def pinv(input, rcond=_NOT_GIVEN, hermitian=False, *, atol=_NOT_GIVEN, rtol=_NOT_GIVEN,
+         out=None):
     """The Moore-Penrose pseudo-inverse from the SVD (hermitian=True: eigh), singular values
     below max(atol, rtol * the largest) dropped; rcond (torch's legacy overload) is rtol with
     atol 0 (LinalgPinvBackward0, torch's pinv_backward)."""
@@ -674,8 +678,14 @@ def pinv(input, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
         raise RuntimeError(f"linalg.pinv({A._dtype.legacy}{{{list(A._shape)}}}): expected a "
                            f"tensor with 2 or more dimensions of float, double, cfloat or "
                            f"cdouble types")
-    if rcond is not None:
+    if rcond is not _NOT_GIVEN:
+        # (rcond's forms take no atol= / rtol=, nor None: torch's parser lists the four;
+        # out_arg's wrapper words it again with rcond where the call gave it)
+        if rcond is None or atol is not _NOT_GIVEN or rtol is not _NOT_GIVEN:
+            raise arg_error("linalg_pinv", False, (input,), {"rcond": rcond, **{
+                k: v for k, v in (("atol", atol), ("rtol", rtol)) if v is not _NOT_GIVEN}})
         atol, rtol = 0.0, rcond
+    atol, rtol = (None if t is _NOT_GIVEN else t for t in (atol, rtol))
     if hermitian:
         _matrix_arg("eigh", A)
     a, r = _atol_rtol(A, atol, rtol)
@@ -739,16 +749,13 @@ def matrix_exp(input):
     return _lapack(K.MATRIX_EXP, A)
 
 
-_REQUIRED = object()
-
-
-def solve_triangular(input, B, *, upper=_REQUIRED, left=True, unitriangular=False, out=None):
+def solve_triangular(input, B, *, upper=MISSING, left=True, unitriangular=False, out=None):
     """X with A X = B (left=False: X A = B) for A upper (upper=True) or lower triangular,
     only that triangle read, its diagonal taken as ones with unitriangular: one LAPACK host
     entry (LinalgSolveTriangularBackward0, its gradient on that triangle; it replays); batch
     dims broadcast."""
     A = input   # (torch's native parser's names: input, B=)
-    if upper is _REQUIRED:
+    if upper is MISSING:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
     _no_out("solve_triangular", out)
@@ -888,7 +895,7 @@ def matrix_rank(input, tol=None, hermitian=False, *, atol=None, rtol=None, out=N
     return Tensor._wrap(np.asarray((S > tol_).sum(-1), np.int64), D.int64)
 
 
-def vander(x, N=None):
+def vander(x, *, N=None):
     """The Vandermonde matrix of x (..., n): columns x^0 ... x^(N-1), as torch's cumprod and
     cat (CatBackward0)."""
     if not isinstance(x, Tensor):
@@ -1492,5 +1499,6 @@ for _name in __all__:
 # torch's out= (tapegrad/out_arg.py; its messages name them linalg_<name>)
 out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")
 
-# numpy's x= / a= / x1= for input, x2= for other, as torch's parser takes them
-numpy_names.apply_operand_names(globals())
+# numpy's x= / a= / x1= for input, x2= for other, as torch's parser takes them; the binding
+# errors of the functions of one signature listed in native_args (vander, diagonal) its own
+numpy_names.apply_operand_names(globals(), forms_prefix="linalg_")

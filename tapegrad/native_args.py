@@ -466,6 +466,16 @@ _FORMS.update({
     "linalg_matrix_rank": ([*_TOLS, "Tensor input, Tensor tol, bool hermitian = False, *, "
                             "Tensor out = None", "Tensor input, float tol, bool hermitian = "
                             "False, *, Tensor out = None"], []),
+    # (one signature each, for the parser's order of complaints: multi_dot's tensors' type
+    # before an unknown keyword, solve_triangular's keyword-only upper counted as required,
+    # "takes from 3 to 2 positional arguments")
+    "linalg_multi_dot": (["tuple of Tensors tensors, *, Tensor out = None"], []),
+    "linalg_solve_triangular": (["Tensor input, Tensor B, *, bool upper, bool left = True, "
+                                 "bool unitriangular = False, Tensor out = None"], []),
+    "linalg_vander": (["Tensor x, *, int? N = None"], []),
+    "linalg_diagonal": (["Tensor A, *, int offset = 0, int dim1 = -2, int dim2 = -1"], []),
+    "linalg_eig": (["Tensor input, *, tuple of Tensors out = None"], []),
+    "linalg_eigvals": (["Tensor input, *, Tensor out = None"], []),
 })
 _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])

@@ -194,7 +194,7 @@ def _with_renamed(fn, old, new):
     return call
 
 
-def _with_operand_names(fn, name):
+def _with_operand_names(fn, name, forms=None):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         try:
@@ -202,7 +202,11 @@ def _with_operand_names(fn, name):
         except TypeError as e:   # (free unless raised)
             renamed = retry_renamed(fn, args, kwargs, name)
             if not renamed:
-                err = as_native(e)   # (Python's "missing" in torch's parser's words)
+                # (Python's "missing" in torch's parser's words; with the function's
+                # signatures in native_args, its parser's own complaint: eig(A=t) lacks
+                # "input" before A is an unknown keyword)
+                err = forms and arg_error(forms, False, args, kwargs) or as_native(
+                    missing_first(e, fn, args, kwargs) if forms else e)
                 if err is e:
                     raise
                 raise err from None
@@ -211,23 +215,27 @@ def _with_operand_names(fn, name):
     return call
 
 
-def apply_operand_names(namespace, top_level=False, prefix=""):
+def apply_operand_names(namespace, top_level=False, prefix="", forms_prefix=None):
     """Give the public functions of `namespace` (a module's globals) that have an `input` or
     `other` parameter numpy's names for them (those not already wrapped here or by out_arg,
     whose wrappers retry the names themselves; at the top level not torch's functions
     written in Python, which have no such aliases; elsewhere not the `torch_` forms a module
     keeps for the top level, wrapped there once named as torch's; `prefix`: the namespace's
-    in torch's names of its functions, "special_").  Returns {old function: its wrapper},
-    for other namespaces holding the same functions."""
+    in torch's names of its functions, "special_").  With `forms_prefix` ("linalg_"), also
+    those whose signatures native_args lists under that prefix, their binding errors then
+    its parser's.  Returns {old function: its wrapper}, for other namespaces holding the
+    same functions."""
     wrapped = {}
     for name, fn in list(namespace.items()):
+        forms = forms_prefix and forms_prefix + name
+        forms = forms if forms and overloads(forms, False) is not None else None
         if not name.startswith("_") and isinstance(fn, types.FunctionType) and \
                 (top_level or not name.startswith("torch_")) and \
                 (not top_level or takes_operand_names(name)) and \
                 not getattr(fn, "_numpy_names", False) and \
                 not getattr(fn, "_out_arg", False) and not getattr(fn, "_operand_names", False) \
-                and _operand_params(fn):
-            namespace[name] = wrapped[fn] = _with_operand_names(fn, prefix + name)
+                and (forms or _operand_params(fn)):
+            namespace[name] = wrapped[fn] = _with_operand_names(fn, prefix + name, forms)
     return wrapped
 
 

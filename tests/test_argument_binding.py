@@ -1243,3 +1243,45 @@ LINALG_NAME_CALLS = {
 def test_linalg_binding_errors_name_linalg(name):
     torch = pytest.importorskip("torch")
     assert_same_error(LINALG_NAME_CALLS[name], torch)
+
+
+# torch.linalg's wordings the parser gives and Python's binding did not: vander's N and
+# diagonal's options keyword-only, eig's input= (A was its name), solve_triangular's
+# keyword-only upper counted as required, multi_dot's tensors' type before an unknown
+# keyword, and pinv's rcond, which takes no atol= / rtol= (nor None): the mix was taken
+LINALG_WORDING_CALLS = {
+    "vander()": lambda m: m.linalg.vander(),
+    "vander(v, 3)": lambda m: m.linalg.vander(m.ones(3), 3),
+    "diagonal()": lambda m: m.linalg.diagonal(),
+    "diagonal(x, 0)": lambda m: m.linalg.diagonal(_x(m), 0),
+    "diagonal(input=)": lambda m: m.linalg.diagonal(input=_x(m)),
+    "eig()": lambda m: m.linalg.eig(),
+    "eig(A=)": lambda m: m.linalg.eig(A=m.eye(2)),
+    "eigvals(A=)": lambda m: m.linalg.eigvals(A=m.eye(2)),
+    "solve_triangular 3 args": lambda m: m.linalg.solve_triangular(m.eye(2), m.eye(2), True),
+    "solve_triangular 4 args": lambda m: m.linalg.solve_triangular(m.eye(2), m.eye(2), True,
+                                                                   False),
+    "multi_dot(x, foo=)": lambda m: m.linalg.multi_dot(m.eye(2), foo=1),
+    "pinv rcond= atol=": lambda m: m.linalg.pinv(m.eye(2), rcond=1e-3, atol=0.1),
+    "pinv rcond rtol=": lambda m: m.linalg.pinv(m.eye(2), 1e-3, rtol=0.1),
+    "pinv rcond atol=None": lambda m: m.linalg.pinv(m.eye(2), 0.1, atol=None),
+    "pinv rcond=None": lambda m: m.linalg.pinv(m.eye(2), rcond=None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG_WORDING_CALLS))
+def test_linalg_argument_wordings_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(LINALG_WORDING_CALLS[name], torch)
+
+
+def test_linalg_keyword_forms_still_bind():
+    v = tg.tensor([1.0, 2.0, 3.0])
+    assert tg.linalg.vander(v, N=2).tolist() == [[1.0, 1.0], [1.0, 2.0], [1.0, 3.0]]
+    assert tg.linalg.vander(x=v).shape == (3, 3)
+    assert tg.linalg.diagonal(A=tg.eye(2), offset=1).tolist() == [0.0]
+    a = tg.tensor([[2.0, 0.0], [0.0, 4.0]])
+    for call in (lambda: tg.linalg.pinv(a, 0.1), lambda: tg.linalg.pinv(a, rcond=0.1),
+                 lambda: tg.linalg.pinv(a, atol=0.1, rtol=None), lambda: tg.linalg.pinv(a)):
+        assert call().tolist() == [[0.5, 0.0], [0.0, 0.25]]
+    assert tg.linalg.solve_triangular(a, a, upper=True).tolist() == [[1.0, 0.0], [0.0, 1.0]]
