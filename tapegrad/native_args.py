@@ -88,6 +88,10 @@ _CHECKS = {
     "tuple of Tensors": lambda v: isinstance(v, (tuple, list)),
     "float": lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
         v, bool) or isinstance(v, Tensor) and not v._shape,
+    # (a factory's options: what the functions check themselves, taken as given here)
+    "torch.Generator": lambda v: True,
+    "torch.layout": lambda v: True,
+    "torch.device": lambda v: True,
 }
 
 
@@ -477,6 +481,14 @@ _FORMS.update({
     "linalg_eig": (["Tensor input, *, tuple of Tensors out = None"], []),
     "linalg_eigvals": (["Tensor input, *, Tensor out = None"], []),
 })
+# randint's forms (its low / high / size given by keyword are bound by them: random.py)
+_RANDINT_OPTIONS = ("Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+                    "torch.device device = None, bool pin_memory = False, bool requires_grad = "
+                    "False")
+_FORMS["randint"] = ([f"{ints}, *, {gen}{_RANDINT_OPTIONS}"
+                      for ints in ("int high, tuple of ints size",
+                                   "int low, int high, tuple of ints size")
+                      for gen in ("torch.Generator? generator, ", "")], [])
 _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
 for _fn in ("nansum", "nanmean"):

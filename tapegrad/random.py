@@ -16,6 +16,7 @@ from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, 
 from .creation import _factory_options, _flag, _leaf
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
+from .native_args import arg_error, overloads
 from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _size_args, Tensor
 
 # torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
@@ -307,34 +308,28 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, l
     return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
 
 
-_RANDINT_ARGS = (
-    "randint() received an invalid combination of arguments - got ({got}), but expected one "
-    "of:\n * (int high, tuple of ints size, *, torch.Generator generator, Tensor out = None, "
-    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool "
-    "pin_memory = False, bool requires_grad = False)\n * (int high, tuple of ints size, *, "
-    "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
-    "device = None, bool pin_memory = False, bool requires_grad = False)\n * (int low, int "
-    "high, tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype "
-    "dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
-    "False, bool requires_grad = False)\n * (int low, int high, tuple of ints size, *, Tensor "
-    "out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
-    "None, bool pin_memory = False, bool requires_grad = False)\n")
+def _given(generator, dtype, device, requires_grad):
+    # (the keyword options a call gave, as the parser's messages list them)
+    return {k: v for k, v in (("generator", generator), ("dtype", dtype), ("device", device),
+                              ("requires_grad", requires_grad)) if v is not None and v is not False}
 
 
-_NO_LOW = object()   # (randint() told from randint(0): torch's message lists what was given)
+def _randint_bound(args, kwargs, *options):
+    """randint's positional (low, high, size) or (high, size) as torch's parser binds the
+    call's arguments by its forms (native_args), or its TypeError where none takes them."""
+    form, values = overloads("randint", False).parse(args, {**kwargs, **_given(*options)})
+    _factory_options("randint", kwargs.get("layout"), kwargs.get("pin_memory", False))
+    return tuple(values[:3 if form >= 2 else 2])
 
 
-def randint(low=_NO_LOW, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False):
+def randint(*args, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
-    if high is None and size is None and not isinstance(low, (tuple, list)) and \
-            generator is None and dtype is None and device is None and requires_grad is False:
-        # (fewer arguments than any of torch's forms takes: its parser lists them all)
-        raise TypeError(_RANDINT_ARGS.format(
-            got=errors.got_args(() if low is _NO_LOW else (low,), {})))
-    if low is _NO_LOW:
-        low = 0
+    if kwargs or not 2 <= len(args) <= 3:
+        # (low / high / size by keyword, or a count no form takes: bound as torch's parser
+        # binds them, off the positional path)
+        args = _randint_bound(args, kwargs, generator, dtype, device, requires_grad)
+    low, high, size = args if len(args) == 3 else (args[0], args[1], None)
     if dtype is not None:
         dtype = D.as_dtype(dtype, "randint")
     _device.check(device)
@@ -354,8 +349,7 @@ def randint(low=_NO_LOW, high=None, size=None, *, generator=None, dtype=None, de
         if len(given) == 2:
             raise TypeError(f"randint(): argument 'high' (position 1) must be int, not "
                             f"{errors.type_name(high)}")
-        got = ", ".join(errors.arg_type_name(v) for v in given)
-        raise TypeError(_RANDINT_ARGS.format(got=got))
+        raise arg_error("randint", False, args, _given(generator, dtype, device, requires_grad))
     low, high = int(low), int(high)
     gen = generator_of(generator, "randint")
     if low >= high:
@@ -365,8 +359,7 @@ def randint(low=_NO_LOW, high=None, size=None, *, generator=None, dtype=None, de
     if len(given) == 3 and (not isinstance(size, (tuple, list)) or
                             size and not _is_int_arg(size[0], True)):
         # (of the (low, high, size) forms torch's parser finds none that matches)
-        raise TypeError(_RANDINT_ARGS.format(
-            got=", ".join(errors.arg_type_name(v) for v in given)))
+        raise arg_error("randint", False, args, _given(generator, dtype, device, requires_grad))
     shape = _size_args((_int_list((size,), "randint", "size", len(given), bare=False),),
                        "randint")
     n = math.prod(shape)

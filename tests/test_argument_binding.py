@@ -1285,3 +1285,38 @@ def test_linalg_keyword_forms_still_bind():
                  lambda: tg.linalg.pinv(a, atol=0.1, rtol=None), lambda: tg.linalg.pinv(a)):
         assert call().tolist() == [[0.5, 0.0], [0.0, 0.25]]
     assert tg.linalg.solve_triangular(a, a, upper=True).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+# randint's low / high / size given by keyword, bound by torch's four forms (its parser's
+# words): high= alone read as the size's position 2, size= alone drew from [0, 0), low= with
+# size= was taken, high= twice said Python's "multiple values"
+RANDINT_KEYWORD_CALLS = {
+    "high=": lambda m: m.randint(high=5),
+    "low= high=": lambda m: m.randint(low=0, high=5),
+    "5, high=": lambda m: m.randint(5, high=6),
+    "size=": lambda m: m.randint(size=(3,)),
+    "high= size=3": lambda m: m.randint(high=5, size=3),
+    "low=": lambda m: m.randint(low=0),
+    "high= dtype=": lambda m: m.randint(high=5, dtype=m.int32),
+    "high=2.5": lambda m: m.randint(high=2.5, size=(2,)),
+    "5, size=3": lambda m: m.randint(5, size=3),
+    "1, 5, size=3": lambda m: m.randint(1, 5, size=3),
+    "low= size=": lambda m: m.randint(low=1, size=(2,)),
+    "5, (2,), high=": lambda m: m.randint(5, (2,), high=3),
+    "4 args": lambda m: m.randint(0, 5, (2,), 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RANDINT_KEYWORD_CALLS))
+def test_randint_keywords_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(RANDINT_KEYWORD_CALLS[name], torch)
+
+
+def test_randint_keywords_bind():
+    for call in (lambda: tg.randint(high=5, size=(3,), low=1), lambda: tg.randint(1, 5, (3,)),
+                 lambda: tg.randint(0, high=5, size=(3,)), lambda: tg.randint(5, size=(3,)),
+                 lambda: tg.randint(1, 5, size=[3], dtype=tg.int32)):
+        r = call()
+        assert r.shape == (3,) and ((r >= 0) & (r < 5)).all()
+    assert tg.randint(1, 2, (2,), layout=tg.strided).tolist() == [1, 1]
