@@ -223,7 +223,7 @@ def _fn(name):
 
 # the functions whose sizes or dims are one argument, where their methods also take them
 # spread (x.permute(1, 0), torch.permute(x, (1, 0)))
-_ONE_SIZE = ("permute", "reshape", "squeeze")
+_ONE_SIZE = ("permute", "reshape", "squeeze", "count_nonzero")
 
 
 for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg",

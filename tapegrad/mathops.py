@@ -28,7 +28,8 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _result, _tape_for, _tape_of
 from .structops import _gather
-from .native_args import arg_error, dim_form_error, given, missing, MISSING, _takes_number
+from .native_args import arg_error, dim_form_error, given, missing, MISSING, _takes_int_item, \
+    _takes_number
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
@@ -861,8 +862,19 @@ class _MathMethods:
             return _compare("eq", self, self)
         return _compare("lt", self.abs(), math.inf)
 
-    def count_nonzero(self, dim=None):
-        """The number of nonzero elements (along dim), int64."""
+    def count_nonzero(self, dim=None, *more):
+        """The number of nonzero elements (along dim), int64; the method takes its dims spread
+        too, as torch's parser (x.count_nonzero(0, 1))."""
+        if more:
+            dim = (dim,) + more
+            err = arg_error("count_nonzero", True, dim)   # (a first that is no int)
+            if err is not None:
+                raise err
+            for k, d in enumerate(more, 2):   # (torch's parser unpacks the rest one by one)
+                if not _takes_int_item(d):
+                    raise TypeError(f"count_nonzero(): argument 'dim' failed to unpack the "
+                                    f"object at pos {k} with error \"type must be tuple of "
+                                    f"ints,but got {errors.type_name(d)}\"")
         return _compare("ne", self, 0).sum(_dims("count_nonzero", dim, self.dim()))
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):

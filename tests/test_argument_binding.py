@@ -1320,3 +1320,33 @@ def test_randint_keywords_bind():
         r = call()
         assert r.shape == (3,) and ((r >= 0) & (r < 5)).all()
     assert tg.randint(1, 2, (2,), layout=tg.strided).tolist() == [1, 1]
+
+
+# count_nonzero's method takes its dims spread (torch's lone int list), its function does not
+COUNT_NONZERO_CALLS = {
+    "spread": lambda m: _x(m).count_nonzero(0, 1).tolist(),
+    "spread negative": lambda m: _x(m).count_nonzero(-1, 0).tolist(),
+    "spread 0-d tensor": lambda m: _x(m).count_nonzero(m.tensor(1), 0).tolist(),
+}
+COUNT_NONZERO_ERRORS = {
+    "function spread": lambda m: m.count_nonzero(_x(m), 0, 1),
+    "tuple after int": lambda m: _x(m).count_nonzero(0, (1,)),
+    "None after int": lambda m: _x(m).count_nonzero(0, None),
+    "float third": lambda m: _x(m).count_nonzero(0, 1, 2.0),
+    "tuple first": lambda m: _x(m).count_nonzero((0,), 1),
+    "spread and dim=": lambda m: _x(m).count_nonzero(0, dim=1),
+    "repeated": lambda m: _x(m).count_nonzero(0, 0),
+    "out of range": lambda m: _x(m).count_nonzero(5, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNT_NONZERO_CALLS))
+def test_count_nonzero_spread_dims_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert COUNT_NONZERO_CALLS[name](tg) == COUNT_NONZERO_CALLS[name](torch)
+
+
+@pytest.mark.parametrize("name", sorted(COUNT_NONZERO_ERRORS))
+def test_count_nonzero_spread_errors_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert_same_error(COUNT_NONZERO_ERRORS[name], torch)
