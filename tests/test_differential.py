@@ -2341,6 +2341,57 @@ def test_pow_gradient_at_the_pow_kernels_special_exponents():
     like_torch(fn)
 
 
+# wrong argument counts and unknown keywords of methods that no wrapper takes (sin, mm,
+# transpose, pow, clamp, clone, add): Python's binding refuses them before tapegrad's code
+# runs (docs/semantics.md)
+_METHOD_BINDING_CALLS = (
+    lambda x: x.sin(1), lambda x: x.exp(1, 2), lambda x: x.mm(x, x),
+    lambda x: x.transpose(0), lambda x: x.transpose(0, 1, 2), lambda x: x.pow(),
+    lambda x: x.clamp(0, 1, 2), lambda x: x.clone(1), lambda x: x.add(x2=x).tolist(),
+)
+
+
+@xfail("a plain Python method's binding error is Python's: no tapegrad frame runs to reword "
+       "it, and a sentinel default or *args costs every call (docs/semantics.md)")
+def test_method_binding_errors_without_a_wrapper():
+    def fn(m):
+        out = []
+        for call in _METHOD_BINDING_CALLS:
+            try:
+                out.append(call(m.ones(2, 2)))
+            except TypeError as e:
+                out.append(str(e))
+        return out
+    like_torch(fn)
+
+
+@xfail("AccumulateGrad's steal-or-copy rule: torch copies an expanded or shared gradient "
+       "into a fresh .grad with copy_ (version 1) and sums an input buffer in place; the "
+       "sweep's gradients are arena slices (docs/semantics.md)")
+def test_grad_version_after_the_first_backward():
+    def fn(m):
+        out = []
+        for f in (lambda x: x.sum(), lambda x: (x * x).sum(), lambda x: (x + 1).sum(),
+                  lambda x: (x * 2).sum()):
+            x = m.ones(3, requires_grad=True)
+            f(x).backward()
+            out.append(x.grad._version)
+        return out
+    like_torch(fn)
+
+
+@xfail("nodes keep no sizes, dims or keepdim fields: the tape holds no shape for a one-element "
+       "non-leaf value (docs/semantics.md)")
+def test_saved_sizes_fields_of_reductions_and_views():
+    def fn(m):
+        x = m.ones(2, 3, requires_grad=True)
+        y = x * 2
+        return [tuple(y.sum().grad_fn._saved_self_sym_sizes),
+                tuple(y.view(6).grad_fn._saved_self_sym_sizes),
+                y.mean().grad_fn._saved_self_sym_numel]
+    like_torch(fn)
+
+
 @xfail("gradients are added into a zeroed arena, so a -0.0 gradient arrives as +0.0")
 def test_negative_zero_gradient():
     def fn(m):
