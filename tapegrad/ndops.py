@@ -1040,7 +1040,7 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
             if 0 < ny <= 2 and yshape[0] == k and m * n != 1:
                 token = _ERR_SET(_QUIET)   # (_np_matmul, inline on this path)
                 try:
-                    out = np.matmul(xa, ya)
+                    out = matmul_kind.product(xa, ya)
                 finally:
                     _ERR_RESET(token)
                 rx, ry = x._recorded, y._recorded
@@ -1155,7 +1155,7 @@ def _np_matmul(a, b):
     silently, as torch's (numpy flags it in its small-product loops, not in BLAS)."""
     token = _ERR_SET(_QUIET)
     try:
-        return np.matmul(a, b)
+        return matmul_kind.product(a, b)
     finally:
         _ERR_RESET(token)
 

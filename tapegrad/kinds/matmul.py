@@ -23,6 +23,74 @@ def runs_on_host(params):
     return nb * m * k * n >= HOST_MIN_MACS
 
 
+# Thin float64 products as blocks.  OpenBLAS on AVX-512 cores (SkylakeX and its successors)
+# runs a dgemm with m*k*n <= 1e6 (SMALL_MNK) through unpacked "small matrix" kernels at ~34
+# GMAC/s here; above that, its packed path reaches only 21-24 GMAC/s on thin products (64 x
+# 1000 @ 1000 x 100: 297 us, where torch's MKL takes 185).  Such a product is faster as
+# blocks under the limit: row blocks of out when m is the long side (no additions: 1000 x 64
+# @ 64 x 100 267 -> 221 us), partial products over k blocks added up when k is (64 x 1000 @
+# 1000 x 100 297 -> 262 us; 16 x 4000 @ 4000 x 50 258 -> 190).  Only thin ones: the other two
+# sides' product <= THIN_FACE keeps every block >= 156 long on the split side; shorter blocks
+# lose to per-call overhead (256^3 as 17 blocks: 578 -> 1000+ us), and so did splitting n in
+# every shape measured (64 x 100 @ 100 x 1000: 230 -> 264).  float32 gains nothing (the
+# packed sgemm is as fast as the small kernels).  Other BLAS builds or cores: one call.
+SMALL_MNK = 1_000_000
+THIN_FACE = SMALL_MNK // 156
+SMALL_K = 128   # (k blocks up to 128 long: the kernels slow down beyond, 34 -> 28 GMAC/s at 144)
+_SMALL_KERNEL_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+_blocks_pay = None   # whether numpy's BLAS has those kernels (asked once: blocks_pay())
+
+
+def blocks_pay():
+    """Whether numpy's BLAS is an OpenBLAS running one of _SMALL_KERNEL_CORES' kernels
+    (its get_corename, through the numpy extension that links it)."""
+    global _blocks_pay
+    if _blocks_pay is None:
+        _blocks_pay = False
+        try:
+            import ctypes
+            from numpy._core import _multiarray_umath
+            lib = ctypes.CDLL(_multiarray_umath.__file__)
+            for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                         "openblas_get_corename64_", "openblas_get_corename"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    fn.restype = ctypes.c_char_p
+                    _blocks_pay = (fn() or b"").decode().lower() in _SMALL_KERNEL_CORES
+                    break
+        except (ImportError, OSError, AttributeError):
+            pass
+    return _blocks_pay
+
+
+def product(A, B, out=None):
+    """A @ B (into `out` when given): np.matmul, or for a thin float64 2-d product that
+    OpenBLAS computes faster in blocks (see SMALL_MNK), the same product block by block.
+    The caller sets the floating-point error state."""
+    if A.ndim == 2 and B.ndim == 2 and A.dtype == np.float64 and B.dtype == np.float64:
+        m, k = A.shape
+        n = B.shape[1]
+        if B.shape[0] == k and m * k * n > SMALL_MNK and (k >= m and m * n <= THIN_FACE or
+                                      m > k and k * n <= THIN_FACE) and blocks_pay():
+            if out is None:
+                out = np.empty((m, n))
+            parts = -(-m * k * n // SMALL_MNK)
+            if k >= m:
+                parts = max(parts, -(-k // SMALL_K))
+                cuts = [k * i // parts for i in range(parts + 1)]
+                np.matmul(A[:, :cuts[1]], B[:cuts[1]], out=out)
+                part = np.empty((m, n))
+                for lo, hi in zip(cuts[1:-1], cuts[2:]):
+                    np.matmul(A[:, lo:hi], B[lo:hi], out=part)
+                    np.add(out, part, out=out)
+            else:
+                cuts = [m * i // parts for i in range(parts + 1)]
+                for lo, hi in zip(cuts[:-1], cuts[1:]):
+                    np.matmul(A[lo:hi], B, out=out[lo:hi])
+            return out
+    return np.matmul(A, B) if out is None else np.matmul(A, B, out=out)
+
+
 def operands(params, p, a, b, off, vals, A=None, B=None):
     """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
     else A (batch, m, k) and B (batch, k, n); from the arena unless given (arrays of any
@@ -44,7 +112,7 @@ def host_forward(params, p, a, b, e, off, vals, A=None, B=None):
     out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
     token = ERR_SET(QUIET)   # (inf * 0: nan silently, as torch)
     try:
-        np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
+        product(A, B, out.reshape(A.shape[:-1] + B.shape[-1:]))
     finally:
         ERR_RESET(token)
 
@@ -68,22 +136,22 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
     try:
         if needs[0]:
             if off[a] < 0:
-                side.add(a, g @ B.swapaxes(-1, -2))
+                side.add(a, product(g, B.swapaxes(-1, -2)))
             else:
                 ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
                 if needs[0] == 2:
-                    np.matmul(g, B.swapaxes(-1, -2), out=ga)
+                    product(g, B.swapaxes(-1, -2), ga)
                 else:
-                    ga += g @ B.swapaxes(-1, -2)
+                    ga += product(g, B.swapaxes(-1, -2))
         if needs[1]:
             if off[b] < 0:
-                side.add(b, A.swapaxes(-1, -2) @ g)
+                side.add(b, product(A.swapaxes(-1, -2), g))
             else:
                 gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
                 if needs[1] == 2:
-                    np.matmul(A.swapaxes(-1, -2), g, out=gb)
+                    product(A.swapaxes(-1, -2), g, gb)
                 else:
-                    gb += A.swapaxes(-1, -2) @ g
+                    gb += product(A.swapaxes(-1, -2), g)
     finally:
         ERR_RESET(token)
 
