@@ -1040,7 +1040,9 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
             if 0 < ny <= 2 and yshape[0] == k and m * n != 1:
                 token = _ERR_SET(_QUIET)   # (_np_matmul, inline on this path)
                 try:
-                    out = matmul_kind.product(xa, ya)
+                    # (only a product past the small kernels' limit may run in blocks)
+                    out = np.matmul(xa, ya) if m * k * n <= matmul_kind.SMALL_MNK else \
+                        matmul_kind.product(xa, ya)
                 finally:
                     _ERR_RESET(token)
                 rx, ry = x._recorded, y._recorded
