@@ -18,7 +18,7 @@ WHOLE = [(64, 100, 1000), (256, 256, 256), (128, 128, 128), (64, 1000, 10)]
 @pytest.fixture
 def blocks(monkeypatch):
     """The block rule on, whatever BLAS this machine has (it is a choice of formulation)."""
-    monkeypatch.setattr(matmul_kind, "_blocks_pay", True)
+    monkeypatch.setattr(matmul_kind, "_openblas", True)
 
 
 def layouts(a):
@@ -101,21 +101,23 @@ def test_other_dtypes_and_batches_stay_one_call(blocks, dtype):
 
 
 def test_off_when_blas_lacks_the_kernels(monkeypatch):
-    monkeypatch.setattr(matmul_kind, "_blocks_pay", False)
+    monkeypatch.setattr(matmul_kind, "_openblas", False)
     rng = np.random.default_rng(2)
     A, B = rng.standard_normal((64, 1000)), rng.standard_normal((1000, 100))
     assert np.array_equal(matmul_kind.product(A, B), np.matmul(A, B))
 
 
-def test_blocks_pay_follows_the_openblas_core():
+def test_blocks_pay_follows_the_openblas_core_and_threads(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     info = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"
             and "numpy" in i.get("filepath", "")]
     if not info:
         pytest.skip("numpy's BLAS is not OpenBLAS")
-    matmul_kind._blocks_pay = None
-    assert matmul_kind.blocks_pay() == (
-        info[0]["architecture"].lower() in matmul_kind._SMALL_KERNEL_CORES)
+    monkeypatch.setattr(matmul_kind, "_openblas", None)
+    small = info[0]["architecture"].lower() in matmul_kind._SMALL_KERNEL_CORES
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            assert matmul_kind.blocks_pay() == (small and threads == 1)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -33,34 +33,51 @@ def runs_on_host(params):
 # sides' product <= THIN_FACE keeps every block >= 156 long on the split side; shorter blocks
 # lose to per-call overhead (256^3 as 17 blocks: 578 -> 1000+ us), and so did splitting n in
 # every shape measured (64 x 100 @ 100 x 1000: 230 -> 264).  float32 gains nothing (the
-# packed sgemm is as fast as the small kernels).  Other BLAS builds or cores: one call.
+# packed sgemm is as fast as the small kernels).  Other BLAS builds or cores, or OpenBLAS on
+# more than one thread (the small kernels use one; the packed path shares out the work): one
+# call.
 SMALL_MNK = 1_000_000
 THIN_FACE = SMALL_MNK // 156
 SMALL_K = 128   # (k blocks up to 128 long: the kernels slow down beyond, 34 -> 28 GMAC/s at 144)
 _SMALL_KERNEL_CORES = ("skylakex", "cooperlake", "sapphirerapids")
-_blocks_pay = None   # whether numpy's BLAS has those kernels (asked once: blocks_pay())
+# numpy's OpenBLAS's get_num_threads when it runs those cores' kernels, else False (None: not
+# looked up yet; True: blocks whatever the BLAS, for tests)
+_openblas = None
+
+
+def _find_openblas():
+    """Look up numpy's OpenBLAS (through the numpy extension that links it): its
+    get_num_threads if its core is one of _SMALL_KERNEL_CORES, else False."""
+    global _openblas
+    _openblas = False
+    try:
+        import ctypes
+        try:
+            from numpy._core import _multiarray_umath
+        except ImportError:   # (numpy < 2)
+            from numpy.core import _multiarray_umath
+        lib = ctypes.CDLL(_multiarray_umath.__file__)
+        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
+                               ("openblas_", "64_"), ("openblas_", "")):
+            core = getattr(lib, f"{prefix}get_corename{suffix}", None)
+            threads = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+            if core is not None and threads is not None:
+                core.restype = ctypes.c_char_p
+                threads.restype = ctypes.c_int
+                if (core() or b"").decode().lower() in _SMALL_KERNEL_CORES:
+                    _openblas = threads
+                break
+    except (ImportError, OSError, AttributeError):
+        pass
+    return _openblas
 
 
 def blocks_pay():
-    """Whether numpy's BLAS is an OpenBLAS running one of _SMALL_KERNEL_CORES' kernels
-    (its get_corename, through the numpy extension that links it)."""
-    global _blocks_pay
-    if _blocks_pay is None:
-        _blocks_pay = False
-        try:
-            import ctypes
-            from numpy._core import _multiarray_umath
-            lib = ctypes.CDLL(_multiarray_umath.__file__)
-            for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                         "openblas_get_corename64_", "openblas_get_corename"):
-                fn = getattr(lib, name, None)
-                if fn is not None:
-                    fn.restype = ctypes.c_char_p
-                    _blocks_pay = (fn() or b"").decode().lower() in _SMALL_KERNEL_CORES
-                    break
-        except (ImportError, OSError, AttributeError):
-            pass
-    return _blocks_pay
+    """Whether a thin float64 product runs faster in blocks now: numpy's BLAS is an OpenBLAS
+    on one of _SMALL_KERNEL_CORES, limited to one thread (the small kernels run on one; on
+    more, one packed product shares the work among them)."""
+    threads = _openblas if _openblas is not None else _find_openblas()
+    return threads is True or (threads is not False and threads() == 1)
 
 
 def product(A, B, out=None):
