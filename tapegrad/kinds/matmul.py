@@ -7,7 +7,13 @@ codegen compiles into tapegrad/_kernels.py; a loop beats a call into BLAS there)
 and numpy's BLAS computes out = A @ B, gA = g @ Bᵀ and gB = Aᵀ @ g on the arena slices
 (`host_forward` / `host_vjp`).
 """
+import ctypes
+
 import numpy as np
+try:
+    from numpy._core import _multiarray_umath   # (the numpy extension that links its BLAS)
+except ImportError:   # (numpy < 2)
+    from numpy.core import _multiarray_umath
 
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 
@@ -51,11 +57,6 @@ def _find_openblas():
     global _openblas
     _openblas = False
     try:
-        import ctypes
-        try:
-            from numpy._core import _multiarray_umath
-        except ImportError:   # (numpy < 2)
-            from numpy.core import _multiarray_umath
         lib = ctypes.CDLL(_multiarray_umath.__file__)
         for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
                                ("openblas_", "64_"), ("openblas_", "")):
@@ -67,7 +68,7 @@ def _find_openblas():
                 if (core() or b"").decode().lower() in _SMALL_KERNEL_CORES:
                     _openblas = threads
                 break
-    except (ImportError, OSError, AttributeError):
+    except (OSError, AttributeError):
         pass
     return _openblas
 
