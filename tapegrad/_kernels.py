@@ -39,6 +39,10 @@ OP_FORWARD_PIECE = np.array([-1, -1, -1, 31, 31, 31, 31, 31, 33, 33, 33, 33, 33,
 OP_LISTED = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 # 1 for the elementwise kinds' pieces (codegen.OP_PIECE), which take the row's opcode first
 OP_PIECE_OP = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+# 1 where an opcode's node can want a gradient (ops.wants_grad), and where its kind's sweep
+# piece takes an operand wanting none as -2 - node and computes no gradient for it (kinds.SKIPS)
+OP_WANTS = np.array([1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1], dtype=np.int8)
+OP_SKIPS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 PIECE_MISSING = 'tapegrad: a kernel piece this tape calls was not compiled before the driver'   # (drivers.PIECE_MISSING)
 
 
@@ -192,6 +196,11 @@ def sweep(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if OP_LISTED[o] != 0:
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
+            if OP_SKIPS[o] != 0:  # an operand wanting no gradient goes as -2 - node (kinds.SKIPS)
+                if a >= 0 and OP_WANTS[op[a]] == 0:
+                    a = -2 - a
+                if b >= 0 and OP_WANTS[op[b]] == 0:
+                    b = -2 - b
             if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
@@ -287,6 +296,11 @@ def sweep_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, v
             if OP_LISTED[o] != 0:
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
+            if OP_SKIPS[o] != 0:  # an operand wanting no gradient goes as -2 - node (kinds.SKIPS)
+                if a >= 0 and OP_WANTS[op[a]] == 0:
+                    a = -2 - a
+                if b >= 0 and OP_WANTS[op[b]] == 0:
+                    b = -2 - b
             if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
@@ -3302,16 +3316,21 @@ def operand_leads(order, ia, ib, arg_ptr, arg, leads, runs):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, reach, used,
-                 off, saved, counts, plain):
+def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, wants, reads, runs,
+                 reach, used, off, saved, counts, plain):
     """The layout of a sweep's arenas from the entries marked 1 in `reach` (the roots): marks
     what they reach (2), gives each reached node its offset `off` and writes counts = [start
     of the saved block, arena size, number of saved nodes, the lowest reached entry with
     operands (n: none), the prefix block's offset (below)]: below that entry a sweep has nothing left to do (input entries
-    only).  Reached saved n-d nodes that a kernel entry uses (`used` bit 1; `used` is zeros
-    on entry) make one block at the end, listed in `saved` in that order, so their arrays
-    fill it with one concatenate; those only host entries use (flagged in `host`: BLAS reads
-    the saved arrays themselves) are not copied.
+    only).  Reached saved n-d nodes whose value a kernel entry reads (`used` bit 1; `used`
+    is zeros on entry) make one block at the end, listed in `saved` in that order, so their
+    arrays fill it with one concatenate; those only host entries use (flagged in `host`: BLAS
+    reads the saved arrays themselves) are not copied.  What a kernel entry reads follows
+    from which of its operands want a gradient (`wants` per opcode: not a constant,
+    comparison, ...; `reads[op, m]` for the wanting operands m, bit 1 a, 2 b: ops.vjp_reads):
+    an operand whose value it reads gets bit 1; one whose gradient it writes without reading
+    its value bit 2 (arena space, no copy); one that wants no gradient, whose value it does
+    not read, where its kind's piece computes none (`reads` bit 4, kinds.SKIPS) nothing.
     A reached input entry (leaf, constant, import: no operands) whose every reached consumer
     is a host entry of an opcode flagged in `direct_ok` (bit 4, never bits 1 or 2: an entry
     writing into the adjoint arena) gets no arena space and off = -1: such host VJPs hand it its
@@ -3382,13 +3401,31 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
             # operand's adjoint is in the arena, whatever bits a host consumer set.)
             if operands and (every or runs[e] != 0):
                 u = 1
+            # an operand gets space where its VJP piece reads its value (bit 1: copied) or
+            # writes its gradient (bit 2: its adjoint only), by which operands want one
+            # (`wants` per opcode, `reads` per opcode and wanting pair: ops.vjp_reads): `x @ W`
+            # with x a constant copies x, not W, and x gets no gradient
+            w = 0
+            if a >= 0 and wants[op[a]] != 0:
+                w = 1
+            if b >= 0 and wants[op[b]] != 0:
+                w |= 2
+            rd = reads[op[e], w]
             if a >= 0:
-                used[a] = 1
-                if reach[a] == 0:
+                if rd & 1:
+                    used[a] = 1
+                elif (w & 1) != 0 or (rd & 4) == 0:
+                    if used[a] != 1:
+                        used[a] |= 2
+                if used[a] != 0 and reach[a] == 0:
                     reach[a] = 2
             if b >= 0:
-                used[b] = 1
-                if reach[b] == 0:
+                if rd & 2:
+                    used[b] = 1
+                elif (w & 2) != 0 or (rd & 4) == 0:
+                    if used[b] != 1:
+                        used[b] |= 2
+                if used[b] != 0 and reach[b] == 0:
                     reach[b] = 2
             for j in range(p0, p1):
                 x = arg[j]
@@ -3716,7 +3753,8 @@ def gather_reached(order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par
 # from tapegrad/walks.py
 @njit(cache=True)
 def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
-                  params, slot, host, freed, val, direct_ok, runs, roots, l_op, l_ia, l_ib,
+                  params, slot, host, freed, val, direct_ok, wants, reads, runs, roots, l_op,
+                  l_ia, l_ib,
                   l_f64, l_arg_ptr, l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
@@ -3740,7 +3778,8 @@ def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, sh
         for i in range(r):
             l_u8[4, i] = runs[order[i]]
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
-                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[4, :0] if every else l_u8[4, :r],
+                 l_int[3, :r], l_u8[0, :r], direct_ok, wants, reads,
+                 l_u8[4, :0] if every else l_u8[4, :r],
                  l_u8[2, :r], l_u8[3, :r], off[:r], saved[:, :r], counts[3:8], 0)
 
 
@@ -4479,6 +4518,14 @@ def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, imm,
 # from tapegrad/kinds/matmul.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
+    # (an operand given as -2 - node wants no gradient (kinds.SKIPS): its value is read for
+    # the other's gradient, its own is not computed: `x @ W` with x a constant)
+    ga_on = a >= 0
+    gb_on = b >= 0
+    if not ga_on:
+        a = -2 - a
+    if not gb_on:
+        b = -2 - b
     p = par[e]
     nb = params[p]
     m = params[p + 1]
@@ -4494,34 +4541,37 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     # same sums in the same order (bit for bit), vectorized (5.8 -> 2.4 us at 32x16x16).
     # (Choosing each loop order by shape, as forward_matmul does, saved another 1.2 us at
     # 32x2x16 but cost ~0.9 s of CPU in the first n-d replay's cold compile.)
-    bt = np.empty(depth * cols, vals.dtype)
+    bt = np.empty(depth * cols if ga_on else 0, vals.dtype)
     acc = np.zeros(depth)
     for t in range(nb):
         ao = oa + t * m * depth
         bo = ob + (t * depth * cols if b_batched else 0)
         go = out_off + t * m * cols
-        if t == 0 or b_batched:
+        if ga_on and (t == 0 or b_batched):
             for q in range(depth):
                 brow = vals[bo + q * cols:bo + q * cols + cols]
                 for j in range(cols):
                     bt[j * depth + q] = brow[j]
         for i in range(m):
             grow = adj[go + i * cols:go + i * cols + cols]
-            acc[:] = 0.0
-            for j in range(cols):
-                g = grow[j]
-                btrow = bt[j * depth:j * depth + depth]
-                for q in range(depth):
-                    acc[q] += g * btrow[q]
-            arow = vals[ao + i * depth:ao + i * depth + depth]
-            for q in range(depth):
-                av = arow[q]
-                gbrow = adj[bo + q * cols:bo + q * cols + cols]
+            if ga_on:
+                acc[:] = 0.0
                 for j in range(cols):
-                    gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
-            garow = adj[ao + i * depth:ao + i * depth + depth]
-            for q in range(depth):
-                garow[q] += acc[q]
+                    g = grow[j]
+                    btrow = bt[j * depth:j * depth + depth]
+                    for q in range(depth):
+                        acc[q] += g * btrow[q]
+            if gb_on:
+                arow = vals[ao + i * depth:ao + i * depth + depth]
+                for q in range(depth):
+                    av = arow[q]
+                    gbrow = adj[bo + q * cols:bo + q * cols + cols]
+                    for j in range(cols):
+                        gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
+            if ga_on:
+                garow = adj[ao + i * depth:ao + i * depth + depth]
+                for q in range(depth):
+                    garow[q] += acc[q]
 
 
 # from tapegrad/kinds/cat.py

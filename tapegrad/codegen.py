@@ -23,7 +23,7 @@ if __name__ == "__main__" and not __package__:
     __package__ = "tapegrad"
 
 from . import _kindcall, drivers, kinds, protocol, vocab, walks  # noqa: E402
-from .ops import BY_CODE, KIND_CODE, mentions, OPS, saves_mask  # noqa: E402
+from .ops import BY_CODE, KIND_CODE, mentions, OPS, saves_mask, wants_grad  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, "_kernels.py")
@@ -69,6 +69,10 @@ OP_FORWARD_PIECE = np.array(%(forward_pieces)s, dtype=np.int16)
 OP_LISTED = np.array(%(listed)s, dtype=np.int8)
 # 1 for the elementwise kinds' pieces (codegen.OP_PIECE), which take the row's opcode first
 OP_PIECE_OP = np.array(%(takes_op)s, dtype=np.int8)
+# 1 where an opcode's node can want a gradient (ops.wants_grad), and where its kind's sweep
+# piece takes an operand wanting none as -2 - node and computes no gradient for it (kinds.SKIPS)
+OP_WANTS = np.array(%(wants)s, dtype=np.int8)
+OP_SKIPS = np.array(%(skips)s, dtype=np.int8)
 PIECE_MISSING = %(piece_missing)r   # (drivers.PIECE_MISSING)
 
 
@@ -699,7 +703,7 @@ PIECE_CALL = """\
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
                 return -2 - 2 * op.shape[0] - e
             if OP_LISTED[o] != 0:
-%(reach)s            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
+%(reach)s%(skip)s            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
                 if OP_LISTED[o] != 0:
                     call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
                                    params, arg_ptr, arg, imm, %(arenas)s))
@@ -717,7 +721,13 @@ PIECE_CALL = """\
 PIECE_FACES = {"sweep": dict(face="SWEEP", arenas="vals, adj", reach="""\
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
-"""), "forward": dict(face="FORWARD", arenas="vals", reach="                pass\n")}
+""", skip="""\
+            if OP_SKIPS[o] != 0:  # an operand wanting no gradient goes as -2 - node (kinds.SKIPS)
+                if a >= 0 and OP_WANTS[op[a]] == 0:
+                    a = -2 - a
+                if b >= 0 and OP_WANTS[op[b]] == 0:
+                    b = -2 - b
+"""), "forward": dict(face="FORWARD", arenas="vals", reach="                pass\n", skip="")}
 # Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
 # calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
@@ -1459,6 +1469,8 @@ def generate():
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
         pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
+        wants=[int(wants_grad(op)) for op in BY_CODE],
+        skips=[int(op.kind in kinds.SKIPS) for op in BY_CODE],
         tiers=[tier(op) for op in BY_CODE],
         **_piece_tables(op_pieces),
         tiered=_tiered(back, fwd),

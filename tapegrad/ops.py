@@ -1097,6 +1097,36 @@ def saves_mask(op):
             | ("cond" in op.saves) * 8 | ("index" in op.saves) * 16)
 
 
+# kinds whose nodes never want a gradient: their VJPs pass none on (a constant, a comparison,
+# a guard, a detached or shifted value, a decomposition row's marker)
+NO_GRAD_KINDS = frozenset({"const", "compare", "guard", "stopgrad", "shift", "decomp"})
+
+
+def wants_grad(op):
+    """Whether a node `op` produces can want a gradient (tape._DIFFERENTIABLE, the kernels'
+    OP_WANTS)."""
+    return op.kind not in NO_GRAD_KINDS
+
+
+def vjp_reads(op, skips):
+    """The operand values op's kernel VJP piece reads, by which operands want a gradient: a row
+    for m = 0..3 (bit 1: a wants one, 2: b), each of the bits 1 (reads a's value), 2 (b's)
+    and 4 (computes no gradient for an operand not in m).  `skips` (kinds.SKIPS): kind -> its
+    reads by m, for the kinds whose piece skips an operand that wants no gradient.  Another
+    kind's piece computes every gradient: a binary row's reads what its formulas or saves
+    name, whatever wants one; any other kind's is taken to read both.  walks.arena_layout
+    gives an operand arena space only where its value is read or its gradient written, and
+    copies its value only where it is read."""
+    if op.kind in skips:
+        return [bits | 4 for bits in skips[op.kind]]
+    if op.kind == "binary":
+        text = " ".join(op.grads)
+        bits = (mentions(text, "a") or "a" in op.saves) * 1 | \
+            (mentions(text, "b") or "b" in op.saves) * 2
+        return [bits] * 4
+    return [3] * 4
+
+
 def saves_needed(op):
     """Saved-buffer bits (saves_mask's) that op's gradient reads when only its first operand,
     only its second, or both need a gradient: what torch saves, which the in-place check must

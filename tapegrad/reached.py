@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from ._jit import K
-from .tape import OPCODE, host_direct, _joined
+from .tape import OPCODE, host_direct, _joined, _VJP_READS, _WANTS
 
 
 class Reached:
@@ -143,7 +143,7 @@ def gather(tape, s, freed, buffer, runs=None, roots=None):
     arg_ptr, arg = nds.operands(s.n)
     K.gather_layout(r, s.na, s.order, s.loc, a[0], a[1], a[2], a[3], arg_ptr, arg, nds.size,
                     nds.nd, nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed,
-                    a[4], host_direct(tape), _ALL if runs is None else runs,
+                    a[4], host_direct(tape), _WANTS, _VJP_READS, _ALL if runs is None else runs,
                     _NO_ROOTS if roots is None else np.asarray(roots, np.int64), s.op, s.ia, s.ib,
                     s.f64, s.arg_ptr, s.arg, s.ints,
                     s.shp, s.params, s.u8, s.off, s.saved, counts)

@@ -38,8 +38,9 @@ from ._jit import K, loaded
 from .errors import TracingError
 from .graph import group_saved_inputs, node_for
 from .import_links import release_dead_imports
-from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS
-from .ops import OPS, BY_CODE, MULTI_VIEW_OPS, OUTPUT_CODE, VIEW_OPS, saves_mask, saves_needed
+from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS, SKIPS as _SKIPS
+from .ops import (OPS, BY_CODE, MULTI_VIEW_OPS, OUTPUT_CODE, VIEW_OPS, saves_mask, saves_needed,
+                  vjp_reads, wants_grad)
 
 MAX_ENTRIES = 1 << 16
 # The opcode stream's dtype: the op table must fit (a row past it would wrap silently).
@@ -146,8 +147,13 @@ def _b_first(op):
 
 
 _B_FIRST = np.array([_b_first(op) for op in BY_CODE])
-_DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad", "shift",
-                                            "decomp") for op in BY_CODE])
+_DIFFERENTIABLE = np.array([wants_grad(op) for op in BY_CODE])
+# walks.arena_layout's per-opcode tables: whether a node of the opcode wants a gradient, and
+# the operand values its kernel VJP reads by which operands want one (ops.vjp_reads)
+_WANTS = _DIFFERENTIABLE.astype(np.uint8)
+_WANTS.flags.writeable = False
+_VJP_READS = np.array([vjp_reads(op, _SKIPS) for op in BY_CODE], np.int8)
+_VJP_READS.flags.writeable = False
 _ROLE_BITS = (1, 2, 4)
 # per opcode: a decomposition row whose torch node saves its result, or an input (`self`,
 # `other`): the in-place check reads these at the group's output entry, as its primitives
@@ -1606,8 +1612,8 @@ class NdStreams:
             marks[e] = 1
         plain = min(self.plain, n)   # (a backward from a root inside the prefix: n < plain)
         K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, slot,
-                       s.host if host else _const_zeros8(n), direct, runs, marks, used, off,
-                       saved, counts, plain)
+                       s.host if host else _const_zeros8(n), direct, _WANTS, _VJP_READS, runs,
+                       marks, used, off, saved, counts, plain)
         s0, total, k, s.low, prefix = counts.tolist()
         if total <= scratch.PAIRED:   # one scratch buffer for both arenas
             if 2 * total <= len(work) - head:   # (behind the work cells: no take)

@@ -56,16 +56,21 @@ def operand_leads(order, ia, ib, arg_ptr, arg, leads, runs):
         runs[e] = 1 if r else 0
 
 
-def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, reach, used,
-                 off, saved, counts, plain):
+def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, wants, reads, runs,
+                 reach, used, off, saved, counts, plain):
     """The layout of a sweep's arenas from the entries marked 1 in `reach` (the roots): marks
     what they reach (2), gives each reached node its offset `off` and writes counts = [start
     of the saved block, arena size, number of saved nodes, the lowest reached entry with
     operands (n: none), the prefix block's offset (below)]: below that entry a sweep has nothing left to do (input entries
-    only).  Reached saved n-d nodes that a kernel entry uses (`used` bit 1; `used` is zeros
-    on entry) make one block at the end, listed in `saved` in that order, so their arrays
-    fill it with one concatenate; those only host entries use (flagged in `host`: BLAS reads
-    the saved arrays themselves) are not copied.
+    only).  Reached saved n-d nodes whose value a kernel entry reads (`used` bit 1; `used`
+    is zeros on entry) make one block at the end, listed in `saved` in that order, so their
+    arrays fill it with one concatenate; those only host entries use (flagged in `host`: BLAS
+    reads the saved arrays themselves) are not copied.  What a kernel entry reads follows
+    from which of its operands want a gradient (`wants` per opcode: not a constant,
+    comparison, ...; `reads[op, m]` for the wanting operands m, bit 1 a, 2 b: ops.vjp_reads):
+    an operand whose value it reads gets bit 1; one whose gradient it writes without reading
+    its value bit 2 (arena space, no copy); one that wants no gradient, whose value it does
+    not read, where its kind's piece computes none (`reads` bit 4, kinds.SKIPS) nothing.
     A reached input entry (leaf, constant, import: no operands) whose every reached consumer
     is a host entry of an opcode flagged in `direct_ok` (bit 4, never bits 1 or 2: an entry
     writing into the adjoint arena) gets no arena space and off = -1: such host VJPs hand it its
@@ -136,13 +141,31 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, re
             # operand's adjoint is in the arena, whatever bits a host consumer set.)
             if operands and (every or runs[e] != 0):
                 u = 1
+            # an operand gets space where its VJP piece reads its value (bit 1: copied) or
+            # writes its gradient (bit 2: its adjoint only), by which operands want one
+            # (`wants` per opcode, `reads` per opcode and wanting pair: ops.vjp_reads): `x @ W`
+            # with x a constant copies x, not W, and x gets no gradient
+            w = 0
+            if a >= 0 and wants[op[a]] != 0:
+                w = 1
+            if b >= 0 and wants[op[b]] != 0:
+                w |= 2
+            rd = reads[op[e], w]
             if a >= 0:
-                used[a] = 1
-                if reach[a] == 0:
+                if rd & 1:
+                    used[a] = 1
+                elif (w & 1) != 0 or (rd & 4) == 0:
+                    if used[a] != 1:
+                        used[a] |= 2
+                if used[a] != 0 and reach[a] == 0:
                     reach[a] = 2
             if b >= 0:
-                used[b] = 1
-                if reach[b] == 0:
+                if rd & 2:
+                    used[b] = 1
+                elif (w & 2) != 0 or (rd & 4) == 0:
+                    if used[b] != 1:
+                        used[b] |= 2
+                if used[b] != 0 and reach[b] == 0:
                     reach[b] = 2
             for j in range(p0, p1):
                 x = arg[j]
@@ -461,7 +484,8 @@ def gather_reached(order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par
 
 
 def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, shp, par, npar,
-                  params, slot, host, freed, val, direct_ok, runs, roots, l_op, l_ia, l_ib,
+                  params, slot, host, freed, val, direct_ok, wants, reads, runs, roots, l_op,
+                  l_ia, l_ib,
                   l_f64, l_arg_ptr, l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
@@ -485,7 +509,8 @@ def gather_layout(r, na, order, loc, op, ia, ib, imm, arg_ptr, arg, size, nd, sh
         for i in range(r):
             l_u8[4, i] = runs[order[i]]
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
-                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[4, :0] if every else l_u8[4, :r],
+                 l_int[3, :r], l_u8[0, :r], direct_ok, wants, reads,
+                 l_u8[4, :0] if every else l_u8[4, :r],
                  l_u8[2, :r], l_u8[3, :r], off[:r], saved[:, :r], counts[3:8], 0)
 
 

@@ -943,7 +943,7 @@ def test_one_element_prefix_is_one_block_with_the_same_gradients(monkeypatch, ca
         def layout(*args):
             args = args[:-1] + ((args[-1] if plain_as is None else plain_as),)
             real(*args)
-            blocks.append(int(args[14][4]))   # counts
+            blocks.append(int(args[-2][4]))   # counts (the argument before `plain`)
         monkeypatch.setattr(tapemod.K, "arena_layout", layout)
         x, y = _scalar_prefix()
         loss, inputs = PLAIN_PREFIX_CASES[case](x, y)
@@ -1356,3 +1356,102 @@ def test_arenas_behind_the_work_cells_after_a_first_sweep():
     assert bufs == [1] * 5, bufs
     for g in grads[1:]:
         np.testing.assert_allclose(g, grads[0], rtol=1e-5)
+
+
+# A constant operand wants no gradient: the kernel sweep computes none for it (kinds.SKIPS:
+# matmul's piece) and the layout copies into the value arena only the values the wanted
+# gradients read (ops.vjp_reads).  (loss of X, Y constants and W, V leaves; the constants'
+# nodes in recording order, whether its matmul skips a constant's gradient)
+CONSTANT_CASES = {
+    "X @ W": (lambda X, Y, W, V: (X @ W).tanh().sum(), True),
+    "W @ Y": (lambda X, Y, W, V: (W @ Y).pow(2).sum(), True),
+    "both sides": (lambda X, Y, W, V: (X @ W @ Y).tanh().sum(), True),
+    "X - V": (lambda X, Y, W, V: ((X - V) ** 2).mean(), False),
+}
+
+
+def _sweep_of(loss):
+    """The in-place sweep of `loss`'s backward (engine.run_backward_root's steps), its arrays
+    kept: (tape, SweepArrays)."""
+    tape, n = loss._tape, loss._node + 1
+    s = tape.sweep_arrays(n, (n - 1,))
+    s.adj[s.off[n - 1]] += 1.0
+    s.reach[n - 1] = 1
+    side = engine._Side()
+    side.tape, side.nodes = tape, None
+    assert engine._sweep_segments(tape, n, s, n - 1, s.freed, side) == -1
+    return tape, s
+
+
+@pytest.mark.parametrize("case", list(CONSTANT_CASES))
+def test_constant_operands_get_no_gradient_and_no_copy(monkeypatch, case):
+    fn, skipped = CONSTANT_CASES[case]
+    rng = np.random.default_rng(5)
+    X, Y = (tg.tensor(rng.standard_normal(s).astype("float32")) for s in [(8, 16), (16, 4)])
+    W = tg.tensor(rng.standard_normal((16, 16)).astype("float32"), requires_grad=True)
+    V = tg.tensor(rng.standard_normal((8, 16)).astype("float32"), requires_grad=True)
+    copied = []
+    monkeypatch.setattr(tapemod, "_joined", lambda arrs, out, real=tapemod._joined:
+                        copied.extend(arrs) or real(arrs, out))
+    loss = fn(X, Y, W, V)
+    tape, s = _sweep_of(loss)
+    try:
+        consts = [e for e in range(loss._node + 1) if tape.op[e] == tapemod.OP_CONST]
+        assert consts
+        for e in consts:
+            block = s.adj[s.off[e]:s.off[e] + s.size[e]]
+            if skipped:   # never written, whatever the layout gave it
+                assert s.marks[e] == 0 or not block.any()
+        # the leaves' values: copied only where a kernel VJP reads them for another
+        # operand's gradient, and no constant's gradient reads them here
+        assert not any(a is W._v or a is V._v for a in copied)
+    finally:
+        scratch.give(s.bufs)
+    if skipped:   # a constant is copied where the leaf's gradient reads it
+        assert any(a is X._v or a is Y._v for a in copied)
+    else:         # a difference reads no value
+        assert not any(a is X._v for a in copied)
+    loss = fn(X, Y, W, V)
+    loss.backward()
+    assert W.grad is not None or V.grad is not None
+
+
+# (losses of a constant X and leaves W1, W2: the product of a constant and a leaf, and past it)
+MIXED = {
+    "net": lambda m, X, W1, W2: ((X @ W1).tanh() @ W2 - X[:, :4]).pow(2).sum(),
+    "leaf on the right": lambda m, X, W1, W2: (W2.t() @ (X @ W1).t()).sin().sum(),
+    "times a constant": lambda m, X, W1, W2: ((X * W1[0]) @ W1 * X).sum() + (X @ W2).sum(),
+    "batched": lambda m, X, W1, W2: (X.reshape(2, 4, 16) @ W1).tanh().sum()
+    + (W1.t() @ X.reshape(2, 16, 4)).pow(2).sum() + (X.reshape(2, 4, 16) @ W2).sum(),
+}
+
+
+@pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "reached path"])
+@pytest.mark.parametrize("case", list(MIXED))
+def test_constant_operand_gradients_against_torch(monkeypatch, case, dropped):
+    """One operand constant, the other wanting a gradient: backward, autograd.grad of each
+    leaf alone (inputs= a subset) and create_graph's double backward give torch's values."""
+    torch = pytest.importorskip("torch")
+    fn = MIXED[case]
+    walk_short_prefixes(monkeypatch, dropped)
+    rng = np.random.default_rng(7)
+    vals = [rng.standard_normal(s) for s in [(8, 16), (16, 16), (16, 4)]]
+    res = []
+    for m in (tg, torch):
+        X = m.tensor(vals[0])
+        W1, W2 = (m.tensor(v, requires_grad=True) for v in vals[1:])
+        for _ in range(dropped if m is tg else 0):    # graphs left on the tape: local streams
+            (X @ W1).sum().item()
+        fn(m, X, W1, W2).backward()
+        got = [W1.grad.numpy().copy(), W2.grad.numpy().copy()]
+        for w in (W1, W2):
+            g, = m.autograd.grad(fn(m, X, W1, W2), [w], allow_unused=True)
+            got.append(np.zeros(1) if g is None else g.numpy())
+        W1.grad = W2.grad = None
+        g, = m.autograd.grad(fn(m, X, W1, W2), [W1], create_graph=True)
+        (g * g).sum().backward()
+        got.append(W1.grad.numpy())
+        got.append(np.zeros(1) if W2.grad is None else W2.grad.numpy())
+        res.append(got)
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)

@@ -55,3 +55,9 @@ HOST_ONLY = frozenset({"linalg"})
 # offset is -1 (side.get(e)), so that an entry between two such host entries needs no arena
 # space either (walks.arena_layout)
 DIRECT = {"matmul": 1, "cat": 2 + 4, "reduce": 2}
+# kinds whose kernel sweep piece computes no gradient for an operand that wants none (a
+# constant: ops.wants_grad), which the sweep passes to it as -2 - node: kind -> the operand
+# values (bit 1: a, 2: b) the piece reads when the operands wanting a gradient are m = 0..3
+# (bit 1: a, 2: b).  walks.arena_layout copies only those values into the arena
+# (ops.vjp_reads): `x @ W` with x constant neither copies W nor computes x's gradient
+SKIPS = {"matmul": matmul.VJP_READS}

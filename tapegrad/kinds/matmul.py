@@ -23,6 +23,10 @@ KINDS = ("matmul",)
 # (a pause costs one Python round trip and a kernel re-entry, a few microseconds).
 HOST_MIN_MACS = 1 << 14
 
+# kinds.SKIPS: the operand values sweep_matmul reads when the operands wanting a gradient are
+# m = 0..3 (bit 1: A, 2: B): B for A's gradient, A for B's
+VJP_READS = (0, 2, 1, 3)
+
 
 def runs_on_host(params):
     nb, m, k, n, _ = params
@@ -233,6 +237,14 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, va
 
 
 def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
+    # (an operand given as -2 - node wants no gradient (kinds.SKIPS): its value is read for
+    # the other's gradient, its own is not computed: `x @ W` with x a constant)
+    ga_on = a >= 0
+    gb_on = b >= 0
+    if not ga_on:
+        a = -2 - a
+    if not gb_on:
+        b = -2 - b
     p = par[e]
     nb = params[p]
     m = params[p + 1]
@@ -248,34 +260,37 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     # same sums in the same order (bit for bit), vectorized (5.8 -> 2.4 us at 32x16x16).
     # (Choosing each loop order by shape, as forward_matmul does, saved another 1.2 us at
     # 32x2x16 but cost ~0.9 s of CPU in the first n-d replay's cold compile.)
-    bt = np.empty(depth * cols, vals.dtype)
+    bt = np.empty(depth * cols if ga_on else 0, vals.dtype)
     acc = np.zeros(depth)
     for t in range(nb):
         ao = oa + t * m * depth
         bo = ob + (t * depth * cols if b_batched else 0)
         go = out_off + t * m * cols
-        if t == 0 or b_batched:
+        if ga_on and (t == 0 or b_batched):
             for q in range(depth):
                 brow = vals[bo + q * cols:bo + q * cols + cols]
                 for j in range(cols):
                     bt[j * depth + q] = brow[j]
         for i in range(m):
             grow = adj[go + i * cols:go + i * cols + cols]
-            acc[:] = 0.0
-            for j in range(cols):
-                g = grow[j]
-                btrow = bt[j * depth:j * depth + depth]
-                for q in range(depth):
-                    acc[q] += g * btrow[q]
-            arow = vals[ao + i * depth:ao + i * depth + depth]
-            for q in range(depth):
-                av = arow[q]
-                gbrow = adj[bo + q * cols:bo + q * cols + cols]
+            if ga_on:
+                acc[:] = 0.0
                 for j in range(cols):
-                    gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
-            garow = adj[ao + i * depth:ao + i * depth + depth]
-            for q in range(depth):
-                garow[q] += acc[q]
+                    g = grow[j]
+                    btrow = bt[j * depth:j * depth + depth]
+                    for q in range(depth):
+                        acc[q] += g * btrow[q]
+            if gb_on:
+                arow = vals[ao + i * depth:ao + i * depth + depth]
+                for q in range(depth):
+                    av = arow[q]
+                    gbrow = adj[bo + q * cols:bo + q * cols + cols]
+                    for j in range(cols):
+                        gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
+            if ga_on:
+                garow = adj[ao + i * depth:ao + i * depth + depth]
+                for q in range(depth):
+                    garow[q] += acc[q]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
