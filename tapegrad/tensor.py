@@ -902,6 +902,12 @@ def _layout_dim(d, nd):
 
 
 def _infer_shape(shape, numel):
+    # (the common cases first, with the same result: a flatten to (-1,), and sizes that are
+    # all given and fit; ~0.3 us of a view / reshape less)
+    if shape == (-1,):
+        return (numel,)
+    if shape and min(shape) >= 0 and math.prod(shape) == numel:
+        return shape
     given = shape
     inferred = shape.count(-1)
     if inferred > 1 or shape and min(shape) < -1:

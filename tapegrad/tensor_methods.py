@@ -557,7 +557,7 @@ class _OpMethods:
                     _int_list(shape, "view", "size")
                     raise
                 break
-        shape = _infer_shape(shape, self.numel())
+        shape = _infer_shape(shape, 1 if type(v) is float else v.size)   # (numel, inline)
         if type(v) is float or v.flags.c_contiguous:
             return _reshape_op("view", self, shape)
         # a strided tensor: a view where its strides allow one without a copy (numpy's rule

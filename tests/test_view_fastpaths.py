@@ -5,6 +5,7 @@ check and strides (-1, new leading dims, size-1 dims made longer, mismatches, em
 tensors, non-contiguous inputs, writing into an expanded tensor), reshape / flatten / view
 (non-contiguous inputs, 0-d, empty, dims out of range).  Values, shapes, strides, versions,
 grad_fn names, gradients and errors are compared."""
+import functools
 import math
 
 import numpy as np
@@ -250,3 +251,61 @@ def test_flatten_shares_memory_as_reshape():
     f = x.flatten(1)
     f[0, 0] = 5.0
     assert x[0, 0, 0].item() == 5.0 and f._base is x and x._version == 1
+
+
+def _python_calls(fn):
+    """The Python functions `fn()` runs, by name (C calls not counted; fn itself first)."""
+    import sys
+    seen = []
+
+    def prof(frame, event, arg):
+        if event == "call":
+            seen.append(frame.f_code.co_name)
+    sys.setprofile(prof)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return seen[1:]
+
+
+@pytest.mark.parametrize("name, op, most", [
+    ("view", lambda x: x.view(-1), 7),
+    ("unsqueeze", lambda x: x.unsqueeze(0), 8),
+    ("permute", lambda x: x.permute(1, 0), 9),
+    ("slice", lambda x: x[:, :2], 8),
+])
+def test_view_of_a_node_on_the_open_tape_in_few_frames(name, op, most):
+    """Counting calls, not time: a view op of a node on the open tape makes its entry and
+    the version bookkeeping in one frame (views._open_view: no _view_tensor / _view_of
+    frames), and the numpy-names wrapper forwards positionals by a plain call."""
+    a = tapegrad.randn(4, 3, requires_grad=True)
+    op(a * 1.0)   # (warm: the params rows and permutations cached)
+    x = a * 1.0
+    calls = _python_calls(functools.partial(op, x))
+    assert len(calls) <= most, calls
+    assert "_view_tensor" not in calls and "_view_of" not in calls, calls
+
+
+FRONT_CALLS = {
+    "sum_dim": lambda x: x.sum(1), "sum_keepdim": lambda x: x.sum(1, True),
+    "sum_dtype": lambda x: x.sum(1, True, x.dtype), "sum_none": lambda x: x.sum(),
+    "sum_keyword": lambda x: x.sum(dim=0), "sum_axis": lambda x: x.sum(axis=0),
+    "sum_repeated": lambda x: x.sum(1, dim=1), "sum_bad_dim": lambda x: x.sum(5),
+    "softmax_missing": lambda x: x.softmax(), "softmax_too_many": lambda x: x.softmax(0, None, 1),
+    "unsqueeze": lambda x: x.unsqueeze(-1), "unsqueeze_axis": lambda x: x.unsqueeze(axis=0),
+    "unsqueeze_too_many": lambda x: x.unsqueeze(0, 1),
+    "mean_dims": lambda x: x.mean((0, 1), True), "cumsum": lambda x: x.cumsum(1),
+    "view_spread3": lambda x: x.view(1, 3, 4), "view_size": lambda x: x.view(size=(12,)),
+    "reshape_spread2": lambda x: x.reshape(4, 3), "permute_spread": lambda x: x.permute(1, 0),
+    "expand3": lambda x: x[:1].expand(2, 3, 3),
+}
+
+
+@pytest.mark.parametrize("name", list(FRONT_CALLS))
+def test_wrapped_methods_bind_as_torch(name):
+    """The methods behind numpy_names' wrappers (their positional front, their length-split
+    forward) bind every form as torch's parser: results, gradients and errors."""
+    torch = pytest.importorskip("torch")
+    assert _run(tapegrad, lambda lib: _with_grad(lib, (3, 4), FRONT_CALLS[name])) == \
+        _run(torch, lambda lib: _with_grad(lib, (3, 4), FRONT_CALLS[name]))
