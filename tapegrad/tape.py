@@ -186,6 +186,7 @@ class GradState(threading.local):
 
 
 STATE = GradState()
+_weakref = weakref.ref   # (record_view's two per view op, without the module lookup)
 
 
 # Stream arrays of dead tapes, kept for the next tapes: a loop that makes a graph per step
@@ -1827,7 +1828,7 @@ def record_view(tape, t, base):
     t._ver = (c, root)
     if INFERENCE_MADE[0]:
         inference_as(t, base)
-    ref = weakref.ref(t)
+    ref = _weakref(t)
     if len(c) == 1:   # (_remember_view)
         c += ([ref], 8)
     else:
@@ -1835,22 +1836,22 @@ def record_view(tape, t, base):
         refs.append(ref)
         if len(refs) > c[2]:
             _prune_views(c)
-    # _enter of t's node and, not entered yet, base's (_watch_new): one group lookup
+    # _enter of t's node and, not entered yet, base's (_watch_new): one group lookup (the
+    # list of nodes entered only where `watched` exists: an index made by a writer)
     versions = tape.versions
     ver = c[0]
     node = t._node
-    if node in versions:
-        nodes = []
-    else:
+    entered = node not in versions
+    if entered:
         versions[node] = (c, ver, t._dtype, t._shape, ref)
-        nodes = [node]
-    if base._tape is tape:
-        bnode = base._node
-        if bnode not in versions:
-            versions[bnode] = (c, ver, base._dtype, base._shape, weakref.ref(base))
-            nodes.append(bnode)
-    if nodes and tape.watched is not None:
-        tape.watch_group(c, ver, nodes)
+    bnode = base._node if base._tape is tape else None
+    if bnode is not None and bnode not in versions:
+        versions[bnode] = (c, ver, base._dtype, base._shape, _weakref(base))
+    else:
+        bnode = None
+    if tape.watched is not None and (entered or bnode is not None):
+        tape.watch_group(c, ver, [node] + [bnode] if entered and bnode is not None else
+                         [node] if entered else [bnode])
 
 
 def record_views(tape, views, base, ones=()):

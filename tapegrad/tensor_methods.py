@@ -518,8 +518,12 @@ class _OpMethods:
     def reshape(self, *shape):
         if not shape:
             raise TypeError('reshape() missing 1 required positional arguments: "shape"')
-        return _reshape_to(self, _infer_shape(_int_list(shape, "reshape", "shape"),
-                                              self.numel()))
+        for s in shape:   # (spread Python ints, the common case, as they are)
+            if s.__class__ is not int:
+                shape = _int_list(shape, "reshape", "shape")
+                break
+        v = self._v
+        return _reshape_to(self, _infer_shape(shape, 1 if type(v) is float else v.size))
 
     def view(self, *shape, dtype=None):
         if dtype is not None:   # (torch's view(torch.dtype dtype) form, by keyword)
@@ -612,10 +616,12 @@ class _OpMethods:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        nd = self.dim()
-        # (0 and -1 for a 0-d tensor)
-        s = _dim(start_dim, nd, "flatten", "start_dim")
-        e = _dim(end_dim, nd, "flatten", "end_dim", 2)
+        nd = len(self._shape)
+        # (0 and -1 for a 0-d tensor; _dim's common case inline: Python ints in range)
+        s = start_dim % nd if start_dim.__class__ is int and -nd <= start_dim < nd else \
+            _dim(start_dim, nd, "flatten", "start_dim")
+        e = end_dim % nd if end_dim.__class__ is int and -nd <= end_dim < nd else \
+            _dim(end_dim, nd, "flatten", "end_dim", 2)
         if nd == 0:
             return self.reshape(1)
         if s > e:
@@ -626,7 +632,9 @@ class _OpMethods:
         return _reshape_to(self, shp[:s] + (int(math.prod(shp[s:e + 1])),) + shp[e + 1:])
 
     def unsqueeze(self, dim):
-        d = _dim(dim, self.dim() + 1, "unsqueeze")
+        n = len(self._shape) + 1
+        # (_dim's common case inline: a Python int in range)
+        d = dim % n if dim.__class__ is int and -n <= dim < n else _dim(dim, n, "unsqueeze")
         shape = self._shape[:d] + (1,) + self._shape[d:]
         v = self._v
         # torch's stride for the new dim: the next dim's extent, or 1 past the last; numpy's
@@ -685,7 +693,13 @@ class _OpMethods:
         return _reshape_op("clone", self, self._shape, out)
 
     def transpose(self, dim0, dim1):
-        nd = self.dim()
+        nd = len(self._shape)
+        v = self._v
+        if dim0.__class__ is int and dim1.__class__ is int and -nd <= dim0 < nd and \
+                -nd <= dim1 < nd and type(v) is not float and v.flags.c_contiguous:
+            # (the common case: dims in range, a row-major array: _strided's first case,
+            # without its frames and _dim's)
+            return _strided_view("transpose", self, v, v.swapaxes(dim0, dim1), 0)
         if nd == 0:
             _dim(dim0, 0, "transpose", "dim0"), _dim(dim1, 0, "transpose", "dim1", 2)
             return _strided("transpose", self, lambda a: a)
@@ -699,7 +713,10 @@ class _OpMethods:
         return self.transpose(axis0, axis1)
 
     def t(self):
-        nd = self.dim()
+        nd = len(self._shape)
+        v = self._v
+        if nd == 2 and type(v) is not float and v.flags.c_contiguous:   # (_strided's case)
+            return _strided_view("t", self, v, v.T, 0)
         if nd > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
         if nd < 2:
@@ -724,6 +741,9 @@ class _OpMethods:
                 if len(_PERMS) > 1024:
                     _PERMS.clear()
                 _PERMS[dims, len(self._shape)] = perm
+        v = self._v
+        if type(v) is not float and v.flags.c_contiguous:   # (_strided's case, inline)
+            return _strided_view("permute", self, v, v.transpose(perm), 0)
         return _strided("permute", self, lambda a: a.transpose(perm))
 
     @property

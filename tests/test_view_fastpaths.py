@@ -5,7 +5,6 @@ check and strides (-1, new leading dims, size-1 dims made longer, mismatches, em
 tensors, non-contiguous inputs, writing into an expanded tensor), reshape / flatten / view
 (non-contiguous inputs, 0-d, empty, dims out of range).  Values, shapes, strides, versions,
 grad_fn names, gradients and errors are compared."""
-import functools
 import math
 
 import numpy as np
@@ -253,36 +252,49 @@ def test_flatten_shares_memory_as_reshape():
     assert x[0, 0, 0].item() == 5.0 and f._base is x and x._version == 1
 
 
-def _python_calls(fn):
-    """The Python functions `fn()` runs, by name (C calls not counted; fn itself first)."""
-    import sys
-    seen = []
+_CALLS_SCRIPT = """
+import functools, sys
+import tapegrad
+op = eval(sys.argv[1])
+seen = []
 
-    def prof(frame, event, arg):
-        if event == "call":
-            seen.append(frame.f_code.co_name)
+def prof(frame, event, arg):
+    if event == "call":
+        seen.append(frame.f_code.co_name)
+
+a = tapegrad.randn(4, 3, requires_grad=True)
+op(a * 1.0)   # (warm: the params rows and permutations cached)
+fewest = None
+for _ in range(3):   # (the fewest of three: a call may also grow the tape's streams)
+    x = a * 1.0
+    seen.clear()
     sys.setprofile(prof)
     try:
-        fn()
+        op(x)
     finally:
         sys.setprofile(None)
-    return seen[1:]
+    if fewest is None or len(seen) < len(fewest):
+        fewest = list(seen[1:])   # (op itself first)
+print(" ".join(fewest))
+"""
 
 
-@pytest.mark.parametrize("name, op, most", [
-    ("view", lambda x: x.view(-1), 7),
-    ("unsqueeze", lambda x: x.unsqueeze(0), 8),
-    ("permute", lambda x: x.permute(1, 0), 9),
-    ("slice", lambda x: x[:, :2], 8),
+@pytest.mark.parametrize("op, most", [
+    ("lambda x: x.view(-1)", 7),
+    ("lambda x: x.unsqueeze(0)", 8),
+    ("lambda x: x.permute(1, 0)", 9),
+    ("lambda x: x[:, :2]", 8),
 ])
-def test_view_of_a_node_on_the_open_tape_in_few_frames(name, op, most):
-    """Counting calls, not time: a view op of a node on the open tape makes its entry and
+def test_view_of_a_node_on_the_open_tape_in_few_frames(op, most):
+    """Counting calls, not time (in a fresh interpreter: an inference-mode tensor made by
+    an earlier test adds checks): a view op of a node on the open tape makes its entry and
     the version bookkeeping in one frame (views._open_view: no _view_tensor / _view_of
     frames), and the numpy-names wrapper forwards positionals by a plain call."""
-    a = tapegrad.randn(4, 3, requires_grad=True)
-    op(a * 1.0)   # (warm: the params rows and permutations cached)
-    x = a * 1.0
-    calls = _python_calls(functools.partial(op, x))
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", _CALLS_SCRIPT, op], capture_output=True,
+                         text=True, check=True).stdout
+    calls = out.split()
     assert len(calls) <= most, calls
     assert "_view_tensor" not in calls and "_view_of" not in calls, calls
 
