@@ -711,3 +711,27 @@ def test_relu_of_a_small_tensor_makes_no_python_call_in_numpy():
     finally:
         sys.setprofile(None)
     assert not seen, seen
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "silu"])
+def test_sigmoid_family_by_formula_functions(name):
+    """Counting calls, not time: sigmoid and silu of a small tensor run their formula
+    functions (ndops._NP_FORMULA, one temporary), not the vocabulary's numpy lambdas; their
+    bits are the formulas' (test_formula_functions_equal_the_formulas_in_every_float_dtype)."""
+    import sys
+    from tapegrad.ops import OPS
+    assert OPS[name].fwd in T._NP_FORMULA
+    x = tapegrad.randn(8, 32, requires_grad=True) * 1.0
+    op = getattr(tapegrad.nn.functional, name)
+    op(x)
+    seen = []
+
+    def prof(frame, event, arg):
+        if event == "call" and frame.f_code.co_name == "<lambda>":
+            seen.append(frame.f_code.co_filename)
+    sys.setprofile(prof)
+    try:
+        op(x)
+    finally:
+        sys.setprofile(None)
+    assert not seen, seen
