@@ -168,30 +168,42 @@ def _positional_front(fn, call, method):
     if code is None or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or \
             not 0 < code.co_argcount <= 6:
         return call
-    names = [f"p{i}" for i in range(code.co_argcount)]
-    # (positional-only with a sentinel default: the given ones are a prefix, and a keyword
-    # of a parameter's name lands in kwargs, so `call` sees the call exactly as made)
-    lines = [f"def front({', '.join(n + '=_NOT_GIVEN' for n in names)}, /, *rest, **kwargs):",
-             "    if kwargs or rest:",
-             f"        return call(*[p for p in ({', '.join(names)},) if p is not _NOT_GIVEN],"
-             " *rest, **kwargs)",
-             "    try:"]
-    for i in range(1, len(names)):
-        lines.append(f"        if {names[i]} is _NOT_GIVEN:")
-        lines.append(f"            return fn({', '.join(names[:i])})")
-    lines += [f"        return fn({', '.join(names)})",
-              "    except TypeError as e:   # (free unless raised: call's handling of it)",
-              f"        err = _parser_error(fn, method, tuple(p for p in ({', '.join(names)},)"
-              " if p is not _NOT_GIVEN), {}, e)",
-              "        if err is e:",
-              "            raise",
-              "        raise err from None"]
-    scope = {"_NOT_GIVEN": _NOT_GIVEN, "call": call, "fn": fn, "method": method,
-             "_parser_error": _parser_error}
-    exec(compile("\n".join(lines), f"<numpy_names front of {fn.__qualname__}>", "exec"), scope)
-    front = functools.wraps(fn)(scope["front"])
+    make = _FRONT_MAKERS.get(code.co_argcount)
+    if make is None:
+        make = _FRONT_MAKERS[code.co_argcount] = _front_maker(code.co_argcount)
+    front = functools.wraps(fn)(make(call, fn, method, _parser_error))
     front._numpy_names = True
     return front
+
+
+_FRONT_MAKERS = {}   # positional parameter count -> _front_maker's function (one compile each)
+
+
+def _front_maker(k):
+    """make(call, fn, method, parser_error) -> the front of a function of k positional
+    parameters (one source per k, compiled once: ~85 wrapped methods at import)."""
+    names = [f"p{i}" for i in range(k)]
+    given = f"tuple(p for p in ({', '.join(names)},) if p is not _NOT_GIVEN)"
+    # (positional-only with a sentinel default: the given ones are a prefix, and a keyword
+    # of a parameter's name lands in kwargs, so `call` sees the call exactly as made)
+    lines = ["def make(call, fn, method, parser_error):",
+             f"    def front({', '.join(n + '=_NOT_GIVEN' for n in names)}, /, *rest, **kwargs):",
+             "        if kwargs or rest:",
+             f"            return call(*{given}, *rest, **kwargs)",
+             "        try:"]
+    for i in range(1, k):
+        lines.append(f"            if {names[i]} is _NOT_GIVEN:")
+        lines.append(f"                return fn({', '.join(names[:i])})")
+    lines += [f"            return fn({', '.join(names)})",
+              "        except TypeError as e:   # (free unless raised: call's handling of it)",
+              f"            err = parser_error(fn, method, {given}, {{}}, e)",
+              "            if err is e:",
+              "                raise",
+              "            raise err from None",
+              "    return front"]
+    scope = {"_NOT_GIVEN": _NOT_GIVEN}
+    exec(compile("\n".join(lines), f"<numpy_names front of {k} parameters>", "exec"), scope)
+    return scope["make"]
 
 
 # torch's keyword for the sizes or dims its parser also takes as positional ints (x.permute(
