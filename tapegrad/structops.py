@@ -661,15 +661,20 @@ def index_select(input, dim, index):
                            f"{idx.size} value(s)")
     if n == 0 and idx.size and nd > 1:   # (a 1-d input: the range error below, as torch's)
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
-    bad = idx[(idx < 0) | (idx >= n)]
-    if bad.size:
+    # (the range by two C reductions, ~0.5 us less than a mask's three calls and its pick;
+    # the first index out of it picked only to word the error)
+    if idx.size and (_min_reduce(idx) < 0 or _max_reduce(idx) >= n):
+        bad = idx[(idx < 0) | (idx >= n)]
         if nd > 1 and d == 1:   # (torch's kernel for dim 1 words it its own way)
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad[0])} "
                                f"axis_dim={n}")
         raise IndexError("index out of range in self")
     pos = _positions(input)
-    # (of a 0-d input, a 0-d result as torch's)
-    return _gather("index_select", input, np.take(pos, idx, axis=d) if nd else pos)
+    # (of a 0-d input, a 0-d result as torch's; the method, not np.take's Python layer)
+    return _gather("index_select", input, pos.take(idx, d) if nd else pos)
+
+
+_min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
 
 
 def gather(input, dim, index, *, sparse_grad=False):

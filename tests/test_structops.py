@@ -945,3 +945,24 @@ def test_sort_rows_whose_only_ties_are_nans_as_torch(descending):
              ).sum().backward()
             got.append((r.indices.tolist(), x.grad.tolist()))
         assert got[0] == got[1]
+
+
+def test_index_select_makes_no_python_call_in_numpy():
+    """Counting calls, not time: index_select checks its indices' range and picks the
+    positions by C calls (ufunc reductions, ndarray.take), not np.take's Python layer or a
+    mask's pick."""
+    import sys
+    x = tg.randn(8, 32, requires_grad=True) * 1.0
+    idx = tg.tensor([0, 7, 3, 3])
+    x.index_select(0, idx)
+    seen = []
+
+    def prof(frame, event, arg):
+        if event == "call" and "/numpy/" in frame.f_code.co_filename:
+            seen.append(frame.f_code.co_name)
+    sys.setprofile(prof)
+    try:
+        x.index_select(1, idx)
+    finally:
+        sys.setprofile(None)
+    assert not seen, seen
