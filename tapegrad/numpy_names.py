@@ -52,13 +52,24 @@ def takes_numpy_names(fn):
 
 
 def rename(fn, kwargs):
-    """kwargs of a call of fn with numpy's names renamed to torch's (in place)."""
+    """kwargs of a call of fn with numpy's names renamed to torch's (in place); an alias of
+    a parameter fn lacks stays as given (torch's parser: x.softmax(0, keepdims=True) is an
+    unexpected keyword 'keepdims', not 'keepdim')."""
     for alias, name in _ALIASES:
         if alias in kwargs:
             if name in kwargs:   # (torch's parser: then the alias is an unknown keyword)
                 raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
                                 f"'{alias}'")
-            kwargs[name] = kwargs.pop(alias)
+            if _takes(fn, name):
+                kwargs[name] = kwargs.pop(alias)
+
+
+def _takes(fn, name):
+    """Whether fn (unwrapped) may take keyword `name`: a parameter of that name, or **kwargs
+    (max, min: their signatures bind it)."""
+    inner = inspect.unwrap(fn)
+    code = getattr(inner, "__code__", None)
+    return code is None or bool(code.co_flags & inspect.CO_VARKEYWORDS) or name in _params(inner)
 
 
 def operand_renamed(params, nargs, kwargs, number_self=False):
