@@ -966,6 +966,34 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             if size >= reduce_kind.HOST_MIN_ELEMS and not tape.recording:   # (runs_on_host)
                 tape.set_host(e)
             return t
+    # Fast path: one Python-int dim of a row-major float tensor on the open tape (a layer's
+    # mean(1), a loss's sum(1)): the general steps below for that case in one frame (the
+    # same numpy calls, so the same bits; ~7 frames less)
+    tape = STATE.tape
+    if type(dim) is int and dtype is None and x._tape is tape and x._recorded and \
+            1 < nd and -nd <= dim < nd and type(xa) is np.ndarray and not tape.sealed and \
+            x._dtype.is_floating_point and (type(x) is Tensor or type(x) is Parameter) and \
+            xa.flags.c_contiguous:
+        d = dim % nd
+        dtn = x._dtype.np
+        if mean:
+            red = _np_mean(xa, (d,), keepdim, dtn)
+        else:
+            token = _ERR_SET(_QUIET)   # (_quiet's, inline)
+            try:
+                red = _add_reduce(xa, (d,), dtn, None, keepdim)
+            finally:
+                _ERR_RESET(token)
+        out = np.asarray(red, dtype=dtn)   # (layouts.reduced: a row-major input's as it is)
+        count = shape[d]
+        kshape = list(shape)
+        kshape[d] = 1
+        t = _result(out, x._dtype, tape, _MEAN_DIM if mean else _SUM_DIM, x._node, -1,
+                    (1.0 / count if count else math.nan) if mean else 1.0)
+        tape.nd_streams().add_param_ints(t._node, kshape if xa.size != 1 else ())
+        if not tape.recording and reduce_kind.runs_on_host(xa.size, out.size):
+            tape.set_host(t._node)
+        return t
     if mean and not x._dtype.is_floating_point and dtype is None:   # (before the dims, as torch)
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._dtype.legacy}")
@@ -1034,6 +1062,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     return t
 
 
+_SUM_DIM, _MEAN_DIM = OPS["sum_dim"].code, OPS["mean_dim"].code   # (_reduce's one-dim path)
 _MM, _MV = OPS["mm"].code, OPS["mv"].code
 _MM_ROWS = {}   # (m, k, n) -> params row [1, m, k, n, 0] of mm, and of mv (n = 1)
 

@@ -735,3 +735,45 @@ def test_sigmoid_family_by_formula_functions(name):
     finally:
         sys.setprofile(None)
     assert not seen, seen
+
+
+@pytest.mark.parametrize("shape, call", [
+    ((8, 32), lambda x: x.sum(1)), ((8, 32), lambda x: x.mean(-1, True)),
+    ((3, 4, 5), lambda x: x.sum(1, keepdim=True)), ((3, 4, 5), lambda x: x.mean(0)),
+    ((4, 0), lambda x: x.mean(1)), ((4, 0), lambda x: x.sum(0)),
+    ((2, 3), lambda x: x.t().sum(1)), ((5, 1), lambda x: x.mean(0)),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reduction_over_one_dim_as_torch(shape, call, dtype):
+    """_reduce's one-dim path (a row-major float tensor on the open tape) and the general
+    path beside it (a transposed input): values, dtype, grad_fn and gradient as torch's."""
+    arr = RNG.standard_normal(shape).astype(dtype)
+    got, want = [], []
+    for lib, acc in ((tapegrad, got), (torch, want)):
+        leaf = lib.tensor(arr, requires_grad=True)
+        r = call(leaf * 1.0)
+        acc += [r.detach().numpy(), str(r.dtype).split(".")[-1], type(r.grad_fn).__name__]
+        (r * 2.0).sum().backward()
+        acc.append(leaf.grad.numpy().tolist())
+    # (the sums' rounding: numpy's pairwise order, not torch's vectorized one)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5 if dtype == "float32" else 1e-12)
+    assert got[0].shape == want[0].shape and got[1:] == want[1:]
+
+
+def test_reduction_over_one_dim_in_few_frames():
+    """Counting calls, not time: x.sum(1) of a node on the open tape records in one frame
+    below the method (no _dim, _array, _tape_for, _check_mixed, input_node calls)."""
+    import sys
+    x = tapegrad.randn(8, 32, requires_grad=True) * 1.0
+    x.sum(1)
+    seen = []
+
+    def prof(frame, event, arg):
+        if event == "call":
+            seen.append(frame.f_code.co_name)
+    sys.setprofile(prof)
+    try:
+        x.sum(1)
+    finally:
+        sys.setprofile(None)
+    assert not {"_dim", "_array", "_tape_for", "input_node"} & set(seen), seen
