@@ -202,7 +202,7 @@ def _front_maker(k):
              "        if kwargs or rest:",
              f"            return call(*{given}, *rest, **kwargs)",
              "        try:"]
-    for i in range(1, k):
+    for i in range(k):   # (from the first: a function may be called with no argument)
         lines.append(f"            if {names[i]} is _NOT_GIVEN:")
         lines.append(f"                return fn({', '.join(names[:i])})")
     lines += [f"            return fn({', '.join(names)})",
