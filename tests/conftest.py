@@ -14,6 +14,18 @@ def _fresh_state():
     STATE.tape = CLOSED
 
 
+def pytest_configure(config):
+    """torch on one thread for the whole run (where installed).  Each pytest-xdist worker's
+    torch would otherwise start a thread per core: two workers on CI's two cores then run four
+    spinning OpenMP threads, and torch's small ops wait on one another (a 2000-step polynomial
+    fit of test_nn_optim_fidelity2: 92 s with torch's two threads, 5 s with one, under load)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def torch_ref():
     """torch, on one thread (skips without it): its threads compete for the two cores on the
