@@ -4,6 +4,8 @@ that only dodges a cycle).  The imports are read with `ast`, so nothing here run
 import ast
 import pathlib
 
+import pytest
+
 import tapegrad
 
 PKG = pathlib.Path(tapegrad.__file__).parent
@@ -140,20 +142,27 @@ def find_cycle(edges):
     return None
 
 
-def test_no_import_cycle():
-    edges, _ = import_graph(read_package(PKG))
+@pytest.fixture(scope="module")
+def package_graph():
+    """tapegrad's import graph, read once for the tests below (parsing the package's
+    modules, the generated ones among them, takes seconds)."""
+    return import_graph(read_package(PKG))
+
+
+def test_no_import_cycle(package_graph):
+    edges, _ = package_graph
     cycle = find_cycle(edges)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
-def test_no_function_level_import_of_a_tapegrad_module():
-    _, late = import_graph(read_package(PKG))
+def test_no_function_level_import_of_a_tapegrad_module(package_graph):
+    _, late = package_graph
     bad = [f"{m} line {line} imports {t}" for m, t, line in late if (m, t) not in ALLOWED_LATE]
     assert not bad, "late imports (import at the top instead):\n" + "\n".join(bad)
 
 
-def test_the_allow_list_is_in_use():
-    _, late = import_graph(read_package(PKG))
+def test_the_allow_list_is_in_use(package_graph):
+    _, late = package_graph
     assert set(ALLOWED_LATE) <= {(m, t) for m, t, _ in late}
 
 
