@@ -1850,8 +1850,10 @@ def record_view(tape, t, base):
     else:
         bnode = None
     if tape.watched is not None and (entered or bnode is not None):
-        tape.watch_group(c, ver, [node] + [bnode] if entered and bnode is not None else
-                         [node] if entered else [bnode])
+        nodes = [node] if entered else []
+        if bnode is not None:
+            nodes.append(bnode)
+        tape.watch_group(c, ver, nodes)
 
 
 def record_views(tape, views, base, ones=()):
