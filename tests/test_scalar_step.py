@@ -251,3 +251,78 @@ def test_inplace_update_of_aliases_and_results_as_torch(dt, npdt, tdt, method, u
         return out
     for kind in ("view", "detached", "other dtype", "result", "grad mode on"):
         assert run(tapegrad, kind) == run(torch, kind), kind
+
+
+@pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
+def test_first_grads_of_many_scalar_leaves_as_torch(dt, npdt, tdt):
+    """The first `.grad`s of many 0-d leaves (autograd._stage_fresh_scalars): reached leaves
+    get a new tensor each (torch's dtype, shape, version and flags), a leaf with an entry the
+    root does not reach, one recorded after the root and one never used get none, and a leaf
+    whose requires_grad was turned off after its use takes the general path, as torch.
+    (Each leaf is used once: torch sums two gradients of one leaf in place, which moves its
+    `.grad`'s _version to 1; tapegrad's stays 0, on every path: a known gap.)"""
+    vals = [0.1 * (i + 1) - 0.45 for i in range(14)]
+
+    def run(mod, d):
+        ps = [mod.tensor(v, dtype=d, requires_grad=True) for v in vals]
+        loss = ps[0] * 1.5
+        for p in ps[1:10]:
+            loss = loss + (p * 0.5).tanh()   # (one use each: see below)
+        ps[10] * 2.0                 # an entry the root does not reach
+        loss = loss * 1.0
+        ps[11] * 3.0                 # an entry recorded after the root
+        loss.backward()
+        out = []
+        for p in ps:
+            g = p.grad
+            out.append(None if g is None else (g.item(), g.dtype == d, tuple(g.shape),
+                                               g._version, g.requires_grad, g.is_leaf))
+        out.append(len({id(p.grad) for p in ps[:10]}))   # ten distinct new tensors
+        ps[1].requires_grad_(False)   # (now a plain tensor: the general path's collection)
+        loss = ps[0] * ps[2] + ps[1]
+        for p in ps[3:12]:
+            loss = loss + p
+        for p in ps:
+            if p.requires_grad:
+                p.grad = None
+        loss.backward()
+        out.append([None if p.grad is None else p.grad.item() for p in ps])
+        return out
+    got, want = run(tapegrad, dt), run(torch, tdt)
+    assert [type(g) for g in got] == [type(w) for w in want]
+    for g, w in zip(got[:14], want[:14]):
+        if g is not None:
+            assert g[1:] == w[1:] and math.isclose(g[0], w[0], rel_tol=1e-6)
+            assert g[0] == float(npdt(g[0]))   # a value of its dtype
+    assert got[14] == want[14] == 10
+    assert [g is None for g in got[15]] == [w is None for w in want[15]]
+    np.testing.assert_allclose([g or 0.0 for g in got[15]], [w or 0.0 for w in want[15]],
+                               rtol=1e-6)
+
+
+def test_first_grads_of_scalar_leaves_round_in_one_cast(monkeypatch):
+    """Counting calls, not time: a step's first `.grad`s of many float32 0-d leaves are
+    rounded by one numpy cast and staged in one loop, not through the per-leaf rounding and
+    the general staging loop (autograd._round32, _stage_each); a second backward, which
+    accumulates into them, still takes that path."""
+    from tapegrad.autograd import api
+    calls = {"round32": 0, "stage_each": 0}
+
+    def counting(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+    monkeypatch.setattr(api, "_round32", counting("round32", api._round32))
+    monkeypatch.setattr(api, "_stage_each", counting("stage_each", api._stage_each))
+    ps = [tapegrad.tensor(0.01 * i, requires_grad=True) for i in range(50)]
+
+    def step():
+        loss = ps[0] * 1.0
+        for p in ps[1:]:
+            loss = loss + (p * 0.5).tanh()
+        loss.backward()
+    step()
+    assert calls == {"round32": 0, "stage_each": 0}
+    step()
+    assert calls["stage_each"] == 1

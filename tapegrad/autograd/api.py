@@ -335,9 +335,10 @@ def _stage_swept(tape, n, reach, loc, off, size, adj, side):
     7.9 us of its ~38 us backward).  Returns (found: _collect_leaves' dict, what _publish
     takes)."""
     leaves = tape.leaves
-    if loc is None and not GRAD_DTYPES and len(tape.leaf_of) == len(leaves) and (
-            tape.nds is not None or len(leaves) < _BULK_LEAVES):
-        got = _stage_fresh(leaves, n, reach, off, size, adj)
+    if loc is None and not GRAD_DTYPES and len(tape.leaf_of) == len(leaves):
+        got = _stage_fresh(leaves, n, reach, off, size, adj) if (
+            tape.nds is not None or len(leaves) < _BULK_LEAVES) else \
+            _stage_fresh_scalars(leaves, n, reach, adj)
         if got is not None:
             return got
     found = {}
@@ -471,6 +472,66 @@ def _stage_each(pairs):
     return new
 
 
+class _FreshScalars:
+    """What _stage_fresh_scalars stages: the reached leaves, their gradients and their new
+    `.grad` tensors, as three lists (no tuple per leaf).  It stands in for the `found` dict
+    too: `.values()`, the (tensor, gradient) pairs, is made only when asked (a leaf's
+    post-accumulate hooks), and `_publish` takes it as it is."""
+    __slots__ = ("ts", "gs", "fresh")
+
+    def values(self):
+        return list(zip(self.ts, self.gs))
+
+
+def _stage_fresh_scalars(leaves, n, reach, adj):
+    """_stage_fresh for an all-scalar tape with many leaves, one entry each, none holding a
+    `.grad` (a model of 0-d parameters after `p.grad = None`): the reached leaves' gradients
+    read with one fancy index, float32's rounded by one numpy cast (to nearest, inf past the
+    range: as _round32), then one loop making the new `.grad` tensors (a 105-parameter
+    MLP's step: ~75 -> ~40 us).  (found, staged) as _stage_fresh (one _FreshScalars for
+    both), or None where a leaf needs the general path (a `.grad` to accumulate into,
+    requires_grad turned off since)."""
+    nodes = np.fromiter(leaves, np.int64, len(leaves))
+    ts = list(leaves.values())
+    if nodes.item(-1) < n:   # (leaf entries, made in order, before the root: the usual case)
+        hit = reach.take(nodes)
+    else:
+        hit = np.zeros(len(nodes), np.uint8)
+        below = nodes < n
+        hit[below] = reach[nodes[below]]
+    if np.count_nonzero(hit) < len(hit):
+        pos = np.flatnonzero(hit)
+        ts = [ts[i] for i in pos.tolist()]
+        nodes = nodes[pos]
+    g64 = adj.take(nodes)   # (all-scalar tape: node i's adjoint is adj[i])
+    token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
+    try:
+        g32 = g64.astype(np.float32).tolist()
+    finally:
+        ERR_RESET(token)
+    gs = g64.tolist()
+    made = []
+    add = made.append
+    f32 = D.float32
+    for i, t in enumerate(ts):
+        try:   # (a set slot reads without getattr's call; unset: no .grad yet)
+            cur = t._grad
+        except AttributeError:
+            cur = None
+        if cur is not None or not t._recorded:
+            return None
+        dt = t._dtype
+        if dt is f32:
+            gs[i] = g32[i]
+        fresh = _new()
+        fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
+            gs[i], dt, t._shape, None, False
+        add(fresh)
+    staged = _FreshScalars()
+    staged.ts, staged.gs, staged.fresh = ts, gs, made
+    return staged, staged
+
+
 def _replaced(t, cur, g):
     """A retained non-leaf's next `.grad`: cur + g as a new tensor.  torch's retain_grad hook
     replaces the gradient out of place (a leaf's accumulates in place), so an alias of the old
@@ -483,6 +544,19 @@ def _publish(new):
     """Add staged gradients into `.grad` (in place when it exists, as torch, so `.grad.data`
     aliases see it; a retained non-leaf's replaced).  Runs inside COMMIT: it cannot fail
     half-way or be interrupted."""
+    if type(new) is _FreshScalars:   # (first .grads: one store each, unless another
+        ts = new.ts                      # thread's backward gave one since)
+        for i, fresh in enumerate(new.fresh):
+            t = ts[i]
+            try:
+                cur = t._grad
+            except AttributeError:
+                cur = None
+            if cur is None:
+                t._grad = fresh
+            else:
+                _publish(((t, new.gs[i], None, None),))
+        return
     for t, g, fresh, base in new:
         cur = getattr(t, "_grad", None)
         if base is not None and cur is base:
