@@ -31,6 +31,55 @@ from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_ma
 _WRAPPING = (np.add, np.subtract, np.multiply)
 
 
+def _no_grad_update(number_op, ufunc, method):
+    """The operator `t += other` / `t -= other` (number_op, ufunc, method: float.__add__,
+    np.add and "add_", or the subtractions).  For a plain Tensor or Parameter with no tape and
+    a plain Tensor operand under no_grad (`p -= lr * p.grad`) it is add_'s / sub_'s own first
+    step done in its one frame: _update_scalar's float-held case inline, or _update_array;
+    elsewhere, and where those decline, the method (a foreign operand: NotImplemented, so
+    Python's TypeError names the operator, as torch's; an ndarray is then numpy's to
+    combine).  Once per 0-d parameter per step: the frames of _update_scalar and
+    _scalar_result, and their checks made again, were ~0.3 of its ~0.9 us."""
+    def update(t, other):
+        if type(other) is Tensor and t._tape is None and not STATE.enabled and (
+                type(t) is Tensor or type(t) is Parameter):
+            sv = t._v
+            if type(sv) is not float:
+                done = _update_array(t, sv, other, ufunc)
+                if done is not None:
+                    return done
+            else:
+                b = other._v
+                dt = t._dtype
+                if type(b) is float and other._dtype is dt and other._shape == t._shape:
+                    try:
+                        c = t._ver
+                    except AttributeError:
+                        c = t._ver = [0]
+                    if type(c) is list:   # (else a view or a detach()ed alias: bump_version's)
+                        try:   # (_scalar_result: float32 operands, the result rounded)
+                            if dt is _F32D:
+                                v = _F32_UNPACK(_F32_PACK(number_op(
+                                    *_F32X2_UNPACK(_F32X2_PACK(sv, b)))))[0]
+                            elif dt is _F64:
+                                v = number_op(sv, b)
+                            else:
+                                v = None
+                        except (ArithmeticError, ValueError):
+                            v = None   # (1/0, out of float32's range: numpy decides)
+                        if v is not None:
+                            t._v = v
+                            t._lserial = 0  # a later use records the new value (leaf_node)
+                            c[0] += 1
+                            BUMPS[0] += 1
+                            return t
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented
+        return getattr(t, method)(other)
+    update.__name__ = update.__qualname__ = "__i" + method[:3] + "__"
+    return update
+
+
 @tensor_methods
 class _InplaceMethods:
     """Tensor's in-place methods: they change the value in its memory and bump the version
@@ -557,17 +606,8 @@ class _InplaceMethods:
 
     # (a foreign operand: NotImplemented, so Python's TypeError names the operator, as
     # torch's; an ndarray is then numpy's to combine)
-    def __iadd__(self, other):
-        done = _no_grad_update(self, other, float.__add__, np.add)
-        if done is not None:
-            return done
-        return self.add_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
-
-    def __isub__(self, other):
-        done = _no_grad_update(self, other, float.__sub__, np.subtract)
-        if done is not None:
-            return done
-        return self.sub_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
+    __iadd__ = _no_grad_update(float.__add__, np.add, "add_")
+    __isub__ = _no_grad_update(float.__sub__, np.subtract, "sub_")
 
     def __imul__(self, other):
         return self.mul_(other) if isinstance(other, OPERAND_TYPES) else NotImplemented
@@ -795,21 +835,6 @@ def _update_scalar(t, other, fn, ufunc=None):
     c[0] += 1
     BUMPS[0] += 1
     return t
-
-
-def _no_grad_update(t, other, number_op, ufunc):
-    """`t += other` / `t -= other` (number_op, ufunc: float.__add__ and np.add, or the
-    subtractions) for a plain Tensor or Parameter with no tape and a plain Tensor operand under
-    no_grad (`p -= lr * p.grad`): add_'s / sub_'s own first step, _update_scalar or, for an
-    array-backed tensor, _update_array, without their frames; None where their general path
-    must decide."""
-    if type(other) is Tensor and not STATE.enabled and t._tape is None and (
-            type(t) is Tensor or type(t) is Parameter):
-        sv = t._v
-        if type(sv) is float:
-            return _update_scalar(t, other, number_op, ufunc)
-        return _update_array(t, sv, other, ufunc)
-    return None
 
 
 def _update_array(t, sv, other, ufunc, alpha=None):

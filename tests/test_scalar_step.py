@@ -326,3 +326,45 @@ def test_first_grads_of_scalar_leaves_round_in_one_cast(monkeypatch):
     assert calls == {"round32": 0, "stage_each": 0}
     step()
     assert calls["stage_each"] == 1
+
+
+@pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
+def test_operator_update_of_a_0d_leaf_in_one_frame_as_torch(dt, npdt, tdt, monkeypatch):
+    """`p -= lr * p.grad` / `p += ...` of a float-held 0-d leaf (or Parameter) under no_grad:
+    done by the operator itself (inplace._no_grad_update's operator), not through
+    _update_scalar / _scalar_result, with torch's bits and versions (a float32 result past
+    its range: inf); an operand of another dtype and a (1,)-shaped one still take the
+    general path, as torch."""
+    from tapegrad import inplace
+    calls = []
+    for name in ("_update_scalar", "_scalar_result"):
+        real = getattr(inplace, name)
+        monkeypatch.setattr(inplace, name,
+                            lambda *a, real=real, name=name: calls.append(name) or real(*a))
+
+    took = []   # per case: the calls of _update_scalar / _scalar_result it made
+
+    def run(mod, d):
+        out = []
+        for v, g in ((0.1, 0.3), (1.0 / 3.0, 2.0 / 7.0), (-1e-40, 7e-46), (3.3e38, -3e38)):
+            for make in (lambda x: mod.tensor(x, dtype=d, requires_grad=True),
+                         lambda x: mod.nn.Parameter(mod.tensor(x, dtype=d))):
+                p = make(v)
+                n = len(calls)
+                with mod.no_grad():
+                    p -= 0.05 * mod.tensor(g, dtype=d)   # (3.3e38: past float32's range)
+                    p += mod.tensor(g, dtype=d)
+                if mod is tapegrad:
+                    took.append(len(calls) - n)
+                out.append((p.item(), p._version, p.dtype == d, p.requires_grad))
+        p = mod.tensor(0.5, dtype=d, requires_grad=True)
+        with mod.no_grad():
+            p -= mod.tensor(0.25, dtype=mod.float64 if d == mod.float32 else mod.float32)
+            try:
+                p += mod.tensor([0.125], dtype=d)   # (a 0-d p: no room for the broadcast)
+            except RuntimeError as e:
+                out.append(str(e))
+        out.append((p.item(), p._version))
+        return out
+    assert run(tapegrad, dt) == run(torch, tdt)
+    assert took == [0] * 8
