@@ -4,7 +4,7 @@ Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it 
 and _NotAnOperand (an operand _binary takes not: the operator returns NotImplemented)."""
 from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, threshold_backward, straight_through, depends_on, floor, ceil, trunc, rint, fmod, remainder, div_floor, div_trunc, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, ndtri, digamma, polygamma, i0, i0e, i1, i1e, erfcx, zeta, chebyshev_t, chebyshev_u, chebyshev_v, chebyshev_w, shifted_chebyshev_t, shifted_chebyshev_u, shifted_chebyshev_v, shifted_chebyshev_w, hermite_h, hermite_he, laguerre_l, legendre_p
 from .vocab import FUNCS as _FUNCS
-from .tape import STATE, open_tape, input_node
+from .tape import STATE, open_tape
 
 # the C faces (vocab.Fn.fast) of the vocabulary's functions: a direct call, no Python frame
 exp_c = _FUNCS['exp'].fast
@@ -58,11 +58,13 @@ def op_add(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -109,20 +111,24 @@ def op_add(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -153,10 +159,12 @@ def op_add(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -207,11 +215,13 @@ def op_radd(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -259,20 +269,24 @@ def op_radd(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -303,10 +317,12 @@ def op_radd(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -357,11 +373,13 @@ def op_sub(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -408,20 +426,24 @@ def op_sub(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -452,10 +474,12 @@ def op_sub(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -506,11 +530,13 @@ def op_rsub(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -558,20 +584,24 @@ def op_rsub(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -602,10 +632,12 @@ def op_rsub(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -656,11 +688,13 @@ def op_mul(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -707,20 +741,24 @@ def op_mul(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -751,10 +789,12 @@ def op_mul(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -805,11 +845,13 @@ def op_rmul(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -857,20 +899,24 @@ def op_rmul(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -901,10 +947,12 @@ def op_rmul(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -955,11 +1003,13 @@ def op_div(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -1009,20 +1059,24 @@ def op_div(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -1053,10 +1107,12 @@ def op_div(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -1109,11 +1165,13 @@ def op_pow(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -1165,20 +1223,24 @@ def op_pow(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -1209,10 +1271,12 @@ def op_pow(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -1265,11 +1329,13 @@ def op_rpow(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -1322,20 +1388,24 @@ def op_rpow(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -1366,10 +1436,12 @@ def op_rpow(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -1422,11 +1494,13 @@ def op_atan2(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -1478,20 +1552,24 @@ def op_atan2(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -1522,10 +1600,12 @@ def op_atan2(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -1578,11 +1658,13 @@ def op_hypot(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
             n = tape.n
@@ -1634,20 +1716,24 @@ def op_hypot(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
             n = tape.n
@@ -1678,10 +1764,12 @@ def op_hypot(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -1729,11 +1817,13 @@ def op_neg(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -1775,11 +1865,13 @@ def op_exp(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -1821,11 +1913,13 @@ def op_log(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -1867,11 +1961,13 @@ def op_sqrt(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -1913,11 +2009,13 @@ def op_sin(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -1959,11 +2057,13 @@ def op_cos(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2005,11 +2105,13 @@ def op_tanh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2053,11 +2155,13 @@ def op_sigmoid(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2101,11 +2205,13 @@ def op_relu(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2149,11 +2255,13 @@ def op_abs(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2197,11 +2305,13 @@ def op_pow_scalar(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2246,11 +2356,13 @@ def op_reciprocal(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2294,11 +2406,13 @@ def op_sign(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2342,11 +2456,13 @@ def op_zero(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2390,11 +2506,13 @@ def op_fill(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2437,11 +2555,13 @@ def op_log1p(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2483,11 +2603,13 @@ def op_expm1(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2529,11 +2651,13 @@ def op_log2(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2575,11 +2699,13 @@ def op_log10(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2623,11 +2749,13 @@ def op_exp2(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2669,11 +2797,13 @@ def op_tan(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2715,11 +2845,13 @@ def op_asin(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2761,11 +2893,13 @@ def op_acos(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2807,11 +2941,13 @@ def op_atan(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2853,11 +2989,13 @@ def op_sinh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2899,11 +3037,13 @@ def op_cosh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2945,11 +3085,13 @@ def op_asinh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -2991,11 +3133,13 @@ def op_acosh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3037,11 +3181,13 @@ def op_atanh(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3085,11 +3231,13 @@ def op_erf(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3133,11 +3281,13 @@ def op_erfc(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3181,11 +3331,13 @@ def op_erfinv(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3229,11 +3381,13 @@ def op_lgamma(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3277,11 +3431,13 @@ def op_digamma(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3325,11 +3481,13 @@ def op_rsqrt(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3373,11 +3531,13 @@ def op_floor(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3421,11 +3581,13 @@ def op_ceil(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3469,11 +3631,13 @@ def op_trunc(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3517,11 +3681,13 @@ def op_round(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3565,11 +3731,13 @@ def op_round_decimals(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3614,11 +3782,13 @@ def op_frac(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3662,11 +3832,13 @@ def op_sgn(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3710,11 +3882,13 @@ def op_leaky_relu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3759,11 +3933,13 @@ def op_elu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3808,11 +3984,13 @@ def op_gelu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3857,11 +4035,13 @@ def op_silu(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3905,11 +4085,13 @@ def op_softplus(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -3954,11 +4136,13 @@ def op_entr(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4002,11 +4186,13 @@ def op_sinc(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4050,11 +4236,13 @@ def op_ndtri(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4098,11 +4286,13 @@ def op_log_ndtr(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4146,11 +4336,13 @@ def op_logit(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4195,11 +4387,13 @@ def op_hardswish(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4243,11 +4437,13 @@ def op_hardsigmoid(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4291,11 +4487,13 @@ def op_mish(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4339,11 +4537,13 @@ def op_celu(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4388,11 +4588,13 @@ def op_logsigmoid(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4436,11 +4638,13 @@ def op_rad2deg(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4484,11 +4688,13 @@ def op_deg2rad(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4532,11 +4738,13 @@ def op_i0(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4580,11 +4788,13 @@ def op_i0e(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4628,11 +4838,13 @@ def op_i1(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4676,11 +4888,13 @@ def op_i1e(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4724,11 +4938,13 @@ def op_sqrt0(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4772,11 +4988,13 @@ def op_selu(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4820,11 +5038,13 @@ def op_hardtanh_min(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4869,11 +5089,13 @@ def op_hardtanh_max(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4918,11 +5140,13 @@ def op_smooth_l1(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -4967,11 +5191,13 @@ def op_huber(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5016,11 +5242,13 @@ def op_to_int(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5065,11 +5293,13 @@ def op_to_int_wrap(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5114,11 +5344,13 @@ def op_to_uint8(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5163,11 +5395,13 @@ def op_int_wrap(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5212,11 +5446,13 @@ def op_int_to_uint8(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5261,11 +5497,13 @@ def op_norm_sqrt(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5309,11 +5547,13 @@ def op_leaky_relu_result(self, c):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n
@@ -5358,11 +5598,13 @@ def op_erfcx(self):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         n = tape.n

@@ -1847,7 +1847,7 @@ Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it 
 and _NotAnOperand (an operand _binary takes not: the operator returns NotImplemented)."""
 from .vocab import %(scalar_imports)s
 from .vocab import FUNCS as _FUNCS
-from .tape import STATE, open_tape, input_node
+from .tape import STATE, open_tape
 
 # the C faces (vocab.Fn.fast) of the vocabulary's functions: a direct call, no Python frame
 %(fast_faces)s
@@ -1890,11 +1890,13 @@ def op_%(fname)s(self, other):
                     r._recorded = False
                     return r
             st = self._tape
-            if st is not tape:
-                if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            if st is not tape:   # (tape.input_node's cases, inline)
+                if st is not None:
+                    s = tape.import_node(self)
+                elif self._lserial == tape.serial:  # a leaf already on this tape
                     s = self._lnode
                 else:
-                    s = input_node(tape, self)
+                    s = tape.leaf_node(self)
             else:
                 s = self._node
 %(push_num)s
@@ -1933,20 +1935,24 @@ def op_%(fname)s(self, other):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
         if other._recorded:
             ot = other._tape
             if ot is not tape:
-                if ot is None and other._lserial == tape.serial:
+                if ot is not None:
+                    o = tape.import_node(other)
+                elif other._lserial == tape.serial:
                     o = other._lnode
                 else:
-                    o = input_node(tape, other)
+                    o = tape.leaf_node(other)
             else:
                 o = other._node
 %(push_tt)s
@@ -1970,10 +1976,12 @@ def op_%(fname)s(self, other):
         c = sv
         ot = other._tape
         if ot is not tape:
-            if ot is None and other._lserial == tape.serial:
+            if ot is not None:
+                o = tape.import_node(other)
+            elif other._lserial == tape.serial:
                 o = other._lnode
             else:
-                o = input_node(tape, other)
+                o = tape.leaf_node(other)
         else:
             o = other._node
         tape.watch_folded(tape.n, self, 1)
@@ -2013,11 +2021,13 @@ def op_%(fname)s(self%(cparam)s):
                 r._recorded = False
                 return r
         st = self._tape
-        if st is not tape:
-            if st is None and self._lserial == tape.serial:  # a leaf already on this tape
+        if st is not tape:   # (tape.input_node's cases, inline)
+            if st is not None:
+                s = tape.import_node(self)
+            elif self._lserial == tape.serial:  # a leaf already on this tape
                 s = self._lnode
             else:
-                s = input_node(tape, self)
+                s = tape.leaf_node(self)
         else:
             s = self._node
 %(push)s

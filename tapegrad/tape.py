@@ -617,8 +617,8 @@ class Tape:
             return self._no_grad_view_node(t)
         v = t._v
         shared = False
-        if type(v) is float:
-            n = self._push_input(OP_LEAF, t)
+        if type(v) is float:   # (_push_input's case, inline: once per 0-d parameter per step)
+            n = self.push(OP_LEAF, -1, -1, 0.0, v)
         elif v.size == 1:
             n = self._push_input(OP_LEAF, t)
             shared = True

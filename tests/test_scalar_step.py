@@ -368,3 +368,35 @@ def test_operator_update_of_a_0d_leaf_in_one_frame_as_torch(dt, npdt, tdt, monke
         return out
     assert run(tapegrad, dt) == run(torch, tdt)
     assert took == [0] * 8
+
+
+def test_first_uses_on_a_tape_enter_leaves_and_imports_directly(monkeypatch):
+    """The fast path enters a leaf (or a tensor of an older tape) on first use through
+    Tape.leaf_node / import_node itself, not through tape.input_node (and a float-held
+    leaf's entry not through Tape._push_input: two frames once per 0-d parameter per step); the gradients are torch's, through every
+    operand position: a number, both tensors, reflected and unary ops, and an import."""
+    from tapegrad import _fastpath
+    fail = lambda *a: pytest.fail("input_node / _push_input")   # noqa: E731
+    real = tapegrad.tape.Tape._push_input
+    monkeypatch.setattr(_fastpath, "input_node", fail, raising=False)
+    monkeypatch.setattr(tapegrad.tape.Tape, "_push_input", lambda tape, op, t: fail() if (
+        op == tapegrad.tape.OP_LEAF) else real(tape, op, t))
+
+    def run(mod, cut):
+        a, b, c, d, e = (mod.tensor(v, dtype=mod.float64, requires_grad=True)
+                         for v in (0.3, -0.7, 1.1, 0.4, 2.0))
+        h = a * 2.0 + 3.0 * b      # number operands, reflected
+        h = c * h - d.tanh()       # tensors: a new leaf on either side, unary
+        if cut:   # (a new tape: h becomes an import there, e a leaf again)
+            cut()
+        y = (h * e + 0.5 / e + a) * h
+        y.backward()
+        return [t.grad.item() for t in (a, b, c, d, e)]
+
+    def new_tape():
+        tapegrad.tape.STATE.tape.sealed = True
+        tapegrad.tape.STATE.tape = tapegrad.tape.CLOSED
+    for cut in (None, new_tape):
+        got = run(tapegrad, cut)
+        want = run(torch, None)
+        np.testing.assert_allclose(got, want, rtol=1e-14)
