@@ -136,3 +136,38 @@ def test_a_full_pool_of_other_capacities_makes_room_for_the_tapes_in_use(fresh_p
 
 def _ids(items):
     return [id(x) for x in items]   # (a stream set is a tuple of arrays: no == between them)
+
+
+def test_a_long_graph_grows_once_onto_the_set_the_last_one_left(fresh_pools, monkeypatch):
+    """A loop that records one long scalar graph per step: the first graph's arrays double
+    their way up; each later one outgrows its new tape's 1024 cells once, onto the largest
+    pooled set (the one the previous graph left, clean up to its length: no fill ahead
+    before that), and gives its small set back.  The gradients are the first graph's."""
+    grows = []
+    real = Tape.grow
+    monkeypatch.setattr(Tape, "grow", lambda self: grows.append(self.n) or real(self))
+    x = tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+
+    def step():
+        y = x * 1.0
+        for _ in range(1500):   # 6002 entries: capacity 8192
+            y = y * 0.999 + x.sin() * 0.001
+        y.backward()
+        g = x.grad.item()
+        x.grad = None
+        return y, g
+    y, g0 = step()
+    arrs = y._tape._arrays
+    assert len(arrs[0]) == 8192 and len(grows) > 4
+    del y
+    for _ in range(2):
+        grows.clear()
+        y, g = step()
+        assert y._tape._arrays is arrs and g == g0
+        assert grows == [1024]   # (the one resize; the pooled set is clean to 6002 cells)
+        assert all(a is not arrs for a in T._POOL) and len(T._POOL[-1][0]) == 1024
+        del y
+        assert T._POOL[-1] is arrs
+    # a new tape still takes a set of its own capacity
+    small = (x * 2.0)._tape
+    assert len(small._arrays[0]) == 1024
