@@ -410,8 +410,8 @@ class Tape:
     def __len__(self):
         return self.n
 
-    def _resize(self, cap):
-        new = _take_streams(cap, grown=True)
+    def _resize(self, cap, grown=True):
+        new = _take_streams(cap, grown)
         cap = len(new[0])   # (a pooled set may be larger)
         views = new.views
         old = self._arrays
@@ -511,6 +511,14 @@ class Tape:
     def nd_streams(self):
         nds = self.nds
         if nds is None:
+            if self.cap > 4 * max(self.n, 1024):
+                # a scalar tape that grew onto a large pooled set (_take_streams): its n-d
+                # streams, as long as its arrays, are made for the capacity doubling gives
+                # (a 1500-entry prefix: 2048, not the 65536 a long graph left, 7.5 MB)
+                cap = 1024
+                while cap <= self.n:
+                    cap *= 2
+                self._resize(cap, grown=False)
             nds = self.nds = _take_nd(self.cap)
             # every entry before this call's (the newest, or the next) is one-element, and
             # its n-d streams keep their defaults: n-d facts are written for new entries only

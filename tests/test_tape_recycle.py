@@ -1,6 +1,7 @@
 """A training step's fixed tape cost (tape.py): a dead tape's arrays go back to the pools in a
 new tape's state, and a leaf entry is recorded as `Tape.push` with a shape would record it."""
 import gc
+import math
 import subprocess
 import sys
 
@@ -171,3 +172,33 @@ def test_a_long_graph_grows_once_onto_the_set_the_last_one_left(fresh_pools, mon
     # a new tape still takes a set of its own capacity
     small = (x * 2.0)._tape
     assert len(small._arrays[0]) == 1024
+
+
+def test_n_d_streams_of_a_tape_that_grew_onto_a_large_set(fresh_pools):
+    """A scalar prefix that grew onto the large set a long graph left, then an n-d op: the
+    tape's arrays go back to the capacity doubling gives before its n-d streams are made
+    (of that length, not the large set's); the entries and gradients are kept."""
+    x = tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+    y = x * 1.0
+    for _ in range(5000):
+        y = y * 0.999 + x.sin() * 0.001
+    y.backward()
+    x.grad = None
+    del y   # (its 32768-cell set goes to the pool)
+
+    def run(mod):
+        a = mod.tensor(0.3, dtype=mod.float64, requires_grad=True)
+        w = mod.tensor([0.5, -1.5, 2.0], dtype=mod.float64, requires_grad=True)
+        y = a * 1.0
+        for _ in range(400):   # 1602 entries
+            y = y * 0.999 + a.sin() * 0.001
+        z = (w * y).sum()   # the first n-d entries
+        if mod is tg:
+            tape = z._tape
+            assert len(tape._arrays[0]) == tape.cap == 2048 == len(tape.nds.size)
+        z.backward()
+        return a.grad.item(), w.grad.tolist()
+    reference = pytest.importorskip("torch")
+    got, want = run(tg), run(reference)
+    assert math.isclose(got[0], want[0], rel_tol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
