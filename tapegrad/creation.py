@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import devices as _device, dtypes as D, errors, layouts, settings
+from . import aligned, devices as _device, dtypes as D, errors, layouts, settings
 from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
@@ -177,9 +177,9 @@ def copy_of(data, dtype=None, requires_grad=False):
         if not (dt.is_floating_point or dt is D.bool_ or isinstance(data, np.ndarray)):
             arr = _checked_items(data, arr, dt)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > dt.np.itemsize:
-        arr = quiet(np.array, arr, dt.np)   # (a narrowing cast may overflow: inf, silently)
+        arr = quiet(aligned.copy, arr, dt.np)   # (a narrowing cast may overflow: inf, silently)
     else:
-        arr = np.array(arr, dtype=dt.np, copy=True)
+        arr = aligned.copy(arr, dt.np)
     return _leaf(arr, dt, requires_grad)
 
 
@@ -353,7 +353,7 @@ def _filled(size, value, dtype, requires_grad, fn=None):
     if dtype is not None:
         dtype = D.as_dtype(dtype, fn)
     dt = dtype or D.get_default_dtype()
-    return _leaf(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dt,
+    return _leaf(aligned.full(_size_args(size, fn), D.checked(value, dt), dt.np), dt,
                  requires_grad)
 
 

@@ -1,0 +1,53 @@
+"""Arrays that start on a 64-byte boundary, as torch's CPU allocator places every storage.
+
+numpy's allocations of more than a few KB start 16 bytes past a 64-byte boundary (malloc's
+chunk header), and OpenBLAS's float64 kernels read a matrix placed so more slowly: on this
+host's SkylakeX cores (one thread), 64x1000 @ 1000x100 took 276-278 us with the right-hand
+operand there against 249-258 us on a boundary, and 1000x64 @ 64x100 230-237 against 219-221
+(float32 showed no difference).  `tapegrad.tensor` and the filling factories (zeros, ones,
+empty, full, what nn's layers start from) take their storage here when it is large enough for
+BLAS to see it; smaller ones keep numpy's own (a call ~1 us cheaper).
+
+The array views a memoryview of a larger numpy buffer, not the buffer itself: its chain of
+numpy bases ends at a flat array of exactly its elements, its storage root at offset 0, as
+storage_offset(), is_set_to(), serialization and the version counters read it.
+"""
+import math
+
+import numpy as np
+
+__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy"]
+
+ALIGN = 64               # bytes: a cache line, and torch's alignment of CPU storage
+MIN_BYTES = 1 << 16      # smaller arrays: numpy's own allocation
+
+
+def empty(shape, dtype):
+    """np.empty(shape, dtype), on a 64-byte boundary when MIN_BYTES or larger."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < MIN_BYTES:
+        return np.empty(shape, dtype)
+    raw = np.empty(nbytes + ALIGN, np.uint8)
+    at = -raw.__array_interface__["data"][0] % ALIGN
+    # (frombuffer keeps the memoryview as the base: np.ndarray(buffer=) would unwrap it to raw)
+    return np.frombuffer(memoryview(raw)[at:at + nbytes], dtype).reshape(shape)
+
+
+def full(shape, value, dtype):
+    """np.full(shape, value, dtype) on empty()'s storage (numpy's cast of value, unsafe)."""
+    out = empty(shape, dtype)
+    np.copyto(out, value, casting="unsafe")
+    return out
+
+
+def copy(arr, dtype):
+    """np.array(arr, dtype=dtype, copy=True) on empty()'s storage (for numbers and bools; other
+    kinds of arr take numpy's own copy and its conversions)."""
+    dtype = np.dtype(dtype)
+    if arr.size * dtype.itemsize < MIN_BYTES or arr.dtype.kind not in "biuf" or \
+            dtype.kind not in "biufc":
+        return np.array(arr, dtype=dtype, copy=True)
+    out = empty(arr.shape, dtype)
+    np.copyto(out, arr, casting="unsafe")
+    return out
