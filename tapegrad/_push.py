@@ -67,3 +67,38 @@ def push_nd(self, op, a, b, c, shape, size):
             shp[row] = s
             row += 1
     return n
+
+
+def push_input_nd(self, op, shape, size):
+    """push_nd(op, -1, -1, 0.0, shape, size): an input-less entry (leaf, const) whose node has
+    a shape, its default cells left as they are (protocol.DEFAULTS: two stores less of the
+    eight such entries of a small net's training step)."""
+    k = len(shape)
+    if k > 8:
+        raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+    nds = self.nds
+    if nds is None:
+        nds = self.nd_streams()
+    n = self.n
+    if n >= self.lim:
+        self.grow()
+    self.op[n] = op
+    self.ia[n] = -1
+    self.val[n] = 0.0
+    self.n = n + 1
+    self.shape[n] = shape
+    cells = nds._cells
+    cells[0][n] = size
+    cells[1][n] = k
+    shp = cells[2]
+    row = 8 * n
+    if k == 1:   # (the common cases, unrolled)
+        shp[row] = shape[0]
+    elif k == 2:
+        shp[row] = shape[0]
+        shp[row + 1] = shape[1]
+    else:
+        for s in shape:
+            shp[row] = s
+            row += 1
+    return n

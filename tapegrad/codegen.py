@@ -2159,12 +2159,7 @@ def push_nd(self, op, a, b, c, shape, size):
     count, given by the caller, which has it): push's stores and `NdStreams.set_shape`'s in
     one call, the n-d streams after the count as in push.  Raises, before any store, past 8
     dimensions."""
-    k = len(shape)
-    if k > 8:
-        raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-    nds = self.nds
-    if nds is None:
-        nds = self.nd_streams()
+%(nd_head)s
 %(reserve)s
     try:
 %(stores_nd)s
@@ -2172,23 +2167,46 @@ def push_nd(self, op, a, b, c, shape, size):
         self.clear_cells(n, n + 1)
         raise
 %(publish)s
-    self.shape[n] = shape
-    cells = nds._cells
-    cells[0][n] = size
-    cells[1][n] = k
-    shp = cells[2]
-    row = 8 * n
-    if k == 1:   # (the common cases, unrolled)
-        shp[row] = shape[0]
-    elif k == 2:
-        shp[row] = shape[0]
-        shp[row + 1] = shape[1]
-    else:
-        for s in shape:
-            shp[row] = s
-            row += 1
-    return n
+%(nd_tail)s
+
+
+def push_input_nd(self, op, shape, size):
+    """push_nd(op, -1, -1, 0.0, shape, size): an input-less entry (leaf, const) whose node has
+    a shape, its default cells left as they are (protocol.DEFAULTS: two stores less of the
+    eight such entries of a small net's training step)."""
+%(nd_head)s
+%(reserve)s
+%(stores_input)s
+%(publish)s
+%(nd_tail)s
 '''
+
+
+# push_nd's shape check before the append, and its writes of the n-d streams after it
+PUSH_ND_HEAD = """\
+k = len(shape)
+if k > 8:
+    raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+nds = self.nds
+if nds is None:
+    nds = self.nd_streams()"""
+PUSH_ND_TAIL = """\
+self.shape[n] = shape
+cells = nds._cells
+cells[0][n] = size
+cells[1][n] = k
+shp = cells[2]
+row = 8 * n
+if k == 1:   # (the common cases, unrolled)
+    shp[row] = shape[0]
+elif k == 2:
+    shp[row] = shape[0]
+    shp[row + 1] = shape[1]
+else:
+    for s in shape:
+        shp[row] = s
+        row += 1
+return n"""
 
 
 def generate_push():
@@ -2196,10 +2214,17 @@ def generate_push():
                                  tape="self")
     nd = protocol.python_push(dict(op="op", ia="a", ib="b", imm="c", val="0.0"), "",
                               tape="self")   # (push_nd: an n-d node's val cell holds 0.0)
+    # (an input entry's operands and immediate are the defaults: no store of them, and no
+    # value that could fail to convert, so no clean-up)
+    inp = protocol.python_push(dict(op="op", ia="-1", ib="-1", imm="0.0", val="0.0"), "",
+                               tape="self", lean=True)
     return PUSH_SOURCE % dict(reserve=textwrap.indent("\n".join(lines[:3]), " " * 4),
                               stores=textwrap.indent("\n".join(lines[3:-1]), " " * 8),
                               stores_nd=textwrap.indent("\n".join(nd[3:-1]), " " * 8),
-                              publish="    " + lines[-1])
+                              stores_input=textwrap.indent("\n".join(inp[3:-1]), " " * 4),
+                              publish="    " + lines[-1],
+                              nd_head=textwrap.indent(PUSH_ND_HEAD, " " * 4),
+                              nd_tail=textwrap.indent(PUSH_ND_TAIL, " " * 4))
 
 
 # --- the array faces of the copied special functions ---------------------------------------

@@ -1123,17 +1123,25 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
                         a = tape.leaf_node(x)
                     if b == -4:   # (y may be x, entered just above)
                         b = tape.leaf_node(y) if y._lserial != tape.serial else y._lnode
+                    # (a constant: its entry holds the product's save of its value)
+                    save_a = save_b = True
                     if a == -3:
-                        a = _mm_const(tape, x, xa)
+                        refuse_inference_save(x)
+                        a = tape.const_entry(x, xa)
+                        save_a = False
                     if b == -3:
-                        b = _mm_const(tape, y, ya)
+                        refuse_inference_save(y)
+                        b = tape.const_entry(y, ya)
+                        save_b = False
                     shape = out.shape
                     e = tape.push_nd(_MM if ny == 2 else _MV, a, b, 0.0, shape, m * n)
                     t = _new()
                     t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = \
                         out, x._dtype, shape, tape, True, e
-                    tape.save(a, xa)
-                    tape.save(b, ya)
+                    if save_a:
+                        tape.save(a, xa)
+                    if save_b:
+                        tape.save(b, ya)
                     row = _MM_ROWS.get((m, k, n))
                     if row is None:
                         row = _mm_row(m, k, n)
@@ -1214,14 +1222,6 @@ def _np_matmul(a, b):
         return matmul_kind.product(a, b)
     finally:
         _ERR_RESET(token)
-
-
-def _mm_const(tape, x, xa):
-    """matmul's const entry for tensor x (not recorded), whose value the product saves."""
-    refuse_inference_save(x)
-    node = tape.push_nd(OP_CONST, -1, -1, 0.0, xa.shape, xa.size)
-    tape._watch_new(node, x)
-    return node
 
 
 def _matmul_record(x, y, xa, ya, out, nx, ny, name):

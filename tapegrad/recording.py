@@ -5,7 +5,7 @@ import numpy as np
 
 from . import dtypes as D
 from .parameter import Parameter
-from .tape import input_node, OP_CONST, open_tape, STATE
+from .tape import input_node, open_tape, STATE
 from .tensor import Tensor, _new
 
 _MIXED = "tapegrad: combining graphs recorded in different threads is not supported"
@@ -74,11 +74,8 @@ def _operand_node(tape, x, arr):
 
 def const_operand(tape, x, arr):
     """Node of a const entry for tensor x (not recorded, n-d), value `arr`: pushed, saved for
-    the entries reading it, its version entered (the const_node, save, _watch_new steps)."""
-    node = tape.push_nd(OP_CONST, -1, -1, 0.0, arr.shape, arr.size)
-    tape.save(node, arr)
-    tape._watch_new(node, x)
-    return node
+    the entries reading it, its version entered (Tape.const_entry)."""
+    return tape.const_entry(x, arr)
 
 
 def _result(arr, dt, tape, op, a, b, c, saves=()):

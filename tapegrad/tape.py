@@ -503,6 +503,9 @@ class Tape:
     push = _push.push
     # push_nd(op, a, b, c, shape, size): an n-d op's entry and its shape in one call (ndops)
     push_nd = _push.push_nd
+    # push_input_nd(op, shape, size): push_nd(op, -1, -1, 0.0, shape, size) of a leaf or const
+    # entry, its default cells not stored again
+    push_input_nd = _push.push_input_nd
 
     def clear_cells(self, lo, hi):
         """Put protocol.DEFAULTS back into cells lo..hi-1 (past the count: not published)."""
@@ -533,22 +536,25 @@ class Tape:
         if node in self.shape:   # (n-d nodes only; no constant's -1 is a key)
             nds = self.nds
             cells = nds._cells
-            s = cells[5][node]
-            if s < 0:
-                code = self.op[node]
-                if code not in _BORROWED_CODES and (code != OP_CONST or self._first_const(arr)):
-                    self.saved_bytes += arr.nbytes
-                    if self.saved_bytes + ENTRY_BYTES * self.n > MAX_SAVED_BYTES \
-                            and not self.recording:
-                        self.sealed = True
-                s = nds.nobjs   # (new_slot, inline: in a training step every save is a first)
-                if s == len(nds.objs):
-                    s = nds.new_slot(node)
-                else:
-                    cells[5][node] = s
-                    nds.nobjs = s + 1
+            slots = cells[5]
+            s = slots[node]
+            if s >= 0:   # (a later saver of the node)
+                nds.objs[s] = arr
+                cells[6][node] += 1
+                return
+            code = self.op[node]
+            if code not in _BORROWED_CODES and (code != OP_CONST or self._first_const(arr)):
+                held = self.saved_bytes = self.saved_bytes + arr.nbytes
+                if held + ENTRY_BYTES * self.n > MAX_SAVED_BYTES and not self.recording:
+                    self.sealed = True
+            s = nds.nobjs   # (new_slot, inline: in a training step every save is a first)
+            if s == len(nds.objs):
+                s = nds.new_slot(node)
+            else:
+                slots[node] = s
+                nds.nobjs = s + 1
             nds.objs[s] = arr
-            cells[6][node] += 1
+            cells[6][node] = 1   # (its first saver: a node without a slot has none)
 
     def hold(self, nbytes):
         """Count `nbytes` of data the tape keeps alive outside its streams (what a custom
@@ -649,7 +655,7 @@ class Tape:
             n = self._push_input(OP_LEAF, t)
             shared = True
         else:
-            n = self.push_nd(OP_LEAF, -1, -1, 0.0, v.shape, v.size)
+            n = self.push_input_nd(OP_LEAF, v.shape, v.size)
         # the version watch (_watch_new's, its lookup inline): a leaf that requires grad
         # never gets a grad_fn, so its entry names no tensor
         try:
@@ -740,9 +746,44 @@ class Tape:
             self.baked.append(t)  # keeps id(t) from being reused while recording
         return n
 
+    def const_entry(self, t, arr):
+        """The const entry of n-d tensor t (not recorded), value `arr`, saved once for the
+        entries reading it and its version entered: const_node, then save's and _watch_new's
+        steps for a node just pushed, in one frame (a training step's batch and targets: two
+        frames less each, ~0.3 us).  save's first save of a constant: its bytes counted once
+        per array (_first_const), a new slot, one saver."""
+        n = self.push_input_nd(OP_CONST, arr.shape, arr.size)
+        if self._first_const(arr):
+            held = self.saved_bytes = self.saved_bytes + arr.nbytes
+            if held + ENTRY_BYTES * self.n > MAX_SAVED_BYTES and not self.recording:
+                self.sealed = True
+        nds = self.nds
+        cells = nds._cells
+        s = nds.nobjs
+        if s == len(nds.objs):
+            s = nds.new_slot(n)
+        else:
+            cells[5][n] = s
+            nds.nobjs = s + 1
+        nds.objs[s] = arr
+        cells[6][n] = 1
+        try:
+            c = t._ver
+        except AttributeError:
+            c = t._ver = [0]
+        else:
+            if type(c) is not list:
+                c = c[0]
+        ver = c[0]
+        # (a constant is not a leaf that requires grad: its tensor named for the error)
+        self.versions[n] = (c, ver, t._dtype, t._shape, weakref.ref(t))
+        if self.watched is not None:
+            self.watch_group(c, ver, [n])
+        return n
+
     def const_node(self, arr):
         """An n-d operand that needs no gradient: stored once, saved for the entries reading it."""
-        return self.push_nd(OP_CONST, -1, -1, 0.0, arr.shape, arr.size)
+        return self.push_input_nd(OP_CONST, arr.shape, arr.size)
 
     # -- version counters ---------------------------------------------------------------------
     def watch(self, node, t):

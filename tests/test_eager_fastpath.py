@@ -777,3 +777,32 @@ def test_reduction_over_one_dim_in_few_frames():
     finally:
         sys.setprofile(None)
     assert not {"_dim", "_array", "_tape_for", "input_node"} & set(seen), seen
+
+
+# the const entry of an n-d operand that does not require grad (a batch, targets): one per
+# use, holding the value the entries read, entered with its version; as torch when changed
+@pytest.mark.parametrize("fn", [lambda w, c: c @ w, lambda w, c: w.T @ c.T,
+                                lambda w, c: (w - c) ** 2, lambda w, c: c * w])
+def test_const_entries_as_torch(fn):
+    w, wt = _pair(_arr((3, 3), "float32"), True)
+    c, ct = _pair(_arr((3, 3), "float32"))
+    got, want = fn(w, c), fn(wt, ct)
+    tape = got._tape
+    consts = [e for e in range(tape.n) if tape.op[e] == T.OP_CONST]
+    assert len(consts) == 1 and np.shares_memory(tape.saved_array(consts[0]), c._v)
+    assert tape.nds.nsaved[consts[0]] >= 1 and tape.versions[consts[0]][1] == 0
+    got.sum().backward(retain_graph=True)
+    want.sum().backward(retain_graph=True)
+    _same(w.grad, wt.grad, rtol=1e-5)
+    with tapegrad.no_grad():
+        c.mul_(2.0)
+    with torch.no_grad():
+        ct.mul_(2.0)
+    try:
+        want.sum().backward()
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            got.sum().backward()
+        assert "modified by an inplace operation" in str(e)
+    else:   # (an entry that does not read the constant's value: as torch, no error)
+        got.sum().backward()

@@ -92,11 +92,15 @@ def _function(source, name):
 
 def test_tape_push_is_the_rendered_one():
     assert Tape.push is _push.push and Tape.push_nd is _push.push_nd
+    assert Tape.push_input_nd is _push.push_input_nd
     with open(codegen.PUSH_TARGET) as f:
         assert f.read() == codegen.generate_push(), "run `python tapegrad/codegen.py`"
     for name in ("push", "push_nd"):
         _appends_follow_protocol(_events(_function(inspect.getsource(_push), name),
                                          _python_stream))
+    # (an input entry leaves out the stores of its default cells)
+    _appends_follow_protocol(_events(_function(inspect.getsource(_push), "push_input_nd"),
+                                     _python_stream), lean=True)
 
 
 def test_push_nd_writes_what_push_writes(fresh_tape):
@@ -116,6 +120,34 @@ def test_push_nd_writes_what_push_writes(fresh_tape):
     with pytest.raises(RuntimeError, match="at most 8 dimensions"):
         b.push_nd(5, 0, 0, 0.0, (1,) * 9, 1)
     assert b.n == 2 and _cells(b, 2)[2:4] == (-1, 0.0)   # (the defaults past the count)
+
+
+def test_push_input_nd_writes_what_push_writes(fresh_tape):
+    """push_input_nd(op, shape, size) leaves the cells, shape and n-d streams push(op, -1,
+    -1, 0.0, 0.0, shape) leaves, on new streams and on pooled ones whose cells held other
+    values (a tape that died after writing operands and immediates there); past 8
+    dimensions it raises before any store."""
+    const = OPS["const"].code
+    for _ in range(3):   # (the later rounds take the streams the earlier tapes pooled)
+        tapes = []
+        for fn in (lambda t: t.push(const, -1, -1, 0.0, 0.0, (3, 4)),
+                   lambda t: t.push_input_nd(const, (3, 4), 12)):
+            t = Tape()
+            t.push(OPS["leaf"].code, -1, -1, 0.0, 0.0, (2,))
+            fn(t)
+            tapes.append(t)
+        a, b = tapes
+        assert a.n == b.n == 2 and _cells(a, 1) == _cells(b, 1) == (const, -1, -1, 0.0, 0.0)
+        assert a.shape == b.shape
+        for name in ("size", "nd", "shp", "par", "npar", "slot"):
+            np.testing.assert_array_equal(getattr(a.nds, name)[:2], getattr(b.nds, name)[:2])
+        with pytest.raises(RuntimeError, match="at most 8 dimensions"):
+            b.push_input_nd(const, (1,) * 9, 1)
+        assert b.n == 2
+        for t in (a, b):   # (dirty the cells the next tapes on these streams will use)
+            t.push(5, 0, 1, 2.5, 0.0, (3, 4))
+            t.push(5, 1, 0, -1.5, 0.0, (3, 4))
+        del a, b, t, tapes
 
 
 @pytest.mark.parametrize("name", [n for n in dir(_fastpath) if n.startswith("op_")])
@@ -141,7 +173,8 @@ def test_every_copy_is_rendered_from_the_description(monkeypatch):
     for tree, names, stream_of, lean in (
             (fast, [n for n in dir(_fastpath) if n.startswith("op_")], _python_stream, True),
             (kern, ["emit_bin", "emit_un", "emit_where"], _numba_stream, False),
-            (push, ["push"], _python_stream, False)):
+            (push, ["push", "push_nd"], _python_stream, False),
+            (push, ["push_input_nd"], _python_stream, True)):
         for name in names:
             fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
             _appends_follow_protocol(_events(fn, stream_of), lean=lean, names=order)
