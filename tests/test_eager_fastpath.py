@@ -779,6 +779,41 @@ def test_reduction_over_one_dim_in_few_frames():
     assert not {"_dim", "_array", "_tape_for", "input_node"} & set(seen), seen
 
 
+# a one-element operand held as a number (a (1,) bias, a 0-d scale) beside an n-d array:
+# _binary hands numpy a scalar of the dtype; the same bits, shapes and gradients as torch,
+# with the operand on either side and of more dims than the array (the array's path then)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("xshape, bshape", [((5, 1), (1,)), ((3, 4), (1,)), ((3, 4), ()),
+                                            ((3, 4), (1, 1)), ((4,), (1, 1)), ((), (1,)),
+                                            ((2, 3, 2), (1, 1))])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "minimum"])
+def test_number_held_one_element_operands_as_torch(dtype, xshape, bshape, op):
+    x, xt = _pair(_arr(xshape, dtype), True)
+    b, bt = _pair(_arr(bshape, dtype), True)
+    assert type(b._v) is float   # (a one-element tensor holds its value as a number)
+    for got, want in ((getattr(tapegrad, op)(x, b), getattr(torch, op)(xt, bt)),
+                      (getattr(tapegrad, op)(b, x), getattr(torch, op)(bt, xt))):
+        assert tuple(got.shape) == tuple(want.shape) and str(got.dtype) == "tapegrad." + dtype
+        assert np.array_equal(got.detach().numpy(), want.detach().numpy())
+        got.sum().backward()
+        want.sum().backward()
+    _same(x.grad, xt.grad)
+    _same(b.grad, bt.grad)
+
+
+def test_number_held_float32_operand_past_float32_range_is_inf_as_torch():
+    # (a float32 one-element value the scalar fast path holds in double past float32's
+    # range reads as inf when it meets an array, silently)
+    big = tapegrad.tensor(3e38, dtype=tapegrad.float32, requires_grad=True) * 10.0
+    bigt = torch.tensor(3e38, dtype=torch.float32, requires_grad=True) * 10.0
+    x, xt = _pair(_arr((3, 2), "float32"), True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = x * big
+    want = xt * bigt
+    assert np.array_equal(got.detach().numpy(), want.detach().numpy())
+
+
 # the const entry of an n-d operand that does not require grad (a batch, targets): one per
 # use, holding the value the entries read, entered with its version; as torch when changed
 @pytest.mark.parametrize("fn", [lambda w, c: c @ w, lambda w, c: w.T @ c.T,
