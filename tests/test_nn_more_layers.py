@@ -2,6 +2,7 @@
 and gradients (float32 and float64) against torch, grad_fn names and edges, running
 statistics, reprs, errors and warnings; gradcheck in float64.  The torch comparisons import
 torch inside each test."""
+import contextlib
 import itertools
 import warnings
 
@@ -323,8 +324,40 @@ def test_embedding_bag_modules_and_errors_against_torch():
         lambda M: M.nn.functional.embedding_bag(M.tensor(i).int(), M.tensor(w),
                                                 M.tensor([0, 2], dtype=M.int32)),
     ]
-    for c in calls:
-        assert outcome(tg, c) == outcome(torch, c)
+    # (torch's float32 sum/mean run fbgemm, whose bad-index message follows torch's thread
+    # count, which conftest sets to one: both libraries compare at two threads here, so the
+    # result no longer hangs on an earlier test having left torch with more)
+    with _intra_op_threads(torch, 2):
+        for c in calls:
+            assert outcome(tg, c) == outcome(torch, c)
+
+
+@contextlib.contextmanager
+def _intra_op_threads(torch, n):
+    """tapegrad's and torch's intra-op thread counts both set to n, then restored."""
+    from tapegrad.settings import _state
+    saved = _state["threads"], torch.get_num_threads()
+    tg.set_num_threads(n)
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _state["threads"] = saved[0]
+        torch.set_num_threads(saved[1])
+
+
+@pytest.mark.xfail(strict=True, reason="tapegrad gives fbgemm's many-thread message at any "
+                   "thread count; torch on one thread names the bad index")
+def test_embedding_bag_bad_index_message_on_one_thread():
+    torch = pytest.importorskip("torch")
+    w = R.standard_normal((10, 3)).astype(np.float32)
+    got = []
+    with _intra_op_threads(torch, 1):
+        for M in (tg, torch):
+            with pytest.raises(RuntimeError) as e:
+                M.nn.functional.embedding_bag(M.tensor([1, 2, 30]), M.tensor(w), M.tensor([0, 2]))
+            got.append(str(e.value))
+    assert got[0] == got[1]
 
 
 def test_embedding_bag_max_replays_and_guards_its_maxima():
