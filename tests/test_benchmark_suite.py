@@ -45,7 +45,7 @@ def test_cache_sim_child_runs_each_case(monkeypatch):
         params = cache_sim.child(case)
         assert all(p.grad is not None and p.grad.shape == p.shape for p in params)
 
-@pytest.mark.slow   # (a whole benchmark script in a subprocess: CI's second step)
+@pytest.mark.slow   # (a whole benchmark script in a subprocess: slow)
 def test_compare_tape_quick_runs_every_target():
     """compare_tape.py --quick (a smoke run, ~10 s) reaches its 'Done when' table: every
     workload of issue #8 runs on this tapegrad (and torch, when installed) without error."""

@@ -19,7 +19,7 @@ import pytest
 
 import tapegrad
 
-# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+# whole programs, each run with tapegrad and with torch: slow (-m "not slow" leaves them out)
 pytestmark = pytest.mark.slow
 
 

@@ -149,7 +149,7 @@ def test_net_matches_torch_float64(kw, torch_ns):
     assert [p._version for p in ps] == [p._version for p in tps] == [200] * 3
 
 
-@pytest.mark.slow   # (a net trained alongside torch's for many steps: CI's second step)
+@pytest.mark.slow   # (a net trained alongside torch's for many steps: slow)
 @pytest.mark.parametrize("kw", CASES, ids=[str(i) for i in range(len(CASES))])
 def test_net_tracks_torch_with_its_own_bfloat16_iteration(kw):
     """Unpatched torch: where an element of torch's iteration rounds to the other bfloat16

@@ -9,7 +9,7 @@ import pytest
 import tapegrad
 from test_func_tutorials import _run, _same
 
-# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+# whole programs, each run with tapegrad and with torch: slow (-m "not slow" leaves them out)
 pytestmark = pytest.mark.slow
 
 

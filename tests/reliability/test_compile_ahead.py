@@ -13,7 +13,7 @@ import pytest
 import tapegrad
 from tapegrad import _ahead
 
-# each test compiles kernels in fresh processes with their own caches: CI's second step
+# each test compiles kernels in fresh processes with their own caches: slow
 pytestmark = pytest.mark.slow
 
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__)))

@@ -1,7 +1,7 @@
 """Memory stays flat over 10^5 iterations of the loops the issue names that tests/test_tape.py
 does not already soak (dropped graphs and training loops are there): retain_graph,
-create_graph, replay and batch replay.  Marked slow (about 2-30 s each): CI runs them as a step
-of their own (`-m slow`, after `-m "not slow"`), as the README's test command does."""
+create_graph, replay and batch replay.  Marked slow (about 2-30 s each): the README's test
+command runs them with the rest; `-m "not slow"` leaves them out."""
 import gc
 import sys
 

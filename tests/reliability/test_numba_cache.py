@@ -13,7 +13,7 @@ import pytest
 
 import tapegrad
 
-# each test compiles kernels in fresh processes with their own caches: CI's second step
+# each test compiles kernels in fresh processes with their own caches: slow
 pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and fork()"),
               pytest.mark.slow]
 
