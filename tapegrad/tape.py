@@ -428,6 +428,8 @@ class Tape:
         # (lim: the new arrays hold the defaults past n up to their `clean` mark, else only
         # once grow fills them)
         lim, old_lim = max(n, new.clean), self.lim
+        if self.nds is not None:   # (grow checks an n-d tape's entries against the seal
+            lim = min(lim, n + _CLEAN_AHEAD)   # every _CLEAN_AHEAD appends)
         self.succ = _succ(cap)   # (first: it covers the old cap too)
         self.op, self.ia, self.ib, self.imm, self.val, self._arrays, self.cap, self.lim = \
             views + (new, cap, lim)
@@ -480,7 +482,9 @@ class Tape:
         if n >= self.cap:
             if self.cap >= MAX_ENTRIES and not self.recording:
                 self.sealed = True
-            self._resize(2 * self.cap)
+            # (a scalar tape takes the largest pooled set; an n-d one its own capacity: its
+            # n-d streams are made as long)
+            self._resize(2 * self.cap, grown=self.nds is None)
         # (graphs of n-d ops that save little or nothing: their entries alone reach the
         # budget; checked here, every _CLEAN_AHEAD appends, not per append)
         if self.nds is not None and self.saved_bytes + ENTRY_BYTES * n > MAX_SAVED_BYTES \
@@ -489,6 +493,9 @@ class Tape:
         if self.lim > n:   # (arrays from the pool, clean past n already: _resize set lim)
             return
         hi = min(n + _CLEAN_AHEAD, self.cap)
+        if self._arrays.clean >= hi:   # (a pooled set holding the defaults up to hi already)
+            self.lim = hi
+            return
         clear_cells(self._arrays, n, hi)
         self.lim = hi   # after the fill: an interrupt before this leaves lim lower (safe)
 
@@ -523,6 +530,8 @@ class Tape:
                     cap *= 2
                 self._resize(cap, grown=False)
             nds = self.nds = _take_nd(self.cap)
+            # (from now on grow checks the entries against the seal every _CLEAN_AHEAD appends)
+            self.lim = min(self.lim, self.n + _CLEAN_AHEAD)
             # every entry before this call's (the newest, or the next) is one-element, and
             # its n-d streams keep their defaults: n-d facts are written for new entries only
             nds.plain = max(self.n - 1, 0)
