@@ -826,7 +826,7 @@ def _copied_source():
     fns = list(DRIVERS) + [
         walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
         walks.layout_prefix,
-        walks.fill_values, walks.layout_arenas, walks.release_saved, walks.any_freed, walks.reach_list,
+        walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
         walks.order_marked, walks.gather_reached, walks.gather_layout,
         walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, walks.reset_streams, kinds.index.bcast_index, kinds.index.strided_index,

@@ -1688,37 +1688,34 @@ class NdStreams:
         for e in roots:   # (a few roots: item stores cost less than a fancy index)
             marks[e] = 1
         plain = min(self.plain, n)   # (a backward from a root inside the prefix: n < plain)
-        # (where both arenas fit behind the work cells, a loop's usual backward, the layout
-        # kernel also fills the values and zeroes the adjoints: walks.layout_arenas)
-        placed = K.layout_arenas(s.op, s.ia, s.ib, arg_ptr, arg, size, slot,
-                                 s.host if host else _const_zeros8(n), direct, _WANTS,
-                                 _VJP_READS, runs, marks, used, off, saved, counts, plain, nd,
-                                 val, work, head, min(len(work) - head, 2 * scratch.PAIRED))
+        K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, slot,
+                       s.host if host else _const_zeros8(n), direct, _WANTS, _VJP_READS, runs,
+                       marks, used, off, saved, counts, plain)
         s0, total, k, s.low, prefix = counts.tolist()
-        if placed:
-            arenas = self._arenas   # (their views, kept as the work cells' are)
-            if arenas[0] is not work or arenas[1] != head or arenas[2] != total:
-                arenas = self._arenas = (work, head, total, work[head:head + total],
-                                         work[head + total:head + 2 * total])
-            s.bufs, s.vals, s.adj = [work], arenas[3], arenas[4]
-        else:
-            if total <= scratch.PAIRED:   # one scratch buffer for both arenas
+        if total <= scratch.PAIRED:   # one scratch buffer for both arenas
+            if 2 * total <= len(work) - head:   # (behind the work cells: no take)
+                arenas = self._arenas   # (their views, kept as the work cells' are)
+                if arenas[0] is not work or arenas[1] != head or arenas[2] != total:
+                    arenas = self._arenas = (work, head, total, work[head:head + total],
+                                             work[head + total:head + 2 * total])
+                s.bufs, s.vals, s.adj = [work], arenas[3], arenas[4]
+            else:
                 buf = scratch.take(2 * total)
                 s.bufs, s.vals, s.adj = [work, buf], buf[:total], buf[total:2 * total]
                 if len(_ARENAS) >= 64:
                     _ARENAS.clear()
                 _ARENAS[n] = 2 * total
-            else:
-                s.bufs = [work, scratch.take(total), scratch.take(total)]
-                s.vals, s.adj = s.bufs[1][:total], s.bufs[2][:total]
-            s.adj[:] = 0.0
-            if prefix < 0:
-                K.fill_values(marks, nd, off, val, s.vals)
-            else:   # the prefix as one block (arena_layout), every entry of it placed
-                s.vals[prefix:prefix + plain] = val[:plain]
-                marks[:plain] = 1
-                K.fill_values(marks[plain:], nd[plain:], off[plain:], val[plain:], s.vals)
+        else:
+            s.bufs = [work, scratch.take(total), scratch.take(total)]
+            s.vals, s.adj = s.bufs[1][:total], s.bufs[2][:total]
+        s.adj[:] = 0.0
         vals = s.vals
+        if prefix < 0:
+            K.fill_values(marks, nd, off, val, vals)
+        else:   # the prefix as one block (arena_layout), every entry of it placed
+            vals[prefix:prefix + plain] = val[:plain]
+            marks[:plain] = 1
+            K.fill_values(marks[plain:], nd[plain:], off[plain:], val[plain:], vals)
         if k:
             arrs = self.objs[saved[1, :k]].tolist()
             try:

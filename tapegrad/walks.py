@@ -287,33 +287,6 @@ def fill_values(reach, nd, off, val, vals):
                 vals[o] = val[e]
 
 
-def layout_arenas(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, wants, reads, runs,
-                  reach, used, off, saved, counts, plain, nd, val, work, head, room):
-    """arena_layout (its arguments up to `plain`), then the arenas placed in `work` (float64)
-    behind its first `head` cells where both fit in `room` cells there: the value arena
-    work[head:head + total] filled as fill_values fills it (the prefix block, counts[4] >= 0,
-    from `val` in one piece, its entries marked in `reach`) and the adjoint arena behind it
-    zeroed; returns 1.  Returns 0 where they do not fit (arenas and values left to the
-    caller).  One kernel call where a backward made three steps."""
-    arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, wants, reads, runs,
-                 reach, used, off, saved, counts, plain)
-    total = counts[1]
-    if 2 * total > room:
-        return 0
-    work[head + total:head + 2 * total] = 0.0
-    vals = work[head:head + total]
-    n = reach.shape[0]
-    lo = 0
-    if counts[4] >= 0:
-        lo = min(plain, n)
-        prefix = counts[4]
-        for e in range(lo):
-            vals[prefix + e] = val[e]
-            reach[e] = 1
-    fill_values(reach[lo:], nd[lo:], off[lo:], val[lo:], vals)
-    return 1
-
-
 def release_saved(ran, op, ia, ib, arg_ptr, arg, op_saves, freed, slot, nsaved, dead):
     """Release what the entries marked in `ran` saved (a backward without retain_graph): mark
     them freed, take one saver off each node they saved (mask bit 8: the operands beyond

@@ -935,18 +935,16 @@ def test_one_element_prefix_is_one_block_with_the_same_gradients(monkeypatch, ca
     block, entry e at counts[4] + e, unless a direct host entry reads it (then entry by
     entry, counts[4] = -1): the gradients equal, bit for bit, those of the entry-by-entry
     layout of every entry (plain = 0)."""
-    real = tapemod.K.layout_arenas
+    real = tapemod.K.arena_layout
 
     def run(plain_as):
         blocks = []
 
-        def layout(*args):   # (arena_layout's arguments first: counts 16, plain 17)
-            if plain_as is not None:
-                args = args[:17] + (plain_as,) + args[18:]
-            placed = real(*args)
-            blocks.append(int(args[16][4]))
-            return placed
-        monkeypatch.setattr(tapemod.K, "layout_arenas", layout)
+        def layout(*args):
+            args = args[:-1] + ((args[-1] if plain_as is None else plain_as),)
+            real(*args)
+            blocks.append(int(args[-2][4]))   # counts (the argument before `plain`)
+        monkeypatch.setattr(tapemod.K, "arena_layout", layout)
         x, y = _scalar_prefix()
         loss, inputs = PLAIN_PREFIX_CASES[case](x, y)
         assert loss._tape.nds.plain >= y._node   # the scalar prefix is below plain
@@ -962,45 +960,6 @@ def test_one_element_prefix_is_one_block_with_the_same_gradients(monkeypatch, ca
     assert blocks and (blocks[0] >= 0) == (case != "read by a direct host entry")
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
-
-
-@pytest.mark.parametrize("prefix", [False, True])
-def test_layout_kernel_fills_the_arenas_it_places(monkeypatch, prefix):
-    """A loop's backward, whose arenas fit behind the sweep's work cells, gets its value
-    arena filled and its adjoint arena zeroed by the layout kernel (walks.layout_arenas): no
-    fill_values call of its own.  Where they do not fit (scratch.PAIRED 0: never) the
-    caller places and fills them: the same gradients, bit for bit, with and without a
-    one-element prefix (the prefix block)."""
-    fills = []
-    real_fill = tapemod.K.fill_values
-    monkeypatch.setattr(tapemod.K, "fill_values",
-                        lambda *args: (fills.append(1), real_fill(*args))[1])
-    rng = np.random.default_rng(3)
-    X = tg.tensor(rng.standard_normal((8, 3)).astype(np.float32))
-    Ws = [tg.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
-          for s in ((3, 5), (5, 2))]
-    s0 = tg.tensor(0.7, requires_grad=True)
-
-    def grads():
-        for t in Ws + [s0]:
-            t.grad = None
-        if tapemod.STATE.tape is not tapemod.CLOSED:   # (each loss on a tape of its own)
-            tapemod.let_go(tapemod.STATE.tape)
-        # (with `prefix`, one-element entries first: below the tape's NdStreams.plain)
-        loss = (s0 * s0).sin() + mlp_loss(X, Ws) if prefix else mlp_loss(X, Ws)
-        assert not prefix or loss._tape.nds.plain > 0
-        del fills[:]
-        loss.backward()
-        got = [t.grad.numpy().copy() for t in Ws]
-        return got + ([s0.grad.item()] if prefix else []), len(fills)
-    grads()   # (the first backward of its size sizes the work buffer for the next)
-    placed, calls = grads()
-    assert calls == 0
-    monkeypatch.setattr(scratch, "PAIRED", 0)
-    by_caller, calls = grads()
-    assert calls == 1
-    for a, b in zip(placed, by_caller):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_backward_from_a_root_deep_inside_the_one_element_prefix():
