@@ -757,37 +757,10 @@ class Tape:
 
     def const_entry(self, t, arr):
         """The const entry of n-d tensor t (not recorded), value `arr`, saved once for the
-        entries reading it and its version entered: const_node, then save's and _watch_new's
-        steps for a node just pushed, in one frame (a training step's batch and targets: two
-        frames less each, ~0.3 us).  save's first save of a constant: its bytes counted once
-        per array (_first_const), a new slot, one saver."""
+        entries reading it (save: its bytes counted once per array) and its version entered."""
         n = self.push_input_nd(OP_CONST, arr.shape, arr.size)
-        if self._first_const(arr):
-            held = self.saved_bytes = self.saved_bytes + arr.nbytes
-            if held + ENTRY_BYTES * self.n > MAX_SAVED_BYTES and not self.recording:
-                self.sealed = True
-        nds = self.nds
-        cells = nds._cells
-        s = nds.nobjs
-        if s == len(nds.objs):
-            s = nds.new_slot(n)
-        else:
-            cells[5][n] = s
-            nds.nobjs = s + 1
-        nds.objs[s] = arr
-        cells[6][n] = 1
-        try:
-            c = t._ver
-        except AttributeError:
-            c = t._ver = [0]
-        else:
-            if type(c) is not list:
-                c = c[0]
-        ver = c[0]
-        # (a constant is not a leaf that requires grad: its tensor named for the error)
-        self.versions[n] = (c, ver, t._dtype, t._shape, weakref.ref(t))
-        if self.watched is not None:
-            self.watch_group(c, ver, [n])
+        self.save(n, arr)
+        self._watch_new(n, t)
         return n
 
     def const_node(self, arr):
