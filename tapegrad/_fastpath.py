@@ -122,10 +122,10 @@ def op_add(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -158,10 +158,10 @@ def op_add(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -280,10 +280,10 @@ def op_radd(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -316,10 +316,10 @@ def op_radd(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -437,10 +437,10 @@ def op_sub(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -473,10 +473,10 @@ def op_sub(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -595,10 +595,10 @@ def op_rsub(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -631,10 +631,10 @@ def op_rsub(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -752,10 +752,10 @@ def op_mul(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -788,10 +788,10 @@ def op_mul(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -910,10 +910,10 @@ def op_rmul(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -946,10 +946,10 @@ def op_rmul(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -1070,10 +1070,10 @@ def op_div(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -1106,10 +1106,10 @@ def op_div(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -1234,10 +1234,10 @@ def op_pow(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -1270,10 +1270,10 @@ def op_pow(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -1399,10 +1399,10 @@ def op_rpow(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -1435,10 +1435,10 @@ def op_rpow(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -1563,10 +1563,10 @@ def op_atan2(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -1599,10 +1599,10 @@ def op_atan2(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)
@@ -1727,10 +1727,10 @@ def op_hypot(self, other):
             s = self._node
         if other._recorded:
             ot = other._tape
-            if ot is not tape:
+            if ot is not tape:   # (tape.input_node's cases, inline)
                 if ot is not None:
                     o = tape.import_node(other)
-                elif other._lserial == tape.serial:
+                elif other._lserial == tape.serial:  # a leaf already on this tape
                     o = other._lnode
                 else:
                     o = tape.leaf_node(other)
@@ -1763,10 +1763,10 @@ def op_hypot(self, other):
         s = -1
         c = sv
         ot = other._tape
-        if ot is not tape:
+        if ot is not tape:   # (tape.input_node's cases, inline)
             if ot is not None:
                 o = tape.import_node(other)
-            elif other._lserial == tape.serial:
+            elif other._lserial == tape.serial:  # a leaf already on this tape
                 o = other._lnode
             else:
                 o = tape.leaf_node(other)

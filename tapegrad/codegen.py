@@ -1889,16 +1889,7 @@ def op_%(fname)s(self, other):
                     r._tape = None
                     r._recorded = False
                     return r
-            st = self._tape
-            if st is not tape:   # (tape.input_node's cases, inline)
-                if st is not None:
-                    s = tape.import_node(self)
-                elif self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = tape.leaf_node(self)
-            else:
-                s = self._node
+%(enter_self_12)s
 %(push_num)s
             r._tape = tape
             r._node = n
@@ -1934,27 +1925,9 @@ def op_%(fname)s(self, other):
                 r._tape = None
                 r._recorded = False
                 return r
-        st = self._tape
-        if st is not tape:   # (tape.input_node's cases, inline)
-            if st is not None:
-                s = tape.import_node(self)
-            elif self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = tape.leaf_node(self)
-        else:
-            s = self._node
+%(enter_self)s
         if other._recorded:
-            ot = other._tape
-            if ot is not tape:
-                if ot is not None:
-                    o = tape.import_node(other)
-                elif other._lserial == tape.serial:
-                    o = other._lnode
-                else:
-                    o = tape.leaf_node(other)
-            else:
-                o = other._node
+%(enter_other_12)s
 %(push_tt)s
             r._tape = tape
             r._node = n
@@ -1974,16 +1947,7 @@ def op_%(fname)s(self, other):
                 return r
         s = -1
         c = sv
-        ot = other._tape
-        if ot is not tape:
-            if ot is not None:
-                o = tape.import_node(other)
-            elif other._lserial == tape.serial:
-                o = other._lnode
-            else:
-                o = tape.leaf_node(other)
-        else:
-            o = other._node
+%(enter_other)s
         tape.watch_folded(tape.n, self, 1)
     else:
         r._tape = None
@@ -2020,16 +1984,7 @@ def op_%(fname)s(self%(cparam)s):
                 r._tape = None
                 r._recorded = False
                 return r
-        st = self._tape
-        if st is not tape:   # (tape.input_node's cases, inline)
-            if st is not None:
-                s = tape.import_node(self)
-            elif self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = tape.leaf_node(self)
-        else:
-            s = self._node
+%(enter_self)s
 %(push)s
         r._tape = tape
         r._node = n
@@ -2081,6 +2036,27 @@ def _always_float(expr):
     return m is not None and m.group(1) in _FAST
 
 
+def _enter(x, tape_name, node, indent):
+    """The fast path's entry of operand `x` (self or other) on `tape`: tape.input_node's
+    cases inline (its node on this tape, an import of another tape's node, the leaf's entry
+    already made, a new leaf entry), its tape in `tape_name` and its node in `node`."""
+    return textwrap.indent(f"""{tape_name} = {x}._tape
+if {tape_name} is not tape:   # (tape.input_node's cases, inline)
+    if {tape_name} is not None:
+        {node} = tape.import_node({x})
+    elif {x}._lserial == tape.serial:  # a leaf already on this tape
+        {node} = {x}._lnode
+    else:
+        {node} = tape.leaf_node({x})
+else:
+    {node} = {x}._node""", " " * indent)
+
+
+ENTER = dict(enter_self=_enter("self", "st", "s", 8), enter_self_12=_enter("self", "st", "s", 12),
+             enter_other=_enter("other", "ot", "o", 8),
+             enter_other_12=_enter("other", "ot", "o", 12))
+
+
 def generate_fastpath():
     faces = "\n".join(f"{name}_c = _FUNCS[{name!r}].fast" for name in _FAST)
     parts = [FAST_HEADER % dict(scalar_imports=", ".join(
@@ -2106,7 +2082,7 @@ def generate_fastpath():
         check = "" if opname in _FLOAT_CLOSED else \
             "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y)
         parts.append(FAST_BINARY % dict(
-            fname=fname, code=op.code, compute=compute, x=x, y=y, check=check,
+            ENTER, fname=fname, code=op.code, compute=compute, x=x, y=y, check=check,
             expr_num=_fast_expr(op.fwd, *(("other", "sv") if refl else ("sv", "other"))),
             check_num=textwrap.indent(check, "    "), push="\n".join(push),
             push_num="\n".join(push_num), push_tt="\n".join(push_tt)))
@@ -2118,7 +2094,7 @@ def generate_fastpath():
                                          val="v"), " " * 8, lean=True, succ=True)
         expr = _fast_expr(op.fwd, "sv", "b")
         parts.append(FAST_UNARY % dict(
-            fname=op.name, code=op.code, expr=expr,
+            ENTER, fname=op.name, code=op.code, expr=expr,
             check="" if _always_float(expr) else "    if type(v) is not float:\n"
             "        return _unary(%d, self, %s)\n" % (op.code, "c" if has_c else "0.0"),
             cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push)))
