@@ -25,6 +25,7 @@ from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
 from .grad_mode import (inference_mode, is_grad_enabled, LEVELS, switched_grad,
                         transformed_call, TRANSFORMS)
+from .tape import STATE
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -126,10 +127,12 @@ def _grad_level():
     torch's results are zeros.  (A transform level: pyfunc's check of Functions.)"""
     with inference_mode(False):
         TRANSFORMS.depth += 1
+        STATE.grad_levels += 1
         try:
             yield
         finally:   # (inline, see grad_mode.TRANSFORMS; an interrupted exit: the generator's close)
             TRANSFORMS.depth -= 1
+            STATE.grad_levels -= 1
 
 
 _LEVELS = LEVELS    # .stack: the fresh-leaf id sets of the running transforms
@@ -184,7 +187,7 @@ def _differentiable(leaves):
     in b alone, not also through the a the function closes over."""
     nested = any(x.requires_grad for x in leaves)
     with _grad_level():
-        return [x.view_as(x) if x.requires_grad else _fresh([x.detach()._requires_grad()])[0]
+        return [x.view_as(x) if x.requires_grad else _fresh([AF.transform_leaf(x)])[0]
                 for x in leaves], nested
 
 

@@ -21,12 +21,13 @@ loop's 125 ms (torch's vectorized vmap: 0.2 ms).
 
 Differences from torch, by construction: the function runs B times (its Python side effects
 happen B times), and `.item()` on a sample works where torch's batched tensors refuse it."""
+import contextlib
 import functools
 
 import numpy as np
 
 from .creation import tensor
-from .grad_mode import is_grad_enabled
+from .grad_mode import inference_mode, is_grad_enabled
 from .grad_mode import transformed_call, TRANSFORMS
 from .random import default_generator
 from .replay import record
@@ -37,6 +38,7 @@ from .views import stack
 __all__ = ["vmap"]
 
 _RANDOMNESS = ("error", "different", "same")
+_NO_CONTEXT = contextlib.nullcontext()
 
 
 def _is_node(tree):
@@ -278,9 +280,19 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             elif not size:
                 result.append(o.unsqueeze(d).narrow(d, 0, 0))
             else:
-                result.append(stack([p[j] for p in per], d))
+                result.append(_stacked([p[j] for p in per], d))
         return out_rebuild(result)
     return wrapped
+
+
+def _stacked(samples, d):
+    """The per-sample outputs stacked along d.  Inside inference_mode, an ordinary tensor
+    where they are (a grad transform's results: its level turns inference mode off), as
+    torch's batched result, which is the computation's own, not one made at the vmap."""
+    if STATE.inference and not samples[0].is_inference():
+        with inference_mode(False):
+            return stack(samples, d)
+    return stack(samples, d)
 
 
 def _keeps_graph(g):
@@ -330,9 +342,11 @@ def _batched_grad(func, args, kwargs, leaves, dims, size, out_dims, randomness):
             for k, gk in enumerate(g if not isinstance(argnums, int) else (g,)):
                 grads[k][i] = gk._array()
             values[i] = v.item()
-    out = [tensor(g, dtype=leaves[a % len(args)].dtype) for g, a in zip(grads, nums)]
-    g = out[0] if isinstance(argnums, int) else tuple(out)
-    if with_value:
-        return g, tensor(values.reshape((size,) + rec.outputs[0][1]),
-                         dtype=rec.outputs[0][2])
+    # (ordinary tensors inside inference_mode too, as the loop's grad results: _stacked)
+    with inference_mode(False) if STATE.inference else _NO_CONTEXT:
+        out = [tensor(g, dtype=leaves[a % len(args)].dtype) for g, a in zip(grads, nums)]
+        g = out[0] if isinstance(argnums, int) else tuple(out)
+        if with_value:
+            return g, tensor(values.reshape((size,) + rec.outputs[0][1]),
+                             dtype=rec.outputs[0][2])
     return g

@@ -183,6 +183,10 @@ class GradState(threading.local):
     inference = False   # an inference_mode block: nothing records, whatever grad mode says
     tape = CLOSED
     parked = CLOSED   # the open tape while nothing records (grad_mode._sync)
+    # torch.func grad-type transforms running their functions (func._grad_level): torch lifts
+    # every tensor used there to the transform's level, so saving an inference tensor there
+    # is no error (refuse_inference_save)
+    grad_levels = 0
 
 
 STATE = GradState()
@@ -2116,9 +2120,10 @@ def _refuse_unrecorded_change(t, tape):
 
 def refuse_inference_save(t):
     """torch's error for an inference tensor that an op would save for backward (not while
-    tracing for replay: a traced value needs no gradient in torch's eyes)."""
+    tracing for replay: a traced value needs no gradient in torch's eyes; nor inside a
+    torch.func transform's function: GradState.grad_levels)."""
     if (INFERENCE_MADE[0] and getattr(t, "_flags", 0) & INFERENCE_TENSOR
-            and not STATE.tape.recording):
+            and not STATE.tape.recording and not STATE.grad_levels):
         raise RuntimeError(errors.INFERENCE_SAVED)
 
 

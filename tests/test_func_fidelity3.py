@@ -531,6 +531,46 @@ def test_vjp_fn_made_in_inference_mode_called_outside():
     assert _arr(fn(tg.ones(2, dtype=tg.float64))[0]).tolist() == [2.0, 4.0]
 
 
+def _on_inference_tensors(L):
+    """Transforms of tensors made in inference mode (data prepared under inference_mode, then
+    per-sample gradients), run inside and outside it: torch.func lifts them to its levels,
+    so the function sees ordinary tensors and an inference tensor it only reads (a batch,
+    `b`) may be saved by the graph it differentiates."""
+    F = L.func
+    with L.inference_mode():
+        x = L.tensor([1.0, 2.0], dtype=L.float64)
+        X = L.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=L.float64)
+    seen = []
+
+    def cube(a):
+        seen.append(a.is_inference())
+        return (a ** 3).sum()
+    lin = L.nn.Linear(2, 1).double()
+    with L.no_grad():
+        lin.weight.fill_(0.5)
+        lin.bias.fill_(0.25)
+    params = {k: v.detach() for k, v in lin.named_parameters()}
+    out = []
+    for inside in (True, False):
+        with L.inference_mode(inside):
+            gw = F.grad(lambda p: F.functional_call(lin, p, (X,)).pow(2).sum())(params)
+            rs = [F.grad(cube)(x), F.vmap(F.grad(cube))(X),
+                  F.vmap(F.grad(lambda a, b: (a * b).sum()), in_dims=(0, None))(X, x),
+                  F.jacrev(lambda a: a.exp())(x), F.hessian(cube)(x),
+                  F.vjp(lambda a: a * a, x)[1](x)[0], gw["weight"], gw["bias"]]
+        out.append([(_arr(r).tolist(), r.is_inference(), r.requires_grad) for r in rs])
+    return out, seen
+
+
+def test_transforms_of_inference_tensors_as_torch():
+    torch, _ = _libs()
+    got, seen = _on_inference_tensors(tg)
+    assert got == _on_inference_tensors(torch)[0]
+    # (grad's function is given no inference tensor; tapegrad calls it more often than torch,
+    # whose vmap runs it once: mapping.py)
+    assert seen[0] is False
+
+
 def test_jacrev_of_an_integer_output_raises_as_torch():
     x = tg.tensor([1.0, 3.0, 2.0])
     with pytest.raises(RuntimeError, match="All outputs of f must be floating-point") as e:

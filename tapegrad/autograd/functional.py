@@ -7,6 +7,7 @@ and their requires_grad/grad_fn are torch's.  Where torch uses forward-mode AD o
 (`strategy="forward-mode"`, `vectorize=True`), the same values come from reverse mode,
 assembled so that the results' layout, dtype and graph flags are those torch returns."""
 from ..grad_mode import is_grad_enabled, switched_grad
+from ..tape import INFERENCE_TENSOR
 from ..tensor import Tensor, _new
 from ..creation import zeros, zeros_like
 from .api import grad
@@ -49,8 +50,21 @@ def _grad_preprocess(inputs, create_graph, need_graph, internal=False):
     one goes through requires_grad_, which refuses inside a torch.func transform as torch's
     (`internal`: tapegrad.func's own use, allowed)."""
     return tuple(x.view_as(x) if create_graph and x.requires_grad
-                 else x.detach()._requires_grad(need_graph) if internal
+                 else transform_leaf(x, need_graph) if internal
                  else x.detach().requires_grad_(need_graph) for x in inputs)
+
+
+def transform_leaf(x, flag=True):
+    """tapegrad.func's leaf for input x: x.detach() (its memory), requires_grad `flag`.  An
+    inference tensor's is an ordinary tensor, as torch.func's wrapper of one (the function
+    sees `is_inference()` False, the gradients are ordinary tensors), where requires_grad on
+    the inference tensor's own alias is refused outside inference mode (a transform's
+    function runs with it off)."""
+    t = x.detach()
+    if getattr(t, "_flags", 0) & INFERENCE_TENSOR:
+        t = Tensor._share(x, t._v)
+        t._flags &= ~INFERENCE_TENSOR   # (no counter shared: an inference tensor has none)
+    return t._requires_grad(flag)
 
 
 def _grad_postprocess(inputs, create_graph):
