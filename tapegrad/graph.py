@@ -131,6 +131,10 @@ class LeafAccumulateGrad(AccumulateGrad):
         return "torch::autograd::AccumulateGrad"
 
 
+# (its class shown as torch's: `type(get_gradient_edge(x).node).__name__` is AccumulateGrad)
+LeafAccumulateGrad.__name__ = LeafAccumulateGrad.__qualname__ = "AccumulateGrad"
+
+
 class Edged(Node):
     """A decomposition's grad_fn whose edges are torch's inputs in torch's order, one per input
     (repeated inputs repeated, (None, 0) for one that needs no gradient), fixed when the

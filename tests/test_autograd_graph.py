@@ -203,6 +203,23 @@ def test_node_sequence_nr_as_torch():
     assert _sequence_nrs(tapegrad) == _sequence_nrs(torch)
 
 
+def _leaf_edge_node(m):
+    """A leaf's gradient edge leads to its AccumulateGrad, by class name too (before any op
+    used the leaf, and after)."""
+    x = m.ones(2, requires_grad=True)
+    before = m.autograd.graph.get_gradient_edge(x).node
+    y = x * 2
+    after = m.autograd.graph.get_gradient_edge(x).node
+    return [(type(n).__name__, n.name(), isinstance(n, m.autograd.graph.Node),
+             n.variable is x, n.next_functions) for n in (before, after)] + [
+        type(y.grad_fn.next_functions[0][0]).__name__]
+
+
+def test_leaf_edge_node_class_as_torch():
+    # the class was named LeafAccumulateGrad
+    assert _leaf_edge_node(tapegrad) == _leaf_edge_node(torch)
+
+
 GRAD_FN_CLASSES = {
     "sum": lambda m, x: x.sum(),
     "mul": lambda m, x: x * 2,
