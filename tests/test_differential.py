@@ -2372,9 +2372,17 @@ def test_grad_version_after_the_first_backward():
     def fn(m):
         out = []
         for f in (lambda x: x.sum(), lambda x: (x * x).sum(), lambda x: (x + 1).sum(),
-                  lambda x: (x * 2).sum()):
+                  lambda x: (x * 2).sum(), lambda x: (x * x * x).sum(),
+                  lambda x: (x.exp() + x).sum(), lambda x: (x + x).exp().sum(),
+                  lambda x: x.sum() + x.exp().sum(), lambda x: x.exp().sum() + x.sum()):
             x = m.ones(3, requires_grad=True)
             f(x).backward()
+            out.append(x.grad._version)
+        x = m.ones(3, requires_grad=True)   # (torch: 1, 2, then 1 again for a new .grad)
+        for reset in (False, False, True):
+            if reset:
+                x.grad = None
+            x.sum().backward()
             out.append(x.grad._version)
         return out
     like_torch(fn)
