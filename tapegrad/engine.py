@@ -795,6 +795,20 @@ def _input_entries(tape, n, reach, inputs):
     return hits
 
 
+def _check_own_entries(tape, n, entries):
+    """backward(inputs=...): torch's engine runs each non-leaf input's own node, and a node
+    unpacks its saved tensors when it runs, whatever outputs it computes: one changed in
+    place since fails the call with the version error (checked before anything is marked or
+    committed)."""
+    if entries:
+        own = np.zeros(n, np.uint8)
+        own[entries] = 1
+        if ANOMALY[0]:
+            anomaly.check_versions(tape, n, own)
+        else:
+            tape.check_versions(n, ran=own)
+
+
 def _with_entries(ran, reach, entries):
     """`ran` with `entries` set (a copy where `ran` is the reach array itself)."""
     if entries and not ran[entries].all():
@@ -833,9 +847,11 @@ def _run_unused(tape, inputs, reached, ran, grad, create_graph=False):
 def _run_inputs(done, inputs):
     """backward(inputs=...) counts each reached non-leaf input's own entry as run
     (_input_entries; released with the others).  All checks first, then the marks."""
-    hits = [(r, _input_entries(r.tape, r.n, r.reach, inputs)) for r in done]
-    for r, entries in hits:
-        new = [e for e in entries if not r.ran[e]]
+    hits = [(r, [e for e in _input_entries(r.tape, r.n, r.reach, inputs) if not r.ran[e]])
+            for r in done]
+    for r, new in hits:
+        _check_own_entries(r.tape, r.n, new)
+    for r, new in hits:
         r.ran = _with_entries(r.ran, r.reach, new)
         if new and r.entries is not None:
             r.entries = np.append(r.entries, new)
@@ -1315,10 +1331,15 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
             return None
     # with inputs, only what leads to them runs (is checked), as torch
     leads = None if inputs is None else _leads(tape, n, inputs)
-    tape.check_versions(n, ran=reach if leads is None else reach & leads)
-    # backward(inputs=...), not autograd.grad: each input's own entry runs (is freed)
-    own = [] if inputs is None or retain_graph or isinstance(inputs, hooks.GradInputs) else \
+    ran = reach if leads is None else reach & leads
+    tape.check_versions(n, ran=ran)
+    # backward(inputs=...), not autograd.grad: each input's own entry runs (is checked, and
+    # freed)
+    own = [] if inputs is None or isinstance(inputs, hooks.GradInputs) else \
         _input_entries(tape, n, reach, inputs)
+    _check_own_entries(tape, n, [e for e in own if not ran[e]])
+    if retain_graph:
+        own = []
     # (a first one in a process: the backward of its result will want a sweep kernel,
     # compiled meanwhile in a child while this one compiles record_backward)
     tiers.sweep_ahead_of_tape(tape, n, n - 1, _SAVES)
@@ -1489,9 +1510,10 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         marks = None if inputs is None else memo[id(tape)]
         ran = reach if leads is None else reach & leads
         tape.check_versions(n, ran=ran)
+        own = _input_entries(tape, n, reach, inputs) if runs_inputs else []
+        _check_own_entries(tape, n, [e for e in own if not ran[e]])
         if not retain_graph:
-            if runs_inputs:
-                ran = _with_entries(ran, reach, _input_entries(tape, n, reach, inputs))
+            ran = _with_entries(ran, reach, own)
             swept.append((tape, ran))
         freed = tape.freed
         root = _only_root(roots, tape)

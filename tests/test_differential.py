@@ -2890,6 +2890,44 @@ def test_backward_with_inputs_frees_the_inputs_own_node(shape, create_graph):
     like_torch(fn)
 
 
+@pytest.mark.parametrize("shape", [(), (2,)])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_backward_with_inputs_checks_the_inputs_own_node(shape, create_graph):
+    """backward(inputs=[y]) runs y's own node, which unpacks its saved tensors as it runs:
+    one changed in place since (x, under no_grad) fails the call with the version error,
+    retain_graph or not, and with create_graph a node freed by an earlier backward fails it
+    as a second backward; autograd.grad(z, [y]) does not run that node.  (torch has set
+    y.grad before failing: test_failed_calls_leave_no_trace.)"""
+    def fn(m):
+        out = []
+        for call, retain in (("backward", None), ("backward", True), ("grad", None)):
+            x = m.full(shape, 1.5, requires_grad=True)
+            y = x * x
+            z = y.sin() * 2
+            with m.no_grad():
+                x.add_(1)
+            try:
+                if call == "grad":
+                    out.append(m.autograd.grad(z.sum(), [y], create_graph=create_graph)[0])
+                else:
+                    z.sum().backward(inputs=[y], retain_graph=retain,
+                                     create_graph=create_graph)
+                    out.append("no error")
+            except RuntimeError as e:
+                out.append(norm(e))
+        x = m.full(shape, 1.5, requires_grad=True)
+        y = x * x
+        z = y.sin() * 2
+        (y * 3).sum().backward()    # frees y's node
+        try:
+            z.sum().backward(inputs=[y], retain_graph=True, create_graph=create_graph)
+            out.append("no error")
+        except RuntimeError as e:
+            out.append(norm(e))
+        return out
+    like_torch(fn)
+
+
 def test_one_element_result_changed_through_data_then_used():
     def fn(m):
         x = m.tensor(2.0, requires_grad=True)
