@@ -2388,6 +2388,78 @@ def test_grad_version_after_the_first_backward():
     like_torch(fn)
 
 
+@xfail("a split piece's tensor hooks run at the piece's own entry, newest piece first, and only "
+       "for a piece that got a gradient; torch keeps them on the split's node, runs them in "
+       "registration order and hands an unused piece's hooks None (docs/semantics.md)")
+def test_tensor_hooks_of_split_pieces_as_torch():
+    def fn(m):
+        log = []
+
+        def hook(name):
+            return lambda g: log.append((name, None if g is None else g.tolist()))
+        x = m.arange(6.0, requires_grad=True)
+        a, b, c = (x * 1).split(2)
+        a.register_hook(hook("a"))
+        c.register_hook(hook("c"))
+        b.register_hook(hook("b"))
+        (a.sum() * 2 + b.sum()).backward()
+        return [log, x.grad]
+    like_torch(fn)
+
+
+@xfail("anomaly mode re-runs a nan entry's VJP into the operands' adjoints: an op whose two "
+       "operands are one tensor (x / x) sums both outputs there, and the nan is reported "
+       "as the first one's (docs/semantics.md)")
+def test_anomaly_nan_output_index_of_a_repeated_operand():
+    def fn(m):
+        x = m.tensor([0.0, 1.0], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with m.autograd.detect_anomaly():
+                try:
+                    (x / x).sum().backward()
+                except RuntimeError as e:
+                    return [str(e)]
+        return []
+    like_torch(fn)
+
+
+@xfail("a leaf's AccumulateGrad node is one object per tape entry, and get_gradient_edge's "
+       "(a leaf not on a tape) another; torch keeps one per leaf (docs/semantics.md)")
+def test_leaf_accumulate_grad_node_is_one_object():
+    def fn(m):
+        x = m.ones(2, requires_grad=True)
+        edge = m.autograd.graph.get_gradient_edge(x).node
+        y = x * 2
+        first = y.grad_fn.next_functions[0][0]
+        y.sum().backward()
+        z = x * 3      # (a new graph)
+        return [edge is first, first is z.grad_fn.next_functions[0][0]]
+    like_torch(fn)
+
+
+@xfail("`x.data = ...` of another shape or dtype between a forward and its backward: torch's "
+       "AccumulateGrad steals or copies the old-shaped gradient (a .grad of the old shape or "
+       "dtype, or a broadcast error), tapegrad fits it to the leaf as it is now "
+       "(numpy's ValueError, or a cast) (docs/semantics.md)")
+def test_set_data_of_another_shape_or_dtype_before_backward():
+    def fn(m):
+        out = []
+        for make, new in ((lambda x: x.exp(), m.tensor([5.0, 6.0, 7.0])),
+                          (lambda x: x.sum(), m.tensor([5.0, 6.0, 7.0])),
+                          (lambda x: x * 3, m.tensor([5.0, 6.0], dtype=m.float64))):
+            x = m.tensor([1.0, 2.0], requires_grad=True)
+            y = make(x)
+            x.data = new
+            try:
+                y.sum().backward()
+                out.append((x.grad.tolist(), str(x.grad.dtype)))
+            except Exception as e:  # noqa: BLE001
+                out.append((type(e).__name__, norm(e)))
+        return out
+    like_torch(fn)
+
+
 @xfail("nodes keep no sizes, dims or keepdim fields: the tape holds no shape for a one-element "
        "non-leaf value (docs/semantics.md)")
 def test_saved_sizes_fields_of_reductions_and_views():
