@@ -233,10 +233,12 @@ def reported(tape, err):
 
 
 def check_nan(tape, n, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-              adj, reach, freed, placed):
+              adj, reach, freed, placed, operand_grads=None):
     """After a sweep: raise torch's anomaly-mode error if a VJP produced nan (module text).
     `placed`: nonzero at the nodes given arena space (SweepArrays.marks), or None for all;
-    the others' offsets mean nothing (an unreached graph on the same tape)."""
+    the others' offsets mean nothing (an unreached graph on the same tape).
+    `operand_grads(tape, e, g)`: entry e's VJP one array per operand slot (engine's), for an
+    op given one tensor as both operands, whose two outputs the kernel sums."""
     got = np.arange(n) if placed is None else np.flatnonzero(placed[:n])
     isn = np.isnan(adj)
     if not got.size or not isn.any():
@@ -256,6 +258,10 @@ def check_nan(tape, n, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, sh
     for e in cand[::-1].tolist():                       # the sweep's order: newest first
         k = _own_nan(tape, e, op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
                      vals, adj, freed, host)
+        if k == 0 and ia[e] == ib[e] and operand_grads is not None:
+            # (x / x: the nan may be in the second output only, which torch names)
+            slots = operand_grads(tape, e, adj[off[e]:off[e] + size[e]])
+            k = next((i for i, g in enumerate(slots) if np.isnan(g).any()), k)
         if k is not None:
             name = _warn(tape, e)
             raise RuntimeError(NAN_ERROR.format(name=name, k=k))

@@ -20,7 +20,7 @@ from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import node_edges, node_for, node_members, node_shape, seen_like, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
-from .grad_mode import TRANSFORMS
+from .grad_mode import switched_grad, TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
                    SHARED_ARRAYS, clear_cells)
 from .tensor import NODIFF, one_value, Tensor, _new
@@ -214,7 +214,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
             if ANOMALY[1]:
                 anomaly.check_nan(tape, n, s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr,
                                   s.arg, off, size, s.shp, s.nd, s.vals, adj, ran, freed,
-                                  s.marks)
+                                  s.marks, _operand_grads)
         else:
             tape.check_versions(n, ran=ran)
     except BaseException:
@@ -1240,6 +1240,16 @@ def _shown_as_torch(name, g, grads):
                 gi._tape.op[gi._node] in _SCATTERS:
             show_edges(gi._tape, gi._node, [g], name)
     return grads
+
+
+def _operand_grads(tape, e, g):
+    """Entry e's VJP on its gradient g (a float64 array), one float64 array per operand slot
+    (in the kernel both slots of an op given one tensor twice add into its one adjoint):
+    anomaly mode's check of which output holds a nan.  Computed without recording."""
+    shape = node_shape(tape, e) if e in tape.shape else ()
+    with switched_grad(False):
+        gt = Tensor._wrap(np.asarray(g, np.float64).reshape(shape), _F64)
+        return [np.asarray(gi._array(), np.float64) for _, gi in _input_grads(tape, e, gt)]
 
 
 def _input_grads(tape, e, g):
