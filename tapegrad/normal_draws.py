@@ -46,13 +46,12 @@ words), float64 about 33 ms (Numba, glibc's log/sin/cos); torch takes 3.4 and 17
 float32 values about 12 us (torch 1.3).
 """
 import math
-import os
-import platform
 
 import numpy as np
 
 from .exact import fma32, fma32_odd, fma_float, kernels, kernels_loaded
 from .fpstate import ERR_RESET, ERR_SET, QUIET
+from .settings import _X86, _compute_capability, cpu_capability  # noqa: F401 (re-exported)
 
 __all__ = ["normal", "cpu_capability"]
 
@@ -91,41 +90,6 @@ _PY_MAX_BLOCKS = 4
 _KERNEL_MIN = 1 << 16
 _NUMPY_FILLS = 32
 _numpy_fills = [0]
-
-_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
-_capability = None
-
-
-def cpu_capability():
-    """torch's CPU capability for this process: "AVX512", "AVX2" or "DEFAULT" (as
-    `torch.backends.cpu.get_cpu_capability()` reports it), decided once, as torch does."""
-    global _capability
-    if _capability is None:
-        _capability = _compute_capability(os.environ.get("ATEN_CPU_CAPABILITY"))
-    return _capability
-
-
-def _compute_capability(env, features=None):
-    """torch's compute_cpu_capability: the environment variable if valid, else the CPU."""
-    if env is not None:
-        if _X86 and env == "avx512":
-            return "AVX512"
-        if _X86 and env == "avx2":
-            return "AVX2"
-        if env == "default":
-            return "DEFAULT"
-        # torch warns "ignoring invalid value for ATEN_CPU_CAPABILITY" and looks at the CPU
-    if not _X86:
-        return "DEFAULT"
-    if features is None:
-        core = getattr(np, "_core", None) or np.core          # numpy 2 / numpy 1
-        features = core._multiarray_umath.__cpu_features__
-    if all(features.get(k) for k in ("AVX512VL", "AVX512BW", "AVX512DQ", "FMA3")):
-        return "AVX512"
-    if features.get("AVX2") and features.get("FMA3"):
-        return "AVX2"
-    return "DEFAULT"
-
 
 def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capability=None):
     """What torch's `normal_(mean, std)` writes into a tensor of `n` elements of `np_dtype`

@@ -8,6 +8,9 @@ and `arange` follow torch's chunking to give its bits).  tapegrad has no inter-o
 its kernels are deterministic whatever the flags say: those are kept and reported as torch
 reports them."""
 import os
+import platform
+
+import numpy as np
 
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads",
            "get_num_interop_threads", "use_deterministic_algorithms",
@@ -113,3 +116,40 @@ def set_flush_denormal(mode):
     if not isinstance(mode, bool):
         raise RuntimeError(f"flush_denormal expects a bool, but got {type(mode).__name__}")
     return False
+
+
+# torch's CPU capability, the build of its kernels this process runs (normal_draws: the
+# normal fill's arithmetic; vocab: which elements of an elementwise pow / atan2 it vectorizes)
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+_capability = None
+
+
+def cpu_capability():
+    """torch's CPU capability for this process: "AVX512", "AVX2" or "DEFAULT" (as
+    `torch.backends.cpu.get_cpu_capability()` reports it), decided once, as torch does."""
+    global _capability
+    if _capability is None:
+        _capability = _compute_capability(os.environ.get("ATEN_CPU_CAPABILITY"))
+    return _capability
+
+
+def _compute_capability(env, features=None):
+    """torch's compute_cpu_capability: the environment variable if valid, else the CPU."""
+    if env is not None:
+        if _X86 and env == "avx512":
+            return "AVX512"
+        if _X86 and env == "avx2":
+            return "AVX2"
+        if env == "default":
+            return "DEFAULT"
+        # torch warns "ignoring invalid value for ATEN_CPU_CAPABILITY" and looks at the CPU
+    if not _X86:
+        return "DEFAULT"
+    if features is None:
+        core = getattr(np, "_core", None) or np.core          # numpy 2 / numpy 1
+        features = core._multiarray_umath.__cpu_features__
+    if all(features.get(k) for k in ("AVX512VL", "AVX512BW", "AVX512DQ", "FMA3")):
+        return "AVX512"
+    if features.get("AVX2") and features.get("FMA3"):
+        return "AVX2"
+    return "DEFAULT"
