@@ -47,7 +47,9 @@ def _floor_divide(input, other, op):
     vals = [x.detach().numpy() if isinstance(x, Tensor) else np.array(x)
             for x in (input, other)]
     try:
-        a, b = np.broadcast_arrays(*(v.astype(dt.np, copy=False) for v in vals))
+        # (a number past float32's range is inf there, silently, as torch's cast)
+        a, b = np.broadcast_arrays(*(quiet(lambda v: v.astype(dt.np, copy=False), v)
+                                     for v in vals))
     except ValueError:
         errors._check_broadcast(*(np.shape(v) for v in vals))
         raise

@@ -3,6 +3,8 @@ tensors and numbers promote only by a higher kind), integer wraparound in that d
 and torch's errors for dtypes without a kernel.  Each expression runs with torch and with
 tapegrad; results compare by dtype and values (integers exactly, floats to round-off),
 errors by type and message."""
+import warnings
+
 import numpy as np
 
 import tapegrad as tg
@@ -408,3 +410,16 @@ def test_clamp_inplace_result_must_cast_into_the_tensor(torch_ref):
              for bd in ("2", "1.5", "True", "T.tensor([1.5])", "T.tensor([1])", "T.tensor(3)")]
     _same(torch_ref, exprs + ["b0.clone().clamp_(u)", "b0.clone().clamp_min_(c)",
                               "u.clone().clamp_max_(T.ones(2, 4))"])
+
+
+def test_floor_divide_by_a_number_past_float32_range_is_silent_as_torch(torch_ref):
+    # (1e40 is inf in float32: numpy's cast warned "overflow encountered in cast")
+    for dtype in ("float32", "int64", "uint8", "bool"):
+        for f in (lambda m, x: x // 1e40, lambda m, x: 1e40 // x,
+                  lambda m, x: m.floor_divide(x, -1e40)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                got = f(tg, tg.tensor([1, 2], dtype=getattr(tg, dtype)))
+            want = f(torch_ref, torch_ref.tensor([1, 2], dtype=getattr(torch_ref, dtype)))
+            assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+            assert np.array_equal(got.numpy(), want.numpy(), equal_nan=True)
