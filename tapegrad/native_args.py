@@ -514,7 +514,7 @@ for _fn in ("cat", "concat", "concatenate", "stack"):
 # the ops whose Tensor arguments take numbers too (python_arg_parser.cpp's
 # should_allow_numbers_as_tensors)
 _NUMBERS = frozenset(("add", "sub", "subtract", "mul", "multiply", "div", "divide",
-                      "true_divide"))
+                      "true_divide", "floor_divide"))
 _OVERLOADS = {}
 
 
@@ -556,6 +556,21 @@ def arg_error(fn, method, args, kwargs=None):
         if sig.parse(fn, args, kwargs) is not None:
             return None
     return ov.error(args, kwargs)
+
+
+_NUMBER_FORMS = {}   # fn -> whether some form takes a Number operand but not out=
+
+
+def out_binds_fewer(fn):
+    """Whether op `fn` has a form taking a Number operand but not out= beside one taking out=
+    (where(c, x, 0.0), remainder(2, x), bitwise_and(2, x)): with out= given, only those forms
+    bind (out_arg asks arg_error first)."""
+    known = _NUMBER_FORMS.get(fn)
+    if known is None:
+        forms = _FORMS.get(fn, ((),))[0]
+        known = _NUMBER_FORMS[fn] = any("Number" in s and "out" not in s for s in forms) and \
+            any("Tensor out" in s for s in forms)
+    return known
 
 
 def missing(fn, names):

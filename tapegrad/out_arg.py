@@ -25,7 +25,7 @@ from . import errors, return_types
 from .dtypes import bool_, can_cast, float64
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
-from .native_args import arg_error, as_native, missing_first
+from .native_args import arg_error, as_native, missing_first, out_binds_fewer
 from .numpy_names import rename, retry_renamed, takes_numpy_names, takes_operand_names
 from .tensor import Tensor
 
@@ -368,10 +368,11 @@ def with_out(name, f):
                 raise err from None
         # (numpy's names for input / other: renamed up front, out of the hot path)
         renamed = operands and retry_renamed(f, args, kwargs, name)
-        if renamed and "self" in kwargs and "self" not in renamed:
-            # (a Number self= binds only where the op's form of it takes out= too: not
-            # remainder's, bitwise_and's)
-            err = arg_error(name, False, args, {**kwargs, "out": out})
+        if out_binds_fewer(name) or renamed and "self" in kwargs and "self" not in renamed:
+            # (a Number operand binds only where the op's form of it takes out= too: not
+            # where's, remainder's, bitwise_and's; a Number self= likewise)
+            err = arg_error(name, False, args, {
+                **(renamed if renamed and "self" not in kwargs else kwargs), "out": out})
             if err is not None:
                 raise err
         return call(name, f, args, renamed or kwargs, out)

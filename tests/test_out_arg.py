@@ -327,3 +327,30 @@ def test_float_power_out_dtype_as_torch(call):
 def test_float_power_out_float64():
     o = tapegrad.empty(3, dtype=tapegrad.float64)
     assert tapegrad.float_power(tapegrad.ones(3), 2, out=o) is o and o.tolist() == [1.0] * 3
+
+
+def test_out_binds_only_the_forms_that_take_it(torch):
+    # (where(c, x, 0.0) and remainder(2, x) have Number forms without out=: with out= torch's
+    # parser refuses them; floor_divide, div & co take numbers as tensors)
+    calls = [lambda m, o: m.where(m.tensor([True, False]), m.ones(2), 0.0, out=o),
+             lambda m, o: m.where(m.tensor([True, False]), 1, m.ones(2), out=o),
+             lambda m, o: m.remainder(2, m.ones(2), out=o),
+             lambda m, o: m.remainder(self=2, other=m.ones(2), out=o),
+             lambda m, o: m.bitwise_and(2, m.ones(2, dtype=m.int64), out=o.long()),
+             lambda m, o: m.bitwise_left_shift(2, m.ones(2, dtype=m.int64), out=o.long()),
+             lambda m, o: m.floor_divide(2, m.ones(2), out=o),
+             lambda m, o: m.floor_divide(m.ones(2), 2, out=o),
+             lambda m, o: m.remainder(m.ones(2), 2, out=o),
+             lambda m, o: m.subtract(2, m.ones(2), out=o),
+             lambda m, o: m.where(m.tensor([True, False]), m.ones(2), m.zeros(2), out=o)]
+    for f in calls:
+        got, want = (_error(lambda: f(m, m.empty(2))) for m in (tapegrad, torch))
+        assert got == want
+
+
+def _error(fn):
+    try:
+        r = fn()
+    except TypeError as e:
+        return str(e)
+    return r.tolist()
