@@ -397,6 +397,7 @@ def einsum(*args):
         equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    _einsum_check_labels(equation.partition("->")[0], 0, " ,.")
     eq = equation.replace(" ", "")
     lhs, arrow, out = eq.partition("->")
     terms = lhs.split(",")
@@ -424,6 +425,7 @@ def einsum(*args):
                                f"({len(terms[i])}) does not match the number of dimensions "
                                f"({x.dim()}) for operand {i} and no ellipsis was given")
     if arrow:
+        _einsum_check_output(equation, "".join(terms))
         out = out.replace("...", ell or "")
     else:
         labels = "".join(terms)
@@ -450,6 +452,47 @@ def einsum(*args):
     if t != out:
         x = x.permute(*[t.index(c) for c in out])
     return x
+
+
+def _einsum_check_labels(part, start, others):
+    """torch's scan of the subscripts in `part` (of the equation, from index `start`; the
+    operands' side when `others` holds a comma): letters, spaces, commas there, ellipses (one
+    per operand or output), in its words for the first that is none of them."""
+    what = "operand 0" if "," in others else "output"
+    i, k, ell = 0, 0, False
+    while i < len(part):
+        c = part[i]
+        if c == "." and "." in others:
+            if ell:
+                raise RuntimeError(f"einsum(): found '.' for {what} " + (
+                    "for which an ellipsis was already found" if "," in others
+                    else "but an ellipsis (...) was already found"))
+            if not (i + 2 < len(part) and part[i + 1] == "." and part[i + 2] == "."):
+                raise RuntimeError(f"einsum(): found '.' for {what} that is not part of any "
+                                   f"ellipsis" + ("" if "," in others else " (...)"))
+            ell, i = True, i + 2
+        elif c == "," and "," in others:
+            k, ell, what = k + 1, False, f"operand {k + 1}"
+        elif c != " " and not ("a" <= c <= "z" or "A" <= c <= "Z"):
+            raise RuntimeError(f"einsum(): invalid subscript given at index {start + i} in "
+                               f"the equation string, subscripts must be in [a-zA-Z]")
+        i += 1
+
+
+def _einsum_check_output(equation, labels):
+    """torch's checks of the output subscripts after `->`: valid, each once, each among the
+    operands' `labels`."""
+    start = equation.index("->") + 2
+    _einsum_check_labels(equation[start:], start, " .")
+    seen = set()
+    for c in equation[start:]:
+        if c in " .":
+            continue
+        if c in seen or c not in labels:
+            raise RuntimeError(f"einsum(): output subscript {c} " + (
+                "appears more than once in the output" if c in seen else
+                "does not appear in the equation for any input operand"))
+        seen.add(c)
 
 
 def _einsum_sizes(operands, terms, ell):

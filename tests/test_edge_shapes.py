@@ -400,6 +400,16 @@ def test_einsum_error_for_more_subscripts_than_dims(torch_ref, eq, shapes):
     _same(torch_ref, lambda T, *xs: T.einsum(eq, *xs), [(s, "c") for s in shapes], raises=True)
 
 
+@pytest.mark.parametrize("eq,n", [
+    ("ij,jk->il", 2), ("ij->jj", 1), ("ij->iJ", 1), ("ij,jk->ik,", 2), ("ij-ik", 1),
+    ("ij->i>", 1), ("i1->i", 1), ("i.j->i", 1), ("ij->i.", 1), ("ij->i..", 1),
+    ("...i...->i", 1), ("ij->......", 1), ("ij,j.k->ik", 2), ("ij->j i j", 1)])
+def test_einsum_equation_errors_as_torch(torch_ref, eq, n):
+    # torch's parse of the subscripts: numpy's "substring not found", permute's error or the
+    # count of subscripts before
+    _same(torch_ref, lambda T, *xs: T.einsum(eq, *xs), [((2, 2), "c")] * n, raises=True)
+
+
 @pytest.mark.parametrize("shape,expr", [
     ((), "x.index_add(0, T.tensor([0]), x.reshape(1))"),
     ((), "x.index_add(0, T.tensor([0, 0]), T.ones(2, dtype=x.dtype))"),
