@@ -72,7 +72,8 @@ def _cum_extreme(name, input, dim, pos=2):
     if not input.dim():
         pos, idx = pos.reshape(()), idx.reshape(())
     values = _gather(name, input, pos)
-    indices = Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+    # (row-major, as torch's: _running_index walks d first and moves it back)
+    indices = Tensor._wrap(np.asarray(idx, np.int64, order="C"), D.int64)
     if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
         _guard_running(input, values, idx, d, name == "cummax")
     return getattr(return_types, name)((values, indices))

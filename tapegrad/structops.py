@@ -188,7 +188,9 @@ def _select(name, x, d, idx, keepdim=True, preserve=False):
     if preserve:
         return _gather(name, x, pos, True), Tensor._wrap(
             layouts.preserving(x._array(), np.asarray(idx, np.int64)), D.int64)
-    return _gather(name, x, pos), Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+    # (row-major: the tie orders and a dim other than the last leave moved views)
+    pos, idx = np.asarray(pos, order="C"), np.asarray(idx, np.int64, order="C")
+    return _gather(name, x, pos), Tensor._wrap(idx, D.int64)
 
 
 def _argsorted(x, d, descending):

@@ -28,6 +28,16 @@ CASES = {
     .clone(),
     "double_expand": lambda m, x3, a: a.unsqueeze(1).expand(3, 2, 4).double(),
     "long_expand": lambda m, x3, a: a[:1].expand(3, 4).long(),
+    # row-major values and indices along any dim, ties or not (a moved view before: the
+    # indices' view(-1) raised)
+    "topk_dim0_indices": lambda m, x3, a: (m.arange(280.0).reshape(7, 40) % 4).topk(3, 0)
+    .indices,
+    "topk_dim0_values": lambda m, x3, a: (m.arange(280.0).reshape(7, 40) % 4).topk(
+        3, 0, largest=False).values,
+    "topk_dim1_of_3d_ties": lambda m, x3, a: (x3 % 2).topk(2, 1).indices,
+    "kthvalue_dim0_ties": lambda m, x3, a: (x3 % 2).kthvalue(1, 0).indices,
+    "cummax_indices": lambda m, x3, a: (a % 5).cummax(1).indices,
+    "cummin_indices_dim0": lambda m, x3, a: x3.cummin(0).indices,
     "to_expand": lambda m, x3, a: a[:1].expand(3, 4).to(m.float64),
     "rand_like_expand": lambda m, x3, a: m.rand_like(a.unsqueeze(1).expand(3, 2, 4)),
     "randn_like_expand": lambda m, x3, a: m.randn_like(a[:1].expand(3, 4)),
