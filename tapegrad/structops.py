@@ -907,7 +907,8 @@ def _triangle(name, input, diagonal):
                 _TRIANGLES.clear()
             keep.flags.writeable = False
             _TRIANGLES[key] = keep
-    return _where_mask(name, input, np.broadcast_to(keep, input._shape), 0)
+    # (row-major whatever the input's layout, as torch's tril / triu kernels write it)
+    return _where_mask(name, input, np.broadcast_to(keep, input._shape), 0, row_major=True)
 
 
 def tril(input, diagonal=0):

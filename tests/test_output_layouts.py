@@ -38,6 +38,10 @@ CASES = {
     "kthvalue_dim0_ties": lambda m, x3, a: (x3 % 2).kthvalue(1, 0).indices,
     "cummax_indices": lambda m, x3, a: (a % 5).cummax(1).indices,
     "cummin_indices_dim0": lambda m, x3, a: x3.cummin(0).indices,
+    # tril / triu write a row-major result (the input's transposed layout before)
+    "tril_transposed": lambda m, x3, a: x3.transpose(0, 2).tril(),
+    "triu_transposed_grad": lambda m, x3, a: x3.transpose(0, 2).requires_grad_().triu(1),
+    "tril_matrix_t": lambda m, x3, a: a.t().tril(-1),
     "to_expand": lambda m, x3, a: a[:1].expand(3, 4).to(m.float64),
     "rand_like_expand": lambda m, x3, a: m.rand_like(a.unsqueeze(1).expand(3, 2, 4)),
     "randn_like_expand": lambda m, x3, a: m.randn_like(a[:1].expand(3, 4)),
