@@ -42,6 +42,7 @@ CASES = {
     "tril_transposed": lambda m, x3, a: x3.transpose(0, 2).tril(),
     "triu_transposed_grad": lambda m, x3, a: x3.transpose(0, 2).requires_grad_().triu(1),
     "tril_matrix_t": lambda m, x3, a: a.t().tril(-1),
+    "one_hot_transposed": lambda m, x3, a: m.nn.functional.one_hot(a.long().t() % 3),
     "to_expand": lambda m, x3, a: a[:1].expand(3, 4).to(m.float64),
     "rand_like_expand": lambda m, x3, a: m.rand_like(a.unsqueeze(1).expand(3, 2, 4)),
     "randn_like_expand": lambda m, x3, a: m.randn_like(a[:1].expand(3, 4)),

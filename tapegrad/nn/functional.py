@@ -718,7 +718,8 @@ def one_hot(input, num_classes=-1):
         raise RuntimeError("Class values must be non-negative.")
     if v.size and v.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return _tensor_of((v[..., None] == np.arange(num_classes)).astype(np.int64))
+    # (row-major, as torch's: a transposed input's comparison keeps its layout)
+    return _tensor_of((v[..., None] == np.arange(num_classes)).astype(np.int64, order="C"))
 
 
 def pad(input, pad, mode="constant", value=None):
