@@ -558,19 +558,32 @@ def arg_error(fn, method, args, kwargs=None):
     return ov.error(args, kwargs)
 
 
-_NUMBER_FORMS = {}   # fn -> whether some form takes a Number operand but not out=
+_NUMBER_FORMS = {}   # fn -> None, or where its forms with out= take a Number (see below)
 
 
-def out_binds_fewer(fn):
-    """Whether op `fn` has a form taking a Number operand but not out= beside one taking out=
-    (where(c, x, 0.0), remainder(2, x), bitwise_and(2, x)): with out= given, only those forms
-    bind (out_arg asks arg_error first)."""
-    known = _NUMBER_FORMS.get(fn)
-    if known is None:
-        forms = _FORMS.get(fn, ((),))[0]
-        known = _NUMBER_FORMS[fn] = any("Number" in s and "out" not in s for s in forms) and \
-            any("Tensor out" in s for s in forms)
-    return known
+def out_number_slots(fn):
+    """None, or (positions, names) of the parameters that take a Number in some form of op
+    `fn` that takes out=, when another form takes a Number but not out= (where(c, x, 0.0),
+    remainder(2, x), bitwise_and(2, x)): a Number elsewhere, with out= given, binds no form
+    (out_arg then asks arg_error for torch's message)."""
+    if fn in _NUMBER_FORMS:
+        return _NUMBER_FORMS[fn]
+    forms = _FORMS.get(fn, ((),))[0]
+    slots = None
+    if fn not in _NUMBERS and any("Number" in f and "out" not in f for f in forms) and \
+            any("Tensor out" in f for f in forms):
+        positions, names = set(), set()
+        for f in forms:
+            if "Tensor out" not in f:
+                continue
+            params = [p.split(" = ")[0].rsplit(" ", 1) for p in f.split(", ") if p != "*"]
+            for i, (kind, name) in enumerate(params):
+                if kind == "Number":
+                    positions.add(i)
+                    names.add(name)
+        slots = (frozenset(positions), frozenset(names))
+    _NUMBER_FORMS[fn] = slots
+    return slots
 
 
 def missing(fn, names):

@@ -25,7 +25,7 @@ from . import errors, return_types
 from .dtypes import bool_, can_cast, float64
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
-from .native_args import arg_error, as_native, missing_first, out_binds_fewer
+from .native_args import arg_error, as_native, missing_first, out_number_slots
 from .numpy_names import rename, retry_renamed, takes_numpy_names, takes_operand_names
 from .tensor import Tensor
 
@@ -368,7 +368,9 @@ def with_out(name, f):
                 raise err from None
         # (numpy's names for input / other: renamed up front, out of the hot path)
         renamed = operands and retry_renamed(f, args, kwargs, name)
-        if out_binds_fewer(name) or renamed and "self" in kwargs and "self" not in renamed:
+        slots = out_number_slots(name)
+        if slots is not None and _misplaced_number(slots, args, renamed or kwargs) or \
+                renamed and "self" in kwargs and "self" not in renamed:
             # (a Number operand binds only where the op's form of it takes out= too: not
             # where's, remainder's, bitwise_and's; a Number self= likewise)
             err = arg_error(name, False, args, {
@@ -378,6 +380,17 @@ def with_out(name, f):
         return call(name, f, args, renamed or kwargs, out)
     g._out_arg = True
     return g
+
+
+_NUMBER_TYPES = (bool, int, float, complex)
+
+
+def _misplaced_number(slots, args, kwargs):
+    """Whether a Python number is given where no form of the op that takes out= takes one."""
+    positions, names = slots
+    return any(isinstance(v, _NUMBER_TYPES) and i not in positions
+               for i, v in enumerate(args)) or \
+        any(isinstance(v, _NUMBER_TYPES) and k not in names for k, v in kwargs.items())
 
 
 def apply(namespace, names=OUT_NAMES, prefix=""):
