@@ -2287,7 +2287,7 @@ def op_pow_scalar(self, c):
             return _unary(18, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sv * sv if c == 2.0 else (sqrt_c(sv) if c == 0.5 else (1.0 / sqrt_c(sv) if c == -0.5 else (sv * sv * sv if c == 3.0 else (1.0 / (sv * sv) if c == -2.0 else sv ** c))))
+        v = sv * sv if c == 2.0 else (sqrt_c(sv) if c == 0.5 else (1.0 / sqrt_c(sv) if c == -0.5 else (sv * sv * sv if c == 3.0 else (1.0 / (sv * sv) if c == -2.0 else (1.0 / sv if c == -1.0 else sv ** c)))))
     except (ArithmeticError, ValueError):
         return _unary(18, self, c)
     if type(v) is not float:

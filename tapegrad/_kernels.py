@@ -563,7 +563,7 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
         elif o == 18:  # pow_scalar
             a_v = vals[ua]
             c = imm[e]
-            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else (1.0 / a_v if c == -1.0 else a_v ** c)))))
         elif o == 39:  # reciprocal
             a_v = vals[ua]
             vals[e] = 1.0 / a_v
@@ -859,7 +859,7 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
         elif o == 18:  # pow_scalar
             a_v = vals[ua]
             c = imm[e]
-            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else (1.0 / a_v if c == -1.0 else a_v ** c)))))
         elif o == 39:  # reciprocal
             a_v = vals[ua]
             vals[e] = 1.0 / a_v
@@ -1133,7 +1133,7 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
         elif o == 18:  # pow_scalar
             a_v = vals[ua]
             c = imm[e]
-            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else (1.0 / a_v if c == -1.0 else a_v ** c)))))
         elif o == 39:  # reciprocal
             a_v = vals[ua]
             vals[e] = 1.0 / a_v
@@ -1367,7 +1367,7 @@ def core_unary_fwd(o, a_v, c):
     elif o == 17:  # abs
         return abs(a_v)
     elif o == 18:  # pow_scalar
-        return a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+        return a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else (1.0 / a_v if c == -1.0 else a_v ** c)))))
     elif o == 39:  # reciprocal
         return 1.0 / a_v
     elif o == 50:  # sign
@@ -1475,7 +1475,7 @@ def core_unary_fwd1(o, a_v, c):
     elif o == 17:  # abs
         return abs(a_v)
     elif o == 18:  # pow_scalar
-        return a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+        return a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else (1.0 / a_v if c == -1.0 else a_v ** c)))))
     elif o == 39:  # reciprocal
         return 1.0 / a_v
     elif o == 50:  # sign

@@ -125,6 +125,8 @@ def _np_pow_scalar(a, c):
         return a * a * a
     if c == -2.0:
         return _quiet(np.divide, 1.0, a * a)
+    if c == -1.0:
+        return _quiet(np.divide, 1.0, a)
     return _quiet(np.power, a, a.dtype.type(c) if a.dtype.kind == "f" else c)
 
 

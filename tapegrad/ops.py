@@ -150,7 +150,8 @@ class Op:
 
 # pow_scalar's forward (ndops evaluates it as _np_pow_scalar, keyed by this string)
 POW_SCALAR = ("a * a if c == 2.0 else (sqrt(a) if c == 0.5 else (1.0 / sqrt(a) if c == -0.5 "
-              "else (a * a * a if c == 3.0 else (1.0 / (a * a) if c == -2.0 else a ** c))))")
+              "else (a * a * a if c == 3.0 else (1.0 / (a * a) if c == -2.0 else "
+              "(1.0 / a if c == -1.0 else a ** c)))))")
 
 # the elu family's gradient reads min(a, 0) through this: a below 0, 0 above (the unused branch
 # cannot overflow), and at 0 the 0 of 0 * a, whose derivative is 0 (their NOTE), nan at nan
@@ -197,8 +198,9 @@ _DECLS = [
     # NOTE: `a ** 1.0` (LLVM folds it to a) keeps a in the create_graph gradient as torch's
     # self.pow(exponent - 1), so the second derivative still depends on x (then zeros)
     # NOTE: a Python-number exponent is torch's pow(Tensor, Scalar): its CPU kernel computes
-    # c = 0.5, -0.5, 2, 3, -2 as sqrt, 1 / sqrt, a * a, a * a * a, 1 / (a * a) (so -0.0 ** 0.5
-    # is -0.0, -inf ** 0.5 nan, and x ** 3 rounds as a * a * a), other exponents with C pow.
+    # c = 0.5, -0.5, 2, 3, -2, -1 as sqrt, 1 / sqrt, a * a, a * a * a, 1 / (a * a), 1 / a (so
+    # -0.0 ** 0.5 is -0.0, -inf ** 0.5 nan, x ** 3 rounds as a * a * a and x ** -1 as 1 / x,
+    # which C pow misses in the last bit for some x), other exponents with C pow.
     # The gradient is torch's g * (c * a.pow(c - 1)), zeros for c = 0 whatever g is (a nan g
     # included); a.pow(c - 1) is a pow_scalar entry under create_graph (torch's graph) but C
     # pow in the kernels, so at -0.0 and -inf for c = 0.5, 1.5, and in the last bit for c = 4,

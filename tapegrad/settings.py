@@ -119,7 +119,7 @@ def set_flush_denormal(mode):
 
 
 # torch's CPU capability, the build of its kernels this process runs (normal_draws: the
-# normal fill's arithmetic; vocab: which elements of an elementwise pow / atan2 it vectorizes)
+# normal fill's arithmetic)
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 _capability = None
 

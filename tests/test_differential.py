@@ -2341,6 +2341,31 @@ def test_pow_gradient_at_the_pow_kernels_special_exponents():
     like_torch(fn)
 
 
+def test_pow_of_minus_one_is_a_reciprocal_as_torch():
+    # torch's pow(Tensor, -1) is its reciprocal kernel; C pow misses 1 / x in the last bit for
+    # some x (0.10257072011930303 ** -1), which the one-element path took
+    def fn(m):
+        vals = [0.10257072011930303, -3.7, 1e-300, 0.0, -0.0, math.inf] + \
+            np.random.default_rng(11).standard_normal(2000).tolist()
+        one = [(m.tensor(v, dtype=m.float64, requires_grad=True) ** -1.0).item() for v in vals]
+        x = m.tensor(vals, dtype=m.float64, requires_grad=True)
+        return [one, (x ** -1).tolist(), x.pow(-1.0).tolist()]
+    like_torch(fn)
+
+
+@xfail("float32 pow and atan2 are numpy's loops (AVX-512), torch's Sleef's in blocks of two "
+       "vectors and libm's powf / atan2f for the rest of each run: the last bit differs on "
+       "~20-45% of elements; matching it element by element cost 2-5x their time "
+       "(docs/semantics.md)")
+def test_float32_pow_and_atan2_last_bit():
+    def fn(m):
+        rng = np.random.default_rng(5)
+        x = m.tensor((np.abs(rng.standard_normal((3, 5))) * 3 + 0.1).astype(np.float32))
+        y = m.tensor((rng.standard_normal(1) * 2).astype(np.float32))
+        return [(x ** y).tolist(), (x ** 1.37).tolist(), m.atan2(x - 2, y).tolist()]
+    like_torch(fn)
+
+
 # wrong argument counts and unknown keywords of methods that no wrapper takes (sin, mm,
 # transpose, pow, clamp, clone, add): Python's binding refuses them before tapegrad's code
 # runs (docs/semantics.md)
