@@ -18,7 +18,11 @@ def pytest_configure(config):
     """torch on one thread for the whole run (where installed).  Each pytest-xdist worker's
     torch would otherwise start a thread per core: two workers on CI's two cores then run four
     spinning OpenMP threads, and torch's small ops wait on one another (a 2000-step polynomial
-    fit of test_nn_optim_fidelity2: 92 s with torch's two threads, 5 s with one, under load)."""
+    fit of test_nn_optim_fidelity2: 92 s with torch's two threads, 5 s with one, under load).
+    pytest-xdist's controller runs no test: it skips torch's import (1.7 s of CPU, taken from
+    the two workers while they collect)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
     try:
         import torch
     except ImportError:
