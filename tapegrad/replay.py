@@ -259,8 +259,15 @@ def _compile(tape, inputs, outputs, single, inputs_first=False):
 
 def _threads():
     """Batch replay's default thread count: torch's intra-op count (set_num_threads), at most
-    Numba's."""
-    from numba import get_num_threads
+    Numba's.  Numba's is read without launching Numba's threading layer when nothing has
+    (tapegrad's batch threads are its own, batchrun): launching its OpenMP layer sets the
+    thread count of the process's libgomp, which torch shares, so a torch.set_num_threads(1)
+    made before was undone by the first batch call.  Unlaunched, the count is the configured
+    one (only numba.set_num_threads could lower it, and that launches the layer)."""
+    from numba import config, get_num_threads
+    from numba.np.ufunc import parallel
+    if not getattr(parallel, "_is_initialized", True):
+        return min(settings.get_num_threads(), config.NUMBA_NUM_THREADS)
     return min(settings.get_num_threads(), get_num_threads())
 
 

@@ -1157,6 +1157,29 @@ def test_save_load_in_another_process(tmp_path):
     np.testing.assert_array_equal(gy, ey)
 
 
+_TORCH_THREADS_AFTER_BATCH = """
+import numpy as np, torch
+torch.set_num_threads(1)
+import tapegrad as tg
+assert torch.get_num_threads() == 1
+tape = tg.record(lambda a: (a * a).sin().sum(), tg.tensor(np.ones(3)))
+tape.value_and_grad_batch(np.linspace(0.0, 1.0, 12).reshape(4, 3))
+print(torch.get_num_threads())
+"""
+
+
+def test_batch_replay_leaves_torchs_thread_count():
+    """A batch call reads Numba's thread count without launching Numba's threading layer
+    (tapegrad's batch threads are its own): launching its OpenMP layer sets the count of the
+    process's libgomp, torch's too, so torch.set_num_threads(1) was undone by the first batch
+    call (and torch's small ops then ran on spinning threads).  A fresh process: the layer is
+    launched once a process."""
+    pytest.importorskip("torch")
+    out = subprocess.run([sys.executable, "-c", _TORCH_THREADS_AFTER_BATCH],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1"]
+
+
 def test_pickles_as_its_save_format(tmp_path):
     import pickle
     tape = tg.record(lambda x, y: (x * y).sin().sum() + tg.where(x > 0, x, 0.0).sum(),
