@@ -23,11 +23,27 @@ def pytest_configure(config):
     the two workers while they collect)."""
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
+    global _torch
     try:
         import torch
     except ImportError:
         return
     torch.set_num_threads(1)
+    _torch = torch
+
+
+_torch = None   # torch, in a process that runs tests with it
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    """torch back on one thread after a test that changed its count.  Launching Numba's
+    threading layer (numba.set_num_threads, as some batch tests and tapegrad.dask call) sets
+    the thread count of the libgomp torch shares: torch then ran every later test's small
+    ops on two spinning threads (the Transformer comparisons of test_nn_attention took 1-2.5 s
+    of CPU each after test_nn_conv's batch replay flipped it, 0.15-0.25 s on one thread)."""
+    if _torch is not None and _torch.get_num_threads() != 1:
+        _torch.set_num_threads(1)
 
 
 @pytest.fixture
