@@ -280,6 +280,8 @@ def arg_type_name(v):
     top = tp.__module__.split(".")[0]
     if tp.__module__ == "builtins" or tp.__name__ == "Tensor" and top == "tapegrad":
         return tp.__name__
+    if tp.__name__ == "Generator" and top == "tapegrad":   # (torch's is a C class, of torch._C)
+        return "torch._C.Generator"
     # (torch's parser names its own classes torch.dtype, torch.device: as its signatures do)
     return f"{'torch' if top == 'tapegrad' else top}.{tp.__name__}"
 

@@ -489,6 +489,9 @@ _FORMS["randint"] = ([f"{ints}, *, {gen}{_RANDINT_OPTIONS}"
                       for ints in ("int high, tuple of ints size",
                                    "int low, int high, tuple of ints size")
                       for gen in ("torch.Generator? generator, ", "")], [])
+# rand's and randn's (the generator form's generator has no default: two arguments at least)
+_FORMS["rand"] = _FORMS["randn"] = ([f"tuple of ints size, *, {gen}{_RANDINT_OPTIONS}"
+                                     for gen in ("torch.Generator? generator, ", "")], [])
 _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
 for _fn in ("nansum", "nanmean"):

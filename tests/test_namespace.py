@@ -129,8 +129,8 @@ def test_generators_repeat_and_are_independent():
     assert abs(w.bernoulli_(0.25).numpy().mean() - 0.25) < 0.01
     ints = tapegrad.randint(3, 6, (200,)).numpy()
     assert ints.min() >= 3 and ints.max() <= 5
-    with pytest.raises(TypeError, match="must be torch.Generator"):
-        tapegrad.rand(2, generator=3)
+    with pytest.raises(TypeError, match=r"rand\(\) received an invalid combination"):
+        tapegrad.rand(2, generator=3)     # (torch's parser: no form takes an int generator)
 
 
 FUNC = """

@@ -109,7 +109,9 @@ def test_generator_api():
         g.set_state(tapegrad.zeros(10, dtype=tapegrad.uint8))
     with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
         g.set_state(tapegrad.zeros(STATE_BYTES, dtype=tapegrad.uint8))
-    with pytest.raises(TypeError, match="argument 'generator' must be torch.Generator"):
+    # (torch's parser: no form takes an int generator, so it lists them)
+    with pytest.raises(TypeError, match=r"rand\(\) received an invalid combination of "
+                                        r"arguments - got \(int, generator=int\)"):
         tapegrad.rand(3, generator=5)
 
 
@@ -450,6 +452,36 @@ def test_random_errors_as_torch():
                       "'Long'")
     torch = pytest.importorskip("torch")
     assert got == _random_errors(torch)
+
+
+def _sizeless_draw_errors(m):
+    """rand / randn called without a size (`randn(*shape, dtype=...)` with an empty shape)."""
+    g = m.Generator()
+    cases = [lambda: m.randn(), lambda: m.rand(), lambda: m.randn(dtype=m.float64),
+             lambda: m.rand(requires_grad=True), lambda: m.randn(generator=g),
+             lambda: m.rand(device="cpu"), lambda: m.randn(pin_memory=True),
+             lambda: m.randn(layout=m.strided), lambda: m.randn(foo=1),
+             lambda: m.randn(dtype=m.float64, requires_grad=True),
+             lambda: m.rand(generator=g, dtype=m.float64), lambda: m.randn(dtype=m.float64, foo=1),
+             lambda: m.randint(10, generator=g)]
+    out = []
+    for f in cases:
+        with pytest.raises(TypeError) as e:
+            f()
+        out.append(str(e.value))
+    return out
+
+
+def test_sizeless_draw_errors_as_torch():
+    """torch's parser counts the keywords given: one fits only the form without a generator,
+    which names the missing size; none, or two, fit no form or both, which it lists (with
+    torch._C.Generator for a generator given)."""
+    got = _sizeless_draw_errors(tapegrad)
+    assert got[2] == 'randn() missing 1 required positional arguments: "size"'
+    assert got[0].startswith("randn() received an invalid combination of arguments - got (), ")
+    assert "got (dtype=torch.dtype, generator=torch._C.Generator, )" in got[10]
+    torch = pytest.importorskip("torch")
+    assert got == _sizeless_draw_errors(torch)
 
 
 _INF, _NAN = float("inf"), float("nan")
