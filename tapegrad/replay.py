@@ -257,18 +257,44 @@ def _compile(tape, inputs, outputs, single, inputs_first=False):
     return Recorded(prog, meta)
 
 
+# A cap on the batch calls' threads for the calling thread only (tapegrad.dask: tasks that
+# run at once in one worker process, each given its share), set by cap_batch_threads;
+# None: none.
+# Not Numba's set_num_threads: that launches Numba's OpenMP layer, and with it sets the
+# thread count of the process's libgomp, which torch shares (_threads).
+_CAP = threading.local()
+
+
+class cap_batch_threads:
+    """`with cap_batch_threads(k):` batch calls made by this thread use at most k threads."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __enter__(self):
+        self.saved = getattr(_CAP, "k", None)
+        _CAP.k = self.k
+
+    def __exit__(self, *exc):
+        _CAP.k = self.saved
+
+
 def _threads():
     """Batch replay's default thread count: torch's intra-op count (set_num_threads), at most
-    Numba's.  Numba's is read without launching Numba's threading layer when nothing has
-    (tapegrad's batch threads are its own, batchrun): launching its OpenMP layer sets the
-    thread count of the process's libgomp, which torch shares, so a torch.set_num_threads(1)
-    made before was undone by the first batch call.  Unlaunched, the count is the configured
-    one (only numba.set_num_threads could lower it, and that launches the layer)."""
+    Numba's and the calling thread's cap (cap_batch_threads).  Numba's is read without
+    launching Numba's threading layer when nothing has (tapegrad's batch threads are its own,
+    batchrun): launching its OpenMP layer sets the thread count of the process's libgomp,
+    which torch shares, so a torch.set_num_threads(1) made before was undone by the first
+    batch call.  Unlaunched, the count is the configured one (only numba.set_num_threads
+    could lower it, and that launches the layer)."""
     from numba import config, get_num_threads
     from numba.np.ufunc import parallel
     if not getattr(parallel, "_is_initialized", True):
-        return min(settings.get_num_threads(), config.NUMBA_NUM_THREADS)
-    return min(settings.get_num_threads(), get_num_threads())
+        k = min(settings.get_num_threads(), config.NUMBA_NUM_THREADS)
+    else:
+        k = min(settings.get_num_threads(), get_num_threads())
+    cap = getattr(_CAP, "k", None)
+    return k if cap is None else min(k, cap)
 
 
 # A batch call uses a second thread only when each thread gets at least BATCH_GRAIN entry

@@ -3,6 +3,8 @@ distributed.LocalCluster started here (loopback only).  Results must equal the i
 batch bit for bit."""
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -14,6 +16,7 @@ import dask  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.dask as tgd  # noqa: E402
+from tapegrad import replay  # noqa: E402
 
 
 def branchy(x, y):
@@ -257,3 +260,27 @@ def test_flat_layout_equals_one_array_per_input(client):
         tgd.value_and_grad_flat(tape, da.from_array(P[:, :7]))
     with pytest.raises(ValueError, match=r"expected shape \(B, 8\)"):
         tape.value_and_grad_flat(P[:, :7])
+
+
+_TORCH_THREADS_AFTER_TASKS = """
+import numpy as np, torch, dask, dask.array as da
+import tapegrad as tg, tapegrad.dask as tgd
+torch.set_num_threads(1)
+tape = tg.record(lambda x: (x * x).sin().sum(), tg.tensor([0.5, 0.25], dtype=tg.float64))
+X = da.from_array(np.random.default_rng(0).standard_normal((64, 2)), chunks=(16, 2))
+dask.compute(tgd.value_and_grad_batch(tape, X, threads=2), scheduler="threads")
+print(torch.get_num_threads())
+"""
+
+
+def test_task_threads_leave_torchs_thread_count():
+    """A task's `threads=` caps its batch call for its own thread (replay.cap_batch_threads), not
+    through numba.set_num_threads: that launched Numba's OpenMP layer, which set the thread
+    count of the libgomp torch shares (torch.set_num_threads(1) undone in the worker).  A
+    fresh process: the layer is launched once a process."""
+    pytest.importorskip("torch")
+    out = subprocess.run([sys.executable, "-c", _TORCH_THREADS_AFTER_TASKS],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1"]
+    with replay.cap_batch_threads(1):
+        assert replay._threads() == 1
