@@ -128,24 +128,6 @@ def _mode(branch_changed):
     return branch_changed
 
 
-class _TaskThreads:
-    """Runs a task's batch call on at most `threads` threads (None: as configured): a cap for
-    the calling thread only (replay.cap_batch_threads), so concurrent tasks do not see each
-    other's.  (Numba's set_num_threads, per thread too, launched Numba's OpenMP layer, which
-    set the thread count torch uses in the worker.)"""
-
-    def __init__(self, threads):
-        self.cap = cap_batch_threads(threads) if threads is not None else None
-
-    def __enter__(self):
-        if self.cap is not None:
-            self.cap.__enter__()
-
-    def __exit__(self, *exc):
-        if self.cap is not None:
-            self.cap.__exit__(*exc)
-
-
 def _check_threads(threads):
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
@@ -164,14 +146,14 @@ def _selected(recorded, argnums):
 
 # ---- tasks ---------------------------------------------------------------------------------------
 def _vg_task(rec, *blocks, argnums, threads, mode):
-    with _TaskThreads(threads):
+    with cap_batch_threads(threads):
         r = rec.value_and_grad_batch(*blocks, argnums=tuple(argnums), branch_changed=mode)
     held = r[2] if mode == "mask" else np.ones(len(r[0]), bool)
     return (r[0], held) + tuple(r[1])
 
 
 def _jac_task(rec, *blocks, threads, mode):
-    with _TaskThreads(threads):
+    with cap_batch_threads(threads):
         r = rec.jacobian_batch(*blocks, branch_changed=mode)
     jacs, held = r if mode == "mask" else (r, np.ones(len(blocks[0]) if blocks else 0, bool))
     return (held,) + tuple(jacs)
@@ -179,14 +161,14 @@ def _jac_task(rec, *blocks, threads, mode):
 
 def _hvp_task(rec, *blocks, threads, mode):
     k = len(blocks) // 2
-    with _TaskThreads(threads):
+    with cap_batch_threads(threads):
         r = rec.hvp_batch(tuple(blocks[:k]), tuple(blocks[k:]), branch_changed=mode)
     held = r[2] if mode == "mask" else np.ones(len(r[0]), bool)
     return (r[0], held) + tuple(r[1])
 
 
 def _flat_task(rec, block, threads, mode):
-    with _TaskThreads(threads):
+    with cap_batch_threads(threads):
         r = rec.value_and_grad_flat(block, branch_changed=mode)
     return (r[0], r[2] if mode == "mask" else np.ones(len(r[0]), bool), r[1])
 

@@ -266,7 +266,9 @@ _CAP = threading.local()
 
 
 class cap_batch_threads:
-    """`with cap_batch_threads(k):` batch calls made by this thread use at most k threads."""
+    """`with cap_batch_threads(k):` batch calls made by this thread use at most k threads
+    (None: no cap).  tapegrad.dask runs each task's batch call in one: concurrent tasks do
+    not see each other's caps."""
 
     def __init__(self, k):
         self.k = k
