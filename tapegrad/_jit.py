@@ -142,6 +142,39 @@ def _choose(config, source):
     return None, None, refused
 
 
+# ---- warnings' registries ------------------------------------------------------------------
+# Every `warnings.filterwarnings`/`simplefilter` and both ends of a `catch_warnings` block bump
+# the warnings module's filter version, and each call site's registry of warnings shown is
+# emptied at its next warning once the version moved: a UserWarning shown once from a line
+# ("default" action: torch's `.grad` of a non-leaf, `torch.tensor(tensor)`) is shown again.
+# Numba does that during our loads and compiles: its first compile or cache load imports
+# numba.np.linalg, which imports scipy.linalg (scipy's `catch_warnings` around `np.long`),
+# and a compile wraps each type-inference step in a `catch_warnings` (thousands per kernel).
+# So the first backward of a process showed a warning given before it a second time, where
+# torch shows it once.  Those blocks leave the filters as they found them; while this thread
+# loads or compiles our kernels, its filter changes do not bump the version (another
+# thread's still do), and the version moves once at the end if the filters differ then.
+@contextlib.contextmanager
+def registries_kept():
+    """Filter changes this thread makes inside and undoes before the end do not reset the
+    registries of warnings already shown (see above)."""
+    real = warnings._filters_mutated
+    me = threading.get_ident()
+    before = list(warnings.filters)
+
+    def mutated():
+        if threading.get_ident() != me:
+            real()
+
+    warnings._filters_mutated = mutated
+    try:
+        yield
+    finally:
+        warnings._filters_mutated = real
+        if warnings.filters != before:
+            real()
+
+
 def _load():
     global _module, _cache_dir
     _module, _cache_dir = _import_cached("tapegrad._kernels", "_kernels.py", _import_kernels)
@@ -180,7 +213,8 @@ def _import_cached(name, relpath, importer):
         if name in sys.modules and sys.modules[name] is not None:
             mod = sys.modules[name]  # imported directly before: as it is
         else:
-            mod = importer()
+            with registries_kept():
+                mod = importer()
     finally:
         config.CACHE_DIR = saved
         nd.Dispatcher.enable_caching = enable
@@ -229,9 +263,19 @@ def _guard(disp, stamp=None):
     "recompile", not "fail every call" or "run the wrong code"; make a compile one step
     that other processes compiling the same function wait for (then load); and with `stamp`
     (dependency_stamp), make entries compiled against other sources of the modules the
-    kernel calls into obsolete."""
+    kernel calls into obsolete.  Cached or not, its loads and compiles keep the warnings'
+    registries (registries_kept)."""
+    if getattr(disp, "_tapegrad_guarded", False):
+        return
+    disp._tapegrad_guarded = True
+    from numba.core.compiler_lock import global_compiler_lock
+    compile_ = disp.compile
     cache = disp._cache
-    if not hasattr(cache, "_cache_file") or getattr(cache, "_tapegrad_guarded", False):
+    if not hasattr(cache, "_cache_file"):   # (caching off: only the warnings' registries)
+        def compile_uncached(sig):
+            with global_compiler_lock, registries_kept():
+                return compile_(sig)
+        disp.compile = compile_uncached
         return
     load, save = cache.load_overload, cache.save_overload
     cache_file = cache._cache_file
@@ -279,19 +323,16 @@ def _guard(disp, stamp=None):
         with _index_lock(cache_file._index_path, name):
             file_save(key, data)
 
-    from numba.core.compiler_lock import global_compiler_lock
-    compile_ = disp.compile
-
     def compile(sig):
         # one process compiles a signature while the others sharing the cache wait for it,
         # then load its entry (Numba's lock first: a thread waiting for it holds no index lock)
-        with global_compiler_lock, _index_lock(cache_file._index_path, name):
+        with global_compiler_lock, _index_lock(cache_file._index_path, name), \
+                registries_kept():
             return compile_(sig)
 
     cache.load_overload, cache.save_overload = load_overload, save_overload
     cache_file.load, cache_file.save = checked_load, locked_save
     disp.compile = compile
-    cache._tapegrad_guarded = True
 
 
 def dependency_stamp(mod):

@@ -1,0 +1,112 @@
+"""What loading and compiling tapegrad's Numba kernels must not do to the rest of the process:
+show a warning again that was shown already (docs/reliability.md, "The Numba cache")."""
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from tapegrad import _jit
+
+# One fresh interpreter for torch and tapegrad: the warnings of each from its own lines, twice,
+# a backward after each; the first backward of the process loads tapegrad's kernels (Numba
+# then imports scipy.linalg, whose import changes and restores the warning filters).
+_TWICE = """
+import warnings
+{torch}
+import tapegrad
+shown = []
+warnings.showwarning = lambda message, category, *rest, **kw: shown.append(str(message)[:30])
+def sites_torch(x):
+    x.grad
+    torch.tensor(x)
+def sites_tapegrad(x):
+    x.grad
+    tapegrad.tensor(x)
+for m, sites in {cases}:
+    shown.clear()
+    w = m.ones(3, requires_grad=True)
+    for _ in range(2):
+        y = w * 2
+        sites(y)
+        (y * y).sum().backward()
+    print(m.__name__, len(shown), shown)
+"""
+
+
+def test_the_first_backward_shows_no_warning_again():
+    """A UserWarning shown once from a line (the "default" action: a non-leaf's `.grad`,
+    `tensor(tensor)`) is not shown again after the first backward loads the kernels, as in
+    torch.  Before, the kernels' first load reset every call site's registry of warnings
+    shown, and both were shown twice."""
+    try:
+        import torch  # noqa: F401
+        with_torch = True
+    except ImportError:
+        with_torch = False
+    code = _TWICE.format(torch="import torch" if with_torch else "",
+                         cases="((torch, sites_torch), (tapegrad, sites_tapegrad))"
+                         if with_torch else "((tapegrad, sites_tapegrad),)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    want = "2 ['The .grad attribute of a Tenso', 'To copy construct from a tenso']"
+    assert out[-1] == "tapegrad " + want
+    if with_torch:
+        assert out[0] == "torch " + want
+
+
+def _toy():
+    """A Numba kernel under _jit's guard, caching off: every call of this compiles."""
+    from numba import njit
+
+    def toy(a):
+        return a.sum() + 1.0
+    disp = njit(toy)
+    _jit._guard(disp)
+    return disp
+
+
+def _shown_around(action):
+    """How many of two identical warnings from one call site are shown with `action()`
+    between them (the filters as Python's defaults: the second is a repeat)."""
+    registry = {}
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("default")
+        for _ in range(2):
+            warnings.warn_explicit("shown once", UserWarning, "site.py", 1, registry=registry)
+            action()
+    return len(got)
+
+
+def test_a_compile_keeps_the_warning_registries():
+    """Numba wraps each type-inference step of a compile in `catch_warnings` (thousands per
+    kernel); a compile of a guarded kernel leaves the warnings already shown as shown."""
+    disp = _toy()
+    assert _shown_around(lambda: disp(np.ones(3))) == 1
+    assert len(disp.signatures) == 1
+
+
+def test_filter_changes_that_stay_or_come_from_other_threads_still_count():
+    """registries_kept hides only this thread's changes that it undoes: a filter added for
+    good inside, or a change by another thread meanwhile, shows the warning again, as without
+    it."""
+    def lasting():
+        with _jit.registries_kept():
+            warnings.filterwarnings("always", "never given")
+    assert _shown_around(lasting) == 2
+
+    def other_thread():
+        with _jit.registries_kept():
+            t = threading.Thread(target=lambda: warnings.filterwarnings("always", "not given"))
+            t.start()
+            t.join()
+            warnings.filters.remove(warnings.filters[0])   # (the filters as before)
+    assert _shown_around(other_thread) == 2
+
+    def undone():
+        with _jit.registries_kept(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+    assert _shown_around(undone) == 1
+
