@@ -342,6 +342,8 @@ class Tape:
         # (_resize from nothing, inline): cells [n, lim) of ib and imm hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)
+        if _DEATHS[0] >= _KERNEL_AFTER and not _RESET_READY[0]:
+            _ready_reset(arrs)
         self.op, self.ia, self.ib, self.imm, self.val = arrs.views
         self.lim, self.cap, self._arrays = arrs.clean, cap, arrs
         self.succ = _succ(cap)
@@ -443,11 +445,12 @@ class Tape:
     def __del__(self):
         """Pool the stream arrays and n-d streams (each when its pool has room and it is not
         too big), their first n entries put back to a new tape's state by one kernel call
-        (walks.reset_streams) once the kernels are loaded and _KERNEL_AFTER tapes have died
-        (numpy fills until then: a destructor must not cause the kernel module's first
-        import, and the reset kernel's own compile is paid by loops that make many tapes,
-        not by a short program's first backward or replay).  Nothing is pooled at
-        interpreter exit."""
+        (walks.reset_streams) once a new tape has readied it (_ready_reset: after
+        _KERNEL_AFTER deaths, the kernels loaded), numpy fills until then: a destructor runs
+        at any GC point (another thread, interpreter shutdown), so it must neither import the
+        kernel module nor compile or load the reset kernel (seconds, or a wait for another
+        process's compile); that cost is paid by loops that make many tapes, not by a short
+        program's first backward or replay.  Nothing is pooled at interpreter exit."""
         try:
             arrs = self._arrays
         except AttributeError:   # (a Ctrl-C at the start of __init__, before its first line)
@@ -462,7 +465,7 @@ class Tape:
         keep_nd = nds is not None and len(nds.size) <= _ND_POOL_CAP and (
             len(_ND_POOL) < _POOL_MAX or _pool_room(_ND_POOL, _nd_cap, len(nds.size)))
         cleaned = False
-        if n and (keep or keep_nd) and loaded() and _DEATHS[0] >= _KERNEL_AFTER:
+        if n and (keep or keep_nd) and _RESET_READY[0]:
             K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
                             *((nds.ints, nds.shp, nds.nsaved, nds.host) if keep_nd else _NO_ROWS),
                             n if keep_nd else 0)
@@ -1354,11 +1357,23 @@ def _take_nd(cap):
 
 
 # Tape.__del__ resets pooled arrays with numpy until this many tapes have died (counted in
-# _DEATHS, a list: no global statement; a lost update under threads only delays the switch),
-# then with walks.reset_streams (compiled ~1 s with an empty Numba cache, then 2.5x cheaper
-# per dead tape than the eight numpy fills)
+# _DEATHS, a list: no global statement; a lost update under threads only delays the switch)
+# and the next new tape has readied walks.reset_streams (_RESET_READY), then with that kernel
+# (compiled ~1 s with an empty Numba cache, then 2.5x cheaper per dead tape than the eight
+# numpy fills)
 _KERNEL_AFTER = 64
 _DEATHS = [0]
+_RESET_READY = [False]
+
+
+def _ready_reset(arrs):
+    """Compile (or load from the cache) walks.reset_streams for the types Tape.__del__ calls
+    it with (`arrs`: a tape's stream arrays; the n-d rows' types are _NO_ROWS'), here, where a
+    new tape is made, not in a destructor; then let __del__ use it.  Nothing before the kernel
+    module is loaded (its first import is a backward's or a replay's to pay)."""
+    if loaded():
+        K.reset_streams(arrs[2], arrs[3], arrs[5], 0, *_NO_ROWS, 0)   # (resets nothing)
+        _RESET_READY[0] = True
 
 # reset_streams' n-d rows when it resets only a tape's stream arrays (never written)
 _NO_ROWS = (np.ones((6, 1), np.int64), np.ones((1, 8), np.int64), np.zeros(1, np.int32),

@@ -259,7 +259,9 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape, monkeypatch, kernel)
     kernel or, before the kernels are loaded, by numpy), and after growing."""
     from tapegrad import tape as tape_module
     monkeypatch.setattr(tape_module, "_POOL", [])   # room for the dead tape's set
-    if kernel:
+    monkeypatch.setattr(tape_module, "_RESET_READY", [False])
+    if kernel:   # (the next new tape readies the reset kernel)
+        kernels()
         monkeypatch.setattr(tape_module, "_KERNEL_AFTER", 0)
     else:
         monkeypatch.setattr(tape_module, "loaded", lambda: False)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import tape as T
+from tapegrad import _jit, tape as T
 from tapegrad.ops import OPS
 from tapegrad.tape import CLOSED, STATE, NdStreams, Tape
 
@@ -37,7 +37,9 @@ def _step(w, b, x):
 
 @pytest.mark.parametrize("kernel", [True, False])
 def test_a_dead_tapes_arrays_come_back_as_a_new_tapes(fresh_pools, monkeypatch, kernel):
-    if kernel:       # (past the first _KERNEL_AFTER dead tapes)
+    monkeypatch.setattr(T, "_RESET_READY", [False])
+    if kernel:       # (past the first _KERNEL_AFTER dead tapes: the next new tape readies it)
+        _jit.kernels()
         monkeypatch.setattr(T, "_KERNEL_AFTER", 0)
     else:            # before the kernels are loaded the destructor cleans with numpy
         monkeypatch.setattr(T, "loaded", lambda: False)
@@ -46,6 +48,7 @@ def test_a_dead_tapes_arrays_come_back_as_a_new_tapes(fresh_pools, monkeypatch, 
     b = tg.tensor(rng.standard_normal(4), requires_grad=True)
     x = tg.tensor(rng.standard_normal((5, 3)))
     loss = _step(w, b, x)
+    assert T._RESET_READY[0] == kernel
     g = (w.grad.numpy().copy(), b.grad.numpy().copy())
     tape = loss._tape
     arrs, nds, n, lim, cap = tape._arrays, tape.nds, tape.n, tape.lim, tape.cap

@@ -110,3 +110,36 @@ def test_filter_changes_that_stay_or_come_from_other_threads_still_count():
             warnings.simplefilter("ignore")
     assert _shown_around(undone) == 1
 
+
+# A loop of backwards past tape._KERNEL_AFTER dead tapes, n-d and one-element graphs (whose
+# dead tapes reset their n-d rows, or only their streams), with every load or compile of the
+# reset kernel recorded: whether a destructor was running it.
+_DYING = """
+import traceback, tapegrad as tg
+from tapegrad import _jit, tape as T
+w = tg.ones((3, 2), requires_grad=True)
+s = tg.tensor(2.0, requires_grad=True)
+(w * 2.0).sum().backward()        # (the kernels loaded)
+disp = _jit.K.reset_streams
+compile_ = disp.compile
+calls = []
+def recorded(sig):
+    calls.append(any(f.name == "__del__" for f in traceback.extract_stack()))
+    return compile_(sig)
+disp.compile = recorded
+for _ in range(2 * T._KERNEL_AFTER):
+    (w * 2.0).sum().backward()
+    (s * s).backward()
+print(calls, len(disp.signatures), T._RESET_READY[0])
+"""
+
+
+def test_a_dying_tape_never_compiles():
+    """Tape.__del__ resets a dead tape's pooled arrays with walks.reset_streams only once a
+    new tape has compiled (or loaded) it: a destructor runs at any GC point (another thread,
+    interpreter shutdown), and the first call's compile took ~1 s there (a cache load, or a
+    wait for another process's compile, as well).  Before, the destructor made that first
+    call.  One signature serves both kinds of dead tapes."""
+    out = subprocess.run([sys.executable, "-c", _DYING], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["[False]", "1", "True"]
