@@ -226,23 +226,49 @@ def test_jacobian_and_hvp_on_the_cluster(client):
 
 
 def test_a_worker_killed_mid_run_is_retried(client):
+    """A worker killed while the computation runs (chunks it replayed in its memory, the
+    computation unfinished) loses nothing: the scheduler recomputes them elsewhere, bit for
+    bit.
+    The second half of the points passes through a gate (a task that waits, off the worker's
+    thread, for a distributed Event) opened only after the kill, so the computation cannot
+    finish before it however the machine is loaded: it used to finish in ~0.3 s on warm
+    workers, and on a loaded machine the kill could come after the end ("not done" failed) or
+    find no worker with work left."""
     n = 5000                                  # 20000 entries: ~0.2 ms per point
     tape = tg.record(recurrence, tg.tensor(0.5, dtype=tg.float64), n)
     X = np.random.default_rng(5).uniform(-1, 1, 3200)
     ref_v, (ref_g,) = tape.value_and_grad_batch(X)
     pids = client.run(os.getpid)
+    gate_name = f"tapegrad-kill-gate-{os.getpid()}-{time.monotonic_ns()}"
+    gate = distributed.Event(gate_name, client=client)
+
+    def gated(x):
+        distributed.secede()                  # (the worker's thread runs other tasks)
+        distributed.Event(gate_name).wait()
+        distributed.rejoin()
+        return x
+
+    held_back = [da.from_delayed(dask.delayed(gated, pure=False)(X[i:i + 100]), (100,), X.dtype)
+                 for i in range(1600, 3200, 100)]
+    points = da.concatenate([da.from_array(X[:1600], chunks=100)] + held_back)
     with client.as_current():
-        v, (g,), held = tgd.value_and_grad_batch(tape, da.from_array(X, chunks=100))
+        v, (g,), held = tgd.value_and_grad_batch(tape, points)
         fut = client.compute([v, g, held])
-    deadline = time.monotonic() + 30
-    while not any(client.processing().values()) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    victim = next(a for a, tasks in client.processing().items() if tasks)
-    assert not fut[0].done()                  # mid-run: 32 chunks, one worker's just started
+    replayed = {str(k) for a in (v, g, held) for k in a.__dask_graph__()} - \
+        {str(k) for k in points.__dask_graph__()}
+    deadline = time.monotonic() + 300
+    while True:                               # until a worker holds replayed chunks
+        victim = next((w for w, keys in client.has_what().items()
+                       if any(str(k) in replayed for k in keys)), None)
+        if victim is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert victim is not None and not any(f.done() for f in fut)   # mid-run
     os.kill(pids[victim], signal.SIGKILL)
+    gate.set()
     v, g, held = client.gather(fut)
     assert equal(v, ref_v) and equal(g, ref_g) and held.all()
-    client.wait_for_workers(2, timeout=60)    # the nanny restarted it (for later tests)
+    client.wait_for_workers(2, timeout=120)   # the nanny restarted it (for later tests)
     assert pids[victim] not in client.run(os.getpid).values()
 
 
