@@ -1,7 +1,5 @@
 """Autograd semantics as PyTorch defines them: flags, leaves, errors, accumulation,
 autograd.grad, grad mode.  Messages are PyTorch's (compared with torch when installed)."""
-import subprocess
-import sys
 import threading
 import warnings
 
@@ -11,6 +9,7 @@ import pytest
 import tapegrad as tg
 from tapegrad import autograd, pyfunc
 from tapegrad.autograd import Variable
+import fresh
 
 
 def raises(msg_start, fn, exc=RuntimeError):
@@ -648,8 +647,7 @@ def test_backward_create_graph_warns_once_as_torch():
             "    warnings.simplefilter('always')\n"
             "    (x * x).sum().backward(create_graph=True)\n"
             "print(str(ws[0].message))")
-    want = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout
+    want = fresh.run(code).stdout
     assert want.startswith(errors.CREATE_GRAPH_CYCLE)
 
 

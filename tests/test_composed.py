@@ -1,8 +1,6 @@
 """tapegrad.composed (torch functions composed of recorded ops) against torch: values,
 dtypes, grad_fn names and gradients of every expression, torch's errors, and gradcheck."""
 import re
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -10,6 +8,7 @@ import pytest
 
 import tapegrad
 from tapegrad.autograd import gradcheck
+import fresh
 
 torch = pytest.importorskip("torch")
 
@@ -298,8 +297,7 @@ def test_warnings_as_torch():
     """meshgrid without indexing and chain_matmul warn once a process (torch's
     TORCH_WARN_ONCE), cov's degrees of freedom each time: fresh processes for both."""
     def run(name):
-        return subprocess.run([sys.executable, "-c", WARNED.format(m=name)], capture_output=True,
-                              text=True, check=True).stdout.replace("torch.", "M.")
+        return fresh.run(WARNED.format(m=name)).stdout.replace("torch.", "M.")
     got = run("tapegrad").replace("tapegrad.", "M.")
     assert got == run("torch")
     assert got.count("UserWarning") == 4

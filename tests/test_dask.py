@@ -3,8 +3,6 @@ distributed.LocalCluster started here (loopback only).  Results must equal the i
 batch bit for bit."""
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -17,6 +15,7 @@ import dask  # noqa: E402
 import tapegrad as tg  # noqa: E402
 import tapegrad.dask as tgd  # noqa: E402
 from tapegrad import replay  # noqa: E402
+import fresh  # noqa: E402
 
 
 def branchy(x, y):
@@ -305,8 +304,7 @@ def test_task_threads_leave_torchs_thread_count():
     count of the libgomp torch shares (torch.set_num_threads(1) undone in the worker).  A
     fresh process: the layer is launched once a process."""
     pytest.importorskip("torch")
-    out = subprocess.run([sys.executable, "-c", _TORCH_THREADS_AFTER_TASKS],
-                         capture_output=True, text=True, check=True).stdout
+    out = fresh.run(_TORCH_THREADS_AFTER_TASKS).stdout
     assert out.split() == ["1"]
     with replay.cap_batch_threads(1):
         assert replay._threads() == 1

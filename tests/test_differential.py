@@ -31,10 +31,7 @@ When a fix makes an xfail pass: drop its mark, set its `KNOWN_BUGS` entry to Fal
 delete the entry and the code it guards) and move the test to the regression section.
 """
 import math
-import os
 import re
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -43,6 +40,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 torch = pytest.importorskip("torch")
 import tapegrad  # noqa: E402
+import fresh  # noqa: E402
 
 # Each entry switches off the generator feature that triggers one known discrepancy; the xfail
 # test named in the comment reproduces it.  Set an entry to False once the bug is fixed.
@@ -1896,11 +1894,7 @@ def test_T_of_1d():
               "        m.ones(shape).T\n"
               "for w in ws:\n"
               "    print(w.category.__name__, str(w.message).split(' (Triggered')[0])\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root,
-                                                                    os.environ.get("PYTHONPATH")])))
-    seen = [subprocess.run([sys.executable, "-c", script, name], capture_output=True, text=True,
-                           check=True, env=env).stdout.replace("torch.", "tapegrad.")
+    seen = [fresh.run(script, name).stdout.replace("torch.", "tapegrad.")
             for name in ("tapegrad", "torch")]
     assert seen[0] == seen[1] and seen[0].count("UserWarning") == 2, seen
 

@@ -4,8 +4,6 @@ diagonal, tensorinv, tensorsolve) and torch's legacy names, against torch: value
 and second derivatives, grad_fn names, return types, errors.  Where torch leaves a sign
 unspecified (eigenvectors, Q and R) the values are compared through invariants and the losses
 do not depend on it."""
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.autograd import gradcheck, gradgradcheck
+import fresh
 
 torch = pytest.importorskip("torch")
 
@@ -559,8 +558,7 @@ for call in calls * 2:
 def test_deprecated_names_warn_once_as_torch():
     """torch.cholesky, qr, triangular_solve, chain_matmul, lu and lu_solve: torch's message,
     the first call only (TORCH_WARN_ONCE), in a fresh process."""
-    outs = [subprocess.run([sys.executable, "-c", _WARNINGS.format(m=m)], capture_output=True,
-                           text=True, check=True).stdout for m in ("tapegrad", "torch")]
+    outs = [fresh.run(_WARNINGS.format(m=m)).stdout for m in ("tapegrad", "torch")]
     assert outs[0] == outs[1]
     assert outs[0].count("is deprecated") == 6
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad
+import fresh
 
 torch = pytest.importorskip("torch")
 
@@ -196,8 +197,6 @@ def test_distributions_data_save_load_on_first_use():
     """tapegrad.distributions, testing, save/load and utils.data are not imported by `import
     tapegrad` (start-up time) but are there on first use, as attributes, in dir() and by import
     statements."""
-    import subprocess
-    import sys
     code = ("import sys, tapegrad\n"
             "lazy = ('distributions', 'testing', 'serialization', 'utils.data')\n"
             "print(any('tapegrad.' + m in sys.modules for m in lazy), "
@@ -210,8 +209,7 @@ def test_distributions_data_save_load_on_first_use():
             "print(tapegrad.save is tapegrad.serialization.save, 'data' in dir(tapegrad.utils), "
             "tapegrad.utils.data.DataLoader is DataLoader)\n"
             "try:\n    tapegrad.no_such_thing\nexcept AttributeError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = fresh.run(code).stdout.splitlines()
     assert out == ["False True", "Normal(loc: 0.0, scale: 1.0)", "True True", "True True True",
                    "module 'tapegrad' has no attribute 'no_such_thing'"]
 

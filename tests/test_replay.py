@@ -3,10 +3,7 @@ guards catch changed branches; compile re-records; save/load, batch and jacobian
 import io
 import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 import warnings
 from copy import deepcopy
 
@@ -17,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 import tapegrad as tg
 from tapegrad import replay
 from tapegrad._jit import K
+import fresh
 
 GRAIN = replay.BATCH_GRAIN
 
@@ -1147,8 +1145,7 @@ def test_save_load_in_another_process(tmp_path):
             f"v, (gx, gy) = t.value_and_grad(np.array({x1.tolist()}), np.array({y1.tolist()}))\n"
             f"print(json.dumps([float(v), gx.tolist(), gy.tolist()]))\n")
     code = "import json\n" + code
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=dict(os.environ)).stdout
+    out = fresh.run(code).stdout
     assert json.loads(out) == [float(expect_v), ex.tolist(), ey.tolist()]
     loaded = tg.load_tape(path)
     v, (gx, gy) = loaded.value_and_grad(x1, y1)
@@ -1175,8 +1172,7 @@ def test_batch_replay_leaves_torchs_thread_count():
     call (and torch's small ops then ran on spinning threads).  A fresh process: the layer is
     launched once a process."""
     pytest.importorskip("torch")
-    out = subprocess.run([sys.executable, "-c", _TORCH_THREADS_AFTER_BATCH],
-                         capture_output=True, text=True, check=True).stdout
+    out = fresh.run(_TORCH_THREADS_AFTER_BATCH).stdout
     assert out.split() == ["1"]
 
 

@@ -1,14 +1,13 @@
 """torch's process-wide settings (tapegrad/settings.py): thread counts and deterministic-
 algorithm flags, their errors as torch's, the intra-op count driving torch-exact range fills
 and batch replay's default threads."""
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import tapegrad as tg
 from tapegrad import replay, settings
+import fresh
 
 try:
     import torch
@@ -55,8 +54,7 @@ def test_interop_threads_are_set_once():
             "tg.set_num_interop_threads(2)\n"
             "try:\n    tg.set_num_interop_threads(3)\nexcept RuntimeError as e:\n    print(e)\n"
             "print(n >= 1, tg.get_num_interop_threads())\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = fresh.run(code).stdout.splitlines()
     assert out == ["Error: cannot set number of interop threads after parallel work has started "
                    "or set_num_interop_threads called", "True 2"]
 

@@ -2,8 +2,6 @@
 new tape's state, and a leaf entry is recorded as `Tape.push` with a shape would record it."""
 import gc
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ import tapegrad as tg
 from tapegrad import _jit, tape as T
 from tapegrad.ops import OPS
 from tapegrad.tape import CLOSED, STATE, NdStreams, Tape
+import fresh
 
 
 @pytest.fixture
@@ -104,7 +103,7 @@ def test_a_dying_tape_loads_no_kernels():
             "for _ in range(3):\n"
             "    y = (w * 2.0).sum(); y.backward(); del y\n"
             "assert _jit.loaded() and not _jit.K.reset_streams.signatures\n")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    fresh.run(code)
 
 
 def test_a_full_pool_of_other_capacities_makes_room_for_the_tapes_in_use(fresh_pools):

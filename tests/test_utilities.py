@@ -2,14 +2,13 @@
 real-tensor identities of composed.py) against torch: values, dtypes, shapes, requires_grad,
 warnings and errors of each expression."""
 import re
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
 import tapegrad
+import fresh
 
 torch = pytest.importorskip("torch")
 
@@ -373,8 +372,7 @@ def test_warnings_as_torch(src, count):
     """searchsorted's (and bucketize's) non-contiguous warnings (TORCH_WARN_ONCE: fresh
     processes)."""
     def run(name):
-        out = subprocess.run([sys.executable, "-c", src.format(m=name)], capture_output=True,
-                             text=True, check=True).stdout
+        out = fresh.run(src.format(m=name)).stdout
         return re.sub("torch|tapegrad", "M", out)
     got = run("tapegrad")
     assert got == run("torch")

@@ -12,6 +12,7 @@ import pytest
 
 import tapegrad
 from outcomes import outcome
+import fresh
 
 
 def _run(lib, case):
@@ -290,10 +291,7 @@ def test_view_of_a_node_on_the_open_tape_in_few_frames(op, most):
     an earlier test adds checks): a view op of a node on the open tape makes its entry and
     the version bookkeeping in one frame (views._open_view: no _view_tensor / _view_of
     frames), and the numpy-names wrapper forwards positionals by a plain call."""
-    import subprocess
-    import sys
-    out = subprocess.run([sys.executable, "-c", _CALLS_SCRIPT, op], capture_output=True,
-                         text=True, check=True).stdout
+    out = fresh.run(_CALLS_SCRIPT, op).stdout
     calls = out.split()
     assert len(calls) <= most, calls
     assert "_view_tensor" not in calls and "_view_of" not in calls, calls

@@ -1,16 +1,14 @@
 """What loading and compiling tapegrad's Numba kernels must not do to the rest of the process:
 show a warning again that was shown already (docs/reliability.md, "The Numba cache")."""
-import subprocess
-import sys
 import threading
 import warnings
 
 import numpy as np
-import pytest
 
 from tapegrad import _jit
+import fresh
 
-# One fresh interpreter for torch and tapegrad: the warnings of each from its own lines, twice,
+# One fresh process (fresh.run) for torch and tapegrad: the warnings of each from its own lines, twice,
 # a backward after each; the first backward of the process loads tapegrad's kernels (Numba
 # then imports scipy.linalg, whose import changes and restores the warning filters).
 _TWICE = """
@@ -49,8 +47,7 @@ def test_the_first_backward_shows_no_warning_again():
     code = _TWICE.format(torch="import torch" if with_torch else "",
                          cases="((torch, sites_torch), (tapegrad, sites_tapegrad))"
                          if with_torch else "((tapegrad, sites_tapegrad),)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = fresh.run(code).stdout.splitlines()
     want = "2 ['The .grad attribute of a Tenso', 'To copy construct from a tenso']"
     assert out[-1] == "tapegrad " + want
     if with_torch:
@@ -140,6 +137,5 @@ def test_a_dying_tape_never_compiles():
     interpreter shutdown), and the first call's compile took ~1 s there (a cache load, or a
     wait for another process's compile, as well).  Before, the destructor made that first
     call.  One signature serves both kinds of dead tapes."""
-    out = subprocess.run([sys.executable, "-c", _DYING], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = fresh.run(_DYING).stdout.split()
     assert out == ["[False]", "1", "True"]
