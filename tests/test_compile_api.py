@@ -4,14 +4,12 @@ argument checks and errors, `disable`, the decorator form and `Module.compile`; 
 keeps tapegrad's compile (tests/test_replay.py, test_compile_step.py)."""
 import json
 import pickle
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import tapegrad as tg
 from tapegrad.errors import InvalidBackend
+import fresh
 
 try:
     import torch
@@ -21,7 +19,7 @@ except ImportError:   # the differential cases skip
 needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 
 # torch.compile imports torch._dynamo, which changes torch for the rest of the process (its
-# distributions stop validating their arguments, say): torch's side runs in a subprocess
+# distributions stop validating their arguments, say): torch's side runs in a fresh process
 _TORCH_FACTS = """
 import json, torch
 def net():
@@ -42,8 +40,7 @@ print(json.dumps({"errors": errors, "repr": repr(torch.compile(net()))}))
 def torch_facts():
     if torch is None:
         pytest.skip("torch not installed")
-    out = subprocess.run([sys.executable, "-c", _TORCH_FACTS % (CHECKS,)], capture_output=True,
-                         text=True, check=True).stdout
+    out = fresh.run(_TORCH_FACTS % (CHECKS,)).stdout
     return json.loads(out.splitlines()[-1])
 
 

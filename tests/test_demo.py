@@ -1,23 +1,20 @@
 """`python -m tapegrad`: help, the scalar-loop comparison, and `bench`."""
-import subprocess
-import sys
-
 import pytest
 
 import tapegrad
 from tapegrad import demo
 from tapegrad import __main__ as cli
+import fresh
 
 
 def test_help_lists_the_choices_and_runs_nothing():
-    out = subprocess.run([sys.executable, "-m", "tapegrad", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+    out = fresh.run_module("tapegrad", "--help").stdout
     assert "{tutorial,bench}" in out and "--quick" in out
     assert "======== " not in out
 
 
 def test_unknown_command_is_an_argparse_error():
-    r = subprocess.run([sys.executable, "-m", "tapegrad", "nope"], capture_output=True, text=True)
+    r = fresh.run_module("tapegrad", "nope", check=False)
     assert r.returncode == 2 and "invalid choice: 'nope'" in r.stderr
 
 

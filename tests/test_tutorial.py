@@ -8,6 +8,7 @@ import pytest
 
 import tapegrad
 from tapegrad.tutorial import EXAMPLES, run_example
+import fresh
 
 def normalize(text):
     text = text.replace("torch.", "tapegrad.")
@@ -106,11 +107,8 @@ def test_volatile_warns_and_has_no_effect():
 
 
 def test_demo_runs_every_example():
-    import subprocess
-    import sys
     from tapegrad.tutorial import ORDER
     assert sorted(ORDER) == sorted(EXAMPLES)
-    out = subprocess.run([sys.executable, "-m", "tapegrad"], capture_output=True, text=True,
-                         check=True).stdout
+    out = fresh.run_module("tapegrad").stdout
     assert "tensor([256.], grad_fn=<MulBackward0>)" in out
     assert out.count("-------- output") == len(EXAMPLES)
