@@ -158,7 +158,10 @@ def _choose(config, source):
 def registries_kept():
     """Filter changes this thread makes inside and undoes before the end do not reset the
     registries of warnings already shown (see above)."""
-    real = warnings._filters_mutated
+    real = getattr(warnings, "_filters_mutated", None)
+    if real is None:   # (a Python whose warnings module works otherwise: registries reset)
+        yield
+        return
     me = threading.get_ident()
     before = list(warnings.filters)
 
