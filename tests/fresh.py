@@ -14,6 +14,7 @@ subprocess as before) or an interpreter where torch or tapegrad is not imported 
 import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,13 +25,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # runs the code with its stdout and stderr in files, waits for it, answers with a JSON line.
 _SERVER = r"""
 import json, os, sys, tempfile, traceback, atexit
+requests, answers = sys.stdin, os.fdopen(os.dup(1), "w")
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)   # (nothing else reaches the answers)
 import numpy, tapegrad
 try:
     import torch
 except ImportError:
     pass
-requests, answers = sys.stdin, os.fdopen(os.dup(1), "w")
-os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 for line in requests:
     code, args = json.loads(line)
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
@@ -76,7 +77,8 @@ def _start():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT,
                                                                     os.environ.get("PYTHONPATH")])))
     _server = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, env=env, text=True)
+                               stdout=subprocess.PIPE, env=env, text=True,
+                               start_new_session=True)   # (its children: its process group)
 
 
 @atexit.register
@@ -89,12 +91,19 @@ def _stop():
 def run(code, *args, check=True):
     """subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
     check=check), in a child of the server (see above)."""
+    global _server
     with _lock:
         if _server is None or _server.poll() is not None:
             _start()
-        _server.stdin.write(json.dumps([code, list(args)]) + "\n")
-        _server.stdin.flush()
-        answer = _server.stdout.readline()
+        try:
+            _server.stdin.write(json.dumps([code, list(args)]) + "\n")
+            _server.stdin.flush()
+            answer = _server.stdout.readline()
+        except BaseException:   # (interrupted: its answer must not be the next request's)
+            os.killpg(_server.pid, signal.SIGKILL)   # (the server and the script's child)
+            _server.wait()
+            _server = None
+            raise
         if not answer:
             raise RuntimeError(f"the fresh-process server ended (exit code {_server.wait()})")
         rc, out, err = json.loads(answer)

@@ -1,5 +1,8 @@
 """tests/fresh.py: a script run by fresh.run behaves as under `python -c code args`."""
+import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -28,3 +31,23 @@ def test_exit_codes_streams_and_exit_handlers():
     done = fresh.run("import atexit, os, sys\natexit.register(print, 'at exit')\n"
                      "os.write(1, b'fd 1\\n')\nos.write(2, b'fd 2\\n')\nprint('printed')")
     assert done.stdout == "fd 1\nprinted\nat exit\n" and done.stderr == "fd 2\n"
+
+
+def test_an_interrupted_run_leaves_no_answer_for_the_next():
+    """A run interrupted while it waits (Ctrl-C) ends the server and its child: the next run
+    starts another and gets its own answer, not the interrupted script's."""
+    fresh.run("pass")
+    server, main = fresh._server, threading.main_thread().ident
+    assert threading.current_thread().ident == main
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
+    started = time.monotonic()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            fresh.run("import time; time.sleep(30); print('late')")
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, old)
+    assert time.monotonic() - started < 20 and server.poll() is not None
+    assert fresh.run("print('next')").stdout == "next\n"
