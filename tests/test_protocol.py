@@ -274,6 +274,7 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape, monkeypatch, kernel)
     assert tape.cap > 1024 and _defaults_past_count(tape)
     cap, written = tape.cap, tape.n
     y.backward()
+    assert tape_module._RESET_READY[0] == kernel
     del y, tape
     STATE.tape = CLOSED   # the dead tape's streams go back to the pool
     t = Tape(cap)          # ... and this one takes them, cleaned up to their `clean` mark
