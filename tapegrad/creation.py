@@ -321,9 +321,18 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
     return tensor(obj, dtype=dtype, requires_grad=requires_grad)
 
 
-def from_numpy(arr):
+_FROM_NUMPY = "torch._VariableFunctionsClass.from_numpy() takes "
+
+
+def from_numpy(arr=MISSING, /, *extra, **kwargs):
     """A tensor sharing memory with the numpy array `arr` (as torch's: not of an array with a
     negative stride; a read-only one with torch's warning, once)."""
+    # (torch's from_numpy is a C method of one argument, METH_O: CPython's own messages)
+    if kwargs:
+        raise TypeError(_FROM_NUMPY + "no keyword arguments")
+    if arr is MISSING or extra:
+        raise TypeError(_FROM_NUMPY + f"exactly one argument "
+                        f"({len(extra) + (arr is not MISSING)} given)")
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {errors.type_name(arr)})")
     if not arr.flags.writeable:

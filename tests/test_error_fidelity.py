@@ -378,6 +378,19 @@ def test_steps_missing_as_torch(expr):
     _check(expr)
 
 
+# the factories' argument errors as torch words them
+FACTORY_ARGS = [
+    # from_numpy: a C method of one argument (METH_O), CPython's own messages
+    "m.from_numpy()", "m.from_numpy(np.ones(2), np.ones(2))", "m.from_numpy(arr=np.ones(2))",
+    "m.from_numpy(np.ones(2), dtype=m.float64)", "m.from_numpy(np.ones(2))",
+]
+
+
+@pytest.mark.parametrize("expr", FACTORY_ARGS)
+def test_factory_argument_errors_as_torch(expr):
+    _check(expr)
+
+
 # more int[] and int arguments: a bare int only where the list is the first argument
 MORE_INT_LISTS = [
     "m.zeros(2, 3).tile(True)", "m.zeros(2, 3).tile(2, 1)", "m.tile(m.zeros(2, 3), 2)",
