@@ -661,10 +661,12 @@ _PY_UNEXPECTED = re.compile(r"(\w+)\(\) got an unexpected keyword argument '\w+'
 
 def missing_first(err, fn, args, kwargs):
     """err, Python's TypeError for a keyword that function `fn` (of one signature in torch)
-    does not take, as torch's parser reports the call fn(*args, **kwargs) (self first for a
-    method): the required arguments not given first ('missing 1 required positional
-    arguments: "dim"', where Python names the keyword first); other errors as they are."""
-    m = _PY_UNEXPECTED.fullmatch(str(err))
+    does not take, or for required arguments not given, as torch's parser reports the call
+    fn(*args, **kwargs) (self first for a method): the required arguments not given first
+    ('missing 1 required positional arguments: "dim"', where Python names the keyword
+    first), with the required ones after them given by keyword; other errors as they
+    are."""
+    m = _PY_UNEXPECTED.fullmatch(str(err)) or _PY_MISSING.fullmatch(str(err))
     if m is None or m.group(1) in _PYTHON_FUNCTIONS or m.group(1) in _TORCH_FUNCTIONAL or \
             m.group(1) in _PYTHON_METHODS:
         return err
@@ -676,8 +678,11 @@ def missing_first(err, fn, args, kwargs):
     for i, p in enumerate(params):
         if p.kind is p.VAR_POSITIONAL:
             return err
+        # (from the first one not given on, torch's parser names every required parameter,
+        # those given by keyword too: complex(imag=t) lacks "real", "imag")
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and i >= len(args) and \
-                p.name not in kwargs and (p.default is p.empty or p.default is MISSING):
+                (names or p.name not in kwargs) and (p.default is p.empty
+                                                     or p.default is MISSING):
             names.append(p.name)
     return missing(m.group(1), names) if names else err
 

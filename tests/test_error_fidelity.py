@@ -383,6 +383,9 @@ FACTORY_ARGS = [
     # from_numpy: a C method of one argument (METH_O), CPython's own messages
     "m.from_numpy()", "m.from_numpy(np.ones(2), np.ones(2))", "m.from_numpy(arr=np.ones(2))",
     "m.from_numpy(np.ones(2), dtype=m.float64)", "m.from_numpy(np.ones(2))",
+    # required arguments: from the first one missing on, all of them, those given by keyword too
+    "m.full(fill_value=1.5)", "m.complex(imag=x)",
+    "m.polar(angle=x)", "m.full((2,))", "m.zeros(2).new_full(fill_value=1.0)",
 ]
 
 
