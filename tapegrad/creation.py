@@ -10,7 +10,7 @@ from . import aligned, devices as _device, dtypes as D, errors, layouts, setting
 from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
-from .native_args import extra_args, missing, MISSING
+from .native_args import extra_args, missing, MISSING, parsed, Unbound
 from .tape import STATE
 from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
@@ -119,6 +119,7 @@ def _bad_data(data, kind):
     walk(data, 0)
 
 
+@parsed("tensor")
 def tensor(data=MISSING, *extra, dtype=None, device=None, requires_grad=False,
            pin_memory=False):
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
@@ -133,6 +134,8 @@ def tensor(data=MISSING, *extra, dtype=None, device=None, requires_grad=False,
                         f"{type(dtype).__name__}")
     if requires_grad is not False:
         _bool_arg(requires_grad, "tensor", "requires_grad", None)
+    if pin_memory is not False:
+        _factory_options("tensor", None, pin_memory)
     if isinstance(data, Tensor):
         warnings.warn(errors.COPY_CONSTRUCT.format("torch.tensor"), UserWarning,
                       stacklevel=errors.user_stacklevel())
@@ -256,6 +259,7 @@ def _long_long(v):
         raise ValueError("Overflow when unpacking long long")
 
 
+@parsed("as_tensor")
 def as_tensor(data, *, dtype=None, device=None):
     """`data` as a tensor: returned as is when it already is one with the requested dtype."""
     if dtype is not None:
@@ -271,17 +275,20 @@ def as_tensor(data, *, dtype=None, device=None):
 _UNSET = object()
 
 
+@parsed("scalar_tensor")
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
                   requires_grad=False):
     """A 0-d tensor holding the number s, in the default dtype unless `dtype` says
     (whatever s's type)."""
     if dtype is not None:
         dtype = D.as_dtype(dtype, "scalar_tensor")
+    _factory_options("scalar_tensor", layout, pin_memory)
     _device.check(device)
     s = _number_arg("scalar_tensor", "s", 1, s)
     return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
 
 
+@parsed("asarray")
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
     """`obj` as a tensor (torch.asarray): a tensor as it is, or converted (a recorded cast,
     ToCopyBackward0) to `dtype`; a numpy array sharing its memory when its dtype is kept;
@@ -290,6 +297,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
     follows a tensor `obj` (with torch's warning when that is True)."""
     if dtype is not None:
         dtype = D.as_dtype(dtype)
+    if requires_grad is not _UNSET:
+        _bool_arg(requires_grad, "asarray", "requires_grad", None)
     _device.check(device)
     if isinstance(obj, Tensor):
         if requires_grad is _UNSET:
@@ -370,6 +379,8 @@ def _factory_options(fn, layout, pin_memory, memory_format=None, ndim=None):
     """torch's checks of a factory function's layout=, pin_memory= and memory_format=
     arguments (tapegrad's tensors are strided, in C order: tapegrad/layouts.py)."""
     layouts.check(fn, ndim, layout, memory_format)
+    if not _flag(pin_memory):
+        _bool_arg(pin_memory, fn, "pin_memory", None)
     if memory_format is layouts.preserve_format:
         raise RuntimeError("unsupported memory format Preserve")
     if pin_memory:
@@ -461,6 +472,7 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
     return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
 
 
+@parsed("zeros_like")
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None):
     """zeros of `input`'s shape (and dtype unless given)."""
@@ -468,6 +480,7 @@ def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=No
     return _like(input, 0, dtype, requires_grad, "zeros_like", layout, memory_format)
 
 
+@parsed("ones_like")
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None):
     """ones of `input`'s shape (and dtype unless given)."""
@@ -475,6 +488,7 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=Non
     return _like(input, 1, dtype, requires_grad, "ones_like", layout, memory_format)
 
 
+@parsed("empty_like")
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None):
     """An uninitialized tensor of `input`'s shape (tapegrad fills it with 0)."""
@@ -482,6 +496,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=No
     return _like(input, 0, dtype, requires_grad, "empty_like", layout, memory_format)
 
 
+@parsed("full_like")
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None):
     """A tensor of `input`'s shape filled with `fill_value`."""
@@ -490,33 +505,24 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
-def arange(start=_UNSET, end=_UNSET, step=1, *extra, dtype=None, device=None,
+@parsed("arange")
+def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=None,
            requires_grad=False, layout=None, pin_memory=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
-    if extra:   # (torch's options are keyword-only: a 4th positional matches no form)
-        raise TypeError(_ARANGE_ARGS.format(got=errors.got_args((start, end, step, *extra),
-                                                                {})))
+    # (torch's options are keyword-only: a 4th positional matches no form; end and step
+    # _UNSET unless given: arange(5, None) and arange(end=5, step=1) match none either)
+    if extra or start is _UNSET and (end is _UNSET or step is not _UNSET):
+        raise Unbound("arange")
     _factory_options("arange", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
-    # (end _UNSET unless given: arange(5, None) matches none of torch's forms)
     if start is _UNSET:   # (arange(end=n): torch's arange(Number end) overload by keyword)
-        if end is _UNSET:
-            raise TypeError(_ARANGE_ARGS.format(got=""))
         start, end = end, _UNSET
-    given = [start] + ([end] if end is not _UNSET else []) + \
-        ([] if type(step) is int and step == 1 else [step])
-    # (a dtype= that is no dtype matches none of torch's forms either)
-    if not all(map(_is_number, given)) or dtype is not None and type(dtype) is not D.dtype \
+    if step is _UNSET:
+        step = 1
+    if not (_is_number(start) and (end is _UNSET or _is_number(end)) and _is_number(step)) \
             or not _flag(requires_grad):
-        kwargs = [f"{k}={errors.arg_type_name(v)}" for k, v in (("requires_grad", requires_grad),
-                                                     ("device", device), ("dtype", dtype))
-                  if v is not None and v is not False]
-        if len(given) == 1 and not kwargs:
-            _number_arg("arange", "end", 1, start)
-        # (torch's parser lists keyword arguments last, in the reverse of their order)
-        got = ", ".join([errors.arg_type_name(v) for v in given] + kwargs)
-        raise TypeError(_ARANGE_ARGS.format(got=got))
+        raise Unbound("arange")
     _device.check(device)
     if end is _UNSET:
         start, end = 0, start
@@ -619,30 +625,14 @@ def _fma_exact_product(a, b, c):
 _NO_STEPS = object()
 
 
-def _steps_missing(fn, args, options, base=""):
-    """torch's TypeError of linspace/logspace without steps or with more positional `args`
-    than steps (none of its forms matches): `options` the keyword arguments given (those not
-    at their defaults)."""
-    forms = "".join(
-        f" * ({a} start, {b} end, int steps, {base}*, Tensor out = None, torch.dtype dtype = "
-        f"None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
-        f"False, bool requires_grad = False)\n"
-        for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"), ("Tensor", "Number"),
-                     ("Number", "Number")))
-    given = {k: v for k, v in options.items() if v is not None and v is not False}
-    return TypeError(f"{fn}() received an invalid combination of arguments - got "
-                     f"({errors.got_args(args, given)}), but expected one of:\n" + forms)
-
-
+@parsed("linspace")
 def linspace(start, end, steps=_NO_STEPS, *extra, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
     # (its options are keyword-only, as torch's; steps an int: no float, no bool)
-    if steps is _NO_STEPS or extra or not _is_int_arg(steps, True) or not _flag(requires_grad):
-        raise _steps_missing("linspace", (start, end, *(() if steps is _NO_STEPS else (
-            steps, *extra))), dict(
-            dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
-            pin_memory=pin_memory))
+    if steps is _NO_STEPS or extra or not _is_int_arg(steps, True) or not _flag(requires_grad) \
+            or not (_is_bound(start) and _is_bound(end)):
+        raise Unbound("linspace")
     _factory_options("linspace", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype, "linspace")
@@ -681,35 +671,21 @@ def _linspace(start, end, steps, np_dtype):
     return out.astype(dt) if floating else np.trunc(out).astype(dt)
 
 
-_EYE_FORMS = ("eye() received an invalid combination of arguments - got ({got}), but "
-              "expected one of:\n" + "".join(
-                  f" * (int n, {mm}*, Tensor out = None, torch.dtype dtype = None, torch.layout "
-                  f"layout = None, torch.device device = None, bool pin_memory = False, bool "
-                  f"requires_grad = False)\n" for mm in ("", "int m, ")).replace(
-                      "{", "{{").replace("}", "}}"))
-
-
+@parsed("eye")
 def eye(n=_UNSET, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False, layout=None,
         pin_memory=False):
     """A 2-d tensor with ones on the diagonal."""
-    if n is _UNSET:
-        # (with no argument at all none of torch's forms is plausible: its parser lists them)
-        if m is _UNSET and dtype is None and device is None and requires_grad is False and \
-                layout is None and pin_memory is False:
-            raise TypeError(_EYE_FORMS.format(got=""))
-        raise TypeError('eye() missing 1 required positional arguments: "n"')
+    # (m _UNSET unless given: eye(3, None) matches none of torch's forms; its options are
+    # keyword-only: a 3rd positional matches none either)
+    if n is _UNSET or extra or m is not _UNSET and not _is_int_item(m, True) or \
+            not _flag(requires_grad):
+        raise Unbound("eye")
     _factory_options("eye", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype, "eye")
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     _int_arg(n, "eye", "n", 1, _is_int_item)   # (SymInt n, m)
-    # (m _UNSET unless given: eye(3, None) matches none of torch's forms)
-    if extra or m is not _UNSET and not _is_int_item(m, True) or not _flag(requires_grad):
-        # (torch's options are keyword-only: a 3rd positional matches no form either)
-        given = (n,) + (() if m is _UNSET else (m, *extra))
-        kwargs = {} if _flag(requires_grad) else {"requires_grad": requires_grad}
-        raise TypeError(_EYE_FORMS.format(got=errors.got_args(given, kwargs)))
     n = n.__index__()
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
@@ -717,6 +693,12 @@ def eye(n=_UNSET, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
+
+
+def _index_options(name, device, layout, requires_grad, pin_memory):
+    _factory_options(name, layout, pin_memory)
+    _requires_grad_arg(name, requires_grad)
+    _device.check(device)
 
 
 def _index_pairs(name, rows, cols, offset, dtype, requires_grad, pick):
@@ -736,20 +718,22 @@ def _index_pairs(name, rows, cols, offset, dtype, requires_grad, pick):
                  requires_grad)
 
 
+@parsed("tril_indices")
 def tril_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
-                 requires_grad=False):
+                 requires_grad=False, pin_memory=False):
     """The coordinates (2 x N, row-major) of the lower triangle of a row x col matrix: the
     elements with column - row <= offset."""
-    _device.check(device)
+    _index_options("tril_indices", device, layout, requires_grad, pin_memory)
     return _index_pairs("tril_indices", row, col, offset, dtype, requires_grad,
                         lambda r, c, k: np.tril_indices(r, k, c))
 
 
+@parsed("triu_indices")
 def triu_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
-                 requires_grad=False):
+                 requires_grad=False, pin_memory=False):
     """The coordinates (2 x N, row-major) of the upper triangle of a row x col matrix: the
     elements with column - row >= offset."""
-    _device.check(device)
+    _index_options("triu_indices", device, layout, requires_grad, pin_memory)
     return _index_pairs("triu_indices", row, col, offset, dtype, requires_grad,
                         lambda r, c, k: np.triu_indices(r, k, c))
 
@@ -777,16 +761,9 @@ def _number_arg(fn, name, pos, x):
     return _number(x)
 
 
-# torch's parser, for arguments no form of arange takes
-_ARANGE_ARGS = (
-    "arange() received an invalid combination of arguments - got ({got}), but expected one "
-    "of:\n * (Number end, *, Tensor out = None, torch.dtype dtype = None, torch.layout layout "
-    "= None, torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
-    "\n * (Number start, Number end, *, torch.dtype dtype = None, torch.layout layout = None, "
-    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)\n * "
-    "(Number start, Number end, Number step = 1, *, Tensor out = None, torch.dtype dtype = "
-    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, "
-    "bool requires_grad = False)\n")
+def _is_bound(x):
+    # (linspace's / logspace's start and end: a Number or a Tensor)
+    return isinstance(x, Tensor) or _is_number(x)
 
 
 def _bounds_0d(fn, start, end):
@@ -801,16 +778,16 @@ def _bounds_0d(fn, start, end):
     return tuple(v.item() if isinstance(v, Tensor) else v for v in (start, end))
 
 
+@parsed("logspace")
 def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None, layout=None,
-             requires_grad=False):
+             requires_grad=False, pin_memory=False):
     """`steps` values from base ** start to base ** end, exponents evenly spaced, computed
     as torch does: in double precision from start and end converted to the dtype (so an
     integer dtype truncates them, and the powers), each half from its own end."""
-    if steps is _NO_STEPS or not _is_int_arg(steps, True):
-        raise _steps_missing("logspace", (start, end, *(() if steps is _NO_STEPS else (
-            steps,))), dict(
-            base=None if base == 10.0 else base, dtype=dtype, device=device, layout=layout,
-            requires_grad=requires_grad), "float base = 10.0, ")
+    if steps is _NO_STEPS or not _is_int_arg(steps, True) or not _flag(requires_grad) or \
+            not (_is_bound(start) and _is_bound(end)):
+        raise Unbound("logspace")
+    _factory_options("logspace", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype, "logspace")
     _device.check(device)
@@ -849,6 +826,7 @@ RANGE_DEPRECATED = ("torch.range is deprecated and will be removed in a future r
                     "torch.arange, which produces values in [start, end).")
 
 
+@parsed("range")
 def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
                 requires_grad=False):
     """torch.range: values from start to end inclusive by step (default dtype unless given),
@@ -856,6 +834,8 @@ def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
     in torch."""
     if dtype is not None:
         dtype = D.as_dtype(dtype)
+    layouts.check("range", None, layout)
+    _bool_arg(requires_grad, "range", "requires_grad", None)   # (no None: a plain bool)
     start, end, step = (_number_arg("range", k, i, v) for i, (k, v) in
                         enumerate((("start", start), ("end", end), ("step", step)), 1))
     warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=errors.user_stacklevel())
@@ -888,6 +868,7 @@ def _trunc_div(a, b):
     return q if (a >= 0) == (b > 0) else -q
 
 
+@parsed("empty_strided")
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """A tensor of `size` whose elements lie `stride` elements apart in a storage of its own
@@ -895,8 +876,11 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     `tensor.stride()` reports `stride`: the tensor is a numpy view with those strides."""
     if dtype is not None:
         dtype = D.as_dtype(dtype, "empty_strided")
+    _factory_options("empty_strided", None, pin_memory)
+    _requires_grad_arg("empty_strided", requires_grad)
     _device.check(device)
-    size, stride = [int(s) for s in size], [int(s) for s in stride]
+    size = [_int_arg(s, "empty_strided", "size", 1).__index__() for s in size]
+    stride = [_int_arg(s, "empty_strided", "stride", 2).__index__() for s in stride]
     if len(size) != len(stride):
         raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
                            f"of strides ({len(stride)})")

@@ -15,7 +15,7 @@ its NotImplemented node (tapegrad/nodiff.py), whose backward raises torch's erro
 recording modules) given their node here."""
 from . import nodiff, random as _random
 from .graph import show_edges
-from .native_args import invalid_combination, MISSING
+from .native_args import MISSING, parsed, takes, Unbound
 from .inplace_more import _named_inplace
 from .ndops import _binary
 from .ops import OPS
@@ -70,7 +70,8 @@ def fill(t, values, name, p=None):
     return _named_inplace(t, run, name, (p,))
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+@parsed("normal")
+def normal(mean=MISSING, std=MISSING, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """torch.normal: random.normal's draws; with a tensor mean and/or std, torch's
     NormalBackward3 (both tensors), NormalBackward1 (mean) or NormalBackward2 (std)."""
@@ -83,21 +84,20 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return drawn(out, name, tuple(t for t in (mean, std) if isinstance(t, Tensor)))
 
 
-# torch's forms of bernoulli, the function's and the method's
-BERNOULLI_FORMS = (["(Tensor input, *, torch.Generator generator = None, Tensor out = None)",
-                    "(Tensor input, float p, *, torch.Generator generator = None)"],
-                   ["(*, torch.Generator generator = None)",
-                    "(float p, *, torch.Generator generator = None)"])
-
-
+@parsed("bernoulli")
 def bernoulli(input, p=MISSING, *, generator=None):
+    """torch.bernoulli: bernoulli_of, its arguments bound as torch's parser binds them."""
+    # (p MISSING unless given: a None given matches neither of torch's forms)
+    if not isinstance(input, Tensor) or p is not MISSING and not takes("float", p):
+        raise Unbound("bernoulli")
+    return bernoulli_of(input, p, generator)
+
+
+def bernoulli_of(input, p=MISSING, generator=None):
     """torch.bernoulli / Tensor.bernoulli: random.bernoulli's draws; BernoulliBackward0 (zero
     gradient) for input's probabilities, torch's NotImplemented node with a number `p`."""
-    # (p MISSING unless given: a None given matches neither of torch's forms)
     if p is MISSING:
         p = None
-    elif p is None:
-        raise TypeError(invalid_combination("bernoulli", (input, p), {}, BERNOULLI_FORMS[0]))
     out = _random.bernoulli(input, p, generator=generator)
     if p is None:
         return drawn(out, "BernoulliBackward0", (input,))

@@ -16,8 +16,9 @@ import numpy as np
 
 from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
-from .native_args import bind, invalid_combination, MISSING, Signature
-from .creation import copy_of, empty, _number_arg, _requires_grad_arg, size_keyword, tensor
+from .native_args import arg_error, bind, MISSING, overloads, parsed
+from .creation import copy_of, empty, _factory_options, _leaf, _number_arg, _requires_grad_arg, \
+    size_keyword, tensor
 from . import discrete_draws
 from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
@@ -122,33 +123,40 @@ _C_TYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int
 
 
 # Tensor.new_full's own arguments, as torch's parser binds them
-_NEW_FULL = Signature("tuple of ints size, Number fill_value")
-
-
 @tensor_methods
 class _NamespaceMethods:
     """Tensor's `new_*` constructors (self's dtype unless given), `type_as`, `ndimension`,
     `element_size`."""
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+    # (their arguments bound as torch's parser binds them: native_args' forms, `parsed`)
+    @parsed("new_zeros", method=True)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False, **kw):
         if kw:   # (size=(2, 3): torch's keyword form)
             size = size_keyword("new_zeros", size, kw)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_zeros")
+        _factory_options("new_zeros", layout, pin_memory)
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_zeros")
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+    @parsed("new_ones", method=True)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False, **kw):
         if kw:   # (size=(2, 3): torch's keyword form)
             size = size_keyword("new_ones", size, kw)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_ones")
+        _factory_options("new_ones", layout, pin_memory)
         return self._new_filled(size, 1, dtype, device, requires_grad, "new_ones")
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+    @parsed("new_empty", method=True)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False, **kw):
         if kw:   # (size=(2, 3): torch's keyword form)
             size = size_keyword("new_empty", size, kw)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_empty")
+        _factory_options("new_empty", layout, pin_memory)
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")
 
     # torch's removed Tensor.solve / lstsq / eig / symeig: still defined, raising its
@@ -165,10 +173,13 @@ class _NamespaceMethods:
     def symeig(self, eigenvectors=False):
         return _symeig(self, eigenvectors)
 
-    def new_full(self, *args, dtype=None, device=None, requires_grad=False, **kw):
+    @parsed("new_full", method=True)
+    def new_full(self, *args, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False, **kw):
         # (torch's parser: size a sequence only, by position or keyword, never a bare int or
         # tensor; fill_value a Number, or a 0-d tensor that does not require grad)
-        size, fill_value = _NEW_FULL.parse("new_full", args, kw, raise_error=True)
+        _, (size, fill_value, *_) = overloads("new_full", True).parse(args, kw)
+        _factory_options("new_full", layout, pin_memory)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "new_full")
         fill_value = _number_arg("new_full", "fill_value", 2, fill_value)
@@ -181,9 +192,10 @@ class _NamespaceMethods:
         _requires_grad_arg(fn, requires_grad)
         _device.check(device)
         dt = dtype or self._dtype
-        t = tensor(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dtype=dt)
-        return t._requires_grad() if requires_grad else t
+        return _leaf(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dt,
+                     requires_grad)
 
+    @parsed("new_tensor", method=True)
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
             dtype = D.as_dtype(dtype)
@@ -198,6 +210,8 @@ class _NamespaceMethods:
                           stacklevel=errors.user_stacklevel())
             data = data.detach()
         t = copy_of(data, dtype=dtype or self._dtype)
+        if requires_grad and not t._dtype.is_floating_point:   # (a factory's message)
+            raise RuntimeError(errors.NOT_FLOAT_CREATE)
         return t._requires_grad() if requires_grad else t
 
     def type_as(self, other):
@@ -391,10 +405,9 @@ class _NamespaceMethods:
             gen._engine, self.numel(), p, self._dtype.np), "BernoulliBackward2")
 
     def bernoulli(self, p=MISSING, *, generator=None):
-        if p is None:
-            raise TypeError(invalid_combination("bernoulli", (p,), {},
-                                                draw_nodes.BERNOULLI_FORMS[1]))
-        return draw_nodes.bernoulli(self, p, generator=generator)
+        if p is None:   # (a None given matches neither of torch's forms)
+            raise arg_error("bernoulli", True, (p,), {})
+        return draw_nodes.bernoulli_of(self, p, generator)
 
     def random_(self, *bounds, generator=None, **kw):
         """Integers drawn uniformly: random_(from, to) from [from, to), random_(to) from

@@ -1,13 +1,14 @@
 """Binding of arguments as torch's native (C++) parser binds them, with its messages for
 missing, extra and repeated arguments (the top-level forms in nn_toplevel.py and
 namespace.py)."""
+import functools
 import inspect
 import re
 import types
 
 import numpy as np
 
-from . import dtypes as D, errors
+from . import devices, dtypes as D, errors, layouts
 from .tensor import _is_dim_item, _is_int_arg, Tensor
 
 
@@ -49,7 +50,9 @@ _MISSING = object()
 # name its "must be X" message gives
 _TYPE_NAMES = {"Tensor": "Tensor", "int": "int", "tuple of ints": "tuple of ints",
                "Number": "Number", "bool": "bool", "torch.dtype": "torch.dtype", "str": "str",
-               "tuple of Tensors": "tuple of Tensors", "float": "float"}
+               "tuple of Tensors": "tuple of Tensors", "float": "float", "object": "object",
+               "torch.Generator": "torch.Generator", "torch.layout": "torch.layout",
+               "torch.memory_format": "torch.memory_format", "torch.device": "torch.device"}
 
 
 def _takes_int(v):
@@ -86,13 +89,22 @@ _CHECKS = {
     # (any sequence: torch's parser takes it and then refuses an element that is no tensor
     # with "expected Tensor as element k in argument 0", which the functions raise)
     "tuple of Tensors": lambda v: isinstance(v, (tuple, list)),
+    "object": lambda v: True,    # (PyObject*: any, as_tensor's data)
     "float": lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
         v, bool) or isinstance(v, Tensor) and not v._shape,
-    # (a factory's options: what the functions check themselves, taken as given here)
-    "torch.Generator": lambda v: True,
-    "torch.layout": lambda v: True,
-    "torch.device": lambda v: True,
+    # (a factory's options: a device also by its name or an accelerator's ordinal; the
+    # generator's class, random.py's, named to this table by check_type where defined)
+    "torch.Generator": None,
+    "torch.layout": lambda v: isinstance(v, layouts.layout),
+    "torch.memory_format": lambda v: isinstance(v, layouts.memory_format),
+    "torch.device": lambda v: isinstance(v, (devices.device, str)) or _takes_int(v),
 }
+
+
+def check_type(typ, cls):
+    """Parameters of type `typ` take instances of `cls`: a class defined in a module above
+    this one (random.py's Generator, whose module binds its arguments here)."""
+    _CHECKS[typ] = lambda v: isinstance(v, cls)
 
 
 # numpy's names torch's parser takes for its parameters' (x.sort(axis=0))
@@ -123,8 +135,9 @@ class Signature:
         self.min_args = sum(not p[2] for p in self.params)
         self.max_args = len(self.params)
         self.max_pos = sum(not p[3] for p in self.params)
-        # a lone int list takes ints spread as positional arguments (`x.permute(1, 0)`)
-        self.varargs = len(self.params) == 1 and self.params[0][0] == "tuple of ints"
+        # a lone positional int list takes ints spread as positional arguments
+        # (`x.permute(1, 0)`, `rand(2, 3, dtype=...)`)
+        self.varargs = self.max_pos == 1 and self.params[0][0] == "tuple of ints"
 
     def parse(self, fn, args, kwargs, raise_error=False):
         """The arguments bound to the parameters (a list, _MISSING where none was given), or
@@ -154,6 +167,8 @@ class Signature:
                 out.append(tuple(args))     # (checked element by element as unpacked)
                 pos = nargs
                 continue
+            elif self.varargs and pos == 0 and nargs > 1:   # (not ints spread: zeros("a", 3))
+                return self._fail(raise_error, self._extra_args(fn, nargs))
             else:
                 where = "" if is_kwd else f" (position {pos + 1})"
                 # (a sequence whose first element is no int: torch's parser names it)
@@ -483,8 +498,8 @@ _FORMS.update({
 })
 # randint's forms (its low / high / size given by keyword are bound by them: random.py)
 _RANDINT_OPTIONS = ("Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
-                    "torch.device device = None, bool pin_memory = False, bool requires_grad = "
-                    "False")
+                    "torch.device device = None, bool? pin_memory = False, bool? requires_grad "
+                    "= False")
 _FORMS["randint"] = ([f"{ints}, *, {gen}{_RANDINT_OPTIONS}"
                       for ints in ("int high, tuple of ints size",
                                    "int low, int high, tuple of ints size")
@@ -492,6 +507,69 @@ _FORMS["randint"] = ([f"{ints}, *, {gen}{_RANDINT_OPTIONS}"
 # rand's and randn's (the generator form's generator has no default: two arguments at least)
 _FORMS["rand"] = _FORMS["randn"] = ([f"tuple of ints size, *, {gen}{_RANDINT_OPTIONS}"
                                      for gen in ("torch.Generator? generator, ", "")], [])
+# the other factories' (python_torch_functions: each form with a generator has a twin without;
+# a factory of one form raises that form's own complaint, so its text is never printed)
+_GEN = ("torch.Generator? generator, ", "")
+_LIKE = ("torch.memory_format? memory_format = None, torch.dtype dtype = None, torch.layout "
+         "layout = None, torch.device device = None, bool? pin_memory = False, bool? "
+         "requires_grad = False")
+_NEW = _RANDINT_OPTIONS.removeprefix("Tensor out = None, ")
+_FORMS.update({
+    # ("int^": a SymInt, which a one-element integer or bool tensor binds too)
+    "randperm": ([f"int^ n, *, {gen}{_RANDINT_OPTIONS}" for gen in _GEN], []),
+    "rand_like": ([f"Tensor input, *, {gen}{_LIKE}" for gen in _GEN], []),
+    "randint_like": ([f"Tensor input, {ints}, *, {gen}{_LIKE}"
+                      for ints in ("int low, int high", "Tensor high", "int high")
+                      for gen in _GEN], []),
+    "normal": (["Tensor mean, Tensor std, *, torch.Generator? generator = None, "
+                "Tensor out = None",
+                "Tensor mean, float std = 1, *, torch.Generator? generator = None, "
+                "Tensor out = None",
+                "float mean, Tensor std, *, torch.Generator? generator = None, "
+                "Tensor out = None",
+                "float mean, float std, tuple of ints size, *, torch.Generator? generator = "
+                f"None, {_RANDINT_OPTIONS}"], []),
+    "arange": ([f"Number end, *, {_RANDINT_OPTIONS}", f"Number start, Number end, *, {_NEW}",
+                f"Number start, Number end, Number step = 1, *, {_RANDINT_OPTIONS}"], []),
+    "range": (["Number start, Number end, Number step = 1, *, Tensor out = None, torch.dtype "
+               "dtype = None, torch.layout layout = None, torch.device device = None, bool "
+               "requires_grad = False"], []),
+    "linspace": ([f"{a} start, {b} end, int steps, *, {_RANDINT_OPTIONS}"
+                  for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"),
+                               ("Tensor", "Number"), ("Number", "Number"))], []),
+    "eye": ([f"int^ n, *, {_RANDINT_OPTIONS}", f"int^ n, int^ m, *, {_RANDINT_OPTIONS}"], []),
+    "tril_indices": ([f"int row, int col, int offset = 0, *, {_NEW}"], []),
+    "empty_strided": ([f"tuple of ints size, tuple of ints stride, *, {_NEW}"], []),
+    "scalar_tensor": ([f"Number s, *, {_NEW}"], []),
+    "as_tensor": (["object data, *, torch.dtype dtype = None, torch.device? device = None"], []),
+    "asarray": (["object obj, *, torch.dtype? dtype = None, torch.device? device = None, "
+                 "bool? copy = None, bool requires_grad = False"], []),
+    "poisson": (["Tensor input, torch.Generator? generator = None"], []),
+    "multinomial": (["Tensor input, int num_samples, bool replacement = False, *, "
+                     "torch.Generator? generator = None, Tensor out = None"], []),
+})
+_FORMS["bernoulli"] = (["Tensor input, *, torch.Generator? generator = None, Tensor out = None",
+                        "Tensor input, float p, *, torch.Generator? generator = None"], [])
+_FORMS["randn_like"] = _FORMS["rand_like"]
+_FORMS["triu_indices"] = _FORMS["tril_indices"]
+_FORMS["logspace"] = ([f.replace("int steps, ", "int steps, float base = 10.0, ")
+                       for f in _FORMS["linspace"][0]], [])
+for _fn in ("zeros_like", "ones_like", "empty_like"):
+    _FORMS[_fn] = ([f"Tensor input, *, {_LIKE}"], [])
+_FORMS["full_like"] = ([f"Tensor input, Number fill_value, *, {_LIKE}"], [])
+# the Tensor methods' (no function form)
+for _fn in ("new_zeros", "new_ones", "new_empty"):
+    _FORMS[_fn] = ([], [], [f"tuple of ints size, *, {_NEW}"])
+_FORMS["new_full"] = ([], [], [f"tuple of ints size, Number fill_value, *, {_NEW}"])
+_FORMS["new_tensor"] = ([], [], ["object data, *, torch.dtype dtype = None, torch.device? "
+                                 "device = None, bool requires_grad = False"])
+for _fn in ("zeros", "ones"):
+    _FORMS[_fn] = ([f"tuple of ints size, *, {_RANDINT_OPTIONS}"], [])
+_FORMS["empty"] = ([f"tuple of ints size, *, torch.memory_format? memory_format = None, "
+                    f"{_RANDINT_OPTIONS}"], [])
+_FORMS["full"] = ([f"tuple of ints size, Number fill_value, *, {_RANDINT_OPTIONS}"], [])
+_FORMS["tensor"] = (["object data, *, torch.dtype dtype = None, torch.device? device = None, "
+                     "bool pin_memory = False, bool requires_grad = False"], [])
 _FORMS["median"] = (["Tensor input", "Tensor input, int dim, bool keepdim = False, *, "
                      "tuple of Tensors out = None"], [], ["", "int dim, bool keepdim = False"])
 for _fn in ("nansum", "nanmean"):
@@ -564,24 +642,60 @@ def arg_error(fn, method, args, kwargs=None):
 _NUMBER_FORMS = {}   # fn -> None, or where its forms with out= take a Number (see below)
 
 
+def takes(typ, v):
+    """Whether torch's parser takes v for a parameter of type `typ` ("float", "int"...)."""
+    return _CHECKS[typ](v)
+
+
+class Unbound(TypeError):
+    """Raised by a function under `parsed` whose arguments none of its forms takes, for
+    `parsed` to word as torch's parser does."""
+
+    def __init__(self, fn):
+        super().__init__(f"{fn}(): arguments none of its forms takes")
+
+
+def parsed(name, method=False):
+    """A factory `name` (its forms in _FORMS; with `method`, a Tensor method's, self first)
+    whose call fails, in whatever way, where torch's parser would have refused its
+    arguments: the parser's TypeError instead (torch binds them before anything else runs),
+    one rule for every wrong type, missing or unknown argument.  Free until the call
+    fails."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                err = arg_error(name, method, args[1:] if method else args, kwargs)
+                if err is None:
+                    raise
+                raise err from None
+        call._parsed = fn   # (out_arg's wrapper applies the rule itself: one layer, not two)
+        return call
+    return wrap
+
+
 def out_number_slots(fn):
-    """None, or (positions, names) of the parameters that take a Number in some form of op
-    `fn` that takes out=, when another form takes a Number but not out= (where(c, x, 0.0),
-    remainder(2, x), bitwise_and(2, x)): a Number elsewhere, with out= given, binds no form
-    (out_arg then asks arg_error for torch's message)."""
+    """None, or (positions, names) of the parameters that take a Number (or a float) in some
+    form of op `fn` that takes out=, when another form takes one but not out= (where(c, x,
+    0.0), remainder(2, x), bitwise_and(2, x), bernoulli(x, 0.5)): a number elsewhere, with
+    out= given, binds no form (out_arg then asks arg_error for torch's message)."""
     if fn in _NUMBER_FORMS:
         return _NUMBER_FORMS[fn]
-    forms = _FORMS.get(fn, ((),))[0]
+    forms = [[p.split(" = ")[0].rsplit(" ", 1) for p in f.split(", ") if p != "*"]
+             for f in _FORMS.get(fn, ((),))[0]]
+    takes_out = [any(p == ["Tensor", "out"] for p in f) for f in forms]
     slots = None
-    if fn not in _NUMBERS and any("Number" in f and "out" not in f for f in forms) and \
-            any("Tensor out" in f for f in forms):
+    if fn not in _NUMBERS and any(out for out in takes_out) and any(
+            not out and any(p[0] in ("Number", "float") for p in f)
+            for f, out in zip(forms, takes_out)):
         positions, names = set(), set()
-        for f in forms:
-            if "Tensor out" not in f:
+        for f, out in zip(forms, takes_out):
+            if not out:
                 continue
-            params = [p.split(" = ")[0].rsplit(" ", 1) for p in f.split(", ") if p != "*"]
-            for i, (kind, name) in enumerate(params):
-                if kind == "Number":
+            for i, (kind, name) in enumerate(f):
+                if kind in ("Number", "float"):
                     positions.add(i)
                     names.add(name)
         slots = (frozenset(positions), frozenset(names))

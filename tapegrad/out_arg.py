@@ -271,6 +271,12 @@ def _write(o, r, name=None):
 def call(name, f, args, kwargs, out):
     """f(*args, **kwargs) written into out (a tensor, or a tuple / list of them for an op with
     several results), torch's way; returns out (or torch's named tuple of out's tensors)."""
+    if not isinstance(out, (Tensor, tuple, list)):
+        # (torch's parser refuses it before anything runs, no draw made: by the op's forms,
+        # where native_args has them, which an op of several lists)
+        err = arg_error(name, False, args, {**kwargs, "out": out})
+        if err is not None:
+            raise err
     if name in _OUT_DTYPE and isinstance(out, Tensor):
         # torch's reductions compute in out's dtype when no dtype is given (a float64 out of
         # a float32 sum accumulates in float64; an int64 out of a float cumsum casts first);
@@ -339,6 +345,9 @@ def call(name, f, args, kwargs, out):
 
 def with_out(name, f):
     """f taking torch's out= keyword."""
+    # (a function under native_args.parsed: its rule applied here, in this one layer)
+    inner = getattr(f, "_parsed", None)
+    f, caught = (f, TypeError) if inner is None else (inner, Exception)
     renames = not takes_numpy_names(f)
     operands = takes_operand_names(name)   # (torch.norm, written in Python, takes no x=)
 
@@ -349,7 +358,7 @@ def with_out(name, f):
         if out is None:
             try:
                 return f(*args, **kwargs)
-            except TypeError as e:   # (free unless raised: then torch's parser's words)
+            except caught as e:   # (free unless raised: then torch's parser's words)
                 renamed = operands and retry_renamed(f, args, kwargs, name)   # (x=, x2=...)
                 if renamed:
                     if "self" not in kwargs or "self" in renamed:
@@ -377,7 +386,15 @@ def with_out(name, f):
                 **(renamed if renamed and "self" not in kwargs else kwargs), "out": out})
             if err is not None:
                 raise err
-        return call(name, f, args, renamed or kwargs, out)
+        if inner is None:
+            return call(name, f, args, renamed or kwargs, out)
+        try:
+            return call(name, f, args, renamed or kwargs, out)
+        except Exception:
+            err = arg_error(name, False, args, {**(renamed or kwargs), "out": out})
+            if err is None:
+                raise
+            raise err from None
     g._out_arg = True
     return g
 

@@ -16,7 +16,7 @@ from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, 
 from .creation import _factory_options, _flag, _leaf
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
-from .native_args import arg_error, overloads
+from .native_args import arg_error, check_type, MISSING, overloads, parsed, takes, Unbound
 from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _size_args, Tensor
 
 # torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
@@ -129,6 +129,9 @@ class Generator:
         """Changes whenever a draw or a reseed changes the generator."""
         eng = self._engine
         return (eng._py.getstate(), eng.seed, eng.next_double_normal, eng.next_float_normal)
+
+
+check_type("torch.Generator", Generator)   # (what the factories' generator= takes)
 
 
 def _new_default():
@@ -260,21 +263,11 @@ _DRAW_ARGS = (
     "pin_memory = False, bool requires_grad = False)\n")
 
 
-# (the *_like draws given an int requires_grad: torch's parser has no form that takes it)
-_LIKE_OPTIONS = ("torch.memory_format memory_format = None, torch.dtype dtype = None, "
-                 "torch.layout layout = None, torch.device device = None, bool pin_memory = "
-                 "False, bool requires_grad = False")
-
-
-def _like_flag(fn, requires_grad, args, forms):
-    """requires_grad of a *_like draw `fn` (given `args`, its parser's `forms` before the
-    options): a bool or None, else torch's TypeError."""
-    if not _flag(requires_grad):
-        got = errors.got_args(args, {"requires_grad": requires_grad})
-        raise TypeError(f"{fn}() received an invalid combination of arguments - got ({got}), "
-                        f"but expected one of:\n" + "".join(
-                            f" * ({form}, *, {gen}{_LIKE_OPTIONS})\n" for form in forms
-                            for gen in ("torch.Generator generator, ", "")))
+def _like_args(fn, input, requires_grad):
+    # (a *_like draw's input and requires_grad as torch's parser takes them, else its error
+    # by the draw's forms: parsed)
+    if not isinstance(input, Tensor) or not _flag(requires_grad):
+        raise Unbound(fn)
 
 
 def _float_dtype(dtype, fn, name=None):
@@ -337,9 +330,12 @@ def _randint_bound(args, kwargs, *options):
     return tuple(values[:3 if form >= 2 else 2])
 
 
+@parsed("randint")
 def randint(*args, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
+    if not _flag(requires_grad):
+        raise Unbound("randint")
     if kwargs or not 2 <= len(args) <= 3:
         # (low / high / size by keyword, or a count no form takes: bound as torch's parser
         # binds them, off the positional path)
@@ -382,22 +378,11 @@ def randint(*args, generator=None, dtype=None, device=None, requires_grad=False,
     return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)
 
 
-_RANDPERM_ARGS = (
-    "randperm() received an invalid combination of arguments - got ({got}, generator=torch._C."
-    "Generator), but expected one of:\n * (int n, *, torch.Generator generator, Tensor out = "
-    "None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, "
-    "bool pin_memory = False, bool requires_grad = False)\n * (int n, *, Tensor out = None, "
-    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool "
-    "pin_memory = False, bool requires_grad = False)\n")
-
-
+@parsed("randperm")
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64)."""
-    if not _is_int_arg(n, True):    # (a float or bool n: torch's parser refuses it)
-        if generator is None:
-            raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
-                            f"{errors.arg_type_name(n)}")
-        raise TypeError(_RANDPERM_ARGS.format(got=errors.arg_type_name(n)))
+    if not _is_int_arg(n, True) or not _flag(requires_grad):   # (a float or bool n too)
+        raise Unbound("randperm")
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
@@ -414,41 +399,34 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
                  requires_grad)
 
 
-_NORMAL_OVERLOADS = (
-    "normal() received an invalid combination of arguments - got ({got}, size=tuple), but "
-    "expected one of:\n"
-    " * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
-    " * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)\n"
-    " * (float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
-    " * (float mean, float std, tuple of ints size, *, torch.Generator generator = None, Tensor "
-    "out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
-    "None, bool pin_memory = False, bool requires_grad = False)\n")
-
-
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+def normal(mean, std=MISSING, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples: of `size` for number `mean`/`std`, else of the broadcast shape of the
     tensor(s) among them (torch's overloads: standard normal draws, then * std + mean).  The
     values only: torch.normal (tapegrad/draw_nodes.py) gives them their autograd node."""
+    tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
+    # (which of torch's forms takes the arguments: with a tensor, no size, dtype, device or
+    # requires_grad; a tensor mean alone, std 1; else a float mean and std and a size)
+    if tm or ts:
+        if size is not None or dtype is not None or device is not None or \
+                requires_grad is not False or not (tm or takes("float", mean)) or \
+                not (ts or std is MISSING and tm or takes("float", std)):
+            raise Unbound("normal")
+        std = 1.0 if std is MISSING else std
+    elif size is None or not (takes("float", mean) and takes("float", std)) or \
+            not _flag(requires_grad):
+        raise Unbound("normal")
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
     gen = generator_of(generator, "normal")
-    tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (tm or ts):
-        if size is None:
-            raise TypeError("normal() received an invalid combination of arguments - got "
-                            "(float, float), expected a size for number mean and std")
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         dt = _float_dtype(dtype, "normal_kernel_cpu", "normal")
         shape = _size_args((size,), "normal")
         n = math.prod(shape)
         return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)
-    if size is not None:   # (torch's overloads with a tensor take no size)
-        got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__
-                        for v in (mean, std))
-        raise TypeError(_NORMAL_OVERLOADS.format(got=got))
     m = mean._array() if tm else mean
     s = std._array() if ts else std
     if np.any(np.asarray(s) < 0):
@@ -508,6 +486,7 @@ def _check_distributions(rows, per_element):
                            "= infinity or NaN)")
 
 
+@parsed("multinomial")
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories weighted by the rows of `input` (1-d or 2-d), with
     or without replacement, as torch's multinomial (int64)."""
@@ -530,20 +509,22 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return _leaf(np.asarray(idx, np.int64), D.int64, False)
 
 
+@parsed("rand_like")
 def rand_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
               layout=None, memory_format=None):
     """Uniform samples in [0, 1) of `input`'s shape."""
-    _like_flag("rand_like", requires_grad, (input,), ("Tensor input",))
+    _like_args("rand_like", input, requires_grad)
     layouts.check("rand_like", len(input._shape), layout, memory_format)
     return _in_layout_of(input, rand(input._shape, dtype=dtype or input._dtype,
                                      requires_grad=requires_grad, device=device,
                                      generator=generator))
 
 
+@parsed("randn_like")
 def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
                layout=None, memory_format=None):
     """Standard normal samples of `input`'s shape."""
-    _like_flag("randn_like", requires_grad, (input,), ("Tensor input",))
+    _like_args("randn_like", input, requires_grad)
     layouts.check("randn_like", len(input._shape), layout, memory_format)
     if input.dim() > 1 and not input._array().flags.c_contiguous:
         # torch's normal_ of a tensor that is not row-major takes its serial path
@@ -556,14 +537,16 @@ def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator
                  device=device, generator=generator)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None,
-                 generator=None, layout=None, memory_format=None):
+@parsed("randint_like")
+def randint_like(input, low=MISSING, high=MISSING, *, dtype=None, requires_grad=False,
+                 device=None, generator=None, layout=None, memory_format=None):
     """Integers in [low, high) of `input`'s shape and dtype."""
-    _like_flag("randint_like", requires_grad, (input, low) + (() if high is None else (high,)),
-               ("Tensor input, int low, int high", "Tensor input, Tensor high",
-                "Tensor input, int high"))
+    # (high MISSING unless given: randint_like(x, 5, None) matches none of torch's forms)
+    if low is MISSING:
+        raise Unbound("randint_like")
+    _like_args("randint_like", input, requires_grad)
     layouts.check("randint_like", len(input._shape), layout, memory_format)
-    if high is None:
+    if high is MISSING:
         low, high = 0, low
     return _in_layout_of(input, randint(low, high, input._shape, dtype=dtype or input._dtype,
                                         requires_grad=requires_grad, device=device,

@@ -15,6 +15,7 @@ from . import dtypes as D, errors, gamma_draws, nodiff
 from .creation import _leaf, tensor
 from .draw_nodes import drawn, not_differentiable
 from .pyfunc import as_native_node, Function
+from .native_args import parsed
 from .random import generator_of
 from .tensor import Tensor
 from .vocab import NUMPY
@@ -31,6 +32,7 @@ def _float_input(x, fn, kernel):
     return x._array()
 
 
+@parsed("poisson")
 def poisson(input, generator=None):
     """A Poisson draw per element of `input` (the non-negative rates), in input's dtype,
     as torch.poisson: the same generator state gives torch's values."""

@@ -378,7 +378,9 @@ def test_steps_missing_as_torch(expr):
     _check(expr)
 
 
-# the factories' argument errors as torch words them
+# the factories' argument errors as torch words them: its parser binds their arguments
+# before anything runs, so a call it refuses fails in its words (their forms in native_args:
+# missing, unknown and repeated arguments, wrong types, options of the wrong type, out=)
 FACTORY_ARGS = [
     # from_numpy: a C method of one argument (METH_O), CPython's own messages
     "m.from_numpy()", "m.from_numpy(np.ones(2), np.ones(2))", "m.from_numpy(arr=np.ones(2))",
@@ -386,6 +388,51 @@ FACTORY_ARGS = [
     # required arguments: from the first one missing on, all of them, those given by keyword too
     "m.full(fill_value=1.5)", "m.complex(imag=x)",
     "m.polar(angle=x)", "m.full((2,))", "m.zeros(2).new_full(fill_value=1.0)",
+    # no arguments, or some required ones missing
+    "m.randperm()", "m.rand_like()", "m.randn_like()", "m.randint_like()", "m.linspace()",
+    "m.logspace()", "m.arange(dtype=m.float32)", "m.normal()", "m.as_tensor()", "m.asarray()",
+    "m.scalar_tensor()", "m.bernoulli()", "m.poisson()", "m.multinomial(x)", "m.eye()",
+    "m.empty_strided((2, 3))", "m.tril_indices()", "m.full_like(fill_value=1.0)",
+    "m.triu_indices(col=3)", "m.empty_strided(stride=(3, 1))", "m.normal(std=x)",
+    "m.randint_like(high=5, low=0)", "m.arange(step=1, end=5)", "x.new_tensor()",
+    # a wrong type in a position
+    "m.rand_like('a')", "m.randn_like(None)", "m.randint_like(2.5, 3)",
+    "m.randint_like(x, 0, None)", "m.randint(0, None, (2,))", "m.randperm(2.5)", "m.normal(None, x)", "m.bernoulli('a')",
+    "m.bernoulli(x, 'a')", "m.linspace(None, 1, 5)", "m.logspace(0, None, 5)",
+    "m.empty_strided((2.0, 3.0), (3, 1))", "m.empty_strided((2, 3), None)", "m.zeros('a', 3)",
+    "m.zeros(None, 3)", "m.normal(0.0, size=(2,))", "m.multinomial(x, 'a')", "m.poisson(x, 5)",
+    "m.rand_like(x, m.float64)",
+    # unknown keywords, an argument given twice
+    "m.rand_like(x, foo=1)", "m.randn_like(x, input=x)", "m.bernoulli(x, foo=1)",
+    "m.bernoulli(x, 0.5, p=0.5)", "m.rand_like(x, out=x)", "m.bernoulli(x, 0.5, out=x)",
+    "m.normal(x, x, dtype=m.float64)",
+    # options of the wrong type
+    "m.zeros(2, 3, device=1.5)", "m.ones(2, pin_memory='x')", "m.full((2,), 1.0, device=1.5)",
+    "m.tensor([1.0], pin_memory='x')", "m.tensor([1.0], device=1.5)", "m.zeros_like(x, device=1.5)",
+    "m.rand_like(x, dtype='float32')", "m.randn_like(x, layout='strided')",
+    "m.randint_like(x, 5, generator=5)", "m.randperm(5, requires_grad='yes')",
+    "m.randint(5, (2,), requires_grad=1)", "m.normal(0.0, 1.0, (2,), requires_grad=1)",
+    "m.normal(x, 1.0, requires_grad=True)", "m.logspace(0, 1, 5, requires_grad='yes')",
+    "m.logspace(0, 1, 5, layout='strided')", "m.asarray([1.0], requires_grad=1)",
+    "m.asarray([1.0], dtype='float32')", "m.scalar_tensor(1.5, layout='strided')",
+    "m.scalar_tensor(1.5, pin_memory='x')", "m.empty_strided((2, 3), (3, 1), requires_grad='a')",
+    "m.tril_indices(3, 3, dtype='int64')", "m.triu_indices(3, 3, layout='strided')",
+    "m.tril_indices(3, 3, requires_grad=1)", "m.range(0, 5, layout='strided')",
+    "m.range(0, 5, requires_grad=None)", "m.range(0, 5, pin_memory=False)",
+    "m.bernoulli(x, device=1.5)", "x.new_zeros(2, device=1.5)", "x.new_ones(2, layout='a')",
+    "x.new_empty(2, pin_memory='x')", "x.new_full((2,), 1.0, layout='a')",
+    "x.new_tensor([1.0], device=1.5)",
+    # out= of the wrong type; requires_grad of an integer dtype
+    "m.rand(2, out='x')", "m.randint(5, (2,), out='x')", "m.randperm(3, out='x')",
+    "m.arange(5, out='x')", "m.linspace(0, 1, 3, out='x')", "m.eye(2, out='x')",
+    "m.normal(x, x, out='x')", "x.new_zeros(2, dtype=m.int64, requires_grad=True)",
+    "x.new_full((2,), 1, dtype=m.int64, requires_grad=True)",
+    "x.new_tensor([1], requires_grad=True)",
+    # what binds still works
+    "m.tril_indices(3, 3, pin_memory=False)", "m.logspace(0, 1, 3, pin_memory=False)",
+    "x.new_zeros(2, layout=m.strided)", "m.arange(end=3)", "m.eye(m.tensor([2]))",
+    "m.normal(x, 1.0).shape", "m.range(0, 2, requires_grad=True)", "m.rand(2, 3).shape",
+    "m.randn(2, 3, dtype=m.float64).dtype == m.float64", "m.normal(0.0, 1.0, (2,)).shape",
 ]
 
 
