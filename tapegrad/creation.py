@@ -179,6 +179,8 @@ def copy_of(data, dtype=None, requires_grad=False):
             _infer_dtype(data)   # (strings with a dtype given: torch's errors too)
         if not (dt.is_floating_point or dt is D.bool_ or isinstance(data, np.ndarray)):
             arr = _checked_items(data, arr, dt)
+        elif arr.dtype.kind == "O" and dt.is_floating_point:
+            _real_items(arr)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > dt.np.itemsize:
         arr = quiet(aligned.copy, arr, dt.np)   # (a narrowing cast may overflow: inf, silently)
     else:
@@ -251,6 +253,14 @@ def _checked_items(data, arr, dt):
             _long_long(v)
     flat = [D.checked(v, dt, dt.name) for v in flat]
     return np.array(flat, dtype=dt.np).reshape(arr.shape)
+
+
+def _real_items(arr):
+    # (items numpy kept as objects, for a float dtype: torch converts each as a real number,
+    # where numpy makes a None nan)
+    for v in arr.reshape(-1):
+        if not isinstance(v, (int, float, np.number, np.bool_)):
+            raise TypeError(f"must be real number, not {errors.type_name(v)}")
 
 
 def _long_long(v):

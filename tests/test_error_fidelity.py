@@ -428,6 +428,10 @@ FACTORY_ARGS = [
     "m.normal(x, x, out='x')", "x.new_zeros(2, dtype=m.int64, requires_grad=True)",
     "x.new_full((2,), 1, dtype=m.int64, requires_grad=True)",
     "x.new_tensor([1], requires_grad=True)",
+    # data of a float dtype: each item a real number (numpy would make None a nan)
+    "x.new_tensor(None)", "m.tensor(None, dtype=m.float32)",
+    "m.tensor([1.0, None], dtype=m.float64)", "m.tensor([[1.0], [None]], dtype=m.float32)",
+    "m.tensor([2**70], dtype=m.float32)",
     # what binds still works
     "m.tril_indices(3, 3, pin_memory=False)", "m.logspace(0, 1, 3, pin_memory=False)",
     "x.new_zeros(2, layout=m.strided)", "m.arange(end=3)", "m.eye(m.tensor([2]))",
