@@ -233,34 +233,17 @@ def arranged_like(arr, values):
     return out
 
 
-def _sizes(size, kw, fn, requires_grad=False, options=()):
-    """rand's / randn's shape from `size` spread or given as size= in kw, the rest of whose
-    keywords none of their forms takes (a typo as require_grad= was dropped), nor an int
-    requires_grad: torch's TypeError.  `options`: the call's (generator, dtype, layout,
-    device, pin_memory, requires_grad)."""
-    if not size and "size" not in kw:
-        # no size: torch's parser complains as its forms plausible for the number of
-        # keywords given do (one keyword: only the form without a generator, so "missing
-        # ... "size""; none, or two and more: the list of both forms)
-        raise arg_error(fn, False, (), {**kw, **(_options_given(*options) if options else {})})
-    if not _flag(requires_grad):
-        kw = {**kw, "requires_grad": requires_grad}
-    if len(kw) > ("size" in kw) or kw and size:   # (size given twice: no form either)
-        raise TypeError(_DRAW_ARGS.format(fn=fn, got=errors.got_args(size, kw)))
+def _sizes(size, kw, fn, requires_grad=False):
+    """rand's / randn's shape from `size` spread or given as size= in kw; Unbound where none
+    of their forms takes the call (no size, a keyword they do not take, a size given twice,
+    an int requires_grad): out_arg's wrapper words it by their forms as torch's parser
+    does."""
+    if not size and "size" not in kw or len(kw) > ("size" in kw) or kw and size or \
+            not _flag(requires_grad):
+        raise Unbound(fn)
     if kw:
         size = (kw["size"],)
     return _size_args(size, fn)
-
-
-# (rand and randn given a size and keywords none of their forms takes)
-_DRAW_ARGS = (
-    "{fn}() received an invalid combination of arguments - got ({got}), but expected one "
-    "of:\n"
-    " * (tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype "
-    "dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
-    "False, bool requires_grad = False)\n * (tuple of ints size, *, Tensor out = None, "
-    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool "
-    "pin_memory = False, bool requires_grad = False)\n")
 
 
 def _like_args(fn, input, requires_grad):
@@ -284,8 +267,7 @@ def _float_dtype(dtype, fn, name=None):
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
-    shape = _sizes(size, kw, "rand", requires_grad,
-                   (generator, dtype, layout, device, pin_memory, requires_grad))
+    shape = _sizes(size, kw, "rand", requires_grad)
     _device.check(device)
     _factory_options("rand", layout, pin_memory)
     gen = generator_of(generator, "rand")
@@ -297,23 +279,13 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, la
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False, **kw):
     """Standard normal samples."""
-    shape = _sizes(size, kw, "randn", requires_grad,
-                   (generator, dtype, layout, device, pin_memory, requires_grad))
+    shape = _sizes(size, kw, "randn", requires_grad)
     _device.check(device)
     _factory_options("randn", layout, pin_memory)
     gen = generator_of(generator, "randn")
     dt = _float_dtype(dtype, "normal_kernel_cpu", "randn")
     n = math.prod(shape)
     return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
-
-
-def _options_given(generator, dtype, layout, device, pin_memory, requires_grad):
-    # (rand's / randn's keyword options a call gave, in their forms' order: a default value
-    # passed explicitly cannot be told from one left out)
-    return {k: v for k, v in (("generator", generator), ("dtype", dtype), ("layout", layout),
-                              ("device", device), ("pin_memory", pin_memory),
-                              ("requires_grad", requires_grad))
-            if v is not None and v is not False}
 
 
 def _given(generator, dtype, device, requires_grad):
