@@ -134,8 +134,8 @@ def tensor(data=MISSING, *extra, dtype=None, device=None, requires_grad=False,
                         f"{type(dtype).__name__}")
     if requires_grad is not False:
         _bool_arg(requires_grad, "tensor", "requires_grad", None)
-    if pin_memory is not False:
-        _factory_options("tensor", None, pin_memory)
+    if pin_memory is not False:   # (a bool only: None too is refused, as torch's)
+        _pin_memory_arg("tensor", _bool_arg(pin_memory, "tensor", "pin_memory", None))
     if isinstance(data, Tensor):
         warnings.warn(errors.COPY_CONSTRUCT.format("torch.tensor"), UserWarning,
                       stacklevel=errors.user_stacklevel())
@@ -294,8 +294,9 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
         dtype = D.as_dtype(dtype, "scalar_tensor")
     _factory_options("scalar_tensor", layout, pin_memory)
     _device.check(device)
+    _requires_grad_arg("scalar_tensor", requires_grad)
     s = _number_arg("scalar_tensor", "s", 1, s)
-    return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
+    return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=bool(requires_grad))
 
 
 @parsed("asarray")
@@ -308,7 +309,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     if requires_grad is not _UNSET:
-        _bool_arg(requires_grad, "asarray", "requires_grad", None)
+        _requires_grad_arg("asarray", requires_grad)   # (None: unspecified)
+        requires_grad = _UNSET if requires_grad is None else requires_grad
     _device.check(device)
     if isinstance(obj, Tensor):
         if requires_grad is _UNSET:
@@ -389,10 +391,15 @@ def _factory_options(fn, layout, pin_memory, memory_format=None, ndim=None):
     """torch's checks of a factory function's layout=, pin_memory= and memory_format=
     arguments (tapegrad's tensors are strided, in C order: tapegrad/layouts.py)."""
     layouts.check(fn, ndim, layout, memory_format)
-    if not _flag(pin_memory):
-        _bool_arg(pin_memory, fn, "pin_memory", None)
     if memory_format is layouts.preserve_format:
         raise RuntimeError("unsupported memory format Preserve")
+    _pin_memory_arg(fn, pin_memory)
+
+
+def _pin_memory_arg(fn, pin_memory):
+    # (a factory's `bool? pin_memory`: True needs an accelerator, which tapegrad has none of)
+    if not _flag(pin_memory):
+        _bool_arg(pin_memory, fn, "pin_memory", None)
     if pin_memory:
         raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no "
                            "pinned memory allocator is available on this system.")
@@ -463,7 +470,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     return _filled((size,), fill_value, dtype, requires_grad, "full")
 
 
-def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
+def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None,
+          pin_memory=False):
+    _pin_memory_arg(fn, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype, fn)
     if not isinstance(x, Tensor):
@@ -484,35 +493,39 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
 
 @parsed("zeros_like")
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-               memory_format=None):
+               memory_format=None, pin_memory=False):
     """zeros of `input`'s shape (and dtype unless given)."""
     _device.check(device)
-    return _like(input, 0, dtype, requires_grad, "zeros_like", layout, memory_format)
+    return _like(input, 0, dtype, requires_grad, "zeros_like", layout, memory_format,
+                 pin_memory)
 
 
 @parsed("ones_like")
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-              memory_format=None):
+              memory_format=None, pin_memory=False):
     """ones of `input`'s shape (and dtype unless given)."""
     _device.check(device)
-    return _like(input, 1, dtype, requires_grad, "ones_like", layout, memory_format)
+    return _like(input, 1, dtype, requires_grad, "ones_like", layout, memory_format,
+                 pin_memory)
 
 
 @parsed("empty_like")
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-               memory_format=None):
+               memory_format=None, pin_memory=False):
     """An uninitialized tensor of `input`'s shape (tapegrad fills it with 0)."""
     _device.check(device)
-    return _like(input, 0, dtype, requires_grad, "empty_like", layout, memory_format)
+    return _like(input, 0, dtype, requires_grad, "empty_like", layout, memory_format,
+                 pin_memory)
 
 
 @parsed("full_like")
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
-              memory_format=None):
+              memory_format=None, pin_memory=False):
     """A tensor of `input`'s shape filled with `fill_value`."""
     _device.check(device)
     fill_value = _number_arg("full_like", "fill_value", 2, fill_value)
-    return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
+    return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format,
+                 pin_memory)
 
 
 @parsed("arange")
@@ -716,8 +729,7 @@ def _index_pairs(name, rows, cols, offset, dtype, requires_grad, pick):
     rows = _int_arg(rows, name, "row", 1).__index__()
     cols = _int_arg(cols, name, "col", 2).__index__()
     offset = _int_arg(offset, name, "offset", 3).__index__()
-    if dtype is not None:
-        dtype = D.as_dtype(dtype)
+    dtype = D.int64 if dtype is None else D.as_dtype(dtype)
     if rows < 0:
         raise RuntimeError(f"row must be non-negative, got{rows}")
     if cols < 0:
@@ -837,15 +849,18 @@ RANGE_DEPRECATED = ("torch.range is deprecated and will be removed in a future r
 
 
 @parsed("range")
-def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
+def torch_range(start, end, step=1, *, dtype=None, device=None, layout=MISSING,
                 requires_grad=False):
     """torch.range: values from start to end inclusive by step (default dtype unless given),
     computed in double (or int64 for an integer dtype, the bounds truncated); deprecated, as
     in torch."""
     if dtype is not None:
         dtype = D.as_dtype(dtype)
-    layouts.check("range", None, layout)
-    _bool_arg(requires_grad, "range", "requires_grad", None)   # (no None: a plain bool)
+    # (its layout and requires_grad take no None)
+    if layout is None or not isinstance(requires_grad, bool):
+        raise Unbound("range")
+    if layout is not MISSING:
+        layouts.check("range", None, layout)
     start, end, step = (_number_arg("range", k, i, v) for i, (k, v) in
                         enumerate((("start", start), ("end", end), ("step", step)), 1))
     warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=errors.user_stacklevel())

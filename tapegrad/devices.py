@@ -2,6 +2,8 @@
 `device=` argument goes through.  tapegrad computes on the CPU only: a CPU device is accepted
 everywhere, any other valid device type raises a clear error (torch's CPU build's own
 `AssertionError` for CUDA), an invalid string raises torch's parse error."""
+import numpy as np
+
 from . import dtypes as D, errors
 
 # torch's device types, in the order of its parse error message
@@ -80,7 +82,8 @@ def check(dev):
         return _default[0]
     d = dev if isinstance(dev, device) else device(dev) if isinstance(dev, str) else None
     if d is None:
-        if isinstance(dev, int):  # torch: an int is an accelerator's ordinal
+        # torch: an int is an accelerator's ordinal (a bool is no int to its parser)
+        if isinstance(dev, (int, np.integer)) and not isinstance(dev, bool):
             raise RuntimeError("Cannot access accelerator device when none is available.")
         else:
             raise TypeError(f"expected a device, but got {type(dev).__name__}")

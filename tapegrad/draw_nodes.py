@@ -71,12 +71,12 @@ def fill(t, values, name, p=None):
 
 
 @parsed("normal")
-def normal(mean=MISSING, std=MISSING, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False):
+def normal(mean=MISSING, std=MISSING, size=MISSING, *, generator=None, dtype=MISSING,
+           device=MISSING, requires_grad=MISSING, layout=MISSING, pin_memory=MISSING):
     """torch.normal: random.normal's draws; with a tensor mean and/or std, torch's
     NormalBackward3 (both tensors), NormalBackward1 (mean) or NormalBackward2 (std)."""
     out = _random.normal(mean, std, size, generator=generator, dtype=dtype, device=device,
-                         requires_grad=requires_grad)
+                         requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (tm or ts):
         return out

@@ -532,8 +532,8 @@ _FORMS.update({
     "arange": ([f"Number end, *, {_RANDINT_OPTIONS}", f"Number start, Number end, *, {_NEW}",
                 f"Number start, Number end, Number step = 1, *, {_RANDINT_OPTIONS}"], []),
     "range": (["Number start, Number end, Number step = 1, *, Tensor out = None, torch.dtype "
-               "dtype = None, torch.layout layout = None, torch.device device = None, bool "
-               "requires_grad = False"], []),
+               "dtype = None, torch.layout layout = torch.strided, torch.device device = None, "
+               "bool requires_grad = False"], []),
     "linspace": ([f"{a} start, {b} end, int steps, *, {_RANDINT_OPTIONS}"
                   for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"),
                                ("Tensor", "Number"), ("Number", "Number"))], []),
@@ -543,7 +543,7 @@ _FORMS.update({
     "scalar_tensor": ([f"Number s, *, {_NEW}"], []),
     "as_tensor": (["object data, *, torch.dtype dtype = None, torch.device? device = None"], []),
     "asarray": (["object obj, *, torch.dtype? dtype = None, torch.device? device = None, "
-                 "bool? copy = None, bool requires_grad = False"], []),
+                 "bool? copy = None, bool? requires_grad = False"], []),
     "poisson": (["Tensor input, torch.Generator? generator = None"], []),
     "multinomial": (["Tensor input, int num_samples, bool replacement = False, *, "
                      "torch.Generator? generator = None, Tensor out = None"], []),

@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 
 from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, normal_draws
-from .creation import _factory_options, _flag, _leaf
+from .creation import _factory_options, _flag, _leaf, _pin_memory_arg
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
 from .native_args import arg_error, check_type, MISSING, overloads, parsed, takes, Unbound
@@ -246,11 +246,13 @@ def _sizes(size, kw, fn, requires_grad=False):
     return _size_args(size, fn)
 
 
-def _like_args(fn, input, requires_grad):
-    # (a *_like draw's input and requires_grad as torch's parser takes them, else its error
-    # by the draw's forms: parsed)
+def _like_args(fn, input, requires_grad, layout, memory_format, pin_memory):
+    # (a *_like draw's input and options as torch's parser takes them, else its error by the
+    # draw's forms: parsed)
     if not isinstance(input, Tensor) or not _flag(requires_grad):
         raise Unbound(fn)
+    layouts.check(fn, len(input._shape), layout, memory_format)
+    _pin_memory_arg(fn, pin_memory)
 
 
 def _float_dtype(dtype, fn, name=None):
@@ -351,10 +353,12 @@ def randint(*args, generator=None, dtype=None, device=None, requires_grad=False,
 
 
 @parsed("randperm")
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
+             pin_memory=False):
     """A random permutation of 0..n-1 (int64)."""
     if not _is_int_arg(n, True) or not _flag(requires_grad):   # (a float or bool n too)
         raise Unbound("randperm")
+    _factory_options("randperm", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
@@ -371,23 +375,29 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
                  requires_grad)
 
 
-def normal(mean, std=MISSING, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False):
+def normal(mean, std=MISSING, size=MISSING, *, generator=None, dtype=MISSING, device=MISSING,
+           requires_grad=MISSING, layout=MISSING, pin_memory=MISSING):
     """Normal samples: of `size` for number `mean`/`std`, else of the broadcast shape of the
     tensor(s) among them (torch's overloads: standard normal draws, then * std + mean).  The
-    values only: torch.normal (tapegrad/draw_nodes.py) gives them their autograd node."""
+    values only: torch.normal (tapegrad/draw_nodes.py) gives them their autograd node.
+    Arguments MISSING unless given."""
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
-    # (which of torch's forms takes the arguments: with a tensor, no size, dtype, device or
-    # requires_grad; a tensor mean alone, std 1; else a float mean and std and a size)
+    # (which of torch's forms takes the arguments: with a tensor, no size and no option, not
+    # even a None; a tensor mean alone, std 1; else a float mean and std and a size)
     if tm or ts:
-        if size is not None or dtype is not None or device is not None or \
-                requires_grad is not False or not (tm or takes("float", mean)) or \
+        if size is not MISSING or any(v is not MISSING for v in (
+                dtype, device, requires_grad, layout, pin_memory)) or \
+                not (tm or takes("float", mean)) or \
                 not (ts or std is MISSING and tm or takes("float", std)):
             raise Unbound("normal")
         std = 1.0 if std is MISSING else std
-    elif size is None or not (takes("float", mean) and takes("float", std)) or \
-            not _flag(requires_grad):
+    elif size is MISSING or not (takes("float", mean) and takes("float", std)) or \
+            requires_grad is not MISSING and not _flag(requires_grad):
         raise Unbound("normal")
+    dtype, device = (None if v is MISSING else v for v in (dtype, device))
+    requires_grad = requires_grad is not MISSING and bool(requires_grad)
+    _factory_options("normal", None if layout is MISSING else layout,
+                     False if pin_memory is MISSING else pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
@@ -483,10 +493,9 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 
 @parsed("rand_like")
 def rand_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
-              layout=None, memory_format=None):
+              layout=None, memory_format=None, pin_memory=False):
     """Uniform samples in [0, 1) of `input`'s shape."""
-    _like_args("rand_like", input, requires_grad)
-    layouts.check("rand_like", len(input._shape), layout, memory_format)
+    _like_args("rand_like", input, requires_grad, layout, memory_format, pin_memory)
     return _in_layout_of(input, rand(input._shape, dtype=dtype or input._dtype,
                                      requires_grad=requires_grad, device=device,
                                      generator=generator))
@@ -494,10 +503,9 @@ def rand_like(input, *, dtype=None, requires_grad=False, device=None, generator=
 
 @parsed("randn_like")
 def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator=None,
-               layout=None, memory_format=None):
+               layout=None, memory_format=None, pin_memory=False):
     """Standard normal samples of `input`'s shape."""
-    _like_args("randn_like", input, requires_grad)
-    layouts.check("randn_like", len(input._shape), layout, memory_format)
+    _like_args("randn_like", input, requires_grad, layout, memory_format, pin_memory)
     if input.dim() > 1 and not input._array().flags.c_contiguous:
         # torch's normal_ of a tensor that is not row-major takes its serial path
         _device.check(device)
@@ -511,15 +519,18 @@ def randn_like(input, *, dtype=None, requires_grad=False, device=None, generator
 
 @parsed("randint_like")
 def randint_like(input, low=MISSING, high=MISSING, *, dtype=None, requires_grad=False,
-                 device=None, generator=None, layout=None, memory_format=None):
+                 device=None, generator=None, layout=None, memory_format=None,
+                 pin_memory=False):
     """Integers in [low, high) of `input`'s shape and dtype."""
-    # (high MISSING unless given: randint_like(x, 5, None) matches none of torch's forms)
-    if low is MISSING:
-        raise Unbound("randint_like")
-    _like_args("randint_like", input, requires_grad)
-    layouts.check("randint_like", len(input._shape), layout, memory_format)
+    # (high MISSING unless given: randint_like(x, 5, None) matches none of torch's forms;
+    # randint_like(x, high=5) is the high-only form by keyword)
     if high is MISSING:
+        if low is MISSING:
+            raise Unbound("randint_like")
         low, high = 0, low
+    elif low is MISSING:
+        low = 0
+    _like_args("randint_like", input, requires_grad, layout, memory_format, pin_memory)
     return _in_layout_of(input, randint(low, high, input._shape, dtype=dtype or input._dtype,
                                         requires_grad=requires_grad, device=device,
                                         generator=generator))

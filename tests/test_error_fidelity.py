@@ -432,6 +432,16 @@ FACTORY_ARGS = [
     "x.new_tensor(None)", "m.tensor(None, dtype=m.float32)",
     "m.tensor([1.0, None], dtype=m.float64)", "m.tensor([[1.0], [None]], dtype=m.float32)",
     "m.tensor([2**70], dtype=m.float32)",
+    # options torch takes (a None where it has one), refuses (a None where it has none)
+    "m.zeros_like(x, pin_memory=False)", "m.rand_like(x, pin_memory=None).shape",
+    "m.full_like(x, 1.0, pin_memory=True)", "m.randn_like(x, pin_memory='x')",
+    "m.randint_like(x, high=5).shape", "m.randint_like(x, low=0)",
+    "m.randperm(3, layout=m.strided).shape", "m.randperm(3, pin_memory=False).shape",
+    "m.normal(0.0, 1.0, (2,), layout=m.strided).shape", "m.normal(0.0, 1.0, (2,), pin_memory=1)",
+    "m.normal(x, x, device=None)", "m.normal(x, 1.0, dtype=None)", "m.normal(0.0, 1.0, None)",
+    "m.tril_indices(3, 3, dtype=None)", "m.range(0, 2, layout=None)",
+    "m.asarray([1.0], requires_grad=None)", "m.scalar_tensor(1.5, requires_grad=None)",
+    "m.zeros(2, device=np.int64(0))", "m.zeros(2, device=True)", "m.tensor([1.0], pin_memory=None)",
     # what binds still works
     "m.tril_indices(3, 3, pin_memory=False)", "m.logspace(0, 1, 3, pin_memory=False)",
     "x.new_zeros(2, layout=m.strided)", "m.arange(end=3)", "m.eye(m.tensor([2]))",
