@@ -22,7 +22,7 @@ import functools
 import warnings
 
 from . import errors, return_types
-from .dtypes import bool_, can_cast, float64
+from .dtypes import bool_, can_cast, float64, int64
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
 from .native_args import arg_error, as_native, missing_first, out_number_slots
@@ -140,7 +140,7 @@ _SAME = ("matmul", "mm", "bmm", "mv", "addmm", "addmv", "addbmm", "baddbmm", "no
 _ANY = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
         "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "sum", "prod",
         "cumsum", "cumprod", "zeros", "ones", "empty", "full", "arange", "range", "linspace",
-        "logspace", "eye", "randperm", "randint", "searchsorted", "bucketize")
+        "logspace", "eye", "randperm", "randint", "searchsorted", "bucketize", "bernoulli")
 _FOUND = ("abs", "absolute", "neg", "negative", "clamp", "clip", "clamp_min", "clamp_max",
           "round", "floor", "ceil", "trunc", "fix", "frac", "sign", "sgn")
 _CLAMPS = ("clamp", "clip", "clamp_min", "clamp_max")
@@ -149,6 +149,15 @@ _MEANS = ("mean", "nanmean")
 # factories: torch makes the values in out's dtype, and a dtype given must be out's
 _FACTORIES = frozenset(("zeros", "ones", "empty", "full", "arange", "range", "linspace",
                         "logspace", "eye", "randperm", "randint", "rand", "randn"))
+# draws whose kernel takes only some dtypes of out: checked before anything is drawn
+_DRAW_OUT = {
+    "multinomial": (lambda dt: dt is int64,
+                    lambda dt: RuntimeError(f"multinomial expects Long tensor out, got: "
+                                            f"{dt.legacy}")),
+    "normal": (lambda dt: dt.is_floating_point,
+               lambda dt: NotImplementedError(f"\"normal_kernel_cpu\" not implemented for "
+                                              f"'{dt.legacy}'")),
+}
 _CAT = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack",
         "column_stack")
 _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
@@ -301,6 +310,8 @@ def call(name, f, args, kwargs, out):
         elif dt is not out._dtype:
             raise RuntimeError(f"dtype {dt.legacy} does not match dtype of out parameter "
                                f"({out._dtype.legacy})")
+    elif name in _DRAW_OUT and isinstance(out, Tensor) and not _DRAW_OUT[name][0](out._dtype):
+        raise _DRAW_OUT[name][1](out._dtype)
     elif name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:
         # (its result is float64 whatever the inputs: torch's float_power_out takes no other)
         raise RuntimeError(f"the output given to float_power has dtype "

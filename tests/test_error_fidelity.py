@@ -442,6 +442,13 @@ FACTORY_ARGS = [
     "m.tril_indices(3, 3, dtype=None)", "m.range(0, 2, layout=None)",
     "m.asarray([1.0], requires_grad=None)", "m.scalar_tensor(1.5, requires_grad=None)",
     "m.zeros(2, device=np.int64(0))", "m.zeros(2, device=True)", "m.tensor([1.0], pin_memory=None)",
+    # out= of a dtype the draw's kernel takes or refuses (checked before any draw)
+    "m.multinomial(m.tensor([0.2, 0.8]), 1, out=m.empty(1, dtype=m.int32))",
+    "m.multinomial(m.tensor([0.2, 0.8]), 1, out=m.empty(1))",
+    "m.normal(0.0, 1.0, (2,), out=m.empty(2, dtype=m.int32))",
+    "m.normal(x.abs(), 1.0, out=m.empty(3, dtype=m.int64))",
+    "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.int32))",
+    "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
     # what binds still works
     "m.tril_indices(3, 3, pin_memory=False)", "m.logspace(0, 1, 3, pin_memory=False)",
     "x.new_zeros(2, layout=m.strided)", "m.arange(end=3)", "m.eye(m.tensor([2]))",
