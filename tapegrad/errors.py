@@ -305,12 +305,50 @@ _TO_SIGNATURES = "".join(
 
 def got_args(args, kwargs):
     """The arguments as torch's "invalid combination of arguments - got (...)" lists them:
-    the keywords last given first."""
+    the keywords in torch's order (kwargs_order)."""
     got = ", ".join(arg_type_name(a) for a in args)
-    kw = [f"{k}={arg_type_name(v)}" for k, v in reversed(list(kwargs.items()))]
+    kw = [f"{k}={arg_type_name(kwargs[k])}" for k in kwargs_order(kwargs)]
     if kw:
         got = f"{got}, {', '.join(kw)}" if got else "".join(f"{k}, " for k in kw)
     return got
+
+
+_MASK = (1 << 64) - 1
+_MUL = 0xc6a4a7935bd1e995
+
+
+def _shift_mix(v):
+    return v ^ (v >> 47)
+
+
+def _std_hash(key):
+    """libstdc++'s std::hash<std::string> of `key` (std::_Hash_bytes, 64-bit, its seed)."""
+    b = key.encode()
+    n, whole = len(b), len(b) & ~7
+    h = 0xc70f6907 ^ (n * _MUL & _MASK)
+    for i in range(0, whole, 8):
+        h = (h ^ _shift_mix(int.from_bytes(b[i:i + 8], "little") * _MUL & _MASK) * _MUL
+             & _MASK) * _MUL & _MASK
+    if n & 7:
+        h = (h ^ int.from_bytes(b[whole:], "little")) * _MUL & _MASK
+    return _shift_mix(_shift_mix(h) * _MUL & _MASK)
+
+
+def kwargs_order(kwargs):
+    """The keywords of a call (in the order given) as torch's parser lists them in its
+    messages: it keeps them in a std::unordered_map, whose libstdc++ iteration order this
+    replays (13 buckets up to 13 keys: a key whose bucket is new goes first, one whose bucket
+    has keys goes first among them).  Past 13 keys (a rehash): the last given first."""
+    keys = list(kwargs)
+    if len(keys) > 13:
+        return keys[::-1]
+    order, buckets = [], []
+    for k in keys:
+        b = _std_hash(k) % 13
+        i = buckets.index(b) if b in buckets else 0
+        order.insert(i, k)
+        buckets.insert(i, b)
+    return order
 
 
 def to_args(args, kwargs):

@@ -289,9 +289,9 @@ def _option_args(option):
 
 
 def _unmatched_kwargs(args_of, kwargs):
-    # (a keyword matches one of the last len(kwargs) items; torch lists them last-given first)
+    # (a keyword matches one of the last len(kwargs) items; listed in torch's order)
     tail = {name for _, name in args_of[max(len(args_of) - len(kwargs), 0):]}
-    return [k for k in reversed(list(kwargs)) if k not in tail]
+    return [k for k in errors.kwargs_order(kwargs) if k not in tail]
 
 
 def _matches(typ, v):

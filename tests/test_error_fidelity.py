@@ -449,6 +449,11 @@ FACTORY_ARGS = [
     "m.normal(x.abs(), 1.0, out=m.empty(3, dtype=m.int64))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.int32))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
+    # three keywords and more: listed in the order of torch's std::unordered_map
+    "m.randn(requires_grad=True, dtype=m.float64, device='cpu')",
+    "m.eye(2, 3, 4, dtype=m.float64, requires_grad=True, device='cpu', layout=m.strided)",
+    "m.randint(5, generator=5, dtype=m.int32, requires_grad=False, device='cpu')",
+    "m.arange(1, 2, 3, 4, dtype=m.float64, device='cpu', pin_memory=False)",
     # what binds still works
     "m.tril_indices(3, 3, pin_memory=False)", "m.logspace(0, 1, 3, pin_memory=False)",
     "x.new_zeros(2, layout=m.strided)", "m.arange(end=3)", "m.eye(m.tensor([2]))",
