@@ -548,6 +548,9 @@ _FORMS.update({
     "multinomial": (["Tensor input, int num_samples, bool replacement = False, *, "
                      "torch.Generator? generator = None, Tensor out = None"], []),
 })
+# (complex results: tapegrad refuses them, after its parser's checks, as torch's come first)
+_FORMS["complex"] = (["Tensor real, Tensor imag, *, Tensor out = None"], [])
+_FORMS["polar"] = (["Tensor abs, Tensor angle, *, Tensor out = None"], [])
 _FORMS["bernoulli"] = (["Tensor input, *, torch.Generator? generator = None, Tensor out = None",
                         "Tensor input, float p, *, torch.Generator? generator = None"], [])
 _FORMS["randn_like"] = _FORMS["rand_like"]

@@ -449,6 +449,8 @@ FACTORY_ARGS = [
     "m.normal(x.abs(), 1.0, out=m.empty(3, dtype=m.int64))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.int32))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
+    # complex results, which tapegrad refuses (no complex dtype): torch's parser first
+    "m.complex(x, x, out='x')", "m.polar(x, x, out=1.5)", "m.complex(x, 'a')",
     # three keywords and more: listed in the order of torch's std::unordered_map
     "m.randn(requires_grad=True, dtype=m.float64, device='cpu')",
     "m.eye(2, 3, 4, dtype=m.float64, requires_grad=True, device='cpu', layout=m.strided)",
