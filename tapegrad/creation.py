@@ -662,7 +662,7 @@ def linspace(start, end, steps=_NO_STEPS, *extra, dtype=None, device=None, requi
     _device.check(device)
     start, end = _bounds_0d("linspace", start, end)
     dt = dtype or D.get_default_dtype()
-    if steps < 0:
+    if _int_arg(steps, "linspace", "steps", 3) < 0:
         raise RuntimeError("number of steps must be non-negative")
     if dt is D.bool_:
         raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
@@ -712,7 +712,7 @@ def eye(n=_UNSET, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False
     n = n.__index__()
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    m = None if m is _UNSET else m.__index__()
+    m = None if m is _UNSET else _int_arg(m, "eye", "m", 2, _is_int_item).__index__()
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
@@ -815,7 +815,7 @@ def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None,
     _device.check(device)
     start, end = _bounds_0d("logspace", start, end)
     dt = dtype or D.get_default_dtype()
-    if steps < 0:
+    if _int_arg(steps, "logspace", "steps", 3) < 0:
         raise RuntimeError("number of steps must be non-negative")
     if dt is D.bool_:
         raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")

@@ -335,7 +335,7 @@ def randint(*args, generator=None, dtype=None, device=None, requires_grad=False,
             raise TypeError(f"randint(): argument 'high' (position 1) must be int, not "
                             f"{errors.type_name(high)}")
         raise arg_error("randint", False, args, _given(generator, dtype, device, requires_grad))
-    low, high = int(low), int(high)
+    low, high = (int(_int_arg(v, "randint", "")) for v in (low, high))
     gen = generator_of(generator, "randint")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
@@ -358,6 +358,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     """A random permutation of 0..n-1 (int64)."""
     if not _is_int_arg(n, True) or not _flag(requires_grad):   # (a float or bool n too)
         raise Unbound("randperm")
+    _int_arg(n, "randperm", "n")
     _factory_options("randperm", layout, pin_memory)
     if dtype is not None:
         dtype = D.as_dtype(dtype)
@@ -411,6 +412,8 @@ def normal(mean, std=MISSING, size=MISSING, *, generator=None, dtype=MISSING, de
         return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)
     m = mean._array() if tm else mean
     s = std._array() if ts else std
+    if not ts and s < 0:   # (a number std: torch's check of the number)
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {s:g}")
     if np.any(np.asarray(s) < 0):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     dt = mean._dtype if tm else std._dtype

@@ -866,6 +866,9 @@ def _int_arg(v, fn, name, pos=1, ok=_is_int_arg):
         at = f" (position {pos})" if pos else ""
         raise TypeError((f"{fn}(): argument '{name}'{at} " if fn else f"argument '{name}' ")
                         + f"must be int, not {errors.type_name(v)}")
+    # (its parser unpacks an int as a long long)
+    if v.__class__ is int and not -0x8000000000000000 <= v <= 0x7fffffffffffffff:
+        raise ValueError("Overflow when unpacking long long")
     return v
 
 

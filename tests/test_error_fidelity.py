@@ -451,6 +451,11 @@ FACTORY_ARGS = [
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
     # complex results, which tapegrad refuses (no complex dtype): torch's parser first
     "m.complex(x, x, out='x')", "m.polar(x, x, out=1.5)", "m.complex(x, 'a')",
+    # an int argument past int64: its parser cannot unpack it (a long long); a number std
+    "m.randperm(2**63)", "m.eye(2**63)", "m.eye(2, 2**63)", "m.tril_indices(2**63, 1)",
+    "m.triu_indices(3, 3, -2**63 - 1)", "m.linspace(0, 1, 2**63)", "m.logspace(0, 1, 2**63)",
+    "m.randint(2**63, (2,))", "m.randint(-2**63 - 1, 0, (2,))", "m.randint_like(x, 2**63)",
+    "m.multinomial(m.tensor([0.5, 0.5]), 2**63)", "m.normal(x, -1.0)", "m.normal(x, -0.5)",
     # three keywords and more: listed in the order of torch's std::unordered_map
     "m.randn(requires_grad=True, dtype=m.float64, device='cpu')",
     "m.eye(2, 3, 4, dtype=m.float64, requires_grad=True, device='cpu', layout=m.strided)",
