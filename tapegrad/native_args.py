@@ -72,6 +72,11 @@ def _takes_int_list(v):
     return isinstance(v, (tuple, list)) and (not v or _is_dim_item(v[0], True))
 
 
+def _takes_dtype(v):
+    # (a Python type names one too: dtype=float is the default float dtype, bool torch.bool)
+    return isinstance(v, D.dtype) or v is float or v is int or v is bool or v is complex
+
+
 def _takes_number(v):
     return (isinstance(v, (int, float, complex, np.number, np.bool_))
             or isinstance(v, Tensor) and not v._shape and not v.requires_grad)
@@ -84,7 +89,7 @@ _CHECKS = {
     "Number": _takes_number,
     # (a numpy bool is no bool to it: x.sum(1, np.bool_(True)) is refused)
     "bool": lambda v: isinstance(v, bool),
-    "torch.dtype": lambda v: isinstance(v, D.dtype),
+    "torch.dtype": lambda v: _takes_dtype(v),
     "str": lambda v: isinstance(v, str),
     # (any sequence: torch's parser takes it and then refuses an element that is no tensor
     # with "expected Tensor as element k in argument 0", which the functions raise)
@@ -784,8 +789,11 @@ def missing_first(err, fn, args, kwargs):
     first), with the required ones after them given by keyword; other errors as they
     are."""
     m = _PY_UNEXPECTED.fullmatch(str(err)) or _PY_MISSING.fullmatch(str(err))
+    # (torch's functions and methods written in Python keep Python's words: "Tensor.<name>",
+    # _symeig)
     if m is None or m.group(1) in _PYTHON_FUNCTIONS or m.group(1) in _TORCH_FUNCTIONAL or \
-            m.group(1) in _PYTHON_METHODS:
+            m.group(1) in _PYTHON_METHODS or m.group(1) in _PYTHON_FUNCTIONS.values() or \
+            "." in m.group(1):
         return err
     try:
         params = list(inspect.signature(fn).parameters.values())

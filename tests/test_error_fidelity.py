@@ -456,6 +456,9 @@ FACTORY_ARGS = [
     "m.triu_indices(3, 3, -2**63 - 1)", "m.linspace(0, 1, 2**63)", "m.logspace(0, 1, 2**63)",
     "m.randint(2**63, (2,))", "m.randint(-2**63 - 1, 0, (2,))", "m.randint_like(x, 2**63)",
     "m.multinomial(m.tensor([0.5, 0.5]), 2**63)", "m.normal(x, -1.0)", "m.normal(x, -0.5)",
+    # a Python type for a dtype, as torch's parser takes it
+    "m.arange(3, dtype=float)", "m.zeros(2, dtype=bool)", "m.eye(2, dtype=int)",
+    "m.randint(3, (2,), dtype=bool)", "m.linspace(0, 1, 3, dtype=bool)",
     # three keywords and more: listed in the order of torch's std::unordered_map
     "m.randn(requires_grad=True, dtype=m.float64, device='cpu')",
     "m.eye(2, 3, 4, dtype=m.float64, requires_grad=True, device='cpu', layout=m.strided)",
