@@ -924,6 +924,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return _leaf(arr, dt, requires_grad)
 
 
+@parsed("empty_permuted")
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
                    requires_grad=False, pin_memory=False):
     """An uninitialized dense tensor of `size` whose dims lie in memory in the order
@@ -936,6 +937,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
         dtype = D.as_dtype(dtype, "empty_permuted")
     _device.check(device)
     _factory_options("empty_permuted", layout, pin_memory)
+    _requires_grad_arg("empty_permuted", requires_grad)
     if len(size) != len(order):
         raise RuntimeError(f"Number of dimensions in size does not match the length of the "
                            f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
@@ -994,6 +996,7 @@ _NOT_WRITABLE = (
     "program.")
 
 
+@parsed("frombuffer")
 def frombuffer(buffer, *, dtype=None, count=-1, offset=0, requires_grad=False):
     """A 1-d tensor over the bytes of an object with the buffer protocol (sharing its memory:
     writes through either show in the other), `count` elements of `dtype` from byte
@@ -1004,6 +1007,9 @@ def frombuffer(buffer, *, dtype=None, count=-1, offset=0, requires_grad=False):
         dtype = D.as_dtype(dtype)
     if dtype is None:   # (required: torch's parser's message)
         raise TypeError('frombuffer() missing 1 required positional arguments: "dtype"')
+    count = _int_arg(count, "frombuffer", "count", None)
+    offset = _int_arg(offset, "frombuffer", "offset", None)
+    _bool_arg(requires_grad, "frombuffer", "requires_grad", None)
     try:
         view = memoryview(buffer)
     except TypeError:

@@ -569,6 +569,10 @@ _FORMS["full_like"] = ([f"Tensor input, Number fill_value, *, {_LIKE}"], [])
 for _fn in ("new_zeros", "new_ones", "new_empty"):
     _FORMS[_fn] = ([], [], [f"tuple of ints size, *, {_NEW}"])
 _FORMS["new_full"] = ([], [], [f"tuple of ints size, Number fill_value, *, {_NEW}"])
+_FORMS["new_empty_strided"] = ([], [], [f"tuple of ints size, tuple of ints stride, *, {_NEW}"])
+_FORMS["empty_permuted"] = ([f"tuple of ints size, tuple of ints physical_layout, *, {_NEW}"], [])
+_FORMS["frombuffer"] = (["object buffer, *, torch.dtype dtype, int count = -1, int offset = 0, "
+                         "bool requires_grad = False"], [])
 _FORMS["new_tensor"] = ([], [], ["object data, *, torch.dtype dtype = None, torch.device? "
                                  "device = None, bool requires_grad = False"])
 for _fn in ("zeros", "ones"):

@@ -18,7 +18,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
 from .parameter import Parameter
 from .pyfunc import Function
 from .tape import bump_version, INFERENCE_MADE, refuse_inference_index, share_counter
-from .native_args import arg_error, dim_form_error, given, missing, MISSING, overloads
+from .native_args import arg_error, dim_form_error, given, missing, MISSING, overloads, parsed
 from .tensor import (_bool_size, _contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_dim_item, _is_int_item, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
@@ -910,7 +910,8 @@ class _OpMethods:
         return tuple(perm)
 
     # ---- new tensors, shapes ---------------------------------------------------------------
-    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
+    @parsed("new_empty_strided", method=True)   # (its forms: native_args)
+    def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False,
                           layout=None, pin_memory=False):
         """empty_strided(size, stride) of this tensor's dtype unless `dtype` is given (tapegrad
         fills it with zeros)."""

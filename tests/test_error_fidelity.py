@@ -456,6 +456,17 @@ FACTORY_ARGS = [
     "m.triu_indices(3, 3, -2**63 - 1)", "m.linspace(0, 1, 2**63)", "m.logspace(0, 1, 2**63)",
     "m.randint(2**63, (2,))", "m.randint(-2**63 - 1, 0, (2,))", "m.randint_like(x, 2**63)",
     "m.multinomial(m.tensor([0.5, 0.5]), 2**63)", "m.normal(x, -1.0)", "m.normal(x, -0.5)",
+    # new_empty_strided, empty_permuted, frombuffer
+    "x.new_empty_strided((2,))", "x.new_empty_strided((2.0,), (1,))",
+    "x.new_empty_strided((2,), (1,), device=1.5)", "x.new_empty_strided((2,), (1,), layout='a')",
+    "x.new_empty_strided((2,), (1,), requires_grad='a')",
+    "x.new_empty_strided((2,), (1,), m.float64)",
+    "x.new_empty_strided((2,), (1,), dtype=m.float64).dtype == m.float64",
+    "m.empty_permuted((2, 3))", "m.empty_permuted((2, 3), (1, 0), device=1.5)",
+    "m.empty_permuted((2, 3), (1, 0), requires_grad='a')", "m.frombuffer(dtype=m.uint8)",
+    "m.frombuffer(b'ab', dtype='a')", "m.frombuffer(b'ab', dtype=m.uint8, count='a')",
+    "m.frombuffer(bytearray(b'ab'), dtype=m.uint8, offset=1)",
+    "m.frombuffer(b'ab', dtype=m.uint8, foo=1)",
     # a Python type for a dtype, as torch's parser takes it
     "m.arange(3, dtype=float)", "m.zeros(2, dtype=bool)", "m.eye(2, dtype=int)",
     "m.randint(3, (2,), dtype=bool)", "m.linspace(0, 1, 3, dtype=bool)",
