@@ -10,7 +10,7 @@ from . import aligned, devices as _device, dtypes as D, errors, layouts, setting
 from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
-from .native_args import extra_args, missing, MISSING, parsed, Unbound
+from .native_args import extra_args, missing, MISSING, parsed, renamed, Unbound
 from .tape import STATE
 from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
@@ -20,24 +20,48 @@ from .tracing import _bake
 class _LegacyConstructor:
     """`tapegrad.Tensor(...)`, torch's legacy constructor (the metaclass's `__call__`)."""
 
-    def __call__(cls, *args):
+    @parsed("new", method=True)   # (torch's parser's words: native_args' forms of new())
+    def __call__(cls, *args, device=MISSING, **kw):
         """Legacy constructor: Tensor([1, 2]) copies data as float32; Tensor(2, 3) and
         Tensor(Size) are uninitialized (zeros here), Tensor() is empty."""
         if cls is not Tensor:
             raise errors.subclass_not_supported(cls)
-        if not args:
-            return empty(0)
-        if len(args) == 1:
-            data = args[0]
-            if isinstance(data, Tensor):
-                return data
-            if isinstance(data, Size):
-                return empty(*data)
-            if isinstance(data, (bool, float, np.generic)):   # (an int is a size)
-                raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
-            if not isinstance(data, int):
-                return tensor(data, dtype=D.get_default_dtype())
-        return empty(*args)
+        return legacy_new(None, args, device, kw)
+
+
+def legacy_new(dt, args, device=MISSING, kw=None):
+    """torch's legacy constructors, torch.Tensor(...) (`dt` None: the default dtype) and the
+    typed ones (FloatTensor(...)), called under parsed("new"): data copied, sizes (spread
+    ints or a Size) uninitialized (zeros here), a tensor as it is (no device= then, not even
+    None)."""
+    if kw:
+        raise Unbound("new")
+    if device is not MISSING:
+        _device.check(device)
+    dtype = dt or D.get_default_dtype()
+    if not args:
+        return empty(0, dtype=dtype)
+    if len(args) == 1:
+        data = args[0]
+        if isinstance(data, Tensor):
+            if device is not MISSING:
+                raise RuntimeError(_LEGACY_DEVICE)
+            return data
+        if isinstance(data, Size):
+            return empty(*data, dtype=dtype)
+        if not isinstance(data, (int, np.integer)) or isinstance(data, bool):
+            if data is None or isinstance(data, (bool, float, np.generic)):
+                raise TypeError(f"new(): data must be a sequence (got "
+                                f"{errors.type_name(data)})")
+            return copy_of(data, dtype)
+    try:   # (no dtype= for the default: keywords cost a pass through empty's wrapper)
+        return empty(*args) if dt is None else empty(*args, dtype=dt)
+    except TypeError as e:   # (its sizes' errors, under the constructor's name)
+        raise renamed(e, "empty", "new") from None
+
+
+_LEGACY_DEVICE = ("Legacy tensor constructor of the form torch.Tensor(tensor, device=device) is "
+                  "not supported.  Use torch.tensor(...) or torch.as_tensor(...) instead.")
 
 
 # ---- creation ------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ import numpy as np
 from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
 from .native_args import arg_error, bind, MISSING, overloads, parsed
-from .creation import copy_of, empty, _factory_options, _leaf, _number_arg, _requires_grad_arg, \
-    size_keyword, tensor
+from .creation import copy_of, empty, _factory_options, _leaf, legacy_new, _number_arg, \
+    _requires_grad_arg, size_keyword, tensor
 from . import discrete_draws
 from . import draw_nodes
 from .random import fill_memory_order, generator_of, multinomial
@@ -58,19 +58,11 @@ class _LegacyType(type):
     def __instancecheck__(cls, obj):
         return isinstance(obj, Tensor) and obj._dtype is cls.dtype
 
-    def __call__(cls, *args, device=None):
-        _device.check(device)
-        if not args:
-            return empty(0, dtype=cls.dtype)
-        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            data = args[0]
-            if isinstance(data, Tensor):
-                if data._dtype is not cls.dtype:
-                    raise TypeError(f"expected {_options(cls.dtype)} (got "
-                                    f"{_options(data._dtype)})")
-                return data
-            return tensor(data, dtype=cls.dtype)
-        return empty(*_size_args(args, cls.__name__), dtype=cls.dtype)
+    @parsed("new", method=True)   # (torch's parser's words: native_args' forms of new())
+    def __call__(cls, *args, device=MISSING, **kw):
+        if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._dtype is not cls.dtype:
+            raise TypeError(f"expected {_options(cls.dtype)} (got {_options(args[0]._dtype)})")
+        return legacy_new(cls.dtype, args, device, kw)
 
     def __repr__(cls):
         return f"<class 'tapegrad.{cls.__name__}'>"

@@ -52,7 +52,8 @@ _TYPE_NAMES = {"Tensor": "Tensor", "int": "int", "tuple of ints": "tuple of ints
                "Number": "Number", "bool": "bool", "torch.dtype": "torch.dtype", "str": "str",
                "tuple of Tensors": "tuple of Tensors", "float": "float", "object": "object",
                "torch.Generator": "torch.Generator", "torch.layout": "torch.layout",
-               "torch.memory_format": "torch.memory_format", "torch.device": "torch.device"}
+               "torch.memory_format": "torch.memory_format", "torch.device": "torch.device",
+               "torch.Storage": "torch.Storage"}
 
 
 def _takes_int(v):
@@ -95,6 +96,7 @@ _CHECKS = {
     # with "expected Tensor as element k in argument 0", which the functions raise)
     "tuple of Tensors": lambda v: isinstance(v, (tuple, list)),
     "object": lambda v: True,    # (PyObject*: any, as_tensor's data)
+    "torch.Storage": lambda v: False,   # (tapegrad has no storage objects)
     "float": lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
         v, bool) or isinstance(v, Tensor) and not v._shape,
     # (a factory's options: a device also by its name or an accelerator's ordinal; the
@@ -569,6 +571,10 @@ _FORMS["full_like"] = ([f"Tensor input, Number fill_value, *, {_LIKE}"], [])
 for _fn in ("new_zeros", "new_ones", "new_empty"):
     _FORMS[_fn] = ([], [], [f"tuple of ints size, *, {_NEW}"])
 _FORMS["new_full"] = ([], [], [f"tuple of ints size, Number fill_value, *, {_NEW}"])
+# the legacy constructor's, torch.Tensor(...) (tapegrad has no storages: none binds that form)
+_FORMS["new"] = ([], [], ["*, torch.device? device = None", "torch.Storage storage",
+                          "Tensor other", "tuple of ints size, *, torch.device? device = None",
+                          "object data, *, torch.device? device = None"])
 _FORMS["new_empty_strided"] = ([], [], [f"tuple of ints size, tuple of ints stride, *, {_NEW}"])
 _FORMS["empty_permuted"] = ([f"tuple of ints size, tuple of ints physical_layout, *, {_NEW}"], [])
 _FORMS["frombuffer"] = (["object buffer, *, torch.dtype dtype, int count = -1, int offset = 0, "

@@ -467,6 +467,14 @@ FACTORY_ARGS = [
     "m.frombuffer(b'ab', dtype='a')", "m.frombuffer(b'ab', dtype=m.uint8, count='a')",
     "m.frombuffer(bytearray(b'ab'), dtype=m.uint8, offset=1)",
     "m.frombuffer(b'ab', dtype=m.uint8, foo=1)",
+    # the legacy constructors, torch.Tensor(...) and the typed ones: torch's new()
+    "m.Tensor(None)", "m.Tensor([1], dtype=m.float64)", "m.Tensor(2, 3, foo=1)",
+    "m.Tensor(device=1.5)", "m.Tensor(x, device='cpu')", "m.Tensor(x, device=None)",
+    "m.Tensor([1.0], [2.0])", "m.Tensor(2, 'a')", "m.Tensor(np.int64(2)).shape",
+    "m.Tensor(np.float64(2))", "m.Tensor([1.0], device='cpu')", "m.FloatTensor(2.5)",
+    "m.FloatTensor(None)", "m.LongTensor(2, 'a')", "m.IntTensor(2, 3, foo=1)",
+    "m.FloatTensor(x, device='cpu')", "m.FloatTensor([1.0], [2.0])", "m.FloatTensor(True)",
+    "m.FloatTensor(np.float64(2))", "m.FloatTensor(m.Size([2])).shape", "m.FloatTensor(device=1.5)",
     # a Python type for a dtype, as torch's parser takes it
     "m.arange(3, dtype=float)", "m.zeros(2, dtype=bool)", "m.eye(2, dtype=int)",
     "m.randint(3, (2,), dtype=bool)", "m.linspace(0, 1, 3, dtype=bool)",
