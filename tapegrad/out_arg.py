@@ -149,6 +149,9 @@ _MEANS = ("mean", "nanmean")
 # factories: torch makes the values in out's dtype, and a dtype given must be out's
 _FACTORIES = frozenset(("zeros", "ones", "empty", "full", "arange", "range", "linspace",
                         "logspace", "eye", "randperm", "randint", "rand", "randn"))
+# (their autograd check names the aten op; empty's and randn's resize out first, refused)
+_AUTOGRAD_NAME.update({n: "aten::" + n for n in _FACTORIES})
+_RESIZE_FIRST = frozenset(("empty", "randn"))
 # draws whose kernel takes only some dtypes of out: checked before anything is drawn
 _DRAW_OUT = {
     "multinomial": (lambda dt: dt is int64,
@@ -280,6 +283,7 @@ def _write(o, r, name=None):
 def call(name, f, args, kwargs, out):
     """f(*args, **kwargs) written into out (a tensor, or a tuple / list of them for an op with
     several results), torch's way; returns out (or torch's named tuple of out's tensors)."""
+    grad_out = False
     if not isinstance(out, (Tensor, tuple, list)):
         # (torch's parser refuses it before anything runs, no draw made: by the op's forms,
         # where native_args has them, which an op of several lists)
@@ -310,6 +314,12 @@ def call(name, f, args, kwargs, out):
         elif dt is not out._dtype:
             raise RuntimeError(f"dtype {dt.legacy} does not match dtype of out parameter "
                                f"({out._dtype.legacy})")
+        if kwargs.get("requires_grad") is True:
+            # (torch fills out, then has it require grad: a leaf of a float dtype)
+            if not out._dtype.is_floating_point:
+                raise RuntimeError(errors.NOT_FLOAT_CREATE)
+            kwargs = {k: v for k, v in kwargs.items() if k != "requires_grad"}
+            grad_out = True
     elif name in _DRAW_OUT and isinstance(out, Tensor) and not _DRAW_OUT[name][0](out._dtype):
         raise _DRAW_OUT[name][1](out._dtype)
     elif name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:
@@ -335,6 +345,8 @@ def call(name, f, args, kwargs, out):
             name = name + "imum"       # max(input, other) is maximum (its rule, its name)
     if (is_grad_enabled() and name not in _NO_AUTOGRAD_CHECK
             and (_requires_grad(results) or _requires_grad(outs))):
+        if name in _RESIZE_FIRST:
+            raise RuntimeError("cannot resize variables that require grad")
         raise RuntimeError(f"{_AUTOGRAD_NAME.get(name, name)}(): functions with out=... "
                            "arguments don't support automatic differentiation, but one of the "
                            "arguments requires grad.")
@@ -349,6 +361,8 @@ def call(name, f, args, kwargs, out):
     with switched_grad(False):
         for o, r in zip(outs, results):
             _write(o, r, name)
+    if grad_out:
+        out.requires_grad_(True)
     if not several:
         return out
     return getattr(return_types, type(result).__name__ + "_out", tuple)(outs)

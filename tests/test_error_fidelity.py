@@ -475,6 +475,15 @@ FACTORY_ARGS = [
     "m.FloatTensor(None)", "m.LongTensor(2, 'a')", "m.IntTensor(2, 3, foo=1)",
     "m.FloatTensor(x, device='cpu')", "m.FloatTensor([1.0], [2.0])", "m.FloatTensor(True)",
     "m.FloatTensor(np.float64(2))", "m.FloatTensor(m.Size([2])).shape", "m.FloatTensor(device=1.5)",
+    # requires_grad=True with out=: torch fills out, then has it require grad
+    "m.zeros(2, requires_grad=True, out=m.empty(2))",
+    "m.arange(2.0, requires_grad=True, out=m.empty(2))",
+    "m.linspace(0, 1, 2, requires_grad=True, out=m.empty(2))",
+    "m.eye(2, requires_grad=True, out=m.empty(2, 2)).is_leaf",
+    "m.zeros(2, requires_grad=True, out=m.empty(2, dtype=m.int64))",
+    "m.zeros(2, out=m.empty(2).requires_grad_())", "m.empty(2, out=m.empty(2).requires_grad_())",
+    "m.randn(2, out=m.empty(2).requires_grad_())",
+    "m.randperm(2, out=m.empty(2).requires_grad_())",
     # a Python type for a dtype, as torch's parser takes it
     "m.arange(3, dtype=float)", "m.zeros(2, dtype=bool)", "m.eye(2, dtype=int)",
     "m.randint(3, (2,), dtype=bool)", "m.linspace(0, 1, 3, dtype=bool)",
