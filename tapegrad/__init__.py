@@ -132,8 +132,10 @@ from .linalg import (torch_svd as svd, torch_cholesky as cholesky,  # noqa: E402
                      torch_cholesky_solve as cholesky_solve,
                      torch_cholesky_inverse as cholesky_inverse, torch_lu as lu,
                      torch_lu_unpack as lu_unpack, torch_lu_solve as lu_solve)
-from .composed import linalg_matrix_power  # noqa: E402
-linalg.matrix_power = linalg_matrix_power   # (composed.py is above linalg)
+from .composed import linalg_matrix_power as _linalg_matrix_power  # noqa: E402
+from . import _native_names  # noqa: E402
+linalg.matrix_power = _linalg_matrix_power   # (composed.py is above linalg)
+_linalg_matrix_power.__module__ = _native_names.__name__   # (as linalg's others: for pickle)
 from .lowrank import svd_lowrank, pca_lowrank  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, load_tape, Recorded, BranchChanged, TracingError,
@@ -280,7 +282,8 @@ for _name, _f in _bitwise.MODULE_FUNCTIONS.items():
     globals()[_name] = _f
 del _name, _f
 from . import special  # noqa: E402  (torch.special)
-from .special import (xlogy, sinc, logit, _mvlgamma as mvlgamma,  # noqa: E402
+from .special import (torch_xlogy as xlogy, torch_sinc as sinc,  # noqa: E402
+                      torch_logit as logit, _mvlgamma as mvlgamma,
                       torch_igamma as igamma, torch_igammac as igammac)
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
 from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402

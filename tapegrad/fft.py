@@ -4,7 +4,7 @@ read complex tensors, and tapegrad has no complex dtypes: each raises NotImpleme
 saying so, rather than an AttributeError half-way through a program."""
 import numpy as np
 
-from . import devices as _device, dtypes as D, layouts, numpy_names
+from . import devices as _device, dtypes as D, layouts, numpy_names, _native_names
 from .creation import _leaf
 from .out_arg import _write
 from .structops import roll
@@ -81,13 +81,21 @@ def _complex_transform(name):
         raise NotImplementedError(
             f"tapegrad has no complex dtypes: torch.fft.{name} (which returns or reads a "
             f"complex tensor) is not supported")
-    transform.__name__ = transform.__qualname__ = name
+    transform.__name__ = transform.__qualname__ = "fft_" + name
     transform.__doc__ = f"torch.fft.{name}: raises NotImplementedError (no complex dtypes)."
     return transform
 
 
 (fft, ifft, fft2, ifft2, fftn, ifftn, rfft, irfft, rfft2, irfft2, rfftn, irfftn, hfft, ihfft,
  hfft2, ihfft2, hfftn, ihfftn) = (_complex_transform(name) for name in __all__[4:])
+
+# torch.fft's functions are native ones named fft_<name>: their __name__, and the name Python's
+# binding errors print
+for _name in __all__[:4]:
+    globals()[_name].__name__ = globals()[_name].__qualname__ = "fft_" + _name
+for _name in __all__:
+    globals()[_name].__module__ = _native_names.__name__   # (where pickle finds it)
+del _name
 
 # numpy's x= / a= / x1= for input, as torch's parser takes them
 numpy_names.apply_operand_names(globals())

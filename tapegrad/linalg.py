@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from . import decomps, dtypes as D, errors, factorizations as F, nodiff, numpy_names, out_arg
+from . import _native_names
 from .creation import eye as _eye, zeros as _zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError, svd as linalg_kind_svd
@@ -1484,9 +1485,9 @@ def torch_inverse(input, *, out=None):
 
 torch_inverse.__name__ = torch_inverse.__qualname__ = "inverse"
 
-# torch.linalg's functions are all native ones named linalg_<name>: Python's own binding
-# errors ("missing 1 required positional argument", "unexpected keyword argument") name the
-# function by its __qualname__ (vector_norm() was shown)
+# torch.linalg's functions are all native ones named linalg_<name> (their __name__): Python's
+# own binding errors ("missing 1 required positional argument", "unexpected keyword
+# argument") name the function by its __qualname__ (vector_norm() was shown)
 # (torch.matrix_exp, native too, is plain matrix_exp(): the top level's own copy)
 torch_matrix_exp = types.FunctionType(matrix_exp.__code__, matrix_exp.__globals__, "matrix_exp",
                                       matrix_exp.__defaults__, matrix_exp.__closure__)
@@ -1494,7 +1495,8 @@ torch_matrix_exp.__doc__ = matrix_exp.__doc__
 for _name in __all__:
     _f = globals()[_name]
     if isinstance(_f, types.FunctionType):
-        _f.__qualname__ = "linalg_" + _name
+        _f.__name__ = _f.__qualname__ = "linalg_" + _name
+        _f.__module__ = _native_names.__name__   # (where pickle finds it)
 
 # torch's out= (tapegrad/out_arg.py; its messages name them linalg_<name>)
 out_arg.apply(globals(), out_arg.LINALG_OUT, "linalg_")

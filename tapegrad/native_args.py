@@ -910,10 +910,12 @@ def _rename(owner, items, module, qualified=lambda name: name):
     for fn, names in groups.values():
         keep = _canonical(fn, names)
         for name in names:
-            if fn.__qualname__ == qualified(name) and fn.__module__ == module:
+            if fn.__qualname__ == qualified(name) and fn.__module__ == module and \
+                    fn.__name__ == name:
                 continue
             f = fn if name == keep else _copy(fn)
-            f.__qualname__, f.__module__ = qualified(name), module
+            # (__name__ as torch's too: torch.cholesky's is cholesky, not torch_cholesky)
+            f.__name__, f.__qualname__, f.__module__ = name, qualified(name), module
             if f is not fn:
                 renamed[name] = f
             # (a wrapper's arguments go on to the function it wraps, whose errors these are)

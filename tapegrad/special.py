@@ -14,13 +14,14 @@ spherical_bessel_j0) and airy_ai are Cephes' algorithms as torch's kernels evalu
 (tapegrad/_bessel.py), all without a gradient or a graph, as in torch.
 """
 import math
+import types
 
 import numpy as np
 
 from . import decomps, decomps_math as DM, dtypes as D, errors, numpy_names, out_arg, _bessel, \
-    _fastpath
+    _fastpath, _native_names
 from .fpstate import quiet
-from .native_args import bind, given, MISSING, Overloads
+from .native_args import _copy, bind, given, MISSING, Overloads, renamed
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
@@ -58,20 +59,27 @@ i1 = _unary("i1", "The modified Bessel function of the first kind of order 1 "
 i1e = _unary("i1e", "exp(-|x|) i1(x) (SpecialI1EBackward0).")
 
 
-def _two(name, doc):
+_BINARY_FORMS = ["Tensor input, Tensor other, *, Tensor out = None",
+                 "Number self, Tensor other, *, Tensor out = None",
+                 "Tensor input, Number other, *, Tensor out = None"]
+
+
+def _two(name, doc, fn="special_"):
+    """torch.special.<name> (the top level's with fn="": the name its errors print)."""
     code = OPS[name].code
+    forms = Overloads(fn + name, _BINARY_FORMS)
 
     def f(input, other):
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-            raise TypeError(f"{name}() received an invalid combination of arguments - got "
-                            f"({type(input).__name__}, {type(other).__name__})")
+            raise forms.error((input, other), {})   # (torch's parser's list of the forms)
         return _binary(code, *float_operands(input, other))
     f.__name__ = name
     f.__doc__ = doc
     return f
 
 
-xlogy = _two("xlogy", "x * log(y), 0 where x == 0 (unless y is nan) (XlogyBackward0).")
+_XLOGY_DOC = "x * log(y), 0 where x == 0 (unless y is nan) (XlogyBackward0)."
+xlogy = _two("xlogy", _XLOGY_DOC)
 xlog1py = _two("xlog1py", "x * log1p(y), 0 where x == 0 (unless y is nan) "
                           "(SpecialXlog1PyBackward0).")
 
@@ -152,7 +160,10 @@ class _Methods:
 def _method(name, doc):
     def f(input, *args, **kwargs):
         _tensor_operand(name, input, 1, "input")
-        return getattr(input, name)(*args, **kwargs)
+        try:
+            return getattr(input, name)(*args, **kwargs)
+        except TypeError as e:   # (the method's binding error, as this function's: torch's)
+            raise renamed(e, name, f.__qualname__) from None
     f.__doc__ = doc
     return f
 
@@ -165,7 +176,8 @@ expm1 = _method("expm1", "exp(x) - 1 (Expm1Backward0).")
 exp2 = _method("exp2", "2 ** x (Exp2Backward0).")
 log1p = _method("log1p", "log(1 + x) (Log1PBackward0).")
 gammaln = _method("lgamma", "log |gamma(x)| (LgammaBackward0).")
-digamma = psi = _method("digamma", "The logarithmic derivative of gamma (DigammaBackward0).")
+digamma = _method("digamma", "The logarithmic derivative of gamma (DigammaBackward0).")
+psi = _method("digamma", "digamma under its other name (DigammaBackward0).")
 
 
 def round(input, *, decimals=0):  # noqa: A001  (torch's name)
@@ -474,6 +486,23 @@ for _name, _arg, _doc in (
     globals()[_name] = _no_grad_unary(_name, _arg, _doc)
 del _name, _arg, _doc
 
+
+# torch.special's functions are native ones named special_<name>: their __name__, and the
+# name Python's binding errors print (they printed _unary.<locals>.f(), lgamma(), ...).  The
+# top level's sinc, xlogy and logit (and Tensor's methods) are the same ops under their own
+# names: copies, kept as torch_<name> for tapegrad/__init__.py
+torch_sinc, torch_logit = _copy(sinc), _copy(logit)
+torch_xlogy = _two("xlogy", _XLOGY_DOC, fn="")
+torch_sinc.__qualname__, torch_logit.__qualname__ = "sinc", "logit"
+_seen = set()
+for _name, _f in list(globals().items()):
+    if isinstance(_f, types.FunctionType) and _f.__module__ == __name__ and \
+            not _name.startswith(("_", "torch_")):
+        assert id(_f) not in _seen, _name   # (one function per name: each is renamed)
+        _seen.add(id(_f))
+        _f.__name__ = _f.__qualname__ = "special_" + _name
+        _f.__module__ = _native_names.__name__   # (where pickle finds it)
+del _seen, _name, _f
 
 # torch's out= on every function but softmax and log_softmax (its messages name them special_*)
 out_arg.apply(globals(), out_arg.SPECIAL_OUT_NAMES, "special_")

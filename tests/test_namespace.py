@@ -454,3 +454,46 @@ def test_removed_tensor_methods_raise_as_torch(name, args):
             getattr(x, name)(*(x if a == 1 else a for a in args))
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
+
+
+def _functions(space):
+    """(name, torch's function, tapegrad's) of the public functions of torch's namespace
+    `space` that tapegrad has."""
+    ours, theirs = tapegrad, torch
+    for part in filter(None, space.split(".")):
+        ours, theirs = getattr(ours, part), getattr(theirs, part)
+    for name in dir(theirs):
+        f, g = getattr(theirs, name), getattr(ours, name, None)
+        if not name.startswith("_") and callable(f) and not isinstance(f, type) and g is not None:
+            yield name, f, g
+
+
+@pytest.mark.parametrize("space", ["", "special", "linalg", "fft"])
+def test_function_names_as_torch(space):
+    # scripts label their results by f.__name__ (torch.special.erf's is special_erf, not f;
+    # torch.cholesky's cholesky, not torch_cholesky), and Python's binding errors print it;
+    # at the top level only torch's names of their attribute (not torch's Python-internal
+    # wrappers: boolean_dispatch's fn, _symeig)
+    wrong = [(name, f.__name__, g.__name__) for name, f, g in _functions(space)
+             if f.__name__ != g.__name__ and (space or f.__name__ == name)]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("space", ["special", "linalg", "fft"])
+def test_namespace_functions_pickle_by_their_torch_names(space):
+    # (named special_erf, linalg_solve, fft_fftfreq: pickle finds them by that name, as
+    # torch's in torch._C._special & co; a multiprocessing pool's map sends them so)
+    for name, _, g in _functions(space):
+        assert pickle.loads(pickle.dumps(g)) is g, name
+
+
+@pytest.mark.parametrize("call", [
+    "torch.special.erf(x, foo=1)", "torch.special.expit()", "torch.special.entr(x, 1)",
+    "torch.special.i0(x, x, x)", "torch.special.logit(x, 1, 2, 3)", "torch.special.gammaln(x, 2)",
+    "torch.special.psi(x, 1)", "torch.special.digamma(x, 1)", "torch.special.sinc(x, 1)",
+    "torch.sinc(x, 1)", "torch.special.xlogy(2.0, 3.0)", "torch.xlogy(2.0, 3.0)",
+    "torch.special.xlog1py(2, 3.0)", "torch.special.erfinv(foo=x)", "torch.fft.fftshift(x, foo=1)",
+    "torch.special.expm1(x, out=torch.ones(2), foo=1)", "torch.special.exp2(x, 2)"])
+def test_namespace_binding_errors_name_torch_functions(call):
+    src = f"x = torch.ones(2)\np({call})"
+    assert _run(src, tapegrad) == _run(src, torch)
