@@ -614,6 +614,34 @@ def test_lbfgs_state_t_as_torch(kw):
     assert ts(tg) == ts(torch)
 
 
+def test_lbfgs_state_shared_by_load_state_dict_as_torch():
+    """A second LBFGS that load_state_dict'ed the first's state shares its prev_flat_grad
+    tensor (same-dtype tensors are not copied), which torch's step writes in place
+    (prev_flat_grad.copy_): the first's next step moves the second's start, as in torch."""
+    def run(m):
+        w = m.tensor([2.0, -1.0], dtype=m.float64, requires_grad=True)
+        w2 = w.detach().clone().requires_grad_()
+        opts = []
+        for p in (w, w2):
+            opt = m.optim.LBFGS([p], lr=0.5, max_iter=4, history_size=2)
+
+            def closure(opt=opt, p=p):
+                opt.zero_grad()
+                loss = (p ** 4).sum() + p.prod()
+                loss.backward()
+                return loss
+            opts.append((opt, closure))
+        (opt, closure), (opt2, closure2) = opts
+        opt.step(closure)
+        w2.data.copy_(w.detach())
+        opt2.load_state_dict(opt.state_dict())
+        opt.step(closure)
+        opt2.step(closure2)
+        return w.tolist(), w2.tolist(), opt2.state[w2]["prev_flat_grad"].tolist()
+    ours, theirs = run(tg), run(torch)
+    np.testing.assert_allclose(np.array(ours), np.array(theirs), rtol=1e-12, atol=1e-12)
+
+
 def test_lbfgs_diverging_search_is_silent_as_torch():
     """A line search running off to infinity: torch's tensor arithmetic overflows silently,
     so LBFGS's numpy arithmetic does not warn either (the closure keeps the caller's numpy

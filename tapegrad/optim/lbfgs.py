@@ -376,6 +376,14 @@ class LBFGS(Optimizer):
         state["old_stps"] = _tensor(old_stps)
         state["ro"] = _tensor(ro)
         state["H_diag"] = _tensor(H_diag)
-        state["prev_flat_grad"] = _tensor(prev_flat_grad)
+        kept = state.get("prev_flat_grad")
+        if isinstance(kept, Tensor) and kept.numel() == prev_flat_grad.size:
+            # torch copies each iteration's gradient into the state's tensor in place
+            # (prev_flat_grad.copy_): whoever shares it sees the new one (an optimizer that
+            # load_state_dict'ed this state: same-dtype tensors are not copied); written
+            # once here, after the step succeeded (a failed step leaves it as it was)
+            kept.copy_(_tensor(prev_flat_grad))
+        else:
+            state["prev_flat_grad"] = _tensor(prev_flat_grad)
         state["prev_loss"] = prev_loss
         return orig_loss
