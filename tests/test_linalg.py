@@ -610,3 +610,30 @@ def test_triangular_solve_refuses_a_number_as_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert_same_error(lambda m: m.triangular_solve(1, m.eye(2)), torch)
+
+
+_OVERFLOWING = {
+    "det": lambda m, a: m.linalg.det(a * 1e30),
+    "solve_tiny": lambda m, a: m.linalg.solve(a * 1e-30, m.ones(2)),
+    "solve_triangular_tiny": lambda m, a: m.linalg.solve_triangular(
+        (a * 1e-30).tril(), m.ones(2, 1), upper=False),
+    "matrix_exp": lambda m, a: m.linalg.matrix_exp(a * 50),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_OVERFLOWING))
+def test_overflowing_lapack_results_are_silent_as_torch(case):
+    # float32 results past float32's range (det, expm cast back from float64, a solve by a
+    # tiny matrix, and their gradients) are inf / nan silently in torch; numpy warned
+    # ("overflow encountered in cast / matmul") with its default error state
+    def run(m):
+        a = m.tensor([[3.0, 1.0], [1.0, 2.0]], requires_grad=True)
+        y = _OVERFLOWING[case](m, a)
+        (g,) = m.autograd.grad(y.sum(), a)
+        return y.detach().numpy(), g.numpy()
+    with warnings.catch_warnings(), np.errstate(divide="warn", over="warn", invalid="warn"):
+        warnings.simplefilter("error", RuntimeWarning)
+        ours = run(tg)
+    torch = pytest.importorskip("torch")
+    for a, b in zip(ours, run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, equal_nan=True)

@@ -32,6 +32,8 @@ entry of this kind, T.svd(A) linalg.svd's node and T.eigh(A, uplo) linalg.eigh's
 """
 import numpy as np
 
+from ..fpstate import quiet
+
 KINDS = ("linalg",)
 
 (DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP, EIGVALSH,
@@ -267,7 +269,13 @@ def _project(G, upper, unit):
 
 
 def forward(which, flag, A, B=None):
-    """The entry's value from 3-d A (and B), in their dtype; torch's errors."""
+    """The entry's value from 3-d A (and B), in their dtype; torch's errors.  Silent where
+    a value overflows (a float32 det past its range, expm's cast back, a solve by a tiny
+    matrix), as torch's LAPACK results are: no numpy RuntimeWarning."""
+    return quiet(_forward, which, flag, A, B)
+
+
+def _forward(which, flag, A, B):
     try:
         if which == DET:
             return np.linalg.det(A)
@@ -321,7 +329,11 @@ def _phi(P):
 
 def vjp(which, flag, g, A, B, out, needs):
     """(gA, gB) (None where not needed) of the entry given g, its output's gradient, all 3-d
-    (det: 1-d) arrays in one dtype."""
+    (det: 1-d) arrays in one dtype; silent where they overflow, as forward."""
+    return quiet(_vjp, which, flag, g, A, B, out, needs)
+
+
+def _vjp(which, flag, g, A, B, out, needs):
     gA = gB = None
     if which == DET:
         # NOTE: g * det * A^-T; on an exactly singular matrix torch's backward (an LU solve of
