@@ -472,7 +472,8 @@ def _run_sweep(tape, n, start, op, ia, ib, imm, par, params, arg_ptr, arg, off, 
 def jacobian_rows(outputs, inputs):
     """The Jacobian of outputs w.r.t. inputs as one array (rows: output elements, columns:
     input elements), from one Numba call sweeping once per row; None when the graph spans
-    several tapes or a leaf has several entries (the caller then uses autograd.grad)."""
+    several tapes (the outputs', or through a reached import) or a leaf has several entries
+    (the caller then uses autograd.grad)."""
     tapes = {o._tape for o in outputs if o._tape is not None}
     if len(tapes) != 1:
         return None
@@ -495,6 +496,13 @@ def jacobian_rows(outputs, inputs):
         roots += [o._node] * o.numel()
         root_k += list(range(o.numel()))
     n = max(roots) + 1
+    if any(node < n for node in tape.imports):
+        # a gradient reaching an import goes on to an older tape (a graph split by an
+        # in-place change under no_grad: cosine_similarity's clamp_min_ of its norms), which
+        # sweep_rows does not follow
+        reach = tape.reached(sorted(set(roots)), n)
+        if any(reach[node] for node in tape.imports if node < n):
+            return None
     tape.refresh_shared()
     # sweep_rows does not pause: every saved value goes into the arena
     s = tape.sweep_arrays(n, sorted(set(roots)), host=False)

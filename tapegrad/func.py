@@ -197,24 +197,34 @@ def _outer_graph(outputs, own):
     `_Level.own`) (`w` in `grad(lambda x: (w * x).sum())` with w a parameter): then the
     results keep their graph to it, as torch.func's (an outer backward, as in meta-learning,
     reaches w through them)."""
+    work = []
     for o in outputs:
         if not (isinstance(o, Tensor) and o.requires_grad):
             continue
-        tape = o._tape
-        if tape is None:          # the output is a leaf itself
+        if o._tape is None:          # the output is a leaf itself
             if id(o) not in own:
                 return True
             continue
-        n = o._node + 1
-        reach = tape.reached([o._node], n)
-        imports = np.fromiter(tape.imports, np.int64, len(tape.imports))
-        if reach[imports[imports < n]].any():     # a tensor of an older graph
-            return True
+        work.append((o._tape, o._node))
+    seen = set()
+    while work:
+        tape, node = work.pop()
+        if (id(tape), node) in seen:
+            continue
+        seen.add((id(tape), node))
+        n = node + 1
+        reach = tape.reached([node], n)
         leaves = np.fromiter(tape.leaves, np.int64, len(tape.leaves))
         leaves = leaves[leaves < n]
         # (Python only for the reached leaves: the function's own, and any outer one)
         if any(id(tape.leaves[k]) not in own for k in leaves[reach[leaves] != 0].tolist()):
             return True
+        # a reached import: the graph goes on in an older tape (one closed by an in-place
+        # change under no_grad, as cosine_similarity's clamp_min_ of its norms), whose
+        # leaves may be the transform's own as well: followed there
+        imports = np.fromiter(tape.imports, np.int64, len(tape.imports))
+        work += [tape.imports[k] for k in imports[imports < n][reach[imports[imports < n]] != 0]
+                 .tolist()]
     return False
 
 

@@ -230,7 +230,35 @@ def gradcheck_reports(m):
     return out
 
 
-PROGRAMS = [cluster_forces_and_hessian, functional_strict_errors, lotka_volterra_jacobians,
+def cosine_similarity_curvature(m):
+    """Second derivatives of an alignment energy built on cosine_similarity, whose norms
+    torch clamps in place under no_grad (which splits tapegrad's graph across two tapes):
+    autograd.functional's hessian and jacobian of a create_graph gradient (the one-sweep
+    Jacobian fast path must not stop at the split), and torch.func's results, which keep
+    no graph (the older tape's leaves are the transform's own)."""
+    AF, F = m.autograd.functional, m.func
+    y = m.tensor([2.1, 0.3, 1.3], dtype=m.float64)
+    x = m.tensor([0.3, -0.7, 1.1], dtype=m.float64)
+
+    def energy(x):
+        return 1 - m.nn.functional.cosine_similarity(x, y, 0) + 0.1 * (x ** 2).sum()
+
+    def normalised(x):   # the same split, written out: a norm clamped in place
+        n = x.norm(2, 0, keepdim=True).clone()
+        with m.no_grad():
+            n.clamp_min_(1e-8)
+        return ((x / n) * y).sum()
+
+    def grad_of(f):
+        return lambda x: m.autograd.grad(f(x), x, create_graph=True)[0]
+    Fh = F.hessian(energy)(x)
+    return (AF.hessian(energy, x), AF.jacobian(grad_of(energy), x),
+            AF.jacobian(lambda x: AF.vjp(normalised, x, create_graph=True)[1], x),
+            AF.hessian(normalised, x), Fh, Fh.requires_grad, F.jacrev(F.grad(normalised))(x),
+            F.vmap(F.grad(energy))(m.stack([x, y])))
+
+
+PROGRAMS = [cluster_forces_and_hessian, cosine_similarity_curvature, functional_strict_errors, lotka_volterra_jacobians,
             gp_marginal_likelihood, singular_linalg, reparameterised_sensitivities,
             lbfgs_strong_wolfe_rosenbrock, sir_rk4_sensitivity, gradcheck_reports]
 
