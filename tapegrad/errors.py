@@ -106,6 +106,16 @@ BATCHED_SHAPE_MISMATCH = (
     "output[{j}] has a shape of {o}. If you only want some tensors in `grad_output` to be "
     "considered batched, consider using vmap.")
 GRAD_INPUT_NO_GRAD = "One of the differentiated Tensors does not require grad"
+
+
+def no_forward_ad(op):
+    """torch's error where forward AD (func.jvp, jacfwd, hessian) meets an op that has no
+    forward derivative (igamma, special_zeta)."""
+    return NotImplementedError(
+        f"Trying to use forward AD with {op} that does not support it because it has not been "
+        "implemented yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/pytorch/"
+        "issues/new?template=feature-request.yml so that we can prioritize its implementation "
+        "or submit a PR adding the implementation to derivatives.yaml")
 UNUSED = ("The differentiated Tensor at index {} appears to not have been used in the graph. "
           "Set allow_unused=True if this is the desired behavior.")
 NON_LEAF_GRAD = (

@@ -21,6 +21,7 @@ import numpy as np
 from . import decomps, decomps_math as DM, dtypes as D, errors, numpy_names, out_arg, _bessel, \
     _fastpath, _native_names
 from .fpstate import quiet
+from .grad_mode import TRANSFORMS
 from .native_args import _copy, bind, given, MISSING, Overloads, renamed
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
@@ -296,6 +297,8 @@ class _Igamma(Function):
     @classmethod
     def backward(cls, ctx, grad):
         a, x = ctx.saved_tensors
+        if TRANSFORMS.forwards:   # (torch's jvp / jacfwd are forward AD, which igamma lacks;
+            raise errors.no_forward_ad(cls.op)   # tapegrad's, reverse mode twice, come here)
         # (as torch's node: only a gradient this backward needs is computed, so asking for
         # x's alone works while a requires grad too)
         if should_compute_output(ctx, 0):
@@ -368,6 +371,8 @@ class _Zeta(Function):
     @staticmethod
     def backward(ctx, grad):
         x, q = ctx.saved_tensors
+        if TRANSFORMS.forwards:   # (as igamma's)
+            raise errors.no_forward_ad("special_zeta")
         if should_compute_output(ctx, 0):
             raise NotImplementedError("the derivative for 'zeta' is not implemented.")
         if not should_compute_output(ctx, 1):
