@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from . import dtypes as D
+from .ops import NO_FORWARD_AD
 
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -111,11 +112,9 @@ GRAD_INPUT_NO_GRAD = "One of the differentiated Tensors does not require grad"
 def no_forward_ad(op):
     """torch's error where forward AD (func.jvp, jacfwd, hessian) meets an op that has no
     forward derivative (igamma, special_zeta)."""
-    return NotImplementedError(
-        f"Trying to use forward AD with {op} that does not support it because it has not been "
-        "implemented yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/pytorch/"
-        "issues/new?template=feature-request.yml so that we can prioritize its implementation "
-        "or submit a PR adding the implementation to derivatives.yaml")
+    return NotImplementedError(NO_FORWARD_AD.format(op))
+
+
 UNUSED = ("The differentiated Tensor at index {} appears to not have been used in the graph. "
           "Set allow_unused=True if this is the desired behavior.")
 NON_LEAF_GRAD = (

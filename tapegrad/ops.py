@@ -73,6 +73,15 @@ import re
 from dataclasses import dataclass, field
 
 
+# torch's NotImplementedError where forward AD meets an op it has no forward derivative of
+# (_cdist_forward, _pdist_forward, igamma, special_zeta): Op.jvp_error, errors.no_forward_ad
+NO_FORWARD_AD = ("Trying to use forward AD with {} that does not support it because it has not "
+                 "been implemented yet.\nPlease file an issue to PyTorch at https://github.com/"
+                 "pytorch/pytorch/issues/new?template=feature-request.yml so that we can "
+                 "prioritize its implementation or submit a PR adding the implementation to "
+                 "derivatives.yaml")
+
+
 @dataclass(frozen=True)
 class Op:
     name: str                 # internal name, also the Tensor method / module function
@@ -712,7 +721,8 @@ _DECLS = [
     Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1),
        saved_names=(("self", "x1"),),
        double_backward=("CdistBackwardBackward0", NotImplementedError,
-                        "the derivative for '_cdist_backward' is not implemented.")),
+                        "the derivative for '_cdist_backward' is not implemented."),
+       jvp_error=NO_FORWARD_AD.format("_cdist_forward")),
     Op("euclidean_dist", "decomp", "EuclideanDistBackward0", saves=("a", "b", "out"),
        edges=(0, 1)),
     # --- engineer "conv": Tensor.unfold, a sliding-window view (strided: the same kernel
@@ -761,7 +771,8 @@ _DECLS = [
     Op("rot90", "gather", "Rot90Backward0"),
     Op("pdist", "decomp", "PdistBackward0", saves=("a", "out"),
        double_backward=("PdistBackwardBackward0", NotImplementedError,
-                        "the derivative for '_pdist_backward' is not implemented.")),
+                        "the derivative for '_pdist_backward' is not implemented."),
+       jvp_error=NO_FORWARD_AD.format("_pdist_forward")),
     # at::norm(x, p, dim, keepdim) as torch's C++ compositions call it (pairwise_distance):
     # linalg.vector_norm's body shown as NormBackward1
     Op("norm_dim", "decomp", "NormBackward1", saves=("a", "out")),

@@ -82,3 +82,24 @@ def test_errors_as_torch(expr):
         out.append((info.type.__name__, str(info.value).replace("torch", "M")
                     .replace("tapegrad", "M")))
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("case", [
+    "hessian(lambda x: torch.cdist(x, x.flip(0) + 1).sum())(x)",
+    "hessian(lambda x: torch.cdist(x, x + 1, p=1).sum())(x)",
+    "hessian(lambda x: torch.pdist(x).pow(3).sum())(x)",
+    "jvp(grad(lambda x: torch.pdist(x).sum()), (x,), (x,))",
+    "torch.autograd.functional.hessian(lambda x: torch.pdist(x).sum(), x)"])
+def test_forward_over_reverse_through_cdist_pdist_as_torch(case):
+    # torch has no forward derivative of _cdist_forward / _pdist_forward: a forward-over-
+    # reverse Hessian raises its forward-AD NotImplementedError (tapegrad raised the double
+    # backward's "derivative for '_cdist_backward' is not implemented"); reverse over
+    # reverse raises that one in both
+    def run(m):
+        env = {"torch": m, "x": m.linspace(0, 1, 6, dtype=m.float64).reshape(3, 2),
+               **{k: getattr(m.func, k) for k in ("grad", "jvp", "hessian")}}
+        try:
+            return repr(eval(case, env)).replace("tapegrad", "torch")
+        except Exception as e:  # noqa: BLE001  (compared with torch's)
+            return f"{type(e).__name__}: {e}"
+    assert run(tg) == run(torch)
