@@ -22,12 +22,12 @@ import numpy as np
 
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
-from .creation import zeros, zeros_like
+from .creation import eye, zeros, zeros_like
 from .grad_mode import (inference_mode, is_grad_enabled, LEVELS, switched_grad,
                         transformed_call, TRANSFORMS)
 from .tape import STATE
 from .tensor import Tensor
-from .mapping import _treespec, drawing_nothing, vmap
+from .mapping import _treespec, drawing_nothing, RANDOM_IN_ERROR_MODE, vmap
 from .nn.modules.normalization import _BatchNorm
 from .nn.utils import stateless as _stateless
 from .rearrange import rearrange
@@ -696,11 +696,56 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         try:
             if randomness == "error":   # (torch's jacfwd is a vmap: a draw in func raises)
                 return drawing_nothing(lambda: jac(*args, **kwargs))
-            return jac(*args, **kwargs)
+            if randomness == "different" and not has_aux:
+                try:
+                    return drawing_nothing(lambda: jac(*args, **kwargs))
+                except RuntimeError as e:   # (it drew: the generator is as it was)
+                    if str(e) != RANDOM_IN_ERROR_MODE:
+                        raise
+            else:
+                return jac(*args, **kwargs)
         finally:
             TRANSFORMS.vmaps -= 1
             TRANSFORMS.forwards -= 1
+        return _jacfwd_drawing(func, argnums, args, kwargs)
     return wrapper
+
+
+def _jacfwd_drawing(func, argnums, args, kwargs):
+    """jacfwd(randomness="different") of a function that draws: torch's jacfwd is a vmap of
+    jvp over the basis tangents, so each column of the Jacobian comes from its own draws
+    (torch.func.vmap's batched ones, which tapegrad's vmap reproduces), not from one call's;
+    the columns of all `argnums` inputs in order."""
+    nums = _argnums(argnums, args)
+    xs = [args[i] for i in nums]
+    if not all(isinstance(x, Tensor) for x in xs):
+        raise NotImplementedError("tapegrad.func.jacfwd(randomness='different') of a function "
+                                  "that draws takes tensor arguments only")
+    sizes = [x.numel() for x in xs]
+
+    def column(e):
+        tangents, k = [], 0
+        for x, n in zip(xs, sizes):
+            tangents.append(e[k:k + n].reshape(x.shape).to(x.dtype))
+            k += n
+
+        def f(*ys):
+            call = list(args)
+            for i, y in zip(nums, ys):
+                call[i] = y
+            return func(*call, **kwargs)
+        return jvp(f, tuple(xs), tuple(tangents))[1]
+    cols = vmap(column, randomness="different")(
+        eye(sum(sizes), dtype=xs[0].dtype if xs[0].dtype.is_floating_point else None))
+    outs, rebuild = _flatten(cols)
+    blocks = []
+    for o in outs:   # (N, *out.shape) -> per input: out.shape + in.shape
+        per, k = [], 0
+        for x, n in zip(xs, sizes):
+            per.append(o[k:k + n].movedim(0, -1).reshape(tuple(o.shape[1:]) + tuple(x.shape)))
+            k += n
+        blocks.append(per[0] if isinstance(argnums, int) else tuple(per))
+    return rebuild(blocks)
 
 
 def hessian(func, argnums=0):
