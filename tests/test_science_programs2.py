@@ -4,7 +4,6 @@ optimiser loops, integrators), each a function of the library module `m` run wit
 and with torch and compared: values at the dtype's round-off, dtypes, shapes, reprs and
 errors exactly.  The differences left as they are xfail strictly, with the reason
 (docs/semantics.md, "Known differences")."""
-import math
 
 import numpy as np
 import pytest
@@ -39,7 +38,8 @@ def _run(program, m):
 def _same(a, b, where="out"):
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
-        assert a.dtype == b.dtype and a.shape == b.shape, (where, a.dtype, b.dtype, a.shape, b.shape)
+        assert a.dtype == b.dtype and a.shape == b.shape, (where, a.dtype, b.dtype, a.shape,
+                                                           b.shape)
         tol = 1e-4 if a.dtype == np.float32 else 1e-9
         assert np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True), (where, a, b)
     elif isinstance(a, (list, tuple)):
@@ -129,7 +129,8 @@ def singular_linalg(m):
     A = m.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=m.float64, requires_grad=True)
     out = []
     for call in (lambda: m.linalg.solve(A, m.ones(2, dtype=m.float64)), lambda: m.linalg.inv(A),
-                 lambda: m.linalg.cholesky(A), lambda: m.linalg.solve_ex(A, m.ones(2, dtype=m.float64)).info,
+                 lambda: m.linalg.cholesky(A),
+                 lambda: m.linalg.solve_ex(A, m.ones(2, dtype=m.float64)).info,
                  lambda: m.linalg.cholesky_ex(A).info,
                  lambda: m.linalg.cholesky(m.stack([m.eye(2), -m.eye(2)])),
                  lambda: m.autograd.grad(m.linalg.det(A), A)[0],
@@ -273,9 +274,10 @@ def jacfwd_of_a_sampled_path(m):
     return J.abs(), [j.abs() for j in J2], Js.abs(), m.rand(2)
 
 
-PROGRAMS = [cluster_forces_and_hessian, cosine_similarity_curvature, jacfwd_of_a_sampled_path, functional_strict_errors, lotka_volterra_jacobians,
-            gp_marginal_likelihood, singular_linalg, reparameterised_sensitivities,
-            lbfgs_strong_wolfe_rosenbrock, sir_rk4_sensitivity, gradcheck_reports]
+PROGRAMS = [cluster_forces_and_hessian, cosine_similarity_curvature, jacfwd_of_a_sampled_path,
+            functional_strict_errors, lotka_volterra_jacobians, gp_marginal_likelihood,
+            singular_linalg, reparameterised_sensitivities, lbfgs_strong_wolfe_rosenbrock,
+            sir_rk4_sensitivity, gradcheck_reports]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
