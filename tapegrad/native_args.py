@@ -910,12 +910,13 @@ def _rename(owner, items, module, qualified=lambda name: name):
     for fn, names in groups.values():
         keep = _canonical(fn, names)
         for name in names:
-            if fn.__qualname__ == qualified(name) and fn.__module__ == module and \
-                    fn.__name__ == name:
+            qualname = qualified(name)
+            own = qualname.rpartition(".")[2]   # (Tensor.backward's: backward; symeig's _symeig)
+            if fn.__qualname__ == qualname and fn.__module__ == module and fn.__name__ == own:
                 continue
             f = fn if name == keep else _copy(fn)
             # (__name__ as torch's too: torch.cholesky's is cholesky, not torch_cholesky)
-            f.__name__, f.__qualname__, f.__module__ = name, qualified(name), module
+            f.__name__, f.__qualname__, f.__module__ = own, qualname, module
             if f is not fn:
                 renamed[name] = f
             # (a wrapper's arguments go on to the function it wraps, whose errors these are)
