@@ -32,8 +32,12 @@ def _div_number(x, c):
 def _args(fn, y, x, dx, dim):
     """(dim as non-negative, spacing) after torch's argument checks; spacing x or dx."""
     _tensor_operand(fn, y, 1, "y")
+    # (torch's parser takes a 0-d tensor that needs no grad as a Number; its messages name
+    # the tensor)
+    number = dx.item() if isinstance(dx, Tensor) and not dx._shape and not dx.requires_grad \
+        else dx
     if x is not None and dx is not None or x is not None and not isinstance(x, Tensor) or \
-            dx is not None and not isinstance(dx, numbers.Number) or \
+            dx is not None and not isinstance(number, numbers.Number) or \
             not _is_int_arg(dim, True):
         got = ", ".join(["Tensor"] + ([errors.type_name(x)] if x is not None else []) +
                         [f"{k}={errors.type_name(v)}" for k, v in (("dim", dim), ("dx", dx))
@@ -47,7 +51,7 @@ def _args(fn, y, x, dx, dim):
         if fn == "cumulative_trapezoid":
             raise IndexError("slice() cannot be applied to a 0-dim tensor.")
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    return _dim(dim.__index__(), y.dim()), (x if x is not None else 1 if dx is None else dx)
+    return _dim(dim.__index__(), y.dim()), (x if x is not None else 1 if dx is None else number)
 
 
 def _cut(t, d, start, stop):

@@ -124,6 +124,10 @@ EXPRS = [
     "m.trapz(x)", "m.trapz(x, dx=3)", "m.trapz(x, v, dim=1)", "m.cumulative_trapezoid(x)",
     "m.cumulative_trapezoid(x, dx=2.0, dim=0)", "m.cumulative_trapezoid(x, v)", "m.cumulative_trapezoid(x, x.exp(), dim=-1)",
     "m.cumulative_trapezoid(x[:, :1])", "m.cumulative_trapezoid(x[:, :0])", "m.cumulative_trapezoid(x.long())",
+    # (a 0-d tensor that needs no grad is a Number to torch's parser: test_error_fidelity's
+    # has the refusals)
+    "m.trapezoid(x, dx=m.tensor(0.5))", "m.trapz(x, dx=m.tensor(2))",
+    "m.cumulative_trapezoid(x, dx=m.tensor(0.25))",
     "(v[:2] * 1).addmv_(x, v, beta=0.5)", "m.addmv_(v[:2].detach().clone(), x, v)",
     "(x * 2).addr_(q[0], v, alpha=2)", "x.detach().clone().addr_(q[0], v)", "(b * 1).baddbmm_(b, b, beta=0)",
     "(q * 1).addbmm_(b, b, alpha=2)", "q.detach().clone().addbmm_(b, b)",
