@@ -372,11 +372,12 @@ def with_out(name, f):
     """f taking torch's out= keyword."""
     # (a function under native_args.parsed: its rule applied here, in this one layer)
     inner = getattr(f, "_parsed", None)
+    named = f   # (its names, which native_args.name_as_torch gave the wrapper, not `inner`)
     f, caught = (f, TypeError) if inner is None else (inner, Exception)
     renames = not takes_numpy_names(f)
     operands = takes_operand_names(name)   # (torch.norm, written in Python, takes no x=)
 
-    @functools.wraps(f)
+    @functools.wraps(named)
     def g(*args, out=None, **kwargs):
         if kwargs and renames:   # (numpy's axis= / keepdims=, as torch's parser takes them)
             rename(f, kwargs)
