@@ -154,26 +154,39 @@ def _choose(config, source):
 # torch shows it once.  Those blocks leave the filters as they found them; while this thread
 # loads or compiles our kernels, its filter changes do not bump the version (another
 # thread's still do), and the version moves once at the end if the filters differ then.
+_KEEPING = threading.local()   # .depth: this thread's registries_kept blocks open
+
+
+def _kept_mutated(real):
+    """warnings' _filters_mutated as installed once (by the first registries_kept): `real`
+    unless this thread is inside a registries_kept block.  Installed for good rather than
+    swapped in and out per block: two threads' blocks that overlap would otherwise put back
+    each other's wrapper and leave one in place after both."""
+    def mutated():
+        if not getattr(_KEEPING, "depth", 0):
+            real()
+    mutated.real = real
+    return mutated
+
+
 @contextlib.contextmanager
 def registries_kept():
     """Filter changes this thread makes inside and undoes before the end do not reset the
     registries of warnings already shown (see above)."""
-    real = getattr(warnings, "_filters_mutated", None)
-    if real is None:   # (a Python whose warnings module works otherwise: registries reset)
+    current = getattr(warnings, "_filters_mutated", None)
+    if current is None:   # (a Python whose warnings module works otherwise: registries reset)
         yield
         return
-    me = threading.get_ident()
+    real = getattr(current, "real", None)
+    if real is None:   # (the first block of the process: one assignment, atomic)
+        real = current
+        warnings._filters_mutated = _kept_mutated(real)
     before = list(warnings.filters)
-
-    def mutated():
-        if threading.get_ident() != me:
-            real()
-
-    warnings._filters_mutated = mutated
+    _KEEPING.depth = getattr(_KEEPING, "depth", 0) + 1
     try:
         yield
     finally:
-        warnings._filters_mutated = real
+        _KEEPING.depth -= 1
         if warnings.filters != before:
             real()
 

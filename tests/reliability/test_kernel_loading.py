@@ -108,6 +108,31 @@ def test_filter_changes_that_stay_or_come_from_other_threads_still_count():
     assert _shown_around(undone) == 1
 
 
+def test_blocks_of_two_threads_that_overlap_leave_changes_counted():
+    """Thread A's block opens, then B's; A's closes, then B's.  Afterwards a filter change
+    on either thread shows a warning again, as without the blocks (a wrapper swapped in and
+    out per block was left in place by that order, hiding thread A's changes for good)."""
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def thread_b():
+        with _jit.registries_kept():
+            b_in.set()
+            a_out.wait(10)
+
+    with _jit.registries_kept():
+        a_in.set()
+        b = threading.Thread(target=thread_b)
+        b.start()
+        b_in.wait(10)
+    a_out.set()
+    b.join()
+
+    def undone_outside():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+    assert _shown_around(undone_outside) == 2
+
+
 # A loop of backwards past tape._KERNEL_AFTER dead tapes, n-d and one-element graphs (whose
 # dead tapes reset their n-d rows, or only their streams), with every load or compile of the
 # reset kernel recorded: whether a destructor was running it.
