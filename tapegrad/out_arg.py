@@ -280,6 +280,41 @@ def _write(o, r, name=None):
     o.copy_(r)
 
 
+def _autograd_error(name):
+    return RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                        "differentiation, but one of the arguments requires grad.")
+
+
+def _normal_into(out, args, kwargs):
+    """normal's arguments for an out= tensor, checked in torch's order.  Its (Tensor mean,
+    float std) form draws out's broadcast with mean (torch's normal_out_impl: infer_size of
+    mean's and out's sizes), so a mean of 1 fills an out of 4 and a mean of 3 refuses an out
+    of 7; its size form's autograd error names the aten op (its overload is a factory)."""
+    mean = args[0] if args else kwargs.get("mean")
+    std = args[1] if len(args) > 1 else kwargs.get("std", 1.0)
+    if not isinstance(mean, Tensor):
+        if not isinstance(std, Tensor) and is_grad_enabled() and out.requires_grad:
+            raise _autograd_error("aten::normal")
+        return args, kwargs
+    if isinstance(std, Tensor) or len(args) > 2 or "size" in kwargs or \
+            not isinstance(std, (int, float)) or isinstance(std, bool):
+        return args, kwargs                 # (another form, or none: f says so)
+    if is_grad_enabled() and (mean.requires_grad or out.requires_grad):
+        raise _autograd_error("normal")
+    if std < 0:    # (before the shapes and out's dtype, as torch)
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    bad = errors.broadcast_mismatch(mean._shape, out._shape)
+    if bad is not None:
+        raise RuntimeError(bad)
+    nd = max(mean.dim(), out.dim())
+    shape = tuple(max(a, b) for a, b in zip((1,) * (nd - mean.dim()) + tuple(mean._shape),
+                                            (1,) * (nd - out.dim()) + tuple(out._shape)))
+    if shape != tuple(mean._shape):
+        mean = mean.expand(shape)
+        args, kwargs = ((mean, *args[1:]), kwargs) if args else (args, {**kwargs, "mean": mean})
+    return args, kwargs
+
+
 def call(name, f, args, kwargs, out):
     """f(*args, **kwargs) written into out (a tensor, or a tuple / list of them for an op with
     several results), torch's way; returns out (or torch's named tuple of out's tensors)."""
@@ -320,7 +355,9 @@ def call(name, f, args, kwargs, out):
                 raise RuntimeError(errors.NOT_FLOAT_CREATE)
             kwargs = {k: v for k, v in kwargs.items() if k != "requires_grad"}
             grad_out = True
-    elif name in _DRAW_OUT and isinstance(out, Tensor) and not _DRAW_OUT[name][0](out._dtype):
+    elif name == "normal" and isinstance(out, Tensor):
+        args, kwargs = _normal_into(out, args, kwargs)
+    if name in _DRAW_OUT and isinstance(out, Tensor) and not _DRAW_OUT[name][0](out._dtype):
         raise _DRAW_OUT[name][1](out._dtype)
     elif name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:
         # (its result is float64 whatever the inputs: torch's float_power_out takes no other)
@@ -347,9 +384,7 @@ def call(name, f, args, kwargs, out):
             and (_requires_grad(results) or _requires_grad(outs))):
         if name in _RESIZE_FIRST:
             raise RuntimeError("cannot resize variables that require grad")
-        raise RuntimeError(f"{_AUTOGRAD_NAME.get(name, name)}(): functions with out=... "
-                           "arguments don't support automatic differentiation, but one of the "
-                           "arguments requires grad.")
+        raise _autograd_error(_AUTOGRAD_NAME.get(name, name))
     rule = _RULE.get(name, "cast") if several or name not in ("max", "min") else "cast"
     if name in _CLAMPS and any(isinstance(a, Tensor) for a in (*args[1:], *kwargs.values())):
         rule = "cast"    # (clamp's tensor-bound overloads cast their result into out)

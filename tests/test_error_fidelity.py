@@ -450,6 +450,16 @@ FACTORY_ARGS = [
     "m.multinomial(m.tensor([0.2, 0.8]), 1, out=m.empty(1))",
     "m.normal(0.0, 1.0, (2,), out=m.empty(2, dtype=m.int32))",
     "m.normal(x.abs(), 1.0, out=m.empty(3, dtype=m.int64))",
+    # normal(Tensor mean, float std, out=): out's shape broadcast with mean's, not mean's;
+    # the shapes checked before out's dtype, std before both; its size form's autograd error
+    "m.normal(m.ones(3), 1.0, out=m.empty(7))", "m.normal(m.ones(3), out=m.empty(0))",
+    "m.normal(m.ones(3), 1.0, out=m.empty(6, dtype=m.int32))",
+    "m.normal(m.ones(3), -1.0, out=m.empty(3, dtype=m.int32))",
+    "(m.manual_seed(0), m.normal(m.ones(1), 1.0, out=m.empty(4)))[1]",
+    "(m.manual_seed(0), m.normal(m.ones(2, 1), 2.0, out=m.empty(2, 3)))[1]",
+    "(m.manual_seed(0), m.normal(mean=m.ones(3), out=m.empty(2, 1)))[1]",
+    "m.normal(0.0, 1.0, (2,), out=m.empty(2, requires_grad=True))",
+    "m.normal(x, 1.0, out=m.empty(7, requires_grad=True))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.int32))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
     # complex results, which tapegrad refuses (no complex dtype): torch's parser first
