@@ -169,9 +169,10 @@ def _fn(name):
     numbers = name in arith.NUMBER_INPUT
     # (the method's parameters under the function's names, for numpy's aliases of them)
     params = _function_params(method, name)
+    no_out = _out_arg.NO_OUT   # (an explicit out=None is given, to torch's parser)
 
     # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
-    def f(input=_MISSING, *args, out=None, **kwargs):
+    def f(input=_MISSING, *args, out=no_out, **kwargs):
         if input is _MISSING and kwargs:   # (numpy's x= / a= / x1= for input; x2= for other)
             renamed = _operand_renamed(params, 0, kwargs)
             if renamed:
@@ -186,11 +187,14 @@ def _fn(name):
                 err = _missing_input(name, method)
             raise err or TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
                                    f"not {_type_name(input)}")
-        if out is not None:
+        if out is not no_out:
             if kwargs:
                 _numpy_rename(method, kwargs)
             if not takes_out:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+            if out is None:
+                _out_arg.given_none(name, (input,) + args, kwargs)
+                return f(input, *args, **kwargs)
             return _out_arg.call(name, method, (input,) + args, kwargs, out)
         try:
             if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis)
@@ -213,7 +217,7 @@ def _fn(name):
     if name in _ONE_SIZE:
         spread = f
 
-        def f(input=_MISSING, *args, out=None, **kwargs):
+        def f(input=_MISSING, *args, out=no_out, **kwargs):
             if len(args) > 1:   # (the method's spread sizes: torch's function refuses them)
                 raise _arg_error(name, False, (input,) + args, kwargs)
             return spread(input, *args, out=out, **kwargs)
@@ -269,10 +273,10 @@ del _name, _f
 _remainder_of_tensor = globals()["remainder"]   # (the Tensor-first form, made above)
 
 
-def remainder(input, other, *, out=None):
+def remainder(input, other, *, out=_out_arg.NO_OUT):
     """input % other (the sign of other); input may be a Python number (torch's
     remainder.Scalar_Tensor)."""
-    if out is None and isinstance(input, (builtins.int, builtins.float)) and \
+    if out is _out_arg.NO_OUT and isinstance(input, (builtins.int, builtins.float)) and \
             isinstance(other, Tensor):
         return other.__rmod__(input)
     return _remainder_of_tensor(input, other, out=out)

@@ -403,6 +403,26 @@ def call(name, f, args, kwargs, out):
     return getattr(return_types, type(result).__name__ + "_out", tuple)(outs)
 
 
+class _NoOut:
+    """out='s default: no out given.  (An explicit out=None is given, to torch's parser: a
+    form without out= then does not bind, bernoulli(x, 0.5, out=None) refused.)"""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "None"
+
+
+NO_OUT = _NoOut()
+
+
+def given_none(name, args, kwargs):
+    """torch's parser's error for a call of op `name` given out=None explicitly where no
+    form of it that takes out= binds the arguments (bernoulli(x, 0.5, out=None))."""
+    err = arg_error(name, False, args, {**kwargs, "out": None})
+    if err is not None:
+        raise err
+
+
 def with_out(name, f):
     """f taking torch's out= keyword."""
     # (a function under native_args.parsed: its rule applied here, in this one layer)
@@ -412,14 +432,19 @@ def with_out(name, f):
     renames = not takes_numpy_names(f)
     operands = takes_operand_names(name)   # (torch.norm, written in Python, takes no x=)
 
+    no_out = NO_OUT
+
     @functools.wraps(named)
-    def g(*args, out=None, **kwargs):
+    def g(*args, out=no_out, **kwargs):
         if kwargs and renames:   # (numpy's axis= / keepdims=, as torch's parser takes them)
             rename(f, kwargs)
-        if out is None:
+        if out is no_out or out is None:
+            if out is None:   # (given: refused where no form with out= binds, else no out)
+                given_none(name, args, kwargs)
             try:
                 return f(*args, **kwargs)
             except caught as e:   # (free unless raised: then torch's parser's words)
+                given = kwargs if out is no_out else {**kwargs, "out": None}
                 renamed = operands and retry_renamed(f, args, kwargs, name)   # (x=, x2=...)
                 if renamed:
                     if "self" not in kwargs or "self" in renamed:
@@ -427,11 +452,11 @@ def with_out(name, f):
                     try:
                         return g(*args, **renamed)
                     except TypeError:   # (a Number self=: torch's message names it so)
-                        err = arg_error(name, False, args, kwargs)
+                        err = arg_error(name, False, args, given)
                         if err is None:
                             raise
                         raise err from None
-                err = arg_error(name, False, args, kwargs) or as_native(
+                err = arg_error(name, False, args, given) or as_native(
                     missing_first(e, f, args, kwargs))
                 if err is e:
                     raise

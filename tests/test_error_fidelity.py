@@ -408,6 +408,10 @@ FACTORY_ARGS = [
     # unknown keywords, an argument given twice
     "m.rand_like(x, foo=1)", "m.randn_like(x, input=x)", "m.bernoulli(x, foo=1)",
     "m.bernoulli(x, 0.5, p=0.5)", "m.rand_like(x, out=x)", "m.bernoulli(x, 0.5, out=x)",
+    # an explicit out=None is given: a form without out= does not bind
+    "m.bernoulli(x, 0.5, out=None)", "m.arange(1, 2, 3, 4, dtype=m.float32, out=None)",
+    "m.arange(3, out=None)", "m.normal(0.0, 1.0, (2,), out=None).shape",
+    "m.rand(2, out=None).shape", "m.bernoulli(x.abs() / 4, out=None).shape",
     "m.normal(x, x, dtype=m.float64)",
     # options of the wrong type
     "m.zeros(2, 3, device=1.5)", "m.ones(2, pin_memory='x')", "m.full((2,), 1.0, device=1.5)",

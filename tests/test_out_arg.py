@@ -348,6 +348,22 @@ def test_out_binds_only_the_forms_that_take_it(torch):
         assert got == want
 
 
+def test_an_explicit_out_none_is_given(torch):
+    """out=None counts as given to torch's parser: the forms without out= do not bind (sum
+    without dim, remainder and where with a Number, bernoulli's float p); tapegrad's wrappers
+    read None as no out."""
+    calls = [lambda m: m.sum(m.ones(2), out=None), lambda m: m.sum(m.ones(2), 0, out=None),
+             lambda m: m.remainder(2, m.ones(2), out=None),
+             lambda m: m.where(m.tensor([True, False]), m.ones(2), 0.0, out=None),
+             lambda m: m.reshape(m.ones(2), (2,), out=None),
+             lambda m: m.add(m.ones(2), 1, out=None), lambda m: m.exp(m.zeros(2), out=None),
+             lambda m: m.atan2(m.zeros(2), m.ones(2), out=None),
+             lambda m: m.cat([m.ones(1)], out=None)]
+    for f in calls:
+        got, want = (_error(lambda: f(m)) for m in (tapegrad, torch))
+        assert got == want
+
+
 def _error(fn):
     try:
         r = fn()
