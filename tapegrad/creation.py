@@ -574,10 +574,16 @@ def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=Non
     if end is _UNSET:
         start, end = 0, start
     start, end, step = _number(start), _number(end), _number(step)
+    for v in (start, end, step):   # (torch's parser: an int64, or a uint64 above it)
+        if type(v) is int:
+            D.check_int_scalar(v)
     if dtype is D.bool_:
         raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    if dtype is D.int64:   # (its bounds converted to int64 first, checked)
+        for v in (start, end, step):
+            _to_int64(v)
     if not (step > 0 or step < 0):    # (nan too, as torch's check)
         raise RuntimeError("step must be nonzero")
     if not (math.isfinite(start) and math.isfinite(end)):
@@ -585,25 +591,49 @@ def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=Non
                            f"{errors.scalar_text(end)}")
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    n = _arange_size(start, end, step, dtype)
     if not dtype.is_floating_point:
-        return _leaf(_arange_int(start, end, step, dtype), dtype, requires_grad)
-    n = max(0, math.ceil((float(end) - float(start)) / float(step)))
+        _to_int64(step)   # (the kernel's int64 step)
+        return _leaf(_arange_int(start, step, n, dtype), dtype, requires_grad)
     return _leaf(_arange_float(float(start), float(step), n, dtype.np), dtype, requires_grad)
 
 
-def _arange_int(start, end, step, dtype):
-    """torch's CPU arange of an integer dtype: the bounds and step converted to int64 first
-    (toward zero: arange(0, 5, 1.5, dtype=int32) steps by 1), the count from the int64 values
-    for int64 (integer division) and from the given numbers for the other types, as torch's
-    arange_out; the values wrap into the dtype."""
-    xstart, xend, xstep = int(start), int(end), int(step)
+_I64 = 1 << 63
+
+
+def _to_int64(v):
+    """torch's checked Scalar.to<int64_t>() of a finite bound or step."""
+    if not (-_I64 <= v < _I64) and (type(v) is int or math.isfinite(v)):
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+
+
+def _arange_size(start, end, step, dtype):
+    """torch's compute_arange_size: for int64 from the int64 values (toward zero: arange(0, 5,
+    1.5) steps by 1), whose sums wrap around (arange(-2**63, 0) overflows), else from the
+    numbers as doubles; a count past int64's range refused, one of 2**63 cast to int64's
+    minimum (torch's sizes then refuse it)."""
     if dtype is D.int64:
+        xstart, xend, xstep = int(start), int(end), int(step)
         if xstep == 0:   # (a ValueError here, torch's size computation for int64)
             raise ValueError("step must be nonzero")
-        span = xend - xstart + xstep - (1 if xstep > 0 else -1)
-        n = max(0, span // xstep if span * xstep >= 0 else -(abs(span) // abs(xstep)))
-    else:   # (a step truncated to 0 repeats the start)
-        n = max(0, math.ceil((float(end) - float(start)) / float(step)))
+        span = (xend - xstart + xstep - (1 if xstep > 0 else -1) + _I64) % (2 * _I64) - _I64
+        q = abs(span) // abs(xstep)
+        size = float(q if (span < 0) == (xstep < 0) else -q)
+    else:
+        size = math.ceil((float(end) - float(start)) / float(step))
+    if not 0 <= size <= 2.0 ** 63:
+        raise RuntimeError("invalid size, possible overflow?")
+    if size == 2.0 ** 63:
+        raise RuntimeError("IntArrayRef contains an int that cannot be represented as a "
+                           "SymInt: -9223372036854775808")
+    return int(size)
+
+
+def _arange_int(start, step, n, dtype):
+    """torch's CPU arange of n values of an integer dtype: the start and step converted to
+    int64 first (toward zero: arange(0, 5, 1.5, dtype=int32) steps by 1, a step truncated to
+    0 repeats the start); the values wrap into the dtype."""
+    xstart, xstep = int(start), int(step)
     values = np.arange(n, dtype=np.int64)
     if xstep != 1:
         values *= xstep

@@ -473,6 +473,16 @@ FACTORY_ARGS = [
     "m.triu_indices(3, 3, -2**63 - 1)", "m.linspace(0, 1, 2**63)", "m.logspace(0, 1, 2**63)",
     "m.randint(2**63, (2,))", "m.randint(-2**63 - 1, 0, (2,))", "m.randint_like(x, 2**63)",
     "m.multinomial(m.tensor([0.5, 0.5]), 2**63)", "m.normal(x, -1.0)", "m.normal(x, -0.5)",
+    # arange: its int64 bounds converted checked, its count from wrapping int64 sums (int64)
+    # or doubles, refused past int64 (2**63 itself: cast to int64's minimum, a bad size)
+    "m.arange(2**63)", "m.arange(0, 2**63)", "m.arange(0, 5, 2**63)", "m.arange(2**63, 0, -1)",
+    "m.arange(2**64)", "m.arange(-2**63 - 1)", "m.arange(2**63 - 1)", "m.arange(-2**63, 0)",
+    "m.arange(2**63, dtype=m.float32)", "m.arange(float(2**63))",
+    "m.arange(0.0, 1e19, dtype=m.int64)", "m.arange(0.0, 1e19, dtype=m.int16)",
+    "m.arange(0, 2**63, dtype=m.int32)", "m.arange(0, 5, 2**63, dtype=m.int32)",
+    "m.arange(-5, 2**63 - 1, 2**62)", "m.arange(2**63 - 1, -2**63, -2**62)",
+    "m.arange(5, 0, -2**63)", "m.arange(-2**63, -2**63 + 2)",
+    "m.arange(0, 2**63, 2**62, dtype=m.int32)", "m.arange(0.0, 1e19, 1e18, dtype=m.int32)",
     # new_empty_strided, empty_permuted, frombuffer
     "x.new_empty_strided((2,))", "x.new_empty_strided((2.0,), (1,))",
     "x.new_empty_strided((2,), (1,), device=1.5)", "x.new_empty_strided((2,), (1,), layout='a')",
