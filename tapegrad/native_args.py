@@ -214,12 +214,13 @@ class Signature:
                          f"{'s' if len(names) == 1 else ''}: {', '.join(names)}")
 
     def _extra_kwargs(self, fn, kwargs, nargs):
+        # (torch's extra_kwargs finds a keyword by the parameter's own name: a numpy alias
+        # given, axis=, is the unexpected one, x.sum(axis=None, out=None))
         names = [p[1] for p in self.params]
         for k in kwargs:
-            k_as = next((n for n, a in _NUMPY_NAMES.items() if a == k and n in names), k)
-            if k_as not in names:
+            if k not in names:
                 return TypeError(f"{fn}() got an unexpected keyword argument '{k}'")
-            if names.index(k_as) < nargs:
+            if names.index(k) < nargs:
                 return TypeError(f"{fn}() got multiple values for argument '{k}'")
         return TypeError("invalid keyword arguments")
 

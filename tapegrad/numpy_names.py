@@ -148,7 +148,9 @@ def takes_operand_names(name):
 def _with_aliases(fn, method=False, operands=False, name=None):
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        given = kwargs   # (as given, for torch's messages: they name axis=, not dim=)
         if kwargs and ("axis" in kwargs or "keepdims" in kwargs):   # (_ALIASES, inline)
+            kwargs = dict(kwargs)
             rename(fn, kwargs)
         try:
             return fn(*args, **kwargs)
@@ -156,7 +158,7 @@ def _with_aliases(fn, method=False, operands=False, name=None):
             renamed = operands and retry_renamed(fn, args, kwargs, name)
             if renamed:
                 return call(*args, **renamed)
-            err = _parser_error(fn, method, args, kwargs, e)
+            err = _parser_error(fn, method, args, given, e)
             if err is e:
                 raise
             raise err from None

@@ -436,15 +436,17 @@ def with_out(name, f):
 
     @functools.wraps(named)
     def g(*args, out=no_out, **kwargs):
-        if kwargs and renames:   # (numpy's axis= / keepdims=, as torch's parser takes them)
+        as_given = kwargs   # (for torch's messages, which name axis= as given)
+        if kwargs and renames and ("axis" in kwargs or "keepdims" in kwargs):
+            kwargs = dict(kwargs)   # (numpy's names, as torch's parser takes them)
             rename(f, kwargs)
         if out is no_out or out is None:
             if out is None:   # (given: refused where no form with out= binds, else no out)
-                given_none(name, args, kwargs)
+                given_none(name, args, as_given)
             try:
                 return f(*args, **kwargs)
             except caught as e:   # (free unless raised: then torch's parser's words)
-                given = kwargs if out is no_out else {**kwargs, "out": None}
+                given = as_given if out is no_out else {**as_given, "out": None}
                 renamed = operands and retry_renamed(f, args, kwargs, name)   # (x=, x2=...)
                 if renamed:
                     if "self" not in kwargs or "self" in renamed:
@@ -477,7 +479,7 @@ def with_out(name, f):
         try:
             return call(name, f, args, renamed or kwargs, out)
         except Exception:
-            err = arg_error(name, False, args, {**(renamed or kwargs), "out": out})
+            err = arg_error(name, False, args, {**(renamed or as_given), "out": out})
             if err is None:
                 raise
             raise err from None
