@@ -455,6 +455,22 @@ for _fn in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
     _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
                     "Number self, Tensor other",
                     "Tensor input, Number other, *, Tensor out = None"], [])
+# the binary special functions, a Number on either side (their Python functions parse by
+# these; out_arg words their out= calls' errors by them)
+for _fn in ("xlogy", "special_xlogy", "special_xlog1py", "special_zeta"):
+    _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
+                    "Number self, Tensor other, *, Tensor out = None",
+                    "Tensor input, Number other, *, Tensor out = None"], [])
+for _fn in ("polygamma", "special_polygamma"):
+    _FORMS[_fn] = (["int n, Tensor input, *, Tensor out = None"], [])
+for _fn in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+            "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+            "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+            "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+            "laguerre_polynomial_l", "legendre_polynomial_p"):
+    _FORMS["special_" + _fn] = (["Tensor x, Tensor n, *, Tensor out = None",
+                                 "Number x, Tensor n, *, Tensor out = None",
+                                 "Tensor x, Number n, *, Tensor out = None"], [])
 for _fn in ("eq", "ne", "lt", "le", "gt", "ge"):
     _FORMS[_fn] = (["Tensor input, Tensor other, *, Tensor out = None",
                     "Tensor input, Number other, *, Tensor out = None"], [])

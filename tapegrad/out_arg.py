@@ -474,11 +474,9 @@ def with_out(name, f):
                 **(renamed if renamed and "self" not in kwargs else kwargs), "out": out})
             if err is not None:
                 raise err
-        if inner is None:
+        try:   # (free unless raised: then torch's parser's words, out= among the given)
             return call(name, f, args, renamed or kwargs, out)
-        try:
-            return call(name, f, args, renamed or kwargs, out)
-        except Exception:
+        except caught:
             err = arg_error(name, False, args, {**(renamed or as_given), "out": out})
             if err is None:
                 raise

@@ -22,7 +22,7 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, numpy_names, out
     _fastpath, _native_names
 from .fpstate import quiet
 from .grad_mode import TRANSFORMS
-from .native_args import _copy, bind, given, MISSING, Overloads, renamed
+from .native_args import _copy, bind, given, MISSING, Overloads, overloads, renamed, takes
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
@@ -60,15 +60,10 @@ i1 = _unary("i1", "The modified Bessel function of the first kind of order 1 "
 i1e = _unary("i1e", "exp(-|x|) i1(x) (SpecialI1EBackward0).")
 
 
-_BINARY_FORMS = ["Tensor input, Tensor other, *, Tensor out = None",
-                 "Number self, Tensor other, *, Tensor out = None",
-                 "Tensor input, Number other, *, Tensor out = None"]
-
-
 def _two(name, doc, fn="special_"):
     """torch.special.<name> (the top level's with fn="": the name its errors print)."""
     code = OPS[name].code
-    forms = Overloads(fn + name, _BINARY_FORMS)
+    forms = overloads(fn + name, False)   # (torch's forms: native_args's)
 
     def f(input, other):
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
@@ -129,8 +124,10 @@ def _mvlgamma(input, p):
 
 @tensor_methods
 class _Methods:
-    def xlogy(self, other):
+    def xlogy(self, other=MISSING):
         """self * log(other), 0 where self == 0 (XlogyBackward0)."""
+        if other is MISSING or not isinstance(other, Tensor) and not takes("Number", other):
+            raise overloads("xlogy", True).error(given(other), {})   # (the method's forms)
         return xlogy(self, other)
 
     def sinc(self):
@@ -193,6 +190,8 @@ def round(input, *, decimals=0):  # noqa: A001  (torch's name)
 
 def polygamma(n, input):
     """The n-th derivative of digamma (PolygammaBackward0)."""
+    if not isinstance(input, Tensor):   # (torch's parser's words, by native_args's form)
+        overloads("special_polygamma", False).parse((n, input), {})
     return input.polygamma(n)
 
 
@@ -349,9 +348,7 @@ def _igamma(cls, fn, input, other):
     return cls.apply(input, other)
 
 
-_ZETA = Overloads("special_zeta", ["Tensor input, Tensor other, *, Tensor out = None",
-                                    "Number self, Tensor other, *, Tensor out = None",
-                                    "Tensor input, Number other, *, Tensor out = None"])
+_ZETA = overloads("special_zeta", False)
 _zeta_values = FUNCS["zeta"].numpy     # (Cephes' zeta, compiled: tapegrad/_special.py)
 
 
@@ -407,13 +404,11 @@ def zeta(input, other):
 # ---- orthogonal polynomials: torch's recurrences (tapegrad/_special.py), no gradient -------
 def _polynomial(name, kernel):
     fn = "special_" + name
-    overloads = Overloads(fn, ["Tensor x, Tensor n, *, Tensor out = None",
-                               "Number x, Tensor n, *, Tensor out = None",
-                               "Tensor x, Number n, *, Tensor out = None"])
+    forms = overloads(fn, False)
     values = FUNCS[kernel].numpy
 
     def f(x=MISSING, n=MISSING):
-        overloads.parse(given(x, n), {})      # (torch's TypeError for other arguments)
+        forms.parse(given(x, n), {})      # (torch's TypeError for other arguments)
         x, n = D.py_number(x), D.py_number(n)
         dt = D.torch_result_type(x, n)
         if not dt.is_floating_point:

@@ -493,7 +493,16 @@ def test_namespace_functions_pickle_by_their_torch_names(space):
     "torch.special.psi(x, 1)", "torch.special.digamma(x, 1)", "torch.special.sinc(x, 1)",
     "torch.sinc(x, 1)", "torch.special.xlogy(2.0, 3.0)", "torch.xlogy(2.0, 3.0)",
     "torch.special.xlog1py(2, 3.0)", "torch.special.erfinv(foo=x)", "torch.fft.fftshift(x, foo=1)",
-    "torch.special.expm1(x, out=torch.ones(2), foo=1)", "torch.special.exp2(x, 2)"])
+    "torch.special.expm1(x, out=torch.ones(2), foo=1)", "torch.special.exp2(x, 2)",
+    # the binary ones' forms (native_args's): an argument missing, out= in "got (...)"
+    "torch.xlogy(x)", "torch.special.xlogy(x)", "torch.special.xlog1py(x)",
+    "torch.special.zeta(x)", "torch.special.xlogy(2.0, 3.0, out=x)",
+    "torch.xlogy(2.0, 3.0, out=x)", "torch.special.zeta(2.0, 3.0, out=x)",
+    "torch.special.xlog1py(2.0, 3.0, out=x)", "torch.special.xlogy(x, 'a', out=x)",
+    "torch.xlogy(x, out=x)", "torch.special.chebyshev_polynomial_t(2.0, 3.0, out=x)",
+    "torch.special.hermite_polynomial_h(x)", "torch.special.polygamma(x)",
+    "torch.special.polygamma(1, 2.0, out=x)", "torch.polygamma(x)", "x.xlogy()",
+    "x.xlogy('a')", "torch.special.zeta(x, 'a')"])
 def test_namespace_binding_errors_name_torch_functions(call):
     src = f"x = torch.ones(2)\np({call})"
     assert _run(src, tapegrad) == _run(src, torch)
