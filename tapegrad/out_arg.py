@@ -8,9 +8,10 @@ torch's "functions with out=... arguments don't support automatic differentiatio
 
 `apply(namespace)` gives every function of OUT_NAMES in the namespace the keyword: once, at
 the end of tapegrad/__init__.py (and torch.special's and torch.linalg's, under their
-"special_" / "linalg_" names, at the end of tapegrad/special.py and tapegrad/linalg.py).  Functions that already take `out=None` and call `call`
+"special_" / "linalg_" names, at the end of tapegrad/special.py and tapegrad/linalg.py).  Functions that already take out= and call `call`
 themselves (tapegrad.__init__._fn's methods, the hot elementwise ones) carry `_out_arg` and
-are left as they are.
+are left as they are.  out='s default is NO_OUT: an explicit out=None is given, as torch's
+parser reads it (a form without out= then does not bind).
 
 Where it differs from torch: the result is computed in its own dtype and then cast (torch
 reduces sum / prod / cumsum into an integer out in out's dtype); the dtype checks follow a rule
