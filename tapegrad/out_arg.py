@@ -22,6 +22,8 @@ tapegrad accepts torch would refuse (sum(x) without dim) are not refused."""
 import functools
 import warnings
 
+import numpy as np
+
 from . import errors, return_types
 from .dtypes import bool_, can_cast, float64, int64
 from .errors import _C_TYPE, _cast_error
@@ -296,10 +298,11 @@ def _normal_into(out, args, kwargs):
     if not isinstance(mean, Tensor):
         if not isinstance(std, Tensor) and is_grad_enabled() and out.requires_grad:
             raise _autograd_error("aten::normal")
-        return args, kwargs
+        return args, kwargs, None
     if isinstance(std, Tensor) or len(args) > 2 or "size" in kwargs or \
-            not isinstance(std, (int, float)) or isinstance(std, bool):
-        return args, kwargs                 # (another form, or none: f says so)
+            not isinstance(std, (int, float)) or isinstance(std, bool) or \
+            set(kwargs) - {"mean", "std", "generator"}:
+        return args, kwargs, None           # (another form, or none: f says so)
     if is_grad_enabled() and (mean.requires_grad or out.requires_grad):
         raise _autograd_error("normal")
     if std < 0:    # (before the shapes and out's dtype, as torch)
@@ -310,10 +313,19 @@ def _normal_into(out, args, kwargs):
     nd = max(mean.dim(), out.dim())
     shape = tuple(max(a, b) for a, b in zip((1,) * (nd - mean.dim()) + tuple(mean._shape),
                                             (1,) * (nd - out.dim()) + tuple(out._shape)))
+    if mean._dtype is not out._dtype:
+        # (torch draws in out's dtype, normal_(out, 0, std), then out.add_(mean): an int64
+        # mean is taken, a float64 mean's float32 out has float32's draws)
+        zeros = Tensor._wrap(np.zeros(shape, out._dtype.np), out._dtype)
+        return (zeros, std), {"generator": kwargs.get("generator")}, mean
     if shape != tuple(mean._shape):
         mean = mean.expand(shape)
         args, kwargs = ((mean, *args[1:]), kwargs) if args else (args, {**kwargs, "mean": mean})
-    return args, kwargs
+    return args, kwargs, None
+
+
+def _plus(f, addend, *args, **kwargs):
+    return f(*args, **kwargs) + addend
 
 
 def call(name, f, args, kwargs, out):
@@ -357,7 +369,9 @@ def call(name, f, args, kwargs, out):
             kwargs = {k: v for k, v in kwargs.items() if k != "requires_grad"}
             grad_out = True
     elif name == "normal" and isinstance(out, Tensor):
-        args, kwargs = _normal_into(out, args, kwargs)
+        args, kwargs, plus = _normal_into(out, args, kwargs)
+        if plus is not None:     # (drawn in out's dtype, then the mean added)
+            f = functools.partial(_plus, f, plus)
     if name in _DRAW_OUT and isinstance(out, Tensor) and not _DRAW_OUT[name][0](out._dtype):
         raise _DRAW_OUT[name][1](out._dtype)
     elif name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:

@@ -464,6 +464,12 @@ FACTORY_ARGS = [
     "(m.manual_seed(0), m.normal(mean=m.ones(3), out=m.empty(2, 1)))[1]",
     "m.normal(0.0, 1.0, (2,), out=m.empty(2, requires_grad=True))",
     "m.normal(x, 1.0, out=m.empty(7, requires_grad=True))",
+    # ... drawn in out's dtype, then the mean added (an int64 mean taken)
+    "(m.manual_seed(0), m.normal(m.full((20,), 0.1, dtype=m.float64), 1.0, out=m.empty(20)))[1]",
+    "(m.manual_seed(0), m.normal(m.full((20,), 0.1), 1.0, out=m.empty(20, dtype=m.float64)))[1]",
+    "(m.manual_seed(0), m.normal(m.arange(20), 2.0, out=m.empty(20)))[1]",
+    "(m.manual_seed(0), m.normal(m.arange(3.0).double(), 2.0, out=m.empty(2, 1)))[1]",
+    "m.normal(m.ones(3, dtype=m.int64), 1.0, out=m.empty(3, dtype=m.int64))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.int32))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
     # complex results, which tapegrad refuses (no complex dtype): torch's parser first
