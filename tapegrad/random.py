@@ -417,6 +417,8 @@ def normal(mean, std=MISSING, size=MISSING, *, generator=None, dtype=MISSING, de
     if np.any(np.asarray(s) < 0):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     dt = mean._dtype if tm else std._dtype
+    if not dt.is_floating_point:   # (the result's dtype, its kernel's)
+        raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{dt.legacy}'")
     shape = np.broadcast_shapes(np.shape(m), np.shape(s))
     n = math.prod(shape)
     # torch's normal_out: a number std scales the draws (normal_(0, std)), then + mean; a

@@ -470,6 +470,10 @@ FACTORY_ARGS = [
     "(m.manual_seed(0), m.normal(m.arange(20), 2.0, out=m.empty(20)))[1]",
     "(m.manual_seed(0), m.normal(m.arange(3.0).double(), 2.0, out=m.empty(2, 1)))[1]",
     "m.normal(m.ones(3, dtype=m.int64), 1.0, out=m.empty(3, dtype=m.int64))",
+    # without out=: the result in mean's dtype (std's for a number mean), a float's kernel
+    "m.normal(m.ones(3, dtype=m.int64), 1.0)", "m.normal(1.0, m.ones(3, dtype=m.int64))",
+    "m.normal(m.ones(3, dtype=m.int64), m.ones(3))", "m.normal(m.ones(3, dtype=m.bool), 1.0)",
+    "m.normal(m.ones(3, dtype=m.int64), -1.0)", "m.normal(m.ones(3), m.ones(3, dtype=m.int64))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.int32))",
     "m.bernoulli(m.tensor([0.0, 1.0]), out=m.empty(2, dtype=m.bool))",
     # complex results, which tapegrad refuses (no complex dtype): torch's parser first
