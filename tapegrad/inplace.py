@@ -20,11 +20,12 @@ from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
 from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD_VIEW,
-                   refuse_inference_change, share_storage, STATE, Tape, view_base)
+                   refuse_inference_change, saves_indices, share_storage, STATE, Tape,
+                   view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_made_without_grad,
-                    index_array, index_with, made_without_grad, one_ellipsis, oob_message,
+                    index_array, index_tensors, index_with, made_without_grad, one_ellipsis, oob_message,
                     sequence_index, sequence_key, setitem_view_name, writes_through_a_view)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
@@ -590,6 +591,7 @@ class _InplaceMethods:
             self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw)
             if view_base(self) is None:
                 edges_as_torch(self, old, raw)
+            saves_indices(self, index_tensors(given))
             return
         with np.errstate(all="ignore"):
             value = value.astype(self._dtype.np, copy=False)

@@ -35,7 +35,8 @@ from .ops import OPS
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
-from .tape import bump_version, CLOSED, follow_retained, let_go, STATE, view_base
+from .tape import (bump_version, CLOSED, follow_retained, let_go, saves_indices, STATE,
+                   view_base)
 from .tensor import _dim, _int_list, _is_int_item, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import index_scatter, KIND_OPS
@@ -486,27 +487,31 @@ class _InplacePositionsMethods:
                            False, "CopySlices", (), op="copy_slices")
         return self
 
+    # (their torch nodes save the indices, index or mask: tape.saves_indices)
     def index_put_(self, indices, values, accumulate=False):
-        return _write_inplace(self, *_index_put_args(self, indices, values, accumulate),
-                              accumulate, "IndexPutBackward0", (values,))
+        return saves_indices(_write_inplace(
+            self, *_index_put_args(self, indices, values, accumulate), accumulate,
+            "IndexPutBackward0", (values,)), indices)
 
     def index_put(self, indices, values, accumulate=False):
-        return _write_new(self, *_index_put_args(self, indices, values, accumulate),
-                          accumulate, "IndexPutBackward0", (values,))
+        return saves_indices(_write_new(
+            self, *_index_put_args(self, indices, values, accumulate), accumulate,
+            "IndexPutBackward0", (values,)), indices)
 
     def put_(self, index, source, accumulate=False):
-        return _write_inplace(self, *_put_args(self, index, source), accumulate,
-                              "PutBackward0", (source,))
+        return saves_indices(_write_inplace(self, *_put_args(self, index, source), accumulate,
+                                            "PutBackward0", (source,)), (index,))
 
     def put(self, index, source, accumulate=False):
-        return _write_new(self, *_put_args(self, index, source), accumulate,
-                          "PutBackward0", (source,))
+        return saves_indices(_write_new(self, *_put_args(self, index, source), accumulate,
+                                        "PutBackward0", (source,)), (index,))
 
     def masked_scatter_(self, mask, source):
         if isinstance(mask, Tensor) and mask._shape != self._shape:
             mask.detach().expand(*self._shape)      # (torch's expand error)
-        return _write_inplace(self, *_masked_scatter_args(self, mask, source), False,
-                              "MaskedScatterBackward0", (source,))
+        return saves_indices(_write_inplace(self, *_masked_scatter_args(self, mask, source),
+                                            False, "MaskedScatterBackward0", (source,)),
+                             (mask,))
 
     def masked_scatter(self, mask, source):
         return masked_scatter(self, mask, source)

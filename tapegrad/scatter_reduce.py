@@ -140,6 +140,7 @@ def _scatter_positions(fn, input, dim, index, src):
     return out_pos, src_pos
 
 
+@S._saves_index(2, "index")
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """input with src's elements reduced in at index along dim (ScatterReduceBackward0)."""
     if reduce not in _REDUCES:
@@ -150,6 +151,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                       bool(include_self))
 
 
+@S._saves_index(2, "index")
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """input with source's slices reduced in at index along dim (IndexReduceBackward0)."""
     if reduce not in ("prod", "mean", "amax", "amin"):

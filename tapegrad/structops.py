@@ -23,6 +23,7 @@ re-checks: `BranchChanged` when the order or the selection changed).  Value-depe
 (masked_select with a traced mask, nonzero, where(cond)) bake the mask as a value guard, as
 `x[mask]` does (`TracingError` with `record(strict=True)`).
 """
+import functools
 import math
 
 import numpy as np
@@ -39,7 +40,7 @@ from .recording import _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
                       topk_ties)
 from .parameter import Parameter
-from .tape import input_node, OP_CONST, refuse_inference_index, STATE
+from .tape import input_node, OP_CONST, refuse_inference_index, saves_indices, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _is_int_arg, _is_int_item, _layout_dim, _new, Tensor,
                      _tensor_operand, tensor_methods)
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
@@ -51,6 +52,20 @@ from .views import _strided, _strided_view, cat, index_scatter, KIND_OPS, stride
 def _positions(x):
     """Flat position of every element of x, in x's shape (int64)."""
     return np.arange(x.numel(), dtype=np.int64).reshape(x._shape)
+
+
+def _saves_index(at, name):
+    """An op whose torch node saves its index (or mask) argument, positional `at` or keyword
+    `name`: its recorded result is watched for an in-place change of it (tape.saves_indices)."""
+    def wrap(op):
+        @functools.wraps(op)
+        def saving(*args, **kwargs):
+            r = op(*args, **kwargs)
+            if isinstance(r, Tensor) and r._tape is not None:
+                saves_indices(r, (args[at] if len(args) > at else kwargs.get(name),))
+            return r
+        return saving
+    return wrap
 
 
 def _gather(name, x, pos, preserve=False, out=None):
@@ -646,6 +661,7 @@ def _repeats_error(method, input, repeats, dim, output_size):
                      {} if output_size is None else {"output_size": output_size})
 
 
+@_saves_index(2, "index")
 def index_select(input, dim, index):
     """input's slices along dim at the 1-d index (IndexSelectBackward0; repeated indices
     accumulate their gradients)."""
@@ -679,6 +695,7 @@ def index_select(input, dim, index):
 _min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
 
 
+@_saves_index(2, "index")
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[i][index[i][j]] for dim=1 (GatherBackward0)."""
     idx = _index_array("gather", index)
@@ -706,6 +723,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     return _gather("gather", input, out.reshape(idx.shape))
 
 
+@_saves_index(1, "index")
 def take(input, index):
     """input read as 1-d at index, in index's shape (TakeBackward0)."""
     idx = _index_array("take", index)
@@ -719,6 +737,7 @@ def take(input, index):
     return _gather("take", input, np.where(idx < 0, idx + n, idx))
 
 
+@_saves_index(1, "mask")
 def masked_select(input, mask):
     """The elements of input (broadcast with mask) where mask is True, as a 1-d tensor
     (MaskedSelectBackward0).  Its shape depends on the mask: a traced mask is baked into a
@@ -941,6 +960,7 @@ def _mask_value_checked(fname, value, function=False):
         raise errors.mask_value_args(fname, value, function)
 
 
+@_saves_index(1, "mask")
 def masked_fill(input, mask, value):
     """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
     0-d tensor value, which gets the sum of the filled positions' gradients)."""
@@ -1119,6 +1139,7 @@ def index_fill(input, dim, index, value):
     return r
 
 
+@_saves_index(2, "index")
 def _index_fill(input, dim, index, value, fn="index_fill"):
     if not isinstance(value, (Tensor, bool, int, float, np.generic)):
         got = [errors.arg_type_name(v) for v in (dim, index, value)]
@@ -1202,6 +1223,7 @@ def _scatter_shape_check(input, d, idx, src=None):
                                f" and to be no larger size than src {list(src._shape)}"))
 
 
+@_saves_index(2, "index")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0, or
     ScatterBackward1 for a value).  A repeated index writes the last of its values; each of
@@ -1264,6 +1286,7 @@ def _add_at(name, input, src, out_pos, src_pos, alpha=1):
     return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
 
 
+@_saves_index(2, "index")
 def scatter_add(input, dim, index, src):
     """input with src's elements added at index along dim; repeated indices accumulate
     (ScatterAddBackward0)."""
@@ -1274,6 +1297,7 @@ def scatter_add(input, dim, index, src):
     return _add_at("scatter_add", input, src, out_pos, src_pos)
 
 
+@_saves_index(2, "index")
 def index_add(input, dim, index, source, *, alpha=1):
     """input with alpha * source's slices added at index along dim (IndexAddBackward0)."""
     # (torch adds into a self of two or more dims with alpha 1 as a scatter_add, whose
@@ -1321,6 +1345,7 @@ def _index_copy_source(input, d, n, source):
                          f"source.size(dim) ({source._shape[d]})")
 
 
+@_saves_index(2, "index")
 def index_copy(input, dim, index, source):
     """input with source's slices written at index along dim (IndexCopyBackward0)."""
     idx, d = _checked_index("index_copy", input, dim, index, True)

@@ -1822,6 +1822,19 @@ def version_counter(t):
     return c if type(c) is list else c[0]
 
 
+def saves_indices(r, indices):
+    """r, the result of an op whose torch node saves these index tensors (IndexBackward0,
+    IndexPutBackward0, GatherBackward0, MaskedSelectBackward0, ...; None and non-tensors
+    skipped): the tape holds positions taken from their values when recorded, so an in-place
+    change of one afterwards fails r's backward, as torch's does."""
+    tape = r._tape
+    if tape is not None:
+        for t in indices:
+            if t is not None and hasattr(t, "_dtype"):
+                tape.watch_unread(r._node, t)
+    return r
+
+
 def share_version(view, base):
     """`view` shares `base`'s memory: one version counter for both, as torch's views; it
     remembers the tensor at the root of its chain of views (torch's `_base`)."""

@@ -15,8 +15,8 @@ from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
-                   record_views, refuse_inference_change, share_storage, share_version, STATE,
-                   view_base, WITHOUT_GRAD)
+                   record_views, refuse_inference_change, saves_indices, share_storage,
+                   share_version, STATE, view_base, WITHOUT_GRAD)
 from .native_args import arg_error, given, MISSING
 from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
@@ -352,9 +352,17 @@ def _index(x, key):
         if view is not None:
             return view
     try:
-        return _index_numpy(x, key)
+        r = _index_numpy(x, key)
     except IndexError as e:
         raise IndexError(_index_message(x, key, str(e))) from None
+    return r if r._tape is None else saves_indices(r, index_tensors(key))
+
+
+def index_tensors(key):
+    """The index tensors of `key` that torch's IndexBackward0 / IndexPutBackward0 saves: all
+    but the 0-d integer ones (those select, as ints)."""
+    return [k for k in (key if type(key) is tuple else (key,)) if isinstance(k, Tensor) and
+            (k._shape or k._dtype not in _INDEX_INTS)]
 
 
 def _mask_shape(k):

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from .. import decomps, decomps_math as DM, dtypes as D, errors, layouts, nodiff, _fastpath
+from .. import structops as S
 from .._signals import COMMIT
 from ..composed import broadcast_shapes as _broadcast_shapes
 from ..creation import arange as _arange, full as _full, tensor as _tensor_of
@@ -433,6 +434,7 @@ def _ignore_index(v, fn):
     return int(v)
 
 
+@S._saves_index(1, "target")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], averaged over the weights of the targets
@@ -477,6 +479,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                          weight)
 
 
+@S._saves_index(1, "target")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """nll_loss(log_softmax(input, 1), target) for class indices; -(target * log_softmax)
@@ -902,6 +905,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return (out * weight).to(input.dtype) if mixed else out * weight
 
 
+@S._saves_index(0, "input")
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """The rows of `weight` at the indices `input` (EmbeddingBackward0); the row at
