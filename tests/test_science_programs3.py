@@ -28,7 +28,7 @@ def normal_family_gradients(m):
     scale = m.tensor([1.5, 0.3], dtype=m.float64, requires_grad=True)
     x = m.tensor([0.1, -0.7], dtype=m.float64)
     out = []
-    for cls in (D.Normal, D.Laplace, D.Cauchy, D.Gumbel, D.LogNormal if False else D.Normal):
+    for cls in (D.Normal, D.Laplace, D.Cauchy, D.Gumbel):
         d = cls(loc, scale)
         f = lambda loc, scale: (d.log_prob(x) + d.cdf(x)).sum() + d.entropy().sum()
         out.append(_g(m, f, loc, scale))
@@ -439,9 +439,7 @@ def functional_call_buffers_tied(m):
     tied.a = nn.Linear(2, 2)
     tied.b = tied.a
     tied_keys = sorted(dict(tied.named_parameters()))
-    r = F.functional_call(tied, {"a.weight": m.eye(2), "a.bias": m.zeros(2)},
-                          lambda: None) if False else None
-    return [g, out, buffers["1.running_mean"], net[1].running_mean, tied_keys, r,
+    return [g, out, buffers["1.running_mean"], net[1].running_mean, tied_keys,
             sorted(dict(tied.named_parameters(remove_duplicate=False)))]
 
 
@@ -665,7 +663,8 @@ def nbody_energy(m):
     cinf = m.cdist(x, x[:2], p=float("inf"))
     c3 = m.cdist(x, x[:2], p=3.0)
     gc = m.autograd.grad(c1.sum() + cinf.sum() + c3.sum(), x)
-    return [E, g, h, pd, pdg, c1, cinf, c3, gc, m.cdist(x, x, compute_mode="use_mm_for_euclid_dist")]
+    return [E, g, h, pd, pdg, c1, cinf, c3, gc, m.cdist(x, x,
+                                                        compute_mode="use_mm_for_euclid_dist")]
 
 
 def stable_logsumexp_softmax(m):
@@ -1051,7 +1050,8 @@ def special_functions_misc(m):
     a = m.tensor([0.5, 2.0, 5.0], dtype=m.float64, requires_grad=True)
     z = m.tensor([1.0, 2.5, 1.0], dtype=m.float64, requires_grad=True)
     out.append([S.gammainc(a.detach(), z), S.gammaincc(a.detach(), z), S.zeta(a + 1.5, z)])
-    out.append(m.autograd.grad(S.gammainc(a.detach(), z).sum() + S.zeta(a.detach() + 1.5, z).sum(), z))
+    out.append(m.autograd.grad(S.gammainc(a.detach(), z).sum() + S.zeta(a.detach() + 1.5,
+                                                                                 z).sum(), z))
     for call in (lambda: m.autograd.grad(S.gammainc(a, z).sum(), a),
                  lambda: m.autograd.grad(S.zeta(a + 1.5, z).sum(), a),
                  lambda: m.autograd.grad(S.polygamma(2, z).sum(), z)):
@@ -1305,21 +1305,398 @@ def topk_sort_index_gradients(m):
             m.sort(x.detach().flatten(), stable=True).indices]
 
 
+def distances_at_coincident_points(m):
+    x = m.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 2.0]], dtype=m.float64, requires_grad=True)
+    out = []
+    for f in (lambda x: m.cdist(x, x), lambda x: m.pdist(x), lambda x: m.pdist(x, p=1),
+              lambda x: m.nn.functional.pairwise_distance(x, x.flip(0)),
+              lambda x: m.nn.functional.pairwise_distance(x, x, keepdim=True),
+              lambda x: m.nn.functional.cosine_similarity(x, x.flip(0)),
+              lambda x: m.nn.functional.normalize(x, dim=1),
+              lambda x: m.linalg.vector_norm(x, dim=1), lambda x: x.norm(dim=1, p=3),
+              lambda x: m.atan2(x[:, 0], x[:, 1]), lambda x: m.cdist(x, x, p=0.5),
+              lambda x: m.linalg.norm(x), lambda x: m.dist(x[0], x[1])):
+        y = f(x)
+        out.append([y, m.autograd.grad(y.sum(), x)])
+    return out
+
+
+def nan_and_inf_in_order_stats(m):
+    x = m.tensor([[1.0, float("nan"), 3.0, -float("inf")], [2.0, 2.0, float("inf"), 0.0]],
+                 dtype=m.float64, requires_grad=True)
+    out = []
+    for f in (lambda x: x.sort(dim=1).values, lambda x: x.topk(2, dim=1).values,
+              lambda x: x.cummax(1).values, lambda x: x.cummin(1).values,
+              lambda x: x.max(1).values, lambda x: x.amax(1), lambda x: x.nanmedian(1).values,
+              lambda x: x.median(1).values, lambda x: m.logaddexp(x, x.flip(1)),
+              lambda x: m.logsumexp(x, 1), lambda x: x.clamp(min=2.5, max=1.0),
+              lambda x: m.nan_to_num(x, posinf=9.0), lambda x: x.nansum(1), lambda x: x.nanmean(1),
+              lambda x: m.fmax(x, x.flip(1)), lambda x: m.maximum(x, x.flip(1))):
+        y = f(x)
+        out.append([y, m.autograd.grad(y.sum(), x)])
+    out.append([x.sort(dim=1).indices, x.topk(2, dim=1).indices, x.argmax(1), x.cummax(1).indices])
+    return out
+
+
+def custom_function_features(m):
+    class Clip(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, lo):
+            ctx.save_for_backward(x)
+            ctx.lo = lo
+            idx = (x > lo).long()
+            ctx.mark_non_differentiable(idx)
+            return x.clamp(min=lo), idx
+
+        @staticmethod
+        @m.autograd.function.once_differentiable
+        def backward(ctx, g, gi):
+            (x,) = ctx.saved_tensors
+            return g * (x > ctx.lo) * 0.5 if ctx.needs_input_grad[0] else None, None
+
+    class Sq(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            ctx.save_for_backward(x)
+            return x * x, x + 1
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            (x,) = ctx.saved_tensors
+            out = 0
+            if g1 is not None:
+                out = out + 2 * x * g1
+            if g2 is not None:
+                out = out + g2
+            return out
+    x = m.tensor([0.5, -1.0, 2.0], dtype=m.float64, requires_grad=True)
+    y, idx = Clip.apply(x, 0.0)
+    g = m.autograd.grad(y.sum(), x)
+    a, b = Sq.apply(x)
+    ga = m.autograd.grad(a.sum(), x)
+    out = [y, idx, idx.requires_grad, g, ga, type(y.grad_fn).__name__.replace("Backward", "")]
+    try:
+        yy, _ = Clip.apply(x, 0.0)
+        gg = m.autograd.grad(yy.sum(), x, create_graph=True)[0]
+        gg.sum().backward()
+    except Exception as e:  # noqa: BLE001
+        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+    return out
+
+
+def functional_jacobian_strategies(m):
+    AF = m.autograd.functional
+    x = m.tensor([0.3, -0.7, 1.1], dtype=m.float64)
+    f = lambda x: m.stack([x.prod(), (x ** 2).sum(), x[0] * x[2].exp()])
+    out = [AF.jacobian(f, x, vectorize=True), AF.jacobian(f, x, create_graph=True),
+           AF.hvp(lambda x: f(x).sum(), x, m.ones(3, dtype=m.float64)),
+           AF.vhp(lambda x: f(x).sum(), x, m.ones(3, dtype=m.float64)),
+           AF.vjp(f, x, m.ones(3, dtype=m.float64)),
+           AF.hessian(lambda a, b: (a * b.sin()).sum(), (x, x + 1)),
+           AF.jacobian(lambda a, b: (a * b, a + b), (x, x))]
+    for call in (lambda: AF.jacobian(f, x, strategy="forward-mode", vectorize=True),
+                 lambda: AF.jacobian(f, x, strategy="forward-mode"),
+                 lambda: AF.hessian(lambda x: f(x).sum(), x, outer_jacobian_strategy="forward-mode",
+                                    vectorize=True)):
+        try:
+            out.append(call())
+        except Exception as e:  # noqa: BLE001
+            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+    return out
+
+
+def mixture_and_transformed_sampling(m):
+    D = m.distributions
+    T = D.transforms
+    mix = D.MixtureSameFamily(D.Categorical(probs=m.tensor([0.3, 0.7])),
+                              D.Normal(m.tensor([-1.0, 2.0]), m.tensor([0.5, 1.0])))
+    m.manual_seed(8)
+    s = mix.sample((5,))
+    td = D.TransformedDistribution(D.Normal(0.0, 1.0), [T.ExpTransform()])
+    m.manual_seed(8)
+    s2 = td.sample((3,))
+    ind = D.Independent(D.Beta(m.ones(2, 3), 2 * m.ones(2, 3)), 2)
+    m.manual_seed(8)
+    s3 = ind.sample()
+    kl_t = D.kl_divergence(D.TransformedDistribution(D.Normal(0.0, 1.0), [T.ExpTransform()]),
+                           D.TransformedDistribution(D.Normal(1.0, 2.0), [T.ExpTransform()]))
+    return [s, s2, s3, ind.log_prob(s3), kl_t, repr(mix).split("\n")[0], mix.support,
+            str(td.support)]
+
+
+def constraints_checks_more(m):
+    D = m.distributions
+    C = D.constraints
+    out = []
+    L = m.tensor([[1.0, 0.0], [0.5, 0.8]])
+    for c, v in ((C.corr_cholesky, L), (C.lower_triangular, L), (C.lower_cholesky, -L),
+                 (C.positive_semidefinite, m.tensor([[1.0, 2.0], [2.0, 1.0]])),
+                 (C.square, m.ones(2, 3)), (C.symmetric, L), (C.one_hot, m.tensor([0.0, 1.0])),
+                 (C.multinomial(3), m.tensor([1.0, 2.0])), (C.half_open_interval(0, 1),
+                                                           m.tensor([0.0, 1.0])),
+                 (C.independent(C.real, 1), m.tensor([[1.0, float("nan")]])),
+                 (C.cat([C.real, C.positive], lengths=[1, 1]), m.tensor([-1.0, -1.0])),
+                 (C.stack([C.real, C.positive]), m.tensor([-1.0, -1.0])),
+                 (C.greater_than_eq(1.0), m.tensor([1.0, 0.5])), (C.boolean, m.tensor([0.0, 2.0])),
+                 (C.integer_interval(0, 2), m.tensor([0.0, 2.5]))):
+        out.append([str(c), c.check(v)])
+    out.append([C.is_dependent(C.dependent), C.is_dependent(C.real),
+                str(D.Uniform(0.0, 1.0).arg_constraints["low"])])
+    return out
+
+
+def physics_checkpoint_hooks_ensemble(m):
+    """A small spring chain integrated with checkpointed leapfrog steps, a gradient-logging
+    hook on the stiffness and a clip by norm before an SGD update."""
+    cp = m.utils.checkpoint
+    k = m.nn.Parameter(m.tensor([1.0, 2.0, 1.5], dtype=m.float64))
+    q0 = m.tensor([0.1, -0.2, 0.3, 0.0], dtype=m.float64)
+    p0 = m.zeros(4, dtype=m.float64)
+    log = []
+    k.register_hook(lambda g: log.append(g.clone()))
+    opt = m.optim.SGD([k], lr=0.1, momentum=0.9)
+
+    def leap(q, p, k):
+        f = lambda q: -m.autograd.grad((0.5 * k * (q[1:] - q[:-1]) ** 2).sum(), q,
+                                       create_graph=True)[0]
+        q = q.requires_grad_() if not q.requires_grad else q
+        p = p + 0.05 * f(q)
+        q = q + 0.1 * p
+        p = p + 0.05 * f(q)
+        return q, p
+    losses = []
+    for it in range(3):
+        opt.zero_grad()
+        q, p = q0.clone().requires_grad_(), p0
+        for _ in range(5):
+            q, p = cp.checkpoint(leap, q, p, k, use_reentrant=False)
+        loss = (q - m.tensor([0.0, 0.1, 0.2, 0.3], dtype=m.float64)).pow(2).sum()
+        loss.backward()
+        m.nn.utils.clip_grad_norm_([k], 0.5)
+        opt.step()
+        losses.append(loss.detach())
+    return [m.stack(losses), k.detach(), log]
+
+
+def distribution_dtypes_and_promotion(m):
+    D = m.distributions
+    n32 = D.Normal(m.tensor([0.0, 1.0]), m.tensor([1.0, 2.0]))
+    out = []
+    for call in (lambda: n32.log_prob(m.tensor([0.5, 0.5], dtype=m.float64)),
+                 lambda: n32.log_prob(m.tensor(1)), lambda: n32.log_prob(m.tensor([1, 2])),
+                 lambda: n32.cdf(m.tensor(0.3, dtype=m.float64)),
+                 lambda: D.Poisson(m.tensor([2.0], dtype=m.float64)).log_prob(m.tensor([3])),
+                 lambda: D.Bernoulli(probs=m.tensor([0.3])).log_prob(m.tensor([1])),
+                 lambda: D.Categorical(logits=m.zeros(3, dtype=m.float64)).log_prob(
+                     m.tensor(2)),
+                 lambda: D.Normal(0.0, 1.0).loc, lambda: D.Gamma(2, 3).concentration,
+                 lambda: D.Binomial(5, probs=0.5).total_count, lambda: D.Uniform(0, 1).low,
+                 lambda: D.Exponential(m.tensor([1.0])).log_prob(m.tensor([2])),
+                 lambda: D.Gamma(m.tensor([1.0]), 1.0).log_prob(m.tensor([2])),
+                 lambda: D.Beta(m.tensor([2.0]), 1.0).log_prob(m.tensor([0.5], dtype=m.float64))):
+        try:
+            out.append(call())
+        except Exception as e:  # noqa: BLE001
+            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+    prev = m.get_default_dtype()
+    m.set_default_dtype(m.float64)
+    try:
+        m.manual_seed(2)
+        out.append([D.Normal(0.0, 1.0).sample((2,)), D.Gamma(2.0, 1.0).sample(),
+                    D.Exponential(1.0).rsample((2,)), D.Uniform(0.0, 1.0).sample()])
+    finally:
+        m.set_default_dtype(prev)
+    return out
+
+
+def vmap_over_distributions(m):
+    D = m.distributions
+    F = m.func
+    locs = m.tensor([[0.0, 1.0], [2.0, -1.0], [0.5, 0.5]])
+    x = m.tensor([0.3, -0.2])
+    lp = F.vmap(lambda mu: D.Normal(mu, 1.0).log_prob(x).sum())(locs)
+    g = F.vmap(F.grad(lambda mu: D.Normal(mu, 1.0).log_prob(x).sum()))(locs)
+    mvn = F.vmap(lambda mu: D.MultivariateNormal(mu, m.eye(2)).log_prob(x))(locs)
+    h = F.hessian(lambda mu: D.StudentT(3.0, mu, 1.0).log_prob(x).sum())(locs[0])
+    j = F.jacrev(lambda c: D.Dirichlet(c).log_prob(m.tensor([0.2, 0.3, 0.5])))(
+        m.tensor([1.0, 2.0, 3.0]))
+    return [lp, g, mvn, h, j]
+
+
+def distribution_reprs(m):
+    D = m.distributions
+    T = D.transforms
+    ds = [D.Normal(m.tensor([0.0, 1.0]), 1.0), D.Categorical(logits=m.zeros(3)),
+          D.MultivariateNormal(m.zeros(2), m.eye(2)), D.Independent(D.Normal(m.zeros(2), 1.0), 1),
+          D.Binomial(3, probs=m.tensor([0.5])), D.Gamma(m.tensor(2.0), m.tensor(1.0)),
+          D.Dirichlet(m.ones(3)), D.TransformedDistribution(D.Normal(0.0, 1.0),
+                                                             [T.ExpTransform()]),
+          D.Bernoulli(logits=m.tensor([0.0, 1.0])), D.Uniform(m.zeros(2), m.ones(2)),
+          D.LowRankMultivariateNormal(m.zeros(2), m.ones(2, 1), m.ones(2)),
+          D.MixtureSameFamily(D.Categorical(logits=m.zeros(2)), D.Normal(m.zeros(2), 1.0))]
+    return [repr(d) for d in ds] + [repr(T.AffineTransform(0.0, 1.0)), repr(T.ExpTransform()),
+                                    repr(T.PowerTransform(2.0)), repr(D.constraints.interval(0, 1)),
+                                    repr(D.constraints.positive), repr(T.ExpTransform().inv)]
+
+
+def normalizing_flow_fit(m):
+    """A two-layer affine-tanh flow fit to data by Adam on log-likelihood through
+    TransformedDistribution."""
+    D = m.distributions
+    T = D.transforms
+    a = m.tensor([0.0], requires_grad=True)
+    b = m.tensor([0.0], requires_grad=True)
+    data = m.tensor([0.2, 0.5, -0.3, 0.7, 0.1])
+    opt = m.optim.Adam([a, b], lr=0.05)
+    for _ in range(15):
+        opt.zero_grad()
+        flow = D.TransformedDistribution(D.Normal(0.0, 1.0),
+                                         [T.AffineTransform(a, b.exp()), T.TanhTransform()])
+        loss = -flow.log_prob(data).mean()
+        loss.backward()
+        opt.step()
+    return [a.detach(), b.detach(), loss.detach()]
+
+
+def distribution_details(m):
+    """Constructor errors, modes, moments, cdf / icdf / entropy at parameter edges and kl
+    pairs across families (each call compared on its own)."""
+    D = m.distributions
+    calls = {
+        "lkj_bad_dim": lambda: D.LKJCholesky(1, 1.0),
+        "wishart_bad_df": lambda: D.Wishart(m.tensor(0.5), m.eye(2), validate_args=True),
+        "mvn_both": lambda: D.MultivariateNormal(m.zeros(2), m.eye(2), precision_matrix=m.eye(2)),
+        "cat_bad_shape": lambda: D.Categorical(probs=m.tensor(0.5)),
+        "binom_bad_total": lambda: D.Binomial(m.tensor(-1.0), 0.5, validate_args=True),
+        "mixture_bad": lambda:
+            D.MixtureSameFamily(D.Categorical(logits=m.zeros(3)), D.Normal(m.zeros(2), 1.0)),
+        "mixture_not_cat": lambda:
+            D.MixtureSameFamily(D.Normal(0.0, 1.0), D.Normal(m.zeros(2), 1.0)),
+        "indep_too_many": lambda: D.Independent(D.Normal(m.zeros(2), 1.0), 2),
+        "expand_bad": lambda: D.Normal(m.zeros(2), 1.0).expand((3,)),
+        "transform_bad": lambda: D.TransformedDistribution(D.Normal(0.0, 1.0), [1]),
+        "affine_event_dim": lambda:
+            D.transforms.AffineTransform(0.0, 1.0, event_dim=1)(m.ones(2, 3)),
+        "icdf_gamma": lambda: D.Gamma(1.0, 1.0).icdf(m.tensor(0.5)),
+        "cdf_beta": lambda: D.Beta(1.0, 2.0).cdf(m.tensor(0.5)),
+        "entropy_binomial": lambda: D.Binomial(3, 0.5).entropy(),
+        "mean_cauchy": lambda: D.Cauchy(0.0, 1.0).mean,
+        "var_pareto": lambda: D.Pareto(1.0, 1.5).variance,
+        "mode_beta": lambda: D.Beta(m.tensor([0.5, 2.0]), m.tensor([2.0, 0.5])).mode,
+        "mode_gamma": lambda: D.Gamma(m.tensor([0.5, 2.0]), 1.0).mode,
+        "mode_dirichlet": lambda: D.Dirichlet(m.tensor([0.5, 2.0, 3.0])).mode,
+        "mode_vonmises": lambda: D.VonMises(m.tensor([0.5]), 1.0).mode,
+        "mode_mvn": lambda: D.LowRankMultivariateNormal(m.zeros(2), m.ones(2,1), m.ones(2)).mode,
+        "mode_binomial": lambda: D.Binomial(m.tensor([4., 5.]), m.tensor([0.5, 0.3])).mode,
+        "mode_negbin": lambda: D.NegativeBinomial(m.tensor([4., 0.5]), m.tensor([0.5, 0.3])).mode,
+        "mode_poisson": lambda: D.Poisson(m.tensor([4., 0.5])).mode,
+        "mode_wishart": lambda: D.Wishart(m.tensor(4.0), m.eye(2)).mode,
+        "mode_lkj": lambda: D.LKJCholesky(3, 1.0).mode,
+        "contbern_icdf": lambda:
+            D.ContinuousBernoulli(probs=m.tensor([0.5, 0.499, 0.2])).icdf(m.tensor(0.3)),
+        "contbern_cdf": lambda:
+            D.ContinuousBernoulli(probs=m.tensor([0.5, 0.499, 0.2])).cdf(m.tensor(0.3)),
+        "contbern_entropy": lambda:
+            D.ContinuousBernoulli(probs=m.tensor([0.5, 0.499, 0.2])).entropy(),
+        "gp_cdf_icdf": lambda:
+            [D.GeneralizedPareto(0.0, 1.0, m.tensor([-0.5, 0.0, 0.5])).cdf(m.tensor(0.7)),
+            D.GeneralizedPareto(0.0, 1.0, m.tensor([-0.5, 0.0, 0.5])).icdf(m.tensor(0.7)),
+            D.GeneralizedPareto(0.0, 1.0, m.tensor([-0.5, 0.0, 0.5])).entropy(),
+            D.GeneralizedPareto(0.0, 1.0, m.tensor([-0.5, 0.0, 0.5])).variance,
+            str(D.GeneralizedPareto(0.0, 1.0, m.tensor([-0.5, 0.0, 0.5])).support)],
+        "vm_logprob": lambda:
+            D.VonMises(m.tensor([0.0, 1.0]), m.tensor([0.01, 500.0])).log_prob(m.tensor(0.5)),
+        "vm_entropy": lambda:
+            D.VonMises(m.tensor([0.0, 1.0]), m.tensor([0.01,
+            500.0])).entropy() if hasattr(D.VonMises, "entropy") else None,
+        "kumaraswamy_mean": lambda:
+            D.Kumaraswamy(m.tensor([0.5, 50.0]), m.tensor([2.0, 80.0])).mean,
+        "kumaraswamy_var": lambda:
+            D.Kumaraswamy(m.tensor([0.5, 50.0]), m.tensor([2.0, 80.0])).variance,
+        "studentt_var": lambda: D.StudentT(m.tensor([0.5, 1.5, 3.0])).variance,
+        "studentt_mean": lambda: D.StudentT(m.tensor([0.5, 1.5, 3.0])).mean,
+        "fisher_mean_var": lambda:
+            [D.FisherSnedecor(3.0, m.tensor([1.5, 3.0, 5.0])).mean, D.FisherSnedecor(3.0,
+            m.tensor([1.5, 3.0, 5.0])).variance],
+        "halfcauchy_cdf": lambda: D.HalfCauchy(1.0).cdf(m.tensor([-1.0, 0.5])),
+        "halfnormal_lp": lambda:
+            D.HalfNormal(1.0, validate_args=False).log_prob(m.tensor([-1.0, 0.5])),
+        "lognormal_entropy": lambda: D.LogNormal(m.tensor([0.0, 1.0]), 2.0).entropy(),
+        "relaxed_sample": lambda:
+            (m.manual_seed(3), D.RelaxedOneHotCategorical(m.tensor(0.1), probs=m.tensor([0.2,
+            0.8])).sample((2,)))[1],
+        "relaxed_bern_sample": lambda:
+            (m.manual_seed(3), D.RelaxedBernoulli(m.tensor(0.1), probs=m.tensor([0.2,
+            0.8])).sample((2,)))[1],
+        "multinomial_entropy": lambda: D.Multinomial(3, probs=m.tensor([0.2, 0.8])).entropy(),
+        "multinomial_bad": lambda: D.Multinomial(probs=m.tensor([0.2, 0.8])).sample(),
+        "onehot_entropy": lambda: D.OneHotCategorical(probs=m.tensor([0.2, 0.8])).entropy(),
+        "geometric_icdf": lambda: D.Geometric(probs=0.3).cdf(m.tensor(2.0)),
+        "exp_family_entropy": lambda: D.Poisson(m.tensor(2.0)).entropy(),
+        "kl_bern_poisson": lambda: D.kl_divergence(D.Bernoulli(0.3), D.Poisson(2.0)),
+        "kl_beta_normal": lambda: D.kl_divergence(D.Beta(2.0, 3.0), D.Normal(0.0, 1.0)),
+        "kl_gamma_normal": lambda: D.kl_divergence(D.Gamma(2.0, 3.0), D.Normal(0.0, 1.0)),
+        "kl_exp_normal": lambda: D.kl_divergence(D.Exponential(2.0), D.Gumbel(0.0, 1.0)),
+        "kl_uniform_gumbel": lambda: D.kl_divergence(D.Uniform(0.0, 1.0), D.Gumbel(0.0, 1.0)),
+        "kl_lowrank": lambda:
+            D.kl_divergence(D.LowRankMultivariateNormal(m.zeros(2), m.ones(2,1), m.ones(2)),
+            D.MultivariateNormal(m.ones(2), m.eye(2))),
+        "kl_binomial": lambda: D.kl_divergence(D.Binomial(3, 0.3), D.Binomial(3, 0.6)),
+        "kl_binomial_bad": lambda: D.kl_divergence(D.Binomial(3, 0.3), D.Binomial(4, 0.6)),
+        "kl_cb": lambda: D.kl_divergence(D.ContinuousBernoulli(0.3), D.ContinuousBernoulli(0.6)),
+        "kl_onehot": lambda:
+            D.kl_divergence(D.OneHotCategorical(m.tensor([0.3, 0.7])),
+            D.OneHotCategorical(m.tensor([0.6, 0.4]))),
+        "kl_pareto_exp": lambda: D.kl_divergence(D.Pareto(1.0, 2.0), D.Exponential(1.0)),
+        "kl_laplace_normal": lambda: D.kl_divergence(D.Laplace(0.0, 2.0), D.Normal(1.0, 1.0)),
+        "kl_normal_gumbel": lambda: D.kl_divergence(D.Normal(0.0, 2.0), D.Gumbel(1.0, 1.0)),
+        "kl_uniform_uniform": lambda: D.kl_divergence(D.Uniform(0.0, 2.0), D.Uniform(0.5, 1.0)),
+        "kl_cauchy": lambda: D.kl_divergence(D.Cauchy(0.0, 2.0), D.Cauchy(0.5, 1.0)),
+        "kl_halfnormal": lambda: D.kl_divergence(D.HalfNormal(2.0), D.HalfNormal(1.0)),
+        "kl_lognormal": lambda: D.kl_divergence(D.LogNormal(0.0, 2.0), D.LogNormal(0.5, 1.0)),
+        "kl_weibull": lambda: D.kl_divergence(D.Weibull(1.0, 2.0), D.Weibull(1.5, 1.0)),
+        "kl_chi2": lambda: D.kl_divergence(D.Chi2(2.0), D.Chi2(3.0)),
+        "kl_expfam": lambda: D.kl_divergence(D.Poisson(2.0), D.Poisson(3.0)),
+        "kl_mixture": lambda:
+            D.kl_divergence(D.MixtureSameFamily(D.Categorical(logits=m.zeros(2)),
+            D.Normal(m.zeros(2), 1.0)), D.Normal(0.0, 1.0)),
+    }
+    out = {}
+    for name, call in calls.items():
+        try:
+            out[name] = call()
+        except Exception as e:  # noqa: BLE001
+            out[name] = f"{type(e).__name__}: {e}".replace("tapegrad", "torch")
+    return out
+
+
 PROGRAMS = [normal_family_gradients, positive_families_log_prob_grads, entropy_mean_variance,
             validate_args_errors, support_and_constraints, expand_and_independent,
-            transformed_distributions, stick_breaking_and_softmax_transform,
-            biject_to_constraints, kl_pairs, mixture_same_family_fit, seeded_samples,
-            rsample_pathwise_gradients, gamma_dirichlet_rsample_grads,
-            multivariate_normal_forms, discrete_families, lkj_wishart_log_prob,
-            distribution_edges, vmap_dims, vmap_errors, vmap_over_grad_has_aux, jac_argnums,
-            hessian_of_dict_input, functional_call_buffers_tied, ensemble_stack_module_state,
-            linearize_and_vjp_aux, jvp_through_common_ops, custom_function_under_transforms,
-            checkpointed_pendulum, hooks_clip_and_log, clip_grad_errors, spectral_heat_solver,
-            fft_transforms_refused, conv_stencil_diffusion, nbody_energy, stable_logsumexp_softmax,
-            special_edges, special_float32_edges, scans_and_sorts_with_ties,
-            cumprod_with_zeros_grad, langevin_mc_sensitivity, elbo_normal_vi,
-            more_transforms, transformed_cdf_icdf_rsample, relaxed_and_kl_errors, sample_shapes_and_perplexity, vmap_chunks_randomness, vmap_nn_functional, functional_call_strict_and_tie, hooks_on_modules_and_retain, checkpoint_with_dropout_rng, clip_grad_variants, quadrature_and_interpolation, conv_groups_and_transpose, special_functions_misc, sorting_gradients_with_ties_float32, rosenbrock_lbfgs_strong_wolfe, log_likelihood_hessian_fisher,
-            seeded_samples_more, rsample_gradients_more, entropy_and_cdf_gradients, support_violation_messages, func_pytrees_and_dims, grad_hooks_multi_and_saved, checkpoint_kwargs_nontensor, maxwell_boltzmann_mc, cumulative_ops_grads, topk_sort_index_gradients]
+            transformed_distributions, stick_breaking_and_softmax_transform, biject_to_constraints,
+            kl_pairs, mixture_same_family_fit, seeded_samples, rsample_pathwise_gradients,
+            gamma_dirichlet_rsample_grads, multivariate_normal_forms, discrete_families,
+            lkj_wishart_log_prob, distribution_edges, vmap_dims, vmap_errors,
+            vmap_over_grad_has_aux, jac_argnums, hessian_of_dict_input,
+            functional_call_buffers_tied, ensemble_stack_module_state, linearize_and_vjp_aux,
+            jvp_through_common_ops, custom_function_under_transforms, checkpointed_pendulum,
+            hooks_clip_and_log, clip_grad_errors, spectral_heat_solver, fft_transforms_refused,
+            conv_stencil_diffusion, nbody_energy, stable_logsumexp_softmax, special_edges,
+            special_float32_edges, scans_and_sorts_with_ties, cumprod_with_zeros_grad,
+            langevin_mc_sensitivity, elbo_normal_vi, more_transforms, transformed_cdf_icdf_rsample,
+            relaxed_and_kl_errors, sample_shapes_and_perplexity, vmap_chunks_randomness,
+            vmap_nn_functional, functional_call_strict_and_tie, hooks_on_modules_and_retain,
+            checkpoint_with_dropout_rng, clip_grad_variants, quadrature_and_interpolation,
+            conv_groups_and_transpose, special_functions_misc, sorting_gradients_with_ties_float32,
+            rosenbrock_lbfgs_strong_wolfe, log_likelihood_hessian_fisher, seeded_samples_more,
+            rsample_gradients_more, entropy_and_cdf_gradients, support_violation_messages,
+            func_pytrees_and_dims, grad_hooks_multi_and_saved, checkpoint_kwargs_nontensor,
+            maxwell_boltzmann_mc, cumulative_ops_grads, topk_sort_index_gradients,
+            distances_at_coincident_points, nan_and_inf_in_order_stats, custom_function_features,
+            functional_jacobian_strategies, mixture_and_transformed_sampling,
+            constraints_checks_more, physics_checkpoint_hooks_ensemble,
+            distribution_dtypes_and_promotion, vmap_over_distributions, distribution_reprs,
+            normalizing_flow_fit, distribution_details]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
@@ -1334,7 +1711,19 @@ def float32_trigamma_at_poles(m):
     return m.autograd.grad(m.special.digamma(x).sum(), x)[0]
 
 
+def continuous_bernoulli_moments_at_the_cut(m):
+    """ContinuousBernoulli's mean and variance just below its unstable region (0.499 as
+    float32 is 0.49900001, which torch's float32 comparison reads as <= 0.499)."""
+    d = m.distributions.ContinuousBernoulli(probs=m.tensor([0.499, 0.2, 0.7]))
+    return [d.mean, d.variance]
+
+
 KNOWN_DIFFERENCES = {
+    continuous_bernoulli_moments_at_the_cut:
+        "the moments there are p / (2p - 1) + 1 / (log1p(-p) - log(p)), a difference of "
+        "two float32 logs that cancels to ~4e-3: the last bit of float32 log1p (numpy's loop "
+        "here, Sleef's in torch: docs/semantics.md) moves the mean by 0.7% and the variance "
+        "from torch's -1.6 to 0.25",
     float32_trigamma_at_poles:
         "torch's float32 trigamma reflects with float32 sin(pi * x), which is ~1e-6 rather "
         "than 0 at a negative integer, so its 'pole' is a finite ~1e12-1e16; tapegrad "
