@@ -360,9 +360,10 @@ def _index(x, key):
 
 def index_tensors(key):
     """The index tensors of `key` that torch's IndexBackward0 / IndexPutBackward0 saves: all
-    but the 0-d integer ones (those select, as ints)."""
+    but the 0-d ones (an integer one selects, as its int; a bool one is read as a Python
+    bool, a new dim kept or emptied)."""
     return [k for k in (key if type(key) is tuple else (key,)) if isinstance(k, Tensor) and
-            (k._shape or k._dtype not in _INDEX_INTS)]
+            k._shape]
 
 
 def _mask_shape(k):

@@ -181,8 +181,8 @@ def test_wishart_warnings_as_torch():
 
 def test_rsample_gradients_as_torch():
     """Pathwise gradients: GeneralizedPareto's (icdf of the seeded uniform draw); Wishart's
-    without a sample shape (with one, torch's own backward fails on its in-place mask
-    update; tapegrad's works), the df part through Chi2's implicit gamma gradient (torch's
+    without a sample shape (with one, torch's backward fails on its in-place change of the
+    mask its index_put saved, and so does tapegrad's: test_science_programs3), the df part through Chi2's implicit gamma gradient (torch's
     approximation: 1e-4)."""
     torch = pytest.importorskip("torch")
     got, ggot = _draw(tapegrad, "float64", NEW["GeneralizedPareto"], "rsample")

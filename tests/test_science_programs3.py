@@ -1805,6 +1805,10 @@ def _masks_and_selects(m):
                          (lambda a, k: a.masked_fill(k, 0.0), lambda k: k.logical_not_()),
                          (lambda a, k: a[k], lambda k: k.fill_(True)),
                          (lambda a, k: a[m.tensor(1)], lambda k: k.fill_(True)),
+                         (lambda a, k: a[k[0]], lambda k: k.logical_not_()),
+                         (lambda a, k: _setitem(a * 1, k[0], 0.0), lambda k: k.logical_not_()),
+                         (lambda a, k: _setitem(a * 1, (k[0], 1), 0.0),
+                          lambda k: k.logical_not_()),
                          (lambda a, k: (a * 1).masked_scatter_(k, a * 2), lambda k: k.zero_())):
         a = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
         k = m.tensor([True, False, True])
