@@ -16,6 +16,11 @@ from test_science_programs2 import _run, _same
 torch = pytest.importorskip("torch")
 
 
+def _failure(e):
+    """An exception as the programs report it: type and message, tapegrad read as torch."""
+    return f"{type(e).__name__}: {e}".replace("tapegrad", "torch")
+
+
 def _g(m, f, *xs):
     """Gradients of the scalar f(*xs) w.r.t. the xs."""
     return list(m.autograd.grad(f(*xs), xs, allow_unused=True))
@@ -71,11 +76,11 @@ def entropy_mean_variance(m):
             try:
                 row.append(getattr(d, attr))
             except Exception as e:  # noqa: BLE001
-                row.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+                row.append(_failure(e))
         try:
             row.append(d.entropy())
         except Exception as e:  # noqa: BLE001
-            row.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            row.append(_failure(e))
         out.append(row)
     return out
 
@@ -101,7 +106,7 @@ def validate_args_errors(m):
         try:
             out.append(make())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -186,7 +191,7 @@ def biject_to_constraints(m):
     try:
         D.biject_to(C.integer_interval(0, 2))
     except Exception as e:  # noqa: BLE001
-        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+        out.append(_failure(e))
     return out
 
 
@@ -214,7 +219,7 @@ def kl_pairs(m):
             kl = D.kl_divergence(p, q)
             out.append([kl, m.autograd.grad(kl.sum(), a, allow_unused=True)])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -384,7 +389,7 @@ def vmap_errors(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -588,7 +593,7 @@ def clip_grad_errors(m):
     try:
         nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
     except Exception as e:  # noqa: BLE001
-        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+        out.append(_failure(e))
     out.append(nn.utils.clip_grad_norm_([p], 1.0))
     out.append(p.grad)
     out.append(nn.utils.clip_grad_norm_([], 1.0))
@@ -695,7 +700,7 @@ def special_edges(m):
             y = f(*args)
             out.append([f.__name__, y, m.autograd.grad(y.sum(), x, allow_unused=True)])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     n = m.tensor([-40.0, -10.0, -1.0, 0.0, 5.0, 40.0], dtype=m.float64, requires_grad=True)
     for f in (S.log_ndtr, S.erfcx, S.ndtr, S.i0e, S.i1e, S.digamma, S.gammaln):
         y = f(n)
@@ -720,7 +725,7 @@ def special_float32_edges(m):
             y = f(*args)
             out.append([y, m.autograd.grad(y.sum(), x, allow_unused=True)])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -743,7 +748,7 @@ def scans_and_sorts_with_ties(m):
             out.append([y, m.autograd.grad((y * w[..., :y.shape[-1]] if y.dim() else y).sum()
                                             if y.dim() == 2 else y.sum(), x, allow_unused=True)])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     out.append([x.cummax(1).indices, x.cummin(1).indices, x.sort(dim=1, stable=True).indices,
                 x.topk(2, 1).indices, x.max(1).indices, x.argsort(dim=1, stable=True),
                 x.median(1).indices, x.kthvalue(2, 1).indices])
@@ -810,13 +815,13 @@ def more_transforms(m):
         try:
             ladj = t.log_abs_det_jacobian(x, y)
         except Exception as e:  # noqa: BLE001
-            ladj = f"{type(e).__name__}: {e}".replace("tapegrad", "torch")
+            ladj = _failure(e)
         row = [repr(t).split("(")[0], y, ladj, m.autograd.grad(y.sum(), x)]
         for attr in ("bijective", "sign", "domain", "codomain", "event_dim"):
             try:
                 row.append(str(getattr(t, attr)))
             except Exception as e:  # noqa: BLE001
-                row.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+                row.append(_failure(e))
         out.append(row)
     out.append(T.ExpTransform() == T.ExpTransform())
     out.append(T.AffineTransform(0.0, 2.0) == T.AffineTransform(0.0, 2.0))
@@ -857,7 +862,7 @@ def relaxed_and_kl_errors(m):
         try:
             out.append(D.kl_divergence(p, q))
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -887,7 +892,7 @@ def vmap_chunks_randomness(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     m.manual_seed(0)
     out.append(F.vmap(lambda r: r + m.rand(3), randomness="same")(x))
     return out
@@ -924,7 +929,7 @@ def functional_call_strict_and_tie(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -973,7 +978,7 @@ def checkpoint_with_dropout_rng(m):
         cp.checkpoint(block, x)
         out.append("no error")
     except Exception as e:  # noqa: BLE001
-        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+        out.append(_failure(e))
     return out
 
 
@@ -999,7 +1004,7 @@ def clip_grad_variants(m):
     try:
         nn.utils.vector_to_parameters(v[:3], ps)
     except Exception as e:  # noqa: BLE001
-        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+        out.append(_failure(e))
     return out + [v, ps[0]]
 
 
@@ -1046,7 +1051,7 @@ def special_functions_misc(m):
             y = f(*args.get(f, (x,)))
             out.append([y, m.autograd.grad(y.sum(), x, allow_unused=True)])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     a = m.tensor([0.5, 2.0, 5.0], dtype=m.float64, requires_grad=True)
     z = m.tensor([1.0, 2.5, 1.0], dtype=m.float64, requires_grad=True)
     out.append([S.gammainc(a.detach(), z), S.gammaincc(a.detach(), z), S.zeta(a + 1.5, z)])
@@ -1058,7 +1063,7 @@ def special_functions_misc(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -1125,7 +1130,7 @@ def seeded_samples_more(m):
         try:
             out.append([type(d).__name__, d.sample((2,))])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -1146,7 +1151,7 @@ def rsample_gradients_more(m):
             s = make(p).rsample((3,))
             out.append([s, m.autograd.grad((s ** 2).sum(), p)])
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -1168,7 +1173,7 @@ def entropy_and_cdf_gradients(m):
                      getattr(d, what)(x) if what in ("cdf", "icdf") else getattr(d, what))
                 row.append([v, m.autograd.grad(v.sum(), (a, b), allow_unused=True)])
             except Exception as e:  # noqa: BLE001
-                row.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+                row.append(_failure(e))
         out.append(row)
     return out
 
@@ -1195,7 +1200,7 @@ def support_violation_messages(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -1219,7 +1224,7 @@ def func_pytrees_and_dims(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -1257,7 +1262,7 @@ def checkpoint_kwargs_nontensor(m):
     try:
         cp.checkpoint(f, x, 2.0, power=3, use_reentrant=True)
     except Exception as e:  # noqa: BLE001
-        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+        out.append(_failure(e))
     return out
 
 
@@ -1381,7 +1386,7 @@ def custom_function_features(m):
         gg = m.autograd.grad(yy.sum(), x, create_graph=True)[0]
         gg.sum().backward()
     except Exception as e:  # noqa: BLE001
-        out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+        out.append(_failure(e))
     return out
 
 
@@ -1402,7 +1407,7 @@ def functional_jacobian_strategies(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     return out
 
 
@@ -1498,7 +1503,7 @@ def distribution_dtypes_and_promotion(m):
         try:
             out.append(call())
         except Exception as e:  # noqa: BLE001
-            out.append(f"{type(e).__name__}: {e}".replace("tapegrad", "torch"))
+            out.append(_failure(e))
     prev = m.get_default_dtype()
     m.set_default_dtype(m.float64)
     try:
@@ -1667,7 +1672,7 @@ def distribution_details(m):
         try:
             out[name] = call()
         except Exception as e:  # noqa: BLE001
-            out[name] = f"{type(e).__name__}: {e}".replace("tapegrad", "torch")
+            out[name] = _failure(e)
     return out
 
 
