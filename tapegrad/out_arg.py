@@ -374,7 +374,7 @@ def call(name, f, args, kwargs, out):
             f = functools.partial(_plus, f, plus)
     if name in _DRAW_OUT and isinstance(out, Tensor) and not _DRAW_OUT[name][0](out._dtype):
         raise _DRAW_OUT[name][1](out._dtype)
-    elif name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:
+    if name == "float_power" and isinstance(out, Tensor) and out._dtype is not float64:
         # (its result is float64 whatever the inputs: torch's float_power_out takes no other)
         raise RuntimeError(f"the output given to float_power has dtype "
                            f"{out._dtype.legacy} but the operation's result requires "
