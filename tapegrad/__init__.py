@@ -171,18 +171,23 @@ def _fn(name):
     params = _function_params(method, name)
     no_out = _out_arg.NO_OUT   # (an explicit out=None is given, to torch's parser)
 
-    # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
-    def f(input=_MISSING, *args, out=no_out, **kwargs):
+    # (out= taken here, where torch gives it: no second wrapper frame on the hot path; from
+    # the keywords, not as a parameter: torch's messages list it where the call gave it)
+    def f(input=_MISSING, *args, **kwargs):
+        given, out = kwargs, no_out
+        if kwargs and "out" in kwargs:
+            kwargs = dict(kwargs)
+            out = kwargs.pop("out")
         if input is _MISSING and kwargs:   # (numpy's x= / a= / x1= for input; x2= for other)
             renamed = _operand_renamed(params, 0, kwargs)
             if renamed:
-                return f(*args, out=out, **renamed)
+                return f(*args, **_out_arg.placed(renamed, given))
         if not isinstance(input, Tensor) and numbers and (args or "other" in kwargs):
             # (torch.add(2.0, y): a number as torch's parser wraps it, or as it was)
             input = arith.number_input(input, args[0] if args else kwargs["other"],
                                        "div" in name and kwargs.get("rounding_mode") is None)
         if not isinstance(input, Tensor):
-            err = _arg_error(name, False, _given(input) + args, kwargs)
+            err = _arg_error(name, False, _given(input) + args, _out_arg.placed(kwargs, given))
             if err is None and input is _MISSING:
                 err = _missing_input(name, method)
             raise err or TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
@@ -192,10 +197,18 @@ def _fn(name):
                 _numpy_rename(method, kwargs)
             if not takes_out:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+            given = _out_arg.placed(kwargs, given)   # (numpy's names renamed)
             if out is None:
-                _out_arg.given_none(name, (input,) + args, kwargs)
+                _out_arg.given_none(name, (input,) + args, given)
                 return f(input, *args, **kwargs)
-            return _out_arg.call(name, method, (input,) + args, kwargs, out)
+            try:
+                return _out_arg.call(name, method, (input,) + args, kwargs, out, given)
+            except TypeError:   # (the method's complaint, counted from its first argument:
+                # torch's parser's, out= among the keywords; free unless raised)
+                err = _arg_error(name, False, (input,) + args, given)
+                if err is None:
+                    raise
+                raise err from None
         try:
             if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis)
                 return getattr(Tensor, name)(input, *args, **kwargs)
@@ -203,7 +216,7 @@ def _fn(name):
         except TypeError as exc:   # (not `e`: the module's torch.e)
             renamed = kwargs and _operand_renamed(params, 1 + len(args), kwargs)
             if renamed:
-                return f(input, *args, out=out, **renamed)
+                return f(input, *args, **_out_arg.placed(renamed, given))
             # (the method's own complaint names it and counts from its first argument: the
             # function's, where torch's parser refuses the arguments; free when none is raised;
             # the method's name where it is not the function's: an alias's target, or
@@ -217,10 +230,10 @@ def _fn(name):
     if name in _ONE_SIZE:
         spread = f
 
-        def f(input=_MISSING, *args, out=no_out, **kwargs):
+        def f(input=_MISSING, *args, **kwargs):
             if len(args) > 1:   # (the method's spread sizes: torch's function refuses them)
                 raise _arg_error(name, False, (input,) + args, kwargs)
-            return spread(input, *args, out=out, **kwargs)
+            return spread(input, *args, **kwargs)
     f._out_arg = takes_out
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 from . import errors, return_types
-from .dtypes import bool_, can_cast, float64, int64
+from .dtypes import bool_, can_cast, dtype, float64, int64
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, switched_grad
 from .native_args import arg_error, as_native, missing_first, out_number_slots
@@ -328,14 +328,25 @@ def _plus(f, addend, *args, **kwargs):
     return f(*args, **kwargs) + addend
 
 
-def call(name, f, args, kwargs, out):
+def placed(kwargs, given):
+    """kwargs with the out= of `given` (a call's keywords as given) back at its place: torch's
+    messages list a call's keywords by the order it gave them (errors.kwargs_order)."""
+    if "out" not in given:
+        return kwargs
+    items = list(kwargs.items())
+    items.insert(list(given).index("out"), ("out", given["out"]))
+    return dict(items)
+
+
+def call(name, f, args, kwargs, out, given=None):
     """f(*args, **kwargs) written into out (a tensor, or a tuple / list of them for an op with
-    several results), torch's way; returns out (or torch's named tuple of out's tensors)."""
+    several results), torch's way; returns out (or torch's named tuple of out's tensors).
+    `given`: the call's keywords as given, out= among them, for torch's messages."""
     grad_out = False
     if not isinstance(out, (Tensor, tuple, list)):
         # (torch's parser refuses it before anything runs, no draw made: by the op's forms,
         # where native_args has them, which an op of several lists)
-        err = arg_error(name, False, args, {**kwargs, "out": out})
+        err = arg_error(name, False, args, placed(kwargs, given or {**kwargs, "out": out}))
         if err is not None:
             raise err
     if name in _OUT_DTYPE and isinstance(out, Tensor):
@@ -349,7 +360,7 @@ def call(name, f, args, kwargs, out):
         if dt is None and (odt.is_floating_point and (floating or name not in _MEANS) or
                            name in ("sum", "prod", "cumsum", "cumprod", "nansum")):
             kwargs = {**kwargs, "dtype": odt}
-        elif dt is not None and dt is not odt:
+        elif dt is not None and dt is not odt and isinstance(dt, dtype):
             raise RuntimeError(
                 f"nansum: provided dtype must match dtype of result. Got {odt.legacy} and "
                 f"{dt.legacy}." if name == "nansum" and floating else
@@ -359,7 +370,7 @@ def call(name, f, args, kwargs, out):
         dt = kwargs.get("dtype")
         if dt is None:
             kwargs = {**kwargs, "dtype": out._dtype}
-        elif dt is not out._dtype:
+        elif dt is not out._dtype and isinstance(dt, dtype):   # (else f refuses it, as torch's parser)
             raise RuntimeError(f"dtype {dt.legacy} does not match dtype of out parameter "
                                f"({out._dtype.legacy})")
         if kwargs.get("requires_grad") is True:
@@ -430,10 +441,11 @@ class _NoOut:
 NO_OUT = _NoOut()
 
 
-def given_none(name, args, kwargs):
-    """torch's parser's error for a call of op `name` given out=None explicitly where no
-    form of it that takes out= binds the arguments (bernoulli(x, 0.5, out=None))."""
-    err = arg_error(name, False, args, {**kwargs, "out": None})
+def given_none(name, args, given):
+    """torch's parser's error for a call of op `name` given out=None explicitly (among the
+    keywords `given`, in its place) where no form of it that takes out= binds the arguments
+    (bernoulli(x, 0.5, out=None))."""
+    err = arg_error(name, False, args, given)
     if err is not None:
         raise err
 
@@ -450,18 +462,23 @@ def with_out(name, f):
     no_out = NO_OUT
 
     @functools.wraps(named)
-    def g(*args, out=no_out, **kwargs):
-        as_given = kwargs   # (for torch's messages, which name axis= as given)
+    def g(*args, **kwargs):
+        # (out= taken from the keywords, not as a parameter: torch's messages list it where
+        # the call gave it; `given` for them, which also name axis= as given)
+        given = as_given = kwargs
+        out = no_out
+        if "out" in kwargs:
+            as_given = kwargs = dict(kwargs)
+            out = kwargs.pop("out")
         if kwargs and renames and ("axis" in kwargs or "keepdims" in kwargs):
             kwargs = dict(kwargs)   # (numpy's names, as torch's parser takes them)
             rename(f, kwargs)
         if out is no_out or out is None:
             if out is None:   # (given: refused where no form with out= binds, else no out)
-                given_none(name, args, as_given)
+                given_none(name, args, given)
             try:
                 return f(*args, **kwargs)
             except caught as e:   # (free unless raised: then torch's parser's words)
-                given = as_given if out is no_out else {**as_given, "out": None}
                 renamed = operands and retry_renamed(f, args, kwargs, name)   # (x=, x2=...)
                 if renamed:
                     if "self" not in kwargs or "self" in renamed:
@@ -485,14 +502,14 @@ def with_out(name, f):
                 renamed and "self" in kwargs and "self" not in renamed:
             # (a Number operand binds only where the op's form of it takes out= too: not
             # where's, remainder's, bitwise_and's; a Number self= likewise)
-            err = arg_error(name, False, args, {
-                **(renamed if renamed and "self" not in kwargs else kwargs), "out": out})
+            err = arg_error(name, False, args, placed(
+                renamed if renamed and "self" not in kwargs else kwargs, given))
             if err is not None:
                 raise err
         try:   # (free unless raised: then torch's parser's words, out= among the given)
-            return call(name, f, args, renamed or kwargs, out)
+            return call(name, f, args, renamed or kwargs, out, given)
         except caught:
-            err = arg_error(name, False, args, {**(renamed or as_given), "out": out})
+            err = arg_error(name, False, args, placed(renamed or as_given, given))
             if err is None:
                 raise
             raise err from None

@@ -370,3 +370,29 @@ def _error(fn):
     except TypeError as e:
         return str(e)
     return r.tolist()
+
+
+# torch's parser lists a call's keywords, out= among them, by the order the call gave them
+# (errors.kwargs_order); tapegrad's out= wrappers took out= as a parameter and listed it
+# after the others.  With out= given, a hot function's (torch.add's) wrong argument was the
+# method's complaint, counted from the method's first argument ("position 1"), and a
+# factory's dtype= that is no dtype an AttributeError.
+@pytest.mark.parametrize("call", [
+    lambda m: m.arange(1, out=m.empty(3), dtype=m.float32, foo=3),
+    lambda m: m.arange(1, 2, out=m.empty(3), bad=1),
+    lambda m: m.arange(3, out=None, dtype=1),
+    lambda m: m.linspace(0, 1, out=m.empty(3), steps="a"),
+    lambda m: m.randn(3, out=m.empty(3), generator=1),
+    lambda m: m.eye(3, out=m.empty(2, 2), m="a"),
+    lambda m: m.clamp(m.ones(3), out=m.empty(3), min="a"),
+    lambda m: m.add(m.ones(3), out=m.empty(3), other=m.ones(3), foo=1, alpha="a"),
+    lambda m: m.add(m.ones(3), "a", out=m.empty(3)),
+    lambda m: m.mul(m.ones(3), out=m.empty(3), other="a"),
+    lambda m: m.sum(m.ones(3), out=m.empty(3), dim="a"),
+    lambda m: m.sum(m.ones(3), out=m.empty(()), dtype=3),
+    lambda m: m.zeros(3, out=m.empty(3), dtype=3),
+    lambda m: m.full((3,), 1.0, dtype=3, out=m.empty(3)),
+])
+def test_out_keyword_in_messages_as_torch(call):
+    torch = pytest.importorskip("torch")
+    assert_same_error(call, torch)
