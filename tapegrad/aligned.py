@@ -16,19 +16,42 @@ import math
 
 import numpy as np
 
-__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy"]
+__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy", "check_nbytes", "alloc_error"]
 
 ALIGN = 64               # bytes: a cache line, and torch's alignment of CPU storage
 MIN_BYTES = 1 << 16      # smaller arrays: numpy's own allocation
+_INT64_END = 1 << 63
+
+
+def check_nbytes(shape, itemsize):
+    """The byte count of a contiguous storage of `shape`; torch's error where it overflows
+    int64 (computeStorageNbytesContiguous), before any allocation is tried."""
+    nbytes = math.prod(shape) * itemsize
+    if nbytes >= _INT64_END:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    return nbytes
+
+
+def alloc_error(nbytes):
+    """torch's error for a storage of nbytes its CPU allocator could not get (numpy's
+    MemoryError, or its "too big" ValueError for a temporary larger than the result)."""
+    return RuntimeError(f"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                        f"can't allocate memory: you tried to allocate {nbytes} bytes. "
+                        f"Error code 12 (Cannot allocate memory)")
 
 
 def empty(shape, dtype):
-    """np.empty(shape, dtype), on a 64-byte boundary when MIN_BYTES or larger."""
+    """np.empty(shape, dtype), on a 64-byte boundary when MIN_BYTES or larger (torch's
+    errors where the storage cannot be had)."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
-    raw = np.empty(nbytes + ALIGN, np.uint8)
+    check_nbytes(shape, dtype.itemsize)
+    try:
+        raw = np.empty(nbytes + ALIGN, np.uint8)
+    except (MemoryError, ValueError):   # (ValueError: past numpy's intp, 2**63 - 64 bytes on)
+        raise alloc_error(nbytes) from None
     at = -raw.__array_interface__["data"][0] % ALIGN
     # (frombuffer keeps the memoryview as the base: np.ndarray(buffer=) would unwrap it to raw)
     return np.frombuffer(memoryview(raw)[at:at + nbytes], dtype).reshape(shape)

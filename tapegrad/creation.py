@@ -594,8 +594,13 @@ def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=Non
     n = _arange_size(start, end, step, dtype)
     if not dtype.is_floating_point:
         _to_int64(step)   # (the kernel's int64 step)
-        return _leaf(_arange_int(start, step, n, dtype), dtype, requires_grad)
-    return _leaf(_arange_float(float(start), float(step), n, dtype.np), dtype, requires_grad)
+    nbytes = aligned.check_nbytes((n,), dtype.itemsize)
+    try:
+        values = (_arange_int(start, step, n, dtype) if not dtype.is_floating_point else
+                  _arange_float(float(start), float(step), n, dtype.np))
+    except (MemoryError, ValueError):   # (numpy's, past what it can allocate: torch's words)
+        raise aligned.alloc_error(nbytes) from None
+    return _leaf(values, dtype, requires_grad)
 
 
 _I64 = 1 << 63

@@ -971,3 +971,21 @@ def test_negative_edgeitems_print_as_torch(shape):
         finally:
             m.set_printoptions(profile="default")
     assert shown(tg) == shown(torch)
+
+
+# a storage torch cannot have: its byte count past int64 ("Storage size calculation
+# overflowed"), or more than the allocator gets (DefaultCPUAllocator's enforce); tapegrad
+# gave numpy's ValueError / MemoryError (arange's and the filling factories')
+STORAGE_SIZES = [
+    "m.arange(2**62)", "m.arange(1e18)", "m.arange(2**62, dtype=m.float32)", "m.arange(2**61)",
+    "m.arange(2**62, dtype=m.int8)", "m.arange(0, 1, 1e-17)", "m.arange(2**40)",
+    "m.arange(2**63 - 1, dtype=m.int8)", "m.zeros(2**40, 2**40)",
+    "m.zeros(2**31, 2**30, 2, dtype=m.int8)", "m.empty(2**62, dtype=m.int8)",
+    "m.empty(2**63 - 1, dtype=m.int8)", "m.ones(2**62, dtype=m.bool)", "m.full((2**61,), 1.0)",
+    "m.zeros(10**17)",
+]
+
+
+@pytest.mark.parametrize("expr", STORAGE_SIZES)
+def test_storage_size_errors_as_torch(expr):
+    _check(expr)
