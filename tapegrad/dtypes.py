@@ -77,16 +77,26 @@ def set_default_dtype(d):
     _format._default_dtype_name = d.name
 
 
+# the numpy dtypes torch's tensors take that tapegrad's do not: arrays of them are torch's
+# tensors, so tapegrad's refusal is its own, not torch's TypeError for the types it lacks
+_TORCH_ONLY = {np.dtype(n): n for n in ("float16", "uint16", "uint32", "uint64")}
+
+
 def from_numpy_dtype(npdt):
     d = BY_NP.get(np.dtype(npdt))
     if d is None:
-        if np.dtype(npdt).kind == "c":   # (torch has them: not its error for other types)
+        npdt = np.dtype(npdt)
+        name = npdt.type.__name__
+        if npdt in _TORCH_ONLY:
+            raise NotImplementedError(f"tapegrad has no {_TORCH_ONLY[npdt]} dtype: an array "
+                                      f"of numpy.{name} is not supported")
+        if npdt.kind == "c" and npdt.itemsize <= 16:
             raise NotImplementedError(f"tapegrad has no complex dtypes: an array of "
-                                      f"numpy.{np.dtype(npdt).type.__name__} is not supported")
-        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(npdt).type.__name__}. "
-                        "The only "
-                        "supported types are: float64, float32, int64, int32, int16, int8, "
-                        "uint8, and bool.")
+                                      f"numpy.{name} is not supported")
+        # (torch's words, which list its own dtypes)
+        raise TypeError(f"can't convert np.ndarray of type numpy.{name}. The only supported "
+                        f"types are: float64, float32, float16, complex64, complex128, int64, "
+                        f"int32, int16, int8, uint64, uint32, uint16, uint8, and bool.")
     return d
 
 

@@ -989,3 +989,22 @@ STORAGE_SIZES = [
 @pytest.mark.parametrize("expr", STORAGE_SIZES)
 def test_storage_size_errors_as_torch(expr):
     _check(expr)
+
+
+# numpy arrays of a type torch has no tensors of: torch's TypeError lists torch's dtypes
+# (tapegrad listed its own); float16 / uint16 / uint32 / uint64 arrays are torch's tensors,
+# which tapegrad lacks: its own NotImplementedError, not torch's refusal of other types
+NUMPY_TYPES = [f"m.{fn}(np.zeros(2, {dt!r}))" for fn in ("from_numpy", "tensor", "as_tensor")
+               for dt in ("<U3", "O", "g", "datetime64[s]", "V4", "G", "S2")]
+
+
+@pytest.mark.parametrize("expr", NUMPY_TYPES)
+def test_numpy_types_torch_refuses_as_torch(expr):
+    _check(expr)
+
+
+@pytest.mark.parametrize("dt", ["float16", "uint16", "uint32", "uint64", "complex64"])
+def test_numpy_types_tapegrad_lacks_are_its_own_refusal(dt):
+    assert run(f"m.from_numpy(np.zeros(2, {dt!r})).dtype", torch) == getattr(torch, dt)
+    with pytest.raises(NotImplementedError, match=f"tapegrad has no {dt[:7]}"):
+        tg.from_numpy(np.zeros(2, dt))
