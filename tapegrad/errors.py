@@ -343,20 +343,39 @@ def _std_hash(key):
     return _shift_mix(_shift_mix(h) * _MUL & _MASK)
 
 
+# libstdc++'s bucket counts past its first, 13 (its __prime_list from there; a table grows to
+# the first of them at least twice its count, on the insert that would pass one key a bucket)
+_BUCKET_COUNTS = (
+    13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 103, 109,
+    113, 127, 137, 139, 149, 157, 167, 179, 193, 199, 211, 227, 241, 257, 277, 293, 313, 337,
+    359, 383, 409, 439, 467, 503, 541, 577, 619, 661, 709, 761, 823, 887, 953, 1031, 1109, 1193,
+    1289, 1381, 1493, 1613, 1741, 1879, 2029, 2179, 2357, 2549, 2753, 2971, 3209, 3469, 3739,
+    4027, 4349, 4703, 5087, 5503, 5953, 6427, 6949, 7517, 8123, 8783, 9497, 10273, 11113, 12011,
+    12983, 14033, 15173, 16411, 17749, 19183, 20753, 22447, 24281, 26267, 28411, 30727, 33223)
+
+
 def kwargs_order(kwargs):
     """The keywords of a call (in the order given) as torch's parser lists them in its
     messages: it keeps them in a std::unordered_map, whose libstdc++ iteration order this
-    replays (13 buckets up to 13 keys: a key whose bucket is new goes first, one whose bucket
-    has keys goes first among them).  Past 13 keys (a rehash): the last given first."""
-    keys = list(kwargs)
-    if len(keys) > 13:
-        return keys[::-1]
-    order, buckets = [], []
-    for k in keys:
-        b = _std_hash(k) % 13
+    replays: one list, a key whose bucket has none going first, one whose bucket has keys
+    first among them; 13 buckets up to 13 keys, then a rehash (29, 59, 127... buckets) that
+    moves the keys, in the list's order, by the same rule."""
+    hashes = {k: _std_hash(k) for k in kwargs}
+    order, buckets, count = [], [], 13
+
+    def insert(k):
+        b = hashes[k] % count
         i = buckets.index(b) if b in buckets else 0
         order.insert(i, k)
         buckets.insert(i, b)
+
+    for k in kwargs:
+        if len(order) == count:   # (its load factor 1: the table grows before this insert)
+            count = next(p for p in _BUCKET_COUNTS if p >= 2 * count)
+            moved, order[:], buckets[:] = list(order), [], []
+            for m in moved:
+                insert(m)
+        insert(k)
     return order
 
 

@@ -1008,3 +1008,12 @@ def test_numpy_types_tapegrad_lacks_are_its_own_refusal(dt):
     assert run(f"m.from_numpy(np.zeros(2, {dt!r})).dtype", torch) == getattr(torch, dt)
     with pytest.raises(NotImplementedError, match=f"tapegrad has no {dt[:7]}"):
         tg.from_numpy(np.zeros(2, dt))
+
+
+# past 13 keywords torch's std::unordered_map rehashes (29, 59, 127 buckets): the keys move,
+# in the list's order, by its insert rule (tapegrad listed them last-given-first)
+@pytest.mark.parametrize("n", [14, 15, 20, 29, 30, 45, 59, 60, 128])
+def test_many_keywords_listed_in_torch_order(n):
+    names = [f"{w}{i}" for i, w in enumerate(["dtype", "foo", "kw", "out", "alpha"] * 30)][:n]
+    expr = f"m.arange(1, 2, 3, 4, {', '.join(f'{k}=1' for k in names)})"
+    _check(expr)
