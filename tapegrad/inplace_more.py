@@ -31,6 +31,7 @@ from .floordiv import rounded_div
 from .graph import _edged_class, edge_data, name_entry, record_fn
 from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
+from .native_args import parsed
 from .ops import OPS
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
@@ -678,11 +679,13 @@ class _InplaceArithmeticMethods:
                                f"match")
         return _inplace_product(self, addmm, (mat1, mat2), beta, alpha)
 
+    @parsed("polygamma_", method=True)   # (its argument errors: torch's parser's)
     def polygamma_(self, n):
         # (through a clone: polygamma's entry reads x as its second operand, after n)
         run = lambda: _inplace_decomp(self, Tensor.polygamma, n)  # noqa: E731
         return _named_inplace(self, run, "PolygammaBackward1")
 
+    @parsed("mvlgamma_", method=True)
     def mvlgamma_(self, p):
         if not self._dtype.is_floating_point:     # (torch's words)
             raise RuntimeError(f"mvlgamma: result type {self._dtype.legacy} can't be cast to "

@@ -35,7 +35,7 @@ from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims
 from .tracing import _bake, _tracing
 from .tape import INFERENCE_MADE, input_node, STATE, view_base
 from .views import KIND_OPS
-from .native_args import renamed   # (a forwarded call's error under its own name)
+from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
 
 _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
 
@@ -523,6 +523,7 @@ class _MathMethods:
 
     clip = clamp
 
+    @parsed("polygamma", method=True)   # (its argument errors: torch's parser's)
     def polygamma(self, n):
         """The n-th derivative of digamma (PolygammaBackward0)."""
         return polygamma(n, self)

@@ -463,6 +463,12 @@ for _fn in ("xlogy", "special_xlogy", "special_xlog1py", "special_zeta"):
                     "Tensor input, Number other, *, Tensor out = None"], [])
 for _fn in ("polygamma", "special_polygamma"):
     _FORMS[_fn] = (["int n, Tensor input, *, Tensor out = None"], [])
+# (their methods: n / p alone; the in-place ones' too, as their own ops)
+_FORMS["polygamma"] += (["int n"],)
+_FORMS["polygamma_"] = ([], [], ["int n"])
+for _fn in ("mvlgamma", "special_multigammaln"):
+    _FORMS[_fn] = (["Tensor input, int p, *, Tensor out = None"], [])
+_FORMS["mvlgamma_"] = ([], [], ["int p"])
 for _fn in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
             "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
             "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",

@@ -22,7 +22,8 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, numpy_names, out
     _fastpath, _native_names
 from .fpstate import quiet
 from .grad_mode import TRANSFORMS
-from .native_args import _copy, bind, given, MISSING, Overloads, overloads, renamed, takes
+from .native_args import _copy, bind, given, MISSING, Overloads, overloads, parsed, renamed, \
+    takes
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
@@ -136,6 +137,7 @@ class _Methods:
     def logit(self, eps=None):
         return logit(self, eps)
 
+    @parsed("mvlgamma", method=True)   # (its argument errors: torch's parser's)
     def mvlgamma(self, p):
         return _multigammaln("mvlgamma", self, p, 1)
 
