@@ -11,7 +11,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
 from .native_args import extra_args, missing, MISSING, parsed, renamed, Unbound
-from .tape import STATE
+from .tape import FORWARD_MADE, STATE
 from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
@@ -68,7 +68,10 @@ _LEGACY_DEVICE = ("Legacy tensor constructor of the form torch.Tensor(tensor, de
 def _leaf(arr, dt, requires_grad):
     if requires_grad and not dt.is_floating_point:
         raise RuntimeError(errors.NOT_FLOAT_CREATE)
-    return Tensor._wrap(arr, dt, bool(requires_grad))
+    t = Tensor._wrap(arr, dt, bool(requires_grad))
+    if STATE.forward_call:   # (made in jvp's function: a write into it there is recorded)
+        t._flags = getattr(t, "_flags", 0) | FORWARD_MADE
+    return t
 
 
 def _infer_dtype(data):

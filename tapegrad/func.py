@@ -324,12 +324,13 @@ def grad_and_value(func, argnums=0, has_aux=False):
             call[i] = rebuild(leaves[k:k + len(f)])
             k += len(f)
         with _level() as level, _grad_level():
-            saved = TRANSFORMS.levels
+            saved = TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off
             TRANSFORMS.levels = transformed_call("grad", _flatten((call, kwargs))[0])
+            STATE.forward_call = STATE.fwd_off = False
             try:
                 out = func(*call, **kwargs)
             finally:
-                TRANSFORMS.levels = saved
+                TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off = saved
             aux = None
             if has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
@@ -391,12 +392,13 @@ def vjp(func, *primals, has_aux=False):
         call.append(rebuild(leaves[k:k + len(f)]))
         k += len(f)
     with _level() as level, _grad_level():
-        saved = TRANSFORMS.levels
+        saved = TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off
         TRANSFORMS.levels = transformed_call("grad", _flatten(call)[0])
+        STATE.forward_call = STATE.fwd_off = False
         try:
             out = func(*call)
         finally:
-            TRANSFORMS.levels = saved
+            TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off = saved
     own_ids = level.own(leaves)
     aux = None
     if has_aux:
@@ -436,6 +438,8 @@ def vjp(func, *primals, has_aux=False):
 def _jacobian_of(func, argnums, has_aux, api):
     """jacrev's and jacfwd's function: the Jacobian blocks laid out as torch.func's (the
     output's structure, each of its tensors holding the `argnums` arguments' structure)."""
+    forward = not api.startswith("vjp")   # (jacfwd's)
+
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, args)
         flats = [_flatten(args[i]) for i in nums]
@@ -450,12 +454,14 @@ def _jacobian_of(func, argnums, has_aux, api):
             for i, (fl, rebuild) in zip(nums, flats):
                 call[i] = rebuild(list(ys[k:k + len(fl)]))
                 k += len(fl)
-            saved = TRANSFORMS.levels
+            saved = TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off
             TRANSFORMS.levels = transformed_call("grad", _flatten((call, kwargs))[0])
+            # (jacfwd's: torch's forward mode, where no_grad stops no tangent, user_set)
+            STATE.forward_call, STATE.fwd_off = forward, False
             try:
                 out = func(*call, **kwargs)
             finally:
-                TRANSFORMS.levels = saved
+                TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off = saved
             if has_aux:
                 out, a = _with_aux(out, api)
                 aux.append(a)
@@ -502,7 +508,9 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """(func(*primals), the Jacobian-vector product with `tangents`).  tapegrad has no
     forward mode: the product is computed by reverse mode twice (autograd.functional.jvp),
-    with the same values; Python control flow in `func` runs as for a reverse pass."""
+    with the same values; Python control flow in `func` runs as for a reverse pass.  As
+    torch's forward mode, no_grad in `func` stops no tangent (grad_mode.user_set); a
+    reverse transform inside it (jacrev) still sees none of what no_grad covers."""
     api = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{api}: Expected primals to be a tuple. E.g. it should be valid to "
@@ -535,12 +543,14 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     outer = enabled and not nested and any(t.requires_grad for t in flat_t)
 
     def f(*ys):
-        saved = TRANSFORMS.levels
+        saved = TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off
         TRANSFORMS.levels = transformed_call("grad", ys)
+        # (torch's forward mode: no_grad in func stops no tangent, grad_mode.user_set)
+        STATE.forward_call, STATE.fwd_off = True, False
         try:
             out = func(*rebuild_p(list(ys)))
         finally:
-            TRANSFORMS.levels = saved
+            TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off = saved
         if has_aux:
             out, a = _with_aux(out, api)
             aux.append(a)

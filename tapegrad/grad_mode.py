@@ -48,8 +48,43 @@ def transformed_call(kind, tensors):
 
 
 def is_grad_enabled():
-    """Whether operations are recorded for autograd in this thread."""
-    return STATE.enabled
+    """Whether operations are recorded for autograd in this thread (as the user set it: in
+    jvp's function, off under no_grad while the ops go on recording, user_set)."""
+    return STATE.enabled and not STATE.fwd_off
+
+
+def user_set(mode):
+    """Grad mode `mode` as no_grad / enable_grad / set_grad_enabled set it: as _set, but off
+    in the function jvp or jacfwd runs (STATE.forward_call) it stops no recording, only
+    shows off (STATE.fwd_off): torch's forward-mode AD does not heed grad mode, and tapegrad's
+    jvp takes its tangents from what is recorded.  (A tensor made there requires grad where
+    torch's does not; internal switches, switched_grad, still stop recording; a write into a
+    tensor captured from outside the function is not recorded: inplace._check_inplace.)"""
+    st = STATE
+    if not mode and st.forward_call and st.enabled:
+        st.fwd_off = True
+        return
+    st.fwd_off = False
+    _set(mode)
+
+
+@contextlib.contextmanager
+def _user_switched(mode):
+    """switched_grad for the user's switches (the decorators'): user_set's rule, switched back
+    in the `finally` (see switched_grad)."""
+    st = STATE
+    prev, prev_off = st.enabled, st.fwd_off
+    user_set(mode)
+    try:
+        yield
+    finally:
+        st.fwd_off = prev_off
+        st.enabled = prev
+        if prev and not st.inference:
+            if st.tape is CLOSED:
+                st.tape, st.parked = st.parked, CLOSED
+        elif st.tape is not CLOSED:
+            st.parked, st.tape = st.tape, CLOSED
 
 
 def _set(mode):
@@ -128,11 +163,12 @@ class _GradModeContext:
     _target = True
 
     def __enter__(self):
-        self._prev = STATE.enabled
-        _set(self._target)
+        self._prev, self._prev_off = STATE.enabled, STATE.fwd_off
+        user_set(self._target)
 
     def __exit__(self, *exc):
         _set(self._prev)
+        STATE.fwd_off = self._prev_off
         return False
 
     def __call__(self, fn):
@@ -204,7 +240,7 @@ class _NoParamContext(_GradModeContext):
         pass
 
     def _per_call(self):   # (a Ctrl-C on the way out cannot skip its switch back)
-        return switched_grad(self._target)
+        return _user_switched(self._target)
 
 
 class no_grad(_NoParamContext):
@@ -224,19 +260,21 @@ class set_grad_enabled(_GradModeContext):
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, "
                             f"not {type(mode).__name__}")
-        self._prev = STATE.enabled
+        self._prev, self._prev_off = STATE.enabled, STATE.fwd_off
         self._target = mode
-        _set(mode)
+        user_set(mode)
 
     def __enter__(self):
         pass
 
     def __exit__(self, *exc):
         _set(self._prev)
+        STATE.fwd_off = self._prev_off
         return False
 
     def __call__(self, fn):
         _set(self._prev)
+        STATE.fwd_off = self._prev_off
         return super().__call__(fn)
 
     def clone(self):
@@ -252,7 +290,7 @@ class set_grad_enabled(_GradModeContext):
     __repr__ = __str__
 
     def _per_call(self):
-        return switched_grad(self._target)
+        return _user_switched(self._target)
 
 
 

@@ -19,9 +19,9 @@ from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
-from .tape import (BUMPS, bump_version, follow_retained, INFERENCE_MADE, NO_GRAD_VIEW,
-                   refuse_inference_change, saves_indices, share_storage, STATE, Tape,
-                   view_base)
+from .tape import (BUMPS, bump_version, follow_retained, FORWARD_MADE, INFERENCE_MADE,
+                   NO_GRAD_VIEW, refuse_inference_change, saves_indices, share_storage, STATE,
+                   Tape, view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_made_without_grad,
@@ -94,6 +94,13 @@ class _InplaceMethods:
     def _check_inplace(self, other=None):
         """True when the change must be recorded on the tape."""
         if not STATE.enabled:
+            return False
+        if STATE.fwd_off and (self._recorded and self._tape is None or not self._recorded and
+                              not getattr(view_base(self) or self, "_flags", 0) & FORWARD_MADE):
+            # (under no_grad in jvp's function, a write into a leaf, as jvp's own inputs are,
+            # or into a tensor captured from outside the function: as under no_grad,
+            # unrecorded, no graph left on it; torch's dual input has no backward to refuse
+            # it, and torch refuses the write into a captured tensor)
             return False
         # (torch's check of views made with grad mode off or by unbind & co comes first)
         if _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
@@ -500,8 +507,8 @@ class _InplaceMethods:
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements; on a tensor that
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
-        if STATE.enabled and self._recorded and self._tape is None and \
-                not getattr(self, "_flags", 0) & NO_GRAD_VIEW:   # (its own error comes below)
+        if STATE.enabled and self._recorded and self._tape is None and not STATE.fwd_off \
+                and not getattr(self, "_flags", 0) & NO_GRAD_VIEW:   # (its own error below)
             refuse_inference_change(self)
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")

@@ -85,6 +85,9 @@ NO_GRAD_VIEW = 4
 # Tensor._flags bit: an inference tensor (made in an inference_mode block, or a view of one);
 # until the first inference_mode block no tensor is one, and the checks for them are skipped
 INFERENCE_TENSOR = 8
+# Tensor._flags bit: made by a factory in the function jvp or jacfwd runs (GradState's
+# forward_call), not captured from outside it: a write into it under no_grad is recorded
+FORWARD_MADE = 16
 INFERENCE_MADE = [False]
 # how many such views were made: until one is, leaf_node skips the check (reading an unset
 # _flags slot through getattr's default costs ~0.2 us, 20 us of a 105-leaf forward)
@@ -187,6 +190,13 @@ class GradState(threading.local):
     # every tensor used there to the transform's level, so saving an inference tensor there
     # is no error (refuse_inference_save)
     grad_levels = 0
+    # whether the innermost transformed call running is jvp's or jacfwd's (torch's forward
+    # mode), set by func.py around it; and grad mode turned off by the user there
+    # (grad_mode.user_set): off as is_grad_enabled shows it, while ops go on recording
+    # (torch's forward-mode AD, which tapegrad's reverse-mode jvp stands for, does not heed
+    # grad mode)
+    forward_call = False
+    fwd_off = False
 
 
 STATE = GradState()
