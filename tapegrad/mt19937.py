@@ -33,6 +33,10 @@ def _init_genrand(seed32):
     return state
 
 
+# words per getrandbits call: its bit count is a C int (rand(7e7) overflowed it at once)
+_CHUNK = 1 << 24
+
+
 class MT19937:
     """One engine: `u32(k)` / `u64(k)` draw k words as torch's `random()` / `random64()` do;
     `next_double_normal` / `next_float_normal` are torch's cached second Box-Muller samples
@@ -56,8 +60,15 @@ class MT19937:
         if k <= 0:
             return np.zeros(0, np.uint32)
         self._fresh = False
-        raw = self._py.getrandbits(32 * k).to_bytes(4 * k, "little")
-        return np.frombuffer(raw, "<u4").astype(np.uint32)
+        if k <= _CHUNK:
+            raw = self._py.getrandbits(32 * k).to_bytes(4 * k, "little")
+            return np.frombuffer(raw, "<u4").astype(np.uint32)
+        out = np.empty(k, np.uint32)
+        for i in range(0, k, _CHUNK):   # (the same words: getrandbits draws them in order)
+            m = min(_CHUNK, k - i)
+            out[i:i + m] = np.frombuffer(
+                self._py.getrandbits(32 * m).to_bytes(4 * m, "little"), "<u4")
+        return out
 
     def u64(self, k):
         """k calls of torch's `random64()`: two words each, the first the high half."""

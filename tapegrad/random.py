@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, normal_draws
+from . import aligned, devices as _device, discrete_draws, dtypes as D, errors, layouts, \
+    normal_draws
 from .creation import _factory_options, _flag, _leaf, _pin_memory_arg
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
@@ -266,6 +267,17 @@ def _float_dtype(dtype, fn, name=None):
     return dt
 
 
+def _drawn(shape, dt, draw):
+    """draw(), the values of a draw of `shape` in dtype dt, with torch's errors where their
+    storage cannot be had (a byte count past int64's, before anything is drawn; more than
+    can be allocated, numpy's MemoryError, or its "too big" ValueError)."""
+    nbytes = aligned.check_nbytes(shape, dt.itemsize)
+    try:
+        return draw()
+    except (MemoryError, ValueError):
+        raise aligned.alloc_error(nbytes) from None
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False, **kw):
     """Uniform samples in [0, 1)."""
@@ -275,7 +287,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, la
     gen = generator_of(generator, "rand")
     dt = _float_dtype(dtype, "check_uniform_bounds", "rand")
     n = math.prod(shape)
-    return _leaf(gen._uniform(n, dt.np).reshape(shape), dt, requires_grad)
+    return _leaf(_drawn(shape, dt, lambda: gen._uniform(n, dt.np).reshape(shape)), dt,
+                 requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, layout=None,
@@ -287,7 +300,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, l
     gen = generator_of(generator, "randn")
     dt = _float_dtype(dtype, "normal_kernel_cpu", "randn")
     n = math.prod(shape)
-    return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
+    return _leaf(_drawn(shape, dt, lambda: gen._normal(n, dt.np).reshape(shape)), dt,
+                 requires_grad)
 
 
 def _given(generator, dtype, device, requires_grad):
@@ -348,7 +362,8 @@ def randint(*args, generator=None, dtype=None, device=None, requires_grad=False,
     shape = _size_args((_int_list((size,), "randint", "size", len(given), bare=False),),
                        "randint")
     n = math.prod(shape)
-    arr = discrete_draws.randint(gen._engine, n, int(low), int(high), dt.np)
+    arr = _drawn(shape, dt, lambda: discrete_draws.randint(gen._engine, n, int(low), int(high),
+                                                           dt.np))
     return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)
 
 
@@ -409,7 +424,8 @@ def normal(mean, std=MISSING, size=MISSING, *, generator=None, dtype=MISSING, de
         dt = _float_dtype(dtype, "normal_kernel_cpu", "normal")
         shape = _size_args((size,), "normal")
         n = math.prod(shape)
-        return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)
+        return _leaf(_drawn(shape, dt, lambda: gen._normal(n, dt.np, mean, std).reshape(shape)),
+                     dt, requires_grad)
     m = mean._array() if tm else mean
     s = std._array() if ts else std
     if not ts and s < 0:   # (a number std: torch's check of the number)

@@ -983,6 +983,9 @@ STORAGE_SIZES = [
     "m.zeros(2**31, 2**30, 2, dtype=m.int8)", "m.empty(2**62, dtype=m.int8)",
     "m.empty(2**63 - 1, dtype=m.int8)", "m.ones(2**62, dtype=m.bool)", "m.full((2**61,), 1.0)",
     "m.zeros(10**17)",
+    # the draws (rand's was numpy's OverflowError of one getrandbits call)
+    "m.rand(10**17)", "m.randn(10**17)", "m.rand(2**62)", "m.randint(3, (10**17,))",
+    "m.randint(3, (2**62,))", "m.normal(0.0, 1.0, (10**17,))", "m.randn(2**40, 2**40)",
 ]
 
 

@@ -539,3 +539,19 @@ def test_normal_with_a_tensor_takes_no_size():
     assert got[0].startswith("normal() received an invalid combination of arguments - got "
                              "(Tensor, float, size=tuple)")
     assert got == _normal_with_size(pytest.importorskip("torch"))
+
+
+@pytest.mark.parametrize("draw", ["rand", "randn", "randint"])
+def test_draws_past_one_getrandbits_call_as_torch(monkeypatch, draw):
+    """A draw of more words than one getrandbits call takes (its bit count is a C int:
+    rand(7e7) raised OverflowError) goes in chunks, the same words in the same order: the
+    chunk made small here, the values torch's."""
+    torch = pytest.importorskip("torch")
+    import tapegrad.mt19937 as mt
+    monkeypatch.setattr(mt, "_CHUNK", 7)
+
+    def values(m):
+        m.manual_seed(11)
+        x = m.randint(0, 1000, (50,)) if draw == "randint" else getattr(m, draw)(50)
+        return x.numpy().tolist()
+    assert values(tapegrad) == values(torch)
