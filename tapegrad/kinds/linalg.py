@@ -337,7 +337,8 @@ def _vjp(which, flag, g, A, B, out, needs):
     gA = gB = None
     if which == DET:
         # NOTE: g * det * A^-T; on an exactly singular matrix torch's backward (an LU solve of
-        # det * I, det = 0) gives zeros, not the cofactor matrix; so do we
+        # det * I, det = 0) gives zeros, not the cofactor matrix; so do we (+0.0 each: torch's
+        # signs of them, and of det's zero itself, come from MKL's LU, see docs/semantics.md)
         gA = (g * out)[:, None, None] * _inv_t(A, out, 0.0)
     elif which == LOGDET:
         # NOTE: nan on an exactly singular matrix (torch: +-inf from a perturbed LU solve);
