@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy", "check_nbytes", "alloc_error"]
+__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy", "array", "check_nbytes", "alloc_error"]
 
 ALIGN = 64               # bytes: a cache line, and torch's alignment of CPU storage
 MIN_BYTES = 1 << 16      # smaller arrays: numpy's own allocation
@@ -59,8 +59,18 @@ def empty(shape, dtype):
 
 def full(shape, value, dtype):
     """np.full(shape, value, dtype) on empty()'s storage (numpy's cast of value, unsafe)."""
-    out = empty(shape, dtype)
-    np.copyto(out, value, casting="unsafe")
+    dtype = np.dtype(dtype)
+    kind = value.__class__
+    if math.prod(shape) * dtype.itemsize < MIN_BYTES:   # (empty()'s test, its dtype made once)
+        if kind is int and value == 0:
+            return np.zeros(shape, dtype)   # (~0.8 us less than empty + copyto)
+        out = np.empty(shape, dtype)
+    else:
+        out = empty(shape, dtype)
+    if kind is float and dtype.kind == "f" or kind is int and dtype.kind in "fiu":
+        out.fill(value)   # (numpy's unsafe cast as copyto's, for these; ~0.35 us less)
+    else:   # (bools, numpy scalars, ints into bool: where fill's conversions differ)
+        np.copyto(out, value, casting="unsafe")
     return out
 
 
@@ -73,4 +83,16 @@ def copy(arr, dtype):
         return np.array(arr, dtype=dtype, copy=True)
     out = empty(arr.shape, dtype)
     np.copyto(out, arr, casting="unsafe")
+    return out
+
+
+def array(items, dtype, shape):
+    """np.array(items, dtype) of a list of Python numbers (or of equal lists of them) of
+    that `shape`, on empty()'s storage when large (copy()'s placement, without numpy's
+    intermediate float64 / int64 array)."""
+    dtype = np.dtype(dtype)
+    if math.prod(shape) * dtype.itemsize < MIN_BYTES:
+        return np.array(items, dtype)
+    out = empty(shape, dtype)
+    out[...] = items
     return out

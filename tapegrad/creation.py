@@ -9,10 +9,10 @@ import numpy as np
 from . import aligned, devices as _device, dtypes as D, errors, layouts, settings
 from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
-from .fpstate import quiet
+from .fpstate import F32_MAX, quiet
 from .native_args import extra_args, missing, MISSING, parsed, renamed, Unbound
 from .tape import FORWARD_MADE, STATE
-from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
+from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _plain_size, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
 
@@ -146,7 +146,171 @@ def _bad_data(data, kind):
     walk(data, 0)
 
 
-@parsed("tensor")
+# ---- fast forms -----------------------------------------------------------------------------------
+# The common calls of the factories (zeros(2, 3), ones(n, dtype=float64), tensor(0.1),
+# tensor([1., 2.]), zeros_like(x), ...) made without the full functions' argument checks: a
+# fast form returns the result, or None for any call it does not take whole (the full function
+# then binds, checks and makes it, with torch's messages).  It decides nothing itself: the
+# dtype, the values and the storage come from the functions the full path uses.  They run
+# from the wrappers that give torch's parser's errors (native_args.parsed, out_arg.with_out):
+# a call they take costs ~1-2 us less than through the full function.
+
+def _fast_options(kw):
+    """(dtype or None, requires_grad) of a factory's keywords when they are dtype= (a dtype
+    or None) and requires_grad= (a bool) only, else None."""
+    dt, requires_grad = None, False
+    for k, v in kw.items():
+        if k == "dtype" and (v is None or v.__class__ is DType):
+            dt = v
+        elif k == "requires_grad" and v.__class__ is bool:
+            requires_grad = v
+        else:
+            return None
+    return dt, requires_grad
+
+
+def _fast_filled(value):
+    """The fast form of zeros / ones / empty, filled with `value`: sizes as Python ints."""
+    def fast(size, kw):
+        dt, requires_grad = None, False
+        if kw:
+            options = _fast_options(kw)
+            if options is None:
+                return None
+            dt, requires_grad = options
+        size = _plain_size(size)
+        if size is None:
+            return None
+        dt = dt or D.get_default_dtype()
+        if requires_grad and not dt.is_floating_point:
+            return None
+        return _leaf(aligned.full(size, value, dt.np), dt, requires_grad)
+    return fast
+
+
+def _full_fast(args, kw):
+    """full's fast form: full(size, fill_value) with a Python float or int fill value."""
+    if len(args) != 2:
+        return None
+    size, value = args
+    dt, requires_grad = None, False
+    if kw:
+        options = _fast_options(kw)
+        if options is None:
+            return None
+        dt, requires_grad = options
+    kind = value.__class__
+    if not (kind is float or kind is int and -_I64 <= value < _I64) or \
+            size.__class__ not in _SIZES:
+        return None
+    size = _plain_size((size,))
+    if size is None:
+        return None
+    dt = dt or D.scalar_dtype(value)
+    if requires_grad and not dt.is_floating_point:
+        return None
+    return _leaf(aligned.full(size, D.checked(value, dt), dt.np), dt, requires_grad)
+
+
+_SIZES = (tuple, list, Size)
+
+
+def _tensor_fast(args, kw):
+    """tensor's fast form: tensor(x) of a Python float or int, or of a list (or a list of
+    equal lists) of Python floats only or of Python ints only."""
+    if len(args) != 1:
+        return None
+    dt, requires_grad = None, False
+    if kw:
+        options = _fast_options(kw)
+        if options is None:
+            return None
+        dt, requires_grad = options
+    data = args[0]
+    kind = data.__class__
+    if kind is list:
+        if not data:
+            return None
+        shape, kind = _plain_items(data)
+        if kind is None:
+            return None
+        item = data[0] if len(shape) == 1 else data[0][0]
+    else:
+        shape, item = (), data
+    if kind is float:
+        dt = dt or D.scalar_dtype(item)
+        if not dt.is_floating_point:
+            return None   # (a float into an integer dtype: _checked_items' checks)
+    elif kind is int:
+        if dt is not None and dt is not D.int64 or requires_grad or \
+                shape == () and not -_I64 <= data < _I64:
+            return None   # (an int converted to a float dtype: copy_of's two steps)
+        dt = D.scalar_dtype(item)
+    else:
+        return None
+    if requires_grad and not dt.is_floating_point:
+        return None
+    # (past float32's range: inf, silently, as copy_of's cast)
+    arr = quiet(aligned.array, data, dt.np, shape) if shape else quiet(np.array, data, dt.np)
+    return _leaf(arr, dt, requires_grad)
+
+
+def _plain_items(data):
+    """(shape, float or int) of a list of Python floats only or Python ints only (those
+    within int64's range), or of a list of equal lists of them; (None, None) for any other
+    data (the full path infers, checks and converts it)."""
+    first = data[0]
+    if first.__class__ is list:
+        n = len(first)
+        if not n:
+            return None, None
+        kind = first[0].__class__
+        for row in data:
+            if row.__class__ is not list or len(row) != n or _kind_of(row, kind) is None:
+                return None, None
+        return (len(data), n), kind
+    kind = _kind_of(data, first.__class__)
+    return ((len(data),), kind) if kind is not None else (None, None)
+
+
+def _kind_of(items, kind):
+    """kind (float or int) when every item is of that class (an int within int64's range),
+    else None."""
+    if kind is float:
+        for v in items:
+            if v.__class__ is not float:
+                return None
+        return kind
+    if kind is int:
+        for v in items:
+            if v.__class__ is not int or not -_I64 <= v < _I64:
+                return None
+        return kind
+    return None
+
+
+def _like_fast(value):
+    """The fast form of zeros_like / ones_like / empty_like, filled with `value`."""
+    def fast(args, kw):
+        if len(args) != 1:
+            return None
+        dt, requires_grad = None, False
+        if kw:
+            options = _fast_options(kw)
+            if options is None:
+                return None
+            dt, requires_grad = options
+        x = args[0]
+        if not isinstance(x, Tensor):
+            return None
+        dt = dt or x._dtype
+        if requires_grad and not dt.is_floating_point:
+            return None
+        return _leaf(_like_values(x, value, dt), dt, requires_grad)
+    return fast
+
+
+@parsed("tensor", fast=_tensor_fast)
 def tensor(data=MISSING, *extra, dtype=None, device=None, requires_grad=False,
            pin_memory=False):
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
@@ -497,6 +661,10 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     return _filled((size,), fill_value, dtype, requires_grad, "full")
 
 
+zeros._fast, ones._fast, empty._fast, full._fast = (_fast_filled(0), _fast_filled(1),
+                                                    _fast_filled(0), _full_fast)
+
+
 def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None,
           pin_memory=False):
     _pin_memory_arg(fn, pin_memory)
@@ -508,17 +676,21 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None,
     _requires_grad_arg(fn, requires_grad)
     layouts.check(fn, len(x._shape), layout, memory_format)
     dt = dtype or x._dtype
-    value = D.checked(value, dt)
+    return _leaf(_like_values(x, D.checked(value, dt), dt, memory_format), dt, requires_grad)
+
+
+def _like_values(x, value, dt, memory_format=None):
+    """The array of a _like factory: x's shape filled with `value` (checked) in dtype dt."""
     arr = x._v
     if (memory_format is None or memory_format is layouts.preserve_format) and \
             type(arr) is np.ndarray and not arr.flags.c_contiguous and 0 not in arr.strides:
         # torch's preserve_format: the input's order of dims in memory (a transpose's
         # result is a transpose), as numpy's order "K"; an expanded input gives row-major
-        return _leaf(np.full_like(arr, value, dtype=dt.np), dt, requires_grad)
-    return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
+        return np.full_like(arr, value, dtype=dt.np)
+    return aligned.full(x._shape, value, dt.np)   # (zeros' storage, for the same reasons)
 
 
-@parsed("zeros_like")
+@parsed("zeros_like", fast=_like_fast(0))
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None, pin_memory=False):
     """zeros of `input`'s shape (and dtype unless given)."""
@@ -527,7 +699,7 @@ def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=No
                  pin_memory)
 
 
-@parsed("ones_like")
+@parsed("ones_like", fast=_like_fast(1))
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None, pin_memory=False):
     """ones of `input`'s shape (and dtype unless given)."""
@@ -536,7 +708,7 @@ def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=Non
                  pin_memory)
 
 
-@parsed("empty_like")
+@parsed("empty_like", fast=_like_fast(0))
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None, pin_memory=False):
     """An uninitialized tensor of `input`'s shape (tapegrad fills it with 0)."""
@@ -555,7 +727,32 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
                  pin_memory)
 
 
-@parsed("arange")
+def _arange_fast(args, kw):
+    """arange's fast form: arange(end), arange(start, end[, step]) of Python ints (within
+    int64's range) and floats."""
+    if not 1 <= len(args) <= 3:
+        return None
+    dtype, requires_grad = None, False
+    if kw:
+        options = _fast_options(kw)
+        if options is None:
+            return None
+        dtype, requires_grad = options
+    for v in args:
+        kind = v.__class__
+        if not (kind is float or kind is int and -_I64 <= v < _I64):
+            return None
+    if len(args) == 1:
+        start, end, step = 0, args[0], 1
+    else:
+        start, end, step = args if len(args) == 3 else (*args, 1)
+    values, dtype = _arange_values(start, end, step, dtype)
+    if requires_grad and not dtype.is_floating_point:
+        return None   # (arange's error)
+    return _leaf(values, dtype, requires_grad)
+
+
+@parsed("arange", fast=_arange_fast)
 def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=None,
            requires_grad=False, layout=None, pin_memory=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
@@ -580,10 +777,18 @@ def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=Non
     for v in (start, end, step):   # (torch's parser: an int64, or a uint64 above it)
         if type(v) is int:
             D.check_int_scalar(v)
+    values, dtype = _arange_values(start, end, step, dtype)
+    return _leaf(values, dtype, requires_grad)
+
+
+def _arange_values(start, end, step, dtype):
+    """(values, dtype) of arange from the numbers start, end, step (Python ints and floats)
+    and `dtype` (None: inferred), after torch's checks of them."""
     if dtype is D.bool_:
         raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if dtype is None:
-        dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+        dtype = D.int64 if isinstance(start, int) and isinstance(end, int) and \
+            isinstance(step, int) else D.get_default_dtype()
     if dtype is D.int64:   # (its bounds converted to int64 first, checked)
         for v in (start, end, step):
             _to_int64(v)
@@ -603,7 +808,7 @@ def arange(start=_UNSET, end=_UNSET, step=_UNSET, *extra, dtype=None, device=Non
                   _arange_float(float(start), float(step), n, dtype.np))
     except (MemoryError, ValueError):   # (numpy's, past what it can allocate: torch's words)
         raise aligned.alloc_error(nbytes) from None
-    return _leaf(values, dtype, requires_grad)
+    return values, dtype
 
 
 _I64 = 1 << 63

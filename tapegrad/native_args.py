@@ -696,22 +696,38 @@ class Unbound(TypeError):
         super().__init__(f"{fn}(): arguments none of its forms takes")
 
 
-def parsed(name, method=False):
+def parsed(name, method=False, fast=None):
     """A factory `name` (its forms in _FORMS; with `method`, a Tensor method's, self first)
     whose call fails, in whatever way, where torch's parser would have refused its
     arguments: the parser's TypeError instead (torch binds them before anything else runs),
     one rule for every wrong type, missing or unknown argument.  Free until the call
-    fails."""
+    fails.  `fast`: its fast form, fast(args, kwargs), the result of the calls it takes
+    whole (the common ones), None for the others (creation.py's "fast forms")."""
     def wrap(fn):
-        @functools.wraps(fn)
-        def call(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except Exception:
-                err = arg_error(name, method, args[1:] if method else args, kwargs)
-                if err is None:
-                    raise
-                raise err from None
+        if fast is None:
+            @functools.wraps(fn)
+            def call(*args, **kwargs):
+                try:
+                    return fn(*args, **kwargs)
+                except Exception:
+                    err = arg_error(name, method, args[1:] if method else args, kwargs)
+                    if err is None:
+                        raise
+                    raise err from None
+        else:
+            @functools.wraps(fn)
+            def call(*args, **kwargs):
+                r = fast(args, kwargs)
+                if r is not None:
+                    return r
+                try:
+                    return fn(*args, **kwargs)
+                except Exception:
+                    err = arg_error(name, method, args[1:] if method else args, kwargs)
+                    if err is None:
+                        raise
+                    raise err from None
+            call._fast = fast   # (for out_arg's wrapper, which calls fn itself)
         call._parsed = fn   # (out_arg's wrapper applies the rule itself: one layer, not two)
         return call
     return wrap

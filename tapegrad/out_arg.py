@@ -460,9 +460,14 @@ def with_out(name, f):
     operands = takes_operand_names(name)   # (torch.norm, written in Python, takes no x=)
 
     no_out = NO_OUT
+    fast = getattr(named, "_fast", None)   # (a factory's fast form: native_args.parsed)
 
     @functools.wraps(named)
     def g(*args, **kwargs):
+        if fast is not None:   # (out= or any keyword the fast form does not take: None)
+            r = fast(args, kwargs)
+            if r is not None:
+                return r
         # (out= taken from the keywords, not as a parameter: torch's messages list it where
         # the call gave it; `given` for them, which also name axis= as given)
         given = as_given = kwargs

@@ -28,6 +28,9 @@ def _makers(mod):
         "empty": lambda: mod.empty(*BIG),
         "full": lambda: mod.full(BIG, 2.5),
         "full int": lambda: mod.full(BIG, 7, dtype=mod.int32),
+        "tensor of a list of floats": lambda: mod.tensor(data.reshape(-1).tolist()),
+        "zeros_like": lambda: mod.zeros_like(mod.ones(*BIG)),
+        "ones_like float64": lambda: mod.ones_like(mod.ones(*BIG), dtype=mod.float64),
     }
 
 
