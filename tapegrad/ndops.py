@@ -973,11 +973,13 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
                 tape.set_host(e)
             return t
     # Fast path: one Python-int dim of a row-major float tensor on the open tape (a layer's
-    # mean(1), a loss's sum(1)): the general steps below for that case in one frame (the
-    # same numpy calls, so the same bits; ~7 frames less)
+    # mean(1), a loss's sum(1)), or of one that records nothing (x.sum(0) of data): the
+    # general steps below for that case in one frame (the same numpy calls, so the same
+    # bits; ~7 frames less)
     tape = STATE.tape
-    if type(dim) is int and dtype is None and x._tape is tape and x._recorded and \
-            1 < nd and -nd <= dim < nd and type(xa) is np.ndarray and not tape.sealed and \
+    rx = x._recorded
+    if type(dim) is int and dtype is None and (not rx or x._tape is tape and not tape.sealed) \
+            and 1 < nd and -nd <= dim < nd and type(xa) is np.ndarray and \
             x._dtype.is_floating_point and (type(x) is Tensor or type(x) is Parameter) and \
             xa.flags.c_contiguous:
         d = dim % nd
@@ -991,6 +993,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             finally:
                 _ERR_RESET(token)
         out = np.asarray(red, dtype=dtn)   # (layouts.reduced: a row-major input's as it is)
+        if not rx:
+            return Tensor._wrap(out, x._dtype)
         count = shape[d]
         kshape = list(shape)
         kshape[d] = 1

@@ -201,9 +201,13 @@ def _front_maker(k):
     # of a parameter's name lands in kwargs, so `call` sees the call exactly as made)
     lines = ["def make(call, fn, method, parser_error):",
              f"    def front({', '.join(n + '=_NOT_GIVEN' for n in names)}, /, *rest, **kwargs):",
-             "        if kwargs or rest:",
-             f"            return call(*{given}, *rest, **kwargs)",
-             "        try:"]
+             "        if kwargs or rest:"]
+    # (the given prefix spelled out, as below: x.sum(dim=1) builds no tuple by a generator)
+    for i in range(k):
+        lines.append(f"            if {names[i]} is _NOT_GIVEN:")
+        lines.append(f"                return call({''.join(n + ', ' for n in names[:i])}**kwargs)")
+    lines += [f"            return call({', '.join(names)}, *rest, **kwargs)",
+              "        try:"]
     for i in range(k):   # (from the first: a function may be called with no argument)
         lines.append(f"            if {names[i]} is _NOT_GIVEN:")
         lines.append(f"                return fn({', '.join(names[:i])})")

@@ -1,0 +1,100 @@
+"""The lean paths of common n-d calls (benchmarks/compare_calls.py times them): a one-dim sum /
+mean of a tensor that records nothing (ndops._reduce's one-dim fast path, also taken now
+without a tape), and methods called with keywords through numpy_names' positional front
+(x.sum(dim=1): the given positionals passed on without a generator's tuple).  Values, dtypes,
+shapes and errors as torch's; the general path's results where the fast path does not apply."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+R = np.random.default_rng(3)
+DATA = R.standard_normal((5, 7, 3))
+
+
+def _pair(dtype="float32", shape=(5, 7, 3)):
+    data = DATA.reshape(-1)[:int(np.prod(shape))].reshape(shape).astype(dtype)
+    return tg.tensor(data), torch.tensor(data)
+
+
+def _same(ours, theirs, general=None):
+    """ours as torch's result (float32 sums in another order: to rounding), and bit for bit
+    as the general path's result `general` where given."""
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert not ours.requires_grad and ours.grad_fn is None and ours.is_leaf
+    if general is not None:
+        assert type(ours._v) is type(general._v)   # (a one-element float held as a number)
+        np.testing.assert_array_equal(ours.numpy(), general.numpy())
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=2e-6, atol=1e-6)
+
+
+# call -> (its form, the general path's form of it: a dims tuple, which the fast path
+# leaves to the general steps; None: nothing to compare bit for bit)
+CALLS = {
+    "sum(0)": (lambda x: x.sum(0), lambda x: x.sum((0,))),
+    "sum(-1)": (lambda x: x.sum(-1), lambda x: x.sum((-1,))),
+    "sum(1, True)": (lambda x: x.sum(1, True), lambda x: x.sum((1,), True)),
+    "mean(1)": (lambda x: x.mean(1), lambda x: x.mean((1,))),
+    "mean(-3, keepdim)": (lambda x: x.mean(-3, keepdim=True),
+                          lambda x: x.mean((-3,), keepdim=True)),
+    "sum(dim=1)": (lambda x: x.sum(dim=1), lambda x: x.sum((1,))),
+    "mean(dim=2)": (lambda x: x.mean(dim=2), lambda x: x.mean((2,))),
+    "sum(1, keepdim=True)": (lambda x: x.sum(1, keepdim=True), lambda x: x.sum((1,), True)),
+    "softmax(dim=-1)": (lambda x: x.softmax(dim=-1), lambda x: x.softmax(-1)),
+    "transpose(dim0=0, dim1=2)": (lambda x: x.transpose(dim0=0, dim1=2),
+                                  lambda x: x.transpose(0, 2)),
+    "t-sum(0)": (lambda x: x.transpose(0, 1).sum(0), None),   # (not row-major: general)
+}
+
+
+@pytest.mark.parametrize("grad", ["grad mode", "no_grad"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("call", list(CALLS))
+def test_one_dim_reductions_and_keyword_calls_as_torch(call, dtype, grad):
+    ours, theirs = _pair(dtype)
+    fast, general = CALLS[call]
+    with tg.set_grad_enabled(grad == "grad mode"):
+        got, want = fast(ours), general and general(ours)
+    _same(got, fast(theirs), want)
+
+
+def test_a_one_dim_reduction_of_a_parameter_that_needs_no_grad():
+    p = tg.nn.Parameter(tg.tensor(DATA.astype("float32")), requires_grad=False)
+    q = torch.nn.Parameter(torch.tensor(DATA.astype("float32")), requires_grad=False)
+    _same(p.sum(1), q.sum(1), p.sum((1,)))
+    _same(p.mean(0), q.mean(0), p.mean((0,)))
+
+
+def test_one_element_results():
+    ours, theirs = _pair(shape=(1, 1))
+    got = ours.sum(0)
+    assert type(got._v) is float   # (a one-element float result held as a number)
+    _same(got, theirs.sum(0), ours.sum((0,)))
+    _same(ours.mean(1, keepdim=True), theirs.mean(1, keepdim=True), ours.mean((1,), True))
+
+
+def test_the_recorded_one_dim_path_is_unchanged():
+    x = tg.tensor(DATA.astype("float32"), requires_grad=True)
+    y = torch.tensor(DATA.astype("float32"), requires_grad=True)
+    a, b = x.mean(1), y.mean(1)
+    assert a.grad_fn.name() == b.grad_fn.name()
+    (a * a).sum().backward()
+    (b * b).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.sum(1, foo=2), lambda m, x: x.sum(dim=1, keepdim=1),
+    lambda m, x: x.sum(1, 2, 3, 4), lambda m, x: x.sum(1, dim=2),
+    lambda m, x: x.softmax(-1, dim=0), lambda m, x: x.mean(dim=5),
+])
+def test_keyword_calls_refused_as_torch(call):
+    ours, theirs = _pair()
+    with pytest.raises(Exception) as e_theirs:
+        call(torch, theirs)
+    with pytest.raises(type(e_theirs.value)) as e_ours:
+        call(tg, ours)
+    assert str(e_ours.value) == str(e_theirs.value)
