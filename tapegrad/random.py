@@ -14,11 +14,11 @@ import numpy as np
 
 from . import aligned, devices as _device, discrete_draws, dtypes as D, errors, layouts, \
     normal_draws
-from .creation import _factory_options, _flag, _leaf, _pin_memory_arg
+from .creation import _factory_options, _fast_options, _flag, _leaf, _pin_memory_arg
 from .exact import fma32, fma64
 from .mt19937 import MT19937, STATE_BYTES
 from .native_args import arg_error, check_type, MISSING, overloads, parsed, takes, Unbound
-from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _size_args, Tensor
+from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _plain_size, _size_args, Tensor
 
 # torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
 # from the OS at start-up
@@ -302,6 +302,35 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, l
     n = math.prod(shape)
     return _leaf(_drawn(shape, dt, lambda: gen._normal(n, dt.np).reshape(shape)), dt,
                  requires_grad)
+
+
+def _draw_fast(fn, draw):
+    """The fast form of rand / randn (`fn`; `draw`: the name of the generator's method making
+    n values, theirs): sizes as Python ints, dtype= a float dtype or None, requires_grad= a
+    bool, the default generator, the draw made through _drawn as theirs (creation.py's "fast
+    forms": anything else goes to the full function)."""
+    def fast(size, kw):
+        dt, requires_grad = None, False
+        if kw:
+            options = _fast_options(kw)
+            if options is None:
+                return None
+            dt, requires_grad = options
+        shape = _plain_size(size)
+        if shape is None:
+            return None
+        dt = dt or D.get_default_dtype()
+        if not dt.is_floating_point:
+            return None   # (the kernel's error)
+        gen = generator_of(None, fn)
+        n = math.prod(shape)
+        return _leaf(_drawn(shape, dt, lambda: getattr(gen, draw)(n, dt.np).reshape(shape)),
+                     dt, requires_grad)
+    return fast
+
+
+rand._fast = _draw_fast("rand", "_uniform")
+randn._fast = _draw_fast("randn", "_normal")
 
 
 def _given(generator, dtype, device, requires_grad):

@@ -185,3 +185,42 @@ def test_the_fast_forms_refuse_as_the_full_functions_and_torch(case):
     torch = pytest.importorskip("torch")
     kw = {k: getattr(torch, str(v).split(".")[1]) for k, v in kw.items()}
     assert ours == _error(getattr(torch, name), *args, **kw)
+
+
+DRAWS = [
+    ("rand", (3, 2), {}), ("rand", ((4,),), {"dtype": tg.float64}), ("randn", (32, 16), {}),
+    ("randn", (5,), {"requires_grad": True}), ("randn", ([2, 3],), {"dtype": tg.float64}),
+    ("rand", (0,), {}), ("randn", (17,), {"dtype": None}),
+]
+DRAWS_LEFT = [
+    ("rand", (3,), {"generator": None}), ("randn", (3,), {"dtype": tg.int64}),
+    ("rand", (-1,), {}), ("randn", (), {}), ("rand", (3,), {"device": "cpu"}),
+    ("randn", (np.int64(3),), {}), ("rand", (3,), {"size": (3,)}),
+]
+
+
+@pytest.mark.parametrize("case", DRAWS, ids=_case_id)
+def test_the_draws_fast_forms_draw_as_the_full_functions_and_torch(case):
+    from tapegrad import random
+    name, args, kw = case
+    fast, full = getattr(random, name)._fast, getattr(random, name)
+    tg.manual_seed(7)
+    ours = fast(args, dict(kw))
+    tg.manual_seed(7)
+    _same(ours, full(*args, **kw))
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(7)
+    theirs = getattr(torch, name)(*args, **{k: v and getattr(torch, str(v).split(".")[1])
+                                            if k == "dtype" else v for k, v in kw.items()})
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    assert ours.requires_grad == theirs.requires_grad
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("case", DRAWS_LEFT, ids=_case_id)
+def test_the_draws_fast_forms_leave_other_calls_to_the_full_functions(case):
+    from tapegrad import random
+    name, args, kw = case
+    state = tg.get_rng_state()
+    assert getattr(random, name)._fast(args, dict(kw)) is None
+    assert bool((tg.get_rng_state() == state).all())   # (nothing drawn)
