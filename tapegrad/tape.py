@@ -1848,9 +1848,9 @@ def saves_indices(r, indices):
 def share_version(view, base):
     """`view` shares `base`'s memory: one version counter for both, as torch's views; it
     remembers the tensor at the root of its chain of views (torch's `_base`)."""
-    root = view_base(base)
-    view._ver = (version_counter(base), base if root is None else root)
-    inference_as(view, base)
+    view._ver = _count_and_root(base)
+    if INFERENCE_MADE[0]:   # (inference_as's first test, inline: a view of data is hot)
+        inference_as(view, base)
 
 
 def register_view(t, base):
@@ -1891,9 +1891,8 @@ def _prune_views(c):
 def _count_and_root(base):
     """(base's version counter, made if it has none; the tensor at the root of its chain of
     views): what a view of base shares."""
-    try:
-        c = base._ver
-    except AttributeError:
+    c = getattr(base, "_ver", None)   # (an unset slot: getattr's default costs half a raise)
+    if c is None:
         c = base._ver = [0]
         return c, base
     if type(c) is list:

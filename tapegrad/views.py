@@ -50,6 +50,8 @@ def _reshape_op(name, x, shape, out=None, strides=None):
             and name not in _NOT_VIEWS:
         return _open_view(x, out, OPS[name].code, name, tape)
     if not x._recorded:
+        if shares and name not in _NOT_VIEWS:
+            return _plain_view(x, out, name)
         tape = None
     elif tape.sealed or x._tape is not tape and x._tape is not None:
         tape = _tape_of(x)   # (else that is what it returns)
@@ -127,6 +129,25 @@ def _view_of(t, x, out, name=None, nr=0):
             share_storage(t)   # its entry's value follows the memory it shares (refresh_shared)
     else:
         share_version(t, x)
+    if not STATE.enabled or STATE.inference or _WITHOUT_GRAD:
+        _view_marks(t, x, name, nr)
+
+
+def _plain_view(x, out, name):
+    """_view_tensor then _view_of in one frame for a view `out` of x's memory made with no
+    tape (x records nothing): a view of data, x[0] or x.view(-1) of a batch (~0.2 us of
+    frames less)."""
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._recorded = out, x._dtype, out.shape, None, False
+    share_version(t, x)
+    if not STATE.enabled or STATE.inference or _WITHOUT_GRAD:
+        _view_marks(t, x, name, 0)
+    return t
+
+
+def _view_marks(t, x, name, nr):
+    """_view_of's marks of view t of x made without grad, or of such a view (a piece `nr` of
+    view op `name`): check_made_without_grad's records."""
     if not STATE.enabled or STATE.inference:
         if t._dtype.is_floating_point:   # (torch's views of other dtypes are not differentiable)
             _made_without_grad(t, INFERENCE if STATE.inference else NO_GRAD, None)
@@ -202,10 +223,10 @@ def _strided_view(name, x, arr, out, offset):
     fast = x._tape is tape and x._recorded and not tape.sealed and out.size > 1
     if fast:
         t = _open_view(x, out, OPS[name].code, name, tape)
+    elif not x._recorded:   # (no tape: nothing to record, out shares arr's memory)
+        return _plain_view(x, out, name)
     else:
-        if not x._recorded:
-            tape = None
-        elif tape.sealed or x._tape is not tape and x._tape is not None:
+        if tape.sealed or x._tape is not tape and x._tape is not None:
             tape = _tape_for(x, None)   # (else that is what it returns)
         t = _view_tensor(x, out, OPS[name].code, tape)
     if tape is not None:

@@ -98,3 +98,44 @@ def test_keyword_calls_refused_as_torch(call):
     with pytest.raises(type(e_theirs.value)) as e_ours:
         call(tg, ours)
     assert str(e_ours.value) == str(e_theirs.value)
+
+
+VIEWS = {
+    "x[0]": lambda x: x[0], "x[1:3]": lambda x: x[1:3], "x[:, 0]": lambda x: x[:, 0],
+    "x[0, 1]": lambda x: x[0, 1], "x.t()": lambda x: x[0].t(),
+    "x.view(-1)": lambda x: x.view(-1), "x.reshape(7, 15)": lambda x: x.reshape(7, 15),
+    "x.flatten()": lambda x: x.flatten(), "x.unsqueeze(0)": lambda x: x.unsqueeze(0),
+    "x.transpose(0, 2)": lambda x: x.transpose(0, 2),
+}
+
+
+@pytest.mark.parametrize("mode", ["grad mode", "no_grad", "inference_mode"])
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_views_of_data_share_its_memory_and_version_as_torch(view, mode):
+    ours, theirs = _pair()
+    got = []
+    for m, x in ((tg, ours), (torch, theirs)):
+        ctx = m.inference_mode() if mode == "inference_mode" else \
+            m.set_grad_enabled(mode == "grad mode")
+        with ctx:
+            v = VIEWS[view](x)
+            v.add_(1.0)   # (through the view: the base sees it, one version counter)
+            got.append((v._base is x, v._version, x._version, v.requires_grad, v.is_leaf,
+                        v.storage_offset(), v.stride(), tuple(v.shape),
+                        x.tolist(), v.is_inference()))
+    assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_a_view_of_data_made_without_grad_refuses_as_torch_when_changed_in_grad_mode(view):
+    got = []
+    for m, x in zip((tg, torch), _pair()):
+        leaf = m.ones(VIEWS[view](x).shape, requires_grad=True)
+        with m.no_grad():
+            v = VIEWS[view](x)
+        try:   # (a view made without grad, changed in place by a recorded op)
+            v.mul_(leaf)
+            got.append((v.requires_grad, v.grad_fn is not None))
+        except RuntimeError as e:
+            got.append(str(e))
+    assert got[0] == got[1]
