@@ -949,13 +949,13 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
                 total = _sums().total(xa.reshape(-1))
                 red = dtn.type(total / size if mean else total)
             v = float(red)
-            if not x._recorded:
-                return Tensor._wrap(np.asarray(red, dtype=dtn), x._dtype)
             tape = STATE.tape
-            if tape.sealed:
+            if x._recorded and tape.sealed:
                 tape = open_tape(x)
-                if tape is None:
-                    return Tensor._wrap(np.asarray(red, dtype=dtn), x._dtype)
+            if not x._recorded or tape is None:   # (the 0-d float, as Tensor._wrap holds it)
+                t = _new()
+                t._v, t._dtype, t._shape, t._tape, t._recorded = v, x._dtype, (), None, False
+                return t
             src = x._tape
             if src is tape:
                 a = x._node

@@ -294,9 +294,9 @@ class _OpMethods:
     def mm(self, mat2=MISSING):
         if not isinstance(mat2, Tensor):
             raise arg_error("mm", True, given(mat2))
-        if self.dim() != 2:
+        if len(self._shape) != 2:
             raise RuntimeError("self must be a matrix")
-        if mat2.dim() != 2:
+        if len(mat2._shape) != 2:
             raise RuntimeError("mat2 must be a matrix")
         return matmul(self, mat2)
 

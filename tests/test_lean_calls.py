@@ -139,3 +139,30 @@ def test_a_view_of_data_made_without_grad_refuses_as_torch_when_changed_in_grad_
         except RuntimeError as e:
             got.append(str(e))
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("mode", ["grad mode", "no_grad", "leaf in no_grad", "leaf"])
+@pytest.mark.parametrize("call", ["sum", "mean"])
+def test_a_sum_of_every_element_as_torch(call, mode):
+    got = []
+    for m, x in zip((tg, torch), _pair()):
+        if mode.startswith("leaf"):
+            x.requires_grad_()
+        with m.set_grad_enabled(not mode.endswith("no_grad")):
+            r = getattr(x, call)()
+        got.append((r.dtype.is_floating_point, tuple(r.shape), r.requires_grad, r.is_leaf,
+                    r.grad_fn is None, round(r.item(), 4)))
+    assert got[0] == got[1]
+    ours = getattr(_pair()[0], call)()
+    assert type(ours._v) is float   # (a 0-d float held as a number, as Tensor._wrap holds it)
+
+
+def test_mm_refuses_as_torch():
+    for args in [((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (4, 2))]:
+        errs = []
+        for m in (tg, torch):
+            try:
+                m.mm(m.ones(*args[0]), m.ones(*args[1]))
+            except RuntimeError as e:
+                errs.append(str(e))
+        assert len(errs) == 2 and errs[0] == errs[1]
