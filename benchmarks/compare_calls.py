@@ -24,7 +24,8 @@ import numpy as np
 
 import workloads as W
 
-# (label, statement): names the statements see are the library (`t`) and a, b, v, w, s
+# (label, statement): names the statements see are the library (`t`) and a, b, v, w, s, n
+# (a float32 numpy array 32x16) and n0 (a numpy float32)
 CASES = [
     ("tensor(0.1)", "t.tensor(0.1)"),
     ("tensor([1.,2.,3.])", "t.tensor([1., 2., 3.])"),
@@ -32,6 +33,8 @@ CASES = [
     ("tensor(3)", "t.tensor(3)"),
     ("tensor([[1.,2.],[3.,4.]])", "t.tensor([[1., 2.], [3., 4.]])"),
     ("tensor(0.1, dtype=f64)", "t.tensor(0.1, dtype=t.float64)"),
+    ("tensor(ndarray 32x16)", "t.tensor(n)"),
+    ("tensor(np.float32)", "t.tensor(n0)"),
     ("zeros(3)", "t.zeros(3)"),
     ("ones(32,16)", "t.ones(32, 16)"),
     ("empty(32,16)", "t.empty(32, 16)"),
@@ -82,8 +85,9 @@ CASES = [
 def names(t):
     """The operands the statements use, made by library `t`."""
     a = t.ones(32, 16)
+    n = np.ones((32, 16), np.float32)
     return {"t": t, "a": a, "b": t.ones(16, 32), "v": t.ones(16),
-            "w": t.ones(32, 16, requires_grad=True), "s": t.tensor(0.5)}
+            "w": t.ones(32, 16, requires_grad=True), "s": t.tensor(0.5), "n": n, "n0": n[0, 0]}
 
 
 def timed(stmts, number, repeat):
@@ -126,7 +130,8 @@ def main():
     start = time.perf_counter()
     best = timed({lib: (mod, names(mod)) for lib, mod in libs.items()}, number, repeat)
     print(f"\nmicroseconds per call, best of {repeat} loops of {number} "
-          f"(a = ones(32, 16), b = ones(16, 32), v = ones(16), w = a requiring grad)")
+          f"(a = ones(32, 16), b = ones(16, 32), v = ones(16), w = a requiring grad, "
+          f"n = a as a numpy array)")
     ratios = []
     for label, t in best.items():
         line = f"  {label:26s} tapegrad {t['tapegrad'] * 1e6:7.2f}"

@@ -235,6 +235,8 @@ def _tensor_fast(args, kw):
         if kind is None:
             return None
         item = data[0] if len(shape) == 1 else data[0][0]
+    elif kind is np.ndarray or isinstance(data, np.generic):
+        return _numpy_fast(data, dt, requires_grad)
     else:
         shape, item = (), data
     if kind is float:
@@ -252,6 +254,28 @@ def _tensor_fast(args, kw):
         return None
     # (past float32's range: inf, silently, as copy_of's cast)
     arr = quiet(aligned.array, data, dt.np, shape) if shape else quiet(np.array, data, dt.np)
+    return _leaf(arr, dt, requires_grad)
+
+
+def _numpy_fast(data, dt, requires_grad):
+    """_tensor_fast of a numpy array or scalar of a dtype tapegrad has (its own dtype kept,
+    or cast to `dt` as copy_of casts one): copy_of's checks and copy, without its
+    inference for nested data and its intermediate copy."""
+    src = D.BY_NP.get(data.dtype) if data.dtype.kind in "biuf" else None
+    if src is None:
+        return None
+    array = data.__class__ is np.ndarray
+    if array:
+        _check_numpy_layout(data)   # (copy_of's first check: its error)
+    elif dt is not None and not (dt.is_floating_point or dt is D.bool_):
+        return None   # (a numpy scalar into an integer dtype: _checked_items' checks)
+    dt = dt or src
+    if requires_grad and not dt.is_floating_point:
+        return None
+    if data.dtype.kind == "f" and data.dtype.itemsize > dt.np.itemsize:
+        arr = quiet(aligned.copy, data, dt.np)   # (a narrowing cast may overflow: inf)
+    else:
+        arr = aligned.copy(data if array else np.asarray(data), dt.np)
     return _leaf(arr, dt, requires_grad)
 
 
