@@ -9,10 +9,11 @@ import numpy as np
 from . import aligned, devices as _device, dtypes as D, errors, layouts, settings
 from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
-from .fpstate import F32_MAX, quiet
+from .fpstate import quiet
 from .native_args import extra_args, missing, MISSING, parsed, renamed, Unbound
 from .tape import FORWARD_MADE, STATE
-from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _plain_size, _size_args, Size, Tensor, _TensorMeta
+from .tensor import _bool_arg, install, _int_arg, _int_list, _is_int_arg, _is_int_item, _new, _size_args, Size, Tensor, _TensorMeta
+from .tensor import _plain_size
 from .tracing import _bake
 
 
@@ -146,7 +147,7 @@ def _bad_data(data, kind):
     walk(data, 0)
 
 
-# ---- fast forms -----------------------------------------------------------------------------------
+# ---- fast forms ----------------------------------------------------------------------------------
 # The common calls of the factories (zeros(2, 3), ones(n, dtype=float64), tensor(0.1),
 # tensor([1., 2.]), zeros_like(x), ...) made without the full functions' argument checks: a
 # fast form returns the result, or None for any call it does not take whole (the full function
