@@ -46,8 +46,9 @@ def _reshape_op(name, x, shape, out=None, strides=None):
         # (a row-major array's reshape is a view of it; an empty one is a view to torch too)
         shares = out.size == 0 or v.flags.c_contiguous
     tape = STATE.tape
-    if shares and x._tape is tape and x._recorded and not tape.sealed and out.size != 1 \
-            and name not in _NOT_VIEWS:
+    if shares and x._recorded and not tape.sealed and out.size != 1 and \
+            name not in _NOT_VIEWS and (x._tape is tape or x._tape is None and
+                                        x._lserial == tape.serial):
         return _open_view(x, out, OPS[name].code, name, tape)
     if not x._recorded:
         if shares and name not in _NOT_VIEWS:
@@ -67,14 +68,15 @@ _NOT_VIEWS = frozenset(("clone", "unsafe_view"))
 
 def _open_view(x, out, code, name, tape):
     """_view_tensor then _view_of in one frame for the case of nearly every view op in a
-    model: x's own node on the open tape (so grad mode on, no inference mode), an n-d
-    result `out` that shares x's memory (a view of it, as torch's).  Its entry reading x's
-    node, and record_view's version bookkeeping (~0.3 us of frames and repeated checks
-    less per view op)."""
+    model: x's own node on the open tape, or x a leaf already entered on it (so grad mode
+    on, no inference mode), an n-d result `out` that shares x's memory (a view of it, as
+    torch's).  Its entry reading x's node, and record_view's version bookkeeping (~0.3 us
+    of frames and repeated checks less per view op)."""
     t = _new()
     shape = out.shape
     t._v, t._dtype, t._shape, t._tape, t._recorded = out, x._dtype, shape, tape, True
-    t._node = tape.push_nd(code, x._node, -1, 0.0, shape, out.size)
+    t._node = tape.push_nd(code, x._node if x._tape is tape else x._lnode, -1, 0.0, shape,
+                           out.size)
     record_view(tape, t, x)
     if _WITHOUT_GRAD:   # (_view_of's last case: a view of a view made without grad)
         made = _WITHOUT_GRAD.get(id(x))
@@ -220,7 +222,8 @@ def _strided_view(name, x, arr, out, offset):
     `arr` starting `offset` elements into it (so no copy for the params, no address to read,
     and it shares arr's memory unless empty)."""
     tape = STATE.tape
-    fast = x._tape is tape and x._recorded and not tape.sealed and out.size > 1
+    fast = x._recorded and not tape.sealed and out.size > 1 and (
+        x._tape is tape or x._tape is None and x._lserial == tape.serial)
     if fast:
         t = _open_view(x, out, OPS[name].code, name, tape)
     elif not x._recorded:   # (no tape: nothing to record, out shares arr's memory)

@@ -166,3 +166,26 @@ def test_mm_refuses_as_torch():
             except RuntimeError as e:
                 errs.append(str(e))
         assert len(errs) == 2 and errs[0] == errs[1]
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_views_of_a_leaf_on_the_open_tape_as_torch(view):
+    """The second view of a leaf (entered on the open tape by the first: the one-frame path)
+    records as the first does: grad_fn, base, versions, gradients, in-place refusals."""
+    got = []
+    for m, x in zip((tg, torch), _pair("float64")):
+        x.requires_grad_()
+        first, second = VIEWS[view](x), VIEWS[view](x)
+        loss = (first * 2.0).sum() + (second * second).sum()
+        loss.backward()
+        try:
+            VIEWS[view](x).add_(1.0)
+            refused = None
+        except RuntimeError as e:
+            refused = str(e)
+        got.append((type(second.grad_fn).__name__ if m is torch else second.grad_fn.name(),
+                    second._base is x, second.is_leaf, second.requires_grad, x._version,
+                    tuple(second.shape), second.stride(), np.round(x.grad.numpy(), 12).tolist(),
+                    refused))
+    assert got[0] == got[1]
+
