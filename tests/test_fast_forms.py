@@ -96,6 +96,8 @@ REFUSED = [
     ("arange", (-2 ** 63, 2 ** 63 - 1), {}), ("full", ((3,), 1e300), {}),
     ("full", ((3,), 300), {"dtype": tg.uint8}), ("full", ((2,), 2 ** 40), {"dtype": tg.int32}),
     ("tensor", (np.ones(3)[::-1],), {}), ("tensor", (np.ones(3, ">f4"),), {}),
+    ("zeros", (2 ** 62,), {}), ("ones", (2 ** 31, 2 ** 31), {"dtype": tg.float64}),
+    ("arange", (2 ** 62,), {}),
 ]
 
 FAST = {"tensor": creation._tensor_fast, "zeros": creation.zeros._fast,
@@ -208,6 +210,7 @@ DRAWS = [
     ("randn", (5,), {"requires_grad": True}), ("randn", ([2, 3],), {"dtype": tg.float64}),
     ("rand", (0,), {}), ("randn", (17,), {"dtype": None}),
 ]
+DRAWS_REFUSED = [("rand", (2 ** 62,), {}), ("randn", (2 ** 31, 2 ** 31), {})]
 DRAWS_LEFT = [
     ("rand", (3,), {"generator": None}), ("randn", (3,), {"dtype": tg.int64}),
     ("rand", (-1,), {}), ("randn", (), {}), ("rand", (3,), {"device": "cpu"}),
@@ -240,3 +243,15 @@ def test_the_draws_fast_forms_leave_other_calls_to_the_full_functions(case):
     state = tg.get_rng_state()
     assert getattr(random, name)._fast(args, dict(kw)) is None
     assert bool((tg.get_rng_state() == state).all())   # (nothing drawn)
+
+
+@pytest.mark.parametrize("case", DRAWS_REFUSED, ids=_case_id)
+def test_the_draws_fast_forms_refuse_huge_sizes_as_the_full_functions_and_torch(case):
+    from tapegrad import random
+    name, args, kw = case
+    state = tg.get_rng_state()
+    ours = _error(getattr(tg, name), *args, **kw)
+    assert ours is not None and ours == _error(getattr(random, name), *args, **kw)
+    assert bool((tg.get_rng_state() == state).all())   # (nothing drawn)
+    torch = pytest.importorskip("torch")
+    assert ours == _error(getattr(torch, name), *args, **kw)
