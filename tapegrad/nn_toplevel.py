@@ -8,7 +8,7 @@ import numpy as np
 
 from . import creation, decomps, decomps_math as DM, dtypes as D, linalg
 from .discrete_draws import bernoulli_scalar
-from .errors import arg_type_name, checked_type_name, warn_once
+from .errors import arg_type_name, warn_once
 from .grad_mode import is_grad_enabled, switched_grad
 from .mathops import needs_zero_norm, zero_norm_at
 from .native_args import bind, Overloads
@@ -224,18 +224,7 @@ def embedding_renorm_(*args, **kwargs):
         # (torch records EmbeddingRenormBackward0, whose backward raises)
         raise NotImplementedError("the derivative for 'embedding_renorm' is not implemented: "
                                   "tapegrad refuses the change of a tensor that requires grad")
-    if x.dim() != 2:
-        raise RuntimeError(f"Expected 2-dimensional tensor, but got {x.dim()}-dimensional "
-                           f"tensor for argument #1 'self' (while checking arguments for "
-                           f"embedding_renorm_)")
-    if indices.dtype not in (D.int64, D.int32):
-        raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got "
-                           f"{checked_type_name(indices.dtype)} instead (while checking "
-                           f"arguments for embedding_renorm_)")
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
-                           f"Got {x.dtype.legacy} instead.")
+    F._check_renorm(x, indices)
     F._embedding_renorm_(x, indices._array(), float(max_norm), float(norm_type))
     return x
 

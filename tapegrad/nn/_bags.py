@@ -155,11 +155,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                                   "(tapegrad has no sparse tensors); use sparse=False: the "
                                   "dense gradient has the same values")
     if max_norm is not None:   # (torch's renorm takes the indices as given: Long or Int)
-        if input.dtype not in (D.int64, D.int32):
-            raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
-                               f"following scalar types: Long, Int; but got "
-                               f"{errors.checked_type_name(input.dtype)} instead (while "
-                               f"checking arguments for embedding_renorm_)")
+        check_renorm(weight, input)
         embedding_renorm_(weight, input._array(), float(max_norm), float(norm_type))
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
@@ -247,6 +243,24 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         inv_freq = _tensor_of(_torch_freq_scale(idx, n_rows).astype(dt)[:, None])
     return _record("embedding_bag", bag_body, weight, psw, mode, block, bags, sizes,
                    padding_idx is None, inv_freq)
+
+
+def check_renorm(weight, indices):
+    """torch.embedding_renorm_'s checks, in its order (F.embedding's and F.embedding_bag's
+    max_norm run it before their own): a 2-d weight, Long or Int indices, and a floating
+    weight (its norms: else torch's norm() error, never integer rows scaled to zero)."""
+    if weight.dim() != 2:
+        raise RuntimeError(f"Expected 2-dimensional tensor, but got {weight.dim()}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"embedding_renorm_)")
+    if indices.dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #2 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{errors.checked_type_name(indices.dtype)} instead (while checking "
+                           f"arguments for embedding_renorm_)")
+    if not weight.dtype.is_floating_point:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {weight.dtype.legacy} instead.")
 
 
 def embedding_renorm_(weight, index, max_norm, norm_type):

@@ -58,7 +58,8 @@ from ._grid import __all__ as _grid_all
 from ._fractional import (fractional_max_pool2d, fractional_max_pool3d,  # noqa: F401
                           fractional_max_pool2d_with_indices, fractional_max_pool3d_with_indices)
 from ._fractional import __all__ as _fractional_all
-from ._bags import embedding_bag, embedding_renorm_ as _embedding_renorm_  # noqa: F401
+from ._bags import (embedding_bag, check_renorm as _check_renorm,  # noqa: F401
+                    embedding_renorm_ as _embedding_renorm_)
 from ._distance import cosine_similarity, pairwise_distance  # noqa: F401
 from ._margin_losses import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa: F401
                              cosine_embedding_loss, triplet_margin_loss,
@@ -921,6 +922,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             not _is_int_item(padding_idx, True):   # (then torch.embedding's parser: SymInt)
         raise TypeError(f"embedding(): argument 'padding_idx' (position 3) must be int, not "
                         f"{errors.type_name(padding_idx)}")
+    if max_norm is not None:   # (torch renorms first: its checks come before embedding's)
+        _check_renorm(weight, input)
     if sparse:
         raise NotImplementedError("tapegrad: embedding(sparse=True) is not implemented (tapegrad "
                                   "has no sparse tensors); use sparse=False: the dense "
