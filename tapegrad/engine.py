@@ -1308,7 +1308,8 @@ def _input_grads(tape, e, g):
     if kind in LIST_KINDS:   # the whole operand list: ia, ib, then the entry's arg list
         nodes = [x for x in (a, b) if x >= 0] + tape.args_of(e).tolist()
         grads = vjp(KIND_OPS, g, [tape.shape.get(x) for x in nodes], tape.params_of(e))
-        return [(nodes[i], gi) for i, gi in grads if _DIFFERENTIABLE[tape.op[nodes[i]]]]
+        return [(nodes[i], list_operand_shaped(op, g, gi)) for i, gi in grads
+                if _DIFFERENTIABLE[tape.op[nodes[i]]]]
     nodes = (a, b, e)   # (operand 2: the entry's own output, which linalg's VJPs read)
     # (a tape of one-element nodes has no n-d streams: no params)
     params = tape.params_of(e) if tape.nds is not None else np.zeros(0, np.int64)
@@ -1319,6 +1320,18 @@ def _input_grads(tape, e, g):
     return [(nodes[i], gi) for i, gi in grads]
 
 
+
+
+def list_operand_shaped(op, g, gi):
+    """The gradient gi of a one-element operand of cat / stack in the operand's shape: the
+    tape keeps none for it, so the VJP's is 0-d; all its dims are 1, as many as those of the
+    result (g's: a one-element result's shape where the hooks know it, else 0-d, which
+    leaves gi 0-d) or one fewer (stack).  For the post hooks, as _input_grads does for a
+    binary op: torch's node hands a (1, 1) operand a (1, 1) gradient."""
+    if gi.requires_grad or gi.numel() != 1 or op.name not in ("cat", "stack"):
+        return gi
+    shape = (1,) * (g.dim() - (op.name == "stack"))
+    return gi.reshape(shape) if tuple(gi.shape) != shape else gi
 
 
 def _record_backward_fast(roots, seeds, inputs, retain_graph=True):

@@ -511,12 +511,14 @@ class Pause:
     gradients its hooks get one by one, None for a piece the backward did not reach.
     `idle`: its node executes but computes no gradient (backward(inputs=) of a non-leaf
     input with no other input below it): its post hooks get None for every input."""
-    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle", "unseen")
+    __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle", "unseen",
+                 "before")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
         self.idle = False
         self.unseen = ()   # (None for each output of torch's node the tape lacks)
+        self.before = ()   # (the same for those before the entry's: slogdet's sign)
         self.outputs = None
         self.summed = None   # (sum_consumer's dims: the hooks' gradient expanded there)
 
@@ -632,7 +634,18 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
         # (native_group_norm's mean and rstd: outputs of torch's node the tape does not
         # hold, whose gradients its hooks get as None)
         p.unseen = (None,) * (BY_CODE[row_at(tape, node)].torch_outputs - 1)
+    elif BY_CODE[tape.op[node]].torch_outputs > 1:
+        # (an entry that is one output of torch's node, the others not on the tape:
+        # slogdet's logabsdet, svdvals' S, eigvalsh's eigenvalues)
+        op = BY_CODE[tape.op[node]]
+        p.before = (None,) * op.torch_output
+        p.unseen = (None,) * (op.torch_outputs - 1 - op.torch_output)
     return p
+
+
+def _node_outputs(p, g):
+    """torch's grad_outputs at Pause p's node: g where the entry is among its outputs."""
+    return p.before + (g,) + p.unseen
 
 
 def stacked_outputs(tape, n):
@@ -673,7 +686,7 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
         if pre:
             if p.keep == "tensor":   # a retained .grad does not see the prehooks' result
                 captured[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
-            g = run_node_prehooks(h.pre, (g,) + p.unseen)[0]
+            g = run_node_prehooks(h.pre, _node_outputs(p, g))[len(p.before)]
         v = g._v
         if g is not g0 or (v != ref if type(v) is float else not np.array_equal(v, ref)):
             arr[:] = np.asarray(g._array(), np.float64).reshape(-1)
@@ -682,7 +695,7 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
         view = viewed_product(tape, node)
         if p.idle:
             run_node_posthooks(h.post, (None,) * (1 if view else len(roles(tape, node))),
-                               (g,) + p.unseen)
+                               _node_outputs(p, g))
             return [], set()
         if view is not None:   # (the kernel runs the product's VJP on what the hooks give)
             gi = run_node_posthooks(h.post, (g.reshape(view),), (g,))[0]
@@ -691,7 +704,7 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
             arr[:] = np.asarray(gi._array(), np.float64).reshape(-1)
             return None
         slots, gi = vjp(tape, node, g)
-        gi = run_node_posthooks(h.post, gi, (g,) + p.unseen)
+        gi = run_node_posthooks(h.post, gi, _node_outputs(p, g))
         added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
                  if s >= 0 and x is not None]
         return added, {s for s in slots if s >= 0} - {s for s, _ in added}
@@ -760,7 +773,7 @@ def graph_pause(tape, p, g, vjp, reached=None):
         grads = None if p.outputs is None else _split_graph_grads(p, g, reached)
         if p.node_hooks and h.pre:
             if grads is None:
-                g = run_node_prehooks(h.pre, (g,) + p.unseen)[0]
+                g = run_node_prehooks(h.pre, _node_outputs(p, g))[len(p.before)]
             else:
                 grads = run_node_prehooks(h.pre, grads)
                 g = _split_graph_packed(p, grads, g)
@@ -769,7 +782,7 @@ def graph_pause(tape, p, g, vjp, reached=None):
         view = viewed_product(tape, node)
         if p.idle:
             run_node_posthooks(h.post, (None,) * (1 if view else len(roles(tape, node))),
-                               (g,) + p.unseen)
+                               _node_outputs(p, g))
             return g, seen, retained, []
         if view is not None:
             gi = run_node_posthooks(h.post, (g.reshape(view),), (g,))[0]
@@ -777,7 +790,7 @@ def graph_pause(tape, p, g, vjp, reached=None):
                 return g, seen, retained, []
             return gi.reshape(g.shape), seen, retained, None
         slots, gi = vjp(tape, node, g)
-        gi = run_node_posthooks(h.post, gi, (g,) + p.unseen if grads is None else grads)
+        gi = run_node_posthooks(h.post, gi, _node_outputs(p, g) if grads is None else grads)
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 

@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 
 from . import dtypes as D, errors, groups
-from .engine import _formula, _input_grads, _sum_to
+from .engine import _formula, _input_grads, _sum_to, list_operand_shaped
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
 from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
                     number_name, saved_fields, torch_inputs, torch_roles)
@@ -374,7 +374,7 @@ def _list_grads(tape, n, op, g):
     if g is not None and any(_differentiable(tape, k) for k in nodes):
         for i, gi in tensor_vjp(op.kind)(KIND_OPS, g, [tape.shape.get(k) for k in nodes],
                                          tape.params_of(n)):
-            out[i] = gi
+            out[i] = list_operand_shaped(op, g, gi)
     return out
 
 

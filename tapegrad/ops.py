@@ -107,6 +107,8 @@ class Op:
     # outputs of torch's node (a node of several is called with as many gradients; a tapegrad
     # entry is one of them: slogdet's logabsdet, var_mean's var, ...)
     torch_outputs: int = 1
+    # which of them the entry is (its node's hooks get None for the others)
+    torch_output: int = 0
     # a where-kind row whose condition marks the elements kept (where(keep, x, value)):
     # torch's saved mask is its negation
     cond_keeps: bool = False
@@ -542,9 +544,9 @@ _DECLS = [
     # --- engineer "linalg": more LAPACK host entries (tapegrad/kinds/linalg.py) -------------
     # slogdet's log|det| (its sign: slogdet_sign below), svdvals (the matrix norms 'nuc', 2, -2)
     Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",), saved_names=(("self", "A"),),
-       torch_outputs=2),
+       torch_outputs=2, torch_output=1),
     Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",), saved_names=(("self", None),),
-       torch_outputs=2),
+       torch_outputs=3, torch_output=1),
     # ==== opsgaps (#11): the remaining op-surface gaps ======================================
     # var_mean / std_mean: one node, two outputs (tapegrad/moments.py: the results stacked,
     # each an `output` entry of the group's output)

@@ -139,20 +139,40 @@ class BackwardCFunction(Node, FunctionCtx):
 
     @property
     def next_functions(self):
-        # one edge per tensor argument, (None, 0) where it does not require grad (torch's)
+        # one edge per tensor argument, (None, 0) where it does not require grad (torch's;
+        # a native node's: per floating argument, see _torch_positions)
         tape, e = self._tape, self._node
         nodes = iter(tape.args_of(e).tolist())
+        edges = _torch_positions(self)
         out = []
         for pos in self._pf_tensor_pos:
             if self.needs_input_grad[pos]:
                 node = next(nodes)
                 out.append((_input_fn(tape, node), output_nr(tape, node)))
-            else:
+            elif pos in edges:
                 out.append((None, 0))
         return tuple(out)
 
     def _restore(self, data):
         self.__dict__ = data   # the state the tape keeps (the ctx forward saw, made again)
+
+
+def _torch_positions(ctx):
+    """The argument positions torch's node has an edge for: every tensor argument of a
+    custom Function; of a Function that stands for a native node (as_native_node), the
+    floating ones only (torch's derivatives.yaml gives integer arguments, lu_solve's and
+    lu_unpack's pivots, no edge)."""
+    return ctx.__dict__.get("_pf_float_pos", ctx._pf_tensor_pos)
+
+
+def _torch_outputs(ctx):
+    """The output positions torch's node takes gradients for: every output of a custom
+    Function; of a native node's Function, the differentiable ones only (torch's
+    output_differentiability: lu_factor's LU, not its pivots and info; lu's L and U, not P;
+    lstsq's solution and residuals)."""
+    if type(ctx)._native:
+        return [spec[0] for spec in ctx._pf_outputs]
+    return range(ctx._pf_nout)
 
 
 def _version_message(t, version, name):
@@ -653,6 +673,8 @@ def _apply(cls, args):
     ctx._tape, ctx._node = tape, e
     ctx._pf_nargs = len(args)
     ctx._pf_tensor_pos = tpos
+    if type(ctx)._native:   # (torch's native node: no edge for an integer argument)
+        ctx._pf_float_pos = [i for i, a in zip(tpos, targs) if a._dtype.is_floating_point]
     ctx._pf_inputs = [(i, a._shape, a._dtype) for i, a in zip(tpos, targs) if needs[i]]
     ctx._pf_outputs = specs
     ctx._pf_nout = len(outs)
@@ -738,9 +760,13 @@ def _output_grads(ctx, grads):
     tensor outputs; None for non-tensor outputs."""
     state = ctx.__dict__
     tables = state.get("_pf_hooks")
+    shown = _torch_outputs(ctx)
     if tables is not None and tables[0]:
-        grads = list(run_node_prehooks(tables[0], tuple(grads)))
-    given = tuple(grads)
+        got = run_node_prehooks(tables[0], tuple(grads[k] for k in shown))
+        grads = list(grads)
+        for k, g in zip(shown, got):
+            grads[k] = g
+    given = tuple(grads[k] for k in shown)
     if state.get("materialize_grads", True):
         for k, start, shape, dt, node in ctx._pf_outputs:
             if grads[k] is None:
@@ -756,7 +782,7 @@ def _posthooks(ctx, res, given):
     tables = ctx.__dict__.get("_pf_hooks")
     if tables is None or not tables[1]:
         return res
-    pos = ctx._pf_tensor_pos
+    pos = _torch_positions(ctx)
     got = run_node_posthooks(tables[1], tuple(res[i] for i in pos), given)
     res = list(res)
     for i, g in zip(pos, got):

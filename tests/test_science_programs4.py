@@ -1566,6 +1566,1091 @@ def set_printoptions_more(m):
     return out
 
 
+# ---- round three: schedulers, hooks, data and printing in more depth ---------------------
+def schedulers_with_param_groups(m):
+    S = m.optim.lr_scheduler
+    a, b = m.nn.Parameter(m.ones(1)), m.nn.Parameter(m.ones(1))
+    out = []
+    for make in (lambda o: S.LambdaLR(o, [lambda e: 0.9 ** e, lambda e: 1.0 / (e + 1)]),
+                 lambda o: S.MultiplicativeLR(o, lambda e: 0.95),
+                 lambda o: S.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=4),
+                 lambda o: S.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=[0.1, 0.2], step_size_up=2,
+                                      mode="triangular2"),
+                 lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.9),
+                 lambda o: S.OneCycleLR(o, max_lr=[0.5, 1.0], epochs=2, steps_per_epoch=4,
+                                        three_phase=True),
+                 lambda o: S.ReduceLROnPlateau(o, mode="max", threshold_mode="abs",
+                                               min_lr=[0.01, 0.05], patience=0),
+                 lambda o: S.CosineAnnealingLR(o, T_max=3, eta_min=0.01),
+                 lambda o: S.ConstantLR(o, factor=0.25, total_iters=3)):
+        opt = m.optim.SGD([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 0.2}],
+                          momentum=0.9)
+        s = make(opt)
+        trace = []
+        for k in range(8):
+            opt.step()
+            s.step(1.0 - (k % 3) * 0.1) if isinstance(s, S.ReduceLROnPlateau) else s.step()
+            trace.append([round(g["lr"], 10) for g in opt.param_groups]
+                         + [round(g["momentum"], 10) for g in opt.param_groups])
+        out.append([type(s).__name__, trace, s.last_epoch])
+    return out
+
+
+def cycle_momentum_with_adam(m):
+    S = m.optim.lr_scheduler
+    p = m.nn.Parameter(m.ones(1))
+    out = []
+    for make in (lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=6),
+                 lambda o: S.CyclicLR(o, 0.001, 0.01, step_size_up=2),
+                 lambda o: S.CyclicLR(o, 0.001, 0.01, step_size_up=2, cycle_momentum=False)):
+        opt = m.optim.Adam([p], lr=0.01)
+        r = _try(lambda: make(opt))
+        if isinstance(r, str):
+            out.append(r)
+            continue
+        tr = []
+        for _ in range(5):
+            opt.step()
+            r.step()
+            tr.append([round(opt.param_groups[0]["lr"], 10), opt.param_groups[0]["betas"]])
+        out.append(tr)
+    opt = m.optim.Adagrad([p])
+    out.append(_try(lambda: S.CyclicLR(opt, 0.01, 0.1)))
+    return out
+
+
+def scheduler_errors_and_resume(m):
+    S = m.optim.lr_scheduler
+    p = [m.nn.Parameter(m.ones(1))]
+    opt = m.optim.SGD(p, lr=0.1)
+    out = [_try(lambda: S.StepLR(opt, 2, last_epoch=3)),
+           _try(lambda: S.LinearLR(opt, start_factor=0.0)),
+           _try(lambda: S.MultiStepLR(opt, [3, 1])),
+           _try(lambda: S.SequentialLR(opt, [S.StepLR(opt, 1)], milestones=[1])),
+           _try(lambda: S.CosineAnnealingWarmRestarts(opt, T_0=0)),
+           _try(lambda: S.ReduceLROnPlateau(opt, factor=1.0)),
+           _try(lambda: S.LambdaLR(opt, [lambda e: 1, lambda e: 2])),
+           _try(lambda: S.PolynomialLR(opt, total_iters=2).get_last_lr())]
+    out = [r if isinstance(r, (str, list)) else type(r).__name__ for r in out]
+    opt2 = m.optim.SGD(p, lr=0.1)
+    for g in opt2.param_groups:
+        g["initial_lr"] = 0.3
+    s = S.StepLR(opt2, 2, gamma=0.5, last_epoch=4)
+    out.append([s.last_epoch, opt2.param_groups[0]["lr"], s.get_last_lr()])
+    return out
+
+
+def module_hooks_more(m):
+    log = []
+    m.manual_seed(1)
+    net = m.nn.Linear(2, 2)
+
+    def pre_kw(mod, args, kwargs):
+        log.append(("pre", sorted(kwargs)))
+        return (args[0] * 0 + 1,), kwargs
+    h1 = net.register_forward_pre_hook(pre_kw, with_kwargs=True)
+    h2 = net.register_forward_hook(lambda mod, i, o: log.append(("fwd", tuple(o.shape))),
+                                   prepend=True)
+    h3 = net.register_forward_hook(lambda mod, i, o: o * 2, always_call=True)
+    y = net(m.zeros(3, 2))
+    out = [y, list(log)]
+    for h in (h1, h2, h3):
+        h.remove()
+    h4 = net.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 3,))
+    x = m.ones(1, 2, requires_grad=True)
+    net(x).sum().backward()
+    out.append(x.grad)
+    h4.remove()
+    h5 = net.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+    out.append(_try(lambda: net(x).sum().backward()))
+    h5.remove()
+    h6 = net.register_forward_pre_hook(lambda mod, i: "bad")
+    out.append(_try(lambda: net(x)))
+    h6.remove()
+    g = []
+    hs = m.nn.modules.module.register_module_forward_hook(
+        lambda mod, i, o: g.append(type(mod).__name__))
+    m.nn.Sequential(m.nn.ReLU(), m.nn.Tanh())(m.ones(1))
+    hs.remove()
+    out.append(g)
+    return out
+
+
+def state_dict_hooks_and_prefixes(m):
+    m.manual_seed(2)
+    outer = m.nn.Sequential()
+    outer.add_module("enc", m.nn.Linear(2, 2))
+    outer.register_module("dec", m.nn.Linear(2, 1))
+    sd = outer.state_dict(prefix="model.", keep_vars=True)
+    out = [list(sd.keys()), type(sd["model.enc.weight"]).__name__,
+           sd["model.enc.weight"].requires_grad]
+    sd2 = outer.state_dict()
+    out.append(sd2["enc.weight"].requires_grad)
+    out.append(type(sd2).__name__)
+    out.append(hasattr(sd2, "_metadata"))
+    inner = m.nn.Linear(2, 2)
+    r = inner.load_state_dict({"weight": m.zeros(2, 2), "bias": m.zeros(2)}, assign=True)
+    out += [str(r), inner.weight, type(inner.weight).__name__]
+    out.append(_try(lambda: inner.load_state_dict({"weight": m.zeros(2, 2)})))
+    out.append(_try(lambda: inner.load_state_dict([("weight", m.zeros(2, 2))])))
+    return out
+
+
+def grad_fn_hooks_on_accumulate_grad(m):
+    log = []
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    acc = y.grad_fn.next_functions[0][0]
+    out = [acc.name(), type(acc).__name__]
+    acc.register_prehook(lambda g: log.append(("acc-pre", g[0].tolist())))
+    acc.register_hook(lambda gi, go: log.append(("acc-post", gi, go[0].tolist())))
+    y.sum().backward()
+    out += [log, x.grad]
+    z = m.tensor([3.0], requires_grad=True)
+    z.register_hook(lambda g: m.ones(2))
+    out.append(_try(lambda: (z * 2).sum().backward()))
+    w = m.tensor([3.0], requires_grad=True)
+    w.register_hook(lambda g: g.double())
+    out.append(_try(lambda: (w * 2).sum().backward()))
+    out.append(w.grad)
+    return out
+
+
+def hooks_on_views_and_retain(m):
+    log = []
+    base = m.arange(6.0).requires_grad_()
+    a = base * 1
+    v = a[1:4]
+    v.retain_grad()
+    v.register_hook(lambda g: log.append(("v", g.tolist())))
+    v.mul_(2)
+    w = a.view(2, 3)
+    w.register_hook(lambda g: log.append(("w", g.tolist())))
+    (w.sum(0) ** 2).sum().backward()
+    return [log, v.grad, base.grad, v.grad_fn.name(), w.grad_fn.name(), v._version, a._version]
+
+
+def autograd_grad_options(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = m.tensor([3.0], requires_grad=True)
+    f = (x ** 2).sum()
+    out = [m.autograd.grad(f, [x, y], allow_unused=True, retain_graph=True)]
+    out.append(m.autograd.grad(f, [x, y], allow_unused=True, materialize_grads=True,
+                               retain_graph=True))
+    out.append(_try(lambda: m.autograd.grad(f, [x, y], retain_graph=True)))
+    out.append(_try(lambda: m.autograd.grad(f, [x, y], materialize_grads=True,
+                                            allow_unused=False, retain_graph=True)))
+    g = x * m.tensor([[1.0, 0.0], [0.0, 2.0]]).T
+    out.append(m.autograd.grad(g, x, m.eye(2), is_grads_batched=True))
+    out.append(_try(lambda: m.autograd.grad(f, x, m.ones(2))))
+    out.append(_try(lambda: m.autograd.grad([f, f], x, [None])))
+    out.append(_try(lambda: m.autograd.grad(x.sum(), m.ones(2))))
+    out.append(_try(lambda: m.autograd.backward(f, inputs=[])))
+    return out
+
+
+def iterable_dataset_pipeline(m):
+    class Stream(m.utils.data.IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter([m.tensor([float(i), float(i * i)]) for i in range(self.n)])
+    dl = m.utils.data.DataLoader(Stream(7), batch_size=3)
+    out = [list(dl)]
+    out.append(_try(lambda: len(dl)))
+    out.append(_try(lambda: m.utils.data.DataLoader(Stream(3), shuffle=True)))
+    dl = m.utils.data.DataLoader(Stream(5), batch_size=None)
+    out.append(list(dl)[:2])
+    ch = m.utils.data.ChainDataset([Stream(2), Stream(1)])
+    out.append(list(ch))
+    return out
+
+
+def dataloader_options(m):
+    ds = m.utils.data.TensorDataset(m.arange(10.0), m.arange(10))
+    out = []
+    g = m.Generator().manual_seed(7)
+    dl = m.utils.data.DataLoader(ds, batch_size=4, shuffle=True, drop_last=True, generator=g)
+    out.append([len(dl), [b[1] for b in dl], [b[1] for b in dl]])
+    bs = m.utils.data.BatchSampler(m.utils.data.RandomSampler(ds, generator=m.Generator()
+                                                              .manual_seed(3)), 3, False)
+    dl = m.utils.data.DataLoader(ds, batch_sampler=bs)
+    out.append([b[1] for b in dl])
+    out.append(_try(lambda: m.utils.data.DataLoader(ds, batch_sampler=bs, batch_size=2)))
+    out.append(_try(lambda: m.utils.data.DataLoader(ds, batch_size=0)))
+    out.append(_try(lambda: m.utils.data.DataLoader(ds, num_workers=-1)))
+    dl = m.utils.data.DataLoader(ds, batch_size=4, sampler=[9, 0, 3, 3, 1])
+    out.append([b[1] for b in dl])
+    sub = m.utils.data.Subset(ds, m.tensor([2, 4]))
+    out.append([sub[0], len(sub), sub[-1]])
+    dl = m.utils.data.DataLoader(ds, batch_size=3, pin_memory=False, num_workers=0,
+                                 collate_fn=m.utils.data.default_collate)
+    out.append(next(iter(dl)))
+    return out
+
+
+def random_split_rounding(m):
+    out = []
+    for lengths in ([0.3, 0.3, 0.4], [0.33, 0.33, 0.34], [0.1] * 10, [0.5, 0.5], [0.9, 0.1]):
+        parts = m.utils.data.random_split(range(11), lengths,
+                                          generator=m.Generator().manual_seed(0))
+        out.append([len(p) for p in parts])
+    out.append(_try(lambda: m.utils.data.random_split(range(5), [0.5, 0.6])))
+    out.append(_warnings_of(lambda: [len(p) for p in m.utils.data.random_split(
+        range(3), [0.1, 0.9], generator=m.Generator().manual_seed(1))]))
+    return out
+
+
+def mixed_precision_style_loop(m):
+    """A loop written for amp (autocast + GradScaler) run on the CPU with them disabled."""
+    X, y = _seeded_data(m, seed=13)
+    m.manual_seed(0)
+    model = m.nn.Linear(4, 1)
+    opt = m.optim.SGD(model.parameters(), lr=0.1)
+    scaler = m.amp.GradScaler("cpu", enabled=False)
+    for _ in range(3):
+        opt.zero_grad()
+        with m.autocast("cpu", enabled=False):
+            loss = m.nn.functional.mse_loss(model(X), y)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        m.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        scaler.step(opt)
+        scaler.update()
+    return [loss.detach(), model.weight, scaler.is_enabled(), scaler.get_scale()]
+
+
+def optimizer_hooks_and_state_ops(m):
+    log = []
+    p = m.nn.Parameter(m.tensor([1.0, -1.0]))
+    opt = m.optim.Adam([p], lr=0.1)
+    h1 = opt.register_step_pre_hook(lambda o, a, k: log.append("pre"))
+    h2 = opt.register_step_post_hook(lambda o, a, k: log.append("post"))
+    opt.register_state_dict_pre_hook(lambda o: log.append("sd-pre"))
+    opt.register_load_state_dict_post_hook(lambda o: log.append("load-post"))
+    (p ** 2).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    opt.load_state_dict(sd)
+    h1.remove()
+    h2.remove()
+    opt.step()
+    return [log, p, sd["state"][0]["exp_avg"], opt.state[p]["step"]]
+
+
+def clip_grad_variants_more(m):
+    U = m.nn.utils
+    ps = [m.nn.Parameter(m.tensor([3.0, 4.0])), m.nn.Parameter(m.tensor([1.0])),
+          m.nn.Parameter(m.tensor([2.0]))]
+    ps[0].grad = m.tensor([3.0, 4.0])
+    ps[1].grad = m.tensor([-12.0])
+    out = [U.clip_grad_norm_(ps, 5.0, norm_type=1), [p.grad for p in ps[:2]]]
+    out.append(U.clip_grad_norm_(ps, 1.0, norm_type=float("inf"), foreach=False))
+    out.append([p.grad for p in ps[:2]])
+    out.append(U.clip_grad_norm_([], 1.0))
+    out.append(U.clip_grad_norm_(ps[2], 1.0))
+    ps[0].grad = m.tensor([float("nan"), 1.0])
+    out.append(_try(lambda: U.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)))
+    out.append(U.clip_grad_norm_(ps, 1.0))
+    out.append(ps[0].grad)
+    v = U.parameters_to_vector(ps)
+    U.vector_to_parameters(v * 2, ps)
+    out.append([p.detach() for p in ps])
+    out.append(_try(lambda: U.vector_to_parameters(m.ones(2), ps)))
+    return out
+
+
+def printing_nested_modules(m):
+    class Attn(m.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = m.nn.Linear(4, 12, bias=False)
+            self.drop = m.nn.Dropout(0.1, inplace=True)
+
+    class Model(m.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = m.nn.ModuleList([Attn() for _ in range(3)])
+            self.norm = m.nn.BatchNorm1d(4, affine=False, track_running_stats=False)
+            self.act = m.nn.Hardtanh(-2, 2)
+            self.pool = m.nn.AvgPool2d(3, stride=1, padding=1, ceil_mode=True)
+            self.up = m.nn.Upsample(size=(4, 4), mode="nearest")
+            self.emb = m.nn.EmbeddingBag(5, 4, mode="max")
+            self.lstm = m.nn.LSTM(4, 4, proj_size=2, dropout=0.0, num_layers=1)
+            self.pad = m.nn.ReflectionPad2d((1, 0, 2, 0))
+            self.loss = m.nn.BCEWithLogitsLoss(pos_weight=m.ones(1))
+            self.softmax2d = m.nn.Softmax2d()
+            self.pix = m.nn.PixelShuffle(2)
+            self.fold = m.nn.Unflatten(1, (2, 2))
+            self.ident = m.nn.Identity(54, unused="x")
+    return [repr(Model()), repr(m.nn.Conv3d(1, 2, (1, 2, 3), bias=False, padding_mode="replicate")),
+            repr(m.nn.GroupNorm(2, 4, eps=1e-3)), repr(m.nn.PReLU(3, init=0.1)),
+            repr(m.nn.RReLU(0.1, 0.3)), repr(m.nn.Threshold(0.1, 20)), repr(m.nn.CELU(2.0)),
+            repr(m.nn.Softplus(beta=2, threshold=10)), repr(m.nn.LocalResponseNorm(2)),
+            repr(m.nn.TransformerDecoderLayer(4, 2, 8, batch_first=True)),
+            repr(m.nn.RNNCell(2, 3, nonlinearity="relu")), repr(m.nn.CosineSimilarity(dim=0)),
+            repr(m.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3, 6]))]
+
+
+def printing_tensors_more(m):
+    out = []
+    for t in (m.tensor([123456789.0]), m.tensor([0.00001234, 1.0]), m.tensor([1.0, 1.5, 2.25]),
+              m.tensor([1e-4, 1e4], dtype=m.float64), m.tensor([-1e-9, 0.0]),
+              m.tensor([[True], [False]]), m.tensor([2 ** 40, -3]),
+              m.tensor([0.1 + 0.2], dtype=m.float64),
+              m.tensor([1.0, float("nan")]), m.tensor([1e300], dtype=m.float64) * 10,
+              m.full((2, 2, 2), 0.5), m.tensor([65504.0, 1.0]), m.tensor([1000.0, 0.001]),
+              m.tensor([[1.5, -2.0], [3.25, 1e5]]), m.tensor([12345.678]), m.tensor([1e15, 1.0]),
+              m.linspace(0, 1, 11), m.tensor(-0.0), m.tensor([[]]), m.zeros(2, 0, 3),
+              m.arange(1100.0),
+              m.ones(3, 1001), m.tensor([0.5], requires_grad=True) * 3 + 1):
+        out.append(repr(t))
+    return out
+
+
+def tensor_dunder_formats(m):
+    t = m.tensor([1.5, -2.25])
+    s = m.tensor(2.5)
+    out = [str(s), f"{s}", f"{s:.3f}", f"{s:>8}", f"{m.tensor(3):d}", f"{m.tensor(7):03d}",
+           _try(lambda: f"{t:.2f}"), "%s" % s, "%.1f" % s, str([t]), str((s,)), str({"k": s}),
+           repr(s.item()), repr(t.tolist()), repr(int(m.tensor(3.9))), repr(float(m.tensor(2))),
+           repr(bool(m.tensor([0.0]))), _try(lambda: bool(t)), _try(lambda: float(t)),
+           repr(m.tensor(5).__index__()), _try(lambda: [0, 1, 2][m.tensor(1.0)]),
+           hash(s) != hash(m.tensor(2.5)), repr(t.numpy()), repr(s.numpy()),
+           repr(m.tensor([1, 2]).numpy().dtype), repr(list(m.tensor([[1, 2], [3, 4]])))]
+    return out
+
+
+def finetune_pretrained_backbone(m):
+    """Freeze a backbone, replace the head, optimise only the trainable parameters, then
+    unfreeze with a lower learning rate group."""
+    m.manual_seed(14)
+    backbone = m.nn.Sequential(m.nn.Conv2d(1, 3, 3), m.nn.ReLU(), m.nn.AdaptiveAvgPool2d(1),
+                               m.nn.Flatten())
+    model = m.nn.Sequential(backbone, m.nn.Linear(3, 5))
+    for p in backbone.parameters():
+        p.requires_grad = False
+    model[1] = m.nn.Linear(3, 2)
+    g = m.Generator().manual_seed(2)
+    X = m.randn(6, 1, 5, 5, generator=g)
+    y = m.tensor([0, 1, 0, 1, 1, 0])
+    opt = m.optim.Adam(filter(lambda p: p.requires_grad, model.parameters()), lr=0.05)
+    for _ in range(3):
+        opt.zero_grad()
+        m.nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()
+    frozen_grad = backbone[0].weight.grad
+    for p in backbone.parameters():
+        p.requires_grad_(True)
+    opt.add_param_group({"params": backbone.parameters(), "lr": 1e-3})
+    for _ in range(2):
+        opt.zero_grad()
+        loss = m.nn.functional.cross_entropy(model(X), y)
+        loss.backward()
+        opt.step()
+    return [frozen_grad, loss.detach(), model[1].weight, backbone[0].bias,
+            [len(gr["params"]) for gr in opt.param_groups], repr(model)]
+
+
+def autoencoder_with_tied_weights(m):
+    m.manual_seed(15)
+    enc = m.nn.Linear(6, 3)
+    dec_bias = m.nn.Parameter(m.zeros(6))
+    g = m.Generator().manual_seed(3)
+    X = m.rand(10, 6, generator=g)
+    opt = m.optim.RMSprop(list(enc.parameters()) + [dec_bias], lr=0.01)
+    for _ in range(4):
+        opt.zero_grad()
+        z = m.sigmoid(enc(X))
+        rec = m.nn.functional.linear(z, enc.weight.t(), dec_bias)
+        loss = m.nn.functional.binary_cross_entropy_with_logits(rec, X)
+        loss.backward()
+        opt.step()
+    return [loss.detach(), enc.weight, dec_bias, enc.weight.grad]
+
+
+def classifier_metrics_loop(m):
+    m.manual_seed(16)
+    g = m.Generator().manual_seed(4)
+    X = m.randn(30, 2, generator=g)
+    y = (X[:, 0] * X[:, 1] > 0).long()
+    model = m.nn.Sequential(m.nn.Linear(2, 16), m.nn.ReLU(), m.nn.Linear(16, 2))
+    opt = m.optim.SGD(model.parameters(), lr=0.5, momentum=0.8, nesterov=True, weight_decay=1e-4)
+    hist = []
+    for epoch in range(10):
+        opt.zero_grad()
+        logits = model(X)
+        loss = m.nn.functional.cross_entropy(logits, y)
+        loss.backward()
+        opt.step()
+        acc = (logits.argmax(1) == y).float().mean()
+        hist.append([loss.detach(), acc])
+    probs = model(X).softmax(-1)
+    conf, pred = probs.max(-1)
+    cm = m.zeros(2, 2, dtype=m.long)
+    cm.index_put_((y, pred), m.ones_like(y), accumulate=True)
+    return [hist, cm, conf[:5], m.bincount(pred, minlength=2), m.unique(y, return_counts=True)]
+
+
+# ---- round four: optimizer implementations, custom classes, copies -----------------------
+def optimizer_implementation_flags(m):
+    X, y = _seeded_data(m, seed=17)
+    out = []
+    for make in (lambda p: m.optim.Adam(p, lr=0.01, foreach=True),
+                 lambda p: m.optim.Adam(p, lr=0.01, fused=True),
+                 lambda p: m.optim.AdamW(p, lr=0.01, fused=True, amsgrad=True),
+                 lambda p: m.optim.SGD(p, lr=0.01, momentum=0.9, fused=True),
+                 lambda p: m.optim.Adam(p, lr=m.tensor(0.01)),
+                 lambda p: m.optim.Adam(p, lr=0.01, capturable=True),
+                 lambda p: m.optim.Adagrad(p, lr=0.1, fused=True),
+                 lambda p: m.optim.Adam(p, lr=0.01, differentiable=True),
+                 lambda p: m.optim.RMSprop(p, lr=0.01, foreach=False, capturable=True),
+                 lambda p: m.optim.Adam(p, lr=m.tensor(0.01), foreach=False)):
+        m.manual_seed(0)
+        model = m.nn.Linear(4, 1)
+        opt = _try(lambda: make(model.parameters()))
+        if isinstance(opt, str):
+            out.append(opt)
+            continue
+        for _ in range(3):
+            opt.zero_grad()
+            m.nn.functional.mse_loss(model(X), y).backward()
+            r = _try(opt.step)
+        # (torch fills the state before a refused step: a failing call here changes nothing)
+        st = {} if isinstance(r, str) else opt.state[model.weight]
+        out.append([r if isinstance(r, str) else None, model.weight.detach(),
+                    sorted(st), st.get("step"), opt.defaults.get("foreach"),
+                    opt.defaults.get("fused")])
+    return out
+
+
+def custom_optimizer_and_scheduler(m):
+    class SignSGD(m.optim.Optimizer):
+        def __init__(self, params, lr=0.01, momentum=0.0):
+            if lr < 0:
+                raise ValueError(f"Invalid learning rate: {lr}")
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @m.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with m.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    buf = st.get("buf")
+                    if buf is None:
+                        buf = st["buf"] = m.zeros_like(p)
+                    buf.mul_(group["momentum"]).add_(p.grad.sign())
+                    p.add_(buf, alpha=-group["lr"])
+            return loss
+
+    class Warmup(m.optim.lr_scheduler.LRScheduler):
+        def __init__(self, opt, warm, last_epoch=-1):
+            self.warm = warm
+            super().__init__(opt, last_epoch)
+
+        def get_lr(self):
+            f = min(1.0, (self.last_epoch + 1) / self.warm)
+            return [b * f for b in self.base_lrs]
+    X, y = _seeded_data(m, seed=18)
+    m.manual_seed(1)
+    model = m.nn.Linear(4, 1)
+    opt = SignSGD(model.parameters(), lr=0.1, momentum=0.5)
+    sch = Warmup(opt, 3)
+    lrs = []
+    for _ in range(4):
+        def closure():
+            opt.zero_grad()
+            loss = m.nn.functional.mse_loss(model(X), y)
+            loss.backward()
+            return loss
+        loss = opt.step(closure)
+        sch.step()
+        lrs.append(round(sch.get_last_lr()[0], 10))
+    sd = opt.state_dict()
+    return [loss.detach(), model.weight, lrs, sorted(sd["state"][0]), sd["param_groups"],
+            repr(opt).splitlines()[0], sch.state_dict()["base_lrs"],
+            _try(lambda: SignSGD(model.parameters(), lr=-1))]
+
+
+def deepcopy_and_pickle(m):
+    import copy
+    import pickle
+    m.manual_seed(19)
+    model = m.nn.Sequential(m.nn.Linear(2, 2), m.nn.BatchNorm1d(2))
+    opt = m.optim.Adam(model.parameters(), lr=0.1)
+    x = m.tensor([[1.0, 2.0], [0.5, -1.0]])
+    model(x).sum().backward()
+    opt.step()
+    m2 = copy.deepcopy(model)
+    o2 = copy.deepcopy(opt)
+    out = [m2[0].weight.grad, m2[0].weight is not model[0].weight, m2[1].running_mean,
+           len(o2.state), o2.param_groups[0]["params"][0] is model[0].weight]
+    t = m.tensor([1.0, 2.0], requires_grad=True)
+    u = pickle.loads(pickle.dumps(t))
+    out += [u, u.requires_grad, u.is_leaf]
+    v = t * 2
+    out.append(_try(lambda: pickle.loads(pickle.dumps(v))))
+    out.append(_try(lambda: copy.deepcopy(v)))
+    w = copy.deepcopy(t)
+    out.append([w.requires_grad, w.grad])
+    p = m.nn.Parameter(m.ones(2))
+    p.grad = m.ones(2)
+    q = copy.deepcopy(p)
+    out.append([type(q).__name__, q.grad, q.requires_grad])
+    return out
+
+
+def pruning_and_masks(m):
+    import importlib
+    P = importlib.import_module(m.__name__ + ".nn.utils.prune")
+    m.manual_seed(20)
+    lin = m.nn.Linear(4, 3)
+    P.l1_unstructured(lin, "weight", amount=0.5)
+    out = [[n for n, _ in lin.named_parameters()], [n for n, _ in lin.named_buffers()],
+           lin.weight_mask, lin.weight]
+    lin(m.ones(1, 4)).sum().backward()
+    out.append(lin.weight_orig.grad)
+    P.random_unstructured(lin, "bias", amount=1)
+    out.append(lin.bias_mask.sum())
+    P.remove(lin, "weight")
+    out.append([n for n, _ in lin.named_parameters()])
+    conv = m.nn.Conv2d(2, 4, 3)
+    P.ln_structured(conv, "weight", amount=0.5, n=2, dim=0)
+    out.append(conv.weight_mask.sum((1, 2, 3)))
+    out.append(P.is_pruned(conv))
+    params = [(m.nn.Linear(3, 3), "weight"), (m.nn.Linear(3, 2), "weight")]
+    P.global_unstructured(params, pruning_method=P.L1Unstructured, amount=4)
+    out.append([int((mod.weight == 0).sum()) for mod, _ in params])
+    return out
+
+
+def gan_two_optimizers(m):
+    m.manual_seed(21)
+    G = m.nn.Sequential(m.nn.Linear(2, 8), m.nn.ReLU(), m.nn.Linear(8, 2))
+    D = m.nn.Sequential(m.nn.Linear(2, 8), m.nn.LeakyReLU(0.2), m.nn.Linear(8, 1))
+    oG = m.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    oD = m.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    bce = m.nn.BCEWithLogitsLoss()
+    g = m.Generator().manual_seed(9)
+    hist = []
+    for _ in range(3):
+        real = m.randn(8, 2, generator=g) * 0.5 + 1
+        z = m.randn(8, 2, generator=g)
+        fake = G(z)
+        oD.zero_grad()
+        lD = bce(D(real), m.ones(8, 1)) + bce(D(fake.detach()), m.zeros(8, 1))
+        lD.backward()
+        oD.step()
+        oG.zero_grad()
+        lG = bce(D(fake), m.ones(8, 1))
+        lG.backward()
+        oG.step()
+        hist.append([lD.detach(), lG.detach()])
+    return [hist, G[2].bias, D[0].weight.grad]
+
+
+def vae_training(m):
+    m.manual_seed(22)
+
+    class VAE(m.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = m.nn.Linear(6, 8)
+            self.mu = m.nn.Linear(8, 2)
+            self.logvar = m.nn.Linear(8, 2)
+            self.dec = m.nn.Sequential(m.nn.Linear(2, 8), m.nn.ReLU(), m.nn.Linear(8, 6))
+
+        def forward(self, x):
+            h = m.relu(self.enc(x))
+            mu, lv = self.mu(h), self.logvar(h)
+            z = mu + m.randn_like(mu) * (0.5 * lv).exp()
+            return self.dec(z), mu, lv
+    vae = VAE()
+    opt = m.optim.Adam(vae.parameters(), lr=1e-2)
+    g = m.Generator().manual_seed(5)
+    X = (m.rand(16, 6, generator=g) > 0.5).float()
+    for _ in range(3):
+        opt.zero_grad()
+        rec, mu, lv = vae(X)
+        bce = m.nn.functional.binary_cross_entropy_with_logits(rec, X, reduction="sum")
+        kld = -0.5 * m.sum(1 + lv - mu.pow(2) - lv.exp())
+        loss = (bce + kld) / X.shape[0]
+        loss.backward()
+        opt.step()
+    return [loss.detach(), vae.mu.weight, vae.dec[2].bias.grad]
+
+
+def seq2seq_teacher_forcing(m):
+    m.manual_seed(23)
+    emb = m.nn.Embedding(7, 4)
+    enc = m.nn.GRU(4, 5, batch_first=True)
+    dec = m.nn.GRUCell(4, 5)
+    out_l = m.nn.Linear(5, 7)
+    params = [*emb.parameters(), *enc.parameters(), *dec.parameters(), *out_l.parameters()]
+    opt = m.optim.Adam(params, lr=0.01)
+    src = m.tensor([[1, 2, 3, 4], [4, 3, 2, 1]])
+    tgt = m.tensor([[0, 4, 3, 2], [0, 1, 2, 3]])
+    for _ in range(2):
+        opt.zero_grad()
+        _, h = enc(emb(src))
+        h = h[0]
+        loss = 0
+        inp = tgt[:, 0]
+        for t in range(1, 4):
+            h = dec(emb(inp), h)
+            logits = out_l(h)
+            loss = loss + m.nn.functional.cross_entropy(logits, tgt[:, t])
+            inp = tgt[:, t]
+        loss.backward()
+        m.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    with m.no_grad():
+        _, h = enc(emb(src))
+        h = h[0]
+        inp = tgt[:, 0]
+        greedy = []
+        for t in range(3):
+            h = dec(emb(inp), h)
+            inp = out_l(h).argmax(-1)
+            greedy.append(inp)
+    return [loss.detach(), m.stack(greedy, 1), emb.weight.grad.abs().sum(), dec.weight_hh]
+
+
+def module_state_hooks_and_registration(m):
+    log = []
+    lin = m.nn.Linear(2, 2)
+    lin.register_state_dict_post_hook(lambda mod, sd, prefix, local: log.append(("sd", prefix)))
+    lin.register_load_state_dict_post_hook(lambda mod, keys: log.append(
+        ("load", list(keys.missing_keys), list(keys.unexpected_keys))))
+    sd = lin.state_dict()
+    lin.load_state_dict(sd)
+    out = [log]
+    mod = m.nn.Module()
+    mod.register_parameter("w", None)
+    mod.register_buffer("b", None)
+    out.append([list(mod.state_dict()), mod.w, [n for n, _ in mod.named_parameters()]])
+    out.append(_try(lambda: mod.register_parameter("x.y", m.nn.Parameter(m.ones(1)))))
+    out.append(_try(lambda: mod.register_buffer("w", m.ones(1))))
+    out.append(_try(lambda: mod.register_parameter("p", m.ones(1))))
+    out.append(_try(lambda: mod.add_module("", m.nn.ReLU())))
+    out.append(_try(lambda: mod.missing_attr))
+    mod.t = m.ones(2)
+    out.append([list(mod.state_dict()), "t" in mod.__dict__])
+    out.append(_try(lambda: m.nn.Linear(2, 2).load_state_dict({"weight": m.ones(2, 2),
+                                                                "bias": m.ones(2)}, strict=2)))
+    return out
+
+
+def train_eval_modes_propagate(m):
+    net = m.nn.Sequential(m.nn.Dropout(0.5), m.nn.Sequential(m.nn.BatchNorm1d(2),
+                                                              m.nn.Dropout(0.2)))
+    out = [net.training]
+    r = net.eval()
+    out += [r is net, [mod.training for mod in net.modules()]]
+    net[1].train()
+    out.append([mod.training for mod in net.modules()])
+    out.append(_try(lambda: net.train("yes")))
+    r2 = net.requires_grad_(False)
+    out.append(r2 is net)
+    return out
+
+
+def interpolate_in_training(m):
+    F = m.nn.functional
+    g = m.Generator().manual_seed(6)
+    x = m.randn(1, 2, 3, 4, generator=g, dtype=m.float64, requires_grad=True)
+    out = []
+    for kw in (dict(scale_factor=2, mode="nearest"), dict(size=(5, 7), mode="bilinear"),
+               dict(size=(5, 7), mode="bilinear", align_corners=True),
+               dict(scale_factor=1.5, mode="bicubic"), dict(size=(2, 2), mode="area"),
+               dict(scale_factor=(2, 1), mode="nearest-exact"),
+               dict(size=(6, 8), mode="bilinear", antialias=True),
+               dict(scale_factor=0.5, mode="bilinear", recompute_scale_factor=True)):
+        r = _try(lambda: F.interpolate(x, **kw))
+        out.append(r if isinstance(r, str) else [r, m.autograd.grad((r ** 2).sum(), x)[0]])
+    out.append(_warnings_of(lambda: F.interpolate(x, scale_factor=2, mode="bilinear").shape))
+    out.append(_try(lambda: F.interpolate(x, size=(2, 2), scale_factor=2)))
+    out.append(_try(lambda: F.interpolate(x, scale_factor=2, mode="linear")))
+    return out
+
+
+# ---- round five: printing of results and types, graph edges, newer layers ----------------
+def return_types_reprs(m):
+    x = m.tensor([[3.0, 1.0, 2.0], [0.5, 4.0, 4.0]], dtype=m.float64)
+    A = m.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=m.float64)
+    out = []
+    for f in (lambda: x.sort(1, descending=True), lambda: x.topk(2), lambda: x.min(0),
+              lambda: x.kthvalue(2, 1), lambda: x.mode(1), lambda: x.median(1),
+              lambda: x.cummax(1), lambda: m.aminmax(x), lambda: m.linalg.slogdet(A),
+              lambda: m.linalg.eigh(A), lambda: m.linalg.lu_factor(A), lambda: m.frexp(x),
+              lambda: m.linalg.cholesky_ex(A), lambda: m.std_mean(x, 1),
+              lambda: m.histogram(x, 2), lambda: x.max(1, keepdim=True)):
+        r = f()
+        out.append([repr(r), type(r).__name__, len(r)])
+    r = x.max(1)
+    out.append([r.values, r.indices, r[0], list(r._fields) if hasattr(r, "_fields") else None,
+                isinstance(r, tuple)])
+    return out
+
+
+def size_device_dtype_details(m):
+    s = m.Size([2, 3, 4])
+    out = [repr(s + (5,)), repr(s[1:]), repr(s * 2), type(s[0]).__name__, s.numel(),
+           repr(m.Size()), hash(s) == hash((2, 3, 4)), s == m.Size([2, 3, 4]),
+           repr(m.Size(m.tensor([2, 3]))), _try(lambda: m.Size([2.5])),
+           _try(lambda: m.Size([-1])), repr(m.empty(s).size()), m.empty(s).size(-1),
+           _try(lambda: m.empty(s).size(3))]
+    d = m.device("cpu:0")
+    out += [repr(d), str(d), d.type, d.index, d == m.device("cpu", 0), d == m.device("cpu"),
+            d == "cpu:0", _try(lambda: m.device("gpu")), _try(lambda: m.device("cpu", -1)),
+            repr(m.tensor([1.0], device="cpu").device), repr(m.ones(1).to("cpu").device)]
+    out += [m.uint8.is_signed, m.bool.is_signed, m.int8.itemsize, m.float64.itemsize,
+            repr(m.iinfo(m.uint8)), repr(m.finfo(m.float64)), m.finfo().eps,
+            m.finfo(m.float32).bits,
+            repr(m.promote_types(m.int32, m.float32)), repr(m.get_default_dtype()),
+            m.can_cast(m.float64, m.int32), _try(lambda: m.finfo(m.int32)),
+            _try(lambda: m.iinfo(m.float32)), str(m.int64).split(".")[-1],
+            repr(m.tensor([1]).dtype), m.float32 == m.float, m.float64 == m.double,
+            m.int64 == m.long]
+    return out
+
+
+def gradient_edges(m):
+    G = m.autograd.graph
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    y = (h.sin() * h).sum()
+    e = G.get_gradient_edge(h)
+    out = [type(e).__name__, e.node.name(), e.output_nr]
+    out.append(m.autograd.grad(y, e, retain_graph=True))
+    out.append(m.autograd.grad(y, [G.get_gradient_edge(x), h], retain_graph=True))
+    out.append(isinstance(h.grad_fn, G.Node))
+    out.append(isinstance(x.grad_fn, G.Node))
+    out.append(_try(lambda: G.get_gradient_edge(m.ones(2))))
+    return out
+
+
+def rms_norm_and_new_layers(m):
+    m.manual_seed(24)
+    g = m.Generator().manual_seed(7)
+    x = m.randn(2, 3, 4, generator=g, requires_grad=True)
+    out = []
+    for mod in (m.nn.RMSNorm(4), m.nn.RMSNorm([3, 4], eps=1e-3, elementwise_affine=False),
+                m.nn.LayerNorm(4, bias=False), m.nn.GLU(-1), m.nn.Mish(), m.nn.Hardswish(),
+                m.nn.ZeroPad1d((1, 2)), m.nn.CircularPad1d(1), m.nn.Unfold(kernel_size=(1, 2)),
+                m.nn.ChannelShuffle(1), m.nn.SiLU(), m.nn.LogSigmoid()):
+        r = _try(lambda: mod(x if not isinstance(mod, m.nn.Unfold) else x.unsqueeze(0)))
+        if isinstance(r, str):
+            out.append(r)
+            continue
+        out.append([repr(mod), r, m.autograd.grad(r.pow(2).sum(), x)[0]])
+    out.append(m.nn.functional.rms_norm(x, (4,), eps=None))
+    return out
+
+
+def custom_parametrizations(m):
+    Pz = m.nn.utils.parametrize
+
+    class Symmetric(m.nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).T
+
+    class Positive(m.nn.Module):
+        def forward(self, X):
+            return m.nn.functional.softplus(X)
+
+        def right_inverse(self, Y):
+            return m.log(m.expm1(Y))
+    m.manual_seed(25)
+    lin = m.nn.Linear(3, 3)
+    Pz.register_parametrization(lin, "weight", Symmetric())
+    Pz.register_parametrization(lin, "bias", Positive())
+    lin.bias = m.tensor([0.5, 1.0, 2.0])
+    x = m.linspace(-1, 1, 6).reshape(2, 3)
+    y = lin(x).sum()
+    y.backward()
+    out = [lin.weight, lin.bias, lin.parametrizations.bias.original,
+           lin.parametrizations.weight.original.grad, Pz.is_parametrized(lin),
+           Pz.is_parametrized(lin, "bias"), [n for n, _ in lin.named_parameters()]]
+    with Pz.cached():
+        out.append(lin.weight is lin.weight)
+    out.append(lin.weight is lin.weight)
+    Pz.remove_parametrizations(lin, "weight", leave_parametrized=True)
+    out.append([n for n, _ in lin.named_parameters()])
+    out.append(repr(lin))
+    out.append(_try(lambda: Pz.remove_parametrizations(lin, "weight")))
+    return out
+
+
+def hook_ordering(m):
+    log = []
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y.exp().sum()
+    y.register_hook(lambda g: log.append("tensor hook 1"))
+    y.grad_fn.register_prehook(lambda g: log.append("node prehook"))
+    y.register_hook(lambda g: log.append("tensor hook 2"))
+    y.grad_fn.register_hook(lambda gi, go: log.append("node hook"))
+    y.retain_grad()
+    x.register_hook(lambda g: log.append("leaf hook"))
+    x.register_post_accumulate_grad_hook(lambda p: log.append("post-acc"))
+    z.backward(retain_graph=True)
+    out = [list(log)]
+    log.clear()
+    m.autograd.grad(z, x)
+    out.append(log)
+    return out
+
+
+def multi_grad_hook_with_grad_and_errors(m):
+    log = []
+    a = m.tensor([1.0], requires_grad=True)
+    b = m.tensor([2.0], requires_grad=True)
+    m.autograd.graph.register_multi_grad_hook(
+        (a, b), lambda gs: log.append([None if g is None else g.tolist() for g in gs]))
+    m.autograd.grad((a * b).sum(), a)
+    m.autograd.grad((a * 3).sum(), [a, b], allow_unused=True)
+    out = [log]
+    out.append(_try(lambda: m.autograd.graph.register_multi_grad_hook((m.ones(1),), print)))
+    out.append(_try(lambda: m.autograd.graph.register_multi_grad_hook((a,), print, mode="some")))
+    return out
+
+
+def printing_grad_and_version(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    y.add_(1)
+    z = y[0]
+    w = x.detach()
+    w.zero_()
+    return [repr(y), y._version, repr(x), x._version, repr(y.grad_fn).split(" at ")[0],
+            repr(z), repr(m.tensor([1.0, 2.0]).requires_grad_()), repr(x.t())]
+
+
+# ---- round six: gradients of layers with their less common options ------------------------
+def _gradcheck_all(m, cases):
+    """For each (name, f, inputs): gradcheck's verdict (no exception), or the failure."""
+    out = []
+    for name, f, xs in cases:
+        def run():
+            return m.autograd.gradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-4,
+                                        raise_exception=False)
+        out.append([name, _try(run)])
+    return out
+
+
+def conv_pool_options_gradcheck(m):
+    F = m.nn.functional
+    g = m.Generator().manual_seed(8)
+    x = m.randn(1, 2, 7, 6, generator=g, dtype=m.float64, requires_grad=True)
+    w = m.randn(4, 1, 3, 2, generator=g, dtype=m.float64, requires_grad=True)
+    wt = m.randn(2, 3, 2, 3, generator=g, dtype=m.float64, requires_grad=True)
+    x1 = m.randn(2, 3, 9, generator=g, dtype=m.float64, requires_grad=True)
+    cases = [
+        ("conv2d groups dilation stride", lambda x, w: F.conv2d(
+            x, w, stride=(2, 1), dilation=(1, 2), groups=2, padding=(1, 0)), (x, w)),
+        ("conv2d padding same", lambda x, w: F.conv2d(x, w, padding="same", groups=2), (x, w)),
+        ("conv_transpose2d output_padding", lambda x, w: F.conv_transpose2d(
+            x, w, stride=2, padding=1, output_padding=1, dilation=1), (x, wt)),
+        ("conv1d circular", lambda x: F.conv1d(F.pad(x, (2, 2), mode="circular"),
+                                               m.ones(2, 3, 3, dtype=m.float64)), (x1,)),
+        ("max_pool2d ceil dilation", lambda x: F.max_pool2d(x, 3, stride=2, padding=1, dilation=2,
+                                                             ceil_mode=True), (x,)),
+        ("avg_pool2d no pad count", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1,
+                                                           count_include_pad=False,
+                                                           ceil_mode=True), (x,)),
+        ("avg_pool2d divisor", lambda x: F.avg_pool2d(x, 2, divisor_override=3), (x,)),
+        ("lp_pool2d", lambda x: F.lp_pool2d(x.abs() + 0.1, 3, 2), (x,)),
+        ("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (4, 4)), (x,)),
+        ("adaptive_max_pool1d", lambda x: F.adaptive_max_pool1d(x, 4), (x1,)),
+        ("max_unpool", lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2), (x,)),
+        ("fractional via avg3d", lambda x: F.avg_pool3d(x.unsqueeze(0), (1, 2, 2)), (x,)),
+        ("pixel_unshuffle", lambda x: F.pixel_unshuffle(x[:, :, :6], 2), (x,)),
+        ("grid_sample", lambda x: F.grid_sample(
+            x, m.tensor([[[[-0.5, 0.2], [0.9, -0.9]]]], dtype=m.float64), align_corners=False,
+            padding_mode="reflection"), (x,)),
+        ("unfold fold", lambda x: F.fold(F.unfold(x, 2, stride=1), (7, 6), 2), (x,)),
+        ("pad replicate", lambda x: F.pad(x, (1, 2, 0, 1), mode="replicate"), (x,)),
+        ("local_response_norm", lambda x: F.local_response_norm(x, 2), (x,)),
+    ]
+    return _gradcheck_all(m, cases)
+
+
+def norm_and_activation_gradcheck(m):
+    F = m.nn.functional
+    g = m.Generator().manual_seed(9)
+    x = m.randn(4, 3, 5, generator=g, dtype=m.float64, requires_grad=True)
+    w = m.randn(3, generator=g, dtype=m.float64, requires_grad=True)
+    b = m.randn(3, generator=g, dtype=m.float64, requires_grad=True)
+    rm, rv = m.zeros(3, dtype=m.float64), m.ones(3, dtype=m.float64)
+    cases = [
+        ("batch_norm train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+         (x, w, b)),
+        ("batch_norm eval", lambda x, w, b: F.batch_norm(x, rm, rv, w, b), (x, w, b)),
+        ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (x, w, b)),
+        ("group_norm", lambda x, w, b: F.group_norm(x, 3, w, b), (x, w, b)),
+        ("layer_norm 2d", lambda x: F.layer_norm(x, (3, 5)), (x,)),
+        ("rms_norm", lambda x: F.rms_norm(x, (5,)), (x,)),
+        ("normalize p=1", lambda x: F.normalize(x, p=1.0, dim=1), (x,)),
+        ("glu", lambda x: F.glu(x[:, :2], 1), (x,)),
+        ("hardtanh", lambda x: F.hardtanh(x, -0.5, 0.7), (x,)),
+        ("celu selu", lambda x: F.celu(x, 0.7) + F.selu(x), (x,)),
+        ("rrelu eval", lambda x: F.rrelu(x, training=False), (x,)),
+        ("prelu", lambda x, w: F.prelu(x, w), (x, w)),
+        ("softmin", lambda x: F.softmin(x, 2), (x,)),
+        ("gumbel-free log_softmax", lambda x: F.log_softmax(x, 0), (x,)),
+        ("gelu tanh", lambda x: F.gelu(x, approximate="tanh"), (x,)),
+        ("softshrink tanhshrink", lambda x: F.softshrink(x, 0.3) + F.tanhshrink(x), (x,)),
+        ("threshold", lambda x: F.threshold(x, 0.1, -2.0), (x,)),
+        ("cosine_similarity", lambda x: F.cosine_similarity(x, x.flip(0), dim=2), (x,)),
+        ("pairwise_distance", lambda x: F.pairwise_distance(x[0], x[1], p=3), (x,)),
+        ("embedding scale freq", lambda w: F.embedding(m.tensor([0, 2, 2]), w.reshape(3, 1),
+                                                      scale_grad_by_freq=True), (w,)),
+        ("sdpa causal", lambda x: F.scaled_dot_product_attention(x, x, x, is_causal=True), (x,)),
+        ("multi_margin p2", lambda x: F.multi_margin_loss(x[:, :, 0], m.tensor([0, 1, 2, 1]),
+                                                          p=2, margin=0.5), (x,)),
+        ("ctc", lambda x: F.ctc_loss(x.permute(2, 0, 1).log_softmax(2), m.tensor([[1, 2], [1, 1],
+                                     [2, 2], [1, 2]]), [5, 5, 4, 5], [2, 2, 2, 1]), (x,)),
+    ]
+    return _gradcheck_all(m, cases)
+
+
+def rnn_gradcheck(m):
+    m.manual_seed(26)
+    out = []
+    for cls, kw in ((m.nn.LSTM, dict(num_layers=2, bidirectional=True)),
+                    (m.nn.GRU, dict(batch_first=True)), (m.nn.RNN, dict(nonlinearity="relu")),
+                    (m.nn.LSTM, dict(proj_size=2))):
+        rnn = cls(3, 4, **kw).double()
+        g = m.Generator().manual_seed(10)
+        x = m.randn(3, 2, 3, generator=g, dtype=m.float64, requires_grad=True)
+        out.append(_try(lambda: m.autograd.gradcheck(lambda x: rnn(x)[0], (x,), eps=1e-6,
+                                                     atol=1e-5, raise_exception=False)))
+        out.append(_try(lambda: m.autograd.gradgradcheck(lambda x: rnn(x)[0].sum(), (x,), eps=1e-6,
+                                                         atol=1e-4, raise_exception=False)))
+    mha = m.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    q = m.randn(2, 3, 4, dtype=m.float64, requires_grad=True)
+    mask = m.tensor([[False, False, True], [False, False, False]])
+    out.append(m.autograd.gradcheck(lambda q: mha(q, q, q, key_padding_mask=mask)[0], (q,),
+                                    eps=1e-6, atol=1e-5, raise_exception=False))
+    return out
+
+
+# ---- round seven: module backward hooks in the situations users meet ----------------------
+def backward_hook_then_inplace_relu(m):
+    """A full backward hook on a layer followed by ReLU(inplace=True): torch refuses the
+    in-place change of the hook's output view."""
+    m.manual_seed(27)
+    out = []
+    for inplace in (True, False):
+        net = m.nn.Sequential(m.nn.Linear(2, 3), m.nn.ReLU(inplace=inplace), m.nn.Linear(3, 1))
+        log = []
+        net[0].register_full_backward_hook(lambda mod, gi, go: log.append(go[0].shape))
+        x = m.ones(2, 2, requires_grad=True)
+        r = _try(lambda: net(x).sum().backward())
+        out.append([r, log, x.grad])
+    return out
+
+
+def backward_hooks_multi_input_and_tuple_output(m):
+    log = []
+
+    class Mix(m.nn.Module):
+        def forward(self, a, b, scale=1.0):
+            return a * b * scale, a - b
+    mix = Mix()
+    mix.register_full_backward_hook(lambda mod, gi, go: log.append(
+        ["gi", [None if g is None else g.tolist() for g in gi],
+         "go", [None if g is None else g.tolist() for g in go]]))
+    mix.register_full_backward_pre_hook(lambda mod, go: log.append(
+        ["pre", [None if g is None else g.tolist() for g in go]]))
+    a = m.tensor([1.0, 2.0], requires_grad=True)
+    b = m.tensor([3.0, 4.0])
+    p, q = mix(a, b, scale=2.0)
+    p.sum().backward()
+    out = [log[:], a.grad]
+    log.clear()
+    p, q = mix(a, b)
+    (p.sum() + q.sum()).backward()
+    out.append(log)
+    lstm = m.nn.LSTM(2, 2)
+    seen = []
+    lstm.register_full_backward_hook(lambda mod, gi, go: seen.append(
+        [len(gi), len(go), [g is None for g in go]]))
+    o, (h, c) = lstm(m.ones(3, 1, 2, requires_grad=True))
+    o.sum().backward()
+    out.append(seen)
+    return out
+
+
+def shared_module_hooks_and_no_grad(m):
+    import warnings
+    log = []
+    m.manual_seed(28)
+    lin = m.nn.Linear(2, 2)
+    lin.register_forward_hook(lambda mod, i, o: log.append(("fwd", o.requires_grad)))
+    lin.register_full_backward_hook(lambda mod, gi, go: log.append(("bwd", gi[0] is None)))
+    x = m.ones(1, 2, requires_grad=True)
+    y = lin(lin(x))
+    y.sum().backward()
+    with m.no_grad():
+        lin(x)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        lin(m.ones(1, 2)).sum().backward()
+    glob = []
+    h = m.nn.modules.module.register_module_full_backward_hook(
+        lambda mod, gi, go: glob.append(type(mod).__name__))
+    m.nn.Sequential(m.nn.Tanh(), m.nn.Linear(2, 1))(x).sum().backward()
+    h.remove()
+    return [log, [str(x.message) for x in w], glob, x.grad]
+
+
+def _hooked_shapes(m, y):
+    """y.sum()'s backward with a prehook and a post hook on y.grad_fn: what they see, as
+    shapes (None where a gradient is None)."""
+    def shapes(gs):
+        return [None if g is None else tuple(g.shape) for g in gs]
+    log = []
+    y.grad_fn.register_prehook(lambda go: log.append(["pre", shapes(go)]))
+    y.grad_fn.register_hook(lambda gi, go: log.append(["post", shapes(gi), shapes(go)]))
+    y.sum().backward()
+    return [type(y.grad_fn).__name__, log,
+            [(f.name() if f is not None else None, k) for f, k in y.grad_fn.next_functions]]
+
+
+def node_hooks_see_torchs_outputs_and_inputs(m):
+    """Node hooks of torch's native nodes get one gradient per differentiable output (lu's L
+    and U, not P; lu_factor's LU, not its integer pivots; slogdet's sign and logabsdet,
+    svdvals' U, S, Vh) and one per floating input (lu_solve's pivots have no edge); a
+    cat / stack of one-element tensors hands each its own shape."""
+    A0 = [[2.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.3, 0.1, 4.0]]
+    out = []
+    for f in (lambda A: m.linalg.lu_factor(A)[0], lambda A: m.linalg.lu_factor_ex(A)[0],
+              lambda A: m.linalg.lu(A)[2], lambda A: m.lu_unpack(*m.linalg.lu_factor(A))[1],
+              lambda A: m.linalg.lu_solve(*m.linalg.lu_factor(A.detach()), A),
+              lambda A: m.linalg.lstsq(A, A[:, :1])[0],
+              lambda A: m.linalg.lstsq(A[:, :2], A[:, :1], driver="gelsd")[0],
+              lambda A: m.linalg.slogdet(A)[1], lambda A: m.linalg.svdvals(A),
+              lambda A: m.linalg.eigvalsh(A), lambda A: m.linalg.svd(A)[1],
+              lambda A: m.stack([A[0, 0].reshape(1, 1), A[1, 1].reshape(1, 1) * 2]),
+              lambda A: m.cat([A[0, :1].reshape(1, 1) * 2, A[1, 1:2].reshape(1, 1)]),
+              lambda A: m.stack([(A[0, 0] * 2).reshape(1), (A[1, 0] * 3).reshape(1)], 1),
+              lambda A: m.nn.GRU(1, 1).double()(A[:, :1].reshape(3, 1, 1))[1]):
+        m.manual_seed(0)
+        x = m.tensor(A0, dtype=m.float64, requires_grad=True)
+        out.append(_try(lambda: _hooked_shapes(m, f(x * 1))))
+        out.append(x.grad)
+    return out
+
+
 PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_prehooks,
             node_hook_replaces_grad_input, multi_grad_hook, grad_fn_structure,
             tensor_hooks_and_retain_grad, linear_regression_sgd_momentum, adam_family_training,
@@ -1585,7 +2670,23 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             gradient_penalty_double_backward, multi_loss_retain_graph,
             dataloader_global_seed_shuffle, custom_dataset_and_collate, whole_model_save_load,
             manual_training_loop_no_optimizer, inference_mode_and_eval, conv_models_variety,
-            gru_lstm_options, reprs_more, reprs_of_schedulers_and_hooks, set_printoptions_more]
+            gru_lstm_options, reprs_more, reprs_of_schedulers_and_hooks, set_printoptions_more,
+            schedulers_with_param_groups, cycle_momentum_with_adam, scheduler_errors_and_resume,
+            module_hooks_more, state_dict_hooks_and_prefixes, grad_fn_hooks_on_accumulate_grad,
+            hooks_on_views_and_retain, autograd_grad_options, iterable_dataset_pipeline,
+            dataloader_options, random_split_rounding, mixed_precision_style_loop,
+            optimizer_hooks_and_state_ops, clip_grad_variants_more, printing_nested_modules,
+            printing_tensors_more, tensor_dunder_formats, finetune_pretrained_backbone,
+            autoencoder_with_tied_weights, classifier_metrics_loop,
+            optimizer_implementation_flags, custom_optimizer_and_scheduler, deepcopy_and_pickle,
+            pruning_and_masks, gan_two_optimizers, vae_training, seq2seq_teacher_forcing,
+            module_state_hooks_and_registration, train_eval_modes_propagate,
+            interpolate_in_training, return_types_reprs, size_device_dtype_details,
+            gradient_edges, rms_norm_and_new_layers, custom_parametrizations, hook_ordering,
+            multi_grad_hook_with_grad_and_errors, printing_grad_and_version,
+            conv_pool_options_gradcheck, norm_and_activation_gradcheck, rnn_gradcheck,
+            backward_hook_then_inplace_relu, backward_hooks_multi_input_and_tuple_output,
+            shared_module_hooks_and_no_grad, node_hooks_see_torchs_outputs_and_inputs]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
