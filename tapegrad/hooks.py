@@ -29,7 +29,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import switched_grad
-from .graph import AccumulateGrad, Node, node_edges, seen_like, torch_inputs
+from .graph import AccumulateGrad, Node, node_edges, node_shape, seen_like, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
@@ -766,10 +766,19 @@ def graph_pause(tape, p, g, vjp, reached=None):
     tensor hooks), [(operand node, gradient)] when post hooks ran the VJP, else None).  A
     split entry's: `reached`, whether each of its pieces got a gradient."""
     h, node = p.h, p.node
+    walk = tuple(g.shape)
+    if p.outputs is None and walk != tuple(h.shape):
+        # (a one-element node: the walk's gradient is 0-d, the tape keeping no shape for it;
+        # the hooks see it in the tensor's shape, as the sweep's pause shows it, and what
+        # they give goes back to the walk 0-d)
+        g = g.reshape(h.shape)
+
+    def back(t):
+        return t if t is None or tuple(t.shape) == walk else t.reshape(walk)
     with switched_grad(True):
         raw = g
         g = run_tensor_hooks(h.tensor, g)
-        seen, retained = (raw if p.keep == "raw" else g), g
+        seen, retained = back(raw if p.keep == "raw" else g), back(g)
         grads = None if p.outputs is None else _split_graph_grads(p, g, reached)
         if p.node_hooks and h.pre:
             if grads is None:
@@ -778,20 +787,43 @@ def graph_pause(tape, p, g, vjp, reached=None):
                 grads = run_node_prehooks(h.pre, grads)
                 g = _split_graph_packed(p, grads, g)
         if not (p.node_hooks and h.post):
-            return g, seen, retained, None
+            return back(g), seen, retained, None
         view = viewed_product(tape, node)
         if p.idle:
             run_node_posthooks(h.post, (None,) * (1 if view else len(roles(tape, node))),
                                _node_outputs(p, g))
-            return g, seen, retained, []
+            return back(g), seen, retained, []
         if view is not None:
             gi = run_node_posthooks(h.post, (g.reshape(view),), (g,))[0]
             if gi is None:
-                return g, seen, retained, []
-            return gi.reshape(g.shape), seen, retained, None
-        slots, gi = vjp(tape, node, g)
-        gi = run_node_posthooks(h.post, gi, _node_outputs(p, g) if grads is None else grads)
-    return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
+                return back(g), seen, retained, []
+            return back(gi.reshape(g.shape)), seen, retained, None
+        slots, walked = vjp(tape, node, back(g))
+        gi = run_node_posthooks(h.post, tuple(_operand_shaped(tape, s, x)
+                                              for s, x in zip(slots, walked)),
+                                _node_outputs(p, g) if grads is None else grads)
+        gi = [x if x is None or w is None or x.shape == w.shape else x.reshape(w.shape)
+              for x, w in zip(gi, walked)]
+    return back(g), seen, retained, [(s, x) for s, x in zip(slots, gi)
+                                     if s >= 0 and x is not None]
+
+
+def _operand_shaped(tape, node, x):
+    """The create_graph walk's gradient x of operand `node` in the shape the post hooks see:
+    a one-element operand's is 0-d on the walk, the tape keeping no shape for it; torch's
+    node hands it its own shape (where the tape knows it: a leaf's, a value's seen, a hooked
+    or retained tensor's)."""
+    if x is None or node < 0 or x.numel() != 1:
+        return x
+    shape = node_shape(tape, node)
+    if shape is None:
+        h = (tape.hooks or {}).get(node)
+        like = seen_like(tape, node)
+        ref = tape.retained.get(node)
+        t = ref() if ref is not None else None
+        shape = h.shape if h is not None else like[1] if like is not None else \
+            t._shape if t is not None else None
+    return x if shape is None or tuple(x.shape) == tuple(shape) else x.reshape(shape)
 
 
 def leaf_grads(found, create_graph=False, only=None, accumulate=True, summed=None):

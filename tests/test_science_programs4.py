@@ -2651,6 +2651,36 @@ def node_hooks_see_torchs_outputs_and_inputs(m):
     return out
 
 
+def hooks_on_one_element_tensors_under_create_graph(m):
+    """Tensor, pre and post hooks on (1,)- and (1, 1)-shaped tensors in a create_graph
+    backward (a gradient penalty on a batch of one) see their tensors' shapes, as in a
+    plain backward."""
+    def shapes(gs):
+        return [None if g is None else tuple(g.shape) for g in gs]
+    out = []
+    for create_graph in (False, True):
+        log = []
+        m.manual_seed(3)
+        net = m.nn.Sequential(m.nn.Linear(2, 3), m.nn.Tanh(), m.nn.Linear(3, 1))
+        x = m.tensor([[0.5, -1.0]], requires_grad=True)
+        y = net(x)
+        y.register_hook(lambda g: log.append(["y", tuple(g.shape)]))
+        y.grad_fn.register_prehook(lambda go: log.append(["pre", shapes(go)]))
+        y.grad_fn.register_hook(lambda gi, go: log.append(["post", shapes(gi)]))
+        a = x[0, :1] * 3
+        a.register_hook(lambda g: log.append(["a", tuple(g.shape)]))
+        b = a * x[0, 1:]
+        b.grad_fn.register_hook(lambda gi, go: log.append(["b post", shapes(gi), shapes(go)]))
+        loss = y.sum() + b.sum()
+        g, = m.autograd.grad(loss, x, create_graph=create_graph)
+        out.append([log, g, g.requires_grad])
+        if create_graph:
+            penalty = (g.norm() - 1) ** 2
+            penalty.backward()
+            out.append([net[0].weight.grad, log[len(out[-1][0]):]])
+    return out
+
+
 PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_prehooks,
             node_hook_replaces_grad_input, multi_grad_hook, grad_fn_structure,
             tensor_hooks_and_retain_grad, linear_regression_sgd_momentum, adam_family_training,
@@ -2686,7 +2716,8 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             multi_grad_hook_with_grad_and_errors, printing_grad_and_version,
             conv_pool_options_gradcheck, norm_and_activation_gradcheck, rnn_gradcheck,
             backward_hook_then_inplace_relu, backward_hooks_multi_input_and_tuple_output,
-            shared_module_hooks_and_no_grad, node_hooks_see_torchs_outputs_and_inputs]
+            shared_module_hooks_and_no_grad, node_hooks_see_torchs_outputs_and_inputs,
+            hooks_on_one_element_tensors_under_create_graph]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
