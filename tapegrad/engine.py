@@ -18,7 +18,8 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import node_edges, node_for, node_members, node_shape, seen_like, show_edges
+from .graph import (known_shape, node_edges, node_for, node_members, node_shape, seen_like,
+                    show_edges)
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .grad_mode import switched_grad, TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
@@ -1918,13 +1919,12 @@ def _node_grads(tape, e, g):
 
 def _one_shaped(tape, node, g):
     """Gradient g of input `node` in the node's shape where it has one element (the tape keeps
-    no shape for those, so a VJP's is 0-d) and the tape knows it: a leaf's, or the shape of
-    a tensor seen with the node's grad_fn."""
+    no shape for those, so a VJP's is 0-d) and the tape knows it (graph.known_shape: a
+    leaf's, a hooked, seen or retained tensor's)."""
     if g is None or node < 0 or node in tape.shape or g.numel() != 1:
         return g
-    leaf = tape.leaves.get(node)
-    like = (leaf._dtype, leaf._shape) if leaf is not None else seen_like(tape, node)
-    return g if like is None or like[1] == g._shape else g.reshape(like[1])
+    shape = known_shape(tape, node)
+    return g if shape is None or shape == g._shape else g.reshape(shape)
 
 
 def _reached_above(i, e, ia, ib, arg_ptr, arg, reach, roots):

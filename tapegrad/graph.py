@@ -590,6 +590,23 @@ def node_shape(tape, node):
     return None
 
 
+def known_shape(tape, node):
+    """node_shape, or for a one-element node the shape of a tensor of it that the tape can
+    still see: one with hooks, one seen with its grad_fn, a retained one (None: none is)."""
+    shape = node_shape(tape, node)
+    if shape is not None:
+        return shape
+    h = (tape.hooks or {}).get(node)
+    if h is not None:
+        return tuple(h.shape)
+    like = seen_like(tape, node)
+    if like is not None:
+        return tuple(like[1])
+    ref = tape.retained.get(node)
+    t = ref() if ref is not None else None
+    return tuple(t._shape) if t is not None else None
+
+
 def is_freed(fn):
     """Whether a backward without retain_graph has released `fn`'s saved buffers."""
     if groups.row_at(fn._tape, fn._node) >= 0:

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import switched_grad
-from .graph import AccumulateGrad, Node, node_edges, node_shape, seen_like, torch_inputs
+from .graph import AccumulateGrad, known_shape, Node, node_edges, seen_like, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
@@ -811,19 +811,11 @@ def graph_pause(tape, p, g, vjp, reached=None):
 def _operand_shaped(tape, node, x):
     """The create_graph walk's gradient x of operand `node` in the shape the post hooks see:
     a one-element operand's is 0-d on the walk, the tape keeping no shape for it; torch's
-    node hands it its own shape (where the tape knows it: a leaf's, a value's seen, a hooked
-    or retained tensor's)."""
+    node hands it its own shape (where the tape knows it: graph.known_shape)."""
     if x is None or node < 0 or x.numel() != 1:
         return x
-    shape = node_shape(tape, node)
-    if shape is None:
-        h = (tape.hooks or {}).get(node)
-        like = seen_like(tape, node)
-        ref = tape.retained.get(node)
-        t = ref() if ref is not None else None
-        shape = h.shape if h is not None else like[1] if like is not None else \
-            t._shape if t is not None else None
-    return x if shape is None or tuple(x.shape) == tuple(shape) else x.reshape(shape)
+    shape = known_shape(tape, node)
+    return x if shape is None or tuple(x.shape) == shape else x.reshape(shape)
 
 
 def leaf_grads(found, create_graph=False, only=None, accumulate=True, summed=None):

@@ -2681,6 +2681,29 @@ def hooks_on_one_element_tensors_under_create_graph(m):
     return out
 
 
+def post_hooks_see_one_element_operands_shapes(m):
+    """A node's post hooks get a one-element operand's gradient in its shape when the tape
+    can see it: a tensor with a hook of its own, a retained one."""
+    def shapes(gs):
+        return [None if g is None else tuple(g.shape) for g in gs]
+    out = []
+    for shape in ((), (1,), (1, 1)):
+        for make in (lambda a, b: a.sum(), lambda a, b: a.view(1, 1, 1), lambda a, b: a * b,
+                     lambda a, b: a.exp(), lambda a, b: m.cat([a.reshape(1, 1), b.reshape(1, 1)]),
+                     lambda a, b: a.expand(3) if a.dim() <= 1 else a.expand(1, 3)):
+            x = m.tensor(0.7, dtype=m.float64, requires_grad=True)
+            a = (x * 2).reshape(shape)
+            b = x * 3
+            a.register_hook(lambda g: g)
+            b.retain_grad()
+            log = []
+            y = make(a, b)
+            y.grad_fn.register_hook(lambda gi, go: log.append([shapes(gi), shapes(go)]))
+            (y * 2).sum().backward()
+            out.append([log, x.grad, a.grad if a.is_leaf else None])
+    return out
+
+
 PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_prehooks,
             node_hook_replaces_grad_input, multi_grad_hook, grad_fn_structure,
             tensor_hooks_and_retain_grad, linear_regression_sgd_momentum, adam_family_training,
@@ -2717,7 +2740,8 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             conv_pool_options_gradcheck, norm_and_activation_gradcheck, rnn_gradcheck,
             backward_hook_then_inplace_relu, backward_hooks_multi_input_and_tuple_output,
             shared_module_hooks_and_no_grad, node_hooks_see_torchs_outputs_and_inputs,
-            hooks_on_one_element_tensors_under_create_graph]
+            hooks_on_one_element_tensors_under_create_graph,
+            post_hooks_see_one_element_operands_shapes]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
