@@ -2704,6 +2704,132 @@ def post_hooks_see_one_element_operands_shapes(m):
     return out
 
 
+# ---- round eleven: more layers in training loops --------------------------------------------
+def full_transformer_seq2seq_step(m):
+    m.manual_seed(30)
+    model = m.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                             dim_feedforward=16, dropout=0.0, batch_first=True)
+    g = m.Generator().manual_seed(11)
+    src = m.randn(2, 5, 8, generator=g)
+    tgt = m.randn(2, 4, 8, generator=g)
+    tgt_mask = model.generate_square_subsequent_mask(4)
+    src_pad = m.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    opt = m.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(2):
+        opt.zero_grad()
+        out = model(src, tgt, tgt_mask=tgt_mask, src_key_padding_mask=src_pad,
+                    memory_key_padding_mask=src_pad, tgt_is_causal=True)
+        # (not out.pow(2).mean(): the sum of squares of a LayerNorm's output is a constant,
+        # whose gradient is rounding noise)
+        loss = (out * m.linspace(-1, 1, 8)).pow(2).mean()
+        loss.backward()
+        opt.step()
+    return [out, loss.detach(), model.decoder.layers[0].multihead_attn.in_proj_weight.grad.norm()]
+
+
+def multihead_attention_options(m):
+    m.manual_seed(31)
+    out = []
+    g = m.Generator().manual_seed(12)
+    q = m.randn(3, 2, 4, generator=g, requires_grad=True)
+    kv = m.randn(5, 2, 6, generator=g)
+    for kw, call in ((dict(kdim=6, vdim=6), dict(need_weights=True)),
+                     (dict(kdim=6, vdim=6, bias=False, add_bias_kv=True, add_zero_attn=True),
+                      dict(need_weights=True, average_attn_weights=False)),
+                     (dict(kdim=6, vdim=6), dict(attn_mask=m.zeros(3, 5).masked_fill(
+                         m.tensor([[False] * 4 + [True]] * 3), float("-inf")))),
+                     (dict(kdim=6, vdim=6), dict(key_padding_mask=m.tensor(
+                         [[False] * 5, [False, False, True, True, True]]),
+                         need_weights=False))):
+        mha = m.nn.MultiheadAttention(4, 2, **kw)
+        o, w = mha(q, kv, kv, **call)
+        o.sum().backward()
+        out.append([o, w, q.grad.clone(), [n for n, _ in mha.named_parameters()]])
+        q.grad = None
+    return out
+
+
+def ctc_training(m):
+    m.manual_seed(32)
+    T, N, C = 6, 2, 4
+    lin = m.nn.Linear(3, C)
+    g = m.Generator().manual_seed(13)
+    x = m.randn(T, N, 3, generator=g)
+    targets = m.tensor([[1, 2, 2], [3, 1, 0]])
+    ctc = m.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+    opt = m.optim.SGD(lin.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        lp = lin(x).log_softmax(2)
+        loss = ctc(lp, targets, m.tensor([6, 5]), m.tensor([3, 2]))
+        loss.backward()
+        opt.step()
+    return [loss.detach(), lin.weight, lin.bias.grad,
+            m.nn.functional.ctc_loss(lp, targets, [6, 5], [3, 2], reduction="none")]
+
+
+def packed_bidirectional_gru_with_h0(m):
+    U = m.nn.utils.rnn
+    m.manual_seed(33)
+    gru = m.nn.GRU(2, 3, num_layers=2, bidirectional=True)
+    seqs = [m.linspace(-1, 1, 2 * n).reshape(n, 2) for n in (3, 5, 2)]
+    padded = U.pad_sequence(seqs)
+    packed = U.pack_padded_sequence(padded, [3, 5, 2], enforce_sorted=False)
+    h0 = m.full((4, 3, 3), 0.1, requires_grad=True)
+    o, h = gru(packed, h0)
+    out, lens = U.pad_packed_sequence(o, total_length=6)
+    (out.sum() + h[-1].sum()).backward()
+    return [out.shape, lens, h, h0.grad, gru.weight_ih_l1_reverse.grad.sum(),
+            _try(lambda: U.pad_packed_sequence(o, total_length=3))]
+
+
+def conv_transpose_and_pixel_shuffle_training(m):
+    m.manual_seed(34)
+    net = m.nn.Sequential(m.nn.ConvTranspose1d(4, 4, 3, stride=2, groups=2, padding=1),
+                          m.nn.Unflatten(1, (2, 2)), m.nn.Flatten(1, 2),
+                          m.nn.Conv1d(4, 8, 1))
+    up = m.nn.Sequential(m.nn.Conv2d(2, 8, 1), m.nn.PixelShuffle(2), m.nn.PixelUnshuffle(2),
+                         m.nn.Fold((4, 4), 2, stride=2), m.nn.Unfold(2, stride=2))
+    g = m.Generator().manual_seed(14)
+    x = m.randn(2, 4, 5, generator=g)
+    z = m.randn(1, 2, 2, 2, generator=g)
+    opt = m.optim.Adagrad(list(net.parameters()) + list(up.parameters()), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        loss = net(x).pow(2).mean() + up(z).abs().mean()
+        loss.backward()
+        opt.step()
+    return [loss.detach(), net(x).shape, up(z).shape, net[0].weight, up[0].bias]
+
+
+def lm_with_tied_embedding(m):
+    m.manual_seed(35)
+
+    class LM(m.nn.Module):
+        def __init__(self, V=7, D=4):
+            super().__init__()
+            self.emb = m.nn.Embedding(V, D)
+            self.rnn = m.nn.LSTM(D, D, batch_first=True)
+            self.out = m.nn.Linear(D, V, bias=False)
+            self.out.weight = self.emb.weight
+
+        def forward(self, t):
+            return self.out(self.rnn(self.emb(t))[0])
+    lm = LM()
+    toks = m.tensor([[1, 2, 3, 4, 5], [6, 5, 4, 3, 2]])
+    opt = m.optim.AdamW(lm.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        logits = lm(toks[:, :-1])
+        loss = m.nn.functional.cross_entropy(logits.reshape(-1, 7), toks[:, 1:].reshape(-1))
+        loss.backward()
+        m.nn.utils.clip_grad_norm_(lm.parameters(), 0.5)
+        opt.step()
+    return [loss.detach(), len(list(lm.parameters())), lm.out.weight is lm.emb.weight,
+            list(lm.state_dict().keys()), lm.emb.weight.grad.norm(),
+            m.exp(loss.detach())]
+
+
 PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_prehooks,
             node_hook_replaces_grad_input, multi_grad_hook, grad_fn_structure,
             tensor_hooks_and_retain_grad, linear_regression_sgd_momentum, adam_family_training,
@@ -2741,7 +2867,9 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             backward_hook_then_inplace_relu, backward_hooks_multi_input_and_tuple_output,
             shared_module_hooks_and_no_grad, node_hooks_see_torchs_outputs_and_inputs,
             hooks_on_one_element_tensors_under_create_graph,
-            post_hooks_see_one_element_operands_shapes]
+            post_hooks_see_one_element_operands_shapes, full_transformer_seq2seq_step,
+            multihead_attention_options, ctc_training, packed_bidirectional_gru_with_h0,
+            conv_transpose_and_pixel_shuffle_training, lm_with_tied_embedding]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
