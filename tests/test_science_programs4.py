@@ -2895,6 +2895,70 @@ def cat_and_stack_of_one_tensor_twice_post_hooks(m):
     return out
 
 
+def reprs_of_parametrized_and_pruned_modules(m):
+    import importlib
+    P = m.nn.utils.parametrizations
+    prune = importlib.import_module(m.__name__ + ".nn.utils.prune")
+    m.manual_seed(36)
+    lin = P.weight_norm(m.nn.Linear(3, 2))
+    sn = P.spectral_norm(m.nn.Linear(2, 2))
+    orth = P.orthogonal(m.nn.Linear(2, 2))
+    pr = m.nn.Linear(2, 2)
+    prune.random_unstructured(pr, "weight", 0.5)
+    old = m.nn.utils.weight_norm(m.nn.Linear(2, 2))
+    p = m.nn.Parameter(m.ones(1))
+    opt = m.optim.SGD([{"params": [p], "name": "head", "lr": m.tensor(0.1)}], lr=0.5,
+                      momentum=0.9)
+    return [repr(lin), repr(sn), repr(orth), repr(pr), repr(old), repr(opt),
+            type(lin).__name__, type(lin).__mro__[1].__name__, repr(lin.parametrizations),
+            repr(m.nn.Sequential(lin, m.nn.ReLU())), str(type(lin.weight).__name__)]
+
+
+def grad_scaler_enabled_on_cpu(m):
+    """GradScaler('cpu') enabled, with float32 (no autocast): scaling, unscale_, a step
+    skipped on an inf gradient, the scale's growth and backoff, its state_dict."""
+    X, y = _seeded_data(m, seed=19)
+    m.manual_seed(2)
+    model = m.nn.Linear(4, 1)
+    opt = m.optim.SGD(model.parameters(), lr=0.05)
+    scaler = m.amp.GradScaler("cpu", init_scale=2.0 ** 8, growth_interval=2)
+    trace = []
+    for step in range(5):
+        opt.zero_grad()
+        loss = m.nn.functional.mse_loss(model(X), y)
+        if step == 2:
+            loss = loss * float("inf")
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        norm = m.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        trace.append([scaler.get_scale(), norm, model.bias.detach().clone()])
+    sd = scaler.state_dict()
+    return [trace, sorted(sd.items()), _try(lambda: scaler.unscale_(opt) or scaler.unscale_(opt)),
+            repr(scaler.scale(m.tensor(1.0)))]
+
+
+def anomaly_mode_in_training(m):
+    import warnings
+    x = m.tensor([1.0, 0.0], requires_grad=True)
+    out = []
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with m.autograd.detect_anomaly():
+            y = (x.sqrt() * 0).sum()
+            r = _try(lambda: y.backward())
+    out.append(r.split("\n")[0])
+    out.append(sorted({type(k.message).__name__ for k in w}))
+    out.append(x.grad)
+    with m.autograd.set_detect_anomaly(True, check_nan=False):
+        z = (x.sqrt() * 0).sum()
+        z.backward()
+    out.append(x.grad)
+    out.append(m.is_anomaly_enabled())
+    return out
+
+
 def addcmul_of_one_tensor_twice_post_hook(m):
     """A post hook on x.addcmul(a, a)'s node."""
     x = m.tensor([1.0, 2.0], requires_grad=True)
@@ -2946,7 +3010,9 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             post_hooks_see_one_element_operands_shapes, full_transformer_seq2seq_step,
             multihead_attention_options, ctc_training, packed_bidirectional_gru_with_h0,
             conv_transpose_and_pixel_shuffle_training, lm_with_tied_embedding,
-            everyday_warnings_and_errors, cat_and_stack_of_one_tensor_twice_post_hooks]
+            everyday_warnings_and_errors, cat_and_stack_of_one_tensor_twice_post_hooks,
+            reprs_of_parametrized_and_pruned_modules, grad_scaler_enabled_on_cpu,
+            anomaly_mode_in_training]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
