@@ -1892,10 +1892,13 @@ def _node_grads(tape, e, g):
     decomposition, an op shown with torch's edges) or taking an operand list (cat) runs its
     backward as calling it does (node_api's `Node.__call__`, on the class graph.py defines)."""
     edges = node_edges(tape, e)
-    if edges is None:
+    row = groups.row_at(tape, e)
+    if edges is None or row < 0 and BY_CODE[tape.op[e]].torch_outputs > 1:
+        # (an entry that is one output of a torch node of several cannot call that node
+        # with its gradient alone: its own VJP, matched to torch's edges; slogdet's sign
+        # reads a constant of A, so A's slot gets None, as torch's)
         slots, gi = hooks.grad_inputs_of(tape, e, _input_grads(tape, e, g))
         return slots, tuple(_one_shaped(tape, k, x) for k, x in zip(slots, gi))
-    row = groups.row_at(tape, e)
     if row >= 0 and BY_CODE[row].torch_outputs > 1:
         # results stacked (var_mean), or other outputs not on the tape (native_group_norm's
         # mean and rstd: no gradient)

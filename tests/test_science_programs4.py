@@ -2959,6 +2959,23 @@ def anomaly_mode_in_training(m):
     return out
 
 
+def slogdet_sign_node_hooks(m):
+    """Hooks on the node of slogdet's sign, in a backward from the sign alone: the prehook
+    gets (g, None), the post hook (None,) (the sign takes no gradient from A), A.grad
+    stays None."""
+    x = m.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=m.float64, requires_grad=True)
+    s, _ = m.linalg.slogdet(x * 1)
+    log = []
+    s.grad_fn.register_prehook(lambda go: log.append([None if g is None else g.tolist()
+                                                      for g in go]))
+    s.grad_fn.register_hook(lambda gi, go: log.append([[None if g is None else g.tolist()
+                                                        for g in gi],
+                                                       [None if g is None else g.tolist()
+                                                        for g in go]]))
+    s.sum().backward()
+    return [log, x.grad, type(s.grad_fn).__name__]
+
+
 def addcmul_of_one_tensor_twice_post_hook(m):
     """A post hook on x.addcmul(a, a)'s node."""
     x = m.tensor([1.0, 2.0], requires_grad=True)
@@ -3012,7 +3029,7 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             conv_transpose_and_pixel_shuffle_training, lm_with_tied_embedding,
             everyday_warnings_and_errors, cat_and_stack_of_one_tensor_twice_post_hooks,
             reprs_of_parametrized_and_pruned_modules, grad_scaler_enabled_on_cpu,
-            anomaly_mode_in_training]
+            anomaly_mode_in_training, slogdet_sign_node_hooks]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
