@@ -18,8 +18,7 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import (known_shape, node_edges, node_for, node_members, node_shape, seen_like,
-                    show_edges)
+from .graph import known_shape, node_edges, node_for, node_members, node_shape, show_edges
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .grad_mode import switched_grad, TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
