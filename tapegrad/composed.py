@@ -635,8 +635,24 @@ def complex(real, imag, *, out=None):  # noqa: A001
 
 
 def view_as_complex(input):
-    """The last dimension's pairs as complex numbers: refused (no complex dtype)."""
+    """The last dimension's pairs as complex numbers: refused (no complex dtype), after
+    torch's checks of the input (a tensor torch could not view raises torch's error)."""
     _input("view_as_complex", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"view_as_complex is only supported for half, float and double "
+                           f"tensors, but got a tensor of scalar type: {input.dtype.legacy}")
+    if input.dim() == 0:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if input.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    strides = input.stride()
+    if strides[-1] != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(st % 2 for st in strides[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last "
+                           "dimension")
+    if input.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
     raise _no_complex("view_as_complex")
 
 

@@ -2976,6 +2976,64 @@ def slogdet_sign_node_hooks(m):
     return [log, x.grad, type(s.grad_fn).__name__]
 
 
+def optimizer_named_parameters_and_zero_grad(m):
+    """Optimizers over model.named_parameters() (param_names in state_dict), zero_grad of a
+    gradient with history, a scheduler over a group added later."""
+    m.manual_seed(37)
+    model = m.nn.Sequential(m.nn.Linear(2, 2), m.nn.Linear(2, 1))
+    out = []
+    opt = _try(lambda: m.optim.AdamW(model.named_parameters(), lr=0.1))
+    if not isinstance(opt, str):
+        model(m.ones(1, 2)).sum().backward()
+        opt.step()
+        sd = opt.state_dict()
+        out.append([sd["param_groups"], sorted(sd["state"]), repr(opt)])
+        opt2 = m.optim.AdamW(model.named_parameters(), lr=0.1)
+        opt2.load_state_dict(sd)
+        out.append(opt2.state_dict()["param_groups"])
+        out.append(_try(lambda: m.optim.AdamW(list(model.named_parameters())
+                                              + [m.nn.Parameter(m.ones(1))])))
+    else:
+        out.append(opt)
+    x = m.ones(1, 2, requires_grad=True)
+    p = m.nn.Parameter(m.ones(2))
+    g, = m.autograd.grad((p * x).sum() ** 2, p, create_graph=True)
+    p.grad = g
+    opt3 = m.optim.SGD([p], lr=0.1)
+    out.append([p.grad.requires_grad, p.grad.grad_fn is not None])
+    opt3.zero_grad(set_to_none=False)
+    out.append([p.grad, p.grad.requires_grad, p.grad.grad_fn])
+    opt4 = m.optim.SGD([m.nn.Parameter(m.ones(1))], lr=0.1)
+    s = m.optim.lr_scheduler.StepLR(opt4, 1, gamma=0.5)
+    opt4.add_param_group({"params": [m.nn.Parameter(m.ones(1))], "lr": 1.0})
+    opt4.step()
+    out.append(_try(lambda: s.step()))
+    out.append([g["lr"] for g in opt4.param_groups])
+    return out
+
+
+def complex_api_on_real_tensors(m):
+    """The complex-number API on real tensors, as generic code calls it: real / conj /
+    angle / sgn / is_complex / resolve_conj, gradients through them; imag's and
+    view_as_real's errors, and view_as_complex's of a tensor torch could not view (its
+    checks come before tapegrad's refusal of complex results)."""
+    x = m.tensor([1.5, -2.0, 0.0], dtype=m.float64, requires_grad=True)
+    out = [x.is_complex(), m.is_complex(x), x.real is x, x.conj() is x, x.is_conj(),
+           m.is_floating_point(x), x.resolve_conj() is x, x.conj_physical(), x.angle(),
+           m.sgn(x), x.adjoint() if x.dim() >= 2 else x.mH if x.dim() >= 2 else None]
+    y = (x.real * 2 + x.conj() * 3 + x.angle() + m.sgn(x) * x + x.conj_physical()).sum()
+    out.append(m.autograd.grad(y, x)[0])
+    for f in (lambda: x.imag, lambda: m.view_as_real(x), lambda: m.view_as_complex(x),
+              lambda: m.real(x) is x, lambda: m.ones(2, 2).mH,
+              lambda: m.ones(2, 3).adjoint().shape):
+        out.append(_try(f))
+    for a in (m.tensor(1), m.ones(()), m.ones(6)[1:5].reshape(2, 2), m.ones(3, 4)[:, 1:3],
+              m.ones(2, dtype=m.int64), m.ones(4, 2)[:, :1].expand(4, 2), m.ones(2, 4).t(),
+              m.ones(2, dtype=m.bool), m.ones(3, 3)[:, :2]):
+        out.append(_try(lambda: m.view_as_complex(a)))
+    return out
+
+
 def addcmul_of_one_tensor_twice_post_hook(m):
     """A post hook on x.addcmul(a, a)'s node."""
     x = m.tensor([1.0, 2.0], requires_grad=True)
@@ -3029,7 +3087,8 @@ PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_p
             conv_transpose_and_pixel_shuffle_training, lm_with_tied_embedding,
             everyday_warnings_and_errors, cat_and_stack_of_one_tensor_twice_post_hooks,
             reprs_of_parametrized_and_pruned_modules, grad_scaler_enabled_on_cpu,
-            anomaly_mode_in_training, slogdet_sign_node_hooks]
+            anomaly_mode_in_training, slogdet_sign_node_hooks,
+            optimizer_named_parameters_and_zero_grad, complex_api_on_real_tensors]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
