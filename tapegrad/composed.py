@@ -620,10 +620,27 @@ def _no_complex(fn):
                                "tensor (keep the real and imaginary parts as two real tensors)")
 
 
+def _complex_parts(a, b):
+    """torch's checks of the two real parts of polar / complex (complex_check_dtype, then
+    TensorIterator's broadcast): a pair torch refuses raises its error, not the refusal of
+    a complex result."""
+    floating = ("Half", "Float", "Double")
+    if a.dtype.legacy not in floating or b.dtype.legacy not in floating:
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{a.dtype.legacy} and {b.dtype.legacy}")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"Expected object of scalar type {a.dtype.legacy} but got scalar "
+                           f"type {b.dtype.legacy} for second argument")
+    msg = errors.broadcast_mismatch(a.shape, b.shape)
+    if msg:
+        raise RuntimeError(msg)
+
+
 def polar(abs, angle, *, out=None):  # noqa: A002  (torch's names)
     """abs * (cos(angle) + i sin(angle)): complex, so refused (no complex dtype)."""
     _tensor_operand("polar", abs, 1, "abs")
     _tensor_operand("polar", angle, 2, "angle")
+    _complex_parts(abs, angle)
     raise _no_complex("polar")
 
 
@@ -631,6 +648,7 @@ def complex(real, imag, *, out=None):  # noqa: A001
     """real + i imag: complex, so refused (no complex dtype)."""
     _tensor_operand("complex", real, 1, "real")
     _tensor_operand("complex", imag, 2, "imag")
+    _complex_parts(real, imag)
     raise _no_complex("complex")
 
 

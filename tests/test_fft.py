@@ -44,7 +44,30 @@ def test_shift_gradients_route_back():
 @pytest.mark.parametrize("name", ["fft", "ifft", "rfft", "irfft", "fft2", "rfftn", "hfft"])
 def test_transforms_say_there_is_no_complex_dtype(name):
     with pytest.raises(NotImplementedError, match=f"no complex dtypes: torch.fft.{name} "):
-        getattr(tg.fft, name)(tg.arange(4.))
+        getattr(tg.fft, name)(tg.arange(4.).reshape(2, 2))
+
+
+# calls torch refuses before any complex tensor is made: its errors, not the refusal
+_BAD_CALLS = [
+    "torch.fft.fft(torch.ones(2), n=0)", "torch.fft.fft(torch.ones(2), dim=3)",
+    "torch.fft.fft(torch.ones(2), norm='bad')", "torch.fft.fft(torch.tensor(1.0))",
+    "torch.fft.irfft(torch.ones(2), n=-1)", "torch.fft.irfft(torch.ones(1))",
+    "torch.fft.hfft(torch.ones(1))", "torch.fft.fft2(torch.ones(2))",
+    "torch.fft.fftn(torch.ones(2), s=(2, 2))", "torch.fft.rfftn(torch.ones(2), dim=(0, 0))",
+    "torch.fft.fft2(torch.ones(2, 2), s=3)", "torch.fft.rfft2(torch.ones(2, 2), dim=())",
+    "torch.fft.irfft2(torch.ones(0, 3), dim=(0,))", "torch.fft.ihfftn(torch.ones(2), dim=())",
+    "torch.fft.irfftn(torch.ones(3, 1))", "torch.fft.fft('x')", "torch.fft.fft(torch.ones(2), 2.5)",
+    "torch.fft.fft(torch.ones(2), n=2.5)", "torch.fft.fftn(torch.ones(2), dim=1.5)",
+    "torch.fft.fft(torch.ones(2), bad=1)", "torch.fft.fft()",
+    "torch.polar(torch.ones(2), torch.ones(2, dtype=torch.float64))",
+    "torch.polar(torch.ones(2, dtype=torch.int64), torch.ones(2, dtype=torch.int64))",
+    "torch.complex(torch.ones(2), torch.ones(3))",
+    "torch.complex(torch.ones(2, dtype=torch.bool), torch.ones(2))"]
+
+
+@pytest.mark.parametrize("src", _BAD_CALLS)
+def test_refused_complex_calls_check_their_arguments_first(src, torch_ref):
+    assert _outcome(tg, src) == _outcome(torch_ref, src)
 
 
 @pytest.mark.parametrize("src", [
