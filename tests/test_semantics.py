@@ -426,20 +426,46 @@ def test_second_derivative_where_torch_has_none_raises_as_torch(name):
 
 
 def test_forward_ad_says_why_not():
-    """torch.autograd.forward_ad's API exists and raises NotImplementedError naming the
-    reverse-mode alternatives (an AttributeError stopped the forward-mode tutorial)."""
+    """torch.autograd.forward_ad's API exists; entering a dual level raises
+    NotImplementedError naming the reverse-mode alternatives (an AttributeError stopped the
+    forward-mode tutorial)."""
     import tapegrad.autograd.forward_ad as fwAD
     assert fwAD is tg.autograd.forward_ad
     assert sorted(fwAD.__all__) == sorted(torch.autograd.forward_ad.__all__)
     x = tg.ones(2)
-    for call in (lambda: fwAD.make_dual(x, x), lambda: fwAD.unpack_dual(x),
-                 fwAD.enter_dual_level, fwAD.exit_dual_level):
+    for call in (fwAD.enter_dual_level, lambda: fwAD.unpack_dual(x, level=0)):
         with pytest.raises(NotImplementedError, match="no forward-mode AD.*func.jvp"):
             call()
     with pytest.raises(NotImplementedError, match="no forward-mode AD"):
         with fwAD.dual_level():
             pass
     assert fwAD.UnpackedDualTensor(1, 2).tangent == 2
+
+
+def test_forward_ad_outside_a_level_as_torch():
+    """No dual level can be entered, so the other entries do what torch's do outside every
+    level: unpack_dual gives the tensor itself and no tangent, make_dual and exit_dual_level
+    raise torch's errors."""
+    def run(m):
+        fwAD = m.autograd.forward_ad
+        x = m.ones(2, requires_grad=True)
+        out = []
+        r = fwAD.unpack_dual(x)
+        out.append([type(r).__name__, r.primal is x, r.tangent, fwAD.unpack_dual(3),
+                    fwAD.unpack_dual(x, level=-1).primal is x])
+        for call in (lambda: fwAD.make_dual(x, x), lambda: fwAD.make_dual(x, x, level=-2),
+                     lambda: fwAD.make_dual(m.ones(2, dtype=m.int64), x, level=0),
+                     lambda: fwAD.make_dual(x, m.ones(2, dtype=m.int64), level=0),
+                     lambda: fwAD.make_dual(x, x, level=0), fwAD.exit_dual_level,
+                     lambda: fwAD.exit_dual_level(level=0),
+                     lambda: fwAD.exit_dual_level(level=-1)):
+            try:
+                call()
+                out.append(None)
+            except Exception as e:  # noqa: BLE001  (compared with torch's)
+                out.append((type(e).__name__, str(e).replace("tapegrad", "torch")))
+        return out
+    assert run(tg) == run(torch)
 
 
 def run_warned(src, m):
