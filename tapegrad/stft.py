@@ -3,7 +3,8 @@ real form (`return_complex=False`: the real and imaginary parts in a last dimens
 composed of recorded ops as torch's definition reads: the centre padding (F.pad), frames
 (unfold), the window, and the DFT as products with its cosine and sine matrices (torch runs
 an FFT: the same values up to round-off, differentiable through the same ops).
-`return_complex=True` and istft (whose input is complex) raise NotImplementedError."""
+`return_complex=True` (after torch's checks of the arguments) and istft (whose input is
+complex) raise NotImplementedError."""
 import math
 
 import numpy as np
@@ -47,11 +48,6 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         raise RuntimeError("stft requires the return_complex parameter be given for real "
                            "inputs, and will further require that return_complex=True in a "
                            "future PyTorch release.")
-    if return_complex:
-        raise NotImplementedError(
-            "tapegrad has no complex dtypes: torch.stft(return_complex=True) is not supported; "
-            "return_complex=False gives the real and imaginary parts in a last dimension of 2 "
-            "(torch's deprecated form)")
     hop = n_fft // 4 if hop_length is None else hop_length
     win_length = n_fft if win_length is None else win_length
     if window is None:
@@ -78,6 +74,11 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         raise RuntimeError(fail + f"expected a 1D window tensor of size equal to "
                            f"win_length={win_length}, but got window with size "
                            f"[{', '.join(map(str, window.shape))}]")
+    if return_complex:   # (after torch's checks: a call torch refuses raises its error)
+        raise NotImplementedError(
+            "tapegrad has no complex dtypes: torch.stft(return_complex=True) is not supported; "
+            "return_complex=False gives the real and imaginary parts in a last dimension of 2 "
+            "(torch's deprecated form)")
     warn_once(_DEPRECATED)
     if window is None:
         window = ones(win_length, dtype=x._dtype)

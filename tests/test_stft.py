@@ -94,3 +94,22 @@ def test_complex_forms_raise_not_implemented():
         tapegrad.istft(x, 8)
     with pytest.raises(NotImplementedError, match="no complex dtypes"):
         x.istft(8)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.stft(m.ones(10), 4, window=m.ones(3), return_complex=True),
+    lambda m: m.stft(m.ones(10), 40, return_complex=True, window=m.ones(40)),
+    lambda m: m.stft(m.ones(10), 4, hop_length=0, window=m.ones(4), return_complex=True),
+    lambda m: m.stft(m.ones(2, 2, 10), 4, window=m.ones(4), return_complex=True),
+    lambda m: m.stft(m.ones(10, dtype=m.int64), 4, return_complex=True, center=False)])
+def test_complex_form_checks_its_arguments_first(call, torch_ref):
+    """stft(return_complex=True) of arguments torch refuses raises torch's error (the
+    complex result is refused only after torch's checks)."""
+    def outcome(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                call(m)
+            except Exception as e:  # noqa: BLE001  (compared with torch's)
+                return type(e).__name__, str(e).replace("tapegrad", "torch")
+    assert outcome(tapegrad) == outcome(torch_ref)
