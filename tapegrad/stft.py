@@ -3,16 +3,16 @@ real form (`return_complex=False`: the real and imaginary parts in a last dimens
 composed of recorded ops as torch's definition reads: the centre padding (F.pad), frames
 (unfold), the window, and the DFT as products with its cosine and sine matrices (torch runs
 an FFT: the same values up to round-off, differentiable through the same ops).
-`return_complex=True` (after torch's checks of the arguments) and istft (whose input is
-complex) raise NotImplementedError."""
+`return_complex=True` raises NotImplementedError (after torch's checks of the arguments);
+istft, whose input must be complex, raises torch's error for a real one."""
 import math
 
 import numpy as np
 
-from .errors import warn_once
+from .errors import type_name, warn_once
 from .creation import ones, tensor
 from .nn.functional import pad as _pad
-from .tensor import tensor_methods
+from .tensor import Tensor, tensor_methods
 from .views import stack
 
 __all__ = ["stft", "istft"]
@@ -22,6 +22,10 @@ _NO_WINDOW = ("A window was not provided. A rectangular window will be applied,w
               "tapegrad.hamming_window are recommended to reduce spectral leakage.To suppress "
               "this warning and use a rectangular window, explicitly set "
               "`window=tapegrad.ones(n_fft, device=<device>)`.")
+_NO_WINDOW_ISTFT = ("A window was not provided. A rectangular window will be applied.Please "
+                    "provide the same window used by stft to make the inversion lossless.To "
+                    "suppress this warning and use a rectangular window, explicitly set "
+                    "`window=tapegrad.ones(n_fft, device=<device>)`.")
 _DEPRECATED = ("stft with return_complex=False is deprecated. In a future pytorch release, stft "
                "will return complex tensors for all inputs, and return_complex=False will raise "
                "an error.\nNote: you can still call tapegrad.view_as_real on the complex output "
@@ -98,9 +102,15 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
 
 def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,
           normalized=False, onesided=None, length=None, return_complex=False):
-    """torch.istft: its input is a complex tensor, which tapegrad has not."""
-    raise NotImplementedError("tapegrad has no complex dtypes: torch.istft, whose input is a "
-                              "complex tensor, is not supported")
+    """torch.istft: its input must be a complex tensor, which tapegrad has not, so every
+    call raises torch's error for a real input (after its warning for a missing window)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"istft(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type_name(input)}")
+    if window is None:
+        warn_once(_NO_WINDOW_ISTFT)
+    raise RuntimeError("istft requires a complex-valued input tensor matching the output "
+                       "from stft with return_complex=True.")
 
 
 @tensor_methods
