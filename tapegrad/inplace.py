@@ -21,7 +21,7 @@ from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_vie
     scatter_written
 from .tape import (BUMPS, bump_version, follow_retained, FORWARD_MADE, INFERENCE_MADE,
                    NO_GRAD_VIEW, refuse_inference_change, saves_indices, share_storage, STATE,
-                   Tape, view_base)
+                   Tape, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_made_without_grad,
@@ -876,6 +876,8 @@ def _update_array(t, sv, other, ufunc, alpha=None):
     c = getattr(t, "_ver", None)
     if type(c) is list and t._tape is None and not INFERENCE_MADE[0] and \
             not STATE.parked.recording:
+        if len(c) > 1 and not STATE.parked.sealed:   # (recorded views: grad mode is off)
+            views_go_stale(c)
         c[0] += 1
         BUMPS[0] += 1
     else:

@@ -1097,7 +1097,7 @@ OUTPUT_CODE = OPS["output"].code
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
                       "slice", "transpose", "t", "expand", "permute", "alias", "as_strided",
-                      "unsqueeze_strided", "unfold", "reshape_alias"})
+                      "unsqueeze_strided", "unfold", "reshape_alias", "diagonal"})
 # Ops whose pieces are views of their input made by one node (torch's MULTI_OUTPUT_NODE:
 # unbind, split and chunk, which is split; not the unsafe_split rows)
 MULTI_VIEW_OPS = frozenset({"split", "split_with_sizes", "unbind"})

@@ -2223,8 +2223,30 @@ def bump_version(t):
                 src.watch(owner._node, owner)
                 if STATE.tape is src or STATE.parked is src:
                     let_go(src)
+    if tape is None and len(c) > 1:
+        views_go_stale(c)
     c[0] += 1
     BUMPS[0] += 1
+
+
+def views_go_stale(c):
+    """An unrecorded change of a tape-less tensor (a leaf under no_grad, or through a
+    detach()ed alias) whose count has recorded views: a view on the open (or parked) tape
+    holds the old value under its node, watched at the old version, so the tape is let go
+    and the view's later uses read it through an import entry at the new version, as torch
+    saves the view as it is then (its ViewBackward0 saves nothing, only sizes).  A change
+    through the tape itself (a recorded in-place op) moves its views instead
+    (copyslices.regenerate_views).  Called only for a count with views (`len(c) > 1`);
+    nothing open (an optimizer's step after a backward): two attribute reads."""
+    st = STATE
+    for tape in (st.tape, st.parked):
+        if tape.sealed or tape.recording:   # (CLOSED too; an optimizer's step: nothing open)
+            continue
+        for r in c[1]:
+            u = r()
+            if u is not None and u._tape is tape:
+                let_go(tape)
+                break
 
 
 class _RegeneratedView:

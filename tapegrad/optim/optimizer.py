@@ -33,7 +33,7 @@ from ..composed import view_as_real
 from ..grad_mode import is_grad_enabled, switched_grad
 from ..parameter import Parameter
 from ..steptrace import TRACE
-from ..tape import BUMPS, bump_version, version_counter
+from ..tape import BUMPS, bump_version, STATE, version_counter, views_go_stale
 from ..tensor import Tensor
 from ..trainstep import zero_grads
 from ..views import stack
@@ -541,6 +541,10 @@ class _Pack:
         if self.leaf:
             for p in self.params:
                 p._lserial = 0    # a later use records the new value (tape.leaf_node)
+            if not (STATE.tape.sealed and STATE.parked.sealed):
+                for c in self.counters:   # (recorded views on the open tape: see bump_version)
+                    if len(c) > 1:
+                        views_go_stale(c)
             for c in self.counters:
                 c[0] += times
             BUMPS[0] += 1
