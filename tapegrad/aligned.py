@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy", "array", "check_nbytes", "alloc_error"]
+__all__ = ["ALIGN", "MIN_BYTES", "empty", "full", "copy", "array", "check_nbytes", "alloc_error",
+           "storage_error"]
 
 ALIGN = 64               # bytes: a cache line, and torch's alignment of CPU storage
 MIN_BYTES = 1 << 16      # smaller arrays: numpy's own allocation
@@ -38,6 +39,14 @@ def alloc_error(nbytes):
     return RuntimeError(f"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
                         f"can't allocate memory: you tried to allocate {nbytes} bytes. "
                         f"Error code 12 (Cannot allocate memory)")
+
+
+def storage_error(shape, itemsize):
+    """torch's error for a result of `shape` (elements of `itemsize` bytes) whose storage
+    numpy could not allocate (its MemoryError, or its "too big" ValueError past intp), for
+    the `except` of a computation that allocates it: check_nbytes's overflow error (raised
+    here), else alloc_error.  The `try` costs nothing where the allocation succeeds."""
+    return alloc_error(check_nbytes(shape, itemsize))
 
 
 def empty(shape, dtype):

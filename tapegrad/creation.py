@@ -962,7 +962,11 @@ def linspace(start, end, steps=_NO_STEPS, *extra, dtype=None, device=None, requi
         # the bounds by torch's checked conversion into dt (uint8: 300 raises, -1 is 255;
         # float32: 1e40 raises)
         start, end = D.checked(start, dt), D.checked(end, dt)
-    return _leaf(_linspace(start, end, int(steps), dt.np), dt, requires_grad)
+    try:
+        values = _linspace(start, end, int(steps), dt.np)
+    except (MemoryError, ValueError):   # (numpy's, past what it can allocate: torch's words)
+        raise aligned.storage_error((int(steps),), dt.itemsize) from None
+    return _leaf(values, dt, requires_grad)
 
 
 def _linspace(start, end, steps, np_dtype):
@@ -1007,7 +1011,11 @@ def eye(n=_UNSET, m=_UNSET, *extra, dtype=None, device=None, requires_grad=False
     m = None if m is _UNSET else _int_arg(m, "eye", "m", 2, _is_int_item).__index__()
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
-    return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
+    try:
+        values = np.eye(n, m).astype(dt.np)
+    except (MemoryError, ValueError):   # (numpy's, past what it can allocate: torch's words)
+        raise aligned.storage_error((n, n if m is None else m), dt.itemsize) from None
+    return _leaf(values, dt, requires_grad)
 
 
 def _index_options(name, device, layout, requires_grad, pin_memory):
@@ -1117,7 +1125,10 @@ def logspace(start, end, steps=_NO_STEPS, base=10.0, *, dtype=None, device=None,
     else:
         lo, hi = dt.np.type(start), dt.np.type(end)   # (C++'s start.to<scalar_t>())
         step = float(hi - lo) / (steps - 1)
-        i = np.arange(steps)
+        try:
+            i = np.arange(steps)
+        except (MemoryError, ValueError):   # (numpy's, past what it can allocate: torch's)
+            raise aligned.storage_error((steps,), dt.itemsize) from None
         half = steps // 2
         exps = np.where(i < half, float(lo) + step * i, float(hi) - step * (steps - i - 1))
     # C's pow, as torch's kernel calls it (numpy's vectorized power is 1 ulp off at times)

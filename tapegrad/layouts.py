@@ -10,6 +10,8 @@ A copy that keeps its source's layout (memory_format=preserve) is laid out by to
 
 import numpy as np
 
+from .aligned import storage_error
+
 __all__ = ["layout", "strided", "memory_format", "contiguous_format", "preserve_format",
            "channels_last", "channels_last_3d", "check", "channels", "channels_last_contiguous",
            "empty_preserving", "preserving", "reduced", "flat_apply"]
@@ -116,7 +118,11 @@ def empty_preserving(a, dtype=None):
     for d in perm:
         out_strides[d] = step
         step *= max(shape[d], 1)
-    return np.ndarray(shape, dtype, np.empty(a.size, dtype), 0, out_strides)
+    try:
+        storage = np.empty(a.size, dtype)
+    except (MemoryError, ValueError):   # (a copy of an expand too large to hold)
+        raise storage_error(shape, dtype.itemsize) from None
+    return np.ndarray(shape, dtype, storage, 0, out_strides)
 
 
 def dense(a):

@@ -8,6 +8,7 @@ import weakref
 import numpy as np
 
 from . import dtypes as D, errors, _fastpath, groups, layouts, return_types, vocab
+from .aligned import storage_error
 from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
@@ -313,6 +314,9 @@ def _binary(code, x, y):
     except ValueError:
         _check_broadcast(np.shape(xa), np.shape(ya))
         raise
+    except MemoryError:   # (an expand's result too large to hold: torch's allocator's words)
+        raise storage_error(np.broadcast_shapes(np.shape(xa), np.shape(ya)),
+                            dtn.itemsize) from None
     finally:
         _ERR_RESET(token)
     rx = xt and x._recorded
@@ -458,6 +462,9 @@ def _binary_general(code, x, y):
                 out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
         if code in _PARTIAL_FWD:
             out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
+    except MemoryError:   # (an expand's result too large to hold: torch's allocator's words)
+        raise storage_error(np.broadcast_shapes(np.shape(xa), np.shape(ya)),
+                            dt.itemsize) from None
     except ValueError:
         _check_broadcast(np.shape(xa), np.shape(ya))
         raise
@@ -502,14 +509,17 @@ def _unary(code, x, c=0.0):
         if type(xa) is float:   # (a one-element value held as a number: a sum, a norm's)
             xa = x._array()
         fwd, takes_c, flags, sa, so = row
-        if flags:
-            token = _ERR_SET(_QUIET)
-            try:
+        try:
+            if flags:
+                token = _ERR_SET(_QUIET)
+                try:
+                    out = fwd(xa, c if takes_c else None)
+                finally:
+                    _ERR_RESET(token)
+            else:
                 out = fwd(xa, c if takes_c else None)
-            finally:
-                _ERR_RESET(token)
-        else:
-            out = fwd(xa, c if takes_c else None)
+        except MemoryError:   # (an expand's result too large to hold: torch's allocator's)
+            raise storage_error(xa.shape, dt.itemsize) from None
         dtn = dt.np
         if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
             # (a float64 face's value past float32's range (i0(100)) casts to inf quietly)
@@ -555,11 +565,15 @@ def _unary(code, x, c=0.0):
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
     if op.name in ("neg", "abs", "relu", "sign") and not x._dtype.is_floating_point:
         dt = x._dtype
-    with np.errstate(all="ignore"):
-        if code == _RELU:   # (in the integer dtype: the formula's 0.0 would round int64)
-            out = _np_relu(xa.astype(dt.np, copy=False), c)
-        else:
-            out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
+    try:
+        with np.errstate(all="ignore"):
+            if code == _RELU:   # (in the integer dtype: the formula's 0.0 would round int64)
+                out = _np_relu(xa.astype(dt.np, copy=False), c)
+            else:
+                out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c),
+                                 dtype=dt.np)
+    except MemoryError:   # (an expand's result too large to hold: torch's allocator's words)
+        raise storage_error(xa.shape, dt.itemsize) from None
     if code in _PARTIAL_FWD:
         out = np.array(np.broadcast_to(out, np.shape(xa)))
     tape = _record_start(x)
@@ -625,6 +639,8 @@ def _compare(name, x, y):
             out = np.asarray(_quiet(_NP_CMP[name], xa, ya))
         else:
             out = np.asarray(_NP_CMP[name](xa, ya))
+    except MemoryError:   # (an expand's result too large to hold: torch's allocator's words)
+        raise storage_error(np.broadcast_shapes(np.shape(xa), np.shape(ya)), 1) from None
     except ValueError:
         _check_broadcast(np.shape(xa), np.shape(ya))
         raise

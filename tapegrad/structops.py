@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from . import decomps, dtypes as D, errors, layouts, return_types
+from .aligned import storage_error
 from .creation import zeros
 from .fpstate import quiet
 from .graph import show_edges
@@ -595,7 +596,13 @@ def repeat(input, *sizes):
         shape = [s * n for s, n in zip(sizes, (1,) * (len(sizes) - input.dim()) + input.shape)]
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{next(n for n in shape if n < 0)}: {shape}")
-    return _gather("repeat", input, np.tile(_positions(input), sizes))
+    try:
+        pos = np.tile(_positions(input), sizes)
+    except (MemoryError, ValueError):   # (numpy's, for its positions: torch's, for the result)
+        shape = tuple(s * n for s, n in zip(sizes, (1,) * (len(sizes) - input.dim()) +
+                                            tuple(input.shape)))
+        raise storage_error(shape, input.dtype.itemsize) from None
+    return _gather("repeat", input, pos)
 
 
 def tile(input, dims):

@@ -21,6 +21,7 @@ import weakref
 import numpy as np
 
 from . import dtypes as D, errors, layouts, _fastpath
+from .aligned import storage_error
 from ._format import format_tensor
 from .devices import CPU
 from .errors import _C_TYPE
@@ -852,7 +853,12 @@ def one_value(t):
 
 def _contiguous(a):
     """Row-major `a` (a copy only if needed); unlike np.ascontiguousarray it keeps 0-d 0-d."""
-    return a if a.flags.c_contiguous else np.array(a, order="C")
+    if a.flags.c_contiguous:
+        return a
+    try:
+        return np.array(a, order="C")
+    except MemoryError:   # (a copy of an expand too large to hold: torch's allocator's words)
+        raise storage_error(a.shape, a.itemsize) from None
 
 
 def _row_major(t):

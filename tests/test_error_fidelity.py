@@ -994,6 +994,26 @@ def test_storage_size_errors_as_torch(expr):
     _check(expr)
 
 
+# results too large to allocate made by copies, elementwise ops, linspace, eye and repeat
+# (aligned.storage_error): tapegrad gave numpy's MemoryError
+_BIG = "m.ones(1).expand(10**17)"
+RESULT_SIZES = [
+    f"{_BIG}.clone()", f"{_BIG}.contiguous()", f"m.ones_like({_BIG})", f"{_BIG} + 1",
+    f"{_BIG} + m.ones(1)", f"-{_BIG}", f"{_BIG}.exp()", f"{_BIG} > 0", f"~({_BIG} > 0)",
+    f"m.where({_BIG} > 0, {_BIG}, 0.0)", "m.ones(1, dtype=m.int64).expand(10**17) + 1",
+    "-m.ones(1, dtype=m.int64).expand(10**17)", "m.ones(1, dtype=m.int16).expand(10**17).clone()",
+    "m.ones(1, requires_grad=True).expand(10**17) * 2",
+    "m.linspace(0, 1, 10**17)", "m.linspace(0, 1, 10**17, dtype=m.int32)",
+    "m.logspace(0, 1, 10**17)", "m.eye(10**9)", "m.eye(10**9, 10**8, dtype=m.int8)",
+    "m.ones(1).repeat(10**17)", "m.ones(2, 3).repeat(10**16, 2)", "m.ones(1).tile(10**17)",
+]
+
+
+@pytest.mark.parametrize("expr", RESULT_SIZES)
+def test_result_allocation_errors_as_torch(expr):
+    _check(expr)
+
+
 # numpy arrays of a type torch has no tensors of: torch's TypeError lists torch's dtypes
 # (tapegrad listed its own); float16 / uint16 / uint32 / uint64 arrays are torch's tensors,
 # which tapegrad lacks: its own NotImplementedError, not torch's refusal of other types
