@@ -32,6 +32,8 @@ CASES = [
     ("tensor(0.1, rg=True)", "t.tensor(0.1, requires_grad=True)"),
     ("tensor(3)", "t.tensor(3)"),
     ("tensor([[1.,2.],[3.,4.]])", "t.tensor([[1., 2.], [3., 4.]])"),
+    ("tensor(range(5))", "t.tensor(range(5))"),
+    ("tensor((1.,2.,3.))", "t.tensor((1., 2., 3.))"),
     ("tensor(0.1, dtype=f64)", "t.tensor(0.1, dtype=t.float64)"),
     ("tensor(ndarray 32x16)", "t.tensor(n)"),
     ("tensor(np.float32)", "t.tensor(n0)"),

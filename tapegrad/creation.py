@@ -217,8 +217,8 @@ _SIZES = (tuple, list, Size)
 
 
 def _tensor_fast(args, kw):
-    """tensor's fast form: tensor(x) of a Python float or int, or of a list (or a list of
-    equal lists) of Python floats only or of Python ints only."""
+    """tensor's fast form: tensor(x) of a Python float or int, of a list or tuple (or one of
+    equal lists or tuples) of Python floats only or of Python ints only, or of a range."""
     if len(args) != 1:
         return None
     dt, requires_grad = None, False
@@ -229,7 +229,9 @@ def _tensor_fast(args, kw):
         dt, requires_grad = options
     data = args[0]
     kind = data.__class__
-    if kind is list:
+    if kind is range:
+        return _range_fast(data, dt, requires_grad)
+    if kind is list or kind is tuple:
         if not data:
             return None
         shape, kind = _plain_items(data)
@@ -258,6 +260,20 @@ def _tensor_fast(args, kw):
     return _leaf(arr, dt, requires_grad)
 
 
+def _range_fast(r, dt, requires_grad):
+    """_tensor_fast of a non-empty range of int64 values (int64, as the general path infers
+    it from the items): its values computed by numpy, not read one by one.  None for any
+    other (an empty one, a float dtype, requires_grad: the general path's checks)."""
+    n = len(r)
+    if not n or dt is not None and dt is not D.int64 or requires_grad or \
+            not (-_I64 <= r.start < _I64 and -_I64 <= r[-1] < _I64 and -_I64 <= r.step < _I64):
+        return None
+    out = aligned.empty((n,), np.int64)
+    np.multiply(np.arange(n, dtype=np.int64), r.step, out=out)
+    out += r.start   # (int64 wraps in between; each value ends in range)
+    return _leaf(out, D.int64, False)
+
+
 def _numpy_fast(data, dt, requires_grad):
     """_tensor_fast of a numpy array or scalar of a dtype tapegrad has (its own dtype kept,
     or cast to `dt` as copy_of casts one): copy_of's checks and copy, without its
@@ -281,17 +297,18 @@ def _numpy_fast(data, dt, requires_grad):
 
 
 def _plain_items(data):
-    """(shape, float or int) of a list of Python floats only or Python ints only (those
-    within int64's range), or of a list of equal lists of them; (None, None) for any other
-    data (the full path infers, checks and converts it)."""
+    """(shape, float or int) of a list or tuple of Python floats only or Python ints only
+    (those within int64's range), or of one of equal lists or tuples of them; (None, None)
+    for any other data (the full path infers, checks and converts it)."""
     first = data[0]
-    if first.__class__ is list:
+    if first.__class__ is list or first.__class__ is tuple:
         n = len(first)
         if not n:
             return None, None
         kind = first[0].__class__
         for row in data:
-            if row.__class__ is not list or len(row) != n or _kind_of(row, kind) is None:
+            if row.__class__ is not list and row.__class__ is not tuple or len(row) != n or \
+                    _kind_of(row, kind) is None:
                 return None, None
         return (len(data), n), kind
     kind = _kind_of(data, first.__class__)
