@@ -44,6 +44,25 @@ def sigint_sweep(make, op, snapshot, seed, seconds=1.5, at_least=10):
         assert time.monotonic() < deadline + 20, interrupted
 
 
+def ready_reset_kernel():
+    """Have Tape.__del__'s reset kernel ready (compiled or loaded) before a sweep.  It is
+    readied by the first tape made after 64 tapes died (tape._KERNEL_AFTER), inside whatever
+    op makes that tape: in a sweep over the calls or lines of an op, each of the calls its
+    compile makes into tapegrad (Numba typing tapegrad's intrinsics) became one more k, and
+    every one of them restarted the interrupted compile (167 compiles of reset_streams, 87 s
+    of a cold-cache CI run, in the vmap_of_grad case of test_atomicity, or none, depending on
+    how many tapes the worker had made before).  Interrupts at those calls all leave the same
+    way (out of the one K.reset_streams call, before the kernel is marked ready); the sweep
+    keeps every call of the op itself."""
+    import tapegrad
+    from tapegrad import tape
+    for _ in range(2 * tape._KERNEL_AFTER):
+        if tape._RESET_READY[0]:
+            return
+        (tapegrad.ones(2, requires_grad=True) * 2).sum().backward()
+    raise AssertionError("the reset kernel was not readied")
+
+
 def lines_interrupted(make, op, runs=60):
     """op(make()) once for each of about `runs` k spread over the lines op runs inside
     tapegrad, with a KeyboardInterrupt raised at the k-th of them, as a Ctrl-C's handler
@@ -102,6 +121,7 @@ def lines_interrupted(make, op, runs=60):
             sys.settrace(outer)
         return state["count"], state["fired"]
 
+    ready_reset_kernel()
     total, _ = run(0, make())
     for k in range(1, total + 1, max(1, total // runs)):
         ns = make()
@@ -142,6 +162,7 @@ def calls_interrupted(make, op):
             sys.settrace(outer)
         return state["count"], state["fired"]
 
+    ready_reset_kernel()
     total, _ = run(0, make())
     for k in range(1, total + 1):
         ns = make()
