@@ -156,9 +156,14 @@ def _bad_data(data, kind):
 # from the wrappers that give torch's parser's errors (native_args.parsed, out_arg.with_out):
 # a call they take costs ~1-2 us less than through the full function.
 
+_NO_OPTIONS = (None, False)   # (the default dtype, no grad)
+
+
 def _fast_options(kw):
     """(dtype or None, requires_grad) of a factory's keywords when they are dtype= (a dtype
     or None) and requires_grad= (a bool) only, else None."""
+    if not kw:
+        return _NO_OPTIONS
     dt, requires_grad = None, False
     for k, v in kw.items():
         if k == "dtype" and (v is None or v.__class__ is DType):
@@ -173,12 +178,10 @@ def _fast_options(kw):
 def _fast_filled(value):
     """The fast form of zeros / ones / empty, filled with `value`: sizes as Python ints."""
     def fast(size, kw):
-        dt, requires_grad = None, False
-        if kw:
-            options = _fast_options(kw)
-            if options is None:
-                return None
-            dt, requires_grad = options
+        options = _fast_options(kw)
+        if options is None:
+            return None
+        dt, requires_grad = options
         size = _plain_size(size)
         if size is None:
             return None
@@ -194,12 +197,10 @@ def _full_fast(args, kw):
     if len(args) != 2:
         return None
     size, value = args
-    dt, requires_grad = None, False
-    if kw:
-        options = _fast_options(kw)
-        if options is None:
-            return None
-        dt, requires_grad = options
+    options = _fast_options(kw)
+    if options is None:
+        return None
+    dt, requires_grad = options
     kind = value.__class__
     if not (kind is float or kind is int and -_I64 <= value < _I64) or \
             size.__class__ not in _SIZES:
@@ -221,12 +222,10 @@ def _tensor_fast(args, kw):
     equal lists or tuples) of Python floats only or of Python ints only, or of a range."""
     if len(args) != 1:
         return None
-    dt, requires_grad = None, False
-    if kw:
-        options = _fast_options(kw)
-        if options is None:
-            return None
-        dt, requires_grad = options
+    options = _fast_options(kw)
+    if options is None:
+        return None
+    dt, requires_grad = options
     data = args[0]
     kind = data.__class__
     if kind is range:
@@ -336,12 +335,10 @@ def _like_fast(value):
     def fast(args, kw):
         if len(args) != 1:
             return None
-        dt, requires_grad = None, False
-        if kw:
-            options = _fast_options(kw)
-            if options is None:
-                return None
-            dt, requires_grad = options
+        options = _fast_options(kw)
+        if options is None:
+            return None
+        dt, requires_grad = options
         x = args[0]
         if not isinstance(x, Tensor):
             return None
@@ -774,12 +771,10 @@ def _arange_fast(args, kw):
     int64's range) and floats."""
     if not 1 <= len(args) <= 3:
         return None
-    dtype, requires_grad = None, False
-    if kw:
-        options = _fast_options(kw)
-        if options is None:
-            return None
-        dtype, requires_grad = options
+    options = _fast_options(kw)
+    if options is None:
+        return None
+    dtype, requires_grad = options
     for v in args:
         kind = v.__class__
         if not (kind is float or kind is int and -_I64 <= v < _I64):

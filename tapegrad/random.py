@@ -310,12 +310,10 @@ def _draw_fast(fn, draw):
     bool, the default generator, the draw made through _drawn as theirs (creation.py's "fast
     forms": anything else goes to the full function)."""
     def fast(size, kw):
-        dt, requires_grad = None, False
-        if kw:
-            options = _fast_options(kw)
-            if options is None:
-                return None
-            dt, requires_grad = options
+        options = _fast_options(kw)
+        if options is None:
+            return None
+        dt, requires_grad = options
         shape = _plain_size(size)
         if shape is None:
             return None
