@@ -878,6 +878,7 @@ def test_pool_args_kept_as_given_and_as_torch():
     from tapegrad.nn import _pooling as PL
     PL._ARGS.clear()
     PL._MAX_SETUP.clear()   # (a max pooling kept there skips _pool_args)
+    PL._AVG_PASS.clear()    # (so does an average pooling's one-pass writer kept there)
     x2, x3 = R.standard_normal((2, 3, 7, 6)), R.standard_normal((1, 2, 5, 4, 6))
     calls = [("max_pool2d", x2, (2,), {}), ("max_pool2d", x2, (3, 2, 1), dict(dilation=1)),
              ("max_pool2d", x2, ((3, 2), None, (1, 0)), {}), ("avg_pool2d", x2, (2,), {}),
