@@ -2848,7 +2848,12 @@ def everyday_warnings_and_errors(m):
     x = m.ones(2, requires_grad=True)
     out.append(_warnings_of(lambda: x.numpy()))
     out.append(_warnings_of(lambda: np.asarray(x)))
-    out.append(_warnings_of(lambda: float(x.sum())))
+    # (a once-per-process warning: shown whether or not an earlier test in the worker gave it)
+    m.set_warn_always(True)
+    try:
+        out.append(_warnings_of(lambda: float(x.sum())))
+    finally:
+        m.set_warn_always(False)
     m.manual_seed(0)
     buf = io.BytesIO()
     m.save(m.nn.Linear(2, 1), buf)
