@@ -17,6 +17,7 @@ torch's fast paths off (torch.backends.mha); torch's fused eval-mode layer gives
 values."""
 import itertools
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -27,6 +28,15 @@ torch = pytest.importorskip("torch")
 
 RNG = np.random.default_rng(0)
 TOL = {"float32": 2e-5, "float64": 1e-11}
+
+
+@pytest.fixture(autouse=True)
+def _draws_of_this_test(request):
+    """Each test draws from a seed of its own (its id's CRC), not from where the module's
+    stream stood: what an xdist worker ran before it no longer picks its inputs (a float32
+    multi-head case drawn near a cancellation missed the tolerance so in a CI run)."""
+    global RNG
+    RNG = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 
 
 def _pair(shape, dtype="float64", grad=True):
