@@ -1,6 +1,7 @@
 """The n-d tape's streams: backward cost follows the reached graph (counted in Python calls,
 not time), host entries (the sweep pauses for BLAS), grad mode keeps the open tape, cat as
 one entry (more in test_operands.py), and the facts the op table derives (saved buffers, create_graph's bound)."""
+import gc
 import re
 import sys
 
@@ -134,6 +135,10 @@ def test_a_few_thousand_dropped_entries_take_the_short_path(monkeypatch):
     so a second backward fails as torch's and the dropped graphs keep their saved arrays.
     autograd.grad's inputs behind the same prefix are walked (reached.MIN_WALK_INPUTS)."""
     from tapegrad.autograd import api
+    # A hooked leaf or a multi-grad hook still alive sends every backward to the general path
+    # (hooks._LEAF, hooks.MULTI): earlier tests in this process leave such objects in
+    # reference cycles (a hook's closure holding its leaf) until the collector runs.
+    gc.collect()
     monkeypatch.setattr(tapemod, "MAX_SAVED_BYTES", 1 << 40)   # (300 graphs on one tape)
     walks, general = [], []
     walk, run_backward = reached.walk, api.run_backward
@@ -1210,6 +1215,7 @@ def test_fresh_grads_in_one_loop_equal_the_general_collection(monkeypatch, case)
 
 def test_plain_backward_takes_the_short_path(monkeypatch):
     from tapegrad.autograd import api
+    gc.collect()   # (earlier tests' hooked leaves in cycles: the short path declines then)
     rng = np.random.default_rng(1)
     w = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
     x = tg.tensor(rng.standard_normal((2, 4)))
