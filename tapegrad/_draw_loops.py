@@ -87,6 +87,34 @@ def uniform(mt):
     return (((high & 0x1FFFFF) << 32) | low) * _U53
 
 
+# ---- bulk draws (tapegrad.mt19937.MT19937's u32 / uniform_f32 / uniform_f64) ----------------
+# (no nogil: holding the GIL makes each draw atomic between threads, as torch's mutex does)
+_bulk_opts = dict(cache=True, error_model="numpy")
+
+
+@njit(**_bulk_opts)
+def fill_words(mt, out):
+    """out (uint32) <- the next out.size words, as that many calls of torch's random()."""
+    for j in range(out.shape[0]):
+        out[j] = next_word(mt)
+
+
+@njit(**_bulk_opts)
+def fill_uniform_f32(mt, out):
+    """out (float32) <- uniform_real_distribution<float>(0, 1): 24 bits of random() times
+    2^-24 (both exact in float32)."""
+    scale = np.float32(2.0 ** -24)
+    for j in range(out.shape[0]):
+        out[j] = np.float32(next_word(mt) & 0xFFFFFF) * scale
+
+
+@njit(**_bulk_opts)
+def fill_uniform_f64(mt, out):
+    """out (float64) <- uniform_real_distribution<double>(0, 1), as `uniform` above."""
+    for j in range(out.shape[0]):
+        out[j] = uniform(mt)
+
+
 @njit(**_inline)
 def normal(mt, cached_normal):
     """at::normal_distribution<double>(0, 1): the cached sample if there is one, else

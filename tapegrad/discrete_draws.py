@@ -37,26 +37,12 @@ from .exact import fma64, kernels
 from .stdsort import topk_ties
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
-           "dropout_noise", "alpha_dropout_affine", "native_dropout", "uniform_double",
-           "uniform_float", "exponential_", "geometric_", "cauchy_", "multinomial", "rrelu_noise"]
+           "dropout_noise", "alpha_dropout_affine", "native_dropout", "exponential_", "geometric_", "cauchy_", "multinomial", "rrelu_noise"]
 
 _U64 = np.uint64
-_MASK53 = _U64((1 << 53) - 1)
-_MASK24 = np.uint32((1 << 24) - 1)
 _INT64_MIN = -(1 << 63)
 # randperm switches to its random64 "inside-out" shuffle from this size on
 RANDPERM_LARGE_N = 0xFFFFFFFF // 20
-
-
-# ---- uniform reals ------------------------------------------------------------------------------
-def uniform_double(engine, n):
-    """n draws of torch's `uniform_real_distribution<double>(0, 1)`: float64 in [0, 1)."""
-    return (engine.u64(n) & _MASK53).astype(np.float64) * (1.0 / (1 << 53))
-
-
-def uniform_float(engine, n):
-    """n draws of torch's `uniform_real_distribution<float>(0, 1)`: float32 in [0, 1)."""
-    return (engine.u32(n) & _MASK24).astype(np.float32) * np.float32(1.0 / (1 << 24))
 
 
 def _libm(fn, x):
@@ -227,7 +213,7 @@ def bernoulli_scalar(engine, n, p, np_dtype=np.float32):
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got "
                            f"p={scalar_text(p)}")
-    return (uniform_double(engine, n) < float(p)).astype(np_dtype)
+    return (engine.uniform_f64(n) < float(p)).astype(np_dtype)
 
 
 def bernoulli_tensor(engine, probs, out_dtype=None, shape=None):
@@ -243,9 +229,9 @@ def bernoulli_tensor(engine, probs, out_dtype=None, shape=None):
         probs = np.broadcast_to(probs, shape)
     flat = np.ascontiguousarray(probs).reshape(-1)
     if flat.dtype == np.float64:
-        u = uniform_double(engine, flat.size)
+        u = engine.uniform_f64(flat.size)
     else:
-        u = uniform_float(engine, flat.size)
+        u = engine.uniform_f32(flat.size)
     out = (u < flat).reshape(probs.shape)
     return out.astype(out_dtype or probs.dtype)
 
@@ -324,7 +310,7 @@ def rrelu_noise(engine, x, lower, upper):
     draw = flat <= 0
     lo, hi = float(x.dtype.type(lower)), float(x.dtype.type(upper))
     noise = np.ones(flat.shape, x.dtype)
-    noise[draw] = (uniform_double(engine, int(draw.sum())) * (hi - lo) + lo).astype(x.dtype)
+    noise[draw] = (engine.uniform_f64(int(draw.sum())) * (hi - lo) + lo).astype(x.dtype)
     return noise.reshape(x.shape)
 
 
@@ -332,13 +318,13 @@ def rrelu_noise(engine, x, lower, upper):
 def exponential_(engine, n, lambd=1.0, np_dtype=np.float32):
     """`empty(n, dtype).exponential_(lambd)`: `-1 / lambd * log1p(-u)` in double (u a double
     uniform), cast to the dtype."""
-    u = uniform_double(engine, n)
+    u = engine.uniform_f64(n)
     return ((-1.0 / lambd) * _libm(math.log1p, -u)).astype(np_dtype)
 
 
 def geometric_(engine, n, p, np_dtype=np.float32):
     """`empty(n, dtype).geometric_(p)`: `ceil(log(u) / log1p(-p))` in double, cast."""
-    u = uniform_double(engine, n)
+    u = engine.uniform_f64(n)
     with np.errstate(divide="ignore"):
         lu = np.array([math.log(v) if v > 0 else -math.inf for v in u.tolist()], np.float64)
     return np.ceil(lu / math.log1p(-p)).astype(np_dtype)
@@ -350,7 +336,7 @@ def cauchy_(engine, n, median=0.0, sigma=1.0, np_dtype=np.float32, fused=True):
     decade run) contract that into one fused multiply-add, rounded once: fused=True does the
     same, exactly; fused=False rounds the product first, as torch's baseline build
     (ATEN_CPU_CAPABILITY=default) does."""
-    u = uniform_double(engine, n)
+    u = engine.uniform_f64(n)
     t = _libm(math.tan, math.pi * (u - 0.5))
     median, sigma = float(median), float(sigma)
     if not fused:
@@ -402,6 +388,6 @@ def multinomial(engine, probs, num_samples, replacement=False):
                                    "<= 0)")
             cum = cum / total
             cum[-1] = 1
-            u = uniform_double(engine, num_samples)
+            u = engine.uniform_f64(num_samples)
             out[i] = np.searchsorted(cum.astype(np.float64), u, side="left")
     return out[0] if one_d else out

@@ -32,21 +32,9 @@ INT64_MIN, an infinite binomial count inf (NaN above prob 0.5).
 
 import numpy as np
 
-from ._jit import kernel_module
+from .mt19937 import loops as _loops
 
 __all__ = ["standard_gamma", "poisson", "binomial", "dirichlet", "sum_last_dim"]
-
-
-def _loops():
-    """tapegrad._draw_loops, imported on the first draw through _jit.kernel_module (numba's
-    import and the cache placed as for the other kernel modules)."""
-    return kernel_module("tapegrad._draw_loops", "_draw_loops.py", _import_loops)
-
-
-def _import_loops():
-    # late: the module imports numba, which `import tapegrad` must not
-    from . import _draw_loops
-    return _draw_loops
 
 
 class _LoopState:

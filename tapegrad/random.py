@@ -23,7 +23,6 @@ from .tensor import _bool_arg, _int_arg, _int_list, _is_int_arg, _plain_size, _s
 # torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
 # from the OS at start-up
 DEFAULT_SEED = 67280421310721
-_MASK24, _MASK53 = np.uint32((1 << 24) - 1), np.uint64((1 << 53) - 1)
 
 
 def _seed_value(seed, fn):
@@ -105,10 +104,10 @@ class Generator:
         53 per float64 (random64), then x * (high - low) + low with one rounding."""
         eng = self._engine
         if np.dtype(np_dtype) == np.float64:
-            x = (eng.u64(n) & _MASK53).astype(np.float64) * (2.0 ** -53)
+            x = eng.uniform_f64(n)
             low, span = float(low), float(high) - float(low)
         else:
-            x = (eng.u32(n) & _MASK24).astype(np.float32) * np.float32(2.0 ** -24)
+            x = eng.uniform_f32(n)
             low = np.float32(low)
             span = np.float32(np.float32(high) - low)
         if low == 0 and span == 1:
@@ -129,7 +128,7 @@ class Generator:
     def _fingerprint(self):
         """Changes whenever a draw or a reseed changes the generator."""
         eng = self._engine
-        return (eng._py.getstate(), eng.seed, eng.next_double_normal, eng.next_float_normal)
+        return (eng.words_state(), eng.seed, eng.next_double_normal, eng.next_float_normal)
 
 
 check_type("torch.Generator", Generator)   # (what the factories' generator= takes)

@@ -44,9 +44,10 @@ ALLOWED_LATE = {
     ("tapegrad.batchrun", "tapegrad._handoff"):
         "the batch threads' compiled waits import numba likewise: on the first batch call on "
         "several threads, through _jit.kernel_module",
-    ("tapegrad.gamma_draws", "tapegrad._draw_loops"):
-        "the rejection samplers' Numba loops (mt19937, gamma, Poisson, binomial) likewise: on "
-        "the first such draw, through _jit.kernel_module",
+    ("tapegrad.mt19937", "tapegrad._draw_loops"):
+        "the engine's twister in Numba (draws of many words) and the rejection samplers' loops "
+        "(gamma, Poisson, binomial) likewise: on the first such draw, through "
+        "_jit.kernel_module",
 }
 
 

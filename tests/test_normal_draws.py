@@ -315,6 +315,23 @@ def test_avx2_fill_numpy_and_numba_agree(monkeypatch):
         assert same(nd.normal(MT19937(5), n, np.float32, m, s, capability="AVX2"), want)
 
 
+@pytest.mark.slow
+def test_avx2_fill_every_uniform_numpy_and_numba_agree():
+    # every float32 uniform (the 2^24 multiples of 2^-24) once as u1 (log256_ps) and once as
+    # u2 (sincos256_ps): the Numba loop, which LLVM vectorizes, against the numpy emulation
+    u = np.arange(1 << 24, dtype=np.uint32).astype(np.float32) * np.float32(2.0 ** -24)
+    angles = np.random.default_rng(4).permutation(u)
+    step = 1 << 18
+    for i in range(0, u.size, step):
+        d = np.empty((step // 8, 16), np.float32)
+        d[:, :8] = u[i:i + step].reshape(-1, 8)
+        d[:, 8:] = angles[i:i + step].reshape(-1, 8)
+        a, b = d.copy(), d.copy()
+        nd._fill16_avx2(a, np.float32(0.3), np.float32(2.7))
+        exact.kernels().fill16_avx2_f32(b, np.float32(0.3), np.float32(2.7))
+        assert same(a, b), i
+
+
 def test_capability_choice():
     avx512 = {"AVX2": True, "FMA3": True, "AVX512VL": True, "AVX512BW": True, "AVX512DQ": True}
     cc = nd._compute_capability

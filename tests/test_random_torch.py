@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tapegrad
+from tapegrad import mt19937
 from tapegrad.mt19937 import MT19937, STATE_BYTES
 
 
@@ -51,6 +52,68 @@ def test_engine_words_are_mt19937(seed):
     e = MT19937(seed)
     words = np.concatenate([e.u32(1), e.u32(700), e.u32(600)])   # across two twists
     assert words.tolist() == _reference_mt19937(seed, 1301)
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_engine_bulk_draws_move_the_state_between_its_two_holders(monkeypatch, bulk):
+    # draws run in the Numba loops on the state's array once it is there (mt19937._bulk: a
+    # large draw, or numba's kernels loaded), until a state read, a copy or a reseed takes it
+    # back to CPython's engine: any mix of the two gives the reference words
+    monkeypatch.setattr(mt19937, "jit_loaded", lambda: False)
+    monkeypatch.setattr(mt19937, "_BULK_LOAD", 600 if bulk else 1 << 40)
+    e = MT19937(77)
+    ref = _reference_mt19937(77, 4000)
+    got, held = [], []
+    for k in (1, 700, 3, 650, 2):
+        got.extend(e.u32(k).tolist())
+        held.append(e._loop is not None)
+        if k == 700:
+            state = e.state_bytes()                # (takes the state back)
+    assert held == ([False, True, False, True, True] if bulk else [False] * 5)
+    c = e.copy()
+    got.extend(e.u32(300).tolist())
+    assert got == ref[:len(got)]
+    assert c.u32(300).tolist() == got[-300:]
+    u = e.uniform_f32(640)                         # 640 words
+    assert np.array_equal(u, (np.array(ref[len(got):len(got) + 640], np.uint32) & 0xFFFFFF)
+                          .astype(np.float32) * np.float32(2.0 ** -24))
+    d = e.uniform_f64(320)                         # 640 words, the first of a pair the high
+    w = np.array(ref[len(got) + 640:len(got) + 1280], np.uint64)
+    assert np.array_equal(d, (((w[0::2] << np.uint64(32)) | w[1::2]) & np.uint64(2 ** 53 - 1))
+                          .astype(np.float64) * 2.0 ** -53)
+    loop = e.loop_state()                          # a sampler's loop takes it, gives it back
+    e.set_loop_state(loop)
+    assert e.u32(5).tolist() == ref[len(got) + 1280:len(got) + 1285]
+    f = MT19937()
+    f.set_state_bytes(state)
+    assert f.u32(650 + 3).tolist()[3:] == ref[704:1354]
+
+
+def test_bulk_draws_between_other_draws_match_torch(monkeypatch):
+    # the Numba loops' words (from 64 words on, and every draw while the state is there)
+    # between getrandbits draws, the samplers' loops, state reads and writes, fork_rng: torch's
+    # numbers
+    torch = _torch()
+    monkeypatch.setattr(mt19937, "jit_loaded", lambda: False)
+    monkeypatch.setattr(mt19937, "_BULK_LOAD", 64)
+
+    def run(m):
+        m.manual_seed(11)
+        out = [m.rand(100), m.randn(5), m.randn(300, dtype=m.float64), m.rand(7, dtype=m.float64)]
+        state = m.get_rng_state()
+        out += [m.randint(0, 10, (200,)), m.poisson(m.full((90,), 3.0)), m.rand(3)]
+        with m.random.fork_rng():
+            out.append(m.randn(500))
+        out += [m.bernoulli(m.full((150,), 0.3)), m.empty(120).uniform_(-2, 3),
+                m.randperm(100), m.get_rng_state()]
+        m.set_rng_state(state)
+        out += [m.randint(0, 10, (200,)), m.randn(40)]
+        g = m.Generator().manual_seed(5)
+        out += [m.rand(400, generator=g), m.normal(0.0, 1.0, (70,), generator=g),
+                m.rand(2, generator=g)]
+        return out
+    for a, b in zip(run(torch), run(tapegrad)):
+        same(a, b)
 
 
 def test_engine_u64_pairs_high_word_first():

@@ -32,9 +32,9 @@ class TorchDraws(TapegradDraws):
     lib = "torch"
 
 
-class TapegradRandn(LibBench):
-    """randn (torch's normal fill, bit for bit) of a few sizes and both float dtypes: the
-    per-call cost of small draws in a sampling loop, and the throughput of a large one."""
+class _FloatDraws(LibBench):
+    """Draws of a few sizes and both float dtypes: the per-call cost of small draws in a
+    sampling loop, and the throughput of a large one."""
     params = ([16, 512, 1_000_000], ["float32", "float64"])
     param_names = ["n", "dtype"]
 
@@ -44,11 +44,27 @@ class TapegradRandn(LibBench):
         self.mod.manual_seed(0)
         self.mod.randn(1 << 16, dtype=self.dtype)   # tapegrad: the draw kernels loaded
 
+
+class TapegradRandn(_FloatDraws):
+    """randn (torch's normal fill, bit for bit)."""
+
     def time_randn(self, n, dtype):
         self.mod.randn(n, dtype=self.dtype)
 
 
 class TorchRandn(TapegradRandn):
+    lib = "torch"
+
+
+class TapegradRand(_FloatDraws):
+    """rand (torch's uniform_, bit for bit): mostly the engine's words (tapegrad/mt19937.py:
+    CPython's getrandbits for a few, the Numba loop for many)."""
+
+    def time_rand(self, n, dtype):
+        self.mod.rand(n, dtype=self.dtype)
+
+
+class TorchRand(TapegradRand):
     lib = "torch"
 
 
