@@ -33,7 +33,7 @@ import numpy as np
 
 from . import dtypes as D
 from .errors import scalar_text
-from .exact import fma64, kernels
+from .exact import fma64, kernels, kernels_cheap
 from .stdsort import topk_ties
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
@@ -170,12 +170,13 @@ def randperm(engine, n, np_dtype=np.int64):
     """torch.randperm(n) on CPU.  For n < 2**32 // 20 torch fills 0..n-1 and swaps item i with
     item i + `random() % (n - i)` for i = 0..n-2 (n - 1 words); from there on it runs an
     "inside-out" Fisher-Yates with `random64() % (i + 1)` for i = 0..n-1.  The words are drawn
-    in chunks; the swaps run in Python up to _PY_SHUFFLE_MAX items, in Numba above."""
+    in chunks; the swaps run in Python up to _PY_SHUFFLE_MAX items unless the Numba kernels
+    cost no import (then randperm(1000) 192 -> ~10 us), in Numba above."""
     n = int(n)
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     large = n >= RANDPERM_LARGE_N
-    if n <= _PY_SHUFFLE_MAX:
+    if n <= 1 or n <= _PY_SHUFFLE_MAX and not kernels_cheap():
         if n <= 1:
             return np.arange(n, dtype=np_dtype)
         if not large:

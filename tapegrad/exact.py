@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel_module, module_loaded
+from ._jit import kernel_module, loaded as jit_loaded, module_loaded
 
 _F32 = np.float32
 _F64 = np.float64
@@ -25,6 +25,12 @@ def kernels():
 def kernels_loaded():
     """Whether kernels() is loaded already (then a call into it costs no import)."""
     return module_loaded("tapegrad._draw_kernels")
+
+
+def kernels_cheap():
+    """Whether a call into kernels() costs no numba import: they are loaded, or numba's main
+    kernels are (a backward loaded them; these then load from the cache in ~5 ms)."""
+    return module_loaded("tapegrad._draw_kernels") or jit_loaded()
 
 
 def _import_kernels():

@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-from .exact import fma32, fma32_odd, fma_float, kernels, kernels_loaded
+from .exact import fma32, fma32_odd, fma_float, kernels, kernels_cheap
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .settings import _X86, _compute_capability, cpu_capability  # noqa: F401 (re-exported)
 
@@ -80,11 +80,11 @@ _CHUNK = 1 << 15          # AVX emulation: blocks of this many elements stay in 
 _PY_MAX_PAIRS = 32
 _PY_MAX_BLOCKS = 4
 # The float32 AVX2 fill runs in a Numba loop (_draw_kernels.fill16_avx2_f32, ~100x the numpy
-# emulation's speed, the same bits) once the draw kernels are loaded.  A process that has not
-# loaded them loads them for a draw of at least _KERNEL_MIN elements or after _NUMPY_FILLS
-# smaller ones: the load costs ~0.5 s once (~0.2 s after a backward has loaded the main
-# kernels), a numpy fill ~0.2 ms + 0.1 us per element, so a short program's few draws do not
-# pay it and a sampling loop does once.
+# emulation's speed, the same bits) once the draw kernels cost no numba import (exact.
+# kernels_cheap: they, or the main kernels, are loaded).  A process without numba loads them
+# for a draw of at least _KERNEL_MIN elements or after _NUMPY_FILLS smaller ones: numba's
+# import costs ~0.5 s once, a numpy fill ~0.2 ms + 0.1 us per element, so a short program's
+# few draws do not pay it and a sampling loop does once.
 _KERNEL_MIN = 1 << 16
 _NUMPY_FILLS = 32
 _numpy_fills = [0]
@@ -216,7 +216,7 @@ def _fill_f32_avx2(engine, n, mean, std):
     out = engine.uniform_f32(n)
     blocks = out[:n - n % 16].reshape(-1, 16)
     tail = engine.uniform_f32(16).reshape(1, 16) if n % 16 else None
-    if n >= _KERNEL_MIN or _numpy_fills[0] >= _NUMPY_FILLS or kernels_loaded():
+    if n >= _KERNEL_MIN or _numpy_fills[0] >= _NUMPY_FILLS or kernels_cheap():
         fill = kernels().fill16_avx2_f32
         fill(blocks, mean, std)
     else:
