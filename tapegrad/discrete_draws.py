@@ -67,10 +67,19 @@ def _from_to(engine, n, rng, base, dt):
     from random64() when the range is >= 2**28 (whatever the dtype: the public builds' branch
     of uniform_int_from_to_distribution; Meta's internal one uses 2**32 and a dtype list),
     else from random()."""
-    wide = rng >= (1 << 28)
-    val = engine.u64(n) if wide else engine.u32(n).astype(_U64)
-    raw = ((val % _U64(rng)) + _U64(base & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
+    if rng >= (1 << 28):
+        rem = _mod(engine.u64(n), _U64(rng))
+    else:
+        rem = _mod(engine.u32(n), np.uint32(rng)).astype(_U64)
+    raw = (rem + _U64(base & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
     return _cast_int64(raw, dt)
+
+
+def _mod(val, m):
+    """val % m for unsigned val and a scalar m of its dtype, as val - (val // m) * m: numpy
+    divides by a scalar with libdivide, but not in its `%` (6400 words: 30 -> 7 us in
+    uint64, 3.4 in uint32)."""
+    return val - (val // m) * m
 
 
 def _cast_int64(raw, dt):
@@ -152,7 +161,7 @@ def random_(engine, n, np_dtype=np.int64, low=None, high=None):
             mod = (1 << (np.finfo(dt).nmant + 1)) + 1
         else:
             mod = int(np.iinfo(dt).max) + 1
-        return (val % _U64(mod)).astype(dt)
+        return _mod(val, _U64(mod)).astype(dt)
     if low is None:
         low = 0
     if high is None:
