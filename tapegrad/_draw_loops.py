@@ -92,11 +92,40 @@ def uniform(mt):
 _bulk_opts = dict(cache=True, error_model="numpy")
 
 
+@njit(**_inline)
+def _take_words(mt, words, k):
+    """words[:k] <- the next k words (k <= N), a block of the state at a time so that the
+    tempering runs as a vectorized loop (10^5 words: 147 -> 94 us against next_word's)."""
+    i = mt[POS]
+    j = 0
+    while j < k:
+        if i >= N:
+            _twist(mt)
+            i = 0
+        m = min(N - i, k - j)
+        for q in range(m):
+            y = mt[i + q]
+            y ^= y >> 11
+            y ^= (y << 7) & 0x9D2C5680
+            y ^= (y << 15) & 0xEFC60000
+            y ^= y >> 18
+            words[j + q] = y
+        i += m
+        j += m
+    mt[POS] = i
+    mt[DRAWN] += k
+
+
 @njit(**_bulk_opts)
 def fill_words(mt, out):
     """out (uint32) <- the next out.size words, as that many calls of torch's random()."""
-    for j in range(out.shape[0]):
-        out[j] = next_word(mt)
+    words = np.empty(N, np.int64)
+    n = out.shape[0]
+    for start in range(0, n, N):
+        k = min(N, n - start)
+        _take_words(mt, words, k)
+        for q in range(k):
+            out[start + q] = words[q]
 
 
 @njit(**_bulk_opts)
@@ -104,15 +133,27 @@ def fill_uniform_f32(mt, out):
     """out (float32) <- uniform_real_distribution<float>(0, 1): 24 bits of random() times
     2^-24 (both exact in float32)."""
     scale = np.float32(2.0 ** -24)
-    for j in range(out.shape[0]):
-        out[j] = np.float32(next_word(mt) & 0xFFFFFF) * scale
+    words = np.empty(N, np.int64)
+    n = out.shape[0]
+    for start in range(0, n, N):
+        k = min(N, n - start)
+        _take_words(mt, words, k)
+        for q in range(k):
+            out[start + q] = np.float32(words[q] & 0xFFFFFF) * scale
 
 
 @njit(**_bulk_opts)
 def fill_uniform_f64(mt, out):
-    """out (float64) <- uniform_real_distribution<double>(0, 1), as `uniform` above."""
-    for j in range(out.shape[0]):
-        out[j] = uniform(mt)
+    """out (float64) <- uniform_real_distribution<double>(0, 1), as `uniform` above: a pair
+    of words per value, the first the high half."""
+    words = np.empty(N, np.int64)
+    n = out.shape[0]
+    half = N // 2
+    for start in range(0, n, half):
+        k = min(half, n - start)
+        _take_words(mt, words, 2 * k)
+        for q in range(k):
+            out[start + q] = (((words[2 * q] & 0x1FFFFF) << 32) | words[2 * q + 1]) * _U53
 
 
 @njit(**_inline)
