@@ -478,10 +478,10 @@ def _checked_items(data, arr, dt):
         return arr.astype(dt.np)
     flat = [v.item() if isinstance(v, np.generic) else v
             for v in np.asarray(data, dtype=object).reshape(-1).tolist()]
-    for v in flat:
-        if type(v) is int:
-            _long_long(v)
-    flat = [D.checked(v, dt, dt.name) for v in flat]
+    # item by item, each read as a long long and then converted, as torch's parser: the first
+    # item that fails decides the error (range(2**63 - 2, 2**63 + 1) as int32: its first
+    # item's RuntimeError, not the third's ValueError)
+    flat = [D.checked(_long_long(v) if type(v) is int else v, dt, dt.name) for v in flat]
     return np.array(flat, dtype=dt.np).reshape(arr.shape)
 
 
@@ -497,6 +497,7 @@ def _long_long(v):
     """torch's error for a Python int its parser cannot read as a long long."""
     if not -2 ** 63 <= v < 2 ** 63:
         raise ValueError("Overflow when unpacking long long")
+    return v
 
 
 @parsed("as_tensor")

@@ -492,6 +492,33 @@ def test_numbers_are_checked_as_torch_converts_them():
     assert got == _checked_conversions(torch)
 
 
+def _overflowing_items(m):
+    """Python ints past int64 among the items, with a narrower dtype: each item is read as a
+    long long and then converted, so the first item that fails decides the error."""
+    def run(f):
+        try:
+            return f().tolist()
+        except (RuntimeError, ValueError) as e:
+            return type(e).__name__, str(e)
+    top = 2 ** 63
+    cases = [lambda: m.tensor(range(top - 2, top + 1), dtype=m.int32),
+             lambda: m.tensor([top - 2, top], dtype=m.int8),
+             lambda: m.tensor([[300], [top]], dtype=m.uint8),
+             lambda: m.tensor([top, 300], dtype=m.int16),
+             lambda: m.tensor(range(top - 2, top + 1)),
+             lambda: m.as_tensor(range(top - 1, top + 1), dtype=m.int32),
+             lambda: m.tensor([-top - 1, 2 ** 40], dtype=m.int32)]
+    return [run(f) for f in cases]
+
+
+def test_overflowing_items_fail_at_the_first_as_torch():
+    got = _overflowing_items(tg)
+    assert got[0] == ("RuntimeError", "value cannot be converted to type int32 without overflow")
+    assert got[3] == ("ValueError", "Overflow when unpacking long long")
+    torch = pytest.importorskip("torch")
+    assert got == _overflowing_items(torch)
+
+
 def _int32_with_wide_ints(m):
     def i32():
         return m.tensor([1, -3, 2 ** 31 - 1], dtype=m.int32)
