@@ -261,11 +261,54 @@ def _class(name):
     return cls
 
 
+# tape -> {view entry: the AsStridedBackward0 shown for it once stale} (weak, as _METADATA)
+_REGENERATED = weakref.WeakKeyDictionary()
+
+
+def shown_node(tape, n, version):
+    """The grad_fn torch shows for entry n of a tensor at `version` of its memory: n's node,
+    or, for a view of a tensor that requires grad whose memory changed since the view was
+    made by an op the tape has no entry for (its base changed under no_grad), torch's
+    regenerated one, AsStridedBackward0, with the view's edge to its base (torch makes it
+    again at the view's next use; the view's uses before the change keep the view's own)."""
+    w = tape.versions.get(n)
+    if w is None or w[1] == version or not tape._differentiable_view(n):
+        return node_for(tape, n)
+    nodes = _REGENERATED.get(tape)
+    if nodes is None:
+        nodes = _REGENERATED[tape] = {}
+    ref = nodes.get(n)
+    fn = ref() if ref is not None else None
+    if fn is None:
+        fn = _RegeneratedView.__new__(_RegeneratedView)
+        fn._tape, fn._node = tape, n
+        nodes[n] = weakref.ref(fn)
+    return fn
+
+
+class _RegeneratedView(Node):
+    """shown_node's AsStridedBackward0 for view entry `_node`: its one edge goes to the node
+    of the tensor the view's chain of views starts from (torch's `_base`), not to the view
+    it was made from."""
+    __slots__ = ()
+
+    @property
+    def next_functions(self):
+        tape = self._tape
+        src = tape.view_source(self._node)
+        return ((_input_fn(tape, src), output_nr(tape, src)),)
+
+
+_RegeneratedView.__name__ = _RegeneratedView.__qualname__ = "AsStridedBackward0"
+_RegeneratedView.__module__ = "builtins"
+
+
 def _input_fn(tape, node):
     kind = BY_CODE[tape.op[node]].kind
     if kind == "import":
         src, snode = tape.imports[node]
-        return node_for(src, snode)
+        w = tape.versions.get(node)   # (the version the import read)
+        return node_for(src, snode) if w is None else shown_node(src, snode, w[1])
     if kind == "const":
         return None
     return node_for(tape, node)

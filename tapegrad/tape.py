@@ -1197,12 +1197,14 @@ class Tape:
 
     def _differentiable_view(self, node):
         """Whether entry `node` is a view of a tensor that requires grad."""
-        if not _IS_VIEW[self.op[node]]:
-            return False
+        return bool(_IS_VIEW[self.op[node]]) and self.op[self.view_source(node)] != OP_CONST
+
+    def view_source(self, node):
+        """The entry `node`'s chain of view entries starts from (torch's `_base`)."""
         src = node
         while _IS_VIEW[self.op[src]] and self.ia[src] >= 0:
             src = int(self.ia[src])
-        return self.op[src] != OP_CONST
+        return src
 
     # -- lifetimes ----------------------------------------------------------------------------
     def seal(self):

@@ -26,7 +26,7 @@ from ._format import format_tensor
 from .devices import CPU
 from .errors import _C_TYPE
 from .fpstate import F32_MAX as _F32_MAX, quiet
-from .graph import node_for
+from .graph import node_for, shown_node
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
@@ -449,7 +449,8 @@ class Tensor(metaclass=_TensorMeta):
             return None
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (a piece of unbind / split: its
             check_rebased_piece(self)                   # grad_fn may not be made again)
-        fn = node_for(tape, self._node)
+        fn = shown_node(tape, self._node, version_counter(self)[0] if hasattr(self, "_ver")
+                        else 0)
         likes = tape.likes   # for grad_fn hooks (tapegrad.hooks): the tape keeps no dtype
         if likes is None:
             likes = tape.likes = {}
