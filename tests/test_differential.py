@@ -2310,9 +2310,6 @@ def test_float32_inverse_with_a_subnormal_pivot_as_torch():
     like_torch(fn)
 
 
-@xfail("a view's grad_fn is made again (AsStridedBackward0) only after a recorded in-place op "
-       "on its memory; torch also after one under no_grad (an optimizer's step on the base): "
-       "the same gradients, another node name")
 def test_view_grad_fn_after_a_no_grad_change_of_its_base():
     def fn(m):
         w = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
