@@ -265,7 +265,7 @@ def _class(name):
 _REGENERATED = weakref.WeakKeyDictionary()
 
 
-def shown_node(tape, n, version):
+def shown_node(tape, n, version, t=None):
     """The grad_fn torch shows for entry n of a tensor at `version` of its memory: n's node,
     or, for a view of a tensor that requires grad whose memory changed since the view was
     made by an op the tape has no entry for (its base changed under no_grad), torch's
@@ -283,17 +283,21 @@ def shown_node(tape, n, version):
         fn = _RegeneratedView.__new__(_RegeneratedView)
         fn._tape, fn._node = tape, n
         nodes[n] = weakref.ref(fn)
+    # (t's `_base` does not require grad: made again from it, the node has no edge)
+    fn._cut = t is not None and tape.stale_view_without_grad(n, t)
     return fn
 
 
 class _RegeneratedView(Node):
     """shown_node's AsStridedBackward0 for view entry `_node`: its one edge goes to the node
     of the tensor the view's chain of views starts from (torch's `_base`), not to the view
-    it was made from."""
-    __slots__ = ()
+    it was made from (none where that tensor does not require grad: `_cut`)."""
+    __slots__ = ("_cut",)
 
     @property
     def next_functions(self):
+        if self._cut:
+            return ((None, 0),)
         tape = self._tape
         src = tape.view_source(self._node)
         return ((_input_fn(tape, src), output_nr(tape, src)),)

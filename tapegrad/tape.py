@@ -94,6 +94,7 @@ INFERENCE_MADE = [False]
 NO_GRAD_VIEWS_MADE = [0]
 OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
+OP_AS_STRIDED = OPS["as_strided"].code
 # entries whose value lives anyway (a leaf's, which the graph keeps alive as torch's does; an
 # older tape's): held by reference, so it does not count towards MAX_SAVED_BYTES.  A
 # constant's array counts once per tape (Tape.save): its tensor may die while the tape keeps
@@ -740,6 +741,8 @@ class Tape:
                 # (a piece of unbind / split changed in place under no_grad since its tape
                 # was let go: torch's error as its grad_fn is made again for this use)
                 check_rebased_piece(t)
+            if src.stale_view_without_grad(t._node, t):
+                return self._regenerated_without_grad(t)
             n = self._push_input(OP_IMPORT, t)
             self.watch(n, t)
             if type(t._v) is not float:   # (one element: its value follows the memory)
@@ -747,6 +750,25 @@ class Tape:
             self.imports[n] = (src, t._node)
             self.import_of[key] = n
         return n
+
+    def _regenerated_without_grad(self, t):
+        """t moved to what torch makes its grad_fn again as (stale_view_without_grad): an
+        as_strided gather (AsStridedBackward0) of a constant holding its value now, so the
+        gradient that reaches it goes nowhere."""
+        v = t._v
+        if type(v) is float or v.size == 1:
+            x = float(np.asarray(v).reshape(-1)[0])
+            c = self.push(OP_CONST, -1, -1, 0.0, x)
+            g = self.push(OP_AS_STRIDED, c, -1, 0.0, x, None)
+        else:
+            c = self.const_entry(t, v)
+            g = self.push_nd(OP_AS_STRIDED, c, -1, 0.0, v.shape, v.size)
+        self.add_params(g, np.arange(np.size(v)))
+        old_tape, old_node = t._tape, t._node
+        t._tape, t._node, t._lserial = self, g, 0
+        self.watch(g, t)
+        follow_retained(t, old_tape, old_node)
+        return g
 
     def _push_input(self, op, t):
         """An input-less entry (leaf/import) standing for tensor t: its value if one element,
@@ -1198,6 +1220,18 @@ class Tape:
     def _differentiable_view(self, node):
         """Whether entry `node` is a view of a tensor that requires grad."""
         return bool(_IS_VIEW[self.op[node]]) and self.op[self.view_source(node)] != OP_CONST
+
+    def stale_view_without_grad(self, node, t):
+        """Whether view t, on entry `node` of this tape, changed since by an op with no entry
+        (under no_grad, through detach()), and its torch `_base` does not require grad: t
+        requires grad only through a view that was made a leaf (`x = base[1:];
+        x.requires_grad_(); t = x[1:]`, or of `w.detach()`).  torch then makes t's grad_fn
+        again from that base: AsStridedBackward0 with no edge, the gradient goes nowhere."""
+        w = self.versions.get(node)
+        if w is None or w[1] == w[0][0] or not self._differentiable_view(node):
+            return False
+        base = view_base(t)
+        return base is not None and not base._recorded
 
     def view_source(self, node):
         """The entry `node`'s chain of view entries starts from (torch's `_base`)."""

@@ -450,7 +450,7 @@ class Tensor(metaclass=_TensorMeta):
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (a piece of unbind / split: its
             check_rebased_piece(self)                   # grad_fn may not be made again)
         fn = shown_node(tape, self._node, version_counter(self)[0] if hasattr(self, "_ver")
-                        else 0)
+                        else 0, self)
         likes = tape.likes   # for grad_fn hooks (tapegrad.hooks): the tape keeps no dtype
         if likes is None:
             likes = tape.likes = {}

@@ -1163,3 +1163,46 @@ def test_a_stale_view_shows_as_strided_backward_as_torch(torch_ref):
     got = _stale_views(tg)
     assert got[0][0][0][0] == "AsStridedBackward0" and got[0][0][2][1][0][0] == "SliceBackward0"
     assert got == _stale_views(torch_ref)
+
+
+def _views_of_a_view_leaf(lib):
+    """A view made a leaf (its base does not require grad), a view of it taken, the memory
+    then changed under no_grad: torch makes the later view's grad_fn again from the base that
+    does not require grad (AsStridedBackward0 with no edge), so the leaf gets no gradient
+    through the view's uses after the change (and does through those before)."""
+    def sliced(lib):
+        base = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64)
+        x = base[1:]
+        return base, x.requires_grad_(), lambda: x[1:]
+
+    def of_detach(lib):
+        w = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        x = w.detach().view(2, 2)
+        return w, x.requires_grad_(), lambda: x.t()
+
+    def one_element(lib):
+        base = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        x = base[1:]
+        return base, x.requires_grad_(), lambda: x[0]
+    out = []
+    for make in (sliced, of_detach, one_element):
+        for change in ("leaf", "base", "view", "none"):
+            base, x, view = make(lib)
+            v = view()
+            w = lib.tensor(2.0, dtype=lib.float64, requires_grad=True)
+            before = v * 2.0
+            with lib.no_grad():
+                {"leaf": x, "base": base, "view": v, "none": x * 1}[change].mul_(3)
+            after = v * w
+            graphs = [_graph(t.grad_fn) for t in (v, before, after)]
+            (before.sum() + after.sum()).backward()
+            out.append((graphs, v.requires_grad, v.is_leaf, None if x.grad is None else
+                        x.grad.tolist(), w.grad.tolist()))
+    return out
+
+
+def test_a_view_of_a_view_leaf_stale_as_torch(torch_ref):
+    got = _views_of_a_view_leaf(tg)
+    assert got[0][3] == [0.0, 2.0, 2.0]   # (the use before the change only)
+    assert got[0][0][0] == ("AsStridedBackward0", [None])
+    assert got == _views_of_a_view_leaf(torch_ref)
