@@ -25,7 +25,7 @@ from .autograd.api import grad as _autograd_grad
 from .creation import eye, zeros, zeros_like
 from .grad_mode import (inference_mode, is_grad_enabled, LEVELS, switched_grad,
                         transformed_call, TRANSFORMS)
-from .tape import STATE
+from .tape import DUAL, STATE
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, RANDOM_IN_ERROR_MODE, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -536,7 +536,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                f"than that of the original Tensor, this is not supported. "
                                f"Tensor is of size {list(p.shape)} while the given forward "
                                f"gradient is of size {list(t.shape)}.")
-    aux, seen = [], []
+    aux, seen, duals = [], [], []
     enabled = is_grad_enabled()
     nested = enabled and any(p.requires_grad for p in flat_p)
     # (a tangent that requires grad is a tensor of the outer level too)
@@ -548,7 +548,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         # (torch's forward mode: no_grad in func stops no tangent, grad_mode.user_set)
         STATE.forward_call, STATE.fwd_off = True, False
         try:
-            out = func(*rebuild_p(list(ys)))
+            if not nested:
+                duals[:] = _duals(ys)
+            out = func(*rebuild_p(duals if not nested else list(ys)))
         finally:
             TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off = saved
         if has_aux:
@@ -573,6 +575,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             out, tangent_out = k.out, _jvp_graph(k.out, k.leaves, flat_t)
         finally:
             TRANSFORMS.forwards -= 1
+    _write_back(flat_p, duals)
     own, rebuild, outs = seen[0]
     out, tangent_out = _plain((out, tangent_out), own, nested, outer)
     floating, full, tangents = iter(zip(out, tangent_out)), [], []
@@ -583,6 +586,28 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     out, tangent_out = rebuild(full), rebuild(tangents)
     return (out, tangent_out, _plain(aux[0], own, nested, enabled)) if has_aux else \
         (out, tangent_out)
+
+
+def _duals(ys):
+    """What jvp's function is given for its fresh leaves ys: torch's dual tensors, which an
+    in-place op may change, where the leaves the tangents are taken with respect to may not
+    be: a recorded copy of each (its tangent flows to the leaf), shown as a leaf with no
+    grad_fn (tape.DUAL)."""
+    out = []
+    for y in ys:
+        d = y.clone()
+        d._flags = getattr(d, "_flags", 0) | DUAL
+        out.append(d)
+    return out
+
+
+def _write_back(primals, duals):
+    """The primals changed in place by jvp's function take their dual's value: torch's dual
+    tensor shares the primal's memory (the caller sees the change)."""
+    for p, d in zip(primals, duals):
+        if d._version:
+            with switched_grad(False):
+                p.copy_(d.detach())
 
 
 def linearize(func, *primals):

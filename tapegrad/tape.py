@@ -88,6 +88,10 @@ INFERENCE_TENSOR = 8
 # Tensor._flags bit: made by a factory in the function jvp or jacfwd runs (GradState's
 # forward_call), not captured from outside it: a write into it under no_grad is recorded
 FORWARD_MADE = 16
+# Tensor._flags bit: a primal as the function func.jvp runs sees it (func._duals), a recorded
+# copy of the leaf the tangents are taken with respect to; shown as torch's dual tensor, a
+# leaf with no grad_fn (is_leaf, grad_fn), which an in-place op changes
+DUAL = 32
 INFERENCE_MADE = [False]
 # how many such views were made: until one is, leaf_node skips the check (reading an unset
 # _flags slot through getattr's default costs ~0.2 us, 20 us of a 105-leaf forward)

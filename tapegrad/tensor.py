@@ -30,7 +30,7 @@ from .graph import node_for, shown_node
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
-from .tape import (check_rebased_piece, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
+from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
                    retain as _retain, share_storage, SHARED_ARRAYS, STATE, version_counter,
                    WITHOUT_GRAD)
 from .tracing import _bake
@@ -237,6 +237,7 @@ class _TensorMeta(type):
 
 
 RETAINS, NODIFF = 1, 2    # Tensor._flags bits (and tape.NO_GRAD_VIEW)
+_NO_NODE = NODIFF | DUAL  # the flags of a recorded tensor shown as a leaf without grad_fn
 
 
 class Tensor(metaclass=_TensorMeta):
@@ -440,12 +441,12 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def is_leaf(self):
-        return self._tape is None or getattr(self, "_flags", 0) & NODIFF != 0
+        return self._tape is None or getattr(self, "_flags", 0) & _NO_NODE != 0
 
     @property
     def grad_fn(self):
         tape = self._tape
-        if tape is None or getattr(self, "_flags", 0) & NODIFF:
+        if tape is None or getattr(self, "_flags", 0) & _NO_NODE:
             return None
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (a piece of unbind / split: its
             check_rebased_piece(self)                   # grad_fn may not be made again)

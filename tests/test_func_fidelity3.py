@@ -921,3 +921,43 @@ def test_no_grad_write_into_captured_tensor_in_jvp_leaves_it_plain():
     _, t = tg.func.jvp(f, (tg.tensor([1.0, 2.0]),), (tg.ones(2),))
     assert not buf.requires_grad and buf.grad_fn is None and buf.tolist() == [2.0, 4.0]
     assert t.tolist() == [2.0, 4.0]
+
+
+def _jvp_writes_its_primal(lib):
+    """func.jvp's function changing its primal in place (torch's dual tensor: no leaf error,
+    the tangent follows the change, the caller's primal takes the new value), with and
+    without no_grad around the write, and what the function sees of its primal."""
+    seen = []
+
+    def add(x):
+        seen.append((x.is_leaf, x.grad_fn is None))
+        x.add_(1)
+        seen.append((x.is_leaf, x.grad_fn is None))
+        return x * x
+
+    def scaled_unrecorded(x):
+        with lib.no_grad():
+            x.mul_(2)
+        return x.sin()
+
+    def setitem(x, y):
+        x[0] = y[1] * 3
+        return x * y
+
+    def mixed(x, y):
+        x.add_(y)
+        return x.exp() + y
+    out = []
+    for f, n in ((add, 1), (scaled_unrecorded, 1), (setitem, 2), (mixed, 2)):
+        primals = tuple(lib.tensor([1.0, 2.0], dtype=lib.float64) * (k + 1) for k in range(n))
+        tangents = tuple(lib.tensor([1.0, 0.5], dtype=lib.float64) / (k + 1) for k in range(n))
+        value, tangent = lib.func.jvp(f, primals, tangents)
+        out.append((value.tolist(), tangent.tolist(), [p.tolist() for p in primals]))
+    return out, seen
+
+
+def test_jvp_function_writes_its_primal_in_place_as_torch():
+    torch, _ = _libs()
+    got = _jvp_writes_its_primal(tg)
+    assert got[0][0] == ([4.0, 9.0], [4.0, 3.0], [[2.0, 3.0]])
+    assert got == _jvp_writes_its_primal(torch)
