@@ -673,7 +673,8 @@ def run_backward_root(root, retain_graph, stage, stage_swept, publish, gradient=
         if type(gradient._v) is float else np.asarray(gradient._array(), dtype=np.float64)
     # (refresh_shared and check_versions below where they have work: most tapes none, and
     # each call cost ~0.5 us a backward in situ)
-    if tape.leaves_seen != SHARED_ARRAYS[0] or tape.shared or tape.folded_consts:
+    if tape.leaves_seen != SHARED_ARRAYS[0] or tape.shared or tape.folded_consts or \
+            tape.hooked:
         tape.refresh_shared()   # (imports: none on this path)
     r = s = None
     if nds is not None and n >= reached.MIN_WALK:

@@ -343,7 +343,9 @@ class Tape:
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
                  "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
                  "likes",       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
-                 "const_arrays")  # save: ids of the constants' arrays counted, or None
+                 "const_arrays",  # save: ids of the constants' arrays counted, or None
+                 "hooked",      # saved-tensor hooks: [[start, end or None, pin], ...] or None
+                 "snapshot")    # save copies what it saves (save_on_cpu(pin_memory=True))
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -354,6 +356,10 @@ class Tape:
         self.edge_nodes = None  # {group output: its torch input nodes, -1: (None, 0)}, or None
         self.likes = None       # (dtype, shape) of the tensor last seen with a node as grad_fn
         self.const_arrays = None
+        self.hooked = None
+        self.snapshot = False
+        if SAVE_HOOKS.open:   # (made inside save_on_cpu: its entries are the context's)
+            SAVE_HOOKS.open[-1].cover(self, 0)
         # (_resize from nothing, inline): cells [n, lim) of ib and imm hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)
@@ -565,6 +571,8 @@ class Tape:
         graphs dropped without backward stays until the tape goes, so a tape that holds much
         of it is sealed: the next op starts a new one (only what the tape computed counts)."""
         if node in self.shape:   # (n-d nodes only; no constant's -1 is a key)
+            if self.snapshot:   # (save_on_cpu(pin_memory=True): torch's packed copy)
+                arr = arr.copy()
             nds = self.nds
             cells = nds._cells
             slots = cells[5]
@@ -914,6 +922,8 @@ class Tape:
                     val[node] = arr.item()
         if self.imports:
             self._refresh_imports()
+        if self.hooked:
+            self._refresh_hooked()
         if self.folded_consts and self.folded_seen != SHARED_ARRAYS[0]:
             # (per folded constant tensor, not per entry: one numpy store for its entries)
             seen = SHARED_ARRAYS[0]
@@ -925,6 +935,33 @@ class Tape:
                     if version_counter(t)[0] == ver:
                         imm[np.array(entries, np.int64)] = arr.item()
             self.folded_seen = seen
+
+    def _refresh_hooked(self):
+        """refresh_shared for save_on_cpu(pin_memory=False): a one-element node that an entry
+        recorded under it reads, changed in place since, takes its tensor's value now (torch's
+        pack hook returned the tensor itself, whose memory its backward reads; n-d values are
+        read from their memory already).  Python per changed node."""
+        n = self.n
+        alias = np.zeros(n, bool)
+        for start, end, pin in self.hooked:   # (outermost first: an inner context decides)
+            alias[start:n if end is None else end] = not pin
+        if not alias.any():
+            return
+        read = np.zeros(n + 1, bool)   # (a -1 operand marks the slot past every node)
+        read[self._arrays[1][:n][alias]] = True
+        read[self._arrays[2][:n][alias]] = True
+        val = self.val
+        for node, w in self.versions.items():
+            if node < n and read[node] and w[0][0] != w[1] and node not in self.shape:
+                t = self.leaves.get(node) if w[4] is None else w[4]()
+                if t is not None and t._dtype.is_floating_point and np.size(t._v) == 1:
+                    val[node] = float(np.asarray(t._v).reshape(-1)[0])
+        if self.folded_consts:   # (one-element constants folded into such entries)
+            imm = self._arrays[3]
+            for (_, ver), (t, entries) in self.folded_consts.items():
+                at = [e for e in entries if e < n and alias[e]]
+                if at and version_counter(t)[0] != ver:
+                    imm[np.array(at, np.int64)] = float(np.asarray(t._v).reshape(-1)[0])
 
     def _share_leaves(self):
         """Enter in `shared` the leaf entries whose tensor was held as a number when entered
@@ -1106,6 +1143,8 @@ class Tape:
                     roles[4] &= ~(later & (ga == m))
                     roles[5] &= ~(later & (gb == m) & (idx != own))
         live = (ran[:n] != 0) & (self._arrays[5][:n] == 0)
+        if self.hooked:   # (what they saved is their hooks' packed value: nothing to check)
+            live &= ~self.hooked_entries(n)
         hit = (roles[0] | roles[1] | roles[2] | roles[3] | roles[4] | roles[5]) & live
         # A view taken before a recorded in-place op on its base and used after it: the views
         # tapegrad knows of are regenerated from the base's new node (copyslices.py), as torch
@@ -1149,7 +1188,8 @@ class Tape:
                     "afterwards is used in this backward: torch rebases such views onto the "
                     "new graph, which tapegrad does not implement yet")
         folded_at = -1
-        for f in refolded:   # the newest folded constant whose entry runs and saves it
+        for f in refolded:   # the newest folded constant whose entry runs and saves it (live:
+            # not one recorded under saved-tensor hooks)
             if live[f[0]] and (mask[f[0]] & f[1] or not f[1]) and f[0] > folded_at:
                 folded_at, folded = f[0], f
         if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
@@ -1171,6 +1211,14 @@ class Tape:
         err = RuntimeError(self.version_error(node, out))
         err.entry = e     # the entry whose saved value changed (anomaly mode names its stack)
         raise err
+
+    def hooked_entries(self, n):
+        """bool per entry among the first n: recorded under saved-tensor hooks (save_on_cpu),
+        whose saved values torch's backward takes from the hooks, not version-checked."""
+        mask = np.zeros(n, bool)
+        for start, end, _ in self.hooked:
+            mask[start:n if end is None else end] = True
+        return mask
 
     def version_error(self, node, saved_output=False):
         c, expected, dtype, shape, ref = self.versions[node]
@@ -2312,6 +2360,49 @@ def version_message(dtype, shape, made, now, expected):
     return VERSION_ERROR.format(kind=errors.checked_type_name(dtype),
                                 shape=", ".join(map(str, shape)), made=made, now=now,
                                 expected=expected)
+
+
+class _SaveHooks(threading.local):
+    open = ()   # the save_on_cpu contexts open on this thread, innermost last (a list)
+
+
+SAVE_HOOKS = _SaveHooks()
+
+
+class SavedOnCpu:
+    """torch.autograd.graph.save_on_cpu's effect on the tapes of this thread while it is
+    open: the entries recorded then are not version-checked (torch's backward reads what the
+    pack hook returned: the tensor itself on a CPU, whose memory it reads then, or with
+    pin_memory=True a copy made at the save, which `snapshot` makes tapegrad's saves too;
+    one-element values, copies in their entries, take their tensor's value at the backward
+    with pin_memory=False: _refresh_hooked).  An n-d value a recorded in-place op changed
+    afterwards is read as it was (the op saved its own copy of it under the node)."""
+
+    def __init__(self, pin):
+        self.pin = pin
+        self.ranges = []   # (tape, its range, the tape's snapshot before)
+
+    def enter(self):
+        st = STATE
+        SAVE_HOOKS.open = list(SAVE_HOOKS.open) + [self]
+        for tape in {id(t): t for t in (st.tape, st.parked) if not t.sealed}.values():
+            self.cover(tape, tape.n)
+
+    def cover(self, tape, start):
+        """Entries of `tape` from `start` on are this context's until it closes."""
+        r = [start, None, self.pin]
+        if tape.hooked is None:
+            tape.hooked = []
+        tape.hooked.append(r)
+        self.ranges.append((tape, r, tape.snapshot))
+        tape.snapshot = self.pin
+
+    def exit(self):
+        for tape, r, before in reversed(self.ranges):
+            r[1] = tape.n
+            tape.snapshot = before
+        self.ranges = []
+        SAVE_HOOKS.open = [c for c in SAVE_HOOKS.open if c is not self]
 
 
 def _const_fill(n, value):

@@ -371,15 +371,66 @@ def save_on_cpu_and_disable(m):
 
 
 def save_on_cpu_snapshot_then_inplace(m):
-    """torch's save_on_cpu packs a copy of each saved tensor, so an in-place change after
-    the op does not reach the backward."""
-    x = m.tensor([0.5, 1.5], requires_grad=True)
-    with m.autograd.graph.save_on_cpu():
-        a = x * 1
-        b = a.sin()
-    a.add_(1)
-    b.sum().backward()
-    return x.grad
+    """torch's save_on_cpu packs each saved tensor (itself on a CPU, a copy with
+    pin_memory=True), so an in-place change after the op raises no version error: the
+    backward reads the memory then, or the copy."""
+    out = []
+    for pin in (False, True):
+        x = m.tensor([0.5, 1.5], requires_grad=True)
+        with m.autograd.graph.save_on_cpu(pin_memory=pin):
+            a = x * 1
+            b = a.sin()
+        a.add_(1)
+        b.sum().backward()
+        out.append(x.grad)
+    return out
+
+
+def save_on_cpu_changes_after_the_save(m):
+    """Values saved under save_on_cpu changed in place afterwards: one-element and n-d,
+    under no_grad and recorded, a leaf, a constant, nested contexts of either pin_memory;
+    a value saved outside it as well still fails the version check."""
+    out = []
+    for pin in (False, True):
+        for grad in (False, True):
+            x = m.tensor(2.0, requires_grad=True)
+            with m.autograd.graph.save_on_cpu(pin_memory=pin):
+                y = x * 1
+                z = y * y
+            with m.set_grad_enabled(grad):
+                y.add_(1)
+            z.backward()
+            out.append(x.grad)
+        w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        c = m.tensor([1.0, 1.0, 1.0])
+        k = m.tensor(3.0)
+        with m.autograd.graph.save_on_cpu(pin_memory=pin):
+            loss = (w * w * c * k).sum()
+        with m.no_grad():
+            w.add_(1)
+        c.mul_(5)
+        k.add_(1)
+        loss.backward()
+        out.append(w.grad)
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        with m.autograd.graph.save_on_cpu(pin_memory=pin):
+            y = x.sin()
+            with m.autograd.graph.save_on_cpu(pin_memory=not pin):
+                z = y * y
+        with m.no_grad():
+            y.mul_(2)
+            x.add_(1)
+        z.sum().backward()
+        out.append(x.grad)
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 1
+        z1 = y * y
+        with m.autograd.graph.save_on_cpu(pin_memory=pin):
+            z2 = y * y
+        with m.no_grad():
+            y.add_(1)
+        out.append(_try(lambda: (z1.sum() + z2.sum()).backward()))
+    return out
 
 
 def saved_tensors_hooks_nesting_and_leaf(m):
@@ -3050,8 +3101,10 @@ def addcmul_of_one_tensor_twice_post_hook(m):
     return [log, x.grad]
 
 
-PROGRAMS = [save_on_cpu_and_disable, saved_tensors_via_grad_fn, node_hooks_and_prehooks,
-            node_hook_replaces_grad_input, multi_grad_hook, grad_fn_structure,
+PROGRAMS = [save_on_cpu_and_disable, save_on_cpu_snapshot_then_inplace,
+            save_on_cpu_changes_after_the_save,
+            saved_tensors_via_grad_fn, node_hooks_and_prehooks, node_hook_replaces_grad_input,
+            multi_grad_hook, grad_fn_structure,
             tensor_hooks_and_retain_grad, linear_regression_sgd_momentum, adam_family_training,
             optimizer_state_dict_round_trip, lr_schedulers_trace, reduce_lr_on_plateau_trace,
             data_loader_pipeline, data_loader_collate, cnn_classifier_train_eval,
@@ -3130,11 +3183,7 @@ KNOWN_DIFFERENCES = {
     addcmul_of_one_tensor_twice_post_hook:
         "post hooks on a node given one tensor as two arguments (addcmul, lerp, where: "
         "decompositions whose entries sum the tensor's two gradients) raise "
-        "NotImplementedError (docs/semantics.md, Hooks); cat and stack hand each its block",
-    save_on_cpu_snapshot_then_inplace:
-        "torch's save_on_cpu packs a copy of each saved tensor, so a later in-place change "
-        "does not reach the backward; tapegrad's save_on_cpu changes nothing and the backward "
-        "raises the version-counter error (as allow_mutation_on_saved_tensors, refused)"}
+        "NotImplementedError (docs/semantics.md, Hooks); cat and stack hand each its block"}
 
 
 @pytest.mark.parametrize("program", [

@@ -5,6 +5,8 @@ silently different behaviour (docs/semantics.md, "Known differences")."""
 import contextlib
 import threading
 
+from ..tape import SavedOnCpu
+
 _SAVED_HOOKS = (
     "saved_tensors_hooks: tapegrad's saved values are not tensors but slots of the tape (the "
     "val stream for one-element values, typed n-d arrays read by the Numba sweep), saved "
@@ -77,18 +79,24 @@ class disable_saved_tensors_hooks(contextlib.ContextDecorator):
 
 class save_on_cpu:
     """torch.autograd.graph.save_on_cpu: tapegrad runs on the CPU only, so every saved value
-    already lives in CPU memory; the context changes nothing (pin_memory has no meaning
-    without a GPU) but for torch's rules of disable_saved_tensors_hooks."""
+    already lives in CPU memory; what changes is torch's: the values saved while it is open
+    are its hooks' (no version check at backward; with pin_memory=True a copy made at the
+    save: tape.SavedOnCpu), and torch's rules of disable_saved_tensors_hooks."""
 
     def __init__(self, pin_memory=False, device_type="cuda"):
         self.pin_memory = pin_memory
         self.device_type = device_type
+        self._open = []
 
     def __enter__(self):
         _push_hooks()
+        hooks = SavedOnCpu(bool(self.pin_memory))
+        hooks.enter()
+        self._open.append(hooks)
         return self
 
     def __exit__(self, *exc):
+        self._open.pop().exit()
         _pop_hooks()
         return False
 
