@@ -329,7 +329,7 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     start = tape.n if tape is not None else 0
     other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
     # (the edge torch lists first: only the ops whose arguments torch lists need it)
-    old_edge = edge_to(tape, self) if _inputs and tape is not None else (None, 0)
+    old_edge = edge_to(tape, self) if (_inputs or _clone) and tape is not None else (None, 0)
 
     def value(arr, _):
         return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
@@ -345,10 +345,10 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
         if _clone or cls is None or not issubclass(cls, Edged):
             forget_fn(tape, self._node)
     new = self._tape
-    if _inputs and new is not None and (new is not tape or self._node >= start) \
+    if (_inputs or _clone) and new is not None and (new is not tape or self._node >= start) \
             and view_base(self) is None:
         # torch's edges: self's grad_fn from before the op, then the tensor arguments (the
-        # group's own inputs would be the clone its body reads)
+        # group's own inputs would be the clone its body reads, not self's old node)
         show_edge_pairs(new, self._node, (old_edge,) + tuple(
             edge_to(new, t) if t is not None else (None, 0) for t in _inputs
             if t is None or isinstance(t, Tensor)))

@@ -1206,3 +1206,25 @@ def test_a_view_of_a_view_leaf_stale_as_torch(torch_ref):
     assert got[0][3] == [0.0, 2.0, 2.0]   # (the use before the change only)
     assert got[0][0][0] == ("AsStridedBackward0", [None])
     assert got == _views_of_a_view_leaf(torch_ref)
+
+
+def _clamped_in_place(lib):
+    """The graphs of clamp_ / nan_to_num_ / clamp_min_ on a tensor with history: torch's
+    node has self's previous grad_fn as its first edge (tapegrad's body reads a clone)."""
+    out = []
+    for f in (lambda b: b.clamp_(min=0.0), lambda b: b.clamp_(-1.0, 2.0),
+              lambda b: b.clamp_(min=lib.zeros(4)), lambda b: b.nan_to_num_(0.0),
+              lambda b: b.clamp_(min=lib.zeros(4, requires_grad=True)),
+              lambda b: b.clamp_min_(0.0)):
+        x = lib.tensor([1.0, -2.0, float("nan"), 4.0], requires_grad=True)
+        y = f(x * 1)
+        graph = _graph(y.grad_fn)
+        y.sum().backward()
+        out.append((graph, np.nan_to_num(x.grad.numpy()).tolist()))
+    return out
+
+
+def test_clamp_in_place_edges_as_torch(torch_ref):
+    got = _clamped_in_place(tg)
+    assert got[0][0][1][0][0] == "MulBackward0"
+    assert got == _clamped_in_place(torch_ref)
