@@ -447,12 +447,14 @@ def _jacobian_of(func, argnums, has_aux, api):
         _transform_inputs(xs)
         enabled = is_grad_enabled()
         nested = enabled and any(x.requires_grad for x in xs)
-        aux, seen = [], []
+        aux, seen, duals = [], [], []
 
         def f(*ys):
+            if forward and not nested:   # (jacfwd's function: torch's dual tensors)
+                duals[:] = _duals(ys)
             call, k = list(args), 0
             for i, (fl, rebuild) in zip(nums, flats):
-                call[i] = rebuild(list(ys[k:k + len(fl)]))
+                call[i] = rebuild(list((duals or ys)[k:k + len(fl)]))
                 k += len(fl)
             saved = TRANSFORMS.levels, STATE.forward_call, STATE.fwd_off
             TRANSFORMS.levels = transformed_call("grad", _flatten((call, kwargs))[0])
@@ -480,6 +482,7 @@ def _jacobian_of(func, argnums, has_aux, api):
             except _KeepGraph as k:
                 J = _jacobian_graph(k.out, k.leaves)
                 J = _plain(J, seen[0][0], nested, True)
+        _write_back(xs, duals)
         own, out_rebuild, dtypes = seen[0]
         if not api.startswith("vjp"):
             # NOTE: jacfwd's blocks are forward-mode tangents in torch: the output's dtype
@@ -589,10 +592,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 
 
 def _duals(ys):
-    """What jvp's function is given for its fresh leaves ys: torch's dual tensors, which an
-    in-place op may change, where the leaves the tangents are taken with respect to may not
-    be: a recorded copy of each (its tangent flows to the leaf), shown as a leaf with no
-    grad_fn (tape.DUAL)."""
+    """What the function of jvp (and jacfwd) is given for its fresh leaves ys: torch's dual
+    tensors, which an in-place op may change, where the leaves the tangents are taken with
+    respect to may not be: a recorded copy of each (its tangent flows to the leaf), shown as
+    a leaf with no grad_fn (tape.DUAL)."""
     out = []
     for y in ys:
         d = y.clone()

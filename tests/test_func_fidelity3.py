@@ -956,6 +956,23 @@ def _jvp_writes_its_primal(lib):
     return out, seen
 
 
+def _jacfwd_writes_its_primal(lib):
+    """jacfwd's function changing its primal in place: torch's jacfwd is a vmap of jvp, so
+    the same (the Jacobian at the value before the change; the caller's primal changed once)."""
+    out = []
+    p = lib.tensor([1.0, 2.0], dtype=lib.float64)
+    out.append((lib.func.jacfwd(lambda x: x.mul_(2).sin())(p).tolist(), p.tolist()))
+    p, q = (lib.tensor(v, dtype=lib.float64) for v in ([1.0, 2.0], [3.0, 4.0]))
+    ja, jb = lib.func.jacfwd(lambda a, b: a.add_(b) * b, argnums=(0, 1))(p, q)
+    out.append((ja.tolist(), jb.tolist(), p.tolist(), q.tolist()))
+    return out
+
+
+def test_jacfwd_function_writes_its_primal_in_place_as_torch():
+    torch, _ = _libs()
+    assert _jacfwd_writes_its_primal(tg) == _jacfwd_writes_its_primal(torch)
+
+
 def test_jvp_function_writes_its_primal_in_place_as_torch():
     torch, _ = _libs()
     got = _jvp_writes_its_primal(tg)
