@@ -25,7 +25,7 @@ from .autograd.api import grad as _autograd_grad
 from .creation import eye, zeros, zeros_like
 from .grad_mode import (inference_mode, is_grad_enabled, LEVELS, switched_grad,
                         transformed_call, TRANSFORMS)
-from .tape import DUAL, STATE
+from .tape import DUAL, STATE, TRANSFORM_LEAF
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, RANDOM_IN_ERROR_MODE, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -179,16 +179,23 @@ def _fresh(leaves):
     return leaves
 
 
-def _differentiable(leaves):
+def _differentiable(leaves, reverse=True):
     """Tensors to differentiate with respect to, and whether an input requires grad (then the
     results keep a graph, outside no_grad: under it torch.func's results have none).  Such
     an input is differentiated through a view of it, a tensor of its own: in
     `grad(lambda a: grad(lambda b: a * b * b.sin())(a))` the inner gradient is the partial
-    in b alone, not also through the a the function closes over."""
+    in b alone, not also through the a the function closes over.  For a `reverse` transform
+    the view is the leaf of torch's grad level, which an in-place op refuses as a leaf
+    (tape.TRANSFORM_LEAF); jvp's and jacfwd's is a view for torch's check too."""
     nested = any(x.requires_grad for x in leaves)
     with _grad_level():
-        return [x.view_as(x) if x.requires_grad else _fresh([AF.transform_leaf(x)])[0]
-                for x in leaves], nested
+        out = [x.view_as(x) if x.requires_grad else _fresh([AF.transform_leaf(x)])[0]
+               for x in leaves]
+    if reverse:
+        for x, y in zip(leaves, out):
+            if x.requires_grad:
+                y._flags = getattr(y, "_flags", 0) | TRANSFORM_LEAF
+    return out, nested
 
 
 def _outer_graph(outputs, own):
@@ -477,7 +484,7 @@ def _jacobian_of(func, argnums, has_aux, api):
         with _level() as level, _grad_level():
             try:
                 # (nested: through views of the inputs, as `_differentiable` says why)
-                J = AF._jacobian(f, tuple(_differentiable(xs)[0]) if nested else xs,
+                J = AF._jacobian(f, tuple(_differentiable(xs, not forward)[0]) if nested else xs,
                                  nested, False, False, "reverse-mode", False, internal=True)
             except _KeepGraph as k:
                 J = _jacobian_graph(k.out, k.leaves)
@@ -571,7 +578,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     with _level() as level, _grad_level():
         TRANSFORMS.forwards += 1   # (torch's jvp is forward mode: custom Functions need a jvp)
         try:
-            out, tangent_out = AF._jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
+            out, tangent_out = AF._jvp(f, tuple(_differentiable(flat_p, False)[0] if nested
+                                                else flat_p),
                                        tuple(flat_t), nested or outer, strict, internal=True)
         except _KeepGraph as k:
             outer = True

@@ -12,6 +12,7 @@ from .arith import _check_alpha
 from .errors import alpha_first, tensor_scalar, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
 from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
+from .grad_mode import TRANSFORMS
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
@@ -19,9 +20,9 @@ from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
-from .tape import (BUMPS, bump_version, follow_retained, FORWARD_MADE, INFERENCE_MADE,
+from .tape import (BUMPS, bump_version, DUAL, follow_retained, FORWARD_MADE, INFERENCE_MADE,
                    NO_GRAD_VIEW, refuse_inference_change, saves_indices, share_storage, STATE,
-                   Tape, view_base, views_go_stale)
+                   Tape, TRANSFORM_LEAF, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_made_without_grad,
@@ -105,7 +106,12 @@ class _InplaceMethods:
         # (torch's check of views made with grad mode off or by unbind & co comes first)
         if _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
             check_made_without_grad(self, other)
+        if getattr(self, "_flags", 0) & TRANSFORM_LEAF:   # (func._differentiable's stand-in)
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
         base = view_base(self)
+        if base is not None and getattr(base, "_flags", 0) & DUAL and TRANSFORMS.levels:
+            _check_view_of_stand_in(base)
         if self._recorded and self._tape is None:
             # (torch asks first whether it is a view: a leaf made requires_grad_() after a
             # reshape or a slice is "a view of a leaf"; of an inference tensor it is none)
@@ -507,8 +513,10 @@ class _InplaceMethods:
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements; on a tensor that
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
-        if STATE.enabled and self._recorded and self._tape is None and not STATE.fwd_off \
-                and not getattr(self, "_flags", 0) & NO_GRAD_VIEW:   # (its own error below)
+        if STATE.enabled and not STATE.fwd_off and (
+                self._recorded and self._tape is None and not getattr(self, "_flags", 0) &
+                NO_GRAD_VIEW    # (its own error below)
+                or getattr(self, "_flags", 0) & TRANSFORM_LEAF):   # (written through a view)
             refuse_inference_change(self)
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
@@ -628,6 +636,17 @@ class _InplaceMethods:
         if not isinstance(exponent, OPERAND_TYPES):
             return NotImplemented
         return self.pow_(exponent)
+
+
+def _check_view_of_stand_in(base):
+    """torch's error for an in-place change of a view of a reverse transform's input (its
+    grad level's leaf) where that input is a view of `base`, a dual tensor of an enclosing
+    jvp or jacfwd (func._duals, which is no leaf: hessian's jacfwd of jacrev)."""
+    for kind, given in TRANSFORMS.levels:
+        if kind == "grad" and any(isinstance(g, Tensor) and getattr(g, "_flags", 0) &
+                                  TRANSFORM_LEAF and view_base(g) is base for g in given):
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
 
 
 def _lone_mask(key):

@@ -92,6 +92,9 @@ FORWARD_MADE = 16
 # copy of the leaf the tangents are taken with respect to; shown as torch's dual tensor, a
 # leaf with no grad_fn (is_leaf, grad_fn), which an in-place op changes
 DUAL = 32
+# Tensor._flags bit: a reverse transform's stand-in for an input that requires grad (a view
+# of it: func._differentiable), the leaf of torch's grad level, which an in-place op refuses
+TRANSFORM_LEAF = 64
 INFERENCE_MADE = [False]
 # how many such views were made: until one is, leaf_node skips the check (reading an unset
 # _flags slot through getattr's default costs ~0.2 us, 20 us of a 105-leaf forward)

@@ -978,3 +978,42 @@ def test_jvp_function_writes_its_primal_in_place_as_torch():
     got = _jvp_writes_its_primal(tg)
     assert got[0][0] == ([4.0, 9.0], [4.0, 3.0], [[2.0, 3.0]])
     assert got == _jvp_writes_its_primal(torch)
+
+
+def _mul_in_place(x):
+    return (x.mul_(2) ** 2).sum()
+
+
+def _set_in_place(x):
+    x[0] = 5.0
+    return (x * x).sum()
+
+
+def _view_in_place(x):
+    x[0].add_(1)
+    return (x * x).sum()
+
+
+_WRITES_UNDER_TRANSFORMS = {
+    "hessian": lambda F, f, x, r: F.hessian(f)(x),
+    "grad of grad": lambda F, f, x, r: F.grad(lambda y: F.grad(f)(y).sum())(x),
+    "jacrev of jacrev": lambda F, f, x, r: F.jacrev(F.jacrev(f))(x),
+    "grad, input requires grad": lambda F, f, x, r: F.grad(f)(r),
+    "vjp, input requires grad": lambda F, f, x, r: F.vjp(f, r),
+    "jvp, input requires grad": lambda F, f, x, r: F.jvp(f, (r,), (x,)),
+    "jacfwd, input requires grad": lambda F, f, x, r: F.jacfwd(f)(r)}
+
+
+@pytest.mark.parametrize("f", [_mul_in_place, _set_in_place, _view_in_place],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("how", list(_WRITES_UNDER_TRANSFORMS))
+def test_write_into_a_transform_input_refused_as_torch(how, f):
+    """An in-place change of a reverse transform's input (its grad level's leaf), directly or
+    through a view, nested in another transform (hessian: inside jacfwd's dual tensor) or of
+    an input that requires grad: torch's leaf errors, "a leaf" for the input itself, "a view
+    of a leaf" through a view (and for jvp's and jacfwd's input that requires grad)."""
+    def make(lib):
+        x = lib.tensor([1.0, 2.0])
+        return _WRITES_UNDER_TRANSFORMS[how](lib.func, f, x, x.clone().requires_grad_())
+    want, got = _both(make)
+    assert got is not None and got == want

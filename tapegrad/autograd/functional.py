@@ -7,7 +7,7 @@ and their requires_grad/grad_fn are torch's.  Where torch uses forward-mode AD o
 (`strategy="forward-mode"`, `vectorize=True`), the same values come from reverse mode,
 assembled so that the results' layout, dtype and graph flags are those torch returns."""
 from ..grad_mode import is_grad_enabled, switched_grad
-from ..tape import INFERENCE_TENSOR
+from ..tape import INFERENCE_TENSOR, TRANSFORM_LEAF
 from ..tensor import Tensor, _new
 from ..creation import zeros, zeros_like
 from .api import grad
@@ -48,10 +48,18 @@ def _grad_preprocess(inputs, create_graph, need_graph, internal=False):
     rather than its arguments sees them as independent (pytorch#32576); a view keeps the
     link to an input that requires grad when the result is to be differentiable.  A detached
     one goes through requires_grad_, which refuses inside a torch.func transform as torch's
-    (`internal`: tapegrad.func's own use, allowed)."""
-    return tuple(x.view_as(x) if create_graph and x.requires_grad
+    (`internal`: tapegrad.func's own use, allowed; a view of its stand-in for a leaf is one
+    too, tape.TRANSFORM_LEAF)."""
+    return tuple(_stand_in(x.view_as(x), x) if create_graph and x.requires_grad
                  else transform_leaf(x, need_graph) if internal
                  else x.detach().requires_grad_(need_graph) for x in inputs)
+
+
+def _stand_in(view, x):
+    """`view` of x, marked as x is if x stands in for a transform's leaf."""
+    if getattr(x, "_flags", 0) & TRANSFORM_LEAF:
+        view._flags = getattr(view, "_flags", 0) | TRANSFORM_LEAF
+    return view
 
 
 def transform_leaf(x, flag=True):
