@@ -2388,7 +2388,8 @@ class SavedOnCpu:
     def enter(self):
         st = STATE
         SAVE_HOOKS.open = list(SAVE_HOOKS.open) + [self]
-        for tape in {id(t): t for t in (st.tape, st.parked) if not t.sealed}.values():
+        # (a sealed tape that is not frozen still takes the ops of graphs that live on it)
+        for tape in {id(t): t for t in (st.tape, st.parked) if not t.frozen}.values():
             self.cover(tape, tape.n)
 
     def cover(self, tape, start):
