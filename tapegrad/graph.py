@@ -274,6 +274,8 @@ def shown_node(tape, n, version, t=None):
     w = tape.versions.get(n)
     if w is None or w[1] == version or not tape._differentiable_view(n):
         return node_for(tape, n)
+    if groups.row_at(tape, n) >= 0:   # (a decomposition's output entry, scatter_reduce_'s,
+        return node_for(tape, n)        # made by a view op: no view)
     nodes = _REGENERATED.get(tape)
     if nodes is None:
         nodes = _REGENERATED[tape] = {}
