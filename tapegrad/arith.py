@@ -20,7 +20,7 @@ from .native_args import arg_error, MISSING
 from .ndops import _unary
 from .ops import OPS
 from .tensor import Tensor, _tensor_operand, tensor_methods
-from .views import KIND_OPS
+from .views import apart, KIND_OPS
 
 _UNSET = object()
 
@@ -75,7 +75,7 @@ def _with_alpha(x, other, alpha, name):
             not dt.is_floating_point:
         alpha -= 1 << 64   # (sub and rsub negate a uint64 alpha: as an int64, it wraps around)
     D.checked(alpha, dt)   # (alpha converts into that dtype, checked)
-    y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else other
+    y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else apart(x, other)
     if name == "RsubBackward0":     # rsub: other - alpha * x
         scaled = _scaled(x if x._dtype is dt else x.to(dt), alpha, dt)
         if not isinstance(other, Tensor):
@@ -105,7 +105,7 @@ def _rounded(x, other, mode):
                            f"but found '{mode}'")
     plain = other.detach() if isinstance(other, Tensor) else other
     r = rounded_div(x.detach(), plain, mode)
-    inputs = [t for t in (x, other) if isinstance(t, Tensor) and t._recorded]
+    inputs = [t for t in (x, apart(x, other)) if isinstance(t, Tensor) and t._recorded]
     if not inputs or not r._dtype.is_floating_point:
         return r
     for t in inputs:     # zero gradients, as torch's DivBackward2 gives

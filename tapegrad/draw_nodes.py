@@ -21,6 +21,7 @@ from .ndops import _binary
 from .ops import OPS
 from .recording import _record_start
 from .tensor import Tensor
+from .views import apart
 
 _DRAW = OPS["draw"].code
 
@@ -41,7 +42,8 @@ def drawn(values, name, params):
     if _record_start(*params) is None:
         return values
     out = values
-    for p in reversed(params):
+    # (normal(y, y): std's entry reads an alias of y, so a post hook gets a gradient each)
+    for p in reversed([apart(params[0], p) if i else p for i, p in enumerate(params)]):
         if p._recorded:
             out = _draw(p, out)
     if out._tape is not None and out._recorded:   # (a traced integer value: baked, no node)

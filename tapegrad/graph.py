@@ -581,6 +581,28 @@ def members_above(tape, n, stops):
 
 
 _MEMBERS_MAX = 32
+_ALIAS = OPS["alias"].code
+
+
+def slot_nodes(tape, edges, members):
+    """The nodes whose gradients are those of the node's inputs, one per edge in `edges`
+    (node_edges, with a tensor given as two arguments twice: x.addcmul(y, y)): the edge's
+    node, but for each repeat of a node the alias entry decomps.distinct recorded for it
+    among the node's `members` (ascending), in order.  None where a repeat has none (a
+    writer that did not record one): its gradients are summed in one node."""
+    out, aliases = [], None
+    for i, k in enumerate(edges):
+        if k < 0 or k not in edges[:i]:
+            out.append(k)
+            continue
+        if aliases is None:
+            aliases = [m for m in members if tape.op[m] == _ALIAS]
+        m = next((m for m in aliases if int(tape.ia[m]) == k), None)
+        if m is None:
+            return None
+        aliases.remove(m)
+        out.append(m)
+    return out
 
 
 def group_saved_inputs(tape, n, needed=False, changed=None):

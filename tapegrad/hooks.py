@@ -29,7 +29,8 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import switched_grad
-from .graph import AccumulateGrad, known_shape, Node, node_edges, seen_like, torch_inputs
+from .graph import (AccumulateGrad, known_shape, Node, node_edges, node_members, seen_like,
+                    slot_nodes, torch_inputs)
 from .groups import row_at
 from .kinds import LISTS
 from .ops import BY_CODE, OUTPUT_CODE
@@ -345,10 +346,11 @@ def _register_hook(self, fn):
             f"register_hook on {type(self).__name__}: its outputs are several tape entries; "
             f"use register_prehook or tensor hooks")
     edges = [k for k in node_edges(tape, n) or () if k >= 0]
-    if len(set(edges)) < len(edges) and BY_CODE[tape.op[n]].kind not in LISTS:
-        # (x.addcmul(y, y): the entries it is made of sum y's two gradients, torch's node
-        # hands y one per argument; a cat's VJP gives one block per argument, so its hooks
-        # get them as torch's)
+    if len(set(edges)) < len(edges) and BY_CODE[tape.op[n]].kind not in LISTS and \
+            slot_nodes(tape, edges, node_members(tape, n, edges)) is None:
+        # (x.addcmul(y, y) of a writer that gave its entries no alias per argument: they sum
+        # y's two gradients, torch's node hands y one per argument; a cat's VJP gives one
+        # block per argument, so its hooks get them as torch's)
         raise NotImplementedError(
             f"register_hook on {type(self).__name__} with one tensor as two of its inputs; "
             f"use register_prehook or tensor hooks")

@@ -40,7 +40,7 @@ from .tape import (bump_version, CLOSED, follow_retained, let_go, saves_indices,
                    view_base)
 from .tensor import _dim, _int_list, _is_int_item, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
-from .views import index_scatter, KIND_OPS
+from .views import apart, index_scatter, KIND_OPS
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -504,7 +504,8 @@ class _InplacePositionsMethods:
                                             "PutBackward0", (source,)), (index,))
 
     def put(self, index, source, accumulate=False):
-        return saves_indices(_write_new(self, *_put_args(self, index, source), accumulate,
+        return saves_indices(_write_new(self, *_put_args(self, index, apart(self, source)),
+                                        accumulate,
                                         "PutBackward0", (source,)), (index,))
 
     def masked_scatter_(self, mask, source):
@@ -591,7 +592,7 @@ def masked_scatter(input, mask, source):
     mask broadcast; MaskedScatterBackward0)."""
     shape = np.broadcast_shapes(input._shape, mask._shape)
     base = input.expand(*shape) if shape != input._shape else input
-    return _write_new(input, *_masked_scatter_args(base, mask, source), False,
+    return _write_new(input, *_masked_scatter_args(base, mask, apart(input, source)), False,
                       "MaskedScatterBackward0", (source,), base=base)
 
 

@@ -11,7 +11,7 @@ from . import dtypes as D, errors, groups
 from .engine import _formula, _input_grads, _sum_to, list_operand_shaped
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
 from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
-                    number_name, saved_fields, torch_inputs, torch_roles)
+                    number_name, saved_fields, slot_nodes, torch_inputs, torch_roles)
 from .ndops import _EXACT_INT
 from .hooks import stacked_outputs
 from .ops import BY_CODE, mentions, OUTPUT_CODE
@@ -352,18 +352,19 @@ def _stacked(tape, n, grads):
 def _composite_grads(fn, tape, n, nodes, grouped, g):
     """Gradients of the inputs `nodes` (torch's edges: -1 for none) of a node whose entry is
     one of several: a decomposition's members, or the entries an op was recorded as."""
-    if len(set(k for k in nodes if k >= 0)) < sum(k >= 0 for k in nodes):
-        # one tensor given as two arguments (x.addcmul(y, y)): the members' gradients of it
-        # are summed on the tape, torch's node returns one per argument
+    members = groups.members(tape, n).tolist() if grouped else \
+        members_above(tape, n, set(nodes))
+    # one tensor given as two arguments (x.addcmul(y, y)): torch's node returns one gradient
+    # per argument, each the gradient of the alias the argument read (graph.slot_nodes)
+    slots = slot_nodes(tape, nodes, members)
+    if slots is None:
         raise NotImplementedError(f"calling {type(fn).__name__} with one tensor as two of its "
                                   f"inputs is not supported by tapegrad")
     if g is None:
         return [None] * len(nodes)
-    members = groups.members(tape, n).tolist() if grouped else \
-        members_above(tape, n, set(nodes))
-    got = _members_grads(tape, n, g, members)
-    return [_shaped(tape, k, got.get(k)) if k >= 0 and _differentiable(tape, k) else None
-            for k in nodes]
+    got = _members_grads(tape, n, g, members, {s for s, k in zip(slots, nodes) if s != k})
+    return [_shaped(tape, k, got.get(s)) if k >= 0 and _differentiable(tape, k) else None
+            for k, s in zip(nodes, slots)]
 
 
 def _list_grads(tape, n, op, g):
@@ -427,13 +428,16 @@ def _elementwise_grads(tape, n, op, roles, g):
     return out
 
 
-def _members_grads(tape, n, g, members):
+def _members_grads(tape, n, g, members, kept=()):
     """{node: gradient} of the inputs of the node made of entries `members` (ascending, n
     last): their VJPs, newest first, as create_graph runs them.  A gradient is reduced to an
     entry's shape only where a structural VJP needs it: an elementwise entry passes it on
-    unreduced, so an input's comes as torch's node gives it (`add(x, b)`: b's as x's)."""
+    unreduced, so an input's comes as torch's node gives it (`add(x, b)`: b's as x's).
+    The members in `kept` (an argument's alias) keep theirs: it is that argument's."""
     adj = {n: g}
     for e in reversed(members):
+        if e in kept:
+            continue
         ge = adj.pop(e, None)
         if ge is None:
             continue

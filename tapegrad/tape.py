@@ -138,6 +138,7 @@ def host_direct(tape):
 _IS_VIEW = np.zeros(len(BY_CODE), bool)
 _IS_VIEW[[OPS[name].code for name in VIEW_OPS]] = True
 _MULTI_VIEW_CODES = frozenset(OPS[name].code for name in MULTI_VIEW_OPS)
+_ALIAS = OPS["alias"].code
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
@@ -1231,6 +1232,11 @@ class Tape:
             fn = node_for(self, node)
         else:
             t = ref() if ref is not None else None
+            if t is None and self.op[node] == _ALIAS and groups.is_internal(self, node):
+                # (decomps.distinct's alias of a tensor given twice, dead with its group's
+                # body: torch saved the tensor itself)
+                src = self.versions.get(int(self.ia[node]))
+                t = src[4]() if src is not None and src[4] is not None else None
             if t is None or t._tape is self and t._node == node:
                 # a piece of unbind / split still on the entry that saw its old value: torch
                 # refuses to make its grad_fn again (as the saved input's grad_fn is unpacked;

@@ -1488,7 +1488,20 @@ def _as_strided(x, size, stride, offset, pos):
         t._v = real
     return t
 
+def alias(x):
+    """x[...]: a view of all of x, recorded as its own entry (row alias).  decomps.record
+    hands one to a body given one tensor twice, so each argument reads a node of its own."""
+    return _reshape_op("alias", x, x._shape)
+
+
+def apart(x, other):
+    """other, or where it is x (requiring grad) an alias of it: the entries of an op given one
+    tensor as two arguments then read a node per argument, so the post hooks of the node
+    shown get one gradient per argument, as torch's (decomps.distinct)."""
+    return alias(other) if other is x and x.requires_grad else other
+
+
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
                                  strided_positions=strided_positions, cat=cat,
-                                 max_shift=max_shift)
+                                 max_shift=max_shift, alias=alias)

@@ -863,12 +863,92 @@ def test_post_hook_grad_input_of_a_one_element_input_keeps_its_shape():
     both(case)
 
 
-def test_post_hook_with_one_tensor_as_two_inputs_raises_clearly():
-    """x.addcmul(y, y): the entries sum y's two gradients, torch's node gives one each."""
-    x = tapegrad.ones(3, requires_grad=True)
-    y = tapegrad.ones(3, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="AddcmulBackward0 with one tensor as two"):
-        x.addcmul(y, y).grad_fn.register_hook(lambda gi, go: None)
+def _functional(m):
+    return m.nn.functional
+
+
+# ops given one tensor as two (or three) of their arguments, y (non-leaf) or the leaf z: torch's
+# node hands it one gradient per argument; tapegrad's entries read an alias per repeat
+# (decomps.distinct, views.apart)
+_TWICE = {
+    "addcmul": lambda m, y, z: m.addcmul(y, y, z),
+    "addcmul_tensors": lambda m, y, z: m.addcmul(z, y, y, value=0.5),
+    "addcmul_all": lambda m, y, z: m.addcmul(y, y, y),
+    "addcmul_leaf": lambda m, y, z: m.addcmul(z, z, y),
+    "addcdiv": lambda m, y, z: m.addcdiv(y, z, y),
+    "lerp": lambda m, y, z: m.lerp(y, y, z),
+    "lerp_weight": lambda m, y, z: m.lerp(z, y, y),
+    "lerp_number": lambda m, y, z: m.lerp(y, y, 0.7),
+    "add_alpha": lambda m, y, z: m.add(y, y, alpha=2),
+    "sub_alpha": lambda m, y, z: m.sub(y, y, alpha=3),
+    "rsub_alpha": lambda m, y, z: m.rsub(y, y, alpha=2),
+    "div_floor": lambda m, y, z: m.div(y, y, rounding_mode="floor"),
+    "clamp": lambda m, y, z: m.clamp(z, y, y),
+    "copysign": lambda m, y, z: m.copysign(y, y),
+    "ldexp": lambda m, y, z: m.ldexp(y, y),
+    "mse_loss": lambda m, y, z: _functional(m).mse_loss(y, y),
+    "smooth_l1_loss": lambda m, y, z: _functional(m).smooth_l1_loss(y, y),
+    "bce_with_logits": lambda m, y, z: _functional(m).binary_cross_entropy_with_logits(y, y),
+    "dist": lambda m, y, z: m.dist(y, y),
+    "addmm": lambda m, y, z: (lambda a: m.addmm(a, a, a))(y.reshape(2, 2)),
+    "addr": lambda m, y, z: (lambda v: m.addr(z.reshape(2, 2), v, v))(y[:2]),
+    "addmv": lambda m, y, z: (lambda v: m.addmv(v, z.reshape(2, 2), v))(y[:2]),
+    "baddbmm": lambda m, y, z: (lambda a: m.baddbmm(a, a, a))(y.reshape(1, 2, 2)),
+    "layer_norm": lambda m, y, z: _functional(m).layer_norm(y, (4,), y, y),
+    "layer_norm_leaves": lambda m, y, z: _functional(m).layer_norm(y.reshape(1, 4), (4,), z, z),
+    "group_norm": lambda m, y, z: _functional(m).group_norm(y.reshape(1, 4), 2, y, y),
+    "index_add": lambda m, y, z: y.index_add(0, m.tensor([0, 2, 1, 3]), y),
+    "scatter_add": lambda m, y, z: y.scatter_add(0, m.tensor([0, 2, 1, 3]), y),
+    "scatter": lambda m, y, z: y.scatter(0, m.tensor([0, 2, 1, 3]), y),
+    "masked_scatter": lambda m, y, z: y.masked_scatter(z > 4, y),
+    "put": lambda m, y, z: y.put(m.tensor([3, 2, 1, 0]), y),
+    "block_diag": lambda m, y, z: m.block_diag(y, y),
+    "normal": lambda m, y, z: (m.manual_seed(0), m.normal(y, y))[1],
+    # (one entry, or one block per argument: as torch's before the aliases too)
+    "mul": lambda m, y, z: y * y,
+    "where": lambda m, y, z: m.where(z > 4, y, y),
+    "cat": lambda m, y, z: m.cat([y, z, y]),
+}
+
+
+def _twice_run(m, name):
+    """What the pre and post hooks on the node of _TWICE[name] saw and the leaves' gradients,
+    the post hook scaling argument k's gradient by k + 2; then under create_graph (hooks
+    that change nothing) the gradients and their own gradients."""
+    def make():
+        y0 = m.tensor([1.5, 2.0, 0.5, 3.0], requires_grad=True)
+        z = m.tensor([3.0, 5.0, 4.5, 6.0], requires_grad=True)
+        out = _TWICE[name](m, y0 * 1.0, z)
+        return y0, z, out, m.arange(float(out.numel())).reshape(out.shape) + 1
+    y0, z, out, w = make()
+    fn, log = out.grad_fn, []
+    fn.register_prehook(lambda go: log.append(("pre", go)))
+    fn.register_hook(lambda gi, go: log.append(("post", gi, go)) or tuple(
+        None if g is None else g * (k + 2) for k, g in enumerate(gi)))
+    (out * w).sum().backward()
+    res = [type(fn).__name__, [type(f).__name__ if f is not None else None
+                               for f, _ in fn.next_functions], log, y0.grad, z.grad]
+    y0, z, out, w = make()
+    seen = []
+    # (values only: torch's layer_norm hands the bias a gradient with history there)
+    out.grad_fn.register_hook(lambda gi, go: seen.append(
+        tuple(None if g is None else g.detach() for g in gi)))
+    g = m.autograd.grad((out * w).sum(), [y0, z], create_graph=True, allow_unused=True)
+    # (torch runs the node's hooks again in the second backward where its formulas read the
+    # node's result, copysign's: the first call's gradients are what both compare)
+    res += [seen[:1], g, m.autograd.grad(sum((gi * gi).sum() for gi in g
+                                             if gi is not None and gi.requires_grad),
+                                         [y0, z], allow_unused=True)
+            if any(gi is not None and gi.requires_grad for gi in g) else None]
+    return res
+
+
+@pytest.mark.parametrize("name", sorted(_TWICE))
+def test_post_hooks_of_a_node_given_one_tensor_twice_as_torch(torch_ref, name):
+    """torch's node of x.addcmul(y, y) hands y one gradient per argument: its post hooks see
+    both and what they return reaches y from each, plain and under create_graph (tapegrad's
+    entries summed y's two gradients, and register_hook raised NotImplementedError)."""
+    _close(_twice_run(tapegrad, name), _twice_run(torch_ref, name))
 
 
 def test_post_hook_on_a_batched_matmul_node_as_torch():

@@ -3146,7 +3146,8 @@ PROGRAMS = [save_on_cpu_and_disable, save_on_cpu_snapshot_then_inplace,
             everyday_warnings_and_errors, cat_and_stack_of_one_tensor_twice_post_hooks,
             reprs_of_parametrized_and_pruned_modules, grad_scaler_enabled_on_cpu,
             anomaly_mode_in_training, slogdet_sign_node_hooks,
-            optimizer_named_parameters_and_zero_grad, complex_api_on_real_tensors]
+            optimizer_named_parameters_and_zero_grad, complex_api_on_real_tensors,
+            addcmul_of_one_tensor_twice_post_hook]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)
@@ -3179,11 +3180,7 @@ KNOWN_DIFFERENCES = {
     **dict.fromkeys(_FORWARD_AD_PROGRAMS, _FORWARD_AD),
     **dict.fromkeys(_COMPLEX_PROGRAMS, _COMPLEX),
     **dict.fromkeys(_FFT_PROGRAMS, _FFT),
-    **dict.fromkeys(_SAVED_HOOKS_PROGRAMS, _SAVED_HOOKS),
-    addcmul_of_one_tensor_twice_post_hook:
-        "post hooks on a node given one tensor as two arguments (addcmul, lerp, where: "
-        "decompositions whose entries sum the tensor's two gradients) raise "
-        "NotImplementedError (docs/semantics.md, Hooks); cat and stack hand each its block"}
+    **dict.fromkeys(_SAVED_HOOKS_PROGRAMS, _SAVED_HOOKS)}
 
 
 @pytest.mark.parametrize("program", [
