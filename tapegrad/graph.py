@@ -394,8 +394,20 @@ def name_entry(tape, n, name):
 
 
 def output_nr(tape, n):
-    """Which output of its grad_fn node n is (an `output` entry's imm; 0 elsewhere)."""
-    return int(tape.imm[n]) if tape.op[n] == OUTPUT_CODE else 0
+    """Which output of its grad_fn node n is: an `output` entry's imm; an entry that is one
+    output of torch's node of several its row's `torch_output` (slogdet's logabsdet, 1;
+    svdvals' S, 1); 0 elsewhere."""
+    op = tape.op[n]
+    if op == OUTPUT_CODE:
+        return int(tape.imm[n])
+    if op == _IMPORT:   # (a node of an older tape, read on this one)
+        src, snode = tape.imports[n]
+        return output_nr(src, snode)
+    return _TORCH_OUTPUT[op]
+
+
+_TORCH_OUTPUT = [op.torch_output for op in BY_CODE]
+_IMPORT = OPS["import"].code
 
 
 def node_for(tape, n):

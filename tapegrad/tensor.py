@@ -26,8 +26,7 @@ from ._format import format_tensor
 from .devices import CPU
 from .errors import _C_TYPE
 from .fpstate import F32_MAX as _F32_MAX, quiet
-from .graph import node_for, shown_node
-from .ops import OUTPUT_CODE
+from .graph import node_for, output_nr, shown_node
 from .steptrace import TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
@@ -805,11 +804,10 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def output_nr(self):
-        """Which output of its grad_fn this tensor is (split's pieces: their position)."""
+        """Which output of its grad_fn this tensor is (split's pieces: their position;
+        slogdet's logabsdet: 1)."""
         tape = self._tape
-        if tape is None or tape.op[self._node] != OUTPUT_CODE:
-            return 0
-        return int(tape.imm[self._node])
+        return 0 if tape is None else output_nr(tape, self._node)
 
     # ---- two-argument elementwise functions -----------------------------------------------
     def atan2(self, other):

@@ -247,3 +247,25 @@ def test_grad_fn_class_module_and_name_as_torch(name):
         fn = getattr(y, "grad_fn", y)
         return type(fn).__module__, type(fn).__qualname__, type(fn).__name__
     assert shown(tapegrad) == shown(torch)
+
+
+def _outputs_of_several(m):
+    """output_nr of results that are one output of torch's node of several (slogdet's sign 0
+    and logabsdet 1, svdvals' S 1 of LinalgSvdBackward0, eigvalsh's eigenvalues 0), as
+    their consumers' next_functions list them, and their GradientEdges as autograd.grad
+    inputs."""
+    a = m.tensor([[2.0, 1.0], [0.5, 3.0]], requires_grad=True)
+    s, logabs = m.linalg.slogdet(a * 1)
+    sv = m.linalg.svdvals(a)
+    w = m.linalg.eigvalsh(a + a.T)
+    out = []
+    for t in (s, logabs, sv, w):
+        edge = m.autograd.graph.get_gradient_edge(t)
+        out += [t.output_nr, (t * 2).grad_fn.next_functions[0][1], edge.output_nr,
+                m.autograd.grad((t * 3).sum(), edge)[0].numpy().tolist()]
+    return out
+
+
+def test_output_nr_of_one_output_of_a_node_of_several_as_torch():
+    # (logabsdet and svdvals' S showed output_nr 0: a consumer listed (node, 0))
+    assert _outputs_of_several(tapegrad) == _outputs_of_several(torch)

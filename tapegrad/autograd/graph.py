@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import hooks
 from ..engine import leaf_executes, node_executes
-from ..graph import AccumulateGrad, LeafAccumulateGrad, Node, seen_like
+from ..graph import AccumulateGrad, LeafAccumulateGrad, Node, output_nr, seen_like
 from ..hooks import RemovableHandle, current_task
 from ..ops import BY_CODE, OUTPUT_CODE
 from ..tape import bump_version
@@ -84,7 +84,7 @@ def edge_tensor(edge):
             raise RuntimeError(f"GradientEdge: {node.name()} has no output {k}")
         n = int(hits[0])
         dtype, shape = like[0], tuple(tape.shape.get(n, ()))
-    elif k != 0:
+    elif k != output_nr(tape, n):   # (slogdet's logabsdet: output 1 of its node)
         raise RuntimeError(f"GradientEdge: {node.name()} has one output, not output {k}")
     else:
         _, _, dtype, shape = hooks.gradient_like(node, "GradientEdge")
