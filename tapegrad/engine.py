@@ -18,7 +18,8 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import known_shape, node_edges, node_for, node_members, node_shape, show_edges
+from .graph import (known_shape, node_edges, node_for, node_members, node_shape, show_edges,
+                    SLOGDET)
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .grad_mode import switched_grad, TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
@@ -1559,6 +1560,9 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             if hooked is not None and e in hooked:
                 p = hooked[e]
                 got = None if p.outputs is None else [bool(reach[m]) for m, _ in p.outputs]
+                if tape.op[e] == SLOGDET:
+                    hooks.join_sign(tape, p, hooked, int, lambda m: _sign_seen(
+                        adj.get((tape, m)), p.h))
                 g, seen, seen_retained, done = hooks.graph_pause(tape, p, g, _hook_vjp(marks), got)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = seen
@@ -1828,6 +1832,12 @@ def _hook_pause(tape, e, p, pauses, streams, marks=None):
     # std: not reached, its gradient None)
     got = None if p.outputs is None else [0 <= i < len(reach) and bool(reach[i] & 1)
                                           for i, _ in p.outputs]
+    if tape.op[node] == SLOGDET:
+        def sign_grad(m):
+            i = _local(nodes, m)
+            return hooks.as_gradient(adj[off[i]:off[i] + size[i]], p.h) \
+                if i >= 0 and reach[i] & 1 else None
+        hooks.join_sign(tape, p, pauses, lambda m: _local(nodes, m), sign_grad)
     res = hooks.pause(tape, p, adj[o:o + s], _hook_vjp(marks), pauses, got)
     if res is None:
         return False
@@ -1867,6 +1877,12 @@ def _local(nodes, node):
         return node
     i = int(np.searchsorted(nodes, node))
     return i if i < len(nodes) and nodes[i] == node else -1
+
+
+def _sign_seen(g, h):
+    """The create_graph walk's gradient g of slogdet's sign (None: none) as its node's hooks
+    see it: in the tensor's shape (a one-element one is 0-d on the walk)."""
+    return g if g is None or tuple(g.shape) == tuple(h.shape) else g.reshape(h.shape)
 
 
 def _hook_vjp(marks):

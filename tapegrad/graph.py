@@ -154,7 +154,8 @@ def edge_data(tape, edges):
     """(grad_fn, output_nr) pairs as `tape` keeps them: a node of `tape` itself as its number
     (the tape must not refer to itself), a node of another tape or none as it is (an older
     tape, or a leaf's node, which refers to no tape)."""
-    return tuple([(fn._node, nr) if fn is not None and getattr(fn, "_tape", None) is tape
+    return tuple([(output_entry(tape, fn._node, nr), nr)
+                  if fn is not None and getattr(fn, "_tape", None) is tape
                   else (fn, nr) for fn, nr in edges])
 
 
@@ -408,6 +409,40 @@ def output_nr(tape, n):
 
 _TORCH_OUTPUT = [op.torch_output for op in BY_CODE]
 _IMPORT = OPS["import"].code
+SLOGDET, SLOGDET_SIGN = OPS["slogdet"].code, OPS["slogdet_sign"].code
+
+
+def _det_input(tape, s):
+    """The node of A that slogdet's sign entry s shows its edge to (its operand is a constant
+    of A's value, but while tracing, when it reads A's node)."""
+    en = tape.edge_nodes
+    return int(en[s][0]) if en is not None and s in en else int(tape.ia[s])
+
+
+def sibling(tape, n):
+    """The entry that is the other output of entry n's torch node LinalgSlogdetBackward0:
+    linalg.slogdet records the sign, then log|det| right after it (after A's leaf entry
+    where A is first used there); -1 for any other entry."""
+    op = tape.op[n]
+    if op == SLOGDET_SIGN:
+        for m in (n + 1, n + 2):
+            if m < tape.n and tape.op[m] == SLOGDET and int(tape.ia[m]) == _det_input(tape, n):
+                return m
+    elif op == SLOGDET:
+        for m in (n - 1, n - 2):
+            if m >= 0 and tape.op[m] == SLOGDET_SIGN and _det_input(tape, m) == int(tape.ia[n]):
+                return m
+    return -1
+
+
+def output_entry(tape, n, nr):
+    """The entry holding output `nr` of entry n's node: n, or its sibling (slogdet's sign is
+    output 0 of the node logabsdet's grad_fn shows)."""
+    if nr != _TORCH_OUTPUT[tape.op[n]]:
+        m = sibling(tape, n)
+        if m >= 0 and _TORCH_OUTPUT[tape.op[m]] == nr:
+            return m
+    return n
 
 
 def node_for(tape, n):
@@ -416,6 +451,11 @@ def node_for(tape, n):
     ref = tape.grad_fns.get(n)
     fn = ref() if ref is not None else None
     if fn is None:
+        if tape.op[n] == SLOGDET_SIGN and sibling(tape, n) >= 0:
+            # torch's one node of slogdet's two outputs: logabsdet's, shown by both
+            fn = node_for(tape, sibling(tape, n))
+            tape.grad_fns[n] = weakref.ref(fn)
+            return fn
         spec = tape.fn_data.get(n)
         if spec is not None:
             fn = spec[0].__new__(spec[0])
@@ -544,10 +584,11 @@ def edge_nodes(tape, n):
     if spec is None or not any("_edges" in vars(c).get("__slots__", ()) for c in spec[0].__mro__):
         return None
     nodes = []
-    for fn, _ in spec[1]:
+    for fn, nr in spec[1]:
         if fn is None or isinstance(fn, Node):   # (a node of another tape: its import here)
             src = getattr(fn, "_tape", None)
-            nodes.append(-1 if src is None else tape.import_of.get((src.serial, fn._node), -1))
+            nodes.append(-1 if src is None else tape.import_of.get(
+                (src.serial, output_entry(src, fn._node, nr)), -1))
         else:
             nodes.append(int(fn))
     return nodes

@@ -30,7 +30,7 @@ import numpy as np
 from . import dtypes as D
 from .grad_mode import switched_grad
 from .graph import (AccumulateGrad, known_shape, Node, node_edges, node_members, seen_like,
-                    slot_nodes, torch_inputs)
+                    sibling, slot_nodes, torch_inputs)
 from .groups import row_at
 from .kinds import LISTS
 from .ops import BY_CODE, OUTPUT_CODE
@@ -195,6 +195,16 @@ def _node_record(tape, node, dtype, shape):
     h = hk.get(node)
     if h is None:
         h = hk[node] = Hooks(dtype, shape)
+        other = sibling(tape, node)
+        if other >= 0:
+            # (slogdet's sign and logabsdet, of one dtype and shape: one torch node, so one
+            # table of node hooks, run where either output's gradient arrives; each tensor
+            # keeps its own tensor hooks)
+            if other in hk:
+                h.pre, h.post = hk[other].pre, hk[other].post
+            else:
+                hk[other] = Hooks(dtype, shape)
+                hk[other].pre, hk[other].post = h.pre, h.post
     return h
 
 
@@ -485,6 +495,9 @@ def _as_tensor(arr, h):
     return Tensor._wrap(arr.astype(h.dtype.np).reshape(h.shape), h.dtype)
 
 
+as_gradient = _as_tensor
+
+
 class GradInputs(list):
     """autograd.grad's inputs (a list): their gradients are captured as torch's engine
     captures them, see `plan`; backward(inputs=...) passes a plain list."""
@@ -645,6 +658,21 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
         p.before = (None,) * op.torch_output
         p.unseen = (None,) * (op.torch_outputs - 1 - op.torch_output)
     return p
+
+
+def join_sign(tape, p, pauses, key, grad_of):
+    """At the pause `p` of slogdet's logabsdet entry, whose torch node also has the sign
+    (output 0, an entry of its own, `graph.sibling`): the node's hooks get the sign's
+    gradient too (`grad_of(entry)`: None where none reached it; final here, the sign's
+    readers coming after both entries), and they run here only, not again at the sign's
+    pause (`key(entry)`: its key in `pauses`), as torch runs its node once."""
+    sign = sibling(tape, p.node)
+    if sign < 0 or not p.node_hooks:
+        return
+    other = pauses.get(key(sign))
+    if other is not None:
+        other.node_hooks = False
+    p.before = (grad_of(sign),)
 
 
 def _node_outputs(p, g):

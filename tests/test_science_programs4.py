@@ -3032,6 +3032,48 @@ def slogdet_sign_node_hooks(m):
     return [log, x.grad, type(s.grad_fn).__name__]
 
 
+def slogdet_outputs_share_one_node(m):
+    """torch's slogdet has one node, LinalgSlogdetBackward0, for sign (output 0) and logabsdet
+    (output 1): one grad_fn object, its hooks called once with both gradients (None for an
+    output the backward does not reach), a prehook's replacement of logabsdet's reaching A,
+    under create_graph too; GradientEdges of each output."""
+    def val(g):   # (a tensor: compared at float64's round-off)
+        return None if g is None else g.detach().clone()
+
+    def vals(gs):
+        return [val(g) for g in gs]
+    out = []
+    a = m.tensor([[[2.0, 1.0], [0.5, 3.0]], [[1.0, 2.0], [3.0, -1.0]]], dtype=m.float64,
+                 requires_grad=True)
+    for use in ("both", "sign", "logabsdet"):
+        for create_graph in (False, True):
+            log = []
+            s, logabs = m.linalg.slogdet(a * 1)
+            fn = logabs.grad_fn
+            out.append([s.grad_fn is fn, fn.name(), s.output_nr, logabs.output_nr,
+                        [(type(f).__name__, k) for f, k in fn.next_functions],
+                        (s * 2).grad_fn.next_functions[0][1],
+                        (logabs * 2).grad_fn.next_functions[0][1]])
+            if use != "sign":   # (torch calls it with None there; tapegrad does not)
+                logabs.register_hook(lambda g: log.append(["l", val(g)]))
+            s.grad_fn.register_prehook(lambda go: log.append(["pre", vals(go)]) or (
+                go[0], None if go[1] is None else go[1] * 2))
+            fn.register_hook(lambda gi, go: log.append(["post", vals(gi), vals(go)]))
+            w = m.tensor([1.0, 3.0], dtype=m.float64)
+            y = {"both": (s * w).sum() + (logabs * w).sum(), "sign": (s * w).sum(),
+                 "logabsdet": (logabs * w).sum()}[use]
+            a.grad = None
+            y.backward(create_graph=create_graph)
+            g = a.grad
+            out.append([log, val(g), None if g is None else g.requires_grad])
+    s, logabs = m.linalg.slogdet(a * 1)
+    for t in (s, logabs):
+        edge = m.autograd.graph.get_gradient_edge(t)
+        out.append([edge.output_nr, m.autograd.grad(((s + logabs) * 3).sum(), edge,
+                                                    retain_graph=True)[0]])
+    return out
+
+
 def optimizer_named_parameters_and_zero_grad(m):
     """Optimizers over model.named_parameters() (param_names in state_dict), zero_grad of a
     gradient with history, a scheduler over a group added later."""
@@ -3147,7 +3189,7 @@ PROGRAMS = [save_on_cpu_and_disable, save_on_cpu_snapshot_then_inplace,
             reprs_of_parametrized_and_pruned_modules, grad_scaler_enabled_on_cpu,
             anomaly_mode_in_training, slogdet_sign_node_hooks,
             optimizer_named_parameters_and_zero_grad, complex_api_on_real_tensors,
-            addcmul_of_one_tensor_twice_post_hook]
+            addcmul_of_one_tensor_twice_post_hook, slogdet_outputs_share_one_node]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)

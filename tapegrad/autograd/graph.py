@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import hooks
 from ..engine import leaf_executes, node_executes
-from ..graph import AccumulateGrad, LeafAccumulateGrad, Node, output_nr, seen_like
+from ..graph import (AccumulateGrad, LeafAccumulateGrad, Node, output_entry, output_nr,
+                     seen_like)
 from ..hooks import RemovableHandle, current_task
 from ..ops import BY_CODE, OUTPUT_CODE
 from ..tape import bump_version
@@ -84,10 +85,12 @@ def edge_tensor(edge):
             raise RuntimeError(f"GradientEdge: {node.name()} has no output {k}")
         n = int(hits[0])
         dtype, shape = like[0], tuple(tape.shape.get(n, ()))
-    elif k != output_nr(tape, n):   # (slogdet's logabsdet: output 1 of its node)
+    elif k != output_nr(tape, output_entry(tape, n, k)):
+        # (slogdet's node: logabsdet output 1, its sign, an entry of its own, output 0)
         raise RuntimeError(f"GradientEdge: {node.name()} has one output, not output {k}")
     else:
         _, _, dtype, shape = hooks.gradient_like(node, "GradientEdge")
+        n = output_entry(tape, n, k)   # (slogdet's sign: logabsdet's dtype and shape)
     t = type.__call__(_EdgeStandIn)   # (Tensor's metaclass call is the factory)
     t._v = np.zeros(shape, dtype.np)
     t._dtype, t._shape, t._tape, t._node, t._recorded = dtype, shape, tape, n, True
