@@ -118,7 +118,9 @@ def edges_as_torch(t, old_edge, value):
     the value's (not the scatter tapegrad records in between)."""
     tape = t._tape
     cls = _edged_class(type(node_for(tape, t._node)).__name__)
-    record_fn(tape, t._node, cls, edge_data(tape, (old_edge, edge_of(value, tape))))
+    # (x.add_(x, alpha=2): the value is x as it was, whose node is no longer t's)
+    record_fn(tape, t._node, cls, edge_data(tape, (
+        old_edge, old_edge if value is t else edge_of(value, tape))))
 
 
 _EDGED = {}

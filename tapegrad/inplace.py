@@ -25,7 +25,8 @@ from .tape import (BUMPS, bump_version, DUAL, follow_retained, FORWARD_MADE, INF
                    Tape, TRANSFORM_LEAF, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
-from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, assign, check_made_without_grad,
+from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, apart, assign,
+                    check_made_without_grad,
                     index_array, index_tensors, index_with, made_without_grad, one_ellipsis, oob_message,
                     sequence_index, sequence_key, setitem_view_name, writes_through_a_view)
 
@@ -348,7 +349,7 @@ class _InplaceMethods:
             done = _update_arrays(self, scaled, other)
             if done is not None:
                 return done
-        return self._inplace_alpha(scaled, other, lambda x, y: x + y * alpha)
+        return self._inplace_alpha(scaled, other, lambda x, y: x + apart(x, y) * alpha)
 
     def sub_(self, other, alpha=1):
         if isinstance(alpha, Tensor) and isinstance(other, Tensor):
@@ -387,7 +388,7 @@ class _InplaceMethods:
             done = _update_arrays(self, scaled, other)
             if done is not None:
                 return done
-        return self._inplace_alpha(scaled, other, lambda x, y: x - y * alpha)
+        return self._inplace_alpha(scaled, other, lambda x, y: x - apart(x, y) * alpha)
 
     def _inplace_alpha(self, fn, other, method):
         """add_/sub_ with alpha: recorded as x +- other * alpha, shown as torch's one node

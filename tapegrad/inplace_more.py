@@ -67,7 +67,9 @@ def _named_inplace(self, run, name, others=()):
         return self                         # (not recorded)
     base = view_base(self)
     if base is None:
-        _show(self, name, (old,) + tuple(edge_of(o, self._tape) for o in others))
+        # (x.copysign_(x): the argument is x as it was, whose node is no longer self's)
+        _show(self, name, (old,) + tuple(old if o is self else edge_of(o, self._tape)
+                                         for o in others))
     else:    # CopySlices: the base's previous grad_fn and the op's other inputs, as torch's
         tape = base._tape
         spec = tape.fn_data.get(base._node)

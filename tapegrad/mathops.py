@@ -34,7 +34,7 @@ from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .tape import INFERENCE_MADE, input_node, STATE, view_base
-from .views import KIND_OPS
+from .views import apart, KIND_OPS
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
 
 _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
@@ -334,10 +334,20 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     def value(arr, _):
         return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
                       **kwargs)._array()
-    # (the body starts with a clone: its first reads of self are no views of it)
-    self._inplace(value, other, lambda x, _: method(x.clone() if _clone else x, *args,
-                                                    **kwargs))
+
+    def body(x, _):
+        # (the body starts with a clone: its first reads of self are no views of it; self
+        # given as an argument too, x.lerp_(x, w), is read as an alias, views.apart)
+        if _clone:
+            return method(x.clone(), *[apart(x, a) for a in args], **kwargs)
+        return method(x, *args, **kwargs)
+    self._inplace(value, other, body)
     if tape is not None and self._tape is tape and self._node >= start:
+        row = groups.row_at(tape, self._node)
+        if _clone and row >= 0:
+            # the clone (and aliases) the body read belong to the node: torch's edge is self's
+            # old grad_fn, which the clone reads (a post hook then gets self's gradient)
+            groups.mark(tape, start, self._node, row)
         tape.superseded[node] = (start, self._node)
         # a name cached before the group was marked (kept: the edges a body without a clone
         # showed, which name self's old node)
@@ -350,8 +360,8 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
         # torch's edges: self's grad_fn from before the op, then the tensor arguments (the
         # group's own inputs would be the clone its body reads, not self's old node)
         show_edge_pairs(new, self._node, (old_edge,) + tuple(
-            edge_to(new, t) if t is not None else (None, 0) for t in _inputs
-            if t is None or isinstance(t, Tensor)))
+            old_edge if t is self else edge_to(new, t) if t is not None else (None, 0)
+            for t in _inputs if t is None or isinstance(t, Tensor)))
     return self
 
 

@@ -943,6 +943,22 @@ def _twice_run(m, name):
     return res
 
 
+# in-place forms, of another tensor and of self given again (x.lerp_(x, w))
+_INPLACE = {
+    "lerp_": lambda m, y, z: y.lerp_(z, 0.3),
+    "lerp_self": lambda m, y, z: y.lerp_(y, 0.7),
+    "addcmul_": lambda m, y, z: y.addcmul_(z, z),
+    "addcdiv_": lambda m, y, z: y.addcdiv_(z, z + 1),
+    "clamp_": lambda m, y, z: y.clamp_(z, None),
+    "add_alpha_": lambda m, y, z: y.add_(z, alpha=2),
+    "add_alpha_self": lambda m, y, z: y.add_(y, alpha=2),
+    "sub_alpha_self": lambda m, y, z: y.sub_(y, alpha=3),
+    "copysign_self": lambda m, y, z: y.copysign_(y),
+    "addmm_": lambda m, y, z: y.reshape(2, 2).addmm_(z.reshape(2, 2), z.reshape(2, 2)),
+}
+_TWICE.update(_INPLACE)
+
+
 @pytest.mark.parametrize("name", sorted(_TWICE))
 def test_post_hooks_of_a_node_given_one_tensor_twice_as_torch(torch_ref, name):
     """torch's node of x.addcmul(y, y) hands y one gradient per argument: its post hooks see
