@@ -19,7 +19,7 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import (known_shape, node_edges, node_for, node_members, node_shape, show_edges,
-                    SLOGDET)
+                    sibling, SLOGDET, SLOGDET_SIGN)
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .grad_mode import switched_grad, TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
@@ -149,10 +149,27 @@ def _marks(tape, n, inputs, memo, listed=None):
         for node, (src, snode) in tp.imports.items():
             if node < k and memo[id(src)][snode]:
                 marks[node] = 1
-        K.mark_leads(listed if listed is not None and tp is tape else _EVERY,
-                     *tp.dependencies(k), marks)
+        order = listed if listed is not None and tp is tape else _EVERY
+        K.mark_leads(order, *tp.dependencies(k), marks)
+        if tp.edge_nodes and _join_signs(tp, k, marks):
+            K.mark_leads(order, *tp.dependencies(k), marks)   # (what reads the sign)
         memo[id(tp)] = marks
     return memo[id(tape)]
+
+
+def _join_signs(tape, k, marks):
+    """Mark slogdet's sign entries below k whose log|det| entry is marked (leads to an
+    input): torch's one node runs for both outputs, so what reads the sign runs too and its
+    gradient reaches the node's hooks.  (The sign reads a constant of A: no mark of its
+    own.)  True where one was newly marked."""
+    new = False
+    for s in tape.edge_nodes:
+        if s < k and tape.op[s] == SLOGDET_SIGN and not marks[s]:
+            m = sibling(tape, s)
+            if 0 <= m < k and marks[m]:
+                marks[s] = 1
+                new = True
+    return new
 
 
 def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):

@@ -3036,7 +3036,7 @@ def slogdet_outputs_share_one_node(m):
     """torch's slogdet has one node, LinalgSlogdetBackward0, for sign (output 0) and logabsdet
     (output 1): one grad_fn object, its hooks called once with both gradients (None for an
     output the backward does not reach), a prehook's replacement of logabsdet's reaching A,
-    under create_graph too; GradientEdges of each output."""
+    under create_graph too, with autograd.grad; GradientEdges of each output."""
     def val(g):   # (a tensor: compared at float64's round-off)
         return None if g is None else g.detach().clone()
 
@@ -3066,6 +3066,10 @@ def slogdet_outputs_share_one_node(m):
             y.backward(create_graph=create_graph)
             g = a.grad
             out.append([log, val(g), None if g is None else g.requires_grad])
+    log = []   # autograd.grad(y, a): the sign's gradient, which leads to no input, too
+    s, logabs = m.linalg.slogdet(a * 1)
+    logabs.grad_fn.register_prehook(lambda go: log.append(vals(go)))
+    out.append([m.autograd.grad((s * w).sum() + (logabs * w).sum(), a), log])
     s, logabs = m.linalg.slogdet(a * 1)
     for t in (s, logabs):
         edge = m.autograd.graph.get_gradient_edge(t)
