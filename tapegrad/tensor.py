@@ -26,7 +26,7 @@ from ._format import format_tensor
 from .devices import CPU
 from .errors import _C_TYPE
 from .fpstate import F32_MAX as _F32_MAX, quiet
-from .graph import node_for, output_nr, shown_node
+from .graph import output_nr, shown_node
 from .steptrace import TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
