@@ -45,7 +45,7 @@ from .tapefile import TapeFormatError
 from .tape import (STATE, CLOSED, OPCODE, Tape, OP_CONST, OP_LEAF, _DIFFERENTIABLE, _SAVES,
                    HOST_ONLY_OPS)
 from .tensor import Tensor
-from .steptrace import TRACE
+from . import steptrace
 from .trainstep import DREW, StepProgram, StepTrace
 from .views import KIND_OPS
 from .ndops import FORMULA_NS, SIMD_OPS, _binary, _unary, unary_into
@@ -1389,8 +1389,7 @@ def _record_compiled(fn, args, strict, integers_baked=False):
     optimizer changes any state: the trace notes it."""
     tape, inputs, argn = _input_leaves(args, strict, integers_baked)
     trace = StepTrace(tape, inputs, [args[i].requires_grad for i in argn])
-    prev = TRACE.current
-    TRACE.current = trace
+    prev = steptrace.begin(trace)
     try:
         result, drew = _traced_call(fn, tape, inputs, args, argn)
     except TracingError as e:
@@ -1398,7 +1397,7 @@ def _record_compiled(fn, args, strict, integers_baked=False):
         e.in_step = getattr(e, "in_step", False) or bool(trace.events)
         raise
     finally:
-        TRACE.current = prev
+        steptrace.end(prev)
     if not trace.events:     # (a training step refuses draws: trace.finish)
         if drew:
             warnings.warn(RANDOM_BAKED, UserWarning, stacklevel=user_stacklevel())

@@ -896,3 +896,53 @@ def test_a_step_with_dropout_runs_its_python_once_per_call():
     assert runs[1][1] == runs[0][1] == 3 and runs[1][2] == runs[0][2]
     for a, b in zip(runs[1][3], runs[0][3]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_the_count_of_open_traces_follows_each_trace():
+    """steptrace.OPEN counts the traces open on all threads (the `.grad` property reads the
+    thread's trace only while it is not 0): 1 inside a step being traced, 0 again after a
+    trace that raised (a .grad read refused) and after one that recorded; a trace open on
+    another thread leaves this one's `.grad` free to read and assign."""
+    import threading
+    from tapegrad import steptrace
+    w = tg.tensor([0.5, -0.25], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+    seen = []
+
+    def step(x, read):
+        opt.zero_grad()
+        loss = (x * w).sum()
+        loss.backward()
+        seen.append(steptrace.OPEN[0])
+        if read:
+            float(w.grad.sum())
+        opt.step()
+        return loss
+
+    x = tg.tensor([1.0, 2.0])
+    with pytest.raises(tg.TracingError, match="compile"):
+        tg.compile(step, fullgraph=True)(x, True)
+    assert seen == [1] and steptrace.OPEN[0] == 0
+    tg.compile(step, fullgraph=True)(x, False)
+    assert seen[1] == 1 and steptrace.OPEN[0] == 0
+
+    inside, release = threading.Event(), threading.Event()
+    v = tg.tensor([1.0], requires_grad=True)
+
+    def held(x):
+        inside.set()
+        release.wait(10)
+        return (x * 2.0).sum()
+
+    worker = threading.Thread(target=lambda: tg.compile(held)(tg.tensor([1.0])))
+    worker.start()
+    try:
+        assert inside.wait(10) and steptrace.OPEN[0] == 1
+        v.grad = tg.tensor([3.0])
+        assert v.grad.tolist() == [3.0]
+        del v.grad
+        assert v.grad is None
+    finally:
+        release.set()
+        worker.join(10)
+    assert steptrace.OPEN[0] == 0
