@@ -545,6 +545,8 @@ class Tape:
     # push_input_nd(op, shape, size): push_nd(op, -1, -1, 0.0, shape, size) of a leaf or const
     # entry, its default cells not stored again
     push_input_nd = _push.push_input_nd
+    # push_input(op, v): push(op, -1, -1, 0.0, v) of a leaf or import holding Python float v
+    push_input = _push.push_input
 
     def clear_cells(self, lo, hi):
         """Put protocol.DEFAULTS back into cells lo..hi-1 (past the count: not published)."""
@@ -693,7 +695,7 @@ class Tape:
         v = t._v
         shared = False
         if type(v) is float:   # (_push_input's case, inline: once per 0-d parameter per step)
-            n = self.push(OP_LEAF, -1, -1, 0.0, v)
+            n = self.push_input(OP_LEAF, v)
         elif v.size == 1:
             n = self._push_input(OP_LEAF, t)
             shared = True
@@ -716,9 +718,11 @@ class Tape:
         if shared and t._dtype.is_floating_point:
             self.share(n, v, c)
         self.leaves[n] = t
-        nodes = self.leaf_of.get(id(t))
+        key = id(t)
+        leaf_of = self.leaf_of
+        nodes = leaf_of.get(key)
         if nodes is None:
-            self.leaf_of[id(t)] = [n]
+            leaf_of[key] = [n]
         else:
             nodes.append(n)
         t._lserial = self.serial
@@ -791,7 +795,7 @@ class Tape:
         its shape otherwise."""
         v = t._v
         if type(v) is float:
-            return self.push(op, -1, -1, 0.0, v)
+            return self.push_input(op, v)
         one = v.size == 1
         return self.push(op, -1, -1, 0.0, float(v.flat[0]) if one else 0.0, None if one else v.shape)
 

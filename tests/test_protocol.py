@@ -92,15 +92,16 @@ def _function(source, name):
 
 def test_tape_push_is_the_rendered_one():
     assert Tape.push is _push.push and Tape.push_nd is _push.push_nd
-    assert Tape.push_input_nd is _push.push_input_nd
+    assert Tape.push_input_nd is _push.push_input_nd and Tape.push_input is _push.push_input
     with open(codegen.PUSH_TARGET) as f:
         assert f.read() == codegen.generate_push(), "run `python tapegrad/codegen.py`"
     for name in ("push", "push_nd"):
         _appends_follow_protocol(_events(_function(inspect.getsource(_push), name),
                                          _python_stream))
     # (an input entry leaves out the stores of its default cells)
-    _appends_follow_protocol(_events(_function(inspect.getsource(_push), "push_input_nd"),
-                                     _python_stream), lean=True)
+    for name in ("push_input_nd", "push_input"):
+        _appends_follow_protocol(_events(_function(inspect.getsource(_push), name),
+                                         _python_stream), lean=True)
 
 
 def test_push_nd_writes_what_push_writes(fresh_tape):
@@ -150,6 +151,29 @@ def test_push_input_nd_writes_what_push_writes(fresh_tape):
         del a, b, t, tapes
 
 
+def test_push_input_writes_what_push_writes(fresh_tape):
+    """push_input(op, v) (a one-element leaf's or import's entry) leaves the cells and count
+    push(op, -1, -1, 0.0, v) leaves, on new streams and on pooled ones whose cells held other
+    values, also where the append grows the tape."""
+    leaf = OPS["leaf"].code
+    for _ in range(3):   # (the later rounds take the streams the earlier tapes pooled)
+        tapes = []
+        for fn in (lambda t, v: t.push(leaf, -1, -1, 0.0, v),
+                   lambda t, v: t.push_input(leaf, v)):
+            t = Tape()
+            for i in range(t.lim + 1100):   # (past lim: grow fills the defaults ahead)
+                assert fn(t, 0.5 * i) == i
+            tapes.append(t)
+        a, b = tapes
+        assert a.n == b.n
+        assert [_cells(a, i) for i in range(a.n)] == [_cells(b, i) for i in range(b.n)] == \
+            [(leaf, -1, -1, 0.0, 0.5 * i) for i in range(a.n)]
+        for t in (a, b):   # (dirty the cells the next tapes on these streams will use)
+            for i in range(t.n):
+                t.ib[i], t.imm[i] = 3, 2.5
+        del a, b, t, tapes
+
+
 @pytest.mark.parametrize("name", [n for n in dir(_fastpath) if n.startswith("op_")])
 def test_fast_path_appends_follow_the_protocol(name):
     fn = getattr(_fastpath, name)
@@ -174,7 +198,7 @@ def test_every_copy_is_rendered_from_the_description(monkeypatch):
             (fast, [n for n in dir(_fastpath) if n.startswith("op_")], _python_stream, True),
             (kern, ["emit_bin", "emit_un", "emit_where"], _numba_stream, False),
             (push, ["push", "push_nd"], _python_stream, False),
-            (push, ["push_input_nd"], _python_stream, True)):
+            (push, ["push_input_nd", "push_input"], _python_stream, True)):
         for name in names:
             fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
             _appends_follow_protocol(_events(fn, stream_of), lean=lean, names=order)
