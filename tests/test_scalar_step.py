@@ -400,3 +400,34 @@ def test_first_uses_on_a_tape_enter_leaves_and_imports_directly(monkeypatch):
         got = run(tapegrad, cut)
         want = run(torch, None)
         np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_first_grads_staged_then_given_since_accumulate(monkeypatch):
+    """A leaf that got a `.grad` between the staging of the many-leaf first `.grad`s and
+    their commit (another thread's backward committed in between) has the staged gradient
+    added to it, as the general path adds; the other leaves take their staged tensors, as
+    torch's values."""
+    from tapegrad.autograd import api
+    vals = [0.05 * i - 0.3 for i in range(12)]
+
+    def run(mod):
+        ps = [mod.tensor(v, requires_grad=True) for v in vals]
+        loss = ps[0] * 1.5
+        for p in ps[1:]:
+            loss = loss + (p * 0.5).tanh()
+        return ps, loss
+
+    ps, loss = run(tapegrad)
+    stage = api._stage_swept
+
+    def staged_then_given(*args):
+        got = stage(*args)
+        ps[3].grad = tapegrad.tensor(2.0)   # (in place of another thread's commit)
+        return got
+    monkeypatch.setattr(api, "_stage_swept", staged_then_given)
+    loss.backward()
+    tps, tloss = run(torch)
+    tloss.backward()
+    with torch.no_grad():
+        tps[3].grad += 2.0
+    assert [p.grad.item() for p in ps] == pytest.approx([p.grad.item() for p in tps], rel=1e-6)
