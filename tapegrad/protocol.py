@@ -10,9 +10,10 @@ of the default value (the scalar fast path does: `python_push(lean=True)`).
 Every writer of entries is rendered from this description by `tapegrad/codegen.py`, never
 written by hand:
 
-* `Tape.push`, `Tape.push_nd` and `Tape.push_input_nd` (generated into `tapegrad/_push.py`),
-  the general path's appends (push_nd: an entry whose node has a shape, its shape row in the
-  same call; push_input_nd: push_nd of a leaf or const entry, lean);
+* `Tape.push`, `Tape.push_nd`, `Tape.push_input_nd` and `Tape.push_input` (generated into
+  `tapegrad/_push.py`), the general path's appends (push_nd: an entry whose node has a shape,
+  its shape row in the same call; push_input_nd: push_nd of a leaf or const entry, lean;
+  push_input: push of a leaf or import holding a Python float, lean);
 * the scalar fast path's per-op functions (`tapegrad/_fastpath.py`);
 * the emit kernels of `create_graph`'s recording sweep (`emit_bin`, `emit_un`, `emit_where`,
   Numba, in `tapegrad/_kernels.py`), which append to the stream arrays themselves and reserve
