@@ -514,7 +514,7 @@ def _stage_fresh_scalars(leaves, n, reach, adj):
     f32 = D.float32
     # (zip, not indexing by enumerate's i; a store per slot, not a tuple unpacked: ~60 of
     # ~240 ns per leaf)
-    for t, g, g32 in zip(ts, g64.tolist(), g32):
+    for t, g, rounded in zip(ts, g64.tolist(), g32):
         try:   # (a set slot reads without getattr's call; unset: no .grad yet)
             cur = t._grad
         except AttributeError:
@@ -523,7 +523,7 @@ def _stage_fresh_scalars(leaves, n, reach, adj):
             return None
         dt = t._dtype
         fresh = _new()
-        fresh._v = g32 if dt is f32 else g
+        fresh._v = rounded if dt is f32 else g
         fresh._dtype = dt
         fresh._shape = t._shape
         fresh._tape = None
