@@ -25,7 +25,7 @@ from .tape import bump_version, follow_retained, input_node, let_go, multi_view_
     refuse_rebased_view, registered_views, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from . import dtypes as D, errors
-from .views import index_scatter
+from .views import index_scatter, made_without_grad
 
 
 
@@ -213,11 +213,17 @@ def _move_on(self, base, tape, new, view, data):
 
 
 def regenerate_views(base, done=None):
-    """After a recorded in-place op moved `base` to a new entry: each recorded view of it
-    (but `done`) becomes an `as_strided` gather of the new node (torch: AsStridedBackward0);
-    its earlier uses keep the old node, which held the value they read."""
+    """After a recorded in-place op moved `base` to a new entry: each view of it (but `done`)
+    becomes an `as_strided` gather of the new node (torch: AsStridedBackward0); its earlier
+    uses keep the old node, which held the value they read."""
     for u in registered_views(base):
-        if u is done or u._tape is None or view_base(u) is not base:
+        if u is done or view_base(u) is not base:
+            continue
+        # (a view made of data before the base took a gradient, regenerated too: torch makes
+        # its grad_fn again at its next use, AsStridedBackward0 of the base; but not one made
+        # without grad mode or a piece of unbind / split, which torch refuses at its use and
+        # tapegrad leaves as it is: docs/semantics.md)
+        if u._tape is None and (u._recorded or made_without_grad(u)):
             continue
         rebased = multi_view_rebased(u)
         if rebased is not None:
@@ -233,7 +239,7 @@ def regenerate_views(base, done=None):
         if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)
             continue
         g = _gather("as_strided", base, pos, u._shape)
-        old_tape, old_node = u._tape, u._node
+        old_tape, old_node = u._tape, getattr(u, "_node", -1)
         u._tape, u._node, u._recorded, u._lserial = g._tape, g._node, True, 0
         g._tape.watch(u._node, u)
         # NOTE: torch moves a view's retains-grad hook to the grad_fn it regenerates, which

@@ -1948,8 +1948,21 @@ def saves_indices(r, indices):
 
 def share_version(view, base):
     """`view` shares `base`'s memory: one version counter for both, as torch's views; it
-    remembers the tensor at the root of its chain of views (torch's `_base`)."""
-    view._ver = _count_and_root(base)
+    remembers the tensor at the root of its chain of views (torch's `_base`).  A float view
+    is also remembered weakly beside the count (register_view's list): a recorded in-place
+    op on its base, which takes a gradient then, makes it again from the base's new node
+    (copyslices.regenerate_views), as torch makes a view's grad_fn again at its next use."""
+    ver = view._ver = _count_and_root(base)
+    if view._dtype.is_floating_point:   # (torch's views of other dtypes take no gradient)
+        c = ver[0]
+        ref = _weakref(view)
+        if len(c) == 1:   # (_remember_view, inline: a view of data is hot)
+            c += ([ref], 8)
+        else:
+            refs = c[1]
+            refs.append(ref)
+            if len(refs) > c[2]:
+                _prune_views(c)
     if INFERENCE_MADE[0]:   # (inference_as's first test, inline: a view of data is hot)
         inference_as(view, base)
 

@@ -1228,3 +1228,89 @@ def test_clamp_in_place_edges_as_torch(torch_ref):
     got = _clamped_in_place(tg)
     assert got[0][0][1][0][0] == "MulBackward0"
     assert got == _clamped_in_place(torch_ref)
+
+
+# ---- views of data whose base takes a gradient in place afterwards ---------------------------
+def _plain_view_added_to(m):
+    x = m.ones(4, requires_grad=True)
+    b = m.zeros(4)
+    v = b[1:]
+    b.add_(x)
+    ((v * 2).sum() + x.sum()).backward()
+    return [x.grad, type(v.grad_fn).__name__, v.requires_grad]
+
+
+def _plain_row_setitem(m):
+    x = m.ones(2, requires_grad=True)
+    b = m.zeros(2, 3)
+    r = b[0]
+    b[:, 1] = x * 3
+    (r * r).sum().backward()
+    return [x.grad]
+
+
+def _plain_row_written_through_another_view(m):
+    x = m.ones(3, requires_grad=True)
+    b = m.zeros(2, 3)
+    r = b[1]
+    b[1].copy_(x)
+    (r * 2).sum().backward()
+    return [x.grad]
+
+
+def _plain_view_of_view_and_an_earlier_use(m):
+    x = m.ones(4, requires_grad=True)
+    b = m.zeros(4)
+    v = b[1:]
+    w = v[1:]
+    before = v * 1
+    b.add_(x)
+    ((w * 3).sum() + before.sum() + x.sum()).backward()
+    return [x.grad, before.requires_grad, type(w.grad_fn).__name__]
+
+
+def _plain_view_versions(m):
+    x = m.ones(4, requires_grad=True)
+    b = m.zeros(4)
+    v = b[:2]
+    b.mul_(2).add_(x * 2)
+    (v ** 2).sum().backward()
+    return [x.grad, v._version, b._version]
+
+
+@pytest.mark.parametrize("program", [
+    _plain_view_added_to, _plain_row_setitem, _plain_row_written_through_another_view,
+    _plain_view_of_view_and_an_earlier_use, _plain_view_versions], ids=lambda p: p.__name__)
+def test_a_view_of_data_follows_its_base_taking_a_gradient_as_torch(program):
+    """A view made of a tensor that needs no gradient, whose base (or another view of it)
+    then takes one by a recorded in-place op: torch makes the view's grad_fn again from the
+    base (AsStridedBackward0) at its next use, so its uses reach the gradient (tapegrad gave
+    a gradient that missed them, or none at all)."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        return [o.tolist() if hasattr(o, "tolist") else o for o in program(m)]
+    assert run(tg) == run(torch)
+
+
+def test_a_view_of_data_made_without_grad_or_a_piece_stays_refused():
+    """The views torch refuses at their use after such a change (made under no_grad, pieces
+    of unbind / split) are left as they are: their use gives no gradient, and the backward
+    fails (torch's message differs: docs/semantics.md)."""
+    def piece(m):
+        x = m.ones(3, requires_grad=True)
+        b = m.zeros(2, 3)
+        r, _ = b.unbind()
+        b.add_(x)
+        (r * 2).sum().backward()
+
+    def no_grad_view(m):
+        x = m.ones(3, requires_grad=True)
+        b = m.zeros(2, 3)
+        with m.no_grad():
+            r = b[0]
+        b.add_(x)
+        (r * 2).sum().backward()
+    for f in (piece, no_grad_view):
+        with pytest.raises(RuntimeError):
+            f(tg)
