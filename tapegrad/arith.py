@@ -19,6 +19,7 @@ from .graph import show_edges
 from .native_args import arg_error, MISSING
 from .ndops import _unary
 from .ops import OPS
+from .recording import keep_args
 from .tensor import Tensor, _tensor_operand, tensor_methods
 from .views import apart, KIND_OPS
 
@@ -79,14 +80,14 @@ def _with_alpha(x, other, alpha, name):
     if name == "RsubBackward0":     # rsub: other - alpha * x
         scaled = _scaled(x if x._dtype is dt else x.to(dt), alpha, dt)
         if not isinstance(other, Tensor):
-            return _shown(other - scaled, "RsubBackward1", (x,))
-        return _shown(y - scaled, name, (x, other))
+            return keep_args(_shown(other - scaled, "RsubBackward1", (x,)), alpha=alpha)
+        return keep_args(_shown(y - scaled, name, (x, other)), alpha=alpha)
     scaled = _scaled(y, alpha, dt)
     if type(scaled) is int and not dt.is_floating_point:
         # (a product of Python ints: torch's is int64's, which wraps around)
         scaled = (scaled + (1 << 63)) % (1 << 64) - (1 << 63)
     r = x + scaled if name == "AddBackward0" else x - scaled
-    return _shown(r, name, (x, other))
+    return keep_args(_shown(r, name, (x, other)), alpha=alpha)
 
 
 def _scaled(y, alpha, dt):

@@ -502,7 +502,7 @@ def saved_buffers(fn):
     comes with shape None, its value and node -1.  node identifies the saved value on fn's
     tape (two roles with one node save the same tensor, as in `x * x`).
     alive is False once a backward without retain_graph has freed the entry's buffers."""
-    return [f.saved for f in saved_fields(fn) if f.saved is not None]
+    return [f.saved for f in saved_fields(fn) if f.saved is not None and f.role != "arg"]
 
 
 def saved_fields(fn):
@@ -514,11 +514,14 @@ def saved_fields(fn):
     row = groups.row_at(tape, n)
     rename = dict(BY_CODE[row if row >= 0 else tape.op[n]].saved_names)
     if row >= 0:
+        ins = groups.inputs(tape, n)
         return [Field(name, role, s._replace(name=name)) for role, s in _group_saved(tape, n)
-                for name in (rename.get(s.name, s.name),) if name is not None]
+                for name in (rename.get(s.name, s.name),) if name is not None] + \
+            _arg_fields(tape, n, BY_CODE[row], {"self": ins[0] if len(ins) else -1,
+                                                "result": n}, not is_freed_group(tape, n))
     op = BY_CODE[tape.op[n]]
     if not op.saves:
-        return []
+        return _arg_fields(tape, n, op, _role_nodes(tape, n, op, rename), True)
     ia, ib = int(tape.ia[n]), int(tape.ib[n])
     fields = bits = saves_mask(op)
     if op.kind == "binary":   # a number given to a scalar overload: that class's fields
@@ -554,6 +557,41 @@ def saved_fields(fn):
                                                 -1)))
     out.extend(Field(name, "c", Saved(name, None, value, alive, -1))
                for name, value in op.saved_consts)
+    return out + _arg_fields(tape, n, op, _role_nodes(tape, n, op, rename), alive)
+
+
+# the value of a saved argument the tape does not have (node_api raises NotImplementedError)
+UNKNOWN = object()
+
+
+def _role_nodes(tape, n, op, rename):
+    """{torch's name of entry n's tensor fields: its node}: its operands and result."""
+    names = dict(_ROLE_NAMES)
+    if _swapped(tape, n, op):
+        names["a"], names["b"] = "other", "self"
+    return {rename.get(names[role], names[role]): node for role, node in
+            (("a", int(tape.ia[n])), ("b", int(tape.ib[n])), ("out", n))}
+
+
+def _arg_fields(tape, n, op, nodes, alive):
+    """Fields of op's saved_args for entry n (role "arg"): a size of the tensor field whose
+    node `nodes` names, read from the tape; else what the call kept (recording.keep_args),
+    the row's value, or UNKNOWN."""
+    if not op.saved_args:
+        return []
+    kept = tape.call_args.get(n, {}) if tape.call_args is not None else {}
+    out = []
+    for spec in op.saved_args:
+        name, value = (spec, UNKNOWN) if isinstance(spec, str) else spec
+        if name in kept:
+            value = kept[name]
+        elif name.endswith(("_sym_sizes", "_sym_numel")):
+            field, _, what = name.rpartition("_sym_")
+            node = nodes.get(field, -1)
+            shape = known_shape(tape, node) if node >= 0 else None
+            value = UNKNOWN if shape is None else \
+                tuple(shape) if what == "sizes" else int(np.prod(shape, dtype=np.int64))
+        out.append(Field(name, "arg", Saved(name, None, value, alive, -1)))
     return out
 
 

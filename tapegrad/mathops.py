@@ -26,7 +26,7 @@ from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
-from .recording import _result, _tape_for, _tape_of
+from .recording import keep_args, _result, _tape_for, _tape_of
 from .structops import _gather
 from .native_args import arg_error, dim_form_error, given, missing, MISSING, _takes_int_item, \
     _takes_number
@@ -771,7 +771,7 @@ class _MathMethods:
             raise arg_error("cumsum", True, (dim,) + extra)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "cumsum")
-        return _scan(self, dim, dtype, "cumsum")
+        return keep_args(_scan(self, dim, dtype, "cumsum"), dim=int(dim))
 
     def cumprod(self, dim, *extra, dtype=None):
         """Cumulative product along dim, gradient right with zeros (CumprodBackward0)."""
@@ -779,7 +779,7 @@ class _MathMethods:
             raise arg_error("cumprod", True, (dim,) + extra)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "cumprod")
-        return _scan(self, dim, dtype, "cumprod")
+        return keep_args(_scan(self, dim, dtype, "cumprod"), dim=int(dim))
 
     def cumsum_(self, dim, *, dtype=None):
         if dtype is not None:

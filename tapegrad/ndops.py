@@ -18,7 +18,7 @@ from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_
 from .native_args import arg_error, given, MISSING
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
-from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
+from .recording import keep_args, _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _new, NODIFF, Tensor,
@@ -1019,7 +1019,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         tape.nd_streams().add_param_ints(t._node, kshape if xa.size != 1 else ())
         if not tape.recording and reduce_kind.runs_on_host(xa.size, out.size):
             tape.set_host(t._node)
-        return t
+        return keep_args(t, dim=(dim,), keepdim=keepdim)
     if mean and not x._dtype.is_floating_point and dtype is None:   # (before the dims, as torch)
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._dtype.legacy}")
@@ -1085,6 +1085,10 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     tape.nd_streams().add_param_ints(t._node, kshape if arr.size != 1 else ())
     if not tape.recording and reduce_kind.runs_on_host(arr.size, out.size):   # (replay: kernels)
         tape.set_host(t._node)
+    if name in ("sum_dim", "mean_dim"):   # (torch's node keeps dim as given)
+        keep_args(t, keepdim=keepdim, dim=None if dim is None else (int(dim),)
+                  if hasattr(dim, "__index__") or isinstance(dim, Tensor) and not dim._shape
+                  else tuple(int(d) for d in dim))
     return t
 
 
@@ -1465,18 +1469,19 @@ def _softmax(name, x, dim, dtype):
         last = "lastdim_" if d == max(nd, 1) - 1 else ""
         raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
                                   f"'{x._dtype.legacy}'")
-    return _softmax_entry(x, d, name == "log_softmax")
+    return _softmax_entry(x, d, name == "log_softmax", dim=int(dim))
 
 
 _SMX_CODES = (OPS["softmax"].code, OPS["log_softmax"].code)
 
 
-def _softmax_entry(x, d, log, rows=None):
+def _softmax_entry(x, d, log, rows=None, dim=None):
     """softmax (log_softmax with `log`) of float x along dim d: one entry of the softmax kind
     (kinds/softmax.py: params [outer, m, inner], none for one element; imm 1.0 for log),
     saving its output, a row-major array as torch's kernel allocates (even of a transpose).
     `rows`: the (outer, m, inner) block to normalize along m instead of x's dim d (the
-    kind's tensor faces: create_graph, a replay's re-run)."""
+    kind's tensor faces: create_graph, a replay's re-run).  `dim`: the dim as the call gave
+    it (torch's node keeps it so: -1 too), d where None."""
     dt = x._dtype
     xa = x._v
     if type(xa) is not np.ndarray:
@@ -1510,7 +1515,9 @@ def _softmax_entry(x, d, log, rows=None):
                 row = _smx_row(x._shape, d)
             tape.nds.add_param_row(t._node, row)
     tape.save(t._node, out)
-    return t
+    if rows is not None and dim is None:   # (a kind face's: no dim of the user's call)
+        return t
+    return keep_args(t, dim=d if dim is None else dim)
 
 
 _SMX_ROWS = {}  # (shape, d) -> the softmax kind's params row [outer, m, inner] (block)

@@ -11,7 +11,8 @@ from . import dtypes as D, errors, groups
 from .engine import _formula, _input_grads, _sum_to, list_operand_shaped
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
 from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
-                    number_name, saved_fields, slot_nodes, torch_inputs, torch_roles)
+                    number_name, saved_fields, slot_nodes, torch_inputs, torch_roles,
+                    UNKNOWN)
 from .ndops import _EXACT_INT
 from .hooks import stacked_outputs
 from .ops import BY_CODE, mentions, OUTPUT_CODE
@@ -45,7 +46,7 @@ def _node_dir(self):
 
 def _is_tensor_field(fn, f):
     """Whether torch's node saves Field f as a tensor (a SavedVariable), not as a number."""
-    return f.role != "c" and not (f.saved is not None and f.saved.node < 0
+    return f.role not in ("c", "arg") and not (f.saved is not None and f.saved.node < 0
                                   and _is_scalar_arg(fn._tape, fn._node, f))
 
 
@@ -137,6 +138,8 @@ def _unpack(fn, f):
     s = f.saved
     if s is None:
         return None
+    if f.role == "arg":
+        return _arg_value(fn, f.name, s.value)
     _check_saved(fn, f)
     tape, n = fn._tape, fn._node
     if s.node >= 0:
@@ -157,10 +160,23 @@ def _unpack(fn, f):
     return Tensor._wrap(np.array(v), D.int64 if type(v) is int else D.float64)
 
 
+def _arg_value(fn, name, v):
+    """A saved argument as torch's getter gives it: an int64 one as an unsigned 64-bit number
+    (dim=-1 reads 18446744073709551615), in a tuple too."""
+    if v is UNKNOWN:
+        raise NotImplementedError(f"tapegrad does not keep {type(fn).__name__}'s saved "
+                                  f"argument {name} of this graph")
+    if type(v) is int and v < 0:
+        return v + (1 << 64)
+    if type(v) is tuple:
+        return tuple(e + (1 << 64) if type(e) is int and e < 0 else e for e in v)
+    return v
+
+
 def _is_scalar_arg(tape, n, f):
     """Whether number field f of entry n is a Scalar argument of torch's node (pow's
     exponent parameter, a scalar overload's operand), not a tensor it saved."""
-    return f.role == "c" or bool(number_name(tape, n, BY_CODE[tape.op[n]],
+    return f.role in ("c", "arg") or bool(number_name(tape, n, BY_CODE[tape.op[n]],
                                              0 if f.role == "a" else 1))
 
 

@@ -121,6 +121,13 @@ class Op:
     # a decomposition row's parameters torch's node saves, which are its members' c: torch's
     # names in member order (hardtanh's min_val, max_val); graph.saved_fields
     member_cs: tuple = ()
+    # torch's `_saved_*` fields of the node's non-tensor arguments (dims, flags, sizes), by
+    # torch's name: `<field>_sym_sizes` / `<field>_sym_numel` is the size of that tensor
+    # field's value (self, other, result, ...), read from the tape; any other name is the
+    # value the op's call kept (recording.keep_args), or where a (name, value) pair gives
+    # one, that value when the call kept none (AddBackward0's alpha 1).  Rows of one grad_fn
+    # class list the same names (checked below); graph.saved_fields
+    saved_args: tuple = ()
     # a decomposition row whose torch backward is a kernel that reads its input
     # (max_pool2d_with_indices_backward(grad, self, ...), nll_loss_backward(grad, self, ...)):
     # under create_graph each input's gradient depends on that input, as torch's (it requires
@@ -179,8 +186,9 @@ _DECLS = [
     Op("import", "import"),
     Op("const", "const"),
     # --- binary elementwise ---------------------------------------------------------------
-    Op("add", "binary", "AddBackward0", "a + b", ("g", "g")),
-    Op("sub", "binary", "SubBackward0", "a - b", ("g", "-g"), grad_fn_scalar_a="RsubBackward1"),
+    Op("add", "binary", "AddBackward0", "a + b", ("g", "g"), saved_args=(("alpha", 1),)),
+    Op("sub", "binary", "SubBackward0", "a - b", ("g", "-g"), grad_fn_scalar_a="RsubBackward1",
+       saved_args=(("alpha", 1),)),
     Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a")),
     # (formulas grouped as torch's: the same rounding, and the same saved tensors)
     Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)")),
@@ -220,24 +228,26 @@ _DECLS = [
        ("0.0 if c == 0.0 else (g * (2.0 * a ** 1.0) if c == 2.0 else g * (c * a ** (c - 1.0)))",),
        saved_names=(("other", "exponent"),), saved_c="exponent"),
     # --- structure ------------------------------------------------------------------------
-    Op("sum", "reduce", "SumBackward0"),
-    Op("sum_dim", "reduce", "SumBackward1"),
-    Op("mean", "reduce", "MeanBackward0"),
-    Op("mean_dim", "reduce", "MeanBackward1"),
-    Op("view", "reshape", "ViewBackward0"),
-    Op("unsqueeze", "reshape", "UnsqueezeBackward0"),
-    Op("squeeze", "reshape", "SqueezeBackward0"),
-    Op("squeeze_dim", "reshape", "SqueezeBackward1"),
+    Op("sum", "reduce", "SumBackward0", saved_args=("self_sym_sizes",)),
+    Op("sum_dim", "reduce", "SumBackward1", saved_args=("dim", "keepdim", "self_sym_sizes")),
+    Op("mean", "reduce", "MeanBackward0", saved_args=("self_sym_numel", "self_sym_sizes")),
+    Op("mean_dim", "reduce", "MeanBackward1",
+       saved_args=("dim", "keepdim", "self_sym_numel", "self_sym_sizes")),
+    Op("view", "reshape", "ViewBackward0", saved_args=("self_sym_sizes",)),
+    Op("unsqueeze", "reshape", "UnsqueezeBackward0", saved_args=("dim",)),
+    Op("squeeze", "reshape", "SqueezeBackward0", saved_args=("self_sym_sizes",)),
+    Op("squeeze_dim", "reshape", "SqueezeBackward1", saved_args=("dim", "self_sym_sizes")),
     Op("squeeze_dims", "reshape", "SqueezeBackward2"),
     Op("squeeze_mm", "reshape", "SqueezeBackward4"),   # what torch records for vector @ matrix
     Op("clone", "reshape", "CloneBackward0"),
     Op("to_copy", "reshape", "ToCopyBackward0"),
-    Op("select", "strided", "SelectBackward0"),
-    Op("slice", "strided", "SliceBackward0"),
-    Op("transpose", "strided", "TransposeBackward0"),
+    Op("select", "strided", "SelectBackward0", saved_args=("dim", "index", "self_sym_sizes")),
+    Op("slice", "strided", "SliceBackward0",
+       saved_args=("dim", "start", "end", "step", "self_sym_sizes")),
+    Op("transpose", "strided", "TransposeBackward0", saved_args=("dim0", "dim1")),
     Op("t", "strided", "TBackward0"),
-    Op("expand", "strided", "ExpandBackward0"),
-    Op("permute", "strided", "PermuteBackward0"),
+    Op("expand", "strided", "ExpandBackward0", saved_args=("self_sym_sizes",)),
+    Op("permute", "strided", "PermuteBackward0", saved_args=("dims",)),
     Op("index", "gather", "IndexBackward0", saves=("index",)),
     Op("unsafe_view", "reshape", "UnsafeViewBackward0",
        saved_names=(("self", None), ("other", None))),
@@ -283,16 +293,18 @@ _DECLS = [
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"),
        saved_names=(("mask", None),)),                     # advanced key
     # --- N inputs: the operand list ia, ib, arg... (tapegrad/kinds/cat.py) ------------------
-    Op("cat", "cat", "CatBackward0", saves=()),
-    Op("stack", "cat", "StackBackward0", saves=()),
+    Op("cat", "cat", "CatBackward0", saves=(), saved_args=("dim",)),
+    Op("stack", "cat", "StackBackward0", saves=(), saved_args=("dim",)),
     # --- max/min along a dim: a gather of the returned positions (values; indices need none)
     Op("max_dim", "gather", "MaxBackward0", saves=("index",)),
     Op("min_dim", "gather", "MinBackward0", saves=("index",)),
     # --- several outputs: one split entry holds them packed, one `output` entry per output
     # (a strided view of its block, imm = output_nr) shows the split entry as its grad_fn
-    Op("split", "split", "SplitBackward0", saves=()),
-    Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
-    Op("unbind", "split", "UnbindBackward0", saves=()),
+    Op("split", "split", "SplitBackward0", saves=(),
+       saved_args=("dim", "self_sym_sizes", "split_size")),
+    Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=(),
+       saved_args=("dim", "self_sym_sizes", "split_sizes")),
+    Op("unbind", "split", "UnbindBackward0", saves=(), saved_args=("dim",)),
     Op("unsafe_split", "split", "UnsafeSplitBackward0", saves=()),
     Op("unsafe_split_with_sizes", "split", "UnsafeSplitWithSizesBackward0", saves=()),
     Op("output", "strided"),
@@ -312,8 +324,8 @@ _DECLS = [
     # `saves` names what torch's node saves (for grad_fn inspection and pictures) ---------
     Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
     # softmax / log_softmax: one entry each of the softmax kind (tapegrad/kinds/softmax.py)
-    Op("softmax", "softmax", "SoftmaxBackward0", saves=("out",)),
-    Op("log_softmax", "softmax", "LogSoftmaxBackward0", saves=("out",)),
+    Op("softmax", "softmax", "SoftmaxBackward0", saves=("out",), saved_args=("dim",)),
+    Op("log_softmax", "softmax", "LogSoftmaxBackward0", saves=("out",), saved_args=("dim",)),
     # --- semantics: a view after an in-place op through it (torch regenerates the view from
     # its base's new node: AsStridedBackward0).  A gather of the base's flat positions
     # (params), so any layout of the base works (tapegrad/copyslices.py) -------------------
@@ -404,8 +416,8 @@ _DECLS = [
     Op("prod", "decomp", "ProdBackward0", saves=("a", "out")),
     Op("prod_dim", "decomp", "ProdBackward1", saves=("a", "out")),
     # cumsum: one entry of the scan kind (tapegrad/kinds/scan.py)
-    Op("cumsum", "scan", "CumsumBackward0", saves=()),
-    Op("cumprod", "decomp", "CumprodBackward0", saves=("a", "out")),
+    Op("cumsum", "scan", "CumsumBackward0", saves=(), saved_args=("dim",)),
+    Op("cumprod", "decomp", "CumprodBackward0", saves=("a", "out"), saved_args=("dim",)),
     Op("var", "decomp", "VarBackward0", saves=("a",)),
     Op("std", "decomp", "StdBackward0", saves=("a", "out")),
     Op("vector_norm", "decomp", "LinalgVectorNormBackward0", saves=("a", "out")),
@@ -418,9 +430,9 @@ _DECLS = [
     # --- opsstruct (#11): structural / indexing / sort ops ----------------------------------
     # gathers: params = the input's flat position of each output element (tapegrad/structops.py
     # computes them); repeated positions accumulate in the backward
-    Op("flip", "gather", "FlipBackward0"),
-    Op("roll", "gather", "RollBackward0"),
-    Op("repeat", "gather", "RepeatBackward0"),
+    Op("flip", "gather", "FlipBackward0", saved_args=("dims",)),
+    Op("roll", "gather", "RollBackward0", saved_args=("dims", "shifts")),
+    Op("repeat", "gather", "RepeatBackward0", saved_args=("repeats", "self_sym_sizes")),
     Op("index_select", "gather", "IndexSelectBackward0", saves=("index",)),
     Op("gather", "gather", "GatherBackward0", saves=("a", "index")),
     Op("take", "gather", "TakeBackward0", saves=("a", "index")),
@@ -431,15 +443,18 @@ _DECLS = [
     Op("topk", "gather", "TopkBackward0", saves=("index",)),
     Op("kthvalue", "gather", "KthvalueBackward0", saves=("index",)),
     Op("median_dim", "gather", "MedianBackward1", saves=("index",)),
-    Op("diagonal", "strided", "DiagonalBackward0"),
+    Op("diagonal", "strided", "DiagonalBackward0",
+       saved_args=("dim1", "dim2", "offset", "self_sym_sizes")),
     Op("diag_embed", "scatter_idx", "DiagEmbedBackward0"),
     # masks: where(keep, input, value), keep a constant.  torch's Tril/TriuBackward0 save
     # nothing (the mask stays with the tape); masked_fill & co save their mask.  A number
     # value is no edge of torch's node (grad_fn_scalar_b: the same name, no (None, 0) edge)
     Op("tril", "where", "TrilBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TrilBackward0", saves=()),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TrilBackward0", saves=(),
+       saved_args=("diagonal",)),
     Op("triu", "where", "TriuBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TriuBackward0", saves=()),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TriuBackward0", saves=(),
+       saved_args=("diagonal",)),
     Op("masked_fill", "where", "MaskedFillBackward0", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="MaskedFillBackward0",
        cond_keeps=True),
@@ -671,7 +686,7 @@ _DECLS = [
     Op("index_reduce", "decomp", "IndexReduceBackward0", saves=("a", "b", "out")),
     # --- basic indexing whose last view op is a None after ints or slices (x[1:, None]): a
     # strided view, named as torch's last op (tapegrad/views.py _last_view_op) -------------
-    Op("unsqueeze_strided", "strided", "UnsqueezeBackward0"),
+    Op("unsqueeze_strided", "strided", "UnsqueezeBackward0", saved_args=("dim",)),
     # relu's gradient (vocab.threshold_backward) as create_graph records it: 0 where b <= 0,
     # else a; its derivative in b is 0 (torch's threshold_backward, ThresholdBackwardBackward0)
     Op("threshold_backward", "binary", "ThresholdBackwardBackward0", "threshold_backward(a, b)",
@@ -1083,6 +1098,17 @@ for _i, _op in enumerate(_DECLS):
         object.__setattr__(_op, "saves", formula_reads(_op))
     OPS[_op.name] = _op
 BY_CODE = tuple(_DECLS)
+
+
+def arg_names(op):
+    """The names of op's saved_args (its (name, value) pairs' names)."""
+    return tuple(a if isinstance(a, str) else a[0] for a in op.saved_args)
+
+
+_CLASS_ARGS = {}
+for _op in _DECLS:   # torch's fields are per class: the rows of one class list the same
+    _first = _CLASS_ARGS.setdefault(_op.grad_fn, _op) if _op.grad_fn else _op
+    assert set(arg_names(_op)) == set(arg_names(_first)), (_op.name, _first.name)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",

@@ -117,3 +117,22 @@ def _check_mixed(tape, x, y):
             src = t._tape
             if src is not None and src is not tape and src.serial > tape.serial:
                 raise RuntimeError(_MIXED)
+
+
+def keep_args(t, **args):
+    """t, keeping the non-tensor arguments torch's node of `t` saves (its row's `Op.saved_args`:
+    dims, flags as the call gave them) for `grad_fn._saved_<name>` (graph.saved_fields), when
+    t's entry is the one the call just recorded (not for a result not recorded, nor for an
+    input handed back as it is).  Called once the op succeeded, so a failing call leaves the
+    tape as it was."""
+    tape = t._tape if t._recorded else None
+    if tape is not None and t._node == tape.n - 1:
+        keep_node_args(tape, t._node, args)
+    return t
+
+
+def keep_node_args(tape, node, args):
+    """keep_args for entry `node` of `tape` (a split's entry, which its outputs read)."""
+    if tape.call_args is None:
+        tape.call_args = {}
+    tape.call_args[node] = args

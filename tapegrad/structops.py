@@ -37,7 +37,7 @@ from .native_args import _MISSING, arg_error, dim_form_error, given, Overloads
 from ._jit import kernel_module
 from .ndops import _binary, _import_extremes, _use_extremes, where
 from .ops import OPS
-from .recording import _record_start, _result, _tape_of
+from .recording import keep_args, _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
                       topk_ties)
 from .parameter import Parameter
@@ -554,7 +554,8 @@ def flip(input, dims):
         if ds.count(d) > 1:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     pos = _positions(input)
-    return _gather("flip", input, np.flip(pos, ds) if nd else pos, True)
+    return keep_args(_gather("flip", input, np.flip(pos, ds) if nd else pos, True),
+                     dims=tuple(int(d) for d in dims))
 
 
 def _shifts(shifts, pos):
@@ -574,7 +575,8 @@ def roll(input, shifts, dims=None):
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                f"dims:0")
-        return _gather("roll", input, np.roll(pos, int(shifts[0])))
+        return keep_args(_gather("roll", input, np.roll(pos, int(shifts[0]))),
+                         shifts=tuple(int(s) for s in shifts), dims=())
     dims = _int_list((dims,), "roll", "dims", 3, ok=_is_dim_item)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
@@ -583,7 +585,8 @@ def roll(input, shifts, dims=None):
         return _gather("roll", input, pos)
     # (a 0-d input has no dim to roll along: torch's "Dimension specified as 0 ...")
     ds = tuple(_layout_dim(int(d), input.dim()) for d in dims)
-    return _gather("roll", input, np.roll(pos, tuple(int(s) for s in shifts), ds))
+    return keep_args(_gather("roll", input, np.roll(pos, tuple(int(s) for s in shifts), ds)),
+                     shifts=tuple(int(s) for s in shifts), dims=tuple(int(d) for d in dims))
 
 
 def repeat(input, *sizes):
@@ -602,7 +605,7 @@ def repeat(input, *sizes):
         shape = tuple(s * n for s, n in zip(sizes, (1,) * (len(sizes) - input.dim()) +
                                             tuple(input.shape)))
         raise storage_error(shape, input.dtype.itemsize) from None
-    return _gather("repeat", input, pos)
+    return keep_args(_gather("repeat", input, pos), repeats=tuple(int(s) for s in sizes))
 
 
 def tile(input, dims):
@@ -787,8 +790,10 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         if o.size:   # (its start known: no address to read, as _strided would)
             start = max(-offset, 0) * arr.strides[d1] + max(offset, 0) * arr.strides[d2]
             out = np.ndarray(o.shape, arr.dtype, arr, start, o.strides)
-            return _strided_view("diagonal", input, arr, out, start // arr.itemsize)
-    return _strided("diagonal", input, view)
+            return keep_args(_strided_view("diagonal", input, arr, out, start // arr.itemsize),
+                             offset=int(offset), dim1=int(dim1), dim2=int(dim2))
+    return keep_args(_strided("diagonal", input, view), offset=int(offset), dim1=int(dim1),
+                     dim2=int(dim2))
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
@@ -939,12 +944,14 @@ def _triangle(name, input, diagonal):
 
 def tril(input, diagonal=0):
     """The lower triangle of the last two dims, zeros above (TrilBackward0)."""
-    return _triangle("tril", input, _int_arg(diagonal, "tril", "diagonal", 2))
+    diagonal = _int_arg(diagonal, "tril", "diagonal", 2)
+    return keep_args(_triangle("tril", input, diagonal), diagonal=int(diagonal))
 
 
 def triu(input, diagonal=0):
     """The upper triangle of the last two dims, zeros below (TriuBackward0)."""
-    return _triangle("triu", input, _int_arg(diagonal, "triu", "diagonal", 2))
+    diagonal = _int_arg(diagonal, "triu", "diagonal", 2)
+    return keep_args(_triangle("triu", input, diagonal), diagonal=int(diagonal))
 
 
 _C_NAME = {D.int64: "long int", D.int32: "int", D.int16: "short int", D.int8: "signed char",

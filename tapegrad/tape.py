@@ -346,6 +346,7 @@ class Tape:
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
                  "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
+                 "call_args",   # recording.keep_args: {node: {name: value}}, or None
                  "likes",       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
                  "const_arrays",  # save: ids of the constants' arrays counted, or None
                  "hooked",      # saved-tensor hooks: [[start, end or None, pin], ...] or None
@@ -389,6 +390,9 @@ class Tape:
         # to its tape); what a node was given when recorded is data in fn_data (graph.py)
         self.grad_fns = {}
         self.fn_data = {}
+        # the non-tensor arguments torch's node of an entry saves (dims, flags: Op.saved_args)
+        # as its call gave them, for `grad_fn._saved_<name>`; None until one is kept
+        self.call_args = None
         # version counters (torch's in-place checks): node -> (the tensor's counter, its
         # version when the node took its value, dtype name, shape, (tape, node) of the entry
         # that made the tensor or None).  Leaves, imports and n-d constants are entered when

@@ -22,6 +22,7 @@ from .native_args import arg_error, dim_form_error, given, missing, MISSING, ove
 from .tensor import (_bool_size, _contiguous, _dim, _infer_shape, _int_arg, _int_list, _is_dim_item, _is_int_item, NODIFF, OPERAND_TYPES, _reduce_dims,
                      Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
+from .recording import keep_args
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
     _strided_view, strided_over
 
@@ -498,7 +499,7 @@ class _OpMethods:
                                                    type(self) is Parameter):
             nd = len(self._shape)      # (_softmax's checks, then its entry)
             if -nd <= dim < nd and self._dtype.is_floating_point:
-                return _softmax_entry(self, dim % nd, False)
+                return _softmax_entry(self, dim % nd, False, dim=dim)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "softmax")
         return _softmax("softmax", self, dim, dtype)
@@ -509,7 +510,7 @@ class _OpMethods:
                                                    type(self) is Parameter):
             nd = len(self._shape)      # (_softmax's checks, then its entry)
             if -nd <= dim < nd and self._dtype.is_floating_point:
-                return _softmax_entry(self, dim % nd, True)
+                return _softmax_entry(self, dim % nd, True, dim=dim)
         if dtype is not None:
             dtype = D.as_dtype(dtype, "log_softmax")
         return _softmax("log_softmax", self, dim, dtype)
@@ -644,8 +645,9 @@ class _OpMethods:
             item = v.itemsize
             st = [s * item for s in self.stride()]
             st.insert(d, self._shape[d] * st[d] if d < v.ndim else item)
-            return _reshape_op("unsqueeze", self, shape, strides=tuple(st))
-        return _reshape_op("unsqueeze", self, shape)
+            return keep_args(_reshape_op("unsqueeze", self, shape, strides=tuple(st)),
+                             dim=int(dim))
+        return keep_args(_reshape_op("unsqueeze", self, shape), dim=int(dim))
 
     def _squeezed_strides(self, kept):
         """torch's byte strides of a squeeze of an empty tensor (self) keeping dims `kept`
@@ -677,9 +679,10 @@ class _OpMethods:
             dup = next(d for k, d in enumerate(wrapped) if d in wrapped[:k])
             raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
         kept = [i for i, s in enumerate(self._shape) if not (i in dims and s == 1)]
-        return _reshape_op("squeeze_dims" if many else "squeeze_dim", self,
-                           tuple(self._shape[i] for i in kept),
-                           strides=self._squeezed_strides(kept) if empty else None)
+        out = _reshape_op("squeeze_dims" if many else "squeeze_dim", self,
+                          tuple(self._shape[i] for i in kept),
+                          strides=self._squeezed_strides(kept) if empty else None)
+        return keep_args(out, dim=tuple(int(d) for d in dim) if many else int(dim))
 
     def clone(self, *, memory_format=None):
         layouts.check("clone", len(self._shape), None, memory_format)
@@ -699,14 +702,17 @@ class _OpMethods:
                 -nd <= dim1 < nd and type(v) is not float and v.flags.c_contiguous:
             # (the common case: dims in range, a row-major array: _strided's first case,
             # without its frames and _dim's)
-            return _strided_view("transpose", self, v, v.swapaxes(dim0, dim1), 0)
+            return keep_args(_strided_view("transpose", self, v, v.swapaxes(dim0, dim1), 0),
+                             dim0=dim0, dim1=dim1)
         if nd == 0:
             _dim(dim0, 0, "transpose", "dim0"), _dim(dim1, 0, "transpose", "dim1", 2)
-            return _strided("transpose", self, lambda a: a)
+            return keep_args(_strided("transpose", self, lambda a: a), dim0=int(dim0),
+                             dim1=int(dim1))
         d0, d1 = _dim(dim0, nd, "transpose", "dim0"), _dim(dim1, nd, "transpose", "dim1", 2)
         perm = list(range(nd))
         perm[d0], perm[d1] = perm[d1], perm[d0]
-        return _strided("transpose", self, lambda a: a.transpose(perm))
+        return keep_args(_strided("transpose", self, lambda a: a.transpose(perm)),
+                         dim0=int(dim0), dim1=int(dim1))
 
     def swapaxes(self, axis0, axis1):
         """transpose under numpy's name, and its argument names (swapaxes(axis0=, axis1=))."""
@@ -742,9 +748,12 @@ class _OpMethods:
                     _PERMS.clear()
                 _PERMS[dims, len(self._shape)] = perm
         v = self._v
+        given = dims[0] if len(dims) == 1 and not hasattr(dims[0], "__index__") else dims
+        given = tuple(int(d) for d in given)   # (torch keeps the dims as given: -1 too)
         if type(v) is not float and v.flags.c_contiguous:   # (_strided's case, inline)
-            return _strided_view("permute", self, v, v.transpose(perm), 0)
-        return _strided("permute", self, lambda a: a.transpose(perm))
+            return keep_args(_strided_view("permute", self, v, v.transpose(perm), 0),
+                             dims=given)
+        return keep_args(_strided("permute", self, lambda a: a.transpose(perm)), dims=given)
 
     @property
     def T(self):
@@ -756,7 +765,7 @@ class _OpMethods:
         perm = _REVERSED[nd] if nd < len(_REVERSED) else tuple(range(nd - 1, -1, -1))
         # (permute's op on a permutation valid by construction; a 0-d tensor's is empty,
         # which permute() would refuse as a missing argument)
-        return _strided("permute", self, lambda a: a.transpose(perm))
+        return keep_args(_strided("permute", self, lambda a: a.transpose(perm)), dims=perm)
 
     @property
     def mT(self):

@@ -13,7 +13,7 @@ import numpy as np
 from . import dtypes as D, errors
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
-from .recording import _record_start, _result, _tape_for, _tape_of
+from .recording import keep_args, keep_node_args, _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
                    record_views, refuse_inference_change, saves_indices, share_storage,
                    share_version, STATE, view_base, WITHOUT_GRAD)
@@ -1012,7 +1012,7 @@ def cat(tensors=MISSING, dim=0, *extra):
         _check_sizes(shapes, first, d)
     dt = _joined_dtype(tensors)
     out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
-    return _join("cat", tensors, dt, out, shapes, d)
+    return keep_args(_join("cat", tensors, dt, out, shapes, d), dim=int(dim))
 
 
 def _check_ranks(shapes, nd, dim, skip=()):
@@ -1060,7 +1060,7 @@ def _cat_skipping_empty(tensors, shapes, dim):
                   for k, s in enumerate(shapes)]
     out = np.concatenate([t._array().reshape(s) for t, s in zip(tensors, joined)], axis=d,
                          dtype=dt.np, casting="unsafe")
-    return _join("cat", tensors, dt, out, joined, d)
+    return keep_args(_join("cat", tensors, dt, out, joined, d), dim=int(dim))
 
 
 def _tensor_list(fname, tensors):
@@ -1102,7 +1102,8 @@ def stack(tensors=MISSING, dim=0, *extra):
     out = np.concatenate([t._array()[new] for t in tensors], axis=d, dtype=dt.np,
                          casting="unsafe")
     shape = tensors[0]._shape
-    return _join("stack", tensors, dt, out, [shape[:d] + (1,) + shape[d:]] * len(tensors), d)
+    return keep_args(_join("stack", tensors, dt, out, [shape[:d] + (1,) + shape[d:]] *
+                           len(tensors), d), dim=int(dim))
 
 
 def _joined_dtype(tensors):
@@ -1242,6 +1243,9 @@ def _split(x, sections, dim, name=None, unsafe=False):
             rows = _split_rows(key, shape, d, sizes, pieces)
         nds.add_param_row(node, rows[0])
         tape._hold_params(len(rows[0]))   # (tape.add_params' count)
+        keep_node_args(tape, node, {"dim": int(dim)} if name == "unbind" else
+                       {"dim": int(dim), "split_sizes": tuple(sizes)} if name.endswith("sizes")
+                       else {"dim": int(dim), "split_size": int(sections)})
         ones = []   # (the one-element pieces: their entries follow their memory)
         outs = []
         k = 0

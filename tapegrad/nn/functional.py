@@ -252,7 +252,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if type(input) in _PLAIN and type(dim) is int and dtype is None:
         nd = len(input._shape)       # (Tensor.log_softmax's checks, then its entry)
         if -nd <= dim < nd and input._dtype.is_floating_point:
-            return _softmax_entry(input, dim % nd, True)
+            return _softmax_entry(input, dim % nd, True, dim=dim)
     if dim is None:
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     return _log_softmax(input, dim, dtype)
