@@ -18,6 +18,7 @@ from .structops import hstack
 from .native_args import arg_error, MISSING
 from .tensor import (_dim, _int_arg, _int_list, _is_int_arg, _is_int_item, _layout_dim, Size,
                      Tensor, _tensor_elements, _tensor_operand, tensor_methods)
+from .recording import keep_args
 from .views import cat, stack
 
 __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
@@ -140,7 +141,9 @@ def select(input, dim, index):
     if not -size <= index < size:   # (torch names the dim wrapped)
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {d}")
-    return input[(slice(None),) * d + (index,)]
+    # (torch's node keeps dim as given, -1 too, where indexing's has it wrapped)
+    return keep_args(input[(slice(None),) * d + (index,)], dim=int(dim), index=index,
+                     self_sym_sizes=tuple(input.shape))
 
 
 def _split_points(size, indices_or_sections, fn="tensor_split"):

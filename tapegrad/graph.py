@@ -552,7 +552,11 @@ def saved_fields(fn):
             out.append(Field(name, role, Saved(name, None, float(tape.imm[n]), alive, -1)))
         else:
             out.append(Field(name, role, Saved(name, node_shape(tape, node), None, alive, node)))
-    if op.saved_c:   # the entry's parameter (pow's exponent), saved by torch too
+    kept = tape.call_args.get(n, ()) if tape.call_args is not None else ()
+    if op.saved_c in kept:   # (as the call gave it: elu's alpha 1.0 a float, 2 an int)
+        out.append(Field(op.saved_c, "arg", Saved(op.saved_c, None, kept[op.saved_c], alive,
+                                                  -1)))
+    elif op.saved_c:   # the entry's parameter (pow's exponent), saved by torch too
         out.append(Field(op.saved_c, "c", Saved(op.saved_c, None, float(tape.imm[n]), alive,
                                                 -1)))
     out.extend(Field(name, "c", Saved(name, None, value, alive, -1))

@@ -510,7 +510,7 @@ class _MathMethods:
                     _clamp_bound(min, self._dtype) and _clamp_bound(max, self._dtype)):
             out = _clamp_pass(self, min, max)
             if out is not None:
-                return out
+                return keep_args(out, min=min, max=max)
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         for b in (min, max):
@@ -527,7 +527,7 @@ class _MathMethods:
             if x._dtype is D.bool_:   # (a bool tensor with a number bound: in the promoted
                 # dtype, which the body's clamp_min/clamp_max then keep)
                 x = x.to(D.promoted(x, *(b for b in (min, max) if b is not None)))
-            return _record("clamp", DM.clamp, x, min, max)
+            return keep_args(_record("clamp", DM.clamp, x, min, max), min=min, max=max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
         return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
 
@@ -551,8 +551,9 @@ class _MathMethods:
             errors._check_broadcast(self._shape, end._shape, *((weight._shape,) if tw else ()))
         if not tw:   # (a number weight converts into self's dtype, checked)
             D.checked(weight, self._dtype)
-        return _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
-                       edges=(self, end, weight) if tw else (self, end))
+        out = _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
+                      edges=(self, end, weight) if tw else (self, end))
+        return out if tw else keep_args(out, weight=weight)
 
     def addcmul(self, tensor1, tensor2, *legacy, value=1):
         if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
@@ -804,8 +805,8 @@ class _MathMethods:
         if unbiased is not None and type(unbiased) is not bool or \
                 keepdim is not MISSING and type(keepdim) is not bool:
             raise arg_error("var", True, given(dim, unbiased, keepdim))
-        return moment(self, "var", dim, unbiased, keepdim is not MISSING and keepdim,
-                      correction)
+        return keep_args(moment(self, "var", dim, unbiased, keepdim is not MISSING and keepdim,
+                                correction), **_moment_args(dim, unbiased, keepdim, correction))
 
     def std(self, _dim=MISSING, /, unbiased=None, keepdim=MISSING, *, dim=MISSING,
             correction=None):
@@ -815,8 +816,8 @@ class _MathMethods:
         if unbiased is not None and type(unbiased) is not bool or \
                 keepdim is not MISSING and type(keepdim) is not bool:
             raise arg_error("std", True, given(dim, unbiased, keepdim))
-        return moment(self, "std", dim, unbiased, keepdim is not MISSING and keepdim,
-                      correction)
+        return keep_args(moment(self, "std", dim, unbiased, keepdim is not MISSING and keepdim,
+                                correction), **_moment_args(dim, unbiased, keepdim, correction))
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The vector p-norm over dim (all elements for None): linalg.vector_norm; 'fro' over
@@ -1516,7 +1517,7 @@ def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: 
             x._dtype in _FLOAT_ARRAY:
         out = _norm2_pass(x)
         if out is not None:
-            return out
+            return keep_args(out, ord=ord, dim=None, keepdim=False)
     # (torch's Tensor.norm and torch.norm pass keepdim on positionally: its position there)
     _bool_arg(keepdim, "linalg_vector_norm", "keepdim", 4)
     if dtype is not None:
@@ -1557,7 +1558,27 @@ def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: 
     else:          # a 0-d input: |x| too, but squared when given a dim, as torch's
         given = not (dim is None or isinstance(dim, (tuple, list)) and not dim)
         body = DM.vector_norm if given or ord == 0 else DM.one_element_norm
-    return _record("vector_norm", body, x, float(ord), dims, bool(keepdim))
+    return keep_args(_record("vector_norm", body, x, float(ord), dims, bool(keepdim)),
+                     ord=ord, dim=_dims_given(dim), keepdim=bool(keepdim))
+
+
+def _dims_given(dim):
+    """A dim argument as torch's node keeps an int[1]? one: None, or a tuple of the ints as
+    given (-1 too)."""
+    if dim is None:
+        return None
+    return (int(dim),) if hasattr(dim, "__index__") else tuple(int(d) for d in dim)
+
+
+def _moment_args(dim, unbiased, keepdim, correction):
+    """var's and std's arguments as torch's node keeps them: its correction is the one given,
+    else unbiased's (1 for True), else 1 where a dim is given (the dim overload's default
+    unbiased), else None."""
+    given = dim is not None and dim is not MISSING
+    if correction is None:
+        correction = int(unbiased) if unbiased is not None else 1 if given else None
+    return {"correction": correction, "dim": _dims_given(dim) if given else None,
+            "keepdim": keepdim is not MISSING and bool(keepdim)}
 
 
 def _zero_order_norm(name):

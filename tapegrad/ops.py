@@ -407,7 +407,7 @@ _DECLS = [
     Op("logical_or", "compare", fwd="(a != 0.0) | (b != 0.0)"),
     Op("logical_xor", "compare", fwd="(a != 0.0) != (b != 0.0)"),
     # --- decomposition rows (tapegrad/decomps.py) ---------------------------------------------
-    Op("clamp", "decomp", "ClampBackward1", saves=("a",)),
+    Op("clamp", "decomp", "ClampBackward1", saves=("a",), saved_args=("min", "max")),
     Op("clamp_tensor", "decomp", "ClampBackward0", saves=("a",)),
     Op("max_all", "decomp", "MaxBackward1", saves=("a", "out")),
     Op("min_all", "decomp", "MinBackward1", saves=("a", "out")),
@@ -418,12 +418,14 @@ _DECLS = [
     # cumsum: one entry of the scan kind (tapegrad/kinds/scan.py)
     Op("cumsum", "scan", "CumsumBackward0", saves=(), saved_args=("dim",)),
     Op("cumprod", "decomp", "CumprodBackward0", saves=("a", "out"), saved_args=("dim",)),
-    Op("var", "decomp", "VarBackward0", saves=("a",)),
-    Op("std", "decomp", "StdBackward0", saves=("a", "out")),
-    Op("vector_norm", "decomp", "LinalgVectorNormBackward0", saves=("a", "out")),
+    Op("var", "decomp", "VarBackward0", saves=("a",), saved_args=("correction", "dim", "keepdim")),
+    Op("std", "decomp", "StdBackward0", saves=("a", "out"),
+       saved_args=("correction", "dim", "keepdim")),
+    Op("vector_norm", "decomp", "LinalgVectorNormBackward0", saves=("a", "out"),
+       saved_args=("dim", "keepdim", "ord")),
     Op("nan_to_num", "decomp", "NanToNumBackward0", saves=("a",)),
     Op("lerp", "decomp", "LerpBackward0", saves=("a", "b"), saved_names=(("self", None),),
-       frees_nothing=True),
+       frees_nothing=True, saved_args=("weight",)),
     Op("lerp_tensor", "decomp", "LerpBackward1", saves=("a", "b")),
     Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b"), saved_names=(("self", None),)),
     Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b"), saved_names=(("self", None),)),
@@ -514,7 +516,8 @@ _DECLS = [
         "g * (0.5 * (1.0 + tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a)))) + "
         "0.5 * a * (1.0 - tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a))) * "
         "tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a)))) * "
-        "(0.7978845608028654 * (1.0 + 0.134145 * (a * a))))",)),
+        "(0.7978845608028654 * (1.0 + 0.134145 * (a * a))))",),
+       saved_args=(("approximate", "none"),)),
     Op("silu", "unary", "SiluBackward0", "a * sigmoid(a)",
        ("g * sigmoid(a) * (1.0 + a * (1.0 - sigmoid(a)))",)),
     # softplus with beta 1 (other betas: softplus_beta), c the threshold: exp reads
@@ -524,7 +527,7 @@ _DECLS = [
     Op("softplus", "unary", "SoftplusBackward0",
        "where(a > c, a, log1p(exp(where(a > c, 0.0, a))))",
        ("where(a > c, g, g * exp(where(a >= c, c, a)) / (exp(where(a >= c, c, a)) + 1.0))",),
-       saved_c="threshold"),
+       saved_c="threshold", saved_args=(("beta", 1),)),
     Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b"), edges=(0, 1)),
@@ -542,7 +545,7 @@ _DECLS = [
     Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3),
        saved_names=(("self", "input"),), backward_is_one_node=True),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
-    Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
+    Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=(), saved_args=("pad",)),
     Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",),
        backward_reads_input=True),
     Op("reflect_pad2d", "decomp", "ReflectionPad2DBackward0", saves=("a",),
@@ -925,7 +928,8 @@ _DECLS = [
     # at::norm(x, p) over every element (torch.norm_except_dim(v, p, -1))
     Op("norm_all", "decomp", "NormBackward0", saves=("a", "out")),
     # softplus with beta != 1 (the body: nn/_decomps.py)
-    Op("softplus_beta", "decomp", "SoftplusBackward0", saves=("a",)),
+    Op("softplus_beta", "decomp", "SoftplusBackward0", saves=("a",),
+       saved_args=("beta", "threshold")),
     # binary_cross_entropy_with_logits' elementwise loss without weights, torch's formula:
     # (1 - t) x - log_sigmoid(x), log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)); the row
     # binary_cross_entropy_with_logits groups it with the reduction
@@ -1105,10 +1109,17 @@ def arg_names(op):
     return tuple(a if isinstance(a, str) else a[0] for a in op.saved_args)
 
 
+def _number_fields(op):
+    """The names of the numbers and arguments op's node saves, however the row gives them."""
+    return set(arg_names(op)) | {op.saved_c} - {""} | {n for n, _ in op.saved_consts} | \
+        set(op.member_cs)
+
+
 _CLASS_ARGS = {}
 for _op in _DECLS:   # torch's fields are per class: the rows of one class list the same
     _first = _CLASS_ARGS.setdefault(_op.grad_fn, _op) if _op.grad_fn else _op
-    assert set(arg_names(_op)) == set(arg_names(_first)), (_op.name, _first.name)
+    assert not (_op.saved_args or _first.saved_args) or \
+        _number_fields(_op) == _number_fields(_first), (_op.name, _first.name)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",

@@ -1471,13 +1471,17 @@ def narrow(input, dim=_MISSING, start=_MISSING, length=_MISSING):
         # (numpy's empty slice starts at the array's first element and a copy of x would
         # lose its strides: torch's keeps both, `start` elements along dim in)
         shape = input._shape[:d] + (0,) + input._shape[d + 1:]
-        return _strided("slice", input, lambda a: strided_over(a, shape, a.strides,
-                                                                start * a.strides[d]))
-    if type(arr) is not float and arr.flags.c_contiguous:
+        out = _strided("slice", input, lambda a: strided_over(a, shape, a.strides,
+                                                               start * a.strides[d]))
+    elif type(arr) is not float and arr.flags.c_contiguous:
         # (its offset known: no address to read, as _strided would)
-        return _strided_view("slice", input, arr, arr[key],
-                             start * math.prod(input._shape[d + 1:]))
-    return _strided("slice", input, lambda a: a[key])
+        out = _strided_view("slice", input, arr, arr[key],
+                            start * math.prod(input._shape[d + 1:]))
+    else:
+        out = _strided("slice", input, lambda a: a[key])
+    # (torch's narrow is slice(dim, start, start + length), its start wrapped)
+    return keep_args(out, dim=int(dim), start=start, end=start + length, step=1,
+                     self_sym_sizes=input._shape)
 
 
 def narrow_copy(input, dim, start, length):

@@ -786,11 +786,12 @@ def _index_numpy(x, key):
                              str(e).replace(" for axis ", " for dimension ")) from None
         name, moved = _last_view_op(key, base.shape, bare)
         if not moved:   # only new dims of size 1: the same elements in the same order
-            return _reshape_op(name or "alias", x, out.shape)
+            return _kept_view_args(_reshape_op(name or "alias", x, out.shape), key,
+                                   base.shape, bare)
         # (a None last after ints or slices that moved elements, x[1:, None]: a strided entry
         # named UnsqueezeBackward0, row unsqueeze_strided)
-        return _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
-                        lambda a: _basic_view(a, key))
+        return _kept_view_args(_strided("unsqueeze_strided" if name == "unsqueeze" else name,
+                                        x, lambda a: _basic_view(a, key)), key, base.shape, bare)
     try:
         idx = index_with(np.arange(base.size).reshape(base.shape), key)
     except IndexError as e:
@@ -906,14 +907,14 @@ def _basic_index(x, arr, key):
             offset += k.indices(n)[0] * strides[d]
             d += 1
     if not moved:   # only new dims of size 1: the same elements in the same order
-        return _reshape_op(name or "alias", x, out.shape)
+        return _kept_view_args(_reshape_op(name or "alias", x, out.shape), keys, shape, bare)
     if empty and offset <= arr.nbytes or nones:
         # (numpy's empty result starts at arr's first element; torch's `offset` bytes in, also
         # past the end of its storage, where numpy's cannot start; a new dim's stride: torch's)
         out = np.ndarray(out.shape, arr.dtype, arr, offset if offset <= arr.nbytes else 0,
                          _none_strides(arr, keys, out) if nones else out.strides)
-    return _strided_view("unsqueeze_strided" if name == "unsqueeze" else name, x, arr, out,
-                         offset // arr.itemsize)
+    return _kept_view_args(_strided_view("unsqueeze_strided" if name == "unsqueeze" else name,
+                                         x, arr, out, offset // arr.itemsize), keys, shape, bare)
 
 
 _SLICE_INTS = frozenset((int, type(None)))
@@ -944,6 +945,39 @@ def _last_view_op(key, shape, bare):
             name, moved = "select", True
             d += 1
     return name, moved
+
+
+def _kept_view_args(t, key, shape, bare):
+    """t (x[key] of a basic key), keeping the arguments torch's last view op of it saves
+    (keep_args): torch applies the key's elements left to right (_last_view_op), select's
+    dim and index, slice's dim, start, end and step, unsqueeze's dim in the dims of the
+    view so far, and the sizes of that view (its self), the ints as given (-1 too)."""
+    if not t._recorded:
+        return t
+    taken = sum(1 for k in key if k is not None and k is not Ellipsis)
+    cur, d, args = list(shape), 0, {}
+    for k in key:
+        if k is None:
+            cur.insert(d, 1)
+            args = {"dim": d}
+            d += 1
+        elif k is Ellipsis:
+            d += len(shape) - taken
+        elif isinstance(k, slice):
+            if bare or not _keeps_dim(k, cur[d]):
+                args = {"dim": d, "start": 0 if k.start is None else operator.index(k.start),
+                        "end": _INT64_MAX if k.stop is None else operator.index(k.stop),
+                        "step": 1 if k.step is None else operator.index(k.step),
+                        "self_sym_sizes": tuple(cur)}
+                cur[d] = len(range(*k.indices(cur[d])))
+            d += 1
+        else:
+            args = {"dim": d, "index": operator.index(k), "self_sym_sizes": tuple(cur)}
+            del cur[d]
+    return keep_args(t, **args)
+
+
+_INT64_MAX = (1 << 63) - 1   # (torch's end of a slice without a stop)
 
 
 def _keeps_dim(k, n):

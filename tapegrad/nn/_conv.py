@@ -13,6 +13,7 @@ import numpy as np
 from .. import decomps, dtypes as D, errors, settings
 from ..native_args import bind
 from ..creation import full
+from ..recording import keep_args
 from ..tensor import _int_arg, Tensor, _is_int_arg
 from ..views import cat, KIND_OPS
 from . import _conv_node as N, _decomps as B, _decomps_conv as C
@@ -152,7 +153,8 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
             errors.warn_once("Using padding='same' with even kernel lengths and odd dilation "
                              "may require a zero-padded copy of the input be created")
             pads = [v for e in reversed(extra) for v in (0, e)]
-            x = _record("constant_pad_nd", B.constant_pad_nd, x, pads, 0.0, cat, full)
+            x = keep_args(_record("constant_pad_nd", B.constant_pad_nd, x, pads, 0.0, cat, full),
+                          pad=tuple(pads))
     padding = _expand("padding", padding, dim)
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
     onednn = _uses_onednn(x, weight, groups, stride, dilation)

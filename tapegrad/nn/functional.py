@@ -25,6 +25,7 @@ from ..ndops import (_binary, where as _where, softmax as _softmax, log_softmax 
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
+from ..recording import keep_args
 from ..tape import INFERENCE_MADE, refuse_inference_index
 from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _is_int_item, _row_major
 from ..tracing import refuse_state_update
@@ -193,7 +194,7 @@ def elu(input, alpha=1.0, inplace=False):
             return _refused_inplace(input, "EluBackward1", X.elu, float(alpha), _ELU_NEGATIVE)
         return _inplace_row(input, "elu_", X.elu, float(alpha))
     _floating_only("elu_cpu", input)
-    return _fastpath.op_elu(input, float(alpha))
+    return keep_args(_fastpath.op_elu(input, float(alpha)), alpha=alpha)
 
 
 def gelu(input, *, approximate="none"):
@@ -203,7 +204,8 @@ def gelu(input, *, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     _floating_only("GeluKernelImpl", input)
-    return _fastpath.op_gelu(input, 0.0 if approximate == "none" else 1.0)
+    return keep_args(_fastpath.op_gelu(input, 0.0 if approximate == "none" else 1.0),
+                     approximate=approximate)
 
 
 def silu(input, inplace=False):
@@ -215,13 +217,16 @@ def silu(input, inplace=False):
     return _fastpath.op_silu(input)
 
 
-def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta * input)) / beta, linear above `threshold` (SoftplusBackward0)."""
+def softplus(input, beta=1, threshold=20):
+    """log(1 + exp(beta * input)) / beta, linear above `threshold` (SoftplusBackward0).
+    (Its defaults are torch's binding's ints, which its node keeps as given.)"""
     _tensor("softplus", input)
     if float(beta) == 1.0:
         _floating_only("softplus_cpu", input)
-        return _fastpath.op_softplus(input, float(threshold))
-    return _record("softplus_beta", B.softplus, input, float(beta), float(threshold))
+        out = _fastpath.op_softplus(input, float(threshold))
+    else:
+        out = _record("softplus_beta", B.softplus, input, float(beta), float(threshold))
+    return keep_args(out, beta=beta, threshold=threshold)
 
 
 def sigmoid(input):
@@ -746,8 +751,8 @@ def pad(input, pad, mode="constant", value=None):
             # torch narrows by the negative pads first
             if input.shape[input.dim() - 1 - j] + min(pad[2 * j], 0) + min(pad[2 * j + 1], 0) < 0:
                 raise RuntimeError("narrow(): length must be non-negative.")
-        return _record("constant_pad_nd", B.constant_pad_nd, input, pad,
-                       0.0 if value is None else value, _cat, _full)
+        return keep_args(_record("constant_pad_nd", B.constant_pad_nd, input, pad,
+                                 0.0 if value is None else value, _cat, _full), pad=pad)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
