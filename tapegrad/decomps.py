@@ -55,6 +55,7 @@ def record(name, body, T, x, *args, edges=None):
             _refuse_saved_inference(op, x, args)
         if out._node >= start:
             groups.mark(tape, start, out._node, op.code)
+            _save_result(tape, op, out)
             base = view_base(out)
             if base is not None and base._tape is tape and base._node >= start:
                 own_counter(out)
@@ -99,7 +100,17 @@ def written(name, out, open_tape, open_n):
         start = open_n if tape is open_tape and open_n >= 0 else 0
         if out._node >= start:
             groups.mark(tape, start, out._node, OPS[name].code)
+            _save_result(tape, OPS[name], out)
     return out
+
+
+def _save_result(tape, op, out):
+    """Save group result `out` where row op's torch node saves its result (`_saved_result`)
+    and the members, saving what their formulas read, did not keep it (amax's, logsumexp's:
+    their entries save the shifted values)."""
+    n = out._node
+    if "out" in op.saves and n in tape.shape and tape.saved_array(n) is None:
+        tape.save(n, out._v)
 
 
 def open_length():

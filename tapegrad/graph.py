@@ -552,7 +552,7 @@ def saved_fields(fn):
             out.append(Field(name, role, Saved(name, None, float(tape.imm[n]), alive, -1)))
         else:
             out.append(Field(name, role, Saved(name, node_shape(tape, node), None, alive, node)))
-    kept = tape.call_args.get(n, ()) if tape.call_args is not None else ()
+    kept = kept_args(tape, n)
     if op.saved_c in kept:   # (as the call gave it: elu's alpha 1.0 a float, 2 an int)
         out.append(Field(op.saved_c, "arg", Saved(op.saved_c, None, kept[op.saved_c], alive,
                                                   -1)))
@@ -568,6 +568,15 @@ def saved_fields(fn):
 UNKNOWN = object()
 
 
+class SavedNode:
+    """A tensor argument torch's node saves, kept as its node on the tape
+    (recording.keep_tensor_args)."""
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+
 def _role_nodes(tape, n, op, rename):
     """{torch's name of entry n's tensor fields: its node}: its operands and result."""
     names = dict(_ROLE_NAMES)
@@ -577,13 +586,22 @@ def _role_nodes(tape, n, op, rename):
             (("a", int(tape.ia[n])), ("b", int(tape.ib[n])), ("out", n))}
 
 
+def kept_args(tape, n):
+    """{name: value} of the arguments entry n's call kept (recording.keep_args), worked out
+    here where the call kept (f, *a) (a view's: views._view_args)."""
+    kept = tape.call_args.get(n) if tape.call_args is not None else None
+    if kept is None:
+        return {}
+    return kept[0](*kept[1:]) if type(kept) is tuple else kept
+
+
 def _arg_fields(tape, n, op, nodes, alive):
     """Fields of op's saved_args for entry n (role "arg"): a size of the tensor field whose
     node `nodes` names, read from the tape; else what the call kept (recording.keep_args),
     the row's value, or UNKNOWN."""
     if not op.saved_args:
         return []
-    kept = tape.call_args.get(n, {}) if tape.call_args is not None else {}
+    kept = kept_args(tape, n)
     out = []
     for spec in op.saved_args:
         name, value = (spec, UNKNOWN) if isinstance(spec, str) else spec
@@ -595,7 +613,11 @@ def _arg_fields(tape, n, op, nodes, alive):
             shape = known_shape(tape, node) if node >= 0 else None
             value = UNKNOWN if shape is None else \
                 tuple(shape) if what == "sizes" else int(np.prod(shape, dtype=np.int64))
-        out.append(Field(name, "arg", Saved(name, None, value, alive, -1)))
+        if isinstance(value, SavedNode):   # (a tensor of this tape: node_api reads it)
+            out.append(Field(name, "arg", Saved(name, node_shape(tape, value.node), None,
+                                                alive, value.node)))
+        else:
+            out.append(Field(name, "arg", Saved(name, None, value, alive, -1)))
     return out
 
 

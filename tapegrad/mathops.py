@@ -26,7 +26,7 @@ from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
-from .recording import keep_args, _result, _tape_for, _tape_of
+from .recording import keep_args, keep_tensor_args, _result, _tape_for, _tape_of
 from .structops import _gather
 from .native_args import arg_error, dim_form_error, given, missing, MISSING, _takes_int_item, \
     _takes_number
@@ -529,7 +529,8 @@ class _MathMethods:
                 x = x.to(D.promoted(x, *(b for b in (min, max) if b is not None)))
             return keep_args(_record("clamp", DM.clamp, x, min, max), min=min, max=max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
-        return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
+        return keep_tensor_args(_record("clamp_tensor", DM.clamp, self, min, max,
+                                 edges=(self, min, max)), min=min, max=max)
 
     clip = clamp
 
@@ -568,8 +569,11 @@ class _MathMethods:
             raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
         # value converts into the result's dtype, checked (2.5 is 2 for integers)
         value = D.checked(value, dt)
-        return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
-                       edges=(self, tensor1, tensor2))
+        # (torch's node saves each factor for the other's gradient)
+        return keep_tensor_args(_record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
+                                 edges=(self, tensor1, tensor2)), value=value,
+                         tensor1=tensor1 if tensor2.requires_grad else None,
+                         tensor2=tensor2 if tensor1.requires_grad else None)
 
     def addcdiv(self, tensor1, tensor2, *legacy, value=1):
         if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
@@ -582,8 +586,11 @@ class _MathMethods:
         if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
             raise RuntimeError(_ADDCDIV_INTEGER)
         D.checked(value, D.promoted(self, tensor1, tensor2))   # (as addcmul's)
-        return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
-                       edges=(self, tensor1, tensor2))
+        # (torch's node saves tensor2, whichever input needs a gradient, tensor1 for
+        # tensor2's gradient)
+        return keep_tensor_args(_record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
+                                 edges=(self, tensor1, tensor2)), value=value,
+                         tensor1=tensor1 if tensor2.requires_grad else None, tensor2=tensor2)
 
     def lerp_(self, end, weight):
         weight = _lerp_operands(self, end, weight)   # (before _inplace_decomp's casts)
@@ -637,13 +644,15 @@ class _MathMethods:
         """Maximum over dim (all dims for ()); ties split the gradient (AmaxBackward0)."""
         if type(keepdim) is not bool:
             raise arg_error("amax", True, (dim, keepdim))
-        return _amax_amin(self, dim, keepdim, True)
+        return keep_args(_amax_amin(self, dim, keepdim, True), dim=_dims_given(dim),
+                         keepdim=keepdim)
 
     def amin(self, dim=(), keepdim=False):
         """Minimum over dim (all dims for ()); ties split the gradient (AminBackward0)."""
         if type(keepdim) is not bool:
             raise arg_error("amin", True, (dim, keepdim))
-        return _amax_amin(self, dim, keepdim, False)
+        return keep_args(_amax_amin(self, dim, keepdim, False), dim=_dims_given(dim),
+                         keepdim=keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         """Index of the (first) maximum, over the flattened tensor for dim=None (int64)."""
@@ -675,8 +684,9 @@ class _MathMethods:
             return _record("prod", DM.prod, x, None, False)
         d = _dim(dim, x.dim(), "prod", "dim", 1)   # (a float tensor refused as torch's)
         # (its body's products keep x's layout; torch's result is row-major)
-        return _row_major(_record("prod_dim", DM.prod, x, d, bool(keepdim))) \
-            if x.dim() else _record("prod_dim", DM.prod, x, None, False)
+        return keep_args(_row_major(_record("prod_dim", DM.prod, x, d, bool(keepdim)))
+                         if x.dim() else _record("prod_dim", DM.prod, x, None, False),
+                         dim=int(dim), keepdim=bool(keepdim))
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""

@@ -18,7 +18,7 @@ from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_
 from .native_args import arg_error, given, MISSING
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
-from .recording import keep_args, _check_mixed, _operand, _operand_node, _record_start, _result, \
+from .recording import keep_args, keep_node_args, _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _new, NODIFF, Tensor,
@@ -819,6 +819,7 @@ def _max_min(x, dim, keepdim, name):
     t = _result(np.asarray(values), x._dtype, tape, OPS[name + "_dim"].code,
                 input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, pos.reshape(-1))
+    keep_args(t, dim=int(dim), keepdim=bool(keepdim), indices=indices)
     if tape.recording and nd:
         _guard_extreme(x, t, kidx, d, name)
     return pair((t, indices))
@@ -1176,6 +1177,12 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
                     if row is None:
                         row = _mm_row(m, k, n)
                     tape.nds.add_param_row(e, row)
+                    if ny == 2:   # (keep_node_args, inline: worked out when read)
+                        kept = tape.call_args
+                        if kept is None:
+                            kept = tape.call_args = {}
+                        kept[e] = (_mm_args, xa.shape, xa.strides, ya.shape, ya.strides,
+                                   xa.itemsize, rx, ry)
                     if m * k * n >= matmul_kind.HOST_MIN_MACS:   # (runs_on_host)
                         tape.set_host(e)
                     return t
@@ -1292,7 +1299,18 @@ def _matmul_record(x, y, xa, ya, out, nx, ny, name):
     tape.add_params(t._node, params)
     if matmul_kind.runs_on_host(params):
         tape.set_host(t._node)
+    if name == "mm":
+        keep_node_args(tape, t._node, (_mm_args, xa.shape, xa.strides, ya.shape, ya.strides,
+                                       xa.itemsize, x._recorded, y._recorded))
     return t
+
+
+def _mm_args(xshape, xstrides, yshape, ystrides, item, x_grad, y_grad):
+    """MmBackward0's sizes and strides of self and mat2 (torch's node keeps an operand's
+    strides only where that operand needs a gradient: () else)."""
+    return {"self_sym_sizes": xshape, "mat2_sym_sizes": yshape,
+            "self_sym_strides": tuple(s // item for s in xstrides) if x_grad else (),
+            "mat2_sym_strides": tuple(s // item for s in ystrides) if y_grad else ()}
 
 
 def _matmul_batched(x, y):
@@ -1710,6 +1728,7 @@ def _logsumexp_pass(x, dims, keepdim):
     n = tape.push_nd(_ADD, n_l, n_m2, 0.0, out.shape, out.size)
     groups.mark_members(tape, start, n, (n_m, n_z, n_e, n_s, n_l, n_m2, n),
                         _LOGSUMEXP)
+    tape.save(n, out)   # (torch's node saves its result: decomps._save_result's rule)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
     return t

@@ -46,7 +46,9 @@ def _node_dir(self):
 
 def _is_tensor_field(fn, f):
     """Whether torch's node saves Field f as a tensor (a SavedVariable), not as a number."""
-    return f.role not in ("c", "arg") and not (f.saved is not None and f.saved.node < 0
+    if f.role == "arg":   # (an index, a loss's target: a tensor argument the call kept)
+        return f.saved is not None and (f.saved.node >= 0 or isinstance(f.saved.value, Tensor))
+    return f.role != "c" and not (f.saved is not None and f.saved.node < 0
                                   and _is_scalar_arg(fn._tape, fn._node, f))
 
 
@@ -139,6 +141,10 @@ def _unpack(fn, f):
     if s is None:
         return None
     if f.role == "arg":
+        if (s.node >= 0 or isinstance(s.value, Tensor)) and not s.alive:
+            raise RuntimeError(errors.BACKWARD_TWICE)   # (a saved tensor, freed)
+        if s.node >= 0:   # (a tensor argument of this tape, kept as its node)
+            return _saved_tensor(fn._tape, fn._node, s.node, f.role)
         return _arg_value(fn, f.name, s.value)
     _check_saved(fn, f)
     tape, n = fn._tape, fn._node

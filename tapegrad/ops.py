@@ -248,7 +248,8 @@ _DECLS = [
     Op("t", "strided", "TBackward0"),
     Op("expand", "strided", "ExpandBackward0", saved_args=("self_sym_sizes",)),
     Op("permute", "strided", "PermuteBackward0", saved_args=("dims",)),
-    Op("index", "gather", "IndexBackward0", saves=("index",)),
+    Op("index", "gather", "IndexBackward0", saves=("index",),
+       saved_args=("indices", "self_sym_sizes")),
     Op("unsafe_view", "reshape", "UnsafeViewBackward0",
        saved_names=(("self", None), ("other", None))),
     Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * (out * out)",)),
@@ -275,7 +276,8 @@ _DECLS = [
     Op("alias", "reshape", "AliasBackward0"),            # x[...]
     Op("dot", "matmul", "DotBackward0", saves=("a", "b"), saved_names=(("other", "tensor"),)),
     Op("mv", "matmul", "MvBackward0", saves=("a", "b"), saved_names=(("other", "vec"),)),
-    Op("mm", "matmul", "MmBackward0", saves=("a", "b"), saved_names=(("other", "mat2"),)),
+    Op("mm", "matmul", "MmBackward0", saves=("a", "b"), saved_names=(("other", "mat2"),),
+       saved_args=("self_sym_sizes", "self_sym_strides", "mat2_sym_sizes", "mat2_sym_strides")),
     Op("bmm", "matmul", "BmmBackward0", saves=("a", "b"), saved_names=(("other", "mat2"),)),
     Op("matmul", "matmul", "UnsafeViewBackward0", saves=("a", "b"),
        saved_names=(("self", None), ("other", None))),
@@ -296,8 +298,10 @@ _DECLS = [
     Op("cat", "cat", "CatBackward0", saves=(), saved_args=("dim",)),
     Op("stack", "cat", "StackBackward0", saves=(), saved_args=("dim",)),
     # --- max/min along a dim: a gather of the returned positions (values; indices need none)
-    Op("max_dim", "gather", "MaxBackward0", saves=("index",)),
-    Op("min_dim", "gather", "MinBackward0", saves=("index",)),
+    Op("max_dim", "gather", "MaxBackward0", saves=("index",),
+       saved_args=("dim", "keepdim", "indices", "self_sym_sizes")),
+    Op("min_dim", "gather", "MinBackward0", saves=("index",),
+       saved_args=("dim", "keepdim", "indices", "self_sym_sizes")),
     # --- several outputs: one split entry holds them packed, one `output` entry per output
     # (a strided view of its block, imm = output_nr) shows the split entry as its grad_fn
     Op("split", "split", "SplitBackward0", saves=(),
@@ -322,7 +326,8 @@ _DECLS = [
     # --- a decomposition row: recorded as the primitives of tapegrad/decomps.py, shown as one
     # grad_fn of torch's name whose next_functions lead to the decomposition's inputs;
     # `saves` names what torch's node saves (for grad_fn inspection and pictures) ---------
-    Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
+    Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out"),
+       saved_args=("dim", "keepdim")),
     # softmax / log_softmax: one entry each of the softmax kind (tapegrad/kinds/softmax.py)
     Op("softmax", "softmax", "SoftmaxBackward0", saves=("out",), saved_args=("dim",)),
     Op("log_softmax", "softmax", "LogSoftmaxBackward0", saves=("out",), saved_args=("dim",)),
@@ -408,13 +413,13 @@ _DECLS = [
     Op("logical_xor", "compare", fwd="(a != 0.0) != (b != 0.0)"),
     # --- decomposition rows (tapegrad/decomps.py) ---------------------------------------------
     Op("clamp", "decomp", "ClampBackward1", saves=("a",), saved_args=("min", "max")),
-    Op("clamp_tensor", "decomp", "ClampBackward0", saves=("a",)),
+    Op("clamp_tensor", "decomp", "ClampBackward0", saves=("a",), saved_args=("min", "max")),
     Op("max_all", "decomp", "MaxBackward1", saves=("a", "out")),
     Op("min_all", "decomp", "MinBackward1", saves=("a", "out")),
-    Op("amax", "decomp", "AmaxBackward0", saves=("a", "out")),
-    Op("amin", "decomp", "AminBackward0", saves=("a", "out")),
+    Op("amax", "decomp", "AmaxBackward0", saves=("a", "out"), saved_args=("dim", "keepdim")),
+    Op("amin", "decomp", "AminBackward0", saves=("a", "out"), saved_args=("dim", "keepdim")),
     Op("prod", "decomp", "ProdBackward0", saves=("a", "out")),
-    Op("prod_dim", "decomp", "ProdBackward1", saves=("a", "out")),
+    Op("prod_dim", "decomp", "ProdBackward1", saves=("a", "out"), saved_args=("dim", "keepdim")),
     # cumsum: one entry of the scan kind (tapegrad/kinds/scan.py)
     Op("cumsum", "scan", "CumsumBackward0", saves=(), saved_args=("dim",)),
     Op("cumprod", "decomp", "CumprodBackward0", saves=("a", "out"), saved_args=("dim",)),
@@ -427,22 +432,28 @@ _DECLS = [
     Op("lerp", "decomp", "LerpBackward0", saves=("a", "b"), saved_names=(("self", None),),
        frees_nothing=True, saved_args=("weight",)),
     Op("lerp_tensor", "decomp", "LerpBackward1", saves=("a", "b")),
-    Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b"), saved_names=(("self", None),)),
-    Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b"), saved_names=(("self", None),)),
+    Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b"), saved_names=(("self", None),),
+       saved_args=("tensor1", "tensor2", "value")),
+    Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b"), saved_names=(("self", None),),
+       saved_args=("tensor1", "tensor2", "value")),
     # --- opsstruct (#11): structural / indexing / sort ops ----------------------------------
     # gathers: params = the input's flat position of each output element (tapegrad/structops.py
     # computes them); repeated positions accumulate in the backward
     Op("flip", "gather", "FlipBackward0", saved_args=("dims",)),
     Op("roll", "gather", "RollBackward0", saved_args=("dims", "shifts")),
     Op("repeat", "gather", "RepeatBackward0", saved_args=("repeats", "self_sym_sizes")),
-    Op("index_select", "gather", "IndexSelectBackward0", saves=("index",)),
-    Op("gather", "gather", "GatherBackward0", saves=("a", "index")),
+    Op("index_select", "gather", "IndexSelectBackward0", saves=("index",),
+       saved_args=("dim", "index", "self_sym_sizes")),
+    Op("gather", "gather", "GatherBackward0", saves=("a", "index"),
+       saved_args=("dim", "index", "sparse_grad")),
     Op("take", "gather", "TakeBackward0", saves=("a", "index")),
     Op("masked_select", "gather", "MaskedSelectBackward0", saves=("a", "index")),
     Op("diag", "gather", "DiagonalBackward0_copy"),       # torch.diag of a matrix
     # sort & co: values are a gather of the returned indices (the gradient goes there)
-    Op("sort", "gather", "SortBackward0", saves=("index",)),
-    Op("topk", "gather", "TopkBackward0", saves=("index",)),
+    Op("sort", "gather", "SortBackward0", saves=("index",),
+       saved_args=("dim", "indices", "self_sym_sizes")),
+    Op("topk", "gather", "TopkBackward0", saves=("index",),
+       saved_args=("dim", "indices", "self_sym_sizes")),
     Op("kthvalue", "gather", "KthvalueBackward0", saves=("index",)),
     Op("median_dim", "gather", "MedianBackward1", saves=("index",)),
     Op("diagonal", "strided", "DiagonalBackward0",
@@ -475,8 +486,8 @@ _DECLS = [
     Op("median", "decomp", "MedianBackward0", saves=("a", "out")),
     Op("addmm", "decomp", "AddmmBackward0", saves=(), saved_names=(("self", "mat1"),)),
     Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
-    Op("scatter", "decomp", "ScatterBackward0", saves=()),
-    Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
+    Op("scatter", "decomp", "ScatterBackward0", saves=(), saved_args=("dim", "index")),
+    Op("scatter_add", "decomp", "ScatterAddBackward0", saves=(), saved_args=("dim", "index")),
     # (torch's nodes save the source: a change of it before backward fails there)
     Op("index_add", "decomp", "IndexAddBackward0", saves=("b",), edges=(0, 1)),
     Op("index_copy", "decomp", "IndexCopyBackward0", saves=("b",), edges=(0, 1)),
@@ -528,23 +539,27 @@ _DECLS = [
        "where(a > c, a, log1p(exp(where(a > c, 0.0, a))))",
        ("where(a > c, g, g * exp(where(a >= c, c, a)) / (exp(where(a >= c, c, a)) + 1.0))",),
        saved_c="threshold", saved_args=(("beta", 1),)),
-    Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
-    Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1),
+       saved_args=("reduction", "target")),
+    Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1),
+       saved_args=("beta", "reduction", "target")),
     Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("nll_loss", "decomp", "NllLossBackward0", saves=("a",),
-       backward_reads_input=True),
+       backward_reads_input=True, saved_args=("ignore_index", "reduction", "target", "total_weight", "weight")),
     Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",),
-       backward_reads_input=True),
+       backward_reads_input=True, saved_args=("ignore_index", "reduction", "target", "total_weight", "weight")),
     # torch's div(Tensor, Scalar); like mul/add/sub_number below, its node saves the number
     # only (no tensor): the graph can be swept again
     Op("div_by_number", "decomp", "DivBackward1", saves=(), frees_nothing=True),
     Op("binary_cross_entropy", "decomp", "BinaryCrossEntropyBackward0", saves=("a", "b"),
-       edges=(0, 1)),
+       edges=(0, 1), saved_args=("reduction", "target", "weight")),
     Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
-       saves=("a", "b"), edges=(0, 1)),
+       saves=("a", "b"), edges=(0, 1), saved_args=("pos_weight", "reduction", "target", "weight")),
     Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3),
        saved_names=(("self", "input"),), backward_is_one_node=True),
-    Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
+    Op("embedding", "decomp", "EmbeddingBackward0", saves=(),
+       saved_args=("indices", "padding_idx", "scale_grad_by_freq", "sparse",
+                   "weight_sym_argsize_0")),
     Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=(), saved_args=("pad",)),
     Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",),
        backward_reads_input=True),
@@ -935,7 +950,8 @@ _DECLS = [
     # binary_cross_entropy_with_logits groups it with the reduction
     Op("bce_with_logits", "binary", "BinaryCrossEntropyWithLogitsBackward0",
        "(1.0 - b) * a - (where(a < 0.0, a, 0.0) - log1p(exp(-abs(a))))",
-       ("(sigmoid(a) - b) * g", "-a * g")),
+       ("(sigmoid(a) - b) * g", "-a * g"),
+       saved_args=("pos_weight", "reduction", "target", "weight")),
     # NOTE: the square root of std, cdist (the 2-norms': norm_sqrt): gradient 0 where the value
     # is 0 (torch's masked formulas), not g / 0; the value at +-0.0 is 0.0
     Op("sqrt0", "unary", "SqrtBackward0", "where(a == 0.0, 0.0, sqrt(a))",
@@ -964,7 +980,8 @@ _DECLS = [
     # linear piece's (continuous there), nan at nan
     Op("smooth_l1", "unary", "SmoothL1LossBackward0",
        "where(abs(a) < c, 0.5 * abs(a) * abs(a) / c, abs(a) - 0.5 * c)",
-       ("where(a <= -c, -g, where(a >= c, g, a * g / c))",)),
+       ("where(a <= -c, -g, where(a >= c, g, a * g / c))",),
+       saved_args=("beta", "reduction", "target")),
     Op("huber", "unary", "HuberLossBackward0",
        "where(abs(a) < c, 0.5 * abs(a) * abs(a), c * (abs(a) - 0.5 * c))",
        ("where(a <= -c, -g * c, where(a >= c, g * c, a * g))",)),
@@ -977,7 +994,8 @@ _DECLS = [
        "(b - 1.0) * where(log1p(-a) > -100.0, log1p(-a), -100.0) - "
        "b * where(log(a) > -100.0, log(a), -100.0)",
        ("g * (a - b) / where((1.0 - a) * a > 9.999999960041972e-13, (1.0 - a) * a, "
-        "9.999999960041972e-13)", "-log(a / (1.0 - a)) * g")),
+        "9.999999960041972e-13)", "-log(a / (1.0 - a)) * g"),
+       saved_args=("reduction", "target", "weight")),
     # a random draw whose parameter needs a gradient (tapegrad/draw_nodes.py): b the values
     # drawn (a constant: a recorded program reuses its draws), a the parameter (normal's mean
     # or std, bernoulli's p, poisson's rates, the tensor an in-place fill overwrites).  Its
@@ -1043,11 +1061,12 @@ _DECLS = [
     Op("leaky_relu_result", "unary", "LeakyReluBackward1", "where(a > 0.0, a, a * c)",
        ("where(out > 0.0, depends_on(g, out), g * c)",), saved_c="negative_slope"),
     # sort given `stable` (torch's sort.stable overload, whose node is SortBackward1)
-    Op("sort_stable", "gather", "SortBackward1", saves=("index",)),
+    Op("sort_stable", "gather", "SortBackward1", saves=("index",),
+       saved_args=("dim", "indices", "self_sym_sizes")),
     # nll_loss's one-pass case (2-d input, class indices, no weight, none ignored, mean/sum):
     # one entry of the nll kind (tapegrad/kinds/nll.py; params the targets, imm 1.0 for
     # mean).  Its VJP reads no value; x is saved as torch's node saves self
-    Op("nll", "nll", "NllLossBackward0", saves=("a",)),
+    Op("nll", "nll", "NllLossBackward0", saves=("a",), saved_args=("ignore_index", "reduction", "target", "total_weight", "weight")),
     # torch.special.erfcx, exp(x^2) erfc(x) (tapegrad/_special.py): torch's gradient
     # 2 x erfcx(x) - 2 / sqrt(pi)
     Op("erfcx", "unary", "SpecialErfcxBackward0", "erfcx(a)",
@@ -1059,7 +1078,7 @@ _DECLS = [
     # view's positions, which torch's CopySlices does not save (x[:2].add_(1) can be swept
     # twice), unlike `x[index]`'s IndexBackward0; also the source elements scatter and
     # scatter_add read inside their groups (structops: torch saves no source there)
-    Op("view_gather", "gather", "IndexBackward0"),
+    Op("view_gather", "gather", "IndexBackward0", saved_args=("indices", "self_sym_sizes")),
     # ... and the write of its result back into the base (CopySlices' where entry's operand)
     Op("view_scatter", "scatter_idx", "IndexPutBackward0"),
     # copysign: |x| times the signs of other (tapegrad/inplace_more.py); torch's node saves

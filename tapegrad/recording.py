@@ -4,6 +4,7 @@ a number folded into the entry, or a const entry) and the result tensor (`_resul
 import numpy as np
 
 from . import dtypes as D
+from .graph import SavedNode
 from .parameter import Parameter
 from .tape import input_node, open_tape, STATE
 from .tensor import Tensor, _new
@@ -127,6 +128,22 @@ def keep_args(t, **args):
     tape as it was."""
     tape = t._tape if t._recorded else None
     if tape is not None and t._node == tape.n - 1:
+        keep_node_args(tape, t._node, args)
+    return t
+
+
+def keep_tensor_args(t, **args):
+    """keep_args where some arguments are tensors (a loss's target, addcmul's factors): one
+    recorded on t's tape is kept as its node (SavedNode), read back as the tape's saved
+    tensors are (a tensor held by the tape that holds it would keep both alive: a cycle)."""
+    tape = t._tape if t._recorded else None
+    if tape is not None and t._node == tape.n - 1:
+        for k, v in args.items():
+            if isinstance(v, Tensor) and v._recorded and v._tape is tape:
+                node = v._node
+                args[k] = SavedNode(node)
+                if node in tape.shape and tape.saved_array(node) is None:
+                    tape.save(node, v._v)   # (the entries did not save it: torch's node does)
         keep_node_args(tape, t._node, args)
     return t
 

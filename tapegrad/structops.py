@@ -257,6 +257,7 @@ def _sort(input, dim=-1, descending=False, stable=None):
         idx = _sort_ties(input._array(), idx, d, descending)
     values, indices = _select("sort" if stable is None else "sort_stable", input, d, idx,
                               preserve=True)
+    keep_args(values, dim=int(dim), indices=indices)
     if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
         guard_nans(input)
         _guard_sorted(values, d, descending)
@@ -326,6 +327,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         if k and n > 1:
             idx = topk_ties(input._array(), idx, k, d, largest, sorted)
         values, indices = _select("topk", input, d, idx)
+    keep_args(values, dim=int(dim), indices=indices)
     if _tracing(values) is not None and 0 < k < n and input.dim():
         # the k found are still the top k: sorted, and every element beyond the k-th is among
         # them (each row has at least as many as its top-k part: the totals are equal iff
@@ -699,7 +701,8 @@ def index_select(input, dim, index):
         raise IndexError("index out of range in self")
     pos = _positions(input)
     # (of a 0-d input, a 0-d result as torch's; the method, not np.take's Python layer)
-    return _gather("index_select", input, pos.take(idx, d) if nd else pos)
+    return keep_args(_gather("index_select", input, pos.take(idx, d) if nd else pos),
+                     dim=int(dim), index=index)
 
 
 _min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
@@ -730,7 +733,8 @@ def gather(input, dim, index, *, sparse_grad=False):
         _bake(index, "guard_value")
     sub = pos[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
     out = np.take_along_axis(sub, ix, d)
-    return _gather("gather", input, out.reshape(idx.shape))
+    return keep_args(_gather("gather", input, out.reshape(idx.shape)), dim=int(dim),
+                     index=index, sparse_grad=sparse_grad)
 
 
 @_saves_index(1, "index")
@@ -790,8 +794,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         if o.size:   # (its start known: no address to read, as _strided would)
             start = max(-offset, 0) * arr.strides[d1] + max(offset, 0) * arr.strides[d2]
             out = np.ndarray(o.shape, arr.dtype, arr, start, o.strides)
-            return keep_args(_strided_view("diagonal", input, arr, out, start // arr.itemsize),
-                             offset=int(offset), dim1=int(dim1), dim2=int(dim2))
+            return _strided_view("diagonal", input, arr, out, start // arr.itemsize,
+                                 {"offset": int(offset), "dim1": int(dim1), "dim2": int(dim2)})
     return keep_args(_strided("diagonal", input, view), offset=int(offset), dim1=int(dim1),
                      dim2=int(dim2))
 
@@ -1263,8 +1267,9 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     # the last write to each position wins
     tgt, first = np.unique(flat_out[::-1], return_index=True)
     sel = flat_src[::-1][first]
-    return _write_last("scatter", input, src, tgt, sel,
-                       (flat_src, flat_out) if len(tgt) < len(flat_out) else None)
+    return keep_args(_write_last("scatter", input, src, tgt, sel,
+                                 (flat_src, flat_out) if len(tgt) < len(flat_out) else None),
+                     dim=int(dim), index=index)
 
 
 # torch's messages for a source of another dtype than the tensor written into
@@ -1308,7 +1313,8 @@ def scatter_add(input, dim, index, src):
     _scatter_shape_check(input, d, idx, src)
     out_pos = _scatter_grid(input._shape or (1,), d, idx).reshape(-1)
     src_pos = _scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]).reshape(-1)
-    return _add_at("scatter_add", input, src, out_pos, src_pos)
+    return keep_args(_add_at("scatter_add", input, src, out_pos, src_pos), dim=int(dim),
+                     index=index)
 
 
 @_saves_index(2, "index")

@@ -489,9 +489,11 @@ class _OpMethods:
         dims = _reduce_dims("logsumexp", dim, nd)
         x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
         out = _logsumexp_pass(x, dims, bool(keepdim))
-        if out is not None:
-            return out
-        return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, bool(keepdim))
+        if out is None:
+            out = decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims,
+                                 bool(keepdim))
+        return keep_args(out, keepdim=keepdim, dim=(int(dim),) if hasattr(dim, "__index__")
+                         else tuple(int(d) for d in dim))
 
     def softmax(self, dim, dtype=None):
         """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
@@ -702,8 +704,8 @@ class _OpMethods:
                 -nd <= dim1 < nd and type(v) is not float and v.flags.c_contiguous:
             # (the common case: dims in range, a row-major array: _strided's first case,
             # without its frames and _dim's)
-            return keep_args(_strided_view("transpose", self, v, v.swapaxes(dim0, dim1), 0),
-                             dim0=dim0, dim1=dim1)
+            return _strided_view("transpose", self, v, v.swapaxes(dim0, dim1), 0,
+                                 {"dim0": dim0, "dim1": dim1} if self._recorded else None)
         if nd == 0:
             _dim(dim0, 0, "transpose", "dim0"), _dim(dim1, 0, "transpose", "dim1", 2)
             return keep_args(_strided("transpose", self, lambda a: a), dim0=int(dim0),
@@ -748,11 +750,12 @@ class _OpMethods:
                     _PERMS.clear()
                 _PERMS[dims, len(self._shape)] = perm
         v = self._v
-        given = dims[0] if len(dims) == 1 and not hasattr(dims[0], "__index__") else dims
-        given = tuple(int(d) for d in given)   # (torch keeps the dims as given: -1 too)
+        # (torch keeps the dims as given: -1 too)
+        given = dims if ints and len(dims) > 1 else tuple(_int_list(
+            dims, "permute", "dims", ok=_is_dim_item)) if self._recorded else None
         if type(v) is not float and v.flags.c_contiguous:   # (_strided's case, inline)
-            return keep_args(_strided_view("permute", self, v, v.transpose(perm), 0),
-                             dims=given)
+            return _strided_view("permute", self, v, v.transpose(perm), 0,
+                                 None if given is None else {"dims": given})
         return keep_args(_strided("permute", self, lambda a: a.transpose(perm)), dims=given)
 
     @property

@@ -217,10 +217,12 @@ def strided_over(a, shape, strides, offset=0):
     return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
 
 
-def _strided_view(name, x, arr, out, offset):
+def _strided_view(name, x, arr, out, offset, args=None):
     """_strided where the view is known: `out`, a numpy view of x's own row-major array
     `arr` starting `offset` elements into it (so no copy for the params, no address to read,
-    and it shares arr's memory unless empty)."""
+    and it shares arr's memory unless empty).  `args`: the arguments torch's node keeps
+    (recording.keep_args' dict, kept here without its frame: views are hot), or (f, *a):
+    f(*a) gives them, worked out only when read (graph.kept_args)."""
     tape = STATE.tape
     fast = x._recorded and not tape.sealed and out.size > 1 and (
         x._tape is tape or x._tape is None and x._lserial == tape.serial)
@@ -243,6 +245,11 @@ def _strided_view(name, x, arr, out, offset):
             if row is None:
                 row = _stride_row(key)
             nds.add_param_row(t._node, row)
+        if args is not None:   # (keep_args, inline)
+            kept = tape.call_args
+            if kept is None:
+                kept = tape.call_args = {}
+            kept[t._node] = args
     if not fast:
         _view_of(t, x, out, name)
     return t
@@ -379,7 +386,50 @@ def _index(x, key):
         r = _index_numpy(x, key)
     except IndexError as e:
         raise IndexError(_index_message(x, key, str(e))) from None
-    return r if r._tape is None else saves_indices(r, index_tensors(key))
+    if r._tape is None:
+        return r
+    return keep_args(saves_indices(r, index_tensors(key)), **_index_args(key, x._shape))
+
+
+def _index_args(key, shape):
+    """What torch's IndexBackward0 of x[key] keeps (x of `shape`), for a key of slices,
+    Ellipsis and index tensors (lists, arrays): `indices`, None per dim a slice or Ellipsis
+    takes (the trailing ones dropped), and the sizes of x sliced first (its self); nothing
+    for other keys (ints, None, bools: torch's views first)."""
+    keys = key if type(key) is tuple else (key,)
+    idx, taken = [], 0
+    for k in keys:
+        if k is Ellipsis or isinstance(k, slice):
+            idx.append(k)
+            taken += k is not Ellipsis
+            continue
+        if isinstance(k, Tensor):
+            t = k
+        elif isinstance(k, (list, np.ndarray)):
+            a = np.asarray(k)
+            t = Tensor._wrap(a if a.dtype == bool else a.astype(np.int64), D.bool_ if
+                             a.dtype == bool else D.int64)
+        else:
+            return {}
+        if not t._shape:   # (a 0-d index selects: torch's view first)
+            return {}
+        idx.append(t)
+        taken += t.dim() if t._dtype is D.bool_ else 1
+    out, sizes, d = [], list(shape), 0
+    for k in idx:
+        if k is Ellipsis:
+            out += [None] * (len(shape) - taken)
+            d += len(shape) - taken
+        elif isinstance(k, slice):
+            out.append(None)
+            sizes[d] = len(range(*k.indices(sizes[d])))
+            d += 1
+        else:
+            out.append(k)
+            d += k.dim() if k._dtype is D.bool_ else 1
+    while out and out[-1] is None:
+        out.pop()
+    return {"indices": tuple(out), "self_sym_sizes": tuple(sizes)}
 
 
 def index_tensors(key):
@@ -786,12 +836,13 @@ def _index_numpy(x, key):
                              str(e).replace(" for axis ", " for dimension ")) from None
         name, moved = _last_view_op(key, base.shape, bare)
         if not moved:   # only new dims of size 1: the same elements in the same order
-            return _kept_view_args(_reshape_op(name or "alias", x, out.shape), key,
-                                   base.shape, bare)
-        # (a None last after ints or slices that moved elements, x[1:, None]: a strided entry
-        # named UnsqueezeBackward0, row unsqueeze_strided)
-        return _kept_view_args(_strided("unsqueeze_strided" if name == "unsqueeze" else name,
-                                        x, lambda a: _basic_view(a, key)), key, base.shape, bare)
+            out = _reshape_op(name or "alias", x, out.shape)
+        else:
+            # (a None last after ints or slices that moved elements, x[1:, None]: a strided
+            # entry named UnsqueezeBackward0, row unsqueeze_strided)
+            out = _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
+                           lambda a: _basic_view(a, key))
+        return keep_args(out, **_view_args(key, base.shape, bare)) if out._recorded else out
     try:
         idx = index_with(np.arange(base.size).reshape(base.shape), key)
     except IndexError as e:
@@ -907,14 +958,16 @@ def _basic_index(x, arr, key):
             offset += k.indices(n)[0] * strides[d]
             d += 1
     if not moved:   # only new dims of size 1: the same elements in the same order
-        return _kept_view_args(_reshape_op(name or "alias", x, out.shape), keys, shape, bare)
+        out = _reshape_op(name or "alias", x, out.shape)
+        return keep_args(out, **_view_args(keys, shape, bare, taken)) if out._recorded else out
     if empty and offset <= arr.nbytes or nones:
         # (numpy's empty result starts at arr's first element; torch's `offset` bytes in, also
         # past the end of its storage, where numpy's cannot start; a new dim's stride: torch's)
         out = np.ndarray(out.shape, arr.dtype, arr, offset if offset <= arr.nbytes else 0,
                          _none_strides(arr, keys, out) if nones else out.strides)
-    return _kept_view_args(_strided_view("unsqueeze_strided" if name == "unsqueeze" else name,
-                                         x, arr, out, offset // arr.itemsize), keys, shape, bare)
+    return _strided_view("unsqueeze_strided" if name == "unsqueeze" else name, x, arr, out,
+                         offset // arr.itemsize,
+                         (_view_args, keys, shape, bare, taken) if x._recorded else None)
 
 
 _SLICE_INTS = frozenset((int, type(None)))
@@ -947,14 +1000,14 @@ def _last_view_op(key, shape, bare):
     return name, moved
 
 
-def _kept_view_args(t, key, shape, bare):
-    """t (x[key] of a basic key), keeping the arguments torch's last view op of it saves
+def _view_args(key, shape, bare, taken=None):
+    """The arguments torch's last view op of x[key] (a basic key, x of `shape`) keeps
     (keep_args): torch applies the key's elements left to right (_last_view_op), select's
     dim and index, slice's dim, start, end and step, unsqueeze's dim in the dims of the
-    view so far, and the sizes of that view (its self), the ints as given (-1 too)."""
-    if not t._recorded:
-        return t
-    taken = sum(1 for k in key if k is not None and k is not Ellipsis)
+    view so far, and the sizes of that view (its self), the ints as given (-1 too).
+    `taken`: how many of x's dims the key takes, where the caller has it."""
+    if taken is None:
+        taken = sum(1 for k in key if k is not None and k is not Ellipsis)
     cur, d, args = list(shape), 0, {}
     for k in key:
         if k is None:
@@ -974,7 +1027,7 @@ def _kept_view_args(t, key, shape, bare):
         else:
             args = {"dim": d, "index": operator.index(k), "self_sym_sizes": tuple(cur)}
             del cur[d]
-    return keep_args(t, **args)
+    return args
 
 
 _INT64_MAX = (1 << 63) - 1   # (torch's end of a slice without a stop)

@@ -25,7 +25,7 @@ from ..ndops import (_binary, where as _where, softmax as _softmax, log_softmax 
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
-from ..recording import keep_args
+from ..recording import keep_args, keep_tensor_args
 from ..tape import INFERENCE_MADE, refuse_inference_index
 from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _is_int_item, _row_major
 from ..tracing import refuse_state_update
@@ -295,13 +295,18 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if size_average is None and reduce is None and weight is None:   # (_onepass.py)
         out = _onepass.mse_loss(input, target, reduction)
         if out is not None:
-            return out
+            return keep_tensor_args(out, reduction=_REDUCTIONS[reduction], target=target)
     _same_size(input, target, "mse_loss")
     input, target = _broadcast_pair(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if weight is not None:
         return B._reduce((input - target) ** 2 * weight, reduction)
-    return _record("mse_loss", B.mse_loss, input, target, reduction)
+    return keep_tensor_args(_record("mse_loss", B.mse_loss, input, target, reduction),
+                     reduction=_REDUCTIONS[reduction], target=target)
+
+
+# torch's reduction enum, as its loss nodes keep it
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -326,7 +331,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         return B._reduce((input - target).abs(), reduction)
     if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
         _floating_only("smooth_l1_cpu", input)
-    return _record("smooth_l1_loss", B.smooth_l1_loss, input, target, reduction, float(beta))
+    return keep_tensor_args(_record("smooth_l1_loss", B.smooth_l1_loss, input, target, reduction,
+                             float(beta)), beta=beta, reduction=_REDUCTIONS[reduction],
+                     target=target)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -454,7 +461,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         refuse_inference_index(input, target)
         out = _onepass.nll_loss(input, target, reduction, ignore_index)
         if out is not None:
-            return out
+            return _nll_kept(out, target, weight, ignore_index, reduction)
     _tensor("nll_loss_nd", input)
     refuse_inference_index(input, target)   # (torch's node saves the target)
     reduction = _reduction(reduction, size_average, reduce)
@@ -471,7 +478,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if weight is None:   # (_onepass.py: F.nll_loss(F.log_softmax(...)) of a classifier)
         out = _onepass.nll_loss(input, target, reduction, ignore_index)
         if out is not None:
-            return out
+            return _nll_kept(out, target, weight, ignore_index, reduction)
     if input.dim() >= 3 and input.dim() != 4 and reduction == "none":
         # torch: the 2-d loss of a 4-d view, viewed back (ViewBackward0)
         n, c, d1 = input.shape[:3]
@@ -481,8 +488,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.view(tuple(target.shape))
     onehot, wt, kept, cdim = _class_masks(input, target, weight, ignore_index)
     name = "nll_loss2d" if input.dim() >= 3 else "nll_loss"
-    return _saves_unread(_record(name, B.nll_loss, input, onehot, wt, kept, reduction, cdim),
-                         weight)
+    return _nll_kept(_saves_unread(_record(name, B.nll_loss, input, onehot, wt, kept,
+                                           reduction, cdim), weight),
+                     target, weight, ignore_index, reduction)
+
+
+def _nll_kept(out, target, weight, ignore_index, reduction):
+    """out, keeping what torch's NllLossBackward0 saves beside its input: its target and
+    weight, ignore_index, the reduction and total_weight (the weights of the targets not
+    ignored, summed: their count without weights; 0 unreduced)."""
+    if not out._recorded:
+        return out
+    t = target._array()
+    kept = t != ignore_index
+    total = 0.0 if reduction == "none" else float(kept.sum()) if weight is None else \
+        float(weight._array()[t[kept]].sum(dtype=np.float64))
+    return keep_tensor_args(out, ignore_index=ignore_index, reduction=_REDUCTIONS[reduction],
+                     target=target, weight=weight,
+                     total_weight=Tensor._wrap(np.array(total, out._dtype.np), out._dtype))
 
 
 @S._saves_index(1, "target")
@@ -502,7 +525,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if weight is None and label_smoothing == 0.0:   # a classifier's loss: one pass
         out = _onepass.cross_entropy(input, target, reduction, ignore_index)
         if out is not None:
-            return out
+            return _nll_kept(out, target, weight, ignore_index, reduction)
     cdim = 1 if input.dim() > 1 else 0
     logp = _log_softmax(input, cdim)
     n_cls = input.shape[cdim]
@@ -644,8 +667,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError("all elements of target should be between 0 and 1")
     if weight is not None and tuple(weight.shape) != tuple(wide):
         weight = weight.expand(wide)   # (torch saves the expanded view: its error's sizes)
-    return _record("binary_cross_entropy", B.binary_cross_entropy, input, target, weight,
-                   reduction)
+    return keep_tensor_args(_record("binary_cross_entropy", B.binary_cross_entropy, input, target,
+                             weight, reduction),
+                     reduction=_REDUCTIONS[reduction], target=target, weight=weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -670,9 +694,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
             if wide != tuple(input.shape):
                 raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the "
                                    f"broadcast shape {list(wide)}")
-    return _saves_unread(_record(
+    return keep_tensor_args(_saves_unread(_record(
         "binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits, input, target,
-        weight, pos_weight, reduction), pos_weight)
+        weight, pos_weight, reduction), pos_weight), pos_weight=pos_weight,
+        reduction=_REDUCTIONS[reduction], target=target, weight=weight)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -952,7 +977,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         tape, start = decomps.open_length()
         out = _rows_at(weight, input)
         if out is not None:
-            return decomps.written("embedding", out, tape, start)
+            return _embedding_kept(decomps.written("embedding", out, tape, start), input,
+                                   weight, padding_idx, scale_grad_by_freq, sparse)
     v = input._array()
     if max_norm is not None:    # first, as torch (it raises its own error for a bad index)
         _embedding_renorm_(weight, v, float(max_norm), float(norm_type))
@@ -970,7 +996,16 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if scale_grad_by_freq:
         counts = np.bincount(v.reshape(-1), minlength=weight.shape[0])
         scale = _tensor_of((1.0 / counts[v])[..., None], dtype=weight.dtype)
-    return _record("embedding", B.embedding, weight, input, mask, scale)
+    return _embedding_kept(_record("embedding", B.embedding, weight, input, mask, scale), input,
+                           weight, padding_idx, scale_grad_by_freq, sparse)
+
+
+def _embedding_kept(out, indices, weight, padding_idx, scale_grad_by_freq, sparse):
+    """out, keeping what torch's EmbeddingBackward0 saves: the indices, padding_idx (wrapped;
+    -1 without one), the flags and the number of rows."""
+    return keep_args(out, indices=indices, padding_idx=-1 if padding_idx is None else
+                     padding_idx % weight.shape[0], scale_grad_by_freq=scale_grad_by_freq,
+                     sparse=sparse, weight_sym_argsize_0=weight.shape[0])
 
 
 # ---- engineer "surface12": in-place activations, more activations, batch / group norm,
