@@ -564,8 +564,18 @@ def saved_fields(fn):
     return out + _arg_fields(tape, n, op, _role_nodes(tape, n, op, rename), alive)
 
 
-# the value of a saved argument the tape does not have (node_api raises NotImplementedError)
-UNKNOWN = object()
+# the value of a saved argument the tape does not have: no such field is shown (torchviz's
+# show_saved reads every `_saved_*` name dir() lists)
+_UNKNOWN = object()
+
+
+class Later:
+    """A kept argument worked out only when read (layer_norm's mean and rstd, from the
+    input the tape saved): Later(f, *a) reads as f(*a)."""
+    __slots__ = ("f", "a")
+
+    def __init__(self, f, *a):
+        self.f, self.a = f, a
 
 
 class SavedNode:
@@ -598,21 +608,28 @@ def kept_args(tape, n):
 def _arg_fields(tape, n, op, nodes, alive):
     """Fields of op's saved_args for entry n (role "arg"): a size of the tensor field whose
     node `nodes` names, read from the tape; else what the call kept (recording.keep_args),
-    the row's value, or UNKNOWN."""
-    if not op.saved_args:
-        return []
+    the row's value; none where the tape has none of these (a call that kept nothing: an
+    entry made by another writer of the row, a traced guard recorded after it)."""
+    cls = recorded_class(tape, n)
+    if not op.saved_args or cls is not None and cls.__name__ not in (
+            op.grad_fn, op.grad_fn_scalar_a, op.grad_fn_scalar_b):
+        return []   # (none, or the entry shown as another class: DivBackward2 over an add)
     kept = kept_args(tape, n)
     out = []
     for spec in op.saved_args:
-        name, value = (spec, UNKNOWN) if isinstance(spec, str) else spec
+        name, value = (spec, _UNKNOWN) if isinstance(spec, str) else spec
         if name in kept:
             value = kept[name]
         elif name.endswith(("_sym_sizes", "_sym_numel")):
             field, _, what = name.rpartition("_sym_")
             node = nodes.get(field, -1)
             shape = known_shape(tape, node) if node >= 0 else None
-            value = UNKNOWN if shape is None else \
+            value = _UNKNOWN if shape is None else \
                 tuple(shape) if what == "sizes" else int(np.prod(shape, dtype=np.int64))
+        if value is _UNKNOWN:
+            continue
+        if isinstance(value, Later):
+            value = value.f(*value.a)
         if isinstance(value, SavedNode):   # (a tensor of this tape: node_api reads it)
             out.append(Field(name, "arg", Saved(name, node_shape(tape, value.node), None,
                                                 alive, value.node)))

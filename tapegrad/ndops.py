@@ -18,7 +18,7 @@ from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_
 from .native_args import arg_error, given, MISSING
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
-from .recording import keep_args, keep_node_args, _check_mixed, _operand, _operand_node, _record_start, _result, \
+from .recording import keep_args, keep_node_args, keep_tensor_args, _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _new, NODIFF, Tensor,
@@ -1305,12 +1305,49 @@ def _matmul_record(x, y, xa, ya, out, nx, ny, name):
     return t
 
 
-def _mm_args(xshape, xstrides, yshape, ystrides, item, x_grad, y_grad):
+def keep_linear_args(out, x, weight):
+    """keep_addmm_args for the one-pass linear of a 2-d x (a layer in training: its fields
+    worked out when read, from the sizes and strides kept here).  Its weight.t() is no
+    tensor: mat2 is not kept, that field not shown (mat1 is the group's own field)."""
+    tape = out._tape if out._recorded else None
+    xa, wa = x._v, weight._v
+    if tape is not None and out._node == tape.n - 1 and len(x._shape) == 2 and \
+            type(xa) is np.ndarray and type(wa) is np.ndarray:
+        keep_node_args(tape, out._node, (_mm_args, xa.shape, xa.strides, wa.shape[::-1],
+                                         wa.strides[::-1], xa.itemsize, x.requires_grad,
+                                         weight.requires_grad, "mat1", "mat2"))
+    return out
+
+
+def keep_addmm_args(out, mat1, mat2, alpha=1, beta=1, mat1_field=True, mat2_field=True):
+    """out, keeping what torch's AddmmBackward0 saves: alpha, beta, each matrix for the
+    other's gradient, their sizes, and the strides of one that needs a gradient (as mm's);
+    `mat1_field` False where the row's group shows mat1 itself (linear's), `mat2_field`
+    False where the call has no such tensor (the one-pass linear's weight.t())."""
+    if not out._recorded:
+        return out
+    g1, g2 = mat1.requires_grad, mat2.requires_grad
+    args = {"alpha": alpha, "beta": beta,
+            "mat1_sym_sizes": mat1._shape, "mat2_sym_sizes": mat2._shape,
+            "mat1_sym_strides": tuple(mat1.stride()) if g1 else (),
+            "mat2_sym_strides": tuple(mat2.stride()) if g2 else ()}
+    if mat1_field:
+        args["mat1"] = mat1 if g2 else None
+    if mat2_field:
+        args["mat2"] = mat2 if g1 else None
+    return keep_tensor_args(out, **args)
+
+
+def _mm_args(xshape, xstrides, yshape, ystrides, item, x_grad, y_grad, a="self", b="mat2"):
     """MmBackward0's sizes and strides of self and mat2 (torch's node keeps an operand's
-    strides only where that operand needs a gradient: () else)."""
-    return {"self_sym_sizes": xshape, "mat2_sym_sizes": yshape,
-            "self_sym_strides": tuple(s // item for s in xstrides) if x_grad else (),
-            "mat2_sym_strides": tuple(s // item for s in ystrides) if y_grad else ()}
+    strides only where that operand needs a gradient: () else); AddmmBackward0's of mat1
+    and mat2 (`a`, `b` their names), with its alpha and beta 1."""
+    out = {a + "_sym_sizes": xshape, b + "_sym_sizes": yshape,
+           a + "_sym_strides": tuple(s // item for s in xstrides) if x_grad else (),
+           b + "_sym_strides": tuple(s // item for s in ystrides) if y_grad else ()}
+    if a == "mat1":
+        out["alpha"] = out["beta"] = 1
+    return out
 
 
 def _matmul_batched(x, y):

@@ -11,8 +11,7 @@ from . import dtypes as D, errors, groups
 from .engine import _formula, _input_grads, _sum_to, list_operand_shaped
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
 from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
-                    number_name, saved_fields, slot_nodes, torch_inputs, torch_roles,
-                    UNKNOWN)
+                    number_name, saved_fields, slot_nodes, torch_inputs, torch_roles)
 from .ndops import _EXACT_INT
 from .hooks import stacked_outputs
 from .ops import BY_CODE, mentions, OUTPUT_CODE
@@ -141,7 +140,8 @@ def _unpack(fn, f):
     if s is None:
         return None
     if f.role == "arg":
-        if (s.node >= 0 or isinstance(s.value, Tensor)) and not s.alive:
+        if not s.alive and (s.node >= 0 or isinstance(s.value, Tensor) or type(
+                s.value) is tuple and any(isinstance(v, Tensor) for v in s.value)):
             raise RuntimeError(errors.BACKWARD_TWICE)   # (a saved tensor, freed)
         if s.node >= 0:   # (a tensor argument of this tape, kept as its node)
             return _saved_tensor(fn._tape, fn._node, s.node, f.role)
@@ -169,9 +169,6 @@ def _unpack(fn, f):
 def _arg_value(fn, name, v):
     """A saved argument as torch's getter gives it: an int64 one as an unsigned 64-bit number
     (dim=-1 reads 18446744073709551615), in a tuple too."""
-    if v is UNKNOWN:
-        raise NotImplementedError(f"tapegrad does not keep {type(fn).__name__}'s saved "
-                                  f"argument {name} of this graph")
     if type(v) is int and v < 0:
         return v + (1 << 64)
     if type(v) is tuple:

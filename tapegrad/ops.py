@@ -484,7 +484,9 @@ _DECLS = [
     # median of all elements: the mean of the elements equal to it (torch splits the
     # gradient evenly among ties); torch's node saves self and result
     Op("median", "decomp", "MedianBackward0", saves=("a", "out")),
-    Op("addmm", "decomp", "AddmmBackward0", saves=(), saved_names=(("self", "mat1"),)),
+    Op("addmm", "decomp", "AddmmBackward0", saves=(), saved_names=(("self", "mat1"),),
+       saved_args=("alpha", "beta", "mat1", "mat1_sym_sizes", "mat1_sym_strides", "mat2",
+                   "mat2_sym_sizes", "mat2_sym_strides")),
     Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
     Op("scatter", "decomp", "ScatterBackward0", saves=(), saved_args=("dim", "index")),
     Op("scatter_add", "decomp", "ScatterAddBackward0", saves=(), saved_args=("dim", "index")),
@@ -502,7 +504,9 @@ _DECLS = [
     # --- engineer "nn": tapegrad.nn.functional's decomposition rows (bodies in
     # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
     Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1),
-       saved_names=(("self", "mat1"),), saves_cross=True),
+       saved_names=(("self", "mat1"),), saves_cross=True,
+       saved_args=("alpha", "beta", "mat1", "mat1_sym_sizes", "mat1_sym_strides", "mat2",
+                   "mat2_sym_sizes", "mat2_sym_strides")),
     # the elementwise activations as unary rows (c: the parameter), torch's formulas:
     # NOTE: leaky_relu's gradient at 0 is the slope (torch's self > 0 ? grad : grad * slope);
     # it depends_on a, as torch's leaky_relu_backward (a second derivative is zeros)
@@ -556,7 +560,8 @@ _DECLS = [
     Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
        saves=("a", "b"), edges=(0, 1), saved_args=("pos_weight", "reduction", "target", "weight")),
     Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3),
-       saved_names=(("self", "input"),), backward_is_one_node=True),
+       saved_names=(("self", "input"),), backward_is_one_node=True,
+       saved_args=("bias", "normalized_shape", "result1", "result2", "weight")),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=(),
        saved_args=("indices", "padding_idx", "scale_grad_by_freq", "sparse",
                    "weight_sym_argsize_0")),
@@ -679,7 +684,9 @@ _DECLS = [
        ("g * (where(a < 0.0, 1.0, 0.0) - where(a < 0.0, 1.0, -1.0) * "
         "(exp(where(a < 0.0, a, -a)) / (1.0 + exp(where(a < 0.0, a, -a)))))",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5),
-       backward_is_one_node=True),
+       backward_is_one_node=True, saved_names=(("self", "input"),),
+       saved_args=("eps", "result1", "result2", "running_mean", "running_var", "training",
+                   "weight")),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
        torch_outputs=3),
     # prelu, b the weight viewed to broadcast: where(a > 0, a, a * b), torch's gradients
@@ -768,11 +775,14 @@ _DECLS = [
     Op("convolution", "decomp", "ConvolutionBackward0", saves=("a", "b"), edges=(0, 1, 2),
        backward_is_one_node=True),
     Op("max_pool2d", "decomp", "MaxPool2DWithIndicesBackward0", saves=("a",),
-       backward_reads_input=True),
+       backward_reads_input=True,
+       saved_args=("ceil_mode", "dilation", "kernel_size", "padding", "result1", "stride")),
     Op("max_pool3d", "decomp", "MaxPool3DWithIndicesBackward0", saves=("a",),
        backward_reads_input=True),
     Op("avg_pool2d", "decomp", "AvgPool2DBackward0", saves=("a",),
-       backward_reads_input=True),
+       backward_reads_input=True,
+       saved_args=("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                   "divisor_override")),
     Op("avg_pool3d", "decomp", "AvgPool3DBackward0", saves=("a",),
        backward_reads_input=True),
     Op("adaptive_avg_pool2d", "decomp", "AdaptiveAvgPool2DBackward0", saves=("a",),
@@ -1095,12 +1105,18 @@ _DECLS = [
     # avg_pool2d's one-pass case (a C-contiguous float (N, C, H, W) input, no padding, a number
     # divisor): one entry of the avg_pool kind (tapegrad/kinds/pool.py; params [kh, kw, sh,
     # sw], imm the divisor).  Its VJP reads no value; x is saved as torch's node saves self
-    Op("avg_pool2d_windows", "avg_pool", "AvgPool2DBackward0", saves=("a",)),
+    Op("avg_pool2d_windows", "avg_pool", "AvgPool2DBackward0", saves=("a",),
+       saved_args=("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                   "divisor_override")),
     # layer_norm's and batch_norm's (training) one-pass cases: (x - mean) / sqrt(var + eps)
     # as one entry of the norm kind (tapegrad/kinds/norm.py; params [a, c, b], imm eps),
     # inside the row's group (then * weight, + bias); its VJP reads x
-    Op("layer_norm_rows", "norm", "NativeLayerNormBackward0", saves=("a",)),
-    Op("batch_norm_rows", "norm", "NativeBatchNormBackward0", saves=("a",)),
+    Op("layer_norm_rows", "norm", "NativeLayerNormBackward0", saves=("a",),
+       saved_args=("bias", "normalized_shape", "result1", "result2", "weight")),
+    Op("batch_norm_rows", "norm", "NativeBatchNormBackward0", saves=("a",),
+       saved_names=(("self", "input"),),
+       saved_args=("eps", "result1", "result2", "running_mean", "running_var", "training",
+                   "weight")),
 ]
 
 def mentions(expr, name):

@@ -11,7 +11,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors
 from .errors import _check_broadcast, _tname
 from .mathops import _inplace_decomp
-from .ndops import matmul, where
+from .ndops import keep_addmm_args, matmul, where
 from .structops import _pre_read
 from .tensor import _dim, _layout_dim, Tensor, _tensor_operand, tensor_methods
 from .views import _reshape_op, KIND_OPS
@@ -42,8 +42,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         return base + (prod * alpha if alpha != 1 else prod)
     if not (input._recorded or mat1._recorded or mat2._recorded):
         return body(None, input, mat1, mat2)
-    return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2,
-                          edges=(input, mat1, mat2))
+    return keep_addmm_args(decomps.record("addmm", body, KIND_OPS, input, mat1, mat2,
+                                          edges=(input, mat1, mat2)), mat1, mat2, alpha, beta)
 
 
 # ---- beta * input + alpha * product: addmv, addr, baddbmm, addbmm --------------------------

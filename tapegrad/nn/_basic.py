@@ -12,6 +12,7 @@ from ..grad_mode import is_grad_enabled
 from ..native_args import extra_args, missing, MISSING
 from ..graph import forget_fn
 from ..random import arranged_like, default_generator
+from ..ndops import keep_addmm_args, keep_linear_args
 from ..tensor import _bool_arg, Tensor
 from ..views import KIND_OPS
 from . import _decomps as B, _onepass
@@ -75,7 +76,7 @@ def linear(input=MISSING, weight=MISSING, bias=None, *extra):
     if bias is not None:   # a layer in training: its entries in one pass (_onepass.py)
         out = _onepass.linear(input, weight, bias)
         if out is not None:
-            return out
+            return keep_linear_args(out, input, weight)
     _tensor("linear", input)
     _tensor("linear", weight, "weight", 2)
     if input.dim() == 0 or weight.dim() == 0:
@@ -103,13 +104,17 @@ def linear(input=MISSING, weight=MISSING, bias=None, *extra):
     if err is not None:
         raise err
     if input.dim() == 2:
-        return _record("linear", B.linear, input, weight.t(), bias)
+        wt = weight.t()
+        return keep_addmm_args(_record("linear", B.linear, input, wt, bias), input, wt,
+                               mat1_field=False)
     # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0); the flattened
     # input is the one-pass writer's case as a 2-d input is (a 1-d state of an RL policy)
     flat = input.reshape(-1, input.shape[-1])
     out = _onepass.linear(flat, weight, bias)
     if out is None:
-        out = _record("linear", B.linear, flat, weight.t(), bias)
+        wt = weight.t()
+        out = keep_addmm_args(_record("linear", B.linear, flat, wt, bias), flat, wt,
+                              mat1_field=False)
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
 
 

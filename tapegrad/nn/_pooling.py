@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
+from ..recording import keep_args
 from ..tensor import Tensor
 from ..tracing import _tracing
 from . import _decomps_pool as P
@@ -234,7 +235,22 @@ _MAX_SETUP = {}   # _max_pool's memo -> _pool_setup's (kernel, stride, padding, 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=False):
     """max_pool2d's output and the indices of the maxima in each input plane (int64)."""
-    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)
+    out, indices = _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _pool_kept(out, indices, kernel_size, stride, padding, dilation, ceil_mode), indices
+
+
+def _pool_kept(out, indices, kernel_size, stride, padding, dilation, ceil_mode):
+    """out, keeping what torch's MaxPool2DWithIndicesBackward0 saves beside its input (its
+    int[2] arguments as the binding reads them: an int as a pair, no stride as ())."""
+    return keep_args(out, result1=indices, kernel_size=_int2(kernel_size), stride=_int2(stride),
+                     padding=_int2(padding), dilation=_int2(dilation), ceil_mode=ceil_mode)
+
+
+def _int2(v):
+    """An int[2] argument as torch's node keeps it: an int as a pair, None as (), a sequence
+    as given."""
+    return () if v is None else (int(v), int(v)) if hasattr(v, "__index__") else \
+        tuple(int(e) for e in v)
 
 
 def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
@@ -250,7 +266,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (output, indices)."""
     if return_indices:
         return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
-    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)[0]
+    return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)[0]
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -460,8 +476,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """The mean of each kH x kW window of (N, C, H, W) or (C, H, W) input
     (AvgPool2DBackward0): padding counted in the divisor with count_include_pad, or
     divisor_override as the divisor."""
-    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)
+    return keep_args(_avg_pool(2, input, kernel_size, stride, padding, ceil_mode,
+                               count_include_pad, divisor_override),
+                     kernel_size=_int2(kernel_size), stride=_int2(stride),
+                     padding=_int2(padding), ceil_mode=ceil_mode,
+                     count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,

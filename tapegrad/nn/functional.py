@@ -25,6 +25,7 @@ from ..ndops import (_binary, where as _where, softmax as _softmax, log_softmax 
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
+from ..graph import Later
 from ..recording import keep_args, keep_tensor_args
 from ..tape import INFERENCE_MADE, refuse_inference_index
 from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _is_int_item, _row_major
@@ -867,7 +868,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
         # to the one-pass writer
         out = _layer_norm_pass(input, normalized_shape, weight, bias, eps)
         if out is not None:
-            return out
+            return _layer_norm_kept(out, input, normalized_shape, weight, bias, eps)
     _tensor("layer_norm", input)
     ns = _shape_arg("layer_norm", normalized_shape)
     if not ns:
@@ -893,7 +894,34 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     out = _onepass.layer_norm(input, dims, weight, bias, float(eps))   # (a layer in training)
     if out is None:
         out = _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
-    return _row_major(out)     # (torch's kernel: a contiguous output, even of a transpose)
+    # (torch's kernel: a contiguous output, even of a transpose)
+    return _layer_norm_kept(_row_major(out), input, ns, weight, bias, eps)
+
+
+def _layer_norm_kept(out, input, normalized_shape, weight, bias, eps):
+    """out, keeping what torch's NativeLayerNormBackward0 saves beside its input: weight,
+    bias, normalized_shape, and its kernel's mean and rstd (result1, result2: worked out when
+    read, from the input's value now)."""
+    if not out._recorded:
+        return out
+    ns = tuple(int(n) for n in normalized_shape)
+    return keep_tensor_args(out, weight=weight, bias=bias, normalized_shape=ns,
+                            result1=Later(_ln_moments, input._array(), len(ns), eps, 0,
+                                          out._dtype),
+                            result2=Later(_ln_moments, input._array(), len(ns), eps, 1,
+                                          out._dtype))
+
+
+def _ln_moments(x, k, eps, which, dt):
+    """layer_norm's mean (which 0) or rstd (1) of array x over its last k dims, kept dims of
+    size 1, in dtype dt (computed in float64, then rounded)."""
+    dims = tuple(range(x.ndim - k, x.ndim))
+    x = x.astype(np.float64)
+    mean = x.mean(axis=dims, keepdims=True)
+    if which == 0:
+        return Tensor._wrap(mean.astype(dt.np), dt)
+    var = ((x - mean) ** 2).mean(axis=dims, keepdims=True)
+    return Tensor._wrap((1.0 / np.sqrt(var + eps)).astype(dt.np), dt)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -1214,13 +1242,41 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
         if out is None:
             out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
                           float(eps), shape)
+        _batch_norm_kept(out, input, dims, running_mean, running_var, weight, True, eps)
         if running_mean is not None or running_var is not None:
             _update_running_stats(running_mean, running_var, input._array(), dims,
                                   float(momentum))
         return _suggested_layout(out, input)
-    return _suggested_layout(_record("batch_norm", X.batch_norm, input, dims,
-                                     running_mean.detach(), running_var.detach(), weight, bias,
-                                     float(eps), shape), input)
+    return _suggested_layout(_batch_norm_kept(
+        _record("batch_norm", X.batch_norm, input, dims, running_mean.detach(),
+                running_var.detach(), weight, bias, float(eps), shape),
+        input, dims, running_mean, running_var, weight, False, eps), input)
+
+
+def _batch_norm_kept(out, input, dims, running_mean, running_var, weight, training, eps):
+    """out, keeping what torch's NativeBatchNormBackward0 saves beside its input: weight, the
+    running statistics (the buffers themselves), training, eps, and its kernel's batch mean
+    and inverse std (result1, result2: empty in evaluation; worked out when read)."""
+    if not out._recorded:
+        return out
+    if training:
+        stats = [Later(_bn_moments, input._array(), dims, eps, k, out._dtype) for k in (0, 1)]
+    else:
+        stats = [Tensor._wrap(np.empty(0, out._dtype.np), out._dtype) for _ in (0, 1)]
+    return keep_tensor_args(out, weight=weight, running_mean=running_mean,
+                            running_var=running_var, training=training, eps=eps,
+                            result1=stats[0], result2=stats[1])
+
+
+def _bn_moments(x, dims, eps, which, dt):
+    """batch_norm's batch mean (which 0) or inverse std (1, of the biased variance) of array
+    x over `dims`, one per channel, in dtype dt (computed in float64, then rounded)."""
+    x = x.astype(np.float64)
+    mean = x.mean(axis=dims)
+    if which == 0:
+        return Tensor._wrap(mean.astype(dt.np), dt)
+    var = x.var(axis=dims)
+    return Tensor._wrap((1.0 / np.sqrt(var + eps)).astype(dt.np), dt)
 
 
 _CAPTURED = ("During a grad (vjp, jvp, grad, etc) transform, the function provided attempted "
