@@ -502,7 +502,8 @@ def saved_buffers(fn):
     comes with shape None, its value and node -1.  node identifies the saved value on fn's
     tape (two roles with one node save the same tensor, as in `x * x`).
     alive is False once a backward without retain_graph has freed the entry's buffers."""
-    return [f.saved for f in saved_fields(fn) if f.saved is not None and f.role != "arg"]
+    return [f.saved for f in saved_fields(fn)
+            if f.saved is not None and f.role not in ("arg", "arg_t")]
 
 
 def saved_fields(fn):
@@ -578,6 +579,16 @@ class Later:
         self.f, self.a = f, a
 
 
+# an undefined tensor argument (a loss's weight None): torch's node saves it, None when read
+NO_TENSOR = object()
+
+
+def _holds_tensor(value):
+    """Whether a kept argument is a tensor, or a tuple holding one (x[idx]'s indices)."""
+    return hasattr(value, "_tape") or type(value) is tuple and any(
+        hasattr(v, "_tape") for v in value)
+
+
 class SavedNode:
     """A tensor argument torch's node saves, kept as its node on the tape
     (recording.keep_tensor_args)."""
@@ -606,7 +617,8 @@ def kept_args(tape, n):
 
 
 def _arg_fields(tape, n, op, nodes, alive):
-    """Fields of op's saved_args for entry n (role "arg"): a size of the tensor field whose
+    """Fields of op's saved_args for entry n (role "arg"; "arg_t" for a tensor argument,
+    NO_TENSOR's for an undefined one: torch lists its SavedTensor): a size of the field whose
     node `nodes` names, read from the tape; else what the call kept (recording.keep_args),
     the row's value; none where the tape has none of these (a call that kept nothing: an
     entry made by another writer of the row, a traced guard recorded after it)."""
@@ -631,10 +643,13 @@ def _arg_fields(tape, n, op, nodes, alive):
         if isinstance(value, Later):
             value = value.f(*value.a)
         if isinstance(value, SavedNode):   # (a tensor of this tape: node_api reads it)
-            out.append(Field(name, "arg", Saved(name, node_shape(tape, value.node), None,
-                                                alive, value.node)))
+            out.append(Field(name, "arg_t", Saved(name, node_shape(tape, value.node), None,
+                                                  alive, value.node)))
+        elif value is NO_TENSOR:
+            out.append(Field(name, "arg_t", Saved(name, None, None, alive, -1)))
         else:
-            out.append(Field(name, "arg", Saved(name, None, value, alive, -1)))
+            out.append(Field(name, "arg_t" if _holds_tensor(value) else "arg",
+                             Saved(name, None, value, alive, -1)))
     return out
 
 

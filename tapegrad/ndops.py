@@ -18,8 +18,8 @@ from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_
 from .native_args import arg_error, given, MISSING
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
-from .recording import keep_args, keep_node_args, keep_tensor_args, _check_mixed, _operand, _operand_node, _record_start, _result, \
-    _tape_for, const_operand
+from .recording import keep_args, keep_node_args, keep_tensor_args, _check_mixed, _operand, \
+    _operand_node, _record_start, _result, _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _new, NODIFF, Tensor,
                      _tensor_operand)

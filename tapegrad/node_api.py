@@ -45,8 +45,8 @@ def _node_dir(self):
 
 def _is_tensor_field(fn, f):
     """Whether torch's node saves Field f as a tensor (a SavedVariable), not as a number."""
-    if f.role == "arg":   # (an index, a loss's target: a tensor argument the call kept)
-        return f.saved is not None and (f.saved.node >= 0 or isinstance(f.saved.value, Tensor))
+    if f.role in ("arg", "arg_t"):   # (arg_t: an index, a loss's target, its weight None)
+        return f.role == "arg_t"
     return f.role != "c" and not (f.saved is not None and f.saved.node < 0
                                   and _is_scalar_arg(fn._tape, fn._node, f))
 
@@ -139,9 +139,8 @@ def _unpack(fn, f):
     s = f.saved
     if s is None:
         return None
-    if f.role == "arg":
-        if not s.alive and (s.node >= 0 or isinstance(s.value, Tensor) or type(
-                s.value) is tuple and any(isinstance(v, Tensor) for v in s.value)):
+    if f.role in ("arg", "arg_t"):
+        if f.role == "arg_t" and not s.alive and (s.node >= 0 or s.value is not None):
             raise RuntimeError(errors.BACKWARD_TWICE)   # (a saved tensor, freed)
         if s.node >= 0:   # (a tensor argument of this tape, kept as its node)
             return _saved_tensor(fn._tape, fn._node, s.node, f.role)
@@ -179,7 +178,7 @@ def _arg_value(fn, name, v):
 def _is_scalar_arg(tape, n, f):
     """Whether number field f of entry n is a Scalar argument of torch's node (pow's
     exponent parameter, a scalar overload's operand), not a tensor it saved."""
-    return f.role in ("c", "arg") or bool(number_name(tape, n, BY_CODE[tape.op[n]],
+    return f.role in ("c", "arg", "arg_t") or bool(number_name(tape, n, BY_CODE[tape.op[n]],
                                              0 if f.role == "a" else 1))
 
 

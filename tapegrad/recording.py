@@ -4,7 +4,7 @@ a number folded into the entry, or a const entry) and the result tensor (`_resul
 import numpy as np
 
 from . import dtypes as D
-from .graph import SavedNode
+from .graph import NO_TENSOR, SavedNode
 from .parameter import Parameter
 from .tape import input_node, open_tape, STATE
 from .tensor import Tensor, _new
@@ -133,13 +133,15 @@ def keep_args(t, **args):
 
 
 def keep_tensor_args(t, **args):
-    """keep_args where some arguments are tensors (a loss's target, addcmul's factors): one
-    recorded on t's tape is kept as its node (SavedNode), read back as the tape's saved
+    """keep_args where some arguments are tensors (a loss's target, addcmul's factors; None
+    for an undefined one, which torch's node lists all the same): one recorded on t's tape is kept as its node (SavedNode), read back as the tape's saved
     tensors are (a tensor held by the tape that holds it would keep both alive: a cycle)."""
     tape = t._tape if t._recorded else None
     if tape is not None and t._node == tape.n - 1:
         for k, v in args.items():
-            if isinstance(v, Tensor) and v._recorded and v._tape is tape:
+            if v is None:   # (every None given here is an undefined tensor)
+                args[k] = NO_TENSOR
+            elif isinstance(v, Tensor) and v._recorded and v._tape is tape:
                 node = v._node
                 args[k] = SavedNode(node)
                 if node in tape.shape and tape.saved_array(node) is None:
