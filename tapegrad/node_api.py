@@ -144,7 +144,7 @@ def _unpack(fn, f):
             raise RuntimeError(errors.BACKWARD_TWICE)   # (a saved tensor, freed)
         if s.node >= 0:   # (a tensor argument of this tape, kept as its node)
             return _saved_tensor(fn._tape, fn._node, s.node, f.role)
-        return _arg_value(fn, f.name, s.value)
+        return _arg_value(s.value)
     _check_saved(fn, f)
     tape, n = fn._tape, fn._node
     if s.node >= 0:
@@ -165,7 +165,7 @@ def _unpack(fn, f):
     return Tensor._wrap(np.array(v), D.int64 if type(v) is int else D.float64)
 
 
-def _arg_value(fn, name, v):
+def _arg_value(v):
     """A saved argument as torch's getter gives it: an int64 one as an unsigned 64-bit number
     (dim=-1 reads 18446744073709551615), in a tuple too."""
     if type(v) is int and v < 0:

@@ -2493,8 +2493,6 @@ def test_set_data_of_another_shape_or_dtype_before_backward():
     like_torch(fn)
 
 
-@xfail("nodes keep no sizes, dims or keepdim fields: the tape holds no shape for a one-element "
-       "non-leaf value (docs/semantics.md)")
 def test_saved_sizes_fields_of_reductions_and_views():
     def fn(m):
         x = m.ones(2, 3, requires_grad=True)

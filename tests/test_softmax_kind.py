@@ -334,8 +334,9 @@ def _method_run(name, fast, shape, dim, kind, dtype, monkeypatch):
     from tapegrad.tape import CLOSED, STATE
     if not fast:   # (the branch's entry call replaced by _softmax's whole path)
         monkeypatch.setattr(tensor_methods, "_softmax_entry",
-                            lambda x, d, log: tensor_methods._softmax(
-                                "log_softmax" if log else "softmax", x, d, None))
+                            lambda x, d, log, dim=None: tensor_methods._softmax(
+                                "log_softmax" if log else "softmax", x,
+                                d if dim is None else dim, None))
     STATE.tape = CLOSED
     xa = (np.random.default_rng(3).standard_normal(shape) * 3.0).astype(dtype)
     x0 = tg.tensor(xa, requires_grad=kind != "constant")
