@@ -570,15 +570,6 @@ def saved_fields(fn):
 _UNKNOWN = object()
 
 
-class Later:
-    """A kept argument worked out only when read (layer_norm's mean and rstd, from the
-    input the tape saved): Later(f, *a) reads as f(*a)."""
-    __slots__ = ("f", "a")
-
-    def __init__(self, f, *a):
-        self.f, self.a = f, a
-
-
 # an undefined tensor argument (a loss's weight None): torch's node saves it, None when read
 NO_TENSOR = object()
 
@@ -640,8 +631,6 @@ def _arg_fields(tape, n, op, nodes, alive):
                 tuple(shape) if what == "sizes" else int(np.prod(shape, dtype=np.int64))
         if value is _UNKNOWN:
             continue
-        if isinstance(value, Later):
-            value = value.f(*value.a)
         if isinstance(value, SavedNode):   # (a tensor of this tape: node_api reads it)
             out.append(Field(name, "arg_t", Saved(name, node_shape(tape, value.node), None,
                                                   alive, value.node)))

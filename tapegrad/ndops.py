@@ -1310,13 +1310,21 @@ def keep_linear_args(out, x, weight):
     worked out when read, from the sizes and strides kept here).  Its weight.t() is no
     tensor: mat2 is not kept, that field not shown (mat1 is the group's own field)."""
     tape = out._tape if out._recorded else None
-    xa, wa = x._v, weight._v
-    if tape is not None and out._node == tape.n - 1 and len(x._shape) == 2 and \
-            type(xa) is np.ndarray and type(wa) is np.ndarray:
-        keep_node_args(tape, out._node, (_mm_args, xa.shape, xa.strides, wa.shape[::-1],
-                                         wa.strides[::-1], xa.itemsize, x.requires_grad,
-                                         weight.requires_grad, "mat1", "mat2"))
+    if tape is not None and out._node == tape.n - 1 and len(x._shape) == 2:
+        # (keep_node_args, inline: a layer's call; the strides' order reversed when read)
+        kept = tape.call_args
+        if kept is None:
+            kept = tape.call_args = {}
+        kept[out._node] = (_linear_args, x._v, weight._v, x._recorded, weight._recorded)
     return out
+
+
+def _linear_args(xa, wa, x_grad, w_grad):
+    """keep_linear_args' fields, from the operands' arrays (which the entries saved: no
+    tensor of the tape is held, which would tie it in a cycle)."""
+    xa, wa = np.asarray(xa), np.asarray(wa)
+    return _mm_args(xa.shape, xa.strides, wa.shape[::-1], wa.strides[::-1], xa.itemsize,
+                    x_grad, w_grad, "mat1", "mat2")
 
 
 def keep_addmm_args(out, mat1, mat2, alpha=1, beta=1, mat1_field=True, mat2_field=True):

@@ -150,6 +150,29 @@ def keep_tensor_args(t, **args):
     return t
 
 
+def keep_later(t, f, *a):
+    """keep_args whose values f(*a) works out when read (graph.kept_args): nothing computed
+    per call (a loss's total_weight, layer_norm's mean and rstd).  `a` must hold no tensor
+    of t's tape (a cycle): arrays, numbers, leaves, SavedNode."""
+    tape = t._tape if t._recorded else None
+    if tape is not None and t._node == tape.n - 1:
+        keep_node_args(tape, t._node, (f,) + a)
+    return t
+
+
+def tensor_arg(tape, v):
+    """A tensor argument as keep_later's `a` may hold it: NO_TENSOR for None, a tensor of
+    `tape` as its node (its value saved where no entry saved it), another as it is."""
+    if v is None:
+        return NO_TENSOR
+    if v._recorded and v._tape is tape:
+        node = v._node
+        if node in tape.shape and tape.saved_array(node) is None:
+            tape.save(node, v._v)
+        return SavedNode(node)
+    return v
+
+
 def keep_node_args(tape, node, args):
     """keep_args for entry `node` of `tape` (a split's entry, which its outputs read)."""
     if tape.call_args is None:

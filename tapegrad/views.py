@@ -13,7 +13,7 @@ import numpy as np
 from . import dtypes as D, errors
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
-from .recording import keep_args, keep_node_args, _record_start, _result, _tape_for, _tape_of
+from .recording import keep_args, keep_later, keep_node_args, _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
                    record_views, refuse_inference_change, saves_indices, share_storage,
                    share_version, STATE, view_base, WITHOUT_GRAD)
@@ -388,7 +388,7 @@ def _index(x, key):
         raise IndexError(_index_message(x, key, str(e))) from None
     if r._tape is None:
         return r
-    return keep_args(saves_indices(r, index_tensors(key)), **_index_args(key, x._shape))
+    return keep_later(saves_indices(r, index_tensors(key)), _index_args, key, x._shape)
 
 
 def _index_args(key, shape):

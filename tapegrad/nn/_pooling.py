@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
-from ..recording import keep_args
+from ..recording import keep_later
 from ..tensor import Tensor
 from ..tracing import _tracing
 from . import _decomps_pool as P
@@ -241,9 +241,22 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 
 def _pool_kept(out, indices, kernel_size, stride, padding, dilation, ceil_mode):
     """out, keeping what torch's MaxPool2DWithIndicesBackward0 saves beside its input (its
-    int[2] arguments as the binding reads them: an int as a pair, no stride as ())."""
-    return keep_args(out, result1=indices, kernel_size=_int2(kernel_size), stride=_int2(stride),
-                     padding=_int2(padding), dilation=_int2(dilation), ceil_mode=ceil_mode)
+    int[2] arguments as the binding reads them: an int as a pair, no stride as (); worked
+    out when read)."""
+    return keep_later(out, _max_pool_fields, indices, kernel_size, stride, padding, dilation,
+                      ceil_mode)
+
+
+def _max_pool_fields(indices, kernel_size, stride, padding, dilation, ceil_mode):
+    return {"result1": indices, "kernel_size": _int2(kernel_size), "stride": _int2(stride),
+            "padding": _int2(padding), "dilation": _int2(dilation), "ceil_mode": ceil_mode}
+
+
+def _avg_pool_fields(kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override):
+    return {"kernel_size": _int2(kernel_size), "stride": _int2(stride),
+            "padding": _int2(padding), "ceil_mode": ceil_mode,
+            "count_include_pad": count_include_pad, "divisor_override": divisor_override}
 
 
 def _int2(v):
@@ -476,11 +489,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """The mean of each kH x kW window of (N, C, H, W) or (C, H, W) input
     (AvgPool2DBackward0): padding counted in the divisor with count_include_pad, or
     divisor_override as the divisor."""
-    return keep_args(_avg_pool(2, input, kernel_size, stride, padding, ceil_mode,
-                               count_include_pad, divisor_override),
-                     kernel_size=_int2(kernel_size), stride=_int2(stride),
-                     padding=_int2(padding), ceil_mode=ceil_mode,
-                     count_include_pad=count_include_pad, divisor_override=divisor_override)
+    return keep_later(_avg_pool(2, input, kernel_size, stride, padding, ceil_mode,
+                                count_include_pad, divisor_override), _avg_pool_fields,
+                      kernel_size, stride, padding, ceil_mode, count_include_pad,
+                      divisor_override)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,

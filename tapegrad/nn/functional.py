@@ -25,8 +25,8 @@ from ..ndops import (_binary, where as _where, softmax as _softmax, log_softmax 
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
-from ..graph import Later
-from ..recording import keep_args, keep_tensor_args
+from ..graph import NO_TENSOR
+from ..recording import keep_args, keep_later, keep_tensor_args, tensor_arg
 from ..tape import INFERENCE_MADE, refuse_inference_index
 from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _is_int_item, _row_major
 from ..tracing import refuse_state_update
@@ -496,17 +496,20 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 def _nll_kept(out, target, weight, ignore_index, reduction):
     """out, keeping what torch's NllLossBackward0 saves beside its input: its target and
-    weight, ignore_index, the reduction and total_weight (the weights of the targets not
-    ignored, summed: their count without weights; 0 unreduced)."""
-    if not out._recorded:
-        return out
+    weight, ignore_index, the reduction and total_weight (worked out when read)."""
+    return keep_later(out, _nll_fields, target, NO_TENSOR if weight is None else weight,
+                      ignore_index, _REDUCTIONS[reduction], out._dtype)
+
+
+def _nll_fields(target, weight, ignore_index, reduction, dt):
+    """NllLossBackward0's fields: total_weight the weights of the targets not ignored,
+    summed (their count without weights; 0 unreduced)."""
     t = target._array()
     kept = t != ignore_index
-    total = 0.0 if reduction == "none" else float(kept.sum()) if weight is None else \
+    total = 0.0 if reduction == 0 else float(kept.sum()) if weight is NO_TENSOR else \
         float(weight._array()[t[kept]].sum(dtype=np.float64))
-    return keep_tensor_args(out, ignore_index=ignore_index, reduction=_REDUCTIONS[reduction],
-                     target=target, weight=weight,
-                     total_weight=Tensor._wrap(np.array(total, out._dtype.np), out._dtype))
+    return {"ignore_index": ignore_index, "reduction": reduction, "target": target,
+            "weight": weight, "total_weight": Tensor._wrap(np.array(total, dt.np), dt)}
 
 
 @S._saves_index(1, "target")
@@ -900,16 +903,20 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 
 def _layer_norm_kept(out, input, normalized_shape, weight, bias, eps):
     """out, keeping what torch's NativeLayerNormBackward0 saves beside its input: weight,
-    bias, normalized_shape, and its kernel's mean and rstd (result1, result2: worked out when
-    read, from the input's value now)."""
+    bias, normalized_shape, and its kernel's mean and rstd (result1, result2), worked out
+    when read from the input's value now."""
     if not out._recorded:
         return out
+    tape = out._tape
+    return keep_later(out, _ln_fields, input._array(), normalized_shape, eps, out._dtype,
+                      tensor_arg(tape, weight), tensor_arg(tape, bias))
+
+
+def _ln_fields(x, normalized_shape, eps, dt, weight, bias):
     ns = tuple(int(n) for n in normalized_shape)
-    return keep_tensor_args(out, weight=weight, bias=bias, normalized_shape=ns,
-                            result1=Later(_ln_moments, input._array(), len(ns), eps, 0,
-                                          out._dtype),
-                            result2=Later(_ln_moments, input._array(), len(ns), eps, 1,
-                                          out._dtype))
+    return {"weight": weight, "bias": bias, "normalized_shape": ns,
+            "result1": _ln_moments(x, len(ns), eps, 0, dt),
+            "result2": _ln_moments(x, len(ns), eps, 1, dt)}
 
 
 def _ln_moments(x, k, eps, which, dt):
@@ -1030,10 +1037,15 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 def _embedding_kept(out, indices, weight, padding_idx, scale_grad_by_freq, sparse):
     """out, keeping what torch's EmbeddingBackward0 saves: the indices, padding_idx (wrapped;
-    -1 without one), the flags and the number of rows."""
-    return keep_args(out, indices=indices, padding_idx=-1 if padding_idx is None else
-                     padding_idx % weight.shape[0], scale_grad_by_freq=scale_grad_by_freq,
-                     sparse=sparse, weight_sym_argsize_0=weight.shape[0])
+    -1 without one), the flags and the number of rows (worked out when read)."""
+    return keep_later(out, _embedding_fields, indices, padding_idx, scale_grad_by_freq, sparse,
+                      weight._shape[0])
+
+
+def _embedding_fields(indices, padding_idx, scale_grad_by_freq, sparse, rows):
+    return {"indices": indices, "padding_idx": -1 if padding_idx is None else
+            padding_idx % rows, "scale_grad_by_freq": scale_grad_by_freq, "sparse": sparse,
+            "weight_sym_argsize_0": rows}
 
 
 # ---- engineer "surface12": in-place activations, more activations, batch / group norm,
@@ -1256,16 +1268,22 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
 def _batch_norm_kept(out, input, dims, running_mean, running_var, weight, training, eps):
     """out, keeping what torch's NativeBatchNormBackward0 saves beside its input: weight, the
     running statistics (the buffers themselves), training, eps, and its kernel's batch mean
-    and inverse std (result1, result2: empty in evaluation; worked out when read)."""
+    and inverse std (result1, result2: empty in evaluation), worked out when read."""
     if not out._recorded:
         return out
+    tape = out._tape
+    return keep_later(out, _bn_fields, input._array(), dims, eps, training, out._dtype,
+                      tensor_arg(tape, weight), tensor_arg(tape, running_mean),
+                      tensor_arg(tape, running_var))
+
+
+def _bn_fields(x, dims, eps, training, dt, weight, running_mean, running_var):
     if training:
-        stats = [Later(_bn_moments, input._array(), dims, eps, k, out._dtype) for k in (0, 1)]
+        stats = [_bn_moments(x, dims, eps, k, dt) for k in (0, 1)]
     else:
-        stats = [Tensor._wrap(np.empty(0, out._dtype.np), out._dtype) for _ in (0, 1)]
-    return keep_tensor_args(out, weight=weight, running_mean=running_mean,
-                            running_var=running_var, training=training, eps=eps,
-                            result1=stats[0], result2=stats[1])
+        stats = [Tensor._wrap(np.empty(0, dt.np), dt) for _ in (0, 1)]
+    return {"weight": weight, "running_mean": running_mean, "running_var": running_var,
+            "training": training, "eps": eps, "result1": stats[0], "result2": stats[1]}
 
 
 def _bn_moments(x, dims, eps, which, dt):
