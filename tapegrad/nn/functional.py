@@ -296,18 +296,14 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if size_average is None and reduce is None and weight is None:   # (_onepass.py)
         out = _onepass.mse_loss(input, target, reduction)
         if out is not None:
-            return keep_tensor_args(out, reduction=_REDUCTIONS[reduction], target=target)
+            return keep_tensor_args(out, reduction=_REDUCTIONS.index(reduction), target=target)
     _same_size(input, target, "mse_loss")
     input, target = _broadcast_pair(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if weight is not None:
         return B._reduce((input - target) ** 2 * weight, reduction)
     return keep_tensor_args(_record("mse_loss", B.mse_loss, input, target, reduction),
-                     reduction=_REDUCTIONS[reduction], target=target)
-
-
-# torch's reduction enum, as its loss nodes keep it
-_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+                     reduction=_REDUCTIONS.index(reduction), target=target)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -333,7 +329,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
         _floating_only("smooth_l1_cpu", input)
     return keep_tensor_args(_record("smooth_l1_loss", B.smooth_l1_loss, input, target, reduction,
-                             float(beta)), beta=beta, reduction=_REDUCTIONS[reduction],
+                             float(beta)), beta=beta, reduction=_REDUCTIONS.index(reduction),
                      target=target)
 
 
@@ -498,7 +494,7 @@ def _nll_kept(out, target, weight, ignore_index, reduction):
     """out, keeping what torch's NllLossBackward0 saves beside its input: its target and
     weight, ignore_index, the reduction and total_weight (worked out when read)."""
     return keep_later(out, _nll_fields, target, NO_TENSOR if weight is None else weight,
-                      ignore_index, _REDUCTIONS[reduction], out._dtype)
+                      ignore_index, _REDUCTIONS.index(reduction), out._dtype)
 
 
 def _nll_fields(target, weight, ignore_index, reduction, dt):
@@ -673,7 +669,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         weight = weight.expand(wide)   # (torch saves the expanded view: its error's sizes)
     return keep_tensor_args(_record("binary_cross_entropy", B.binary_cross_entropy, input, target,
                              weight, reduction),
-                     reduction=_REDUCTIONS[reduction], target=target, weight=weight)
+                     reduction=_REDUCTIONS.index(reduction), target=target, weight=weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -701,7 +697,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return keep_tensor_args(_saves_unread(_record(
         "binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits, input, target,
         weight, pos_weight, reduction), pos_weight), pos_weight=pos_weight,
-        reduction=_REDUCTIONS[reduction], target=target, weight=weight)
+        reduction=_REDUCTIONS.index(reduction), target=target, weight=weight)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
