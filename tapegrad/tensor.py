@@ -268,6 +268,7 @@ class Tensor(metaclass=_TensorMeta):
         t._recorded = requires_grad
         if requires_grad:
             t._lserial = 0
+            t._grad = None   # (set: reading a slot never set raises inside getattr, ~0.6 us)
             stack = getattr(LEVELS, "stack", None)
             if stack:   # (a leaf made inside a transformed function: see grad_mode.LEVELS)
                 stack[-1].add(id(t))
@@ -411,6 +412,8 @@ class Tensor(metaclass=_TensorMeta):
         self._recorded = flag
         if flag:
             self._lserial = 0
+            if getattr(self, "_grad", None) is None:   # (as _wrap's; a .grad it has stays)
+                self._grad = None
             stack = getattr(LEVELS, "stack", None)
             if stack:   # (see grad_mode.LEVELS)
                 stack[-1].add(id(self))
