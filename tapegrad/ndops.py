@@ -485,11 +485,23 @@ def _binary_general(code, x, y):
                 if isinstance(v, Tensor):
                     _bake(v, "guard_value")
             return Tensor._wrap(out, dt)
+    # A recorded operand of a wider float dtype (a 0-d float64 beside a float32 tensor):
+    # torch computes the op and its gradient formulas on the value cast to the result's
+    # dtype (ties of maximum/clamp, fmod's trunc(a / b)), so it enters as a hidden cast.
+    start = tape.n
+    narrowed = False
+    if dt.is_floating_point:
+        if _narrows(x, dt):
+            x, narrowed = _cast(x, dt), True
+        if _narrows(y, dt):
+            y, narrowed = _cast(y, dt), True
     a, ca = _operand_node(tape, x, xa)
     b, cb = _operand_node(tape, y, ya)
     c = ca if a < 0 else cb
     saves = [("a", a, xa), ("b", b, ya), ("out", None, out)]
     t = _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
+    if narrowed:   # (the cast and the op: one node, shown as the op's, as torch's)
+        groups.mark(tape, start, t._node, code)
     if not dt.is_floating_point:
         t._flags = NODIFF      # a traced integer value (a count of a mask): no gradient
     if a < 0 and isinstance(x, Tensor):    # a one-element constant tensor folded into imm
@@ -497,6 +509,12 @@ def _binary_general(code, x, y):
     elif b < 0 and isinstance(y, Tensor):
         tape.watch_folded(t._node, y, 2)
     return t
+
+
+def _narrows(v, dt):
+    """Whether v is a recorded float tensor of a wider dtype than the float dtype dt."""
+    return isinstance(v, Tensor) and v._recorded and v._dtype.is_floating_point and \
+        v._dtype.itemsize > dt.itemsize
 
 
 def _unary(code, x, c=0.0):

@@ -431,9 +431,6 @@ KNOWN = {
     800: "norm_inf_nan_slice",
     # float32 digamma's gradient at a pole (-1.0): 6.6e32 (double formula), torch 1.3e15
     187: "trigamma_pole_float32",
-    # a recorded 0-d float64 operand of a float32 op enters its gradient formulas unrounded
-    # (maximum(a, b) with a = float32(-0.941), b = -0.941 (float64): no tie, torch's 0.5/0.5)
-    531: "wider_0d_operand", 1464: "wider_0d_operand",
 }
 
 FAST_SEEDS = [s for s in range(200) if s not in KNOWN]
@@ -468,3 +465,37 @@ if __name__ == "__main__":  # python tests/test_fuzz_ops.py START STOP: print ea
         if d:
             print("SEED", s, "|", d[0].replace("\n", " | ")[:400])
 
+
+# ---- regressions the fuzzer found (each failed before its fix) ---------------------------------
+def _pair_grads(fn):
+    """fn(m) -> (outputs, leaves) on both modules; returns the two results as lists of floats."""
+    got = []
+    for mod in (tapegrad, torch):
+        outs, leaves = fn(mod)
+        sum(o.sum() for o in outs).backward()
+        got.append(([str(o.dtype).split(".")[-1] for o in outs], [o.tolist() for o in outs],
+                    [lf.grad.tolist() for lf in leaves],
+                    [str(lf.grad.dtype).split(".")[-1] for lf in leaves]))
+    return got
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum", "fmod", "remainder", "clamp_min",
+                                "clamp_max", "copysign"])
+def test_wider_0d_operand_is_cast_to_the_result_dtype_first(op):
+    # seeds 531, 1464: a 0-d float64 tensor beside a float32 tensor; torch's kernel and its
+    # gradient formulas see the float64 value rounded to float32, so -0.941 ties with
+    # float32(-0.941) (maximum splits the gradient, clamp passes it to the input, fmod's
+    # trunc(a / b) is 1); tapegrad's formulas read the unrounded float64 value
+    def fn(m):
+        a = m.tensor([-0.941, 2.0, 0.3], dtype=m.float32, requires_grad=True)
+        b = m.tensor(-0.941, dtype=m.float64, requires_grad=True)
+        f = getattr(m, op.split("_")[0]) if not op.startswith("clamp") else m.clamp
+        if op == "clamp_min":
+            out = m.clamp(a, min=b)
+        elif op == "clamp_max":
+            out = m.clamp(a, max=b)
+        else:
+            out = f(a, b)
+        return [out, f(b, a) if not op.startswith("clamp") else out], [a, b]
+    ours, theirs = _pair_grads(fn)
+    assert ours == theirs
