@@ -348,8 +348,23 @@ def nan_to_num(T, x, nan, posinf, neginf):
     return where(x != x, nan, where(x == math.inf, posinf, where(x == -math.inf, neginf, x)))
 
 
+# NOTE: with both bounds tensors torch's gradient (clamp_backward_min_max) is not the
+# composition's: x gets g where lo <= x <= hi, lo where x < lo < hi, hi where x > hi or
+# hi < lo.  So where lo == hi and x is outside nothing gets a gradient, and a nan x with
+# hi < lo sends it to hi (the composition gave lo, and nothing).  The value is then
+# straight_through(a sum of the three masked operands carrying those gradients, the value).
+# Where lo < hi everywhere (no nan) the two agree, and the composition costs ~16 us, not ~95.
 def clamp(T, x, lo, hi):
     """clamp_max(clamp_min(x, lo), hi): gradient 1 at the bounds, as torch."""
+    if isinstance(lo, Tensor) and isinstance(hi, Tensor) and (
+            any(_tracing(v) is not None for v in (x, lo, hi))
+            or not (lo._array() < hi._array()).all()):
+        out = x.detach().clamp_min(lo.detach()).clamp_max(hi.detach())
+        dt = out.dtype
+        carrier = (where((x >= lo) & (x <= hi), x, 0.0).to(dt)
+                   + where((x < lo) & (lo < hi), lo, 0.0).to(dt)
+                   + where((x > hi) | (hi < lo), hi, 0.0).to(dt))
+        return _binary(_STRAIGHT_THROUGH, carrier, out)
     y = x if lo is None else x.clamp_min(lo)
     return y if hi is None else y.clamp_max(hi)
 

@@ -499,3 +499,18 @@ def test_wider_0d_operand_is_cast_to_the_result_dtype_first(op):
         return [out, f(b, a) if not op.startswith("clamp") else out], [a, b]
     ours, theirs = _pair_grads(fn)
     assert ours == theirs
+
+
+def test_clamp_with_tensor_bounds_has_torchs_gradient():
+    # seeds 2569, 3266, 6223, 6585: torch's clamp_backward_min_max is not the gradient of
+    # clamp_max(clamp_min(x, lo), hi): lo == hi with x outside gives no gradient at all, hi < lo
+    # sends it to hi also where x is nan; tapegrad gave it to lo
+    nan = math.nan
+
+    def fn(m):
+        x = m.tensor([-1.711, 0.0, 0.6, nan, 0.2, 0.1, 0.3], requires_grad=True)
+        lo = m.tensor([0.5, 0.5, 0.5, 1.0, 1.0, nan, 0.25], requires_grad=True)
+        hi = m.tensor([0.5, 0.5, 0.5, -1.0, 0.5, 1.0, 0.25], requires_grad=True)
+        return [m.clamp(x, min=lo, max=hi), m.clamp(x, min=lo[:1], max=hi[3:4])], [x, lo, hi]
+    ours, theirs = _pair_grads(fn)
+    assert repr(ours) == repr(theirs)   # (repr: nan == nan)
