@@ -711,6 +711,12 @@ _min_reduce, _max_reduce = np.minimum.reduce, np.maximum.reduce
 @_saves_index(2, "index")
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[i][index[i][j]] for dim=1 (GatherBackward0)."""
+    if isinstance(index, Tensor) and index.numel() == 0:
+        # torch's gather meta checks an empty index for nothing but dim (any dtype, any
+        # dims): the result is empty in index's shape
+        _dim(dim, input.dim(), "gather")
+        return keep_args(_gather("gather", input, np.zeros(index.shape, np.int64)),
+                         dim=int(dim), index=index, sparse_grad=sparse_grad)
     idx = _index_array("gather", index)
     refuse_inference_index(input, index)
     nd = input.dim()

@@ -514,3 +514,23 @@ def test_clamp_with_tensor_bounds_has_torchs_gradient():
         return [m.clamp(x, min=lo, max=hi), m.clamp(x, min=lo[:1], max=hi[3:4])], [x, lo, hi]
     ours, theirs = _pair_grads(fn)
     assert repr(ours) == repr(theirs)   # (repr: nan == nan)
+
+
+@pytest.mark.parametrize("shape, index, dim", [
+    ((0, 3), "m.tensor([])", 1), ((2, 3), "m.tensor([])", 1), ((2, 3), "m.zeros(0, 3)", 0),
+    ((2, 3), "m.zeros(0, 5, 2, dtype=m.int64)", -1), ((), "m.tensor([])", 0),
+    ((2, 3), "m.tensor([])", 2)])
+def test_gather_with_an_empty_index_checks_only_dim(shape, index, dim):
+    # seed 6931: torch's gather checks an empty index's dtype and dims not at all (its result
+    # is empty in the index's shape); tapegrad raised "Expected dtype int32/int64 for index"
+    got = []
+    for m in (tapegrad, torch):
+        x = m.ones(shape, requires_grad=True)
+        try:
+            r = m.gather(x, dim, eval(index, {"m": m}))
+            r.sum().backward()
+            got.append((tuple(r.shape), str(r.dtype).split(".")[-1], type(r.grad_fn).__name__,
+                        x.grad.tolist()))
+        except Exception as e:  # noqa: BLE001
+            got.append((type(e).__name__, _msg(e)))
+    assert got[0] == got[1]
