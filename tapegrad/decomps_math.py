@@ -270,7 +270,9 @@ def div_number(T, x, c):
 def var(T, x, dims, correction, keepdim, slope=None):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
-    mean = x.mean(dims, keepdim=True)
+    # (one element per slice: the mean is x itself; x.mean() would be it rounded to x's
+    # dtype while a one-element float32 x may hold its double value, so x - mean was not 0)
+    mean = x if count == 1 else x.mean(dims, keepdim=True)
     dev = x - mean
     squares = (dev * dev).sum(dims, keepdim=keepdim)
     if slope is None:

@@ -418,11 +418,7 @@ KNOWN = {
     # (m.amin(x, -1) / 0.0 -> x.grad [0, inf, 0], torch [nan, inf, nan])
     438: "amax_fast_path_nan", 527: "amax_fast_path_nan", 1127: "amax_fast_path_nan",
     1538: "amax_fast_path_nan",
-    # a one-element float32 result is held as an unrounded double (the known
-    # float32_in_double of test_differential): std/var of it see x - mean != 0
-    # (m.std(m.exp(m.tensor([0.1])), 0, correction=0): 4.5e-8, torch 0; correction=1: inf,
-    # torch nan), and sign() of that is 1
-    28: "float32_in_double", 1797: "float32_in_double", 1997: "float32_in_double",
+    28: "amax_fast_path_nan",
     # cumprod's product-rule scan: an inf gradient after a zero input gives nan before it
     # (x = [0.161, -1.088, 0.0]; fmod(x.amax(), x.cumprod(0)) -> nan grads, torch finite)
     1098: "cumprod_zero_inf_grad",
@@ -534,3 +530,22 @@ def test_gather_with_an_empty_index_checks_only_dim(shape, index, dim):
         except Exception as e:  # noqa: BLE001
             got.append((type(e).__name__, _msg(e)))
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_of_one_element_float32_result(name, correction):
+    # seeds 28, 1797, 1997 and ~20 more: a one-element float32 result (exp's) may hold its
+    # double value, so x - x.mean() was not 0: std 4.5e-8 (torch 0), with correction >= 1
+    # inf (torch nan), and the gradient followed
+    def fn(m):
+        x = m.tensor([0.1], requires_grad=True)
+        y = m.exp(x)
+        z = m.sigmoid(m.tensor(2.0, requires_grad=True))
+        return [getattr(m, name)(y, 0, correction=correction),
+                getattr(m, name)(z, correction=correction)], [x]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (degrees of freedom <= 0)
+        ours, theirs = _pair_grads(fn)
+    # (a zero gradient's sign is test_differential's known neg_zero_grad: -0.0 read as 0.0)
+    assert repr(ours).replace("-0.0", "0.0") == repr(theirs).replace("-0.0", "0.0")
