@@ -33,7 +33,7 @@ from .native_args import arg_error, dim_form_error, given, missing, MISSING, _ta
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, STATE, view_base
+from .tape import INFERENCE_MADE, input_node, STATE, version_counter, view_base
 from .views import apart, KIND_OPS
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
 
@@ -311,18 +311,27 @@ def _array_update(t, number, *tensors):
     return False
 
 
-def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
+def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **kwargs):
     """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
     records, the old self is marked replaced for the group's whole span (`_inplace` marks the
     output entry's first operand, an internal entry of the group).  `_clone`: the body reads
     a clone of self (for bodies whose first reads of self could be views of it); `_inputs`:
-    the tensor arguments whose history makes the change recorded (torch's), as self's."""
+    the tensor arguments whose history makes the change recorded (torch's), as self's;
+    `_saved`: the tensor arguments torch's node saves by reference."""
     if self._dtype.is_floating_point:
         # a float tensor argument of another float dtype in self's (the result keeps self's
         # dtype, as torch's cast of an in-place result: float32_t.clamp_(float64_t))
         def own(a):
-            return a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not self._dtype \
-                and a._dtype.is_floating_point else a
+            if not (isinstance(a, Tensor) and a._dtype is not self._dtype
+                    and a._dtype.is_floating_point):
+                return a
+            cast = a.to(self._dtype)
+            if any(a is t for t in _saved):
+                # the body reads the copy; torch's node saves `a` itself: the copy (and what
+                # the body derives from it alone) counts a's in-place changes
+                cast._ver = (version_counter(a),)   # (a's count; not a view of a)
+                DM.read_as_saved(cast, a)
+            return cast
         args = tuple(own(a) for a in args)
         kwargs = {k: own(a) for k, a in kwargs.items()}
     tape, node = self._tape, getattr(self, "_node", -1)
@@ -612,7 +621,7 @@ class _MathMethods:
             if done is not None:
                 return done
         return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value,
-                               _inputs=(tensor1, tensor2))
+                               _inputs=(tensor1, tensor2), _saved=(tensor1, tensor2))
 
     def addcdiv_(self, tensor1, tensor2, *legacy, value=1):
         if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
@@ -625,7 +634,7 @@ class _MathMethods:
             if done is not None:
                 return done
         return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value,
-                               _inputs=(tensor1, tensor2))
+                               _inputs=(tensor1, tensor2), _saved=(tensor1, tensor2))
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """nan, +inf, -inf replaced by nan, posinf (the dtype's max), neginf (its lowest);
