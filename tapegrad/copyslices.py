@@ -22,7 +22,7 @@ from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
 from .tape import bump_version, follow_retained, input_node, let_go, multi_view_rebased, \
-    refuse_rebased_view, registered_views, view_base
+    read_as_saved, refuse_rebased_view, registered_views, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from . import dtypes as D, errors
 from .views import index_scatter, made_without_grad
@@ -143,7 +143,7 @@ def inplace_on_view(self, method, other):
         raise TracingError(errors.UNRECORDED_CHANGE)
     if isinstance(other, Tensor) and other._dtype is not self._dtype \
             and self._dtype.is_floating_point:
-        other = other.to(self._dtype)
+        other = read_as_saved(other.to(self._dtype), other)   # (as _inplace_recorded's)
     flat = view_flat_positions(base, self)
     fresh = _gather("view_gather", base, flat, self._shape)
     r = method(fresh, other)

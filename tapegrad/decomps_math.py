@@ -14,7 +14,7 @@ from . import dtypes as D
 from .ndops import _binary, _unary, where
 from .ops import OPS
 from .tensor import Tensor
-from .tape import version_counter
+from .tape import read_as_saved
 from .tracing import _tracing
 from .views import cat
 
@@ -405,33 +405,6 @@ def _common(*tensors):
     in it (integer products wrap around there, not in a narrower operand's dtype)."""
     dt = D.promoted(*tensors)
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
-
-
-_ALIAS = OPS["alias"].code
-
-
-def read_as_saved(v, orig):
-    """v, a value computed from tensor `orig` alone (a cast copy, a scaled copy) that the
-    entries read in its place, watched under orig's version counter: torch's node saves orig
-    itself, so changing orig in place before the backward must raise torch's error, not
-    differentiate silently through the copy's old value."""
-    if v is not orig and v._tape is not None and v._recorded:
-        tape = v._tape
-        w = None
-        if orig._tape is tape and orig._recorded:
-            w = tape.versions.get(orig._node)
-            if tape.op[orig._node] == _ALIAS:
-                # (views.apart's alias of self given as an argument too, which dies with the
-                # body: torch saved self itself)
-                w = tape.versions.get(int(tape.ia[orig._node]), w)
-        if w is not None and w[0] is version_counter(orig):
-            # entered as orig was (an in-place op's cast argument: as the user's tensor),
-            # so the error names the same tensor whichever of the two is found changed
-            if v._node not in tape.versions:
-                tape._enter(v._node, w[0], w[2], w[3], w[4])
-        else:
-            tape.watch(v._node, orig)
-    return v
 
 
 # torch's AddcmulBackward0/AddcdivBackward0 save tensor1 and tensor2 (not self)

@@ -542,6 +542,7 @@ def saved_fields(fn):
     if _swapped(tape, n, op):
         names["a"], names["b"] = "other", "self"
     out = []
+    kept = kept_args(tape, n)
     for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
         name = names[role]
         name = rename.get(name, name)
@@ -550,10 +551,12 @@ def saved_fields(fn):
         if not bits & bit:
             out.append(Field(name, role, None))
         elif node < 0:
-            out.append(Field(name, role, Saved(name, None, float(tape.imm[n]), alive, -1)))
+            # (a number operand as the call gave it, where the entry holds it rounded:
+            # float32 clamp_min's bound)
+            value = kept[name] if name in kept else float(tape.imm[n])
+            out.append(Field(name, role, Saved(name, None, value, alive, -1)))
         else:
             out.append(Field(name, role, Saved(name, node_shape(tape, node), None, alive, node)))
-    kept = kept_args(tape, n)
     if op.saved_c in kept:   # (as the call gave it: elu's alpha 1.0 a float, 2 an int)
         out.append(Field(op.saved_c, "arg", Saved(op.saved_c, None, kept[op.saved_c], alive,
                                                   -1)))

@@ -21,7 +21,7 @@ from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
 from .tape import (BUMPS, bump_version, DUAL, follow_retained, FORWARD_MADE, INFERENCE_MADE,
-                   NO_GRAD_VIEW, refuse_inference_change, saves_indices, share_storage, STATE,
+                   NO_GRAD_VIEW, read_as_saved, refuse_inference_change, saves_indices, share_storage, STATE,
                    Tape, TRANSFORM_LEAF, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
@@ -141,7 +141,9 @@ class _InplaceMethods:
             return inplace_on_view(self, method, other)
         if isinstance(other, Tensor) and other._dtype is not self._dtype \
                 and self._dtype.is_floating_point:
-            other = other.to(self._dtype)    # the result keeps self's dtype (and grad_fn name)
+            # the result keeps self's dtype (and grad_fn name); torch's node saves `other`
+            # itself, so the copy counts other's in-place changes
+            other = read_as_saved(other.to(self._dtype), other)
         storage = self._v
         if type(storage) is not float:
             self._v = storage.copy()        # what the entry saves must not be overwritten

@@ -33,7 +33,7 @@ from .native_args import arg_error, dim_form_error, given, missing, MISSING, _ta
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, STATE, version_counter, view_base
+from .tape import INFERENCE_MADE, input_node, read_as_saved, STATE, version_counter, view_base
 from .views import apart, KIND_OPS
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
 
@@ -76,6 +76,13 @@ def _clamp_bound(b, dt):
     if type(b) is float:
         return dt is D.float64 or -D.F32_MAX <= b <= D.F32_MAX
     return b is None or -_EXACT_INT <= b <= _EXACT_INT
+
+
+def _f32_bound(b):
+    """A number bound of a float32 tensor rounded to float32 (tensors and None as they are)."""
+    # (an int beyond int64 as it is: torch's OverflowError comes later)
+    return float(np.float32(b)) if type(b) is float or type(b) is int and \
+        -2 ** 63 <= b < 2 ** 63 else b
 
 
 def _clamp_pass(x, lo, hi):
@@ -330,7 +337,7 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
                 # the body reads the copy; torch's node saves `a` itself: the copy (and what
                 # the body derives from it alone) counts a's in-place changes
                 cast._ver = (version_counter(a),)   # (a's count; not a view of a)
-                DM.read_as_saved(cast, a)
+                read_as_saved(cast, a)
             return cast
         args = tuple(own(a) for a in args)
         kwargs = {k: own(a) for k, a in kwargs.items()}
@@ -500,13 +507,19 @@ class _MathMethods:
         """max(self, min), min a number or a tensor (ClampMinBackward0/1)."""
         if not isinstance(min, OPERAND_TYPES):
             raise errors.tensor_or_number("clamp_min", min, "min")
-        return _bin("clamp_min", self, _number_bounds(self, "clamp_min", min)[0])
+        out = _bin("clamp_min", self, _number_bounds(self, "clamp_min", min)[0])
+        # (grad_fn._saved_min: the bound as given, not as rounded into float32)
+        return keep_args(out, min=min) if self._dtype is D.float32 and \
+            isinstance(min, (int, float)) and out is not self else out
 
     def clamp_max(self, max):  # noqa: A002
         """min(self, max), max a number or a tensor (ClampMaxBackward0/1)."""
         if not isinstance(max, OPERAND_TYPES):
             raise errors.tensor_or_number("clamp_max", max, "max")
-        return _bin("clamp_max", self, _number_bounds(self, "clamp_max", max)[0])
+        out = _bin("clamp_max", self, _number_bounds(self, "clamp_max", max)[0])
+        # (grad_fn._saved_max: the bound as given, not as rounded into float32)
+        return keep_args(out, max=max) if self._dtype is D.float32 and \
+            isinstance(max, (int, float)) and out is not self else out
 
     def clamp(self, min=None, max=None):  # noqa: A002
         """Values limited to [min, max] (gradient 1 at the bounds); ClampBackward1 for
@@ -517,7 +530,8 @@ class _MathMethods:
                 (type(self) is Tensor or type(self) is Parameter) and self._recorded and \
                 self._dtype in _FLOAT_ARRAY and (min is not None or max is not None) and (
                     _clamp_bound(min, self._dtype) and _clamp_bound(max, self._dtype)):
-            out = _clamp_pass(self, min, max)
+            out = _clamp_pass(self, min, max) if self._dtype is D.float64 else \
+                _clamp_pass(self, _f32_bound(min), _f32_bound(max))
             if out is not None:
                 return keep_args(out, min=min, max=max)
         if min is None and max is None:
@@ -531,12 +545,14 @@ class _MathMethods:
         if not tensors:
             name = "clamp" if min is not None and max is not None else \
                 "clamp_min" if max is None else "clamp_max"
+            given_min, given_max = min, max
             min, max = _number_bounds(self, name, min, max)
             x = self
             if x._dtype is D.bool_:   # (a bool tensor with a number bound: in the promoted
                 # dtype, which the body's clamp_min/clamp_max then keep)
                 x = x.to(D.promoted(x, *(b for b in (min, max) if b is not None)))
-            return keep_args(_record("clamp", DM.clamp, x, min, max), min=min, max=max)
+            return keep_args(_record("clamp", DM.clamp, x, min, max), min=given_min,
+                             max=given_max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
         return keep_tensor_args(_record("clamp_tensor", DM.clamp, self, min, max,
                                  edges=(self, min, max)), min=min, max=max)
@@ -945,9 +961,13 @@ def _number_bounds(x, name, *bounds):
     into x's dtype (int bounds of an integer tensor, float32's range: 300 for uint8 raises),
     none for a bool tensor with bool bounds (tensors and None as they are)."""
     dt = x._dtype
-    if dt is D.float64 or dt is D.float32 and all(
-            not isinstance(b, float) or -D.F32_MAX <= b <= D.F32_MAX for b in bounds):
+    if dt is D.float64:
         return bounds   # (what the conversions below give: every bound as it is)
+    if dt is D.float32 and all(
+            not isinstance(b, float) or -D.F32_MAX <= b <= D.F32_MAX for b in bounds):
+        # in float32, as torch's kernels take them: the gradient's `a <= b` at a bound such
+        # as 0.18 then compares the value with the bound it was clamped to
+        return tuple(_f32_bound(b) for b in bounds)
     if dt is D.bool_ and all(b is None or isinstance(b, bool) for b in bounds):
         raise NotImplementedError(f"\"{name}_scalar_cpu\" not implemented for 'Bool'")
     # (a float bound of an integer tensor: in the default dtype, the result's)

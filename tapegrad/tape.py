@@ -1937,6 +1937,30 @@ def version_counter(t):
     return c if type(c) is list else c[0]
 
 
+def read_as_saved(v, orig):
+    """v, a value computed from tensor `orig` alone (a cast copy, a scaled copy) that the
+    entries read in its place, watched under orig's version counter: torch's node saves orig
+    itself, so changing orig in place before the backward must raise torch's error, not
+    differentiate silently through the copy's old value."""
+    if v is not orig and v._tape is not None and v._recorded:
+        tape = v._tape
+        w = None
+        if orig._tape is tape and orig._recorded:
+            w = tape.versions.get(orig._node)
+            if tape.op[orig._node] == _ALIAS:
+                # (views.apart's alias of self given as an argument too, which dies with the
+                # body: torch saved self itself)
+                w = tape.versions.get(int(tape.ia[orig._node]), w)
+        if w is not None and w[0] is version_counter(orig):
+            # entered as orig was (an in-place op's cast argument: as the user's tensor),
+            # so the error names the same tensor whichever of the two is found changed
+            if v._node not in tape.versions:
+                tape._enter(v._node, w[0], w[2], w[3], w[4])
+        else:
+            tape.watch(v._node, orig)
+    return v
+
+
 def saves_indices(r, indices):
     """r, the result of an op whose torch node saves these index tensors (IndexBackward0,
     IndexPutBackward0, GatherBackward0, MaskedSelectBackward0, ...; None and non-tensors

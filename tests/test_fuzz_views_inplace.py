@@ -447,7 +447,6 @@ KNOWN = {
     2122: "missing 'modified by an inplace operation' error at backward",
     2302: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     2331: "grad_fn of copy_ from m.full(...): FillBackward3, torch CopyBackwards",
-    2350: "clamp of float32 at a bound not representable in float32: gradient 0 (silent)",
     2376: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     2404: "grad_fn of copy_ from m.full(...): FillBackward3, torch CopyBackwards",
     2556: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
@@ -455,7 +454,6 @@ KNOWN = {
     2642: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     2658: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     2755: "version-error message differs (grad_fn named / version numbers)",
-    2801: "missing 'modified by an inplace operation' error at backward",
     2877: "grad_fn of copy_ from m.full(...): FillBackward3, torch CopyBackwards",
     2897: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
     2952: "retained grad differs (view regenerated after an in-place change)",
@@ -545,3 +543,47 @@ def test_addcmul_inplace_self_as_factor(op, value, args):
     assert e1 == e2
     for a, b in zip(g1, g2):
         assert _close(_np(a), _np(b))
+
+
+@pytest.mark.parametrize("call", ["clamp(-0.74, 0.18)", "clamp(max=0.18)", "clamp(min=-0.74)",
+                                  "clamp_max(0.18)", "clamp_min(-0.74)", "clip(-0.74, 0.18)",
+                                  "clone().clamp_(-0.74, 0.18)", "clamp(-0.74, 0.18)[1:]"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_clamp_gradient_at_a_bound_rounded_into_float32(call, dtype):
+    # a float32 value equal to float32(0.18) is at the bound (torch's kernels take the bound
+    # in float32): the gradient passes there; the backward compared with 0.18 in float64
+    def run(m):
+        x = m.tensor([0.18, -0.74, 0.5, 0.1, -1.0], dtype=getattr(m, dtype), requires_grad=True)
+        y = eval("x." + call)
+        y.sum().backward()
+        saved = {k: getattr(y.grad_fn, k) for k in ("_saved_min", "_saved_max")
+                 if hasattr(y.grad_fn, k)}
+        return x.grad, saved
+
+    (g1, s1), (g2, s2) = run(tapegrad), run(torch)
+    assert _np(g1).tolist() == _np(g2).tolist()
+    assert s1 == s2
+
+
+@pytest.mark.parametrize("op", ["mul_", "div_", "atan2_", "pow_", "hypot_", "fmod_"])
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32")])
+@pytest.mark.parametrize("through_view", [False, True])
+def test_inplace_binary_other_of_another_dtype_changed(op, dtypes, through_view):
+    # self.op_(other) with other of another float dtype read a cast copy of other, so
+    # changing other in place before backward went unnoticed (torch's node saves other)
+    def run(m):
+        x = m.tensor([1.0, 2.0, 3.0], dtype=getattr(m, dtypes[0]), requires_grad=True)
+        w = m.tensor([1.5, 2.5, 3.5], dtype=getattr(m, dtypes[1]), requires_grad=True)
+        a, b = x * 1, w * 1
+        getattr(a[1:] if through_view else a, op)(b[1:] if through_view else b)
+        b.mul_(2)
+        return _outcome(lambda: a.sum().backward()), x.grad, w.grad
+
+    (e1, *g1), (e2, *g2) = run(tapegrad), run(torch)
+    if through_view and e2 is not None:
+        # KNOWN: torch names the (dead) view b[1:] "output 0 of AsStrided"; tapegrad's error
+        # names no grad_fn for it (it keeps no reference to the view)
+        e2 = (e2[0], e2[1].replace(", which is output 0 of AsStrided,", ""))
+    assert e1 == e2
+    for u, v in zip(g1, g2):
+        assert _close(_np(u), _np(v))
