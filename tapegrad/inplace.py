@@ -523,6 +523,10 @@ class _InplaceMethods:
                 NO_GRAD_VIEW    # (its own error below)
                 or getattr(self, "_flags", 0) & TRANSFORM_LEAF):   # (written through a view)
             refuse_inference_change(self)
+            if key is Ellipsis and not getattr(self, "_flags", 0) & TRANSFORM_LEAF:
+                # (torch's setitem copies into x itself for x[...]: no view)
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         if not isinstance(value, (Tensor, bool, int, float, np.generic)):
@@ -580,7 +584,9 @@ class _InplaceMethods:
                 raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
             raise IndexError(oob_message(msg, key, arr.shape)) from None
         value = np.asarray(value)
-        filling = value.ndim == 0   # (torch's copy_to fills for a 0-d value as given)
+        # (torch's copy_to copies a value of the destination's sizes, else fills for a 0-d
+        # value as given: a 0-d x[...] = v is copy_, CopyBackwards)
+        filling = value.ndim == 0 and len(target) > 0
         if value.ndim and value.shape[0] == 1:
             # torch views the value without its leading 1s first (slicePrefix1sSize): a
             # [1, 3] value fills x[2:5], and its errors name the shape left
