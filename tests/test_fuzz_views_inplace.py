@@ -392,7 +392,7 @@ def _check(seed):
 # Seeds whose programs hit a known, not yet fixed difference (each names it).
 KNOWN = {
     14: "retained grad differs (view regenerated after an in-place change)",
-    26: "leaf[...] = v: 'a view of a leaf Variable' message, torch 'a leaf Variable'",
+    26: "index_put_ on a view of a leaf: dtype error before torch's leaf-view error",
     42: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
     67: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     113: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
@@ -413,7 +413,7 @@ KNOWN = {
     1022: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     1092: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     1128: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
-    1160: "leaf[...] = v: 'a view of a leaf Variable' message, torch 'a leaf Variable'",
+    1160: "index_put_ on a view of a leaf: dtype error before torch's leaf-view error",
     1298: "index_put_ on an expanded view: internal-overlap error, torch none",
     1316: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     1435: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
