@@ -492,6 +492,8 @@ class _InplacePositionsMethods:
 
     # (their torch nodes save the indices, index or mask: tape.saves_indices)
     def index_put_(self, indices, values, accumulate=False):
+        if isinstance(values, Tensor):
+            self._check_inplace(values)   # (torch's autograd checks come before the kernel's)
         return saves_indices(_write_inplace(
             self, *_index_put_args(self, indices, values, accumulate), accumulate,
             "IndexPutBackward0", (values,)), indices)

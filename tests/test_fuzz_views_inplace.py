@@ -392,7 +392,6 @@ def _check(seed):
 # Seeds whose programs hit a known, not yet fixed difference (each names it).
 KNOWN = {
     14: "retained grad differs (view regenerated after an in-place change)",
-    26: "index_put_ on a view of a leaf: dtype error before torch's leaf-view error",
     42: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
     67: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     113: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
@@ -413,7 +412,6 @@ KNOWN = {
     1022: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     1092: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     1128: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
-    1160: "index_put_ on a view of a leaf: dtype error before torch's leaf-view error",
     1298: "index_put_ on an expanded view: internal-overlap error, torch none",
     1316: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     1435: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
@@ -585,5 +583,16 @@ def test_setitem_whole_0d_is_copy(shape, stmt):
         err = _outcome(lambda: exec(stmt, env))
         assert err is None or "leaf" in err[1]   # (the program ran)
         return err, type(v.grad_fn).__name__
+
+    assert run(tapegrad) == run(torch)
+
+
+@pytest.mark.parametrize("target", ["x[1:]", "x", "x.detach()[1:]"])
+def test_index_put_autograd_check_before_dtype_check(target):
+    # torch's autograd check (a view of a leaf, a leaf) comes before index_put_'s dtype check
+    def run(m):
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+        v = eval(target)
+        return _outcome(lambda: v.index_put_((m.tensor([0]),), m.tensor([1.0, 2.0], dtype=m.float64)))
 
     assert run(tapegrad) == run(torch)
