@@ -404,7 +404,6 @@ KNOWN = {
     542: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     573: "version-error message differs (grad_fn named / version numbers)",
     613: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
-    732: "index_put_ dtype check before torch's leaf-view check",
     840: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     887: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
     894: "missing partial-overlap error (copy_/add_/index_put_ of an overlapping tensor)",
