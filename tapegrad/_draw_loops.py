@@ -156,6 +156,19 @@ def fill_uniform_f64(mt, out):
             out[start + q] = (((words[2 * q] & 0x1FFFFF) << 32) | words[2 * q + 1]) * _U53
 
 
+@njit(**_bulk_opts)
+def fill_from_to(mt, rng, base, out):
+    """out (int64) <- torch's random_from_to for a range 0 < rng < 2^28: (random() % rng) +
+    base per value (the sum stays within int64: base + rng - 1 is the range's top)."""
+    words = np.empty(N, np.int64)
+    n = out.shape[0]
+    for start in range(0, n, N):
+        k = min(N, n - start)
+        _take_words(mt, words, k)
+        for q in range(k):
+            out[start + q] = words[q] % rng + base
+
+
 @njit(**_inline)
 def normal(mt, cached_normal):
     """at::normal_distribution<double>(0, 1): the cached sample if there is one, else

@@ -70,6 +70,9 @@ def _from_to(engine, n, rng, base, dt):
     if rng >= (1 << 28):
         rem = _mod(engine.u64(n), _U64(rng))
     else:
+        drawn = engine.from_to(n, rng, base)   # (one Numba call, not six numpy ones)
+        if drawn is not None:
+            return _cast_int64(drawn, dt)
         rem = _mod(engine.u32(n), np.uint32(rng)).astype(_U64)
     raw = (rem + _U64(base & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
     return _cast_int64(raw, dt)
@@ -86,7 +89,8 @@ def _cast_int64(raw, dt):
     """static_cast<T>(int64) as C++ does it: wrap for narrower integers, nearest for floats."""
     if dt == np.bool_:
         return raw != 0
-    return raw.astype(dt)     # numpy's int64 -> intN wraps and -> float rounds, as C++ does
+    # (numpy's int64 -> intN wraps and -> float rounds, as C++ does; int64 itself: no copy)
+    return raw.astype(dt, copy=False)
 
 
 def _digits(dt):
@@ -131,10 +135,18 @@ def randint(engine, n, low, high, np_dtype=np.int64):
     return _from_to(engine, n, high - low, low, dt)
 
 
+# dtype -> (lowest, highest) value (_check_in_range: np.iinfo costs ~1 us a call)
+_INT_BOUNDS = {}
+
+
 def _check_in_range(low, top, dt):
     """torch's check_from_to_in_range for integer and bool dtypes (top: the largest value)."""
     if dt.kind in "iub":
-        lo, hi = (0, 1) if dt == np.bool_ else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        bounds = _INT_BOUNDS.get(dt)
+        if bounds is None:
+            bounds = _INT_BOUNDS[dt] = (0, 1) if dt == np.bool_ else \
+                (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        lo, hi = bounds
         for v, name in ((low, "from"), (top, "to - 1")):
             if not lo <= v <= hi:
                 raise RuntimeError(f"{name} is out of bounds for {dt.name}")

@@ -127,6 +127,21 @@ class MT19937:
             return self._fill(loops().fill_uniform_f64, np.empty(k, np.float64))
         return (self.u64(k) & _MASK53).astype(np.float64) * 2.0 ** -53
 
+    def from_to(self, k, rng, base):
+        """k of torch's random_from_to for a range 0 < rng < 2^28, as int64: (random() % rng)
+        + base, drawn by the Numba loops in one call; None when the state is in CPython's
+        engine and a draw of k words does not move it (the caller then takes the words)."""
+        if self._loop is None and not _bulk(k):
+            return None
+        state = self._loop
+        if state is None:
+            state = self._loop = self._state_array()
+        out = np.empty(k, np.int64)
+        loops().fill_from_to(state, rng, base, out)
+        if k:
+            self._fresh = False
+        return out
+
     def _fill(self, fill, out):
         """out filled by `fill(state, out)`, one of the loops' bulk draws, on the state's array
         in place (moved there first if the Python engine holds it).  The fills hold the GIL

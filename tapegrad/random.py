@@ -344,7 +344,36 @@ def _randint_bound(args, kwargs, *options):
     return tuple(values[:3 if form >= 2 else 2])
 
 
-@parsed("randint")
+_INT64_END = 1 << 63
+
+
+def _randint_fast(args, kw):
+    """randint's fast form: randint(high, size) / randint(low, high, size) with Python ints,
+    the size a tuple or list of them, low < high, keywords as _fast_options takes them (no
+    requires_grad=True: an integer dtype's error is the full function's)."""
+    options = _fast_options(kw)
+    if options is None or options[1]:
+        return None
+    if len(args) == 3:
+        low, high, size = args
+    elif len(args) == 2:
+        (high, size), low = args, 0
+    else:
+        return None
+    if low.__class__ is not int or high.__class__ is not int or low >= high or \
+            low < -_INT64_END or high >= _INT64_END or size.__class__ not in (tuple, list):
+        return None   # (bounds past int64: the parser's overflow error)
+    shape = _plain_size((size,))
+    if shape is None:
+        return None
+    dt = options[0] or D.int64
+    gen = generator_of(None, "randint")
+    n = math.prod(shape)
+    arr = _drawn(shape, dt, lambda: discrete_draws.randint(gen._engine, n, low, high, dt.np))
+    return _leaf(arr.astype(dt.np, copy=False).reshape(shape), dt, False)
+
+
+@parsed("randint", fast=_randint_fast)
 def randint(*args, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
@@ -390,7 +419,7 @@ def randint(*args, generator=None, dtype=None, device=None, requires_grad=False,
     n = math.prod(shape)
     arr = _drawn(shape, dt, lambda: discrete_draws.randint(gen._engine, n, int(low), int(high),
                                                            dt.np))
-    return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)
+    return _leaf(arr.astype(dt.np, copy=False).reshape(shape), dt, requires_grad)
 
 
 @parsed("randperm")

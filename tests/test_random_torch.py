@@ -618,3 +618,21 @@ def test_draws_past_one_getrandbits_call_as_torch(monkeypatch, draw):
         x = m.randint(0, 1000, (50,)) if draw == "randint" else getattr(m, draw)(50)
         return x.numpy().tolist()
     assert values(tapegrad) == values(torch)
+
+
+def test_randint_forms_match_torch():
+    # randint's fast form (Python ints, a tuple or list size) and the full function give
+    # torch's values, dtype and shape
+    torch = _torch()
+    cases = [((0, 10, (16,)), {}), ((10, (3, 4)), {}), ((-5, 5, [7]), {}),
+             ((0, 2 ** 27 + 3, (5,)), {}), ((0, 2 ** 30, (5,)), {}), ((0, 10, ()), {}),
+             ((0, 10, (0,)), {}), ((0, 10, (4,)), {"dtype": "float32"}),
+             ((3, 200, (9,)), {"dtype": "uint8"}), ((-100, 100, (2000,)), {"dtype": "int8"}),
+             ((0, 10, (2, 3)), {"requires_grad": False}), ((0, 10, (2,)), {"dtype": None})]
+    for seed in (0, 3):
+        for m in (tapegrad, torch):
+            m.manual_seed(seed)
+        for args, kw in cases:
+            got, want = (m.randint(*args, **{k: getattr(m, v) if isinstance(v, str) else v
+                                              for k, v in kw.items()}) for m in (tapegrad, torch))
+            same(got, want)

@@ -68,6 +68,25 @@ class TorchRand(TapegradRand):
     lib = "torch"
 
 
+class TapegradRandint(LibBench):
+    """randint(0, 10, (n,)) (torch's random_from_to, bit for bit): a training loop's minibatch
+    indices; small n is the call's fixed cost (argument binding and the one Numba fill)."""
+    params = [16, 1024, 1_000_000]
+    param_names = ["n"]
+
+    def setup(self, n):
+        super().setup()
+        self.mod.manual_seed(0)
+        self.mod.randint(0, 10, (1 << 16,))   # tapegrad: the draw kernels loaded
+
+    def time_randint(self, n):
+        self.mod.randint(0, 10, (n,))
+
+
+class TorchRandint(TapegradRandint):
+    lib = "torch"
+
+
 class TapegradSpecialFunctions(LibBench):
     """The special functions numpy lacks, on 10^5 float32 elements, and nn.init.trunc_normal_
     of a 256 x 1024 weight (erfinv's common user): Numba loops over their kernel faces
