@@ -169,6 +169,15 @@ def fill_from_to(mt, rng, base, out):
             out[start + q] = words[q] % rng + base
 
 
+@njit(**_bulk_opts)
+def fill_exponential(mt, lambd, out):
+    """out (float64) <- torch's exponential_(lambd) before the cast: (-1 / lambd) *
+    log1p(-u) per value, u a double uniform (random64's 53 bits), log1p libm's."""
+    scale = -1.0 / lambd
+    for i in range(out.shape[0]):
+        out[i] = scale * math.log1p(-uniform(mt))
+
+
 @njit(**_inline)
 def normal(mt, cached_normal):
     """at::normal_distribution<double>(0, 1): the cached sample if there is one, else

@@ -340,8 +340,10 @@ def rrelu_noise(engine, x, lower, upper):
 def exponential_(engine, n, lambd=1.0, np_dtype=np.float32):
     """`empty(n, dtype).exponential_(lambd)`: `-1 / lambd * log1p(-u)` in double (u a double
     uniform), cast to the dtype."""
-    u = engine.uniform_f64(n)
-    return ((-1.0 / lambd) * _libm(math.log1p, -u)).astype(np_dtype)
+    drawn = engine.exponential(n, lambd)   # (libm's log1p in Numba: ~4x faster than below)
+    if drawn is None:
+        drawn = (-1.0 / lambd) * _libm(math.log1p, -engine.uniform_f64(n))
+    return drawn.astype(np_dtype)
 
 
 def geometric_(engine, n, p, np_dtype=np.float32):

@@ -142,6 +142,21 @@ class MT19937:
             self._fresh = False
         return out
 
+    def exponential(self, k, lambd):
+        """k of torch's exponential_(lambd) values in double (`(-1 / lambd) * log1p(-u)`, u a
+        double uniform), by the Numba loops in one call; None when the state is in CPython's
+        engine and a draw of 2k words does not move it (the caller then takes the uniforms)."""
+        if self._loop is None and not _bulk(2 * k):
+            return None
+        state = self._loop
+        if state is None:
+            state = self._loop = self._state_array()
+        out = np.empty(k, np.float64)
+        loops().fill_exponential(state, float(lambd), out)
+        if k:
+            self._fresh = False
+        return out
+
     def _fill(self, fill, out):
         """out filled by `fill(state, out)`, one of the loops' bulk draws, on the state's array
         in place (moved there first if the Python engine holds it).  The fills hold the GIL

@@ -79,6 +79,23 @@ def test_from_to_paths_agree(monkeypatch):
                 D.random_(slow, 9, np.int8, low=lo % 7, high=lo % 7 + 50).tolist()
 
 
+def test_exponential_paths_agree(monkeypatch):
+    # exponential_ (and multinomial's keys): the Numba fill (libm's log1p there) gives the
+    # uniforms-then-math.log1p path's bits and leaves the same state
+    from tapegrad import mt19937
+    for lambd in (1.0, 0.3, 7.5, 1e-300, 1e300):
+        for n in (0, 1, 311, 312, 313, 5000):
+            fast, slow = MT19937(5), MT19937(5)
+            fast.u32(3), slow.u32(3)
+            fast.loop_state()
+            with monkeypatch.context() as m:
+                got = D.exponential_(fast, n, lambd, np.float64)
+                m.setattr(mt19937, "_bulk", lambda k: False)
+                want = D.exponential_(slow, n, lambd, np.float64)
+            assert np.array_equal(got.view(np.uint64), want.view(np.uint64)), (lambd, n)
+            assert fast.state_bytes() == slow.state_bytes()
+
+
 def test_random_dtypes_match_torch():
     torch = _torch()
     import warnings
