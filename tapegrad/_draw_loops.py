@@ -178,6 +178,42 @@ def fill_exponential(mt, lambd, out):
         out[i] = scale * math.log1p(-uniform(mt))
 
 
+@njit(**_bulk_opts)
+def fill_multinomial(mt, rows, out):
+    """out[i, :] <- torch's multinomial with replacement from row i of `rows` (float32 or
+    float64): the row's sequential cumulative sum in its dtype, divided by the total, the
+    last entry 1; per sample a double uniform u placed at the first index whose cumulative
+    value (as a double) is >= u.  Returns -1, or the first row whose total is not > 0 (its
+    rows before it drawn, as torch's loop)."""
+    n_dist, n_cat = rows.shape
+    cum = np.empty(n_cat, rows.dtype)
+    wide = np.empty(n_cat, np.float64)
+    for i in range(n_dist):
+        acc = rows[i, 0]   # (numpy's cumsum starts from the first value, not 0 + it)
+        cum[0] = acc
+        for j in range(1, n_cat):
+            acc += rows[i, j]
+            cum[j] = acc
+        total = cum[n_cat - 1]
+        if not total > 0:
+            return i
+        for j in range(n_cat):
+            wide[j] = np.float64(cum[j] / total)
+        wide[n_cat - 1] = 1.0
+        for k in range(out.shape[1]):
+            u = uniform(mt)
+            lo = 0
+            hi = n_cat
+            while lo < hi:   # (the first index with wide >= u: searchsorted's "left")
+                mid = (lo + hi) >> 1
+                if wide[mid] < u:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            out[i, k] = lo
+    return -1
+
+
 @njit(**_inline)
 def normal(mt, cached_normal):
     """at::normal_distribution<double>(0, 1): the cached sample if there is one, else

@@ -403,6 +403,13 @@ def multinomial(engine, probs, num_samples, replacement=False):
             out = topk_ties(ratio, out, num_samples, 1, True, True)
         out = out.astype(np.int64)
     else:
+        drawn = engine.multinomial(np.ascontiguousarray(rows), num_samples) if n_cat else None
+        if drawn is not None:   # (one Numba call: per row, its sum, the scan and the searches)
+            out, bad = drawn
+            if bad >= 0:
+                raise RuntimeError("invalid multinomial distribution (sum of probabilities "
+                                   "<= 0)")
+            return out[0] if one_d else out
         out = np.empty((n_dist, num_samples), np.int64)
         for i in range(n_dist):
             cum = np.cumsum(rows[i], dtype=rows.dtype)    # sequential, as torch's loop

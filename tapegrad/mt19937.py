@@ -157,6 +157,22 @@ class MT19937:
             self._fresh = False
         return out
 
+    def multinomial(self, rows, num_samples):
+        """torch's multinomial with replacement from the rows of 2-d `rows` (float32 or
+        float64, at least one category), by the Numba loops in one call: (int64 indices of
+        shape (rows, num_samples), -1 or the first row whose total is not > 0); None when the
+        state is in CPython's engine and the draw does not move it."""
+        if self._loop is None and not _bulk(2 * rows.shape[0] * num_samples):
+            return None
+        state = self._loop
+        if state is None:
+            state = self._loop = self._state_array()
+        out = np.empty((rows.shape[0], num_samples), np.int64)
+        bad = loops().fill_multinomial(state, rows, out)
+        if out.size:
+            self._fresh = False
+        return out, bad
+
     def _fill(self, fill, out):
         """out filled by `fill(state, out)`, one of the loops' bulk draws, on the state's array
         in place (moved there first if the Python engine holds it).  The fills hold the GIL

@@ -531,6 +531,10 @@ def _check_distributions(rows, per_element):
         if np.any(rows.sum(-1) == 0):
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
         return
+    # (the common case accepted in three passes: a finite total with no negative value has
+    # neither inf nor nan; a total that overflows takes the full walk below)
+    if rows.size and np.isfinite(rows.sum()) and rows.min() >= 0 and (rows.sum(-1) > 0).all():
+        return
     bad = ~(rows >= 0) | ~np.isfinite(rows)
     failing = np.flatnonzero(bad.any(-1) | ~(rows.sum(-1) > 0))
     if failing.size:

@@ -96,6 +96,27 @@ def test_exponential_paths_agree(monkeypatch):
             assert fast.state_bytes() == slow.state_bytes()
 
 
+def test_multinomial_replacement_paths_agree(monkeypatch):
+    # multinomial with replacement: the Numba loop (cumulative sums in the rows' dtype, the
+    # binary searches) gives the numpy path's indices and leaves the same state
+    from tapegrad import mt19937
+    rng = np.random.default_rng(0)
+    cases = [rng.random((3, 50)).astype(np.float32), rng.random((1, 7)),
+             rng.random(1000).astype(np.float32), np.array([0, 0, 1.0, 0]),
+             np.array([1e-30, 1, 1e30], np.float32), rng.random((5, 1)),
+             np.full(4, 0.25, np.float32)]
+    for probs in cases:
+        for k in (2, 17, 400):
+            fast, slow = MT19937(9), MT19937(9)
+            fast.loop_state()
+            got = D.multinomial(fast, probs, k, True)
+            with monkeypatch.context() as m:
+                m.setattr(mt19937, "_bulk", lambda k: False)
+                want = D.multinomial(slow, probs, k, True)
+            assert np.array_equal(got, want), (probs.shape, k)
+            assert fast.state_bytes() == slow.state_bytes()
+
+
 def test_random_dtypes_match_torch():
     torch = _torch()
     import warnings
