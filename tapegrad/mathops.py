@@ -8,6 +8,7 @@ bodies are in `decomps_math.py`; logical ops and tests (any, isnan, isclose...) 
 tensors from compare entries, so a traced program re-evaluates them on replay.
 """
 import math
+import struct
 
 import numpy as np
 
@@ -80,9 +81,27 @@ def _clamp_bound(b, dt):
 
 def _f32_bound(b):
     """A number bound of a float32 tensor rounded to float32 (tensors and None as they are)."""
-    # (an int beyond int64 as it is: torch's OverflowError comes later)
+    if type(b) is float and -D.F32_MAX <= b <= D.F32_MAX:   # (a C cast: 440 -> ~150 ns)
+        return _F32_UNPACK(_F32_PACK(b))[0]
+    # (an int beyond int64 as it is: torch's OverflowError comes later; other ints rounded
+    # once, straight to float32)
     return float(np.float32(b)) if type(b) is float or type(b) is int and \
         -2 ** 63 <= b < 2 ** 63 else b
+
+
+_F32_PACK, _F32_UNPACK = struct.Struct("f").pack, struct.Struct("f").unpack
+
+
+def _clamped(xa, lo, hi):
+    """Array xa clamped to number bounds lo / hi (None: none) by clamp_min's and clamp_max's
+    forward faces, as the decomposition computes it."""
+    dtn = xa.dtype.type
+    token = ERR_SET(QUIET)
+    try:
+        y = _CLAMP_MIN_FWD(xa, dtn(lo)) if lo is not None else xa
+        return _CLAMP_MAX_FWD(y, dtn(hi)) if hi is not None else y.copy()
+    finally:
+        ERR_RESET(token)
 
 
 def _clamp_pass(x, lo, hi):
@@ -527,13 +546,19 @@ class _MathMethods:
         # (the common case, a layer's clip: _clamp_pass; _number_bounds takes these bounds
         # as they are)
         if type(min) in _CLAMP_NUMBER and type(max) in _CLAMP_NUMBER and \
-                (type(self) is Tensor or type(self) is Parameter) and self._recorded and \
+                (type(self) is Tensor or type(self) is Parameter) and \
                 self._dtype in _FLOAT_ARRAY and (min is not None or max is not None) and (
                     _clamp_bound(min, self._dtype) and _clamp_bound(max, self._dtype)):
-            out = _clamp_pass(self, min, max) if self._dtype is D.float64 else \
-                _clamp_pass(self, _f32_bound(min), _f32_bound(max))
-            if out is not None:
-                return keep_args(out, min=min, max=max)
+            lo, hi = (min, max) if self._dtype is D.float64 else \
+                (_f32_bound(min), _f32_bound(max))
+            if not self._recorded:   # (no history: the two faces on the array, no decomposition)
+                xa = self._v
+                if type(xa) is np.ndarray and xa.size != 1:
+                    return Tensor._wrap(_clamped(xa, lo, hi), self._dtype)
+            else:
+                out = _clamp_pass(self, lo, hi)
+                if out is not None:
+                    return keep_args(out, min=min, max=max)
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         for b in (min, max):

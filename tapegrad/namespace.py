@@ -356,13 +356,15 @@ class _NamespaceMethods:
         tensor of probabilities.  autograd's in-place check comes first, as torch's: a leaf
         that requires grad raises before anything is drawn."""
         self._check_inplace(p)
-        values = draw()
+        values = np.asarray(draw()).astype(self._dtype.np, copy=False)
         v = self._v
-        # (the layout of self's memory, whose order the draws follow)
-        arr = np.empty(self._shape, self._dtype.np) if type(v) is float else \
-            np.empty_like(v, self._dtype.np)
-        fill_memory_order(arr, np.asarray(values).astype(self._dtype.np, copy=False))
-        return draw_nodes.fill(self, tensor(arr, dtype=self._dtype), name, p)
+        if type(v) is float or v.flags.c_contiguous:   # (memory order is row-major order)
+            arr = values.reshape(self._shape)
+        else:   # (the layout of self's memory, whose order the draws follow)
+            arr = np.empty_like(v, self._dtype.np)
+            fill_memory_order(arr, values)
+        # (a fresh array of self's dtype: wrapped as it is, not through tensor()'s checks)
+        return draw_nodes.fill(self, Tensor._wrap(arr, self._dtype), name, p)
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
         from_, to = kw.pop("from", from_), kw.pop("to", to)

@@ -756,6 +756,26 @@ def test_clamp_number_bounds_as_torch(dtype):
     assert [str(g) for g in got] == [str(w) for w in want]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_clamp_without_history_as_torch(dtype):
+    """clamp / clamp_ of a tensor without history (the two faces on its array, no
+    decomposition): torch's values at nan, infs, signed zeros, bounds out of order or equal
+    and float32-rounded bounds, and a result that shares no memory with the input."""
+    x = np.array([np.nan, -np.inf, np.inf, 0.18, -0.18, 2.0, -3.0, 0.0, -0.0, 0.1], dtype)
+    bounds = [(-1, 1), (0.18, None), (None, 0.1), (1.0, -1.0), (0.1, 0.1), (0.0, None),
+              (None, -0.0), (-3e38, 3e38), (2, 5)]
+    for lo, hi in bounds:
+        a, b = tg.tensor(x.copy()), torch.tensor(x.copy())
+        got, want = a.clamp(lo, hi), b.clamp(lo, hi)
+        assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+        assert np.array_equal(got.numpy().view(np.uint8), want.numpy().view(np.uint8)), \
+            (lo, hi, got, want)
+        got.add_(1)
+        assert np.array_equal(a.numpy(), x, equal_nan=True)
+        a.clamp_(lo, hi), b.clamp_(lo, hi)
+        assert np.array_equal(a.numpy().view(np.uint8), b.numpy().view(np.uint8)), (lo, hi)
+
+
 def _norm0_grads(m):
     out = []
     for norm in (lambda x: m.linalg.vector_norm(x, 0), lambda x: x.norm(p=0, dim=1),
