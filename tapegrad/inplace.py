@@ -297,8 +297,11 @@ class _InplaceMethods:
             bump_version(self)
             ufunc(sv, other, out=sv)   # (a counter `n += 1`: int64 wraps around, as torch's)
             return self
-        with np.errstate(all="ignore"):
+        token = ERR_SET(QUIET)   # (np.errstate builds a context object: ~1.5 us a call)
+        try:
             return self._assign(self._applied(fn, other))
+        finally:
+            ERR_RESET(token)
 
     def _applied(self, fn, other):
         """fn(self's array, other's), as an in-place op computes it (an int wraps around into a
@@ -311,12 +314,14 @@ class _InplaceMethods:
             # another integer tensor in the result dtype first, as torch's: a 0-d int8 -128
             # with a uint8 tensor is 128 (numpy would compute in int16)
             b = D.as_array(b, D.torch_result_type(self, other))
-        with np.errstate(all="ignore"):
-            try:
-                return fn(self._array(), b)
-            except ValueError:
-                _check_broadcast(self._shape, np.shape(b))
-                raise
+        token = ERR_SET(QUIET)
+        try:
+            return fn(self._array(), b)
+        except ValueError:
+            _check_broadcast(self._shape, np.shape(b))
+            raise
+        finally:
+            ERR_RESET(token)
 
     def add_(self, other, alpha=1):
         if isinstance(alpha, Tensor) and isinstance(other, Tensor):
@@ -518,6 +523,8 @@ class _InplaceMethods:
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements; on a tensor that
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
+        if _setitem_plain(self, key, value):
+            return
         if STATE.enabled and not STATE.fwd_off and (
                 self._recorded and self._tape is None and not getattr(self, "_flags", 0) &
                 NO_GRAD_VIEW    # (its own error below)
@@ -619,8 +626,11 @@ class _InplaceMethods:
                 edges_as_torch(self, old, raw)
             saves_indices(self, index_tensors(given))
             return
-        with np.errstate(all="ignore"):
+        token = ERR_SET(QUIET)
+        try:
             value = value.astype(self._dtype.np, copy=False)
+        finally:
+            ERR_RESET(token)
         if not arr.flags.writeable and all(k is None or k is Ellipsis or type(k) is int or
                                            type(k) is slice for k in key):
             # (a basic key writes through x[key], a view: torch's check is of its elements,
@@ -647,6 +657,63 @@ class _InplaceMethods:
         if not isinstance(exponent, OPERAND_TYPES):
             return NotImplemented
         return self.pow_(exponent)
+
+
+def _plain_index(k):
+    """Whether k is an index _setitem_plain takes: an int (no bool), or a slice whose step is
+    None or a positive int."""
+    tk = type(k)
+    return tk is int or tk is slice and (k.step is None or type(k.step) is int and k.step > 0)
+
+
+def _setitem_plain(t, key, value):
+    """x[key] = value's common case, done here (True; False: nothing done, the general path
+    decides and gives torch's errors): x a float32/float64 tensor with writable array storage
+    that needs no history and carries no flag; key an int or slice (_plain_index) or a tuple
+    of at most x.dim() of them; value a Python float or int that converts exactly (filled),
+    or a tensor of x's dtype without history whose shape is the selection's and whose memory
+    is not x's.  The general path's last lines, without its key and value rewriting (a row
+    write `a[i] = v` of 32x64 float32: ~10 -> ~3 us)."""
+    sv = t._v
+    if type(sv) is not np.ndarray or t._recorded or getattr(t, "_flags", 0) or \
+            not sv.flags.writeable:
+        return False
+    dt = t._dtype
+    if dt is not D.float32 and dt is not D.float64:
+        return False
+    if type(key) is tuple:
+        if len(key) > sv.ndim or not all(map(_plain_index, key)):
+            return False
+    elif not _plain_index(key):
+        return False
+    tv = type(value)
+    if tv is float:
+        if dt is D.float32 and not -F32_MAX <= value <= F32_MAX:   # (inf, nan: general)
+            return False
+    elif tv is int:
+        if not -_EXACT_INT <= value <= _EXACT_INT:
+            return False
+    elif tv is Tensor or tv is Parameter:
+        if value._dtype is not dt or value._recorded and STATE.enabled or \
+                getattr(value, "_flags", 0):
+            return False
+        value = value._v
+        if type(value) is np.ndarray and np.may_share_memory(sv, value):
+            return False
+    else:
+        return False
+    if _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD:
+        return False
+    try:
+        target = sv[key]
+    except IndexError:   # (out of range: torch's message from the general path)
+        return False
+    if type(value) is np.ndarray and value.shape != np.shape(target):
+        return False
+    t._lserial = 0
+    bump_version(t)  # (before the write: see _assign)
+    sv[key] = value
+    return True
 
 
 def _check_view_of_stand_in(base):

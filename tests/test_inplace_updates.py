@@ -460,3 +460,50 @@ def test_operator_update_inside_a_recorded_function_is_refused(sub, changed):
         "an in-place change of a traced tensor that the tape does not record"
     with pytest.raises(tg.TracingError, match=message):
         tg.record(f, tg.ones(3, requires_grad=True))
+
+
+def test_plain_setitem_as_torch():
+    # x[key] = value's common case (inplace._setitem_plain: float x without history, int and
+    # slice keys, a number or a same-dtype tensor of the selection's shape) beside the forms
+    # it leaves to the general path: torch's values, errors and version counts
+    torch = pytest.importorskip("torch")
+    base = np.arange(20, dtype=np.float32).reshape(4, 5) / 7
+
+    def run(m, dtype):
+        out = []
+        forms = [(1, 2.0), ((slice(1, 3),), "rows"), ((slice(None), 2), "col"), ((-1, -2), 7),
+                 (slice(None, None, 2), 0.5), ((0, slice(1, 4)), "short"), (10, 1.0),
+                 ((0, 9), 1.0), (0, 3e39), (0, float("nan")), (0, "wide"), (0, 2 ** 60),
+                 (slice(None), "self"), (Ellipsis, 1.5), ((1, None), 2.0)]
+        for key, v in forms:
+            x = m.tensor(base.copy(), dtype=getattr(m, dtype))
+            value = {"rows": m.ones(2, 5, dtype=x.dtype) * 3,
+                     "col": m.arange(4, dtype=x.dtype), "short": m.ones(3, dtype=x.dtype),
+                     "wide": m.ones(6, dtype=x.dtype), "self": x}.get(v, v) \
+                if isinstance(v, str) else v
+            before = x._version
+            try:
+                x[key] = value
+                out.append((x.tolist(), x._version - before))
+            except (RuntimeError, IndexError, TypeError) as e:
+                out.append((type(e).__name__, str(e), x.tolist(), x._version - before))
+        return out
+    for dtype in ("float32", "float64"):
+        got, want = run(tg, dtype), run(torch, dtype)
+        for g, w in zip(got, want):
+            assert str(g) == str(w), (dtype, g, w)
+
+
+def test_plain_setitem_counts_the_change_for_backward():
+    # a value saved by a graph, then changed by x[i] = v: torch's version error at backward
+    torch = pytest.importorskip("torch")
+    msgs = []
+    for m in (tg, torch):
+        w = m.ones(3, requires_grad=True)
+        a = m.arange(3.0)
+        y = (w * a).sum()
+        a[1] = 5.0
+        with pytest.raises(RuntimeError) as info:
+            y.backward()
+        msgs.append(str(info.value).split("Hint")[0].replace("tapegrad.", "torch."))
+    assert msgs[0] == msgs[1]
