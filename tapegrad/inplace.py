@@ -464,10 +464,12 @@ class _InplaceMethods:
                                    f"broadcast shape {list(wide)}")
         if not self._dtype.is_floating_point:
             src = _copied_as(src, self._dtype)
-        copied = lambda a, b: np.broadcast_to(b, a.shape)   # noqa: E731
-        done = _update_arrays(self, copied, src)   # (no history: a write, as numpy's)
+        # (src as it is where _update_arrays takes it: of self's shape, written by numpy's
+        # assignment; broadcast_to's Python layers cost more than the write of 2048 floats)
+        done = _update_arrays(self, _as_given, src)   # (no history: a write, as numpy's)
         if done is not None:
             return done
+        copied = lambda a, b: np.broadcast_to(b, a.shape)   # noqa: E731
         return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def module_load(self, other, assign=False):
@@ -500,8 +502,8 @@ class _InplaceMethods:
         else:
             value = _fill_number(value, self._dtype)
             recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
+        done = _update_arrays(self, _as_given, value)   # (no history: numpy's fill)
         filled = lambda a, b: np.full(a.shape, b)   # noqa: E731
-        done = _update_arrays(self, filled, value)   # (no history: a write, as numpy's)
         if done is not None:
             return done
         return self._inplace(filled, value, recorded)
@@ -1035,11 +1037,17 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
         ERR_RESET(token)
     t._lserial = 0   # a later use records the new value (tape.leaf_node)
     bump_version(t)  # (before the write: see _assign)
-    if type(sv) is float:
-        t._v = float(new.reshape(-1)[0])   # (as _assign: a fill_ of an int gives an int array)
+    if type(sv) is float:   # (as _assign: a fill_ of an int gives an int array)
+        t._v = float(new.reshape(-1)[0]) if type(new) is np.ndarray else float(new)
     else:
         sv[...] = new
     return t
+
+
+def _as_given(arr, value):
+    """_update_arrays' compute for copy_ and fill_: the value itself (an array of the
+    tensor's shape, or a number numpy's assignment fills with)."""
+    return value
 
 
 def _put(base, key, value, index_put):
