@@ -527,9 +527,13 @@ class Pause:
     outputs): `outputs`, its pieces' [(sweep index or -1: not swept, shape)], whose
     gradients its hooks get one by one, None for a piece the backward did not reach.
     `idle`: its node executes but computes no gradient (backward(inputs=) of a non-leaf
-    input with no other input below it): its post hooks get None for every input."""
+    input with no other input below it): its post hooks get None for every input.
+    `quiet`: at a node of several outputs (`output` entries right after it), [(the output's
+    sweep index or -1: not swept, its Hooks)] of the outputs with tensor hooks; those the
+    backward did not reach get None there (`unreached_outputs`).  `own`: whether `h` is the
+    node's own Hooks (False: a Pause made for `quiet` only)."""
     __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle", "unseen",
-                 "before")
+                 "before", "quiet", "own")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
@@ -538,6 +542,8 @@ class Pause:
         self.before = ()   # (the same for those before the entry's: slogdet's sign)
         self.outputs = None
         self.summed = None   # (sum_consumer's dims: the hooks' gradient expanded there)
+        self.quiet = ()
+        self.own = True
 
 
 def split_outputs(tape, n, like):
@@ -675,6 +681,41 @@ def join_sign(tape, p, pauses, key, grad_of):
     p.before = (grad_of(sign),)
 
 
+def quiet_outputs(tape, n, pauses, inputs, leads):
+    """Give the Pauses (`pauses`, {tape node: Pause} of a backward from below n) of the nodes
+    of several outputs (split, unbind, var_mean, a custom Function's: `output` entries right
+    after the node) their outputs with tensor hooks (`Pause.quiet`): torch runs the tensor
+    hooks of every output of a node it executes, with None for an output the backward did
+    not reach (`y1, y2 = x.unbind(); y1.sum().backward()` calls y2's hooks with None).  A
+    node with no Pause of its own gets one that runs only those (`own` False), where its
+    node executes (`leads`: with inputs, only the nodes on a path to one)."""
+    for node, h in tape.hooks.items():
+        if not h.tensor or tape.op[node] != OUTPUT_CODE:
+            continue
+        parent = int(tape.ia[node])
+        if parent >= n:
+            continue
+        p = pauses.get(parent)
+        if p is None:
+            if leads is not None and not leads[parent]:
+                continue
+            p = pauses[parent] = Pause(parent, None, False, None)
+            p.own = False
+        p.quiet = (*p.quiet, (node, h))
+
+
+def unreached_outputs(p, reached, create_graph=False):
+    """At Pause p's node: the tensor hooks of its outputs the backward did not reach
+    (`reached`: per entry of p.quiet) get None, in the order they were registered (torch
+    runs a node's tensor hooks in one list); a hook may return None only."""
+    calls = sorted((hid, fn) for (_, h), got in zip(p.quiet, reached) if not got
+                   for hid, fn in h.tensor.items())
+    with switched_grad(create_graph):
+        for _, fn in calls:
+            if fn(None) is not None:
+                raise RuntimeError("can't replace a None gradient with a non-None value")
+
+
 def _node_outputs(p, g):
     """torch's grad_outputs at Pause p's node: g where the entry is among its outputs."""
     return p.before + (g,) + p.unseen
@@ -702,6 +743,8 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
     {operand nodes the post hooks gave None in every slot}): with post hooks the VJP runs
     here, through `vjp(tape, node, g)` (the tensor faces create_graph uses).  A split
     entry's: `reached`, whether each of its pieces got a gradient."""
+    if not p.own:
+        return None
     h, node = p.h, p.node
     pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
     if p.outputs is not None:

@@ -1347,3 +1347,55 @@ def test_hooks_on_one_element_results_see_their_shape_as_torch(torch_ref, make):
             for leaf in (True, False):
                 assert _one_element_hooks(tapegrad, make, use, shape, leaf) == \
                     _one_element_hooks(torch_ref, make, use, shape, leaf), (use, shape, leaf)
+
+
+_SEVERAL_OUTPUTS = {
+    "unbind": lambda m, y: y.unbind(), "split": lambda m, y: y.split(1),
+    "chunk": lambda m, y: y.chunk(3, 1), "var_mean": lambda m, y: m.var_mean(y, 1),
+    "aminmax": lambda m, y: tuple(m.aminmax(y, dim=1)),
+    "eigh": lambda m, y: tuple(m.linalg.eigh(y[:, :2] @ y[:, :2].T)),
+}
+
+
+def _unreached_output_hooks(m, make, call, pad):
+    """What the tensor hooks on the outputs of make(m, y)'s node saw (None: an output the
+    backward did not reach), with a loss that reads output 0 only, and the gradient."""
+    x = m.arange(1.0, 7.0, dtype=m.float64).reshape(2, 3).requires_grad_()
+    y = x * 1.0
+    for _ in range(pad):   # (a long tape: the sweep runs on the reached entries' streams)
+        y = y * 1.0
+    outs = make(m, y)
+    log = []
+    for k in range(len(outs) - 1, 0, -1):
+        outs[k].register_hook(lambda g, k=k: log.append(
+            (k, None if g is None else g.detach().numpy().tolist())))
+    loss = (outs[0] ** 2).sum()
+    if call == "backward":
+        loss.backward()
+        return log, x.grad.numpy().tolist()
+    g, = m.autograd.grad(loss, x, create_graph=call == "create_graph")
+    return log, g.detach().numpy().tolist()
+
+
+@pytest.mark.parametrize("make", sorted(_SEVERAL_OUTPUTS))
+@pytest.mark.parametrize("call, pad", [("backward", 0), ("grad", 0), ("create_graph", 0),
+                                       ("backward", 2100)])
+def test_tensor_hooks_of_unreached_outputs_get_none(torch_ref, make, call, pad):
+    """torch runs the tensor hooks of every output of a node it executes: an output the
+    backward did not reach gets None (tapegrad called none of its hooks)."""
+    mk = _SEVERAL_OUTPUTS[make]
+    assert _unreached_output_hooks(tapegrad, mk, call, pad) == \
+        _unreached_output_hooks(torch_ref, mk, call, pad)
+
+
+def test_a_hook_of_an_unreached_output_may_not_return_a_gradient(torch_ref):
+    """A tensor hook given None that returns a tensor: torch's error, nothing accumulated."""
+    def case(m):
+        x = m.arange(1.0, 7.0).reshape(2, 3).requires_grad_()
+        y0, y1 = (x * 2).unbind()
+        y1.register_hook(lambda g: m.ones(3))
+        try:
+            y0.sum().backward()
+        except RuntimeError as e:
+            return e, x.grad
+    both(case)
