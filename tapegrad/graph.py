@@ -816,7 +816,39 @@ def known_shape(tape, node):
         return tuple(like[1])
     ref = tape.retained.get(node)
     t = ref() if ref is not None else None
-    return tuple(t._shape) if t is not None else None
+    if t is not None:
+        return tuple(t._shape)
+    return _broadcast_shape(tape, node, _LOOK_BACK)
+
+
+# entries _broadcast_shape follows back (it runs per one-element gradient a hook is shown)
+_LOOK_BACK = 16
+
+
+def _broadcast_shape(tape, node, depth):
+    """The shape of one-element elementwise node `node` (`(x * 1.0)` with x of shape (1, 1), a
+    temporary no tensor shows) as its operands broadcast it: all ones, as many dims as its
+    operand of most dims whose shape the tape knows (a Python number, in `imm`, has none), or
+    None where one is unknown within `depth` entries back."""
+    if depth <= 0 or node < 0 or BY_CODE[tape.op[node]].kind not in ("unary", "binary", "where"):
+        return None
+    nodes = [int(tape.ia[node]), int(tape.ib[node])]
+    if BY_CODE[tape.op[node]].kind == "where" and len(tape.args_of(node)):
+        nodes.append(int(tape.args_of(node)[0]))
+    dims = 0
+    for k in nodes:
+        if k < 0:
+            continue
+        shape = node_shape(tape, k)
+        if shape is None:
+            h = (tape.hooks or {}).get(k)
+            like = seen_like(tape, k)
+            shape = tuple(h.shape) if h is not None else tuple(like[1]) if like is not None \
+                else _broadcast_shape(tape, k, depth - 1)
+        if shape is None:
+            return None
+        dims = max(dims, len(shape))
+    return (1,) * dims
 
 
 def is_freed(fn):

@@ -1321,13 +1321,13 @@ _ONE_ELEMENT_USES = {
 def _one_element_hooks(m, make, use, shape, leaf):
     """What a tensor hook, its grad_fn's pre and post hooks and retain_grad saw on the
     one-element result of make(m, x) (x of `shape`, itself or x * 1), and x.grad.  The post
-    hooks' gradient of a temporary operand is compared by value: the tape keeps no shape for
-    a one-element node no tensor shows (docs/semantics.md, known differences)."""
-    def seen(g, shaped=True):
+    hooks get a temporary operand's gradient (x * 1) in its shape too, which the tape keeps
+    for no one-element node: its elementwise producer's operands show it."""
+    def seen(g):
         if g is None:
             return None
         v = np.round(np.asarray(g.detach().numpy(), np.float64), 5).reshape(-1).tolist()
-        return (tuple(g.shape), v) if shaped else v
+        return (tuple(g.shape), v)
     x = m.full(shape, 1.5, requires_grad=True)
     y = _ONE_ELEMENT[make](m, x if leaf else x * 1.0)
     log = []
@@ -1335,7 +1335,7 @@ def _one_element_hooks(m, make, use, shape, leaf):
     y.register_hook(lambda g: log.append(("tensor", seen(g))))
     y.grad_fn.register_prehook(lambda go: log.append(("pre", [seen(g) for g in go])))
     y.grad_fn.register_hook(lambda gi, go: log.append(
-        ("post", [seen(g, leaf) for g in gi], [seen(g) for g in go])))
+        ("post", [seen(g) for g in gi], [seen(g) for g in go])))
     _ONE_ELEMENT_USES[use](m, y)
     return [log, seen(y.grad), seen(x.grad)]
 
@@ -1399,3 +1399,34 @@ def test_a_hook_of_an_unreached_output_may_not_return_a_gradient(torch_ref):
         except RuntimeError as e:
             return e, x.grad
     both(case)
+
+
+_ELEMENTWISE_TEMPORARY = {
+    "abs": lambda m, x: x.abs(), "where": lambda m, x: m.where(x > 0, x, x * 2),
+    "chain": lambda m, x: (x * 2).exp().sin(), "two_operands": lambda m, x: x * x.exp(),
+}
+_READER = {"pow": lambda m, t: t ** 2.0, "amax": lambda m, t: t.amax(0, keepdim=True),
+           "index": lambda m, t: t[[0]], "exp": lambda m, t: t.exp(), "mul": lambda m, t: t * t}
+
+
+def _temporary_operand_shapes(m, shape, make, read, create_graph):
+    x = m.full(shape, 1.5, dtype=m.float64, requires_grad=True)
+    y = _READER[read](m, _ELEMENTWISE_TEMPORARY[make](m, x))
+    log = []
+    y.grad_fn.register_hook(lambda gi, go: log.append(
+        [None if g is None else tuple(g.shape) for g in gi + go]))
+    g, = m.autograd.grad(y.sum(), x, create_graph=create_graph)
+    return log, np.round(g.detach().numpy(), 6).tolist()
+
+
+@pytest.mark.parametrize("make", sorted(_ELEMENTWISE_TEMPORARY))
+def test_post_hooks_see_a_one_element_temporary_in_its_shape(torch_ref, make):
+    """A post hook's gradient of a one-element operand no tensor shows (a temporary made by
+    elementwise ops of a (1,) or (1, 1) leaf): torch's shape, which its producer's operands
+    show (tapegrad gave it 0-d)."""
+    for shape in ((1,), (1, 1)):
+        for read in _READER:
+            for create_graph in (False, True):
+                assert _temporary_operand_shapes(tapegrad, shape, make, read, create_graph) == \
+                    _temporary_operand_shapes(torch_ref, shape, make, read, create_graph), \
+                    (shape, read, create_graph)
