@@ -103,7 +103,10 @@ def _lapack(which, A, B=None, flag=0):
     a = _node(tape, A, Aa)
     b = _node(tape, B, Ba) if B is not None else -1
     row = OPS[_ROW[which]]
-    saves = [("a", a, Aa), ("b", b, Ba), ("out", None, out)]
+    # (the operands saved in their own shapes: another entry reading the same node, saved
+    # once per node, reads it so under create_graph; the kind's faces reshape what they read)
+    saves = [("a", a, Aa.reshape(shape)), ("b", b, None if Ba is None else Ba.reshape(B._shape)),
+             ("out", None, out)]
     t = _result(out, A._dtype, tape, row.code, a, b, 0.0,
                 [s for s in saves if s[0] in row.saves])
     tape.add_params(t._node, [which, nb, n, k, flag])

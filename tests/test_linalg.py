@@ -637,3 +637,29 @@ def test_overflowing_lapack_results_are_silent_as_torch(case):
     torch = pytest.importorskip("torch")
     for a, b in zip(ours, run(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-4, equal_nan=True)
+
+
+def _solve_operands_read_elsewhere(m, variant):
+    x = m.tensor([1.5, -2.0, 0.5], dtype=m.float64, requires_grad=True)
+    z = m.tensor([-1.0, 3.0, 2.0], dtype=m.float64, requires_grad=True)
+    w = m.tensor([[0.5, 1.0, -1.0]], dtype=m.float64, requires_grad=True)
+    z1 = z * 1.0
+    A = x.reshape(3, 1) * z1 + m.eye(3, dtype=m.float64) * 3
+    if variant == "b":        # B is read by the entry that made A too
+        loss = (m.linalg.solve(A, z1) ** 2).sum()
+    else:                     # A is read by another entry (A * w)
+        loss = (m.linalg.solve(A, z) ** 2).sum() + (A * w).sum()
+    gx, gw = m.autograd.grad(loss, (x, w), create_graph=True, allow_unused=True)
+    hx, = m.autograd.grad((gx * gx).sum(), x)
+    return [np.round(t.detach().numpy(), 6).tolist() for t in (gx, hx)] + \
+        [None if gw is None else np.round(gw.detach().numpy(), 6).tolist()]
+
+
+@pytest.mark.parametrize("variant", ["a", "b"])
+def test_create_graph_through_solve_operands_read_elsewhere(variant):
+    """linalg.solve saved its operands reshaped for LAPACK ((1, 3, 1) for a vector B): a
+    node is saved once, so another entry reading it (the mul that made A) read it so under
+    create_graph, and broadcast it wrongly (x's gradient -0.169 for torch's -0.508)."""
+    torch = pytest.importorskip("torch")
+    assert _solve_operands_read_elsewhere(tg, variant) == \
+        _solve_operands_read_elsewhere(torch, variant)
