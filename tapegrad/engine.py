@@ -1584,8 +1584,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                     hooks.unreached_outputs(p, [m < len(reach) and bool(reach[m])
                                                 for m, _ in p.quiet], create_graph=True)
                 if p.own:
-                    g, seen, seen_retained, done = hooks.graph_pause(tape, p, g,
-                                                                     _hook_vjp(marks), got)
+                    g, seen, seen_retained, done = hooks.graph_pause(
+                        tape, p, g, _read_vjp(_hook_vjp(marks), reading), got)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
@@ -1642,7 +1642,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 pairs = pyfunc.tensor_vjp(tape, e, g, reach, marks)
             else:
                 pairs = _input_grads(tape, e, g)
-            if tape.groups is not None:
+            if tape.groups is not None and done is None:   # (_read_vjp's ran before hooks)
                 pairs = _reading_inputs(tape, e, pairs, reading)
             if _UNDIFFERENTIABLE[tape.op[e]] and not tape.recording:   # (hardsigmoid)
                 op = BY_CODE[tape.op[e]]
@@ -1710,6 +1710,24 @@ def _reading_inputs(tape, e, pairs, reading):
     # (a Function cannot be traced: tapegrad.record's create_graph keeps the primitives')
     return [(node, _backward_node(code).apply(gi, *[_edge_of(tape, k, gi) for k in ins])
              if node in ins and not gi.requires_grad else gi) for node, gi in pairs]
+
+
+def _read_vjp(vjp, reading):
+    """The create_graph walk's VJP for a post hook's pause: `vjp`'s grad_inputs as the walk
+    hands them on (_reading_inputs: a row whose torch backward is one node, or reads its
+    input), so that the hooks see them as torch's: under create_graph every output of
+    native_layer_norm_backward requires grad, the bias's (the seed's sum) too."""
+    def read(tape, e, g):
+        slots, gi = vjp(tape, e, g)
+        if tape.groups is None:
+            return slots, gi
+        given = [k for k, (s, x) in enumerate(zip(slots, gi)) if s >= 0 and x is not None]
+        read = _reading_inputs(tape, e, [(slots[k], gi[k]) for k in given], reading)
+        out = list(gi)
+        for k, (_, x) in zip(given, read):
+            out[k] = x
+        return slots, tuple(out)
+    return read
 
 
 def _no_derivative(spec, gi, g, inputs, dt, jvp_error=""):

@@ -1430,3 +1430,31 @@ def test_post_hooks_see_a_one_element_temporary_in_its_shape(torch_ref, make):
                 assert _temporary_operand_shapes(tapegrad, shape, make, read, create_graph) == \
                     _temporary_operand_shapes(torch_ref, shape, make, read, create_graph), \
                     (shape, read, create_graph)
+
+
+def _norm_post_hook_under_create_graph(m, norm, double):
+    x = m.tensor([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]], dtype=m.float64, requires_grad=True)
+    w = m.tensor([1.0, 0.5, 2.0], dtype=m.float64, requires_grad=True)
+    b = m.tensor([0.1, 0.2, 0.3], dtype=m.float64, requires_grad=True)
+    F = m.nn.functional
+    y = F.layer_norm(x, (3,), w, b) if norm == "layer_norm" else \
+        F.batch_norm(x, None, None, w, b, training=True)
+    seen = []
+    y.grad_fn.register_hook(lambda gi, go: seen.append(
+        [None if g is None else (g.requires_grad, np.round(g.detach().numpy(), 6).tolist())
+         for g in gi]) or (tuple(g * 2 for g in gi) if double else None))
+    gs = m.autograd.grad((y * 3.0).sum(), (x, w, b), create_graph=True)
+    second = m.autograd.grad(sum((g * g).sum() for g in gs), (x, w), allow_unused=True)
+    return seen, [(g.requires_grad, np.round(g.detach().numpy(), 6).tolist()) for g in gs], \
+        [None if g is None else np.round(g.numpy(), 6).tolist() for g in second]
+
+
+@pytest.mark.parametrize("norm", ["layer_norm", "batch_norm"])
+@pytest.mark.parametrize("double", [False, True])
+def test_norm_post_hooks_see_grad_inputs_that_require_grad(torch_ref, norm, double):
+    """Under create_graph torch's native_layer_norm_backward / native_batch_norm_backward
+    gives outputs that all require grad, the bias's (the seed's sum) too: the post hook sees
+    that (tapegrad's saw a bias gradient that did not; the walk made it require grad only
+    after the hooks)."""
+    assert _norm_post_hook_under_create_graph(tapegrad, norm, double) == \
+        _norm_post_hook_under_create_graph(torch_ref, norm, double)
