@@ -11,10 +11,11 @@ from . import dtypes as D, errors, groups
 from .engine import _formula, _input_grads, _sum_to, list_operand_shaped
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
 from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
-                    number_name, saved_fields, slot_nodes, torch_inputs, torch_roles)
+                    number_name, saved_fields, sibling, slot_nodes, torch_inputs, torch_roles)
 from .ndops import _EXACT_INT
-from .hooks import stacked_outputs
+from .hooks import split_outputs, stacked_outputs, viewed_product
 from .ops import BY_CODE, mentions, OUTPUT_CODE
+from .pyfunc import call_native
 from .tape import version_message
 from .tensor import Tensor
 from .views import cat, KIND_OPS
@@ -310,7 +311,11 @@ def _call_node(self, *grads):
                                   ".grad) is not supported by tapegrad")
     tape, n = self._tape, self._node
     op = BY_CODE[tape.op[n]]
-    if op.kind == "pyfunc":   # (as torch's custom Function nodes; grad_fn.apply runs backward)
+    if op.kind == "pyfunc":
+        # (a Function standing for torch's native node runs as that node; a custom
+        # Function's node is not callable, as torch's: grad_fn.apply runs its backward)
+        if getattr(type(self), "_native", False):
+            return call_native(self, grads)
         raise TypeError(f"'{type(self).__name__}' object is not callable")
     # a decomposition, or an op recorded as several entries: torch's edges lead to its inputs
     grouped = groups.row_at(tape, n) >= 0
@@ -322,23 +327,36 @@ def _call_node(self, *grads):
     # else the entry is its first output, its others not on the tape: native_group_norm's
     # mean and rstd)
     stacked = grouped and n + 1 < tape.n and tape.op[n + 1] == OUTPUT_CODE
-    if row.torch_outputs > 1 and not grouped or edges is None and (
-            op.kind == "split" or op.name == "matmul"):
-        # torch's node takes the gradients of several outputs (the entry one of them:
-        # slogdet's logabsdet), or has another input than the entry's (UnsafeViewBackward0
-        # of the mm it views)
-        raise NotImplementedError(f"calling {type(self).__name__} is not supported by tapegrad")
-    if len(grads) != row.torch_outputs:
-        raise TypeError(f"expected {row.torch_outputs} arguments, got {len(grads)} instead")
+    # (a split's node has one output per piece: `output` entries after it)
+    split = edges is None and op.kind == "split"
+    outputs = int(tape.imm[n]) if split else row.torch_outputs
+    if len(grads) != outputs:
+        raise TypeError(f"expected {outputs} arguments, got {len(grads)} instead")
     for i, g in enumerate(grads):
         if g is not None and not isinstance(g, Tensor):
             raise TypeError(f"argument {i} is not a Variable")
-    if row.torch_outputs > 1 and not stacked and any(g is not None for g in grads[1:]):
+    # an entry that is one output of torch's node (slogdet's log|det|, svdvals' S): its own
+    # gradient, and its sibling entry's (slogdet's sign) through that entry's VJP
+    one_of = row.torch_outputs > 1 and not grouped
+    other = sibling(tape, n) if one_of else -1
+    if one_of:
+        mine = {op.torch_output} | ({BY_CODE[tape.op[other]].torch_output} if other >= 0
+                                    else set())
+        if any(g is not None for k, g in enumerate(grads) if k not in mine):
+            raise NotImplementedError(
+                f"calling {type(self).__name__} with gradients of its outputs that tapegrad "
+                f"does not compute ({row.name} records only the ones it returns) is not "
+                f"supported by tapegrad")
+    elif row.torch_outputs > 1 and not stacked and any(g is not None for g in grads[1:]):
         raise NotImplementedError(f"calling {type(self).__name__} with gradients of its other "
                                   f"outputs is not supported by tapegrad")
-    g = _stacked(tape, n, grads) if stacked else grads[0]
+    g = _stacked(tape, n, grads) if stacked else _packed(tape, n, grads) if split else \
+        grads[op.torch_output] if one_of else grads[0]
     for f in saved_fields(self):     # torch unpacks what the node saved: its errors first
         _check_saved(self, f)
+    if edges is None and op.name == "matmul":
+        # UnsafeViewBackward0: the gradient of the product it views (mm, mv or bmm), viewed
+        return None if g is None else g.reshape(viewed_product(tape, n))
     if edges is not None:
         out = _composite_grads(self, tape, n, edges, grouped, g)
     elif op.kind in ("unary", "binary", "where"):
@@ -348,7 +366,11 @@ def _call_node(self, *grads):
         out = _list_grads(tape, n, op, g)
     else:
         nodes = torch_inputs(tape, n, op)
-        out = _placed(nodes, _input_grads(tape, n, g)) if g is not None else []
+        pairs = _input_grads(tape, n, g) if g is not None else []
+        if other >= 0 and grads[BY_CODE[tape.op[other]].torch_output] is not None:
+            pairs = pairs + _input_grads(tape, other,
+                                         grads[BY_CODE[tape.op[other]].torch_output])
+        out = _placed(nodes, _summed(pairs)) if pairs else []
         out = [_shaped(tape, k, gi) if k >= 0 and _differentiable(tape, k) else None
                for k, gi in zip(nodes, out or [None] * len(nodes))]
         if op.name == "to_copy" and out[0] is not None:   # (torch's: in the input's dtype)
@@ -365,6 +387,25 @@ def _stacked(tape, n, grads):
     parts = [(g if g is not None else like.new_zeros(shape)).reshape(-1)
              for g, (_, shape) in zip(grads, stacked_outputs(tape, n))]
     return cat(parts).reshape(tuple(tape.shape.get(n, (len(parts),))))
+
+
+def _packed(tape, n, grads):
+    """The packed gradient of split entry n from its pieces' `grads` (zeros for None; None
+    when all are), as the sweep holds it."""
+    if all(g is None for g in grads):
+        return None
+    like = next(g for g in grads if g is not None)
+    parts = [(g if g is not None else like.new_zeros(shape)).reshape(-1)
+             for g, (_, shape) in zip(grads, split_outputs(tape, n, like._shape))]
+    return cat(parts).reshape(tuple(tape.shape.get(n, (len(parts),))))
+
+
+def _summed(pairs):
+    """[(node, gradient)] with one gradient per node (the sum of its gradients), in order."""
+    out = {}
+    for node, gi in pairs:
+        out[node] = out[node] + gi if node in out else gi
+    return list(out.items())
 
 
 def _composite_grads(fn, tape, n, nodes, grouped, g):

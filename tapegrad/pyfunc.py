@@ -846,6 +846,31 @@ def _run_backward(ctx, grads, needed):
         del ctx._pf_needed   # (the ctx's state is kept on the tape: no stale answer in it)
 
 
+def call_native(ctx, grads):
+    """`grad_fn(*grad_outputs)` of a Function that stands for a native node (as_native_node:
+    LinalgEighBackward0 & co), as torch's node runs: one gradient per differentiable output
+    (torch's errors for another count or a non-tensor), the Function's backward on them
+    (zeros for None; none at all when all are None) with no hook and grad mode as it is, and
+    the gradients of its inputs with an edge (a tensor for one input, else a tuple)."""
+    outs = ctx._pf_outputs
+    if len(grads) != len(outs):
+        raise TypeError(f"expected {len(outs)} arguments, got {len(grads)} instead")
+    for i, g in enumerate(grads):
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"argument {i} is not a Variable")
+    edges = _torch_positions(ctx)
+    res = [None] * ctx._pf_nargs
+    if any(g is not None for g in grads):
+        full = [None] * ctx._pf_nout
+        for (k, _, shape, dt, _), g in zip(outs, grads):
+            full[k] = g if g is not None else _zeros(shape, dt)
+        for k, shape, dt in ctx._pf_other:
+            full[k] = _zeros(shape, dt)
+        res = _run_backward(ctx, full, ctx.needs_input_grad)
+    got = tuple(res[i] for i in edges)
+    return got[0] if len(got) == 1 else got
+
+
 def _needed(ctx, operands, marks):
     """Per forward argument, whether the backward running now needs its gradient: an input
     that requires grad (`ctx.needs_input_grad`) and, for a backward with inputs
