@@ -825,16 +825,20 @@ def known_shape(tape, node):
 _LOOK_BACK = 16
 
 
-def _broadcast_shape(tape, node, depth):
+def _broadcast_shape(tape, node, depth, memo=None):
     """The shape of one-element elementwise node `node` (`(x * 1.0)` with x of shape (1, 1), a
     temporary no tensor shows) as its operands broadcast it: all ones, as many dims as its
     operand of most dims whose shape the tape knows (a Python number, in `imm`, has none), or
-    None where one is unknown within `depth` entries back."""
+    None where one is unknown within `depth` entries back.  `memo`: the nodes already
+    answered in this call (a graph that reads one node twice is walked once)."""
     if depth <= 0 or node < 0 or BY_CODE[tape.op[node]].kind not in ("unary", "binary", "where"):
         return None
-    nodes = [int(tape.ia[node]), int(tape.ib[node])]
+    memo = {} if memo is None else memo
+    if node in memo:
+        return memo[node]
+    nodes = {int(tape.ia[node]), int(tape.ib[node])}
     if BY_CODE[tape.op[node]].kind == "where" and len(tape.args_of(node)):
-        nodes.append(int(tape.args_of(node)[0]))
+        nodes.add(int(tape.args_of(node)[0]))
     dims = 0
     for k in nodes:
         if k < 0:
@@ -844,11 +848,13 @@ def _broadcast_shape(tape, node, depth):
             h = (tape.hooks or {}).get(k)
             like = seen_like(tape, k)
             shape = tuple(h.shape) if h is not None else tuple(like[1]) if like is not None \
-                else _broadcast_shape(tape, k, depth - 1)
+                else _broadcast_shape(tape, k, depth - 1, memo)
         if shape is None:
+            memo[node] = None
             return None
         dims = max(dims, len(shape))
-    return (1,) * dims
+    memo[node] = (1,) * dims
+    return memo[node]
 
 
 def is_freed(fn):
