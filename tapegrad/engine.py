@@ -1580,9 +1580,10 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 if tape.op[e] == SLOGDET:
                     hooks.join_sign(tape, p, hooked, int, lambda m: _sign_seen(
                         adj.get((tape, m)), p.h))
-                if p.quiet:
-                    hooks.unreached_outputs(p, [m < len(reach) and bool(reach[m])
-                                                for m, _ in p.quiet], create_graph=True)
+                if p.group is not None and not p.group.done:
+                    hooks.run_output_hooks(p.group, [
+                        g if m == e else adj.get((tape, m)) if m < len(reach) and reach[m]
+                        else None for m, _, _ in p.group.members], create_graph=True)
                 if p.own:
                     g, seen, seen_retained, done = hooks.graph_pause(
                         tape, p, g, _read_vjp(_hook_vjp(marks), reading), got)
@@ -1843,7 +1844,7 @@ def _hooked(tape, n, inputs, leads, root=-1, seeds=None):
         if seeds is not None and h.tensor and all(node != s for s, _ in seeds):
             p.summed = hooks.sum_consumer(tape, node, n, {s for s, _ in seeds})
         out[node] = p
-    hooks.quiet_outputs(tape, n, out, inputs, leads)
+    hooks.output_groups(tape, n, out, leads)
     return out or None
 
 
@@ -1857,9 +1858,11 @@ def _local_pauses(hooked, sub):
             if p.outputs is not None:   # (a split entry's pieces: by local index too)
                 p.outputs = [(int(sub.loc[m]) if sub.mark[m] else -1, shape)
                              for m, shape in p.outputs]
-            if p.quiet:
-                p.quiet = [(int(sub.loc[m]) if m < len(sub.mark) and sub.mark[m] else -1, h)
-                           for m, h in p.quiet]
+    groups = {id(p.group): p.group for p in hooked.values() if p.group is not None}
+    for group in groups.values():   # (an Outputs' members: by local index too)
+        for member in group.members:
+            m = member[0]
+            member[0] = int(sub.loc[m]) if m < len(sub.mark) and sub.mark[m] else -1
     return out or None
 
 
@@ -1882,9 +1885,10 @@ def _hook_pause(tape, e, p, pauses, streams, marks=None):
             return hooks.as_gradient(adj[off[i]:off[i] + size[i]], p.h) \
                 if i >= 0 and reach[i] & 1 else None
         hooks.join_sign(tape, p, pauses, lambda m: _local(nodes, m), sign_grad)
-    if p.quiet:
-        hooks.unreached_outputs(p, [0 <= i < len(reach) and bool(reach[i] & 1)
-                                    for i, _ in p.quiet], False)
+    if p.group is not None and not p.group.done:
+        hooks.run_output_hooks(p.group, [
+            adj[off[i]:off[i] + size[i]] if 0 <= i < len(reach) and reach[i] & 1 else None
+            for i, _, _ in p.group.members])
     res = hooks.pause(tape, p, adj[o:o + s], _hook_vjp(marks), pauses, got)
     if res is None:
         return False

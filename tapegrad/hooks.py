@@ -100,13 +100,16 @@ class Hooks:
     register_prehook / register_hook; a leaf's: its AccumulateGrad's), `accumulate` (leaves:
     post-accumulate-grad); `dtype` and `shape` are those of the gradient handed to them.
     `given`: a leaf's gradient as its AccumulateGrad got it in the running backward, for the
-    post hooks, which run after accumulation."""
-    __slots__ = ("tensor", "pre", "post", "accumulate", "dtype", "shape", "given")
+    post hooks, which run after accumulation.  `first`: the id of the first tensor hook
+    registered (torch keeps a tensor's hooks in one dict, placed among its node's hooks
+    when the first one was registered)."""
+    __slots__ = ("tensor", "pre", "post", "accumulate", "dtype", "shape", "given", "first")
 
     def __init__(self, dtype, shape):
         self.tensor, self.pre, self.post, self.accumulate = _Table(), _Table(), _Table(), _Table()
         self.dtype, self.shape = dtype, tuple(shape)
         self.given = None
+        self.first = None
 
     def active(self):
         return bool(self.tensor or self.pre or self.post)
@@ -257,9 +260,12 @@ class _HookMethods:
                 "register_hook: hooks cannot be part of a recorded tape (tapegrad.record / "
                 "compile): a replay runs no Python between kernels; register the hook "
                 "outside the recorded function")
-        if tape is None:
-            return _add(_leaf_record(self, True).tensor, hook)
-        return _add(_node_record(tape, self._node, self._dtype, self._shape).tensor, hook)
+        h = _leaf_record(self, True) if tape is None else \
+            _node_record(tape, self._node, self._dtype, self._shape)
+        handle = _add(h.tensor, hook)
+        if h.first is None:
+            h.first = handle.id
+        return handle
 
     def register_post_accumulate_grad_hook(self, hook):
         """Register `hook(tensor)` on a leaf, called after its `.grad` was accumulated by
@@ -528,12 +534,13 @@ class Pause:
     gradients its hooks get one by one, None for a piece the backward did not reach.
     `idle`: its node executes but computes no gradient (backward(inputs=) of a non-leaf
     input with no other input below it): its post hooks get None for every input.
-    `quiet`: at a node of several outputs (`output` entries right after it), [(the output's
-    sweep index or -1: not swept, its Hooks)] of the outputs with tensor hooks; those the
-    backward did not reach get None there (`unreached_outputs`).  `own`: whether `h` is the
-    node's own Hooks (False: a Pause made for `quiet` only)."""
+    `group`: at a node of several outputs (`output` entries right after it) and at each of
+    those outputs with tensor hooks, their Outputs, whose hooks all run at the first of
+    these pauses the sweep comes to; `hooked`: what they made of this entry's gradient
+    there (run_output_hooks).  `own`: whether `h` is the node's own Hooks (False: a Pause
+    made for `group` only)."""
     __slots__ = ("node", "h", "node_hooks", "keep", "outputs", "summed", "idle", "unseen",
-                 "before", "quiet", "own")
+                 "before", "group", "hooked", "own")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
@@ -542,7 +549,8 @@ class Pause:
         self.before = ()   # (the same for those before the entry's: slogdet's sign)
         self.outputs = None
         self.summed = None   # (sum_consumer's dims: the hooks' gradient expanded there)
-        self.quiet = ()
+        self.group = None
+        self.hooked = None
         self.own = True
 
 
@@ -681,39 +689,81 @@ def join_sign(tape, p, pauses, key, grad_of):
     p.before = (grad_of(sign),)
 
 
-def quiet_outputs(tape, n, pauses, inputs, leads):
-    """Give the Pauses (`pauses`, {tape node: Pause} of a backward from below n) of the nodes
-    of several outputs (split, unbind, var_mean, a custom Function's: `output` entries right
-    after the node) their outputs with tensor hooks (`Pause.quiet`): torch runs the tensor
-    hooks of every output of a node it executes, with None for an output the backward did
-    not reach (`y1, y2 = x.unbind(); y1.sum().backward()` calls y2's hooks with None).  A
-    node with no Pause of its own gets one that runs only those (`own` False), where its
-    node executes (`leads`: with inputs, only the nodes on a path to one)."""
+class Outputs:
+    """The outputs with tensor hooks of one node of several outputs: `members`, [[their sweep
+    index (tape node until engine._local_pauses; -1: not swept), Hooks, Pause or None]];
+    `done`: their hooks ran in this backward."""
+    __slots__ = ("members", "done")
+
+    def __init__(self):
+        self.members, self.done = [], False
+
+
+def output_groups(tape, n, pauses, leads):
+    """Give the nodes of several outputs (split, unbind, var_mean, a custom Function's:
+    `output` entries right after the node) and their outputs with tensor hooks, in
+    `pauses` ({tape node: Pause} of a backward from below n), one Outputs (`Pause.group`):
+    torch runs the tensor hooks of every output of a node it executes at once (each
+    tensor's together, the tensors in the order of their first hook), with None for an
+    output the backward did not reach (`y1, y2 = x.unbind(); y1.sum().backward()` calls
+    y2's hooks with None).  The gradients
+    of all the outputs are final at the first of their pauses the sweep comes to: all run
+    there (run_output_hooks).  A node with no Pause of its own gets one that runs only those
+    (`own` False), where it executes (`leads`: with inputs, only the nodes on a path to
+    one)."""
+    groups = {}
     for node, h in tape.hooks.items():
         if not h.tensor or tape.op[node] != OUTPUT_CODE:
             continue
         parent = int(tape.ia[node])
-        if parent >= n:
+        if parent >= n or leads is not None and not leads[parent]:
             continue
-        p = pauses.get(parent)
-        if p is None:
-            if leads is not None and not leads[parent]:
-                continue
-            p = pauses[parent] = Pause(parent, None, False, None)
-            p.own = False
-        p.quiet = (*p.quiet, (node, h))
+        group = groups.get(parent)
+        if group is None:
+            group = groups[parent] = Outputs()
+            p = pauses.get(parent)
+            if p is None:
+                p = pauses[parent] = Pause(parent, None, False, None)
+                p.own = False
+            p.group = group
+        q = pauses.get(node)
+        if q is not None:
+            q.group = group
+        group.members.append([node, h, q])
 
 
-def unreached_outputs(p, reached, create_graph=False):
-    """At Pause p's node: the tensor hooks of its outputs the backward did not reach
-    (`reached`: per entry of p.quiet) get None, in the order they were registered (torch
-    runs a node's tensor hooks in one list); a hook may return None only."""
-    calls = sorted((hid, fn) for (_, h), got in zip(p.quiet, reached) if not got
+def run_output_hooks(group, grads, create_graph=False):
+    """The tensor hooks of the outputs of `group` (an Outputs), in torch's order, each
+    on its output's gradient (`grads`, per member: float64 arena values, a tensor (the
+    create_graph walk's), or None: not reached) or the previous hook's result for it.  A
+    hook given None may return None only.  Each member's Pause keeps (gradient, a copy of
+    its values, the hooks' result) for its own pause (`Pause.hooked`)."""
+    group.done = True
+    shown = []
+    for (_, h, q), g in zip(group.members, grads):
+        if g is not None and not isinstance(g, Tensor):
+            g = _as_tensor(g, h) if q is None or q.summed is None else _expanded(g, h, q.summed)
+        elif g is not None and tuple(g.shape) != tuple(h.shape):
+            g = g.reshape(h.shape)   # (a one-element output: 0-d on the walk)
+        shown.append(g)
+    refs = [None if g is None or create_graph else g._v if type(g._v) is float else
+            g._v.copy() for g in shown]
+    out = list(shown)
+    # (torch's order: each tensor's hooks together, the tensors in the order of their first
+    # hook's registration)
+    calls = sorted((h.first, hid, k, fn) for k, (_, h, _) in enumerate(group.members)
                    for hid, fn in h.tensor.items())
     with switched_grad(create_graph):
-        for _, fn in calls:
-            if fn(None) is not None:
+        for _, _, k, fn in calls:
+            got = fn(out[k])
+            if got is None:
+                continue
+            if out[k] is None:
                 raise RuntimeError("can't replace a None gradient with a non-None value")
+            out[k] = _checked(fn, got, out[k])
+    for (_, _, q), g, ref, g1 in zip(group.members, shown, refs, out):
+        if q is not None and g is not None:
+            q.hooked = (g, ref, g1)
 
 
 def _node_outputs(p, g):
@@ -753,9 +803,12 @@ def pause(tape, p, arr, vjp, pauses, reached=None):
     with switched_grad(False):
         if p.keep == "raw":
             captured[node] = arr.copy()
-        g0 = _as_tensor(arr, h) if p.summed is None else _expanded(arr, h, p.summed)
-        ref = g0._v if type(g0._v) is float else g0._v.copy()
-        g = run_tensor_hooks(h.tensor, g0)
+        if p.hooked is not None:   # (the tensor hooks ran with its node's other outputs')
+            (g0, ref, g), p.hooked = p.hooked, None
+        else:
+            g0 = _as_tensor(arr, h) if p.summed is None else _expanded(arr, h, p.summed)
+            ref = g0._v if type(g0._v) is float else g0._v.copy()
+            g = run_tensor_hooks(h.tensor, g0)
         if p.keep == "raw" and g is not g0 and node in tape.retained:
             pauses.retained_seen[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
         if pre:
@@ -852,7 +905,10 @@ def graph_pause(tape, p, g, vjp, reached=None):
         return t if t is None or tuple(t.shape) == walk else t.reshape(walk)
     with switched_grad(True):
         raw = g
-        g = run_tensor_hooks(h.tensor, g)
+        if p.hooked is not None:   # (the tensor hooks ran with its node's other outputs')
+            (_, _, g), p.hooked = p.hooked, None
+        else:
+            g = run_tensor_hooks(h.tensor, g)
         seen, retained = back(raw if p.keep == "raw" else g), back(g)
         grads = None if p.outputs is None else _split_graph_grads(p, g, reached)
         if p.node_hooks and h.pre:

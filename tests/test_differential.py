@@ -2417,9 +2417,6 @@ def test_grad_version_after_the_first_backward():
     like_torch(fn)
 
 
-@xfail("a split piece's tensor hooks run at the piece's own entry, newest piece first, and an "
-       "unused piece's (with None) after those; torch keeps them on the split's node and runs "
-       "them in registration order (docs/semantics.md)")
 def test_tensor_hooks_of_split_pieces_as_torch():
     def fn(m):
         log = []

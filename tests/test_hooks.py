@@ -1576,3 +1576,39 @@ def test_one_element_temporary_shape_walks_each_entry_once(monkeypatch):
         a, y = y, a * y
     assert graph.known_shape(y._tape, y._node) == (1, 1)
     assert len(calls) <= 2 * 15
+
+
+def _output_hooks_in_order(m, make, order, use, call, pad):
+    """The calls of tensor hooks registered on the outputs of make(m, y)'s node in `order`
+    (each output's index twice: two hooks, the first doubling), the loss reading outputs
+    `use`, and the gradient."""
+    x = m.arange(1.0, 7.0, dtype=m.float64).reshape(2, 3).requires_grad_()
+    y = x * 1.0
+    for _ in range(pad):
+        y = y * 1.0
+    outs = make(m, y)
+    log = []
+    for k in order:
+        outs[k].register_hook(lambda g, k=k: log.append(
+            (k, None if g is None else np.round(g.detach().numpy(), 6).tolist()))
+            or (None if g is None else g * 2))
+    loss = sum(((outs[k] ** 2) * (k + 1)).sum() for k in use)
+    if call == "backward":
+        loss.backward()
+        return log, np.round(x.grad.numpy(), 6).tolist()
+    g, = m.autograd.grad(loss, x, create_graph=call == "create_graph")
+    return log, np.round(g.detach().numpy(), 6).tolist()
+
+
+@pytest.mark.parametrize("make", ["unbind", "chunk", "var_mean", "eigh"])
+@pytest.mark.parametrize("call, pad", [("backward", 0), ("grad", 0), ("create_graph", 0),
+                                       ("backward", 2100)])
+def test_tensor_hooks_of_several_outputs_in_registration_order(torch_ref, make, call, pad):
+    """torch runs the tensor hooks of all the outputs of a node in one list, in the order
+    they were registered, each on its output's gradient (None: not reached); tapegrad ran
+    each output's at its own entry, newest output first."""
+    mk = _SEVERAL_OUTPUTS[make]
+    for order in ((1, 0, 1, 0), (0, 1, 1, 0)):
+        for use in ((0, 1), (1,), (0,)):
+            assert _output_hooks_in_order(tapegrad, mk, order, use, call, pad) == \
+                _output_hooks_in_order(torch_ref, mk, order, use, call, pad), (order, use)
