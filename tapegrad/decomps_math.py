@@ -375,7 +375,9 @@ def clamp(T, x, lo, hi):
 def lerp(T, x, end, weight):
     """torch's two-sided lerp: x + w (end - x) for |w| < 0.5, else end - (end - x)(1 - w)."""
     if isinstance(weight, Tensor):
-        diff = end - x
+        # (torch's LerpBackward1 saves end for weight's gradient, which reads it through diff:
+        # an in-place change of end, x.lerp_(x, w) too, fails the backward as torch's)
+        diff = read_as_saved(end - x, end)
         return where(weight.abs() < 0.5, x + weight * diff, end - diff * (1 - weight))
     return lerp_number(x, end, weight)
 

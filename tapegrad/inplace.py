@@ -187,6 +187,8 @@ class _InplaceMethods:
                 tape.superseded[self._node] = tape.superseded[a]
         else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
+            if tape.folded:
+                tape.unfold_self(r._node, self)
         bump_version(self)                 # the old node: changed since it took its value
         old_tape, old_node = self._tape, getattr(self, "_node", -1)
         self._tape, self._node, self._recorded = r._tape, r._node, True

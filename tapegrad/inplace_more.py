@@ -282,8 +282,11 @@ class _InplaceNoGradMethods:
     def nextafter_(self, other):
         _tensor_operand("nextafter_", other, 1)
         errors.check_promotion(self, other)   # (the output's shape and dtype first)
-        value = lambda a, b: nextafter(Tensor._wrap(a, self._dtype), other)._array()  # noqa
-        return self._inplace(value, other, nextafter)
+        if not self.requires_grad and not other.requires_grad:
+            value = lambda a, b: nextafter(Tensor._wrap(a, self._dtype), other)._array()  # noqa
+            return self._inplace(value, other, nextafter)
+        # (its node saves a clone of self and other itself: x.nextafter_(x) fails the backward)
+        return _inplace_decomp(self, nextafter, other, _inputs=(other,))
 
 
 def _values_only(self, other, compute):
@@ -343,11 +346,14 @@ class _Nextafter(Function):
     @staticmethod
     def forward(ctx, values, dt, moved, input, other):
         ctx.moved = moved
+        # (torch's node saves both, unread: x.nextafter_(x) fails the backward, as torch's)
+        ctx.save_for_backward(input, other)
         ctx.sides = ((input.shape, input.dtype), (other.shape, other.dtype))
         return Tensor._wrap(values, dt)
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors   # (torch's unpacking: the version check of both)
         (shape, dt), (oshape, odt) = ctx.sides
         g = grad * Tensor._wrap(ctx.moved, D.bool_)
         g = g.sum_to_size(shape) if g.shape != shape else g

@@ -34,7 +34,8 @@ from .native_args import arg_error, dim_form_error, given, missing, MISSING, _ta
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, read_as_saved, STATE, version_counter, view_base
+from .tape import INFERENCE_MADE, input_node, read_as_saved, saves_unread, STATE, version_counter, \
+    view_base
 from .views import apart, KIND_OPS
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
 
@@ -579,8 +580,10 @@ class _MathMethods:
             return keep_args(_record("clamp", DM.clamp, x, min, max), min=given_min,
                              max=given_max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
-        return keep_tensor_args(_record("clamp_tensor", DM.clamp, self, min, max,
-                                 edges=(self, min, max)), min=min, max=max)
+        r = _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
+        # (it saves both bounds, which the body's straight-through form for crossed bounds
+        # reads only as values: x.clamp_(lo, x) fails the backward, as torch's)
+        return keep_tensor_args(saves_unread(r, (min, max)), min=min, max=max)
 
     clip = clamp
 

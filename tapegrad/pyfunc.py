@@ -126,12 +126,16 @@ class BackwardCFunction(Node, FunctionCtx):
         tape = self._tape
         # (a tensor kept as it is: no call to unpack it)
         tensors = tuple([item[0] if item[3] is None else _unpack(item, tape) for item in saved])
-        for t, (_, version, name, slots) in zip(tensors, saved):
+        for t, (ref, version, name, slots) in zip(tensors, saved):
             if t is not None and version_counter(t)[0] != version:
                 # torch names a saved output's maker as it was, an input's grad_fn as it is
                 # now (after the in-place op: CopySlices, Add, ...)
                 if slots is None or slots[_NODE] not in {spec[4] for spec in self._pf_outputs}:
-                    name = _fn_name(t)
+                    # (an alias made again from its slots: views.apart's of self given as an
+                    # argument too, x.nextafter_(x), dead with the body; torch saved self)
+                    src = tape.alias_source(slots[_NODE]) if slots is not None and \
+                        ref() is None else None
+                    name = _fn_name(t if src is None else src)
                 raise RuntimeError(_version_message(t, version, name))
         return tensors
 

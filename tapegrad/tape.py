@@ -870,7 +870,8 @@ class Tape:
         # step's constants: its batch, its targets)
         ver = c[0]
         self.versions[node] = (c, ver, t._dtype, t._shape,
-                               None if t._tape is None and t._recorded else weakref.ref(t))
+                               None if t._tape is None and t._recorded else
+                               named_by(t) if NAMED_AS else weakref.ref(t))
         if self.watched is not None:
             self.watch_group(c, ver, [node])
 
@@ -1037,7 +1038,50 @@ class Tape:
         c = version_counter(t)
         if self.unread is None:
             self.unread = []
-        self.unread.append((e, 0, c, c[0], t._dtype, t._shape))
+        # (and what names it in the error: unread_named; a constant can get a grad_fn, by a
+        # recorded in-place op, x.clamp_(lo, x))
+        self.unread.append((e, 0, c, c[0], t._dtype, t._shape,
+                            (named_by(t), t._node if t._tape is self else -1)))
+
+    def unread_named(self, named):
+        """The tensor whose grad_fn torch's error names for a watch_unread tensor (`named`:
+        its weak reference and node): the tensor, or once
+        dead, for an alias internal to a group (views.apart's of self given as an argument
+        too: x.clamp_(lo, x)), the tensor it aliases, which torch saved."""
+        t = named[0]()
+        if t is None and named[1] >= 0 and groups.is_internal(self, named[1]):
+            t = self.alias_source(named[1])
+        return t
+
+    def unfold_self(self, e, t):
+        """Entry e, a recorded in-place op on one-element constant t folded into it as operand
+        a, reads its own copy of t's old value (torch saves a clone of the original self):
+        no check of that operand (as `superseded` for a node); t given as operand b too
+        (t.mul_(t)) is still checked.  Its records are the newest: a look from the end."""
+        folded, c = self.folded, version_counter(t)
+        for k in range(len(folded) - 1, -1, -1):
+            f = folded[k]
+            if f[0] < e:
+                break
+            if f[0] == e and f[1] == 1 and f[2] is c:
+                del folded[k]
+
+    def folded_tensor(self, e, version):
+        """The tensor whose grad_fn torch's error names for a one-element constant folded into
+        entry e at `version` (folded_consts keeps it; named_by), or None.  Python per folded
+        constant: for the error only."""
+        for (_, ver), (t, entries) in (self.folded_consts or {}).items():
+            if ver == version and e in entries:
+                return named_by(t)()
+        return None
+
+    def alias_source(self, node):
+        """For an alias entry (row alias: views.apart's, decomps.distinct's), the tensor it
+        aliases while that lives, else None."""
+        if self.op[node] != _ALIAS:
+            return None
+        src = self.versions.get(int(self.ia[node]))
+        return src[4]() if src is not None and src[4] is not None else None
 
     def _stale_unsaved(self, stale, n):
         """Whether no entry among the first n saves a `stale` node (changed in place since it
@@ -1205,8 +1249,16 @@ class Tape:
             if live[f[0]] and (mask[f[0]] & f[1] or not f[1]) and f[0] > folded_at:
                 folded_at, folded = f[0], f
         if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
-            _, _, c, expected, dtype, shape = folded
-            err = RuntimeError(version_message(dtype, shape, "", c[0], expected))
+            _, _, c, expected, dtype, shape = folded[:6]
+            # (a saved tensor no entry reads, watch_unread: named by its grad_fn now, as
+            # torch's saved input; a folded constant has none)
+            t = self.unread_named(folded[6]) if len(folded) > 6 else \
+                self.folded_tensor(folded_at, expected)
+            made = ""
+            if t is not None:
+                shape = t._shape
+                made = output_of(t.grad_fn)
+            err = RuntimeError(version_message(dtype, shape, made, c[0], expected))
             err.entry = folded_at
             raise err
         if not hit.any():
@@ -1240,11 +1292,10 @@ class Tape:
             fn = node_for(self, node)
         else:
             t = ref() if ref is not None else None
-            if t is None and self.op[node] == _ALIAS and groups.is_internal(self, node):
+            if t is None and groups.is_internal(self, node):
                 # (decomps.distinct's alias of a tensor given twice, dead with its group's
                 # body: torch saved the tensor itself)
-                src = self.versions.get(int(self.ia[node]))
-                t = src[4]() if src is not None and src[4] is not None else None
+                t = self.alias_source(node)
             if t is None or t._tape is self and t._node == node:
                 # a piece of unbind / split still on the entry that saw its old value: torch
                 # refuses to make its grad_fn again (as the saved input's grad_fn is unpacked;
@@ -1261,13 +1312,7 @@ class Tape:
                 # makes a view's grad_fn again (AsStridedBackward0) once the version of its
                 # memory moved on, under no_grad too (an optimizer's step)
                 fn = _REGENERATED_VIEW
-        made = ""
-        if fn is not None:
-            # torch's spelling: MulBackward0 -> Mul, FillBackward2 -> Fill2
-            made = ", which is output 0 of " + re.sub(
-                r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
-                fn.name()) + ","
-        return version_message(dtype, shape, made, c[0], expected)
+        return version_message(dtype, shape, output_of(fn), c[0], expected)
 
     def _rebased_piece(self, node):
         """multi_view_rebased's message for entry `node`, whose tensor is gone: a piece of
@@ -1937,11 +1982,32 @@ def version_counter(t):
     return c if type(c) is list else c[0]
 
 
+# id(v) -> (weak reference to v, weak reference to the tensor torch's version error names
+# for it): a constant computed from a saved tensor alone (read_as_saved), which the tape reads
+# in its place; an entry leaves with v
+NAMED_AS = {}
+
+
+def named_by(t):
+    """A weak reference to the tensor whose grad_fn torch's version error names for t: t,
+    or the tensor a constant read in its place stands for (NAMED_AS)."""
+    named = NAMED_AS.get(id(t))
+    return named[1] if named is not None and named[0]() is t else weakref.ref(t)
+
+
 def read_as_saved(v, orig):
     """v, a value computed from tensor `orig` alone (a cast copy, a scaled copy) that the
     entries read in its place, watched under orig's version counter: torch's node saves orig
     itself, so changing orig in place before the backward must raise torch's error, not
     differentiate silently through the copy's old value."""
+    if v is not orig and v._tape is None and not v._recorded and not orig._recorded:
+        # a constant (made of a constant): the count of orig's changes, named as orig (a
+        # constant self changed by its own in-place op gets a grad_fn: x.addcmul_(x, w))
+        v._ver = (version_counter(orig),)   # (orig's count; not a view of orig)
+        key = id(v)
+        NAMED_AS[key] = (weakref.ref(v, lambda _, key=key: NAMED_AS.pop(key, None)),
+                         named_by(orig))
+        return v
     if v is not orig and v._tape is not None and v._recorded:
         tape = v._tape
         w = None
@@ -1966,9 +2032,16 @@ def saves_indices(r, indices):
     IndexPutBackward0, GatherBackward0, MaskedSelectBackward0, ...; None and non-tensors
     skipped): the tape holds positions taken from their values when recorded, so an in-place
     change of one afterwards fails r's backward, as torch's does."""
+    return saves_unread(r, indices)
+
+
+def saves_unread(r, tensors):
+    """r, the result of an op whose torch node saves these tensors (None and non-tensors
+    skipped), which no entry of it reads as such: an in-place change of one afterwards fails
+    r's backward, as torch's does (Tape.watch_unread)."""
     tape = r._tape
     if tape is not None:
-        for t in indices:
+        for t in tensors:
             if t is not None and hasattr(t, "_dtype"):
                 tape.watch_unread(r._node, t)
     return r
@@ -2406,6 +2479,16 @@ VERSION_ERROR = (
     "operation: [{kind} [{shape}]]{made} is at version {now}; expected version "
     "{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
     "compute its gradient, with tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def output_of(fn):
+    """The error's ", which is output 0 of Op," for a saved tensor whose grad_fn is fn (""
+    for None), in torch's spelling: MulBackward0 -> Mul, FillBackward2 -> Fill2."""
+    if fn is None:
+        return ""
+    return ", which is output 0 of " + re.sub(
+        r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
+        fn.name()) + ","
 
 
 def version_message(dtype, shape, made, now, expected):
