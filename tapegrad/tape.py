@@ -139,6 +139,7 @@ _IS_VIEW = np.zeros(len(BY_CODE), bool)
 _IS_VIEW[[OPS[name].code for name in VIEW_OPS]] = True
 _MULTI_VIEW_CODES = frozenset(OPS[name].code for name in MULTI_VIEW_OPS)
 _ALIAS = OPS["alias"].code
+_TO_COPY = OPS["to_copy"].code
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
@@ -1311,6 +1312,11 @@ class Tape:
                 # a view (linear's w.t()) still on the entry that saw its old value: torch
                 # makes a view's grad_fn again (AsStridedBackward0) once the version of its
                 # memory moved on, under no_grad too (an optimizer's step)
+                fn = _REGENERATED_VIEW
+            elif t is None and self.op[node] == _TO_COPY and \
+                    self._differentiable_view(int(self.ia[node])):
+                # (read_as_saved's cast copy of a view, which died with its statement:
+                # a[1:].mul_(b[1:].double()); torch's node kept the view, made again)
                 fn = _REGENERATED_VIEW
         return version_message(dtype, shape, output_of(fn), c[0], expected)
 
