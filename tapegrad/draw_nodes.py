@@ -65,10 +65,10 @@ def fill(t, values, name, p=None):
     node `name` whose edges are t's previous grad_fn (and p's), zero gradients."""
     arr = values._array()
     if p is None:
-        run = lambda: t._inplace(lambda a, b: arr, values, _draw)   # noqa: E731
+        run = lambda: t._inplace(lambda a, b: arr, values, _draw, overlap=False)  # noqa: E731
         return _named_inplace(t, run, name)
     run = lambda: t._inplace(lambda a, b: arr, p,   # noqa: E731
-                             lambda x, q: _draw(x, _draw(q, values)))
+                             lambda x, q: _draw(x, _draw(q, values)), overlap=False)
     return _named_inplace(t, run, name, (p,))
 
 

@@ -16,6 +16,7 @@ from .grad_mode import TRANSFORMS
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
+from .overlap import no_overlap, no_partial_overlap, shared
 from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
@@ -250,7 +251,11 @@ class _InplaceMethods:
             self._v[...] = v
         return self
 
-    def _inplace(self, fn, other, method=None, ufunc=None):
+    def _inplace(self, fn, other, method=None, ufunc=None, overlap=True):
+        """self = fn(self, other) in place (recorded as `method` where it needs history).
+        `overlap`: torch's check that other shares no memory with self in part (copy_ and
+        the TensorIterator ops; not fill_, whose value is a number to torch), "any": none at
+        all (index_copy_, index_add_, scatter_, put_, index_put_: tapegrad/overlap.py)."""
         if isinstance(other, np.generic):
             other = D.py_number(other)
         elif type(other) is int:
@@ -258,6 +263,8 @@ class _InplaceMethods:
             D.check_uint64_operands(self, other)
         record = self._check_inplace(other)   # (torch's autograd checks come first)
         _check_overlap(self)
+        if overlap and type(other) is not float and type(other) is not int:
+            (no_overlap if overlap == "any" else no_partial_overlap)(self, other)
         if record:
             if method is not None:
                 return self._inplace_recorded(method, other)
@@ -508,7 +515,7 @@ class _InplaceMethods:
         filled = lambda a, b: np.full(a.shape, b)   # noqa: E731
         if done is not None:
             return done
-        return self._inplace(filled, value, recorded)
+        return self._inplace(filled, value, recorded, overlap=False)
 
     def zero_(self):
         if _fill_shared(self, 0):
@@ -613,6 +620,13 @@ class _InplaceMethods:
             raise RuntimeError(f"Index put requires the source and destination dtypes match, "
                                f"got {self._dtype.legacy} for the destination and "
                                f"{kind.legacy} for the source.")
+        if isinstance(raw, Tensor) and not mask_fill:
+            # torch's memory checks: index_put_ refuses a value sharing any memory with x,
+            # the copy into the view x[key] one overlapping it in part (x[1:] = x[:-1])
+            if advanced:
+                no_overlap(arr, value)
+            elif value.ndim or not target:   # (a 0-d value fills the view: fill_, unchecked)
+                no_partial_overlap(index_with(arr, key), value)
         if recorded:
             # the whole tensor (x[...] = v, x[:] = v, x[0:n] = v: slices keeping their whole
             # dims, which torch's setitem skips): torch fills or copies it
@@ -966,6 +980,8 @@ def _update_array(t, sv, other, ufunc, alpha=None):
         b = other._v
         if other._dtype is not dt or other._shape != t._shape or type(b) is not np.ndarray:
             return None
+        if (b.base is not None or sv.base is not None) and shared(sv, b):
+            no_partial_overlap(sv, b)   # (views of one memory: torch's overlap check)
     elif alpha is None and (to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT):
         b = None
     else:
@@ -1026,6 +1042,10 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
     if type(sv) is np.ndarray and not sv.flags.writeable:
         return None   # (the general path's errors: an expand's view, read-only memory)
     arr = t._array()
+    for v in values:   # (torch's check of copy_ and the TensorIterator ops: x[1:].add_(x[:-1]))
+        if type(v) is np.ndarray and (v.base is not None or arr.base is not None) and \
+                shared(arr, v):
+            no_partial_overlap(arr, v)
     double = one_in_double and arr.size == 1 and dt is D.float32
     if double:
         arr = arr.astype(np.float64)

@@ -33,6 +33,7 @@ from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .native_args import parsed
 from .ops import OPS
+from .overlap import no_partial_overlap
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
@@ -300,6 +301,7 @@ def _values_only(self, other, compute):
         raise NotImplementedError("tapegrad: an in-place op torch does not differentiate "
                                   "(logical_*_, gcd_, lcm_) on a traced tensor is not "
                                   "implemented while recording")
+    no_partial_overlap(self, other)   # (torch's TensorIterator check)
     plain = other.detach() if isinstance(other, Tensor) else other
     new = compute(self.detach(), plain)
     self._assign(new._array())
@@ -399,16 +401,19 @@ def _written(x, flat, source, accumulate, op):
     return Tensor._wrap(out, x._dtype)
 
 
-def _write_inplace(self, flat, source, accumulate, name, others, op="index_put"):
+def _write_inplace(self, flat, source, accumulate, name, others, op="index_put",
+                   overlap="any"):
     """self[flat positions] = source in place (`_written`): recorded (torch's node `name`,
-    edges to self's previous grad_fn and `others`) when self or source needs history."""
+    edges to self's previous grad_fn and `others`) when self or source needs history.
+    `overlap`: Tensor._inplace's (index_put_'s and put_'s check of any shared memory)."""
     def value(arr, _):
         return _written(Tensor._wrap(arr, self._dtype), flat, source, accumulate, op)._array()
 
     def recorded(x, s):
         return _written(x, flat, s if isinstance(s, Tensor) else source, accumulate, op)
     src = source if isinstance(source, Tensor) else None
-    return _named_inplace(self, lambda: self._inplace(value, src, recorded), name, others)
+    return _named_inplace(self, lambda: self._inplace(value, src, recorded, overlap=overlap),
+                          name, others)
 
 
 def _write_new(self, flat, source, accumulate, name, others, op="index_put", base=None):
@@ -521,9 +526,10 @@ class _InplacePositionsMethods:
     def masked_scatter_(self, mask, source):
         if isinstance(mask, Tensor) and mask._shape != self._shape:
             mask.detach().expand(*self._shape)      # (torch's expand error)
+        # (torch's masked_scatter_ checks no overlap of source)
         return saves_indices(_write_inplace(self, *_masked_scatter_args(self, mask, source),
-                                            False, "MaskedScatterBackward0", (source,)),
-                             (mask,))
+                                            False, "MaskedScatterBackward0", (source,),
+                                            overlap=False), (mask,))
 
     def masked_scatter(self, mask, source):
         return masked_scatter(self, mask, source)

@@ -37,6 +37,7 @@ from .tracing import _bake, _tracing
 from .tape import INFERENCE_MADE, input_node, read_as_saved, saves_unread, STATE, version_counter, \
     view_base
 from .views import apart, KIND_OPS
+from .overlap import no_partial_overlap
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
 
 _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
@@ -259,6 +260,9 @@ def _inplace_unary(name):
             fn = getattr(Tensor, name)
             # tensor arguments (clamp's bounds): their history makes the change recorded
             inputs = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
+            if inputs:   # (torch's TensorIterator check of clamp_'s bounds, after autograd's)
+                self._check_inplace(next((t for t in inputs if t._recorded), None))
+                no_partial_overlap(self, *inputs)
             if name in _CLAMPS and not self._dtype.is_floating_point:
                 _clamp_cast_check(self, (*args, *kwargs.values()))
             if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
@@ -345,6 +349,10 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
     a clone of self (for bodies whose first reads of self could be views of it); `_inputs`:
     the tensor arguments whose history makes the change recorded (torch's), as self's;
     `_saved`: the tensor arguments torch's node saves by reference."""
+    if _inputs:   # (torch's TensorIterator check, after autograd's: x[1:].lerp_(x[:-1], w))
+        self._check_inplace(next((t for t in _inputs if isinstance(t, Tensor) and t._recorded),
+                                 None))
+        no_partial_overlap(self, *_inputs)
     if self._dtype.is_floating_point:
         # a float tensor argument of another float dtype in self's (the result keeps self's
         # dtype, as torch's cast of an in-place result: float32_t.clamp_(float64_t))

@@ -231,18 +231,20 @@ class _Methods:
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
         other = src if isinstance(src, Tensor) else None
         return S._inplace_via(self, lambda x: scatter(x, dim, index, src, value, reduce=reduce),
-                              other)
+                              other, "any")
 
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
         return scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
         return S._inplace_via(self, lambda x: scatter_reduce(x, dim, index, src, reduce,
-                                                             include_self=include_self), src)
+                                                             include_self=include_self), src,
+                              "any")
 
     def index_reduce(self, dim, index, source, reduce, *, include_self=True):
         return index_reduce(self, dim, index, source, reduce, include_self=include_self)
 
     def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
         return S._inplace_via(self, lambda x: index_reduce(x, dim, index, source, reduce,
-                                                           include_self=include_self), source)
+                                                           include_self=include_self), source,
+                              "any")

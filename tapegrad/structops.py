@@ -1586,11 +1586,12 @@ def unflatten(input, dim, sizes):
 
 
 # ---- Tensor methods -----------------------------------------------------------------------
-def _inplace_via(self, fn, other=None):
+def _inplace_via(self, fn, other=None, overlap=True):
     """self = fn(self), in place: recorded as the out-of-place op with self rebased onto it
-    (as torch's in-place ops); without history the new value is written into self."""
+    (as torch's in-place ops); without history the new value is written into self.
+    `overlap`: Tensor._inplace's check of other's memory against self's."""
     from_np = lambda a, b: fn(Tensor._wrap(a, self._dtype))._array()  # noqa: E731
-    return self._inplace(from_np, other, lambda x, o: fn(x))
+    return self._inplace(from_np, other, lambda x, o: fn(x), overlap=overlap)
 
 
 @tensor_methods
@@ -1710,15 +1711,16 @@ class _StructMethods:
 
     def masked_fill_(self, mask, value):
         _mask_value_checked("masked_fill_", value)
+        # (a 0-d value is a number to torch's kernel: no overlap check)
         return _inplace_via(self, lambda x: _masked_fill_of(x, mask, value),
-                            value if isinstance(value, Tensor) else None)
+                            value if isinstance(value, Tensor) else None, False)
 
     def index_fill(self, dim, index, value):
         return index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
         return _inplace_via(self, lambda x: _index_fill(x, dim, index, value, "index_fill_"),
-                            value if isinstance(value, Tensor) else None)
+                            value if isinstance(value, Tensor) else None, False)
 
     # (scatter, scatter_ with reduce=: tapegrad/scatter_reduce.py)
 
@@ -1726,20 +1728,20 @@ class _StructMethods:
         return scatter_add(self, dim, index, src)
 
     def scatter_add_(self, dim, index, src):
-        return _inplace_via(self, lambda x: scatter_add(x, dim, index, src), src)
+        return _inplace_via(self, lambda x: scatter_add(x, dim, index, src), src, "any")
 
     def index_add(self, dim, index, source, *, alpha=1):
         return index_add(self, dim, index, source, alpha=alpha)
 
     def index_add_(self, dim, index, source, *, alpha=1):
         return _inplace_via(self, lambda x: index_add(x, dim, index, source, alpha=alpha),
-                            source)
+                            source, "any")
 
     def index_copy(self, dim, index, source):
         return index_copy(self, dim, index, source)
 
     def index_copy_(self, dim, index, source):
-        return _inplace_via(self, lambda x: index_copy(x, dim, index, source), source)
+        return _inplace_via(self, lambda x: index_copy(x, dim, index, source), source, "any")
 
     def nonzero(self, *, as_tuple=False):
         return nonzero(self, as_tuple=as_tuple)

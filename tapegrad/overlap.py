@@ -1,0 +1,102 @@
+"""torch's memory-overlap checks of in-place writes (ATen's MemoryOverlap.cpp).
+
+An in-place op whose input shares memory with the tensor it writes could read elements it
+already wrote; torch refuses the cases it can tell apart:
+
+* `no_partial_overlap`: copy_ and the TensorIterator ops (add_, mul_, addcmul_, lerp_,
+  clamp_, comparisons, ..., x[1:] = x[:-1]) refuse an input that overlaps the output
+  partly; one that is the output itself (same memory and strides: x.mul_(x)) is fine.
+* `no_overlap`: index_copy_, index_add_, index_put_ (x[index] = v), scatter_, scatter_add_
+  and put_ refuse any overlap, the output itself too.
+
+Both look only at dense layouts (a permutation of a contiguous block), as torch's
+get_overlap_status: x[::2] and x[1::2] are "too hard" to tell and pass.  The arrays are
+numpy's, so views, `.data`, `detach()` and numpy aliases all count.
+"""
+import numpy as np
+
+from . import errors
+
+NONE, FULL, PARTIAL = 0, 1, 2
+
+
+def status(out, src):
+    """get_overlap_status of numpy arrays `out` and `src`: NONE (or too hard to tell), FULL
+    (the same elements in the same layout) or PARTIAL."""
+    if out is src:
+        return FULL
+    if not shared(out, src) or not out.size or not src.size or \
+            not (_dense(out) and _dense(src)):
+        return NONE
+    a0 = out.__array_interface__["data"][0]
+    b0 = src.__array_interface__["data"][0]
+    a1, b1 = a0 + out.nbytes, b0 + src.nbytes
+    if a0 == b0 and a1 == b1:
+        # (torch compares the strides of every dim: a 0-d tensor and its (1,) view differ)
+        same = out.ndim == src.ndim and all(
+            x == y or n == 1 for x, y, n in zip(out.strides, src.strides, out.shape))
+        return FULL if same else PARTIAL
+    return PARTIAL if a0 < b1 and b0 < a1 else NONE
+
+
+def shared(a, b):
+    """Whether arrays a and b may share memory: False for the common cases, two arrays
+    owning theirs or views of two such (numpy's base is then the owner), cheaply."""
+    ra, rb = a.base, b.base
+    ra = a if ra is None else ra
+    rb = b if rb is None else rb
+    if ra is not rb and getattr(ra, "base", 0) is None and getattr(rb, "base", 0) is None:
+        return False
+    return _owner(ra) is _owner(rb)
+
+
+def _owner(a):
+    """The object at the end of a's chain of bases: the memory's owner."""
+    b = a.base
+    while b is not None:
+        a, b = b, getattr(b, "base", None)
+    return a
+
+
+def _dense(a):
+    """torch's is_non_overlapping_and_dense: the dims, sorted by stride, tile one block."""
+    expected = a.itemsize
+    for st, n in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if st != expected:
+            return False
+        expected *= n
+    return True
+
+
+def _array(t):
+    """t's memory (a tensor's, or t itself, an array), None where it holds none (a number;
+    a one-element value kept as a Python number shares no memory)."""
+    if type(t) is np.ndarray:
+        return t
+    v = getattr(t, "_v", None)   # (a number, None: no memory)
+    return v if type(v) is np.ndarray else None
+
+
+def no_partial_overlap(out, *srcs):
+    """torch's assert_no_partial_overlap of the written tensor (or array) `out` with each
+    tensor among `srcs` (others skipped)."""
+    a = _array(out)
+    if a is None:
+        return
+    for s in srcs:
+        b = _array(s)
+        if b is not None and b is not a and shared(a, b) and status(a, b) == PARTIAL:
+            raise RuntimeError(errors.PARTIAL_OVERLAP)
+
+
+def no_overlap(out, *srcs):
+    """torch's assert_no_overlap: any shared element of `out` with a tensor among `srcs`."""
+    if any(s is out for s in srcs):   # (a one-element tensor held as a number too)
+        raise RuntimeError(errors.PARTIAL_OVERLAP)
+    a = _array(out)
+    if a is None:
+        return
+    for s in srcs:
+        b = _array(s)
+        if b is not None and status(a, b) != NONE:
+            raise RuntimeError(errors.PARTIAL_OVERLAP)
