@@ -16,7 +16,7 @@ from .grad_mode import TRANSFORMS
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
-from .overlap import no_overlap, no_partial_overlap, shared
+from .overlap import no_overlap, no_partial_overlap, shared, shares_elements, write_expanded
 from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
@@ -571,7 +571,8 @@ class _InplaceMethods:
             raise IndexError(_index_message(self, given, "only integers, slices"))
         key = tuple(sequence_index(k) for k in key)   # (as _index_numpy)
         # one mask with a value of one element is torch's masked_fill_: any dtype of value
-        mask_fill = isinstance(raw, Tensor) and raw.numel() == 1 and _lone_mask(key)
+        lone_mask = _lone_mask(key)
+        mask_fill = isinstance(raw, Tensor) and raw.numel() == 1 and lone_mask
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
@@ -649,6 +650,10 @@ class _InplaceMethods:
             value = value.astype(self._dtype.np, copy=False)
         finally:
             ERR_RESET(token)
+        if advanced and shares_elements(self) and write_expanded(
+                self, ("index_put_", "masked_fill_") if lone_mask and value.size == 1 else
+                ("index_put_",), lambda alias: assign(alias, key, value)):
+            return   # (x.expand(2, 3)[index] = v: torch's deprecated write, warned)
         if not arr.flags.writeable and all(k is None or k is Ellipsis or type(k) is int or
                                            type(k) is slice for k in key):
             # (a basic key writes through x[key], a view: torch's check is of its elements,

@@ -33,7 +33,7 @@ from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .native_args import parsed
 from .ops import OPS
-from .overlap import no_partial_overlap
+from .overlap import no_partial_overlap, shares_elements, write_expanded
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
@@ -503,11 +503,18 @@ class _InplacePositionsMethods:
 
     # (their torch nodes save the indices, index or mask: tape.saves_indices)
     def index_put_(self, indices, values, accumulate=False):
-        if isinstance(values, Tensor):
+        record = isinstance(values, Tensor) and \
             self._check_inplace(values)   # (torch's autograd checks come before the kernel's)
-        return saves_indices(_write_inplace(
-            self, *_index_put_args(self, indices, values, accumulate), accumulate,
-            "IndexPutBackward0", (values,)), indices)
+        pos, src = _index_put_args(self, indices, values, accumulate)
+        if not record and shares_elements(self):
+            # (an expand's view: torch's deprecated write, warned; positions in turn)
+            at = np.unravel_index(pos.reshape(-1), self._shape)
+            vals = src._array().reshape(-1).astype(self._dtype.np)
+            if write_expanded(self, ("index_put_",), lambda alias: np.add.at(alias, at, vals)
+                              if accumulate else alias.__setitem__(at, vals)):
+                return self
+        return saves_indices(_write_inplace(self, pos, src, accumulate, "IndexPutBackward0",
+                                            (values,)), indices)
 
     def index_put(self, indices, values, accumulate=False):
         return saves_indices(_write_new(

@@ -8,14 +8,19 @@ already wrote; torch refuses the cases it can tell apart:
   partly; one that is the output itself (same memory and strides: x.mul_(x)) is fine.
 * `no_overlap`: index_copy_, index_add_, index_put_ (x[index] = v), scatter_, scatter_add_
   and put_ refuse any overlap, the output itself too.
+* `write_expanded`: index_put_, masked_fill_ and index_fill_ into a tensor whose elements
+  share memory (an expand's view) are torch's deprecated writes: a warning, then the write.
 
 Both look only at dense layouts (a permutation of a contiguous block), as torch's
 get_overlap_status: x[::2] and x[1::2] are "too hard" to tell and pass.  The arrays are
 numpy's, so views, `.data`, `detach()` and numpy aliases all count.
 """
+import warnings
+
 import numpy as np
 
 from . import errors
+from .tape import bump_version
 
 NONE, FULL, PARTIAL = 0, 1, 2
 
@@ -100,3 +105,40 @@ def no_overlap(out, *srcs):
         b = _array(s)
         if b is not None and status(a, b) != NONE:
             raise RuntimeError(errors.PARTIAL_OVERLAP)
+
+
+# torch's deprecation warning for index_put_ / masked_fill_ / index_fill_ into a tensor whose
+# elements share memory, which it then writes (TensorAdvancedIndexing.cpp)
+_EXPANDED = ("Use of {} on expanded tensors is deprecated. Please clone() the tensor before "
+             "performing this operation. This also applies to advanced indexing e.g. "
+             "tensor[{}] = {}")
+_EXPANDED_FORMS = {"index_put_": ("indices", "tensor"), "masked_fill_": ("mask", "scalar"),
+                   "index_fill_": ("mask", "scalar")}
+
+
+def shares_elements(t):
+    """Whether t's elements share memory (an expand's view: numpy's read-only array with a
+    stride 0 over more than one element)."""
+    sv = t._v
+    return type(sv) is np.ndarray and not sv.flags.writeable and any(
+        st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape))
+
+
+def write_expanded(t, ops, write):
+    """index_put_ (x[index] = v), masked_fill_ or index_fill_ of t whose elements share
+    memory (shares_elements), with no history: torch warns (once per op of `ops`) and writes
+    each position in turn, the last write to one memory location staying; `write(alias)`
+    does it into a writable alias of t's array.  False where the memory's owner is read-only
+    (the usual paths' errors)."""
+    alias = t._v.view()
+    try:
+        alias.flags.writeable = True
+    except ValueError:
+        return False
+    for op in ops:
+        warnings.warn(_EXPANDED.format(op, *_EXPANDED_FORMS[op]), UserWarning, stacklevel=3)
+    t._lserial = 0
+    bump_version(t)   # (before the write: see _assign)
+    with np.errstate(all="ignore"):
+        write(alias)
+    return True

@@ -37,6 +37,7 @@ from .native_args import _MISSING, arg_error, dim_form_error, given, Overloads
 from ._jit import kernel_module
 from .ndops import _binary, _import_extremes, _use_extremes, where
 from .ops import OPS
+from .overlap import shares_elements, write_expanded
 from .recording import keep_args, _record_start, _result, _tape_of
 from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
                       topk_ties)
@@ -1711,6 +1712,13 @@ class _StructMethods:
 
     def masked_fill_(self, mask, value):
         _mask_value_checked("masked_fill_", value)
+        if shares_elements(self) and not self._check_inplace(value):
+            # (an expand's view: torch's deprecated write, warned, of the masked positions)
+            new = _masked_fill_of(self.detach(), mask, value)._array()
+            at = np.broadcast_to(mask._array(), self._shape)
+            if write_expanded(self, ("masked_fill_",), lambda alias: alias.__setitem__(
+                    at, new[at])):
+                return self
         # (a 0-d value is a number to torch's kernel: no overlap check)
         return _inplace_via(self, lambda x: _masked_fill_of(x, mask, value),
                             value if isinstance(value, Tensor) else None, False)
@@ -1719,6 +1727,15 @@ class _StructMethods:
         return index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
+        if shares_elements(self) and not self._check_inplace(value):
+            # (an expand's view: torch's deprecated write, warned, of the indexed positions)
+            new = _index_fill(self.detach(), dim, index, value, "index_fill_")._array()
+            idx, d = _checked_index("index_fill", self, dim, index, True)
+            at = np.zeros(self._shape, bool)
+            at[(slice(None),) * d + (idx,)] = True
+            if write_expanded(self, ("index_fill_",), lambda alias: alias.__setitem__(
+                    at, new[at])):
+                return self
         return _inplace_via(self, lambda x: _index_fill(x, dim, index, value, "index_fill_"),
                             value if isinstance(value, Tensor) else None, False)
 
