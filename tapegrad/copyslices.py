@@ -21,10 +21,11 @@ from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
-from .tape import bump_version, follow_retained, input_node, let_go, multi_view_rebased, \
-    read_as_saved, refuse_rebased_view, registered_views, view_base
-from .tensor import NODIFF, Tensor, tensor_methods
-from . import dtypes as D, errors
+from .tape import bump_version, follow_retained, input_node, invalid_view, let_go, \
+    multi_view_rebased, read_as_saved, refuse_rebased_view, registered_views, retain, STATE, \
+    view_base, WITHOUT_GRAD
+from .tensor import NODIFF, RETAINS, Tensor, tensor_methods
+from . import dtypes as D, errors, groups
 from .views import index_scatter, made_without_grad
 
 
@@ -223,9 +224,12 @@ def regenerate_views(base, done=None):
         # its grad_fn again at its next use, AsStridedBackward0 of the base; but not one made
         # without grad mode or a piece of unbind / split, which torch refuses at its use and
         # tapegrad leaves as it is: docs/semantics.md)
-        if u._tape is None and (u._recorded or made_without_grad(u)):
+        if u._tape is None and u._recorded:
             continue
-        rebased = multi_view_rebased(u)
+        refused = u._tape is None and made_without_grad(u) and without_grad_rebased(u)
+        if u._tape is None and made_without_grad(u) and refused is None:
+            continue
+        rebased = multi_view_rebased(u) if not refused else None
         if rebased is not None:
             # torch's piece of unbind / split made with grad mode on (MULTI_OUTPUT_NODE) is
             # not regenerated: its use fails (at the backward that reads it, as a view this
@@ -246,11 +250,65 @@ def regenerate_views(base, done=None):
         # it does at the view's next use; here the view is regenerated now, so a retained
         # view's .grad is its new value's (torch's too once it is used again)
         follow_retained(u, old_tape, old_node)
+        if refused:
+            # torch's view now requires grad, but its grad_fn and its uses raise: a backward
+            # reading it fails, and its next use imports it into a new tape, which raises
+            invalid_view(u, refused)
+            refuse_rebased_view(u._tape, u._node, refused)
+            if not u._tape.recording:
+                let_go(u._tape)
+
+
+def _used_since(t, c):
+    """Whether stale view t was read since its memory changed: the open tape imported it at
+    the count now (KNOWN: those uses read its old node, which retain_grad then keeps, so its
+    .grad also takes the uses before the change)."""
+    now = STATE.tape
+    n = now.import_of.get((t._tape.serial, t._node)) \
+        if now is not t._tape and not now.sealed else None
+    w = now.versions.get(n) if n is not None else None
+    return w is not None and w[1] == c[0]
+
+
+def without_grad_rebased(u):
+    """torch's error for the use of view u, made with grad mode off (or a piece of unbind /
+    split / chunk of a tensor without grad), once its base changed in place with grad mode
+    on; None for the other views torch tells apart (inference mode's, a custom Function's)."""
+    made = WITHOUT_GRAD.get(id(u))
+    if made[1] is errors.NO_GRAD_VIEW_INPLACE:
+        return errors.NO_GRAD_VIEW_REBASED + errors.NO_GRAD_VIEW_FORBIDDEN
+    if made[1] is errors.MULTI_OUTPUT_VIEW_INPLACE:
+        return made[1].format(prefix=errors.NO_GRAD_VIEW_REBASED)
+    return None
 
 
 @tensor_methods
 class _ViewMethods:
-    """torch's view introspection: `_base` and `_is_view()`."""
+    """torch's view introspection: `_base` and `_is_view()`; retain_grad (which makes a view
+    changed without an entry again, as torch's grad_fn access does)."""
+
+    def retain_grad(self):
+        if not self._recorded:
+            raise RuntimeError(errors.RETAIN_NO_GRAD)
+        if self._tape is None or getattr(self, "_flags", 0) & RETAINS:
+            return
+        tape, node = self._tape, self._node
+        w = tape.versions.get(node)
+        base = view_base(self)
+        if w is not None and w[1] != w[0][0] and STATE.enabled and base is not None and \
+                base._recorded and tape._differentiable_view(node) and \
+                groups.row_at(tape, node) < 0 and not _used_since(self, w[0]):
+            # a view whose memory changed by an op with no entry (under no_grad) still holds
+            # its old node, which its uses before the change read; torch makes its grad_fn
+            # again (AsStridedBackward0 of its base) at its first use since, here, and hooks
+            # that: only the uses from now on reach its .grad
+            pos = view_positions(base._materialize(), self._v).reshape(-1)
+            if not pos.size or pos.min() >= 0:
+                g = _gather("as_strided", base, pos, self._shape)
+                self._tape, self._node, self._lserial = g._tape, g._node, 0
+                g._tape.watch(self._node, self)
+        self._flags = getattr(self, "_flags", 0) | RETAINS
+        retain(self)
 
     @property
     def _base(self):

@@ -71,6 +71,15 @@ MULTI_VIEW_OUTPUT = "Output {nr} of {name} is a view and is being modified inpla
 # (the prefix where such a view is used after its base, or another view of it, changed)
 MULTI_VIEW_REBASED = ("Output {nr} of {name} is a view and its base or another view of its "
                       "base has been modified inplace.")
+# (a view made with grad mode off, or a piece of a multi-output view op of a tensor without
+# grad, used after its base changed in place with grad mode on: tape.INVALID_VIEWS)
+NO_GRAD_VIEW_REBASED = ("A view was created in no_grad mode and its base or another view of its "
+                        "base has been modified inplace with grad mode enabled.")
+NO_GRAD_VIEW_FORBIDDEN = (
+    " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
+    "to be tracked).")
 MULTI_VIEW_NO_FN = ("A view was created in no_grad mode and is being modified inplace with grad "
                     "mode enabled.")
 MULTI_OUTPUT_VIEW_INPLACE = (

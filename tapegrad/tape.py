@@ -2242,10 +2242,29 @@ def _rebased_message(grad_fn, nr):
         nr=nr, name=errors.short_node_name(grad_fn)))
 
 
+# id(view) -> (weak reference to it, torch's error): views made with grad mode off (or pieces
+# of unbind / split / chunk of a tensor without grad) whose base a recorded in-place op then
+# changed: torch's view requires grad and refuses its grad_fn and every use
+# (copyslices.regenerate_views; check_rebased_piece raises it)
+INVALID_VIEWS = {}
+
+
+def invalid_view(t, message):
+    """Enter view t in INVALID_VIEWS (dropped with t)."""
+    key = id(t)
+    INVALID_VIEWS[key] = (weakref.ref(t, lambda _, key=key: INVALID_VIEWS.pop(key, None)),
+                          message)
+
+
 def check_rebased_piece(t):
     """torch's error for the grad_fn of t, a recorded piece of unbind / split (or a view of
     one) whose memory changed in place since its entry took its value (under no_grad, or a
-    recorded change its base's other views moved on by): multi_view_rebased's."""
+    recorded change its base's other views moved on by): multi_view_rebased's; or of a view
+    in INVALID_VIEWS."""
+    if INVALID_VIEWS:
+        bad = INVALID_VIEWS.get(id(t))
+        if bad is not None and bad[0]() is t:
+            raise RuntimeError(bad[1])
     tape = t._tape
     saw = tape.versions.get(t._node) if tape is not None else None
     if saw is not None and saw[0][0] != saw[1]:

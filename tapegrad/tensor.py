@@ -30,7 +30,7 @@ from .graph import output_nr, shown_node
 from .steptrace import OPEN as TRACING, TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
-                   retain as _retain, share_storage, SHARED_ARRAYS, STATE, version_counter,
+                   share_storage, SHARED_ARRAYS, STATE, version_counter,
                    WITHOUT_GRAD)
 from .tracing import _bake
 
@@ -443,7 +443,11 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def is_leaf(self):
-        return self._tape is None or getattr(self, "_flags", 0) & _NO_NODE != 0
+        if self._tape is None or getattr(self, "_flags", 0) & _NO_NODE != 0:
+            return True
+        if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (torch asks its grad_fn, which
+            check_rebased_piece(self)                   # may not be made again: grad_fn's)
+        return False
 
     @property
     def grad_fn(self):
@@ -534,14 +538,6 @@ class Tensor(metaclass=_TensorMeta):
     @property
     def retains_grad(self):
         return self._tape is not None and getattr(self, "_flags", 0) & RETAINS != 0
-
-    def retain_grad(self):
-        if not self._recorded:
-            raise RuntimeError(errors.RETAIN_NO_GRAD)
-        if self._tape is None or getattr(self, "_flags", 0) & RETAINS:
-            return
-        self._flags = getattr(self, "_flags", 0) | RETAINS
-        _retain(self)
 
     @property
     def data(self):

@@ -391,16 +391,7 @@ def _check(seed):
 
 # Seeds whose programs hit a known, not yet fixed difference (each names it).
 KNOWN = {
-    14: "retained grad differs (view regenerated after an in-place change)",
-    42: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
-    473: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
-    988: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
-    1491: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
     1816: "retained grad differs (view regenerated after an in-place change)",
-    1894: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
-    1934: "retained grad differs (view regenerated after an in-place change)",
-    2897: "view made under no_grad, base then changed in place with grad: requires_grad False (torch True, grad_fn raises)",
-    2952: "retained grad differs (view regenerated after an in-place change)",
     2990: "retained grad differs (view regenerated after an in-place change)",
 }
 
@@ -742,3 +733,60 @@ def test_index_writes_into_an_expanded_view(stmt):
         return err, said, x.tolist(), x._version
 
     assert run(tapegrad) == run(torch)
+
+
+_PIECES = {"chunk": "b.chunk(2)", "split": "b.split(2)", "unbind": "b.unbind()",
+           "slice": "(b[:2], b[2:])", "view": "(b.view(2, 2),)"}
+
+
+@pytest.mark.parametrize("made", ["grad mode on", "no_grad", ".data", "detach()", "data changed"])
+@pytest.mark.parametrize("piece", list(_PIECES))
+def test_view_without_grad_of_a_base_changed_with_grad(piece, made):
+    # a view made under no_grad (or a piece of chunk / split / unbind of a tensor without
+    # grad), whose base a recorded in-place op then changes: torch's view requires grad, and
+    # its grad_fn, is_leaf and every use raise "A view was created in no_grad mode and its
+    # base ... has been modified inplace with grad mode enabled. ..."; tapegrad's stayed a
+    # constant (requires_grad False)
+    def run(m):
+        base = m.zeros(4)
+        b = base.data if made in (".data", "data changed") else \
+            base.detach() if made == "detach()" else base
+        if made == "no_grad":
+            with m.no_grad():
+                pieces = eval(_PIECES[piece], {"b": b})
+        else:
+            pieces = eval(_PIECES[piece], {"b": b})
+        w = m.ones(4, requires_grad=True)
+        (b if made == "data changed" else base).add_(w)
+        out = []
+        for p in pieces:
+            out.append((p.requires_grad, _outcome(lambda: type(p.grad_fn).__name__),
+                        _outcome(lambda: p.is_leaf), _outcome(lambda: (p * 2).sum()),
+                        repr(p).replace("tensor", "")))
+        return out
+
+    assert run(tapegrad) == run(torch)
+
+
+@pytest.mark.parametrize("later", ["", "u = v.sin()", "u = v * 2; w = v[1:]"])
+def test_retain_grad_of_a_view_changed_under_no_grad(later):
+    # a view whose memory changed under no_grad: torch makes its grad_fn again when
+    # retain_grad asks for it (AsStridedBackward0 of its base), so only its uses from then on
+    # reach .grad; tapegrad kept the view's old node, which its earlier uses had read
+    def run(m):
+        x = m.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+        v = x.reshape(-1)
+        early = (v * 1.5).sum()
+        with m.no_grad():
+            v.mul_(2)
+        v.retain_grad()
+        env = {"v": v}
+        exec(later, env)
+        loss = early + sum(t.sum() * (k + 2) for k, t in enumerate(
+            env[n] for n in ("u", "w") if n in env))
+        loss.backward()
+        return v.grad, x.grad, type(v.grad_fn).__name__
+
+    (g1, x1, f1), (g2, x2, f2) = run(tapegrad), run(torch)
+    assert f1 == f2
+    assert _close(_np(g1), _np(g2)) and _close(_np(x1), _np(x2))
