@@ -11,7 +11,7 @@ already wrote; torch refuses the cases it can tell apart:
 * `write_expanded`: index_put_, masked_fill_ and index_fill_ into a tensor whose elements
   share memory (an expand's view) are torch's deprecated writes: a warning, then the write.
 
-Both look only at dense layouts (a permutation of a contiguous block), as torch's
+The two checks look only at dense layouts (a permutation of a contiguous block), as torch's
 get_overlap_status: x[::2] and x[1::2] are "too hard" to tell and pass.  The arrays are
 numpy's, so views, `.data`, `detach()` and numpy aliases all count.
 """
@@ -57,7 +57,7 @@ def shared(a, b):
 
 def _owner(a):
     """The object at the end of a's chain of bases: the memory's owner."""
-    b = a.base
+    b = getattr(a, "base", None)   # (an owner need not be an array: bytes, an mmap)
     while b is not None:
         a, b = b, getattr(b, "base", None)
     return a

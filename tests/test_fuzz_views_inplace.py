@@ -790,3 +790,20 @@ def test_retain_grad_of_a_view_changed_under_no_grad(later):
     (g1, x1, f1), (g2, x2, f2) = run(tapegrad), run(torch)
     assert f1 == f2
     assert _close(_np(g1), _np(g2)) and _close(_np(x1), _np(x2))
+
+
+def test_overlap_check_of_memory_owned_by_no_array():
+    # frombuffer's array has a memoryview as its base: the overlap check read `.base` of it
+    # (AttributeError) where two such tensors met
+    import warnings
+
+    def run(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = m.frombuffer(bytearray(24), dtype=m.float32)
+            b = m.frombuffer(bytearray(24), dtype=m.float32)
+        b += 1
+        return (_outcome(lambda: a.copy_(b)), _outcome(lambda: a[1:].add_(b[:5])),
+                _outcome(lambda: a[1:].copy_(a[:5])), a.tolist())
+
+    assert run(tapegrad) == run(torch)
