@@ -615,6 +615,10 @@ class _MathMethods:
             D.checked(weight, self._dtype)
         out = _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
                       edges=(self, end, weight) if tw else (self, end))
+        if tw and weight.requires_grad and not self._recorded:
+            # (LerpBackward1 saves self for weight's gradient; the body reads a constant self
+            # only through end - self: its in-place change fails the backward, as torch's)
+            saves_unread(out, (self,))
         return out if tw else keep_args(out, weight=weight)
 
     def addcmul(self, tensor1, tensor2, *legacy, value=1):

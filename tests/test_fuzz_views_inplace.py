@@ -603,14 +603,16 @@ def test_inplace_on_constant_self_reads_its_own_copy(shape, stmt):
 @pytest.mark.parametrize("stmt", ["y = a.lerp(e, w); e.add_(1)", "y = a.lerp(e * 1, w); e.add_(1)",
                                   "y = a.clamp(lo, hi); hi.add_(1)", "y = a.clamp(lo, hi); lo.add_(1)",
                                   "y = a.clamp(hi, lo); hi.add_(1)", "y = a.clamp(hi, lo); lo.add_(1)",
-                                  "y = a.clamp(hi * 1, lo * 1); lo.add_(1)"])
+                                  "y = a.clamp(hi * 1, lo * 1); lo.add_(1)",
+                                  "y = c.lerp(e, w); c.add_(1)", "y = c.lerp(e, w.detach()); c.add_(1)",
+                                  "c.lerp_(e, w); c.add_(1); y = c * a"])
 def test_saved_operand_the_decomposition_reads_as_values(stmt):
     # lerp's end (read through end - self) and clamp's crossed bounds (read by where) are
     # saved by torch's node: changing one in place fails the backward
     def run(m):
         leaf = m.ones(3, requires_grad=True)
         env = {"a": leaf * 1.5, "e": m.full((3,), 2.0), "w": m.full((3,), 0.3, requires_grad=True),
-               "lo": m.full((3,), 0.5), "hi": m.full((3,), 2.0)}
+               "lo": m.full((3,), 0.5), "hi": m.full((3,), 2.0), "c": m.full((3,), 0.5)}
         exec(stmt, env)
         return _outcome(lambda: env["y"].sum().backward()), leaf.grad
 
