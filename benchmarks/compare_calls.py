@@ -24,7 +24,7 @@ import numpy as np
 
 import workloads as W
 
-# (label, statement): names the statements see are the library (`t`) and a, b, v, w, s, n
+# (label, statement): names the statements see are the library (`t`) and a, b, c, v, w, s, n
 # (a float32 numpy array 32x16) and n0 (a numpy float32)
 CASES = [
     ("tensor(0.1)", "t.tensor(0.1)"),
@@ -79,6 +79,14 @@ CASES = [
     ("w.view(-1)", "w.view(-1)"),
     ("w.unsqueeze(0)", "w.unsqueeze(0)"),
     ("w @ b", "w @ b"),
+    ("randint(0,10,(16,))", "t.randint(0, 10, (16,))"),
+    ("multinomial(v,4,True)", "t.multinomial(v, 4, True)"),
+    ("a[0] = 1.", "a[0] = 1.0"),
+    ("a[:] = c", "a[:] = c"),
+    ("a.copy_(c)", "a.copy_(c)"),
+    ("a.fill_(1.)", "a.fill_(1.0)"),
+    ("a.clamp(-1,1)", "a.clamp(-1, 1)"),
+    ("a.clamp_(-1,1)", "a.clamp_(-1, 1)"),
     ("a.tanh() (reference)", "a.tanh()"),
     ("a + a (reference)", "a + a"),
 ]
@@ -88,7 +96,7 @@ def names(t):
     """The operands the statements use, made by library `t`."""
     a = t.ones(32, 16)
     n = np.ones((32, 16), np.float32)
-    return {"t": t, "a": a, "b": t.ones(16, 32), "v": t.ones(16),
+    return {"t": t, "a": a, "b": t.ones(16, 32), "c": t.ones(32, 16), "v": t.ones(16),
             "w": t.ones(32, 16, requires_grad=True), "s": t.tensor(0.5), "n": n, "n0": n[0, 0]}
 
 
