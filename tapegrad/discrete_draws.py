@@ -71,11 +71,17 @@ def _from_to(engine, n, rng, base, dt):
         rem = _mod(engine.u64(n), _U64(rng))
     else:
         drawn = engine.from_to(n, rng, base)   # (one Numba call, not six numpy ones)
+        if drawn is None and n <= _PY_FROM_TO:   # (a few values: Python ints, no numpy pass)
+            drawn = np.array([w % rng + base for w in engine.u32_list(n)], np.int64)
         if drawn is not None:
             return _cast_int64(drawn, dt)
         rem = _mod(engine.u32(n), np.uint32(rng)).astype(_U64)
     raw = (rem + _U64(base & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
     return _cast_int64(raw, dt)
+
+
+# values _from_to computes with Python ints when the Numba loops are not there
+_PY_FROM_TO = 64
 
 
 def _mod(val, m):

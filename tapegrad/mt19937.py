@@ -46,6 +46,8 @@ _CHUNK = 1 << 24
 # (normal_draws' rule for its fill).  There, a small draw costs less than getrandbits and
 # numpy's conversions too (rand(1) 6.3 -> 4.2 us).
 _BULK_LOAD = 1 << 16
+# words u32_list splits out of one getrandbits in Python (more: u32's array, then tolist)
+_LIST_MAX = 64
 _STATE = struct.Struct(f"<{N + 1}q")     # the N words and the position, as loop_state holds them
 _MASK24 = np.uint32((1 << 24) - 1)
 _MASK53 = np.uint64((1 << 53) - 1)
@@ -107,6 +109,17 @@ class MT19937:
             out[i:i + m] = np.frombuffer(
                 py.getrandbits(32 * m).to_bytes(4 * m, "little"), "<u4")
         return out
+
+    def u32_list(self, k):
+        """The next k words as Python ints, as u32(k) draws them: a few words for a small draw
+        made in Python (the CPython engine's bits split here, no array), else u32's."""
+        if k > _LIST_MAX or self._loop is not None or _bulk(k):
+            return self.u32(k).tolist()
+        if k <= 0:
+            return []
+        self._fresh = False
+        bits = self._py.getrandbits(32 * k)
+        return [(bits >> (32 * i)) & 0xFFFFFFFF for i in range(k)]
 
     def u64(self, k):
         """k calls of torch's `random64()`: two words each, the first the high half."""

@@ -61,20 +61,24 @@ def test_randint_matches_torch():
 
 def test_from_to_paths_agree(monkeypatch):
     # randint / random_(from, to) below 2**28: the one-call Numba fill on the loops' state
-    # array gives the words-then-numpy path's values and leaves the same state
+    # array and the Python-int path of a few values give the words-then-numpy path's values
+    # and leave the same state
     from tapegrad import mt19937
     for lo, hi in [r for r in RANGES if r[1] - r[0] < 2**28] + [(-2**63, -2**63 + 7)]:
-        for n in (0, 1, 16, 623, 624, 625, 2000):
-            fast, slow = MT19937(7), MT19937(7)
-            fast.u32(5), slow.u32(5)
+        for n in (0, 1, 16, 64, 65, 623, 624, 625, 2000):
+            fast, small, slow = MT19937(7), MT19937(7), MT19937(7)
+            fast.u32(5), small.u32(5), slow.u32(5)
             fast.loop_state()
             got = D.randint(fast, n, lo, hi)
             with monkeypatch.context() as m:   # (the words from CPython's engine)
                 m.setattr(mt19937, "_bulk", lambda k: False)
+                few = D.randint(small, n, lo, hi)
+                m.setattr(D, "_PY_FROM_TO", -1)
                 want = D.randint(slow, n, lo, hi)
-            assert got.dtype == want.dtype == np.int64
-            assert np.array_equal(got, want), (lo, hi, n)
-            assert fast.state_bytes() == slow.state_bytes()
+            for drawn, engine in ((got, fast), (few, small)):
+                assert drawn.dtype == want.dtype == np.int64
+                assert np.array_equal(drawn, want), (lo, hi, n)
+                assert engine.state_bytes() == slow.state_bytes()
             assert D.random_(fast, 9, np.int8, low=lo % 7, high=lo % 7 + 50).tolist() == \
                 D.random_(slow, 9, np.int8, low=lo % 7, high=lo % 7 + 50).tolist()
 
