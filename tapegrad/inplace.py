@@ -239,6 +239,8 @@ class _InplaceMethods:
         if shape != self._shape:
             raise _inplace_shape_error(self._shape, shape)
         if type(self._v) is float:
+            if arr.dtype.kind in "iu":   # (an int rounded once into dt, not through a double)
+                arr = arr.astype(dt.np)
             v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
         else:
             v = arr.astype(dt.np, copy=False)

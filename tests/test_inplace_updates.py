@@ -507,3 +507,14 @@ def test_plain_setitem_counts_the_change_for_backward():
             y.backward()
         msgs.append(str(info.value).split("Hint")[0].replace("tapegrad.", "torch."))
     assert msgs[0] == msgs[1]
+
+
+def test_fill_of_a_one_element_tensor_with_a_large_int_as_torch():
+    # an int past 2**53 into a 0-d or (1,) float tensor: rounded once into its dtype, as
+    # torch's int64 scalar is (through a double first it rounded twice: 2**60 for float32)
+    torch = pytest.importorskip("torch")
+    for v in (2 ** 60 + 2 ** 36 + 1, 2 ** 53 + 1, 2 ** 63 - 1, -(2 ** 62) - 2 ** 38 - 1):
+        for dt in ("float32", "float64"):
+            got, want = ([m.zeros(shape, dtype=getattr(m, dt)).fill_(v).item()
+                          for shape in ((), (1,))] for m in (tg, torch))
+            assert got == want, (v, dt, got, want)
