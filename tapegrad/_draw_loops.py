@@ -214,6 +214,20 @@ def fill_multinomial(mt, rows, out):
     return -1
 
 
+@njit(**_bulk_opts)
+def fill_randperm(mt, out):
+    """out (int64, n items, n < 2^32 // 20) <- torch's randperm(n): 0..n-1, then item i
+    swapped with item i + random() % (n - i) for i = 0..n-2, a word per step."""
+    n = out.shape[0]
+    for i in range(n):
+        out[i] = i
+    for i in range(n - 1):
+        j = i + next_word(mt) % (n - i)
+        t = out[i]
+        out[i] = out[j]
+        out[j] = t
+
+
 @njit(**_inline)
 def normal(mt, cached_normal):
     """at::normal_distribution<double>(0, 1): the cached sample if there is one, else

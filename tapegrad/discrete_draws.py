@@ -203,6 +203,9 @@ def randperm(engine, n, np_dtype=np.int64):
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     large = n >= RANDPERM_LARGE_N
+    drawn = engine.randperm(n) if 1 < n and not large else None   # (one Numba call)
+    if drawn is not None:
+        return drawn.astype(np_dtype, copy=False)
     if n <= 1 or n <= _PY_SHUFFLE_MAX and not kernels_cheap():
         if n <= 1:
             return np.arange(n, dtype=np_dtype)

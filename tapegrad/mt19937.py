@@ -186,6 +186,19 @@ class MT19937:
             self._fresh = False
         return out, bad
 
+    def randperm(self, n):
+        """torch's randperm(n) for 2 <= n < 2^32 // 20 as int64, by the Numba loops in one
+        call; None when the state is in CPython's engine and n - 1 words do not move it."""
+        if self._loop is None and not _bulk(n - 1):
+            return None
+        state = self._loop
+        if state is None:
+            state = self._loop = self._state_array()
+        out = np.empty(n, np.int64)
+        loops().fill_randperm(state, out)
+        self._fresh = False
+        return out
+
     def _fill(self, fill, out):
         """out filled by `fill(state, out)`, one of the loops' bulk draws, on the state's array
         in place (moved there first if the Python engine holds it).  The fills hold the GIL

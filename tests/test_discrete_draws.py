@@ -121,6 +121,22 @@ def test_multinomial_replacement_paths_agree(monkeypatch):
             assert fast.state_bytes() == slow.state_bytes()
 
 
+def test_randperm_paths_agree_with_the_loops(monkeypatch):
+    # randperm below 2**32 // 20: the Numba loop on the loops' state array (a word per swap)
+    # gives the words-then-shuffle path's permutation and leaves the same state
+    from tapegrad import mt19937
+    for n in (2, 3, 10, 64, 623, 624, 625, 5000):
+        fast, slow = MT19937(8), MT19937(8)
+        fast.u32(2), slow.u32(2)
+        fast.loop_state()
+        got = D.randperm(fast, n)
+        with monkeypatch.context() as m:
+            m.setattr(mt19937, "_bulk", lambda k: False)
+            want = D.randperm(slow, n)
+        assert got.dtype == want.dtype and np.array_equal(got, want), n
+        assert fast.state_bytes() == slow.state_bytes()
+
+
 def test_random_dtypes_match_torch():
     torch = _torch()
     import warnings
