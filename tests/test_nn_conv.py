@@ -1674,3 +1674,30 @@ def test_conv2d_node_same_width_rows_as_torch_and_the_decomposition(kw, dtype):
                 continue
             _node_compare(arrays, dtype, kw, bias, needs, "c")
     _node_compare(arrays, dtype, kw, True, (True, True, True), "t")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("padding, output_padding", [(2, 0), (3, 0), (0, 1), (0, 2)])
+def test_conv_transpose_output_size_and_output_padding_checks_as_torch(dtype, dim, groups,
+                                                                        padding, output_padding):
+    # test_fuzz_nn seeds 138, 160, 1426, 1499: oneDNN (float32, groups > 1) makes an empty
+    # result of a zero output size and fails on a negative one with its own words (tapegrad
+    # raised "Output size is too small"); a 1-d convolution's messages show it as 2-d
+    # ("(1 x 2)", "output_padding_height: 0 ..."), tapegrad's showed one dim.  (A 2-wide
+    # kernel, dilated: output size 4 - 2 * padding + output_padding, and oneDNN's choice
+    # does not depend on the thread count, which conftest sets for torch only)
+    got = []
+    for m in (tg, torch):
+        x = m.ones((1, 2) + (2,) * dim, dtype=getattr(m, dtype), requires_grad=True)
+        w = m.ones((2, 1) + (2,) * dim, dtype=getattr(m, dtype), requires_grad=True)
+        f = getattr(m.nn.functional, f"conv_transpose{dim}d")
+        try:
+            y = f(x, w, None, padding=padding, output_padding=output_padding, groups=groups,
+                  dilation=2)
+            y.sum().backward()
+            got.append((tuple(y.shape), x.grad.tolist(), w.grad.tolist()))
+        except RuntimeError as e:
+            got.append(str(e).replace("torch.", "tapegrad."))
+    assert got[0] == got[1]

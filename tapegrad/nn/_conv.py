@@ -379,12 +379,16 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
     onednn = _uses_onednn(x, weight, groups, stride, dilation)
     _check_dtypes(x, weight, bias, onednn, True)
     if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
-        names = ("depth", "height", "width")[3 - dim:] if dim <= 3 else ()
+        # (a 1-d convolution runs as 2-d: a unit height, output_padding 0, stride and
+        # dilation 1)
+        shown = [tuple(v) if dim > 1 else (h, v[0]) for v, h in
+                 ((output_padding, 0), (stride, 1), (dilation, 1))]
+        names = ("depth", "height", "width")[3 - max(dim, 2):] if dim <= 3 else ()
         raise RuntimeError(
             "output padding must be smaller than either stride or dilation, but got " + " ".join(
-                [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
-                + [f"stride_{n}: {v}" for n, v in zip(names, stride)]
-                + [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]))
+                [f"{what}_{n}: {v}" for what, vals in zip(
+                    ("output_padding", "stride", "dilation"), shown)
+                 for n, v in zip(names, vals)]))
     out = [(x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1)
            + output_padding[i] + 1 for i in range(dim)]
     if x.numel() == 0 and x.shape[0] and x.shape[1]:   # (torch's _convolution, before kernels)
@@ -408,11 +412,16 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
                                f"but got: {_sizes(weight)}")
         shown = ws[:2] + [1] * (dim == 1) + ws[2:]
         raise RuntimeError(f"non-empty 2D or 4D weight tensor expected, but got: {shown}")
-    if x.numel() and any(o <= 0 for o in out):   # (the kernel's check: an empty input skips it)
+    if x.numel() and onednn and any(o < 0 for o in out):
+        raise RuntimeError("could not construct a memory descriptor using a format tag")
+    if x.numel() and not onednn and any(o <= 0 for o in out):
+        # (the native kernels' check: an empty input skips it; oneDNN makes an empty result
+        # of a zero output size.  A 1-d convolution runs as 2-d with a unit height)
+        unit = ["1"] * (dim == 1)
         raise RuntimeError(f"Given input size per channel: "
-                           f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
-                           f"size per channel: ({' x '.join(map(str, out))}). Output size is "
-                           f"too small")
+                           f"({' x '.join(unit + [str(v) for v in x.shape[2:]])}). Calculated "
+                           f"output size per channel: ({' x '.join(unit + list(map(str, out)))})"
+                           f". Output size is too small")
     _check_zero_dilation(x, dilation, True, onednn)
     _check_kernel_dtype(x, dilation, True)
     y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
