@@ -314,3 +314,33 @@ def test_blank_as_target_label():
             fd[idx] = (torch.nn.functional.ctc_loss(a, *args, reduction="sum")
                        - torch.nn.functional.ctc_loss(b, *args, reduction="sum")).item() / 2e-6
         np.testing.assert_allclose(g.numpy(), fd + np.exp(lp.numpy()), atol=1e-8)
+
+
+@needs_torch
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("where, value, targets, lengths", [
+    ((1, 0, 1), float("nan"), [[1], [2]], [1, 1]),    # nan at a reachable state
+    ((0, 0, 3), float("nan"), [[2, 3], [1, 1]], [2, 1]),   # at t = 0, an unreachable state
+    ((1, 0, 2), float("-inf"), [[1], [2]], [1, 1]),   # a class of probability 0
+    ((0, 0, 2), float("inf"), [[2, 2], [1, 1]], [2, 2]),   # impossible target, inf input
+    ((2, 1, 1), float("nan"), [[1], [2]], [1, 1]),    # past sample 1's input length
+])
+def test_ctc_loss_with_non_finite_log_probs_as_torch(zero_infinity, reduction, where, value,
+                                                     targets, lengths):
+    # test_fuzz_nn seeds 169, 249, 370, 687: a nan log-probability made a state "unreachable"
+    # (-inf: zero_infinity then gave loss 0, torch nan); -inf gave a finite gradient where
+    # torch's exp(lp) - exp(lcab + nll - lp) is nan; a nan past the input length or two states
+    # back (a skip not allowed) reached the loss; a nan loss had finite gradients
+    x = np.random.default_rng(3).normal(size=(3, 2, 4)).round(2)
+    x[where] = value
+    got = []
+    for m in (tg, torch):
+        xx = m.tensor(x, requires_grad=True)
+        loss = m.nn.functional.ctc_loss(
+            m.nn.functional.log_softmax(xx, 2), m.tensor(targets), m.tensor([3, 2]),
+            m.tensor(lengths), reduction=reduction, zero_infinity=zero_infinity)
+        loss.sum().backward()
+        got.append((np.array(loss.tolist()), np.array(xx.grad.tolist())))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True)

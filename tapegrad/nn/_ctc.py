@@ -60,11 +60,11 @@ def _lse_safe(x, dim, T):
     zero gradient there (the sum is made 1 before its log)."""
     m = T.max_shift(x, (dim,), True)
     s = (x - m).exp().sum(dim)
-    ok = s > 0.0
+    ok = s != 0.0    # (a nan term keeps its nan, as torch's recursion: not unreachable)
     return where(ok, where(ok, s, 1.0).log() + m.squeeze(dim), _NINF)
 
 
-def _nll(T, lp, ext, skip3, live, last, valid, steps, zero_infinity):
+def _nll(T, lp, ext, skip3, live, last, steps, zero_infinity):
     """The negative log-likelihood of each sequence, (N,).
 
     lp (Tn, N, C) the log-probabilities; ext (N, L) int64 the extended labels; skip3
@@ -72,9 +72,8 @@ def _nll(T, lp, ext, skip3, live, last, valid, steps, zero_infinity):
     live (Tn, N, 1) bool, t < input length; last (N, 2) int64 the final states 2 tl - 1 and
     2 tl, as indices of the padded alphas (state -1, the virtual start, where tl = 0: it holds
     log 1 before the first step, -inf after, so an empty input matches an empty target only);
-    valid (Tn, N, 1) float, t < input length, for the exp(lp) term of torch's gradient; steps:
-    the least and the largest input length (steps before the first need no mask, after the
-    last none run)."""
+    steps: the least and the largest input length (steps before the first need no mask, after
+    the last none run)."""
     n_t, n, _ = lp.shape
     n_s = ext.shape[1]
     lpe = lp.gather(2, ext.unsqueeze(0).expand(n_t, n, n_s))            # (Tn, N, L)
@@ -86,9 +85,14 @@ def _nll(T, lp, ext, skip3, live, last, valid, steps, zero_infinity):
     pad = full((n, 2), _NINF, dtype=lp.dtype)
     prev = alpha
     all_live, n_run = steps
+    # torch computes only states 0 and 1 at the first step (the others stay -inf, whatever
+    # their log-probability: nan or +inf there does not reach the loss)
+    first = _tensor_of(np.arange(n_s) < 2)
     for t in range(n_run):
-        win = alpha.unfold(1, 3, 1) + skip3                               # (N, L, 3)
-        alpha = cat([pad, lpe[t] + _lse_safe(win, 2, T)], 1)
+        # (masked by where, not by adding -inf: a nan alpha two states back stays out)
+        win = where(skip3 == 0.0, alpha.unfold(1, 3, 1), _NINF)          # (N, L, 3)
+        new = lpe[t] + _lse_safe(win, 2, T)
+        alpha = cat([pad, new if t else where(first, new, _NINF)], 1)
         if t >= all_live:
             alpha = where(live[t], alpha, prev)
         prev = alpha
@@ -96,10 +100,20 @@ def _nll(T, lp, ext, skip3, live, last, valid, steps, zero_infinity):
     nll = -_lse_safe(fin, 1, T)
     # torch's gradient adds exp(lp) (t < input length) where the loss is finite, and is nan
     # where it is infinite (0 with zero_infinity): terms of value 0 with those gradients
-    e = lp.exp()
+    # (lp made finite first: d = exp(nan) - exp(nan) would make the loss nan)
+    odd = ~((lp == lp) & (lp != float("inf")))
+    e = where(odd, 0.0, lp).exp()
     d = e.detach() - e          # subtracted below: nll - 0 keeps torch's -0 of an empty match
     finite = (nll != float("inf")).reshape(1, n, 1)
-    extra = where(finite, d * valid, 0.0)
+    extra = where(finite & live, d, 0.0)     # (not d * float(live): nan * 0 past the length)
+    # torch's gradient at a log-probability of -inf is exp(-inf) - exp(-inf + nll + inf),
+    # and at nan or +inf it is nan or inf (t < input length, finite loss); 0 * sqrt(d) is 0
+    # with a nan gradient there
+    dead = ((lp == _NINF) | odd) & live & finite
+    # and where the loss is nan its formula's exp(lcab + nll - lp) is nan at every t < input
+    # length, zero_infinity or not
+    dead = dead | ((nll != nll).reshape(1, n, 1) & live)
+    extra = extra + where(dead, d, 1.0).sqrt() * 0.0
     if not zero_infinity:
         inf_live = (~finite) & live
         extra = extra + where(inf_live, d, 1.0).sqrt() * 0.0
@@ -243,7 +257,7 @@ def _masks(lp, tg, il, tl, blank):
     live = arange(n_t).reshape(n_t, 1, 1) < il_t
     last = cat([2 * tl_t + 1, 2 * tl_t + 2], 1)
     steps = (int(il.min()), int(il.max()))
-    return ext, skip3, live, last, live.to(lp.dtype), steps
+    return ext, skip3, live, last, steps
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
