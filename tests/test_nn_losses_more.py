@@ -480,3 +480,22 @@ def test_cross_entropy_probabilities_of_empty_batch_as_torch(weighted, smoothing
     fill of the sum, negated (NegBackward0 <- FillBackward2), not a 0 / 0 (DivBackward1)."""
     assert (_empty_prob_ce(tg, weighted, smoothing, shape)
             == _empty_prob_ce(torch, weighted, smoothing, shape))
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_multilabel_margin_loss_with_an_unlisted_class_at_minus_inf(reduction):
+    # test_fuzz_nn seeds 585, 687: an unlisted class at -inf made 1 - x[j] + x[i] inf in
+    # its row of the (j, i) pairs, whose count is 0: inf * 0 = nan in the loss, where torch's
+    # loop reads only listed j (loss 0, or inf where a listed class is -inf)
+    torch = pytest.importorskip("torch")
+    inf, nan = float("inf"), float("nan")
+    x = [[-1.112, 1.464, -0.316, -0.398], [-1.516, -inf, -1.401, 1.757], [0.3, nan, -inf, inf],
+         [0.5, -inf, 0.25, 0.0]]
+    t = [[1, 1, -1, 2], [3, 2, 0, 3], [0, -1, 1, 2], [-1, 0, 1, 2]]
+    got = []
+    for m in (tg, torch):
+        xx = m.tensor(x, requires_grad=True)
+        loss = m.nn.functional.multilabel_margin_loss(xx, m.tensor(t), reduction=reduction)
+        loss.sum().backward()
+        got.append(repr((loss.tolist(), xx.grad.tolist())))
+    assert got[0] == got[1]

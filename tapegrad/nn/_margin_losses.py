@@ -88,7 +88,9 @@ def _multilabel_margin(T, x, pairs, reduction, out_shape):
     twice counts twice, as in torch's loop)."""
     x = x.reshape(tuple(pairs.shape[:2]))
     z = (1.0 - x).unsqueeze(2) + x.unsqueeze(1)
-    loss = (where(z > 0.0, z, 0.0) * pairs).sum((1, 2)) / x.shape[1]
+    # (where, not a product with pairs: an unlisted class at -inf makes z inf where pairs
+    # is 0, a term torch's loop never reads)
+    loss = where((z > 0.0) & (pairs > 0.0), z * pairs, 0.0).sum((1, 2)) / x.shape[1]
     if reduction == "none":
         return loss.reshape(out_shape)
     return _reduce(loss, reduction)
