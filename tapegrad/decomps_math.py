@@ -50,11 +50,13 @@ def _fresh(out, x):
 # 0 (where the result is nan anyway); taken where
 # nothing hits, so that an infinite incoming gradient still gives inf / count at the hits and
 # nan elsewhere, as torch's mask product.  Where no element is nan (and not while tracing,
-# for a replay's values) the term is x * (0 / count) instead, with the infinities that miss
-# (-inf for max: an infinity of the other sign is a hit) made 0 first: the same values and
-# first derivatives, and create_graph derivatives that do not read x, as torch's
-# amax_backward (grad * mask / count): tanh's made a second derivative in x require grad
-# (zeros) where torch's is not used (scatter_reduce's -inf padding).
+# for a replay's values) the term is x * (0 / count) instead: the same values and first
+# derivatives, and create_graph derivatives that do not read x, as torch's amax_backward
+# (grad * mask / count): tanh's made a second derivative in x require grad (zeros) where
+# torch's is not used (scatter_reduce's -inf padding).  With an infinite element (that
+# misses: -inf for max) its value is nan: straight_through then takes the result's value
+# without the term, its gradient with it (an inf incoming gradient: nan at that element, as
+# torch's; where(x == -inf, 0, x) gave 0).
 def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     """max (is_max) or min of x over dims."""
     if is_max:
@@ -72,8 +74,11 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
             other = x.tanh()
         elif np.isfinite(x._array()).all():
             other = x
-        else:   # (no nan: the infinities that miss are the far side's, -inf for max)
-            other = where(x == (-math.inf if is_max else math.inf), 0.0, x)
+        else:   # (no nan: infinities; the term's value is nan there, see the NOTE)
+            s = picked.sum(dims, keepdim=keepdim)
+            r = (m0 if keepdim else m0.reshape(s.shape)) - s
+            term = (where(hit, 0.0, x) * (0.0 / count)).sum(dims, keepdim=keepdim)
+            return _binary(_STRAIGHT_THROUGH, r - term, r)
         picked = picked - where(hit, 0.0, other) * (0.0 / count)
     s = picked.sum(dims, keepdim=keepdim)
     return (m0 if keepdim else m0.reshape(s.shape)) - s

@@ -68,6 +68,7 @@ def _record(name, body, x, *args, edges=None):
 
 
 _CLAMP_MIN, _CLAMP_MAX, _CLAMP = (OPS[n].code for n in ("clamp_min", "clamp_max", "clamp"))
+_STRAIGHT_THROUGH = OPS["straight_through"].code
 _CLAMP_MIN_FWD, _CLAMP_MAX_FWD = _BIN_FAST[_CLAMP_MIN][0], _BIN_FAST[_CLAMP_MAX][0]
 _CLAMP_NUMBER = (float, int, type(None))   # (bool, numpy scalars: the general path)
 _FLOAT_ARRAY = (D.float32, D.float64)
@@ -1071,7 +1072,7 @@ def _amax_amin(x, dim, keepdim, is_max):
         return _numpy_extreme(x, dims, keepdim, is_max)
     pos = _sole_extremes(x, dims, bool(keepdim), is_max)
     if pos is not None:
-        return _record(name, _picked, x, pos)
+        return _record(name, _picked_masked, x, pos, dims, bool(keepdim))
     return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
 
 
@@ -1111,8 +1112,31 @@ def _sole_extremes(x, dims, keepdim, is_max):
 
 
 def _picked(T, x, pos):
-    """x's elements at flat positions pos: the body of max/min/amax/amin without ties."""
+    """x's elements at flat positions pos: the body of max/min without ties."""
     return _gather("max_dim", x, pos)
+
+
+# NOTE: torch's amax/amin backward is grad / count * mask (max/min's a scatter of grad): an
+# inf or nan incoming gradient gives nan at the elements that are not the extreme.  Without
+# ties count is 1: the sum of x * mask over the slice has that gradient (a create_graph
+# derivative that does not read x, as torch's), and where x is finite and the extreme is not
+# zero that sum is the extreme exactly (the others' products are zeros).  Else (an infinite
+# element's product is nan; a sum of zeros is +0.0, where a -0.0 extreme is torch's value)
+# straight_through takes the value from a gather of the extreme and the gradient from the
+# masked sum.
+def _picked_masked(T, x, pos, dims, keepdim):
+    """amax/amin without ties: x's elements at flat positions pos (the result's shape)."""
+    arr = x._array()
+    at = pos.reshape(-1)
+    mask = np.zeros(arr.size, arr.dtype)
+    mask[at] = 1.0
+    # (one int dim, or None for every dim: sum's fast paths)
+    over = dims[0] if len(dims) == 1 else None if len(dims) == arr.ndim and not keepdim \
+        else dims
+    masked = (x * Tensor._wrap(mask.reshape(arr.shape), x._dtype)).sum(over, keepdim=keepdim)
+    if np.isfinite(arr).all() and arr.reshape(-1)[at].all():
+        return masked
+    return _binary(_STRAIGHT_THROUGH, masked, _gather("max_dim", x, pos))
 
 
 # NOTE: where nothing records, the extreme is numpy's reduction: the value of DM.extreme's

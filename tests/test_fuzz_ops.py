@@ -413,12 +413,6 @@ def compare(seed):
 
 # Seeds excluded for a known, not yet fixed difference (see each comment).
 KNOWN = {
-    # amax/amin's one-extreme fast path (mathops._sole_extremes) records a gather: an inf/nan
-    # incoming gradient gives 0 at the other elements, where torch's mask product gives nan
-    # (m.amin(x, -1) / 0.0 -> x.grad [0, inf, 0], torch [nan, inf, nan])
-    438: "amax_fast_path_nan", 527: "amax_fast_path_nan", 1127: "amax_fast_path_nan",
-    1538: "amax_fast_path_nan",
-    28: "amax_fast_path_nan",
     # cumprod's product-rule scan: an inf gradient after a zero input gives nan before it
     # (x = [0.161, -1.088, 0.0]; fmod(x.amax(), x.cumprod(0)) -> nan grads, torch finite)
     1098: "cumprod_zero_inf_grad",
