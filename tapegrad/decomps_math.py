@@ -57,24 +57,26 @@ def _fresh(out, x):
 # misses: -inf for max) its value is nan: straight_through then takes the result's value
 # without the term, its gradient with it (an inf incoming gradient: nan at that element, as
 # torch's; where(x == -inf, 0, x) gave 0).
-def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
-    """max (is_max) or min of x over dims."""
+def extreme(T, x, dims, keepdim, is_max, nan_hits=False, masked=None):
+    """max (is_max) or min of x over dims; `masked` (default: not nan_hits) adds the term
+    that makes an inf or nan incoming gradient nan off the hits (torch's grad * mask)."""
     if is_max:
         m, m0 = T.max_shift(x, dims, False), T.max_shift(x, dims, True)
     else:
         nx = -x
         m, m0 = -T.max_shift(nx, dims, False), -T.max_shift(nx, dims, True)
     hit = x == m
-    if nan_hits:
+    tracing = _tracing(x) is not None
+    if nan_hits and (tracing or np.isnan(x._array()).any()):   # (else no nan to add)
         hit = hit | ((x != x) & (m != m))
     count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
     picked = where(hit, m0 - x, 0.0) / count
-    if not nan_hits:
-        if _tracing(x) is not None or np.isnan(x._array()).any():
+    if masked or masked is None and not nan_hits:
+        if not nan_hits and (tracing or np.isnan(x._array()).any()):
             other = x.tanh()
-        elif np.isfinite(x._array()).all():
-            other = x
-        else:   # (no nan: infinities; the term's value is nan there, see the NOTE)
+        elif not tracing and not np.isinf(x._array()).any():
+            other = x   # (a nan is a hit where nan_hits: where's 0 there, no gradient)
+        else:   # (infinities: the term's value is nan there, see the NOTE)
             s = picked.sum(dims, keepdim=keepdim)
             r = (m0 if keepdim else m0.reshape(s.shape)) - s
             term = (where(hit, 0.0, x) * (0.0 / count)).sum(dims, keepdim=keepdim)
@@ -321,7 +323,8 @@ def vector_norm(T, x, ord, dims, keepdim):
     if ord == 1:
         return ax.sum(dims, keepdim=keepdim)
     if ord == math.inf or ord == -math.inf:
-        return extreme(T, ax, dims, keepdim, ord > 0)
+        # (torch's mask: |x| == norm or a nan |x|, times grad / count)
+        return extreme(T, ax, dims, keepdim, ord > 0, True, True)
     if ord == 0:   # no gradient (torch: zeros); x stays an operand so the result has history
         nonzero = where(x != 0, 1.0, 0.0).sum(dims, keepdim=keepdim).to(x.dtype)
         none = Tensor._wrap(np.zeros(x.shape, bool), D.bool_)

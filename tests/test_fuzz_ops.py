@@ -416,9 +416,6 @@ KNOWN = {
     # cumprod's product-rule scan: an inf gradient after a zero input gives nan before it
     # (x = [0.161, -1.088, 0.0]; fmod(x.amax(), x.cumprod(0)) -> nan grads, torch finite)
     1098: "cumprod_zero_inf_grad",
-    # norm(p=inf, dim) of a slice holding nan: its elements' gradient is nan, torch's 0
-    # (x = [[0.455], [nan]]: norm(x, p=inf, dim=0) -> x.grad [[nan], [nan]], torch zeros)
-    800: "norm_inf_nan_slice",
     # float32 digamma's gradient at a pole (-1.0): 6.6e32 (double formula), torch 1.3e15
     187: "trigamma_pole_float32",
 }
