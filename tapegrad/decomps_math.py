@@ -100,17 +100,59 @@ def prod(T, x, dim, keepdim):
     if n == 0:
         r = y.sum(d, keepdim=keepdim) + 1
         return r if r.dtype is y.dtype else r.to(y.dtype)   # (sum takes small ints to int64)
+    if _tracing(x) is None and _quotient_form(x._array(), dim):
+        return _quotient_gradient(x, y, d, n, dim, keepdim)
     if n == 1 and x.dim():   # torch's prod_backward reads an n-d input (its gradient needs grad)
         y = _binary(_DEPENDS_ON, y, y)
+    y = _tree_product(y, d, n)
+    if dim is None:
+        return _fresh(y.reshape(()), x)
+    return _fresh(y if keepdim else y.squeeze(d), x)
+
+
+def _tree_product(y, d, n):
+    """The product of y's n slices along d, halves multiplied in a tree (d kept, size 1)."""
     while n > 1:
         h = n // 2
         z = y[_at(d, 0, h)] * y[_at(d, h, 2 * h)]
         if n % 2:
             z = cat([z, y[_at(d, 2 * h, n)]], d)
         y, n = z, h + n % 2
-    if dim is None:
-        return _fresh(y.reshape(()), x)
-    return _fresh(y if keepdim else y.squeeze(d), x)
+    return y
+
+
+# NOTE: torch's prod_backward, where the input holds no zero (over the whole tensor), is
+# grad * (result / input): nan at an infinite or nan element (inf / inf), inf where the
+# product overflows, where the product rule's (the tree's) gives the product of the others.
+# Where a value is not finite (the only case where the two differ beyond rounding) the
+# result is straight_through(sum(x * (result / x)) with the quotient a constant, the value of
+# the tree over x.detach()): torch's first derivative (the tree itself would pass the 0
+# gradient of straight_through's value edge on as 0 * inf).  Elsewhere the tree's gradient
+# stays, and its create_graph derivatives (torch's differentiate result / input).
+def _quotient_form(a, dim):
+    """Whether prod of array a over dim (None: all) takes _quotient_gradient: a float a with
+    no zero and an element or a product (numpy's, for the test) that is not finite."""
+    if a.dtype.kind != "f" or not a.all():
+        return False
+    top = float(np.abs(a).max())
+    if not top < math.inf:   # (an inf, or a nan: its max is nan)
+        return True
+    n = a.size if dim is None else a.shape[dim]
+    if top <= 1.0 or n * math.log(top) < math.log(float(np.finfo(a.dtype).max)):
+        return False         # (no product of n elements can overflow)
+    with np.errstate(all="ignore"):
+        return not np.isfinite(np.prod(a, axis=dim)).all()
+
+
+def _quotient_gradient(x, y, d, n, dim, keepdim):
+    """prod of x (y: x, or x flattened for dim=None) with torch's gradient g * result / x."""
+    r = _tree_product(y.detach(), d, n)
+    out = r.reshape(()) if dim is None else r if keepdim else r.squeeze(d)
+    with np.errstate(all="ignore"):
+        q = Tensor._wrap(np.asarray(r._array() / y.detach()._array(), r._array().dtype),
+                         x.dtype).reshape(x.shape)
+    carrier = (x * q).sum() if dim is None else (x * q).sum(dim, keepdim=keepdim)
+    return _binary(_STRAIGHT_THROUGH, carrier, out)
 
 
 # NOTE: cumprod as a Hillis-Steele scan: log2(n) steps y = y (+|*) y shifted by 2^k
