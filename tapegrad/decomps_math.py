@@ -129,9 +129,10 @@ def _tree_product(y, d, n):
 # the tree over x.detach()): torch's first derivative (the tree itself would pass the 0
 # gradient of straight_through's value edge on as 0 * inf).  Elsewhere the tree's gradient
 # stays, and its create_graph derivatives (torch's differentiate result / input).
-def _quotient_form(a, dim):
+def _quotient_form(a, dim, cumulative=False):
     """Whether prod of array a over dim (None: all) takes _quotient_gradient: a float a with
-    no zero and an element or a product (numpy's, for the test) that is not finite."""
+    no zero and an element or a product (numpy's, for the test; `cumulative`: cumprod's
+    running products) that is not finite."""
     if a.dtype.kind != "f" or not a.all():
         return False
     top = float(np.abs(a).max())
@@ -141,7 +142,7 @@ def _quotient_form(a, dim):
     if top <= 1.0 or n * math.log(top) < math.log(float(np.finfo(a.dtype).max)):
         return False         # (no product of n elements can overflow)
     with np.errstate(all="ignore"):
-        return not np.isfinite(np.prod(a, axis=dim)).all()
+        return not np.isfinite((np.cumprod if cumulative else np.prod)(a, axis=dim)).all()
 
 
 def _quotient_gradient(x, y, d, n, dim, keepdim):
@@ -157,11 +158,26 @@ def _quotient_gradient(x, y, d, n, dim, keepdim):
 
 # NOTE: cumprod as a Hillis-Steele scan: log2(n) steps y = y (+|*) y shifted by 2^k
 # (padded with 0 or 1), so its gradient is the product rule's, right with zeros (cumsum is
-# one entry of the scan kind: tapegrad/kinds/scan.py).
+# one entry of the scan kind: tapegrad/kinds/scan.py).  torch's cumprod_backward without a
+# zero in the tensor is reversed_cumsum(result * grad) / input (nan at an inf or nan
+# element): where a value is not finite, as prod's (_quotient_gradient), the scan's value
+# over x.detach() with the gradient of the carrier cumsum(x / x0) * result (x0, result
+# constants), whose backward is torch's formula step by step.
 def scan(T, x, d, mul):
     """Cumulative sum (mul False) or product along dim d."""
     if not x.shape:
         return x.clone()
+    if mul and _tracing(x) is None and x.shape[d] > 1 and \
+            _quotient_form(x._array(), d, cumulative=True):
+        # (torch's cumprod_backward without a zero: see _quotient_gradient)
+        out = _running(x.detach(), d, True)
+        carrier = (x / x.detach()).cumsum(d) * out
+        return _binary(_STRAIGHT_THROUGH, carrier, out)
+    return _fresh(_running(x, d, mul), x)
+
+
+def _running(x, d, mul):
+    """The Hillis-Steele scan of x along d (sum, or product where mul)."""
     n = x.shape[d]
     y = x
     s = 1
@@ -172,7 +188,7 @@ def scan(T, x, d, mul):
         shifted = cat([pad, y[_at(d, 0, n - s)]], d)
         y = y * shifted if mul else y + shifted
         s *= 2
-    return _fresh(y, x)
+    return y
 
 
 # NOTE: logcumsumexp as the same scan with logaddexp: each step combines disjoint ranges, so
