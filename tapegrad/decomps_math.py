@@ -331,8 +331,11 @@ def div_number(T, x, c):
 # 2 / (n - correction) * grad * (x - mean) (finite for a correction past n, ±inf or nan at n;
 # n is 1 for dim=[]), and over all elements (dim=None, a 0-d input) with n <= correction
 # grad * where(x == mean, nan, inf).  `slope` (mathops._moment) names that gradient: None, the
-# primitives' (the same, where they are defined); "whole"; else n - correction.  The value is
-# then straight_through(a sum carrying that gradient, the value).
+# primitives' (the same, where they are defined); "whole"; "deviation" where x holds an inf or
+# nan: torch's (2 / (n - correction)) * grad * (x - mean) has no path through the mean, whose
+# terms (-2 / n * sum of the deviations, inf - inf) made every element nan; else
+# n - correction.  The value is then straight_through(a sum carrying that gradient, the
+# value).
 def var(T, x, dims, correction, keepdim, slope=None):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
@@ -346,6 +349,9 @@ def var(T, x, dims, correction, keepdim, slope=None):
     out = squares.detach() / max(count - correction, 0)   # (0 * (1 / 0) is no gradient)
     if slope == "whole":
         carrier = (x * where(x == mean, math.nan, math.inf)).sum(dims, keepdim=keepdim)
+    elif slope == "deviation":   # (x - mean.detach(): no gradient through the mean)
+        dev = x - mean.detach()
+        carrier = (dev * dev).sum(dims, keepdim=keepdim) / max(count - correction, 0)
     elif slope == 0:   # (2 / 0: the mean's path would add inf - inf)
         dev = x - mean.detach()
         carrier = (dev * dev).sum(dims, keepdim=keepdim) * math.inf

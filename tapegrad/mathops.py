@@ -1591,6 +1591,8 @@ def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
     else:
         n = 1 if isinstance(dim, (tuple, list)) and not dim else count
         slope = n - corr if n - corr <= 0 or n != count else None
+    if slope is None and _tracing(x) is None and not np.isfinite(x._array()).all():
+        slope = "deviation"   # (an inf or nan: torch's formula, without the mean's path)
     if slope is None:
         out = _moment_pass(x, name, dims, corr, keep)
         if out is not None:
