@@ -202,8 +202,9 @@ def _running(x, d, mul):
 # while tracing, where a replay's values are not known) the plain logaddexp: the same values
 def _logaddexp_finite(u, v):
     """logaddexp(u, v), differentiable to any order where one operand dominates."""
-    u_wins = ((v == -math.inf) & (u != -math.inf)) | ((u == math.inf) & (v != math.inf))
-    v_wins = ((u == -math.inf) & (v != -math.inf)) | ((v == math.inf) & (u != math.inf))
+    # (a nan beside an infinity wins nothing: logaddexp's nan, as torch's logcumsumexp)
+    u_wins = ((v == -math.inf) & (u != -math.inf)) | ((u == math.inf) & (v != math.inf) & (v == v))
+    v_wins = ((u == -math.inf) & (v != -math.inf)) | ((v == math.inf) & (u != math.inf) & (u == u))
     either = u_wins | v_wins
     both = where(either, 0.0, u).logaddexp(where(either, 0.0, v))
     return where(u_wins, u, where(v_wins, v, both))
