@@ -407,9 +407,24 @@ def vector_norm(T, x, ord, dims, keepdim):
 
 # NOTE: a norm over one element (torch's reduction then never squares or powers it): |x| for
 # every ord but 0, so float32 2e19 or 1e-30 are their own norm (not x*x's inf or 0); the
-# gradient abs's sgn(x), torch's formulas' value there (0 at 0)
+# gradient abs's sgn(x), torch's formulas' value there, but: at an inf or nan element torch's
+# x * |x|^(p - 2) * grad / norm^(p - 1) (and its forms for p < 2) is nan (inf / inf) for
+# every ord but 1 and +-inf (sgn(x) * grad); at 0 its masked grad / norm^(p - 1) makes it 0
+# for p > 1 but 2 (abs's sgn(0) * grad is nan for an inf grad).  There straight_through
+# takes the gradient of sum(x * q), q = x / |x| a constant (nan at inf and nan, 0 at 0), x
+# made 0 first at 0 where torch's is masked.
 def one_element_norm(T, x, ord, dims, keepdim):
-    return x.abs().sum(dims, keepdim=keepdim)
+    if ord in (1, math.inf, -math.inf) or _tracing(x) is not None:
+        return x.abs().sum(dims, keepdim=keepdim)
+    a = x._array()
+    masked = ord > 1 and ord != 2 and not a.all()
+    if not masked and np.isfinite(a).all():
+        return x.abs().sum(dims, keepdim=keepdim)
+    with np.errstate(all="ignore"):
+        q = Tensor._wrap(np.where(a == 0, 0.0, a / np.abs(a)).astype(a.dtype), x.dtype)
+    kept = where(x == 0, 0.0, x) if masked else x
+    return _binary(_STRAIGHT_THROUGH, (kept * q).sum(dims, keepdim=keepdim),
+                   x.detach().abs().sum(dims, keepdim=keepdim))
 
 
 def norm_body(x, ord, dims):
