@@ -460,13 +460,41 @@ def clamp(T, x, lo, hi):
     return y if hi is None else y.clamp_max(hi)
 
 
+# NOTE: torch's lerp gradients are grad * (1 - weight) and grad * weight; the two-sided
+# value's own (x + w * (end - x): grad - grad * w) is inf - inf = nan for an infinite grad
+# (quantile's interpolation).  Where the weight needs no gradient (a number, or a tensor
+# that does not require grad) and nothing traces, the value is the two-sided formula's over
+# the arrays, the gradient straight_through's carrier x * (1 - w) + end * w (linear in x and
+# end, as lerp: no second derivative either way).  (Not for a weight that requires grad:
+# its gradient grad * (end - x) would need the difference's path.)
 def lerp(T, x, end, weight):
     """torch's two-sided lerp: x + w (end - x) for |w| < 0.5, else end - (end - x)(1 - w)."""
+    tw = isinstance(weight, Tensor)
+    if tw and weight.requires_grad or not (x._recorded or end._recorded) or \
+            _tracing(x) is not None or _tracing(end) is not None or \
+            tw and _tracing(weight) is not None:
+        return _two_sided(x, end, weight)
+    operands = (x, end, weight) if tw else (x, end)
+    if all(type(t._v) is np.ndarray for t in operands):
+        # (numpy's calls of the tensor ops below, without their dispatch: the same bits)
+        with np.errstate(all="ignore"):
+            value = Tensor._wrap(np.asarray(_two_sided(
+                x._v, end._v, weight._v if tw else weight), x.dtype.np), x.dtype)
+    else:   # (a one-element operand held as a double: the tensor ops' arithmetic)
+        value = _two_sided(x.detach(), end.detach(), weight)
+    return _binary(_STRAIGHT_THROUGH, x * (1 - weight) + end * weight, value)
+
+
+def _two_sided(x, end, weight):
+    """lerp's value, of tensors or (a weight array) of numpy arrays."""
     if isinstance(weight, Tensor):
         # (torch's LerpBackward1 saves end for weight's gradient, which reads it through diff:
         # an in-place change of end, x.lerp_(x, w) too, fails the backward as torch's)
         diff = read_as_saved(end - x, end)
         return where(weight.abs() < 0.5, x + weight * diff, end - diff * (1 - weight))
+    if isinstance(weight, np.ndarray):
+        diff = end - x
+        return np.where(np.abs(weight) < 0.5, x + weight * diff, end - diff * (1 - weight))
     return lerp_number(x, end, weight)
 
 

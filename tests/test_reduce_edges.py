@@ -139,10 +139,6 @@ KNOWN = [
      # shortcut with grad mode off), under create_graph the exclusive products, as the
      # tree's (0 * inf = nan with an inf grad or element)
      "prod_two_zeros_shortcut"),
-    ("quantile", "*", _INF_GRADS,
-     # lerp's gradient: torch's grad * (1 - weight) and grad * weight; the two-sided value
-     # end - (end - x) * (1 - w) differentiates to grad - grad * (1 - w) at end: inf - inf
-     "lerp_two_sided_gradient"),
     ("(std|var|std_mean|var_mean)[01]", ("finite", "tie", "zero", "zeros"), _INF_GRADS,
      # finite x, an inf grad: the mean's path adds grad * sum(x - mean) / n (inf * ~0: nan);
      # torch's (2 / (n - c)) * grad * (x - mean) has no such term.  Dropping it for finite x
@@ -332,3 +328,19 @@ def test_prod_of_an_inf_without_zeros():
     _grads_as_torch(lambda m, x: x.prod(), [1.0, inf, 2.0, -3.0], 0.5)
     _grads_as_torch(lambda m, x: x.prod(1), [[1e200, 1e200, 2.0], [1.0, 2.0, 3.0]],
                     [1.0, 1.0])
+
+
+@pytest.mark.parametrize("weight", [0.3, 0.7, "tensor"])
+def test_lerp_gradient_with_an_inf_grad(weight):
+    # torch's grad * (1 - w) and grad * w; the two-sided value's gradient was inf - inf
+    # (quantile's interpolation with an inf grad)
+    got = []
+    for m in (tapegrad, torch):
+        x = m.tensor([1.0, 2.0, -3.0], requires_grad=True)
+        e = m.tensor([4.0, 0.5, 2.0], requires_grad=True)
+        w = m.tensor([0.2, 0.7, 0.5]) if weight == "tensor" else weight
+        y = m.lerp(x, e, w)
+        y.backward(m.tensor([inf, 1.0, -inf]))
+        got.append([_as_array(t) for t in (y, x.grad, e.grad)])
+    for a, b in zip(*got):
+        assert not _differs(a, b, "float32"), (a, b)
