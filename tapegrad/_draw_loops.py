@@ -1,7 +1,10 @@
 """The rejection samplers' per-value loops in Numba (loaded by tapegrad/gamma_draws.py through
 `_jit.kernel_module`, so `import tapegrad` stays free of numba): torch's `sample_gamma`,
 `sample_poisson` and `sample_binomial` (aten/src/ATen/native/Distributions.h) over the
-elements in order, drawing from torch's mt19937 run here on the engine's state.
+elements in order, drawing from torch's mt19937 run here on the engine's state; and the
+engine's own bulk draws there (words, uniforms) and the discrete draws that are one loop each
+(randint's from-to below 2^28, randperm's swaps, exponential_, multinomial with replacement),
+so that a small draw is one call, not a chain of numpy passes.
 
 The engine state is an int64 array `mt` of N + 2 (tapegrad.mt19937.MT19937.loop_state): the
 N = 624 words, mt[POS] the index of the next word (N: twist first; CPython's `random.Random`
