@@ -253,10 +253,37 @@ def _mixed_bounds(fname, min, max):  # noqa: A002
     return (t.item(), max) if t is min else (min, t.item())
 
 
+def _clamp_plain(t, name, bounds):
+    """clamp_ / clamp_min_ / clamp_max_ (positional number bounds) of a float32/float64
+    tensor without history: clamp's two faces written into t by _update_arrays, as the
+    general path's value (Tensor.clamp's array path) without its copy and tensor; None where
+    the general path decides (bounds it would convert or refuse, history, views)."""
+    if name == "clamp":
+        if not 1 <= len(bounds) <= 2:
+            return None
+        lo, hi = bounds if len(bounds) == 2 else (bounds[0], None)
+    elif len(bounds) != 1:
+        return None
+    else:
+        lo, hi = (bounds[0], None) if name == "clamp_min" else (None, bounds[0])
+    dt = t._dtype
+    if type(t) is not Tensor and type(t) is not Parameter or dt not in _FLOAT_ARRAY or \
+            t._recorded or type(lo) not in _CLAMP_NUMBER or type(hi) not in _CLAMP_NUMBER or \
+            lo is None and hi is None or not (_clamp_bound(lo, dt) and _clamp_bound(hi, dt)):
+        return None
+    if dt is D.float32:
+        lo, hi = _f32_bound(lo), _f32_bound(hi)
+    return _update_arrays(t, lambda arr: _clamped(arr, lo, hi))
+
+
 def _inplace_unary(name):
     """name_: the value replaced by method(self) (recorded as the op on a tensor that needs
     history; an integer tensor whose result is float raises torch's cast error)."""
     def method(self, *args, **kwargs):
+        if name in _CLAMPS and not kwargs:
+            done = _clamp_plain(self, name, args)
+            if done is not None:
+                return done
         try:
             fn = getattr(Tensor, name)
             # tensor arguments (clamp's bounds): their history makes the change recorded
