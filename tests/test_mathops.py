@@ -776,6 +776,14 @@ def test_clamp_without_history_as_torch(dtype):
         assert np.array_equal(a.numpy(), x, equal_nan=True)
         a.clamp_(lo, hi), b.clamp_(lo, hi)
         assert np.array_equal(a.numpy().view(np.uint8), b.numpy().view(np.uint8)), (lo, hi)
+        for name, args in (("clip_", (lo, hi)), ("clamp_min_", (lo,)), ("clamp_max_", (hi,))):
+            if None in args:
+                continue
+            a, b = tg.tensor(x.copy()), torch.tensor(x.copy())
+            getattr(a, name)(*args), getattr(b, name)(*args)
+            assert np.array_equal(a.numpy().view(np.uint8), b.numpy().view(np.uint8)), \
+                (name, args)
+            assert a._version == b._version
 
 
 def _norm0_grads(m):
