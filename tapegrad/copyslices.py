@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import TracingError, _cast_error, _inplace_shape_error
 from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
+from .memory_positions import view_positions
 from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
@@ -28,35 +29,6 @@ from .tensor import NODIFF, RETAINS, Tensor, tensor_methods
 from . import dtypes as D, errors, groups
 from .views import index_scatter, made_without_grad
 
-
-
-def view_positions(base_arr, view_arr):
-    """Flat row-major positions in `base_arr` of each element of `view_arr` (an array sharing
-    its memory), as an int64 array of the view's shape."""
-    item = base_arr.itemsize
-    lo = min(_low(base_arr), _low(view_arr))
-    hi = max(_low(base_arr) + _span(base_arr), _low(view_arr) + _span(view_arr))
-    labels = np.full((hi - lo) // item + 1, -1, np.int64)
-    _over(labels, base_arr, lo)[...] = np.arange(base_arr.size).reshape(base_arr.shape)
-    return _over(labels, view_arr, lo).copy()
-
-
-def _low(a):
-    """Lowest byte address of a's elements."""
-    return a.__array_interface__["data"][0] + sum(
-        (n - 1) * s for n, s in zip(a.shape, a.strides) if s < 0 and n > 0)
-
-
-def _span(a):
-    return sum((n - 1) * abs(s) for n, s in zip(a.shape, a.strides) if n > 0)
-
-
-def _over(labels, a, lo):
-    """An int64 array laid over `labels` as `a` lies over the memory starting at lo."""
-    item = a.itemsize
-    start = (a.__array_interface__["data"][0] - lo) // item
-    return np.lib.stride_tricks.as_strided(labels[start:], a.shape,
-                                           [s // item * 8 for s in a.strides])
 
 
 def _gather(name, x, flat, shape):
@@ -261,8 +233,8 @@ def regenerate_views(base, done=None):
 
 def _used_since(t, c):
     """Whether stale view t was read since its memory changed: the open tape imported it at
-    the count now (KNOWN: those uses read its old node, which retain_grad then keeps, so its
-    .grad also takes the uses before the change)."""
+    the count now, keeping its old node (Tape.regenerated_view makes a use's node again where
+    it can; where it cannot, retain_grad keeps the node that use read)."""
     now = STATE.tape
     n = now.import_of.get((t._tape.serial, t._node)) \
         if now is not t._tape and not now.sealed else None

@@ -39,6 +39,7 @@ from .errors import TracingError
 from .graph import group_saved_inputs, node_for
 from .import_links import release_dead_imports
 from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS, SKIPS as _SKIPS
+from .memory_positions import view_positions
 from .ops import (OPS, BY_CODE, MULTI_VIEW_OPS, OUTPUT_CODE, VIEW_OPS, saves_mask, saves_needed,
                   vjp_reads, wants_grad)
 
@@ -768,6 +769,10 @@ class Tape:
                 check_rebased_piece(t)
             if src.stale_view_without_grad(t._node, t):
                 return self._regenerated_without_grad(t)
+            if src.stale_view(t._node):
+                n = self.regenerated_view(t)
+                if n >= 0:
+                    return n
             n = self._push_input(OP_IMPORT, t)
             self.watch(n, t)
             if type(t._v) is not float:   # (one element: its value follows the memory)
@@ -792,6 +797,35 @@ class Tape:
         old_tape, old_node = t._tape, t._node
         t._tape, t._node, t._lserial = self, g, 0
         self.watch(g, t)
+        follow_retained(t, old_tape, old_node)
+        return g
+
+    def regenerated_view(self, t):
+        """t, a view whose memory changed by an op with no entry (stale_view), moved to what
+        torch makes its grad_fn again as at its next use: an as_strided gather
+        (AsStridedBackward0) of its `_base`'s node now, so its later uses (and a retains-grad
+        hook, moved along as torch's) no longer pass through the view it was made from: a
+        retained gradient of that view gets none of theirs.  Its earlier uses keep the old
+        node.  -1 (nothing done) where t's memory cannot be read as a gather of the base's."""
+        base = view_base(t)
+        v = t._v
+        if base is None or not base._recorded or type(v) is float or type(base._v) is float \
+                or multi_view_rebased(t) is not None:
+            return -1
+        pos = view_positions(base._v, v).reshape(-1)
+        if pos.size and pos.min() < 0:   # (no longer in the base's memory: `.data = ...`)
+            return -1
+        src = input_node(self, base)
+        if v.size == 1:
+            g = self.push(OP_AS_STRIDED, src, -1, 0.0, float(v.reshape(-1)[0]), None)
+        else:
+            g = self.push_nd(OP_AS_STRIDED, src, -1, 0.0, v.shape, v.size)
+        self.add_params(g, pos)
+        old_tape, old_node = t._tape, t._node
+        t._tape, t._node, t._lserial = self, g, 0
+        self.watch(g, t)
+        if v.size == 1:
+            share_storage_at(self, g, t)
         follow_retained(t, old_tape, old_node)
         return g
 
@@ -1352,6 +1386,14 @@ class Tape:
             return False
         base = view_base(t)
         return base is not None and not base._recorded
+
+    def stale_view(self, node):
+        """Whether entry `node` is a view of a tensor that requires grad whose memory changed
+        since by an op with no entry (under no_grad, through detach()): torch makes its
+        grad_fn again at its next use (graph.shown_node shows that one meanwhile)."""
+        w = self.versions.get(node)
+        return w is not None and w[1] != w[0][0] and self._differentiable_view(node) and \
+            groups.row_at(self, node) < 0
 
     def view_source(self, node):
         """The entry `node`'s chain of view entries starts from (torch's `_base`)."""

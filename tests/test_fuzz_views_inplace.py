@@ -391,8 +391,6 @@ def _check(seed):
 
 # Seeds whose programs hit a known, not yet fixed difference (each names it).
 KNOWN = {
-    1816: "retained grad differs (view regenerated after an in-place change)",
-    2990: "retained grad differs (view regenerated after an in-place change)",
 }
 
 SEEDS = [s for s in range(200) if s not in KNOWN]
