@@ -2505,7 +2505,9 @@ def bump_version(t):
                 src.watch(owner._node, owner)
                 if STATE.tape is src or STATE.parked is src:
                     let_go(src)
-    if tape is None and len(c) > 1:
+    if len(c) > 1 and (tape is None or type(t._ver) is tuple and t._ver[1] is None):
+        # (a recorded change of a detach()ed alias too: its source's views have no entry for
+        # it either, and torch makes their grad_fn again at their next read)
         views_go_stale(c)
     c[0] += 1
     BUMPS[0] += 1
