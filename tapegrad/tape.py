@@ -697,6 +697,9 @@ class Tape:
             if nodes:   # a traced input has one entry, which a replay writes its value into
                 return nodes[0]
         if NO_GRAD_VIEWS_MADE[0] and getattr(t, "_flags", 0) & NO_GRAD_VIEW:
+            refused = rebased_view_without_fn(t)
+            if refused is not None:   # (torch's use reads the view's grad_fn)
+                raise RuntimeError(refused)
             return self._no_grad_view_node(t)
         v = t._v
         shared = False
@@ -2275,6 +2278,26 @@ def multi_view_rebased(t):
             made[0]() is not t:
         return None
     return _rebased_message(made[2], made[3])
+
+
+def rebased_view_without_fn(t):
+    """torch's error (handle_view_on_rebase, indirect) for a read of the grad_fn of t, a view
+    with none made with grad mode off (or a piece of unbind / split of a tensor that did not
+    require grad then, or a custom Function's output) whose base requires grad now, once its
+    memory changed in place since it was made: its `requires_grad` is the base's, and its
+    grad_fn may not be made.  None for any other tensor."""
+    made = WITHOUT_GRAD.get(id(t))
+    if made is None or made[0]() is not t or t._tape is not None or len(made) < 5:
+        return None
+    base = view_base(t)
+    if base is None or not base._recorded or version_counter(t)[0] == made[4]:
+        return None
+    if made[1] is errors.MULTI_OUTPUT_VIEW_INPLACE or made[1] is errors.CUSTOM_FUNCTION_VIEW_INPLACE:
+        return made[1].format(prefix=errors.NO_GRAD_VIEW_REBASED)
+    if made[1] is errors.NO_GRAD_VIEW_INPLACE:
+        return errors.NO_GRAD_VIEW_REBASED + errors.NO_GRAD_VIEW_FORBIDDEN
+    return made[1].format(prefix=errors.VIEW_MADE).replace(
+        "and is being modified", "and its base or another view of its base has been modified", 1)
 
 
 def _rebased_message(grad_fn, nr):

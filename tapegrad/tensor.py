@@ -30,8 +30,8 @@ from .graph import output_nr, shown_node
 from .steptrace import OPEN as TRACING, TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
-                   share_storage, SHARED_ARRAYS, STATE, version_counter,
-                   WITHOUT_GRAD)
+                   rebased_view_without_fn, share_storage, SHARED_ARRAYS, STATE,
+                   version_counter, WITHOUT_GRAD)
 from .tracing import _bake
 
 
@@ -443,7 +443,11 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def is_leaf(self):
-        if self._tape is None or getattr(self, "_flags", 0) & _NO_NODE != 0:
+        if self._tape is None:
+            if WITHOUT_GRAD and self._recorded:   # (a view made without grad whose memory
+                _refuse_rebased_view_without_fn(self)   # changed: torch's grad_fn raises)
+            return True
+        if getattr(self, "_flags", 0) & _NO_NODE != 0:
             return True
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (torch asks its grad_fn, which
             check_rebased_piece(self)                   # may not be made again: grad_fn's)
@@ -453,6 +457,8 @@ class Tensor(metaclass=_TensorMeta):
     def grad_fn(self):
         tape = self._tape
         if tape is None or getattr(self, "_flags", 0) & _NO_NODE:
+            if tape is None and WITHOUT_GRAD and self._recorded:
+                _refuse_rebased_view_without_fn(self)
             return None
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (a piece of unbind / split: its
             check_rebased_piece(self)                   # grad_fn may not be made again)
@@ -1058,6 +1064,14 @@ def _reduce_dims(fname, dim, nd, pos=1):
 
 _NOT_MEMBERS = frozenset(("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
                           "__firstlineno__", "__static_attributes__"))
+
+
+def _refuse_rebased_view_without_fn(t):
+    """torch's error where reading the grad_fn of view t (made with grad mode off) is refused
+    since its memory changed (tape.rebased_view_without_fn)."""
+    refused = rebased_view_without_fn(t)
+    if refused is not None:
+        raise RuntimeError(refused)
 
 
 def install(target):

@@ -16,7 +16,7 @@ from .ops import OPS, OUTPUT_CODE
 from .recording import keep_args, keep_later, keep_node_args, _record_start, _result, _tape_for, _tape_of
 from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
                    record_views, refuse_inference_change, saves_indices, share_storage,
-                   share_version, STATE, view_base, WITHOUT_GRAD)
+                   share_version, STATE, version_counter, view_base, WITHOUT_GRAD)
 from .native_args import arg_error, given, MISSING
 from .tensor import _contiguous, _dim, _int_arg, _int_list, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
@@ -284,7 +284,9 @@ def _requires_grad_as_base(t, x):
 
 
 def _made_without_grad(t, mode, name, nr=0):
-    _WITHOUT_GRAD[id(t)] = (weakref.ref(t), mode, name, nr)
+    # (the version its memory had: a later change makes torch refuse its grad_fn,
+    # tape.rebased_view_without_fn)
+    _WITHOUT_GRAD[id(t)] = (weakref.ref(t), mode, name, nr, version_counter(t)[0])
     _prune_made()
 
 
@@ -1417,8 +1419,9 @@ def _pieces_made(outs, pieces, x, name, refs=None):
         if refs is None:   # (else record_views' weak references to outs, in their order)
             refs = [weakref.ref(t) for t in outs]
         k = 0
+        version = version_counter(x)[0]   # (the pieces share x's count)
         for t, ref in zip(outs, refs):   # (a loop of stores: half a generator's cost)
-            table[id(t)] = (ref, MULTI, grad_fn, k)
+            table[id(t)] = (ref, MULTI, grad_fn, k, version)
             k += 1
         _prune_made()
 
