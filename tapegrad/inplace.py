@@ -473,6 +473,16 @@ class _InplaceMethods:
             if wide is not None and wide != self._shape:
                 raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the "
                                    f"broadcast shape {list(wide)}")
+        if isinstance(src, Tensor) and (src is self or type(self._v) is np.ndarray and not
+                                        self._v.flags.writeable and _same_data(self, src)) \
+                and not (STATE.enabled and (self._recorded or src._recorded)):
+            # torch's copy kernel returns at once for a tensor copied into itself or a view
+            # of the same elements (also one whose elements share memory, which any other
+            # write refuses: the one case where it shows; else the copy changes nothing);
+            # its count moves
+            self._lserial = 0
+            bump_version(self)
+            return self
         if not self._dtype.is_floating_point:
             src = _copied_as(src, self._dtype)
         # (src as it is where _update_arrays takes it: of self's shape, written by numpy's
@@ -824,6 +834,15 @@ def _fill_number(value, dt):
     if dt is D.bool_ and isinstance(value, (int, float, np.number)):
         return bool(value)
     return D.checked(value, dt)
+
+
+def _same_data(t, src):
+    """Whether src is t, or views the same elements of t's memory in the same layout (torch's
+    copy_impl: is_same, or is_alias_of with the same offset, sizes, strides and dtype)."""
+    a, b = t._v, src._v
+    return type(a) is np.ndarray and type(b) is np.ndarray and t._dtype is src._dtype and \
+        a.shape == b.shape and a.strides == b.strides and \
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
 
 
 def _copied_as(src, dt):

@@ -1346,3 +1346,39 @@ def test_inplace_on_a_one_element_constant_with_an_operand_that_requires_grad(
         assert ours[0] == pytest.approx(theirs[0], rel=1e-6) and ours[1] == theirs[1]
     else:
         assert ours == theirs
+
+
+EXPANDED_WRITES = {
+    "copy_ of itself": lambda v, m: v.copy_(v),
+    "copy_ of itself, transposed view": lambda v, m: v.transpose(0, 1).copy_(v.transpose(0, 1)),
+    "masked_fill_ number": lambda v, m: v.masked_fill_(v > 0, 0.5),
+    "masked_fill_ broadcast mask": lambda v, m: v.masked_fill_(m.tensor([True, False, True]), 2),
+    "masked_fill_ 0-d tensor": lambda v, m: v.masked_fill_(v < 0, m.tensor(0.25)),
+    "masked_fill_ int mask": lambda v, m: v.masked_fill_(m.tensor([1, 0, 1]), 2.0),
+    "masked_fill_ under no_grad": lambda v, m: v.masked_fill_(v > 0, -1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPANDED_WRITES))
+@pytest.mark.parametrize("grad", [False, True])
+def test_writes_torch_allows_into_an_expanded_tensor(torch_ref, name, grad):
+    # fuzzer seeds 5532, 6290, 8825 & co: copy_ of a tensor into itself (torch's kernel
+    # returns at once) and masked_fill_ (deprecated, a warning) write a tensor whose elements
+    # share memory; tapegrad raised the internal-overlap error.  (Where the write would need
+    # history, torch's autograd through the expanded view is not followed here: no_grad.)
+    import warnings
+
+    def run(m):
+        x = m.tensor([-1.5, 0.5, 2.0], requires_grad=grad)
+        base = x.detach().clone()
+        v = base.expand(2, 3)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            try:
+                with m.no_grad() if "no_grad" in name else m.enable_grad():
+                    EXPANDED_WRITES[name](v, m)
+                out = (base.tolist(), v._version)
+            except RuntimeError as e:
+                out = str(e)
+        return out, [str(w.message).split(" (Triggered")[0] for w in seen]
+    assert run(tg) == run(torch_ref)
