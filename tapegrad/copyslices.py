@@ -23,8 +23,8 @@ from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
 from .tape import bump_version, follow_retained, input_node, invalid_view, let_go, \
-    multi_view_rebased, read_as_saved, refuse_rebased_view, registered_views, retain, STATE, \
-    view_base, WITHOUT_GRAD
+    multi_view_rebased, NO_GRAD_VIEWS_MADE, PENDING_VIEW, read_as_saved, refuse_rebased_view, \
+    registered_views, retain, STATE, view_base, WITHOUT_GRAD
 from .tensor import NODIFF, RETAINS, Tensor, tensor_methods
 from . import dtypes as D, errors, groups
 from .views import index_scatter, made_without_grad
@@ -192,10 +192,17 @@ def regenerate_views(base, done=None):
     for u in registered_views(base):
         if u is done or view_base(u) is not base:
             continue
-        # (a view made of data before the base took a gradient, regenerated too: torch makes
-        # its grad_fn again at its next use, AsStridedBackward0 of the base; but not one made
-        # without grad mode or a piece of unbind / split, which torch refuses at its use and
-        # tapegrad leaves as it is: docs/semantics.md)
+        # (a view made of data before the base took a gradient: torch makes its grad_fn at its
+        # first read, AsStridedBackward0 of the base then, PENDING_VIEW below; one made without
+        # grad mode or a piece of unbind / split / chunk of a base without grad is regenerated
+        # and refused, as torch refuses its use: without_grad_rebased)
+        if u._tape is None and not u._recorded and not made_without_grad(u):
+            # a view made of data: torch's grad_fn is made at its first read, from the base
+            # as it is then (tape.PENDING_VIEW); until then it requires grad, without one
+            u._recorded, u._lserial = True, 0
+            u._flags = getattr(u, "_flags", 0) | PENDING_VIEW
+            NO_GRAD_VIEWS_MADE[0] += 1
+            continue
         if u._tape is None and u._recorded:
             continue
         refused = u._tape is None and made_without_grad(u) and without_grad_rebased(u)

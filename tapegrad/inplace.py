@@ -22,8 +22,9 @@ from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
 from .tape import (BUMPS, bump_version, DUAL, follow_retained, FORWARD_MADE, INFERENCE_MADE,
-                   NO_GRAD_VIEW, read_as_saved, refuse_inference_change, saves_indices, share_storage, STATE,
-                   Tape, TRANSFORM_LEAF, view_base, views_go_stale)
+                   NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, PENDING_VIEW, read_as_saved,
+                   refuse_inference_change, regenerate_pending_view, saves_indices,
+                   share_storage, STATE, Tape, TRANSFORM_LEAF, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, apart, assign,
@@ -116,6 +117,11 @@ class _InplaceMethods:
         base = view_base(self)
         if base is not None and getattr(base, "_flags", 0) & DUAL and TRANSFORMS.levels:
             _check_view_of_stand_in(base)
+        if self._recorded and self._tape is None and getattr(self, "_flags", 0) & PENDING_VIEW:
+            # (a view of data whose base took history, no grad_fn read since: torch's
+            # check reads the view's grad_fn as it is, none, so it is a leaf)
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
         if self._recorded and self._tape is None:
             # (torch asks first whether it is a view: a leaf made requires_grad_() after a
             # reshape or a slice is "a view of a leaf"; of an inference tensor it is none)
@@ -548,12 +554,17 @@ class _InplaceMethods:
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
         if _setitem_plain(self, key, value):
             return
+        if STATE.enabled and NO_GRAD_VIEWS_MADE[0] and self._tape is None and \
+                getattr(self, "_flags", 0) & PENDING_VIEW and \
+                setitem_view_name(self._shape, key) is not None:
+            regenerate_pending_view(self)   # (torch's x[key] is a view of x: reads its grad_fn)
         if STATE.enabled and not STATE.fwd_off and (
                 self._recorded and self._tape is None and not getattr(self, "_flags", 0) &
                 NO_GRAD_VIEW    # (its own error below)
                 or getattr(self, "_flags", 0) & TRANSFORM_LEAF):   # (written through a view)
             refuse_inference_change(self)
-            if key is Ellipsis and not getattr(self, "_flags", 0) & TRANSFORM_LEAF:
+            if (key is Ellipsis or getattr(self, "_flags", 0) & PENDING_VIEW) and \
+                    not getattr(self, "_flags", 0) & TRANSFORM_LEAF:
                 # (torch's setitem copies into x itself for x[...]: no view)
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")

@@ -96,6 +96,11 @@ DUAL = 32
 # Tensor._flags bit: a reverse transform's stand-in for an input that requires grad (a view
 # of it: func._differentiable), the leaf of torch's grad level, which an in-place op refuses
 TRANSFORM_LEAF = 64
+# Tensor._flags bit: a view made of a tensor that needed no gradient, whose base then took
+# history by an in-place op: torch's view requires grad and has no grad_fn until one is read
+# (grad_fn, is_leaf, a use with grad mode on: Tape.leaf_node), made then from the base as it
+# is then; before that, an in-place op on it finds a leaf (regenerate_pending_view)
+PENDING_VIEW = 128
 INFERENCE_MADE = [False]
 # how many such views were made: until one is, leaf_node skips the check (reading an unset
 # _flags slot through getattr's default costs ~0.2 us, 20 us of a 105-leaf forward)
@@ -696,6 +701,13 @@ class Tape:
             nodes = self.leaf_of.get(id(t))
             if nodes:   # a traced input has one entry, which a replay writes its value into
                 return nodes[0]
+        if NO_GRAD_VIEWS_MADE[0]:
+            if getattr(t, "_flags", 0) & PENDING_VIEW:
+                n = regenerate_pending_view(t, self)
+                if n >= 0:
+                    return n
+            elif t._tape is self:   # (such a view made again for this op's other operand)
+                return t._node
         if NO_GRAD_VIEWS_MADE[0] and getattr(t, "_flags", 0) & NO_GRAD_VIEW:
             refused = rebased_view_without_fn(t)
             if refused is not None:   # (torch's use reads the view's grad_fn)
@@ -824,7 +836,7 @@ class Tape:
         else:
             g = self.push_nd(OP_AS_STRIDED, src, -1, 0.0, v.shape, v.size)
         self.add_params(g, pos)
-        old_tape, old_node = t._tape, t._node
+        old_tape, old_node = t._tape, getattr(t, "_node", -1)
         t._tape, t._node, t._lserial = self, g, 0
         self.watch(g, t)
         if v.size == 1:
@@ -2692,6 +2704,22 @@ def open_tape(x=None, y=None):
             # sealed in the middle of a graph holds the one before it (import_links)
             release_dead_imports(old)
     return tape
+
+
+def regenerate_pending_view(t, tape=None):
+    """t's grad_fn made at its first read (PENDING_VIEW): an as_strided gather of its base's
+    node now, on `tape` (else the tape an op would record on now).  Its node, or -1 where none
+    can be made (under no_grad; t's memory no longer in its base's): t then stays as it is, or
+    is a view whose gradient goes nowhere."""
+    if tape is None:
+        tape = open_tape(t)
+        if tape is None or tape.recording:
+            return -1
+    t._flags &= ~PENDING_VIEW
+    n = tape.regenerated_view(t)
+    if n < 0:
+        t._flags |= NO_GRAD_VIEW
+    return n
 
 
 def input_node(tape, t):

@@ -30,8 +30,9 @@ from .graph import output_nr, shown_node
 from .steptrace import OPEN as TRACING, TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
-                   rebased_view_without_fn, share_storage, SHARED_ARRAYS, STATE,
-                   version_counter, WITHOUT_GRAD)
+                   NO_GRAD_VIEWS_MADE, PENDING_VIEW, rebased_view_without_fn,
+                   regenerate_pending_view as _regenerate_pending_view, share_storage,
+                   SHARED_ARRAYS, STATE, version_counter, WITHOUT_GRAD)
 from .tracing import _bake
 
 
@@ -444,9 +445,14 @@ class Tensor(metaclass=_TensorMeta):
     @property
     def is_leaf(self):
         if self._tape is None:
-            if WITHOUT_GRAD and self._recorded:   # (a view made without grad whose memory
-                _refuse_rebased_view_without_fn(self)   # changed: torch's grad_fn raises)
-            return True
+            if not self._recorded:
+                return True
+            if WITHOUT_GRAD:   # (a view made without grad whose memory changed: torch's
+                _refuse_rebased_view_without_fn(self)   # grad_fn raises)
+            # (a view of data whose base took history: torch's grad_fn made by this read)
+            if not (NO_GRAD_VIEWS_MADE[0] and getattr(self, "_flags", 0) & PENDING_VIEW and
+                    _regenerate_pending_view(self) >= 0):
+                return True
         if getattr(self, "_flags", 0) & _NO_NODE != 0:
             return True
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (torch asks its grad_fn, which
@@ -456,6 +462,10 @@ class Tensor(metaclass=_TensorMeta):
     @property
     def grad_fn(self):
         tape = self._tape
+        if tape is None and NO_GRAD_VIEWS_MADE[0] and self._recorded and \
+                getattr(self, "_flags", 0) & PENDING_VIEW:
+            _regenerate_pending_view(self)   # (torch's grad_fn made by this read)
+            tape = self._tape
         if tape is None or getattr(self, "_flags", 0) & _NO_NODE:
             if tape is None and WITHOUT_GRAD and self._recorded:
                 _refuse_rebased_view_without_fn(self)

@@ -1382,3 +1382,48 @@ def test_writes_torch_allows_into_an_expanded_tensor(torch_ref, name, grad):
                 out = str(e)
         return out, [str(w.message).split(" (Triggered")[0] for w in seen]
     assert run(tg) == run(torch_ref)
+
+
+PENDING_READS = {
+    "nothing": lambda v, m: None,
+    "grad_fn": lambda v, m: v.grad_fn,
+    "is_leaf": lambda v, m: v.is_leaf,
+    "requires_grad": lambda v, m: v.requires_grad,
+    "a use": lambda v, m: v * 2,
+    "a use under no_grad": lambda v, m: m.no_grad().__enter__() and None or v * 2,
+    "retain_grad": lambda v, m: v.retain_grad(),
+    "a view of it": lambda v, m: v[0:1],
+    "_version": lambda v, m: v._version,
+}
+PENDING_WRITES = {
+    "mul_": lambda v, m: v.mul_(2),
+    "setitem through a view": lambda v, m: v.__setitem__((0, 1), 0.0),
+    "setitem ...": lambda v, m: v.__setitem__(Ellipsis, 0.0),
+    "copy_": lambda v, m: v.copy_(m.zeros(1, 2, 2)),
+}
+
+
+@pytest.mark.parametrize("write", sorted(PENDING_WRITES))
+@pytest.mark.parametrize("read", sorted(PENDING_READS))
+def test_a_view_of_data_has_no_grad_fn_until_read_as_torch(torch_ref, read, write):
+    # fuzzer seeds 3601, 7892, 8022 & co: a view made of a tensor that needed no gradient,
+    # whose base then took history: torch makes its grad_fn at its first read (grad_fn,
+    # is_leaf, a use with grad mode on, a view of it), so an in-place op before that finds a
+    # leaf ("a leaf Variable that requires grad ..."); tapegrad made it at the base's change
+    def run(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        c = m.ones(2, 2)
+        v = c.unsqueeze(0)
+        c.index_put_((m.tensor([1]),), x * 1)
+        try:
+            with m.enable_grad():
+                PENDING_READS[read](v, m)
+        finally:
+            m.set_grad_enabled(True)
+        try:
+            PENDING_WRITES[write](v, m)
+        except RuntimeError as e:
+            return str(e)
+        (v * m.tensor([1.0, 3.0])).sum().backward()
+        return v.tolist(), type(v.grad_fn).__name__, x.grad.tolist()
+    assert run(tg) == run(torch_ref)
