@@ -21,10 +21,11 @@ from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
-from .tape import (BUMPS, bump_version, DUAL, follow_retained, FORWARD_MADE, INFERENCE_MADE,
-                   NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, PENDING_VIEW, read_as_saved,
-                   refuse_inference_change, regenerate_pending_view, saves_indices,
-                   share_storage, STATE, Tape, TRANSFORM_LEAF, view_base, views_go_stale)
+from .tape import (BUMPS, bump_version, check_rebased_piece, DUAL, follow_retained,
+                   FORWARD_MADE, INFERENCE_MADE, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, PENDING_VIEW,
+                   read_as_saved, rebased_view_without_fn, refuse_inference_change,
+                   regenerate_pending_view, saves_indices, share_storage, STATE, Tape,
+                   TRANSFORM_LEAF, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, apart, assign,
@@ -136,6 +137,15 @@ class _InplaceMethods:
             refuse_inference_change(self)
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
+        if _WITHOUT_GRAD and isinstance(other, Tensor) and other._recorded:
+            # (torch's node reads the operand's grad_fn next, before the kernel's checks: a
+            # view whose grad_fn may not be made again raises there)
+            if other._tape is not None:
+                check_rebased_piece(other)
+            else:
+                refused = rebased_view_without_fn(other)
+                if refused is not None:
+                    raise RuntimeError(refused)
         return self._recorded or isinstance(other, Tensor) and other._recorded
 
     def _inplace_recorded(self, method, other):

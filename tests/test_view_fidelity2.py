@@ -426,3 +426,42 @@ def test_view_without_grad_fn_read_after_its_memory_changed(made, change, read):
         except RuntimeError as e:
             return "RuntimeError", str(e)
     assert outcome(tapegrad) == outcome(torch)
+
+
+def _rebased_operand(m, kind):
+    """An operand torch refuses to read the grad_fn of: a piece of split made with grad mode
+    on, or a view made under no_grad, each changed in place under no_grad since."""
+    x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    if kind == "piece":
+        v = (x * 1).split(1)[0][0]
+    else:
+        y = x * 1
+        with m.no_grad():
+            v = y[0]
+    with m.no_grad():
+        v.mul_(2)
+    return v
+
+
+OPERAND_USES = {
+    "index_put_ of a value of the wrong shape": lambda m, v: m.ones(2, 2).index_put_(
+        (m.tensor([0]),), v.unsqueeze(0).expand(3, 2)),
+    "index_put_": lambda m, v: m.ones(2, 2).index_put_((m.tensor([0]),), v),
+    "add_ of a shape that does not broadcast": lambda m, v: m.ones(3).add_(v),
+    "copy_": lambda m, v: m.ones(2).copy_(v),
+}
+
+
+@pytest.mark.parametrize("use", sorted(OPERAND_USES))
+@pytest.mark.parametrize("kind", ["piece", "no_grad view"])
+def test_an_operand_whose_grad_fn_is_refused_raises_before_the_kernel(kind, use):
+    # fuzzer seeds 11928, 19770, 22073: torch's node reads the operand's grad_fn before the
+    # kernel's shape checks, so its refusal comes first; tapegrad gave the shape error
+    torch = pytest.importorskip("torch")
+
+    def outcome(m):
+        try:
+            OPERAND_USES[use](m, _rebased_operand(m, kind))
+        except RuntimeError as e:
+            return str(e)
+    assert outcome(tapegrad) == outcome(torch) is not None
