@@ -672,8 +672,16 @@ class _InplaceMethods:
                     self._inplace_recorded(lambda x, v: _binary(OPS["copy"].code, x, v), raw)
                 return
             old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
-            put = advanced and not writes_through_a_view(self._shape, key)
+            through = writes_through_a_view(self._shape, key)
+            put = advanced and not through
+            # (a view of data written through a view of it: torch's x[key] takes the history,
+            # x itself has no grad_fn until it is read, as its base's other views)
+            pending = through and not self._recorded and view_base(self) is not None
             self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw)
+            if pending:
+                self._tape, self._lserial = None, 0
+                self._flags = getattr(self, "_flags", 0) | PENDING_VIEW
+                NO_GRAD_VIEWS_MADE[0] += 1
             if view_base(self) is None:
                 edges_as_torch(self, old, raw)
             saves_indices(self, index_tensors(given))

@@ -1427,3 +1427,31 @@ def test_a_view_of_data_has_no_grad_fn_until_read_as_torch(torch_ref, read, writ
         (v * m.tensor([1.0, 3.0])).sum().backward()
         return v.tolist(), type(v.grad_fn).__name__, x.grad.tolist()
     assert run(tg) == run(torch_ref)
+
+
+SUBVIEW_WRITE_THEN = {
+    "an in-place op": lambda v, x, m: v.clamp_(min=0.5),
+    "grad_fn, then an in-place op": lambda v, x, m: (v.grad_fn, v.clamp_(min=0.5)),
+    "a use": lambda v, x, m: (v * 2).sum().backward(),
+    "another write through a view": lambda v, x, m: (v.__setitem__(1, x),
+                                                     (v * 3).sum().backward()),
+    "a use of the base": lambda v, x, m: (v._base * 2).sum().backward(),
+}
+
+
+@pytest.mark.parametrize("then", sorted(SUBVIEW_WRITE_THEN))
+def test_a_view_of_data_written_through_a_view_of_it_as_torch(torch_ref, then):
+    # fuzzer seed 20294: v = c.t(); v[0] = x * 2 writes through v[0], a view of v, which
+    # takes the history (the base's CopySlices); v itself has no grad_fn until read, so an
+    # in-place op on it first finds a leaf (tapegrad moved v to the written view's node)
+    def run(m):
+        x = m.tensor(1.2, dtype=m.float64, requires_grad=True)
+        c = m.tensor([[1.0, 2.0], [3.0, 4.0]])
+        v = c.t()
+        v[0] = x * 2
+        try:
+            SUBVIEW_WRITE_THEN[then](v, x, m)
+        except RuntimeError as e:
+            return str(e)
+        return v.tolist(), v.requires_grad, None if x.grad is None else x.grad.item()
+    assert run(tg) == run(torch_ref)
