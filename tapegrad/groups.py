@@ -112,6 +112,11 @@ def mark(tape, start, out, code):
     if groups is None:
         groups = tape.groups = Groups(max(_FIRST_CAP, out + 1))
     groups.mark(tape.op[start:out + 1], start, out, code)
+    regenerated = tape.regenerated
+    if regenerated:   # (a view's grad_fn made again by the body's first use of it: an input)
+        for e in regenerated:
+            if start <= e < out:
+                groups.first[e] = -1
     if code in _QUIET_CODES:
         groups.quiet = True
 

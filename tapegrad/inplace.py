@@ -23,9 +23,9 @@ from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_vie
     scatter_written
 from .tape import (BUMPS, bump_version, check_rebased_piece, DUAL, follow_retained,
                    FORWARD_MADE, INFERENCE_MADE, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, PENDING_VIEW,
-                   read_as_saved, rebased_view_without_fn, refuse_inference_change,
-                   regenerate_pending_view, saves_indices, share_storage, STATE, Tape,
-                   TRANSFORM_LEAF, view_base, views_go_stale)
+                   read_as_saved, read_grad_fn_of, rebased_view_without_fn,
+                   refuse_inference_change, regenerate_pending_view, saves_indices,
+                   share_storage, STATE, Tape, TRANSFORM_LEAF, view_base, views_go_stale)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, apart, assign,
@@ -146,6 +146,8 @@ class _InplaceMethods:
                 refused = rebased_view_without_fn(other)
                 if refused is not None:
                     raise RuntimeError(refused)
+        if isinstance(other, Tensor) and other._recorded:
+            read_grad_fn_of(other)   # (a pending view of self's memory: made of it as it is)
         return self._recorded or isinstance(other, Tensor) and other._recorded
 
     def _inplace_recorded(self, method, other):

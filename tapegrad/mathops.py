@@ -34,8 +34,8 @@ from .native_args import arg_error, dim_form_error, given, missing, MISSING, _ta
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, read_as_saved, saves_unread, STATE, version_counter, \
-    view_base
+from .tape import INFERENCE_MADE, input_node, read_as_saved, read_grad_fn_of, saves_unread, \
+    STATE, version_counter, view_base
 from .views import apart, KIND_OPS
 from .overlap import no_partial_overlap
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
@@ -397,6 +397,9 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
             return cast
         args = tuple(own(a) for a in args)
         kwargs = {k: own(a) for k, a in kwargs.items()}
+    for a in _inputs:   # (torch's node reads their grad_fn: a pending view's made now)
+        if isinstance(a, Tensor) and a._recorded:
+            read_grad_fn_of(a)
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
     other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)

@@ -349,6 +349,7 @@ class Tape:
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "groups", "folded", "unread", "shared", "folded_consts",
+                 "regenerated",
                  "folded_seen", "leaves_seen", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
@@ -438,6 +439,9 @@ class Tape:
         # val; folded_seen: SHARED_ARRAYS[0] when none was, -1 while one is
         self.folded_consts = None
         self.folded_seen = 0
+        # entries made for a view's grad_fn made again (regenerated_view), which may fall
+        # inside a decomposition's span: not members of its group (groups.mark)
+        self.regenerated = None
         # SHARED_ARRAYS[0] when the leaves were last looked at: a leaf held as a number whose
         # memory is handed out later is entered in `shared` by refresh_shared
         self.leaves_seen = SHARED_ARRAYS[0]
@@ -824,22 +828,31 @@ class Tape:
         node.  -1 (nothing done) where t's memory cannot be read as a gather of the base's."""
         base = view_base(t)
         v = t._v
-        if base is None or not base._recorded or type(v) is float or type(base._v) is float \
-                or multi_view_rebased(t) is not None:
+        if base is None or not base._recorded or multi_view_rebased(t) is not None:
             return -1
-        pos = view_positions(base._v, v).reshape(-1)
-        if pos.size and pos.min() < 0:   # (no longer in the base's memory: `.data = ...`)
-            return -1
+        if type(v) is float or type(base._v) is float:
+            # (a one-element base holding its value as a number: its one element)
+            if np.size(v) != 1 or np.size(base._v) != 1:
+                return -1
+            pos = np.zeros(1, np.int64)
+        else:
+            pos = view_positions(base._v, v).reshape(-1)
+            if pos.size and pos.min() < 0:   # (no longer in the base's memory: `.data = ...`)
+                return -1
         src = input_node(self, base)
-        if v.size == 1:
-            g = self.push(OP_AS_STRIDED, src, -1, 0.0, float(v.reshape(-1)[0]), None)
+        if np.size(v) == 1:
+            g = self.push(OP_AS_STRIDED, src, -1, 0.0, float(np.asarray(v).reshape(-1)[0]),
+                          None)
         else:
             g = self.push_nd(OP_AS_STRIDED, src, -1, 0.0, v.shape, v.size)
         self.add_params(g, pos)
+        if self.regenerated is None:
+            self.regenerated = set()
+        self.regenerated.add(g)
         old_tape, old_node = t._tape, getattr(t, "_node", -1)
         t._tape, t._node, t._lserial = self, g, 0
         self.watch(g, t)
-        if v.size == 1:
+        if np.size(v) == 1:
             share_storage_at(self, g, t)
         follow_retained(t, old_tape, old_node)
         return g
@@ -2720,6 +2733,13 @@ def regenerate_pending_view(t, tape=None):
     if n < 0:
         t._flags |= NO_GRAD_VIEW
     return n
+
+
+def read_grad_fn_of(t):
+    """What torch's node does to an operand that requires grad, reading its grad_fn: a
+    pending view's is made now (before an in-place op on its base moves the base's memory)."""
+    if NO_GRAD_VIEWS_MADE[0] and t._tape is None and getattr(t, "_flags", 0) & PENDING_VIEW:
+        regenerate_pending_view(t)
 
 
 def input_node(tape, t):

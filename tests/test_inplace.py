@@ -1455,3 +1455,33 @@ def test_a_view_of_data_written_through_a_view_of_it_as_torch(torch_ref, then):
             return str(e)
         return v.tolist(), v.requires_grad, None if x.grad is None else x.grad.item()
     assert run(tg) == run(torch_ref)
+
+
+@pytest.mark.parametrize("op", ["addcmul_", "mul_", "add_", "lerp_", "clamp_", "copy_",
+                                "index_put_"])
+def test_a_view_of_data_as_the_operand_of_an_inplace_op_on_its_base(torch_ref, op):
+    # seed 14761: torch's node reads the operand's grad_fn before the op, so the view of
+    # the base's memory is made of it as it is then; tapegrad made it (at its use inside the
+    # op) when the base's memory had been swapped for the op's copy: no gradient through it
+    def run(m):
+        x0 = m.tensor(-1.43, dtype=m.float64)
+        x1 = m.tensor(0.09, dtype=m.float64).requires_grad_()
+        v2 = x0.t()
+        x0[...] = x1 * 1
+        t = m.tensor(-0.18, dtype=m.float64)
+        try:
+            if op == "addcmul_":
+                x0.addcmul_(v2, t, value=0.5)
+            elif op == "lerp_":
+                x0.lerp_(v2, 0.3)
+            elif op == "clamp_":
+                x0.clamp_(min=v2)
+            elif op == "index_put_":
+                x0.index_put_((), v2)
+            else:
+                getattr(x0, op)(v2)
+            x0.backward()
+        except RuntimeError as e:
+            return str(e).replace(m.__name__, "LIB").split("]]")[0]
+        return type(v2.grad_fn).__name__, x1.grad.item(), x0.item()
+    assert run(tg) == run(torch_ref)

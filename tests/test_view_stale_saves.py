@@ -134,3 +134,24 @@ def test_retained_view_regenerated_after_unrecorded_change(torch_ref, name, reta
     # views on the open tape, not made again at all
     case = retained_view_around_unrecorded_change(VIEWS[name], retain_before, change)
     assert outcome(tapegrad, case) == outcome(torch_ref, case)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (3,)])
+@pytest.mark.parametrize("op", ["clamp", "mul", "exp"])
+def test_stale_view_made_again_and_saved_then_changed(torch_ref, shape, op):
+    # a view made again at its first use after an unrecorded change (here inside clamp's
+    # decomposition body): its entry is no member of the body's group, so a version error
+    # names the view as torch's ("[DoubleTensor [1]], which is output 0 of AsStrided"), not
+    # its leaf base (seed 19329)
+    def run(lib):
+        x = lib.full(shape, 0.23, dtype=lib.float64).requires_grad_()
+        v = x.reshape(-1)
+        with lib.no_grad():
+            x.mul_(2)
+        r = {"clamp": lambda: v.clamp(-0.53, 0.3), "mul": lambda: v * v,
+             "exp": lambda: v.exp()}[op]()
+        with lib.no_grad():
+            x.mul_(2)
+        r.sum().backward()
+        return x.grad.tolist()
+    assert outcome(tapegrad, run) == outcome(torch_ref, run)
