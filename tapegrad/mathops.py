@@ -397,8 +397,8 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
             return cast
         args = tuple(own(a) for a in args)
         kwargs = {k: own(a) for k, a in kwargs.items()}
-    for a in _inputs:   # (torch's node reads their grad_fn: a pending view's made now)
-        if isinstance(a, Tensor) and a._recorded:
+    for a in _inputs:   # (torch's node reads their grad_fn: a pending view's made now; self's
+        if isinstance(a, Tensor) and a._recorded and a is not self:   # own check comes first)
             read_grad_fn_of(a)
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
