@@ -95,14 +95,15 @@ def _f32_bound(b):
 _F32_PACK, _F32_UNPACK = struct.Struct("f").pack, struct.Struct("f").unpack
 
 
-def _clamped(xa, lo, hi):
-    """Array xa clamped to number bounds lo / hi (None: none) by clamp_min's and clamp_max's
-    forward faces, as the decomposition computes it."""
+def _clamp_faces(xa, lo, hi):
+    """(y, out): array xa through clamp_min's forward face with bound lo (y is xa for None),
+    then clamp_max's with hi (out is y for None), as the decomposition's two entries compute
+    them; each face makes a new array, so out is never xa (not both bounds None)."""
     dtn = xa.dtype.type
     token = ERR_SET(QUIET)
     try:
         y = _CLAMP_MIN_FWD(xa, dtn(lo)) if lo is not None else xa
-        return _CLAMP_MAX_FWD(y, dtn(hi)) if hi is not None else y.copy()
+        return y, (_CLAMP_MAX_FWD(y, dtn(hi)) if hi is not None else y)
     finally:
         ERR_RESET(token)
 
@@ -120,13 +121,7 @@ def _clamp_pass(x, lo, hi):
             type(xa) is np.ndarray and xa.size != 1:
         # x on the open tape (a layer's input): _binary's entries written here (a trace for
         # replay: _binary's own)
-        dtn = x._dtype.np
-        token = ERR_SET(QUIET)
-        try:
-            y = _CLAMP_MIN_FWD(xa, dtn.type(lo)) if lo is not None else xa
-            out = _CLAMP_MAX_FWD(y, dtn.type(hi)) if hi is not None else y
-        finally:
-            ERR_RESET(token)
+        y, out = _clamp_faces(xa, lo, hi)
         start = n = tape.n
         shape, size, a = out.shape, out.size, x._node
         for code, c, arr, v in ((_CLAMP_MIN, lo, xa, y), (_CLAMP_MAX, hi, y, out)):
@@ -273,7 +268,7 @@ def _clamp_plain(t, name, bounds):
         return None
     if dt is D.float32:
         lo, hi = _f32_bound(lo), _f32_bound(hi)
-    return _update_arrays(t, lambda arr: _clamped(arr, lo, hi))
+    return _update_arrays(t, lambda arr: _clamp_faces(arr, lo, hi)[1])
 
 
 def _inplace_unary(name):
@@ -594,7 +589,7 @@ class _MathMethods:
             if not self._recorded:   # (no history: the two faces on the array, no decomposition)
                 xa = self._v
                 if type(xa) is np.ndarray and xa.size != 1:
-                    return Tensor._wrap(_clamped(xa, lo, hi), self._dtype)
+                    return Tensor._wrap(_clamp_faces(xa, lo, hi)[1], self._dtype)
             else:
                 out = _clamp_pass(self, lo, hi)
                 if out is not None:

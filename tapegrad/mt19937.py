@@ -46,6 +46,7 @@ _CHUNK = 1 << 24
 # (normal_draws' rule for its fill).  There, a small draw costs less than getrandbits and
 # numpy's conversions too (rand(1) 6.3 -> 4.2 us).
 _BULK_LOAD = 1 << 16
+_STAYS = object()   # (_in_loops: the state stays in CPython's engine, nothing drawn)
 # words u32_list splits out of one getrandbits in Python (more: u32's array, then tolist)
 _LIST_MAX = 64
 _STATE = struct.Struct(f"<{N + 1}q")     # the N words and the position, as loop_state holds them
@@ -97,7 +98,7 @@ class MT19937:
         if k <= 0:
             return np.zeros(0, np.uint32)
         if self._loop is not None or _bulk(k):
-            return self._fill(loops().fill_words, np.empty(k, np.uint32))
+            return self._fill("fill_words", np.empty(k, np.uint32))
         self._fresh = False
         py = self._py
         if k <= _CHUNK:
@@ -130,86 +131,69 @@ class MT19937:
         """k of torch's uniform_real_distribution<float>(0, 1): 24 bits of random() times
         2^-24, float32 in [0, 1)."""
         if self._loop is not None or _bulk(k):
-            return self._fill(loops().fill_uniform_f32, np.empty(k, np.float32))
+            return self._fill("fill_uniform_f32", np.empty(k, np.float32))
         return (self.u32(k) & _MASK24).astype(np.float32) * np.float32(2.0 ** -24)
 
     def uniform_f64(self, k):
         """k of torch's uniform_real_distribution<double>(0, 1): 53 bits of random64() times
         2^-53, float64 in [0, 1)."""
         if self._loop is not None or _bulk(2 * k):
-            return self._fill(loops().fill_uniform_f64, np.empty(k, np.float64))
+            return self._fill("fill_uniform_f64", np.empty(k, np.float64))
         return (self.u64(k) & _MASK53).astype(np.float64) * 2.0 ** -53
 
     def from_to(self, k, rng, base):
         """k of torch's random_from_to for a range 0 < rng < 2^28, as int64: (random() % rng)
         + base, drawn by the Numba loops in one call; None when the state is in CPython's
         engine and a draw of k words does not move it (the caller then takes the words)."""
-        if self._loop is None and not _bulk(k):
-            return None
-        state = self._loop
-        if state is None:
-            state = self._loop = self._state_array()
         out = np.empty(k, np.int64)
-        loops().fill_from_to(state, rng, base, out)
-        if k:
-            self._fresh = False
-        return out
+        return None if self._in_loops("fill_from_to", out, rng, base, words=k) is _STAYS \
+            else out
 
     def exponential(self, k, lambd):
         """k of torch's exponential_(lambd) values in double (`(-1 / lambd) * log1p(-u)`, u a
         double uniform), by the Numba loops in one call; None when the state is in CPython's
         engine and a draw of 2k words does not move it (the caller then takes the uniforms)."""
-        if self._loop is None and not _bulk(2 * k):
-            return None
-        state = self._loop
-        if state is None:
-            state = self._loop = self._state_array()
         out = np.empty(k, np.float64)
-        loops().fill_exponential(state, float(lambd), out)
-        if k:
-            self._fresh = False
-        return out
+        return None if self._in_loops("fill_exponential", out, float(lambd), words=2 * k) \
+            is _STAYS else out
 
     def multinomial(self, rows, num_samples):
         """torch's multinomial with replacement from the rows of 2-d `rows` (float32 or
         float64, at least one category), by the Numba loops in one call: (int64 indices of
         shape (rows, num_samples), -1 or the first row whose total is not > 0); None when the
         state is in CPython's engine and the draw does not move it."""
-        if self._loop is None and not _bulk(2 * rows.shape[0] * num_samples):
-            return None
-        state = self._loop
-        if state is None:
-            state = self._loop = self._state_array()
         out = np.empty((rows.shape[0], num_samples), np.int64)
-        bad = loops().fill_multinomial(state, rows, out)
-        if out.size:
-            self._fresh = False
-        return out, bad
+        bad = self._in_loops("fill_multinomial", out, rows, words=2 * out.size)
+        return None if bad is _STAYS else (out, bad)
 
     def randperm(self, n):
         """torch's randperm(n) for 2 <= n < 2^32 // 20 as int64, by the Numba loops in one
         call; None when the state is in CPython's engine and n - 1 words do not move it."""
-        if self._loop is None and not _bulk(n - 1):
-            return None
-        state = self._loop
-        if state is None:
-            state = self._loop = self._state_array()
         out = np.empty(n, np.int64)
-        loops().fill_randperm(state, out)
-        self._fresh = False
-        return out
+        return None if self._in_loops("fill_randperm", out, words=n - 1) is _STAYS else out
 
     def _fill(self, fill, out):
-        """out filled by `fill(state, out)`, one of the loops' bulk draws, on the state's array
-        in place (moved there first if the Python engine holds it).  The fills hold the GIL
-        (no nogil), so a draw is atomic between threads, as torch's generator mutex makes it."""
+        """out filled by the loops' bulk draw named `fill` (fill_words, fill_uniform_f32/f64),
+        the state moved there first if the Python engine holds it."""
+        self._in_loops(fill, out)
+        return out
+
+    def _in_loops(self, fill, out, *args, words=None):
+        """The loops' draw named `fill`, fill(state, *args, out), on the state's array in
+        place, moved there first if the Python engine holds it: its return value.  With
+        `words` (the draw's word count): _STAYS, nothing drawn, where the Python engine holds
+        the state and a draw that size does not move it (_bulk; numba not imported).  The
+        fills hold the GIL (no nogil), so a draw is atomic between threads, as torch's
+        generator mutex makes it."""
         state = self._loop
         if state is None:
+            if words is not None and not _bulk(words):
+                return _STAYS
             state = self._loop = self._state_array()
-        fill(state, out)
+        r = getattr(loops(), fill)(state, *args, out)
         if out.size:
             self._fresh = False
-        return out
+        return r
 
     def _state_array(self):
         """The Python engine's state as the loops' array (loop_state's format)."""
