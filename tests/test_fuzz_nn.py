@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from fuzz_seeds import check, survey  # noqa: E402
 import tapegrad  # noqa: E402
 
 FLOATS = ["float32", "float64"]
@@ -956,30 +957,16 @@ FAST_SEEDS = [s for s in range(60) if s not in KNOWN]
 SLOW_SEEDS = [s for s in range(60, 600) if s not in KNOWN]
 
 
-def _check(seed):
-    lines, diffs = compare(seed)
-    assert not diffs, "seed %d\n%s\n--\n%s" % (seed, "\n".join(lines), "\n".join(diffs))
-
-
 @pytest.mark.parametrize("seed", FAST_SEEDS)
 def test_fuzz_nn(seed):
-    _check(seed)
+    check(compare, seed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SLOW_SEEDS)
 def test_fuzz_nn_soak(seed):
-    _check(seed)
+    check(compare, seed)
 
 
 if __name__ == "__main__":  # python tests/test_fuzz_nn.py START STOP: print each failing seed
-    import sys
-    lo, hi = int(sys.argv[1]), int(sys.argv[2])
-    for s in range(lo, hi):
-        try:
-            prog, d = compare(s)
-        except Exception as e:  # noqa: BLE001
-            print("SEED", s, "CRASH", type(e).__name__, e)
-            continue
-        if d:
-            print("SEED", s, "|", d[0].replace("\n", " | ")[:400])
+    survey(compare)

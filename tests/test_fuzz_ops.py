@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from fuzz_seeds import check, survey  # noqa: E402
 import tapegrad  # noqa: E402
 
 SHAPES = [(), (1,), (3,), (2, 3), (2, 1, 3), (1, 3), (2, 1)]
@@ -424,33 +425,19 @@ FAST_SEEDS = [s for s in range(200) if s not in KNOWN]
 SLOW_SEEDS = [s for s in range(200, 2200) if s not in KNOWN]
 
 
-def _check(seed):
-    lines, diffs = compare(seed)
-    assert not diffs, "seed %d\n%s\n--\n%s" % (seed, "\n".join(lines), "\n".join(diffs))
-
-
 @pytest.mark.parametrize("seed", FAST_SEEDS)
 def test_fuzz_ops(seed):
-    _check(seed)
+    check(compare, seed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SLOW_SEEDS)
 def test_fuzz_ops_soak(seed):
-    _check(seed)
+    check(compare, seed)
 
 
 if __name__ == "__main__":  # python tests/test_fuzz_ops.py START STOP: print each failing seed
-    import sys
-    lo, hi = int(sys.argv[1]), int(sys.argv[2])
-    for s in range(lo, hi):
-        try:
-            prog, d = compare(s)
-        except Exception as e:  # noqa: BLE001
-            print("SEED", s, "CRASH", type(e).__name__, e)
-            continue
-        if d:
-            print("SEED", s, "|", d[0].replace("\n", " | ")[:400])
+    survey(compare)
 
 
 # ---- regressions the fuzzer found (each failed before its fix) ---------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from fuzz_seeds import check, survey  # noqa: E402
 import tapegrad  # noqa: E402
 
 
@@ -384,11 +385,6 @@ def differences(seed, lines=None):
     return lines, diffs
 
 
-def _check(seed):
-    lines, diffs = differences(seed)
-    assert not diffs, "seed %d program:\n%s\ndifferences:\n%s" % (seed, "\n".join(lines), "\n".join(diffs))
-
-
 # Seeds whose programs hit a known, not yet fixed difference (each names it).
 KNOWN = {
 }
@@ -399,28 +395,17 @@ SLOW_SEEDS = [s for s in range(200, 2200) if s not in KNOWN]
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fuzz_views_inplace(seed):
-    _check(seed)
+    check(differences, seed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SLOW_SEEDS)
 def test_fuzz_views_inplace_soak(seed):
-    _check(seed)
+    check(differences, seed)
 
 
 if __name__ == "__main__":  # survey: python tests/test_fuzz_views_inplace.py START STOP
-    import sys
-    start, stop = int(sys.argv[1]), int(sys.argv[2])
-    bad = 0
-    for s in range(start, stop):
-        try:
-            lines, diffs = differences(s)
-        except Exception as e:  # noqa: BLE001 - report a crash of the harness too
-            lines, diffs = program(s), [f"harness crash {type(e).__name__}: {e}"]
-        if diffs:
-            bad += 1
-            print(f"=== seed {s}\n" + "\n".join(lines) + "\n--- " + "\n--- ".join(diffs))
-    print(f"{bad} of {stop - start} seeds differ")
+    survey(differences)
 
 
 # ---------------------------------------------------------------- regressions found by the fuzzer
