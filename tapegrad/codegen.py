@@ -833,7 +833,8 @@ def _copied_source():
         kinds.index.next_row, kinds.index.gather_rows, kinds.index.scatter_rows,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.middle_inner,
         kinds.index.pair_index, kinds.index.pair_middle, kinds.index.pair_suffix,
-        kinds.scan.running_sum, kinds.norm.channel_moments]
+        kinds.scan.running_sum, kinds.norm.channel_moments,
+        kinds.extreme.slot, kinds.extreme.layout]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):

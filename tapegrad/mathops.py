@@ -18,7 +18,7 @@ from .grad_mode import is_grad_enabled, switched_grad
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _update_arrays
 from ._jit import module_loaded
-from .kinds import scan as scan_kind
+from .kinds import cumprod as cumprod_kind, scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype, _compare,
                     _EXTREMES_DTYPES, _FAST_SUM_MIN, _EXACT_INT, first_extremes,
@@ -27,15 +27,15 @@ from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
-from .recording import keep_args, keep_tensor_args, _result, _tape_for, _tape_of
+from .recording import const_operand, keep_args, keep_tensor_args, _result, _tape_for, _tape_of
 from .structops import _gather
 from .native_args import arg_error, dim_form_error, given, missing, MISSING, _takes_int_item, \
     _takes_number
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, read_as_saved, read_grad_fn_of, saves_unread, \
-    STATE, version_counter, view_base
+from .tape import INFERENCE_MADE, input_node, read_as_saved, read_grad_fn_of, \
+    refuse_inference_save, saves_unread, STATE, version_counter, view_base
 from .views import apart, KIND_OPS
 from .overlap import no_partial_overlap
 from .native_args import parsed, renamed   # (a forwarded call's error under its own name)
@@ -68,7 +68,6 @@ def _record(name, body, x, *args, edges=None):
 
 
 _CLAMP_MIN, _CLAMP_MAX, _CLAMP = (OPS[n].code for n in ("clamp_min", "clamp_max", "clamp"))
-_STRAIGHT_THROUGH = OPS["straight_through"].code
 _CLAMP_MIN_FWD, _CLAMP_MAX_FWD = _BIN_FAST[_CLAMP_MIN][0], _BIN_FAST[_CLAMP_MAX][0]
 _CLAMP_NUMBER = (float, int, type(None))   # (bool, numpy scalars: the general path)
 _FLOAT_ARRAY = (D.float32, D.float64)
@@ -639,6 +638,11 @@ class _MathMethods:
             errors._check_broadcast(self._shape, end._shape, *((weight._shape,) if tw else ()))
         if not tw:   # (a number weight converts into self's dtype, checked)
             D.checked(weight, self._dtype)
+            if end._shape == self._shape and end._dtype is self._dtype and \
+                    self._dtype in _FLOAT_ARRAY and self.numel() > 1 and \
+                    (self._recorded or end._recorded) and is_grad_enabled() and \
+                    _tracing(self) is None and _tracing(end) is None:
+                return keep_args(_lerp_entry(self, end, weight), weight=weight)
         out = _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
                       edges=(self, end, weight) if tw else (self, end))
         if tw and weight.requires_grad and not self._recorded:
@@ -1080,6 +1084,30 @@ def _value_first(name, value, tensor1, legacy):
     return errors.value_first(name, value, tensor1, legacy[0])
 
 
+_LERP_ENTRY = OPS["lerp_by_number"].code
+assert OPS["lerp_by_number"].saves == ()
+
+
+# NOTE: recorded eagerly, lerp with a number weight of two operands of one shape and float
+# dtype is one entry of the lerp kind (kinds/lerp.py), its VJP torch's g * (1 - w), g * w;
+# its value numpy's two-sided formula, the no-grad path's.  While tracing, and for a tensor
+# weight or broadcast operands, the row's body (DM.lerp).
+def _lerp_entry(x, end, weight):
+    """lerp(x, end, number weight) of x, end (one shape, one dtype, float32 or float64, two
+    or more elements, one of them recording) as one entry of the lerp kind (imm: weight)."""
+    token = ERR_SET(QUIET)
+    try:
+        value = np.asarray(DM.lerp_number(x._array(), end._array(), weight), x._dtype.np)
+    finally:
+        ERR_RESET(token)
+    tape = _tape_for(x, end)
+    if tape is None:
+        return Tensor._wrap(value, x._dtype)
+    a = input_node(tape, x) if x._recorded else const_operand(tape, x, x._array())
+    b = input_node(tape, end) if end._recorded else const_operand(tape, end, end._array())
+    return _result(value, x._dtype, tape, _LERP_ENTRY, a, b, float(weight))
+
+
 def _amax_amin(x, dim, keepdim, is_max):
     name = "amax" if is_max else "amin"
     if x.numel() == 0:
@@ -1095,18 +1123,51 @@ def _amax_amin(x, dim, keepdim, is_max):
     dims = _dims(name, dim, x.dim())
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
         return _numpy_extreme(x, dims, keepdim, is_max)
-    pos = _sole_extremes(x, dims, bool(keepdim), is_max)
-    if pos is not None:
-        return _record(name, _picked_masked, x, pos, dims, bool(keepdim))
+    if _tracing(x) is None and x._dtype in _FLOAT_ARRAY and x.numel() > 1:
+        return _extreme_entry(x, dims, bool(keepdim), is_max)
     return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
 
 
+_EXTREME_CODES = (OPS["amin_slices"].code, OPS["amax_slices"].code)
+assert OPS["amax_slices"].saves == OPS["amin_slices"].saves == ("a", "out")
+
+
+# NOTE: recorded eagerly, amax/amin is one entry of the extreme kind (kinds/extreme.py), its
+# VJP torch's grad / count * mask (ties, inf/nan incoming gradients, nan slices); its value
+# numpy's reduction, the no-grad path's.  While tracing, the row's body (DM.extreme), whose
+# entries a replay re-runs.
+def _extreme_entry(x, dims, keepdim, is_max):
+    """amax (is_max) / amin of float32/float64 x (two or more elements) over dims, recorded
+    as one entry of the extreme kind (params: the keepdim shape; imm 1.0 for amax)."""
+    out = _numpy_extreme(x, dims, keepdim, is_max)
+    tape = _tape_for(x, None)
+    if tape is None:
+        return out
+    refuse_inference_save(x)    # (the entry saves self, as torch's node)
+    xa = x._array()
+    a = input_node(tape, x)
+    t = _result(out._array(), x._dtype, tape, _EXTREME_CODES[is_max], a, -1,
+                1.0 if is_max else 0.0)
+    tape.add_params(t._node, [1 if d in dims else k for d, k in enumerate(x._shape)])
+    tape.save(a, xa)
+    tape.save(t._node, out._v)
+    return t
+
+
+def _extreme_face(x, dims, is_max):
+    """The extreme kind's tensor face (views.KIND_OPS.extreme): amax / amin of x over dims,
+    keepdim."""
+    return (x.amax if is_max else x.amin)(dims, keepdim=True)
+
+
+KIND_OPS.extreme = _extreme_face
+
+
 # NOTE: where every slice has one extreme (no tie, no nan), torch's even split of the gradient
-# between tied extremes gives it all to that element: the extreme is then one gather of its
-# position (~15 us, where the tie-splitting body records ~15 entries: ~100 us), its value
-# exact (a zero's sign too).  Not while tracing: a replay's ties are not known now.  (An
-# infinite incoming gradient then gives 0 at the other elements, where torch's mask product
-# and a replay give nan.)
+# of max()/min() between tied extremes gives it all to that element: the extreme is then one
+# gather of its position (~15 us, where the tie-splitting body records ~15 entries: ~100 us),
+# its value exact (a zero's sign too), and an inf incoming gradient 0 at the other elements,
+# as torch's masked_fill.  Not while tracing: a replay's ties are not known now.
 def _sole_extremes(x, dims, keepdim, is_max):
     """Flat positions of the extremes of x over dims (the result's shape) when each slice has
     exactly one and none is nan, else None (also while tracing for replay)."""
@@ -1139,29 +1200,6 @@ def _sole_extremes(x, dims, keepdim, is_max):
 def _picked(T, x, pos):
     """x's elements at flat positions pos: the body of max/min without ties."""
     return _gather("max_dim", x, pos)
-
-
-# NOTE: torch's amax/amin backward is grad / count * mask (max/min's a scatter of grad): an
-# inf or nan incoming gradient gives nan at the elements that are not the extreme.  Without
-# ties count is 1: the sum of x * mask over the slice has that gradient (a create_graph
-# derivative that does not read x, as torch's), and where x is finite and the extreme is not
-# zero that sum is the extreme exactly (the others' products are zeros).  Else (an infinite
-# element's product is nan; a sum of zeros is +0.0, where a -0.0 extreme is torch's value)
-# straight_through takes the value from a gather of the extreme and the gradient from the
-# masked sum.
-def _picked_masked(T, x, pos, dims, keepdim):
-    """amax/amin without ties: x's elements at flat positions pos (the result's shape)."""
-    arr = x._array()
-    at = pos.reshape(-1)
-    mask = np.zeros(arr.size, arr.dtype)
-    mask[at] = 1.0
-    # (one int dim, or None for every dim: sum's fast paths)
-    over = dims[0] if len(dims) == 1 else None if len(dims) == arr.ndim and not keepdim \
-        else dims
-    masked = (x * Tensor._wrap(mask.reshape(arr.shape), x._dtype)).sum(over, keepdim=keepdim)
-    if np.isfinite(arr).all() and arr.reshape(-1)[at].all():
-        return masked
-    return _binary(_STRAIGHT_THROUGH, masked, _gather("max_dim", x, pos))
 
 
 # NOTE: where nothing records, the extreme is numpy's reduction: the value of DM.extreme's
@@ -1256,7 +1294,35 @@ def _scan(x, dim, dtype, name):
         if params is None:
             params = _scan_params(x._shape, d)
         return _cumsum(x, params, True)
+    if x._dtype in _FLOAT_ARRAY and x.dim() and x._shape[d] > 1 and _tracing(x) is None:
+        return _cumprod_entry(x, d)
     return _record(name, DM.scan, x, d, name == "cumprod")
+
+
+_CUMPROD_ENTRY = OPS["cumprod_running"].code
+assert OPS["cumprod_running"].saves == ("a", "out")
+
+
+# NOTE: cumprod of a float32/float64 tensor (its dim of two or more elements, not traced) is
+# one entry of the cumprod kind (kinds/cumprod.py): torch's values (sequential products in
+# float64) and its cumprod_backward, masked per slice at the first zero; while tracing, the
+# row's body (DM.scan), whose entries a replay re-runs.
+def _cumprod_entry(x, d, params=None):
+    """cumprod of x along dim d as one entry of the cumprod kind (params [outer, m, inner];
+    `params`: that block instead of x's dim d, the kind's tensor faces)."""
+    rows = list(cumprod_kind.block(x._shape, d)) if params is None else params
+    arr = x._array()
+    out = cumprod_kind.forward(arr.reshape(rows)).reshape(arr.shape)
+    tape = _tape_for(x, None) if x._recorded and is_grad_enabled() else None
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    refuse_inference_save(x)    # (the entry saves self and its result, as torch's node)
+    a = input_node(tape, x)
+    t = _result(out, x._dtype, tape, _CUMPROD_ENTRY, a, -1, 0.0)
+    tape.add_params(t._node, rows)
+    tape.save(a, arr)
+    tape.save(t._node, out)
+    return t
 
 
 _CUMSUM = OPS["cumsum"].code

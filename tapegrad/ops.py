@@ -66,6 +66,14 @@ Kinds (see docs/design.md):
   norm      layer_norm's and batch_norm's (training) normalization of x as an (a, c, b) block
             over a and b (params [a, c, b]; imm eps; tapegrad/kinds/norm.py): the first entry
             of their one-pass groups
+  extreme   amax / amin over the dims in params (keepdim shape, as reduce); imm 1.0 for amax
+            (tapegrad/kinds/extreme.py): their eager case, the rest being the decomposition
+            rows amax / amin; its VJP torch's grad / count * mask
+  lerp      lerp(a, b, w) with a number weight w (imm), a and b of one shape
+            (tapegrad/kinds/lerp.py): its eager case, the rest being the decomposition row lerp
+  cumprod   the running product along one dim (params [outer, m, inner];
+            tapegrad/kinds/cumprod.py): its eager case, the rest being the decomposition row
+            cumprod; its VJP torch's cumprod_backward, masked at each slice's first zero
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -1117,6 +1125,22 @@ _DECLS = [
        saved_names=(("self", "input"),),
        saved_args=("eps", "result1", "result2", "running_mean", "running_var", "training",
                    "weight")),
+    # amax/amin recorded eagerly (a float32/float64 operand of two or more elements): one
+    # entry of the extreme kind (tapegrad/kinds/extreme.py; params the keepdim shape, imm 1.0
+    # for amax), torch's grad / count * mask; a traced call records the rows amax / amin
+    Op("amax_slices", "extreme", "AmaxBackward0", saves=("a", "out"),
+       saved_args=("dim", "keepdim")),
+    Op("amin_slices", "extreme", "AminBackward0", saves=("a", "out"),
+       saved_args=("dim", "keepdim")),
+    # lerp with a number weight recorded eagerly (operands of one shape and float dtype): one
+    # entry of the lerp kind (tapegrad/kinds/lerp.py; imm the weight), torch's g * (1 - w) and
+    # g * w; it saves nothing, as torch's node.  A traced call records the row lerp
+    Op("lerp_by_number", "lerp", "LerpBackward0", saves=(), saved_args=("weight",)),
+    # cumprod of a float32/float64 tensor recorded eagerly: one entry of the cumprod kind
+    # (tapegrad/kinds/cumprod.py; params [outer, m, inner]), torch's cumprod_backward (masked
+    # at each slice's first zero); a traced call records the row cumprod
+    Op("cumprod_running", "cumprod", "CumprodBackward0", saves=("a", "out"),
+       saved_args=("dim",)),
 ]
 
 def mentions(expr, name):
@@ -1159,7 +1183,7 @@ for _op in _DECLS:   # torch's fields are per class: the rows of one class list 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
          "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll", "avg_pool",
-         "norm")
+         "norm", "extreme", "lerp", "cumprod")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -81,6 +81,11 @@ TORCH_NAMES = {
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
     "avg_pool2d_windows": "`F.avg_pool2d` of a contiguous float (N, C, H, W) input without "
                           "padding, `nn.AvgPool2d`",
+    "amax_slices": "`torch.amax`, `Tensor.amax` of a float32/float64 tensor (eager)",
+    "amin_slices": "`torch.amin`, `Tensor.amin` of a float32/float64 tensor (eager)",
+    "lerp_by_number": "`torch.lerp` (number weight) of two float32/float64 tensors of one shape "
+                      "(eager)",
+    "cumprod_running": "`torch.cumprod`, `Tensor.cumprod` of a float32/float64 tensor (eager)",
     "layer_norm_rows": "inside `F.layer_norm`'s group (`nn.LayerNorm` in training): the "
                        "normalization",
     "batch_norm_rows": "inside `F.batch_norm`'s group in training (`nn.BatchNorm*d`): the "

@@ -442,6 +442,12 @@ def check_program(prog, meta, limits):
            "the row's primitives)")
     _first(kind == _K["norm"], "a norm entry (eager only: a traced layer_norm records the "
            "row's primitives)")
+    _first(kind == _K["extreme"], "an extreme entry (eager only: a traced amax records the "
+           "row's primitives)")
+    _first(kind == _K["lerp"], "a lerp entry (eager only: a traced lerp records the row's "
+           "primitives)")
+    _first(kind == _K["cumprod"], "a cumprod entry (eager only: a traced cumprod records the "
+           "row's primitives)")
     none = np.isin(kind, [_K["leaf"], _K["const"]])
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",

@@ -1598,4 +1598,4 @@ def apart(x, other):
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
                                  strided_positions=strided_positions, cat=cat,
-                                 max_shift=max_shift, alias=alias)
+                                 max_shift=max_shift, alias=alias, wrap=Tensor._wrap)

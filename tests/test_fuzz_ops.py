@@ -414,9 +414,6 @@ def compare(seed):
 
 # Seeds excluded for a known, not yet fixed difference (see each comment).
 KNOWN = {
-    # cumprod's product-rule scan: an inf gradient after a zero input gives nan before it
-    # (x = [0.161, -1.088, 0.0]; fmod(x.amax(), x.cumprod(0)) -> nan grads, torch finite)
-    1098: "cumprod_zero_inf_grad",
     # float32 digamma's gradient at a pole (-1.0): 6.6e32 (double formula), torch 1.3e15
     187: "trigamma_pole_float32",
 }

@@ -114,17 +114,6 @@ ALL = {**REDUCTIONS, **SCANS}
 # row or gradient.
 _INF_GRADS = ("inf", "-inf")
 KNOWN = [
-    ("cumprod", ("zero", "zero_inf", "zero_neginf", "zeros"), "*",
-     # in a tensor holding a zero torch's cumprod_backward (grad mode off) is masked per
-     # slice: reversed_cumsum(result * grad) / input before the first zero (nan at an inf or
-     # nan element), its exact formula at it, 0 after; the scan's product rule (torch's
-     # create_graph formula) gives the others' products: finite at an inf, 0 * inf = nan
-     # before a zero with an inf grad after it (test_fuzz_ops seed 1098)
-     "cumprod_masked_backward"),
-    ("cumprod", ("inf", "infs", "nan", "neginf"), "*",
-     # ... the same for a slice without a zero in a tensor holding one (alone it takes
-     # torch's reversed_cumsum(result * grad) / input: decomps_math.scan)
-     "cumprod_masked_backward", "dim=(1|-1|0 of x[.]T).*"),
     ("logcumsumexp", ("inf", "infs", "nan", "nan_inf", "neginf", "zero_inf", "zero_neginf"),
      "*",
      # torch's logcumsumexp_backward works in log space, split by grad's sign

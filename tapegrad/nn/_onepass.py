@@ -328,7 +328,6 @@ def _nll_face(x, targets, mean):
 
 KIND_OPS.nll = _nll_face
 KIND_OPS.input_edge = lambda g, x: _binary(_INPUT_EDGE, g, x)
-KIND_OPS.wrap = Tensor._wrap
 
 
 def layer_norm(x, dims, w, b, eps):
