@@ -1307,10 +1307,18 @@ assert OPS["cumprod_running"].saves == ("a", "out")
 # one entry of the cumprod kind (kinds/cumprod.py): torch's values (sequential products in
 # float64) and its cumprod_backward, masked per slice at the first zero; while tracing, the
 # row's body (DM.scan), whose entries a replay re-runs.
-def _cumprod_entry(x, d, params=None):
-    """cumprod of x along dim d as one entry of the cumprod kind (params [outer, m, inner];
-    `params`: that block instead of x's dim d, the kind's tensor faces)."""
-    rows = list(cumprod_kind.block(x._shape, d)) if params is None else params
+def _running_product(x):
+    """The running product of x along its last dim as the row cumprod's body records it (a
+    scan of products, the product rule's derivatives of every order; views.KIND_OPS)."""
+    return DM.scan(KIND_OPS, x, x.dim() - 1, True)
+
+
+KIND_OPS.running_product = _running_product
+
+
+def _cumprod_entry(x, d):
+    """cumprod of x along dim d as one entry of the cumprod kind (params [outer, m, inner])."""
+    rows = list(cumprod_kind.block(x._shape, d))
     arr = x._array()
     out = cumprod_kind.forward(arr.reshape(rows)).reshape(arr.shape)
     tape = _tape_for(x, None) if x._recorded and is_grad_enabled() else None

@@ -493,8 +493,10 @@ def _det_vjp_near_singular(T, G, A, det):
     U, S, Vh = T.svd(A)
     alpha = T.lapack(DET, U, None, 0) * T.lapack(DET, Vh, None, 0)
     ones = S.new_ones((nb, 1))
-    before = T.cat([ones, S.narrow(-1, 0, n - 1)], -1).cumprod(-1)
-    after = T.cat([ones, S.narrow(-1, 1, n - 1).flip(-1)], -1).cumprod(-1).flip(-1)
+    # (the product rule's running products: their derivatives stay exact at a singular value
+    # near 0, where cumprod's, torch's reversed_cumsum(y * g) / x, divide by it)
+    before = T.running_product(T.cat([ones, S.narrow(-1, 0, n - 1)], -1))
+    after = T.running_product(T.cat([ones, S.narrow(-1, 1, n - 1).flip(-1)], -1)).flip(-1)
     D = (G * alpha).reshape(nb, 1) * (before * after)
     cof = (U * D.unsqueeze(-2)) @ Vh
     small = (det.abs() < _near_singular(det)).reshape(nb, 1, 1)
