@@ -87,6 +87,13 @@ CASES = [
     ("a.fill_(1.)", "a.fill_(1.0)"),
     ("a.clamp(-1,1)", "a.clamp(-1, 1)"),
     ("a.clamp_(-1,1)", "a.clamp_(-1, 1)"),
+    ("a.clamp_(0,1)", "a.clamp_(0, 1)"),
+    ("a.add_(c)", "a.add_(c)"),
+    ("a.sub_(c, alpha=2)", "a.sub_(c, alpha=2)"),
+    ("a.mul_(2.)", "a.mul_(2.0)"),
+    ("a.div_(c)", "a.div_(c)"),
+    ("a.addcmul_(c, c)", "a.addcmul_(c, c)"),
+    ("a.zero_()", "a.zero_()"),
     ("a.tanh() (reference)", "a.tanh()"),
     ("a + a (reference)", "a + a"),
 ]

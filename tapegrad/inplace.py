@@ -22,10 +22,10 @@ from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
     scatter_written
 from .tape import (BUMPS, bump_version, check_rebased_piece, DUAL, follow_retained,
-                   FORWARD_MADE, INFERENCE_MADE, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, PENDING_VIEW,
+                   FORWARD_MADE, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, PENDING_VIEW,
                    read_as_saved, read_grad_fn_of, rebased_view_without_fn,
                    refuse_inference_change, regenerate_pending_view, saves_indices,
-                   share_storage, STATE, Tape, TRANSFORM_LEAF, view_base, views_go_stale)
+                   share_storage, STATE, Tape, TRANSFORM_LEAF, view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_index_message, _INDEX_INTS, _WITHOUT_GRAD, apart, assign,
@@ -353,6 +353,10 @@ class _InplaceMethods:
             ERR_RESET(token)
 
     def add_(self, other, alpha=1):
+        if _plain_alpha(alpha):   # (the common case, no history: done whole, else None)
+            done = _update_array(self, self._v, other, np.add, None if alpha == 1 else alpha)
+            if done is not None:
+                return done
         if isinstance(alpha, Tensor) and isinstance(other, Tensor):
             alpha = tensor_scalar("add_", "alpha", alpha)   # (a Scalar: not the legacy form)
         if not self._dtype.is_floating_point or type(alpha) is bool:
@@ -379,17 +383,16 @@ class _InplaceMethods:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
         scaled = lambda a, b: a + alpha * b   # (arrays: the result as numpy computes it)
         if type(alpha) is float or type(alpha) is int:
-            if self._tape is None and not STATE.enabled and type(other) is Tensor and (
-                    type(alpha) is float or -_EXACT_INT <= alpha <= _EXACT_INT):
-                done = _update_array(self, self._v, other, np.add, alpha)   # (no_grad)
-                if done is not None:
-                    return done
             done = _update_arrays(self, scaled, other)
             if done is not None:
                 return done
         return self._inplace_alpha(scaled, other, lambda x, y: x + apart(x, y) * alpha)
 
     def sub_(self, other, alpha=1):
+        if _plain_alpha(alpha):   # (the common case, no history: done whole, else None)
+            done = _update_array(self, self._v, other, np.subtract, None if alpha == 1 else alpha)
+            if done is not None:
+                return done
         if isinstance(alpha, Tensor) and isinstance(other, Tensor):
             alpha = tensor_scalar("sub_", "alpha", alpha)   # (a Scalar: not the legacy form)
         if not self._dtype.is_floating_point or type(alpha) is bool:
@@ -418,11 +421,6 @@ class _InplaceMethods:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
         scaled = lambda a, b: a - alpha * b   # (arrays: the result as numpy computes it)
         if type(alpha) is float or type(alpha) is int:
-            if self._tape is None and not STATE.enabled and type(other) is Tensor and (
-                    type(alpha) is float or -_EXACT_INT <= alpha <= _EXACT_INT):
-                done = _update_array(self, self._v, other, np.subtract, alpha)   # (no_grad)
-                if done is not None:
-                    return done
             done = _update_arrays(self, scaled, other)
             if done is not None:
                 return done
@@ -480,6 +478,12 @@ class _InplaceMethods:
         return self.div_(other)
 
     def copy_(self, src):
+        if type(src) is Tensor and src is not self and src._shape == self._shape:
+            # (the common case: numpy's assignment where nothing needs history, of a tensor
+            # of self's dtype, else None and the checks below)
+            done = _update_arrays(self, _as_given, src)
+            if done is not None:
+                return done
         if not isinstance(src, OPERAND_TYPES):   # (a number is copied too, as torch's)
             _tensor_operand("copy_", src, 1)
         shape = getattr(src, "_shape", None)
@@ -520,6 +524,14 @@ class _InplaceMethods:
         return self.copy_(other).detach()
 
     def fill_(self, value):
+        tv = type(value)
+        if tv is float and (self._dtype is D.float64 or -F32_MAX <= value <= F32_MAX) or \
+                tv is int and -_EXACT_INT <= value <= _EXACT_INT:
+            # (a number the checks below pass as it is: numpy's fill, where nothing needs
+            # history and the memory is writable; else None, and the general path)
+            done = _update_arrays(self, _as_given, value)
+            if done is not None:
+                return done
         if type(value) is complex and self._dtype is not D.bool_:
             D.checked(value, self._dtype)   # (torch's error for a complex number, no write)
         if not isinstance(value, OPERAND_TYPES):
@@ -548,11 +560,15 @@ class _InplaceMethods:
         return self._inplace(filled, value, recorded, overlap=False)
 
     def zero_(self):
-        if _fill_shared(self, 0):
-            return self
-        _check_overlap(self, "zero_")
         sv = self._v
-        if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
+        # (the common case, `p.grad.zero_()`, without the calls below, which it would pass)
+        plain = type(sv) is np.ndarray and sv.flags.writeable and _no_history(self)
+        if not plain:
+            if _fill_shared(self, 0):
+                return self
+            _check_overlap(self, "zero_")
+            plain = type(sv) is np.ndarray and not self._check_inplace(0)
+        if plain:
             _writable(sv)
             self._lserial = 0  # a later use records the new value (tape.leaf_node)
             bump_version(self)  # (before the write: see _assign)
@@ -987,12 +1003,13 @@ def _update_scalar(t, other, fn, ufunc=None):
     Python float or a tensor of t's dtype and shape held as a float; what _inplace_scalar and
     bump_version do there, without the general path's checks, none of which can fail in this
     case (~0.5 of the ~1.5 us it costs).  With `ufunc` (fn's numpy form), the same for an
-    array-backed t (_update_array).  None where the general path must decide."""
+    array-backed t (_update_array, under grad mode too).  None where the general path must
+    decide."""
     sv = t._v
-    if t._tape is not None or STATE.enabled:
-        return None
     if type(sv) is not float:
         return None if ufunc is None else _update_array(t, sv, other, ufunc)
+    if t._tape is not None or STATE.enabled:
+        return None
     to = type(other)
     if to is float:
         b = other
@@ -1018,6 +1035,25 @@ def _update_scalar(t, other, fn, ufunc=None):
     return t
 
 
+def _no_history(t):
+    """Whether an in-place change of t is a plain write to autograd: grad mode off, or t needs
+    no history and is no view (what _check_inplace lets pass unrecorded, given operands that
+    need no history either: the flags it reads are those of recorded tensors and views, and a
+    read of the unset `_flags` slot would cost ~0.25 us).  The fast forms' common test."""
+    return not STATE.enabled or not (
+        t._recorded or t._tape is not None or view_base(t) is not None or
+        _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD)
+
+
+def _plain_alpha(alpha):
+    """Whether add_'s / sub_'s alpha is one _update_array takes: an int of at most 2**53 in
+    size (no bool) or a float within float32's range (no inf or nan: torch's overflow error
+    for a float32 tensor comes from the general path)."""
+    ta = type(alpha)
+    return ta is int and -_EXACT_INT <= alpha <= _EXACT_INT or \
+        ta is float and -F32_MAX <= alpha <= F32_MAX
+
+
 def _update_array(t, sv, other, ufunc, alpha=None):
     """_update_scalar's n-d case: ufunc(t, other) written into t's array, for a float32 or
     float64 t of more than one element whose array numpy can write, and other an array-backed
@@ -1027,15 +1063,20 @@ def _update_array(t, sv, other, ufunc, alpha=None):
     sub_: 2.2 -> 1.2 us beyond no_grad's enter and exit).  With `alpha` (add_/sub_'s, a
     Python number; other a tensor): ufunc(t, alpha * other), the product rounded as the
     general path's `t + alpha * other` rounds it (`p.add_(g, alpha=-lr)`: 2.8 -> 2.2 us).
-    None where the general path must decide."""
+    Under grad mode the same for a t and a tensor operand that need no history, t no view
+    (_no_history: what _check_inplace lets pass unrecorded; `a.add_(b)` of 32x16 float32,
+    5.4 -> ~1.6 us).  None where the general path must decide."""
     dt = t._dtype
     if type(sv) is not np.ndarray or sv.size == 1 or not sv.flags.writeable or \
             dt is not D.float32 and dt is not D.float64:
         return None
+    if not _no_history(t):
+        return None   # (autograd's checks of _check_inplace, which may refuse or record)
     to = type(other)
     if to is Tensor:
         b = other._v
-        if other._dtype is not dt or other._shape != t._shape or type(b) is not np.ndarray:
+        if other._dtype is not dt or other._shape != t._shape or type(b) is not np.ndarray \
+                or STATE.enabled and other._recorded:
             return None
         if (b.base is not None or sv.base is not None) and shared(sv, b):
             no_partial_overlap(sv, b)   # (views of one memory: torch's overlap check)
@@ -1044,18 +1085,7 @@ def _update_array(t, sv, other, ufunc, alpha=None):
     else:
         return None
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
-    # (before the write, as the general path: an inference tensor's error); bump_version's
-    # steps for a tensor with a counter of its own and no tape, outside a recorded function
-    # before any inference tensor was made, inline: `p -= lr * p.grad` once per parameter
-    c = getattr(t, "_ver", None)
-    if type(c) is list and t._tape is None and not INFERENCE_MADE[0] and \
-            not STATE.parked.recording:
-        if len(c) > 1 and not STATE.parked.sealed:   # (recorded views: grad mode is off)
-            views_go_stale(c)
-        c[0] += 1
-        BUMPS[0] += 1
-    else:
-        bump_version(t)
+    bump_version(t)  # (before the write, as the general path: an inference tensor's error)
     token = ERR_SET(QUIET)
     try:
         if b is None:
@@ -1081,28 +1111,38 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
     dt = t._dtype
     if dt is not D.float32 and dt is not D.float64:
         return None
+    if not _no_history(t):
+        return None
+    enabled = STATE.enabled
+    sv = t._v
+    if type(sv) is np.ndarray:
+        if not sv.flags.writeable:
+            return None   # (the general path's errors: an expand's view, read-only memory)
+        arr = sv
+    else:
+        arr = t._array()
+    shape = t._shape
     values = []
+    views = arr.base is not None
     for o in operands:
         to = type(o)
         if to is float or to is int and -_EXACT_INT <= o <= _EXACT_INT:
             values.append(o)
-        elif isinstance(o, Tensor) and o._dtype is dt and o._shape == t._shape:
-            if STATE.enabled and o._recorded:
+        elif (to is Tensor or isinstance(o, Tensor)) and o._dtype is dt and o._shape == shape:
+            if enabled and o._recorded:
                 return None
-            values.append(o._array())
+            v = o._v
+            if type(v) is np.ndarray:
+                views = views or v.base is not None
+            else:
+                v = o._array()
+            values.append(v)
         else:
             return None
-    if STATE.enabled and (t._recorded or _WITHOUT_GRAD and made_without_grad(t)
-                          or view_base(t) is not None):
-        return None
-    sv = t._v
-    if type(sv) is np.ndarray and not sv.flags.writeable:
-        return None   # (the general path's errors: an expand's view, read-only memory)
-    arr = t._array()
-    for v in values:   # (torch's check of copy_ and the TensorIterator ops: x[1:].add_(x[:-1]))
-        if type(v) is np.ndarray and (v.base is not None or arr.base is not None) and \
-                shared(arr, v):
-            no_partial_overlap(arr, v)
+    if views:   # (torch's check of copy_ and the TensorIterator ops: x[1:].add_(x[:-1]))
+        for v in values:
+            if type(v) is np.ndarray and shared(arr, v):
+                no_partial_overlap(arr, v)
     double = one_in_double and arr.size == 1 and dt is D.float32
     if double:
         arr = arr.astype(np.float64)
