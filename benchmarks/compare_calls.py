@@ -50,6 +50,8 @@ CASES = [
     ("ones_like(a)", "t.ones_like(a)"),
     ("randn(32,16)", "t.randn(32, 16)"),
     ("rand(32,16)", "t.rand(32, 16)"),
+    ("randn(16)", "t.randn(16)"),
+    ("rand(16)", "t.rand(16)"),
     ("a.sum()", "a.sum()"),
     ("a.mean()", "a.mean()"),
     ("a.sum(0)", "a.sum(0)"),
@@ -94,6 +96,8 @@ CASES = [
     ("a.div_(c)", "a.div_(c)"),
     ("a.addcmul_(c, c)", "a.addcmul_(c, c)"),
     ("a.zero_()", "a.zero_()"),
+    ("a.normal_()", "a.normal_()"),
+    ("a.uniform_()", "a.uniform_()"),
     ("a.tanh() (reference)", "a.tanh()"),
     ("a + a (reference)", "a + a"),
 ]

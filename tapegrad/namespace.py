@@ -21,8 +21,10 @@ from .creation import copy_of, empty, _factory_options, _leaf, legacy_new, _numb
     _requires_grad_arg, size_keyword, tensor
 from . import discrete_draws
 from . import draw_nodes
+from .inplace import _no_history
 from .random import fill_memory_order, generator_of, multinomial
 from .structops import diagflat
+from .tape import bump_version
 from .tensor import _bool_arg, _int_arg, _size_args, Tensor, _tensor_operand, tensor_methods
 from .views import _split, KIND_OPS
 
@@ -354,15 +356,25 @@ class _NamespaceMethods:
         order) into self, as an in-place op (version bump, autograd's in-place rules), shown
         as torch's node `name` (zero gradients: tapegrad/draw_nodes.py); `p`: bernoulli_'s
         tensor of probabilities.  autograd's in-place check comes first, as torch's: a leaf
-        that requires grad raises before anything is drawn."""
-        self._check_inplace(p)
-        values = np.asarray(draw()).astype(self._dtype.np, copy=False)
+        that requires grad raises before anything is drawn.  Where nothing needs history and
+        self's memory is writable (`w.data.normal_(0, 0.02)`, a script's `a.uniform_()`), the
+        draws are written into it at once, as the general path's in-place op ends
+        (draw_nodes.fill: 32x16 normal_ ~19 -> ~9 us)."""
         v = self._v
+        plain = p is None and type(v) is np.ndarray and v.flags.writeable and _no_history(self)
+        if not plain:
+            self._check_inplace(p)
+        values = np.asarray(draw()).astype(self._dtype.np, copy=False)
         if type(v) is float or v.flags.c_contiguous:   # (memory order is row-major order)
             arr = values.reshape(self._shape)
         else:   # (the layout of self's memory, whose order the draws follow)
             arr = np.empty_like(v, self._dtype.np)
             fill_memory_order(arr, values)
+        if plain:
+            self._lserial = 0   # a later use records the new value (tape.leaf_node)
+            bump_version(self)  # (before the write: see inplace._assign)
+            v[...] = arr
+            return self
         # (a fresh array of self's dtype: wrapped as it is, not through tensor()'s checks)
         return draw_nodes.fill(self, Tensor._wrap(arr, self._dtype), name, p)
 

@@ -100,9 +100,12 @@ def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capabilit
     scatters the values in that order (for a transposed matrix: into the base, row-major).
     `capability` ("AVX512", "AVX2", "DEFAULT") overrides `cpu_capability()`, the torch build
     to reproduce.  std < 0 or nan raises torch's RuntimeError."""
-    dtype = np.dtype(np_dtype)
-    if dtype not in (np.dtype(_F32), np.dtype(_F64)):
-        raise TypeError(f"normal: dtype must be float32 or float64, got {dtype}")
+    dtype = np_dtype   # (the scalar types, as the callers pass them: no np.dtype per draw)
+    if dtype is not _F32 and dtype is not _F64:
+        dtype = np.dtype(np_dtype)
+        if dtype not in (np.dtype(_F32), np.dtype(_F64)):
+            raise TypeError(f"normal: dtype must be float32 or float64, got {dtype}")
+        dtype = dtype.type
     n = int(n)
     if n < 0:
         raise ValueError(f"normal: n must be >= 0, got {n}")
@@ -115,7 +118,7 @@ def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capabilit
     token = ERR_SET(QUIET)    # inf/nan as torch makes them, silently
     try:
         if n >= 16 and contiguous:
-            if dtype == _F32:
+            if dtype is _F32:
                 if cap != "DEFAULT":
                     return _fill_f32_avx2(engine, n, _F32(mean), _F32(std))
                 return _fill_libm(engine, n, _F32, mean, std)

@@ -103,11 +103,13 @@ class Generator:
         """torch's uniform_(low, high) of n elements: 24 random bits per float32 (one word),
         53 per float64 (random64), then x * (high - low) + low with one rounding."""
         eng = self._engine
-        if np.dtype(np_dtype) == np.float64:
-            x = eng.uniform_f64(n)
+        f64 = np.dtype(np_dtype) == np.float64
+        x = eng.uniform_f64(n) if f64 else eng.uniform_f32(n)
+        if low == 0 and high == 1:   # (then so are the rounded bounds below: ~2 us a draw)
+            return x
+        if f64:
             low, span = float(low), float(high) - float(low)
         else:
-            x = eng.uniform_f32(n)
             low = np.float32(low)
             span = np.float32(np.float32(high) - low)
         if low == 0 and span == 1:

@@ -186,3 +186,96 @@ def test_in_place_fills_record_torch_nodes():
     with tg.no_grad():
         w.normal_()
     assert w.grad_fn is None and w._version == 1
+
+
+# ---- in-place fills of tensors that need no history (namespace._fill_random's plain write) ----
+def _plain_fill_cases():
+    """(name, fn(lib) -> tensors to compare) of in-place draws under grad mode where the
+    tensor needs no history (written at once) and the neighbours the general path decides:
+    a leaf that requires grad, a view of one, a saved tensor changed, an inference tensor, an
+    expand, a transposed tensor, a detach()ed alias, integer and float64 tensors.  Each case
+    draws once more after, so a stream left in another state shows."""
+    fills = {"normal_": lambda x: x.normal_(0.5, 2.0), "uniform_": lambda x: x.uniform_(),
+             "bernoulli_": lambda x: x.bernoulli_(0.3), "exponential_": lambda x: x.exponential_(),
+             "random_": lambda x: x.random_(0, 9)}
+
+    def then(lib, *ts):
+        return ts + (lib.rand(3),)
+
+    def saved(lib, fill):
+        w, a = lib.ones(2, 8, requires_grad=True), lib.ones(2, 8)
+        y = w * a
+        fill(a)
+        y.sum().backward()
+        return (w.grad,)
+
+    def inference(lib, fill):
+        with lib.inference_mode():
+            x = lib.ones(2, 8)
+        return (fill(x),)
+
+    cases = {}
+    for name, fill in fills.items():
+        cases.update({
+            f"{name} plain": lambda lib, f=fill: then(lib, f(lib.empty(2, 8))),
+            f"{name} float64": lambda lib, f=fill: then(lib, f(lib.empty(2, 8,
+                                                                         dtype=lib.float64))),
+            f"{name} 0-d": lambda lib, f=fill: then(lib, f(lib.tensor(0.0))),
+            f"{name} leaf that requires grad": lambda lib, f=fill: then(
+                lib, f(lib.ones(2, 8, requires_grad=True))),
+            f"{name} view of one": lambda lib, f=fill: then(
+                lib, f(lib.ones(2, 8, requires_grad=True)[0])),
+            f"{name} view": lambda lib, f=fill: (lambda a: then(lib, f(a[1]), a))(
+                lib.zeros(2, 8)),
+            f"{name} transposed": lambda lib, f=fill: (lambda a: then(lib, f(a.t()), a))(
+                lib.zeros(4, 8)),
+            f"{name} saved then changed": lambda lib, f=fill: then(lib, *saved(lib, f)),
+            f"{name} inference tensor outside": lambda lib, f=fill: then(lib, *inference(lib, f)),
+            f"{name} expanded": lambda lib, f=fill: then(lib, f(lib.zeros(1, 8).expand(3, 8))),
+            f"{name} detached": lambda lib, f=fill: (lambda w: then(lib, f(w.detach()), w))(
+                lib.ones(2, 8, requires_grad=True)),
+        })
+    cases["random_ int64"] = lambda lib: then(lib, lib.zeros(2, 8, dtype=lib.int64).random_(0, 9))
+    cases["bernoulli_ bool"] = lambda lib: then(lib, lib.zeros(2, 8, dtype=lib.bool).bernoulli_())
+    return cases
+
+
+def _plain_fill_outcome(lib, fn):
+    lib.manual_seed(11)
+    try:
+        ts = fn(lib)
+    except Exception as e:       # noqa: BLE001  (compared as torch's)
+        return type(e).__name__, str(e).replace(lib.__name__, "LIB")
+    return [(t.detach().numpy().tobytes(), str(t.dtype).split(".")[-1], tuple(t.shape),
+             t._version, t.requires_grad, _node(t)) for t in ts]
+
+
+def test_plain_in_place_fills_equal_the_general_path(monkeypatch):
+    from tapegrad import namespace
+    fast = {k: _plain_fill_outcome(tg, f) for k, f in _plain_fill_cases().items()}
+    monkeypatch.setattr(namespace, "_no_history", lambda t: False)
+    general = {k: _plain_fill_outcome(tg, f) for k, f in _plain_fill_cases().items()}
+    for k in fast:
+        assert fast[k] == general[k], k
+
+
+def test_plain_in_place_fills_as_torch():
+    torch = pytest.importorskip("torch")
+    for k, f in _plain_fill_cases().items():
+        ours, theirs = _plain_fill_outcome(tg, f), _plain_fill_outcome(torch, f)
+        if ours[0] in ("RuntimeError", "NotImplementedError", "TypeError") or \
+                theirs[0] in ("RuntimeError", "NotImplementedError", "TypeError"):
+            assert ours[0] == theirs[0], (k, ours, theirs)
+        else:
+            assert ours == theirs, k
+
+
+def test_plain_in_place_fill_takes_the_short_path(monkeypatch):
+    """A tensor that needs no history, under grad mode, is written at once: no
+    draw_nodes.fill, no in-place op."""
+    from tapegrad import draw_nodes
+    monkeypatch.setattr(draw_nodes, "fill", lambda *a, **k: pytest.fail("fill called"))
+    a = tg.empty(4, 16)
+    a.normal_()
+    a.uniform_(-1.0, 1.0)
+    assert a._version == 2 and ((a >= -1) & (a < 1)).all()
