@@ -83,8 +83,9 @@ def _clamp_bound(b, dt):
 
 def _f32_bound(b):
     """A number bound of a float32 tensor rounded to float32 (tensors and None as they are)."""
-    if type(b) is float and -D.F32_MAX <= b <= D.F32_MAX:   # (a C cast: 440 -> ~150 ns)
-        return _F32_UNPACK(_F32_PACK(b))[0]
+    if type(b) is float and -D.F32_MAX <= b <= D.F32_MAX or \
+            type(b) is int and -_EXACT_INT <= b <= _EXACT_INT:   # (a C cast: 440 -> ~150 ns)
+        return _F32_UNPACK(_F32_PACK(b))[0]   # (such an int is exact in double: one rounding)
     # (an int beyond int64 as it is: torch's OverflowError comes later; other ints rounded
     # once, straight to float32)
     return float(np.float32(b)) if type(b) is float or type(b) is int and \
@@ -359,7 +360,11 @@ def _array_update(t, number, *tensors):
     tv = type(t._v)
     if (type(number) is float or type(number) is int) and (tv is np.ndarray or tv is float) \
             and all(isinstance(x, Tensor) for x in tensors):
-        D.checked(number, t._dtype)   # (the general path's conversion error: 1e40 for float32)
+        if not (type(number) is int and -_EXACT_INT <= number <= _EXACT_INT or
+                type(number) is float and -D.F32_MAX <= number <= D.F32_MAX):
+            # (the general path's conversion error: 1e40 for float32; none to find within
+            # those ranges, where the check's ~0.5 us is saved)
+            D.checked(number, t._dtype)
         return True
     return False
 

@@ -75,8 +75,8 @@ def _np_clamp(extreme):
         out = extreme(a, b)
         if type(b) in _NONZERO_TYPES and b != 0:
             return out
-        if np.count_nonzero(a) != np.size(a):
-            out = np.where(a == b, a, out)
+        if np.count_nonzero(a) != (a.size if type(a) is np.ndarray else np.size(a)):
+            out = np.where(a == b, a, out)   # (np.size's Python layer: ~0.3 us of ~2)
         return out
     face.__name__ = "clamp_" + extreme.__name__[:3]
     return face

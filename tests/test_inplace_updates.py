@@ -695,6 +695,11 @@ def _grad_mode_write_cases(mod):
         "fill_ nan": lambda: make().fill_(math.nan),
         "fill_ huge int": lambda: make().fill_(2**70),
         "fill_ bool": lambda: make().fill_(True),
+        "clamp_ signed zeros": lambda: mod.tensor([-0.0, 0.0, -1.0, 2.0, math.nan, -0.0] * 4
+                                                  ).clamp_(0, 1),
+        "clamp_max_ signed zeros": lambda: mod.tensor([-0.0, 0.0, 1.0, -2.0] * 5).clamp_max_(0),
+        "clamp_ int bounds past float32's integers": lambda: (make() * 2**25).clamp_(
+            -16777217, 16777219),
         "copy_ itself": lambda: (lambda x: x.copy_(x))(make()),
         "copy_ overlapping": lambda: (lambda x: x[1:].copy_(x[:-1]))(make((5,))),
         "copy_ other dtype": lambda: make().copy_(make(dtype="float64")),
