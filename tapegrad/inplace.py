@@ -1042,7 +1042,7 @@ def _no_history(t):
     read of the unset `_flags` slot would cost ~0.25 us).  The fast forms' common test."""
     return not STATE.enabled or not (
         t._recorded or t._tape is not None or view_base(t) is not None or
-        _WITHOUT_GRAD and id(t) in _WITHOUT_GRAD)
+        _WITHOUT_GRAD and made_without_grad(t))   # (its entry, not a dead one's id)
 
 
 def _plain_alpha(alpha):

@@ -726,3 +726,21 @@ def test_grad_mode_writes_match_torch(torch_ref):
     _same_as_torch({name: _outcome(tg, fn) for name, fn in _grad_mode_write_cases(tg).items()},
                    {name: _outcome(torch_ref, fn)
                     for name, fn in _grad_mode_write_cases(torch_ref).items()})
+
+
+def test_grad_mode_update_ignores_a_dead_tensors_entry(monkeypatch):
+    """views._WITHOUT_GRAD keys by id: an entry of a dead tensor whose id a new one reuses
+    is not the new one's (views.made_without_grad), so the short path is still taken."""
+    import weakref
+    from tapegrad import views
+
+    class Dead:
+        pass
+    a, b = tg.ones(3, 2), tg.full((3, 2), 2.0)
+    gone = Dead()
+    monkeypatch.setitem(views._WITHOUT_GRAD, id(a), (weakref.ref(gone),))
+    del gone
+    monkeypatch.setattr(tg.Tensor, "_inplace", lambda *a, **k: pytest.fail("_inplace called"))
+    a.add_(b)
+    a.zero_()
+    assert a._version == 2 and (a == 0).all()
