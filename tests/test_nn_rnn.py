@@ -880,7 +880,9 @@ def test_gate_writer_leaves_other_cases_to_the_tensor_ops(monkeypatch, lstm, mod
         with getattr(tg, mode)():
             out = run(tg, tm, *[tg.tensor(a, dtype=tg.float32) for a in arrays])
         assert not out.requires_grad
-        np.testing.assert_allclose(out.numpy(), ref(*arrays), rtol=1e-5)
+        # (float32 matmuls summed in another order than torch's BLAS: a last-bit difference
+        # in an element near zero is over any rtol, hence the atol)
+        np.testing.assert_allclose(out.numpy(), ref(*arrays), rtol=1e-5, atol=1e-6)
     assert len(taken) >= T and not any(r is not None for r in taken)
 
 
