@@ -136,3 +136,45 @@ def test_traced_call_replays_the_body():
         y.backward()
         np.testing.assert_allclose(v, y.item(), rtol=1e-14)
         np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-14)
+
+
+# (numpy scalars warn at 0 * inf and x / 0 where the compiled pieces are quiet)
+@pytest.mark.filterwarnings("ignore:.*encountered in scalar:RuntimeWarning")
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_kind_faces(dim):
+    """The kind's kernel pieces (a replay's forward, the eager sweep) as plain Python on a
+    small arena, and its tensor faces, agree with the eager entry: slices with no, one and two
+    zeros, an infinity and nan, along each dim of a 3-d operand."""
+    from tapegrad.kinds import cumprod
+    from tapegrad.views import KIND_OPS
+    a = np.random.default_rng(11).standard_normal((5, 5, 5)) + 0.5
+    moved = np.moveaxis(a, dim, 2)
+    for i, row in enumerate(ROWS.values()):
+        moved[i % 5, i // 5] = row
+    x = tg.tensor(a, requires_grad=True)
+    y = x.cumprod(dim)
+    tape, e = y._tape, y._node
+    params = tape.params_of(e)
+    assert params.tolist() == list(cumprod.block(a.shape, dim))
+    n = a.size
+    args = (1, 0, -1, n, n, np.array([0, n]), None, None, None, np.array([0, 0]),
+            np.asarray(params), None)
+    vals = np.concatenate([a.ravel(), np.zeros(n)])
+    cumprod.forward_cumprod(*args, vals)
+    np.testing.assert_array_equal(vals[n:], y.detach().numpy().ravel())
+    g = np.random.default_rng(12).standard_normal(a.shape)
+    adj = np.concatenate([np.zeros(n), g.ravel()])
+    cumprod.sweep_cumprod(*args, vals, adj)
+    gx, = tg.autograd.grad(y, x, tg.tensor(g))
+    np.testing.assert_array_equal(adj[:n].reshape(a.shape), gx.numpy())
+    z = cumprod.tensor_forward_cumprod(KIND_OPS, x, None, tuple(y.shape), params, 0.0)
+    np.testing.assert_array_equal(z.detach().numpy(), y.detach().numpy())
+    (i, t), = cumprod.tensor_vjp_cumprod(KIND_OPS, tg.tensor(g), {0: x, 2: y}.get, a.shape,
+                                         None, params, 0.0)
+    assert i == 0
+    # (create_graph's formula is torch's grad-mode one, which differs from the plain sweep's
+    # at infinities and nan: compared with torch's create_graph gradient)
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(a, requires_grad=True)
+    tgx, = torch.autograd.grad(tx.cumprod(dim), tx, torch.tensor(g), create_graph=True)
+    _same(t.detach().numpy(), tgx.detach().numpy(), "float64")

@@ -132,3 +132,36 @@ def test_traced_call_and_broadcast_keep_the_body():
         res.append((y.detach().numpy(), x.grad.numpy(), e.grad.numpy()))
     for u, v in zip(*res):
         np.testing.assert_allclose(u, v, rtol=1e-15)
+
+
+# (numpy scalars warn at 0 * inf and x / 0 where the compiled pieces are quiet)
+@pytest.mark.filterwarnings("ignore:.*encountered in scalar:RuntimeWarning")
+@pytest.mark.parametrize("w", WEIGHTS)
+def test_kind_faces(w):
+    """The kind's kernel pieces (a replay's forward, the eager sweep) as plain Python on a
+    small arena, and its tensor faces, agree with the eager entry (both sides of |w| < 0.5,
+    infinities and nan in the operands)."""
+    from tapegrad.kinds import lerp
+    from tapegrad.views import KIND_OPS
+    xa, ea = _operands()
+    x, end = tg.tensor(xa, requires_grad=True), tg.tensor(ea, requires_grad=True)
+    y = tg.lerp(x, end, w)
+    tape, e = y._tape, y._node
+    assert type(y.grad_fn).__name__ == "LerpBackward0" and tape.imm[e] == w
+    n = xa.size
+    args = (2, 0, 1, 2 * n, n, np.array([0, n, 2 * n]), None, None, None, None, None,
+            np.array([0.0, 0.0, w]))
+    vals = np.concatenate([xa.ravel(), ea.ravel(), np.zeros(n)])
+    lerp.forward_lerp(*args, vals)
+    np.testing.assert_array_equal(vals[2 * n:], y.detach().numpy().ravel())
+    g = np.random.default_rng(9).standard_normal(xa.shape)
+    adj = np.concatenate([np.zeros(2 * n), g.ravel()])
+    lerp.sweep_lerp(*args, vals, adj)
+    gx, ge = tg.autograd.grad(y, (x, end), tg.tensor(g))
+    np.testing.assert_array_equal(adj[:n].reshape(xa.shape), gx.numpy())
+    np.testing.assert_array_equal(adj[n:2 * n].reshape(xa.shape), ge.numpy())
+    z = lerp.tensor_forward_lerp(KIND_OPS, x, end, tuple(y.shape), None, w)
+    np.testing.assert_array_equal(z.detach().numpy(), y.detach().numpy())
+    faces = dict(lerp.tensor_vjp_lerp(KIND_OPS, tg.tensor(g), None, xa.shape, ea.shape, None, w))
+    np.testing.assert_array_equal(faces[0].detach().numpy(), gx.numpy())
+    np.testing.assert_array_equal(faces[1].detach().numpy(), ge.numpy())
