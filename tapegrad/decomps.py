@@ -13,7 +13,7 @@ validated arguments (the Tensor methods check them).  They shift by the maximum
 (`T.max_shift`, no gradient: the results do not depend on the shift), so large inputs do not
 overflow; a replay recomputes the shift at its own point.
 """
-from . import groups
+from . import groups, result_grads
 from .graph import show_edges, torch_edges
 from .ops import OPS
 from .tape import INFERENCE_MADE, own_counter, refuse_inference_save, STATE, Tape, view_base
@@ -56,6 +56,8 @@ def record(name, body, T, x, *args, edges=None):
         if out._node >= start:
             groups.mark(tape, start, out._node, op.code)
             _save_result(tape, op, out)
+            if op.name in result_grads.GRADS:
+                _save_inputs(tape, op, x, args)
             base = view_base(out)
             if base is not None and base._tape is tape and base._node >= start:
                 own_counter(out)
@@ -111,6 +113,17 @@ def _save_result(tape, op, out):
     n = out._node
     if "out" in op.saves and n in tape.shape and tape.saved_array(n) is None:
         tape.save(n, out._v)
+
+
+def _save_inputs(tape, op, x, args):
+    """The inputs torch's node of row `op` saves (`Op.saves`: x as self, the first tensor
+    among args as other), kept where the members did not (groups.save_input)."""
+    if "a" in op.saves and type(x) is Tensor:
+        groups.save_input(tape, x)
+    if "b" in op.saves:
+        other = next((v for v in args if type(v) is Tensor), None)
+        if other is not None:
+            groups.save_input(tape, other)
 
 
 def open_length():

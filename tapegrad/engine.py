@@ -9,7 +9,8 @@ import heapq
 
 import numpy as np
 
-from . import anomaly, errors, groups, hooks, nodiff, pyfunc, reached, scratch, tiers
+from . import (anomaly, errors, groups, hooks, nodiff, pyfunc, reached, result_grads, scratch,
+               tiers)
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
@@ -1143,6 +1144,9 @@ _formula_cache = {}
 # holds -1 at its other entries: the last slot, False)
 _READS_INPUT = np.array([op.backward_reads_input or op.backward_is_one_node for op in BY_CODE]
                         + [False])
+# per decomposition opcode, whether create_graph hands its gradient on as torch's formula on
+# the row's result (result_grads; the last slot for the other entries, False)
+_RESULT_READING = np.array([op.name in result_grads.GRADS for op in BY_CODE] + [False])
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
 # per opcode, indexed by a stream of opcodes (np.isin costs ~50 us a call, this ~1 us)
 _NO_FAST = HOST_ONLY_OPS | np.array([op.kind in ("import", "pyfunc") or bool(op.double_backward)
@@ -1375,9 +1379,11 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         return None
     if K.OP_EW[ops[reached]].any():   # outlined rows (codegen.OUTLINE_FROM): no emit branch
         return None
-    if tape.groups is not None:   # a group whose backward reads its input: _reading_inputs
+    if tape.groups is not None:   # a group whose backward reads its input (_reading_inputs)
+        # or its result (result_grads)
         rows = tape.groups.row
-        if _READS_INPUT[rows[reached[reached < len(rows)]]].any():
+        codes = rows[reached[reached < len(rows)]]
+        if _READS_INPUT[codes].any() or _RESULT_READING[codes].any():
             return None
     # with inputs, only what leads to them runs (is checked), as torch
     leads = None if inputs is None else _leads(tape, n, inputs)
@@ -1639,6 +1645,11 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                                             BY_CODE[row].jvp_error))
                          for i, (k, gi, s) in enumerate(zip(slots, grads, specs))
                          if k >= 0 and gi is not None]
+            elif row >= 0 and _RESULT_READING[row] and not tape.recording and \
+                    (got := node_for(tape, e)._result_call(g)) is not None:
+                # (torch's formula on the node's result, result_grads: a second backward
+                # runs through this node again, as torch's; its members then get none)
+                pairs = [(k, _sum_to(gi, tape.shape.get(k))) for k, gi in got]
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
                 pairs = pyfunc.tensor_vjp(tape, e, g, reach, marks)
             else:

@@ -135,6 +135,17 @@ def quiet_members(tape, n):
     return quiet
 
 
+def save_input(tape, x):
+    """Save tensor x's value where x is an input of a group whose row's gradient under
+    create_graph is torch's formula on its result and inputs (result_grads: logsumexp's,
+    prod's) and the members did not keep it (they read the shifted values, partial
+    products), as torch's node saves `self` (`other`).  Leaves and imports need none."""
+    n = x._node if x._recorded and x._tape is tape else -1
+    if n >= 0 and n in tape.shape and tape.saved_array(n) is None and \
+            _KIND[tape.op[n]] not in _OUTSIDE:
+        tape.save(n, x._v)
+
+
 def row_at(tape, e):
     """The decomposition opcode entry e shows as (it is a group's output), else -1."""
     groups = tape.groups

@@ -837,7 +837,7 @@ class _MathMethods:
             with switched_grad(False):
                 count = DM.dist(None, self, other, p)
             return _DistZero.apply(count._array(), count.dtype, self, other)
-        return _record("dist", DM.dist, self, other, p)
+        return keep_tensor_args(_record("dist", DM.dist, self, other, p), other=other, p=p)
 
     def renorm(self, p, dim, maxnorm):
         """self with each slice along dim whose p-norm exceeds maxnorm scaled to norm maxnorm

@@ -1736,10 +1736,11 @@ def _one_sum_entries(x, xa, dt, dims, keepdim, kshape):
     return tape, start, shift, zt, et, st
 
 
-def _group_from(tape, start, zt, out):
-    """Mark the entries from x - shift (zt's) to `out`'s as logsumexp's group."""
+def _group_from(tape, start, zt, out, x):
+    """Mark the entries from x - shift (zt's) to `out`'s as logsumexp's group (of input x)."""
     members = tuple(range(zt._node, out._node + 1))
     groups.mark_members(tape, start, out._node, members, _LOGSUMEXP)
+    groups.save_input(tape, x)   # (decomps.record's rule)
     return out
 
 
@@ -1753,7 +1754,7 @@ def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
         return None
     tape, start, shift, zt, _, st = got
     out = st.log() + (shift if keepdim else shift.reshape(st._shape))
-    return _group_from(tape, start, zt, out)
+    return _group_from(tape, start, zt, out, x)
 
 
 def _logsumexp_pass(x, dims, keepdim):
@@ -1805,6 +1806,7 @@ def _logsumexp_pass(x, dims, keepdim):
     groups.mark_members(tape, start, n, (n_m, n_z, n_e, n_s, n_l, n_m2, n),
                         _LOGSUMEXP)
     tape.save(n, out)   # (torch's node saves its result: decomps._save_result's rule)
+    groups.save_input(tape, x)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
     return t

@@ -7,11 +7,12 @@ import weakref
 
 import numpy as np
 
-from . import dtypes as D, errors, groups
-from .engine import _formula, _input_grads, _sum_to, list_operand_shaped
+from . import dtypes as D, errors, groups, result_grads
+from .engine import _formula, _handle, _input_grads, _sum_to, list_operand_shaped
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
 from .graph import (AccumulateGrad, edge_nodes, folded_record, members_above, Node, node_for,
-                    number_name, saved_fields, sibling, slot_nodes, torch_inputs, torch_roles)
+                    number_name, saved_fields, SavedNode, sibling, slot_nodes, torch_inputs,
+                    torch_roles)
 from .ndops import _EXACT_INT
 from .hooks import split_outputs, stacked_outputs, viewed_product
 from .ops import BY_CODE, mentions, OUTPUT_CODE
@@ -421,9 +422,91 @@ def _composite_grads(fn, tape, n, nodes, grouped, g):
                                   f"inputs is not supported by tapegrad")
     if g is None:
         return [None] * len(nodes)
+    if grouped and list(slots) == list(nodes):
+        got = _result_grads(tape, n, nodes, g)
+        if got is not None:
+            return [_shaped(tape, k, gi) if k >= 0 and gi is not None and _differentiable(tape, k)
+                    else None for k, gi in zip(nodes, got)]
     got = _members_grads(tape, n, g, members, {s for s, k in zip(slots, nodes) if s != k})
     return [_shaped(tape, k, got.get(s)) if k >= 0 and _differentiable(tape, k) else None
             for k, s in zip(nodes, slots)]
+
+
+def _result_grads(tape, n, nodes, g):
+    """The gradients of group n's inputs `nodes` as torch's formula on the group's result
+    (result_grads.GRADS, by row), or None where the row has none, the formula does not read
+    the result there, or the tape does not hold a value it reads (the members saved others):
+    the members' VJPs then.  Not while recording for replay (a replay re-runs the members)."""
+    fn = result_grads.GRADS.get(BY_CODE[groups.row_at(tape, n)].name)
+    if fn is None or tape.recording:
+        return None
+    try:
+        out = _handle(tape, n, g)
+        kept = tape.call_args.get(n) if tape.call_args is not None else None
+        return fn(g, _Inputs(tape, nodes, g), out, kept or {})
+    except result_grads.Unavailable:   # (a value not saved: the members read their own)
+        return None
+
+
+def _result_call(self, g):
+    """[(input node, gradient)] of this decomposition node's inputs that take one, as
+    torch's formula on its result gives them (_result_grads), after torch's checks of what
+    the node saved; None where that formula does not apply, and the members' VJPs give them
+    (the create_graph walk: engine)."""
+    tape, n = self._tape, self._node
+    if result_grads.GRADS.get(BY_CODE[groups.row_at(tape, n)].name) is None:
+        return None
+    nodes = edge_nodes(tape, n)
+    if nodes is None:
+        nodes = groups.inputs(tape, n)
+    slots = slot_nodes(tape, nodes, groups.members(tape, n).tolist())
+    if slots is None or list(slots) != list(nodes):   # (one tensor as two arguments)
+        return None
+    for f in saved_fields(self):     # torch unpacks what the node saved: its errors first
+        _check_saved(self, f)
+    got = _result_grads(tape, n, nodes, g)
+    if got is None:
+        return None
+    return [(k, gi) for k, gi in zip(nodes, got)
+            if k >= 0 and gi is not None and _differentiable(tape, k)]
+
+
+class _Inputs:
+    """A node's inputs as result_grads' formulas read them: `ins[i]` a tensor standing for
+    input i (result_grads.Unavailable where the tape does not hold its value), `given(i)`
+    whether torch's edge i leads anywhere, `shape(i)` its shape."""
+
+    def __init__(self, tape, nodes, like):
+        self.tape, self.nodes, self.like = tape, nodes, like
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def given(self, i):
+        return self.nodes[i] >= 0
+
+    def __getitem__(self, i):
+        node = self.nodes[i]
+        try:
+            return _handle(self.tape, node, self.like) if node >= 0 else None
+        except RuntimeError as e:   # (BACKWARD_TWICE: a value the members did not save)
+            raise result_grads.Unavailable(node) from e
+
+    def kept(self, value):
+        """A tensor argument the call kept (keep_tensor_args) as a tensor."""
+        if isinstance(value, SavedNode):
+            try:
+                return _handle(self.tape, value.node, self.like)
+            except RuntimeError as e:
+                raise result_grads.Unavailable(value.node) from e
+        if isinstance(value, Tensor):
+            return value
+        raise result_grads.Unavailable(value)
+
+    def shape(self, i):
+        node = self.nodes[i]
+        shape = self.tape.shape.get(node)
+        return tuple(shape) if shape is not None else self[i].shape
 
 
 def _list_grads(tape, n, op, g):
@@ -519,3 +602,4 @@ def _members_grads(tape, n, g, members, kept=()):
 Node.__getattr__ = _saved_attr
 Node.__dir__ = _node_dir
 Node.__call__ = _call_node
+Node._result_call = _result_call

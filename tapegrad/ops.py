@@ -741,7 +741,8 @@ _DECLS = [
     # of the difference (tapegrad/decomps_math.py)
     Op("nansum", "decomp", "NansumBackward0", saves=("a",)),
     Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1), saves_cross=True),
-    Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1),
+       saved_args=("other", "p")),
     # beta * input + alpha * a product (tapegrad/products.py): edges input, then the factors
     Op("addmv", "decomp", "AddmvBackward0", saves=(), edges=(0, 1, 2)),
     Op("addr", "decomp", "AddrBackward0", saves=(), edges=(0, 1, 2)),
