@@ -19,8 +19,8 @@ from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .kinds import view as view_kind
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
-from .graph import (known_shape, node_edges, node_for, node_members, node_shape, show_edges,
-                    sibling, SLOGDET, SLOGDET_SIGN)
+from .graph import (known_shape, node_edges, node_for, node_members, node_outputs, node_shape,
+                    show_edges, sibling, SLOGDET, SLOGDET_SIGN)
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .grad_mode import switched_grad, TRANSFORMS
 from .tape import (_const_fill, _NO_ARGS, _SAVES, _DIFFERENTIABLE, BUMPS, HOST_ONLY_OPS,
@@ -147,6 +147,11 @@ def _marks(tape, n, inputs, memo, listed=None):
             for node in _nodes_in(tp, t):
                 if node < k:
                     marks[node] = 1
+                    # (an input that is one output of a node of several: torch captures it
+                    # at that node, which its other outputs' readers lead to as well)
+                    for m in node_outputs(tp, node):
+                        if m < k:
+                            marks[m] = 1
         for node, (src, snode) in tp.imports.items():
             if node < k and memo[id(src)][snode]:
                 marks[node] = 1
@@ -1855,7 +1860,7 @@ def _hooked(tape, n, inputs, leads, root=-1, seeds=None):
         if seeds is not None and h.tensor and all(node != s for s, _ in seeds):
             p.summed = hooks.sum_consumer(tape, node, n, {s for s, _ in seeds})
         out[node] = p
-    hooks.output_groups(tape, n, out, leads)
+    hooks.output_groups(tape, n, out, leads, mine)
     return out or None
 
 

@@ -420,6 +420,24 @@ def _det_input(tape, s):
     return int(en[s][0]) if en is not None and s in en else int(tape.ia[s])
 
 
+def node_outputs(tape, n):
+    """The entries that are the outputs of entry n's torch node, n among them, in output
+    order, where that node has several: a split's (unbind's, var_mean's, a custom
+    Function's) `output` entries, slogdet's sign and log|det|; () for any other entry."""
+    op = tape.op[n]
+    if op == OUTPUT_CODE:
+        parent = int(tape.ia[n])
+        out, m = [], parent + 1
+        while m < tape.n and tape.op[m] == OUTPUT_CODE and tape.ia[m] == parent:
+            out.append(m)
+            m += 1
+        return tuple(out)
+    other = sibling(tape, n) if op in (SLOGDET, SLOGDET_SIGN) else -1
+    if other < 0:
+        return ()
+    return (n, other) if op == SLOGDET_SIGN else (other, n)
+
+
 def sibling(tape, n):
     """The entry that is the other output of entry n's torch node LinalgSlogdetBackward0:
     linalg.slogdet records the sign, then log|det| right after it (after A's leaf entry

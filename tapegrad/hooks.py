@@ -29,8 +29,8 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import switched_grad
-from .graph import (AccumulateGrad, known_shape, Node, node_edges, node_members, seen_like,
-                    sibling, slot_nodes, torch_inputs)
+from .graph import (AccumulateGrad, known_shape, Node, node_edges, node_members,
+                    node_outputs, seen_like, sibling, slot_nodes, torch_inputs)
 from .groups import row_at
 from .kinds import LISTS
 from .ops import BY_CODE, OUTPUT_CODE
@@ -640,7 +640,11 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
     autograd.grad input whose node executes (another input lies below it) is captured
     before its hooks, which then run for the propagation (engine.cpp, evaluate_function).
     The run's only root (`root`: its node on this tape, else -1) is evaluated even when it
-    leads to no input: its tensor hooks run there, and a retained .grad sees their result."""
+    leads to no input: its tensor hooks run there, and a retained .grad sees their result.
+    An output of a node of several runs its tensor hooks where another output is an input
+    (torch captures that one at the node, after all of their hooks: output_groups), and its
+    node's hooks where another output leads to an input (slogdet's sign, which reads a
+    constant of A, where log|det| does)."""
     if inputs is None:
         p = Pause(node, h, True, "tensor" if node in tape.retained else None)
     elif node in mine:
@@ -651,9 +655,9 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
         grad_call = isinstance(inputs, GradInputs)
         p = Pause(node, h, needed or not grad_call, "raw" if needed and grad_call else "tensor")
         p.idle = not needed and not grad_call
-    elif leads[node]:
+    elif leads[node] or any(leads[m] for m in node_outputs(tape, node) if m < len(leads)):
         p = Pause(node, h, True, None)
-    elif node == root:
+    elif node == root or any(m in mine for m in node_outputs(tape, node)):
         p = Pause(node, h, False, None)
     else:
         return None
@@ -699,24 +703,30 @@ class Outputs:
         self.members, self.done = [], False
 
 
-def output_groups(tape, n, pauses, leads):
+def output_groups(tape, n, pauses, leads, mine=()):
     """Give the nodes of several outputs (split, unbind, var_mean, a custom Function's:
-    `output` entries right after the node) and their outputs with tensor hooks, in
-    `pauses` ({tape node: Pause} of a backward from below n), one Outputs (`Pause.group`):
-    torch runs the tensor hooks of every output of a node it executes at once (each
-    tensor's together, the tensors in the order of their first hook), with None for an
-    output the backward did not reach (`y1, y2 = x.unbind(); y1.sum().backward()` calls
-    y2's hooks with None).  The gradients
-    of all the outputs are final at the first of their pauses the sweep comes to: all run
-    there (run_output_hooks).  A node with no Pause of its own gets one that runs only those
+    `output` entries right after the node; slogdet's sign and log|det| entries) and their
+    outputs with tensor hooks, in `pauses` ({tape node: Pause} of a backward from below n),
+    one Outputs (`Pause.group`): torch runs the tensor hooks of every output of a node it
+    executes at once (each tensor's together, the tensors in the order of their first
+    hook), with None for an output the backward did not reach (`y1, y2 = x.unbind();
+    y1.sum().backward()` calls y2's hooks with None).  The gradients of all the outputs are
+    final at the first of their pauses the sweep comes to: all run there
+    (run_output_hooks).  A node with no Pause of its own gets one that runs only those
     (`own` False), where it executes (`leads`: with inputs, only the nodes on a path to
-    one)."""
+    one) or where one of its outputs is an input (`mine`: torch captures it there, after
+    those hooks)."""
     groups = {}
     for node, h in tape.hooks.items():
-        if not h.tensor or tape.op[node] != OUTPUT_CODE:
+        if not h.tensor:
             continue
-        parent = int(tape.ia[node])
-        if parent >= n or leads is not None and not leads[parent]:
+        outputs = node_outputs(tape, node) if node < n else ()
+        if not outputs:
+            continue
+        # (the key: a split's entry; slogdet's log|det| entry, its node's)
+        parent = int(tape.ia[node]) if tape.op[node] == OUTPUT_CODE else outputs[-1]
+        if parent >= n or leads is not None and not leads[parent] and \
+                not any(m in mine for m in outputs):
             continue
         group = groups.get(parent)
         if group is None:

@@ -1388,6 +1388,84 @@ def test_tensor_hooks_of_unreached_outputs_get_none(torch_ref, make, call, pad):
         _unreached_output_hooks(torch_ref, mk, call, pad)
 
 
+def _captured_output_hooks(m, make, k, use, order, call):
+    """What the tensor hooks (in `order`, each doubling its gradient) on the outputs of
+    make(m, y)'s node saw, with a loss that reads the outputs `use`, and the gradient of
+    output k as the input of autograd.grad (or backward(inputs=)): torch captures it at its
+    node, after running the tensor hooks of all that node's outputs."""
+    x = m.arange(1.0, 7.0, dtype=m.float64).reshape(2, 3).requires_grad_()
+    outs = make(m, x * 1.0)
+    log = []
+    for j in order:
+        outs[j].register_hook(lambda g, j=j: log.append(
+            (j, None if g is None else np.round(g.detach().numpy(), 6).tolist()))
+            or (None if g is None else g * 2))
+    loss = sum(((outs[j] ** 2) * (j + 1)).sum() for j in use)
+    if call == "backward":
+        outs[k].retain_grad()
+        loss.backward(inputs=[outs[k]])
+        g = outs[k].grad
+    else:
+        g, = m.autograd.grad(loss, outs[k], allow_unused=True,
+                             create_graph=call == "create_graph")
+    return log, None if g is None else np.round(g.detach().numpy(), 6).tolist()
+
+
+@pytest.mark.parametrize("make", sorted(set(_SEVERAL_OUTPUTS) | {"slogdet"}))
+@pytest.mark.parametrize("call", ["grad", "create_graph", "backward"])
+def test_tensor_hooks_of_the_other_outputs_of_a_captured_input(torch_ref, make, call):
+    """autograd.grad(loss, pieces[k]) of a split's piece (unbind's, chunk's, var_mean's,
+    slogdet's sign or log|det|): torch runs the tensor hooks of every output of that node,
+    with None for one the loss does not read, before it captures the input's gradient, and
+    the readers of the other outputs run to give them theirs (tapegrad ran the input's own
+    hooks only, or none where the loss does not read it)."""
+    mk = _SEVERAL_OUTPUTS.get(make) or (lambda m, y: tuple(m.linalg.slogdet(
+        y[:, :2] @ y[:, :2].T)))
+    for order in ((0, 1), (1, 0)):
+        for use in ((0, 1), (1,), (0,)):
+            for k in (0, 1):
+                if call == "backward" and k not in use:
+                    continue   # (torch: "One of the differentiated Tensors" ... not used)
+                assert _captured_output_hooks(tapegrad, mk, k, use, order, call) == \
+                    _captured_output_hooks(torch_ref, mk, k, use, order, call), (order, use, k)
+
+
+def _slogdet_output_hooks(m, loss_of, inputs, order):
+    """What the tensor hooks on slogdet's sign and log|det| (in `order`) and its node's pre
+    and post hooks saw, for a loss of them (`loss_of`), with autograd.grad's `inputs` (of
+    "A", "B" (A * 1.0), "sign", "logabsdet"; None: backward())."""
+    a = m.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=m.float64, requires_grad=True)
+    b = a * 1.0
+    s, l = m.linalg.slogdet(b)
+    log = []
+
+    def seen(gs):
+        return [None if g is None else np.round(g.detach().numpy(), 6).tolist() for g in gs]
+    s.grad_fn.register_hook(lambda gi, go: log.append(("post", seen(gi), seen(go))))
+    s.grad_fn.register_prehook(lambda go: log.append(("pre", seen(go))))
+    for t, name in [(s, "sign"), (l, "logabsdet")][::order]:
+        t.register_hook(lambda g, name=name: log.append((name, seen([g]))))
+    loss = loss_of(s, l)
+    if inputs is None:
+        loss.backward()
+        return log, seen([a.grad])
+    named = {"A": a, "B": b, "sign": s, "logabsdet": l}
+    return log, seen(m.autograd.grad(loss, [named[i] for i in inputs], allow_unused=True))
+
+
+@pytest.mark.parametrize("inputs", [None, ("A",), ("B",), ("sign",), ("logabsdet",),
+                                    ("sign", "logabsdet")])
+def test_slogdet_output_hooks_as_torch(torch_ref, inputs):
+    """torch's LinalgSlogdetBackward0 runs the tensor hooks of both outputs when it runs or
+    captures an input, in registration order, the sign's with None where the loss does not
+    read it; tapegrad ran the sign's only where it was read, after the node's hooks, and
+    log|det|'s not at all for autograd.grad(loss, sign)."""
+    for loss_of in (lambda s, l: l * 2, lambda s, l: l * 2 + s * 3, lambda s, l: s * 3):
+        for order in (1, -1):
+            assert _slogdet_output_hooks(tapegrad, loss_of, inputs, order) == \
+                _slogdet_output_hooks(torch_ref, loss_of, inputs, order), (loss_of(1, 2), order)
+
+
 def test_a_hook_of_an_unreached_output_may_not_return_a_gradient(torch_ref):
     """A tensor hook given None that returns a tensor: torch's error, nothing accumulated."""
     def case(m):
