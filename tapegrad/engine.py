@@ -1597,7 +1597,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                         else None for m, _, _ in p.group.members], create_graph=True)
                 if p.own:
                     g, seen, seen_retained, done = hooks.graph_pause(
-                        tape, p, g, _read_vjp(_hook_vjp(marks), reading), got)
+                        tape, p, g, _read_vjp(_without_derivative(_hook_vjp(marks)), reading),
+                        got)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
@@ -1641,15 +1642,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             elif row >= 0 and BY_CODE[row].double_backward:
                 # (the whole row's gradients, each through one node of torch's: its members
                 # then get none)
-                slots, grads = _node_grads(tape, e, g)
-                edges = [_edge_of(tape, k, g) if k >= 0 else None for k in slots]
-                spec = BY_CODE[row].double_backward
-                specs = spec if isinstance(spec[0], tuple) else (spec,) * len(slots)
-                # (each in its input's dtype, as torch's node gives it)
-                pairs = [(k, _no_derivative(s, gi, g, edges, edges[i]._dtype,
-                                            BY_CODE[row].jvp_error))
-                         for i, (k, gi, s) in enumerate(zip(slots, grads, specs))
-                         if k >= 0 and gi is not None]
+                slots, grads = _without_derivative(_node_grads)(tape, e, g)
+                pairs = [(k, gi) for k, gi in zip(slots, grads) if k >= 0 and gi is not None]
             elif row >= 0 and _RESULT_READING[row] and not tape.recording and \
                     (got := node_for(tape, e)._result_call(g)) is not None:
                 # (torch's formula on the node's result, result_grads: a second backward
@@ -1744,6 +1738,26 @@ def _read_vjp(vjp, reading):
         for k, (_, x) in zip(given, read):
             out[k] = x
         return slots, tuple(out)
+    return read
+
+
+def _without_derivative(vjp):
+    """`vjp` (a node's (slots, grad_inputs), engine._node_grads') where the node is the output
+    of a row whose torch backward has no derivative (Op.double_backward): each gradient as
+    the output of that backward's node (_no_derivative, in its input's dtype, as torch's
+    node gives it), also as a post hook sees it on the create_graph walk."""
+    def read(tape, e, g):
+        slots, gi = vjp(tape, e, g)
+        row = -1 if tape.groups is None or tape.recording else groups.row_at(tape, e)
+        if row < 0 or not BY_CODE[row].double_backward:
+            return slots, gi
+        edges = [_edge_of(tape, k, g) if k >= 0 else None for k in slots]
+        spec = BY_CODE[row].double_backward
+        specs = spec if isinstance(spec[0], tuple) else (spec,) * len(slots)
+        return slots, tuple(
+            x if k < 0 or x is None else
+            _no_derivative(s, x, g, edges, edges[i]._dtype, BY_CODE[row].jvp_error)
+            for i, (k, x, s) in enumerate(zip(slots, gi, specs)))
     return read
 
 

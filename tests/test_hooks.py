@@ -1466,6 +1466,48 @@ def test_slogdet_output_hooks_as_torch(torch_ref, inputs):
                 _slogdet_output_hooks(torch_ref, loss_of, inputs, order), (loss_of(1, 2), order)
 
 
+# nodes whose torch backward op has no derivative (Op.double_backward)
+_NO_DOUBLE_BACKWARD = {
+    "pdist": lambda m, x, z: m.nn.functional.pdist(m.stack([x, z]) * 1.0),
+    "cdist": lambda m, x, z: m.cdist((x * 1.0).reshape(1, 3), z.reshape(1, 3)),
+    "multi_margin_loss": lambda m, x, z: m.nn.functional.multi_margin_loss(
+        m.stack([x, z]) * 1.0, m.tensor([0, 2])),
+    "multilabel_margin_loss": lambda m, x, z: m.nn.functional.multilabel_margin_loss(
+        m.stack([x, z]) * 1.0, m.tensor([[0, -1, 1], [2, 0, -1]])),
+    "embedding_bag": lambda m, x, z: m.nn.functional.embedding_bag(
+        m.tensor([0, 1, 1]), m.stack([x, z]) * 1.0, m.tensor([0, 1]), mode="max"),
+    "hardsigmoid": lambda m, x, z: m.nn.functional.hardsigmoid(x * 1.0),
+}
+
+
+def _no_double_backward(m, make, hook):
+    """A second derivative through a node whose torch backward has no derivative, with a
+    post hook on it (doubling its grad_inputs) or none: torch's error, or the values."""
+    x = m.tensor([0.5, -1.0, 2.0], requires_grad=True, dtype=m.float64)
+    z = m.tensor([1.5, 0.7, 3.0], requires_grad=True, dtype=m.float64)
+    y = make(m, x, z)
+    if hook:
+        y.grad_fn.register_hook(lambda gi, go: tuple(None if g is None else g * 2 for g in gi))
+    g = m.autograd.grad(y.sum(), [x, z], create_graph=True, allow_unused=True)
+    try:
+        h = m.autograd.grad(sum((gi * gi).sum() for gi in g if gi is not None), [x, z],
+                            allow_unused=True)
+    except (RuntimeError, NotImplementedError) as e:
+        return type(e).__name__, str(e)
+    return [None if t is None else np.round(t.numpy(), 6).tolist() for t in h]
+
+
+@pytest.mark.parametrize("name", sorted(_NO_DOUBLE_BACKWARD))
+def test_post_hooks_on_a_node_without_double_backward_as_torch(torch_ref, name):
+    """The gradients a post hook sees and returns at such a node are that backward's outputs,
+    whose own backward raises torch's error (the hook's pause handed on the primitives':
+    pdist's and cdist's second derivative came out, the margin losses' raised "does not
+    require grad")."""
+    for hook in (False, True):
+        assert _no_double_backward(tapegrad, _NO_DOUBLE_BACKWARD[name], hook) == \
+            _no_double_backward(torch_ref, _NO_DOUBLE_BACKWARD[name], hook), hook
+
+
 def test_a_hook_of_an_unreached_output_may_not_return_a_gradient(torch_ref):
     """A tensor hook given None that returns a tensor: torch's error, nothing accumulated."""
     def case(m):
