@@ -320,7 +320,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 def matrix_power(input, n):
     """input @ input @ ... (n times) over the last two dims, by torch's binary
-    decomposition: a copy of the identity for n = 0, the inverse's power for n < 0."""
+    decomposition: a copy of the identity for n = 0, the inverse's power for n < 0 (the
+    inverse itself for n = -1)."""
     return _matrix_power(input, n, "matrix_power", 2)
 
 
@@ -340,6 +341,8 @@ def _matrix_power(input, n, fn, pos):
     if n == 0:
         out = input.clone()
         return out.copy_(eye(input.shape[-1], dtype=input.dtype).expand(*input.shape))
+    if n == -1:   # (torch's: the inverse itself, no copy of it)
+        return inv(input)
     if n < 0:
         input, n = inv(input), -n
     if n == 1:

@@ -47,7 +47,7 @@ EXPRS = [
     "m.diff(x)", "m.diff(x, dim=0)", "m.diff(x, n=2, dim=1, prepend=x, append=x)", "v.diff(n=3)",
     "m.diff(v > 0)", "m.diff(x, n=0)", "m.matrix_power(q, 0)", "m.matrix_power(q, 1)",
     "m.matrix_power(q, 2)", "m.matrix_power(q, 3)", "q.matrix_power(5)", "m.matrix_power(b, 6)",
-    "m.matrix_power(q, -2)", "m.positive(x)", "x.positive()", "m.float_power(x, 2)",
+    "m.matrix_power(q, -2)", "m.matrix_power(q, -1)", "m.linalg.matrix_power(q, -1)", "m.positive(x)", "x.positive()", "m.float_power(x, 2)",
     "m.float_power(x.float(), 2)", "m.float_power(2, v)", "x.float_power(v)",
     "m.signbit(m.tensor([-0.0, 0.0, -1.0, 2.0]))", "x.signbit()", "m.signbit(m.tensor([-1, 0]))",
     "m.is_floating_point(x)", "m.is_complex(x)", "m.is_nonzero(m.tensor([0.5]))",
