@@ -893,15 +893,17 @@ def _run_inputs(done, inputs):
 def _retained(done, inputs, grads, roots):
     """(tensor, gradient) of each retained non-leaf whose gradient a run with `inputs`
     computed: one of the inputs (`grads`: theirs), one whose entry the run executed (it leads
-    to the inputs), or the run's only root (its seed: torch then starts at the root's own node,
+    to the inputs), the run's only root (its seed: torch then starts at the root's own node,
     whose hooks run; several roots hang under one root node, which passes nothing to a node
-    that leads nowhere).  torch's retain_grad hook fires wherever a tensor's gradient
-    arrives, autograd.grad and backward(inputs=...) included."""
+    that leads nowhere), or another output of a node where an input is captured.  torch's
+    retain_grad hook fires wherever a tensor's gradient arrives, autograd.grad and
+    backward(inputs=...) included."""
     given = {id(t): g for t, g in zip(inputs, grads)}
     out = {}
     for r in done:
         tape, ran, reach = r.tape, r.ran, r.reach
         root = _only_root(roots, tape)
+        captured = _captured_outputs(tape, inputs)
         for node, ref in tape.retained.items():
             t = ref()
             if t is None or node >= r.n:
@@ -913,7 +915,7 @@ def _retained(done, inputs, grads, roots):
                     out[k] = (t, g)
                 elif given[k] is not None and k not in out:
                     _collect(out, t, given[k])
-            elif ran[node] or reach[node] and node == root:
+            elif ran[node] or reach[node] and (node == root or node in captured):
                 _collect(out, t, r.result_of(node, t.shape))
     return list(out.values())
 
@@ -1468,10 +1470,11 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         kept = []
         if tape.retained:
             given, root = {id(t) for t in inputs}, _only_root(roots, tape)
+            captured = _captured_outputs(tape, inputs)
             for node, ref in tape.retained.items():
                 t = ref()
                 if (t is not None and node < n and id(t) not in given
-                        and _fills_retained(leads, node, root)):
+                        and _fills_retained(leads, node, root, captured)):
                     g = grad_tensor(node, t)
                     if g is not None:
                         kept.append((t, g))
@@ -1626,7 +1629,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 elif inputs is None:
                     leaf_grads[id(t)] = (t, seen)
                 elif id(t) not in given:
-                    if _fills_retained(leads, e, root):
+                    if _fills_retained(leads, e, root, _captured_outputs(tape, inputs)):
                         kept[id(t)] = (t, seen)
                 elif seen_retained is not seen:   # an input captured before its hooks
                     kept[id(t)] = (t, seen_retained)
@@ -1842,11 +1845,19 @@ def _only_root(roots, tape):
     return roots[0]._node if len(roots) == 1 and roots[0]._tape is tape else -1
 
 
-def _fills_retained(leads, node, root):
+def _fills_retained(leads, node, root, captured):
     """Whether a create_graph run with inputs fills the retained tensor of entry `node` (as
-    _retained's rule): the entry leads to the inputs (`leads`: _leads), or it is the run's
-    only root (`root`: _only_root)."""
-    return leads[node] or node == root
+    _retained's rule): the entry leads to the inputs (`leads`: _leads), it is the run's
+    only root (`root`: _only_root), or another output of a node where an input is captured
+    (`captured`: _captured_outputs)."""
+    return leads[node] or node == root or node in captured
+
+
+def _captured_outputs(tape, inputs):
+    """The entries of `tape` that are outputs of a node of several where one of `inputs` (an
+    output of it) is captured (graph.node_outputs): torch runs the tensor pre-hooks of all
+    that node's outputs there, retain_grad's among them."""
+    return {m for t in inputs for node in _nodes_in(tape, t) for m in node_outputs(tape, node)}
 
 
 # ---- hooks (tapegrad.hooks): the sweep pauses at hooked entries -----------------------------

@@ -1430,6 +1430,40 @@ def test_tensor_hooks_of_the_other_outputs_of_a_captured_input(torch_ref, make, 
                     _captured_output_hooks(torch_ref, mk, k, use, order, call), (order, use, k)
 
 
+def _captured_retained(m, make, k, use, retained, call):
+    """The .grad of the retained outputs of make(m, y)'s node when output k is the input of
+    autograd.grad (or backward(inputs=)) and the loss reads the outputs `use`."""
+    x = m.arange(1.0, 7.0, dtype=m.float64).reshape(2, 3).requires_grad_()
+    outs = make(m, x * 1.0)
+    for j in retained:
+        outs[j].retain_grad()
+    loss = sum(((outs[j] ** 2) * (j + 1)).sum() for j in use)
+    if call == "backward":
+        loss.backward(inputs=[outs[k]])
+    else:
+        m.autograd.grad(loss, outs[k], allow_unused=True, create_graph=call == "create_graph")
+    return [None if outs[j].grad is None else np.round(outs[j].grad.detach().numpy(), 6).tolist()
+            for j in retained]
+
+
+@pytest.mark.parametrize("make", sorted(set(_SEVERAL_OUTPUTS) | {"slogdet"}))
+@pytest.mark.parametrize("call", ["grad", "create_graph", "backward"])
+def test_retained_other_outputs_of_a_captured_input(torch_ref, make, call):
+    """torch's retain_grad is a tensor pre-hook of the node: where an input is captured at a
+    node of several outputs, the other outputs' retained .grad fill too (tapegrad left them
+    None)."""
+    mk = _SEVERAL_OUTPUTS.get(make) or (lambda m, y: tuple(m.linalg.slogdet(
+        y[:, :2] @ y[:, :2].T)))
+    for retained in ((0,), (1,), (0, 1)):
+        for use in ((0, 1), (1,), (0,)):
+            for k in (0, 1):
+                if call == "backward" and k not in use:
+                    continue
+                assert _captured_retained(tapegrad, mk, k, use, retained, call) == \
+                    _captured_retained(torch_ref, mk, k, use, retained, call), \
+                    (retained, use, k)
+
+
 def _slogdet_output_hooks(m, loss_of, inputs, order):
     """What the tensor hooks on slogdet's sign and log|det| (in `order`) and its node's pre
     and post hooks saw, for a loss of them (`loss_of`), with autograd.grad's `inputs` (of
