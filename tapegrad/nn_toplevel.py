@@ -16,6 +16,7 @@ from .nn import functional as F
 from .nn import _rnn
 from .nn._stochastic import rrelu_with_generator
 from .random import default_generator
+from .recording import keep_args
 from .tensor import Tensor, tensor_methods
 from .views import KIND_OPS
 
@@ -372,8 +373,9 @@ def max_pool1d_with_indices(*args, **kwargs):
 def _norm_dims(x, p, dims, keepdim):
     if needs_zero_norm(p, x):   # (NormBackward1 without a gradient, as torch's)
         return zero_norm_at(x, tuple(dims), keepdim)
-    return decomps.record("norm_dim", DM.norm_body(x, p, dims), KIND_OPS, x, float(p),
-                          tuple(dims), bool(keepdim))
+    return keep_args(decomps.record("norm_dim", DM.norm_body(x, p, dims), KIND_OPS, x,
+                                    float(p), tuple(dims), bool(keepdim)),
+                     dim=tuple(dims), keepdim=bool(keepdim), p=p)
 
 
 def norm_except_dim(*args, **kwargs):
@@ -384,8 +386,8 @@ def norm_except_dim(*args, **kwargs):
         dims = tuple(range(v.dim()))
         if needs_zero_norm(p, v):
             return zero_norm_at(v, dims, False, dim_given=False)
-        return decomps.record("norm_all", DM.norm_body(v, p, dims), KIND_OPS, v, float(p),
-                              dims, False)
+        return keep_args(decomps.record("norm_all", DM.norm_body(v, p, dims), KIND_OPS, v,
+                                        float(p), dims, False), p=p)
     if dim == 0:
         return _norm_dims(v.contiguous().view(v.shape[0], -1), p, (1,), False).view(
             (v.shape[0],) + (1,) * (v.dim() - 1))
@@ -407,7 +409,7 @@ def frobenius_norm(*args, **kwargs):
     warn_once("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
               "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, "
               "2., dim, keepdim)` instead")
-    return _norm_dims(x, 2, dims, keepdim)
+    return _norm_dims(x, 2.0, dims, keepdim)
 
 
 def nuclear_norm(input, dim=None, keepdim=False):

@@ -829,7 +829,8 @@ _DECLS = [
        jvp_error=NO_FORWARD_AD.format("_pdist_forward")),
     # at::norm(x, p, dim, keepdim) as torch's C++ compositions call it (pairwise_distance):
     # linalg.vector_norm's body shown as NormBackward1
-    Op("norm_dim", "decomp", "NormBackward1", saves=("a", "out")),
+    Op("norm_dim", "decomp", "NormBackward1", saves=("a", "out"),
+       saved_args=("dim", "keepdim", "p")),
     # at::add(x, number) as torch's C++ compositions call it (pairwise_distance's + eps):
     # x + c shown as AddBackward1 (Python's x + c is AddBackward0, a wrapped number)
     Op("add_number", "decomp", "AddBackward1", saves=(), frees_nothing=True),
@@ -960,7 +961,7 @@ _DECLS = [
     Op("fill_out", "decomp", "FillBackward0", saves=()),
     Op("fill_out_tensor", "decomp", "FillBackward1", saves=(), edges=(0, 1)),
     # at::norm(x, p) over every element (torch.norm_except_dim(v, p, -1))
-    Op("norm_all", "decomp", "NormBackward0", saves=("a", "out")),
+    Op("norm_all", "decomp", "NormBackward0", saves=("a", "out"), saved_args=("p",)),
     # softplus with beta != 1 (the body: nn/_decomps.py)
     Op("softplus_beta", "decomp", "SoftplusBackward0", saves=("a",),
        saved_args=("beta", "threshold")),

@@ -1,6 +1,7 @@
 """The gradients, as torch's formulas on the node's result, of the decomposition rows whose
 torch backward reads `result` (derivatives.yaml: logsumexp_backward(grad, self, result, ...),
-prod_backward, norm_backward, copysign_tensor_self_backward, ldexp's `grad * result * ln 2`).
+prod_backward, norm_backward (vector_norm, at::norm, dist), copysign_tensor_self_backward,
+ldexp's `grad * result * ln 2`).
 A row's own gradient is its primitives' (decomps.py); these are what calling its node gives
 (node_api), and so what a post hook's pause and the create_graph walk hand on (engine): the
 gradient then reads the result's node, so a second backward runs through that node again,
@@ -97,6 +98,13 @@ def vector_norm(g, ins, out, kept):
     return None if got is None else [got]
 
 
+def norm(g, ins, out, kept):
+    # torch's at::norm (NormBackward0 / NormBackward1): norm_backward(grad, self, p, result,
+    # dim, keepdim)
+    got = _norm_grad(g, ins[0], float(kept.get("p", 2.0)), out, kept.get("dim"))
+    return None if got is None else [got]
+
+
 def dist(g, ins, out, kept):
     # torch's dist: norm_backward(grad, self - other, p, result), other's negated
     x = ins[0] if ins.given(0) else ins.kept(kept.get("self"))
@@ -113,6 +121,8 @@ GRADS = {
     "dist": dist,
     "ldexp": ldexp,
     "logsumexp": logsumexp,
+    "norm_all": norm,
+    "norm_dim": norm,
     "prod": prod,
     "prod_dim": prod,
     "vector_norm": vector_norm,

@@ -45,6 +45,12 @@ CASES = {
     "vector_norm0_5_keepdim": lambda m, x, z: m.linalg.vector_norm(
         m.stack([x, z]) * 1.0, 0.5, dim=(0,), keepdim=True),
     "norm3": lambda m, x, z: (x * 1.0).norm(3),
+    "pairwise_distance3": lambda m, x, z: _f(m).pairwise_distance(
+        m.stack([x, z]) * 1.0, z.detach().flip(0), 3),
+    "pairwise_distance2": lambda m, x, z: _f(m).pairwise_distance((x * 1.0).reshape(1, 3), z),
+    "norm_except_dim_all": lambda m, x, z: m.norm_except_dim(m.stack([x, z]) * 1.0, 3, -1),
+    "norm_except_dim0": lambda m, x, z: m.norm_except_dim(m.stack([x, z]) * 1.0, 3, 0),
+    "frobenius_norm": lambda m, x, z: m.frobenius_norm(m.stack([x, z]) * 1.0, (0, 1)),
     # controls: rows whose primitives (or own formula) already read the result, or whose
     # torch formula does not
     "vector_norm2": lambda m, x, z: m.linalg.vector_norm(x * 1.0),

@@ -231,6 +231,11 @@ CASES = {
     "cat_neg": lambda m, F, i: m.cat([i.x, i.y], -1),
     "var_correction": lambda m, F, i: i.x.var(-1, correction=0, keepdim=True),
     "norm_ord": lambda m, F, i: m.linalg.vector_norm(i.x, 3, -1, True),
+    # at::norm's NormBackward0 / 1 and dist: p (dims, keepdim) and dist's other
+    "dist_p": lambda m, F, i: m.dist(i.x, i.y, 3),
+    "pairwise_distance": lambda m, F, i: F.pairwise_distance(i.x, i.y, 3),
+    "frobenius_norm": lambda m, F, i: m.frobenius_norm(i.x, (0, 1)),
+    "norm_except_dim_all": lambda m, F, i: m.norm_except_dim(i.x, 3, -1),
     "clamp_int": lambda m, F, i: i.x.clamp(1, 2),
     "softplus_beta": lambda m, F, i: F.softplus(i.x, 2.0, 10),
     "elu_alpha": lambda m, F, i: F.elu(i.c.requires_grad_(), 2),

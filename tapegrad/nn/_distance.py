@@ -6,6 +6,7 @@ import numpy as np
 from .. import decomps_math as DM, dtypes as D, errors
 from ..grad_mode import switched_grad
 from ..mathops import needs_zero_norm, zero_norm_at
+from ..recording import keep_args
 from ..tensor import _int_arg, Tensor, _tensor_operand
 from ._basic import _record
 
@@ -64,4 +65,5 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     dims = (d.dim() - 1 if d.dim() else 0,)
     if needs_zero_norm(p, d):   # (NormBackward1 without a gradient, as torch's)
         return zero_norm_at(d, dims, keepdim)
-    return _record("norm_dim", DM.norm_body(d, p, dims), d, float(p), dims, bool(keepdim))
+    return keep_args(_record("norm_dim", DM.norm_body(d, p, dims), d, float(p), dims,
+                             bool(keepdim)), dim=dims, keepdim=bool(keepdim), p=float(p))
