@@ -80,7 +80,7 @@ def _norm_grad(g, x, p, norm, dims):
     """torch's norm_backward(grad, self, p, norm, dim, keepdim) for the orders whose formula
     reads the norm: all but 0, 1 and inf (which read none, or only compare with it); None
     for those."""
-    if p in (0.0, 1.0) or math.isinf(p) or x.dim() == 0:
+    if p in (0.0, 1.0) or math.isinf(p):
         return None
     g, norm = _unsqueezed(g, dims, x.shape), _unsqueezed(norm, dims, x.shape)
     if p == 2.0:

@@ -45,6 +45,10 @@ CASES = {
     "vector_norm0_5_keepdim": lambda m, x, z: m.linalg.vector_norm(
         m.stack([x, z]) * 1.0, 0.5, dim=(0,), keepdim=True),
     "norm3": lambda m, x, z: (x * 1.0).norm(3),
+    "norm3_0d": lambda m, x, z: (x[0] * 1.0).norm(3),
+    "vector_norm1_5_one_element": lambda m, x, z: m.linalg.vector_norm(
+        x[:1] * 1.0, 1.5, dim=0, keepdim=True),
+    "dist3_0d": lambda m, x, z: m.dist(x[0] * 1.0, z[1], 3),
     "pairwise_distance3": lambda m, x, z: _f(m).pairwise_distance(
         m.stack([x, z]) * 1.0, z.detach().flip(0), 3),
     "pairwise_distance2": lambda m, x, z: _f(m).pairwise_distance((x * 1.0).reshape(1, 3), z),
@@ -79,6 +83,10 @@ GAPS = {
     "cumprod": ("torch's cumprod_backward divides by the input: its second derivative where an "
                 "element is tiny (tapegrad's det VJP at a singular matrix) is not finite",
                 lambda m, x, z: (m.stack([x, z]) * 1.0).cumprod(-1)),
+    "prod_one_element": ("torch reads the result for a one-element input of one dim or "
+                         "more, not for a 0-d one; the tape keeps no shape for one-element "
+                         "nodes, so result_grads cannot tell them apart",
+                         lambda m, x, z: (x[:1] * 1.0).prod()),
     "logcumsumexp": ("torch's logcumsumexp_backward works on log|grad|, whose derivatives "
                      "are nan beside infinities, where the primitives' are finite",
                      lambda m, x, z: m.logcumsumexp(x * 1.0, 0)),
