@@ -2812,6 +2812,48 @@ def test_version_counter_checks(shape, use, change, backward):
     like_torch(_saved_then_changed(changes[change], use, shape, backward))
 
 
+# A saved tensor changed through `.data` (its own version counter: no error) is read by
+# torch's backward as it is then; tapegrad's decompositions read values made of its old one
+# (fuzz_views_inplace seeds 12648, 16643: addcmul_ with a value).
+DATA_CHANGED_AFTER_SAVE = {
+    "addcmul_ of self's own alias": """
+x = m.tensor([-1.0, 0.48, 0.43], dtype=m.float64, requires_grad=True)
+d = x.data
+d.copy_(x)
+d.addcmul_(x, x, value=0.5)
+d.sum().backward()""",
+    "addcmul_, then .data": """
+x = m.tensor([-1.0, 0.48, 0.43], dtype=m.float64, requires_grad=True)
+y = x * 1.0
+y.addcmul_(x, x, value=0.5)
+x.data.mul_(3)
+y.sum().backward()""",
+    "addcmul, a constant factor": """
+x = m.tensor(-0.92, requires_grad=True)
+c = x.data.data
+y = m.addcmul(m.zeros(()), c, x, value=0.5)
+with m.no_grad():
+    x.data.div_(2.0)
+y.backward()""",
+    "addcdiv, then .data": """
+x = m.tensor([-1.0, 0.48, 0.43], dtype=m.float64, requires_grad=True)
+w = m.tensor([0.5, 2.0, -1.5], dtype=m.float64, requires_grad=True)
+y = m.addcdiv(m.ones(3, dtype=m.float64), x, w, value=-0.7)
+x.data.mul_(3)
+w.data.add_(0.25)
+y.sum().backward()""",
+}
+
+
+@pytest.mark.parametrize("program", sorted(DATA_CHANGED_AFTER_SAVE))
+def test_saved_tensor_changed_through_data_read_at_backward(program):
+    def fn(m):
+        env = {"m": m}
+        exec(DATA_CHANGED_AFTER_SAVE[program], env)
+        return [t.grad for t in (env["x"], env.get("w")) if t is not None]
+    like_torch(fn)
+
+
 def test_version_counter_matmul_and_retain_graph():
     def fn(m):
         a = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
