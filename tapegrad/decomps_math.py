@@ -457,7 +457,23 @@ def clamp(T, x, lo, hi):
                    + where((x > hi) | (hi < lo), hi, 0.0).to(dt))
         return _binary(_STRAIGHT_THROUGH, carrier, out)
     y = x if lo is None else x.clamp_min(lo)
-    return y if hi is None else y.clamp_max(hi)
+    return y if hi is None else upper_clip_reads_input(x, y, y.clamp_max(hi))
+
+
+# NOTE: torch's ClampBackward1 passes the gradient where lo <= x <= hi, x read at backward (a
+# change through `.data` counts no version); the upper clip's mask reads its operand, the
+# lower clip's result y, made of x's value then.  y <= hi exactly where x <= hi (lo <= hi;
+# neither for nan), and where lo > hi the two masks x >= lo and x <= hi never both hold, as
+# torch's never does: so the upper clip reads x in y's place, what the lower clip saved of
+# it (mathops._clamp_pass saves x's array for both clips in the first place).
+def upper_clip_reads_input(x, y, out):
+    """out = clamp_max(y, hi) of y = clamp_min(x, lo) (or of y = x): its entry reads x's value
+    as y's."""
+    tape = out._tape
+    if y is not x and y._recorded and tape is not None and y._tape is tape and \
+            not tape.recording:
+        tape.read_as(y._node, int(tape.ia[y._node]))
+    return out
 
 
 # NOTE: torch's lerp gradients are grad * (1 - weight) and grad * weight; the two-sided

@@ -124,7 +124,8 @@ def _clamp_pass(x, lo, hi):
         y, out = _clamp_faces(xa, lo, hi)
         start = n = tape.n
         shape, size, a = out.shape, out.size, x._node
-        for code, c, arr, v in ((_CLAMP_MIN, lo, xa, y), (_CLAMP_MAX, hi, y, out)):
+        # (the upper clip's mask reads x's memory, not y: decomps_math.upper_clip_reads_input)
+        for code, c, arr, v in ((_CLAMP_MIN, lo, xa, y), (_CLAMP_MAX, hi, xa, out)):
             if c is not None:
                 n = tape.push_nd(code, a, -1, float(c), shape, size)
                 _, sa, _, so = _BIN_FAST[code]
@@ -140,9 +141,8 @@ def _clamp_pass(x, lo, hi):
         return t
     tape, start = decomps.open_length()
     y = x if lo is None else _binary(_CLAMP_MIN, x, lo)
-    if hi is not None:
-        y = _binary(_CLAMP_MAX, y, hi)
-    return decomps.written("clamp", y, tape, start)
+    out = y if hi is None else DM.upper_clip_reads_input(x, y, _binary(_CLAMP_MAX, y, hi))
+    return decomps.written("clamp", out, tape, start)
 
 
 def _dims(fname, dim, nd, pos=1):

@@ -644,6 +644,18 @@ class Tape:
             return None
         return nds.objs[nds.slot[node]]
 
+    def read_as(self, node, src):
+        """What the entries reading `node` read of it is `src`'s value from now on: src's saved
+        n-d array (the same memory), or for one element, src's shared array, followed before
+        each backward as src's is (refresh_shared).  The node's own value is unchanged."""
+        nds = self.nds
+        if node in self.shape:
+            if nds.slot[node] >= 0 and nds.slot[src] >= 0:
+                nds.objs[nds.slot[node]] = nds.objs[nds.slot[src]]
+        elif self.shared is not None and src in self.shared:
+            arr, c, ver = self.shared[src]
+            self.shared[node] = (arr, c, ver)
+
     def add_params(self, n, values):
         """Entry n's integer params (shape, strides, indices...), appended with one copy.
         They count towards MAX_SAVED_BYTES as saved data does: a gather's positions are as

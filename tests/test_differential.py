@@ -2842,6 +2842,37 @@ y = m.addcdiv(m.ones(3, dtype=m.float64), x, w, value=-0.7)
 x.data.mul_(3)
 w.data.add_(0.25)
 y.sum().backward()""",
+    # clamp's masks (seeds 11956, 13656, 18561, 20944): x below lo, then above hi
+    "clamp of a leaf": """
+x = m.tensor([[-1.18, 0.0, 0.3], [0.5, 2.0, -3.0]], dtype=m.float64, requires_grad=True)
+y = x.clamp(-0.24, 0.88)
+x.data.copy_(m.tensor([[1.39, 0.5, 0.3], [-2.0, 0.88, -0.24]], dtype=m.float64))
+y.sum().backward()""",
+    "clamp of a result": """
+x = m.tensor([[-1.18, 0.0, 0.3], [0.5, 2.0, -3.0]], requires_grad=True)
+h = x * 1.0
+y = h.clamp(-0.24, 0.88)
+h.data.copy_(m.tensor([[1.39, 0.5, 0.3], [-2.0, 0.88, -0.24]]))
+y.sum().backward()""",
+    "clamp with crossed bounds": """
+x = m.tensor([-1.0, 0.5, 2.0], dtype=m.float64, requires_grad=True)
+y = (x * 1.0).clamp(1.0, 0.0) + x.clamp(1.0, 0.0)
+x.data.fill_(0.5)
+y.sum().backward()""",
+    "clamp of one element through a view": """
+x = m.tensor(-0.74, dtype=m.float64, requires_grad=True)
+d = x.data
+y = x.reshape(-1).clamp(-0.71, 0.57)
+with m.no_grad():
+    d[...] = 0.88
+y.sum().backward()""",
+    "clamp of exp, its result written through .data": """
+x = m.tensor([-0.46, -0.03, 0.94], dtype=m.float64, requires_grad=True)
+e = (x * 0.5).exp()
+y = e.clamp(-0.53, 0.27)
+d = e.data
+d.copy_(y)
+(d * 1.88).sum().backward()""",
 }
 
 
