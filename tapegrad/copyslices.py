@@ -22,7 +22,7 @@ from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
-from .tape import bump_version, follow_retained, input_node, invalid_view, let_go, \
+from .tape import bump_version, defer_retained, follow_retained, input_node, invalid_view, let_go, \
     multi_view_rebased, NO_GRAD_VIEWS_MADE, PENDING_VIEW, read_as_saved, refuse_rebased_view, \
     registered_views, retain, STATE, view_base, WITHOUT_GRAD
 from .tensor import NODIFF, RETAINS, Tensor, tensor_methods
@@ -107,8 +107,9 @@ def _edged_class(name):
     return cls
 
 
-def inplace_on_view(self, method, other):
-    """self (a view) = method(self, other), recorded on self's base (see the module text)."""
+def inplace_on_view(self, method, other, through=False):
+    """self (a view) = method(self, other), recorded on self's base (see the module text);
+    `through`: written through a view of self (x[key] = v), which torch's op changes."""
     base = view_base(self)
     if getattr(self, "_flags", 0) & NODIFF and not getattr(base, "_flags", 0) & NODIFF:
         # (only while recording is a detach() a view): torch changes the base's value and
@@ -131,7 +132,7 @@ def inplace_on_view(self, method, other):
         if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
             return (edge_of(other, tape),) + tuple(rest[1:])
         return rest
-    return rebase_on_view(self, base, flat, r, edges, write=True)
+    return rebase_on_view(self, base, flat, r, edges, write=True, through=through)
 
 
 def view_flat_positions(base, view):
@@ -142,7 +143,7 @@ def view_flat_positions(base, view):
     return flat
 
 
-def rebase_on_view(self, base, flat, r, edges, write=False):
+def rebase_on_view(self, base, flat, r, edges, write=False, through=False):
     """View `self` of `base` (at flat positions `flat`) now holds the value of recorded
     tensor r (written into the shared memory here with `write`, else already there): the
     base moves to a CopySlices entry (its old value where the view is not, r where it is;
@@ -161,11 +162,11 @@ def rebase_on_view(self, base, flat, r, edges, write=False):
     with COMMIT:   # (a Ctrl-C must not leave the new value under the old nodes or versions)
         if write:
             self._v[...] = r._array()
-        _move_on(self, base, tape, new, view, data)
+        _move_on(self, base, tape, new, view, data, through)
     return self
 
 
-def _move_on(self, base, tape, new, view, data):
+def _move_on(self, base, tape, new, view, data, through=False):
     """rebase_on_view's commit: the base and the view move on to their new entries."""
     record_fn(tape, new._node, CopySlices, data)
     if base._tape is not None:
@@ -180,7 +181,9 @@ def _move_on(self, base, tape, new, view, data):
     tape.watch(base._node, base)
     self._tape, self._node, self._recorded, self._lserial = view._tape, view._node, True, 0
     for t, old_tape, old_node in moved:
-        follow_retained(t, old_tape, old_node)
+        # (written through a view of self, x[key] = v: torch's op changes that view, and
+        # makes self's grad_fn again at its next read, as another view's)
+        (defer_retained if through and t is self else follow_retained)(t, old_tape, old_node)
     view._tape.watch(self._node, self)
     regenerate_views(base, self)
 
@@ -225,10 +228,9 @@ def regenerate_views(base, done=None):
         old_tape, old_node = u._tape, getattr(u, "_node", -1)
         u._tape, u._node, u._recorded, u._lserial = g._tape, g._node, True, 0
         g._tape.watch(u._node, u)
-        # NOTE: torch moves a view's retains-grad hook to the grad_fn it regenerates, which
-        # it does at the view's next use; here the view is regenerated now, so a retained
-        # view's .grad is its new value's (torch's too once it is used again)
-        follow_retained(u, old_tape, old_node)
+        # (torch moves a view's retains-grad hook to the grad_fn it makes again at the
+        # view's next read: tape.defer_retained)
+        defer_retained(u, old_tape, old_node)
         if refused:
             # torch's view now requires grad, but its grad_fn and its uses raise: a backward
             # reading it fails, and its next use imports it into a new tape, which raises

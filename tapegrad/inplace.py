@@ -150,14 +150,14 @@ class _InplaceMethods:
             read_grad_fn_of(other)   # (a pending view of self's memory: made of it as it is)
         return self._recorded or isinstance(other, Tensor) and other._recorded
 
-    def _inplace_recorded(self, method, other):
+    def _inplace_recorded(self, method, other, through=False):
         """self = method(self, other), recorded: the entry reads the old value (its own copy,
         as torch saves a clone of the original self), the new value is written into self's
         memory, and self becomes that entry's tensor (torch rebases its grad_fn).  Through a
         view, the base is rebased (CopySlices: tapegrad/copyslices.py)."""
         if view_base(self) is not None:
             _writable(self._v)   # (its errors before any entry; a view of an expand: writable)
-            return inplace_on_view(self, method, other)
+            return inplace_on_view(self, method, other, through)
         if isinstance(other, Tensor) and other._dtype is not self._dtype \
                 and self._dtype.is_floating_point:
             # the result keeps self's dtype (and grad_fn name); torch's node saves `other`
@@ -695,7 +695,7 @@ class _InplaceMethods:
             # (a view of data written through a view of it: torch's x[key] takes the history,
             # x itself has no grad_fn until it is read, as its base's other views)
             pending = through and not self._recorded and view_base(self) is not None
-            self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw)
+            self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw, through)
             if pending:
                 self._tape, self._lserial = None, 0
                 self._flags = getattr(self, "_flags", 0) | PENDING_VIEW

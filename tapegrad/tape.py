@@ -358,7 +358,8 @@ class Tape:
                  "likes",       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
                  "const_arrays",  # save: ids of the constants' arrays counted, or None
                  "hooked",      # saved-tensor hooks: [[start, end or None, pin], ...] or None
-                 "snapshot")    # save copies what it saves (save_on_cpu(pin_memory=True))
+                 "snapshot",    # save copies what it saves (save_on_cpu(pin_memory=True))
+                 "retain_moves")  # {view's node: node its retains-grad hook stays on} or None
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -442,6 +443,7 @@ class Tape:
         # entries made for a view's grad_fn made again (regenerated_view), which may fall
         # inside a decomposition's span: not members of its group (groups.mark)
         self.regenerated = None
+        self.retain_moves = None
         # SHARED_ARRAYS[0] when the leaves were last looked at: a leaf held as a number whose
         # memory is handed out later is entered in `shared` by refresh_shared
         self.leaves_seen = SHARED_ARRAYS[0]
@@ -1000,6 +1002,8 @@ class Tape:
         in-place change made it stale (what saved it fails the version check; a recorded
         in-place op's own entry reads the value it had then, torch's clone).  Python per
         shared node: only tensors whose one-element memory was handed out have one."""
+        if self.retain_moves:   # (what a backward collects: retained views read since)
+            self.settle_retained()
         if self.leaves_seen != SHARED_ARRAYS[0]:
             self._share_leaves()
         shared = self.shared
@@ -1563,6 +1567,25 @@ class Tape:
         _, _, arg_ptr, arg = self.dependencies(n)
         has = arg_ptr[1:] > arg_ptr[:-1]
         return np.where(has, arg[np.where(has, arg_ptr[:-1], 0)] if len(arg) else -1, -1)
+
+    def read_since(self, node):
+        """Whether an entry recorded after `node` reads it."""
+        n, lo = self.n, node + 1
+        ia, ib, arg_ptr, arg = self.dependencies(n)
+        return bool((ia[lo:] == node).any() or (ib[lo:] == node).any() or
+                    len(arg) and (arg[arg_ptr[lo]:arg_ptr[n]] == node).any())
+
+    def settle_retained(self):
+        """Before a backward: the retains-grad hooks of views made again (defer_retained)
+        whose new node an entry reads since move there, as torch's use moved them."""
+        moves = self.retain_moves
+        for node, hooked in list(moves.items()):
+            ref = self.retained.get(hooked)
+            if ref is None or ref() is None:
+                del moves[node]
+            elif self.read_since(node):
+                del moves[node], self.retained[hooked]
+                self.retained[node] = ref
 
     def args_of(self, e):
         """Entry e's operands beyond ia/ib as an int64 array (a view; empty for none)."""
@@ -2785,7 +2808,44 @@ def follow_retained(t, old_tape, old_node):
     hook to the tensor's new grad_fn, so its .grad is the gradient of its latest value."""
     if old_tape is None:
         return
-    ref = old_tape.retained.get(old_node)
+    moves = old_tape.retain_moves
+    hooked = moves.pop(old_node, old_node) if moves else old_node
+    ref = old_tape.retained.get(hooked)
     if ref is not None and ref() is t:
-        del old_tape.retained[old_node]
+        del old_tape.retained[hooked]
         retain(t)
+
+
+# NOTE: a view made again because its base changed (copyslices.regenerate_views) has its
+# new node at once, but torch makes its grad_fn again only at its next read (grad_fn,
+# is_leaf, a use with grad mode on) and moves the retains-grad hook there: until
+# then the hook stays on the old node, whose gradient its .grad gets.  Tape.retain_moves
+# keeps such a view's node -> the node the hook is on; a read moves it (Tensor.grad_fn,
+# is_leaf, an in-place op on the view: follow_retained; not retain_grad, which finds the
+# hook and returns) and so does a backward where an entry reads the view's node
+# (Tape.settle_retained, numpy per such view).
+def defer_retained(t, old_tape, old_node):
+    """regenerate_views moved view t from old_node to its new node: its retains-grad hook
+    moves at t's next read."""
+    tape = t._tape
+    if old_tape is not tape:
+        follow_retained(t, old_tape, old_node)
+        return
+    moves = tape.retain_moves
+    hooked = moves.pop(old_node, old_node) if moves else old_node
+    ref = tape.retained.get(hooked)
+    if ref is None or ref() is not t:
+        return
+    if hooked != old_node and tape.read_since(old_node):   # (read since its last change)
+        del tape.retained[hooked]
+        tape.retained[old_node], hooked = ref, old_node
+    if tape.retain_moves is None:
+        tape.retain_moves = {}
+    tape.retain_moves[t._node] = hooked
+
+
+def settle_retained_of(t):
+    """A read of view t: its retains-grad hook moves to its node now (defer_retained)."""
+    tape = t._tape
+    if tape is not None and tape.retain_moves and t._node in tape.retain_moves:
+        follow_retained(t, tape, t._node)

@@ -31,8 +31,8 @@ from .steptrace import OPEN as TRACING, TRACE
 from .grad_mode import INFERENCE_MARKING, LEVELS, TRANSFORMS
 from .tape import (check_rebased_piece, DUAL, inference_as, INFERENCE_MADE, INFERENCE_TENSOR,
                    NO_GRAD_VIEWS_MADE, PENDING_VIEW, rebased_view_without_fn,
-                   regenerate_pending_view as _regenerate_pending_view, share_storage,
-                   SHARED_ARRAYS, STATE, version_counter, WITHOUT_GRAD)
+                   regenerate_pending_view as _regenerate_pending_view, settle_retained_of,
+                   share_storage, SHARED_ARRAYS, STATE, version_counter, WITHOUT_GRAD)
 from .tracing import _bake
 
 
@@ -457,6 +457,8 @@ class Tensor(metaclass=_TensorMeta):
             return True
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (torch asks its grad_fn, which
             check_rebased_piece(self)                   # may not be made again: grad_fn's)
+        if self._tape.retain_moves:   # (torch's grad_fn made again by this read)
+            settle_retained_of(self)
         return False
 
     @property
@@ -472,6 +474,8 @@ class Tensor(metaclass=_TensorMeta):
             return None
         if WITHOUT_GRAD and id(self) in WITHOUT_GRAD:   # (a piece of unbind / split: its
             check_rebased_piece(self)                   # grad_fn may not be made again)
+        if tape.retain_moves:   # (torch's grad_fn made again by this read)
+            settle_retained_of(self)
         fn = shown_node(tape, self._node, version_counter(self)[0] if hasattr(self, "_ver")
                         else 0, self)
         likes = tape.likes   # for grad_fn hooks (tapegrad.hooks): the tape keeps no dtype
