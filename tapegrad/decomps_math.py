@@ -465,10 +465,12 @@ def clamp(T, x, lo, hi):
 # lower clip's result y, made of x's value then.  y <= hi exactly where x <= hi (lo <= hi;
 # neither for nan), and where lo > hi the two masks x >= lo and x <= hi never both hold, as
 # torch's never does: so the upper clip reads x in y's place, what the lower clip saved of
-# it (mathops._clamp_pass saves x's array for both clips in the first place).
+# it (mathops._clamp_pass saves x's array for both clips in the first place).  hardtanh's
+# clips likewise: where its lower clip passes the gradient (x > lo), y < hi exactly where
+# x < hi.
 def upper_clip_reads_input(x, y, out):
-    """out = clamp_max(y, hi) of y = clamp_min(x, lo) (or of y = x): its entry reads x's value
-    as y's."""
+    """out = the upper clip of y = the lower clip of x (clamp_max of clamp_min, hardtanh's;
+    or of y = x): its entry reads x's value as y's."""
     tape = out._tape
     if y is not x and y._recorded and tape is not None and y._tape is tape and \
             not tape.recording:

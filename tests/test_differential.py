@@ -2866,6 +2866,12 @@ y = x.reshape(-1).clamp(-0.71, 0.57)
 with m.no_grad():
     d[...] = 0.88
 y.sum().backward()""",
+    "hardtanh and relu6 of a result": """
+x = m.tensor([-1.18, 0.0, 0.3, 2.0, 1.0, 7.0], dtype=m.float64, requires_grad=True)
+h = x * 1.0
+y = m.nn.functional.hardtanh(h, -0.24, 0.88) + m.nn.functional.relu6(h)
+h.data.copy_(m.tensor([1.39, 0.5, 0.3, -2.0, 6.5, 3.0], dtype=m.float64))
+y.sum().backward()""",
     "clamp of exp, its result written through .data": """
 x = m.tensor([-0.46, -0.03, 0.94], dtype=m.float64, requires_grad=True)
 e = (x * 0.5).exp()

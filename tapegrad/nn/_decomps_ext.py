@@ -4,6 +4,7 @@ in-place leaky_relu_ / elu_ / celu_ / threshold_ torch names ...Backward1) and b
 norm.  As in nn/_decomps.py, each is a function of tensor ops recorded as one group with
 torch's grad_fn name; masks are tensor comparisons, so a replay recomputes them."""
 from .. import _fastpath
+from ..decomps_math import upper_clip_reads_input
 from ..ndops import _binary, where
 from ..ops import OPS
 
@@ -22,7 +23,8 @@ def reads_input(x):
 
 def hardtanh(T, x, lo, hi):
     """min(max(x, lo), hi) as torch's clamp (nan and -0.0 kept): two clips, one entry each."""
-    return _fastpath.op_hardtanh_max(_fastpath.op_hardtanh_min(x, lo), hi)
+    y = _fastpath.op_hardtanh_min(x, lo)
+    return upper_clip_reads_input(x, y, _fastpath.op_hardtanh_max(y, hi))
 
 
 # NOTE: the in-place elu_, selu_ and celu_ are their functions' rows (ops.py), shown as torch's
