@@ -547,21 +547,35 @@ def _common(*tensors):
 # gradients read the two as they are at backward (a change through `.data` counts no
 # version): with a value other than 1 the result is torch's, self + (value * tensor1) op
 # tensor2, and its gradient the carrier's, self + (tensor1 op tensor2) * value, whose entries
-# read the operands themselves, not value * tensor1 made of tensor1's old value.
+# read the operands themselves, not value * tensor1 made of tensor1's old value.  (An
+# in-place op that changes a factor itself takes the composition: mathops._changes_a_factor.)
 def addcmul(T, x, t1, t2, value):
+    if value == 1 or _tracing(t1) is not None or _tracing(t2) is not None:
+        return addcmul_composed(T, x, t1, t2, value)
     x_, a, b = _common(x, t1, t2)
     a, b = read_as_saved(a, t1), read_as_saved(b, t2)
-    if value == 1 or _tracing(a) is not None or _tracing(b) is not None:
-        return addcmul_common(x_, a, b, value, lambda s: read_as_saved(s, t1))
     return _binary(_STRAIGHT_THROUGH, x_ + a * b * value,
                    addcmul_common(x_.detach(), a.detach(), b.detach(), value))
 
 
 def addcdiv(T, x, t1, t2, value):
+    if value == 1 or _tracing(t1) is not None or _tracing(t2) is not None:
+        return addcdiv_composed(T, x, t1, t2, value)
     x_, a, b = _common(x, t1, t2)
     a, b = read_as_saved(a, t1), read_as_saved(b, t2)
-    if value == 1 or _tracing(a) is not None or _tracing(b) is not None:
-        return addcdiv_common(x_, a, b, value, lambda s: read_as_saved(s, t1))
     return _binary(_STRAIGHT_THROUGH, x_ + a / b * value,
                    addcdiv_common(x_.detach(), a.detach(), b.detach(), value))
 
+
+def addcmul_composed(T, x, t1, t2, value):
+    """addcmul as x + (value * t1) * t2, the product's entry reading value * t1."""
+    x_, a, b = _common(x, t1, t2)
+    return addcmul_common(x_, read_as_saved(a, t1), read_as_saved(b, t2), value,
+                          lambda s: read_as_saved(s, t1))
+
+
+def addcdiv_composed(T, x, t1, t2, value):
+    """addcdiv as x + (value * t1) / t2, the quotient's entry reading value * t1."""
+    x_, a, b = _common(x, t1, t2)
+    return addcdiv_common(x_, read_as_saved(a, t1), read_as_saved(b, t2), value,
+                          lambda s: read_as_saved(s, t1))

@@ -446,6 +446,62 @@ def _comparison(name):
     return method
 
 
+def _addcmul(self, tensor1, tensor2, legacy, value, body):
+    """Tensor.addcmul, its row's body `body`."""
+    if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+        value = errors.tensor_scalar("addcmul", "value", value)
+    if legacy:
+        tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy)
+    _tensor_operand("addcmul", tensor1, 1, "tensor1")
+    _tensor_operand("addcmul", tensor2, 2, "tensor2")
+    dt = D.promoted(self, tensor1, tensor2)
+    if dt is D.bool_:
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+    # value converts into the result's dtype, checked (2.5 is 2 for integers)
+    value = D.checked(value, dt)
+    # (torch's node saves each factor for the other's gradient)
+    return keep_tensor_args(_record("addcmul", body, self, tensor1, tensor2, value,
+                             edges=(self, tensor1, tensor2)), value=value,
+                     tensor1=tensor1 if tensor2.requires_grad else None,
+                     tensor2=tensor2 if tensor1.requires_grad else None)
+
+
+def _addcdiv(self, tensor1, tensor2, legacy, value, body):
+    """Tensor.addcdiv, its row's body `body`."""
+    if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
+        value = errors.tensor_scalar("addcdiv", "value", value)
+    if legacy:
+        tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy)
+    _tensor_operand("addcdiv", tensor1, 1, "tensor1")
+    _tensor_operand("addcdiv", tensor2, 2, "tensor2")
+    if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
+        raise RuntimeError(_ADDCDIV_INTEGER)
+    D.checked(value, D.promoted(self, tensor1, tensor2))   # (as addcmul's)
+    # (torch's node saves tensor2, whichever input needs a gradient, tensor1 for
+    # tensor2's gradient)
+    return keep_tensor_args(_record("addcdiv", body, self, tensor1, tensor2, value,
+                             edges=(self, tensor1, tensor2)), value=value,
+                     tensor1=tensor1 if tensor2.requires_grad else None, tensor2=tensor2)
+
+
+def _addcmul_composed(self, tensor1, tensor2, value=1):
+    """addcmul whose gradient reads value * tensor1 (decomps_math.addcmul_composed)."""
+    return _addcmul(self, tensor1, tensor2, (), value, DM.addcmul_composed)
+
+
+def _addcdiv_composed(self, tensor1, tensor2, value=1):
+    """addcdiv whose gradient reads value * tensor1 (decomps_math.addcdiv_composed)."""
+    return _addcdiv(self, tensor1, tensor2, (), value, DM.addcdiv_composed)
+
+
+def _changes_a_factor(self, *factors):
+    """Whether an in-place op on self changes one of its factors (self given as one, or a
+    view of its memory): torch's node saved it, so a backward that reads it fails, naming
+    the factor as the composition of value * tensor1 does (no gradient is read)."""
+    c = version_counter(self)
+    return any(isinstance(t, Tensor) and version_counter(t) is c for t in factors)
+
+
 @tensor_methods
 class _MathMethods:
     """Tensor's #11 methods (the unary rows and in-place variants: `_methods`)."""
@@ -657,40 +713,12 @@ class _MathMethods:
         return out if tw else keep_args(out, weight=weight)
 
     def addcmul(self, tensor1, tensor2, *legacy, value=1):
-        if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
-            value = errors.tensor_scalar("addcmul", "value", value)
         """self + value * tensor1 * tensor2 (AddcmulBackward0)."""
-        if legacy:
-            tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy)
-        _tensor_operand("addcmul", tensor1, 1, "tensor1")
-        _tensor_operand("addcmul", tensor2, 2, "tensor2")
-        dt = D.promoted(self, tensor1, tensor2)
-        if dt is D.bool_:
-            raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
-        # value converts into the result's dtype, checked (2.5 is 2 for integers)
-        value = D.checked(value, dt)
-        # (torch's node saves each factor for the other's gradient)
-        return keep_tensor_args(_record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
-                                 edges=(self, tensor1, tensor2)), value=value,
-                         tensor1=tensor1 if tensor2.requires_grad else None,
-                         tensor2=tensor2 if tensor1.requires_grad else None)
+        return _addcmul(self, tensor1, tensor2, legacy, value, DM.addcmul)
 
     def addcdiv(self, tensor1, tensor2, *legacy, value=1):
-        if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
-            value = errors.tensor_scalar("addcdiv", "value", value)
         """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
-        if legacy:
-            tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy)
-        _tensor_operand("addcdiv", tensor1, 1, "tensor1")
-        _tensor_operand("addcdiv", tensor2, 2, "tensor2")
-        if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
-            raise RuntimeError(_ADDCDIV_INTEGER)
-        D.checked(value, D.promoted(self, tensor1, tensor2))   # (as addcmul's)
-        # (torch's node saves tensor2, whichever input needs a gradient, tensor1 for
-        # tensor2's gradient)
-        return keep_tensor_args(_record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
-                                 edges=(self, tensor1, tensor2)), value=value,
-                         tensor1=tensor1 if tensor2.requires_grad else None, tensor2=tensor2)
+        return _addcdiv(self, tensor1, tensor2, legacy, value, DM.addcdiv)
 
     def lerp_(self, end, weight):
         weight = _lerp_operands(self, end, weight)   # (before _inplace_decomp's casts)
@@ -711,8 +739,9 @@ class _MathMethods:
                                   tensor2, one_in_double=True)
             if done is not None:
                 return done
-        return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value,
-                               _inputs=(tensor1, tensor2), _saved=(tensor1, tensor2))
+        return _inplace_decomp(
+            self, _addcmul_composed if _changes_a_factor(self, tensor1, tensor2) else Tensor.addcmul,
+            tensor1, tensor2, value=value, _inputs=(tensor1, tensor2), _saved=(tensor1, tensor2))
 
     def addcdiv_(self, tensor1, tensor2, *legacy, value=1):
         if isinstance(value, Tensor):   # (a 0-d tensor is a Scalar to torch's parser)
@@ -724,8 +753,9 @@ class _MathMethods:
                                   tensor2, one_in_double=True)
             if done is not None:
                 return done
-        return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value,
-                               _inputs=(tensor1, tensor2), _saved=(tensor1, tensor2))
+        return _inplace_decomp(
+            self, _addcdiv_composed if _changes_a_factor(self, tensor1, tensor2) else Tensor.addcdiv,
+            tensor1, tensor2, value=value, _inputs=(tensor1, tensor2), _saved=(tensor1, tensor2))
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """nan, +inf, -inf replaced by nan, posinf (the dtype's max), neginf (its lowest);
