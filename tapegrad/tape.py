@@ -359,7 +359,8 @@ class Tape:
                  "const_arrays",  # save: ids of the constants' arrays counted, or None
                  "hooked",      # saved-tensor hooks: [[start, end or None, pin], ...] or None
                  "snapshot",    # save copies what it saves (save_on_cpu(pin_memory=True))
-                 "retain_moves")  # {view's node: node its retains-grad hook stays on} or None
+                 "retain_moves",  # {view's node: node its retains-grad hook stays on} or None
+                 "read_links")  # read_as: {one-element node: nodes read as it once shared}
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -444,6 +445,7 @@ class Tape:
         # inside a decomposition's span: not members of its group (groups.mark)
         self.regenerated = None
         self.retain_moves = None
+        self.read_links = None
         # SHARED_ARRAYS[0] when the leaves were last looked at: a leaf held as a number whose
         # memory is handed out later is entered in `shared` by refresh_shared
         self.leaves_seen = SHARED_ARRAYS[0]
@@ -655,8 +657,11 @@ class Tape:
             if nds.slot[node] >= 0 and nds.slot[src] >= 0:
                 nds.objs[nds.slot[node]] = nds.objs[nds.slot[src]]
         elif self.shared is not None and src in self.shared:
-            arr, c, ver = self.shared[src]
-            self.shared[node] = (arr, c, ver)
+            self.shared[node] = self.shared[src]
+        elif not self.recording:   # (src's memory may be handed out later: share follows)
+            if self.read_links is None:
+                self.read_links = {}
+            self.read_links.setdefault(src, []).append(node)
 
     def add_params(self, n, values):
         """Entry n's integer params (shape, strides, indices...), appended with one copy.
@@ -994,6 +999,9 @@ class Tape:
             self.shared = {}
         if node not in self.shared:   # (the first: the version the node's value has)
             self.shared[node] = (arr, c, c[0] if ver is None else ver)
+            if self.read_links and node in self.read_links:   # (Tape.read_as's readers)
+                for reader in self.read_links.pop(node):
+                    self.shared[reader] = self.shared[node]
 
     def refresh_shared(self):
         """Before a backward: each shared one-element node takes its array's value now, as

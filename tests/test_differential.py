@@ -2872,6 +2872,13 @@ h = x * 1.0
 y = m.nn.functional.hardtanh(h, -0.24, 0.88) + m.nn.functional.relu6(h)
 h.data.copy_(m.tensor([1.39, 0.5, 0.3, -2.0, 6.5, 3.0], dtype=m.float64))
 y.sum().backward()""",
+    "clamp of one element, .data taken after": """
+x = m.tensor(-0.74, dtype=m.float64, requires_grad=True)
+h = x * 2.0
+y = x.clamp(-0.71, 0.57) + h.clamp(-0.71, 0.57)
+x.data.fill_(0.88)
+h.data.fill_(0.5)
+y.backward()""",
     "clamp of exp, its result written through .data": """
 x = m.tensor([-0.46, -0.03, 0.94], dtype=m.float64, requires_grad=True)
 e = (x * 0.5).exp()
