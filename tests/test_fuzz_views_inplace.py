@@ -855,8 +855,11 @@ def test_overlap_check_of_memory_owned_by_no_array():
     assert run(tapegrad) == run(torch)
 
 
-# ---------------------------------------------------------------- known, not yet fixed
-# (strict: each starts to fail once fixed; docs/semantics.md lists them)
+# torch lets these write into an operand's memory: what it leaves there is what its BLAS read
+# while writing (MKL on an AMD EPYC zeroes out first and reads the zeros; on a Xeon it did
+# not), undefined, so only the outcome is compared
+_OVERLAP_UNDEFINED = {"m.mm(a[:4].view(2, 2), a[4:8].view(2, 2), out=a[1:5].view(2, 2))"}
+
 
 @pytest.mark.parametrize("stmt", [
     "m.abs(a[:5], out=a[1:6])", "m.add(a[:5], 1, out=a[1:6])", "m.add(a[6:11], a[:5], out=a[1:6])",
@@ -877,8 +880,12 @@ def test_out_overlapping_an_input(stmt):
 
     (e1, a1), (e2, a2) = run(tapegrad), run(torch)
     assert e1 == e2
-    assert _close(_np(a1), _np(a2))
+    if stmt not in _OVERLAP_UNDEFINED:
+        assert _close(_np(a1), _np(a2))
 
+
+# ---------------------------------------------------------------- known, not yet fixed
+# (strict: each starts to fail once fixed; docs/semantics.md lists them)
 
 @pytest.mark.xfail(strict=True, reason="torch's kernel reads the source while it writes (its "
                    "result follows the aliasing); tapegrad reads all the source first")
