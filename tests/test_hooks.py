@@ -1656,8 +1656,11 @@ _CALLS = {
     "matmul_viewed_flat": (lambda m, x: x.reshape(1, 2, 3) @ x.T,
                            lambda m, o: (m.arange(4.0, dtype=m.float64),)),
     # Functions that stand for torch's native nodes (pyfunc.as_native_node)
+    # (the eigenvectors' gradient W * V is that of sum(W * V^2) / 2, which does not depend
+    # on the signs the LAPACK build gives V; a constant one would)
     "eigh": (lambda m, x: tuple(m.linalg.eigh(x[:, :2] @ x[:, :2].T)),
-             lambda m, o: (m.ones_like(o[0]), m.ones_like(o[1]) * 0.5)),
+             lambda m, o: (m.ones_like(o[0]), o[1] * m.tensor([[0.5, 1.0], [2.0, -1.0]],
+                                                               dtype=m.float64))),
     "eigh_values": (lambda m, x: tuple(m.linalg.eigh(x[:, :2] @ x[:, :2].T)),
                     lambda m, o: (m.ones_like(o[0]), None)),
     "eigh_none": (lambda m, x: tuple(m.linalg.eigh(x[:, :2] @ x[:, :2].T)),
