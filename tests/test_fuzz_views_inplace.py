@@ -884,6 +884,16 @@ def test_out_overlapping_an_input(stmt):
         assert _close(_np(a1), _np(a2))
 
 
+def test_mm_out_overlapping_an_input_reads_the_inputs_first():
+    # tapegrad's side of the undefined case above (docs/semantics.md): the product of the
+    # inputs as they were, written into out
+    a = tapegrad.arange(12.0)
+    x = a.numpy().copy()
+    tapegrad.mm(a[:4].view(2, 2), a[4:8].view(2, 2), out=a[1:5].view(2, 2))
+    x[1:5] = (x[:4].reshape(2, 2) @ x[4:8].reshape(2, 2)).reshape(-1)
+    assert a.tolist() == x.tolist()
+
+
 # ---------------------------------------------------------------- known, not yet fixed
 # (strict: each starts to fail once fixed; docs/semantics.md lists them)
 
