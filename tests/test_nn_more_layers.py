@@ -419,3 +419,32 @@ def test_embedding_custom_reset_parameters_as_torch(cls, padding_idx):
     ours, theirs = weight(tg), weight(torch)
     np.testing.assert_array_equal(ours, theirs)
     assert (ours == 0).sum() == (0 if padding_idx is None else 3)
+
+
+@pytest.mark.parametrize("use_input_stats", [True, False])
+@pytest.mark.parametrize("x_dt, rm_dt, rv_dt", list(itertools.product(
+    ("float32", "float64"), repeat=3)))
+def test_instance_norm_casts_statistics_of_another_dtype(torch_ref, x_dt, rm_dt, rv_dt,
+                                                         use_input_stats):
+    # fuzz_nn seed 10073: torch casts both running statistics to the input's dtype when the
+    # mean's differs (an InstanceNorm of float32 buffers takes a float64 input); a mean of the
+    # input's dtype beside a var of another is refused.  tapegrad refused all as batch_norm.
+    a = R.standard_normal((2, 2, 3))
+    got = []
+    for m in (tg, torch_ref):
+        x = m.tensor(a, dtype=getattr(m, x_dt), requires_grad=True)
+        rm = m.tensor([0.1, -0.3], dtype=getattr(m, rm_dt))
+        rv = m.tensor([0.7, 3.0], dtype=getattr(m, rv_dt))
+        try:
+            y = m.instance_norm(x, None, None, rm, rv, use_input_stats, 0.1, 1e-5, False)
+            (y * m.tensor([1.0, -2.0, 0.5], dtype=y.dtype)).sum().backward()
+            got.append((str(y.dtype)[-7:], y.tolist(), x.grad.tolist(), rm.tolist(), rv.tolist(),
+                        str(rm.dtype)[-7:], str(rv.dtype)[-7:]))
+        except RuntimeError as e:
+            got.append(str(e))
+    if isinstance(got[1], str):
+        assert got[0] == got[1]
+    else:
+        assert got[0][0] == got[1][0] and got[0][5:] == got[1][5:]
+        for u, v in zip(got[0][1:5], got[1][1:5]):
+            np.testing.assert_allclose(u, v, **_tol("float32"))

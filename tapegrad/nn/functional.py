@@ -1383,8 +1383,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     shape = (1, n * c) + tuple(input.shape[2:])
     w = weight.repeat(n) if weight is not None else None
     b = bias.repeat(n) if bias is not None else None
-    rm = running_mean.detach().repeat(n) if running_mean is not None else None
-    rv = running_var.detach().repeat(n) if running_var is not None else None
+    rm = running_mean.detach() if running_mean is not None else None
+    rv = running_var.detach() if running_var is not None else None
+    if rm is not None and rm.dtype is not input.dtype:
+        # torch casts both statistics to the input's dtype when the mean's differs (float32
+        # statistics of a float64 input pass; a float64 mean beside a float32 var does not)
+        rm, rv = rm.to(input.dtype), rv.to(input.dtype)
+    rm = rm.repeat(n) if rm is not None else None
+    rv = rv.repeat(n) if rv is not None else None
     out = _batch_norm(input.contiguous().view(shape), rm, rv, w, b, use_input_stats, momentum,
                       eps)
     if use_input_stats:
