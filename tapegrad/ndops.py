@@ -1228,6 +1228,9 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
     nx, ny = len(x._shape), len(y._shape)
     if nx == 0 or ny == 0:
         raise errors.not_1d("matmul", x, y)
+    if nx == ny == 3 and x._shape[0] != y._shape[0] and (
+            y._shape[0] == 1 and y.requires_grad or x._shape[0] == 1 and x.requires_grad):
+        return _matmul_squeezed(x, y)   # (before any check: torch's matmul recurses)
     if x._dtype is not y._dtype:
         # (torch's mm / mv / bmm check the shapes first: their message where both are wrong;
         # dot the dtypes)
@@ -1238,9 +1241,6 @@ def matmul(input=MISSING, other=MISSING, *, _op=None):  # noqa: A002
         kernel = "dot" if nx == ny == 1 else "addmv_impl_cpu" if ny == 1 else \
             "bmm" if nx > 2 and ny > 2 else "addmm_impl_cpu_"
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
-    if nx == ny == 3 and x._shape[0] != y._shape[0] and (
-            y._shape[0] == 1 and y.requires_grad or x._shape[0] == 1 and x.requires_grad):
-        return _matmul_squeezed(x, y)
     if ny > 2 and (nx < 3 or x._shape[:-2] != y._shape[:-2]):
         return _matmul_batched(x, y)
     xa, ya = x._v, y._v

@@ -1912,7 +1912,12 @@ def test_matmul_mixed_dtype_messages():
                      "F @ m.ones(4, 3, 2, dtype=d)", "m.ones(3) @ m.ones(4, 3, 2, dtype=d)",
                      "m.ones(2, 3) @ m.ones(4, 3, 2, dtype=d)", "f.dot(m.ones(3, dtype=d))",
                      "m.ones(2, 1, 2, 3) @ m.ones(2, 3, 2, dtype=d)",
-                     "m.ones(3, dtype=m.int64) @ m.ones(3)"])
+                     "m.ones(3, dtype=m.int64) @ m.ones(3)",
+                     # (fuzz_ops seed 23593: a 3-d batch of one that requires grad facing a
+                     # larger batch is squeezed to a matrix first, its product then folded)
+                     "B[:1] @ m.ones(2, 3, 2, dtype=d)", "B[:1, :1] @ m.ones(2, 3, 1, dtype=d)",
+                     "m.ones(2, 3, 2, dtype=d) @ B[:1].mT",
+                     "m.ones(1, 2, 3, dtype=d) @ B.mT", "B[:1] @ m.ones(2, 4, 2, dtype=d)"])
 
 
 def test_retained_grad_accumulates_out_of_place():
