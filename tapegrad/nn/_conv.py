@@ -103,7 +103,8 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     _tensor(fn, weight, "weight", 2)
     if bias is not None:
         _tensor(fn, bias, "bias", 3)
-        if bias.dtype is not input.dtype:
+        # (conv{k}d's own check; its padding-string form has none: the backend's then)
+        if bias.dtype is not input.dtype and not isinstance(padding, str):
             raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
                                f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
     key = None
@@ -158,7 +159,7 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
     padding = _expand("padding", padding, dim)
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
     onednn = _uses_onednn(x, weight, groups, stride, dilation)
-    _check_dtypes(x, weight, None, onednn)
+    _check_dtypes(x, weight, bias, onednn)
     _check_zero_dilation(x, dilation, False, onednn)
     _check_kernel_dtype(x, dilation, False)
     checked = (tuple(stride), tuple(padding), tuple(dilation))
@@ -205,8 +206,8 @@ def _check_dtypes(x, weight, bias, onednn, transposed=False):
             raise RuntimeError(f"Input type (tapegrad.{x.dtype.legacy}Tensor) and {name} type "
                                f"(tapegrad.{other.dtype.legacy}Tensor) should be the same or "
                                f"input should be a MKLDNN tensor and {name} is a dense tensor")
-        if name == "bias" and transposed and x.dim() < 5:
-            return   # (slow_conv_transpose2d adds the bias in the input's dtype)
+        if name == "bias" and (x.dim() < 5 or not transposed):
+            return   # (the native kernels but slow_conv_transpose3d add it in x's dtype)
         raise RuntimeError(f"expected scalar type {x.dtype.legacy} but found "
                            f"{other.dtype.legacy}")
 

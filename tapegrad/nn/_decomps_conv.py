@@ -100,6 +100,8 @@ def convolution(T, x, weight, bias, stride, padding, dilation, groups):
     OC / groups, C / groups * K), one batched matmul, viewed as (N, OC, *positions)."""
     if x.numel() == 0:
         x, weight, bias = _empty_operands(x, weight, bias)
+    elif bias is not None:   # (the native kernels add it in x's dtype; nn/_conv.py checks)
+        bias = bias.to(x._dtype)
     k = weight.dim() - 2
     xp = _zero_pad(x, padding)
     n, c = x.shape[0], x.shape[1]
