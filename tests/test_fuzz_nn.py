@@ -665,10 +665,13 @@ class Gen:
             else:
                 t = self.idx([self.ch(2, 3, 4, 5)], 0, num - 1)
                 offs = self.ch([0], [0, 1], [0, 2], [0, 0, 1])
-                off = f", offsets=m.tensor({offs})"
-                if len(offs) > 1 and self.rng.random() < 0.3:
-                    # (not with one offset: torch 2.13 crashes, a segmentation fault)
-                    off += ", include_last_offset=True"
+                last = len(offs) > 1 and self.rng.random() < 0.3
+                if last:
+                    # (not with one offset: torch 2.13 crashes, a segmentation fault; the last
+                    # one the number of indices, as torch's docs ask: else its kernels differ
+                    # by mode on where the last bag ends, its gradient reads unset memory)
+                    offs = offs[:-1] + [len(self.env[t])]
+                off = f", offsets=m.tensor({offs})" + (", include_last_offset=True" if last else "")
             psw = ""
             if mode == "sum" and self.rng.random() < 0.4:
                 psw = f", per_sample_weights={self.leaf(list(self.env[t].shape), 0, 2)}"
