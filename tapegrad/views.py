@@ -11,6 +11,7 @@ import weakref
 import numpy as np
 
 from . import dtypes as D, errors
+from .fpstate import F32_MAX
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import keep_args, keep_later, keep_node_args, _record_start, _result, _tape_for, _tape_of
@@ -1439,13 +1440,20 @@ def max_shift(x, dims, zero_inf):
     """The shift of a stable softmax/logsumexp: the maximum of x over `dims`, keepdim shape,
     NaN propagating, infinite maxima 0 when `zero_inf` (torch's logsumexp).  A constant (no
     gradient); recorded as a `max_shift` entry only while tracing, so a replay recomputes it."""
-    arr = x._array()
-    dims = tuple(dims) if x._shape else ()   # a 0-d tensor's dim 0 is itself
-    with np.errstate(invalid="ignore"):
-        m = np.amax(arr, axis=dims, keepdims=True, initial=-np.inf) if dims else arr.copy()
-    if zero_inf:
-        m = np.where(np.isinf(m), 0, m)
-    m = np.asarray(m, dtype=x._dtype.np)
+    v = x._v
+    if type(v) is float and x._dtype is D.float32 and -F32_MAX <= v <= F32_MAX:
+        # (one finite element, which a float32 x may hold at its double value: the shift
+        # keeps that value, so x - shift is 0; rounded to float32 it was not, and for a large
+        # x exp(x - shift) underflowed: logsumexp(exp(tensor([47.])), 0) gave -inf)
+        m = np.full(x._shape, v)
+    else:
+        arr = x._array()
+        dims = tuple(dims) if x._shape else ()   # a 0-d tensor's dim 0 is itself
+        with np.errstate(invalid="ignore"):
+            m = np.amax(arr, axis=dims, keepdims=True, initial=-np.inf) if dims else arr.copy()
+        if zero_inf:
+            m = np.where(np.isinf(m), 0, m)
+        m = np.asarray(m, dtype=x._dtype.np)
     tape = _tracing(x)
     if tape is None:
         return Tensor._wrap(m, x._dtype)
@@ -1453,7 +1461,7 @@ def max_shift(x, dims, zero_inf):
                 1.0 if zero_inf else 0.0)
     # the keepdim shape, as reduce's params (none for a one-element input: 0-d to the tape)
     tape.add_params(t._node, [1 if d in dims else s for d, s in enumerate(x._shape)]
-                    if arr.size != 1 else [])
+                    if math.prod(x._shape) != 1 else [])
     t._flags = NODIFF
     return t
 

@@ -524,3 +524,19 @@ def test_var_std_of_one_element_float32_result(name, correction):
         ours, theirs = _pair_grads(fn)
     # (a zero gradient's sign is test_differential's known neg_zero_grad: -0.0 read as 0.0)
     assert repr(ours).replace("-0.0", "0.0") == repr(theirs).replace("-0.0", "0.0")
+
+
+@pytest.mark.parametrize("shape, dim", [((1,), 0), ((), 0), ((1, 1), 1), ((1, 1), (0, 1))])
+def test_logsumexp_of_one_large_float32_element(shape, dim):
+    # seed 31091: a one-element float32 result (exp's, i0's) may hold its double value, and
+    # logsumexp's shift was it rounded to float32, so x - shift was -7e11, not 0: exp of it 0
+    # and the result -inf (torch: x itself)
+    def fn(m):
+        x = m.full(shape, 47.0, requires_grad=True)
+        y = m.exp(x)
+        return [m.logsumexp(y, dim), m.logsumexp(y, dim, keepdim=True),
+                m.logsumexp(m.special.i0(x), dim)], [x]
+    ours, theirs = _pair_grads(fn)
+    assert ours[0] == theirs[0] and ours[1][:2] == theirs[1][:2]   # (exp's: exact)
+    np.testing.assert_allclose(ours[1][2], theirs[1][2], rtol=1e-6)   # (i0's: to round-off)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6)
