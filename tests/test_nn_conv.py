@@ -1644,6 +1644,29 @@ def test_conv_padding_string_takes_a_bias_of_another_dtype(k, batch, padding, x_
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("other", ["weight", "bias"])
+def test_conv_transpose_checks_shapes_before_dtypes_as_torch(k, other):
+    # fuzz_nn seeds 13172, 13424, 13905: torch's oneDNN takes no output padding as large as
+    # the stride, and the native kernels check the output padding and the output size
+    # before the dtypes; tapegrad checked the dtypes first (oneDNN's message where torch
+    # says "output padding must be smaller than either stride or dilation")
+    def call(lib, n, dx, op, small, stride):
+        wrong = "float64" if dx == "float32" else "float32"
+        x = lib.ones((n, 2) + (2,) * k, dtype=getattr(lib, dx))
+        w = lib.ones((2, 3) + (2,) * k, dtype=getattr(lib, wrong if other == "weight" else dx))
+        b = lib.ones(3, dtype=getattr(lib, wrong if other == "bias" else dx))
+        try:   # (small: a padding of 2, an output too small where stride + op < 3)
+            y = getattr(lib.nn.functional, f"conv_transpose{k}d")(
+                x, w, b, stride=stride, padding=2 if small else 0, output_padding=op)
+        except RuntimeError as e:
+            return str(e).replace("torch.", "tapegrad.")
+        return str(y.dtype).split(".")[1], tuple(y.shape)
+    for case in itertools.product((1, 2), ("float32", "float64"), (0, 1, 2), (False, True),
+                                  (1, 2)):
+        assert call(tg, *case) == call(torch, *case), case
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_max_pool_2x2_windows_pick_as_the_numpy_path_and_torch(monkeypatch, dtype):
     """2 x 2 windows wholly inside the input (_pool_loops._full_2x2, the window unrolled) on

@@ -377,8 +377,12 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
         raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected bias to be "
                            f"1-dimensional with {ws[1] * groups} elements, but got bias of "
                            f"size {_sizes(bias)} instead")
-    onednn = _uses_onednn(x, weight, groups, stride, dilation)
-    _check_dtypes(x, weight, bias, onednn, True)
+    # (torch's use_mkldnn: not for an output padding as large as the stride, which the
+    # native kernels refuse or take; their shape checks precede their dtype checks)
+    onednn = _uses_onednn(x, weight, groups, stride, dilation) and not any(
+        o >= s for o, s in zip(output_padding, stride))
+    if onednn:
+        _check_dtypes(x, weight, bias, onednn, True)
     if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
         # (a 1-d convolution runs as 2-d: a unit height, output_padding 0, stride and
         # dilation 1)
@@ -424,6 +428,8 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
                            f"output size per channel: ({' x '.join(unit + list(map(str, out)))})"
                            f". Output size is too small")
     _check_zero_dilation(x, dilation, True, onednn)
+    if not onednn:
+        _check_dtypes(x, weight, bias, onednn, True)
     _check_kernel_dtype(x, dilation, True)
     y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
                 tuple(padding), tuple(output_padding), int(groups), tuple(dilation))
