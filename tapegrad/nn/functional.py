@@ -1729,6 +1729,9 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return B._reduce(loss, reduction)
 
 
+_STRAIGHT_THROUGH = OPS["straight_through"].code
+
+
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)) (+ log(2 pi) / 2 with
     full), reduced; var may be one dim short of input or broadcast in one dim (torch's
@@ -1750,7 +1753,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         raise ValueError(reduction + " is not valid")
     v = var.clone()
     vd = v.detach()
-    v = v + (_where(vd < eps, eps, vd) - vd)
+    # (the clamped value with v's whole gradient: v + (clamped - vd) was inf - inf = nan at
+    # an infinite var)
+    v = _binary(_STRAIGHT_THROUGH, v, _where(vd < eps, eps, vd))
     loss = 0.5 * (v.log() + (input - target) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
