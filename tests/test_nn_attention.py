@@ -800,3 +800,29 @@ def _sdp_flags_program(M):
 
 def test_sdp_backend_flags_as_torch():
     assert _sdp_flags_program(tg) == _sdp_flags_program(torch)
+
+
+@pytest.mark.parametrize("shape, dtype, math_only", [
+    ((2, 2, 1, 3), "float32", False), ((1, 1, 3, 3), "float64", False),
+    ((2, 3, 2), "float32", False), ((1, 1, 3, 3), "float32", True)])
+def test_sdpa_causal_mask_keeps_a_nan_key_out_where_torch_runs_flash(shape, dtype, math_only):
+    # fuzz_nn seed 15308: torch's CPU flash kernel (4-d operands, no dropout) sets the
+    # causally masked scores to -inf, so a nan key there does not reach the output; its math
+    # path (3-d operands, or the math backend alone) adds -inf and the nan leaks.  tapegrad
+    # always added.
+    def run(m):   # (one key more than queries: the causal mask hides the last from all)
+        *lead, L, E = shape
+        kv = tuple(lead) + (L + 1, E)
+        q = m.linspace(-1, 1, int(np.prod(shape)), dtype=getattr(m, dtype)).reshape(shape)
+        k = m.linspace(1, -1, int(np.prod(kv)), dtype=getattr(m, dtype)).reshape(kv)
+        k = k.clone().index_fill_(-2, m.tensor([L]), float("nan"))
+        v = m.arange(int(np.prod(kv)), dtype=getattr(m, dtype)).reshape(kv) / 7
+        q, k, v = (t.requires_grad_() for t in (q, k, v))
+        backends = [m.nn.attention.SDPBackend.MATH] if math_only else [
+            m.nn.attention.SDPBackend.MATH, m.nn.attention.SDPBackend.FLASH_ATTENTION]
+        with m.nn.attention.sdpa_kernel(backends):
+            y = m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        (y * y).sum().backward()
+        return [np.asarray(t.tolist()) for t in (y, q.grad, k.grad, v.grad)]
+    for a, b in zip(run(tg), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

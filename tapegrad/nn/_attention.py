@@ -48,6 +48,18 @@ def _safe_softmax(x):
     return where(full, zeros((), dtype=x.dtype), out)
 
 
+def _takes_flash(query, key, value):
+    """torch's use_flash_attention_cpp for the shapes (no dropout, no nested tensors): 4-d
+    operands of one batch and head count, one head size, sequences of some length, a unit
+    stride in the last dim, and the flash backend enabled."""
+    ts = (query, key, value)
+    return (SDPBackend.FLASH_ATTENTION in _cur_sdpa_kernel_backends()
+            and all(t.dim() == 4 and t.stride(-1) == 1 for t in ts)
+            and query.shape[:2] == key.shape[:2] == value.shape[:2]
+            and query.shape[-1] == key.shape[-1] == value.shape[-1]
+            and query.shape[-2] > 0 and key.shape[-2] > 0)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, *, scale=None, enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value over the last two dims, torch's math
@@ -87,7 +99,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     factor = math.sqrt(abs(scale) if scale is not None else 1.0 / math.sqrt(E))
     q = query * (-factor if negative else factor)
     if is_causal:
-        attn_mask = _bool_mask_to_float(ones(L, S, dtype=D.bool_).tril(), query.dtype)
+        causal = ones(L, S, dtype=D.bool_).tril()
+        attn_mask = _bool_mask_to_float(causal, query.dtype)
     elif attn_mask is not None and attn_mask.dtype == D.bool_:
         attn_mask = _bool_mask_to_float(attn_mask, query.dtype)
     if enable_gqa and query.dim() >= 3:
@@ -100,7 +113,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if hv != hq:
             value = value.repeat_interleave(hq // hv, -3)
     attn = q.matmul(key.transpose(-2, -1) * factor)
-    if attn_mask is not None:
+    if is_causal and dropout_p == 0.0 and _takes_flash(query, key, value):
+        # (torch's CPU flash kernel sets the masked scores to -inf, where its math path adds
+        # -inf: a nan score there stays out of the softmax, its gradient 0)
+        attn = where(causal, attn, float("-inf"))
+    elif attn_mask is not None:
         attn = attn + attn_mask
     attn = _safe_softmax(attn)
     if dropout_p > 0.0:
