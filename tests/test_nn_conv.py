@@ -1667,6 +1667,25 @@ def test_conv_transpose_checks_shapes_before_dtypes_as_torch(k, other):
         assert call(tg, *case) == call(torch, *case), case
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_conv_transpose_zero_dilation_checked_first_in_the_native_kernels(k):
+    # the native kernels' shape check reads the dilations before the output padding and the
+    # output size (and before the dtypes): tapegrad's zero-dilation check came last
+    def call(lib, other, op, small, stride):
+        x = lib.ones((1, 2) + (2,) * k, dtype=lib.float64)
+        w = lib.ones((2, 3) + (2,) * k, dtype=lib.float32 if other == "weight" else lib.float64)
+        b = lib.ones(3, dtype=lib.float32 if other == "bias" else lib.float64)
+        try:
+            y = getattr(lib.nn.functional, f"conv_transpose{k}d")(
+                x, w, b, stride=stride, padding=2 if small else 0, output_padding=op,
+                dilation=0)
+        except RuntimeError as e:
+            return str(e).replace("torch.", "tapegrad.")
+        return str(y.dtype).split(".")[1], tuple(y.shape)
+    for case in itertools.product(("weight", "bias", None), (0, 1, 2), (False, True), (1, 2)):
+        assert call(tg, *case) == call(torch, *case), case
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_max_pool_2x2_windows_pick_as_the_numpy_path_and_torch(monkeypatch, dtype):
     """2 x 2 windows wholly inside the input (_pool_loops._full_2x2, the window unrolled) on

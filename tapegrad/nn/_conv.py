@@ -383,6 +383,8 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
         o >= s for o, s in zip(output_padding, stride))
     if onednn:
         _check_dtypes(x, weight, bias, onednn, True)
+    else:   # (the native kernels' shape check: the dilations, then the output padding)
+        _check_zero_dilation(x, dilation, True, onednn)
     if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
         # (a 1-d convolution runs as 2-d: a unit height, output_padding 0, stride and
         # dilation 1)
