@@ -1581,6 +1581,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             swept.append((tape, ran))
         freed = tape.freed
         root = _only_root(roots, tape)
+        captured = set() if inputs is None else _captured_outputs(tape, inputs)
         hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
         reading = {}   # _reading_inputs: a group's first entry -> its inputs
         for e in np.flatnonzero(reach)[::-1].tolist():
@@ -1629,7 +1630,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 elif inputs is None:
                     leaf_grads[id(t)] = (t, seen)
                 elif id(t) not in given:
-                    if _fills_retained(leads, e, root, _captured_outputs(tape, inputs)):
+                    if _fills_retained(leads, e, root, captured):
                         kept[id(t)] = (t, seen)
                 elif seen_retained is not seen:   # an input captured before its hooks
                     kept[id(t)] = (t, seen_retained)
