@@ -4,6 +4,7 @@ no_grad (tensor._inplace_scalar) and the backward's collection of one-element le
 as floats (engine._collect_leaves, autograd._stage).  The update is checked bit for bit
 against the numpy path it short-cuts and against torch, the gradients against torch, and a
 call count shows neither makes a numpy call per parameter."""
+import gc
 import importlib
 import math
 import random
@@ -315,6 +316,7 @@ def test_first_grads_of_scalar_leaves_round_in_one_cast(monkeypatch):
         return wrapper
     monkeypatch.setattr(api, "_round32", counting("round32", api._round32))
     monkeypatch.setattr(api, "_stage_each", counting("stage_each", api._stage_each))
+    gc.collect()   # (earlier tests' hooked leaves in cycles: the short path declines then)
     ps = [tapegrad.tensor(0.01 * i, requires_grad=True) for i in range(50)]
 
     def step():
@@ -417,6 +419,7 @@ def test_first_grads_staged_then_given_since_accumulate(monkeypatch):
             loss = loss + (p * 0.5).tanh()
         return ps, loss
 
+    gc.collect()   # (earlier tests' hooked leaves in cycles: the short path declines then)
     ps, loss = run(tapegrad)
     stage = api._stage_swept
 
