@@ -737,7 +737,8 @@ CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 # gives 0 there; Python's model raised ZeroDivisionError)
 PIECE_OPTIONS = CALLEE_OPTIONS + ', error_model="numpy"'
 CALLEES = ("bcast_index", "is_suffix", "kept_leading", "middle_inner", "pair_index",
-           "pair_middle", "pair_suffix", "order_marked", "running_sum", "channel_moments")
+           "pair_middle", "pair_suffix", "order_marked", "running_sum", "channel_moments",
+           "layout")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "next_row": 'cache=True, inline="always"',
@@ -745,6 +746,9 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "scatter_rows": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
                   "load_point_at": 'cache=True, inline="always"',
+                  # (the extreme kind's per-element helpers)
+                  "slot": 'cache=True, inline="always"',
+                  "is_hit": 'cache=True, inline="always"',
                   # (inlined into its callers, never compiled alone: a kernel of its own
                   # cost one more compile of `sweep`, which it calls, ~3-4 s cold per dtype)
                   "backward_only": 'cache=True, inline="always"',
@@ -834,7 +838,7 @@ def _copied_source():
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.middle_inner,
         kinds.index.pair_index, kinds.index.pair_middle, kinds.index.pair_suffix,
         kinds.scan.running_sum, kinds.norm.channel_moments,
-        kinds.extreme.slot, kinds.extreme.layout]
+        kinds.extreme.slot, kinds.extreme.layout, kinds.extreme.is_hit]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):

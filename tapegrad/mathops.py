@@ -1163,17 +1163,22 @@ def _amax_amin(x, dim, keepdim, is_max):
     return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
 
 
-_EXTREME_CODES = (OPS["amin_slices"].code, OPS["amax_slices"].code)
-assert OPS["amax_slices"].saves == OPS["amin_slices"].saves == ("a", "out")
+# (the extreme kind's rows by [rule][is_max]: amin/amax, then min()/max()'s even split)
+_EXTREME_CODES = ((OPS["amin_slices"].code, OPS["amax_slices"].code),
+                  (OPS["min_all_even"].code, OPS["max_all_even"].code))
+assert {OPS[n].saves for n in ("amax_slices", "amin_slices", "max_all_even", "min_all_even")} \
+    == {("a", "out")}
 
 
-# NOTE: recorded eagerly, amax/amin is one entry of the extreme kind (kinds/extreme.py), its
-# VJP torch's grad / count * mask (ties, inf/nan incoming gradients, nan slices); its value
-# numpy's reduction, the no-grad path's.  While tracing, the row's body (DM.extreme), whose
-# entries a replay re-runs.
-def _extreme_entry(x, dims, keepdim, is_max):
-    """amax (is_max) / amin of float32/float64 x (two or more elements) over dims, recorded
-    as one entry of the extreme kind (params: the keepdim shape; imm 1.0 for amax)."""
+# NOTE: recorded eagerly, amax/amin and max()/min() are one entry of the extreme kind
+# (kinds/extreme.py), its VJP torch's: grad / count * mask for amax (ties, inf/nan incoming
+# gradients, nan slices), evenly_distribute_backward for max() (`even`: a nan result's hits
+# are the nan elements, +0.0 off the hits); its value numpy's reduction, the no-grad path's.
+# While tracing, the rows' bodies (DM.extreme), whose entries a replay re-runs.
+def _extreme_entry(x, dims, keepdim, is_max, even=False):
+    """amax (is_max) / amin of float32/float64 x (two or more elements) over dims, or
+    max() / min() over all its elements (even), recorded as one entry of the extreme kind
+    (params: the keepdim shape, then the rule; imm 1.0 for a maximum)."""
     out = _numpy_extreme(x, dims, keepdim, is_max)
     tape = _tape_for(x, None)
     if tape is None:
@@ -1181,9 +1186,10 @@ def _extreme_entry(x, dims, keepdim, is_max):
     refuse_inference_save(x)    # (the entry saves self, as torch's node)
     xa = x._array()
     a = input_node(tape, x)
-    t = _result(out._array(), x._dtype, tape, _EXTREME_CODES[is_max], a, -1,
+    t = _result(out._array(), x._dtype, tape, _EXTREME_CODES[even][is_max], a, -1,
                 1.0 if is_max else 0.0)
-    tape.add_params(t._node, [1 if d in dims else k for d, k in enumerate(x._shape)])
+    tape.add_params(t._node, [1 if d in dims else k for d, k in enumerate(x._shape)]
+                    + [1 if even else 0])
     tape.save(a, xa)
     tape.save(t._node, out._v)
     return t
@@ -1202,7 +1208,9 @@ KIND_OPS.extreme = _extreme_face
 # of max()/min() between tied extremes gives it all to that element: the extreme is then one
 # gather of its position (~15 us, where the tie-splitting body records ~15 entries: ~100 us),
 # its value exact (a zero's sign too), and an inf incoming gradient 0 at the other elements,
-# as torch's masked_fill.  Not while tracing: a replay's ties are not known now.
+# as torch's masked_fill.  Of max()/min() that leaves one-element, float16 and bfloat16
+# operands (float32/float64 ones of two or more elements are an extreme entry).  Not while
+# tracing: a replay's ties are not known now.
 def _sole_extremes(x, dims, keepdim, is_max):
     """Flat positions of the extremes of x over dims (the result's shape) when each slice has
     exactly one and none is nan, else None (also while tracing for replay)."""
@@ -1299,6 +1307,8 @@ def max_min(x, dim, keepdim, is_max):
     dims = tuple(range(x.dim()))
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
         return _numpy_extreme(x, dims, False, is_max)
+    if _tracing(x) is None and x._dtype in _FLOAT_ARRAY and x.numel() > 1:
+        return _extreme_entry(x, dims, False, is_max, True)
     name = "max_all" if is_max else "min_all"
     pos = _sole_extremes(x, dims, False, is_max)
     if pos is not None:

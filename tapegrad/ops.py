@@ -1143,6 +1143,12 @@ _DECLS = [
     # at each slice's first zero); a traced call records the row cumprod
     Op("cumprod_running", "cumprod", "CumprodBackward0", saves=("a", "out"),
        saved_args=("dim",)),
+    # max()/min() over all elements recorded eagerly (a float32/float64 operand of two or
+    # more elements): one entry of the extreme kind (params the keepdim shape, then 1: torch's
+    # evenly_distribute_backward, nan elements the hits of a nan result, +0.0 elsewhere); a
+    # traced call records the rows max_all / min_all
+    Op("max_all_even", "extreme", "MaxBackward1", saves=("a", "out")),
+    Op("min_all_even", "extreme", "MinBackward1", saves=("a", "out")),
 ]
 
 def mentions(expr, name):

@@ -83,6 +83,8 @@ TORCH_NAMES = {
                           "padding, `nn.AvgPool2d`",
     "amax_slices": "`torch.amax`, `Tensor.amax` of a float32/float64 tensor (eager)",
     "amin_slices": "`torch.amin`, `Tensor.amin` of a float32/float64 tensor (eager)",
+    "max_all_even": "`torch.max(x)`, `Tensor.max()` of a float32/float64 tensor (eager)",
+    "min_all_even": "`torch.min(x)`, `Tensor.min()` of a float32/float64 tensor (eager)",
     "lerp_by_number": "`torch.lerp` (number weight) of two float32/float64 tensors of one shape "
                       "(eager)",
     "cumprod_running": "`torch.cumprod`, `Tensor.cumprod` of a float32/float64 tensor (eager)",

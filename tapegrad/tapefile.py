@@ -442,8 +442,8 @@ def check_program(prog, meta, limits):
            "the row's primitives)")
     _first(kind == _K["norm"], "a norm entry (eager only: a traced layer_norm records the "
            "row's primitives)")
-    _first(kind == _K["extreme"], "an extreme entry (eager only: a traced amax records the "
-           "row's primitives)")
+    _first(kind == _K["extreme"], "an extreme entry (eager only: a traced amax or max() "
+           "records the row's primitives)")
     _first(kind == _K["lerp"], "a lerp entry (eager only: a traced lerp records the row's "
            "primitives)")
     _first(kind == _K["cumprod"], "a cumprod entry (eager only: a traced cumprod records the "
