@@ -2268,11 +2268,16 @@ def record_view(tape, t, base):
     entered = node not in versions
     if entered:
         versions[node] = (c, ver, t._dtype, t._shape, ref)
-    bnode = base._node if base._tape is tape else None
+    btape = base._tape
+    bnode = base._node if btape is tape else None
     if bnode is not None and bnode not in versions:
         versions[bnode] = (c, ver, base._dtype, base._shape, _weakref(base))
     else:
         bnode = None
+        if btape is not None and btape is not tape:
+            # (base's node on an older tape, read through an import: a change through the
+            # view changes what that node's savers read, so it is entered on its own tape)
+            btape.watch(base._node, base)
     if tape.watched is not None and (entered or bnode is not None):
         nodes = [node] if entered else []
         if bnode is not None:
@@ -2318,6 +2323,8 @@ def record_views(tape, views, base, ones=()):
         if bnode not in versions:
             versions[bnode] = (c, ver, base._dtype, base._shape, weakref.ref(base))
             nodes.append(bnode)
+    elif base._tape is not None:   # (on an older tape: as record_view)
+        base._tape.watch(base._node, base)
     if nodes and tape.watched is not None:   # (_enter's group, once)
         tape.watch_group(c, ver, nodes)
     if ones and not tape.recording and base._dtype.is_floating_point:
