@@ -401,6 +401,9 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
             read_grad_fn_of(a)
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
+    # (self's tape let go or sealed: the op records on the open tape, or on one it opens)
+    open_tape = STATE.tape
+    open_n = getattr(open_tape, "n", -1)   # (CLOSED: none)
     other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
     # (the edge torch lists first: only the ops whose arguments torch lists need it)
     old_edge = edge_to(tape, self) if (_inputs or _clone) and tape is not None else (None, 0)
@@ -416,19 +419,25 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
             return method(x.clone(), *[apart(x, a) for a in args], **kwargs)
         return method(x, *args, **kwargs)
     self._inplace(value, other, body)
-    if tape is not None and self._tape is tape and self._node >= start:
-        row = groups.row_at(tape, self._node)
+    new = self._tape
+    at = start if new is tape else open_n if new is open_tape and open_n >= 0 else 0
+    if tape is not None and new is not None and self._node >= at:
+        row = groups.row_at(new, self._node)
         if _clone and row >= 0:
             # the clone (and aliases) the body read belong to the node: torch's edge is self's
             # old grad_fn, which the clone reads (a post hook then gets self's gradient)
-            groups.mark(tape, start, self._node, row)
-        tape.superseded[node] = (start, self._node)
+            groups.mark(new, at, self._node, row)
+        if new is tape:
+            tape.superseded[node] = (start, self._node)
+        else:   # (self's old node read through an import entry of the new tape)
+            imported = new.import_of.get((tape.serial, node))
+            if imported is not None:
+                new.superseded[imported] = (at, self._node)
         # a name cached before the group was marked (kept: the edges a body without a clone
         # showed, which name self's old node)
-        cls = recorded_class(tape, self._node)
+        cls = recorded_class(new, self._node)
         if _clone or cls is None or not issubclass(cls, Edged):
-            forget_fn(tape, self._node)
-    new = self._tape
+            forget_fn(new, self._node)
     if (_inputs or _clone) and new is not None and (new is not tape or self._node >= start) \
             and view_base(self) is None:
         # torch's edges: self's grad_fn from before the op, then the tensor arguments (the
