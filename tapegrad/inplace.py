@@ -16,7 +16,8 @@ from .grad_mode import TRANSFORMS
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
-from .overlap import no_overlap, no_partial_overlap, shared, shares_elements, write_expanded
+from .overlap import expanded, no_overlap, no_partial_overlap, shared, shares_elements, \
+    write_expanded
 from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
@@ -657,6 +658,7 @@ class _InplaceMethods:
         # (torch's copy_to copies a value of the destination's sizes, else fills for a 0-d
         # value as given: a 0-d x[...] = v is copy_, CopyBackwards)
         filling = value.ndim == 0 and len(target) > 0
+        given_value = value
         if value.ndim and value.shape[0] == 1:
             # torch views the value without its leading 1s first (slicePrefix1sSize): a
             # [1, 3] value fills x[2:5], and its errors name the shape left
@@ -677,8 +679,14 @@ class _InplaceMethods:
             # the copy into the view x[key] one overlapping it in part (x[1:] = x[:-1])
             if advanced:
                 no_overlap(arr, value)
-            elif value.ndim or not target:   # (a 0-d value fills the view: fill_, unchecked)
-                no_partial_overlap(index_with(arr, key), value)
+            elif not filling:   # (a 0-d value fills the view: fill_, unchecked)
+                # torch's copy_to: a value of the view's sizes is copied as it is, another
+                # without its leading 1s expanded to them (x[0] = x[:1] is checked)
+                view = index_with(arr, key)
+                if given_value.shape == target:
+                    no_partial_overlap(view, given_value)
+                elif shared(view, value):
+                    no_partial_overlap(view, expanded(value, target))
         if recorded:
             # the whole tensor (x[...] = v, x[:] = v, x[0:n] = v: slices keeping their whole
             # dims, which torch's setitem skips): torch fills or copies it

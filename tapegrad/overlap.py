@@ -37,11 +37,28 @@ def status(out, src):
     b0 = src.__array_interface__["data"][0]
     a1, b1 = a0 + out.nbytes, b0 + src.nbytes
     if a0 == b0 and a1 == b1:
-        # (torch compares the strides of every dim: a 0-d tensor and its (1,) view differ)
-        same = out.ndim == src.ndim and all(
-            x == y or n == 1 for x, y, n in zip(out.strides, src.strides, out.shape))
-        return FULL if same else PARTIAL
+        # (torch compares the strides of every dim, of size 1 too: a 0-d tensor and its (1,)
+        # view differ, and so do x.view(-1) and x.view(-1)[0:1:2] of one element; the views
+        # keep torch's strides there: tensor_methods._size1_strides)
+        return FULL if out.strides == src.strides and out.ndim == src.ndim else PARTIAL
     return PARTIAL if a0 < b1 and b0 < a1 else NONE
+
+
+def expanded(a, shape):
+    """Array a expanded to `shape` with torch's strides (inferExpandGeometry: a dim expanded
+    from 1 has stride 0, and so has a new leading dim, but one of size 1 the extent of the
+    dim after it), for the checks: a read-only view of a's memory."""
+    strides = [0] * len(shape)   # (a 0-d a: all 0)
+    lead = len(shape) - a.ndim
+    nxt = a.itemsize
+    for i in range(len(shape) - 1 if a.ndim else -1, -1, -1):
+        if i >= lead:
+            n, st = a.shape[i - lead], a.strides[i - lead]
+            strides[i] = st if n == shape[i] else 0
+        else:
+            strides[i] = nxt if shape[i] == 1 else 0
+        nxt = shape[i] * strides[i]
+    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
 
 
 def shared(a, b):

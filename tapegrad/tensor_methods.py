@@ -24,7 +24,7 @@ from .tensor import (_bool_size, _contiguous, _dim, _infer_shape, _int_arg, _int
 from .tracing import _tracing
 from .recording import keep_args
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided, \
-    _strided_view, strided_over
+    _strided_view, strided_over, view_strides
 
 
 # torch's signatures of Tensor.set_, as its parser's TypeError lists them ({bad}: the line
@@ -61,8 +61,24 @@ def _reshape_to(x, shape):
             if x._recorded:   # (torch's graph: UnsafeViewBackward0 -> CloneBackward0 -> x's)
                 x = _reshape_op("clone", x, x._shape, c)
             return _reshape_op("unsafe_view", x, shape, c.reshape(shape))
-        return _reshape_op("reshape_alias", x, shape, out)
-    return _reshape_op("view", x, shape)
+        return _reshape_op("reshape_alias", x, shape, _size1_strided(v, shape, out))
+    return _reshape_op("view", x, shape,
+                       strides=_size1_strides(v, shape) if 1 in shape else None)
+
+
+def _size1_strides(v, shape):
+    """torch's byte strides for view/reshape of array v into `shape` where numpy's may place
+    a dim of size 1 otherwise (views.view_strides); None where they agree (no dim of size 1,
+    a number, an empty array)."""
+    if 1 in shape and type(v) is not float and v.size:
+        return view_strides(v.shape, v.strides, shape, v.itemsize)
+    return None
+
+
+def _size1_strided(v, shape, out):
+    """`out`, numpy's view of v in `shape`, with torch's strides (_size1_strides)."""
+    st = _size1_strides(v, shape)
+    return out if st is None or st == out.strides else strided_over(v, shape, st)
 
 
 def _permutation(dims, nd):
@@ -566,7 +582,9 @@ class _OpMethods:
                 break
         shape = _infer_shape(shape, 1 if type(v) is float else v.size)   # (numel, inline)
         if type(v) is float or v.flags.c_contiguous:
-            return _reshape_op("view", self, shape)
+            # (_size1_strides' test inline: view is hot, its frames counted)
+            return _reshape_op("view", self, shape,
+                               strides=_size1_strides(v, shape) if 1 in shape else None)
         # a strided tensor: a view where its strides allow one without a copy (numpy's rule
         # for a reshape in place, torch's for view: dims split or merged within contiguous runs)
         out = v.view()
@@ -576,7 +594,7 @@ class _OpMethods:
             raise RuntimeError("view size is not compatible with input tensor's size and stride "
                                "(at least one dimension spans across two contiguous subspaces). "
                                "Use .reshape(...) instead.") from None
-        return _reshape_op("view", self, shape, out)
+        return _reshape_op("view", self, shape, _size1_strided(v, shape, out))
 
     def _view_dtype(self, dt):
         """The same memory read as dtype dt: torch's view(dtype), an alias outside autograd
@@ -640,15 +658,16 @@ class _OpMethods:
         d = dim % n if dim.__class__ is int and -n <= dim < n else _dim(dim, n, "unsqueeze")
         shape = self._shape[:d] + (1,) + self._shape[d:]
         v = self._v
-        # torch's stride for the new dim: the next dim's extent, or 1 past the last; numpy's
-        # reshape gives the last one the stride before it (and an empty array its own)
-        if type(v) is not float and (not v.size or d and d == v.ndim and
-                                     v.strides[-1] != v.itemsize):
-            item = v.itemsize
-            st = [s * item for s in self.stride()]
-            st.insert(d, self._shape[d] * st[d] if d < v.ndim else item)
-            return keep_args(_reshape_op("unsqueeze", self, shape, strides=tuple(st)),
-                             dim=int(dim))
+        # torch's stride for the new dim: the next dim's extent, or 1 past the last, the others
+        # kept; numpy's reshape gives the last one the stride before it, a row-major array's
+        # dims of size 1 row-major strides (and an empty array its own)
+        if type(v) is not float:
+            if v.size:
+                st = v.strides
+            else:
+                st = tuple(s * v.itemsize for s in self.stride())
+            st = st[:d] + (self._shape[d] * st[d] if d < v.ndim else v.itemsize,) + st[d:]
+            return keep_args(_reshape_op("unsqueeze", self, shape, strides=st), dim=int(dim))
         return keep_args(_reshape_op("unsqueeze", self, shape), dim=int(dim))
 
     def _squeezed_strides(self, kept):
@@ -673,6 +692,8 @@ class _OpMethods:
                 return _reshape_op("squeeze", self, tuple(self._shape[i] for i in kept),
                                    strides=self._squeezed_strides(kept))
             return _reshape_op("squeeze", self, tuple(s for s in self._shape if s != 1))
+        # (the kept dims keep their strides, as torch's; numpy's reshape gives a row-major
+        # array's dims of size 1 row-major ones)
         nd = self.dim()
         many = isinstance(dim, (tuple, list))
         wrapped = [_dim(d, max(nd, 1)) for d in (dim if many else (dim,))]
@@ -681,9 +702,11 @@ class _OpMethods:
             dup = next(d for k, d in enumerate(wrapped) if d in wrapped[:k])
             raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
         kept = [i for i, s in enumerate(self._shape) if not (i in dims and s == 1)]
-        out = _reshape_op("squeeze_dims" if many else "squeeze_dim", self,
-                          tuple(self._shape[i] for i in kept),
-                          strides=self._squeezed_strides(kept) if empty else None)
+        shape = tuple(self._shape[i] for i in kept)
+        out = _reshape_op("squeeze_dims" if many else "squeeze_dim", self, shape,
+                          strides=self._squeezed_strides(kept) if empty else
+                          tuple(v.strides[i] for i in kept) if 1 in shape and
+                          type(v) is not float else None)
         return keep_args(out, dim=tuple(int(d) for d in dim) if many else int(dim))
 
     def clone(self, *, memory_format=None):

@@ -192,6 +192,33 @@ def _strided(name, x, fn):
     return t
 
 
+def view_strides(shape, strides, newshape, item):
+    """torch's strides (bytes, as `strides`; elements of `item` bytes) for a view of shape
+    `newshape` of a non-empty tensor of `shape` and `strides` (ATen's computeStride), or None
+    where no view exists.  numpy's reshape agrees on every dim longer than 1 and places a dim
+    of size 1 its own way (the strides the overlap checks compare: x[0:1:2].view(-1) keeps
+    its stride 2, numpy's is 1)."""
+    if not shape:
+        return (item,) * len(newshape)
+    newstride = [0] * len(newshape)
+    view_d = len(newshape) - 1
+    base = strides[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or shape[d - 1] != 1 and strides[d - 1] != tensor_numel * base:
+            while view_d >= 0 and (view_numel < tensor_numel or newshape[view_d] == 1):
+                newstride[view_d] = view_numel * base
+                view_numel *= newshape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                base = strides[d - 1]
+                tensor_numel = view_numel = 1
+    return tuple(newstride) if view_d == -1 else None
+
+
 def strided_over(a, shape, strides, offset=0):
     """numpy's as_strided(a, shape, strides) (byte strides from a's first element, or
     `offset` bytes after it, writable where a is), as an array over a's buffer, or its
