@@ -187,9 +187,13 @@ class _InplaceMethods:
         if type(storage) is float:
             self._v = r._v
         else:
+            alias = storage if storage.flags.writeable else _shared_alias(storage)
             if self._tape is not None:
                 self._tape.settle(self._node)   # the old node keeps the value the op read
-            storage[...] = r._array()
+            if alias is storage:
+                storage[...] = r._array()
+            else:
+                _write_changed(alias, self._v, r._array())
             self._v = storage
         if r._tape is None:   # (while recording: a constant of the tape, its operands guarded)
             self._tape, self._recorded, self._lserial = None, False, 0
@@ -687,6 +691,12 @@ class _InplaceMethods:
                     no_partial_overlap(view, given_value)
                 elif shared(view, value):
                     no_partial_overlap(view, expanded(value, target))
+        if recorded and not advanced and not arr.flags.writeable:
+            # (an expand's `.data`: torch's copy into x[key] refuses a view whose own
+            # elements share memory, and writes another: _rebased)
+            written = index_with(arr, key)
+            if type(written) is np.ndarray:   # (one element: a numpy scalar, nothing shared)
+                _writable(written)
         if recorded:
             # the whole tensor (x[...] = v, x[:] = v, x[0:n] = v: slices keeping their whole
             # dims, which torch's setitem skips): torch fills or copies it
@@ -982,6 +992,28 @@ def _check_operand(fname, other):
     worth.)"""
     if not isinstance(other, OPERAND_TYPES):
         _tensor_operand(fname, other, 1)
+
+
+def _shared_alias(arr):
+    """A writable alias of read-only `arr` whose elements share memory (an expand's `.data`:
+    torch writes x[key] = v into it where x[key]'s own elements do not, which its checks
+    saw), or numpy's error where the memory's owner is read-only."""
+    alias = arr.view()
+    try:
+        alias.flags.writeable = True
+    except ValueError:
+        raise ValueError("assignment destination is read-only") from None
+    return alias
+
+
+def _write_changed(alias, old, new):
+    """Write into `alias` (elements sharing memory) the elements of `new` that differ from
+    `old` (bit for bit): torch wrote only the view x[key], whose elements share no memory, so
+    an element outside it must not write its old value over a shared one the view changed."""
+    a = np.ascontiguousarray(old).reshape(-1).view(np.uint8).reshape(old.size, -1)
+    b = np.ascontiguousarray(new).reshape(-1).view(np.uint8).reshape(new.size, -1)
+    changed = (a != b).any(axis=1).reshape(new.shape)
+    alias[changed] = new[changed]
 
 
 def _writable(arr):
