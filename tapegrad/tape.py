@@ -1342,8 +1342,8 @@ class Tape:
             t = self.unread_named(folded[6]) if len(folded) > 6 else \
                 self.folded_tensor(folded_at, expected)
             made = ""
-            if t is not None:
-                shape = t._shape
+            if t is not None:   # (its type: a cast copy's stands for it, NAMED_AS)
+                dtype, shape = t._dtype, t._shape
                 made = output_of(t.grad_fn)
             err = RuntimeError(version_message(dtype, shape, made, c[0], expected))
             err.entry = folded_at
@@ -1392,7 +1392,9 @@ class Tape:
                     return rebased
             if t is not None:
                 fn = t.grad_fn
-                shape = t._shape   # torch's saved input is the tensor: its sizes now (t_())
+                # torch's saved input is the tensor: its sizes now (t_()), its type (a cast
+                # copy read in its place stands for it: NAMED_AS)
+                dtype, shape = t._dtype, t._shape
             if (t is None or fn is not None and t._tape is self and t._node == node) \
                     and self._differentiable_view(node):
                 # a view (linear's w.t()) still on the entry that saw its old value: torch
