@@ -947,9 +947,6 @@ KNOWN = {
     # position: its SIMD body gives 0 (or nan), its scalar tail passes g; tapegrad's is the
     # body's everywhere; 0-999: 1 seed
     410: "simd_tail_grad_at_nan",
-    # sdpa with a fully masked query row and a nan in v: torch's backward multiplies the
-    # row's zero probabilities by a nan dP (nan gradient), tapegrad's masks it (0); 0-999: 2
-    490: "sdpa_masked_row_nan_value",
     # huber_loss of a float64 input and a float32 target: both raise in backward ("Found
     # dtype Float but expected Double"), torch after accumulating other leaves' gradients,
     # tapegrad before any; 0-999: 1 seed

@@ -7,7 +7,7 @@ steps that must give torch's losses.
 Known differences: F.rms_norm's eps add shows AddBackward0 (torch: AddBackward1, its add of a
 number).  torch's CPU scaled_dot_product_attention runs a fused kernel
 (ScaledDotProductFlashAttentionForCpuBackward0) where it can; tapegrad follows torch's math
-path (torch's SafeSoftmaxBackward0 is SoftmaxBackward0 here, with WhereBackward0 around it
+path (torch's SafeSoftmaxBackward0 is SoftmaxBackward0 here, with MulBackward0 around it
 when a row is masked everywhere); values and gradients agree.  Dropout masks come from
 tapegrad's generator, so only p=0 and p=1 are compared value for value.  MultiheadAttention
 follows torch's slow path (torch's eval-mode fast path is switched off where compared); where
@@ -198,6 +198,27 @@ def test_sdpa_gradcheck():
         _, ig, _, kw = _sdpa_inputs(case, "float64")
         assert tg.autograd.gradcheck(
             lambda q, k, v: tg.nn.functional.scaled_dot_product_attention(q, k, v, **kw), ig)
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("lead", [(), (1,)], ids=["math", "flash"])
+def test_sdpa_masked_row_gradient_at_a_nonfinite_value(lead, bad):
+    # fuzz_nn seeds 490, 16354, 16668, 16700, 17173, 17233, 17465: torch's gradient at a row
+    # masked everywhere is softmax's backward on its zeros, 0 * (g - sum(g * 0)): nan across
+    # the row where a value it would read is inf or nan; tapegrad's `where` gave zeros
+    got = []
+    for M in (torch, tg):
+        q = M.tensor([[0.5, 1.0], [0.3, -0.2], [-1.1, 0.7]]).reshape(lead + (1, 3, 2))
+        k = M.tensor([[1.0, 2.0], [0.1, 0.4], [0.3, 0.3]]).reshape(lead + (1, 3, 2))
+        v = M.tensor([[1.0, 2.0], [bad or 0.0, 0.4], [0.3, 0.3]]).reshape(lead + (1, 3, 2))
+        mask = M.tensor([[True, False, True], [False, False, False], [True, False, False]])
+        for t in (q, k, v):
+            t.requires_grad_()
+        out = M.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        (out * M.tensor([[1.0, -2.0], [0.5, 3.0], [-1.0, 0.25]])).sum().backward()
+        got.append([np.array(t.tolist()) for t in (out, q.grad, k.grad, v.grad)])
+    for a, b in zip(*got):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)   # (nan where torch's)
 
 
 def test_sdpa_dropout():

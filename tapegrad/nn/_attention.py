@@ -6,7 +6,7 @@ torch on CPU runs a fused kernel for scaled_dot_product_attention where it can (
 `ScaledDotProductFlashAttentionForCpuBackward0`); its math path, the one followed here, gives
 the same values and gradients to rounding.  The math path's `_safe_softmax`
 (`SafeSoftmaxBackward0`: a row masked everywhere gives zeros, not NaN) is a softmax here,
-with such rows replaced by zeros through `where` (SoftmaxBackward0 / WhereBackward0)."""
+such rows scaled by zero (SoftmaxBackward0 / MulBackward0)."""
 import math
 import warnings
 
@@ -40,12 +40,17 @@ def _bool_mask_to_float(mask, dtype):
 
 def _safe_softmax(x):
     """softmax over the last dim; a row that is -inf everywhere gives zeros (torch's
-    _safe_softmax), with zero gradient."""
+    _safe_softmax), its gradient torch's softmax backward on those zeros."""
     full = x.detach().isneginf().all(-1, keepdim=True)
     if not bool(full.any()):
         return _softmax(x, -1)
-    out = _softmax(where(full, zeros((), dtype=x.dtype), x), -1)
-    return where(full, zeros((), dtype=x.dtype), out)
+    # NOTE: torch's gradient at a masked row is out * (g - sum(g * out)) with out = 0: zero,
+    # but nan across the row where g holds an inf or nan (0 * inf).  The masked rows enter
+    # as exp(x) = 0 (its gradient 0 * g) and the row's softmax is scaled by 0, so the same
+    # products reach x; a `where` would drop them.
+    hidden = where(full, x, float("-inf")).exp()
+    out = _softmax(where(full, hidden, x), -1)
+    return out * full.logical_not().to(x.dtype)
 
 
 def _takes_flash(query, key, value):
