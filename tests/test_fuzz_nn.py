@@ -996,3 +996,22 @@ def test_gaussian_nll_loss_of_an_infinite_var(var, reduction):
         got.append(repr((loss.tolist(), x.grad.tolist(), v.grad.tolist(), v.tolist())))
     # (a zero gradient's sign is test_differential's known neg_zero_grad: -0.0 read as 0.0)
     assert got[0].replace("-0.0", "0.0") == got[1].replace("-0.0", "0.0")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_embedding_bag_max_keeps_a_nan_only_where_it_comes_first(dtype):
+    # seed 18497: torch's max kernel takes a bag's first row, then a row only where it is
+    # greater, so a nan after the first never wins; tapegrad's max over the bag gave nan
+    got = []
+    nan, inf = math.nan, math.inf
+    for m in (tapegrad, torch):
+        w = m.tensor([[-0.677, nan], [nan, 2.0], [1.942, -inf], [-inf, nan]],
+                     dtype=getattr(m, dtype), requires_grad=True)
+        i = m.tensor([[1, 1, 2], [0, 2, 1], [3, 1, 0], [2, 3, 3]])
+        out = m.nn.functional.embedding_bag(i, w, mode="max")
+        flat = m.nn.functional.embedding_bag(m.tensor([1, 0, 2, 3, 1]), w, m.tensor([0, 2]),
+                                             mode="max")
+        (out * m.tensor([[1.0, 2.0]], dtype=w.dtype)).sum().backward()
+        flat.sum().backward()
+        got.append(repr((out.tolist(), flat.tolist(), w.grad.tolist())))
+    assert got[0] == got[1]

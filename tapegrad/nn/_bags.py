@@ -47,6 +47,11 @@ def bag_body(T, weight, psw, mode, block, bags, counts, fused, inv_freq=None):
     index, positions, valid = block
     if mode == "max":
         g = where(valid, weight[index], -math.inf)
+        if g.shape[1] > 1:
+            # torch's kernel keeps a bag's first row, then a row only where it is greater: a
+            # nan after the first never wins (one first stays)
+            later = _tensor_of(np.arange(g.shape[1])[:, None] > 0)
+            g = where((g != g) & later, -math.inf, g)
         m = g.max(1).values if g.shape[1] else g.sum(1)
         return where(counts, m, 0.0)
     if bags is not None:
