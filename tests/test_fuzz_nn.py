@@ -1015,3 +1015,23 @@ def test_embedding_bag_max_keeps_a_nan_only_where_it_comes_first(dtype):
         flat.sum().backward()
         got.append(repr((out.tolist(), flat.tolist(), w.grad.tolist())))
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_margin_loss_kernels_scale_every_gradient_by_grad_output(loss, reduction):
+    # seeds 19826, 20994: torch's kernels fill a row's gradient for grad_output 1, then
+    # multiply it by grad_output, so a nan or inf one gives nan also where no margin term
+    # passes a gradient (an inf input made the loss inf, sin's gradient nan); tapegrad gave 0
+    got = []
+    nan, inf = math.nan, math.inf
+    for m in (tapegrad, torch):
+        x = m.tensor([[0.3, 2.0, -1.0], [1.0, 5.0, 0.2], [-inf, 0.5, 0.1]], requires_grad=True)
+        t = m.tensor([1, 1, 0]) if loss == "multi_margin_loss" else \
+            m.tensor([[1, -1, 0], [2, 0, -1], [1, 2, -1]])
+        out = getattr(m.nn.functional, loss)(x, t, reduction=reduction)
+        (out.sin().sum() if reduction != "none" else
+         (out * m.tensor([1.0, nan, inf])).sum()).backward()
+        got.append([np.array(out.tolist()), np.array(x.grad.tolist())])
+    for a, b in zip(*got):   # (nan and inf where torch's; float32 rounding)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import dtypes as D, _fastpath
 from ..creation import arange, zeros_like, tensor as _tensor_of
-from ..ndops import where
+from ..ndops import _binary, where
+from ..ops import OPS
 from ._basic import _not_differentiable, _record, _tensor
 from ._decomps import _reduce
 from ._distance import pairwise_distance
@@ -21,6 +22,8 @@ from ._reduction import reduction_of
 __all__ = ["soft_margin_loss", "multilabel_soft_margin_loss", "cosine_embedding_loss",
            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss",
            "multilabel_margin_loss"]
+
+_STRAIGHT_THROUGH = OPS["straight_through"].code
 
 # torch's EPSILON of cosine_embedding_loss (aten/src/ATen/native/Loss.cpp), added to the
 # squared norms so that a zero vector gives cos = 0, not nan
@@ -58,6 +61,18 @@ def _sub_number(T, x, c):
 
 
 # ---- the decomposition rows' bodies ----------------------------------------------------------
+# NOTE: torch's multi_margin and multilabel_margin backward kernels fill a row's gradient for
+# grad_output 1, then multiply it by grad_output: 0 * g where no margin term reaches an
+# element, so an inf or nan g gives nan there too.  The loss per row carries the sum of x * 0
+# at those elements as straight_through's gradient edge (its value the loss's own), whose
+# gradient is that 0 * g.
+def _times_grad_output(loss, x, reached):
+    """loss (N,) of rows x (N, C), 0 * g added to the gradient of each x element not
+    `reached` (N, C) by a margin term (the NOTE above)."""
+    unreached = where(reached, 0.0, x * 0.0).sum(1)
+    return _binary(_STRAIGHT_THROUGH, loss + unreached, loss)
+
+
 def _soft_margin(T, x, target, reduction):
     """log(1 + exp(-x * target)), as torch's kernel (which overflows to inf where it does)."""
     return _reduce((-x * target).exp().log1p(), reduction)
@@ -71,12 +86,14 @@ def _multi_margin(T, x, onehot, w_target, p, margin, reduction, out_shape):
     x = x.reshape(tuple(onehot.shape))
     xy = where(onehot, x, 0.0).sum(1, keepdim=True)
     z = (margin - xy) + x
-    h = where((z > 0.0) & ~onehot, z, 0.0)
+    active = (z > 0.0) & ~onehot
+    h = where(active, z, 0.0)
     if p == 2:
         h = h * h
     if w_target is not None:
         h = h * w_target
-    loss = h.sum(1) / x.shape[1]
+    reached = active | onehot & active.any(1, keepdim=True)
+    loss = _times_grad_output(h.sum(1) / x.shape[1], x, reached)
     if reduction == "none":
         return loss.reshape(out_shape)
     return _reduce(loss, reduction)
@@ -90,7 +107,9 @@ def _multilabel_margin(T, x, pairs, reduction, out_shape):
     z = (1.0 - x).unsqueeze(2) + x.unsqueeze(1)
     # (where, not a product with pairs: an unlisted class at -inf makes z inf where pairs
     # is 0, a term torch's loop never reads)
-    loss = where((z > 0.0) & (pairs > 0.0), z * pairs, 0.0).sum((1, 2)) / x.shape[1]
+    active = (z > 0.0) & (pairs > 0.0)
+    loss = where(active, z * pairs, 0.0).sum((1, 2)) / x.shape[1]
+    loss = _times_grad_output(loss, x, active.any(2) | active.any(1))
     if reduction == "none":
         return loss.reshape(out_shape)
     return _reduce(loss, reduction)
