@@ -16,7 +16,7 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, group
     nodiff, return_types
 from .grad_mode import is_grad_enabled, switched_grad
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
-from .inplace import _update_arrays
+from .inplace import _no_history, _update_arrays
 from ._jit import module_loaded
 from .kinds import cumprod as cumprod_kind, scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
@@ -34,7 +34,7 @@ from .native_args import arg_error, dim_form_error, given, missing, MISSING, _ta
 from .tensor import _bool_arg, _dim, _int_arg, _new, OPERAND_TYPES, _reduce_dims, _row_major, Tensor, \
     _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import INFERENCE_MADE, input_node, read_as_saved, read_grad_fn_of, \
+from .tape import bump_version, INFERENCE_MADE, input_node, read_as_saved, read_grad_fn_of, \
     refuse_inference_save, saves_unread, STATE, version_counter, view_base
 from .views import apart, KIND_OPS
 from .overlap import no_partial_overlap
@@ -104,6 +104,19 @@ def _clamp_faces(xa, lo, hi):
     try:
         y = _CLAMP_MIN_FWD(xa, dtn(lo)) if lo is not None else xa
         return y, (_CLAMP_MAX_FWD(y, dtn(hi)) if hi is not None else y)
+    finally:
+        ERR_RESET(token)
+
+
+def _clamped(xa, lo, hi, in_place=False):
+    """_clamp_faces' out alone, with one array fewer: the upper face written into the lower
+    face's new array; with `in_place`, both written into xa itself (clamp_ without history:
+    no array made, none copied; 32x16 float32 clamp_(-1, 1): ~5.6 -> ~4 us)."""
+    dtn = xa.dtype.type
+    token = ERR_SET(QUIET)
+    try:
+        y = _CLAMP_MIN_FWD(xa, dtn(lo), in_place) if lo is not None else xa
+        return y if hi is None else _CLAMP_MAX_FWD(y, dtn(hi), in_place or y is not xa)
     finally:
         ERR_RESET(token)
 
@@ -250,9 +263,10 @@ def _mixed_bounds(fname, min, max):  # noqa: A002
 
 def _clamp_plain(t, name, bounds):
     """clamp_ / clamp_min_ / clamp_max_ (positional number bounds) of a float32/float64
-    tensor without history: clamp's two faces written into t by _update_arrays, as the
-    general path's value (Tensor.clamp's array path) without its copy and tensor; None where
-    the general path decides (bounds it would convert or refuse, history, views)."""
+    tensor without history: clamp's two faces written into t's array (_clamped in place; by
+    _update_arrays for a tensor held as a float), as the general path's value (Tensor.clamp's
+    array path) without its copy and tensor; None where the general path decides (bounds it
+    would convert or refuse, history, views)."""
     if name == "clamp":
         if not 1 <= len(bounds) <= 2:
             return None
@@ -268,7 +282,14 @@ def _clamp_plain(t, name, bounds):
         return None
     if dt is D.float32:
         lo, hi = _f32_bound(lo), _f32_bound(hi)
-    return _update_arrays(t, lambda arr: _clamp_faces(arr, lo, hi)[1])
+    sv = t._v
+    if type(sv) is np.ndarray and sv.flags.writeable and _no_history(t):
+        # (the common case, as zero_'s: the version counted, then the faces written into t)
+        t._lserial = 0   # a later use records the new value (tape.leaf_node)
+        bump_version(t)
+        _clamped(sv, lo, hi, True)
+        return t
+    return _update_arrays(t, lambda arr: _clamped(arr, lo, hi))   # (held as a float)
 
 
 def _inplace_unary(name):
@@ -658,7 +679,7 @@ class _MathMethods:
             if not self._recorded:   # (no history: the two faces on the array, no decomposition)
                 xa = self._v
                 if type(xa) is np.ndarray and xa.size != 1:
-                    return Tensor._wrap(_clamp_faces(xa, lo, hi)[1], self._dtype)
+                    return Tensor._wrap(_clamped(xa, lo, hi), self._dtype)
             else:
                 out = _clamp_pass(self, lo, hi)
                 if out is not None:

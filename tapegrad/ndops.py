@@ -70,14 +70,17 @@ def _np_clamp(extreme):
     np.maximum (np.minimum): nan on either side kept, the same values, 4 -> 1 us for 512
     elements; then a itself where a == b, the sign of a zero the formula keeps and the SIMD
     loop may not (the mask only where a has a zero).  A nonzero number bound equals no zero:
-    no mask to look for (a layer's clamp(-1, 1): ~0.4 us of each of its two entries)."""
-    def face(a, b):
-        out = extreme(a, b)
-        if type(b) in _NONZERO_TYPES and b != 0:
-            return out
-        if np.count_nonzero(a) != (a.size if type(a) is np.ndarray else np.size(a)):
-            out = np.where(a == b, a, out)   # (np.size's Python layer: ~0.3 us of ~2)
-        return out
+    no mask to look for (a layer's clamp(-1, 1): ~0.4 us of each of its two entries).
+    `in_place` (a an array the caller may overwrite): the same values written into a, the
+    positions where a == b left as they are (clamp_ without history, no copy)."""
+    def face(a, b, in_place=False):
+        if type(b) in _NONZERO_TYPES and b != 0 or \
+                np.count_nonzero(a) == (a.size if type(a) is np.ndarray else np.size(a)):
+            # (no zero of a equals b: no mask; np.size's Python layer: ~0.3 us of ~2)
+            return extreme(a, b, out=a) if in_place else extreme(a, b)
+        if in_place:
+            return extreme(a, b, out=a, where=a != b)
+        return np.where(a == b, a, extreme(a, b))
     face.__name__ = "clamp_" + extreme.__name__[:3]
     return face
 

@@ -783,6 +783,38 @@ def test_clamp_without_history_as_torch(dtype):
             assert a._version == b._version
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_clamp_in_place_writes_its_faces_into_the_tensor_as_torch(dtype):
+    """clamp_ / clamp_min_ / clamp_max_ without history write both faces into the tensor's
+    own memory: torch's bits at zeros of both signs under a zero bound (the mask of ties
+    kept as they were), nan and infs, in a contiguous tensor, a strided view (under no_grad,
+    its base changed too) and a one-element tensor; the same versions as torch's."""
+    vals = np.array([-0.0, 0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.0, np.nan, np.inf, -np.inf,
+                     -0.0] * 3, dtype)
+    bounds = [(0.0, None), (-0.0, None), (None, 0.0), (None, -0.0), (0, 0), (-0.0, 0.0),
+              (-1, 1), (0, 1), (0.5, None), (None, -0.5), (1.0, -1.0)]
+
+    def run(lib):
+        out = []
+        for lo, hi in bounds:
+            calls = [("clamp_", (lo, hi))] + [(n, (b,)) for n, b in
+                                              (("clamp_min_", lo), ("clamp_max_", hi))
+                                              if b is not None]
+            for name, args in calls:
+                a = lib.tensor(vals.copy())
+                r = getattr(a, name)(*args)
+                base = lib.tensor(vals.reshape(6, 6).copy())
+                with lib.no_grad():
+                    v = base[1::2, ::3]
+                    getattr(v, name)(*args)
+                one = lib.tensor(vals[:1].copy())
+                getattr(one, name)(*args)
+                out.append((name, args, r is a, a._version, base._version,
+                            [x.numpy().tobytes().hex() for x in (a, base, one)]))
+        return out
+    assert run(tg) == run(torch)
+
+
 def _norm0_grads(m):
     out = []
     for norm in (lambda x: m.linalg.vector_norm(x, 0), lambda x: x.norm(p=0, dim=1),
