@@ -527,15 +527,24 @@ def _check_distributions(rows, per_element):
     replacement, or one sample), or (`per_element`) its with-replacement kernel's, which walks
     each row's elements (a negative or NaN one, an infinite one) and then its sum, and names
     the first failure it meets."""
+    # (the common case, which both checks accept, in two passes for one row: no value below
+    # 0 (nor nan: the minimum is nan) and each row's total above 0, their sum finite (no inf;
+    # a sum that overflows takes the checks below); ufuncs' reduce and Python's isfinite
+    # spare ~0.5 us of each of the ~1 us numpy reductions: multinomial(v, 4, True) of 16
+    # values ~9.5 -> ~6.5 us)
+    if rows.size:
+        totals = np.add.reduce(rows, -1)
+        if totals.size == 1:
+            low = whole = float(totals[0])
+        else:
+            low, whole = float(np.minimum.reduce(totals)), float(np.add.reduce(totals))
+        if low > 0 and math.isfinite(whole) and np.minimum.reduce(rows, None) >= 0:
+            return
     if not per_element:
         if not (np.all(np.isfinite(rows)) and np.all(rows >= 0)):
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
         if np.any(rows.sum(-1) == 0):
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        return
-    # (the common case accepted in three passes: a finite total with no negative value has
-    # neither inf nor nan; a total that overflows takes the full walk below)
-    if rows.size and np.isfinite(rows.sum()) and rows.min() >= 0 and (rows.sum(-1) > 0).all():
         return
     bad = ~(rows >= 0) | ~np.isfinite(rows)
     failing = np.flatnonzero(bad.any(-1) | ~(rows.sum(-1) > 0))
