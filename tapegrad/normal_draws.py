@@ -120,7 +120,10 @@ def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capabilit
         if n >= 16 and contiguous:
             if dtype is _F32:
                 if cap != "DEFAULT":
-                    return _fill_f32_avx2(engine, n, _F32(mean), _F32(std))
+                    # (the default mean and std as prebuilt float32s: ~0.2 us each; a -0.0
+                    # mean is its own, a sum's sign of zero depends on it)
+                    m = _ZERO if mean == 0.0 and math.copysign(1.0, mean) > 0 else _F32(mean)
+                    return _fill_f32_avx2(engine, n, m, _ONE if std == 1.0 else _F32(std))
                 return _fill_libm(engine, n, _F32, mean, std)
             return _fill_libm(engine, n, _F64, mean, std)
         fused = cap != "DEFAULT" or not _X86
@@ -217,8 +220,9 @@ def _fill16_avx2(d, mean, std):
 def _fill_f32_avx2(engine, n, mean, std):
     """normal_fill<float> on an AVX2/AVX512 build: uniforms, 16-blocks, the recomputed tail."""
     out = engine.uniform_f32(n)
-    blocks = out[:n - n % 16].reshape(-1, 16)
-    tail = engine.uniform_f32(16).reshape(1, 16) if n % 16 else None
+    rem = n % 16
+    blocks = (out[:n - rem] if rem else out).reshape(-1, 16)
+    tail = engine.uniform_f32(16).reshape(1, 16) if rem else None
     if n >= _KERNEL_MIN or _numpy_fills[0] >= _NUMPY_FILLS or kernels_cheap():
         fill = kernels().fill16_avx2_f32
         fill(blocks, mean, std)

@@ -117,8 +117,8 @@ class Generator:
         return (fma32 if x.dtype == np.float32 else fma64)(x, span, low)
 
     def _normal(self, n, np_dtype, mean=0.0, std=1.0, contiguous=True):
-        return normal_draws.normal(self._engine, n, np.dtype(np_dtype).type, mean, std,
-                                   contiguous)
+        # (np_dtype as the callers give it, a scalar type: normal() takes any other spelling)
+        return normal_draws.normal(self._engine, n, np_dtype, mean, std, contiguous)
 
     def _snapshot(self):
         """A copy of the engine, for `_restore` (internal save/restore: no tensor made)."""
