@@ -379,8 +379,10 @@ def _array_update(t, number, *tensors):
     torch's errors).  The decomposition's arithmetic is numpy's in t's dtype, but in double
     for a one-element t (docs/semantics.md), which _update_arrays' `one_in_double` keeps."""
     tv = type(t._v)
-    if (type(number) is float or type(number) is int) and (tv is np.ndarray or tv is float) \
-            and all(isinstance(x, Tensor) for x in tensors):
+    if (type(number) is float or type(number) is int) and (tv is np.ndarray or tv is float):
+        for x in tensors:   # (a loop, not all() of a generator: ~0.3 us less)
+            if not isinstance(x, Tensor):
+                return False
         if not (type(number) is int and -_EXACT_INT <= number <= _EXACT_INT or
                 type(number) is float and -D.F32_MAX <= number <= D.F32_MAX):
             # (the general path's conversion error: 1e40 for float32; none to find within
@@ -765,8 +767,8 @@ class _MathMethods:
         if legacy:
             tensor1, tensor2, value = _value_first("addcmul_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
-            done = _update_arrays(self, lambda *xs: DM.addcmul_common(*xs, value), tensor1,
-                                  tensor2, one_in_double=True)
+            done = _update_arrays(self, lambda x, a, b: DM.addcmul_common(x, a, b, value),
+                                  tensor1, tensor2, one_in_double=True)
             if done is not None:
                 return done
         return _inplace_decomp(
@@ -779,8 +781,8 @@ class _MathMethods:
         if legacy:
             tensor1, tensor2, value = _value_first("addcdiv_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
-            done = _update_arrays(self, lambda *xs: DM.addcdiv_common(*xs, value), tensor1,
-                                  tensor2, one_in_double=True)
+            done = _update_arrays(self, lambda x, a, b: DM.addcdiv_common(x, a, b, value),
+                                  tensor1, tensor2, one_in_double=True)
             if done is not None:
                 return done
         return _inplace_decomp(
