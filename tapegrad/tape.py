@@ -2581,7 +2581,7 @@ def bump_version(t):
             not STATE.parked.recording:
         # (the common case, a tensor with a counter of its own and no tape, nothing to refuse:
         # the steps below that apply, without their calls; an in-place op's ~0.3 us)
-        if len(c) > 1:
+        if len(c) > 1 and c[1]:   # (views, not all found gone: views_go_stale)
             views_go_stale(c)
         c[0] += 1
         BUMPS[0] += 1
@@ -2631,16 +2631,26 @@ def views_go_stale(c):
     saves the view as it is then (its ViewBackward0 saves nothing, only sizes).  A change
     through the tape itself (a recorded in-place op) moves its views instead
     (copyslices.regenerate_views).  Called only for a count with views (`len(c) > 1`);
-    nothing open (an optimizer's step after a backward): two attribute reads."""
+    nothing open (an optimizer's step after a backward): two attribute reads.  A walk that
+    finds every view gone empties the list, so the changes after it walk none (a tensor
+    viewed once, then changed in place in a loop while a tape is open: ~0.4 us a change)."""
     st = STATE
     for tape in (st.tape, st.parked):
         if tape.sealed or tape.recording:   # (CLOSED too; an optimizer's step: nothing open)
             continue
-        for r in c[1]:
+        refs = c[1]
+        alive = False
+        for r in refs:
             u = r()
-            if u is not None and u._tape is tape:
-                let_go(tape)
-                break
+            if u is not None:
+                if u._tape is tape:
+                    let_go(tape)
+                    break
+                alive = True
+        else:
+            if not alive:
+                refs.clear()   # (the list kept, in place: a view made now appends to it)
+                return
 
 
 class _RegeneratedView:

@@ -103,6 +103,28 @@ def test_view_changed_under_no_grad_keeps_working():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0])
 
 
+def _views_after_dead_views(m):
+    p = m.ones(3, requires_grad=True)
+    for _ in range(3):
+        p[:2].sum()               # recorded views of p, dropped at once
+    y = (p * 2).sum()             # a tape open
+    with m.no_grad():
+        p.add_(1)                 # (its dead views walked: the count forgets them)
+        p.add_(1)
+    v = p[:2]
+    with m.no_grad():
+        p.mul_(3)                 # v, a live view on the open tape, takes the new value
+    (v * v).sum().backward()
+    y.backward()
+    return p.grad.tolist(), v.tolist(), p._version
+
+
+def test_a_change_after_the_views_are_gone_still_sees_the_later_ones(torch_ref):
+    """An unrecorded change of a leaf whose views are all gone forgets them (views_go_stale);
+    a view made after it, changed through its base, still reads the new value, as torch's."""
+    assert _views_after_dead_views(tg) == _views_after_dead_views(torch_ref)
+
+
 def test_failed_recorded_inplace_changes_nothing():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 1
