@@ -798,7 +798,9 @@ def _setitem_plain(t, key, value):
                 getattr(value, "_flags", 0):
             return False
         value = value._v
-        if type(value) is np.ndarray and np.may_share_memory(sv, value):
+        # (two arrays that own their memory share none: numpy's test only for views)
+        if type(value) is np.ndarray and (value is sv or (
+                value.base is not None or sv.base is not None) and np.may_share_memory(sv, value)):
             return False
     else:
         return False
@@ -808,7 +810,7 @@ def _setitem_plain(t, key, value):
         target = sv[key]
     except IndexError:   # (out of range: torch's message from the general path)
         return False
-    if type(value) is np.ndarray and value.shape != np.shape(target):
+    if type(value) is np.ndarray and value.shape != target.shape:   # (a numpy scalar's: ())
         return False
     t._lserial = 0
     bump_version(t)  # (before the write: see _assign)
