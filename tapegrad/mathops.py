@@ -16,7 +16,7 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, group
     nodiff, return_types
 from .grad_mode import is_grad_enabled, switched_grad
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
-from .inplace import _no_history, _update_arrays
+from .inplace import _as_given, _no_history, _update_arrays
 from ._jit import module_loaded
 from .kinds import cumprod as cumprod_kind, scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
@@ -302,6 +302,16 @@ def _inplace_unary(name):
                 return done
         try:
             fn = getattr(Tensor, name)
+            if not args and not kwargs and type(self._v) is np.ndarray and \
+                    self._dtype in _FLOAT_ARRAY and _no_history(self):
+                # (the common case, `x.sqrt_()` of a float tensor without history: the
+                # method's value, which reads self and records nothing here, written into
+                # self as copy_ writes; below, the same on a copy of self, made per call)
+                r = fn(self)
+                if r._dtype is self._dtype:
+                    done = _update_arrays(self, _as_given, r)
+                    if done is not None:
+                        return done
             # tensor arguments (clamp's bounds): their history makes the change recorded
             inputs = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
             if inputs:   # (torch's TensorIterator check of clamp_'s bounds, after autograd's)

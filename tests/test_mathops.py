@@ -224,6 +224,38 @@ def test_inplace_variants(name):
             np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inplace_unary_without_history_is_the_methods_value(dtype):
+    """name_() of a float tensor without history (the method's value written in, no copy of
+    self made first): bit for bit the out-of-place method's value, self returned, one version
+    counted, as torch's (whose values it matches to rounding); a strided view under no_grad
+    writes its base's memory, and a leaf that requires grad changes under no_grad."""
+    vals = np.array([0.3, -1.7, 2.5, 0.0, -0.0, 1e-3, 40.0, -0.5, 0.5, 3.0, np.inf, -np.inf,
+                     np.nan, 1.5, -2.5, 0.75], dtype)
+    for name in INPLACE:
+        got, want = [], []
+        for m, out in ((tg, got), (torch, want)):
+            x = m.tensor(vals.copy())
+            expected = getattr(x, name[:-1])().numpy().copy()
+            r = getattr(x, name)()
+            base = m.tensor(vals.reshape(4, 4).copy())
+            p = m.tensor(vals.copy(), requires_grad=True)
+            with m.no_grad():
+                getattr(base[::2, 1:], name)()
+                getattr(p, name)()
+            if m is tg:
+                assert x.numpy().tobytes() == expected.tobytes(), name
+                view = vals.reshape(4, 4).copy()
+                view[::2, 1:] = getattr(tg.tensor(view[::2, 1:].copy()), name[:-1])().numpy()
+                assert base.numpy().tobytes() == view.tobytes(), name
+            out.append((r is x, x._version, base._version, p._version, p.requires_grad,
+                        p.grad_fn, x.numpy().copy(), base.numpy().copy(), p.detach().numpy()))
+        for g, w in zip(got, want):
+            assert g[:6] == w[:6], name
+            for a, b in zip(g[6:], w[6:]):
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
 @pytest.mark.parametrize("call", [
     lambda m, x: x.clamp_(0.2, 0.5), lambda m, x: x.clamp_(min=0.4), lambda m, x: x.clip_(max=1.0),
     lambda m, x: x.clamp_min_(0.5), lambda m, x: x.remainder_(0.4), lambda m, x: x.fmod_(0.4),
