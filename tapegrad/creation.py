@@ -911,6 +911,11 @@ def _arange_float(start, step, n, np_dtype):
     exact = abs(step.as_integer_ratio()[0]) * max(n, lanes) < 2 ** 53
     if not exact and n <= _FEW_STEPS:
         return _arange_few(start, step, n, dt, lanes)
+    if exact and n < 2 * lanes:
+        # (no pair of vectors: each value fma(step, i, start), the product exact, so Python's
+        # step * i + start rounds once as numpy's does below; arange(0., 1., .25): ~3 us of
+        # numpy calls on a few elements -> ~1 us)
+        return np.array([step * i + start for i in range(n)], np.float64).astype(dt)
     fma = _fma_exact_product if exact else fma64
     out = np.empty(n, dt)
     threads = max(1, min(settings.get_num_threads(), -(-n // _GRAIN)))
