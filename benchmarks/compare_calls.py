@@ -98,6 +98,15 @@ CASES = [
     ("a.zero_()", "a.zero_()"),
     ("a.normal_()", "a.normal_()"),
     ("a.uniform_()", "a.uniform_()"),
+    # (an optimizer's or a training loop's updates: Adam's, SGD's with weight decay, an EMA,
+    # RMSprop's root, gradient clipping's norm)
+    ("a.sqrt_()", "a.sqrt_()"),
+    ("a.addcmul_(c, c, value=.1)", "a.addcmul_(c, c, value=0.1)"),
+    ("a.addcdiv_(c, c, value=-.1)", "a.addcdiv_(c, c, value=-0.1)"),
+    ("a.lerp_(c, 0.1)", "a.lerp_(c, 0.1)"),
+    ("a.add_(c, alpha=-.1)", "a.add_(c, alpha=-0.1)"),
+    ("a.mul_(c)", "a.mul_(c)"),
+    ("a.norm()", "a.norm()"),
     ("a.tanh() (reference)", "a.tanh()"),
     ("a + a (reference)", "a + a"),
 ]
