@@ -23,6 +23,7 @@ _SQRT0 = OPS["sqrt0"].code
 _DEPENDS_ON = OPS["depends_on"].code
 _NORM_SQRT = OPS["norm_sqrt"].code
 _STRAIGHT_THROUGH = OPS["straight_through"].code
+_SQ_DEVIATION = OPS["sq_deviation"].code
 
 
 def _at(d, start, stop):
@@ -329,34 +330,26 @@ def div_number(T, x, c):
 
 # NOTE: torch's var_backward is not the value's derivative where the value has no degrees of
 # freedom: the value divides by max(N - correction, 0) (inf or nan), the gradient is
-# 2 / (n - correction) * grad * (x - mean) (finite for a correction past n, ±inf or nan at n;
+# 2 / (n - correction) * grad * (x - mean) (finite for a correction past n, +-inf or nan at n;
 # n is 1 for dim=[]), and over all elements (dim=None, a 0-d input) with n <= correction
-# grad * where(x == mean, nan, inf).  `slope` (mathops._moment) names that gradient: None, the
-# primitives' (the same, where they are defined); "whole"; "deviation" where x holds an inf or
-# nan: torch's (2 / (n - correction)) * grad * (x - mean) has no path through the mean, whose
-# terms (-2 / n * sum of the deviations, inf - inf) made every element nan; else
-# n - correction.  The value is then straight_through(a sum carrying that gradient, the
-# value).
+# grad * where(x == mean, nan, inf).  The squares are the row sq_deviation's, whose gradient
+# has torch's path through x alone (none through the mean: an infinite grad made its terms
+# inf - inf).  `slope` (mathops.moment) names torch's gradient where it is not the value's
+# derivative: None (it is); "whole"; else n - correction.  The value is then
+# straight_through(a sum carrying that gradient, the value).
 def var(T, x, dims, correction, keepdim, slope=None):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
     # (one element per slice: the mean is x itself; x.mean() would be it rounded to x's
     # dtype while a one-element float32 x may hold its double value, so x - mean was not 0)
     mean = x if count == 1 else x.mean(dims, keepdim=True)
-    dev = x - mean
-    squares = (dev * dev).sum(dims, keepdim=keepdim)
+    squares = _binary(_SQ_DEVIATION, x, mean).sum(dims, keepdim=keepdim)
     if slope is None:
         return squares / max(count - correction, 0)
     out = squares.detach() / max(count - correction, 0)   # (0 * (1 / 0) is no gradient)
     if slope == "whole":
         carrier = (x * where(x == mean, math.nan, math.inf)).sum(dims, keepdim=keepdim)
-    elif slope == "deviation":   # (x - mean.detach(): no gradient through the mean)
-        dev = x - mean.detach()
-        carrier = (dev * dev).sum(dims, keepdim=keepdim) / max(count - correction, 0)
-    elif slope == 0:   # (2 / 0: the mean's path would add inf - inf)
-        dev = x - mean.detach()
-        carrier = (dev * dev).sum(dims, keepdim=keepdim) * math.inf
-    else:
+    else:   # (a slope of 0: g / 0, torch's (2 / 0) * grad)
         carrier = squares / slope
     return _binary(_STRAIGHT_THROUGH, carrier, out)
 

@@ -1589,8 +1589,8 @@ def heaviside(input, values):
     return _heaviside(input, values, 1)
 
 
-_MEAN_DIM, _SUM_DIM, _SUBTRACT, _MULTIPLY, _DIVIDE, _SQRT0 = (OPS[n].code for n in (
-    "mean_dim", "sum_dim", "sub", "mul", "div", "sqrt0"))
+_MEAN_DIM, _SUM_DIM, _SQ_DEVIATION, _MULTIPLY, _DIVIDE, _SQRT0 = (OPS[n].code for n in (
+    "mean_dim", "sum_dim", "sq_deviation", "mul", "div", "sqrt0"))
 _MULTIPLY_FWD = _BIN_FAST[_MULTIPLY][0]
 _MOMENT_ROWS = {"var": OPS["var"].code, "std": OPS["std"].code}
 
@@ -1599,7 +1599,7 @@ def _moment_pass(x, name, dims, corr, keepdim):
     """var / std of x over `dims` in one frame: the entries decomps_math.var (and std's sqrt0)
     records, the same values by the same numpy calls, one group shown as VarBackward0 /
     StdBackward0 (tests/test_mathops.py compares the tapes of both): the mean over dims
-    (keepdim), x - mean, (x - mean)^2 as a product, its sum over dims, the quotient by
+    (keepdim), the squared deviations (the row sq_deviation), their sum over dims, the quotient by
     max(N - correction, 0) and std's sqrt0.  A one-element result (x.std()) takes its mean
     and sum as one-element entries and its quotient and sqrt0 by the body's own calls (the
     scalar fast path's double arithmetic).  None outside its case: a float32/float64
@@ -1622,12 +1622,11 @@ def _moment_pass(x, name, dims, corr, keepdim):
         return None      # (a replay: the body's entries, traced)
     dtn = dt.np
     divisor = max(count - corr, 0)
-    sub_fwd, mul_fwd, div_fwd = (_BIN_FAST[c][0] for c in (_SUBTRACT, _MULTIPLY, _DIVIDE))
+    sqdev_fwd, div_fwd = (_BIN_FAST[c][0] for c in (_SQ_DEVIATION, _DIVIDE))
     token = ERR_SET(QUIET)
     try:   # (the body's calls: _reduce's _np_mean and sum, _binary's forwards)
         m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
-        xc = sub_fwd(xa, m)
-        sq = mul_fwd(xc, xc)
+        sq = sqdev_fwd(xa, m)
         sm = layouts.reduced(sq, np.asarray(_add_reduce(sq, dims, dtn, None, keepdim),
                                             dtype=dtn))
         one = sm.size == 1
@@ -1648,10 +1647,9 @@ def _moment_pass(x, name, dims, corr, keepdim):
     n_m = tape.push(_MEAN_DIM, a, -1, 1.0 / count, float(m.reshape(-1)[0]), None) if one else \
         tape.push_nd(_MEAN_DIM, a, -1, 1.0 / count, m.shape, m.size)
     tape.nds.add_param_ints(n_m, kshape)
-    n_xc = tape.push_nd(_SUBTRACT, a, n_m, 0.0, shape, xc.size)
-    n_sq = tape.push_nd(_MULTIPLY, n_xc, n_xc, 0.0, shape, sq.size)
-    tape.save(n_xc, xc)
-    tape.save(n_xc, xc)
+    n_sq = tape.push_nd(_SQ_DEVIATION, a, n_m, 0.0, shape, sq.size)
+    tape.save(a, xa)
+    tape.save(n_m, m)
     if one:
         n_s = tape.push(_SUM_DIM, n_sq, -1, 1.0, float(sm.reshape(-1)[0]), None)
         tape.nds.add_param_ints(n_s, kshape)
@@ -1659,14 +1657,14 @@ def _moment_pass(x, name, dims, corr, keepdim):
         s_t._v, s_t._dtype, s_t._shape, s_t._tape, s_t._node, s_t._recorded = (
             float(sm.reshape(-1)[0]), dt, sm.shape, tape, n_s, True)
         t = _moment_tail(s_t, name, divisor)
-        members = (n_m, n_xc, n_sq, n_s) + tuple(range(n_s + 1, t._node + 1))
+        members = (n_m, n_sq, n_s) + tuple(range(n_s + 1, t._node + 1))
         groups.mark_members(tape, start, t._node, members, _MOMENT_ROWS[name])
         return t
     n_s = tape.push_nd(_SUM_DIM, n_sq, -1, 1.0, sm.shape, sm.size)
     tape.nds.add_param_ints(n_s, kshape)
     n = tape.push_nd(_DIVIDE, n_s, -1, float(divisor), q.shape, q.size)
     tape.save(n_s, sm)
-    members = (n_m, n_xc, n_sq, n_s, n)
+    members = (n_m, n_sq, n_s, n)
     if name == "std":
         n = tape.push_nd(_SQRT0, n, -1, 0.0, out.shape, out.size)
         tape.save(n, out)
@@ -1777,8 +1775,6 @@ def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
     else:
         n = 1 if isinstance(dim, (tuple, list)) and not dim else count
         slope = n - corr if n - corr <= 0 or n != count else None
-    if slope is None and _tracing(x) is None and not np.isfinite(x._array()).all():
-        slope = "deviation"   # (an inf or nan: torch's formula, without the mean's path)
     if slope is None:
         out = _moment_pass(x, name, dims, corr, keep)
         if out is not None:

@@ -1149,6 +1149,13 @@ _DECLS = [
     # traced call records the rows max_all / min_all
     Op("max_all_even", "extreme", "MaxBackward1", saves=("a", "out")),
     Op("min_all_even", "extreme", "MinBackward1", saves=("a", "out")),
+    # var's and std's squared deviations (a - b)^2 from the mean b (decomps_math.var).
+    # NOTE: no gradient into the mean, as torch's var_backward, (2 / (n - correction)) *
+    # grad * (x - mean), has none: its terms there sum to 0, but an infinite grad made them
+    # inf - inf, nan at every element.  Under create_graph the gradient's (a - b) reads the
+    # mean's node, so a second derivative goes through the mean, as torch's
+    Op("sq_deviation", "binary", "VarBackward0", "(a - b) * (a - b)",
+       ("2.0 * g * (a - b)", "0.0"), saved_args=("correction", "dim", "keepdim")),
 ]
 
 def mentions(expr, name):

@@ -145,6 +145,8 @@ TORCH_NAMES = {
                        "reduction",
     "bce": "`F.binary_cross_entropy` (`nn.BCELoss`), before the weight and the reduction",
     "sqrt0": "the square root of `std`, `cdist` (gradient 0 at 0)",
+    "sq_deviation": "the squared deviations of `var`, `std` (no gradient through the mean, "
+                    "as torch's `var_backward`)",
     "norm_sqrt": "the square root of a 2-norm (gradient 0 at 0)",
     "selu": "`F.selu` (`nn.SELU`)",
     "hardtanh_min": "the lower clip of `F.hardtanh`, `F.relu6`",

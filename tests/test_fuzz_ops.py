@@ -418,13 +418,6 @@ KNOWN = {
     187: "trigamma_pole_float32",
     # ---- seen in the survey of 20000-23999, 30000-33999, 40000-43999 (outside the tested
     # ranges: listed for the cause) ----
-    # var/std with an infinite incoming gradient (var(x, correction=1) / 0.0): torch's
-    # var_backward is 2 / (N - correction) * grad * (x - mean), +-inf; tapegrad's primitives
-    # also pass the gradient through the mean (inf - inf): nan everywhere.  A carrier with
-    # torch's first gradient and its second through the mean is not at hand (the detached
-    # mean's correction term gives 0 * inf); 5 seeds (22292, 33529 likewise)
-    21937: "var_inf_incoming_grad", 40758: "var_inf_incoming_grad",
-    43209: "var_inf_incoming_grad",
     # a one-element float32 result holds its double value (the Python-float storage):
     # sinc(tensor([2.0])) is -3.9e-17 where torch's float32 kernel gives 2.8e-8 (then 2 / it),
     # tensor(-0.681) / 1e-3 is -680.99999 (rounds to -681.0) where torch's float32 division

@@ -729,6 +729,45 @@ def test_moments_without_degrees_of_freedom_as_torch(torch_ref, name, dim, corre
         np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
 
 
+_NO_DIM = object()   # (the call without dim=)
+
+
+def _moment_grads(lib, name, dtype, shape, dim, correction, seed):
+    """name(x, dim, correction)'s gradient for the incoming gradient `seed` (a number
+    filling the result's shape), then under create_graph a second derivative of a weighted
+    sum of it (a finite seed)."""
+    x = lib.tensor([1.0, 2.0, 4.0, 0.5, -3.0, 7.0][:math.prod(shape)],
+                   dtype=getattr(lib, dtype)).reshape(shape).requires_grad_(True)
+    kw = {} if dim is _NO_DIM else {"dim": dim}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (degrees of freedom <= 0)
+        r = getattr(lib, name)(x, correction=correction, **kw)
+        r = r[0] if isinstance(r, tuple) else r
+        g, = lib.autograd.grad(r, x, lib.full(r.shape, seed, dtype=r.dtype), retain_graph=True)
+        w = lib.arange(1.0, 1.0 + r.numel(), dtype=r.dtype).reshape(r.shape)
+        g2, = lib.autograd.grad((r * w).sum(), x, create_graph=True)
+        h, = lib.autograd.grad((g2 * lib.arange(1.0, 1.0 + x.numel(), dtype=x.dtype)
+                                .reshape(shape)).sum(), x)
+    return [np.asarray(t.detach().tolist(), dtype=np.float64) for t in (g, g2, h)]
+
+
+@pytest.mark.parametrize("name", ["var", "std", "var_mean", "std_mean"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,dim", [((3,), _NO_DIM), ((3,), 0), ((2, 3), 1), ((2, 3), (0, 1)),
+                                       ((2, 3), _NO_DIM), ((2, 3), [])])
+@pytest.mark.parametrize("correction", [0, 1, 2])
+@pytest.mark.parametrize("seed", [inf, -inf])
+def test_moment_infinite_incoming_gradient_as_torch(torch_ref, name, dtype, shape, dim,
+                                                    correction, seed):
+    """torch's var_backward, (2 / (n - correction)) * grad * (x - mean), has no path through
+    the mean: an infinite grad gives +-inf (nan where x is the mean), not the nan of inf - inf
+    the mean's terms made everywhere; its second derivative goes through the mean."""
+    got = _moment_grads(tg, name, dtype, shape, dim, correction, seed)
+    want = _moment_grads(torch_ref, name, dtype, shape, dim, correction, seed)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)   # (nan and inf where torch's)
+
+
 def test_fast_moment_is_taken_in_its_case_only(monkeypatch):
     from tapegrad import mathops
     taken = []
