@@ -36,11 +36,36 @@ _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
 
+# A float32 pow of fewer elements than this is computed in float64 and rounded once: torch's
+# CPU kernel runs its float32 SLEEF loop on blocks of 2 * 16 elements (AVX-512) and the rest
+# by its scalar loop, std::pow in double for a number exponent (std::pow(float, double)),
+# powf for two tensors, nearly always correctly rounded: numpy's float32 power is a last bit
+# off in ~20% of elements (tapegrad/ops.py's pow, pow_scalar).  Larger ones keep numpy's
+# float32 loop (a float64 pow is ~10x its time; against torch's SLEEF loop ~20% of elements
+# differ in the last bit either way, 2% in float64)
+_F32_SCALAR_POW = 32
+
+
+_F32 = np.dtype(np.float32)
+
+
+def _pow_f32_in_double(a, b):
+    """a ** b (numpy float32 arrays or scalars) for a float32 result of fewer than
+    _F32_SCALAR_POW elements: in float64, rounded once to float32 (the caller quiets an
+    overflow: inf)."""
+    return np.power(a.astype(np.float64), b).astype(np.float32)
+
+
 def _np_pow(a, b):
     """pow of two tensors: C pow per element, as torch's.  numpy's power loop takes sqrt for
     an exponent of 0.5 broadcast from one element: -inf ** 0.5 is nan and -0.0 ** 0.5 -0.0
-    there, inf and 0.0 in C pow (|a| for both), put back here."""
-    out = np.power(a, b)
+    there, inf and 0.0 in C pow (|a| for both), put back here.  (Called with floating-point
+    warnings off.)"""
+    if getattr(b, "dtype", None) is _F32 and b.size < _F32_SCALAR_POW and \
+            getattr(a, "dtype", None) is _F32 and a.size < _F32_SCALAR_POW:
+        out = _pow_f32_in_double(a, b.astype(np.float64))
+    else:
+        out = np.power(a, b)
     if np.size(b) == 1 and np.asarray(b).reshape(-1)[0] == 0.5:
         a = np.asarray(a)
         fix = (a == 0) | (a == -np.inf)
@@ -131,6 +156,8 @@ def _np_pow_scalar(a, c):
         return _quiet(np.divide, 1.0, a * a)
     if c == -1.0:
         return _quiet(np.divide, 1.0, a)
+    if a.dtype is _F32 and a.size < _F32_SCALAR_POW:   # (c a double, as torch's)
+        return _quiet(_pow_f32_in_double, a, c)
     return _quiet(np.power, a, a.dtype.type(c) if a.dtype.kind == "f" else c)
 
 
@@ -182,6 +209,10 @@ def _np_silu(a, c):
     z = _np_sigmoid(a)
     return a * z if not a.ndim else np.multiply(a, z, z)
 
+
+# (pow_scalar's formula's numpy face, as pow's: _np_pow_scalar's small float32 case)
+_NP_FWD.update({op.code: (lambda a, b, c: _np_pow_scalar(a, c)) for op in BY_CODE
+                if op.fwd == POW_SCALAR})
 
 # formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
 _NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, POW_SCALAR: _np_pow_scalar,
