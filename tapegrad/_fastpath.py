@@ -4,6 +4,7 @@ Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it 
 and _NotAnOperand (an operand _binary takes not: the operator returns NotImplemented)."""
 from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, threshold_backward, straight_through, depends_on, floor, ceil, trunc, rint, fmod, remainder, div_floor, div_trunc, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, ndtri, digamma, polygamma, i0, i0e, i1, i1e, erfcx, zeta, chebyshev_t, chebyshev_u, chebyshev_v, chebyshev_w, shifted_chebyshev_t, shifted_chebyshev_u, shifted_chebyshev_v, shifted_chebyshev_w, hermite_h, hermite_he, laguerre_l, legendre_p
 from .vocab import FUNCS as _FUNCS
+from .dtypes import float32 as _FLOAT32
 from .tape import STATE, open_tape
 
 # the C faces (vocab.Fn.fast) of the vocabulary's functions: a direct call, no Python frame
@@ -4162,6 +4163,8 @@ def op_entr(self):
 
 
 def op_sinc(self):
+    if self._dtype is _FLOAT32:   # (its float32 face: Op.float32_face)
+        return _unary(203, self, 0.0)
     sv = self._v
     if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
@@ -4312,6 +4315,8 @@ def op_log_ndtr(self):
 
 
 def op_logit(self, c):
+    if self._dtype is _FLOAT32:   # (its float32 face: Op.float32_face)
+        return _unary(206, self, c)
     sv = self._v
     if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):

@@ -1852,6 +1852,7 @@ Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it 
 and _NotAnOperand (an operand _binary takes not: the operator returns NotImplemented)."""
 from .vocab import %(scalar_imports)s
 from .vocab import FUNCS as _FUNCS
+from .dtypes import float32 as _FLOAT32
 from .tape import STATE, open_tape
 
 # the C faces (vocab.Fn.fast) of the vocabulary's functions: a direct call, no Python frame
@@ -1968,7 +1969,7 @@ def op_%(fname)s(self, other):
 FAST_UNARY = '''
 
 def op_%(fname)s(self%(cparam)s):
-    sv = self._v
+%(float32_face)s    sv = self._v
     if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(%(code)d, self, %(c)s)
@@ -2102,7 +2103,10 @@ def generate_fastpath():
             ENTER, fname=op.name, code=op.code, expr=expr,
             check="" if _always_float(expr) else "    if type(v) is not float:\n"
             "        return _unary(%d, self, %s)\n" % (op.code, "c" if has_c else "0.0"),
-            cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push)))
+            cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push),
+            float32_face="" if not op.float32_face else
+            "    if self._dtype is _FLOAT32:   # (its float32 face: Op.float32_face)\n"
+            "        return _unary(%d, self, %s)\n" % (op.code, "c" if has_c else "0.0")))
     return "".join(parts)
 
 

@@ -171,6 +171,11 @@ class Op:
     # buffers (an upsample's gathers and weights), so its graph can be swept again, as torch's
     # (groups.quiet_members)
     frees_nothing: bool = False
+    # a unary row whose one-element float32 value is its numpy face's, in float32 (not the
+    # scalar fast path's double arithmetic): torch's float32 kernel rounds an intermediate
+    # whose error the result magnifies (sinc's pi * x near an integer, logit's x / (1 - x)
+    # near 1/2), by far more than the result's own rounding
+    float32_face: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -622,7 +627,7 @@ _DECLS = [
        "where(a == 0.0, 1.0, sin(3.141592653589793 * a) / (3.141592653589793 * a))",
        ("where(a * a * 3.141592653589793 == 0.0, 0.0, g * (3.141592653589793 * a"
         " * cos(3.141592653589793 * a) - sin(3.141592653589793 * a))"
-        " / (a * a * 3.141592653589793))",)),
+        " / (a * a * 3.141592653589793))",), float32_face=True),
     Op("ndtri", "unary", "SpecialNdtriBackward0", "ndtri(a)",
        ("g * 2.5066282746310002 * exp(0.5 * out * out)",)),
     # log_ndtr: log1p(-ndtr(-x)) above 0, log(ndtr(x)) below, the asymptotic series below -20
@@ -646,7 +651,7 @@ _DECLS = [
        ("where(a < 0.0, log(0.0 * a - 1.0), where(a > 1.0, log(0.0 * a - 1.0),"
         " where(a == 0.0, g * -log(abs(a)), g / (a * (1.0 - a))))) if c < 0.0 else"
         " where(a < c, 0.0, where(a > 1.0 - c, 0.0,"
-        " where(a == 0.0, g * -log(abs(a)), g / (a * (1.0 - a)))))",)),
+        " where(a == 0.0, g * -log(abs(a)), g / (a * (1.0 - a)))))",), float32_face=True),
     # multigammaln(x, p): sum_j lgamma(x - j / 2) + const (tapegrad/special.py)
     Op("mvlgamma", "decomp", "MvlgammaBackward0", saves=("a",)),
     # --- engineer "surface12": more nn.functional decomposition rows (bodies in

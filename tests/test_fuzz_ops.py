@@ -419,11 +419,10 @@ KNOWN = {
     # ---- seen in the survey of 20000-23999, 30000-33999, 40000-43999 (outside the tested
     # ranges: listed for the cause) ----
     # a one-element float32 result holds its double value (the Python-float storage):
-    # sinc(tensor([2.0])) is -3.9e-17 where torch's float32 kernel gives 2.8e-8 (then 2 / it),
     # tensor(-0.681) / 1e-3 is -680.99999 (rounds to -681.0) where torch's float32 division
     # gives -680.99994, so round(v) < v differs; rounding throughout (the one-element paths
     # compute in double by design)
-    22007: "one_element_float32_in_double", 43394: "one_element_float32_in_double",
+    43394: "one_element_float32_in_double",
     # torch's float32 gelu computes 0.5 * x * (1 + erf(x / sqrt(2))) in float32: at x = -3
     # it is -0.0040502 (cancellation), tapegrad's -0.0040497 is the exact value rounded; its
     # gelu(+inf) is nan (test_fuzz_nn's gelu_f32_inf)
@@ -595,3 +594,28 @@ def test_small_float32_pow_rounds_as_torchs_scalar_loop(n):
         got.append([np.asarray(o.tolist(), np.float32) for o in outs])
     for ours, theirs in zip(*got):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("op", ["sinc", "logit", "special.sinc", "special.logit"])
+def test_one_element_float32_sinc_and_logit_round_as_torchs_kernel(op, shape):
+    # seed 22007: a one-element float32 sinc was computed in double (sinc(2.0) -3.9e-17, the
+    # exact value's rounding), where torch's float32 kernel rounds pi * x first (2.8e-8, then
+    # 2 / it); logit's x / (1 - x) near 1/2 likewise (0.481994: -0.07205396 against torch's
+    # -0.07205399).  Both now take their float32 face, as an array of 16 does
+    vals = [2.0, -3.0, 1.8796214, -2.9008341, 0.4819943, 0.4998958, 0.46004513, 0.05, 0.0]
+    for v in vals:
+        got = []
+        for m in (tapegrad, torch):
+            f = m
+            for part in op.split("."):
+                f = getattr(f, part)
+            x = m.full(shape, v, requires_grad=True)
+            y = f(x)
+            y.sum().backward()
+            got.append((np.float32(y.sum().item()), float(x.grad.sum())))
+        # (numpy's float32 sin is a last bit from torch's at times: within one ulp)
+        ours, theirs = got[0][0], got[1][0]
+        assert ours == theirs or np.isnan(ours) and np.isnan(theirs) or \
+            abs(ours - theirs) <= np.spacing(abs(theirs)), (v, got)
+        np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-5, atol=1e-6)
