@@ -322,6 +322,9 @@ CASES.update({
                             a, b.sigmoid(), reduction="none"), [(2, 3), (2, 3)], ANY)],
     "sqrt0": [("std", lambda m, a: (a * 2).std(), [(2, 3)], ANY),
               ("std_dim", lambda m, a: a.std(1), [(2, 3)], ANY)],
+    "sq_deviation": [("var", lambda m, a: (a * 2).var(), [(2, 3)], ANY),
+                     ("var_dim", lambda m, a: a.var(1, correction=0), [(2, 3)], ANY),
+                     ("std_dim", lambda m, a: a.std(0, keepdim=True), [(2, 3)], ANY)],
     "norm_sqrt": [("norm", lambda m, a: a.norm(dim=1), [(2, 3)], ANY),
                   ("all", lambda m, a: m.linalg.vector_norm(a), [(2, 3)], ANY)],
     "binary_cross_entropy_with_logits": [("pos_weight", lambda m, a, b: F_(

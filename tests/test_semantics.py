@@ -1286,6 +1286,7 @@ INTERNAL = {
     "leaky_relu_result": "the in-place leaky_relu's entry, inside its group (leaky_relu_ above)",
     "sqrt0": "the square root inside std/cdist groups (their cases above)",
     "norm_sqrt": "the square root inside norm groups (their cases above)",
+    "sq_deviation": "the squared deviations inside var/std groups (their cases above)",
     "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",
     "smooth_l1": "the losses' elementwise rows, inside their groups (cases above)", "huber": "",
     "output": "an output of a multi-output entry: the split cases",

@@ -57,6 +57,7 @@ ELEMENTWISE = {
         (x * 0.1).sigmoid(), (x * 0.3).sigmoid().detach(), reduction="none"),
     "sqrt0": lambda x: x.std(),      # (the square root inside the std's group)
     "norm_sqrt": lambda x: x.norm(),     # (the square root inside the norm's group)
+    "sq_deviation": lambda x: x.var(),   # (the squared deviations inside the var's group)
     "hardswish": lambda x: _nnf(x).hardswish(x - 2.0),
     "hardsigmoid": lambda x: _nnf(x).hardsigmoid(x - 2.0),
     "mish": lambda x: _nnf(x).mish(x - 2.0), "selu": lambda x: _nnf(x).selu(x - 2.0),

@@ -627,6 +627,8 @@ def _apply(op, a, b):
              # remainder's and fmod's gradients, likewise
              "div_floor": lambda: _binary(ops.OPS["div_floor"].code, x, y),
              "div_trunc": lambda: _binary(ops.OPS["div_trunc"].code, x, y),
+             # var's and std's squared deviations (inside their groups)
+             "sq_deviation": lambda: _binary(ops.OPS["sq_deviation"].code, x, y),
              # the activations that are unary rows (nn.functional only, as in torch)
              "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
              "leaky_relu_result": lambda: tg.nn.functional.leaky_relu_(-x, 0.2),
