@@ -397,7 +397,7 @@ def _binary(code, x, y):
     elif xt:
         a = -3 if xa.size != 1 and x._tape is None else -2
     else:
-        a, c = -1, float(x)
+        a, c = -1, _number_imm(x, dt, code)
     if ry:
         src = y._tape
         b = y._node if src is tape else (
@@ -405,7 +405,7 @@ def _binary(code, x, y):
     elif yt:
         b = -3 if ya.size != 1 and y._tape is None else -2
     else:
-        b, c = -1, float(y)
+        b, c = -1, _number_imm(y, dt, code)
     if a == -2 or b == -2:
         return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
     if a == -3 and sa:   # (a constant the entry saves: not an inference tensor, as torch)
@@ -430,6 +430,34 @@ def _binary(code, x, y):
     return t
 
 
+# NOTE: torch casts a Python number beside a float32 tensor to float32 (a wrapped number
+# takes the op's dtype), so the gradients of x * 0.3 and x / 0.3 are float32 products and
+# quotients of float32(0.3): held as a double in imm, about half of them differed from
+# torch's in the last bit (and a float32 replay's x + 0.3 from the eager value).  The sweep's
+# double arithmetic on float32 values then rounds once to torch's result (53 >= 2 * 24 + 2
+# bits: no double rounding).  pow keeps its exponent a double, as torch's kernel.
+_NUMBER_AS_FLOAT32 = frozenset(OPS[n].code for n in ("add", "sub", "mul", "div"))
+
+
+def _number_imm(number, dt, code):
+    """The imm of an entry whose operand is a Python number (or a one-element constant)."""
+    if dt is D.float32 and code in _NUMBER_AS_FLOAT32:
+        r = _ROUNDED32.get(number)   # (a loop's few constants: ~0.3 us a call less)
+        if not r:   # (not kept: 0.0 and -0.0 are one key, nan is none)
+            r = float(_FLOAT32_TYPE(number)) if -_F32_MAX <= number <= _F32_MAX else \
+                float(_quiet(_FLOAT32_TYPE, number))   # (inf past the range; nan stays)
+            if r:
+                if len(_ROUNDED32) >= 256:
+                    _ROUNDED32.clear()
+                _ROUNDED32[number] = r
+        return r
+    return float(number)
+
+
+_FLOAT32_TYPE = np.float32
+_ROUNDED32 = {}   # number -> float(float32(number)), the last few hundred asked
+
+
 def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
     """_binary's entry when an operand is not yet a node of `tape` (or the result has one
     element): the other-thread check first, then leaf, import and const entries as needed."""
@@ -445,7 +473,8 @@ def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
         refuse_inference_save(x)
     if sb and yt and not ry:
         refuse_inference_save(y)
-    t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
+    t = _result(out, dt, tape, code, a, b,
+                _number_imm(ca if a < 0 else cb, dt, code) if a < 0 or b < 0 else 0.0)
     if a < 0 and xt:    # a one-element constant tensor folded into imm
         tape.watch_folded(t._node, x, 1)
     elif b < 0 and yt:

@@ -264,3 +264,57 @@ def test_tensor_lr_in_a_hand_written_update_as_in_torch(torch_ref):
             lr.mul_(0.5)
         return w.tolist()
     assert run(tg) == run(torch_ref)
+
+
+# float32 gradients through a Python number: torch casts the number to float32 (a wrapped
+# number), so x * c's gradient is the float32 product g * float32(c), x / c's the float32
+# quotient; `replayed` runs the same graph by record / value_and_grad
+_NUMBER_GRADS = {
+    "x * c": (lambda x, c: x * c, lambda g, x, c: g * c),
+    "c * x": (lambda x, c: c * x, lambda g, x, c: g * c),
+    "x / c": (lambda x, c: x / c, lambda g, x, c: g / c),
+    "x + c then * c": (lambda x, c: (x + c) * c, lambda g, x, c: g * c),
+    "x - c then / c": (lambda x, c: (x - c) / c, lambda g, x, c: g / c),
+}
+
+
+def _number_grad_case(seed):
+    rng = np.random.default_rng(seed)
+    xv = rng.standard_normal(257).astype(np.float32)
+    gv = rng.standard_normal(257).astype(np.float32)
+    return xv, gv, float(rng.uniform(0.05, 3.0))
+
+
+@pytest.mark.parametrize("replayed", [False, True])
+@pytest.mark.parametrize("name", sorted(_NUMBER_GRADS))
+def test_float32_gradients_through_a_number_are_float32_arithmetic(name, replayed):
+    """Bit for bit numpy's float32 arithmetic with the number cast to float32 (about half the
+    elements differed in the last bit while the number was held as a double)."""
+    fn, want = _NUMBER_GRADS[name]
+    for seed in range(3):
+        xv, gv, c = _number_grad_case(seed)
+        if replayed:
+            rec = tg.record(lambda x: (fn(x, c) * tg.tensor(gv)).sum(), tg.tensor(xv))
+            got = np.asarray(rec.value_and_grad(xv)[1], np.float32).reshape(-1)
+        else:
+            x = tg.tensor(xv, requires_grad=True)
+            fn(x, c).backward(tg.tensor(gv))
+            got = x.grad.numpy()
+        expected = want(gv, xv, np.float32(c))
+        assert expected.dtype == np.float32
+        np.testing.assert_array_equal(got, expected, err_msg=f"{name}, seed {seed}")
+
+
+@pytest.mark.parametrize("name", sorted(_NUMBER_GRADS))
+def test_float32_gradients_through_a_number_as_in_torch(torch_ref, name):
+    fn, _ = _NUMBER_GRADS[name]
+    for seed in range(3):
+        xv, gv, c = _number_grad_case(seed)
+        got = []
+        for m in (tg, torch_ref):
+            x = m.tensor(xv, requires_grad=True)
+            y = fn(x, c)
+            y.backward(m.tensor(gv))
+            got.append((y.detach().numpy(), x.grad.numpy()))
+        np.testing.assert_array_equal(got[0][0], got[1][0], err_msg=f"{name} value, seed {seed}")
+        np.testing.assert_array_equal(got[0][1], got[1][1], err_msg=f"{name} grad, seed {seed}")
