@@ -435,8 +435,8 @@ def _binary(code, x, y):
 # quotients of float32(0.3): held as a double in imm, about half of them differed from
 # torch's in the last bit (and a float32 replay's x + 0.3 from the eager value).  The sweep's
 # double arithmetic on float32 values then rounds once to torch's result (53 >= 2 * 24 + 2
-# bits: no double rounding).  pow keeps its exponent a double, as torch's kernel.
-_NUMBER_AS_FLOAT32 = frozenset(OPS[n].code for n in ("add", "sub", "mul", "div"))
+# bits: no double rounding).  The rows that do so: Op.number_as_dtype.
+_NUMBER_AS_FLOAT32 = frozenset(op.code for op in BY_CODE if op.number_as_dtype)
 
 
 def _number_imm(number, dt, code):

@@ -176,6 +176,10 @@ class Op:
     # whose error the result magnifies (sinc's pi * x near an integer, logit's x / (1 - x)
     # near 1/2), by far more than the result's own rounding
     float32_face: bool = False
+    # a binary row whose Python-number operand torch casts to the float32 result's dtype (a
+    # wrapped number): its entry holds float32(number) in imm, so the gradient g * c is
+    # torch's float32 product (ndops._number_imm); pow's exponent stays a double, as torch's
+    number_as_dtype: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -199,12 +203,14 @@ _DECLS = [
     Op("import", "import"),
     Op("const", "const"),
     # --- binary elementwise ---------------------------------------------------------------
-    Op("add", "binary", "AddBackward0", "a + b", ("g", "g"), saved_args=(("alpha", 1),)),
+    Op("add", "binary", "AddBackward0", "a + b", ("g", "g"), saved_args=(("alpha", 1),),
+       number_as_dtype=True),
     Op("sub", "binary", "SubBackward0", "a - b", ("g", "-g"), grad_fn_scalar_a="RsubBackward1",
-       saved_args=(("alpha", 1),)),
-    Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a")),
+       saved_args=(("alpha", 1),), number_as_dtype=True),
+    Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a"), number_as_dtype=True),
     # (formulas grouped as torch's: the same rounding, and the same saved tensors)
-    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)")),
+    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)"),
+       number_as_dtype=True),
     # NOTE: torch's pow_backward_self / _exponent: the exponent's gradient is g * where(...),
     # so a nan g stays nan where the base is 0; the base's masks it where the exponent is 0
     Op("pow", "binary", "PowBackward1", "a ** b",
