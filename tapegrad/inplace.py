@@ -566,6 +566,17 @@ class _InplaceMethods:
 
     def zero_(self):
         sv = self._v
+        if type(sv) is float and (not STATE.enabled or not (
+                self._recorded or self._tape is not None or
+                _WITHOUT_GRAD and made_without_grad(self))):
+            # (a one-element float held as a float, `p.grad.zero_()` of a 0-d parameter and
+            # zero_grad(set_to_none=False): _no_history's test, whose view_base is None for
+            # a float-held value (a view shares memory: both are arrays), and the general
+            # path's result, +0.0, without its arrays and broadcast checks, ~6 -> ~0.3 us)
+            self._lserial = 0  # a later use records the new value (tape.leaf_node)
+            bump_version(self)  # (before the write: see _assign)
+            self._v = 0.0
+            return self
         # (the common case, `p.grad.zero_()`, without the calls below, which it would pass)
         plain = type(sv) is np.ndarray and sv.flags.writeable and _no_history(self)
         if not plain:

@@ -2577,13 +2577,17 @@ def bump_version(t):
     tensor outside inference mode: torch's error (called before the write, so the tensor is
     left as it was; torch's comes after its kernel)."""
     c = getattr(t, "_ver", None)
-    if type(c) is list and t._tape is None and not INFERENCE_MADE[0] and \
+    if (type(c) is list or c is None) and t._tape is None and not INFERENCE_MADE[0] and \
             not STATE.parked.recording:
-        # (the common case, a tensor with a counter of its own and no tape, nothing to refuse:
-        # the steps below that apply, without their calls; an in-place op's ~0.3 us)
-        if len(c) > 1 and c[1]:   # (views, not all found gone: views_go_stale)
-            views_go_stale(c)
-        c[0] += 1
+        # (the common case, a tensor with a counter of its own, or none yet (a fresh .grad's
+        # zero_(): version_counter's, counted), and no tape, nothing to refuse: the steps
+        # below that apply, without their calls; an in-place op's ~0.3 us)
+        if c is None:
+            t._ver = [1]
+        else:
+            if len(c) > 1 and c[1]:   # (views, not all found gone: views_go_stale)
+                views_go_stale(c)
+            c[0] += 1
         BUMPS[0] += 1
         return
     if INFERENCE_MADE[0]:

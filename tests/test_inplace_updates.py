@@ -744,3 +744,101 @@ def test_grad_mode_update_ignores_a_dead_tensors_entry(monkeypatch):
     a.add_(b)
     a.zero_()
     assert a._version == 2 and (a == 0).all()
+
+
+def _one_element_zero_cases(mod):
+    """zero_ of one-element float tensors (held as a Python float by tapegrad): a fresh
+    .grad, zero_grad(set_to_none=False) of 0-d parameters, the leaves and results autograd
+    refuses or records, signed zeros, nan, inference tensors, counts made before."""
+    def leaf(v=0.5, dtype="float32", rg=True):
+        return mod.tensor(v, dtype=getattr(mod, dtype), requires_grad=rg)
+
+    def fresh_grad(dtype):
+        p = leaf(dtype=dtype)
+        (p * 3).backward()
+        return p.grad.zero_(), p.grad
+
+    def zero_grad_kept():
+        ps = [leaf(v) for v in (0.25, -1.5, 3.0)]
+        opt = mod.optim.SGD(ps, lr=0.1)
+        # (each parameter read once: torch's engine sums two reads' gradients in place, a
+        # .grad at version 1, where tapegrad's is at 0)
+        sum(p * (i + 2.0) for i, p in enumerate(ps)).backward()
+        opt.zero_grad(set_to_none=False)
+        return tuple(p.grad for p in ps)
+
+    def saved_then_changed():
+        w, a = leaf(), leaf(2.0, rg=False)
+        y = w * a
+        a.zero_()
+        y.backward()
+        return w.grad
+
+    def inference(inside):
+        with mod.inference_mode():
+            x = leaf(rg=False)
+            if inside:
+                return x.zero_()
+        return x.zero_()
+
+    def counted(x):
+        x.add_(1.0)
+        x.mul_(2.0)
+        return x.zero_()
+
+    def no_grad(x):
+        with mod.no_grad():
+            return x.zero_()
+
+    return {
+        "plain": lambda: leaf(rg=False).zero_(),
+        "float64": lambda: leaf(dtype="float64", rg=False).zero_(),
+        "shape (1,)": lambda: mod.tensor([2.5]).zero_(),
+        "shape (1, 1)": lambda: mod.tensor([[2.5]], dtype=mod.float64).zero_(),
+        "negative zero": lambda: leaf(-0.0, rg=False).zero_(),
+        "nan": lambda: leaf(math.nan, rg=False).zero_(),
+        "inf": lambda: leaf(math.inf, rg=False).zero_(),
+        "fresh grad": lambda: fresh_grad("float32"),
+        "fresh grad float64": lambda: fresh_grad("float64"),
+        "zero_grad(set_to_none=False)": zero_grad_kept,
+        "leaf that requires grad": lambda: leaf().zero_(),
+        "leaf that requires grad, no_grad": lambda: no_grad(leaf()),
+        "result": lambda: (leaf() * 2).zero_(),
+        "result, no_grad": lambda: no_grad(leaf() * 2),
+        "saved then changed": saved_then_changed,
+        "inference tensor inside": lambda: inference(True),
+        "inference tensor outside": lambda: inference(False),
+        "counted before": lambda: counted(leaf(rg=False)),
+        "detached": lambda: (lambda w: (w.detach().zero_(), w))(leaf()),
+    }
+
+
+def test_one_element_zero_matches_torch(torch_ref):
+    """zero_ of a tensor held as a float (its short path, inplace's zero_) gives torch's
+    values (+0.0 bits), versions, grad_fn and errors."""
+    ours = {name: _outcome(tg, fn) for name, fn in _one_element_zero_cases(tg).items()}
+    theirs = {name: _outcome(torch_ref, fn)
+              for name, fn in _one_element_zero_cases(torch_ref).items()}
+    for name in ours:
+        a, b = ours[name], theirs[name]
+        if a[0] == "error" or b[0] == "error":
+            assert a[:2] == b[:2], (name, a, b)
+        else:
+            assert a == b, name
+
+
+def test_one_element_zero_takes_the_short_path(monkeypatch):
+    """`p.grad.zero_()` of a 0-d parameter and zero_grad(set_to_none=False) over 0-d
+    parameters: no _inplace (its arrays and broadcast checks cost ~6 us a call), the value
+    still held as a float."""
+    ps = [tg.tensor(v, requires_grad=True) for v in (0.5, -2.0)]
+    sum(p * 3.0 for p in ps).backward()
+    opt = tg.optim.SGD(ps, lr=0.1)
+    monkeypatch.setattr(tg.Tensor, "_inplace", lambda *a, **k: pytest.fail("_inplace called"))
+    ps[0].grad.zero_()
+    opt.zero_grad(set_to_none=False)
+    with tg.no_grad():
+        ps[1].zero_()
+    assert [type(p.grad._v) for p in ps] == [float, float]
+    assert [p.grad.item() for p in ps] == [0.0, 0.0]
+    assert [p.grad._version for p in ps] == [2, 1] and ps[1]._version == 1
