@@ -1676,6 +1676,7 @@ def _moment_pass(x, name, dims, corr, keepdim):
 
 
 _SUM, _NORM_SQRT, _VECTOR_NORM = (OPS[n].code for n in ("sum", "norm_sqrt", "vector_norm"))
+_NORM_SQRT_FWD = _UN_ROW[_NORM_SQRT][0]
 
 
 def _norm2_pass(x):
@@ -1716,6 +1717,28 @@ def _norm2_pass(x):
     out = _unary(_NORM_SQRT, s)
     groups.mark(tape, start, out._node, _VECTOR_NORM)
     return out
+
+
+def _norm2_plain(x):
+    """_norm2_pass's values where nothing records (the norm of data, of a gradient, of a
+    parameter under no_grad): the body's x * x, its sum and norm_sqrt by the same numpy
+    calls (the sum a scalar of x's dtype, the 0-d array's value), no tensor for the
+    intermediates (32x16 float32: ~10 -> ~4 us; a result made in inference mode is an
+    inference tensor by _new, as _wrap's).  None outside its case: an array-backed x of 2 to
+    _FAST_SUM_MIN elements."""
+    xa = x._v
+    if type(xa) is not np.ndarray or not 1 < xa.size < _FAST_SUM_MIN:
+        return None
+    token = ERR_SET(QUIET)
+    try:   # (_binary's forward, _reduce's fast path's sum, _unary's norm_sqrt face on it)
+        red = _add_reduce(_MULTIPLY_FWD(xa, xa), _ALL_DIMS[len(x._shape)], x._dtype.np,
+                          None, False)
+        v = float(_NORM_SQRT_FWD(red, None))   # (a scalar of red's dtype, as the array's)
+    finally:
+        ERR_RESET(token)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._recorded = v, x._dtype, (), None, False
+    return t
 
 
 def _moment_tail(s, name, divisor):
@@ -1800,9 +1823,10 @@ def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: 
     # (the common case, x.norm() of a recorded small float tensor: _norm2_pass; the checks
     # below pass in it)
     if type(ord) in (int, float) and ord == 2 and dim is None and keepdim is False and dtype is None \
-            and (type(x) is Tensor or type(x) is Parameter) and x._recorded and \
-            x._dtype in _FLOAT_ARRAY:
-        out = _norm2_pass(x)
+            and (type(x) is Tensor or type(x) is Parameter) and x._dtype in _FLOAT_ARRAY:
+        st = STATE   # (a recorded x under no_grad records nothing either: open_tape's None)
+        out = _norm2_plain(x) if not x._recorded or st.tape.sealed and not st.enabled and \
+            not st.parked.recording else _norm2_pass(x)
         if out is not None:
             return keep_args(out, ord=ord, dim=None, keepdim=False)
     # (torch's Tensor.norm and torch.norm pass keepdim on positionally: its position there)

@@ -1110,6 +1110,87 @@ def test_fast_norm_writes_the_decompositions_entries(call, dtype, shape, kind, v
         np.testing.assert_array_equal(f, s)
 
 
+def _norm_of_data(lib, dtype, shape, kind, values, call, mode):
+    """The 2-norm of every element of a tensor that records nothing (data, a view of it, a
+    leaf's value under no_grad, in inference mode): (dtype, shape, value bits, held as a
+    float, requires_grad, grad_fn)."""
+    xa = np.random.default_rng(8).standard_normal(shape).astype(dtype)
+    if values == "zeros":
+        xa[...] = 0.0
+    elif values == "special" and xa.size > 3:
+        xa.reshape(-1)[:4] = [np.inf, -0.0, 1e30, -1e-30]
+    elif values == "nan" and xa.size > 1:
+        xa.reshape(-1)[1] = np.nan
+    elif values == "tiny":
+        xa *= 1e-25
+    x = lib.tensor(xa, requires_grad=mode == "no_grad")
+    if kind == "transposed":
+        x = x.mT
+    elif kind == "sliced":
+        x = x[..., ::2]
+    if mode == "no_grad":
+        with lib.no_grad():
+            out = call(lib, x)
+    elif mode == "inference":
+        with lib.inference_mode():
+            out = call(lib, x)
+    else:
+        out = call(lib, x)
+    held = type(out._v) is float if lib is tg else None
+    return (str(out.dtype).split(".")[1], tuple(out.shape), out.detach().numpy().tobytes(), held,
+            out.requires_grad, out.grad_fn, out.is_inference())
+
+
+_DATA_NORM_CASES = [((3, 4), "plain", "random"), ((4, 3), "transposed", "random"),
+                    ((3, 6), "sliced", "random"), ((5,), "plain", "zeros"),
+                    ((2, 3, 4), "plain", "special"), ((7,), "plain", "nan"),
+                    ((6,), "plain", "tiny"), ((1,), "plain", "random"), ((), "plain", "random"),
+                    ((63, 65), "plain", "random"), ((64, 64), "plain", "random")]
+
+
+@pytest.mark.parametrize("mode", ["grad mode", "no_grad", "inference"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_norm_of_data_equals_the_general_path(dtype, mode, monkeypatch):
+    """x.norm() of a tensor that records nothing by mathops._norm2_plain and by the row's
+    body: the same bits (x * x, its sum, norm_sqrt: the same numpy calls), a result held as a
+    float as the body's; one element, 0-d and 4096 elements take the body itself."""
+    from tapegrad import mathops
+    fast = [_norm_of_data(tg, dtype, *case, call, mode)
+            for case in _DATA_NORM_CASES for call in _NORM_CALLS.values()]
+    monkeypatch.setattr(mathops, "_norm2_plain", lambda x: None)
+    slow = [_norm_of_data(tg, dtype, *case, call, mode)
+            for case in _DATA_NORM_CASES for call in _NORM_CALLS.values()]
+    assert fast == slow
+
+
+@pytest.mark.parametrize("mode", ["grad mode", "no_grad", "inference"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_norm_of_data_as_torch(dtype, mode):
+    """The same calls against torch: dtype, shape, requires_grad, no grad_fn, inference
+    tensor or not, values to the last bits (torch sums in another order)."""
+    for case in _DATA_NORM_CASES:
+        for name, call in _NORM_CALLS.items():
+            ours = _norm_of_data(tg, dtype, *case, call, mode)
+            theirs = _norm_of_data(torch, dtype, *case, call, mode)
+            assert ours[:2] + ours[4:] == theirs[:2] + theirs[4:], (case, name)
+            np.testing.assert_allclose(np.frombuffer(ours[2], dtype),
+                                       np.frombuffer(theirs[2], dtype), rtol=2e-6,
+                                       err_msg=f"{case} {name}")
+
+
+def test_norm_of_data_takes_the_short_path(monkeypatch):
+    """x.norm() / vector_norm(x) of data (a gradient's norm under no_grad, clipping's) is
+    computed without the decomposition's tensors (decomps.record not called)."""
+    from tapegrad import decomps
+    monkeypatch.setattr(decomps, "record", lambda *a, **k: pytest.fail("record called"))
+    x = tg.tensor([[3.0, 4.0], [0.0, 12.0]])
+    w = tg.ones(5, requires_grad=True)
+    with tg.no_grad():
+        n = w.norm()
+    assert x.norm().item() == 13.0 and tg.linalg.vector_norm(x.t()).item() == 13.0
+    assert n.item() == np.float32(np.sqrt(5.0)) and not n.requires_grad
+
+
 @pytest.mark.parametrize("call", [lambda m, x: x.norm(), lambda m, x: x.norm(2, dim=1),
                                   lambda m, x: x.norm(dtype=m.float64),
                                   lambda m, x: m.linalg.vector_norm(x, 2.0, keepdim=True),
