@@ -57,6 +57,7 @@ __all__ = ["normal", "cpu_capability"]
 
 _F32 = np.float32
 _F64 = np.float64
+_F32_DTYPE, _F64_DTYPE = np.dtype(_F32), np.dtype(_F64)
 _TWO_PI = 2.0 * math.pi                      # c10::pi<double> doubled: a double
 _TWO_PI_F32 = _F32(_TWO_PI)                  # _mm256_set1_ps(2.0f * c10::pi<double>)
 
@@ -76,7 +77,8 @@ _ONE, _HALF, _ZERO, _MINUS_TWO = _F32(1.0), _F32(0.5), _F32(0.0), _F32(-2.0)
 
 _CHUNK = 1 << 15          # AVX emulation: blocks of this many elements stay in cache
 # libm paths with up to this many Box-Muller pairs (serial) or blocks of 16 (float64 fill) run
-# in Python's math (the same C functions), sparing a small draw Numba's import
+# in Python's math (the same C functions), sparing a small draw Numba's import (the float64
+# fill only while the kernels would cost it: their call is ~1 us, Python's ~8 us a block)
 _PY_MAX_PAIRS = 32
 _PY_MAX_BLOCKS = 4
 # The float32 AVX2 fill runs in a Numba loop (_draw_kernels.fill16_avx2_f32, ~100x the numpy
@@ -88,6 +90,7 @@ _PY_MAX_BLOCKS = 4
 _KERNEL_MIN = 1 << 16
 _NUMPY_FILLS = 32
 _numpy_fills = [0]
+_avx2_fill = [None]   # the kernel's fill, once loaded (kernels()' lookup: ~0.3 us a draw)
 
 def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capability=None):
     """What torch's `normal_(mean, std)` writes into a tensor of `n` elements of `np_dtype`
@@ -100,7 +103,9 @@ def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capabilit
     scatters the values in that order (for a transposed matrix: into the base, row-major).
     `capability` ("AVX512", "AVX2", "DEFAULT") overrides `cpu_capability()`, the torch build
     to reproduce.  std < 0 or nan raises torch's RuntimeError."""
-    dtype = np_dtype   # (the scalar types, as the callers pass them: no np.dtype per draw)
+    # (the dtypes the callers pass, a Tensor dtype's `.np`, by identity: numpy's builtin
+    # dtypes are singletons; np.dtype() and its compares cost ~1 us of a small draw)
+    dtype = _F32 if np_dtype is _F32_DTYPE else _F64 if np_dtype is _F64_DTYPE else np_dtype
     if dtype is not _F32 and dtype is not _F64:
         dtype = np.dtype(np_dtype)
         if dtype not in (np.dtype(_F32), np.dtype(_F64)):
@@ -223,8 +228,11 @@ def _fill_f32_avx2(engine, n, mean, std):
     rem = n % 16
     blocks = (out[:n - rem] if rem else out).reshape(-1, 16)
     tail = engine.uniform_f32(16).reshape(1, 16) if rem else None
-    if n >= _KERNEL_MIN or _numpy_fills[0] >= _NUMPY_FILLS or kernels_cheap():
-        fill = kernels().fill16_avx2_f32
+    fill = _avx2_fill[0]
+    if fill is None and (n >= _KERNEL_MIN or _numpy_fills[0] >= _NUMPY_FILLS or
+                         kernels_cheap()):
+        fill = _avx2_fill[0] = kernels().fill16_avx2_f32
+    if fill is not None:
         fill(blocks, mean, std)
     else:
         _numpy_fills[0] += 1
@@ -247,7 +255,7 @@ def _fill_libm(engine, n, dt, mean, std):
     tail = uniform(16).reshape(1, 16) if n % 16 else None
     blocks = out[:16 * nb].reshape(nb, 16)
     m, s = dt(mean), dt(std)
-    if dt is _F64 and nb + (tail is not None) <= _PY_MAX_BLOCKS:
+    if dt is _F64 and nb + (tail is not None) <= _PY_MAX_BLOCKS and not kernels_cheap():
         fill = _fill16_py_f64
     else:
         lib = kernels()

@@ -283,7 +283,10 @@ def test_tail_is_recomputed_from_fresh_uniforms():
 def test_python_and_numba_paths_agree(monkeypatch):
     cases = [(n, dt, c, m, s) for n in (3, 20, 40) for dt in (np.float32, np.float64)
              for c in (True, False) for m, s in ((0.0, 1.0), (0.3, 2.7), (-1e-3, 7e5))]
+    # (Python's math for the small float64 fills while the kernels are not loaded: as then)
+    monkeypatch.setattr(nd, "kernels_cheap", lambda: False)
     small = [nd.normal(MT19937(1), n, dt, m, s, contiguous=c) for n, dt, c, m, s in cases]
+    monkeypatch.undo()
     monkeypatch.setattr(nd, "_PY_MAX_PAIRS", 0)
     monkeypatch.setattr(nd, "_PY_MAX_BLOCKS", -1)
     for (n, dt, c, m, s), want in zip(cases, small):
@@ -311,6 +314,8 @@ def test_avx2_fill_numpy_and_numba_agree(monkeypatch):
     monkeypatch.setattr(nd, "_KERNEL_MIN", 1 << 40)
     monkeypatch.setattr(nd, "_NUMPY_FILLS", 1 << 40)
     monkeypatch.setattr(nd, "kernels_cheap", lambda: False)
+    monkeypatch.setattr(nd, "_avx2_fill", [None])   # (the kernel's fill, kept once loaded)
+    monkeypatch.setattr(nd, "kernels", lambda: pytest.fail("the kernels were used"))
     for (n, m, s), want in zip(cases, numba):
         assert same(nd.normal(MT19937(5), n, np.float32, m, s, capability="AVX2"), want)
 
@@ -330,6 +335,33 @@ def test_avx2_fill_every_uniform_numpy_and_numba_agree():
         nd._fill16_avx2(a, np.float32(0.3), np.float32(2.7))
         exact.kernels().fill16_avx2_f32(b, np.float32(0.3), np.float32(2.7))
         assert same(a, b), i
+
+
+def test_small_draws_take_the_loaded_kernels(monkeypatch):
+    """Once the draw kernels are loaded, a small float64 fill (16 to 64 values) is their one
+    call, not Python's math per value (~8 us a block), and the float32 fill is not looked up
+    again per draw; a Tensor dtype's `.np` (a numpy dtype) draws as its scalar type does,
+    torch's values for the same seed."""
+    import tapegrad as tg
+    exact.kernels()
+    nd.normal(MT19937(0), 32, np.float32)   # (the float32 fill kept)
+    monkeypatch.setattr(nd, "_fill16_py_f64", lambda *a: pytest.fail("Python's fill"))
+    got = {}
+    for n in (16, 17, 40, 64):
+        for dt in (np.float32, np.float64):
+            for spelled in (dt, np.dtype(dt), tg.float32.np if dt is np.float32 else
+                            tg.float64.np):
+                got.setdefault((n, dt), []).append(nd.normal(MT19937(n), n, spelled, 0.3, 2.7))
+    for key, draws in got.items():
+        assert all(same(d, draws[0]) for d in draws), key
+    before = nd.normal(MT19937(7), 48, np.float32)
+    monkeypatch.setattr(nd, "kernels", lambda: pytest.fail("kernels() looked up again"))
+    assert same(nd.normal(MT19937(7), 48, np.float32), before)
+    torch = pytest.importorskip("torch")
+    for (n, dt), draws in got.items():
+        torch.manual_seed(n)
+        want = torch.empty(n, dtype=torch.float32 if dt is np.float32 else torch.float64)
+        assert same(draws[0], want.normal_(0.3, 2.7).numpy()), (n, dt)
 
 
 def test_capability_choice():
