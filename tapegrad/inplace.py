@@ -1162,11 +1162,12 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
     values (lerp_ of a (1,) float32 bias: 19 -> ~6 us, bit for bit).  None where the general
     path must decide: history, casts, broadcasting, memory it cannot write."""
     dt = t._dtype
-    if dt is not D.float32 and dt is not D.float64:
-        return None
-    if not _no_history(t):
+    if dt is not _F32D and dt is not _F64:
         return None
     enabled = STATE.enabled
+    if enabled and (t._recorded or t._tape is not None or view_base(t) is not None or
+                    _WITHOUT_GRAD and made_without_grad(t)):
+        return None   # (not _no_history(t), its one STATE read shared: ~0.15 us a call)
     sv = t._v
     if type(sv) is np.ndarray:
         if not sv.flags.writeable:
@@ -1196,17 +1197,20 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
         for v in values:
             if type(v) is np.ndarray and shared(arr, v):
                 no_partial_overlap(arr, v)
-    double = one_in_double and arr.size == 1 and dt is D.float32
+    double = one_in_double and arr.size == 1 and dt is _F32D
     if double:
         arr = arr.astype(np.float64)
         values = [v.astype(np.float64) if type(v) is np.ndarray else v for v in values]
-    token = ERR_SET(QUIET)
-    try:
-        new = compute(arr, *values)
-        if double:
-            new = new.astype(np.float32)   # (rounded once; past float32's range: inf, as torch)
-    finally:
-        ERR_RESET(token)
+    if compute is _as_given and not double:   # (copy_, fill_: no arithmetic, no fp state)
+        new = values[0]
+    else:
+        token = ERR_SET(QUIET)
+        try:
+            new = compute(arr, *values)
+            if double:
+                new = new.astype(np.float32)   # (rounded once; past float32's range: inf)
+        finally:
+            ERR_RESET(token)
     t._lserial = 0   # a later use records the new value (tape.leaf_node)
     bump_version(t)  # (before the write: see _assign)
     if type(sv) is float:   # (as _assign: a fill_ of an int gives an int array)
