@@ -180,6 +180,29 @@ def test_adaptive_avg_pool_nonfinite_stays_in_its_windows(torch_ref, dtype, call
     _same_as_torch(torch_ref, call, [_nonfinite(shape, 3)], dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("call,shape", [
+    (lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 3), (2, 2, 5)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 4), (2, 9)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 1)), (2, 1, 4, 2)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (2, 3)), (1, 2, 3, 5)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 3)), (1, 1, 4, 4)),
+    (lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, 2), (1, 1, 3, 3, 5)),
+], ids=["1d", "1d-unbatched", "2d-fuzz", "2d", "2d-overlapping", "3d"])
+def test_adaptive_avg_pool_nonfinite_grad_stays_in_its_window(torch_ref, dtype, call, shape):
+    # (test_fuzz_nn seed 17682: an inf or nan output gradient reaches only its window's
+    # inputs in torch; the 0/1 window-matrix products spread it as 0 * nan over every input)
+    got = []
+    for m in (tg, torch_ref):
+        x = m.tensor(np.random.default_rng(6).standard_normal(shape), dtype=getattr(m, dtype),
+                     requires_grad=True)
+        y = call(m, x)
+        g = _nonfinite(tuple(y.shape), 7)
+        got.append(m.autograd.grad(y, x, m.tensor(g, dtype=y.dtype))[0].numpy())
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[0], got[1], equal_nan=True, **tol)
+
+
 def test_adaptive_avg_pool_uneven_gradcheck():
     x = tg.tensor(np.random.default_rng(4).standard_normal((1, 2, 3, 5)), requires_grad=True)
     assert gradcheck(lambda a: tg.nn.functional.adaptive_avg_pool2d(a, (2, 3)), (x,))

@@ -7,7 +7,7 @@ window, found by the front end (`max_positions`: a Numba loop, nn/_pool_loops.py
 and float64, numpy's argmax otherwise; `adaptive_max_positions`), with
 a replay guard while tracing; average pooling sums a windows view (nn/_decomps_conv.py's
 `windows`) and divides (`avg_pool_pass`: one entry of the avg_pool kind for a pooling
-layer's case, with torch's sums); adaptive average pooling sums uneven windows with 0/1 matrices.
+layer's case, with torch's sums); adaptive average pooling gathers uneven windows.
 
 The bodies receive validated arguments (nn/_pooling.py checks them).
 """
@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import decomps, dtypes as D, groups
 from .._jit import kernel_module
-from ..creation import tensor as _tensor_of
+from ..creation import tensor as _tensor_of, zeros
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..ndops import _BIN_FAST, _binary, _guard_extreme, where
 from ..ops import OPS
@@ -26,8 +26,7 @@ from ..recording import _result, _tape_for, _tape_of
 from ..structops import _gather
 from ..tape import input_node, refuse_inference_save, STATE
 from ..tensor import _new, Tensor
-from ..tracing import _tracing
-from ..views import KIND_OPS
+from ..views import cat, KIND_OPS
 from ._decomps_conv import _pad, windows
 
 _STRAIGHT_THROUGH = OPS["straight_through"].code
@@ -379,39 +378,51 @@ def int_avg_pool(arr, kernel, stride, padding, extra, divisor):
     return q if batched else q[0]
 
 
-def adaptive_avg_pool(T, x, out, sums, counts):
+def adaptive_avg_pool(T, x, out, uniform, counts):
     """The means over torch's adaptive windows (start floor(i * S / O), end ceil((i + 1) * S
-    / O) per dim): each spatial dim summed by a 0/1 matrix (`sums`, a constant (O, S) tensor
-    per dim; None: uniform windows, summed over a windows view), then divided by `counts`
-    (the windows' sizes, a constant tensor)."""
+    / O) per dim), divided by `counts` (the windows' sizes, a constant tensor): `uniform`
+    windows (every O dividing its S) summed over a windows view, uneven ones gathered."""
     k = len(out)
     lead = tuple(x.shape[:x.dim() - k])
-    if sums is None:
+    if uniform:
         kernel = tuple(x.shape[x.dim() - k + i] // out[i] for i in range(k))
         x4 = x.reshape((math.prod(lead), 1) + tuple(x.shape[x.dim() - k:]))
         win = windows(x4, kernel, kernel, (1,) * k, kernel_last=True)
         y = win.sum(tuple(range(2 + k, 2 + 2 * k))).reshape(lead + tuple(out))
         return y / counts
-    if _tracing(x) is not None or not np.isfinite(x._array()).all():
-        # an inf or nan times the matrices' zeros would be nan in every window of its rows:
-        # each window's elements gathered and summed on their own, as torch's loop
-        sizes = tuple(x.shape[x.dim() - k:])
+    # NOTE: each window's elements gathered and summed on their own, as torch's loop: the
+    # gradient of an output reaches only its window (a product with 0/1 window matrices
+    # spread an inf or nan, of the input or of the output's gradient, as 0 * nan over rows)
+    pos, padded = _adaptive_positions(lead, tuple(x.shape[x.dim() - k:]), tuple(out))
+    if padded:      # (a window's unused slots read a zero after x's elements)
+        n = x.numel()
+        x = cat([x.reshape(n), zeros(1, dtype=x.dtype)])
+    return _gather("index", x, pos).sum(-1) / counts
+
+
+_ADAPTIVE_POSITIONS = {}    # (lead, sizes, out) -> _adaptive_positions' result (a layer's calls)
+
+
+def _adaptive_positions(lead, sizes, out):
+    """(positions, padded): the flat positions into x (lead + sizes) of each adaptive window's
+    elements, shape lead + out + (K,), the unused slots of windows shorter than K at x.numel()
+    (padded: there are such)."""
+    key = (lead, sizes, out)
+    got = _ADAPTIVE_POSITIONS.get(key)
+    if got is None:
         cand, valid = adaptive_windows(sizes, out)
-        planes = np.arange(math.prod(lead), dtype=np.int64) * math.prod(sizes)
+        k = len(out)
+        n = math.prod(lead) * math.prod(sizes)
+        planes = np.arange(0, n, math.prod(sizes), dtype=np.int64)
         pos = (planes.reshape((-1,) + (1,) * (k + 1)) + cand).reshape(lead + cand.shape)
-        w = _gather("index", x, pos)
-        return where(_tensor_of(valid), w, 0.0).sum(-1) / counts
-    y = x
-    for i in reversed(range(k)):
-        d = y.dim() - k + i
-        pre, size = math.prod(y.shape[:d]), y.shape[d]
-        post = math.prod(y.shape[d + 1:])
-        if post == 1:
-            z = y.reshape(pre, size).matmul(sums[i].t())
-        else:
-            z = sums[i].matmul(y.reshape(pre, size, post))
-        y = z.reshape(tuple(y.shape[:d]) + (out[i],) + tuple(y.shape[d + 1:]))
-    return y / counts
+        padded = not valid.all()
+        if padded:
+            pos = np.where(valid, pos, n)
+        pos.flags.writeable = False
+        if len(_ADAPTIVE_POSITIONS) >= 32:
+            _ADAPTIVE_POSITIONS.clear()
+        got = _ADAPTIVE_POSITIONS[key] = (pos, padded)
+    return got
 
 
 def adaptive_windows(sizes, out):

@@ -559,15 +559,8 @@ def _adaptive(k, input, output_size):
     for a, b in zip(starts, ends):
         counts = np.multiply.outer(counts, b - a)
     counts = _tensor_of(counts.astype(input.dtype.np))
-    if all(o and s % o == 0 for o, s in zip(size, sizes)):
-        sums = None
-    else:
-        sums = []
-        for a, b, s in zip(starts, ends, sizes):
-            j = np.arange(s)
-            sums.append(_tensor_of(((j >= a[:, None]) & (j < b[:, None])).astype(
-                input.dtype.np)))
-    return _record(fn, P.adaptive_avg_pool, input, tuple(size), sums, counts)
+    uniform = all(o and s % o == 0 for o, s in zip(size, sizes))
+    return _record(fn, P.adaptive_avg_pool, input, tuple(size), uniform, counts)
 
 
 def _adaptive_max(k, input, output_size):
