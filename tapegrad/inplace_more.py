@@ -21,12 +21,12 @@ import weakref
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, layouts
+from . import dtypes as D, errors, layouts
 from ._signals import COMMIT
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views, scatter_written
 from .creation import zeros
-from .errors import _check_broadcast, _inplace_shape_error
+from .errors import _check_broadcast
 from .floordiv import rounded_div
 from .graph import _edged_class, edge_data, name_entry, record_fn
 from .mathops import _inplace_decomp
@@ -41,7 +41,7 @@ from .tape import (bump_version, CLOSED, follow_retained, let_go, saves_indices,
                    view_base)
 from .tensor import _dim, _int_list, _is_int_item, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
-from .views import apart, index_scatter, KIND_OPS
+from .views import apart, index_scatter
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def _named_inplace(self, run, name, others=()):
         return self                         # (not recorded)
     base = view_base(self)
     if base is None:
-        # (x.copysign_(x): the argument is x as it was, whose node is no longer self's)
+        # (x.op_(x): the argument is x as it was, whose node is no longer self's)
         _show(self, name, (old,) + tuple(old if o is self else edge_of(o, self._tape)
                                          for o in others))
     else:    # CopySlices: the base's previous grad_fn and the op's other inputs, as torch's
@@ -627,8 +627,7 @@ def index_put(input, indices, values, accumulate=False):
 # ---- arithmetic in place through the out-of-place ops ----------------------------------------
 def copysign(input, other):
     """|input| with the sign of other (either may broadcast; other may be a number):
-    CopysignBackward0 (CopysignBackward1 for a number), input's gradient g * sign(input) *
-    sign(other) (0 where input is 0), other's zeros."""
+    CopysignBackward0 (CopysignBackward1 for a number): one entry of row copysign."""
     if not isinstance(input, Tensor):
         raise TypeError(f"copysign(): argument 'input' (position 1) must be Tensor, not "
                         f"{errors.type_name(input)}")
@@ -646,20 +645,12 @@ def copysign(input, other):
     recorded = STATE.enabled and (input._recorded or tensor and other._recorded)
     if not recorded:
         return Tensor._wrap(np.array(np.broadcast_to(np.copysign(a, b), shape), dt.np), dt)
-    if tensor and other._recorded:
-        _bake(other, "guard_value")          # (its signs are constants of a recorded tape)
-    sign = Tensor._wrap(np.array(np.broadcast_to(np.where(np.signbit(b), -1.0, 1.0), shape),
-                                 dt.np), dt)
     x = input if input._dtype is dt else input.to(dt)
+    o = (other if other._dtype is dt else other.to(dt)) if tensor else float(b)
+    return _binary(_COPYSIGN, x, o)
 
-    def body(T, x, *o):
-        # other's gradient: zeros, as torch's
-        return x.abs() * (_unary(OPS["zero"].code, o[0]) + sign if o else sign)
-    o = (other if other._dtype is dt else other.to(dt),) if tensor and other._recorded else ()
-    # a decomposition (CopysignBackward0, CopysignBackward1 for a number), whose node saves
-    # self and result as torch's
-    return decomps.record("copysign" if tensor else "copysign_number", body, KIND_OPS, x, *o,
-                          edges=(input, other) if tensor else (input,))
+
+_COPYSIGN = OPS["copysign"].code
 
 
 @tensor_methods
@@ -671,16 +662,8 @@ class _InplaceArithmeticMethods:
         return copysign(self, other)
 
     def copysign_(self, other):
-        tensor = isinstance(other, Tensor)
-        if tensor and other._shape != self._shape:      # (torch checks the shape first)
-            wide = np.broadcast_shapes(self._shape, other._shape) if \
-                _broadcasts(self._shape, other._shape) else None
-            if wide is not None and wide != self._shape:
-                raise _inplace_shape_error(self._shape, wide)
-        run = lambda: _inplace_decomp(self, copysign, other, _clone=False,  # noqa: E731
-                                      _inputs=(other,))
-        return _named_inplace(self, run, "CopysignBackward0" if tensor else "CopysignBackward1",
-                              (other,) if tensor else ())
+        errors.check_promotion(self, other, true_divide=True)   # (the output's, first)
+        return self._inplace(np.copysign, other, Tensor.copysign)
 
     def float_power_(self, exponent):
         if self._dtype is not D.float64:

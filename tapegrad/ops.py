@@ -1112,10 +1112,12 @@ _DECLS = [
     Op("view_gather", "gather", "IndexBackward0", saved_args=("indices", "self_sym_sizes")),
     # ... and the write of its result back into the base (CopySlices' where entry's operand)
     Op("view_scatter", "scatter_idx", "IndexPutBackward0"),
-    # copysign: |x| times the signs of other (tapegrad/inplace_more.py); torch's node saves
-    # self and result (so a change of either before backward fails)
-    Op("copysign", "decomp", "CopysignBackward0", saves=("a", "out"), edges=(0, 1)),
-    Op("copysign_number", "decomp", "CopysignBackward1", saves=("a", "out")),
+    # copysign (tapegrad/inplace_more.py): torch's copysign_tensor_self_backward, g * (result
+    # / self) masked to 0 where self is 0 (nan at an infinite or nan self), and zeros for
+    # other; its node saves self and result (so a change of either before backward fails)
+    Op("copysign", "binary", "CopysignBackward0", "copysign(a, b)",
+       ("g * where(a == 0.0, 0.0, out / a)", "0.0"), saves=("a", "out"),
+       grad_fn_scalar_b="CopysignBackward1"),
     # torch.ormqr: the same reflectors applied to `other` from the left or right (tapegrad/
     # linalg.py); edges input, tau, other
     Op("ormqr", "decomp", "OrmqrBackward0", saves=("a", "b"), edges=(0, 1, 2)),

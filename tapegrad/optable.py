@@ -31,7 +31,6 @@ TORCH_NAMES = {
     "unsqueeze_strided": "`x[a:b, None]`, `x[i, None]` (a None after a slice or int)",
     "unsafe_view": "`reshape` of a non-contiguous tensor (a copy)",
     "reshape_alias": "`reshape` of a non-contiguous tensor that a view can give",
-    "copysign_number": "`torch.copysign(x, c)`, `Tensor.copysign(c)` (c a number)",
     "threshold_backward": "`relu`'s gradient under `create_graph=True`",
     "straight_through": "`prelu`'s gradient at 0 under `create_graph=True`",
     "depends_on": "piecewise-linear activations' gradients under `create_graph=True`",

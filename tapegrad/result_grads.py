@@ -1,7 +1,6 @@
 """The gradients, as torch's formulas on the node's result, of the decomposition rows whose
 torch backward reads `result` (derivatives.yaml: logsumexp_backward(grad, self, result, ...),
-prod_backward, norm_backward (vector_norm, at::norm, dist), copysign_tensor_self_backward,
-ldexp's `grad * result * ln 2`).
+prod_backward, norm_backward (vector_norm, at::norm, dist), ldexp's `grad * result * ln 2`).
 A row's own gradient is its primitives' (decomps.py); these are what calling its node gives
 (node_api), and so what a post hook's pause and the create_graph walk hand on (engine): the
 gradient then reads the result's node, so a second backward runs through that node again,
@@ -39,15 +38,6 @@ def _unsqueezed(t, dims, shape):
 def _masked(t, mask):
     """t with 0 where mask (torch's masked_fill_(mask, 0))."""
     return t.masked_fill(mask, 0.0)
-
-
-def copysign(g, ins, out, kept):
-    # torch's copysign_tensor_self_backward(grad, self, result); other: zeros_like(other)
-    x = ins[0]
-    grads = [g * _masked(out / x, x == 0)]
-    if len(ins) > 1:
-        grads.append(g.new_zeros(ins.shape(1)) if ins.given(1) else None)
-    return grads
 
 
 def ldexp(g, ins, out, kept):
@@ -116,8 +106,6 @@ def dist(g, ins, out, kept):
 
 # by decomposition row name
 GRADS = {
-    "copysign": copysign,
-    "copysign_number": copysign,
     "dist": dist,
     "ldexp": ldexp,
     "logsumexp": logsumexp,

@@ -111,6 +111,7 @@ def depends_on(x, a):
 
 atan2 = math.atan2     # IEEE-754 already: signed zeros, infinities and nan as C's atan2
 hypot = math.hypot
+copysign = math.copysign   # (a nan keeps its sign bit, as C's)
 
 
 # ---- opsmath (#11): scalar faces of the elementwise math functions ------------------------------
@@ -298,6 +299,7 @@ FUNCS = {f.name: f for f in (
     Fn("where", where, np.where, "header", ""),
     Fn("atan2", atan2, np.arctan2, "math", "atan2", arity=2),
     Fn("hypot", hypot, np.hypot, "math", "hypot", arity=2),
+    Fn("copysign", copysign, np.copysign, "math", "copysign", arity=2),
     Fn("threshold_backward", threshold_backward, _np_threshold_backward, "header",
        "threshold_backward", arity=2),
     Fn("straight_through", straight_through, straight_through, "header", "straight_through",

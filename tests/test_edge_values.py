@@ -357,3 +357,36 @@ def test_elu_at_signed_zeros(torch_ref, dtype, alpha, inplace):
         y.backward(m.ones(4, dtype=getattr(m, dtype)))
         return _signed(y.detach().numpy()), _signed(x.grad.numpy())
     assert str(run(tg)) == str(run(torch_ref))
+
+
+# ---- copysign at infinite, nan and zero self: torch's copysign_tensor_self_backward ----------
+_CS_SELF = [math.inf, -math.inf, math.nan, 0.0, -0.0, 2.0, -3.0, 1e-40, 5.0]
+_CS_OTHER = [1.0, -1.0, -2.0, -1.0, 1.0, -0.0, math.nan, -1.0, 1.0]
+_CS_GRAD = [1.0, 1.0, 1.0, math.nan, math.inf, 2.0, 1.0, -1.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("other", ["tensor", "broadcast", -1.5, 2.0, -0.0, math.nan],
+                         ids=["tensor", "broadcast", "neg", "pos", "negzero", "nan"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_copysign_gradient_at_nonfinite_self(torch_ref, dtype, other, inplace):
+    # (test_fuzz_ops seeds 54774, 55839: g * (result / self), 0 where self is 0, is nan at an
+    # infinite or nan self; |self|'s gradient g * sign(self) * sign(other) gave +-g there)
+    def run(m):
+        dt = getattr(m, dtype)
+        x = m.tensor(_CS_SELF, dtype=dt, requires_grad=True)
+        o = other
+        if other == "tensor":
+            o = m.tensor(_CS_OTHER, dtype=dt, requires_grad=True)
+        elif other == "broadcast":
+            o = m.tensor([-1.0], dtype=dt, requires_grad=True)
+        y = (x * 1.0).copysign_(o) if inplace else m.copysign(x, o)
+        g = m.tensor(_CS_GRAD, dtype=dt)
+        y.backward(g)
+        grads = [x.grad.numpy()] + ([o.grad.numpy()] if isinstance(o, m.Tensor) else [])
+        return type(y.grad_fn).__name__, y.detach().numpy(), grads
+    ours, theirs = run(tg), run(torch_ref)
+    assert ours[0] == theirs[0]
+    assert _signed(ours[1]) == _signed(theirs[1])
+    for a, b in zip(ours[2], theirs[2], strict=True):
+        np.testing.assert_array_equal(a, b)   # (equal: nan where nan, -0.0 == 0.0)

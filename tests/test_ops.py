@@ -159,9 +159,9 @@ CASES = {
                       [(2, 3), (2,)], ANY)],
     # copysign: |a| with the signs of b (its gradient reaches a only), or of a number
     "copysign": [("tt", lambda m, a, b: m.copysign(a, b), [(2, 3), (2, 3)], ANY),
-                 ("bcast", lambda m, a, b: a.copysign(b), [(2, 3), (3,)], ANY)],
-    "copysign_number": [("neg", lambda m, a: m.copysign(a, -1.5), [(2, 3)], ANY),
-                        ("pos", lambda m, a: a.copysign(2.0) * a, [(3,)], ANY)],
+                 ("bcast", lambda m, a, b: a.copysign(b), [(2, 3), (3,)], ANY),
+                 ("neg", lambda m, a: m.copysign(a, -1.5), [(2, 3)], ANY),
+                 ("pos", lambda m, a: a.copysign(2.0) * a, [(3,)], ANY)],
     # adjoints of views, recorded by create_graph=True: exercised through a first derivative
     "strided_scatter": [("slice", lambda m, a: m.autograd.grad(
         (a[1:, ::2] ** 3).sum(), a, create_graph=True)[0], [(3, 4)], ANY, dict(names=False))],

@@ -34,8 +34,6 @@ CASES = {
     "cumprod": lambda m, x, z: (m.stack([x, z]) * 1.0).cumprod(-1),
     "logsumexp_one_element": lambda m, x, z: m.logsumexp((x * 1.0).reshape(1, 3), 1),
     "prod_dim_one_element": lambda m, x, z: (x * 1.0).reshape(1, 3).prod(-1, keepdim=True),
-    "copysign": lambda m, x, z: m.copysign(x * 1.0, z - 2.0),
-    "copysign_number": lambda m, x, z: m.copysign(x * 1.0, -1.0),
     "ldexp": lambda m, x, z: m.ldexp(z * 1.0, x * 1.0),
     "ldexp_int": lambda m, x, z: m.ldexp(x * 1.0, m.tensor([1, 2, -1])),
     "dist3": lambda m, x, z: m.dist(x * 1.0, z, 3),
@@ -59,6 +57,8 @@ CASES = {
     "frobenius_norm": lambda m, x, z: m.frobenius_norm(m.stack([x, z]) * 1.0, (0, 1)),
     # controls: rows whose primitives (or own formula) already read the result, or whose
     # torch formula does not
+    "copysign": lambda m, x, z: m.copysign(x * 1.0, z - 2.0),
+    "copysign_number": lambda m, x, z: m.copysign(x * 1.0, -1.0),
     "vector_norm2": lambda m, x, z: m.linalg.vector_norm(x * 1.0),
     "dist2": lambda m, x, z: m.dist(x * 1.0, z),
     "exp": lambda m, x, z: (x * 1.0).exp(),
