@@ -2,7 +2,7 @@
 """Eager scalar fast path (see codegen.py).  tensor.py binds _new and Tensor here, parameter.py
 Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it falls back to)
 and _NotAnOperand (an operand _binary takes not: the operator returns NotImplemented)."""
-from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, copysign, threshold_backward, straight_through, depends_on, floor, ceil, trunc, rint, fmod, remainder, div_floor, div_trunc, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, ndtri, digamma, polygamma, i0, i0e, i1, i1e, erfcx, zeta, chebyshev_t, chebyshev_u, chebyshev_v, chebyshev_w, shifted_chebyshev_t, shifted_chebyshev_u, shifted_chebyshev_v, shifted_chebyshev_w, hermite_h, hermite_he, laguerre_l, legendre_p
+from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, copysign, threshold_backward, straight_through, depends_on, floor, ceil, trunc, rint, fmod, remainder, div_floor, div_trunc, div_trunc_float32, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, ndtri, digamma, polygamma, i0, i0e, i1, i1e, erfcx, zeta, chebyshev_t, chebyshev_u, chebyshev_v, chebyshev_w, shifted_chebyshev_t, shifted_chebyshev_u, shifted_chebyshev_v, shifted_chebyshev_w, hermite_h, hermite_he, laguerre_l, legendre_p
 from .vocab import FUNCS as _FUNCS
 from .dtypes import float32 as _FLOAT32
 from .tape import STATE, open_tape

@@ -62,6 +62,19 @@ def k_div_trunc(x, y):
     return np.trunc(x / y)
 
 
+def k_div_trunc_float32(x, y):
+    """c10's div_trunc of float32 operands held as doubles: the quotient rounded to float32
+    first, as torch's float32 kernel divides (Veltkamp's split cuts the double's 53-bit
+    significand to 24 bits, round to nearest; past float32's range, inf), then truncated.
+    In a float32 arena (a replay's) the quotient is float32 already and the split keeps it."""
+    q = x / y
+    if abs(q) < 3.4028235677973366e38:
+        q = q * 536870913.0 - (q * 536870913.0 - q)
+    elif q == q:
+        q = math.copysign(math.inf, q)
+    return np.trunc(q)
+
+
 def k_exp2(x):
     return 2.0 ** x
 

@@ -620,9 +620,12 @@ class _MathMethods:
         return self.remainder_(other)
 
     def fmod(self, other):
-        """C's fmod: the result has the sign of self (FmodBackward0/1)."""
+        """C's fmod: the result has the sign of self (FmodBackward0/1; a float32 result's
+        row rounds the gradient's quotient to float32, as torch's kernel divides)."""
         _check_int_divisor("fmod", self, other)
-        return _bin("fmod", self, other)
+        f32 = isinstance(other, (Tensor, bool, int, float)) and \
+            D.torch_result_type(self, other) is D.float32
+        return _bin("fmod_float32" if f32 else "fmod", self, other)
 
     def fmod_(self, other):
         errors.check_promotion(self, other)

@@ -1169,6 +1169,15 @@ _DECLS = [
     # mean's node, so a second derivative goes through the mean, as torch's
     Op("sq_deviation", "binary", "VarBackward0", "(a - b) * (a - b)",
        ("2.0 * g * (a - b)", "0.0"), saved_args=("correction", "dim", "keepdim")),
+    # NOTE: fmod of float32 (Tensor.fmod picks it): torch's other-gradient -grad *
+    # self.div(other, rounding_mode="trunc") divides in float32, whose rounding of a quotient
+    # up to an integer moves its truncation by one (-1.314f / -0.006f: 219, the double
+    # quotient 218.99999998); the sweep's arena holds doubles, so this row's quotient is
+    # rounded to float32 (vocab.div_trunc_float32; its create_graph form likewise)
+    Op("fmod_float32", "binary", "FmodBackward1", "fmod(a, b)",
+       ("g", "-g * div_trunc_float32(a, b)"), grad_fn_scalar_b="FmodBackward0"),
+    Op("div_trunc_float32", "binary", "DivBackward2", "div_trunc_float32(a, b)",
+       ("0.0", "0.0"), saves=()),
 ]
 
 def mentions(expr, name):

@@ -37,6 +37,8 @@ TORCH_NAMES = {
     "input_edge": "pooling, padding and nll_loss gradients under `create_graph=True`",
     "div_floor": "`remainder`'s gradient under `create_graph=True`",
     "div_trunc": "`fmod`'s gradient under `create_graph=True`",
+    "fmod_float32": "`torch.fmod`, `Tensor.fmod` of a float32 result",
+    "div_trunc_float32": "float32 `fmod`'s gradient under `create_graph=True`",
     "leaky_relu_result": "`F.leaky_relu_`, `F.rrelu_` (eval): its entry inside the group",
     "lt": "`<`, `torch.lt`", "le": "`<=`, `torch.le`", "gt": "`>`, `torch.gt`",
     "ge": "`>=`, `torch.ge`",

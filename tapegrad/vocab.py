@@ -223,6 +223,16 @@ def _np_div_floor(x, y):
 
 div_floor = _ieee(special.k_div_floor, _np_div_floor)
 div_trunc = _ieee(lambda x, y: trunc(x / y), lambda x, y: np.trunc(x / y))
+
+
+def _np_div_trunc_float32(x, y):
+    q = np.asarray(x / y)
+    with np.errstate(over="ignore"):
+        return np.trunc(q.astype(np.float32)).astype(q.dtype)
+
+
+div_trunc_float32 = _ieee(lambda x, y: float(special.k_div_trunc_float32(x, y)),
+                          _np_div_trunc_float32)
 exp2 = _ieee(lambda x: 2.0 ** x, np.exp2)
 log1p = _ieee(math.log1p, np.log1p)
 expm1 = _ieee(math.expm1, np.expm1)
@@ -317,6 +327,8 @@ FUNCS = {f.name: f for f in (
        kernel=special.k_div_floor),
     Fn("div_trunc", div_trunc, lambda x, y: np.trunc(x / y), "copied", "div_trunc", arity=2,
        kernel=special.k_div_trunc),
+    Fn("div_trunc_float32", div_trunc_float32, _np_div_trunc_float32, "copied",
+       "div_trunc_float32", arity=2, kernel=special.k_div_trunc_float32),
     Fn("exp2", exp2, np.exp2, "copied", "exp2", kernel=special.k_exp2),
     Fn("log1p", log1p, np.log1p, "math", "log1p", fast=math.log1p, simd="fd"),
     Fn("expm1", expm1, np.expm1, "math", "expm1", fast=math.expm1, simd="fd"),

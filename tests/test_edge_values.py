@@ -390,3 +390,32 @@ def test_copysign_gradient_at_nonfinite_self(torch_ref, dtype, other, inplace):
     assert _signed(ours[1]) == _signed(theirs[1])
     for a, b in zip(ours[2], theirs[2], strict=True):
         np.testing.assert_array_equal(a, b)   # (equal: nan where nan, -0.0 == 0.0)
+
+
+# ---- float32 fmod: the divisor's gradient truncates torch's float32 quotient -----------------
+@pytest.mark.parametrize("form", ["tensor", "broadcast", "0d", "inplace", "create_graph",
+                                  "float64"])
+def test_fmod_float32_divisor_gradient(torch_ref, form):
+    # (test_fuzz_ops seed 58594: -1.314f / -0.006f is 219 in float32, 218.99999998 in double:
+    # the double quotient's truncation gave -218 where torch's -grad * trunc(a / b) is -219)
+    def run(m):
+        dt = m.float64 if form == "float64" else m.float32
+        av = [-1.314, 1.314, 0.7, 5.0, -2.0, 1.0]
+        bv = [-0.006, 0.006, 0.1, 0.0, 3.0, 1e-40]
+        if form == "0d":
+            av, bv = av[0], bv[0]
+        a = m.tensor(av, dtype=dt, requires_grad=True)
+        b = m.tensor(bv, dtype=dt, requires_grad=True)
+        if form == "broadcast":
+            b = m.tensor([[-0.006], [0.1]], dtype=dt, requires_grad=True)
+        if form == "inplace":
+            y = (a * 1.0).fmod_(b)
+        else:
+            y = m.fmod(a, b)
+        if form == "create_graph":
+            g, = m.autograd.grad((y * a).sum(), b, create_graph=True)
+            return g.detach().numpy(), m.autograd.grad(g.sum(), a)[0].numpy()
+        y.backward(m.ones_like(y))
+        return y.detach().numpy(), a.grad.numpy(), b.grad.numpy()
+    for ours, theirs in zip(run(tg), run(torch_ref), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -188,6 +188,15 @@ CASES = {
     "div_trunc": [("fmod", lambda m, a, b: m.autograd.grad(
         (m.fmod(a * 3.0, b) * a).sum(), b, create_graph=True)[0], [(2, 3), (2, 3)], ANY,
         dict(names=False))],
+    # float32 fmod (its own row: the gradient's quotient rounded to float32) and its
+    # create_graph form; float64 -> float32 -> float64 rounds: a coarse step, as to_copy's
+    "fmod_float32": [("tt", lambda m, a, b: m.fmod((a * 3.0).float(), b.float()).double(),
+                      [(2, 3), (2, 3)], ANY, dict(eps=1e-3, atol=1e-3, torch_rtol=1e-6)),
+                     ("scalar", lambda m, a: (a * 3.0).float().fmod(-1.5).double(), [(3,)],
+                      ANY, dict(eps=1e-3, atol=1e-3, torch_rtol=1e-6))],
+    "div_trunc_float32": [("fmod", lambda m, a, b: m.autograd.grad(
+        (m.fmod((a * 3.0).float(), b.float()) * a.float()).sum(), b, create_graph=True)[0],
+        [(2, 3), (2, 3)], ANY, dict(names=False, eps=1e-3, atol=1e-3, torch_rtol=1e-6))],
     # a pooling's gradient under create_graph (engine._reading_inputs), likewise
     "input_edge": [("avg_pool", lambda m, a: m.autograd.grad(
         (F_(m).avg_pool1d(a, 2) * a[..., 1::2]).sum(), a, create_graph=True)[0], [(1, 2, 4)],

@@ -37,6 +37,7 @@ ELEMENTWISE = {
     "copy_slices": lambda x: _put(x + 1.0, ..., x + 2.0),
     "index_put": lambda x: _put(x.reshape(-1) + 1.0, tg.tensor([0]), (x + 2.0).reshape(-1)[:1]),
     "atan2": lambda x: x.atan2(tg.tensor(2.0)), "hypot": lambda x: x.hypot(tg.tensor(2.0)),
+    "copysign": lambda x: x.copysign(x - 2.0),
     "threshold_backward": lambda x: _relu_grad(x),
     # where rows of the structural ops (opsstruct): masks made from x, so torch runs them too
     "tril": lambda x: x.reshape(1, -1).tril(), "triu": lambda x: x.reshape(1, -1).triu(1),
@@ -90,9 +91,10 @@ def _put(t, key, value):
 TRACED_ONLY = {"to_int", "to_int_wrap", "to_uint8", "int_wrap", "int_to_uint8"}
 # (straight_through: only prelu's create_graph gradient records it, among entries that save:
 # tests/test_nn_functional.py, test_prelu_double_backward_at_zero; depends_on likewise
-# leaky_relu's and hardtanh's, input_edge the pools', div_floor / div_trunc remainder's and
-# fmod's: tests/test_higher.py)
-INSIDE_GRADIENTS = {"straight_through", "depends_on", "input_edge", "div_floor", "div_trunc"}
+# leaky_relu's and hardtanh's, input_edge the pools', div_floor / div_trunc(_float32)
+# remainder's and fmod's: tests/test_higher.py)
+INSIDE_GRADIENTS = {"straight_through", "depends_on", "input_edge", "div_floor", "div_trunc",
+                    "div_trunc_float32"}
 
 
 def test_every_elementwise_op_listed():

@@ -627,6 +627,10 @@ def _apply(op, a, b):
              # remainder's and fmod's gradients, likewise
              "div_floor": lambda: _binary(ops.OPS["div_floor"].code, x, y),
              "div_trunc": lambda: _binary(ops.OPS["div_trunc"].code, x, y),
+             "div_trunc_float32": lambda: _binary(ops.OPS["div_trunc_float32"].code, x, y),
+             # (fmod of these float32 tensors records fmod_float32; fmod's row is float64's)
+             "fmod": lambda: _binary(ops.OPS["fmod"].code, x, y),
+             "fmod_float32": lambda: x.fmod(y),
              # var's and std's squared deviations (inside their groups)
              "sq_deviation": lambda: _binary(ops.OPS["sq_deviation"].code, x, y),
              # the activations that are unary rows (nn.functional only, as in torch)
