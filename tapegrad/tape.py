@@ -2619,9 +2619,12 @@ def bump_version(t):
                 src.watch(owner._node, owner)
                 if STATE.tape is src or STATE.parked is src:
                     let_go(src)
-    if len(c) > 1 and (tape is None or type(t._ver) is tuple and t._ver[1] is None):
+    if len(c) > 1 and (tape is None or type(t._ver) is tuple and t._ver[1] is None or
+                       not STATE.enabled and STATE.parked is not tape):
         # (a recorded change of a detach()ed alias too: its source's views have no entry for
-        # it either, and torch makes their grad_fn again at their next read)
+        # it either, and torch makes their grad_fn again at their next read; and a change
+        # under no_grad of a tensor on an older tape than the parked one, which a view of it
+        # made again there reads: retain_grad's, whose hook moves at the view's next read)
         views_go_stale(c)
     c[0] += 1
     BUMPS[0] += 1
