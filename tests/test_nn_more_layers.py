@@ -424,19 +424,27 @@ def test_embedding_custom_reset_parameters_as_torch(cls, padding_idx):
 @pytest.mark.parametrize("use_input_stats", [True, False])
 @pytest.mark.parametrize("x_dt, rm_dt, rv_dt", list(itertools.product(
     ("float32", "float64"), repeat=3)))
+@pytest.mark.parametrize("w_dt, b_dt", [(None, None), ("float32", "float32"),
+                                        ("float64", "float64"), (None, "float32"),
+                                        ("float32", "float64"), ("float64", "float32")])
 def test_instance_norm_casts_statistics_of_another_dtype(torch_ref, x_dt, rm_dt, rv_dt,
-                                                         use_input_stats):
+                                                         use_input_stats, w_dt, b_dt):
     # fuzz_nn seed 10073: torch casts both running statistics to the input's dtype when the
     # mean's differs (an InstanceNorm of float32 buffers takes a float64 input); a mean of the
     # input's dtype beside a var of another is refused.  tapegrad refused all as batch_norm.
+    # seed 22887: with a weight, to the weight's dtype (float32 affine parameters and float64
+    # statistics of a float64 input: "all inputs must share same datatype", not batch_norm's
+    # "expect parameter to have scalar type of Float" for the float64 statistics)
     a = R.standard_normal((2, 2, 3))
     got = []
     for m in (tg, torch_ref):
         x = m.tensor(a, dtype=getattr(m, x_dt), requires_grad=True)
         rm = m.tensor([0.1, -0.3], dtype=getattr(m, rm_dt))
         rv = m.tensor([0.7, 3.0], dtype=getattr(m, rv_dt))
+        w = m.tensor([0.5, -1.5], dtype=getattr(m, w_dt)) if w_dt else None
+        b = m.tensor([0.25, 2.0], dtype=getattr(m, b_dt)) if b_dt else None
         try:
-            y = m.instance_norm(x, None, None, rm, rv, use_input_stats, 0.1, 1e-5, False)
+            y = m.instance_norm(x, w, b, rm, rv, use_input_stats, 0.1, 1e-5, False)
             (y * m.tensor([1.0, -2.0, 0.5], dtype=y.dtype)).sum().backward()
             got.append((str(y.dtype)[-7:], y.tolist(), x.grad.tolist(), rm.tolist(), rv.tolist(),
                         str(rm.dtype)[-7:], str(rv.dtype)[-7:]))

@@ -1385,10 +1385,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     b = bias.repeat(n) if bias is not None else None
     rm = running_mean.detach() if running_mean is not None else None
     rv = running_var.detach() if running_var is not None else None
-    if rm is not None and rm.dtype is not input.dtype:
-        # torch casts both statistics to the input's dtype when the mean's differs (float32
-        # statistics of a float64 input pass; a float64 mean beside a float32 var does not)
-        rm, rv = rm.to(input.dtype), rv.to(input.dtype)
+    stats_dtype = weight.dtype if weight is not None else input.dtype
+    if rm is not None and rm.dtype is not stats_dtype:
+        # torch casts both statistics to the weight's dtype (the input's without one) when
+        # the mean's differs (float32 statistics of a float64 input pass; a float64 mean
+        # beside a float32 var does not; a float32 weight of a float64 input makes float64
+        # statistics float32, so batch_norm's check finds all its parameters float32)
+        rm, rv = rm.to(stats_dtype), rv.to(stats_dtype)
     rm = rm.repeat(n) if rm is not None else None
     rv = rv.repeat(n) if rv is not None else None
     out = _batch_norm(input.contiguous().view(shape), rm, rv, w, b, use_input_stats, momentum,
