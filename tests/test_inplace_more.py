@@ -788,6 +788,33 @@ def test_copysign_and_float_power():
     assert tapegrad.tensor([3.0], dtype=tapegrad.float64).float_power_(2).tolist() == [9.0]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("other", ["tensor", "number", "in place"])
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("n", [1, 7])
+def test_copysign_gradient_at_an_infinite_input(torch_ref, dtype, other, create_graph, n):
+    # ops fuzzer seeds 61083, 63690, 63737, 64311: torch's gradient of self is
+    # grad * (result / self), 0 where self is 0, so nan where self is +-inf; tapegrad's |x|
+    # gave +-grad there (and so finite sums where torch's are nan)
+    vals = [math.inf, -math.inf, 0.0, -0.0, 1.5, -2.0, math.nan][:n] if n > 1 else [-math.inf]
+    signs = [-1.0, 2.0, 3.0, -0.0, -4.0, 0.5, 1.0][:len(vals)]
+    got = []
+    for m in (tapegrad, torch_ref):
+        x = m.tensor(vals, dtype=getattr(m, dtype), requires_grad=True)
+        o = m.tensor(signs, dtype=getattr(m, dtype), requires_grad=True)
+        w = m.arange(1.0, len(vals) + 1, dtype=x.dtype)
+        if other == "tensor":
+            y = m.copysign(x, o)
+        elif other == "number":
+            y = x.copysign(-2.5)
+        else:
+            y = (x * 1).copysign_(o)
+        grads = m.autograd.grad((y * w).sum(), [x, o] if other != "number" else [x],
+                                create_graph=create_graph, allow_unused=True)
+        got.append([None if g is None else g.tolist() for g in grads])
+    assert str(got[0]) == str(got[1])
+
+
 def test_apply_map():
     x = tapegrad.tensor([1.0, 2.0, 3.0])
     assert x.apply_(lambda v: v * 10).tolist() == [10.0, 20.0, 30.0] and x._version == 0
