@@ -964,6 +964,22 @@ KNOWN = {
     # be contiguous": its nll_loss2d kernel makes grad_input in the input's strides, then
     # checks it is contiguous); tapegrad's backward runs; 1 seed
     18193: "torch_nll_loss2d_noncontiguous_input",
+    # ---- seen in the survey of 22000-25999 (outside the tested ranges: listed for the
+    # cause; of its 71 differing seeds 70 had the causes above: norm_inf_weight 19,
+    # onednn_padding_skips_nan_weight 13, bn_failed_call_counts 10 (24351: with
+    # momentum=None the extra count halves the next update), antialias_zero_weight_times_inf
+    # 8, grid_sample_nonfinite_image 6, partial_backward_before_raise 6,
+    # torch_antialias_width_1 5, simd_tail_grad_at_nan 1, bn_eval_backward_reads_updated_stats
+    # 1, and 24447 below) ----
+    # (the backward's face of antialias_zero_weight_times_inf: torch's backward multiplies a
+    # nan gradient by the window's zero weights, so the input row beside a nan gets nan,
+    # tapegrad's none; of onednn_padding_skips_nan_weight: conv_transpose of a nan input
+    # whose taps all fall in the padding, torch's weight gradient 0, tapegrad's 0 * nan)
+    22154: "antialias_zero_weight_times_inf", 23257: "antialias_zero_weight_times_inf",
+    23605: "onednn_padding_skips_nan_weight", 24106: "onednn_padding_skips_nan_weight",
+    # float32 group_norm backward of groups of two nearly equal values: torch's float32 sums
+    # cancel (-0.8776855 for the float64 -0.8774363, tapegrad's -0.8773956); 1 seed
+    24447: "float32_cancellation",
 }
 
 FAST_SEEDS = [s for s in range(60) if s not in KNOWN]

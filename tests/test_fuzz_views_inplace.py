@@ -387,6 +387,20 @@ def differences(seed, lines=None):
 
 # Seeds whose programs hit a known, not yet fixed difference (each names it).
 KNOWN = {
+    # ---- seen in the survey of 50000-53999 (outside the tested ranges: listed for the
+    # cause; docs/semantics.md lists both) ----
+    # an in-place op whose operand overlaps the written tensor in a layout torch's check
+    # cannot tell (not dense: a diagonal, a column of a transpose, two overlapping slices):
+    # torch's kernel reads elements it already wrote, tapegrad reads the operand first
+    # (test_unchecked_overlap_reads_as_torch)
+    51154: "unchecked_overlap_reads_while_writing",
+    52922: "unchecked_overlap_reads_while_writing",
+    53618: "unchecked_overlap_reads_while_writing",
+    53744: "unchecked_overlap_reads_while_writing",
+    # where(t > 0, t, x) of a transpose t: torch's result follows its first operand's layout
+    # (column-major), so reshape copies (UnsafeViewBackward0); tapegrad's is row-major and
+    # reshape views it (ViewBackward0)
+    50353: "elementwise_layout_of_mixed_operands",
 }
 
 SEEDS = [s for s in range(200) if s not in KNOWN]
