@@ -214,6 +214,28 @@ def fma_f64(a, b, c, out):
         out[i] = fma64(a[i], b[i], c[i])
 
 
+# ---- exact.fma over arrays of either float dtype (add/sub with alpha, addcmul) --------------
+@intrinsic
+def fma_same(typingctx, a, b, c):
+    """a * b + c rounded once, of three floats of one dtype (llvm.fma of that type)."""
+    if isinstance(a, types.Float) and a == b and b == c:
+        def codegen(context, builder, signature, args):
+            return builder.fma(args[0], args[1], args[2])
+        return a(a, b, c), codegen
+    return None
+
+
+@njit(cache=True)
+def fma_flat(a, b, c, out):
+    """out[i] = a[i] * b[i] + c[i] rounded once (1-d arrays of out's float dtype; one of
+    length 1 stands for all: a number broadcast)."""
+    sa = 1 if a.shape[0] > 1 else 0
+    sb = 1 if b.shape[0] > 1 else 0
+    sc = 1 if c.shape[0] > 1 else 0
+    for i in range(out.shape[0]):
+        out[i] = fma_same(a[i * sa], b[i * sb], c[i * sc])
+
+
 # ---- randperm's shuffles (each swap reads what the previous ones wrote: no array operation) --
 @njit(cache=True, nogil=True)
 def swap_shuffle(offs, out, start):

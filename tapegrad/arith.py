@@ -13,13 +13,14 @@ value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."
 import numpy as np
 
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath
+from .exact import fma
 from .fpstate import quiet
 from .floordiv import rounded_div
 from .graph import show_edges
 from .native_args import arg_error, MISSING
 from .ndops import _unary
 from .ops import OPS
-from .recording import keep_args
+from .recording import keep_args, revalued
 from .tensor import Tensor, _tensor_operand, tensor_methods
 from .views import apart, KIND_OPS
 
@@ -78,16 +79,29 @@ def _with_alpha(x, other, alpha, name):
     D.checked(alpha, dt)   # (alpha converts into that dtype, checked)
     y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else apart(x, other)
     if name == "RsubBackward0":     # rsub: other - alpha * x
-        scaled = _scaled(x if x._dtype is dt else x.to(dt), alpha, dt)
+        xd = x if x._dtype is dt else x.to(dt)
+        r = (other if not isinstance(other, Tensor) else y) - _scaled(xd, alpha, dt)
+        r = _fused(r, xd, -alpha, y, (x, other))
         if not isinstance(other, Tensor):
-            return keep_args(_shown(other - scaled, "RsubBackward1", (x,)), alpha=alpha)
-        return keep_args(_shown(y - scaled, name, (x, other)), alpha=alpha)
+            return keep_args(_shown(r, "RsubBackward1", (x,)), alpha=alpha)
+        return keep_args(_shown(r, name, (x, other)), alpha=alpha)
     scaled = _scaled(y, alpha, dt)
     if type(scaled) is int and not dt.is_floating_point:
         # (a product of Python ints: torch's is int64's, which wraps around)
         scaled = (scaled + (1 << 63)) % (1 << 64) - (1 << 63)
     r = x + scaled if name == "AddBackward0" else x - scaled
+    r = _fused(r, y, alpha if name == "AddBackward0" else -alpha, x, (x, other))
     return keep_args(_shown(r, name, (x, other)), alpha=alpha)
+
+
+def _fused(r, a, b, c, inputs):
+    """r (c + a * b recorded: the sum's entry last) with torch's kernel's value, fma(a, b,
+    c), one rounding (float32, float64; decomps_math.own_value): its entries give the
+    gradient."""
+    if DM.own_value(r, inputs):
+        revalued(r, fma(*[v._array() if isinstance(v, Tensor) else v for v in (a, b, c)],
+                        r._dtype.np))
+    return r
 
 
 def _scaled(y, alpha, dt):

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from . import dtypes as D
+from .exact import fma
 from .ndops import _binary, _unary, where
 from .ops import OPS
 from .tensor import Tensor
@@ -509,6 +510,27 @@ def _two_sided(x, end, weight):
     return lerp_number(x, end, weight)
 
 
+def own_value(like, inputs):
+    """Whether an op of `like`'s dtype takes its value from numpy arithmetic on the operands'
+    arrays, as torch's kernel computes it (in float32 for float32, a one-element tensor's
+    too, where the tensor ops compute one in double; fused multiply-adds by exact.fma):
+    float32 or float64, and no tensor of `inputs` traced by a replay (whose values follow
+    the inputs: the tensor ops' there)."""
+    if like.dtype is not D.float32 and like.dtype is not D.float64:
+        return False
+    for t in inputs:
+        if isinstance(t, Tensor) and _tracing(t) is not None:
+            return False
+    return True
+
+
+def _with_value(carrier, arr):
+    """carrier's gradient (its recorded entries), arr's value (straight_through)."""
+    dt = carrier.dtype
+    value = Tensor._wrap(np.asarray(arr, dt.np), dt)
+    return _binary(_STRAIGHT_THROUGH, carrier, value) if carrier._recorded else value
+
+
 # The formulas below take tensors or, for inplace._update_arrays (an update with no history),
 # numpy arrays of one dtype: one formula, computed op for op the same way on either.
 def lerp_number(x, end, weight):
@@ -518,9 +540,26 @@ def lerp_number(x, end, weight):
 
 
 def addcmul_common(x, t1, t2, value, saved=None):
-    """addcmul of operands in one dtype (`saved`: see addcmul)."""
+    """addcmul of operands in one dtype (`saved`: see addcmul), as elementary ops."""
     s = t1 if value == 1 else t1 * value
     return x + (s if saved is None else saved(s)) * t2
+
+
+def addcmul_fused(x, t1, t2, value):
+    """addcmul's value of numpy arrays of one float dtype: torch's kernel, value * t1 rounded,
+    then fma(value * t1, t2, x) (one rounding, value 1 too)."""
+    t = x.dtype
+    if value != 1:
+        with np.errstate(all="ignore"):
+            t1 = t1 * t.type(value)
+    return fma(t1, t2, x, t)
+
+
+def addcdiv_arrays(x, t1, t2, value):
+    """addcdiv's value of numpy arrays of one float dtype: torch's kernel, (value * t1) / t2
+    + x, each op rounded (no fma: the sum's term is a quotient)."""
+    with np.errstate(all="ignore"):
+        return addcdiv_common(x, t1, t2, x.dtype.type(value))
 
 
 def addcdiv_common(x, t1, t2, value, saved=None):
@@ -543,32 +582,41 @@ def _common(*tensors):
 # read the operands themselves, not value * tensor1 made of tensor1's old value.  (An
 # in-place op that changes a factor itself takes the composition: mathops._changes_a_factor.)
 def addcmul(T, x, t1, t2, value):
-    if value == 1 or _tracing(t1) is not None or _tracing(t2) is not None:
-        return addcmul_composed(T, x, t1, t2, value)
     x_, a, b = _common(x, t1, t2)
+    if value == 1 or not own_value(x_, (x, t1, t2)):
+        return addcmul_composed(T, x, t1, t2, value)
     a, b = read_as_saved(a, t1), read_as_saved(b, t2)
-    return _binary(_STRAIGHT_THROUGH, x_ + a * b * value,
-                   addcmul_common(x_.detach(), a.detach(), b.detach(), value))
+    return _with_value(x_ + a * b * value,
+                       addcmul_fused(x_._array(), a._array(), b._array(), value))
 
 
 def addcdiv(T, x, t1, t2, value):
-    if value == 1 or _tracing(t1) is not None or _tracing(t2) is not None:
-        return addcdiv_composed(T, x, t1, t2, value)
     x_, a, b = _common(x, t1, t2)
+    if value == 1 or not own_value(x_, (x, t1, t2)):
+        return addcdiv_composed(T, x, t1, t2, value)
     a, b = read_as_saved(a, t1), read_as_saved(b, t2)
-    return _binary(_STRAIGHT_THROUGH, x_ + a / b * value,
-                   addcdiv_common(x_.detach(), a.detach(), b.detach(), value))
+    return _with_value(x_ + a / b * value,
+                       addcdiv_arrays(x_._array(), a._array(), b._array(), value))
 
 
 def addcmul_composed(T, x, t1, t2, value):
-    """addcmul as x + (value * t1) * t2, the product's entry reading value * t1."""
+    """addcmul as x + (value * t1) * t2, the product's entry reading value * t1; its value
+    torch's fused kernel's (addcmul_fused) where own_value."""
     x_, a, b = _common(x, t1, t2)
-    return addcmul_common(x_, read_as_saved(a, t1), read_as_saved(b, t2), value,
-                          lambda s: read_as_saved(s, t1))
+    r = addcmul_common(x_, read_as_saved(a, t1), read_as_saved(b, t2), value,
+                       lambda s: read_as_saved(s, t1))
+    if not own_value(x_, (x, t1, t2)):
+        return r
+    return _with_value(r, addcmul_fused(x_._array(), a._array(), b._array(), value))
 
 
 def addcdiv_composed(T, x, t1, t2, value):
-    """addcdiv as x + (value * t1) / t2, the quotient's entry reading value * t1."""
+    """addcdiv as x + (value * t1) / t2, the quotient's entry reading value * t1; a
+    one-element float32 one (which the tensor ops compute in double) has torch's kernel's
+    value, in float32 (addcdiv_arrays), where own_value."""
     x_, a, b = _common(x, t1, t2)
-    return addcdiv_common(x_, read_as_saved(a, t1), read_as_saved(b, t2), value,
-                          lambda s: read_as_saved(s, t1))
+    r = addcdiv_common(x_, read_as_saved(a, t1), read_as_saved(b, t2), value,
+                       lambda s: read_as_saved(s, t1))
+    if r.dtype is not D.float32 or type(r._v) is not float or not own_value(x_, (x, t1, t2)):
+        return r
+    return _with_value(r, addcdiv_arrays(x_._array(), a._array(), b._array(), value))

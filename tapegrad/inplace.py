@@ -11,6 +11,7 @@ from . import dtypes as D, errors
 from .arith import _check_alpha
 from .errors import alpha_first, tensor_scalar, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
+from .exact import fma
 from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
 from .grad_mode import TRANSFORMS
 from .graph import name_entry
@@ -386,12 +387,12 @@ class _InplaceMethods:
             D.checked(alpha, self._dtype)   # (float32: torch's overflow error, before a write)
         if alpha == 1:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
-        scaled = lambda a, b: a + alpha * b   # (arrays: the result as numpy computes it)
+        scaled = _fused(alpha)   # (arrays: the result as torch's kernel computes it)
         if type(alpha) is float or type(alpha) is int:
             done = _update_arrays(self, scaled, other)
             if done is not None:
                 return done
-        return self._inplace_alpha(scaled, other, lambda x, y: x + apart(x, y) * alpha)
+        return self._inplace_alpha(scaled, other, lambda x, y: x.add(apart(x, y), alpha=alpha))
 
     def sub_(self, other, alpha=1):
         if _plain_alpha(alpha):   # (the common case, no history: done whole, else None)
@@ -424,12 +425,12 @@ class _InplaceMethods:
         check_sub(self, other)
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
-        scaled = lambda a, b: a - alpha * b   # (arrays: the result as numpy computes it)
+        scaled = _fused(-alpha)   # (arrays: the result as torch's kernel computes it)
         if type(alpha) is float or type(alpha) is int:
             done = _update_arrays(self, scaled, other)
             if done is not None:
                 return done
-        return self._inplace_alpha(scaled, other, lambda x, y: x - apart(x, y) * alpha)
+        return self._inplace_alpha(scaled, other, lambda x, y: x.sub(apart(x, y), alpha=alpha))
 
     def _inplace_alpha(self, fn, other, method):
         """add_/sub_ with alpha: recorded as x +- other * alpha, shown as torch's one node
@@ -1114,8 +1115,8 @@ def _update_array(t, sv, other, ufunc, alpha=None):
     (`v.mul_(b2)`): what the general path (_inplace) does there, the version count and the
     in-place ufunc, without its checks, none of which can fail in this case (16x16 float32
     sub_: 2.2 -> 1.2 us beyond no_grad's enter and exit).  With `alpha` (add_/sub_'s, a
-    Python number; other a tensor): ufunc(t, alpha * other), the product rounded as the
-    general path's `t + alpha * other` rounds it (`p.add_(g, alpha=-lr)`: 2.8 -> 2.2 us).
+    Python number; other a tensor): t + alpha * other as torch's kernel (and the general
+    path) computes it, fma(other, +-alpha, t) rounded once (`p.add_(g, alpha=-lr)`).
     Under grad mode the same for a t and a tensor operand that need no history, t no view
     (_no_history: what _check_inplace lets pass unrecorded; `a.add_(b)` of 32x16 float32,
     5.4 -> ~1.6 us).  None where the general path must decide."""
@@ -1143,12 +1144,30 @@ def _update_array(t, sv, other, ufunc, alpha=None):
     try:
         if b is None:
             b = dt.np.type(other)   # (as the general path: past float32's range, inf)
-        elif alpha is not None:
-            b = alpha * b           # (numpy's product in t's dtype, as the general path's)
+        elif alpha is not None:   # (torch's kernel: fma(other, alpha, self), one rounding)
+            b = fma(b, alpha if ufunc is np.add else -alpha, sv, dt.np)
+            ufunc = _assigned
         ufunc(sv, b, sv)
     finally:
         ERR_RESET(token)
     return t
+
+
+def _assigned(a, b, out):
+    """_update_array's ufunc when b is the new value already (a fused add_ / sub_)."""
+    out[...] = b
+
+
+def _fused(alpha):
+    """add_'s compute of arrays a (self's) and b (other's, or a Python number) with `alpha`
+    (negated for sub_): torch's kernel, fma(b, alpha, a) in the pair's float dtype (a * b's
+    own numpy arithmetic for integers)."""
+    def compute(a, b):
+        t = np.result_type(a, b)
+        if t == np.float32 or t == np.float64:
+            return fma(b, alpha, a, t)
+        return a + alpha * b
+    return compute
 
 
 def _update_arrays(t, compute, *operands, one_in_double=False):

@@ -386,8 +386,9 @@ def _lerp_operands(x, end, weight):
 def _array_update(t, number, *tensors):
     """Whether lerp_/addcmul_/addcdiv_ of t with the Python number `number` and `tensors` may
     take inplace._update_arrays: t held in an array or a float, and tensors all tensors (else
-    torch's errors).  The decomposition's arithmetic is numpy's in t's dtype, but in double
-    for a one-element t (docs/semantics.md), which _update_arrays' `one_in_double` keeps."""
+    torch's errors).  The decomposition's arithmetic is numpy's in t's dtype (addcmul's one
+    fused multiply-add), but lerp's in double for a one-element t (docs/semantics.md), which
+    _update_arrays' `one_in_double` keeps."""
     tv = type(t._v)
     if (type(number) is float or type(number) is int) and (tv is np.ndarray or tv is float):
         for x in tensors:   # (a loop, not all() of a generator: ~0.3 us less)
@@ -780,8 +781,8 @@ class _MathMethods:
         if legacy:
             tensor1, tensor2, value = _value_first("addcmul_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
-            done = _update_arrays(self, lambda x, a, b: DM.addcmul_common(x, a, b, value),
-                                  tensor1, tensor2, one_in_double=True)
+            done = _update_arrays(self, lambda x, a, b: DM.addcmul_fused(x, a, b, value),
+                                  tensor1, tensor2)
             if done is not None:
                 return done
         return _inplace_decomp(
@@ -794,8 +795,8 @@ class _MathMethods:
         if legacy:
             tensor1, tensor2, value = _value_first("addcdiv_", tensor1, tensor2, legacy)
         if _array_update(self, value, tensor1, tensor2):
-            done = _update_arrays(self, lambda x, a, b: DM.addcdiv_common(x, a, b, value),
-                                  tensor1, tensor2, one_in_double=True)
+            done = _update_arrays(self, lambda x, a, b: DM.addcdiv_arrays(x, a, b, value),
+                                  tensor1, tensor2)
             if done is not None:
                 return done
         return _inplace_decomp(

@@ -98,6 +98,19 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
     return t
 
 
+def revalued(t, arr):
+    """t, a float result just made by an entry whose row saves no value (add, sub: the
+    gradients read none), holding arr's value instead (an array of t's dtype and shape): a
+    fused kernel's value where the entries compute its steps (arith's add with alpha)."""
+    if arr.size != 1:
+        t._v = arr
+    else:   # (a one-element value: held as a float, in the entry's val too)
+        v = t._v = float(arr.reshape(-1)[0])
+        if t._recorded and t._tape is not None:
+            t._tape.val[t._node] = v
+    return t
+
+
 def _tape_for(x, y):
     """The tape for an op on x, y of which one is recorded (requires grad), or None under
     no_grad: _record_start without its scan for a recorded input.  Raises, before anything

@@ -63,8 +63,8 @@ def test_fast_path_equals_the_general_path_bit_for_bit(op, dtype, monkeypatch):
 
 def test_fast_path_is_taken(monkeypatch):
     """An n-d update under no_grad makes no tensor for its intermediates (the general path
-    made one per op of the decomposition): add_/sub_ with alpha take _update_array (the
-    scaled operand, one in-place ufunc), the others _update_arrays."""
+    made one per op of the decomposition): add_/sub_ with alpha take _update_array (torch's
+    fused multiply-add written in place), the others _update_arrays."""
     calls = []
     real, real_one = inplace._update_arrays, inplace._update_array
 
@@ -291,8 +291,9 @@ def test_binary_in_place_fast_path_leaves_errors_to_the_general_path(torch_ref):
 @pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
 def test_one_element_updates_in_double_bit_for_bit(dtype, monkeypatch):
     """lerp_/addcmul_/addcdiv_ of a one-element tensor (a (1,) bias, a 0-d scale) take the fast
-    path too, computing in double and rounding once, as the decomposition does: the same bits
-    as the general path over many draws (float32's double rounding included)."""
+    path too, computing as the decomposition does (lerp_ in double, rounded once; addcmul_ and
+    addcdiv_ in the dtype, as torch's kernel): the same bits as the general path over many
+    draws."""
     taken = []
     real = inplace._update_arrays
 

@@ -447,8 +447,6 @@ def test_program_reports_what_torch_reports(name, torch_ref):
 
 
 
-@pytest.mark.xfail(strict=True, reason="torch's add(alpha) is one fused multiply-add "
-                   "(Vectorized fmadd); tapegrad records x + y * alpha (two roundings)")
 def test_add_alpha_rounds_as_torch(torch_ref):
     g = tapegrad.Generator().manual_seed(0)
     a, b = tapegrad.randn(1000, dtype=tapegrad.float64, generator=g), tapegrad.randn(1000, dtype=tapegrad.float64, generator=g)
