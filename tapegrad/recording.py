@@ -4,6 +4,7 @@ a number folded into the entry, or a const entry) and the result tensor (`_resul
 import numpy as np
 
 from . import dtypes as D
+from .fpstate import F32_MAX, quiet
 from .graph import NO_TENSOR, SavedNode
 from .parameter import Parameter
 from .tape import input_node, open_tape, STATE
@@ -104,11 +105,31 @@ def revalued(t, arr):
     fused kernel's value where the entries compute its steps (arith's add with alpha)."""
     if arr.size != 1:
         t._v = arr
-    else:   # (a one-element value: held as a float, in the entry's val too)
-        v = t._v = float(arr.reshape(-1)[0])
-        if t._recorded and t._tape is not None:
-            t._tape.val[t._node] = v
+    else:
+        _one_value(t, float(arr.reshape(-1)[0]))
     return t
+
+
+def _one_value(t, v):
+    """A one-element value: held as a float, in the entry's val too."""
+    t._v = v
+    if t._recorded and t._tape is not None:
+        t._tape.val[t._node] = v
+
+
+def stored32(t):
+    """t, its one-element float32 value (held as a float the scalar ops compute in double)
+    rounded to float32, as torch's float32 kernel stores it: the steps of a composite torch
+    computes op by op, whose rounding the next step magnifies (ndtr's 1 + erf(x) near -1,
+    tanhshrink's x - tanh(x) near 0)."""
+    v = t._v
+    if type(v) is float and t._dtype is D.float32:
+        # (past float32's range: inf, quietly, as torch's store)
+        _one_value(t, float(_F32(v)) if -F32_MAX <= v <= F32_MAX else float(quiet(_F32, v)))
+    return t
+
+
+_F32 = np.float32
 
 
 def _tape_for(x, y):

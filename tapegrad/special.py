@@ -28,6 +28,7 @@ from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsume
 from .ndops import softmax as _softmax
 from .ops import OPS
 from .pyfunc import as_native_node, Function, should_compute_output
+from .recording import stored32
 from .tensor import _int_arg, Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack as _stack
 from .vocab import FUNCS
@@ -93,11 +94,17 @@ def ndtr(input):
     MulBackward1)))."""
     _tensor_operand("ndtr", input, 1, "input")
     x = _floating(input)
+    # (a one-element float32 x: each step rounded to float32, as torch's ops store it, the
+    # number too: 1 + erf(x / sqrt 2) computed in double was ~1e-8 where torch's is 0)
+    c = _SQRT1_2_F32 if x.dtype is D.float32 else 0.7071067811865476
     if not x._recorded:
-        return ((x * 0.7071067811865476).erf() + 1.0) * 0.5
-    y = decomps.record("mul_by_number", DM.mul_number, KIND_OPS, x, 0.7071067811865476)
-    y = decomps.record("add_number", DM.add_number, KIND_OPS, y.erf(), 1.0)
+        return (stored32(stored32(x * c).erf()) + 1.0) * 0.5
+    y = stored32(decomps.record("mul_by_number", DM.mul_number, KIND_OPS, x, c))
+    y = decomps.record("add_number", DM.add_number, KIND_OPS, stored32(y.erf()), 1.0)
     return decomps.record("mul_by_number", DM.mul_number, KIND_OPS, y, 0.5)
+
+
+_SQRT1_2_F32 = float(np.float32(0.7071067811865476))
 
 
 def _mvlgamma_body(T, x, p):

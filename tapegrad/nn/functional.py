@@ -26,7 +26,7 @@ from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..graph import NO_TENSOR
-from ..recording import keep_args, keep_later, keep_tensor_args, tensor_arg
+from ..recording import keep_args, keep_later, keep_tensor_args, stored32, tensor_arg
 from ..tape import INFERENCE_MADE, refuse_inference_index
 from ..tensor import Tensor, _dim, _int_arg, _int_list as _int_seq, _is_int_item, _row_major
 from ..tracing import refuse_state_update
@@ -1168,8 +1168,9 @@ def softsign(input):
 
 
 def tanhshrink(input):
-    """x - tanh(x) (torch's decomposition: SubBackward0)."""
-    return input - input.tanh()
+    """x - tanh(x) (torch's decomposition: SubBackward0; a one-element float32 tanh rounded
+    to float32 first, as torch's: the difference magnifies its rounding near 0)."""
+    return input - stored32(input.tanh())
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
