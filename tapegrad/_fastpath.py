@@ -3961,8 +3961,6 @@ def op_elu(self, c):
 
 
 def op_gelu(self, c):
-    if self._dtype is _FLOAT32 and c != 0.0:   # (its float32 face: Op.float32_face)
-        return _unary(175, self, c)
     sv = self._v
     if sv.__class__ is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):

@@ -2105,10 +2105,8 @@ def generate_fastpath():
             "        return _unary(%d, self, %s)\n" % (op.code, "c" if has_c else "0.0"),
             cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push),
             float32_face="" if not op.float32_face else
-            "    if self._dtype is _FLOAT32%s:   # (its float32 face: Op.float32_face)\n"
-            "        return _unary(%d, self, %s)\n" % (
-                "" if op.float32_face is True else " and " + op.float32_face, op.code,
-                "c" if has_c else "0.0")))
+            "    if self._dtype is _FLOAT32:   # (its float32 face: Op.float32_face)\n"
+            "        return _unary(%d, self, %s)\n" % (op.code, "c" if has_c else "0.0")))
     return "".join(parts)
 
 

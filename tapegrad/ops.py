@@ -174,9 +174,8 @@ class Op:
     # a unary row whose one-element float32 value is its numpy face's, in float32 (not the
     # scalar fast path's double arithmetic): torch's float32 kernel rounds an intermediate
     # whose error the result magnifies (sinc's pi * x near an integer, logit's x / (1 - x)
-    # near 1/2), by far more than the result's own rounding; a string: the condition on the
-    # row's constant c under which it does (gelu's tanh form, "c != 0.0")
-    float32_face: object = False
+    # near 1/2), by far more than the result's own rounding
+    float32_face: bool = False
     # a binary row whose Python-number operand torch casts to the float32 result's dtype (a
     # wrapped number): its entry holds float32(number) in imm, so the gradient g * c is
     # torch's float32 product (ndops._number_imm); pow's exponent stays a double, as torch's
@@ -542,9 +541,7 @@ _DECLS = [
        "where(a < 0.0, expm1(where(a < 0.0, a, 0.0)) * c, a)",
        ("where(a > 0.0, g, g * c * exp(" + ELU_NEG + "))",), saved_c="alpha",
        saved_consts=(("scale", 1.0), ("input_scale", 1.0))),
-    # gelu: c 0.0 for approximate='none' (the normal CDF by erf), 1.0 for 'tanh'; the tanh
-    # form's one-element float32 value is its float32 face's (1 + tanh(...) near -1 magnifies
-    # tanh's rounding: -7.5e-8 in double at -5.16, torch's -0.0)
+    # gelu: c 0.0 for approximate='none' (the normal CDF by erf), 1.0 for 'tanh'
     Op("gelu", "unary", "GeluBackward0",
        "a * 0.5 * (1.0 + erf(a * 0.7071067811865476)) if c == 0.0 else "
        "0.5 * a * (1.0 + tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a))))",
@@ -554,7 +551,7 @@ _DECLS = [
         "0.5 * a * (1.0 - tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a))) * "
         "tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a)))) * "
         "(0.7978845608028654 * (1.0 + 0.134145 * (a * a))))",),
-       saved_args=(("approximate", "none"),), float32_face="c != 0.0"),
+       saved_args=(("approximate", "none"),)),
     Op("silu", "unary", "SiluBackward0", "a * sigmoid(a)",
        ("g * sigmoid(a) * (1.0 + a * (1.0 - sigmoid(a)))",)),
     # softplus with beta 1 (other betas: softplus_beta), c the threshold: exp reads
