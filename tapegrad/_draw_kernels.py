@@ -236,6 +236,36 @@ def fma_flat(a, b, c, out):
         out[i] = fma_same(a[i * sa], b[i * sb], c[i * sc])
 
 
+@njit(cache=True)
+def fma_number_into(a, b, c, out):
+    """out[i] = a[i] * b + c[i] rounded once: 1-d arrays of one float dtype and length (out
+    may be c: each element is read before it is written), b a Python float rounded to that
+    dtype first, as torch's kernel takes its Scalar (add_/sub_ with alpha)."""
+    n = out.shape[0]
+    if a.shape[0] != n or c.shape[0] != n:
+        raise ValueError("fma_number_into: operands of different lengths")
+    held = np.empty(1, out.dtype)
+    held[0] = b
+    bt = held[0]
+    for i in range(n):
+        out[i] = fma_same(a[i], bt, c[i])
+
+
+@njit(cache=True)
+def fma_scaled_into(t1, value, t2, x, out):
+    """out[i] = fma(value * t1[i], t2[i], x[i]): torch's addcmul kernel (value rounded to the
+    dtype, its product with t1[i] rounded, then one fused multiply-add); 1-d arrays of one
+    float dtype and length, value a Python float."""
+    n = out.shape[0]
+    if t1.shape[0] != n or t2.shape[0] != n or x.shape[0] != n:
+        raise ValueError("fma_scaled_into: operands of different lengths")
+    held = np.empty(1, out.dtype)
+    held[0] = value
+    v = held[0]
+    for i in range(n):
+        out[i] = fma_same(v * t1[i], t2[i], x[i])
+
+
 # ---- randperm's shuffles (each swap reads what the previous ones wrote: no array operation) --
 @njit(cache=True, nogil=True)
 def swap_shuffle(offs, out, start):

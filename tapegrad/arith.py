@@ -13,7 +13,7 @@ value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."
 import numpy as np
 
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath
-from .exact import fma
+from .exact import fma, fma_into
 from .fpstate import quiet
 from .floordiv import rounded_div
 from .graph import show_edges
@@ -99,8 +99,13 @@ def _fused(r, a, b, c, inputs):
     c), one rounding (float32, float64; decomps_math.own_value): its entries give the
     gradient."""
     if DM.own_value(r, inputs):
-        revalued(r, fma(*[v._array() if isinstance(v, Tensor) else v for v in (a, b, c)],
-                        r._dtype.np))
+        a, c = (v._array() if isinstance(v, Tensor) else v for v in (a, c))
+        out = r._v
+        # (r's array is the sum's own, new, result: written over where the kernel can)
+        if type(out) is np.ndarray and out.base is None and out is not a and out is not c and \
+                type(a) is np.ndarray and type(c) is np.ndarray and fma_into(a, b, c, out):
+            return r
+        revalued(r, fma(a, b._array() if isinstance(b, Tensor) else b, c, r._dtype.np))
     return r
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import dtypes as D
-from .exact import fma
+from .exact import fma, fma_scaled
 from .ndops import _binary, _unary, where
 from .ops import OPS
 from .tensor import Tensor
@@ -548,6 +548,9 @@ def addcmul_common(x, t1, t2, value, saved=None):
 def addcmul_fused(x, t1, t2, value):
     """addcmul's value of numpy arrays of one float dtype: torch's kernel, value * t1 rounded,
     then fma(value * t1, t2, x) (one rounding, value 1 too)."""
+    out = fma_scaled(t1, value, t2, x)
+    if out is not None:
+        return out
     t = x.dtype
     if value != 1:
         with np.errstate(all="ignore"):

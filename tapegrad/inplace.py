@@ -11,7 +11,7 @@ from . import dtypes as D, errors
 from .arith import _check_alpha
 from .errors import alpha_first, tensor_scalar, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error, _tname_legacy
-from .exact import fma
+from .exact import fma, fma_into
 from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
 from .grad_mode import TRANSFORMS
 from .graph import name_entry
@@ -1145,7 +1145,10 @@ def _update_array(t, sv, other, ufunc, alpha=None):
         if b is None:
             b = dt.np.type(other)   # (as the general path: past float32's range, inf)
         elif alpha is not None:   # (torch's kernel: fma(other, alpha, self), one rounding)
-            b = fma(b, alpha if ufunc is np.add else -alpha, sv, dt.np)
+            alpha = alpha if ufunc is np.add else -alpha
+            if fma_into(b, alpha, sv, sv):
+                return t
+            b = fma(b, alpha, sv, dt.np)
             ufunc = _assigned
         ufunc(sv, b, sv)
     finally:

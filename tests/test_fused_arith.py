@@ -105,3 +105,35 @@ def test_broadcast_and_mixed_operands(torch_ref):
         ours, theirs = f(tg), f(torch_ref)
         assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=str(i))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_call_kernels_equal_the_numpy_fma(dtype):
+    # exact.fma_into (add_/sub_/add with alpha) and exact.fma_scaled (addcmul) are single
+    # Numba calls taken once the kernels are loaded; before, exact.fma's numpy emulation
+    # (fma32_odd, fma64) gives the values: both bit for bit the same, written over c too
+    from tapegrad import exact
+    exact.kernels()
+    t = np.dtype(dtype).type
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 16, 33, 70):
+        a, c, t2 = (_draw(rng, (n,), dtype) for _ in range(3))
+        k = float(rng.standard_normal())
+        numpy_fma = (exact.fma32_odd(a, np.float32(k), c) if dtype == "float32"
+                     else np.asarray(exact.fma64(a, k, c), np.float64))
+        out = np.empty(n, t)
+        assert exact.fma_into(a, k, c, out)
+        np.testing.assert_array_equal(out.view(np.uint8), numpy_fma.view(np.uint8))
+        c2 = c.copy()
+        assert exact.fma_into(a, k, c2, c2)          # out is c: read before written
+        np.testing.assert_array_equal(c2.view(np.uint8), numpy_fma.view(np.uint8))
+        with np.errstate(all="ignore"):
+            scaled = a * t(k)
+        stepped = (exact.fma32_odd(scaled, t2, c) if dtype == "float32"
+                   else np.asarray(exact.fma64(scaled, t2, c), np.float64))
+        np.testing.assert_array_equal(exact.fma_scaled(a, k, t2, c).view(np.uint8),
+                                      stepped.view(np.uint8))
+    strided = np.empty((4, 2), t)[:, 0]
+    assert not exact.fma_into(strided, 0.5, strided, strided)   # not row-major: the caller's fma
+    assert exact.fma_scaled(a, 2 ** 60, t2, c) is None            # an int past 2**53: in steps
+    assert not exact.fma_into(a, 1, c, out)                       # an int alpha: fma's rounding
