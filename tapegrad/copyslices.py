@@ -47,16 +47,30 @@ def _gather(name, x, flat, shape):
 # a large write across threads leaves it unspecified), yet gives every written element the
 # gradient of its position.  The written value is then straight_through(sum of all writes,
 # last write): the last's value, the sum's gradient.
-def scatter_written(values, shape, flat):
+def scatter_written(values, shape, flat, last=None, name="index_scatter"):
     """`values` (flat, recorded) placed at flat positions `flat` of a tensor of `shape` (zeros
-    elsewhere), a repeated position holding its last write."""
-    scattered = index_scatter(values, shape, flat)
+    elsewhere), a repeated position holding its last write (or the write `last` names for
+    each position, in the order of np.unique(flat)); `name`: index_scatter's row."""
+    scattered = index_scatter(values, shape, flat, name)
     positions, from_end = np.unique(flat[::-1], return_index=True)
     if positions.size == flat.size:
         return scattered
-    last = flat.size - 1 - from_end
-    put = index_scatter(_gather("index", values, last, last.shape), shape, positions)
+    if last is None:
+        last = flat.size - 1 - from_end
+    put = index_scatter(_gather("index", values, last, last.shape), shape, positions, name)
     return _binary(OPS["straight_through"].code, scattered, put)
+
+
+def _changed_last(flat, old, new):
+    """For each position of np.unique(flat), the index of the write that stays: the last
+    that changed its element (bit for bit: torch's fill_, index_put_, masked_fill_ write only
+    those, or all the same number), else the last."""
+    n = flat.size
+    a = np.ascontiguousarray(old).reshape(n, -1).view(np.uint8)
+    b = np.ascontiguousarray(new).reshape(n, -1).view(np.uint8)
+    order = np.lexsort((np.arange(n), (a != b).any(axis=1), flat))
+    ends = np.append(np.flatnonzero(np.diff(flat[order])), n - 1)
+    return order[ends]
 
 
 class CopySlices(Node):
@@ -107,9 +121,12 @@ def _edged_class(name):
     return cls
 
 
-def inplace_on_view(self, method, other, through=False):
+def inplace_on_view(self, method, other, through=False, shared=None):
     """self (a view) = method(self, other), recorded on self's base (see the module text);
-    `through`: written through a view of self (x[key] = v), which torch's op changes."""
+    `through`: written through a view of self (x[key] = v), which torch's op changes.
+    `shared`: for a view whose elements share memory (an expand's), written by an op torch
+    lets do so (fill_, zero_, index_put_, ...), shared(base) is the base as the entries read
+    it (see shared_write)."""
     base = view_base(self)
     if getattr(self, "_flags", 0) & NODIFF and not getattr(base, "_flags", 0) & NODIFF:
         # (only while recording is a detach() a view): torch changes the base's value and
@@ -118,8 +135,9 @@ def inplace_on_view(self, method, other, through=False):
     if isinstance(other, Tensor) and other._dtype is not self._dtype \
             and self._dtype.is_floating_point:
         other = read_as_saved(other.to(self._dtype), other)   # (as _inplace_recorded's)
-    flat = view_flat_positions(base, self)
-    fresh = _gather("view_gather", base, flat, self._shape)
+    flat = view_flat_positions(base, self, shared is not None)
+    source = base if shared is None else shared(base)
+    fresh = _gather("view_gather", source, flat, self._shape)
     r = method(fresh, other)
     if r._dtype is not self._dtype:
         raise _cast_error(r._dtype, self._dtype)
@@ -132,35 +150,48 @@ def inplace_on_view(self, method, other, through=False):
         if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
             return (edge_of(other, tape),) + tuple(rest[1:])
         return rest
-    return rebase_on_view(self, base, flat, r, edges, write=True, through=through)
+    if shared is None:
+        return rebase_on_view(self, base, flat, r, edges, write=True, through=through)
+    last = _changed_last(flat, fresh._array(), r._array())
+    return rebase_on_view(self, base, flat, r, edges, write=True, through=through,
+                          source=source, last=last)
 
 
-def view_flat_positions(base, view):
-    """The view's flat positions in its base; torch's error where they overlap."""
+def view_flat_positions(base, view, shared=False):
+    """The view's flat positions in its base; torch's error where they overlap (unless
+    `shared`: a write torch lets into elements sharing memory)."""
     flat = view_positions(base._materialize(), view._v).reshape(-1)
-    if flat.size and (flat.min() < 0 or len(np.unique(flat)) != flat.size):
+    if flat.size and (flat.min() < 0 or not shared and len(np.unique(flat)) != flat.size):
         raise RuntimeError(errors.OVERLAP_ERROR)
     return flat
 
 
-def rebase_on_view(self, base, flat, r, edges, write=False, through=False):
+def rebase_on_view(self, base, flat, r, edges, write=False, through=False, source=None,
+                   last=None):
     """View `self` of `base` (at flat positions `flat`) now holds the value of recorded
     tensor r (written into the shared memory here with `write`, else already there): the
     base moves to a CopySlices entry (its old value where the view is not, r where it is;
     `edges(tape)`: the edges torch's CopySlices shows after the base's old one) and the view
-    to an `as_strided` gather of it."""
+    to an `as_strided` gather of it.  For a view whose elements share memory (repeated
+    positions), `source` is the base as the entries read it and `last` the write each
+    position keeps (scatter_written)."""
     keep = np.ones(base._shape, bool)
     keep.reshape(-1)[flat] = False
     rv = r if r._dtype is base._dtype else r.to(base._dtype)
-    new = where(Tensor._wrap(keep, D.bool_), base,
-                index_scatter(rv.reshape(-1), base._shape, flat, "view_scatter"),
+    if last is None:
+        written = index_scatter(rv.reshape(-1), base._shape, flat, "view_scatter")
+    else:
+        written = scatter_written(rv.reshape(-1), base._shape, flat, last, "view_scatter")
+    new = where(Tensor._wrap(keep, D.bool_), base if source is None else source, written,
                 _op="copy_slices")
     tape = new._tape
     old_edge = edge_of(base, tape)
     data = edge_data(tape, (old_edge,) + tuple(edges(tape)))
     view = _gather("as_strided", new, flat, self._shape)
     with COMMIT:   # (a Ctrl-C must not leave the new value under the old nodes or versions)
-        if write:
+        if write and last is not None:   # (the view is read-only: numpy's for a stride 0)
+            base._materialize()[...] = new._array()
+        elif write:
             self._v[...] = r._array()
         _move_on(self, base, tape, new, view, data, through)
     return self

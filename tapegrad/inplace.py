@@ -17,8 +17,8 @@ from .grad_mode import TRANSFORMS
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
-from .overlap import expanded, no_overlap, no_partial_overlap, shared, shares_elements, \
-    write_expanded
+from .overlap import expanded, no_overlap, no_partial_overlap, shared, shared_write, \
+    shares_elements, write_expanded
 from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
@@ -152,14 +152,16 @@ class _InplaceMethods:
             read_grad_fn_of(other)   # (a pending view of self's memory: made of it as it is)
         return self._recorded or isinstance(other, Tensor) and other._recorded
 
-    def _inplace_recorded(self, method, other, through=False):
+    def _inplace_recorded(self, method, other, through=False, shared=None):
         """self = method(self, other), recorded: the entry reads the old value (its own copy,
         as torch saves a clone of the original self), the new value is written into self's
         memory, and self becomes that entry's tensor (torch rebases its grad_fn).  Through a
-        view, the base is rebased (CopySlices: tapegrad/copyslices.py)."""
+        view, the base is rebased (CopySlices: tapegrad/copyslices.py); `shared`: for a view
+        whose elements share memory, overlap.shared_write's."""
         if view_base(self) is not None:
-            _writable(self._v)   # (its errors before any entry; a view of an expand: writable)
-            return inplace_on_view(self, method, other, through)
+            if shared is None:
+                _writable(self._v)   # (its errors before any entry; a view of an expand: writable)
+            return inplace_on_view(self, method, other, through, shared)
         if isinstance(other, Tensor) and other._dtype is not self._dtype \
                 and self._dtype.is_floating_point:
             # the result keeps self's dtype (and grad_fn name); torch's node saves `other`
@@ -277,23 +279,29 @@ class _InplaceMethods:
             self._v[...] = v
         return self
 
-    def _inplace(self, fn, other, method=None, ufunc=None, overlap=True):
+    def _inplace(self, fn, other, method=None, ufunc=None, overlap=True, shared=None):
         """self = fn(self, other) in place (recorded as `method` where it needs history).
         `overlap`: torch's check that other shares no memory with self in part (copy_ and
         the TensorIterator ops; not fill_, whose value is a number to torch), "any": none at
-        all (index_copy_, index_add_, scatter_, put_, index_put_: tapegrad/overlap.py)."""
+        all (index_copy_, index_add_, scatter_, put_, index_put_: tapegrad/overlap.py).
+        `shared`: an op torch lets write a view whose elements share memory with history
+        (the ops it warns for: overlap.shared_write), None for the others."""
         if isinstance(other, np.generic):
             other = D.py_number(other)
         elif type(other) is int:
             D.check_int_scalar(other)
             D.check_uint64_operands(self, other)
         record = self._check_inplace(other)   # (torch's autograd checks come first)
-        _check_overlap(self)
+        if shared is not None:
+            shared = shared_write(self, shared) if record and method is not None and \
+                view_base(self) is not None else None
+        if shared is None:
+            _check_overlap(self)
         if overlap and type(other) is not float and type(other) is not int:
             (no_overlap if overlap == "any" else no_partial_overlap)(self, other)
         if record:
             if method is not None:
-                return self._inplace_recorded(method, other)
+                return self._inplace_recorded(method, other, shared=shared)
             if not _traced_values_only(self, other):
                 raise NotImplementedError("this in-place operation on a tensor that needs "
                                           "autograd history is not implemented yet")
@@ -519,7 +527,11 @@ class _InplaceMethods:
         if done is not None:
             return done
         copied = lambda a, b: np.broadcast_to(b, a.shape)   # noqa: E731
-        return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s))
+        # (torch's copy kernel returns at once for src of self's elements and layout, where
+        # the elements share memory too: _same_data)
+        same = () if isinstance(src, Tensor) and _same_data(self, src) else None
+        return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s),
+                             shared=same)
 
     def module_load(self, other, assign=False):
         """How nn.Module.load_state_dict turns state-dict value `other` into what replaces
@@ -544,7 +556,6 @@ class _InplaceMethods:
             raise errors.tensor_or_number("fill_", value, "value")
         if not isinstance(value, Tensor) and _fill_shared(self, value):
             return self
-        _check_overlap(self, None if isinstance(value, Tensor) else "fill_")
         if isinstance(value, Tensor):
             if value.dim():
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
@@ -563,7 +574,8 @@ class _InplaceMethods:
         filled = lambda a, b: np.full(a.shape, b)   # noqa: E731
         if done is not None:
             return done
-        return self._inplace(filled, value, recorded, overlap=False)
+        return self._inplace(filled, value, recorded, overlap=False,
+                             shared=None if isinstance(value, Tensor) else ())
 
     def zero_(self):
         sv = self._v
@@ -583,7 +595,6 @@ class _InplaceMethods:
         if not plain:
             if _fill_shared(self, 0):
                 return self
-            _check_overlap(self, "zero_")
             plain = type(sv) is np.ndarray and not self._check_inplace(0)
         if plain:
             _writable(sv)
@@ -592,7 +603,7 @@ class _InplaceMethods:
             sv.fill(0)
             return self
         return self._inplace(lambda a, b: np.zeros(a.shape, a.dtype), 0,
-                             lambda x, v: _unary(OPS["zero"].code, x))
+                             lambda x, v: _unary(OPS["zero"].code, x), shared=())
 
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements; on a tensor that
@@ -722,10 +733,20 @@ class _InplaceMethods:
             old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
             through = writes_through_a_view(self._shape, key)
             put = advanced and not through
+            shares = view_base(self) is not None and shares_elements(self)
+            if shares and not advanced:
+                # (x's elements share memory, x[key]'s do not (checked above): torch's write
+                # is a change of the view x[key] only, its fill_ or copy_)
+                op = OPS["fill_tensor" if filling else "copy"].code
+                self[key]._inplace_recorded(lambda x, v: _binary(op, x, v), raw)
+                return
+            # (x[index] = v: torch's index_put_ writes them, warned: overlap.shared_write)
+            refusing = shared_write(self, ("index_put_", "masked_fill_") if lone_mask and
+                                    value.size == 1 else ("index_put_",)) if put and shares else None
             # (a view of data written through a view of it: torch's x[key] takes the history,
             # x itself has no grad_fn until it is read, as its base's other views)
             pending = through and not self._recorded and view_base(self) is not None
-            self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw, through)
+            self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw, through, refusing)
             if pending:
                 self._tape, self._lserial = None, 0
                 self._flags = getattr(self, "_flags", 0) | PENDING_VIEW
@@ -862,18 +883,13 @@ def _lone_mask(key):
     return masks == 1
 
 
-def _check_overlap(t, filling=None):
+def _check_overlap(t):
     """torch's error for an in-place write into t whose elements share memory (an expand's
     view: a read-only array with a zero stride); torch's fill_ / zero_ write such a tensor
-    (_fill_shared, without history; with it, NotImplementedError after torch's autograd
-    checks: torch's backward would refuse the overlap)."""
+    (_fill_shared, without history; with it, overlap.shared_write)."""
     sv = t._v
     if type(sv) is np.ndarray and not sv.flags.writeable and any(
             st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape)):
-        if filling:
-            t._check_inplace()   # (a view of a leaf that requires grad: torch's error first)
-            raise NotImplementedError(f"tapegrad: {filling} of a tensor whose elements share "
-                                      f"memory (a view made by expand) is not implemented")
         raise RuntimeError(errors.INTERNAL_OVERLAP)
 
 
@@ -885,7 +901,8 @@ def _fill_shared(t, value):
     sv = t._v
     if type(sv) is not np.ndarray or sv.flags.writeable or not any(
             st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape)) or \
-            STATE.enabled and (t._recorded or _WITHOUT_GRAD and made_without_grad(t)):
+            STATE.enabled and (t._recorded or _WITHOUT_GRAD and made_without_grad(t) and
+                               t._check_inplace()):   # (unbind's piece: its checks)
         return False
     alias = sv.view()
     try:

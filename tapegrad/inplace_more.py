@@ -402,18 +402,19 @@ def _written(x, flat, source, accumulate, op):
 
 
 def _write_inplace(self, flat, source, accumulate, name, others, op="index_put",
-                   overlap="any"):
+                   overlap="any", shared=None):
     """self[flat positions] = source in place (`_written`): recorded (torch's node `name`,
     edges to self's previous grad_fn and `others`) when self or source needs history.
-    `overlap`: Tensor._inplace's (index_put_'s and put_'s check of any shared memory)."""
+    `overlap`: Tensor._inplace's (index_put_'s and put_'s check of any shared memory);
+    `shared` too."""
     def value(arr, _):
         return _written(Tensor._wrap(arr, self._dtype), flat, source, accumulate, op)._array()
 
     def recorded(x, s):
         return _written(x, flat, s if isinstance(s, Tensor) else source, accumulate, op)
     src = source if isinstance(source, Tensor) else None
-    return _named_inplace(self, lambda: self._inplace(value, src, recorded, overlap=overlap),
-                          name, others)
+    return _named_inplace(self, lambda: self._inplace(value, src, recorded, overlap=overlap,
+                                                      shared=shared), name, others)
 
 
 def _write_new(self, flat, source, accumulate, name, others, op="index_put", base=None):
@@ -514,7 +515,7 @@ class _InplacePositionsMethods:
                               if accumulate else alias.__setitem__(at, vals)):
                 return self
         return saves_indices(_write_inplace(self, pos, src, accumulate, "IndexPutBackward0",
-                                            (values,)), indices)
+                                            (values,), shared=("index_put_",)), indices)
 
     def index_put(self, indices, values, accumulate=False):
         return saves_indices(_write_new(

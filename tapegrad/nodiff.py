@@ -40,12 +40,14 @@ def _node(name, cpp):
 # or indefinite input, is not computed; huber_loss's of a target in another dtype, whose
 # backward kernel torch cannot run; _standard_gamma_grad's, the factor of a Gamma draw's
 # gradient, which a create_graph backward records; the create_graph gradients of the rows
-# whose backward op has none, ops.Op.double_backward)
+# whose backward op has none, ops.Op.double_backward; CopySlices's of a write into a view
+# whose elements share memory, overlap.shared_write)
 NODES = {name: _node(name, name == "NotImplemented") for name in (
     "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0",
     "LinalgCholeskyExBackward0", "LinalgInvExBackward0", "LinalgSolveExBackward0",
     "HuberLossBackward0", "GeqrfBackward0", "StandardGammaGradBackward0",
-    "PdistBackwardBackward0", "CdistBackwardBackward0", "EmbeddingBagBackwardBackward0")}
+    "PdistBackwardBackward0", "CdistBackwardBackward0", "EmbeddingBagBackwardBackward0",
+    "CopySlices")}
 
 
 def result(node, values, dt, inputs, error):

@@ -10,6 +10,8 @@ already wrote; torch refuses the cases it can tell apart:
   and put_ refuse any overlap, the output itself too.
 * `write_expanded`: index_put_, masked_fill_ and index_fill_ into a tensor whose elements
   share memory (an expand's view) are torch's deprecated writes: a warning, then the write.
+  With history (`shared_write`), those and fill_, zero_ and a copy_ of itself write too; the
+  backward refuses them.
 
 The two checks look only at dense layouts (a permutation of a contiguous block), as torch's
 get_overlap_status: x[::2] and x[1::2] are "too hard" to tell and pass.  The arrays are
@@ -19,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from . import errors
+from . import errors, nodiff
 from .tape import bump_version
 
 NONE, FULL, PARTIAL = 0, 1, 2
@@ -159,3 +161,24 @@ def write_expanded(t, ops, write):
     with np.errstate(all="ignore"):
         write(alias)
     return True
+
+
+def _refused(base):
+    """base's values through torch's CopySlices, whose backward raises (shared_write)."""
+    return nodiff.result("CopySlices", base._array(), base._dtype, (base,),
+                         (RuntimeError, errors.INTERNAL_OVERLAP))
+
+
+def shared_write(t, ops=()):
+    """An in-place op with history into view t whose elements share memory (an expand's),
+    one torch lets write them (fill_, zero_, a copy_ of itself; index_put_, masked_fill_ and
+    index_fill_, named in `ops`, warned as write_expanded's): torch writes, and its
+    CopySlices's backward copies the base's gradient into the view's memory, which refuses
+    it (the overlap error) once the base's previous history needs a gradient.  The function
+    giving the base as the recorded entries read it, through such a node (copyslices
+    .inplace_on_view); None where t's elements share no memory (the usual path)."""
+    if not shares_elements(t):
+        return None
+    for op in ops:
+        warnings.warn(_EXPANDED.format(op, *_EXPANDED_FORMS[op]), UserWarning, stacklevel=4)
+    return _refused

@@ -1589,12 +1589,12 @@ def unflatten(input, dim, sizes):
 
 
 # ---- Tensor methods -----------------------------------------------------------------------
-def _inplace_via(self, fn, other=None, overlap=True):
+def _inplace_via(self, fn, other=None, overlap=True, shared=None):
     """self = fn(self), in place: recorded as the out-of-place op with self rebased onto it
     (as torch's in-place ops); without history the new value is written into self.
-    `overlap`: Tensor._inplace's check of other's memory against self's."""
+    `overlap`, `shared`: Tensor._inplace's."""
     from_np = lambda a, b: fn(Tensor._wrap(a, self._dtype))._array()  # noqa: E731
-    return self._inplace(from_np, other, lambda x, o: fn(x), overlap=overlap)
+    return self._inplace(from_np, other, lambda x, o: fn(x), overlap=overlap, shared=shared)
 
 
 @tensor_methods
@@ -1723,7 +1723,8 @@ class _StructMethods:
                 return self
         # (a 0-d value is a number to torch's kernel: no overlap check)
         return _inplace_via(self, lambda x: _masked_fill_of(x, mask, value),
-                            value if isinstance(value, Tensor) else None, False)
+                            value if isinstance(value, Tensor) else None, False,
+                            ("masked_fill_",))
 
     def index_fill(self, dim, index, value):
         return index_fill(self, dim, index, value)
@@ -1739,7 +1740,8 @@ class _StructMethods:
                     at, new[at])):
                 return self
         return _inplace_via(self, lambda x: _index_fill(x, dim, index, value, "index_fill_"),
-                            value if isinstance(value, Tensor) else None, False)
+                            value if isinstance(value, Tensor) else None, False,
+                            ("index_fill_",))
 
     # (scatter, scatter_ with reduce=: tapegrad/scatter_reduce.py)
 

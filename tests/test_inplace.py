@@ -1406,6 +1406,75 @@ def test_writes_torch_allows_into_an_expanded_tensor(torch_ref, name, grad):
     assert run(tg) == run(torch_ref)
 
 
+SHARED_VIEW_WRITES = {
+    "zero_": lambda v, m, w: v.zero_(),
+    "fill_": lambda v, m, w: v.fill_(0.5),
+    "fill_ 0-d tensor": lambda v, m, w: v.fill_(m.tensor(0.25, dtype=v.dtype)),
+    "index_put_": lambda v, m, w: v.index_put_((m.tensor([0]),), m.tensor(-0.5, dtype=v.dtype)),
+    "index_put_ of a value that requires grad": lambda v, m, w: v.index_put_((m.tensor([0]),), w),
+    "masked_fill_": lambda v, m, w: v.masked_fill_(m.tensor([True, False]), 0.3),
+    "index_fill_": lambda v, m, w: v.index_fill_(0, m.tensor([0]), 0.3),
+    "copy_ of itself": lambda v, m, w: v.copy_(v),
+    "copy_": lambda v, m, w: v.copy_(m.tensor([5.0, 6.0], dtype=v.dtype)),
+    "add_": lambda v, m, w: v.add_(1),
+    "x[0] = number": lambda v, m, w: v.__setitem__(0, 0.7),
+    "x[...] = number": lambda v, m, w: v.__setitem__(Ellipsis, 0.7),
+    "x[:] = 0-d tensor": lambda v, m, w: v.__setitem__(slice(None), m.tensor(0.7, dtype=v.dtype)),
+    "x[index] = number": lambda v, m, w: v.__setitem__(m.tensor([1]), 0.7),
+    "x[mask] = number": lambda v, m, w: v.__setitem__(m.tensor([True, False]), 0.7),
+}
+def _raised(fn):
+    """The exception fn() raises (type name, message, torch's module named tapegrad's), or
+    None."""
+    try:
+        fn()
+    except Exception as e:   # (the outcome compared)
+        return type(e).__name__, str(e).replace("torch.", "tapegrad.")
+    return None
+
+
+SHARED_VIEWS = {
+    "select": lambda e: e.select(1, 0),
+    "transposed": lambda e: e[:, :2].t()[0],
+    "chunk's piece": lambda e: e.chunk(1, 0)[0].select(1, 1),
+}
+
+
+@pytest.mark.parametrize("view", sorted(SHARED_VIEWS))
+@pytest.mark.parametrize("history", [False, True])
+@pytest.mark.parametrize("write", sorted(SHARED_VIEW_WRITES))
+def test_writes_into_a_view_of_an_expand_of_a_tensor_with_history(torch_ref, write, history,
+                                                                  view):
+    # fuzzer seeds 22914, 39602, 44554, 47054: a view of an expand whose elements share
+    # memory, written by an op torch lets do so (fill_, zero_, index_put_ / masked_fill_ /
+    # index_fill_ with their deprecation warning, a copy_ of itself): torch writes, and its
+    # CopySlices's backward raises the overlap error where the base's history needs a
+    # gradient; tapegrad raised at the write (NotImplementedError for zero_ / fill_).  x[0] =
+    # v writes the view x[0] only, whose elements share no memory.
+    import warnings
+
+    def run(m):
+        x = m.tensor([1.0, 2, 3], dtype=m.float64, requires_grad=True)
+        w = m.tensor(-0.5, dtype=m.float64, requires_grad=True)
+        base = x * 2 if history else m.tensor([2.0, 4.0, 6.0], dtype=m.float64)
+        e = base.unsqueeze(0).expand(2, 3)
+        v = SHARED_VIEWS[view](e)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            err = _raised(lambda: SHARED_VIEW_WRITES[write](v, m, w))
+        out = [err, [(c.category.__name__, str(c.message).split(" (Triggered")[0])
+                     for c in seen],
+               base.tolist(), v.tolist(), [t.requires_grad for t in (base, e, v)],
+               [type(t.grad_fn).__name__ if t.grad_fn is not None else None
+                for t in (base, e, v)]]
+        if base.requires_grad:
+            err = _raised(lambda: (base.sum() + (v * 3).sum()).backward())
+            out += [err] + ([] if err else [None if t.grad is None else t.grad.tolist()
+                                            for t in (x, w)])
+        return out
+    assert run(tg) == run(torch_ref)
+
+
 PENDING_READS = {
     "nothing": lambda v, m: None,
     "grad_fn": lambda v, m: v.grad_fn,
