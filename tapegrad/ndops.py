@@ -528,6 +528,12 @@ def _binary_general(code, x, y):
     op = BY_CODE[code]
     if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
+    # (the entry saves a float operand widened to dt as it is, cast at backward: torch's node
+    # saves the tensor itself, whose memory a change through `.data` changes)
+    xs = xa if xd is not dt and xd is not None and xd.is_floating_point and \
+        xd.itemsize < dt.itemsize and type(xa) is np.ndarray else None
+    ys = ya if yd is not dt and yd is not None and yd.is_floating_point and \
+        yd.itemsize < dt.itemsize and type(ya) is np.ndarray else None
     xa = D.as_array(xa, dt)
     ya = D.as_array(ya, dt)
     try:
@@ -571,10 +577,11 @@ def _binary_general(code, x, y):
             x, narrowed = _cast(x, dt), True
         if _narrows(y, dt):
             y, narrowed = _cast(y, dt), True
-    a, ca = _operand_node(tape, x, xa)
-    b, cb = _operand_node(tape, y, ya)
+    a, ca = _operand_node(tape, x, xa if xs is None else xs)
+    b, cb = _operand_node(tape, y, ya if ys is None else ys)
     c = ca if a < 0 else cb
-    saves = [("a", a, xa), ("b", b, ya), ("out", None, out)]
+    saves = [("a", a, xa if xs is None else xs), ("b", b, ya if ys is None else ys),
+             ("out", None, out)]
     t = _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
     if narrowed:   # (the cast and the op: one node, shown as the op's, as torch's)
         groups.mark(tape, start, t._node, code)

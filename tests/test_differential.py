@@ -2884,6 +2884,27 @@ y = x.clamp(-0.71, 0.57) + h.clamp(-0.71, 0.57)
 x.data.fill_(0.88)
 h.data.fill_(0.5)
 y.backward()""",
+    # a float32 operand of a float64 op (seed 46749): torch's node saves the float32 tensor,
+    # cast at backward; tapegrad's entry saved a float64 copy made at the op
+    "float32 leaf times float64, then .data": """
+x = m.tensor([0.29, -0.98, 1.5], requires_grad=True)
+w = m.tensor([0.5, 2.0, -1.5], dtype=m.float64, requires_grad=True)
+y = x * w
+x.data.div_(2.0)
+y.sum().backward()""",
+    "float64 leaf over a float32 constant, then .data": """
+x = m.tensor([0.5, 2.0, -1.5], dtype=m.float64, requires_grad=True)
+c = m.tensor([[0.29, -0.98, 1.5], [1.25, 0.5, -2.0]])
+y = x / c + c * x
+c.data.mul_(3)
+y.sum().backward()""",
+    "float32 leaf times its float64 copy, then .data": """
+x = m.tensor([[0.29, -0.98], [0.75, -0.94]], requires_grad=True)
+c = m.zeros(2, 2, dtype=m.float64)
+c.copy_(x)
+y = x * c
+x.data.div_(2.0)
+y.sum().backward()""",
     "clamp of exp, its result written through .data": """
 x = m.tensor([-0.46, -0.03, 0.94], dtype=m.float64, requires_grad=True)
 e = (x * 0.5).exp()
