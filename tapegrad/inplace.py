@@ -17,8 +17,8 @@ from .grad_mode import TRANSFORMS
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
-from .overlap import expanded, no_overlap, no_partial_overlap, shared, shared_write, \
-    shares_elements, write_expanded
+from .overlap import expanded, in_torch_order, no_overlap, no_partial_overlap, shared, \
+    shared_write, shares_elements, write_expanded
 from .parameter import Parameter
 from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views, \
@@ -527,11 +527,20 @@ class _InplaceMethods:
         if done is not None:
             return done
         copied = lambda a, b: np.broadcast_to(b, a.shape)   # noqa: E731
+        recorded = lambda x, s: _binary(OPS["copy"].code, x, s)   # noqa: E731
+        seen = in_torch_order(self._v, [src._array()], _as_given) if isinstance(src, Tensor) \
+            and type(self._v) is np.ndarray else None
+        if seen is not None:
+            # (a source sharing memory with self: torch's kernel reads what it already wrote,
+            # in its order; the gradient is the source's own)
+            ordered = Tensor._wrap(seen, self._dtype)
+            copied = lambda a, b: seen   # noqa: E731
+            recorded = lambda x, s: _binary(OPS["copy"].code, x, _binary(  # noqa: E731
+                OPS["straight_through"].code, s, ordered))
         # (torch's copy kernel returns at once for src of self's elements and layout, where
         # the elements share memory too: _same_data)
         same = () if isinstance(src, Tensor) and _same_data(self, src) else None
-        return self._inplace(copied, src, lambda x, s: _binary(OPS["copy"].code, x, s),
-                             shared=same)
+        return self._inplace(copied, src, recorded, shared=same)
 
     def module_load(self, other, assign=False):
         """How nn.Module.load_state_dict turns state-dict value `other` into what replaces
@@ -746,7 +755,16 @@ class _InplaceMethods:
             # (a view of data written through a view of it: torch's x[key] takes the history,
             # x itself has no grad_fn until it is read, as its base's other views)
             pending = through and not self._recorded and view_base(self) is not None
-            self._inplace_recorded(lambda x, v: _put(x, key, v, put), raw, through, refusing)
+            seen = None
+            if isinstance(raw, Tensor) and not advanced and not filling:
+                # (a value sharing memory with x[key]: the values torch's copy reads in its
+                # order, the gradient the value's own)
+                seen = in_torch_order(index_with(arr, key), [raw._array()], _as_given)
+            if seen is not None:
+                put_value = _binary(OPS["straight_through"].code, raw,
+                                    Tensor._wrap(seen.astype(raw._dtype.np), raw._dtype))
+            self._inplace_recorded(lambda x, v: _put(x, key, v if seen is None else put_value,
+                                                     put), raw, through, refusing)
             if pending:
                 self._tape, self._lserial = None, 0
                 self._flags = getattr(self, "_flags", 0) | PENDING_VIEW
@@ -771,6 +789,10 @@ class _InplaceMethods:
             arr = arr[key if Ellipsis in key else key + (Ellipsis,)]
             key = (Ellipsis,)
         _writable(arr)
+        if isinstance(raw, Tensor) and not advanced and not filling:
+            # (a value sharing memory with x[key] where torch's check cannot tell: its copy
+            # reads what it already wrote, in its order)
+            value = _or(in_torch_order(index_with(arr, key), [value], _as_given), value)
         self._lserial = 0
         bump_version(self)  # (before the write: see _assign)
         assign(arr, key, value)
@@ -1232,20 +1254,24 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
             values.append(v)
         else:
             return None
+    aliased = False
     if views:   # (torch's check of copy_ and the TensorIterator ops: x[1:].add_(x[:-1]))
         for v in values:
             if type(v) is np.ndarray and shared(arr, v):
                 no_partial_overlap(arr, v)
+                aliased = True
     double = one_in_double and arr.size == 1 and dt is _F32D
     if double:
         arr = arr.astype(np.float64)
         values = [v.astype(np.float64) if type(v) is np.ndarray else v for v in values]
-    if compute is _as_given and not double:   # (copy_, fill_: no arithmetic, no fp state)
+    if compute is _as_given and not double and not aliased:   # (copy_, fill_: no fp state)
         new = values[0]
     else:
         token = ERR_SET(QUIET)
         try:
             new = compute(arr, *values)
+            if aliased and compute is _as_given:   # (a copy_ of memory it writes: torch's order)
+                new = _or(in_torch_order(arr, values, compute), new)
             if double:
                 new = new.astype(np.float32)   # (rounded once; past float32's range: inf)
         finally:
@@ -1257,6 +1283,10 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
     else:
         sv[...] = new
     return t
+
+
+def _or(a, b):
+    return b if a is None else a
 
 
 def _as_given(arr, value):

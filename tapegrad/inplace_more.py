@@ -33,7 +33,7 @@ from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .native_args import parsed
 from .ops import OPS
-from .overlap import no_partial_overlap, shares_elements, write_expanded
+from .overlap import no_partial_overlap, put_in_torch_order, shares_elements, write_expanded
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
@@ -402,16 +402,27 @@ def _written(x, flat, source, accumulate, op):
 
 
 def _write_inplace(self, flat, source, accumulate, name, others, op="index_put",
-                   overlap="any", shared=None):
+                   overlap="any", shared=None, in_order=False):
     """self[flat positions] = source in place (`_written`): recorded (torch's node `name`,
     edges to self's previous grad_fn and `others`) when self or source needs history.
     `overlap`: Tensor._inplace's (index_put_'s and put_'s check of any shared memory);
-    `shared` too."""
+    `shared` too.  `in_order`: written in row-major order where source shares memory with
+    self (overlap.put_in_torch_order)."""
+    done = put_in_torch_order(self._array(), flat, source._array()) \
+        if in_order and not accumulate else None
+
     def value(arr, _):
+        if done is not None:
+            return done
         return _written(Tensor._wrap(arr, self._dtype), flat, source, accumulate, op)._array()
 
     def recorded(x, s):
-        return _written(x, flat, s if isinstance(s, Tensor) else source, accumulate, op)
+        s = s if isinstance(s, Tensor) else source
+        if done is not None:   # (the values written, the gradient the source's own)
+            seen = done.reshape(-1)[np.asarray(flat, np.int64).reshape(-1)]
+            s = _binary(OPS["straight_through"].code, s,
+                        Tensor._wrap(seen.reshape(np.shape(flat)), s._dtype))
+        return _written(x, flat, s, accumulate, op)
     src = source if isinstance(source, Tensor) else None
     return _named_inplace(self, lambda: self._inplace(value, src, recorded, overlap=overlap,
                                                       shared=shared), name, others)
@@ -514,8 +525,13 @@ class _InplacePositionsMethods:
             if write_expanded(self, ("index_put_",), lambda alias: np.add.at(alias, at, vals)
                               if accumulate else alias.__setitem__(at, vals)):
                 return self
+        # (one-element indices: torch's kernel writes in row-major order, each element
+        # reading what the earlier ones wrote where the values share self's memory)
+        single = all(isinstance(k, Tensor) and k.numel() == 1 and not k._dtype.is_floating_point
+                     and k._dtype is not D.bool_ for k in indices)
         return saves_indices(_write_inplace(self, pos, src, accumulate, "IndexPutBackward0",
-                                            (values,), shared=("index_put_",)), indices)
+                                            (values,), shared=("index_put_",), in_order=single),
+                             indices)
 
     def index_put(self, indices, values, accumulate=False):
         return saves_indices(_write_new(

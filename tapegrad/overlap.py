@@ -182,3 +182,170 @@ def shared_write(t, ops=()):
     for op in ops:
         warnings.warn(_EXPANDED.format(op, *_EXPANDED_FORMS[op]), UserWarning, stacklevel=4)
     return _refused
+
+
+# torch's CPU kernels take a dimension whose elements are contiguous in every operand in
+# vector steps of two registers (Loops.h vectorized_loop): read before any write.  Where that
+# dimension holds as many elements as two 256-bit registers (AVX2's; AVX-512's hold twice as
+# many), the result depends on the host: in_torch_order leaves it to numpy's (read first).
+_VECTOR_BYTES = 32
+
+
+def in_torch_order(out, srcs, compute):
+    """compute(out, *srcs) (elementwise numpy; srcs arrays of out's dtype broadcasting to its
+    shape, or numbers) as torch's TensorIterator kernel computes it where a source shares
+    memory with `out` in a layout torch's overlap check cannot tell (not dense: x[1:].add_(
+    x[:-1]) it refuses, x[0] = x.diagonal() it runs): element by element in its order (the
+    dims sorted by out's strides, then the sources', as reorder_dimensions), each element
+    reading what the earlier ones wrote.  The new values of out (an array of its shape), or
+    None where no source shares memory with out, or the order is its vector unit's."""
+    shape = out.shape
+    try:
+        arrs = [np.broadcast_to(s, shape) if type(s) is np.ndarray else None for s in srcs]
+    except ValueError:   # (the caller's error: shapes that do not broadcast)
+        return None
+    if not any(a is not None and shared(out, a) and np.may_share_memory(out, a)
+               for a in arrs):
+        return None
+    if any(a is not None and a.dtype != out.dtype for a in arrs) or out.size < 2:
+        return None
+    ops = [out] + [a for a in arrs if a is not None]
+    perm = _iteration_order(ops)
+    if _vector_steps(ops, perm, out.itemsize):
+        return None
+    size = out.size
+    order = np.arange(size).reshape(shape).transpose(perm[::-1]).reshape(-1)
+    srcs = [(np.ascontiguousarray(a).reshape(-1)[order], _offsets(a).reshape(-1)[order])
+            if a is not None else s for s, a in zip(srcs, arrs)]
+    result = in_order(np.ascontiguousarray(out).reshape(-1)[order],
+                      _offsets(out).reshape(-1)[order], srcs, compute)
+    if result is None:
+        return None
+    done = np.empty(size, out.dtype)
+    done[order] = result
+    return done.reshape(shape)
+
+
+def in_order(old, at, srcs, compute):
+    """The values compute(old, *srcs) writes at byte addresses `at` (distinct), element by
+    element in their order, where each source (a (values, addresses) pair per element, or a
+    number) reads what an earlier element wrote at its address: evaluated by rounds, each
+    element in the round after the writer it reads.  None where addresses repeat."""
+    size = at.size
+    by_address = np.argsort(at, kind="stable")
+    sorted_at = at[by_address]
+    if size and (sorted_at[1:] == sorted_at[:-1]).any():
+        return None   # (out's elements share memory: an as_strided torch does not refuse)
+    seq = np.arange(size)
+    reads = []   # per source: its values, and the earlier element whose write it reads
+    for s in srcs:
+        if type(s) is not tuple:
+            reads.append((s, None))
+            continue
+        vals, src_at = s
+        loc = np.minimum(np.searchsorted(sorted_at, src_at), size - 1)
+        writer = np.where(sorted_at[loc] == src_at, by_address[loc], -1)
+        reads.append((vals, np.where(writer < seq, writer, -1)))
+    level = np.zeros(size, np.int64)
+    while True:   # (the chains' lengths: an element one round after the writer it reads)
+        new = level.copy()
+        for _, writer in reads:
+            if writer is not None:
+                hit = writer >= 0
+                new[hit] = np.maximum(new[hit], level[writer[hit]] + 1)
+        if np.array_equal(new, level):
+            break
+        level = new
+    result = np.empty(size, old.dtype)
+    with np.errstate(all="ignore"):
+        for step in range(int(level.max()) + 1 if size else 0):
+            sel = np.flatnonzero(level == step)
+            args = []
+            for vals, writer in reads:
+                if writer is None:
+                    args.append(vals)
+                    continue
+                w = writer[sel]
+                args.append(np.where(w >= 0, result[np.maximum(w, 0)], vals[sel]))
+            result[sel] = compute(old[sel], *args)
+    return result
+
+
+def _offsets(a):
+    """The byte address of each element of array a."""
+    off = np.full(a.shape, a.__array_interface__["data"][0], np.int64)
+    for d, (n, st) in enumerate(zip(a.shape, a.strides)):
+        off += (np.arange(n) * st).reshape((n,) + (1,) * (a.ndim - d - 1))
+    return off
+
+
+def _iteration_order(ops):
+    """TensorIterator's reorder_dimensions for operands `ops` (the output first) of one
+    shape: the dims from the innermost (perm[0]) out, by stride, the output's first."""
+    nd = ops[0].ndim
+    perm = list(range(nd - 1, -1, -1))
+
+    def should_swap(d0, d1):
+        for a in ops:
+            s0, s1 = a.strides[d0], a.strides[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if a.shape[d0] > a.shape[d1]:
+                return 1
+        return 0
+    for i in range(1, nd):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return perm
+
+
+def _vector_steps(ops, perm, item):
+    """Whether the innermost dim, coalesced as TensorIterator's, is contiguous in every
+    operand (or a broadcast number's 0) and long enough for vector steps (_VECTOR_BYTES)."""
+    n, strides = 1, None
+    for d in perm:
+        size = ops[0].shape[d]
+        if size == 1:
+            continue
+        st = [a.strides[d] for a in ops]
+        if strides is None:
+            n, strides = size, st
+        elif all(s * n == t for s, t in zip(strides, st)):
+            n *= size
+        else:
+            break
+    if strides is None:
+        return False
+    if strides[0] != item or any(s not in (item, 0) for s in strides[1:]):
+        return False
+    return n * item >= 2 * _VECTOR_BYTES
+
+
+def put_in_torch_order(arr, flat, values):
+    """arr (C-contiguous) with `values` (an array of flat's shape) written at its row-major
+    positions `flat`, as torch's index kernel (index_put_ with one-element indices) writes
+    where the values share memory with arr in a layout its overlap check cannot tell: one by
+    one in row-major order, each reading what the earlier ones wrote.  None where they share
+    no memory, or a position repeats."""
+    if values.dtype != arr.dtype or not arr.flags.c_contiguous or \
+            not (shared(arr, values) and np.may_share_memory(arr, values)):
+        return None
+    flat = np.asarray(flat, np.int64).reshape(-1)
+    if np.unique(flat).size != flat.size:
+        return None
+    src = (np.ascontiguousarray(values).reshape(-1), _offsets(values).reshape(-1))
+    got = in_order(arr.reshape(-1)[flat], _offsets(arr).reshape(-1)[flat], [src],
+                   lambda old, v: v)
+    if got is None:
+        return None
+    out = arr.copy()
+    out.reshape(-1)[flat] = got
+    return out

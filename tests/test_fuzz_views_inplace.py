@@ -407,7 +407,8 @@ SEEDS = [s for s in range(200) if s not in KNOWN]
 SLOW_SEEDS = [s for s in range(200, 2200) if s not in KNOWN]
 # Seeds past those that a survey found differing, fixed since (each a regression test)
 FOUND = [4685, 7449, 7531, 11956, 12648, 13656, 16643, 18561, 19396, 20944, 22914, 27843, 31671,
-         33646, 35945, 39602, 41217, 42591, 44554, 46749, 47054, 49116, 50266]
+         33646, 35945, 39602, 41217, 41226, 42591, 42850, 42931, 44319, 44554, 44644, 46749,
+         47054, 48075, 48662, 49116, 50266]
 
 
 @pytest.mark.parametrize("seed", SEEDS + FOUND)
