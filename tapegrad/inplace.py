@@ -526,10 +526,10 @@ class _InplaceMethods:
         done = _update_arrays(self, _as_given, src)   # (no history: a write, as numpy's)
         if done is not None:
             return done
-        copied = lambda a, b: np.broadcast_to(b, a.shape)   # noqa: E731
-        recorded = lambda x, s: _binary(OPS["copy"].code, x, s)   # noqa: E731
-        seen = in_torch_order(self._v, [src._array()], _as_given) if isinstance(src, Tensor) \
-            and type(self._v) is np.ndarray else None
+        copied, recorded = _copied, _copy_recorded
+        sv, srv = self._v, getattr(src, "_v", None)
+        seen = in_torch_order(sv, [srv], _as_given) if type(sv) is np.ndarray and \
+            type(srv) is np.ndarray and shared(sv, srv) else None
         if seen is not None:
             # (a source sharing memory with self: torch's kernel reads what it already wrote,
             # in its order; the gradient is the source's own)
@@ -539,7 +539,8 @@ class _InplaceMethods:
                 OPS["straight_through"].code, s, ordered))
         # (torch's copy kernel returns at once for src of self's elements and layout, where
         # the elements share memory too: _same_data)
-        same = () if isinstance(src, Tensor) and _same_data(self, src) else None
+        same = () if type(sv) is np.ndarray and not sv.flags.writeable and \
+            isinstance(src, Tensor) and _same_data(self, src) else None
         return self._inplace(copied, src, recorded, shared=same)
 
     def module_load(self, other, assign=False):
@@ -756,7 +757,8 @@ class _InplaceMethods:
             # x itself has no grad_fn until it is read, as its base's other views)
             pending = through and not self._recorded and view_base(self) is not None
             seen = None
-            if isinstance(raw, Tensor) and not advanced and not filling:
+            if isinstance(raw, Tensor) and not advanced and not filling and \
+                    type(value) is np.ndarray and shared(arr, value):
                 # (a value sharing memory with x[key]: the values torch's copy reads in its
                 # order, the gradient the value's own)
                 seen = in_torch_order(index_with(arr, key), [raw._array()], _as_given)
@@ -789,7 +791,8 @@ class _InplaceMethods:
             arr = arr[key if Ellipsis in key else key + (Ellipsis,)]
             key = (Ellipsis,)
         _writable(arr)
-        if isinstance(raw, Tensor) and not advanced and not filling:
+        if isinstance(raw, Tensor) and not advanced and not filling and \
+                type(value) is np.ndarray and shared(arr, value):
             # (a value sharing memory with x[key] where torch's check cannot tell: its copy
             # reads what it already wrote, in its order)
             value = _or(in_torch_order(index_with(arr, key), [value], _as_given), value)
@@ -959,7 +962,7 @@ def _same_data(t, src):
     copy_impl: is_same, or is_alias_of with the same offset, sizes, strides and dtype)."""
     a, b = t._v, src._v
     return type(a) is np.ndarray and type(b) is np.ndarray and t._dtype is src._dtype and \
-        a.shape == b.shape and a.strides == b.strides and \
+        a.shape == b.shape and a.strides == b.strides and shared(a, b) and \
         a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
 
 
@@ -1283,6 +1286,14 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
     else:
         sv[...] = new
     return t
+
+
+def _copied(a, b):
+    return np.broadcast_to(b, a.shape)
+
+
+def _copy_recorded(x, s):
+    return _binary(OPS["copy"].code, x, s)
 
 
 def _or(a, b):

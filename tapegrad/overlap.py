@@ -199,13 +199,14 @@ def in_torch_order(out, srcs, compute):
     dims sorted by out's strides, then the sources', as reorder_dimensions), each element
     reading what the earlier ones wrote.  The new values of out (an array of its shape), or
     None where no source shares memory with out, or the order is its vector unit's."""
+    if not any(type(s) is np.ndarray and shared(out, s) for s in srcs):
+        return None   # (the common case, cheaply)
     shape = out.shape
     try:
         arrs = [np.broadcast_to(s, shape) if type(s) is np.ndarray else None for s in srcs]
     except ValueError:   # (the caller's error: shapes that do not broadcast)
         return None
-    if not any(a is not None and shared(out, a) and np.may_share_memory(out, a)
-               for a in arrs):
+    if not any(a is not None and np.may_share_memory(out, a) for a in arrs):
         return None
     if any(a is not None and a.dtype != out.dtype for a in arrs) or out.size < 2:
         return None
@@ -335,8 +336,8 @@ def put_in_torch_order(arr, flat, values):
     where the values share memory with arr in a layout its overlap check cannot tell: one by
     one in row-major order, each reading what the earlier ones wrote.  None where they share
     no memory, or a position repeats."""
-    if values.dtype != arr.dtype or not arr.flags.c_contiguous or \
-            not (shared(arr, values) and np.may_share_memory(arr, values)):
+    if not shared(arr, values) or values.dtype != arr.dtype or not arr.flags.c_contiguous \
+            or not np.may_share_memory(arr, values):
         return None
     flat = np.asarray(flat, np.int64).reshape(-1)
     if np.unique(flat).size != flat.size:
