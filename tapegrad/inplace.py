@@ -529,7 +529,7 @@ class _InplaceMethods:
         copied, recorded = _copied, _copy_recorded
         sv, srv = self._v, getattr(src, "_v", None)
         seen = in_torch_order(sv, [srv], _as_given) if type(sv) is np.ndarray and \
-            type(srv) is np.ndarray and shared(sv, srv) else None
+            type(srv) is np.ndarray and shared(sv, srv) and not STATE.tape.recording else None
         if seen is not None:
             # (a source sharing memory with self: torch's kernel reads what it already wrote,
             # in its order; the gradient is the source's own)
@@ -758,7 +758,8 @@ class _InplaceMethods:
             pending = through and not self._recorded and view_base(self) is not None
             seen = None
             if isinstance(raw, Tensor) and not advanced and not filling and \
-                    type(value) is np.ndarray and shared(arr, value):
+                    type(value) is np.ndarray and shared(arr, value) and \
+                    not STATE.tape.recording:   # (a traced tape would keep the values)
                 # (a value sharing memory with x[key]: the values torch's copy reads in its
                 # order, the gradient the value's own)
                 seen = in_torch_order(index_with(arr, key), [raw._array()], _as_given)

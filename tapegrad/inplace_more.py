@@ -409,7 +409,7 @@ def _write_inplace(self, flat, source, accumulate, name, others, op="index_put",
     `shared` too.  `in_order`: written in row-major order where source shares memory with
     self (overlap.put_in_torch_order)."""
     done = put_in_torch_order(self._array(), flat, source._array()) \
-        if in_order and not accumulate else None
+        if in_order and not accumulate and not STATE.tape.recording else None
 
     def value(arr, _):
         if done is not None:
