@@ -87,6 +87,24 @@ def channels(format_arg):
     return format_arg in _ORDER
 
 
+def dim_order(nd, should_swap):
+    """The dims 0..nd-1 from the innermost out, by torch's stable insertion sort of them
+    (TensorIterator's reorder_dimensions, infer_dense_strides, suggest_memory_format): each
+    dim moves outward past the ones `should_swap(outer, inner)` > 0 puts after it, and stops
+    at the first < 0 (0: no order between the two, it goes on)."""
+    perm = list(range(nd - 1, -1, -1))
+    for i in range(1, nd):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return perm
+
+
 def empty_preserving(a, dtype=None):
     """An uninitialized array of array a's shape (and `dtype`, else a's) laid out as torch's
     empty_like(x, memory_format=preserve) lays out x's: row-major where a is, else by torch's
@@ -98,22 +116,13 @@ def empty_preserving(a, dtype=None):
         return np.empty(a.shape, dtype)
     shape, strides = a.shape, a.strides
     nd = len(shape)
-    perm = list(range(nd - 1, -1, -1))   # (dims from the innermost out)
 
     def after(d0, d1):
         s0, s1 = strides[d0], strides[d1]
         if s0 == 0 or s1 == 0:
             return 0
         return -1 if s0 < s1 else 1 if s0 > s1 or shape[d0] > shape[d1] else 0
-    for i in range(1, nd):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = after(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
+    perm = dim_order(nd, after)   # (dims from the innermost out)
     out_strides, step = [0] * nd, dtype.itemsize
     for d in perm:
         out_strides[d] = step

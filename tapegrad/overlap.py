@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from . import errors, nodiff
+from .layouts import dim_order
 from .tape import bump_version
 
 NONE, FULL, PARTIAL = 0, 1, 2
@@ -284,7 +285,6 @@ def _iteration_order(ops):
     """TensorIterator's reorder_dimensions for operands `ops` (the output first) of one
     shape: the dims from the innermost (perm[0]) out, by stride, the output's first."""
     nd = ops[0].ndim
-    perm = list(range(nd - 1, -1, -1))
 
     def should_swap(d0, d1):
         for a in ops:
@@ -296,16 +296,7 @@ def _iteration_order(ops):
             if a.shape[d0] > a.shape[d1]:
                 return 1
         return 0
-    for i in range(1, nd):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
-    return perm
+    return dim_order(nd, should_swap)
 
 
 def _vector_steps(ops, perm, item):

@@ -1089,16 +1089,7 @@ def _dim_order(shape, strides, contiguous, channels_last, check):
             return 1
         return 0
 
-    perm = list(reversed(range(ndim)))
-    for i in range(1, ndim):
-        d1 = i
-        for d0 in reversed(range(i)):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
+    perm = layouts.dim_order(ndim, should_swap)
     ambiguous = check and any(should_swap(perm[i], perm[i + 1]) != -1 for i in range(ndim - 1))
     return list(reversed(perm)), ambiguous
 
