@@ -397,6 +397,8 @@ KNOWN = {
     52922: "unchecked_overlap_reads_while_writing",
     53618: "unchecked_overlap_reads_while_writing",
     53744: "unchecked_overlap_reads_while_writing",
+    # (surveys of 54000-61999: a diagonal v times its own transpose in place, v.mul_(v.t()))
+    60952: "unchecked_overlap_reads_while_writing",
     # where(t > 0, t, x) of a transpose t: torch's result follows its first operand's layout
     # (column-major), so reshape copies (UnsafeViewBackward0); tapegrad's is row-major and
     # reshape views it (ViewBackward0)
