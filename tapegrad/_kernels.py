@@ -5363,11 +5363,12 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
         cn = arg[arg_ptr[e]]
         ocn = off[cn]
         scn = size[cn]
+        fcn = pair_middle(shp, nd, e, cn) if scn != n and scn != 1 else 0
         for k in range(n):
             g = adj[out_off + k]
             ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-            kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+            kc = k if scn == n else (0 if scn == 1 else (k % scn if fcn == 1 else ((k // fcn) % scn if fcn > 1 else pair_index(k, shp, nd, e, cn))))
             cond_v = vals[ocn + kc] != 0.0
             if a >= 0:
                 adj[oa + ka] += where(cond_v, g, 0.0)
@@ -5405,10 +5406,11 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
         cn = arg[arg_ptr[e]]
         ocn = off[cn]
         scn = size[cn]
+        fcn = pair_middle(shp, nd, e, cn) if scn != n and scn != 1 else 0
         for k in range(n):
             ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
             kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
-            kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+            kc = k if scn == n else (0 if scn == 1 else (k % scn if fcn == 1 else ((k // fcn) % scn if fcn > 1 else pair_index(k, shp, nd, e, cn))))
             cond_v = vals[ocn + kc] != 0.0
             a_v = vals[oa + ka] if a >= 0 else imm[e]
             b_v = vals[ob + kb] if b >= 0 else imm[e]

@@ -320,8 +320,9 @@ OPERANDS = """\
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
 """
-# (fa, fb: a broadcast operand's middle_inner, 0 where it is none; 1: broadcast over leading
-# dims only, a bias: k % size; more: a per-channel operand, (k // inner) % size)
+# (fa, fb, and fcn of a where row's condition: a broadcast operand's middle_inner, 0 where it
+# is none; 1: broadcast over leading dims only, a bias: k % size; more: a per-channel
+# operand, (k // inner) % size)
 BCAST = """\
                 ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa == 1 else ((k // fa) %% sa if fa > 1 else pair_index(k, shp, nd, e, a))))
                 kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb == 1 else ((k // fb) %% sb if fb > 1 else pair_index(k, shp, nd, e, b))))
@@ -330,9 +331,10 @@ COND = """\
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
+            fcn = pair_middle(shp, nd, e, cn) if scn != n and scn != 1 else 0
 """
 COND_K = """\
-                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+                kc = k if scn == n else (0 if scn == 1 else (k %% scn if fcn == 1 else ((k // fcn) %% scn if fcn > 1 else pair_index(k, shp, nd, e, cn))))
                 cond_v = vals[ocn + kc] != 0.0
 """
 # The ops of ROW_OPS (a layer's bias add), when their operands are whole or broadcast over

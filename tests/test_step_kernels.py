@@ -130,6 +130,31 @@ def test_middle_broadcast_loops(xs, bs, op):
         Bv.reshape(mean.shape) / (X.size // mean.numel()), xs), rtol=1e-15)
 
 
+@pytest.mark.parametrize("xs,cs", [((2, 3, 4, 5), (4, 5)), ((2, 3, 4, 5), (1, 1, 4, 5)),
+                                   ((2, 3, 4, 5), (1, 3, 1, 1)), ((2, 3, 4, 5), (3, 4, 1)),
+                                   ((6, 4, 3), (4, 1)), ((2, 3, 4, 5), (2, 1, 4, 1)),
+                                   ((2, 3, 4, 5), (2, 3, 4, 5)), ((2, 3, 4, 5), (1,))])
+def test_where_condition_broadcast_loops(xs, cs):
+    """where's condition broadcast over leading dims (a constant mask: k % size), as a block
+    of consecutive dims ((k // inner) % size), as two blocks (bcast_index), whole or one
+    element: the eager backward's gradients of both branches and a replay's forward against
+    numpy, exactly (where only picks)."""
+    rng = np.random.default_rng(len(xs) * 7 + len(cs))
+    X, Y, C = rng.standard_normal(xs), rng.standard_normal(xs), rng.standard_normal(xs)
+    K = rng.random(cs) > 0.5
+    x, y = tg.tensor(X, requires_grad=True), tg.tensor(Y, requires_grad=True)
+    (tg.where(tg.tensor(K), x, y) * tg.tensor(C)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(K, C, 0.0))
+    np.testing.assert_array_equal(y.grad.numpy(), np.where(K, 0.0, C))
+    w = tg.tensor(X, requires_grad=True)
+    (tg.where(tg.tensor(K), w, 0.0) * tg.tensor(C)).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.where(K, C, 0.0))
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    k = tg.tensor(K)
+    tape = tg.record(lambda a, b: tg.where(k, a, b), tg.tensor(X32), tg.tensor(Y32))
+    np.testing.assert_array_equal(tape(X32, Y32), np.where(K, X32, Y32))
+
+
 def _step_program(dtype=tg.float32):
     tg.manual_seed(0)
     model = tg.nn.Sequential(tg.nn.Linear(2, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1)).to(dtype)
