@@ -130,6 +130,25 @@ def test_middle_broadcast_loops(xs, bs, op):
         Bv.reshape(mean.shape) / (X.size // mean.numel()), xs), rtol=1e-15)
 
 
+@pytest.mark.parametrize("xs,dims", [((16, 50), (0,)), ((4, 3, 5), (0, 1)), ((1, 7, 6), (0,)),
+                                     ((3, 1, 4), (0, 1)), ((5, 2), (0,))])
+@pytest.mark.parametrize("mean", [False, True])
+def test_leading_reduction_backward(xs, dims, mean):
+    """A sum (mean) over leading dims: its gradient, the output's broadcast back run by run
+    (the reduce kind's suffix case) times the scale, exactly as numpy's broadcast, nan and
+    inf of the incoming gradient only where they broadcast."""
+    rng = np.random.default_rng(len(xs) + 3 * len(dims))
+    X = rng.standard_normal(xs)
+    x = tg.tensor(X, requires_grad=True)
+    y = x.mean(dims) if mean else x.sum(dims)
+    G = rng.standard_normal(tuple(y.shape))
+    G.reshape(-1)[0] = np.nan
+    G.reshape(-1)[-1] = np.inf
+    (y * tg.tensor(G)).sum().backward()
+    scale = 1.0 / math.prod(xs[d] for d in dims) if mean else 1.0
+    np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(scale * G, xs))
+
+
 @pytest.mark.parametrize("xs,cs", [((2, 3, 4, 5), (4, 5)), ((2, 3, 4, 5), (1, 1, 4, 5)),
                                    ((2, 3, 4, 5), (1, 3, 1, 1)), ((2, 3, 4, 5), (3, 4, 1)),
                                    ((6, 4, 3), (4, 1)), ((2, 3, 4, 5), (2, 1, 4, 1)),
