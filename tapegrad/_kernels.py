@@ -4566,8 +4566,9 @@ def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
     else:
         keep = params[par[e]:par[e] + nd[a]]
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
-            # (run by run of n elements: no modulo per element, ~4x faster at 200k)
-            for r in range(0, size[a], n):
+            # (run by run of n elements: no modulo per element, ~4x faster at 200k; an
+            # empty result, n 0, has an empty input)
+            for r in range(0, size[a] if n > 0 else 0, n if n > 0 else 1):
                 for j in range(n):
                     adj[oa + r + j] += scale * adj[out_off + j]
         elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
