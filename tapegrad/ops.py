@@ -533,7 +533,9 @@ _DECLS = [
        ("where(a > 0.0, depends_on(g, a), g * c)",), saved_c="negative_slope"),
     # elu, alpha c (scale and input_scale 1), torch's expm1 (exact near 0): it reads min(a, 0),
     # so the unused branch cannot overflow; NOTE: the gradient at 0 is alpha (torch's x <= 0
-    # branch), at nan nan (torch's vectorized loop); celu and selu likewise.  NOTE: the second
+    # branch), at nan nan (torch's vectorized loop; its scalar loop, for runs under 32 float32
+    # / 16 float64 elements and the tails, gives grad * scale there: not followed, see the
+    # fuzzers' KNOWN elu_nan_gradient_scalar_loop); celu and selu likewise.  NOTE: the second
     # derivative at 0 is 0 (torch's elu_double_backward masks x < 0): the gradient's exp reads
     # ELU_NEG (min(a, 0), its derivative 0 at 0)
     # (zeros take the a * scale side, as torch's kernel: elu(-0.0, alpha=-1) is -0.0)
