@@ -528,7 +528,7 @@ class _InplaceMethods:
             return done
         copied, recorded = _copied, _copy_recorded
         sv, srv = self._v, getattr(src, "_v", None)
-        seen = in_torch_order(sv, [srv], _as_given) if type(sv) is np.ndarray and \
+        seen = in_torch_order(sv, srv) if type(sv) is np.ndarray and \
             type(srv) is np.ndarray and shared(sv, srv) and not STATE.tape.recording else None
         if seen is not None:
             # (a source sharing memory with self: torch's kernel reads what it already wrote,
@@ -762,7 +762,7 @@ class _InplaceMethods:
                     not STATE.tape.recording:   # (a traced tape would keep the values)
                 # (a value sharing memory with x[key]: the values torch's copy reads in its
                 # order, the gradient the value's own)
-                seen = in_torch_order(index_with(arr, key), [raw._array()], _as_given)
+                seen = in_torch_order(index_with(arr, key), raw._array())
             if seen is not None:
                 put_value = _binary(OPS["straight_through"].code, raw,
                                     Tensor._wrap(seen.astype(raw._dtype.np), raw._dtype))
@@ -796,7 +796,7 @@ class _InplaceMethods:
                 type(value) is np.ndarray and shared(arr, value):
             # (a value sharing memory with x[key] where torch's check cannot tell: its copy
             # reads what it already wrote, in its order)
-            value = _or(in_torch_order(index_with(arr, key), [value], _as_given), value)
+            value = _or(in_torch_order(index_with(arr, key), value), value)
         self._lserial = 0
         bump_version(self)  # (before the write: see _assign)
         assign(arr, key, value)
@@ -1275,7 +1275,7 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
         try:
             new = compute(arr, *values)
             if aliased and compute is _as_given:   # (a copy_ of memory it writes: torch's order)
-                new = _or(in_torch_order(arr, values, compute), new)
+                new = _or(in_torch_order(arr, values[0]), new)
             if double:
                 new = new.astype(np.float32)   # (rounded once; past float32's range: inf)
         finally:

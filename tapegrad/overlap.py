@@ -192,35 +192,31 @@ def shared_write(t, ops=()):
 _VECTOR_BYTES = 32
 
 
-def in_torch_order(out, srcs, compute):
-    """compute(out, *srcs) (elementwise numpy; srcs arrays of out's dtype broadcasting to its
-    shape, or numbers) as torch's TensorIterator kernel computes it where a source shares
-    memory with `out` in a layout torch's overlap check cannot tell (not dense: x[1:].add_(
-    x[:-1]) it refuses, x[0] = x.diagonal() it runs): element by element in its order (the
-    dims sorted by out's strides, then the sources', as reorder_dimensions), each element
-    reading what the earlier ones wrote.  The new values of out (an array of its shape), or
-    None where no source shares memory with out, or the order is its vector unit's."""
-    if not any(type(s) is np.ndarray and shared(out, s) for s in srcs):
+def in_torch_order(out, src):
+    """The values a copy of array `src` (of out's dtype, broadcasting to its shape) into `out`
+    writes, as torch's TensorIterator kernel copies where src shares memory with out in a
+    layout its overlap check cannot tell (not dense: x[1:].copy_(x[:-1]) it refuses,
+    x[0] = x.diagonal() it runs): element by element in its order (the dims sorted by out's
+    strides, then src's, as reorder_dimensions), each element reading what the earlier ones
+    wrote.  An array of out's shape, or None where src shares no memory with out, or the
+    order is its vector unit's."""
+    if type(src) is not np.ndarray or not shared(out, src):
         return None   # (the common case, cheaply)
     shape = out.shape
     try:
-        arrs = [np.broadcast_to(s, shape) if type(s) is np.ndarray else None for s in srcs]
+        src = np.broadcast_to(src, shape)
     except ValueError:   # (the caller's error: shapes that do not broadcast)
         return None
-    if not any(a is not None and np.may_share_memory(out, a) for a in arrs):
+    if not np.may_share_memory(out, src) or src.dtype != out.dtype or out.size < 2:
         return None
-    if any(a is not None and a.dtype != out.dtype for a in arrs) or out.size < 2:
-        return None
-    ops = [out] + [a for a in arrs if a is not None]
-    perm = _iteration_order(ops)
-    if _vector_steps(ops, perm, out.itemsize):
+    perm = _iteration_order([out, src])
+    if _vector_steps([out, src], perm, out.itemsize):
         return None
     size = out.size
     order = np.arange(size).reshape(shape).transpose(perm[::-1]).reshape(-1)
-    srcs = [(np.ascontiguousarray(a).reshape(-1)[order], _offsets(a).reshape(-1)[order])
-            if a is not None else s for s, a in zip(srcs, arrs)]
-    result = in_order(np.ascontiguousarray(out).reshape(-1)[order],
-                      _offsets(out).reshape(-1)[order], srcs, compute)
+    result = copied_in_order(_offsets(out).reshape(-1)[order],
+                             np.ascontiguousarray(src).reshape(-1)[order],
+                             _offsets(src).reshape(-1)[order])
     if result is None:
         return None
     done = np.empty(size, out.dtype)
@@ -228,49 +224,28 @@ def in_torch_order(out, srcs, compute):
     return done.reshape(shape)
 
 
-def in_order(old, at, srcs, compute):
-    """The values compute(old, *srcs) writes at byte addresses `at` (distinct), element by
-    element in their order, where each source (a (values, addresses) pair per element, or a
-    number) reads what an earlier element wrote at its address: evaluated by rounds, each
-    element in the round after the writer it reads.  None where addresses repeat."""
+def copied_in_order(at, vals, src_at):
+    """The values a copy writes at byte addresses `at` (distinct), element by element in
+    their order, element i reading vals[i] from address src_at[i] -- or, where an earlier
+    element wrote that address, what it wrote.  Each element's value is then the source
+    value at the head of its chain of such reads, found by pointer doubling: O(log chain)
+    numpy passes (x[2::2] = x[:-2:2] chains every element).  None where addresses repeat."""
     size = at.size
+    if not size:
+        return vals.copy()
     by_address = np.argsort(at, kind="stable")
     sorted_at = at[by_address]
-    if size and (sorted_at[1:] == sorted_at[:-1]).any():
+    if (sorted_at[1:] == sorted_at[:-1]).any():
         return None   # (out's elements share memory: an as_strided torch does not refuse)
+    loc = np.minimum(np.searchsorted(sorted_at, src_at), size - 1)
+    writer = np.where(sorted_at[loc] == src_at, by_address[loc], -1)
     seq = np.arange(size)
-    reads = []   # per source: its values, and the earlier element whose write it reads
-    for s in srcs:
-        if type(s) is not tuple:
-            reads.append((s, None))
-            continue
-        vals, src_at = s
-        loc = np.minimum(np.searchsorted(sorted_at, src_at), size - 1)
-        writer = np.where(sorted_at[loc] == src_at, by_address[loc], -1)
-        reads.append((vals, np.where(writer < seq, writer, -1)))
-    level = np.zeros(size, np.int64)
-    while True:   # (the chains' lengths: an element one round after the writer it reads)
-        new = level.copy()
-        for _, writer in reads:
-            if writer is not None:
-                hit = writer >= 0
-                new[hit] = np.maximum(new[hit], level[writer[hit]] + 1)
-        if np.array_equal(new, level):
-            break
-        level = new
-    result = np.empty(size, old.dtype)
-    with np.errstate(all="ignore"):
-        for step in range(int(level.max()) + 1 if size else 0):
-            sel = np.flatnonzero(level == step)
-            args = []
-            for vals, writer in reads:
-                if writer is None:
-                    args.append(vals)
-                    continue
-                w = writer[sel]
-                args.append(np.where(w >= 0, result[np.maximum(w, 0)], vals[sel]))
-            result[sel] = compute(old[sel], *args)
-    return result
+    head = np.where((writer >= 0) & (writer < seq), writer, seq)
+    while True:
+        further = head[head]
+        if np.array_equal(further, head):
+            return vals[head]
+        head = further
 
 
 def _offsets(a):
@@ -333,9 +308,8 @@ def put_in_torch_order(arr, flat, values):
     flat = np.asarray(flat, np.int64).reshape(-1)
     if np.unique(flat).size != flat.size:
         return None
-    src = (np.ascontiguousarray(values).reshape(-1), _offsets(values).reshape(-1))
-    got = in_order(arr.reshape(-1)[flat], _offsets(arr).reshape(-1)[flat], [src],
-                   lambda old, v: v)
+    got = copied_in_order(_offsets(arr).reshape(-1)[flat],
+                          np.ascontiguousarray(values).reshape(-1), _offsets(values).reshape(-1))
     if got is None:
         return None
     out = arr.copy()

@@ -1619,3 +1619,21 @@ def test_copy_from_memory_it_writes_in_torch_order(torch_ref, write, history):
     assert ours[0] == theirs[0] and len(ours) == len(theirs)
     for o, t in zip(ours[1:], theirs[1:]):
         assert np.allclose(o, t)
+
+
+@pytest.mark.parametrize("how", ["setitem", "copy_", "setitem with history"])
+def test_a_long_chain_of_copies_through_written_memory(how):
+    # x[2::2] = x[:-2:2]: strided, so torch's kernel copies element by element and every even
+    # element reads the one its predecessor wrote: all of them end as x[0].  Each element's
+    # chain is as long as its index; the values are found by pointer doubling (a round per
+    # chain step was quadratic: 20,000 elements ~0.75 s, 200,000 minutes).
+    n = 200_001
+    base = tg.arange(1.0, n + 1.0, dtype=tg.float64, requires_grad=how.endswith("history"))
+    x = base * 1.0 if base.requires_grad else base
+    if how == "copy_":
+        x[2::2].copy_(x[:-2:2])
+    else:
+        x[2::2] = x[:-2:2]
+    got = x.detach().numpy()
+    assert (got[::2] == 1.0).all()
+    np.testing.assert_array_equal(got[1::2], np.arange(2.0, n + 1.0, 2.0))
