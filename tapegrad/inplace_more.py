@@ -33,7 +33,8 @@ from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .native_args import parsed
 from .ops import OPS
-from .overlap import no_partial_overlap, put_in_torch_order, shares_elements, write_expanded
+from .overlap import (no_overlap, no_partial_overlap, put_in_torch_order, shares_elements,
+                      write_expanded)
 from .products import addmm, _inplace_product
 from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
@@ -41,7 +42,7 @@ from .tape import (bump_version, CLOSED, follow_retained, let_go, saves_indices,
                    view_base)
 from .tensor import _dim, _int_list, _is_int_item, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake, _tracing
-from .views import apart, index_scatter
+from .views import _index_message, apart, index_scatter
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -450,30 +451,35 @@ def _check_same_dtype(self, src, what):
 _INDEX_DTYPES = tuple(getattr(D, n) for n in ("int64", "int32", "bool_", "uint8") if hasattr(D, n))
 
 
-def _index_positions(self, indices):
+def _index_positions(self, indices, in_range=False):
     """Flat row-major positions of self[indices] (a tuple or list of index tensors: long,
-    int, bool or byte), shaped as the indexing result."""
-    if not isinstance(indices, (tuple, list)):
-        raise TypeError(f"index_put_(): argument 'indices' (position 1) must be tuple of "
-                        f"Tensors, not {type(indices).__name__}")
+    int, bool or byte; checked by _index_put_args), shaped as the indexing result.
+    `in_range`: each integer index read as 0 (the result's shape where an index is out of
+    range: torch checks the range last)."""
     key = []
-    for pos, k in enumerate(indices):
-        if not isinstance(k, Tensor):
-            raise TypeError(f"expected Tensor as element {pos} in argument 0, but got "
-                            f"{type(k).__name__}")
-        if k._dtype not in _INDEX_DTYPES:
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    shape = list(self._shape)
+    at = 0
+    for k in indices:
         if k._recorded:
             _bake(k, "guard_value")     # (indices are constants of a recorded tape)
-        key.append(k._array().astype(bool) if k._dtype.name == "uint8" else k._array())
-    if len(key) > self.dim():
-        raise IndexError(f"too many indices for tensor of dimension {self.dim()} (got "
-                         f"{len(key)})")
-    grid = np.arange(self.numel()).reshape(self._shape)
+        if k._dtype is D.bool_ or k._dtype is D.uint8:
+            key.append(k._array().astype(bool))
+            at += k.dim()
+            continue
+        a = k._array()
+        if in_range:
+            a = np.zeros(a.shape, np.int64)
+            shape[at] = max(shape[at], 1)
+        key.append(a)
+        at += 1
+    grid = np.arange(int(np.prod(shape))).reshape(shape)
     try:
         pos = grid[tuple(key)]
     except IndexError as e:
-        raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
+        msg = str(e)
+        if msg.startswith("shape mismatch: indexing arrays could not be broadcast"):
+            msg = _index_message(self, tuple(indices), msg)
+        raise IndexError(msg.replace(" for axis ", " for dimension ")) from None
     return pos
 
 
@@ -517,7 +523,7 @@ class _InplacePositionsMethods:
     def index_put_(self, indices, values, accumulate=False):
         record = isinstance(values, Tensor) and \
             self._check_inplace(values)   # (torch's autograd checks come before the kernel's)
-        pos, src = _index_put_args(self, indices, values, accumulate)
+        pos, src = _index_put_args(self, indices, values, accumulate, inplace=True)
         if not record and shares_elements(self):
             # (an expand's view: torch's deprecated write, warned; positions in turn)
             at = np.unravel_index(pos.reshape(-1), self._shape)
@@ -559,21 +565,100 @@ class _InplacePositionsMethods:
         return masked_scatter(self, mask, source)
 
 
-def _index_put_args(self, indices, values, accumulate):
+def _index_put_args(self, indices, values, accumulate, inplace=False):
+    """(positions, source) for index_put_/index_put, their errors in torch's order: the
+    arguments' types, no indices, too many; then _index_put_impl_'s masked_fill_ dispatch (a
+    lone mask and a one-element value: the mask's shape checked, the value read as a number,
+    so no dtype or overlap check); the overlap of self (in place) with values and each index;
+    make_info's index dtypes, mask shapes and broadcast; the value's shape, its dtype; and
+    the kernel's index range last."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put_(): argument 'indices' (position 1) must be tuple of "
+                        f"Tensors, not {type(indices).__name__}")
+    for pos, k in enumerate(indices):
+        if not isinstance(k, Tensor):
+            raise TypeError(f"expected Tensor as element {pos} in argument 0, but got "
+                            f"{type(k).__name__}")
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not "
                         f"{errors.type_name(values)}")
-    if isinstance(indices, (tuple, list)) and not indices:
+    if not indices:
         raise RuntimeError(_no_indices(self, values, accumulate))
-    pos = _index_positions(self, indices)
+    if len(indices) > self.dim():
+        raise IndexError(f"too many indices for tensor of dimension {self.dim()} (got "
+                         f"{len(indices)})")
+    fill = not accumulate and values.numel() == 1 and len(indices) == 1 and \
+        indices[0]._dtype in (D.bool_, D.uint8)
+    if fill:
+        _check_masks(self, indices)
+        if indices[0]._dtype is D.uint8:
+            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
+                               "dtype unsigned char")
+        pos = _index_positions(self, indices)
+        src = values if values._dtype is self._dtype else values.to(self._dtype)
+        return pos, (src.reshape(()) if src._shape else src).expand(pos.shape)
+    if inplace:   # (index_put: torch's clone of self is written, which nothing overlaps)
+        no_overlap(self, values, *indices)
+    for k in indices:
+        if k._dtype not in _INDEX_DTYPES:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    _check_masks(self, indices)
+    out_of_range = None
     try:
-        src = values.expand(*pos.shape) if values._shape != pos.shape else values
+        pos = _index_positions(self, indices)
+    except IndexError as e:   # (torch's kernel checks the range: after the value's checks)
+        if "out of bounds" not in str(e):
+            raise
+        if _indexes_empty_dim(self, indices):   # (make_info's check: before the value's)
+            raise IndexError("index is out of bounds for dimension with size 0") from None
+        out_of_range = e
+        pos = _index_positions(self, indices, in_range=True)
+    try:
+        src = values.expand(pos.shape) if values._shape != pos.shape else values
     except RuntimeError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(values._shape)} "
                            f"cannot be broadcast to indexing result of shape "
                            f"{list(pos.shape)}") from None
     _check_same_dtype(self, values, "Index put")
+    if out_of_range is not None:
+        if pos.size:   # (the kernel checks each element it writes: an empty result, none)
+            raise out_of_range
     return pos, src
+
+
+def _indexes_empty_dim(self, indices):
+    """Whether an integer index of some elements (once broadcast with the others: they
+    broadcast, _index_positions has indexed with them) indexes a dim of size 0."""
+    at, empty, shapes = 0, False, []
+    for k in indices:
+        if k._dtype is D.bool_ or k._dtype is D.uint8:
+            shapes.append((int(np.count_nonzero(k._array())),))
+            at += k.dim()
+        else:
+            shapes.append(k._shape)
+            empty = empty or self._shape[at] == 0
+            at += 1
+    return empty and 0 not in np.broadcast_shapes(*shapes)
+
+
+def _check_masks(self, indices):
+    """torch's check of each mask index against the dims of self it indexes (a mask counts
+    its dims, any other index one), named at the mask's first differing dim."""
+    at = 0
+    for k in indices:
+        if k._dtype is not D.bool_ and k._dtype is not D.uint8:
+            at += 1
+            continue
+        for j, n in enumerate(k._shape):
+            if at + j >= self.dim():
+                raise IndexError(f"Dimension out of range (expected to be in range of "
+                                 f"[{-max(self.dim(), 1)}, {max(self.dim(), 1) - 1}], but got "
+                                 f"{at + j})")
+            if n != self._shape[at + j]:
+                raise IndexError(f"The shape of the mask {list(k._shape)} at index {j} does "
+                                 f"not match the shape of the indexed tensor "
+                                 f"{list(self._shape)} at index {at + j}")
+        at += k.dim()
 
 
 def _no_indices(self, values, accumulate):
