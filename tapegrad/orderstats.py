@@ -30,7 +30,7 @@ from .fpstate import quiet
 from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
 from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
-    tied_value
+    median_zero_first, tied_value
 from .native_args import arg_error, dim_form_error, MISSING
 from .tensor import _dim, _int_arg, _is_int_arg, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
@@ -159,7 +159,8 @@ def _nanmedian_all(x):
         ties = np.flatnonzero(nan)
     else:
         value = np.sort(arr[~nan], kind="stable")[(m - 1) // 2]
-        ties = np.flatnonzero(arr == value)
+        ties = median_zero_first(arr, np.flatnonzero(arr == value), (m - 1) // 2)
+        value = arr[ties[0]]
     if arr.size == 0:
         return empty_median("nanmedian", x)
     if not x._recorded:

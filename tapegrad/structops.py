@@ -39,8 +39,8 @@ from .ndops import _binary, _import_extremes, _use_extremes, where
 from .ops import OPS
 from .overlap import shares_elements, write_expanded
 from .recording import keep_args, _record_start, _result, _tape_of
-from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select, std_sort,
-                      topk_ties)
+from .stdsort import (by_value_greater, by_value_less, dim_last, quick_select,
+                      std_nth_element, std_sort, topk_ties)
 from .parameter import Parameter
 from .tape import input_node, OP_CONST, refuse_inference_index, saves_indices, STATE
 from .tensor import (_dim, _int_arg, _int_list, _is_dim_item, _is_int_arg, _is_int_item, _layout_dim, _new, Tensor,
@@ -466,9 +466,10 @@ def _median_all(x):
     nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(n, bool)
     k = (n + 1) // 2
     # (the k-th smallest by a partition, O(n), not a sort, 4096 floats: ~80 -> ~10 us; only
-    # its value counts: the result is the first element equal to it, +0.0 or -0.0 as there)
+    # its value counts: the result is the first element equal to it, a zero of torch's sign)
     value = np.partition(arr, k - 1)[k - 1]
-    ties = np.flatnonzero(nan if nan.any() else arr == value)
+    ties = np.flatnonzero(nan) if nan.any() else median_zero_first(
+        arr, np.flatnonzero(arr == value), k - 1)
     if not x._recorded or _record_start(x) is None:
         return Tensor._wrap(np.asarray(arr[ties[0]]), x._dtype)
 
@@ -497,14 +498,33 @@ def empty_median(name, x):
 # tied ones (the mean's), as torch's median / nanmedian of all elements.  The mean divides
 # before it sums (two tied -3e38 in float32 overflowed to -inf, and -inf - -inf is nan); at
 # an infinite tie the value is the mean itself
+def median_zero_first(arr, ties, nth):
+    """`ties` (the flat positions of arr equal to its all-elements median or nanmedian, the
+    element at sorted position `nth`) reordered, where they are zeros of both signs, so that
+    the first is a zero of the sign torch's median_impl returns: the element libstdc++'s
+    std::nth_element (NaN largest) leaves at nth of the flattened clone (a rule of the
+    comparisons, not of vector lanes).  Python work, only in that case."""
+    if len(ties) < 2 or arr.dtype.kind != "f" or arr[ties[0]] != 0:
+        return ties
+    neg = np.signbit(arr[ties])
+    if neg.all() or not neg.any():
+        return ties
+    vals = arr.tolist()
+    std_nth_element(vals, nth, lambda a, b: a < b or b != b and a == a)
+    first = int(np.argmax(neg == (math.copysign(1.0, vals[nth]) < 0)))
+    return np.concatenate([ties[first:first + 1], ties[:first], ties[first + 1:]])
+
+
 def tied_value(t, ties):
     """The element of t at flat positions `ties` (all equal, or all nan)."""
     tied = _gather("take", t, ties)
-    if len(ties) == 1:
-        return tied.mean()
+    if len(ties) == 1:   # (the element itself: a mean of one -0.0 would be +0.0)
+        return tied.reshape(())
     mean = (tied / len(ties)).sum()
     first = tied[0].detach()
-    return where(first.isfinite(), mean - mean.detach() + first, mean)
+    # (first - 0.0 keeps a -0.0 first's sign, as torch's value; mean - mean.detach() + first
+    # would not: +0.0 + -0.0 is +0.0)
+    return where(first.isfinite(), first - (mean.detach() - mean), mean)
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
