@@ -448,9 +448,11 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
 
     def body(x, _):
         # (the body starts with a clone: its first reads of self are no views of it; self
-        # given as an argument too, x.lerp_(x, w), is read as an alias, views.apart)
+        # given as an argument too, x.lerp_(x, w), is read as an alias of self, views.apart:
+        # of self, not x, which for a view self is its gather from the base: torch's node
+        # saved the view, which the op changes, so the backward fails: v.addcmul_(t, v))
         if _clone:
-            return method(x.clone(), *[apart(x, a) for a in args], **kwargs)
+            return method(x.clone(), *[apart(self, a) for a in args], **kwargs)
         return method(x, *args, **kwargs)
     self._inplace(value, other, body)
     new = self._tape
