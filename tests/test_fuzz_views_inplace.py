@@ -403,6 +403,19 @@ KNOWN = {
     # (column-major), so reshape copies (UnsafeViewBackward0); tapegrad's is row-major and
     # reshape views it (ViewBackward0)
     50353: "elementwise_layout_of_mixed_operands",
+    # ---- seen in the survey of 66000-77999 (outside the tested ranges: listed for the
+    # cause; 67954 is fixed: FOUND) ----
+    # (as 51154: an operand overlapping the written tensor unchecked, a diagonal or an
+    # expand of it: v.mul_(v2) of v2 an expand of v's own row)
+    72762: "unchecked_overlap_reads_while_writing",
+    74367: "unchecked_overlap_reads_while_writing",
+    76745: "unchecked_overlap_reads_while_writing",
+    # an in-place op with history on a float32 tensor, given a float64 operand, reads the
+    # operand cast to float32 (a copy): torch computes in float64 and rounds the result (an
+    # ulp apart on a share of the elements), and its node reads the operand itself at
+    # backward, so a write through `.data` after the call shows there (x0.addcmul_(x2, x2)
+    # of float64 x2, then x2.data changed: torch's x2.grad reads the new value)
+    69423: "inplace_float64_operand_cast_to_float32",
 }
 
 SEEDS = [s for s in range(200) if s not in KNOWN]
