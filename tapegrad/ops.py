@@ -74,6 +74,9 @@ Kinds (see docs/design.md):
   cumprod   the running product along one dim (params [outer, m, inner];
             tapegrad/kinds/cumprod.py): its eager case, the rest being the decomposition row
             cumprod; its VJP torch's cumprod_backward, masked at each slice's first zero
+  adaptive_avg_pool  an adaptive average pooling over the last 2 or 3 dims (params [k, D,
+            H, W, OD, OH, OW]; imm 1.0 for float32; tapegrad/kinds/pool.py): its eager case,
+            the rest being the decomposition rows adaptive_avg_pool2d / 3d
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -1180,6 +1183,14 @@ _DECLS = [
        ("g", "-g * div_trunc_float32(a, b)"), grad_fn_scalar_b="FmodBackward0"),
     Op("div_trunc_float32", "binary", "DivBackward2", "div_trunc_float32(a, b)",
        ("0.0", "0.0"), saves=()),
+    # adaptive average pooling of a float32/float64 tensor recorded eagerly: one entry of the
+    # adaptive_avg_pool kind (tapegrad/kinds/pool.py; params [k, D, H, W, OD, OH, OW], imm 1.0
+    # for float32), torch's window sums and g / kd / kh / kw.  Its VJP reads no value; x is
+    # saved as torch's node saves self.  A traced call records the rows adaptive_avg_pool2d/3d
+    Op("adaptive_avg_pool2d_windows", "adaptive_avg_pool", "AdaptiveAvgPool2DBackward0",
+       saves=("a",)),
+    Op("adaptive_avg_pool3d_windows", "adaptive_avg_pool", "AdaptiveAvgPool3DBackward0",
+       saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -1222,7 +1233,7 @@ for _op in _DECLS:   # torch's fields are per class: the rows of one class list 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
          "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll", "avg_pool",
-         "norm", "extreme", "lerp", "cumprod")
+         "norm", "extreme", "lerp", "cumprod", "adaptive_avg_pool")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -82,6 +82,9 @@ TORCH_NAMES = {
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
     "avg_pool2d_windows": "`F.avg_pool2d` of a contiguous float (N, C, H, W) input without "
                           "padding, `nn.AvgPool2d`",
+    "adaptive_avg_pool2d_windows": "`F.adaptive_avg_pool1d`, `F.adaptive_avg_pool2d` of a "
+                                   "float32/float64 tensor (eager)",
+    "adaptive_avg_pool3d_windows": "`F.adaptive_avg_pool3d` of a float32/float64 tensor (eager)",
     "amax_slices": "`torch.amax`, `Tensor.amax` of a float32/float64 tensor (eager)",
     "amin_slices": "`torch.amin`, `Tensor.amin` of a float32/float64 tensor (eager)",
     "max_all_even": "`torch.max(x)`, `Tensor.max()` of a float32/float64 tensor (eager)",

@@ -1413,3 +1413,154 @@ def test_avg_pool2d_front_end_memo_keeps_torchs_checks(monkeypatch):
                 outs.append((type(e.value).__name__, str(e.value)))
     assert outs[2:8] == outs[8:]
     assert len(PL._AVG_PASS) == 1
+
+
+# ---- adaptive average pooling as one entry of the adaptive_avg_pool kind (kinds/pool.py;
+# nn/_decomps_pool.adaptive_avg_pool_pass) against torch, and the row's body elsewhere -------
+_ADAPTIVE_CASES = [
+    ("2d", (4, 16, 14, 14), (5, 5)), ("2d-even", (2, 4, 14, 14), (7, 7)),
+    ("2d-up", (2, 3, 5, 4), (9, 7)), ("2d-unbatched", (3, 13, 17), (6, 5)),
+    ("2d-long", (1, 2, 40, 33), (3, 4)), ("1d", (2, 3, 50), (7,)),
+    ("1d-unbatched", (4, 9), (4,)), ("3d", (2, 3, 6, 10, 10), (4, 3, 7)),
+    ("3d-unbatched", (2, 5, 9, 11), (2, 4, 3))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,out", [c[1:] for c in _ADAPTIVE_CASES],
+                         ids=[c[0] for c in _ADAPTIVE_CASES])
+def test_adaptive_avg_pool_entry_as_torch(shape, out, dtype):
+    """A contiguous float32/float64 input pools as one entry of the adaptive_avg_pool kind:
+    its values and gradient are torch's bit for bit (its kernel's additions in window
+    order and g / kd / kh / kw, each step of a float32 one rounded to float32, also where an
+    element lies in several windows), signed zeros, infinities and nans included; grad_fn,
+    next_functions and _saved_self as torch's; the create_graph gradient and the second
+    derivative through it as torch's to rounding; under no_grad the same values, no entry;
+    an in-place change of x fails the backward as torch's."""
+    k = len(out)
+    rng = np.random.default_rng(31)
+    xa = (rng.standard_normal(shape) * rng.uniform(0.01, 100, shape)).astype(dtype)
+    special = xa.copy().reshape(-1)
+    special[3], special[special.size // 3], special[special.size // 2] = -0.0, np.inf, np.nan
+    special = special.reshape(shape)
+    lead = shape[:len(shape) - k]
+    gy = (rng.standard_normal(lead + out) * 10).astype(dtype)
+    gy.reshape(-1)[1] = -np.inf
+
+    def pool(lib, x):
+        return getattr(lib.nn.functional, f"adaptive_avg_pool{k}d")(x, out)
+
+    got = []
+    for lib in (tapegrad, torch):
+        x = lib.tensor(special, requires_grad=True)
+        y = pool(lib, x)
+        node = y if k > 1 else y.grad_fn.next_functions[0][0]
+        saved = (node if k == 1 else y.grad_fn)._saved_self.detach().numpy() if k > 1 else \
+            None
+        gx, = lib.autograd.grad(y, x, lib.tensor(gy))
+        x2 = lib.tensor(xa, requires_grad=True)
+        g, = lib.autograd.grad((pool(lib, x2) * pool(lib, x2).sin()).sum(), x2,
+                               create_graph=True)
+        gg, = lib.autograd.grad((g * g).sum(), x2)
+        with lib.no_grad():
+            quiet = pool(lib, lib.tensor(special))
+        x3 = lib.tensor(xa, requires_grad=True) * 1.0
+        y3 = pool(lib, x3)
+        with lib.no_grad():
+            x3.mul_(2.0)
+        with pytest.raises(RuntimeError, match="inplace operation"):
+            y3.sum().backward()
+        got.append((y.detach().numpy(), type(y.grad_fn).__name__,
+                    [type(f).__name__ for f, _ in y.grad_fn.next_functions], saved,
+                    gx.numpy(), g.detach().numpy(), gg.numpy(), quiet.numpy(),
+                    quiet.requires_grad))
+        if lib is tapegrad:
+            row = OPS[f"adaptive_avg_pool{max(k, 2)}d_windows"].code
+            assert row in np.asarray(y._tape.op[:y._tape.n]).tolist()
+            assert node is y or row == y._tape.op[y._tape.n - 2]
+    ours, theirs = got
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    assert ours[1:3] == theirs[1:3]
+    if k > 1:
+        np.testing.assert_array_equal(ours[3], theirs[3])
+    np.testing.assert_array_equal(ours[4], theirs[4])
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours[5], theirs[5], **tol)
+    np.testing.assert_allclose(ours[6], theirs[6], **tol)
+    np.testing.assert_array_equal(ours[7], theirs[7])
+    assert ours[8] is theirs[8] is False
+
+
+def test_adaptive_avg_pool_kind_faces():
+    """The kind's kernel pieces (a replay's forward, the eager sweep) and its tensor forward
+    agree with the eager entry: the forward piece sums in float64, so the values to rounding;
+    the sweep piece's gradient is the entry's (its float32 rounding on imm 1.0); the tensor
+    face records the same one entry, and outside the writer's case (a non-contiguous
+    operand) the row's body, as torch."""
+    from tapegrad.kinds import pool
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(32)
+    for dtype, shape, out in [("float64", (2, 3, 9, 8), (4, 3)),
+                              ("float32", (2, 2, 5, 6, 7), (2, 4, 3))]:
+        k = len(out)
+        xa = rng.standard_normal(shape).astype(dtype)
+        x = tapegrad.tensor(xa, requires_grad=True) * 1.0
+        y = getattr(tapegrad.nn.functional, f"adaptive_avg_pool{k}d")(x, out)
+        tape = y._tape
+        params = tape.params_of(y._node)
+        imm = 1.0 if dtype == "float32" else 0.0
+        pad = (1,) * (3 - k)
+        assert params.tolist() == [k, *pad, *shape[-k:], *pad, *out]
+        assert tape.imm[y._node] == imm
+        z = pool.tensor_forward_adaptive_avg_pool(KIND_OPS, x, None, tuple(y.shape), params,
+                                                  imm)
+        assert z._tape.op[z._node] == OPS[f"adaptive_avg_pool{k}d_windows"].code
+        np.testing.assert_array_equal(z.detach().numpy(), y.detach().numpy())
+        # the kernel pieces as plain Python on a small float64 arena: the operand at 0, the
+        # output after it
+        n, out_off = xa.size, xa.size
+        args = (1, 0, -1, out_off, y.numel(), np.array([0, out_off]),
+                np.array([n, y.numel()]), None, None, np.array([0, 0]), np.asarray(params),
+                np.array([0.0, imm]))
+        vals = np.concatenate([xa.ravel().astype(np.float64), np.zeros(y.numel())])
+        pool.forward_adaptive_avg_pool(*args, vals)
+        eps = 1e-6 if dtype == "float32" else 1e-14     # (relative to the largest magnitude)
+        np.testing.assert_allclose(vals[out_off:], y.detach().numpy().ravel(), rtol=eps,
+                                   atol=eps * np.abs(xa).max())
+        gy = rng.standard_normal(tuple(y.shape)).astype(dtype)
+        adj = np.concatenate([np.zeros(n), gy.ravel().astype(np.float64)])
+        pool.sweep_adaptive_avg_pool(*args, vals, adj)
+        gx, = tapegrad.autograd.grad(y, x, tapegrad.tensor(gy))
+        np.testing.assert_array_equal(adj[:n].reshape(shape).astype(dtype), gx.numpy())
+        t = x.transpose(-1, -2)
+        sizes = tuple(t.shape[-k:])
+        w = pool.tensor_forward_adaptive_avg_pool(
+            KIND_OPS, t, None, None, [k, *pad, *sizes, *pad, *out], imm)
+        assert type(w.grad_fn).__name__ == f"AdaptiveAvgPool{k}DBackward0"
+        assert w._tape.op[w._node] != OPS[f"adaptive_avg_pool{k}d_windows"].code
+        ref = getattr(torch.nn.functional, f"adaptive_avg_pool{k}d")(
+            torch.tensor(xa).transpose(-1, -2), out)
+        np.testing.assert_allclose(w.detach().numpy(), ref.numpy(), rtol=1e-5)
+
+
+def test_adaptive_avg_pool_entry_is_eager_only():
+    """A traced adaptive_avg_pool2d records the row's primitives (a replay computes them, as
+    torch's values), so no tape file holds an adaptive_avg_pool entry: one edited in is
+    refused."""
+    import json
+    from tapegrad import tapefile
+    xa = np.random.default_rng(33).standard_normal((2, 3, 7, 6))
+    f = tapegrad.nn.functional.adaptive_avg_pool2d
+    rec = tapegrad.record(lambda x: f(x, (3, 4)).sum(), tapegrad.tensor(xa))
+    ops = rec.prog["op"]
+    assert OPS["adaptive_avg_pool2d_windows"].code not in ops and OPS["sum_dim"].code in ops
+    np.testing.assert_allclose(float(rec(xa * 2)), float(torch.nn.functional.adaptive_avg_pool2d(
+        torch.tensor(xa * 2), (3, 4)).sum()), rtol=1e-12)
+    members = tapefile.arrays(rec.prog, rec.meta)
+    e = int(np.flatnonzero(members["op"] == OPS["sum_dim"].code)[0])
+    arrs = {k: v.copy() for k, v in members.items() if k != "meta"}
+    arrs["op"][e] = OPS["adaptive_avg_pool2d_windows"].code
+    header = json.loads(str(members["meta"]))
+    header["digest"] = tapefile.digest(header, arrs)
+    tapefile.from_arrays(members)
+    with pytest.raises(tapefile.TapeFormatError, match="adaptive_avg_pool entry"):
+        tapefile.from_arrays(dict(arrs, meta=np.array(json.dumps(header))))

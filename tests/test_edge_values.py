@@ -189,14 +189,17 @@ def test_adaptive_avg_pool_nonfinite_stays_in_its_windows(torch_ref, dtype, call
     (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 3)), (1, 1, 4, 4)),
     (lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, 2), (1, 1, 3, 3, 5)),
 ], ids=["1d", "1d-unbatched", "2d-fuzz", "2d", "2d-overlapping", "3d"])
-def test_adaptive_avg_pool_nonfinite_grad_stays_in_its_window(torch_ref, dtype, call, shape):
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_adaptive_avg_pool_nonfinite_grad_stays_in_its_window(torch_ref, dtype, call, shape,
+                                                              layout):
     # (test_fuzz_nn seed 17682: an inf or nan output gradient reaches only its window's
-    # inputs in torch; the 0/1 window-matrix products spread it as 0 * nan over every input)
+    # inputs in torch; the 0/1 window-matrix products spread it as 0 * nan over every input.
+    # A contiguous input is one adaptive_avg_pool entry, a transposed one the row's body)
     got = []
     for m in (tg, torch_ref):
         x = m.tensor(np.random.default_rng(6).standard_normal(shape), dtype=getattr(m, dtype),
                      requires_grad=True)
-        y = call(m, x)
+        y = call(m, x if layout == "contiguous" else x.transpose(-1, -2))
         g = _nonfinite(tuple(y.shape), 7)
         got.append(m.autograd.grad(y, x, m.tensor(g, dtype=y.dtype))[0].numpy())
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)

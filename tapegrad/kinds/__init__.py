@@ -61,4 +61,4 @@ DIRECT = {"matmul": 1, "cat": 2 + 4, "reduce": 2}
 # values (bit 1: a, 2: b) the piece reads when the operands wanting a gradient are m = 0..3
 # (bit 1: a, 2: b).  walks.arena_layout copies only those values into the arena
 # (ops.vjp_reads): `x @ W` with x constant neither copies W nor computes x's gradient
-SKIPS = {"matmul": matmul.VJP_READS}
+SKIPS = {"matmul": matmul.VJP_READS, "adaptive_avg_pool": pool.ADAPTIVE_VJP_READS}

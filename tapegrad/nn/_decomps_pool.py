@@ -20,6 +20,7 @@ from .. import decomps, dtypes as D, groups
 from .._jit import kernel_module
 from ..creation import tensor as _tensor_of, zeros
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
+from ..kinds.pool import adaptive_windows, window_counts
 from ..ndops import _BIN_FAST, _binary, _guard_extreme, where
 from ..ops import OPS
 from ..recording import _result, _tape_for, _tape_of
@@ -378,6 +379,17 @@ def int_avg_pool(arr, kernel, stride, padding, extra, divisor):
     return q if batched else q[0]
 
 
+def adaptive_row_args(x, out):
+    """(uniform, counts): the adaptive_avg_pool body's arguments for x pooled to `out` (its
+    last len(out) dims): whether every output size divides its input size, and the windows'
+    sizes (their products over the dims) as a constant tensor of x's dtype."""
+    counts = np.ones((), np.int64)
+    for c in window_counts(tuple(x.shape[x.dim() - len(out):]), tuple(out)):
+        counts = np.multiply.outer(counts, c)
+    uniform = all(o and s % o == 0 for o, s in zip(out, x.shape[x.dim() - len(out):]))
+    return uniform, _tensor_of(counts.astype(x.dtype.np))
+
+
 def adaptive_avg_pool(T, x, out, uniform, counts):
     """The means over torch's adaptive windows (start floor(i * S / O), end ceil((i + 1) * S
     / O) per dim), divided by `counts` (the windows' sizes, a constant tensor): `uniform`
@@ -398,6 +410,76 @@ def adaptive_avg_pool(T, x, out, uniform, counts):
         n = x.numel()
         x = cat([x.reshape(n), zeros(1, dtype=x.dtype)])
     return _gather("index", x, pos).sum(-1) / counts
+
+
+_ADAPTIVE_AVG = {2: OPS["adaptive_avg_pool2d_windows"].code,
+                 3: OPS["adaptive_avg_pool3d_windows"].code}
+assert all(OPS[f"adaptive_avg_pool{k}d_windows"].saves == ("a",) for k in (2, 3))
+_ADAPTIVE_ROWS = {}     # (k, sizes, out) -> the adaptive_avg_pool kind's params row
+_loops_adaptive = []    # [nn/_pool_loops.adaptive_avg_sums], once imported
+
+
+def adaptive_avg_pool_pass(x, out):
+    """adaptive_avg_pool{k}d of x to `out` (k = len(out), x's last k dims pooled) as one entry
+    of the adaptive_avg_pool kind (kinds/pool.py, torch's one node), where the row's body
+    sums a windows view or gathers each uneven window's elements (a position per element
+    and window slot in the tape's params).  Its values are torch's bit for bit
+    (nn/_pool_loops.adaptive_avg_sums).  The case: a plain Tensor of float32 or float64,
+    C-contiguous (a layer's activations; the 1-d pooling's unsqueezed view of one), with two
+    or more output elements, on the open tape and not recording for replay (or on no tape).
+    None otherwise (the row's path)."""
+    xa = x._v
+    dt = x._dtype
+    k = len(out)
+    if (type(x) is not Tensor or dt is not D.float32 and dt is not D.float64
+            or type(xa) is not np.ndarray or not xa.flags.c_contiguous):
+        return None
+    sizes = xa.shape[xa.ndim - k:]
+    lead = xa.shape[:xa.ndim - k]
+    shape = lead + tuple(out)
+    size = math.prod(shape)
+    if size < 2:        # (a one-element result: _result's scalar entry; empty: the row)
+        return None
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and (tape.recording or tape is not STATE.tape):
+        return None     # (baked constants and guards; another tape: the body's steps)
+    if not _loops_adaptive:
+        _loops_adaptive.append(kernel_module("tapegrad.nn._pool_loops", "nn/_pool_loops.py",
+                                             _import_loops).adaptive_avg_sums)
+    key = (k, sizes, tuple(out))
+    row = _ADAPTIVE_ROWS.get(key)
+    if row is None:
+        if len(_ADAPTIVE_ROWS) > 1024:
+            _ADAPTIVE_ROWS.clear()
+        row = _ADAPTIVE_ROWS[key] = memoryview(np.array(
+            (k,) + (1,) * (3 - k) + sizes + (1,) * (3 - k) + tuple(out), np.int64))
+    a = xa.reshape((math.prod(lead),) + (1,) * (3 - k) + sizes)
+    y = _loops_adaptive[0](a, (row[4], row[5], row[6])).reshape(shape)
+    if tape is None:
+        return Tensor._wrap(y, dt)
+    refuse_inference_save(x)    # (the entry saves self, as torch's node)
+    an = input_node(tape, x)
+    node = tape.push_nd(_ADAPTIVE_AVG[k], an, -1, 1.0 if dt is D.float32 else 0.0, shape, size)
+    tape.nds.add_param_row(node, row)
+    tape.save(an, xa)   # (nothing reads it: torch's node saves self, so its version check)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = y, dt, shape, tape, node, True
+    return t
+
+
+def _adaptive_avg_pool_face(x, params):
+    """The adaptive_avg_pool kind's tensor face (views.KIND_OPS.adaptive_avg_pool): params
+    [k, D, H, W, OD, OH, OW]; outside the writer's case, the row's body."""
+    k = params[0]
+    out = tuple(params[7 - k:7])
+    y = adaptive_avg_pool_pass(x, out)
+    if y is None:
+        y = decomps.record(f"adaptive_avg_pool{k}d", adaptive_avg_pool, KIND_OPS, x, out,
+                           *adaptive_row_args(x, out))
+    return y
+
+
+KIND_OPS.adaptive_avg_pool = _adaptive_avg_pool_face
 
 
 _ADAPTIVE_POSITIONS = {}    # (lead, sizes, out) -> _adaptive_positions' result (a layer's calls)
@@ -423,28 +505,6 @@ def _adaptive_positions(lead, sizes, out):
             _ADAPTIVE_POSITIONS.clear()
         got = _ADAPTIVE_POSITIONS[key] = (pos, padded)
     return got
-
-
-def adaptive_windows(sizes, out):
-    """torch's adaptive windows over spatial sizes `sizes` for output `out`: per output
-    position, the plane indices of its window's elements (padded with the window's first
-    element) and which are real, shapes (*out, K)."""
-    k = len(out)
-    starts = [np.arange(o) * s // o for o, s in zip(out, sizes)]
-    ends = [-((-(np.arange(o) + 1) * s) // o) for o, s in zip(out, sizes)]
-    kmax = [int((e - b).max()) if o else 1 for b, e, o in zip(starts, ends, out)]
-    index = np.zeros(tuple(out) + tuple(kmax), np.int64)
-    valid = np.ones(tuple(out) + tuple(kmax), bool)
-    for i in range(k):
-        j = np.arange(kmax[i])
-        c = starts[i][:, None] + j                    # (out_i, kmax_i)
-        ok = c < ends[i][:, None]
-        shape = [1] * (2 * k)
-        shape[i], shape[k + i] = out[i], kmax[i]
-        index = index * sizes[i] + np.where(ok, c, starts[i][:, None]).reshape(shape)
-        valid &= ok.reshape(shape)
-    K = math.prod(kmax)
-    return index.reshape(tuple(out) + (K,)), valid.reshape(tuple(out) + (K,))
 
 
 def adaptive_max_positions(arr, out):

@@ -3,7 +3,8 @@ in one Numba loop over a float32/float64 input: the eager forward of max_pool1d/
 (nn/_decomps_pool.max_positions).  numpy needed a copy of the windows, an argmax along
 their last axis and fix-ups (0.45 ms for a (16, 8, 28, 28) input; this loop ~0.05 ms).
 And the window sums of an average pooling without padding in torch's order (`avg_sums`: the
-one-pass writer nn/_decomps_pool.avg_pool_pass).
+one-pass writer nn/_decomps_pool.avg_pool_pass), and an adaptive average pooling's means
+(`adaptive_avg_sums`: nn/_decomps_pool.adaptive_avg_pool_pass).
 
 Imported on first use through `_jit.kernel_module`, as tapegrad._sums.
 """
@@ -165,3 +166,40 @@ def avg_sums(a, geo):
                         s += a[p, u, v]
                 out[p, i, j] = s
     return out
+
+
+@njit(cache=True)
+def adaptive_avg_sums(a, geo):
+    """An adaptive average pooling of the C-contiguous (P, D, H, W) array a (a 2-d pooling has
+    D = 1) to geo = (OD, OH, OW), as torch's CPU kernel (cpu_adaptive_avg_pool) computes it:
+    per plane and output position its window, start floor(i * S / O) and end ceil((i + 1) *
+    S / O) along each dim, summed in row-major order from 0 in a's dtype (torch's
+    accumulator for float and double), then divided by kd, kh and kw in turn, each quotient
+    rounded to a's dtype: its bits.  (A float64 quotient of two floats rounded to float32 is
+    the float32 quotient.)  The planes are the inner loop: each plane's additions stay in
+    their order, and the planes' independent sums vectorize (a (512, 1, 14, 14) float32 input
+    to (5, 5): 430 -> 90 us against a loop per plane)."""
+    od, oh, ow = geo
+    P, D, H, W = a.shape
+    out = np.empty((P, od * oh * ow), a.dtype)
+    flat = a.reshape(P, D * H * W)
+    acc = np.empty(P, a.dtype)
+    for t in range(od):
+        z0, z1 = (t * D) // od, ((t + 1) * D + od - 1) // od
+        for i in range(oh):
+            h0, h1 = (i * H) // oh, ((i + 1) * H + oh - 1) // oh
+            for j in range(ow):
+                w0, w1 = (j * W) // ow, ((j + 1) * W + ow - 1) // ow
+                o = (t * oh + i) * ow + j
+                acc[:] = 0
+                for z in range(z0, z1):
+                    for u in range(h0, h1):
+                        r = (z * H + u) * W
+                        for v in range(w0, w1):
+                            for p in range(P):
+                                acc[p] += flat[p, r + v]
+                for p in range(P):
+                    out[p, o] = acc[p] / (z1 - z0)
+                    out[p, o] = out[p, o] / (h1 - h0)
+                    out[p, o] = out[p, o] / (w1 - w0)
+    return out.reshape(P, od, oh, ow)

@@ -550,17 +550,11 @@ def _adaptive(k, input, output_size):
         return input.mean(tuple(range(-1, -k - 1, -1)), keepdim=True)
     # (torch's kernels refuse an empty spatial dim, the 3-d one an empty channel dim too)
     _check_nonempty(fn, input, input.dim() - 2 if k == 2 else 1)
-    sizes = input.shape[input.dim() - k:]
-    starts = [np.arange(o) * s // o if o else np.zeros(0, np.int64)
-              for o, s in zip(size, sizes)]
-    ends = [-((-(np.arange(o) + 1) * s) // o) if o else np.zeros(0, np.int64)
-            for o, s in zip(size, sizes)]
-    counts = np.ones((), np.int64)
-    for a, b in zip(starts, ends):
-        counts = np.multiply.outer(counts, b - a)
-    counts = _tensor_of(counts.astype(input.dtype.np))
-    uniform = all(o and s % o == 0 for o, s in zip(size, sizes))
-    return _record(fn, P.adaptive_avg_pool, input, tuple(size), uniform, counts)
+    out = P.adaptive_avg_pool_pass(input, tuple(size))
+    if out is not None:
+        return out
+    return _record(fn, P.adaptive_avg_pool, input, tuple(size),
+                   *P.adaptive_row_args(input, tuple(size)))
 
 
 def _adaptive_max(k, input, output_size):
