@@ -1564,3 +1564,55 @@ def test_adaptive_avg_pool_entry_is_eager_only():
     tapefile.from_arrays(members)
     with pytest.raises(tapefile.TapeFormatError, match="adaptive_avg_pool entry"):
         tapefile.from_arrays(dict(arrs, meta=np.array(json.dumps(header))))
+
+
+_ADAPTIVE_MAX_CASES = [
+    ("1d", (2, 3, 50), (7,)), ("2d-unbatched", (3, 13, 17), (6, 5)),
+    ("2d", (2, 4, 14, 14), (5, 5)), ("2d-up", (2, 3, 5, 4), (9, 7)),
+    ("3d", (2, 3, 6, 10, 10), (4, 3, 7)), ("empty-batch", (0, 3, 5, 5), (2, 2))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,out", [c[1:] for c in _ADAPTIVE_MAX_CASES],
+                         ids=[c[0] for c in _ADAPTIVE_MAX_CASES])
+def test_adaptive_max_pool_loop_as_torch(monkeypatch, shape, out, dtype):
+    """A float32/float64 adaptive max pooling finds its maxima by nn/_pool_loops' loop: the
+    element torch's kernel picks (the first maximum on ties, the last nan, the first element
+    of a window of -inf), the window index numpy's path finds (a traced call's guard reads
+    it); values, indices and grad_fn are torch's bit for bit, gradients too for float64."""
+    from tapegrad.nn import _decomps_pool as P
+    k = len(out)
+    rng = np.random.default_rng(34)
+    xa = rng.integers(-2, 3, shape).astype(dtype)      # (ties)
+    m = rng.random(shape)
+    xa[m < 0.05], xa[(m > 0.05) & (m < 0.25)], xa[(m > 0.25) & (m < 0.28)] = \
+        np.nan, -np.inf, np.inf
+    if xa.size:
+        xa.reshape(-1)[:shape[-1] * 2] = -np.inf    # (whole windows of -inf)
+    lead = shape[:len(shape) - k]
+    gy = rng.standard_normal(lead + out).astype(dtype)
+    calls = []
+    monkeypatch.setattr(P, "_loops_max_adaptive", [])
+    P.adaptive_max_positions(np.zeros((1, 1) + (2,) * max(k, 2), dtype), (1,) * max(k, 2))
+    loop = P._loops_max_adaptive[0]
+    P._loops_max_adaptive[0] = lambda *a: calls.append(1) or loop(*a)
+    got = []
+    for lib in (tapegrad, torch):
+        x = lib.tensor(xa, requires_grad=True)
+        y, i = getattr(lib.nn.functional, f"adaptive_max_pool{k}d")(x, out, return_indices=True)
+        gx, = lib.autograd.grad(y, x, lib.tensor(gy))
+        got.append((y.detach().numpy(), i.numpy(), type(y.grad_fn).__name__, gx.numpy()))
+    assert calls
+    for a, b in zip(got[0][:3], got[1][:3]):
+        np.testing.assert_array_equal(a, b)
+    # (float32: an element picked by three or more windows adds their gradients in the
+    # float64 arena, torch in float32, so the last bit may differ)
+    tol = dict(rtol=1e-6, atol=0) if dtype == "float32" else dict(rtol=0, atol=0)
+    np.testing.assert_allclose(got[0][3], got[1][3], **tol)
+    # the loop's positions and window indices against numpy's path (a longdouble copy)
+    arr = xa if k > 1 else xa[:, :, None]
+    arr = arr if arr.ndim == max(k, 2) + 2 else arr[None]
+    size = out if k > 1 else (1,) + out
+    for a, b in zip(P.adaptive_max_positions(arr, size),
+                    P.adaptive_max_positions(arr.astype(np.longdouble), size)):
+        np.testing.assert_array_equal(a, b)

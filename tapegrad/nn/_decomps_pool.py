@@ -3,8 +3,8 @@
 (`MaxPool2DWithIndicesBackward0`, `AvgPool2DBackward0`, ..., `MaxUnpool2DBackward0`).
 
 Max pooling (plain and adaptive) is one gather of the element torch's kernel picks in each
-window, found by the front end (`max_positions`: a Numba loop, nn/_pool_loops.py, for float32
-and float64, numpy's argmax otherwise; `adaptive_max_positions`), with
+window, found by the front end (`max_positions`, `adaptive_max_positions`: Numba loops,
+nn/_pool_loops.py, for float32 and float64, numpy's argmax otherwise), with
 a replay guard while tracing; average pooling sums a windows view (nn/_decomps_conv.py's
 `windows`) and divides (`avg_pool_pass`: one entry of the avg_pool kind for a pooling
 layer's case, with torch's sums); adaptive average pooling gathers uneven windows.
@@ -508,19 +508,33 @@ def _adaptive_positions(lead, sizes, out):
 
 
 def adaptive_max_positions(arr, out):
-    """(flat positions into arr, plane indices, window indices, candidates) of torch's
-    adaptive max pooling of arr (N, C, *spatial)."""
+    """(flat positions into arr, plane indices, window indices) of torch's adaptive max
+    pooling of arr (N, C, *spatial), each (N, C, *out): nn/_pool_loops' loop for float32 and
+    float64, numpy's argmax over the gathered windows otherwise."""
     k = len(out)
     sizes = arr.shape[2:]
+    n, c = arr.shape[:2]
+    base = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * k) * math.prod(sizes)
+    if arr.dtype.type in _LOOP_DTYPES:
+        if not _loops_max_adaptive:
+            _loops_max_adaptive.append(kernel_module(
+                "tapegrad.nn._pool_loops", "nn/_pool_loops.py",
+                _import_loops).adaptive_max_positions)
+        a = np.ascontiguousarray(arr).reshape((n * c,) + (1,) * (3 - k) + sizes)
+        plane, idx = _loops_max_adaptive[0](a, (1,) * (3 - k) + tuple(out))
+        shape = (n, c) + tuple(out)
+        plane = plane.reshape(shape)
+        return base + plane, plane, idx.reshape(shape)
     cand, valid = adaptive_windows(sizes, out)
     flat = arr.reshape(arr.shape[:2] + (math.prod(sizes),))
     w = flat[:, :, cand]
     low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
     idx = _pick(np.where(valid, w, low), valid)
     plane = np.take_along_axis(np.broadcast_to(cand, w.shape), idx[..., None], -1)[..., 0]
-    base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
-        arr.shape[:2] + (1,) * k) * math.prod(sizes)
-    return base + plane, plane, idx, cand
+    return base + plane, plane, idx
+
+
+_loops_max_adaptive = []    # [nn/_pool_loops.adaptive_max_positions], once imported
 
 
 def adaptive_max_pool(T, x, pos, guard):

@@ -584,13 +584,17 @@ def _adaptive_max(k, input, output_size):
         raise NotImplementedError(f'"{fn}{"_cpu" if k == 3 else ""}" not implemented for '
                                   f"'{input.dtype.legacy}'")
     arr = input._array()
-    pos, plane, idx, cand = P.adaptive_max_positions(
-        arr if input.dim() == k + 2 else arr[None], size)
+    pos, plane, idx = P.adaptive_max_positions(arr if input.dim() == k + 2 else arr[None],
+                                               size)
     shape = tuple(input.shape[:input.dim() - k]) + tuple(size)
-    guard = None
+    guard = values = None
     if _tracing(input) is not None:
-        guard = (cand, idx[..., None])
-    values = _record(fn, P.adaptive_max_pool, input, pos.reshape(shape), guard)
+        guard = (P.adaptive_windows(tuple(input.shape[input.dim() - k:]), size)[0],
+                 idx[..., None])
+    else:   # (the body's one entry, written directly)
+        values = P.max_pool_pass(input, pos.reshape(shape), fn)
+    if values is None:
+        values = _record(fn, P.adaptive_max_pool, input, pos.reshape(shape), guard)
     return values, _tensor_of(plane.reshape(shape))
 
 
