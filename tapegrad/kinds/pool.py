@@ -27,9 +27,10 @@ AvgPool2DBackwardBackward0.  T.avg_pool(x, params, divisor) records one entry
 
 adaptive_avg_pool: an adaptive average pooling as one entry (torch's AdaptiveAvgPool2DBackward0
 or AdaptiveAvgPool3DBackward0) -- the eager case of F.adaptive_avg_pool1d/2d/3d
-(nn/_decomps_pool.adaptive_avg_pool_pass: a float32/float64 input, two or more output
-elements, not recording for replay; every other case, a traced one too, is the decomposition
-row adaptive_avg_pool2d / 3d: a sum over a windows view, or a gather of uneven windows).
+(nn/_decomps_pool.adaptive_avg_pool_pass: a C-contiguous float32/float64 input, two or more
+output elements, not recording for replay; every other case, a traced one too, is the
+decomposition row adaptive_avg_pool2d / 3d: a sum over a windows view, or a gather of uneven
+windows).
 
 params [k, D, H, W, OD, OH, OW]: k the pooled dims (2 or 3; a 2-d pooling has D = OD = 1),
 the operand's last k dims (D, H, W) and the output's (OD, OH, OW); the leading dims are the
@@ -41,7 +42,7 @@ windows, per dim, from the sizes alone (no position array):
 
 The eager forward (at the call) is nn/_pool_loops.adaptive_avg_sums, torch's kernel's
 additions in the input's dtype and its quotients, so its bits; the kernel piece (a replay's
-re-run) sums in the arena's dtype.
+re-run) sums in float64.
 
 VJP, torch's backward loop: per output in row-major order g / kd / kh / kw added to each
 element of its window, so an inf or nan gradient stays in its window (a product with 0/1
