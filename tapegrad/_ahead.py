@@ -1,20 +1,28 @@
-"""Compiling a kernel ahead, in a child process, while this one compiles another.
+"""Compiling kernels ahead, in a child process, while this one compiles others.
 
-The first n-d replay of a process with an empty Numba cache compiles two big kernels one after
-the other: the forward re-evaluation, then the reverse sweep (about 6 s each here, issue #8's
-cold start).  Numba compiles under one global lock and mostly in Python, so a thread cannot
-share that work; a process can.  `start(name, args)` launches `python -m tapegrad._ahead`,
-which compiles kernel `name` for the types of `args` into a private temporary cache; the
-caller goes on compiling the kernel it needs first.  Before this process calls `name`, it calls
-`adopt(name)`: that waits for the child, copies the child's cache entry into tapegrad's cache
-(`_jit.cache_dir()`) and lets Numba load it from there, as from any warm cache.
+The first n-d replay of a process with an empty Numba cache compiles the forward kernel, the
+pieces of the tape's kinds the forward calls, those the reverse sweep calls, and the sweep
+kernel, in that order (issue #8's cold start: ~9 s of compiling here).  Numba compiles under
+one global lock and mostly in Python, so a thread cannot share that work; a process can.
+`start(jobs)` launches one child given the kernels this process will call, in the order it
+will call them (kernel name and signature each); the child compiles them from the *last* one
+back into a private temporary cache, while this process compiles from the first one on.
+Each side claims a kernel before compiling it (a file made with O_EXCL in the child's
+directory), so the two never compile one kernel twice and meet in the middle, wherever the
+kernels' compile times put it.  Before this process calls a kernel of the list it calls
+`adopt(name)`: a kernel nobody claimed yet is claimed here (the caller then compiles it as
+usual); one the child claimed is waited for (the child writes its name on its stdout once the
+entry is saved), copied into tapegrad's cache (`_jit.cache_dir()`) and loaded by Numba from
+there, as from any warm cache.
 
 The child writes only to its own directory, so two processes never update one cache index at
 once (Numba's index is rewritten whole: concurrent writers could point one signature at the
-other's code).  Anything that goes wrong (the child fails, is killed, its entry cannot be
-read) only means that this process compiles the kernel itself, as it would have.  A start
-happens only when it can pay: at least two CPUs for this process, caching on, and the
-signature neither compiled here nor in the cache.  TAPEGRAD_COMPILE_AHEAD=0 turns it off.
+other's code).  It imports only `_jit` and the kernel modules, not the package (whose import,
+~1 s of CPU, compiles nothing).  Anything that goes wrong (the child fails, is killed, its
+entry cannot be read) only means that this process compiles the kernel itself, as it would
+have.  A start happens only when it can pay: at least two CPUs for this process, caching on,
+and some kernel of the list neither compiled here nor in the cache.
+TAPEGRAD_COMPILE_AHEAD=0 turns it off.
 """
 import atexit
 import os
@@ -27,13 +35,57 @@ import threading
 
 from . import _jit
 
-__all__ = ["start", "adopt", "pending", "looked_at"]
+__all__ = ["start", "adopt", "pending", "looked_at", "signature"]
 
-# kernel name -> (child process, its cache directory, signature); read unlocked on the hot
-# path (`if pending:`), changed under _lock
+# kernel name -> the _Child compiling the kernels of its list; read unlocked on the hot path
+# (`if pending:`), changed under _lock
 pending = {}
 _checked = set()   # kernel names start() has looked at: one look per name and process
 _lock = threading.Lock()
+
+# the child's program: the package's directory as a bare package, so that importing
+# tapegrad._ahead runs no tapegrad/__init__.py (it imports every module: ~1 s of CPU in a
+# process that only compiles kernels)
+_CHILD = ("import sys, types\n"
+          "package = types.ModuleType('tapegrad')\n"
+          "package.__path__ = [sys.argv[1]]\n"
+          "sys.modules['tapegrad'] = package\n"
+          "from tapegrad._ahead import _child_main\n"
+          "_child_main()\n")
+
+
+class _Child:
+    """A child process compiling the kernels of `names` (their signatures in `sigs`) from
+    the last to the first, into the cache in `where`; `done`: the names it reported saved."""
+
+    def __init__(self, process, where, names, sigs):
+        self.process, self.where, self.names, self.sigs = process, where, names, sigs
+        self.done = set()
+        self.open = set(names)     # the names neither adopted nor claimed here yet
+        self.lock = threading.Lock()
+
+    def claim(self, name):
+        """Whether this process got `name` to compile (the child has not claimed it)."""
+        return _claim(self.where, name)
+
+    def wait_for(self, name):
+        """Wait until the child reported `name` saved (True) or ended without it (False)."""
+        with self.lock:
+            while name not in self.done:
+                line = self.process.stdout.readline()
+                if not line:
+                    return False
+                self.done.add(line.decode().strip())
+            return True
+
+
+def _claim(where, name):
+    try:
+        os.close(os.open(os.path.join(where, "claim-" + name),
+                         os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 def _forget_after_fork():
@@ -57,7 +109,8 @@ def _enabled():
     return cpus >= 2 and _jit.cache_dir() is not None
 
 
-def _signature(args):
+def signature(args):
+    """The Numba signature a call with `args` compiles."""
     from numba import typeof
     return tuple(typeof(a) for a in args)
 
@@ -78,55 +131,69 @@ def looked_at(name):
     return name in _checked
 
 
-def start(name, args):
-    """Compile kernel `name` for the types of `args` in a child process, unless it is
-    compiled (here or in the cache), already under way, or this process cannot gain by it."""
+def start(jobs):
+    """Have the kernels of `jobs` ((kernel name, signature) pairs, in the order this process
+    will call them) compiled by a child process from the last one back, but those compiled
+    (here or in the cache), already looked at, or when this process cannot gain by it."""
     with _lock:
-        if name in _checked:
-            return
-        _checked.add(name)
-    if not _enabled():
+        jobs = [(name, sig) for name, sig in dict(jobs).items() if name not in _checked]
+        _checked.update(name for name, _ in jobs)
+    if not jobs or not _enabled():
         return
-    disp = getattr(_jit.K, name)
-    sig = _signature(args)
-    if _cached(disp, sig):
+    jobs = [(name, sig) for name, sig in jobs if not _cached(getattr(_jit.K, name), sig)]
+    if not jobs:
         return
     with _lock:
         where = tempfile.mkdtemp(prefix="tapegrad-ahead-")
         env = dict(os.environ, TAPEGRAD_CACHE_DIR=where, TAPEGRAD_COMPILE_AHEAD="0")
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent,
-                                                          env.get("PYTHONPATH")]))
+        package = os.path.dirname(os.path.abspath(__file__))
         try:
-            child = subprocess.Popen([sys.executable, "-m", "tapegrad._ahead"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, env=env)
+            process = subprocess.Popen([sys.executable, "-c", _CHILD, package],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL, env=env)
         except OSError:
             shutil.rmtree(where, ignore_errors=True)
             return
         try:
-            child.stdin.write(pickle.dumps((name, sig)))
-            child.stdin.close()
+            process.stdin.write(pickle.dumps((where, jobs)))
+            process.stdin.close()
         except OSError:      # (it ended already: a broken pipe)
-            _end(child, where)
+            _end(process, where)
             return
-        pending[name] = (child, where, sig)
+        child = _Child(process, where, [name for name, _ in jobs], dict(jobs))
+        for name, _ in jobs:
+            pending[name] = child
 
 
 def adopt(name):
-    """Before calling kernel `name`: if a child is compiling it, wait for it and put its
-    result in tapegrad's cache, where the call finds it.  Interrupted, the child is killed
-    and nothing else changes."""
+    """Before calling kernel `name`: if it is on a child's list, claim it (the call compiles
+    it here), or, if the child claimed it first, wait for it and put its entry in tapegrad's
+    cache, where the call finds it.  Interrupted, the child is killed and its kernels are
+    left to this process."""
     with _lock:
-        entry = pending.pop(name, None)
-    if entry is None:
+        child = pending.pop(name, None)
+    if child is None:
         return
-    child, where, sig = entry
     try:
-        if child.wait() == 0:
-            _copy_entry(getattr(_jit.K, name), sig, where)
-    finally:
-        _end(child, where)
+        if not child.claim(name) and child.wait_for(name):
+            _copy_entry(getattr(_jit.K, name), child.sigs[name], child.where)
+    except BaseException:
+        _drop(child)
+        raise
+    with _lock:
+        child.open.discard(name)
+        last = not child.open
+    if last:    # (nothing more to take from it: it has ended, or ends at its next claim)
+        _drop(child)
+
+
+def _drop(child):
+    """End `child` and forget the kernels of its list."""
+    with _lock:
+        for name in child.names:
+            if pending.get(name) is child:
+                del pending[name]
+    _end(child.process, child.where)
 
 
 def _copy_entry(disp, sig, where):
@@ -149,26 +216,28 @@ def _copy_entry(disp, sig, where):
         pass
 
 
-def _end(child, where):
-    if child.poll() is None:
-        child.kill()
-        child.wait()
+def _end(process, where):
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
     shutil.rmtree(where, ignore_errors=True)
 
 
 @atexit.register
 def _cancel_all():
     with _lock:
-        entries = list(pending.values())
+        children = {id(child): child for child in pending.values()}
         pending.clear()
-    for child, where, _ in entries:
-        _end(child, where)
+    for child in children.values():
+        _end(child.process, child.where)
 
 
 def _child_main():
-    name, sig = pickle.load(sys.stdin.buffer)
-    getattr(_jit.K, name).compile(sig)
-
-
-if __name__ == "__main__":
-    _child_main()
+    where, jobs = pickle.load(sys.stdin.buffer)
+    for name, sig in reversed(jobs):
+        if _claim(where, name):
+            getattr(_jit.K, name).compile(sig)
+            sys.stdout.write(name + "\n")
+            sys.stdout.flush()

@@ -14,7 +14,7 @@ from numba import njit
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
-from ._kindcall import piece_at, call_piece, fill_piece, fill_pieces  # the kinds' pieces, by address
+from ._kindcall import piece_at, call_piece, fill_piece, fill_pieces, piece_slots, piece_signature  # the kinds' pieces, by address
 from math import exp, log, sqrt, sin, cos, atan2, hypot, copysign, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
 from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 

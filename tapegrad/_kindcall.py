@@ -32,7 +32,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 __all__ = ["SLOTS", "TABLE_SYMBOL", "piece_at", "call_piece", "piece_signature", "fill_piece",
-           "fill_pieces"]
+           "fill_pieces", "piece_slots"]
 
 SLOTS = 256           # pieces a table holds (codegen checks the pieces fit)
 # one table per arena dtype: a piece compiled for float32 arenas is another function
@@ -179,16 +179,26 @@ def fill_piece(kernels, slot, dtype):
         table[slot] = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
 
 
-def fill_pieces(kernels, op, dtype, faces=("sweep", "forward"), size=None):
-    """`fill_piece` every piece that entries with opcodes `op` call in `faces`: before a
-    driver, which cannot stop at an entry whose piece is missing (or while another process
-    compiles the kernel that will call them: tapegrad.tiers).  With the entries' `size`, a
-    core row's one-element entries are left out: the kernels run them inline (OP_CORE)."""
-    table = TABLES[np.dtype(dtype)]
+def piece_slots(kernels, op, faces=("sweep", "forward"), size=None):
+    """The slots of the pieces that entries with opcodes `op` call in `faces`, each once, in
+    the order the kernels meet them (a forward's first entry first, a sweep's last entry
+    first).  With the entries' `size`, a core row's one-element entries are left out: the
+    kernels run them inline (OP_CORE)."""
     if size is not None:
         op = op[(size != 1) | (kernels.OP_CORE[op] == 0)]
+    slots = []
     for face in faces:
-        used = (kernels.OP_SWEEP_PIECE if face == "sweep" else kernels.OP_FORWARD_PIECE)[op]
-        for slot in np.unique(used[used >= 0]).tolist():
-            if table[slot] == 0:
-                fill_piece(kernels, slot, dtype)
+        used = (kernels.OP_SWEEP_PIECE[op[::-1]] if face == "sweep"
+                else kernels.OP_FORWARD_PIECE[op])
+        found, first = np.unique(used, return_index=True)
+        slots += [s for s in found[np.argsort(first)].tolist() if s >= 0]
+    return slots
+
+
+def fill_pieces(kernels, op, dtype, faces=("sweep", "forward"), size=None):
+    """`fill_piece` every piece that entries with opcodes `op` call in `faces` (piece_slots):
+    before a driver, which cannot stop at an entry whose piece is missing."""
+    table = TABLES[np.dtype(dtype)]
+    for slot in piece_slots(kernels, op, faces, size):
+        if table[slot] == 0:
+            fill_piece(kernels, slot, dtype)

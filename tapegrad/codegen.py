@@ -45,7 +45,7 @@ from numba import njit
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
-from ._kindcall import piece_at, call_piece, fill_piece, fill_pieces  # the kinds' pieces, by address
+from ._kindcall import piece_at, call_piece, fill_piece, fill_pieces, piece_slots, piece_signature  # the kinds' pieces, by address
 from math import %(math_imports)s
 %(f32_imports)s
 # kind of each opcode (see tapegrad/ops.py)

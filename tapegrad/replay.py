@@ -931,7 +931,7 @@ class Recorded:
                 # the first n-d replay of a process compiles the forward kernel here and the
                 # sweep after it: the sweep's compile can start now, in another process
                 tiers.sweep_ahead(*self._sweep_args(vals, adj, out, np.zeros(1, np.uint8)),
-                                  tier=self._kernel_tier())
+                                  tier=self._kernel_tier(), forward_host=self._fwd_host)
             status = self._forward_paused(vals, direct)
             if status < 0:
                 handed = self._backward_paused(vals, adj, out, hand=True, direct=direct)

@@ -13,8 +13,11 @@ the pieces of the kinds its graphs use, and one whose graphs use the common ops 
 the full kernels.
 
 Both functions take and return what the full kernels do (docs/design.md, "Kernel tiers").
-`sweep_ahead` starts compiling the sweep a coming call will need in a child process
-(tapegrad._ahead), while this one compiles the forward kernel."""
+`sweep_ahead` starts compiling the sweep a coming call will need, and the pieces it and the
+forward before it will meet, in a child process (tapegrad._ahead), while this one compiles the
+forward kernel."""
+import numpy as np
+
 from . import _ahead, scratch
 from ._jit import K
 
@@ -48,8 +51,10 @@ def _tiered(face, names, start, args, level):
     while True:
         if _ahead.pending:
             if names[level] in _ahead.pending:
-                # the pieces this call meets, compiled here while the child ends the kernel
-                K.fill_pieces(K, op, args[_VALS].dtype, (face,), args[_SIZE])
+                # the pieces this call meets first, each compiled here or taken from the
+                # child, which compiles the kernel first (it starts from the end of its list)
+                for slot in K.piece_slots(K, op, (face,), args[_SIZE]):
+                    _fill_slot(slot, args[_VALS].dtype)
             _ahead.adopt(names[level])
         r = getattr(K, names[level])(*args)
         _called.add(names[level])
@@ -67,8 +72,15 @@ def _tiered(face, names, start, args, level):
 def _fill(face, opcode, vals):
     """Compile the piece entries with `opcode` call in `face`'s kernels, for arenas like
     `vals` (once per process and dtype: tapegrad._kindcall)."""
-    slot = int((K.OP_SWEEP_PIECE if face == "sweep" else K.OP_FORWARD_PIECE)[opcode])
-    K.fill_piece(K, slot, vals.dtype)
+    _fill_slot(int((K.OP_SWEEP_PIECE if face == "sweep" else K.OP_FORWARD_PIECE)[opcode]),
+               vals.dtype)
+
+
+def _fill_slot(slot, dtype):
+    """K.fill_piece, with the piece taken from a child compiling it (tapegrad._ahead)."""
+    if _ahead.pending:
+        _ahead.adopt(K.PIECES[slot])
+    K.fill_piece(K, slot, dtype)
 
 
 # OP_TIER as a list of Python ints (read per call), filled on first use: the kernel module is
@@ -113,13 +125,32 @@ def expect_sweep(op):
 
 
 def sweep_ahead(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                start, reach, freed, op_saves, host, tier=0):
-    """Have the kernel that `sweep` with these arguments will call first compiled in a child
-    process, if it is not compiled yet (tapegrad._ahead): for a caller that compiles another
-    kernel before that call."""
+                start, reach, freed, op_saves, host, tier=0, forward_host=None):
+    """Have a child process compile (tapegrad._ahead), if they are not compiled yet, the
+    kernel that `sweep` with these arguments will call first and the pieces of the kinds it
+    will meet, and with `forward_host` (the `host` of a `forward_from` over the same entries
+    that comes first) the pieces that forward will meet before them: for a caller that
+    compiles another kernel before that call.  The child compiles from the last of those
+    back, this process from the first on (each kernel once: _ahead)."""
     tier = max(tier, _level["sweep"], (_OP_TIERS or _load_tiers())[op[start]])
-    _ahead.start(SWEEPS[tier], (op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
-                                vals, adj, start, reach, freed, op_saves, host))
+    if _ahead.looked_at(SWEEPS[tier]):
+        return      # (once per kernel and process, with the pieces: ~1 ms to list them)
+    jobs = []
+    if forward_host is not None:
+        jobs += _piece_jobs("forward", op, size, forward_host == 0, vals.dtype)
+    swept = np.zeros(len(op), bool)
+    swept[:start + 1] = host[:start + 1] == 0
+    jobs += _piece_jobs("sweep", op, size, swept, vals.dtype)
+    jobs.append((SWEEPS[tier], _ahead.signature(
+        (op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
+         reach, freed, op_saves, host))))
+    _ahead.start(jobs)
+
+
+def _piece_jobs(face, op, size, kept, dtype):
+    """(name, signature) of the pieces the entries `kept` call in `face`, in the order met."""
+    return [(K.PIECES[slot], K.piece_signature(K.PIECE_ARGS[slot], dtype))
+            for slot in K.piece_slots(K, op[kept], (face,), size[kept])]
 
 
 def sweep_ahead_of_tape(tape, n, root, op_saves):

@@ -194,15 +194,17 @@ def test_a_first_backward_starts_in_the_highest_tier_it_reaches(calls, monkeypat
 
 
 @pytest.mark.parametrize("full", [False, True])
-def test_replay_compiles_ahead_the_sweep_it_will_call(monkeypatch, full):
+def test_replay_compiles_ahead_what_it_will_call(monkeypatch, full):
     """The first value_and_grad of a tape asks tapegrad._ahead for the very kernel and
-    signature its reverse sweep then calls (else the child's compile would be wasted)."""
+    signature its reverse sweep then calls (else the child's compile would be wasted), after
+    the pieces its forward and then its sweep compile, in the order they compile them (the
+    child compiles from the end of the list, this process from its start)."""
     from numba import typeof
-    from tapegrad import _ahead
+    from tapegrad import _ahead, _kindcall
     monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
-    started, called = [], []
-    monkeypatch.setattr(_ahead, "start", lambda name, args: started.append(
-        (name, tuple(typeof(a) for a in args))))
+    started, called, filled = [], [], []
+    monkeypatch.setattr(_ahead, "_checked", set())     # (as in a fresh process)
+    monkeypatch.setattr(_ahead, "start", started.append)
     for name in NAMES:
         def spy(*args, fn=getattr(kernels(), name), name=name):
             r = fn(*args)
@@ -210,18 +212,30 @@ def test_replay_compiles_ahead_the_sweep_it_will_call(monkeypatch, full):
                 called.append((name, tuple(typeof(a) for a in args)))
             return r
         monkeypatch.setattr(K, name, spy, raising=False)
+    real = K.fill_piece
+    monkeypatch.setattr(K, "fill_piece", lambda kernels, slot, dtype: filled.append(
+        (kernels.PIECES[slot], _kindcall.piece_signature(kernels.PIECE_ARGS[slot], dtype)))
+        or real(kernels, slot, dtype), raising=False)
     w, x = _inputs(tg)
     r = tg.record(lambda w, x: _graph(tg, w, x, full), w.detach(), x.detach())
-    for _ in range(2):
-        r.value_and_grad(w.detach().numpy(), x.detach().numpy())
+    table = _kindcall.TABLES[np.dtype(r.dtype)]
+    saved = table.copy()
+    table[:] = 0             # as in a process that has met none of the kinds yet
+    try:
+        for _ in range(2):
+            r.value_and_grad(w.detach().numpy(), x.detach().numpy())
+    finally:
+        table[:] = np.where(table != 0, table, saved)
     sweeps = [c for c in called if c[0].startswith("sweep")]
-    assert len(sweeps) == 2 and started == sweeps[:1]
+    assert len(sweeps) == 2 and len(started) == 1
+    assert started[0] == filled + sweeps[:1]
+    assert {n.split("_")[0] for n, _ in filled} == {"forward", "sweep"}
 
 
 def test_the_pieces_a_sweep_meets_compile_while_a_child_compiles_the_sweep(monkeypatch):
-    """Before waiting for a child compiling the sweep kernel, tiers compiles the pieces the
-    sweep will call (this process is otherwise idle then); the sweep then meets none
-    missing."""
+    """Before waiting for a child compiling the sweep kernel (the last kernel of its list,
+    which it compiles first), tiers takes (tapegrad._ahead.adopt) and compiles the pieces the
+    sweep will call; the sweep then meets none missing."""
     from tapegrad import _ahead, _kindcall
     table = _kindcall.TABLES[np.dtype(np.float64)]
     slot = _piece_slot("sweep", tg.ops.OPS["cumsum"].code)
@@ -229,7 +243,7 @@ def test_the_pieces_a_sweep_meets_compile_while_a_child_compiles_the_sweep(monke
     monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
     monkeypatch.setitem(_ahead.pending, "sweep_core", None)
     monkeypatch.setattr(_ahead, "adopt", lambda name: events.append(
-        ("adopt", name, table[slot] != 0)) or _ahead.pending.pop(name, None))
+        (name, table[slot] != 0)) or _ahead.pending.pop(name, None))
     saved = int(table[slot])
     table[slot] = 0
     try:
@@ -237,7 +251,9 @@ def test_the_pieces_a_sweep_meets_compile_while_a_child_compiles_the_sweep(monke
         (x.cumsum(0).sin() * 2.0).sum().backward()
     finally:
         table[slot] = table[slot] or saved
-    assert events == [("adopt", "sweep_core", True)]
+    assert events[-1] == ("sweep_core", True) and ("sweep_scan", False) in events
+    assert [n for n, _ in events[:-1]] == [K.PIECES[s] for s in K.piece_slots(
+        K, np.array([tg.ops.OPS[n].code for n in ("cumsum", "sin", "mul", "sum")]), ("sweep",))]
     tx = torch.tensor([0.3, 0.4, 0.5], dtype=torch.float64, requires_grad=True)
     (tx.cumsum(0).sin() * 2.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
