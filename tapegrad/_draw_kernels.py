@@ -266,6 +266,29 @@ def fma_scaled_into(t1, value, t2, x, out):
         out[i] = fma_same(v * t1[i], t2[i], x[i])
 
 
+@njit(cache=True)
+def lerp_number_into(x, end, w, out):
+    """out[i] = torch's lerp of x[i] towards end[i] by the number w (rounded to the dtype):
+    fma(w, end[i] - x[i], x[i]) for |w| < 0.5, else fma(w - 1, end[i] - x[i], end[i]), w - 1
+    rounded (its vectorized body and scalar tail alike); 1-d arrays of one float dtype and
+    length (out may be x or end: each element is read before it is written)."""
+    n = out.shape[0]
+    if x.shape[0] != n or end.shape[0] != n:
+        raise ValueError("lerp_number_into: operands of different lengths")
+    held = np.empty(2, out.dtype)
+    held[0] = w
+    held[1] = 1.0
+    wt = held[0]
+    if abs(wt) < 0.5:
+        for i in range(n):
+            out[i] = fma_same(wt, end[i] - x[i], x[i])
+    else:
+        c = wt - held[1]
+        for i in range(n):
+            e = end[i]
+            out[i] = fma_same(c, e - x[i], e)
+
+
 # ---- randperm's shuffles (each swap reads what the previous ones wrote: no array operation) --
 @njit(cache=True, nogil=True)
 def swap_shuffle(offs, out, start):

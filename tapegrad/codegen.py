@@ -840,7 +840,7 @@ def _copied_source():
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.middle_inner,
         kinds.index.pair_index, kinds.index.pair_middle, kinds.index.pair_suffix,
         kinds.scan.running_sum, kinds.norm.channel_moments,
-        kinds.extreme.slot, kinds.extreme.layout, kinds.extreme.is_hit]
+        kinds.extreme.slot, kinds.extreme.layout, kinds.extreme.is_hit, kinds.addc.in_dtype]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):

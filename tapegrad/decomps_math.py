@@ -11,9 +11,10 @@ import math
 import numpy as np
 
 from . import dtypes as D
-from .exact import fma, fma_scaled
+from .exact import fma, fma_scaled, lerp_into
 from .ndops import _binary, _unary, where
 from .ops import OPS
+from .recording import stored32
 from .tensor import Tensor
 from .tape import read_as_saved
 from .tracing import _tracing
@@ -475,39 +476,49 @@ def upper_clip_reads_input(x, y, out):
 # NOTE: torch's lerp gradients are grad * (1 - weight) and grad * weight; the two-sided
 # value's own (x + w * (end - x): grad - grad * w) is inf - inf = nan for an infinite grad
 # (quantile's interpolation).  Where the weight needs no gradient (a number, or a tensor
-# that does not require grad) and nothing traces, the value is the two-sided formula's over
-# the arrays, the gradient straight_through's carrier x * (1 - w) + end * w (linear in x and
-# end, as lerp: no second derivative either way).  (Not for a weight that requires grad:
-# its gradient grad * (end - x) would need the difference's path.)
+# that does not require grad) and nothing traces, the value is torch's kernel's over the
+# arrays (lerp_arrays), the gradient straight_through's carrier x * (1 - w) + end * w (linear
+# in x and end, as lerp: no second derivative either way).  (Not for a weight that requires
+# grad: its gradient grad * (end - x) would need the difference's path; the value is still the
+# kernel's where own_value.)
 def lerp(T, x, end, weight):
     """torch's two-sided lerp: x + w (end - x) for |w| < 0.5, else end - (end - x)(1 - w)."""
     tw = isinstance(weight, Tensor)
-    if tw and weight.requires_grad or not (x._recorded or end._recorded) or \
-            _tracing(x) is not None or _tracing(end) is not None or \
-            tw and _tracing(weight) is not None:
-        return _two_sided(x, end, weight)
     operands = (x, end, weight) if tw else (x, end)
-    if all(type(t._v) is np.ndarray for t in operands):
-        # (numpy's calls of the tensor ops below, without their dispatch: the same bits)
-        with np.errstate(all="ignore"):
-            value = Tensor._wrap(np.asarray(_two_sided(
-                x._v, end._v, weight._v if tw else weight), x.dtype.np), x.dtype)
-    else:   # (a one-element operand held as a double: the tensor ops' arithmetic)
-        value = _two_sided(x.detach(), end.detach(), weight)
-    return _binary(_STRAIGHT_THROUGH, x * (1 - weight) + end * weight, value)
+    if not own_value(x, operands):
+        return _two_sided(x, end, weight)
+    arrays = [t._array() for t in operands]
+    value = lerp_arrays(*arrays) if tw else lerp_number(*arrays, weight)
+    if tw and weight.requires_grad:
+        return _with_value(_two_sided(x, end, weight), value)
+    if x._recorded or end._recorded:
+        # (torch's factors in the dtype: its Scalars 1 - w and w, its tensor op 1 - w, where
+        # a one-element float32 tensor's products and differences are in double)
+        if not tw:
+            t = x.dtype.np.type
+            return _with_value(x * float(t(1 - weight)) + end * float(t(weight)), value)
+        return _with_value(x * stored32(1 - weight) + end * weight, value)
+    return Tensor._wrap(np.asarray(value, x.dtype.np), x.dtype)
 
 
 def _two_sided(x, end, weight):
-    """lerp's value, of tensors or (a weight array) of numpy arrays."""
+    """lerp's value as tensor ops."""
     if isinstance(weight, Tensor):
         # (torch's LerpBackward1 saves end for weight's gradient, which reads it through diff:
         # an in-place change of end, x.lerp_(x, w) too, fails the backward as torch's)
         diff = read_as_saved(end - x, end)
         return where(weight.abs() < 0.5, x + weight * diff, end - diff * (1 - weight))
-    if isinstance(weight, np.ndarray):
-        diff = end - x
-        return np.where(np.abs(weight) < 0.5, x + weight * diff, end - diff * (1 - weight))
     return lerp_number(x, end, weight)
+
+
+def lerp_arrays(x, end, weight):
+    """lerp's value of float32/float64 arrays of one dtype (broadcast), weight an array:
+    torch's vectorized kernel, fma(w, end - x, x) where |w| < 0.5, else fma(w - 1, end - x,
+    end), w - 1 rounded (its scalar tail computes the same)."""
+    with np.errstate(all="ignore"):
+        small = np.abs(weight) < 0.5
+        coeff = np.where(small, weight, weight - weight.dtype.type(1))
+        return fma(end - x, coeff, np.where(small, x, end), x.dtype)
 
 
 def own_value(like, inputs):
@@ -534,9 +545,23 @@ def _with_value(carrier, arr):
 # The formulas below take tensors or, for inplace._update_arrays (an update with no history),
 # numpy arrays of one dtype: one formula, computed op for op the same way on either.
 def lerp_number(x, end, weight):
-    """lerp with a Python number weight."""
-    diff = end - x
-    return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+    """lerp with a Python number weight: torch's kernel, fma(w, end - x, x) for |w| < 0.5,
+    else fma(w - 1, end - x, end), w and w - 1 in the dtype (lerp_arrays); on tensors that
+    fma is add's with alpha (the kernel's value where own_value, else its steps)."""
+    if isinstance(x, np.ndarray):
+        out = np.empty(x.shape, x.dtype)
+        if lerp_into(x, end, float(weight), out):   # (one Numba call where the arrays allow)
+            return out
+        t = x.dtype.type
+        w = t(weight)
+        with np.errstate(all="ignore"):
+            if abs(w) < 0.5:
+                return fma(end - x, w, x, x.dtype)
+            return fma(end - x, w - t(1), end, x.dtype)
+    t = x.dtype.np.type
+    w = t(weight)
+    return x.add(end - x, alpha=float(w)) if abs(w) < 0.5 else \
+        end.add(end - x, alpha=float(w - t(1)))
 
 
 def addcmul_common(x, t1, t2, value, saved=None):
@@ -589,17 +614,35 @@ def addcmul(T, x, t1, t2, value):
     if value == 1 or not own_value(x_, (x, t1, t2)):
         return addcmul_composed(T, x, t1, t2, value)
     a, b = read_as_saved(a, t1), read_as_saved(b, t2)
-    return _with_value(x_ + a * b * value,
-                       addcmul_fused(x_._array(), a._array(), b._array(), value))
+    term = T.addc_term(a, b, value, False) if _one_term(x_, a, b) else a * b * value
+    return _with_value(x_ + term, addcmul_fused(x_._array(), a._array(), b._array(), value))
 
 
 def addcdiv(T, x, t1, t2, value):
     x_, a, b = _common(x, t1, t2)
-    if value == 1 or not own_value(x_, (x, t1, t2)):
+    if not own_value(x_, (x, t1, t2)):
         return addcdiv_composed(T, x, t1, t2, value)
     a, b = read_as_saved(a, t1), read_as_saved(b, t2)
+    if _one_term(x_, a, b):   # (the term's value is torch's: x + (value * t1) / t2 rounds so)
+        return x_ + T.addc_term(a, b, value, True)
+    if value == 1:
+        return addcdiv_composed(T, x, t1, t2, value)
     return _with_value(x_ + a / b * value,
                        addcdiv_arrays(x_._array(), a._array(), b._array(), value))
+
+
+# NOTE: torch's AddcmulBackward0 / AddcdivBackward0 compute grad * (tensor2 * value) and the
+# like (kinds/addc.py): one entry of the addc kind gives those bits, where the carrier's
+# products, (grad * value) * tensor2, differed in the last bit.  Where tensor1 and tensor2 have
+# the result's shape (torch reduces a broadcast operand's gradient after the product, the
+# sum's VJP before it) and two or more elements (a one-element tensor's arithmetic is in
+# double), in float32 or float64 (own_value: not traced).
+def _one_term(x, a, b):
+    """Whether addcmul's / addcdiv's term of a, b (x, a, b of one float dtype) is one entry of
+    the addc kind."""
+    shape = a._shape
+    return b._shape == shape and (a._recorded or b._recorded) and a.numel() > 1 and (
+        x._shape == shape or np.broadcast_shapes(x._shape, shape) == shape)
 
 
 def addcmul_composed(T, x, t1, t2, value):

@@ -140,6 +140,19 @@ def fma_into(a, b, c, out):
     return True
 
 
+def lerp_into(x, end, w, out):
+    """torch's lerp of x towards end by the Python float w (decomps_math.lerp_number) written
+    into out: one Numba call for arrays x, end, out of out's float dtype and shape (out
+    row-major; it may be x or end).  False, having written nothing, where fma_into would be:
+    the caller computes it by fma."""
+    if type(w) is not float or not kernels_cheap() or x.shape != out.shape or \
+            end.shape != out.shape or x.dtype != out.dtype or end.dtype != out.dtype or \
+            not out.flags.c_contiguous:
+        return False
+    kernels().lerp_number_into(x.reshape(-1), end.reshape(-1), w, out.reshape(-1))
+    return True
+
+
 def fma_scaled(t1, value, t2, x):
     """fma(value * t1, t2, x) with value * t1 rounded first (addcmul's kernel), as a new
     array, for arrays t1, t2, x of one float dtype and shape and a Python number value: one

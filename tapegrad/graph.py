@@ -345,7 +345,7 @@ def torch_inputs(tape, n, op):
 def torch_roles(tape, n, op):
     """torch_inputs with the operand each input is: [(0 for a / 1 for b, node)]."""
     nodes = ([int(tape.ia[n]), int(tape.ib[n])]
-             if op.kind in ("binary", "matmul", "where", "lerp")
+             if op.kind in ("binary", "matmul", "where", "lerp", "addc")
              or (op.kind == "linalg" and tape.ib[n] >= 0) else [int(tape.ia[n])])
     names = [number_name(tape, n, op, i) if node < 0 else "" for i, node in enumerate(nodes)]
     roles = [0, 1]

@@ -1216,16 +1216,15 @@ def _fused(alpha):
     return compute
 
 
-def _update_arrays(t, compute, *operands, one_in_double=False):
+def _update_arrays(t, compute, *operands):
     """t = compute(t's array, *operands) written into t's memory, for a float32/float64 tensor
     t that needs no history here and operands that are tensors of t's dtype and shape or
     Python numbers: the updates of hand-written optimizers (`p.add_(g, alpha=-lr)`,
     `v.addcmul_(g, g, value=1 - b2)`, `ema.lerp_(p, 0.01)`), by `compute`'s numpy arithmetic
     (the general path's, op for op), without that path's checks and tensor per intermediate
-    (addcmul_ of 16x16 float32: 16.7 -> 4.4 us).  `one_in_double`: a one-element t's update
-    computed in float64 and rounded once on the write, as a decomposition computes one-element
-    values (lerp_ of a (1,) float32 bias: 19 -> ~6 us, bit for bit).  None where the general
-    path must decide: history, casts, broadcasting, memory it cannot write."""
+    (addcmul_ of 16x16 float32: 16.7 -> 4.4 us; lerp_ of a (1,) float32 bias: 19 -> ~6 us).
+    None where the general path must decide: history, casts, broadcasting, memory it cannot
+    write."""
     dt = t._dtype
     if dt is not _F32D and dt is not _F64:
         return None
@@ -1264,11 +1263,7 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
             if type(v) is np.ndarray and shared(arr, v):
                 no_partial_overlap(arr, v)
                 aliased = True
-    double = one_in_double and arr.size == 1 and dt is _F32D
-    if double:
-        arr = arr.astype(np.float64)
-        values = [v.astype(np.float64) if type(v) is np.ndarray else v for v in values]
-    if compute is _as_given and not double and not aliased:   # (copy_, fill_: no fp state)
+    if compute is _as_given and not aliased:   # (copy_, fill_: no fp state)
         new = values[0]
     else:
         token = ERR_SET(QUIET)
@@ -1276,8 +1271,6 @@ def _update_arrays(t, compute, *operands, one_in_double=False):
             new = compute(arr, *values)
             if aliased and compute is _as_given:   # (a copy_ of memory it writes: torch's order)
                 new = _or(in_torch_order(arr, values[0]), new)
-            if double:
-                new = new.astype(np.float32)   # (rounded once; past float32's range: inf)
         finally:
             ERR_RESET(token)
     t._lserial = 0   # a later use records the new value (tape.leaf_node)

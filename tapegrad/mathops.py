@@ -386,9 +386,8 @@ def _lerp_operands(x, end, weight):
 def _array_update(t, number, *tensors):
     """Whether lerp_/addcmul_/addcdiv_ of t with the Python number `number` and `tensors` may
     take inplace._update_arrays: t held in an array or a float, and tensors all tensors (else
-    torch's errors).  The decomposition's arithmetic is numpy's in t's dtype (addcmul's one
-    fused multiply-add), but lerp's in double for a one-element t (docs/semantics.md), which
-    _update_arrays' `one_in_double` keeps."""
+    torch's errors).  The decomposition's arithmetic is numpy's in t's dtype (addcmul's and
+    lerp's fused multiply-adds)."""
     tv = type(t._v)
     if (type(number) is float or type(number) is int) and (tv is np.ndarray or tv is float):
         for x in tensors:   # (a loop, not all() of a generator: ~0.3 us less)
@@ -771,8 +770,7 @@ class _MathMethods:
     def lerp_(self, end, weight):
         weight = _lerp_operands(self, end, weight)   # (before _inplace_decomp's casts)
         if _array_update(self, weight, end):
-            done = _update_arrays(self, lambda x, e: DM.lerp_number(x, e, weight), end,
-                                  one_in_double=True)
+            done = _update_arrays(self, lambda x, e: DM.lerp_number(x, e, weight), end)
             if done is not None:
                 return done
         return _inplace_decomp(self, Tensor.lerp, end, weight, _inputs=(end, weight))
@@ -1177,7 +1175,8 @@ assert OPS["lerp_by_number"].saves == ()
 # weight or broadcast operands, the row's body (DM.lerp).
 def _lerp_entry(x, end, weight):
     """lerp(x, end, number weight) of x, end (one shape, one dtype, float32 or float64, two
-    or more elements, one of them recording) as one entry of the lerp kind (imm: weight)."""
+    or more elements, one of them recording) as one entry of the lerp kind (imm: weight;
+    params [f32])."""
     token = ERR_SET(QUIET)
     try:
         value = np.asarray(DM.lerp_number(x._array(), end._array(), weight), x._dtype.np)
@@ -1188,7 +1187,45 @@ def _lerp_entry(x, end, weight):
         return Tensor._wrap(value, x._dtype)
     a = input_node(tape, x) if x._recorded else const_operand(tape, x, x._array())
     b = input_node(tape, end) if end._recorded else const_operand(tape, end, end._array())
-    return _result(value, x._dtype, tape, _LERP_ENTRY, a, b, float(weight))
+    t = _result(value, x._dtype, tape, _LERP_ENTRY, a, b, float(weight))
+    tape.add_params(t._node, [1 if x._dtype is D.float32 else 0])
+    return t
+
+
+_ADDC_TERMS = (OPS["addcmul_term"].code, OPS["addcdiv_term"].code)
+assert all(OPS[n].saves == ("a", "b") for n in ("addcmul_term", "addcdiv_term"))
+
+
+def _addc_term(t1, t2, value, div):
+    """addcmul's (value * t1) * t2 or (div) addcdiv's (value * t1) / t2 of t1, t2 (one shape,
+    float32 or float64) as one entry of the addc kind (kinds/addc.py; imm value in the dtype,
+    params [div, f32]), its value numpy's in the dtype: the term the rows' eager bodies add to
+    self (views.KIND_OPS.addc_term)."""
+    dt = t1._dtype
+    a_, b_ = t1._array(), t2._array()
+    token = ERR_SET(QUIET)
+    try:
+        c = dt.np.type(value)   # (torch's Scalar in the dtype)
+        s = a_ * c
+        value_ = np.asarray(s / b_ if div else s * b_, dt.np)
+    finally:
+        ERR_RESET(token)
+    tape = _tape_for(t1, t2)
+    if tape is None:
+        return Tensor._wrap(value_, dt)
+    for t in (t1, t2):
+        if not t._recorded:   # (a constant the entry saves: not an inference tensor, as torch)
+            refuse_inference_save(t)
+    a = input_node(tape, t1) if t1._recorded else const_operand(tape, t1, a_)
+    b = input_node(tape, t2) if t2._recorded else const_operand(tape, t2, b_)
+    t = _result(value_, dt, tape, _ADDC_TERMS[div], a, b, float(c))
+    tape.add_params(t._node, [1 if div else 0, 1 if dt is D.float32 else 0])
+    tape.save(a, a_)
+    tape.save(b, b_)
+    return t
+
+
+KIND_OPS.addc_term = _addc_term
 
 
 def _amax_amin(x, dim, keepdim, is_max):

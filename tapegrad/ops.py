@@ -77,6 +77,9 @@ Kinds (see docs/design.md):
   adaptive_avg_pool  an adaptive average pooling over the last 2 or 3 dims (params [k, D,
             H, W, OD, OH, OW]; imm 1.0 for float32; tapegrad/kinds/pool.py): its eager case,
             the rest being the decomposition rows adaptive_avg_pool2d / 3d
+  addc      addcmul's / addcdiv's term value * a * b or value * a / b (imm the value, params
+            [div, f32]; tapegrad/kinds/addc.py): recorded by those rows' eager bodies, its VJP
+            torch's factors in torch's order
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -1191,6 +1194,14 @@ _DECLS = [
        saves=("a",)),
     Op("adaptive_avg_pool3d_windows", "adaptive_avg_pool", "AdaptiveAvgPool3DBackward0",
        saves=("a",)),
+    # addcmul's / addcdiv's term of tensor1 and tensor2 (one float dtype and the result's
+    # shape) in their eager bodies: one entry of the addc kind (tapegrad/kinds/addc.py; imm
+    # the value, params [div, f32]), torch's gradients g * (t2 * value), g * (t1 * value);
+    # g * (value / t2), -g * ((t1 * value) / (t2 * t2)).  A traced call records the primitives
+    Op("addcmul_term", "addc", "AddcmulBackward0", saves=("a", "b"),
+       saved_names=(("self", None),), saved_args=("tensor1", "tensor2", "value")),
+    Op("addcdiv_term", "addc", "AddcdivBackward0", saves=("a", "b"),
+       saved_names=(("self", None),), saved_args=("tensor1", "tensor2", "value")),
 ]
 
 def mentions(expr, name):
@@ -1233,7 +1244,7 @@ for _op in _DECLS:   # torch's fields are per class: the rows of one class list 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
          "split", "shift", "decomp", "pyfunc", "linalg", "scan", "softmax", "nll", "avg_pool",
-         "norm", "extreme", "lerp", "cumprod", "adaptive_avg_pool")
+         "norm", "extreme", "lerp", "cumprod", "adaptive_avg_pool", "addc")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with imm = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -149,6 +149,10 @@ TORCH_NAMES = {
                        "reduction",
     "bce": "`F.binary_cross_entropy` (`nn.BCELoss`), before the weight and the reduction",
     "sqrt0": "the square root of `std`, `cdist` (gradient 0 at 0)",
+    "addcmul_term": "the term `value * tensor1 * tensor2` of an eager `addcmul` (one entry of "
+                    "the addc kind: torch's gradient formulas)",
+    "addcdiv_term": "the term `value * tensor1 / tensor2` of an eager `addcdiv` (one entry of "
+                    "the addc kind: torch's gradient formulas)",
     "sq_deviation": "the squared deviations of `var`, `std` (no gradient through the mean, "
                     "as torch's `var_backward`)",
     "norm_sqrt": "the square root of a 2-norm (gradient 0 at 0)",

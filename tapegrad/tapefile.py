@@ -450,6 +450,8 @@ def check_program(prog, meta, limits):
            "row's primitives)")
     _first(kind == _K["adaptive_avg_pool"], "an adaptive_avg_pool entry (eager only: a traced "
            "adaptive_avg_pool records the row's primitives)")
+    _first(kind == _K["addc"], "an addc entry (eager only: a traced addcmul or addcdiv "
+           "records the row's primitives)")
     none = np.isin(kind, [_K["leaf"], _K["const"]])
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",

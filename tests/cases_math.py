@@ -210,6 +210,15 @@ CASES = {
                 ("fn", lambda m, a, b, c: m.addcmul(a, b, c), [(3,), (3,), (3,)], ANY)],
     "addcdiv": [("v", lambda m, a, b, c: a.addcdiv(b, c, value=-2.0), [(2, 3), (2, 3), (2, 3)], ANY),
                 ("fn", lambda m, a, b, c: m.addcdiv(a, b, c), [(3,), (3,), (3,)], ANY)],
+    # (the term of an eager addcmul / addcdiv whose tensor1 and tensor2 have the result's
+    # shape: one entry of the addc kind)
+    "addcmul_term": [("v", lambda m, a, b, c: a.addcmul(b, c, value=0.3), [(3,), (2, 3), (2, 3)],
+                      ANY),
+                     ("twice", lambda m, a, b: m.addcmul(a, b, b * 2, value=-1.5),
+                      [(2, 3), (2, 3)], ANY)],
+    "addcdiv_term": [("v", lambda m, a, b, c: a.addcdiv(b, c, value=0.3), [(2, 3), (2, 3), (2, 3)],
+                      ANY),
+                     ("one", lambda m, a, b, c: m.addcdiv(a, b * 3, c), [(4,), (4,), (4,)], ANY)],
 }
 
 # one use of each of the rows above that is elementwise, for tests/test_tape.py's table

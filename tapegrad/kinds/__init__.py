@@ -20,13 +20,13 @@ read-only broadcast for a cat's gradient: engine._Side.grad_copy copies what it 
 Kinds in `LISTS` read their whole operand list (ia, ib, then the entry's `arg` slice): their
 kernel pieces also take `arg_ptr, arg`, and their tensor faces take the list
 (`tensor_forward_<kind>(T, xs, shape, params)`, `tensor_vjp_<kind>(T, g, shapes, params)`)."""
-from . import cat, cumprod, extreme, gather, lerp, linalg, matmul, nll, norm, pool, reduce, \
+from . import addc, cat, cumprod, extreme, gather, lerp, linalg, matmul, nll, norm, pool, reduce, \
     scan, shift, softmax, view
 
 # every structural kind's module (codegen compiles their kernel pieces in this order), and
 # kind name -> the module holding its faces (kernel pieces, tensor faces, host faces)
 MODULES = (reduce, view, gather, matmul, cat, shift, linalg, scan, softmax, nll, pool, norm,
-           extreme, lerp, cumprod)
+           extreme, lerp, cumprod, addc)
 MODULE_OF = {kind: mod for mod in MODULES for kind in mod.KINDS}
 
 

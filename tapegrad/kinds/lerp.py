@@ -3,19 +3,24 @@ LerpBackward0) -- its eager case (mathops._lerp_entry: x and end of one float32 
 dtype and one shape of two or more elements, recording, not for replay; a traced call records
 the decomposition row lerp's primitives, decomps_math.lerp).
 
-Operands x (a) and end (b); no params; imm: the weight w.  torch's two-sided value
+Operands x (a) and end (b); params [f32]: 1 for a float32 entry; imm: the weight w.  torch's
+two-sided value
 
     out = x + w * (end - x)        where |w| < 0.5
     out = end - (end - x) * (1 - w)  elsewhere
 
-is computed at the call by numpy in the operands' dtype (decomps_math.lerp_number on the
-arrays, the no-grad path's values); the kernel's (a re-run) in float64.
+is computed at the call as torch's vectorized kernel computes it, fused multiply-adds in the
+operands' dtype (decomps_math.lerp_number on the arrays, the no-grad path's values); the
+kernel's (a re-run) in float64.
 
 VJP, torch's lerp_backward: grad_x = g * (1 - w), grad_end = g * w (an inf g is inf there,
-where the two-sided formula's own derivative g - g * w is inf - inf = nan).  It reads no
+where the two-sided formula's own derivative g - g * w is inf - inf = nan), the factors
+rounded to the dtype (torch's Scalar 1 - w, computed in double, and w: in_dtype).  It reads no
 value: the row saves nothing, as torch's node saves only the weight.  create_graph records
 the same products as tensor ops (linear in g: no second derivative in x or end).
 """
+from .addc import in_dtype
+
 KINDS = ("lerp",)
 
 
@@ -29,10 +34,12 @@ def forward_lerp(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals
 
 
 def sweep_lerp(e, a, b, out_off, n, off, size, shp, nd, par, params, imm, vals, adj):
-    # NOTE: torch's grad * (1 - weight) and grad * weight (an inf grad stays inf)
+    # NOTE: torch's grad * (1 - weight) and grad * weight (an inf grad stays inf), each
+    # factor a Scalar rounded to the dtype
     oa, ob = off[a], off[b]
-    w = imm[e]
-    v = 1.0 - w
+    f32 = params[par[e]] != 0
+    v = in_dtype(1.0 - imm[e], f32)
+    w = in_dtype(imm[e], f32)
     for k in range(n):
         g = adj[out_off + k]
         adj[oa + k] += g * v

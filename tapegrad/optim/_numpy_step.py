@@ -2,26 +2,20 @@
 by a fused kernel: the pack's parameter values as writable arrays, and torch's lerp_."""
 import numpy as np
 
+from ..decomps_math import lerp_number
+
 __all__ = ["param_arrays", "lerp_", "add_"]
 
 
 def lerp_(a, end, w):
-    """a.lerp_(end, w) for a Python number w, with torch's two formulas.  For float32 the
-    product and sum are one fused multiply-add in torch's kernel: computed here in float64
-    (the float32 product is exact there) and rounded once."""
-    t = a.dtype.type
-    w = t(w)
-    wide = np.float64 if a.dtype == np.float32 else a.dtype.type
-    diff = (end - a).astype(wide)
-    if abs(w) < 0.5:
-        a[...] = a.astype(wide) + wide(w) * diff
-    else:
-        a[...] = end.astype(wide) - diff * wide(t(1) - w)
+    """a.lerp_(end, w) for a Python number w: torch's kernel, a fused multiply-add by either
+    of its two formulas (decomps_math.lerp_number)."""
+    a[...] = lerp_number(a, end, w)
 
 
 def add_(a, b, alpha):
     """a.add_(b, alpha=alpha) for a Python number alpha: one fused multiply-add in torch's
-    kernel, computed as lerp_'s (the float32 product exact in float64, rounded once)."""
+    kernel, computed in float64 for float32 (the float32 product exact there, rounded once)."""
     t = a.dtype.type
     wide = np.float64 if a.dtype == np.float32 else t
     a[...] = a.astype(wide) + wide(t(alpha)) * b.astype(wide)
