@@ -338,10 +338,8 @@ def div_number(T, x, c):
 # has torch's path through x alone (none through the mean: an infinite grad made its terms
 # inf - inf).  `slope` (mathops.moment) names torch's gradient where it is not the value's
 # derivative: None (it is); "whole"; else n - correction.  The value is then
-# straight_through(a sum carrying that gradient, the value).  `value`: the result's value as
-# torch computes it (mathops._torch_moments: Welford's, or two passes in float64), which
-# straight_through gives the decomposition's result (None: the decomposition's own value).
-def var(T, x, dims, correction, keepdim, slope=None, value=None):
+# straight_through(a sum carrying that gradient, the value).
+def var(T, x, dims, correction, keepdim, slope=None):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
     # (one element per slice: the mean is x itself; x.mean() would be it rounded to x's
@@ -349,10 +347,8 @@ def var(T, x, dims, correction, keepdim, slope=None, value=None):
     mean = x if count == 1 else x.mean(dims, keepdim=True)
     squares = _binary(_SQ_DEVIATION, x, mean).sum(dims, keepdim=keepdim)
     if slope is None:
-        out = squares / max(count - correction, 0)
-        return out if value is None else _binary(_STRAIGHT_THROUGH, out, value)
-    # (0 * (1 / 0) is no gradient)
-    out = squares.detach() / max(count - correction, 0) if value is None else value
+        return squares / max(count - correction, 0)
+    out = squares.detach() / max(count - correction, 0)   # (0 * (1 / 0) is no gradient)
     if slope == "whole":
         carrier = (x * where(x == mean, math.nan, math.inf)).sum(dims, keepdim=keepdim)
     else:   # (a slope of 0: g / 0, torch's (2 / 0) * grad)
@@ -371,9 +367,8 @@ def _sqrt0(s, p=None):
 
 
 # NOTE: std and the norms: gradient 0 where the result is 0, as torch's masked formulas
-def std(T, x, dims, correction, keepdim, slope=None, value=None):
-    # (`value`: the square of torch's std, whose root is it: mathops._torch_moments)
-    return _sqrt0(var(T, x, dims, correction, keepdim, slope, value))
+def std(T, x, dims, correction, keepdim, slope=None):
+    return _sqrt0(var(T, x, dims, correction, keepdim, slope))
 
 
 def vector_norm(T, x, ord, dims, keepdim):

@@ -22,8 +22,8 @@ from .kinds import cumprod as cumprod_kind, scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype, _compare,
                     _EXTREMES_DTYPES, _FAST_SUM_MIN, _EXACT_INT, first_extremes,
-                    float_operands, _np_mean, _NP_FWD, _ONES_ROWS, _sums, two_pass_moment,
-                    _unary, _UN_ROW, _use_extremes, welford_moments, where)
+                    float_operands, _np_mean, _NP_FWD, _ONES_ROWS, _sums, _unary, _UN_ROW,
+                    _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -1632,14 +1632,13 @@ def heaviside(input, values):
     return _heaviside(input, values, 1)
 
 
-_MEAN_DIM, _SUM_DIM, _SQ_DEVIATION, _MULTIPLY, _DIVIDE, _SQRT0, _STRAIGHT_THROUGH = (
-    OPS[n].code for n in ("mean_dim", "sum_dim", "sq_deviation", "mul", "div", "sqrt0",
-                          "straight_through"))
+_MEAN_DIM, _SUM_DIM, _SQ_DEVIATION, _MULTIPLY, _DIVIDE, _SQRT0 = (OPS[n].code for n in (
+    "mean_dim", "sum_dim", "sq_deviation", "mul", "div", "sqrt0"))
 _MULTIPLY_FWD = _BIN_FAST[_MULTIPLY][0]
 _MOMENT_ROWS = {"var": OPS["var"].code, "std": OPS["std"].code}
 
 
-def _moment_pass(x, name, dims, corr, keepdim, value):
+def _moment_pass(x, name, dims, corr, keepdim):
     """var / std of x over `dims` in one frame: the entries decomps_math.var (and std's sqrt0)
     records, the same values by the same numpy calls, one group shown as VarBackward0 /
     StdBackward0 (tests/test_mathops.py compares the tapes of both): the mean over dims
@@ -1648,8 +1647,7 @@ def _moment_pass(x, name, dims, corr, keepdim, value):
     and sum as one-element entries and its quotient and sqrt0 by the body's own calls (the
     scalar fast path's double arithmetic).  None outside its case: a float32/float64
     array-backed plain tensor of two or more elements per result and below the long-sum
-    threshold, not recording for replay.  `value`: torch's (_torch_moments), which the body's
-    straight_through gives the quotient (_moment_tail)."""
+    threshold, not recording for replay.  Without a tape the values only."""
     tx = type(x)
     dt = x._dtype
     xa = x._v
@@ -1663,10 +1661,8 @@ def _moment_pass(x, name, dims, corr, keepdim, value):
     if count < 2:
         return None
     tape = _tape_for(x, None) if x._recorded else None
-    if tape is not None and tape.recording or value is None:
+    if tape is not None and tape.recording:
         return None      # (a replay: the body's entries, traced)
-    if tape is None:
-        return value if name == "var" else _unary(_SQRT0, value)
     dtn = dt.np
     divisor = max(count - corr, 0)
     sqdev_fwd, div_fwd = (_BIN_FAST[c][0] for c in (_SQ_DEVIATION, _DIVIDE))
@@ -1677,9 +1673,17 @@ def _moment_pass(x, name, dims, corr, keepdim, value):
         sm = layouts.reduced(sq, np.asarray(_add_reduce(sq, dims, dtn, None, keepdim),
                                             dtype=dtn))
         one = sm.size == 1
-        q = None if one else div_fwd(sm, dtn.type(divisor))
+        q = out = None
+        if not one:
+            q = out = div_fwd(sm, dtn.type(divisor))
+            if name == "std":
+                out = _UN_ROW[_SQRT0][0](q, None)
     finally:
         ERR_RESET(token)
+    if tape is None:
+        if one:
+            return _moment_tail(Tensor._wrap(sm, dt), name, divisor)
+        return Tensor._wrap(out, dt)
     kshape = [1 if d in dims else k for d, k in enumerate(shape)]
     start = tape.n
     a = input_node(tape, x)
@@ -1695,7 +1699,7 @@ def _moment_pass(x, name, dims, corr, keepdim, value):
         s_t = _new()
         s_t._v, s_t._dtype, s_t._shape, s_t._tape, s_t._node, s_t._recorded = (
             float(sm.reshape(-1)[0]), dt, sm.shape, tape, n_s, True)
-        t = _moment_tail(s_t / divisor, name, value)
+        t = _moment_tail(s_t, name, divisor)
         members = (n_m, n_sq, n_s) + tuple(range(n_s + 1, t._node + 1))
         groups.mark_members(tape, start, t._node, members, _MOMENT_ROWS[name])
         return t
@@ -1703,12 +1707,14 @@ def _moment_pass(x, name, dims, corr, keepdim, value):
     tape.nds.add_param_ints(n_s, kshape)
     n = tape.push_nd(_DIVIDE, n_s, -1, float(divisor), q.shape, q.size)
     tape.save(n_s, sm)
-    q_t = _new()
-    q_t._v, q_t._dtype, q_t._shape, q_t._tape, q_t._node, q_t._recorded = (
-        q, dt, q.shape, tape, n, True)
-    t = _moment_tail(q_t, name, value)
-    members = (n_m, n_sq, n_s) + tuple(range(n, t._node + 1))
-    groups.mark_members(tape, start, t._node, members, _MOMENT_ROWS[name])
+    members = (n_m, n_sq, n_s, n)
+    if name == "std":
+        n = tape.push_nd(_SQRT0, n, -1, 0.0, out.shape, out.size)
+        tape.save(n, out)
+        members += (n,)
+    groups.mark_members(tape, start, n, members, _MOMENT_ROWS[name])
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
     return t
 
 
@@ -1778,11 +1784,11 @@ def _norm2_plain(x):
     return t
 
 
-def _moment_tail(q, name, value):
-    """The body's last steps on the quotient q, by its own calls: torch's value given it by
-    straight_through, then std's sqrt0."""
-    t = _binary(_STRAIGHT_THROUGH, q, value)
-    return DM._sqrt0(t) if name == "std" else t
+def _moment_tail(s, name, divisor):
+    """The body's last steps on a one-element sum s: the quotient (the scalar fast path) and
+    std's sqrt0, by the body's own calls."""
+    q = s / divisor
+    return DM._sqrt0(q) if name == "std" else q
 
 
 def moment_dim(name, method, lead, first, dim, unbiased, keepdim, correction):
@@ -1812,10 +1818,9 @@ def moment_dim(name, method, lead, first, dim, unbiased, keepdim, correction):
     raise arg_error(name, method, args, kwargs)
 
 
-def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None, means=None):
+def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
     """var or std (`name`) of x as torch's Tensor.var/std (dim and unbiased as moment_dim
-    binds them); `warn_as`: the function torch's warning names (var_mean, std_mean: its
-    route, whose mean torch's value for it is appended to the list `means`)."""
+    binds them); `warn_as`: the function torch's warning names (var_mean, std_mean)."""
     warn_as = warn_as or name
     if not x._dtype.is_floating_point:
         raise RuntimeError(f"{'std and var' if name in ('std', 'var') else name} only support "
@@ -1836,47 +1841,11 @@ def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None, means=None
     else:
         n = 1 if isinstance(dim, (tuple, list)) and not dim else count
         slope = n - corr if n - corr <= 0 or n != count else None
-    value = _torch_moments(x, name, dims, corr, keep, warn_as != name, means)
     if slope is None:
-        out = _moment_pass(x, name, dims, corr, keep, value)
+        out = _moment_pass(x, name, dims, corr, keep)
         if out is not None:
             return out
-    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep, slope,
-                   value)
-
-
-def _torch_moments(x, name, dims, corr, keepdim, paired, means):
-    """var / std (`name`) of x over dims as torch's CPU reductions compute the value: a
-    tensor of var, for std the square of torch's std (the root of the float64 variance,
-    rounded once), which the body's sqrt0 takes back to it (a correctly rounded root of a
-    correctly rounded square: itself; not where the square leaves float32's normal range,
-    std past 1.8e19 or below 1.1e-19; float64 1e154, 1.5e-154), so the result is sqrt0's, whose gradient reads it as
-    torch's std_backward; or None for a traced x or one not float32/float64 (the
-    decomposition's values then).  Several results, or var_mean / std_mean (`paired`): Welford
-    (ndops.welford_moments; its mean appended to `means`, var_mean's second value); one
-    result of var / std: two passes in float64 around x's mean() (ndops.two_pass_moment);
-    an empty x: nan."""
-    dt = x._dtype
-    if dt is not D.float32 and dt is not D.float64 or _tracing(x) is not None:
-        return None
-    xa = x._array()
-    shape = xa.shape
-    kept = 1
-    for d, k in enumerate(shape):
-        if d not in dims:
-            kept *= k
-    if paired or kept > 1 or not xa.size:
-        var, std, mean = welford_moments(xa, dims, corr, keepdim) if dims else \
-            welford_moments(xa.reshape(1), (0,), corr, False)
-        if means is not None:
-            means.append(Tensor._wrap(mean.reshape(var.shape), dt))
-    else:
-        rshape = tuple(1 for _ in shape) if keepdim else ()
-        var, std = two_pass_moment(xa, float(x.detach().mean()), corr, rshape)
-    if name == "std":
-        with np.errstate(over="ignore", under="ignore"):
-            var = np.multiply(std, std)
-    return Tensor._wrap(var, dt)
+    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep, slope)
 
 
 # ---- module functions ------------------------------------------------------------------------

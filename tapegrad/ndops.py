@@ -1005,61 +1005,6 @@ def _use_extremes(x, arr):
         x._recorded or module_loaded("tapegrad._extremes"))
 
 
-def two_pass_moment(arr, mean, correction, shape):
-    """(var, std) of every element of the float32/float64 array arr (not empty) around
-    `mean` (the float of its mean()) as torch's route for one result computes them: the
-    squared deviations summed in float64 in memory order, over max(N - correction, 0) (inf
-    or nan at 0), std its square root in float64, each rounded once to arr's dtype; arrays of
-    `shape`."""
-    flat = arr.ravel("K")
-    s = kernel_module("tapegrad._welford", "_welford.py", _import_welford).squared_deviations(
-        flat, mean)
-    with np.errstate(divide="ignore", invalid="ignore"):   # (0 / 0: the machine's nan, as C's)
-        v = np.float64(s) / np.float64(max(flat.size - correction, 0))
-        return (np.asarray(v, arr.dtype).reshape(shape),
-                np.asarray(np.sqrt(v), arr.dtype).reshape(shape))
-
-
-def _import_welford():
-    from . import _welford
-    return _welford
-
-
-# From this many results side by side welford_moments' kernel runs them as vector lanes (a
-# (64, 1000) float32 var(1): transposed first ~40 us, one slice after another ~120 us)
-_WELFORD_LANES = 8
-
-
-def welford_moments(arr, dims, correction, keepdim):
-    """(var, std, mean) of the float32/float64 array arr over `dims` (sorted, not empty) by
-    tapegrad._welford, arrays of arr's dtype in the result's shape: torch's route for a
-    reduction with several results.  Each slice is read in the order torch's iterator walks
-    it: the reduced dims from the largest stride of arr to the smallest (row-major for a
-    contiguous arr), ties in dim order.  An empty slice gives nan (torch's fill, whatever the
-    correction)."""
-    shape = arr.shape
-    kept = [d for d in range(len(shape)) if d not in dims]
-    order = sorted(dims, key=lambda d: -abs(arr.strides[d]))
-    m = math.prod(shape[d] for d in dims)
-    results = math.prod(shape[d] for d in kept)
-    inner = math.prod(shape[order[-1] + 1:])
-    if order == list(range(order[0], order[0] + len(order))) and (
-            inner >= _WELFORD_LANES or results < _WELFORD_LANES):   # (no transpose)
-        block = np.ascontiguousarray(arr).reshape(math.prod(shape[:order[0]]), m, inner)
-    else:   # (the results along the inner axis, the kernel's vector lanes)
-        block = np.ascontiguousarray(arr.transpose(order + kept)).reshape(1, m, results)
-    rshape = tuple(1 if d in dims else k for d, k in enumerate(shape)) if keepdim else \
-        tuple(shape[d] for d in kept)
-    outs = [np.empty(block.shape[::2], arr.dtype) for _ in range(3)]
-    if m == 0:
-        for out in outs:
-            out.fill(np.nan)
-    elif outs[0].size:
-        kernel_module("tapegrad._welford", "_welford.py", _import_welford).welford(
-            block, float(correction), *outs)
-    return tuple(out.reshape(rshape) for out in outs)
-
-
 def first_extremes(arr, d0, d1, is_max):
     """(at, pos, sole, flat) of tapegrad._extremes.first_extremes over arr's dims d0..d1 as
     the middle block (flat: arr's elements in row-major order, which pos indexes)."""

@@ -13,14 +13,11 @@ import numpy as np
 
 from . import decomps, return_types
 from .mathops import moment, moment_dim
-from .ndops import _binary
 from .native_args import arg_error, given, MISSING
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
 from .tensor import _dim, _int_arg, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
-
-_STRAIGHT_THROUGH = OPS["straight_through"].code
 
 
 def _two_outputs(name, body, input):
@@ -66,10 +63,8 @@ def _moment_mean(name, input, args, dim, unbiased, keepdim, correction):
     mdim = () if dim is None else dim
 
     def body(T, x):
-        means = []   # (torch's value of the mean: Welford's, beside the var)
-        v = moment(x, name, dim, unbiased, keepdim, correction, f"{name}_mean", means)
-        mean = x.mean(mdim, keepdim=bool(keepdim))
-        return stack([v, _binary(_STRAIGHT_THROUGH, mean, means[0]) if means else mean])
+        return stack([moment(x, name, dim, unbiased, keepdim, correction, f"{name}_mean"),
+                      x.mean(mdim, keepdim=bool(keepdim))])
 
     return _two_outputs(f"{name}_mean", body, input)
 
