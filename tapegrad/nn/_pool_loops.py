@@ -170,6 +170,13 @@ def avg_sums(a, geo):
 
 
 @njit(cache=True)
+def adaptive_window(i, size, out):
+    """(start, end) of output position i's window along a dim of `size` pooled to `out`, as
+    torch's adaptive kernels: floor(i * size / out), ceil((i + 1) * size / out)."""
+    return (i * size) // out, ((i + 1) * size + out - 1) // out
+
+
+@njit(cache=True)
 def adaptive_avg_sums(a, geo):
     """An adaptive average pooling of the C-contiguous (P, D, H, W) array a (a 2-d pooling has
     D = 1) to geo = (OD, OH, OW), as torch's CPU kernel (cpu_adaptive_avg_pool) computes it:
@@ -186,11 +193,11 @@ def adaptive_avg_sums(a, geo):
     flat = a.reshape(P, D * H * W)
     acc = np.empty(P, a.dtype)
     for t in range(od):
-        z0, z1 = (t * D) // od, ((t + 1) * D + od - 1) // od
+        z0, z1 = adaptive_window(t, D, od)
         for i in range(oh):
-            h0, h1 = (i * H) // oh, ((i + 1) * H + oh - 1) // oh
+            h0, h1 = adaptive_window(i, H, oh)
             for j in range(ow):
-                w0, w1 = (j * W) // ow, ((j + 1) * W + ow - 1) // ow
+                w0, w1 = adaptive_window(j, W, ow)
                 o = (t * oh + i) * ow + j
                 acc[:] = 0
                 for z in range(z0, z1):
@@ -226,19 +233,21 @@ def adaptive_max_positions(a, geo):
     kidx = np.empty((P, n_out), np.int64)
     kh = 0
     for i in range(oh):
-        kh = max(kh, ((i + 1) * H + oh - 1) // oh - (i * H) // oh)
+        h0, h1 = adaptive_window(i, H, oh)
+        kh = max(kh, h1 - h0)
     kw = 0
     for j in range(ow):
-        kw = max(kw, ((j + 1) * W + ow - 1) // ow - (j * W) // ow)
+        w0, w1 = adaptive_window(j, W, ow)
+        kw = max(kw, w1 - w0)
     for p in range(P):
         row = flat[p]
         o = 0
         for t in range(od):
-            z0, z1 = (t * D) // od, ((t + 1) * D + od - 1) // od
+            z0, z1 = adaptive_window(t, D, od)
             for i in range(oh):
-                h0, h1 = (i * H) // oh, ((i + 1) * H + oh - 1) // oh
+                h0, h1 = adaptive_window(i, H, oh)
                 for j in range(ow):
-                    w0, w1 = (j * W) // ow, ((j + 1) * W + ow - 1) // ow
+                    w0, w1 = adaptive_window(j, W, ow)
                     at = (z0 * H + h0) * W + w0
                     k_at = 0
                     best = -np.inf
