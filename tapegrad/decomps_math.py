@@ -95,10 +95,10 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False, masked=None):
 # size 1) is read through depends_on(x, x): the gradient is g, and depends on x as torch's.
 def prod(T, x, dim, keepdim):
     """Product over dim (None: all elements)."""
+    if not x.shape:   # (torch's prod_backward passes a 0-d input's grad as it is: 1 at inf)
+        return _fresh(x, x)
     y = x.reshape(-1) if dim is None else x
     d = 0 if dim is None else dim
-    if not y.shape:          # 0-d, dim 0
-        return _fresh(y, x)
     n = y.shape[d]
     if n == 0:
         r = y.sum(d, keepdim=keepdim) + 1

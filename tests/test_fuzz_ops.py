@@ -714,3 +714,18 @@ def test_one_element_float32_composites_round_each_step(op, shape):
            for m in (tapegrad, torch)]
     far = _ulps(*got) > 2
     assert far.sum() <= 4, list(zip(vals[far], got[0][far], got[1][far]))
+
+
+@pytest.mark.parametrize("value", [-math.inf, math.inf, math.nan, 0.0, 2.5])
+@pytest.mark.parametrize("call", ["m.prod(x)", "x.prod(-1)", "m.prod(x, 0, keepdim=True)",
+                                  "m.prod(x, dtype=m.float64)"])
+def test_prod_of_a_0d_tensor_passes_its_gradient(call, value):
+    # seed 87195: torch's prod_backward returns a 0-d input's grad as it is; tapegrad's took
+    # the quotient form grad * result / x at an infinite (or nan) element: nan for torch's 1
+    got = []
+    for m in (tapegrad, torch):
+        x = m.tensor(value, requires_grad=True)
+        out = eval(call, {"m": m, "x": x})
+        (out * 3).backward()
+        got.append((repr(out.tolist()), type(out.grad_fn).__name__, repr(x.grad.tolist())))
+    assert got[0] == got[1]
