@@ -1009,6 +1009,54 @@ KNOWN = {
     27578: "bn_failed_call_counts", 28361: "bn_failed_call_counts", 28895: "bn_failed_call_counts",
     26160: "simd_tail_grad_at_nan", 26978: "simd_tail_grad_at_nan", 27484: "simd_tail_grad_at_nan",
     26831: "partial_backward_before_raise", 28748: "torch_nll_loss2d_noncontiguous_input",
+    # ---- seen in the survey of 30000-33999: 66 seeds, 64 of a cause above (outside the
+    # tested ranges: listed for the cause): norm_inf_weight 19, bn_failed_call_counts 10
+    # (33699: momentum=None, the extra count halves the next update of running_mean),
+    # antialias_zero_weight_times_inf 5 (31232: the backward's face), torch_antialias_width_1
+    # 4, onednn_padding_skips_nan_weight 6 (31047: conv_transpose3d's input gradient),
+    # bn_eval_backward_reads_updated_stats 5, grid_sample_nonfinite_image 5,
+    # partial_backward_before_raise 6, simd_tail_grad_at_nan 2 (hardtanh at nan),
+    # sdpa_flash_nan_scores 2; and two below ----
+    30263: "norm_inf_weight", 30268: "norm_inf_weight", 30636: "norm_inf_weight",
+    30985: "norm_inf_weight", 31077: "norm_inf_weight", 31394: "norm_inf_weight",
+    31404: "norm_inf_weight", 31635: "norm_inf_weight", 31686: "norm_inf_weight",
+    31688: "norm_inf_weight", 31991: "norm_inf_weight", 32122: "norm_inf_weight",
+    32251: "norm_inf_weight", 32667: "norm_inf_weight", 32921: "norm_inf_weight",
+    32980: "norm_inf_weight", 33075: "norm_inf_weight", 33464: "norm_inf_weight",
+    33581: "norm_inf_weight",
+    30087: "bn_failed_call_counts", 30161: "bn_failed_call_counts", 31803: "bn_failed_call_counts",
+    32172: "bn_failed_call_counts", 32298: "bn_failed_call_counts", 32471: "bn_failed_call_counts",
+    32901: "bn_failed_call_counts", 33472: "bn_failed_call_counts", 33699: "bn_failed_call_counts",
+    33907: "bn_failed_call_counts",
+    30076: "antialias_zero_weight_times_inf", 31232: "antialias_zero_weight_times_inf",
+    31364: "antialias_zero_weight_times_inf", 32611: "antialias_zero_weight_times_inf",
+    33097: "antialias_zero_weight_times_inf",
+    31540: "torch_antialias_width_1", 32388: "torch_antialias_width_1",
+    33373: "torch_antialias_width_1", 33722: "torch_antialias_width_1",
+    30164: "onednn_padding_skips_nan_weight", 30340: "onednn_padding_skips_nan_weight",
+    31047: "onednn_padding_skips_nan_weight", 31147: "onednn_padding_skips_nan_weight",
+    31914: "onednn_padding_skips_nan_weight", 33705: "onednn_padding_skips_nan_weight",
+    31858: "bn_eval_backward_reads_updated_stats", 32012: "bn_eval_backward_reads_updated_stats",
+    32313: "bn_eval_backward_reads_updated_stats", 33684: "bn_eval_backward_reads_updated_stats",
+    33950: "bn_eval_backward_reads_updated_stats",
+    30258: "grid_sample_nonfinite_image", 30303: "grid_sample_nonfinite_image",
+    31438: "grid_sample_nonfinite_image", 32431: "grid_sample_nonfinite_image",
+    32676: "grid_sample_nonfinite_image",
+    30446: "partial_backward_before_raise", 30574: "partial_backward_before_raise",
+    30910: "partial_backward_before_raise", 31554: "partial_backward_before_raise",
+    32686: "partial_backward_before_raise", 32859: "partial_backward_before_raise",
+    30073: "simd_tail_grad_at_nan", 31189: "simd_tail_grad_at_nan",
+    31243: "sdpa_flash_nan_scores", 33068: "sdpa_flash_nan_scores",
+    # torch's float32 conv2d backward through oneDNN (a batch of two or more; float64 and a
+    # batch of one take another kernel) multiplies the zero gradient of positions past the
+    # output by the weight: an input element no window covers gets 0 * inf = nan, tapegrad's
+    # (no tap reaches it) 0.  x (2, 1, 4, 3) of ones, w (1, 1, 3, 2) zeros with w[0, 0, 0, 0]
+    # = inf, stride=2: grad of x[0, 0, 0, 2] nan in torch, 0 in tapegrad
+    31776: "onednn_uncovered_input_times_inf",
+    # a float32 sum of nine equal terms (gaussian_nll_loss(reduction='sum')) in torch's
+    # summation order: 64.39485 against tapegrad's 64.394844 (an ulp), which sin's gradient
+    # cos(64.39) ~ 0.008 near its zero magnifies to 1e-3 relative
+    32679: "float32_sum_order",
 }
 
 FAST_SEEDS = [s for s in range(60) if s not in KNOWN]

@@ -518,6 +518,17 @@ KNOWN = {
     # 3.6308348 against 3.6308346, which pow(v ** 2 + 0.5, v ** 2) magnifies to 9.5e14 and
     # fmod of it then differs whole
     76371: "var_float32_accumulation",
+    # ---- seen in the survey of 86000-93999 (6 seeds; 87195 is fixed: prod of a 0-d tensor)
+    # (as 76371: std of equal float32 values, 1.46e-7 for torch's 0, and its gradient; as
+    # 65379: copysign(v, n) of a nan n from xlogy(y, x < 0), and of amax of a 0-d pow(-1.955,
+    # 7.25), whose nan torch's amax returns with the sign bit clear) ----
+    86105: "var_float32_accumulation", 87226: "nan_sign_bit", 91583: "nan_sign_bit",
+    93441: "nan_sign_bit",
+    # numpy's float32 exp is an ulp from torch's in ~40% of elements (torch's is correctly
+    # rounded on ~99%; docs/semantics.md's row on float32 transcendental functions): exp(1.69)
+    # is 5.4194813 against 5.4194808, which ** 7.25 makes 209504.56 for 209504.42, and frac
+    # of it 0.5625 for 0.421875
+    89800: "float32_transcendental_last_bit",
 }
 
 FAST_SEEDS = [s for s in range(200) if s not in KNOWN]

@@ -416,6 +416,9 @@ KNOWN = {
     # backward, so a write through `.data` after the call shows there (x0.addcmul_(x2, x2)
     # of float64 x2, then x2.data changed: torch's x2.grad reads the new value)
     69423: "inplace_float64_operand_cast_to_float32",
+    # (survey of 78000-85999, 1 seed: as 60952, a diagonal v times its own transpose in
+    # place, v.mul_(v.t()))
+    81480: "unchecked_overlap_reads_while_writing",
 }
 
 SEEDS = [s for s in range(200) if s not in KNOWN]
