@@ -929,9 +929,8 @@ KNOWN = {
     # float32 conv through oneDNN skips the padded taps: a nan/inf weight gives no nan at
     # outputs whose window holds padding, tapegrad's 0 * nan does; 0-999: 2 seeds
     149: "onednn_padding_skips_nan_weight",
-    # antialiased interpolate: tapegrad's unused terms are 0 * x (nan at an inf input) where
-    # torch's kernel skips them (tapegrad/nn/_resample.py's NOTE); 0-999: 2 seeds
-    205: "antialias_zero_weight_times_inf",
+    # (antialias_zero_weight_times_inf, 205 and 7 later seeds: fixed, the forward sums each
+    # position's used terms alone: tapegrad/nn/_resample.py's NOTE)
     # torch bug: antialiased bilinear/bicubic to an output width of 1 with the height resized
     # repeats the first output row (x (1, 1, 4, 4) -> size=(5, 1)); 0-999: 1 seed
     269: "torch_antialias_width_1",
@@ -971,11 +970,17 @@ KNOWN = {
     # 8, grid_sample_nonfinite_image 6, partial_backward_before_raise 6,
     # torch_antialias_width_1 5, simd_tail_grad_at_nan 1, bn_eval_backward_reads_updated_stats
     # 1, and 24447 below) ----
-    # (the backward's face of antialias_zero_weight_times_inf: torch's backward multiplies a
-    # nan gradient by the window's zero weights, so the input row beside a nan gets nan,
-    # tapegrad's none; of onednn_padding_skips_nan_weight: conv_transpose of a nan input
+    # torch's antialiased backward reads the filter's window along a dim of unchanged size
+    # too (weight 1 at the position, 0 beside it), which its forward skips, as tapegrad's
+    # forward and backward do: a nan gradient reaches the neighbours in torch alone (x (1, 1,
+    # 5, 1) -> size=(5, 3), bilinear: a nan at the output's row 0 makes x.grad's rows 0 and 1
+    # nan, tapegrad's row 0); a gradient-only step of that window measured 1.7x the time of
+    # such a call with grad (tapegrad/nn/_resample.py's NOTE)
+    22154: "antialias_kept_dim_backward_window", 23257: "antialias_kept_dim_backward_window",
+    28534: "antialias_kept_dim_backward_window", 29369: "antialias_kept_dim_backward_window",
+    31232: "antialias_kept_dim_backward_window",
+    # (the backward's face of onednn_padding_skips_nan_weight: conv_transpose of a nan input
     # whose taps all fall in the padding, torch's weight gradient 0, tapegrad's 0 * nan)
-    22154: "antialias_zero_weight_times_inf", 23257: "antialias_zero_weight_times_inf",
     23605: "onednn_padding_skips_nan_weight", 24106: "onednn_padding_skips_nan_weight",
     # float32 group_norm backward of groups of two nearly equal values: torch's float32 sums
     # cancel (-0.8776855 for the float64 -0.8774363, tapegrad's -0.8773956); 1 seed
@@ -990,10 +995,6 @@ KNOWN = {
     27642: "norm_inf_weight", 27833: "norm_inf_weight", 28252: "norm_inf_weight",
     28617: "norm_inf_weight", 28797: "norm_inf_weight", 28834: "norm_inf_weight",
     28873: "norm_inf_weight", 28954: "norm_inf_weight",
-    26538: "antialias_zero_weight_times_inf", 28192: "antialias_zero_weight_times_inf",
-    28313: "antialias_zero_weight_times_inf", 28534: "antialias_zero_weight_times_inf",
-    29132: "antialias_zero_weight_times_inf", 29365: "antialias_zero_weight_times_inf",
-    29369: "antialias_zero_weight_times_inf",
     26474: "torch_antialias_width_1", 26655: "torch_antialias_width_1",
     27850: "torch_antialias_width_1", 28812: "torch_antialias_width_1",
     29351: "torch_antialias_width_1", 29469: "torch_antialias_width_1",
@@ -1012,8 +1013,8 @@ KNOWN = {
     # ---- seen in the survey of 30000-33999: 66 seeds, 64 of a cause above (outside the
     # tested ranges: listed for the cause): norm_inf_weight 19, bn_failed_call_counts 10
     # (33699: momentum=None, the extra count halves the next update of running_mean),
-    # antialias_zero_weight_times_inf 5 (31232: the backward's face), torch_antialias_width_1
-    # 4, onednn_padding_skips_nan_weight 6 (31047: conv_transpose3d's input gradient),
+    # antialias_zero_weight_times_inf 2 (fixed since), antialias_kept_dim_backward_window 1
+    # (31232), torch_antialias_width_1 6, onednn_padding_skips_nan_weight 6 (31047: conv_transpose3d's input gradient),
     # bn_eval_backward_reads_updated_stats 5, grid_sample_nonfinite_image 5,
     # partial_backward_before_raise 6, simd_tail_grad_at_nan 2 (hardtanh at nan),
     # sdpa_flash_nan_scores 2; and two below ----
@@ -1028,9 +1029,7 @@ KNOWN = {
     32172: "bn_failed_call_counts", 32298: "bn_failed_call_counts", 32471: "bn_failed_call_counts",
     32901: "bn_failed_call_counts", 33472: "bn_failed_call_counts", 33699: "bn_failed_call_counts",
     33907: "bn_failed_call_counts",
-    30076: "antialias_zero_weight_times_inf", 31232: "antialias_zero_weight_times_inf",
-    31364: "antialias_zero_weight_times_inf", 32611: "antialias_zero_weight_times_inf",
-    33097: "antialias_zero_weight_times_inf",
+    30076: "torch_antialias_width_1", 32611: "torch_antialias_width_1",
     31540: "torch_antialias_width_1", 32388: "torch_antialias_width_1",
     33373: "torch_antialias_width_1", 33722: "torch_antialias_width_1",
     30164: "onednn_padding_skips_nan_weight", 30340: "onednn_padding_skips_nan_weight",

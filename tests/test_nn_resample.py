@@ -340,6 +340,47 @@ def test_non_finite_inputs_against_torch():
             assert np.array_equal(yt, yg, equal_nan=True), (mode, s)
 
 
+def _nan_pattern(a):
+    return "".join("N" if v != v else "I" if abs(v) == np.inf else "." for v in a.reshape(-1))
+
+
+# (an output width of 1 with the height resized is torch_antialias_width_1 in
+# test_fuzz_nn.py's KNOWN: torch repeats the first output row there, so none below)
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape, size", [((1, 1, 1, 5), (1, 3)), ((1, 1, 2, 7), (3, 2)),
+                                         ((1, 1, 3, 3), (5, 4)), ((1, 1, 5, 1), (5, 3)),
+                                         ((1, 2, 4, 4), (3, 2))])
+def test_antialias_non_finite_input_against_torch(mode, dtype, shape, size):
+    """Antialiasing sums each position's used terms alone: the unused ones, weight 0 at xmin,
+    made nan of an inf there (fuzz_nn seeds 205, 26538, 28192, ...), where torch's forward
+    skips them; its backward does not (a nan gradient times the zero weights: the same
+    elements as torch's where every dim is resized; test_fuzz_nn's
+    antialias_kept_dim_backward_window where one is kept)."""
+    torch = pytest.importorskip("torch")
+    n = int(np.prod(shape))
+    got = {}
+    for m in (tg, torch):
+        dt = getattr(m, dtype)
+        outs = []
+        for p, v in itertools.product(range(n), (np.inf, -np.inf, np.nan)):
+            a = np.linspace(0.5, 1.5, n)
+            a[p] = v
+            x = m.tensor(a, dtype=dt).reshape(shape).requires_grad_()
+            y = m.nn.functional.interpolate(x, size=size, mode=mode, antialias=True)
+            y.backward(m.ones_like(y))
+            outs.append((_nan_pattern(y.detach().numpy()), _nan_pattern(x.grad.numpy())))
+        for q in range(int(np.prod(size)) * shape[1] if shape[2] != size[0] else 0):
+            x = m.ones(shape, dtype=dt, requires_grad=True)
+            y = m.nn.functional.interpolate(x, size=size, mode=mode, antialias=True)
+            g = m.zeros(y.numel(), dtype=dt)
+            g[q] = np.nan
+            y.backward(g.reshape(y.shape))
+            outs.append(_nan_pattern(x.grad.numpy()))
+        got[m] = outs
+    assert got[tg] == got[torch]
+
+
 def _train(M, state, x, target):
     """A tiny decoder (Conv2d, InstanceNorm2d, ReLU, Upsample, Conv2d) trained with SGD
     from the given weights: its losses."""

@@ -25,9 +25,12 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
+from ..decomps_math import _with_value
 from ..exact import fma32, fma64, fma_float
 from ..native_args import arg_error
+from ..ndops import where
 from ..tensor import _is_int_item, Tensor
+from ..tracing import _tracing
 from ._basic import _record, _tensor
 from ._pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
@@ -146,7 +149,8 @@ def _antialiased(ft, n_in, n_out, align_corners, scale, kind):
     """torch's _compute_index_ranges_weights with antialias (PIL's bounds): per output
     position the inputs xmin .. xmin + xsize - 1 under the filter stretched by the scale when
     downsampling, normalized to sum 1, in `ft` (its C expressions' double temporaries as
-    float64); as max_interp_size terms, the unused ones weight 0 at xmin."""
+    float64); as max_interp_size terms (index, weight, used), the unused ones weight 0 at
+    xmin."""
     s = ft(_scale(ft, n_in, n_out, align_corners, scale))
     k = {"linear": 2, "cubic": 4, "lanczos": 6}[kind]
     support = ft(k * 0.5 * float(s)) if s >= 1.0 else ft(k * 0.5)
@@ -165,7 +169,7 @@ def _antialiased(ft, n_in, n_out, align_corners, scale, kind):
         total = (total + row).astype(ft)
     w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w).astype(ft)
     idx = np.where(j < xsize, np.minimum(j + xmin, n_in - 1), xmin)
-    return [(idx[i], w[i]) for i in range(size)]
+    return [(idx[i], w[i], j[i] < xsize) for i in range(size)]
 
 
 # ---- the body ---------------------------------------------------------------------------------
@@ -185,22 +189,45 @@ def _fused(t, w, acc):
 def resample(T, x, plan):
     """For each (key, terms) of `plan`: x gathered at each term's key (indexing one resized
     dim, or two for torch's small bilinear kernel), times its weights (None: weight 1),
-    summed as torch's kernel sums them (terms: (key, weight, weight as fused operand)).  An
-    empty plan (antialiasing to the same size) is a copy, as torch's new tensor."""
+    summed as torch's kernel sums them (terms: (key, weight, weight as fused operand, the
+    positions that use the term or None: all)).  An empty plan (antialiasing to the same
+    size) is a copy, as torch's new tensor."""
     if not plan:
         return x.clone()
     y = x
     for terms in plan:
         if len(terms) == 1:
-            key, w, _ = terms[0]
+            key, w, _, _ = terms[0]
             y = y[key] if w is None else y[key] * w
             continue
-        acc = y[terms[1][0]] * terms[1][1]
-        for j in [0] + list(range(2, len(terms))):
-            key, _, wf = terms[j]
-            acc = _fused(y[key], wf, acc)
+        acc = _terms_sum(y, terms)
+        if any(t[3] is not None for t in terms) and _tracing(y) is None and \
+                not np.isfinite(y._array()).all():
+            acc = _with_value(acc, _terms_sum(y.detach(), terms, True)._array())
         y = acc
     return y
+
+
+# NOTE: antialiasing's unused terms (weight 0 at xmin) are 0 * x[xmin]: nan where x[xmin]
+# is not finite, where torch's forward skips them (it sums a position's xsize terms).  Its
+# backward does not (the zero weights times a nan gradient reach x[xmin] as here), so the
+# gradient stays the full sum's, the value (where x is not finite) the used terms' alone.
+# (Along a dim of unchanged size torch's forward reads nothing, its backward the filter's
+# window, weight 1 at the position and 0 beside it, so a nan gradient reaches the neighbours
+# there; here it does not: a step of that window, for its gradient alone, was measured at
+# 1.7x the time of such a call with grad.)
+def _terms_sum(y, terms, used_only=False):
+    """The sum of y's terms in torch's kernel order (the second first, then fmas);
+    `used_only`: each position's used terms alone (-0.0, the sum's identity, for none)."""
+    key, w, _, used = terms[1]
+    acc = y[key] * w
+    if used_only and used is not None:
+        acc = where(used, acc, -0.0)
+    for j in [0] + list(range(2, len(terms))):
+        key, _, wf, used = terms[j]
+        term = _fused(y[key], wf, acc)
+        acc = where(used, term, acc) if used_only and used is not None else term
+    return acc
 
 
 def _weights(x, w, shape):
@@ -240,12 +267,14 @@ def _plan(x, sizes, mode, align_corners, scales, antialias=False):
     for d, n_in, n_out, terms in per_dim:
         wshape = (n_out,) + (1,) * (x.dim() - 1 - d)
         step = []
-        for i, w in terms:
+        for i, w, *used in terms:
             key = (slice(None),) * d + (_tensor_of(i.astype(np.int64)),)
             if w is None:
-                step.append((key, None, None))
+                step.append((key, None, None, None))
             else:
-                step.append((key,) + _weights(x, w, wshape))
+                step.append((key,) + _weights(x, w, wshape) + (
+                    _tensor_of(used[0].reshape(wshape)) if used and not used[0].all()
+                    else None,))
         plan.append(step)
     return plan
 
@@ -262,7 +291,7 @@ def _small_bilinear(x, per_dim):
             key = key + (_tensor_of(ih.astype(np.int64)[:, None]),
                          _tensor_of(iw.astype(np.int64)[None, :]))
             w = (np.asarray(lh, ft)[:, None] * np.asarray(lw, ft)[None, :]).astype(ft)
-            step.append((key,) + _weights(x, w, (o_h, o_w)))
+            step.append((key,) + _weights(x, w, (o_h, o_w)) + (None,))
     return [step]
 
 
