@@ -12,7 +12,7 @@ import numpy as np
 
 from . import dtypes as D
 from .exact import fma, fma_scaled, lerp_into
-from .ndops import _binary, _unary, where
+from .ndops import _binary, set_entry_value, torch_moments, _unary, where
 from .ops import OPS
 from .recording import stored32
 from .tensor import Tensor
@@ -339,21 +339,40 @@ def div_number(T, x, c):
 # inf - inf).  `slope` (mathops.moment) names torch's gradient where it is not the value's
 # derivative: None (it is); "whole"; else n - correction.  The value is then
 # straight_through(a sum carrying that gradient, the value).
-def var(T, x, dims, correction, keepdim, slope=None):
+# `exact` (mathops.moment: eager float32 / float64): the entries hold the values torch's CPU
+# reductions compute (ndops.torch_moments) instead of their forwards' (set_entry_value: the
+# sum of squared deviations, the quotient, std's root), no entry added; `means` (var_mean /
+# std_mean: Welford's route whatever the results) a list Welford's mean is appended to.
+def var(T, x, dims, correction, keepdim, slope=None, exact=False, means=None):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
+    return _var(x, dims, correction, keepdim, slope, exact, means)[0]
+
+
+def _var(x, dims, correction, keepdim, slope, exact, means):
+    """var's result and torch's values (torch_moments; None unless `exact`)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
     # (one element per slice: the mean is x itself; x.mean() would be it rounded to x's
     # dtype while a one-element float32 x may hold its double value, so x - mean was not 0)
     mean = x if count == 1 else x.mean(dims, keepdim=True)
     squares = _binary(_SQ_DEVIATION, x, mean).sum(dims, keepdim=keepdim)
+    values = None
+    if exact:
+        values = torch_moments(x._array(), dims, correction, keepdim, means is not None,
+                               mean._array())
+        set_entry_value(squares, values[0])
+        if means is not None:
+            means.append(values[3])
     if slope is None:
-        return squares / max(count - correction, 0)
+        out = squares / max(count - correction, 0)
+        return (out if values is None else set_entry_value(out, values[1])), values
     out = squares.detach() / max(count - correction, 0)   # (0 * (1 / 0) is no gradient)
+    if values is not None:
+        set_entry_value(out, values[1])
     if slope == "whole":
         carrier = (x * where(x == mean, math.nan, math.inf)).sum(dims, keepdim=keepdim)
     else:   # (a slope of 0: g / 0, torch's (2 / 0) * grad)
         carrier = squares / slope
-    return _binary(_STRAIGHT_THROUGH, carrier, out)
+    return _binary(_STRAIGHT_THROUGH, carrier, out), values
 
 
 def _sqrt0(s, p=None):
@@ -367,8 +386,10 @@ def _sqrt0(s, p=None):
 
 
 # NOTE: std and the norms: gradient 0 where the result is 0, as torch's masked formulas
-def std(T, x, dims, correction, keepdim, slope=None):
-    return _sqrt0(var(T, x, dims, correction, keepdim, slope))
+def std(T, x, dims, correction, keepdim, slope=None, exact=False, means=None):
+    q, values = _var(x, dims, correction, keepdim, slope, exact, means)
+    out = _sqrt0(q)
+    return out if values is None else set_entry_value(out, values[2])
 
 
 def vector_norm(T, x, ord, dims, keepdim):

@@ -18,12 +18,12 @@ from .grad_mode import is_grad_enabled, switched_grad
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .inplace import _as_given, _no_history, _update_arrays
 from ._jit import module_loaded
-from .kinds import cumprod as cumprod_kind, scan as scan_kind
+from .kinds import cumprod as cumprod_kind, reduce as reduce_kind, scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _ALL_DIMS, _binary, _BIN_FAST, check_grad_dtype, _compare,
                     _EXTREMES_DTYPES, _FAST_SUM_MIN, _EXACT_INT, first_extremes,
-                    float_operands, _np_mean, _NP_FWD, _ONES_ROWS, _sums, _unary, _UN_ROW,
-                    _use_extremes, where)
+                    float_operands, _np_mean, _NP_FWD, _ONES_ROWS, set_entry_value, _sums,
+                    torch_moments, _unary, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -1638,21 +1638,23 @@ _MULTIPLY_FWD = _BIN_FAST[_MULTIPLY][0]
 _MOMENT_ROWS = {"var": OPS["var"].code, "std": OPS["std"].code}
 
 
-def _moment_pass(x, name, dims, corr, keepdim):
+def _moment_pass(x, name, dims, corr, keepdim, means):
     """var / std of x over `dims` in one frame: the entries decomps_math.var (and std's sqrt0)
-    records, the same values by the same numpy calls, one group shown as VarBackward0 /
-    StdBackward0 (tests/test_mathops.py compares the tapes of both): the mean over dims
-    (keepdim), the squared deviations (the row sq_deviation), their sum over dims, the quotient by
-    max(N - correction, 0) and std's sqrt0.  A one-element result (x.std()) takes its mean
-    and sum as one-element entries and its quotient and sqrt0 by the body's own calls (the
-    scalar fast path's double arithmetic).  None outside its case: a float32/float64
-    array-backed plain tensor of two or more elements per result and below the long-sum
-    threshold, not recording for replay.  Without a tape the values only."""
+    records with `exact`, the same values, one group shown as VarBackward0 / StdBackward0
+    (tests/test_mathops.py compares the tapes of both): the mean over dims (keepdim) by the
+    body's numpy call, the squared deviations (the row sq_deviation), their sum over dims, the
+    quotient by max(N - correction, 0) and std's sqrt0, the last three holding torch's values
+    (ndops.torch_moments, one Numba pass, which leaves the squared deviations uncomputed: no
+    backward reads them).  A one-element result (x.std()) takes its mean and sum as
+    one-element entries and its quotient and sqrt0 by the body's own calls.  `means`: as the
+    body's (var_mean).  None outside its case: a float32/float64 array-backed plain tensor of
+    two or more elements per result, not recording for replay.  Without a tape the values
+    only."""
     tx = type(x)
     dt = x._dtype
     xa = x._v
     if (tx is not Tensor and tx is not Parameter or dt is not D.float32 and dt is not D.float64
-            or type(xa) is not np.ndarray or not dims or xa.size >= _FAST_SUM_MIN):
+            or type(xa) is not np.ndarray or not dims):
         return None
     shape = x._shape
     count = 1
@@ -1665,41 +1667,50 @@ def _moment_pass(x, name, dims, corr, keepdim):
         return None      # (a replay: the body's entries, traced)
     dtn = dt.np
     divisor = max(count - corr, 0)
-    sqdev_fwd, div_fwd = (_BIN_FAST[c][0] for c in (_SQ_DEVIATION, _DIVIDE))
-    token = ERR_SET(QUIET)
-    try:   # (the body's calls: _reduce's _np_mean and sum, _binary's forwards)
-        m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
-        sq = sqdev_fwd(xa, m)
-        sm = layouts.reduced(sq, np.asarray(_add_reduce(sq, dims, dtn, None, keepdim),
-                                            dtype=dtn))
-        one = sm.size == 1
-        q = out = None
-        if not one:
-            q = out = div_fwd(sm, dtn.type(divisor))
-            if name == "std":
-                out = _UN_ROW[_SQRT0][0](q, None)
-    finally:
-        ERR_RESET(token)
+    size = xa.size
+    if size >= _FAST_SUM_MIN and len(dims) == len(shape) and xa.flags.c_contiguous:
+        # (_reduce's long sum: its float64 total's quotient, rounded once)
+        m = np.full((1,) * len(shape), _sums().total(xa.reshape(-1)) / size, dtn)
+    else:
+        token = ERR_SET(QUIET)
+        try:   # (the body's call: _reduce's _np_mean)
+            m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
+        finally:
+            ERR_RESET(token)
+    sm, q, out, mu = torch_moments(xa, dims, corr, keepdim, means is not None, m)
+    if means is not None:
+        means.append(mu)
+    one = type(sm) is float or sm.size == 1
+    if one:   # (the result's shape: numbers from torch_moments' one-result route)
+        rshape = tuple(1 if d in dims else k for d, k in enumerate(shape)) if keepdim else \
+            tuple(k for d, k in enumerate(shape) if d not in dims)
     if tape is None:
-        if one:
-            return _moment_tail(Tensor._wrap(sm, dt), name, divisor)
-        return Tensor._wrap(out, dt)
+        v = out if name == "std" else q
+        if type(v) is float:
+            t = _new()
+            t._v, t._dtype, t._shape, t._tape, t._recorded = v, dt, rshape, None, False
+            return t
+        return Tensor._wrap(v, dt)
     kshape = [1 if d in dims else k for d, k in enumerate(shape)]
     start = tape.n
     a = input_node(tape, x)
     n_m = tape.push(_MEAN_DIM, a, -1, 1.0 / count, float(m.reshape(-1)[0]), None) if one else \
         tape.push_nd(_MEAN_DIM, a, -1, 1.0 / count, m.shape, m.size)
     tape.nds.add_param_ints(n_m, kshape)
-    n_sq = tape.push_nd(_SQ_DEVIATION, a, n_m, 0.0, shape, sq.size)
+    n_sq = tape.push_nd(_SQ_DEVIATION, a, n_m, 0.0, shape, size)
     tape.save(a, xa)
     tape.save(n_m, m)
     if one:
-        n_s = tape.push(_SUM_DIM, n_sq, -1, 1.0, float(sm.reshape(-1)[0]), None)
+        v = sm if type(sm) is float else float(sm.reshape(-1)[0])
+        n_s = tape.push(_SUM_DIM, n_sq, -1, 1.0, v, None)
         tape.nds.add_param_ints(n_s, kshape)
+        if reduce_kind.runs_on_host(size, 1):   # (_reduce's, for the mean and the sum)
+            tape.set_host(n_m)
+            tape.set_host(n_s)
         s_t = _new()
         s_t._v, s_t._dtype, s_t._shape, s_t._tape, s_t._node, s_t._recorded = (
-            float(sm.reshape(-1)[0]), dt, sm.shape, tape, n_s, True)
-        t = _moment_tail(s_t, name, divisor)
+            v, dt, rshape, tape, n_s, True)
+        t = _moment_tail(s_t, name, divisor, q, out)
         members = (n_m, n_sq, n_s) + tuple(range(n_s + 1, t._node + 1))
         groups.mark_members(tape, start, t._node, members, _MOMENT_ROWS[name])
         return t
@@ -1712,6 +1723,8 @@ def _moment_pass(x, name, dims, corr, keepdim):
         n = tape.push_nd(_SQRT0, n, -1, 0.0, out.shape, out.size)
         tape.save(n, out)
         members += (n,)
+    else:
+        out = q
     groups.mark_members(tape, start, n, members, _MOMENT_ROWS[name])
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
@@ -1784,11 +1797,11 @@ def _norm2_plain(x):
     return t
 
 
-def _moment_tail(s, name, divisor):
-    """The body's last steps on a one-element sum s: the quotient (the scalar fast path) and
-    std's sqrt0, by the body's own calls."""
-    q = s / divisor
-    return DM._sqrt0(q) if name == "std" else q
+def _moment_tail(s, name, divisor, var, std):
+    """The body's last steps on a one-element sum s, by its own calls: the quotient (the
+    scalar fast path) and std's sqrt0, holding torch's values var and std."""
+    q = set_entry_value(s / divisor, var)
+    return set_entry_value(DM._sqrt0(q), std) if name == "std" else q
 
 
 def moment_dim(name, method, lead, first, dim, unbiased, keepdim, correction):
@@ -1818,9 +1831,10 @@ def moment_dim(name, method, lead, first, dim, unbiased, keepdim, correction):
     raise arg_error(name, method, args, kwargs)
 
 
-def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
+def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None, means=None):
     """var or std (`name`) of x as torch's Tensor.var/std (dim and unbiased as moment_dim
-    binds them); `warn_as`: the function torch's warning names (var_mean, std_mean)."""
+    binds them); `warn_as`: the function torch's warning names (var_mean, std_mean, whose
+    route it takes: `means`, a list torch's value of the mean is appended to)."""
     warn_as = warn_as or name
     if not x._dtype.is_floating_point:
         raise RuntimeError(f"{'std and var' if name in ('std', 'var') else name} only support "
@@ -1842,10 +1856,14 @@ def moment(x, name, dim, unbiased, keepdim, correction, warn_as=None):
         n = 1 if isinstance(dim, (tuple, list)) and not dim else count
         slope = n - corr if n - corr <= 0 or n != count else None
     if slope is None:
-        out = _moment_pass(x, name, dims, corr, keep)
+        out = _moment_pass(x, name, dims, corr, keep, means)
         if out is not None:
             return out
-    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep, slope)
+    # (torch's values where eager; a replay recomputes the decomposition's: docs/semantics.md)
+    exact = (x._dtype is D.float32 or x._dtype is D.float64) and _tracing(x) is None and \
+        type(x._v) in (np.ndarray, float)
+    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep, slope,
+                   exact, means if exact else None)
 
 
 # ---- module functions ------------------------------------------------------------------------

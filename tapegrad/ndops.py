@@ -989,6 +989,143 @@ def _import_sums():
     return _sums
 
 
+def _welford():
+    """tapegrad._welford, imported (with numba) on the first float var / std."""
+    return kernel_module("tapegrad._welford", "_welford.py", _import_welford)
+
+
+def _import_welford():
+    from . import _welford
+    return _welford
+
+
+# From this many results side by side welford_moments' kernel runs them as vector lanes (a
+# (64, 1000) float32 var(1): transposed first ~40 us, one slice after another ~490 us)
+_WELFORD_LANES = 8
+
+
+def welford_moments(arr, dims, correction, keepdim):
+    """(m2, var, std, mean) of the float32/float64 array arr over `dims` (sorted, not empty)
+    by tapegrad._welford, arrays of arr's dtype in the result's shape: torch's route for a
+    reduction with several results (and var_mean's).  Each slice is read in the order torch's
+    iterator walks it: the reduced dims from the largest stride of arr to the smallest
+    (row-major for a contiguous arr), ties in dim order.  An empty slice gives nan (torch's
+    fill, whatever the correction)."""
+    shape = arr.shape
+    nd = len(shape)
+    first, last = dims[0], dims[-1]
+    if arr.flags.c_contiguous and last - first + 1 == len(dims):
+        # (the usual case: the reduced dims a run of a row-major arr, read as they lie)
+        outer = m = inner = 1
+        for d in range(first):
+            outer *= shape[d]
+        for d in dims:
+            m *= shape[d]
+        for d in range(last + 1, nd):
+            inner *= shape[d]
+        block = arr.reshape(outer, m, inner)
+        if inner < _WELFORD_LANES <= outer * inner:   # (the results as the kernel's lanes)
+            block = np.ascontiguousarray(block.transpose(1, 0, 2)).reshape(1, m, outer * inner)
+    else:
+        kept = [d for d in range(nd) if d not in dims]
+        order = sorted(dims, key=lambda d: -abs(arr.strides[d]))
+        m = math.prod(shape[d] for d in dims)
+        results = math.prod(shape[d] for d in kept)
+        inner = math.prod(shape[order[-1] + 1:])
+        if order == list(range(order[0], order[0] + len(order))) and (
+                inner >= _WELFORD_LANES or results < _WELFORD_LANES):   # (no transpose)
+            block = np.ascontiguousarray(arr).reshape(math.prod(shape[:order[0]]), m, inner)
+        else:   # (the results along the inner axis, the kernel's vector lanes)
+            block = np.ascontiguousarray(arr.transpose(order + kept)).reshape(1, m, results)
+    rshape = tuple(1 if d in dims else k for d, k in enumerate(shape)) if keepdim else \
+        tuple(k for d, k in enumerate(shape) if d not in dims)
+    dt = arr.dtype
+    outs = (np.empty(rshape, dt), np.empty(rshape, dt), np.empty(rshape, dt),
+            np.empty(rshape, dt))
+    if m == 0:
+        for out in outs:
+            out.fill(np.nan)
+    elif outs[0].size:
+        _welford().welford(block, float(correction), *outs)
+    return outs
+
+
+def squared_deviations(arr, mean):
+    """The sum of (x - mean)^2 over the elements x of the float32/float64 array arr, in
+    float64, element by element in memory order: torch's second pass of var / std of one
+    result around the float `mean` (its mean())."""
+    return _welford().squared_deviations(arr.ravel("K"), mean)
+
+
+# var_mean / std_mean of one result take Welford's update below this many elements: its
+# chain of a division and two additions per element, ~5.5 ns, is ~4% of a 512-element
+# var_mean (two passes in float64 from there; docs/semantics.md)
+_WELFORD_CHAIN_MAX = 512
+
+
+def torch_moments(arr, dims, correction, keepdim, paired, mean):
+    """(m2, var, std, mean) of the float32/float64 array arr over `dims` as torch's CPU
+    reductions compute them, arrays of arr's dtype in the result's shape, each rounded once
+    from float64: the sum of squared deviations, its quotient by max(N - correction, 0) (inf
+    or nan at 0), std its square root.  Several results, or var_mean / std_mean (`paired`) of
+    fewer than _WELFORD_CHAIN_MAX elements: Welford's (welford_moments, its mean too); one
+    result: the squared deviations from `mean` (the decomposition's, an array of arr's dtype:
+    torch's mean()) summed in float64 (squared_deviations; floats, the dtype's values, and
+    mean None; var_mean's of a row-major arr likewise floats, its mean too: welford_chain)."""
+    n = arr.size
+    count = 1
+    for d in dims:
+        count *= arr.shape[d]
+    dtn = arr.dtype.type
+    divisor = n - correction if n > correction else 0.0
+    if paired and count == n and 0 < n < _WELFORD_CHAIN_MAX and arr.flags.c_contiguous:
+        mu, s = _welford().welford_chain(arr.reshape(-1))   # (row-major: torch's order)
+        token = _ERR_SET(_QUIET)
+        try:
+            v = np.float64(s) / np.float64(divisor)
+            return float(dtn(s)), float(dtn(v)), float(dtn(np.sqrt(v))), float(dtn(mu))
+        finally:
+            _ERR_RESET(token)
+    if count != n or not n or paired and n < _WELFORD_CHAIN_MAX:
+        return welford_moments(arr, dims, correction, keepdim)
+    mu = float(mean.reshape(-1)[0])
+    token = _ERR_SET(_QUIET)   # (0 / 0: nan, a float32 past its range: inf, silently)
+    try:
+        if dtn is np.float32 and n >= _FAST_SUM_MIN:
+            # NOTE: the in-order float64 sum rounded to float32 is the any-order sum's
+            # rounding wherever both ends of the two orders' error bound (2 (n - 1) 2^-53 of
+            # the sum, terms >= 0; 2.2 n covers the bounds' own roundings) round alike: all
+            # but ~1 in 3000 random calls of 64000 elements (an estimate); the in-order loop then
+            s = _welford().squared_deviations_any_order(arr.ravel("K"), mu)
+            e = 2.2 * n * 2.0 ** -53 * s
+            lo, hi = np.float64(s - e), np.float64(s + e)
+            vlo, vhi = lo / divisor, hi / divisor
+            if dtn(lo) == dtn(hi) and dtn(vlo) == dtn(vhi) and \
+                    dtn(np.sqrt(vlo)) == dtn(np.sqrt(vhi)):
+                v = np.float64(s) / divisor
+                return float(dtn(s)), float(dtn(v)), float(dtn(np.sqrt(v))), None
+        s = squared_deviations(arr, mu)
+        v = np.float64(s) / np.float64(divisor)
+        return float(dtn(s)), float(dtn(v)), float(dtn(np.sqrt(v))), None
+    finally:
+        _ERR_RESET(token)
+
+
+def set_entry_value(t, value):
+    """t, the tensor of an entry just made, holding `value` (an array of its shape and dtype,
+    or a float for one element) instead of what its forward computed: torch's value of var /
+    std, computed apart (torch_moments), so that no entry is added for it.  A one-element
+    value is t's number and its entry's; an array is written into t's, so what the tape saved
+    of it (by reference) is the new value too.  Returns t."""
+    if type(t._v) is float:
+        v = t._v = value if type(value) is float else float(value.reshape(-1)[0])
+        if t._recorded and t._tape is not None:
+            t._tape.val[t._node] = v
+    else:
+        np.copyto(t._v, value)
+    return t
+
+
 def _import_extremes():
     from . import _extremes
     return _extremes

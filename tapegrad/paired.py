@@ -13,6 +13,7 @@ import numpy as np
 
 from . import decomps, return_types
 from .mathops import moment, moment_dim
+from .ndops import set_entry_value
 from .native_args import arg_error, given, MISSING
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
@@ -63,8 +64,11 @@ def _moment_mean(name, input, args, dim, unbiased, keepdim, correction):
     mdim = () if dim is None else dim
 
     def body(T, x):
-        return stack([moment(x, name, dim, unbiased, keepdim, correction, f"{name}_mean"),
-                      x.mean(mdim, keepdim=bool(keepdim))])
+        means = []   # (torch's value of the mean: Welford's, beside the var, where eager)
+        v = moment(x, name, dim, unbiased, keepdim, correction, f"{name}_mean", means)
+        mean = x.mean(mdim, keepdim=bool(keepdim))
+        return stack([v, mean if not means or means[0] is None else
+                      set_entry_value(mean, means[0])])
 
     return _two_outputs(f"{name}_mean", body, input)
 

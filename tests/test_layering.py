@@ -26,6 +26,9 @@ ALLOWED_LATE = {
         "the eager extremes' loop (max/min(dim), amax's tie check, topk) imports numba "
         "likewise: on "
         "the first one of a tensor that records, through _jit.kernel_module",
+    ("tapegrad.ndops", "tapegrad._welford"):
+        "the var/std values' Welford loop imports numba likewise: on the first float var/std, "
+        "through _jit.kernel_module",
     ("tapegrad.exact", "tapegrad._draw_kernels"):
         "the samplers' Numba loops (libm calls, float64 fmas, randperm's shuffles) import numba "
         "likewise: on the first draw that needs them, through _jit.kernel_module",
