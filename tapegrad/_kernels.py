@@ -408,11 +408,12 @@ def forward_from(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
         elif o == 48:  # guard_value: float()/item()/tolist() baked this value in
             oa = off[a]
             if size[a] == 1:
-                if not same_value(vals[oa], imm[e], vals.itemsize):
+                if not same_value(np.float64(vals[oa]), imm[e], vals.itemsize):
                     return e
             else:
                 for k in range(n):
-                    if not same_value(vals[oa + k], vals[out_off + k], vals.itemsize):
+                    if not same_value(np.float64(vals[oa + k]), np.float64(vals[out_off + k]),
+                                      vals.itemsize):
                         return e
     return -1
 
@@ -488,11 +489,12 @@ def forward_core(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd,
         elif o == 48:  # guard_value: float()/item()/tolist() baked this value in
             oa = off[a]
             if size[a] == 1:
-                if not same_value(vals[oa], imm[e], vals.itemsize):
+                if not same_value(np.float64(vals[oa]), imm[e], vals.itemsize):
                     return e
             else:
                 for k in range(n):
-                    if not same_value(vals[oa + k], vals[out_off + k], vals.itemsize):
+                    if not same_value(np.float64(vals[oa + k]), np.float64(vals[out_off + k]),
+                                      vals.itemsize):
                         return e
         elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
@@ -629,7 +631,7 @@ def forward_scalar(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
             if (vals[ua] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[ua], imm[e], vals.itemsize):
+            if not same_value(np.float64(vals[ua]), imm[e], vals.itemsize):
                 return e
     return -1
 
@@ -916,7 +918,7 @@ def forward_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, vals):
             if (vals[ua] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[ua], imm[e], vals.itemsize):
+            if not same_value(np.float64(vals[ua]), imm[e], vals.itemsize):
                 return e
     return -1
 
@@ -1190,7 +1192,7 @@ def replay_scalar_core(op, ia, ib, imm, par, params, arg_ptr, arg, bop, vals, ad
             if (vals[ua] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == 48:
-            if not same_value(vals[ua], imm[e], vals.itemsize):
+            if not same_value(np.float64(vals[ua]), imm[e], vals.itemsize):
                 return e
     if zero:
         adj[:] = 0.0

@@ -479,6 +479,10 @@ F_COMPARE = """\
                     r = False
                 vals[out_off + k] = 1.0 if r else 0.0
 """
+# same_value's operands as float64, here and in the one-element forward (SF_STRUCT): one
+# signature for every kernel and arena dtype (a float32 arena's values beside the float64
+# `imm` compiled it twice, ~0.25 s cold; in float64 a float32 pair compares the same).
+# np.float64, not float(): Numba's float() of a float32 is a float32
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (imm[e] != 0.0):
@@ -486,11 +490,12 @@ F_GUARDS = """\
         elif o == %(value)d:  # guard_value: float()/item()/tolist() baked this value in
             oa = off[a]
             if size[a] == 1:
-                if not same_value(vals[oa], imm[e], vals.itemsize):
+                if not same_value(np.float64(vals[oa]), imm[e], vals.itemsize):
                     return e
             else:
                 for k in range(n):
-                    if not same_value(vals[oa + k], vals[out_off + k], vals.itemsize):
+                    if not same_value(np.float64(vals[oa + k]), np.float64(vals[out_off + k]),
+                                      vals.itemsize):
                         return e
 """
 
@@ -563,7 +568,7 @@ SF_STRUCT = """\
             if (vals[a] != 0.0) != (imm[e] != 0.0):
                 return e
         elif o == %(value)d:
-            if not same_value(vals[a], imm[e], vals.itemsize):
+            if not same_value(np.float64(vals[a]), imm[e], vals.itemsize):
                 return e
 """
 SB_UNARY = """\

@@ -39,3 +39,17 @@ def test_rows_own_branches_come_before_the_shared_core_loops():
             assert max(own) < min(shared), (fn, heads)
             checked += 1
     assert checked >= 2    # (forward_unary_rows: tanh; forward_binary_rows: add)
+
+
+def test_same_value_is_called_with_float64_operands_only():
+    """Every kernel calls the guards' `same_value` with float64 values (a float32 arena's read
+    through np.float64: Numba's float() of a float32 is a float32; `imm` is float64), so
+    Numba compiles it for one signature whatever the arena: the n-d forwards of a float32
+    replay compiled it twice, (float32, float64) for a one-element guard and (float32,
+    float32) for an n-d one."""
+    with open(codegen.TARGET) as f:
+        calls = re.findall(r"(?<!def )\bsame_value\(([^,]+), ([^,]+),", f.read())
+    assert len(calls) >= 5
+    for x, y in calls:
+        assert re.fullmatch(r"np\.float64\(vals\[.+\]\)", x), (x, y)
+        assert re.fullmatch(r"np\.float64\(vals\[.+\]\)|imm\[e\]", y), (x, y)
