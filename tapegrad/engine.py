@@ -537,7 +537,7 @@ def jacobian_rows(outputs, inputs):
         # (the core copy when every entry is of tier 0: codegen.DRIVER_VARIANTS; a core
         # kernel returns past an entry it lacks; nor can it stop for a piece not compiled)
         rows = K.sweep_rows if K.OP_TIER[s.op].max(initial=0) > 0 else K.sweep_rows_core
-        K.fill_pieces(K, s.op, s.vals.dtype, size=s.size)
+        tiers.fill_pieces(s.op, s.vals.dtype, size=s.size)
         bad = rows(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, s.off, s.size,
                    s.shp, s.nd, s.vals, np.array(roots, np.int64), np.array(root_k, np.int64),
                    s.freed, targets, tsizes, out)

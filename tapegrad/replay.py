@@ -559,7 +559,7 @@ class Recorded:
             else:
                 name = face if self._kernel_tier() > 0 else face + "_core"
                 # (a batch cannot stop at an entry whose kind's piece is not compiled)
-                K.fill_pieces(K, self.prog["op"], self.dtype, size=self.size)
+                tiers.fill_pieces(self.prog["op"], self.dtype, size=self.size)
             self._batch_kernels[face] = name
         return getattr(K, name)
 
@@ -968,7 +968,7 @@ class Recorded:
             jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
             # (the core copy for a tape of the common ops: codegen.DRIVER_VARIANTS)
             kernel = K.jacobian_at if self._kernel_tier() > 0 else K.jacobian_at_core
-            K.fill_pieces(K, self.prog["op"], vals.dtype, size=self.size)   # (no stop for one)
+            tiers.fill_pieces(self.prog["op"], vals.dtype, size=self.size)   # (no stop for one)
             n = len(self.prog["op"])
             status = kernel(*self._args(), self.off, self.size, self.shp, self.nd, vals, node,
                             self._freed, self.in_offs, self.in_sizes, jac, np.zeros_like(vals),

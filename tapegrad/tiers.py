@@ -21,8 +21,8 @@ import numpy as np
 from . import _ahead, scratch
 from ._jit import K
 
-__all__ = ["sweep", "forward_from", "sweep_ahead", "sweep_ahead_of_tape", "expect_pending",
-           "expect_sweep"]
+__all__ = ["sweep", "forward_from", "fill_pieces", "sweep_ahead", "sweep_ahead_of_tape",
+           "expect_pending", "expect_sweep"]
 
 SWEEPS = ("sweep_core", "sweep")
 FORWARDS = ("forward_core", "forward_from")
@@ -81,6 +81,17 @@ def _fill_slot(slot, dtype):
     if _ahead.pending:
         _ahead.adopt(K.PIECES[slot])
     K.fill_piece(K, slot, dtype)
+
+
+def fill_pieces(op, dtype, size=None):
+    """K.fill_pieces (every piece that entries with opcodes `op` call, compiled before a
+    driver, which cannot stop for one), each piece a child compiles taken from it as the
+    kernels' are (`_fill_slot`), not compiled a second time here."""
+    if _ahead.pending:
+        for slot in K.piece_slots(K, op, size=size):
+            _fill_slot(slot, dtype)
+    else:
+        K.fill_pieces(K, op, dtype, size=size)
 
 
 # OP_TIER as a list of Python ints (read per call), filled on first use: the kernel module is

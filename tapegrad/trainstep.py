@@ -50,7 +50,7 @@ from operator import attrgetter, is_ as _is, itemgetter
 import numpy as np
 
 from . import errors
-from . import hooks
+from . import hooks, tiers
 from ._jit import K
 from ._signals import COMMIT
 from .autograd.api import _publish, _stage
@@ -381,7 +381,7 @@ class ArenaStep:
             return c[2:]
         rec = self.rec
         # (run calls the kernels: no stop for one)
-        K.fill_pieces(K, rec._kargs[0], rec.dtype, size=rec.size)
+        tiers.fill_pieces(rec._kargs[0], rec.dtype, size=rec.size)
         reach = np.zeros(len(rec), np.uint8)
         if self.out is not None:
             reach[self.out] = 1

@@ -369,6 +369,38 @@ def test_drivers_find_every_piece_of_their_tape_compiled(monkeypatch, dtype):
         np.testing.assert_allclose(grads[i], tx.grad.numpy(), rtol=1e-5 if dtype == "float32" else 1e-14)
 
 
+@pytest.mark.parametrize("driver", ["batch", "jacobian", "jacobian_rows", "arena_step"])
+def test_drivers_take_their_pieces_from_a_child_compiling_them(monkeypatch, driver):
+    """The pieces compiled before a driver (tiers.fill_pieces) go through the claim the
+    kernels' pieces go through (tapegrad._ahead.adopt): one a child compiling it claimed is
+    waited for, not compiled here a second time."""
+    from tapegrad import _ahead
+    from tapegrad.trainstep import ArenaStep
+    adopted = []
+    for name in K.PIECES:
+        monkeypatch.setitem(_ahead.pending, name, None)
+    monkeypatch.setattr(_ahead, "adopt", lambda name: adopted.append(name)
+                        or _ahead.pending.pop(name, None))
+    f = lambda x: (x.cumsum(0).sin() * 2.0).sum()
+    X = np.array([[0.3, 0.4, 0.5], [0.1, 0.2, 0.3]])
+    r = tg.record(f, tg.ones(3, dtype=tg.float64))
+    if driver == "batch":
+        got = r.value_and_grad_batch(X)[1][0][1]
+    elif driver == "jacobian":
+        got = r.jacobian(X[1])[0]
+    elif driver == "jacobian_rows":
+        got = tg.autograd.functional.jacobian(f, tg.tensor(X[1])).numpy()
+    else:
+        vals, adj = r._arena()
+        vals[r.in_offs[0]:r.in_offs[0] + 3] = X[1]
+        ArenaStep(r, [], r.outputs[0][0]).run(vals, adj)
+        got = adj[r.in_offs[0]:r.in_offs[0] + 3]
+    assert {"forward_scan", "sweep_scan"} <= set(adopted), adopted
+    tx = torch.tensor(X[1], requires_grad=True)
+    f(tx).backward()
+    np.testing.assert_allclose(got, tx.grad.numpy(), rtol=1e-14)
+
+
 def test_a_piece_given_a_non_contiguous_array_raises():
     """call_piece passes arrays of layout "A" as the contiguous arrays a piece indexes; one
     that is not contiguous is refused in the kernel, not read wrongly."""
