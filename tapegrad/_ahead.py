@@ -13,7 +13,9 @@ kernels' compile times put it.  Before this process calls a kernel of the list i
 `adopt(name)`: a kernel nobody claimed yet is claimed here (the caller then compiles it as
 usual); one the child claimed is waited for (the child writes its name on its stdout once the
 entry is saved), copied into tapegrad's cache (`_jit.cache_dir()`) and loaded by Numba from
-there, as from any warm cache.
+there, as from any warm cache.  The list's last kernel is adopted after every other the
+caller takes, so the child is ended then: the rest of the list (a guess that was not met)
+would only take a CPU from this process.
 
 The child writes only to its own directory, so two processes never update one cache index at
 once (Numba's index is rewritten whole: concurrent writers could point one signature at the
@@ -182,8 +184,12 @@ def adopt(name):
         raise
     with _lock:
         child.open.discard(name)
-        last = not child.open
-    if last:    # (nothing more to take from it: it has ended, or ends at its next claim)
+        last = not child.open or name == child.names[-1]
+    # nothing more to take from it: it has ended, or ends at its next claim; or this is the
+    # last kernel of its list, which the caller calls after every other it takes (the rest
+    # were listed but not met: a create_graph's guess), so what the child still compiles
+    # would only take CPU from this process
+    if last:
         _drop(child)
 
 

@@ -51,10 +51,13 @@ def _tiered(face, names, start, args, level):
     while True:
         if _ahead.pending:
             if names[level] in _ahead.pending:
-                # the pieces this call meets first, each compiled here or taken from the
-                # child, which compiles the kernel first (it starts from the end of its list)
+                # the pieces of the child's list this call meets first, each compiled here or
+                # taken from the child, which compiles the kernel first (it starts from the
+                # end of its list); others are compiled when met, as without a child (an
+                # entry the sweep does not reach meets none)
                 for slot in K.piece_slots(K, op, (face,), args[_SIZE]):
-                    _fill_slot(slot, args[_VALS].dtype)
+                    if K.PIECES[slot] in _ahead.pending:
+                        _fill_slot(slot, args[_VALS].dtype)
             _ahead.adopt(names[level])
         r = getattr(K, names[level])(*args)
         _called.add(names[level])
@@ -136,13 +139,14 @@ def expect_sweep(op):
 
 
 def sweep_ahead(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                start, reach, freed, op_saves, host, tier=0, forward_host=None):
+                start, reach, freed, op_saves, host, tier=0, forward_host=None, reached=None):
     """Have a child process compile (tapegrad._ahead), if they are not compiled yet, the
     kernel that `sweep` with these arguments will call first and the pieces of the kinds it
-    will meet, and with `forward_host` (the `host` of a `forward_from` over the same entries
-    that comes first) the pieces that forward will meet before them: for a caller that
-    compiles another kernel before that call.  The child compiles from the last of those
-    back, this process from the first on (each kernel once: _ahead)."""
+    will meet (of the entries `reached` flags, when given), and with `forward_host` (the
+    `host` of a `forward_from` over the same entries that comes first) the pieces that
+    forward will meet before them: for a caller that compiles another kernel before that
+    call.  The child compiles from the last of those back, this process from the first on
+    (each kernel once: _ahead)."""
     tier = max(tier, _level["sweep"], (_OP_TIERS or _load_tiers())[op[start]])
     if _ahead.looked_at(SWEEPS[tier]):
         return      # (once per kernel and process, with the pieces: ~1 ms to list them)
@@ -151,6 +155,8 @@ def sweep_ahead(op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, 
         jobs += _piece_jobs("forward", op, size, forward_host == 0, vals.dtype)
     swept = np.zeros(len(op), bool)
     swept[:start + 1] = host[:start + 1] == 0
+    if reached is not None:
+        swept[:len(reached)] &= reached != 0
     jobs += _piece_jobs("sweep", op, size, swept, vals.dtype)
     jobs.append((SWEEPS[tier], _ahead.signature(
         (op, ia, ib, imm, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
@@ -171,16 +177,20 @@ def sweep_ahead_of_tape(tape, n, root, op_saves):
     result's backward compiles sweep_core: 4.6 + 3.7 s one after the other with an empty
     cache).  The arguments are the ones that backward builds (Tape.sweep_arrays), so the
     child compiles the signature it will call (op_saves: the one the backward passes); a
-    wrong guess costs only the child's work."""
+    wrong guess costs only the child's work.  Only the pieces of entries a gradient from
+    `root` reaches are listed: not those of other graphs on the tape, which that backward
+    never meets."""
     if not expect_pending():
         return
     tier = max(_level["sweep"], (_OP_TIERS or _load_tiers())[tape.op[root]])
     if _ahead.looked_at(SWEEPS[tier]):
         return
+    reached = tape.reached((root,), n)
     s = tape.sweep_arrays(n, (root,))
     try:
         sweep_ahead(s.op, s.ia, s.ib, s.imm, s.par, s.params, s.arg_ptr, s.arg, s.off, s.size,
-                    s.shp, s.nd, s.vals, s.adj, root, s.reach, s.freed, op_saves, s.host)
+                    s.shp, s.nd, s.vals, s.adj, root, s.reach, s.freed, op_saves, s.host,
+                    reached=reached)
     finally:
         scratch.give(s.bufs)
 

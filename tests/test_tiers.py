@@ -234,14 +234,21 @@ def test_replay_compiles_ahead_what_it_will_call(monkeypatch, full):
 
 def test_the_pieces_a_sweep_meets_compile_while_a_child_compiles_the_sweep(monkeypatch):
     """Before waiting for a child compiling the sweep kernel (the last kernel of its list,
-    which it compiles first), tiers takes (tapegrad._ahead.adopt) and compiles the pieces the
-    sweep will call; the sweep then meets none missing."""
+    which it compiles first), tiers takes (tapegrad._ahead.adopt) and compiles the pieces of
+    that list the sweep will call; the sweep then meets none missing.  A piece not on the
+    list is compiled when met, as without a child."""
     from tapegrad import _ahead, _kindcall
     table = _kindcall.TABLES[np.dtype(np.float64)]
     slot = _piece_slot("sweep", tg.ops.OPS["cumsum"].code)
+    met = [K.PIECES[s] for s in K.piece_slots(
+        K, np.array([tg.ops.OPS[n].code for n in ("cumsum", "sin", "mul", "sum")]), ("sweep",))]
+    unlisted = "sweep_binary_rows"
+    assert unlisted in met and "sweep_scan" in met
     events = []
     monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
-    monkeypatch.setitem(_ahead.pending, "sweep_core", None)
+    for name in met + ["sweep_core"]:
+        if name != unlisted:
+            monkeypatch.setitem(_ahead.pending, name, None)
     monkeypatch.setattr(_ahead, "adopt", lambda name: events.append(
         (name, table[slot] != 0)) or _ahead.pending.pop(name, None))
     saved = int(table[slot])
@@ -252,11 +259,44 @@ def test_the_pieces_a_sweep_meets_compile_while_a_child_compiles_the_sweep(monke
     finally:
         table[slot] = table[slot] or saved
     assert events[-1] == ("sweep_core", True) and ("sweep_scan", False) in events
-    assert [n for n, _ in events[:-1]] == [K.PIECES[s] for s in K.piece_slots(
-        K, np.array([tg.ops.OPS[n].code for n in ("cumsum", "sin", "mul", "sum")]), ("sweep",))]
+    assert [n for n, _ in events[:-1]] == [n for n in met if n != unlisted]
     tx = torch.tensor([0.3, 0.4, 0.5], dtype=torch.float64, requires_grad=True)
     (tx.cumsum(0).sin() * 2.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+
+
+def test_a_create_graph_lists_and_takes_only_the_pieces_of_its_graph(monkeypatch):
+    """The first create_graph of a process lists for the child (tiers.sweep_ahead_of_tape)
+    the pieces of the entries its root reaches, not those of other graphs on the tape, and
+    its result's backward takes before the sweep kernel only pieces of that list: the
+    others' (cumsum's, max's) were compiled for nothing, by the child or here."""
+    from tapegrad import _ahead
+    listed, adopted = [], []
+
+    def start(jobs):
+        listed[:] = [name for name, _ in jobs]
+        for name in listed:
+            _ahead.pending[name] = None
+    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
+    monkeypatch.setattr(tiers, "_called", set())
+    monkeypatch.setattr(_ahead, "_checked", set())
+    monkeypatch.setattr(_ahead, "pending", {})
+    monkeypatch.setattr(_ahead, "start", start)
+    monkeypatch.setattr(_ahead, "adopt", lambda name: adopted.append(name)
+                        or _ahead.pending.pop(name, None))
+    z = tg.ones(5, dtype=tg.float64, requires_grad=True)
+    other = z.cumsum(0).max() * 2.0      # (on the tape, never differentiated)
+    f = lambda x, lib: x.reshape(1).sum() * x.sin() + x.exp() ** 2
+    x = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    g, = tg.autograd.grad(f(x, tg), x, create_graph=True)
+    g.backward()
+    assert listed == ["sweep_reduce", "sweep_reshape", "sweep_core"], listed
+    assert adopted == listed, adopted
+    tx = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    tg_, = torch.autograd.grad(f(tx, torch), tx, create_graph=True)
+    tg_.backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+    assert other.requires_grad
 
 
 def test_eager_and_replayed_sweeps_share_their_specializations():

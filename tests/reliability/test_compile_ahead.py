@@ -154,6 +154,29 @@ def test_an_interrupted_wait_kills_the_child_and_cleans_up(monkeypatch):
     assert not set(child.names) & set(_ahead.pending)   # (both now compiled here)
 
 
+def test_the_child_ends_once_the_last_kernel_of_its_list_is_taken(monkeypatch):
+    # the caller takes the list's last kernel after every other it will take: the rest (a
+    # create_graph's guess of its result's backward, a piece that backward did not meet) the
+    # child would go on compiling on a CPU this process wants
+    process = subprocess.Popen([sys.executable, "-c", "import time\n"
+                                "print('sweep_core', flush=True)\ntime.sleep(60)"],
+                               stdout=subprocess.PIPE)
+    where = tempfile.mkdtemp(prefix="tapegrad-ahead-test-")
+    names = ["sweep_reduce", "sweep_core"]
+    for name in names:
+        assert _ahead._claim(where, name)
+    child = _ahead._Child(process, where, names, dict.fromkeys(names))
+    for name in names:
+        monkeypatch.setitem(_ahead.pending, name, child)
+    try:
+        _ahead.adopt("sweep_core")
+        assert child.done == {"sweep_core"}
+        assert child.process.poll() is not None and not os.path.exists(where)
+        assert not set(names) & set(_ahead.pending)
+    finally:
+        _ahead._end(process, where)
+
+
 def test_off_with_the_environment_variable_or_no_interpreter(monkeypatch):
     monkeypatch.setenv("TAPEGRAD_COMPILE_AHEAD", "0")
     assert not _ahead._enabled()
