@@ -18,7 +18,7 @@ import numpy as np
 from .errors import TracingError, _cast_error, _inplace_shape_error
 from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
 from .memory_positions import view_positions
-from .ndops import _binary, where
+from .ndops import _binary, narrowed, where, wider_float
 from .ops import OPS
 from .recording import _record_start, _result
 from ._signals import COMMIT
@@ -133,12 +133,16 @@ def inplace_on_view(self, method, other, through=False, shared=None):
         # keeps its history, which a CopySlices entry would differentiate through
         raise TracingError(errors.UNRECORDED_CHANGE)
     if isinstance(other, Tensor) and other._dtype is not self._dtype \
-            and self._dtype.is_floating_point:
+            and self._dtype.is_floating_point \
+            and D.torch_result_type(self, other) is self._dtype:
         other = read_as_saved(other.to(self._dtype), other)   # (as _inplace_recorded's)
     flat = view_flat_positions(base, self, shared is not None)
     source = base if shared is None else shared(base)
     fresh = _gather("view_gather", source, flat, self._shape)
+    start = fresh._tape.n if fresh._tape is not None else 0
     r = method(fresh, other)
+    if r._dtype is not self._dtype and wider_float(r, self):   # (as _inplace_recorded's)
+        r = narrowed(r, self._dtype, start if r._tape is fresh._tape else 0)
     if r._dtype is not self._dtype:
         raise _cast_error(r._dtype, self._dtype)
     if r._shape != self._shape:

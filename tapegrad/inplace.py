@@ -15,7 +15,7 @@ from .exact import fma, fma_into
 from .fpstate import ERR_RESET, ERR_SET, F32_MAX, QUIET
 from .grad_mode import TRANSFORMS
 from .graph import name_entry
-from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
+from .ndops import _binary, _EXACT_INT, _quiet, _unary, narrowed, where, wider_float
 from .ops import BY_CODE, OPS
 from .overlap import expanded, in_torch_order, no_overlap, no_partial_overlap, shared, \
     shared_write, shares_elements, write_expanded
@@ -163,9 +163,11 @@ class _InplaceMethods:
                 _writable(self._v)   # (its errors before any entry; a view of an expand: writable)
             return inplace_on_view(self, method, other, through, shared)
         if isinstance(other, Tensor) and other._dtype is not self._dtype \
-                and self._dtype.is_floating_point:
-            # the result keeps self's dtype (and grad_fn name); torch's node saves `other`
-            # itself, so the copy counts other's in-place changes
+                and self._dtype.is_floating_point \
+                and D.torch_result_type(self, other) is self._dtype:
+            # (a 0-d float64 or an integer tensor: torch computes in self's dtype) the result
+            # keeps self's dtype (and grad_fn name); torch's node saves `other` itself, so
+            # the copy counts other's in-place changes
             other = read_as_saved(other.to(self._dtype), other)
         storage = self._v
         if type(storage) is not float:
@@ -174,6 +176,11 @@ class _InplaceMethods:
                   if isinstance(tp, Tape)}
         try:
             r = method(self, other)
+            op = None
+            if r._dtype is not self._dtype and wider_float(r, self):
+                # (computed in the promoted dtype: cast into self's)
+                op = r._node if r._tape is not None else None
+                r = narrowed(r, self._dtype, before.get(id(r._tape), 0))
             if r._dtype is not self._dtype:
                 raise _cast_error(r._dtype, self._dtype)
             if r._shape != self._shape:
@@ -182,11 +189,12 @@ class _InplaceMethods:
             self._v = storage
             raise
         with COMMIT:   # (a Ctrl-C must not leave the new value under the old node or version)
-            return self._rebased(storage, r, before)
+            return self._rebased(storage, r, before, op)
 
-    def _rebased(self, storage, r, before):
+    def _rebased(self, storage, r, before, op=None):
         """_inplace_recorded's commit: the new value written into self's memory, self moved
-        to r's entry."""
+        to r's entry.  `op`: the entry of the op itself where r is its cast into self's
+        dtype (ndops.narrowed), else r's."""
         if type(storage) is float:
             self._v = r._v
         else:
@@ -205,17 +213,19 @@ class _InplaceMethods:
         if self._tape is not None:
             self._tape.rebased[self._node] = self._tape.n
         tape = r._tape
-        a = int(tape.ia[r._node])
+        if op is None:
+            op = r._node
+        a = int(tape.ia[op])
         if a >= 0:
-            tape.superseded[a] = (before.get(id(tape), 0), r._node)
+            tape.superseded[a] = (before.get(id(tape), 0), op)
             if self._tape is tape and self._node != a:
                 # the op's entries read self's old node through others (a decomposition's
                 # output entry reads its members: scatter_reduce_), whose group saves it
                 tape.superseded[self._node] = tape.superseded[a]
         else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
-            name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
+            name_entry(tape, r._node, BY_CODE[tape.op[op]].grad_fn)
             if tape.folded:
-                tape.unfold_self(r._node, self)
+                tape.unfold_self(op, self)
         bump_version(self)                 # the old node: changed since it took its value
         old_tape, old_node = self._tape, getattr(self, "_node", -1)
         self._tape, self._node, self._recorded = r._tape, r._node, True
@@ -352,10 +362,11 @@ class _InplaceMethods:
         b = other._array() if isinstance(other, Tensor) else other
         if type(b) is int and not self._dtype.is_floating_point:
             b = D.as_array(b, self._dtype)    # (out of an int32 range: wraps around, as torch)
-        elif isinstance(other, Tensor) and other._dtype is not self._dtype and \
-                not self._dtype.is_floating_point and not other._dtype.is_floating_point:
-            # another integer tensor in the result dtype first, as torch's: a 0-d int8 -128
-            # with a uint8 tensor is 128 (numpy would compute in int16)
+        elif isinstance(other, Tensor) and other._dtype is not self._dtype:
+            # the operand in torch's common dtype first: another integer tensor's (a 0-d int8
+            # -128 with a uint8 tensor is 128; numpy would compute in int16), a float32
+            # tensor's for a 0-d float64 or an integer tensor (numpy: float64), a float64
+            # tensor's computing a float32 tensor's result in float64, rounded once
             b = D.as_array(b, D.torch_result_type(self, other))
         token = ERR_SET(QUIET)
         try:

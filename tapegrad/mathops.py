@@ -332,11 +332,14 @@ def _inplace_unary(name):
                 done = _update_arrays(self, lambda arr: value(arr, None))
                 if done is not None:
                     return done
-            if name in _DECOMP_INPLACE:
-                return _inplace_decomp(self, fn, *args, _inputs=inputs, **kwargs)
-            if inputs and self._dtype.is_floating_point:   # (in self's dtype: _inplace_decomp)
-                args = tuple(a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not
-                             self._dtype and a._dtype.is_floating_point else a for a in args)
+            if name in _DECOMP_INPLACE:   # (ClampBackward0 saves the bound tensors)
+                return _inplace_decomp(self, fn, *args, _inputs=inputs, _saved=inputs,
+                                       **kwargs)
+            if inputs and self._dtype.is_floating_point and \
+                    D.promoted(self, *inputs) is self._dtype:   # (as _inplace_decomp's)
+                args = tuple(_saved_in(a, self._dtype) if isinstance(a, Tensor) and a._dtype
+                             is not self._dtype and a._dtype.is_floating_point else a
+                             for a in args)
             other = next((t for t in inputs if t._recorded), None)
             return self._inplace(value, other, lambda x, _: fn(x, *args, **kwargs))
         except TypeError as e:   # (the method's complaint, as name_'s: torch's name)
@@ -402,6 +405,16 @@ def _array_update(t, number, *tensors):
     return False
 
 
+def _saved_in(a, dt):
+    """Tensor argument `a` of an in-place op, which torch's node saves, cast into self's
+    dtype dt: the op reads the copy; torch's node saves `a` itself: the copy (and what the op
+    derives from it alone) counts a's in-place changes."""
+    cast = a.to(dt)
+    cast._ver = (version_counter(a),)   # (a's count; not a view of a)
+    read_as_saved(cast, a)
+    return cast
+
+
 def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **kwargs):
     """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
     records, the old self is marked replaced for the group's whole span (`_inplace` marks the
@@ -413,20 +426,19 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), _saved=(), **k
         self._check_inplace(next((t for t in _inputs if isinstance(t, Tensor) and t._recorded),
                                  None))
         no_partial_overlap(self, *_inputs)
-    if self._dtype.is_floating_point:
-        # a float tensor argument of another float dtype in self's (the result keeps self's
-        # dtype, as torch's cast of an in-place result: float32_t.clamp_(float64_t))
+    if self._dtype.is_floating_point and D.promoted(
+            self, *(a for a in args + tuple(kwargs.values()) if isinstance(a, Tensor))) \
+            is self._dtype:
+        # a float tensor argument of another float dtype in self's where torch computes in
+        # self's (a 0-d float64 beside a float32 self: float32_t.clamp_(float64_0d)); a
+        # wider one promotes: the body computes in that dtype and the result is cast into
+        # self's (Tensor._inplace_recorded), as torch rounds it once
         def own(a):
             if not (isinstance(a, Tensor) and a._dtype is not self._dtype
                     and a._dtype.is_floating_point):
                 return a
-            cast = a.to(self._dtype)
-            if any(a is t for t in _saved):
-                # the body reads the copy; torch's node saves `a` itself: the copy (and what
-                # the body derives from it alone) counts a's in-place changes
-                cast._ver = (version_counter(a),)   # (a's count; not a view of a)
-                read_as_saved(cast, a)
-            return cast
+            return _saved_in(a, self._dtype) if any(a is t for t in _saved) else \
+                a.to(self._dtype)
         args = tuple(own(a) for a in args)
         kwargs = {k: own(a) for k, a in kwargs.items()}
     for a in _inputs:   # (torch's node reads their grad_fn: a pending view's made now; self's

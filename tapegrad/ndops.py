@@ -594,6 +594,30 @@ def _binary_general(code, x, y):
     return t
 
 
+def wider_float(r, t):
+    """Whether in-place op result r is of a wider float dtype than float tensor t's: the op
+    computed in the dtype it promoted t and a float64 operand to."""
+    return r._dtype is not t._dtype and r._dtype.is_floating_point and \
+        t._dtype.is_floating_point and r._dtype.itemsize > t._dtype.itemsize
+
+
+def narrowed(r, dt, start):
+    """An in-place op's result r, computed in the promoted float dtype (a float64 operand of
+    a float32 tensor: torch's TensorIterator computes in float64 and rounds the result once),
+    cast into self's float dtype dt.  The op's entries from `start` on and the cast are one
+    group shown as the op's node (MulBackward0), whose backward reads the operand itself, as
+    torch's node saves it."""
+    tape = r._tape
+    if tape is None:   # (while recording: a constant of the tape)
+        return r.to(dt)
+    code = groups.row_at(tape, r._node)   # (the op's own decomposition: addcmul's)
+    if code < 0:
+        code = int(tape.op[r._node])
+    r = _cast(r, dt)
+    groups.mark(tape, start, r._node, code)
+    return r
+
+
 def _narrows(v, dt):
     """Whether v is a recorded float tensor of a wider dtype than the float dtype dt."""
     return isinstance(v, Tensor) and v._recorded and v._dtype.is_floating_point and \

@@ -404,18 +404,12 @@ KNOWN = {
     # reshape views it (ViewBackward0)
     50353: "elementwise_layout_of_mixed_operands",
     # ---- seen in the survey of 66000-77999 (outside the tested ranges: listed for the
-    # cause; 67954 is fixed: FOUND) ----
+    # cause; 67954 and 69423 are fixed: FOUND) ----
     # (as 51154: an operand overlapping the written tensor unchecked, a diagonal or an
     # expand of it: v.mul_(v2) of v2 an expand of v's own row)
     72762: "unchecked_overlap_reads_while_writing",
     74367: "unchecked_overlap_reads_while_writing",
     76745: "unchecked_overlap_reads_while_writing",
-    # an in-place op with history on a float32 tensor, given a float64 operand, reads the
-    # operand cast to float32 (a copy): torch computes in float64 and rounds the result (an
-    # ulp apart on a share of the elements), and its node reads the operand itself at
-    # backward, so a write through `.data` after the call shows there (x0.addcmul_(x2, x2)
-    # of float64 x2, then x2.data changed: torch's x2.grad reads the new value)
-    69423: "inplace_float64_operand_cast_to_float32",
     # (survey of 78000-85999, 1 seed: as 60952, a diagonal v times its own transpose in
     # place, v.mul_(v.t()))
     81480: "unchecked_overlap_reads_while_writing",
@@ -426,7 +420,7 @@ SLOW_SEEDS = [s for s in range(200, 2200) if s not in KNOWN]
 # Seeds past those that a survey found differing, fixed since (each a regression test)
 FOUND = [4685, 7449, 7531, 11956, 12648, 13656, 16643, 18561, 19396, 20944, 22914, 27843, 31671,
          33646, 35945, 39602, 41217, 41226, 42591, 42850, 42931, 44319, 44554, 44644, 46749,
-         47054, 48075, 48662, 49116, 50266, 67954]
+         47054, 48075, 48662, 49116, 50266, 67954, 69423]
 
 
 @pytest.mark.parametrize("seed", SEEDS + FOUND)
