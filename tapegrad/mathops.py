@@ -116,7 +116,9 @@ def _clamped(xa, lo, hi, in_place=False):
     token = ERR_SET(QUIET)
     try:
         y = _CLAMP_MIN_FWD(xa, dtn(lo), in_place) if lo is not None else xa
-        return y if hi is None else _CLAMP_MAX_FWD(y, dtn(hi), in_place or y is not xa)
+        # (a 0-d xa's lower face is a numpy scalar: the upper face makes its own)
+        return y if hi is None else _CLAMP_MAX_FWD(y, dtn(hi), in_place or y is not xa and
+                                                   type(y) is np.ndarray)
     finally:
         ERR_RESET(token)
 

@@ -1730,3 +1730,15 @@ def test_inplace_with_an_operand_of_another_dtype_as_torch(torch_ref, op, self_k
             np.testing.assert_allclose(a[1], b[1], rtol=1e-6, atol=1e-7)
         else:
             assert a == b
+
+
+@pytest.mark.parametrize("call", ["clamp_(0.1, 0.3)", "clamp_(-1, 0.2)", "clip_(0.6, 0.7)",
+                                  "clamp_(min=0.1, max=0.3)", "clamp_(0.1)"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_clamp_of_a_0d_tensor_without_history_as_torch(torch_ref, call, dtype):
+    # both bounds on a 0-d array: the lower face gave a numpy scalar, which the upper face
+    # was asked to write into (TypeError: return arrays must be of ArrayType)
+    def run(m):
+        x = m.tensor(0.5, dtype=getattr(m, dtype))
+        return _raised(lambda: eval("x." + call, {"x": x})), x.item()
+    assert run(tg) == run(torch_ref)
