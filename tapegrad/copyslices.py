@@ -139,10 +139,9 @@ def inplace_on_view(self, method, other, through=False, shared=None):
     flat = view_flat_positions(base, self, shared is not None)
     source = base if shared is None else shared(base)
     fresh = _gather("view_gather", source, flat, self._shape)
-    start = fresh._tape.n if fresh._tape is not None else 0
     r = method(fresh, other)
     if r._dtype is not self._dtype and wider_float(r, self):   # (as _inplace_recorded's)
-        r = narrowed(r, self._dtype, start if r._tape is fresh._tape else 0)
+        r = narrowed(r, self._dtype)
     if r._dtype is not self._dtype:
         raise _cast_error(r._dtype, self._dtype)
     if r._shape != self._shape:

@@ -180,7 +180,7 @@ class _InplaceMethods:
             if r._dtype is not self._dtype and wider_float(r, self):
                 # (computed in the promoted dtype: cast into self's)
                 op = r._node if r._tape is not None else None
-                r = narrowed(r, self._dtype, before.get(id(r._tape), 0))
+                r = narrowed(r, self._dtype)
             if r._dtype is not self._dtype:
                 raise _cast_error(r._dtype, self._dtype)
             if r._shape != self._shape:

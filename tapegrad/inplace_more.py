@@ -747,8 +747,10 @@ def copysign(input, other):
     recorded = STATE.enabled and (input._recorded or tensor and other._recorded)
     if not recorded:
         return Tensor._wrap(np.array(np.broadcast_to(np.copysign(a, b), shape), dt.np), dt)
-    x = input if input._dtype is dt else input.to(dt)
-    o = (other if other._dtype is dt else other.to(dt)) if tensor else float(b)
+    # (an integer tensor in dt first; a float one as it is: _binary reads a narrower one
+    # widened, a wider 0-d one through its hidden cast, as torch's node its input itself)
+    x = input if input._dtype.is_floating_point else input.to(dt)
+    o = (other if other._dtype.is_floating_point else other.to(dt)) if tensor else float(b)
     return _binary(_COPYSIGN, x, o)
 
 

@@ -13,6 +13,7 @@ from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
     QUIET as _QUIET, quiet as _quiet
+from .graph import node_for, show_edge_pairs
 from ._jit import kernel_module, module_loaded
 from .kinds import matmul as matmul_kind, reduce as reduce_kind, softmax as smx_kind
 from .native_args import arg_error, given, MISSING
@@ -601,20 +602,26 @@ def wider_float(r, t):
         t._dtype.is_floating_point and r._dtype.itemsize > t._dtype.itemsize
 
 
-def narrowed(r, dt, start):
+def narrowed(r, dt):
     """An in-place op's result r, computed in the promoted float dtype (a float64 operand of
     a float32 tensor: torch's TensorIterator computes in float64 and rounds the result once),
-    cast into self's float dtype dt.  The op's entries from `start` on and the cast are one
-    group shown as the op's node (MulBackward0), whose backward reads the operand itself, as
-    torch's node saves it."""
+    cast into self's float dtype dt.  The op's entry (or its decomposition's group) and the
+    cast are one group shown as the op's node (MulBackward0), whose backward reads the
+    operand itself, as torch's node saves it; the entries its operands took (a constant
+    self's, a leaf's) stay its inputs."""
     tape = r._tape
     if tape is None:   # (while recording: a constant of the tape)
         return r.to(dt)
-    code = groups.row_at(tape, r._node)   # (the op's own decomposition: addcmul's)
+    e = r._node
+    code = groups.row_at(tape, e)   # (the op's own decomposition: addcmul's)
+    start = int(tape.groups.first[e]) if code >= 0 else e
     if code < 0:
-        code = int(tape.op[r._node])
+        code = int(tape.op[e])
+    # (the op's edges: a group lists no constant operand, torch's node (None, 0) for it)
+    edges = node_for(tape, e).next_functions
     r = _cast(r, dt)
     groups.mark(tape, start, r._node, code)
+    show_edge_pairs(tape, r._node, edges)
     return r
 
 

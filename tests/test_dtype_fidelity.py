@@ -6,6 +6,7 @@ errors by type and message."""
 import warnings
 
 import numpy as np
+import pytest
 
 import tapegrad as tg
 
@@ -423,3 +424,21 @@ def test_floor_divide_by_a_number_past_float32_range_is_silent_as_torch(torch_re
             want = f(torch_ref, torch_ref.tensor([1, 2], dtype=getattr(torch_ref, dtype)))
             assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
             assert np.array_equal(got.numpy(), want.numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("expr", ["x.copysign(y)", "y.copysign(x)", "y0.copysign(x)",
+                                  "x.clone().copysign_(y)", "x.detach().copysign_(y)",
+                                  "x.copysign(i)"])
+def test_copysign_of_mixed_dtypes_lists_its_inputs(torch_ref, expr):
+    # a float operand of another float dtype is read as it is (torch's node lists its
+    # grad_fn), not through a ToCopyBackward0 of its cast
+    def run(T):
+        xl = T.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        yl = T.tensor([-1.0, 2.0, -0.25], dtype=T.float64, requires_grad=True)
+        x, y, y0 = xl * 1, yl * 1, (yl * 1).sum()
+        r = eval(expr, {"x": x, "y": y, "y0": y0, "i": T.tensor([1, -1, 1])})
+        names = [None if f is None else type(f).__name__ for f, _ in r.grad_fn.next_functions]
+        (r * T.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return (str(r.dtype)[-7:], r.tolist(), type(r.grad_fn).__name__, names,
+                *(None if t.grad is None else t.grad.tolist() for t in (xl, yl)))
+    assert run(tg) == run(torch_ref)
