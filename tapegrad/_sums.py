@@ -1,22 +1,387 @@
-"""Sums of large float arrays over every element, for recording a full `sum`/`mean`: one
-Numba loop with a float64 accumulator.  numpy's pairwise float32 sum is not vectorized (27 µs
-for 200k elements, torch's sum 7 µs); this loop is (fastmath's `reassoc` lets LLVM split the
-accumulator into vector lanes: 7.6 µs), and float64 accumulation keeps it at least as exact
-as numpy's pairwise float32 sum.  The caller rounds the result to the array's dtype.
+"""Numba loops of eager float sums: torch's CPU `sum` (`torch_total`, `torch_sum_middle`,
+`torch_sum`: its cascade_sum's values bit for bit, see below; tapegrad.float_sums calls them),
+a large float sum with a float64 accumulator (`total`), and the eager forward of a float
+cumsum (`running_sums`: numpy's astype, accumulate, `+= 0.0` and cast back cost ~3 us of an
+(8, 32) cumsum; this loop gives the same bits in one call).
 
-Imported on the first large sum through `_jit.kernel_module` (so `import tapegrad` stays
-free of numba, and the cache is placed as for tapegrad._kernels).
-
-And the eager forward of a float cumsum (`running_sums`): numpy's astype, accumulate, `+=
-0.0` and cast back cost ~3 us of an (8, 32) cumsum; this loop gives the same bits in one call.
+Imported on first use through `_jit.kernel_module` (so `import tapegrad` stays free of numba,
+and the cache is placed as for tapegrad._kernels).
 """
 import numpy as np
 from numba import njit
 
 
+# ---- torch's CPU sum (aten/src/ATen/native/cpu/SumKernel.cpp cascade_sum) --------------------
+# NOTE: the sums accumulate in the dtype (acc_type<float, /*is_cuda=*/true> is float), in the
+# order of torch 2.13's kernel as its AVX2 build runs it (no AVX512 build is registered for
+# sum: AVX512 machines run the AVX2 one, checked on one): Vectorized<float> 8 lanes,
+# Vectorized<double> 4.  The reduction is arranged as TensorIterator arranges it (reduced dims
+# innermost, dims sorted by stride, coalesced; one call of the 2-d loop per outer index) and
+# split between `nthreads` threads as parallel_reduce splits it (two_pass_reduction for a
+# reduction to one element, parallel_dim_reduction otherwise), so the values are torch's bit
+# for bit at torch's intra-op thread count.
+
+_GRAIN = 32768          # at::internal::GRAIN_SIZE
+_LEVELS = 4             # multi_row_sum's num_levels
+_ILP = 4                # row_sum's ilp_factor; vectorized_outer_sum's and scalar_outer_sum's nrows
+
+
+@njit(cache=True)
+def _ceil_log2(n):
+    if n <= 2:
+        return 1
+    v = n - 1
+    r = 0
+    while v:
+        v >>= 1
+        r += 1
+    return r
+
+
+@njit(cache=True)
+def _steps16(x, b, rs, n, a0):
+    """a0[t] += x[b + i * rs + t] for t < 16, step after step for i < n: the 16 sums in
+    locals, which LLVM keeps in vector registers (through a0 in memory, each step waits on
+    the last one's store: 1.1-1.8x slower)."""
+    s0, s1, s2, s3, s4, s5, s6, s7 = a0[0], a0[1], a0[2], a0[3], a0[4], a0[5], a0[6], a0[7]
+    s8, s9, s10, s11 = a0[8], a0[9], a0[10], a0[11]
+    s12, s13, s14, s15 = a0[12], a0[13], a0[14], a0[15]
+    for i in range(n):
+        xs = x[b + i * rs:b + i * rs + 16]
+        s0 += xs[0]
+        s1 += xs[1]
+        s2 += xs[2]
+        s3 += xs[3]
+        s4 += xs[4]
+        s5 += xs[5]
+        s6 += xs[6]
+        s7 += xs[7]
+        s8 += xs[8]
+        s9 += xs[9]
+        s10 += xs[10]
+        s11 += xs[11]
+        s12 += xs[12]
+        s13 += xs[13]
+        s14 += xs[14]
+        s15 += xs[15]
+    a0[0], a0[1], a0[2], a0[3], a0[4], a0[5], a0[6], a0[7] = s0, s1, s2, s3, s4, s5, s6, s7
+    a0[8], a0[9], a0[10], a0[11] = s8, s9, s10, s11
+    a0[12], a0[13], a0[14], a0[15] = s12, s13, s14, s15
+
+
+@njit(cache=True)
+def _multi_row_sum(x, base, rs, cs, nrows, w, size, acc):
+    """multi_row_sum: nrows rows of w lanes summed over `size` steps, lane l of row k of step i
+    at x[base + i * rs + k * cs + l], in four cascade levels; the sums in acc[0, :nrows * w]
+    (acc: (4, >= nrows * w) of x's dtype, overwritten)."""
+    q = nrows * w
+    for j in range(_LEVELS):
+        for t in range(q):
+            acc[j, t] = 0
+    a0 = acc[0]
+    power = max(4, _ceil_log2(size) // _LEVELS)
+    step = 1 << power
+    mask = step - 1
+    i = 0
+    while i < size:
+        # a block of `step` steps (the last one may be short) into the first level
+        stop = i + step if i + step <= size else size
+        full = stop - i == step
+        # (x sliced, one contiguous run of the rows' lanes where cs == w: indexing x[b + t]
+        # keeps Numba's negative-index fixup, which stops LLVM vectorizing the loop; and no
+        # call per step: the function calls cost 3x the additions)
+        if cs == w and q == 16:      # (float64's 4 rows of 4 lanes; float32's 4 x 8 in 32
+            # locals measured 1.6x slower than the loop below)
+            _steps16(x, base + i * rs, rs, stop - i, a0)
+            i = stop
+        elif cs == w:
+            while i < stop:
+                xs = x[base + i * rs:base + i * rs + q]
+                for t in range(q):
+                    a0[t] += xs[t]
+                i += 1
+        else:
+            while i < stop:
+                for k in range(nrows):
+                    b = base + i * rs + k * cs
+                    xs = x[b:b + w]
+                    for lane in range(w):
+                        a0[k * w + lane] += xs[lane]
+                i += 1
+        if full:
+            for j in range(1, _LEVELS):
+                for t in range(q):
+                    acc[j, t] += acc[j - 1, t]
+                    acc[j - 1, t] = 0
+                if i & (mask << (j * power)):
+                    break
+    for j in range(1, _LEVELS):
+        for t in range(q):
+            acc[0, t] += acc[j, t]
+
+
+@njit(cache=True)
+def _row_sum(x, base, stride, w, size, acc):
+    """row_sum: `size` values of w lanes (value i at x[base + i * stride], lanes contiguous)
+    read as (-1, 4), multi_row_sum over that, the leftovers added to the first partial sum,
+    then the other three; the w lanes' sums in acc[0, :w]."""
+    n_ilp = size // _ILP
+    _multi_row_sum(x, base, stride * _ILP, stride, _ILP, w, n_ilp, acc)
+    for i in range(n_ilp * _ILP, size):
+        b = base + i * stride
+        for lane in range(w):
+            acc[0, lane] += x[b + lane]
+    for k in range(1, _ILP):
+        for lane in range(w):
+            acc[0, lane] += acc[0, k * w + lane]
+
+
+@njit(cache=True)
+def _loop2d(x, xo, out, oo, size0, size1, is0, is1, os0, os1, lanes, acc, fin):
+    """cascade_sum's 2-d loop over x from x[xo] (input strides is0, is1, elements) into out
+    from out[oo] (strides os0, os1; 0 along reduced dims), every sum added to its output
+    element (`*ptr += value`).  fin: a 1-element scratch array of x's dtype."""
+    if os0 != 0 and os1 == 0:     # (the reduction first)
+        is0, is1 = is1, is0
+        os0, os1 = os1, os0
+        size0, size1 = size1, size0
+    if os0 != 0 and os1 != 0:     # (no reduction: elementwise out + x)
+        for j in range(size1):
+            for i in range(size0):
+                out[oo + j * os1 + i * os0] += x[xo + j * is1 + i * is0]
+        return
+    if is0 == 1 and size0 >= lanes:                 # vectorized_inner_sum
+        nvec = size0 // lanes
+        for j in range(size1):
+            row = xo + j * is1
+            _row_sum(x, row, lanes, lanes, nvec, acc)
+            fin[0] = 0
+            for k in range(nvec * lanes, size0):
+                fin[0] += x[row + k]
+            for lane in range(lanes):
+                fin[0] += acc[0, lane]
+            out[oo + j * os1] += fin[0]
+    elif is1 == 1 and size1 >= lanes:               # vectorized_outer_sum
+        j = 0
+        while j + _ILP * lanes <= size1:
+            _multi_row_sum(x, xo + j, is0, lanes, _ILP, lanes, size0, acc)
+            for t in range(_ILP * lanes):
+                out[oo + (j + t) * os1] += acc[0, t]
+            j += _ILP * lanes
+        while j + lanes <= size1:
+            _row_sum(x, xo + j, is0, lanes, size0, acc)
+            for t in range(lanes):
+                out[oo + (j + t) * os1] += acc[0, t]
+            j += lanes
+        while j < size1:
+            _row_sum(x, xo + j, is0, 1, size0, acc)
+            out[oo + j * os1] += acc[0, 0]
+            j += 1
+    elif is0 < is1:                                 # scalar_inner_sum
+        for j in range(size1):
+            _row_sum(x, xo + j * is1, is0, 1, size0, acc)
+            out[oo + j * os1] += acc[0, 0]
+    else:                                           # scalar_outer_sum
+        j = 0
+        while j + (_ILP - 1) < size1:
+            _multi_row_sum(x, xo + j * is1, is0, is1, _ILP, 1, size0, acc)
+            for t in range(_ILP):
+                out[oo + (j + t) * os1] += acc[0, t]
+            j += _ILP
+        while j < size1:
+            _row_sum(x, xo + j * is1, is0, 1, size0, acc)
+            out[oo + j * os1] += acc[0, 0]
+            j += 1
+
+
+@njit(cache=True)
+def _serial(x, xo, out, oo, shape, ist, ost, begin, end, lanes, acc, fin):
+    """serial_for_each over the flat iteration range [begin, end) (dims innermost first):
+    DimCounter's 2-d steps, one _loop2d call each."""
+    nd = shape.shape[0]
+    if nd == 1:
+        _loop2d(x, xo + begin * ist[0], out, oo + begin * ost[0], end - begin, 1, ist[0], 0,
+                ost[0], 0, lanes, acc, fin)
+        return
+    values = np.empty(nd, np.int64)
+    rest = begin
+    for d in range(nd):
+        values[d] = rest % shape[d]
+        rest //= shape[d]
+    offset = begin
+    while offset < end:
+        xp = xo
+        op = oo
+        for d in range(nd):
+            xp += values[d] * ist[d]
+            op += values[d] * ost[d]
+        step0 = min(shape[0] - values[0], end - offset)
+        step1 = 1
+        if step0 == shape[0]:
+            step1 = min(shape[1] - values[1], (end - offset) // shape[0])
+        _loop2d(x, xp, out, op, step0, step1, ist[0], ist[1], ost[0], ost[1], lanes, acc, fin)
+        offset += step0 * step1
+        overflow = step0
+        i = 0
+        if step1 != 1:
+            i = 1
+            overflow = step1
+        while i < nd and overflow > 0:
+            value = values[i] + overflow
+            if value >= shape[i]:
+                overflow = 1
+                value -= shape[i]
+            else:
+                overflow = 0
+            values[i] = value
+            i += 1
+
+
+@njit(cache=True)
+def _swap_order(d0, d1, shape, ist, ost):
+    """TensorIterator.reorder_dimensions' should_swap (operands: the output, then the input)."""
+    s0, s1 = ost[d0], ost[d1]
+    if (s0 == 0) != (s1 == 0):
+        return 1 if s1 == 0 else -1
+    for s0, s1 in ((ost[d0], ost[d1]), (ist[d0], ist[d1])):
+        if s0 == 0 or s1 == 0:
+            continue
+        if s0 < s1:
+            return -1
+        if s0 > s1:
+            return 1
+        if shape[d0] > shape[d1]:
+            return 1
+    return 0
+
+
+@njit(cache=True)
+def _torch_sum(flat, xshape, xstrides, red, out, nthreads):
+    """out[:] = the sums of the array (flat, xshape, xstrides: element strides >= 0) over the
+    dims flagged in `red`, out in C order of the kept dims, as torch's CPU sum computes them
+    with `nthreads` intra-op threads."""
+    nd0 = xshape.shape[0]
+    lanes = 8 if flat.itemsize == 4 else 4
+    acc = np.empty((_LEVELS, _ILP * lanes), flat.dtype)
+    fin = np.zeros(1, flat.dtype)
+    for k in range(out.shape[0]):
+        out[k] = 0
+    # the output's strides: row-major over the kept dims, 0 along the reduced ones
+    ost0 = np.zeros(nd0, np.int64)
+    stride = 1
+    for d in range(nd0 - 1, -1, -1):
+        if not red[d]:
+            ost0[d] = stride
+            stride *= xshape[d]
+    # reorder_dimensions: perm from n-1 .. 0 (innermost first), insertion sort
+    perm = np.empty(nd0, np.int64)
+    for d in range(nd0):
+        perm[d] = nd0 - 1 - d
+    for i in range(1, nd0):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = _swap_order(perm[d0], perm[d1], xshape, xstrides, ost0)
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    shape = np.empty(max(nd0, 1), np.int64)
+    ist = np.zeros(max(nd0, 1), np.int64)
+    ost = np.zeros(max(nd0, 1), np.int64)
+    shape[0] = 1
+    for d in range(nd0):
+        shape[d] = xshape[perm[d]]
+        ist[d] = xstrides[perm[d]]
+        ost[d] = ost0[perm[d]]
+    # coalesce_dimensions
+    nd = 1
+    if nd0 > 1:
+        prev = 0
+        for d in range(1, nd0):
+            if shape[prev] == 1 or shape[d] == 1 or (
+                    shape[prev] * ist[prev] == ist[d] and shape[prev] * ost[prev] == ost[d]):
+                if shape[prev] == 1:
+                    ist[prev] = ist[d]
+                    ost[prev] = ost[d]
+                shape[prev] *= shape[d]
+            else:
+                prev += 1
+                if prev != d:
+                    ist[prev] = ist[d]
+                    ost[prev] = ost[d]
+                    shape[prev] = shape[d]
+        nd = prev + 1
+    shape, ist, ost = shape[:nd], ist[:nd], ost[:nd]
+    numel = 1
+    for d in range(nd):
+        numel *= shape[d]
+    if numel == 0:
+        return
+    if numel < _GRAIN or nthreads == 1:
+        _serial(flat, 0, out, 0, shape, ist, ost, 0, numel, lanes, acc, fin)
+    elif out.shape[0] == 1:
+        # two_pass_reduction: each thread's range summed into its slot of a zeroed buffer,
+        # then the buffer summed into the output
+        buf = np.zeros(nthreads, flat.dtype)
+        if numel > _GRAIN:
+            nt = min(nthreads, (numel + _GRAIN - 1) // _GRAIN)
+            chunk = (numel + nt - 1) // nt
+        else:
+            nt, chunk = 1, numel
+        for t in range(nt):
+            b = t * chunk
+            if b < numel:
+                _serial(flat, 0, buf, t, shape, ist, ost, b, min(numel, b + chunk), lanes,
+                        acc, fin)
+        _loop2d(buf, 0, out, 0, nthreads, 1, 1, 0, 0, 0, lanes, acc, fin)
+    else:
+        # parallel_dim_reduction: find_split_dim, its columns split between the threads
+        # (rounded to 128 bytes where the input is contiguous along it)
+        best = nd - 1
+        dim = -1
+        for d in range(nd - 1, -1, -1):
+            if ost[d] == 0 and shape[d] > 1:
+                break
+            if shape[d] >= nthreads:
+                dim = d
+                break
+            if shape[d] > shape[best]:
+                best = d
+        if dim < 0:
+            dim = best
+        cols = shape[dim]
+        sub = shape.copy()
+        if cols > 1:
+            nt = min(nthreads, cols)
+            chunk = (cols + nt - 1) // nt
+            mult = 128 // flat.itemsize
+            for t in range(nthreads):
+                b = t * chunk
+                if b >= cols:
+                    continue
+                e = min(cols, b + chunk)
+                if ist[dim] == 1:
+                    b -= b % mult
+                    if e != cols:
+                        e -= e % mult
+                if b == e:
+                    continue
+                sub[dim] = e - b
+                n = 1
+                for d in range(nd):
+                    n *= sub[d]
+                _serial(flat, b * ist[dim], out, b * ost[dim], sub, ist, ost, 0, n, lanes,
+                        acc, fin)
+        else:
+            _serial(flat, 0, out, 0, shape, ist, ost, 0, numel, lanes, acc, fin)
+
+
 @njit(cache=True, fastmath={"reassoc"})
 def total(x):
-    """The sum of the 1-d array x, accumulated in float64 (in any order)."""
+    """The sum of the 1-d array x, accumulated in float64 (in any order): ndops' record-time
+    sum of a large array (numpy's pairwise float32 sum is not vectorized: 27 us for 200k
+    elements, this loop 7.6 us)."""
     s = 0.0
     for i in range(x.shape[0]):
         s += x[i]
@@ -39,3 +404,40 @@ def running_sums(x, out, reverse):
             for i in range(inner):
                 acc[i] += x[o, k, i]
                 out[o, k, i] = acc[i]
+
+
+
+# The entries: x's elements as a 1-d row-major array of the memory they span (one compiled
+# specialization per dtype: a kernel typed on x's own shape and layout would compile once per
+# rank and layout, ~10 s each)
+@njit(cache=True)
+def torch_total(flat, count, nthreads):
+    """torch's sum of the 1-d array flat, divided by `count` in flat's dtype where count > 0
+    (torch's mean), as a scalar of flat's dtype."""
+    out = np.empty(2, flat.dtype)
+    _torch_sum(flat, np.full(1, flat.shape[0]), np.ones(1, np.int64), np.ones(1, np.bool_),
+               out[:1], nthreads)
+    if count > 0:
+        out[1] = count
+        out[0] /= out[1]
+    return out[0]
+
+
+@njit(cache=True)
+def torch_sum_middle(flat, outer, m, inner, out, nthreads):
+    """out[:] = torch's sums of the row-major array flat, read as (outer, m, inner), over its
+    middle dim (a reduction over one dim, or over adjacent ones, of a row-major array)."""
+    shape = np.empty(3, np.int64)
+    shape[0], shape[1], shape[2] = outer, m, inner
+    strides = np.empty(3, np.int64)
+    strides[0], strides[1], strides[2] = m * inner, inner, 1
+    red = np.zeros(3, np.bool_)
+    red[1] = True
+    _torch_sum(flat, shape, strides, red, out, nthreads)
+
+
+@njit(cache=True)
+def torch_sum(flat, shape, strides, red, out, nthreads):
+    """out[:] = torch's sums of the array (flat: the memory it spans; shape, element strides
+    >= 0) over the dims flagged in `red` (out row-major over the kept dims)."""
+    _torch_sum(flat, shape, strides, red, out, nthreads)

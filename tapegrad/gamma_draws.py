@@ -32,6 +32,7 @@ INT64_MIN, an infinite binomial count inf (NaN above prob 0.5).
 
 import numpy as np
 
+from .float_sums import sum_last_dim
 from .mt19937 import loops as _loops
 
 __all__ = ["standard_gamma", "poisson", "binomial", "dirichlet", "sum_last_dim"]
@@ -94,7 +95,7 @@ def _clamp_below(g, dtype):
 def dirichlet(engine, alpha):
     """torch._sample_dirichlet(alpha) on CPU (alpha float32 or float64, at least 1-d): double
     gamma draws (alpha widened to double, each clamped at DBL_MIN) in C order, divided by
-    their sum over the last dimension (torch's cascade sum, `sum_last_dim`), cast to the
+    their sum over the last dimension (torch's sum, float_sums.sum_last_dim), cast to the
     dtype and clamped to [smallest normal, largest value below 1]."""
     alpha = np.asarray(alpha)
     _check_float(alpha, "dirichlet")
@@ -108,79 +109,6 @@ def dirichlet(engine, alpha):
     dt = alpha.dtype.type
     out = np.minimum(np.nextafter(dt(1), dt(0)), np.maximum(np.finfo(alpha.dtype).tiny, ratio))
     return out
-
-
-def _ceil_log2(x):
-    return 1 if x <= 2 else (x - 1).bit_length()
-
-
-def _multi_row_sum(load, nrows, size):
-    """torch's multi_row_sum (cpu/SumKernel.cpp): nrows interleaved cascade sums over `size`
-    steps, four levels, `load(i, k)` the k-th value of step i (arrays summed elementwise)."""
-    levels = 4
-    power = max(4, _ceil_log2(size) // levels)
-    step = 1 << power
-    mask = step - 1
-    acc = [[0.0] * nrows for _ in range(levels)]
-    i = 0
-    while i + step <= size:
-        for _ in range(step):
-            for k in range(nrows):
-                acc[0][k] = acc[0][k] + load(i, k)
-            i += 1
-        for j in range(1, levels):
-            for k in range(nrows):
-                acc[j][k] = acc[j][k] + acc[j - 1][k]
-                acc[j - 1][k] = 0.0
-            if i & (mask << (j * power)):
-                break
-    while i < size:
-        for k in range(nrows):
-            acc[0][k] = acc[0][k] + load(i, k)
-        i += 1
-    for j in range(1, levels):
-        for k in range(nrows):
-            acc[0][k] = acc[0][k] + acc[j][k]
-    return acc[0]
-
-
-def _row_sum(load, size):
-    """torch's row_sum: the row read as (-1, 4), multi_row_sum over it, the leftover values
-    added to the first partial sum, then the four partial sums in order."""
-    ilp = 4
-    n_ilp = size // ilp
-    parts = _multi_row_sum(lambda i, k: load(i * ilp + k), ilp, n_ilp)
-    for i in range(n_ilp * ilp, size):
-        parts[0] = parts[0] + load(i)
-    for k in range(1, ilp):
-        parts[0] = parts[0] + parts[k]
-    return parts[0]
-
-
-def sum_last_dim(x):
-    """x.sum(-1) of a C-contiguous float64 array as torch's CPU cascade_sum computes it (the
-    inner-reduction paths; one thread per row): rows of at least one vector of 4 doubles sum
-    vectors lane-wise, then the leftover values, then the lanes; shorter rows sum their values
-    in row_sum's order.  Vectorized over the rows.  torch registers no AVX512 build of its sum
-    kernel, so an AVX512 machine runs the AVX2 one (4 lanes), checked on one; the DEFAULT
-    build's Vectorized<double> has 4 lanes too."""
-    x = np.ascontiguousarray(x, np.float64)
-    k = x.shape[-1]
-    rows = x.reshape(-1, k)
-    lanes = 4        # Vectorized<double> of torch's AVX2 kernel, which AVX512 machines run too
-    if k < lanes:
-        s = _row_sum(lambda i: rows[:, i], k)
-    else:
-        nvec = k // lanes
-        vecs = rows[:, :nvec * lanes].reshape(-1, nvec, lanes)
-        acc = _row_sum(lambda i: vecs[:, i, :], nvec)
-        s = np.zeros(rows.shape[0])
-        for i in range(nvec * lanes, k):
-            s = s + rows[:, i]
-        for lane in range(lanes):
-            s = s + (acc[:, lane] if isinstance(acc, np.ndarray) else acc)
-    s = np.broadcast_to(np.asarray(s, np.float64), (rows.shape[0],))
-    return s.reshape(x.shape[:-1])
 
 
 # ---- poisson -------------------------------------------------------------------------------------

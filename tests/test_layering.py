@@ -22,6 +22,9 @@ ALLOWED_LATE = {
         "the record-time sum kernel (and a float cumsum's eager loop) imports numba likewise: "
         "on the first large sum, or float cumsum of a tensor that records, through "
         "_jit.kernel_module",
+    ("tapegrad.float_sums", "tapegrad._sums"):
+        "torch's float sum kernel imports numba likewise: on the first sum through "
+        "float_sums (dirichlet's), through _jit.kernel_module",
     ("tapegrad.ndops", "tapegrad._extremes"):
         "the eager extremes' loop (max/min(dim), amax's tie check, topk) imports numba "
         "likewise: on "
