@@ -554,6 +554,8 @@ class _InplacePositionsMethods:
                                         "PutBackward0", (source,)), (index,))
 
     def masked_scatter_(self, mask, source):
+        _tensor_operand("masked_scatter_", mask, 1, "mask")
+        _tensor_operand("masked_scatter_", source, 2, "source")
         if isinstance(mask, Tensor) and mask._shape != self._shape:
             mask.detach().expand(*self._shape)      # (torch's expand error)
         # (torch's masked_scatter_ checks no overlap of source)
@@ -562,6 +564,8 @@ class _InplacePositionsMethods:
                                             overlap=False), (mask,))
 
     def masked_scatter(self, mask, source):
+        _tensor_operand("masked_scatter", mask, 1, "mask")
+        _tensor_operand("masked_scatter", source, 2, "source")
         return masked_scatter(self, mask, source)
 
 
@@ -715,6 +719,8 @@ def _masked_scatter_args(self, mask, source):
 def masked_scatter(input, mask, source):
     """input with source's first elements written, in order, where mask is True (input and
     mask broadcast; MaskedScatterBackward0)."""
+    for pos, (name, v) in enumerate((("input", input), ("mask", mask), ("source", source)), 1):
+        _tensor_operand("masked_scatter", v, pos, name)
     shape = np.broadcast_shapes(input._shape, mask._shape)
     base = input.expand(*shape) if shape != input._shape else input
     return _write_new(input, *_masked_scatter_args(base, mask, apart(input, source)), False,

@@ -529,6 +529,18 @@ def _(t):
             _run(t, lambda t: t.zeros(2, 3).masked_scatter(m, t.tensor([[1.0, 2], [3, 4]])))]
 
 
+@case("masked_scatter_argument_types")
+def _(t):
+    m = _mask(t)
+    return [_run(t, lambda t: t.zeros(2, 3).masked_scatter_(m, 1.0)),
+            _run(t, lambda t: t.zeros(2, 3).masked_scatter(m, 1.0)),
+            _run(t, lambda t: t.masked_scatter(t.zeros(2, 3), m, 1.0)),
+            _run(t, lambda t: t.zeros(2, 3).masked_scatter_([[True] * 3] * 2, t.ones(6))),
+            _run(t, lambda t: t.zeros(2, 3).masked_scatter_(m, None)),
+            _run(t, lambda t: t.masked_scatter(t.zeros(2, 3), 1, t.ones(6))),
+            _run(t, lambda t: t.masked_scatter(1, m, t.ones(6)))]
+
+
 @case("masked_scatter_history")
 def _(t):
     m = _mask(t)
