@@ -8,7 +8,10 @@ Imported on first use through `_jit.kernel_module` (so `import tapegrad` stays f
 and the cache is placed as for tapegrad._kernels).
 """
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 
 # ---- torch's CPU sum (aten/src/ATen/native/cpu/SumKernel.cpp cascade_sum) --------------------
@@ -39,34 +42,99 @@ def _ceil_log2(n):
 
 
 @njit(cache=True)
-def _steps16(x, b, rs, n, a0):
-    """a0[t] += x[b + i * rs + t] for t < 16, step after step for i < n: the 16 sums in
-    locals, which LLVM keeps in vector registers (through a0 in memory, each step waits on
-    the last one's store: 1.1-1.8x slower)."""
-    s0, s1, s2, s3, s4, s5, s6, s7 = a0[0], a0[1], a0[2], a0[3], a0[4], a0[5], a0[6], a0[7]
-    s8, s9, s10, s11 = a0[8], a0[9], a0[10], a0[11]
-    s12, s13, s14, s15 = a0[12], a0[13], a0[14], a0[15]
-    for i in range(n):
-        xs = x[b + i * rs:b + i * rs + 16]
-        s0 += xs[0]
-        s1 += xs[1]
-        s2 += xs[2]
-        s3 += xs[3]
-        s4 += xs[4]
-        s5 += xs[5]
-        s6 += xs[6]
-        s7 += xs[7]
-        s8 += xs[8]
-        s9 += xs[9]
-        s10 += xs[10]
-        s11 += xs[11]
-        s12 += xs[12]
-        s13 += xs[13]
-        s14 += xs[14]
-        s15 += xs[15]
-    a0[0], a0[1], a0[2], a0[3], a0[4], a0[5], a0[6], a0[7] = s0, s1, s2, s3, s4, s5, s6, s7
-    a0[8], a0[9], a0[10], a0[11] = s8, s9, s10, s11
-    a0[12], a0[13], a0[14], a0[15] = s12, s13, s14, s15
+def _power(size):
+    """multi_row_sum's log2 of its block of steps."""
+    return max(4, _ceil_log2(size) // _LEVELS)
+
+
+_VEC_BYTES = 32         # Vectorized<T>'s width under AVX2: 8 float32 lanes, 4 float64
+
+
+@intrinsic
+def _vector_multi_row_sum(typingctx, x, base, rs, cs, size, power, left, fold, a0):
+    """multi_row_sum (below) of 4 (_ILP) rows of W lanes (the dtype's vector: 32 bytes), lane
+    l of row k of step i at x[base + i * rs + k * cs + l]: its four cascade levels each 4
+    <W x T> values, `1 << power` steps a block; the sums in a0[:4 * W].  Then row_sum's end
+    (below): the first `left` rows of step `size` added to row 0's sums, and with `fold` the
+    other rows' sums added to them, in order.  No fast-math flags: every lane's additions in
+    torch's order.  The indices are the caller's to keep in bounds.
+    NOTE(speed): in LLVM IR because Numba's loop keeps the sums in scalars (16 or 32 locals:
+    no store in the loop, so no seed for the SLP vectorizer: 16 scalar adds a step) or in
+    memory (a0[t] += ...: each step waits on the last one's store); here a step is 4 vector
+    adds and the levels stay in registers (200k float64: 41.6 -> 22 us)."""
+    if not (isinstance(x, types.Array) and isinstance(a0, types.Array)
+            and x.dtype in (types.float32, types.float64) and a0.dtype == x.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        xty, aty = sig.args[0], sig.args[8]
+        i64 = ir.IntType(64)
+        b, rs, cs, size, power, left, fold = (
+            context.cast(builder, v, t, types.int64) for v, t in zip(args[1:8], sig.args[1:8]))
+        xdata = context.make_array(xty)(context, builder, args[0]).data
+        adata = context.make_array(aty)(context, builder, args[8]).data
+        fty = context.get_data_type(xty.dtype)
+        item = context.get_abi_sizeof(fty)
+        width = _VEC_BYTES // item
+        vty = ir.VectorType(fty, width)
+        zero = ir.Constant(vty, None)
+        # (allocas in the entry block: mem2reg makes them vector phis)
+        levels = [[cgutils.alloca_once_value(builder, zero) for _ in range(_ILP)]
+                  for _ in range(_LEVELS)]
+        rows = [builder.mul(ir.Constant(i64, k), cs) for k in range(_ILP)]
+
+        def steps(first, count):
+            # level 0 += the steps first .. first + count - 1
+            with cgutils.for_range(builder, count) as loop:
+                row = builder.add(b, builder.mul(builder.add(first, loop.index), rs))
+                for k in range(_ILP):
+                    ptr = builder.gep(xdata, [builder.add(row, rows[k])])
+                    v = builder.load(builder.bitcast(ptr, vty.as_pointer()), align=item)
+                    slot = levels[0][k]
+                    builder.store(builder.fadd(builder.load(slot), v), slot)
+
+        step = builder.shl(ir.Constant(i64, 1), power)
+        mask = builder.sub(step, ir.Constant(i64, 1))
+        nblocks = builder.ashr(size, power)
+        with cgutils.for_range(builder, nblocks) as blocks:
+            steps(builder.mul(blocks.index, step), step)
+            done = builder.mul(builder.add(blocks.index, ir.Constant(i64, 1)), step)
+            # a full block: level j += level j - 1 (which restarts from 0), up the levels
+            # while the block count's bits below level j are all zero
+            go = cgutils.true_bit
+            for j in range(1, _LEVELS):
+                for k in range(_ILP):
+                    lo, hi = levels[j - 1][k], levels[j][k]
+                    vlo, vhi = builder.load(lo), builder.load(hi)
+                    builder.store(builder.select(go, builder.fadd(vhi, vlo), vhi), hi)
+                    builder.store(builder.select(go, zero, vlo), lo)
+                bits = builder.and_(done, builder.shl(mask, builder.mul(
+                    ir.Constant(i64, j), power)))
+                go = builder.and_(go, builder.icmp_unsigned("==", bits, ir.Constant(i64, 0)))
+        first = builder.mul(nblocks, step)
+        steps(first, builder.sub(size, first))
+        for k in range(_ILP):
+            v = builder.load(levels[0][k])
+            for j in range(1, _LEVELS):
+                v = builder.fadd(v, builder.load(levels[j][k]))
+            builder.store(v, levels[0][k])
+        row = builder.add(b, builder.mul(size, rs))
+        with cgutils.for_range(builder, left) as loop:
+            ptr = builder.gep(xdata, [builder.add(row, builder.mul(loop.index, cs))])
+            v = builder.load(builder.bitcast(ptr, vty.as_pointer()), align=item)
+            builder.store(builder.fadd(builder.load(levels[0][0]), v), levels[0][0])
+        sums = [builder.load(levels[0][k]) for k in range(_ILP)]
+        folded = sums[0]
+        for k in range(1, _ILP):
+            folded = builder.fadd(folded, sums[k])
+        sums[0] = builder.select(builder.icmp_signed("!=", fold, ir.Constant(i64, 0)),
+                                 folded, sums[0])
+        for k in range(_ILP):
+            ptr = builder.gep(adata, [ir.Constant(i64, k * width)])
+            builder.store(sums[k], builder.bitcast(ptr, vty.as_pointer()), align=item)
+        return context.get_dummy_value()
+
+    return types.none(x, base, rs, cs, size, power, left, fold, a0), codegen
 
 
 @njit(cache=True)
@@ -74,12 +142,15 @@ def _multi_row_sum(x, base, rs, cs, nrows, w, size, acc):
     """multi_row_sum: nrows rows of w lanes summed over `size` steps, lane l of row k of step i
     at x[base + i * rs + k * cs + l], in four cascade levels; the sums in acc[0, :nrows * w]
     (acc: (4, >= nrows * w) of x's dtype, overwritten)."""
+    power = _power(size)
+    if w * x.itemsize == _VEC_BYTES and nrows == _ILP:    # (rows of vector lanes)
+        _vector_multi_row_sum(x, base, rs, cs, size, power, 0, 0, acc[0])
+        return
     q = nrows * w
     for j in range(_LEVELS):
         for t in range(q):
             acc[j, t] = 0
     a0 = acc[0]
-    power = max(4, _ceil_log2(size) // _LEVELS)
     step = 1 << power
     mask = step - 1
     i = 0
@@ -90,11 +161,7 @@ def _multi_row_sum(x, base, rs, cs, nrows, w, size, acc):
         # (x sliced, one contiguous run of the rows' lanes where cs == w: indexing x[b + t]
         # keeps Numba's negative-index fixup, which stops LLVM vectorizing the loop; and no
         # call per step: the function calls cost 3x the additions)
-        if cs == w and q == 16:      # (float64's 4 rows of 4 lanes; float32's 4 x 8 in 32
-            # locals measured 1.6x slower than the loop below)
-            _steps16(x, base + i * rs, rs, stop - i, a0)
-            i = stop
-        elif cs == w:
+        if cs == w:
             while i < stop:
                 xs = x[base + i * rs:base + i * rs + q]
                 for t in range(q):
@@ -126,6 +193,10 @@ def _row_sum(x, base, stride, w, size, acc):
     read as (-1, 4), multi_row_sum over that, the leftovers added to the first partial sum,
     then the other three; the w lanes' sums in acc[0, :w]."""
     n_ilp = size // _ILP
+    if w * x.itemsize == _VEC_BYTES:
+        _vector_multi_row_sum(x, base, stride * _ILP, stride, n_ilp, _power(n_ilp),
+                              size - n_ilp * _ILP, 1, acc[0])
+        return
     _multi_row_sum(x, base, stride * _ILP, stride, _ILP, w, n_ilp, acc)
     for i in range(n_ilp * _ILP, size):
         b = base + i * stride
