@@ -138,12 +138,33 @@ def _vector_multi_row_sum(typingctx, x, base, rs, cs, size, power, left, fold, a
 
 
 @njit(cache=True)
+def _check_span(x, base, rs, cs, steps, rows, w, a0):
+    """Raise IndexError unless every x[base + i * rs + k * cs + l] (i < steps, k < rows,
+    l < w) is in x and a0 holds _ILP rows of w lanes: _vector_multi_row_sum reads and writes
+    through raw pointers, so its bounds are checked here, once per call."""
+    if steps <= 0 or rows <= 0:
+        lo = hi = base
+    else:
+        ends_i = (0, (steps - 1) * rs)
+        ends_k = (0, (rows - 1) * cs)
+        lo = hi = base
+        for a in ends_i:
+            for b in ends_k:
+                v = base + a + b
+                lo = min(lo, v)
+                hi = max(hi, v + w - 1)
+    if lo < 0 or hi >= x.shape[0] or a0.shape[0] < _ILP * w:
+        raise IndexError("_sums: a vector sum's span lies outside its array")
+
+
+@njit(cache=True)
 def _multi_row_sum(x, base, rs, cs, nrows, w, size, acc):
     """multi_row_sum: nrows rows of w lanes summed over `size` steps, lane l of row k of step i
     at x[base + i * rs + k * cs + l], in four cascade levels; the sums in acc[0, :nrows * w]
     (acc: (4, >= nrows * w) of x's dtype, overwritten)."""
     power = _power(size)
     if w * x.itemsize == _VEC_BYTES and nrows == _ILP:    # (rows of vector lanes)
+        _check_span(x, base, rs, cs, size, _ILP, w, acc[0])
         _vector_multi_row_sum(x, base, rs, cs, size, power, 0, 0, acc[0])
         return
     q = nrows * w
@@ -194,6 +215,8 @@ def _row_sum(x, base, stride, w, size, acc):
     then the other three; the w lanes' sums in acc[0, :w]."""
     n_ilp = size // _ILP
     if w * x.itemsize == _VEC_BYTES:
+        # (the values read: size of them from base, stride apart)
+        _check_span(x, base, stride, 0, size, 1, w, acc[0])
         _vector_multi_row_sum(x, base, stride * _ILP, stride, n_ilp, _power(n_ilp),
                               size - n_ilp * _ILP, 1, acc[0])
         return

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import float_sums as FS
+from tapegrad import _sums, float_sums as FS
 
 SIZES_1D = sorted(set(list(range(0, 70)) + [
     96, 127, 128, 129, 255, 256, 257, 320, 511, 512, 513, 1000, 1023, 1024, 1025, 2047, 2048,
@@ -120,3 +120,20 @@ def test_sum_specials_as_torch(threads):
     assert _same(_ours(x, "sum", None, False), torch.from_numpy(x).sum())
     x = np.zeros((3, 0, 2), np.float32)
     assert _same(_ours(x, "mean", 1, False), torch.from_numpy(x).mean(1))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_vector_sum_checks_its_span(dt):
+    # the vector cascade reads through raw pointers: a span past either end of the array (or
+    # a too short accumulator) raises instead of reading outside it
+    w = 32 // np.dtype(dt).itemsize
+    x = np.ones(100, dt)
+    acc = np.zeros((4, 4 * w), dt)
+    n = (100 - w) // w + 1                      # the most values of w lanes that fit
+    _sums._row_sum(x, 0, w, w, n, acc)
+    assert acc[0, :w].tolist() == [float(n)] * w
+    for base, size, a in [(w, n, acc), (-1, 4, acc), (0, n, np.zeros((4, w), dt))]:
+        with pytest.raises(IndexError, match="outside its array"):
+            _sums._row_sum(x, base, w, w, size, a)
+    with pytest.raises(IndexError, match="outside its array"):
+        _sums._multi_row_sum(x, 0, 4 * w, w, 4, w, 100 // (4 * w) + 1, acc)
