@@ -1569,7 +1569,9 @@ def test_adaptive_avg_pool_entry_is_eager_only():
 _ADAPTIVE_MAX_CASES = [
     ("1d", (2, 3, 50), (7,)), ("2d-unbatched", (3, 13, 17), (6, 5)),
     ("2d", (2, 4, 14, 14), (5, 5)), ("2d-up", (2, 3, 5, 4), (9, 7)),
-    ("3d", (2, 3, 6, 10, 10), (4, 3, 7)), ("empty-batch", (0, 3, 5, 5), (2, 2))]
+    ("3d", (2, 3, 6, 10, 10), (4, 3, 7)), ("empty-batch", (0, 3, 5, 5), (2, 2)),
+    # (the loop's blocks of 64 planes: two full ones and a part)
+    ("1d-blocks", (3, 43, 20), (6,)), ("2d-blocks", (2, 65, 9, 7), (4, 3))]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

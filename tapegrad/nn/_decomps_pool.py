@@ -514,17 +514,16 @@ def adaptive_max_positions(arr, out):
     k = len(out)
     sizes = arr.shape[2:]
     n, c = arr.shape[:2]
-    base = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * k) * math.prod(sizes)
     if arr.dtype.type in _LOOP_DTYPES:
         if not _loops_max_adaptive:
             _loops_max_adaptive.append(kernel_module(
                 "tapegrad.nn._pool_loops", "nn/_pool_loops.py",
                 _import_loops).adaptive_max_positions)
         a = np.ascontiguousarray(arr).reshape((n * c,) + (1,) * (3 - k) + sizes)
-        plane, idx = _loops_max_adaptive[0](a, (1,) * (3 - k) + tuple(out))
+        pos, plane, idx = _loops_max_adaptive[0](a, (1,) * (3 - k) + tuple(out))
         shape = (n, c) + tuple(out)
-        plane = plane.reshape(shape)
-        return base + plane, plane, idx.reshape(shape)
+        return pos.reshape(shape), plane.reshape(shape), idx.reshape(shape)
+    base = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * k) * math.prod(sizes)
     cand, valid = adaptive_windows(sizes, out)
     flat = arr.reshape(arr.shape[:2] + (math.prod(sizes),))
     w = flat[:, :, cand]
