@@ -1246,6 +1246,8 @@ ERRORS = [
     "F.adaptive_max_pool1d(x[0], (2, 2))", "F.adaptive_max_pool2d(x.long(), 2)",
     "F.adaptive_max_pool2d(x[:, :0], 2)", "F.adaptive_max_pool3d(x[0, 0], 2)",
     "list(F.adaptive_max_pool2d(x, 0).shape)", "F.adaptive_max_pool2d(x[0], (1, 2, 3))",
+    "F.adaptive_max_pool1d(x[0, :, :, :0], 2)", "F.adaptive_avg_pool1d(x[0, :, :, :0], 2)",
+    "F.adaptive_max_pool2d(x[:, :, 1:1], 2)", "F.adaptive_avg_pool2d(x[:, :, :, :0], 2)",
 ]
 
 
