@@ -565,20 +565,28 @@ def _with_value(carrier, arr):
 
 # The formulas below take tensors or, for inplace._update_arrays (an update with no history),
 # numpy arrays of one dtype: one formula, computed op for op the same way on either.
-def lerp_number(x, end, weight):
+def lerp_number(x, end, weight, out=None):
     """lerp with a Python number weight: torch's kernel, fma(w, end - x, x) for |w| < 0.5,
     else fma(w - 1, end - x, end), w and w - 1 in the dtype (lerp_arrays); on tensors that
-    fma is add's with alpha (the kernel's value where own_value, else its steps)."""
+    fma is add's with alpha (the kernel's value where own_value, else its steps).  Arrays:
+    `out` (of x's shape and dtype; it may be x or end) takes the value, else a new array."""
     if isinstance(x, np.ndarray):
-        out = np.empty(x.shape, x.dtype)
+        given = out is not None
+        if not given:
+            out = np.empty(x.shape, x.dtype)
         if lerp_into(x, end, float(weight), out):   # (one Numba call where the arrays allow)
             return out
         t = x.dtype.type
         w = t(weight)
         with np.errstate(all="ignore"):
             if abs(w) < 0.5:
-                return fma(end - x, w, x, x.dtype)
-            return fma(end - x, w - t(1), end, x.dtype)
+                r = fma(end - x, w, x, x.dtype)
+            else:
+                r = fma(end - x, w - t(1), end, x.dtype)
+        if given:
+            out[...] = r
+            return out
+        return r
     t = x.dtype.np.type
     w = t(weight)
     return x.add(end - x, alpha=float(w)) if abs(w) < 0.5 else \
@@ -591,24 +599,35 @@ def addcmul_common(x, t1, t2, value, saved=None):
     return x + (s if saved is None else saved(s)) * t2
 
 
-def addcmul_fused(x, t1, t2, value):
+def addcmul_fused(x, t1, t2, value, out=None):
     """addcmul's value of numpy arrays of one float dtype: torch's kernel, value * t1 rounded,
-    then fma(value * t1, t2, x) (one rounding, value 1 too)."""
-    out = fma_scaled(t1, value, t2, x)
-    if out is not None:
-        return out
+    then fma(value * t1, t2, x) (one rounding, value 1 too); written into `out` (of x's shape
+    and dtype; it may be x, t1 or t2) where given, else a new array."""
+    r = fma_scaled(t1, value, t2, x, out)
+    if r is not None:
+        return r
     t = x.dtype
     if value != 1:
         with np.errstate(all="ignore"):
             t1 = t1 * t.type(value)
-    return fma(t1, t2, x, t)
+    r = fma(t1, t2, x, t)
+    if out is not None:
+        out[...] = r
+        return out
+    return r
 
 
-def addcdiv_arrays(x, t1, t2, value):
+def addcdiv_arrays(x, t1, t2, value, out=None):
     """addcdiv's value of numpy arrays of one float dtype: torch's kernel, (value * t1) / t2
-    + x, each op rounded (no fma: the sum's term is a quotient)."""
-    with np.errstate(all="ignore"):
-        return addcdiv_common(x, t1, t2, x.dtype.type(value))
+    + x, each op rounded (no fma: the sum's term is a quotient).  With `out` (of x's shape
+    and dtype; it may be x, t1 or t2), the sum written there under the caller's quiet
+    floating-point state (inplace._update_arrays'), no new array for it."""
+    if out is None:
+        with np.errstate(all="ignore"):
+            return addcdiv_common(x, t1, t2, x.dtype.type(value))
+    v = x.dtype.type(value)
+    # (addcdiv_common's ops on arrays, op for op: the quotient whole before the sum writes)
+    return np.add(x, (t1 if v == 1 else t1 * v) / t2, out=out)
 
 
 def addcdiv_common(x, t1, t2, value, saved=None):

@@ -153,18 +153,23 @@ def lerp_into(x, end, w, out):
     return True
 
 
-def fma_scaled(t1, value, t2, x):
+def fma_scaled(t1, value, t2, x, out=None):
     """fma(value * t1, t2, x) with value * t1 rounded first (addcmul's kernel), as a new
-    array, for arrays t1, t2, x of one float dtype and shape and a Python number value: one
-    Numba call (16x16 float32 ~1 us, a numpy product and fma ~3).  None when the kernels are
-    not loaded or the operands are not of that form: the caller computes it in steps."""
+    array (or written into `out`, of x's shape and dtype, row-major; it may be x, t1 or t2:
+    each element is read before it is written), for arrays t1, t2, x of one float dtype and
+    shape and a Python number value: one Numba call (16x16 float32 ~1 us, a numpy product and
+    fma ~3).  None, having written nothing, when the kernels are not loaded or the operands
+    are not of that form: the caller computes it in steps."""
     if type(value) is int and -_EXACT_INT <= value <= _EXACT_INT:
         value = float(value)   # (exact: then rounded once to the dtype, as torch's Scalar)
     t = x.dtype
     if type(value) is not float or not kernels_cheap() or t1.shape != x.shape or \
             t2.shape != x.shape or t1.dtype != t or t2.dtype != t:
         return None
-    out = np.empty(x.shape, t)
+    if out is None:
+        out = np.empty(x.shape, t)
+    elif out.shape != x.shape or out.dtype != t or not out.flags.c_contiguous:
+        return None
     kernels().fma_scaled_into(t1.reshape(-1), value, t2.reshape(-1), x.reshape(-1),
                               out.reshape(-1))
     return out

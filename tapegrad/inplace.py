@@ -617,8 +617,9 @@ class _InplaceMethods:
             if _fill_shared(self, 0):
                 return self
             plain = type(sv) is np.ndarray and not self._check_inplace(0)
+            if plain:
+                _writable(sv)   # (read-only memory: torch's error or numpy's, before the count)
         if plain:
-            _writable(sv)
             self._lserial = 0  # a later use records the new value (tape.leaf_node)
             bump_version(self)  # (before the write: see _assign)
             sv.fill(0)
@@ -1200,7 +1201,9 @@ def _update_array(t, sv, other, ufunc, alpha=None):
             b = dt.np.type(other)   # (as the general path: past float32's range, inf)
         elif alpha is not None:   # (torch's kernel: fma(other, alpha, self), one rounding)
             alpha = alpha if ufunc is np.add else -alpha
-            if fma_into(b, alpha, sv, sv):
+            # (an int alpha, at most 2**53 in size (_plain_alpha), is exact as a float: one
+            # rounding to the dtype either way; fma_into takes floats)
+            if fma_into(b, float(alpha), sv, sv):
                 return t
             b = fma(b, alpha, sv, dt.np)
             ufunc = _assigned
@@ -1227,7 +1230,7 @@ def _fused(alpha):
     return compute
 
 
-def _update_arrays(t, compute, *operands):
+def _update_arrays(t, compute, *operands, writes=False):
     """t = compute(t's array, *operands) written into t's memory, for a float32/float64 tensor
     t that needs no history here and operands that are tensors of t's dtype and shape or
     Python numbers: the updates of hand-written optimizers (`p.add_(g, alpha=-lr)`,
@@ -1235,7 +1238,8 @@ def _update_arrays(t, compute, *operands):
     (the general path's, op for op), without that path's checks and tensor per intermediate
     (addcmul_ of 16x16 float32: 16.7 -> 4.4 us; lerp_ of a (1,) float32 bias: 19 -> ~6 us).
     None where the general path must decide: history, casts, broadcasting, memory it cannot
-    write."""
+    write.  `writes`: compute takes keyword `out` (t's array, which may be one of its
+    operands) and writes its value there: no array made for the value, none copied."""
     dt = t._dtype
     if dt is not _F32D and dt is not _F64:
         return None
@@ -1274,6 +1278,15 @@ def _update_arrays(t, compute, *operands):
             if type(v) is np.ndarray and shared(arr, v):
                 no_partial_overlap(arr, v)
                 aliased = True
+    if writes and type(sv) is np.ndarray:
+        t._lserial = 0   # a later use records the new value (tape.leaf_node)
+        bump_version(t)  # (before the write: see _assign)
+        token = ERR_SET(QUIET)
+        try:
+            compute(arr, *values, out=arr)
+        finally:
+            ERR_RESET(token)
+        return t
     if compute is _as_given and not aliased:   # (copy_, fill_: no fp state)
         new = values[0]
     else:

@@ -85,6 +85,8 @@ def test_fast_path_is_taken(monkeypatch):
         with tg.no_grad():
             _apply(tg, op, p, a, b, 0.3)
     assert len(calls) == len(OPS)
+    real_ufunc = mathops._ufunc_update
+    monkeypatch.setattr(mathops, "_ufunc_update", lambda *a: calls.append(1) or real_ufunc(*a))
     with tg.no_grad():
         p.sqrt_()
         p.clamp_(-0.5, 0.5)
@@ -146,6 +148,7 @@ def test_unary_in_place_fast_path_equals_the_general_path(dtype, monkeypatch):
     def run(name, args, shape, fast):
         if not fast:
             monkeypatch.setattr(mathops, "_update_arrays", lambda *a, **kw: None)
+            monkeypatch.setattr(mathops, "_ufunc_update", lambda *a: None)
         rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
         x = tg.tensor(rng.standard_normal(shape) * 2, dtype=dtype, requires_grad=True)
         with tg.no_grad():
@@ -864,3 +867,82 @@ def test_copy_and_fill_take_no_floating_point_state(monkeypatch):
     assert a._version == 3 and (a == -2).all() and a.dtype is tg.float32
     assert one._version == 1 and one.item() == 3.0 and type(one._v) is float
     assert w._version == 2 and (w == 0.25).all() and w.requires_grad
+
+
+UFUNC_UNARY = ("sqrt_", "exp_", "log_", "sin_", "cos_", "tanh_", "abs_", "neg_")
+
+
+@pytest.mark.parametrize("grad_mode", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unary_in_place_of_a_ufunc_writes_into_self(dtype, grad_mode, torch_ref):
+    """Counting calls, not time: x.sqrt_() (exp_, abs_, ...) of a float tensor without
+    history writes the method's ufunc into x's memory, making no result tensor (no op_sqrt
+    call) and copying none (no _update_arrays); values and versions as torch's."""
+    import sys
+    arr = np.abs(np.random.default_rng(5).standard_normal((4, 6))) + 0.25
+    for name in UFUNC_UNARY:
+        x = tg.tensor(arr, dtype=getattr(tg, dtype))
+        mem = x.numpy()
+        seen = []
+
+        def prof(frame, event, _):
+            if event == "call":
+                seen.append(frame.f_code.co_name)
+        with tg.set_grad_enabled(grad_mode):
+            sys.setprofile(prof)
+            try:
+                r = getattr(x, name)()
+            finally:
+                sys.setprofile(None)
+        assert r is x and x.numpy() is not None
+        assert not {"op_" + name[:-1], "_update_arrays"} & set(seen), (name, seen)
+        want = torch_ref.tensor(arr, dtype=getattr(torch_ref, dtype))
+        getattr(want, name)()
+        assert x._version == want._version == 1
+        np.testing.assert_allclose(mem, want.numpy(), rtol=2e-7 if dtype == "float32" else 1e-15,
+                                   err_msg=name)   # (written into the same memory)
+
+
+@pytest.mark.parametrize("op", ["addcmul_", "addcdiv_", "lerp_"])
+@pytest.mark.parametrize("grad_mode", [False, True])
+def test_updates_write_their_value_into_self(op, grad_mode, monkeypatch):
+    """Counting calls, not time: addcmul_/addcdiv_/lerp_ of tensors without history hand
+    their formula self's array as `out` (no value array made and copied)."""
+    from tapegrad import decomps_math as DM
+    fname = {"addcmul_": "addcmul_fused", "addcdiv_": "addcdiv_arrays",
+             "lerp_": "lerp_number"}[op]
+    real, outs = getattr(DM, fname), []
+
+    def watching(*args):
+        outs.append(args[4] if op != "lerp_" and len(args) > 4 else
+                    args[3] if op == "lerp_" and len(args) > 3 else None)
+        return real(*args)
+    monkeypatch.setattr(DM, fname, watching)
+    p, a, b = _operands(tg, tg.float32, (3, 5), 2)
+    mem = p._v
+    with tg.set_grad_enabled(grad_mode):
+        _apply(tg, op, p, a, b, 0.3)
+    assert len(outs) == 1 and outs[0] is mem and p._v is mem and p._version == 1
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
+def test_int_alpha_takes_the_one_call_fma(dtype, monkeypatch):
+    """add_/sub_ with an int alpha (`p.sub_(g, alpha=2)`) take fma_into's one Numba call as a
+    float alpha does (the int is exact as a float: the same one rounding to the dtype), with
+    the bits of the numpy fma it took before."""
+    from tapegrad import exact
+    exact.kernels()   # (fma_into's condition: the kernels loaded)
+
+    def run(op, alpha, one_call):
+        p, a, _ = _operands(tg, dtype, (4, 6), 3)
+        if one_call:
+            monkeypatch.setattr(inplace, "fma", lambda *a: pytest.fail("fma called"))
+        else:
+            monkeypatch.setattr(inplace, "fma_into", lambda *a: False)
+        getattr(p, op)(a, alpha=alpha)
+        monkeypatch.undo()
+        return p.numpy().copy(), p._version
+    for op, alpha in itertools.product(("add_", "sub_"), (2, -3, 7, 2**40 + 1)):
+        fast, general = run(op, alpha, True), run(op, alpha, False)
+        assert fast[1] == general[1] == 1
+        np.testing.assert_array_equal(fast[0], general[0], err_msg=f"{op} {alpha}")
